@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// tsk: one binary, many roles (as k3s). Each role lives in its own component
+// and exposes main(argv) -> exit code; this file only dispatches.
+
+type Role = { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> };
+
+const roles: Record<string, Role> = {
+  apiserver: {
+    summary: 'Run the API server (starts its own etcd unless --etcd-servers is given)',
+    load: async () => (await import('../apiserver/main')).main,
+  },
+  runtime: {
+    summary: "Drive the built-in container runtime directly (pull, run, ps, logs, exec, ...)",
+    load: async () => (await import('../kubelet/runtime/cli/main')).main,
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(roles).map(([name, r]) => `  ${name.padEnd(12)} ${r.summary}`);
+  return `Usage: tsk COMMAND [FLAGS]\n\nCommands:\n${lines.join('\n')}\n\nRun 'tsk COMMAND --help' for a command's flags.`;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 1 : 0;
+  }
+  const role = roles[name];
+  if (!role) {
+    console.error(`tsk: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const main = await role.load();
+  return main(rest);
+}
+
+run(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    console.error(`tsk: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);
