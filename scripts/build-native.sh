@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Compiles the runtime's small native helpers (kubelet/runtime/native/*.c),
+# one executable per C file, into build/native/. They do what cannot be done
+# inside a multi-threaded Node process: unshare/setns, pivot_root, capability
+# drops, and the per-container supervisor that must stay tiny.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=kubelet/runtime/native
+out=build/native
+mkdir -p "$out"
+shopt -s nullglob
+for c in "$src"/*.c; do
+  name=$(basename "$c" .c)
+  # Rebuild only when a source or header is newer than the binary.
+  if [ -x "$out/$name" ] && [ -z "$(find "$src" -newer "$out/$name" \( -name '*.c' -o -name '*.h' \) | head -1)" ]; then
+    continue
+  fi
+  gcc -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -o "$out/$name.tmp" "$c" ${NATIVE_LDFLAGS:-}
+  mv "$out/$name.tmp" "$out/$name"
+done
