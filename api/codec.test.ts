@@ -1,0 +1,72 @@
+import test from 'ava';
+import { decodeJson, encodeJson, DecodeError } from './codec';
+import { Pod, Service } from './gen/tsk/v1/core';
+
+const podJson = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'web', labels: { app: 'web' } },
+  spec: {
+    containers: [
+      {
+        name: 'nginx',
+        image: 'nginx:1.25',
+        ports: [{ containerPort: 80, name: 'http' }],
+        resources: { limits: { cpu: 1, memory: '128Mi' }, requests: { cpu: '100m' } },
+        livenessProbe: { httpGet: { path: '/', port: 'http' } },
+      },
+    ],
+  },
+};
+
+test('decodes a Kubernetes pod manifest into the proto type', (t) => {
+  const { value, unknownFields } = decodeJson<Pod>('tsk.v1.Pod', podJson);
+  t.deepEqual(unknownFields, []);
+  const c = value.spec?.containers?.[0];
+  t.is(c?.name, 'nginx');
+  t.is(c?.ports?.[0]?.containerPort, 80);
+  t.deepEqual(c?.resources?.limits, { cpu: '1', memory: '128Mi' }, 'a bare number quantity becomes its string form');
+  t.deepEqual(c?.livenessProbe?.httpGet?.port, { type: 1, strVal: 'http' });
+});
+
+test('round-trips through the binary codec and back to the same JSON', (t) => {
+  const { value } = decodeJson<Pod>('tsk.v1.Pod', podJson);
+  const again = Pod.decode(Pod.encode(value).finish());
+  const json = encodeJson('tsk.v1.Pod', again);
+  t.deepEqual(json, { ...podJson, spec: { containers: [{ ...podJson.spec.containers[0], resources: { limits: { cpu: '1', memory: '128Mi' }, requests: { cpu: '100m' } } }] } });
+});
+
+test('int-or-string target ports keep their JSON form', (t) => {
+  const svc = { spec: { ports: [{ port: 80, targetPort: 8080 }, { port: 443, targetPort: 'https' }] } };
+  const { value } = decodeJson<Service>('tsk.v1.Service', svc);
+  t.deepEqual(encodeJson('tsk.v1.Service', Service.decode(Service.encode(value).finish())), svc);
+});
+
+test('reports every mistyped field with its path', (t) => {
+  const err = t.throws(
+    () =>
+      decodeJson('tsk.v1.Pod', {
+        metadata: { labels: { version: 1 } },
+        spec: { containers: [{ name: 'a', ports: [{ containerPort: '80' }] }], hostNetwork: 'yes' },
+      }),
+    { instanceOf: DecodeError },
+  );
+  t.deepEqual(
+    err?.problems.map((p) => p.field),
+    ['metadata.labels.version', 'spec.containers[0].ports[0].containerPort', 'spec.hostNetwork'],
+  );
+  t.regex(err?.message ?? '', /spec\.containers\[0\]\.ports\[0\]\.containerPort: expected integer, got string/);
+});
+
+test('collects unknown fields instead of failing', (t) => {
+  const { unknownFields } = decodeJson('tsk.v1.Pod', {
+    spec: { containers: [{ name: 'a', securityContext: { privileged: true } }] },
+    extra: 1,
+  });
+  t.deepEqual(unknownFields, ['spec.containers[0].securityContext', 'extra']);
+});
+
+test('keeps zero values Kubernetes always prints and proto3-optional zeros', (t) => {
+  const json = encodeJson('tsk.v1.ReplicationController', { spec: { replicas: 0 }, status: { replicas: 0 } });
+  t.deepEqual(json, { spec: { replicas: 0 }, status: { replicas: 0 } });
+});

@@ -1,0 +1,252 @@
+// The Kubernetes JSON/YAML form of tsk objects, both ways.
+//
+// ts-proto's own JSON mapping is not Kubernetes' (int-or-string values,
+// quantities written as numbers, omitempty), so this codec walks the schema
+// generated from proto/ instead. Decoding is strict about types and reports
+// every problem with the field's path; unknown fields are collected, not
+// fatal, so a caller can warn (kubectl's --validate=warn) or refuse (strict).
+
+import { schema } from './gen/schema';
+import type { FieldSchema, ValueType } from './schema-types';
+
+const INT_OR_STRING = 'tsk.v1.IntOrString';
+
+/**
+ * Map fields whose values are resource quantities. Kubernetes accepts a bare
+ * number there (`cpu: 1`), so the codec turns it into the string form.
+ */
+const QUANTITY_MAPS = new Set([
+  'tsk.v1.ResourceRequirements.limits',
+  'tsk.v1.ResourceRequirements.requests',
+  'tsk.v1.NodeStatus.capacity',
+  'tsk.v1.NodeStatus.allocatable',
+]);
+const QUANTITY_FIELDS = new Set(['tsk.v1.EmptyDirVolumeSource.sizeLimit', 'tsk.v1.ResourceFieldSelector.divisor']);
+
+/**
+ * Fields Kubernetes prints even when zero (no omitempty in core/v1): an exit
+ * code of 0 or a restart count of 0 is information, not absence.
+ */
+const ALWAYS_EMIT = new Set([
+  'tsk.v1.ContainerStatus.ready',
+  'tsk.v1.ContainerStatus.restartCount',
+  'tsk.v1.ContainerStateTerminated.exitCode',
+  'tsk.v1.ReplicationControllerStatus.replicas',
+  'tsk.v1.ContainerPort.containerPort',
+  'tsk.v1.ServicePort.port',
+  'tsk.v1.EndpointPort.port',
+]);
+
+/** One problem found while decoding, with the path of the field. */
+export interface FieldProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+export class DecodeError extends Error {
+  constructor(readonly problems: readonly FieldProblem[]) {
+    super(problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+    this.name = 'DecodeError';
+  }
+}
+
+export interface DecodeResult<T> {
+  readonly value: T;
+  /** Paths of fields tsk does not know (spec.containers[0].securityContext). */
+  readonly unknownFields: readonly string[];
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+interface DecodeContext {
+  readonly problems: FieldProblem[];
+  readonly unknown: string[];
+}
+
+function join(path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+function decodeScalar(kind: string, value: unknown, path: string, ctx: DecodeContext, quantity: boolean): unknown {
+  switch (kind) {
+    case 'string':
+      if (typeof value === 'string') return value;
+      if (value instanceof Date) return value.toISOString();
+      if (quantity && typeof value === 'number' && Number.isFinite(value)) return String(value);
+      break;
+    case 'bool':
+      if (typeof value === 'boolean') return value;
+      break;
+    case 'int32':
+    case 'int64':
+      if (typeof value === 'number' && Number.isInteger(value)) {
+        if (kind === 'int32' && (value > 2147483647 || value < -2147483648)) {
+          ctx.problems.push({ field: path, message: `${value} is out of range for a 32-bit integer` });
+          return undefined;
+        }
+        return value;
+      }
+      if (typeof value === 'number') {
+        ctx.problems.push({ field: path, message: `expected an integer, got ${value}` });
+        return undefined;
+      }
+      break;
+    case 'double':
+      if (typeof value === 'number') return value;
+      break;
+    case 'bytes':
+      if (typeof value === 'string') return Buffer.from(value, 'base64');
+      break;
+  }
+  const expected = kind === 'bool' ? 'boolean' : kind.startsWith('int') ? 'integer' : kind;
+  ctx.problems.push({ field: path, message: `expected ${expected}, got ${describe(value)}` });
+  return undefined;
+}
+
+function decodeIntOrString(value: unknown, path: string, ctx: DecodeContext): unknown {
+  if (typeof value === 'number' && Number.isInteger(value)) return { type: 0, intVal: value };
+  if (typeof value === 'string') return { type: 1, strVal: value };
+  ctx.problems.push({ field: path, message: `expected an integer or a string, got ${describe(value)}` });
+  return undefined;
+}
+
+function decodeValue(type: ValueType, value: unknown, path: string, ctx: DecodeContext, quantity: boolean): unknown {
+  if (type.kind === 'message') return decodeMessage(type.type, value, path, ctx);
+  return decodeScalar(type.kind, value, path, ctx, quantity);
+}
+
+function decodeField(owner: string, field: FieldSchema, value: unknown, path: string, ctx: DecodeContext): unknown {
+  if (value === null || value === undefined) return undefined;
+  const fullName = `${owner}.${field.name}`;
+  if (field.kind === 'map') {
+    if (!isPlainObject(value)) {
+      ctx.problems.push({ field: path, message: `expected a map, got ${describe(value)}` });
+      return undefined;
+    }
+    const quantity = QUANTITY_MAPS.has(fullName);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const decoded = decodeValue(field.value, v, join(path, k), ctx, quantity);
+      if (decoded !== undefined) out[k] = decoded;
+    }
+    return out;
+  }
+  const element: ValueType = field.kind === 'message' ? { kind: 'message', type: field.type } : { kind: field.kind };
+  const quantity = QUANTITY_FIELDS.has(fullName);
+  if (field.repeated) {
+    if (!Array.isArray(value)) {
+      ctx.problems.push({ field: path, message: `expected a list, got ${describe(value)}` });
+      return undefined;
+    }
+    return value.map((v, i) => decodeValue(element, v, `${path}[${i}]`, ctx, quantity));
+  }
+  return decodeValue(element, value, path, ctx, quantity);
+}
+
+function decodeMessage(typeName: string, value: unknown, path: string, ctx: DecodeContext): unknown {
+  if (value === null || value === undefined) return undefined;
+  if (typeName === INT_OR_STRING) return decodeIntOrString(value, path, ctx);
+  const fields = schema[typeName];
+  if (!fields) throw new Error(`codec: no schema for ${typeName}`);
+  if (!isPlainObject(value)) {
+    ctx.problems.push({ field: path || '<root>', message: `expected an object, got ${describe(value)}` });
+    return undefined;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    const field = fields[key];
+    const fieldPath = join(path, key);
+    if (!field) {
+      ctx.unknown.push(fieldPath);
+      continue;
+    }
+    const decoded = decodeField(typeName, field, v, fieldPath, ctx);
+    if (decoded !== undefined) out[field.name] = decoded;
+  }
+  return out;
+}
+
+/**
+ * Decodes the Kubernetes JSON form of a message (already parsed from JSON or
+ * YAML). Throws DecodeError listing every field of the wrong type.
+ */
+export function decodeJson<T>(typeName: string, value: unknown): DecodeResult<T> {
+  const ctx: DecodeContext = { problems: [], unknown: [] };
+  const decoded = decodeMessage(typeName, value, '', ctx);
+  if (ctx.problems.length > 0) throw new DecodeError(ctx.problems);
+  return { value: (decoded ?? {}) as T, unknownFields: ctx.unknown };
+}
+
+function isEmpty(value: Json | undefined): boolean {
+  if (value === undefined || value === null || value === '' || value === 0 || value === false) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  if (typeof value === 'object') return Object.keys(value).length === 0;
+  return false;
+}
+
+function encodeScalar(value: unknown): Json | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  return undefined;
+}
+
+function encodeValue(type: ValueType, value: unknown): Json | undefined {
+  return type.kind === 'message' ? encodeMessage(type.type, value) : encodeScalar(value);
+}
+
+function encodeField(field: FieldSchema, value: unknown): Json | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (field.kind === 'map') {
+    const out: JsonObject = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      const encoded = encodeValue(field.value, v);
+      if (encoded !== undefined) out[k] = encoded;
+    }
+    return out;
+  }
+  const element: ValueType = field.kind === 'message' ? { kind: 'message', type: field.type } : { kind: field.kind };
+  if (field.repeated) {
+    return (value as unknown[]).map((v) => encodeValue(element, v) ?? null);
+  }
+  return encodeValue(element, value);
+}
+
+function encodeMessage(typeName: string, value: unknown): Json | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeName === INT_OR_STRING) {
+    const v = value as { type?: number; intVal?: number; strVal?: string };
+    return v.type === 1 ? (v.strVal ?? '') : (v.intVal ?? 0);
+  }
+  const fields = schema[typeName];
+  if (!fields) throw new Error(`codec: no schema for ${typeName}`);
+  const source = value as Record<string, unknown>;
+  const out: JsonObject = {};
+  for (const field of Object.values(fields)) {
+    const encoded = encodeField(field, source[field.name]);
+    const keep = field.optional || ALWAYS_EMIT.has(`${typeName}.${field.name}`) ? encoded !== undefined : !isEmpty(encoded);
+    if (keep && encoded !== undefined) out[field.json] = encoded;
+  }
+  return out;
+}
+
+/**
+ * Encodes a message into its Kubernetes JSON form: schema order, zero values
+ * omitted (Kubernetes' omitempty) except proto3-optional fields and the few
+ * fields Kubernetes always prints.
+ */
+export function encodeJson(typeName: string, value: unknown): JsonObject {
+  const encoded = encodeMessage(typeName, value);
+  return encoded !== null && typeof encoded === 'object' && !Array.isArray(encoded) ? encoded : {};
+}

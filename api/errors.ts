@@ -1,0 +1,241 @@
+// API errors: one class per Kubernetes Status reason, and the mapping to and
+// from gRPC statuses. The server throws these; the client library turns every
+// failed call back into the same class, so callers use `instanceof`.
+//
+// On the wire an error is a gRPC status code plus a `tsk-status-bin` trailer
+// holding a tsk.v1.Status message (reason, message, causes with field paths).
+
+import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+import { Status, StatusCause } from './gen/tsk/v1/api';
+
+export const STATUS_TRAILER = 'tsk-status-bin';
+
+export type StatusReason =
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Invalid'
+  | 'BadRequest'
+  | 'Expired'
+  | 'RequestEntityTooLarge'
+  | 'ServiceUnavailable'
+  | 'Timeout'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'MethodNotAllowed'
+  | 'InternalError';
+
+export interface Cause {
+  readonly field: string;
+  readonly message: string;
+  /** FieldValueInvalid, FieldValueRequired, FieldValueDuplicate, FieldValueNotSupported, FieldValueForbidden. */
+  readonly reason?: string;
+}
+
+/** HTTP-equivalent codes, as Kubernetes' Status.code carries them. */
+const HTTP_CODE: Record<StatusReason, number> = {
+  NotFound: 404,
+  AlreadyExists: 409,
+  Conflict: 409,
+  Invalid: 422,
+  BadRequest: 400,
+  Expired: 410,
+  RequestEntityTooLarge: 413,
+  ServiceUnavailable: 503,
+  Timeout: 504,
+  Unauthorized: 401,
+  Forbidden: 403,
+  MethodNotAllowed: 405,
+  InternalError: 500,
+};
+
+const GRPC_CODE: Record<StatusReason, GrpcStatus> = {
+  NotFound: GrpcStatus.NOT_FOUND,
+  AlreadyExists: GrpcStatus.ALREADY_EXISTS,
+  Conflict: GrpcStatus.ABORTED,
+  Invalid: GrpcStatus.INVALID_ARGUMENT,
+  BadRequest: GrpcStatus.INVALID_ARGUMENT,
+  Expired: GrpcStatus.OUT_OF_RANGE,
+  RequestEntityTooLarge: GrpcStatus.RESOURCE_EXHAUSTED,
+  ServiceUnavailable: GrpcStatus.UNAVAILABLE,
+  Timeout: GrpcStatus.DEADLINE_EXCEEDED,
+  Unauthorized: GrpcStatus.UNAUTHENTICATED,
+  Forbidden: GrpcStatus.PERMISSION_DENIED,
+  MethodNotAllowed: GrpcStatus.UNIMPLEMENTED,
+  InternalError: GrpcStatus.INTERNAL,
+};
+
+/** Base of every API error. */
+export class ApiError extends Error {
+  readonly causes: readonly Cause[];
+  constructor(
+    readonly reason: StatusReason,
+    message: string,
+    causes: readonly Cause[] = [],
+    readonly details: { kind?: string; name?: string } = {},
+  ) {
+    super(message);
+    this.name = `${reason}Error`;
+    this.causes = causes;
+  }
+  get httpCode(): number {
+    return HTTP_CODE[this.reason];
+  }
+  get grpcCode(): GrpcStatus {
+    return GRPC_CODE[this.reason];
+  }
+}
+
+export class NotFoundError extends ApiError {
+  constructor(kind: string, name: string) {
+    super('NotFound', `${kind.toLowerCase()}s "${name}" not found`, [], { kind, name });
+  }
+}
+
+export class AlreadyExistsError extends ApiError {
+  constructor(kind: string, name: string) {
+    super('AlreadyExists', `${kind.toLowerCase()}s "${name}" already exists`, [], { kind, name });
+  }
+}
+
+/** A stale resourceVersion, a failed precondition, or an already bound pod. */
+export class ConflictError extends ApiError {
+  constructor(message: string, details: { kind?: string; name?: string } = {}) {
+    super('Conflict', message, [], details);
+  }
+}
+
+/** Validation failed; causes name each field. */
+export class InvalidError extends ApiError {
+  constructor(kind: string, name: string, causes: readonly Cause[]) {
+    const list = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
+    super('Invalid', `${kind} "${name}" is invalid: ${list}`, causes, { kind, name });
+  }
+}
+
+export class BadRequestError extends ApiError {
+  constructor(message: string, causes: readonly Cause[] = []) {
+    super('BadRequest', message, causes);
+  }
+}
+
+/** The requested resourceVersion was compacted away: re-list and watch again. */
+export class ExpiredError extends ApiError {
+  constructor(message: string) {
+    super('Expired', message);
+  }
+}
+
+export class TooLargeError extends ApiError {
+  constructor(message: string) {
+    super('RequestEntityTooLarge', message);
+  }
+}
+
+export class UnavailableError extends ApiError {
+  constructor(message: string) {
+    super('ServiceUnavailable', message);
+  }
+}
+
+export class InternalError extends ApiError {
+  constructor(message: string) {
+    super('InternalError', message);
+  }
+}
+
+function build(reason: StatusReason, message: string, causes: readonly Cause[], kind?: string, name?: string): ApiError {
+  const err = new ApiError(reason, message, causes, { kind, name });
+  // The subclasses' constructors compose messages; a decoded error keeps the
+  // server's exact words, so only the prototype is taken from the subclass.
+  Object.setPrototypeOf(err, classFor(reason).prototype);
+  return err;
+}
+
+function classFor(reason: StatusReason): typeof ApiError {
+  switch (reason) {
+    case 'NotFound':
+      return NotFoundError as unknown as typeof ApiError;
+    case 'AlreadyExists':
+      return AlreadyExistsError as unknown as typeof ApiError;
+    case 'Conflict':
+      return ConflictError as unknown as typeof ApiError;
+    case 'Invalid':
+      return InvalidError as unknown as typeof ApiError;
+    case 'BadRequest':
+      return BadRequestError as unknown as typeof ApiError;
+    case 'Expired':
+      return ExpiredError as unknown as typeof ApiError;
+    case 'RequestEntityTooLarge':
+      return TooLargeError as unknown as typeof ApiError;
+    case 'ServiceUnavailable':
+      return UnavailableError as unknown as typeof ApiError;
+    case 'InternalError':
+      return InternalError as unknown as typeof ApiError;
+    default:
+      return ApiError;
+  }
+}
+
+const REASONS = new Set<string>(Object.keys(HTTP_CODE));
+
+function reasonForCode(code: GrpcStatus): StatusReason {
+  switch (code) {
+    case GrpcStatus.NOT_FOUND:
+      return 'NotFound';
+    case GrpcStatus.ALREADY_EXISTS:
+      return 'AlreadyExists';
+    case GrpcStatus.ABORTED:
+    case GrpcStatus.FAILED_PRECONDITION:
+      return 'Conflict';
+    case GrpcStatus.INVALID_ARGUMENT:
+      return 'BadRequest';
+    case GrpcStatus.OUT_OF_RANGE:
+      return 'Expired';
+    case GrpcStatus.RESOURCE_EXHAUSTED:
+      return 'RequestEntityTooLarge';
+    case GrpcStatus.UNAVAILABLE:
+      return 'ServiceUnavailable';
+    case GrpcStatus.DEADLINE_EXCEEDED:
+      return 'Timeout';
+    case GrpcStatus.UNAUTHENTICATED:
+      return 'Unauthorized';
+    case GrpcStatus.PERMISSION_DENIED:
+      return 'Forbidden';
+    case GrpcStatus.UNIMPLEMENTED:
+      return 'MethodNotAllowed';
+    default:
+      return 'InternalError';
+  }
+}
+
+/** Server side: the gRPC error object to pass to a callback or stream. */
+export function toServiceError(err: unknown): Partial<ServiceError> {
+  const apiErr = err instanceof ApiError ? err : new InternalError(err instanceof Error ? err.message : String(err));
+  const metadata = new Metadata();
+  const status = Status.encode({
+    reason: apiErr.reason,
+    message: apiErr.message,
+    code: apiErr.httpCode,
+    kind: apiErr.details.kind ?? '',
+    name: apiErr.details.name ?? '',
+    causes: apiErr.causes.map((c): StatusCause => ({ field: c.field, message: c.message, reason: c.reason ?? '' })),
+  }).finish();
+  metadata.set(STATUS_TRAILER, Buffer.from(status));
+  return { code: apiErr.grpcCode, details: apiErr.message, metadata, name: apiErr.name, message: apiErr.message };
+}
+
+/** Client side: the ApiError subclass for a failed call. */
+export function fromServiceError(err: ServiceError): ApiError {
+  const raw = err.metadata?.get(STATUS_TRAILER)[0];
+  if (raw instanceof Buffer) {
+    const s = Status.decode(raw);
+    const reason = REASONS.has(s.reason ?? '') ? (s.reason as StatusReason) : reasonForCode(err.code);
+    const causes = (s.causes ?? []).map((c) => ({ field: c.field ?? '', message: c.message ?? '', reason: c.reason || undefined }));
+    return build(reason, s.message ?? err.details, causes, s.kind || undefined, s.name || undefined);
+  }
+  const reason = reasonForCode(err.code);
+  const message = err.code === GrpcStatus.UNAVAILABLE ? `the server is unavailable: ${err.details}` : err.details || err.message;
+  return build(reason, message, []);
+}
