@@ -7,11 +7,11 @@ type Role = { summary: string; load: () => Promise<(argv: string[]) => Promise<n
 const roles: Record<string, Role> = {
   apiserver: {
     summary: 'Run the API server (starts its own etcd unless --etcd-servers is given)',
-    load: async () => (await import('../apiserver/main')).main,
+    load: async () => (await import('../apiserver/main.js')).main,
   },
   runtime: {
     summary: "Drive the built-in container runtime directly (pull, run, ps, logs, exec, ...)",
-    load: async () => (await import('../kubelet/runtime/cli/main')).main,
+    load: async () => (await import('../kubelet/runtime/cli/main.js')).main,
   },
 };
 
