@@ -1,0 +1,260 @@
+// Unpacks one layer tarball into a directory in overlayfs form: ownership,
+// modes, times, hardlinks, symlinks, devices and xattrs preserved; whiteouts
+// turned into 0:0 char devices and opaque xattrs (see whiteout.ts). The
+// caller unpacks into a temporary directory and renames it into place only
+// after this resolves, so a half-unpacked layer never looks whole.
+
+import { spawn } from 'node:child_process';
+import { createReadStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { hashDigest, newHash } from './digest';
+import { InvalidLayerError } from './errors';
+import { NativeOps } from './native-ops';
+import { readTar, TarHeader } from './tar-reader';
+import { classifyLayerPath, OPAQUE_XATTR } from './whiteout';
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+/** Sniffs the compression from the first bytes rather than trusting a media type. */
+export async function detectCompression(file: string): Promise<Compression> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(head, 0, 4, 0);
+    if (bytesRead >= 2 && head.subarray(0, 2).equals(GZIP_MAGIC)) return 'gzip';
+    if (bytesRead >= 4 && head.equals(ZSTD_MAGIC)) return 'zstd';
+    return 'none';
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The uncompressed bytes of a (possibly gzip or zstd compressed) file. */
+export async function* decompressedChunks(file: string): AsyncGenerator<Buffer> {
+  const kind = await detectCompression(file);
+  if (kind === 'none') {
+    yield* createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
+  } else if (kind === 'gzip') {
+    yield* createReadStream(file, { highWaterMark: 1 << 20 }).pipe(createGunzip()) as AsyncIterable<Buffer>;
+  } else {
+    yield* zstdChunks(file);
+  }
+}
+
+// Node 20's zlib has no zstd; the zstd command (Debian package zstd) does it.
+async function* zstdChunks(file: string): AsyncGenerator<Buffer> {
+  const child = spawn('zstd', ['-dc', '--', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => { stderr += d; });
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on('error', (e) => reject(new Error(`cannot run zstd to decompress ${file}: ${e.message}`)));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`zstd -d ${file} failed: ${stderr.trim()}`))));
+  });
+  exited.catch(() => { /* awaited below */ });
+  try {
+    yield* child.stdout as AsyncIterable<Buffer>;
+    await exited;
+  } finally {
+    if (child.exitCode === null) child.kill();
+  }
+}
+
+interface DirMeta { rel: string; mode: number; uid: number; gid: number; mtime: number }
+
+/** State of one extraction; one instance per layer. */
+class Extractor {
+  private readonly knownDirs = new Set<string>(['']);
+  private readonly dirMeta = new Map<string, DirMeta>();
+  private readonly nodes = new Map<string, TarHeader>();
+  private readonly ops = new NativeOps();
+  private readonly xattrOps: Array<{ rel: string; name: string; value: Buffer }> = [];
+  private readonly isRoot = process.getuid?.() === 0;
+
+  constructor(private readonly root: string, private readonly digest: string) {}
+
+  private fail(detail: string): never {
+    throw new InvalidLayerError(this.digest, detail);
+  }
+
+  private abs(rel: string): string {
+    return rel === '' ? this.root : path.join(this.root, rel);
+  }
+
+  /** Makes every ancestor of rel a real directory, refusing symlinked or non-directory parents. */
+  private async ensureParents(rel: string): Promise<void> {
+    const parts = rel.split('/');
+    let cur = '';
+    for (let i = 0; i < parts.length - 1; i++) {
+      cur = cur === '' ? (parts[i] ?? '') : `${cur}/${parts[i] ?? ''}`;
+      if (this.knownDirs.has(cur)) continue;
+      const st = await fs.lstat(this.abs(cur)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined;
+        throw e;
+      });
+      if (st === undefined) await fs.mkdir(this.abs(cur), { mode: 0o755 });
+      else if (!st.isDirectory()) this.fail(`"${rel}": parent "${cur}" is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}`);
+      this.knownDirs.add(cur);
+    }
+  }
+
+  /** Clears whatever an earlier entry put at rel, unless both are directories. */
+  private async clear(rel: string, keepDir: boolean): Promise<void> {
+    this.nodes.delete(rel);
+    const st = await fs.lstat(this.abs(rel)).catch(() => undefined);
+    if (st === undefined) return;
+    if (keepDir && st.isDirectory()) return;
+    await fs.rm(this.abs(rel), { recursive: true, force: true });
+    for (const d of [...this.knownDirs]) if (d === rel || d.startsWith(`${rel}/`)) this.knownDirs.delete(d);
+  }
+
+  private async own(rel: string, h: TarHeader, link: boolean): Promise<void> {
+    const p = this.abs(rel);
+    if (this.isRoot) await (link ? fs.lchown(p, h.uid, h.gid) : fs.chown(p, h.uid, h.gid));
+    if (!link) await fs.chmod(p, h.mode); // after chown: chown clears set-id bits
+    await (link ? fs.lutimes(p, h.mtime, h.mtime) : fs.utimes(p, h.mtime, h.mtime));
+  }
+
+  async entry(h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+    let action;
+    try {
+      action = classifyLayerPath(h.name);
+    } catch (e) {
+      this.fail((e as Error).message);
+    }
+    if (action.kind === 'ignore') return;
+    if (action.kind === 'root') {
+      if (h.type === 'dir') this.dirMeta.set('', { rel: '', mode: h.mode, uid: h.uid, gid: h.gid, mtime: h.mtime });
+      return;
+    }
+    if (action.kind === 'opaque') {
+      if (action.dir !== '') {
+        await this.ensureParents(`${action.dir}/x`);
+      }
+      this.xattrOps.push({ rel: action.dir, name: OPAQUE_XATTR, value: Buffer.from('y') });
+      return;
+    }
+    if (action.kind === 'whiteout') {
+      await this.ensureParents(action.path);
+      await this.clear(action.path, false);
+      this.ops.mknod(action.path, 'c', 0, 0, 0, 0, 0);
+      return;
+    }
+    await this.write(action.path, h, body);
+    for (const [name, value] of h.xattrs) this.xattrOps.push({ rel: action.path, name, value });
+  }
+
+  private async write(rel: string, h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+    await this.ensureParents(rel);
+    await this.clear(rel, h.type === 'dir');
+    const p = this.abs(rel);
+    switch (h.type) {
+      case 'dir':
+        await fs.mkdir(p, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; });
+        this.knownDirs.add(rel);
+        this.dirMeta.set(rel, { rel, mode: h.mode, uid: h.uid, gid: h.gid, mtime: h.mtime });
+        return;
+      case 'file': {
+        const fh = await fs.open(p, 'wx', 0o600);
+        try {
+          for await (const chunk of body) await fh.write(chunk);
+        } finally {
+          await fh.close();
+        }
+        await this.own(rel, h, false);
+        return;
+      }
+      case 'symlink':
+        await fs.symlink(h.linkname, p);
+        await this.own(rel, h, true);
+        return;
+      case 'hardlink':
+        return this.hardlink(rel, h);
+      case 'char':
+      case 'block':
+      case 'fifo': {
+        this.nodes.set(rel, h);
+        const t = h.type === 'char' ? 'c' : h.type === 'block' ? 'b' : 'p';
+        this.ops.mknod(rel, t, h.mode, h.devmajor, h.devminor, h.uid, h.gid);
+        return;
+      }
+    }
+  }
+
+  private async hardlink(rel: string, h: TarHeader): Promise<void> {
+    const target = classifyLayerPath(h.linkname);
+    if (target.kind !== 'entry') this.fail(`hardlink "${rel}" has an invalid target "${h.linkname}"`);
+    const node = this.nodes.get(target.path);
+    if (node !== undefined) {
+      // Devices are made by the helper at the end; an identical node is equivalent.
+      const t = node.type === 'char' ? 'c' : node.type === 'block' ? 'b' : 'p';
+      this.ops.mknod(rel, t, node.mode, node.devmajor, node.devminor, node.uid, node.gid);
+      return;
+    }
+    await this.ensureParents(target.path);
+    const st = await fs.lstat(this.abs(target.path)).catch(() => undefined);
+    if (st === undefined || st.isDirectory()) this.fail(`hardlink "${rel}" points at "${h.linkname}", which is not in this layer`);
+    await fs.link(this.abs(target.path), this.abs(rel));
+  }
+
+  /** Native ops, then xattrs, then directory metadata deepest first (writing into a dir changes its mtime). */
+  async finish(): Promise<void> {
+    for (const x of this.xattrOps) this.ops.setxattr(x.rel, x.name, x.value);
+    try {
+      await this.ops.run(this.root);
+    } catch (e) {
+      this.fail((e as Error).message);
+    }
+    if (!this.dirMeta.has('')) this.dirMeta.set('', { rel: '', mode: 0o755, uid: 0, gid: 0, mtime: Math.floor(Date.now() / 1000) });
+    const dirs = [...this.dirMeta.values()].sort((a, b) => depth(b.rel) - depth(a.rel));
+    for (const d of dirs) {
+      const p = this.abs(d.rel);
+      if (this.isRoot) await fs.chown(p, d.uid, d.gid);
+      await fs.chmod(p, d.mode);
+      await fs.utimes(p, d.mtime, d.mtime);
+    }
+  }
+}
+
+function depth(rel: string): number {
+  return rel === '' ? 0 : rel.split('/').length;
+}
+
+async function* hashing(source: AsyncIterable<Buffer>, onChunk: (b: Buffer) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    onChunk(chunk);
+    yield chunk;
+  }
+}
+
+export interface UnpackResult {
+  /** sha256 of the uncompressed tar stream. */
+  diffId: string;
+  /** Uncompressed bytes. */
+  size: number;
+}
+
+/**
+ * Unpacks the layer blob `file` (gzip, zstd or plain tar) into the existing,
+ * empty directory `dest`. `digest` names the layer in errors. Rejects with
+ * InvalidLayerError on a corrupt or unsafe tarball; dest is then garbage for
+ * the caller to remove.
+ */
+export async function unpackLayer(file: string, dest: string, digest: string): Promise<UnpackResult> {
+  const ex = new Extractor(dest, digest);
+  const hash = newHash();
+  let size = 0;
+  const source = hashing(decompressedChunks(file), (b) => { hash.update(b); size += b.length; });
+  try {
+    for await (const { header, body } of readTar(source)) await ex.entry(header, body);
+    await ex.finish();
+  } catch (e) {
+    if (e instanceof InvalidLayerError) throw e;
+    throw new InvalidLayerError(digest, (e as Error).message);
+  }
+  return { diffId: hashDigest(hash), size };
+}
