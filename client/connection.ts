@@ -1,0 +1,115 @@
+// One gRPC channel to one API server, and the two call shapes every kind's
+// service uses (unary and server stream). Everything above this file is
+// generic over api/kinds.ts; everything below it is @grpc/grpc-js.
+//
+// Every failure leaves this module as an ApiError (api/errors.ts), so callers
+// branch with `instanceof` and never see a raw gRPC status.
+
+import { Client, Metadata, credentials, status as GrpcStatus } from '@grpc/grpc-js';
+import type { CallOptions, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import { ApiError, STATUS_TRAILER, UnavailableError, fromServiceError } from '../api/errors';
+import type { MethodDef } from '../api/kinds';
+
+/** Default deadline of a unary call. Watches have none. */
+export const DEFAULT_UNARY_DEADLINE_MS = 30_000;
+
+export interface ConnectionOptions {
+  /** Deadline of unary calls in milliseconds; default 30 s. */
+  readonly deadlineMs?: number;
+  /** Largest message accepted from the server; default 64 MiB (a list of many pods). */
+  readonly maxReceiveMessageBytes?: number;
+}
+
+/** The ApiError for a call that failed with `err`, phrased for a user who typed `address`. */
+export function toApiError(err: ServiceError, address: string): ApiError {
+  const hasStatus = err.metadata?.get(STATUS_TRAILER).length > 0;
+  if (!hasStatus && err.code === GrpcStatus.UNAVAILABLE) {
+    return new UnavailableError(`cannot reach the API server at ${address}: ${err.details || 'connection refused'}`);
+  }
+  if (!hasStatus && err.code === GrpcStatus.DEADLINE_EXCEEDED) {
+    const apiErr = fromServiceError(err);
+    apiErr.message = `the API server at ${address} did not answer in time (${err.details})`;
+    return apiErr;
+  }
+  return fromServiceError(err);
+}
+
+function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number';
+}
+
+/**
+ * A channel to one API server. Calls are multiplexed over one HTTP/2
+ * connection that grpc-js re-establishes by itself after a failure; close()
+ * ends it (idempotent).
+ */
+export class Connection {
+  private readonly client: Client;
+  private readonly deadlineMs: number;
+  private closed = false;
+
+  constructor(
+    readonly address: string,
+    options: ConnectionOptions = {},
+  ) {
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_UNARY_DEADLINE_MS;
+    const maxBytes = options.maxReceiveMessageBytes ?? 64 * 1024 * 1024;
+    this.client = new Client(address, credentials.createInsecure(), {
+      'grpc.max_receive_message_length': maxBytes,
+      // Reconnect quickly after an API server restart; grpc-js backs off from here.
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 5_000,
+      // Keep long watches alive through idle periods and detect dead peers.
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+    });
+  }
+
+  /**
+   * One unary call with a deadline (the connection's default unless
+   * `deadlineMs` is given). Rejects with an ApiError; never retried here.
+   */
+  unary<Req, Res>(method: MethodDef<Req, Res>, request: Req, deadlineMs = this.deadlineMs): Promise<Res> {
+    this.assertOpen();
+    const options: CallOptions = { deadline: Date.now() + deadlineMs };
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        new Metadata(),
+        options,
+        (err, res) => {
+          if (err) reject(toApiError(err, this.address));
+          else if (res === undefined) reject(new UnavailableError(`empty answer from the API server at ${this.address}`));
+          else resolve(res);
+        },
+      );
+    });
+  }
+
+  /** Opens a server stream (no deadline). The caller owns the stream and must cancel it. */
+  serverStream<Req, Res>(method: MethodDef<Req, Res>, request: Req): ClientReadableStream<Res> {
+    this.assertOpen();
+    return this.client.makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, request, new Metadata(), {});
+  }
+
+  /** Converts what a stream emitted as 'error' into an ApiError. */
+  streamError(err: unknown): ApiError {
+    if (err instanceof ApiError) return err;
+    if (isServiceError(err)) return toApiError(err, this.address);
+    return new UnavailableError(`watch on ${this.address} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
+  /** Closes the channel; pending calls fail with CANCELLED/UNAVAILABLE. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`invariant: call on a closed connection to ${this.address}`);
+  }
+}

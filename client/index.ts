@@ -1,0 +1,21 @@
+// The shared client library: typed gRPC clients, informers and the work
+// queue. Components import from here.
+
+export { Clientset, UnknownKindError } from './clientset';
+export { Connection, DEFAULT_UNARY_DEADLINE_MS, type ConnectionOptions } from './connection';
+export { GrpcResourceClient, PodClient, type DeleteOptions, type ListOptions, type ResourceClient, type WatchOptions } from './resource';
+export type { Watch, WatchEvent, WatchEventType } from './watch';
+export {
+  Backoff,
+  Informer,
+  listerWatcher,
+  newInformer,
+  type EventHandlers,
+  type InformerOptions,
+  type InformerState,
+  type ListerWatcher,
+  type Selectors,
+} from './informer';
+export { NAMESPACE_INDEX, NODE_NAME_INDEX, Store, namespaceIndexFunc, nodeNameIndexFunc, objectKey, splitKey, type IndexFunc, type Indexers, type Lister } from './store';
+export { WorkQueue, runWorker, ExponentialRateLimiter, BucketRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter, type RateLimiter } from './workqueue';
+export { FakeClock, realClock, type Clock } from './clock';

@@ -1,0 +1,138 @@
+// A typed client for one kind: the verbs of its gRPC service, generic over
+// the KINDS registry. One instance per kind per connection; it holds no state
+// besides the connection, so it is safe to share.
+
+import type { Binding, Pod } from '../api/gen/tsk/v1/core';
+import type { CreateOptions, DeleteRequest, ListRequest, UpdateOptions, WatchRequest } from '../api/gen/tsk/v1/meta';
+import { PodServiceService } from '../api/gen/tsk/v1/api';
+import type { ApiObject, KindInfo, ListOf } from '../api/kinds';
+import type { Connection } from './connection';
+import { StreamWatch, type Watch } from './watch';
+
+/** List options: Kubernetes' ListOptions (namespace "" lists every namespace). */
+export type ListOptions = Partial<ListRequest>;
+/** Watch options; resourceVersion "" or "0" means "from now on". */
+export type WatchOptions = Partial<WatchRequest>;
+
+export interface DeleteOptions {
+  /** The object's namespace (namespaced kinds; default "default"). */
+  readonly namespace?: string;
+  /** Unset: the object's own grace period. 0: at once. */
+  readonly gracePeriodSeconds?: number;
+  readonly preconditions?: { uid?: string; resourceVersion?: string };
+  /** Orphan, Background (default) or Foreground. */
+  readonly propagationPolicy?: string;
+}
+
+/** The verbs of one kind. Every method rejects with an ApiError. */
+export interface ResourceClient<T extends ApiObject> {
+  readonly info: KindInfo<T>;
+  /** Creates `object` (its metadata.namespace, or "default" for namespaced kinds). Not retried. */
+  create(object: T, options?: Partial<CreateOptions>): Promise<T>;
+  /** Reads one object; NotFoundError when absent. */
+  get(name: string, namespace?: string): Promise<T>;
+  /** One page (options.limit) or the whole list; metadata.resourceVersion is the list's revision. */
+  list(options?: ListOptions): Promise<ListOf<T>>;
+  /** Every item, following continue tokens; the revision is the first page's. */
+  listAll(options?: ListOptions): Promise<ListOf<T>>;
+  /** Replaces the object; ConflictError when metadata.resourceVersion is stale. Not retried. */
+  update(object: T, options?: Partial<UpdateOptions>): Promise<T>;
+  /** The status subresource: only status is taken. ConflictError when stale. */
+  updateStatus(object: T, options?: Partial<UpdateOptions>): Promise<T>;
+  /** Deletes (gracefully for a bound pod); resolves with the object as the server last stored it. */
+  delete(name: string, options?: DeleteOptions): Promise<T>;
+  /** Opens a watch; events arrive in revision order. ExpiredError when options.resourceVersion was compacted. */
+  watch(options?: WatchOptions): Watch<T>;
+}
+
+function namespaceOf(info: KindInfo<ApiObject>, namespace: string | undefined): string {
+  if (!info.namespaced) return '';
+  return namespace || 'default';
+}
+
+export class GrpcResourceClient<T extends ApiObject> implements ResourceClient<T> {
+  constructor(
+    readonly info: KindInfo<T>,
+    protected readonly conn: Connection,
+  ) {}
+
+  create(object: T, options: Partial<CreateOptions> = {}): Promise<T> {
+    const withNs = this.info.namespaced
+      ? { ...object, metadata: { ...object.metadata, namespace: namespaceOf(this.info, object.metadata?.namespace) } }
+      : object;
+    return this.conn.unary(this.info.service.create, { object: withNs, options: { dryRun: false, fieldManager: '', ...options } });
+  }
+
+  get(name: string, namespace?: string): Promise<T> {
+    return this.conn.unary(this.info.service.get, { name, namespace: namespaceOf(this.info, namespace) });
+  }
+
+  list(options: ListOptions = {}): Promise<ListOf<T>> {
+    return this.conn.unary(this.info.service.list, {
+      namespace: this.info.namespaced ? (options.namespace ?? '') : '',
+      labelSelector: options.labelSelector ?? '',
+      fieldSelector: options.fieldSelector ?? '',
+      limit: options.limit ?? 0,
+      continue: options.continue ?? '',
+    });
+  }
+
+  async listAll(options: ListOptions = {}): Promise<ListOf<T>> {
+    const first = await this.list(options);
+    const items = [...(first.items ?? [])];
+    let token = first.metadata?.continue ?? '';
+    while (token) {
+      const page = await this.list({ ...options, continue: token });
+      items.push(...(page.items ?? []));
+      token = page.metadata?.continue ?? '';
+    }
+    return { ...first, items, metadata: { ...first.metadata, continue: '' } };
+  }
+
+  update(object: T, options: Partial<UpdateOptions> = {}): Promise<T> {
+    return this.conn.unary(this.info.service.update, { object, options: { dryRun: false, fieldManager: '', ...options } });
+  }
+
+  updateStatus(object: T, options: Partial<UpdateOptions> = {}): Promise<T> {
+    return this.conn.unary(this.info.service.updateStatus, { object, options: { dryRun: false, fieldManager: '', ...options } });
+  }
+
+  delete(name: string, options: DeleteOptions = {}): Promise<T> {
+    const req: DeleteRequest = {
+      name,
+      namespace: namespaceOf(this.info, options.namespace),
+      gracePeriodSeconds: options.gracePeriodSeconds,
+      preconditions: options.preconditions,
+      propagationPolicy: options.propagationPolicy ?? '',
+    };
+    return this.conn.unary(this.info.service.delete, req);
+  }
+
+  watch(options: WatchOptions = {}): Watch<T> {
+    const stream = this.conn.serverStream(this.info.service.watch, {
+      namespace: this.info.namespaced ? (options.namespace ?? '') : '',
+      labelSelector: options.labelSelector ?? '',
+      fieldSelector: options.fieldSelector ?? '',
+      resourceVersion: options.resourceVersion ?? '',
+      allowBookmarks: options.allowBookmarks ?? true,
+    });
+    return new StreamWatch<T>(stream, (err) => this.conn.streamError(err));
+  }
+}
+
+/** Pods have one more verb: bind, what the scheduler posts. */
+export class PodClient extends GrpcResourceClient<Pod> {
+  /**
+   * Sets the pod's spec.nodeName to `nodeName` once. ConflictError when the
+   * pod is already bound; NotFoundError when it is gone. Not retried.
+   */
+  bind(namespace: string, name: string, nodeName: string, uid?: string): Promise<Pod> {
+    const binding: Binding = {
+      apiVersion: 'v1',
+      kind: 'Binding',
+      metadata: { name, namespace: namespace || 'default', uid: uid ?? '' },
+      target: { kind: 'Node', name: nodeName, apiVersion: 'v1' },
+    };
+    return this.conn.unary(PodServiceService.bind, { binding });
+  }
+}

@@ -1,0 +1,26 @@
+import test from 'ava';
+import type { Pod } from '../api/gen/tsk/v1/core';
+import { NODE_NAME_INDEX, Store, nodeNameIndexFunc, objectKey, splitKey } from './store';
+
+const pod = (ns: string, name: string, node = ''): Pod => ({ metadata: { namespace: ns, name }, spec: { nodeName: node } });
+
+test('keys are namespace/name, or name for cluster-scoped objects', (t) => {
+  t.is(objectKey(pod('default', 'web')), 'default/web');
+  t.is(objectKey({ metadata: { name: 'node-1' } }), 'node-1');
+  t.deepEqual(splitKey('default/web'), { namespace: 'default', name: 'web' });
+  t.deepEqual(splitKey('node-1'), { namespace: '', name: 'node-1' });
+});
+
+test('indexes follow updates and deletes', (t) => {
+  const s = new Store<Pod>({ [NODE_NAME_INDEX]: nodeNameIndexFunc });
+  s.upsert(pod('default', 'a'));
+  s.upsert(pod('default', 'b', 'n1'));
+  t.deepEqual(s.byIndex(NODE_NAME_INDEX, '').map(objectKey), ['default/a']);
+  s.upsert(pod('default', 'a', 'n1'));
+  t.deepEqual(s.byIndex(NODE_NAME_INDEX, '').map(objectKey), []);
+  t.deepEqual(s.byIndex(NODE_NAME_INDEX, 'n1').map(objectKey).sort(), ['default/a', 'default/b']);
+  t.is(s.delete('default/b')?.spec?.nodeName, 'n1');
+  t.deepEqual(s.byIndex(NODE_NAME_INDEX, 'n1').map(objectKey), ['default/a']);
+  t.is(s.size, 1);
+  t.throws(() => s.byIndex('nope', 'x'), { message: /no index/ });
+});

@@ -1,0 +1,126 @@
+// The informer's local cache: objects by key in a Map, plus named indexes
+// (by namespace, by spec.nodeName, ...) kept up to date on every write, so a
+// lookup is a Map access, never a scan of every object.
+
+import type { ApiObject } from '../api/kinds';
+
+/** Computes the index values of an object (an object may sit under several). */
+export type IndexFunc<T> = (obj: T) => readonly string[];
+export type Indexers<T> = Readonly<Record<string, IndexFunc<T>>>;
+
+/** "namespace/name", or "name" for cluster-scoped objects: client-go's MetaNamespaceKeyFunc. */
+export function objectKey(obj: ApiObject): string {
+  const ns = obj.metadata?.namespace ?? '';
+  const name = obj.metadata?.name ?? '';
+  return ns ? `${ns}/${name}` : name;
+}
+
+/** Splits a key made by objectKey. */
+export function splitKey(key: string): { namespace: string; name: string } {
+  const i = key.indexOf('/');
+  return i < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+/** The index every informer gets: objects by metadata.namespace. */
+export const NAMESPACE_INDEX = 'namespace';
+export const namespaceIndexFunc: IndexFunc<ApiObject> = (obj) => [obj.metadata?.namespace ?? ''];
+
+/** Pods by spec.nodeName ("" for unscheduled pods): what kubelets and the scheduler look up. */
+export const NODE_NAME_INDEX = 'nodeName';
+export const nodeNameIndexFunc: IndexFunc<{ spec?: { nodeName?: string | undefined } | undefined }> = (pod) => [
+  pod.spec?.nodeName ?? '',
+];
+
+/** Read access to a cache; what handlers and controllers are given. */
+export interface Lister<T> {
+  get(key: string): T | undefined;
+  list(): T[];
+  listKeys(): string[];
+  /** Objects whose index `indexName` holds `value`; throws for an unknown index name. */
+  byIndex(indexName: string, value: string): T[];
+  readonly size: number;
+}
+
+export class Store<T extends ApiObject> implements Lister<T> {
+  private readonly items = new Map<string, T>();
+  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+
+  constructor(
+    private readonly indexers: Indexers<T> = {},
+    readonly keyOf: (obj: T) => string = objectKey,
+  ) {
+    for (const name of Object.keys(indexers)) this.indexes.set(name, new Map());
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  get(key: string): T | undefined {
+    return this.items.get(key);
+  }
+
+  list(): T[] {
+    return [...this.items.values()];
+  }
+
+  listKeys(): string[] {
+    return [...this.items.keys()];
+  }
+
+  byIndex(indexName: string, value: string): T[] {
+    const index = this.indexes.get(indexName);
+    if (!index) throw new Error(`invariant: no index named "${indexName}"`);
+    const keys = index.get(value);
+    if (!keys) return [];
+    const out: T[] = [];
+    for (const k of keys) {
+      const obj = this.items.get(k);
+      if (obj) out.push(obj);
+    }
+    return out;
+  }
+
+  /** Adds or replaces; returns the object it replaced, if any. */
+  upsert(obj: T): T | undefined {
+    const key = this.keyOf(obj);
+    const old = this.items.get(key);
+    if (old) this.unindex(key, old);
+    this.items.set(key, obj);
+    this.index(key, obj);
+    return old;
+  }
+
+  /** Removes by key; returns the removed object, if any. */
+  delete(key: string): T | undefined {
+    const old = this.items.get(key);
+    if (!old) return undefined;
+    this.unindex(key, old);
+    this.items.delete(key);
+    return old;
+  }
+
+  private index(key: string, obj: T): void {
+    for (const [name, fn] of Object.entries(this.indexers)) {
+      const index = this.indexes.get(name);
+      if (!index) continue;
+      for (const value of fn(obj)) {
+        let keys = index.get(value);
+        if (!keys) index.set(value, (keys = new Set()));
+        keys.add(key);
+      }
+    }
+  }
+
+  private unindex(key: string, obj: T): void {
+    for (const [name, fn] of Object.entries(this.indexers)) {
+      const index = this.indexes.get(name);
+      if (!index) continue;
+      for (const value of fn(obj)) {
+        const keys = index.get(value);
+        keys?.delete(key);
+        if (keys && keys.size === 0) index.delete(value);
+      }
+    }
+  }
+}
