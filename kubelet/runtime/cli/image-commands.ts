@@ -198,7 +198,9 @@ export function imageRows(images: ImageRecord[], now: number): string[][] {
       rows.push([familiarName(r), r.tag ?? '<none>', ...common]);
     }
   }
-  return rows.sort((a, b) => (a[0] ?? '').localeCompare(b[0] ?? '') || (a[1] ?? '').localeCompare(b[1] ?? ''));
+  // By repository then tag (code-point order, locale-independent); untagged images last.
+  const key = (r: string[]): string => `${r[0] === '<none>' ? '\uffff' : ''}${r[0] ?? ''}\0${r[1] ?? ''}`;
+  return rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 export function formatTable(header: string[], rows: string[][]): string {
