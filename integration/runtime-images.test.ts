@@ -11,9 +11,9 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { runImageCommand } from '../kubelet/runtime/cli/image-commands';
 import { sha256Of } from '../kubelet/runtime/image/digest';
-import { DigestMismatchError, ImageNotFoundError, InvalidLayerError, RegistryAuthError } from '../kubelet/runtime/image/errors';
+import { DigestMismatchError, ImageNotFoundError, InvalidArchiveError, InvalidLayerError, RegistryAuthError } from '../kubelet/runtime/image/errors';
 import { ImageStore, PullProgress } from '../kubelet/runtime/image/store';
-import { startCountingProxy, startRegistry, TestRegistry } from './support/registry';
+import { startCountingProxy, startRegistry, startTokenAuthProxy, TestRegistry } from './support/registry';
 import {
   buildImage, buildLayer, BuiltImage, busyboxImage, busyboxRootfs, dockerSaveArchive, ociLayoutArchive, pushImage, pushIndex,
 } from './support/test-images';
@@ -351,4 +351,61 @@ test('tsk runtime pull prints a line per layer phase change when not on a TTY', 
   err.length = 0;
   t.is(await runImageCommand('pull', [ref], dataDir, io), 1);
   t.regex(err.join(''), /tsk runtime pull: authentication with registry .* failed: the registry requires credentials/);
+});
+
+test('bearer-token challenge (as Docker Hub): anonymous token, token with basic credentials, refused credentials', async (t) => {
+  const anon = await startTokenAuthProxy(open.host);
+  t.teardown(() => anon.stop());
+  const { store } = newStore(t);
+  const rec = await store.pull(`${anon.host}/tsk/busybox:v1`);
+  t.is(rec.id, busybox.configDigest);
+  t.deepEqual(anon.tokenRequests, [{ scope: 'repository:tsk/busybox:pull', service: 'tsk-test-registry' }]);
+
+  const priv = await startTokenAuthProxy(open.host, { [USER]: PASS });
+  t.teardown(() => priv.stop());
+  const ref = `${priv.host}/tsk/busybox:v1`;
+  const s2 = newStore(t);
+  await t.throwsAsync(s2.store.pull(ref), { instanceOf: RegistryAuthError, message: /refused anonymous access/ });
+  await t.throwsAsync(s2.store.pull(ref, { auth: { username: USER, password: 'nope' } }), { instanceOf: RegistryAuthError, message: /refused the credentials/ });
+  t.deepEqual(await s2.store.list(), []);
+  const ok = await s2.store.pull(ref, { auth: { username: USER, password: PASS } });
+  t.is(ok.id, busybox.configDigest);
+  t.is(priv.tokenRequests.at(-1)?.user, USER);
+});
+
+test('zstd and uncompressed layers unpack like gzip ones', async (t) => {
+  const tar = buildLayer({ compression: 'none', entries: [{ name: 'z/', type: 'dir' }, { name: 'z/data', type: 'file', data: Buffer.from('zstd!') }] });
+  const zst = execFileSync('zstd', ['-q', '-c'], { input: tar.blob });
+  const zlayer = { blob: zst, digest: sha256Of(zst), diffId: tar.diffId, mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' };
+  const plain = buildLayer({ compression: 'none', entries: [{ name: 'plain', type: 'file', data: Buffer.from('p') }] });
+  const image = buildImage([zlayer, plain]);
+  const { store } = newStore(t);
+  const [rec] = await store.importArchive(await writeArchive(t, ociLayoutArchive([{ image, refName: 'example.com/zstd:1' }])));
+  t.deepEqual(rec?.references, ['example.com/zstd:1']);
+  t.is(await fs.readFile(path.join(rec?.layerDirs[0] ?? '', 'z/data'), 'utf8'), 'zstd!');
+  t.is(await fs.readFile(path.join(rec?.layerDirs[1] ?? '', 'plain'), 'utf8'), 'p');
+});
+
+test('layers that escape their root (.., symlinked parents, hardlinks out) are refused and write nothing outside', async (t) => {
+  const outside = tempDir(t, 'tsk-outside-');
+  const victim = path.join(outside, 'victim');
+  writeFileSync(victim, 'untouched');
+  const cases: Array<[string, Parameters<typeof buildLayer>[0]['entries']]> = [
+    ['dotdot', [{ name: `../../../../../../../../${victim.slice(1)}`, type: 'file', data: Buffer.from('pwned') }]],
+    ['symlink parent', [{ name: 'evil', type: 'symlink', linkname: outside }, { name: 'evil/victim', type: 'file', data: Buffer.from('pwned') }]],
+    ['hardlink out', [{ name: 'h', type: 'hardlink', linkname: `../../../../../../../..${victim}` }]],
+    ['whiteout via symlink', [{ name: 'evil', type: 'symlink', linkname: outside }, { name: 'evil/.wh.victim', type: 'file' }]],
+  ];
+  for (const [name, entries] of cases) {
+    const image = buildImage([buildLayer({ entries })]);
+    const { store, dataDir } = newStore(t);
+    const file = await writeArchive(t, ociLayoutArchive([{ image, refName: `example.com/evil:${name.replace(/ /g, '-')}` }]));
+    await t.throwsAsync(store.importArchive(file), { instanceOf: InvalidLayerError }, name);
+    t.is(await fs.readFile(victim, 'utf8'), 'untouched', name);
+    t.deepEqual(await store.list(), [], name);
+    t.deepEqual(await fs.readdir(path.join(dataDir, 'images/layers/sha256')), [], name);
+    t.deepEqual(await fs.readdir(path.join(dataDir, 'images/tmp')), [], name);
+  }
+  const { store } = newStore(t);
+  await t.throwsAsync(store.importArchive(await writeArchive(t, Buffer.from('x'))), { instanceOf: InvalidArchiveError });
 });

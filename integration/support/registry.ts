@@ -147,3 +147,79 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }
+
+export interface TokenAuthProxy {
+  host: string;
+  /** Token requests seen: the scope asked for and whether basic credentials came with it. */
+  tokenRequests: Array<{ scope: string; service: string; user?: string }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Docker Hub's scheme in miniature: API requests without a valid bearer
+ * token get 401 + `WWW-Authenticate: Bearer realm=...,service=...,scope=...`;
+ * GET /token (with basic credentials when `users` is given) issues a token
+ * for the scope; valid requests are forwarded to the registry at `target`.
+ */
+export async function startTokenAuthProxy(target: string, users?: Record<string, string>): Promise<TokenAuthProxy> {
+  const [thost, tport] = target.split(':');
+  const tokens = new Map<string, string>(); // token -> scope
+  const tokenRequests: TokenAuthProxy['tokenRequests'] = [];
+  let self = '';
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', `http://${self}`);
+    if (url.pathname === '/token') {
+      const scope = url.searchParams.get('scope') ?? '';
+      const service = url.searchParams.get('service') ?? '';
+      const auth = req.headers.authorization ?? '';
+      let user: string | undefined;
+      if (auth.startsWith('Basic ')) {
+        const [u, ...p] = Buffer.from(auth.slice(6), 'base64').toString().split(':');
+        if (users?.[u ?? ''] !== p.join(':')) {
+          res.writeHead(401, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ details: 'incorrect username or password' }));
+          return;
+        }
+        user = u;
+      }
+      tokenRequests.push({ scope, service, ...(user !== undefined ? { user } : {}) });
+      if (users && user === undefined) {
+        res.writeHead(401);
+        res.end();
+        return;
+      }
+      const token = randomBytes(16).toString('hex');
+      tokens.set(token, scope);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ access_token: token, expires_in: 300 }));
+      return;
+    }
+    const repo = /^\/v2\/(.+)\/(?:manifests|blobs)\//.exec(url.pathname)?.[1];
+    const scope = repo ? `repository:${repo}:pull` : '';
+    const auth = req.headers.authorization ?? '';
+    const granted = auth.startsWith('Bearer ') ? tokens.get(auth.slice(7)) : undefined;
+    if (granted === undefined || (scope !== '' && granted !== scope)) {
+      res.writeHead(401, {
+        'WWW-Authenticate': `Bearer realm="http://${self}/token",service="tsk-test-registry"${scope ? `,scope="${scope}"` : ''}`,
+        'Content-Type': 'application/json',
+      });
+      res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
+      return;
+    }
+    const headers = { ...req.headers };
+    delete headers.authorization;
+    const up = http.request({ host: thost, port: Number(tport), method: req.method, path: req.url, headers }, (ures) => {
+      res.writeHead(ures.statusCode ?? 502, ures.headers);
+      ures.pipe(res);
+    });
+    up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  self = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  return {
+    host: self,
+    tokenRequests,
+    stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}

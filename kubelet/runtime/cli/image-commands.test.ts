@@ -1,5 +1,5 @@
 import test from 'ava';
-import { formatTable, humanAge, humanSize, imageRows } from './image-commands';
+import { formatTable, humanAge, humanSize, imageRows, ProgressView, runImageCommand } from './image-commands';
 
 test('sizes in decimal units like docker', (t) => {
   t.is(humanSize(999), '999B');
@@ -30,4 +30,35 @@ test('one row per reference, <none> for untagged', (t) => {
     ['<none>', '<none>', 'bbbbbbbbbbbb'],
   ]);
   t.is(formatTable(['A', 'BB'], [['xxx', 'y']]), 'A     BB\nxxx   y\n');
+});
+
+test('usage errors exit 2 without touching the data dir', async (t) => {
+  const err: string[] = [];
+  const io = { out: () => {}, err: (s: string) => { err.push(s); }, tty: false, now: () => 0 };
+  t.is(await runImageCommand('pull', [], '/nonexistent/tsk-data', io), 2);
+  t.regex(err.join(''), /missing image reference/);
+  t.is(await runImageCommand('pull', ['--username', 'u', 'busybox'], '/nonexistent/tsk-data', io), 2);
+  t.regex(err.join(''), /--username and --password go together/);
+  t.is(await runImageCommand('images', ['extra'], '/nonexistent/tsk-data', io), 2);
+  t.is(await runImageCommand('rmi', [], '/nonexistent/tsk-data', io), 2);
+  t.is(await runImageCommand('import', ['a', 'b'], '/nonexistent/tsk-data', io), 2);
+});
+
+test('on a TTY, progress redraws one line per layer in place', (t) => {
+  let now = 0;
+  const err: string[] = [];
+  const view = new ProgressView({ out: () => {}, err: (s) => { err.push(s); }, tty: true, now: () => now });
+  const a = `sha256:${'a'.repeat(64)}`;
+  const b = `sha256:${'b'.repeat(64)}`;
+  view.update({ digest: a, phase: 'waiting', bytesDone: 0, bytesTotal: 2_000_000 });
+  view.update({ digest: b, phase: 'done', bytesDone: 10, bytesTotal: 10, cached: true });
+  now = 500;
+  view.update({ digest: a, phase: 'downloading', bytesDone: 1_000_000, bytesTotal: 2_000_000 });
+  now = 510;
+  view.update({ digest: a, phase: 'downloading', bytesDone: 1_100_000, bytesTotal: 2_000_000 }); // throttled
+  const last = err.at(-1) ?? '';
+  t.is(err.length, 3);
+  t.true(last.startsWith('\x1b[2A'));
+  t.true(last.includes('aaaaaaaaaaaa: Downloading 1.00MB/2.00MB'));
+  t.true(last.includes('bbbbbbbbbbbb: Already exists'));
 });

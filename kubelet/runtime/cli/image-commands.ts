@@ -27,7 +27,7 @@ const defaultOutput: Output = {
 class UsageError extends Error {}
 
 const USAGE: Record<ImageVerb, string> = {
-  pull: 'Usage: tsk runtime pull [--insecure-registry HOST]... [--username USER --password PASS] REF',
+  pull: 'Usage: tsk runtime pull [--insecure-registry[=HOST]]... [--username USER --password PASS] REF\n  Plain HTTP is used for localhost, 127.0.0.0/8 and each --insecure-registry HOST (alone, the flag means REF\'s registry).',
   import: 'Usage: tsk runtime import FILE   (a docker save tarball or an OCI image layout archive)',
   images: 'Usage: tsk runtime images [-q]',
   rmi: 'Usage: tsk runtime rmi REF|ID...',
@@ -108,7 +108,7 @@ export function humanAge(created: string, now: number): string {
 }
 
 /** Progress display: a line per phase change, or (on a TTY) one live line per layer. */
-class ProgressView {
+export class ProgressView {
   private readonly order: string[] = [];
   private readonly lines = new Map<string, string>();
   private readonly phases = new Map<string, string>();
@@ -148,6 +148,13 @@ class ProgressView {
 
 async function pull(argv: string[], store: ImageStore, o: Output): Promise<number> {
   const p = parseArgs(argv, ['--insecure-registry', '--username', '--password'], []);
+  const insecure = p.flags.get('--insecure-registry') ?? [];
+  // `pull --insecure-registry REF` (the flag without a host): REF's own registry is the insecure one.
+  if (p.args.length === 0 && insecure.length > 0 && argv.at(-1) === insecure.at(-1)) {
+    const input = insecure.pop() as string;
+    insecure.push(parseReference(input).domain);
+    p.args.push(input);
+  }
   if (p.args.length !== 1) throw new UsageError(p.args.length === 0 ? 'missing image reference' : 'pull takes exactly one reference');
   const user = one(p, '--username');
   const pass = one(p, '--password');
@@ -158,7 +165,7 @@ async function pull(argv: string[], store: ImageStore, o: Output): Promise<numbe
   const before = await store.get(input).catch(() => undefined);
   o.err(`${ref.digest ?? ref.tag ?? ''}: Pulling from ${familiarName(ref)}\n`);
   const rec = await store.pull(input, {
-    insecureRegistries: p.flags.get('--insecure-registry') ?? [],
+    insecureRegistries: insecure,
     ...(user !== undefined && pass !== undefined ? { auth: { username: user, password: pass } } : {}),
     onProgress: (e) => view.update(e),
   });
