@@ -4,7 +4,7 @@
 // trusted.* xattrs, and the whiteout test mounts an overlay.
 
 import test, { ExecutionContext } from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { promises as fs, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -408,4 +408,22 @@ test('layers that escape their root (.., symlinked parents, hardlinks out) are r
   }
   const { store } = newStore(t);
   await t.throwsAsync(store.importArchive(await writeArchive(t, Buffer.from('x'))), { instanceOf: InvalidArchiveError });
+});
+
+test('prune spares what a pull in another live process wrote since it began', async (t) => {
+  const { store, dataDir } = newStore(t);
+  await store.list();
+  // Stand-in for another tsk process in the middle of a pull: a live pid with an operation marker.
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+  t.teardown(() => { other.kill('SIGKILL'); });
+  await fs.writeFile(path.join(dataDir, 'images/tmp', `op-${other.pid ?? 0}-abcdef`), '');
+  await new Promise((r) => setTimeout(r, 1100));
+  const [rec] = await store.importArchive(await writeArchive(t, dockerSaveArchive([{ image: busybox, repoTags: ['busybox:latest'] }])));
+  await store.remove(rec?.id ?? '');
+  t.deepEqual(await store.prune(), []);
+  other.kill('SIGKILL');
+  await new Promise((r) => other.once('exit', r));
+  const removed = await store.prune();
+  t.true(removed.includes(`layer ${busybox.layers[0]?.diffId ?? ''}`), removed.join('\n'));
+  t.deepEqual(await fs.readdir(path.join(dataDir, 'images/tmp')), []);
 });

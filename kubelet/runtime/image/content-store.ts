@@ -193,18 +193,65 @@ export class ContentStore {
     await removeTree(tmp);
   }
 
+  /**
+   * Marks an operation (pull, import) of this process as running, so that a
+   * prune in another process spares what it writes before recording it.
+   * Returns the function that clears the mark.
+   */
+  async markOperation(): Promise<() => Promise<void>> {
+    const marker = path.join(this.tmpDir, `${OP_MARKER}${process.pid}-${randomBytes(6).toString('hex')}`);
+    await fs.writeFile(marker, '', { mode: 0o600 });
+    return () => fs.rm(marker, { force: true });
+  }
+
+  /** Start time (ms) of the oldest operation running in another live process, if any. */
+  async otherOperationsSince(): Promise<number | undefined> {
+    let oldest: number | undefined;
+    for (const name of await fs.readdir(this.tmpDir)) {
+      const pid = markerPid(name);
+      if (pid === undefined || pid === process.pid || !alive(pid)) continue;
+      const st = await fs.lstat(path.join(this.tmpDir, name)).catch(() => undefined);
+      if (st) oldest = Math.min(oldest ?? Infinity, st.mtimeMs);
+    }
+    return oldest;
+  }
+
+  /** When a blob or layer last changed place (ctime moves on rename), ms. */
+  async changedAt(kind: 'blob' | 'layer', digest: string): Promise<number> {
+    const st = await fs.lstat(kind === 'blob' ? this.blobPath(digest) : this.layerPath(digest)).catch(() => undefined);
+    return st?.ctimeMs ?? 0;
+  }
+
   /** Removes tmp/ entries older than maxAgeMs (left by crashed processes). */
   async cleanTmp(maxAgeMs: number, now = Date.now()): Promise<string[]> {
     const removed: string[] = [];
     for (const name of await fs.readdir(this.tmpDir)) {
+      const pid = markerPid(name);
+      if (pid !== undefined && alive(pid)) continue;
       const p = path.join(this.tmpDir, name);
       const st = await fs.lstat(p).catch(() => undefined);
-      if (st && now - st.mtimeMs > maxAgeMs) {
+      if (st && (now - st.mtimeMs > maxAgeMs || pid !== undefined)) {
         await removeTree(p);
         removed.push(p);
       }
     }
     return removed;
+  }
+}
+
+const OP_MARKER = 'op-';
+
+function markerPid(name: string): number | undefined {
+  const m = /^op-(\d+)-/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -115,6 +115,7 @@ export class ImageStore {
   private async tracked<T>(fn: (trace: WriteTrace) => Promise<T>): Promise<T> {
     const trace: WriteTrace = { blobs: new Set(), layers: new Set() };
     this.active.add(trace);
+    const unmark = await this.content.markOperation();
     try {
       return await fn(trace);
     } catch (e) {
@@ -122,6 +123,7 @@ export class ImageStore {
       throw e;
     } finally {
       this.active.delete(trace);
+      await unmark();
     }
   }
 
@@ -214,19 +216,26 @@ export class ImageStore {
 
   /**
    * Removes blobs and unpacked layers that no image uses (and tmp/ leftovers
-   * of crashed processes). Returns what it removed, e.g. "layer sha256:...".
+   * of crashed processes). Blobs and layers that appeared since a pull or
+   * import in another live process began are spared until a later prune.
+   * Returns what it removed, e.g. "layer sha256:...".
    */
   async prune(opts: PruneOptions = {}): Promise<string[]> {
     await this.init();
     const removed: string[] = [];
+    // A pull or import running in another process (the kubelet, another
+    // `tsk runtime`) has not recorded its image yet: spare what changed since it began.
+    const since = await this.content.otherOperationsSince();
     const { blobs, layers } = await this.roots(opts.keepLayerDirs);
+    const spared = async (kind: 'blob' | 'layer', d: string): Promise<boolean> =>
+      since !== undefined && (await this.content.changedAt(kind, d)) >= since - 1000;
     for (const d of await this.content.listLayers()) {
-      if (layers.has(d)) continue;
+      if (layers.has(d) || (await spared('layer', d))) continue;
       await this.content.removeLayer(d);
       removed.push(`layer ${d}`);
     }
     for (const d of await this.content.listBlobs()) {
-      if (blobs.has(d)) continue;
+      if (blobs.has(d) || (await spared('blob', d))) continue;
       await this.content.removeBlob(d);
       removed.push(`blob ${d}`);
     }
