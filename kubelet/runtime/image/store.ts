@@ -7,7 +7,6 @@
 // A failed pull or import removes what it wrote that no image uses, so the
 // store looks exactly as before.
 
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { importImages } from './archive-import';
 import { ContentStore, WriteTrace } from './content-store';
@@ -241,13 +240,5 @@ export class ImageStore {
     }
     for (const p of await this.content.cleanTmp(STALE_TMP_MS)) removed.push(`tmp ${p}`);
     return removed;
-  }
-
-  /** Total bytes of blobs on disk (for the CLI and metrics). */
-  async blobBytes(): Promise<number> {
-    await this.init();
-    let n = 0;
-    for (const d of await this.content.listBlobs()) n += (await fs.stat(this.content.blobPath(d))).size;
-    return n;
   }
 }
