@@ -24,7 +24,7 @@ export interface ConnectionOptions {
 export function toApiError(err: ServiceError, address: string): ApiError {
   const hasStatus = err.metadata?.get(STATUS_TRAILER).length > 0;
   if (!hasStatus && err.code === GrpcStatus.UNAVAILABLE) {
-    return new UnavailableError(`cannot reach the API server at ${address}: ${err.details || 'connection refused'}`);
+    return new UnavailableError(`cannot reach the API server at ${address}: ${connectProblem(err.details)}`);
   }
   if (!hasStatus && err.code === GrpcStatus.DEADLINE_EXCEEDED) {
     const apiErr = fromServiceError(err);
@@ -32,6 +32,22 @@ export function toApiError(err: ServiceError, address: string): ApiError {
     return apiErr;
   }
   return fromServiceError(err);
+}
+
+/** The useful part of grpc-js's "No connection established. Last error: ..." details. */
+function connectProblem(details: string): string {
+  const errno = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ENOTFOUND|EAI_AGAIN)\b/.exec(details)?.[1];
+  switch (errno) {
+    case 'ECONNREFUSED':
+      return 'connection refused (is the API server running? check --server, TSCTL_SERVER or ~/.tsk/config)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the host name does not resolve';
+    case undefined:
+      return details.replace(/\s*Resolution note:\s*$/, '') || 'connection failed';
+    default:
+      return errno;
+  }
 }
 
 function isServiceError(err: unknown): err is ServiceError {

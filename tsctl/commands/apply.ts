@@ -1,0 +1,103 @@
+// tsctl apply -f FILE|DIR|-: create or update every object of the manifests,
+// keeping the last-applied configuration for three-way merges.
+
+import { DecodeError, type JsonObject } from '../../api/codec';
+import { ApiError, NotFoundError } from '../../api/errors';
+import { KINDS, type ApiObject } from '../../api/kinds';
+import type { ResourceClient } from '../../client/resource';
+import { applyObject, type ApplyResult } from '../apply/apply';
+import type { JsonMap } from '../apply/merge';
+import { flagString, flagStrings } from '../args';
+import type { Command } from '../command';
+import type { Context } from '../context';
+import { CliError, formatError } from '../errors';
+import { resourceName } from '../kinds';
+import { readManifests } from '../manifest';
+import { decodeManifest, parseValidateMode, unknownFieldWarnings, type ManifestObject } from '../objects';
+
+/** Puts the namespace on an object the way kubectl does: file, else -n, else default. */
+export function resolveNamespace(obj: ManifestObject, explicit: string | undefined): JsonMap {
+  const json = structuredClone(obj.json) as JsonMap;
+  const meta = (json['metadata'] ?? {}) as JsonMap;
+  json['metadata'] = meta;
+  if (!KINDS[obj.kind].namespaced) {
+    delete meta['namespace'];
+    return json;
+  }
+  const fromFile = typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : undefined;
+  if (fromFile && explicit && fromFile !== explicit) {
+    throw new CliError(
+      `the namespace from the provided object "${fromFile}" does not match the namespace "${explicit}". You must pass '--namespace=${fromFile}' to perform this operation.`,
+    );
+  }
+  meta['namespace'] = fromFile ?? explicit ?? 'default';
+  return json;
+}
+
+/** Reads and checks every document; nothing is sent unless all of them are good. */
+export async function loadObjects(ctx: Context, verb: string): Promise<{ obj: ManifestObject; json: JsonMap }[]> {
+  const mode = parseValidateMode(flagString(ctx.args, 'validate'));
+  const docs = await readManifests(flagStrings(ctx.args, 'filename'), ctx.io.stdin, verb);
+  const objects = docs.map((d) => decodeManifest(d, mode));
+  const explicit = ctx.explicitNamespace;
+  const out = objects.map((obj) => ({ obj, json: resolveNamespace(obj, explicit) }));
+  for (const { obj } of out) for (const w of unknownFieldWarnings(obj)) ctx.io.stderr.write(`${w}\n`);
+  return out;
+}
+
+function inNewNamespace(err: unknown, newNamespaces: ReadonlySet<string>): boolean {
+  if (!(err instanceof NotFoundError)) return false;
+  const kind = err.details.kind?.toLowerCase();
+  return (kind === 'namespace' || kind === 'namespaces') && newNamespaces.has(err.details.name ?? '');
+}
+
+function describeFailure(err: unknown, verb: string, obj: ManifestObject): string {
+  if (err instanceof ApiError || err instanceof DecodeError) return formatError(err);
+  return `error: ${verb} ${resourceName(obj.kind, obj.object.metadata?.name ?? '')} from "${obj.doc.source}": ${err instanceof Error ? err.message : String(err)}`;
+}
+
+export const applyCommand: Command = {
+  name: 'apply',
+  summary: 'Create or update objects from manifest files (multi-document YAML or JSON)',
+  usage: 'tsctl apply -f FILENAME|DIRECTORY|- [flags]',
+  examples: '  tsctl apply -f manifests/\n  cat pod.yaml | tsctl apply -f -',
+  flags: [
+    { name: 'filename', short: 'f', type: 'string', repeated: true, valueName: 'FILE', help: 'A manifest file, a directory of them, or - for stdin (repeatable)' },
+    { name: 'validate', type: 'string', valueName: 'MODE', help: 'strict: unknown fields are errors; warn (default): they are warnings; ignore' },
+  ],
+  async run(ctx: Context): Promise<number> {
+    if (ctx.args.positionals.length > 0) throw new CliError(`unexpected arguments: ${ctx.args.positionals.join(' ')} (use -f FILE)`);
+    const items = await loadObjects(ctx, 'apply');
+    const cs = await ctx.clientset();
+    // Let the server validate and default every object before any is stored:
+    // one bad document must leave the cluster unchanged.
+    const newNamespaces = new Set(items.filter((i) => i.obj.kind === 'Namespace').map((i) => i.obj.object.metadata?.name ?? ''));
+    for (const { obj, json } of items) {
+      try {
+        await ctx.wait(applyObject(obj.kind, cs.kind(obj.kind) as ResourceClient<ApiObject>, json, { dryRun: true }));
+      } catch (err) {
+        // An object in a namespace this same apply creates cannot be checked
+        // before that namespace exists; everything else about it was decoded above.
+        if (inNewNamespace(err, newNamespaces)) continue;
+        ctx.io.stderr.write(`${describeFailure(err, 'validating', obj)}\n`);
+        ctx.io.stderr.write(`error: nothing was applied: ${obj.doc.source} (document ${obj.doc.index}) was refused\n`);
+        return 1;
+      }
+    }
+    let failed = false;
+    for (const { obj, json } of items) {
+      let result: ApplyResult;
+      try {
+        result = await ctx.wait(applyObject(obj.kind, cs.kind(obj.kind) as ResourceClient<ApiObject>, json));
+      } catch (err) {
+        failed = true;
+        ctx.io.stderr.write(`${describeFailure(err, 'applying', obj)}\n`);
+        continue;
+      }
+      ctx.io.stdout.write(`${resourceName(obj.kind, obj.object.metadata?.name ?? '')} ${result}\n`);
+    }
+    return failed ? 1 : 0;
+  },
+};
+
+export type { JsonObject };

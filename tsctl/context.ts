@@ -1,0 +1,98 @@
+// What every command runs with: its parsed flags, the streams, the clock and
+// a lazily opened clientset. Injected so commands can be driven in tests.
+
+import { Clientset } from '../client/clientset';
+import { resolveServer } from '../client/config';
+import { flagInt, flagString, type ParsedArgs } from './args';
+import { UsageError } from './errors';
+
+export interface Io {
+  readonly stdout: { write(s: string): unknown };
+  readonly stderr: { write(s: string): unknown };
+  readonly stdin: NodeJS.ReadableStream;
+}
+
+export interface ContextOptions {
+  readonly io: Io;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly now?: () => number;
+  /** Aborted on SIGINT/SIGTERM: long-running commands (get -w) stop cleanly. */
+  readonly signal?: AbortSignal;
+  /** After how long a slow call prints that it is waiting; default 2 s. */
+  readonly progressAfterMs?: number;
+}
+
+export class Context {
+  readonly io: Io;
+  readonly now: () => number;
+  readonly signal: AbortSignal;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly progressAfterMs: number;
+  private client: Clientset | undefined;
+  private serverAddress: string | undefined;
+
+  constructor(
+    readonly args: ParsedArgs,
+    options: ContextOptions,
+  ) {
+    this.io = options.io;
+    this.env = options.env ?? process.env;
+    this.now = options.now ?? Date.now;
+    this.signal = options.signal ?? new AbortController().signal;
+    this.progressAfterMs = options.progressAfterMs ?? 2000;
+  }
+
+  /** -n/--namespace as given, or undefined. */
+  get explicitNamespace(): string | undefined {
+    const ns = flagString(this.args, 'namespace');
+    if (ns === '') throw new UsageError('--namespace must not be empty');
+    return ns;
+  }
+
+  /** The namespace to use: -n, else "default". */
+  get namespace(): string {
+    return this.explicitNamespace ?? 'default';
+  }
+
+  /** The API server address: --server, TSCTL_SERVER, ~/.tsk/config, 127.0.0.1:6443. */
+  async server(): Promise<string> {
+    this.serverAddress ??= await resolveServer(flagString(this.args, 'server'), this.env);
+    return this.serverAddress;
+  }
+
+  async clientset(): Promise<Clientset> {
+    if (!this.client) {
+      const seconds = flagInt(this.args, 'request-timeout');
+      this.client = new Clientset(await this.server(), seconds && seconds > 0 ? { deadlineMs: seconds * 1000 } : {});
+    }
+    return this.client;
+  }
+
+  /**
+   * Awaits a call to the server; if it takes longer than a moment, says on
+   * stderr what it is waiting for (and again every 10 s), so a slow or
+   * starting server never looks like a hang.
+   */
+  async wait<T>(p: Promise<T>): Promise<T> {
+    const start = this.now();
+    const address = this.serverAddress ?? 'the configured address';
+    let timer: NodeJS.Timeout | undefined;
+    const tick = (first: boolean): void => {
+      const secs = Math.round((this.now() - start) / 1000);
+      this.io.stderr.write(first ? `waiting for the API server at ${address} to answer...\n` : `still waiting for the API server at ${address} (${secs}s)...\n`);
+      timer = setTimeout(() => tick(false), 10_000);
+      timer.unref();
+    };
+    timer = setTimeout(() => tick(true), this.progressAfterMs);
+    timer.unref();
+    try {
+      return await p;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): void {
+    this.client?.close();
+  }
+}

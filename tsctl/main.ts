@@ -1,0 +1,91 @@
+// tsctl: the command-line client of tsk, shaped like kubectl.
+// main(argv) -> exit code: 0 success, 1 failure, 2 usage error.
+
+import { ApiError } from '../api/errors';
+import { GLOBAL_FLAGS, flagBool, formatFlags, parseArgs } from './args';
+import type { Command } from './command';
+import { applyCommand } from './commands/apply';
+import { createCommand } from './commands/create';
+import { deleteCommand } from './commands/delete';
+import { describeCommand } from './commands/describe';
+import { getCommand } from './commands/get';
+import { clusterInfoCommand, versionCommand } from './commands/version';
+import { Context, type ContextOptions, type Io } from './context';
+import { CliError, UsageError, formatError } from './errors';
+
+const COMMANDS: readonly Command[] = [applyCommand, getCommand, describeCommand, deleteCommand, createCommand, versionCommand, clusterInfoCommand];
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'tsctl controls a tsk cluster.',
+    '',
+    'Usage: tsctl COMMAND [ARGS] [flags]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}   ${c.summary}`),
+    '',
+    'Kinds: pods (po), replicationcontrollers (rc), services (svc), endpoints (ep), nodes (no), namespaces (ns), events (ev)',
+    '',
+    'Global flags:',
+    formatFlags(GLOBAL_FLAGS),
+    '',
+    "Run 'tsctl COMMAND --help' for a command's flags.",
+    '',
+  ].join('\n');
+}
+
+function commandHelp(c: Command): string {
+  return [
+    c.summary,
+    '',
+    `Usage: ${c.usage}`,
+    ...(c.examples ? ['', 'Examples:', c.examples] : []),
+    ...(c.flags.length > 0 ? ['', 'Flags:', formatFlags(c.flags)] : []),
+    '',
+    'Global flags:',
+    formatFlags(GLOBAL_FLAGS),
+    '',
+  ].join('\n');
+}
+
+export interface MainOptions extends Partial<Omit<ContextOptions, 'io'>> {
+  readonly io?: Io;
+}
+
+export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
+  const io: Io = options.io ?? { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout).write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.stderr.write(`error: unknown command "${name}" for "tsctl"\n\n${usage()}`);
+    return 2;
+  }
+  let ctx: Context | undefined;
+  try {
+    const args = parseArgs(rest, command.flags);
+    if (flagBool(args, 'help')) {
+      io.stdout.write(commandHelp(command));
+      return 0;
+    }
+    ctx = new Context(args, { ...options, io });
+    return await command.run(ctx);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`error: ${err.message}\nSee 'tsctl ${command.name} --help' for usage.\n`);
+      return 2;
+    }
+    if (err instanceof CliError || err instanceof ApiError) {
+      io.stderr.write(`${formatError(err)}\n`);
+      return 1;
+    }
+    io.stderr.write(`${formatError(err)}\n`);
+    return 1;
+  } finally {
+    ctx?.close();
+  }
+}

@@ -1,0 +1,79 @@
+// A pod's READY, STATUS and RESTARTS columns, computed as kubectl's printPod
+// does (k8s.io/kubernetes/pkg/printers/internalversion).
+
+import type { ContainerStatus, Pod } from '../../api/gen/tsk/v1/core';
+import { humanDuration } from '../age';
+
+export interface PodSummary {
+  readonly ready: string;
+  readonly status: string;
+  readonly restarts: string;
+}
+
+function terminatedReason(prefix: string, cs: ContainerStatus): string | undefined {
+  const t = cs.state?.terminated;
+  if (!t) return undefined;
+  if (t.reason) return `${prefix}${t.reason}`;
+  return t.signal ? `${prefix}Signal:${t.signal}` : `${prefix}ExitCode:${t.exitCode ?? 0}`;
+}
+
+export function podSummary(pod: Pod, now: number): PodSummary {
+  const spec = pod.spec ?? {};
+  const status = pod.status ?? {};
+  const total = spec.containers?.length ?? 0;
+  let ready = 0;
+  let restarts = 0;
+  let lastRestart = 0;
+  // A pod the server has not given a phase yet is, by definition, pending.
+  let reason = status.reason || status.phase || 'Pending';
+
+  const noteRestart = (cs: ContainerStatus): void => {
+    restarts += cs.restartCount ?? 0;
+    const finished = cs.lastState?.terminated?.finishedAt;
+    const at = finished ? Date.parse(finished) : NaN;
+    if (!Number.isNaN(at) && at > lastRestart) lastRestart = at;
+  };
+
+  let initializing = false;
+  const inits = status.initContainerStatuses ?? [];
+  for (let i = 0; i < inits.length; i++) {
+    const cs = inits[i] as ContainerStatus;
+    noteRestart(cs);
+    const term = cs.state?.terminated;
+    const waiting = cs.state?.waiting;
+    if (term && (term.exitCode ?? 0) === 0) continue;
+    if (term) reason = terminatedReason('Init:', cs) ?? reason;
+    else if (waiting?.reason && waiting.reason !== 'PodInitializing') reason = `Init:${waiting.reason}`;
+    else reason = `Init:${i}/${spec.initContainers?.length ?? inits.length}`;
+    initializing = true;
+    break;
+  }
+
+  if (!initializing) {
+    restarts = 0;
+    lastRestart = 0;
+    let hasRunning = false;
+    const statuses = status.containerStatuses ?? [];
+    for (let i = statuses.length - 1; i >= 0; i--) {
+      const cs = statuses[i] as ContainerStatus;
+      noteRestart(cs);
+      const waiting = cs.state?.waiting;
+      const term = cs.state?.terminated;
+      if (waiting?.reason) reason = waiting.reason;
+      else if (term) reason = terminatedReason('', cs) ?? reason;
+      else if (cs.ready && cs.state?.running) {
+        hasRunning = true;
+        ready++;
+      }
+    }
+    if (reason === 'Completed' && hasRunning) {
+      const readyCond = (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+      reason = readyCond ? 'Running' : 'NotReady';
+    }
+  }
+
+  if (pod.metadata?.deletionTimestamp) reason = status.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
+
+  const restartText = restarts > 0 && lastRestart > 0 ? `${restarts} (${humanDuration(now - lastRestart)} ago)` : String(restarts);
+  return { ready: `${ready}/${total}`, status: reason, restarts: restartText };
+}
