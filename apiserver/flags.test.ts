@@ -1,0 +1,34 @@
+import test from 'ava';
+import { UsageError, parseFlags } from './flags';
+
+test('defaults match Kubernetes habits', (t) => {
+  const f = parseFlags([]);
+  t.is(f.address, '127.0.0.1:6443');
+  t.is(f.httpAddress, '127.0.0.1:6080');
+  t.is(f.dataDir, '/var/lib/tsk');
+  t.deepEqual(f.etcdServers, []);
+  t.is(f.serviceCidr, '10.96.0.0/16');
+  t.is(f.nodePortRange, '30000-32767');
+  t.true(f.writeConfig);
+});
+
+test('flags are parsed', (t) => {
+  const f = parseFlags([
+    '--address', '127.0.0.1:7443',
+    '--etcd-servers', 'http://127.0.0.1:2379, http://127.0.0.1:22379',
+    '--service-cidr=10.0.0.0/24',
+    '--write-config=false',
+  ]);
+  t.is(f.address, '127.0.0.1:7443');
+  t.deepEqual(f.etcdServers, ['http://127.0.0.1:2379', 'http://127.0.0.1:22379']);
+  t.is(f.serviceCidr, '10.0.0.0/24');
+  t.false(f.writeConfig);
+});
+
+test('bad flags are usage errors naming the flag', (t) => {
+  t.throws(() => parseFlags(['--bogus']), { instanceOf: UsageError, message: /bogus/ });
+  t.throws(() => parseFlags(['--address', 'nowhere']), { instanceOf: UsageError, message: /--address/ });
+  t.throws(() => parseFlags(['--service-cidr', '10.96.0.0/33']), { instanceOf: UsageError, message: /service CIDR/ });
+  t.throws(() => parseFlags(['--etcd-servers', 'localhost:2379']), { instanceOf: UsageError, message: /--etcd-servers/ });
+  t.throws(() => parseFlags(['--write-config=maybe']), { instanceOf: UsageError, message: /--write-config/ });
+});

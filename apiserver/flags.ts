@@ -1,0 +1,90 @@
+// `tsk apiserver` flags (node:util parseArgs). Parsing is pure: it returns
+// the options or a usage error, and never exits.
+
+import { parseArgs } from 'node:util';
+import { parsePortRange, parseServiceCidr } from './registry/allocator';
+
+export interface ApiServerFlags {
+  address: string;
+  httpAddress: string;
+  dataDir: string;
+  /** Empty: start and supervise an embedded etcd. */
+  etcdServers: string[];
+  serviceCidr: string;
+  nodePortRange: string;
+  writeConfig: boolean;
+  help: boolean;
+}
+
+export class UsageError extends Error {}
+
+export const FLAG_HELP = `Usage: tsk apiserver [FLAGS]
+
+Runs the tsk API server: the gRPC API on --address, health and metrics on --http-address.
+With no --etcd-servers it starts and supervises its own etcd under --data-dir.
+
+Flags:
+  --address HOST:PORT              gRPC address (default 127.0.0.1:6443)
+  --http-address HOST:PORT         HTTP address for /healthz, /readyz, /livez, /metrics (default 127.0.0.1:6080)
+  --data-dir DIR                   data directory; the embedded etcd keeps its data in DIR/etcd (default /var/lib/tsk)
+  --etcd-servers URLS              comma-separated etcd client URLs (default: start an embedded etcd)
+  --service-cidr CIDR              range for service ClusterIPs (default 10.96.0.0/16)
+  --service-node-port-range A-B    range for NodePorts (default 30000-32767)
+  --write-config[=true|false]      write ~/.tsk/config with this server's address for tsctl (default true)
+  -h, --help                       print this help`;
+
+function hostPort(flag: string, value: string): string {
+  const m = /^(.+):(\d+)$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new UsageError(`--${flag}: "${value}" is not HOST:PORT (for example 127.0.0.1:6443)`);
+  return value;
+}
+
+export function parseFlags(argv: string[]): ApiServerFlags {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        address: { type: 'string', default: '127.0.0.1:6443' },
+        'http-address': { type: 'string', default: '127.0.0.1:6080' },
+        'data-dir': { type: 'string', default: '/var/lib/tsk' },
+        'etcd-servers': { type: 'string', default: '' },
+        'service-cidr': { type: 'string', default: '10.96.0.0/16' },
+        'service-node-port-range': { type: 'string', default: '30000-32767' },
+        'write-config': { type: 'string', default: 'true' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const writeConfig = values['write-config'];
+  if (writeConfig !== 'true' && writeConfig !== 'false') {
+    throw new UsageError(`--write-config: "${writeConfig}" must be true or false`);
+  }
+  const etcdServers = values['etcd-servers']
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const url of etcdServers) {
+    if (!/^https?:\/\/[^/]+$/.test(url)) throw new UsageError(`--etcd-servers: "${url}" is not a URL such as http://127.0.0.1:2379`);
+  }
+  try {
+    parseServiceCidr(values['service-cidr']);
+    parsePortRange(values['service-node-port-range']);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  return {
+    address: hostPort('address', values.address),
+    httpAddress: hostPort('http-address', values['http-address']),
+    dataDir: values['data-dir'],
+    etcdServers,
+    serviceCidr: values['service-cidr'],
+    nodePortRange: values['service-node-port-range'],
+    writeConfig: writeConfig === 'true',
+    help: values.help,
+  };
+}

@@ -1,0 +1,173 @@
+// The gRPC API: one tsk.v1.<Kind>Service per kind with the same handlers,
+// generic over KINDS, plus tsk.v1.Discovery. Every failure leaves through
+// toServiceError (status code + tsk-status-bin trailer). List and Watch
+// responses are pre-encoded (see storage/wire.ts); the service definitions
+// pass RawMessage bytes through unchanged.
+
+import * as grpc from '@grpc/grpc-js';
+import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { ApiError, InternalError, TooLargeError, toServiceError } from '../../api/errors';
+import * as api from '../../api/gen/tsk/v1/api';
+import type { DeleteRequest, GetRequest, ListRequest, VersionInfo, WatchRequest } from '../../api/gen/tsk/v1/meta';
+import { API_VERSION, KIND_NAMES, KINDS, type ApiObject, type KindName, type MethodDef } from '../../api/kinds';
+import type { ApiServerMetrics } from '../metrics';
+import { bindPod } from '../registry/pods';
+import type { NamespaceLifecycle } from '../registry/namespaces';
+import { MAX_OBJECT_BYTES, type Registry } from '../registry/store';
+import type { EtcdStore } from '../storage/etcd-store';
+import { buildFilter } from '../storage/filter';
+import type { WatchCache } from '../storage/watch-cache';
+import { RawMessage, encodeList } from '../storage/wire';
+import { serveWatch, type WatchOptions } from './watch';
+
+/** A request body over the limit, caught before decoding. */
+class OversizedRequest {
+  constructor(readonly size: number) {}
+}
+
+export interface GrpcDeps {
+  registries: ReadonlyMap<KindName, Registry>;
+  caches: ReadonlyMap<KindName, WatchCache>;
+  store: EtcdStore;
+  namespaces: NamespaceLifecycle;
+  metrics: ApiServerMetrics;
+  watch: Omit<WatchOptions, 'onEventSent'>;
+  version: () => Promise<VersionInfo>;
+  log: (msg: string) => void;
+}
+
+/** The gRPC server's receive limit: above 1.5 MiB so the handlers can refuse with a clear Status. */
+export const GRPC_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
+
+type AnyMethod = MethodDef<unknown, unknown>;
+
+function passThrough(def: Record<string, AnyMethod>): ServiceDefinition {
+  const out: Record<string, AnyMethod> = {};
+  for (const [name, m] of Object.entries(def)) {
+    out[name] = {
+      ...m,
+      requestDeserialize: (buf: Buffer) => (buf.length > MAX_OBJECT_BYTES ? new OversizedRequest(buf.length) : m.requestDeserialize(buf)),
+      responseSerialize: (v: unknown) => (v instanceof RawMessage ? v.bytes : m.responseSerialize(v)),
+    };
+  }
+  return out as unknown as ServiceDefinition;
+}
+
+function asApiError(err: unknown, log: (m: string) => void): ApiError {
+  if (err instanceof ApiError) return err;
+  log(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return new InternalError(err instanceof Error ? err.message : String(err));
+}
+
+function checkSize(req: unknown): void {
+  if (req instanceof OversizedRequest) {
+    throw new TooLargeError(`request entity too large: the request is ${req.size} bytes, the limit is ${MAX_OBJECT_BYTES} bytes (1.5 MiB)`);
+  }
+}
+
+export class GrpcApi {
+  constructor(private readonly deps: GrpcDeps) {}
+
+  private unary<Req, Res>(verb: string, resource: string, fn: (req: Req) => Promise<Res>, okCode = 200): grpc.handleUnaryCall<Req, Res> {
+    const { metrics, log } = this.deps;
+    return (call, callback) => {
+      const end = metrics.requestDuration.startTimer({ verb, resource });
+      Promise.resolve()
+        .then(() => {
+          checkSize(call.request);
+          return fn(call.request);
+        })
+        .then(
+          (res) => {
+            end();
+            metrics.requests.inc({ verb, resource, code: String(okCode) });
+            callback(null, res);
+          },
+          (err: unknown) => {
+            end();
+            const apiErr = asApiError(err, log);
+            metrics.requests.inc({ verb, resource, code: String(apiErr.httpCode) });
+            callback(toServiceError(apiErr) as grpc.ServiceError);
+          },
+        );
+    };
+  }
+
+  private handlersFor(kind: KindName): UntypedServiceImplementation {
+    const reg = this.deps.registries.get(kind)!;
+    const resource = KINDS[kind].plural;
+    type WithObject = { object?: ApiObject };
+    const handlers: UntypedServiceImplementation = {
+      create: this.unary<WithObject, ApiObject>('create', resource, (r) => reg.create(r.object), 201),
+      get: this.unary<GetRequest, ApiObject>('get', resource, (r) => reg.get(r.namespace, r.name)),
+      list: this.unary<ListRequest, RawMessage>('list', resource, async (r) => {
+        const res = await reg.list(r);
+        return new RawMessage(
+          encodeList(API_VERSION, KINDS[kind].listKind, { resourceVersion: String(res.revision), continue: res.continueToken, remainingItemCount: res.remaining }, res.items),
+        );
+      }),
+      update: this.unary<WithObject, ApiObject>('update', resource, (r) => reg.update(r.object, false)),
+      updateStatus: this.unary<WithObject, ApiObject>('updatestatus', resource, (r) => reg.update(r.object, true)),
+      delete: this.unary<DeleteRequest, ApiObject>('delete', resource, (r) =>
+        kind === 'Namespace' ? this.deps.namespaces.delete(r.name, r.preconditions?.uid) : reg.delete(r),
+      ),
+      watch: (call: grpc.ServerWritableStream<WatchRequest, unknown>) => this.watch(kind, call),
+    };
+    if (kind === 'Pod') {
+      handlers['bind'] = this.unary<api.BindRequest, ApiObject>('bind', resource, (r) => bindPod(reg, r.binding, () => new Date()), 201);
+    }
+    return handlers;
+  }
+
+  private watch(kind: KindName, call: grpc.ServerWritableStream<WatchRequest, unknown>): void {
+    const { metrics, log } = this.deps;
+    const resource = KINDS[kind].plural;
+    const labels = { resource };
+    metrics.registeredWatchers.inc(labels);
+    metrics.longrunningRequests.inc(labels);
+    let open = true;
+    const done = (): void => {
+      if (!open) return;
+      open = false;
+      metrics.registeredWatchers.dec(labels);
+      metrics.longrunningRequests.dec(labels);
+    };
+    call.on('cancelled', done);
+    call.on('close', done);
+    call.on('finish', done);
+    Promise.resolve()
+      .then(() => {
+        checkSize(call.request);
+        const r = call.request;
+        const filter = buildFilter(kind, KINDS[kind].namespaced ? (r.namespace ?? '') : '', r.labelSelector ?? '', r.fieldSelector ?? '');
+        const watchEvents = metrics.watchEvents.labels(labels);
+        return serveWatch(call, {
+          kind,
+          cache: this.deps.caches.get(kind)!,
+          store: this.deps.store,
+          filter,
+          opts: { ...this.deps.watch, onEventSent: () => watchEvents.inc() },
+        });
+      })
+      .then(
+        () => metrics.requests.inc({ verb: 'watch', resource, code: '200' }),
+        (err: unknown) => {
+          const apiErr = asApiError(err, log);
+          metrics.requests.inc({ verb: 'watch', resource, code: String(apiErr.httpCode) });
+          call.emit('error', toServiceError(apiErr));
+          done();
+        },
+      );
+  }
+
+  /** Registers every kind's service and Discovery on `server`. */
+  register(server: grpc.Server): void {
+    for (const kind of KIND_NAMES) {
+      const def = kind === 'Pod' ? api.PodServiceService : KINDS[kind].service;
+      server.addService(passThrough(def as unknown as Record<string, AnyMethod>), this.handlersFor(kind));
+    }
+    server.addService(api.DiscoveryService as unknown as ServiceDefinition, {
+      version: this.unary('get', 'version', () => this.deps.version()),
+    });
+  }
+}

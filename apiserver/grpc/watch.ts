@@ -1,0 +1,181 @@
+// Serving one Watch call: a bounded outgoing queue per client stream, fed by
+// the kind's watch cache, or first by a watch replayed from etcd history when
+// the requested resourceVersion is older than the cache's window (after an
+// API server restart). Periodic BOOKMARKs when asked for.
+
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import { ExpiredError, UnavailableError, toServiceError, type ApiError } from '../../api/errors';
+import type { ApiObject, KindName } from '../../api/kinds';
+import type { WatchRequest } from '../../api/gen/tsk/v1/meta';
+import type { EtcdStore } from '../storage/etcd-store';
+import { watchPrefix } from '../storage/etcd-source';
+import type { ObjectFilter } from '../storage/filter';
+import { kindPrefix, listPrefix } from '../storage/keys';
+import { decodeStored, encodeForClient } from '../storage/objects';
+import { CacheEvent, CachedObject, TooOldError, eventFor, type RawEvent, type WatchCache, type WatchSink, type WatchHandle } from '../storage/watch-cache';
+import { RawMessage, encodeWatchEvent, type WatchEventType } from '../storage/wire';
+
+export interface WatchOptions {
+  /** Events a client may have outstanding before it is cut off as too slow. */
+  maxQueue: number;
+  bookmarkIntervalMs: number;
+  onEventSent: () => void;
+}
+
+/** The client side of one watch: queue bound, bookmarks, the last revision sent. */
+class ClientStream implements WatchSink {
+  lastRevision: number;
+  closed = false;
+  private bookmarkTimer: NodeJS.Timeout | undefined;
+  onClose: (() => void) | undefined;
+
+  constructor(
+    private readonly kind: KindName,
+    private readonly call: ServerWritableStream<WatchRequest, unknown>,
+    private readonly filter: ObjectFilter,
+    private readonly opts: WatchOptions,
+    startRevision: number,
+  ) {
+    this.lastRevision = startRevision;
+    call.on('cancelled', () => this.finish());
+    call.on('close', () => this.finish());
+  }
+
+  matches(obj: ApiObject): boolean {
+    return this.filter.matches(obj);
+  }
+
+  deliver(type: WatchEventType, obj: CachedObject): boolean {
+    if (this.closed) return false;
+    if (this.call.writableLength >= this.opts.maxQueue) {
+      this.close(
+        new UnavailableError(
+          `watch of ${this.kind} closed: the client fell ${this.call.writableLength} events behind; watch again from resourceVersion ${this.lastRevision}`,
+        ),
+      );
+      return false;
+    }
+    this.lastRevision = obj.revision;
+    this.call.write(new RawMessage(encodeWatchEvent(type, obj.bytes)));
+    this.opts.onEventSent();
+    return true;
+  }
+
+  /** Sends a BOOKMARK at `revision` when it moves the client forward. */
+  bookmark(revision: number): void {
+    if (this.closed || revision <= this.lastRevision) return;
+    this.lastRevision = revision;
+    const obj = encodeForClient(this.kind, { metadata: { resourceVersion: String(revision) } });
+    this.call.write(new RawMessage(encodeWatchEvent('BOOKMARK', obj)));
+  }
+
+  startBookmarks(current: () => number): void {
+    this.bookmarkTimer = setInterval(() => this.bookmark(current()), this.opts.bookmarkIntervalMs);
+    this.bookmarkTimer.unref();
+  }
+
+  close(err: ApiError): void {
+    if (this.closed) return;
+    this.call.emit('error', toServiceError(err));
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.bookmarkTimer);
+    this.onClose?.();
+  }
+}
+
+export interface WatchDeps {
+  kind: KindName;
+  cache: WatchCache;
+  store: EtcdStore;
+  filter: ObjectFilter;
+  opts: WatchOptions;
+}
+
+/** Serves a Watch call until the client cancels or the server stops. */
+export async function serveWatch(call: ServerWritableStream<WatchRequest, unknown>, deps: WatchDeps): Promise<void> {
+  const { kind, cache, store } = deps;
+  await cache.ready();
+  const req = call.request;
+  const rvText = req.resourceVersion ?? '';
+  if (rvText !== '' && !/^\d+$/.test(rvText)) {
+    throw new ExpiredError(`invalid resourceVersion "${rvText}" for watch`);
+  }
+  const requested = rvText === '' || rvText === '0' ? cache.revision : Number(rvText);
+  const client = new ClientStream(kind, call, deps.filter, deps.opts, requested);
+  let stopCurrent: () => void = () => undefined;
+  client.onClose = () => stopCurrent();
+
+  let fromCache = false;
+  const attachToCache = (after: number): void => {
+    const reg = cache.watch(after, client);
+    fromCache = true;
+    stopCurrent = () => reg.stop();
+  };
+
+  if (requested >= cache.oldestServable) {
+    attachToCache(requested);
+  } else {
+    // Older than the cache's window: replay from etcd history, then hand
+    // over to the cache once it holds everything after what was sent.
+    await assertNotCompacted(store, kind, requested);
+    if (client.closed) return;
+    const prefix = listPrefix(kind, req.namespace ?? '');
+    let handle: WatchHandle | undefined;
+    const onEvents = (events: RawEvent[]): void => {
+      if (client.closed) return;
+      for (const raw of events) {
+        const out = eventFor(historyEvent(kind, raw), (o) => client.matches(o));
+        if (out && !client.deliver(out.type, out.obj)) return;
+        client.lastRevision = Math.max(client.lastRevision, raw.modRevision);
+      }
+      const last = client.lastRevision;
+      if (last >= cache.oldestServable && last <= cache.revision) {
+        handle?.cancel();
+        try {
+          attachToCache(last);
+        } catch (err) {
+          if (!(err instanceof TooOldError)) throw err;
+        }
+      }
+    };
+    handle = watchPrefix(store.client, prefix, requested + 1, true, onEvents, (err) => {
+      client.close(
+        /compacted/.test(err.message)
+          ? new ExpiredError(`too old resource version: ${requested} (${err.message})`)
+          : new UnavailableError(`watch from etcd failed: ${err.message}`),
+      );
+    });
+    stopCurrent = () => handle?.cancel();
+  }
+  // A bookmark promises every event up to it was sent: from the cache that is
+  // its revision; while replaying history, only what was already delivered.
+  if (req.allowBookmarks) client.startBookmarks(() => (fromCache ? cache.revision : client.lastRevision));
+}
+
+/** Reading at the revision fails when etcd has compacted it away. */
+async function assertNotCompacted(store: EtcdStore, kind: KindName, revision: number): Promise<void> {
+  try {
+    await store.range(kindPrefix(kind), 'revision', { revision: revision + 1, limit: 1, keysOnly: true });
+  } catch (err) {
+    if (err instanceof ExpiredError) {
+      throw new ExpiredError(`too old resource version: ${revision} (etcd has compacted it); list again`);
+    }
+    throw err;
+  }
+}
+
+/** An etcd history event in the cache's terms (prev from prev_kv). */
+function historyEvent(kind: KindName, raw: RawEvent): CacheEvent {
+  const prev =
+    raw.prevValue && raw.prevValue.length > 0
+      ? new CachedObject(kind, raw.key, decodeStored(kind, raw.prevValue, raw.prevModRevision ?? 0), raw.prevModRevision ?? 0)
+      : undefined;
+  if (raw.type === 'delete') return new CacheEvent('DELETED', raw.modRevision, raw.key, undefined, prev);
+  const cur = new CachedObject(kind, raw.key, decodeStored(kind, raw.value, raw.modRevision), raw.modRevision);
+  return new CacheEvent(prev ? 'MODIFIED' : 'ADDED', raw.modRevision, raw.key, cur, prev);
+}

@@ -1,0 +1,148 @@
+// Namespace lifecycle (Kubernetes' namespace lifecycle admission plugin and
+// namespace controller): a new namespace is Active; deleting one marks it
+// Terminating, deletes everything in it (pods gracefully), and removes it
+// when it is empty. The work is resumed at start-up for namespaces left
+// Terminating, so an API server restart never strands one.
+
+import { ApiError } from '../../api/errors';
+import type { Namespace } from '../../api/gen/tsk/v1/core';
+import { KIND_NAMES, KINDS, type ApiObject, type KindName } from '../../api/kinds';
+import { listPrefix, objectKey, prefixEnd } from '../storage/keys';
+import { rfc3339, type Registry } from './store';
+import type { Strategy } from './strategy';
+
+/** Namespaces that always exist and cannot be deleted. */
+export const SYSTEM_NAMESPACES = ['default', 'kube-system'] as const;
+
+export function namespaceStrategy(): Strategy {
+  return {
+    prepareForCreate(obj: ApiObject): void {
+      (obj as Namespace).status = { phase: 'Active' };
+    },
+    prepareForUpdate: () => undefined,
+    ownsDeletion: true,
+  };
+}
+
+export interface LifecycleDeps {
+  registries: ReadonlyMap<KindName, Registry>;
+  now: () => Date;
+  /** Delay between passes while content is still going away. */
+  retryMs?: number;
+  log: (msg: string) => void;
+}
+
+export class NamespaceLifecycle {
+  private readonly running = new Set<string>();
+  private stopped = false;
+  private timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly deps: LifecycleDeps) {}
+
+  private get namespaces(): Registry {
+    return this.deps.registries.get('Namespace')!;
+  }
+
+  /** The Delete verb for namespaces: mark Terminating and start emptying it. */
+  async delete(name: string | undefined, preconditionUid?: string): Promise<ApiObject> {
+    if (!name) return this.namespaces.get('', name);
+    if ((SYSTEM_NAMESPACES as readonly string[]).includes(name)) {
+      throw new ApiError('Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, [], { kind: 'Namespace', name });
+    }
+    const obj = await this.namespaces.guaranteedUpdate('', name, undefined, (cur) => {
+      const ns = cur as Namespace;
+      if (preconditionUid && preconditionUid !== ns.metadata?.uid) {
+        throw new ApiError('Conflict', `Precondition failed: UID in precondition: ${preconditionUid}, UID in object meta: ${ns.metadata?.uid ?? ''}`);
+      }
+      if (ns.status?.phase === 'Terminating' && ns.metadata?.deletionTimestamp) return undefined;
+      ns.metadata = { ...ns.metadata, deletionTimestamp: rfc3339(this.deps.now()), deletionGracePeriodSeconds: 0 };
+      ns.status = { ...ns.status, phase: 'Terminating' };
+      return ns;
+    });
+    this.finalize(name);
+    return obj;
+  }
+
+  /** Resumes every namespace left Terminating (start-up). */
+  async resume(): Promise<void> {
+    const store = this.namespaces;
+    for (const name of await storeRange(store, listPrefix('Namespace', ''))) {
+      const ns = (await store.get('', name)) as Namespace;
+      if (ns.status?.phase === 'Terminating') this.finalize(name);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+  }
+
+  /** Starts (once per namespace) the loop that empties and removes it. */
+  finalize(name: string): void {
+    if (this.running.has(name) || this.stopped) return;
+    this.running.add(name);
+    const pass = async (): Promise<void> => {
+      try {
+        const done = await this.emptyOnce(name);
+        if (done) {
+          this.running.delete(name);
+          return;
+        }
+      } catch (err) {
+        this.deps.log(`namespace ${name}: deletion pass failed, retrying: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (this.stopped) return;
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        void pass();
+      }, this.deps.retryMs ?? 1000);
+      this.timers.add(t);
+    };
+    void pass();
+  }
+
+  /** One pass: delete what is left; remove the namespace when empty. True when finished. */
+  private async emptyOnce(name: string): Promise<boolean> {
+    let remaining = 0;
+    const now = this.deps.now().getTime();
+    for (const kind of KIND_NAMES) {
+      if (!KINDS[kind].namespaced) continue;
+      const reg = this.deps.registries.get(kind)!;
+      for (const objName of await storeRange(reg, listPrefix(kind, name))) {
+        remaining++;
+        let obj: ApiObject;
+        try {
+          obj = await reg.get(name, objName);
+        } catch {
+          continue;
+        }
+        const m = obj.metadata ?? {};
+        // Graceful deletion first; once its deadline has passed (no kubelet
+        // finished it), force it, as Kubernetes' pod GC would.
+        const overdue = m.deletionTimestamp !== undefined && Date.parse(m.deletionTimestamp) + 5000 < now;
+        try {
+          await reg.delete({ namespace: name, name: objName, gracePeriodSeconds: overdue ? 0 : undefined, propagationPolicy: '' });
+        } catch (err) {
+          if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+        }
+      }
+    }
+    if (remaining > 0) {
+      // Check again at once: unbound objects were deleted outright.
+      for (const kind of KIND_NAMES) {
+        if (KINDS[kind].namespaced && (await storeRange(this.deps.registries.get(kind)!, listPrefix(kind, name))).length > 0) return false;
+      }
+    }
+    const nsObj = (await this.namespaces.read('', name).catch(() => undefined))?.kv;
+    if (!nsObj) return true;
+    const res = await this.namespaces.removeKey(objectKey('Namespace', '', name), nsObj.modRevision);
+    if (res) this.deps.log(`namespace ${name}: deleted`);
+    return res;
+  }
+}
+
+/** Names of the objects under a prefix (keys only). */
+async function storeRange(reg: Registry, prefix: string): Promise<string[]> {
+  const names = await reg.keysUnder(prefix, prefixEnd(prefix));
+  return names.map((k) => k.slice(prefix.length));
+}

@@ -1,0 +1,426 @@
+// The generic registry (Kubernetes' genericregistry.Store): create, get,
+// list, update, updateStatus and delete for any kind, on etcd with
+// compare-and-swap transactions, with the kind's strategy plugged in.
+// Objects are read from etcd for every write (never from the cache), so a
+// write always acts on the latest state.
+
+import { randomUUID } from 'node:crypto';
+import {
+  AlreadyExistsError,
+  ApiError,
+  BadRequestError,
+  ConflictError,
+  ExpiredError,
+  InvalidError,
+  NotFoundError,
+  TooLargeError,
+} from '../../api/errors';
+import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
+import type { DeleteRequest, ListRequest } from '../../api/gen/tsk/v1/meta';
+import { applyDefaults } from '../defaults';
+import { validate, validateUpdate } from '../validation';
+import type { Compare, EtcdStore, KeyValue, Op } from '../storage/etcd-store';
+import { buildFilter } from '../storage/filter';
+import { listPrefix, objectKey, prefixEnd } from '../storage/keys';
+import { cloneObject, decodeStored, encodeForStorage, metaOf } from '../storage/objects';
+import { CachedObject, type WatchCache } from '../storage/watch-cache';
+import { decodeContinue, encodeContinue } from '../storage/continue-token';
+import { EMPTY_PLAN, type Strategy, type WritePlan } from './strategy';
+
+/** Kubernetes' limit on a request body, and so on a stored object. */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+const CONFLICT_MESSAGE = 'the object has been modified; please apply your changes to the latest version and try again';
+const MAX_RETRIES = 16;
+
+export interface RegistryContext {
+  readonly store: EtcdStore;
+  readonly caches: ReadonlyMap<KindName, WatchCache>;
+  readonly now: () => Date;
+  readonly random: () => number;
+  /** Whether a namespace is being deleted (from the namespace cache). */
+  namespaceTerminating(ns: string): boolean;
+}
+
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** Kubernetes' generateName suffix: 5 characters without vowels (no words). */
+export function randomSuffix(random: () => number): string {
+  let s = '';
+  for (let i = 0; i < 5; i++) s += NAME_CHARS[Math.floor(random() * NAME_CHARS.length)];
+  return s;
+}
+
+function specBytes(kind: KindName, obj: ApiObject): string {
+  const spec = (obj as { spec?: unknown }).spec;
+  if (spec === undefined) return '';
+  const probe = { ...obj, metadata: undefined, status: undefined } as ApiObject;
+  return encodeForStorage(kind, probe).toString('base64');
+}
+
+function preconditionFailed(what: string, want: string, have: string): ConflictError {
+  return new ConflictError(`Precondition failed: ${what} in precondition: ${want}, ${what} in object meta: ${have}`);
+}
+
+export class Registry {
+  readonly info;
+
+  constructor(
+    readonly kind: KindName,
+    private readonly ctx: RegistryContext,
+    readonly strategy: Strategy,
+  ) {
+    this.info = KINDS[kind];
+  }
+
+  private get cache(): WatchCache | undefined {
+    return this.ctx.caches.get(this.kind);
+  }
+
+  /** The namespace a request means: "" for cluster-scoped kinds, "default" when unset. */
+  namespaceOf(ns: string | undefined): string {
+    if (!this.info.namespaced) return '';
+    return ns && ns !== '' ? ns : 'default';
+  }
+
+  key(ns: string, name: string): string {
+    return objectKey(this.kind, ns, name);
+  }
+
+  private requireName(name: string | undefined): string {
+    if (!name) throw new BadRequestError(`${this.kind}: a name is required`, [{ field: 'metadata.name', message: 'Required value: name is required' }]);
+    return name;
+  }
+
+  private encode(obj: ApiObject): Buffer {
+    const bytes = encodeForStorage(this.kind, obj);
+    if (bytes.length > MAX_OBJECT_BYTES) {
+      throw new TooLargeError(`${this.kind} "${obj.metadata?.name ?? ''}" is too large: ${bytes.length} bytes, the limit is ${MAX_OBJECT_BYTES} bytes (1.5 MiB)`);
+    }
+    return bytes;
+  }
+
+  async read(ns: string, name: string): Promise<{ obj: ApiObject; kv: KeyValue }> {
+    const { kv } = await this.ctx.store.get(this.key(ns, name), this.info.plural);
+    if (!kv) throw new NotFoundError(this.kind, name);
+    return { obj: decodeStored(this.kind, kv.value, kv.modRevision), kv };
+  }
+
+  async get(nsIn: string | undefined, name: string | undefined): Promise<ApiObject> {
+    return (await this.read(this.namespaceOf(nsIn), this.requireName(name))).obj;
+  }
+
+  // ------------------------------------------------------------------ create
+
+  async create(input: ApiObject | undefined): Promise<ApiObject> {
+    if (!input) throw new BadRequestError(`${this.kind}: the request has no object`);
+    const meta = metaOf(input);
+    const ns = this.namespaceOf(meta.namespace);
+    if (!meta.name && !meta.generateName) this.requireName(undefined);
+    const now = this.ctx.now();
+    Object.assign(meta, {
+      namespace: this.info.namespaced ? ns : '',
+      uid: randomUUID(),
+      creationTimestamp: rfc3339(now),
+      generation: 1,
+      resourceVersion: '',
+      deletionTimestamp: undefined,
+      deletionGracePeriodSeconds: undefined,
+    });
+    input.apiVersion = 'v1';
+    input.kind = this.kind;
+    this.strategy.prepareForCreate(input);
+    applyDefaults(this.kind, input as never);
+    const generated = !meta.name;
+    for (let attempt = 0; ; attempt++) {
+      if (generated) meta.name = `${meta.generateName ?? ''}${randomSuffix(this.ctx.random)}`;
+      const causes = validate(this.kind, input as never);
+      if (causes.length > 0) throw new InvalidError(this.kind, meta.name ?? '', causes);
+      try {
+        return await this.createOnce(ns, input);
+      } catch (err) {
+        if (err instanceof AlreadyExistsError && generated && attempt < 8) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async createOnce(ns: string, obj: ApiObject): Promise<ApiObject> {
+    const name = obj.metadata!.name!;
+    const key = this.key(ns, name);
+    if (this.info.namespaced && this.ctx.namespaceTerminating(ns)) {
+      throw new ApiError('Forbidden', `${this.kind.toLowerCase()}s "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, [], { kind: this.kind, name });
+    }
+    const nsKey = this.info.namespaced ? objectKey('Namespace', '', ns) : undefined;
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const candidate = this.strategy.planCreate ? cloneObject(this.kind, obj) : obj;
+      const plan = this.strategy.planCreate ? await this.strategy.planCreate(candidate) : EMPTY_PLAN;
+      const value = this.encode(candidate);
+      const compares: Compare[] = [{ key, modRevision: 0 }, ...plan.compares];
+      if (nsKey) compares.push({ key: nsKey, exists: true });
+      const res = await this.ctx.store.txn(this.info.plural, 'create', compares, [{ put: key, value }, ...plan.ops]);
+      if (res.succeeded) {
+        candidate.metadata!.resourceVersion = String(res.revision);
+        return candidate;
+      }
+      // Find which condition failed: the object, the namespace, or an allocation raced.
+      if ((await this.ctx.store.get(key, this.info.plural)).kv) throw new AlreadyExistsError(this.kind, name);
+      if (nsKey && !(await this.ctx.store.get(nsKey, 'namespaces')).kv) throw new NotFoundError('Namespace', ns);
+    }
+    throw new ConflictError(`${this.kind} "${name}": too many concurrent allocations; try again`);
+  }
+
+  // ------------------------------------------------------------------ list
+
+  /** A consistent list at one etcd revision; items are the client encodings. */
+  async list(req: ListRequest): Promise<{ items: Buffer[]; revision: number; continueToken: string; remaining?: number }> {
+    const ns = this.info.namespaced ? (req.namespace ?? '') : '';
+    const filter = buildFilter(this.kind, ns, req.labelSelector ?? '', req.fieldSelector ?? '');
+    const selectors = (req.labelSelector ?? '').trim() !== '' || (req.fieldSelector ?? '').trim() !== '';
+    const limit = Math.max(0, Number(req.limit ?? 0));
+    const prefix = listPrefix(this.kind, ns);
+    const end = prefixEnd(prefix);
+    let start: string | Buffer = prefix;
+    let revision = 0;
+    if (req.continue) {
+      const tok = decodeContinue(req.continue, prefix);
+      start = Buffer.concat([Buffer.from(tok.key), Buffer.from([0])]);
+      revision = tok.revision;
+    }
+    const items: Buffer[] = [];
+    let lastKey = '';
+    for (;;) {
+      const want = limit > 0 ? limit - items.length : 0;
+      const batch = limit > 0 ? (selectors ? Math.max(want, 500) : want) : 0;
+      const res = await this.rangeForList(start, end, revision, batch);
+      // etcd's header carries the current revision even for a read at an older one.
+      if (revision === 0) revision = res.revision;
+      const objs = await this.resolve(res.kvs, revision);
+      for (let i = 0; i < objs.length; i++) {
+        const o = objs[i]!;
+        lastKey = o.key;
+        if (!selectors || filter.matches(o.obj)) items.push(o.bytes);
+        if (limit > 0 && items.length >= limit) {
+          const more = i < objs.length - 1 || res.more;
+          if (!more) return { items, revision, continueToken: '' };
+          const remaining = selectors ? undefined : res.count - (i + 1);
+          return { items, revision, continueToken: encodeContinue(lastKey, revision), remaining };
+        }
+      }
+      if (!res.more || res.kvs.length === 0) return { items, revision, continueToken: '' };
+      start = Buffer.concat([Buffer.from(lastKey), Buffer.from([0])]);
+    }
+  }
+
+  private async rangeForList(start: string | Buffer, end: Buffer, revision: number, limit: number) {
+    try {
+      return await this.ctx.store.range(start, this.info.plural, { end, revision, limit, keysOnly: true });
+    } catch (err) {
+      if (err instanceof ExpiredError) {
+        throw new ExpiredError(
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+        );
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * The objects for keys listed at `revision`: from the watch cache when it
+   * holds that exact version (almost always), else read from etcd at that revision.
+   */
+  private async resolve(kvs: KeyValue[], revision: number): Promise<CachedObject[]> {
+    const out = new Array<CachedObject>(kvs.length);
+    const missing: number[] = [];
+    const cache = this.cache;
+    for (let i = 0; i < kvs.length; i++) {
+      const kv = kvs[i]!;
+      const hit = cache?.get(kv.key);
+      if (hit && hit.revision === kv.modRevision) out[i] = hit;
+      else missing.push(i);
+    }
+    await Promise.all(
+      missing.map(async (i) => {
+        const kv = kvs[i]!;
+        const res = await this.ctx.store.range(kv.key, this.info.plural, { revision });
+        const got = res.kvs[0];
+        if (!got) throw new ConflictError(`${this.kind} key ${kv.key} vanished during a consistent list; retry`);
+        out[i] = new CachedObject(this.kind, got.key, decodeStored(this.kind, got.value, got.modRevision), got.modRevision);
+      }),
+    );
+    return out;
+  }
+
+  // ------------------------------------------------------------------ update
+
+  /**
+   * Read-modify-write with compare-and-swap. `mutate` returns the new object
+   * (or undefined for no change); with `expectedRevision` a stale read is a
+   * Conflict, without it the loop retries on races.
+   */
+  async guaranteedUpdate(
+    ns: string,
+    name: string,
+    expectedRevision: number | undefined,
+    mutate: (cur: ApiObject) => ApiObject | undefined,
+  ): Promise<ApiObject> {
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const { obj: cur, kv } = await this.read(ns, name);
+      if (expectedRevision !== undefined && expectedRevision !== kv.modRevision) {
+        throw new ConflictError(`Operation cannot be fulfilled on ${this.info.plural} "${name}": ${CONFLICT_MESSAGE}`, { kind: this.kind, name });
+      }
+      const next = mutate(cloneObject(this.kind, cur));
+      if (!next) return cur;
+      const m = next.metadata!;
+      // An object whose deletion was only waiting for finalizers goes now.
+      const finalize =
+        !this.strategy.ownsDeletion && !!m.deletionTimestamp && (m.finalizers ?? []).length === 0 && (m.deletionGracePeriodSeconds ?? 0) === 0;
+      // Plan first: a plan may fill fields in (allocated node ports).
+      const plan = finalize
+        ? this.strategy.planDelete ? await this.strategy.planDelete(cur) : EMPTY_PLAN
+        : this.strategy.planUpdate ? await this.strategy.planUpdate(next, cur) : EMPTY_PLAN;
+      const value = this.encode(next);
+      if (!finalize && value.equals(encodeForStorage(this.kind, cur))) return cur; // no-op: no write, same resourceVersion
+      const op: Op = finalize ? { delete: kv.key } : { put: kv.key, value };
+      const res = await this.ctx.store.txn(this.info.plural, finalize ? 'delete' : 'update', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [op, ...plan.ops]);
+      if (res.succeeded) {
+        m.resourceVersion = String(res.revision);
+        return next;
+      }
+      if (expectedRevision !== undefined) {
+        const now = await this.ctx.store.get(kv.key, this.info.plural);
+        if (now.kv && now.kv.modRevision !== expectedRevision) {
+          throw new ConflictError(`Operation cannot be fulfilled on ${this.info.plural} "${name}": ${CONFLICT_MESSAGE}`, { kind: this.kind, name });
+        }
+      }
+    }
+    throw new ConflictError(`Operation cannot be fulfilled on ${this.info.plural} "${name}": too many concurrent writers; try again`);
+  }
+
+  async update(input: ApiObject | undefined, statusOnly: boolean): Promise<ApiObject> {
+    if (!input) throw new BadRequestError(`${this.kind}: the request has no object`);
+    const meta = metaOf(input);
+    const ns = this.namespaceOf(meta.namespace);
+    const name = this.requireName(meta.name);
+    const rv = meta.resourceVersion ? this.parseRevision(meta.resourceVersion) : undefined;
+    return this.guaranteedUpdate(ns, name, rv, (cur) => {
+      const curMeta = cur.metadata!;
+      if (meta.uid && meta.uid !== curMeta.uid) throw preconditionFailed('UID', meta.uid, curMeta.uid ?? '');
+      let next: ApiObject;
+      if (statusOnly) {
+        next = cur;
+        (next as { status?: unknown }).status = (input as { status?: unknown }).status;
+      } else {
+        next = cloneObject(this.kind, input);
+        if (this.info.hasStatus) (next as { status?: unknown }).status = (cur as { status?: unknown }).status;
+        const m = metaOf(next);
+        Object.assign(m, {
+          namespace: curMeta.namespace,
+          name: curMeta.name,
+          uid: curMeta.uid,
+          creationTimestamp: curMeta.creationTimestamp,
+          deletionTimestamp: curMeta.deletionTimestamp,
+          deletionGracePeriodSeconds: curMeta.deletionGracePeriodSeconds,
+          generation: curMeta.generation,
+          generateName: m.generateName || curMeta.generateName,
+        });
+        this.strategy.prepareForUpdate(next, cur);
+        applyDefaults(this.kind, next as never);
+        if (specBytes(this.kind, next) !== specBytes(this.kind, cur)) m.generation = (curMeta.generation ?? 0) + 1;
+      }
+      next.apiVersion = 'v1';
+      next.kind = this.kind;
+      const causes = validateUpdate(this.kind, next as never, cur as never);
+      if (causes.length > 0) throw new InvalidError(this.kind, name, causes);
+      return next;
+    });
+  }
+
+  private parseRevision(rv: string): number {
+    if (!/^\d+$/.test(rv)) {
+      throw new BadRequestError(`invalid resourceVersion "${rv}"`, [{ field: 'metadata.resourceVersion', message: 'must be a decimal number' }]);
+    }
+    return Number(rv);
+  }
+
+  // ------------------------------------------------------------------ delete
+
+  async delete(req: DeleteRequest): Promise<ApiObject> {
+    const ns = this.namespaceOf(req.namespace);
+    const name = this.requireName(req.name);
+    const pre = req.preconditions;
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const { obj, kv } = await this.read(ns, name);
+      const m = obj.metadata!;
+      if (pre?.uid && pre.uid !== m.uid) throw preconditionFailed('UID', pre.uid, m.uid ?? '');
+      if (pre?.resourceVersion && pre.resourceVersion !== m.resourceVersion) {
+        throw preconditionFailed('ResourceVersion', pre.resourceVersion, m.resourceVersion ?? '');
+      }
+      const grace = this.strategy.gracePeriod ? this.strategy.gracePeriod(obj, req.gracePeriodSeconds) : 0;
+      const finalizers = (m.finalizers ?? []).length > 0;
+      let res;
+      if (grace > 0 || finalizers) {
+        const updated = this.markDeleting(obj, grace);
+        if (!updated) return obj;
+        res = await this.ctx.store.txn(this.info.plural, 'update', [{ key: kv.key, modRevision: kv.modRevision }], [
+          { put: kv.key, value: this.encode(updated) },
+        ]);
+        if (res.succeeded) {
+          updated.metadata!.resourceVersion = String(res.revision);
+          return updated;
+        }
+        continue;
+      }
+      const plan: WritePlan = this.strategy.planDelete ? await this.strategy.planDelete(obj) : EMPTY_PLAN;
+      res = await this.ctx.store.txn(this.info.plural, 'delete', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [
+        { delete: kv.key },
+        ...plan.ops,
+      ]);
+      if (res.succeeded) {
+        m.resourceVersion = String(res.revision);
+        return obj;
+      }
+    }
+    throw new ConflictError(`Operation cannot be fulfilled on ${this.info.plural} "${name}": too many concurrent writers; try again`);
+  }
+
+  /**
+   * Sets deletionTimestamp (now + grace) and deletionGracePeriodSeconds; a
+   * second delete can only shorten the grace period. Undefined: no change.
+   */
+  private markDeleting(obj: ApiObject, grace: number): ApiObject | undefined {
+    const m = obj.metadata!;
+    const now = this.ctx.now();
+    const deadline = rfc3339(new Date(now.getTime() + grace * 1000));
+    if (m.deletionTimestamp) {
+      const curGrace = m.deletionGracePeriodSeconds ?? 0;
+      if (grace >= curGrace) return undefined;
+      const next = cloneObject(this.kind, obj);
+      next.metadata!.deletionGracePeriodSeconds = grace;
+      next.metadata!.deletionTimestamp = deadline < m.deletionTimestamp ? deadline : m.deletionTimestamp;
+      return next;
+    }
+    const next = cloneObject(this.kind, obj);
+    next.metadata!.deletionTimestamp = deadline;
+    next.metadata!.deletionGracePeriodSeconds = grace;
+    return next;
+  }
+
+  // ------------------------------------------------------------------ helpers for lifecycles
+
+  /** Keys (not values) under a range, at the latest revision. */
+  async keysUnder(start: string, end: Buffer): Promise<string[]> {
+    const res = await this.ctx.store.range(start, this.info.plural, { end, keysOnly: true });
+    return res.kvs.map((kv) => kv.key);
+  }
+
+  /** Deletes a key if it is still at `modRevision`; false when it changed. */
+  async removeKey(key: string, modRevision: number): Promise<boolean> {
+    const res = await this.ctx.store.txn(this.info.plural, 'delete', [{ key, modRevision }], [{ delete: key }]);
+    return res.succeeded;
+  }
+}

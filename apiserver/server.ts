@@ -1,0 +1,232 @@
+// startApiServer: the API server as a library, for `tsk apiserver`, the
+// future `tsk server` and the tests. Start-up is a straight list of steps,
+// each logged; stop() undoes them in reverse order.
+
+import * as grpc from '@grpc/grpc-js';
+import { Etcd3 } from 'etcd3';
+import type { Server as HttpServer } from 'node:http';
+import { AlreadyExistsError, UnavailableError } from '../api/errors';
+import type { VersionInfo } from '../api/gen/tsk/v1/meta';
+import type { Namespace } from '../api/gen/tsk/v1/core';
+import { KIND_NAMES, KINDS, type KindName } from '../api/kinds';
+import { GrpcApi, GRPC_MAX_RECEIVE_BYTES } from './grpc/server';
+import { createHttpServer } from './http/server';
+import { ApiServerMetrics } from './metrics';
+import { NamespaceLifecycle, SYSTEM_NAMESPACES, namespaceStrategy } from './registry/namespaces';
+import { podStrategy } from './registry/pods';
+import { ServiceAllocators, serviceStrategy } from './registry/services';
+import { Registry, type RegistryContext } from './registry/store';
+import { PLAIN_STRATEGY, type Strategy } from './registry/strategy';
+import { EtcdCacheSource } from './storage/etcd-source';
+import { EtcdStore } from './storage/etcd-store';
+import { kindPrefix, objectKey } from './storage/keys';
+import { WatchCache } from './storage/watch-cache';
+
+export const TSK_VERSION = '0.1.0';
+
+export interface ApiServerOptions {
+  /** etcd client URLs. */
+  etcdServers: string[];
+  /** gRPC HOST:PORT; port 0 picks a free one. */
+  address: string;
+  /** HTTP HOST:PORT; port 0 picks a free one. */
+  httpAddress: string;
+  serviceCidr?: string;
+  nodePortRange?: string;
+  /** Ring buffer size of each watch cache (events). */
+  watchCacheCapacity?: number;
+  /** Events a watcher may have queued before it is cut off. */
+  watchQueueLimit?: number;
+  bookmarkIntervalMs?: number;
+  now?: () => Date;
+  random?: () => number;
+  log?: (msg: string) => void;
+}
+
+export interface RunningApiServer {
+  readonly grpcAddress: string;
+  readonly httpAddress: string;
+  readonly metrics: ApiServerMetrics;
+  stop(): Promise<void>;
+}
+
+function splitHostPort(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  return { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) };
+}
+
+async function waitForEtcd(store: EtcdStore, urls: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await store.currentRevision();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        throw new Error(`etcd at ${urls.join(',')} is not reachable: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+function strategyFor(kind: KindName, allocators: ServiceAllocators): Strategy {
+  switch (kind) {
+    case 'Pod':
+      return podStrategy();
+    case 'Service':
+      return serviceStrategy(allocators);
+    case 'Namespace':
+      return namespaceStrategy();
+    default:
+      return PLAIN_STRATEGY;
+  }
+}
+
+export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
+  const log = opts.log ?? ((m: string) => console.log(`tsk apiserver: ${m}`));
+  const now = opts.now ?? (() => new Date());
+  const random = opts.random ?? Math.random;
+  const metrics = new ApiServerMetrics();
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups.length = 0;
+  };
+  try {
+    // 1. etcd
+    const client = new Etcd3({ hosts: opts.etcdServers, dialTimeout: 3000 });
+    cleanups.push(() => client.close());
+    const store = new EtcdStore(client, metrics);
+    await waitForEtcd(store, opts.etcdServers, 30_000);
+    log(`connected to etcd at ${opts.etcdServers.join(',')}`);
+
+    // 2. watch caches, one etcd watch per kind
+    const caches = new Map<KindName, WatchCache>();
+    for (const kind of KIND_NAMES) {
+      const resource = KINDS[kind].plural;
+      const gauge = metrics.storageObjects.labels({ resource });
+      caches.set(
+        kind,
+        new WatchCache(kind, new EtcdCacheSource(store, kindPrefix(kind), resource), {
+          capacity: opts.watchCacheCapacity,
+          onSizeChange: (n) => gauge.set(n),
+        }),
+      );
+    }
+    cleanups.push(() => {
+      for (const c of caches.values()) c.stop(new UnavailableError('the API server is shutting down'));
+    });
+    await Promise.all([...caches.values()].map((c) => c.ready()));
+    log(`watch caches loaded (${[...caches.values()].reduce((n, c) => n + c.size, 0)} objects)`);
+
+    // 3. registries
+    const nsCache = caches.get('Namespace')!;
+    const ctx: RegistryContext = {
+      store,
+      caches,
+      now,
+      random,
+      namespaceTerminating: (ns) => {
+        const cached = nsCache.get(objectKey('Namespace', '', ns))?.obj as Namespace | undefined;
+        return cached?.status?.phase === 'Terminating';
+      },
+    };
+    const allocators = new ServiceAllocators(store, {
+      serviceCidr: opts.serviceCidr ?? '10.96.0.0/16',
+      nodePortRange: opts.nodePortRange ?? '30000-32767',
+      random,
+    });
+    const registries = new Map<KindName, Registry>();
+    for (const kind of KIND_NAMES) registries.set(kind, new Registry(kind, ctx, strategyFor(kind, allocators)));
+
+    // 4. system namespaces, and namespaces left half-deleted
+    for (const name of SYSTEM_NAMESPACES) {
+      try {
+        await registries.get('Namespace')!.create({ metadata: { name } });
+        log(`created namespace ${name}`);
+      } catch (err) {
+        if (!(err instanceof AlreadyExistsError)) throw err;
+      }
+    }
+    const lifecycle = new NamespaceLifecycle({ registries, now, log });
+    cleanups.push(() => lifecycle.stop());
+    await lifecycle.resume();
+
+    // 5. gRPC
+    const version = async (): Promise<VersionInfo> => {
+      const status = await client.maintenance.status().catch(() => undefined);
+      return {
+        version: `v${TSK_VERSION}`,
+        gitCommit: '',
+        platform: `${process.platform}/${process.arch}`,
+        nodeVersion: process.version,
+        etcdVersion: status?.version ?? '',
+      };
+    };
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': GRPC_MAX_RECEIVE_BYTES,
+      'grpc.max_send_message_length': -1,
+    });
+    new GrpcApi({
+      registries,
+      caches,
+      store,
+      namespaces: lifecycle,
+      metrics,
+      watch: { maxQueue: opts.watchQueueLimit ?? 10_000, bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 10_000 },
+      version,
+      log,
+    }).register(server);
+    const { host, port } = splitHostPort(opts.address);
+    const boundPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(new Error(`cannot listen on ${opts.address} for gRPC: ${err.message}`)) : resolve(p))),
+    );
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          const force = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, 1000);
+          server.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        }),
+    );
+    const grpcAddress = `${host}:${boundPort}`;
+
+    // 6. HTTP
+    const http: HttpServer = createHttpServer({
+      metrics,
+      checkReady: async () => {
+        await Promise.race([
+          store.currentRevision(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('etcd did not answer within 2s')), 2000).unref()),
+        ]).catch((err: unknown) => {
+          throw new Error(`etcd is not reachable: ${err instanceof Error ? err.message : String(err)}`);
+        });
+      },
+    });
+    const hp = splitHostPort(opts.httpAddress);
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', (err) => reject(new Error(`cannot listen on ${opts.httpAddress} for HTTP: ${err.message}`)));
+      http.listen(hp.port, hp.host, () => resolve());
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          http.closeAllConnections();
+        }),
+    );
+    const addr = http.address();
+    const httpAddress = `${hp.host}:${typeof addr === 'object' && addr ? addr.port : hp.port}`;
+    log(`serving gRPC on ${grpcAddress}, HTTP on ${httpAddress}`);
+    return { grpcAddress, httpAddress, metrics, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,123 @@
+// etcd as the source of a watch cache or of a watch replayed from history:
+// a full range of a prefix, and an etcd watch on it from a revision.
+
+import type { Etcd3, IDuplexStream, IWatchRequest, IWatchResponse } from 'etcd3';
+import type { EtcdStore } from './etcd-store';
+import { prefixEnd } from './keys';
+import type { CacheSource, RawEvent, WatchHandle } from './watch-cache';
+
+function toRawEvents(res: IWatchResponse): RawEvent[] {
+  return res.events.map((e) => ({
+    type: e.type === 'Delete' ? ('delete' as const) : ('put' as const),
+    key: e.kv.key.toString(),
+    value: e.kv.value,
+    modRevision: Number(e.kv.mod_revision),
+    prevValue: e.prev_kv?.value,
+    prevModRevision: e.prev_kv ? Number(e.prev_kv.mod_revision) : undefined,
+  }));
+}
+
+/**
+ * Watches `prefix` from `fromRevision` on its own etcd watch stream. After a
+ * broken stream (an etcd restart) it reconnects and resumes after the last
+ * revision it delivered, so nothing is lost or repeated. (etcd3's Watcher
+ * resumes from the response header's revision, which can skip events still
+ * being replayed from history.) onError is called once when etcd cancels the
+ * watch, e.g. because the revision was compacted; the message says so.
+ */
+export function watchPrefix(
+  client: Etcd3,
+  prefix: string,
+  fromRevision: number,
+  withPrev: boolean,
+  onEvents: (events: RawEvent[]) => void,
+  onError: (err: Error) => void,
+): WatchHandle {
+  let cancelled = false;
+  let next = fromRevision;
+  let stream: IDuplexStream<IWatchRequest, IWatchResponse> | undefined;
+  let backoff = 50;
+
+  const fail = (err: Error): void => {
+    if (cancelled) return;
+    cancelled = true;
+    stream?.cancel();
+    onError(err);
+  };
+  const reconnect = (): void => {
+    if (cancelled) return;
+    stream = undefined;
+    setTimeout(connect, backoff);
+    backoff = Math.min(backoff * 2, 2000);
+  };
+  const connect = (): void => {
+    if (cancelled) return;
+    client.watchClient.watch().then(
+      (s) => {
+        if (cancelled) {
+          s.cancel();
+          return;
+        }
+        stream = s;
+        let ended = false;
+        const lost = (): void => {
+          if (ended) return;
+          ended = true;
+          reconnect();
+        };
+        s.on('data', (res: IWatchResponse) => {
+          if (cancelled) return;
+          if (res.canceled) {
+            ended = true;
+            s.cancel();
+            const compacted = Number(res.compact_revision) > 0;
+            fail(new Error(compacted ? `required revision ${next} has been compacted (compacted up to ${res.compact_revision})` : `etcd cancelled the watch: ${res.cancel_reason || 'no reason given'}`));
+            return;
+          }
+          backoff = 50;
+          if (res.events.length === 0) return;
+          const events = toRawEvents(res).filter((e) => e.modRevision >= next);
+          if (events.length === 0) return;
+          next = events[events.length - 1]!.modRevision + 1;
+          onEvents(events);
+        });
+        s.on('error', lost);
+        s.on('end', lost);
+        s.write({
+          create_request: {
+            key: Buffer.from(prefix),
+            range_end: prefixEnd(prefix),
+            start_revision: next,
+            prev_kv: withPrev,
+          },
+        });
+      },
+      () => reconnect(),
+    );
+  };
+  connect();
+  return {
+    cancel: () => {
+      if (cancelled) return;
+      cancelled = true;
+      stream?.cancel();
+    },
+  };
+}
+
+export class EtcdCacheSource implements CacheSource {
+  constructor(
+    private readonly store: EtcdStore,
+    private readonly prefix: string,
+    private readonly type: string,
+  ) {}
+
+  async list(): Promise<{ kvs: import('./etcd-store').KeyValue[]; revision: number }> {
+    const res = await this.store.range(this.prefix, this.type, { end: prefixEnd(this.prefix) });
+    return { kvs: res.kvs, revision: res.revision };
+  }
+
+  watch(fromRevision: number, onEvents: (events: RawEvent[]) => void, onError: (err: Error) => void): WatchHandle {
+    return watchPrefix(this.store.client, this.prefix, fromRevision, false, onEvents, onError);
+  }
+}

@@ -1,0 +1,43 @@
+// A watch's or list's filter: namespace, label selector and field selector,
+// parsed once per request. Bad selectors are a BadRequest naming the part.
+
+import { BadRequestError } from '../../api/errors';
+import { parseFieldSelector } from '../../api/fields';
+import type { ApiObject, KindName } from '../../api/kinds';
+import { parseSelector } from '../../api/labels';
+
+export interface ObjectFilter {
+  /** True when every object matches (no selector): lets lists skip the check. */
+  readonly everything: boolean;
+  matches(obj: ApiObject): boolean;
+}
+
+export function buildFilter(kind: KindName, namespace: string, labelSelector: string, fieldSelector: string): ObjectFilter {
+  let labels: ReturnType<typeof parseSelector> | undefined;
+  let fields: ReturnType<typeof parseFieldSelector> | undefined;
+  try {
+    labels = labelSelector.trim() === '' ? undefined : parseSelector(labelSelector);
+  } catch (err) {
+    throw new BadRequestError(`invalid labelSelector "${labelSelector}": ${err instanceof Error ? err.message : String(err)}`, [
+      { field: 'labelSelector', message: err instanceof Error ? err.message : String(err) },
+    ]);
+  }
+  try {
+    fields = fieldSelector.trim() === '' ? undefined : parseFieldSelector(fieldSelector, kind);
+  } catch (err) {
+    throw new BadRequestError(`invalid fieldSelector "${fieldSelector}": ${err instanceof Error ? err.message : String(err)}`, [
+      { field: 'fieldSelector', message: err instanceof Error ? err.message : String(err) },
+    ]);
+  }
+  const ns = namespace;
+  const everything = labels === undefined && fields === undefined && ns === '';
+  return {
+    everything,
+    matches(obj: ApiObject): boolean {
+      if (ns !== '' && obj.metadata?.namespace !== ns) return false;
+      if (labels && !labels.matches(obj.metadata?.labels ?? {})) return false;
+      if (fields && !fields.matches(obj as never)) return false;
+      return true;
+    },
+  };
+}

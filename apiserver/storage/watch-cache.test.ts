@@ -1,0 +1,141 @@
+import test from 'ava';
+import type { ApiError } from '../../api/errors';
+import type { Pod } from '../../api/gen/tsk/v1/core';
+import type { ApiObject } from '../../api/kinds';
+import { parseSelector } from '../../api/labels';
+import type { KeyValue } from './etcd-store';
+import { encodeForStorage } from './objects';
+import { TooOldError, WatchCache, type CacheSource, type RawEvent, type WatchSink, type CachedObject } from './watch-cache';
+import type { WatchEventType } from './wire';
+
+class FakeSource implements CacheSource {
+  emit: (events: RawEvent[]) => void = () => undefined;
+  fail: (err: Error) => void = () => undefined;
+  watchedFrom = 0;
+  constructor(private readonly initial: KeyValue[], private readonly revision: number) {}
+  async list() {
+    return { kvs: this.initial, revision: this.revision };
+  }
+  watch(from: number, onEvents: (e: RawEvent[]) => void, onError: (e: Error) => void) {
+    this.watchedFrom = from;
+    this.emit = onEvents;
+    this.fail = onError;
+    return { cancel: () => undefined };
+  }
+}
+
+function pod(name: string, labels: Record<string, string>): Buffer {
+  const p: Pod = { metadata: { name, namespace: 'default', labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
+  return encodeForStorage('Pod', p as ApiObject);
+}
+
+const key = (name: string) => `/registry/pods/default/${name}`;
+const put = (name: string, rev: number, labels: Record<string, string> = {}): RawEvent => ({ type: 'put', key: key(name), value: pod(name, labels), modRevision: rev });
+const del = (name: string, rev: number): RawEvent => ({ type: 'delete', key: key(name), value: Buffer.alloc(0), modRevision: rev });
+
+class RecordingSink implements WatchSink {
+  events: { type: WatchEventType; name: string; rv: string; labels: Record<string, string> }[] = [];
+  closed: ApiError | undefined;
+  constructor(
+    private readonly selector = '',
+    private readonly capacity = Infinity,
+  ) {}
+  matches(obj: ApiObject): boolean {
+    return parseSelector(this.selector).matches(obj.metadata?.labels ?? {});
+  }
+  deliver(type: WatchEventType, obj: CachedObject): boolean {
+    if (this.events.length >= this.capacity) return false;
+    this.events.push({ type, name: obj.obj.metadata?.name ?? '', rv: obj.obj.metadata?.resourceVersion ?? '', labels: { ...obj.obj.metadata?.labels } });
+    return true;
+  }
+  close(err: ApiError): void {
+    this.closed = err;
+  }
+}
+
+async function startCache(capacity = 100) {
+  const source = new FakeSource([{ key: key('a'), value: pod('a', { app: 'web' }), modRevision: 5, createRevision: 5 }], 10);
+  const cache = new WatchCache('Pod', source, { capacity });
+  await cache.ready();
+  return { source, cache };
+}
+
+test('the initial list is loaded and the etcd watch starts right after its revision', async (t) => {
+  const { source, cache } = await startCache();
+  t.is(source.watchedFrom, 11);
+  t.is(cache.size, 1);
+  t.is(cache.revision, 10);
+  t.is(cache.get(key('a'))?.obj.metadata?.resourceVersion, '5');
+  t.is(cache.get(key('a'))?.obj.kind, 'Pod');
+});
+
+test('events reach watchers in order, with previous-object semantics per selector', async (t) => {
+  const { source, cache } = await startCache();
+  const all = new RecordingSink();
+  const web = new RecordingSink('app=web');
+  cache.watch(10, all);
+  cache.watch(10, web);
+  source.emit([put('b', 11, { app: 'db' })]);
+  source.emit([put('b', 12, { app: 'web' }), put('a', 13, { app: 'other' })]);
+  source.emit([del('b', 14)]);
+  t.deepEqual(
+    all.events.map((e) => `${e.type} ${e.name} ${e.rv}`),
+    ['ADDED b 11', 'MODIFIED b 12', 'MODIFIED a 13', 'DELETED b 14'],
+  );
+  // b starts matching (ADDED), a stops matching (DELETED with its last
+  // matching content at the event's revision), b is deleted.
+  t.deepEqual(
+    web.events.map((e) => `${e.type} ${e.name} ${e.rv} ${e.labels['app']}`),
+    ['ADDED b 12 web', 'DELETED a 13 web', 'DELETED b 14 web'],
+  );
+  t.is(cache.revision, 14);
+  t.is(cache.size, 1);
+});
+
+test('a watch from an older revision replays the ring buffer, then goes live', async (t) => {
+  const { source, cache } = await startCache();
+  source.emit([put('b', 11), put('c', 12), put('d', 13)]);
+  const sink = new RecordingSink();
+  cache.watch(11, sink);
+  source.emit([put('e', 14)]);
+  t.deepEqual(sink.events.map((e) => e.name), ['c', 'd', 'e']);
+  // A watch from a revision ahead of the cache skips what it already has.
+  const ahead = new RecordingSink();
+  cache.watch(15, ahead);
+  source.emit([put('f', 15), put('g', 16)]);
+  t.deepEqual(ahead.events.map((e) => e.name), ['g']);
+});
+
+test('a revision older than the window is refused with TooOldError', async (t) => {
+  const { source, cache } = await startCache(3);
+  source.emit([put('b', 11), put('c', 12), put('d', 13), put('e', 14)]);
+  t.is(cache.oldestServable, 11);
+  t.throws(() => cache.watch(10, new RecordingSink()), { instanceOf: TooOldError });
+  const sink = new RecordingSink();
+  cache.watch(11, sink);
+  t.deepEqual(sink.events.map((e) => e.name), ['c', 'd', 'e']);
+});
+
+test('a watcher that cannot keep up is dropped without blocking the others', async (t) => {
+  const { source, cache } = await startCache();
+  const slow = new RecordingSink('', 1);
+  const fast = new RecordingSink();
+  cache.watch(10, slow);
+  cache.watch(10, fast);
+  source.emit([put('b', 11), put('c', 12), put('d', 13)]);
+  t.is(slow.events.length, 1);
+  t.is(fast.events.length, 3);
+  t.is(cache.watcherCount, 1);
+});
+
+test('a broken etcd watch closes watchers with Expired and the cache reloads', async (t) => {
+  const { source, cache } = await startCache();
+  const sink = new RecordingSink();
+  cache.watch(10, sink);
+  source.fail(new Error('required revision has been compacted'));
+  t.is(sink.closed?.reason, 'Expired');
+  await new Promise((r) => setTimeout(r, 200));
+  await cache.ready();
+  t.is(cache.watcherCount, 0);
+  t.is(cache.size, 1);
+});

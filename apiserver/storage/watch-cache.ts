@@ -1,0 +1,316 @@
+// The watch cache of one kind (Kubernetes' cacher): ONE etcd watch on the
+// kind's prefix feeds an in-memory store of every object, a ring buffer of
+// recent events by revision, and any number of watchers, each with its own
+// filter. Events are dispatched synchronously, in revision order, from the
+// single etcd stream, so every watcher sees the same order etcd gave.
+//
+// Objects in the cache are shared and must never be mutated by readers.
+
+import { ExpiredError, type ApiError } from '../../api/errors';
+import type { ApiObject, KindName } from '../../api/kinds';
+import type { KeyValue } from './etcd-store';
+import { decodeStored, encodeForClient } from './objects';
+import type { WatchEventType } from './wire';
+
+/** One change as etcd reports it. */
+export interface RawEvent {
+  readonly type: 'put' | 'delete';
+  readonly key: string;
+  /** The new value (put); empty for a delete. */
+  readonly value: Buffer;
+  /** The revision of the change. */
+  readonly modRevision: number;
+  /** The value before the change, when the source asked for it. */
+  readonly prevValue?: Buffer | undefined;
+  readonly prevModRevision?: number | undefined;
+}
+
+export interface WatchHandle {
+  cancel(): void;
+}
+
+/** Where the cache's data comes from: etcd in production, a fake in unit tests. */
+export interface CacheSource {
+  list(): Promise<{ kvs: KeyValue[]; revision: number }>;
+  /** Delivers every change after `fromRevision - 1` in order; onError when the watch cannot continue. */
+  watch(fromRevision: number, onEvents: (events: RawEvent[]) => void, onError: (err: Error) => void): WatchHandle;
+}
+
+/** An object at one revision, with its client encoding computed once and shared. */
+export class CachedObject {
+  private encoded: Buffer | undefined;
+  constructor(
+    readonly kind: KindName,
+    readonly key: string,
+    readonly obj: ApiObject,
+    readonly revision: number,
+  ) {}
+
+  get bytes(): Buffer {
+    if (!this.encoded) this.encoded = encodeForClient(this.kind, this.obj);
+    return this.encoded;
+  }
+
+  /** The same content stamped with another resourceVersion (a deletion's). */
+  atRevision(revision: number): CachedObject {
+    const obj = { ...this.obj, metadata: { ...this.obj.metadata, resourceVersion: String(revision) } };
+    return new CachedObject(this.kind, this.key, obj, revision);
+  }
+}
+
+export class CacheEvent {
+  private deleted: CachedObject | undefined;
+  constructor(
+    readonly type: 'ADDED' | 'MODIFIED' | 'DELETED',
+    readonly revision: number,
+    readonly key: string,
+    /** The new state; undefined for DELETED. */
+    readonly object: CachedObject | undefined,
+    /** The state before the change, when there was one. */
+    readonly prev: CachedObject | undefined,
+  ) {}
+
+  /** The previous state at this event's revision: what a DELETED event carries. */
+  get deletedObject(): CachedObject | undefined {
+    if (!this.deleted && this.prev) this.deleted = this.prev.atRevision(this.revision);
+    return this.deleted;
+  }
+}
+
+/** What a watcher registered with the cache provides. */
+export interface WatchSink {
+  matches(obj: ApiObject): boolean;
+  /** Takes one event; false when the sink cannot keep up (it is then dropped and closed). */
+  deliver(type: WatchEventType, obj: CachedObject): boolean;
+  close(err: ApiError): void;
+}
+
+/**
+ * Applies previous-object semantics (Kubernetes' cacheWatcher): an object
+ * that stops matching is DELETED for this watcher, one that starts matching
+ * is ADDED. Returns undefined when the watcher does not see the event.
+ */
+export function eventFor(
+  ev: CacheEvent,
+  matches: (o: ApiObject) => boolean,
+): { type: WatchEventType; obj: CachedObject } | undefined {
+  const cur = ev.object !== undefined && matches(ev.object.obj);
+  const old = ev.prev !== undefined && matches(ev.prev.obj);
+  if (cur && !old) return { type: 'ADDED', obj: ev.object! };
+  if (cur && old) return { type: 'MODIFIED', obj: ev.object! };
+  if (!cur && old) return { type: 'DELETED', obj: ev.deletedObject! };
+  return undefined;
+}
+
+/** Thrown by watch() when the buffer no longer holds events after the revision. */
+export class TooOldError extends Error {
+  constructor(
+    readonly requested: number,
+    readonly oldest: number,
+  ) {
+    super(`resourceVersion ${requested} is older than the watch cache's window (from ${oldest})`);
+  }
+}
+
+interface Registered {
+  readonly sink: WatchSink;
+  readonly after: number;
+}
+
+export interface WatchCacheOptions {
+  /** Ring buffer capacity in events. */
+  capacity?: number;
+  /** Called with the object count when it changes. */
+  onSizeChange?: (size: number) => void;
+  /** Back-off before re-listing after the etcd watch failed. */
+  relistDelayMs?: number;
+}
+
+enum CacheState {
+  Starting,
+  Ready,
+  Relisting,
+  Stopped,
+}
+
+export class WatchCache {
+  private readonly store = new Map<string, CachedObject>();
+  private readonly ring: (CacheEvent | undefined)[];
+  private ringStart = 0;
+  private ringCount = 0;
+  private readonly watchers = new Set<Registered>();
+  private state = CacheState.Starting;
+  private handle: WatchHandle | undefined;
+  private lastRevision = 0;
+  /** Every event with a revision above this one is in the ring. */
+  private coveredFrom = 0;
+  private readyPromise: Promise<void>;
+  private readonly capacity: number;
+
+  constructor(
+    readonly kind: KindName,
+    private readonly source: CacheSource,
+    private readonly opts: WatchCacheOptions = {},
+  ) {
+    this.capacity = opts.capacity ?? 10_000;
+    this.ring = new Array<CacheEvent | undefined>(this.capacity);
+    this.readyPromise = this.load();
+  }
+
+  /** Resolves once the initial list is loaded and the etcd watch started. */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  /** The last revision the cache has processed. */
+  get revision(): number {
+    return this.lastRevision;
+  }
+
+  /** The oldest revision a watch can start from without going to etcd. */
+  get oldestServable(): number {
+    return this.coveredFrom;
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  get(key: string): CachedObject | undefined {
+    return this.store.get(key);
+  }
+
+  /** Every cached object (shared; do not mutate). */
+  values(): IterableIterator<CachedObject> {
+    return this.store.values();
+  }
+
+  /**
+   * Registers a watcher for every event after `after`: replays what the ring
+   * holds, then live events. Throws TooOldError when the ring does not reach
+   * back that far. Synchronous, so no event can slip between replay and live.
+   */
+  watch(after: number, sink: WatchSink): { stop(): void } {
+    if (this.state !== CacheState.Ready) throw new TooOldError(after, this.coveredFrom);
+    if (after < this.coveredFrom) throw new TooOldError(after, this.coveredFrom);
+    const reg: Registered = { sink, after };
+    for (let i = this.firstIndexAfter(after); i < this.ringCount; i++) {
+      const ev = this.ring[(this.ringStart + i) % this.capacity]!;
+      if (!this.deliverTo(reg, ev)) return { stop: () => undefined };
+    }
+    this.watchers.add(reg);
+    return { stop: () => this.watchers.delete(reg) };
+  }
+
+  /** Stops the etcd watch and closes every watcher. */
+  stop(err: ApiError): void {
+    this.state = CacheState.Stopped;
+    this.handle?.cancel();
+    this.closeAll(err);
+  }
+
+  private async load(): Promise<void> {
+    const { kvs, revision } = await this.source.list();
+    this.store.clear();
+    for (const kv of kvs) {
+      this.store.set(kv.key, new CachedObject(this.kind, kv.key, decodeStored(this.kind, kv.value, kv.modRevision), kv.modRevision));
+    }
+    this.ringStart = 0;
+    this.ringCount = 0;
+    this.ring.fill(undefined);
+    this.lastRevision = revision;
+    this.coveredFrom = revision;
+    this.opts.onSizeChange?.(this.store.size);
+    if ((this.state as CacheState) === CacheState.Stopped) return;
+    this.state = CacheState.Ready;
+    this.handle = this.source.watch(
+      revision + 1,
+      (events) => this.apply(events),
+      (err) => this.onWatchError(err),
+    );
+  }
+
+  /** The etcd watch broke for good (compaction while disconnected): watchers re-list, the cache reloads. */
+  private onWatchError(err: Error): void {
+    if (this.state !== CacheState.Ready) return;
+    this.state = CacheState.Relisting;
+    this.handle?.cancel();
+    this.closeAll(new ExpiredError(`the watch cache for ${this.kind} lost its etcd watch (${err.message}); list again`));
+    const retry = (): void => {
+      if ((this.state as CacheState) === CacheState.Stopped) return;
+      this.readyPromise = this.load().catch(() => {
+        setTimeout(retry, this.opts.relistDelayMs ?? 1000);
+      });
+    };
+    setTimeout(retry, this.opts.relistDelayMs ?? 100);
+  }
+
+  private closeAll(err: ApiError): void {
+    const all = [...this.watchers];
+    this.watchers.clear();
+    for (const w of all) w.sink.close(err);
+  }
+
+  /** Applies a batch of etcd events in order and fans each out. */
+  apply(events: readonly RawEvent[]): void {
+    if (this.state !== CacheState.Ready) return;
+    let sizeChanged = false;
+    for (const raw of events) {
+      if (raw.modRevision < this.lastRevision) continue; // replayed after a reconnect
+      const prev = this.store.get(raw.key);
+      let ev: CacheEvent;
+      if (raw.type === 'put') {
+        if (prev && prev.revision >= raw.modRevision) continue;
+        const obj = new CachedObject(this.kind, raw.key, decodeStored(this.kind, raw.value, raw.modRevision), raw.modRevision);
+        this.store.set(raw.key, obj);
+        ev = new CacheEvent(prev ? 'MODIFIED' : 'ADDED', raw.modRevision, raw.key, obj, prev);
+        if (!prev) sizeChanged = true;
+      } else {
+        if (!prev) continue;
+        this.store.delete(raw.key);
+        ev = new CacheEvent('DELETED', raw.modRevision, raw.key, undefined, prev);
+        sizeChanged = true;
+      }
+      this.lastRevision = raw.modRevision;
+      this.push(ev);
+      for (const w of this.watchers) {
+        if (ev.revision > w.after && !this.deliverTo(w, ev)) this.watchers.delete(w);
+      }
+    }
+    if (sizeChanged) this.opts.onSizeChange?.(this.store.size);
+  }
+
+  /** False when the sink refused (too slow); it has then been closed. */
+  private deliverTo(w: Registered, ev: CacheEvent): boolean {
+    const out = eventFor(ev, (o) => w.sink.matches(o));
+    if (!out) return true;
+    return w.sink.deliver(out.type, out.obj);
+  }
+
+  private push(ev: CacheEvent): void {
+    if (this.ringCount === this.capacity) {
+      const evicted = this.ring[this.ringStart]!;
+      this.coveredFrom = evicted.revision;
+      this.ringStart = (this.ringStart + 1) % this.capacity;
+      this.ringCount--;
+    }
+    this.ring[(this.ringStart + this.ringCount) % this.capacity] = ev;
+    this.ringCount++;
+  }
+
+  /** Index (0-based from the oldest) of the first buffered event with revision > after. */
+  private firstIndexAfter(after: number): number {
+    let lo = 0;
+    let hi = this.ringCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ring[(this.ringStart + mid) % this.capacity]!.revision > after) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+}

@@ -1,0 +1,207 @@
+// Watches, restarts and allocations: a watch from a resourceVersion across an
+// API server restart, Expired after compaction, selector transitions,
+// bookmarks, objects surviving API server and etcd restarts, ClusterIP and
+// NodePort allocation, and the HTTP endpoints.
+
+import test from 'ava';
+import { Etcd3 } from 'etcd3';
+import { ApiError } from '../api/errors';
+import type { Pod, Service } from '../api/gen/tsk/v1/core';
+import { startTestEtcd } from './support/etcd';
+import { startTestApiServer } from './support/apiserver';
+
+function pod(name: string, labels: Record<string, string> = { app: 'web' }): Pod {
+  return { metadata: { name, namespace: 'default', labels }, spec: { containers: [{ name: 'main', image: 'busybox:1.36' }] } };
+}
+
+async function rejects(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  throw new Error('expected the call to fail');
+}
+
+test('a watch from a resourceVersion receives every event in order, across an API server restart', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd, { watchCacheCapacity: 50 });
+  let pods = api.kind('Pod');
+  const start = (await pods.list()).metadata?.resourceVersion ?? '0';
+  const expected: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const p = await pods.create(pod(`w${i}`));
+    expected.push(`ADDED w${i} ${p.metadata?.resourceVersion}`);
+  }
+  const live = pods.watch({ resourceVersion: start });
+  await live.waitFor((e) => e.length >= 10);
+  t.deepEqual(live.events.map((e) => `${e.type} ${e.object.metadata?.name} ${e.object.metadata?.resourceVersion}`), expected);
+  live.cancel();
+
+  // Restart; the new server's cache starts after all of this, so the watch
+  // from `start` is replayed from etcd history, then handed to the cache.
+  await api.restart();
+  pods = api.kind('Pod');
+  const p3 = await pods.get('default', 'w3');
+  p3.metadata!.labels = { app: 'changed' };
+  const u = await pods.update(p3);
+  expected.push(`MODIFIED w3 ${u.metadata?.resourceVersion}`);
+  const d = await pods.delete({ namespace: 'default', name: 'w5' });
+  expected.push(`DELETED w5 ${d.metadata?.resourceVersion}`);
+  const resumed = pods.watch({ resourceVersion: start });
+  await resumed.waitFor((e) => e.length >= 12);
+  for (let i = 10; i < 15; i++) {
+    const p = await pods.create(pod(`w${i}`));
+    expected.push(`ADDED w${i} ${p.metadata?.resourceVersion}`);
+  }
+  await resumed.waitFor((e) => e.length >= 17);
+  t.deepEqual(resumed.events.map((e) => `${e.type} ${e.object.metadata?.name} ${e.object.metadata?.resourceVersion}`), expected);
+  // The DELETED event carries the last state.
+  t.deepEqual(resumed.events[11]?.object.metadata?.labels, { app: 'web' });
+  resumed.cancel();
+});
+
+test('after etcd compaction a watch from the old revision gets Expired', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd, { watchCacheCapacity: 5 });
+  const pods = api.kind('Pod');
+  const old = (await pods.create(pod('a'))).metadata?.resourceVersion ?? '';
+  let last = '';
+  for (let i = 0; i < 10; i++) last = (await pods.create(pod(`b${i}`))).metadata?.resourceVersion ?? '';
+  const raw = new Etcd3({ hosts: etcd.etcd.clientUrl });
+  t.teardown(() => raw.close());
+  await raw.kv.compact({ revision: last, physical: true });
+  const w = pods.watch({ resourceVersion: old });
+  await w.waitEnd();
+  t.is(w.error?.reason, 'Expired');
+  t.regex(w.error?.message ?? '', /too old resource version/);
+  // A recent revision still in the cache's window is served.
+  const ok = pods.watch({ resourceVersion: last });
+  await pods.create(pod('c'));
+  await ok.waitFor((e) => e.length >= 1);
+  t.is(ok.events[0]?.object.metadata?.name, 'c');
+  ok.cancel();
+});
+
+test('selector watches see objects enter and leave; bookmarks carry only a resourceVersion', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd, { bookmarkIntervalMs: 200 });
+  const pods = api.kind('Pod');
+  const w = pods.watch({ labelSelector: 'app=web', allowBookmarks: true });
+  const nodeWatch = pods.watch({ fieldSelector: 'spec.nodeName=node-1' });
+  await new Promise((r) => setTimeout(r, 100));
+  const p = await pods.create(pod('x', { app: 'db' }));
+  p.metadata!.labels = { app: 'web' };
+  const p2 = await pods.update(p);
+  p2.metadata!.labels = { app: 'db' };
+  await pods.update(p2);
+  await pods.bind({ metadata: { name: 'x', namespace: 'default' }, target: { name: 'node-1' } });
+  await w.waitFor((e) => e.filter((x) => x.type !== 'BOOKMARK').length >= 2 && e.some((x) => x.type === 'BOOKMARK'));
+  t.deepEqual(w.objects().map((e) => `${e.type} ${e.object.metadata?.labels?.['app']}`), ['ADDED web', 'DELETED web']);
+  const bm = w.events.find((e) => e.type === 'BOOKMARK')!;
+  t.truthy(bm.object.metadata?.resourceVersion);
+  t.is(bm.object.metadata?.name ?? '', '');
+  await nodeWatch.waitFor((e) => e.length >= 1);
+  t.is(nodeWatch.events[0]?.type, 'ADDED');
+  t.is(nodeWatch.events[0]?.object.spec?.nodeName, 'node-1');
+  w.cancel();
+  nodeWatch.cancel();
+});
+
+test('objects survive restarts of the API server and of etcd', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd);
+  const pods = api.kind('Pod');
+  const a = await pods.create(pod('survivor'));
+  await api.restart();
+  t.is((await api.kind('Pod').get('default', 'survivor')).metadata?.uid, a.metadata?.uid);
+  const w = api.kind('Pod').watch({ resourceVersion: a.metadata?.resourceVersion });
+  await etcd.restart();
+  // The server reconnects to etcd by itself; writes work again and the watch
+  // keeps going without a gap.
+  const deadline = Date.now() + 20_000;
+  let b: Pod | undefined;
+  while (!b) {
+    try {
+      b = await api.kind('Pod').create(pod('after-etcd-restart'));
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  t.is((await api.kind('Pod').get('default', 'survivor')).metadata?.uid, a.metadata?.uid);
+  await w.waitFor((e) => e.some((x) => x.object.metadata?.name === 'after-etcd-restart'));
+  t.is(w.objects()[0]?.object.metadata?.name, 'after-etcd-restart');
+  w.cancel();
+});
+
+test('ClusterIPs and NodePorts are unique, validated, released, and survive a restart', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd, { serviceCidr: '10.96.0.0/29', nodePortRange: '30000-30004' });
+  const svcs = api.kind('Service');
+  const mk = (name: string, extra: Partial<Service['spec']> = {}): Service =>
+    ({ metadata: { name, namespace: 'default' }, spec: { type: 'NodePort', ports: [{ port: 80 }], ...extra } }) as Service;
+  // /29 has 8 addresses: network, .1 (reserved), broadcast -> 5 usable.
+  const created = await Promise.all([0, 1, 2, 3].map((i) => svcs.create(mk(`s${i}`))));
+  const ips = created.map((s) => s.spec?.clusterIp);
+  const ports = created.map((s) => s.spec?.ports?.[0]?.nodePort);
+  t.is(new Set(ips).size, 4);
+  t.is(new Set(ports).size, 4);
+  for (const ip of ips) t.regex(ip ?? '', /^10\.96\.0\.[2-6]$/);
+  for (const p of ports) t.true((p ?? 0) >= 30000 && (p ?? 0) <= 30004);
+
+  const takenIp = await rejects(svcs.create(mk('dup-ip', { clusterIp: ips[0], type: 'ClusterIP' })));
+  t.is(takenIp.reason, 'Invalid');
+  t.true(takenIp.causes.some((c) => c.field === 'spec.clusterIP' && /already allocated/.test(c.message)));
+  const outside = await rejects(svcs.create(mk('far-ip', { clusterIp: '10.97.0.9', type: 'ClusterIP' })));
+  t.true(outside.causes.some((c) => c.field === 'spec.clusterIP' && /not in the valid range/.test(c.message)));
+  const takenPort = await rejects(svcs.create(mk('dup-port', { ports: [{ port: 81, nodePort: ports[0] }] })));
+  t.true(takenPort.causes.some((c) => c.field === 'spec.ports[0].nodePort' && /already allocated/.test(c.message)));
+
+  await api.restart();
+  const s4 = await api.kind('Service').create(mk('s4'));
+  t.false(ips.includes(s4.spec?.clusterIp));
+  t.false(ports.includes(s4.spec?.ports?.[0]?.nodePort));
+  // The range is full now; deleting one frees its IP and port for reuse.
+  const full = await rejects(api.kind('Service').create(mk('s5')));
+  t.is(full.reason, 'Invalid');
+  await api.kind('Service').delete({ namespace: 'default', name: 's0' });
+  const s5 = await api.kind('Service').create(mk('s5'));
+  t.is(s5.spec?.clusterIp, ips[0]);
+  t.is(s5.spec?.ports?.[0]?.nodePort, ports[0]);
+  // An update that leaves out the allocated values keeps them.
+  const upd = await api.kind('Service').update({ ...s5, spec: { ...s5.spec, clusterIp: '', ports: [{ port: 80 }] } });
+  t.is(upd.spec?.clusterIp, ips[0]);
+  t.is(upd.spec?.ports?.[0]?.nodePort, ports[0]);
+});
+
+test('HTTP: healthz, readyz and the metrics series', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd);
+  const base = `http://${api.server.httpAddress}`;
+  const pods = api.kind('Pod');
+  await pods.create(pod('m'));
+  await pods.list();
+  await rejects(pods.get('default', 'missing'));
+  const w = pods.watch();
+  await new Promise((r) => setTimeout(r, 100));
+  t.is(await (await fetch(`${base}/healthz`)).text(), 'ok\n');
+  t.is((await fetch(`${base}/livez`)).status, 200);
+  t.is((await fetch(`${base}/readyz`)).status, 200);
+  const text = await (await fetch(`${base}/metrics`)).text();
+  t.regex(text, /apiserver_request_total\{verb="create",resource="pods",code="201"\} 1/);
+  t.regex(text, /apiserver_request_total\{verb="get",resource="pods",code="404"\} 1/);
+  t.regex(text, /apiserver_request_duration_seconds_bucket\{le="[^"]+",verb="list",resource="pods"\}/);
+  t.regex(text, /etcd_request_duration_seconds_count\{operation="create",type="pods"\} 1/);
+  t.regex(text, /apiserver_registered_watchers\{resource="pods"\} 1/);
+  t.regex(text, /apiserver_longrunning_requests\{resource="pods"\} 1/);
+  t.regex(text, /apiserver_storage_objects\{resource="pods"\} 1/);
+  t.regex(text, /apiserver_storage_objects\{resource="namespaces"\} 2/);
+  t.regex(text, /process_cpu_seconds_total/);
+  w.cancel();
+  await etcd.etcd.stop();
+  const notReady = await fetch(`${base}/readyz`);
+  t.is(notReady.status, 503);
+  t.regex(await notReady.text(), /etcd/);
+});
