@@ -1,0 +1,536 @@
+// Pod validation: Kubernetes' ValidatePodSpec and the container, volume,
+// probe, port, environment and toleration checks under it, with the same
+// field paths and messages; and ValidatePodUpdate's rule that a pod's spec
+// is immutable but for images, activeDeadlineSeconds and added tolerations.
+
+import type { Cause } from '../../api/errors';
+import type {
+  Container,
+  ContainerPort,
+  EnvVar,
+  Pod,
+  PodSpec,
+  PodTemplateSpec,
+  Probe,
+  Toleration,
+  Volume,
+  VolumeMount,
+} from '../../api/gen/tsk/v1/core';
+import type { IntOrString, ObjectMeta } from '../../api/gen/tsk/v1/meta';
+import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName, validateLabelValue } from '../../api/labels';
+import {
+  duplicate,
+  forbidden,
+  invalid,
+  invalidEach,
+  notFound,
+  notSupported,
+  Path,
+  required,
+} from './field';
+import { nameIsDNSSubdomain, validateAnnotations, validateLabels, validateObjectMeta, validateObjectMetaUpdate } from './meta';
+import { parseQuantityField, validateResourceRequirements } from './resources';
+import { semanticDiff } from './semantic';
+import {
+  hasBacksteps,
+  inclusiveRangeError,
+  isEnvVarName,
+  isHTTPHeaderName,
+  isValidIP,
+  isValidPortName,
+  isValidPortNum,
+  NONNEGATIVE_MSG,
+} from './values';
+
+export const SUPPORTED_PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
+const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'];
+const DNS_POLICIES = ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'];
+const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'];
+const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+const HOST_PATH_TYPES = ['', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice'];
+const HTTP_SCHEMES = ['HTTP', 'HTTPS'];
+const ENV_FIELD_PATHS = [
+  'metadata.name',
+  'metadata.namespace',
+  'metadata.uid',
+  'spec.nodeName',
+  'spec.serviceAccountName',
+  'status.hostIP',
+  'status.hostIPs',
+  'status.podIP',
+  'status.podIPs',
+];
+const ENV_RESOURCES = ['limits.cpu', 'limits.ephemeral-storage', 'limits.memory', 'requests.cpu', 'requests.ephemeral-storage', 'requests.memory'];
+const MAX_INT32 = 2147483647;
+
+const has = (list: readonly string[], v: string): boolean => list.includes(v);
+
+/** An enumerated string field: Required when empty, NotSupported when unknown. */
+export function validateEnum(value: string | undefined, supported: readonly string[], path: Path): Cause[] {
+  if (!value) return [required(path)];
+  return has(supported, value) ? [] : [notSupported(path, value, supported)];
+}
+
+export function validateTaintEffect(effect: string | undefined, allowEmpty: boolean, path: Path): Cause[] {
+  if (!effect) return allowEmpty ? [] : [required(path)];
+  return has(TAINT_EFFECTS, effect) ? [] : [notSupported(path, effect, TAINT_EFFECTS)];
+}
+
+/** A port given as a number (1-65535) or a name (IANA_SVC_NAME). */
+export function validatePortNumOrName(port: IntOrString | undefined, path: Path): Cause[] {
+  if (port?.type === 1) return invalidEach(path, port.strVal ?? '', isValidPortName(port.strVal ?? ''));
+  const n = port?.intVal ?? 0;
+  return invalidEach(path, n, isValidPortNum(n));
+}
+
+// ---------------------------------------------------------------- volumes
+
+function validateVolume(v: Volume, path: Path): Cause[] {
+  const errs: Cause[] = [];
+  let sources = 0;
+  if (v.emptyDir) {
+    sources++;
+    const p = path.child('emptyDir');
+    const medium = v.emptyDir.medium ?? '';
+    if (medium && medium !== 'Memory' && medium !== 'HugePages' && !medium.startsWith('HugePages-')) {
+      errs.push(notSupported(p.child('medium'), medium, ['', 'Memory', 'HugePages']));
+    }
+    if (v.emptyDir.sizeLimit) {
+      const q = parseQuantityField(v.emptyDir.sizeLimit, p.child('sizeLimit'));
+      if (!('nanos' in q)) errs.push(q);
+      else if (q.sign() < 0) errs.push(forbidden(p.child('sizeLimit'), 'SizeLimit field must be a valid resource quantity'));
+    }
+  }
+  if (v.hostPath) {
+    const p = path.child('hostPath');
+    if (sources > 0) {
+      errs.push(forbidden(p, 'may not specify more than 1 volume type'));
+    } else {
+      sources++;
+      const hp = v.hostPath.path ?? '';
+      if (!hp) errs.push(required(p.child('path')));
+      else if (!hp.startsWith('/')) errs.push(invalid(p.child('path'), hp, 'must be an absolute path'));
+      else if (hasBacksteps(hp)) errs.push(invalid(p.child('path'), hp, "must not contain '..'"));
+      const type = v.hostPath.type ?? '';
+      if (!has(HOST_PATH_TYPES, type)) errs.push(notSupported(p.child('type'), type, HOST_PATH_TYPES));
+    }
+  }
+  if (sources === 0) errs.push(required(path, 'must specify a volume type'));
+  return errs;
+}
+
+/** Validates the volumes; returns the names defined, for the mounts. */
+function validateVolumes(volumes: readonly Volume[], path: Path, errs: Cause[]): Set<string> {
+  const names = new Set<string>();
+  volumes.forEach((v, i) => {
+    const p = path.index(i);
+    errs.push(...validateVolume(v, p));
+    const name = v.name ?? '';
+    if (!name) errs.push(required(p.child('name')));
+    else errs.push(...invalidEach(p.child('name'), name, isDNS1123Label(name)));
+    if (names.has(name)) errs.push(duplicate(p.child('name'), name));
+    else names.add(name);
+  });
+  return names;
+}
+
+function validateVolumeMounts(mounts: readonly VolumeMount[], volumes: ReadonlySet<string>, path: Path): Cause[] {
+  const errs: Cause[] = [];
+  const mountPoints = new Set<string>();
+  mounts.forEach((m, i) => {
+    const p = path.index(i);
+    const name = m.name ?? '';
+    if (!name) errs.push(required(p.child('name')));
+    else if (!volumes.has(name)) errs.push(notFound(p.child('name'), name));
+    const mountPath = m.mountPath ?? '';
+    if (!mountPath) errs.push(required(p.child('mountPath')));
+    else if (!mountPath.startsWith('/')) errs.push(invalid(p.child('mountPath'), mountPath, 'must be an absolute path'));
+    if (mountPath && mountPoints.has(mountPath)) errs.push(invalid(p.child('mountPath'), mountPath, 'must be unique'));
+    mountPoints.add(mountPath);
+    const sub = m.subPath ?? '';
+    if (sub) {
+      if (sub.startsWith('/')) errs.push(invalid(p.child('subPath'), sub, 'must be a relative path'));
+      if (hasBacksteps(sub)) errs.push(invalid(p.child('subPath'), sub, "must not contain '..'"));
+    }
+  });
+  return errs;
+}
+
+// ---------------------------------------------------------------- containers
+
+function validatePorts(ports: readonly ContainerPort[], path: Path): Cause[] {
+  const errs: Cause[] = [];
+  const names = new Set<string>();
+  ports.forEach((port, i) => {
+    const p = path.index(i);
+    const name = port.name ?? '';
+    if (name) {
+      const msgs = isValidPortName(name);
+      if (msgs.length > 0) errs.push(...invalidEach(p.child('name'), name, msgs));
+      else if (names.has(name)) errs.push(duplicate(p.child('name'), name));
+      else names.add(name);
+    }
+    const cp = port.containerPort ?? 0;
+    if (cp === 0) errs.push(required(p.child('containerPort')));
+    else errs.push(...invalidEach(p.child('containerPort'), cp, isValidPortNum(cp)));
+    const hp = port.hostPort ?? 0;
+    if (hp !== 0) errs.push(...invalidEach(p.child('hostPort'), hp, isValidPortNum(hp)));
+    errs.push(...validateEnum(port.protocol, SUPPORTED_PROTOCOLS, p.child('protocol')));
+    if (port.hostIp) errs.push(...invalidEach(p.child('hostIP'), port.hostIp, isValidIP(port.hostIp)));
+  });
+  return errs;
+}
+
+function validateEnvFieldPath(fieldPath: string, path: Path): Cause[] {
+  // metadata.labels['key'] and metadata.annotations['key'] select one entry.
+  const sub = /^metadata\.(labels|annotations)\['(.*)'\]$/.exec(fieldPath);
+  if (sub) {
+    const key = sub[2]!;
+    const msgs = sub[1] === 'labels' ? isQualifiedName(key) : isQualifiedName(key.toLowerCase());
+    return invalidEach(path, key, msgs);
+  }
+  if (fieldPath === 'metadata.labels' || fieldPath === 'metadata.annotations' || has(ENV_FIELD_PATHS, fieldPath)) return [];
+  return [notSupported(path, fieldPath, ['metadata.annotations', 'metadata.labels', ...ENV_FIELD_PATHS])];
+}
+
+function validateEnvVarSource(ev: EnvVar, path: Path, containerNames: ReadonlySet<string>): Cause[] {
+  const src = ev.valueFrom!;
+  const errs: Cause[] = [];
+  const sources = (src.fieldRef ? 1 : 0) + (src.resourceFieldRef ? 1 : 0);
+  if (ev.value) errs.push(invalid(path, '', 'may not be specified when `value` is not empty'));
+  if (sources === 0) errs.push(invalid(path, '', 'must specify one of: `fieldRef` or `resourceFieldRef`'));
+  if (sources > 1) return [...errs, invalid(path, '', 'may not have more than one field specified at a time')];
+  if (src.fieldRef) {
+    const p = path.child('fieldRef');
+    if (!src.fieldRef.apiVersion) errs.push(required(p.child('apiVersion')));
+    const fp = src.fieldRef.fieldPath ?? '';
+    if (!fp) errs.push(required(p.child('fieldPath')));
+    else errs.push(...validateEnvFieldPath(fp, p.child('fieldPath')));
+  }
+  if (src.resourceFieldRef) {
+    const p = path.child('resourceFieldRef');
+    const ref = src.resourceFieldRef;
+    const resource = ref.resource ?? '';
+    if (!resource) errs.push(required(p.child('resource')));
+    else if (!has(ENV_RESOURCES, resource)) errs.push(notSupported(p.child('resource'), resource, ENV_RESOURCES));
+    if (ref.containerName && !containerNames.has(ref.containerName)) {
+      errs.push(notFound(p.child('containerName'), ref.containerName));
+    }
+    if (ref.divisor) {
+      const q = parseQuantityField(ref.divisor, p.child('divisor'));
+      if (!('nanos' in q)) errs.push(q);
+      else if (q.sign() <= 0) errs.push(invalid(p.child('divisor'), ref.divisor, 'must be greater than 0'));
+    }
+  }
+  return errs;
+}
+
+function validateEnv(env: readonly EnvVar[], path: Path, containerNames: ReadonlySet<string>): Cause[] {
+  const errs: Cause[] = [];
+  env.forEach((ev, i) => {
+    const p = path.index(i);
+    const name = ev.name ?? '';
+    if (!name) errs.push(required(p.child('name')));
+    else errs.push(...invalidEach(p.child('name'), name, isEnvVarName(name)));
+    if (ev.valueFrom) errs.push(...validateEnvVarSource(ev, p.child('valueFrom'), containerNames));
+  });
+  return errs;
+}
+
+function validateProbe(probe: Probe | undefined, path: Path): Cause[] {
+  if (!probe) return [];
+  const errs: Cause[] = [];
+  let handlers = 0;
+  if (probe.exec) {
+    handlers++;
+    if (!probe.exec.command || probe.exec.command.length === 0) errs.push(required(path.child('exec', 'command')));
+  }
+  if (probe.httpGet) {
+    const p = path.child('httpGet');
+    if (handlers > 0) {
+      errs.push(forbidden(p, 'may not specify more than 1 handler type'));
+    } else {
+      handlers++;
+      if (!probe.httpGet.path) errs.push(required(p.child('path')));
+      errs.push(...validatePortNumOrName(probe.httpGet.port, p.child('port')));
+      const scheme = probe.httpGet.scheme ?? '';
+      if (!has(HTTP_SCHEMES, scheme)) errs.push(notSupported(p.child('scheme'), scheme, HTTP_SCHEMES));
+      (probe.httpGet.httpHeaders ?? []).forEach((h, i) => {
+        errs.push(...invalidEach(p.child('httpHeaders').index(i).child('name'), h.name ?? '', isHTTPHeaderName(h.name ?? '')));
+      });
+    }
+  }
+  if (probe.tcpSocket) {
+    const p = path.child('tcpSocket');
+    if (handlers > 0) {
+      errs.push(forbidden(p, 'may not specify more than 1 handler type'));
+    } else {
+      handlers++;
+      errs.push(...validatePortNumOrName(probe.tcpSocket.port, p.child('port')));
+    }
+  }
+  if (handlers === 0) errs.push(required(path, 'must specify a handler type'));
+  for (const f of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold'] as const) {
+    const v = probe[f] ?? 0;
+    if (v < 0) errs.push(invalid(path.child(f), v, NONNEGATIVE_MSG));
+  }
+  const tgps = probe.terminationGracePeriodSeconds;
+  if (tgps !== undefined && tgps !== null && tgps <= 0) {
+    errs.push(invalid(path.child('terminationGracePeriodSeconds'), tgps, 'must be greater than 0'));
+  }
+  return errs;
+}
+
+interface ContainerContext {
+  readonly volumes: ReadonlySet<string>;
+  /** Names of every container of the pod (for env resourceFieldRef). */
+  readonly containerNames: ReadonlySet<string>;
+  readonly init: boolean;
+}
+
+function validateContainer(c: Container, path: Path, ctx: ContainerContext): Cause[] {
+  const errs: Cause[] = [];
+  const name = c.name ?? '';
+  if (!name) errs.push(required(path.child('name')));
+  else errs.push(...invalidEach(path.child('name'), name, isDNS1123Label(name)));
+  const image = c.image ?? '';
+  if (!image) errs.push(required(path.child('image')));
+  else if (image !== image.trim()) errs.push(invalid(path.child('image'), image, 'must not have leading or trailing whitespace'));
+  errs.push(...validateEnum(c.imagePullPolicy, PULL_POLICIES, path.child('imagePullPolicy')));
+  errs.push(...validatePorts(c.ports ?? [], path.child('ports')));
+  errs.push(...validateEnv(c.env ?? [], path.child('env'), ctx.containerNames));
+  errs.push(...validateVolumeMounts(c.volumeMounts ?? [], ctx.volumes, path.child('volumeMounts')));
+  errs.push(...validateResourceRequirements(c.resources, path.child('resources')));
+  if (c.terminationMessagePath && !c.terminationMessagePath.startsWith('/')) {
+    errs.push(invalid(path.child('terminationMessagePath'), c.terminationMessagePath, 'must be an absolute path'));
+  }
+  if (ctx.init) {
+    // Init containers run to completion: probes have nothing to watch.
+    for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
+      if (c[f]) errs.push(forbidden(path.child(f), 'may not be set for init containers without restartPolicy=Always'));
+    }
+    return errs;
+  }
+  errs.push(...validateProbe(c.livenessProbe, path.child('livenessProbe')));
+  errs.push(...validateProbe(c.readinessProbe, path.child('readinessProbe')));
+  errs.push(...validateProbe(c.startupProbe, path.child('startupProbe')));
+  for (const f of ['livenessProbe', 'startupProbe'] as const) {
+    const st = c[f]?.successThreshold;
+    if (c[f] && st !== undefined && st !== 1) errs.push(invalid(path.child(f, 'successThreshold'), st, 'must be 1'));
+  }
+  const rtg = c.readinessProbe?.terminationGracePeriodSeconds;
+  if (rtg !== undefined && rtg !== null) {
+    errs.push(invalid(path.child('readinessProbe', 'terminationGracePeriodSeconds'), rtg, 'must not be set for readinessProbes'));
+  }
+  return errs;
+}
+
+/** Host ports are unique per protocol and host IP across the pod's containers. */
+function validateHostPorts(spec: PodSpec, path: Path): Cause[] {
+  const errs: Cause[] = [];
+  const seen = new Set<string>();
+  (spec.containers ?? []).forEach((c, ci) => {
+    (c.ports ?? []).forEach((port, pi) => {
+      if (!port.hostPort) return;
+      const key = `${port.protocol ?? ''}/${port.hostIp ?? ''}/${port.hostPort}`;
+      if (seen.has(key)) errs.push(duplicate(path.index(ci).child('ports').index(pi).child('hostPort'), key));
+      seen.add(key);
+    });
+  });
+  return errs;
+}
+
+function validateHostNetwork(spec: PodSpec, path: Path): Cause[] {
+  if (!spec.hostNetwork) return [];
+  const errs: Cause[] = [];
+  const check = (list: readonly Container[] | undefined, p: Path): void => {
+    (list ?? []).forEach((c, ci) => {
+      (c.ports ?? []).forEach((port, pi) => {
+        if ((port.hostPort ?? 0) !== (port.containerPort ?? 0)) {
+          errs.push(invalid(p.index(ci).child('ports').index(pi).child('containerPort'), port.containerPort ?? 0, 'must match `hostPort` when `hostNetwork` is true'));
+        }
+      });
+    });
+  };
+  check(spec.initContainers, path.child('initContainers'));
+  check(spec.containers, path.child('containers'));
+  return errs;
+}
+
+export function validateTolerations(tolerations: readonly Toleration[], path: Path): Cause[] {
+  const errs: Cause[] = [];
+  tolerations.forEach((t, i) => {
+    const p = path.index(i);
+    const key = t.key ?? '';
+    const op = t.operator ?? '';
+    if (key) errs.push(...invalidEach(p.child('key'), key, isQualifiedName(key)));
+    if (!key && op !== 'Exists') {
+      errs.push(invalid(p.child('operator'), op, 'operator must be Exists when `key` is empty, which means "match all values and all keys"'));
+    }
+    if (t.tolerationSeconds !== undefined && t.tolerationSeconds !== null && t.effect !== 'NoExecute') {
+      errs.push(invalid(p.child('effect'), t.effect ?? '', "effect must be 'NoExecute' when `tolerationSeconds` is set"));
+    }
+    if (op === 'Equal' || op === '') {
+      const msgs = validateLabelValue(t.value ?? '');
+      if (msgs.length > 0) errs.push(invalid(p.child('operator'), t.value ?? '', msgs.join(';')));
+    } else if (op === 'Exists') {
+      if (t.value) errs.push(invalid(p.child('operator'), t, "value must be empty when `operator` is 'Exists'"));
+    } else {
+      errs.push(notSupported(p.child('operator'), op, ['Equal', 'Exists']));
+    }
+    errs.push(...validateTaintEffect(t.effect, true, p.child('effect')));
+  });
+  return errs;
+}
+
+/** Kubernetes' ValidatePodSpec. */
+export function validatePodSpec(spec: PodSpec | undefined, path: Path): Cause[] {
+  const s = spec ?? {};
+  const errs: Cause[] = [];
+  const volumes = validateVolumes(s.volumes ?? [], path.child('volumes'), errs);
+  const containers = s.containers ?? [];
+  const initContainers = s.initContainers ?? [];
+  const containerNames = new Set([...initContainers, ...containers].map((c) => c.name ?? '').filter((n) => n !== ''));
+  if (containers.length === 0) errs.push(required(path.child('containers')));
+  // One namespace of names for init and regular containers.
+  const seen = new Set<string>();
+  const each = (list: readonly Container[], p: Path, init: boolean): void => {
+    list.forEach((c, i) => {
+      const cp = p.index(i);
+      errs.push(...validateContainer(c, cp, { volumes, containerNames, init }));
+      const name = c.name ?? '';
+      if (name && seen.has(name)) errs.push(duplicate(cp.child('name'), name));
+      seen.add(name);
+    });
+  };
+  each(initContainers, path.child('initContainers'), true);
+  each(containers, path.child('containers'), false);
+  errs.push(...validateHostPorts(s, path.child('containers')));
+  errs.push(...validateHostNetwork(s, path));
+  errs.push(...validateEnum(s.restartPolicy, RESTART_POLICIES, path.child('restartPolicy')));
+  errs.push(...validateEnum(s.dnsPolicy, DNS_POLICIES, path.child('dnsPolicy')));
+  if (s.dnsPolicy === 'None') errs.push(required(path.child('dnsConfig'), 'must provide `dnsConfig` when `dnsPolicy` is None'));
+  errs.push(...validateLabels(s.nodeSelector, path.child('nodeSelector')));
+  if (s.nodeName) errs.push(...invalidEach(path.child('nodeName'), s.nodeName, isDNS1123Subdomain(s.nodeName)));
+  if (s.serviceAccountName) {
+    errs.push(...invalidEach(path.child('serviceAccountName'), s.serviceAccountName, isDNS1123Subdomain(s.serviceAccountName)));
+  }
+  if (s.hostname) errs.push(...invalidEach(path.child('hostname'), s.hostname, isDNS1123Label(s.hostname)));
+  if (s.subdomain) errs.push(...invalidEach(path.child('subdomain'), s.subdomain, isDNS1123Label(s.subdomain)));
+  if (s.schedulerName) errs.push(...invalidEach(path.child('schedulerName'), s.schedulerName, isDNS1123Subdomain(s.schedulerName)));
+  const tgps = s.terminationGracePeriodSeconds;
+  if (tgps !== undefined && tgps !== null && tgps < 0) errs.push(invalid(path.child('terminationGracePeriodSeconds'), tgps, NONNEGATIVE_MSG));
+  const ads = s.activeDeadlineSeconds;
+  if (ads !== undefined && ads !== null && (ads < 1 || ads > MAX_INT32)) {
+    errs.push(invalid(path.child('activeDeadlineSeconds'), ads, inclusiveRangeError(1, MAX_INT32)));
+  }
+  errs.push(...validateTolerations(s.tolerations ?? [], path.child('tolerations')));
+  return errs;
+}
+
+const POD_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'];
+
+/** The parts of a pod status a client may write that have a fixed form. */
+function validatePodStatus(pod: Pod): Cause[] {
+  const st = pod.status;
+  if (!st) return [];
+  const errs: Cause[] = [];
+  const p = Path.root('status');
+  if (st.phase && !has(POD_PHASES, st.phase)) errs.push(notSupported(p.child('phase'), st.phase, POD_PHASES));
+  if (st.podIp) errs.push(...invalidEach(p.child('podIP'), st.podIp, isValidIP(st.podIp)));
+  if (st.hostIp) errs.push(...invalidEach(p.child('hostIP'), st.hostIp, isValidIP(st.hostIp)));
+  (st.podIps ?? []).forEach((ip, i) => errs.push(...invalidEach(p.child('podIPs').index(i).child('ip'), ip.ip ?? '', isValidIP(ip.ip ?? ''))));
+  if (st.nominatedNodeName) {
+    errs.push(...invalidEach(p.child('nominatedNodeName'), st.nominatedNodeName, isDNS1123Subdomain(st.nominatedNodeName)));
+  }
+  return errs;
+}
+
+export function validatePod(pod: Pod): Cause[] {
+  return [
+    ...validateObjectMeta(pod.metadata, true, nameIsDNSSubdomain, Path.root('metadata')),
+    ...validatePodSpec(pod.spec, Path.root('spec')),
+    ...validatePodStatus(pod),
+  ];
+}
+
+/** A pod template's labels, annotations and spec (ValidatePodTemplateSpec). */
+export function validatePodTemplateSpec(template: PodTemplateSpec, path: Path): Cause[] {
+  const meta: ObjectMeta = template.metadata ?? {};
+  return [
+    ...validateLabels(meta.labels, path.child('labels')),
+    ...validateAnnotations(meta.annotations, path.child('annotations')),
+    ...validatePodSpec(template.spec, path.child('spec')),
+  ];
+}
+
+export const UPDATABLE_POD_SPEC_FIELDS = [
+  '`spec.containers[*].image`',
+  '`spec.initContainers[*].image`',
+  '`spec.activeDeadlineSeconds`',
+  '`spec.tolerations` (only additions to existing tolerations)',
+  '`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+];
+
+function tolerationKey(t: Toleration): string {
+  return JSON.stringify([t.key ?? '', t.operator ?? '', t.value ?? '', t.effect ?? '']);
+}
+
+/** Existing tolerations stay (only their tolerationSeconds may change); new ones may be added. */
+function validateOnlyAddedTolerations(next: readonly Toleration[], old: readonly Toleration[], path: Path): Cause[] {
+  const have = new Set(next.map(tolerationKey));
+  for (const o of old) {
+    if (!have.has(tolerationKey(o))) return [forbidden(path, 'existing toleration can not be modified except its tolerationSeconds')];
+  }
+  return [];
+}
+
+function validateActiveDeadlineUpdate(next: number | undefined, old: number | undefined, path: Path): Cause[] {
+  if (next !== undefined && next !== null) {
+    if (next < 0 || next > MAX_INT32) return [invalid(path, next, inclusiveRangeError(0, MAX_INT32))];
+    if (old !== undefined && old !== null && old < next) return [invalid(path, next, 'must be less than or equal to previous value')];
+    return [];
+  }
+  if (old !== undefined && old !== null) return [invalid(path, null, 'must not update from a positive integer to nil value')];
+  return [];
+}
+
+/**
+ * The spec with the fields an update may change replaced by the old values;
+ * anything still different is a forbidden change.
+ */
+function mungedSpec(next: PodSpec, old: PodSpec): PodSpec {
+  const oldContainers = old.containers ?? [];
+  const oldInit = old.initContainers ?? [];
+  const munged: PodSpec = {
+    ...next,
+    containers: (next.containers ?? []).map((c, i) => (i < oldContainers.length ? { ...c, image: oldContainers[i]!.image } : c)),
+    initContainers: (next.initContainers ?? []).map((c, i) => (i < oldInit.length ? { ...c, image: oldInit[i]!.image } : c)),
+    activeDeadlineSeconds: old.activeDeadlineSeconds,
+    tolerations: old.tolerations,
+  };
+  const oldGrace = old.terminationGracePeriodSeconds;
+  if (oldGrace !== undefined && oldGrace !== null && oldGrace < 0 && munged.terminationGracePeriodSeconds === 1) {
+    munged.terminationGracePeriodSeconds = oldGrace;
+  }
+  return munged;
+}
+
+/** Kubernetes' ValidatePodUpdate: metadata rules plus the immutable spec. */
+export function validatePodUpdate(pod: Pod, old: Pod): Cause[] {
+  const specPath = Path.root('spec');
+  const next = pod.spec ?? {};
+  const prev = old.spec ?? {};
+  const errs: Cause[] = [
+    ...validateObjectMetaUpdate(pod.metadata, old.metadata, Path.root('metadata')),
+    ...validatePodSpec(pod.spec, specPath),
+    ...validatePodStatus(pod),
+  ];
+  errs.push(...validateActiveDeadlineUpdate(next.activeDeadlineSeconds, prev.activeDeadlineSeconds, specPath.child('activeDeadlineSeconds')));
+  errs.push(...validateOnlyAddedTolerations(next.tolerations ?? [], prev.tolerations ?? [], specPath.child('tolerations')));
+  const diff = semanticDiff(prev, mungedSpec(next, prev), 'spec');
+  if (diff.length > 0) {
+    errs.push(forbidden(specPath, `pod updates may not change fields other than ${UPDATABLE_POD_SPEC_FIELDS.join(',')}\nchanged: ${diff.join(', ')}`));
+  }
+  return errs;
+}

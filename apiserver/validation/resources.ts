@@ -1,0 +1,107 @@
+// Resource names and quantities (Kubernetes' ValidateResourceRequirements,
+// validateContainerResourceName, ValidateResourceQuantityValue).
+
+import type { Cause } from '../../api/errors';
+import type { ResourceRequirements } from '../../api/gen/tsk/v1/core';
+import { isQualifiedName } from '../../api/labels';
+import { parseQuantity, QuantityParseError, type Quantity } from '../../api/quantity';
+import { invalid, invalidEach, type Path, required } from './field';
+import { NONNEGATIVE_MSG } from './values';
+
+/** Resources a container may request without a domain prefix. */
+const STANDARD_CONTAINER_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage']);
+/** Every unprefixed resource name Kubernetes knows (nodes report pods too). */
+const STANDARD_RESOURCES = new Set([...STANDARD_CONTAINER_RESOURCES, 'pods', 'storage']);
+
+const isHugePages = (name: string): boolean => name.startsWith('hugepages-');
+
+/** Native: unprefixed or in the kubernetes.io domain. */
+function isNative(name: string): boolean {
+  return !name.includes('/') || name.includes('kubernetes.io/');
+}
+
+/** A vendor's resource (example.com/gpu): prefixed, not native, a valid name. */
+export function isExtendedResourceName(name: string): boolean {
+  if (isNative(name) || name.startsWith('requests.')) return false;
+  return isQualifiedName(`requests.${name}`).length === 0;
+}
+
+/** Requests may be below limits only for native, non-hugepage resources. */
+function isOvercommitAllowed(name: string): boolean {
+  return isNative(name) && !isHugePages(name);
+}
+
+/** validateResourceName: a qualified name, and a known one when unprefixed. */
+export function validateResourceName(name: string, path: Path): Cause[] {
+  const errs = invalidEach(path, name, isQualifiedName(name));
+  if (errs.length > 0) return errs;
+  if (!name.includes('/') && !STANDARD_RESOURCES.has(name) && !isHugePages(name)) {
+    return [invalid(path, name, 'must be a standard resource type or fully qualified')];
+  }
+  return [];
+}
+
+function validateContainerResourceName(name: string, path: Path): Cause[] {
+  const errs = validateResourceName(name, path);
+  if (errs.length > 0) return errs;
+  if (!name.includes('/')) {
+    if (!STANDARD_CONTAINER_RESOURCES.has(name) && !isHugePages(name)) return [invalid(path, name, 'must be a standard resource for containers')];
+  } else if (!isNative(name) && !isExtendedResourceName(name)) {
+    return [invalid(path, name, "doesn't follow extended resource name standard")];
+  }
+  return [];
+}
+
+/** Parses a quantity field; a cause with Kubernetes' parse message when invalid. */
+export function parseQuantityField(value: string, path: Path): Quantity | Cause {
+  try {
+    return parseQuantity(value);
+  } catch (err) {
+    if (err instanceof QuantityParseError) return invalid(path, value, err.message);
+    throw err;
+  }
+}
+
+/** ValidateResourceQuantityValue: parses, non-negative, whole for extended resources. */
+export function validateResourceQuantity(name: string, value: string, path: Path): { errs: Cause[]; quantity?: Quantity } {
+  const q = parseQuantityField(value, path);
+  if (!('nanos' in q)) return { errs: [q] };
+  const errs: Cause[] = [];
+  if (q.sign() < 0) errs.push(invalid(path, value, NONNEGATIVE_MSG));
+  if (isExtendedResourceName(name) && q.nanos % 1_000_000_000n !== 0n) errs.push(invalid(path, value, 'must be an integer'));
+  return { errs, quantity: q };
+}
+
+export function validateResourceRequirements(req: ResourceRequirements | undefined, path: Path): Cause[] {
+  const errs: Cause[] = [];
+  const limPath = path.child('limits');
+  const reqPath = path.child('requests');
+  const limits = new Map<string, Quantity>();
+  for (const [name, value] of Object.entries(req?.limits ?? {})) {
+    const p = limPath.key(name);
+    errs.push(...validateContainerResourceName(name, p));
+    const r = validateResourceQuantity(name, value, p);
+    errs.push(...r.errs);
+    if (r.quantity) limits.set(name, r.quantity);
+  }
+  for (const [name, value] of Object.entries(req?.requests ?? {})) {
+    const p = reqPath.key(name);
+    errs.push(...validateContainerResourceName(name, p));
+    const r = validateResourceQuantity(name, value, p);
+    errs.push(...r.errs);
+    if (!r.quantity) continue;
+    const limit = limits.get(name);
+    const hasLimit = Object.prototype.hasOwnProperty.call(req?.limits ?? {}, name);
+    if (limit) {
+      const c = r.quantity.cmp(limit);
+      if (c !== 0 && !isOvercommitAllowed(name)) {
+        errs.push(invalid(reqPath, r.quantity.toString(), `must be equal to ${name} limit of ${limit.toString()}`));
+      } else if (c > 0) {
+        errs.push(invalid(reqPath, r.quantity.toString(), `must be less than or equal to ${name} limit of ${limit.toString()}`));
+      }
+    } else if (!hasLimit && !isOvercommitAllowed(name)) {
+      errs.push(required(limPath, 'Limit must be set for non overcommitable resources'));
+    }
+  }
+  return errs;
+}
