@@ -56,6 +56,37 @@ function describeFailure(err: unknown, verb: string, obj: ManifestObject): strin
   return `error: ${verb} ${resourceName(obj.kind, obj.object.metadata?.name ?? '')} from "${obj.doc.source}": ${err instanceof Error ? err.message : String(err)}`;
 }
 
+
+/**
+ * Whether the API server honours CreateOptions/UpdateOptions.dryRun. Until it
+ * does, a dry-run pass would store objects, so it stays off and only the
+ * local checks (YAML, kinds, field types, names, unknown fields) run before
+ * anything is sent.
+ */
+export const SERVER_DRY_RUN = false;
+
+/**
+ * Lets the server validate and default every object before any is stored,
+ * so one bad document leaves the cluster unchanged. Returns the exit code (0: all good).
+ */
+async function dryRunAll(ctx: Context, items: readonly { obj: ManifestObject; json: JsonMap }[]): Promise<number> {
+  const cs = await ctx.clientset();
+  const newNamespaces = new Set(items.filter((i) => i.obj.kind === 'Namespace').map((i) => i.obj.object.metadata?.name ?? ''));
+  for (const { obj, json } of items) {
+    try {
+      await ctx.wait(applyObject(obj.kind, cs.kind(obj.kind) as ResourceClient<ApiObject>, json, { dryRun: true }));
+    } catch (err) {
+      // An object in a namespace this same apply creates cannot be checked
+      // before that namespace exists; everything else about it was decoded above.
+      if (inNewNamespace(err, newNamespaces)) continue;
+      ctx.io.stderr.write(`${describeFailure(err, 'validating', obj)}\n`);
+      ctx.io.stderr.write(`error: nothing was applied: ${obj.doc.source} (document ${obj.doc.index}) was refused\n`);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 export const applyCommand: Command = {
   name: 'apply',
   summary: 'Create or update objects from manifest files (multi-document YAML or JSON)',
@@ -69,20 +100,9 @@ export const applyCommand: Command = {
     if (ctx.args.positionals.length > 0) throw new CliError(`unexpected arguments: ${ctx.args.positionals.join(' ')} (use -f FILE)`);
     const items = await loadObjects(ctx, 'apply');
     const cs = await ctx.clientset();
-    // Let the server validate and default every object before any is stored:
-    // one bad document must leave the cluster unchanged.
-    const newNamespaces = new Set(items.filter((i) => i.obj.kind === 'Namespace').map((i) => i.obj.object.metadata?.name ?? ''));
-    for (const { obj, json } of items) {
-      try {
-        await ctx.wait(applyObject(obj.kind, cs.kind(obj.kind) as ResourceClient<ApiObject>, json, { dryRun: true }));
-      } catch (err) {
-        // An object in a namespace this same apply creates cannot be checked
-        // before that namespace exists; everything else about it was decoded above.
-        if (inNewNamespace(err, newNamespaces)) continue;
-        ctx.io.stderr.write(`${describeFailure(err, 'validating', obj)}\n`);
-        ctx.io.stderr.write(`error: nothing was applied: ${obj.doc.source} (document ${obj.doc.index}) was refused\n`);
-        return 1;
-      }
+    if (SERVER_DRY_RUN) {
+      const refused = await dryRunAll(ctx, items);
+      if (refused !== 0) return refused;
     }
     let failed = false;
     for (const { obj, json } of items) {

@@ -33,7 +33,7 @@ export function formatJson(value: JsonObject): string {
 }
 
 export function formatYaml(value: JsonObject): string {
-  return dump(sortKeys(value), { seqNoIndent: true, lineWidth: -1, noRefs: true });
+  return dump(sortKeys(value), { seqNoIndent: true, lineWidth: -1, noRefs: true, quoteStyle: 'double' });
 }
 
 export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json' | 'name';
