@@ -1,0 +1,135 @@
+// The spec file tsk-shim reads: one "key value" record a line, values
+// escaped (\\ and \n) so that no JSON parser is needed in C. Pure; the shim's
+// parser (native/tsk-shim.c parse_spec) is its other half.
+
+/** Docker's default capability set (moby oci/caps/defaults.go), by number. */
+export const DEFAULT_CAPABILITIES: Record<string, number> = {
+  CAP_CHOWN: 0,
+  CAP_DAC_OVERRIDE: 1,
+  CAP_FOWNER: 3,
+  CAP_FSETID: 4,
+  CAP_KILL: 5,
+  CAP_SETGID: 6,
+  CAP_SETUID: 7,
+  CAP_SETPCAP: 8,
+  CAP_NET_BIND_SERVICE: 10,
+  CAP_NET_RAW: 13,
+  CAP_SYS_CHROOT: 18,
+  CAP_MKNOD: 27,
+  CAP_AUDIT_WRITE: 29,
+  CAP_SETFCAP: 31,
+};
+
+/** Bit mask (hex) of capability numbers, as the shim and tsk-exec take it. */
+export function capabilityMask(caps: number[]): string {
+  let mask = 0n;
+  for (const c of caps) mask |= 1n << BigInt(c);
+  return mask.toString(16);
+}
+
+export const DEFAULT_CAP_MASK = capabilityMask(Object.values(DEFAULT_CAPABILITIES));
+
+/** Paths runc masks by default (files get /dev/null, directories an empty read-only tmpfs). */
+export const MASKED_PATHS = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
+
+/** Paths runc makes read-only by default. */
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+export interface ShimSpec {
+  /** Layer directories, top layer first (overlayfs lowerdir order). */
+  lowerDirs: string[];
+  upperDir: string;
+  workDir: string;
+  rootfs: string;
+  netns?: string;
+  ipcns?: string;
+  utsns?: string;
+  cgroupDirs: string[];
+  oomFile?: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  extraGids: number[];
+  capMask: string;
+  hostsFile?: string;
+  resolvFile?: string;
+  hostnameFile?: string;
+  logPath: string;
+  logMaxBytes: number;
+  logMaxFiles: number;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+}
+
+function escape(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+export function renderSpec(s: ShimSpec): string {
+  const lines: string[] = [];
+  const put = (k: string, v: string | number | undefined): void => {
+    if (v !== undefined) lines.push(`${k} ${escape(String(v))}`);
+  };
+  for (const l of s.lowerDirs) {
+    // overlayfs splits lowerdir on ':' and ','; a layer path with them cannot be mounted.
+    if (/[:,]/.test(l)) throw new Error(`layer directory ${l} contains ':' or ',' which overlayfs cannot take`);
+    put('lower', l);
+  }
+  put('upper', s.upperDir);
+  put('work', s.workDir);
+  put('rootfs', s.rootfs);
+  put('netns', s.netns);
+  put('ipcns', s.ipcns);
+  put('utsns', s.utsns);
+  for (const c of s.cgroupDirs) put('cgroup', c);
+  put('oom_file', s.oomFile);
+  for (const a of s.args) put('arg', a);
+  for (const e of s.env) put('env', e);
+  put('cwd', s.cwd);
+  put('uid', s.uid);
+  put('gid', s.gid);
+  for (const g of s.extraGids) put('gid_extra', g);
+  put('caps', s.capMask);
+  put('hosts', s.hostsFile);
+  put('resolv', s.resolvFile);
+  put('hostname_file', s.hostnameFile);
+  put('log', s.logPath);
+  put('log_max_bytes', s.logMaxBytes);
+  put('log_max_files', s.logMaxFiles);
+  for (const m of s.maskedPaths) put('mask', m);
+  for (const r of s.readonlyPaths) put('ro', r);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Merges KEY=VALUE lists; later entries win, order of first appearance kept (as Docker). */
+export function mergeEnv(...lists: string[][]): string[] {
+  const map = new Map<string, string>();
+  for (const list of lists) {
+    for (const kv of list) {
+      const i = kv.indexOf('=');
+      const key = i < 0 ? kv : kv.slice(0, i);
+      map.set(key, kv);
+    }
+  }
+  return [...map.values()];
+}
+
+/** Kubernetes' rule: command replaces Entrypoint (and drops Cmd), args replace Cmd. */
+export function resolveCommand(entrypoint: string[], cmd: string[], command?: string[], args?: string[]): string[] {
+  if (command && command.length > 0) return [...command, ...(args ?? [])];
+  return [...entrypoint, ...(args && args.length > 0 ? args : cmd)];
+}

@@ -1,0 +1,499 @@
+// The built-in runtime: ContainerRuntime over Linux namespaces, cgroups and
+// overlayfs. TypeScript decides and writes files (state, spec, cgroups);
+// the native helpers (build/native/) do what needs a single-threaded
+// process: tsk-sandbox (namespaces of a pod), tsk-shim (create + supervise a
+// container), tsk-exec (enter one). No Node process is on a container's
+// path once it runs, so killing the kubelet or `tsk runtime` leaves
+// containers running; a new NativeRuntime over the same data dir finds them.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CgroupManager, detectCgroupLayout } from './cgroups/cgroups';
+import { DEFAULT_CAP_MASK, MASKED_PATHS, mergeEnv, READONLY_PATHS, renderSpec, resolveCommand } from './container/spec';
+import { ContainerRecord, FILES, readRecord, readStatus, writeRecord } from './container/state';
+import { resolveUserInLayers } from './container/user';
+import { InvalidStateError, NotFoundError, RuntimeError, SetupError } from './errors';
+import type { ImageRecord } from './image/types';
+import { followLog, readLogTail } from './logs/cri-log';
+import {
+  ContainerConfig,
+  ContainerRuntime,
+  ContainerState,
+  ContainerStats,
+  ContainerStatus,
+  ExecOptions,
+  ExecResult,
+  LogEntry,
+  LogOptions,
+  loopbackOnly,
+  NetworkHook,
+  SandboxConfig,
+  SandboxStatus,
+} from './runtime';
+import { hostDnsConfig, hostsFile, readSandboxRecord, resolvConf, SandboxRecord, validHostname, writeSandboxRecord } from './sandbox/files';
+
+/** What the runtime needs from the image store (ImageStore implements it). */
+export interface ImageLookup {
+  get(ref: string): Promise<ImageRecord | undefined>;
+}
+
+export interface NativeRuntimeOptions {
+  dataDir: string;
+  images: ImageLookup;
+  network?: NetworkHook;
+  /** Directory of tsk-shim, tsk-exec, tsk-sandbox; defaults to build/native of this checkout. */
+  nativeDir?: string;
+  cgroups?: CgroupManager;
+  logMaxBytes?: number;
+  logMaxFiles?: number;
+}
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export function defaultNativeDir(): string {
+  // dist/kubelet/runtime/ -> <repo>/build/native
+  return process.env['TSK_NATIVE_DIR'] ?? path.resolve(__dirname, '..', '..', '..', 'build', 'native');
+}
+
+interface HelperResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runHelper(file: string, args: string[]): Promise<HelperResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => reject(new SetupError(`run ${path.basename(file)}`, err.message)));
+    child.on('close', (code, signal) => resolve({ code: code ?? 128 + (signal ? 9 : 0), stdout, stderr }));
+  });
+}
+
+function newId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export class NativeRuntime implements ContainerRuntime {
+  readonly dataDir: string;
+  readonly cgroups: CgroupManager;
+  private readonly images: ImageLookup;
+  private readonly network: NetworkHook;
+  private readonly bin: { shim: string; exec: string; sandbox: string };
+  private readonly logMaxBytes: number;
+  private readonly logMaxFiles: number;
+
+  constructor(opts: NativeRuntimeOptions) {
+    this.dataDir = opts.dataDir;
+    this.images = opts.images;
+    this.network = opts.network ?? loopbackOnly;
+    this.cgroups = opts.cgroups ?? new CgroupManager(detectCgroupLayout());
+    const dir = opts.nativeDir ?? defaultNativeDir();
+    this.bin = { shim: path.join(dir, 'tsk-shim'), exec: path.join(dir, 'tsk-exec'), sandbox: path.join(dir, 'tsk-sandbox') };
+    for (const b of Object.values(this.bin)) {
+      if (!fs.existsSync(b)) throw new RuntimeError(`native helper ${b} is missing: run npm run build (scripts/build-native.sh)`);
+    }
+    this.logMaxBytes = opts.logMaxBytes ?? 10 * 1024 * 1024;
+    this.logMaxFiles = opts.logMaxFiles ?? 5;
+    fs.mkdirSync(this.containersDir, { recursive: true });
+    fs.mkdirSync(this.sandboxesDir, { recursive: true });
+  }
+
+  get containersDir(): string {
+    return path.join(this.dataDir, 'containers');
+  }
+
+  get sandboxesDir(): string {
+    return path.join(this.dataDir, 'sandboxes');
+  }
+
+  private containerDir(id: string): string {
+    if (!/^[a-f0-9]{64}$/.test(id)) throw new NotFoundError('container', id);
+    return path.join(this.containersDir, id);
+  }
+
+  private sandboxDir(id: string): string {
+    if (!/^[a-f0-9]{64}$/.test(id)) throw new NotFoundError('sandbox', id);
+    return path.join(this.sandboxesDir, id);
+  }
+
+  // ------------------------------------------------------------ sandboxes
+
+  async createSandbox(config: SandboxConfig): Promise<string> {
+    const hostname = config.hostname ?? config.name;
+    if (!validHostname(hostname)) throw new RuntimeError(`sandbox hostname "${hostname}" is not a valid RFC 1123 label`);
+    if (config.uid === '') throw new RuntimeError('sandbox config: uid is required');
+    const id = newId();
+    const dir = path.join(this.sandboxesDir, id);
+    fs.mkdirSync(dir);
+    const rec: SandboxRecord = { id, config, hostname, createdAt: new Date().toISOString() };
+    try {
+      writeSandboxRecord(dir, rec);
+      fs.writeFileSync(path.join(dir, 'hosts'), hostsFile(hostname, config.hostAliases));
+      fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(config.dns ?? this.hostDns()));
+      fs.writeFileSync(path.join(dir, 'hostname'), `${hostname}\n`);
+      this.cgroups.create(this.cgroups.podPath(config.uid));
+      const r = await runHelper(this.bin.sandbox, ['create', dir, hostname]);
+      if (r.code !== 0) throw new SetupError('create sandbox', r.stderr.trim() || `tsk-sandbox exited with ${r.code}`);
+      await this.network.setUp(id, path.join(dir, 'net'), config);
+    } catch (err) {
+      await this.removeSandbox(id).catch(() => undefined);
+      throw err;
+    }
+    return id;
+  }
+
+  private hostDns(): ReturnType<typeof hostDnsConfig> {
+    try {
+      return hostDnsConfig(fs.readFileSync('/etc/resolv.conf', 'utf8'));
+    } catch {
+      return { servers: [], searches: [], options: [] };
+    }
+  }
+
+  async stopSandbox(id: string): Promise<void> {
+    const dir = this.sandboxDir(id);
+    const rec = readSandboxRecord(dir);
+    if (!rec) return;
+    const containers = await this.listContainers({ sandboxId: id });
+    await Promise.all(containers.map((c) => this.stopContainer(c.id, 0)));
+    await this.network.tearDown(id, path.join(dir, 'net'));
+    writeSandboxRecord(dir, { ...rec, stopped: true });
+  }
+
+  async removeSandbox(id: string): Promise<void> {
+    const dir = this.sandboxDir(id);
+    if (!fs.existsSync(dir)) return;
+    const rec = readSandboxRecord(dir);
+    const containers = await this.listContainers({ sandboxId: id });
+    await Promise.all(containers.map((c) => this.removeContainer(c.id)));
+    if (rec && !rec.stopped) await this.network.tearDown(id, path.join(dir, 'net'));
+    const r = await runHelper(this.bin.sandbox, ['remove', dir]);
+    if (r.code !== 0) throw new SetupError('remove sandbox namespaces', r.stderr.trim());
+    // Another sandbox of the same pod (a recreated one) may still use the pod cgroup.
+    if (rec && !this.otherSandboxOfPod(id, rec.config.uid)) await this.cgroups.remove(this.cgroups.podPath(rec.config.uid));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  private otherSandboxOfPod(id: string, uid: string): boolean {
+    return fs.readdirSync(this.sandboxesDir).some((other) => {
+      if (other === id) return false;
+      return readSandboxRecord(path.join(this.sandboxesDir, other))?.config.uid === uid;
+    });
+  }
+
+  async sandboxStatus(id: string): Promise<SandboxStatus> {
+    const dir = this.sandboxDir(id);
+    const rec = readSandboxRecord(dir);
+    if (!rec) throw new NotFoundError('sandbox', id);
+    return this.toSandboxStatus(dir, rec);
+  }
+
+  private toSandboxStatus(dir: string, rec: SandboxRecord): SandboxStatus {
+    return {
+      id: rec.id,
+      name: rec.config.name,
+      namespace: rec.config.namespace,
+      uid: rec.config.uid,
+      hostname: rec.hostname,
+      state: rec.stopped ? 'notready' : 'ready',
+      createdAt: new Date(rec.createdAt),
+      netnsPath: path.join(dir, 'net'),
+      labels: rec.config.labels ?? {},
+      annotations: rec.config.annotations ?? {},
+    };
+  }
+
+  async listSandboxes(): Promise<SandboxStatus[]> {
+    const out: SandboxStatus[] = [];
+    for (const id of fs.readdirSync(this.sandboxesDir)) {
+      const dir = path.join(this.sandboxesDir, id);
+      const rec = readSandboxRecord(dir);
+      if (rec) out.push(this.toSandboxStatus(dir, rec));
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ containers
+
+  async createContainer(sandboxId: string, config: ContainerConfig): Promise<string> {
+    const sbDir = this.sandboxDir(sandboxId);
+    const sb = readSandboxRecord(sbDir);
+    if (!sb) throw new NotFoundError('sandbox', sandboxId);
+    if (sb.stopped) throw new InvalidStateError(`sandbox ${sandboxId} is stopped`);
+    const image = await this.images.get(config.image);
+    if (!image) throw new RuntimeError(`image "${config.image}" not found in the local store: pull or import it first`);
+    const ic = image.config;
+    const command = resolveCommand(ic.entrypoint, ic.cmd, config.command, config.args);
+    if (command.length === 0) throw new RuntimeError(`container "${config.name}": no command given and the image has no Entrypoint or Cmd`);
+    const user = resolveUserInLayers(config.user ?? ic.user, image.layerDirs);
+    const env = mergeEnv([DEFAULT_PATH, `HOSTNAME=${sb.hostname}`, `HOME=${user.home}`], ic.env, config.env ?? []);
+
+    const id = newId();
+    const dir = path.join(this.containersDir, id);
+    const rec: ContainerRecord = {
+      id,
+      name: config.name,
+      sandboxId,
+      podUid: sb.config.uid,
+      image: config.image,
+      imageId: image.id,
+      layerDirs: image.layerDirs,
+      command,
+      env,
+      workingDir: config.workingDir || ic.workingDir || '/',
+      uid: user.uid,
+      gid: user.gid,
+      extraGids: user.extraGids,
+      capMask: DEFAULT_CAP_MASK,
+      createdAt: new Date().toISOString(),
+      logPath: config.logPath ?? path.join(dir, 'log'),
+      cgroup: this.cgroups.containerPath(sb.config.uid, id),
+      resources: config.resources ?? {},
+      labels: config.labels ?? {},
+      annotations: config.annotations ?? {},
+    };
+    fs.mkdirSync(dir);
+    try {
+      for (const d of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(dir, d));
+      writeRecord(dir, rec);
+      this.cgroups.create(rec.cgroup, rec.resources);
+      fs.writeFileSync(path.join(dir, FILES.spec), this.renderShimSpec(dir, sbDir, rec, config));
+      const r = await runHelper(this.bin.shim, [dir]);
+      if (r.code !== 0) throw new SetupError('create container', r.stderr.trim() || `tsk-shim exited with ${r.code}`);
+    } catch (err) {
+      await this.cgroups.remove(rec.cgroup).catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+    return id;
+  }
+
+  private renderShimSpec(dir: string, sbDir: string, rec: ContainerRecord, config: ContainerConfig): string {
+    return renderSpec({
+      lowerDirs: [...rec.layerDirs].reverse(),
+      upperDir: path.join(dir, 'upper'),
+      workDir: path.join(dir, 'work'),
+      rootfs: path.join(dir, 'rootfs'),
+      netns: path.join(sbDir, 'net'),
+      ipcns: path.join(sbDir, 'ipc'),
+      utsns: path.join(sbDir, 'uts'),
+      cgroupDirs: this.cgroups.dirs(rec.cgroup),
+      oomFile: this.cgroups.oomFile(rec.cgroup),
+      args: rec.command,
+      env: rec.env,
+      cwd: rec.workingDir,
+      uid: rec.uid,
+      gid: rec.gid,
+      extraGids: rec.extraGids,
+      capMask: rec.capMask,
+      hostsFile: path.join(sbDir, 'hosts'),
+      resolvFile: path.join(sbDir, 'resolv.conf'),
+      hostnameFile: path.join(sbDir, 'hostname'),
+      logPath: rec.logPath,
+      logMaxBytes: config.logMaxBytes ?? this.logMaxBytes,
+      logMaxFiles: config.logMaxFiles ?? this.logMaxFiles,
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+    });
+  }
+
+  private load(id: string): { dir: string; rec: ContainerRecord } {
+    const dir = this.containerDir(id);
+    const rec = readRecord(dir);
+    if (!rec) throw new NotFoundError('container', id);
+    return { dir, rec };
+  }
+
+  async startContainer(id: string): Promise<void> {
+    const { dir, rec } = this.load(id);
+    const status = readStatus(dir, rec);
+    if (status.state !== 'created') throw new InvalidStateError(`container ${id} is ${status.state}, not created: cannot start it`);
+    const fifo = path.join(dir, FILES.fifo);
+    // Non-blocking: never hangs if the init died; a writer blocked in open() is released by our open.
+    let fd: number;
+    try {
+      fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    } catch (err) {
+      throw new SetupError('start container: open exec fifo', (err as Error).message);
+    }
+    fs.closeSync(fd);
+    fs.rmSync(fifo, { force: true });
+    const after = readStatus(dir, rec);
+    if (after.state === 'exited' && after.startedAt === undefined) {
+      throw new SetupError('start container', after.message ?? 'the container exited before it was started');
+    }
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    const dir = this.containerDir(id);
+    const rec = readRecord(dir);
+    if (!rec) return;
+    const status = readStatus(dir, rec);
+    if (status.state === 'exited') return;
+    if (status.state === 'running' && status.pid !== undefined && timeoutSeconds > 0) {
+      signal(status.pid, 'SIGTERM');
+      if (await this.waitExit(dir, rec, timeoutSeconds * 1000)) return;
+    }
+    // SIGKILL to the init ends its PID namespace; the cgroup sweep catches anything else.
+    if (status.pid !== undefined) signal(status.pid, 'SIGKILL');
+    this.cgroups.signalAll(rec.cgroup, 'SIGKILL');
+    if (await this.waitExit(dir, rec, 10_000)) return;
+    throw new RuntimeError(`container ${id} did not exit within 10s of SIGKILL`);
+  }
+
+  /** True once the container is no longer created/running (its exit record landed). */
+  private async waitExit(dir: string, rec: ContainerRecord, timeoutMs: number): Promise<boolean> {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), timeoutMs);
+    try {
+      const st = await this.waitState(dir, rec, ac.signal);
+      return st.state === 'exited' || st.state === 'unknown';
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Resolves with the status once it is exited (or unknown); inotify on the state dir, with a slow poll as a safety net. */
+  private waitState(dir: string, rec: ContainerRecord, signal?: AbortSignal): Promise<ContainerStatus> {
+    return new Promise((resolve, reject) => {
+      let watcher: fs.FSWatcher | undefined;
+      let poll: NodeJS.Timeout | undefined;
+      const finish = (err?: Error, st?: ContainerStatus): void => {
+        watcher?.close();
+        if (poll) clearInterval(poll);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else if (st) resolve(st);
+      };
+      const check = (): void => {
+        const st = readStatus(dir, rec);
+        if (st.state === 'exited' || st.state === 'unknown') finish(undefined, st);
+      };
+      const onAbort = (): void => finish(new RuntimeError(`waiting for container ${rec.id}: aborted`));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort);
+      try {
+        watcher = fs.watch(dir, () => check());
+        watcher.on('error', () => undefined);
+      } catch {
+        watcher = undefined;
+      }
+      poll = setInterval(check, 250);
+      check();
+    });
+  }
+
+  async waitContainer(id: string, signal?: AbortSignal): Promise<ContainerStatus> {
+    const { dir, rec } = this.load(id);
+    return this.waitState(dir, rec, signal);
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    const dir = this.containerDir(id);
+    if (!fs.existsSync(dir)) return;
+    const rec = readRecord(dir);
+    if (rec) {
+      // The shim writes the exit record as its last act, so once stop returns nothing writes here.
+      await this.stopContainer(id, 0);
+      await this.cgroups.remove(rec.cgroup);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  async listContainers(filter: { sandboxId?: string; state?: ContainerState } = {}): Promise<ContainerStatus[]> {
+    const out: ContainerStatus[] = [];
+    for (const id of fs.readdirSync(this.containersDir)) {
+      const dir = path.join(this.containersDir, id);
+      const rec = readRecord(dir);
+      if (!rec) continue;
+      if (filter.sandboxId !== undefined && rec.sandboxId !== filter.sandboxId) continue;
+      const st = readStatus(dir, rec);
+      if (filter.state !== undefined && st.state !== filter.state) continue;
+      out.push(st);
+    }
+    return out;
+  }
+
+  async containerStatus(id: string): Promise<ContainerStatus> {
+    const { dir, rec } = this.load(id);
+    return readStatus(dir, rec);
+  }
+
+  /** Layer directories used by existing containers: an image prune must keep them. */
+  async usedLayerDirs(): Promise<string[]> {
+    const dirs = new Set<string>();
+    for (const id of fs.readdirSync(this.containersDir)) {
+      for (const l of readRecord(path.join(this.containersDir, id))?.layerDirs ?? []) dirs.add(l);
+    }
+    return [...dirs];
+  }
+
+  // ------------------------------------------------------------ exec, logs, stats
+
+  /** Arguments for tsk-exec (exported for the CLI, which runs it with a terminal). */
+  execArgs(id: string, opts: ExecOptions): { file: string; args: string[] } {
+    const { dir, rec } = this.load(id);
+    const st = readStatus(dir, rec);
+    if (st.state !== 'running' || st.pid === undefined) throw new InvalidStateError(`container ${id} is not running`);
+    if (opts.cmd.length === 0) throw new RuntimeError('exec: no command given');
+    const args = ['-p', `${st.pid}`, '-w', rec.workingDir, '-u', `${rec.uid}`, '-g', `${rec.gid}`, '-C', rec.capMask];
+    for (const d of this.cgroups.dirs(rec.cgroup)) args.push('-c', d);
+    for (const e of mergeEnv(rec.env, opts.env ?? [])) args.push('-e', e);
+    for (const g of rec.extraGids) args.push('-G', `${g}`);
+    if (opts.tty) args.push('-t');
+    if (opts.stdin) args.push('-i');
+    args.push('--', ...opts.cmd);
+    return { file: this.bin.exec, args };
+  }
+
+  async exec(id: string, opts: ExecOptions): Promise<ExecResult> {
+    const { file, args } = this.execArgs(id, opts);
+    const inherit = opts.stdio === 'inherit';
+    return new Promise((resolve, reject) => {
+      const child = spawn(file, args, { stdio: inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('error', (err) => reject(new SetupError('exec: run tsk-exec', err.message)));
+      child.on('close', (code, sig) => resolve({ exitCode: code ?? 128 + (sig === 'SIGKILL' ? 9 : 15), stdout, stderr }));
+    });
+  }
+
+  async *logs(id: string, opts: LogOptions = {}): AsyncGenerator<LogEntry> {
+    const { dir, rec } = this.load(id);
+    if (!opts.follow) {
+      yield* readLogTail(rec.logPath, opts.tail);
+      return;
+    }
+    yield* followLog(rec.logPath, {
+      ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      done: () => {
+        const s = readStatus(dir, rec).state;
+        return s === 'exited' || s === 'unknown';
+      },
+    });
+  }
+
+  async containerStats(id: string): Promise<ContainerStats> {
+    const { rec } = this.load(id);
+    return { id, timestamp: new Date(), ...this.cgroups.usage(rec.cgroup) };
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
+}

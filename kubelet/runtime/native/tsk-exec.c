@@ -1,0 +1,179 @@
+/*
+ * tsk-exec: runs a process inside a running container.
+ *
+ *   tsk-exec [-t] [-i] -p PID [-c CGROUP_DIR]... [-e K=V]... [-w CWD]
+ *            [-u UID] [-g GID] [-G GID]... [-C CAPS_HEX] -- CMD [ARG...]
+ *
+ * Joins the container's cgroups, then its IPC, UTS, network, PID and mount
+ * namespaces (those of its init, PID), forks so that the child is inside the
+ * PID namespace, and there switches user, cuts capabilities, sets
+ * no_new_privs and execs. With -t the child gets a pty from the container's
+ * own devpts, and this process relays it to its stdin/stdout (raw mode when
+ * stdin is a terminal). Without -i the child's stdin is /dev/null.
+ * Exit status: the command's, 128+signal if it was killed, 126/127 when it
+ * could not be run (as docker exec).
+ */
+#include "tsk-common.h"
+
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+static void die(int code, const char *step) {
+  fprintf(stderr, "tsk-exec: %s: %s\n", step, strerror(errno));
+  exit(code);
+}
+
+static volatile sig_atomic_t winch = 1;
+static void on_winch(int sig) {
+  (void)sig;
+  winch = 1;
+}
+
+static int relay(int master, int interactive) {
+  struct termios saved;
+  int raw = interactive && isatty(0) && tcgetattr(0, &saved) == 0;
+  if (raw) {
+    struct termios t = saved;
+    cfmakeraw(&t);
+    tcsetattr(0, TCSANOW, &t);
+  }
+  signal(SIGWINCH, on_winch);
+  int in_open = interactive;
+  char buf[16384];
+  for (;;) {
+    if (winch && isatty(0)) {
+      struct winsize ws;
+      if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+      winch = 0;
+    }
+    struct pollfd pf[2] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}};
+    if (poll(pf, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (pf[0].revents) {
+      ssize_t r = read(master, buf, sizeof buf);
+      if (r <= 0) break; /* EIO: every slave fd closed, the process is gone */
+      write_all(1, buf, (size_t)r);
+    }
+    if (pf[1].revents) {
+      ssize_t r = read(0, buf, sizeof buf);
+      if (r <= 0) {
+        in_open = 0;
+        write_all(master, "\x04", 1); /* EOF to the line discipline */
+      } else {
+        write_all(master, buf, (size_t)r);
+      }
+    }
+  }
+  if (raw) tcsetattr(0, TCSANOW, &saved);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  struct tsk_list cgroups = {0}, env = {0}, gids_s = {0};
+  int tty = 0, interactive = 0, opt;
+  pid_t pid = 0;
+  const char *cwd = "/";
+  uid_t uid = 0;
+  gid_t gid = 0;
+  unsigned long long caps = 0;
+  while ((opt = getopt(argc, argv, "tip:c:e:w:u:g:G:C:")) != -1) {
+    switch (opt) {
+      case 't': tty = 1; break;
+      case 'i': interactive = 1; break;
+      case 'p': pid = (pid_t)atoi(optarg); break;
+      case 'c': list_add(&cgroups, optarg); break;
+      case 'e': list_add(&env, optarg); break;
+      case 'w': cwd = optarg; break;
+      case 'u': uid = (uid_t)strtoul(optarg, NULL, 10); break;
+      case 'g': gid = (gid_t)strtoul(optarg, NULL, 10); break;
+      case 'G': list_add(&gids_s, optarg); break;
+      case 'C': caps = strtoull(optarg, NULL, 16); break;
+      default: fprintf(stderr, "tsk-exec: bad flag\n"); return 125;
+    }
+  }
+  if (pid <= 0 || optind >= argc) {
+    fprintf(stderr, "usage: tsk-exec [-t] [-i] -p PID ... -- CMD [ARG...]\n");
+    return 125;
+  }
+  char **cmd = argv + optind;
+
+  static const struct {
+    const char *name;
+    int type;
+  } nss[] = {{"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
+  int fds[5];
+  char path[PATH_MAX];
+  for (int i = 0; i < 5; i++) {
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, nss[i].name);
+    fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0) die(125, path);
+  }
+  for (int i = 0; i < cgroups.n; i++)
+    if (join_cgroup(cgroups.v[i]) < 0) die(125, "join cgroup");
+  for (int i = 0; i < 5; i++) {
+    if (setns(fds[i], nss[i].type) < 0) {
+      snprintf(path, sizeof path, "setns(%s)", nss[i].name);
+      die(125, path);
+    }
+    close(fds[i]);
+  }
+
+  int master = -1, slave = -1;
+  if (tty) {
+    master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) die(125, "open /dev/ptmx");
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die(125, "unlockpt");
+    slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+    if (slave < 0) die(125, "open pty peer");
+  }
+
+  pid_t child = fork();
+  if (child < 0) die(125, "fork");
+  if (child == 0) {
+    if (tty) {
+      setsid();
+      if (ioctl(slave, TIOCSCTTY, 0) < 0) die(125, "TIOCSCTTY");
+      dup2(slave, 0);
+      dup2(slave, 1);
+      dup2(slave, 2);
+      if (slave > 2) close(slave);
+    } else if (!interactive) {
+      int dn = open("/dev/null", O_RDONLY);
+      if (dn >= 0) dup2(dn, 0);
+    }
+    gid_t gids[TSK_MAX_LIST];
+    for (int i = 0; i < gids_s.n; i++) gids[i] = (gid_t)strtoul(gids_s.v[i], NULL, 10);
+    int lc = last_cap();
+    for (int c = 0; c <= lc && c < 64; c++)
+      if (!(caps & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) die(126, "prctl(PR_CAPBSET_DROP)");
+    const char *step = switch_user(uid, gid, gids_s.n, gids);
+    if (step) die(126, step);
+    step = apply_caps(caps, -1);
+    if (step) die(126, step);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(126, "prctl(PR_SET_NO_NEW_PRIVS)");
+    if (chdir(cwd) < 0) die(126, "chdir");
+    char *exe = lookup_path(cmd[0], env.v);
+    if (!exe) {
+      fprintf(stderr, "tsk-exec: exec: \"%s\": executable file not found in $PATH\n", cmd[0]);
+      _exit(127);
+    }
+    execve(exe, cmd, env.v);
+    die(126, "exec");
+  }
+  if (tty) {
+    close(slave);
+    relay(master, interactive);
+  }
+  int status;
+  while (waitpid(child, &status, 0) < 0)
+    if (errno != EINTR) die(125, "waitpid");
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}

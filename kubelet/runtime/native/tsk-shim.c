@@ -1,0 +1,606 @@
+/*
+ * tsk-shim: creates one container and supervises it.
+ *
+ *   tsk-shim STATE_DIR
+ *
+ * Reads STATE_DIR/spec (written by the TypeScript runtime), then:
+ *   A (this process)  forks B and waits for it to report "created" or an
+ *                     error, prints the container's host pid (or the error on
+ *                     stderr) and exits. Only A has pipes to the caller.
+ *   B (the shim)      setsid, detached, stdio on /dev/null: clones C into new
+ *                     mount and PID namespaces, holds C's stdout/stderr, writes
+ *                     them as CRI log lines (rotated by size), and records the
+ *                     start time, exit code, signal and OOM kill in STATE_DIR.
+ *   C (the container) joins its cgroups first, then the sandbox's network,
+ *                     IPC and UTS namespaces, mounts the overlay rootfs, /proc,
+ *                     /dev, /sys, bind-mounts /etc/hosts etc., pivot_roots,
+ *                     masks /proc paths, resolves the command, and blocks on
+ *                     STATE_DIR/exec.fifo until "start" opens it (as runc
+ *                     does). Then it switches user, cuts capabilities, sets
+ *                     no_new_privs and execs.
+ *
+ * Every error names its step or syscall ("pivot_root: Invalid argument").
+ * Files written in STATE_DIR: shim.pid, pid, started, exit (all atomically).
+ */
+#include "tsk-common.h"
+
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+
+#ifndef MNT_DETACH
+#define MNT_DETACH 2
+#endif
+
+struct spec {
+  struct tsk_list lower, cgroup, arg, env, gids, mask, ro;
+  char *upper, *work, *rootfs, *netns, *ipcns, *utsns, *oom_file;
+  char *cwd, *hosts, *resolv, *hostname_file, *log;
+  uid_t uid;
+  gid_t gid;
+  unsigned long long caps;
+  long long log_max_bytes;
+  int log_max_files;
+};
+
+static const char *state_dir;
+
+static int parse_spec(char *text, struct spec *s) {
+  memset(s, 0, sizeof *s);
+  s->cwd = "/";
+  s->log_max_bytes = 10 * 1024 * 1024;
+  s->log_max_files = 5;
+  s->caps = 0;
+  char *save = NULL;
+  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    char *v = strchr(line, ' ');
+    if (!v) continue;
+    *v++ = 0;
+    unescape(v);
+    if (!strcmp(line, "lower")) list_add(&s->lower, v);
+    else if (!strcmp(line, "cgroup")) list_add(&s->cgroup, v);
+    else if (!strcmp(line, "arg")) list_add(&s->arg, v);
+    else if (!strcmp(line, "env")) list_add(&s->env, v);
+    else if (!strcmp(line, "gid_extra")) list_add(&s->gids, v);
+    else if (!strcmp(line, "mask")) list_add(&s->mask, v);
+    else if (!strcmp(line, "ro")) list_add(&s->ro, v);
+    else if (!strcmp(line, "upper")) s->upper = v;
+    else if (!strcmp(line, "work")) s->work = v;
+    else if (!strcmp(line, "rootfs")) s->rootfs = v;
+    else if (!strcmp(line, "netns")) s->netns = v;
+    else if (!strcmp(line, "ipcns")) s->ipcns = v;
+    else if (!strcmp(line, "utsns")) s->utsns = v;
+    else if (!strcmp(line, "oom_file")) s->oom_file = v;
+    else if (!strcmp(line, "cwd")) s->cwd = v;
+    else if (!strcmp(line, "hosts")) s->hosts = v;
+    else if (!strcmp(line, "resolv")) s->resolv = v;
+    else if (!strcmp(line, "hostname_file")) s->hostname_file = v;
+    else if (!strcmp(line, "log")) s->log = v;
+    else if (!strcmp(line, "uid")) s->uid = (uid_t)strtoul(v, NULL, 10);
+    else if (!strcmp(line, "gid")) s->gid = (gid_t)strtoul(v, NULL, 10);
+    else if (!strcmp(line, "caps")) s->caps = strtoull(v, NULL, 16);
+    else if (!strcmp(line, "log_max_bytes")) s->log_max_bytes = atoll(v);
+    else if (!strcmp(line, "log_max_files")) s->log_max_files = atoi(v);
+  }
+  if (s->arg.n == 0) return -1;
+  return 0;
+}
+
+/* ---------------------------------------------------------------- C: init */
+
+static int sync_w = -1;
+
+static void init_fail_msg(const char *msg) {
+  char buf[2048];
+  int n = snprintf(buf, sizeof buf, "E %s\n", msg);
+  write_all(sync_w, buf, (size_t)n);
+  _exit(127);
+}
+
+static void init_fail(const char *step) {
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s: %s", step, strerror(errno));
+  init_fail_msg(buf);
+}
+
+static void init_failp(const char *step, const char *path) {
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s %s: %s", step, path, strerror(errno));
+  init_fail_msg(buf);
+}
+
+static void mount_or_fail(const char *src, const char *dst, const char *type, unsigned long flags,
+                          const char *data) {
+  if (mount(src, dst, type, flags, data) < 0) {
+    char step[512];
+    snprintf(step, sizeof step, "mount %s on /%s", type ? type : src, dst);
+    init_fail(step);
+  }
+}
+
+static void mkdir_p(const char *path, mode_t mode) {
+  char buf[PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    mkdir(buf, mode);
+    *p = '/';
+  }
+  mkdir(buf, mode);
+}
+
+static void join_namespace(const char *path, int type, const char *name) {
+  if (!path) return;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) init_failp("open namespace", path);
+  if (setns(fd, type) < 0) {
+    char step[64];
+    snprintf(step, sizeof step, "setns(%s)", name);
+    init_fail(step);
+  }
+  close(fd);
+}
+
+static void mount_overlay(struct spec *s) {
+  char opts[8192];
+  size_t off = (size_t)snprintf(opts, sizeof opts, "lowerdir=");
+  for (int i = 0; i < s->lower.n; i++)
+    off += (size_t)snprintf(opts + off, sizeof opts - off, "%s%s", i ? ":" : "", s->lower.v[i]);
+  off += (size_t)snprintf(opts + off, sizeof opts - off, ",upperdir=%s,workdir=%s", s->upper, s->work);
+  if (off >= 4000) init_fail_msg("mount overlay: lowerdir option longer than a page (too many layers)");
+  if (mount("overlay", s->rootfs, "overlay", 0, opts) < 0) init_fail("mount overlay rootfs");
+}
+
+static void make_dev(void) {
+  static const struct {
+    const char *name;
+    unsigned maj, min;
+  } devs[] = {{"dev/null", 1, 3}, {"dev/zero", 1, 5}, {"dev/full", 1, 7},
+              {"dev/random", 1, 8}, {"dev/urandom", 1, 9}, {"dev/tty", 5, 0}};
+  mkdir("dev", 0755);
+  mount_or_fail("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+  for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++)
+    if (mknod(devs[i].name, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0) init_failp("mknod", devs[i].name);
+  mkdir("dev/pts", 0755);
+  mount_or_fail("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+  mkdir("dev/shm", 01777);
+  mount_or_fail("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+  if (symlink("pts/ptmx", "dev/ptmx") < 0 || symlink("/proc/self/fd", "dev/fd") < 0 ||
+      symlink("/proc/self/fd/0", "dev/stdin") < 0 || symlink("/proc/self/fd/1", "dev/stdout") < 0 ||
+      symlink("/proc/self/fd/2", "dev/stderr") < 0)
+    init_fail("symlink /dev");
+}
+
+/* Bind-mounts a runtime-written file over rootfs-relative dst, replacing a symlink (never followed to the host). */
+static void bind_file(const char *src, const char *dst) {
+  if (!src) return;
+  struct stat st;
+  if (lstat(dst, &st) == 0 && !S_ISREG(st.st_mode)) unlink(dst);
+  int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) init_failp("create bind target", dst);
+  close(fd);
+  if (mount(src, dst, NULL, MS_BIND, NULL) < 0) init_failp("bind mount", dst);
+}
+
+static void mask_paths(struct spec *s) {
+  for (int i = 0; i < s->mask.n; i++) {
+    struct stat st;
+    const char *p = s->mask.v[i];
+    if (stat(p, &st) < 0) continue;
+    int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0")
+                                 : mount("/dev/null", p, NULL, MS_BIND, NULL);
+    if (rc < 0) init_failp("mask", p);
+  }
+  for (int i = 0; i < s->ro.n; i++) {
+    const char *p = s->ro.v[i];
+    if (access(p, F_OK) < 0) continue;
+    if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+        mount(p, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
+      init_failp("readonly", p);
+  }
+}
+
+static void container_init(struct spec *s, int out_w, int err_w) {
+  /* The cgroup first: every page and process from here on is accounted and limited. */
+  for (int i = 0; i < s->cgroup.n; i++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/cgroup.procs", s->cgroup.v[i]);
+    if (write_file(path, "0") < 0) init_failp("join cgroup", s->cgroup.v[i]);
+  }
+  join_namespace(s->netns, CLONE_NEWNET, "net");
+  join_namespace(s->ipcns, CLONE_NEWIPC, "ipc");
+  join_namespace(s->utsns, CLONE_NEWUTS, "uts");
+
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull < 0) init_fail("open /dev/null");
+  if (dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) init_fail("dup2 stdio");
+  close(devnull);
+  close(out_w);
+  close(err_w);
+
+  char fifo[PATH_MAX];
+  snprintf(fifo, sizeof fifo, "%s/exec.fifo", state_dir);
+  int fifo_path_fd = open(fifo, O_PATH | O_CLOEXEC);
+  if (fifo_path_fd < 0) init_failp("open", fifo);
+
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) init_fail("make / rprivate");
+  mount_overlay(s);
+  if (chdir(s->rootfs) < 0) init_failp("chdir", s->rootfs);
+  mkdir("proc", 0555);
+  mount_or_fail("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  make_dev();
+  mkdir("sys", 0555);
+  mount_or_fail("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  mkdir("etc", 0755);
+  bind_file(s->hosts, "etc/hosts");
+  bind_file(s->resolv, "etc/resolv.conf");
+  bind_file(s->hostname_file, "etc/hostname");
+
+  if (syscall(SYS_pivot_root, ".", ".") < 0) init_fail("pivot_root");
+  if (umount2(".", MNT_DETACH) < 0) init_fail("umount old root");
+  if (chdir("/") < 0) init_fail("chdir /");
+  mask_paths(s);
+
+  char *path = lookup_path(s->arg.v[0], s->env.v);
+  if (!path) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "exec: \"%s\": executable file not found in $PATH", s->arg.v[0]);
+    init_fail_msg(msg);
+  }
+  struct stat st;
+  if (stat(s->cwd, &st) < 0) mkdir_p(s->cwd, 0755);
+  if (chdir(s->cwd) < 0) init_failp("chdir", s->cwd);
+
+  /* Created: tell the shim, then wait for "start" to open the fifo. */
+  write_all(sync_w, "O\n", 2);
+  char fdpath[64];
+  snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fifo_path_fd);
+  int ff = open(fdpath, O_WRONLY | O_CLOEXEC);
+  if (ff < 0) init_fail("open exec fifo");
+  close(ff);
+  close(fifo_path_fd);
+  write_all(sync_w, "S\n", 2);
+
+  gid_t gids[TSK_MAX_LIST];
+  for (int i = 0; i < s->gids.n; i++) gids[i] = (gid_t)strtoul(s->gids.v[i], NULL, 10);
+  int lc = last_cap();
+  for (int c = 0; c <= lc && c < 64; c++)
+    if (!(s->caps & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) init_fail("prctl(PR_CAPBSET_DROP)");
+  const char *step = switch_user(s->uid, s->gid, s->gids.n, gids);
+  if (step) init_fail(step);
+  step = apply_caps(s->caps, -1); /* bounding set already cut above */
+  if (step) init_fail(step);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) init_fail("prctl(PR_SET_NO_NEW_PRIVS)");
+  if (chdir(s->cwd) < 0) init_failp("chdir", s->cwd);
+  signal(SIGPIPE, SIG_DFL);
+  execve(path, s->arg.v, s->env.v);
+  init_failp("exec", path);
+}
+
+/* ---------------------------------------------------------------- B: shim */
+
+#define LINE_MAX_BYTES 16384
+#define OUT_BUF 65536
+
+struct stream {
+  const char *tag;
+  int fd;
+  size_t len;
+  char buf[LINE_MAX_BYTES];
+};
+
+struct logger {
+  const char *path;
+  int fd;
+  long long size, max_bytes;
+  int max_files;
+  size_t out_len;
+  char out[OUT_BUF];
+};
+
+static void log_open(struct logger *l) {
+  l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  struct stat st;
+  l->size = (l->fd >= 0 && fstat(l->fd, &st) == 0) ? st.st_size : 0;
+}
+
+/* Rotates log -> log.1 -> ... -> log.(max_files-1), dropping the oldest. */
+static void log_rotate(struct logger *l) {
+  char from[PATH_MAX], to[PATH_MAX];
+  if (l->fd >= 0) close(l->fd);
+  for (int i = l->max_files - 1; i >= 1; i--) {
+    if (i == 1) snprintf(from, sizeof from, "%s", l->path);
+    else snprintf(from, sizeof from, "%s.%d", l->path, i - 1);
+    snprintf(to, sizeof to, "%s.%d", l->path, i);
+    rename(from, to);
+  }
+  if (l->max_files <= 1) unlink(l->path);
+  log_open(l);
+}
+
+static void log_flush(struct logger *l) {
+  if (l->out_len == 0) return;
+  if (l->max_bytes > 0 && l->size > 0 && l->size + (long long)l->out_len > l->max_bytes) log_rotate(l);
+  if (l->fd >= 0) write_all(l->fd, l->out, l->out_len);
+  l->size += (long long)l->out_len;
+  l->out_len = 0;
+}
+
+static void log_line(struct logger *l, const char *ts, const char *tag, char kind, const char *p, size_t n) {
+  if (l->out_len + n + 64 > OUT_BUF) log_flush(l);
+  l->out_len += (size_t)snprintf(l->out + l->out_len, OUT_BUF - l->out_len, "%s %s %c ", ts, tag, kind);
+  memcpy(l->out + l->out_len, p, n);
+  l->out_len += n;
+  l->out[l->out_len++] = '\n';
+}
+
+/* Emits every complete line of the stream's buffer; a full buffer without newline becomes a P line. */
+static void stream_emit(struct logger *l, struct stream *s, const char *ts, int eof) {
+  size_t start = 0;
+  for (size_t i = 0; i < s->len; i++) {
+    if (s->buf[i] != '\n') continue;
+    log_line(l, ts, s->tag, 'F', s->buf + start, i - start);
+    start = i + 1;
+  }
+  size_t rest = s->len - start;
+  if (rest == sizeof s->buf) {
+    log_line(l, ts, s->tag, 'P', s->buf + start, rest);
+    rest = 0;
+  } else if (eof && rest > 0) {
+    log_line(l, ts, s->tag, 'F', s->buf + start, rest);
+    rest = 0;
+  }
+  memmove(s->buf, s->buf + s->len - rest, rest);
+  s->len = rest;
+}
+
+/* Reads what is available; returns 0 on EOF. */
+static int stream_read(struct logger *l, struct stream *s) {
+  ssize_t r = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
+  if (r < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
+  char ts[40];
+  now_rfc3339(ts, sizeof ts);
+  if (r <= 0) {
+    stream_emit(l, s, ts, 1);
+    return 0;
+  }
+  s->len += (size_t)r;
+  stream_emit(l, s, ts, 0);
+  return 1;
+}
+
+static int oom_killed(const char *file) {
+  if (!file) return 0;
+  char *text = read_file(file);
+  if (!text) return 0;
+  char *p = strstr(text, "oom_kill ");
+  int killed = p && atoll(p + 9) > 0;
+  free(text);
+  return killed;
+}
+
+static char started_at[40];
+static char message[1024];
+
+static void record_exit(struct spec *s, int status) {
+  char finished[40], buf[2048];
+  now_rfc3339(finished, sizeof finished);
+  int code = 0, sig = 0;
+  if (WIFEXITED(status)) code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status)) {
+    sig = WTERMSIG(status);
+    code = 128 + sig;
+  }
+  for (char *p = message; *p; p++)
+    if (*p == '\n') *p = ' ';
+  snprintf(buf, sizeof buf, "exit_code %d\nsignal %d\nstarted_at %s\nfinished_at %s\noom_killed %d\nmessage %s\n", code,
+           sig, started_at, finished, oom_killed(s->oom_file), message);
+  write_file_atomic(state_dir, "exit", buf);
+}
+
+/* Reads one short line from the init's sync pipe; returns its length, 0 on EOF. */
+static int read_sync(int fd, char *buf, size_t n) {
+  size_t len = 0;
+  while (len + 1 < n) {
+    ssize_t r = read(fd, buf + len, 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    if (buf[len] == '\n') break;
+    len++;
+  }
+  buf[len] = 0;
+  return (int)len;
+}
+
+static void shim(struct spec *s, int report_w) {
+  setsid();
+  int devnull = open("/dev/null", O_RDWR);
+  dup2(devnull, 0);
+  dup2(devnull, 1);
+  dup2(devnull, 2);
+  if (devnull > 2) close(devnull);
+  write_file("/proc/self/oom_score_adj", "-998");
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  char buf[PATH_MAX], line[1500];
+  snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+  write_file_atomic(state_dir, "shim.pid", buf);
+  snprintf(buf, sizeof buf, "%s/exec.fifo", state_dir);
+  unlink(buf);
+  if (mkfifo(buf, 0600) < 0) {
+    snprintf(line, sizeof line, "E mkfifo %s: %s\n", buf, strerror(errno));
+    write_all(report_w, line, strlen(line));
+    _exit(1);
+  }
+  int outp[2], errp[2], syncp[2];
+  if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(syncp, O_CLOEXEC) < 0) {
+    snprintf(line, sizeof line, "E pipe: %s\n", strerror(errno));
+    write_all(report_w, line, strlen(line));
+    _exit(1);
+  }
+  int flags = CLONE_NEWNS | CLONE_NEWPID;
+  if (!s->netns) flags |= CLONE_NEWNET;
+  if (!s->ipcns) flags |= CLONE_NEWIPC;
+  if (!s->utsns) flags |= CLONE_NEWUTS;
+  pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+  if (child < 0) {
+    snprintf(line, sizeof line, "E clone: %s\n", strerror(errno));
+    write_all(report_w, line, strlen(line));
+    _exit(1);
+  }
+  if (child == 0) {
+    sigprocmask(SIG_UNBLOCK, &mask, NULL);
+    close(report_w);
+    sync_w = syncp[1];
+    container_init(s, outp[1], errp[1]);
+    _exit(127);
+  }
+  close(outp[1]);
+  close(errp[1]);
+  close(syncp[1]);
+
+  /* Wait for the init to be created (blocked on the fifo) or to fail. */
+  int n = read_sync(syncp[0], line, sizeof line);
+  if (n == 0 || line[0] != 'O') {
+    char msg[1600];
+    snprintf(msg, sizeof msg, "E %s\n", n > 1 ? line + 2 : "container init exited during setup");
+    write_all(report_w, msg, strlen(msg));
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    snprintf(buf, sizeof buf, "%s/exec.fifo", state_dir);
+    unlink(buf);
+    _exit(1);
+  }
+  snprintf(buf, sizeof buf, "%d\n", (int)child);
+  write_file_atomic(state_dir, "pid", buf);
+  snprintf(line, sizeof line, "O %d\n", (int)child);
+  write_all(report_w, line, strlen(line));
+  close(report_w);
+
+  struct logger *lg = calloc(1, sizeof *lg);
+  lg->path = s->log;
+  lg->max_bytes = s->log_max_bytes;
+  lg->max_files = s->log_max_files;
+  log_open(lg);
+  struct stream *so = calloc(1, sizeof *so), *se = calloc(1, sizeof *se);
+  so->tag = "stdout";
+  so->fd = outp[0];
+  se->tag = "stderr";
+  se->fd = errp[0];
+
+  int sync_fd = syncp[0], exited = 0, status = 0;
+  for (;;) {
+    struct pollfd pf[4] = {{so->fd, POLLIN, 0}, {se->fd, POLLIN, 0}, {sync_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+    if (exited && so->fd < 0 && se->fd < 0) break;
+    int r = poll(pf, 4, exited ? 2000 : -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) break; /* exited and the pipes stay open: nothing more will come */
+    if (pf[0].revents && !stream_read(lg, so)) so->fd = (close(so->fd), -1);
+    if (pf[1].revents && !stream_read(lg, se)) se->fd = (close(se->fd), -1);
+    log_flush(lg);
+    if (pf[2].revents) {
+      int m = read_sync(sync_fd, line, sizeof line);
+      if (m == 0) {
+        close(sync_fd);
+        sync_fd = -1;
+      } else if (line[0] == 'S') {
+        now_rfc3339(started_at, sizeof started_at);
+        snprintf(buf, sizeof buf, "started_at %s\n", started_at);
+        write_file_atomic(state_dir, "started", buf);
+      } else if (line[0] == 'E') {
+        snprintf(message, sizeof message, "%s", line + 2);
+      }
+    }
+    if (pf[3].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) > 0) {
+      }
+      int st;
+      pid_t p;
+      while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+        if (p == child) {
+          exited = 1;
+          status = st;
+        }
+    }
+  }
+  if (sync_fd >= 0) {
+    /* An exec failure message may still be queued. */
+    int fl = fcntl(sync_fd, F_GETFL);
+    fcntl(sync_fd, F_SETFL, fl | O_NONBLOCK);
+    while (read_sync(sync_fd, line, sizeof line) > 0)
+      if (line[0] == 'E') snprintf(message, sizeof message, "%s", line + 2);
+  }
+  log_flush(lg);
+  snprintf(buf, sizeof buf, "%s/exec.fifo", state_dir);
+  unlink(buf);
+  record_exit(s, status);
+  _exit(0);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: tsk-shim STATE_DIR\n");
+    return 2;
+  }
+  state_dir = argv[1];
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/spec", state_dir);
+  char *text = read_file(path);
+  if (!text) {
+    fprintf(stderr, "read spec %s: %s\n", path, strerror(errno));
+    return 1;
+  }
+  struct spec s;
+  if (parse_spec(text, &s) < 0) {
+    fprintf(stderr, "spec %s: no command (arg) given\n", path);
+    return 1;
+  }
+  if (!s.rootfs || !s.upper || !s.work || s.lower.n == 0 || !s.log) {
+    fprintf(stderr, "spec %s: rootfs, upper, work, lower and log are required\n", path);
+    return 1;
+  }
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) < 0) {
+    fprintf(stderr, "pipe: %s\n", strerror(errno));
+    return 1;
+  }
+  pid_t b = fork();
+  if (b < 0) {
+    fprintf(stderr, "fork: %s\n", strerror(errno));
+    return 1;
+  }
+  if (b == 0) {
+    close(report[0]);
+    shim(&s, report[1]);
+  }
+  close(report[1]);
+  char msg[2048];
+  size_t len = 0;
+  for (;;) {
+    ssize_t r = read(report[0], msg + len, sizeof msg - 1 - len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    len += (size_t)r;
+  }
+  msg[len] = 0;
+  if (len > 0 && msg[len - 1] == '\n') msg[len - 1] = 0;
+  if (msg[0] == 'O') {
+    printf("%s\n", msg + 2);
+    return 0;
+  }
+  fprintf(stderr, "%s\n", len > 2 ? msg + 2 : "shim exited before the container was created");
+  /* B exits right after reporting an error; reap it so it does not linger as a zombie. */
+  waitpid(b, NULL, 0);
+  return 1;
+}

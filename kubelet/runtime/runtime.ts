@@ -1,0 +1,196 @@
+// The narrow interface the kubelet drives, modelled on Kubernetes' CRI
+// (RuntimeService): pod sandboxes, containers, exec, logs and stats. The
+// built-in runtime (native-runtime.ts) implements it; a fake for the
+// kubelet's unit tests can too.
+//
+// Contracts shared by every implementation:
+// - stop and remove calls are idempotent: stopping an exited container,
+//   removing a removed one or an unknown ID succeeds and changes nothing;
+// - all state lives on disk, so a new instance over the same data dir sees
+//   the containers and sandboxes of an earlier (possibly killed) one.
+
+export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
+export type SandboxState = 'ready' | 'notready';
+
+/** Kubernetes' reasons for a terminated container. */
+export type ExitReason = 'Completed' | 'Error' | 'OOMKilled' | 'StartError' | 'Unknown';
+
+export interface DnsConfig {
+  servers: string[];
+  searches: string[];
+  options: string[];
+}
+
+export interface HostAlias {
+  ip: string;
+  hostnames: string[];
+}
+
+export interface SandboxConfig {
+  /** Pod name, namespace and UID (the pod cgroup is named after the UID). */
+  name: string;
+  namespace: string;
+  uid: string;
+  /** Defaults to the pod name. */
+  hostname?: string;
+  /** resolv.conf contents; defaults to the host's, without loopback servers. */
+  dns?: DnsConfig;
+  hostAliases?: HostAlias[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface SandboxStatus {
+  id: string;
+  name: string;
+  namespace: string;
+  uid: string;
+  hostname: string;
+  state: SandboxState;
+  createdAt: Date;
+  /** The bind-mounted network namespace file given to the network hook. */
+  netnsPath: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface ContainerResources {
+  /** CPU request in millicores: cpu.shares (v1) / cpu.weight (v2). */
+  cpuRequestMilli?: number;
+  /** CPU limit in millicores: the CFS quota. */
+  cpuLimitMilli?: number;
+  memoryLimitBytes?: number;
+  pidsLimit?: number;
+}
+
+export interface ContainerConfig {
+  name: string;
+  /** An image reference or ID known to the image store. */
+  image: string;
+  /** Replaces the image's Entrypoint (Kubernetes `command`). */
+  command?: string[];
+  /** Replaces the image's Cmd (Kubernetes `args`). */
+  args?: string[];
+  /** KEY=VALUE, applied over the image's Env. */
+  env?: string[];
+  workingDir?: string;
+  /** "uid", "uid:gid", "name" or "name:group"; defaults to the image's User. */
+  user?: string;
+  resources?: ContainerResources;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Where the CRI log goes; defaults to the container's state dir. */
+  logPath?: string;
+  logMaxBytes?: number;
+  logMaxFiles?: number;
+}
+
+export interface ContainerStatus {
+  id: string;
+  name: string;
+  sandboxId: string;
+  /** The reference it was created from, and the image ID. */
+  image: string;
+  imageId: string;
+  /** The command line that runs (entrypoint + cmd after overrides). */
+  command: string[];
+  state: ContainerState;
+  createdAt: Date;
+  startedAt?: Date;
+  finishedAt?: Date;
+  exitCode?: number;
+  /** The signal that killed it, if one did. */
+  signal?: number;
+  reason?: ExitReason;
+  message?: string;
+  /** Host PID of the container's init while it runs. */
+  pid?: number;
+  logPath: string;
+  resources: ContainerResources;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface ContainerStats {
+  id: string;
+  timestamp: Date;
+  cpuUsageNanoseconds: number;
+  memoryUsageBytes: number;
+  /** Usage minus inactive file cache, as the kubelet reports it. */
+  memoryWorkingSetBytes: number;
+  pids: number;
+}
+
+export interface ExecOptions {
+  cmd: string[];
+  tty?: boolean;
+  /** Give the process our stdin (otherwise /dev/null). */
+  stdin?: boolean;
+  /** Extra KEY=VALUE over the container's environment. */
+  env?: string[];
+  /** 'inherit' streams through this process's stdio; 'pipe' captures output. */
+  stdio?: 'inherit' | 'pipe';
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  /** Only the last N lines (of the current and rotated files). */
+  tail?: number;
+  signal?: AbortSignal;
+}
+
+export interface LogEntry {
+  time: string;
+  stream: 'stdout' | 'stderr';
+  /** True for a P line: the text continues in the next entry. */
+  partial: boolean;
+  text: string;
+}
+
+/**
+ * Wires a sandbox's network namespace to a network (the kubelet's CNI-like
+ * networking fills this in). setUp runs after the namespace exists, tearDown
+ * before it goes; both must be idempotent.
+ */
+export interface NetworkHook {
+  setUp(sandboxId: string, netnsPath: string, config: SandboxConfig): Promise<void>;
+  tearDown(sandboxId: string, netnsPath: string): Promise<void>;
+}
+
+/** A sandbox with loopback only: never connected to the host namespace. */
+export const loopbackOnly: NetworkHook = {
+  setUp: async () => {},
+  tearDown: async () => {},
+};
+
+export interface ContainerRuntime {
+  createSandbox(config: SandboxConfig): Promise<string>;
+  /** Stops every container of the sandbox and tears its network down. Idempotent. */
+  stopSandbox(id: string): Promise<void>;
+  /** Removes the sandbox and its containers, forcibly. Idempotent. */
+  removeSandbox(id: string): Promise<void>;
+  sandboxStatus(id: string): Promise<SandboxStatus>;
+  listSandboxes(): Promise<SandboxStatus[]>;
+
+  /** Prepares the container (namespaces, rootfs, cgroup) with its process waiting to be started. */
+  createContainer(sandboxId: string, config: ContainerConfig): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  /** SIGTERM, then SIGKILL to the whole cgroup after timeoutSeconds. Idempotent. */
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  /** Kills if needed, then deletes cgroup, rootfs and state. Idempotent. */
+  removeContainer(id: string): Promise<void>;
+  listContainers(filter?: { sandboxId?: string; state?: ContainerState }): Promise<ContainerStatus[]>;
+  containerStatus(id: string): Promise<ContainerStatus>;
+  /** Resolves when the container has exited (its exit is recorded). */
+  waitContainer(id: string, signal?: AbortSignal): Promise<ContainerStatus>;
+
+  exec(id: string, opts: ExecOptions): Promise<ExecResult>;
+  logs(id: string, opts?: LogOptions): AsyncIterable<LogEntry>;
+  containerStats(id: string): Promise<ContainerStats>;
+}
