@@ -16,6 +16,13 @@ export const DEFAULT_UNARY_DEADLINE_MS = 30_000;
 export interface ConnectionOptions {
   /** Deadline of unary calls in milliseconds; default 30 s. */
   readonly deadlineMs?: number;
+  /**
+   * Unary calls wait (up to their deadline) for the connection instead of
+   * failing at once while the server is unreachable. Components that must
+   * ride out an API server restart set it; tsctl leaves it off so an
+   * unreachable server is reported at once. Default false.
+   */
+  readonly waitForReady?: boolean;
   /** Largest message accepted from the server; default 64 MiB (a list of many pods). */
   readonly maxReceiveMessageBytes?: number;
 }
@@ -62,6 +69,7 @@ function isServiceError(err: unknown): err is ServiceError {
 export class Connection {
   private readonly client: Client;
   private readonly deadlineMs: number;
+  private readonly waitForReady: boolean;
   private closed = false;
 
   constructor(
@@ -69,6 +77,7 @@ export class Connection {
     options: ConnectionOptions = {},
   ) {
     this.deadlineMs = options.deadlineMs ?? DEFAULT_UNARY_DEADLINE_MS;
+    this.waitForReady = options.waitForReady ?? false;
     const maxBytes = options.maxReceiveMessageBytes ?? 64 * 1024 * 1024;
     this.client = new Client(address, credentials.createInsecure(), {
       'grpc.max_receive_message_length': maxBytes,
@@ -94,7 +103,7 @@ export class Connection {
         method.requestSerialize,
         method.responseDeserialize,
         request,
-        new Metadata(),
+        new Metadata({ waitForReady: this.waitForReady }),
         options,
         (err, res) => {
           if (err) reject(toApiError(err, this.address));
