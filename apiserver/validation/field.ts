@@ -83,7 +83,7 @@ export function forbidden(path: Path, detail: string): Cause {
 }
 
 export function tooLong(path: Path, maxBytes: number): Cause {
-  return cause(path, 'FieldValueTooLong', `Too long: may not be more than ${maxBytes} bytes`);
+  return cause(path, 'FieldValueTooLong', `Too long: must have at most ${maxBytes} bytes`);
 }
 
 export function notFound(path: Path, value: unknown): Cause {

@@ -68,7 +68,7 @@ const META: Array<[string, (o: ApiObject) => void, Expected[]]> = [
   [
     'annotations too large',
     (o) => (o.metadata!.annotations = { a: 'x'.repeat(256 * 1024) }),
-    [['metadata.annotations', 'FieldValueTooLong', 'Too long: may not be more than 262144 bytes']],
+    [['metadata.annotations', 'FieldValueTooLong', 'Too long: must have at most 262144 bytes']],
   ],
   ['annotations just under the limit', (o) => (o.metadata!.annotations = { a: 'x'.repeat(256 * 1024 - 1) }), []],
   [
