@@ -34,17 +34,10 @@ function parseChunk(text: string): LogEntry[] {
   return out;
 }
 
-/** Last `tail` entries counting whole lines (a P..F chain is one line), from every file. */
-export function readLogTail(logPath: string, tail?: number): LogEntry[] {
-  let entries: LogEntry[] = [];
-  for (const f of logFiles(logPath)) {
-    try {
-      entries = entries.concat(parseChunk(fs.readFileSync(f, 'utf8')));
-    } catch {
-      // Rotated away between listing and reading.
-    }
-  }
+/** The last `tail` whole lines (a P..F chain counts as one line) of entries. */
+export function tailEntries(entries: LogEntry[], tail?: number): LogEntry[] {
   if (tail === undefined || tail < 0) return entries;
+  if (tail === 0) return [];
   let lines = 0;
   let i = entries.length;
   while (i > 0 && lines < tail) {
@@ -52,7 +45,24 @@ export function readLogTail(logPath: string, tail?: number): LogEntry[] {
     if (!entries[i]?.partial) lines++;
     while (i > 0 && entries[i - 1]?.partial) i--;
   }
-  return tail === 0 ? [] : entries.slice(i);
+  return entries.slice(i);
+}
+
+function readEntries(files: string[]): LogEntry[] {
+  let entries: LogEntry[] = [];
+  for (const f of files) {
+    try {
+      entries = entries.concat(parseChunk(fs.readFileSync(f, 'utf8')));
+    } catch {
+      // Rotated away between listing and reading.
+    }
+  }
+  return entries;
+}
+
+/** Last `tail` lines from every file, rotated ones included. */
+export function readLogTail(logPath: string, tail?: number): LogEntry[] {
+  return tailEntries(readEntries(logFiles(logPath)), tail);
 }
 
 export interface FollowOptions {
@@ -67,55 +77,64 @@ export interface FollowOptions {
  * until done() holds and the file has been read to its end, or the signal aborts.
  */
 export async function* followLog(logPath: string, opts: FollowOptions): AsyncGenerator<LogEntry> {
-  yield* readLogTail(logPath, opts.tail);
   let fd = -1;
   let ino = 0;
   let pos = 0;
-  try {
-    const open = (): void => {
+  let rest = '';
+  const buf = Buffer.alloc(65536);
+  const open = (): boolean => {
+    try {
       fd = fs.openSync(logPath, 'r');
       ino = fs.fstatSync(fd).ino;
-    };
-    try {
-      open();
-      pos = fs.fstatSync(fd).size;
+      pos = 0;
+      rest = '';
+      return true;
     } catch {
       fd = -1;
+      return false;
     }
-    let rest = '';
-    const buf = Buffer.alloc(65536);
+  };
+  /** Reads what was appended since the last call; complete lines only. */
+  const drain = (): { entries: LogEntry[]; bytes: number } => {
+    const entries: LogEntry[] = [];
+    let bytes = 0;
+    if (fd < 0) return { entries, bytes };
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, pos);
+      if (n <= 0) break;
+      pos += n;
+      bytes += n;
+      const text = rest + buf.subarray(0, n).toString('utf8');
+      const cut = text.lastIndexOf('\n');
+      rest = cut < 0 ? text : text.slice(cut + 1);
+      if (cut >= 0) entries.push(...parseChunk(text.slice(0, cut)));
+    }
+    return { entries, bytes };
+  };
+  try {
+    // The current file is opened before the rotated ones are read, so no line falls between tail and follow.
+    open();
+    const current = drain().entries;
+    yield* tailEntries([...readEntries(logFiles(logPath).slice(0, -1)), ...current], opts.tail);
     for (;;) {
       if (opts.signal?.aborted) return;
       const finished = opts.done();
-      let got = 0;
-      if (fd >= 0) {
-        for (;;) {
-          const n = fs.readSync(fd, buf, 0, buf.length, pos);
-          if (n <= 0) break;
-          pos += n;
-          got += n;
-          const text = rest + buf.subarray(0, n).toString('utf8');
-          const cut = text.lastIndexOf('\n');
-          rest = cut < 0 ? text : text.slice(cut + 1);
-          if (cut >= 0) yield* parseChunk(text.slice(0, cut));
-        }
-      }
-      // Rotated (new inode) or not there yet: switch to the new current file from its start.
+      const { entries, bytes } = drain();
+      yield* entries;
       let st: fs.Stats | undefined;
       try {
         st = fs.statSync(logPath);
       } catch {
         st = undefined;
       }
+      // Rotated (a new inode) or created since: continue with the new current file from its start.
       if (st && st.ino !== ino) {
         if (fd >= 0) fs.closeSync(fd);
         open();
-        pos = 0;
-        rest = '';
         continue;
       }
-      if (finished && got === 0) return;
-      if (got === 0) await sleep(50, undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined);
+      if (finished && bytes === 0) return;
+      if (bytes === 0) await sleep(50, undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined);
     }
   } finally {
     if (fd >= 0) fs.closeSync(fd);
