@@ -1,0 +1,258 @@
+// tsctl end to end: the built bin (node dist/cmd/tsctl.js --server ...)
+// against a real API server on a real etcd, as a user would type it.
+
+import test from 'ava';
+import { spawn, execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { load, CORE_SCHEMA } from 'js-yaml';
+import { decodeJson } from '../api/codec';
+import type * as core from '../api/gen/tsk/v1/core';
+import { Clientset } from '../client/clientset';
+import { eventually, startControlPlane, type TestControlPlane } from './support/client-harness';
+
+const ROOT = resolve(__dirname, '..', '..');
+const BIN = join(ROOT, 'dist', 'cmd', 'tsctl.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function tsctl(plane: TestControlPlane, home: string, args: string[], stdin?: string): Promise<Run> {
+  return new Promise((resolvePromise) => {
+    const child = execFile(
+      process.execPath,
+      [BIN, ...args, '--server', plane.address],
+      { cwd: ROOT, env: { ...process.env, HOME: home, TSCTL_SERVER: '' }, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolvePromise({ code, stdout, stderr });
+      },
+    );
+    if (stdin !== undefined) child.stdin?.end(stdin);
+    else child.stdin?.end();
+  });
+}
+
+async function setup(t: Parameters<typeof startControlPlane>[0]) {
+  const plane = await startControlPlane(t);
+  const home = await mkdtemp(join(tmpdir(), 'tsctl-home-'));
+  t.teardown(() => rm(home, { recursive: true, force: true }));
+  const cs = new Clientset(plane.address);
+  t.teardown(() => cs.close());
+  return { plane, home, cs, run: (args: string[], stdin?: string) => tsctl(plane, home, args, stdin) };
+}
+
+test('apply manifests/: created, unchanged, configured; a removed label goes, clusterIP stays', async (t) => {
+  const { home, cs, run } = await setup(t);
+  const first = await run(['apply', '-f', 'manifests/']);
+  t.is(first.code, 0, first.stderr);
+  t.is(first.stdout, 'namespace/demo created\npod/hello created\nreplicationcontroller/web created\nservice/web created\n');
+  const second = await run(['apply', '-f', 'manifests/']);
+  t.is(second.code, 0, second.stderr);
+  t.is(second.stdout, 'namespace/demo unchanged\npod/hello unchanged\nreplicationcontroller/web unchanged\nservice/web unchanged\n');
+
+  const before = await cs.services.get('web', 'demo');
+  const dir = join(home, 'm');
+  await cp(join(ROOT, 'manifests'), dir, { recursive: true });
+  const svcFile = join(dir, '30-web-service.yaml');
+  const text = await readFile(svcFile, 'utf8');
+  await writeFile(svcFile, text.replace('  labels:\n    app: web\nspec:', '  labels:\n    tier: front\nspec:'));
+  const third = await run(['apply', '-f', dir]);
+  t.is(third.code, 0, third.stderr);
+  t.is(third.stdout, 'namespace/demo unchanged\npod/hello unchanged\nreplicationcontroller/web unchanged\nservice/web configured\n');
+  const after = await cs.services.get('web', 'demo');
+  t.deepEqual(after.metadata?.labels, { tier: 'front' }, 'the label removed from the file is gone');
+  t.is(after.spec?.clusterIp, before.spec?.clusterIp, 'clusterIP kept');
+  t.truthy(after.spec?.clusterIp);
+  t.is(after.spec?.ports?.[0]?.nodePort, before.spec?.ports?.[0]?.nodePort, 'nodePort kept');
+
+  // stdin works too
+  const fromStdin = await run(['apply', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: piped\n');
+  t.is(fromStdin.stdout, 'namespace/piped created\n');
+});
+
+test('get: tables, -A, -l, -o name/json/yaml round-trip, missing names, empty lists', async (t) => {
+  const { cs, run } = await setup(t);
+  await cs.pods.create({ metadata: { name: 'web', labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'busybox:1.36', ports: [{ containerPort: 80 }] }] } });
+  await cs.pods.create({ metadata: { name: 'db', labels: { app: 'db' } }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } });
+
+  const table = await run(['get', 'po']);
+  t.is(table.code, 0, table.stderr);
+  t.regex(table.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\n/);
+  t.regex(table.stdout, /\nweb {3,}0\/1 {3,}Pending {3,}0 {3,}\d+s\n/);
+  const all = await run(['get', 'pods', '-A', '-l', 'app=web']);
+  t.regex(all.stdout, /^NAMESPACE\s+NAME\s+READY/);
+  t.regex(all.stdout, /\ndefault\s+web\s+/);
+  t.notRegex(all.stdout, /\bdb\b/);
+  t.is((await run(['get', 'pods', '-o', 'name'])).stdout, 'pod/db\npod/web\n');
+
+  const yaml = await run(['get', 'pod', 'web', '-o', 'yaml']);
+  t.is(yaml.code, 0, yaml.stderr);
+  const live = await cs.pods.get('web', 'default');
+  const parsed = decodeJson<core.Pod>('tsk.v1.Pod', load(yaml.stdout, { schema: CORE_SCHEMA }));
+  t.deepEqual(parsed.unknownFields, []);
+  t.deepEqual(parsed.value, decodeJson<core.Pod>('tsk.v1.Pod', JSON.parse((await run(['get', 'pod', 'web', '-o', 'json'])).stdout)).value);
+  t.is(parsed.value.metadata?.uid, live.metadata?.uid);
+  t.is(parsed.value.metadata?.resourceVersion, live.metadata?.resourceVersion);
+  t.deepEqual(parsed.value.spec?.containers?.[0]?.ports?.[0]?.containerPort, 80);
+  const list = JSON.parse((await run(['get', 'pods', '-o', 'json'])).stdout) as { kind: string; apiVersion: string; items: unknown[] };
+  t.is(list.kind, 'List');
+  t.is(list.apiVersion, 'v1');
+  t.is(list.items.length, 2);
+
+  const missing = await run(['get', 'pod', 'web', 'nope']);
+  t.is(missing.code, 1);
+  t.regex(missing.stdout, /\nweb\s/);
+  t.is(missing.stderr, 'Error from server (NotFound): pods "nope" not found\n');
+  const empty = await run(['get', 'svc', '-n', 'kube-system']);
+  t.is(empty.code, 0);
+  t.is(empty.stdout, '');
+  t.is(empty.stderr, 'No resources found in kube-system namespace.\n');
+  const ns = await run(['get', 'ns']);
+  t.regex(ns.stdout, /^NAME\s+STATUS\s+AGE\ndefault\s+Active\s+\d+s\nkube-system\s+Active/);
+});
+
+test('get pods -w prints the current rows, then a row per change', async (t) => {
+  const { plane, home, cs } = await setup(t);
+  await cs.pods.create({ metadata: { name: 'first' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+  const child = spawn(process.execPath, [BIN, 'get', 'pods', '-w', '--server', plane.address], { cwd: ROOT, env: { ...process.env, HOME: home } });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  await eventually(() => out.includes('first'), 15_000, 'initial rows');
+  const p = await cs.pods.create({ metadata: { name: 'second' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+  await cs.pods.updateStatus({ ...p, status: { phase: 'Running' } });
+  await cs.pods.delete('second', { gracePeriodSeconds: 0 });
+  await eventually(() => out.trim().split('\n').length >= 5, 15_000, 'a row per change');
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  child.kill('SIGINT');
+  t.is(await exited, 0);
+  const lines = out.trim().split('\n');
+  t.regex(lines[0] ?? '', /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
+  t.regex(lines[1] ?? '', /^first\s+0\/1\s+Pending/);
+  t.regex(lines[2] ?? '', /^second\s+0\/1\s+Pending/);
+  t.regex(lines[3] ?? '', /^second\s+0\/1\s+Running/);
+  t.regex(lines[4] ?? '', /^second\s/);
+  t.is(lines.length, 5);
+});
+
+test('describe shows the object and its events; delete prints kubectl lines', async (t) => {
+  const { cs, run } = await setup(t);
+  const pod = await cs.pods.create({ metadata: { name: 'web', labels: { app: 'web' } }, spec: { containers: [{ name: 'httpd', image: 'busybox:1.36', ports: [{ containerPort: 8080 }] }] } });
+  await cs.events.create({
+    metadata: { name: 'web.1' },
+    involvedObject: { kind: 'Pod', name: 'web', namespace: 'default', uid: pod.metadata?.uid },
+    reason: 'Scheduled',
+    message: 'Successfully assigned default/web to node-1',
+    type: 'Normal',
+    source: { component: 'default-scheduler' },
+    lastTimestamp: new Date().toISOString(),
+  });
+  await cs.events.create({ metadata: { name: 'other.1' }, involvedObject: { kind: 'Pod', name: 'other', namespace: 'default' }, reason: 'Other', message: 'not about web' });
+  const d = await run(['describe', 'pod', 'web']);
+  t.is(d.code, 0, d.stderr);
+  t.regex(d.stdout, /^Name:\s+web\nNamespace:\s+default\nLabels:\s+app=web\n/);
+  t.regex(d.stdout, /\nContainers:\n  httpd:\n    Image:\s+busybox:1\.36\n    Port:\s+8080\/TCP\n/);
+  t.regex(d.stdout, /\nEvents:\n  Type\s+Reason\s+Age\s+From\s+Message\n  ----.*\n  Normal\s+Scheduled\s+\d+s\s+default-scheduler\s+Successfully assigned default\/web to node-1\n$/);
+  t.notRegex(d.stdout, /not about web/);
+
+  const del = await run(['delete', 'pod', 'web', '--now']);
+  t.is(del.code, 0, del.stderr);
+  t.is(del.stdout, 'pod "web" deleted\n');
+  const again = await run(['delete', 'pod', 'web']);
+  t.is(again.code, 1);
+  t.is(again.stderr, 'Error from server (NotFound): pods "web" not found\n');
+  const ns = await run(['create', 'namespace', 'staging']);
+  t.is(ns.stdout, 'namespace/staging created\n');
+  const v = await run(['version']);
+  t.regex(v.stdout, /^Client Version: v\d+\.\d+\.\d+\nServer Version: v/);
+  const ci = await run(['cluster-info']);
+  t.regex(ci.stdout, /^tsk control plane is running at 127\.0\.0\.1:\d+\n$/);
+});
+
+test('delete -f removes what apply created', async (t) => {
+  const { cs, run } = await setup(t);
+  t.is((await run(['apply', '-f', 'manifests/'])).code, 0);
+  const del = await run(['delete', '-f', 'manifests/30-web-service.yaml', '-f', 'manifests/20-web-rc.yaml']);
+  t.is(del.code, 0, del.stderr);
+  t.is(del.stdout, 'service "web" deleted\nreplicationcontroller "web" deleted\n');
+  t.deepEqual((await cs.services.list({ namespace: 'demo' })).items ?? [], []);
+});
+
+test('bad input fails with a clear message, a non-zero exit, and stores nothing', async (t) => {
+  const { home, cs, run } = await setup(t);
+  const file = (name: string, text: string): Promise<string> => {
+    const p = join(home, name);
+    return writeFile(p, text).then(() => p);
+  };
+  const podsNow = async (): Promise<string[]> => ((await cs.pods.listAll({ namespace: '' })).items ?? []).map((p) => p.metadata?.name ?? '');
+  const nsNow = async (): Promise<string[]> => ((await cs.namespaces.list()).items ?? []).map((n) => n.metadata?.name ?? '');
+  const nsBefore = await nsNow();
+
+  const badYaml = await file('app.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: one}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels: [oops\nspec: {}\n');
+  const r1 = await run(['apply', '-f', badYaml]);
+  t.is(r1.code, 1);
+  t.regex(r1.stderr, /^error: error parsing .*app\.yaml: line \d+: /);
+
+  const wrongType = await file(
+    'types.yaml',
+    'apiVersion: v1\nkind: Namespace\nmetadata: {name: two}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    ports:\n    - containerPort: eighty\n',
+  );
+  const r2 = await run(['apply', '-f', wrongType]);
+  t.is(r2.code, 1);
+  t.regex(r2.stderr, /^error: error validating ".*types\.yaml" \(document 2, line 5\): Pod: spec\.containers\[0\]\.ports\[0\]\.containerPort: expected integer, got string\n$/);
+
+  const unknownKind = await file('kind.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: three}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n');
+  const r3 = await run(['apply', '-f', unknownKind]);
+  t.is(r3.code, 1);
+  t.regex(r3.stderr, /no matches for kind "Deployment" in version "apps\/v1"; known kinds: Pod, ReplicationController, Service, Endpoints, Node, Namespace, Event/);
+
+  const unknownField = await file('field.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: {name: strict}\nspec:\n  containers: [{name: c, image: busybox}]\n  bogusField: 1\n');
+  const r4 = await run(['apply', '-f', unknownField, '--validate=strict']);
+  t.is(r4.code, 1);
+  t.regex(r4.stderr, /unknown field "spec\.bogusField"/);
+  const r4warn = await run(['apply', '-f', unknownField]);
+  t.is(r4warn.code, 0, r4warn.stderr);
+  t.regex(r4warn.stderr, /^Warning: unknown field "spec\.bogusField"/);
+  t.is(r4warn.stdout, 'pod/strict created\n');
+  await cs.pods.delete('strict', { gracePeriodSeconds: 0 });
+
+  const invalid = await file('invalid.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: c}]\n');
+  const r5 = await run(['apply', '-f', invalid]);
+  t.is(r5.code, 1);
+  t.regex(r5.stderr, /^The Pod "web" is invalid: spec\.containers\[0\]\.image: Required value/);
+
+  const r6 = await run(['get', 'foo']);
+  t.is(r6.code, 1);
+  t.is(r6.stderr, 'error: the server doesn\'t have a resource type "foo"; known types: pods (po), replicationcontrollers (rc), services (svc), endpoints (ep), nodes (no), namespaces (ns), events (ev)\n');
+  const r7 = await run(['get']);
+  t.is(r7.code, 2);
+  const r8 = await run(['get', 'pods', '--bogus']);
+  t.is(r8.code, 2);
+  t.regex(r8.stderr, /unknown flag: --bogus/);
+  const r9 = await run(['apply', '-f', join(home, 'nope.yaml')]);
+  t.is(r9.code, 1);
+  t.regex(r9.stderr, /does not exist/);
+
+  t.deepEqual(await podsNow(), [], 'no pod was stored');
+  t.deepEqual(await nsNow(), nsBefore, 'no namespace was stored');
+});
+
+test('an unreachable server: a clear error and exit 1', async (t) => {
+  const home = await mkdtemp(join(tmpdir(), 'tsctl-home-'));
+  t.teardown(() => rm(home, { recursive: true, force: true }));
+  const r = await new Promise<Run>((res) =>
+    execFile(process.execPath, [BIN, 'get', 'pods', '--server', '127.0.0.1:1'], { env: { ...process.env, HOME: home } }, (err, stdout, stderr) =>
+      res({ code: err ? Number(err.code) : 0, stdout, stderr }),
+    ),
+  );
+  t.is(r.code, 1);
+  t.regex(r.stderr, /^error: cannot reach the API server at 127\.0\.0\.1:1: connection refused/);
+});
