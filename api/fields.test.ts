@@ -5,7 +5,7 @@ import type { KindName, KindObjects } from './kinds';
 const pod: KindObjects['Pod'] = {
   metadata: { name: 'web-1', namespace: 'default' },
   spec: { nodeName: 'node-a', restartPolicy: 'Always', schedulerName: 'default-scheduler', hostNetwork: false },
-  status: { phase: 'Running', podIp: '10.244.0.5' },
+  status: { phase: 'Running', podIP: '10.244.0.5' },
 };
 const pendingPod: KindObjects['Pod'] = { metadata: { name: 'web-2', namespace: 'prod' }, spec: {}, status: { phase: 'Pending' } };
 
@@ -96,7 +96,7 @@ test('event, node, namespace, service and rc fields', (t) => {
   const ns: KindObjects['Namespace'] = { metadata: { name: 'prod' }, status: { phase: 'Terminating' } };
   t.true(parseFieldSelector('status.phase=Terminating,metadata.name=prod', 'Namespace').matches(ns));
 
-  const svc: KindObjects['Service'] = { metadata: { name: 's', namespace: 'default' }, spec: { clusterIp: '10.96.0.1', type: 'ClusterIP' } };
+  const svc: KindObjects['Service'] = { metadata: { name: 's', namespace: 'default' }, spec: { clusterIP: '10.96.0.1', type: 'ClusterIP' } };
   t.true(parseFieldSelector('spec.clusterIP=10.96.0.1,spec.type=ClusterIP', 'Service').matches(svc));
 
   const rc: KindObjects['ReplicationController'] = { metadata: { name: 'r' }, status: { replicas: 3 } };
