@@ -51,7 +51,7 @@ const FIELDS: { readonly [K in KindName]: FieldTable<KindObjects[K]> } = {
     'spec.serviceAccountName': (p) => p.spec?.serviceAccountName ?? '',
     'spec.hostNetwork': (p) => bool(p.spec?.hostNetwork),
     'status.phase': (p) => p.status?.phase ?? '',
-    'status.podIP': (p) => p.status?.podIp || p.status?.podIps?.[0]?.ip || '',
+    'status.podIP': (p) => p.status?.podIP || p.status?.podIPs?.[0]?.ip || '',
     'status.nominatedNodeName': (p) => p.status?.nominatedNodeName ?? '',
   },
   ReplicationController: {
@@ -60,7 +60,7 @@ const FIELDS: { readonly [K in KindName]: FieldTable<KindObjects[K]> } = {
   },
   Service: {
     ...metaFields<KindObjects['Service']>(),
-    'spec.clusterIP': (s) => s.spec?.clusterIp ?? '',
+    'spec.clusterIP': (s) => s.spec?.clusterIP ?? '',
     'spec.type': (s) => s.spec?.type ?? '',
   },
   Endpoints: metaFields<KindObjects['Endpoints']>(),

@@ -143,7 +143,7 @@ test('service defaults', (t) => {
   np.spec!.ports![1]!.targetPort = { type: 0, intVal: 0 };
   applyDefaults('Service', np);
   t.is(np.spec!.externalTrafficPolicy, 'Cluster');
-  t.is(np.spec!.sessionAffinityConfig?.clientIp?.timeoutSeconds, 10800);
+  t.is(np.spec!.sessionAffinityConfig?.clientIP?.timeoutSeconds, 10800);
   t.deepEqual(np.spec!.ports![1]!.targetPort, { type: 0, intVal: 9090 });
 });
 

@@ -135,8 +135,8 @@ function defaultService(svc: Service): void {
   if (!spec.sessionAffinity) spec.sessionAffinity = 'None';
   if (spec.sessionAffinity === 'ClientIP') {
     const cfg = (spec.sessionAffinityConfig ??= {});
-    const clientIp = (cfg.clientIp ??= {});
-    if (!clientIp.timeoutSeconds) clientIp.timeoutSeconds = DEFAULT_CLIENT_IP_TIMEOUT_SECONDS;
+    const clientIP = (cfg.clientIP ??= {});
+    if (!clientIP.timeoutSeconds) clientIP.timeoutSeconds = DEFAULT_CLIENT_IP_TIMEOUT_SECONDS;
   }
   if (!spec.type) spec.type = 'ClusterIP';
   for (const p of spec.ports ?? []) {

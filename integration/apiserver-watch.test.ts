@@ -144,35 +144,35 @@ test('ClusterIPs and NodePorts are unique, validated, released, and survive a re
     ({ metadata: { name, namespace: 'default' }, spec: { type: 'NodePort', ports: [{ port: 80 }], ...extra } }) as Service;
   // /29 has 8 addresses: network, .1 (reserved), broadcast -> 5 usable.
   const created = await Promise.all([0, 1, 2, 3].map((i) => svcs.create(mk(`s${i}`))));
-  const ips = created.map((s) => s.spec?.clusterIp);
+  const ips = created.map((s) => s.spec?.clusterIP);
   const ports = created.map((s) => s.spec?.ports?.[0]?.nodePort);
   t.is(new Set(ips).size, 4);
   t.is(new Set(ports).size, 4);
   for (const ip of ips) t.regex(ip ?? '', /^10\.96\.0\.[2-6]$/);
   for (const p of ports) t.true((p ?? 0) >= 30000 && (p ?? 0) <= 30004);
 
-  const takenIp = await rejects(svcs.create(mk('dup-ip', { clusterIp: ips[0], type: 'ClusterIP' })));
+  const takenIp = await rejects(svcs.create(mk('dup-ip', { clusterIP: ips[0], type: 'ClusterIP' })));
   t.is(takenIp.reason, 'Invalid');
   t.true(takenIp.causes.some((c) => c.field === 'spec.clusterIP' && /already allocated/.test(c.message)));
-  const outside = await rejects(svcs.create(mk('far-ip', { clusterIp: '10.97.0.9', type: 'ClusterIP' })));
+  const outside = await rejects(svcs.create(mk('far-ip', { clusterIP: '10.97.0.9', type: 'ClusterIP' })));
   t.true(outside.causes.some((c) => c.field === 'spec.clusterIP' && /not in the valid range/.test(c.message)));
   const takenPort = await rejects(svcs.create(mk('dup-port', { ports: [{ port: 81, nodePort: ports[0] }] })));
   t.true(takenPort.causes.some((c) => c.field === 'spec.ports[0].nodePort' && /already allocated/.test(c.message)));
 
   await api.restart();
   const s4 = await api.kind('Service').create(mk('s4'));
-  t.false(ips.includes(s4.spec?.clusterIp));
+  t.false(ips.includes(s4.spec?.clusterIP));
   t.false(ports.includes(s4.spec?.ports?.[0]?.nodePort));
   // The range is full now; deleting one frees its IP and port for reuse.
   const full = await rejects(api.kind('Service').create(mk('s5')));
   t.is(full.reason, 'Invalid');
   await api.kind('Service').delete({ namespace: 'default', name: 's0' });
   const s5 = await api.kind('Service').create(mk('s5'));
-  t.is(s5.spec?.clusterIp, ips[0]);
+  t.is(s5.spec?.clusterIP, ips[0]);
   t.is(s5.spec?.ports?.[0]?.nodePort, ports[0]);
   // An update that leaves out the allocated values keeps them.
-  const upd = await api.kind('Service').update({ ...s5, spec: { ...s5.spec, clusterIp: '', ports: [{ port: 80 }] } });
-  t.is(upd.spec?.clusterIp, ips[0]);
+  const upd = await api.kind('Service').update({ ...s5, spec: { ...s5.spec, clusterIP: '', ports: [{ port: 80 }] } });
+  t.is(upd.spec?.clusterIP, ips[0]);
   t.is(upd.spec?.ports?.[0]?.nodePort, ports[0]);
 });
 

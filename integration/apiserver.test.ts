@@ -53,7 +53,7 @@ test('CRUD of every kind', async (t) => {
   t.is(upd.status?.phase, 'Pending');
   t.true(Number(upd.metadata?.resourceVersion) > Number(got.metadata?.resourceVersion));
   // UpdateStatus takes only status.
-  upd.status = { phase: 'Running', podIp: '10.244.0.5' };
+  upd.status = { phase: 'Running', podIP: '10.244.0.5' };
   upd.spec!.activeDeadlineSeconds = 200;
   const st = await api.kind('Pod').updateStatus(upd);
   t.is(st.status?.phase, 'Running');
@@ -66,7 +66,7 @@ test('CRUD of every kind', async (t) => {
   } as ReplicationController);
   t.is(rc.spec?.replicas, 2);
   const svc = await api.kind('Service').create({ metadata: { name: 'web', namespace: 'team-a' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } } as Service);
-  t.regex(svc.spec?.clusterIp ?? '', /^10\.96\.\d+\.\d+$/);
+  t.regex(svc.spec?.clusterIP ?? '', /^10\.96\.\d+\.\d+$/);
   t.is(svc.spec?.ports?.[0]?.protocol, 'TCP');
   const ep = await api.kind('Endpoints').create({
     metadata: { name: 'web', namespace: 'team-a' },

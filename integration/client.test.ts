@@ -35,7 +35,7 @@ test('CRUD of every kind through the typed clients', async (t) => {
   const updated = await cs.pods.update({ ...got, metadata: { ...got.metadata, labels: { app: 'web', v: '2' } } });
   t.is(updated.metadata?.labels?.['v'], '2');
   await t.throwsAsync(cs.pods.update({ ...got, metadata: { ...got.metadata, labels: { stale: 'yes' } } }), { instanceOf: ConflictError });
-  const withStatus = await cs.pods.updateStatus({ ...updated, status: { phase: 'Running', podIp: '10.244.0.9' } });
+  const withStatus = await cs.pods.updateStatus({ ...updated, status: { phase: 'Running', podIP: '10.244.0.9' } });
   t.is(withStatus.status?.phase, 'Running');
   const bound = await cs.pods.bind('team-a', 'web', 'node-1');
   t.is(bound.spec?.nodeName, 'node-1');
@@ -63,7 +63,7 @@ test('CRUD of every kind through the typed clients', async (t) => {
 
   // Service (clusterIP allocated), Endpoints
   const svc = await cs.services.create({ metadata: { name: 'web', namespace: 'team-a' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } });
-  t.regex(svc.spec?.clusterIp ?? '', /^\d+\.\d+\.\d+\.\d+$/);
+  t.regex(svc.spec?.clusterIP ?? '', /^\d+\.\d+\.\d+\.\d+$/);
   const ep = await cs.endpoints.create({ metadata: { name: 'web', namespace: 'team-a' }, subsets: [{ addresses: [{ ip: '10.244.0.9' }], ports: [{ port: 80 }] }] });
   const ep2 = await cs.endpoints.update({ ...ep, subsets: [] });
   t.deepEqual(ep2.subsets ?? [], []);
@@ -71,7 +71,7 @@ test('CRUD of every kind through the typed clients', async (t) => {
   await cs.services.delete('web', { namespace: 'team-a' });
 
   // Node (cluster-scoped), Event
-  const node = await cs.nodes.create({ metadata: { name: 'node-1' }, spec: { podCidr: '10.244.1.0/24' } });
+  const node = await cs.nodes.create({ metadata: { name: 'node-1' }, spec: { podCIDR: '10.244.1.0/24' } });
   t.is(node.metadata?.namespace ?? '', '');
   const node2 = await cs.nodes.updateStatus({ ...node, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
   t.is(node2.status?.conditions?.[0]?.status, 'True');

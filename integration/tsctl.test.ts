@@ -66,8 +66,8 @@ test('apply manifests/: created, unchanged, configured; a removed label goes, cl
   t.is(third.stdout, 'namespace/demo unchanged\npod/hello unchanged\nreplicationcontroller/web unchanged\nservice/web configured\n');
   const after = await cs.services.get('web', 'demo');
   t.deepEqual(after.metadata?.labels, { tier: 'front' }, 'the label removed from the file is gone');
-  t.is(after.spec?.clusterIp, before.spec?.clusterIp, 'clusterIP kept');
-  t.truthy(after.spec?.clusterIp);
+  t.is(after.spec?.clusterIP, before.spec?.clusterIP, 'clusterIP kept');
+  t.truthy(after.spec?.clusterIP);
   t.is(after.spec?.ports?.[0]?.nodePort, before.spec?.ports?.[0]?.nodePort, 'nodePort kept');
 
   // stdin works too

@@ -37,7 +37,9 @@ for (const [name, m] of messages) {
   if (m.options && m.options.mapEntry) continue;
   const fields = {};
   for (const f of m.field) {
-    const field = { name: camel(f.name), json: f.jsonName || camel(f.name), ...typeOf(f) };
+    // ts-proto runs with useJsonName, so the TypeScript property is the JSON name.
+    const json = f.jsonName || camel(f.name);
+    const field = { name: json, json, ...typeOf(f) };
     if (f.label === L.LABEL_REPEATED) {
       const entry = f.type === T.TYPE_MESSAGE ? messages.get(f.typeName) : undefined;
       if (entry && entry.options && entry.options.mapEntry) {

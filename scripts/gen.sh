@@ -14,7 +14,7 @@ rm -rf "$out" && mkdir -p "$out"
 protoc \
   --plugin=protoc-gen-ts_proto=./node_modules/.bin/protoc-gen-ts_proto \
   --ts_proto_out="$out" \
-  --ts_proto_opt=outputServices=grpc-js,env=node,forceLong=number,useOptionals=all,outputJsonMethods=false,outputPartialMethods=false,esModuleInterop=true,exportCommonSymbols=false,useDate=false \
+  --ts_proto_opt=outputServices=grpc-js,env=node,forceLong=number,useOptionals=all,outputJsonMethods=false,outputPartialMethods=false,esModuleInterop=true,exportCommonSymbols=false,useDate=false,useJsonName=true \
   --descriptor_set_out="$out/descriptor.pb" --include_imports \
   -I proto proto/tsk/v1/*.proto
 node scripts/gen-schema.cjs "$out/descriptor.pb" > "$out/schema.ts"

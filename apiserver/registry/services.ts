@@ -32,7 +32,7 @@ function usesNodePorts(svc: Service): boolean {
 }
 
 function wantsClusterIP(svc: Service): boolean {
-  return svc.spec?.clusterIp !== 'None';
+  return svc.spec?.clusterIP !== 'None';
 }
 
 export class ServiceAllocators {
@@ -106,15 +106,15 @@ export class ServiceAllocators {
     const causes: Cause[] = [];
     const spec = (svc.spec ??= {});
     if (wantsClusterIP(svc)) {
-      if (spec.clusterIp) {
-        const c = this.take(ips, spec.clusterIp, 'spec.clusterIP', 'IP');
+      if (spec.clusterIP) {
+        const c = this.take(ips, spec.clusterIP, 'spec.clusterIP', 'IP');
         if (c) causes.push(c);
       } else {
         const ip = this.allocateAny(ips);
         if (!ip) causes.push({ field: 'spec.clusterIP', reason: 'FieldValueInvalid', message: `no ClusterIPs left in ${ips.range.spec}` });
-        else spec.clusterIp = ip;
+        else spec.clusterIP = ip;
       }
-      if (spec.clusterIp) spec.clusterIps = [spec.clusterIp];
+      if (spec.clusterIP) spec.clusterIPs = [spec.clusterIP];
     }
     if (usesNodePorts(svc)) this.assignNodePorts(ports, spec.ports ?? [], new Set(), causes);
     if (causes.length > 0) throw new InvalidError('Service', svc.metadata?.name ?? '', causes);
@@ -153,7 +153,7 @@ export class ServiceAllocators {
 
   async planDelete(old: Service): Promise<WritePlan> {
     const [ips, ports] = await Promise.all([this.loadIps(), this.loadPorts()]);
-    if (wantsClusterIP(old)) this.release(ips, old.spec?.clusterIp);
+    if (wantsClusterIP(old)) this.release(ips, old.spec?.clusterIP);
     if (usesNodePorts(old)) for (const p of old.spec?.ports ?? []) this.release(ports, p.nodePort);
     return this.plan([ips, ports]);
   }
@@ -169,11 +169,11 @@ export function serviceStrategy(alloc: ServiceAllocators): Strategy {
       const old = oldObj as Service;
       const spec = (svc.spec ??= {});
       // Fields the server set are kept when a client leaves them out (apply).
-      if (!spec.clusterIp) spec.clusterIp = old.spec?.clusterIp ?? '';
-      if (!spec.clusterIps || spec.clusterIps.length === 0) spec.clusterIps = old.spec?.clusterIps ?? [];
-      if (spec.clusterIp !== old.spec?.clusterIp) {
+      if (!spec.clusterIP) spec.clusterIP = old.spec?.clusterIP ?? '';
+      if (!spec.clusterIPs || spec.clusterIPs.length === 0) spec.clusterIPs = old.spec?.clusterIPs ?? [];
+      if (spec.clusterIP !== old.spec?.clusterIP) {
         throw new InvalidError('Service', svc.metadata?.name ?? '', [
-          { field: 'spec.clusterIP', reason: 'FieldValueInvalid', message: `Invalid value: "${spec.clusterIp}": field is immutable` },
+          { field: 'spec.clusterIP', reason: 'FieldValueInvalid', message: `Invalid value: "${spec.clusterIP}": field is immutable` },
         ]);
       }
       if (usesNodePorts(svc) && usesNodePorts(old)) {

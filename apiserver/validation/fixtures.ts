@@ -68,7 +68,7 @@ const RAW: Fixtures = {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name: 'node-1', labels: { 'kubernetes.io/hostname': 'node-1' } },
-    spec: { podCidr: '10.244.1.0/24', taints: [{ key: 'dedicated', value: 'web', effect: 'NoSchedule' }] },
+    spec: { podCIDR: '10.244.1.0/24', taints: [{ key: 'dedicated', value: 'web', effect: 'NoSchedule' }] },
     status: { capacity: { cpu: '2', memory: '24Gi', pods: '110' }, addresses: [{ type: 'InternalIP', address: '10.0.0.5' }] },
   }),
   Namespace: () => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'prod' } }),

@@ -162,7 +162,7 @@ for (const [name, mutate, expected] of RC) {
 
 const SVC: Array<[string, (s: Service) => void, Expected[]]> = [
   ['no ports', (s) => (s.spec!.ports = []), [['spec.ports', 'FieldValueRequired', 'Required value']]],
-  ['headless without ports', (s) => Object.assign(s.spec!, { ports: [], clusterIp: 'None' }), []],
+  ['headless without ports', (s) => Object.assign(s.spec!, { ports: [], clusterIP: 'None' }), []],
   [
     'type LoadBalancer unsupported',
     (s) => (s.spec!.type = 'LoadBalancer'),
@@ -216,17 +216,17 @@ const SVC: Array<[string, (s: Service) => void, Expected[]]> = [
     },
     [['spec.ports[1].nodePort', 'FieldValueDuplicate', 'Duplicate value: 30080']],
   ],
-  ['clusterIP valid', (s) => (s.spec!.clusterIp = '10.96.0.10'), []],
-  ['clusterIP IPv6', (s) => (s.spec!.clusterIp = 'fd00::10'), []],
-  ['clusterIP invalid', (s) => (s.spec!.clusterIp = '10.96.0.256'), [['spec.clusterIP', 'FieldValueInvalid', 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)']]],
+  ['clusterIP valid', (s) => (s.spec!.clusterIP = '10.96.0.10'), []],
+  ['clusterIP IPv6', (s) => (s.spec!.clusterIP = 'fd00::10'), []],
+  ['clusterIP invalid', (s) => (s.spec!.clusterIP = '10.96.0.256'), [['spec.clusterIP', 'FieldValueInvalid', 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)']]],
   [
     'headless NodePort',
-    (s) => Object.assign(s.spec!, { clusterIp: 'None', type: 'NodePort' }),
+    (s) => Object.assign(s.spec!, { clusterIP: 'None', type: 'NodePort' }),
     [['spec.clusterIP', 'FieldValueInvalid', "may not be set to 'None' for NodePort services"]],
   ],
   [
     'clusterIPs disagree with clusterIP',
-    (s) => Object.assign(s.spec!, { clusterIp: '10.96.0.10', clusterIps: ['10.96.0.11'] }),
+    (s) => Object.assign(s.spec!, { clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.11'] }),
     [['spec.clusterIPs', 'FieldValueInvalid', 'first value must match `clusterIP`']],
   ],
   [
@@ -236,13 +236,13 @@ const SVC: Array<[string, (s: Service) => void, Expected[]]> = [
   ],
   [
     'ClientIP affinity timeout too long',
-    (s) => Object.assign(s.spec!, { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIp: { timeoutSeconds: 100000 } } }),
+    (s) => Object.assign(s.spec!, { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 100000 } } }),
     [['spec.sessionAffinityConfig.clientIP.timeoutSeconds', 'FieldValueInvalid', 'must be greater than 0 and less than 86400']],
   ],
   ['selector label invalid', (s) => (s.spec!.selector = { app: 'a b' }), [['spec.selector', 'FieldValueInvalid', 'Invalid value: "a b"']]],
   [
     'external IP loopback',
-    (s) => (s.spec!.externalIps = ['127.0.0.1']),
+    (s) => (s.spec!.externalIPs = ['127.0.0.1']),
     [['spec.externalIPs[0]', 'FieldValueInvalid', 'may not be in the loopback range (127.0.0.0/8, ::1/128)']],
   ],
   ['port protocol unsupported', (s) => (s.spec!.ports![0]!.protocol = 'HTTP'), [['spec.ports[0].protocol', 'FieldValueNotSupported', 'Unsupported value: "HTTP"']]],
@@ -287,9 +287,9 @@ for (const [name, mutate, expected] of EP) {
 // ---------------------------------------------------------------- Node
 
 const NODE: Array<[string, (n: Node) => void, Expected[]]> = [
-  ['podCIDR invalid', (n) => (n.spec!.podCidr = '10.244.1.0'), [['spec.podCIDR', 'FieldValueInvalid', 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)']]],
-  ['podCIDR prefix too long', (n) => (n.spec!.podCidr = '10.244.1.0/33'), [['spec.podCIDR', 'FieldValueInvalid', 'must be a valid CIDR value']]],
-  ['podCIDR IPv6', (n) => (n.spec!.podCidr = 'fd00:10:244:1::/64'), []],
+  ['podCIDR invalid', (n) => (n.spec!.podCIDR = '10.244.1.0'), [['spec.podCIDR', 'FieldValueInvalid', 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)']]],
+  ['podCIDR prefix too long', (n) => (n.spec!.podCIDR = '10.244.1.0/33'), [['spec.podCIDR', 'FieldValueInvalid', 'must be a valid CIDR value']]],
+  ['podCIDR IPv6', (n) => (n.spec!.podCIDR = 'fd00:10:244:1::/64'), []],
   ['taint effect unknown', (n) => (n.spec!.taints![0]!.effect = 'NoRun'), [['spec.taints[0].effect', 'FieldValueNotSupported', 'supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"']]],
   ['taint effect missing', (n) => (n.spec!.taints![0]!.effect = ''), [['spec.taints[0].effect', 'FieldValueRequired', 'Required value']]],
   ['taint key invalid', (n) => (n.spec!.taints![0]!.key = 'a b'), [['spec.taints[0].key', 'FieldValueInvalid', 'Invalid value: "a b": name part must consist of']]],

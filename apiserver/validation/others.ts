@@ -62,9 +62,9 @@ export function validateEndpointsUpdate(ep: Endpoints, old: Endpoints): Cause[] 
 
 /** podCIDRs, with the single podCIDR field as its first entry. */
 function podCIDRs(node: Node): string[] {
-  const list = node.spec?.podCidrs ?? [];
+  const list = node.spec?.podCIDRs ?? [];
   if (list.length > 0) return list;
-  return node.spec?.podCidr ? [node.spec.podCidr] : [];
+  return node.spec?.podCIDR ? [node.spec.podCIDR] : [];
 }
 
 const NODE_ADDRESS_TYPES = ['ExternalDNS', 'ExternalIP', 'Hostname', 'InternalDNS', 'InternalIP'];
@@ -72,9 +72,9 @@ const NODE_ADDRESS_TYPES = ['ExternalDNS', 'ExternalIP', 'Hostname', 'InternalDN
 function validateNodeFields(node: Node): Cause[] {
   const errs: Cause[] = [];
   const spec = Path.root('spec');
-  const cidr = node.spec?.podCidr ?? '';
+  const cidr = node.spec?.podCIDR ?? '';
   if (cidr) errs.push(...invalidEach(spec.child('podCIDR'), cidr, isValidCIDR(cidr)));
-  const cidrs = node.spec?.podCidrs ?? [];
+  const cidrs = node.spec?.podCIDRs ?? [];
   cidrs.forEach((c, i) => errs.push(...invalidEach(spec.child('podCIDRs').index(i), c, isValidCIDR(c))));
   if (cidr && cidrs.length > 0 && cidrs[0] !== cidr) errs.push(invalid(spec.child('podCIDRs'), cidrs, 'first value must match `podCIDR`'));
   const taintKeys = new Map<string, Set<string>>();
@@ -121,8 +121,8 @@ export function validateNodeUpdate(node: Node, old: Node): Cause[] {
   if (before.length > 0 && (before.length !== after.length || before.some((c, i) => c !== after[i]))) {
     errs.push(forbidden(Path.root('spec', 'podCIDRs'), 'node updates may not change podCIDR except from "" to valid'));
   }
-  const oldProvider = old.spec?.providerId ?? '';
-  if (oldProvider && oldProvider !== (node.spec?.providerId ?? '')) {
+  const oldProvider = old.spec?.providerID ?? '';
+  if (oldProvider && oldProvider !== (node.spec?.providerID ?? '')) {
     errs.push(forbidden(Path.root('spec', 'providerID'), 'node updates may not change providerID except from "" to valid'));
   }
   return errs;

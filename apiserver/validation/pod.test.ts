@@ -308,7 +308,7 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
     (p) => (p.spec!.dnsPolicy = 'Cluster'),
     [['spec.dnsPolicy', 'FieldValueNotSupported', 'Unsupported value: "Cluster"']],
   ],
-  ['pod IP invalid', (p) => (p.status = { phase: 'Running', podIp: '10.0.0.300' }), [['status.podIP', 'FieldValueInvalid', 'must be a valid IP address']]],
+  ['pod IP invalid', (p) => (p.status = { phase: 'Running', podIP: '10.0.0.300' }), [['status.podIP', 'FieldValueInvalid', 'must be a valid IP address']]],
   ['pod phase unknown', (p) => (p.status = { phase: 'Sleeping' }), [['status.phase', 'FieldValueNotSupported', 'Unsupported value: "Sleeping"']]],
   [
     'pod name invalid',

@@ -176,7 +176,7 @@ function validatePorts(ports: readonly ContainerPort[], path: Path): Cause[] {
     const hp = port.hostPort ?? 0;
     if (hp !== 0) errs.push(...invalidEach(p.child('hostPort'), hp, isValidPortNum(hp)));
     errs.push(...validateEnum(port.protocol, SUPPORTED_PROTOCOLS, p.child('protocol')));
-    if (port.hostIp) errs.push(...invalidEach(p.child('hostIP'), port.hostIp, isValidIP(port.hostIp)));
+    if (port.hostIP) errs.push(...invalidEach(p.child('hostIP'), port.hostIP, isValidIP(port.hostIP)));
   });
   return errs;
 }
@@ -332,7 +332,7 @@ function validateHostPorts(spec: PodSpec, path: Path): Cause[] {
   (spec.containers ?? []).forEach((c, ci) => {
     (c.ports ?? []).forEach((port, pi) => {
       if (!port.hostPort) return;
-      const key = `${port.protocol ?? ''}/${port.hostIp ?? ''}/${port.hostPort}`;
+      const key = `${port.protocol ?? ''}/${port.hostIP ?? ''}/${port.hostPort}`;
       if (seen.has(key)) errs.push(duplicate(path.index(ci).child('ports').index(pi).child('hostPort'), key));
       seen.add(key);
     });
@@ -437,9 +437,9 @@ function validatePodStatus(pod: Pod): Cause[] {
   const errs: Cause[] = [];
   const p = Path.root('status');
   if (st.phase && !has(POD_PHASES, st.phase)) errs.push(notSupported(p.child('phase'), st.phase, POD_PHASES));
-  if (st.podIp) errs.push(...invalidEach(p.child('podIP'), st.podIp, isValidIP(st.podIp)));
-  if (st.hostIp) errs.push(...invalidEach(p.child('hostIP'), st.hostIp, isValidIP(st.hostIp)));
-  (st.podIps ?? []).forEach((ip, i) => errs.push(...invalidEach(p.child('podIPs').index(i).child('ip'), ip.ip ?? '', isValidIP(ip.ip ?? ''))));
+  if (st.podIP) errs.push(...invalidEach(p.child('podIP'), st.podIP, isValidIP(st.podIP)));
+  if (st.hostIP) errs.push(...invalidEach(p.child('hostIP'), st.hostIP, isValidIP(st.hostIP)));
+  (st.podIPs ?? []).forEach((ip, i) => errs.push(...invalidEach(p.child('podIPs').index(i).child('ip'), ip.ip ?? '', isValidIP(ip.ip ?? ''))));
   if (st.nominatedNodeName) {
     errs.push(...invalidEach(p.child('nominatedNodeName'), st.nominatedNodeName, isDNS1123Subdomain(st.nominatedNodeName)));
   }

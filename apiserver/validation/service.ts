@@ -22,7 +22,7 @@ export const NODE_PORT_MAX = 32767;
 /** Kubernetes' limit on ClientIP affinity timeouts (one day). */
 const MAX_CLIENT_IP_TIMEOUT_SECONDS = 86400;
 
-const isHeadless = (svc: Service): boolean => svc.spec?.clusterIp === 'None';
+const isHeadless = (svc: Service): boolean => svc.spec?.clusterIP === 'None';
 
 function validatePort(sp: ServicePort, requireName: boolean, names: Set<string>, path: Path): Cause[] {
   const errs: Cause[] = [];
@@ -44,9 +44,9 @@ function validatePort(sp: ServicePort, requireName: boolean, names: Set<string>,
 function validateClusterIPs(svc: Service, path: Path): Cause[] {
   const spec = svc.spec ?? {};
   const errs: Cause[] = [];
-  const ip = spec.clusterIp ?? '';
+  const ip = spec.clusterIP ?? '';
   if (ip && ip !== 'None') errs.push(...invalidEach(path.child('clusterIP'), ip, isValidIP(ip)));
-  const ips = spec.clusterIps ?? [];
+  const ips = spec.clusterIPs ?? [];
   if (ips.length > 0) {
     if (ip && ips[0] !== ip) errs.push(invalid(path.child('clusterIPs'), ips, 'first value must match `clusterIP`'));
     if (ips.length > 2) errs.push(invalid(path.child('clusterIPs'), ips, 'may only hold up to 2 values'));
@@ -112,17 +112,17 @@ function validateSpec(svc: Service): Cause[] {
   errs.push(...validateEnum(spec.sessionAffinity, SESSION_AFFINITIES, path.child('sessionAffinity')));
   const cfgPath = path.child('sessionAffinityConfig');
   if (spec.sessionAffinity === 'ClientIP') {
-    const timeout = spec.sessionAffinityConfig?.clientIp?.timeoutSeconds;
+    const timeout = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
     if (timeout === undefined || timeout === null) {
       errs.push(required(cfgPath.child('clientIP', 'timeoutSeconds')));
     } else if (timeout <= 0 || timeout > MAX_CLIENT_IP_TIMEOUT_SECONDS) {
       errs.push(invalid(cfgPath.child('clientIP', 'timeoutSeconds'), timeout, `must be greater than 0 and less than ${MAX_CLIENT_IP_TIMEOUT_SECONDS}`));
     }
-  } else if (spec.sessionAffinity === 'None' && spec.sessionAffinityConfig?.clientIp) {
+  } else if (spec.sessionAffinity === 'None' && spec.sessionAffinityConfig?.clientIP) {
     errs.push(forbidden(cfgPath, 'must not be set when session affinity is None'));
   }
   errs.push(...validateClusterIPs(svc, path));
-  (spec.externalIps ?? []).forEach((ip, i) => {
+  (spec.externalIPs ?? []).forEach((ip, i) => {
     const p = path.child('externalIPs').index(i);
     const bad = isValidIP(ip);
     errs.push(...invalidEach(p, ip, bad.length > 0 ? bad : nonSpecialIP(ip)));
@@ -147,11 +147,11 @@ export function validateService(svc: Service): Cause[] {
  */
 export function validateServiceUpdate(svc: Service, old: Service): Cause[] {
   const errs = [...validateObjectMetaUpdate(svc.metadata, old.metadata, Path.root('metadata')), ...validateSpec(svc)];
-  const oldIP = old.spec?.clusterIp ?? '';
-  const newIP = svc.spec?.clusterIp ?? '';
+  const oldIP = old.spec?.clusterIP ?? '';
+  const newIP = svc.spec?.clusterIP ?? '';
   if (oldIP && newIP !== oldIP) errs.push(invalid(Path.root('spec', 'clusterIP'), newIP, IMMUTABLE_MSG));
-  const oldIPs = old.spec?.clusterIps ?? [];
-  const newIPs = svc.spec?.clusterIps ?? [];
+  const oldIPs = old.spec?.clusterIPs ?? [];
+  const newIPs = svc.spec?.clusterIPs ?? [];
   if (oldIPs.length > 0 && newIPs.length > 0 && newIPs[0] !== oldIPs[0]) {
     errs.push(invalid(Path.root('spec', 'clusterIPs').index(0), newIPs, 'may not change once set'));
   }

@@ -119,7 +119,7 @@ test('a bound pod keeps its node; a status update on a bound pod is valid', (t) 
   unbound.spec!.nodeName = '';
   assertCauses(t, validateUpdate('Pod', unbound, old), [['spec', 'FieldValueForbidden', 'changed: spec.nodeName']]);
   const status = structuredClone(old);
-  status.status = { phase: 'Running', podIp: '10.244.1.7', conditions: [{ type: 'Ready', status: 'True' }] };
+  status.status = { phase: 'Running', podIP: '10.244.1.7', conditions: [{ type: 'Ready', status: 'True' }] };
   assertCauses(t, validateUpdate('Pod', status, old), []);
 });
 
@@ -173,11 +173,11 @@ test('an RC may be scaled and get a new template, but stays valid', (t) => {
 
 test('a service cluster IP is immutable once set', (t) => {
   const old = stored('Service');
-  old.spec!.clusterIp = '10.96.0.10';
-  old.spec!.clusterIps = ['10.96.0.10'];
+  old.spec!.clusterIP = '10.96.0.10';
+  old.spec!.clusterIPs = ['10.96.0.10'];
   const next = structuredClone(old);
-  next.spec!.clusterIp = '10.96.0.11';
-  next.spec!.clusterIps = ['10.96.0.11'];
+  next.spec!.clusterIP = '10.96.0.11';
+  next.spec!.clusterIPs = ['10.96.0.11'];
   assertCauses(t, validateUpdate('Service', next, old), [
     ['spec.clusterIP', 'FieldValueInvalid', 'Invalid value: "10.96.0.11": field is immutable'],
     ['spec.clusterIPs[0]', 'FieldValueInvalid', 'may not change once set'],
@@ -189,18 +189,18 @@ test('a service cluster IP is immutable once set', (t) => {
   assertCauses(t, validateUpdate('Service', same, old), []);
   const unset = stored('Service');
   const setNow = structuredClone(unset);
-  setNow.spec!.clusterIp = '10.96.0.12';
+  setNow.spec!.clusterIP = '10.96.0.12';
   assertCauses(t, validateUpdate('Service', setNow, unset), []);
 });
 
 test('a node pod CIDR may be set once, never changed', (t) => {
   const fresh = stored('Node');
-  delete fresh.spec!.podCidr;
+  delete fresh.spec!.podCIDR;
   const assigned = structuredClone(fresh);
-  assigned.spec!.podCidr = '10.244.2.0/24';
+  assigned.spec!.podCIDR = '10.244.2.0/24';
   assertCauses(t, validateUpdate('Node', assigned, fresh), []);
   const changed = structuredClone(assigned);
-  changed.spec!.podCidr = '10.244.3.0/24';
+  changed.spec!.podCIDR = '10.244.3.0/24';
   assertCauses(t, validateUpdate('Node', changed, assigned), [
     ['spec.podCIDRs', 'FieldValueForbidden', 'node updates may not change podCIDR except from "" to valid'],
   ]);

@@ -39,7 +39,7 @@ function podColumns(wide: boolean): Columns<core.Pod> {
     row(p, now) {
       const s = podSummary(p, now);
       const row = [p.metadata?.name ?? '', s.ready, s.status, s.restarts, created(p, now)];
-      if (wide) row.push(p.status?.podIp || NONE, p.spec?.nodeName || NONE, p.status?.nominatedNodeName || NONE, NONE);
+      if (wide) row.push(p.status?.podIP || NONE, p.spec?.nodeName || NONE, p.status?.nominatedNodeName || NONE, NONE);
       return row;
     },
   };
@@ -81,8 +81,8 @@ function serviceColumns(wide: boolean): Columns<core.Service> {
   return {
     headers,
     row(s, now) {
-      const external = s.spec?.externalIps?.length ? s.spec.externalIps.join(',') : NONE;
-      const row = [s.metadata?.name ?? '', s.spec?.type || 'ClusterIP', s.spec?.clusterIp || NONE, external, servicePorts(s.spec), created(s, now)];
+      const external = s.spec?.externalIPs?.length ? s.spec.externalIPs.join(',') : NONE;
+      const row = [s.metadata?.name ?? '', s.spec?.type || 'ClusterIP', s.spec?.clusterIP || NONE, external, servicePorts(s.spec), created(s, now)];
       if (wide) row.push(selectorText(s.spec?.selector));
       return row;
     },

@@ -100,9 +100,9 @@ function containers(w: DescribeWriter, level: number, title: string, list: core.
     const st = statuses?.find((s) => s.name === c.name);
     w.text(level + 1, `${c.name ?? ''}:`);
     const l = level + 2;
-    if (st?.containerId) w.field(l, 'Container ID', st.containerId);
+    if (st?.containerID) w.field(l, 'Container ID', st.containerID);
     w.field(l, 'Image', c.image);
-    if (st?.imageId) w.field(l, 'Image ID', st.imageId);
+    if (st?.imageID) w.field(l, 'Image ID', st.imageID);
     const ports = (c.ports ?? []).map((p) => `${p.containerPort ?? 0}/${p.protocol || 'TCP'}`);
     w.field(l, ports.length > 1 ? 'Ports' : 'Port', ports.join(', '));
     if (c.command?.length) w.field(l, 'Command', c.command.join(' '));
@@ -151,7 +151,7 @@ function probeText(p: core.Probe): string {
 function describePod(w: DescribeWriter, p: core.Pod, now: number): void {
   header(w, p, true);
   w.field(0, 'Priority', p.spec?.priority ?? 0);
-  w.field(0, 'Node', p.spec?.nodeName ? `${p.spec.nodeName}${p.status?.hostIp ? `/${p.status.hostIp}` : ''}` : '<none>');
+  w.field(0, 'Node', p.spec?.nodeName ? `${p.spec.nodeName}${p.status?.hostIP ? `/${p.status.hostIP}` : ''}` : '<none>');
   w.field(0, 'Start Time', p.status?.startTime);
   if (p.metadata?.deletionTimestamp) {
     w.field(0, 'Status', `Terminating (lasts ${age(p.metadata.deletionTimestamp, now)})`);
@@ -159,7 +159,7 @@ function describePod(w: DescribeWriter, p: core.Pod, now: number): void {
   } else w.field(0, 'Status', podSummary(p, now).status);
   if (p.status?.reason) w.field(0, 'Reason', p.status.reason);
   if (p.status?.message) w.field(0, 'Message', p.status.message);
-  w.field(0, 'IP', p.status?.podIp);
+  w.field(0, 'IP', p.status?.podIP);
   containers(w, 0, 'Init Containers', p.spec?.initContainers, p.status?.initContainerStatuses, now);
   containers(w, 0, 'Containers', p.spec?.containers, p.status?.containerStatuses, now);
   const conds = p.status?.conditions ?? [];
@@ -201,7 +201,7 @@ function describeService(w: DescribeWriter, s: core.Service): void {
   header(w, s, true);
   w.map(0, 'Selector', s.spec?.selector);
   w.field(0, 'Type', s.spec?.type || 'ClusterIP');
-  w.field(0, 'IP', s.spec?.clusterIp);
+  w.field(0, 'IP', s.spec?.clusterIP);
   for (const p of s.spec?.ports ?? []) {
     const name = p.name || '<unset>';
     w.field(0, 'Port', `${name}  ${p.port ?? 0}/${p.protocol || 'TCP'}`);
@@ -253,7 +253,7 @@ function describeNode(w: DescribeWriter, n: core.Node, now: number): void {
     w.field(1, 'Container Runtime Version', info.containerRuntimeVersion);
     w.field(1, 'Kubelet Version', info.kubeletVersion);
   }
-  w.field(0, 'PodCIDR', n.spec?.podCidr);
+  w.field(0, 'PodCIDR', n.spec?.podCIDR);
   void now;
 }
 

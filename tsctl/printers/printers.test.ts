@@ -19,7 +19,7 @@ const runningPod: core.Pod = {
   spec: { nodeName: 'node-1', containers: [{ name: 'httpd', image: 'busybox' }] },
   status: {
     phase: 'Running',
-    podIp: '10.244.1.5',
+    podIP: '10.244.1.5',
     containerStatuses: [{ name: 'httpd', ready: true, restartCount: 0, state: { running: { startedAt: ts(40) } } }],
   },
 };
@@ -73,9 +73,9 @@ test('rc, service, endpoints, node, namespace and event tables', (t) => {
     table('Service', [
       {
         metadata: { name: 'web', creationTimestamp: ts(60) },
-        spec: { type: 'NodePort', clusterIp: '10.96.0.12', ports: [{ port: 80, protocol: 'TCP', nodePort: 30080 }, { port: 53, protocol: 'UDP' }] },
+        spec: { type: 'NodePort', clusterIP: '10.96.0.12', ports: [{ port: 80, protocol: 'TCP', nodePort: 30080 }, { port: 53, protocol: 'UDP' }] },
       },
-      { metadata: { name: 'kubernetes', creationTimestamp: ts(2 * 86400 + 3 * 3600) }, spec: { type: 'ClusterIP', clusterIp: '10.96.0.1', ports: [{ port: 443, protocol: 'TCP' }] } },
+      { metadata: { name: 'kubernetes', creationTimestamp: ts(2 * 86400 + 3 * 3600) }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.1', ports: [{ port: 443, protocol: 'TCP' }] } },
     ]),
     'NAME         TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)               AGE\n' +
       'web          NodePort    10.96.0.12   <none>        80:30080/TCP,53/UDP   60s\n' +

@@ -14,6 +14,8 @@ import { IntOrString, ListMeta, ObjectMeta, ObjectReference } from "./meta";
  * honours. Field names and meanings are Kubernetes'; enumerations are strings
  * (as in Kubernetes' JSON) so a manifest's values pass through unchanged.
  * Resource quantities ("100m", "128Mi") are strings parsed by the API server.
+ * json_name gives the Kubernetes spelling where protobuf's camel-casing
+ * differs (clusterIP, not clusterIp); it is also the TypeScript name.
  */
 
 export interface EnvVar {
@@ -46,7 +48,7 @@ export interface ContainerPort {
     | undefined;
   /** TCP (default), UDP or SCTP. */
   protocol?: string | undefined;
-  hostIp?: string | undefined;
+  hostIP?: string | undefined;
 }
 
 export interface ResourceRequirements {
@@ -205,7 +207,7 @@ export interface ContainerStateTerminated {
   message?: string | undefined;
   startedAt?: string | undefined;
   finishedAt?: string | undefined;
-  containerId?: string | undefined;
+  containerID?: string | undefined;
 }
 
 /** At most one of the three is set. */
@@ -222,8 +224,8 @@ export interface ContainerStatus {
   ready?: boolean | undefined;
   restartCount?: number | undefined;
   image?: string | undefined;
-  imageId?: string | undefined;
-  containerId?: string | undefined;
+  imageID?: string | undefined;
+  containerID?: string | undefined;
   started?: boolean | undefined;
 }
 
@@ -251,9 +253,9 @@ export interface PodStatus {
   message?: string | undefined;
   reason?: string | undefined;
   nominatedNodeName?: string | undefined;
-  hostIp?: string | undefined;
-  podIp?: string | undefined;
-  podIps?: PodIP[] | undefined;
+  hostIP?: string | undefined;
+  podIP?: string | undefined;
+  podIPs?: PodIP[] | undefined;
   startTime?: string | undefined;
   initContainerStatuses?: ContainerStatus[] | undefined;
   containerStatuses?: ContainerStatus[] | undefined;
@@ -353,7 +355,7 @@ export interface ClientIPConfig {
 }
 
 export interface SessionAffinityConfig {
-  clientIp?: ClientIPConfig | undefined;
+  clientIP?: ClientIPConfig | undefined;
 }
 
 export interface ServiceSpec {
@@ -362,13 +364,13 @@ export interface ServiceSpec {
     | { [key: string]: string }
     | undefined;
   /** Allocated from --service-cidr unless given; "None" makes a headless service. */
-  clusterIp?: string | undefined;
-  clusterIps?:
+  clusterIP?: string | undefined;
+  clusterIPs?:
     | string[]
     | undefined;
   /** ClusterIP (default) or NodePort. */
   type?: string | undefined;
-  externalIps?:
+  externalIPs?:
     | string[]
     | undefined;
   /** None (default) or ClientIP. */
@@ -458,9 +460,9 @@ export interface Taint {
 }
 
 export interface NodeSpec {
-  podCidr?: string | undefined;
-  podCidrs?: string[] | undefined;
-  providerId?: string | undefined;
+  podCIDR?: string | undefined;
+  podCIDRs?: string[] | undefined;
+  providerID?: string | undefined;
   unschedulable?: boolean | undefined;
   taints?: Taint[] | undefined;
 }
@@ -490,9 +492,9 @@ export interface NodeDaemonEndpoints {
 }
 
 export interface NodeSystemInfo {
-  machineId?: string | undefined;
-  systemUuid?: string | undefined;
-  bootId?: string | undefined;
+  machineID?: string | undefined;
+  systemUUID?: string | undefined;
+  bootID?: string | undefined;
   kernelVersion?: string | undefined;
   osImage?: string | undefined;
   containerRuntimeVersion?: string | undefined;
@@ -845,7 +847,7 @@ export const ResourceFieldSelector: MessageFns<ResourceFieldSelector> = {
 };
 
 function createBaseContainerPort(): ContainerPort {
-  return { name: "", hostPort: 0, containerPort: 0, protocol: "", hostIp: "" };
+  return { name: "", hostPort: 0, containerPort: 0, protocol: "", hostIP: "" };
 }
 
 export const ContainerPort: MessageFns<ContainerPort> = {
@@ -862,8 +864,8 @@ export const ContainerPort: MessageFns<ContainerPort> = {
     if (message.protocol !== undefined && message.protocol !== "") {
       writer.uint32(34).string(message.protocol);
     }
-    if (message.hostIp !== undefined && message.hostIp !== "") {
-      writer.uint32(42).string(message.hostIp);
+    if (message.hostIP !== undefined && message.hostIP !== "") {
+      writer.uint32(42).string(message.hostIP);
     }
     return writer;
   },
@@ -918,7 +920,7 @@ export const ContainerPort: MessageFns<ContainerPort> = {
               break;
             }
 
-            message.hostIp = reader.string();
+            message.hostIP = reader.string();
             continue;
           }
         }
@@ -2543,7 +2545,7 @@ export const ContainerStateRunning: MessageFns<ContainerStateRunning> = {
 };
 
 function createBaseContainerStateTerminated(): ContainerStateTerminated {
-  return { exitCode: 0, signal: 0, reason: "", message: "", startedAt: "", finishedAt: "", containerId: "" };
+  return { exitCode: 0, signal: 0, reason: "", message: "", startedAt: "", finishedAt: "", containerID: "" };
 }
 
 export const ContainerStateTerminated: MessageFns<ContainerStateTerminated> = {
@@ -2566,8 +2568,8 @@ export const ContainerStateTerminated: MessageFns<ContainerStateTerminated> = {
     if (message.finishedAt !== undefined && message.finishedAt !== "") {
       writer.uint32(50).string(message.finishedAt);
     }
-    if (message.containerId !== undefined && message.containerId !== "") {
-      writer.uint32(58).string(message.containerId);
+    if (message.containerID !== undefined && message.containerID !== "") {
+      writer.uint32(58).string(message.containerID);
     }
     return writer;
   },
@@ -2638,7 +2640,7 @@ export const ContainerStateTerminated: MessageFns<ContainerStateTerminated> = {
               break;
             }
 
-            message.containerId = reader.string();
+            message.containerID = reader.string();
             continue;
           }
         }
@@ -2730,8 +2732,8 @@ function createBaseContainerStatus(): ContainerStatus {
     ready: false,
     restartCount: 0,
     image: "",
-    imageId: "",
-    containerId: "",
+    imageID: "",
+    containerID: "",
     started: undefined,
   };
 }
@@ -2756,11 +2758,11 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     if (message.image !== undefined && message.image !== "") {
       writer.uint32(50).string(message.image);
     }
-    if (message.imageId !== undefined && message.imageId !== "") {
-      writer.uint32(58).string(message.imageId);
+    if (message.imageID !== undefined && message.imageID !== "") {
+      writer.uint32(58).string(message.imageID);
     }
-    if (message.containerId !== undefined && message.containerId !== "") {
-      writer.uint32(66).string(message.containerId);
+    if (message.containerID !== undefined && message.containerID !== "") {
+      writer.uint32(66).string(message.containerID);
     }
     if (message.started !== undefined) {
       writer.uint32(72).bool(message.started);
@@ -2834,7 +2836,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
               break;
             }
 
-            message.imageId = reader.string();
+            message.imageID = reader.string();
             continue;
           }
           case 8: {
@@ -2842,7 +2844,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
               break;
             }
 
-            message.containerId = reader.string();
+            message.containerID = reader.string();
             continue;
           }
           case 9: {
@@ -3020,9 +3022,9 @@ function createBasePodStatus(): PodStatus {
     message: "",
     reason: "",
     nominatedNodeName: "",
-    hostIp: "",
-    podIp: "",
-    podIps: [],
+    hostIP: "",
+    podIP: "",
+    podIPs: [],
     startTime: "",
     initContainerStatuses: [],
     containerStatuses: [],
@@ -3049,14 +3051,14 @@ export const PodStatus: MessageFns<PodStatus> = {
     if (message.nominatedNodeName !== undefined && message.nominatedNodeName !== "") {
       writer.uint32(42).string(message.nominatedNodeName);
     }
-    if (message.hostIp !== undefined && message.hostIp !== "") {
-      writer.uint32(50).string(message.hostIp);
+    if (message.hostIP !== undefined && message.hostIP !== "") {
+      writer.uint32(50).string(message.hostIP);
     }
-    if (message.podIp !== undefined && message.podIp !== "") {
-      writer.uint32(58).string(message.podIp);
+    if (message.podIP !== undefined && message.podIP !== "") {
+      writer.uint32(58).string(message.podIP);
     }
-    if (message.podIps !== undefined && message.podIps.length !== 0) {
-      for (const v of message.podIps) {
+    if (message.podIPs !== undefined && message.podIPs.length !== 0) {
+      for (const v of message.podIPs) {
         PodIP.encode(v!, writer.uint32(66).fork()).join();
       }
     }
@@ -3140,7 +3142,7 @@ export const PodStatus: MessageFns<PodStatus> = {
               break;
             }
 
-            message.hostIp = reader.string();
+            message.hostIP = reader.string();
             continue;
           }
           case 7: {
@@ -3148,7 +3150,7 @@ export const PodStatus: MessageFns<PodStatus> = {
               break;
             }
 
-            message.podIp = reader.string();
+            message.podIP = reader.string();
             continue;
           }
           case 8: {
@@ -3158,7 +3160,7 @@ export const PodStatus: MessageFns<PodStatus> = {
 
             const el = PodIP.decode(reader, reader.uint32());
             if (el !== undefined) {
-              message.podIps!.push(el);
+              message.podIPs!.push(el);
             }
             continue;
           }
@@ -4187,13 +4189,13 @@ export const ClientIPConfig: MessageFns<ClientIPConfig> = {
 };
 
 function createBaseSessionAffinityConfig(): SessionAffinityConfig {
-  return { clientIp: undefined };
+  return { clientIP: undefined };
 }
 
 export const SessionAffinityConfig: MessageFns<SessionAffinityConfig> = {
   encode(message: SessionAffinityConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.clientIp !== undefined) {
-      ClientIPConfig.encode(message.clientIp, writer.uint32(10).fork()).join();
+    if (message.clientIP !== undefined) {
+      ClientIPConfig.encode(message.clientIP, writer.uint32(10).fork()).join();
     }
     return writer;
   },
@@ -4216,7 +4218,7 @@ export const SessionAffinityConfig: MessageFns<SessionAffinityConfig> = {
               break;
             }
 
-            message.clientIp = ClientIPConfig.decode(reader, reader.uint32());
+            message.clientIP = ClientIPConfig.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -4236,10 +4238,10 @@ function createBaseServiceSpec(): ServiceSpec {
   return {
     ports: [],
     selector: {},
-    clusterIp: "",
-    clusterIps: [],
+    clusterIP: "",
+    clusterIPs: [],
     type: "",
-    externalIps: [],
+    externalIPs: [],
     sessionAffinity: "",
     sessionAffinityConfig: undefined,
     externalTrafficPolicy: "",
@@ -4259,19 +4261,19 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
     globalThis.Object.entries(message.selector || {}).forEach(([key, value]: [string, string]) => {
       ServiceSpec_SelectorEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
     });
-    if (message.clusterIp !== undefined && message.clusterIp !== "") {
-      writer.uint32(26).string(message.clusterIp);
+    if (message.clusterIP !== undefined && message.clusterIP !== "") {
+      writer.uint32(26).string(message.clusterIP);
     }
-    if (message.clusterIps !== undefined && message.clusterIps.length !== 0) {
-      for (const v of message.clusterIps) {
+    if (message.clusterIPs !== undefined && message.clusterIPs.length !== 0) {
+      for (const v of message.clusterIPs) {
         writer.uint32(34).string(v!);
       }
     }
     if (message.type !== undefined && message.type !== "") {
       writer.uint32(42).string(message.type);
     }
-    if (message.externalIps !== undefined && message.externalIps.length !== 0) {
-      for (const v of message.externalIps) {
+    if (message.externalIPs !== undefined && message.externalIPs.length !== 0) {
+      for (const v of message.externalIPs) {
         writer.uint32(50).string(v!);
       }
     }
@@ -4338,7 +4340,7 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
               break;
             }
 
-            message.clusterIp = reader.string();
+            message.clusterIP = reader.string();
             continue;
           }
           case 4: {
@@ -4348,7 +4350,7 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
 
             const el = reader.string();
             if (el !== undefined) {
-              message.clusterIps!.push(el);
+              message.clusterIPs!.push(el);
             }
             continue;
           }
@@ -4367,7 +4369,7 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
 
             const el = reader.string();
             if (el !== undefined) {
-              message.externalIps!.push(el);
+              message.externalIPs!.push(el);
             }
             continue;
           }
@@ -5309,21 +5311,21 @@ export const Taint: MessageFns<Taint> = {
 };
 
 function createBaseNodeSpec(): NodeSpec {
-  return { podCidr: "", podCidrs: [], providerId: "", unschedulable: false, taints: [] };
+  return { podCIDR: "", podCIDRs: [], providerID: "", unschedulable: false, taints: [] };
 }
 
 export const NodeSpec: MessageFns<NodeSpec> = {
   encode(message: NodeSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.podCidr !== undefined && message.podCidr !== "") {
-      writer.uint32(10).string(message.podCidr);
+    if (message.podCIDR !== undefined && message.podCIDR !== "") {
+      writer.uint32(10).string(message.podCIDR);
     }
-    if (message.podCidrs !== undefined && message.podCidrs.length !== 0) {
-      for (const v of message.podCidrs) {
+    if (message.podCIDRs !== undefined && message.podCIDRs.length !== 0) {
+      for (const v of message.podCIDRs) {
         writer.uint32(18).string(v!);
       }
     }
-    if (message.providerId !== undefined && message.providerId !== "") {
-      writer.uint32(26).string(message.providerId);
+    if (message.providerID !== undefined && message.providerID !== "") {
+      writer.uint32(26).string(message.providerID);
     }
     if (message.unschedulable !== undefined && message.unschedulable !== false) {
       writer.uint32(32).bool(message.unschedulable);
@@ -5354,7 +5356,7 @@ export const NodeSpec: MessageFns<NodeSpec> = {
               break;
             }
 
-            message.podCidr = reader.string();
+            message.podCIDR = reader.string();
             continue;
           }
           case 2: {
@@ -5364,7 +5366,7 @@ export const NodeSpec: MessageFns<NodeSpec> = {
 
             const el = reader.string();
             if (el !== undefined) {
-              message.podCidrs!.push(el);
+              message.podCIDRs!.push(el);
             }
             continue;
           }
@@ -5373,7 +5375,7 @@ export const NodeSpec: MessageFns<NodeSpec> = {
               break;
             }
 
-            message.providerId = reader.string();
+            message.providerID = reader.string();
             continue;
           }
           case 4: {
@@ -5660,9 +5662,9 @@ export const NodeDaemonEndpoints: MessageFns<NodeDaemonEndpoints> = {
 
 function createBaseNodeSystemInfo(): NodeSystemInfo {
   return {
-    machineId: "",
-    systemUuid: "",
-    bootId: "",
+    machineID: "",
+    systemUUID: "",
+    bootID: "",
     kernelVersion: "",
     osImage: "",
     containerRuntimeVersion: "",
@@ -5675,14 +5677,14 @@ function createBaseNodeSystemInfo(): NodeSystemInfo {
 
 export const NodeSystemInfo: MessageFns<NodeSystemInfo> = {
   encode(message: NodeSystemInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.machineId !== undefined && message.machineId !== "") {
-      writer.uint32(10).string(message.machineId);
+    if (message.machineID !== undefined && message.machineID !== "") {
+      writer.uint32(10).string(message.machineID);
     }
-    if (message.systemUuid !== undefined && message.systemUuid !== "") {
-      writer.uint32(18).string(message.systemUuid);
+    if (message.systemUUID !== undefined && message.systemUUID !== "") {
+      writer.uint32(18).string(message.systemUUID);
     }
-    if (message.bootId !== undefined && message.bootId !== "") {
-      writer.uint32(26).string(message.bootId);
+    if (message.bootID !== undefined && message.bootID !== "") {
+      writer.uint32(26).string(message.bootID);
     }
     if (message.kernelVersion !== undefined && message.kernelVersion !== "") {
       writer.uint32(34).string(message.kernelVersion);
@@ -5726,7 +5728,7 @@ export const NodeSystemInfo: MessageFns<NodeSystemInfo> = {
               break;
             }
 
-            message.machineId = reader.string();
+            message.machineID = reader.string();
             continue;
           }
           case 2: {
@@ -5734,7 +5736,7 @@ export const NodeSystemInfo: MessageFns<NodeSystemInfo> = {
               break;
             }
 
-            message.systemUuid = reader.string();
+            message.systemUUID = reader.string();
             continue;
           }
           case 3: {
@@ -5742,7 +5744,7 @@ export const NodeSystemInfo: MessageFns<NodeSystemInfo> = {
               break;
             }
 
-            message.bootId = reader.string();
+            message.bootID = reader.string();
             continue;
           }
           case 4: {
