@@ -95,7 +95,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   };
   try {
     // 1. etcd
-    const client = new Etcd3({ hosts: opts.etcdServers, dialTimeout: 3000 });
+    // Large ranges (keys of 100,000 objects) exceed gRPC's default 4 MiB receive limit.
+    const client = new Etcd3({
+      hosts: opts.etcdServers,
+      dialTimeout: 3000,
+      grpcOptions: { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 },
+    });
     cleanups.push(() => client.close());
     const store = new EtcdStore(client, metrics);
     await waitForEtcd(store, opts.etcdServers, 30_000);

@@ -56,7 +56,7 @@ class ClientStream implements WatchSink {
       return false;
     }
     this.lastRevision = obj.revision;
-    this.call.write(new RawMessage(encodeWatchEvent(type, obj.bytes)));
+    this.call.write(new RawMessage(obj.eventBytes(type)));
     this.opts.onEventSent();
     return true;
   }

@@ -20,12 +20,22 @@ import type { DeleteRequest, ListRequest } from '../../api/gen/tsk/v1/meta';
 import { applyDefaults } from '../defaults';
 import { validate, validateUpdate } from '../validation';
 import type { Compare, EtcdStore, KeyValue, Op } from '../storage/etcd-store';
-import { buildFilter } from '../storage/filter';
+import { buildFilter, type ObjectFilter } from '../storage/filter';
 import { listPrefix, objectKey, prefixEnd } from '../storage/keys';
 import { cloneObject, decodeStored, encodeForStorage, metaOf } from '../storage/objects';
 import { CachedObject, type WatchCache } from '../storage/watch-cache';
 import { decodeContinue, encodeContinue } from '../storage/continue-token';
 import { EMPTY_PLAN, type Strategy, type WritePlan } from './strategy';
+
+export interface ListResult {
+  items: Buffer[];
+  revision: number;
+  continueToken: string;
+  remaining?: number | undefined;
+}
+
+/** How long a list waits for the watch cache to catch up before reading etcd. */
+const FRESH_TIMEOUT_MS = 3000;
 
 /** Kubernetes' limit on a request body, and so on a stored object. */
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
@@ -79,6 +89,13 @@ export class Registry {
 
   private get cache(): WatchCache | undefined {
     return this.ctx.caches.get(this.kind);
+  }
+
+  /** A transaction on this kind's keys; a success is recorded for consistent cached lists. */
+  private async txn(operation: string, compares: Compare[], ops: Op[]): Promise<{ succeeded: boolean; revision: number }> {
+    const res = await this.ctx.store.txn(this.info.plural, operation, compares, ops);
+    if (res.succeeded) this.cache?.noteWrite(res.revision);
+    return res;
   }
 
   /** The namespace a request means: "" for cluster-scoped kinds, "default" when unset. */
@@ -162,7 +179,7 @@ export class Registry {
       const value = this.encode(candidate);
       const compares: Compare[] = [{ key, modRevision: 0 }, ...plan.compares];
       if (nsKey) compares.push({ key: nsKey, exists: true });
-      const res = await this.ctx.store.txn(this.info.plural, 'create', compares, [{ put: key, value }, ...plan.ops]);
+      const res = await this.txn('create', compares, [{ put: key, value }, ...plan.ops]);
       if (res.succeeded) {
         candidate.metadata!.resourceVersion = String(res.revision);
         return candidate;
@@ -176,26 +193,74 @@ export class Registry {
 
   // ------------------------------------------------------------------ list
 
-  /** A consistent list at one etcd revision; items are the client encodings. */
-  async list(req: ListRequest): Promise<{ items: Buffer[]; revision: number; continueToken: string; remaining?: number }> {
+  /**
+   * A consistent list; items are the client encodings. Served from the watch
+   * cache once it has seen every write this server acknowledged (a sorted
+   * snapshot, kept for the next pages), else from etcd at one revision.
+   */
+  async list(req: ListRequest): Promise<ListResult> {
     const ns = this.info.namespaced ? (req.namespace ?? '') : '';
     const filter = buildFilter(this.kind, ns, req.labelSelector ?? '', req.fieldSelector ?? '');
     const selectors = (req.labelSelector ?? '').trim() !== '' || (req.fieldSelector ?? '').trim() !== '';
     const limit = Math.max(0, Number(req.limit ?? 0));
     const prefix = listPrefix(this.kind, ns);
-    const end = prefixEnd(prefix);
-    let start: string | Buffer = prefix;
-    let revision = 0;
-    if (req.continue) {
-      const tok = decodeContinue(req.continue, prefix);
-      start = Buffer.concat([Buffer.from(tok.key), Buffer.from([0])]);
-      revision = tok.revision;
+    const tok = req.continue ? decodeContinue(req.continue, prefix) : undefined;
+    const cache = this.cache;
+    if (cache) {
+      const snap = tok ? cache.snapshotAt(tok.revision) : (await cache.waitFresh(FRESH_TIMEOUT_MS)) ? cache.snapshot() : undefined;
+      if (snap) return this.listSnapshot(snap, prefix, tok?.key, selectors ? filter : undefined, limit);
     }
+    return this.listFromEtcd(prefix, tok, selectors ? filter : undefined, limit);
+  }
+
+  private listSnapshot(
+    snap: { revision: number; items: CachedObject[] },
+    prefix: string,
+    after: string | undefined,
+    filter: ObjectFilter | undefined,
+    limit: number,
+  ): ListResult {
+    const all = snap.items;
+    // First index with key > after (or >= prefix).
+    const from = after === undefined ? prefix : after + '\0';
+    let lo = 0;
+    let hi = all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (all[mid]!.key < from) lo = mid + 1;
+      else hi = mid;
+    }
+    const items: Buffer[] = [];
+    for (let i = lo; i < all.length; i++) {
+      const o = all[i]!;
+      if (!o.key.startsWith(prefix)) break;
+      if (filter && !filter.matches(o.obj)) continue;
+      items.push(o.bytes);
+      if (limit > 0 && items.length >= limit) {
+        const next = all[i + 1];
+        if (!next || !next.key.startsWith(prefix)) break;
+        let remaining: number | undefined;
+        if (!filter) {
+          let end = i + 1;
+          while (end < all.length && all[end]!.key.startsWith(prefix)) end++;
+          remaining = end - (i + 1);
+        }
+        return { items, revision: snap.revision, continueToken: encodeContinue(o.key, snap.revision), remaining };
+      }
+    }
+    return { items, revision: snap.revision, continueToken: '' };
+  }
+
+  /** A list read from etcd at one revision (keys from etcd, values from the cache when it has that version). */
+  private async listFromEtcd(prefix: string, tok: { key: string; revision: number } | undefined, filter: ObjectFilter | undefined, limit: number): Promise<ListResult> {
+    const end = prefixEnd(prefix);
+    let start: string | Buffer = tok ? Buffer.concat([Buffer.from(tok.key), Buffer.from([0])]) : prefix;
+    let revision = tok?.revision ?? 0;
     const items: Buffer[] = [];
     let lastKey = '';
     for (;;) {
       const want = limit > 0 ? limit - items.length : 0;
-      const batch = limit > 0 ? (selectors ? Math.max(want, 500) : want) : 0;
+      const batch = limit > 0 ? (filter ? Math.max(want, 500) : want) : 0;
       const res = await this.rangeForList(start, end, revision, batch);
       // etcd's header carries the current revision even for a read at an older one.
       if (revision === 0) revision = res.revision;
@@ -203,11 +268,11 @@ export class Registry {
       for (let i = 0; i < objs.length; i++) {
         const o = objs[i]!;
         lastKey = o.key;
-        if (!selectors || filter.matches(o.obj)) items.push(o.bytes);
+        if (!filter || filter.matches(o.obj)) items.push(o.bytes);
         if (limit > 0 && items.length >= limit) {
           const more = i < objs.length - 1 || res.more;
           if (!more) return { items, revision, continueToken: '' };
-          const remaining = selectors ? undefined : res.count - (i + 1);
+          const remaining = filter ? undefined : res.count - (i + 1);
           return { items, revision, continueToken: encodeContinue(lastKey, revision), remaining };
         }
       }
@@ -286,7 +351,7 @@ export class Registry {
       const value = this.encode(next);
       if (!finalize && value.equals(encodeForStorage(this.kind, cur))) return cur; // no-op: no write, same resourceVersion
       const op: Op = finalize ? { delete: kv.key } : { put: kv.key, value };
-      const res = await this.ctx.store.txn(this.info.plural, finalize ? 'delete' : 'update', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [op, ...plan.ops]);
+      const res = await this.txn(finalize ? 'delete' : 'update', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [op, ...plan.ops]);
       if (res.succeeded) {
         m.resourceVersion = String(res.revision);
         return next;
@@ -366,7 +431,7 @@ export class Registry {
       if (grace > 0 || finalizers) {
         const updated = this.markDeleting(obj, grace);
         if (!updated) return obj;
-        res = await this.ctx.store.txn(this.info.plural, 'update', [{ key: kv.key, modRevision: kv.modRevision }], [
+        res = await this.txn('update', [{ key: kv.key, modRevision: kv.modRevision }], [
           { put: kv.key, value: this.encode(updated) },
         ]);
         if (res.succeeded) {
@@ -376,7 +441,7 @@ export class Registry {
         continue;
       }
       const plan: WritePlan = this.strategy.planDelete ? await this.strategy.planDelete(obj) : EMPTY_PLAN;
-      res = await this.ctx.store.txn(this.info.plural, 'delete', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [
+      res = await this.txn('delete', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [
         { delete: kv.key },
         ...plan.ops,
       ]);
@@ -420,7 +485,7 @@ export class Registry {
 
   /** Deletes a key if it is still at `modRevision`; false when it changed. */
   async removeKey(key: string, modRevision: number): Promise<boolean> {
-    const res = await this.ctx.store.txn(this.info.plural, 'delete', [{ key, modRevision }], [{ delete: key }]);
+    const res = await this.txn('delete', [{ key, modRevision }], [{ delete: key }]);
     return res.succeeded;
   }
 }

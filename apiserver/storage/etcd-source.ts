@@ -2,7 +2,7 @@
 // a full range of a prefix, and an etcd watch on it from a revision.
 
 import type { Etcd3, IDuplexStream, IWatchRequest, IWatchResponse } from 'etcd3';
-import type { EtcdStore } from './etcd-store';
+import type { EtcdStore, KeyValue } from './etcd-store';
 import { prefixEnd } from './keys';
 import type { CacheSource, RawEvent, WatchHandle } from './watch-cache';
 
@@ -105,6 +105,9 @@ export function watchPrefix(
   };
 }
 
+/** Objects per range request while loading a cache. */
+const LIST_PAGE = 2000;
+
 export class EtcdCacheSource implements CacheSource {
   constructor(
     private readonly store: EtcdStore,
@@ -112,9 +115,19 @@ export class EtcdCacheSource implements CacheSource {
     private readonly type: string,
   ) {}
 
-  async list(): Promise<{ kvs: import('./etcd-store').KeyValue[]; revision: number }> {
-    const res = await this.store.range(this.prefix, this.type, { end: prefixEnd(this.prefix) });
-    return { kvs: res.kvs, revision: res.revision };
+  /** The whole prefix at one revision, read in pages (as a reflector lists) so no response is huge. */
+  async list(): Promise<{ kvs: KeyValue[]; revision: number }> {
+    const end = prefixEnd(this.prefix);
+    const kvs: KeyValue[] = [];
+    let start: string | Buffer = this.prefix;
+    let revision = 0;
+    for (;;) {
+      const res = await this.store.range(start, this.type, { end, revision, limit: LIST_PAGE });
+      if (revision === 0) revision = res.revision;
+      kvs.push(...res.kvs);
+      if (!res.more || res.kvs.length === 0) return { kvs, revision };
+      start = Buffer.concat([Buffer.from(res.kvs[res.kvs.length - 1]!.key), Buffer.from([0])]);
+    }
   }
 
   watch(fromRevision: number, onEvents: (events: RawEvent[]) => void, onError: (err: Error) => void): WatchHandle {

@@ -10,7 +10,7 @@ import { ExpiredError, type ApiError } from '../../api/errors';
 import type { ApiObject, KindName } from '../../api/kinds';
 import type { KeyValue } from './etcd-store';
 import { decodeStored, encodeForClient } from './objects';
-import type { WatchEventType } from './wire';
+import { encodeWatchEvent, type WatchEventType } from './wire';
 
 /** One change as etcd reports it. */
 export interface RawEvent {
@@ -39,6 +39,7 @@ export interface CacheSource {
 /** An object at one revision, with its client encoding computed once and shared. */
 export class CachedObject {
   private encoded: Buffer | undefined;
+  private events: Map<WatchEventType, Buffer> | undefined;
   constructor(
     readonly kind: KindName,
     readonly key: string,
@@ -49,6 +50,17 @@ export class CachedObject {
   get bytes(): Buffer {
     if (!this.encoded) this.encoded = encodeForClient(this.kind, this.obj);
     return this.encoded;
+  }
+
+  /** The encoded <Kind>WatchEvent for this object, built once and shared by every watcher. */
+  eventBytes(type: WatchEventType): Buffer {
+    if (!this.events) this.events = new Map();
+    let b = this.events.get(type);
+    if (!b) {
+      b = encodeWatchEvent(type, this.bytes);
+      this.events.set(type, b);
+    }
+    return b;
   }
 
   /** The same content stamped with another resourceVersion (a deletion's). */
@@ -126,6 +138,9 @@ export interface WatchCacheOptions {
   relistDelayMs?: number;
 }
 
+const MAX_SNAPSHOTS = 4;
+const SNAPSHOT_TTL_MS = 60_000;
+
 enum CacheState {
   Starting,
   Ready,
@@ -146,6 +161,11 @@ export class WatchCache {
   private coveredFrom = 0;
   private readyPromise: Promise<void>;
   private readonly capacity: number;
+  /** The highest revision this API server wrote to the kind's prefix. */
+  private writeRevision = 0;
+  private freshWaiters: { target: number; resolve: (ok: boolean) => void }[] = [];
+  /** Sorted snapshots by revision, newest last, for consistent paginated lists. */
+  private snapshots: { revision: number; items: CachedObject[]; at: number }[] = [];
 
   constructor(
     readonly kind: KindName,
@@ -206,6 +226,60 @@ export class WatchCache {
     return { stop: () => this.watchers.delete(reg) };
   }
 
+  /**
+   * Records a write this API server made to the kind (a txn's revision).
+   * The server is the only writer of /registry/, so once the cache has seen
+   * every revision recorded here it holds everything any client was told.
+   */
+  noteWrite(revision: number): void {
+    if (revision > this.writeRevision) this.writeRevision = revision;
+  }
+
+  /**
+   * Waits until the cache has applied every write recorded so far (Kubernetes'
+   * consistent reads from cache). False after `timeoutMs`: read etcd instead.
+   */
+  waitFresh(timeoutMs: number): Promise<boolean> {
+    const target = this.writeRevision;
+    if (this.state === CacheState.Ready && this.lastRevision >= target) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = { target, resolve };
+      this.freshWaiters.push(waiter);
+      setTimeout(() => {
+        const i = this.freshWaiters.indexOf(waiter);
+        if (i >= 0) {
+          this.freshWaiters.splice(i, 1);
+          resolve(false);
+        }
+      }, timeoutMs).unref();
+    });
+  }
+
+  /**
+   * Every object at the cache's current revision, sorted by key (etcd's
+   * order). Kept for a while so the next pages of a list are served from the
+   * same snapshot.
+   */
+  snapshot(now = Date.now()): { revision: number; items: CachedObject[] } {
+    const last = this.snapshots[this.snapshots.length - 1];
+    if (last && last.revision === this.lastRevision) {
+      last.at = now;
+      return last;
+    }
+    const items = [...this.store.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const snap = { revision: this.lastRevision, items, at: now };
+    this.snapshots = this.snapshots.filter((s) => now - s.at < SNAPSHOT_TTL_MS).slice(-(MAX_SNAPSHOTS - 1));
+    this.snapshots.push(snap);
+    return snap;
+  }
+
+  /** A snapshot kept at exactly `revision`, if any. */
+  snapshotAt(revision: number, now = Date.now()): { revision: number; items: CachedObject[] } | undefined {
+    const snap = this.snapshots.find((s) => s.revision === revision && now - s.at < SNAPSHOT_TTL_MS);
+    if (snap) snap.at = now;
+    return snap;
+  }
+
   /** Stops the etcd watch and closes every watcher. */
   stop(err: ApiError): void {
     this.state = CacheState.Stopped;
@@ -225,8 +299,12 @@ export class WatchCache {
     this.lastRevision = revision;
     this.coveredFrom = revision;
     this.opts.onSizeChange?.(this.store.size);
+    this.snapshots = [];
     if ((this.state as CacheState) === CacheState.Stopped) return;
     this.state = CacheState.Ready;
+    const ready = this.freshWaiters.filter((w) => w.target <= revision);
+    this.freshWaiters = this.freshWaiters.filter((w) => w.target > revision);
+    for (const w of ready) w.resolve(true);
     this.handle = this.source.watch(
       revision + 1,
       (events) => this.apply(events),
@@ -282,6 +360,11 @@ export class WatchCache {
       }
     }
     if (sizeChanged) this.opts.onSizeChange?.(this.store.size);
+    if (this.freshWaiters.length > 0) {
+      const ready = this.freshWaiters.filter((w) => w.target <= this.lastRevision);
+      this.freshWaiters = this.freshWaiters.filter((w) => w.target > this.lastRevision);
+      for (const w of ready) w.resolve(true);
+    }
   }
 
   /** False when the sink refused (too slow); it has then been closed. */
