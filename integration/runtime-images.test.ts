@@ -427,3 +427,28 @@ test('prune spares what a pull in another live process wrote since it began', as
   t.true(removed.includes(`layer ${busybox.layers[0]?.diffId ?? ''}`), removed.join('\n'));
   t.deepEqual(await fs.readdir(path.join(dataDir, 'images/tmp')), []);
 });
+
+test('a pull killed with SIGKILL mid-download leaves no image and no leftovers; the next pull works', async (t) => {
+  const proxy = await startCountingProxy(open.host, { stallBlobs: true });
+  t.teardown(() => proxy.stop());
+  const { dataDir } = newStore(t);
+  const cli = path.resolve(__dirname, '../kubelet/runtime/cli/image-commands.js');
+  const ref = `${proxy.host}/tsk/busybox:v1`;
+  const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(cli)}).runImageCommand('pull', [${JSON.stringify(ref)}], ${JSON.stringify(dataDir)})`], { stdio: 'ignore' });
+  t.teardown(() => { child.kill('SIGKILL'); });
+  const tmp = path.join(dataDir, 'images/tmp');
+  const layerGet = `GET /v2/tsk/busybox/blobs/${busybox.layers[0]?.digest ?? ''}`;
+  const partial = (): Promise<string[]> => fs.readdir(tmp).then((n) => n.filter((x) => x.startsWith(`blob-${child.pid ?? 0}-`)), () => []);
+  // The layer download stalls after its first chunk, so its temp file stays until the kill.
+  const deadline = Date.now() + 20_000;
+  while (!(proxy.requests.includes(layerGet) && (await partial()).length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.is((await partial()).length, 1, `the child never started downloading the layer: requests ${proxy.requests.join(', ')}`);
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const store = new ImageStore(dataDir);
+  t.deepEqual(await store.list(), []);
+  t.is(await store.get(ref), undefined);
+  t.deepEqual(await fs.readdir(tmp), [], 'leftovers of the dead process are removed on start-up');
+  const rec = await store.pull(`${open.host}/tsk/busybox:v1`);
+  t.true((await fs.stat(path.join(rec.layerDirs[0] ?? '', 'bin/busybox'))).isFile());
+});

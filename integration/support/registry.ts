@@ -125,15 +125,29 @@ export interface CountingProxy {
   stop(): Promise<void>;
 }
 
-/** An HTTP proxy on 127.0.0.1 that forwards everything to `target` (host:port) and records each request. */
-export async function startCountingProxy(target: string): Promise<CountingProxy> {
+/**
+ * An HTTP proxy on 127.0.0.1 that forwards everything to `target`
+ * (host:port) and records each request. With `stallBlobs`, downloads of
+ * blobs over 100 kB send their first chunk and then hang (to kill a client
+ * mid-download).
+ */
+export async function startCountingProxy(target: string, opts: { stallBlobs?: boolean } = {}): Promise<CountingProxy> {
   const [thost, tport] = target.split(':');
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     requests.push(`${req.method ?? ''} ${(req.url ?? '').split('?')[0] ?? ''}`);
+    const stall = opts.stallBlobs === true && req.method === 'GET' && (req.url ?? '').includes('/blobs/');
     const up = http.request({ host: thost, port: Number(tport), method: req.method, path: req.url, headers: req.headers }, (ures) => {
       res.writeHead(ures.statusCode ?? 502, ures.headers);
-      ures.pipe(res);
+      // Small blobs (configs) pass whole: a response left open would wedge the client's keep-alive socket.
+      if (!stall || Number(ures.headers['content-length']) < 100_000) {
+        ures.pipe(res);
+        return;
+      }
+      ures.once('data', (chunk: Buffer) => {
+        res.write(chunk);
+        ures.pause();
+      });
     });
     up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
     req.pipe(up);

@@ -41,8 +41,10 @@ export class ContentStore {
     this.tmpDir = path.join(root, 'tmp');
   }
 
+  /** Creates the directories and drops what dead processes left in tmp/ (see cleanTmp). */
   async init(): Promise<void> {
     for (const d of [this.blobsDir, this.layersDir, this.tmpDir]) await fs.mkdir(d, { recursive: true, mode: 0o700 });
+    await this.cleanTmp(Infinity);
   }
 
   blobPath(digest: string): string {
@@ -222,18 +224,27 @@ export class ContentStore {
     return st?.ctimeMs ?? 0;
   }
 
-  /** Removes tmp/ entries older than maxAgeMs (left by crashed processes). */
+  /**
+   * Removes what crashed processes left in tmp/: every entry names the pid
+   * that made it, so entries of dead processes go at once; entries without
+   * a pid (or of a reused, live pid) go when older than maxAgeMs. Entries
+   * of live processes, this one included, stay.
+   */
   async cleanTmp(maxAgeMs: number, now = Date.now()): Promise<string[]> {
     const removed: string[] = [];
     for (const name of await fs.readdir(this.tmpDir)) {
-      const pid = markerPid(name);
-      if (pid !== undefined && alive(pid)) continue;
+      const pid = tmpPid(name);
       const p = path.join(this.tmpDir, name);
-      const st = await fs.lstat(p).catch(() => undefined);
-      if (st && (now - st.mtimeMs > maxAgeMs || pid !== undefined)) {
-        await removeTree(p);
-        removed.push(p);
+      if (pid !== undefined && alive(pid)) {
+        if (pid === process.pid) continue;
+        const st = await fs.lstat(p).catch(() => undefined);
+        if (!st || now - st.mtimeMs <= maxAgeMs || name.startsWith(OP_MARKER)) continue;
+      } else if (pid === undefined) {
+        const st = await fs.lstat(p).catch(() => undefined);
+        if (!st || now - st.mtimeMs <= maxAgeMs) continue;
       }
+      await removeTree(p);
+      removed.push(p);
     }
     return removed;
   }
@@ -242,7 +253,12 @@ export class ContentStore {
 const OP_MARKER = 'op-';
 
 function markerPid(name: string): number | undefined {
-  const m = /^op-(\d+)-/.exec(name);
+  return name.startsWith(OP_MARKER) ? tmpPid(name) : undefined;
+}
+
+/** tmp/ entries are named KIND-PID-RANDOM (see tmpName, markOperation). */
+function tmpPid(name: string): number | undefined {
+  const m = /^[a-z]+-(\d+)-[0-9a-f]+$/.exec(name);
   return m ? Number(m[1]) : undefined;
 }
 
