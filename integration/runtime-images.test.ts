@@ -146,6 +146,10 @@ test('whiteouts, opaque dirs, hardlinks, devices, ownership and modes survive in
     { name: 'dev/loop9', type: 'block', devmajor: 7, devminor: 9, mode: 0o660, gid: 6 },
     { name: 'fifo', type: 'fifo', mode: 0o600 },
     { name: 'caps', type: 'file', data: Buffer.from('c'), xattrs: { 'user.tsk': 'kept' } },
+    // Later entries of a path replace earlier ones, whatever their types.
+    { name: 'dup/', type: 'dir', mode: 0o700 }, { name: 'dup/child', type: 'file', data: Buffer.from('c') },
+    { name: 'dup', type: 'file', data: Buffer.from('now a file') },
+    { name: 'dev/zero', type: 'char', devmajor: 1, devminor: 5 }, { name: 'dev/zero', type: 'file', data: Buffer.from('file wins') },
   ] });
   const image = buildImage([lower, upper]);
   await pushImage(open.host, 'tsk/whiteouts', 'v1', image);
@@ -170,6 +174,9 @@ test('whiteouts, opaque dirs, hardlinks, devices, ownership and modes survive in
   t.true(bd.isBlockDevice());
   t.deepEqual([bd.rdev, bd.gid], [(7 << 8) | 9, 6]);
   t.true((await fs.lstat(path.join(l2, 'fifo'))).isFIFO());
+  t.is(await fs.readFile(path.join(l2, 'dup'), 'utf8'), 'now a file');
+  t.is((await fs.stat(path.join(l2, 'dup'))).mode & 0o7777, 0o644);
+  t.is(await fs.readFile(path.join(l2, 'dev/zero'), 'utf8'), 'file wins');
 
   // The merged view is what a container sees.
   const mnt = tempDir(t, 'tsk-overlay-');

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { hashDigest, newHash } from './digest';
 import { InvalidLayerError } from './errors';
-import { NativeOps } from './native-ops';
+import { NativeOps, NodeType } from './native-ops';
 import { readTar, TarHeader } from './tar-reader';
 import { classifyLayerPath, OPAQUE_XATTR } from './whiteout';
 
@@ -65,13 +65,18 @@ async function* zstdChunks(file: string): AsyncGenerator<Buffer> {
 }
 
 interface DirMeta { rel: string; mode: number; uid: number; gid: number; mtime: number }
+interface NodeSpec { type: NodeType; mode: number; major: number; minor: number; uid: number; gid: number }
+
+function under(p: string, rel: string): boolean {
+  return p === rel || p.startsWith(`${rel}/`);
+}
 
 /** State of one extraction; one instance per layer. */
 class Extractor {
   private readonly knownDirs = new Set<string>(['']);
   private readonly dirMeta = new Map<string, DirMeta>();
-  private readonly nodes = new Map<string, TarHeader>();
-  private readonly ops = new NativeOps();
+  /** Device nodes, fifos and whiteouts to make at the end (the helper does mknod); a later entry of the same path replaces one. */
+  private readonly nodes = new Map<string, NodeSpec>();
   private readonly xattrOps: Array<{ rel: string; name: string; value: Buffer }> = [];
   private readonly isRoot = process.getuid?.() === 0;
 
@@ -104,12 +109,15 @@ class Extractor {
 
   /** Clears whatever an earlier entry put at rel, unless both are directories. */
   private async clear(rel: string, keepDir: boolean): Promise<void> {
-    this.nodes.delete(rel);
+    for (const n of [...this.nodes.keys()]) if (under(n, rel)) this.nodes.delete(n);
     const st = await fs.lstat(this.abs(rel)).catch(() => undefined);
     if (st === undefined) return;
     if (keepDir && st.isDirectory()) return;
     await fs.rm(this.abs(rel), { recursive: true, force: true });
-    for (const d of [...this.knownDirs]) if (d === rel || d.startsWith(`${rel}/`)) this.knownDirs.delete(d);
+    // Whatever was recorded for the removed tree no longer applies.
+    for (const d of [...this.knownDirs]) if (under(d, rel)) this.knownDirs.delete(d);
+    for (const d of [...this.dirMeta.keys()]) if (under(d, rel)) this.dirMeta.delete(d);
+    for (let i = this.xattrOps.length - 1; i >= 0; i--) if (under(this.xattrOps[i]?.rel ?? '', rel)) this.xattrOps.splice(i, 1);
   }
 
   private async own(rel: string, h: TarHeader, link: boolean): Promise<void> {
@@ -141,7 +149,7 @@ class Extractor {
     if (action.kind === 'whiteout') {
       await this.ensureParents(action.path);
       await this.clear(action.path, false);
-      this.ops.mknod(action.path, 'c', 0, 0, 0, 0, 0);
+      this.nodes.set(action.path, { type: 'c', mode: 0, major: 0, minor: 0, uid: 0, gid: 0 });
       return;
     }
     await this.write(action.path, h, body);
@@ -177,9 +185,8 @@ class Extractor {
       case 'char':
       case 'block':
       case 'fifo': {
-        this.nodes.set(rel, h);
-        const t = h.type === 'char' ? 'c' : h.type === 'block' ? 'b' : 'p';
-        this.ops.mknod(rel, t, h.mode, h.devmajor, h.devminor, h.uid, h.gid);
+        const type = h.type === 'char' ? 'c' : h.type === 'block' ? 'b' : 'p';
+        this.nodes.set(rel, { type, mode: h.mode, major: h.devmajor, minor: h.devminor, uid: h.uid, gid: h.gid });
         return;
       }
     }
@@ -191,8 +198,7 @@ class Extractor {
     const node = this.nodes.get(target.path);
     if (node !== undefined) {
       // Devices are made by the helper at the end; an identical node is equivalent.
-      const t = node.type === 'char' ? 'c' : node.type === 'block' ? 'b' : 'p';
-      this.ops.mknod(rel, t, node.mode, node.devmajor, node.devminor, node.uid, node.gid);
+      this.nodes.set(rel, { ...node });
       return;
     }
     await this.ensureParents(target.path);
@@ -203,9 +209,11 @@ class Extractor {
 
   /** Native ops, then xattrs, then directory metadata deepest first (writing into a dir changes its mtime). */
   async finish(): Promise<void> {
-    for (const x of this.xattrOps) this.ops.setxattr(x.rel, x.name, x.value);
+    const ops = new NativeOps();
+    for (const [rel, n] of this.nodes) ops.mknod(rel, n.type, n.mode, n.major, n.minor, n.uid, n.gid);
+    for (const x of this.xattrOps) ops.setxattr(x.rel, x.name, x.value);
     try {
-      await this.ops.run(this.root);
+      await ops.run(this.root);
     } catch (e) {
       this.fail((e as Error).message);
     }
