@@ -304,7 +304,11 @@ test('import a docker save tarball (gzip too) through the CLI; rmi and prune cle
   t.deepEqual(await store.prune(), []);
   t.is(execFileSync('chroot', [(await store.get('busybox'))?.layerDirs[0] ?? '/nonexistent', '/bin/busybox', 'echo', 'still here'], { encoding: 'utf8' }).trim(), 'still here');
   out.length = 0;
+  const busyboxLayer = (await store.get('busybox'))?.layerDirs[0] ?? '';
   t.is(await runImageCommand('rmi', ['busybox'], dataDir, io), 0);
+  // A container still running on the layer keeps it through a prune.
+  t.false((await store.prune({ keepLayerDirs: [busyboxLayer] })).some((r) => r.startsWith('layer ')));
+  t.true((await fs.stat(path.join(busyboxLayer, 'bin/busybox'))).isFile());
   await store.prune();
   t.deepEqual(await fs.readdir(path.join(dataDir, 'images/blobs/sha256')), []);
   t.deepEqual(await fs.readdir(path.join(dataDir, 'images/layers/sha256')), []);
