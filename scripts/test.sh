@@ -19,7 +19,8 @@ want docker-registry docker-registry
 want gcc gcc
 want tar tar
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need_pkgs+=(busybox-static)
-want htpasswd apache2-utils
+want zstd zstd
+want perl perl-base
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
