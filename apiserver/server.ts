@@ -3,7 +3,6 @@
 // each logged; stop() undoes them in reverse order.
 
 import * as grpc from '@grpc/grpc-js';
-import { Etcd3 } from 'etcd3';
 import type { Server as HttpServer } from 'node:http';
 import { AlreadyExistsError, UnavailableError } from '../api/errors';
 import type { VersionInfo } from '../api/gen/tsk/v1/meta';
@@ -17,6 +16,7 @@ import { podStrategy } from './registry/pods';
 import { ServiceAllocators, serviceStrategy } from './registry/services';
 import { Registry, type RegistryContext } from './registry/store';
 import { PLAIN_STRATEGY, type Strategy } from './registry/strategy';
+import { EtcdClient } from './storage/etcd-client';
 import { EtcdCacheSource } from './storage/etcd-source';
 import { EtcdStore } from './storage/etcd-store';
 import { kindPrefix, objectKey } from './storage/keys';
@@ -95,12 +95,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   };
   try {
     // 1. etcd
-    // Large ranges (keys of 100,000 objects) exceed gRPC's default 4 MiB receive limit.
-    const client = new Etcd3({
-      hosts: opts.etcdServers,
-      dialTimeout: 3000,
-      grpcOptions: { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 },
-    });
+    const client = new EtcdClient(opts.etcdServers);
     cleanups.push(() => client.close());
     const store = new EtcdStore(client, metrics);
     await waitForEtcd(store, opts.etcdServers, 30_000);
@@ -160,18 +155,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
 
     // 5. gRPC
     const version = async (): Promise<VersionInfo> => {
-      const status = await client.maintenance.status().catch(() => undefined);
+      const etcdVersion = await client.version().catch(() => '');
       return {
         version: `v${TSK_VERSION}`,
         gitCommit: '',
         platform: `${process.platform}/${process.arch}`,
         nodeVersion: process.version,
-        etcdVersion: status?.version ?? '',
+        etcdVersion,
       };
     };
     const server = new grpc.Server({
       'grpc.max_receive_message_length': GRPC_MAX_RECEIVE_BYTES,
       'grpc.max_send_message_length': -1,
+      'grpc.enable_channelz': 0,
     });
     new GrpcApi({
       registries,

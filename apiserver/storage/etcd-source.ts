@@ -1,19 +1,20 @@
 // etcd as the source of a watch cache or of a watch replayed from history:
 // a full range of a prefix, and an etcd watch on it from a revision.
 
-import type { Etcd3, IDuplexStream, IWatchRequest, IWatchResponse } from 'etcd3';
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import type { EtcdClient, WatchResponse } from './etcd-client';
 import type { EtcdStore, KeyValue } from './etcd-store';
 import { prefixEnd } from './keys';
 import type { CacheSource, RawEvent, WatchHandle } from './watch-cache';
 
-function toRawEvents(res: IWatchResponse): RawEvent[] {
+function toRawEvents(res: WatchResponse): RawEvent[] {
   return res.events.map((e) => ({
-    type: e.type === 'Delete' ? ('delete' as const) : ('put' as const),
-    key: e.kv.key.toString(),
+    type: e.type,
+    key: e.kv.key,
     value: e.kv.value,
-    modRevision: Number(e.kv.mod_revision),
-    prevValue: e.prev_kv?.value,
-    prevModRevision: e.prev_kv ? Number(e.prev_kv.mod_revision) : undefined,
+    modRevision: e.kv.modRevision,
+    prevValue: e.prevKv?.value,
+    prevModRevision: e.prevKv?.modRevision,
   }));
 }
 
@@ -26,7 +27,7 @@ function toRawEvents(res: IWatchResponse): RawEvent[] {
  * watch, e.g. because the revision was compacted; the message says so.
  */
 export function watchPrefix(
-  client: Etcd3,
+  client: EtcdClient,
   prefix: string,
   fromRevision: number,
   withPrev: boolean,
@@ -35,7 +36,7 @@ export function watchPrefix(
 ): WatchHandle {
   let cancelled = false;
   let next = fromRevision;
-  let stream: IDuplexStream<IWatchRequest, IWatchResponse> | undefined;
+  let stream: ClientDuplexStream<Buffer, WatchResponse> | undefined;
   let backoff = 50;
 
   const fail = (err: Error): void => {
@@ -52,48 +53,38 @@ export function watchPrefix(
   };
   const connect = (): void => {
     if (cancelled) return;
-    client.watchClient.watch().then(
-      (s) => {
-        if (cancelled) {
-          s.cancel();
-          return;
-        }
-        stream = s;
-        let ended = false;
-        const lost = (): void => {
-          if (ended) return;
-          ended = true;
-          reconnect();
-        };
-        s.on('data', (res: IWatchResponse) => {
-          if (cancelled) return;
-          if (res.canceled) {
-            ended = true;
-            s.cancel();
-            const compacted = Number(res.compact_revision) > 0;
-            fail(new Error(compacted ? `required revision ${next} has been compacted (compacted up to ${res.compact_revision})` : `etcd cancelled the watch: ${res.cancel_reason || 'no reason given'}`));
-            return;
-          }
-          backoff = 50;
-          if (res.events.length === 0) return;
-          const events = toRawEvents(res).filter((e) => e.modRevision >= next);
-          if (events.length === 0) return;
-          next = events[events.length - 1]!.modRevision + 1;
-          onEvents(events);
-        });
-        s.on('error', lost);
-        s.on('end', lost);
-        s.write({
-          create_request: {
-            key: Buffer.from(prefix),
-            range_end: prefixEnd(prefix),
-            start_revision: next,
-            prev_kv: withPrev,
-          },
-        });
-      },
-      () => reconnect(),
-    );
+    const s = client.watch({ key: Buffer.from(prefix), rangeEnd: prefixEnd(prefix), startRevision: next, prevKv: withPrev });
+    stream = s;
+    let ended = false;
+    const lost = (): void => {
+      if (ended) return;
+      ended = true;
+      reconnect();
+    };
+    s.on('data', (res: WatchResponse) => {
+      if (cancelled || ended) return;
+      if (res.canceled) {
+        ended = true;
+        s.cancel();
+        const compacted = res.compactRevision > 0;
+        fail(
+          new Error(
+            compacted
+              ? `required revision ${next} has been compacted (compacted up to ${res.compactRevision})`
+              : `etcd cancelled the watch: ${res.cancelReason || 'no reason given'}`,
+          ),
+        );
+        return;
+      }
+      backoff = 50;
+      if (res.events.length === 0) return;
+      const events = toRawEvents(res).filter((e) => e.modRevision >= next);
+      if (events.length === 0) return;
+      next = events[events.length - 1]!.modRevision + 1;
+      onEvents(events);
+    });
+    s.on('error', lost);
+    s.on('end', lost);
   };
   connect();
   return {

@@ -1,12 +1,11 @@
-// A thin, typed layer over etcd's KV API (etcd3's raw RPC client): ranges at
+// A thin, typed layer over etcd's KV API (storage/etcd-client.ts): ranges at
 // a revision, compare-and-swap transactions, and the mapping of etcd's
 // failures to API errors. It knows keys and bytes, not objects. Every call is
 // timed into etcd_request_duration_seconds.
 
-import type { Etcd3 } from 'etcd3';
-import type { ICompare, IKeyValue, IRequestOp } from 'etcd3';
 import { ExpiredError, UnavailableError } from '../../api/errors';
 import type { ApiServerMetrics } from '../metrics';
+import type { CompareSpec, EtcdClient, RequestOp } from './etcd-client';
 
 export interface KeyValue {
   readonly key: string;
@@ -45,15 +44,6 @@ export interface TxnResult {
   readonly revision: number;
 }
 
-export function toKeyValue(kv: IKeyValue): KeyValue {
-  return {
-    key: kv.key.toString(),
-    value: kv.value,
-    modRevision: Number(kv.mod_revision),
-    createRevision: Number(kv.create_revision),
-  };
-}
-
 /** Whether an etcd error says the revision was compacted. */
 export function isCompactedError(err: unknown): boolean {
   return err instanceof Error && /compacted/.test(err.message);
@@ -67,22 +57,20 @@ function mapError(err: unknown, what: string): never {
   throw new UnavailableError(`etcd request failed (${what}): ${message}`);
 }
 
-function toCompare(c: Compare): ICompare {
-  if ('modRevision' in c) {
-    return { key: Buffer.from(c.key), target: 'Mod', result: 'Equal', mod_revision: c.modRevision };
-  }
+function toCompare(c: Compare): CompareSpec {
+  if ('modRevision' in c) return { key: Buffer.from(c.key), target: 'mod', result: 'equal', value: c.modRevision };
   // A key exists iff its version is greater than 0.
-  return { key: Buffer.from(c.key), target: 'Version', result: c.exists ? 'Greater' : 'Equal', version: 0 };
+  return { key: Buffer.from(c.key), target: 'version', result: c.exists ? 'greater' : 'equal', value: 0 };
 }
 
-function toOp(op: Op): IRequestOp {
-  if ('put' in op) return { request_put: { key: Buffer.from(op.put), value: op.value } };
-  return { request_delete_range: { key: Buffer.from(op.delete) } };
+function toOp(op: Op): RequestOp {
+  if ('put' in op) return { put: { key: Buffer.from(op.put), value: op.value } };
+  return { deleteRange: { key: Buffer.from(op.delete) } };
 }
 
 export class EtcdStore {
   constructor(
-    readonly client: Etcd3,
+    readonly client: EtcdClient,
     private readonly metrics: ApiServerMetrics,
   ) {}
 
@@ -94,31 +82,26 @@ export class EtcdStore {
   async range(start: string | Buffer, type: string, opts: RangeOptions): Promise<RangeResult> {
     const res = await this.metrics
       .timeEtcd('range', type, () =>
-        this.client.kv.range({
+        this.client.range({
           key: Buffer.from(start),
-          range_end: opts.end,
+          rangeEnd: opts.end,
           revision: opts.revision ?? 0,
           limit: opts.limit ?? 0,
-          keys_only: opts.keysOnly ?? false,
+          keysOnly: opts.keysOnly ?? false,
         }),
       )
       .catch((err: unknown) => mapError(err, `range of ${type}`));
-    return {
-      kvs: res.kvs.map(toKeyValue),
-      revision: Number(res.header.revision),
-      more: res.more,
-      count: Number(res.count),
-    };
+    return res;
   }
 
   /** Applies `ops` when every compare holds; one etcd transaction. */
   async txn(type: string, operation: string, compares: Compare[], ops: Op[]): Promise<TxnResult> {
     const res = await this.metrics
       .timeEtcd(operation, type, () =>
-        this.client.kv.txn({ compare: compares.map(toCompare), success: ops.map(toOp), failure: [] }),
+        this.client.txn(compares.map(toCompare), ops.map(toOp)),
       )
       .catch((err: unknown) => mapError(err, `${operation} of ${type}`));
-    return { succeeded: res.succeeded, revision: Number(res.header.revision) };
+    return res;
   }
 
   /** The store's current revision. */
@@ -128,6 +111,6 @@ export class EtcdStore {
   }
 
   async compact(revision: number): Promise<void> {
-    await this.client.kv.compact({ revision, physical: true });
+    await this.client.compact(revision);
   }
 }

@@ -1,0 +1,375 @@
+// API benchmark: 10,000 pod creates with 64 requests in flight, lists of
+// 10,000 pods (one call, and pages of 500), and watch delivery latency with
+// 100 watchers; beside raw etcd puts of values the same size with the same
+// concurrency, measured in the same run with etcd3. The API server runs as a
+// child process (`tsk apiserver`), as in production.
+//
+// Output: a table, then as the LAST line one JSON object with every figure.
+
+import * as grpc from '@grpc/grpc-js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { CreatePodRequest, PodServiceClient, PodServiceService } from '../api/gen/tsk/v1/api';
+import { Pod, PodList } from '../api/gen/tsk/v1/core';
+import { EtcdProcess } from '../util/etcd-process';
+
+// Counts can be lowered for profiling runs (BENCH_PODS=2000 ...); the
+// targets are stated for the defaults.
+const PODS = Number(process.env['BENCH_PODS'] ?? 10_000);
+const CONCURRENCY = 64;
+const WATCHERS = Number(process.env['BENCH_WATCHERS'] ?? 100);
+const WATCH_PODS = Number(process.env['BENCH_WATCH_PODS'] ?? 1_000);
+/** Set to a directory to CPU-profile the API server child (node --cpu-prof). */
+const PROFILE_DIR = process.env['BENCH_PROFILE_DIR'];
+const WATCH_RATE_PER_S = 100;
+const WARMUP = 500;
+const LIST_RUNS = 5;
+
+function progress(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+/** A realistic ~1 KiB pod. */
+function benchPod(name: string, sentAtMs = 0): Pod {
+  return {
+    metadata: {
+      name,
+      namespace: 'default',
+      labels: { app: 'bench', tier: 'backend', release: 'stable', 'pod-template-hash': '5d4f8c7b9' },
+      annotations: {
+        'bench.tsk.dev/sent-at': String(sentAtMs),
+        'example.com/owner': 'team-bench',
+        'example.com/revision': '42',
+        'example.com/git-commit': '9f2c4e1b7a3d5c6e8f0a1b2c3d4e5f60718293a4',
+      },
+      ownerReferences: [{ apiVersion: 'v1', kind: 'ReplicationController', name: 'bench', uid: '6f1c0f3e-8a0b-4b8e-9a5c-3d2e1f0a9b8c', controller: true }],
+    },
+    spec: {
+      containers: [
+        {
+          name: 'app',
+          image: 'registry.example.com/team/bench-app:1.24.3',
+          command: ['/bin/app'],
+          args: ['--port=8080', '--log-level=info', '--config=/etc/app/config.yaml'],
+          ports: [
+            { name: 'http', containerPort: 8080, protocol: 'TCP' },
+            { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
+          ],
+          env: [
+            { name: 'APP_ENV', value: 'production' },
+            { name: 'APP_REGION', value: 'eu-west-1' },
+            { name: 'APP_FEATURE_FLAGS', value: 'alpha,beta,gamma' },
+            { name: 'APP_DATABASE_URL', value: 'postgres://app@db.team-bench.svc.cluster.local:5432/app?sslmode=require' },
+            { name: 'APP_CACHE_URL', value: 'redis://cache.team-bench.svc.cluster.local:6379/0' },
+            { name: 'APP_TRACING_ENDPOINT', value: 'http://otel-collector.observability.svc:4317' },
+          ],
+          resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+          volumeMounts: [{ name: 'config', mountPath: '/etc/app', readOnly: true }],
+          livenessProbe: { httpGet: { path: '/healthz', port: { type: 0, intVal: 8080 } }, periodSeconds: 10 },
+          readinessProbe: { httpGet: { path: '/readyz', port: { type: 0, intVal: 8080 } }, periodSeconds: 5 },
+          imagePullPolicy: 'IfNotPresent',
+        },
+      ],
+      volumes: [{ name: 'config', emptyDir: {} }],
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: 30,
+      nodeSelector: { 'kubernetes.io/os': 'linux' },
+    },
+  } as Pod;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function median(xs: number[]): number {
+  return percentile([...xs].sort((a, b) => a - b), 50);
+}
+
+async function runPool(count: number, concurrency: number, op: (i: number) => Promise<void>, label: string): Promise<number> {
+  let next = 0;
+  let done = 0;
+  const start = performance.now();
+  const timer = setInterval(() => progress(`${label}: ${done}/${count}`), 2000);
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        await op(i);
+        done++;
+      }
+    }),
+  );
+  clearInterval(timer);
+  return (performance.now() - start) / 1000;
+}
+
+/** Reads a varint at `pos`; returns [value, next position]. */
+function varint(buf: Buffer, pos: number): [number, number] {
+  let v = 0;
+  let mul = 1;
+  for (;;) {
+    const b = buf[pos++]!;
+    v += (b & 0x7f) * mul;
+    if (b < 0x80) return [v, pos];
+    mul *= 128;
+  }
+}
+
+/** The [start, end) of length-delimited field `field` in buf[start, end), or undefined. */
+function findField(buf: Buffer, start: number, end: number, field: number): [number, number] | undefined {
+  let pos = start;
+  while (pos < end) {
+    const [tag, p1] = varint(buf, pos);
+    const wire = tag & 7;
+    if (wire === 2) {
+      const [len, p2] = varint(buf, p1);
+      if (tag >>> 3 === field) return [p2, p2 + len];
+      pos = p2 + len;
+    } else if (wire === 0) {
+      pos = varint(buf, p1)[1];
+    } else if (wire === 1) {
+      pos = p1 + 8;
+    } else if (wire === 5) {
+      pos = p1 + 4;
+    } else {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The type and pod name of an encoded PodWatchEvent {1 type, 2 Pod {3 metadata {1 name}}}. */
+function peekWatchEvent(buf: Buffer): { type: string; name: string } {
+  const t = findField(buf, 0, buf.length, 1);
+  const obj = findField(buf, 0, buf.length, 2);
+  const meta = obj && findField(buf, obj[0], obj[1], 3);
+  const name = meta && findField(buf, meta[0], meta[1], 1);
+  return { type: t ? buf.toString('utf8', t[0], t[1]) : '', name: name ? buf.toString('utf8', name[0], name[1]) : '' };
+}
+
+async function startServer(etcdUrl: string): Promise<{ child: ChildProcess; address: string }> {
+  const child = spawn(
+    process.execPath,
+    [...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), join(__dirname, '..', 'cmd', 'tsk.js'), 'apiserver', '--etcd-servers', etcdUrl, '--address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--write-config=false'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /serving gRPC on (\S+), HTTP on (\S+)/.exec(out);
+      if (m) resolve({ child, address: m[1]! });
+    });
+    child.once('exit', (code) => reject(new Error(`tsk apiserver exited (code ${code}) during start-up:\n${out}`)));
+  });
+}
+
+function call<Req, Res>(fn: (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
+  return new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsk-bench-api-'));
+  let etcd: EtcdProcess | undefined;
+  let server: ChildProcess | undefined;
+  const clients: grpc.Client[] = [];
+  try {
+    etcd = await EtcdProcess.start({ dataDir: dir });
+    progress(`etcd at ${etcd.clientUrl}`);
+    const podBytes = Pod.encode(benchPod('bench-00000')).finish().length;
+
+    // Anchor: raw etcd puts of values the size of a stored pod, measured
+    // before and after tsk's creates (the machine is shared; the mean is used).
+    const raw = new Etcd3({ hosts: etcd.clientUrl });
+    const value = Buffer.alloc(podBytes, 0x61);
+    const anchor = async (round: number): Promise<number> => {
+      const secs = await runPool(PODS, CONCURRENCY, async (i) => {
+        await raw.kv.put({ key: Buffer.from(`/bench/raw${round}/${String(i).padStart(5, '0')}`), value });
+      }, `etcd puts (${round === 0 ? 'before' : 'after'})`);
+      await raw.kv.deleteRange({ key: Buffer.from(`/bench/raw${round}/`), range_end: Buffer.from(`/bench/raw${round}0`) });
+      return PODS / secs;
+    };
+    await runPool(WARMUP, CONCURRENCY, async (i) => {
+      await raw.kv.put({ key: Buffer.from(`/bench/warm/${i}`), value });
+    }, 'etcd warm-up');
+    const etcdBefore = await anchor(0);
+    progress(`raw etcd: ${etcdBefore.toFixed(0)} puts/s`);
+
+    const started = await startServer(etcd.clientUrl);
+    server = started.child;
+    progress(`tsk apiserver at ${started.address}`);
+    const mk = (): PodServiceClient => {
+      const c = new PodServiceClient(started.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
+      clients.push(c);
+      return c;
+    };
+    const pods = mk();
+
+    // Creates (after a warm-up the figures do not count: JIT, connections).
+    await runPool(WARMUP, CONCURRENCY, async (i) => {
+      await call<CreatePodRequest, Pod>(pods.create.bind(pods), { object: { ...benchPod(`warm-${i}`), metadata: { ...benchPod('').metadata, name: `warm-${i}`, namespace: 'kube-system' } } });
+    }, 'warm-up');
+    const createSecs = await runPool(PODS, CONCURRENCY, async (i) => {
+      await call<CreatePodRequest, Pod>(pods.create.bind(pods), { object: benchPod(`bench-${String(i).padStart(5, '0')}`) });
+    }, 'creates');
+    const createPerS = PODS / createSecs;
+    progress(`tsk: ${createPerS.toFixed(0)} creates/s`);
+    const etcdAfter = await anchor(1);
+    raw.close();
+    const etcdPutPerS = (etcdBefore + etcdAfter) / 2;
+    progress(`raw etcd: ${etcdAfter.toFixed(0)} puts/s`);
+
+    // Lists: the whole 10,000 in one call, and in pages of 500. Timed to the
+    // last byte received, and separately with the client's decoding.
+    const rawClient = new grpc.Client(started.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
+    clients.push(rawClient);
+    const listDef = PodServiceService.list;
+    const listRaw = (req: object): Promise<Buffer> =>
+      new Promise((resolve, reject) =>
+        rawClient.makeUnaryRequest(listDef.path, listDef.requestSerialize, (b: Buffer) => b, req, (err, res) => (err ? reject(err) : resolve(res as Buffer))),
+      );
+    const full: number[] = [];
+    const fullDecoded: number[] = [];
+    for (let r = 0; r < LIST_RUNS; r++) {
+      let t0 = performance.now();
+      const bytes = await listRaw({ namespace: 'default' });
+      full.push(performance.now() - t0);
+      t0 = performance.now();
+      const list = await call<object, PodList>(pods.list.bind(pods), { namespace: 'default' });
+      fullDecoded.push(performance.now() - t0);
+      if ((list.items ?? []).length < PODS || bytes.length < PODS * podBytes) throw new Error(`list returned ${list.items?.length} pods, want ${PODS}`);
+    }
+    const paged: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const t0 = performance.now();
+      let n = 0;
+      let cont = '';
+      do {
+        const page = await call<object, PodList>(pods.list.bind(pods), { namespace: 'default', limit: 500, continue: cont });
+        n += page.items?.length ?? 0;
+        cont = page.metadata?.continue ?? '';
+      } while (cont);
+      paged.push(performance.now() - t0);
+      if (n < PODS) throw new Error(`paginated list returned ${n} pods, want ${PODS}`);
+    }
+    const list10kDecodedMs = median(fullDecoded);
+    const list10kMs = median(full);
+    const listPagedMs = median(paged);
+    progress(`list 10k: ${list10kMs.toFixed(1)} ms (decoded ${list10kDecodedMs.toFixed(1)} ms), paged: ${listPagedMs.toFixed(1)} ms`);
+
+    // Watch: 100 watchers over 4 connections; creates at a steady rate.
+    // Latency = create sent -> the event's bytes received by the watcher's
+    // client; the watcher reads only the event type and the pod's name (a
+    // full decode would time the client's protobuf decoder, not delivery).
+    const channels = Array.from({ length: 4 }, () => {
+      const c = new grpc.Client(started.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
+      clients.push(c);
+      return c;
+    });
+    const watchDef = PodServiceService.watch;
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    let received = 0;
+    const streams: grpc.ClientReadableStream<Buffer>[] = [];
+    for (let w = 0; w < WATCHERS; w++) {
+      const s = channels[w % channels.length]!.makeServerStreamRequest(
+        watchDef.path,
+        watchDef.requestSerialize,
+        (b: Buffer) => b,
+        { namespace: 'default', labelSelector: 'app=bench' },
+      ) as grpc.ClientReadableStream<Buffer>;
+      s.on('data', (ev: Buffer) => {
+        const now = Date.now();
+        const { type, name } = peekWatchEvent(ev);
+        if (type !== 'ADDED') return;
+        const sent = sentAt.get(name);
+        if (sent !== undefined) {
+          latencies.push(now - sent);
+          received++;
+        }
+      });
+      s.on('error', () => undefined);
+      streams.push(s);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const interval = 1000 / WATCH_RATE_PER_S;
+    const t0 = Date.now();
+    const inflight: Promise<unknown>[] = [];
+    for (let i = 0; i < WATCH_PODS; i++) {
+      const due = t0 + i * interval;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const name = `watch-${String(i).padStart(5, '0')}`;
+      const object = benchPod(name, Date.now());
+      sentAt.set(name, Date.now());
+      inflight.push(call<CreatePodRequest, Pod>(pods.create.bind(pods), { object }));
+      if (i % 200 === 199) progress(`watch: ${i + 1}/${WATCH_PODS} created, ${received} events received`);
+    }
+    await Promise.all(inflight);
+    const deadline = Date.now() + 30_000;
+    while (received < WATCHERS * WATCH_PODS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const s of streams) s.cancel();
+    latencies.sort((a, b) => a - b);
+    const watchP50 = percentile(latencies, 50);
+    const watchP99 = percentile(latencies, 99);
+    const delivered = received / (WATCHERS * WATCH_PODS);
+
+    const rows: [string, string, string, string][] = [
+      ['creates/s (64 in flight)', createPerS.toFixed(0), `${etcdPutPerS.toFixed(0)} etcd puts/s`, `${((createPerS / etcdPutPerS) * 100).toFixed(0)}% (target >= 50%)`],
+      ['list 10,000 pods, one call (received)', `${list10kMs.toFixed(1)} ms`, '', 'target < 300 ms'],
+      ['list 10,000 pods, one call (+ client decode)', `${list10kDecodedMs.toFixed(1)} ms`, '', ''],
+      ['list 10,000 pods, pages of 500 (decoded)', `${listPagedMs.toFixed(1)} ms`, '', ''],
+      [`watch delivery p50 (${WATCHERS} watchers)`, `${watchP50.toFixed(1)} ms`, '', ''],
+      [`watch delivery p99 (${WATCHERS} watchers)`, `${watchP99.toFixed(1)} ms`, '', 'target < 50 ms'],
+      ['watch events delivered', `${received}/${WATCHERS * WATCH_PODS}`, '', ''],
+    ];
+    const w0 = Math.max(...rows.map((r) => r[0].length));
+    const w1 = Math.max(...rows.map((r) => r[1].length), 3);
+    const w2 = Math.max(...rows.map((r) => r[2].length), 6);
+    console.log(
+      `API benchmark: ${PODS} pods of ${podBytes} bytes (protobuf), ${CONCURRENCY} in flight; anchor = raw etcd3 puts, same size and concurrency ` +
+        `(mean of ${etcdBefore.toFixed(0)} before and ${etcdAfter.toFixed(0)} after); watch: ${WATCH_PODS} creates at ${WATCH_RATE_PER_S}/s, latency = create sent -> event received`,
+    );
+    console.log(`${'measure'.padEnd(w0)}  ${'tsk'.padStart(w1)}  ${'anchor'.padStart(w2)}  ratio / target`);
+    for (const r of rows) console.log(`${r[0].padEnd(w0)}  ${r[1].padStart(w1)}  ${r[2].padStart(w2)}  ${r[3]}`);
+    console.log(
+      JSON.stringify({
+        pods: PODS,
+        pod_bytes: podBytes,
+        concurrency: CONCURRENCY,
+        create_per_s: Math.round(createPerS),
+        etcd_put_per_s: Math.round(etcdPutPerS),
+        etcd_put_before_per_s: Math.round(etcdBefore),
+        etcd_put_after_per_s: Math.round(etcdAfter),
+        create_ratio: Number((createPerS / etcdPutPerS).toFixed(3)),
+        list_10k_ms: Number(list10kMs.toFixed(1)),
+        list_10k_decoded_ms: Number(list10kDecodedMs.toFixed(1)),
+        list_paged_10k_ms: Number(listPagedMs.toFixed(1)),
+        watch_p50_ms: watchP50,
+        watch_p99_ms: watchP99,
+        watch_delivered_ratio: Number(delivered.toFixed(4)),
+        watchers: WATCHERS,
+        watch_pods: WATCH_PODS,
+        watch_rate_per_s: WATCH_RATE_PER_S,
+      }),
+    );
+  } finally {
+    for (const c of clients) c.close();
+    if (server && server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((r) => server!.once('exit', r));
+    }
+    await etcd?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+});
