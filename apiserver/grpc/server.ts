@@ -17,6 +17,7 @@ import { MAX_OBJECT_BYTES, type Registry } from '../registry/store';
 import type { EtcdStore } from '../storage/etcd-store';
 import { buildFilter } from '../storage/filter';
 import type { WatchCache } from '../storage/watch-cache';
+import { encodingOf } from '../storage/objects';
 import { RawMessage, encodeList } from '../storage/wire';
 import { serveWatch, type WatchOptions } from './watch';
 
@@ -47,7 +48,7 @@ function passThrough(def: Record<string, AnyMethod>): ServiceDefinition {
     out[name] = {
       ...m,
       requestDeserialize: (buf: Buffer) => (buf.length > MAX_OBJECT_BYTES ? new OversizedRequest(buf.length) : m.requestDeserialize(buf)),
-      responseSerialize: (v: unknown) => (v instanceof RawMessage ? v.bytes : m.responseSerialize(v)),
+      responseSerialize: (v: unknown) => (v instanceof RawMessage ? v.bytes : (encodingOf(v) ?? m.responseSerialize(v))),
     };
   }
   return out as unknown as ServiceDefinition;

@@ -22,7 +22,7 @@ import { validate, validateUpdate } from '../validation';
 import type { Compare, EtcdStore, KeyValue, Op } from '../storage/etcd-store';
 import { buildFilter, type ObjectFilter } from '../storage/filter';
 import { listPrefix, objectKey, prefixEnd } from '../storage/keys';
-import { cloneObject, decodeStored, encodeForStorage, metaOf } from '../storage/objects';
+import { cloneObject, decodeStored, encodeForStorage, metaOf, rememberEncoding, withResourceVersion } from '../storage/objects';
 import { CachedObject, type WatchCache } from '../storage/watch-cache';
 import { decodeContinue, encodeContinue } from '../storage/continue-token';
 import { EMPTY_PLAN, type Strategy, type WritePlan } from './strategy';
@@ -89,6 +89,17 @@ export class Registry {
 
   private get cache(): WatchCache | undefined {
     return this.ctx.caches.get(this.kind);
+  }
+
+  /**
+   * Shares a stored object with the response serializer and the watch cache:
+   * its client encoding is derived from the stored bytes once, not encoded
+   * again for the response and decoded again from the watch event.
+   */
+  private published(key: string, revision: number, obj: ApiObject, stored: Buffer): void {
+    const bytes = withResourceVersion(stored, revision);
+    rememberEncoding(obj, bytes);
+    this.cache?.expect(key, revision, obj, bytes);
   }
 
   /** A transaction on this kind's keys; a success is recorded for consistent cached lists. */
@@ -182,6 +193,7 @@ export class Registry {
       const res = await this.txn('create', compares, [{ put: key, value }, ...plan.ops]);
       if (res.succeeded) {
         candidate.metadata!.resourceVersion = String(res.revision);
+        this.published(key, res.revision, candidate, value);
         return candidate;
       }
       // Find which condition failed: the object, the namespace, or an allocation raced.
@@ -349,11 +361,12 @@ export class Registry {
         ? this.strategy.planDelete ? await this.strategy.planDelete(cur) : EMPTY_PLAN
         : this.strategy.planUpdate ? await this.strategy.planUpdate(next, cur) : EMPTY_PLAN;
       const value = this.encode(next);
-      if (!finalize && value.equals(encodeForStorage(this.kind, cur))) return cur; // no-op: no write, same resourceVersion
+      if (!finalize && value.equals(kv.value)) return cur; // no-op: no write, same resourceVersion
       const op: Op = finalize ? { delete: kv.key } : { put: kv.key, value };
       const res = await this.txn(finalize ? 'delete' : 'update', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [op, ...plan.ops]);
       if (res.succeeded) {
         m.resourceVersion = String(res.revision);
+        if (!finalize) this.published(kv.key, res.revision, next, value);
         return next;
       }
       if (expectedRevision !== undefined) {

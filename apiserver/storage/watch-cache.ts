@@ -45,7 +45,10 @@ export class CachedObject {
     readonly key: string,
     readonly obj: ApiObject,
     readonly revision: number,
-  ) {}
+    encoded?: Buffer,
+  ) {
+    this.encoded = encoded;
+  }
 
   get bytes(): Buffer {
     if (!this.encoded) this.encoded = encodeForClient(this.kind, this.obj);
@@ -164,6 +167,8 @@ export class WatchCache {
   /** The highest revision this API server wrote to the kind's prefix. */
   private writeRevision = 0;
   private freshWaiters: { target: number; resolve: (ok: boolean) => void }[] = [];
+  /** Objects this server just wrote, by key, so their watch events need no decode. */
+  private expected = new Map<string, { revision: number; obj: ApiObject; bytes: Buffer }>();
   /** Sorted snapshots by revision, newest last, for consistent paginated lists. */
   private snapshots: { revision: number; items: CachedObject[]; at: number }[] = [];
 
@@ -233,6 +238,17 @@ export class WatchCache {
    */
   noteWrite(revision: number): void {
     if (revision > this.writeRevision) this.writeRevision = revision;
+  }
+
+  /**
+   * Offers the object (and its client encoding) a write just stored at
+   * `revision`; the matching watch event then uses it instead of decoding.
+   * The object must not be mutated afterwards.
+   */
+  expect(key: string, revision: number, obj: ApiObject, bytes: Buffer): void {
+    if (revision <= this.lastRevision) return;
+    if (this.expected.size > 10_000) this.expected.clear(); // never consumed: a reload happened
+    this.expected.set(key, { revision, obj, bytes });
   }
 
   /**
@@ -343,7 +359,12 @@ export class WatchCache {
       let ev: CacheEvent;
       if (raw.type === 'put') {
         if (prev && prev.revision >= raw.modRevision) continue;
-        const obj = new CachedObject(this.kind, raw.key, decodeStored(this.kind, raw.value, raw.modRevision), raw.modRevision);
+        const known = this.expected.get(raw.key);
+        if (known) this.expected.delete(raw.key);
+        const obj =
+          known && known.revision === raw.modRevision
+            ? new CachedObject(this.kind, raw.key, known.obj, raw.modRevision, known.bytes)
+            : new CachedObject(this.kind, raw.key, decodeStored(this.kind, raw.value, raw.modRevision), raw.modRevision);
         this.store.set(raw.key, obj);
         ev = new CacheEvent(prev ? 'MODIFIED' : 'ADDED', raw.modRevision, raw.key, obj, prev);
         if (!prev) sizeChanged = true;

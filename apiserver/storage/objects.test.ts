@@ -1,0 +1,30 @@
+import test from 'ava';
+import type { Pod } from '../../api/gen/tsk/v1/core';
+import type { ApiObject } from '../../api/kinds';
+import { codecOf, encodeForStorage, withResourceVersion } from './objects';
+
+const pod: Pod = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'web', namespace: 'default', uid: 'u-1', labels: { app: 'web' }, resourceVersion: '7' },
+  spec: { containers: [{ name: 'c', image: 'busybox' }], nodeName: 'n1' },
+  status: { phase: 'Running' },
+};
+
+test('the stored form has no resourceVersion; the client form gets it spliced in', (t) => {
+  const stored = encodeForStorage('Pod', pod as ApiObject);
+  const plain = codecOf('Pod').decode(stored) as Pod;
+  t.is(plain.metadata?.resourceVersion, '');
+  const client = withResourceVersion(stored, 123456);
+  const back = codecOf('Pod').decode(client) as Pod;
+  t.deepEqual(back, { ...plain, metadata: { ...plain.metadata, resourceVersion: '123456' } });
+  t.is(back.spec?.nodeName, 'n1');
+  t.deepEqual(back.metadata?.labels, { app: 'web' });
+});
+
+test('an object without metadata gets a metadata field holding only the revision', (t) => {
+  const stored = Buffer.from(codecOf('Pod').encode({ spec: { nodeName: 'x' } } as ApiObject).finish());
+  const back = codecOf('Pod').decode(withResourceVersion(stored, 5)) as Pod;
+  t.is(back.metadata?.resourceVersion, '5');
+  t.is(back.spec?.nodeName, 'x');
+});
