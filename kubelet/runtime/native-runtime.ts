@@ -315,14 +315,20 @@ export class NativeRuntime implements ContainerRuntime {
     const status = readStatus(dir, rec);
     if (status.state !== 'created') throw new InvalidStateError(`container ${id} is ${status.state}, not created: cannot start it`);
     const fifo = path.join(dir, FILES.fifo);
-    // Non-blocking: never hangs if the init died; a writer blocked in open() is released by our open.
-    let fd: number;
+    // The init holds the fifo open read-write and blocks reading it: our byte releases it.
+    // ENXIO (no reader) means the init is gone; O_NONBLOCK keeps this from ever hanging.
     try {
-      fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+      try {
+        fs.writeSync(fd, '0');
+      } finally {
+        fs.closeSync(fd);
+      }
     } catch (err) {
-      throw new SetupError('start container: open exec fifo', (err as Error).message);
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'ENXIO' ? 'the container init is not waiting to start (it exited)' : e.message;
+      throw new SetupError('start container: write exec fifo', why);
     }
-    fs.closeSync(fd);
     fs.rmSync(fifo, { force: true });
     const after = readStatus(dir, rec);
     if (after.state === 'exited' && after.startedAt === undefined) {

@@ -15,8 +15,9 @@
  *                     IPC and UTS namespaces, mounts the overlay rootfs, /proc,
  *                     /dev, /sys, bind-mounts /etc/hosts etc., pivot_roots,
  *                     masks /proc paths, resolves the command, and blocks on
- *                     STATE_DIR/exec.fifo until "start" opens it (as runc
- *                     does). Then it switches user, cuts capabilities, sets
+ *                     STATE_DIR/exec.fifo until "start" writes a byte to it
+ *                     (runc's exec fifo, turned around so it cannot race).
+ *                     Then it switches user, cuts capabilities, sets
  *                     no_new_privs and execs.
  *
  * Every error names its step or syscall ("pivot_root: Invalid argument").
@@ -225,8 +226,13 @@ static void container_init(struct spec *s, int out_w, int err_w) {
 
   char fifo[PATH_MAX];
   snprintf(fifo, sizeof fifo, "%s/exec.fifo", state_dir);
-  int fifo_path_fd = open(fifo, O_PATH | O_CLOEXEC);
-  if (fifo_path_fd < 0) init_failp("open", fifo);
+  /*
+   * Held read-write so that it never blocks here and never reads EOF: start
+   * opens it write-only (ENXIO if we are gone) and writes one byte, which
+   * stays in the pipe until we read it, whatever the order of the two.
+   */
+  int fifo_fd = open(fifo, O_RDWR | O_CLOEXEC);
+  if (fifo_fd < 0) init_failp("open", fifo);
 
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) init_fail("make / rprivate");
   mount_overlay(s);
@@ -256,14 +262,14 @@ static void container_init(struct spec *s, int out_w, int err_w) {
   if (stat(s->cwd, &st) < 0) mkdir_p(s->cwd, 0755);
   if (chdir(s->cwd) < 0) init_failp("chdir", s->cwd);
 
-  /* Created: tell the shim, then wait for "start" to open the fifo. */
+  /* Created: tell the shim, then wait for "start" to write to the fifo. */
   write_all(sync_w, "O\n", 2);
-  char fdpath[64];
-  snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fifo_path_fd);
-  int ff = open(fdpath, O_WRONLY | O_CLOEXEC);
-  if (ff < 0) init_fail("open exec fifo");
-  close(ff);
-  close(fifo_path_fd);
+  char go;
+  ssize_t got;
+  while ((got = read(fifo_fd, &go, 1)) < 0 && errno == EINTR) {
+  }
+  if (got != 1) init_fail("read exec fifo");
+  close(fifo_fd);
   write_all(sync_w, "S\n", 2);
 
   gid_t gids[TSK_MAX_LIST];

@@ -1,0 +1,276 @@
+// The built-in runtime against the real kernel (run as root): isolation,
+// cgroup limits (memory/OOM, pids, CPU quota), exec, logs, stop, sandboxes
+// shared by containers, and survival of containers when the process driving
+// the runtime is killed. Each test has its own data dir, and its teardown
+// removes every container, sandbox (netns bind mounts), cgroup and file.
+
+import test from 'ava';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NativeRuntime } from '../kubelet/runtime/native-runtime';
+import type { ContainerConfig } from '../kubelet/runtime/runtime';
+import { makeRuntimeEnv, RuntimeEnv } from './support/runtime-env';
+
+const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
+
+async function setup(t: { teardown(fn: () => Promise<void>): void }): Promise<RuntimeEnv> {
+  const env = await makeRuntimeEnv();
+  t.teardown(() => env.cleanup());
+  return env;
+}
+
+let podSeq = 0;
+async function sandbox(env: RuntimeEnv, name = 'pod'): Promise<string> {
+  return env.runtime.createSandbox({ name, namespace: 'test', uid: `${process.pid}-${++podSeq}-${Date.now()}` });
+}
+
+/** Creates and starts one container in a fresh sandbox. */
+async function runIn(env: RuntimeEnv, config: Omit<ContainerConfig, 'image'>, sandboxId?: string): Promise<string> {
+  const sb = sandboxId ?? (await sandbox(env, config.name));
+  const id = await env.runtime.createContainer(sb, { image: env.image, ...config });
+  await env.runtime.startContainer(id);
+  return id;
+}
+
+async function logText(env: RuntimeEnv, id: string, stream?: 'stdout' | 'stderr'): Promise<string> {
+  let s = '';
+  for await (const e of env.runtime.logs(id)) if (!stream || e.stream === stream) s += e.text + (e.partial ? '' : '\n');
+  return s;
+}
+
+test.serial('a container is PID 1 with its own hostname and sees no host processes or files', async (t) => {
+  const env = await setup(t);
+  const marker = path.join(os.tmpdir(), `tsk-host-marker-${process.pid}`);
+  fs.writeFileSync(marker, 'host');
+  t.teardown(() => fs.rmSync(marker, { force: true }));
+  const id = await runIn(env, {
+    name: 'iso',
+    command: ['sh', '-c', `echo pid=$$; hostname; ps -o pid,comm | wc -l; cat /proc/1/cmdline | tr '\\0' ' '; echo; ls ${marker} 2>&1; ls /work 2>&1; ip -o link | wc -l; cat /proc/self/status | grep -E '^(CapEff|NoNewPrivs)'; cat /proc/kcore 2>&1 | head -c 0; touch /sys/x 2>&1; echo`],
+  });
+  const st = await env.runtime.waitContainer(id);
+  const out = await logText(env, id);
+  t.is(st.exitCode, 0, out);
+  t.regex(out, /^pid=1$/m);
+  t.regex(out, /^iso$/m, 'hostname is the sandbox hostname, not the host one');
+  t.notRegex(out, new RegExp(`^${os.hostname()}$`, 'm'));
+  t.regex(out, /^\s*4$/m, 'ps sees only its header, sh, ps and wc');
+  t.regex(out, /^sh -c echo pid/m);
+  t.regex(out, /No such file or directory/, 'a host file is not visible');
+  t.regex(out, /ls: \/work: No such file or directory/);
+  t.regex(out, /^1$/m, 'the network namespace has only loopback');
+  t.regex(out, /^CapEff:\s+00000000a80425fb$/m, "Docker's default capabilities");
+  t.regex(out, /^NoNewPrivs:\s+1$/m);
+  t.regex(out, /Read-only file system/, '/sys is read-only');
+});
+
+test.serial('env, working dir and user come from the spec; a missing command is a clear create error', async (t) => {
+  const env = await setup(t);
+  const id = await runIn(env, { name: 'user', command: ['sh', '-c', 'id; pwd; echo $FOO $HOME'], env: ['FOO=bar'], user: 'nobody', workingDir: '/tmp/work' });
+  const st = await env.runtime.waitContainer(id);
+  const out = await logText(env, id);
+  t.is(st.exitCode, 0, out);
+  t.regex(out, /uid=65534\(nobody\) gid=65534\(nogroup\)/);
+  t.regex(out, /^\/tmp\/work$/m);
+  t.regex(out, /^bar \/nonexistent$/m);
+  const sb = await sandbox(env);
+  const err = await t.throwsAsync(env.runtime.createContainer(sb, { name: 'bad', image: env.image, command: ['/no/such/binary'] }));
+  t.regex(err?.message ?? '', /create container: exec: "\/no\/such\/binary": executable file not found in \$PATH/);
+  const err2 = await t.throwsAsync(env.runtime.createContainer(sb, { name: 'bad', image: env.image, command: ['true'], user: 'nosuchuser' }));
+  t.regex(err2?.message ?? '', /unable to find user nosuchuser/);
+  t.is((await env.runtime.listContainers({ sandboxId: sb })).length, 0, 'failed creates leave nothing behind');
+});
+
+test.serial('a memory hog over its limit is OOMKilled and reported so', async (t) => {
+  const env = await setup(t);
+  const id = await runIn(env, {
+    name: 'hog',
+    command: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=256M', 'count=1'],
+    resources: { memoryLimitBytes: 32 * 1024 * 1024 },
+  });
+  const st = await env.runtime.waitContainer(id);
+  t.is(st.state, 'exited');
+  t.is(st.reason, 'OOMKilled');
+  t.is(st.exitCode, 137);
+  t.is(st.signal, 9);
+});
+
+test.serial('a fork bomb stops at the pids limit and the host is unharmed', async (t) => {
+  const env = await setup(t);
+  const limit = 48;
+  const id = await runIn(env, {
+    name: 'bomb',
+    command: ['sh', '-c', 'bomb() { bomb | bomb & }; bomb; sleep 3; echo still-here'],
+    resources: { pidsLimit: limit },
+  });
+  let peak = 0;
+  for (let i = 0; i < 20; i++) {
+    peak = Math.max(peak, (await env.runtime.containerStats(id)).pids);
+    await sleep(100);
+  }
+  t.true(peak <= limit, `pids ${peak} stayed within ${limit}`);
+  t.true(peak >= limit - 2, `the bomb reached the limit (${peak})`);
+  t.is(execFileSync('sh', ['-c', 'echo host-ok']).toString().trim(), 'host-ok', 'the host can still fork');
+  await env.runtime.stopContainer(id, 0);
+  const st = await env.runtime.containerStatus(id);
+  t.is(st.state, 'exited');
+  t.is(st.exitCode, 137);
+  t.is((await env.runtime.containerStats(id)).pids, 0, 'every process of the bomb is gone');
+});
+
+test.serial('a 200m CPU limit holds a busy loop near 20% of a core', async (t) => {
+  const env = await setup(t);
+  const id = await runIn(env, { name: 'spin', command: ['sh', '-c', 'while :; do :; done'], resources: { cpuLimitMilli: 200 } });
+  await sleep(500);
+  const a = await env.runtime.containerStats(id);
+  await sleep(3000);
+  const b = await env.runtime.containerStats(id);
+  const share = (b.cpuUsageNanoseconds - a.cpuUsageNanoseconds) / ((b.timestamp.getTime() - a.timestamp.getTime()) * 1e6);
+  t.log(`busy loop used ${(share * 100).toFixed(1)}% of a core`);
+  t.true(share > 0.1 && share < 0.35, `CPU share ${share}`);
+  await env.runtime.stopContainer(id, 1);
+  t.is((await env.runtime.containerStatus(id)).exitCode, 137, 'sh ignores SIGTERM as PID 1: killed after the grace period');
+});
+
+test.serial('exec runs in the container (namespaces, cgroup, env) and returns its exit code; logs tail and timestamps', async (t) => {
+  const env = await setup(t);
+  const id = await runIn(env, { name: 'svc', command: ['sh', '-c', 'for i in 1 2 3 4 5; do echo out $i; echo err $i >&2; done; printf tail-no-newline; sleep 1000'], env: ['A=1'] });
+  await sleep(300);
+  const r = await env.runtime.exec(id, { cmd: ['sh', '-c', 'echo $A $B; hostname; ps -o pid,comm | grep -c sleep; cat /proc/self/cgroup | grep -c pids:/tsk/; exit 5'], env: ['B=2'], stdio: 'pipe' });
+  t.is(r.exitCode, 5, r.stderr);
+  t.is(r.stdout, '1 2\nsvc\n1\n1\n');
+  const notFound = await env.runtime.exec(id, { cmd: ['nope'], stdio: 'pipe' });
+  t.is(notFound.exitCode, 127);
+  t.regex(notFound.stderr, /executable file not found/);
+
+  const all = [];
+  for await (const e of env.runtime.logs(id)) all.push(e);
+  t.is(all.filter((e) => e.stream === 'stdout').length, 5, 'a line without newline stays buffered while the container runs');
+  t.is(all.filter((e) => e.stream === 'stderr').length, 5);
+  t.regex(all[0]?.time ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+  const tail = [];
+  for await (const e of env.runtime.logs(id, { tail: 2 })) tail.push(`${e.stream} ${e.text}`);
+  t.deepEqual(tail, all.slice(-2).map((e) => `${e.stream} ${e.text}`));
+  const raw = fs.readFileSync((await env.runtime.containerStatus(id)).logPath, 'utf8');
+  t.regex(raw, /^\S+Z stdout F out 1$/m, 'CRI log format');
+
+  await env.runtime.stopContainer(id, 0);
+  const lines = [];
+  for await (const e of env.runtime.logs(id, { follow: true, tail: 1 })) lines.push(e.text);
+  t.deepEqual(lines, ['tail-no-newline'], 'the partial line is flushed at exit; follow ends with the container');
+});
+
+test.serial('containers of one sandbox share its network, IPC and UTS namespaces; stop honours SIGTERM', async (t) => {
+  const env = await setup(t);
+  const sb = await sandbox(env, 'shared');
+  const server = await runIn(env, { name: 'server', command: ['sh', '-c', 'trap "echo bye; exit 0" TERM; nc -l -p 8080 & wait; while :; do sleep 0.1; done'] }, sb);
+  const client = await runIn(env, { name: 'client', command: ['sh', '-c', 'for i in $(seq 100); do echo hello-over-lo | nc 127.0.0.1 8080 && break; sleep 0.1; done; hostname'] }, sb);
+  const cs = await env.runtime.waitContainer(client);
+  t.is(cs.exitCode, 0, await logText(env, client));
+  t.regex(await logText(env, client), /^shared$/m);
+  let serverLog = '';
+  for (let i = 0; i < 50 && !serverLog.includes('hello-over-lo'); i++) {
+    await sleep(100);
+    serverLog = await logText(env, server);
+  }
+  t.regex(serverLog, /hello-over-lo/, await logText(env, client));
+  const t0 = Date.now();
+  await env.runtime.stopContainer(server, 10);
+  t.true(Date.now() - t0 < 5000, 'the trap made it exit at SIGTERM, well before the grace period');
+  const ss = await env.runtime.containerStatus(server);
+  t.is(ss.exitCode, 0);
+  t.regex(await logText(env, server), /bye/);
+  // Idempotent stop and remove.
+  await env.runtime.stopContainer(server, 1);
+  await env.runtime.removeContainer(server);
+  await env.runtime.removeContainer(server);
+  const netns = (await env.runtime.sandboxStatus(sb)).netnsPath;
+  t.true(fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(netns));
+  await env.runtime.removeSandbox(sb);
+  await env.runtime.removeSandbox(sb);
+  t.false(fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(netns), 'the netns bind mount is gone');
+  t.deepEqual(await env.runtime.listContainers(), []);
+});
+
+function tsk(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [TSK, 'runtime', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+test.serial('kill -9 of the runtime process leaves containers running; a new runtime finds them with their state and exit codes', async (t) => {
+  const env = await setup(t);
+  const dd = ['--data-dir', env.dataDir];
+  const detached = await tsk(['run', ...dd, '-d', '--name', 'sleeper', env.image, 'sleep', '1000']);
+  t.is(detached.code, 0, detached.stderr);
+  // A foreground `tsk runtime run`, killed while its container still works.
+  const fg = spawn(process.execPath, [TSK, 'runtime', 'run', ...dd, '--name', 'worker', env.image, 'sh', '-c', 'echo started; sleep 2; echo after-kill; exit 3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    fg.kill('SIGKILL');
+  });
+  await new Promise<void>((resolve) => fg.stdout.on('data', (d: Buffer) => d.toString().includes('started') && resolve()));
+  fg.kill('SIGKILL');
+  await new Promise((resolve) => fg.on('close', resolve));
+
+  const fresh = new NativeRuntime({ dataDir: env.dataDir, images: env.store });
+  const worker = (await fresh.listContainers()).find((c) => c.name === 'worker');
+  t.is(worker?.state, 'running', 'the container outlived the process that ran it');
+  const done = await fresh.waitContainer(worker?.id ?? '');
+  t.is(done.exitCode, 3);
+  t.is(done.reason, 'Error');
+  let log = '';
+  for await (const e of fresh.logs(done.id)) log += `${e.text}\n`;
+  t.regex(log, /after-kill/, 'its shim kept logging');
+
+  const ps = await tsk(['ps', '-a', ...dd]);
+  t.is(ps.code, 0, ps.stderr);
+  t.regex(ps.stdout, /sleeper\s.*Up /);
+  t.regex(ps.stdout, /worker\s.*Exited \(3\) /);
+  const stop = await tsk(['stop', ...dd, '-t', '1', 'sleeper']);
+  t.is(stop.code, 0, stop.stderr);
+  const ps2 = await tsk(['ps', '-a', ...dd]);
+  t.regex(ps2.stdout, /sleeper\s.*Exited \(137\) /);
+  const rm = await tsk(['rm', ...dd, 'sleeper', 'worker']);
+  t.is(rm.code, 0, rm.stderr);
+  t.deepEqual(await fresh.listContainers(), []);
+  t.deepEqual(await fresh.listSandboxes(), [], 'rm removed the sandboxes run made');
+});
+
+test.serial('tsk runtime run: foreground exit code, -e, limits, OOM in ps, errors', async (t) => {
+  const env = await setup(t);
+  const dd = ['--data-dir', env.dataDir];
+  const r = await tsk(['run', ...dd, '--name', 'fg', '-e', 'X=42', env.image, 'sh', '-c', 'echo x=$X; echo oops >&2; exit 9']);
+  t.is(r.code, 9);
+  t.is(r.stdout, 'x=42\n');
+  t.is(r.stderr, 'oops\n');
+  const oom = await tsk(['run', ...dd, '--name', 'oom', '--memory', '32Mi', env.image, 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=256M', 'count=1']);
+  t.is(oom.code, 137);
+  const ps = await tsk(['ps', '-a', ...dd]);
+  t.regex(ps.stdout, /oom\s.*Exited \(137\) .* ago \(OOMKilled\)/);
+  t.regex(ps.stdout, /^CONTAINER ID\s+NAME\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS$/m);
+  const dup = await tsk(['run', ...dd, '--name', 'fg', env.image, 'true']);
+  t.is(dup.code, 125);
+  t.regex(dup.stderr, /name "fg" is already in use/);
+  const bad = await tsk(['run', ...dd, '--memory', 'lots', env.image, 'true']);
+  t.is(bad.code, 125);
+  t.regex(bad.stderr, /invalid --memory "lots"/);
+  const missing = await tsk(['run', ...dd, 'no-such-image:1', 'true']);
+  t.is(missing.code, 125);
+  t.regex(missing.stderr, /image "no-such-image:1" not found/);
+  const logs = await tsk(['logs', ...dd, '--tail', '1', '--timestamps', 'fg']);
+  t.regex(logs.stderr, /^\S+Z oops$/m);
+  const rmRunning = await tsk(['run', ...dd, '-d', '--name', 'busy', env.image, 'sleep', '100']);
+  t.is(rmRunning.code, 0);
+  const noForce = await tsk(['rm', ...dd, 'busy']);
+  t.is(noForce.code, 1);
+  t.regex(noForce.stderr, /stop the container before removing it, or force remove with -f/);
+  const force = await tsk(['rm', ...dd, '-f', 'busy', 'fg', 'oom']);
+  t.is(force.code, 0, force.stderr);
+});
