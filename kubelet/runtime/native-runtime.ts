@@ -14,6 +14,7 @@ import { CgroupManager, detectCgroupLayout } from './cgroups/cgroups';
 import { DEFAULT_CAP_MASK, MASKED_PATHS, mergeEnv, READONLY_PATHS, renderSpec, resolveCommand } from './container/spec';
 import { ContainerRecord, FILES, readRecord, readStatus, writeRecord } from './container/state';
 import { resolveUserInLayers } from './container/user';
+import { Launcher } from './launcher';
 import { InvalidStateError, NotFoundError, RuntimeError, SetupError } from './errors';
 import type { ImageRecord } from './image/types';
 import { followLog, readLogTail } from './logs/cri-log';
@@ -57,24 +58,6 @@ export function defaultNativeDir(): string {
   return process.env['TSK_NATIVE_DIR'] ?? path.resolve(__dirname, '..', '..', '..', 'build', 'native');
 }
 
-interface HelperResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runHelper(file: string, args: string[]): Promise<HelperResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (err) => reject(new SetupError(`run ${path.basename(file)}`, err.message)));
-    child.on('close', (code, signal) => resolve({ code: code ?? 128 + (signal ? 9 : 0), stdout, stderr }));
-  });
-}
-
 function newId(): string {
   return randomBytes(32).toString('hex');
 }
@@ -84,7 +67,8 @@ export class NativeRuntime implements ContainerRuntime {
   readonly cgroups: CgroupManager;
   private readonly images: ImageLookup;
   private readonly network: NetworkHook;
-  private readonly bin: { shim: string; exec: string; sandbox: string };
+  private readonly bin: { shim: string; exec: string; sandbox: string; launcher: string };
+  private readonly launcher: Launcher;
   private readonly logMaxBytes: number;
   private readonly logMaxFiles: number;
 
@@ -94,7 +78,8 @@ export class NativeRuntime implements ContainerRuntime {
     this.network = opts.network ?? loopbackOnly;
     this.cgroups = opts.cgroups ?? new CgroupManager(detectCgroupLayout());
     const dir = opts.nativeDir ?? defaultNativeDir();
-    this.bin = { shim: path.join(dir, 'tsk-shim'), exec: path.join(dir, 'tsk-exec'), sandbox: path.join(dir, 'tsk-sandbox') };
+    this.bin = { shim: path.join(dir, 'tsk-shim'), exec: path.join(dir, 'tsk-exec'), sandbox: path.join(dir, 'tsk-sandbox'), launcher: path.join(dir, 'tsk-launcher') };
+    this.launcher = new Launcher(dir);
     for (const b of Object.values(this.bin)) {
       if (!fs.existsSync(b)) throw new RuntimeError(`native helper ${b} is missing: run npm run build (scripts/build-native.sh)`);
     }
@@ -138,8 +123,8 @@ export class NativeRuntime implements ContainerRuntime {
       fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(config.dns ?? this.hostDns()));
       fs.writeFileSync(path.join(dir, 'hostname'), `${hostname}\n`);
       this.cgroups.create(this.cgroups.podPath(config.uid));
-      const r = await runHelper(this.bin.sandbox, ['create', dir, hostname]);
-      if (r.code !== 0) throw new SetupError('create sandbox', r.stderr.trim() || `tsk-sandbox exited with ${r.code}`);
+      const r = await this.launcher.request('sandbox-create', [dir, hostname]);
+      if (r.code !== 0) throw new SetupError('create sandbox', r.message || `failed with ${r.code}`);
       await this.network.setUp(id, path.join(dir, 'net'), config);
     } catch (err) {
       await this.removeSandbox(id).catch(() => undefined);
@@ -173,8 +158,8 @@ export class NativeRuntime implements ContainerRuntime {
     const containers = await this.listContainers({ sandboxId: id });
     await Promise.all(containers.map((c) => this.removeContainer(c.id)));
     if (rec && !rec.stopped) await this.network.tearDown(id, path.join(dir, 'net'));
-    const r = await runHelper(this.bin.sandbox, ['remove', dir]);
-    if (r.code !== 0) throw new SetupError('remove sandbox namespaces', r.stderr.trim());
+    const r = await this.launcher.request('sandbox-remove', [dir]);
+    if (r.code !== 0) throw new SetupError('remove sandbox namespaces', r.message);
     // Another sandbox of the same pod (a recreated one) may still use the pod cgroup.
     if (rec && !this.otherSandboxOfPod(id, rec.config.uid)) await this.cgroups.remove(this.cgroups.podPath(rec.config.uid));
     fs.rmSync(dir, { recursive: true, force: true });
@@ -264,8 +249,8 @@ export class NativeRuntime implements ContainerRuntime {
       writeRecord(dir, rec);
       this.cgroups.create(rec.cgroup, rec.resources);
       fs.writeFileSync(path.join(dir, FILES.spec), this.renderShimSpec(dir, sbDir, rec, config));
-      const r = await runHelper(this.bin.shim, [dir]);
-      if (r.code !== 0) throw new SetupError('create container', r.stderr.trim() || `tsk-shim exited with ${r.code}`);
+      const r = await this.launcher.request('shim', [dir]);
+      if (r.code !== 0) throw new SetupError('create container', r.message || `tsk-shim failed with ${r.code}`);
     } catch (err) {
       await this.cgroups.remove(rec.cgroup).catch(() => undefined);
       fs.rmSync(dir, { recursive: true, force: true });

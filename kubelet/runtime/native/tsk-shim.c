@@ -1,7 +1,7 @@
 /*
  * tsk-shim: creates one container and supervises it.
  *
- *   tsk-shim STATE_DIR
+ *   tsk-shim STATE_DIR [--reqid ID]   (ID: started by tsk-launcher, which see)
  *
  * Reads STATE_DIR/spec (written by the TypeScript runtime), then:
  *   A (this process)  forks B and waits for it to report "created" or an
@@ -554,44 +554,67 @@ static void shim(struct spec *s, int report_w) {
   _exit(0);
 }
 
+/* Request ID when started by tsk-launcher: results go to stdout as "ID\tCODE\tMESSAGE". */
+static const char *reqid;
+
+static int finish(int code, const char *msg) {
+  if (reqid) {
+    char line[3000];
+    int n = snprintf(line, sizeof line, "%s\t%d\t%s", reqid, code, msg);
+    for (int i = 0; i < n && i < (int)sizeof line; i++)
+      if (line[i] == '\n') line[i] = ' ';
+    if (n >= (int)sizeof line) n = sizeof line - 1;
+    line[n++] = '\n';
+    write_all(1, line, (size_t)n);
+  } else {
+    fprintf(code ? stderr : stdout, "%s\n", msg);
+  }
+  return code;
+}
+
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: tsk-shim STATE_DIR\n");
+  if (argc == 4 && !strcmp(argv[2], "--reqid")) reqid = argv[3];
+  else if (argc != 2) {
+    fprintf(stderr, "usage: tsk-shim STATE_DIR [--reqid ID]\n");
     return 2;
   }
+  /* Whatever started us may have ignored or blocked SIGCHLD; the shim depends on it. */
+  signal(SIGCHLD, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
   state_dir = argv[1];
-  char path[PATH_MAX];
+  char path[PATH_MAX], msg[2048];
   snprintf(path, sizeof path, "%s/spec", state_dir);
   char *text = read_file(path);
   if (!text) {
-    fprintf(stderr, "read spec %s: %s\n", path, strerror(errno));
-    return 1;
+    snprintf(msg, sizeof msg, "read spec %s: %s", path, strerror(errno));
+    return finish(1, msg);
   }
   struct spec s;
   if (parse_spec(text, &s) < 0) {
-    fprintf(stderr, "spec %s: no command (arg) given\n", path);
-    return 1;
+    snprintf(msg, sizeof msg, "spec %s: no command (arg) given", path);
+    return finish(1, msg);
   }
   if (!s.rootfs || !s.upper || !s.work || s.lower.n == 0 || !s.log) {
-    fprintf(stderr, "spec %s: rootfs, upper, work, lower and log are required\n", path);
-    return 1;
+    snprintf(msg, sizeof msg, "spec %s: rootfs, upper, work, lower and log are required", path);
+    return finish(1, msg);
   }
   int report[2];
   if (pipe2(report, O_CLOEXEC) < 0) {
-    fprintf(stderr, "pipe: %s\n", strerror(errno));
-    return 1;
+    snprintf(msg, sizeof msg, "pipe: %s", strerror(errno));
+    return finish(1, msg);
   }
   pid_t b = fork();
   if (b < 0) {
-    fprintf(stderr, "fork: %s\n", strerror(errno));
-    return 1;
+    snprintf(msg, sizeof msg, "fork: %s", strerror(errno));
+    return finish(1, msg);
   }
   if (b == 0) {
     close(report[0]);
     shim(&s, report[1]);
   }
   close(report[1]);
-  char msg[2048];
   size_t len = 0;
   for (;;) {
     ssize_t r = read(report[0], msg + len, sizeof msg - 1 - len);
@@ -601,12 +624,8 @@ int main(int argc, char **argv) {
   }
   msg[len] = 0;
   if (len > 0 && msg[len - 1] == '\n') msg[len - 1] = 0;
-  if (msg[0] == 'O') {
-    printf("%s\n", msg + 2);
-    return 0;
-  }
-  fprintf(stderr, "%s\n", len > 2 ? msg + 2 : "shim exited before the container was created");
+  if (msg[0] == 'O') return finish(0, msg + 2);
   /* B exits right after reporting an error; reap it so it does not linger as a zombie. */
   waitpid(b, NULL, 0);
-  return 1;
+  return finish(1, len > 2 ? msg + 2 : "shim exited before the container was created");
 }
