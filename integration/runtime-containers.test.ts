@@ -274,3 +274,35 @@ test.serial('tsk runtime run: foreground exit code, -e, limits, OOM in ps, error
   const force = await tsk(['rm', ...dd, '-f', 'busy', 'fg', 'oom']);
   t.is(force.code, 0, force.stderr);
 });
+
+test.serial('logs rotate by size and still read in order; exec -t gives the process a terminal', async (t) => {
+  const env = await setup(t);
+  const sb = await sandbox(env, 'rot');
+  const id = await env.runtime.createContainer(sb, {
+    name: 'chatty',
+    image: env.image,
+    command: ['sh', '-c', 'i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); done; sleep 1000'],
+    logMaxBytes: 4096,
+    logMaxFiles: 3,
+  });
+  await env.runtime.startContainer(id);
+  let last = '';
+  for (let i = 0; i < 50 && last !== 'line-399'; i++) {
+    await sleep(100);
+    const tail = [];
+    for await (const e of env.runtime.logs(id, { tail: 1 })) tail.push(e.text);
+    last = tail[0] ?? '';
+  }
+  t.is(last, 'line-399');
+  const logPath = (await env.runtime.containerStatus(id)).logPath;
+  t.true(fs.existsSync(`${logPath}.1`) && fs.existsSync(`${logPath}.2`) && !fs.existsSync(`${logPath}.3`), 'two rotated files kept');
+  t.true(fs.statSync(logPath).size <= 4096);
+  const texts = [];
+  for await (const e of env.runtime.logs(id)) texts.push(Number(e.text.slice(5)));
+  t.deepEqual(texts, [...texts].sort((a, b) => a - b), 'rotated files are read oldest first');
+  t.is(texts[texts.length - 1], 399);
+
+  // exec -t: a pty from the container's own devpts, driven through util-linux script(1) as a terminal.
+  const out = execFileSync('script', ['-qec', `${process.execPath} ${TSK} runtime exec --data-dir ${env.dataDir} -t chatty sh -c 'tty; stty size'`, '/dev/null'], { encoding: 'utf8' });
+  t.regex(out, /\/dev\/pts\/0/);
+});

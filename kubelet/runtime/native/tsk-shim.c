@@ -331,14 +331,19 @@ static void log_rotate(struct logger *l) {
 
 static void log_flush(struct logger *l) {
   if (l->out_len == 0) return;
-  if (l->max_bytes > 0 && l->size > 0 && l->size + (long long)l->out_len > l->max_bytes) log_rotate(l);
   if (l->fd >= 0) write_all(l->fd, l->out, l->out_len);
   l->size += (long long)l->out_len;
   l->out_len = 0;
 }
 
+/* Rotation is decided per line, so a file never grows past max_bytes (unless one line is longer). */
 static void log_line(struct logger *l, const char *ts, const char *tag, char kind, const char *p, size_t n) {
-  if (l->out_len + n + 64 > OUT_BUF) log_flush(l);
+  size_t need = n + 64;
+  if (l->max_bytes > 0 && l->size + (long long)(l->out_len + need) > l->max_bytes && l->size + (long long)l->out_len > 0) {
+    log_flush(l);
+    log_rotate(l);
+  }
+  if (l->out_len + need > OUT_BUF) log_flush(l);
   l->out_len += (size_t)snprintf(l->out + l->out_len, OUT_BUF - l->out_len, "%s %s %c ", ts, tag, kind);
   memcpy(l->out + l->out_len, p, n);
   l->out_len += n;
