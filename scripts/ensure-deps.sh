@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what tsk's tests and benchmarks need and the machine lacks: Debian
+# packages (as root, through apt-get) and the npm packages of package-lock.
+# Usage: ensure-deps.sh [bench]   ("bench" adds runc and crun, the anchors).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+want() { command -v "$1" >/dev/null 2>&1 || need_pkgs+=("$2"); }
+want etcd etcd-server
+want etcdctl etcd-client
+want iptables-restore iptables
+want ip iproute2
+want docker-registry docker-registry
+want gcc gcc
+[ -f /usr/include/stdio.h ] || need_pkgs+=(libc6-dev)
+want tar tar
+want zstd zstd
+want perl perl-base
+want unshare util-linux
+want script bsdutils
+want curl curl
+# busybox-static: the test images are built from it (httpd applet included).
+{ [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd; } || need_pkgs+=(busybox-static)
+if [ "${1:-}" = bench ]; then
+  want runc runc
+  want crun crun
+fi
+
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing Debian packages (${need_pkgs[*]}); run as root so they can be installed, or: apt-get install ${need_pkgs[*]}" >&2
+    exit 1
+  fi
+  printf '==> installing Debian packages: %s\n' "${need_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+# docker-registry's package may start a system service on :5000; tests start
+# their own on free loopback ports, so the system one is not wanted.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop docker-registry >/dev/null 2>&1 || true; fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "==> installing npm packages"
+  npm ci --no-audit --no-fund
+fi
