@@ -279,6 +279,10 @@ export class EtcdClient {
           'grpc.max_receive_message_length': -1,
           'grpc.max_send_message_length': -1,
           'grpc.enable_channelz': 0,
+          // A large HTTP/2 window: a busy event loop must not make etcd's
+          // watch sender block, or etcd demotes the watcher to "slow" and
+          // replays its events from disk.
+          'grpc-node.flow_control_window': 16 * 1024 * 1024,
           'grpc.keepalive_time_ms': 30_000,
           'grpc.keepalive_timeout_ms': 10_000,
           'grpc.initial_reconnect_backoff_ms': 100,
