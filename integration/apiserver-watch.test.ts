@@ -205,3 +205,36 @@ test('HTTP: healthz, readyz and the metrics series', async (t) => {
   t.is(notReady.status, 503);
   t.regex(await notReady.text(), /etcd/);
 });
+
+test('a watcher that stops reading is cut off with a clear error; the others get every event', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd, { watchQueueLimit: 300 });
+  const pods = api.kind('Pod');
+  const slow = pods.watch();
+  const fast = pods.watch();
+  t.teardown(() => {
+    slow.cancel();
+    fast.cancel();
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  slow.call.pause();
+  // Enough bytes to fill the paused client's HTTP/2 window and socket buffers.
+  const big = { 'example.com/padding': 'x'.repeat(8000) };
+  const n = 800;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < n) {
+        const i = next++;
+        await pods.create({ ...pod(`p${i}`), metadata: { name: `p${i}`, namespace: 'default', annotations: big } });
+      }
+    }),
+  );
+  await fast.waitFor((e) => e.length >= n, 30_000);
+  t.is(new Set(fast.events.map((e) => e.object.metadata?.name)).size, n);
+  slow.call.resume();
+  await slow.waitEnd(15_000);
+  t.is(slow.error?.reason, 'ServiceUnavailable');
+  t.regex(slow.error?.message ?? '', /fell \d+ events behind; watch again from resourceVersion \d+/);
+  fast.cancel();
+});

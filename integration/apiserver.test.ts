@@ -315,3 +315,25 @@ test('deleting a namespace deletes its contents, then itself; system namespaces 
   const forbidden = await rejects(api.kind('Namespace').delete({ name: 'default' }));
   t.is(forbidden.reason, 'Forbidden');
 });
+
+test('a namespace left Terminating is finished after an API server restart', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd);
+  await api.kind('Namespace').create({ metadata: { name: 'half' } } as Namespace);
+  const p = pod('bound', {}, 'half');
+  p.spec!.terminationGracePeriodSeconds = 1;
+  await api.kind('Pod').create(p);
+  await api.kind('Pod').bind({ metadata: { name: 'bound', namespace: 'half' }, target: { name: 'gone-node' } });
+  await api.kind('Namespace').delete({ name: 'half' });
+  // Restart at once: the bound pod is still being deleted gracefully.
+  await api.restart();
+  t.is((await api.kind('Namespace').get('', 'half')).status?.phase, 'Terminating');
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const err = await api.kind('Namespace').get('', 'half').then(() => undefined, (e: unknown) => e as ApiError);
+    if (err?.reason === 'NotFound') break;
+    if (Date.now() > deadline) t.fail('namespace was not removed after the restart');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  t.is((await api.kind('Pod').list({ namespace: 'half' })).items?.length, 0);
+});
