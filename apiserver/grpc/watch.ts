@@ -11,7 +11,7 @@ import type { EtcdStore } from '../storage/etcd-store';
 import { watchPrefix } from '../storage/etcd-source';
 import type { ObjectFilter } from '../storage/filter';
 import { kindPrefix, listPrefix } from '../storage/keys';
-import { decodeStored, encodeForClient } from '../storage/objects';
+import { encodeForClient } from '../storage/objects';
 import { CacheEvent, CachedObject, TooOldError, eventFor, type RawEvent, type WatchCache, type WatchSink, type WatchHandle } from '../storage/watch-cache';
 import { RawMessage, encodeWatchEvent, type WatchEventType } from '../storage/wire';
 
@@ -41,8 +41,8 @@ class ClientStream implements WatchSink {
     call.on('close', () => this.finish());
   }
 
-  matches(obj: ApiObject): boolean {
-    return this.filter.matches(obj);
+  matches(o: CachedObject): boolean {
+    return this.filter.matchesEntry(o);
   }
 
   deliver(type: WatchEventType, obj: CachedObject): boolean {
@@ -173,9 +173,9 @@ async function assertNotCompacted(store: EtcdStore, kind: KindName, revision: nu
 function historyEvent(kind: KindName, raw: RawEvent): CacheEvent {
   const prev =
     raw.prevValue && raw.prevValue.length > 0
-      ? new CachedObject(kind, raw.key, decodeStored(kind, raw.prevValue, raw.prevModRevision ?? 0), raw.prevModRevision ?? 0)
+      ? CachedObject.fromStored(kind, raw.key, raw.prevValue, raw.prevModRevision ?? 0)
       : undefined;
   if (raw.type === 'delete') return new CacheEvent('DELETED', raw.modRevision, raw.key, undefined, prev);
-  const cur = new CachedObject(kind, raw.key, decodeStored(kind, raw.value, raw.modRevision), raw.modRevision);
+  const cur = CachedObject.fromStored(kind, raw.key, raw.value, raw.modRevision);
   return new CacheEvent(prev ? 'MODIFIED' : 'ADDED', raw.modRevision, raw.key, cur, prev);
 }

@@ -246,7 +246,7 @@ export class Registry {
     for (let i = lo; i < all.length; i++) {
       const o = all[i]!;
       if (!o.key.startsWith(prefix)) break;
-      if (filter && !filter.matches(o.obj)) continue;
+      if (filter && !filter.matchesEntry(o)) continue;
       items.push(o.bytes);
       if (limit > 0 && items.length >= limit) {
         const next = all[i + 1];
@@ -280,7 +280,7 @@ export class Registry {
       for (let i = 0; i < objs.length; i++) {
         const o = objs[i]!;
         lastKey = o.key;
-        if (!filter || filter.matches(o.obj)) items.push(o.bytes);
+        if (!filter || filter.matchesEntry(o)) items.push(o.bytes);
         if (limit > 0 && items.length >= limit) {
           const more = i < objs.length - 1 || res.more;
           if (!more) return { items, revision, continueToken: '' };
@@ -326,7 +326,7 @@ export class Registry {
         const res = await this.ctx.store.range(kv.key, this.info.plural, { revision });
         const got = res.kvs[0];
         if (!got) throw new ConflictError(`${this.kind} key ${kv.key} vanished during a consistent list; retry`);
-        out[i] = new CachedObject(this.kind, got.key, decodeStored(this.kind, got.value, got.modRevision), got.modRevision);
+        out[i] = CachedObject.fromStored(this.kind, got.key, got.value, got.modRevision);
       }),
     );
     return out;

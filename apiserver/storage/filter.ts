@@ -10,6 +10,11 @@ export interface ObjectFilter {
   /** True when every object matches (no selector): lets lists skip the check. */
   readonly everything: boolean;
   matches(obj: ApiObject): boolean;
+  /**
+   * The same for a cached entry: the namespace comes from its key, and the
+   * object is only decoded (by reading `obj`) when a selector needs it.
+   */
+  matchesEntry(entry: { readonly namespace: string; readonly obj: ApiObject }): boolean;
 }
 
 export function buildFilter(kind: KindName, namespace: string, labelSelector: string, fieldSelector: string): ObjectFilter {
@@ -35,6 +40,14 @@ export function buildFilter(kind: KindName, namespace: string, labelSelector: st
     everything,
     matches(obj: ApiObject): boolean {
       if (ns !== '' && obj.metadata?.namespace !== ns) return false;
+      if (labels && !labels.matches(obj.metadata?.labels ?? {})) return false;
+      if (fields && !fields.matches(obj as never)) return false;
+      return true;
+    },
+    matchesEntry(entry): boolean {
+      if (ns !== '' && entry.namespace !== ns) return false;
+      if (!labels && !fields) return true;
+      const obj = entry.obj;
       if (labels && !labels.matches(obj.metadata?.labels ?? {})) return false;
       if (fields && !fields.matches(obj as never)) return false;
       return true;

@@ -40,8 +40,8 @@ class RecordingSink implements WatchSink {
     private readonly selector = '',
     private readonly capacity = Infinity,
   ) {}
-  matches(obj: ApiObject): boolean {
-    return parseSelector(this.selector).matches(obj.metadata?.labels ?? {});
+  matches(o: CachedObject): boolean {
+    return parseSelector(this.selector).matches(o.obj.metadata?.labels ?? {});
   }
   deliver(type: WatchEventType, obj: CachedObject): boolean {
     if (this.events.length >= this.capacity) return false;

@@ -7,9 +7,10 @@
 // Objects in the cache are shared and must never be mutated by readers.
 
 import { ExpiredError, type ApiError } from '../../api/errors';
-import type { ApiObject, KindName } from '../../api/kinds';
+import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
 import type { KeyValue } from './etcd-store';
-import { decodeStored, encodeForClient } from './objects';
+import { decodeStored, encodeForClient, withResourceVersion } from './objects';
+import { kindPrefix } from './keys';
 import { encodeWatchEvent, type WatchEventType } from './wire';
 
 /** One change as etcd reports it. */
@@ -36,22 +37,59 @@ export interface CacheSource {
   watch(fromRevision: number, onEvents: (events: RawEvent[]) => void, onError: (err: Error) => void): WatchHandle;
 }
 
-/** An object at one revision, with its client encoding computed once and shared. */
+/**
+ * An object at one revision. Built from the stored bytes, it is decoded only
+ * when something looks inside (a selector, a lifecycle check) and its client
+ * encoding is the stored bytes with the revision spliced in: most creates are
+ * never decoded by the cache at all.
+ */
 export class CachedObject {
+  private decoded: ApiObject | undefined;
   private encoded: Buffer | undefined;
   private events: Map<WatchEventType, Buffer> | undefined;
-  constructor(
+  private constructor(
     readonly kind: KindName,
     readonly key: string,
-    readonly obj: ApiObject,
     readonly revision: number,
-    encoded?: Buffer,
+    private readonly stored: Buffer | undefined,
+    obj: ApiObject | undefined,
+    encoded: Buffer | undefined,
   ) {
+    this.decoded = obj;
     this.encoded = encoded;
   }
 
+  /** From an etcd value (the stored encoding) at its mod revision. */
+  static fromStored(kind: KindName, key: string, stored: Buffer, revision: number): CachedObject {
+    return new CachedObject(kind, key, revision, stored, undefined, undefined);
+  }
+
+  /** From a decoded object (resourceVersion set), and its client encoding when known. */
+  static fromObject(kind: KindName, key: string, obj: ApiObject, revision: number, encoded?: Buffer): CachedObject {
+    return new CachedObject(kind, key, revision, undefined, obj, encoded);
+  }
+
+  get obj(): ApiObject {
+    if (!this.decoded) this.decoded = decodeStored(this.kind, this.stored!, this.revision);
+    return this.decoded;
+  }
+
+  /** The namespace, from the key (/registry/<plural>/<namespace>/<name>), without decoding. */
+  get namespace(): string {
+    if (!KINDS[this.kind].namespaced) return '';
+    const rest = this.key.slice(kindPrefix(this.kind).length);
+    return rest.slice(0, rest.indexOf('/'));
+  }
+
   get bytes(): Buffer {
-    if (!this.encoded) this.encoded = encodeForClient(this.kind, this.obj);
+    if (!this.encoded) {
+      // Values written by this server start with apiVersion (field 1); older
+      // ones without it are re-encoded so clients always get apiVersion/kind.
+      this.encoded =
+        this.stored && this.stored[0] === 0x0a
+          ? withResourceVersion(this.stored, this.revision)
+          : encodeForClient(this.kind, this.obj);
+    }
     return this.encoded;
   }
 
@@ -68,8 +106,9 @@ export class CachedObject {
 
   /** The same content stamped with another resourceVersion (a deletion's). */
   atRevision(revision: number): CachedObject {
+    if (this.stored && !this.decoded) return CachedObject.fromStored(this.kind, this.key, this.stored, revision);
     const obj = { ...this.obj, metadata: { ...this.obj.metadata, resourceVersion: String(revision) } };
-    return new CachedObject(this.kind, this.key, obj, revision);
+    return CachedObject.fromObject(this.kind, this.key, obj, revision);
   }
 }
 
@@ -94,7 +133,8 @@ export class CacheEvent {
 
 /** What a watcher registered with the cache provides. */
 export interface WatchSink {
-  matches(obj: ApiObject): boolean;
+  /** Whether the object is of interest; decode via o.obj only when needed. */
+  matches(o: CachedObject): boolean;
   /** Takes one event; false when the sink cannot keep up (it is then dropped and closed). */
   deliver(type: WatchEventType, obj: CachedObject): boolean;
   close(err: ApiError): void;
@@ -107,10 +147,10 @@ export interface WatchSink {
  */
 export function eventFor(
   ev: CacheEvent,
-  matches: (o: ApiObject) => boolean,
+  matches: (o: CachedObject) => boolean,
 ): { type: WatchEventType; obj: CachedObject } | undefined {
-  const cur = ev.object !== undefined && matches(ev.object.obj);
-  const old = ev.prev !== undefined && matches(ev.prev.obj);
+  const cur = ev.object !== undefined && matches(ev.object);
+  const old = ev.prev !== undefined && matches(ev.prev);
   if (cur && !old) return { type: 'ADDED', obj: ev.object! };
   if (cur && old) return { type: 'MODIFIED', obj: ev.object! };
   if (!cur && old) return { type: 'DELETED', obj: ev.deletedObject! };
@@ -307,7 +347,7 @@ export class WatchCache {
     const { kvs, revision } = await this.source.list();
     this.store.clear();
     for (const kv of kvs) {
-      this.store.set(kv.key, new CachedObject(this.kind, kv.key, decodeStored(this.kind, kv.value, kv.modRevision), kv.modRevision));
+      this.store.set(kv.key, CachedObject.fromStored(this.kind, kv.key, kv.value, kv.modRevision));
     }
     this.ringStart = 0;
     this.ringCount = 0;
@@ -363,8 +403,8 @@ export class WatchCache {
         if (known) this.expected.delete(raw.key);
         const obj =
           known && known.revision === raw.modRevision
-            ? new CachedObject(this.kind, raw.key, known.obj, raw.modRevision, known.bytes)
-            : new CachedObject(this.kind, raw.key, decodeStored(this.kind, raw.value, raw.modRevision), raw.modRevision);
+            ? CachedObject.fromObject(this.kind, raw.key, known.obj, raw.modRevision, known.bytes)
+            : CachedObject.fromStored(this.kind, raw.key, raw.value, raw.modRevision);
         this.store.set(raw.key, obj);
         ev = new CacheEvent(prev ? 'MODIFIED' : 'ADDED', raw.modRevision, raw.key, obj, prev);
         if (!prev) sizeChanged = true;
