@@ -4,7 +4,7 @@
 // API server restart). Periodic BOOKMARKs when asked for.
 
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import { ExpiredError, UnavailableError, toServiceError, type ApiError } from '../../api/errors';
+import { BadRequestError, ExpiredError, UnavailableError, toServiceError, type ApiError } from '../../api/errors';
 import type { ApiObject, KindName } from '../../api/kinds';
 import type { WatchRequest } from '../../api/gen/tsk/v1/meta';
 import type { EtcdStore } from '../storage/etcd-store';
@@ -103,7 +103,9 @@ export async function serveWatch(call: ServerWritableStream<WatchRequest, unknow
   const req = call.request;
   const rvText = req.resourceVersion ?? '';
   if (rvText !== '' && !/^\d+$/.test(rvText)) {
-    throw new ExpiredError(`invalid resourceVersion "${rvText}" for watch`);
+    throw new BadRequestError(`invalid resourceVersion "${rvText}" for watch: want a decimal number`, [
+      { field: 'resourceVersion', message: 'must be a decimal number' },
+    ]);
   }
   const requested = rvText === '' || rvText === '0' ? cache.revision : Number(rvText);
   const client = new ClientStream(kind, call, deps.filter, deps.opts, requested);
@@ -112,7 +114,16 @@ export async function serveWatch(call: ServerWritableStream<WatchRequest, unknow
 
   let fromCache = false;
   const attachToCache = (after: number): void => {
-    const reg = cache.watch(after, client);
+    let reg: { stop(): void };
+    try {
+      reg = cache.watch(after, client);
+    } catch (err) {
+      if (err instanceof TooOldError && after >= cache.oldestServable) {
+        // The cache is re-listing after losing its etcd watch.
+        throw new UnavailableError(`the watch cache for ${kind} is re-initialising; watch again shortly`);
+      }
+      throw err;
+    }
     fromCache = true;
     stopCurrent = () => reg.stop();
   };
@@ -135,11 +146,14 @@ export async function serveWatch(call: ServerWritableStream<WatchRequest, unknow
       }
       const last = client.lastRevision;
       if (last >= cache.oldestServable && last <= cache.revision) {
-        handle?.cancel();
+        // Attach first (synchronous: replay + register), then stop the etcd
+        // watch, so no event is missed or sent twice; if the cache cannot
+        // take over yet, keep replaying from etcd.
         try {
           attachToCache(last);
-        } catch (err) {
-          if (!(err instanceof TooOldError)) throw err;
+          handle?.cancel();
+        } catch {
+          fromCache = false;
         }
       }
     };
