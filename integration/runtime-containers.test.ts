@@ -1,8 +1,11 @@
 // The built-in runtime against the real kernel (run as root): isolation,
 // cgroup limits (memory/OOM, pids, CPU quota), exec, logs, stop, sandboxes
 // shared by containers, and survival of containers when the process driving
-// the runtime is killed. Each test has its own data dir, and its teardown
-// removes every container, sandbox (netns bind mounts), cgroup and file.
+// the runtime is killed; device access control (cgroup v1 devices
+// controller, and the cgroup v2 eBPF filter on this host's cgroup2 mount);
+// rmi of an image a container uses; exec -i. Each test has its own data dir,
+// and its teardown removes every container, sandbox (netns bind mounts),
+// cgroup and file.
 
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
@@ -10,9 +13,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CgroupManager } from '../kubelet/runtime/cgroups/cgroups';
 import { NativeRuntime } from '../kubelet/runtime/native-runtime';
 import type { ContainerConfig } from '../kubelet/runtime/runtime';
-import { makeRuntimeEnv, RuntimeEnv } from './support/runtime-env';
+import { cleanupRuntime, importBusybox, makeRuntimeEnv, RuntimeEnv } from './support/runtime-env';
+import { buildImage, buildLayer, busyboxImage, dockerSaveArchive } from './support/test-images';
 
 const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 
@@ -305,4 +310,222 @@ test.serial('logs rotate by size and still read in order; exec -t gives the proc
   // exec -t: a pty from the container's own devpts, driven through util-linux script(1) as a terminal.
   const out = execFileSync('script', ['-qec', `${process.execPath} ${TSK} runtime exec --data-dir ${env.dataDir} -t chatty sh -c 'tty; stty size'`, '/dev/null'], { encoding: 'utf8' });
   t.regex(out, /\/dev\/pts\/0/);
+});
+
+// ---------------------------------------------------------------- devices
+
+/** Major and minor of the block device the host's / is on (what an escape would read). */
+function hostRootDevice(): { major: number; minor: number } {
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    if (f[4] !== '/') continue;
+    const [major, minor] = (f[2] ?? '').split(':').map(Number);
+    if (major !== undefined && minor !== undefined && major > 0) return { major, minor };
+  }
+  // / on a virtual filesystem: any real block device of the host will do.
+  const [first] = fs.readdirSync('/sys/dev/block');
+  const [major, minor] = (first ?? '8:0').split(':').map(Number);
+  return { major: major ?? 8, minor: minor ?? 0 };
+}
+
+const DEVICE_IMAGE = 'tsk.test/devices:latest';
+
+/** The busybox image plus a layer that ships the host disk's node and /dev/mem (1:1) under /shipped. */
+async function importDeviceImage(env: RuntimeEnv | { dataDir: string; store: RuntimeEnv['store'] }): Promise<{ major: number; minor: number }> {
+  const disk = hostRootDevice();
+  const devLayer = buildLayer({
+    entries: [
+      { name: 'shipped/', type: 'dir', mode: 0o755 },
+      { name: 'shipped/disk', type: 'block', devmajor: disk.major, devminor: disk.minor, mode: 0o666 },
+      { name: 'shipped/mem', type: 'char', devmajor: 1, devminor: 1, mode: 0o666 },
+    ],
+  });
+  const base = busyboxImage().layers[0];
+  if (!base) throw new Error('busybox image without a layer');
+  const tar = path.join(env.dataDir, 'devices-image.tar');
+  fs.writeFileSync(tar, dockerSaveArchive([{ image: buildImage([base, devLayer]), repoTags: [DEVICE_IMAGE] }]));
+  await env.store.importArchive(tar);
+  fs.rmSync(tar);
+  return disk;
+}
+
+/**
+ * Probes device access from inside: mknod of the host disk (allowed, as
+ * Docker), reads and writes of it and of the shipped nodes (refused), and the
+ * standard devices (usable). Ends with a marker line, then sleeps for exec.
+ */
+function deviceProbe(disk: { major: number; minor: number }): string[] {
+  return ['sh', '-c', [
+    `mknod /tmp/sda b ${disk.major} ${disk.minor} && echo mknod=ok`,
+    'head -c 1 /tmp/sda >/dev/null',
+    'echo x > /tmp/sda',
+    'head -c 1 /shipped/disk >/dev/null',
+    'head -c 1 /shipped/mem >/dev/null',
+    'echo zero=$(head -c 4 /dev/zero | wc -c) urandom=$(head -c 4 /dev/urandom | wc -c) random=$(head -c 4 /dev/random | wc -c)',
+    'echo x > /dev/null && echo null=ok',
+    'echo x > /dev/full',
+    'cat /dev/tty',
+    'echo probe-done',
+    'sleep 1000',
+  ].join('; ')];
+}
+
+async function waitForLog(env: { runtime: NativeRuntime }, id: string, marker: string): Promise<string> {
+  let out = '';
+  for (let i = 0; i < 100 && !out.includes(marker); i++) {
+    await sleep(50);
+    out = '';
+    for await (const e of env.runtime.logs(id)) out += `${e.stream} ${e.text}\n`;
+  }
+  return out;
+}
+
+function assertDeviceProbe(t: { regex(s: string, r: RegExp, m?: string): void; notRegex(s: string, r: RegExp, m?: string): void }, out: string): void {
+  t.regex(out, /^stdout mknod=ok$/m, 'mknod stays allowed (c *:* m, b *:* m)');
+  t.regex(out, /^stderr head: \/tmp\/sda: Operation not permitted$/m, 'the host disk cannot be read');
+  t.regex(out, /^stderr sh: can't create \/tmp\/sda: Operation not permitted$/m, 'nor written');
+  t.regex(out, /^stderr head: \/shipped\/disk: Operation not permitted$/m, 'a block device node from an image layer cannot be opened');
+  t.regex(out, /^stderr head: \/shipped\/mem: Operation not permitted$/m, 'nor /dev/mem shipped as 1:1');
+  t.regex(out, /^stdout zero=4 urandom=4 random=4$/m);
+  t.regex(out, /^stdout null=ok$/m);
+  t.regex(out, /No space left on device/, '/dev/full opens and refuses the write itself');
+  t.regex(out, /can't open '\/dev\/tty': No such device or address/, '/dev/tty opens (no controlling terminal), not EPERM');
+}
+
+test.serial('devices: mknod of the host disk is allowed but opening it is not; standard devices and ptys work; nodes shipped in an image cannot be opened', async (t) => {
+  const env = await setup(t);
+  const disk = await importDeviceImage(env);
+  const layers = (await env.store.get(DEVICE_IMAGE))?.layerDirs ?? [];
+  t.true(fs.statSync(path.join(layers[1] ?? '/nonexistent', 'shipped/disk')).isBlockDevice(), 'the layer really holds the node');
+  const sb = await sandbox(env, 'devices');
+  const id = await env.runtime.createContainer(sb, { name: 'devices', image: DEVICE_IMAGE, command: deviceProbe(disk) });
+  await env.runtime.startContainer(id);
+  const out = await waitForLog(env, id, 'probe-done');
+  assertDeviceProbe(t, out);
+
+  // exec joins the same cgroup: the same rules.
+  const r = await env.runtime.exec(id, { cmd: ['sh', '-c', 'head -c 1 /tmp/sda; head -c 1 /shipped/disk; echo x > /dev/null && echo null=ok'], stdio: 'pipe' });
+  t.regex(r.stderr, /head: \/tmp\/sda: Operation not permitted/);
+  t.regex(r.stderr, /head: \/shipped\/disk: Operation not permitted/);
+  t.is(r.stdout, 'null=ok\n');
+  // A terminal: the pty slave (136:*), ptmx (5:2) and /dev/tty as the controlling terminal (5:0).
+  const tty = execFileSync('script', ['-qec', `${process.execPath} ${TSK} runtime exec --data-dir ${env.dataDir} -t ${id} sh -c 'tty; echo hi > /dev/tty && echo tty=ok; echo hi > $(tty) && echo pts=ok'`, '/dev/null'], { encoding: 'utf8' });
+  t.regex(tty, /\/dev\/pts\/0/);
+  t.regex(tty, /tty=ok/);
+  t.regex(tty, /pts=ok/);
+});
+
+/** A cgroup2 mount beside the v1 hierarchies (a hybrid host such as this one), where the v2 device filter can run too. */
+function hybridCgroup2Mount(): string | undefined {
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' - '));
+  const v1Devices = mounts.some(([, right]) => right?.startsWith('cgroup ') && right.split(' ')[2]?.split(',').includes('devices'));
+  const v2 = mounts.find(([, right]) => right?.startsWith('cgroup2 '));
+  return v1Devices && v2 ? v2[0]?.split(' ')[4] : undefined;
+}
+
+const cgroup2 = hybridCgroup2Mount();
+
+// On a pure v2 host the test above already goes through the eBPF filter; on a
+// hybrid one this drives the v2 code path (tsk-shim attaching the filter) in
+// the host's cgroup2 hierarchy. That hierarchy holds no cpu/memory/pids
+// controllers here, so only device access is checked; the container stays in
+// the v1 root devices cgroup, so every EPERM below comes from the eBPF program.
+(cgroup2 ? test.serial : test.serial.skip)('devices on cgroup v2: the eBPF filter tsk-shim attaches refuses the host disk, allows the standard devices', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-rt-v2-'));
+  const parent = `tsk-test-v2-${process.pid}`;
+  const store = await importBusybox(dataDir);
+  const runtime = new NativeRuntime({ dataDir, images: store, cgroups: new CgroupManager({ version: 2, v1: {}, v2Root: cgroup2 ?? '' }, parent) });
+  t.teardown(async () => {
+    await cleanupRuntime(runtime, dataDir);
+    // The pod cgroups went with their sandboxes; the parent is ours too.
+    try {
+      fs.rmdirSync(path.join(cgroup2 ?? '', parent));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  });
+  const disk = await importDeviceImage({ dataDir, store });
+  const sb = await runtime.createSandbox({ name: 'v2', namespace: 'test', uid: `v2-${process.pid}` });
+  const id = await runtime.createContainer(sb, { name: 'v2', image: DEVICE_IMAGE, command: deviceProbe(disk) });
+  t.regex(fs.readFileSync(path.join(dataDir, 'containers', id, 'spec'), 'utf8'), /^device allow c 1:3 rwm$/m);
+  await runtime.startContainer(id);
+  const out = await waitForLog({ runtime }, id, 'probe-done');
+  assertDeviceProbe(t, out);
+  const cg = fs.readFileSync(`/proc/${(await runtime.containerStatus(id)).pid ?? 0}/cgroup`, 'utf8');
+  t.regex(cg, new RegExp(`^0::/${parent}/pod`, 'm'), 'the container is in the cgroup2 hierarchy');
+  t.regex(cg, /^\d+:devices:\/$/m, 'and in the v1 root devices cgroup, which allows everything');
+});
+
+// ---------------------------------------------------------------- rmi, exec -i
+
+function tskWithInput(args: string[], chunks: Array<string | Buffer>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [TSK, 'runtime', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.stdin.on('error', () => undefined);
+    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    void (async () => {
+      for (const chunk of chunks) {
+        c.stdin.write(chunk);
+        await sleep(100);
+      }
+      c.stdin.end();
+    })();
+  });
+}
+
+test.serial('rmi of an image a container uses is a conflict; with -f the container keeps running and the layers stay until it is removed', async (t) => {
+  const env = await setup(t);
+  const dd = ['--data-dir', env.dataDir];
+  const image = await env.store.get(env.image);
+  const layer = image?.layerDirs[0] ?? '/nonexistent';
+  const run = await tsk(['run', ...dd, '-d', '--name', 'keeper', env.image, 'sleep', '1000']);
+  t.is(run.code, 0, run.stderr);
+  const cid = run.stdout.trim().slice(0, 12);
+  const imageShort = image?.id.slice(7, 19) ?? '';
+
+  const refused = await tsk(['rmi', ...dd, 'tsk.test/busybox']);
+  t.is(refused.code, 1);
+  t.is(refused.stderr, `Error: conflict: unable to remove repository reference "tsk.test/busybox" (must force) - container ${cid} is using its referenced image ${imageShort}\n`);
+  t.truthy(await env.store.get(env.image), 'nothing was removed');
+  const byId = await tsk(['rmi', ...dd, '-f', imageShort]);
+  t.is(byId.code, 1);
+  t.regex(byId.stderr, new RegExp(`conflict: unable to delete ${imageShort} \\(cannot be forced\\) - image is being used by running container ${cid}`));
+
+  const forced = await tsk(['rmi', ...dd, '-f', 'tsk.test/busybox']);
+  t.is(forced.code, 0, forced.stderr);
+  t.deepEqual(forced.stdout.trim().split('\n'), ['Untagged: tsk.test/busybox:latest', `Deleted: ${image?.id ?? ''}`], 'the image goes, none of its layers');
+  t.is(await env.store.get(env.image), undefined);
+  t.true(fs.statSync(path.join(layer, 'bin/busybox')).isFile(), 'the layer a container runs on stays');
+  const alive = await tsk(['exec', ...dd, 'keeper', 'sh', '-c', 'cat /bin/busybox | wc -c']);
+  t.is(alive.code, 0, alive.stderr);
+  t.true(Number(alive.stdout.trim()) > 100_000, 'the container still reads its root filesystem');
+  t.regex((await tsk(['ps', ...dd])).stdout, /keeper\s.*Up /);
+  t.deepEqual(await env.store.prune({ keepLayerDirs: await env.runtime.usedLayerDirs() }).then((r) => r.filter((x) => x.startsWith('layer '))), [], 'a prune keeps it too');
+
+  const rm = await tsk(['rm', ...dd, '-f', 'keeper']);
+  t.is(rm.code, 0, rm.stderr);
+  t.false(fs.existsSync(layer), 'with its last container gone, the layer goes');
+  t.deepEqual(fs.readdirSync(path.join(env.dataDir, 'images/blobs/sha256')), []);
+});
+
+test.serial('exec -i without -t pipes stdin through and ends it with EOF; without -i the command reads nothing', async (t) => {
+  const env = await setup(t);
+  const dd = ['--data-dir', env.dataDir];
+  const run = await tsk(['run', ...dd, '-d', '--name', 'target', env.image, 'sleep', '1000']);
+  t.is(run.code, 0, run.stderr);
+  const piped = await tskWithInput(['exec', ...dd, '-i', 'target', 'sh', '-c', 'cat; echo eof-seen'], ['hello\n', 'world\n']);
+  t.is(piped.code, 0, piped.stderr);
+  t.is(piped.stdout, 'hello\nworld\neof-seen\n');
+  const big = Buffer.alloc(4 << 20, 'x');
+  const counted = await tskWithInput(['exec', ...dd, '-i', 'target', 'wc', '-c'], [big]);
+  t.is(counted.stdout.trim(), `${big.length}`);
+  const code = await tskWithInput(['exec', ...dd, '-i', 'target', 'sh', '-c', 'read x; exit $x'], ['7\n']);
+  t.is(code.code, 7);
+  const ignored = await tskWithInput(['exec', ...dd, 'target', 'sh', '-c', 'cat; echo eof-seen'], ['not forwarded\n']);
+  t.is(ignored.code, 0, ignored.stderr);
+  t.is(ignored.stdout, 'eof-seen\n', 'without -i stdin is /dev/null');
 });

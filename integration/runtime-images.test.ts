@@ -269,7 +269,7 @@ test('a corrupt layer (bad gzip, or a diff_id that does not match) leaves the st
   t.deepEqual(await snapshot(dataDir), before);
 });
 
-test('import a docker save tarball (gzip too) through the CLI; rmi and prune clean up', async (t) => {
+test('import a docker save tarball (gzip too) through the CLI; rmi deletes unused layers, keeps those of containers', async (t) => {
   const dataDir = tempDir(t, 'tsk-images-');
   const app = buildImage([busybox.layers[0] as ReturnType<typeof buildLayer>, buildLayer({ entries: [{ name: 'app', type: 'file', data: Buffer.from('#!/bin/sh\necho app\n'), mode: 0o755 }] })],
     { Entrypoint: ['/app'] }, { docker: true });
@@ -296,18 +296,22 @@ test('import a docker save tarball (gzip too) through the CLI; rmi and prune cle
 
   out.length = 0;
   t.is(await runImageCommand('rmi', ['example.com/team/app:2.0', 'busybox:1'], dataDir, io), 0, out.join(''));
-  t.deepEqual(out.join('').trim().split('\n'), ['Untagged: example.com/team/app:2.0', `Deleted: ${app.configDigest}`, 'Untagged: busybox:1']);
-  const removed = await store.prune();
-  t.true(removed.includes(`layer ${app.layers[1]?.diffId ?? ''}`), removed.join('\n'));
-  t.true(removed.includes(`blob ${app.configDigest}`));
-  t.false(removed.some((r) => r.includes(busybox.layers[0]?.diffId ?? 'x')));
-  t.deepEqual(await store.prune(), []);
+  // As docker rmi: the image, then the layers nothing uses any more (app's own layer, not the shared busybox one).
+  t.deepEqual(out.join('').trim().split('\n'), ['Untagged: example.com/team/app:2.0', `Deleted: ${app.configDigest}`, 'Untagged: busybox:1', `Deleted: ${app.layers[1]?.diffId ?? ''}`]);
+  t.deepEqual(await fs.readdir(path.join(dataDir, 'images/layers/sha256')), [(busybox.layers[0]?.diffId ?? '').slice(7)]);
+  t.deepEqual(await store.prune(), [], 'rmi pruned the blobs too');
   t.is(execFileSync('chroot', [(await store.get('busybox'))?.layerDirs[0] ?? '/nonexistent', '/bin/busybox', 'echo', 'still here'], { encoding: 'utf8' }).trim(), 'still here');
-  out.length = 0;
+
+  // Containers (here described by an injected usage) hold their image and layers.
   const busyboxLayer = (await store.get('busybox'))?.layerDirs[0] ?? '';
-  t.is(await runImageCommand('rmi', ['busybox'], dataDir, io), 0);
-  // A container still running on the layer keeps it through a prune.
-  t.false((await store.prune({ keepLayerDirs: [busyboxLayer] })).some((r) => r.startsWith('layer ')));
+  const stopped = { id: 'c'.repeat(64), name: 'old', imageId: busybox.configDigest, running: false };
+  const usage = { imageUsers: async () => [stopped], usedLayerDirs: async () => [busyboxLayer] };
+  out.length = 0;
+  t.is(await runImageCommand('rmi', [busybox.configDigest.slice(7, 19)], dataDir, io, usage), 1);
+  t.is(out.join(''), `Error: conflict: unable to delete ${busybox.configDigest.slice(7, 19)} (must be forced) - image is being used by stopped container cccccccccccc\n`);
+  out.length = 0;
+  t.is(await runImageCommand('rmi', ['-f', busybox.configDigest.slice(7, 19)], dataDir, io, usage), 0, out.join(''));
+  t.deepEqual(out.join('').trim().split('\n'), ['Untagged: busybox:latest', `Deleted: ${busybox.configDigest}`], 'forced: the image goes, the layer a container uses stays');
   t.true((await fs.stat(path.join(busyboxLayer, 'bin/busybox'))).isFile());
   await store.prune();
   t.deepEqual(await fs.readdir(path.join(dataDir, 'images/blobs/sha256')), []);

@@ -11,8 +11,10 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CgroupManager, detectCgroupLayout } from './cgroups/cgroups';
+import { DEFAULT_DEVICE_RULES, shimDeviceRule } from './cgroups/devices';
 import { DEFAULT_CAP_MASK, MASKED_PATHS, mergeEnv, READONLY_PATHS, renderSpec, resolveCommand } from './container/spec';
 import { ContainerRecord, FILES, readRecord, readStatus, writeRecord } from './container/state';
+import { imageUsers, ImageUser, usedLayerDirs } from './container/usage';
 import { resolveUserInLayers } from './container/user';
 import { Launcher } from './launcher';
 import { InvalidStateError, NotFoundError, RuntimeError, SetupError } from './errors';
@@ -247,7 +249,10 @@ export class NativeRuntime implements ContainerRuntime {
     try {
       for (const d of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(dir, d));
       writeRecord(dir, rec);
-      this.cgroups.create(rec.cgroup, rec.resources);
+      // From here on a prune keeps the layers; one that ran since the image lookup may have taken them.
+      const gone = rec.layerDirs.find((l) => !fs.existsSync(l));
+      if (gone !== undefined) throw new RuntimeError(`image "${config.image}" was removed while container "${config.name}" was being created (layer ${gone} is gone)`);
+      this.cgroups.create(rec.cgroup, rec.resources, DEFAULT_DEVICE_RULES);
       fs.writeFileSync(path.join(dir, FILES.spec), this.renderShimSpec(dir, sbDir, rec, config));
       const r = await this.launcher.request('shim', [dir]);
       if (r.code !== 0) throw new SetupError('create container', r.message || `tsk-shim failed with ${r.code}`);
@@ -269,6 +274,7 @@ export class NativeRuntime implements ContainerRuntime {
       ipcns: path.join(sbDir, 'ipc'),
       utsns: path.join(sbDir, 'uts'),
       cgroupDirs: this.cgroups.dirs(rec.cgroup),
+      ...this.deviceFilter(rec.cgroup),
       oomFile: this.cgroups.oomFile(rec.cgroup),
       args: rec.command,
       env: rec.env,
@@ -286,6 +292,12 @@ export class NativeRuntime implements ContainerRuntime {
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
     });
+  }
+
+  /** cgroup v2 only: where and what tsk-shim attaches as the device filter (v1 has the controller's files). */
+  private deviceFilter(cgroup: string): { deviceCgroup?: string; deviceRules?: string[] } {
+    const dir = this.cgroups.deviceFilterDir(cgroup);
+    return dir === undefined ? {} : { deviceCgroup: dir, deviceRules: DEFAULT_DEVICE_RULES.map(shimDeviceRule) };
   }
 
   private load(id: string): { dir: string; rec: ContainerRecord } {
@@ -418,13 +430,14 @@ export class NativeRuntime implements ContainerRuntime {
     return readStatus(dir, rec);
   }
 
-  /** Layer directories used by existing containers: an image prune must keep them. */
+  /** Layer directories used by existing containers: every image prune must keep them (ImageStore.prune keepLayerDirs). */
   async usedLayerDirs(): Promise<string[]> {
-    const dirs = new Set<string>();
-    for (const id of fs.readdirSync(this.containersDir)) {
-      for (const l of readRecord(path.join(this.containersDir, id))?.layerDirs ?? []) dirs.add(l);
-    }
-    return [...dirs];
+    return usedLayerDirs(this.containersDir);
+  }
+
+  /** Containers and the image each was created from, for `rmi`'s conflict check. */
+  async imageUsers(): Promise<ImageUser[]> {
+    return imageUsers(this.containersDir);
   }
 
   // ------------------------------------------------------------ exec, logs, stats

@@ -1,7 +1,9 @@
 // cgroups for pods and containers, v1 and v2.
 //
 // Layout: <root>/tsk/pod<uid>/<container-id>, in every v1 hierarchy we use
-// (cpu, cpuacct, memory, pids) or once in the v2 tree. A hybrid host (v1
+// (cpu, cpuacct, memory, pids, devices) or once in the v2 tree. Device access
+// rules (devices.ts) go on container cgroups: v1 writes them here, v2 gets an
+// eBPF program that tsk-shim attaches. A hybrid host (v1
 // controllers plus an empty cgroup2 at /sys/fs/cgroup/unified) counts as v1:
 // its cgroup2 mount holds no controllers we could use, and we leave it alone.
 //
@@ -14,11 +16,14 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerResources } from '../runtime';
 import { SetupError } from '../errors';
+import { DeviceRule, v1DeviceWrites } from './devices';
 
 export type CgroupVersion = 1 | 2;
 
 const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
-type V1Controller = (typeof V1_CONTROLLERS)[number];
+/** Not needed to call a host v1, but containers are refused without it (see create). */
+const V1_OPTIONAL = ['devices'] as const;
+type V1Controller = (typeof V1_CONTROLLERS)[number] | (typeof V1_OPTIONAL)[number];
 const V2_CONTROLLERS = ['cpu', 'memory', 'pids'];
 
 export interface CgroupLayout {
@@ -47,7 +52,7 @@ export function parseCgroupLayout(mountinfo: string, v2Controllers: (dir: string
     if (fstype === 'cgroup2') v2Mounts.push(mountPoint);
     if (fstype !== 'cgroup') continue;
     const opts = superOpts.split(',');
-    for (const c of V1_CONTROLLERS) if (opts.includes(c) && v1[c] === undefined) v1[c] = mountPoint;
+    for (const c of [...V1_CONTROLLERS, ...V1_OPTIONAL]) if (opts.includes(c) && v1[c] === undefined) v1[c] = mountPoint;
   }
   if (V1_CONTROLLERS.every((c) => v1[c] !== undefined)) return { version: 1, v1, v2Root: '' };
   const v2Root = v2Mounts.find((m) => {
@@ -154,8 +159,16 @@ export class CgroupManager {
     return path.join(this.dirOf('memory', rel), this.layout.version === 1 ? 'memory.oom_control' : 'memory.events');
   }
 
-  /** Creates the cgroup (and parents) with the given resources; idempotent. */
-  create(rel: string, resources: ContainerResources = {}): void {
+  /**
+   * Creates the cgroup (and parents) with the given resources; idempotent.
+   * With `devices` (containers), v1 restricts device access to those rules
+   * here, before any process joins; on v2 the caller must attach the eBPF
+   * filter to deviceFilterDir(rel) before one does (tsk-shim does).
+   */
+  create(rel: string, resources: ContainerResources = {}, devices?: readonly DeviceRule[]): void {
+    if (devices && this.layout.version === 1 && this.layout.v1.devices === undefined) {
+      throw new SetupError('cgroup devices', 'the cgroup v1 devices controller is not mounted: containers would be free to open any device node (mount it, e.g. at /sys/fs/cgroup/devices)');
+    }
     if (this.layout.version === 2) this.enableV2Controllers(rel);
     for (const dir of this.dirs(rel)) {
       try {
@@ -164,6 +177,7 @@ export class CgroupManager {
         throw new SetupError(`mkdir cgroup ${dir}`, (err as Error).message);
       }
     }
+    if (devices && this.layout.version === 1) this.writeV1Devices(rel, devices);
     for (const [controller, file, value] of resourceWrites(this.layout.version, resources)) {
       const target = path.join(this.dirOf(controller, rel), file);
       try {
@@ -175,6 +189,22 @@ export class CgroupManager {
         throw new SetupError(`write ${target}`, e.message);
       }
     }
+  }
+
+  private writeV1Devices(rel: string, rules: readonly DeviceRule[]): void {
+    const dir = this.dirOf('devices', rel);
+    for (const [file, value] of v1DeviceWrites(rules)) {
+      try {
+        fs.writeFileSync(path.join(dir, file), value);
+      } catch (err) {
+        throw new SetupError(`write "${value}" to ${path.join(dir, file)}`, (err as Error).message);
+      }
+    }
+  }
+
+  /** v2: the directory tsk-shim attaches the device filter to; undefined on v1 (the controller's files do it). */
+  deviceFilterDir(rel: string): string | undefined {
+    return this.layout.version === 2 ? path.join(this.layout.v2Root, rel) : undefined;
   }
 
   /** v2: every level above rel must delegate our controllers to its children. */

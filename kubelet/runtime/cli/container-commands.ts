@@ -186,8 +186,15 @@ export class ContainerCommands {
 
   constructor(readonly dataDir: string, private readonly io: Io = stdio) {}
 
+  private storeCache: ImageStore | undefined;
+
+  private get store(): ImageStore {
+    this.storeCache ??= new ImageStore(this.dataDir);
+    return this.storeCache;
+  }
+
   private get runtime(): NativeRuntime {
-    this.runtimeCache ??= new NativeRuntime({ dataDir: this.dataDir, images: new ImageStore(this.dataDir) });
+    this.runtimeCache ??= new NativeRuntime({ dataDir: this.dataDir, images: this.store });
     return this.runtimeCache;
   }
 
@@ -359,7 +366,19 @@ export class ContainerCommands {
       await this.runtime.removeContainer(c.id);
       const sb = await this.runtime.sandboxStatus(c.sandboxId).catch(() => undefined);
       if (sb?.labels[CLI_SANDBOX_LABEL] === 'true') await this.runtime.removeSandbox(c.sandboxId);
+      await this.releaseImage(c.imageId);
     });
+  }
+
+  /**
+   * The layers of an image that `rmi -f` removed stay while a container uses
+   * them; when the last such container goes, so do they (the same prune as
+   * rmi's, keeping what other containers use).
+   */
+  private async releaseImage(imageId: string): Promise<void> {
+    const image = await this.store.get(imageId).catch(() => null);
+    if (image !== undefined) return; // still an image (or a damaged one: leave it to rmi)
+    await this.store.prune({ keepLayerDirs: await this.runtime.usedLayerDirs() });
   }
 
   /** Applies fn to each named container, printing the name given (as docker) or an error; 1 if any failed. */

@@ -1,6 +1,7 @@
 // The image verbs of `tsk runtime`: pull, import, images, rmi, shaped like
 // their docker counterparts. main.ts parses --data-dir and dispatches here.
 
+import { containerUsage, ContainerUsage } from '../container/usage';
 import { ImageError } from '../image/errors';
 import { familiarName, parseReference } from '../image/reference';
 import { ImageStore, PullProgress } from '../image/store';
@@ -30,7 +31,7 @@ const USAGE: Record<ImageVerb, string> = {
   pull: 'Usage: tsk runtime pull [--insecure-registry[=HOST]]... [--username USER --password PASS] REF\n  Plain HTTP is used for localhost, 127.0.0.0/8 and each --insecure-registry HOST (alone, the flag means REF\'s registry).',
   import: 'Usage: tsk runtime import FILE   (a docker save tarball or an OCI image layout archive)',
   images: 'Usage: tsk runtime images [-q]',
-  rmi: 'Usage: tsk runtime rmi REF|ID...',
+  rmi: 'Usage: tsk runtime rmi [-f] REF|ID...\n  Layers no image or container uses any more are deleted too.',
 };
 
 interface Parsed {
@@ -228,23 +229,34 @@ async function images(argv: string[], store: ImageStore, o: Output): Promise<num
   return 0;
 }
 
-async function rmi(argv: string[], store: ImageStore, o: Output): Promise<number> {
-  const p = parseArgs(argv, [], []);
+async function rmi(argv: string[], store: ImageStore, o: Output, usage: ContainerUsage): Promise<number> {
+  const p = parseArgs(argv, [], ['-f', '--force']);
   if (p.args.length === 0) throw new UsageError('missing image reference');
+  const force = p.flags.has('-f') || p.flags.has('--force');
   let failed = 0;
+  let deleted = 0;
   for (const ref of p.args) {
     try {
       const before = await store.get(ref);
-      await store.remove(ref);
+      // Read per reference: a container created meanwhile counts.
+      await store.remove(ref, { users: await usage.imageUsers(), force });
       const after = before ? await store.get(before.id) : undefined;
       for (const r of before?.references ?? []) {
         if (!after?.references.includes(r)) o.out(`Untagged: ${familiarRef(r)}\n`);
       }
-      if (before && !after) o.out(`Deleted: ${before.id}\n`);
+      if (before && !after) {
+        o.out(`Deleted: ${before.id}\n`);
+        deleted++;
+      }
     } catch (e) {
       failed++;
       o.err(`Error: ${(e as Error).message}\n`);
     }
+  }
+  if (deleted > 0) {
+    // As docker rmi deletes the image's layers: all but those a container still runs on.
+    const removed = await store.prune({ keepLayerDirs: await usage.usedLayerDirs() });
+    for (const r of removed) if (r.startsWith('layer ')) o.out(`Deleted: ${r.slice('layer '.length)}\n`);
   }
   return failed > 0 ? 1 : 0;
 }
@@ -252,8 +264,10 @@ async function rmi(argv: string[], store: ImageStore, o: Output): Promise<number
 /**
  * Runs one image verb against the store under dataDir. Returns the exit
  * code: 0 on success, 1 on failure (message on stderr), 2 on bad usage.
+ * `usage` says what the containers under dataDir hold (rmi's conflicts and
+ * the layers its prune keeps); by default it is read from their state dirs.
  */
-export async function runImageCommand(verb: ImageVerb, argv: string[], dataDir: string, output: Output = defaultOutput): Promise<number> {
+export async function runImageCommand(verb: ImageVerb, argv: string[], dataDir: string, output: Output = defaultOutput, usage: ContainerUsage = containerUsage(dataDir)): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     output.out(`${USAGE[verb]}\n`);
     return 0;
@@ -264,7 +278,7 @@ export async function runImageCommand(verb: ImageVerb, argv: string[], dataDir: 
       case 'pull': return await pull(argv, store, output);
       case 'import': return await importCmd(argv, store, output);
       case 'images': return await images(argv, store, output);
-      case 'rmi': return await rmi(argv, store, output);
+      case 'rmi': return await rmi(argv, store, output, usage);
     }
   } catch (e) {
     if (e instanceof UsageError) {

@@ -57,6 +57,10 @@ export interface ShimSpec {
   ipcns?: string;
   utsns?: string;
   cgroupDirs: string[];
+  /** cgroup v2: the directory tsk-shim attaches the device filter to, before the init joins it. */
+  deviceCgroup?: string;
+  /** Device rules for that filter, as "allow c 1:3 rwm" (cgroups/devices.ts shimDeviceRule). */
+  deviceRules?: string[];
   oomFile?: string;
   args: string[];
   env: string[];
@@ -96,6 +100,12 @@ export function renderSpec(s: ShimSpec): string {
   put('ipcns', s.ipcns);
   put('utsns', s.utsns);
   for (const c of s.cgroupDirs) put('cgroup', c);
+  if (s.deviceCgroup !== undefined) {
+    // An empty list would deny every device, /dev/null included: surely a mistake.
+    if (!s.deviceRules || s.deviceRules.length === 0) throw new Error('shim spec: deviceCgroup without deviceRules');
+    put('device_cgroup', s.deviceCgroup);
+    for (const r of s.deviceRules) put('device', r);
+  }
   put('oom_file', s.oomFile);
   for (const a of s.args) put('arg', a);
   for (const e of s.env) put('env', e);

@@ -69,3 +69,6 @@ export class InvalidArchiveError extends ImageError {
     super(`cannot import ${file}: ${detail}`);
   }
 }
+
+/** Removing the image would pull it from under a container (Docker's "conflict: ..." wording). */
+export class ImageConflictError extends ImageError {}

@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 import { importImages } from './archive-import';
 import { ContentStore, WriteTrace } from './content-store';
-import { ImageError, ImageNotFoundError } from './errors';
+import { ImageConflictError, ImageError, ImageNotFoundError } from './errors';
 import { MetadataStore, StoredImage } from './metadata';
 import { parseReference } from './reference';
 import { pulledReference, pullImage, PullOptions } from './pull';
@@ -24,6 +24,19 @@ const STALE_TMP_MS = 60 * 60 * 1000;
 
 const FULL_ID = /^(?:sha256:)?([a-f0-9]{64})$/;
 const SHORT_ID = /^(?:sha256:)?([a-f0-9]{4,63})$/;
+
+/** A container and the image it was created from (container/usage.ts reads them from the state dirs). */
+export interface ImageUserInfo {
+  id: string;
+  imageId: string;
+  running: boolean;
+}
+
+export interface RemoveOptions {
+  /** Every container with its image: removing an image one of them uses is a conflict (below). */
+  users?: readonly ImageUserInfo[];
+  force?: boolean;
+}
 
 export interface PruneOptions {
   /** Layer directories still used by containers (whose image may be gone): kept. */
@@ -173,15 +186,22 @@ export class ImageStore {
   /**
    * Removes a reference; the image record goes with its last reference. An
    * image ID removes the image and all its references. Blobs and layers stay
-   * until prune(). Throws ImageNotFoundError when nothing matches.
+   * until prune(). Throws ImageNotFoundError when nothing matches, and
+   * ImageConflictError, changing nothing, when the image would go while one
+   * of opts.users uses it, as Docker's rmi: by reference unless forced, by ID
+   * never for a running container and for a stopped one unless forced.
+   * (Docker keeps a forced-away image of a running container as a dangling
+   * <none> image; here the record goes and prune's keepLayerDirs keeps its
+   * layers for as long as a container uses them.)
    */
-  async remove(ref: string): Promise<void> {
+  async remove(ref: string, opts: RemoveOptions = {}): Promise<void> {
     await this.init();
     const id = await this.resolveId(ref);
     if (id === undefined) throw new ImageNotFoundError(ref, 'local');
     const refs = await this.refsOf(id);
     const byId = FULL_ID.test(ref) || ref.startsWith('sha256:') || !refs.includes(pulledReference(parseReference(ref)));
     const drop = byId ? refs : [pulledReference(parseReference(ref))];
+    if (drop.length === refs.length) removalConflict(ref, id, byId, opts);
     for (const r of drop) await this.meta.deleteRef(r);
     if (drop.length === refs.length) await this.meta.deleteImage(id);
   }
@@ -241,4 +261,20 @@ export class ImageStore {
     for (const p of await this.content.cleanTmp(STALE_TMP_MS)) removed.push(`tmp ${p}`);
     return removed;
   }
+}
+
+const shortId = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);
+
+/** Throws Docker's conflict when removing image `id` (via `ref`) would leave a container without its image. */
+function removalConflict(ref: string, id: string, byId: boolean, opts: RemoveOptions): void {
+  const users = (opts.users ?? []).filter((u) => u.imageId === id);
+  const first = users[0];
+  if (first === undefined) return;
+  if (!byId) {
+    if (opts.force) return;
+    throw new ImageConflictError(`conflict: unable to remove repository reference "${ref}" (must force) - container ${shortId(first.id)} is using its referenced image ${shortId(id)}`);
+  }
+  const running = users.find((u) => u.running);
+  if (running) throw new ImageConflictError(`conflict: unable to delete ${shortId(id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
+  if (!opts.force) throw new ImageConflictError(`conflict: unable to delete ${shortId(id)} (must be forced) - image is being used by stopped container ${shortId(first.id)}`);
 }

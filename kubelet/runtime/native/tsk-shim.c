@@ -11,6 +11,8 @@
  *                     mount and PID namespaces, holds C's stdout/stderr, writes
  *                     them as CRI log lines (rotated by size), and records the
  *                     start time, exit code, signal and OOM kill in STATE_DIR.
+ *                     On cgroup v2 it first attaches the device filter
+ *                     (tsk-devices.h) to the container's cgroup.
  *   C (the container) joins its cgroups first, then the sandbox's network,
  *                     IPC and UTS namespaces, mounts the overlay rootfs, /proc,
  *                     /dev, /sys, bind-mounts /etc/hosts etc., pivot_roots,
@@ -24,6 +26,7 @@
  * Files written in STATE_DIR: shim.pid, pid, started, exit (all atomically).
  */
 #include "tsk-common.h"
+#include "tsk-devices.h"
 
 #include <poll.h>
 #include <sched.h>
@@ -38,7 +41,8 @@
 #endif
 
 struct spec {
-  struct tsk_list lower, cgroup, arg, env, gids, mask, ro;
+  struct tsk_list lower, cgroup, arg, env, gids, mask, ro, device;
+  char *device_cgroup; /* cgroup v2: attach the device filter (rules: device) here */
   char *upper, *work, *rootfs, *netns, *ipcns, *utsns, *oom_file;
   char *cwd, *hosts, *resolv, *hostname_file, *log;
   uid_t uid;
@@ -69,6 +73,8 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "gid_extra")) list_add(&s->gids, v);
     else if (!strcmp(line, "mask")) list_add(&s->mask, v);
     else if (!strcmp(line, "ro")) list_add(&s->ro, v);
+    else if (!strcmp(line, "device")) list_add(&s->device, v);
+    else if (!strcmp(line, "device_cgroup")) s->device_cgroup = v;
     else if (!strcmp(line, "upper")) s->upper = v;
     else if (!strcmp(line, "work")) s->work = v;
     else if (!strcmp(line, "rootfs")) s->rootfs = v;
@@ -428,6 +434,38 @@ static int read_sync(int fd, char *buf, size_t n) {
   return (int)len;
 }
 
+/*
+ * cgroup v2: restricts device access in the container's cgroup before the
+ * init joins it, so not one instruction of the container runs without it.
+ * Returns 0, or -1 with an error message in msg.
+ */
+static int attach_device_filter(struct spec *s, char *msg, size_t n) {
+  if (!s->device_cgroup) return 0;
+  struct devrule rules[DEV_MAX_RULES];
+  if (s->device.n == 0 || s->device.n > DEV_MAX_RULES) {
+    snprintf(msg, n, "device filter for %s: %d rules (1 to %d expected)", s->device_cgroup, s->device.n, DEV_MAX_RULES);
+    return -1;
+  }
+  for (int i = 0; i < s->device.n; i++) {
+    if (devrule_parse(s->device.v[i], &rules[i]) < 0) {
+      snprintf(msg, n, "device filter: bad rule \"%s\"", s->device.v[i]);
+      return -1;
+    }
+  }
+  struct bpf_insn prog[DEV_MAX_INSNS];
+  int len = devfilter_build(rules, s->device.n, prog);
+  char log[1024];
+  const char *step = devfilter_attach(s->device_cgroup, prog, len, log, sizeof log);
+  if (!step) return 0;
+  int saved = errno;
+  log[sizeof log - 1] = 0;
+  for (char *p = log; *p; p++)
+    if (*p == '\n') *p = ' ';
+  snprintf(msg, n, "%s %s: %s%s%s", step, s->device_cgroup, strerror(saved), log[0] && saved != EPERM ? ": " : "",
+           saved != EPERM ? log : "");
+  return -1;
+}
+
 static void shim(struct spec *s, int report_w) {
   setsid();
   int devnull = open("/dev/null", O_RDWR);
@@ -457,6 +495,13 @@ static void shim(struct spec *s, int report_w) {
   if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(syncp, O_CLOEXEC) < 0) {
     snprintf(line, sizeof line, "E pipe: %s\n", strerror(errno));
     write_all(report_w, line, strlen(line));
+    _exit(1);
+  }
+  char devmsg[1300];
+  if (attach_device_filter(s, devmsg, sizeof devmsg) < 0) {
+    snprintf(line, sizeof line, "E %s\n", devmsg);
+    write_all(report_w, line, strlen(line));
+    unlink(buf);
     _exit(1);
   }
   int flags = CLONE_NEWNS | CLONE_NEWPID;
