@@ -454,6 +454,9 @@ const cgroup2 = hybridCgroup2Mount();
   const cg = fs.readFileSync(`/proc/${(await runtime.containerStatus(id)).pid ?? 0}/cgroup`, 'utf8');
   t.regex(cg, new RegExp(`^0::/${parent}/pod`, 'm'), 'the container is in the cgroup2 hierarchy');
   t.regex(cg, /^\d+:devices:\/$/m, 'and in the v1 root devices cgroup, which allows everything');
+  const r = await runtime.exec(id, { cmd: ['sh', '-c', 'head -c 1 /shipped/disk; echo x > /dev/null && echo null=ok'], stdio: 'pipe' });
+  t.regex(r.stderr, /head: \/shipped\/disk: Operation not permitted/, 'exec joins the filtered cgroup too');
+  t.is(r.stdout, 'null=ok\n');
 });
 
 // ---------------------------------------------------------------- rmi, exec -i
