@@ -532,3 +532,25 @@ test.serial('exec -i without -t pipes stdin through and ends it with EOF; withou
   t.is(ignored.code, 0, ignored.stderr);
   t.is(ignored.stdout, 'eof-seen\n', 'without -i stdin is /dev/null');
 });
+
+(cgroup2 ? test.serial : test.serial.skip)('the eBPF device filter: the kernel accepts every rule shape; first match decides; access must be a subset', (t) => {
+  const dir = path.join(cgroup2 ?? '', `tsk-test-devfilter-${process.pid}`);
+  fs.mkdirSync(dir);
+  t.teardown(() => fs.rmdirSync(dir));
+  const devfilter = path.resolve(__dirname, '..', '..', 'build', 'native', 'tsk-devfilter');
+  execFileSync(devfilter, ['attach', dir, 'deny c 1:5 rwm', 'allow c 1:* rw', 'allow c 4:64 rw', 'allow b 7:0 r', 'allow a *:* m']);
+  const node = path.join(os.tmpdir(), `tsk-devfilter-node-${process.pid}`);
+  t.teardown(() => fs.rmSync(node, { force: true }));
+  // A child shell moved into the cgroup (host namespaces: nothing else changes for it).
+  const script = [
+    `echo $$ > ${dir}/cgroup.procs`,
+    'head -c 1 /dev/zero >/dev/null 2>&1 && echo zero=open || echo zero=refused',
+    'echo x > /dev/null && echo null=open',
+    `mknod ${node} c 1 3 && echo mknod=ok`,
+    `head -c 1 ${node} >/dev/null && echo node=open`,
+    `rm -f ${node}; mknod ${node} b 1 0 && echo block-mknod=ok`,
+    `head -c 1 ${node} >/dev/null 2>&1 && echo block=open || echo block=refused`,
+  ].join('; ');
+  const out = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
+  t.deepEqual(out.trim().split('\n'), ['zero=refused', 'null=open', 'mknod=ok', 'node=open', 'block-mknod=ok', 'block=refused']);
+});

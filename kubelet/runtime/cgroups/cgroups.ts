@@ -21,7 +21,7 @@ import { DeviceRule, v1DeviceWrites } from './devices';
 export type CgroupVersion = 1 | 2;
 
 const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
-/** Not needed to call a host v1, but containers are refused without it (see create). */
+/** Not needed for a host to count as v1, but containers are refused without it (see create). */
 const V1_OPTIONAL = ['devices'] as const;
 type V1Controller = (typeof V1_CONTROLLERS)[number] | (typeof V1_OPTIONAL)[number];
 const V2_CONTROLLERS = ['cpu', 'memory', 'pids'];

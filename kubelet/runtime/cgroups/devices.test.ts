@@ -92,6 +92,9 @@ test('tsk-devfilter: nothing follows a rule that always matches (the verifier re
   const r = dump('deny a *:* rwm', 'allow c 1:3 rwm');
   t.is(r.code, 0, r.err);
   t.deepEqual(r.out.trim().split('\n').slice(6), ['b7 0 0 0 0', '95 0 0 0 0']);
+  // Every test at once: type, access (3 instructions), major, minor; then the verdict.
+  const full = dump('allow c 4:64 rw');
+  t.deepEqual(full.out.trim().split('\n').slice(6), ['55 2 0 7 2', 'bf 6 3 0 0', '57 6 0 0 1', '55 6 0 4 0', '55 4 0 3 4', '55 5 0 2 64', 'b7 0 0 0 1', '95 0 0 0 0', 'b7 0 0 0 0', '95 0 0 0 0']);
   const bad = dump('allow c 1:3 rwx');
   t.is(bad.code, 2);
   t.regex(bad.err, /rule 1 "allow c 1:3 rwx"/);

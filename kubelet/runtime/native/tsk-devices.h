@@ -26,8 +26,10 @@
 
 #define DEV_WILDCARD (-1L)
 #define DEV_MAX_RULES 64
-/* Each rule takes at most 7 instructions; 5 to load the context, 2 for the default. */
-#define DEV_MAX_INSNS (5 + 7 * DEV_MAX_RULES + 2)
+/* 6 instructions load the context; a rule takes at most 8 (4 tests, one of
+ * them 3 long, and return); 2 more for the default. */
+#define DEV_RULE_MAX_INSNS 8
+#define DEV_MAX_INSNS (6 + DEV_RULE_MAX_INSNS * DEV_MAX_RULES + 2)
 
 struct devrule {
   int allow;
@@ -99,7 +101,7 @@ __attribute__((unused)) static int devfilter_build(const struct devrule *rules, 
   out[len++] = insn(BPF_LDX | BPF_MEM | BPF_W, 5, 1, offsetof(struct bpf_cgroup_dev_ctx, minor), 0);
   for (int k = 0; k < n && k < DEV_MAX_RULES; k++) {
     const struct devrule *r = &rules[k];
-    struct bpf_insn block[7];
+    struct bpf_insn block[DEV_RULE_MAX_INSNS];
     int tests[4], nt = 0, bl = 0;
     if (r->type != 'a') {
       tests[nt++] = bl;
