@@ -58,17 +58,47 @@ export class ApiServerMetrics {
     registers: [this.registry],
   });
 
+  /** Label lookups cached per series: prom-client validates and hashes labels on every labels() call. */
+  private readonly etcdChildren = new Map<string, { observe(v: number): void }>();
+  private readonly durationChildren = new Map<string, { observe(v: number): void }>();
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Times an etcd call into etcd_request_duration_seconds. */
-  async timeEtcd<T>(operation: string, type: string, fn: () => Promise<T>): Promise<T> {
-    const end = this.etcdDuration.startTimer({ operation, type });
-    try {
-      return await fn();
-    } finally {
-      end();
+  /** Starts timing an etcd call; the returned function records it into etcd_request_duration_seconds. */
+  etcdTimer(operation: string, type: string): () => void {
+    const key = `${operation}\0${type}`;
+    let child = this.etcdChildren.get(key);
+    if (!child) {
+      child = this.etcdDuration.labels({ operation, type });
+      this.etcdChildren.set(key, child);
     }
+    const c = child;
+    const start = performance.now();
+    return () => c.observe((performance.now() - start) / 1000);
+  }
+
+  /** The apiserver_request_duration_seconds series of a verb and resource. */
+  requestDurationOf(verb: string, resource: string): { observe(seconds: number): void } {
+    const key = `${verb}\0${resource}`;
+    let child = this.durationChildren.get(key);
+    if (!child) {
+      child = this.requestDuration.labels({ verb, resource });
+      this.durationChildren.set(key, child);
+    }
+    return child;
+  }
+
+  /** Counts one request into apiserver_request_total. */
+  countRequest(verb: string, resource: string, code: number): void {
+    const key = `${verb}\0${resource}\0${code}`;
+    let child = this.requestChildren.get(key);
+    if (!child) {
+      child = this.requests.labels({ verb, resource, code: String(code) });
+      this.requestChildren.set(key, child);
+    }
+    child.inc();
   }
 }

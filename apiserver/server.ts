@@ -16,7 +16,7 @@ import { podStrategy } from './registry/pods';
 import { ServiceAllocators, serviceStrategy } from './registry/services';
 import { Registry, type RegistryContext } from './registry/store';
 import { PLAIN_STRATEGY, type Strategy } from './registry/strategy';
-import { EtcdClient } from './storage/etcd-client';
+import { connectEtcd } from './storage/etcd-connection';
 import { EtcdCacheSource } from './storage/etcd-source';
 import { EtcdStore } from './storage/etcd-store';
 import { kindPrefix, objectKey } from './storage/keys';
@@ -95,9 +95,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   };
   try {
     // 1. etcd
-    const client = new EtcdClient(opts.etcdServers);
-    cleanups.push(() => client.close());
-    const store = new EtcdStore(client, metrics);
+    const etcd = connectEtcd(opts.etcdServers);
+    cleanups.push(() => etcd.close());
+    const store = new EtcdStore(etcd, metrics);
     await waitForEtcd(store, opts.etcdServers, 30_000);
     log(`connected to etcd at ${opts.etcdServers.join(',')}`);
 
@@ -155,7 +155,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
 
     // 5. gRPC
     const version = async (): Promise<VersionInfo> => {
-      const etcdVersion = await client.version().catch(() => '');
+      const etcdVersion = await store.version().catch(() => '');
       return {
         version: `v${TSK_VERSION}`,
         gitCommit: '',

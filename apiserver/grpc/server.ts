@@ -71,8 +71,9 @@ export class GrpcApi {
 
   private unary<Req, Res>(verb: string, resource: string, fn: (req: Req) => Promise<Res>, okCode = 200): grpc.handleUnaryCall<Req, Res> {
     const { metrics, log } = this.deps;
+    const duration = metrics.requestDurationOf(verb, resource);
     return (call, callback) => {
-      const end = metrics.requestDuration.startTimer({ verb, resource });
+      const start = performance.now();
       Promise.resolve()
         .then(() => {
           checkSize(call.request);
@@ -80,14 +81,14 @@ export class GrpcApi {
         })
         .then(
           (res) => {
-            end();
-            metrics.requests.inc({ verb, resource, code: String(okCode) });
+            duration.observe((performance.now() - start) / 1000);
+            metrics.countRequest(verb, resource, okCode);
             callback(null, res);
           },
           (err: unknown) => {
-            end();
+            duration.observe((performance.now() - start) / 1000);
             const apiErr = asApiError(err, log);
-            metrics.requests.inc({ verb, resource, code: String(apiErr.httpCode) });
+            metrics.countRequest(verb, resource, apiErr.httpCode);
             callback(toServiceError(apiErr) as grpc.ServiceError);
           },
         );
@@ -151,10 +152,10 @@ export class GrpcApi {
         });
       })
       .then(
-        () => metrics.requests.inc({ verb: 'watch', resource, code: '200' }),
+        () => metrics.countRequest('watch', resource, 200),
         (err: unknown) => {
           const apiErr = asApiError(err, log);
-          metrics.requests.inc({ verb: 'watch', resource, code: String(apiErr.httpCode) });
+          metrics.countRequest('watch', resource, apiErr.httpCode);
           call.emit('error', toServiceError(apiErr));
           done();
         },

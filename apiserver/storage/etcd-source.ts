@@ -1,21 +1,40 @@
 // etcd as the source of a watch cache or of a watch replayed from history:
-// a full range of a prefix, and an etcd watch on it from a revision.
+// a full range of a prefix, and an etcd watch on it from a revision, on a
+// Watch stream of etcd3's RPC layer (Etcd3.watchClient).
 
-import type { ClientDuplexStream } from '@grpc/grpc-js';
-import type { EtcdClient, WatchResponse } from './etcd-client';
+import type { Etcd3, IDuplexStream, IWatchRequest, IWatchResponse } from 'etcd3';
 import type { EtcdStore, KeyValue } from './etcd-store';
 import { prefixEnd } from './keys';
 import type { CacheSource, RawEvent, WatchHandle } from './watch-cache';
 
-function toRawEvents(res: WatchResponse): RawEvent[] {
-  return res.events.map((e) => ({
-    type: e.type,
-    key: e.kv.key,
-    value: e.kv.value,
-    modRevision: e.kv.modRevision,
-    prevValue: e.prevKv?.value,
-    prevModRevision: e.prevKv?.modRevision,
-  }));
+function toRawEvents(res: IWatchResponse, from: number): RawEvent[] {
+  const out: RawEvent[] = [];
+  for (const e of res.events) {
+    const modRevision = Number(e.kv.mod_revision);
+    if (modRevision < from) continue; // replayed after a reconnect
+    out.push({
+      // At run time the enum's proto name (PUT, DELETE); the typings say Put/Delete.
+      type: String(e.type).toLowerCase() === 'delete' ? 'delete' : 'put',
+      key: e.kv.key.toString(),
+      value: e.kv.value,
+      modRevision,
+      prevValue: e.prev_kv?.value,
+      prevModRevision: e.prev_kv ? Number(e.prev_kv.mod_revision) : undefined,
+    });
+  }
+  return out;
+}
+
+type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
+
+/**
+ * Ends a stream we no longer want. end() first: etcd3 marks the host failed
+ * (and closes its channels) on an error of a stream that is still writable,
+ * and a cancel is reported as an error.
+ */
+function closeStream(s: WatchStream): void {
+  s.end();
+  s.cancel();
 }
 
 /**
@@ -27,7 +46,7 @@ function toRawEvents(res: WatchResponse): RawEvent[] {
  * watch, e.g. because the revision was compacted; the message says so.
  */
 export function watchPrefix(
-  client: EtcdClient,
+  etcd: Etcd3,
   prefix: string,
   fromRevision: number,
   withPrev: boolean,
@@ -36,13 +55,13 @@ export function watchPrefix(
 ): WatchHandle {
   let cancelled = false;
   let next = fromRevision;
-  let stream: ClientDuplexStream<Buffer, WatchResponse> | undefined;
+  let stream: WatchStream | undefined;
   let backoff = 50;
 
   const fail = (err: Error): void => {
     if (cancelled) return;
     cancelled = true;
-    stream?.cancel();
+    if (stream) closeStream(stream);
     onError(err);
   };
   const reconnect = (): void => {
@@ -51,9 +70,11 @@ export function watchPrefix(
     setTimeout(connect, backoff);
     backoff = Math.min(backoff * 2, 2000);
   };
-  const connect = (): void => {
-    if (cancelled) return;
-    const s = client.watch({ key: Buffer.from(prefix), rangeEnd: prefixEnd(prefix), startRevision: next, prevKv: withPrev });
+  const attach = (s: WatchStream): void => {
+    if (cancelled) {
+      closeStream(s);
+      return;
+    }
     stream = s;
     let ended = false;
     const lost = (): void => {
@@ -61,37 +82,42 @@ export function watchPrefix(
       ended = true;
       reconnect();
     };
-    s.on('data', (res: WatchResponse) => {
+    s.on('data', (res: IWatchResponse) => {
       if (cancelled || ended) return;
       if (res.canceled) {
         ended = true;
-        s.cancel();
-        const compacted = res.compactRevision > 0;
+        closeStream(s);
+        const compactRevision = Number(res.compact_revision);
         fail(
           new Error(
-            compacted
-              ? `required revision ${next} has been compacted (compacted up to ${res.compactRevision})`
-              : `etcd cancelled the watch: ${res.cancelReason || 'no reason given'}`,
+            compactRevision > 0
+              ? `required revision ${next} has been compacted (compacted up to ${compactRevision})`
+              : `etcd cancelled the watch: ${res.cancel_reason || 'no reason given'}`,
           ),
         );
         return;
       }
       backoff = 50;
       if (res.events.length === 0) return;
-      const events = toRawEvents(res).filter((e) => e.modRevision >= next);
+      const events = toRawEvents(res, next);
       if (events.length === 0) return;
       next = events[events.length - 1]!.modRevision + 1;
       onEvents(events);
     });
     s.on('error', lost);
     s.on('end', lost);
+    s.write({ create_request: { key: Buffer.from(prefix), range_end: prefixEnd(prefix), start_revision: next, prev_kv: withPrev } });
+  };
+  const connect = (): void => {
+    if (cancelled) return;
+    etcd.watchClient.watch().then(attach, reconnect);
   };
   connect();
   return {
     cancel: () => {
       if (cancelled) return;
       cancelled = true;
-      stream?.cancel();
+      if (stream) closeStream(stream);
     },
   };
 }
@@ -122,6 +148,6 @@ export class EtcdCacheSource implements CacheSource {
   }
 
   watch(fromRevision: number, onEvents: (events: RawEvent[]) => void, onError: (err: Error) => void): WatchHandle {
-    return watchPrefix(this.store.client, this.prefix, fromRevision, false, onEvents, onError);
+    return watchPrefix(this.store.etcd, this.prefix, fromRevision, false, onEvents, onError);
   }
 }

@@ -1,11 +1,12 @@
-// A thin, typed layer over etcd's KV API (storage/etcd-client.ts): ranges at
-// a revision, compare-and-swap transactions, and the mapping of etcd's
-// failures to API errors. It knows keys and bytes, not objects. Every call is
-// timed into etcd_request_duration_seconds.
+// A thin, typed layer over etcd's KV API, called through etcd3's RPC layer
+// (Etcd3.kv, a KVClient; see storage/etcd-connection.ts): ranges at a
+// revision, compare-and-swap transactions, and the mapping of etcd's failures
+// to API errors. It knows keys and bytes, not objects. Every call is timed
+// into etcd_request_duration_seconds.
 
+import type { Etcd3, ICompare, IKeyValue, IRequestOp } from 'etcd3';
 import { ExpiredError, UnavailableError } from '../../api/errors';
 import type { ApiServerMetrics } from '../metrics';
-import type { CompareSpec, EtcdClient, RequestOp } from './etcd-client';
 
 export interface KeyValue {
   readonly key: string;
@@ -57,20 +58,26 @@ function mapError(err: unknown, what: string): never {
   throw new UnavailableError(`etcd request failed (${what}): ${message}`);
 }
 
-function toCompare(c: Compare): CompareSpec {
-  if ('modRevision' in c) return { key: Buffer.from(c.key), target: 'mod', result: 'equal', value: c.modRevision };
+function toCompare(c: Compare): ICompare {
+  // The oneof target value is sent even when 0, so etcd knows which target is meant.
+  if ('modRevision' in c) return { key: Buffer.from(c.key), target: 'Mod', result: 'Equal', mod_revision: c.modRevision };
   // A key exists iff its version is greater than 0.
-  return { key: Buffer.from(c.key), target: 'version', result: c.exists ? 'greater' : 'equal', value: 0 };
+  return { key: Buffer.from(c.key), target: 'Version', result: c.exists ? 'Greater' : 'Equal', version: 0 };
 }
 
-function toOp(op: Op): RequestOp {
-  if ('put' in op) return { put: { key: Buffer.from(op.put), value: op.value } };
-  return { deleteRange: { key: Buffer.from(op.delete) } };
+function toOp(op: Op): IRequestOp {
+  if ('put' in op) return { request_put: { key: Buffer.from(op.put), value: op.value } };
+  return { request_delete_range: { key: Buffer.from(op.delete) } };
+}
+
+/** etcd3 decodes int64s as decimal strings (its proto-loader uses longs: String). */
+export function toKeyValue(kv: IKeyValue): KeyValue {
+  return { key: kv.key.toString(), value: kv.value, modRevision: Number(kv.mod_revision), createRevision: Number(kv.create_revision) };
 }
 
 export class EtcdStore {
   constructor(
-    readonly client: EtcdClient,
+    readonly etcd: Etcd3,
     private readonly metrics: ApiServerMetrics,
   ) {}
 
@@ -80,28 +87,34 @@ export class EtcdStore {
   }
 
   async range(start: string | Buffer, type: string, opts: RangeOptions): Promise<RangeResult> {
-    const res = await this.metrics
-      .timeEtcd('range', type, () =>
-        this.client.range({
-          key: Buffer.from(start),
-          rangeEnd: opts.end,
-          revision: opts.revision ?? 0,
-          limit: opts.limit ?? 0,
-          keysOnly: opts.keysOnly ?? false,
-        }),
-      )
-      .catch((err: unknown) => mapError(err, `range of ${type}`));
-    return res;
+    const end = this.metrics.etcdTimer('range', type);
+    try {
+      const res = await this.etcd.kv.range({
+        key: Buffer.from(start),
+        range_end: opts.end,
+        revision: opts.revision ?? 0,
+        limit: opts.limit ?? 0,
+        keys_only: opts.keysOnly ?? false,
+      });
+      return { kvs: res.kvs.map(toKeyValue), revision: Number(res.header.revision), more: res.more, count: Number(res.count) };
+    } catch (err) {
+      return mapError(err, `range of ${type}`);
+    } finally {
+      end();
+    }
   }
 
   /** Applies `ops` when every compare holds; one etcd transaction. */
   async txn(type: string, operation: string, compares: Compare[], ops: Op[]): Promise<TxnResult> {
-    const res = await this.metrics
-      .timeEtcd(operation, type, () =>
-        this.client.txn(compares.map(toCompare), ops.map(toOp)),
-      )
-      .catch((err: unknown) => mapError(err, `${operation} of ${type}`));
-    return res;
+    const end = this.metrics.etcdTimer(operation, type);
+    try {
+      const res = await this.etcd.kv.txn({ compare: compares.map(toCompare), success: ops.map(toOp) });
+      return { succeeded: res.succeeded, revision: Number(res.header.revision) };
+    } catch (err) {
+      return mapError(err, `${operation} of ${type}`);
+    } finally {
+      end();
+    }
   }
 
   /** The store's current revision. */
@@ -111,6 +124,12 @@ export class EtcdStore {
   }
 
   async compact(revision: number): Promise<void> {
-    await this.client.compact(revision);
+    await this.etcd.kv.compact({ revision, physical: true });
+  }
+
+  /** etcd's version ("3.4.23"), or a rejection after `timeoutMs`. */
+  async version(timeoutMs = 2000): Promise<string> {
+    const res = await this.etcd.maintenance.status({ deadline: Date.now() + timeoutMs });
+    return res.version;
   }
 }
