@@ -3,6 +3,7 @@
 // finalizers, namespaces, list pagination and selectors.
 
 import test from 'ava';
+import { Etcd3 } from 'etcd3';
 import { ApiError } from '../api/errors';
 import type { Event, Endpoints, Namespace, Node, Pod, ReplicationController, Service } from '../api/gen/tsk/v1/core';
 import { CreatePodRequest } from '../api/gen/tsk/v1/api';
@@ -284,7 +285,6 @@ test('list: label and field selectors, limit and continue, expired continue', as
   t.is(fromEtcd.items?.length, 21);
   t.is(fromEtcd.metadata?.resourceVersion, page.metadata?.resourceVersion);
   t.false(fromEtcd.items?.some((p) => p.metadata?.name === 'zz-later'));
-  const { Etcd3 } = await import('etcd3');
   const raw = new Etcd3({ hosts: etcd.etcd.clientUrl });
   await raw.kv.compact({ revision: rev, physical: true });
   raw.close();
@@ -336,4 +336,76 @@ test('a namespace left Terminating is finished after an API server restart', asy
     await new Promise((r) => setTimeout(r, 200));
   }
   t.is((await api.kind('Pod').list({ namespace: 'half' })).items?.length, 0);
+});
+
+test('dryRun: defaulting, validation and admission run, the would-be object is returned, nothing is stored or allocated', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd);
+  const raw = new Etcd3({ hosts: etcd.etcd.clientUrl });
+  t.teardown(() => raw.close());
+  const etcdRevision = async (): Promise<string> => (await raw.kv.range({ key: Buffer.from('/') })).header.revision;
+  const pods = api.kind('Pod');
+  const services = api.kind('Service');
+  const taken = await services.create({ metadata: { name: 'taken' }, spec: { ports: [{ port: 80 }], type: 'NodePort' } } as Service);
+  const before = await etcdRevision();
+
+  // Create: defaulted and validated, with server-set fields, but not stored.
+  const dry = await pods.create(pod('dry'), { dryRun: true });
+  t.is(dry.metadata?.name, 'dry');
+  t.regex(dry.metadata?.uid ?? '', /^[0-9a-f-]{36}$/);
+  t.is(dry.metadata?.resourceVersion ?? '', '');
+  t.is(dry.status?.phase, 'Pending');
+  t.is(dry.spec?.restartPolicy, 'Always');
+  t.is(dry.spec?.terminationGracePeriodSeconds, 30);
+  t.is(dry.spec?.containers?.[0]?.imagePullPolicy, 'IfNotPresent');
+  t.is((await rejects(pods.get('default', 'dry'))).reason, 'NotFound');
+  const generated = await pods.create({ ...pod(''), metadata: { generateName: 'gen-' } } as Pod, { dryRun: true });
+  t.regex(generated.metadata?.name ?? '', /^gen-[a-z0-9]{5}$/);
+
+  // The same refusals as a real create.
+  const invalid = await rejects(pods.create({ metadata: { name: 'bad' }, spec: { containers: [{ name: 'c' }] } } as Pod, { dryRun: true }));
+  t.is(invalid.reason, 'Invalid');
+  t.regex(invalid.message, /spec\.containers\[0\]\.image: Required value/);
+  const noNs = await rejects(pods.create(pod('x', {}, 'missing'), { dryRun: true }));
+  t.is(noNs.reason, 'NotFound');
+  t.regex(noNs.message, /namespaces? "missing" not found/i);
+  const exists = await rejects(services.create({ metadata: { name: 'taken' }, spec: { ports: [{ port: 80 }] } } as Service, { dryRun: true }));
+  t.is(exists.reason, 'AlreadyExists');
+
+  // Services: allocation checked, never taken.
+  const svc = await services.create({ metadata: { name: 'web' }, spec: { ports: [{ port: 80 }], type: 'NodePort' } } as Service, { dryRun: true });
+  t.regex(svc.spec?.clusterIP ?? '', /^10\.96\.\d+\.\d+$/);
+  t.true((svc.spec?.ports?.[0]?.nodePort ?? 0) >= 30000);
+  const ipTaken = await rejects(services.create({ metadata: { name: 'dup' }, spec: { clusterIP: taken.spec?.clusterIP, ports: [{ port: 80 }] } } as Service, { dryRun: true }));
+  t.is(ipTaken.reason, 'Invalid');
+  t.regex(ipTaken.message, /spec\.clusterIP: Invalid value: .*already allocated/);
+  const portTaken = await rejects(
+    services.create({ metadata: { name: 'dup' }, spec: { type: 'NodePort', ports: [{ port: 80, nodePort: taken.spec?.ports?.[0]?.nodePort }] } } as Service, { dryRun: true }),
+  );
+  t.regex(portTaken.message, /spec\.ports\[0\]\.nodePort: Invalid value: \d+: provided port is already allocated/);
+  // What the dry run showed is still free: a real create can take exactly it.
+  const real = await services.create({ metadata: { name: 'web' }, spec: { clusterIP: svc.spec?.clusterIP, type: 'NodePort', ports: [{ port: 80, nodePort: svc.spec?.ports?.[0]?.nodePort }] } } as Service);
+  t.is(real.spec?.clusterIP, svc.spec?.clusterIP);
+  const afterReal = await etcdRevision();
+  t.is(Number(afterReal), Number(before) + 1, 'only the real create wrote to etcd');
+
+  // Update and UpdateStatus: the result is returned, the stored object is untouched.
+  const live = await services.get('default', 'web');
+  const changed = { ...live, metadata: { ...live.metadata, labels: { tier: 'front' } } } as Service;
+  const dryUpd = await services.update(changed, { dryRun: true });
+  t.deepEqual(dryUpd.metadata?.labels, { tier: 'front' });
+  t.is(dryUpd.metadata?.resourceVersion, live.metadata?.resourceVersion);
+  const badUpd = await rejects(services.update({ ...live, spec: { ...live.spec, clusterIP: '10.96.0.99' } } as Service, { dryRun: true }));
+  t.is(badUpd.reason, 'Invalid');
+  await pods.create(pod('p1'));
+  const p1 = await pods.get('default', 'p1');
+  const dryStatus = await pods.updateStatus({ ...p1, status: { phase: 'Running' } } as Pod, { dryRun: true });
+  t.is(dryStatus.status?.phase, 'Running');
+  const stale = await rejects(pods.update({ ...p1, metadata: { ...p1.metadata, resourceVersion: '1' } } as Pod, { dryRun: true }));
+  t.is(stale.reason, 'Conflict');
+  const afterAll = await etcdRevision();
+  t.is(Number(afterAll), Number(afterReal) + 1, 'dry-run updates wrote nothing');
+  t.deepEqual((await services.get('default', 'web')).metadata?.labels ?? {}, {});
+  t.is((await pods.get('default', 'p1')).status?.phase, 'Pending');
+  t.deepEqual(((await pods.list()).items ?? []).map((p) => p.metadata?.name), ['p1']);
 });

@@ -245,6 +245,56 @@ test('bad input fails with a clear message, a non-zero exit, and stores nothing'
   t.deepEqual(await nsNow(), nsBefore, 'no namespace was stored');
 });
 
+test('apply: one document the server refuses leaves the cluster unchanged (server-side dry run first)', async (t) => {
+  const { home, cs, run } = await setup(t);
+  const file = (name: string, text: string): Promise<string> => {
+    const p = join(home, name);
+    return writeFile(p, text).then(() => p);
+  };
+  const podsNow = async (): Promise<string[]> => ((await cs.pods.listAll({ namespace: '' })).items ?? []).map((p) => p.metadata?.name ?? '');
+  const nsNow = async (): Promise<string[]> => ((await cs.namespaces.list()).items ?? []).map((n) => n.metadata?.name ?? '');
+  const nsBefore = await nsNow();
+  const good = (name: string, ns: string): string => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n  containers: [{name: c, image: busybox}]\n`;
+  const noImage = (name: string, ns: string): string => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n  containers: [{name: c}]\n`;
+
+  // In an existing namespace: the good pod before the bad one is not created.
+  const mixed = await file('mixed.yaml', `${good('first', 'default')}---\n${noImage('second', 'default')}`);
+  const r1 = await run(['apply', '-f', mixed]);
+  t.is(r1.code, 1);
+  t.is(r1.stdout, '');
+  t.regex(r1.stderr, /^The Pod "second" is invalid: spec\.containers\[0\]\.image: Required value/);
+  t.regex(r1.stderr, /error: nothing was applied: .*mixed\.yaml \(document 2\) was refused\n$/);
+  t.deepEqual(await podsNow(), []);
+
+  // In a namespace the same file creates: neither the namespace nor the good pod is created.
+  const withNs = await file('ns.yaml', `apiVersion: v1\nkind: Namespace\nmetadata: {name: fresh}\n---\n${good('first', 'fresh')}---\n${noImage('second', 'fresh')}`);
+  const r2 = await run(['apply', '-f', withNs]);
+  t.is(r2.code, 1);
+  t.regex(r2.stderr, /The Pod "second" is invalid: spec\.containers\[0\]\.image: Required value/);
+  t.regex(r2.stderr, /\(document 3\) was refused/);
+  t.deepEqual(await podsNow(), []);
+  t.deepEqual(await nsNow(), nsBefore);
+
+  // An update the server refuses (clusterIP is immutable) stops a create in the same file.
+  const svc = (ip: string): string => `apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports: [{port: 80}]\n${ip ? `  clusterIP: ${ip}\n` : ''}`;
+  const r3 = await run(['apply', '-f', await file('svc.yaml', svc(''))]);
+  t.is(r3.code, 0, r3.stderr);
+  const before = await cs.services.get('web');
+  const other = before.spec?.clusterIP === '10.96.200.200' ? '10.96.200.201' : '10.96.200.200';
+  const r4 = await run(['apply', '-f', await file('both.yaml', `${good('third', 'default')}---\n${svc(other)}`)]);
+  t.is(r4.code, 1);
+  t.regex(r4.stderr, /spec\.clusterIP: Invalid value: "10\.96\.200\.20\d": field is immutable/);
+  t.deepEqual(await podsNow(), []);
+  const after = await cs.services.get('web');
+  t.is(after.metadata?.resourceVersion, before.metadata?.resourceVersion);
+
+  // The same files, fixed, apply in full.
+  const fixed = await file('fixed.yaml', `apiVersion: v1\nkind: Namespace\nmetadata: {name: fresh}\n---\n${good('first', 'fresh')}---\n${good('second', 'fresh')}`);
+  const r5 = await run(['apply', '-f', fixed]);
+  t.is(r5.code, 0, r5.stderr);
+  t.is(r5.stdout, 'namespace/fresh created\npod/first created\npod/second created\n');
+});
+
 test('an unreachable server: a clear error and exit 1', async (t) => {
   const home = await mkdtemp(join(tmpdir(), 'tsctl-home-'));
   t.teardown(() => rm(home, { recursive: true, force: true }));

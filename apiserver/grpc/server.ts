@@ -98,9 +98,9 @@ export class GrpcApi {
   private handlersFor(kind: KindName): UntypedServiceImplementation {
     const reg = this.deps.registries.get(kind)!;
     const resource = KINDS[kind].plural;
-    type WithObject = { object?: ApiObject };
+    type WithObject = { object?: ApiObject; options?: { dryRun?: boolean } };
     const handlers: UntypedServiceImplementation = {
-      create: this.unary<WithObject, ApiObject>('create', resource, (r) => reg.create(r.object), 201),
+      create: this.unary<WithObject, ApiObject>('create', resource, (r) => reg.create(r.object, r.options?.dryRun ?? false), 201),
       get: this.unary<GetRequest, ApiObject>('get', resource, (r) => reg.get(r.namespace, r.name)),
       list: this.unary<ListRequest, RawMessage>('list', resource, async (r) => {
         const res = await reg.list(r);
@@ -108,8 +108,8 @@ export class GrpcApi {
           encodeList(API_VERSION, KINDS[kind].listKind, { resourceVersion: String(res.revision), continue: res.continueToken, remainingItemCount: res.remaining }, res.items),
         );
       }),
-      update: this.unary<WithObject, ApiObject>('update', resource, (r) => reg.update(r.object, false)),
-      updateStatus: this.unary<WithObject, ApiObject>('updatestatus', resource, (r) => reg.update(r.object, true)),
+      update: this.unary<WithObject, ApiObject>('update', resource, (r) => reg.update(r.object, false, r.options?.dryRun ?? false)),
+      updateStatus: this.unary<WithObject, ApiObject>('updatestatus', resource, (r) => reg.update(r.object, true, r.options?.dryRun ?? false)),
       delete: this.unary<DeleteRequest, ApiObject>('delete', resource, (r) =>
         kind === 'Namespace' ? this.deps.namespaces.delete(r.name, r.preconditions?.uid) : reg.delete(r),
       ),

@@ -144,7 +144,13 @@ export class Registry {
 
   // ------------------------------------------------------------------ create
 
-  async create(input: ApiObject | undefined): Promise<ApiObject> {
+  /**
+   * Creates an object. With `dryRun` (Kubernetes' dryRun=All) every step runs
+   * (defaulting, validation, the namespace and name checks, the service
+   * allocation checks) and the object that would be stored is returned, but
+   * nothing is written and nothing is allocated.
+   */
+  async create(input: ApiObject | undefined, dryRun = false): Promise<ApiObject> {
     if (!input) throw new BadRequestError(`${this.kind}: the request has no object`);
     const meta = metaOf(input);
     const ns = this.namespaceOf(meta.namespace);
@@ -169,7 +175,7 @@ export class Registry {
       const causes = validate(this.kind, input as never);
       if (causes.length > 0) throw new InvalidError(this.kind, meta.name ?? '', causes);
       try {
-        return await this.createOnce(ns, input);
+        return dryRun ? await this.createDryRun(ns, input) : await this.createOnce(ns, input);
       } catch (err) {
         if (err instanceof AlreadyExistsError && generated && attempt < 8) continue;
         throw err;
@@ -177,12 +183,37 @@ export class Registry {
     }
   }
 
-  private async createOnce(ns: string, obj: ApiObject): Promise<ApiObject> {
-    const name = obj.metadata!.name!;
-    const key = this.key(ns, name);
+  /** Namespace lifecycle admission: no new content in a namespace being deleted. */
+  private admitNamespace(ns: string, name: string): void {
     if (this.info.namespaced && this.ctx.namespaceTerminating(ns)) {
       throw new ApiError('Forbidden', `${this.kind.toLowerCase()}s "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, [], { kind: this.kind, name });
     }
+  }
+
+  /** Whether a namespace exists: the watch cache first, etcd when the cache has not seen it (yet). */
+  private async namespaceExists(ns: string): Promise<boolean> {
+    const key = objectKey('Namespace', '', ns);
+    if (this.ctx.caches.get('Namespace')?.get(key)) return true;
+    return (await this.ctx.store.get(key, 'namespaces')).kv !== undefined;
+  }
+
+  /** What createOnce would store, without writing: the same checks, answered by reads. */
+  private async createDryRun(ns: string, obj: ApiObject): Promise<ApiObject> {
+    const name = obj.metadata!.name!;
+    this.admitNamespace(ns, name);
+    if (this.info.namespaced && !(await this.namespaceExists(ns))) throw new NotFoundError('Namespace', ns);
+    if ((await this.ctx.store.get(this.key(ns, name), this.info.plural)).kv) throw new AlreadyExistsError(this.kind, name);
+    // The plan fills allocated values in (a free ClusterIP, NodePorts) and
+    // checks requested ones; it is dropped, so nothing is taken.
+    if (this.strategy.planCreate) await this.strategy.planCreate(obj);
+    this.encode(obj); // the size limit
+    return obj;
+  }
+
+  private async createOnce(ns: string, obj: ApiObject): Promise<ApiObject> {
+    const name = obj.metadata!.name!;
+    const key = this.key(ns, name);
+    this.admitNamespace(ns, name);
     const nsKey = this.info.namespaced ? objectKey('Namespace', '', ns) : undefined;
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const candidate = this.strategy.planCreate ? cloneObject(this.kind, obj) : obj;
@@ -337,13 +368,16 @@ export class Registry {
   /**
    * Read-modify-write with compare-and-swap. `mutate` returns the new object
    * (or undefined for no change); with `expectedRevision` a stale read is a
-   * Conflict, without it the loop retries on races.
+   * Conflict, without it the loop retries on races. With `dryRun` the new
+   * object is planned and checked but not written (it keeps the stored
+   * resourceVersion).
    */
   async guaranteedUpdate(
     ns: string,
     name: string,
     expectedRevision: number | undefined,
     mutate: (cur: ApiObject) => ApiObject | undefined,
+    dryRun = false,
   ): Promise<ApiObject> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const { obj: cur, kv } = await this.read(ns, name);
@@ -362,6 +396,10 @@ export class Registry {
         : this.strategy.planUpdate ? await this.strategy.planUpdate(next, cur) : EMPTY_PLAN;
       const value = this.encode(next);
       if (!finalize && value.equals(kv.value)) return cur; // no-op: no write, same resourceVersion
+      if (dryRun) {
+        m.resourceVersion = String(kv.modRevision);
+        return next;
+      }
       const op: Op = finalize ? { delete: kv.key } : { put: kv.key, value };
       const res = await this.txn(finalize ? 'delete' : 'update', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [op, ...plan.ops]);
       if (res.succeeded) {
@@ -379,7 +417,8 @@ export class Registry {
     throw new ConflictError(`Operation cannot be fulfilled on ${this.info.plural} "${name}": too many concurrent writers; try again`);
   }
 
-  async update(input: ApiObject | undefined, statusOnly: boolean): Promise<ApiObject> {
+  /** Update or UpdateStatus; `dryRun` as for create. */
+  async update(input: ApiObject | undefined, statusOnly: boolean, dryRun = false): Promise<ApiObject> {
     if (!input) throw new BadRequestError(`${this.kind}: the request has no object`);
     const meta = metaOf(input);
     const ns = this.namespaceOf(meta.namespace);
@@ -415,7 +454,7 @@ export class Registry {
       const causes = validateUpdate(this.kind, next as never, cur as never);
       if (causes.length > 0) throw new InvalidError(this.kind, name, causes);
       return next;
-    });
+    }, dryRun);
   }
 
   private parseRevision(rv: string): number {

@@ -101,8 +101,8 @@ export class RawKindClient<K extends KindName> {
     });
   }
 
-  create(object: KindObjects[K]): Promise<KindObjects[K]> {
-    return this.unary('create', { object });
+  create(object: KindObjects[K], options: { dryRun?: boolean } = {}): Promise<KindObjects[K]> {
+    return this.unary('create', { object, options });
   }
   get(namespace: string, name: string): Promise<KindObjects[K]> {
     return this.unary('get', { namespace, name } satisfies GetRequest);
@@ -110,11 +110,11 @@ export class RawKindClient<K extends KindName> {
   list(req: Partial<ListRequest> = {}): Promise<ListOf<KindObjects[K]>> {
     return this.unary('list', req);
   }
-  update(object: KindObjects[K]): Promise<KindObjects[K]> {
-    return this.unary('update', { object });
+  update(object: KindObjects[K], options: { dryRun?: boolean } = {}): Promise<KindObjects[K]> {
+    return this.unary('update', { object, options });
   }
-  updateStatus(object: KindObjects[K]): Promise<KindObjects[K]> {
-    return this.unary('updateStatus', { object });
+  updateStatus(object: KindObjects[K], options: { dryRun?: boolean } = {}): Promise<KindObjects[K]> {
+    return this.unary('updateStatus', { object, options });
   }
   delete(req: Partial<DeleteRequest>): Promise<KindObjects[K]> {
     return this.unary('delete', req);

@@ -1,11 +1,11 @@
 // tsctl apply -f FILE|DIR|-: create or update every object of the manifests,
 // keeping the last-applied configuration for three-way merges.
 
-import { DecodeError, type JsonObject } from '../../api/codec';
-import { ApiError, NotFoundError } from '../../api/errors';
+import { DecodeError, decodeJson, type JsonObject } from '../../api/codec';
+import { AlreadyExistsError, ApiError, NotFoundError } from '../../api/errors';
 import { KINDS, type ApiObject } from '../../api/kinds';
 import type { ResourceClient } from '../../client/resource';
-import { applyObject, type ApplyResult } from '../apply/apply';
+import { applyObject, withLastApplied, type ApplyResult } from '../apply/apply';
 import type { JsonMap } from '../apply/merge';
 import { flagString, flagStrings } from '../args';
 import type { Command } from '../command';
@@ -45,25 +45,40 @@ export async function loadObjects(ctx: Context, verb: string): Promise<{ obj: Ma
   return out;
 }
 
-function inNewNamespace(err: unknown, newNamespaces: ReadonlySet<string>): boolean {
-  if (!(err instanceof NotFoundError)) return false;
-  const kind = err.details.kind?.toLowerCase();
-  return (kind === 'namespace' || kind === 'namespaces') && newNamespaces.has(err.details.name ?? '');
-}
-
 function describeFailure(err: unknown, verb: string, obj: ManifestObject): string {
   if (err instanceof ApiError || err instanceof DecodeError) return formatError(err);
   return `error: ${verb} ${resourceName(obj.kind, obj.object.metadata?.name ?? '')} from "${obj.doc.source}": ${err instanceof Error ? err.message : String(err)}`;
 }
 
+/**
+ * Whether apply first sends every object with dryRun, so the server's
+ * defaulting, validation and admission judge all of them before any is
+ * stored (the API server honours CreateOptions/UpdateOptions.dryRun).
+ */
+export const SERVER_DRY_RUN = true;
+
+/** The namespace that always exists, where objects bound for a namespace not created yet are checked. */
+const CHECK_NAMESPACE = 'default';
 
 /**
- * Whether the API server honours CreateOptions/UpdateOptions.dryRun. Until it
- * does, a dry-run pass would store objects, so it stays off and only the
- * local checks (YAML, kinds, field types, names, unknown fields) run before
- * anything is sent.
+ * Dry-runs one object. An object in a namespace this same apply creates
+ * cannot be checked there (the namespace does not exist yet, and so neither
+ * can the object): it is checked as a create in the default namespace, which
+ * exercises everything but the namespace; a same-named object there is no
+ * objection.
  */
-export const SERVER_DRY_RUN = false;
+async function dryRunOne(client: ResourceClient<ApiObject>, obj: ManifestObject, json: JsonMap, newNamespace: boolean): Promise<void> {
+  if (!newNamespace) {
+    await applyObject(obj.kind, client, json, { dryRun: true });
+    return;
+  }
+  const moved = withLastApplied({ ...json, metadata: { ...(json['metadata'] as JsonMap), namespace: CHECK_NAMESPACE } });
+  try {
+    await client.create(decodeJson<ApiObject>(KINDS[obj.kind].typeName, moved).value, { dryRun: true });
+  } catch (err) {
+    if (!(err instanceof AlreadyExistsError)) throw err;
+  }
+}
 
 /**
  * Lets the server validate and default every object before any is stored,
@@ -71,14 +86,24 @@ export const SERVER_DRY_RUN = false;
  */
 async function dryRunAll(ctx: Context, items: readonly { obj: ManifestObject; json: JsonMap }[]): Promise<number> {
   const cs = await ctx.clientset();
-  const newNamespaces = new Set(items.filter((i) => i.obj.kind === 'Namespace').map((i) => i.obj.object.metadata?.name ?? ''));
+  const newNamespaces = new Set<string>();
+  for (const { obj } of items) {
+    if (obj.kind !== 'Namespace') continue;
+    const name = obj.object.metadata?.name ?? '';
+    const exists = await ctx.wait(cs.namespaces.get(name)).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof NotFoundError) return false;
+        throw err;
+      },
+    );
+    if (!exists) newNamespaces.add(name);
+  }
   for (const { obj, json } of items) {
+    const ns = KINDS[obj.kind].namespaced ? String((json['metadata'] as JsonMap)['namespace'] ?? '') : '';
     try {
-      await ctx.wait(applyObject(obj.kind, cs.kind(obj.kind) as ResourceClient<ApiObject>, json, { dryRun: true }));
+      await ctx.wait(dryRunOne(cs.kind(obj.kind) as ResourceClient<ApiObject>, obj, json, newNamespaces.has(ns)));
     } catch (err) {
-      // An object in a namespace this same apply creates cannot be checked
-      // before that namespace exists; everything else about it was decoded above.
-      if (inNewNamespace(err, newNamespaces)) continue;
       ctx.io.stderr.write(`${describeFailure(err, 'validating', obj)}\n`);
       ctx.io.stderr.write(`error: nothing was applied: ${obj.doc.source} (document ${obj.doc.index}) was refused\n`);
       return 1;
