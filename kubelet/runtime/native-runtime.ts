@@ -75,7 +75,8 @@ export class NativeRuntime implements ContainerRuntime {
   private readonly logMaxFiles: number;
 
   constructor(opts: NativeRuntimeOptions) {
-    this.dataDir = opts.dataDir;
+    // Absolute: the shim mounts and bind-mounts these paths after chdir, and records keep them.
+    this.dataDir = path.resolve(opts.dataDir);
     this.images = opts.images;
     this.network = opts.network ?? loopbackOnly;
     this.cgroups = opts.cgroups ?? new CgroupManager(detectCgroupLayout());

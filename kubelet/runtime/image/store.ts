@@ -52,7 +52,8 @@ export class ImageStore {
   private readonly active = new Set<WriteTrace>();
 
   constructor(readonly dataDir: string = DEFAULT_DATA_DIR) {
-    this.root = path.join(dataDir, 'images');
+    // Absolute: layer directories leave the store in records (containers mount them; prune compares them).
+    this.root = path.join(path.resolve(dataDir), 'images');
     this.content = new ContentStore(this.root);
     this.meta = new MetadataStore(this.root);
   }
@@ -228,7 +229,7 @@ export class ImageStore {
     }
     for (const dir of keepLayerDirs) {
       const hex = path.basename(dir);
-      if (path.resolve(path.dirname(dir)) === this.content.layersDir) layers.add(`sha256:${hex}`);
+      if (path.resolve(path.dirname(dir)) === path.resolve(this.content.layersDir)) layers.add(`sha256:${hex}`);
     }
     return { blobs, layers };
   }
