@@ -242,6 +242,7 @@ export class NativeRuntime implements ContainerRuntime {
       createdAt: new Date().toISOString(),
       logPath: config.logPath ?? path.join(dir, 'log'),
       cgroup: this.cgroups.containerPath(sb.config.uid, id),
+      cgroupDirs: this.cgroups.dirs(this.cgroups.containerPath(sb.config.uid, id)),
       resources: config.resources ?? {},
       labels: config.labels ?? {},
       annotations: config.annotations ?? {},
@@ -274,7 +275,7 @@ export class NativeRuntime implements ContainerRuntime {
       netns: path.join(sbDir, 'net'),
       ipcns: path.join(sbDir, 'ipc'),
       utsns: path.join(sbDir, 'uts'),
-      cgroupDirs: this.cgroups.dirs(rec.cgroup),
+      cgroupDirs: rec.cgroupDirs ?? this.cgroups.dirs(rec.cgroup),
       ...this.deviceFilter(rec.cgroup),
       oomFile: this.cgroups.oomFile(rec.cgroup),
       args: rec.command,
@@ -450,7 +451,9 @@ export class NativeRuntime implements ContainerRuntime {
     if (st.state !== 'running' || st.pid === undefined) throw new InvalidStateError(`container ${id} is not running`);
     if (opts.cmd.length === 0) throw new RuntimeError('exec: no command given');
     const args = ['-p', `${st.pid}`, '-w', rec.workingDir, '-u', `${rec.uid}`, '-g', `${rec.gid}`, '-C', rec.capMask];
-    for (const d of this.cgroups.dirs(rec.cgroup)) args.push('-c', d);
+    // Exactly the init's cgroups: a container from before the devices controller was used has none there.
+    const cgroupDirs = rec.cgroupDirs ?? this.cgroups.dirs(rec.cgroup).filter((d) => fs.existsSync(d));
+    for (const d of cgroupDirs) args.push('-c', d);
     for (const e of mergeEnv(rec.env, opts.env ?? [])) args.push('-e', e);
     for (const g of rec.extraGids) args.push('-G', `${g}`);
     if (opts.tty) args.push('-t');

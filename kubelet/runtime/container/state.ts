@@ -31,6 +31,8 @@ export interface ContainerRecord {
   logPath: string;
   /** Relative cgroup path (same in every hierarchy). */
   cgroup: string;
+  /** The cgroup directories the init joined, which exec joins too (absent in records older than the devices controller). */
+  cgroupDirs?: string[];
   resources: ContainerResources;
   labels: Record<string, string>;
   annotations: Record<string, string>;
