@@ -10,6 +10,12 @@
 // controller, so tsk-shim attaches an eBPF program built from the same rules
 // (native/tsk-devices.h) before the init joins. Pure; unit-tested.
 
+/**
+ * One rule over a default of "deny everything". v2 (eBPF) applies the first
+ * rule that matches; v1 keeps a list of allowed exceptions, where a deny
+ * removes what an earlier allow granted. Allow-only lists (all tsk uses) mean
+ * the same on both.
+ */
 export interface DeviceRule {
   allow: boolean;
   /** a: any, b: block, c: character. */
