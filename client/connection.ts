@@ -70,6 +70,8 @@ export class Connection {
   private readonly client: Client;
   private readonly deadlineMs: number;
   private readonly waitForReady: boolean;
+  /** Shared by every unary call: grpc-js copies call metadata before using it. */
+  private readonly unaryMetadata: Metadata;
   private closed = false;
 
   constructor(
@@ -78,6 +80,7 @@ export class Connection {
   ) {
     this.deadlineMs = options.deadlineMs ?? DEFAULT_UNARY_DEADLINE_MS;
     this.waitForReady = options.waitForReady ?? false;
+    this.unaryMetadata = new Metadata({ waitForReady: this.waitForReady });
     const maxBytes = options.maxReceiveMessageBytes ?? 64 * 1024 * 1024;
     this.client = new Client(address, credentials.createInsecure(), {
       'grpc.max_receive_message_length': maxBytes,
@@ -103,7 +106,7 @@ export class Connection {
         method.requestSerialize,
         method.responseDeserialize,
         request,
-        new Metadata({ waitForReady: this.waitForReady }),
+        this.unaryMetadata,
         options,
         (err, res) => {
           if (err) reject(toApiError(err, this.address));

@@ -45,6 +45,13 @@ export interface ResourceClient<T extends ApiObject> {
   watch(options?: WatchOptions): Watch<T>;
 }
 
+const DEFAULT_WRITE_OPTIONS: CreateOptions & UpdateOptions = Object.freeze({ dryRun: false, fieldManager: '' });
+
+/** Create/Update options with defaults; the shared default object when none are given. */
+function writeOptions(options: Partial<CreateOptions> | undefined): CreateOptions & UpdateOptions {
+  return options ? { ...DEFAULT_WRITE_OPTIONS, ...options } : DEFAULT_WRITE_OPTIONS;
+}
+
 function namespaceOf(info: KindInfo<ApiObject>, namespace: string | undefined): string {
   if (!info.namespaced) return '';
   return namespace || 'default';
@@ -56,11 +63,11 @@ export class GrpcResourceClient<T extends ApiObject> implements ResourceClient<T
     protected readonly conn: Connection,
   ) {}
 
-  create(object: T, options: Partial<CreateOptions> = {}): Promise<T> {
-    const withNs = this.info.namespaced
-      ? { ...object, metadata: { ...object.metadata, namespace: namespaceOf(this.info, object.metadata?.namespace) } }
-      : object;
-    return this.conn.unary(this.info.service.create, { object: withNs, options: { dryRun: false, fieldManager: '', ...options } });
+  create(object: T, options?: Partial<CreateOptions>): Promise<T> {
+    const ns = object.metadata?.namespace;
+    // The caller's object is never modified; it is copied only when its namespace must be filled in.
+    const withNs = this.info.namespaced && !ns ? { ...object, metadata: { ...object.metadata, namespace: namespaceOf(this.info, ns) } } : object;
+    return this.conn.unary(this.info.service.create, { object: withNs, options: writeOptions(options) });
   }
 
   get(name: string, namespace?: string): Promise<T> {
@@ -89,12 +96,12 @@ export class GrpcResourceClient<T extends ApiObject> implements ResourceClient<T
     return { ...first, items, metadata: { ...first.metadata, continue: '' } };
   }
 
-  update(object: T, options: Partial<UpdateOptions> = {}): Promise<T> {
-    return this.conn.unary(this.info.service.update, { object, options: { dryRun: false, fieldManager: '', ...options } });
+  update(object: T, options?: Partial<UpdateOptions>): Promise<T> {
+    return this.conn.unary(this.info.service.update, { object, options: writeOptions(options) });
   }
 
-  updateStatus(object: T, options: Partial<UpdateOptions> = {}): Promise<T> {
-    return this.conn.unary(this.info.service.updateStatus, { object, options: { dryRun: false, fieldManager: '', ...options } });
+  updateStatus(object: T, options?: Partial<UpdateOptions>): Promise<T> {
+    return this.conn.unary(this.info.service.updateStatus, { object, options: writeOptions(options) });
   }
 
   delete(name: string, options: DeleteOptions = {}): Promise<T> {

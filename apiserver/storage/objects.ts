@@ -3,11 +3,30 @@
 // with resourceVersion, apiVersion and kind filled in on the way out.
 
 import { API_VERSION, KINDS, type ApiObject, type KindName } from '../../api/kinds';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { ObjectMeta } from '../../api/gen/tsk/v1/meta';
 
+type ErasedCodec = { encode(o: ApiObject, w?: BinaryWriter): BinaryWriter; decode(b: Uint8Array): ApiObject };
+
 /** The codec of a kind, erased to ApiObject for generic code. */
-export function codecOf(kind: KindName): { encode(o: ApiObject): { finish(): Uint8Array }; decode(b: Uint8Array): ApiObject } {
-  return KINDS[kind].codec as unknown as { encode(o: ApiObject): { finish(): Uint8Array }; decode(b: Uint8Array): ApiObject };
+export function codecOf(kind: KindName): ErasedCodec {
+  return KINDS[kind].codec as unknown as ErasedCodec;
+}
+
+/**
+ * One writer reused by every encode: its buffer grows once to the largest
+ * object seen instead of doubling from 64 bytes on each encode. finish()
+ * copies the bytes out and resets it; encodes are synchronous, so sharing is safe.
+ */
+const writer = new BinaryWriter();
+
+/** A Buffer over the bytes of `u8` (no copy). */
+function asBuffer(u8: Uint8Array): Buffer {
+  return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+}
+
+function encodeWith(kind: KindName, obj: ApiObject): Buffer {
+  return asBuffer(codecOf(kind).encode(obj, writer).finish());
 }
 
 /** The metadata of an object, created when absent. */
@@ -30,8 +49,16 @@ export function decodeStored(kind: KindName, value: Uint8Array, modRevision: num
  * revision is the truth for it).
  */
 export function encodeForStorage(kind: KindName, obj: ApiObject): Buffer {
-  const copy: ApiObject = { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } };
-  return Buffer.from(codecOf(kind).encode(copy).finish());
+  const meta = obj.metadata;
+  const rv = meta?.resourceVersion;
+  if (!meta || !rv) return encodeWith(kind, obj);
+  // Left out for the encode and put back: cheaper than copying the object.
+  meta.resourceVersion = '';
+  try {
+    return encodeWith(kind, obj);
+  } finally {
+    meta.resourceVersion = rv;
+  }
 }
 
 function readVarint(b: Buffer, pos: number): [number, number] {
@@ -109,12 +136,12 @@ export function encodingOf(obj: unknown): Buffer | undefined {
 
 /** The full encoding as served to clients. */
 export function encodeForClient(kind: KindName, obj: ApiObject): Buffer {
-  return Buffer.from(codecOf(kind).encode(obj).finish());
+  return encodeWith(kind, obj);
 }
 
 /** A deep copy through the binary codec (objects are plain data). */
 export function cloneObject<T extends ApiObject>(kind: KindName, obj: T): T {
-  return codecOf(kind).decode(codecOf(kind).encode(obj).finish()) as T;
+  return codecOf(kind).decode(codecOf(kind).encode(obj, writer).finish()) as T;
 }
 
 export function resourceVersionOf(obj: ApiObject): number {

@@ -15,28 +15,42 @@ export type CauseReason =
   | 'FieldValueTooLong'
   | 'FieldValueNotFound';
 
-/** An immutable field path. */
+/**
+ * An immutable field path. The text is built only when asked for (a cause
+ * is reported): validation walks every field of every request, and almost
+ * all of them are valid, so paths are a parent link and a step, not strings.
+ */
 export class Path {
-  private constructor(private readonly text: string) {}
+  private text: string | undefined;
+  private constructor(
+    private readonly parent: Path | undefined,
+    /** ".name" (or "name" at the root), "[3]" or "[key]". */
+    private readonly step: string,
+  ) {}
 
   static root(...names: string[]): Path {
-    return new Path(names.join('.'));
+    const p = new Path(undefined, names.join('.'));
+    p.text = p.step;
+    return p;
   }
 
   child(...names: string[]): Path {
-    const tail = names.join('.');
-    return new Path(this.text === '' ? tail : `${this.text}.${tail}`);
+    return new Path(this, names.length === 1 ? names[0]! : names.join('.'));
   }
 
   index(i: number): Path {
-    return new Path(`${this.text}[${i}]`);
+    return new Path(this, `[${i}]`);
   }
 
   key(k: string): Path {
-    return new Path(`${this.text}[${k}]`);
+    return new Path(this, `[${k}]`);
   }
 
   toString(): string {
+    if (this.text === undefined) {
+      const head = this.parent!.toString();
+      this.text = this.step.startsWith('[') ? `${head}${this.step}` : head === '' ? this.step : `${head}.${this.step}`;
+    }
     return this.text;
   }
 }
