@@ -5,9 +5,10 @@
 import type { Binding, Pod } from '../api/gen/tsk/v1/core';
 import type { CreateOptions, DeleteRequest, ListRequest, UpdateOptions, WatchRequest } from '../api/gen/tsk/v1/meta';
 import { PodServiceService } from '../api/gen/tsk/v1/api';
-import type { ApiObject, KindInfo, ListOf } from '../api/kinds';
+import type { ApiObject, KindInfo, ListOf, MethodDef } from '../api/kinds';
 import type { Connection } from './connection';
 import { StreamWatch, type Watch } from './watch';
+import { encodeWriteRequest, preEncoded } from './wire';
 
 /** List options: Kubernetes' ListOptions (namespace "" lists every namespace). */
 export type ListOptions = Partial<ListRequest>;
@@ -58,16 +59,24 @@ function namespaceOf(info: KindInfo<ApiObject>, namespace: string | undefined): 
 }
 
 export class GrpcResourceClient<T extends ApiObject> implements ResourceClient<T> {
+  private readonly rawCreate: MethodDef<Buffer, T>;
+  private readonly rawUpdate: MethodDef<Buffer, T>;
+  private readonly rawUpdateStatus: MethodDef<Buffer, T>;
+
   constructor(
     readonly info: KindInfo<T>,
     protected readonly conn: Connection,
-  ) {}
+  ) {
+    this.rawCreate = preEncoded(info.service.create);
+    this.rawUpdate = preEncoded(info.service.update);
+    this.rawUpdateStatus = preEncoded(info.service.updateStatus);
+  }
 
   create(object: T, options?: Partial<CreateOptions>): Promise<T> {
     const ns = object.metadata?.namespace;
     // The caller's object is never modified; it is copied only when its namespace must be filled in.
     const withNs = this.info.namespaced && !ns ? { ...object, metadata: { ...object.metadata, namespace: namespaceOf(this.info, ns) } } : object;
-    return this.conn.unary(this.info.service.create, { object: withNs, options: writeOptions(options) });
+    return this.conn.unary(this.rawCreate, encodeWriteRequest(this.info.codec, withNs, writeOptions(options), false));
   }
 
   get(name: string, namespace?: string): Promise<T> {
@@ -97,11 +106,11 @@ export class GrpcResourceClient<T extends ApiObject> implements ResourceClient<T
   }
 
   update(object: T, options?: Partial<UpdateOptions>): Promise<T> {
-    return this.conn.unary(this.info.service.update, { object, options: writeOptions(options) });
+    return this.conn.unary(this.rawUpdate, encodeWriteRequest(this.info.codec, object, writeOptions(options), true));
   }
 
   updateStatus(object: T, options?: Partial<UpdateOptions>): Promise<T> {
-    return this.conn.unary(this.info.service.updateStatus, { object, options: writeOptions(options) });
+    return this.conn.unary(this.rawUpdateStatus, encodeWriteRequest(this.info.codec, object, writeOptions(options), true));
   }
 
   delete(name: string, options: DeleteOptions = {}): Promise<T> {
