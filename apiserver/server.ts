@@ -168,6 +168,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       'grpc.max_receive_message_length': GRPC_MAX_RECEIVE_BYTES,
       'grpc.max_send_message_length': -1,
       'grpc.enable_channelz': 0,
+      // A client that vanished without closing its TCP connection (a node
+      // that lost power) is found by keepalive pings; otherwise its watches
+      // would be kept, and fed, forever. grpc-js's default is two hours.
+      'grpc.keepalive_time_ms': 60_000,
+      'grpc.keepalive_timeout_ms': 20_000,
     });
     new GrpcApi({
       registries,

@@ -7,6 +7,7 @@ import test from 'ava';
 import { Etcd3 } from 'etcd3';
 import { ApiError } from '../api/errors';
 import type { Pod, Service } from '../api/gen/tsk/v1/core';
+import { freePort } from '../util/etcd-process';
 import { startTestEtcd } from './support/etcd';
 import { startTestApiServer } from './support/apiserver';
 
@@ -237,4 +238,24 @@ test('a watcher that stops reading is cut off with a clear error; the others get
   t.is(slow.error?.reason, 'ServiceUnavailable');
   t.regex(slow.error?.message ?? '', /fell \d+ events behind; watch again from resourceVersion \d+/);
   fast.cancel();
+});
+
+test('--etcd-servers with a dead member: every request goes to the live one', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const dead = `http://127.0.0.1:${await freePort()}`;
+  const api = await startTestApiServer(t, etcd, { etcdServers: [dead, etcd.etcd.clientUrl, dead] });
+  const pods = api.kind('Pod');
+  const w = pods.watch({ namespace: 'default' });
+  t.teardown(() => w.cancel());
+  // Sequential, so each call picks a member afresh; none may fail.
+  for (let i = 0; i < 30; i++) await pods.create(pod(`p${i}`));
+  t.is((await pods.list({ namespace: 'default' })).items?.length, 30);
+  const last = await pods.get('default', 'p29');
+  last.metadata!.labels = { app: 'changed' };
+  t.is((await pods.update(last)).metadata?.labels?.['app'], 'changed');
+  await w.waitFor((evs) => evs.filter((e) => e.type !== 'BOOKMARK').length >= 31);
+  t.deepEqual(
+    w.objects().map((e) => `${e.type} ${e.object.metadata?.name}`),
+    [...Array.from({ length: 30 }, (_, i) => `ADDED p${i}`), 'MODIFIED p29'],
+  );
 });

@@ -5,25 +5,48 @@
 // revision, which can skip events still being replayed from history.
 //
 // Fault handling. etcd3 sends every call through a global policy (default:
-// retry 3 times on "recoverable" errors) and then a per-host policy (default:
-// a circuit breaker open for 5 s after 3 consecutive failures). Neither fits
-// the API server:
-// - A retried Txn is not idempotent: a create whose first attempt committed
-//   but whose answer was lost would fail its compare and be reported as
-//   AlreadyExists. Callers of the API server retry on Unavailable instead
-//   (client-go does the same), and the watch streams reconnect themselves
-//   (storage/etcd-source.ts). So the global policy is a no-op.
-// - With one member, an open breaker only delays recovery after an etcd
-//   restart by up to 5 s while every request fails fast. With several
-//   members, a breaker per host is what moves calls to the healthy ones
-//   (etcd3 skips a host whose breaker is open), so it is kept there, with a
-//   short half-open delay.
+// retry 3 times on any "recoverable" error) and then a per-host policy
+// (default: a circuit breaker open for 5 s after 3 consecutive failures).
+// Neither default fits the API server:
+// - A Txn is not idempotent: a create whose first attempt committed but
+//   whose answer was lost (CANCELLED, DEADLINE_EXCEEDED, a dropped
+//   connection: all "recoverable" to etcd3) would fail its compare when
+//   retried and be reported as AlreadyExists. So a call is retried only when
+//   it provably never reached etcd (no connection could be made), and only on
+//   another member. Callers of the API server retry on Unavailable (as
+//   client-go does) and the watch streams reconnect themselves
+//   (storage/etcd-source.ts).
+// - With one member there is nowhere to fail over to: both policies are
+//   no-ops (an open breaker would only keep failing requests for 5 s after
+//   etcd is back). With several, a breaker per member makes etcd3 skip a dead
+//   one without trying it, and the retry moves a refused call to the next.
 // No per-call deadline is set: a grpc-js deadline is a timer per call, and a
 // dead connection is detected by HTTP/2 keepalive while etcd bounds its own
 // proposals (its request timeout), so no call waits forever.
 
-import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop, type IPolicy } from 'cockatiel';
-import { Etcd3, isRecoverableError } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop, retry, type IPolicy } from 'cockatiel';
+import { Etcd3 } from 'etcd3';
+
+/**
+ * Whether an etcd call failed before it was sent: grpc-js reports a channel
+ * that could not connect as UNAVAILABLE "No connection established" (the
+ * call never got a stream), or the connect error itself.
+ */
+export function neverSent(err: Error): boolean {
+  return /No connection established|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/.test(err.message);
+}
+
+/** The per-member policy: a no-op for one member, a circuit breaker when there are others to fail over to. */
+export function hostPolicy(memberCount: number): () => IPolicy {
+  if (memberCount <= 1) return () => noop;
+  return () => circuitBreaker(handleWhen(neverSent), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(2) });
+}
+
+/** The policy around a whole call: with several members, a call that never reached one goes to the next. */
+export function globalPolicy(memberCount: number): IPolicy {
+  if (memberCount <= 1) return noop;
+  return retry(handleWhen(neverSent), { maxAttempts: memberCount - 1 });
+}
 
 /** gRPC channel options for the connection to etcd. */
 export const ETCD_CHANNEL_OPTIONS = {
@@ -40,18 +63,12 @@ export const ETCD_CHANNEL_OPTIONS = {
   'grpc.max_reconnect_backoff_ms': 2000,
 } as const;
 
-/** The per-host policy: a no-op for one member, a circuit breaker when there are others to fail over to. */
-export function hostPolicy(memberCount: number): () => IPolicy {
-  if (memberCount <= 1) return () => noop;
-  return () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) });
-}
-
 /** An etcd3 client for `urls` (http://HOST:PORT), configured as described above. */
 export function connectEtcd(urls: readonly string[]): Etcd3 {
   if (urls.length === 0) throw new Error('no etcd servers given');
   return new Etcd3({
     hosts: [...urls],
     grpcOptions: { ...ETCD_CHANNEL_OPTIONS },
-    faultHandling: { global: noop, host: hostPolicy(urls.length) },
+    faultHandling: { global: globalPolicy(urls.length), host: hostPolicy(urls.length) },
   });
 }

@@ -28,3 +28,14 @@ test('an object without metadata gets a metadata field holding only the revision
   t.is(back.metadata?.resourceVersion, '5');
   t.is(back.spec?.nodeName, 'x');
 });
+
+test('encodes share one writer: each result is its own copy, and the object is left as it was', (t) => {
+  const a = encodeForStorage('Pod', pod as ApiObject);
+  const other: Pod = { metadata: { name: 'x'.repeat(5000) }, spec: { containers: [{ name: 'c', image: 'i' }] } };
+  const b = encodeForStorage('Pod', other as ApiObject);
+  const again = encodeForStorage('Pod', pod as ApiObject);
+  t.true(a.equals(again), 'a later, larger encode did not overwrite an earlier result');
+  t.is((codecOf('Pod').decode(b) as Pod).metadata?.name, 'x'.repeat(5000));
+  t.is(pod.metadata?.resourceVersion, '7');
+  t.deepEqual(codecOf('Pod').decode(a), codecOf('Pod').decode(Buffer.from(codecOf('Pod').encode({ ...pod, metadata: { ...pod.metadata, resourceVersion: '' } } as ApiObject).finish())));
+});
