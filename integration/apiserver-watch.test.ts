@@ -5,25 +5,10 @@
 
 import test from 'ava';
 import { Etcd3 } from 'etcd3';
-import { ApiError } from '../api/errors';
 import type { Pod, Service } from '../api/gen/tsk/v1/core';
 import { freePort } from '../util/etcd-process';
 import { startTestEtcd } from './support/etcd';
-import { startTestApiServer } from './support/apiserver';
-
-function pod(name: string, labels: Record<string, string> = { app: 'web' }): Pod {
-  return { metadata: { name, namespace: 'default', labels }, spec: { containers: [{ name: 'main', image: 'busybox:1.36' }] } };
-}
-
-async function rejects(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
+import { pod, rejects, startTestApiServer } from './support/apiserver';
 
 test('a watch from a resourceVersion receives every event in order, across an API server restart', async (t) => {
   const etcd = await startTestEtcd(t);

@@ -8,21 +8,7 @@ import { ApiError } from '../api/errors';
 import type { Event, Endpoints, Namespace, Node, Pod, ReplicationController, Service } from '../api/gen/tsk/v1/core';
 import { CreatePodRequest } from '../api/gen/tsk/v1/api';
 import { startTestEtcd } from './support/etcd';
-import { startTestApiServer } from './support/apiserver';
-
-function pod(name: string, labels: Record<string, string> = { app: 'web' }, ns = 'default'): Pod {
-  return { metadata: { name, namespace: ns, labels }, spec: { containers: [{ name: 'main', image: 'busybox:1.36', command: ['sleep', '3600'] }] } };
-}
-
-async function rejects(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
+import { pod, rejects, startTestApiServer } from './support/apiserver';
 
 test('CRUD of every kind', async (t) => {
   const etcd = await startTestEtcd(t);

@@ -46,6 +46,18 @@ async function setup(t: Parameters<typeof startControlPlane>[0]) {
   return { plane, home, cs, run: (args: string[], stdin?: string) => tsctl(plane, home, args, stdin) };
 }
 
+/** For the bad-input tests: manifest files written under home, and the pods and namespaces stored (to show nothing was). */
+function scratch(home: string, cs: Clientset) {
+  return {
+    file: (name: string, text: string): Promise<string> => {
+      const p = join(home, name);
+      return writeFile(p, text).then(() => p);
+    },
+    podsNow: async (): Promise<string[]> => ((await cs.pods.listAll({ namespace: '' })).items ?? []).map((p) => p.metadata?.name ?? ''),
+    nsNow: async (): Promise<string[]> => ((await cs.namespaces.list()).items ?? []).map((n) => n.metadata?.name ?? ''),
+  };
+}
+
 test('apply manifests/: created, unchanged, configured; a removed label goes, clusterIP stays', async (t) => {
   const { home, cs, run } = await setup(t);
   const first = await run(['apply', '-f', 'manifests/']);
@@ -188,12 +200,7 @@ test('delete -f removes what apply created', async (t) => {
 
 test('bad input fails with a clear message, a non-zero exit, and stores nothing', async (t) => {
   const { home, cs, run } = await setup(t);
-  const file = (name: string, text: string): Promise<string> => {
-    const p = join(home, name);
-    return writeFile(p, text).then(() => p);
-  };
-  const podsNow = async (): Promise<string[]> => ((await cs.pods.listAll({ namespace: '' })).items ?? []).map((p) => p.metadata?.name ?? '');
-  const nsNow = async (): Promise<string[]> => ((await cs.namespaces.list()).items ?? []).map((n) => n.metadata?.name ?? '');
+  const { file, podsNow, nsNow } = scratch(home, cs);
   const nsBefore = await nsNow();
 
   const badYaml = await file('app.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: one}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels: [oops\nspec: {}\n');
@@ -247,12 +254,7 @@ test('bad input fails with a clear message, a non-zero exit, and stores nothing'
 
 test('apply: one document the server refuses leaves the cluster unchanged (server-side dry run first)', async (t) => {
   const { home, cs, run } = await setup(t);
-  const file = (name: string, text: string): Promise<string> => {
-    const p = join(home, name);
-    return writeFile(p, text).then(() => p);
-  };
-  const podsNow = async (): Promise<string[]> => ((await cs.pods.listAll({ namespace: '' })).items ?? []).map((p) => p.metadata?.name ?? '');
-  const nsNow = async (): Promise<string[]> => ((await cs.namespaces.list()).items ?? []).map((n) => n.metadata?.name ?? '');
+  const { file, podsNow, nsNow } = scratch(home, cs);
   const nsBefore = await nsNow();
   const good = (name: string, ns: string): string => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n  containers: [{name: c, image: busybox}]\n`;
   const noImage = (name: string, ns: string): string => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n  containers: [{name: c}]\n`;

@@ -4,14 +4,31 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { ExecutionContext } from 'ava';
-import { fromServiceError, type ApiError } from '../../api/errors';
+import { ApiError, fromServiceError } from '../../api/errors';
 import * as apiGen from '../../api/gen/tsk/v1/api';
+import type { Pod } from '../../api/gen/tsk/v1/core';
 import type { DeleteRequest, GetRequest, ListRequest, WatchRequest } from '../../api/gen/tsk/v1/meta';
 import { KINDS, type KindName, type KindObjects, type ListOf, type MethodDef } from '../../api/kinds';
 import { startApiServer, type ApiServerOptions, type RunningApiServer } from '../../apiserver/server';
 import type { TestEtcd } from './etcd';
 
 type M = MethodDef<unknown, unknown>;
+
+/** A minimal valid pod (busybox sleeping) for tests that only need some pod. */
+export function pod(name: string, labels: Record<string, string> = { app: 'web' }, ns = 'default'): Pod {
+  return { metadata: { name, namespace: ns, labels }, spec: { containers: [{ name: 'main', image: 'busybox:1.36', command: ['sleep', '3600'] }] } };
+}
+
+/** The ApiError a call fails with; the test fails if it succeeds or fails otherwise. */
+export async function rejects(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  throw new Error('expected the call to fail');
+}
 
 export interface WatchEvent<T> {
   type: string;

@@ -9,15 +9,16 @@ import { ImageStore } from '../image/store';
 import { NotFoundError, RuntimeError } from '../errors';
 import { NativeRuntime } from '../native-runtime';
 import type { ContainerResources, ContainerStatus, LogEntry } from '../runtime';
+import { type ParsedArgs, UsageError, parseArgs } from './args';
 import { formatTable, humanAge } from './image-commands';
+
+export { UsageError };
 
 export type ContainerVerb = 'run' | 'ps' | 'logs' | 'exec' | 'stop' | 'rm';
 export const CONTAINER_VERBS: ContainerVerb[] = ['run', 'ps', 'logs', 'exec', 'stop', 'rm'];
 
 /** Label on sandboxes the CLI made for one container: `rm` removes them with it. */
 const CLI_SANDBOX_LABEL = 'io.tsk.runtime.cli-sandbox';
-
-export class UsageError extends Error {}
 
 export const USAGE: Record<ContainerVerb, string> = {
   run: 'Usage: tsk runtime run [-d] [--name NAME] [-e KEY=VALUE]... [--memory 64Mi] [--cpus 200m] [--pids 64] [-w DIR] [-u USER] [--entrypoint CMD] IMAGE [COMMAND [ARG...]]',
@@ -28,61 +29,23 @@ export const USAGE: Record<ContainerVerb, string> = {
   rm: 'Usage: tsk runtime rm [-f] CONTAINER...',
 };
 
-interface Parsed {
-  flags: Map<string, string[]>;
-  args: string[];
-}
-
 /**
  * Docker-style flags: `--name x`, `--name=x`, `-e x`, combined booleans
  * (`-it`). With stopAtFirstArg, everything from the first positional on is
  * positional (the image and its command line).
  */
-export function parseFlags(argv: string[], valued: string[], booleans: string[], stopAtFirstArg: boolean): Parsed {
-  const flags = new Map<string, string[]>();
-  const args: string[] = [];
-  const add = (k: string, v: string): void => {
-    flags.set(k, [...(flags.get(k) ?? []), v]);
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    if (args.length > 0 && stopAtFirstArg) {
-      args.push(a);
-      continue;
-    }
-    if (a === '--') {
-      args.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!a.startsWith('-') || a === '-') {
-      args.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    if (valued.includes(name)) {
-      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (v === undefined) throw new UsageError(`flag ${name} needs a value`);
-      add(name, v);
-    } else if (booleans.includes(name)) {
-      add(name, 'true');
-    } else if (/^-[a-zA-Z]{2,}$/.test(a) && [...a.slice(1)].every((c) => booleans.includes(`-${c}`))) {
-      for (const c of a.slice(1)) add(`-${c}`, 'true');
-    } else {
-      throw new UsageError(`unknown flag: ${a}`);
-    }
-  }
-  return { flags, args };
+export function parseFlags(argv: string[], valued: string[], booleans: string[], stopAtFirstArg: boolean): ParsedArgs {
+  return parseArgs(argv, { valued, booleans, stopAtFirstArg, docker: true });
 }
 
-const one = (p: Parsed, ...names: string[]): string | undefined => {
+const one = (p: ParsedArgs, ...names: string[]): string | undefined => {
   for (const n of names) {
     const v = p.flags.get(n);
     if (v) return v[v.length - 1];
   }
   return undefined;
 };
-const has = (p: Parsed, ...names: string[]): boolean => names.some((n) => p.flags.has(n));
+const has = (p: ParsedArgs, ...names: string[]): boolean => names.some((n) => p.flags.has(n));
 
 export function parseMemory(v: string): number {
   let bytes: number;

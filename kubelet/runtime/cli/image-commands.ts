@@ -6,6 +6,7 @@ import { ImageError } from '../image/errors';
 import { familiarName, parseReference } from '../image/reference';
 import { ImageStore, PullProgress } from '../image/store';
 import type { ImageRecord } from '../image/types';
+import { type ParsedArgs, UsageError, parseArgs } from './args';
 
 export type ImageVerb = 'pull' | 'import' | 'images' | 'rmi';
 
@@ -25,8 +26,6 @@ const defaultOutput: Output = {
   now: () => Date.now(),
 };
 
-class UsageError extends Error {}
-
 const USAGE: Record<ImageVerb, string> = {
   pull: 'Usage: tsk runtime pull [--insecure-registry[=HOST]]... [--username USER --password PASS] REF\n  Plain HTTP is used for localhost, 127.0.0.0/8 and each --insecure-registry HOST (alone, the flag means REF\'s registry).',
   import: 'Usage: tsk runtime import FILE   (a docker save tarball or an OCI image layout archive)',
@@ -34,42 +33,7 @@ const USAGE: Record<ImageVerb, string> = {
   rmi: 'Usage: tsk runtime rmi [-f] REF|ID...\n  Layers no image or container uses any more are deleted too.',
 };
 
-interface Parsed {
-  flags: Map<string, string[]>;
-  args: string[];
-}
-
-/** --flag VALUE, --flag=VALUE and boolean flags; anything unknown is a usage error. */
-function parseArgs(argv: string[], valued: string[], bools: string[]): Parsed {
-  const flags = new Map<string, string[]>();
-  const args: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === '--') {
-      args.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!a.startsWith('-') || a === '-') {
-      args.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    if (bools.includes(name)) {
-      if (eq > 0) throw new UsageError(`flag ${name} takes no value`);
-      flags.set(name, ['true']);
-    } else if (valued.includes(name)) {
-      const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (value === undefined || value === '') throw new UsageError(`flag ${name} needs a value`);
-      flags.set(name, [...(flags.get(name) ?? []), value]);
-    } else {
-      throw new UsageError(`unknown flag ${name}`);
-    }
-  }
-  return { flags, args };
-}
-
-function one(p: Parsed, name: string): string | undefined {
+function one(p: ParsedArgs, name: string): string | undefined {
   const v = p.flags.get(name);
   if (v && v.length > 1) throw new UsageError(`flag ${name} given more than once`);
   return v?.[0];
@@ -148,7 +112,7 @@ export class ProgressView {
 }
 
 async function pull(argv: string[], store: ImageStore, o: Output): Promise<number> {
-  const p = parseArgs(argv, ['--insecure-registry', '--username', '--password'], []);
+  const p = parseArgs(argv, { valued: ['--insecure-registry', '--username', '--password'], booleans: [] });
   const insecure = p.flags.get('--insecure-registry') ?? [];
   // `pull --insecure-registry REF` (the flag without a host): REF's own registry is the insecure one.
   if (p.args.length === 0 && insecure.length > 0 && argv.at(-1) === insecure.at(-1)) {
@@ -185,7 +149,7 @@ function familiarRef(ref: string): string {
 }
 
 async function importCmd(argv: string[], store: ImageStore, o: Output): Promise<number> {
-  const p = parseArgs(argv, [], []);
+  const p = parseArgs(argv, { valued: [], booleans: [] });
   if (p.args.length !== 1) throw new UsageError(p.args.length === 0 ? 'missing archive file' : 'import takes exactly one file');
   const recs = await store.importArchive(p.args[0] as string);
   for (const r of recs) {
@@ -218,7 +182,7 @@ export function formatTable(header: string[], rows: string[][]): string {
 }
 
 async function images(argv: string[], store: ImageStore, o: Output): Promise<number> {
-  const p = parseArgs(argv, [], ['-q', '--quiet']);
+  const p = parseArgs(argv, { valued: [], booleans: ['-q', '--quiet'] });
   if (p.args.length > 0) throw new UsageError('images takes no arguments');
   const list = await store.list();
   if (p.flags.has('-q') || p.flags.has('--quiet')) {
@@ -230,7 +194,7 @@ async function images(argv: string[], store: ImageStore, o: Output): Promise<num
 }
 
 async function rmi(argv: string[], store: ImageStore, o: Output, usage: ContainerUsage): Promise<number> {
-  const p = parseArgs(argv, [], ['-f', '--force']);
+  const p = parseArgs(argv, { valued: [], booleans: ['-f', '--force'] });
   if (p.args.length === 0) throw new UsageError('missing image reference');
   const force = p.flags.has('-f') || p.flags.has('--force');
   let failed = 0;
