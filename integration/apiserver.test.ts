@@ -330,6 +330,12 @@ test('dryRun: defaulting, validation and admission run, the would-be object is r
   const raw = new Etcd3({ hosts: etcd.etcd.clientUrl });
   t.teardown(() => raw.close());
   const etcdRevision = async (): Promise<string> => (await raw.kv.range({ key: Buffer.from('/') })).header.revision;
+  /** The keys written after `rev`, sorted, each with how many distinct revisions touched the set. */
+  const writtenSince = async (rev: string): Promise<{ keys: string[]; revisions: number }> => {
+    const all = await raw.kv.range({ key: Buffer.from('/'), range_end: Buffer.from('0') });
+    const kvs = all.kvs.filter((kv) => Number(kv.mod_revision) > Number(rev));
+    return { keys: kvs.map((kv) => kv.key.toString()).sort(), revisions: new Set(kvs.map((kv) => kv.mod_revision)).size };
+  };
   const pods = api.kind('Pod');
   const services = api.kind('Service');
   const taken = await services.create({ metadata: { name: 'taken' }, spec: { ports: [{ port: 80 }], type: 'NodePort' } } as Service);
@@ -372,8 +378,13 @@ test('dryRun: defaulting, validation and admission run, the would-be object is r
   // What the dry run showed is still free: a real create can take exactly it.
   const real = await services.create({ metadata: { name: 'web' }, spec: { clusterIP: svc.spec?.clusterIP, type: 'NodePort', ports: [{ port: 80, nodePort: svc.spec?.ports?.[0]?.nodePort }] } } as Service);
   t.is(real.spec?.clusterIP, svc.spec?.clusterIP);
-  const afterReal = await etcdRevision();
-  t.is(Number(afterReal), Number(before) + 1, 'only the real create wrote to etcd');
+  // Every key written since `before` is the real create's: the service and
+  // the two allocation ranges, in one transaction.
+  t.deepEqual(
+    await writtenSince(before),
+    { keys: ['/registry/ranges/serviceips', '/registry/ranges/servicenodeports', '/registry/services/default/web'], revisions: 1 },
+    'only the real create wrote to etcd',
+  );
 
   // Update and UpdateStatus: the result is returned, the stored object is untouched.
   const live = await services.get('default', 'web');
@@ -383,14 +394,19 @@ test('dryRun: defaulting, validation and admission run, the would-be object is r
   t.is(dryUpd.metadata?.resourceVersion, live.metadata?.resourceVersion);
   const badUpd = await rejects(services.update({ ...live, spec: { ...live.spec, clusterIP: '10.96.0.99' } } as Service, { dryRun: true }));
   t.is(badUpd.reason, 'Invalid');
-  await pods.create(pod('p1'));
-  const p1 = await pods.get('default', 'p1');
+  const p1 = await pods.create(pod('p1'));
   const dryStatus = await pods.updateStatus({ ...p1, status: { phase: 'Running' } } as Pod, { dryRun: true });
   t.is(dryStatus.status?.phase, 'Running');
   const stale = await rejects(pods.update({ ...p1, metadata: { ...p1.metadata, resourceVersion: '1' } } as Pod, { dryRun: true }));
   t.is(stale.reason, 'Conflict');
-  const afterAll = await etcdRevision();
-  t.is(Number(afterAll), Number(afterReal) + 1, 'dry-run updates wrote nothing');
+  t.deepEqual(
+    await writtenSince(before),
+    {
+      keys: ['/registry/pods/default/p1', '/registry/ranges/serviceips', '/registry/ranges/servicenodeports', '/registry/services/default/web'],
+      revisions: 2,
+    },
+    'dry-run updates wrote nothing: only the real service and pod creates did',
+  );
   t.deepEqual((await services.get('default', 'web')).metadata?.labels ?? {}, {});
   t.is((await pods.get('default', 'p1')).status?.phase, 'Pending');
   t.deepEqual(((await pods.list()).items ?? []).map((p) => p.metadata?.name), ['p1']);
