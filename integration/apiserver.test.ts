@@ -330,11 +330,27 @@ test('dryRun: defaulting, validation and admission run, the would-be object is r
   const raw = new Etcd3({ hosts: etcd.etcd.clientUrl });
   t.teardown(() => raw.close());
   const etcdRevision = async (): Promise<string> => (await raw.kv.range({ key: Buffer.from('/') })).header.revision;
-  /** The keys written after `rev`, sorted, each with how many distinct revisions touched the set. */
-  const writtenSince = async (rev: string): Promise<{ keys: string[]; revisions: number }> => {
-    const all = await raw.kv.range({ key: Buffer.from('/'), range_end: Buffer.from('0') });
-    const kvs = all.kvs.filter((kv) => Number(kv.mod_revision) > Number(rev));
-    return { keys: kvs.map((kv) => kv.key.toString()).sort(), revisions: new Set(kvs.map((kv) => kv.mod_revision)).size };
+  /**
+   * Every change etcd recorded after `rev` (puts and deletes, from its watch
+   * history), as "put KEY @REV" lines: a dry run that wrote and then deleted
+   * would show here too.
+   */
+  const historySince = async (rev: string): Promise<string[]> => {
+    const upTo = Number(await etcdRevision());
+    const seen: string[] = [];
+    if (upTo <= Number(rev)) return seen;
+    const watcher = await raw.watch().prefix('/').startRevision(String(Number(rev) + 1)).create();
+    try {
+      await new Promise<void>((resolve) => {
+        watcher.on('data', (res) => {
+          for (const e of res.events) seen.push(`${e.type.toLowerCase()} ${e.kv.key.toString()} @${Number(e.kv.mod_revision) - Number(rev)}`);
+          if (Number(res.header.revision) >= upTo && seen.length > 0) resolve();
+        });
+      });
+    } finally {
+      await watcher.cancel();
+    }
+    return seen.sort();
   };
   const pods = api.kind('Pod');
   const services = api.kind('Service');
@@ -378,11 +394,11 @@ test('dryRun: defaulting, validation and admission run, the would-be object is r
   // What the dry run showed is still free: a real create can take exactly it.
   const real = await services.create({ metadata: { name: 'web' }, spec: { clusterIP: svc.spec?.clusterIP, type: 'NodePort', ports: [{ port: 80, nodePort: svc.spec?.ports?.[0]?.nodePort }] } } as Service);
   t.is(real.spec?.clusterIP, svc.spec?.clusterIP);
-  // Every key written since `before` is the real create's: the service and
-  // the two allocation ranges, in one transaction.
+  // Everything etcd recorded since `before` is the real create: the service
+  // and the two allocation ranges, in one transaction.
   t.deepEqual(
-    await writtenSince(before),
-    { keys: ['/registry/ranges/serviceips', '/registry/ranges/servicenodeports', '/registry/services/default/web'], revisions: 1 },
+    await historySince(before),
+    ['put /registry/ranges/serviceips @1', 'put /registry/ranges/servicenodeports @1', 'put /registry/services/default/web @1'],
     'only the real create wrote to etcd',
   );
 
@@ -400,11 +416,8 @@ test('dryRun: defaulting, validation and admission run, the would-be object is r
   const stale = await rejects(pods.update({ ...p1, metadata: { ...p1.metadata, resourceVersion: '1' } } as Pod, { dryRun: true }));
   t.is(stale.reason, 'Conflict');
   t.deepEqual(
-    await writtenSince(before),
-    {
-      keys: ['/registry/pods/default/p1', '/registry/ranges/serviceips', '/registry/ranges/servicenodeports', '/registry/services/default/web'],
-      revisions: 2,
-    },
+    await historySince(before),
+    ['put /registry/pods/default/p1 @2', 'put /registry/ranges/serviceips @1', 'put /registry/ranges/servicenodeports @1', 'put /registry/services/default/web @1'],
     'dry-run updates wrote nothing: only the real service and pod creates did',
   );
   t.deepEqual((await services.get('default', 'web')).metadata?.labels ?? {}, {});
