@@ -149,34 +149,22 @@ function build(reason: StatusReason, message: string, causes: readonly Cause[], 
   const err = new ApiError(reason, message, causes, { kind, name });
   // The subclasses' constructors compose messages; a decoded error keeps the
   // server's exact words, so only the prototype is taken from the subclass.
-  Object.setPrototypeOf(err, classFor(reason).prototype);
+  Object.setPrototypeOf(err, (CLASS_FOR[reason] ?? ApiError).prototype);
   return err;
 }
 
-function classFor(reason: StatusReason): typeof ApiError {
-  switch (reason) {
-    case 'NotFound':
-      return NotFoundError as unknown as typeof ApiError;
-    case 'AlreadyExists':
-      return AlreadyExistsError as unknown as typeof ApiError;
-    case 'Conflict':
-      return ConflictError as unknown as typeof ApiError;
-    case 'Invalid':
-      return InvalidError as unknown as typeof ApiError;
-    case 'BadRequest':
-      return BadRequestError as unknown as typeof ApiError;
-    case 'Expired':
-      return ExpiredError as unknown as typeof ApiError;
-    case 'RequestEntityTooLarge':
-      return TooLargeError as unknown as typeof ApiError;
-    case 'ServiceUnavailable':
-      return UnavailableError as unknown as typeof ApiError;
-    case 'InternalError':
-      return InternalError as unknown as typeof ApiError;
-    default:
-      return ApiError;
-  }
-}
+/** The subclass for each reason that has one; the rest are plain ApiErrors. */
+const CLASS_FOR: Partial<Record<StatusReason, { prototype: ApiError }>> = {
+  NotFound: NotFoundError,
+  AlreadyExists: AlreadyExistsError,
+  Conflict: ConflictError,
+  Invalid: InvalidError,
+  BadRequest: BadRequestError,
+  Expired: ExpiredError,
+  RequestEntityTooLarge: TooLargeError,
+  ServiceUnavailable: UnavailableError,
+  InternalError: InternalError,
+};
 
 const REASONS = new Set<string>(Object.keys(HTTP_CODE));
 
