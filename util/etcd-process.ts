@@ -3,7 +3,7 @@
 // It listens on free 127.0.0.1 ports only.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +15,14 @@ export class EtcdNotFoundError extends Error {
         `(Debian/Ubuntu), or point tsk at an existing cluster with --etcd-servers http://HOST:2379`,
     );
     this.name = 'EtcdNotFoundError';
+  }
+}
+
+/** etcd could not bind a port tsk picked (another process took it first). */
+class PortInUseError extends Error {
+  constructor(clientPort: number, peerPort: number) {
+    super(`etcd could not bind 127.0.0.1:${clientPort} or :${peerPort}: address already in use`);
+    this.name = 'PortInUseError';
   }
 }
 
@@ -58,6 +66,7 @@ async function healthy(url: string): Promise<boolean> {
 /** A running etcd. Start with EtcdProcess.start(); stop() is idempotent. */
 export class EtcdProcess {
   private stopping = false;
+  private ready = false;
   private exited: Promise<void>;
 
   private constructor(
@@ -76,12 +85,24 @@ export class EtcdProcess {
   }
 
   static async start(opts: EtcdProcessOptions): Promise<EtcdProcess> {
+    // A free port is free only until someone else binds it: when tsk picked
+    // the ports and etcd could not bind them, pick new ones and try again.
+    const picked = opts.clientPort === undefined || opts.peerPort === undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await EtcdProcess.startOnce(opts, opts.clientPort ?? (await freePort()), opts.peerPort ?? (await freePort()));
+      } catch (err) {
+        if (!(picked && err instanceof PortInUseError && attempt < 5)) throw err;
+      }
+    }
+  }
+
+  private static async startOnce(opts: EtcdProcessOptions, clientPort: number, peerPort: number): Promise<EtcdProcess> {
     const binary = opts.binary ?? 'etcd';
-    const clientPort = opts.clientPort ?? (await freePort());
-    const peerPort = opts.peerPort ?? (await freePort());
     const dataDir = join(opts.dataDir, 'etcd');
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const log = await open(join(opts.dataDir, 'etcd.log'), 'a');
+    const logSize = (await log.stat()).size;
     const clientUrl = `http://127.0.0.1:${clientPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
     const child = spawn(
@@ -105,19 +126,27 @@ export class EtcdProcess {
     const proc = new EtcdProcess(child, clientUrl, clientPort, peerPort, dataDir, binary);
     child.once('exit', (code, signal) => {
       void log.close();
-      if (!proc.stopping) opts.onUnexpectedExit?.(code, signal);
+      // Only a running etcd's death is unexpected; a failed start is reported by start().
+      if (proc.ready && !proc.stopping) opts.onUnexpectedExit?.(code, signal);
     });
     const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
     for (;;) {
       const failed = await Promise.race([spawnError, sleep(100).then(() => undefined)]);
       if (failed) {
+        // A process that never spawned emits no 'exit': close its log here.
+        await log.close().catch(() => undefined);
         const code = (failed as NodeJS.ErrnoException).code;
         throw code === 'ENOENT' ? new EtcdNotFoundError(binary) : failed;
       }
       if (child.exitCode !== null || child.signalCode !== null) {
+        const logText = await readFile(join(opts.dataDir, 'etcd.log'), 'utf8').catch(() => '');
+        if (/address already in use/.test(logText.slice(logSize))) throw new PortInUseError(clientPort, peerPort);
         throw new Error(`etcd exited during start-up (code ${child.exitCode}); see ${join(opts.dataDir, 'etcd.log')}`);
       }
-      if (await healthy(clientUrl)) return proc;
+      if (await healthy(clientUrl)) {
+        proc.ready = true;
+        return proc;
+      }
       if (Date.now() > deadline) {
         await proc.stop();
         throw new Error(`etcd did not become healthy within the timeout; see ${join(opts.dataDir, 'etcd.log')}`);
