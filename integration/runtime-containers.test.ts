@@ -53,7 +53,7 @@ test.serial('a container is PID 1 with its own hostname and sees no host process
   t.teardown(() => fs.rmSync(marker, { force: true }));
   const id = await runIn(env, {
     name: 'iso',
-    command: ['sh', '-c', `echo pid=$$; hostname; ps -o pid,comm | wc -l; cat /proc/1/cmdline | tr '\\0' ' '; echo; ls ${marker} 2>&1; ls /work 2>&1; ip -o link | wc -l; cat /proc/self/status | grep -E '^(CapEff|NoNewPrivs)'; cat /proc/kcore 2>&1 | head -c 0; touch /sys/x 2>&1; echo`],
+    command: ['sh', '-c', `echo pid=$$; hostname; echo procs=$(ps -o pid | wc -l); cat /proc/1/cmdline | tr '\\0' ' '; echo; ls ${marker} 2>&1; ls /work 2>&1; ip -o link | wc -l; cat /proc/self/status | grep -E '^(CapEff|NoNewPrivs)'; cat /proc/kcore 2>&1 | head -c 0; touch /sys/x 2>&1; echo`],
   });
   const st = await env.runtime.waitContainer(id);
   const out = await logText(env, id);
@@ -61,7 +61,10 @@ test.serial('a container is PID 1 with its own hostname and sees no host process
   t.regex(out, /^pid=1$/m);
   t.regex(out, /^iso$/m, 'hostname is the sandbox hostname, not the host one');
   t.notRegex(out, new RegExp(`^${os.hostname()}$`, 'm'));
-  t.regex(out, /^\s*4$/m, 'ps sees only its header, sh, ps and wc');
+  // ps sees only the shell and the pipeline it is running (a header plus 3-5
+  // processes, as the shell forks): the host's hundreds of processes are not there.
+  const procs = Number(/^procs=(\d+)$/m.exec(out)?.[1]);
+  t.true(procs >= 3 && procs <= 6, `ps saw ${procs - 1} processes`);
   t.regex(out, /^sh -c echo pid/m);
   t.regex(out, /No such file or directory/, 'a host file is not visible');
   t.regex(out, /ls: \/work: No such file or directory/);
@@ -176,11 +179,12 @@ test.serial('containers of one sandbox share its network, IPC and UTS namespaces
   t.is(cs.exitCode, 0, await logText(env, client));
   t.regex(await logText(env, client), /^shared$/m);
   let serverLog = '';
-  for (let i = 0; i < 50 && !serverLog.includes('hello-over-lo'); i++) {
+  // Generous: under a loaded CI machine the server's log line can take a while.
+  for (let i = 0; i < 200 && !serverLog.includes('hello-over-lo'); i++) {
     await sleep(100);
     serverLog = await logText(env, server);
   }
-  t.regex(serverLog, /hello-over-lo/, await logText(env, client));
+  t.regex(serverLog, /hello-over-lo/, `client: ${await logText(env, client)} server: ${JSON.stringify(await env.runtime.containerStatus(server))}`);
   const t0 = Date.now();
   await env.runtime.stopContainer(server, 10);
   t.true(Date.now() - t0 < 5000, 'the trap made it exit at SIGTERM, well before the grace period');
