@@ -1,9 +1,11 @@
 // API benchmark: 10,000 pod creates with 64 requests in flight, lists of
 // 10,000 pods (one call, and pages of 500), and watch delivery latency with
 // 100 watchers; beside raw etcd puts of values the same size with the same
-// concurrency, measured in the same run with etcd3. The API server runs as a
-// child process (`tsk apiserver`), as in production; creates go through
-// tsk's client library (client/Clientset), so its cost is counted.
+// concurrency, measured in the same run with etcd3, and the architecture's
+// floor (bench/floor-server.ts: grpc-js in, one etcd3 Txn out, no API logic).
+// The API server runs as a child process (`tsk apiserver`), as in production;
+// creates go through tsk's client library (client/Clientset), so its cost is
+// counted.
 //
 // Output: a table, then as the LAST line one JSON object with every figure.
 
@@ -20,6 +22,7 @@ import { NamespaceServiceService, PodServiceClient, PodServiceService } from '..
 import { Pod, PodList } from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client/clientset';
 import { EtcdProcess } from '../util/etcd-process';
+import { FLOOR_CREATE } from './floor-server';
 
 // Counts can be lowered for profiling runs (BENCH_PODS=2000 ...); the
 // targets are stated for the defaults.
@@ -225,6 +228,37 @@ function call<Req, Res>(fn: (req: Req, cb: (err: grpc.ServiceError | null, res: 
   return new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
+/**
+ * Creates/s of bench/floor-server.ts (grpc-js in, one etcd3 Txn out, an etcd
+ * watch), from a grpc-js client sending pre-encoded pods, 64 in flight.
+ */
+async function measureFloor(etcdUrl: string, etcdPid: number | undefined, podBytes: Buffer, clients: grpc.Client[]): Promise<{ perS: number; cpuMs: Record<string, number> }> {
+  const child = spawn(process.execPath, [join(__dirname, 'floor-server.js'), etcdUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /port (\d+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`floor server exited (code ${code}) during start-up`)));
+    });
+    const c = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    clients.push(c);
+    const create = (): Promise<void> =>
+      new Promise((resolve, reject) =>
+        c.makeUnaryRequest(FLOOR_CREATE.path, FLOOR_CREATE.requestSerialize, FLOOR_CREATE.responseDeserialize, podBytes, (err) => (err ? reject(err) : resolve())),
+      );
+    await runPool(WARMUP, CONCURRENCY, create, 'floor warm-up');
+    const { result: secs, cpuMs } = await cpuPerOp({ server: child.pid, etcd: etcdPid }, PODS, () => runPool(PODS, CONCURRENCY, create, 'floor creates'));
+    return { perS: PODS / secs, cpuMs };
+  } finally {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+  }
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tsk-bench-api-'));
   let etcd: EtcdProcess | undefined;
@@ -238,6 +272,9 @@ async function main(): Promise<void> {
 
     // Anchor: raw etcd puts of values the size of a stored pod, measured
     // before and after tsk's creates (the machine is shared; the mean is used).
+    // The anchor's keys are left in place: deleting 10,000 keys made etcd
+    // 3.4's later transactions about 3x costlier for some time (0.24 -> 0.70 ms
+    // of etcd CPU per create-if-absent), which would be charged to tsk.
     const raw = new Etcd3({ hosts: etcd.clientUrl });
     const value = Buffer.alloc(podBytes, 0x61);
     let anchorCpu: Record<string, number> = {};
@@ -248,7 +285,6 @@ async function main(): Promise<void> {
         }, `etcd puts (${round === 0 ? 'before' : 'after'})`),
       );
       anchorCpu = cpuMs;
-      await raw.kv.deleteRange({ key: Buffer.from(`/bench/raw${round}/`), range_end: Buffer.from(`/bench/raw${round}0`) });
       return PODS / secs;
     };
     await runPool(WARMUP, CONCURRENCY, async (i) => {
@@ -256,6 +292,11 @@ async function main(): Promise<void> {
     }, 'etcd warm-up');
     const etcdBefore = await anchor(0);
     progress(`raw etcd: ${etcdBefore.toFixed(0)} puts/s`);
+
+    // The floor: the same client shape against a server that only makes the
+    // one etcd3 transaction and receives the watch event (bench/floor-server.ts).
+    const floor = await measureFloor(etcd.clientUrl, etcd.pid, Buffer.from(Pod.encode(benchPod('bench-00000')).finish()), clients);
+    progress(`floor: ${floor.perS.toFixed(0)} creates/s`);
 
     const started = await startServer(etcd.clientUrl);
     server = started.child;
@@ -431,6 +472,18 @@ async function main(): Promise<void> {
         `client ${ms(createCpu['bench'])} + apiserver ${ms(createCpu['apiserver'])} + etcd ${ms(createCpu['etcd'])}  vs  client ${ms(anchorCpu['bench'])} + etcd ${ms(anchorCpu['etcd'])}`,
       ],
       ['creates/s (64 in flight)', createPerS.toFixed(0), `${etcdPutPerS.toFixed(0)} etcd puts/s`, `${((createPerS / etcdPutPerS) * 100).toFixed(0)}% (target >= 50%)`],
+      [
+        'floor: grpc-js server + one etcd3 Txn, no API logic',
+        floor.perS.toFixed(0),
+        `${etcdPutPerS.toFixed(0)} etcd puts/s`,
+        `${((floor.perS / etcdPutPerS) * 100).toFixed(0)}%; tsk reaches ${((createPerS / floor.perS) * 100).toFixed(0)}% of the floor`,
+      ],
+      [
+        'floor CPU ms per create',
+        ms((floor.cpuMs['bench'] ?? 0) + (floor.cpuMs['server'] ?? 0) + (floor.cpuMs['etcd'] ?? 0)),
+        '',
+        `client ${ms(floor.cpuMs['bench'])} + server ${ms(floor.cpuMs['server'])} + etcd ${ms(floor.cpuMs['etcd'])}`,
+      ],
       ['list 10,000 pods, one call (received)', `${list10kMs.toFixed(1)} ms`, '', 'target < 300 ms'],
       ['list 10,000 pods, one call (+ client decode)', `${list10kDecodedMs.toFixed(1)} ms`, '', ''],
       ['list 10,000 pods, pages of 500 (decoded)', `${listPagedMs.toFixed(1)} ms`, '', ''],
@@ -460,6 +513,11 @@ async function main(): Promise<void> {
         etcd_put_before_per_s: Math.round(etcdBefore),
         etcd_put_after_per_s: Math.round(etcdAfter),
         create_ratio: Number((createPerS / etcdPutPerS).toFixed(3)),
+        floor_create_per_s: Math.round(floor.perS),
+        floor_ratio: Number((floor.perS / etcdPutPerS).toFixed(3)),
+        floor_cpu_client_ms: Number(ms(floor.cpuMs['bench'])),
+        floor_cpu_server_ms: Number(ms(floor.cpuMs['server'])),
+        floor_cpu_etcd_ms: Number(ms(floor.cpuMs['etcd'])),
         create_cpu_client_ms: Number(ms(createCpu['bench'])),
         create_cpu_apiserver_ms: Number(ms(createCpu['apiserver'])),
         create_cpu_etcd_ms: Number(ms(createCpu['etcd'])),
