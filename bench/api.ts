@@ -10,7 +10,7 @@
 // Output: a table, then as the LAST line one JSON object with every figure.
 
 import * as grpc from '@grpc/grpc-js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ import { Pod, PodList } from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client/clientset';
 import { EtcdProcess } from '../util/etcd-process';
 import { FLOOR_CREATE } from './floor-server';
+import type { WatchWorkerReply, WatchWorkerStart } from './watch-worker';
 
 // Counts can be lowered for profiling runs (BENCH_PODS=2000 ...); the
 // targets are stated for the defaults.
@@ -148,48 +149,60 @@ async function runPool(count: number, concurrency: number, op: (i: number) => Pr
   return (performance.now() - start) / 1000;
 }
 
-/** Reads a varint at `pos`; returns [value, next position]. */
-function varint(buf: Buffer, pos: number): [number, number] {
-  let v = 0;
-  let mul = 1;
+const WATCH_WORKERS = 4;
+
+/** Forks the watcher processes and waits until every watch is registered. */
+async function startWatchWorkers(address: string, watchers: number): Promise<ChildProcess[]> {
+  const workers: ChildProcess[] = [];
+  const ready: Promise<void>[] = [];
+  for (let i = 0; i < WATCH_WORKERS; i++) {
+    const n = Math.floor(watchers / WATCH_WORKERS) + (i < watchers % WATCH_WORKERS ? 1 : 0);
+    const child = fork(join(__dirname, 'watch-worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    workers.push(child);
+    ready.push(
+      new Promise((resolve, reject) => {
+        child.once('message', (m: WatchWorkerReply) => ('ready' in m ? resolve() : reject(new Error('watch worker: unexpected reply'))));
+        child.once('exit', (code) => reject(new Error(`watch worker exited (code ${code}) before its watches opened`)));
+      }),
+    );
+    child.send({ address, namespace: WATCH_NS, watchers: n, labelSelector: 'app=bench' } satisfies WatchWorkerStart);
+  }
+  await Promise.all(ready);
+  return workers;
+}
+
+/**
+ * Every worker's receipts, merged, once `expected` events arrived or 30 s
+ * passed (a lost event shows as a delivered ratio below 1).
+ */
+async function collectReceipts(workers: ChildProcess[], expected: number): Promise<Map<string, number[]>> {
+  const ask = <T>(msg: object, pick: (m: WatchWorkerReply) => T | undefined): Promise<T[]> =>
+    Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<T>((resolve, reject) => {
+            const onMessage = (m: WatchWorkerReply): void => {
+              const v = pick(m);
+              if (v === undefined) return;
+              w.off('message', onMessage);
+              resolve(v);
+            };
+            w.on('message', onMessage);
+            w.once('exit', (code) => reject(new Error(`watch worker exited (code ${code})`)));
+            w.send(msg);
+          }),
+      ),
+    );
+  const deadline = Date.now() + 30_000;
   for (;;) {
-    const b = buf[pos++]!;
-    v += (b & 0x7f) * mul;
-    if (b < 0x80) return [v, pos];
-    mul *= 128;
+    const counts = await ask({ count: true }, (m) => ('count' in m ? m.count : undefined));
+    if (counts.reduce((a, b) => a + b, 0) >= expected || Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** The [start, end) of length-delimited field `field` in buf[start, end), or undefined. */
-function findField(buf: Buffer, start: number, end: number, field: number): [number, number] | undefined {
-  let pos = start;
-  while (pos < end) {
-    const [tag, p1] = varint(buf, pos);
-    const wire = tag & 7;
-    if (wire === 2) {
-      const [len, p2] = varint(buf, p1);
-      if (tag >>> 3 === field) return [p2, p2 + len];
-      pos = p2 + len;
-    } else if (wire === 0) {
-      pos = varint(buf, p1)[1];
-    } else if (wire === 1) {
-      pos = p1 + 8;
-    } else if (wire === 5) {
-      pos = p1 + 4;
-    } else {
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
-/** The type and pod name of an encoded PodWatchEvent {1 type, 2 Pod {3 metadata {1 name}}}. */
-function peekWatchEvent(buf: Buffer): { type: string; name: string } {
-  const t = findField(buf, 0, buf.length, 1);
-  const obj = findField(buf, 0, buf.length, 2);
-  const meta = obj && findField(buf, obj[0], obj[1], 3);
-  const name = meta && findField(buf, meta[0], meta[1], 1);
-  return { type: t ? buf.toString('utf8', t[0], t[1]) : '', name: name ? buf.toString('utf8', name[0], name[1]) : '' };
+  const all = await ask({ stop: true }, (m) => ('receipts' in m ? m.receipts : undefined));
+  const merged = new Map<string, number[]>();
+  for (const receipts of all) for (const [name, times] of receipts) merged.set(name, [...(merged.get(name) ?? []), ...times]);
+  return merged;
 }
 
 function collectGarbage(): void {
@@ -329,94 +342,71 @@ async function main(): Promise<void> {
     const etcdPutPerS = (etcdBefore + etcdAfter) / 2;
     progress(`raw etcd: ${etcdAfter.toFixed(0)} puts/s`);
 
-    // Watch: 100 watchers over 4 connections; creates at a steady rate, in
-    // their own namespace so the lists below see exactly the 10,000 pods.
+    // Watch: 100 watchers in 4 processes of their own (bench/watch-worker.ts),
+    // one connection each, as a cluster's watchers are separate components;
+    // creates at a steady rate, in their own namespace so the lists below see
+    // exactly the 10,000 pods.
     await createNamespace(started.address, WATCH_NS);
-    collectGarbage(); // garbage of the create phase must not pause the watchers
-    await new Promise((r) => setTimeout(r, 2000)); // let etcd settle after the anchor's deletes
-    // Latency = create sent -> the event's bytes received by the watcher's
-    // client; the watcher reads only the event type and the pod's name (a
-    // full decode would time the client's protobuf decoder, not delivery).
-    const channels = Array.from({ length: 4 }, () => {
-      const c = new grpc.Client(started.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
-      clients.push(c);
-      return c;
-    });
-    const watchDef = PodServiceService.watch;
+    collectGarbage(); // garbage of the create phase must not pause the creator
+    const workers = await startWatchWorkers(started.address, WATCHERS);
     const sentAt = new Map<string, number>();
     const ackedAt = new Map<string, number>();
-    const receipts = new Map<string, number[]>();
-    const latencies: number[] = [];
     const createLatencies: number[] = [];
+    let receipts = new Map<string, number[]>();
+    try {
+      const interval = 1000 / WATCH_RATE_PER_S;
+      // Warm-up at the same rate, not counted (as for the creates): the first
+      // events on fresh streams run the fan-out and the streams' first writes
+      // through unoptimised code, which is start-up cost, not delivery latency.
+      for (let i = 0; i < WATCH_WARMUP; i++) {
+        const object = benchPod(`warm-watch-${String(i).padStart(5, '0')}`);
+        object.metadata!.namespace = WATCH_NS;
+        await Promise.all([creator.pods.create(object), new Promise((r) => setTimeout(r, interval))]);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      const t0 = Date.now();
+      const inflight: Promise<unknown>[] = [];
+      for (let i = 0; i < WATCH_PODS; i++) {
+        const due = t0 + i * interval;
+        const wait = due - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const name = `watch-${String(i).padStart(5, '0')}`;
+        const object = benchPod(name, Date.now());
+        object.metadata!.namespace = WATCH_NS;
+        const sent = Date.now();
+        sentAt.set(name, sent);
+        inflight.push(
+          creator.pods.create(object).then(() => {
+            const acked = Date.now();
+            ackedAt.set(name, acked);
+            createLatencies.push(acked - sent);
+          }),
+        );
+        if (i % 200 === 199) progress(`watch: ${i + 1}/${WATCH_PODS} created`);
+      }
+      await Promise.all(inflight);
+      receipts = await collectReceipts(workers, WATCHERS * WATCH_PODS);
+    } finally {
+      for (const w of workers) if (w.exitCode === null) w.kill();
+    }
+    // Latency = create sent (or acknowledged) -> the event received by a
+    // watcher's client; an event received before the ack counts as 0.
+    const latencies: number[] = [];
+    const fromAck: number[] = [];
     let received = 0;
-    const streams: grpc.ClientReadableStream<Buffer>[] = [];
-    for (let w = 0; w < WATCHERS; w++) {
-      const s = channels[w % channels.length]!.makeServerStreamRequest(
-        watchDef.path,
-        watchDef.requestSerialize,
-        (b: Buffer) => b,
-        { namespace: WATCH_NS, labelSelector: 'app=bench' },
-      ) as grpc.ClientReadableStream<Buffer>;
-      s.on('data', (ev: Buffer) => {
-        const now = Date.now();
-        const { type, name } = peekWatchEvent(ev);
-        if (type !== 'ADDED') return;
-        const sent = sentAt.get(name);
-        if (sent !== undefined) {
-          latencies.push(now - sent);
-          received++;
-          const list = receipts.get(name);
-          if (list) list.push(now);
-          else receipts.set(name, [now]);
-        }
-      });
-      s.on('error', () => undefined);
-      streams.push(s);
+    for (const [name, times] of receipts) {
+      const sent = sentAt.get(name);
+      const acked = ackedAt.get(name);
+      if (sent === undefined || acked === undefined) continue;
+      for (const t of times) {
+        latencies.push(t - sent);
+        fromAck.push(Math.max(0, t - acked));
+        received++;
+      }
     }
-    await new Promise((r) => setTimeout(r, 1000));
-    const interval = 1000 / WATCH_RATE_PER_S;
-    // Warm-up at the same rate, not counted (as for the creates): the first
-    // events on fresh streams run the fan-out and the streams' first writes
-    // through unoptimised code, which is start-up cost, not delivery latency.
-    for (let i = 0; i < WATCH_WARMUP; i++) {
-      const object = benchPod(`warm-watch-${String(i).padStart(5, '0')}`);
-      object.metadata!.namespace = WATCH_NS;
-      await Promise.all([creator.pods.create(object), new Promise((r) => setTimeout(r, interval))]);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-    const t0 = Date.now();
-    const inflight: Promise<unknown>[] = [];
-    for (let i = 0; i < WATCH_PODS; i++) {
-      const due = t0 + i * interval;
-      const wait = due - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const name = `watch-${String(i).padStart(5, '0')}`;
-      const object = benchPod(name, Date.now());
-      object.metadata!.namespace = WATCH_NS;
-      sentAt.set(name, Date.now());
-      const sent = Date.now();
-      inflight.push(
-        creator.pods.create(object).then(() => {
-          const acked = Date.now();
-          ackedAt.set(name, acked);
-          createLatencies.push(acked - sent);
-        }),
-      );
-      if (i % 200 === 199) progress(`watch: ${i + 1}/${WATCH_PODS} created, ${received} events received`);
-    }
-    await Promise.all(inflight);
-    const deadline = Date.now() + 30_000;
-    while (received < WATCHERS * WATCH_PODS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    for (const s of streams) s.cancel();
     latencies.sort((a, b) => a - b);
     const watchP50 = percentile(latencies, 50);
     const watchP99 = percentile(latencies, 99);
-    // From the create's acknowledgement: an event received before the ack counts as 0.
-    const fromAck: number[] = [];
-    for (const [name, times] of receipts) {
-      const acked = ackedAt.get(name);
-      if (acked !== undefined) for (const t of times) fromAck.push(Math.max(0, t - acked));
-    }
     fromAck.sort((a, b) => a - b);
     const ackP50 = percentile(fromAck, 50);
     const ackP99 = percentile(fromAck, 99);

@@ -76,7 +76,7 @@ test('selector watches see objects enter and leave; bookmarks carry only a resou
   const pods = api.kind('Pod');
   const w = pods.watch({ labelSelector: 'app=web', allowBookmarks: true });
   const nodeWatch = pods.watch({ fieldSelector: 'spec.nodeName=node-1' });
-  await new Promise((r) => setTimeout(r, 100));
+  await Promise.all([w.registered, nodeWatch.registered]);
   const p = await pods.create(pod('x', { app: 'db' }));
   p.metadata!.labels = { app: 'web' };
   const p2 = await pods.update(p);
@@ -93,6 +93,21 @@ test('selector watches see objects enter and leave; bookmarks carry only a resou
   t.is(nodeWatch.events[0]?.object.spec?.nodeName, 'node-1');
   w.cancel();
   nodeWatch.cancel();
+});
+
+test('a watch sends its response headers once registered, before any event; the next change reaches it', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd);
+  const pods = api.kind('Pod');
+  const w = pods.watch({});
+  // Nothing has changed yet, so only the headers can resolve this.
+  await w.registered;
+  t.is(w.events.length, 0);
+  await pods.create(pod('after-registered'));
+  await w.waitFor((e) => e.length >= 1);
+  t.is(w.events[0]?.type, 'ADDED');
+  t.is(w.events[0]?.object.metadata?.name, 'after-registered');
+  w.cancel();
 });
 
 test('objects survive restarts of the API server and of etcd', async (t) => {

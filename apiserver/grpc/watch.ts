@@ -3,7 +3,7 @@
 // the requested resourceVersion is older than the cache's window (after an
 // API server restart). Periodic BOOKMARKs when asked for.
 
-import type { ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
 import { BadRequestError, ExpiredError, UnavailableError, toServiceError, type ApiError } from '../../api/errors';
 import type { ApiObject, KindName } from '../../api/kinds';
 import type { WatchRequest } from '../../api/gen/tsk/v1/meta';
@@ -166,6 +166,9 @@ export async function serveWatch(call: ServerWritableStream<WatchRequest, unknow
     });
     stopCurrent = () => handle?.cancel();
   }
+  // The response headers tell the client its watch is registered: every
+  // change after the requested revision will reach it.
+  if (!client.closed) call.sendMetadata(new Metadata());
   // A bookmark promises every event up to it was sent: from the cache that is
   // its revision; while replaying history, only what was already delivered.
   if (req.allowBookmarks) client.startBookmarks(() => (fromCache ? cache.revision : client.lastRevision));

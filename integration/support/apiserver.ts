@@ -41,7 +41,10 @@ export class TestWatch<T> {
   error: ApiError | undefined;
   ended = false;
   private waiters: (() => void)[] = [];
+  /** Resolves when the server sent the response headers: the watch is registered. */
+  readonly registered: Promise<void>;
   constructor(readonly call: grpc.ClientReadableStream<WatchEvent<T>>) {
+    this.registered = new Promise((resolve) => call.once('metadata', () => resolve()));
     call.on('data', (e: WatchEvent<T>) => {
       this.events.push(e);
       this.wake();
