@@ -21,6 +21,7 @@ import { Etcd3 } from 'etcd3';
 import { NamespaceServiceService, PodServiceClient, PodServiceService } from '../api/gen/tsk/v1/api';
 import { Pod, PodList } from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client/clientset';
+import { channelOptions } from '../client/connection';
 import { EtcdProcess } from '../util/etcd-process';
 import { FLOOR_CREATE } from './floor-server';
 import type { WatchWorkerReply, WatchWorkerStart } from './watch-worker';
@@ -315,7 +316,7 @@ async function main(): Promise<void> {
     server = started.child;
     progress(`tsk apiserver at ${started.address}`);
     const mk = (): PodServiceClient => {
-      const c = new PodServiceClient(started.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
+      const c = new PodServiceClient(started.address, grpc.credentials.createInsecure(), channelOptions(-1));
       clients.push(c);
       return c;
     };
@@ -417,7 +418,7 @@ async function main(): Promise<void> {
 
     // Lists: the whole 10,000 in one call, and in pages of 500. Timed to the
     // last byte received, and separately with the client's decoding.
-    const rawClient = new grpc.Client(started.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
+    const rawClient = new grpc.Client(started.address, grpc.credentials.createInsecure(), channelOptions(-1));
     clients.push(rawClient);
     const listDef = PodServiceService.list;
     const listRaw = (req: object): Promise<Buffer> =>

@@ -12,6 +12,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { PodServiceService } from '../api/gen/tsk/v1/api';
+import { channelOptions } from '../client/connection';
 
 export interface WatchWorkerStart {
   address: string;
@@ -47,7 +48,7 @@ export function peekWatchEvent(buf: Buffer): { type: string; name: string } {
 }
 
 function run(start: WatchWorkerStart): void {
-  const channel = new grpc.Client(start.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
+  const channel = new grpc.Client(start.address, grpc.credentials.createInsecure(), channelOptions(-1));
   const def = PodServiceService.watch;
   const receipts = new Map<string, number[]>();
   const streams: grpc.ClientReadableStream<Buffer>[] = [];

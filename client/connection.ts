@@ -6,7 +6,7 @@
 // branch with `instanceof` and never see a raw gRPC status.
 
 import { Client, Metadata, credentials, status as GrpcStatus } from '@grpc/grpc-js';
-import type { CallOptions, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import type { CallOptions, ChannelOptions, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { ApiError, STATUS_TRAILER, UnavailableError, fromServiceError } from '../api/errors';
 import type { MethodDef } from '../api/kinds';
 
@@ -57,6 +57,23 @@ function connectProblem(details: string): string {
   }
 }
 
+/** The options of every channel to an API server; exported so benchmarks measure the same client. */
+export function channelOptions(maxReceiveMessageBytes: number): ChannelOptions {
+  return {
+    'grpc.max_receive_message_length': maxReceiveMessageBytes,
+    // A list of 10,000 pods is about 10 MiB. With HTTP/2's default 64 KiB
+    // window the server stops every 64 KiB to wait for a WINDOW_UPDATE; a
+    // larger one halved the time to receive such a list (125 -> 59 ms).
+    'grpc-node.flow_control_window': 8 * 1024 * 1024,
+    // Reconnect quickly after an API server restart; grpc-js backs off from here.
+    'grpc.initial_reconnect_backoff_ms': 200,
+    'grpc.max_reconnect_backoff_ms': 5_000,
+    // Keep long watches alive through idle periods and detect dead peers.
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+  };
+}
+
 function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number';
 }
@@ -81,16 +98,7 @@ export class Connection {
     this.deadlineMs = options.deadlineMs ?? DEFAULT_UNARY_DEADLINE_MS;
     this.waitForReady = options.waitForReady ?? false;
     this.unaryMetadata = new Metadata({ waitForReady: this.waitForReady });
-    const maxBytes = options.maxReceiveMessageBytes ?? 64 * 1024 * 1024;
-    this.client = new Client(address, credentials.createInsecure(), {
-      'grpc.max_receive_message_length': maxBytes,
-      // Reconnect quickly after an API server restart; grpc-js backs off from here.
-      'grpc.initial_reconnect_backoff_ms': 200,
-      'grpc.max_reconnect_backoff_ms': 5_000,
-      // Keep long watches alive through idle periods and detect dead peers.
-      'grpc.keepalive_time_ms': 30_000,
-      'grpc.keepalive_timeout_ms': 10_000,
-    });
+    this.client = new Client(address, credentials.createInsecure(), channelOptions(options.maxReceiveMessageBytes ?? 64 * 1024 * 1024));
   }
 
   /**
