@@ -173,7 +173,10 @@ test.serial('exec runs in the container (namespaces, cgroup, env) and returns it
 test.serial('containers of one sandbox share its network, IPC and UTS namespaces; stop honours SIGTERM', async (t) => {
   const env = await setup(t);
   const sb = await sandbox(env, 'shared');
-  const server = await runIn(env, { name: 'server', command: ['sh', '-c', 'trap "echo bye; exit 0" TERM; nc -l -p 8080 & wait; while :; do sleep 0.1; done'] }, sb);
+  // The listener's stdin must stay open: with it at EOF (a background job's
+  // /dev/null), busybox nc sometimes closed the connection before printing
+  // what the client sent (1 run in 40, reproduced outside tsk).
+  const server = await runIn(env, { name: 'server', command: ['sh', '-c', 'trap "echo bye; exit 0" TERM; sleep 1000 | nc -l -p 8080 & wait; while :; do sleep 0.1; done'] }, sb);
   const client = await runIn(env, { name: 'client', command: ['sh', '-c', 'for i in $(seq 100); do echo hello-over-lo | nc 127.0.0.1 8080 && break; sleep 0.1; done; hostname'] }, sb);
   const cs = await env.runtime.waitContainer(client);
   t.is(cs.exitCode, 0, await logText(env, client));
