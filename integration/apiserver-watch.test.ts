@@ -110,6 +110,45 @@ test('a watch sends its response headers once registered, before any event; the 
   w.cancel();
 });
 
+test('a watch without a resourceVersion (or "0") starts with an ADDED event per matching object, even beyond the queue bound', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd, { watchQueueLimit: 20 });
+  const pods = api.kind('Pod');
+  const names: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    names.push(`web-${String(i).padStart(2, '0')}`);
+    await pods.create(pod(names[i]!, { app: 'web' }));
+  }
+  await pods.create(pod('db-0', { app: 'db' }));
+  for (const resourceVersion of ['', '0']) {
+    const w = pods.watch({ resourceVersion, labelSelector: 'app=web' });
+    const n = names.length;
+    await w.waitFor((e) => e.length >= n);
+    t.deepEqual(
+      w.events.map((e) => `${e.type} ${e.object.metadata?.name}`),
+      [...names].sort().map((name) => `ADDED ${name}`),
+      `resourceVersion "${resourceVersion}": the state, in key order`,
+    );
+    // Then the changes after that state.
+    const later = await pods.create(pod(`later-${resourceVersion || 'unset'}`, { app: 'web' }));
+    names.push(later.metadata!.name!);
+    await w.waitFor((e) => e.length >= n + 1);
+    t.is(w.events.length, n + 1);
+    t.is(w.events[n]?.type, 'ADDED');
+    t.is(w.events[n]?.object.metadata?.resourceVersion, later.metadata?.resourceVersion);
+    t.is(w.error, undefined);
+    w.cancel();
+  }
+  // From a revision: only the changes after it.
+  const rv = (await pods.list()).metadata?.resourceVersion ?? '';
+  const fromRv = pods.watch({ resourceVersion: rv });
+  await fromRv.registered;
+  await pods.create(pod('after-rv'));
+  await fromRv.waitFor((e) => e.length >= 1);
+  t.deepEqual(fromRv.events.map((e) => `${e.type} ${e.object.metadata?.name}`), ['ADDED after-rv']);
+  fromRv.cancel();
+});
+
 test('objects survive restarts of the API server and of etcd', async (t) => {
   const etcd = await startTestEtcd(t);
   const api = await startTestApiServer(t, etcd);

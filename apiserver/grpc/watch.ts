@@ -45,6 +45,36 @@ class ClientStream implements WatchSink {
     return this.filter.matchesEntry(o);
   }
 
+  /**
+   * An ADDED event for each object of the initial state that matches, at the
+   * pace the client reads (they are not counted against the queue bound);
+   * ends early when the client goes away.
+   */
+  async sendInitial(items: readonly CachedObject[]): Promise<void> {
+    for (const o of items) {
+      if (this.closed) return;
+      if (!this.matches(o)) continue;
+      // Encoded here, not with eventBytes(): kept on the cached object, the
+      // whole state's encodings would stay in memory after this one watch.
+      if (!this.call.write(new RawMessage(encodeWatchEvent('ADDED', o.bytes)))) await this.drained();
+      this.opts.onEventSent();
+    }
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.call.off('drain', done);
+        this.call.off('close', done);
+        this.call.off('cancelled', done);
+        resolve();
+      };
+      this.call.on('drain', done);
+      this.call.on('close', done);
+      this.call.on('cancelled', done);
+    });
+  }
+
   deliver(type: WatchEventType, obj: CachedObject): boolean {
     if (this.closed) return false;
     if (this.call.writableLength >= this.opts.maxQueue) {
@@ -107,10 +137,20 @@ export async function serveWatch(call: ServerWritableStream<WatchRequest, unknow
       { field: 'resourceVersion', message: 'must be a decimal number' },
     ]);
   }
-  const requested = rvText === '' || rvText === '0' ? cache.revision : Number(rvText);
+  // Kubernetes' semantics: with no resourceVersion the watch starts from the
+  // most recent state, with "0" from any state (here both the cache's), and
+  // first sends an ADDED event for every object in it; with a revision, only
+  // the changes after it.
+  const initial = rvText === '' || rvText === '0' ? await initialState(cache, kind, rvText === '') : undefined;
+  const requested = initial ? initial.revision : Number(rvText);
   const client = new ClientStream(kind, call, deps.filter, deps.opts, requested);
   let stopCurrent: () => void = () => undefined;
   client.onClose = () => stopCurrent();
+  if (initial) {
+    call.sendMetadata(new Metadata());
+    await client.sendInitial(initial.items);
+    if (client.closed) return;
+  }
 
   let fromCache = false;
   const attachToCache = (after: number): void => {
@@ -172,6 +212,17 @@ export async function serveWatch(call: ServerWritableStream<WatchRequest, unknow
   // A bookmark promises every event up to it was sent: from the cache that is
   // its revision; while replaying history, only what was already delivered.
   if (req.allowBookmarks) client.startBookmarks(() => (fromCache ? cache.revision : client.lastRevision));
+}
+
+/** How long a watch from the most recent state waits for the cache to catch up with this server's writes. */
+const FRESH_TIMEOUT_MS = 3000;
+
+/** The state an initial-events watch starts from: the cache's, fresh when `consistent`. */
+async function initialState(cache: WatchCache, kind: KindName, consistent: boolean): Promise<{ revision: number; items: CachedObject[] }> {
+  if (consistent && !(await cache.waitFresh(FRESH_TIMEOUT_MS))) {
+    throw new UnavailableError(`the watch cache for ${kind} has not caught up with etcd; watch again shortly`);
+  }
+  return cache.snapshot();
 }
 
 /** Reading at the revision fails when etcd has compacted it away. */
