@@ -10,6 +10,16 @@ test('defaults match Kubernetes habits', (t) => {
   t.is(f.serviceCidr, '10.96.0.0/16');
   t.is(f.nodePortRange, '30000-32767');
   t.true(f.writeConfig);
+  t.is(f.eventTtlSeconds, 3600, "Kubernetes' --event-ttl default");
+});
+
+test('--event-ttl takes Go durations', (t) => {
+  t.is(parseFlags(['--event-ttl', '30m']).eventTtlSeconds, 1800);
+  t.is(parseFlags(['--event-ttl=1h30m0s']).eventTtlSeconds, 5400);
+  t.is(parseFlags(['--event-ttl', '90s']).eventTtlSeconds, 90);
+  for (const bad of ['', '10', '1d', '0s', '-1h', '1.5h']) {
+    t.throws(() => parseFlags(['--event-ttl', bad]), { instanceOf: UsageError, message: /--event-ttl/ }, bad);
+  }
 });
 
 test('flags are parsed', (t) => {

@@ -13,6 +13,8 @@ export interface ApiServerFlags {
   serviceCidr: string;
   nodePortRange: string;
   writeConfig: boolean;
+  /** Seconds an Event is kept after its last write. */
+  eventTtlSeconds: number;
   help: boolean;
 }
 
@@ -30,6 +32,7 @@ Flags:
   --etcd-servers URLS              comma-separated etcd client URLs (default: start an embedded etcd)
   --service-cidr CIDR              range for service ClusterIPs (default 10.96.0.0/16)
   --service-node-port-range A-B    range for NodePorts (default 30000-32767)
+  --event-ttl DURATION             how long an Event is kept after its last update, such as 1h, 30m or 1h30m0s (default 1h)
   --write-config[=true|false]      write ~/.tsk/config with this server's address for tsctl (default true)
   -h, --help                       print this help`;
 
@@ -37,6 +40,19 @@ function hostPort(flag: string, value: string): string {
   const m = /^(.+):(\d+)$/.exec(value);
   if (!m || Number(m[2]) > 65535) throw new UsageError(`--${flag}: "${value}" is not HOST:PORT (for example 127.0.0.1:6443)`);
   return value;
+}
+
+/**
+ * A Go duration of whole seconds or more, as Kubernetes' flags take them
+ * ("1h", "30m", "1h30m0s", "90s"), in seconds.
+ */
+export function parseDuration(flag: string, value: string): number {
+  const parts = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(value);
+  if (!value || !parts) throw new UsageError(`--${flag}: "${value}" is not a duration such as 1h, 30m or 1h30m0s`);
+  const [h, m, sec] = [parts[1], parts[2], parts[3]].map((x) => Number(x ?? 0)) as [number, number, number];
+  const seconds = h * 3600 + m * 60 + sec;
+  if (seconds < 1) throw new UsageError(`--${flag}: "${value}" must be at least 1s`);
+  return seconds;
 }
 
 export function parseFlags(argv: string[]): ApiServerFlags {
@@ -53,6 +69,7 @@ export function parseFlags(argv: string[]): ApiServerFlags {
         'etcd-servers': { type: 'string', default: '' },
         'service-cidr': { type: 'string', default: '10.96.0.0/16' },
         'service-node-port-range': { type: 'string', default: '30000-32767' },
+        'event-ttl': { type: 'string', default: '1h' },
         'write-config': { type: 'string', default: 'true' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -85,6 +102,7 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     serviceCidr: values['service-cidr'],
     nodePortRange: values['service-node-port-range'],
     writeConfig: writeConfig === 'true',
+    eventTtlSeconds: parseDuration('event-ttl', values['event-ttl']),
     help: values.help,
   };
 }

@@ -60,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       address: flags.address,
       httpAddress: flags.httpAddress,
       serviceCidr: flags.serviceCidr,
+      eventTtlSeconds: flags.eventTtlSeconds,
       nodePortRange: flags.nodePortRange,
       log,
     });

@@ -16,6 +16,7 @@ import { podStrategy } from './registry/pods';
 import { ServiceAllocators, serviceStrategy } from './registry/services';
 import { Registry, type RegistryContext } from './registry/store';
 import { PLAIN_STRATEGY, type Strategy } from './registry/strategy';
+import { LeaseManager } from './storage/lease-manager';
 import { connectEtcd } from './storage/etcd-connection';
 import { EtcdCacheSource } from './storage/etcd-source';
 import { EtcdStore } from './storage/etcd-store';
@@ -38,6 +39,8 @@ export interface ApiServerOptions {
   /** Events a watcher may have queued before it is cut off. */
   watchQueueLimit?: number;
   bookmarkIntervalMs?: number;
+  /** Seconds an Event is kept after its last write (--event-ttl); default an hour. */
+  eventTtlSeconds?: number;
   now?: () => Date;
   random?: () => number;
   log?: (msg: string) => void;
@@ -70,8 +73,13 @@ async function waitForEtcd(store: EtcdStore, urls: string[], timeoutMs: number):
   }
 }
 
-function strategyFor(kind: KindName, allocators: ServiceAllocators): Strategy {
+/** Kubernetes' --event-ttl default: events are kept an hour. */
+export const DEFAULT_EVENT_TTL_SECONDS = 3600;
+
+function strategyFor(kind: KindName, allocators: ServiceAllocators, eventTtlSeconds: number): Strategy {
   switch (kind) {
+    case 'Event':
+      return { ...PLAIN_STRATEGY, ttlSeconds: () => eventTtlSeconds };
     case 'Pod':
       return podStrategy();
     case 'Service':
@@ -131,6 +139,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         const cached = nsCache.get(objectKey('Namespace', '', ns))?.obj as Namespace | undefined;
         return cached?.status?.phase === 'Terminating';
       },
+      // The real clock, not opts.now: lease lifetimes are counted by etcd.
+      leases: new LeaseManager((ttl) => store.grantLease(ttl)),
     };
     const allocators = new ServiceAllocators(store, {
       serviceCidr: opts.serviceCidr ?? '10.96.0.0/16',
@@ -138,7 +148,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       random,
     });
     const registries = new Map<KindName, Registry>();
-    for (const kind of KIND_NAMES) registries.set(kind, new Registry(kind, ctx, strategyFor(kind, allocators)));
+    for (const kind of KIND_NAMES) registries.set(kind, new Registry(kind, ctx, strategyFor(kind, allocators, opts.eventTtlSeconds ?? DEFAULT_EVENT_TTL_SECONDS)));
 
     // 4. system namespaces, and namespaces left half-deleted
     for (const name of SYSTEM_NAMESPACES) {

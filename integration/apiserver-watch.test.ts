@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import { Etcd3 } from 'etcd3';
-import type { Pod, Service } from '../api/gen/tsk/v1/core';
+import type { Event, Pod, Service } from '../api/gen/tsk/v1/core';
 import { freePort } from '../util/etcd-process';
 import { startTestEtcd } from './support/etcd';
 import { pod, rejects, startTestApiServer } from './support/apiserver';
@@ -147,6 +147,41 @@ test('a watch without a resourceVersion (or "0") starts with an ADDED event per 
   await fromRv.waitFor((e) => e.length >= 1);
   t.deepEqual(fromRv.events.map((e) => `${e.type} ${e.object.metadata?.name}`), ['ADDED after-rv']);
   fromRv.cancel();
+});
+
+test('events expire after --event-ttl (an etcd lease, renewed by every write); other kinds never do', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd, { eventTtlSeconds: 3 });
+  const events = api.kind('Event');
+  const pods = api.kind('Pod');
+  const raw = new Etcd3({ hosts: etcd.etcd.clientUrl });
+  t.teardown(() => raw.close());
+  const event = (name: string): Event =>
+    ({ metadata: { name, namespace: 'default' }, involvedObject: { kind: 'Pod', namespace: 'default', name: 'web' }, reason: 'Pulled', type: 'Normal', count: 1 }) as Event;
+  const start = (await events.list()).metadata?.resourceVersion ?? '';
+  const created = await events.create(event('web.1'));
+  await pods.create(pod('web'));
+  const leaseOf = async (key: string): Promise<string> => (await raw.kv.range({ key: Buffer.from(key) })).kvs[0]?.lease ?? 'absent';
+  const lease = await leaseOf('/registry/events/default/web.1');
+  t.not(lease, '0', 'the event is stored under a lease');
+  const ttl = Number((await raw.leaseClient.leaseTimeToLive({ ID: lease })).TTL);
+  t.true(ttl > 0 && ttl <= 3, `lease TTL ${ttl} s, want at most --event-ttl`);
+  t.is(await leaseOf('/registry/pods/default/web'), '0', 'a pod has no lease');
+
+  // An update (a recorder counting a repeat) starts the TTL again.
+  await new Promise((r) => setTimeout(r, 2000));
+  const updated = await events.update({ ...created, count: 2 });
+  t.is(updated.count, 2);
+  await new Promise((r) => setTimeout(r, 1500));
+  t.is((await events.get('default', 'web.1')).count, 2, 'still there 3.5 s after its creation: the update renewed it');
+
+  // Then etcd removes it; watchers see DELETED, and it is gone.
+  const w = events.watch({ resourceVersion: start });
+  await w.waitFor((e) => e.some((x) => x.type === 'DELETED'), 15_000);
+  t.deepEqual(w.events.map((e) => e.type), ['ADDED', 'MODIFIED', 'DELETED']);
+  t.is((await rejects(events.get('default', 'web.1'))).reason, 'NotFound');
+  t.is((await pods.get('default', 'web')).metadata?.name, 'web');
+  w.cancel();
 });
 
 test('objects survive restarts of the API server and of etcd', async (t) => {

@@ -25,6 +25,7 @@ import { listPrefix, objectKey, prefixEnd } from '../storage/keys';
 import { cloneObject, decodeStored, encodeForStorage, metaOf, rememberEncoding, withResourceVersion } from '../storage/objects';
 import { CachedObject, type WatchCache } from '../storage/watch-cache';
 import { decodeContinue, encodeContinue } from '../storage/continue-token';
+import type { LeaseManager } from '../storage/lease-manager';
 import { EMPTY_PLAN, type Strategy, type WritePlan } from './strategy';
 
 export interface ListResult {
@@ -50,6 +51,8 @@ export interface RegistryContext {
   readonly random: () => number;
   /** Whether a namespace is being deleted (from the namespace cache). */
   namespaceTerminating(ns: string): boolean;
+  /** Leases for kinds whose objects expire (strategy.ttlSeconds). */
+  readonly leases: LeaseManager;
 }
 
 export function rfc3339(d: Date): string {
@@ -100,6 +103,12 @@ export class Registry {
     const bytes = withResourceVersion(stored, revision);
     rememberEncoding(obj, bytes);
     this.cache?.expect(key, revision, obj, bytes);
+  }
+
+  /** The put of an object: under a lease when the kind's objects expire, so every write restarts the TTL. */
+  private async putOp(key: string, value: Buffer): Promise<Op> {
+    const ttl = this.strategy.ttlSeconds?.();
+    return ttl === undefined ? { put: key, value } : { put: key, value, lease: await this.ctx.leases.leaseFor(ttl) };
   }
 
   /** A transaction on this kind's keys; a success is recorded for consistent cached lists. */
@@ -221,7 +230,7 @@ export class Registry {
       const value = this.encode(candidate);
       const compares: Compare[] = [{ key, modRevision: 0 }, ...plan.compares];
       if (nsKey) compares.push({ key: nsKey, exists: true });
-      const res = await this.txn('create', compares, [{ put: key, value }, ...plan.ops]);
+      const res = await this.txn('create', compares, [await this.putOp(key, value), ...plan.ops]);
       if (res.succeeded) {
         candidate.metadata!.resourceVersion = String(res.revision);
         this.published(key, res.revision, candidate, value);
@@ -400,7 +409,7 @@ export class Registry {
         m.resourceVersion = String(kv.modRevision);
         return next;
       }
-      const op: Op = finalize ? { delete: kv.key } : { put: kv.key, value };
+      const op: Op = finalize ? { delete: kv.key } : await this.putOp(kv.key, value);
       const res = await this.txn(finalize ? 'delete' : 'update', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [op, ...plan.ops]);
       if (res.succeeded) {
         m.resourceVersion = String(res.revision);
@@ -483,9 +492,7 @@ export class Registry {
       if (grace > 0 || finalizers) {
         const updated = this.markDeleting(obj, grace);
         if (!updated) return obj;
-        res = await this.txn('update', [{ key: kv.key, modRevision: kv.modRevision }], [
-          { put: kv.key, value: this.encode(updated) },
-        ]);
+        res = await this.txn('update', [{ key: kv.key, modRevision: kv.modRevision }], [await this.putOp(kv.key, this.encode(updated))]);
         if (res.succeeded) {
           updated.metadata!.resourceVersion = String(res.revision);
           return updated;

@@ -28,6 +28,8 @@ export interface Strategy {
    * it with a deletionTimestamp for its owner (the kubelet) to finish.
    */
   gracePeriod?(obj: ApiObject, requested: number | undefined): number;
+  /** Seconds a written object lives before etcd removes it (Events); undefined: forever. */
+  ttlSeconds?(): number | undefined;
   /**
    * The kind's own lifecycle removes deleted objects (namespaces): an update
    * never finalizes a deleted object, the lifecycle controller does.

@@ -38,7 +38,8 @@ export type Compare =
   | { key: string; modRevision: number } // the key's mod revision equals (0: absent)
   | { key: string; exists: boolean };
 
-export type Op = { put: string; value: Buffer } | { delete: string };
+/** A put, optionally under an etcd lease (an object that expires); or a delete. */
+export type Op = { put: string; value: Buffer; lease?: string | undefined } | { delete: string };
 
 export interface TxnResult {
   readonly succeeded: boolean;
@@ -66,7 +67,7 @@ function toCompare(c: Compare): ICompare {
 }
 
 function toOp(op: Op): IRequestOp {
-  if ('put' in op) return { request_put: { key: Buffer.from(op.put), value: op.value } };
+  if ('put' in op) return { request_put: { key: Buffer.from(op.put), value: op.value, ...(op.lease ? { lease: op.lease } : {}) } };
   return { request_delete_range: { key: Buffer.from(op.delete) } };
 }
 
@@ -112,6 +113,20 @@ export class EtcdStore {
       return { succeeded: res.succeeded, revision: Number(res.header.revision) };
     } catch (err) {
       return mapError(err, `${operation} of ${type}`);
+    } finally {
+      end();
+    }
+  }
+
+  /** A new lease of `ttlSeconds`; its ID as a decimal string (int64). */
+  async grantLease(ttlSeconds: number): Promise<string> {
+    const end = this.metrics.etcdTimer('grant', 'leases');
+    try {
+      const res = await this.etcd.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: 0 });
+      if (res.error) throw new Error(res.error);
+      return String(res.ID);
+    } catch (err) {
+      return mapError(err, 'lease grant');
     } finally {
       end();
     }
