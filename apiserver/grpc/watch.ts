@@ -12,7 +12,7 @@ import { watchPrefix } from '../storage/etcd-source';
 import type { ObjectFilter } from '../storage/filter';
 import { kindPrefix, listPrefix } from '../storage/keys';
 import { encodeForClient } from '../storage/objects';
-import { CacheEvent, CachedObject, TooOldError, eventFor, type RawEvent, type WatchCache, type WatchSink, type WatchHandle } from '../storage/watch-cache';
+import { CacheEvent, CachedObject, FRESH_TIMEOUT_MS, TooOldError, eventFor, type RawEvent, type WatchCache, type WatchSink, type WatchHandle } from '../storage/watch-cache';
 import { RawMessage, encodeWatchEvent, type WatchEventType } from '../storage/wire';
 
 export interface WatchOptions {
@@ -147,7 +147,6 @@ export async function serveWatch(call: ServerWritableStream<WatchRequest, unknow
   let stopCurrent: () => void = () => undefined;
   client.onClose = () => stopCurrent();
   if (initial) {
-    call.sendMetadata(new Metadata());
     await client.sendInitial(initial.items);
     if (client.closed) return;
   }
@@ -207,15 +206,13 @@ export async function serveWatch(call: ServerWritableStream<WatchRequest, unknow
     stopCurrent = () => handle?.cancel();
   }
   // The response headers tell the client its watch is registered: every
-  // change after the requested revision will reach it.
+  // change after the requested revision will reach it. (With initial events
+  // they already left with the first one; grpc-js sends them only once.)
   if (!client.closed) call.sendMetadata(new Metadata());
   // A bookmark promises every event up to it was sent: from the cache that is
   // its revision; while replaying history, only what was already delivered.
   if (req.allowBookmarks) client.startBookmarks(() => (fromCache ? cache.revision : client.lastRevision));
 }
-
-/** How long a watch from the most recent state waits for the cache to catch up with this server's writes. */
-const FRESH_TIMEOUT_MS = 3000;
 
 /** The state an initial-events watch starts from: the cache's, fresh when `consistent`. */
 async function initialState(cache: WatchCache, kind: KindName, consistent: boolean): Promise<{ revision: number; items: CachedObject[] }> {

@@ -23,7 +23,7 @@ import type { Compare, EtcdStore, KeyValue, Op } from '../storage/etcd-store';
 import { buildFilter, type ObjectFilter } from '../storage/filter';
 import { listPrefix, objectKey, prefixEnd } from '../storage/keys';
 import { cloneObject, decodeStored, encodeForStorage, metaOf, rememberEncoding, withResourceVersion } from '../storage/objects';
-import { CachedObject, type WatchCache } from '../storage/watch-cache';
+import { CachedObject, FRESH_TIMEOUT_MS, type WatchCache } from '../storage/watch-cache';
 import { decodeContinue, encodeContinue } from '../storage/continue-token';
 import type { LeaseManager } from '../storage/lease-manager';
 import { EMPTY_PLAN, type Strategy, type WritePlan } from './strategy';
@@ -35,8 +35,6 @@ export interface ListResult {
   remaining?: number | undefined;
 }
 
-/** How long a list waits for the watch cache to catch up before reading etcd. */
-const FRESH_TIMEOUT_MS = 3000;
 
 /** Kubernetes' limit on a request body, and so on a stored object. */
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;

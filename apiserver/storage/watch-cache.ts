@@ -181,6 +181,13 @@ export interface WatchCacheOptions {
   relistDelayMs?: number;
 }
 
+/**
+ * How long a consistent read (a list, a watch from the most recent state)
+ * waits for the cache to catch up with this server's writes; a list then
+ * reads etcd instead.
+ */
+export const FRESH_TIMEOUT_MS = 3000;
+
 const MAX_SNAPSHOTS = 4;
 const SNAPSHOT_TTL_MS = 60_000;
 
