@@ -182,14 +182,16 @@ async function collectReceipts(workers: ChildProcess[], expected: number): Promi
       workers.map(
         (w) =>
           new Promise<T>((resolve, reject) => {
+            const onExit = (code: number | null): void => reject(new Error(`watch worker exited (code ${code})`));
             const onMessage = (m: WatchWorkerReply): void => {
               const v = pick(m);
               if (v === undefined) return;
               w.off('message', onMessage);
+              w.off('exit', onExit);
               resolve(v);
             };
             w.on('message', onMessage);
-            w.once('exit', (code) => reject(new Error(`watch worker exited (code ${code})`)));
+            w.once('exit', onExit);
             w.send(msg);
           }),
       ),

@@ -74,6 +74,7 @@ function run(start: WatchWorkerStart): void {
     s.on('error', () => undefined);
     streams.push(s);
   }
+  if (start.watchers === 0) process.send!({ ready: true } satisfies WatchWorkerReply);
   process.on('message', (msg: { count?: boolean; stop?: boolean }) => {
     if (msg.count) process.send!({ count } satisfies WatchWorkerReply);
     if (!msg.stop) return;
