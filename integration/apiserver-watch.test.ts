@@ -6,7 +6,7 @@
 import test from 'ava';
 import { Etcd3 } from 'etcd3';
 import type { Event, Pod, Service } from '../api/gen/tsk/v1/core';
-import { freePort } from '../util/etcd-process';
+import { freePort } from '../util/free-port';
 import { startTestEtcd } from './support/etcd';
 import { pod, rejects, startTestApiServer } from './support/apiserver';
 

@@ -6,7 +6,7 @@ import { ConflictError, InvalidError, NotFoundError, UnavailableError, AlreadyEx
 import type * as core from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client/clientset';
 import type { WatchEvent } from '../client/watch';
-import { freePort } from '../util/etcd-process';
+import { freePort } from '../util/free-port';
 import { startControlPlane } from './support/client-harness';
 
 const podSpec = (image = 'busybox:1.36'): core.PodSpec => ({ containers: [{ name: 'c', image }] });

@@ -4,9 +4,9 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, open, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port';
 
 export class EtcdNotFoundError extends Error {
   constructor(binary: string) {
@@ -38,19 +38,6 @@ export interface EtcdProcessOptions {
   startTimeoutMs?: number;
   /** Called when etcd exits without stop() having been called. */
   onUnexpectedExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
-}
-
-/** Finds a free TCP port on 127.0.0.1 (the kernel picks; the socket is closed at once). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function healthy(url: string): Promise<boolean> {

@@ -7,7 +7,7 @@ import type { ExecutionContext } from 'ava';
 import { Etcd3 } from 'etcd3';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { startApiServer, type ApiServerOptions, type RunningApiServer } from '../../apiserver/server';
-import { freePort } from '../../util/etcd-process';
+import { freePort } from '../../util/free-port';
 import { startTestEtcd, type TestEtcd } from './etcd';
 
 export interface TestControlPlane {
