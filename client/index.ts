@@ -19,3 +19,5 @@ export {
 export { NAMESPACE_INDEX, NODE_NAME_INDEX, Store, namespaceIndexFunc, nodeNameIndexFunc, objectKey, splitKey, type IndexFunc, type Indexers, type Lister } from './store';
 export { WorkQueue, runWorker, ExponentialRateLimiter, BucketRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter, type RateLimiter } from './workqueue';
 export { FakeClock, realClock, type Clock } from './clock';
+export { ApiEventRecorder, referenceTo, type EventRecorder, type EventSource, type EventType, type EventWriter, type RecorderOptions } from './events';
+export { SharedInformerFactory, type InformerFactoryOptions } from './informer-factory';

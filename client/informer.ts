@@ -123,6 +123,12 @@ export class Informer<T extends ApiObject> {
     return this.cache;
   }
 
+  /** Adds indexes to the cache (see Store.addIndexers); indexes it has already are skipped. */
+  addIndexers(indexers: Indexers<T>): void {
+    const fresh = Object.fromEntries(Object.entries(indexers).filter(([name]) => !this.cache.hasIndex(name)));
+    this.cache.addIndexers(fresh);
+  }
+
   get state(): InformerState {
     return this.currentState;
   }

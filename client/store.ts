@@ -44,12 +44,42 @@ export interface Lister<T> {
 export class Store<T extends ApiObject> implements Lister<T> {
   private readonly items = new Map<string, T>();
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  private indexers: Indexers<T>;
 
   constructor(
-    private readonly indexers: Indexers<T> = {},
+    indexers: Indexers<T> = {},
     readonly keyOf: (obj: T) => string = objectKey,
   ) {
+    this.indexers = { ...indexers };
     for (const name of Object.keys(indexers)) this.indexes.set(name, new Map());
+  }
+
+  /**
+   * Adds indexes, built at once over the cached objects: components that
+   * share one informer each add the indexes they need. A name already in use
+   * is an invariant error, as in client-go.
+   */
+  addIndexers(indexers: Indexers<T>): void {
+    for (const name of Object.keys(indexers)) {
+      if (this.indexes.has(name)) throw new Error(`invariant: index "${name}" already exists`);
+    }
+    this.indexers = { ...this.indexers, ...indexers };
+    for (const [name, fn] of Object.entries(indexers)) {
+      const index = new Map<string, Set<string>>();
+      this.indexes.set(name, index);
+      for (const [key, obj] of this.items) {
+        for (const value of fn(obj)) {
+          let keys = index.get(value);
+          if (!keys) index.set(value, (keys = new Set()));
+          keys.add(key);
+        }
+      }
+    }
+  }
+
+  /** Whether an index of that name exists. */
+  hasIndex(name: string): boolean {
+    return this.indexes.has(name);
   }
 
   get size(): number {
