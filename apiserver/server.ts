@@ -3,13 +3,12 @@
 // each logged; stop() undoes them in reverse order.
 
 import * as grpc from '@grpc/grpc-js';
-import type { Server as HttpServer } from 'node:http';
 import { AlreadyExistsError, UnavailableError } from '../api/errors';
 import type { VersionInfo } from '../api/gen/tsk/v1/meta';
 import type { Namespace } from '../api/gen/tsk/v1/core';
 import { KIND_NAMES, KINDS, type KindName } from '../api/kinds';
 import { GrpcApi, GRPC_MAX_RECEIVE_BYTES } from './grpc/server';
-import { createHttpServer } from './http/server';
+import { listenHealthServer } from '../util/health-server';
 import { ApiServerMetrics } from './metrics';
 import { NamespaceLifecycle, SYSTEM_NAMESPACES, namespaceStrategy } from './registry/namespaces';
 import { podStrategy } from './registry/pods';
@@ -214,8 +213,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const grpcAddress = `${host}:${boundPort}`;
 
     // 6. HTTP
-    const http: HttpServer = createHttpServer({
-      metrics,
+    const http = await listenHealthServer(opts.httpAddress, {
+      registry: metrics.registry,
       checkReady: async () => {
         await Promise.race([
           store.currentRevision(),
@@ -225,20 +224,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         });
       },
     });
-    const hp = splitHostPort(opts.httpAddress);
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', (err) => reject(new Error(`cannot listen on ${opts.httpAddress} for HTTP: ${err.message}`)));
-      http.listen(hp.port, hp.host, () => resolve());
-    });
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          http.close(() => resolve());
-          http.closeAllConnections();
-        }),
-    );
-    const addr = http.address();
-    const httpAddress = `${hp.host}:${typeof addr === 'object' && addr ? addr.port : hp.port}`;
+    cleanups.push(() => http.close());
+    const httpAddress = http.address;
     log(`serving gRPC on ${grpcAddress}, HTTP on ${httpAddress}`);
     return { grpcAddress, httpAddress, metrics, stop };
   } catch (err) {
