@@ -128,7 +128,8 @@ export class NativeRuntime implements ContainerRuntime {
       this.cgroups.create(this.cgroups.podPath(config.uid));
       const r = await this.launcher.request('sandbox-create', [dir, hostname]);
       if (r.code !== 0) throw new SetupError('create sandbox', r.message || `failed with ${r.code}`);
-      await this.network.setUp(id, path.join(dir, 'net'), config);
+      const net = await this.network.setUp(id, path.join(dir, 'net'), config);
+      writeSandboxRecord(dir, { ...rec, ips: net.ips });
     } catch (err) {
       await this.removeSandbox(id).catch(() => undefined);
       throw err;
@@ -192,6 +193,7 @@ export class NativeRuntime implements ContainerRuntime {
       state: rec.stopped ? 'notready' : 'ready',
       createdAt: new Date(rec.createdAt),
       netnsPath: path.join(dir, 'net'),
+      ips: rec.stopped ? [] : (rec.ips ?? []),
       labels: rec.config.labels ?? {},
       annotations: rec.config.annotations ?? {},
     };

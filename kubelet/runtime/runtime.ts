@@ -50,6 +50,8 @@ export interface SandboxStatus {
   createdAt: Date;
   /** The bind-mounted network namespace file given to the network hook. */
   netnsPath: string;
+  /** The pod's IP addresses as the network hook reported them (CRI PodSandboxNetworkStatus); empty for loopback only. */
+  ips: string[];
   labels: Record<string, string>;
   annotations: Record<string, string>;
 }
@@ -153,19 +155,26 @@ export interface LogEntry {
   text: string;
 }
 
+/** What a network hook reports after wiring a sandbox: its addresses (as CNI's result). */
+export interface NetworkStatus {
+  /** The pod's IPs, primary first (Kubernetes status.podIP / podIPs). */
+  ips: string[];
+}
+
 /**
  * Wires a sandbox's network namespace to a network (the kubelet's CNI-like
  * networking fills this in). setUp runs after the namespace exists, tearDown
- * before it goes; both must be idempotent.
+ * before it goes; both must be idempotent (setUp called again for the same
+ * sandbox returns the same addresses).
  */
 export interface NetworkHook {
-  setUp(sandboxId: string, netnsPath: string, config: SandboxConfig): Promise<void>;
+  setUp(sandboxId: string, netnsPath: string, config: SandboxConfig): Promise<NetworkStatus>;
   tearDown(sandboxId: string, netnsPath: string): Promise<void>;
 }
 
 /** A sandbox with loopback only: never connected to the host namespace. */
 export const loopbackOnly: NetworkHook = {
-  setUp: async () => {},
+  setUp: async () => ({ ips: [] }),
   tearDown: async () => {},
 };
 

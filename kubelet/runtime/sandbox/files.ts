@@ -15,6 +15,8 @@ export interface SandboxRecord {
   createdAt: string;
   /** Set by stopSandbox: the network is torn down, containers stopped. */
   stopped?: boolean;
+  /** The addresses the network hook gave the sandbox. */
+  ips?: string[];
 }
 
 export function readSandboxRecord(dir: string): SandboxRecord | undefined {
