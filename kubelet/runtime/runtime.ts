@@ -65,6 +65,15 @@ export interface ContainerResources {
   pidsLimit?: number;
 }
 
+/** A bind mount into the container (the kubelet's volumes: emptyDir, hostPath), as CRI's Mount. */
+export interface Mount {
+  /** Absolute path inside the container; created in the rootfs when missing. */
+  containerPath: string;
+  /** Absolute path on the node: a directory or a file. */
+  hostPath: string;
+  readOnly?: boolean;
+}
+
 export interface ContainerConfig {
   name: string;
   /** An image reference or ID known to the image store. */
@@ -79,6 +88,8 @@ export interface ContainerConfig {
   /** "uid", "uid:gid", "name" or "name:group"; defaults to the image's User. */
   user?: string;
   resources?: ContainerResources;
+  /** Bind mounts, applied in order after the rootfs and the sandbox's /etc files. */
+  mounts?: Mount[];
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   /** Where the CRI log goes; defaults to the container's state dir. */
