@@ -35,9 +35,14 @@ test('flags are parsed', (t) => {
   t.false(f.writeConfig);
 });
 
+test('--address takes several addresses, TCP and unix sockets', (t) => {
+  t.is(parseFlags(['--address', '127.0.0.1:6443,unix:/run/tsk/api.sock']).address, '127.0.0.1:6443,unix:/run/tsk/api.sock');
+});
+
 test('bad flags are usage errors naming the flag', (t) => {
   t.throws(() => parseFlags(['--bogus']), { instanceOf: UsageError, message: /bogus/ });
   t.throws(() => parseFlags(['--address', 'nowhere']), { instanceOf: UsageError, message: /--address/ });
+  t.throws(() => parseFlags(['--address', '127.0.0.1:6443,unix:rel.sock']), { instanceOf: UsageError, message: /--address: "unix:rel.sock"/ });
   t.throws(() => parseFlags(['--service-cidr', '10.96.0.0/33']), { instanceOf: UsageError, message: /service CIDR/ });
   t.throws(() => parseFlags(['--etcd-servers', 'localhost:2379']), { instanceOf: UsageError, message: /--etcd-servers/ });
   t.throws(() => parseFlags(['--write-config=maybe']), { instanceOf: UsageError, message: /--write-config/ });

@@ -2,6 +2,7 @@
 // the options or a usage error, and never exits.
 
 import { parseArgs } from 'node:util';
+import { parseListenAddress } from './grpc/listen';
 import { parsePortRange, parseServiceCidr } from './registry/allocator';
 
 export interface ApiServerFlags {
@@ -26,7 +27,8 @@ Runs the tsk API server: the gRPC API on --address, health and metrics on --http
 With no --etcd-servers it starts and supervises its own etcd under --data-dir.
 
 Flags:
-  --address HOST:PORT              gRPC address (default 127.0.0.1:6443)
+  --address ADDRESSES              gRPC addresses, comma-separated: HOST:PORT or unix:/PATH (a unix socket
+                                   reaches processes in other network namespaces); default 127.0.0.1:6443
   --http-address HOST:PORT         HTTP address for /healthz, /readyz, /livez, /metrics (default 127.0.0.1:6080)
   --data-dir DIR                   data directory; the embedded etcd keeps its data in DIR/etcd (default /var/lib/tsk)
   --etcd-servers URLS              comma-separated etcd client URLs (default: start an embedded etcd)
@@ -35,6 +37,18 @@ Flags:
   --event-ttl DURATION             how long an Event is kept after its last update, such as 1h, 30m or 1h30m0s (default 1h)
   --write-config[=true|false]      write ~/.tsk/config with this server's address for tsctl (default true)
   -h, --help                       print this help`;
+
+/** One or more gRPC addresses, comma-separated: HOST:PORT or unix:/PATH. */
+function listenAddresses(flag: string, value: string): string {
+  for (const part of value.split(',')) {
+    try {
+      parseListenAddress(part.trim());
+    } catch (err) {
+      throw new UsageError(`--${flag}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return value;
+}
 
 function hostPort(flag: string, value: string): string {
   const m = /^(.+):(\d+)$/.exec(value);
@@ -95,7 +109,7 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
   return {
-    address: hostPort('address', values.address),
+    address: listenAddresses('address', values.address),
     httpAddress: hostPort('http-address', values['http-address']),
     dataDir: values['data-dir'],
     etcdServers,

@@ -9,6 +9,7 @@ import type { Namespace } from '../api/gen/tsk/v1/core';
 import { KIND_NAMES, KINDS, type KindName } from '../api/kinds';
 import { GrpcApi, GRPC_MAX_RECEIVE_BYTES } from './grpc/server';
 import { listenHealthServer } from '../util/health-server';
+import { bindListenAddress, parseListenAddress, type Bound } from './grpc/listen';
 import { ApiServerMetrics } from './metrics';
 import { NamespaceLifecycle, SYSTEM_NAMESPACES, namespaceStrategy } from './registry/namespaces';
 import { podStrategy } from './registry/pods';
@@ -27,7 +28,10 @@ export const TSK_VERSION = '0.1.0';
 export interface ApiServerOptions {
   /** etcd client URLs. */
   etcdServers: string[];
-  /** gRPC HOST:PORT; port 0 picks a free one. */
+  /**
+   * gRPC addresses, comma-separated: HOST:PORT (port 0 picks a free one) or
+   * unix:/ABS/PATH. The first is the one written to the client config.
+   */
   address: string;
   /** HTTP HOST:PORT; port 0 picks a free one. */
   httpAddress: string;
@@ -46,15 +50,13 @@ export interface ApiServerOptions {
 }
 
 export interface RunningApiServer {
+  /** The first gRPC address, with the real port. */
   readonly grpcAddress: string;
+  /** Every gRPC address, in the order given. */
+  readonly grpcAddresses: readonly string[];
   readonly httpAddress: string;
   readonly metrics: ApiServerMetrics;
   stop(): Promise<void>;
-}
-
-function splitHostPort(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(':');
-  return { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) };
 }
 
 async function waitForEtcd(store: EtcdStore, urls: string[], timeoutMs: number): Promise<void> {
@@ -193,10 +195,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       version,
       log,
     }).register(server);
-    const { host, port } = splitHostPort(opts.address);
-    const boundPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(new Error(`cannot listen on ${opts.address} for gRPC: ${err.message}`)) : resolve(p))),
-    );
+    // Bound before anything can fail later, so a socket file is always cleaned up.
+    const bound: Bound[] = [];
+    cleanups.push(async () => {
+      for (const b of bound) await b.cleanup();
+    });
     cleanups.push(
       () =>
         new Promise<void>((resolve) => {
@@ -210,7 +213,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
           });
         }),
     );
-    const grpcAddress = `${host}:${boundPort}`;
+    for (const text of opts.address.split(',')) bound.push(await bindListenAddress(server, parseListenAddress(text.trim())));
+    const grpcAddresses = bound.map((b) => b.address);
+    const grpcAddress = grpcAddresses[0] ?? '';
 
     // 6. HTTP
     const http = await listenHealthServer(opts.httpAddress, {
@@ -226,8 +231,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     });
     cleanups.push(() => http.close());
     const httpAddress = http.address;
-    log(`serving gRPC on ${grpcAddress}, HTTP on ${httpAddress}`);
-    return { grpcAddress, httpAddress, metrics, stop };
+    log(`serving gRPC on ${grpcAddresses.join(', ')}, HTTP on ${httpAddress}`);
+    return { grpcAddress, grpcAddresses, httpAddress, metrics, stop };
   } catch (err) {
     await stop();
     throw err;
