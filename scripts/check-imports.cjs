@@ -13,9 +13,11 @@ const allowed = {
   util: [],
   client: ['api', 'util'],
   scripts: ['api', 'util', 'client'],
-  cmd: ['api', 'util', 'client', ...components],
-  integration: ['api', 'util', 'client', 'cmd', ...components, 'integration'],
-  bench: ['api', 'util', 'client', 'cmd', ...components, 'integration'],
+  cmd: ['api', 'util', 'client', 'lab', ...components],
+  // tsk lab: builds clusters out of tsk's own processes; it may clean up after the runtime.
+  lab: ['api', 'util', 'client', 'kubelet'],
+  integration: ['api', 'util', 'client', 'cmd', 'lab', ...components, 'integration'],
+  bench: ['api', 'util', 'client', 'cmd', 'lab', ...components, 'integration'],
 };
 for (const c of components) allowed[c] = ['api', 'util', 'client'];
 

@@ -1,0 +1,52 @@
+import test from 'ava';
+import { downCommands, upCommands } from './net';
+import { parseCidr, planLab } from './topology';
+
+test('a plan names every namespace, port and address from the lab name', (t) => {
+  const p = planLab({ name: 'demo', nodes: 2, dataDir: '/var/lib/tsk/', network: '172.30.0.0/24' });
+  t.is(p.dir, '/var/lib/tsk/lab/demo');
+  t.is(p.switchNetns, 'tsk-demo-sw');
+  t.is(p.apiSocket, '/var/lib/tsk/lab/demo/api.sock');
+  t.deepEqual(
+    p.nodes.map((n) => [n.name, n.netns, n.ip, n.switchPort, n.dataDir, n.cgroupRoot]),
+    [
+      ['demo-node-1', 'tsk-demo-n1', '172.30.0.2', 'n1', '/var/lib/tsk/lab/demo/demo-node-1', 'tsk-demo-n1'],
+      ['demo-node-2', 'tsk-demo-n2', '172.30.0.3', 'n2', '/var/lib/tsk/lab/demo/demo-node-2', 'tsk-demo-n2'],
+    ],
+  );
+});
+
+test('bad names, node counts and networks are refused with the reason', (t) => {
+  const ok = { name: 'lab', nodes: 3, dataDir: '/d', network: '172.30.0.0/24' };
+  t.throws(() => planLab({ ...ok, name: 'Lab' }), { message: /lab name "Lab"/ });
+  t.throws(() => planLab({ ...ok, name: 'a-very-long-lab-name-x' }), { message: /1-20 lower-case/ });
+  t.throws(() => planLab({ ...ok, nodes: 0 }), { message: /--nodes must be 1-250, not 0/ });
+  t.throws(() => planLab({ ...ok, network: '172.30.0.0/29', nodes: 6 }), { message: /room for 5 nodes, not 6/ });
+  t.throws(() => planLab({ ...ok, network: '172.30.0.0' }), { message: /not an IPv4 CIDR/ });
+  t.throws(() => planLab({ ...ok, network: '300.1.1.0/24' }), { message: /not an IPv4 address/ });
+});
+
+test('CIDR bases are masked', (t) => {
+  t.deepEqual(parseCidr('172.30.7.9/16'), { base: '172.30.0.0', prefix: 16 });
+});
+
+test('the network commands: a bridge in the switch namespace, a veth per node, nothing in the host namespace', (t) => {
+  const p = planLab({ name: 'x', nodes: 1, dataDir: '/d', network: '172.30.0.0/24' });
+  t.deepEqual(upCommands(p), [
+    ['ip', 'netns', 'add', 'tsk-x-sw'],
+    ['ip', '-n', 'tsk-x-sw', 'link', 'set', 'lo', 'up'],
+    ['ip', '-n', 'tsk-x-sw', 'link', 'add', 'br0', 'type', 'bridge'],
+    ['ip', '-n', 'tsk-x-sw', 'link', 'set', 'br0', 'up'],
+    ['ip', 'netns', 'add', 'tsk-x-n1'],
+    ['ip', '-n', 'tsk-x-n1', 'link', 'set', 'lo', 'up'],
+    ['ip', '-n', 'tsk-x-sw', 'link', 'add', 'n1', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', 'tsk-x-n1'],
+    ['ip', '-n', 'tsk-x-sw', 'link', 'set', 'n1', 'master', 'br0', 'up'],
+    ['ip', '-n', 'tsk-x-n1', 'addr', 'add', '172.30.0.2/24', 'dev', 'eth0'],
+    ['ip', '-n', 'tsk-x-n1', 'link', 'set', 'eth0', 'up'],
+  ]);
+  for (const cmd of upCommands(p)) t.true(cmd[1] === '-n' || cmd[1] === 'netns', `${cmd.join(' ')} names a namespace`);
+  t.deepEqual(downCommands(p), [
+    ['ip', 'netns', 'delete', 'tsk-x-n1'],
+    ['ip', 'netns', 'delete', 'tsk-x-sw'],
+  ]);
+});

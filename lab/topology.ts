@@ -1,0 +1,104 @@
+// The plan of a lab cluster: every name and address, computed from the
+// cluster's name, its node count and the node network, before anything is
+// created. Pure, so `up`, `down` and the tests agree on what exists.
+//
+// Like kind, a lab is one control plane and N nodes on one machine; unlike
+// kind, the nodes are not containers but network namespaces joined by a
+// bridge that lives in a "switch" namespace of its own. Nothing is linked to
+// the host's network namespace: the nodes reach the API server through a
+// unix socket, which is a file.
+
+export interface LabNode {
+  /** The Node's name in the API (--hostname-override). */
+  readonly name: string;
+  /** The node's network namespace (under /var/run/netns). */
+  readonly netns: string;
+  /** The node's address on the lab network (--node-ip), and its prefix length. */
+  readonly ip: string;
+  readonly prefix: number;
+  /** The switch-side end of the node's veth (in the switch namespace); the node side is eth0. */
+  readonly switchPort: string;
+  /** Data directory of the node's agent. */
+  readonly dataDir: string;
+  /** The node's cgroup parent, so nodes' pods are apart as kind's nodes' are. */
+  readonly cgroupRoot: string;
+}
+
+export interface LabPlan {
+  readonly name: string;
+  readonly dir: string;
+  /** The switch namespace holding bridge br0. */
+  readonly switchNetns: string;
+  readonly bridge: string;
+  readonly network: { readonly base: string; readonly prefix: number };
+  /** The API server's unix socket, reachable from every node namespace. */
+  readonly apiSocket: string;
+  readonly serverDataDir: string;
+  readonly nodes: readonly LabNode[];
+}
+
+export interface PlanInput {
+  name: string;
+  nodes: number;
+  /** Lab state lives in <dataDir>/lab/<name>. */
+  dataDir: string;
+  /** The node network, e.g. 172.30.0.0/24; nodes get .2, .3, ... (.1 is left for a gateway). */
+  network: string;
+}
+
+const NAME_RE = /^[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$/;
+export const MAX_NODES = 250;
+
+function ipToInt(ip: string): number {
+  const parts = ip.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`"${ip}" is not an IPv4 address`);
+  return parts.reduce((acc, p) => acc * 256 + p, 0);
+}
+
+function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+/** Parses A.B.C.D/N; the base is masked. Throws an Error saying what is wrong. */
+export function parseCidr(text: string): { base: string; prefix: number } {
+  const m = /^([\d.]+)\/(\d{1,2})$/.exec(text);
+  if (!m) throw new Error(`"${text}" is not an IPv4 CIDR such as 172.30.0.0/24`);
+  const prefix = Number(m[2]);
+  if (prefix < 8 || prefix > 29) throw new Error(`"${text}": the prefix must be between /8 and /29`);
+  const size = 2 ** (32 - prefix);
+  const base = Math.floor(ipToInt(m[1] ?? '') / size) * size;
+  return { base: intToIp(base), prefix };
+}
+
+export function planLab(input: PlanInput): LabPlan {
+  if (!NAME_RE.test(input.name)) throw new Error(`lab name "${input.name}" must be 1-20 lower-case letters, digits or "-", starting and ending with a letter or digit`);
+  if (!Number.isInteger(input.nodes) || input.nodes < 1 || input.nodes > MAX_NODES) throw new Error(`--nodes must be 1-${MAX_NODES}, not ${input.nodes}`);
+  const network = parseCidr(input.network);
+  const hosts = 2 ** (32 - network.prefix) - 3; // network, gateway (.1), broadcast
+  if (input.nodes > hosts) throw new Error(`${input.network} has room for ${hosts} nodes, not ${input.nodes}`);
+  const dir = `${input.dataDir.replace(/\/+$/, '')}/lab/${input.name}`;
+  const base = ipToInt(network.base);
+  const nodes: LabNode[] = [];
+  for (let i = 1; i <= input.nodes; i++) {
+    const name = `${input.name}-node-${i}`;
+    nodes.push({
+      name,
+      netns: `tsk-${input.name}-n${i}`,
+      ip: intToIp(base + 1 + i),
+      prefix: network.prefix,
+      switchPort: `n${i}`,
+      dataDir: `${dir}/${name}`,
+      cgroupRoot: `tsk-${input.name}-n${i}`,
+    });
+  }
+  return {
+    name: input.name,
+    dir,
+    switchNetns: `tsk-${input.name}-sw`,
+    bridge: 'br0',
+    network,
+    apiSocket: `${dir}/api.sock`,
+    serverDataDir: `${dir}/server`,
+    nodes,
+  };
+}
