@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { CgroupManager, detectCgroupLayout } from './cgroups/cgroups';
 import { DEFAULT_DEVICE_RULES, shimDeviceRule } from './cgroups/devices';
 import { DEFAULT_CAP_MASK, MASKED_PATHS, mergeEnv, READONLY_PATHS, renderSpec, resolveCommand } from './container/spec';
+import { ShimMount, validateMounts } from './container/mounts';
 import { ContainerRecord, FILES, readRecord, readStatus, writeRecord } from './container/state';
 import { imageUsers, ImageUser, usedLayerDirs } from './container/usage';
 import { resolveUserInLayers } from './container/user';
@@ -218,6 +219,7 @@ export class NativeRuntime implements ContainerRuntime {
     if (sb.stopped) throw new InvalidStateError(`sandbox ${sandboxId} is stopped`);
     const image = await this.images.get(config.image);
     if (!image) throw new RuntimeError(`image "${config.image}" not found in the local store: pull or import it first`);
+    const mounts = validateMounts(config.name, config.mounts);
     const ic = image.config;
     const command = resolveCommand(ic.entrypoint, ic.cmd, config.command, config.args);
     if (command.length === 0) throw new RuntimeError(`container "${config.name}": no command given and the image has no Entrypoint or Cmd`);
@@ -257,7 +259,7 @@ export class NativeRuntime implements ContainerRuntime {
       const gone = rec.layerDirs.find((l) => !fs.existsSync(l));
       if (gone !== undefined) throw new RuntimeError(`image "${config.image}" was removed while container "${config.name}" was being created (layer ${gone} is gone)`);
       this.cgroups.create(rec.cgroup, rec.resources, DEFAULT_DEVICE_RULES);
-      fs.writeFileSync(path.join(dir, FILES.spec), this.renderShimSpec(dir, sbDir, rec, config));
+      fs.writeFileSync(path.join(dir, FILES.spec), this.renderShimSpec(dir, sbDir, rec, config, mounts));
       const r = await this.launcher.request('shim', [dir]);
       if (r.code !== 0) throw new SetupError('create container', r.message || `tsk-shim failed with ${r.code}`);
     } catch (err) {
@@ -268,7 +270,7 @@ export class NativeRuntime implements ContainerRuntime {
     return id;
   }
 
-  private renderShimSpec(dir: string, sbDir: string, rec: ContainerRecord, config: ContainerConfig): string {
+  private renderShimSpec(dir: string, sbDir: string, rec: ContainerRecord, config: ContainerConfig, mounts: ShimMount[]): string {
     return renderSpec({
       lowerDirs: [...rec.layerDirs].reverse(),
       upperDir: path.join(dir, 'upper'),
@@ -290,6 +292,7 @@ export class NativeRuntime implements ContainerRuntime {
       hostsFile: path.join(sbDir, 'hosts'),
       resolvFile: path.join(sbDir, 'resolv.conf'),
       hostnameFile: path.join(sbDir, 'hostname'),
+      mounts,
       logPath: rec.logPath,
       logMaxBytes: config.logMaxBytes ?? this.logMaxBytes,
       logMaxFiles: config.logMaxFiles ?? this.logMaxFiles,

@@ -2,6 +2,8 @@
 // escaped (\\ and \n) so that no JSON parser is needed in C. Pure; the shim's
 // parser (native/tsk-shim.c parse_spec) is its other half.
 
+import type { ShimMount } from './mounts';
+
 /** Docker's default capability set (moby oci/caps/defaults.go), by number. */
 export const DEFAULT_CAPABILITIES: Record<string, number> = {
   CAP_CHOWN: 0,
@@ -72,6 +74,8 @@ export interface ShimSpec {
   hostsFile?: string;
   resolvFile?: string;
   hostnameFile?: string;
+  /** Bind mounts, applied in order after the /etc files (validated: container/mounts.ts). */
+  mounts?: ShimMount[];
   logPath: string;
   logMaxBytes: number;
   logMaxFiles: number;
@@ -117,6 +121,12 @@ export function renderSpec(s: ShimSpec): string {
   put('hosts', s.hostsFile);
   put('resolv', s.resolvFile);
   put('hostname_file', s.hostnameFile);
+  // Three records per mount, always together and in this order: the shim pairs them up.
+  for (const m of s.mounts ?? []) {
+    put('bind_src', m.hostPath);
+    put('bind_dst', m.containerPath);
+    put('bind_ro', m.readOnly ? 1 : 0);
+  }
   put('log', s.logPath);
   put('log_max_bytes', s.logMaxBytes);
   put('log_max_files', s.logMaxFiles);

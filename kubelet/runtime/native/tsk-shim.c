@@ -27,6 +27,7 @@
  */
 #include "tsk-common.h"
 #include "tsk-devices.h"
+#include "tsk-mounts.h"
 
 #include <poll.h>
 #include <sched.h>
@@ -42,6 +43,7 @@
 
 struct spec {
   struct tsk_list lower, cgroup, arg, env, gids, mask, ro, device;
+  struct tsk_list bind_src, bind_dst, bind_ro; /* parallel: one entry of each per mount */
   char *device_cgroup; /* cgroup v2: attach the device filter (rules: device) here */
   char *upper, *work, *rootfs, *netns, *ipcns, *utsns, *oom_file;
   char *cwd, *hosts, *resolv, *hostname_file, *log;
@@ -74,6 +76,9 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "mask")) list_add(&s->mask, v);
     else if (!strcmp(line, "ro")) list_add(&s->ro, v);
     else if (!strcmp(line, "device")) list_add(&s->device, v);
+    else if (!strcmp(line, "bind_src")) list_add(&s->bind_src, v);
+    else if (!strcmp(line, "bind_dst")) list_add(&s->bind_dst, v);
+    else if (!strcmp(line, "bind_ro")) list_add(&s->bind_ro, v);
     else if (!strcmp(line, "device_cgroup")) s->device_cgroup = v;
     else if (!strcmp(line, "upper")) s->upper = v;
     else if (!strcmp(line, "work")) s->work = v;
@@ -94,6 +99,7 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "log_max_files")) s->log_max_files = atoi(v);
   }
   if (s->arg.n == 0) return -1;
+  if (s->bind_src.n != s->bind_dst.n || s->bind_src.n != s->bind_ro.n) return -2;
   return 0;
 }
 
@@ -212,6 +218,24 @@ static void mask_paths(struct spec *s) {
   }
 }
 
+/* The spec's mounts, in order, into the rootfs (the current directory). */
+static void bind_mounts(struct spec *s) {
+  if (s->bind_src.n == 0) return;
+  int rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) init_fail("open rootfs");
+  for (int i = 0; i < s->bind_src.n; i++) {
+    struct bind_mount m = {s->bind_src.v[i], s->bind_dst.v[i], !strcmp(s->bind_ro.v[i], "1")};
+    const char *step = bind_into_root(rootfd, &m);
+    if (step) {
+      char msg[2048];
+      snprintf(msg, sizeof msg, "mount %d (%s on %s%s): %s: %s", i, m.src, m.dst, m.readonly ? ", read-only" : "", step,
+               strerror(errno));
+      init_fail_msg(msg);
+    }
+  }
+  close(rootfd);
+}
+
 static void container_init(struct spec *s, int out_w, int err_w) {
   /* The cgroup first: every page and process from here on is accounted and limited. */
   for (int i = 0; i < s->cgroup.n; i++) {
@@ -252,6 +276,7 @@ static void container_init(struct spec *s, int out_w, int err_w) {
   bind_file(s->hosts, "etc/hosts");
   bind_file(s->resolv, "etc/resolv.conf");
   bind_file(s->hostname_file, "etc/hostname");
+  bind_mounts(s);
 
   if (syscall(SYS_pivot_root, ".", ".") < 0) init_fail("pivot_root");
   if (umount2(".", MNT_DETACH) < 0) init_fail("umount old root");
@@ -642,8 +667,9 @@ int main(int argc, char **argv) {
     return finish(1, msg);
   }
   struct spec s;
-  if (parse_spec(text, &s) < 0) {
-    snprintf(msg, sizeof msg, "spec %s: no command (arg) given", path);
+  int parsed = parse_spec(text, &s);
+  if (parsed < 0) {
+    snprintf(msg, sizeof msg, parsed == -2 ? "spec %s: bind_src, bind_dst and bind_ro records do not pair up" : "spec %s: no command (arg) given", path);
     return finish(1, msg);
   }
   if (!s.rootfs || !s.upper || !s.work || s.lower.n == 0 || !s.log) {

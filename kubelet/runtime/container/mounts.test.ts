@@ -1,0 +1,134 @@
+// Unit tests of bind-mount validation (container/mounts.ts) and of how the
+// mounts reach the shim's spec (container/spec.ts). Where a containerPath
+// lands inside the rootfs is resolved by the kernel in the container's mount
+// namespace (native/tsk-mounts.h); integration/runtime-mounts.test.ts covers
+// that with hostile symlinks and "..".
+
+import test from 'ava';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Mount } from '../runtime';
+import { MAX_MOUNTS, MountError, mountSyntaxProblem, validateMounts } from './mounts';
+import { renderSpec, ShimSpec } from './spec';
+
+const SYNTAX_CASES: Array<[string, Mount, RegExp | undefined]> = [
+  ['a plain directory mount', { containerPath: '/data', hostPath: '/var/lib/x' }, undefined],
+  ['.. and symlinks are resolved later, inside the rootfs', { containerPath: '/a/../../etc', hostPath: '/h' }, undefined],
+  ['a relative containerPath', { containerPath: 'data', hostPath: '/h' }, /^containerPath "data" must be an absolute path$/],
+  ['a relative hostPath', { containerPath: '/data', hostPath: 'var/x' }, /^hostPath "var\/x" must be an absolute path$/],
+  ['an empty hostPath', { containerPath: '/data', hostPath: '' }, /^hostPath is required$/],
+  ['an empty containerPath', { containerPath: '', hostPath: '/h' }, /^containerPath is required$/],
+  ['the root itself', { containerPath: '/', hostPath: '/h' }, /must not be "\/"/],
+  ['the root, spelled differently', { containerPath: '//./', hostPath: '/h' }, /must not be "\/"/],
+  ['a newline', { containerPath: '/da\nta', hostPath: '/h' }, /contains a NUL or newline/],
+  ['a NUL', { containerPath: '/data', hostPath: '/h\0' }, /contains a NUL or newline/],
+];
+
+for (const [name, mount, want] of SYNTAX_CASES) {
+  test(`mount syntax: ${name}`, (t) => {
+    const got = mountSyntaxProblem(mount);
+    if (want === undefined) t.is(got, undefined);
+    else t.regex(got ?? '', want);
+  });
+}
+
+function tempDir(t: { teardown(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-mounts-unit-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('validateMounts returns the mounts in order, readOnly defaulting to false', (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'f');
+  fs.writeFileSync(file, 'x');
+  const got = validateMounts('web', [
+    { containerPath: '/data', hostPath: dir },
+    { containerPath: '/etc/conf', hostPath: file, readOnly: true },
+  ]);
+  t.deepEqual(got, [
+    { containerPath: '/data', hostPath: dir, readOnly: false },
+    { containerPath: '/etc/conf', hostPath: file, readOnly: true },
+  ]);
+  t.deepEqual(validateMounts('web', undefined), []);
+});
+
+test('a missing hostPath names the container and the mount', (t) => {
+  const dir = tempDir(t);
+  const missing = path.join(dir, 'nope');
+  const err = t.throws(() =>
+    validateMounts('web', [
+      { containerPath: '/ok', hostPath: dir },
+      { containerPath: '/data', hostPath: missing },
+    ]),
+  );
+  t.true(err instanceof MountError);
+  t.is(err?.message, `container "web": mount 1 (containerPath "/data"): hostPath ${JSON.stringify(missing)} does not exist`);
+});
+
+test('a relative path is refused before the host is looked at', (t) => {
+  let stats = 0;
+  const stat = (p: string): fs.Stats => {
+    stats++;
+    return fs.statSync(p);
+  };
+  const err = t.throws(() => validateMounts('db', [{ containerPath: 'data', hostPath: '/' }], stat));
+  t.is(err?.message, 'container "db": mount 0 (containerPath "data"): containerPath "data" must be an absolute path');
+  t.is(stats, 0);
+});
+
+test('a dangling host symlink is a missing hostPath (mount follows it)', (t) => {
+  const dir = tempDir(t);
+  const link = path.join(dir, 'link');
+  fs.symlinkSync(path.join(dir, 'gone'), link);
+  t.throws(() => validateMounts('c', [{ containerPath: '/x', hostPath: link }]), { message: /does not exist/ });
+});
+
+test('more mounts than the shim takes is an error', (t) => {
+  const many = Array.from({ length: MAX_MOUNTS + 1 }, (_, i) => ({ containerPath: `/m${i}`, hostPath: '/' }));
+  t.throws(() => validateMounts('c', many), { message: /257 mounts, at most 256/ });
+});
+
+const BASE: ShimSpec = {
+  lowerDirs: ['/l'],
+  upperDir: '/u',
+  workDir: '/w',
+  rootfs: '/r',
+  cgroupDirs: [],
+  args: ['sh'],
+  env: [],
+  cwd: '/',
+  uid: 0,
+  gid: 0,
+  extraGids: [],
+  capMask: '0',
+  logPath: '/log',
+  logMaxBytes: 1,
+  logMaxFiles: 1,
+  maskedPaths: [],
+  readonlyPaths: [],
+};
+
+test('mounts reach the shim spec as paired records, in order, after the /etc files', (t) => {
+  const text = renderSpec({
+    ...BASE,
+    hostnameFile: '/sb/hostname',
+    mounts: [
+      { hostPath: '/host/a', containerPath: '/data', readOnly: false },
+      { hostPath: '/host/b\\c', containerPath: '/conf', readOnly: true },
+    ],
+  });
+  const lines = text.split('\n');
+  const at = lines.indexOf('hostname_file /sb/hostname');
+  t.true(at >= 0);
+  t.deepEqual(lines.slice(at + 1, at + 7), [
+    'bind_src /host/a',
+    'bind_dst /data',
+    'bind_ro 0',
+    'bind_src /host/b\\\\c',
+    'bind_dst /conf',
+    'bind_ro 1',
+  ]);
+  t.false(renderSpec(BASE).includes('bind_'), 'no mounts, no records');
+});
