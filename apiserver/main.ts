@@ -4,12 +4,72 @@
 
 import { join } from 'node:path';
 import { writeClientConfig, defaultConfigPath } from '../client/config';
-import { EtcdNotFoundError, EtcdProcess } from '../util/etcd-process';
+import { EtcdProcess } from '../util/etcd-process';
 import { FLAG_HELP, UsageError, parseFlags, type ApiServerFlags } from './flags';
-import { startApiServer } from './server';
+import { startApiServer, type RunningApiServer } from './server';
 
 function log(msg: string): void {
   console.log(`tsk apiserver: ${msg}`);
+}
+
+/** An API server with the etcd it started (the embedded default), as `tsk apiserver` and `tsk server` run it. */
+export interface StartedApiServer {
+  readonly server: RunningApiServer;
+  /** Resolves with a message when the embedded etcd died; the process should then exit non-zero. */
+  readonly died: Promise<string>;
+  /** Stops the API server, then the embedded etcd. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the embedded etcd unless --etcd-servers was given, then the API
+ * server, and writes the client config when asked. Throws a message for the
+ * user (etcd missing, address in use, ...) having stopped what it started.
+ */
+export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) => void): Promise<StartedApiServer> {
+  let etcd: EtcdProcess | undefined;
+  let etcdDied: (msg: string) => void = () => undefined;
+  const died = new Promise<string>((resolve) => (etcdDied = resolve));
+  let etcdServers = flags.etcdServers;
+  if (etcdServers.length === 0) {
+    log(`starting embedded etcd with data in ${join(flags.dataDir, 'etcd')}`);
+    etcd = await EtcdProcess.start({
+      dataDir: flags.dataDir,
+      onUnexpectedExit: (code, signal) =>
+        etcdDied(`the embedded etcd exited unexpectedly (${signal ?? `code ${code}`}); see ${join(flags.dataDir, 'etcd.log')}`),
+    });
+    etcdServers = [etcd.clientUrl];
+    log(`embedded etcd ready at ${etcd.clientUrl} (pid ${etcd.pid ?? '?'})`);
+  } else {
+    log(`using etcd at ${etcdServers.join(',')}`);
+  }
+  let server: RunningApiServer;
+  try {
+    server = await startApiServer({
+      etcdServers,
+      address: flags.address,
+      httpAddress: flags.httpAddress,
+      serviceCidr: flags.serviceCidr,
+      eventTtlSeconds: flags.eventTtlSeconds,
+      nodePortRange: flags.nodePortRange,
+      log,
+    });
+  } catch (err) {
+    await etcd?.stop();
+    throw err;
+  }
+  if (flags.writeConfig) {
+    await writeClientConfig({ server: server.grpcAddress });
+    log(`wrote ${defaultConfigPath()} (server: ${server.grpcAddress})`);
+  }
+  return {
+    server,
+    died,
+    stop: async () => {
+      await server.stop();
+      await etcd?.stop();
+    },
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -28,51 +88,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  let etcd: EtcdProcess | undefined;
-  let etcdDied: (msg: string) => void = () => undefined;
-  const died = new Promise<string>((resolve) => (etcdDied = resolve));
-  let etcdServers = flags.etcdServers;
-  if (etcdServers.length === 0) {
-    log(`starting embedded etcd with data in ${join(flags.dataDir, 'etcd')}`);
-    try {
-      etcd = await EtcdProcess.start({
-        dataDir: flags.dataDir,
-        onUnexpectedExit: (code, signal) =>
-          etcdDied(`the embedded etcd exited unexpectedly (${signal ?? `code ${code}`}); see ${join(flags.dataDir, 'etcd.log')}`),
-      });
-    } catch (err) {
-      if (err instanceof EtcdNotFoundError) {
-        console.error(`tsk apiserver: ${err.message}`);
-        return 1;
-      }
-      throw err;
-    }
-    etcdServers = [etcd.clientUrl];
-    log(`embedded etcd ready at ${etcd.clientUrl} (pid ${etcd.pid ?? '?'})`);
-  } else {
-    log(`using etcd at ${etcdServers.join(',')}`);
-  }
-
-  let server;
+  let running: StartedApiServer;
   try {
-    server = await startApiServer({
-      etcdServers,
-      address: flags.address,
-      httpAddress: flags.httpAddress,
-      serviceCidr: flags.serviceCidr,
-      eventTtlSeconds: flags.eventTtlSeconds,
-      nodePortRange: flags.nodePortRange,
-      log,
-    });
+    running = await startWithEtcd(flags, log);
   } catch (err) {
-    await etcd?.stop();
     console.error(`tsk apiserver: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
-  if (flags.writeConfig) {
-    await writeClientConfig({ server: server.grpcAddress });
-    log(`wrote ${defaultConfigPath()} (server: ${server.grpcAddress})`);
-  }
+  const { died } = running;
 
   const signalled = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -81,8 +104,7 @@ export async function main(argv: string[]): Promise<number> {
   const reason = await Promise.race([signalled.then((s) => ({ ok: true, msg: `received ${s}, shutting down` })), died.then((m) => ({ ok: false, msg: m }))]);
   if (reason.ok) log(reason.msg);
   else console.error(`tsk apiserver: ${reason.msg}; shutting down`);
-  await server.stop();
-  await etcd?.stop();
+  await running.stop();
   log('stopped');
   return reason.ok ? 0 : 1;
 }

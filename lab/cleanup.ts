@@ -1,0 +1,19 @@
+// What `tsk lab down` does for a node once its agent is stopped: like the
+// real kubelet, a stopped agent leaves its pods running, so the lab removes
+// them itself through the runtime's own state (containers, sandboxes, their
+// mounts and cgroups), then the node's cgroup parent.
+
+import { existsSync } from 'node:fs';
+import { CgroupManager, detectCgroupLayout } from '../kubelet/runtime/cgroups/cgroups';
+import { ImageStore } from '../kubelet/runtime/image/store';
+import { NativeRuntime } from '../kubelet/runtime/native-runtime';
+import type { LabNode } from './topology';
+
+export async function cleanupNodeRuntime(node: LabNode): Promise<void> {
+  if (!existsSync(node.dataDir)) return;
+  const cgroups = new CgroupManager(detectCgroupLayout(), node.cgroupRoot);
+  const runtime = new NativeRuntime({ dataDir: node.dataDir, images: new ImageStore(node.dataDir), cgroups });
+  for (const s of await runtime.listSandboxes()) await runtime.removeSandbox(s.id);
+  for (const c of await runtime.listContainers()) await runtime.removeContainer(c.id);
+  await cgroups.remove(node.cgroupRoot);
+}

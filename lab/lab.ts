@@ -1,0 +1,193 @@
+// tsk lab up / down / status: a local multi-node cluster (like kind) made of
+// tsk's own processes: the server (API server with its embedded etcd,
+// scheduler, controllers) in the host namespace listening on loopback and
+// on a unix socket, and one agent per node inside the node's network
+// namespace, reaching the API through that socket.
+
+import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Clientset } from '../client/clientset';
+import { createLabNetwork, removeLabNetwork } from './net';
+import { isRunning, logTail, startDetached, stopProcess, type ProcessRecord } from './processes';
+import { planLab, type LabNode, type LabPlan, type PlanInput } from './topology';
+
+export interface LabUpOptions extends PlanInput {
+  /** The API server's TCP address for users on the host (tsctl), e.g. 127.0.0.1:6443. */
+  address: string;
+  /** The server's /healthz, /readyz, /metrics address on the host. */
+  httpAddress: string;
+  /** How to run tsk: e.g. [node, /path/to/dist/cmd/tsk.js]. */
+  tsk: readonly string[];
+  /** How long to wait for the server and for every node to be Ready; default 120 s. */
+  timeoutMs?: number;
+  log: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+  /** Removes what the runtime of a node left (containers, sandboxes, cgroups) once its agent is stopped. */
+  cleanupNode: (node: LabNode) => Promise<void>;
+}
+
+export interface LabState {
+  readonly input: PlanInput;
+  readonly address: string;
+  readonly httpAddress: string;
+  readonly server?: ProcessRecord;
+  readonly agents: readonly ProcessRecord[];
+  readonly createdAt: string;
+}
+
+const STATE = 'state.json';
+
+export async function readLabState(dir: string): Promise<LabState | undefined> {
+  try {
+    return JSON.parse(await readFile(`${dir}/${STATE}`, 'utf8')) as LabState;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`${dir}/${STATE}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+async function writeLabState(dir: string, state: LabState): Promise<void> {
+  await writeFile(`${dir}/${STATE}.tmp`, JSON.stringify(state, null, 1));
+  await rename(`${dir}/${STATE}.tmp`, `${dir}/${STATE}`);
+}
+
+async function waitFor(what: string, timeoutMs: number, log: (l: string) => void, check: () => Promise<string | true>): Promise<void> {
+  const start = Date.now();
+  let lastReport = start;
+  let last = '';
+  for (;;) {
+    const r = await check().catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
+    if (r === true) return;
+    last = r;
+    const now = Date.now();
+    if (now - start > timeoutMs) throw new Error(`${what}: not done after ${Math.round(timeoutMs / 1000)}s (${last})`);
+    if (now - lastReport >= 5000) {
+      log(`    waiting for ${what}: ${last} (${Math.round((now - start) / 1000)}s)`);
+      lastReport = now;
+    }
+    await sleep(250);
+  }
+}
+
+function serverArgv(o: LabUpOptions, plan: LabPlan): string[] {
+  return [...o.tsk, 'server', '--data-dir', plan.serverDataDir, '--address', `${o.address},unix:${plan.apiSocket}`, '--http-address', o.httpAddress];
+}
+
+function agentArgv(o: LabUpOptions, plan: LabPlan, node: LabNode): string[] {
+  return [
+    ...o.tsk,
+    'agent',
+    '--server',
+    `unix:${plan.apiSocket}`,
+    '--hostname-override',
+    node.name,
+    '--node-ip',
+    node.ip,
+    '--data-dir',
+    node.dataDir,
+    '--cgroup-root',
+    node.cgroupRoot,
+  ];
+}
+
+function readyNodes(nodes: readonly { metadata?: { name?: string }; status?: { conditions?: { type?: string; status?: string }[] } }[]): string[] {
+  return nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata?.name ?? '');
+}
+
+/** Brings a lab up; on any failure it takes down what it started and rethrows. */
+export async function upLab(o: LabUpOptions): Promise<LabState> {
+  const plan = planLab(o);
+  const existing = await readLabState(plan.dir);
+  if (existing?.server && isRunning(existing.server)) throw new Error(`lab "${o.name}" is already up; take it down with: tsk lab down --name ${o.name}`);
+  if (existing) await downLab({ name: o.name, dataDir: o.dataDir, log: o.log, cleanupNode: o.cleanupNode });
+  await mkdir(plan.dir, { recursive: true, mode: 0o700 });
+  let state: LabState = { input: { name: o.name, nodes: o.nodes, dataDir: o.dataDir, network: o.network }, address: o.address, httpAddress: o.httpAddress, agents: [], createdAt: new Date().toISOString() };
+  await writeLabState(plan.dir, state);
+  const timeoutMs = o.timeoutMs ?? 120_000;
+  try {
+    o.log(`==> network: switch ${plan.switchNetns}, ${plan.nodes.length} node namespace(s) on ${plan.network.base}/${plan.network.prefix}`);
+    await createLabNetwork(plan);
+    o.log(`==> server: API on ${o.address} and unix:${plan.apiSocket} (log ${plan.dir}/server.log)`);
+    const server = startDetached('server', serverArgv(o, plan), `${plan.dir}/server.log`, undefined, o.env);
+    state = { ...state, server };
+    await writeLabState(plan.dir, state);
+    await waitFor('the server to be ready', timeoutMs, o.log, async () => {
+      if (!isRunning(server)) throw new Error(`the server exited; its log:\n${logTail(server.log)}`);
+      const res = await fetch(`http://${o.httpAddress}/readyz`, { signal: AbortSignal.timeout(2000) });
+      return res.ok ? true : `readyz ${res.status}`;
+    });
+    const agents: ProcessRecord[] = [];
+    for (const node of plan.nodes) {
+      await mkdir(node.dataDir, { recursive: true, mode: 0o700 });
+      o.log(`==> node ${node.name}: ${node.ip} in ${node.netns} (log ${node.dataDir}/agent.log)`);
+      agents.push(startDetached(`agent ${node.name}`, agentArgv(o, plan, node), `${node.dataDir}/agent.log`, node.netns, o.env));
+      state = { ...state, agents: [...agents] };
+      await writeLabState(plan.dir, state);
+    }
+    const cs = new Clientset(o.address);
+    try {
+      await waitFor(`${plan.nodes.length} node(s) to be Ready`, timeoutMs, o.log, async () => {
+        for (const a of agents) if (!isRunning(a)) throw new Error(`${a.what} exited; its log:\n${logTail(a.log)}`);
+        const ready = readyNodes((await cs.nodes.list()).items ?? []);
+        return ready.length >= plan.nodes.length ? true : `${ready.length}/${plan.nodes.length} Ready`;
+      });
+    } finally {
+      cs.close();
+    }
+    o.log(`==> lab "${o.name}" is up: ${plan.nodes.length} node(s); tsctl talks to ${o.address}`);
+    return state;
+  } catch (err) {
+    o.log(`==> bringing lab "${o.name}" up failed; taking it down`);
+    await downLab({ name: o.name, dataDir: o.dataDir, log: () => undefined, cleanupNode: o.cleanupNode }).catch(() => undefined);
+    throw err;
+  }
+}
+
+export interface LabDownOptions {
+  name: string;
+  dataDir: string;
+  log: (line: string) => void;
+  cleanupNode: (node: LabNode) => Promise<void>;
+}
+
+/** Takes a lab down: agents, the nodes' pods, the server, the network, and the lab's directory. Idempotent. */
+export async function downLab(o: LabDownOptions): Promise<void> {
+  const dir = planLab({ name: o.name, nodes: 1, dataDir: o.dataDir, network: '172.30.0.0/24' }).dir;
+  const state = await readLabState(dir);
+  if (!state) {
+    o.log(`lab "${o.name}" does not exist (no ${dir}/${STATE})`);
+    return;
+  }
+  const plan = planLab(state.input);
+  for (const a of state.agents) await stopProcess(a);
+  for (const node of plan.nodes) {
+    o.log(`==> node ${node.name}: removing its pods`);
+    await o.cleanupNode(node);
+  }
+  if (state.server) {
+    o.log('==> stopping the server');
+    await stopProcess(state.server, 20_000);
+  }
+  await removeLabNetwork(plan);
+  await rm(plan.dir, { recursive: true, force: true });
+  o.log(`==> lab "${o.name}" is down`);
+}
+
+export interface LabStatus {
+  readonly name: string;
+  readonly address: string;
+  readonly server: 'running' | 'stopped';
+  readonly nodes: readonly { name: string; ip: string; agent: 'running' | 'stopped' }[];
+}
+
+export async function labStatus(name: string, dataDir: string): Promise<LabStatus | undefined> {
+  const state = await readLabState(planLab({ name, nodes: 1, dataDir, network: '172.30.0.0/24' }).dir);
+  if (!state) return undefined;
+  const plan = planLab(state.input);
+  return {
+    name,
+    address: state.address,
+    server: state.server && isRunning(state.server) ? 'running' : 'stopped',
+    nodes: plan.nodes.map((n, i) => ({ name: n.name, ip: n.ip, agent: state.agents[i] && isRunning(state.agents[i]) ? 'running' : 'stopped' })),
+  };
+}

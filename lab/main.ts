@@ -1,0 +1,122 @@
+// `tsk lab up|down|status`: flags and output of the lab commands.
+
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { downLab, labStatus, upLab } from './lab';
+import { cleanupNodeRuntime } from './cleanup';
+import { parseCidr, planLab } from './topology';
+
+const HELP = `Usage: tsk lab COMMAND [FLAGS]
+
+A local multi-node tsk cluster on this machine (like kind): the server runs in
+the host namespace on loopback, and each node is a network namespace of its
+own, joined to the others by a bridge, with no link to the host's network.
+
+Commands:
+  up        create the lab and wait until every node is Ready
+  down      stop everything the lab runs and remove it (pods, namespaces, data)
+  status    show the lab's server and nodes
+
+Flags:
+  --name NAME             the lab's name (default lab)
+  --nodes N               number of nodes, for up (default 2)
+  --data-dir DIR          the lab lives in DIR/lab/NAME (default /var/lib/tsk)
+  --network CIDR          the nodes' network inside the lab, for up (default 172.30.0.0/24)
+  --address HOST:PORT     the API server's address for tsctl, for up (default 127.0.0.1:6443)
+  --http-address H:P      the server's /healthz, /metrics, for up (default 127.0.0.1:6080)
+  --timeout SECONDS       how long up waits for the server and the nodes (default 180)
+  -h, --help              print this help`;
+
+class UsageError extends Error {}
+
+interface LabFlags {
+  command: 'up' | 'down' | 'status';
+  name: string;
+  nodes: number;
+  dataDir: string;
+  network: string;
+  address: string;
+  httpAddress: string;
+  timeoutMs: number;
+}
+
+export function parseLabFlags(argv: string[]): LabFlags | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        name: { type: 'string', default: 'lab' },
+        nodes: { type: 'string', default: '2' },
+        'data-dir': { type: 'string', default: '/var/lib/tsk' },
+        network: { type: 'string', default: '172.30.0.0/24' },
+        address: { type: 'string', default: '127.0.0.1:6443' },
+        'http-address': { type: 'string', default: '127.0.0.1:6080' },
+        timeout: { type: 'string', default: '180' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  const [command, ...extra] = positionals;
+  if (command !== 'up' && command !== 'down' && command !== 'status') throw new UsageError(command ? `unknown lab command "${command}"; use up, down or status` : 'a command is required: up, down or status');
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const nodes = Number(values.nodes);
+  const timeout = Number(values.timeout);
+  if (!Number.isInteger(timeout) || timeout < 1) throw new UsageError(`--timeout: "${values.timeout}" is not a number of seconds`);
+  for (const [flag, v] of [['address', values.address], ['http-address', values['http-address']]] as const) {
+    if (!/^[^:]+:\d+$/.test(v)) throw new UsageError(`--${flag}: "${v}" is not HOST:PORT`);
+  }
+  try {
+    parseCidr(values.network);
+    planLab({ name: values.name, nodes, dataDir: values['data-dir'], network: values.network });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  return { command, name: values.name, nodes, dataDir: values['data-dir'], network: values.network, address: values.address, httpAddress: values['http-address'], timeoutMs: timeout * 1000 };
+}
+
+function printStatus(s: Awaited<ReturnType<typeof labStatus>>, name: string): number {
+  if (!s) {
+    console.log(`lab "${name}" does not exist`);
+    return 1;
+  }
+  console.log(`lab ${s.name}: server ${s.server}, API at ${s.address}`);
+  console.log(`${'NODE'.padEnd(24)}${'IP'.padEnd(16)}AGENT`);
+  for (const n of s.nodes) console.log(`${n.name.padEnd(24)}${n.ip.padEnd(16)}${n.agent}`);
+  return s.server === 'running' && s.nodes.every((n) => n.agent === 'running') ? 0 : 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let flags;
+  try {
+    flags = parseLabFlags(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`tsk lab: ${err.message}\n\n${HELP}`);
+    return 2;
+  }
+  if (flags === 'help') {
+    console.log(HELP);
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    console.error('tsk lab: must run as root (it creates network namespaces, cgroups and mounts)');
+    return 1;
+  }
+  const log = (line: string): void => console.log(line);
+  switch (flags.command) {
+    case 'up':
+      await upLab({ ...flags, tsk: [process.execPath, resolve(__dirname, '..', 'cmd', 'tsk.js')], log, cleanupNode: cleanupNodeRuntime });
+      return 0;
+    case 'down':
+      await downLab({ name: flags.name, dataDir: flags.dataDir, log, cleanupNode: cleanupNodeRuntime });
+      return 0;
+    case 'status':
+      return printStatus(await labStatus(flags.name, flags.dataDir), flags.name);
+  }
+}
