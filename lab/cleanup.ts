@@ -1,4 +1,5 @@
-// What `tsk lab down` does for a node once its agent is stopped: like the
+// The runtime side of the lab's nodes. What `tsk lab down` does for a node
+// once its agent is stopped: like the
 // real kubelet, a stopped agent leaves its pods running, so the lab removes
 // them itself through the runtime's own state (containers, sandboxes, their
 // mounts and cgroups), then the node's cgroup parent.
@@ -16,4 +17,10 @@ export async function cleanupNodeRuntime(node: LabNode): Promise<void> {
   for (const s of await runtime.listSandboxes()) await runtime.removeSandbox(s.id);
   for (const c of await runtime.listContainers()) await runtime.removeContainer(c.id);
   await cgroups.remove(node.cgroupRoot);
+}
+
+/** Imports an image archive into the node's image store; returns the references it brought. */
+export async function importIntoNode(node: LabNode, file: string): Promise<string[]> {
+  const records = await new ImageStore(node.dataDir).importArchive(file);
+  return records.flatMap((r) => r.references);
 }

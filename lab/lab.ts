@@ -191,3 +191,19 @@ export async function labStatus(name: string, dataDir: string): Promise<LabStatu
     nodes: plan.nodes.map((n, i) => ({ name: n.name, ip: n.ip, agent: state.agents[i] && isRunning(state.agents[i]) ? 'running' : 'stopped' })),
   };
 }
+
+/**
+ * Imports image archives (`docker save` tarballs or OCI layouts) into every
+ * node's image store, as `kind load image-archive` does, so pods can use
+ * images that no registry reachable from the lab holds.
+ */
+export async function loadImages(name: string, dataDir: string, files: readonly string[], log: (line: string) => void, importInto: (node: LabNode, file: string) => Promise<string[]>): Promise<void> {
+  const state = await readLabState(planLab({ name, nodes: 1, dataDir, network: '172.30.0.0/24' }).dir);
+  if (!state) throw new Error(`lab "${name}" does not exist; create it with: tsk lab up --name ${name}`);
+  for (const node of planLab(state.input).nodes) {
+    for (const file of files) {
+      const refs = await importInto(node, file);
+      log(`node ${node.name}: loaded ${refs.join(', ') || '(untagged image)'} from ${file}`);
+    }
+  }
+}

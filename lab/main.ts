@@ -2,8 +2,8 @@
 
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { downLab, labStatus, upLab } from './lab';
-import { cleanupNodeRuntime } from './cleanup';
+import { cleanupNodeRuntime, importIntoNode } from './cleanup';
+import { downLab, labStatus, loadImages, upLab } from './lab';
 import { parseCidr, planLab } from './topology';
 
 const HELP = `Usage: tsk lab COMMAND [FLAGS]
@@ -16,6 +16,9 @@ Commands:
   up        create the lab and wait until every node is Ready
   down      stop everything the lab runs and remove it (pods, namespaces, data)
   status    show the lab's server and nodes
+  load FILE...
+            import image archives (docker save tarballs, OCI layouts) into every
+            node's image store, as kind load image-archive
 
 Flags:
   --name NAME             the lab's name (default lab)
@@ -30,7 +33,8 @@ Flags:
 class UsageError extends Error {}
 
 interface LabFlags {
-  command: 'up' | 'down' | 'status';
+  command: 'up' | 'down' | 'status' | 'load';
+  files: string[];
   name: string;
   nodes: number;
   dataDir: string;
@@ -63,8 +67,11 @@ export function parseLabFlags(argv: string[]): LabFlags | 'help' {
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   const [command, ...extra] = positionals;
-  if (command !== 'up' && command !== 'down' && command !== 'status') throw new UsageError(command ? `unknown lab command "${command}"; use up, down or status` : 'a command is required: up, down or status');
-  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  if (command !== 'up' && command !== 'down' && command !== 'status' && command !== 'load') {
+    throw new UsageError(command ? `unknown lab command "${command}"; use up, down, status or load` : 'a command is required: up, down, status or load');
+  }
+  if (command === 'load' && extra.length === 0) throw new UsageError('load: name at least one image archive');
+  if (command !== 'load' && extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
   const nodes = Number(values.nodes);
   const timeout = Number(values.timeout);
   if (!Number.isInteger(timeout) || timeout < 1) throw new UsageError(`--timeout: "${values.timeout}" is not a number of seconds`);
@@ -77,7 +84,7 @@ export function parseLabFlags(argv: string[]): LabFlags | 'help' {
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
-  return { command, name: values.name, nodes, dataDir: values['data-dir'], network: values.network, address: values.address, httpAddress: values['http-address'], timeoutMs: timeout * 1000 };
+  return { command, files: extra, name: values.name, nodes, dataDir: values['data-dir'], network: values.network, address: values.address, httpAddress: values['http-address'], timeoutMs: timeout * 1000 };
 }
 
 function printStatus(s: Awaited<ReturnType<typeof labStatus>>, name: string): number {
@@ -118,5 +125,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'status':
       return printStatus(await labStatus(flags.name, flags.dataDir), flags.name);
+    case 'load':
+      await loadImages(flags.name, flags.dataDir, flags.files, log, importIntoNode);
+      return 0;
   }
 }

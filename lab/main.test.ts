@@ -1,0 +1,22 @@
+import test from 'ava';
+import { parseLabFlags } from './main';
+
+test('lab flags: defaults, commands and load files', (t) => {
+  const up = parseLabFlags(['up']);
+  if (up === 'help') throw new Error('not help');
+  t.like(up, { command: 'up', name: 'lab', nodes: 2, dataDir: '/var/lib/tsk', network: '172.30.0.0/24', address: '127.0.0.1:6443', httpAddress: '127.0.0.1:6080', timeoutMs: 180_000 });
+  t.like(parseLabFlags(['load', '--name', 'x', 'a.tar', 'b.tar']), { command: 'load', name: 'x', files: ['a.tar', 'b.tar'] });
+  t.is(parseLabFlags(['--help']), 'help');
+});
+
+test('lab flags: mistakes name the flag or the command', (t) => {
+  t.throws(() => parseLabFlags([]), { message: /a command is required: up, down, status or load/ });
+  t.throws(() => parseLabFlags(['start']), { message: /unknown lab command "start"/ });
+  t.throws(() => parseLabFlags(['up', 'extra']), { message: /unexpected argument "extra"/ });
+  t.throws(() => parseLabFlags(['load']), { message: /name at least one image archive/ });
+  t.throws(() => parseLabFlags(['up', '--nodes', 'x']), { message: /--nodes must be 1-250/ });
+  t.throws(() => parseLabFlags(['up', '--timeout', '0']), { message: /--timeout/ });
+  t.throws(() => parseLabFlags(['up', '--address', 'localhost']), { message: /--address: "localhost" is not HOST:PORT/ });
+  t.throws(() => parseLabFlags(['up', '--network', '10.0.0.0/30']), { message: /prefix must be between/ });
+  t.throws(() => parseLabFlags(['up', '--bogus']), { message: /bogus/ });
+});
