@@ -1,0 +1,138 @@
+// `tsk controller-manager` flags (node:util parseArgs). Parsing is pure: it
+// returns the options or a UsageError naming the flag, and never exits.
+
+import { parseArgs } from 'node:util';
+import { CONTROLLERS, type ControllerTable } from './registry';
+
+export class UsageError extends Error {}
+
+export interface ControllerManagerFlags {
+  /** Unset: client/config.ts resolveServer() decides ($TSCTL_SERVER, ~/.tsk/config, 127.0.0.1:6443). */
+  server: string | undefined;
+  httpAddress: string;
+  /** The controllers to run, resolved from --controllers. */
+  controllers: string[];
+  /** Workers by controller name, for those a flag set. */
+  workers: Record<string, number>;
+  help: boolean;
+}
+
+/** Kubernetes' per-controller concurrency flags, and the controller each sets. */
+export const CONCURRENCY_FLAGS: Readonly<Record<string, { controller: string; default: number }>> = {
+  'concurrent-rc-syncs': { controller: 'replicationcontroller', default: 5 },
+  'concurrent-gc-syncs': { controller: 'garbagecollector', default: 20 },
+};
+
+export const DEFAULT_HTTP_ADDRESS = '127.0.0.1:10257';
+
+export function flagHelp(table: ControllerTable = CONTROLLERS): string {
+  const names = Object.keys(table).sort();
+  const off = names.filter((n) => table[n]!.disabledByDefault);
+  return `Usage: tsk controller-manager [FLAGS]
+
+Runs the controllers (replica counts, garbage collection, ...) against the API server.
+Health and metrics (workqueue_*) are served on --http-address.
+
+Flags:
+  --server HOST:PORT          the API server, HOST:PORT or unix:/PATH (default: $TSCTL_SERVER, then ~/.tsk/config,
+                              then 127.0.0.1:6443)
+  --http-address HOST:PORT    HTTP address for /healthz, /readyz, /livez, /metrics (default ${DEFAULT_HTTP_ADDRESS})
+  --controllers LIST          controllers to run, comma-separated: "*" runs every controller on by default,
+                              "foo" runs foo, "-foo" does not (default "*").
+                              Known: ${names.join(', ')}${off.length > 0 ? `; off by default: ${off.join(', ')}` : ''}
+${Object.entries(CONCURRENCY_FLAGS)
+  .map(([flag, c]) => `  --${flag} N`.padEnd(30) + `workers of the ${c.controller} controller (default ${c.default})`)
+  .join('\n')}
+  --workers N                 workers of every controller without its own flag above (default: each one's default)
+  -h, --help                  print this help`;
+}
+
+/**
+ * Kubernetes' --controllers semantics: a name enables it, "-name" disables
+ * it, "*" enables every controller on by default; an explicit entry wins over
+ * "*". An unknown name is a UsageError listing the known ones.
+ */
+export function selectControllers(list: readonly string[], table: ControllerTable = CONTROLLERS): string[] {
+  const known = Object.keys(table);
+  const on = new Set<string>();
+  const off = new Set<string>();
+  let star = false;
+  for (const raw of list) {
+    const item = raw.trim();
+    if (item === '') continue;
+    if (item === '*') {
+      star = true;
+      continue;
+    }
+    const name = item.startsWith('-') ? item.slice(1) : item;
+    if (!table[name]) {
+      throw new UsageError(`--controllers: "${name}" is not a known controller; known controllers: ${known.sort().join(', ')} (or "*")`);
+    }
+    (item.startsWith('-') ? off : on).add(name);
+  }
+  return known.filter((name) => {
+    if (off.has(name)) return false;
+    if (on.has(name)) return true;
+    return star && !table[name]!.disabledByDefault;
+  });
+}
+
+function hostPort(flag: string, value: string): string {
+  const m = /^(.+):(\d+)$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new UsageError(`--${flag}: "${value}" is not HOST:PORT (for example ${DEFAULT_HTTP_ADDRESS})`);
+  return value;
+}
+
+function server(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.startsWith('unix:')) {
+    if (!value.startsWith('unix:/')) throw new UsageError(`--server: "${value}" must be unix:/ABSOLUTE/PATH`);
+    return value;
+  }
+  return hostPort('server', value);
+}
+
+function positive(flag: string, value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`--${flag}: "${value}" must be a positive integer`);
+  return Number(value);
+}
+
+export function parseFlags(argv: string[], table: ControllerTable = CONTROLLERS): ControllerManagerFlags {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        server: { type: 'string' },
+        'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
+        controllers: { type: 'string', default: '*' },
+        workers: { type: 'string' },
+        ...Object.fromEntries(Object.keys(CONCURRENCY_FLAGS).map((f) => [f, { type: 'string' as const }])),
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const v = values as Record<string, string | boolean | undefined>;
+  const controllers = selectControllers(String(v['controllers']).split(','), table);
+  const workers: Record<string, number> = {};
+  const general = v['workers'];
+  if (typeof general === 'string') {
+    const n = positive('workers', general);
+    for (const name of controllers) workers[name] = n;
+  }
+  for (const [flag, { controller }] of Object.entries(CONCURRENCY_FLAGS)) {
+    const given = v[flag];
+    if (typeof given === 'string') workers[controller] = positive(flag, given);
+  }
+  return {
+    server: server(v['server'] as string | undefined),
+    httpAddress: hostPort('http-address', String(v['http-address'])),
+    controllers,
+    workers,
+    help: v['help'] === true,
+  };
+}

@@ -1,0 +1,102 @@
+// `tsk controller-manager`: parse flags, connect to the API server, serve
+// health and metrics, start the controllers, and run until SIGINT/SIGTERM.
+// Never calls process.exit: the exit code is returned.
+
+import { Registry } from 'prom-client';
+import { Clientset, SharedInformerFactory } from '../client';
+import { resolveServer } from '../client/config';
+import { listenHealthServer, type ListeningHealthServer } from '../util/health-server';
+import { UsageError, flagHelp, parseFlags, type ControllerManagerFlags } from './flags';
+import { startControllerManager, type RunningControllerManager } from './manager';
+
+function log(line: string): void {
+  console.log(`tsk controller-manager: ${line}`);
+}
+
+function signalled(): { promise: Promise<string>; controller: AbortController; dispose: () => void } {
+  const controller = new AbortController();
+  let dispose = (): void => undefined;
+  const promise = new Promise<string>((resolve) => {
+    const on = (sig: string) => (): void => {
+      controller.abort();
+      resolve(sig);
+    };
+    const int = on('SIGINT');
+    const term = on('SIGTERM');
+    process.once('SIGINT', int);
+    process.once('SIGTERM', term);
+    dispose = () => {
+      process.off('SIGINT', int);
+      process.off('SIGTERM', term);
+    };
+  });
+  return { promise, controller, dispose };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let flags: ControllerManagerFlags;
+  try {
+    flags = parseFlags(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`tsk controller-manager: ${err.message}\nRun 'tsk controller-manager --help' for the flags.`);
+      return 2;
+    }
+    throw err;
+  }
+  if (flags.help) {
+    console.log(flagHelp());
+    return 0;
+  }
+  const address = await resolveServer(flags.server);
+  const registry = new Registry();
+  let manager: RunningControllerManager | undefined;
+  let health: ListeningHealthServer;
+  try {
+    health = await listenHealthServer(
+      flags.httpAddress,
+      {
+        registry,
+        checkReady: async () => {
+          if (!manager) throw new Error('the informers have not synced yet');
+        },
+      },
+      'the controller manager health server',
+    );
+  } catch (err) {
+    console.error(`tsk controller-manager: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  log(`serving /healthz, /readyz and /metrics on http://${health.address}; API server ${address}`);
+  const clientset = new Clientset(address);
+  const informers = new SharedInformerFactory(clientset, {
+    onError: (err, context) => log(`informer: ${context}: ${err instanceof Error ? err.message : String(err)}`),
+  });
+  const sig = signalled();
+  let code = 0;
+  try {
+    manager = await startControllerManager({
+      clientset,
+      informers,
+      controllers: flags.controllers,
+      workers: flags.workers,
+      registry,
+      log,
+      signal: sig.controller.signal,
+    });
+    log(`received ${await sig.promise}, shutting down`);
+  } catch (err) {
+    if (!sig.controller.signal.aborted) {
+      console.error(`tsk controller-manager: ${err instanceof Error ? err.message : String(err)}`);
+      code = 1;
+    } else log('interrupted before the informers synced; shutting down');
+  } finally {
+    sig.dispose();
+    await manager?.stop();
+    await informers.stop();
+    clientset.close();
+    await health.close();
+  }
+  log('stopped');
+  return code;
+}

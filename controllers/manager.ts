@@ -1,0 +1,146 @@
+// The controller manager (Kubernetes' kube-controller-manager as a library):
+// build the selected controllers from the registry table, let each ask for
+// the shared informers it reads, start those informers, wait for their first
+// lists, then run every controller with its workers. `tsk controller-manager`
+// calls it, and `tsk server` can call it with informers it shares with other
+// components in the same process.
+
+import { Registry } from 'prom-client';
+import { ApiEventRecorder, realClock, type Clientset, type Clock, type EventRecorder, type SharedInformerFactory } from '../client';
+import type { Controller, ControllerContext } from './controller';
+import { CONTROLLERS, defaultControllers, type ControllerTable } from './registry';
+
+export interface ControllerManagerOptions {
+  readonly clientset: Clientset;
+  readonly informers: SharedInformerFactory;
+  /** Names of the controllers to run; default every controller enabled by default. */
+  readonly controllers?: readonly string[];
+  /**
+   * Workers: one number for every controller, or numbers by controller name;
+   * a controller not given one gets its table default (--concurrent-rc-syncs' 5, ...).
+   */
+  readonly workers?: number | Readonly<Record<string, number>>;
+  /** Where the controllers' metrics go (served on /metrics); default a new Registry. */
+  readonly registry?: Registry;
+  readonly clock?: Clock;
+  readonly log?: (line: string) => void;
+  /** The controllers by name; default the registry table (tests inject their own). */
+  readonly table?: ControllerTable;
+  /**
+   * Whether stop() also stops the shared informers (default true: the manager
+   * started them). `tsk server`, which shares them with other components, passes false.
+   */
+  readonly stopInformers?: boolean;
+  /** Aborts the wait for the informers' first lists (a signal during start-up). */
+  readonly signal?: AbortSignal;
+}
+
+export interface RunningControllerManager {
+  readonly registry: Registry;
+  /** The controllers running, in start order. */
+  readonly controllers: readonly Controller[];
+  /** Stops every controller (waiting for their current keys), the recorders and (by default) the informers. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Thrown when a name given in `controllers` is not in the table. */
+export class UnknownControllerError extends Error {}
+
+function workersFor(name: string, table: ControllerTable, workers: ControllerManagerOptions['workers']): number {
+  const n = typeof workers === 'number' ? workers : (workers?.[name] ?? table[name]?.workers ?? 1);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`workers for ${name} must be a positive integer, not ${n}`);
+  return n;
+}
+
+/** Recorders by component name, made on first use and stopped with the manager. */
+class Recorders {
+  private readonly byComponent = new Map<string, ApiEventRecorder>();
+  constructor(
+    private readonly clientset: Clientset,
+    private readonly clock: Clock,
+    private readonly log: (line: string) => void,
+  ) {}
+  get(component: string): EventRecorder {
+    let r = this.byComponent.get(component);
+    if (!r) {
+      r = new ApiEventRecorder(this.clientset.events, { component }, {
+        clock: this.clock,
+        onError: (err, ev) => this.log(`event ${ev.reason ?? ''} on ${ev.involvedObject?.name ?? ''} dropped: ${err instanceof Error ? err.message : String(err)}`),
+      });
+      this.byComponent.set(component, r);
+    }
+    return r;
+  }
+  async stop(): Promise<void> {
+    await Promise.all([...this.byComponent.values()].map((r) => r.stop()));
+  }
+}
+
+function abortable(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(new Error('controller manager start aborted'));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('controller manager start aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+/**
+ * Builds, syncs and runs the controllers. Resolves once every controller
+ * runs; rejects (having stopped what it started) when a name is unknown,
+ * when a factory throws, or when `signal` aborts the wait for sync.
+ */
+export async function startControllerManager(opts: ControllerManagerOptions): Promise<RunningControllerManager> {
+  const table = opts.table ?? CONTROLLERS;
+  const names = opts.controllers ?? defaultControllers(table);
+  for (const name of names) {
+    if (!table[name]) throw new UnknownControllerError(`unknown controller "${name}"; known controllers: ${Object.keys(table).sort().join(', ')}`);
+  }
+  const registry = opts.registry ?? new Registry();
+  const clock = opts.clock ?? realClock;
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const recorders = new Recorders(opts.clientset, clock, log);
+  const ctx: ControllerContext = {
+    clientset: opts.clientset,
+    informers: opts.informers,
+    recorder: (component) => recorders.get(component),
+    registry,
+    clock,
+    log,
+  };
+  const plan = names.map((name) => ({ name, workers: workersFor(name, table, opts.workers) }));
+  const controllers: Controller[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await Promise.all(controllers.map((c) => c.stop()));
+      await recorders.stop();
+      if (opts.stopInformers !== false) await opts.informers.stop();
+    })());
+  try {
+    for (const { name } of plan) controllers.push(table[name]!.factory(ctx));
+    opts.informers.start();
+    log(`controller manager: waiting for the informers of ${names.join(', ') || 'no controllers'} to sync`);
+    await abortable(opts.informers.waitForSync(), opts.signal);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  for (let i = 0; i < plan.length; i++) {
+    const c = controllers[i]!;
+    const { workers } = plan[i]!;
+    c.run(workers);
+    log(`controller manager: started ${c.name} with ${workers} worker${workers === 1 ? '' : 's'}`);
+  }
+  return { registry, controllers, stop };
+}
