@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Pod } from '../api/gen/tsk/v1/core';
+import type { Pod, ReplicationController } from '../api/gen/tsk/v1/core';
 import type { KindName, KindObjects } from '../api/kinds';
 import { applyDefaults, defaultPullPolicy, imageTag } from './defaults';
 import { raw } from './validation/fixtures';
@@ -188,4 +188,32 @@ test('defaults apply to objects decoded from protobuf (zero values)', (t) => {
   t.is(pod.spec!.restartPolicy, 'Always');
   t.is(pod.spec!.containers![0]!.imagePullPolicy, 'IfNotPresent');
   t.is(pod.spec!.containers![0]!.ports![0]!.protocol, 'TCP');
+});
+
+test('DefaultTolerationSeconds: a pod tolerates not-ready and unreachable NoExecute for 300 s', (t) => {
+  const pod: Pod = { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } };
+  applyDefaults('Pod', pod);
+  t.deepEqual(pod.spec!.tolerations, [
+    { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+    { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+  ]);
+});
+
+test('DefaultTolerationSeconds: a pod\'s own toleration of a taint is kept, and so is a match-all one', (t) => {
+  const own: Pod = {
+    metadata: { name: 'p' },
+    spec: { containers: [{ name: 'c', image: 'x:1' }], tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', tolerationSeconds: 5 }] },
+  };
+  applyDefaults('Pod', own);
+  t.deepEqual(
+    own.spec!.tolerations!.map((x) => `${x.key}:${x.tolerationSeconds}`),
+    ['node.kubernetes.io/unreachable:5', 'node.kubernetes.io/not-ready:300'],
+  );
+  const all: Pod = { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x:1' }], tolerations: [{ operator: 'Exists' }] } };
+  applyDefaults('Pod', all);
+  t.deepEqual(all.spec!.tolerations, [{ operator: 'Exists' }]);
+  // Only for pods: a controller's pod template is left alone (its pods get them when created).
+  const rc: ReplicationController = { metadata: { name: 'r' }, spec: { template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'x:1' }] } } } };
+  applyDefaults('ReplicationController', rc);
+  t.is(rc.spec!.template!.spec!.tolerations, undefined);
 });

@@ -20,6 +20,7 @@ import type {
   Service,
 } from '../api/gen/tsk/v1/core';
 import type { KindName, KindObjects } from '../api/kinds';
+import { addDefaultTolerations } from './default-tolerations';
 
 export const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30;
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
@@ -109,6 +110,9 @@ function defaultRequestsFromLimits(c: Container): void {
 function defaultPod(pod: Pod): void {
   const spec = (pod.spec ??= {});
   defaultPodSpec(spec);
+  // Admission, not defaulting, in Kubernetes (DefaultTolerationSeconds); for
+  // pods only, not templates, on create and update alike.
+  addDefaultTolerations(spec);
   for (const c of spec.initContainers ?? []) defaultRequestsFromLimits(c);
   for (const c of spec.containers ?? []) defaultRequestsFromLimits(c);
 }

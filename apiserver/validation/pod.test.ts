@@ -281,12 +281,12 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
   ],
   [
     'toleration without key must be Exists',
-    (p) => p.spec!.tolerations!.push({ operator: 'Equal' }),
+    (p) => p.spec!.tolerations!.splice(1, 0, { operator: 'Equal' }),
     [['spec.tolerations[1].operator', 'FieldValueInvalid', 'operator must be Exists when `key` is empty']],
   ],
   [
     'Exists toleration with a value',
-    (p) => p.spec!.tolerations!.push({ key: 'k', operator: 'Exists', value: 'v' }),
+    (p) => p.spec!.tolerations!.splice(1, 0, { key: 'k', operator: 'Exists', value: 'v' }),
     [['spec.tolerations[1].operator', 'FieldValueInvalid', "value must be empty when `operator` is 'Exists'"]],
   ],
   [
