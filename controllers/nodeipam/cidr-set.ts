@@ -1,0 +1,117 @@
+// The set of node pod CIDRs carved out of the cluster CIDR (Kubernetes'
+// nodeipam cidrset): --cluster-cidr split into subnets of
+// --node-cidr-mask-size bits, handed out round-robin from after the last one
+// given (so a released subnet is not reused at once, while routes to it may
+// linger), each at most once. IPv4. Pure: the controller rebuilds it from
+// the nodes' spec.podCIDR at start.
+
+/** At most 2^16 subnets, as Kubernetes limits the difference of the masks. */
+const MAX_SUBNET_BITS = 16;
+
+export class CidrError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CidrError';
+  }
+}
+
+/** An IPv4 address as an unsigned 32-bit number; undefined when malformed. */
+function parseIPv4(text: string): number | undefined {
+  const octets = text.split('.');
+  if (octets.length !== 4 || !octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255)) return undefined;
+  return octets.reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+function formatIPv4(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+}
+
+/** "a.b.c.d/n" -> base (masked) and prefix length; undefined when malformed. */
+export function parseCidr(text: string): { base: number; prefix: number } | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const ip = parseIPv4(text.slice(0, slash));
+  const lenText = text.slice(slash + 1);
+  const prefix = /^\d{1,2}$/.test(lenText) ? Number(lenText) : NaN;
+  if (ip === undefined || !(prefix >= 0 && prefix <= 32)) return undefined;
+  const size = 2 ** (32 - prefix);
+  return { base: ip - (ip % size), prefix };
+}
+
+export class CidrSet {
+  private readonly base: number;
+  readonly clusterPrefix: number;
+  readonly nodeMaskSize: number;
+  /** How many node subnets the cluster CIDR holds. */
+  readonly size: number;
+  private readonly used = new Set<number>();
+  private next = 0;
+
+  /** Throws CidrError naming the flag when the CIDR or the mask size is unusable. */
+  constructor(clusterCidr: string, nodeMaskSize: number) {
+    const parsed = parseCidr(clusterCidr);
+    if (!parsed) throw new CidrError(`--cluster-cidr: "${clusterCidr}" is not an IPv4 CIDR (such as 10.244.0.0/16)`);
+    if (!Number.isInteger(nodeMaskSize) || nodeMaskSize < parsed.prefix || nodeMaskSize > 32) {
+      throw new CidrError(`--node-cidr-mask-size: ${nodeMaskSize} must be between the cluster CIDR's prefix length (${parsed.prefix}) and 32`);
+    }
+    if (nodeMaskSize - parsed.prefix > MAX_SUBNET_BITS) {
+      throw new CidrError(`--node-cidr-mask-size: ${nodeMaskSize} splits --cluster-cidr ${clusterCidr} into more than 2^${MAX_SUBNET_BITS} subnets`);
+    }
+    this.base = parsed.base;
+    this.clusterPrefix = parsed.prefix;
+    this.nodeMaskSize = nodeMaskSize;
+    this.size = 2 ** (nodeMaskSize - parsed.prefix);
+  }
+
+  get allocated(): number {
+    return this.used.size;
+  }
+
+  /** The next free subnet as text, or undefined when every one is taken. */
+  allocateNext(): string | undefined {
+    for (let k = 0; k < this.size; k++) {
+      const i = (this.next + k) % this.size;
+      if (this.used.has(i)) continue;
+      this.used.add(i);
+      this.next = (i + 1) % this.size;
+      return this.format(i);
+    }
+    return undefined;
+  }
+
+  /**
+   * Marks a subnet taken (a node's existing podCIDR). False when it is not
+   * one of this set's subnets (another range or another mask size).
+   */
+  occupy(cidr: string): boolean {
+    const i = this.indexOf(cidr);
+    if (i === undefined) return false;
+    this.used.add(i);
+    return true;
+  }
+
+  /** Frees a subnet; unknown ones are ignored. */
+  release(cidr: string): void {
+    const i = this.indexOf(cidr);
+    if (i !== undefined) this.used.delete(i);
+  }
+
+  has(cidr: string): boolean {
+    const i = this.indexOf(cidr);
+    return i !== undefined && this.used.has(i);
+  }
+
+  private indexOf(cidr: string): number | undefined {
+    const parsed = parseCidr(cidr);
+    if (!parsed || parsed.prefix !== this.nodeMaskSize) return undefined;
+    const offset = parsed.base - this.base;
+    const step = 2 ** (32 - this.nodeMaskSize);
+    if (offset < 0 || offset % step !== 0) return undefined;
+    const i = offset / step;
+    return i < this.size ? i : undefined;
+  }
+
+  private format(i: number): string {
+    return `${formatIPv4(this.base + i * 2 ** (32 - this.nodeMaskSize))}/${this.nodeMaskSize}`;
+  }
+}
