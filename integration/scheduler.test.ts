@@ -1,0 +1,275 @@
+// The scheduler against a real etcd and API server: pods get bound with a
+// Scheduled event; resources, node selectors, taints and cordons are
+// honoured, with Kubernetes' FailedScheduling messages; a burst spreads; a
+// restart in the middle of a burst binds every pod exactly once.
+
+import test, { type ExecutionContext } from 'ava';
+import type { Event, Node, Pod, Taint, Toleration } from '../api/gen/tsk/v1/core';
+import { Clientset, SharedInformerFactory } from '../client';
+import { startScheduler, type RunningScheduler } from '../scheduler';
+import { eventually, startControlPlane } from './support/client-harness';
+
+interface Cluster {
+  cs: Clientset;
+  start(random?: () => number): RunningScheduler;
+  logs: string[];
+}
+
+async function cluster(t: ExecutionContext): Promise<Cluster> {
+  const plane = await startControlPlane(t);
+  const cs = new Clientset(plane.address);
+  t.teardown(() => cs.close());
+  const logs: string[] = [];
+  return {
+    cs,
+    logs,
+    start(random) {
+      const informers = new SharedInformerFactory(cs, { onError: () => undefined });
+      const s = startScheduler({ clientset: cs, informers, log: (l) => logs.push(l), ...(random ? { random } : {}) });
+      t.teardown(async () => {
+        await s.stop();
+        await informers.stop();
+      });
+      return s;
+    },
+  };
+}
+
+interface NodeSpec {
+  cpu?: string;
+  labels?: Record<string, string>;
+  taints?: Taint[];
+  unschedulable?: boolean;
+}
+
+async function createNode(cs: Clientset, name: string, o: NodeSpec = {}): Promise<Node> {
+  const created = await cs.nodes.create({
+    metadata: { name, labels: o.labels ?? {} },
+    spec: { unschedulable: o.unschedulable ?? false, taints: o.taints ?? [] },
+  });
+  const resources = { cpu: o.cpu ?? '4', memory: '8Gi', pods: '110' };
+  return cs.nodes.updateStatus({
+    ...created,
+    status: { capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }] },
+  });
+}
+
+function pod(name: string, o: { cpu?: string; nodeSelector?: Record<string, string>; tolerations?: Toleration[] } = {}): Pod {
+  return {
+    metadata: { name, namespace: 'default', labels: { app: 'web' } },
+    spec: {
+      containers: [{ name: 'main', image: 'busybox:1.36', command: ['sleep', '3600'], resources: { requests: o.cpu ? { cpu: o.cpu } : {} } }],
+      nodeSelector: o.nodeSelector ?? {},
+      tolerations: o.tolerations ?? [],
+    },
+  };
+}
+
+async function podsByName(cs: Clientset): Promise<Map<string, Pod>> {
+  const list = await cs.pods.list({ namespace: 'default' });
+  return new Map((list.items ?? []).map((p) => [p.metadata?.name ?? '', p]));
+}
+
+async function eventsFor(cs: Clientset, name: string, reason: string): Promise<Event[]> {
+  const list = await cs.events.list({ namespace: 'default' });
+  return (list.items ?? []).filter((e) => e.involvedObject?.name === name && e.reason === reason);
+}
+
+async function waitBound(cs: Clientset, names: string[], timeoutMs = 15_000): Promise<Map<string, Pod>> {
+  let pods = new Map<string, Pod>();
+  await eventually(
+    async () => {
+      pods = await podsByName(cs);
+      return names.every((n) => pods.get(n)?.spec?.nodeName);
+    },
+    timeoutMs,
+    `pods ${names.join(', ')} bound`,
+  );
+  return pods;
+}
+
+function scheduledCondition(p: Pod | undefined) {
+  return p?.status?.conditions?.find((c) => c.type === 'PodScheduled');
+}
+
+test('a pod is bound to a node with a Scheduled event; metrics count it', async (t) => {
+  const c = await cluster(t);
+  await createNode(c.cs, 'node-1');
+  const s = c.start();
+  await s.started;
+  await c.cs.pods.create(pod('web-1'));
+  const pods = await waitBound(c.cs, ['web-1']);
+  t.is(pods.get('web-1')?.spec?.nodeName, 'node-1');
+  t.is(scheduledCondition(pods.get('web-1'))?.status, 'True');
+  await eventually(async () => (await eventsFor(c.cs, 'web-1', 'Scheduled')).length === 1, 10_000, 'Scheduled event');
+  const [ev] = await eventsFor(c.cs, 'web-1', 'Scheduled');
+  t.is(ev?.type, 'Normal');
+  t.is(ev?.message, 'Successfully assigned default/web-1 to node-1');
+  t.is(ev?.source?.component, 'default-scheduler');
+  const text = await s.registry.metrics();
+  t.regex(text, /scheduler_schedule_attempts_total\{result="scheduled",profile="default-scheduler"\} 1/);
+  t.regex(text, /scheduler_pending_pods\{queue="active"\} 0/);
+  t.regex(text, /scheduler_scheduling_attempt_duration_seconds_count\{result="scheduled",profile="default-scheduler"\} 1/);
+});
+
+test('resources are accounted: 2 nodes of 1 CPU, 3 pods of 600m -> 2 bound, 1 Pending with Insufficient cpu', async (t) => {
+  const c = await cluster(t);
+  await createNode(c.cs, 'node-1', { cpu: '1' });
+  await createNode(c.cs, 'node-2', { cpu: '1' });
+  c.start();
+  for (const n of ['a', 'b', 'c']) await c.cs.pods.create(pod(n, { cpu: '600m' }));
+  const message = '0/2 nodes are available: 2 Insufficient cpu.';
+  let pods = new Map<string, Pod>();
+  await eventually(
+    async () => {
+      pods = await podsByName(c.cs);
+      const bound = [...pods.values()].filter((p) => p.spec?.nodeName);
+      const pending = [...pods.values()].filter((p) => !p.spec?.nodeName);
+      return bound.length === 2 && pending.length === 1 && scheduledCondition(pending[0])?.message === message;
+    },
+    15_000,
+    'two bound and one unschedulable',
+  );
+  const bound = [...pods.values()].filter((p) => p.spec?.nodeName);
+  t.deepEqual(new Set(bound.map((p) => p.spec?.nodeName)), new Set(['node-1', 'node-2']));
+  const pending = [...pods.values()].find((p) => !p.spec?.nodeName)!;
+  t.is(pending.status?.phase, 'Pending');
+  const cond = scheduledCondition(pending);
+  t.is(cond?.status, 'False');
+  t.is(cond?.reason, 'Unschedulable');
+  const name = pending.metadata?.name ?? '';
+  await eventually(async () => (await eventsFor(c.cs, name, 'FailedScheduling')).length > 0, 10_000, 'FailedScheduling event');
+  const [ev] = await eventsFor(c.cs, name, 'FailedScheduling');
+  t.is(ev?.type, 'Warning');
+  t.is(ev?.message, message);
+
+  // Deleting a bound pod frees its CPU: the pending pod is bound next.
+  await c.cs.pods.delete(bound[0]!.metadata!.name!, { gracePeriodSeconds: 0 });
+  const after = await waitBound(c.cs, [name]);
+  t.is(after.get(name)?.spec?.nodeName, bound[0]!.spec!.nodeName);
+});
+
+test('a pod whose nodeSelector matches no node waits, and is bound soon after a matching node appears', async (t) => {
+  const c = await cluster(t);
+  await createNode(c.cs, 'node-1', { labels: { disk: 'hdd' } });
+  c.start();
+  await c.cs.pods.create(pod('wants-ssd', { nodeSelector: { disk: 'ssd' } }));
+  await eventually(
+    async () => scheduledCondition((await podsByName(c.cs)).get('wants-ssd'))?.message === "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
+    15_000,
+    'unschedulable condition',
+  );
+  await createNode(c.cs, 'node-ssd', { labels: { disk: 'ssd' } });
+  const pods = await waitBound(c.cs, ['wants-ssd'], 5_000);
+  t.is(pods.get('wants-ssd')?.spec?.nodeName, 'node-ssd');
+});
+
+test('tainted and cordoned nodes are avoided unless tolerated', async (t) => {
+  const c = await cluster(t);
+  const notReady: Taint = { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' };
+  await createNode(c.cs, 'tainted', { taints: [notReady], labels: { role: 'tainted' } });
+  await createNode(c.cs, 'cordoned', { unschedulable: true, labels: { role: 'cordoned' } });
+  await createNode(c.cs, 'plain', { labels: { role: 'plain' } });
+  c.start();
+  const plain = ['p1', 'p2', 'p3', 'p4', 'p5'];
+  for (const n of plain) await c.cs.pods.create(pod(n));
+  await c.cs.pods.create(pod('tolerates-not-ready', { nodeSelector: { role: 'tainted' }, tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoSchedule' }] }));
+  await c.cs.pods.create(
+    pod('tolerates-cordon', { nodeSelector: { role: 'cordoned' }, tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }] }),
+  );
+  await c.cs.pods.create(pod('wants-tainted', { nodeSelector: { role: 'tainted' } }));
+  const pods = await waitBound(c.cs, [...plain, 'tolerates-not-ready', 'tolerates-cordon']);
+  for (const n of plain) t.is(pods.get(n)?.spec?.nodeName, 'plain', n);
+  t.is(pods.get('tolerates-not-ready')?.spec?.nodeName, 'tainted');
+  t.is(pods.get('tolerates-cordon')?.spec?.nodeName, 'cordoned');
+  await eventually(
+    async () =>
+      scheduledCondition((await podsByName(c.cs)).get('wants-tainted'))?.message ===
+      "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 1 node(s) were unschedulable.",
+    15_000,
+    'wants-tainted unschedulable',
+  );
+  t.falsy((await podsByName(c.cs)).get('wants-tainted')?.spec?.nodeName);
+});
+
+test('a burst of 20 pods spreads about evenly over 2 equal nodes', async (t) => {
+  const c = await cluster(t);
+  await createNode(c.cs, 'node-1');
+  await createNode(c.cs, 'node-2');
+  const s = c.start();
+  await s.started;
+  const names = Array.from({ length: 20 }, (_, i) => `burst-${i}`);
+  await Promise.all(names.map((n) => c.cs.pods.create(pod(n))));
+  const pods = await waitBound(c.cs, names);
+  const per = new Map<string, number>();
+  for (const p of pods.values()) per.set(p.spec?.nodeName ?? '', (per.get(p.spec?.nodeName ?? '') ?? 0) + 1);
+  t.log(Object.fromEntries(per));
+  for (const node of ['node-1', 'node-2']) {
+    const n = per.get(node) ?? 0;
+    t.true(n >= 9 && n <= 11, `${node} got ${n} of 20`);
+  }
+});
+
+test('a scheduler restart in the middle of a burst binds every pod exactly once', async (t) => {
+  const c = await cluster(t);
+  for (const n of ['node-1', 'node-2', 'node-3']) await createNode(c.cs, n, { cpu: '1' });
+  // Every change of every pod's nodeName, as watched from the start.
+  const changes: string[] = [];
+  const watch = c.cs.pods.watch({ namespace: 'default' });
+  t.teardown(() => watch.cancel());
+  const seen = new Map<string, string>();
+  void (async () => {
+    try {
+      for await (const ev of watch) {
+        const name = ev.object.metadata?.name ?? '';
+        const node = ev.object.spec?.nodeName ?? '';
+        const before = seen.get(name) ?? '';
+        if (node !== before) changes.push(`${name}: "${before}" -> "${node}"`);
+        seen.set(name, node);
+      }
+    } catch {
+      // cancelled at teardown
+    }
+  })();
+  const first = c.start();
+  await first.started;
+  const names = Array.from({ length: 24 }, (_, i) => `r-${i}`);
+  await Promise.all(names.map((n) => c.cs.pods.create(pod(n, { cpu: '100m' }))));
+  let boundAtRestart = 0;
+  await eventually(
+    async () => {
+      boundAtRestart = [...(await podsByName(c.cs)).values()].filter((p) => p.spec?.nodeName).length;
+      return boundAtRestart >= 4;
+    },
+    15_000,
+    'some pods bound',
+  );
+  t.log(`${boundAtRestart} of ${names.length} pods bound when the scheduler restarted`);
+  // The old instance stops while the new one starts: both may try the same pods.
+  const stopping = first.stop();
+  const second = c.start();
+  await stopping;
+  await second.started;
+  const pods = await waitBound(c.cs, names);
+  t.log(`binds refused as already done: ${c.logs.filter((l) => l.startsWith('not binding')).length}`);
+  await eventually(async () => seen.size === names.length && names.every((n) => seen.get(n)), 10_000, 'watch caught up');
+  t.is(changes.length, names.length, changes.join('\n'));
+  for (const ch of changes) t.regex(ch, /: "" -> "node-\d"$/);
+  const per = new Map<string, number>();
+  for (const p of pods.values()) per.set(p.spec?.nodeName ?? '', (per.get(p.spec?.nodeName ?? '') ?? 0) + 1);
+  for (const [node, n] of per) t.true(n <= 10, `${node} holds ${n} pods of 100m on 1 CPU`);
+  await eventually(
+    async () => {
+      const list = await c.cs.events.list({ namespace: 'default' });
+      return (list.items ?? []).filter((e) => e.reason === 'Scheduled').length === names.length;
+    },
+    10_000,
+    'one Scheduled event per pod',
+  );
+  const list = await c.cs.events.list({ namespace: 'default' });
+  for (const n of names) {
+    const evs = (list.items ?? []).filter((e) => e.reason === 'Scheduled' && e.involvedObject?.name === n);
+    t.is(evs.length, 1, n);
+    t.is(evs[0]?.count, 1, n);
+  }
+});

@@ -1,0 +1,34 @@
+import test from 'ava';
+import { DEFAULT_HTTP_ADDRESS, FLAG_HELP, UsageError, parseFlags } from './flags';
+
+test('defaults', (t) => {
+  t.deepEqual(parseFlags([]), { server: undefined, httpAddress: '127.0.0.1:10259', help: false });
+  t.is(DEFAULT_HTTP_ADDRESS, '127.0.0.1:10259');
+});
+
+test('every flag', (t) => {
+  t.deepEqual(parseFlags(['--server', '127.0.0.1:7000', '--http-address', '0.0.0.0:0']), { server: '127.0.0.1:7000', httpAddress: '0.0.0.0:0', help: false });
+  t.is(parseFlags(['--server=unix:/run/tsk/api.sock']).server, 'unix:/run/tsk/api.sock');
+  t.true(parseFlags(['-h']).help);
+  t.true(parseFlags(['--help']).help);
+});
+
+const bad: [string[], RegExp][] = [
+  [['--server', 'localhost'], /--server: "localhost" is not HOST:PORT/],
+  [['--server', 'unix:relative.sock'], /--server: .* must be unix:\/ABSOLUTE\/PATH/],
+  [['--http-address', 'nope'], /--http-address: "nope" is not HOST:PORT/],
+  [['--http-address', '1.2.3.4:70000'], /--http-address/],
+  [['--bogus'], /bogus/],
+  [['extra'], /extra/],
+];
+
+for (const [argv, message] of bad) {
+  test(`rejects ${argv.join(' ')}`, (t) => {
+    const err = t.throws(() => parseFlags(argv), { instanceOf: UsageError });
+    t.regex(err?.message ?? '', message);
+  });
+}
+
+test('help lists every flag with its default', (t) => {
+  for (const flag of ['--server', '--http-address', '-h, --help', '127.0.0.1:10259', '127.0.0.1:6443']) t.true(FLAG_HELP.includes(flag), flag);
+});

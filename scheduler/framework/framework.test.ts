@@ -1,0 +1,67 @@
+import test from 'ava';
+import { DEFAULT_FILTERS } from '../plugins';
+import { info, makeNode, makePod, podInfo } from '../testing';
+import { findFeasibleNodes, fitErrorMessage, scoreNodes, selectHost } from './framework';
+import type { FilterPlugin, ScorePlugin } from './types';
+
+test('fitErrorMessage: Kubernetes wording, "count reason" entries sorted', (t) => {
+  const reasons = new Map([
+    ['node(s) had untolerated taint {node.kubernetes.io/not-ready: }', 2],
+    ['Insufficient cpu', 1],
+  ]);
+  t.is(fitErrorMessage(3, reasons), '0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.');
+});
+
+test('findFeasibleNodes: counts every reason of every failing node', (t) => {
+  const nodes = [
+    info(makeNode('small', { cpu: '1', memory: '1Gi' })),
+    info(makeNode('tainted', { taints: [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }] })),
+    info(makeNode('cordoned', { unschedulable: true })),
+    info(makeNode('big', { cpu: '8', memory: '16Gi' })),
+  ];
+  const out = findFeasibleNodes(DEFAULT_FILTERS, podInfo(makePod('p', { cpu: '2', memory: '2Gi' })), nodes);
+  t.deepEqual(
+    out.feasible.map((n) => n.name),
+    ['big'],
+  );
+  t.is(
+    fitErrorMessage(4, out.reasons),
+    '0/4 nodes are available: 1 Insufficient cpu, 1 Insufficient memory, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 1 node(s) were unschedulable.',
+  );
+});
+
+test('findFeasibleNodes: a throwing filter is an error naming plugin and node', (t) => {
+  const broken: FilterPlugin = {
+    name: 'Broken',
+    filter: () => {
+      throw new Error('boom');
+    },
+  };
+  const out = findFeasibleNodes([broken], podInfo(makePod('p')), [info(makeNode('n1'))]);
+  t.is(out.error, 'running Filter plugin "Broken" on node "n1": boom');
+});
+
+test('scoreNodes: weighted sum of plugin scores', (t) => {
+  const a: ScorePlugin = { name: 'A', score: (_p, nodes) => nodes.map((_, i) => i * 10) };
+  const b: ScorePlugin = { name: 'B', score: (_p, nodes) => nodes.map(() => 5) };
+  const nodes = [info(makeNode('x')), info(makeNode('y'))];
+  t.deepEqual(
+    scoreNodes(
+      [
+        { plugin: a, weight: 2 },
+        { plugin: b, weight: 1 },
+      ],
+      podInfo(makePod('p')),
+      nodes,
+    ),
+    [5, 25],
+  );
+});
+
+test('selectHost: the best score wins; ties are broken by random()', (t) => {
+  t.is(selectHost([1, 9, 3], () => 0.99), 1);
+  t.is(selectHost([7, 2, 7, 7], () => 0), 0);
+  t.is(selectHost([7, 2, 7, 7], () => 0.5), 2);
+  t.is(selectHost([7, 2, 7, 7], () => 0.999), 3);
+  t.throws(() => selectHost([], () => 0));
+});

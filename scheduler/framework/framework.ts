@@ -1,0 +1,93 @@
+// Runs a profile's plugins for one pod: every Filter on every node (the
+// first failing plugin decides a node's reasons, as in Kubernetes), the
+// weighted sum of the Scores over the feasible nodes, and the choice of the
+// best node with ties broken by the injected random source. A plugin that
+// throws is a bug: it becomes an Error status naming plugin and node.
+
+import type { FilterPlugin, NodeInfo, PodInfo, Status, WeightedScorePlugin } from './types';
+import { errorStatus } from './types';
+
+export interface FilterOutcome {
+  readonly feasible: NodeInfo[];
+  /** How many nodes failed for each reason. */
+  readonly reasons: Map<string, number>;
+  /** Set when a plugin failed to answer: the cycle ends with an error. */
+  readonly error?: string;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The first non-success status of the filters on one node, or undefined when the pod fits. */
+export function runFilters(filters: readonly FilterPlugin[], pod: PodInfo, node: NodeInfo): Status | undefined {
+  for (const f of filters) {
+    let status: Status;
+    try {
+      status = f.filter(pod, node);
+    } catch (err) {
+      return errorStatus(`running Filter plugin "${f.name}" on node "${node.name}": ${describe(err)}`);
+    }
+    if (status.code !== 'Success') return status;
+  }
+  return undefined;
+}
+
+export function findFeasibleNodes(filters: readonly FilterPlugin[], pod: PodInfo, nodes: readonly NodeInfo[]): FilterOutcome {
+  const feasible: NodeInfo[] = [];
+  const reasons = new Map<string, number>();
+  for (const node of nodes) {
+    const status = runFilters(filters, pod, node);
+    if (!status) {
+      feasible.push(node);
+      continue;
+    }
+    if (status.code === 'Error') return { feasible: [], reasons, error: status.reasons.join('; ') };
+    for (const r of status.reasons) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+  }
+  return { feasible, reasons };
+}
+
+/** Weighted total score of each node, in the order given. Throws (a bug) naming the plugin. */
+export function scoreNodes(scores: readonly WeightedScorePlugin[], pod: PodInfo, nodes: readonly NodeInfo[]): number[] {
+  const totals = nodes.map(() => 0);
+  for (const { plugin, weight } of scores) {
+    let s: number[];
+    try {
+      s = plugin.score(pod, nodes);
+    } catch (err) {
+      throw new Error(`running Score plugin "${plugin.name}": ${describe(err)}`);
+    }
+    if (s.length !== nodes.length) throw new Error(`Score plugin "${plugin.name}" returned ${s.length} scores for ${nodes.length} nodes`);
+    s.forEach((v, i) => (totals[i] = (totals[i] ?? 0) + v * weight));
+  }
+  return totals;
+}
+
+/** Index of the highest score; among equal best, one chosen uniformly with random() in [0, 1). */
+export function selectHost(totals: readonly number[], random: () => number): number {
+  let best = -Infinity;
+  let ties: number[] = [];
+  totals.forEach((v, i) => {
+    if (v > best) {
+      best = v;
+      ties = [i];
+    } else if (v === best) ties.push(i);
+  });
+  if (ties.length === 0) throw new Error('invariant: selectHost called with no nodes');
+  const pick = Math.min(ties.length - 1, Math.floor(random() * ties.length));
+  return ties[pick] ?? 0;
+}
+
+/** Kubernetes' message when no node has been registered. */
+export const ERR_NO_NODES_AVAILABLE = 'no nodes available to schedule pods';
+
+/**
+ * Kubernetes' FitError message: "0/3 nodes are available: 1 Insufficient cpu,
+ * 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }." with the
+ * "count reason" entries sorted as strings.
+ */
+export function fitErrorMessage(numNodes: number, reasons: ReadonlyMap<string, number>): string {
+  const entries = [...reasons].map(([reason, count]) => `${count} ${reason}`).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return `0/${numNodes} nodes are available: ${entries.join(', ')}.`;
+}

@@ -1,0 +1,145 @@
+// Builds the plugins' views of pods and nodes: a pod's effective requests
+// (as Kubernetes computes them: the larger of the containers' sum and the
+// largest init container, since init containers run one at a time before
+// the others), its host ports and controller, and a node's allocatable and
+// the sums over the pods counted on it.
+
+import type { Container, Node, Pod } from '../../api/gen/tsk/v1/core';
+import { parseQuantity } from '../../api/quantity';
+import { objectKey } from '../../client';
+import type { HostPort, NodeInfo, PodInfo, Resource } from './types';
+
+/** Kubernetes' defaults for scoring a container that requests nothing (pkg/scheduler/util: 100m, 200Mi). */
+export const DEFAULT_MILLI_CPU_REQUEST = 100;
+export const DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024;
+
+export function emptyResource(): Resource {
+  return { milliCpu: 0, memory: 0, scalar: {} };
+}
+
+/** Adds one resource list entry (Kubernetes resource name, quantity string) to r. */
+function addEntry(r: Resource, name: string, quantity: string): void {
+  const q = parseQuantity(quantity);
+  if (name === 'cpu') r.milliCpu += q.milliValue();
+  else if (name === 'memory') r.memory += q.value();
+  else if (name !== 'pods') r.scalar[name] = (r.scalar[name] ?? 0) + q.value();
+}
+
+/** A resource list ({cpu: "500m", memory: "1Gi", ...}) as a Resource. Quantities were validated by the API server. */
+export function resourceFromList(list: Readonly<Record<string, string>> | undefined): Resource {
+  const r = emptyResource();
+  for (const [name, quantity] of Object.entries(list ?? {})) addEntry(r, name, quantity);
+  return r;
+}
+
+export function addResources(into: Resource, other: Resource): void {
+  into.milliCpu += other.milliCpu;
+  into.memory += other.memory;
+  for (const [name, v] of Object.entries(other.scalar)) into.scalar[name] = (into.scalar[name] ?? 0) + v;
+}
+
+function maxResources(into: Resource, other: Resource): void {
+  into.milliCpu = Math.max(into.milliCpu, other.milliCpu);
+  into.memory = Math.max(into.memory, other.memory);
+  for (const [name, v] of Object.entries(other.scalar)) into.scalar[name] = Math.max(into.scalar[name] ?? 0, v);
+}
+
+function containerRequests(c: Container, nonZero: boolean): Resource {
+  const requests = c.resources?.requests ?? {};
+  const r = resourceFromList(requests);
+  if (nonZero) {
+    if (!('cpu' in requests)) r.milliCpu = DEFAULT_MILLI_CPU_REQUEST;
+    if (!('memory' in requests)) r.memory = DEFAULT_MEMORY_REQUEST;
+  }
+  return r;
+}
+
+/** The pod's effective requests; nonZero applies the scoring defaults to containers that leave cpu or memory unset. */
+export function podRequests(pod: Pod, nonZero = false): Resource {
+  const sum = emptyResource();
+  for (const c of pod.spec?.containers ?? []) addResources(sum, containerRequests(c, nonZero));
+  for (const c of pod.spec?.initContainers ?? []) maxResources(sum, containerRequests(c, nonZero));
+  return sum;
+}
+
+export function podHostPorts(pod: Pod): HostPort[] {
+  const out: HostPort[] = [];
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) {
+      if (!p.hostPort || p.hostPort <= 0) continue;
+      out.push({ protocol: p.protocol || 'TCP', ip: p.hostIP || '0.0.0.0', port: p.hostPort });
+    }
+  }
+  return out;
+}
+
+export function controllerUid(pod: Pod): string {
+  return pod.metadata?.ownerReferences?.find((r) => r.controller)?.uid ?? '';
+}
+
+const podInfos = new WeakMap<Pod, PodInfo>();
+
+/** The PodInfo of a pod object, memoized per object (informer objects are replaced, never mutated). */
+export function podInfo(pod: Pod): PodInfo {
+  let info = podInfos.get(pod);
+  if (!info) {
+    info = {
+      pod,
+      key: objectKey(pod),
+      requests: podRequests(pod),
+      nonZeroRequests: podRequests(pod, true),
+      hostPorts: podHostPorts(pod),
+      controllerUid: controllerUid(pod),
+    };
+    podInfos.set(pod, info);
+  }
+  return info;
+}
+
+/** Succeeded and Failed pods hold no resources. */
+export function isTerminal(pod: Pod): boolean {
+  const phase = pod.status?.phase;
+  return phase === 'Succeeded' || phase === 'Failed';
+}
+
+/** status.allocatable, or status.capacity when the node reports no allocatable (Kubernetes defaults one to the other). */
+function allocatableList(node: Node): Record<string, string> {
+  const alloc = node.status?.allocatable ?? {};
+  return Object.keys(alloc).length > 0 ? alloc : (node.status?.capacity ?? {});
+}
+
+/** The NodeInfo of a node with the pods counted on it (callers pass only non-terminal pods). */
+export function nodeInfo(node: Node, pods: readonly PodInfo[]): NodeInfo {
+  const list = allocatableList(node);
+  const requested = emptyResource();
+  const nonZeroRequested = emptyResource();
+  const hostPorts: HostPort[] = [];
+  for (const p of pods) {
+    addResources(requested, p.requests);
+    addResources(nonZeroRequested, p.nonZeroRequests);
+    hostPorts.push(...p.hostPorts);
+  }
+  return {
+    node,
+    name: node.metadata?.name ?? '',
+    pods,
+    allocatable: resourceFromList(list),
+    requested,
+    nonZeroRequested,
+    hostPorts,
+    allowedPods: list['pods'] ? parseQuantity(list['pods']).value() : 0,
+  };
+}
+
+/** What the resource scores compare: cpu and memory requested on the node with the pod placed (non-zero requests), and allocatable. */
+export interface ScoringUsage {
+  readonly cpu: { readonly requested: number; readonly allocatable: number };
+  readonly memory: { readonly requested: number; readonly allocatable: number };
+}
+
+export function scoringUsage(pod: PodInfo, node: NodeInfo): ScoringUsage {
+  return {
+    cpu: { requested: node.nonZeroRequested.milliCpu + pod.nonZeroRequests.milliCpu, allocatable: node.allocatable.milliCpu },
+    memory: { requested: node.nonZeroRequested.memory + pod.nonZeroRequests.memory, allocatable: node.allocatable.memory },
+  };
+}

@@ -1,0 +1,96 @@
+// The scheduling framework's vocabulary (Kubernetes' pkg/scheduler/framework):
+// the pod and node views plugins read, the status a plugin returns, and the
+// small interfaces of the two extension points tsk has, Filter and Score.
+// A plugin implements only the stages it uses.
+
+import type { Node, Pod } from '../../api/gen/tsk/v1/core';
+
+/** How a stage ended. Unschedulable is an answer ("does not fit"), Error a failure to answer. */
+export type Code = 'Success' | 'Unschedulable' | 'Error';
+
+export interface Status {
+  readonly code: Code;
+  /** Why, in Kubernetes' words; each reason is counted per node in the FailedScheduling message. */
+  readonly reasons: readonly string[];
+}
+
+export const SUCCESS: Status = Object.freeze({ code: 'Success', reasons: Object.freeze([]) as readonly string[] });
+
+export function unschedulable(...reasons: string[]): Status {
+  return { code: 'Unschedulable', reasons };
+}
+
+export function errorStatus(message: string): Status {
+  return { code: 'Error', reasons: [message] };
+}
+
+/**
+ * An amount of every resource a pod asks for or a node offers: cpu in
+ * millicores, memory and ephemeral storage in bytes, and every other
+ * resource (extended resources such as example.com/gpu) by name in units.
+ */
+export interface Resource {
+  milliCpu: number;
+  memory: number;
+  /** Everything else, by resource name. */
+  scalar: Record<string, number>;
+}
+
+/** A host port a container asks for: protocol, host IP ("" or 0.0.0.0 means every address) and port. */
+export interface HostPort {
+  readonly protocol: string;
+  readonly ip: string;
+  readonly port: number;
+}
+
+/** What plugins need of a pod, computed once per pod object. */
+export interface PodInfo {
+  readonly pod: Pod;
+  /** namespace/name */
+  readonly key: string;
+  /** The pod's effective requests: max(sum of containers, largest init container). */
+  readonly requests: Resource;
+  /** Requests with Kubernetes' non-zero defaults (100m cpu, 200Mi memory) for unset values: what scoring counts. */
+  readonly nonZeroRequests: Resource;
+  readonly hostPorts: readonly HostPort[];
+  /** The uid of the owner reference marked controller, or "". */
+  readonly controllerUid: string;
+}
+
+/** One node as the scheduler sees it in a cycle: the node and the pods counted on it (bound or assumed). */
+export interface NodeInfo {
+  readonly node: Node;
+  readonly name: string;
+  readonly pods: readonly PodInfo[];
+  readonly allocatable: Resource;
+  /** Sum of the pods' requests. */
+  readonly requested: Resource;
+  /** Sum of the pods' non-zero requests (for scoring). */
+  readonly nonZeroRequested: Resource;
+  readonly hostPorts: readonly HostPort[];
+  /** Allowed pod count (status.allocatable.pods). */
+  readonly allowedPods: number;
+}
+
+export interface Plugin {
+  /** As Kubernetes names it: NodeResourcesFit, TaintToleration, ... */
+  readonly name: string;
+}
+
+/** Filter: can the pod run on this node? Pure; called once per node per cycle. */
+export interface FilterPlugin extends Plugin {
+  filter(pod: PodInfo, node: NodeInfo): Status;
+}
+
+/** Score: how good is each feasible node, 0..MAX_NODE_SCORE, given all of them (so scores can be normalized). */
+export interface ScorePlugin extends Plugin {
+  score(pod: PodInfo, nodes: readonly NodeInfo[]): number[];
+}
+
+export const MAX_NODE_SCORE = 100;
+
+/** A score plugin with its weight in the sum (Kubernetes' default profile weights). */
+export interface WeightedScorePlugin {
+  readonly plugin: ScorePlugin;
+  readonly weight: number;
+}

@@ -1,0 +1,66 @@
+// `tsk scheduler`: parse flags, connect to the API server, serve health and
+// metrics, and schedule until SIGINT/SIGTERM; then stop cleanly (Binds in
+// progress finish, Events are flushed).
+
+import { Registry } from 'prom-client';
+import { Clientset, SharedInformerFactory } from '../client';
+import { resolveServer } from '../client/config';
+import { listenHealthServer } from '../util/health-server';
+import { FLAG_HELP, UsageError, parseFlags, type SchedulerFlags } from './flags';
+import { startScheduler } from './start';
+
+function log(line: string): void {
+  console.log(`tsk scheduler: ${line}`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let flags: SchedulerFlags;
+  try {
+    flags = parseFlags(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`tsk scheduler: ${err.message}\nRun 'tsk scheduler --help' for the flags.`);
+      return 2;
+    }
+    throw err;
+  }
+  if (flags.help) {
+    console.log(FLAG_HELP);
+    return 0;
+  }
+
+  let server: string;
+  try {
+    server = await resolveServer(flags.server);
+  } catch (err) {
+    console.error(`tsk scheduler: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  const clientset = new Clientset(server);
+  const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`${context}: ${err instanceof Error ? err.message : String(err)}`) });
+  const registry = new Registry();
+  const scheduler = startScheduler({ clientset, informers, registry, log });
+  let health;
+  try {
+    health = await listenHealthServer(flags.httpAddress, { registry, checkReady: () => scheduler.checkReady() }, 'the scheduler HTTP server');
+  } catch (err) {
+    console.error(`tsk scheduler: ${err instanceof Error ? err.message : String(err)}`);
+    await scheduler.stop();
+    await informers.stop();
+    clientset.close();
+    return 1;
+  }
+  log(`using API server ${server}; health and metrics on http://${health.address}`);
+
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  log(`received ${signal}, shutting down`);
+  await scheduler.stop();
+  await informers.stop();
+  await health.close();
+  clientset.close();
+  log('stopped');
+  return 0;
+}

@@ -1,0 +1,55 @@
+// NodeResourcesFit. Filter: the pod's requests must fit in the node's
+// allocatable minus what the pods counted on it request, and the node must
+// allow one more pod; every shortfall is a reason ("Insufficient cpu",
+// "Too many pods"). Score (LeastAllocated): the share of cpu and memory
+// left free after placing the pod, counting unset requests at Kubernetes'
+// non-zero defaults so that pods without requests still spread.
+
+import { scoringUsage } from '../framework/resources';
+import type { FilterPlugin, NodeInfo, PodInfo, ScorePlugin, Status } from '../framework/types';
+import { MAX_NODE_SCORE, SUCCESS, unschedulable } from '../framework/types';
+
+export const NODE_RESOURCES_FIT = 'NodeResourcesFit';
+export const ERR_REASON_TOO_MANY_PODS = 'Too many pods';
+
+export function insufficient(resource: string): string {
+  return `Insufficient ${resource}`;
+}
+
+/** Every reason the pod does not fit the node's resources (empty when it fits). */
+export function fitReasons(pod: PodInfo, node: NodeInfo): string[] {
+  const reasons: string[] = [];
+  if (node.pods.length + 1 > node.allowedPods) reasons.push(ERR_REASON_TOO_MANY_PODS);
+  const req = pod.requests;
+  const { allocatable: alloc, requested: used } = node;
+  if (req.milliCpu > 0 && req.milliCpu > alloc.milliCpu - used.milliCpu) reasons.push(insufficient('cpu'));
+  if (req.memory > 0 && req.memory > alloc.memory - used.memory) reasons.push(insufficient('memory'));
+  for (const [name, amount] of Object.entries(req.scalar)) {
+    if (amount > 0 && amount > (alloc.scalar[name] ?? 0) - (used.scalar[name] ?? 0)) reasons.push(insufficient(name));
+  }
+  return reasons;
+}
+
+export const nodeResourcesFit: FilterPlugin = {
+  name: NODE_RESOURCES_FIT,
+  filter(pod: PodInfo, node: NodeInfo): Status {
+    const reasons = fitReasons(pod, node);
+    return reasons.length === 0 ? SUCCESS : unschedulable(...reasons);
+  },
+};
+
+/** Free share after placing the pod, 0..100 (0 when the node offers none or would be over-committed). */
+function leastRequested({ requested, allocatable }: { requested: number; allocatable: number }): number {
+  if (allocatable <= 0 || requested > allocatable) return 0;
+  return Math.floor(((allocatable - requested) * MAX_NODE_SCORE) / allocatable);
+}
+
+export const leastAllocatedScore: ScorePlugin = {
+  name: NODE_RESOURCES_FIT,
+  score(pod: PodInfo, nodes: readonly NodeInfo[]): number[] {
+    return nodes.map((n) => {
+      const usage = scoringUsage(pod, n);
+      return Math.floor((leastRequested(usage.cpu) + leastRequested(usage.memory)) / 2);
+    });
+  },
+};

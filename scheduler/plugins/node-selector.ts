@@ -1,0 +1,21 @@
+// NodeAffinity (Kubernetes' name for the plugin that also checks
+// nodeSelector): every key=value of the pod's spec.nodeSelector must be a
+// label of the node. tsk's PodSpec has no affinity field, so nodeSelector
+// is the whole of it.
+
+import type { FilterPlugin, NodeInfo, PodInfo, Status } from '../framework/types';
+import { SUCCESS, unschedulable } from '../framework/types';
+
+export const NODE_AFFINITY = 'NodeAffinity';
+export const ERR_REASON_NODE_SELECTOR = "node(s) didn't match Pod's node affinity/selector";
+
+export const nodeSelector: FilterPlugin = {
+  name: NODE_AFFINITY,
+  filter(pod: PodInfo, node: NodeInfo): Status {
+    const labels = node.node.metadata?.labels ?? {};
+    for (const [key, value] of Object.entries(pod.pod.spec?.nodeSelector ?? {})) {
+      if (!Object.prototype.hasOwnProperty.call(labels, key) || labels[key] !== value) return unschedulable(ERR_REASON_NODE_SELECTOR);
+    }
+    return SUCCESS;
+  },
+};

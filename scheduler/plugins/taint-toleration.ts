@@ -1,0 +1,40 @@
+// TaintToleration. Filter: a node with a NoSchedule or NoExecute taint the
+// pod does not tolerate is out (the reason names the first such taint, as
+// Kubernetes does). Score: fewer untolerated PreferNoSchedule taints is
+// better, normalized so the node with the most scores 0.
+
+import type { Taint } from '../../api/gen/tsk/v1/core';
+import type { FilterPlugin, NodeInfo, PodInfo, ScorePlugin, Status } from '../framework/types';
+import { MAX_NODE_SCORE, SUCCESS, unschedulable } from '../framework/types';
+import { podToleratesTaint } from './tolerations';
+
+export const TAINT_TOLERATION = 'TaintToleration';
+
+/** Kubernetes' reason: "node(s) had untolerated taint {key: value}". */
+export function untoleratedTaintReason(taint: Taint): string {
+  return `node(s) had untolerated taint {${taint.key ?? ''}: ${taint.value ?? ''}}`;
+}
+
+export const taintTolerationFilter: FilterPlugin = {
+  name: TAINT_TOLERATION,
+  filter(pod: PodInfo, node: NodeInfo): Status {
+    for (const taint of node.node.spec?.taints ?? []) {
+      if (taint.effect !== 'NoSchedule' && taint.effect !== 'NoExecute') continue;
+      if (!podToleratesTaint(pod.pod, taint)) return unschedulable(untoleratedTaintReason(taint));
+    }
+    return SUCCESS;
+  },
+};
+
+function intolerablePreferNoSchedule(pod: PodInfo, node: NodeInfo): number {
+  return (node.node.spec?.taints ?? []).filter((t) => t.effect === 'PreferNoSchedule' && !podToleratesTaint(pod.pod, t)).length;
+}
+
+export const taintTolerationScore: ScorePlugin = {
+  name: TAINT_TOLERATION,
+  score(pod: PodInfo, nodes: readonly NodeInfo[]): number[] {
+    const counts = nodes.map((n) => intolerablePreferNoSchedule(pod, n));
+    const max = Math.max(0, ...counts);
+    return counts.map((c) => (max === 0 ? MAX_NODE_SCORE : MAX_NODE_SCORE - Math.floor((MAX_NODE_SCORE * c) / max)));
+  },
+};

@@ -1,0 +1,212 @@
+// One scheduling cycle per pod (Kubernetes' scheduleOne): take the latest
+// version of the pod, snapshot the nodes with the pods bound or assumed on
+// them, filter, score, choose; assume the pod on the chosen node and bind it
+// in the background so the next pod's cycle starts at once.
+//
+// Outcomes, as Kubernetes reports them:
+// - bound: a Normal "Scheduled" event "Successfully assigned ns/name to node".
+// - no node fits: the pod is parked as unschedulable; its PodScheduled
+//   condition becomes False/Unschedulable with the FitError message (written
+//   only when it changed) and a Warning "FailedScheduling" event says the same.
+// - an error (a plugin bug, a failed Bind): the pod backs off and is retried;
+//   condition reason SchedulerError.
+// - the Bind finds the pod already bound (another scheduler instance, e.g.
+//   before a restart, got there first) or gone: nothing to retry.
+
+import { ConflictError, NotFoundError } from '../api/errors';
+import type { Pod, PodCondition } from '../api/gen/tsk/v1/core';
+import { referenceTo, splitKey, type Clock, type EventRecorder, type Lister, type PodClient } from '../client';
+import type { SchedulerCache } from './cache';
+import { ERR_NO_NODES_AVAILABLE, findFeasibleNodes, fitErrorMessage, scoreNodes, selectHost } from './framework/framework';
+import { podInfo } from './framework/resources';
+import type { FilterPlugin, WeightedScorePlugin } from './framework/types';
+import type { AttemptResult, SchedulerMetrics } from './metrics';
+import { DEFAULT_FILTERS, DEFAULT_SCORES } from './plugins';
+import type { QueuedPodInfo, SchedulingQueue } from './queue/scheduling-queue';
+
+export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
+export const REASON_UNSCHEDULABLE = 'Unschedulable';
+export const REASON_SCHEDULER_ERROR = 'SchedulerError';
+
+/** The verbs the scheduler uses on pods. */
+export type PodApi = Pick<PodClient, 'bind' | 'get' | 'updateStatus'>;
+
+export interface SchedulerDeps {
+  readonly queue: SchedulingQueue;
+  readonly cache: SchedulerCache;
+  /** The pod informer's cache: the latest version of each pod. */
+  readonly pods: Lister<Pod>;
+  readonly api: PodApi;
+  readonly recorder: EventRecorder;
+  readonly metrics: SchedulerMetrics;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly log: (line: string) => void;
+  readonly filters?: readonly FilterPlugin[];
+  readonly scores?: readonly WeightedScorePlugin[];
+}
+
+/** Whether this scheduler is responsible for the pod: unbound, not terminating, and ours by spec.schedulerName. */
+export function needsScheduling(pod: Pod): boolean {
+  const name = pod.spec?.schedulerName ?? '';
+  return !pod.spec?.nodeName && !pod.metadata?.deletionTimestamp && (name === '' || name === DEFAULT_SCHEDULER_NAME);
+}
+
+/** RFC 3339 to the second, as Kubernetes' metav1.Time. */
+function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+const CONDITION_WRITE_ATTEMPTS = 3;
+
+export class Scheduler {
+  private readonly filters: readonly FilterPlugin[];
+  private readonly scores: readonly WeightedScorePlugin[];
+  private readonly background = new Set<Promise<void>>();
+
+  constructor(private readonly deps: SchedulerDeps) {
+    this.filters = deps.filters ?? DEFAULT_FILTERS;
+    this.scores = deps.scores ?? DEFAULT_SCORES;
+  }
+
+  /** Binds and status writes still running. */
+  get pendingWork(): number {
+    return this.background.size;
+  }
+
+  /** Resolves once every Bind and status write started so far has finished. */
+  async drain(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  /**
+   * One cycle for a popped pod. Returns once the pod is assumed and its Bind
+   * started, or once the failure is recorded and the pod requeued.
+   */
+  scheduleOne(info: QueuedPodInfo): void {
+    const { queue, cache, pods, clock } = this.deps;
+    const start = clock.now();
+    const pod = pods.get(info.key);
+    if (!pod || !needsScheduling(pod) || cache.isAssumed(info.key)) {
+      queue.done(info.key);
+      return;
+    }
+    info.pod = pod;
+    const result = this.findNode(pod);
+    if ('node' in result) {
+      const assumed = cache.assume(info.key, pod, result.node);
+      this.track(this.bind(info, assumed, result.node, start));
+    } else if ('unschedulable' in result) {
+      queue.requeueUnschedulable(info);
+      this.failed(info, REASON_UNSCHEDULABLE, result.unschedulable, 'unschedulable', start);
+    } else {
+      this.deps.log(`error scheduling pod ${info.key}: ${result.error}`);
+      queue.requeueBackoff(info);
+      this.failed(info, REASON_SCHEDULER_ERROR, result.error, 'error', start);
+    }
+  }
+
+  private findNode(pod: Pod): { node: string } | { unschedulable: string } | { error: string } {
+    const nodes = this.deps.cache.snapshot();
+    if (nodes.length === 0) return { unschedulable: ERR_NO_NODES_AVAILABLE };
+    const pi = podInfo(pod);
+    const outcome = findFeasibleNodes(this.filters, pi, nodes);
+    if (outcome.error !== undefined) return { error: outcome.error };
+    const feasible = outcome.feasible;
+    if (feasible.length === 0) return { unschedulable: fitErrorMessage(nodes.length, outcome.reasons) };
+    if (feasible.length === 1) return { node: feasible[0]?.name ?? '' };
+    let totals: number[];
+    try {
+      totals = scoreNodes(this.scores, pi, feasible);
+    } catch (err) {
+      return { error: describe(err) };
+    }
+    return { node: feasible[selectHost(totals, this.deps.random)]?.name ?? '' };
+  }
+
+  private async bind(info: QueuedPodInfo, pod: Pod, node: string, start: number): Promise<void> {
+    const { api, cache, queue, recorder, clock } = this.deps;
+    const { namespace, name } = splitKey(info.key);
+    try {
+      await api.bind(namespace, name, node, pod.metadata?.uid ?? '');
+    } catch (err) {
+      cache.forget(info.key);
+      if (err instanceof ConflictError || err instanceof NotFoundError) {
+        // Bound by someone else (another scheduler instance), being deleted,
+        // or gone: the informer will show what happened; nothing to retry.
+        this.deps.log(`not binding pod ${info.key} to ${node}: ${describe(err)}`);
+        queue.done(info.key);
+        this.deps.metrics.observe('error', (clock.now() - start) / 1000);
+        return;
+      }
+      const message = `binding rejected: ${describe(err)}`;
+      this.deps.log(`error binding pod ${info.key} to ${node}: ${describe(err)}`);
+      queue.requeueBackoff(info);
+      // The node's share the pod held is free again: parked pods may fit now.
+      queue.moveAllToActiveOrBackoff();
+      this.failed(info, REASON_SCHEDULER_ERROR, message, 'error', start);
+      return;
+    }
+    queue.done(info.key);
+    this.deps.metrics.observe('scheduled', (clock.now() - start) / 1000);
+    recorder.event(referenceTo('Pod', pod), 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${node}`);
+  }
+
+  private failed(info: QueuedPodInfo, reason: string, message: string, result: AttemptResult, start: number): void {
+    this.deps.metrics.observe(result, (this.deps.clock.now() - start) / 1000);
+    this.deps.recorder.event(referenceTo('Pod', info.pod), 'Warning', 'FailedScheduling', message);
+    this.track(this.writeCondition(info, reason, message));
+  }
+
+  /**
+   * Sets PodScheduled=False with reason and message unless the pod already
+   * says exactly that; re-reads the pod on a write conflict. Never throws.
+   */
+  private async writeCondition(info: QueuedPodInfo, reason: string, message: string): Promise<void> {
+    const { api, pods, clock } = this.deps;
+    const { namespace, name } = splitKey(info.key);
+    const uid = info.pod.metadata?.uid;
+    for (let attempt = 0; attempt < CONDITION_WRITE_ATTEMPTS; attempt++) {
+      let current: Pod | undefined;
+      try {
+        current = attempt === 0 ? (pods.get(info.key) ?? info.pod) : await api.get(name, namespace);
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) this.deps.log(`cannot read pod ${info.key} to update its status: ${describe(err)}`);
+        return;
+      }
+      if (current.spec?.nodeName || current.metadata?.uid !== uid) return;
+      const conditions = current.status?.conditions ?? [];
+      const old = conditions.find((c) => c.type === 'PodScheduled');
+      if (old && old.status === 'False' && old.reason === reason && old.message === message) return;
+      const now = rfc3339(clock.now());
+      const condition: PodCondition = {
+        type: 'PodScheduled',
+        status: 'False',
+        reason,
+        message,
+        lastTransitionTime: old?.status === 'False' && old.lastTransitionTime ? old.lastTransitionTime : now,
+      };
+      const status = { ...current.status, conditions: [...conditions.filter((c) => c !== old), condition] };
+      try {
+        await api.updateStatus({ ...current, status });
+        return;
+      } catch (err) {
+        if (err instanceof NotFoundError) return;
+        if (!(err instanceof ConflictError)) {
+          this.deps.log(`cannot update status of pod ${info.key}: ${describe(err)}`);
+          return;
+        }
+      }
+    }
+    this.deps.log(`cannot update status of pod ${info.key}: it kept changing (${CONDITION_WRITE_ATTEMPTS} conflicts)`);
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked = p.catch((err: unknown) => this.deps.log(`invariant: background work failed: ${describe(err)}`)).finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
+  }
+}
