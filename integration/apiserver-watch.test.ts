@@ -151,7 +151,8 @@ test('a watch without a resourceVersion (or "0") starts with an ADDED event per 
 
 test('events expire after --event-ttl (an etcd lease, renewed by every write); other kinds never do', async (t) => {
   const etcd = await startTestEtcd(t);
-  const api = await startTestApiServer(t, etcd, { eventTtlSeconds: 3 });
+  // Long enough that a loaded machine cannot expire it before the update below.
+  const api = await startTestApiServer(t, etcd, { eventTtlSeconds: 8 });
   const events = api.kind('Event');
   const pods = api.kind('Pod');
   const raw = new Etcd3({ hosts: etcd.etcd.clientUrl });
@@ -162,22 +163,27 @@ test('events expire after --event-ttl (an etcd lease, renewed by every write); o
   const created = await events.create(event('web.1'));
   await pods.create(pod('web'));
   const leaseOf = async (key: string): Promise<string> => (await raw.kv.range({ key: Buffer.from(key) })).kvs[0]?.lease ?? 'absent';
+  const ttlOf = async (lease: string): Promise<number> => Number((await raw.leaseClient.leaseTimeToLive({ ID: lease })).TTL);
   const lease = await leaseOf('/registry/events/default/web.1');
   t.not(lease, '0', 'the event is stored under a lease');
-  const ttl = Number((await raw.leaseClient.leaseTimeToLive({ ID: lease })).TTL);
-  t.true(ttl > 0 && ttl <= 3, `lease TTL ${ttl} s, want at most --event-ttl`);
+  const ttl = await ttlOf(lease);
+  t.true(ttl > 0 && ttl <= 8, `lease TTL ${ttl} s, want at most --event-ttl`);
   t.is(await leaseOf('/registry/pods/default/web'), '0', 'a pod has no lease');
 
-  // An update (a recorder counting a repeat) starts the TTL again.
-  await new Promise((r) => setTimeout(r, 2000));
+  // An update (a recorder counting a repeat) starts the TTL again: after the
+  // lease reuse window (5% of the TTL) it is stored under a newer lease that
+  // outlives the first one.
+  await new Promise((r) => setTimeout(r, 1500));
   const updated = await events.update({ ...created, count: 2 });
   t.is(updated.count, 2);
-  await new Promise((r) => setTimeout(r, 1500));
-  t.is((await events.get('default', 'web.1')).count, 2, 'still there 3.5 s after its creation: the update renewed it');
+  const renewed = await leaseOf('/registry/events/default/web.1');
+  t.not(renewed, lease, 'the update took a new lease');
+  const [oldLeft, newLeft] = [await ttlOf(lease), await ttlOf(renewed)];
+  t.true(newLeft > oldLeft, `the new lease outlives the old one (${newLeft} s vs ${oldLeft} s left)`);
 
   // Then etcd removes it; watchers see DELETED, and it is gone.
   const w = events.watch({ resourceVersion: start });
-  await w.waitFor((e) => e.some((x) => x.type === 'DELETED'), 15_000);
+  await w.waitFor((e) => e.some((x) => x.type === 'DELETED'), 30_000);
   t.deepEqual(w.events.map((e) => e.type), ['ADDED', 'MODIFIED', 'DELETED']);
   t.is((await rejects(events.get('default', 'web.1'))).reason, 'NotFound');
   t.is((await pods.get('default', 'web')).metadata?.name, 'web');
