@@ -50,6 +50,8 @@ function hostState(): HostState {
 }
 
 interface NetEnv {
+  podCidr: string;
+  stateDir: string;
   nodeNs: string;
   bridge: string;
   network: BridgeNetwork;
@@ -77,10 +79,11 @@ async function setup(t: ExecutionContext, podCidr: string): Promise<NetEnv> {
   run(['ip', '-n', nodeNs, 'link', 'set', 'lo', 'up']);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-net-'));
   const store = await importBusybox(dataDir);
-  const network = new BridgeNetwork({ podCidr, bridgeName: bridge, stateDir: path.join(dataDir, 'network'), netns: nodeNs });
+  const stateDir = path.join(dataDir, 'network');
+  const network = new BridgeNetwork({ podCidr, bridgeName: bridge, stateDir, netns: nodeNs });
   const runtime = new NativeRuntime({ dataDir, images: store, network });
   t.teardown(() => cleanupRuntime(runtime, dataDir));
-  return { nodeNs, bridge, network, runtime, dataDir };
+  return { podCidr, stateDir, nodeNs, bridge, network, runtime, dataDir };
 }
 
 let podSeq = 0;
@@ -162,6 +165,10 @@ test('two sandboxes get distinct addresses, reach each other and the node throug
   // setUp again for a running sandbox: the same address, and it still works.
   t.deepEqual(await env.network.setUp(a.id, a.netnsPath, podConfig('pod-a')), { ips: [a.ip] });
   t.is(nodePing(env, a.ip), 0, 'a is still reachable after setUp ran again');
+  // A restarted kubelet's network over the same state: the same address too.
+  const restarted = new BridgeNetwork({ podCidr: env.podCidr, bridgeName: env.bridge, stateDir: env.stateDir, netns: env.nodeNs });
+  t.deepEqual(await restarted.setUp(b.id, b.netnsPath, podConfig('pod-b')), { ips: [b.ip] });
+  t.is(nodePing(env, b.ip), 0, 'b is still reachable after a restarted network set it up again');
 });
 
 test('tearDown frees the address for reuse, also when the sandbox namespace is already gone; a full range is a clear error', async (t) => {

@@ -129,6 +129,21 @@ test('tearDown deletes the veth and frees the address; again, or with the device
   t.is(runner.commands.length, 3);
 });
 
+test('garbageCollect frees the addresses and veths of sandboxes that are gone, and only those', async (t) => {
+  const runner = new FakeRunner(emptyNode);
+  const net = network(t, runner, { netns: 'n' });
+  const [b, c] = ['b'.repeat(64), 'c'.repeat(64)];
+  await net.setUp(SB, NETNS);
+  await net.setUp(b, NETNS);
+  await net.setUp(c, NETNS);
+  runner.commands.length = 0;
+  t.deepEqual((await net.garbageCollect([b])).sort(), ['10.244.1.2', '10.244.1.4']);
+  t.deepEqual(runner.commands.sort(), [`ip -n n link del ${vethName(c)}`, `ip -n n link del ${VETH}`].sort());
+  t.is(net.addressOf(b), '10.244.1.3');
+  t.is(net.addressOf(SB), undefined);
+  t.deepEqual(await net.garbageCollect([b]), []);
+});
+
 test('a failing step names the step and the command, and a fresh setUp gives back its address and veth', async (t) => {
   const runner = new FakeRunner((cmd, stdin) => {
     if (stdin.includes('route replace')) return { code: 1, stderr: 'Error: Nexthop has invalid gateway.\nCommand failed -:4\n' };

@@ -121,6 +121,26 @@ export class BridgeNetwork implements NetworkHook {
     return this.locks.run(sandboxId, () => this.unwire(sandboxId));
   }
 
+  /**
+   * Frees the addresses (and deletes the veths) of sandboxes that are not in
+   * `liveSandboxIds`: what a kubelet killed at the wrong moment, or a data
+   * dir wiped without stopping its sandboxes, left behind (CNI's GC). The
+   * list must hold every sandbox that exists when this is called (the
+   * kubelet calls it at start, from the runtime's list); a sandbox whose
+   * setUp is running in this instance is never touched. Returns the freed
+   * addresses.
+   */
+  async garbageCollect(liveSandboxIds: Iterable<string>): Promise<string[]> {
+    const live = new Set(liveSandboxIds);
+    const freed: string[] = [];
+    for (const [ip, owner] of this.ipam.allocations()) {
+      if (live.has(owner) || this.locks.busy(owner)) continue;
+      await this.tearDown(owner);
+      freed.push(ip);
+    }
+    return freed;
+  }
+
   private async unwire(sandboxId: string): Promise<void> {
     const veth = vethName(sandboxId);
     // Gone already: torn down before, or the sandbox's namespace went and took the pair with it.
@@ -255,6 +275,11 @@ function option<T>(parse: () => T): T {
 /** Serializes operations per key (a sandbox's setUp and tearDown never interleave); other keys run in parallel. */
 class KeyedLock {
   private readonly tails = new Map<string, Promise<void>>();
+
+  /** Whether an operation on the key is running or waiting. */
+  busy(key: string): boolean {
+    return this.tails.has(key);
+  }
 
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(key) ?? Promise.resolve();
