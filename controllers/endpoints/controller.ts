@@ -10,6 +10,7 @@ import type { Endpoints, Pod, Service } from '../../api/gen/tsk/v1/core';
 import { WorkQueue, objectKey, splitKey, NAMESPACE_INDEX, type Clock, type Lister, type ResourceClient } from '../../client';
 import type { Controller, ControllerContext, ControllerFactory } from '../controller';
 import { ignoreNotFound, rfc3339 } from '../api-util';
+import { newControllerQueue } from '../queue';
 import { QueueWorkers } from '../workers';
 import { computeSubsets, endpointsLabels, hasSelector, labelsEqual, selectedPods, subsetsEqual } from './subsets';
 
@@ -27,6 +28,8 @@ export interface EndpointsControllerDeps {
   readonly client: EndpointsClient;
   readonly clock: Clock;
   readonly log: (line: string) => void;
+  /** The work queue (the manager's metered one); default: a plain WorkQueue on clock. */
+  readonly queue?: WorkQueue<string>;
 }
 
 export class EndpointsController implements Controller {
@@ -37,7 +40,7 @@ export class EndpointsController implements Controller {
   private readonly triggerTimes = new Map<string, number>();
 
   constructor(private readonly deps: EndpointsControllerDeps) {
-    this.queue = new WorkQueue<string>({ clock: deps.clock });
+    this.queue = deps.queue ?? new WorkQueue<string>({ clock: deps.clock });
     this.workers = new QueueWorkers(this.name, this.queue, (key) => this.sync(key), deps.log);
   }
 
@@ -129,6 +132,7 @@ export function newEndpointsController(ctx: ControllerContext): EndpointsControl
     endpoints: endpoints.store,
     client: ctx.clientset.endpoints,
     clock: ctx.clock,
+    queue: newControllerQueue(ctx, 'endpoint'),
     log: ctx.log,
   });
   services.addEventHandler({

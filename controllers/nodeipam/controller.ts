@@ -11,6 +11,7 @@ import { NotFoundError } from '../../api/errors';
 import type { Node } from '../../api/gen/tsk/v1/core';
 import { WorkQueue, type Clock, type EventRecorder, type Lister, type ResourceClient } from '../../client';
 import type { Controller, ControllerContext, ControllerFactory } from '../controller';
+import { newControllerQueue } from '../queue';
 import { QueueWorkers } from '../workers';
 import { CidrSet } from './cidr-set';
 
@@ -39,6 +40,8 @@ export interface NodeIpamDeps {
   readonly recorder: EventRecorder;
   readonly clock: Clock;
   readonly log: (line: string) => void;
+  /** The work queue (the manager's metered one); default: a plain WorkQueue on clock. */
+  readonly queue?: WorkQueue<string>;
 }
 
 function podCidrOf(node: Node): string {
@@ -63,7 +66,7 @@ export class NodeIpamController implements Controller {
     this.cidrs = new CidrSet(options.clusterCidr ?? DEFAULT_CLUSTER_CIDR, options.nodeCidrMaskSize ?? DEFAULT_NODE_CIDR_MASK_SIZE);
     this.enabled = options.allocateNodeCidrs ?? true;
     this.fullRetryMs = options.fullRetryMs ?? DEFAULT_FULL_RETRY_MS;
-    this.queue = new WorkQueue<string>({ clock: deps.clock });
+    this.queue = deps.queue ?? new WorkQueue<string>({ clock: deps.clock });
     this.workers = new QueueWorkers(this.name, this.queue, (key) => this.sync(key), deps.log);
   }
 
@@ -150,7 +153,14 @@ export class NodeIpamController implements Controller {
 export function newNodeIpamController(ctx: ControllerContext, options: NodeIpamOptions = {}): NodeIpamController {
   const nodes = ctx.informers.informerFor('Node');
   const c = new NodeIpamController(
-    { nodes: nodes.store, client: ctx.clientset.nodes, recorder: ctx.recorder(CIDR_ALLOCATOR_COMPONENT), clock: ctx.clock, log: ctx.log },
+    {
+      nodes: nodes.store,
+      client: ctx.clientset.nodes,
+      recorder: ctx.recorder(CIDR_ALLOCATOR_COMPONENT),
+      clock: ctx.clock,
+      log: ctx.log,
+      queue: newControllerQueue(ctx, 'cidrallocator_node'),
+    },
     options,
   );
   nodes.addEventHandler({

@@ -16,6 +16,7 @@ import type { Node, Pod, PodCondition, Taint } from '../../api/gen/tsk/v1/core';
 import { NODE_NAME_INDEX, WorkQueue, nodeNameIndexFunc, referenceTo, type Clock, type EventRecorder, type Lister, type PodClient, type ResourceClient } from '../../client';
 import type { Controller, ControllerContext, ControllerFactory } from '../controller';
 import { ignoreNotFound, rfc3339 } from '../api-util';
+import { newControllerQueue } from '../queue';
 import { QueueWorkers } from '../workers';
 import { observe, unknownConditions, type NodeHealth } from './health';
 import { NO_EXECUTE, desiredTaints, evictionFor, readyStatus, reconcileTaints } from './taints';
@@ -46,6 +47,8 @@ export interface NodeLifecycleDeps {
   readonly recorder: EventRecorder;
   readonly clock: Clock;
   readonly log: (line: string) => void;
+  /** The work queue (the manager's metered one); default: a plain WorkQueue on clock. */
+  readonly queue?: WorkQueue<string>;
 }
 
 export class NodeLifecycleController implements Controller {
@@ -71,7 +74,7 @@ export class NodeLifecycleController implements Controller {
     this.grace = options.nodeMonitorGracePeriodMs ?? DEFAULT_NODE_MONITOR_GRACE_PERIOD_MS;
     this.startupGrace = options.nodeStartupGracePeriodMs ?? DEFAULT_NODE_STARTUP_GRACE_PERIOD_MS;
     this.period = options.nodeMonitorPeriodMs ?? DEFAULT_NODE_MONITOR_PERIOD_MS;
-    this.queue = new WorkQueue<string>({ clock: deps.clock });
+    this.queue = deps.queue ?? new WorkQueue<string>({ clock: deps.clock });
     this.workers = new QueueWorkers(this.name, this.queue, (key) => this.sync(key), deps.log);
   }
 
@@ -234,6 +237,7 @@ export function newNodeLifecycleController(ctx: ControllerContext, options: Node
       podClient: ctx.clientset.pods,
       recorder: ctx.recorder(NODE_CONTROLLER_COMPONENT),
       clock: ctx.clock,
+      queue: newControllerQueue(ctx, 'node_lifecycle_controller'),
       log: ctx.log,
     },
     options,

@@ -14,6 +14,7 @@ import type { Node, Pod } from '../../api/gen/tsk/v1/core';
 import { NODE_NAME_INDEX, WorkQueue, nodeNameIndexFunc, type Clock, type Lister, type PodClient, type ResourceClient } from '../../client';
 import { ignoreNotFound } from '../api-util';
 import type { Controller, ControllerContext, ControllerFactory } from '../controller';
+import { newControllerQueue } from '../queue';
 import { QueueWorkers } from '../workers';
 
 export const POD_GC_CONTROLLER_NAME = 'podgc';
@@ -40,6 +41,8 @@ export interface PodGcDeps {
   readonly podClient: Pick<PodClient, 'delete'>;
   readonly clock: Clock;
   readonly log: (line: string) => void;
+  /** The work queue (the manager's metered one); default: a plain WorkQueue on clock. */
+  readonly queue?: WorkQueue<string>;
 }
 
 function isTerminated(pod: Pod): boolean {
@@ -75,7 +78,7 @@ export class PodGcController implements Controller {
     this.threshold = options.terminatedPodThreshold ?? DEFAULT_TERMINATED_POD_GC_THRESHOLD;
     this.period = options.gcCheckPeriodMs ?? DEFAULT_GC_CHECK_PERIOD_MS;
     this.quarantine = options.quarantineMs ?? DEFAULT_QUARANTINE_MS;
-    this.queue = new WorkQueue<string>({ clock: deps.clock });
+    this.queue = deps.queue ?? new WorkQueue<string>({ clock: deps.clock });
     this.workers = new QueueWorkers(this.name, this.queue, (key) => this.sync(key), deps.log);
   }
 
@@ -149,7 +152,15 @@ export function newPodGcController(ctx: ControllerContext, options: PodGcOptions
   const nodes = ctx.informers.informerFor('Node');
   const pods = ctx.informers.informerFor('Pod', { [NODE_NAME_INDEX]: nodeNameIndexFunc });
   const c = new PodGcController(
-    { nodes: nodes.store, pods: pods.store, nodeClient: ctx.clientset.nodes, podClient: ctx.clientset.pods, clock: ctx.clock, log: ctx.log },
+    {
+      nodes: nodes.store,
+      pods: pods.store,
+      nodeClient: ctx.clientset.nodes,
+      podClient: ctx.clientset.pods,
+      clock: ctx.clock,
+      log: ctx.log,
+      queue: newControllerQueue(ctx, 'orphaned_pods_nodes'),
+    },
     options,
   );
   nodes.addEventHandler({ onDelete: (n) => c.nodeDeleted(n) });
