@@ -3,6 +3,11 @@
 // A new controller is one entry here.
 
 import type { ControllerFactory } from './controller';
+import { endpointsControllerFactory } from './endpoints/controller';
+import { newGarbageCollector } from './garbagecollector/controller';
+import { nodeIpamControllerFactory } from './nodeipam/controller';
+import { nodeLifecycleControllerFactory } from './nodelifecycle/controller';
+import { podGcControllerFactory } from './podgc/controller';
 import { newReplicationController } from './replication/controller';
 
 export interface ControllerEntry {
@@ -17,6 +22,11 @@ export type ControllerTable = Readonly<Record<string, ControllerEntry>>;
 
 export const CONTROLLERS: ControllerTable = {
   replicationcontroller: { factory: newReplicationController, workers: 5 },
+  garbagecollector: { factory: newGarbageCollector, workers: 20 },
+  endpoints: { factory: endpointsControllerFactory, workers: 5 },
+  nodelifecycle: { factory: nodeLifecycleControllerFactory, workers: 8 },
+  nodeipam: { factory: nodeIpamControllerFactory, workers: 4 },
+  podgc: { factory: podGcControllerFactory, workers: 1 },
 };
 
 /** The controllers "*" means: every one not disabled by default. */

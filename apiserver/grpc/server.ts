@@ -13,6 +13,7 @@ import { API_VERSION, KIND_NAMES, KINDS, type ApiObject, type KindName, type Met
 import type { ApiServerMetrics } from '../metrics';
 import { bindPod } from '../registry/pods';
 import type { NamespaceLifecycle } from '../registry/namespaces';
+import { parsePropagationPolicy } from '../registry/propagation';
 import { MAX_OBJECT_BYTES, type Registry } from '../registry/store';
 import type { EtcdStore } from '../storage/etcd-store';
 import { buildFilter } from '../storage/filter';
@@ -110,9 +111,12 @@ export class GrpcApi {
       }),
       update: this.unary<WithObject, ApiObject>('update', resource, (r) => reg.update(r.object, false, r.options?.dryRun ?? false)),
       updateStatus: this.unary<WithObject, ApiObject>('updatestatus', resource, (r) => reg.update(r.object, true, r.options?.dryRun ?? false)),
-      delete: this.unary<DeleteRequest, ApiObject>('delete', resource, (r) =>
-        kind === 'Namespace' ? this.deps.namespaces.delete(r.name, r.preconditions?.uid) : reg.delete(r),
-      ),
+      delete: this.unary<DeleteRequest, ApiObject>('delete', resource, async (r) => {
+        if (kind !== 'Namespace') return reg.delete(r);
+        // The namespace lifecycle deletes the content itself; the policy is only checked.
+        parsePropagationPolicy(kind, r.name ?? '', r.propagationPolicy);
+        return this.deps.namespaces.delete(r.name, r.preconditions?.uid);
+      }),
       watch: (call: grpc.ServerWritableStream<WatchRequest, unknown>) => this.watch(kind, call),
     };
     if (kind === 'Pod') {

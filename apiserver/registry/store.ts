@@ -26,6 +26,7 @@ import { cloneObject, decodeStored, encodeForStorage, metaOf, rememberEncoding, 
 import { CachedObject, FRESH_TIMEOUT_MS, type WatchCache } from '../storage/watch-cache';
 import { decodeContinue, encodeContinue } from '../storage/continue-token';
 import type { LeaseManager } from '../storage/lease-manager';
+import { finalizersForDelete, parsePropagationPolicy, sameFinalizers } from './propagation';
 import { EMPTY_PLAN, type Strategy, type WritePlan } from './strategy';
 
 export interface ListResult {
@@ -473,9 +474,16 @@ export class Registry {
 
   // ------------------------------------------------------------------ delete
 
+  /**
+   * Deletes, or marks deleting: an object with a grace period (a bound pod)
+   * or with finalizers (among them the garbage collector's, added for an
+   * Orphan or Foreground propagationPolicy) gets a deletionTimestamp and stays
+   * until they are done; anything else goes at once.
+   */
   async delete(req: DeleteRequest): Promise<ApiObject> {
     const ns = this.namespaceOf(req.namespace);
     const name = this.requireName(req.name);
+    const policy = parsePropagationPolicy(this.kind, name, req.propagationPolicy);
     const pre = req.preconditions;
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const { obj, kv } = await this.read(ns, name);
@@ -485,10 +493,10 @@ export class Registry {
         throw preconditionFailed('ResourceVersion', pre.resourceVersion, m.resourceVersion ?? '');
       }
       const grace = this.strategy.gracePeriod ? this.strategy.gracePeriod(obj, req.gracePeriodSeconds) : 0;
-      const finalizers = (m.finalizers ?? []).length > 0;
+      const finalizers = finalizersForDelete(m.finalizers ?? [], policy);
       let res;
-      if (grace > 0 || finalizers) {
-        const updated = this.markDeleting(obj, grace);
+      if (grace > 0 || finalizers.length > 0) {
+        const updated = this.markDeleting(obj, grace, finalizers);
         if (!updated) return obj;
         res = await this.txn('update', [{ key: kv.key, modRevision: kv.modRevision }], [await this.putOp(kv.key, this.encode(updated))]);
         if (res.succeeded) {
@@ -511,24 +519,31 @@ export class Registry {
   }
 
   /**
-   * Sets deletionTimestamp (now + grace) and deletionGracePeriodSeconds; a
-   * second delete can only shorten the grace period. Undefined: no change.
+   * Sets deletionTimestamp (now + grace), deletionGracePeriodSeconds and the
+   * finalizers; a second delete can only shorten the grace period (and may
+   * change the garbage collector's finalizers). Undefined: no change.
    */
-  private markDeleting(obj: ApiObject, grace: number): ApiObject | undefined {
+  private markDeleting(obj: ApiObject, grace: number, finalizers: string[]): ApiObject | undefined {
     const m = obj.metadata!;
     const now = this.ctx.now();
     const deadline = rfc3339(new Date(now.getTime() + grace * 1000));
+    const finalizersChanged = !sameFinalizers(m.finalizers ?? [], finalizers);
     if (m.deletionTimestamp) {
       const curGrace = m.deletionGracePeriodSeconds ?? 0;
-      if (grace >= curGrace) return undefined;
+      const shorter = grace < curGrace;
+      if (!shorter && !finalizersChanged) return undefined;
       const next = cloneObject(this.kind, obj);
-      next.metadata!.deletionGracePeriodSeconds = grace;
-      next.metadata!.deletionTimestamp = deadline < m.deletionTimestamp ? deadline : m.deletionTimestamp;
+      if (shorter) {
+        next.metadata!.deletionGracePeriodSeconds = grace;
+        next.metadata!.deletionTimestamp = deadline < m.deletionTimestamp ? deadline : m.deletionTimestamp;
+      }
+      if (finalizersChanged) next.metadata!.finalizers = finalizers;
       return next;
     }
     const next = cloneObject(this.kind, obj);
     next.metadata!.deletionTimestamp = deadline;
     next.metadata!.deletionGracePeriodSeconds = grace;
+    if (finalizersChanged) next.metadata!.finalizers = finalizers;
     return next;
   }
 

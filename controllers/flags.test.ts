@@ -1,0 +1,59 @@
+import test from 'ava';
+import type { ControllerTable } from './registry';
+import { UsageError, parseFlags, selectControllers } from './flags';
+
+const factory = (): never => {
+  throw new Error('not built in this test');
+};
+const table: ControllerTable = {
+  replicationcontroller: { factory, workers: 5 },
+  garbagecollector: { factory, workers: 20 },
+  bootstrapsigner: { factory, workers: 1, disabledByDefault: true },
+};
+
+const selections: [string, string[]][] = [
+  ['*', ['replicationcontroller', 'garbagecollector']],
+  ['*,-garbagecollector', ['replicationcontroller']],
+  ['garbagecollector', ['garbagecollector']],
+  ['*,bootstrapsigner', ['replicationcontroller', 'garbagecollector', 'bootstrapsigner']],
+  ['-replicationcontroller', []],
+  ['-garbagecollector,*', ['replicationcontroller']],
+];
+for (const [flag, want] of selections) {
+  test(`--controllers=${flag}`, (t) => {
+    t.deepEqual(selectControllers(flag.split(','), table), want);
+  });
+}
+
+test('an unknown controller is a usage error listing the known ones', (t) => {
+  const err = t.throws(() => selectControllers(['*', '-nosuch'], table), { instanceOf: UsageError });
+  t.regex(err?.message ?? '', /--controllers: "nosuch" is not a known controller; known controllers: bootstrapsigner, garbagecollector, replicationcontroller/);
+});
+
+test('defaults: HTTP address 10257, every default controller, no worker overrides', (t) => {
+  const f = parseFlags([], table);
+  t.is(f.httpAddress, '127.0.0.1:10257');
+  t.is(f.server, undefined);
+  t.deepEqual(f.controllers, ['replicationcontroller', 'garbagecollector']);
+  t.deepEqual(f.workers, {});
+});
+
+test('--workers sets every controller; --concurrent-rc-syncs wins for its own', (t) => {
+  const f = parseFlags(['--workers', '2', '--concurrent-rc-syncs=7', '--server', 'unix:/run/tsk.sock'], table);
+  t.deepEqual(f.workers, { replicationcontroller: 7, garbagecollector: 2 });
+  t.is(f.server, 'unix:/run/tsk.sock');
+});
+
+const bad: [string[], RegExp][] = [
+  [['--concurrent-rc-syncs', '0'], /--concurrent-rc-syncs: "0" must be a positive integer/],
+  [['--workers', 'many'], /--workers: "many" must be a positive integer/],
+  [['--http-address', 'localhost'], /--http-address: "localhost" is not HOST:PORT/],
+  [['--server', 'unix:relative.sock'], /--server: "unix:relative.sock" must be unix:\/ABSOLUTE\/PATH/],
+  [['--bogus'], /bogus/],
+];
+for (const [argv, re] of bad) {
+  test(`usage error: ${argv.join(' ')}`, (t) => {
+    const err = t.throws(() => parseFlags(argv, table), { instanceOf: UsageError });
+    t.regex(err?.message ?? '', re);
+  });
+}
