@@ -141,7 +141,7 @@ test('two sandboxes get distinct addresses, reach each other and the node throug
 
   const server = await start(env, a.id, { name: 'server', command: ['sh', '-c', 'sleep 1000 | nc -l -p 8080'] });
   const shown = await env.runtime.exec(server, { cmd: ['sh', '-c', 'ip -o -4 addr show dev eth0; ip route; ip -o link show lo'], stdio: 'pipe' });
-  t.regex(shown.stdout, new RegExp(`inet ${a.ip.replace(/\./g, '\\.')}/24 `));
+  t.regex(shown.stdout, new RegExp(`inet ${a.ip.replace(/\./g, '\\.')}/24 brd 10\\.244\\.1\\.255 `));
   t.regex(shown.stdout, /^default via 10\.244\.1\.1 dev eth0/m);
   t.regex(shown.stdout, /lo: <LOOPBACK,UP/);
 

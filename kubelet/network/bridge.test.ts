@@ -49,7 +49,7 @@ function wireCommands(nodeIp: string, ip: string): string[] {
     `  link set ${VETH} up`,
     `nsenter --net=${NETNS} ip -batch -`,
     '  link set lo up',
-    `  addr replace ${ip}/24 dev eth0`,
+    `  addr replace ${ip}/24 brd + dev eth0`,
     '  link set eth0 up',
     '  route replace default via 10.244.1.1 dev eth0',
   ];
@@ -69,7 +69,7 @@ test('setUp in a named node namespace: bridge, forwarding, veth, address and rou
     'ip -n tsk-nt-x -j -d link show tsk0',
     'ip -n tsk-nt-x link add tsk0 mtu 1400 type bridge',
     'ip -n tsk-nt-x -batch -',
-    '  addr replace 10.244.1.1/24 dev tsk0',
+    '  addr replace 10.244.1.1/24 brd + dev tsk0',
     '  link set tsk0 up',
     'nsenter --net=/var/run/netns/tsk-nt-x sysctl -w net.ipv4.ip_forward=1',
     `ip -n tsk-nt-x -j -d link show ${VETH}`,

@@ -173,7 +173,7 @@ export class BridgeNetwork implements NetworkHook {
     const cidr = `${ip}/${this.cidr.prefix}`;
     await this.batch(['nsenter', `--net=${netnsPath}`, 'ip'], [
       ['bring lo up in the sandbox', ['link', 'set', 'lo', 'up']],
-      [`set ${POD_IFNAME} address ${cidr}`, ['addr', 'replace', cidr, 'dev', POD_IFNAME]],
+      [`set ${POD_IFNAME} address ${cidr}`, ['addr', 'replace', cidr, 'brd', '+', 'dev', POD_IFNAME]],
       [`bring ${POD_IFNAME} up`, ['link', 'set', POD_IFNAME, 'up']],
       [`add default route via ${this.gateway}`, ['route', 'replace', 'default', 'via', this.gateway, 'dev', POD_IFNAME]],
     ]);
@@ -201,7 +201,7 @@ export class BridgeNetwork implements NetworkHook {
     }
     const gw = `${this.gateway}/${this.cidr.prefix}`;
     await this.batch(this.nodeIp([]), [
-      [`set bridge ${br} address ${gw}`, ['addr', 'replace', gw, 'dev', br]],
+      [`set bridge ${br} address ${gw}`, ['addr', 'replace', gw, 'brd', '+', 'dev', br]],
       [`bring bridge ${br} up`, ['link', 'set', br, 'up']],
     ]);
     await this.step('enable IP forwarding in the node namespace', this.nodeSysctl(['-w', 'net.ipv4.ip_forward=1']));
