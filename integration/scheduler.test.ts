@@ -6,7 +6,8 @@
 import test, { type ExecutionContext } from 'ava';
 import type { Event, Node, Pod, Taint, Toleration } from '../api/gen/tsk/v1/core';
 import { Clientset, SharedInformerFactory } from '../client';
-import { startScheduler, type RunningScheduler } from '../scheduler';
+import { main, startScheduler, type RunningScheduler } from '../scheduler';
+import { freePort } from '../util/free-port';
 import { eventually, startControlPlane } from './support/client-harness';
 
 interface Cluster {
@@ -86,6 +87,20 @@ async function waitBound(cs: Clientset, names: string[], timeoutMs = 15_000): Pr
     `pods ${names.join(', ')} bound`,
   );
   return pods;
+}
+
+/** Waits until `count` Scheduled events exist; returns every event of the namespace. */
+async function untilScheduledEvents(cs: Clientset, count: number): Promise<Event[]> {
+  let events: Event[] = [];
+  await eventually(
+    async () => {
+      events = (await cs.events.list({ namespace: 'default' })).items ?? [];
+      return events.filter((e) => e.reason === 'Scheduled').length === count;
+    },
+    10_000,
+    `${count} Scheduled events`,
+  );
+  return events;
 }
 
 function scheduledCondition(p: Pod | undefined) {
@@ -258,18 +273,55 @@ test('a scheduler restart in the middle of a burst binds every pod exactly once'
   const per = new Map<string, number>();
   for (const p of pods.values()) per.set(p.spec?.nodeName ?? '', (per.get(p.spec?.nodeName ?? '') ?? 0) + 1);
   for (const [node, n] of per) t.true(n <= 10, `${node} holds ${n} pods of 100m on 1 CPU`);
-  await eventually(
-    async () => {
-      const list = await c.cs.events.list({ namespace: 'default' });
-      return (list.items ?? []).filter((e) => e.reason === 'Scheduled').length === names.length;
-    },
-    10_000,
-    'one Scheduled event per pod',
-  );
-  const list = await c.cs.events.list({ namespace: 'default' });
+  const events = await untilScheduledEvents(c.cs, names.length);
   for (const n of names) {
-    const evs = (list.items ?? []).filter((e) => e.reason === 'Scheduled' && e.involvedObject?.name === n);
+    const evs = events.filter((e) => e.reason === 'Scheduled' && e.involvedObject?.name === n);
     t.is(evs.length, 1, n);
     t.is(evs[0]?.count, 1, n);
+  }
+});
+
+test('tsk scheduler (main) schedules, serves /readyz and /metrics, and stops on SIGTERM', async (t) => {
+  const c = await cluster(t);
+  await createNode(c.cs, 'node-1');
+  const http = `127.0.0.1:${await freePort()}`;
+  const log = console.log;
+  console.log = () => undefined;
+  t.teardown(() => {
+    console.log = log;
+  });
+  const exited = main(['--server', c.cs.address, '--http-address', http]);
+  await c.cs.pods.create(pod('via-main'));
+  await waitBound(c.cs, ['via-main']);
+  await eventually(async () => (await fetch(`http://${http}/readyz`).catch(() => undefined))?.status === 200, 10_000, '/readyz 200');
+  const metrics = await (await fetch(`http://${http}/metrics`)).text();
+  t.regex(metrics, /scheduler_schedule_attempts_total\{result="scheduled",profile="default-scheduler"\} 1/);
+  process.emit('SIGTERM');
+  t.is(await exited, 0);
+  await t.throwsAsync(fetch(`http://${http}/healthz`));
+});
+
+test('two instances racing for the same pods (as in a rolling restart) bind each pod once, without errors to the user', async (t) => {
+  const c = await cluster(t);
+  for (const n of ['node-1', 'node-2']) await createNode(c.cs, n);
+  const a = c.start();
+  const b = c.start();
+  await Promise.all([a.started, b.started]);
+  const names = Array.from({ length: 30 }, (_, i) => `race-${i}`);
+  await Promise.all(names.map((n) => c.cs.pods.create(pod(n))));
+  const pods = await waitBound(c.cs, names);
+  t.is(pods.size, names.length);
+  const refused = c.logs.filter((l) => l.startsWith('not binding'));
+  t.log(`binds refused as already done: ${refused.length}`);
+  for (const l of refused) t.regex(l, /already assigned|being deleted|not found/i);
+  const events = await untilScheduledEvents(c.cs, names.length);
+  t.deepEqual(
+    events.filter((e) => e.reason === 'FailedScheduling'),
+    [],
+  );
+  for (const p of pods.values()) {
+    const evs = events.filter((e) => e.reason === 'Scheduled' && e.involvedObject?.name === p.metadata?.name);
+    t.is(evs.length, 1);
+    t.is(evs[0]?.message, `Successfully assigned default/${p.metadata?.name ?? ''} to ${p.spec?.nodeName ?? ''}`);
   }
 });

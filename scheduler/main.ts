@@ -13,6 +13,20 @@ function log(line: string): void {
   console.log(`tsk scheduler: ${line}`);
 }
 
+/** Resolves with the first of the signals received; the listeners are removed then. */
+function untilSignal(signals: NodeJS.Signals[]): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handlers = signals.map((sig) => {
+      const h = (): void => {
+        for (const [s, fn] of handlers) process.off(s, fn);
+        resolve(sig);
+      };
+      return [sig, h] as const;
+    });
+    for (const [s, fn] of handlers) process.on(s, fn);
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   let flags: SchedulerFlags;
   try {
@@ -52,10 +66,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   log(`using API server ${server}; health and metrics on http://${health.address}`);
 
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await untilSignal(['SIGINT', 'SIGTERM']);
   log(`received ${signal}, shutting down`);
   await scheduler.stop();
   await informers.stop();

@@ -4,13 +4,11 @@
 // queue from their events, waits for their first lists (scheduling on a
 // partial cache would overcommit nodes), then runs one cycle at a time.
 
-import type { Node, Pod } from '../api/gen/tsk/v1/core';
 import { Registry } from 'prom-client';
 import {
   ApiEventRecorder,
   NODE_NAME_INDEX,
   nodeNameIndexFunc,
-  objectKey,
   realClock,
   type Clientset,
   type Clock,
@@ -18,10 +16,10 @@ import {
   type SharedInformerFactory,
 } from '../client';
 import { SchedulerCache } from './cache';
-import { isTerminal } from './framework/resources';
+import { nodeEventHandlers, podEventHandlers } from './handlers';
 import { SchedulerMetrics } from './metrics';
 import { SchedulingQueue, type QueueOptions } from './queue/scheduling-queue';
-import { DEFAULT_SCHEDULER_NAME, Scheduler, needsScheduling } from './scheduler';
+import { DEFAULT_SCHEDULER_NAME, Scheduler } from './scheduler';
 
 export interface SchedulerOptions {
   readonly clientset: Clientset;
@@ -49,13 +47,6 @@ export interface RunningScheduler {
   stop(): Promise<void>;
 }
 
-/** Node changes that can make a parked pod fit: labels, cordon, taints, allocatable. */
-function schedulingRelevantNodeChange(oldNode: Node, newNode: Node): boolean {
-  const view = (n: Node): string =>
-    JSON.stringify([n.metadata?.labels ?? {}, n.spec?.unschedulable ?? false, n.spec?.taints ?? [], n.status?.allocatable ?? {}, n.status?.capacity ?? {}]);
-  return oldNode !== newNode && view(oldNode) !== view(newNode);
-}
-
 export function startScheduler(opts: SchedulerOptions): RunningScheduler {
   const clock = opts.clock ?? realClock;
   const log = opts.log ?? ((line: string) => console.log(`scheduler: ${line}`));
@@ -72,40 +63,8 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
   let stopped = false;
   let running = false;
 
-  podInformer.addEventHandler({
-    onAdd(pod: Pod) {
-      if (stopped) return;
-      if (pod.spec?.nodeName) cache.confirm(objectKey(pod));
-      else if (needsScheduling(pod)) queue.add(pod);
-    },
-    onUpdate(oldPod: Pod, pod: Pod) {
-      if (stopped) return;
-      const key = objectKey(pod);
-      if (pod.spec?.nodeName) {
-        cache.confirm(key);
-        queue.delete(key);
-        // A pod that finished frees its node's share.
-        if (!isTerminal(oldPod) && isTerminal(pod)) queue.moveAllToActiveOrBackoff();
-      } else if (needsScheduling(pod)) queue.update(oldPod, pod);
-      else queue.delete(key);
-    },
-    onDelete(pod: Pod) {
-      if (stopped) return;
-      const key = objectKey(pod);
-      const held = pod.spec?.nodeName || cache.isAssumed(key);
-      queue.delete(key);
-      cache.confirm(key);
-      if (held) queue.moveAllToActiveOrBackoff();
-    },
-  });
-  nodeInformer.addEventHandler({
-    onAdd() {
-      if (!stopped) queue.moveAllToActiveOrBackoff();
-    },
-    onUpdate(oldNode: Node, node: Node) {
-      if (!stopped && schedulingRelevantNodeChange(oldNode, node)) queue.moveAllToActiveOrBackoff();
-    },
-  });
+  podInformer.addEventHandler(podEventHandlers(queue, cache, () => stopped));
+  nodeInformer.addEventHandler(nodeEventHandlers(queue, () => stopped));
   opts.informers.start();
 
   let signalStop: () => void = () => undefined;

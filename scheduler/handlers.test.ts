@@ -1,0 +1,115 @@
+import test from 'ava';
+import type { Node, Pod } from '../api/gen/tsk/v1/core';
+import { FakeClock, NODE_NAME_INDEX, Store, nodeNameIndexFunc } from '../client';
+import { SchedulerCache } from './cache';
+import { nodeEventHandlers, podEventHandlers, schedulingRelevantNodeChange } from './handlers';
+import { SchedulingQueue } from './queue/scheduling-queue';
+import { makeNode, makePod } from './testing';
+
+function setup() {
+  const clock = new FakeClock();
+  const queue = new SchedulingQueue({ clock });
+  const cache = new SchedulerCache(new Store<Node>(), new Store<Pod>({ [NODE_NAME_INDEX]: nodeNameIndexFunc }));
+  let stopped = false;
+  return {
+    queue,
+    cache,
+    clock,
+    pods: podEventHandlers(queue, cache, () => stopped),
+    nodes: nodeEventHandlers(queue, () => stopped),
+    stop: () => (stopped = true),
+  };
+}
+
+/** Parks a pod as unschedulable. */
+async function park(s: ReturnType<typeof setup>, pod: Pod): Promise<void> {
+  s.pods.onAdd?.(pod);
+  const info = await s.queue.pop();
+  s.queue.requeueUnschedulable(info!);
+  await s.clock.advance(10_000); // past its back-off, so a move goes to active
+}
+
+test('pods: only unbound, non-terminating pods of the default scheduler are queued', (t) => {
+  const s = setup();
+  const deleting = makePod('deleting');
+  deleting.metadata!.deletionTimestamp = '2026-01-01T00:00:00Z';
+  for (const p of [makePod('mine'), makePod('bound', { nodeName: 'n1' }), makePod('other', { schedulerName: 'custom' }), deleting]) s.pods.onAdd?.(p);
+  t.deepEqual(s.queue.lengths(), { active: 1, backoff: 0, unschedulable: 0 });
+  t.is(s.queue.where('default/mine'), 'active');
+  s.queue.close();
+});
+
+test('pods: seen bound, a pod leaves the queue and its assumption is confirmed', (t) => {
+  const s = setup();
+  const pod = makePod('p');
+  s.pods.onAdd?.(pod);
+  s.cache.assume('default/p', pod, 'n1');
+  s.pods.onUpdate?.(pod, makePod('p', { nodeName: 'n1' }));
+  t.is(s.queue.where('default/p'), undefined);
+  t.false(s.cache.isAssumed('default/p'));
+  s.queue.close();
+});
+
+test('pods: a bound pod that finishes or is deleted retries parked pods; an unbound one deleted does not', async (t) => {
+  const s = setup();
+  await park(s, makePod('waiting'));
+  const running = makePod('r', { nodeName: 'n1', phase: 'Running' });
+  s.pods.onUpdate?.(running, makePod('r', { nodeName: 'n1', phase: 'Running' }));
+  t.is(s.queue.where('default/waiting'), 'unschedulable');
+  s.pods.onUpdate?.(running, makePod('r', { nodeName: 'n1', phase: 'Succeeded' }));
+  t.is(s.queue.where('default/waiting'), 'active');
+
+  const again = (await s.queue.pop())!;
+  s.queue.requeueUnschedulable(again);
+  await s.clock.advance(10_000);
+  s.pods.onDelete?.(makePod('unbound-other'));
+  t.is(s.queue.where('default/waiting'), 'unschedulable');
+  s.pods.onDelete?.(makePod('r', { nodeName: 'n1' }));
+  t.is(s.queue.where('default/waiting'), 'active');
+  s.queue.close();
+});
+
+test('pods: a pod that becomes terminating leaves the queue', (t) => {
+  const s = setup();
+  const pod = makePod('p');
+  s.pods.onAdd?.(pod);
+  const deleting = makePod('p');
+  deleting.metadata!.deletionTimestamp = '2026-01-01T00:00:00Z';
+  s.pods.onUpdate?.(pod, deleting);
+  t.is(s.queue.where('default/p'), undefined);
+  s.queue.close();
+});
+
+test('nodes: an added node or a relevant change retries parked pods; a heartbeat does not', async (t) => {
+  const s = setup();
+  await park(s, makePod('waiting'));
+  const node = makeNode('n1');
+  const heartbeat: Node = { ...node, status: { ...node.status, conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: '2026-01-01T00:01:00Z' }] } };
+  s.nodes.onUpdate?.(node, heartbeat);
+  t.is(s.queue.where('default/waiting'), 'unschedulable');
+  s.nodes.onUpdate?.(node, makeNode('n1', { labels: { disk: 'ssd' } }));
+  t.is(s.queue.where('default/waiting'), 'active');
+
+  s.queue.requeueUnschedulable((await s.queue.pop())!);
+  await s.clock.advance(10_000);
+  s.nodes.onAdd?.(makeNode('n2'));
+  t.is(s.queue.where('default/waiting'), 'active');
+  s.queue.close();
+});
+
+test('schedulingRelevantNodeChange: cordon, taints, labels and allocatable count; resync (same object) does not', (t) => {
+  const node = makeNode('n');
+  t.false(schedulingRelevantNodeChange(node, node));
+  t.true(schedulingRelevantNodeChange(node, makeNode('n', { unschedulable: true })));
+  t.true(schedulingRelevantNodeChange(node, makeNode('n', { taints: [{ key: 'k', effect: 'NoSchedule' }] })));
+  t.true(schedulingRelevantNodeChange(node, makeNode('n', { cpu: '8' })));
+  t.false(schedulingRelevantNodeChange(node, makeNode('n')));
+});
+
+test('after stop, events are ignored', (t) => {
+  const s = setup();
+  s.stop();
+  s.pods.onAdd?.(makePod('p'));
+  t.deepEqual(s.queue.lengths(), { active: 0, backoff: 0, unschedulable: 0 });
+  s.queue.close();
+});

@@ -1,0 +1,59 @@
+// What the scheduler does with informer events. Pods: an unbound pod of
+// ours is queued (or updated in the queue); a pod seen bound confirms its
+// assumption and leaves the queue; a pod that finishes or is deleted frees
+// its node's share, so parked pods are retried. Nodes: an added node, or a
+// change that can make a pod fit (labels, cordon, taints, allocatable), retries
+// parked pods; heartbeats (conditions, times) do not.
+
+import type { Node, Pod } from '../api/gen/tsk/v1/core';
+import { objectKey, type EventHandlers } from '../client';
+import type { SchedulerCache } from './cache';
+import { isTerminal } from './framework/resources';
+import type { SchedulingQueue } from './queue/scheduling-queue';
+import { needsScheduling } from './scheduler';
+
+export function podEventHandlers(queue: SchedulingQueue, cache: SchedulerCache, stopped: () => boolean): EventHandlers<Pod> {
+  return {
+    onAdd(pod) {
+      if (stopped()) return;
+      if (pod.spec?.nodeName) cache.confirm(objectKey(pod));
+      else if (needsScheduling(pod)) queue.add(pod);
+    },
+    onUpdate(oldPod, pod) {
+      if (stopped()) return;
+      const key = objectKey(pod);
+      if (pod.spec?.nodeName) {
+        cache.confirm(key);
+        queue.delete(key);
+        if (!isTerminal(oldPod) && isTerminal(pod)) queue.moveAllToActiveOrBackoff();
+      } else if (needsScheduling(pod)) queue.update(oldPod, pod);
+      else queue.delete(key);
+    },
+    onDelete(pod) {
+      if (stopped()) return;
+      const key = objectKey(pod);
+      const held = Boolean(pod.spec?.nodeName) || cache.isAssumed(key);
+      queue.delete(key);
+      cache.confirm(key);
+      if (held) queue.moveAllToActiveOrBackoff();
+    },
+  };
+}
+
+/** Node changes that can make a parked pod fit: labels, cordon, taints, allocatable. */
+export function schedulingRelevantNodeChange(oldNode: Node, newNode: Node): boolean {
+  const view = (n: Node): string =>
+    JSON.stringify([n.metadata?.labels ?? {}, n.spec?.unschedulable ?? false, n.spec?.taints ?? [], n.status?.allocatable ?? {}, n.status?.capacity ?? {}]);
+  return oldNode !== newNode && view(oldNode) !== view(newNode);
+}
+
+export function nodeEventHandlers(queue: SchedulingQueue, stopped: () => boolean): EventHandlers<Node> {
+  return {
+    onAdd() {
+      if (!stopped()) queue.moveAllToActiveOrBackoff();
+    },
+    onUpdate(oldNode, node) {
+      if (!stopped() && schedulingRelevantNodeChange(oldNode, node)) queue.moveAllToActiveOrBackoff();
+    },
+  };
+}
