@@ -1,0 +1,124 @@
+// `tsk proxy` flags (node:util parseArgs), named as kube-proxy's. Parsing is
+// pure: it returns the options or a UsageError naming the flag, never exits.
+
+import { isIPv4 } from 'node:net';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { DEFAULT_HTTP_ADDRESS } from './health';
+
+export class UsageError extends Error {}
+
+export interface ProxyFlags {
+  /** Unset: client/config.ts resolveServer() decides ($TSCTL_SERVER, ~/.tsk/config, 127.0.0.1:6443). */
+  server: string | undefined;
+  nodeName: string;
+  /** Unset: the Node object's addresses. */
+  nodeIPs: string[] | undefined;
+  httpAddress: string;
+  syncPeriodMs: number;
+  minSyncPeriodMs: number;
+  clusterCIDR: string | undefined;
+  masqueradeBit: number;
+  cleanup: boolean;
+  help: boolean;
+}
+
+export const FLAG_HELP = `Usage: tsk proxy [FLAGS]
+
+Runs the service proxy of this node (kube-proxy in iptables mode): programs the iptables of the
+network namespace it runs in so that every Service's cluster IP, NodePorts and external IPs
+load-balance over its ready endpoints. Its chains are named TSK-SERVICES, TSK-SVC-*, TSK-SEP-*, ...
+
+Flags:
+  --server HOST:PORT            the API server, HOST:PORT or unix:/PATH (default: $TSCTL_SERVER, then ~/.tsk/config,
+                                then 127.0.0.1:6443)
+  --hostname-override NAME      this node's name (default: the host name)
+  --node-ip IPS                 comma-separated IPv4 addresses where NodePorts answer (default: the Node object's
+                                InternalIP and ExternalIP addresses, else every local address)
+  --http-address HOST:PORT      HTTP address for /healthz, /livez, /readyz, /metrics (default ${DEFAULT_HTTP_ADDRESS})
+  --sync-period DURATION        the longest time between two full syncs of the rules, such as 30s or 1m (default 30s)
+  --min-sync-period DURATION    the shortest time between two syncs: changes meanwhile are applied together (default 1s)
+  --cluster-cidr CIDR           the pods' range; traffic to a cluster IP from outside it is masqueraded (default: none)
+  --iptables-masquerade-bit N   the packet mark bit (0-31) of traffic to masquerade (default 14)
+  --cleanup                     remove every rule and chain of the proxy, then exit
+  -h, --help                    print this help`;
+
+/** A Go duration ("30s", "1m30s", "500ms", "0s") in milliseconds. */
+export function parseDurationMs(flag: string, value: string): number {
+  const unitMs: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < value.length) {
+    re.lastIndex = pos;
+    const m = re.exec(value);
+    if (!m) break;
+    total += Number(m[1]) * (unitMs[m[2] ?? ''] ?? 0);
+    pos = re.lastIndex;
+  }
+  if (value === '' || pos !== value.length) throw new UsageError(`--${flag}: "${value}" is not a duration such as 30s, 1m or 500ms`);
+  return Math.round(total);
+}
+
+function hostPort(flag: string, value: string): string {
+  const m = /^(.+):(\d+)$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new UsageError(`--${flag}: "${value}" is not HOST:PORT (for example ${DEFAULT_HTTP_ADDRESS})`);
+  return value;
+}
+
+function cidr(flag: string, value: string): string {
+  const m = /^([\d.]+)\/(\d+)$/.exec(value);
+  if (!m || !isIPv4(m[1] ?? '') || Number(m[2]) > 32) throw new UsageError(`--${flag}: "${value}" is not an IPv4 CIDR such as 10.244.0.0/16`);
+  return value;
+}
+
+export function parseFlags(argv: string[], defaultNodeName: string = hostname()): ProxyFlags {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        server: { type: 'string' },
+        'hostname-override': { type: 'string' },
+        'node-ip': { type: 'string' },
+        'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
+        'sync-period': { type: 'string', default: '30s' },
+        'min-sync-period': { type: 'string', default: '1s' },
+        'cluster-cidr': { type: 'string' },
+        'iptables-masquerade-bit': { type: 'string', default: '14' },
+        cleanup: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const nodeName = (values['hostname-override'] ?? defaultNodeName).trim().toLowerCase();
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName)) throw new UsageError(`--hostname-override: "${nodeName}" is not a valid node name`);
+  let nodeIPs: string[] | undefined;
+  if (values['node-ip'] !== undefined) {
+    nodeIPs = values['node-ip'].split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const bad = nodeIPs.find((ip) => !isIPv4(ip));
+    if (bad !== undefined || nodeIPs.length === 0) throw new UsageError(`--node-ip: "${bad ?? values['node-ip']}" is not an IPv4 address`);
+  }
+  const syncPeriodMs = parseDurationMs('sync-period', values['sync-period']);
+  const minSyncPeriodMs = parseDurationMs('min-sync-period', values['min-sync-period']);
+  if (syncPeriodMs < 1000) throw new UsageError(`--sync-period: must be at least 1s`);
+  if (minSyncPeriodMs > syncPeriodMs) throw new UsageError(`--min-sync-period: ${values['min-sync-period']} is longer than --sync-period ${values['sync-period']}`);
+  const bit = values['iptables-masquerade-bit'];
+  if (!/^\d+$/.test(bit) || Number(bit) > 31) throw new UsageError(`--iptables-masquerade-bit: "${bit}" is not a number from 0 to 31`);
+  return {
+    server: values.server,
+    nodeName,
+    nodeIPs,
+    httpAddress: hostPort('http-address', values['http-address']),
+    syncPeriodMs,
+    minSyncPeriodMs,
+    clusterCIDR: values['cluster-cidr'] === undefined ? undefined : cidr('cluster-cidr', values['cluster-cidr']),
+    masqueradeBit: Number(bit),
+    cleanup: values.cleanup,
+    help: values.help,
+  };
+}

@@ -1,0 +1,110 @@
+// `tsk proxy`: parse flags, connect to the API server, serve health and
+// metrics, run the proxy until SIGINT/SIGTERM (leaving its rules in place),
+// or with --cleanup remove its rules and exit. Never calls process.exit: the
+// exit code is returned.
+
+import { Registry } from 'prom-client';
+import { Clientset, SharedInformerFactory } from '../client';
+import { resolveServer } from '../client/config';
+import type { ListeningHealthServer } from '../util/health-server';
+import { cleanupRules } from './cleanup';
+import { FLAG_HELP, UsageError, parseFlags, type ProxyFlags } from './flags';
+import { listenProxyHealthServer } from './health';
+import { ExecIptables } from './iptables';
+import { startProxy, type RunningProxy } from './proxier';
+
+function log(line: string): void {
+  console.log(`tsk proxy: ${line}`);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Resolves with the name of the first of SIGINT/SIGTERM received. */
+function signalled(): { promise: Promise<string>; dispose: () => void } {
+  let dispose = (): void => undefined;
+  const promise = new Promise<string>((resolve) => {
+    const int = (): void => resolve('SIGINT');
+    const term = (): void => resolve('SIGTERM');
+    process.once('SIGINT', int);
+    process.once('SIGTERM', term);
+    dispose = () => {
+      process.off('SIGINT', int);
+      process.off('SIGTERM', term);
+    };
+  });
+  return { promise, dispose };
+}
+
+async function cleanup(): Promise<number> {
+  try {
+    const n = await cleanupRules(new ExecIptables());
+    log(n === 0 ? 'no proxy rules to remove' : `removed the proxy's rules and ${n} chain(s)`);
+    return 0;
+  } catch (err) {
+    console.error(`tsk proxy: cleanup failed: ${errorText(err)}`);
+    return 1;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let flags: ProxyFlags;
+  try {
+    flags = parseFlags(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`tsk proxy: ${err.message}\nRun 'tsk proxy --help' for the flags.`);
+      return 2;
+    }
+    throw err;
+  }
+  if (flags.help) {
+    console.log(FLAG_HELP);
+    return 0;
+  }
+  if (flags.cleanup) return cleanup();
+
+  const address = await resolveServer(flags.server);
+  const registry = new Registry();
+  let proxy: RunningProxy | undefined;
+  let health: ListeningHealthServer;
+  const notStarted = { healthy: false, lastUpdated: undefined, reason: 'the proxy is starting' };
+  try {
+    health = await listenProxyHealthServer(flags.httpAddress, registry, () => proxy?.health() ?? { ...notStarted, currentTime: Date.now() });
+  } catch (err) {
+    console.error(`tsk proxy: ${errorText(err)}`);
+    return 1;
+  }
+  log(`node ${flags.nodeName}; serving /healthz and /metrics on http://${health.address}; API server ${address}`);
+  const clientset = new Clientset(address);
+  const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`informer: ${context}: ${errorText(err)}`) });
+  const sig = signalled();
+  let code = 0;
+  try {
+    proxy = await startProxy({
+      clientset,
+      informers,
+      nodeName: flags.nodeName,
+      ...(flags.nodeIPs ? { nodeIPs: flags.nodeIPs } : {}),
+      ...(flags.clusterCIDR ? { clusterCIDR: flags.clusterCIDR } : {}),
+      syncPeriodMs: flags.syncPeriodMs,
+      minSyncPeriodMs: flags.minSyncPeriodMs,
+      masqueradeBit: flags.masqueradeBit,
+      registry,
+      log,
+    });
+    log(`received ${await sig.promise}, shutting down (the rules stay in place)`);
+  } catch (err) {
+    console.error(`tsk proxy: ${errorText(err)}`);
+    code = 1;
+  } finally {
+    sig.dispose();
+    await proxy?.stop();
+    await informers.stop();
+    clientset.close();
+    await health.close();
+  }
+  log('stopped');
+  return code;
+}

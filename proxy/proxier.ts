@@ -1,0 +1,246 @@
+// The service proxy (kube-proxy in iptables mode): watches Services and
+// Endpoints through shared informers and keeps the iptables of the network
+// namespace it runs in programmed so that every service port's cluster IP
+// (and NodePort, external IPs) load-balances over the ready endpoints.
+//
+// Level-triggered: a change only asks the SyncRunner for a sync; a sync
+// reads the whole cache, reads iptables (iptables-save), builds the complete
+// ruleset (rules.ts) and applies it with one iptables-restore --noflush. The
+// first sync also removes the stale chains of a previous run. Stopping leaves
+// the rules in place, as kube-proxy does, so traffic flows while the proxy
+// restarts; `tsk proxy --cleanup` removes them.
+
+import { isIPv4 } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Endpoints, Node, Service } from '../api/gen/tsk/v1/core';
+import { realClock, type Clock } from '../client/clock';
+import type { Clientset } from '../client/clientset';
+import type { Informer } from '../client/informer';
+import type { SharedInformerFactory } from '../client/informer-factory';
+import { ExecIptables, parseIptablesSave, type Iptables } from './iptables';
+import { newProxyMetrics, type ProxyMetrics } from './metrics';
+import { buildRestoreInput, matchesSaved, ownedRuleCounts, type RulesOptions } from './rules';
+import { buildServicePorts } from './service-ports';
+import { SyncRunner } from './sync-runner';
+
+/** The annotation the endpoints controller sets to when the change of a service's pods happened. */
+export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
+
+export interface ProxyOptions {
+  readonly clientset: Clientset;
+  readonly informers: SharedInformerFactory;
+  readonly nodeName: string;
+  /**
+   * IPv4 addresses where NodePorts answer. Unset: the Node object's
+   * InternalIP and ExternalIP addresses; none found: every local address.
+   */
+  readonly nodeIPs?: readonly string[];
+  /** Default: the real iptables-save/iptables-restore of this network namespace. */
+  readonly iptables?: Iptables;
+  /** The pods' range; traffic to a cluster IP from outside it is masqueraded. */
+  readonly clusterCIDR?: string;
+  /** Shortest time between syncs (kube-proxy's --iptables-min-sync-period); default 1 s. */
+  readonly minSyncPeriodMs?: number;
+  /** Periodic full resync (kube-proxy's --iptables-sync-period); default 30 s. */
+  readonly syncPeriodMs?: number;
+  readonly masqueradeBit?: number;
+  readonly clock?: Clock;
+  /** Where the metrics go; default a new Registry. */
+  readonly registry?: Registry;
+  readonly log?: (line: string) => void;
+  /** Whether stop() also stops the informer factory; default true. */
+  readonly stopInformers?: boolean;
+}
+
+export interface ProxyHealth {
+  readonly healthy: boolean;
+  /** Milliseconds since the epoch of the last successful sync; undefined before the first. */
+  readonly lastUpdated: number | undefined;
+  readonly currentTime: number;
+  /** Why it is not healthy. */
+  readonly reason?: string;
+}
+
+export interface RunningProxy {
+  readonly registry: Registry;
+  /** The node addresses NodePorts answer on (empty: every local address). */
+  readonly nodeIPs: readonly string[];
+  /** Resolves after the first successful sync; rejects if the proxy stops before. */
+  readonly firstSync: Promise<void>;
+  /** kube-proxy's /healthz: unhealthy before the first sync and when none succeeded for 2 sync periods. */
+  health(): ProxyHealth;
+  /** Stops watching and syncing; leaves the rules in place. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The node's IPv4 InternalIP and ExternalIP addresses, InternalIP first. */
+export function nodeAddresses(node: Node | undefined): string[] {
+  const addrs = node?.status?.addresses ?? [];
+  const of = (type: string): string[] => addrs.filter((a) => a.type === type && a.address && isIPv4(a.address)).map((a) => a.address ?? '');
+  return [...new Set([...of('InternalIP'), ...of('ExternalIP')])];
+}
+
+async function resolveNodeIPs(opts: ProxyOptions, log: (line: string) => void): Promise<string[]> {
+  if (opts.nodeIPs) return [...opts.nodeIPs];
+  try {
+    const ips = nodeAddresses(await opts.clientset.nodes.get(opts.nodeName));
+    if (ips.length > 0) return ips;
+    log(`node ${opts.nodeName} has no IPv4 InternalIP or ExternalIP address; NodePorts answer on every local address`);
+  } catch (err) {
+    log(`cannot read node ${opts.nodeName} (${err instanceof Error ? err.message : String(err)}); NodePorts answer on every local address`);
+  }
+  return [];
+}
+
+/** Starts the proxy: informers, then syncs. Resolves once it runs (see firstSync for the first rules). */
+export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const nodeIPs = await resolveNodeIPs(opts, log);
+  for (const ip of nodeIPs) if (!isIPv4(ip)) throw new Error(`node IP "${ip}" is not an IPv4 address`);
+  return new Proxier(opts, nodeIPs, log).start();
+}
+
+class Proxier {
+  private readonly clock: Clock;
+  private readonly iptables: Iptables;
+  private readonly metrics: ProxyMetrics;
+  private readonly runner: SyncRunner;
+  private readonly services: Informer<Service>;
+  private readonly endpoints: Informer<Endpoints>;
+  private readonly ruleOptions: RulesOptions;
+  private readonly syncPeriodMs: number;
+  /** Endpoints keys -> trigger times (ms) of changes not yet programmed. */
+  private readonly pendingTriggers = new Map<string, number>();
+  private lastApplied: string | undefined;
+  private lastUpdated: number | undefined;
+  private firstSyncDone!: () => void;
+  private firstSyncFailed!: (err: Error) => void;
+  readonly firstSync = new Promise<void>((resolve, reject) => {
+    this.firstSyncDone = resolve;
+    this.firstSyncFailed = reject;
+  });
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly opts: ProxyOptions,
+    readonly nodeIPs: readonly string[],
+    private readonly log: (line: string) => void,
+  ) {
+    this.firstSync.catch(() => undefined);
+    this.clock = opts.clock ?? realClock;
+    this.iptables = opts.iptables ?? new ExecIptables();
+    this.metrics = newProxyMetrics(opts.registry);
+    this.syncPeriodMs = opts.syncPeriodMs ?? 30_000;
+    this.ruleOptions = {
+      nodeIPs,
+      ...(opts.clusterCIDR ? { clusterCIDR: opts.clusterCIDR } : {}),
+      ...(opts.masqueradeBit !== undefined ? { masqueradeBit: opts.masqueradeBit } : {}),
+    };
+    this.runner = new SyncRunner(() => this.sync(), {
+      minIntervalMs: opts.minSyncPeriodMs ?? 1000,
+      maxIntervalMs: this.syncPeriodMs,
+      clock: this.clock,
+      onError: (err) => this.log(`proxy: sync failed, will retry: ${err instanceof Error ? err.message : String(err)}`),
+    });
+    this.services = opts.informers.informerFor('Service');
+    this.endpoints = opts.informers.informerFor('Endpoints');
+  }
+
+  start(): RunningProxy {
+    this.services.addEventHandler({
+      onAdd: () => this.changed('service'),
+      onUpdate: (a, b) => a !== b && this.changed('service'),
+      onDelete: () => this.changed('service'),
+    });
+    this.endpoints.addEventHandler({
+      onAdd: (e) => this.endpointsChanged(e),
+      onUpdate: (a, b) => a !== b && this.endpointsChanged(b),
+      onDelete: () => this.changed('endpoints'),
+    });
+    this.opts.informers.start();
+    // The first sync waits for both caches: rules built from half a list would cut live services.
+    Promise.all([this.services.waitForSync(), this.endpoints.waitForSync()]).then(
+      () => {
+        if (!this.stopping) this.runner.start();
+      },
+      (err: unknown) => this.firstSyncFailed(err instanceof Error ? err : new Error(String(err))),
+    );
+    return {
+      registry: this.metrics.registry,
+      nodeIPs: this.nodeIPs,
+      firstSync: this.firstSync,
+      health: () => this.health(),
+      stop: () => this.stop(),
+    };
+  }
+
+  private changed(what: 'service' | 'endpoints'): void {
+    (what === 'service' ? this.metrics.serviceChanges : this.metrics.endpointChanges).inc();
+    this.metrics.lastQueuedTimestamp.set(this.clock.now() / 1000);
+    this.runner.run();
+  }
+
+  private endpointsChanged(eps: Endpoints): void {
+    const at = Date.parse(eps.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION] ?? '');
+    const key = `${eps.metadata?.namespace ?? ''}/${eps.metadata?.name ?? ''}`;
+    if (Number.isFinite(at) && !this.pendingTriggers.has(key)) this.pendingTriggers.set(key, at);
+    this.changed('endpoints');
+  }
+
+  /** One full sync; throws (and the runner retries) when iptables fails. */
+  private async sync(): Promise<void> {
+    const start = this.clock.now();
+    const triggers = new Map(this.pendingTriggers);
+    const ports = buildServicePorts(this.services.store.list(), (key) => this.endpoints.store.get(key));
+    const saved = parseIptablesSave(await this.iptables.save());
+    const input = buildRestoreInput(ports, saved, this.ruleOptions);
+    const expected = ownedRuleCounts(input);
+    // Nothing changed since the last restore and nobody touched the chains: skip the write.
+    if (input !== this.lastApplied || !matchesSaved(expected, saved)) {
+      try {
+        await this.iptables.restore(input);
+      } catch (err) {
+        this.metrics.restoreFailures.inc();
+        this.lastApplied = undefined;
+        throw err;
+      }
+      this.lastApplied = input;
+    }
+    const end = this.clock.now();
+    this.metrics.syncDuration.observe((end - start) / 1000);
+    this.metrics.lastSyncTimestamp.set(end / 1000);
+    for (const table of ['filter', 'nat']) {
+      let n = 0;
+      for (const [key, count] of expected) if (key.startsWith(`${table} `)) n += count;
+      this.metrics.rulesTotal.set({ table }, n);
+    }
+    for (const [key, at] of triggers) {
+      this.metrics.networkProgramming.observe(Math.max(0, end - at) / 1000);
+      if (this.pendingTriggers.get(key) === at) this.pendingTriggers.delete(key);
+    }
+    if (this.lastUpdated === undefined) {
+      this.log(`proxy: first sync done: ${ports.length} service port(s), NodePorts on ${this.nodeIPs.join(', ') || 'every local address'}`);
+    }
+    this.lastUpdated = end;
+    this.firstSyncDone();
+  }
+
+  private health(): ProxyHealth {
+    const now = this.clock.now();
+    const timeout = 2 * this.syncPeriodMs;
+    const base = { lastUpdated: this.lastUpdated, currentTime: now };
+    if (this.lastUpdated === undefined) return { ...base, healthy: false, reason: 'the rules have not been synced yet' };
+    if (now - this.lastUpdated > timeout) {
+      return { ...base, healthy: false, reason: `no successful sync for ${Math.round((now - this.lastUpdated) / 1000)} s (limit ${timeout / 1000} s)` };
+    }
+    return { ...base, healthy: true };
+  }
+
+  private stop(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      await this.runner.stop();
+      if (this.opts.stopInformers !== false) await this.opts.informers.stop();
+      this.firstSyncFailed(new Error('the proxy stopped before its first sync'));
+    })());
+  }
+}

@@ -1,0 +1,120 @@
+// From API objects to what the rules are made of: one entry per service port
+// with a cluster IP, with its ready endpoints. Pure; sorted, so the same
+// objects always give the same rules.
+
+import type { Endpoints, Service } from '../api/gen/tsk/v1/core';
+import { servicePortName } from './chains';
+
+/** Kubernetes' default ClientIP affinity timeout (3 hours). */
+export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10_800;
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface Endpoint {
+  readonly ip: string;
+  readonly port: number;
+}
+
+export interface ServicePortState {
+  readonly namespace: string;
+  readonly name: string;
+  /** The ServicePort's name; "" when the service has one unnamed port. */
+  readonly portName: string;
+  readonly protocol: Protocol;
+  readonly clusterIP: string;
+  readonly port: number;
+  /** Set for NodePort (and LoadBalancer) services. */
+  readonly nodePort?: number;
+  readonly externalIPs: readonly string[];
+  /** Set when sessionAffinity is ClientIP. */
+  readonly affinityTimeoutSeconds?: number;
+  /** Ready endpoints, sorted by address then port, without duplicates. */
+  readonly endpoints: readonly Endpoint[];
+}
+
+/** "ns/name" or "ns/name:port": how the port appears in comments and chain hashes. */
+export function spnOf(sp: ServicePortState): string {
+  return servicePortName(sp.namespace, sp.name, sp.portName);
+}
+
+function protocolOf(p: string | undefined): Protocol {
+  return p === 'UDP' || p === 'SCTP' ? p : 'TCP';
+}
+
+/** Orders dotted IPv4 addresses numerically (others after, as strings). */
+function compareIPs(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  if (pa.length === 4 && pb.length === 4) {
+    for (let i = 0; i < 4; i++) if (pa[i] !== pb[i]) return (pa[i] ?? 0) - (pb[i] ?? 0);
+    return 0;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The ready endpoints of one service port: the addresses (not the
+ * notReadyAddresses) of every subset that has a port of the same name and
+ * protocol, as kube-proxy matches them.
+ */
+export function readyEndpoints(endpoints: Endpoints | undefined, portName: string, protocol: Protocol): Endpoint[] {
+  const seen = new Map<string, Endpoint>();
+  for (const subset of endpoints?.subsets ?? []) {
+    const port = (subset.ports ?? []).find((p) => (p.name ?? '') === portName && protocolOf(p.protocol) === protocol);
+    if (port?.port === undefined) continue;
+    for (const addr of subset.addresses ?? []) {
+      if (!addr.ip) continue;
+      seen.set(`${addr.ip}:${port.port}`, { ip: addr.ip, port: port.port });
+    }
+  }
+  return [...seen.values()].sort((a, b) => compareIPs(a.ip, b.ip) || a.port - b.port);
+}
+
+/** True for a service the proxy programs: it has a cluster IP (not headless, not ExternalName). */
+function hasClusterIP(svc: Service): boolean {
+  const ip = svc.spec?.clusterIP ?? '';
+  return ip !== '' && ip !== 'None' && svc.spec?.type !== 'ExternalName';
+}
+
+/**
+ * Every programmable service port with its ready endpoints, sorted by
+ * namespace, name and port name. `endpointsByKey` maps "ns/name" to the
+ * service's Endpoints object.
+ */
+export function buildServicePorts(services: readonly Service[], endpointsByKey: (key: string) => Endpoints | undefined): ServicePortState[] {
+  const out: ServicePortState[] = [];
+  for (const svc of services) {
+    if (!hasClusterIP(svc)) continue;
+    const namespace = svc.metadata?.namespace ?? '';
+    const name = svc.metadata?.name ?? '';
+    const eps = endpointsByKey(`${namespace}/${name}`);
+    const spec = svc.spec ?? {};
+    const withNodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+    const affinity =
+      spec.sessionAffinity === 'ClientIP'
+        ? { affinityTimeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds || DEFAULT_AFFINITY_TIMEOUT_SECONDS }
+        : {};
+    for (const port of spec.ports ?? []) {
+      if (!port.port) continue;
+      const portName = port.name ?? '';
+      const protocol = protocolOf(port.protocol);
+      out.push({
+        namespace,
+        name,
+        portName,
+        protocol,
+        clusterIP: spec.clusterIP ?? '',
+        port: port.port,
+        ...(withNodePorts && port.nodePort ? { nodePort: port.nodePort } : {}),
+        externalIPs: [...(spec.externalIPs ?? [])].sort(compareIPs),
+        ...affinity,
+        endpoints: readyEndpoints(eps, portName, protocol),
+      });
+    }
+  }
+  return out.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || cmp(a.portName, b.portName) || cmp(a.protocol, b.protocol));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
