@@ -2,17 +2,22 @@
 // against the real kernel, run as root: read-write and read-only mounts of
 // directories and files, targets created when missing, two containers of
 // one sandbox sharing an emptyDir-like directory, containerPaths that try to
-// leave the rootfs through symlinks and "..", and the clear errors for bad
-// mounts. Each test has its own data dir and host directories, removed with
-// every container and sandbox by its teardown, also on failure.
+// leave the rootfs through symlinks and "..", the clear errors for bad
+// mounts, and `tsk runtime run -v`. Each test has its own data dir and host
+// directories, removed with every container and sandbox by its teardown,
+// also on failure.
 
 import test from 'ava';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import type { ContainerConfig } from '../kubelet/runtime/runtime';
 import { makeRuntimeEnv, RuntimeEnv } from './support/runtime-env';
 import { buildImage, buildLayer, busyboxImage, dockerSaveArchive } from './support/test-images';
+
+const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 
 interface Env extends RuntimeEnv {
   /** A host directory of this test, removed by its teardown. */
@@ -184,4 +189,17 @@ test('bad mounts are clear errors naming the container and the mount, and leave 
   const e4 = await t.throwsAsync(env.runtime.createContainer(sb, { name: 'app', image: HOSTILE_IMAGE, command: ['true'], mounts: [{ containerPath: '/dangling', hostPath: file }] }));
   t.regex(e4?.message ?? '', /mount 0 \(.+ on \/dangling\): resolve target \(a dangling symlink\?\)/);
   t.is((await env.runtime.listContainers({ sandboxId: sb })).length, 0, 'failed creates leave no container');
+});
+
+test('tsk runtime run -v bind-mounts like docker, read-only with :ro', async (t) => {
+  const env = await setup(t);
+  const dir = path.join(env.host, 'vol');
+  fs.mkdirSync(dir);
+  const dd = ['--data-dir', env.dataDir];
+  const cmd = 'echo via-cli > /vol/out; touch /ro/x 2>&1; true';
+  const r = await promisify(execFile)(process.execPath, [TSK, 'runtime', 'run', ...dd, '-v', `${dir}:/vol`, '--volume', `${env.host}:/ro:ro`, env.image, 'sh', '-c', cmd], { encoding: 'utf8' });
+  t.regex(r.stdout, /touch: \/ro\/x: Read-only file system/);
+  t.is(fs.readFileSync(path.join(dir, 'out'), 'utf8'), 'via-cli\n');
+  const bad = await t.throwsAsync(promisify(execFile)(process.execPath, [TSK, 'runtime', 'run', ...dd, '-v', 'named:/vol', env.image, 'true'], { encoding: 'utf8' }));
+  t.regex((bad as unknown as { stderr: string }).stderr, /invalid -v "named:\/vol": .*named volumes are not supported/);
 });

@@ -8,7 +8,7 @@ import { parseQuantity } from '../../../api/quantity';
 import { ImageStore } from '../image/store';
 import { NotFoundError, RuntimeError } from '../errors';
 import { NativeRuntime } from '../native-runtime';
-import type { ContainerResources, ContainerStatus, LogEntry } from '../runtime';
+import type { ContainerResources, ContainerStatus, LogEntry, Mount } from '../runtime';
 import { type ParsedArgs, UsageError, parseArgs } from './args';
 import { formatTable, humanAge } from './image-commands';
 
@@ -21,7 +21,7 @@ export const CONTAINER_VERBS: ContainerVerb[] = ['run', 'ps', 'logs', 'exec', 's
 const CLI_SANDBOX_LABEL = 'io.tsk.runtime.cli-sandbox';
 
 export const USAGE: Record<ContainerVerb, string> = {
-  run: 'Usage: tsk runtime run [-d] [--name NAME] [-e KEY=VALUE]... [--memory 64Mi] [--cpus 200m] [--pids 64] [-w DIR] [-u USER] [--entrypoint CMD] IMAGE [COMMAND [ARG...]]',
+  run: 'Usage: tsk runtime run [-d] [--name NAME] [-e KEY=VALUE]... [-v /HOST:/CONTAINER[:ro]]... [--memory 64Mi] [--cpus 200m] [--pids 64] [-w DIR] [-u USER] [--entrypoint CMD] IMAGE [COMMAND [ARG...]]',
   ps: 'Usage: tsk runtime ps [-a] [-q]',
   logs: 'Usage: tsk runtime logs [-f] [--tail N] [-t|--timestamps] CONTAINER',
   exec: 'Usage: tsk runtime exec [-i] [-t] [-e KEY=VALUE]... CONTAINER COMMAND [ARG...]',
@@ -72,6 +72,17 @@ export function parseCpus(v: string): number {
 export function parsePositiveInt(flag: string, v: string): number {
   if (!/^\d+$/.test(v) || Number(v) <= 0) throw new UsageError(`invalid ${flag} "${v}": must be a positive integer`);
   return Number(v);
+}
+
+/** docker's `-v /host:/container[:ro|rw]` bind mount (named volumes are not supported). */
+export function parseVolume(v: string): Mount {
+  const [hostPath = '', containerPath = '', mode, ...rest] = v.split(':');
+  const usage = `invalid -v "${v}": expected /HOST:/CONTAINER[:ro|rw]`;
+  if (rest.length > 0 || hostPath === '' || containerPath === '') throw new UsageError(usage);
+  if (!hostPath.startsWith('/')) throw new UsageError(`${usage} (the host path must be absolute; named volumes are not supported)`);
+  if (!containerPath.startsWith('/')) throw new UsageError(`${usage} (the container path must be absolute)`);
+  if (mode !== undefined && mode !== 'ro' && mode !== 'rw') throw new UsageError(`${usage} (unknown mode "${mode}")`);
+  return { hostPath, containerPath, ...(mode === 'ro' ? { readOnly: true } : {}) };
 }
 
 const ADJECTIVES = ['brave', 'calm', 'eager', 'fancy', 'gentle', 'happy', 'jolly', 'keen', 'lucid', 'merry', 'nifty', 'proud', 'quiet', 'sharp', 'vivid', 'witty'];
@@ -177,7 +188,7 @@ export class ContainerCommands {
   }
 
   private async runCmd(argv: string[]): Promise<number> {
-    const p = parseFlags(argv, ['--name', '-e', '--env', '--memory', '-m', '--cpus', '--pids', '--pids-limit', '-w', '--workdir', '-u', '--user', '--entrypoint'], ['-d', '--detach'], true);
+    const p = parseFlags(argv, ['--name', '-e', '--env', '-v', '--volume', '--memory', '-m', '--cpus', '--pids', '--pids-limit', '-w', '--workdir', '-u', '--user', '--entrypoint'], ['-d', '--detach'], true);
     const [image, ...cmd] = p.args;
     if (image === undefined) throw new UsageError('missing IMAGE');
     const resources: ContainerResources = {};
@@ -189,6 +200,7 @@ export class ContainerCommands {
     if (pids !== undefined) resources.pidsLimit = parsePositiveInt('--pids', pids);
     const env = [...(p.flags.get('-e') ?? []), ...(p.flags.get('--env') ?? [])];
     for (const e of env) if (!/^[^=]+=/.test(e)) throw new UsageError(`invalid -e "${e}": expected KEY=VALUE`);
+    const mounts = [...(p.flags.get('-v') ?? []), ...(p.flags.get('--volume') ?? [])].map(parseVolume);
 
     const all = await this.runtime.listContainers();
     const taken = new Set(all.map((c) => c.name));
@@ -208,6 +220,7 @@ export class ContainerCommands {
         ...(entrypoint !== undefined ? { command: [entrypoint] } : {}),
         ...(cmd.length > 0 ? { args: cmd } : {}),
         env,
+        mounts,
         ...(workingDir !== undefined ? { workingDir } : {}),
         ...(user !== undefined ? { user } : {}),
         resources,

@@ -8,6 +8,7 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseVolume } from '../cli/container-commands';
 import type { Mount } from '../runtime';
 import { MAX_MOUNTS, MountError, mountSyntaxProblem, validateMounts } from './mounts';
 import { renderSpec, ShimSpec } from './spec';
@@ -131,4 +132,15 @@ test('mounts reach the shim spec as paired records, in order, after the /etc fil
     'bind_ro 1',
   ]);
   t.false(renderSpec(BASE).includes('bind_'), 'no mounts, no records');
+});
+
+test('tsk runtime run -v takes docker\'s /HOST:/CONTAINER[:ro|rw]', (t) => {
+  t.deepEqual(parseVolume('/h:/c'), { hostPath: '/h', containerPath: '/c' });
+  t.deepEqual(parseVolume('/h:/c:ro'), { hostPath: '/h', containerPath: '/c', readOnly: true });
+  t.deepEqual(parseVolume('/h:/c:rw'), { hostPath: '/h', containerPath: '/c' });
+  t.throws(() => parseVolume('data:/c'), { message: 'invalid -v "data:/c": expected /HOST:/CONTAINER[:ro|rw] (the host path must be absolute; named volumes are not supported)' });
+  t.throws(() => parseVolume('/h:c'), { message: /the container path must be absolute/ });
+  t.throws(() => parseVolume('/h:/c:z'), { message: /unknown mode "z"/ });
+  t.throws(() => parseVolume('/h'), { message: /expected \/HOST:\/CONTAINER/ });
+  t.throws(() => parseVolume('/h:/c:ro:x'), { message: /expected \/HOST:\/CONTAINER/ });
 });
