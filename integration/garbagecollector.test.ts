@@ -3,6 +3,8 @@
 // manager (replication controller + garbage collector) in-process.
 
 import test from 'ava';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { ApiError, InvalidError, NotFoundError } from '../api/errors';
 import type { ReplicationController } from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client';
@@ -45,12 +47,25 @@ test('background (the default): the RC goes at once, the collector deletes its p
   t.pass();
 });
 
-test('orphan: the RC goes, its pods stay without owner references', async (t) => {
-  const { cs } = await setup(t);
+/** Runs the built tsctl against the test's API server. */
+function tsctl(address: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const bin = join(__dirname, '..', 'cmd', 'tsctl.js');
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args, '--server', address], { env: { ...process.env, TSCTL_SERVER: '' }, timeout: 30_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('orphan (tsctl delete --cascade=orphan): the RC goes, its pods stay without owner references', async (t) => {
+  const { plane, cs } = await setup(t);
   await rcWithPods(cs, 'web', 3);
-  const marked = await cs.replicationControllers.delete('web', { namespace: 'default', propagationPolicy: 'Orphan' });
-  t.truthy(marked.metadata?.deletionTimestamp);
-  t.deepEqual(marked.metadata?.finalizers, ['orphan']);
+  const bad = await tsctl(plane.address, ['delete', 'rc', 'web', '--cascade=sometimes']);
+  t.not(bad.code, 0);
+  t.regex(bad.stderr, /invalid cascade value \(sometimes\)\. Must be "background", "foreground", or "orphan"/);
+  t.falsy((await cs.replicationControllers.get('web', 'default')).metadata?.deletionTimestamp);
+  const res = await tsctl(plane.address, ['delete', 'rc', 'web', '--cascade=orphan']);
+  t.is(res.stdout, 'replicationcontroller "web" deleted\n', res.stderr);
   await eventually(() => gone(cs.replicationControllers.get('web', 'default')), 20_000, 'the RC to go');
   const pods = await podsOf(cs, 'web');
   t.is(pods.length, 3);

@@ -16,7 +16,22 @@ interface Victim {
   readonly namespace: string;
 }
 
+/** kubectl's --cascade: background (default), orphan or foreground; true/false are its deprecated spellings. */
+const CASCADE: Readonly<Record<string, string>> = { background: 'Background', orphan: 'Orphan', foreground: 'Foreground', true: 'Background', false: 'Orphan' };
+
+function propagationPolicy(ctx: Context): { propagationPolicy?: string } {
+  const cascade = flagString(ctx.args, 'cascade');
+  if (cascade === undefined) return {};
+  const policy = CASCADE[cascade];
+  if (!policy) throw new UsageError(`invalid cascade value (${cascade}). Must be "background", "foreground", or "orphan".`);
+  return { propagationPolicy: policy };
+}
+
 function deleteOptions(ctx: Context): Omit<DeleteOptions, 'namespace'> {
+  return { ...graceOptions(ctx), ...propagationPolicy(ctx) };
+}
+
+function graceOptions(ctx: Context): Pick<DeleteOptions, 'gracePeriodSeconds'> {
   const grace = flagInt(ctx.args, 'grace-period');
   const now = flagBool(ctx.args, 'now');
   const force = flagBool(ctx.args, 'force');
@@ -61,7 +76,7 @@ export const deleteCommand: Command = {
   name: 'delete',
   summary: 'Delete objects by file, by kind and name, or by label selector',
   usage: 'tsctl delete (-f FILENAME | KIND NAME... | KIND -l SELECTOR | KIND --all) [flags]',
-  examples: '  tsctl delete pod web\n  tsctl delete -f manifests/\n  tsctl delete pods -l app=web --now',
+  examples: '  tsctl delete pod web\n  tsctl delete -f manifests/\n  tsctl delete pods -l app=web --now\n  tsctl delete rc web --cascade=orphan',
   flags: [
     { name: 'filename', short: 'f', type: 'string', repeated: true, valueName: 'FILE', help: 'Delete the objects of a manifest file, directory or - (repeatable)' },
     { name: 'selector', short: 'l', type: 'string', valueName: 'SELECTOR', help: 'Delete the objects matching a label selector' },
@@ -69,6 +84,12 @@ export const deleteCommand: Command = {
     { name: 'grace-period', type: 'int', valueName: 'SECONDS', help: 'Seconds a pod gets to stop (default: its own; -1 too)' },
     { name: 'now', type: 'bool', help: 'Stop pods at once (grace period 1)' },
     { name: 'force', type: 'bool', help: 'With --grace-period=0: remove without waiting for the kubelet' },
+    {
+      name: 'cascade',
+      type: 'string',
+      valueName: 'MODE',
+      help: 'What happens to dependents (pods of an RC): background (default) deletes them after, foreground before, orphan keeps them',
+    },
     { name: 'ignore-not-found', type: 'bool', help: 'Treat "not found" as success' },
     { name: 'validate', type: 'string', valueName: 'MODE', help: 'strict, warn (default) or ignore unknown fields in -f files' },
   ],
