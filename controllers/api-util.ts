@@ -1,5 +1,6 @@
 // Small helpers the controllers share for talking to the API.
 
+import { Counter, type Registry } from 'prom-client';
 import { NotFoundError } from '../api/errors';
 
 /** A time in the API's form (RFC 3339, seconds, UTC), from milliseconds since the epoch. */
@@ -14,4 +15,11 @@ export async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
   }
+}
+
+/** A counter in `registry`, or the one already registered there under that name (controllers built twice on one registry share it). */
+export function counterIn<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<L>;
+  return new Counter<L>({ name, help, labelNames, registers: [registry] });
 }

@@ -107,3 +107,16 @@ test('the trigger-time annotation holds when the change was first observed', asy
   await c.sync('default/web');
   t.is(endpoints.get('default/web')?.metadata?.annotations?.[LAST_CHANGE_TRIGGER_TIME_ANNOTATION], '2024-05-01T10:00:00Z');
 });
+
+test('a pod update that changes nothing Endpoints show enqueues nothing; a resync does', (t) => {
+  const { services, c } = setup();
+  services.upsert(svc());
+  const before = pod('a', '10.0.0.1');
+  const heartbeat = { ...before, status: { ...before.status, startTime: '2024-05-01T10:00:00Z' } };
+  c.podChanged(before, heartbeat);
+  t.is(c.queue.len(), 0);
+  c.podChanged(heartbeat, heartbeat);
+  t.is(c.queue.len(), 1);
+  c.podChanged(heartbeat, pod('a', '10.0.0.1', false));
+  t.is(c.queue.len(), 1, 'already queued');
+});

@@ -12,7 +12,7 @@ import type { Controller, ControllerContext, ControllerFactory } from '../contro
 import { ignoreNotFound, rfc3339 } from '../api-util';
 import { newControllerQueue } from '../queue';
 import { QueueWorkers } from '../workers';
-import { computeSubsets, endpointsLabels, hasSelector, labelsEqual, selectedPods, subsetsEqual } from './subsets';
+import { computeSubsets, endpointsLabels, endpointsRelevantState, hasSelector, labelsEqual, selectedPods, subsetsEqual } from './subsets';
 
 export const ENDPOINTS_CONTROLLER_NAME = 'endpoints';
 /** When the change that led to this Endpoints content was observed (Kubernetes' annotation). */
@@ -62,6 +62,8 @@ export class EndpointsController implements Controller {
 
   /** A pod changed: every service of its namespace that selects it now or selected it before. */
   podChanged(oldPod: Pod | undefined, newPod: Pod): void {
+    // A resync (same object) always counts; a real update only when it matters to Endpoints.
+    if (oldPod && oldPod !== newPod && endpointsRelevantState(oldPod) === endpointsRelevantState(newPod)) return;
     const keys = new Set<string>();
     for (const pod of oldPod && oldPod !== newPod ? [oldPod, newPod] : [newPod]) {
       const ns = pod.metadata?.namespace ?? '';

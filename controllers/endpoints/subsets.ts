@@ -25,6 +25,24 @@ export function shouldPodBeInEndpoints(pod: Pod): boolean {
   return !pod.metadata?.deletionTimestamp;
 }
 
+/**
+ * Everything of a pod that its Endpoints entries depend on, as one string:
+ * a pod update that leaves it equal (a kubelet's status heartbeat) changes
+ * no Endpoints.
+ */
+export function endpointsRelevantState(pod: Pod): string {
+  return JSON.stringify([
+    pod.metadata?.labels ?? {},
+    pod.status?.podIP ?? '',
+    isPodReady(pod),
+    shouldPodBeInEndpoints(pod),
+    pod.spec?.nodeName ?? '',
+    pod.spec?.hostname ?? '',
+    pod.spec?.subdomain ?? '',
+    (pod.spec?.containers ?? []).map((c) => (c.ports ?? []).map((p) => [p.name ?? '', p.containerPort ?? 0, p.protocol || 'TCP'])),
+  ]);
+}
+
 /** Whether the service has a selector (services without one have user-managed Endpoints). */
 export function hasSelector(service: Service): boolean {
   return Object.keys(service.spec?.selector ?? {}).length > 0;

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { Registry } from 'prom-client';
 import { NotFoundError } from '../../api/errors';
 import type { Node, Pod } from '../../api/gen/tsk/v1/core';
 import type { ObjectReference } from '../../api/gen/tsk/v1/meta';
@@ -45,8 +46,9 @@ function setup() {
     },
   };
   const recorder: EventRecorder = { event: (ref: ObjectReference, type, reason) => events.push(`${ref.kind}/${ref.name} ${type} ${reason}`) };
-  const c = new NodeLifecycleController({ nodes, pods, nodeClient, podClient, recorder, clock, log: () => undefined }, { nodeMonitorGracePeriodMs: 40_000 });
-  return { nodes, pods, clock, calls, events, c };
+  const registry = new Registry();
+  const c = new NodeLifecycleController({ nodes, pods, nodeClient, podClient, recorder, clock, registry, log: () => undefined }, { nodeMonitorGracePeriodMs: 40_000 });
+  return { nodes, pods, clock, calls, events, registry, c };
 }
 
 const readyNode = (name: string, heartbeat: number): Node => ({
@@ -87,7 +89,7 @@ test('a node posting heartbeats stays untouched', async (t) => {
 });
 
 test('a silent node becomes Unknown after the grace period, is tainted unreachable, and its pods are handled', async (t) => {
-  const { nodes, pods, clock, calls, events, c } = setup();
+  const { nodes, pods, clock, calls, events, registry, c } = setup();
   // A second, healthy node: not every node is down.
   nodes.upsert(readyNode('n2', T0));
   nodes.upsert(readyNode('n1', T0));
@@ -128,6 +130,7 @@ test('a silent node becomes Unknown after the grace period, is tainted unreachab
   await clock.advance(1000);
   await c.sync('n1');
   t.deepEqual(calls, ['delete pod tolerant']);
+  t.regex(await registry.metrics(), /taint_eviction_controller_pod_deletions_total 2/);
   t.truthy(pods.get('default/elsewhere') && !pods.get('default/elsewhere')?.metadata?.deletionTimestamp);
 });
 

@@ -15,7 +15,8 @@
 import type { Node, Pod, PodCondition, Taint } from '../../api/gen/tsk/v1/core';
 import { NODE_NAME_INDEX, WorkQueue, nodeNameIndexFunc, referenceTo, type Clock, type EventRecorder, type Lister, type PodClient, type ResourceClient } from '../../client';
 import type { Controller, ControllerContext, ControllerFactory } from '../controller';
-import { ignoreNotFound, rfc3339 } from '../api-util';
+import type { Counter, Registry } from 'prom-client';
+import { counterIn, ignoreNotFound, rfc3339 } from '../api-util';
 import { newControllerQueue } from '../queue';
 import { QueueWorkers } from '../workers';
 import { observe, unknownConditions, type NodeHealth } from './health';
@@ -49,6 +50,8 @@ export interface NodeLifecycleDeps {
   readonly log: (line: string) => void;
   /** The work queue (the manager's metered one); default: a plain WorkQueue on clock. */
   readonly queue?: WorkQueue<string>;
+  /** Where the eviction counter goes; none: not counted. */
+  readonly registry?: Registry;
 }
 
 export class NodeLifecycleController implements Controller {
@@ -64,6 +67,7 @@ export class NodeLifecycleController implements Controller {
   /** First sighting of NoExecute taints without timeAdded, by node, key, value. */
   private readonly taintSeen = new Map<string, number>();
   private fullDisruption = false;
+  private readonly evictions: Counter | undefined;
   private timer: ReturnType<Clock['setTimeout']> | undefined;
   private stopped = false;
 
@@ -76,6 +80,9 @@ export class NodeLifecycleController implements Controller {
     this.period = options.nodeMonitorPeriodMs ?? DEFAULT_NODE_MONITOR_PERIOD_MS;
     this.queue = deps.queue ?? new WorkQueue<string>({ clock: deps.clock });
     this.workers = new QueueWorkers(this.name, this.queue, (key) => this.sync(key), deps.log);
+    this.evictions =
+      deps.registry &&
+      counterIn(deps.registry, 'taint_eviction_controller_pod_deletions_total', 'Total number of Pods deleted by the taint eviction (NoExecute taints) since the controller started');
   }
 
   run(workers: number): void {
@@ -205,6 +212,7 @@ export class NodeLifecycleController implements Controller {
       const m = pod.metadata;
       this.deps.recorder.event(referenceTo('Pod', pod), 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${m?.namespace ?? ''}/${m?.name ?? ''}`);
       await ignoreNotFound(this.deps.podClient.delete(m?.name ?? '', { namespace: m?.namespace ?? '', preconditions: { uid: m?.uid ?? '' } }));
+      this.evictions?.inc();
     }
     if (next !== Infinity) this.queue.addAfter(nodeName, next - now + 1);
   }
@@ -238,6 +246,7 @@ export function newNodeLifecycleController(ctx: ControllerContext, options: Node
       recorder: ctx.recorder(NODE_CONTROLLER_COMPONENT),
       clock: ctx.clock,
       queue: newControllerQueue(ctx, 'node_lifecycle_controller'),
+      registry: ctx.registry,
       log: ctx.log,
     },
     options,

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { Registry } from 'prom-client';
 import { NotFoundError } from '../../api/errors';
 import type { Node, Pod } from '../../api/gen/tsk/v1/core';
 import { FakeClock, NODE_NAME_INDEX, Store, nodeNameIndexFunc } from '../../client';
@@ -26,8 +27,9 @@ function setup(options: PodGcOptions = {}) {
       return old ? Promise.resolve(old) : Promise.reject(new NotFoundError('Pod', name));
     },
   };
-  const c = new PodGcController({ nodes, pods, nodeClient, podClient, clock, log: () => undefined }, { quarantineMs: 40_000, gcCheckPeriodMs: 20_000, ...options });
-  return { nodes, pods, clock, deleted, gets, apiNodes, c };
+  const registry = new Registry();
+  const c = new PodGcController({ nodes, pods, nodeClient, podClient, clock, registry, log: () => undefined }, { quarantineMs: 40_000, gcCheckPeriodMs: 20_000, ...options });
+  return { nodes, pods, clock, deleted, gets, apiNodes, registry, c };
 }
 
 const pod = (name: string, nodeName: string, extra: { phase?: string; created?: string; deleting?: boolean } = {}): Pod => ({
@@ -85,7 +87,7 @@ test('terminating pods that were never scheduled are force-deleted by the sweep'
 });
 
 test('finished pods beyond the threshold are deleted oldest first', async (t) => {
-  const { pods, deleted, c } = setup({ terminatedPodThreshold: 2 });
+  const { pods, deleted, registry, c } = setup({ terminatedPodThreshold: 2 });
   pods.upsert(pod('new', '', { phase: 'Succeeded', created: '2024-01-04T00:00:00Z' }));
   pods.upsert(pod('old', '', { phase: 'Failed', created: '2024-01-01T00:00:00Z' }));
   pods.upsert(pod('mid', '', { phase: 'Succeeded', created: '2024-01-02T00:00:00Z' }));
@@ -93,6 +95,7 @@ test('finished pods beyond the threshold are deleted oldest first', async (t) =>
   pods.upsert(pod('running', '', { created: '2020-01-01T00:00:00Z' }));
   await c.sync('');
   t.deepEqual(deleted, ['older grace=0', 'old grace=0']);
+  t.regex(await registry.metrics(), /pod_gc_collector_force_delete_pods_total\{namespace="default",reason="terminated"\} 2/);
 });
 
 const thresholdCases: [string, number, number, number][] = [

@@ -12,7 +12,8 @@
 import { NotFoundError } from '../../api/errors';
 import type { Node, Pod } from '../../api/gen/tsk/v1/core';
 import { NODE_NAME_INDEX, WorkQueue, nodeNameIndexFunc, type Clock, type Lister, type PodClient, type ResourceClient } from '../../client';
-import { ignoreNotFound } from '../api-util';
+import type { Counter, Registry } from 'prom-client';
+import { counterIn, ignoreNotFound } from '../api-util';
 import type { Controller, ControllerContext, ControllerFactory } from '../controller';
 import { newControllerQueue } from '../queue';
 import { QueueWorkers } from '../workers';
@@ -43,6 +44,8 @@ export interface PodGcDeps {
   readonly log: (line: string) => void;
   /** The work queue (the manager's metered one); default: a plain WorkQueue on clock. */
   readonly queue?: WorkQueue<string>;
+  /** Where the deletion counter goes; none: not counted. */
+  readonly registry?: Registry;
 }
 
 function isTerminated(pod: Pod): boolean {
@@ -70,6 +73,7 @@ export class PodGcController implements Controller {
   private readonly quarantine: number;
   private timer: ReturnType<Clock['setTimeout']> | undefined;
   private stopped = false;
+  private readonly deletions: Counter<'namespace' | 'reason'> | undefined;
 
   constructor(
     private readonly deps: PodGcDeps,
@@ -80,6 +84,9 @@ export class PodGcController implements Controller {
     this.quarantine = options.quarantineMs ?? DEFAULT_QUARANTINE_MS;
     this.queue = deps.queue ?? new WorkQueue<string>({ clock: deps.clock });
     this.workers = new QueueWorkers(this.name, this.queue, (key) => this.sync(key), deps.log);
+    this.deletions =
+      deps.registry &&
+      counterIn(deps.registry, 'pod_gc_collector_force_delete_pods_total', 'Number of pods that are being forcefully deleted since the Pod GC Controller started.', ['namespace', 'reason']);
   }
 
   run(workers: number): void {
@@ -118,11 +125,11 @@ export class PodGcController implements Controller {
   private async sweep(): Promise<void> {
     const pods = this.deps.pods.list();
     for (const pod of terminatedPodsToDelete(pods, this.threshold)) {
-      await this.forceDelete(pod, `finished pods exceed --terminated-pod-gc-threshold=${this.threshold}`);
+      await this.forceDelete(pod, 'terminated', `finished pods exceed --terminated-pod-gc-threshold=${this.threshold}`);
     }
     for (const pod of pods) {
       const nodeName = pod.spec?.nodeName ?? '';
-      if (!nodeName && pod.metadata?.deletionTimestamp) await this.forceDelete(pod, 'terminating and never scheduled');
+      if (!nodeName && pod.metadata?.deletionTimestamp) await this.forceDelete(pod, 'unscheduled', 'terminating and never scheduled');
       else if (nodeName && !this.deps.nodes.get(nodeName)) this.queue.addAfter(nodeName, this.quarantine);
     }
   }
@@ -138,13 +145,16 @@ export class PodGcController implements Controller {
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }
-    for (const pod of pods) await this.forceDelete(pod, `node ${nodeName} no longer exists`);
+    for (const pod of pods) await this.forceDelete(pod, 'orphaned', `node ${nodeName} no longer exists`);
   }
 
-  private async forceDelete(pod: Pod, why: string): Promise<void> {
+  /** Deletes with grace 0; `reason` is Kubernetes' metric label (orphaned, terminated, unscheduled). */
+  private async forceDelete(pod: Pod, reason: string, why: string): Promise<void> {
     const m = pod.metadata;
-    this.deps.log(`${this.name}: force-deleting pod ${m?.namespace ?? ''}/${m?.name ?? ''}: ${why}`);
-    await ignoreNotFound(this.deps.podClient.delete(m?.name ?? '', { namespace: m?.namespace ?? '', gracePeriodSeconds: 0, preconditions: { uid: m?.uid ?? '' } }));
+    const namespace = m?.namespace ?? '';
+    this.deps.log(`${this.name}: force-deleting pod ${namespace}/${m?.name ?? ''}: ${why}`);
+    await ignoreNotFound(this.deps.podClient.delete(m?.name ?? '', { namespace, gracePeriodSeconds: 0, preconditions: { uid: m?.uid ?? '' } }));
+    this.deletions?.inc({ namespace, reason });
   }
 }
 
@@ -160,6 +170,7 @@ export function newPodGcController(ctx: ControllerContext, options: PodGcOptions
       clock: ctx.clock,
       log: ctx.log,
       queue: newControllerQueue(ctx, 'orphaned_pods_nodes'),
+      registry: ctx.registry,
     },
     options,
   );
