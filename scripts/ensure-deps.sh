@@ -11,6 +11,7 @@ want etcd etcd-server
 want etcdctl etcd-client
 want iptables-restore iptables
 want ip iproute2
+want sysctl procps
 want docker-registry docker-registry
 want gcc gcc
 [ -f /usr/include/stdio.h ] || need_pkgs+=(libc6-dev)
