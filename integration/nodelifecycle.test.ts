@@ -6,9 +6,12 @@
 // removed by the pod GC.
 
 import test from 'ava';
-import type { Clientset } from '../client';
+import { Clientset, SharedInformerFactory } from '../client';
 import type { Node, Pod } from '../api/gen/tsk/v1/core';
+import { startControllerManager } from '../controllers/manager';
+import { nodeControllerEntries, parseNodeControllerFlags } from '../controllers/node-flags';
 import { newNodeIpamController } from '../controllers/nodeipam/controller';
+import { CONTROLLERS } from '../controllers/registry';
 import { newNodeLifecycleController } from '../controllers/nodelifecycle/controller';
 import { newPodGcController } from '../controllers/podgc/controller';
 import { eventually, startControlPlane } from './support/client-harness';
@@ -60,7 +63,7 @@ async function podOrUndefined(cs: Clientset, name: string): Promise<Pod | undefi
 test('a node whose heartbeat stops becomes Unknown, is tainted unreachable, and its non-tolerating pods are deleted', async (t) => {
   const plane = await startControlPlane(t);
   const { clientset: cs } = await runControllers(t, plane.address, (ctx) => [
-    newNodeLifecycleController(ctx, { nodeMonitorGracePeriodMs: 3000, nodeMonitorPeriodMs: 500 }),
+    newNodeLifecycleController(ctx, { nodeMonitorGracePeriodMs: 4000, nodeMonitorPeriodMs: 500 }),
   ]);
   for (const name of ['n1', 'n2']) {
     await cs.nodes.create({ metadata: { name } });
@@ -165,4 +168,25 @@ test('the pod GC removes the pods of a deleted node after the quarantine', async
     'the pods of n1 removed',
   );
   t.truthy(await podOrUndefined(cs, 'on-n2'));
+});
+
+test('the controller manager runs the node controllers with options parsed from their flags', async (t) => {
+  const plane = await startControlPlane(t);
+  const cs = new Clientset(plane.address);
+  const informers = new SharedInformerFactory(cs, { onError: () => undefined });
+  const options = parseNodeControllerFlags({ 'cluster-cidr': '10.201.0.0/16', 'node-cidr-mask-size': '26' }, (m) => new Error(m));
+  const manager = await startControllerManager({
+    clientset: cs,
+    informers,
+    controllers: ['nodeipam', 'nodelifecycle', 'podgc', 'endpoints'],
+    table: { ...CONTROLLERS, ...nodeControllerEntries(options) },
+    log: () => undefined,
+  });
+  t.teardown(async () => {
+    await manager.stop();
+    cs.close();
+  });
+  await cs.nodes.create({ metadata: { name: 'm1' } });
+  await eventually(async () => (await cs.nodes.get('m1')).spec?.podCIDR === '10.201.0.0/26', 15_000, 'm1 gets a /26 of 10.201.0.0/16');
+  t.regex(await manager.registry.metrics(), /workqueue_adds_total\{name="cidrallocator_node"\} [1-9]/);
 });
