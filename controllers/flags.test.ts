@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { ControllerTable } from './registry';
-import { UsageError, parseFlags, selectControllers } from './flags';
+import { UsageError, flagHelp, parseFlags, selectControllers } from './flags';
+import { main } from './main';
 
 const factory = (): never => {
   throw new Error('not built in this test');
@@ -57,3 +58,42 @@ for (const [argv, re] of bad) {
     t.regex(err?.message ?? '', re);
   });
 }
+
+test('the real table: every controller by default, the node controllers built with their flags', (t) => {
+  const f = parseFlags(['--terminated-pod-gc-threshold', '50', '--concurrent-endpoint-syncs', '3']);
+  t.deepEqual([...f.controllers].sort(), ['endpoints', 'garbagecollector', 'nodeipam', 'nodelifecycle', 'podgc', 'replicationcontroller']);
+  t.is(f.nodeControllers.podGc.terminatedPodThreshold, 50);
+  t.deepEqual(f.workers, { endpoints: 3 });
+  t.truthy(f.table['nodelifecycle']);
+});
+
+test('a bad node controller flag is a usage error naming it', (t) => {
+  const err = t.throws(() => parseFlags(['--node-monitor-grace-period', 'soon']), { instanceOf: UsageError });
+  t.regex(err?.message ?? '', /--node-monitor-grace-period: "soon"/);
+});
+
+test('help lists every flag with its default', (t) => {
+  const help = flagHelp();
+  for (const flag of ['--server', '--http-address', '--controllers', '--concurrent-rc-syncs', '--concurrent-gc-syncs', '--workers', '--cluster-cidr', '-h, --help']) {
+    t.true(help.includes(flag), flag);
+  }
+  t.regex(help, /default 127\.0\.0\.1:10257/);
+  t.regex(help, /Known: endpoints, garbagecollector, nodeipam, nodelifecycle, podgc, replicationcontroller/);
+});
+
+test('main: --help exits 0, a usage error exits 2 without connecting anywhere', async (t) => {
+  const out: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (s: string) => out.push(s);
+  console.error = (s: string) => out.push(s);
+  try {
+    t.is(await main(['--help']), 0);
+    t.is(await main(['--controllers', 'replicationcontroller,nosuch']), 2);
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+  t.regex(out.join('\n'), /Usage: tsk controller-manager/);
+  t.regex(out.join('\n'), /--controllers: "nosuch" is not a known controller/);
+});

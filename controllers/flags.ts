@@ -2,6 +2,7 @@
 // returns the options or a UsageError naming the flag, and never exits.
 
 import { parseArgs } from 'node:util';
+import { NODE_CONTROLLER_FLAG_HELP, NODE_CONTROLLER_FLAG_SPECS, nodeControllerEntries, parseNodeControllerFlags, type NodeControllerOptions } from './node-flags';
 import { CONTROLLERS, type ControllerTable } from './registry';
 
 export class UsageError extends Error {}
@@ -14,6 +15,10 @@ export interface ControllerManagerFlags {
   controllers: string[];
   /** Workers by controller name, for those a flag set. */
   workers: Record<string, number>;
+  /** The node controllers' options (--node-monitor-grace-period, --cluster-cidr, ...). */
+  nodeControllers: NodeControllerOptions;
+  /** The controllers by name, the node controllers built with those options: pass it to startControllerManager. */
+  table: ControllerTable;
   help: boolean;
 }
 
@@ -21,6 +26,7 @@ export interface ControllerManagerFlags {
 export const CONCURRENCY_FLAGS: Readonly<Record<string, { controller: string; default: number }>> = {
   'concurrent-rc-syncs': { controller: 'replicationcontroller', default: 5 },
   'concurrent-gc-syncs': { controller: 'garbagecollector', default: 20 },
+  'concurrent-endpoint-syncs': { controller: 'endpoints', default: 5 },
 };
 
 export const DEFAULT_HTTP_ADDRESS = '127.0.0.1:10257';
@@ -44,6 +50,7 @@ ${Object.entries(CONCURRENCY_FLAGS)
   .map(([flag, c]) => `  --${flag} N`.padEnd(30) + `workers of the ${c.controller} controller (default ${c.default})`)
   .join('\n')}
   --workers N                 workers of every controller without its own flag above (default: each one's default)
+${NODE_CONTROLLER_FLAG_HELP}
   -h, --help                  print this help`;
 }
 
@@ -97,7 +104,11 @@ function positive(flag: string, value: string): number {
   return Number(value);
 }
 
-export function parseFlags(argv: string[], table: ControllerTable = CONTROLLERS): ControllerManagerFlags {
+/**
+ * Parses the flags. `baseTable` (tests) replaces the registry table; by
+ * default the node controllers in it are built with their flags' options.
+ */
+export function parseFlags(argv: string[], baseTable?: ControllerTable): ControllerManagerFlags {
   let values;
   try {
     ({ values } = parseArgs({
@@ -110,6 +121,7 @@ export function parseFlags(argv: string[], table: ControllerTable = CONTROLLERS)
         controllers: { type: 'string', default: '*' },
         workers: { type: 'string' },
         ...Object.fromEntries(Object.keys(CONCURRENCY_FLAGS).map((f) => [f, { type: 'string' as const }])),
+        ...NODE_CONTROLLER_FLAG_SPECS,
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -117,6 +129,8 @@ export function parseFlags(argv: string[], table: ControllerTable = CONTROLLERS)
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
   const v = values as Record<string, string | boolean | undefined>;
+  const nodeControllers = parseNodeControllerFlags(v, (msg) => new UsageError(msg));
+  const table = baseTable ?? { ...CONTROLLERS, ...nodeControllerEntries(nodeControllers) };
   const controllers = selectControllers(String(v['controllers']).split(','), table);
   const workers: Record<string, number> = {};
   const general = v['workers'];
@@ -133,6 +147,8 @@ export function parseFlags(argv: string[], table: ControllerTable = CONTROLLERS)
     httpAddress: hostPort('http-address', String(v['http-address'])),
     controllers,
     workers,
+    nodeControllers,
+    table,
     help: v['help'] === true,
   };
 }

@@ -80,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
       informers,
       controllers: flags.controllers,
       workers: flags.workers,
+      table: flags.table,
       registry,
       log,
       signal: sig.controller.signal,

@@ -130,7 +130,7 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
   try {
     for (const { name } of plan) controllers.push(table[name]!.factory(ctx));
     opts.informers.start();
-    log(`controller manager: waiting for the informers of ${names.join(', ') || 'no controllers'} to sync`);
+    log(`waiting for the informers of ${names.join(', ') || 'no controllers'} to sync`);
     await abortable(opts.informers.waitForSync(), opts.signal);
   } catch (err) {
     await stop();
@@ -140,7 +140,7 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
     const c = controllers[i]!;
     const { workers } = plan[i]!;
     c.run(workers);
-    log(`controller manager: started ${c.name} with ${workers} worker${workers === 1 ? '' : 's'}`);
+    log(`started ${c.name} with ${workers} worker${workers === 1 ? '' : 's'}`);
   }
   return { registry, controllers, stop };
 }
