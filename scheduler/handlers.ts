@@ -16,11 +16,13 @@ export function podEventHandlers(queue: SchedulingQueue, cache: SchedulerCache, 
   return {
     onAdd(pod) {
       if (stopped()) return;
+      cache.podChanged(undefined, pod);
       if (pod.spec?.nodeName) cache.confirm(objectKey(pod));
       else if (needsScheduling(pod)) queue.add(pod);
     },
     onUpdate(oldPod, pod) {
       if (stopped()) return;
+      cache.podChanged(oldPod, pod);
       const key = objectKey(pod);
       if (pod.spec?.nodeName) {
         cache.confirm(key);
@@ -31,6 +33,7 @@ export function podEventHandlers(queue: SchedulingQueue, cache: SchedulerCache, 
     },
     onDelete(pod) {
       if (stopped()) return;
+      cache.podChanged(pod, undefined);
       const key = objectKey(pod);
       const held = Boolean(pod.spec?.nodeName) || cache.isAssumed(key);
       queue.delete(key);

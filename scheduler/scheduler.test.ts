@@ -10,6 +10,24 @@ import { SchedulingQueue } from './queue/scheduling-queue';
 import { Scheduler, needsScheduling, type PodApi } from './scheduler';
 import { makeNode, makePod } from './testing';
 
+/** A pod store that reports changes to the cache, as the informer's handlers do. */
+class PodStore extends Store<Pod> {
+  listener: ((oldPod: Pod | undefined, pod: Pod | undefined) => void) | undefined;
+  constructor() {
+    super({ [NODE_NAME_INDEX]: nodeNameIndexFunc });
+  }
+  override upsert(obj: Pod): Pod | undefined {
+    const old = super.upsert(obj);
+    this.listener?.(old, obj);
+    return old;
+  }
+  override delete(key: string): Pod | undefined {
+    const old = super.delete(key);
+    if (old) this.listener?.(old, undefined);
+    return old;
+  }
+}
+
 interface RecordedEvent {
   name: string;
   type: string;
@@ -27,7 +45,7 @@ class FakePodApi implements PodApi {
   hold = false;
   private held: (() => void)[] = [];
 
-  constructor(private readonly pods: Store<Pod>) {}
+  constructor(private readonly pods: PodStore) {}
 
   async bind(namespace: string, name: string, nodeName: string): Promise<Pod> {
     if (this.hold) await new Promise<void>((resolve) => this.held.push(resolve));
@@ -73,7 +91,7 @@ class FakeRecorder implements EventRecorder {
 
 interface Harness {
   nodes: Store<Node>;
-  pods: Store<Pod>;
+  pods: PodStore;
   api: FakePodApi;
   recorder: FakeRecorder;
   queue: SchedulingQueue;
@@ -91,12 +109,13 @@ interface Harness {
 function harness(nodes: Node[], random: () => number = () => 0): Harness {
   const clock = new FakeClock();
   const nodeStore = new Store<Node>();
-  const podStore = new Store<Pod>({ [NODE_NAME_INDEX]: nodeNameIndexFunc });
+  const podStore = new PodStore();
   for (const n of nodes) nodeStore.upsert(n);
   const api = new FakePodApi(podStore);
   const recorder = new FakeRecorder();
   const queue = new SchedulingQueue({ clock });
   const cache = new SchedulerCache(nodeStore, podStore);
+  podStore.listener = (oldPod, pod) => cache.podChanged(oldPod, pod);
   const registry = new Registry();
   const metrics = new SchedulerMetrics(registry, () => queue.lengths());
   const logs: string[] = [];

@@ -108,27 +108,38 @@ function allocatableList(node: Node): Record<string, string> {
   return Object.keys(alloc).length > 0 ? alloc : (node.status?.capacity ?? {});
 }
 
+interface NodeCapacity {
+  readonly allocatable: Resource;
+  readonly allowedPods: number;
+}
+
+const capacities = new WeakMap<Node, NodeCapacity>();
+
+/** The node's parsed allocatable, memoized per node object. */
+function nodeCapacity(node: Node): NodeCapacity {
+  let c = capacities.get(node);
+  if (!c) {
+    const list = allocatableList(node);
+    c = { allocatable: resourceFromList(list), allowedPods: list['pods'] ? parseQuantity(list['pods']).value() : 0 };
+    capacities.set(node, c);
+  }
+  return c;
+}
+
 /** The NodeInfo of a node with the pods counted on it (callers pass only non-terminal pods). */
 export function nodeInfo(node: Node, pods: readonly PodInfo[]): NodeInfo {
-  const list = allocatableList(node);
   const requested = emptyResource();
   const nonZeroRequested = emptyResource();
   const hostPorts: HostPort[] = [];
+  const controllerCounts = new Map<string, number>();
   for (const p of pods) {
     addResources(requested, p.requests);
     addResources(nonZeroRequested, p.nonZeroRequests);
     hostPorts.push(...p.hostPorts);
+    if (p.controllerUid) controllerCounts.set(p.controllerUid, (controllerCounts.get(p.controllerUid) ?? 0) + 1);
   }
-  return {
-    node,
-    name: node.metadata?.name ?? '',
-    pods,
-    allocatable: resourceFromList(list),
-    requested,
-    nonZeroRequested,
-    hostPorts,
-    allowedPods: list['pods'] ? parseQuantity(list['pods']).value() : 0,
-  };
+  const { allocatable, allowedPods } = nodeCapacity(node);
+  return { node, name: node.metadata?.name ?? '', pods, allocatable, requested, nonZeroRequested, hostPorts, allowedPods, controllerCounts };
 }
 
 /** What the resource scores compare: cpu and memory requested on the node with the pod placed (non-zero requests), and allocatable. */

@@ -70,6 +70,8 @@ export interface NodeInfo {
   readonly hostPorts: readonly HostPort[];
   /** Allowed pod count (status.allocatable.pods). */
   readonly allowedPods: number;
+  /** How many of the pods each controller (owner uid) has here. */
+  readonly controllerCounts: ReadonlyMap<string, number>;
 }
 
 export interface Plugin {

@@ -20,9 +20,3 @@ test('OwnerSpread: a pod without controller has no preference', (t) => {
   const nodes = [info(makeNode('a'), [makePod('x')]), info(makeNode('b'))];
   t.deepEqual(ownerSpreadScore.score(podInfo(makePod('p')), nodes), [0, 0]);
 });
-
-test('OwnerSpread: the pod itself (already assumed) is not its own sibling', (t) => {
-  const me = makePod('w1', { owner: 'web' });
-  const nodes = [info(makeNode('a'), [me]), info(makeNode('b'), [makePod('w2', { owner: 'web' })])];
-  t.deepEqual(ownerSpreadScore.score(podInfo(me), nodes), [100, 0]);
-});

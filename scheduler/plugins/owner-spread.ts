@@ -10,17 +10,11 @@ import { MAX_NODE_SCORE } from '../framework/types';
 
 export const OWNER_SPREAD = 'OwnerSpread';
 
-function siblingsOn(pod: PodInfo, node: NodeInfo): number {
-  let n = 0;
-  for (const p of node.pods) if (p.controllerUid === pod.controllerUid && p.key !== pod.key) n++;
-  return n;
-}
-
 export const ownerSpreadScore: ScorePlugin = {
   name: OWNER_SPREAD,
   score(pod: PodInfo, nodes: readonly NodeInfo[]): number[] {
     if (!pod.controllerUid) return nodes.map(() => 0);
-    const counts = nodes.map((n) => siblingsOn(pod, n));
+    const counts = nodes.map((n) => n.controllerCounts.get(pod.controllerUid) ?? 0);
     const max = Math.max(0, ...counts);
     return counts.map((c) => (max === 0 ? MAX_NODE_SCORE : Math.floor((MAX_NODE_SCORE * (max - c)) / max)));
   },
