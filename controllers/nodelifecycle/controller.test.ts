@@ -201,3 +201,17 @@ test('deadlines re-enqueue the node: run() alone turns a silent node Unknown', a
   await c.stop();
   t.is(objectKey(nodes.get('n1')!), 'n1');
 });
+
+test('the only node going silent is not tainted NoExecute even before the cache shows the Unknown status', async (t) => {
+  const { nodes, pods, clock, calls, c } = setup();
+  nodes.upsert(readyNode('n1', T0));
+  pods.upsert(podOn('plain', 'n1'));
+  await c.sync('n1');
+  await clock.advance(41_000);
+  // Writes do not reach the cache (a lagging informer): sync on the stale node.
+  const stale = nodes.get('n1')!;
+  const realUpsert = nodes.upsert.bind(nodes);
+  nodes.upsert = (n: Node) => (n.metadata?.name === 'n1' ? stale : realUpsert(n));
+  await c.sync('n1');
+  t.deepEqual(calls, ['updateStatus node n1', 'update node n1', 'updateStatus pod plain'], 'no delete');
+});

@@ -123,7 +123,7 @@ export class NodeLifecycleController implements Controller {
     if (!this.known.has(name)) this.nodeEvent(node, 'RegisteredNode', `Node ${name} event: Registered Node ${name} in Controller`);
     this.known.set(name, node);
     node = await this.updateHealth(name, node, now);
-    this.updateDisruption();
+    this.updateDisruption(node);
     node = await this.updateTaints(node, now);
     if (readyStatus(node) !== 'True') await this.markPodsNotReady(node, now);
     await this.evictPods(node, now);
@@ -166,8 +166,10 @@ export class NodeLifecycleController implements Controller {
    * set (and the controller's are removed), as Kubernetes does; leaving it
    * gives every node a fresh grace period.
    */
-  private updateDisruption(): void {
-    const nodes = this.deps.nodes.list();
+  private updateDisruption(fresh?: Node): void {
+    // The node just written counts as written: the cache may not have it yet.
+    const name = fresh?.metadata?.name;
+    const nodes = this.deps.nodes.list().map((n) => (fresh && n.metadata?.name === name ? fresh : n));
     const all = nodes.length > 0 && nodes.every((n) => readyStatus(n) !== 'True');
     if (all === this.fullDisruption) return;
     this.fullDisruption = all;
