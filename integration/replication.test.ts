@@ -3,6 +3,7 @@
 // (deleted at once), and readiness is written with updateStatus as a kubelet would.
 
 import test from 'ava';
+import { ConflictError } from '../api/errors';
 import { Clientset } from '../client';
 import { eventually, startControlPlane } from './support/client-harness';
 import { podsOfApp, rcFixture, startTestManager } from './support/manager';
@@ -52,8 +53,9 @@ test('an RC of 3 gets 3 pods owned by it and status.replicas 3; scaling to 5 and
       try {
         await cs.replicationControllers.update({ ...cur, spec: { ...cur.spec, replicas: n } });
         return;
-      } catch {
-        // the controller wrote status meanwhile: read again
+      } catch (err) {
+        // The controller wrote status meanwhile: read again.
+        if (!(err instanceof ConflictError)) throw err;
       }
     }
   };

@@ -180,8 +180,11 @@ test('expectations: no second round of creates until the informer saw the pods, 
   }
   await s.m.sync(s.key);
   t.is(s.control.created.length, 3);
-  // The third event is lost; after the timeout the RC is managed again.
+  // The third event is lost; after the timeout the RC is managed again, woken by the queue.
+  t.is(s.queue.len(), 1, 'the pod events queued the RC');
+  await s.queue.get().then((i) => s.queue.done(i.key!));
   await s.clock.advance(EXPECTATIONS_TIMEOUT_MS + 1);
+  t.is(s.queue.len(), 1, 'the sync that found expectations pending queued the RC for when they expire');
   await s.m.sync(s.key);
   t.is(s.control.created.length, 4);
 });

@@ -187,6 +187,8 @@ export class ReplicationManager implements Controller {
       return;
     }
     const needsSync = this.expectations.satisfied(key);
+    // Events normally meet the expectations first; if they never come, look again when they expire.
+    if (!needsSync) this.deps.queue.addAfter(key, this.expectations.expiresInMs(key));
     const { namespace } = splitKey(key);
     const active = this.deps.pods.byIndex(NAMESPACE_INDEX, namespace).filter(isActive);
     const claim = await claimPods(rc, selector, active, this.deps.podControl);

@@ -55,6 +55,12 @@ export class Expectations {
     return this.clock.now() - r.at > EXPECTATIONS_TIMEOUT_MS;
   }
 
+  /** Milliseconds until the record of `key` expires (0 when expired or absent). */
+  expiresInMs(key: string): number {
+    const r = this.records.get(key);
+    return r ? Math.max(0, r.at + EXPECTATIONS_TIMEOUT_MS + 1 - this.clock.now()) : 0;
+  }
+
   /** What is still expected (for logs and tests). */
   pending(key: string): { adds: number; deletes: number } | undefined {
     const r = this.records.get(key);
