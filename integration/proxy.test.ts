@@ -1,0 +1,231 @@
+// The service proxy against real iptables, inside network namespaces this
+// test creates: a "node" namespace with a bridge, three "pod" namespaces
+// joined to it by veth pairs, each running busybox httpd that answers with
+// its pod's name. Nothing links to the host namespace and nothing routes out.
+// The proxy runs as a child process in the node namespace and reaches the
+// API server (in this process) through a unix socket. The host's iptables
+// are only read, before and after, to check they are untouched.
+
+import test, { type ExecutionContext } from 'ava';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Endpoints, Service } from '../api/gen/tsk/v1/core';
+import { startApiServer } from '../apiserver/server';
+import { Clientset } from '../client/clientset';
+import { startTestEtcd } from './support/etcd';
+
+const CLI = resolve(__dirname, '..', 'proxy', 'cli.js');
+const NODE_IP = '10.250.0.1';
+const POD_IPS = ['10.250.0.11', '10.250.0.12', '10.250.0.13'];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command without blocking the event loop (the API server answers from this process). */
+function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<Run> {
+  return new Promise((resolveRun) => {
+    execFile(cmd, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      resolveRun({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+async function must(cmd: string, args: string[]): Promise<string> {
+  const r = await run(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** The host's rules without counters and timestamps: what must not change. */
+async function hostRules(): Promise<string> {
+  const out = await must('iptables-save', []);
+  return out
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .map((l) => l.replace(/\[\d+:\d+\]$/, ''))
+    .join('\n');
+}
+
+async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface Cluster {
+  node: string;
+  pods: string[];
+  /** GET http://ADDR/ from namespace ns with busybox wget. */
+  get(ns: string, addr: string): Promise<Run>;
+  nodeRules(): Promise<string>;
+}
+
+/** The node and pod namespaces; all removed on teardown (which removes their iptables too). */
+async function startNetwork(t: ExecutionContext, dir: string): Promise<Cluster> {
+  const id = randomBytes(3).toString('hex');
+  const node = `tsk-pt-${id}-node`;
+  const pods = POD_IPS.map((_, i) => `tsk-pt-${id}-p${i + 1}`);
+  const children: ChildProcess[] = [];
+  t.teardown(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    for (const ns of [...pods, node]) await run('ip', ['netns', 'delete', ns]);
+  });
+  await must('ip', ['netns', 'add', node]);
+  const inNode = (...args: string[]): Promise<string> => must('ip', ['-n', node, ...args]);
+  await inNode('link', 'set', 'lo', 'up');
+  await inNode('link', 'add', 'br0', 'type', 'bridge');
+  await inNode('addr', 'add', `${NODE_IP}/24`, 'dev', 'br0');
+  await inNode('link', 'set', 'br0', 'up');
+  // Cluster IPs are virtual: a route sends them to the bridge, where the proxy's DNAT takes over.
+  await inNode('route', 'add', '10.96.0.0/16', 'dev', 'br0');
+  await must('ip', ['netns', 'exec', node, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  for (const [i, ns] of pods.entries()) {
+    await must('ip', ['netns', 'add', ns]);
+    await inNode('link', 'add', `veth${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+    await inNode('link', 'set', `veth${i}`, 'master', 'br0', 'up');
+    const inPod = (...args: string[]): Promise<string> => must('ip', ['-n', ns, ...args]);
+    await inPod('link', 'set', 'lo', 'up');
+    await inPod('addr', 'add', `${POD_IPS[i]}/24`, 'dev', 'eth0');
+    await inPod('link', 'set', 'eth0', 'up');
+    await inPod('route', 'add', 'default', 'via', NODE_IP);
+    const www = join(dir, `www-p${i + 1}`);
+    mkdirSync(www);
+    writeFileSync(join(www, 'index.html'), `pod-${i + 1}\n`);
+    children.push(spawn('ip', ['netns', 'exec', ns, '/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', www], { stdio: 'ignore' }));
+  }
+  const get = (ns: string, addr: string): Promise<Run> => run('ip', ['netns', 'exec', ns, '/bin/busybox', 'wget', '-q', '-O', '-', `http://${addr}${addr.includes('/') ? '' : '/'}`], 15_000);
+  for (const [i, ip] of POD_IPS.entries()) {
+    await eventually(`httpd in pod ${i + 1}`, async () => (await get(node, `${ip}:8080`)).stdout.trim() === `pod-${i + 1}`);
+  }
+  return { node, pods, get, nodeRules: () => must('ip', ['netns', 'exec', node, 'iptables-save']) };
+}
+
+/** Starts `node dist/proxy/cli.js` in the node namespace; killed on teardown. */
+function startProxyProcess(t: ExecutionContext, cluster: Cluster, sock: string): { output: () => string; stop: () => Promise<number | null> } {
+  let output = '';
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', cluster.node, process.execPath, CLI, '--server', `unix:${sock}`, '--hostname-override', 'node-1', '--node-ip', NODE_IP,
+      '--min-sync-period', '200ms', '--sync-period', '10s', '--http-address', '127.0.0.1:10256'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  return {
+    output: () => output,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+async function bodies(cluster: Cluster, ns: string, addr: string, n: number): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const r = await cluster.get(ns, addr);
+    const body = r.code === 0 ? r.stdout.trim() : `error: ${r.stderr.trim()}`;
+    seen.set(body, (seen.get(body) ?? 0) + 1);
+  }
+  return seen;
+}
+
+function endpoints(name: string, ips: string[]): Endpoints {
+  return { metadata: { namespace: 'default', name }, subsets: ips.length ? [{ addresses: ips.map((ip) => ({ ip })), ports: [{ port: 8080, protocol: 'TCP' }] }] : [] };
+}
+
+test('cluster IPs balance over every endpoint, follow endpoint changes, reject without endpoints; NodePorts and ClientIP affinity work; cleanup removes everything', async (t) => {
+  const hostBefore = await hostRules();
+  const dir = mkdtempSync(join(tmpdir(), 'tsk-proxy-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const etcd = await startTestEtcd(t);
+  const sock = join(dir, 'api.sock');
+  const server = await startApiServer({ etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:0,unix:${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+  t.teardown(() => server.stop());
+  const cs = new Clientset(server.grpcAddress);
+  t.teardown(() => cs.close());
+  const cluster = await startNetwork(t, dir);
+
+  const svc = (name: string, spec: Service['spec']): Promise<Service> => cs.services.create({ metadata: { namespace: 'default', name }, spec });
+  const web = await svc('web', { type: 'NodePort', ports: [{ port: 80, protocol: 'TCP', targetPort: { intVal: 8080 } }] });
+  const sticky = await svc('sticky', { sessionAffinity: 'ClientIP', ports: [{ port: 80, protocol: 'TCP', targetPort: { intVal: 8080 } }] });
+  const empty = await svc('empty', { ports: [{ port: 80, protocol: 'TCP' }] });
+  await cs.endpoints.create(endpoints('web', POD_IPS));
+  await cs.endpoints.create(endpoints('sticky', POD_IPS));
+  const webIP = web.spec?.clusterIP ?? '';
+  const nodePort = web.spec?.ports?.[0]?.nodePort ?? 0;
+  t.regex(webIP, /^10\.96\./);
+  t.true(nodePort >= 30000);
+
+  const proxy = startProxyProcess(t, cluster, sock);
+  t.teardown(() => {
+    if (!t.passed) t.log(proxy.output());
+  });
+  await eventually('the service to answer', async () => (await cluster.get(cluster.node, `${webIP}:80`)).code === 0);
+  const health = await cluster.get(cluster.node, '127.0.0.1:10256/healthz');
+  t.is(health.code, 0, health.stderr);
+  t.regex(health.stdout, /"lastUpdated":"\d{4}-/);
+  const metrics = await cluster.get(cluster.node, '127.0.0.1:10256/metrics');
+  t.regex(metrics.stdout, /kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]/);
+
+  // Every endpoint gets traffic (missing one of three in 45 tries: p < 1e-7).
+  const all = await bodies(cluster, cluster.node, `${webIP}:80`, 45);
+  t.deepEqual([...all.keys()].sort(), ['pod-1', 'pod-2', 'pod-3'], JSON.stringify([...all]));
+
+  // NodePort on the node's address, from the node and from a pod (through PREROUTING, masqueraded).
+  const fromNode = await bodies(cluster, cluster.node, `${NODE_IP}:${nodePort}`, 10);
+  t.true([...fromNode.keys()].every((b) => /^pod-\d$/.test(b)), JSON.stringify([...fromNode]));
+  const fromPod = await bodies(cluster, cluster.pods[0] ?? '', `${NODE_IP}:${nodePort}`, 10);
+  t.true([...fromPod.keys()].every((b) => /^pod-\d$/.test(b)), JSON.stringify([...fromPod]));
+
+  // ClientIP affinity: one client always reaches the same pod.
+  const stickyBodies = await bodies(cluster, cluster.node, `${sticky.spec?.clusterIP ?? ''}:80`, 12);
+  t.is(stickyBodies.size, 1, JSON.stringify([...stickyBodies]));
+
+  // No endpoints: refused at once by the REJECT rule, not a timeout.
+  const started = Date.now();
+  const refused = await cluster.get(cluster.node, `${empty.spec?.clusterIP ?? ''}:80`);
+  t.not(refused.code, 0);
+  t.regex(refused.stderr, /refused/i);
+  t.true(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
+
+  // Removing an endpoint through the API stops traffic to it after the next sync.
+  const current = await cs.endpoints.get('web', 'default');
+  await cs.endpoints.update({ ...endpoints('web', POD_IPS.slice(0, 2)), metadata: current.metadata });
+  await eventually('the rules to drop pod 3', async () => !(await cluster.nodeRules()).includes(`default/web -> ${POD_IPS[2]}:8080`));
+  const two = await bodies(cluster, cluster.node, `${webIP}:80`, 30);
+  t.deepEqual([...two.keys()].sort(), ['pod-1', 'pod-2'], JSON.stringify([...two]));
+
+  // The endpoints come back for the service that had none; a deleted service's chains go.
+  await cs.endpoints.create(endpoints('empty', [POD_IPS[2] ?? '']));
+  await cs.services.delete('sticky');
+  await eventually('the empty service to answer', async () => (await cluster.get(cluster.node, `${empty.spec?.clusterIP ?? ''}:80`)).stdout.trim() === 'pod-3');
+  await eventually('the sticky chains to go', async () => !(await cluster.nodeRules()).includes('default/sticky'));
+
+  // Stopping leaves the rules; --cleanup removes every chain and jump of the proxy.
+  t.is(await proxy.stop(), 0, proxy.output());
+  t.is((await cluster.get(cluster.node, `${webIP}:80`)).code, 0, 'traffic still flows while the proxy is down');
+  const cleanup = await run('ip', ['netns', 'exec', cluster.node, process.execPath, CLI, '--cleanup']);
+  t.is(cleanup.code, 0, cleanup.stderr);
+  t.regex(cleanup.stdout, /removed the proxy's rules and \d+ chain/);
+  t.notRegex(await cluster.nodeRules(), /TSK-/);
+  t.not((await cluster.get(cluster.node, `${webIP}:80`)).code, 0, 'the cluster IP no longer answers');
+
+  t.is(await hostRules(), hostBefore, "the host's iptables are unchanged");
+});
