@@ -1,0 +1,210 @@
+// Scheduler benchmark: how fast a backlog of pending pods is bound, and the
+// latency from a pod's create to its bind at a steady arrival rate; beside
+// the anchor measured in the same run: the same number of Binds posted
+// straight to the API server (64 in flight), the floor for "one Bind per pod"
+// on this machine. The API server runs as a child process (`tsk apiserver`)
+// on its own etcd; the scheduler runs in this process through
+// startScheduler (informers, queue, plugins, Binds, Scheduled Events).
+//
+// Output: a table, then as the LAST line one JSON object with every figure.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Pod } from '../api/gen/tsk/v1/core';
+import { Clientset, SharedInformerFactory } from '../client';
+import { startScheduler } from '../scheduler';
+import { EtcdProcess } from '../util/etcd-process';
+import { cpuSeconds, selfCpuSeconds } from './proc-cpu';
+
+const NODES = Number(process.env['BENCH_NODES'] ?? 100);
+const PODS = Number(process.env['BENCH_PODS'] ?? 2000);
+const LATENCY_PODS = Number(process.env['BENCH_LATENCY_PODS'] ?? 200);
+const RATE_PER_S = 50;
+const CONCURRENCY = 64;
+
+function progress(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function runPool(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await op(next++);
+    }),
+  );
+}
+
+function benchPod(name: string, schedulerName = ''): Pod {
+  return {
+    metadata: { name, namespace: 'default', labels: { app: 'bench' } },
+    spec: {
+      schedulerName,
+      containers: [{ name: 'main', image: 'busybox:1.36', command: ['sleep', '3600'], resources: { requests: { cpu: '10m', memory: '16Mi' } } }],
+    },
+  };
+}
+
+async function startServer(etcdUrl: string): Promise<{ child: ChildProcess; address: string }> {
+  const child = spawn(
+    process.execPath,
+    [join(__dirname, '..', 'cmd', 'tsk.js'), 'apiserver', '--etcd-servers', etcdUrl, '--address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--write-config=false'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /serving gRPC on (\S+), HTTP on (\S+)/.exec(out);
+      if (m) resolve({ child, address: m[1]! });
+    });
+    child.once('exit', (code) => reject(new Error(`tsk apiserver exited (code ${code}) during start-up:\n${out}`)));
+  });
+}
+
+async function createNodes(cs: Clientset): Promise<void> {
+  await runPool(NODES, 16, async (i) => {
+    const created = await cs.nodes.create({ metadata: { name: `node-${String(i).padStart(4, '0')}` }, spec: {} });
+    const resources = { cpu: '64', memory: '256Gi', pods: '1000' };
+    await cs.nodes.updateStatus({ ...created, status: { capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True' }] } });
+  });
+}
+
+/** Anchor: PODS Binds posted directly, 64 in flight, to pods no scheduler looks at. */
+async function anchorBinds(cs: Clientset, serverPid: number | undefined): Promise<{ perS: number; serverCpuMs: number }> {
+  await runPool(PODS, CONCURRENCY, async (i) => void (await cs.pods.create(benchPod(`anchor-${i}`, 'bench-anchor'))));
+  const cpu0 = cpuSeconds(serverPid);
+  const start = performance.now();
+  await runPool(PODS, CONCURRENCY, async (i) => void (await cs.pods.bind('default', `anchor-${i}`, `node-${String(i % NODES).padStart(4, '0')}`)));
+  const secs = (performance.now() - start) / 1000;
+  return { perS: PODS / secs, serverCpuMs: ((cpuSeconds(serverPid) - cpu0) * 1000) / PODS };
+}
+
+interface SchedulerFigures {
+  backlogPerS: number;
+  serverCpuMs: number;
+  schedulerCpuMs: number;
+  latencyMs: number[];
+}
+
+async function measureScheduler(cs: Clientset, serverPid: number | undefined): Promise<SchedulerFigures> {
+  await runPool(PODS, CONCURRENCY, async (i) => void (await cs.pods.create(benchPod(`backlog-${i}`))));
+  progress(`${PODS} pending pods created; starting the scheduler`);
+  // A separate informer watches binds, as a user would (not the scheduler's own).
+  const watchFactory = new SharedInformerFactory(cs);
+  const watcher = watchFactory.informerFor('Pod');
+  const boundAt = new Map<string, number>();
+  const onPod = (p: Pod): void => {
+    const name = p.metadata?.name ?? '';
+    if (p.spec?.nodeName && !boundAt.has(name)) boundAt.set(name, performance.now());
+  };
+  watcher.addEventHandler({ onAdd: onPod, onUpdate: (_o, p) => onPod(p) });
+  watchFactory.start();
+  await watchFactory.waitForSync();
+
+  const informers = new SharedInformerFactory(cs);
+  const scheduler = startScheduler({ clientset: cs, informers, log: (l) => progress(`scheduler: ${l}`) });
+  await scheduler.started;
+  const cpu0 = cpuSeconds(serverPid);
+  const self0 = selfCpuSeconds();
+  const start = performance.now();
+  const backlog = Array.from({ length: PODS }, (_, i) => `backlog-${i}`);
+  const allBound = (names: string[]): boolean => names.every((n) => boundAt.has(n));
+  while (!allBound(backlog)) {
+    await new Promise((r) => setTimeout(r, 20));
+    if (performance.now() - start > 600_000) throw new Error('backlog not bound within 10 minutes');
+  }
+  const end = Math.max(...backlog.map((n) => boundAt.get(n)!));
+  const figures = {
+    backlogPerS: PODS / ((end - start) / 1000),
+    serverCpuMs: ((cpuSeconds(serverPid) - cpu0) * 1000) / PODS,
+    schedulerCpuMs: ((selfCpuSeconds() - self0) * 1000) / PODS,
+  };
+  progress(`backlog bound at ${figures.backlogPerS.toFixed(0)} pods/s; measuring latency at ${RATE_PER_S} pods/s`);
+
+  const sentAt = new Map<string, number>();
+  const names = Array.from({ length: LATENCY_PODS }, (_, i) => `steady-${i}`);
+  const creates: Promise<unknown>[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const due = start + (end - start) + (i * 1000) / RATE_PER_S;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    sentAt.set(name, performance.now());
+    creates.push(cs.pods.create(benchPod(name)));
+  }
+  await Promise.all(creates);
+  const deadline = performance.now() + 60_000;
+  while (!allBound(names) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const latencyMs = names.map((n) => (boundAt.get(n) ?? NaN) - sentAt.get(n)!).sort((a, b) => a - b);
+  await scheduler.stop();
+  await informers.stop();
+  await watchFactory.stop();
+  return { ...figures, latencyMs };
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsk-bench-scheduler-'));
+  let etcd: EtcdProcess | undefined;
+  let server: ChildProcess | undefined;
+  let cs: Clientset | undefined;
+  try {
+    etcd = await EtcdProcess.start({ dataDir: dir });
+    const s = await startServer(etcd.clientUrl);
+    server = s.child;
+    cs = new Clientset(s.address);
+    progress(`API server at ${s.address}; creating ${NODES} nodes`);
+    await createNodes(cs);
+    progress(`anchor: ${PODS} direct Binds`);
+    const anchor = await anchorBinds(cs, server.pid);
+    const tsk = await measureScheduler(cs, server.pid);
+    const p = (q: number): number => percentile(tsk.latencyMs, q);
+    const ratio = tsk.backlogPerS / anchor.perS;
+    const rows: [string, string, string][] = [
+      ['backlog bound (pods/s)', tsk.backlogPerS.toFixed(0), `${anchor.perS.toFixed(0)} direct Binds/s (x${ratio.toFixed(2)})`],
+      ['API server CPU per pod (ms)', tsk.serverCpuMs.toFixed(2), `${anchor.serverCpuMs.toFixed(2)} per direct Bind`],
+      ['scheduler CPU per pod (ms)', tsk.schedulerCpuMs.toFixed(2), '-'],
+      [`create->bound at ${RATE_PER_S}/s p50 (ms)`, p(50).toFixed(1), '-'],
+      [`create->bound at ${RATE_PER_S}/s p99 (ms)`, p(99).toFixed(1), '-'],
+    ];
+    console.log(`tsk scheduler: ${NODES} nodes, ${PODS} pending pods, then ${LATENCY_PODS} pods at ${RATE_PER_S}/s`);
+    console.log(`${'figure'.padEnd(34)} ${'tsk'.padStart(10)}  anchor`);
+    for (const [k, v, a] of rows) console.log(`${k.padEnd(34)} ${v.padStart(10)}  ${a}`);
+    console.log(
+      JSON.stringify({
+        nodes: NODES,
+        pods: PODS,
+        backlog_pods_per_s: Math.round(tsk.backlogPerS),
+        anchor_direct_binds_per_s: Math.round(anchor.perS),
+        ratio_backlog_to_anchor: Number(ratio.toFixed(3)),
+        apiserver_cpu_ms_per_pod: Number(tsk.serverCpuMs.toFixed(3)),
+        anchor_apiserver_cpu_ms_per_bind: Number(anchor.serverCpuMs.toFixed(3)),
+        scheduler_cpu_ms_per_pod: Number(tsk.schedulerCpuMs.toFixed(3)),
+        steady_rate_pods_per_s: RATE_PER_S,
+        create_to_bound_p50_ms: Number(p(50).toFixed(1)),
+        create_to_bound_p99_ms: Number(p(99).toFixed(1)),
+      }),
+    );
+  } finally {
+    cs?.close();
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server!.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    await etcd?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+});
