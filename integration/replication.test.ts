@@ -121,3 +121,27 @@ test('a controller manager stopped mid-way and started again creates no extra po
   t.is((await podsOf(cs, 'web')).length, 20);
   t.deepEqual(second.log.filter((l) => /failed/.test(l)), []);
 });
+
+test('an orphan pod matching the selector is adopted; a relabelled pod is released and replaced', async (t) => {
+  const { plane, cs } = await setup(t);
+  // The stray pod and the RC exist before the manager lists them: it sees both at once.
+  await cs.pods.create({ metadata: { name: 'stray', namespace: 'default', labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } });
+  const created = await cs.replicationControllers.create(rc('web', 2));
+  await startTestManager(t, plane.address, ['replicationcontroller']);
+  await waitReplicas(cs, 'web', 2);
+  const stray = await cs.pods.get('stray', 'default');
+  t.is(stray.metadata?.ownerReferences?.[0]?.uid, created.metadata?.uid, 'adopted');
+  // Relabel it: no longer selected, so released, and the RC makes another.
+  for (;;) {
+    const cur = await cs.pods.get('stray', 'default');
+    try {
+      await cs.pods.update({ ...cur, metadata: { ...cur.metadata, labels: { app: 'debug' } } });
+      break;
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+  await eventually(async () => ((await cs.pods.get('stray', 'default')).metadata?.ownerReferences ?? []).length === 0, 20_000, 'the release');
+  await waitReplicas(cs, 'web', 2);
+  t.is((await podsOf(cs, 'web')).filter((p) => p.metadata?.name === 'stray').length, 0);
+});
