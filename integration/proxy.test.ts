@@ -218,9 +218,23 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
   await eventually('the empty service to answer', async () => (await cluster.get(cluster.node, `${empty.spec?.clusterIP ?? ''}:80`)).stdout.trim() === 'pod-3');
   await eventually('the sticky chains to go', async () => !(await cluster.nodeRules()).includes('default/sticky'));
 
-  // Stopping leaves the rules; --cleanup removes every chain and jump of the proxy.
+  // Stopping leaves the rules; a service deleted meanwhile loses its chains when the next proxy starts.
   t.is(await proxy.stop(), 0, proxy.output());
   t.is((await cluster.get(cluster.node, `${webIP}:80`)).code, 0, 'traffic still flows while the proxy is down');
+  await cs.services.delete('empty');
+  const emptyChains = (await cluster.nodeRules()).match(/^:TSK-(SVC|SEP)-\w+/gm)?.length ?? 0;
+  const again = startProxyProcess(t, cluster, sock);
+  t.teardown(() => {
+    if (!t.passed) t.log(again.output());
+  });
+  await eventually('the stale chains of the deleted service to go', async () => !(await cluster.nodeRules()).includes('default/empty'));
+  const rules = await cluster.nodeRules();
+  t.is(rules.match(/^:TSK-(SVC|SEP)-\w+/gm)?.length ?? 0, emptyChains - 2, 'its service and endpoint chains are deleted');
+  t.is(rules.match(/-j TSK-SERVICES$/gm)?.length, 4, 'one jump from each of nat PREROUTING, OUTPUT and filter FORWARD, OUTPUT: none added twice');
+  t.is((await cluster.get(cluster.node, `${webIP}:80`)).code, 0);
+  t.is(await again.stop(), 0, again.output());
+
+  // --cleanup removes every chain and jump of the proxy.
   const cleanup = await run('ip', ['netns', 'exec', cluster.node, process.execPath, CLI, '--cleanup']);
   t.is(cleanup.code, 0, cleanup.stderr);
   t.regex(cleanup.stdout, /removed the proxy's rules and \d+ chain/);
