@@ -325,3 +325,21 @@ test('two instances racing for the same pods (as in a rolling restart) bind each
     t.is(evs[0]?.message, `Successfully assigned default/${p.metadata?.name ?? ''} to ${p.spec?.nodeName ?? ''}`);
   }
 });
+
+test('a pod that finishes frees its node: a pending pod is bound there next', async (t) => {
+  const c = await cluster(t);
+  await createNode(c.cs, 'node-1', { cpu: '1' });
+  c.start();
+  await c.cs.pods.create(pod('job', { cpu: '800m' }));
+  await waitBound(c.cs, ['job']);
+  await c.cs.pods.create(pod('next', { cpu: '800m' }));
+  await eventually(
+    async () => scheduledCondition((await podsByName(c.cs)).get('next'))?.message === '0/1 nodes are available: 1 Insufficient cpu.',
+    15_000,
+    'next unschedulable',
+  );
+  const job = (await podsByName(c.cs)).get('job')!;
+  await c.cs.pods.updateStatus({ ...job, status: { ...job.status, phase: 'Succeeded' } });
+  const pods = await waitBound(c.cs, ['next'], 5_000);
+  t.is(pods.get('next')?.spec?.nodeName, 'node-1');
+});
