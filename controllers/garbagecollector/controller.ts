@@ -13,8 +13,8 @@
 import { ConflictError, NotFoundError } from '../../api/errors';
 import type { OwnerReference } from '../../api/gen/tsk/v1/meta';
 import { KINDS, isKindName, type ApiObject, type KindName } from '../../api/kinds';
-import { objectKey, runWorker, splitKey, type Clientset, type EventHandlers, type Lister, type ResourceClient, type WorkQueue } from '../../client';
-import type { Controller, ControllerFactory } from '../controller';
+import { objectKey, runWorker, splitKey, type Clientset, type Lister, type ResourceClient, type WorkQueue } from '../../client';
+import type { Controller, ControllerContext, ControllerFactory } from '../controller';
 import { newControllerQueue } from '../queue';
 import {
   FOREGROUND_FINALIZER,
@@ -278,22 +278,27 @@ export class GarbageCollector implements Controller {
   }
 }
 
+/** The shared informer of one kind, with the uid indexes, feeding the collector; returns its cache. */
+function watchKind<K extends KindName>(ctx: ControllerContext, kind: K, gc: GarbageCollector): Lister<ApiObject> {
+  const informer = ctx.informers.informerFor(kind, { [UID_INDEX]: uidIndex, [OWNER_UID_INDEX]: ownerUidIndex });
+  informer.addEventHandler({
+    onAdd: (obj) => gc.onChange(kind, obj),
+    onUpdate: (old, cur) => gc.onChange(kind, cur, old),
+    onDelete: (obj) => gc.onDelete(obj),
+  });
+  return informer.store;
+}
+
 /** The manager's factory: an informer per collected kind, with the uid indexes. */
 export const newGarbageCollector: ControllerFactory = (ctx) => {
-  const informers = GC_KINDS.map((kind) => ({ kind, informer: ctx.informers.informerFor(kind, { [UID_INDEX]: uidIndex, [OWNER_UID_INDEX]: ownerUidIndex }) }));
+  const caches = new Map<KindName, Lister<ApiObject>>();
   const clientset: Clientset = ctx.clientset;
   const gc = new GarbageCollector({
-    caches: new Map(informers.map(({ kind, informer }) => [kind, informer.store as Lister<ApiObject>])),
-    client: (kind) => clientset.kind(kind) as unknown as KindClient,
+    caches,
+    client: (kind) => clientset.kind(kind) as ResourceClient<ApiObject>,
     queue: newControllerQueue(ctx, 'garbagecollector'),
     log: ctx.log,
   });
-  for (const { kind, informer } of informers) {
-    (informer as { addEventHandler(h: EventHandlers<ApiObject>): void }).addEventHandler({
-      onAdd: (obj) => gc.onChange(kind, obj),
-      onUpdate: (old, cur) => gc.onChange(kind, cur, old),
-      onDelete: (obj) => gc.onDelete(obj),
-    });
-  }
+  for (const kind of GC_KINDS) caches.set(kind, watchKind(ctx, kind, gc));
   return gc;
 };
