@@ -1,0 +1,57 @@
+import test from 'ava';
+import type { Pod } from '../../api/gen/tsk/v1/core';
+import { info, makeNode, makePod } from '../testing';
+import { DEFAULT_MEMORY_REQUEST, DEFAULT_MILLI_CPU_REQUEST, controllerUid, podHostPorts, podRequests } from './resources';
+
+function withContainers(containers: Record<string, string>[], init: Record<string, string>[] = []): Pod {
+  return {
+    metadata: { name: 'p', namespace: 'default' },
+    spec: {
+      containers: containers.map((requests, i) => ({ name: `c${i}`, resources: { requests } })),
+      initContainers: init.map((requests, i) => ({ name: `i${i}`, resources: { requests } })),
+    },
+  };
+}
+
+test('podRequests: containers add up; the largest init container counts if larger', (t) => {
+  const pod = withContainers([{ cpu: '250m', memory: '64Mi' }, { cpu: '0.5', memory: '64Mi' }], [{ cpu: '1', memory: '16Mi' }, { memory: '1Gi' }]);
+  const r = podRequests(pod);
+  t.is(r.milliCpu, 1000);
+  t.is(r.memory, 1024 * 1024 * 1024);
+  t.deepEqual(r.scalar, {});
+});
+
+test('podRequests: extended resources and ephemeral storage are kept by name', (t) => {
+  const r = podRequests(withContainers([{ 'example.com/gpu': '2', 'ephemeral-storage': '1Gi' }]));
+  t.deepEqual(r.scalar, { 'example.com/gpu': 2, 'ephemeral-storage': 1024 ** 3 });
+});
+
+test('podRequests (non-zero): unset cpu and memory count as 100m and 200Mi per container; an explicit 0 stays 0', (t) => {
+  const r = podRequests(withContainers([{}, { cpu: '0' }]), true);
+  t.is(r.milliCpu, DEFAULT_MILLI_CPU_REQUEST);
+  t.is(r.memory, 2 * DEFAULT_MEMORY_REQUEST);
+});
+
+test('podHostPorts: only ports with a hostPort, protocol TCP and every address by default', (t) => {
+  const pod = makePod('p', { hostPorts: [{ port: 80 }, { port: 53, protocol: 'UDP', ip: '127.0.0.1' }] });
+  pod.spec!.containers![0]!.ports!.push({ containerPort: 8080 });
+  t.deepEqual(podHostPorts(pod), [
+    { protocol: 'TCP', ip: '0.0.0.0', port: 80 },
+    { protocol: 'UDP', ip: '127.0.0.1', port: 53 },
+  ]);
+});
+
+test('controllerUid: the owner marked controller', (t) => {
+  t.is(controllerUid(makePod('p', { owner: 'web' })), 'uid-web');
+  t.is(controllerUid(makePod('p')), '');
+});
+
+test('nodeInfo: allocatable falls back to capacity; sums and owner counts of the pods', (t) => {
+  const node = makeNode('n');
+  node.status = { capacity: { cpu: '2', memory: '1Gi', pods: '10' } };
+  const ni = info(node, [makePod('a', { cpu: '500m', owner: 'web' }), makePod('b', { cpu: '250m', owner: 'web' })]);
+  t.is(ni.allocatable.milliCpu, 2000);
+  t.is(ni.allowedPods, 10);
+  t.is(ni.requested.milliCpu, 750);
+  t.is(ni.controllerCounts.get('uid-web'), 2);
+});
