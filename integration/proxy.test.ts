@@ -66,6 +66,8 @@ interface Cluster {
   pods: string[];
   /** GET http://ADDR/ from namespace ns with busybox wget. */
   get(ns: string, addr: string): Promise<Run>;
+  /** One datagram to addr:port from the node namespace, from a fixed source port: the reply, or "timeout". */
+  udp(addr: string, port: number, sourcePort: number): Promise<string>;
   nodeRules(): Promise<string>;
 }
 
@@ -101,12 +103,22 @@ async function startNetwork(t: ExecutionContext, dir: string): Promise<Cluster> 
     mkdirSync(www);
     writeFileSync(join(www, 'index.html'), `pod-${i + 1}\n`);
     children.push(spawn('ip', ['netns', 'exec', ns, '/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', www], { stdio: 'ignore' }));
+    const udpServer = `const s = require('dgram').createSocket('udp4'); s.on('message', (m, r) => s.send('pod-${i + 1}', r.port, r.address)); s.bind(5353);`;
+    children.push(spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', udpServer], { stdio: 'ignore' }));
   }
   const get = (ns: string, addr: string): Promise<Run> => run('ip', ['netns', 'exec', ns, '/bin/busybox', 'wget', '-q', '-O', '-', `http://${addr}${addr.includes('/') ? '' : '/'}`], 15_000);
   for (const [i, ip] of POD_IPS.entries()) {
     await eventually(`httpd in pod ${i + 1}`, async () => (await get(node, `${ip}:8080`)).stdout.trim() === `pod-${i + 1}`);
   }
-  return { node, pods, get, nodeRules: () => must('ip', ['netns', 'exec', node, 'iptables-save']) };
+  const udp = async (addr: string, port: number, sourcePort: number): Promise<string> => {
+    const client = `const s = require('dgram').createSocket('udp4');
+      setTimeout(() => { console.log('timeout'); process.exit(0); }, 2000);
+      s.on('message', (m) => { console.log(String(m)); process.exit(0); });
+      s.bind(${sourcePort}, () => s.send('hi', ${port}, '${addr}'));`;
+    return (await must('ip', ['netns', 'exec', node, process.execPath, '-e', client])).trim();
+  };
+  for (const [i, ip] of POD_IPS.entries()) await eventually(`the UDP server of pod ${i + 1}`, async () => (await udp(ip, 5353, 40_100 + i)) === `pod-${i + 1}`);
+  return { node, pods, get, udp, nodeRules: () => must('ip', ['netns', 'exec', node, 'iptables-save']) };
 }
 
 /** Starts `node dist/proxy/cli.js` in the node namespace; killed on teardown. */
@@ -150,8 +162,9 @@ function endpoints(name: string, ips: string[]): Endpoints {
   return { metadata: { namespace: 'default', name }, subsets: ips.length ? [{ addresses: ips.map((ip) => ({ ip })), ports: [{ port: 8080, protocol: 'TCP' }] }] : [] };
 }
 
-test('cluster IPs balance over every endpoint, follow endpoint changes, reject without endpoints; NodePorts and ClientIP affinity work; cleanup removes everything', async (t) => {
+test('cluster IPs balance over every endpoint, follow endpoint changes, reject without endpoints; NodePorts, ClientIP affinity and UDP work; cleanup removes everything', async (t) => {
   const hostBefore = await hostRules();
+  t.is((await run('sh', ['-c', 'command -v conntrack'])).code, 0, 'the conntrack tool is needed (Debian package "conntrack")');
   const dir = mkdtempSync(join(tmpdir(), 'tsk-proxy-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const etcd = await startTestEtcd(t);
@@ -166,6 +179,9 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
   const web = await svc('web', { type: 'NodePort', ports: [{ port: 80, protocol: 'TCP', targetPort: { intVal: 8080 } }] });
   const sticky = await svc('sticky', { sessionAffinity: 'ClientIP', ports: [{ port: 80, protocol: 'TCP', targetPort: { intVal: 8080 } }] });
   const empty = await svc('empty', { ports: [{ port: 80, protocol: 'TCP' }] });
+  const dns = await svc('dns', { ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: { intVal: 5353 } }] });
+  const dnsEndpoints = (ip: string): Endpoints => ({ metadata: { namespace: 'default', name: 'dns' }, subsets: [{ addresses: [{ ip }], ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] }] });
+  await cs.endpoints.create(dnsEndpoints(POD_IPS[0] ?? ''));
   await cs.endpoints.create(endpoints('web', POD_IPS));
   await cs.endpoints.create(endpoints('sticky', POD_IPS));
   const webIP = web.spec?.clusterIP ?? '';
@@ -211,6 +227,14 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
   await eventually('the rules to drop pod 3', async () => !(await cluster.nodeRules()).includes(`default/web -> ${POD_IPS[2]}:8080`));
   const two = await bodies(cluster, cluster.node, `${webIP}:80`, 30);
   t.deepEqual([...two.keys()].sort(), ['pod-1', 'pod-2'], JSON.stringify([...two]));
+
+  // UDP: a flow (same client port) moves to the new endpoint once the old one is removed, though the
+  // old pod still answers: the proxy deleted the conntrack entry that kept sending it there.
+  const dnsIP = dns.spec?.clusterIP ?? '';
+  t.is(await cluster.udp(dnsIP, 53, 40_000), 'pod-1');
+  const dnsNow = await cs.endpoints.get('dns', 'default');
+  await cs.endpoints.update({ ...dnsEndpoints(POD_IPS[1] ?? ''), metadata: dnsNow.metadata });
+  await eventually('the UDP flow to move to pod 2', async () => (await cluster.udp(dnsIP, 53, 40_000)) === 'pod-2', 15_000);
 
   // The endpoints come back for the service that had none; a deleted service's chains go.
   await cs.endpoints.create(endpoints('empty', [POD_IPS[2] ?? '']));

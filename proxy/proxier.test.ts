@@ -40,6 +40,8 @@ interface Harness {
   endpoints: FakeApi<Endpoints>;
   proxy: RunningProxy;
   registry: Registry;
+  /** conntrack -D filters asked for. */
+  flushed: string[][];
 }
 
 async function harness(t: { teardown(fn: () => unknown): void }, eps: string[] = ['10.244.1.2']): Promise<Harness> {
@@ -51,7 +53,9 @@ async function harness(t: { teardown(fn: () => unknown): void }, eps: string[] =
   endpoints.upsert(webEndpoints(eps));
   const informers = new SharedInformerFactory(fakeClientset(services, endpoints), { clock });
   const registry = new Registry();
+  const flushed: string[][] = [];
   const proxy = await startProxy({
+    conntrack: { deleteFlows: (f) => Promise.resolve(void flushed.push([...f])) },
     clientset: fakeClientset(services, endpoints),
     informers,
     nodeName: 'n1',
@@ -67,7 +71,7 @@ async function harness(t: { teardown(fn: () => unknown): void }, eps: string[] =
   await flushPromises();
   await clock.advance(0); // the first sync is due at once
   await proxy.firstSync;
-  return { clock, iptables, services, endpoints, proxy, registry };
+  return { clock, iptables, services, endpoints, proxy, registry, flushed };
 }
 
 const svcChain = 'TSK-SVC-LOLE4ISW44XBNF3G';
@@ -147,6 +151,24 @@ test('a failing restore is counted and retried with back-off; /healthz goes stal
   await h.clock.advance(30_000);
   t.true(h.proxy.health().healthy);
   t.regex(h.iptables.chain('nat', 'TSK-SEP-23NJSXDYUSXY5E7Q')?.join('\n') ?? '', /10\.244\.1\.3:8080/);
+});
+
+test('UDP: after the rules change, the flows to a removed endpoint are deleted; TCP flows are left alone', async (t) => {
+  const h = await harness(t);
+  const dns: Service = { metadata: { namespace: 'default', name: 'dns' }, spec: { clusterIP: '10.96.0.53', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] } };
+  const dnsEndpoints = (ips: string[]): Endpoints => ({
+    metadata: { namespace: 'default', name: 'dns' },
+    subsets: [{ addresses: ips.map((ip) => ({ ip })), ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] }],
+  });
+  h.services.upsert(dns);
+  h.endpoints.upsert(dnsEndpoints(['10.244.1.5', '10.244.1.6']));
+  await h.clock.advance(1000);
+  t.deepEqual(h.flushed, [['-p', 'udp', '--orig-dst', '10.96.0.53']], 'the first endpoints of a UDP service');
+  h.endpoints.upsert(dnsEndpoints(['10.244.1.6']));
+  h.endpoints.upsert(webEndpoints([]));
+  await h.clock.advance(1000);
+  t.deepEqual(h.flushed.slice(1), [['-p', 'udp', '--orig-dst', '10.96.0.53', '--dst-nat', '10.244.1.5']]);
+  t.regex(h.iptables.restores.at(-1) ?? '', /DNAT --to-destination 10\.244\.1\.6:5353/);
 });
 
 test('network programming latency is measured from the Endpoints trigger time', async (t) => {

@@ -17,10 +17,11 @@ import { realClock, type Clock } from '../client/clock';
 import type { Clientset } from '../client/clientset';
 import type { Informer } from '../client/informer';
 import type { SharedInformerFactory } from '../client/informer-factory';
+import { ConntrackMissingError, ExecConntrack, staleUdpFlowFilters, type Conntrack } from './conntrack';
 import { ExecIptables, parseIptablesSave, type Iptables } from './iptables';
 import { newProxyMetrics, type ProxyMetrics } from './metrics';
 import { buildRestoreInput, matchesSaved, ownedRuleCounts, type RulesOptions } from './rules';
-import { buildServicePorts } from './service-ports';
+import { buildServicePorts, type ServicePortState } from './service-ports';
 import { SyncRunner } from './sync-runner';
 
 /** The annotation the endpoints controller sets to when the change of a service's pods happened. */
@@ -37,6 +38,8 @@ export interface ProxyOptions {
   readonly nodeIPs?: readonly string[];
   /** Default: the real iptables-save/iptables-restore of this network namespace. */
   readonly iptables?: Iptables;
+  /** Clears stale UDP flows; default: the conntrack tool. */
+  readonly conntrack?: Conntrack;
   /** The pods' range; traffic to a cluster IP from outside it is masqueraded. */
   readonly clusterCIDR?: string;
   /** Shortest time between syncs (kube-proxy's --iptables-min-sync-period); default 1 s. */
@@ -112,6 +115,10 @@ class Proxier {
   /** Endpoints keys -> trigger times (ms) of changes not yet programmed. */
   private readonly pendingTriggers = new Map<string, number>();
   private lastApplied: string | undefined;
+  /** The service ports of the last successful sync: what stale UDP flows are computed against. */
+  private lastPorts: readonly ServicePortState[] = [];
+  private conntrackMissing = false;
+  private readonly conntrack: Conntrack;
   private lastUpdated: number | undefined;
   private firstSyncDone!: () => void;
   private firstSyncFailed!: (err: Error) => void;
@@ -129,6 +136,7 @@ class Proxier {
     this.firstSync.catch(() => undefined);
     this.clock = opts.clock ?? realClock;
     this.iptables = opts.iptables ?? new ExecIptables();
+    this.conntrack = opts.conntrack ?? new ExecConntrack();
     this.metrics = newProxyMetrics(opts.registry);
     this.syncPeriodMs = opts.syncPeriodMs ?? 30_000;
     this.ruleOptions = {
@@ -206,6 +214,7 @@ class Proxier {
       }
       this.lastApplied = input;
     }
+    await this.clearStaleUdpFlows(ports);
     const end = this.clock.now();
     this.metrics.syncDuration.observe((end - start) / 1000);
     this.metrics.lastSyncTimestamp.set(end / 1000);
@@ -223,6 +232,25 @@ class Proxier {
     }
     this.lastUpdated = end;
     this.firstSyncDone();
+  }
+
+  /** After the rules changed: deletes the UDP flows they made stale. Failures are reported, never fatal. */
+  private async clearStaleUdpFlows(ports: readonly ServicePortState[]): Promise<void> {
+    const filters = staleUdpFlowFilters(this.lastPorts, ports);
+    this.lastPorts = ports;
+    if (this.conntrackMissing) return;
+    for (const filter of filters) {
+      try {
+        await this.conntrack.deleteFlows(filter);
+      } catch (err) {
+        if (err instanceof ConntrackMissingError) {
+          this.conntrackMissing = true;
+          this.log(`proxy: ${err.message}: stale UDP flows will not be cleared`);
+          return;
+        }
+        this.log(`proxy: clearing stale UDP flows: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
   }
 
   private health(): ProxyHealth {
