@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { writeClientConfig, defaultConfigPath } from '../client/config';
 import { EtcdProcess } from '../util/etcd-process';
 import { FLAG_HELP, UsageError, parseFlags, type ApiServerFlags } from './flags';
-import { startApiServer, type RunningApiServer } from './server';
+import { startApiServer, type ApiServerOptions, type RunningApiServer } from './server';
 
 function log(msg: string): void {
   console.log(`tsk apiserver: ${msg}`);
@@ -26,7 +26,7 @@ export interface StartedApiServer {
  * server, and writes the client config when asked. Throws a message for the
  * user (etcd missing, address in use, ...) having stopped what it started.
  */
-export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) => void): Promise<StartedApiServer> {
+export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) => void, extra: Pick<ApiServerOptions, 'extraMetrics'> = {}): Promise<StartedApiServer> {
   let etcd: EtcdProcess | undefined;
   let etcdDied: (msg: string) => void = () => undefined;
   const died = new Promise<string>((resolve) => (etcdDied = resolve));
@@ -53,6 +53,7 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
       eventTtlSeconds: flags.eventTtlSeconds,
       nodePortRange: flags.nodePortRange,
       log,
+      ...extra,
     });
   } catch (err) {
     await etcd?.stop();

@@ -3,6 +3,7 @@
 // each logged; stop() undoes them in reverse order.
 
 import * as grpc from '@grpc/grpc-js';
+import type { Registry as MetricsRegistry } from 'prom-client';
 import { AlreadyExistsError, UnavailableError } from '../api/errors';
 import type { VersionInfo } from '../api/gen/tsk/v1/meta';
 import type { Namespace } from '../api/gen/tsk/v1/core';
@@ -47,6 +48,8 @@ export interface ApiServerOptions {
   now?: () => Date;
   random?: () => number;
   log?: (msg: string) => void;
+  /** Other components' metrics served on this server's /metrics too (tsk server). */
+  extraMetrics?: readonly MetricsRegistry[];
 }
 
 export interface RunningApiServer {
@@ -220,6 +223,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     // 6. HTTP
     const http = await listenHealthServer(opts.httpAddress, {
       registry: metrics.registry,
+      extra: opts.extraMetrics ?? [],
       checkReady: async () => {
         await Promise.race([
           store.currentRevision(),

@@ -10,6 +10,12 @@ import type { Registry } from 'prom-client';
 export interface HealthDeps {
   /** The component's metrics. */
   registry: Registry;
+  /**
+   * More registries served on the same /metrics (tsk server runs the API
+   * server, scheduler and controllers in one process, on one port). Their
+   * metric names must not collide.
+   */
+  extra?: readonly Registry[];
   /** Resolves when ready; rejects with the reason when not. */
   checkReady: () => Promise<void>;
 }
@@ -44,8 +50,8 @@ export function createHealthServer(deps: HealthDeps): Server {
         );
         return;
       case '/metrics':
-        deps.registry.metrics().then(
-          (text) => send(res, 200, text, deps.registry.contentType),
+        Promise.all([deps.registry, ...(deps.extra ?? [])].map((r) => r.metrics())).then(
+          (texts) => send(res, 200, texts.join('\n'), deps.registry.contentType),
           (err: unknown) => send(res, 500, `metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
         );
         return;

@@ -1,0 +1,25 @@
+import test from 'ava';
+import { SERVER_HELP, parseServerFlags, splitServerArgv } from './server-flags';
+
+test('each flag goes to the component that owns it, with its value', (t) => {
+  t.deepEqual(splitServerArgv(['--data-dir', '/d', '--cluster-cidr', '10.200.0.0/16', '--controllers=*,-podgc', '--address', 'unix:/s', '--node-monitor-grace-period', '20s']), {
+    api: ['--data-dir', '/d', '--address', 'unix:/s'],
+    controllers: ['--cluster-cidr', '10.200.0.0/16', '--controllers=*,-podgc', '--node-monitor-grace-period', '20s'],
+  });
+});
+
+test('the parsed flags keep both components\' defaults and validation', (t) => {
+  const f = parseServerFlags(['--data-dir', '/d', '--controllers', '*,-podgc', '--cluster-cidr', '10.200.0.0/16']);
+  t.is(f.api.dataDir, '/d');
+  t.is(f.api.address, '127.0.0.1:6443');
+  t.false(f.controllers.controllers.includes('podgc'));
+  t.true(f.controllers.controllers.includes('replicationcontroller'));
+  t.is(f.controllers.nodeControllers.nodeIpam.clusterCidr, '10.200.0.0/16');
+  t.throws(() => parseServerFlags(['--controllers', 'nosuch']), { message: /unknown controller "nosuch"|nosuch/ });
+  t.throws(() => parseServerFlags(['--cluster-cidr', 'x']), { message: /--cluster-cidr/ });
+  t.throws(() => parseServerFlags(['--address', 'nowhere']), { message: /--address/ });
+  t.throws(() => parseServerFlags(['--bogus']), { message: /bogus/ });
+  t.true(parseServerFlags(['-h']).help);
+  t.regex(SERVER_HELP, /--etcd-servers/);
+  t.regex(SERVER_HELP, /--cluster-cidr/);
+});

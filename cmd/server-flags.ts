@@ -1,0 +1,66 @@
+// `tsk server` flags: the API server's and the controller manager's, in one
+// command line (as k3s's server takes both). Each flag goes to the parser of
+// the component that owns it, so both keep their own validation and errors.
+
+import { FLAG_HELP as API_HELP, parseFlags as parseApiFlags, type ApiServerFlags } from '../apiserver/flags';
+import { CONCURRENCY_FLAGS, parseFlags as parseControllerFlags, type ControllerManagerFlags } from '../controllers/flags';
+import { NODE_CONTROLLER_FLAG_HELP, NODE_CONTROLLER_FLAG_SPECS } from '../controllers/node-flags';
+
+export class ServerUsageError extends Error {}
+
+/** The controller manager's flags that `tsk server` takes (not --server or --http-address: it has the API server's). */
+const CONTROLLER_FLAGS = new Set(['controllers', 'workers', ...Object.keys(CONCURRENCY_FLAGS), ...Object.keys(NODE_CONTROLLER_FLAG_SPECS)]);
+
+export interface ServerFlags {
+  api: ApiServerFlags;
+  controllers: ControllerManagerFlags;
+  help: boolean;
+}
+
+/** Splits argv by owner; every controller flag takes a value (--flag V or --flag=V). */
+export function splitServerArgv(argv: readonly string[]): { api: string[]; controllers: string[] } {
+  const api: string[] = [];
+  const controllers: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    const name = a.startsWith('--') ? a.slice(2).split('=')[0] ?? '' : '';
+    if (!CONTROLLER_FLAGS.has(name)) {
+      api.push(a);
+      continue;
+    }
+    controllers.push(a);
+    if (!a.includes('=') && i + 1 < argv.length) controllers.push(argv[++i] ?? '');
+  }
+  return { api, controllers };
+}
+
+export function parseServerFlags(argv: readonly string[]): ServerFlags {
+  const parts = splitServerArgv(argv);
+  try {
+    const api = parseApiFlags(parts.api);
+    const controllers = parseControllerFlags(parts.controllers);
+    return { api, controllers, help: api.help };
+  } catch (err) {
+    throw new ServerUsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+const apiFlagLines = API_HELP.slice(API_HELP.indexOf('Flags:\n') + 'Flags:\n'.length);
+
+export const SERVER_HELP = `Usage: tsk server [FLAGS]
+
+Runs the control plane in one process, as k3s's server: the API server (with
+its own etcd unless --etcd-servers is given), the scheduler and the
+controllers, sharing one set of informers. Their metrics are all served on
+--http-address/metrics.
+
+API server flags:
+${apiFlagLines}
+
+Controller flags:
+  --controllers LIST                     controllers to run, comma-separated: "*" (default), "foo", "-foo"
+  --workers N                            workers of every controller without its own flag
+${Object.entries(CONCURRENCY_FLAGS)
+  .map(([flag, c]) => `  --${flag} N`.padEnd(41) + `workers of the ${c.controller} controller (default ${c.default})`)
+  .join('\n')}
+${NODE_CONTROLLER_FLAG_HELP}`;

@@ -1,0 +1,91 @@
+// `tsk server`: the control plane in one process (k3s's server role). Start-up
+// is a straight list: the API server (and its embedded etcd), a client of it,
+// the controllers, the scheduler. If a part dies (the embedded etcd), the
+// process says so and exits non-zero rather than limping on.
+
+import { Registry } from 'prom-client';
+import { startWithEtcd, type StartedApiServer } from '../apiserver/main';
+import { Clientset } from '../client/clientset';
+import { SharedInformerFactory } from '../client/informer-factory';
+import { startControllerManager, type RunningControllerManager } from '../controllers/manager';
+import { startScheduler, type RunningScheduler } from '../scheduler';
+import { onShutdownSignals } from '../util/signals';
+import { SERVER_HELP, ServerUsageError, parseServerFlags, type ServerFlags } from './server-flags';
+
+function log(line: string): void {
+  console.log(`tsk server: ${line}`);
+}
+
+interface Parts {
+  api?: StartedApiServer;
+  clientset?: Clientset;
+  informers?: SharedInformerFactory;
+  controllers?: RunningControllerManager;
+  scheduler?: RunningScheduler;
+}
+
+/** Stops what started, last first. */
+async function stopAll(p: Parts): Promise<void> {
+  await p.scheduler?.stop();
+  await p.controllers?.stop();
+  await p.informers?.stop();
+  p.clientset?.close();
+  await p.api?.stop();
+}
+
+async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Promise<void> {
+  const schedulerMetrics = new Registry();
+  const controllerMetrics = new Registry();
+  parts.api = await startWithEtcd(flags.api, log, { extraMetrics: [schedulerMetrics, controllerMetrics] });
+  parts.clientset = new Clientset(parts.api.server.grpcAddress);
+  parts.informers = new SharedInformerFactory(parts.clientset);
+  parts.controllers = await startControllerManager({
+    clientset: parts.clientset,
+    informers: parts.informers,
+    controllers: flags.controllers.controllers,
+    workers: flags.controllers.workers,
+    table: flags.controllers.table,
+    registry: controllerMetrics,
+    stopInformers: false,
+    signal,
+    log: (l) => log(`controllers: ${l}`),
+  });
+  log(`controllers running: ${parts.controllers.controllers.map((c) => c.name).join(', ')}`);
+  parts.scheduler = startScheduler({ clientset: parts.clientset, informers: parts.informers, registry: schedulerMetrics, log: (l) => log(`scheduler: ${l}`) });
+  await parts.scheduler.started;
+  log('scheduler running');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let flags: ServerFlags;
+  try {
+    flags = parseServerFlags(argv);
+  } catch (err) {
+    if (!(err instanceof ServerUsageError)) throw err;
+    console.error(`tsk server: ${err.message}\nRun 'tsk server --help' for the flags.`);
+    return 2;
+  }
+  if (flags.help) {
+    console.log(SERVER_HELP);
+    return 0;
+  }
+  const shutdown = onShutdownSignals();
+  const parts: Parts = {};
+  try {
+    await start(flags, shutdown.signal, parts);
+  } catch (err) {
+    await stopAll(parts);
+    shutdown.dispose();
+    if (shutdown.signal.aborted) return 0;
+    console.error(`tsk server: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  const died = parts.api?.died ?? new Promise<string>(() => undefined);
+  const reason = await Promise.race([shutdown.received.then((s) => ({ ok: true, msg: `received ${s}, shutting down` })), died.then((m) => ({ ok: false, msg: m }))]);
+  if (reason.ok) log(reason.msg);
+  else console.error(`tsk server: ${reason.msg}; shutting down`);
+  await stopAll(parts);
+  shutdown.dispose();
+  log('stopped');
+  return reason.ok ? 0 : 1;
+}
