@@ -72,29 +72,30 @@ function cidr(flag: string, value: string): string {
   return value;
 }
 
-export function parseFlags(argv: string[], defaultNodeName: string = hostname()): ProxyFlags {
-  let values;
+const OPTIONS = {
+  server: { type: 'string' },
+  'hostname-override': { type: 'string' },
+  'node-ip': { type: 'string' },
+  'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
+  'sync-period': { type: 'string', default: '30s' },
+  'min-sync-period': { type: 'string', default: '1s' },
+  'cluster-cidr': { type: 'string' },
+  'iptables-masquerade-bit': { type: 'string', default: '14' },
+  cleanup: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** parseArgs' values, with its errors (unknown flag, missing value) as UsageErrors. */
+function parseValues(argv: string[]): ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; strict: true; allowPositionals: false }>>['values'] {
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        server: { type: 'string' },
-        'hostname-override': { type: 'string' },
-        'node-ip': { type: 'string' },
-        'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
-        'sync-period': { type: 'string', default: '30s' },
-        'min-sync-period': { type: 'string', default: '1s' },
-        'cluster-cidr': { type: 'string' },
-        'iptables-masquerade-bit': { type: 'string', default: '14' },
-        cleanup: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
+    return parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
+}
+
+export function parseFlags(argv: string[], defaultNodeName: string = hostname()): ProxyFlags {
+  const values = parseValues(argv);
   const nodeName = (values['hostname-override'] ?? defaultNodeName).trim().toLowerCase();
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName)) throw new UsageError(`--hostname-override: "${nodeName}" is not a valid node name`);
   let nodeIPs: string[] | undefined;

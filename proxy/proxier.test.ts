@@ -12,7 +12,7 @@ import { FakeApi } from '../client/fake';
 import { SharedInformerFactory } from '../client/informer-factory';
 import { cleanupRules } from './cleanup';
 import { FakeIptables } from './fake-iptables';
-import { startProxy, TRIGGER_TIME_ANNOTATION, type RunningProxy } from './proxier';
+import { nodeAddresses, startProxy, TRIGGER_TIME_ANNOTATION, type RunningProxy } from './proxier';
 
 function fakeClientset(services: FakeApi<Service>, endpoints: FakeApi<Endpoints>): Clientset {
   const client = <T>(info: unknown, api: FakeApi<T & { metadata?: { name?: string } }>): unknown => ({
@@ -198,4 +198,50 @@ test('stop() stops syncing and leaves the rules; cleanup removes every chain and
     }
   }
   t.is(await cleanupRules(h.iptables), 0, 'idempotent');
+});
+
+test('no sync before both informers have their first list', async (t) => {
+  const clock = new FakeClock();
+  const iptables = new FakeIptables();
+  const services = new FakeApi<Service>();
+  const endpoints = new FakeApi<Endpoints>();
+  services.upsert(web);
+  endpoints.down();
+  const proxy = await startProxy({
+    clientset: fakeClientset(services, endpoints),
+    informers: new SharedInformerFactory(fakeClientset(services, endpoints), { clock, onError: () => undefined }),
+    nodeName: 'n1',
+    nodeIPs: [],
+    iptables,
+    conntrack: { deleteFlows: () => Promise.resolve() },
+    clock,
+    log: () => undefined,
+  });
+  t.teardown(() => proxy.stop());
+  await clock.advance(5000);
+  t.is(iptables.restores.length, 0, 'rules from half a picture would cut live services');
+  t.false(proxy.health().healthy);
+  endpoints.up();
+  endpoints.upsert(webEndpoints(['10.244.1.2']));
+  await clock.advance(15_000);
+  await proxy.firstSync;
+  t.is(iptables.restores.length, 1);
+  t.truthy(iptables.chain('nat', svcChain));
+});
+
+test("nodeAddresses: the Node's IPv4 InternalIP addresses, then ExternalIP ones", (t) => {
+  t.deepEqual(
+    nodeAddresses({
+      status: {
+        addresses: [
+          { type: 'Hostname', address: 'n1' },
+          { type: 'ExternalIP', address: '192.0.2.1' },
+          { type: 'InternalIP', address: '172.30.0.2' },
+          { type: 'InternalIP', address: 'fd00::2' },
+        ],
+      },
+    }),
+    ['172.30.0.2', '192.0.2.1'],
+  );
+  t.deepEqual(nodeAddresses(undefined), []);
 });
