@@ -94,6 +94,9 @@ async function startNetwork(t: ExecutionContext, dir: string): Promise<Cluster> 
     await must('ip', ['netns', 'add', ns]);
     await inNode('link', 'add', `veth${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
     await inNode('link', 'set', `veth${i}`, 'master', 'br0', 'up');
+    // As the kubelet's bridge does (hairpin-veth): a pod reaching itself through a service gets its
+    // packets back out of the port they came in by.
+    await inNode('link', 'set', `veth${i}`, 'type', 'bridge_slave', 'hairpin', 'on');
     const inPod = (...args: string[]): Promise<string> => must('ip', ['-n', ns, ...args]);
     await inPod('link', 'set', 'lo', 'up');
     await inPod('addr', 'add', `${POD_IPS[i]}/24`, 'dev', 'eth0');
@@ -203,6 +206,10 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
   // Every endpoint gets traffic (missing one of three in 45 tries: p < 1e-7).
   const all = await bodies(cluster, cluster.node, `${webIP}:80`, 45);
   t.deepEqual([...all.keys()].sort(), ['pod-1', 'pod-2', 'pod-3'], JSON.stringify([...all]));
+
+  // From a pod too, itself included (hairpin: masqueraded so its reply returns through the node).
+  const fromAPod = await bodies(cluster, cluster.pods[0] ?? '', `${webIP}:80`, 45);
+  t.deepEqual([...fromAPod.keys()].sort(), ['pod-1', 'pod-2', 'pod-3'], JSON.stringify([...fromAPod]));
 
   // NodePort on the node's address, from the node and from a pod (through PREROUTING, masqueraded).
   const fromNode = await bodies(cluster, cluster.node, `${NODE_IP}:${nodePort}`, 10);
