@@ -179,6 +179,12 @@ test('network programming latency is measured from the Endpoints trigger time', 
   const metrics = await h.registry.metrics();
   t.regex(metrics, /kubeproxy_network_programming_duration_seconds_sum 2\.5\n/);
   t.regex(metrics, /kubeproxy_network_programming_duration_seconds_count 1\n/);
+  // An update keeping the trigger time, and a trigger time from before the proxy started, are not measured.
+  const same = (await h.endpoints.list()).items?.[0];
+  h.endpoints.upsert({ ...webEndpoints(['10.244.1.4']), metadata: same?.metadata });
+  h.endpoints.upsert(webEndpoints(['10.244.1.5'], new Date(h.clock.now() - 3_600_000).toISOString()));
+  await h.clock.advance(1000);
+  t.regex(await h.registry.metrics(), /kubeproxy_network_programming_duration_seconds_count 1\n/);
 });
 
 test('stop() stops syncing and leaves the rules; cleanup removes every chain and jump of the proxy', async (t) => {

@@ -115,6 +115,7 @@ class Proxier {
   /** Endpoints keys -> trigger times (ms) of changes not yet programmed. */
   private readonly pendingTriggers = new Map<string, number>();
   private lastApplied: string | undefined;
+  private readonly startedAt: number;
   /** The service ports of the last successful sync: what stale UDP flows are computed against. */
   private lastPorts: readonly ServicePortState[] = [];
   private conntrackMissing = false;
@@ -135,6 +136,7 @@ class Proxier {
   ) {
     this.firstSync.catch(() => undefined);
     this.clock = opts.clock ?? realClock;
+    this.startedAt = this.clock.now();
     this.iptables = opts.iptables ?? new ExecIptables();
     this.conntrack = opts.conntrack ?? new ExecConntrack();
     this.metrics = newProxyMetrics(opts.registry);
@@ -161,8 +163,8 @@ class Proxier {
       onDelete: () => this.changed('service'),
     });
     this.endpoints.addEventHandler({
-      onAdd: (e) => this.endpointsChanged(e),
-      onUpdate: (a, b) => a !== b && this.endpointsChanged(b),
+      onAdd: (e) => this.endpointsChanged(undefined, e),
+      onUpdate: (a, b) => a !== b && this.endpointsChanged(a, b),
       onDelete: () => this.changed('endpoints'),
     });
     this.opts.informers.start();
@@ -188,10 +190,17 @@ class Proxier {
     this.runner.run();
   }
 
-  private endpointsChanged(eps: Endpoints): void {
-    const at = Date.parse(eps.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION] ?? '');
+  /**
+   * Records when the change of a service's pods happened (the trigger time a
+   * new change sets), to measure network programming latency. Trigger times
+   * from before the proxy started are not its latency, and are skipped.
+   */
+  private endpointsChanged(old: Endpoints | undefined, eps: Endpoints): void {
+    const trigger = eps.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION];
+    const at = Date.parse(trigger ?? '');
     const key = `${eps.metadata?.namespace ?? ''}/${eps.metadata?.name ?? ''}`;
-    if (Number.isFinite(at) && !this.pendingTriggers.has(key)) this.pendingTriggers.set(key, at);
+    const fresh = trigger !== old?.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION] && at >= this.startedAt;
+    if (fresh && !this.pendingTriggers.has(key)) this.pendingTriggers.set(key, at);
     this.changed('endpoints');
   }
 
