@@ -70,7 +70,18 @@ async function waitFor(what: string, timeoutMs: number, log: (l: string) => void
 }
 
 function serverArgv(o: LabUpOptions, plan: LabPlan): string[] {
-  return [...o.tsk, 'server', '--data-dir', plan.serverDataDir, '--address', `${o.address},unix:${plan.apiSocket}`, '--http-address', o.httpAddress];
+  return [
+    ...o.tsk,
+    'server',
+    '--data-dir',
+    plan.serverDataDir,
+    '--address',
+    `${o.address},unix:${plan.apiSocket}`,
+    '--http-address',
+    o.httpAddress,
+    '--service-cidr',
+    plan.serviceCidr,
+  ];
 }
 
 function agentArgv(o: LabUpOptions, plan: LabPlan, node: LabNode): string[] {

@@ -35,6 +35,10 @@ export function upCommands(plan: LabPlan): string[][] {
       ['ip', '-n', sw, 'link', 'set', n.switchPort, 'master', plan.bridge, 'up'],
       ['ip', '-n', n.netns, 'addr', 'add', `${n.ip}/${n.prefix}`, 'dev', 'eth0'],
       ['ip', '-n', n.netns, 'link', 'set', 'eth0', 'up'],
+      // No default route leads out of the lab; ClusterIPs still need a route
+      // for the OUTPUT chain's DNAT to see the packets (kube-proxy's nodes
+      // have their default route for that).
+      ['ip', '-n', n.netns, 'route', 'add', plan.serviceCidr, 'dev', 'eth0'],
     );
   }
   return cmds;

@@ -43,6 +43,7 @@ test('the network commands: a bridge in the switch namespace, a veth per node, n
     ['ip', '-n', 'tsk-x-sw', 'link', 'set', 'n1', 'master', 'br0', 'up'],
     ['ip', '-n', 'tsk-x-n1', 'addr', 'add', '172.30.0.2/24', 'dev', 'eth0'],
     ['ip', '-n', 'tsk-x-n1', 'link', 'set', 'eth0', 'up'],
+    ['ip', '-n', 'tsk-x-n1', 'route', 'add', '10.96.0.0/16', 'dev', 'eth0'],
   ]);
   for (const cmd of upCommands(p)) t.true(cmd[1] === '-n' || cmd[1] === 'netns', `${cmd.join(' ')} names a namespace`);
   t.deepEqual(downCommands(p), [

@@ -31,6 +31,8 @@ export interface LabPlan {
   readonly switchNetns: string;
   readonly bridge: string;
   readonly network: { readonly base: string; readonly prefix: number };
+  /** Service ClusterIPs (the server's --service-cidr): every node routes it to its own eth0 so the proxy's DNAT sees it. */
+  readonly serviceCidr: string;
   /** The API server's unix socket, reachable from every node namespace. */
   readonly apiSocket: string;
   readonly serverDataDir: string;
@@ -44,10 +46,13 @@ export interface PlanInput {
   dataDir: string;
   /** The node network, e.g. 172.30.0.0/24; nodes get .2, .3, ... (.1 is left for a gateway). */
   network: string;
+  /** Default 10.96.0.0/16, the API server's default. */
+  serviceCidr?: string;
 }
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$/;
 export const MAX_NODES = 250;
+export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
 
 function ipToInt(ip: string): number {
   const parts = ip.split('.').map(Number);
@@ -97,6 +102,10 @@ export function planLab(input: PlanInput): LabPlan {
     switchNetns: `tsk-${input.name}-sw`,
     bridge: 'br0',
     network,
+    serviceCidr: (() => {
+      const c = parseCidr(input.serviceCidr ?? DEFAULT_SERVICE_CIDR);
+      return `${c.base}/${c.prefix}`;
+    })(),
     apiSocket: `${dir}/api.sock`,
     serverDataDir: `${dir}/server`,
     nodes,

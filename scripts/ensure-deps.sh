@@ -12,6 +12,7 @@ want etcdctl etcd-client
 want iptables-restore iptables
 want ip iproute2
 want sysctl procps
+want conntrack conntrack
 want docker-registry docker-registry
 want gcc gcc
 [ -f /usr/include/stdio.h ] || need_pkgs+=(libc6-dev)
