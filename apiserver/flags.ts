@@ -1,7 +1,7 @@
 // `tsk apiserver` flags (node:util parseArgs). Parsing is pure: it returns
 // the options or a usage error, and never exits.
 
-import { parseArgs } from 'node:util';
+import { goDurationMs, hostPort, parseFlagValues, UsageError } from '../util/flags';
 import { parseListenAddress } from './grpc/listen';
 import { parsePortRange, parseServiceCidr } from './registry/allocator';
 
@@ -19,7 +19,7 @@ export interface ApiServerFlags {
   help: boolean;
 }
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export const FLAG_HELP = `Usage: tsk apiserver [FLAGS]
 
@@ -50,47 +50,26 @@ function listenAddresses(flag: string, value: string): string {
   return value;
 }
 
-function hostPort(flag: string, value: string): string {
-  const m = /^(.+):(\d+)$/.exec(value);
-  if (!m || Number(m[2]) > 65535) throw new UsageError(`--${flag}: "${value}" is not HOST:PORT (for example 127.0.0.1:6443)`);
-  return value;
-}
-
-/**
- * A Go duration of whole seconds or more, as Kubernetes' flags take them
- * ("1h", "30m", "1h30m0s", "90s"), in seconds.
- */
+/** A Go duration flag of at least a second, in whole seconds ("1h", "30m", "1h30m0s", "90s"). */
 export function parseDuration(flag: string, value: string): number {
-  const parts = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(value);
-  if (!value || !parts) throw new UsageError(`--${flag}: "${value}" is not a duration such as 1h, 30m or 1h30m0s`);
-  const [h, m, sec] = [parts[1], parts[2], parts[3]].map((x) => Number(x ?? 0)) as [number, number, number];
-  const seconds = h * 3600 + m * 60 + sec;
-  if (seconds < 1) throw new UsageError(`--${flag}: "${value}" must be at least 1s`);
-  return seconds;
+  const ms = goDurationMs(value);
+  if (ms === undefined) throw new UsageError(`--${flag}: "${value}" is not a duration such as 1h, 30m or 1h30m0s`);
+  if (ms < 1000) throw new UsageError(`--${flag}: "${value}" must be at least 1s`);
+  return Math.round(ms / 1000);
 }
 
 export function parseFlags(argv: string[]): ApiServerFlags {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        address: { type: 'string', default: '127.0.0.1:6443' },
-        'http-address': { type: 'string', default: '127.0.0.1:6080' },
-        'data-dir': { type: 'string', default: '/var/lib/tsk' },
-        'etcd-servers': { type: 'string', default: '' },
-        'service-cidr': { type: 'string', default: '10.96.0.0/16' },
-        'service-node-port-range': { type: 'string', default: '30000-32767' },
-        'event-ttl': { type: 'string', default: '1h' },
-        'write-config': { type: 'string', default: 'true' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const values = parseFlagValues(argv, {
+    address: { type: 'string', default: '127.0.0.1:6443' },
+    'http-address': { type: 'string', default: '127.0.0.1:6080' },
+    'data-dir': { type: 'string', default: '/var/lib/tsk' },
+    'etcd-servers': { type: 'string', default: '' },
+    'service-cidr': { type: 'string', default: '10.96.0.0/16' },
+    'service-node-port-range': { type: 'string', default: '30000-32767' },
+    'event-ttl': { type: 'string', default: '1h' },
+    'write-config': { type: 'string', default: 'true' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   const writeConfig = values['write-config'];
   if (writeConfig !== 'true' && writeConfig !== 'false') {
     throw new UsageError(`--write-config: "${writeConfig}" must be true or false`);
@@ -110,7 +89,7 @@ export function parseFlags(argv: string[]): ApiServerFlags {
   }
   return {
     address: listenAddresses('address', values.address),
-    httpAddress: hostPort('http-address', values['http-address']),
+    httpAddress: hostPort('http-address', values['http-address'], '127.0.0.1:6080'),
     dataDir: values['data-dir'],
     etcdServers,
     serviceCidr: values['service-cidr'],

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { writeClientConfig, defaultConfigPath } from '../client/config';
 import { EtcdProcess } from '../util/etcd-process';
+import { onShutdownSignals } from '../util/signals';
 import { FLAG_HELP, UsageError, parseFlags, type ApiServerFlags } from './flags';
 import { startApiServer, type ApiServerOptions, type RunningApiServer } from './server';
 
@@ -98,14 +99,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   const { died } = running;
 
-  const signalled = new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
-  const reason = await Promise.race([signalled.then((s) => ({ ok: true, msg: `received ${s}, shutting down` })), died.then((m) => ({ ok: false, msg: m }))]);
+  const shutdown = onShutdownSignals();
+  const reason = await Promise.race([shutdown.received.then((s) => ({ ok: true, msg: `received ${s}, shutting down` })), died.then((m) => ({ ok: false, msg: m }))]);
   if (reason.ok) log(reason.msg);
   else console.error(`tsk apiserver: ${reason.msg}; shutting down`);
   await running.stop();
+  shutdown.dispose();
   log('stopped');
   return reason.ok ? 0 : 1;
 }

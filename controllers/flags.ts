@@ -1,11 +1,11 @@
 // `tsk controller-manager` flags (node:util parseArgs). Parsing is pure: it
 // returns the options or a UsageError naming the flag, and never exits.
 
-import { parseArgs } from 'node:util';
+import { hostPort, parseFlagValues, serverAddress, UsageError } from '../util/flags';
 import { NODE_CONTROLLER_FLAG_HELP, NODE_CONTROLLER_FLAG_SPECS, nodeControllerEntries, parseNodeControllerFlags, type NodeControllerOptions } from './node-flags';
 import { CONTROLLERS, type ControllerTable } from './registry';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export interface ControllerManagerFlags {
   /** Unset: client/config.ts resolveServer() decides ($TSCTL_SERVER, ~/.tsk/config, 127.0.0.1:6443). */
@@ -84,21 +84,6 @@ export function selectControllers(list: readonly string[], table: ControllerTabl
   });
 }
 
-function hostPort(flag: string, value: string): string {
-  const m = /^(.+):(\d+)$/.exec(value);
-  if (!m || Number(m[2]) > 65535) throw new UsageError(`--${flag}: "${value}" is not HOST:PORT (for example ${DEFAULT_HTTP_ADDRESS})`);
-  return value;
-}
-
-function server(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (value.startsWith('unix:')) {
-    if (!value.startsWith('unix:/')) throw new UsageError(`--server: "${value}" must be unix:/ABSOLUTE/PATH`);
-    return value;
-  }
-  return hostPort('server', value);
-}
-
 function positive(flag: string, value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`--${flag}: "${value}" must be a positive integer`);
   return Number(value);
@@ -109,25 +94,15 @@ function positive(flag: string, value: string): number {
  * default the node controllers in it are built with their flags' options.
  */
 export function parseFlags(argv: string[], baseTable?: ControllerTable): ControllerManagerFlags {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        server: { type: 'string' },
-        'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
-        controllers: { type: 'string', default: '*' },
-        workers: { type: 'string' },
-        ...Object.fromEntries(Object.keys(CONCURRENCY_FLAGS).map((f) => [f, { type: 'string' as const }])),
-        ...NODE_CONTROLLER_FLAG_SPECS,
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const values = parseFlagValues(argv, {
+    server: { type: 'string' },
+    'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
+    controllers: { type: 'string', default: '*' },
+    workers: { type: 'string' },
+    ...Object.fromEntries(Object.keys(CONCURRENCY_FLAGS).map((f) => [f, { type: 'string' as const }])),
+    ...NODE_CONTROLLER_FLAG_SPECS,
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   const v = values as Record<string, string | boolean | undefined>;
   const nodeControllers = parseNodeControllerFlags(v, (msg) => new UsageError(msg));
   const table = baseTable ?? { ...CONTROLLERS, ...nodeControllerEntries(nodeControllers) };
@@ -143,8 +118,8 @@ export function parseFlags(argv: string[], baseTable?: ControllerTable): Control
     if (typeof given === 'string') workers[controller] = positive(flag, given);
   }
   return {
-    server: server(v['server'] as string | undefined),
-    httpAddress: hostPort('http-address', String(v['http-address'])),
+    server: typeof v['server'] === 'string' ? serverAddress('server', v['server']) : undefined,
+    httpAddress: hostPort('http-address', String(v['http-address']), DEFAULT_HTTP_ADDRESS),
     controllers,
     workers,
     nodeControllers,

@@ -8,29 +8,10 @@ import { resolveServer } from '../client/config';
 import { listenHealthServer, type ListeningHealthServer } from '../util/health-server';
 import { UsageError, flagHelp, parseFlags, type ControllerManagerFlags } from './flags';
 import { startControllerManager, type RunningControllerManager } from './manager';
+import { onShutdownSignals } from '../util/signals';
 
 function log(line: string): void {
   console.log(`tsk controller-manager: ${line}`);
-}
-
-function signalled(): { promise: Promise<string>; controller: AbortController; dispose: () => void } {
-  const controller = new AbortController();
-  let dispose = (): void => undefined;
-  const promise = new Promise<string>((resolve) => {
-    const on = (sig: string) => (): void => {
-      controller.abort();
-      resolve(sig);
-    };
-    const int = on('SIGINT');
-    const term = on('SIGTERM');
-    process.once('SIGINT', int);
-    process.once('SIGTERM', term);
-    dispose = () => {
-      process.off('SIGINT', int);
-      process.off('SIGTERM', term);
-    };
-  });
-  return { promise, controller, dispose };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -72,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   const informers = new SharedInformerFactory(clientset, {
     onError: (err, context) => log(`informer: ${context}: ${err instanceof Error ? err.message : String(err)}`),
   });
-  const sig = signalled();
+  const sig = onShutdownSignals();
   let code = 0;
   try {
     manager = await startControllerManager({
@@ -83,11 +64,11 @@ export async function main(argv: string[]): Promise<number> {
       table: flags.table,
       registry,
       log,
-      signal: sig.controller.signal,
+      signal: sig.signal,
     });
-    log(`received ${await sig.promise}, shutting down`);
+    log(`received ${await sig.received}, shutting down`);
   } catch (err) {
-    if (!sig.controller.signal.aborted) {
+    if (!sig.signal.aborted) {
       console.error(`tsk controller-manager: ${err instanceof Error ? err.message : String(err)}`);
       code = 1;
     } else log('interrupted before the informers synced; shutting down');

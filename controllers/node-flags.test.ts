@@ -1,6 +1,6 @@
 import test from 'ava';
 import { parseArgs } from 'node:util';
-import { goDurationMs, NODE_CONTROLLER_FLAG_HELP, NODE_CONTROLLER_FLAG_SPECS, nodeControllerEntries, parseNodeControllerFlags } from './node-flags';
+import { NODE_CONTROLLER_FLAG_HELP, NODE_CONTROLLER_FLAG_SPECS, nodeControllerEntries, parseNodeControllerFlags } from './node-flags';
 
 class Usage extends Error {}
 const usage = (m: string): Error => new Usage(m);
@@ -48,16 +48,6 @@ for (const [argv, re] of bad) {
     t.regex(err!.message, re);
   });
 }
-
-test('goDurationMs reads Go durations', (t) => {
-  t.is(goDurationMs('1m0s'), 60_000);
-  t.is(goDurationMs('1h30m'), 5_400_000);
-  t.is(goDurationMs('1.5s'), 1500);
-  t.is(goDurationMs('250ms'), 250);
-  t.is(goDurationMs('0'), 0);
-  t.is(goDurationMs('10'), undefined);
-  t.is(goDurationMs('5 s'), undefined);
-});
 
 test('every flag is in the help, and the entries carry the options', (t) => {
   for (const flag of Object.keys(NODE_CONTROLLER_FLAG_SPECS)) t.true(NODE_CONTROLLER_FLAG_HELP.includes(`--${flag} `), flag);

@@ -6,6 +6,7 @@
 // the flag. Defaults are Kubernetes'.
 
 import type { ParseArgsConfig } from 'node:util';
+import { goDurationMs } from '../util/flags';
 import { endpointsControllerFactory } from './endpoints/controller';
 import { DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE, newNodeIpamController, type NodeIpamOptions } from './nodeipam/controller';
 import { CidrError, CidrSet } from './nodeipam/cidr-set';
@@ -37,21 +38,6 @@ export const NODE_CONTROLLER_FLAG_HELP = `  --node-monitor-grace-period DURATION
   --cluster-cidr CIDR                    the pods' range, split among the nodes (default ${DEFAULT_CLUSTER_CIDR})
   --node-cidr-mask-size N                prefix length of each node's pod CIDR (default ${DEFAULT_NODE_CIDR_MASK_SIZE})
   --terminated-pod-gc-threshold N        finished pods kept before the oldest are deleted; 0 keeps all (default ${DEFAULT_TERMINATED_POD_GC_THRESHOLD})`;
-
-const UNIT_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-
-/** A Go duration ("40s", "1m0s", "500ms", "1h30m") in ms; undefined when malformed. */
-export function goDurationMs(text: string): number | undefined {
-  if (text === '0') return 0;
-  const pieces = text.match(/\d+(?:\.\d+)?(?:ms|h|m|s)/g);
-  if (!pieces || pieces.join('') !== text) return undefined;
-  let ms = 0;
-  for (const piece of pieces) {
-    const unit = /[a-z]+$/.exec(piece)![0];
-    ms += Number(piece.slice(0, -unit.length)) * UNIT_MS[unit]!;
-  }
-  return Math.round(ms);
-}
 
 type Values = Readonly<Record<string, string | boolean | undefined>>;
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { FLAG_HELP, UsageError, parseDurationMs, parseFlags } from './flags';
+import { FLAG_HELP, UsageError, parseFlags } from './flags';
 
 test('defaults as kube-proxy', (t) => {
   t.deepEqual(parseFlags([], 'Node-1'), {
@@ -50,12 +50,12 @@ test('bad values are usage errors naming the flag', (t) => {
   for (const [argv, message] of cases) t.throws(() => parseFlags(argv, 'host'), { instanceOf: UsageError, message }, argv.join(' '));
 });
 
-test('durations', (t) => {
-  t.is(parseDurationMs('x', '0s'), 0);
-  t.is(parseDurationMs('x', '1h2m3s'), 3_723_000);
-  t.is(parseDurationMs('x', '1.5s'), 1500);
-  t.throws(() => parseDurationMs('x', '5 s'), { instanceOf: UsageError });
-  t.throws(() => parseDurationMs('x', ''), { instanceOf: UsageError });
+test('durations are Go durations', (t) => {
+  const f = parseFlags(['--sync-period', '1m30s', '--min-sync-period', '500ms'], 'host');
+  t.is(f.syncPeriodMs, 90_000);
+  t.is(f.minSyncPeriodMs, 500);
+  t.throws(() => parseFlags(['--sync-period', '5 s'], 'host'), { instanceOf: UsageError, message: /--sync-period/ });
+  t.throws(() => parseFlags(['--server', 'unix:rel.sock'], 'host'), { instanceOf: UsageError, message: /--server/ });
 });
 
 test('the help lists every flag with its default', (t) => {

@@ -3,10 +3,10 @@
 
 import { isIPv4 } from 'node:net';
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
+import { durationMs, hostPort, parseFlagValues, serverAddress, UsageError } from '../util/flags';
 import { DEFAULT_HTTP_ADDRESS } from './health';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export interface ProxyFlags {
   /** Unset: client/config.ts resolveServer() decides ($TSCTL_SERVER, ~/.tsk/config, 127.0.0.1:6443). */
@@ -43,29 +43,6 @@ Flags:
   --cleanup                     remove every rule and chain of the proxy, then exit
   -h, --help                    print this help`;
 
-/** A Go duration ("30s", "1m30s", "500ms", "0s") in milliseconds. */
-export function parseDurationMs(flag: string, value: string): number {
-  const unitMs: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
-  let total = 0;
-  let pos = 0;
-  while (pos < value.length) {
-    re.lastIndex = pos;
-    const m = re.exec(value);
-    if (!m) break;
-    total += Number(m[1]) * (unitMs[m[2] ?? ''] ?? 0);
-    pos = re.lastIndex;
-  }
-  if (value === '' || pos !== value.length) throw new UsageError(`--${flag}: "${value}" is not a duration such as 30s, 1m or 500ms`);
-  return Math.round(total);
-}
-
-function hostPort(flag: string, value: string): string {
-  const m = /^(.+):(\d+)$/.exec(value);
-  if (!m || Number(m[2]) > 65535) throw new UsageError(`--${flag}: "${value}" is not HOST:PORT (for example ${DEFAULT_HTTP_ADDRESS})`);
-  return value;
-}
-
 function cidr(flag: string, value: string): string {
   const m = /^([\d.]+)\/(\d+)$/.exec(value);
   if (!m || !isIPv4(m[1] ?? '') || Number(m[2]) > 32) throw new UsageError(`--${flag}: "${value}" is not an IPv4 CIDR such as 10.244.0.0/16`);
@@ -85,17 +62,8 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-/** parseArgs' values, with its errors (unknown flag, missing value) as UsageErrors. */
-function parseValues(argv: string[]): ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; strict: true; allowPositionals: false }>>['values'] {
-  try {
-    return parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-}
-
 export function parseFlags(argv: string[], defaultNodeName: string = hostname()): ProxyFlags {
-  const values = parseValues(argv);
+  const values = parseFlagValues(argv, OPTIONS);
   const nodeName = (values['hostname-override'] ?? defaultNodeName).trim().toLowerCase();
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName)) throw new UsageError(`--hostname-override: "${nodeName}" is not a valid node name`);
   let nodeIPs: string[] | undefined;
@@ -104,17 +72,17 @@ export function parseFlags(argv: string[], defaultNodeName: string = hostname())
     const bad = nodeIPs.find((ip) => !isIPv4(ip));
     if (bad !== undefined || nodeIPs.length === 0) throw new UsageError(`--node-ip: "${bad ?? values['node-ip']}" is not an IPv4 address`);
   }
-  const syncPeriodMs = parseDurationMs('sync-period', values['sync-period']);
-  const minSyncPeriodMs = parseDurationMs('min-sync-period', values['min-sync-period']);
+  const syncPeriodMs = durationMs('sync-period', values['sync-period']);
+  const minSyncPeriodMs = durationMs('min-sync-period', values['min-sync-period']);
   if (syncPeriodMs < 1000) throw new UsageError(`--sync-period: must be at least 1s`);
   if (minSyncPeriodMs > syncPeriodMs) throw new UsageError(`--min-sync-period: ${values['min-sync-period']} is longer than --sync-period ${values['sync-period']}`);
   const bit = values['iptables-masquerade-bit'];
   if (!/^\d+$/.test(bit) || Number(bit) > 31) throw new UsageError(`--iptables-masquerade-bit: "${bit}" is not a number from 0 to 31`);
   return {
-    server: values.server,
+    server: values.server === undefined ? undefined : serverAddress('server', values.server),
     nodeName,
     nodeIPs,
-    httpAddress: hostPort('http-address', values['http-address']),
+    httpAddress: hostPort('http-address', values['http-address'], DEFAULT_HTTP_ADDRESS),
     syncPeriodMs,
     minSyncPeriodMs,
     clusterCIDR: values['cluster-cidr'] === undefined ? undefined : cidr('cluster-cidr', values['cluster-cidr']),

@@ -12,6 +12,7 @@ import { FLAG_HELP, UsageError, parseFlags, type ProxyFlags } from './flags';
 import { listenProxyHealthServer } from './health';
 import { ExecIptables } from './iptables';
 import { startProxy, type RunningProxy } from './proxier';
+import { onShutdownSignals } from '../util/signals';
 
 function log(line: string): void {
   console.log(`tsk proxy: ${line}`);
@@ -19,22 +20,6 @@ function log(line: string): void {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Resolves with the name of the first of SIGINT/SIGTERM received. */
-function signalled(): { promise: Promise<string>; dispose: () => void } {
-  let dispose = (): void => undefined;
-  const promise = new Promise<string>((resolve) => {
-    const int = (): void => resolve('SIGINT');
-    const term = (): void => resolve('SIGTERM');
-    process.once('SIGINT', int);
-    process.once('SIGTERM', term);
-    dispose = () => {
-      process.off('SIGINT', int);
-      process.off('SIGTERM', term);
-    };
-  });
-  return { promise, dispose };
 }
 
 async function cleanup(): Promise<number> {
@@ -79,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   log(`node ${flags.nodeName}; serving /healthz and /metrics on http://${health.address}; API server ${address}`);
   const clientset = new Clientset(address);
   const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`informer: ${context}: ${errorText(err)}`) });
-  const sig = signalled();
+  const sig = onShutdownSignals();
   let code = 0;
   try {
     proxy = await startProxy({
@@ -94,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
       registry,
       log,
     });
-    log(`received ${await sig.promise}, shutting down (the rules stay in place)`);
+    log(`received ${await sig.received}, shutting down (the rules stay in place)`);
   } catch (err) {
     console.error(`tsk proxy: ${errorText(err)}`);
     code = 1;

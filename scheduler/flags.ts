@@ -1,7 +1,9 @@
 // `tsk scheduler` flags (node:util parseArgs). Parsing is pure: it returns
 // the options or throws a UsageError naming the flag, and never exits.
 
-import { parseArgs } from 'node:util';
+import { hostPort, parseFlagValues, serverAddress, UsageError } from '../util/flags';
+
+export { UsageError };
 
 export interface SchedulerFlags {
   /** The API server's address; undefined: resolveServer's default chain. */
@@ -9,8 +11,6 @@ export interface SchedulerFlags {
   httpAddress: string;
   help: boolean;
 }
-
-export class UsageError extends Error {}
 
 export const DEFAULT_HTTP_ADDRESS = '127.0.0.1:10259';
 
@@ -27,39 +27,15 @@ Flags:
   --http-address HOST:PORT  HTTP address for /healthz, /readyz, /livez, /metrics (default ${DEFAULT_HTTP_ADDRESS})
   -h, --help                print this help`;
 
-function serverAddress(value: string): string {
-  if (value.startsWith('unix:')) {
-    if (!value.slice('unix:'.length).startsWith('/')) throw new UsageError(`--server: "${value}" must be unix:/ABSOLUTE/PATH`);
-    return value;
-  }
-  return hostPort('server', value);
-}
-
-function hostPort(flag: string, value: string): string {
-  const m = /^(.+):(\d+)$/.exec(value);
-  if (!m || Number(m[2]) > 65535) throw new UsageError(`--${flag}: "${value}" is not HOST:PORT (for example 127.0.0.1:10259)`);
-  return value;
-}
-
 export function parseFlags(argv: string[]): SchedulerFlags {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        server: { type: 'string' },
-        'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const values = parseFlagValues(argv, {
+    server: { type: 'string' },
+    'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   return {
-    server: values.server === undefined ? undefined : serverAddress(values.server),
-    httpAddress: hostPort('http-address', values['http-address']),
+    server: values.server === undefined ? undefined : serverAddress('server', values.server),
+    httpAddress: hostPort('http-address', values['http-address'], DEFAULT_HTTP_ADDRESS),
     help: values.help,
   };
 }

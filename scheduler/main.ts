@@ -8,23 +8,10 @@ import { resolveServer } from '../client/config';
 import { listenHealthServer } from '../util/health-server';
 import { FLAG_HELP, UsageError, parseFlags, type SchedulerFlags } from './flags';
 import { startScheduler } from './start';
+import { onShutdownSignals } from '../util/signals';
 
 function log(line: string): void {
   console.log(`tsk scheduler: ${line}`);
-}
-
-/** Resolves with the first of the signals received; the listeners are removed then. */
-function untilSignal(signals: NodeJS.Signals[]): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const handlers = signals.map((sig) => {
-      const h = (): void => {
-        for (const [s, fn] of handlers) process.off(s, fn);
-        resolve(sig);
-      };
-      return [sig, h] as const;
-    });
-    for (const [s, fn] of handlers) process.on(s, fn);
-  });
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -66,8 +53,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   log(`using API server ${server}; health and metrics on http://${health.address}`);
 
-  const signal = await untilSignal(['SIGINT', 'SIGTERM']);
-  log(`received ${signal}, shutting down`);
+  const shutdown = onShutdownSignals();
+  log(`received ${await shutdown.received}, shutting down`);
+  shutdown.dispose();
   await scheduler.stop();
   await informers.stop();
   await health.close();

@@ -1,0 +1,61 @@
+// What every tsk command's flag parsing shares: node:util parseArgs with its
+// errors as UsageErrors, and the value kinds Kubernetes' components take
+// (HOST:PORT addresses, the API server's address, Go durations). Parsing is
+// pure: it returns values or throws a UsageError naming the flag, never exits.
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A bad command line: the command prints the message and exits 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>>['values'];
+
+/** parseArgs (strict, no positionals) with its errors (unknown flag, missing value) as UsageErrors. */
+export function parseFlagValues<O extends Options>(argv: string[], options: O): Values<O> {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** A HOST:PORT value; `example` shows the expected form in the error. */
+export function hostPort(flag: string, value: string, example = '127.0.0.1:6443'): string {
+  const m = /^(.+):(\d+)$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new UsageError(`--${flag}: "${value}" is not HOST:PORT (for example ${example})`);
+  return value;
+}
+
+/** The API server's address as clients take it: HOST:PORT or unix:/ABSOLUTE/PATH. */
+export function serverAddress(flag: string, value: string): string {
+  if (value.startsWith('unix:')) {
+    if (!value.startsWith('unix:/')) throw new UsageError(`--${flag}: "${value}" must be unix:/ABSOLUTE/PATH`);
+    return value;
+  }
+  return hostPort(flag, value);
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+
+/** A Go duration ("40s", "1m0s", "1.5s", "500ms", "1h30m", "0") in milliseconds; undefined when malformed. */
+export function goDurationMs(text: string): number | undefined {
+  if (text === '0') return 0;
+  const pieces = text.match(/\d+(?:\.\d+)?(?:ms|h|m|s)/g);
+  if (!pieces || pieces.join('') !== text) return undefined;
+  let ms = 0;
+  for (const piece of pieces) {
+    const unit = /[a-z]+$/.exec(piece)?.[0] ?? '';
+    ms += Number(piece.slice(0, -unit.length)) * (UNIT_MS[unit] ?? 0);
+  }
+  return Math.round(ms);
+}
+
+/** A Go duration flag in milliseconds; a UsageError naming the flag when malformed. */
+export function durationMs(flag: string, value: string): number {
+  const ms = goDurationMs(value);
+  if (ms === undefined) throw new UsageError(`--${flag}: "${value}" is not a duration such as 30s, 1m30s or 500ms`);
+  return ms;
+}
