@@ -9,6 +9,10 @@ const roles: Record<string, Role> = {
     summary: 'Run the API server (starts its own etcd unless --etcd-servers is given)',
     load: async () => (await import('../apiserver/main.js')).main,
   },
+  kubelet: {
+    summary: 'Run the node agent: register this machine as a Node and run the pods bound to it',
+    load: async () => (await import('../kubelet/main.js')).main,
+  },
   runtime: {
     summary: "Drive the built-in container runtime directly (pull, run, ps, logs, exec, ...)",
     load: async () => (await import('../kubelet/runtime/cli/main.js')).main,

@@ -1,0 +1,69 @@
+// From pod spec to runtime ContainerConfig: env (values, $(VAR), fieldRefs),
+// command/args expansion, resources, mounts and the kubelet's labels.
+
+import test from 'ava';
+import type { Pod } from '../api/gen/tsk/v1/core';
+import { buildContainerConfig, ContainerConfigError, expandVars } from './container-config';
+
+const ctx = { dataDir: '/var/lib/tsk', hostIP: '192.0.2.10', podIP: '10.244.1.9', restartCount: 3 };
+
+function pod(): Pod {
+  return {
+    metadata: { name: 'web', namespace: 'prod', uid: 'u-1', labels: { app: 'web' } },
+    spec: {
+      nodeName: 'node-a',
+      terminationGracePeriodSeconds: 12,
+      volumes: [{ name: 'data', emptyDir: {} }, { name: 'logs', hostPath: { path: '/var/log/web' } }],
+      containers: [{
+        name: 'app',
+        image: 'busybox:1.36',
+        command: ['sh', '-c'],
+        args: ['echo $(GREETING) $$(HOME) $(MISSING)'],
+        workingDir: '/srv',
+        env: [
+          { name: 'GREETING', value: 'hello' },
+          { name: 'FULL', value: '$(GREETING) world' },
+          { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          { name: 'POD_NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+          { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+          { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+          { name: 'APP', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } },
+        ],
+        resources: { limits: { cpu: '1500m', memory: '1Gi' } },
+        volumeMounts: [{ name: 'data', mountPath: '/data' }, { name: 'logs', mountPath: '/logs', readOnly: true, subPath: 'app' }],
+      }],
+    },
+  };
+}
+
+test('the container config of a pod container', (t) => {
+  const p = pod();
+  const c = buildContainerConfig(p, p.spec!.containers![0]!, ctx);
+  t.deepEqual(c.command, ['sh', '-c']);
+  t.deepEqual(c.args, ['echo hello $(HOME) $(MISSING)']);
+  t.is(c.workingDir, '/srv');
+  t.deepEqual(c.env, ['GREETING=hello', 'FULL=hello world', 'POD_NAME=web', 'POD_NS=prod', 'POD_IP=10.244.1.9', 'NODE=node-a', 'APP=web']);
+  t.deepEqual(c.resources, { cpuRequestMilli: 1500, cpuLimitMilli: 1500, memoryLimitBytes: 1024 ** 3 }, 'requests default to limits');
+  t.deepEqual(c.mounts, [
+    { containerPath: '/data', hostPath: '/var/lib/tsk/pods/u-1/volumes/kubernetes.io~empty-dir/data' },
+    { containerPath: '/logs', hostPath: '/var/log/web/app', readOnly: true },
+  ]);
+  t.is(c.labels?.['io.kubernetes.pod.uid'], 'u-1');
+  t.is(c.labels?.['io.kubernetes.container.name'], 'app');
+  t.is(c.annotations?.['io.kubernetes.container.restartCount'], '3');
+  t.is(c.annotations?.['io.kubernetes.pod.terminationGracePeriod'], '12');
+});
+
+test('bad specs are ContainerConfigErrors naming the field', (t) => {
+  const p = pod();
+  const c = p.spec!.containers![0]!;
+  t.throws(() => buildContainerConfig(p, { ...c, env: [{ name: 'X', valueFrom: { fieldRef: { fieldPath: 'status.phase' } } }] }, ctx), { instanceOf: ContainerConfigError, message: /env X: fieldRef status.phase is not supported/ });
+  t.throws(() => buildContainerConfig(p, { ...c, resources: { limits: { memory: '12xb' } } }, ctx), { instanceOf: ContainerConfigError, message: /resources.limits.memory "12xb"/ });
+  t.throws(() => buildContainerConfig(p, { ...c, volumeMounts: [{ name: 'nope', mountPath: '/x' }] }, ctx), { instanceOf: ContainerConfigError, message: /volumeMount "nope": no volume of that name/ });
+  t.throws(() => buildContainerConfig(p, { ...c, volumeMounts: [{ name: 'data', mountPath: '/x', subPath: '../etc' }] }, ctx), { instanceOf: ContainerConfigError, message: /subPath/ });
+});
+
+test('$(VAR) expansion as Kubernetes: defined names, $$ escapes, the rest untouched', (t) => {
+  const vars = new Map([['A', '1']]);
+  t.is(expandVars('$(A)-$(B)-$$(A)-$A-$', vars), '1-$(B)-$(A)-$A-$');
+});

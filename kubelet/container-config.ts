@@ -1,0 +1,143 @@
+// From a pod's container spec to the runtime's ContainerConfig (Kubernetes'
+// kuberuntime generateContainerConfig): command and args with $(VAR)
+// expansion, the environment (values and the simple downward-API fields),
+// working dir, resources, and volume mounts. Pure: paths come from the
+// caller, errors are ContainerConfigError (the CreateContainerConfigError
+// reason) naming the field.
+
+import type { Container, EnvVar, Pod } from '../api/gen/tsk/v1/core';
+import { parseQuantity } from '../api/quantity';
+import { ANNOTATION_GRACE_PERIOD, ANNOTATION_RESTART_COUNT, LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from './pod-runtime';
+import type { ContainerConfig, ContainerResources, Mount } from './runtime/runtime';
+import { volumeHostPath } from './volumes';
+
+export class ContainerConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContainerConfigError';
+  }
+}
+
+export interface ConfigContext {
+  /** The kubelet's data dir (emptyDir volumes live under it). */
+  dataDir: string;
+  /** The node's IP (status.hostIP), "" when unknown. */
+  hostIP: string;
+  /** The pod's IP (status.podIP), "" when it has none. */
+  podIP: string;
+  restartCount: number;
+}
+
+/** The value of a fieldRef the kubelet can resolve, or undefined. */
+function fieldRefValue(pod: Pod, path: string, ctx: ConfigContext): string | undefined {
+  const m = pod.metadata;
+  const label = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
+  if (label) return (label[1] === 'labels' ? m?.labels : m?.annotations)?.[label[2] ?? ''] ?? '';
+  switch (path) {
+    case 'metadata.name': return m?.name ?? '';
+    case 'metadata.namespace': return m?.namespace ?? '';
+    case 'metadata.uid': return m?.uid ?? '';
+    case 'spec.nodeName': return pod.spec?.nodeName ?? '';
+    case 'spec.serviceAccountName': return pod.spec?.serviceAccountName ?? '';
+    case 'status.podIP': return ctx.podIP;
+    case 'status.hostIP': return ctx.hostIP;
+    default: return undefined;
+  }
+}
+
+/**
+ * Kubernetes' $(VAR) expansion: a reference to a defined variable is
+ * replaced, $$ is a literal $, anything else is left as written.
+ */
+export function expandVars(input: string, vars: ReadonlyMap<string, string>): string {
+  return input.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (whole, name: string | undefined) => {
+    if (whole === '$$') return '$';
+    return name !== undefined && vars.has(name) ? (vars.get(name) ?? '') : whole;
+  });
+}
+
+function envValue(pod: Pod, container: string, e: EnvVar, vars: ReadonlyMap<string, string>, ctx: ConfigContext): string {
+  if (e.valueFrom?.fieldRef) {
+    const path = e.valueFrom.fieldRef.fieldPath ?? '';
+    const v = fieldRefValue(pod, path, ctx);
+    if (v === undefined) throw new ContainerConfigError(`container "${container}": env ${e.name ?? ''}: fieldRef ${path} is not supported`);
+    return v;
+  }
+  if (e.valueFrom?.resourceFieldRef) {
+    throw new ContainerConfigError(`container "${container}": env ${e.name ?? ''}: resourceFieldRef is not supported`);
+  }
+  return expandVars(e.value ?? '', vars);
+}
+
+/** The container's environment in order, later definitions winning (as KEY=VALUE). */
+export function buildEnv(pod: Pod, c: Container, ctx: ConfigContext): { env: string[]; vars: Map<string, string> } {
+  const vars = new Map<string, string>();
+  for (const e of c.env ?? []) {
+    if (!e.name) continue;
+    vars.set(e.name, envValue(pod, c.name ?? '', e, vars, ctx));
+  }
+  return { env: [...vars].map(([k, v]) => `${k}=${v}`), vars };
+}
+
+function quantity(container: string, field: string, value: string): ReturnType<typeof parseQuantity> {
+  try {
+    return parseQuantity(value);
+  } catch (err) {
+    throw new ContainerConfigError(`container "${container}": ${field} "${value}": ${(err as Error).message}`);
+  }
+}
+
+/** requests.cpu -> cpu shares, limits.cpu -> CFS quota, limits.memory -> memory limit (requests default to limits, as Kubernetes). */
+export function buildResources(c: Container): ContainerResources {
+  const name = c.name ?? '';
+  const limits = c.resources?.limits ?? {};
+  const requests = c.resources?.requests ?? {};
+  const out: ContainerResources = {};
+  const cpuReq = requests['cpu'] ?? limits['cpu'];
+  if (cpuReq !== undefined) out.cpuRequestMilli = quantity(name, 'resources.requests.cpu', cpuReq).milliValue();
+  if (limits['cpu'] !== undefined) out.cpuLimitMilli = quantity(name, 'resources.limits.cpu', limits['cpu']).milliValue();
+  if (limits['memory'] !== undefined) out.memoryLimitBytes = quantity(name, 'resources.limits.memory', limits['memory']).value();
+  return out;
+}
+
+/** The container's volumeMounts as bind mounts of the pod's volumes. */
+export function buildMounts(pod: Pod, c: Container, dataDir: string): Mount[] {
+  const volumes = new Map((pod.spec?.volumes ?? []).map((v) => [v.name ?? '', v]));
+  return (c.volumeMounts ?? []).map((vm) => {
+    const v = volumes.get(vm.name ?? '');
+    if (!v) throw new ContainerConfigError(`container "${c.name ?? ''}": volumeMount "${vm.name ?? ''}": no volume of that name in the pod`);
+    const base = volumeHostPath(pod, v, dataDir);
+    const sub = vm.subPath ?? '';
+    if (sub.split('/').includes('..') || sub.startsWith('/')) {
+      throw new ContainerConfigError(`container "${c.name ?? ''}": volumeMount "${vm.name ?? ''}": subPath "${sub}" must be a relative path without ".."`);
+    }
+    return { containerPath: vm.mountPath ?? '', hostPath: sub ? `${base}/${sub}` : base, ...(vm.readOnly ? { readOnly: true } : {}) };
+  });
+}
+
+/** The runtime config of container `c` of `pod`. Throws ContainerConfigError. */
+export function buildContainerConfig(pod: Pod, c: Container, ctx: ConfigContext): ContainerConfig {
+  const name = c.name ?? '';
+  const { env, vars } = buildEnv(pod, c, ctx);
+  const config: ContainerConfig = {
+    name,
+    image: c.image ?? '',
+    env,
+    resources: buildResources(c),
+    mounts: buildMounts(pod, c, ctx.dataDir),
+    labels: {
+      [LABEL_POD_NAME]: pod.metadata?.name ?? '',
+      [LABEL_POD_NAMESPACE]: pod.metadata?.namespace ?? '',
+      [LABEL_POD_UID]: pod.metadata?.uid ?? '',
+      [LABEL_CONTAINER_NAME]: name,
+    },
+    annotations: {
+      [ANNOTATION_RESTART_COUNT]: String(ctx.restartCount),
+      [ANNOTATION_GRACE_PERIOD]: String(pod.spec?.terminationGracePeriodSeconds ?? 30),
+    },
+  };
+  if (c.command && c.command.length > 0) config.command = c.command.map((s) => expandVars(s, vars));
+  if (c.args && c.args.length > 0) config.args = c.args.map((s) => expandVars(s, vars));
+  if (c.workingDir) config.workingDir = c.workingDir;
+  return config;
+}

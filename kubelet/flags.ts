@@ -1,0 +1,135 @@
+// `tsk kubelet` flags (node:util parseArgs), named as the real kubelet's.
+// Parsing is pure: it returns the options or a UsageError naming the flag.
+
+import * as os from 'node:os';
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { parseReserved } from './node-status';
+
+export type NetworkKind = 'bridge' | 'loopback';
+
+export interface KubeletFlags {
+  /** Undefined: resolveServer's default chain ($TSCTL_SERVER, ~/.tsk/config, 127.0.0.1:6443). */
+  server: string | undefined;
+  nodeName: string;
+  nodeIP: string;
+  podCIDR: string;
+  dataDir: string;
+  maxPods: number;
+  nodeStatusUpdateFrequencyMs: number;
+  httpAddress: string;
+  systemReserved: Record<string, string>;
+  network: NetworkKind;
+  help: boolean;
+}
+
+export class UsageError extends Error {}
+
+export const FLAG_HELP = `Usage: tsk kubelet [FLAGS]
+
+Runs the node agent: registers this machine as a Node, runs the pods bound to it
+with tsk's built-in runtime, and reports their status. Stopping the kubelet leaves
+its containers running; the next start adopts them.
+
+Flags:
+  --server ADDRESS                       API server: HOST:PORT or unix:/PATH (default: $TSCTL_SERVER,
+                                         ~/.tsk/config, else 127.0.0.1:6443)
+  --hostname-override NAME               the Node's name (default: this host's name, lower-cased)
+  --node-ip IP                           the node's InternalIP address and the pods' hostIP (default: none)
+  --pod-cidr CIDR                        the node's pod range, set on the Node by the kubelet itself
+                                         (default: wait for the node IPAM controller to assign one)
+  --network bridge|loopback              pod network: a bridge with an IP per pod from the pod CIDR, or
+                                         loopback only (no pod IPs; ready without a pod CIDR) (default bridge)
+  --data-dir DIR                         images, containers and pod volumes (default /var/lib/tsk)
+  --max-pods N                           the Node's pods capacity (default 110)
+  --system-reserved LIST                 resources kept for the system, subtracted from allocatable,
+                                         such as cpu=100m,memory=512Mi (default: none)
+  --node-status-update-frequency DUR     how often the Node's status is posted, such as 10s or 1m (default 10s)
+  --http-address HOST:PORT               /healthz, /readyz, /livez and /metrics (default 127.0.0.1:10248)
+  -h, --help                             print this help`;
+
+/** A Go duration ("10s", "1m30s", "500ms") in milliseconds. */
+export function parseGoDuration(flag: string, value: string): number {
+  const re = /(\d+(?:\.\d+)?)(h|ms|m|s)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(value); m; m = re.exec(value)) {
+    total += Number(m[1]) * { h: 3_600_000, m: 60_000, s: 1000, ms: 1 }[m[2] as 'h' | 'm' | 's' | 'ms'];
+    matched = re.lastIndex;
+  }
+  if (value === '' || matched !== value.length) throw new UsageError(`--${flag}: "${value}" is not a duration such as 10s, 1m or 1m30s`);
+  if (total <= 0) throw new UsageError(`--${flag}: "${value}" must be more than zero`);
+  return total;
+}
+
+function hostPort(flag: string, value: string): string {
+  const m = /^(.+):(\d+)$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new UsageError(`--${flag}: "${value}" is not HOST:PORT (for example 127.0.0.1:10248)`);
+  return value;
+}
+
+/** An IPv4 CIDR such as 10.244.1.0/24. */
+export function validCidr(value: string): boolean {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(value);
+  return m !== null && isIP(m[1] ?? '') === 4 && Number(m[2]) <= 32;
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function parseFlags(argv: string[], hostname: () => string = os.hostname): KubeletFlags {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        server: { type: 'string' },
+        'hostname-override': { type: 'string', default: '' },
+        'node-ip': { type: 'string', default: '' },
+        'pod-cidr': { type: 'string', default: '' },
+        network: { type: 'string', default: 'bridge' },
+        'data-dir': { type: 'string', default: '/var/lib/tsk' },
+        'max-pods': { type: 'string', default: '110' },
+        'system-reserved': { type: 'string', default: '' },
+        'node-status-update-frequency': { type: 'string', default: '10s' },
+        'http-address': { type: 'string', default: '127.0.0.1:10248' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const nodeName = (values['hostname-override'] || hostname()).toLowerCase();
+  if (nodeName.length > 253 || !DNS_SUBDOMAIN.test(nodeName)) {
+    throw new UsageError(`--hostname-override: "${nodeName}" is not a valid node name (a DNS-1123 subdomain: lower-case letters, digits, '-' and '.')`);
+  }
+  const nodeIP = values['node-ip'];
+  if (nodeIP !== '' && isIP(nodeIP) === 0) throw new UsageError(`--node-ip: "${nodeIP}" is not an IP address`);
+  const podCIDR = values['pod-cidr'];
+  if (podCIDR !== '' && !validCidr(podCIDR)) throw new UsageError(`--pod-cidr: "${podCIDR}" is not an IPv4 CIDR such as 10.244.1.0/24`);
+  const network = values.network;
+  if (network !== 'bridge' && network !== 'loopback') throw new UsageError(`--network: "${network}" must be bridge or loopback`);
+  const maxPods = values['max-pods'];
+  if (!/^\d+$/.test(maxPods) || Number(maxPods) < 1) throw new UsageError(`--max-pods: "${maxPods}" must be a positive integer`);
+  let systemReserved: Record<string, string>;
+  try {
+    systemReserved = parseReserved(values['system-reserved']);
+  } catch (err) {
+    throw new UsageError(`--system-reserved: ${(err as Error).message}`);
+  }
+  if (values['data-dir'] === '') throw new UsageError('--data-dir: must not be empty');
+  return {
+    server: values.server,
+    nodeName,
+    nodeIP,
+    podCIDR,
+    dataDir: values['data-dir'],
+    maxPods: Number(maxPods),
+    nodeStatusUpdateFrequencyMs: parseGoDuration('node-status-update-frequency', values['node-status-update-frequency']),
+    httpAddress: hostPort('http-address', values['http-address']),
+    systemReserved,
+    network,
+    help: values.help,
+  };
+}

@@ -1,0 +1,336 @@
+// startKubelet: the node agent as a library (cmd `tsk kubelet`, later
+// `tsk agent`). A straight list of steps: register the Node and start its
+// heartbeat, learn the podCIDR, watch this node's pods, reconcile what the
+// runtime already runs, then keep both in line:
+// - pod informer events, a runtime relist every second (Kubernetes' PLEG)
+//   and a periodic resync wake the pod's worker (pod-workers.ts);
+// - a worker syncs (pod-sync.ts), terminates a pod being deleted, or cleans
+//   up one the API forgot.
+// stop() stops the kubelet only: containers keep running, as with the real
+// kubelet, and the next start adopts them.
+
+import type { Pod } from '../api/gen/tsk/v1/core';
+import { ApiEventRecorder, realClock, referenceTo, SharedInformerFactory, type Clientset, type Clock, type Informer } from '../client';
+import type { TimerHandle } from '../client/clock';
+import { listenHealthServer, type ListeningHealthServer } from '../util/health-server';
+import { ImagePuller, type ImageService } from './images';
+import { KubeletMetrics } from './metrics';
+import { NodeStatusReporter, readMachineInfo, type MachineInfo } from './node-status';
+import type { PodNetwork } from './pod-network';
+import { readRuntimeState, type PodRuntimeState } from './pod-runtime';
+import { PodSyncer } from './pod-sync';
+import { PodWorkers } from './pod-workers';
+import { ProbeManager } from './probes';
+import type { ContainerRuntime } from './runtime/runtime';
+import { listPodDirs, removePodDir } from './volumes';
+
+export const RUNTIME_VERSION = 'tsk://0.1.0';
+
+export interface KubeletOptions {
+  clientset: Clientset;
+  /** Shared informers (tsk server); the kubelet makes its own when absent. */
+  informers?: SharedInformerFactory;
+  runtime: ContainerRuntime;
+  images: ImageService;
+  network: PodNetwork;
+  nodeName: string;
+  dataDir: string;
+  nodeIP?: string;
+  /** Set spec.podCIDR of the Node ourselves (no node IPAM controller). */
+  podCIDR?: string;
+  maxPods?: number;
+  systemReserved?: Record<string, string>;
+  nodeStatusUpdateFrequencyMs?: number;
+  /** HOST:PORT for /healthz and /metrics; undefined: no HTTP server. */
+  httpAddress?: string;
+  machine?: MachineInfo;
+  clock?: Clock;
+  /** Runtime relist period (PLEG); default 1 s. */
+  relistPeriodMs?: number;
+  /** Every pod is synced at least this often; default 10 s. */
+  resyncPeriodMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningKubelet {
+  readonly nodeName: string;
+  readonly httpAddress: string | undefined;
+  readonly metrics: KubeletMetrics;
+  /** Stops the kubelet (not its pods). Idempotent. */
+  stop(): Promise<void>;
+}
+
+const uidOf = (p: Pod): string => p.metadata?.uid ?? '';
+
+/** A fingerprint of a pod's runtime state: changes when a container or sandbox appears, goes or changes state. */
+function fingerprint(st: PodRuntimeState): string {
+  return [...st.sandboxes.map((s) => `s${s.id}:${s.state}`), ...st.containers.map((c) => `c${c.id}:${c.state}`)].join(',');
+}
+
+class Kubelet implements RunningKubelet {
+  readonly metrics = new KubeletMetrics();
+  httpAddress: string | undefined;
+  private readonly clock: Clock;
+  private readonly log: (line: string) => void;
+  private readonly ownInformers: boolean;
+  private readonly factory: SharedInformerFactory;
+  private readonly informer: Informer<Pod>;
+  private readonly recorder: ApiEventRecorder;
+  private readonly probes: ProbeManager;
+  private readonly syncer: PodSyncer;
+  private readonly workers: PodWorkers;
+  private readonly reporter: NodeStatusReporter;
+  /** pod UID -> informer key, and the last state of pods that left the informer. */
+  private readonly keys = new Map<string, string>();
+  private readonly lastKnown = new Map<string, Pod>();
+  private fingerprints = new Map<string, string>();
+  private relistError: string | undefined;
+  private timers: TimerHandle[] = [];
+  private server: ListeningHealthServer | undefined;
+  private stopping: Promise<void> | undefined;
+  private relisting: Promise<void> | undefined;
+
+  constructor(private readonly o: KubeletOptions) {
+    this.clock = o.clock ?? realClock;
+    this.log = o.log ?? ((line) => console.error(`kubelet: ${line}`));
+    this.ownInformers = o.informers === undefined;
+    this.factory = o.informers ?? new SharedInformerFactory(o.clientset, { clock: this.clock, onError: (err, ctx) => this.log(`pod informer: ${ctx}: ${(err as Error).message}`) });
+    this.informer = this.factory.informerFor('Pod', {}, { fieldSelector: `spec.nodeName=${o.nodeName}` });
+    this.recorder = new ApiEventRecorder(o.clientset.events, { component: 'kubelet', host: o.nodeName }, { clock: this.clock });
+    this.probes = new ProbeManager({
+      runtime: o.runtime,
+      clock: this.clock,
+      onChange: (uid) => this.workers.enqueue(uid),
+      event: (pod, container, type, reason, message) => {
+        this.recorder.event({ ...referenceTo('Pod', pod), fieldPath: `spec.containers{${container}}` }, type, reason, message);
+      },
+    });
+    const puller = new ImagePuller(o.images, { now: () => this.clock.now(), log: this.log });
+    this.syncer = new PodSyncer({
+      runtime: o.runtime,
+      puller,
+      recorder: this.recorder,
+      pods: o.clientset.pods,
+      probes: this.probes,
+      clock: this.clock,
+      metrics: this.metrics,
+      dataDir: o.dataDir,
+      hostIP: o.nodeIP ?? '',
+      networkNotReady: () => o.network.notReady(),
+      log: this.log,
+    });
+    this.workers = new PodWorkers((uid) => this.syncUid(uid), {
+      clock: this.clock,
+      onError: (uid, err) => this.log(`pod ${this.describe(uid)}: sync failed: ${err instanceof Error ? err.message : String(err)}`),
+    });
+    const machine = o.machine ?? readMachineInfo();
+    this.reporter = new NodeStatusReporter({
+      nodes: o.clientset.nodes,
+      machine,
+      config: {
+        nodeName: o.nodeName,
+        nodeIP: o.nodeIP ?? '',
+        maxPods: o.maxPods ?? 110,
+        systemReserved: o.systemReserved ?? {},
+        podCIDR: o.podCIDR ?? '',
+        runtimeVersion: RUNTIME_VERSION,
+        kubeletPort: portOf(o.httpAddress),
+      },
+      clock: this.clock,
+      intervalMs: o.nodeStatusUpdateFrequencyMs ?? 10_000,
+      notReady: () => this.notReady(),
+      onNode: (node) => this.onNode(node.spec?.podCIDR ?? ''),
+      onUpdated: () => this.metrics.nodeStatusUpdates.set(this.clock.now() / 1000),
+      log: this.log,
+    });
+  }
+
+  get nodeName(): string {
+    return this.o.nodeName;
+  }
+
+  private describe(uid: string): string {
+    return this.keys.get(uid) ?? uid;
+  }
+
+  private notReady(): string | undefined {
+    if (this.relistError !== undefined) return `container runtime is down: ${this.relistError}`;
+    return this.o.network.notReady();
+  }
+
+  private onNode(podCIDR: string): void {
+    const before = this.o.network.notReady();
+    try {
+      this.o.network.setPodCIDR(podCIDR);
+    } catch (err) {
+      this.log((err as Error).message);
+    }
+    if (before !== undefined && this.o.network.notReady() === undefined) {
+      this.log(`node podCIDR is ${podCIDR}: pod network ready`);
+      for (const uid of this.keys.keys()) this.workers.enqueue(uid);
+      this.reporter.poke();
+    }
+  }
+
+  async start(): Promise<void> {
+    const node = await this.reporter.register();
+    this.onNode(node.spec?.podCIDR ?? '');
+    this.reporter.start();
+    this.informer.addEventHandler({
+      onAdd: (p) => this.track(p),
+      onUpdate: (_, p) => this.track(p),
+      onDelete: (p) => {
+        const uid = uidOf(p);
+        this.keys.delete(uid);
+        this.lastKnown.set(uid, p);
+        this.workers.enqueue(uid);
+      },
+    });
+    this.factory.start();
+    await this.informer.waitForSync();
+    // Only now is "not in the API" trustworthy: the first relist may clean up orphans.
+    await this.relist(true);
+    this.every(this.o.relistPeriodMs ?? 1000, () => this.relist(false));
+    this.every(this.o.resyncPeriodMs ?? 10_000, () => this.housekeeping());
+    if (this.o.httpAddress !== undefined) {
+      this.server = await listenHealthServer(this.o.httpAddress, {
+        registry: this.metrics.registry,
+        checkReady: async () => {
+          const why = this.notReady();
+          if (why !== undefined) throw new Error(why);
+        },
+      }, 'the kubelet');
+      this.httpAddress = this.server.address;
+    }
+    this.log(`started on node ${this.o.nodeName}`);
+  }
+
+  private track(p: Pod): void {
+    const uid = uidOf(p);
+    this.keys.set(uid, `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
+    this.workers.enqueue(uid);
+  }
+
+  /** Runs fn every ms (after the previous run finished). */
+  private every(ms: number, fn: () => Promise<void>): void {
+    const tick = (): void => {
+      if (this.stopping) return;
+      void fn().finally(() => {
+        if (!this.stopping) this.timers.push(this.clock.setTimeout(tick, ms));
+      });
+    };
+    this.timers.push(this.clock.setTimeout(tick, ms));
+  }
+
+  private async syncUid(uid: string): Promise<number | undefined> {
+    const started = this.clock.now();
+    const key = this.keys.get(uid);
+    const pod = key !== undefined ? this.informer.store.get(key) : undefined;
+    let op = 'sync';
+    try {
+      if (!pod || uidOf(pod) !== uid) {
+        op = 'cleanup';
+        await this.syncer.cleanupOrphan(uid, this.lastKnown.get(uid));
+        this.lastKnown.delete(uid);
+        return undefined;
+      }
+      if (pod.metadata?.deletionTimestamp) {
+        op = 'terminate';
+        await this.syncer.terminatePod(pod);
+        return undefined;
+      }
+      return await this.syncer.syncPod(pod);
+    } finally {
+      this.metrics.podWorkerDuration.observe({ operation: op }, (this.clock.now() - started) / 1000);
+    }
+  }
+
+  /** PLEG: reads the runtime; a pod whose containers changed (or that the API no longer has) gets a sync. */
+  private relist(initial: boolean): Promise<void> {
+    this.relisting ??= (async () => {
+      let states: Map<string, PodRuntimeState>;
+      try {
+        states = await readRuntimeState(this.o.runtime);
+      } catch (err) {
+        const first = this.relistError === undefined;
+        this.relistError = (err as Error).message;
+        if (first) {
+          this.log(`runtime relist failed: ${this.relistError}`);
+          this.reporter.poke();
+        }
+        return;
+      }
+      if (this.relistError !== undefined) {
+        this.relistError = undefined;
+        this.reporter.poke();
+      }
+      const next = new Map<string, string>();
+      let runningPods = 0;
+      const counts: Record<string, number> = { running: 0, created: 0, exited: 0, unknown: 0 };
+      for (const [uid, st] of states) {
+        const fp = fingerprint(st);
+        next.set(uid, fp);
+        if (initial || this.fingerprints.get(uid) !== fp || !this.keys.has(uid)) this.workers.enqueue(uid);
+        if (st.sandboxes.some((s) => s.state === 'ready')) runningPods++;
+        for (const c of st.containers) counts[c.state] = (counts[c.state] ?? 0) + 1;
+      }
+      // A pod whose runtime state vanished (removed by someone else) is synced too.
+      for (const uid of this.fingerprints.keys()) if (!next.has(uid)) this.workers.enqueue(uid);
+      this.fingerprints = next;
+      this.metrics.runningPods.set(runningPods);
+      for (const [state, n] of Object.entries(counts)) this.metrics.runningContainers.set({ container_state: state }, n);
+    })().finally(() => {
+      this.relisting = undefined;
+    });
+    return this.relisting;
+  }
+
+  /** Periodic resync of every pod, and removal of pod directories nothing owns. */
+  private async housekeeping(): Promise<void> {
+    for (const uid of this.keys.keys()) this.workers.enqueue(uid);
+    for (const uid of listPodDirs(this.o.dataDir)) {
+      if (this.keys.has(uid) || this.fingerprints.has(uid) || this.workers.busy(uid)) continue;
+      try {
+        removePodDir(this.o.dataDir, uid);
+        this.log(`removed the directory of pod ${uid}, which no longer exists`);
+      } catch (err) {
+        this.log(`removing the directory of pod ${uid}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const t of this.timers) this.clock.clearTimeout(t);
+      this.probes.stop();
+      await this.relisting;
+      await this.workers.stop();
+      await this.reporter.stop();
+      if (this.ownInformers) await this.factory.stop();
+      await this.recorder.stop();
+      await this.server?.close();
+    })();
+    return this.stopping;
+  }
+}
+
+function portOf(address: string | undefined): number {
+  const m = /:(\d+)$/.exec(address ?? '');
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Starts a kubelet for `nodeName`: resolves once the Node is registered, the
+ * pods of the node are listed and the runtime's state reconciled. The
+ * runtime must have been built with `network.hook`.
+ */
+export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet> {
+  const k = new Kubelet(opts);
+  try {
+    await k.start();
+  } catch (err) {
+    await k.stop();
+    throw err;
+  }
+  return k;
+}

@@ -1,0 +1,93 @@
+// `tsk kubelet`: parse flags, open the image store and the runtime, start
+// the kubelet, and run until SIGINT/SIGTERM. Stopping leaves the pods'
+// containers running (the next start adopts them), as the real kubelet does.
+
+import * as path from 'node:path';
+import { Clientset } from '../client';
+import { resolveServer } from '../client/config';
+import { FLAG_HELP, parseFlags, UsageError, type KubeletFlags } from './flags';
+import { startKubelet } from './kubelet';
+import { BridgeNetwork } from './network';
+import { CidrPodNetwork, loopbackPodNetwork, type PodNetwork } from './pod-network';
+import { ImageStore } from './runtime/image/store';
+import { NativeRuntime } from './runtime/native-runtime';
+
+function log(line: string): void {
+  console.error(`tsk kubelet: ${line}`);
+}
+
+function podNetwork(flags: KubeletFlags): PodNetwork {
+  if (flags.network === 'loopback') return loopbackPodNetwork();
+  return new CidrPodNetwork((podCidr) => new BridgeNetwork({ podCidr, stateDir: path.join(flags.dataDir, 'network') }));
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function signalled(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let flags: KubeletFlags;
+  try {
+    flags = parseFlags(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`tsk kubelet: ${err.message}\n\n${FLAG_HELP}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (flags.help) {
+    console.log(FLAG_HELP);
+    return 0;
+  }
+  const server = await resolveServer(flags.server);
+  const stop = signalled();
+  const clientset = new Clientset(server);
+  try {
+    const images = new ImageStore(flags.dataDir);
+    const network = podNetwork(flags);
+    const runtime = new NativeRuntime({ dataDir: flags.dataDir, images, network: network.hook });
+    log(`node ${flags.nodeName}, API server ${server}, data in ${path.resolve(flags.dataDir)}, ${flags.network} network`);
+    const kubelet = await Promise.race([
+      startKubelet({
+        clientset,
+        runtime,
+        images,
+        network,
+        nodeName: flags.nodeName,
+        dataDir: path.resolve(flags.dataDir),
+        nodeIP: flags.nodeIP,
+        podCIDR: flags.podCIDR,
+        maxPods: flags.maxPods,
+        systemReserved: flags.systemReserved,
+        nodeStatusUpdateFrequencyMs: flags.nodeStatusUpdateFrequencyMs,
+        httpAddress: flags.httpAddress,
+        log,
+      }),
+      stop.then(() => undefined),
+    ]);
+    if (!kubelet) {
+      log('interrupted while starting');
+      return 1;
+    }
+    log(`serving /healthz and /metrics on ${kubelet.httpAddress ?? flags.httpAddress}`);
+    const sig = await stop;
+    log(`${sig}: stopping (containers keep running)`);
+    await kubelet.stop();
+    return 0;
+  } catch (err) {
+    log(err instanceof Error ? err.message : String(err));
+    return 1;
+  } finally {
+    clientset.close();
+  }
+}

@@ -1,0 +1,275 @@
+// The kubelet's Node: registration (create, or adopt an existing Node of
+// the same name) and the status it posts every --node-status-update-frequency
+// (Kubernetes' kubelet_node_status.go and nodestatus setters): capacity and
+// allocatable, addresses, nodeInfo, and the conditions, whose
+// lastHeartbeatTime moves with every post and lastTransitionTime only when
+// the status changes. The builders are pure; NodeStatusReporter does the I/O.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { AlreadyExistsError, ConflictError } from '../api/errors';
+import type { Node, NodeCondition, NodeStatus, NodeSystemInfo } from '../api/gen/tsk/v1/core';
+import { parseQuantity } from '../api/quantity';
+import type { Clock, ResourceClient } from '../client';
+import type { TimerHandle } from '../client/clock';
+import { rfc3339 } from './pod-status';
+
+export const KUBELET_VERSION = 'v0.1.0-tsk';
+
+/** What the machine is: read once at start (readMachineInfo), injected in tests. */
+export interface MachineInfo {
+  hostname: string;
+  cpus: number;
+  memoryKi: number;
+  kernelVersion: string;
+  osImage: string;
+  architecture: string;
+  machineID: string;
+  bootID: string;
+}
+
+export interface NodeConfig {
+  nodeName: string;
+  nodeIP: string;
+  maxPods: number;
+  /** "cpu=100m,memory=1Gi" parsed: resource -> quantity. */
+  systemReserved: Record<string, string>;
+  podCIDR: string;
+  runtimeVersion: string;
+  kubeletPort: number;
+}
+
+/** Go's GOARCH names, as kubernetes.io/arch uses them. */
+export function goArch(nodeArch: string): string {
+  const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  return map[nodeArch] ?? nodeArch;
+}
+
+/** MemTotal of /proc/meminfo in KiB. */
+export function memTotalKi(meminfo: string): number {
+  const m = /^MemTotal:\s+(\d+)\s+kB$/m.exec(meminfo);
+  if (!m) throw new Error('/proc/meminfo has no MemTotal line');
+  return Number(m[1]);
+}
+
+/** PRETTY_NAME of /etc/os-release. */
+export function osImage(osRelease: string): string {
+  const m = /^PRETTY_NAME=(.*)$/m.exec(osRelease);
+  return (m?.[1] ?? 'Linux').replace(/^"(.*)"$/, '$1');
+}
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return fs.readFileSync(path, 'utf8').trim();
+  } catch {
+    return fallback;
+  }
+}
+
+export function readMachineInfo(): MachineInfo {
+  return {
+    hostname: os.hostname().toLowerCase(),
+    cpus: os.cpus().length,
+    memoryKi: memTotalKi(fs.readFileSync('/proc/meminfo', 'utf8')),
+    kernelVersion: os.release(),
+    osImage: osImage(readOr('/etc/os-release', '')),
+    architecture: goArch(os.arch()),
+    machineID: readOr('/etc/machine-id', ''),
+    bootID: readOr('/proc/sys/kernel/random/boot_id', ''),
+  };
+}
+
+/** "cpu=100m,memory=1Gi" -> { cpu: '100m', memory: '1Gi' }; throws naming the bad entry. */
+export function parseReserved(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of value.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const [k, v] = part.split('=');
+    if (!k || v === undefined || !['cpu', 'memory', 'pods', 'ephemeral-storage'].includes(k)) {
+      throw new Error(`"${part}" is not RESOURCE=QUANTITY with RESOURCE cpu, memory, pods or ephemeral-storage`);
+    }
+    parseQuantity(v);
+    out[k] = v;
+  }
+  return out;
+}
+
+export function capacity(m: MachineInfo, cfg: NodeConfig): Record<string, string> {
+  return { cpu: String(m.cpus), memory: `${m.memoryKi}Ki`, pods: String(cfg.maxPods) };
+}
+
+/** Capacity minus --system-reserved, never below zero. */
+export function allocatable(cap: Record<string, string>, reserved: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(cap)) {
+    const r = reserved[k];
+    if (r === undefined) {
+      out[k] = v;
+      continue;
+    }
+    const left = parseQuantity(v).sub(parseQuantity(r));
+    out[k] = left.sign() < 0 ? '0' : left.toString();
+  }
+  return out;
+}
+
+export function nodeInfo(m: MachineInfo, cfg: NodeConfig): NodeSystemInfo {
+  return {
+    machineID: m.machineID,
+    systemUUID: m.machineID,
+    bootID: m.bootID,
+    kernelVersion: m.kernelVersion,
+    osImage: m.osImage,
+    containerRuntimeVersion: cfg.runtimeVersion,
+    kubeletVersion: KUBELET_VERSION,
+    kubeProxyVersion: '',
+    operatingSystem: 'linux',
+    architecture: m.architecture,
+  };
+}
+
+/** The Node the kubelet registers. */
+export function initialNode(m: MachineInfo, cfg: NodeConfig): Node {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: cfg.nodeName,
+      labels: { 'kubernetes.io/hostname': m.hostname, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': m.architecture },
+    },
+    spec: cfg.podCIDR ? { podCIDR: cfg.podCIDR, podCIDRs: [cfg.podCIDR] } : {},
+  };
+}
+
+export interface Readiness {
+  ready: boolean;
+  reason: string;
+  message: string;
+}
+
+function cond(old: NodeCondition[] | undefined, now: string, type: string, status: string, reason: string, message: string): NodeCondition {
+  const prev = old?.find((c) => c.type === type);
+  const since = prev?.status === status && prev.lastTransitionTime ? prev.lastTransitionTime : now;
+  return { type, status, lastHeartbeatTime: now, lastTransitionTime: since, reason, message };
+}
+
+/** The status the kubelet posts: the machine's figures and the conditions at `now`. */
+export function nodeStatus(m: MachineInfo, cfg: NodeConfig, old: NodeStatus | undefined, readiness: Readiness, nowMs: number): NodeStatus {
+  const now = rfc3339(nowMs);
+  const prev = old?.conditions;
+  const cap = capacity(m, cfg);
+  return {
+    capacity: cap,
+    allocatable: allocatable(cap, cfg.systemReserved),
+    conditions: [
+      cond(prev, now, 'MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+      cond(prev, now, 'DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+      cond(prev, now, 'PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+      cond(prev, now, 'Ready', readiness.ready ? 'True' : 'False', readiness.reason, readiness.message),
+    ],
+    addresses: [...(cfg.nodeIP ? [{ type: 'InternalIP', address: cfg.nodeIP }] : []), { type: 'Hostname', address: m.hostname }],
+    daemonEndpoints: { kubeletEndpoint: { port: cfg.kubeletPort } },
+    nodeInfo: nodeInfo(m, cfg),
+  };
+}
+
+export interface NodeStatusReporterOptions {
+  nodes: ResourceClient<Node>;
+  machine: MachineInfo;
+  config: NodeConfig;
+  clock: Clock;
+  intervalMs: number;
+  /** Why the node is not ready (runtime or network), or undefined when it is. */
+  notReady: () => string | undefined;
+  /** The node's podCIDR as the API has it (after every read). */
+  onNode: (node: Node) => void;
+  onUpdated?: () => void;
+  log: (line: string) => void;
+}
+
+/** Registers the Node and posts its status periodically. */
+export class NodeStatusReporter {
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly o: NodeStatusReporterOptions) {}
+
+  /** Creates the Node, or adopts an existing one (labels merged, podCIDR set from --pod-cidr if empty). */
+  async register(): Promise<Node> {
+    const { nodes, machine, config } = this.o;
+    const want = initialNode(machine, config);
+    try {
+      const node = await nodes.create(want);
+      this.o.log(`registered node ${config.nodeName}`);
+      return node;
+    } catch (err) {
+      if (!(err instanceof AlreadyExistsError)) throw err;
+    }
+    for (let attempt = 0; ; attempt++) {
+      const cur = await nodes.get(config.nodeName);
+      const labels = { ...cur.metadata?.labels, ...want.metadata?.labels };
+      const needCidr = config.podCIDR !== '' && !cur.spec?.podCIDR;
+      const sameLabels = Object.entries(labels).every(([k, v]) => cur.metadata?.labels?.[k] === v);
+      if (sameLabels && !needCidr) {
+        this.o.log(`node ${config.nodeName} already registered: adopted`);
+        return cur;
+      }
+      try {
+        const spec = needCidr ? { ...cur.spec, podCIDR: config.podCIDR, podCIDRs: [config.podCIDR] } : cur.spec;
+        const node = await nodes.update({ ...cur, metadata: { ...cur.metadata, labels }, spec });
+        this.o.log(`node ${config.nodeName} already registered: adopted and updated`);
+        return node;
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  /** Posts the status now (get + updateStatus, retried on conflicts). */
+  async update(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.o.nodes.get(this.o.config.nodeName);
+      this.o.onNode(cur);
+      const why = this.o.notReady();
+      const readiness: Readiness = why === undefined
+        ? { ready: true, reason: 'KubeletReady', message: 'kubelet is posting ready status' }
+        : { ready: false, reason: 'KubeletNotReady', message: why };
+      const status = nodeStatus(this.o.machine, this.o.config, cur.status, readiness, this.o.clock.now());
+      try {
+        this.o.onNode(await this.o.nodes.updateStatus({ ...cur, status }));
+        this.o.onUpdated?.();
+        return;
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  /** Posts now and then every intervalMs; failures are logged and retried at the next tick. */
+  start(): void {
+    const tick = (): void => {
+      if (this.stopped) return;
+      this.running = this.update()
+        .catch((err: unknown) => this.o.log(`node status update failed: ${(err as Error).message}`))
+        .finally(() => {
+          this.running = undefined;
+          if (!this.stopped) this.timer = this.o.clock.setTimeout(tick, this.o.intervalMs);
+        });
+    };
+    tick();
+  }
+
+  /** Posts at once (readiness changed), without waiting for the next tick. */
+  poke(): void {
+    if (this.stopped || this.running) return;
+    if (this.timer) this.o.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) this.o.clock.clearTimeout(this.timer);
+    await this.running;
+  }
+}

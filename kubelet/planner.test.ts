@@ -1,0 +1,175 @@
+// Table-driven tests of the pod sync planner: each case is a pod and what
+// the runtime reports, and the exact actions expected.
+
+import test from 'ava';
+import type { Pod } from '../api/gen/tsk/v1/core';
+import { planPod, podFinished, shouldRestart, type PlanInput, type PodPlan } from './planner';
+import { ANNOTATION_RESTART_COUNT, LABEL_CONTAINER_NAME, type PodRuntimeState } from './pod-runtime';
+import type { ContainerStatus, SandboxStatus } from './runtime/runtime';
+
+const T0 = 1_700_000_000_000;
+
+function pod(restartPolicy = 'Always', names = ['app'], extra: Partial<Pod> = {}): Pod {
+  return {
+    metadata: { name: 'web', namespace: 'default', uid: 'u1' },
+    spec: { restartPolicy, containers: names.map((name) => ({ name, image: 'busybox' })) },
+    ...extra,
+  };
+}
+
+function sb(id: string, state: 'ready' | 'notready' = 'ready', t = 0): SandboxStatus {
+  return { id, name: 'web', namespace: 'default', uid: 'u1', hostname: 'web', state, createdAt: new Date(T0 + t), netnsPath: '', ips: [], labels: {}, annotations: {} };
+}
+
+function ctr(id: string, name: string, sandboxId: string, state: ContainerStatus['state'], t: number, o: { exitCode?: number; restarts?: number } = {}): ContainerStatus {
+  return {
+    id, name, sandboxId, image: 'busybox', imageId: 'sha256:x', command: [], state, createdAt: new Date(T0 + t),
+    ...(state === 'exited' ? { exitCode: o.exitCode ?? 0, finishedAt: new Date(T0 + t + 500) } : {}),
+    logPath: '', resources: {}, labels: { [LABEL_CONTAINER_NAME]: name }, annotations: { [ANNOTATION_RESTART_COUNT]: String(o.restarts ?? 0) },
+  };
+}
+
+/** Newest first, as readRuntimeState sorts them. */
+function state(sandboxes: SandboxStatus[], containers: ContainerStatus[]): PodRuntimeState {
+  const byTime = <T extends { createdAt: Date }>(a: T, b: T): number => b.createdAt.getTime() - a.createdAt.getTime();
+  return { sandboxes: [...sandboxes].sort(byTime), containers: [...containers].sort(byTime) };
+}
+
+function input(p: Pod, st: PodRuntimeState, o: Partial<PlanInput> = {}): PlanInput {
+  return { pod: p, state: st, crashBackoffRemaining: () => 0, crashBackoffDuration: () => 10_000, livenessFailed: () => false, ...o };
+}
+
+/** The plan without empty parts, for compact expectations. */
+function summary(plan: PodPlan): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (plan.killPod) out['killPod'] = true;
+  if (plan.createSandbox) out['createSandbox'] = true;
+  if (plan.sandboxId) out['sandboxId'] = plan.sandboxId;
+  if (plan.stopSandboxes.length) out['stopSandboxes'] = plan.stopSandboxes;
+  if (plan.removeSandboxes.length) out['removeSandboxes'] = plan.removeSandboxes;
+  if (plan.start.length) out['start'] = plan.start.map((s) => `${s.name}#${s.restartCount}${s.restart ? ' restart' : ''}`);
+  if (plan.kill.length) out['kill'] = plan.kill.map((k) => `${k.id}: ${k.message}`);
+  if (plan.removeContainers.length) out['removeContainers'] = plan.removeContainers;
+  if (plan.backOff.size) out['backOff'] = [...plan.backOff.values()];
+  if (plan.requeueAfterMs !== undefined) out['requeueAfterMs'] = plan.requeueAfterMs;
+  return out;
+}
+
+const cases: Array<{ name: string; in: PlanInput; want: Record<string, unknown> }> = [
+  {
+    name: 'a new pod gets a sandbox and all its containers, in spec order',
+    in: input(pod('Always', ['a', 'b']), state([], [])),
+    want: { createSandbox: true, start: ['a#0', 'b#0'] },
+  },
+  {
+    name: 'a running container is left alone',
+    in: input(pod(), state([sb('s1')], [ctr('c1', 'app', 's1', 'running', 1)])),
+    want: { sandboxId: 's1' },
+  },
+  {
+    name: 'a container missing from a ready sandbox is started',
+    in: input(pod('Always', ['a', 'b']), state([sb('s1')], [ctr('c1', 'a', 's1', 'running', 1)])),
+    want: { sandboxId: 's1', start: ['b#0'] },
+  },
+  {
+    name: 'Always: an exited container restarts with the next count when not backing off',
+    in: input(pod(), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 1, restarts: 2 })])),
+    want: { sandboxId: 's1', start: ['app#3 restart'] },
+  },
+  {
+    name: 'Always: a completed container restarts too',
+    in: input(pod(), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 0 })])),
+    want: { sandboxId: 's1', start: ['app#1 restart'] },
+  },
+  {
+    name: 'a container in back-off waits: CrashLoopBackOff with Kubernetes message, and a requeue when it ends',
+    in: input(pod(), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 1 })]), { crashBackoffRemaining: () => 7000, crashBackoffDuration: () => 20_000 }),
+    want: { sandboxId: 's1', backOff: ['back-off 20s restarting failed container=app pod=web_default(u1)'], requeueAfterMs: 7000 },
+  },
+  {
+    name: 'OnFailure: exit 1 restarts',
+    in: input(pod('OnFailure'), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 1 })])),
+    want: { sandboxId: 's1', start: ['app#1 restart'] },
+  },
+  {
+    name: 'OnFailure: exit 0 finishes the pod, whose sandbox is stopped',
+    in: input(pod('OnFailure'), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 0 })])),
+    want: { stopSandboxes: ['s1'] },
+  },
+  {
+    name: 'Never: a failed container is not restarted; the pod is finished',
+    in: input(pod('Never'), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 1 })])),
+    want: { stopSandboxes: ['s1'] },
+  },
+  {
+    name: 'Never: one container still running keeps the pod going; the exited one stays exited',
+    in: input(pod('Never', ['a', 'b']), state([sb('s1')], [ctr('c1', 'a', 's1', 'exited', 1, { exitCode: 0 }), ctr('c2', 'b', 's1', 'running', 2)])),
+    want: { sandboxId: 's1' },
+  },
+  {
+    name: 'a failed liveness probe kills the container (restart comes in the next pass)',
+    in: input(pod(), state([sb('s1')], [ctr('c1', 'app', 's1', 'running', 1)]), { livenessFailed: (id) => id === 'c1' }),
+    want: { sandboxId: 's1', kill: ['c1: Container app failed liveness probe, will be restarted'] },
+  },
+  {
+    name: 'a container created but never started (kubelet died) is replaced with the same count',
+    in: input(pod(), state([sb('s1')], [ctr('c1', 'app', 's1', 'created', 1, { restarts: 4 })])),
+    want: { sandboxId: 's1', start: ['app#4'], removeContainers: ['c1'] },
+  },
+  {
+    name: 'containers the spec does not name are killed when running and removed when exited',
+    in: input(pod(), state([sb('s1')], [ctr('c1', 'app', 's1', 'running', 1), ctr('c2', 'old', 's1', 'running', 2), ctr('c3', 'gone', 's1', 'exited', 3)])),
+    want: { sandboxId: 's1', kill: ["c2: Container old is not in the pod's spec, will be killed"], removeContainers: ['c3'] },
+  },
+  {
+    name: 'only the newest two instances of a container are kept',
+    in: input(pod(), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 1 }), ctr('c2', 'app', 's1', 'exited', 2, { exitCode: 1, restarts: 1 }), ctr('c3', 'app', 's1', 'running', 3, { restarts: 2 })])),
+    want: { sandboxId: 's1', removeContainers: ['c1'] },
+  },
+  {
+    name: 'a stopped sandbox is replaced: running containers killed, all started again with counts continuing',
+    in: input(pod('Always', ['a', 'b']), state([sb('s1', 'notready')], [ctr('c1', 'a', 's1', 'running', 1, { restarts: 1 }), ctr('c2', 'b', 's1', 'exited', 2)])),
+    want: { killPod: true, createSandbox: true, start: ['a#2 restart', 'b#1 restart'] },
+  },
+  {
+    name: 'OnFailure in a new sandbox: containers that succeeded are not started again',
+    in: input(pod('OnFailure', ['a', 'b']), state([sb('s1', 'notready')], [ctr('c1', 'a', 's1', 'exited', 1, { exitCode: 0 }), ctr('c2', 'b', 's1', 'exited', 2, { exitCode: 3 })])),
+    want: { createSandbox: true, start: ['b#1 restart'] },
+  },
+  {
+    name: 'Never with a lost sandbox and containers that ran: no new sandbox',
+    in: input(pod('Never', ['a', 'b']), state([sb('s1', 'notready')], [ctr('c1', 'a', 's1', 'running', 1)])),
+    want: { killPod: true },
+  },
+  {
+    name: 'a pod the API already calls Succeeded starts nothing and stops what runs',
+    in: input(pod('Always', ['app'], { status: { phase: 'Succeeded' } }), state([sb('s1')], [ctr('c1', 'app', 's1', 'running', 1)])),
+    want: { killPod: true, stopSandboxes: ['s1'] },
+  },
+  {
+    name: 'an older sandbox still ready is stopped, a stopped one with no kept container removed; containers of the old sandbox start in the new',
+    in: input(pod(), state([sb('s2', 'ready', 10), sb('s1', 'ready', 0), sb('s0', 'notready', -10)], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 1, restarts: 3 })])),
+    want: { sandboxId: 's2', stopSandboxes: ['s1'], removeSandboxes: ['s0'], start: ['app#4 restart'] },
+  },
+];
+
+for (const c of cases) {
+  test(`plan: ${c.name}`, (t) => {
+    t.deepEqual(summary(planPod(c.in)), c.want);
+  });
+}
+
+test('planning twice from the same state gives the same plan (level-triggered)', (t) => {
+  const i = input(pod('Always', ['a', 'b']), state([sb('s1')], [ctr('c1', 'a', 's1', 'exited', 1, { exitCode: 1 })]));
+  t.deepEqual(summary(planPod(i)), summary(planPod(i)));
+});
+
+test('restart policies', (t) => {
+  t.true(shouldRestart('Always', 0));
+  t.true(shouldRestart('OnFailure', 2));
+  t.false(shouldRestart('OnFailure', 0));
+  t.false(shouldRestart('Never', 1));
+  t.false(podFinished(pod('Always'), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1)])));
+  t.true(podFinished(pod('Never'), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 9 })])));
+  t.false(podFinished(pod('Never'), state([], [])), 'a pod that never ran is not finished');
+});

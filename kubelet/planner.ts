@@ -1,0 +1,198 @@
+// The pure half of a pod sync (Kubernetes' kuberuntime computePodActions):
+// from the pod as the API has it and what the runtime reports, which
+// sandbox to create, stop or remove and which containers to start, kill or
+// remove. It never calls anything; executor.ts carries the plan out. Every
+// decision is re-derived from the current state, so running it again after
+// a crash or a half-done pass makes the remaining progress and nothing twice.
+
+import type { Pod } from '../api/gen/tsk/v1/core';
+import { goDuration } from './backoff';
+import { containerNameOf, restartCountOf, type PodRuntimeState } from './pod-runtime';
+import type { ContainerStatus } from './runtime/runtime';
+
+export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
+
+export interface PlanInput {
+  pod: Pod;
+  state: PodRuntimeState;
+  /** Milliseconds left of container `name`'s crash back-off after its exit at `finishedAt` (0: may restart now). */
+  crashBackoffRemaining: (name: string, finishedAt: number) => number;
+  /** The current back-off of container `name`, for the waiting message. */
+  crashBackoffDuration: (name: string) => number;
+  /** True when the liveness probe of this running container has failed (it must be killed). */
+  livenessFailed: (containerId: string) => boolean;
+}
+
+export interface ContainerToStart {
+  /** Index in spec.containers. */
+  index: number;
+  name: string;
+  /** The new instance's restart count (previous + 1, or 0 for the first). */
+  restartCount: number;
+  /** True when this restarts a container that exited (the executor extends its back-off). */
+  restart: boolean;
+}
+
+export interface ContainerToKill {
+  id: string;
+  name: string;
+  /** Why, for the Killing event: Kubernetes' wording. */
+  message: string;
+}
+
+export interface PodPlan {
+  /** Stop every container of the pod, then its sandboxes (the sandbox is gone or the pod is done). */
+  killPod: boolean;
+  createSandbox: boolean;
+  /** The ready sandbox containers start in; undefined when createSandbox. */
+  sandboxId: string | undefined;
+  /** Ready sandboxes to stop (older ones, or the current one of a finished pod). */
+  stopSandboxes: string[];
+  /** Stopped sandboxes that nothing needs any more. */
+  removeSandboxes: string[];
+  start: ContainerToStart[];
+  kill: ContainerToKill[];
+  /** Exited containers beyond the newest two of each name, or of names the spec no longer has. */
+  removeContainers: string[];
+  /** Containers waiting in CrashLoopBackOff: name -> message. */
+  backOff: Map<string, string>;
+  /** When a back-off ends and the pod should be synced again (ms from now). */
+  requeueAfterMs: number | undefined;
+}
+
+export function restartPolicyOf(pod: Pod): RestartPolicy {
+  const p = pod.spec?.restartPolicy;
+  return p === 'OnFailure' || p === 'Never' ? p : 'Always';
+}
+
+/** Whether a container that exited with `exitCode` is started again under `policy`. */
+export function shouldRestart(policy: RestartPolicy, exitCode: number | undefined): boolean {
+  if (policy === 'Always') return true;
+  if (policy === 'OnFailure') return exitCode !== 0;
+  return false;
+}
+
+const isExited = (c: ContainerStatus): boolean => c.state === 'exited' || c.state === 'unknown';
+const isRunning = (c: ContainerStatus): boolean => c.state === 'running' || c.state === 'created';
+
+/** "name_namespace(uid)": how Kubernetes names a pod in messages. */
+export function podDescription(pod: Pod): string {
+  const m = pod.metadata;
+  return `${m?.name ?? ''}_${m?.namespace ?? ''}(${m?.uid ?? ''})`;
+}
+
+/**
+ * True when the pod will never run a container again: the API says it
+ * Succeeded or Failed, or every container exited and its restart policy
+ * starts none of them again.
+ */
+export function podFinished(pod: Pod, state: PodRuntimeState): boolean {
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') return true;
+  const policy = restartPolicyOf(pod);
+  const spec = pod.spec?.containers ?? [];
+  if (policy === 'Always' || spec.length === 0) return false;
+  return spec.every((c) => {
+    const latest = state.containers.find((x) => containerNameOf(x) === (c.name ?? ''));
+    return latest !== undefined && isExited(latest) && !shouldRestart(policy, latest.exitCode);
+  });
+}
+
+function emptyPlan(): PodPlan {
+  return { killPod: false, createSandbox: false, sandboxId: undefined, stopSandboxes: [], removeSandboxes: [], start: [], kill: [], removeContainers: [], backOff: new Map(), requeueAfterMs: undefined };
+}
+
+/** Garbage: exited containers past the newest two per spec name, and exited ones of unknown names. */
+function collectGarbage(pod: Pod, state: PodRuntimeState, plan: PodPlan): void {
+  const names = new Set((pod.spec?.containers ?? []).map((c) => c.name ?? ''));
+  const seen = new Map<string, number>();
+  for (const c of state.containers) {
+    const name = containerNameOf(c);
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    if (!names.has(name)) {
+      if (isExited(c)) plan.removeContainers.push(c.id);
+      else plan.kill.push({ id: c.id, name, message: `Container ${name} is not in the pod's spec, will be killed` });
+    } else if (n > 2 && isExited(c)) {
+      plan.removeContainers.push(c.id);
+    }
+  }
+  const kept = new Set(state.containers.filter((c) => !plan.removeContainers.includes(c.id)).map((c) => c.sandboxId));
+  for (const s of state.sandboxes.slice(1)) {
+    if (s.state === 'ready') plan.stopSandboxes.push(s.id);
+    else if (!kept.has(s.id)) plan.removeSandboxes.push(s.id);
+  }
+}
+
+/** A new sandbox is needed: start what the restart policy allows in it. */
+function planNewSandbox(pod: Pod, state: PodRuntimeState, policy: RestartPolicy, plan: PodPlan): void {
+  plan.killPod = state.containers.some(isRunning);
+  // A pod that must not restart and already ran is not started again in a new sandbox (Kubernetes does the same).
+  if (policy === 'Never' && state.containers.length > 0) return;
+  plan.createSandbox = true;
+  (pod.spec?.containers ?? []).forEach((c, index) => {
+    const name = c.name ?? '';
+    const latest = state.containers.find((x) => containerNameOf(x) === name);
+    if (latest && policy === 'OnFailure' && isExited(latest) && latest.exitCode === 0) return;
+    plan.start.push({ index, name, restartCount: latest ? restartCountOf(latest) + 1 : 0, restart: latest !== undefined });
+  });
+}
+
+/** Plans one spec container in the current, ready sandbox. */
+function planContainer(input: PlanInput, sandboxId: string, index: number, policy: RestartPolicy, plan: PodPlan): void {
+  const name = input.pod.spec?.containers?.[index]?.name ?? '';
+  const all = input.state.containers.filter((x) => containerNameOf(x) === name);
+  const latest = all[0];
+  if (!latest) {
+    plan.start.push({ index, name, restartCount: 0, restart: false });
+    return;
+  }
+  const next = restartCountOf(latest) + 1;
+  if (latest.sandboxId !== sandboxId) {
+    // Ran in an earlier sandbox: start here unless it finished for good.
+    if (isExited(latest) && !shouldRestart(policy, latest.exitCode)) return;
+    plan.start.push({ index, name, restartCount: next, restart: true });
+    return;
+  }
+  if (latest.state === 'running') {
+    if (input.livenessFailed(latest.id)) plan.kill.push({ id: latest.id, name, message: `Container ${name} failed liveness probe, will be restarted` });
+    return;
+  }
+  if (latest.state === 'created') {
+    // Created but never started (the kubelet died in between): replace it, same count.
+    plan.removeContainers.push(latest.id);
+    plan.start.push({ index, name, restartCount: restartCountOf(latest), restart: false });
+    return;
+  }
+  if (!shouldRestart(policy, latest.exitCode)) return;
+  const finishedAt = (latest.finishedAt ?? latest.createdAt).getTime();
+  const remaining = input.crashBackoffRemaining(name, finishedAt);
+  if (remaining > 0) {
+    const d = input.crashBackoffDuration(name);
+    plan.backOff.set(name, `back-off ${goDuration(d)} restarting failed container=${name} pod=${podDescription(input.pod)}`);
+    plan.requeueAfterMs = Math.min(plan.requeueAfterMs ?? Infinity, remaining);
+    return;
+  }
+  plan.start.push({ index, name, restartCount: next, restart: true });
+}
+
+/** The actions that bring the runtime in line with the pod. Pure. */
+export function planPod(input: PlanInput): PodPlan {
+  const { pod, state } = input;
+  const plan = emptyPlan();
+  collectGarbage(pod, state, plan);
+  const newest = state.sandboxes[0];
+  if (podFinished(pod, state)) {
+    plan.killPod = state.containers.some(isRunning);
+    if (newest?.state === 'ready') plan.stopSandboxes.push(newest.id);
+    return plan;
+  }
+  const policy = restartPolicyOf(pod);
+  if (!newest || newest.state !== 'ready') {
+    planNewSandbox(pod, state, policy, plan);
+    return plan;
+  }
+  plan.sandboxId = newest.id;
+  (pod.spec?.containers ?? []).forEach((_, index) => planContainer(input, newest.id, index, policy, plan));
+  return plan;
+}

@@ -1,0 +1,139 @@
+// The pod status the kubelet reports: phase per restart policy (Kubernetes'
+// getPhase), container states, lastState and restart counts, readiness and
+// the conditions with their transition times.
+
+import test from 'ava';
+import type { ContainerStatus as ApiContainerStatus, Pod } from '../api/gen/tsk/v1/core';
+import { ANNOTATION_RESTART_COUNT, LABEL_CONTAINER_NAME, type PodRuntimeState } from './pod-runtime';
+import { canonical, computePodStatus, podPhase, statusChanged, type StatusInput, type Waiting } from './pod-status';
+import type { ContainerStatus, SandboxStatus } from './runtime/runtime';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+function pod(restartPolicy = 'Always', names = ['app'], readiness = false): Pod {
+  return {
+    metadata: { name: 'web', namespace: 'default', uid: 'u1' },
+    spec: { restartPolicy, containers: names.map((name) => ({ name, image: 'busybox:1.36', ...(readiness ? { readinessProbe: { exec: { command: ['true'] } } } : {}) })) },
+    status: { phase: 'Pending' },
+  };
+}
+
+const sandbox: SandboxStatus = { id: 's1', name: 'web', namespace: 'default', uid: 'u1', hostname: 'web', state: 'ready', createdAt: new Date(T0), netnsPath: '', ips: ['10.244.1.7'], labels: {}, annotations: {} };
+
+function ctr(id: string, name: string, state: ContainerStatus['state'], t: number, o: { exitCode?: number; restarts?: number; reason?: ContainerStatus['reason'] } = {}): ContainerStatus {
+  return {
+    id, name, sandboxId: 's1', image: 'sha256:img', imageId: 'sha256:img', command: [], state, createdAt: new Date(T0 + t),
+    ...(state !== 'created' ? { startedAt: new Date(T0 + t + 100) } : {}),
+    ...(state === 'exited' ? { exitCode: o.exitCode ?? 0, reason: o.reason ?? (o.exitCode ? 'Error' : 'Completed'), finishedAt: new Date(T0 + t + 2000) } : {}),
+    logPath: '', resources: {}, labels: { [LABEL_CONTAINER_NAME]: name }, annotations: { [ANNOTATION_RESTART_COUNT]: String(o.restarts ?? 0) },
+  };
+}
+
+function st(containers: ContainerStatus[]): PodRuntimeState {
+  return { sandboxes: [sandbox], containers: [...containers].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()) };
+}
+
+function input(p: Pod, s: PodRuntimeState, o: Partial<StatusInput> = {}): StatusInput {
+  return { pod: p, state: s, now: T0 + 60_000, hostIP: '192.0.2.10', waiting: new Map<string, Waiting>(), readiness: () => undefined, ...o };
+}
+
+test('a running pod: Running, ready, podIP from the sandbox, containerID and times', (t) => {
+  const s = computePodStatus(input(pod(), st([ctr('c1', 'app', 'running', 1000)])));
+  t.is(s.phase, 'Running');
+  t.is(s.podIP, '10.244.1.7');
+  t.deepEqual(s.podIPs, [{ ip: '10.244.1.7' }]);
+  t.is(s.hostIP, '192.0.2.10');
+  t.is(s.startTime, '2026-01-01T00:01:00Z');
+  const c = s.containerStatuses?.[0];
+  t.deepEqual(c, {
+    name: 'app', image: 'busybox:1.36', imageID: 'sha256:img', ready: true, started: true, restartCount: 0, containerID: 'tsk://c1',
+    state: { running: { startedAt: '2026-01-01T00:00:01Z' } },
+  });
+  t.deepEqual(s.conditions?.map((x) => `${x.type}=${x.status}`), ['Initialized=True', 'Ready=True', 'ContainersReady=True', 'PodScheduled=True']);
+});
+
+test('no container yet: Pending, waiting ContainerCreating (or the reason the sync left)', (t) => {
+  const s = computePodStatus(input(pod(), { sandboxes: [], containers: [] }));
+  t.is(s.phase, 'Pending');
+  t.deepEqual(s.containerStatuses?.[0]?.state, { waiting: { reason: 'ContainerCreating' } });
+  const ready = s.conditions?.find((c) => c.type === 'Ready');
+  t.is(ready?.status, 'False');
+  t.is(ready?.reason, 'ContainersNotReady');
+  t.is(ready?.message, 'containers with unready status: [app]');
+  const pull = computePodStatus(input(pod(), { sandboxes: [], containers: [] }, { waiting: new Map([['app', { reason: 'ErrImagePull', message: 'Failed to pull image "x": boom' }]]) }));
+  t.deepEqual(pull.containerStatuses?.[0]?.state, { waiting: { reason: 'ErrImagePull', message: 'Failed to pull image "x": boom' } });
+});
+
+test('CrashLoopBackOff: waiting with the exit as lastState, restartCount from the instance, phase Running', (t) => {
+  const s = computePodStatus(input(pod(), st([ctr('c1', 'app', 'exited', 0, { exitCode: 1 }), ctr('c2', 'app', 'exited', 5000, { exitCode: 1, restarts: 1 })]), {
+    waiting: new Map([['app', { reason: 'CrashLoopBackOff', message: 'back-off 10s restarting failed container=app pod=web_default(u1)' }]]),
+  }));
+  const c = s.containerStatuses?.[0] as ApiContainerStatus;
+  t.is(c.restartCount, 1);
+  t.is(c.state?.waiting?.reason, 'CrashLoopBackOff');
+  t.is(c.lastState?.terminated?.exitCode, 1);
+  t.is(c.lastState?.terminated?.reason, 'Error');
+  t.is(c.lastState?.terminated?.containerID, 'tsk://c2');
+  t.is(s.phase, 'Running');
+});
+
+test('a restarted container shows the previous exit as lastState', (t) => {
+  const s = computePodStatus(input(pod(), st([ctr('c1', 'app', 'exited', 0, { exitCode: 137, reason: 'OOMKilled' }), ctr('c2', 'app', 'running', 5000, { restarts: 1 })])));
+  const c = s.containerStatuses?.[0];
+  t.truthy(c?.state?.running);
+  t.is(c?.lastState?.terminated?.reason, 'OOMKilled');
+  t.is(c?.restartCount, 1);
+});
+
+test('readiness probe: not ready until it passes', (t) => {
+  const running = st([ctr('c1', 'app', 'running', 0)]);
+  t.false(computePodStatus(input(pod('Always', ['app'], true), running)).containerStatuses?.[0]?.ready);
+  t.is(computePodStatus(input(pod('Always', ['app'], true), running)).conditions?.find((c) => c.type === 'Ready')?.status, 'False');
+  t.true(computePodStatus(input(pod('Always', ['app'], true), running, { readiness: () => true })).containerStatuses?.[0]?.ready);
+});
+
+const phaseCases: Array<[string, string, Array<[string, number?]>, string]> = [
+  ['Always', 'all running', [['running']], 'Running'],
+  ['Never', 'exit 0', [['exited', 0]], 'Succeeded'],
+  ['Never', 'exit 1', [['exited', 1]], 'Failed'],
+  ['Never', 'one ok, one failed', [['exited', 0], ['exited', 2]], 'Failed'],
+  ['OnFailure', 'exit 0', [['exited', 0]], 'Succeeded'],
+  ['OnFailure', 'exit 1 (will restart)', [['exited', 1]], 'Running'],
+  ['Always', 'exit 0 (will restart)', [['exited', 0]], 'Running'],
+  ['Never', 'one running, one done', [['running'], ['exited', 0]], 'Running'],
+  ['Always', 'one still being created', [['running'], ['created']], 'Pending'],
+];
+for (const [policy, what, states, want] of phaseCases) {
+  test(`phase: ${policy}, ${what} -> ${want}`, (t) => {
+    const names = states.map((_, i) => `c${i}`);
+    const s = computePodStatus(input(pod(policy, names), st(states.map(([state, code], i) => ctr(`id${i}`, `c${i}`, state as ContainerStatus['state'], i * 10, { exitCode: code ?? 0 })))));
+    t.is(s.phase, want);
+  });
+}
+
+test('a terminating pod is finished once its containers stopped, whatever its restart policy', (t) => {
+  t.is(podPhase(pod('Always'), [{ state: { terminated: { exitCode: 143 } } }], true), 'Failed');
+  t.is(podPhase(pod('Always'), [{ state: { terminated: { exitCode: 0 } } }], true), 'Succeeded');
+});
+
+test('a finished phase in the API is never changed back; PodCompleted conditions', (t) => {
+  const p = { ...pod('Never'), status: { phase: 'Succeeded' } };
+  const s = computePodStatus(input(p, st([ctr('c1', 'app', 'exited', 0, { exitCode: 0 })])));
+  t.is(s.phase, 'Succeeded');
+  t.is(s.conditions?.find((c) => c.type === 'Ready')?.reason, 'PodCompleted');
+});
+
+test('conditions keep lastTransitionTime while their status holds', (t) => {
+  const first = computePodStatus(input(pod(), st([ctr('c1', 'app', 'running', 0)])));
+  const later = computePodStatus(input({ ...pod(), status: first }, st([ctr('c1', 'app', 'running', 0)]), { now: T0 + 600_000 }));
+  t.is(later.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime, first.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime);
+  t.false(statusChanged(first, later), 'nothing to write when nothing changed');
+  const down = computePodStatus(input({ ...pod(), status: later }, st([ctr('c1', 'app', 'exited', 0, { exitCode: 1 })]), { now: T0 + 700_000 }));
+  t.is(down.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime, '2026-01-01T00:11:40Z');
+  t.true(statusChanged(later, down));
+});
+
+test('canonical form ignores key order and unset, empty or zero values', (t) => {
+  t.is(canonical({ b: 1, a: { x: '', y: [] }, c: false }), canonical({ b: 1 }));
+  t.not(canonical({ a: 1 }), canonical({ a: 2 }));
+});

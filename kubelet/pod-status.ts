@@ -1,0 +1,180 @@
+// The pure half of the status manager (Kubernetes' generateAPIPodStatus and
+// getPhase): the pod's status from what the runtime reports, the reasons the
+// last sync left for containers that could not start, and probe results.
+
+import type { ContainerState, ContainerStatus as ApiContainerStatus, Pod, PodCondition, PodStatus } from '../api/gen/tsk/v1/core';
+import { containerNameOf, restartCountOf, type PodRuntimeState } from './pod-runtime';
+import { restartPolicyOf } from './planner';
+import type { ContainerStatus } from './runtime/runtime';
+
+export interface Waiting {
+  reason: string;
+  message: string;
+}
+
+export interface StatusInput {
+  pod: Pod;
+  state: PodRuntimeState;
+  now: number;
+  hostIP: string;
+  /** Why a container is not running, set by the last sync (ErrImagePull, CrashLoopBackOff, ...), by name. */
+  waiting: ReadonlyMap<string, Waiting>;
+  /** The readiness probe's last result for a container ID; undefined when there is none yet. */
+  readiness: (containerId: string) => boolean | undefined;
+  /** The pod is being deleted: once its containers stopped it is finished, whatever its restart policy. */
+  terminating?: boolean;
+}
+
+/** RFC 3339 with seconds, as Kubernetes' metav1.Time. */
+export function rfc3339(ms: number | Date): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export const CONTAINER_ID_PREFIX = 'tsk://';
+
+function terminated(c: ContainerStatus): ContainerState {
+  return {
+    terminated: {
+      exitCode: c.exitCode ?? 0,
+      ...(c.signal ? { signal: c.signal } : {}),
+      reason: c.reason ?? (c.exitCode === 0 ? 'Completed' : 'Error'),
+      ...(c.message ? { message: c.message } : {}),
+      ...(c.startedAt ? { startedAt: rfc3339(c.startedAt) } : {}),
+      finishedAt: rfc3339(c.finishedAt ?? c.createdAt),
+      containerID: CONTAINER_ID_PREFIX + c.id,
+    },
+  };
+}
+
+function stateOf(c: ContainerStatus): ContainerState {
+  if (c.state === 'running') return { running: { startedAt: rfc3339(c.startedAt ?? c.createdAt) } };
+  if (c.state === 'created') return { waiting: { reason: 'ContainerCreating' } };
+  return terminated(c);
+}
+
+function containerStatus(input: StatusInput, index: number): ApiContainerStatus {
+  const spec = input.pod.spec?.containers?.[index];
+  const name = spec?.name ?? '';
+  const instances = input.state.containers.filter((c) => containerNameOf(c) === name);
+  const [latest, previous] = instances;
+  const wait = input.waiting.get(name);
+  const old = input.pod.status?.containerStatuses?.find((s) => s.name === name);
+  const out: ApiContainerStatus = { name, image: spec?.image ?? '', imageID: '', ready: false, started: false, restartCount: 0 };
+  if (!latest) {
+    out.state = { waiting: { reason: wait?.reason ?? 'ContainerCreating', ...(wait?.message ? { message: wait.message } : {}) } };
+    // The runtime lost every instance (cleaned up): keep what the API knew.
+    out.restartCount = old?.restartCount ?? 0;
+    if (old?.lastState?.terminated) out.lastState = old.lastState;
+    return out;
+  }
+  out.restartCount = restartCountOf(latest);
+  out.imageID = latest.imageId;
+  out.containerID = CONTAINER_ID_PREFIX + latest.id;
+  if (wait && latest.state !== 'running') {
+    // Exited and not started again (back-off, image or create error): waiting, with the exit as lastState.
+    out.state = { waiting: { reason: wait.reason, ...(wait.message ? { message: wait.message } : {}) } };
+    if (latest.state !== 'created') out.lastState = terminated(latest);
+    return out;
+  }
+  out.state = stateOf(latest);
+  if (previous && previous.state !== 'running' && previous.state !== 'created') out.lastState = terminated(previous);
+  else if (old?.lastState?.terminated && old.containerID === out.containerID) out.lastState = old.lastState;
+  if (latest.state === 'running') {
+    out.started = true;
+    out.ready = spec?.readinessProbe ? input.readiness(latest.id) === true : true;
+  }
+  return out;
+}
+
+/** Kubernetes' getPhase: the pod phase from its containers' states and its restart policy. */
+export function podPhase(pod: Pod, statuses: ApiContainerStatus[], terminating = false): string {
+  let waiting = 0;
+  let running = 0;
+  let stopped = 0;
+  let succeeded = 0;
+  for (const s of statuses) {
+    if (s.state?.running) running++;
+    else if (s.state?.terminated) {
+      stopped++;
+      if (s.state.terminated.exitCode === 0) succeeded++;
+    } else if (s.lastState?.terminated) stopped++;
+    else waiting++;
+  }
+  if (statuses.length === 0 || waiting > 0) return 'Pending';
+  if (running > 0) return 'Running';
+  // A deleted pod's containers are not restarted: Never's rules apply (Kubernetes gives it a terminal phase).
+  const policy = terminating ? 'Never' : restartPolicyOf(pod);
+  if (policy === 'Always') return 'Running';
+  if (policy === 'OnFailure') return stopped === succeeded ? 'Succeeded' : 'Running';
+  return stopped === succeeded ? 'Succeeded' : 'Failed';
+}
+
+function condition(old: PodCondition[] | undefined, now: number, type: string, status: boolean, reason = '', message = ''): PodCondition {
+  const s = status ? 'True' : 'False';
+  const prev = old?.find((c) => c.type === type);
+  const since = prev?.status === s && prev.lastTransitionTime ? prev.lastTransitionTime : rfc3339(now);
+  return { type, status: s, lastTransitionTime: since, ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
+}
+
+function conditions(pod: Pod, statuses: ApiContainerStatus[], phase: string, now: number): PodCondition[] {
+  const old = pod.status?.conditions;
+  const unready = statuses.filter((s) => !s.ready).map((s) => s.name ?? '');
+  const done = phase === 'Succeeded' || phase === 'Failed';
+  const reason = done ? 'PodCompleted' : unready.length > 0 ? 'ContainersNotReady' : '';
+  const message = !done && unready.length > 0 ? `containers with unready status: [${unready.join(' ')}]` : '';
+  const ready = unready.length === 0 && !done;
+  const initialized = condition(old, now, 'Initialized', true, done ? 'PodCompleted' : '');
+  return [
+    initialized,
+    condition(old, now, 'Ready', ready, reason, message),
+    condition(old, now, 'ContainersReady', ready, reason, message),
+    condition(old, now, 'PodScheduled', true),
+  ];
+}
+
+/** The pod's status as the kubelet reports it. A pod the API saw finish stays finished. */
+export function computePodStatus(input: StatusInput): PodStatus {
+  const { pod, now } = input;
+  const statuses = (pod.spec?.containers ?? []).map((_, i) => containerStatus(input, i));
+  const oldPhase = pod.status?.phase;
+  const phase = oldPhase === 'Succeeded' || oldPhase === 'Failed' ? oldPhase : podPhase(pod, statuses, input.terminating);
+  const sandbox = input.state.sandboxes[0];
+  const podIP = sandbox?.state === 'ready' ? (sandbox.ips[0] ?? '') : (pod.status?.podIP ?? '');
+  const ips = sandbox?.state === 'ready' ? sandbox.ips : (pod.status?.podIPs ?? []).map((p) => p.ip ?? '').filter((ip) => ip !== '');
+  const status: PodStatus = {
+    phase,
+    conditions: conditions(pod, statuses, phase, now),
+    hostIP: input.hostIP,
+    podIP,
+    podIPs: ips.map((ip) => ({ ip })),
+    startTime: pod.status?.startTime || rfc3339(now),
+    containerStatuses: statuses,
+  };
+  if (pod.status?.qosClass) status.qosClass = pod.status.qosClass;
+  if (pod.status?.nominatedNodeName) status.nominatedNodeName = pod.status.nominatedNodeName;
+  return status;
+}
+
+/** A canonical JSON of a status for change detection: key order, and unset/empty/false/zero values, do not count. */
+export function canonical(value: unknown): string {
+  const norm = (v: unknown): unknown => {
+    if (Array.isArray(v)) {
+      const items = v.map(norm).filter((x) => x !== undefined);
+      return items.length > 0 ? items : undefined;
+    }
+    if (v !== null && typeof v === 'object') {
+      const entries = Object.keys(v as Record<string, unknown>)
+        .sort()
+        .map((k) => [k, norm((v as Record<string, unknown>)[k])] as const)
+        .filter(([, x]) => x !== undefined);
+      return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+    }
+    if (v === undefined || v === null || v === '' || v === false || v === 0) return undefined;
+    return v;
+  };
+  return JSON.stringify(norm(value) ?? null);
+}
+
+export function statusChanged(old: PodStatus | undefined, next: PodStatus): boolean {
+  return canonical(old) !== canonical(next);
+}

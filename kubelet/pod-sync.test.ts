@@ -1,0 +1,275 @@
+// The pod sync executor against a fake runtime, fake image store and fake
+// pod API: what it calls, the events it records and the status it writes,
+// through a pod's life (start, crash loop, image errors, deletion, orphans).
+
+import test from 'ava';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConflictError, NotFoundError } from '../api/errors';
+import type { Pod } from '../api/gen/tsk/v1/core';
+import type { ObjectReference } from '../api/gen/tsk/v1/meta';
+import { FakeClock, type DeleteOptions, type EventRecorder, type EventType } from '../client';
+import { ImagePuller, type ImageService } from './images';
+import { KubeletMetrics } from './metrics';
+import { PodSyncer } from './pod-sync';
+import { ProbeManager } from './probes';
+import type { ImageRecord } from './runtime/image/types';
+import { FakeRuntime } from './testing/fake-runtime';
+
+class FakePods {
+  readonly statuses: Pod[] = [];
+  readonly deletes: Array<{ name: string; opts: DeleteOptions | undefined }> = [];
+  current: Pod | undefined;
+  conflictOnce = false;
+  async get(name: string): Promise<Pod> {
+    if (!this.current || this.current.metadata?.name !== name) throw new NotFoundError('Pod', name);
+    return this.current;
+  }
+  async updateStatus(p: Pod): Promise<Pod> {
+    if (this.conflictOnce) {
+      this.conflictOnce = false;
+      throw new ConflictError('the object has been modified');
+    }
+    this.statuses.push(p);
+    this.current = p;
+    return p;
+  }
+  async delete(name: string, opts?: DeleteOptions): Promise<Pod> {
+    this.deletes.push({ name, opts });
+    return this.current as Pod;
+  }
+}
+
+class Events implements EventRecorder {
+  readonly seen: string[] = [];
+  event(o: ObjectReference, type: EventType, reason: string, message: string): void {
+    this.seen.push(`${type} ${reason} ${o.fieldPath ? `${o.fieldPath} ` : ''}${message}`);
+  }
+}
+
+function image(ref: string): ImageRecord {
+  return { id: `sha256:${'a'.repeat(64)}`, references: [ref], config: { entrypoint: [], cmd: ['sh'], env: [], workingDir: '', user: '', exposedPorts: [], labels: {} }, layerDirs: [], size: 1234, created: '' };
+}
+
+class FakeImages implements ImageService {
+  readonly local = new Map<string, ImageRecord>();
+  pulls: string[] = [];
+  failPull: Error | undefined;
+  async get(ref: string): Promise<ImageRecord | undefined> {
+    return this.local.get(ref);
+  }
+  async pull(ref: string): Promise<ImageRecord> {
+    this.pulls.push(ref);
+    if (this.failPull) throw this.failPull;
+    const rec = image(ref);
+    this.local.set(ref, rec);
+    return rec;
+  }
+}
+
+function setup(t: { teardown(fn: () => void): void }) {
+  const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+  const runtime = new FakeRuntime(() => clock.now());
+  const images = new FakeImages();
+  const pods = new FakePods();
+  const events = new Events();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-kubelet-sync-'));
+  t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const probes = new ProbeManager({ runtime, clock, onChange: () => undefined, event: () => undefined });
+  const syncer = new PodSyncer({
+    runtime,
+    puller: new ImagePuller(images, { now: () => clock.now(), log: () => undefined }),
+    recorder: events,
+    pods,
+    probes,
+    clock,
+    metrics: new KubeletMetrics(),
+    dataDir,
+    hostIP: '192.0.2.10',
+    networkNotReady: () => undefined,
+    log: () => undefined,
+  });
+  return { clock, runtime, images, pods, events, syncer, dataDir };
+}
+
+function pod(o: { restartPolicy?: string; pullPolicy?: string; volumes?: boolean } = {}): Pod {
+  return {
+    metadata: { name: 'web', namespace: 'default', uid: 'uid-1', resourceVersion: '5' },
+    spec: {
+      nodeName: 'n1',
+      restartPolicy: o.restartPolicy ?? 'Always',
+      terminationGracePeriodSeconds: 30,
+      containers: [{
+        name: 'app', image: 'busybox:1.36', imagePullPolicy: o.pullPolicy ?? 'IfNotPresent', command: ['sh', '-c', 'echo $(GREETING)'],
+        env: [{ name: 'GREETING', value: 'hi' }, { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, { name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+        resources: { requests: { cpu: '250m' }, limits: { cpu: '500m', memory: '64Mi' } },
+        ...(o.volumes ? { volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }, { name: 'host', mountPath: '/host', readOnly: true }] } : {}),
+      }],
+      ...(o.volumes ? { volumes: [{ name: 'scratch', emptyDir: {} }, { name: 'host', hostPath: { path: '/tmp', type: 'Directory' } }] } : {}),
+    },
+    status: { phase: 'Pending' },
+  };
+}
+
+/** The pod as the API has it after the kubelet's last status write. */
+function latest(env: ReturnType<typeof setup>, p: Pod): Pod {
+  return env.pods.statuses.at(-1) ?? p;
+}
+
+test('a new pod: sandbox, image, container created and started, with events and a Running status', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod({ volumes: true });
+  await env.syncer.syncPod(p);
+  t.deepEqual(env.runtime.calls, ['createSandbox web', 'createContainer app', 'startContainer app']);
+  t.deepEqual(env.events.seen, [
+    'Normal Pulled spec.containers{app} Container image "busybox:1.36" already present on machine',
+    'Normal Created spec.containers{app} Created container app',
+    'Normal Started spec.containers{app} Started container app',
+  ]);
+  const c = [...env.runtime.containers.values()][0];
+  t.deepEqual(c?.command, ['sh', '-c', 'echo hi']);
+  t.is(c?.image, `sha256:${'a'.repeat(64)}`, 'the container runs the image ID just ensured');
+  t.deepEqual(c?.resources, { cpuRequestMilli: 250, cpuLimitMilli: 500, memoryLimitBytes: 64 * 1024 * 1024 });
+  const sandbox = [...env.runtime.sandboxes.values()][0];
+  t.is(sandbox?.labels['io.kubernetes.pod.uid'], 'uid-1');
+  t.true(fs.statSync(path.join(env.dataDir, 'pods', 'uid-1', 'volumes', 'kubernetes.io~empty-dir', 'scratch')).isDirectory());
+  const st = latest(env, p).status;
+  t.is(st?.phase, 'Running');
+  t.is(st?.podIP, '10.244.0.5');
+  t.is(st?.hostIP, '192.0.2.10');
+  t.is(st?.containerStatuses?.[0]?.containerID, `tsk://${c?.id ?? ''}`);
+  t.true(st?.containerStatuses?.[0]?.ready);
+  const n = env.pods.statuses.length;
+  await env.syncer.syncPod(latest(env, p));
+  t.is(env.pods.statuses.length, n, 'no status write when nothing changed');
+  t.deepEqual(env.runtime.calls.slice(3), [], 'nothing to do the second time');
+});
+
+test('Always: a crashing container restarts, then backs off (CrashLoopBackOff) 10 s, 20 s', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  await env.syncer.syncPod(p);
+  const first = [...env.runtime.containers.keys()][0] as string;
+  env.runtime.exit(first, 1);
+  t.is(await env.syncer.syncPod(latest(env, p)), undefined, 'first crash: restarted at once');
+  const ids = [...env.runtime.containers.keys()];
+  t.is(ids.length, 2);
+  const second = ids[1] as string;
+  t.is(env.runtime.containers.get(second)?.annotations['io.kubernetes.container.restartCount'], '1');
+  await env.clock.advance(1000);
+  env.runtime.exit(second, 1);
+  const requeue = await env.syncer.syncPod(latest(env, p));
+  t.true(requeue !== undefined && requeue > 0 && requeue <= 10_000, `requeue after ${requeue}`);
+  const st = latest(env, p).status?.containerStatuses?.[0];
+  t.is(st?.state?.waiting?.reason, 'CrashLoopBackOff');
+  t.is(st?.state?.waiting?.message, 'back-off 10s restarting failed container=app pod=web_default(uid-1)');
+  t.is(st?.restartCount, 1);
+  t.is(st?.lastState?.terminated?.exitCode, 1);
+  t.true(env.events.seen.includes('Warning BackOff spec.containers{app} Back-off restarting failed container app in pod web_default(uid-1)'));
+  await env.clock.advance(10_000);
+  await env.syncer.syncPod(latest(env, p));
+  t.is([...env.runtime.containers.values()].filter((c) => c.state === 'running').length, 1, 'restarted after the back-off');
+  const third = [...env.runtime.containers.values()].find((c) => c.state === 'running');
+  await env.clock.advance(1000);
+  env.runtime.exit(third?.id ?? '', 1);
+  await env.syncer.syncPod(latest(env, p));
+  t.is(latest(env, p).status?.containerStatuses?.[0]?.state?.waiting?.message, 'back-off 20s restarting failed container=app pod=web_default(uid-1)');
+  t.is(latest(env, p).status?.containerStatuses?.[0]?.restartCount, 2);
+  t.is(env.runtime.containers.size, 2, 'old instances are garbage-collected (newest two kept)');
+});
+
+test('Never: exit 0 -> Succeeded and the sandbox is stopped', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod({ restartPolicy: 'Never' });
+  await env.syncer.syncPod(p);
+  env.runtime.exit([...env.runtime.containers.keys()][0] as string, 0);
+  await env.syncer.syncPod(latest(env, p));
+  t.is(latest(env, p).status?.phase, 'Succeeded');
+  t.is(latest(env, p).status?.containerStatuses?.[0]?.state?.terminated?.reason, 'Completed');
+  t.is([...env.runtime.sandboxes.values()][0]?.state, 'notready');
+  await env.syncer.syncPod(latest(env, p));
+  t.is(env.runtime.calls.filter((c) => c.startsWith('createContainer')).length, 1, 'never started again');
+});
+
+test('image pull: Always pulls (Pulling/Pulled); a failure is ErrImagePull, then ImagePullBackOff until the back-off ends', async (t) => {
+  const env = setup(t);
+  env.images.failPull = new Error('registry 127.0.0.1:5000: connection refused');
+  const p = pod({ pullPolicy: 'Always' });
+  await env.syncer.syncPod(p);
+  t.is(latest(env, p).status?.containerStatuses?.[0]?.state?.waiting?.reason, 'ErrImagePull');
+  t.true(env.events.seen.includes('Warning Failed spec.containers{app} Failed to pull image "busybox:1.36": registry 127.0.0.1:5000: connection refused'));
+  t.true(env.events.seen.includes('Warning Failed spec.containers{app} Error: ErrImagePull'));
+  await env.syncer.syncPod(latest(env, p));
+  t.is(latest(env, p).status?.containerStatuses?.[0]?.state?.waiting?.reason, 'ImagePullBackOff');
+  t.is(env.images.pulls.length, 1, 'no pull during the back-off');
+  env.images.failPull = undefined;
+  await env.clock.advance(10_001);
+  await env.syncer.syncPod(latest(env, p));
+  t.is(env.images.pulls.length, 2);
+  t.truthy(latest(env, p).status?.containerStatuses?.[0]?.state?.running);
+  t.true(env.events.seen.includes('Normal Pulling spec.containers{app} Pulling image "busybox:1.36"'));
+  t.true(env.events.seen.some((e) => /^Normal Pulled spec.containers\{app\} Successfully pulled image "busybox:1.36" in 0s \(0s including waiting\)\. Image size: 1234 bytes\.$/.test(e)));
+});
+
+test('Never pull policy with the image absent: ErrImageNeverPull', async (t) => {
+  const env = setup(t);
+  const p = pod({ pullPolicy: 'Never' });
+  await env.syncer.syncPod(p);
+  t.deepEqual(latest(env, p).status?.containerStatuses?.[0]?.state?.waiting, { reason: 'ErrImageNeverPull', message: 'Container image "busybox:1.36" is not present with pull policy of Never' });
+  t.is(env.images.pulls.length, 0);
+});
+
+test('a create failure is CreateContainerError; a bad env fieldRef is CreateContainerConfigError', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  env.runtime.failNext('createContainer', new Error('rootfs: no space left on device'));
+  const p = pod();
+  await env.syncer.syncPod(p);
+  t.deepEqual(latest(env, p).status?.containerStatuses?.[0]?.state?.waiting, { reason: 'CreateContainerError', message: 'rootfs: no space left on device' });
+  const bad = pod();
+  bad.spec!.containers![0]!.env = [{ name: 'X', valueFrom: { fieldRef: { fieldPath: 'spec.nope' } } }];
+  await env.syncer.syncPod(bad);
+  t.is(latest(env, bad).status?.containerStatuses?.[0]?.state?.waiting?.reason, 'CreateContainerConfigError');
+});
+
+test('a status conflict is retried once on a fresh read', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  env.pods.current = p;
+  env.pods.conflictOnce = true;
+  await env.syncer.syncPod(p);
+  t.is(latest(env, p).status?.phase, 'Running');
+});
+
+test('terminate: containers stopped with the grace period, final status, delete with grace 0 and the UID, then everything removed', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod({ volumes: true });
+  await env.syncer.syncPod(p);
+  const deleting = { ...latest(env, p), metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T00:00:30Z', deletionGracePeriodSeconds: 7 } };
+  await env.syncer.terminatePod(deleting);
+  t.true(env.runtime.calls.includes('stopContainer app 7'));
+  t.true(env.events.seen.includes('Normal Killing spec.containers{app} Stopping container app'));
+  t.deepEqual(env.pods.deletes, [{ name: 'web', opts: { namespace: 'default', gracePeriodSeconds: 0, preconditions: { uid: 'uid-1' } } }]);
+  t.is(latest(env, p).status?.phase, 'Failed', 'a deleted pod whose container was killed ends Failed');
+  t.is(env.runtime.containers.size, 0);
+  t.is(env.runtime.sandboxes.size, 0);
+  t.false(fs.existsSync(path.join(env.dataDir, 'pods', 'uid-1')));
+  await env.syncer.terminatePod(deleting);
+  t.pass('terminating again is harmless');
+});
+
+test('an orphan (pod gone from the API) is stopped and removed', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  await env.syncer.syncPod(pod());
+  await env.syncer.cleanupOrphan('uid-1', undefined);
+  t.true(env.runtime.calls.includes('stopContainer app 2'), 'a short grace period for a pod the API forgot');
+  t.is(env.runtime.containers.size, 0);
+  t.is(env.runtime.sandboxes.size, 0);
+});

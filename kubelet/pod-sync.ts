@@ -1,0 +1,261 @@
+// The executor half of a pod sync, and the two ways a pod ends: terminate
+// (the API set deletionTimestamp: stop with the grace period, report, delete
+// with grace 0, clean up) and orphan cleanup (the API no longer has the pod).
+// Decisions come from planner.ts and pod-status.ts; this file only performs
+// them and records Kubernetes' events. Every step is idempotent, so a pass
+// cut short (an error, a killed kubelet) is finished by the next one.
+
+import { ConflictError, NotFoundError } from '../api/errors';
+import type { Pod } from '../api/gen/tsk/v1/core';
+import type { Clock, EventRecorder, EventType, ResourceClient } from '../client';
+import { referenceTo } from '../client';
+import { BackoffTable, CRASH_BACKOFF } from './backoff';
+import { buildContainerConfig } from './container-config';
+import { ImagePullError, type ImagePuller } from './images';
+import type { KubeletMetrics } from './metrics';
+import { planPod, podDescription, type ContainerToStart, type PodPlan } from './planner';
+import { ANNOTATION_GRACE_PERIOD, containerNameOf, EMPTY_STATE, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, readRuntimeState, type PodRuntimeState } from './pod-runtime';
+import { computePodStatus, statusChanged, type Waiting } from './pod-status';
+import type { ProbeManager } from './probes';
+import type { ContainerRuntime } from './runtime/runtime';
+import { removePodDir, setUpVolumes } from './volumes';
+
+/** Kubernetes' minimum grace period for a pod the API forgot (it was force-deleted). */
+const ORPHAN_GRACE_SECONDS = 2;
+
+export interface PodSyncDeps {
+  runtime: ContainerRuntime;
+  puller: ImagePuller;
+  recorder: EventRecorder;
+  pods: Pick<ResourceClient<Pod>, 'get' | 'updateStatus' | 'delete'>;
+  probes: ProbeManager;
+  clock: Clock;
+  metrics: KubeletMetrics;
+  dataDir: string;
+  hostIP: string;
+  /** Why pods cannot get a network yet (no podCIDR), or undefined when they can. */
+  networkNotReady: () => string | undefined;
+  log: (line: string) => void;
+}
+
+const uidOf = (pod: Pod): string => pod.metadata?.uid ?? '';
+
+export class PodSyncer {
+  private readonly crashBackoff = new BackoffTable(CRASH_BACKOFF);
+  /** When the kubelet first saw each pod (kubelet_pod_start_duration_seconds). */
+  private readonly firstSeen = new Map<string, number>();
+  private readonly startReported = new Set<string>();
+
+  constructor(private readonly deps: PodSyncDeps) {}
+
+  async podState(uid: string): Promise<PodRuntimeState> {
+    return (await readRuntimeState(this.deps.runtime)).get(uid) ?? EMPTY_STATE;
+  }
+
+  private event(pod: Pod, container: string | undefined, type: EventType, reason: string, message: string): void {
+    const ref = referenceTo('Pod', pod);
+    if (container !== undefined) ref.fieldPath = `spec.containers{${container}}`;
+    this.deps.recorder.event(ref, type, reason, message);
+  }
+
+  /** Brings the runtime in line with a pod that should run, then reports its status. Returns when to sync again. */
+  async syncPod(pod: Pod): Promise<number | undefined> {
+    const uid = uidOf(pod);
+    if (!this.firstSeen.has(uid)) this.firstSeen.set(uid, this.deps.clock.now());
+    const state = await this.podState(uid);
+    const plan = planPod({
+      pod,
+      state,
+      crashBackoffRemaining: (name, finishedAt) => this.crashBackoff.remaining(`${uid}/${name}`, finishedAt, this.deps.clock.now()),
+      crashBackoffDuration: (name) => this.crashBackoff.duration(`${uid}/${name}`),
+      livenessFailed: (id) => this.deps.probes.livenessFailed(id),
+    });
+    const waiting = new Map<string, Waiting>();
+    for (const [name, message] of plan.backOff) {
+      waiting.set(name, { reason: 'CrashLoopBackOff', message });
+      this.event(pod, name, 'Warning', 'BackOff', `Back-off restarting failed container ${name} in pod ${podDescription(pod)}`);
+    }
+    await this.execute(pod, plan, state, waiting);
+    const after = await this.podState(uid);
+    this.deps.probes.update(pod, after);
+    await this.reportStatus(pod, after, waiting, false);
+    // Killed containers (liveness) restart in the next pass, under their restart policy and back-off.
+    return plan.kill.length > 0 ? 0 : plan.requeueAfterMs;
+  }
+
+  private gracePeriod(pod: Pod): number {
+    return pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+  }
+
+  private async execute(pod: Pod, plan: PodPlan, state: PodRuntimeState, waiting: Map<string, Waiting>): Promise<void> {
+    const { runtime } = this.deps;
+    const grace = this.gracePeriod(pod);
+    await Promise.all(plan.kill.map((k) => this.killContainer(pod, k.id, k.name, k.message, grace)));
+    if (plan.killPod) await this.killAll(pod, state, grace);
+    for (const id of plan.stopSandboxes) await runtime.stopSandbox(id);
+    for (const id of plan.removeContainers) await runtime.removeContainer(id);
+    for (const id of plan.removeSandboxes) await runtime.removeSandbox(id);
+    const sandboxId = plan.createSandbox ? await this.createSandbox(pod) : plan.sandboxId;
+    if (sandboxId === undefined) return;
+    const podIP = (await runtime.sandboxStatus(sandboxId)).ips[0] ?? '';
+    // In spec order, one after another, as Kubernetes starts them.
+    for (const s of plan.start) await this.startContainer(pod, sandboxId, s, podIP, waiting);
+  }
+
+  /** Volumes, then the sandbox; undefined (with an event) when either cannot be made yet. */
+  private async createSandbox(pod: Pod): Promise<string | undefined> {
+    const notReady = this.deps.networkNotReady();
+    if (notReady !== undefined) {
+      this.event(pod, undefined, 'Warning', 'NetworkNotReady', `network is not ready: ${notReady}`);
+      return undefined;
+    }
+    try {
+      setUpVolumes(pod, this.deps.dataDir);
+    } catch (err) {
+      this.event(pod, undefined, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${(err as Error).message}`);
+      return undefined;
+    }
+    const m = pod.metadata;
+    try {
+      return await this.deps.runtime.createSandbox({
+        name: m?.name ?? '',
+        namespace: m?.namespace ?? '',
+        uid: m?.uid ?? '',
+        hostname: pod.spec?.hostname || (m?.name ?? '').slice(0, 63).replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '') || 'pod',
+        labels: { [LABEL_POD_NAME]: m?.name ?? '', [LABEL_POD_NAMESPACE]: m?.namespace ?? '', [LABEL_POD_UID]: m?.uid ?? '' },
+        annotations: { [ANNOTATION_GRACE_PERIOD]: String(pod.spec?.terminationGracePeriodSeconds ?? 30) },
+      });
+    } catch (err) {
+      this.event(pod, undefined, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private async startContainer(pod: Pod, sandboxId: string, s: ContainerToStart, podIP: string, waiting: Map<string, Waiting>): Promise<void> {
+    const c = pod.spec?.containers?.[s.index];
+    if (!c) return;
+    const fail = (reason: string, message: string, event = `Error: ${reason}`): void => {
+      waiting.set(s.name, { reason, message });
+      this.event(pod, s.name, 'Warning', 'Failed', event);
+    };
+    const uid = uidOf(pod);
+    let imageId: string;
+    try {
+      const ev = (type: EventType, reason: string, message: string): void => this.event(pod, s.name, type, reason, message);
+      imageId = (await this.deps.puller.ensure(c.image ?? '', c.imagePullPolicy || 'IfNotPresent', uid, ev)).id;
+    } catch (err) {
+      if (err instanceof ImagePullError) return fail(err.reason, err.message);
+      throw err;
+    }
+    let config;
+    try {
+      config = buildContainerConfig(pod, c, { dataDir: this.deps.dataDir, hostIP: this.deps.hostIP, podIP, restartCount: s.restartCount });
+    } catch (err) {
+      return fail('CreateContainerConfigError', (err as Error).message, `Error: ${(err as Error).message}`);
+    }
+    // By ID: the container runs exactly the image just ensured, even if its tag moves meanwhile.
+    config.image = imageId;
+    if (s.restart) this.crashBackoff.next(`${uid}/${s.name}`, this.deps.clock.now());
+    let id: string;
+    try {
+      id = await this.deps.runtime.createContainer(sandboxId, config);
+    } catch (err) {
+      return fail('CreateContainerError', (err as Error).message, `Error: ${(err as Error).message}`);
+    }
+    this.event(pod, s.name, 'Normal', 'Created', `Created container ${s.name}`);
+    try {
+      await this.deps.runtime.startContainer(id);
+    } catch (err) {
+      // The container is now exited (reason StartError): the next pass restarts it under back-off.
+      this.event(pod, s.name, 'Warning', 'Failed', `Error: failed to start container "${s.name}": ${(err as Error).message}`);
+      return;
+    }
+    this.event(pod, s.name, 'Normal', 'Started', `Started container ${s.name}`);
+  }
+
+  private async killContainer(pod: Pod | undefined, id: string, name: string, message: string, grace: number): Promise<void> {
+    if (pod) this.event(pod, name, 'Normal', 'Killing', message);
+    await this.deps.runtime.stopContainer(id, grace);
+  }
+
+  /** Stops every running container of the pod in parallel with the grace period. */
+  private async killAll(pod: Pod | undefined, state: PodRuntimeState, grace: number): Promise<void> {
+    const running = state.containers.filter((c) => c.state === 'running' || c.state === 'created');
+    await Promise.all(running.map((c) => this.killContainer(pod, c.id, containerNameOf(c), `Stopping container ${containerNameOf(c)}`, grace)));
+  }
+
+  /** Writes the status when it differs from what the API has; a conflict is retried once on a fresh read. */
+  private async reportStatus(pod: Pod, state: PodRuntimeState, waiting: ReadonlyMap<string, Waiting>, terminating: boolean): Promise<void> {
+    const compute = (p: Pod): ReturnType<typeof computePodStatus> =>
+      computePodStatus({ pod: p, state, now: this.deps.clock.now(), hostIP: this.deps.hostIP, waiting, readiness: (id) => this.deps.probes.readiness(id), terminating });
+    let status = compute(pod);
+    this.observeStart(pod, status.phase ?? '', status.containerStatuses?.every((s) => s.state?.running) ?? false);
+    if (!statusChanged(pod.status, status)) return;
+    try {
+      await this.deps.pods.updateStatus({ ...pod, status });
+    } catch (err) {
+      if (err instanceof NotFoundError) return;
+      if (!(err instanceof ConflictError)) throw err;
+      const fresh = await this.deps.pods.get(pod.metadata?.name ?? '', pod.metadata?.namespace);
+      if (uidOf(fresh) !== uidOf(pod)) return;
+      status = compute(fresh);
+      if (statusChanged(fresh.status, status)) await this.deps.pods.updateStatus({ ...fresh, status });
+    }
+  }
+
+  private observeStart(pod: Pod, phase: string, allRunning: boolean): void {
+    const uid = uidOf(pod);
+    if (phase !== 'Running' || !allRunning || this.startReported.has(uid)) return;
+    this.startReported.add(uid);
+    const seen = this.firstSeen.get(uid);
+    if (seen !== undefined) this.deps.metrics.podStartDuration.observe((this.deps.clock.now() - seen) / 1000);
+  }
+
+  /**
+   * A pod being deleted: stop its containers with the grace period, stop the
+   * sandbox, report the final status, delete the pod from the API (grace 0),
+   * then remove containers, sandboxes and volumes.
+   */
+  async terminatePod(pod: Pod): Promise<void> {
+    const uid = uidOf(pod);
+    this.deps.probes.removePod(uid);
+    const state = await this.podState(uid);
+    await this.killAll(pod, state, this.gracePeriod(pod));
+    for (const s of state.sandboxes) if (s.state === 'ready') await this.deps.runtime.stopSandbox(s.id);
+    await this.reportStatus(pod, await this.podState(uid), new Map(), true).catch((err: unknown) => this.deps.log(`pod ${podDescription(pod)}: final status: ${(err as Error).message}`));
+    try {
+      await this.deps.pods.delete(pod.metadata?.name ?? '', { namespace: pod.metadata?.namespace ?? '', gracePeriodSeconds: 0, preconditions: { uid } });
+    } catch (err) {
+      if (!(err instanceof NotFoundError) && !(err instanceof ConflictError)) throw err;
+    }
+    await this.removeAll(uid, await this.podState(uid));
+    this.deps.log(`pod ${podDescription(pod)} terminated and deleted`);
+  }
+
+  /** The API no longer has the pod: stop and remove whatever the runtime holds for it. */
+  async cleanupOrphan(uid: string, lastKnown: Pod | undefined): Promise<void> {
+    this.deps.probes.removePod(uid);
+    const state = await this.podState(uid);
+    const annotated = Number(state.sandboxes[0]?.annotations[ANNOTATION_GRACE_PERIOD] ?? NaN);
+    const grace = lastKnown?.metadata?.deletionGracePeriodSeconds ?? (Number.isFinite(annotated) ? Math.min(annotated, ORPHAN_GRACE_SECONDS) : ORPHAN_GRACE_SECONDS);
+    await this.killAll(undefined, state, grace);
+    for (const s of state.sandboxes) if (s.state === 'ready') await this.deps.runtime.stopSandbox(s.id);
+    if (state.sandboxes.length > 0) this.deps.log(`pod ${uid} is no longer in the API: stopped and removed ${state.containers.length} container(s)`);
+    await this.removeAll(uid, state);
+  }
+
+  private async removeAll(uid: string, state: PodRuntimeState): Promise<void> {
+    for (const c of state.containers) await this.deps.runtime.removeContainer(c.id);
+    for (const s of state.sandboxes) await this.deps.runtime.removeSandbox(s.id);
+    removePodDir(this.deps.dataDir, uid);
+    this.forget(uid);
+  }
+
+  /** Drops in-memory state of a pod that is gone. */
+  forget(uid: string): void {
+    this.firstSeen.delete(uid);
+    this.startReported.delete(uid);
+    this.crashBackoff.prune((k) => !k.startsWith(`${uid}/`));
+    this.deps.puller.prune((k) => k !== uid);
+  }
+}

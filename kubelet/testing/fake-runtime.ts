@@ -1,0 +1,166 @@
+// An in-memory ContainerRuntime for the kubelet's unit tests: records every
+// call, keeps sandboxes and containers in maps, and lets a test make a
+// container exit (exit()) or a call fail (failNext()). Times come from an
+// injected clock so ordering (newest first) is deterministic.
+
+import type {
+  ContainerConfig,
+  ContainerRuntime,
+  ContainerState,
+  ContainerStats,
+  ContainerStatus,
+  ExecOptions,
+  ExecResult,
+  LogEntry,
+  SandboxConfig,
+  SandboxStatus,
+} from '../runtime/runtime';
+
+type Method = 'createSandbox' | 'createContainer' | 'startContainer' | 'stopContainer' | 'stopSandbox' | 'exec';
+
+export class FakeRuntime implements ContainerRuntime {
+  readonly sandboxes = new Map<string, SandboxStatus>();
+  readonly containers = new Map<string, ContainerStatus>();
+  readonly calls: string[] = [];
+  /** Result of exec per command's first word (default exit 0). */
+  execResults = new Map<string, ExecResult>();
+  private seq = 0;
+  private last = 0;
+  private readonly failures = new Map<Method, Error>();
+  /** IPs a new sandbox gets. */
+  sandboxIPs: string[] = ['10.244.0.5'];
+
+  constructor(private readonly now: () => number = () => Date.now()) {}
+
+  private id(prefix: string): string {
+    this.seq++;
+    return `${prefix}${String(this.seq).padStart(4, '0')}`;
+  }
+
+  /** A time strictly after every earlier one, so newest-first ordering is stable. */
+  private stamp(): Date {
+    this.last = Math.max(this.now(), this.last + 1);
+    return new Date(this.last);
+  }
+
+  failNext(method: Method, err: Error): void {
+    this.failures.set(method, err);
+  }
+
+  private maybeFail(method: Method): void {
+    const err = this.failures.get(method);
+    if (err) {
+      this.failures.delete(method);
+      throw err;
+    }
+  }
+
+  async createSandbox(config: SandboxConfig): Promise<string> {
+    this.calls.push(`createSandbox ${config.name}`);
+    this.maybeFail('createSandbox');
+    const id = this.id('sb');
+    this.sandboxes.set(id, {
+      id, name: config.name, namespace: config.namespace, uid: config.uid, hostname: config.hostname ?? config.name, state: 'ready',
+      createdAt: this.stamp(), netnsPath: `/fake/${id}/net`, ips: [...this.sandboxIPs], labels: config.labels ?? {}, annotations: config.annotations ?? {},
+    });
+    return id;
+  }
+
+  async stopSandbox(id: string): Promise<void> {
+    this.calls.push(`stopSandbox ${id}`);
+    const s = this.sandboxes.get(id);
+    if (!s) return;
+    for (const c of this.containers.values()) if (c.sandboxId === id && c.state !== 'exited') this.exit(c.id, 137);
+    s.state = 'notready';
+    s.ips = [];
+  }
+
+  async removeSandbox(id: string): Promise<void> {
+    this.calls.push(`removeSandbox ${id}`);
+    for (const c of [...this.containers.values()]) if (c.sandboxId === id) this.containers.delete(c.id);
+    this.sandboxes.delete(id);
+  }
+
+  async sandboxStatus(id: string): Promise<SandboxStatus> {
+    const s = this.sandboxes.get(id);
+    if (!s) throw new Error(`sandbox "${id}" not found`);
+    return { ...s };
+  }
+
+  async listSandboxes(): Promise<SandboxStatus[]> {
+    return [...this.sandboxes.values()].map((s) => ({ ...s }));
+  }
+
+  async createContainer(sandboxId: string, config: ContainerConfig): Promise<string> {
+    this.calls.push(`createContainer ${config.name}`);
+    this.maybeFail('createContainer');
+    if (this.sandboxes.get(sandboxId)?.state !== 'ready') throw new Error(`sandbox ${sandboxId} is not ready`);
+    const id = this.id('c');
+    this.containers.set(id, {
+      id, name: config.name, sandboxId, image: config.image, imageId: config.image, command: [...(config.command ?? []), ...(config.args ?? [])], state: 'created',
+      createdAt: this.stamp(), logPath: '', resources: config.resources ?? {}, labels: config.labels ?? {}, annotations: config.annotations ?? {},
+    });
+    return id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    this.calls.push(`startContainer ${this.containers.get(id)?.name ?? id}`);
+    const c = this.containers.get(id);
+    if (!c) throw new Error(`container "${id}" not found`);
+    const err = this.failures.get('startContainer');
+    if (err) {
+      this.failures.delete('startContainer');
+      Object.assign(c, { state: 'exited', exitCode: 128, reason: 'StartError', message: err.message, finishedAt: this.stamp() });
+      throw err;
+    }
+    Object.assign(c, { state: 'running', startedAt: this.stamp() });
+  }
+
+  /** Makes a container exit with `code` (as if its process ended). */
+  exit(id: string, code: number, reason?: ContainerStatus['reason']): void {
+    const c = this.containers.get(id);
+    if (!c) throw new Error(`no container ${id}`);
+    Object.assign(c, { state: 'exited' as ContainerState, exitCode: code, reason: reason ?? (code === 0 ? 'Completed' : 'Error'), finishedAt: this.stamp() });
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    this.calls.push(`stopContainer ${this.containers.get(id)?.name ?? id} ${timeoutSeconds}`);
+    const c = this.containers.get(id);
+    if (c && c.state !== 'exited') this.exit(id, 137);
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    this.calls.push(`removeContainer ${id}`);
+    this.containers.delete(id);
+  }
+
+  async listContainers(filter: { sandboxId?: string; state?: ContainerState } = {}): Promise<ContainerStatus[]> {
+    return [...this.containers.values()]
+      .filter((c) => (filter.sandboxId === undefined || c.sandboxId === filter.sandboxId) && (filter.state === undefined || c.state === filter.state))
+      .map((c) => ({ ...c }));
+  }
+
+  async containerStatus(id: string): Promise<ContainerStatus> {
+    const c = this.containers.get(id);
+    if (!c) throw new Error(`container "${id}" not found`);
+    return { ...c };
+  }
+
+  async waitContainer(id: string): Promise<ContainerStatus> {
+    return this.containerStatus(id);
+  }
+
+  async exec(id: string, opts: ExecOptions): Promise<ExecResult> {
+    this.calls.push(`exec ${id} ${opts.cmd.join(' ')}`);
+    return this.execResults.get(opts.cmd[0] ?? '') ?? { exitCode: 0, stdout: '', stderr: '' };
+  }
+
+  // eslint-disable-next-line require-yield
+  async *logs(): AsyncIterable<LogEntry> {
+    return;
+  }
+
+  async containerStats(id: string): Promise<ContainerStats> {
+    return { id, timestamp: new Date(this.now()), cpuUsageNanoseconds: 0, memoryUsageBytes: 0, memoryWorkingSetBytes: 0, pids: 0 };
+  }
+}

@@ -1,0 +1,96 @@
+// The pod volumes the kubelet supports: emptyDir (a directory under
+// <data-dir>/pods/<uid>/volumes/kubernetes.io~empty-dir/<name>, created
+// before the first container and removed with the pod) and hostPath (a node
+// path, checked or created per its type, as Kubernetes' hostPath plugin).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Pod, Volume } from '../api/gen/tsk/v1/core';
+
+export class VolumeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VolumeError';
+  }
+}
+
+/** The pod's own directory under the kubelet's data dir. */
+export function podDir(dataDir: string, uid: string): string {
+  if (!/^[A-Za-z0-9-]+$/.test(uid)) throw new VolumeError(`pod UID "${uid}" is not a safe directory name`);
+  return path.join(dataDir, 'pods', uid);
+}
+
+/** Where a volume is on the node. */
+export function volumeHostPath(pod: Pod, v: Volume, dataDir: string): string {
+  if (v.emptyDir) return path.join(podDir(dataDir, pod.metadata?.uid ?? ''), 'volumes', 'kubernetes.io~empty-dir', v.name ?? '');
+  if (v.hostPath) return v.hostPath.path ?? '';
+  throw new VolumeError(`volume "${v.name ?? ''}": only emptyDir and hostPath volumes are supported`);
+}
+
+function checkType(p: string, type: string, name: string): void {
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  const fail = (what: string): never => {
+    throw new VolumeError(`hostPath volume "${name}": ${p} ${what}`);
+  };
+  switch (type) {
+    case '':
+      return;
+    case 'DirectoryOrCreate':
+      if (!st) fs.mkdirSync(p, { recursive: true, mode: 0o755 });
+      else if (!st.isDirectory()) fail('is not a directory');
+      return;
+    case 'FileOrCreate':
+      if (!st) {
+        fs.mkdirSync(path.dirname(p), { recursive: true });
+        fs.writeFileSync(p, '', { mode: 0o644 });
+      } else if (!st.isFile()) fail('is not a file');
+      return;
+    case 'Directory':
+      if (!st?.isDirectory()) fail('is not a directory');
+      return;
+    case 'File':
+      if (!st?.isFile()) fail('is not a file');
+      return;
+    case 'Socket':
+      if (!st?.isSocket()) fail('is not a socket');
+      return;
+    case 'CharDevice':
+      if (!st?.isCharacterDevice()) fail('is not a character device');
+      return;
+    case 'BlockDevice':
+      if (!st?.isBlockDevice()) fail('is not a block device');
+      return;
+    default:
+      fail(`has an unknown hostPath type "${type}"`);
+  }
+}
+
+/** Creates the pod's emptyDirs and checks its hostPaths. Idempotent. Throws VolumeError. */
+export function setUpVolumes(pod: Pod, dataDir: string): void {
+  for (const v of pod.spec?.volumes ?? []) {
+    const p = volumeHostPath(pod, v, dataDir);
+    if (v.emptyDir) {
+      if (v.emptyDir.medium === 'Memory') throw new VolumeError(`emptyDir volume "${v.name ?? ''}": medium Memory is not supported`);
+      fs.mkdirSync(p, { recursive: true, mode: 0o777 });
+      // Containers may run as any user: the directory is world-writable, as Kubernetes' emptyDir.
+      fs.chmodSync(p, 0o777);
+    } else if (v.hostPath) {
+      if (!path.isAbsolute(p)) throw new VolumeError(`hostPath volume "${v.name ?? ''}": path "${p}" must be absolute`);
+      checkType(p, v.hostPath.type ?? '', v.name ?? '');
+    }
+  }
+}
+
+/** Removes the pod's directory (its emptyDirs); hostPaths are the node's and stay. Idempotent. */
+export function removePodDir(dataDir: string, uid: string): void {
+  fs.rmSync(podDir(dataDir, uid), { recursive: true, force: true });
+}
+
+/** UIDs of the pods that have a directory under the data dir. */
+export function listPodDirs(dataDir: string): string[] {
+  try {
+    return fs.readdirSync(path.join(dataDir, 'pods'));
+  } catch {
+    return [];
+  }
+}
