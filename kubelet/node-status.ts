@@ -87,7 +87,11 @@ export function parseReserved(value: string): Record<string, string> {
     if (!k || v === undefined || !['cpu', 'memory', 'pods', 'ephemeral-storage'].includes(k)) {
       throw new Error(`"${part}" is not RESOURCE=QUANTITY with RESOURCE cpu, memory, pods or ephemeral-storage`);
     }
-    parseQuantity(v);
+    try {
+      parseQuantity(v);
+    } catch (err) {
+      throw new Error(`"${part}": ${(err as Error).message}`);
+    }
     out[k] = v;
   }
   return out;

@@ -1,0 +1,69 @@
+// `tsk kubelet` flags: defaults, values, and errors that name the flag.
+
+import test from 'ava';
+import { FLAG_HELP, parseFlags, parseGoDuration, UsageError } from './flags';
+
+const host = (): string => 'Worker-1';
+
+test('defaults', (t) => {
+  t.deepEqual(parseFlags([], host), {
+    server: undefined,
+    nodeName: 'worker-1',
+    nodeIP: '',
+    podCIDR: '',
+    dataDir: '/var/lib/tsk',
+    maxPods: 110,
+    nodeStatusUpdateFrequencyMs: 10_000,
+    httpAddress: '127.0.0.1:10248',
+    systemReserved: {},
+    network: 'bridge',
+    help: false,
+  });
+});
+
+test('every flag', (t) => {
+  const f = parseFlags([
+    '--server', 'unix:/run/tsk/api.sock', '--hostname-override', 'Node-A', '--node-ip', '10.0.0.5', '--pod-cidr', '10.244.3.0/24',
+    '--data-dir', '/srv/tsk', '--max-pods', '50', '--node-status-update-frequency', '1m30s', '--http-address', '0.0.0.0:10250',
+    '--system-reserved', 'cpu=200m,memory=1Gi', '--network', 'loopback',
+  ], host);
+  t.like(f, {
+    server: 'unix:/run/tsk/api.sock', nodeName: 'node-a', nodeIP: '10.0.0.5', podCIDR: '10.244.3.0/24', dataDir: '/srv/tsk', maxPods: 50,
+    nodeStatusUpdateFrequencyMs: 90_000, httpAddress: '0.0.0.0:10250', systemReserved: { cpu: '200m', memory: '1Gi' }, network: 'loopback',
+  });
+  t.true(parseFlags(['-h'], host).help);
+});
+
+const bad: Array<[string[], RegExp]> = [
+  [['--hostname-override', 'bad_name'], /--hostname-override: "bad_name" is not a valid node name/],
+  [['--node-ip', '10.0.0'], /--node-ip: "10.0.0" is not an IP address/],
+  [['--pod-cidr', '10.244.0.0'], /--pod-cidr: "10.244.0.0" is not an IPv4 CIDR/],
+  [['--max-pods', '0'], /--max-pods: "0" must be a positive integer/],
+  [['--node-status-update-frequency', '10'], /--node-status-update-frequency: "10" is not a duration/],
+  [['--http-address', 'localhost'], /--http-address: "localhost" is not HOST:PORT/],
+  [['--system-reserved', 'gpu=1'], /--system-reserved: "gpu=1" is not RESOURCE=QUANTITY/],
+  [['--system-reserved', 'memory=lots'], /--system-reserved: .*lots/],
+  [['--network', 'flannel'], /--network: "flannel" must be bridge or loopback/],
+  [['--bogus'], /bogus/],
+];
+for (const [argv, message] of bad) {
+  test(`refused: ${argv.join(' ')}`, (t) => {
+    t.throws(() => parseFlags(argv, host), { instanceOf: UsageError, message });
+  });
+}
+
+test('Go durations', (t) => {
+  t.is(parseGoDuration('f', '500ms'), 500);
+  t.is(parseGoDuration('f', '1h2m3s'), 3_723_000);
+  t.is(parseGoDuration('f', '1.5s'), 1500);
+  t.throws(() => parseGoDuration('f', '0s'), { message: /more than zero/ });
+  t.throws(() => parseGoDuration('f', '5 s'), { message: /not a duration/ });
+});
+
+test('the help lists every flag with its default', (t) => {
+  for (const flag of ['--server', '--hostname-override', '--node-ip', '--pod-cidr', '--network', '--data-dir', '--max-pods', '--system-reserved', '--node-status-update-frequency', '--http-address', '--help']) {
+    t.true(FLAG_HELP.includes(flag), flag);
+  }
+  t.regex(FLAG_HELP, /default 110/);
+  t.regex(FLAG_HELP, /default 127\.0\.0\.1:10248/);
+});
