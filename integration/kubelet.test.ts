@@ -223,11 +223,15 @@ async function waitPod(env: Env, name: string, pred: (p: Pod) => boolean, what: 
   return last as Pod;
 }
 
-/** The kubelet's /metrics, fetched from inside its namespace (busybox wget). */
-function kubeletMetrics(env: Env): Promise<string> {
+/** A page of the kubelet's HTTP server, fetched from inside its namespace (busybox wget); "" when it cannot be read. */
+function kubeletHttp(env: Env, page: string): Promise<string> {
   return new Promise((resolve) => {
-    execFile('ip', ['netns', 'exec', env.ns, '/bin/busybox', 'wget', '-qO-', 'http://127.0.0.1:10248/metrics'], { timeout: 10_000 }, (err, stdout) => resolve(err ? '' : stdout));
+    execFile('nsenter', [`--net=/var/run/netns/${env.ns}`, '/bin/busybox', 'wget', '-qO-', `http://127.0.0.1:10248${page}`], { timeout: 10_000 }, (err, stdout) => resolve(err ? '' : stdout));
   });
+}
+
+function kubeletMetrics(env: Env): Promise<string> {
+  return kubeletHttp(env, '/metrics');
 }
 
 function metric(text: string, series: string): number {
@@ -292,6 +296,34 @@ test.serial('a bound pod runs: Running, Ready, containerStatuses, events', async
   t.true(reasons.some((r) => r.startsWith(`Pulled: Successfully pulled image "${env.image}" in `)), reasons.join('\n'));
   t.true(reasons.includes('Created: Created container main'));
   t.true(reasons.includes('Started: Started container main'));
+});
+
+test.serial('the kubelet serves /healthz and /metrics (running pods and containers, pod start duration)', async (t) => {
+  const env = t.context;
+  let m = '';
+  // The gauges follow the runtime relist (every second).
+  await eventually(async () => {
+    m = await kubeletMetrics(env);
+    return metric(m, 'kubelet_running_pods') >= 1 && metric(m, 'kubelet_running_containers{container_state="running"}') >= 1;
+  }, 15_000, 'running pods and containers in /metrics');
+  t.true(metric(m, 'kubelet_pod_start_duration_seconds_count') >= 1);
+  t.true(metric(m, 'kubelet_pod_worker_duration_seconds_count{operation="sync"}') >= 1);
+  t.is(await kubeletHttp(env, '/healthz'), 'ok\n');
+  t.is(await kubeletHttp(env, '/readyz'), 'ok\n');
+});
+
+test.serial('a failing liveness probe restarts the container (Unhealthy, Killing)', async (t) => {
+  const env = t.context;
+  const pod = bound(env, 'unhealthy', {}, ['sh', '-c', 'touch /tmp/healthy; sleep 1; rm /tmp/healthy; exec sleep 3600']);
+  // sleep as PID 1 ignores SIGTERM: the probe's own grace period keeps the kill short.
+  pod.spec!.containers![0]!.livenessProbe = { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1, failureThreshold: 2, terminationGracePeriodSeconds: 1 };
+  await env.clientset.pods.create(pod);
+  const p = await waitPod(env, 'unhealthy', (x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 'a restart after the liveness probe failed');
+  t.is(p.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode, 137, 'killed by the kubelet');
+  const evs = (await env.clientset.events.list({ namespace: 'default', fieldSelector: 'involvedObject.name=unhealthy' })).items ?? [];
+  t.true(evs.some((e) => e.reason === 'Unhealthy' && e.type === 'Warning' && /^Liveness probe failed: cat: can't open '\/tmp\/healthy': No such file or directory$/.test(e.message ?? '')), evs.map((e) => `${e.reason ?? ''} ${e.message ?? ''}`).join('\n'));
+  t.true(evs.some((e) => e.reason === 'Killing' && e.message === 'Container main failed liveness probe, will be restarted'));
+  await env.clientset.pods.delete('unhealthy', { namespace: 'default' });
 });
 
 test.serial('a container that exits 1 under restartPolicy Always restarts and goes into CrashLoopBackOff', async (t) => {

@@ -48,7 +48,7 @@ function summary(plan: PodPlan): Record<string, unknown> {
   if (plan.stopSandboxes.length) out['stopSandboxes'] = plan.stopSandboxes;
   if (plan.removeSandboxes.length) out['removeSandboxes'] = plan.removeSandboxes;
   if (plan.start.length) out['start'] = plan.start.map((s) => `${s.name}#${s.restartCount}${s.restart ? ' restart' : ''}`);
-  if (plan.kill.length) out['kill'] = plan.kill.map((k) => `${k.id}: ${k.message}`);
+  if (plan.kill.length) out['kill'] = plan.kill.map((k) => `${k.id}: ${k.message}${k.graceSeconds !== undefined ? ` (grace ${k.graceSeconds}s)` : ''}`);
   if (plan.removeContainers.length) out['removeContainers'] = plan.removeContainers;
   if (plan.backOff.size) out['backOff'] = [...plan.backOff.values()];
   if (plan.requeueAfterMs !== undefined) out['requeueAfterMs'] = plan.requeueAfterMs;
@@ -110,6 +110,11 @@ const cases: Array<{ name: string; in: PlanInput; want: Record<string, unknown> 
     name: 'a failed liveness probe kills the container (restart comes in the next pass)',
     in: input(pod(), state([sb('s1')], [ctr('c1', 'app', 's1', 'running', 1)]), { livenessFailed: (id) => id === 'c1' }),
     want: { sandboxId: 's1', kill: ['c1: Container app failed liveness probe, will be restarted'] },
+  },
+  {
+    name: "a liveness kill uses the probe's terminationGracePeriodSeconds when it has one",
+    in: input(pod('Always', ['app'], { spec: { containers: [{ name: 'app', livenessProbe: { terminationGracePeriodSeconds: 3 } }] } }), state([sb('s1')], [ctr('c1', 'app', 's1', 'running', 1)]), { livenessFailed: () => true }),
+    want: { sandboxId: 's1', kill: ['c1: Container app failed liveness probe, will be restarted (grace 3s)'] },
   },
   {
     name: 'a container created but never started (kubelet died) is replaced with the same count',

@@ -38,6 +38,8 @@ export interface ContainerToKill {
   name: string;
   /** Why, for the Killing event: Kubernetes' wording. */
   message: string;
+  /** Overrides the pod's grace period (a liveness probe's terminationGracePeriodSeconds). */
+  graceSeconds?: number;
 }
 
 export interface PodPlan {
@@ -155,7 +157,10 @@ function planContainer(input: PlanInput, sandboxId: string, index: number, polic
     return;
   }
   if (latest.state === 'running') {
-    if (input.livenessFailed(latest.id)) plan.kill.push({ id: latest.id, name, message: `Container ${name} failed liveness probe, will be restarted` });
+    if (input.livenessFailed(latest.id)) {
+      const grace = input.pod.spec?.containers?.[index]?.livenessProbe?.terminationGracePeriodSeconds;
+      plan.kill.push({ id: latest.id, name, message: `Container ${name} failed liveness probe, will be restarted`, ...(grace !== undefined ? { graceSeconds: grace } : {}) });
+    }
     return;
   }
   if (latest.state === 'created') {

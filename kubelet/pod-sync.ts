@@ -90,7 +90,7 @@ export class PodSyncer {
   private async execute(pod: Pod, plan: PodPlan, state: PodRuntimeState, waiting: Map<string, Waiting>): Promise<void> {
     const { runtime } = this.deps;
     const grace = this.gracePeriod(pod);
-    await Promise.all(plan.kill.map((k) => this.killContainer(pod, k.id, k.name, k.message, grace)));
+    await Promise.all(plan.kill.map((k) => this.killContainer(pod, k.id, k.name, k.message, k.graceSeconds ?? grace)));
     if (plan.killPod) await this.killAll(pod, state, grace);
     for (const id of plan.stopSandboxes) await runtime.stopSandbox(id);
     for (const id of plan.removeContainers) await runtime.removeContainer(id);
