@@ -35,18 +35,28 @@ import { busyboxImage, pushImage } from './support/test-images';
 
 const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 
-interface Env {
+/** One kubelet: its network namespace, data dir and process. */
+interface KubeletNode {
   ns: string;
-  dir: string;
   dataDir: string;
-  sock: string;
   nodeName: string;
+  /** Flags besides --server, --hostname-override and --data-dir. */
+  args: string[];
+  /** Shared by reference: ava gives each test a shallow copy of the context. */
+  proc: { kubelet: ChildProcess | undefined };
+  log: string[];
+}
+
+interface Env {
+  dir: string;
+  sock: string;
   image: string;
   hostDir: string;
   clientset: Clientset;
-  /** Shared by reference: ava gives each test a shallow copy of the context. */
-  proc: { kubelet: ChildProcess | undefined };
-  kubeletLog: string[];
+  /** The main node: loopback-only pod network. */
+  node: KubeletNode;
+  /** A second node with the bridge network and no pod CIDR until the test assigns one (as the IPAM controller would). */
+  bridged: KubeletNode;
   cleanups: Array<() => Promise<void> | void>;
 }
 
@@ -82,41 +92,69 @@ function startForwarderInNamespace(ns: string, port: number, sock: string): Prom
   });
 }
 
+async function killProcess(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const gone = new Promise<void>((r) => p.once('exit', () => r()));
+  p.kill('SIGKILL');
+  await gone;
+}
+
 /**
- * Starts `tsk kubelet` in the test namespace. nsenter --net rather than `ip
- * netns exec`: the latter also remounts /sys for the namespace, which hides
- * /sys/fs/cgroup from the runtime; nsenter switches the network namespace only.
+ * Starts `tsk kubelet` in the node's namespace. nsenter --net rather than
+ * `ip netns exec`: the latter also remounts /sys for the namespace, which
+ * hides /sys/fs/cgroup from the runtime; nsenter switches the network
+ * namespace only.
  */
-function startKubelet(env: Env): ChildProcess {
+function startKubelet(env: Env, node: KubeletNode): ChildProcess {
   const args = [
-    `--net=/var/run/netns/${env.ns}`, process.execPath, TSK, 'kubelet',
+    `--net=/var/run/netns/${node.ns}`, process.execPath, TSK, 'kubelet',
     '--server', `unix:${env.sock}`,
-    '--hostname-override', env.nodeName,
-    '--network', 'loopback',
-    '--node-ip', '127.0.0.1',
-    '--data-dir', env.dataDir,
-    '--max-pods', '20',
-    '--system-reserved', 'cpu=100m,memory=100Mi',
-    '--node-status-update-frequency', '1s',
+    '--hostname-override', node.nodeName,
+    '--data-dir', node.dataDir,
+    ...node.args,
   ];
   const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const keep = (d: Buffer): void => {
-    env.kubeletLog.push(...d.toString().split('\n').filter((l) => l !== ''));
-    if (env.kubeletLog.length > 400) env.kubeletLog.splice(0, env.kubeletLog.length - 400);
+    node.log.push(...d.toString().split('\n').filter((l) => l !== ''));
+    if (node.log.length > 400) node.log.splice(0, node.log.length - 400);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  env.proc.kubelet = child;
+  node.proc.kubelet = child;
   return child;
 }
 
-async function killKubelet(env: Env): Promise<void> {
-  const k = env.proc.kubelet;
-  env.proc.kubelet = undefined;
-  if (!k || k.exitCode !== null || k.signalCode !== null) return;
-  const exited = new Promise<void>((r) => k.once('exit', () => r()));
-  k.kill('SIGKILL');
-  await exited;
+async function killKubelet(node: KubeletNode): Promise<void> {
+  const k = node.proc.kubelet;
+  node.proc.kubelet = undefined;
+  if (k) await killProcess(k);
+}
+
+/**
+ * A namespace with lo up and a forwarder to the registry; its cleanup (kill
+ * the kubelet, remove every container, sandbox, cgroup and mount it left,
+ * delete the namespace) is registered first so it runs last but before the
+ * shared services stop.
+ */
+async function addNode(env: Env, registryPort: number, registrySock: string, prefix: string, args: string[]): Promise<KubeletNode> {
+  const node: KubeletNode = {
+    ns: `tsk-kt-${randomBytes(4).toString('hex')}`,
+    dataDir: path.join(env.dir, `data-${prefix}`),
+    nodeName: `kt-${prefix}-${randomBytes(3).toString('hex')}`,
+    args,
+    proc: { kubelet: undefined },
+    log: [],
+  };
+  run('ip', ['netns', 'add', node.ns]);
+  env.cleanups.push(() => void spawnSync('ip', ['netns', 'delete', node.ns]));
+  run('ip', ['-n', node.ns, 'link', 'set', 'lo', 'up']);
+  const forwarder = await startForwarderInNamespace(node.ns, registryPort, registrySock);
+  env.cleanups.push(() => killProcess(forwarder));
+  env.cleanups.push(async () => {
+    await killKubelet(node);
+    if (fs.existsSync(node.dataDir)) await cleanupRuntime(new NativeRuntime({ dataDir: node.dataDir, images: new ImageStore(node.dataDir) }), node.dataDir);
+  });
+  return node;
 }
 
 test.before(async (t) => {
@@ -124,19 +162,13 @@ test.before(async (t) => {
   const shim = { teardown: (fn: () => Promise<void> | void) => void cleanups.push(fn) } as unknown as Parameters<typeof startTestEtcd>[0];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-kt-'));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const env: Env = {
-    ns: `tsk-kt-${randomBytes(4).toString('hex')}`,
+  const env = {
     dir,
-    dataDir: path.join(dir, 'data'),
     sock: path.join(dir, 'api.sock'),
-    nodeName: `kt-node-${randomBytes(3).toString('hex')}`,
     image: '',
     hostDir: path.join(dir, 'host'),
-    clientset: undefined as unknown as Clientset,
-    proc: { kubelet: undefined },
-    kubeletLog: [],
     cleanups,
-  };
+  } as Env;
   t.context = env;
   fs.mkdirSync(env.hostDir, { mode: 0o777 });
   fs.chmodSync(env.hostDir, 0o777);
@@ -157,23 +189,12 @@ test.before(async (t) => {
   await new Promise<void>((r) => hostSide.listen(registrySock, r));
   cleanups.push(() => new Promise<void>((r) => hostSide.close(() => r())));
 
-  run('ip', ['netns', 'add', env.ns]);
-  cleanups.push(() => void spawnSync('ip', ['netns', 'delete', env.ns]));
-  run('ip', ['-n', env.ns, 'link', 'set', 'lo', 'up']);
-  const forwarder = await startForwarderInNamespace(env.ns, registryPort, registrySock);
-  cleanups.push(async () => {
-    if (forwarder.exitCode !== null || forwarder.signalCode !== null) return;
-    const gone = new Promise<void>((r) => forwarder.once('exit', () => r()));
-    forwarder.kill('SIGKILL');
-    await gone;
-  });
-
-  // Last registered, first run: the kubelet dies before anything it uses, and its pods go with the runtime state.
-  cleanups.push(async () => {
-    await killKubelet(env);
-    if (fs.existsSync(env.dataDir)) await cleanupRuntime(new NativeRuntime({ dataDir: env.dataDir, images: new ImageStore(env.dataDir) }), env.dataDir);
-  });
-  startKubelet(env);
+  const common = ['--node-status-update-frequency', '1s'];
+  env.node = await addNode(env, registryPort, registrySock, 'node', [
+    '--network', 'loopback', '--node-ip', '127.0.0.1', '--max-pods', '20', '--system-reserved', 'cpu=100m,memory=100Mi', ...common,
+  ]);
+  env.bridged = await addNode(env, registryPort, registrySock, 'bridged', ['--network', 'bridge', '--http-address', '127.0.0.1:10248', ...common]);
+  startKubelet(env, env.node);
 });
 
 test.after.always(async (t) => {
@@ -191,13 +212,16 @@ test.after.always(async (t) => {
 });
 
 test.afterEach.always((t) => {
-  if (!t.passed) t.log(`kubelet log (last lines):\n${t.context.kubeletLog.slice(-60).join('\n')}`);
+  if (t.passed) return;
+  for (const node of [t.context.node, t.context.bridged]) {
+    if (node && node.log.length > 0) t.log(`kubelet ${node.nodeName} log (last lines):\n${node.log.slice(-60).join('\n')}`);
+  }
 });
 
-function bound(env: Env, name: string, spec: Partial<NonNullable<Pod['spec']>>, command: string[]): Pod {
+function bound(node: KubeletNode, image: string, name: string, spec: Partial<NonNullable<Pod['spec']>>, command: string[]): Pod {
   return {
     metadata: { name, namespace: 'default' },
-    spec: { nodeName: env.nodeName, terminationGracePeriodSeconds: 10, ...spec, containers: [{ name: 'main', image: env.image, command }] },
+    spec: { nodeName: node.nodeName, terminationGracePeriodSeconds: 10, ...spec, containers: [{ name: 'main', image, command }] },
   };
 }
 
@@ -206,15 +230,15 @@ async function podStatus(env: Env, name: string): Promise<Pod> {
 }
 
 /** Fails at once when the kubelet process died (its log is shown by afterEach). */
-function assertKubeletAlive(env: Env): void {
-  const k = env.proc.kubelet;
+function assertKubeletAlive(node: KubeletNode): void {
+  const k = node.proc.kubelet;
   if (k && (k.exitCode !== null || k.signalCode !== null)) throw new Error(`the kubelet exited (${k.signalCode ?? `code ${k.exitCode}`})`);
 }
 
-async function waitPod(env: Env, name: string, pred: (p: Pod) => boolean, what: string, timeoutMs = 60_000): Promise<Pod> {
+async function waitPod(env: Env, name: string, pred: (p: Pod) => boolean, what: string, node = env.node, timeoutMs = 60_000): Promise<Pod> {
   let last: Pod | undefined;
   await eventually(async () => {
-    assertKubeletAlive(env);
+    assertKubeletAlive(node);
     last = await podStatus(env, name);
     return pred(last);
   }, timeoutMs, what).catch((err: Error) => {
@@ -224,14 +248,14 @@ async function waitPod(env: Env, name: string, pred: (p: Pod) => boolean, what: 
 }
 
 /** A page of the kubelet's HTTP server, fetched from inside its namespace (busybox wget); "" when it cannot be read. */
-function kubeletHttp(env: Env, page: string): Promise<string> {
+function kubeletHttp(node: KubeletNode, page: string): Promise<string> {
   return new Promise((resolve) => {
-    execFile('nsenter', [`--net=/var/run/netns/${env.ns}`, '/bin/busybox', 'wget', '-qO-', `http://127.0.0.1:10248${page}`], { timeout: 10_000 }, (err, stdout) => resolve(err ? '' : stdout));
+    execFile('nsenter', [`--net=/var/run/netns/${node.ns}`, '/bin/busybox', 'wget', '-qO-', `http://127.0.0.1:10248${page}`], { timeout: 10_000 }, (err, stdout) => resolve(err ? '' : stdout));
   });
 }
 
-function kubeletMetrics(env: Env): Promise<string> {
-  return kubeletHttp(env, '/metrics');
+function kubeletMetrics(node: KubeletNode): Promise<string> {
+  return kubeletHttp(node, '/metrics');
 }
 
 function metric(text: string, series: string): number {
@@ -240,13 +264,14 @@ function metric(text: string, series: string): number {
 }
 
 const heartbeat = (n: Node): string => n.status?.conditions?.find((c) => c.type === 'Ready')?.lastHeartbeatTime ?? '';
+const readyCondition = (n: Node | undefined): NonNullable<NonNullable<Node['status']>['conditions']>[number] | undefined => n?.status?.conditions?.find((c) => c.type === 'Ready');
 
 test.serial('the kubelet registers its Node and heartbeats', async (t) => {
   const env = t.context;
   let node: Node | undefined;
   await eventually(async () => {
-    assertKubeletAlive(env);
-    node = await env.clientset.nodes.get(env.nodeName).catch(() => undefined);
+    assertKubeletAlive(env.node);
+    node = await env.clientset.nodes.get(env.node.nodeName).catch(() => undefined);
     return node?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   }, 60_000, 'the Node to be Ready');
   const n = node as Node;
@@ -266,14 +291,14 @@ test.serial('the kubelet registers its Node and heartbeats', async (t) => {
   t.is(ready?.message, 'kubelet is posting ready status');
   t.deepEqual(n.status?.conditions?.map((c) => `${c.type}=${c.status}`), ['MemoryPressure=False', 'DiskPressure=False', 'PIDPressure=False', 'Ready=True']);
   const first = heartbeat(n);
-  await eventually(async () => heartbeat(await env.clientset.nodes.get(env.nodeName)) !== first, 15_000, 'a newer heartbeat');
-  const later = await env.clientset.nodes.get(env.nodeName);
+  await eventually(async () => heartbeat(await env.clientset.nodes.get(env.node.nodeName)) !== first, 15_000, 'a newer heartbeat');
+  const later = await env.clientset.nodes.get(env.node.nodeName);
   t.is(later.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime, ready?.lastTransitionTime, 'lastTransitionTime stays while Ready holds');
 });
 
 test.serial('a bound pod runs: Running, Ready, containerStatuses, events', async (t) => {
   const env = t.context;
-  await env.clientset.pods.create(bound(env, 'sleeper', {}, ['sh', '-c', 'echo started; exec sleep 3600']));
+  await env.clientset.pods.create(bound(env.node, env.image, 'sleeper', {}, ['sh', '-c', 'echo started; exec sleep 3600']));
   const p = await waitPod(env, 'sleeper', (x) => x.status?.phase === 'Running' && x.status.containerStatuses?.[0]?.ready === true, 'sleeper Running and ready');
   const cs = p.status?.containerStatuses?.[0];
   t.is(cs?.name, 'main');
@@ -289,7 +314,7 @@ test.serial('a bound pod runs: Running, Ready, containerStatuses, events', async
   let reasons: string[] = [];
   await eventually(async () => {
     const evs = await env.clientset.events.list({ namespace: 'default', fieldSelector: 'involvedObject.name=sleeper' });
-    reasons = (evs.items ?? []).filter((e) => e.source?.component === 'kubelet' && e.source.host === env.nodeName).map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`);
+    reasons = (evs.items ?? []).filter((e) => e.source?.component === 'kubelet' && e.source.host === env.node.nodeName).map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`);
     return reasons.some((r) => r.startsWith('Started'));
   }, 15_000, 'the kubelet events');
   t.true(reasons.includes(`Pulling: Pulling image "${env.image}"`), reasons.join('\n'));
@@ -303,18 +328,18 @@ test.serial('the kubelet serves /healthz and /metrics (running pods and containe
   let m = '';
   // The gauges follow the runtime relist (every second).
   await eventually(async () => {
-    m = await kubeletMetrics(env);
+    m = await kubeletMetrics(env.node);
     return metric(m, 'kubelet_running_pods') >= 1 && metric(m, 'kubelet_running_containers{container_state="running"}') >= 1;
   }, 15_000, 'running pods and containers in /metrics');
   t.true(metric(m, 'kubelet_pod_start_duration_seconds_count') >= 1);
   t.true(metric(m, 'kubelet_pod_worker_duration_seconds_count{operation="sync"}') >= 1);
-  t.is(await kubeletHttp(env, '/healthz'), 'ok\n');
-  t.is(await kubeletHttp(env, '/readyz'), 'ok\n');
+  t.is(await kubeletHttp(env.node, '/healthz'), 'ok\n');
+  t.is(await kubeletHttp(env.node, '/readyz'), 'ok\n');
 });
 
 test.serial('a failing liveness probe restarts the container (Unhealthy, Killing)', async (t) => {
   const env = t.context;
-  const pod = bound(env, 'unhealthy', {}, ['sh', '-c', 'touch /tmp/healthy; sleep 1; rm /tmp/healthy; exec sleep 3600']);
+  const pod = bound(env.node, env.image, 'unhealthy', {}, ['sh', '-c', 'touch /tmp/healthy; sleep 1; rm /tmp/healthy; exec sleep 3600']);
   // sleep as PID 1 ignores SIGTERM: the probe's own grace period keeps the kill short.
   pod.spec!.containers![0]!.livenessProbe = { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1, failureThreshold: 2, terminationGracePeriodSeconds: 1 };
   await env.clientset.pods.create(pod);
@@ -328,7 +353,7 @@ test.serial('a failing liveness probe restarts the container (Unhealthy, Killing
 
 test.serial('a container that exits 1 under restartPolicy Always restarts and goes into CrashLoopBackOff', async (t) => {
   const env = t.context;
-  await env.clientset.pods.create(bound(env, 'crasher', { restartPolicy: 'Always' }, ['sh', '-c', 'echo failing; exit 1']));
+  await env.clientset.pods.create(bound(env.node, env.image, 'crasher', { restartPolicy: 'Always' }, ['sh', '-c', 'echo failing; exit 1']));
   const p = await waitPod(env, 'crasher', (x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) > 0 && x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff', 'crasher in CrashLoopBackOff');
   const cs = p.status?.containerStatuses?.[0];
   t.regex(cs?.state?.waiting?.message ?? '', /^back-off \d+s restarting failed container=main pod=crasher_default\(.+\)$/);
@@ -341,7 +366,7 @@ test.serial('a container that exits 1 under restartPolicy Always restarts and go
 
 test.serial('restartPolicy Never with exit 0 is Succeeded', async (t) => {
   const env = t.context;
-  await env.clientset.pods.create(bound(env, 'oneshot', { restartPolicy: 'Never' }, ['sh', '-c', 'echo done']));
+  await env.clientset.pods.create(bound(env.node, env.image, 'oneshot', { restartPolicy: 'Never' }, ['sh', '-c', 'echo done']));
   const p = await waitPod(env, 'oneshot', (x) => x.status?.phase === 'Succeeded', 'oneshot Succeeded');
   const term = p.status?.containerStatuses?.[0]?.state?.terminated;
   t.is(term?.exitCode, 0);
@@ -356,7 +381,7 @@ test.serial('deleting a pod stops it gracefully (SIGTERM reaches the container) 
   const pod: Pod = {
     metadata: { name: 'graceful', namespace: 'default' },
     spec: {
-      nodeName: env.nodeName,
+      nodeName: env.node.nodeName,
       terminationGracePeriodSeconds: 20,
       volumes: [{ name: 'out', hostPath: { path: env.hostDir, type: 'Directory' } }, { name: 'scratch', emptyDir: {} }],
       containers: [{
@@ -370,7 +395,7 @@ test.serial('deleting a pod stops it gracefully (SIGTERM reaches the container) 
   const created = await env.clientset.pods.create(pod);
   const uid = created.metadata?.uid ?? '';
   await waitPod(env, 'graceful', (x) => x.status?.phase === 'Running', 'graceful Running');
-  const emptyDir = path.join(env.dataDir, 'pods', uid, 'volumes', 'kubernetes.io~empty-dir', 'scratch');
+  const emptyDir = path.join(env.node.dataDir, 'pods', uid, 'volumes', 'kubernetes.io~empty-dir', 'scratch');
   await eventually(() => fs.existsSync(path.join(emptyDir, 'up')), 15_000, 'the container to write into its emptyDir');
   const started = Date.now();
   await env.clientset.pods.delete('graceful', { namespace: 'default' });
@@ -385,8 +410,8 @@ test.serial('deleting a pod stops it gracefully (SIGTERM reaches the container) 
   }, 30_000, 'the pod to be removed from the API');
   t.true(Date.now() - started < 15_000, 'the container exited on SIGTERM, well within its 20 s grace period');
   t.is(fs.readFileSync(marker, 'utf8').trim(), 'TERM', 'the container saw SIGTERM');
-  await eventually(() => !fs.existsSync(path.join(env.dataDir, 'pods', uid)), 15_000, 'the pod directory (emptyDir) to be removed');
-  const runtime = new NativeRuntime({ dataDir: env.dataDir, images: new ImageStore(env.dataDir) });
+  await eventually(() => !fs.existsSync(path.join(env.node.dataDir, 'pods', uid)), 15_000, 'the pod directory (emptyDir) to be removed');
+  const runtime = new NativeRuntime({ dataDir: env.node.dataDir, images: new ImageStore(env.node.dataDir) });
   await eventually(async () => !(await runtime.listSandboxes()).some((s) => s.uid === uid), 15_000, 'the sandbox to be removed');
   const evs = await env.clientset.events.list({ namespace: 'default', fieldSelector: 'involvedObject.name=graceful' });
   t.true((evs.items ?? []).some((e) => e.reason === 'Killing' && e.message === 'Stopping container main'));
@@ -396,22 +421,76 @@ test.serial('a killed kubelet restarted keeps the running pod: same container, s
   const env = t.context;
   const before = await waitPod(env, 'sleeper', (x) => x.status?.phase === 'Running', 'sleeper Running');
   const id = before.status?.containerStatuses?.[0]?.containerID;
-  await killKubelet(env);
+  await killKubelet(env.node);
   const killedAt = Date.now();
-  startKubelet(env);
-  await eventually(async () => Date.parse(heartbeat(await env.clientset.nodes.get(env.nodeName))) > killedAt + 1000, 60_000, 'a heartbeat from the new kubelet');
+  startKubelet(env, env.node);
+  await eventually(async () => Date.parse(heartbeat(await env.clientset.nodes.get(env.node.nodeName))) > killedAt + 1000, 60_000, 'a heartbeat from the new kubelet');
   // The new kubelet has adopted the pod once its metrics show it running and synced (twice: start-up, then a relist or resync).
   await eventually(async () => {
-    const m = await kubeletMetrics(env);
+    const m = await kubeletMetrics(env.node);
     return metric(m, 'kubelet_running_pods') >= 1 && metric(m, 'kubelet_pod_worker_duration_seconds_count{operation="sync"}') >= 2;
   }, 30_000, 'the new kubelet to sync its pods');
   const after = await podStatus(env, 'sleeper');
   t.is(after.status?.phase, 'Running');
   t.is(after.status?.containerStatuses?.[0]?.containerID, id, 'the same container');
   t.is(after.status?.containerStatuses?.[0]?.restartCount, 0);
-  const runtime = new NativeRuntime({ dataDir: env.dataDir, images: new ImageStore(env.dataDir) });
+  const runtime = new NativeRuntime({ dataDir: env.node.dataDir, images: new ImageStore(env.node.dataDir) });
   const sandboxes = (await runtime.listSandboxes()).filter((s) => s.uid === before.metadata?.uid);
   t.is(sandboxes.length, 1, 'no second sandbox');
   const containers = await runtime.listContainers({ sandboxId: sandboxes[0]?.id ?? '' });
   t.deepEqual(containers.map((c) => `tsk://${c.id} ${c.state}`), [`${id ?? ''} running`], 'no duplicate container');
+});
+
+test.serial('bridge network: NotReady until the node has a podCIDR, then pods get an IP from it and httpGet/tcpSocket probes reach them', async (t) => {
+  const env = t.context;
+  const node = env.bridged;
+  startKubelet(env, node);
+  let n: Node | undefined;
+  await eventually(async () => {
+    assertKubeletAlive(node);
+    n = await env.clientset.nodes.get(node.nodeName).catch(() => undefined);
+    return readyCondition(n)?.status === 'False';
+  }, 60_000, 'the bridged Node to report NotReady');
+  t.is(readyCondition(n)?.reason, 'KubeletNotReady');
+  t.is(readyCondition(n)?.message, 'network not ready: the node has no podCIDR yet');
+
+  // httpd as PID 1 ignores SIGTERM: a short grace period keeps the deletion quick.
+  const web = bound(node, env.image, 'web', { terminationGracePeriodSeconds: 2 }, ['sh', '-c', 'echo "$MY_IP" > /out/web-ip; mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 8080 -h /www']);
+  const c = web.spec!.containers![0]!;
+  c.ports = [{ name: 'http', containerPort: 8080 }];
+  c.readinessProbe = { httpGet: { path: '/index.html', port: { type: 1, strVal: 'http' } }, periodSeconds: 1 };
+  c.livenessProbe = { tcpSocket: { port: { type: 0, intVal: 8080 } }, initialDelaySeconds: 2, periodSeconds: 1 };
+  c.env = [{ name: 'MY_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }];
+  c.volumeMounts = [{ name: 'out', mountPath: '/out' }];
+  web.spec!.volumes = [{ name: 'out', hostPath: { path: env.hostDir } }];
+  await env.clientset.pods.create(web);
+  await waitPod(env, 'web', (x) => x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating', 'web waiting for the network', node);
+
+  // What the node IPAM controller does: assign the node its pod CIDR.
+  const cur = await env.clientset.nodes.get(node.nodeName);
+  await env.clientset.nodes.update({ ...cur, spec: { ...cur.spec, podCIDR: '10.244.7.0/24', podCIDRs: ['10.244.7.0/24'] } });
+  await eventually(async () => readyCondition(await env.clientset.nodes.get(node.nodeName))?.status === 'True', 30_000, 'the bridged Node to become Ready');
+
+  const p = await waitPod(env, 'web', (x) => x.status?.containerStatuses?.[0]?.ready === true, 'web ready (httpGet readiness probe passing)', node).catch(async (err: Error) => {
+    const evs = (await env.clientset.events.list({ namespace: 'default', fieldSelector: 'involvedObject.name=web' })).items ?? [];
+    throw new Error(`${err.message}\nevents:\n${evs.map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`).join('\n')}`);
+  });
+  const ip = p.status?.podIP ?? '';
+  t.regex(ip, /^10\.244\.7\.\d+$/);
+  t.deepEqual(p.status?.podIPs, [{ ip }]);
+  t.is(fs.readFileSync(path.join(env.hostDir, 'web-ip'), 'utf8').trim(), ip, 'status.podIP reached the container through a fieldRef');
+  t.is(p.status?.containerStatuses?.[0]?.restartCount, 0, 'the tcpSocket liveness probe passes');
+
+  await env.clientset.pods.delete('web', { namespace: 'default' });
+  await eventually(async () => {
+    try {
+      await env.clientset.pods.get('web', 'default');
+      return false;
+    } catch (err) {
+      if (err instanceof NotFoundError) return true;
+      throw err;
+    }
+  }, 30_000, 'web to be removed');
+  const links = spawnSync('ip', ['-n', node.ns, '-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
+  t.false(/\bveth/.test(links), `the pod's veth is gone:\n${links}`);
 });
