@@ -146,7 +146,7 @@ test('resources are accounted: 2 nodes of 1 CPU, 3 pods of 600m -> 2 bound, 1 Pe
     'two bound and one unschedulable',
   );
   const bound = [...pods.values()].filter((p) => p.spec?.nodeName);
-  t.deepEqual(new Set(bound.map((p) => p.spec?.nodeName)), new Set(['node-1', 'node-2']));
+  t.deepEqual(bound.map((p) => p.spec?.nodeName).sort(), ['node-1', 'node-2'], 'one pod on each node');
   const pending = [...pods.values()].find((p) => !p.spec?.nodeName)!;
   t.is(pending.status?.phase, 'Pending');
   const cond = scheduledCondition(pending);
