@@ -290,6 +290,10 @@ test.serial('the kubelet registers its Node and heartbeats', async (t) => {
   t.is(ready?.reason, 'KubeletReady');
   t.is(ready?.message, 'kubelet is posting ready status');
   t.deepEqual(n.status?.conditions?.map((c) => `${c.type}=${c.status}`), ['MemoryPressure=False', 'DiskPressure=False', 'PIDPressure=False', 'Ready=True']);
+  await eventually(async () => {
+    const evs = (await env.clientset.events.list({ namespace: 'default', fieldSelector: `involvedObject.name=${env.node.nodeName}` })).items ?? [];
+    return evs.some((e) => e.reason === 'Starting' && e.message === 'Starting kubelet.') && evs.some((e) => e.reason === 'NodeReady' && e.message === `Node ${env.node.nodeName} status is now: NodeReady`);
+  }, 15_000, 'the Starting and NodeReady events');
   const first = heartbeat(n);
   await eventually(async () => heartbeat(await env.clientset.nodes.get(env.node.nodeName)) !== first, 15_000, 'a newer heartbeat');
   const later = await env.clientset.nodes.get(env.node.nodeName);

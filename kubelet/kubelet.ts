@@ -9,7 +9,7 @@
 // stop() stops the kubelet only: containers keep running, as with the real
 // kubelet, and the next start adopts them.
 
-import type { Pod } from '../api/gen/tsk/v1/core';
+import type { Node, Pod } from '../api/gen/tsk/v1/core';
 import { ApiEventRecorder, realClock, referenceTo, SharedInformerFactory, type Clientset, type Clock, type Informer } from '../client';
 import type { TimerHandle } from '../client/clock';
 import { listenHealthServer, type ListeningHealthServer } from '../util/health-server';
@@ -141,12 +141,21 @@ class Kubelet implements RunningKubelet {
       notReady: () => this.notReady(),
       onNode: (node) => this.onNode(node.spec?.podCIDR ?? ''),
       onUpdated: () => this.metrics.nodeStatusUpdates.set(this.clock.now() / 1000),
+      onReadyChange: (node, ready) => {
+        const what = ready ? 'NodeReady' : 'NodeNotReady';
+        this.recorder.event(this.nodeRef(node), 'Normal', what, `Node ${o.nodeName} status is now: ${what}`);
+      },
       log: this.log,
     });
   }
 
   get nodeName(): string {
     return this.o.nodeName;
+  }
+
+  /** Kubernetes' reference to a node in its events: the UID is the node's name. */
+  private nodeRef(node: Node): ReturnType<typeof referenceTo> {
+    return { ...referenceTo('Node', node), uid: this.o.nodeName, namespace: '' };
   }
 
   private describe(uid: string): string {
@@ -174,6 +183,7 @@ class Kubelet implements RunningKubelet {
 
   async start(): Promise<void> {
     const node = await this.reporter.register();
+    this.recorder.event(this.nodeRef(node), 'Normal', 'Starting', 'Starting kubelet.');
     this.onNode(node.spec?.podCIDR ?? '');
     this.reporter.start();
     this.informer.addEventHandler({
@@ -190,6 +200,7 @@ class Kubelet implements RunningKubelet {
     await this.informer.waitForSync();
     // Only now is "not in the API" trustworthy: the first relist may clean up orphans.
     await this.relist(true);
+    await this.collectNetworkGarbage();
     this.every(this.o.relistPeriodMs ?? 1000, () => this.relist(false));
     this.every(this.o.resyncPeriodMs ?? 10_000, () => this.housekeeping());
     if (this.o.httpAddress !== undefined) {
@@ -285,9 +296,20 @@ class Kubelet implements RunningKubelet {
     return this.relisting;
   }
 
-  /** Periodic resync of every pod, and removal of pod directories nothing owns. */
+  /** Frees pod addresses of sandboxes that are gone (removed while the kubelet was down). */
+  private async collectNetworkGarbage(): Promise<void> {
+    try {
+      const freed = await this.o.network.garbageCollect(async () => (await this.o.runtime.listSandboxes()).map((s) => s.id));
+      if (freed.length > 0) this.log(`pod network: freed ${freed.length} address(es) of sandboxes that no longer exist: ${freed.join(', ')}`);
+    } catch (err) {
+      this.log(`pod network garbage collection failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Periodic resync of every pod, and removal of pod directories and addresses nothing owns. */
   private async housekeeping(): Promise<void> {
     for (const uid of this.keys.keys()) this.workers.enqueue(uid);
+    await this.collectNetworkGarbage();
     for (const uid of listPodDirs(this.o.dataDir)) {
       if (this.keys.has(uid) || this.fingerprints.has(uid) || this.workers.busy(uid)) continue;
       try {

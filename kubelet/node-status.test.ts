@@ -127,3 +127,23 @@ test('the heartbeat posts now and every interval, retries conflicts, and reports
   await clock.advance(60_000);
   t.is(nodes.statusWrites, 2, 'no posts after stop');
 });
+
+test('a Node deleted behind the kubelet is registered again; Ready changes are reported once', async (t) => {
+  const nodes = new FakeNodes();
+  const clock = new FakeClock();
+  const changes: string[] = [];
+  let why: string | undefined;
+  const r = new NodeStatusReporter({
+    nodes: nodes as never, machine, config, clock, intervalMs: 10_000, notReady: () => why,
+    onNode: () => undefined, onReadyChange: (n, ready) => changes.push(`${n.metadata?.name ?? ''} ${ready}`), log: () => undefined,
+  });
+  await r.register();
+  await r.update();
+  await r.update();
+  t.deepEqual(changes, ['worker-1 true']);
+  nodes.nodes.clear();
+  why = 'container runtime is down: boom';
+  await r.update();
+  t.is(nodes.nodes.get('worker-1')?.status?.conditions?.find((c) => c.type === 'Ready')?.message, 'container runtime is down: boom');
+  t.deepEqual(changes, ['worker-1 true', 'worker-1 false']);
+});

@@ -7,7 +7,7 @@
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { AlreadyExistsError, ConflictError } from '../api/errors';
+import { AlreadyExistsError, ConflictError, NotFoundError } from '../api/errors';
 import type { Node, NodeCondition, NodeStatus, NodeSystemInfo } from '../api/gen/tsk/v1/core';
 import { parseQuantity } from '../api/quantity';
 import type { Clock, ResourceClient } from '../client';
@@ -187,6 +187,8 @@ export interface NodeStatusReporterOptions {
   /** The node's podCIDR as the API has it (after every read). */
   onNode: (node: Node) => void;
   onUpdated?: () => void;
+  /** The Ready condition changed (or was posted for the first time). */
+  onReadyChange?: (node: Node, ready: boolean) => void;
   log: (line: string) => void;
 }
 
@@ -232,7 +234,15 @@ export class NodeStatusReporter {
   /** Posts the status now (get + updateStatus, retried on conflicts). */
   async update(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const cur = await this.o.nodes.get(this.o.config.nodeName);
+      let cur: Node;
+      try {
+        cur = await this.o.nodes.get(this.o.config.nodeName);
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+        // Deleted behind our back (tsctl delete node): register again, as the kubelet does.
+        this.o.log(`node ${this.o.config.nodeName} was deleted from the API: registering it again`);
+        cur = await this.register();
+      }
       this.o.onNode(cur);
       const why = this.o.notReady();
       const readiness: Readiness = why === undefined
@@ -240,8 +250,11 @@ export class NodeStatusReporter {
         : { ready: false, reason: 'KubeletNotReady', message: why };
       const status = nodeStatus(this.o.machine, this.o.config, cur.status, readiness, this.o.clock.now());
       try {
-        this.o.onNode(await this.o.nodes.updateStatus({ ...cur, status }));
+        const written = await this.o.nodes.updateStatus({ ...cur, status });
+        this.o.onNode(written);
         this.o.onUpdated?.();
+        const was = cur.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+        if (was !== (readiness.ready ? 'True' : 'False')) this.o.onReadyChange?.(written, readiness.ready);
         return;
       } catch (err) {
         if (!(err instanceof ConflictError) || attempt >= 5) throw err;
