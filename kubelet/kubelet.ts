@@ -9,6 +9,7 @@
 // stop() stops the kubelet only: containers keep running, as with the real
 // kubelet, and the next start adopts them.
 
+import { UnavailableError } from '../api/errors';
 import type { Node, Pod } from '../api/gen/tsk/v1/core';
 import { ApiEventRecorder, realClock, referenceTo, SharedInformerFactory, type Clientset, type Clock, type Informer } from '../client';
 import type { TimerHandle } from '../client/clock';
@@ -182,7 +183,7 @@ class Kubelet implements RunningKubelet {
   }
 
   async start(): Promise<void> {
-    const node = await this.reporter.register();
+    const node = await this.registerWithRetry();
     this.recorder.event(this.nodeRef(node), 'Normal', 'Starting', 'Starting kubelet.');
     this.onNode(node.spec?.podCIDR ?? '');
     this.reporter.start();
@@ -214,6 +215,19 @@ class Kubelet implements RunningKubelet {
       this.httpAddress = this.server.address;
     }
     this.log(`started on node ${this.o.nodeName}`);
+  }
+
+  /** Registers the Node, waiting for an API server that is not up yet (as the kubelet does). */
+  private async registerWithRetry(): Promise<Node> {
+    for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        return await this.reporter.register();
+      } catch (err) {
+        if (!(err instanceof UnavailableError) || this.stopping) throw err;
+        this.log(`unable to register node ${this.o.nodeName} with the API server: ${err.message}; retrying in ${delay / 1000}s`);
+        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, delay));
+      }
+    }
   }
 
   private track(p: Pod): void {

@@ -52,6 +52,8 @@ export async function main(argv: string[]): Promise<number> {
   const server = await resolveServer(flags.server);
   const stop = signalled();
   const clientset = new Clientset(server);
+  // The library's timers do not hold the process (unref'd): this does, until the kubelet is told to stop.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
     const images = new ImageStore(flags.dataDir);
     const network = podNetwork(flags);
@@ -88,6 +90,7 @@ export async function main(argv: string[]): Promise<number> {
     log(err instanceof Error ? err.message : String(err));
     return 1;
   } finally {
+    clearInterval(keepAlive);
     clientset.close();
   }
 }
