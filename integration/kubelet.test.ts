@@ -421,6 +421,31 @@ test.serial('deleting a pod stops it gracefully (SIGTERM reaches the container) 
   t.true((evs.items ?? []).some((e) => e.reason === 'Killing' && e.message === 'Stopping container main'));
 });
 
+test.serial('init containers run to completion, in order, before the app container (sharing an emptyDir)', async (t) => {
+  const env = t.context;
+  const mounts = [{ name: 'work', mountPath: '/work' }, { name: 'out', mountPath: '/out' }];
+  const pod: Pod = {
+    metadata: { name: 'initialized', namespace: 'default' },
+    spec: {
+      nodeName: env.node.nodeName,
+      terminationGracePeriodSeconds: 1,
+      volumes: [{ name: 'work', emptyDir: {} }, { name: 'out', hostPath: { path: env.hostDir } }],
+      initContainers: [
+        { name: 'first', image: env.image, command: ['sh', '-c', 'echo one > /work/msg'], volumeMounts: mounts },
+        { name: 'second', image: env.image, command: ['sh', '-c', 'echo two >> /work/msg'], volumeMounts: mounts },
+      ],
+      containers: [{ name: 'main', image: env.image, command: ['sh', '-c', 'cat /work/msg > /out/init-msg; exec sleep 3600'], volumeMounts: mounts }],
+    },
+  };
+  await env.clientset.pods.create(pod);
+  const p = await waitPod(env, 'initialized', (x) => x.status?.phase === 'Running', 'initialized Running');
+  t.deepEqual(p.status?.initContainerStatuses?.map((s) => `${s.name ?? ''} ${s.state?.terminated?.reason ?? '?'} ${s.ready ? 'ready' : ''}`), ['first Completed ready', 'second Completed ready']);
+  t.is(p.status?.conditions?.find((c) => c.type === 'Initialized')?.status, 'True');
+  await eventually(() => fs.existsSync(path.join(env.hostDir, 'init-msg')), 15_000, 'the app container to copy what the init containers wrote');
+  t.is(fs.readFileSync(path.join(env.hostDir, 'init-msg'), 'utf8'), 'one\ntwo\n');
+  await env.clientset.pods.delete('initialized', { namespace: 'default' });
+});
+
 test.serial('a killed kubelet restarted keeps the running pod: same container, same restart count', async (t) => {
   const env = t.context;
   const before = await waitPod(env, 'sleeper', (x) => x.status?.phase === 'Running', 'sleeper Running');

@@ -47,7 +47,7 @@ function summary(plan: PodPlan): Record<string, unknown> {
   if (plan.sandboxId) out['sandboxId'] = plan.sandboxId;
   if (plan.stopSandboxes.length) out['stopSandboxes'] = plan.stopSandboxes;
   if (plan.removeSandboxes.length) out['removeSandboxes'] = plan.removeSandboxes;
-  if (plan.start.length) out['start'] = plan.start.map((s) => `${s.name}#${s.restartCount}${s.restart ? ' restart' : ''}`);
+  if (plan.start.length) out['start'] = plan.start.map((s) => `${s.init ? 'init:' : ''}${s.name}#${s.restartCount}${s.restart ? ' restart' : ''}`);
   if (plan.kill.length) out['kill'] = plan.kill.map((k) => `${k.id}: ${k.message}${k.graceSeconds !== undefined ? ` (grace ${k.graceSeconds}s)` : ''}`);
   if (plan.removeContainers.length) out['removeContainers'] = plan.removeContainers;
   if (plan.backOff.size) out['backOff'] = [...plan.backOff.values()];
@@ -157,6 +157,61 @@ const cases: Array<{ name: string; in: PlanInput; want: Record<string, unknown> 
     want: { sandboxId: 's2', stopSandboxes: ['s1'], removeSandboxes: ['s0'], start: ['app#4 restart'] },
   },
 ];
+
+/** A pod with init containers i1, i2 and app container app. */
+function initPod(restartPolicy = 'Always'): Pod {
+  const p = pod(restartPolicy, ['app']);
+  p.spec!.initContainers = [{ name: 'i1', image: 'busybox' }, { name: 'i2', image: 'busybox' }];
+  return p;
+}
+
+cases.push(
+  {
+    name: 'init: a new pod runs only its first init container',
+    in: input(initPod(), state([], [])),
+    want: { createSandbox: true, start: ['init:i1#0'] },
+  },
+  {
+    name: 'init: a running init container is waited for',
+    in: input(initPod(), state([sb('s1')], [ctr('c1', 'i1', 's1', 'running', 1)])),
+    want: { sandboxId: 's1' },
+  },
+  {
+    name: 'init: the next one starts when the previous exited 0',
+    in: input(initPod(), state([sb('s1')], [ctr('c1', 'i1', 's1', 'exited', 1, { exitCode: 0 })])),
+    want: { sandboxId: 's1', start: ['init:i2#0'] },
+  },
+  {
+    name: 'init: all done, the app containers start',
+    in: input(initPod(), state([sb('s1')], [ctr('c1', 'i1', 's1', 'exited', 1, { exitCode: 0 }), ctr('c2', 'i2', 's1', 'exited', 2, { exitCode: 0 })])),
+    want: { sandboxId: 's1', start: ['app#0'] },
+  },
+  {
+    name: 'init: a failed init container restarts (Always), under back-off',
+    in: input(initPod(), state([sb('s1')], [ctr('c1', 'i1', 's1', 'exited', 1, { exitCode: 2 })])),
+    want: { sandboxId: 's1', start: ['init:i1#1 restart'] },
+  },
+  {
+    name: 'init: a failed init container in back-off waits in CrashLoopBackOff',
+    in: input(initPod('OnFailure'), state([sb('s1')], [ctr('c1', 'i1', 's1', 'exited', 1, { exitCode: 2 })]), { crashBackoffRemaining: () => 5000 }),
+    want: { sandboxId: 's1', backOff: ['back-off 10s restarting failed container=i1 pod=web_default(u1)'], requeueAfterMs: 5000 },
+  },
+  {
+    name: 'init: under Never a failed init container finishes the pod',
+    in: input(initPod('Never'), state([sb('s1')], [ctr('c1', 'i1', 's1', 'exited', 1, { exitCode: 2 })])),
+    want: { stopSandboxes: ['s1'] },
+  },
+  {
+    name: 'init: app containers that ran count as initialized even when the init instances were collected',
+    in: input(initPod(), state([sb('s1')], [ctr('c3', 'app', 's1', 'running', 3)])),
+    want: { sandboxId: 's1' },
+  },
+  {
+    name: 'init: completed init instances are kept, not taken for unknown containers',
+    in: input(initPod(), state([sb('s1')], [ctr('c1', 'i1', 's1', 'exited', 1, { exitCode: 0 }), ctr('c2', 'i2', 's1', 'exited', 2, { exitCode: 0 }), ctr('c3', 'app', 's1', 'running', 3)])),
+    want: { sandboxId: 's1' },
+  },
+);
 
 for (const c of cases) {
   test(`plan: ${c.name}`, (t) => {

@@ -24,8 +24,9 @@ export interface PlanInput {
 }
 
 export interface ContainerToStart {
-  /** Index in spec.containers. */
+  /** Index in spec.containers, or in spec.initContainers when `init`. */
   index: number;
+  init?: boolean;
   name: string;
   /** The new instance's restart count (previous + 1, or 0 for the first). */
   restartCount: number;
@@ -92,11 +93,35 @@ export function podFinished(pod: Pod, state: PodRuntimeState): boolean {
   const phase = pod.status?.phase;
   if (phase === 'Succeeded' || phase === 'Failed') return true;
   const policy = restartPolicyOf(pod);
+  if (policy === 'Never' && initFailed(pod, state)) return true;
   const spec = pod.spec?.containers ?? [];
   if (policy === 'Always' || spec.length === 0) return false;
   return spec.every((c) => {
     const latest = state.containers.find((x) => containerNameOf(x) === (c.name ?? ''));
     return latest !== undefined && isExited(latest) && !shouldRestart(policy, latest.exitCode);
+  });
+}
+
+/** An init container's newest instance exited non-zero (and is not running again). */
+function initFailed(pod: Pod, state: PodRuntimeState): boolean {
+  return (pod.spec?.initContainers ?? []).some((c) => {
+    const latest = state.containers.find((x) => containerNameOf(x) === (c.name ?? ''));
+    return latest !== undefined && isExited(latest) && latest.exitCode !== 0;
+  });
+}
+
+/**
+ * True when the pod's app containers may run in `sandboxId`: every init
+ * container's newest instance there exited 0, or an app container already
+ * ran there (the init instances may have been collected since).
+ */
+export function initDone(pod: Pod, state: PodRuntimeState, sandboxId: string | undefined): boolean {
+  const inSandbox = state.containers.filter((c) => c.sandboxId === sandboxId);
+  const apps = new Set((pod.spec?.containers ?? []).map((c) => c.name ?? ''));
+  if (inSandbox.some((c) => apps.has(containerNameOf(c)))) return true;
+  return (pod.spec?.initContainers ?? []).every((c) => {
+    const latest = inSandbox.find((x) => containerNameOf(x) === (c.name ?? ''));
+    return latest !== undefined && isExited(latest) && latest.exitCode === 0;
   });
 }
 
@@ -106,7 +131,7 @@ function emptyPlan(): PodPlan {
 
 /** Garbage: exited containers past the newest two per spec name, and exited ones of unknown names. */
 function collectGarbage(pod: Pod, state: PodRuntimeState, plan: PodPlan): void {
-  const names = new Set((pod.spec?.containers ?? []).map((c) => c.name ?? ''));
+  const names = new Set([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name ?? ''));
   const seen = new Map<string, number>();
   for (const c of state.containers) {
     const name = containerNameOf(c);
@@ -132,12 +157,53 @@ function planNewSandbox(pod: Pod, state: PodRuntimeState, policy: RestartPolicy,
   // A pod that must not restart and already ran is not started again in a new sandbox (Kubernetes does the same).
   if (policy === 'Never' && state.containers.length > 0) return;
   plan.createSandbox = true;
+  const firstInit = pod.spec?.initContainers?.[0];
+  if (firstInit) {
+    // A new sandbox runs the init containers again, from the first.
+    const latest = state.containers.find((x) => containerNameOf(x) === (firstInit.name ?? ''));
+    plan.start.push({ index: 0, init: true, name: firstInit.name ?? '', restartCount: latest ? restartCountOf(latest) + 1 : 0, restart: latest !== undefined });
+    return;
+  }
   (pod.spec?.containers ?? []).forEach((c, index) => {
     const name = c.name ?? '';
     const latest = state.containers.find((x) => containerNameOf(x) === name);
     if (latest && policy === 'OnFailure' && isExited(latest) && latest.exitCode === 0) return;
     plan.start.push({ index, name, restartCount: latest ? restartCountOf(latest) + 1 : 0, restart: latest !== undefined });
   });
+}
+
+/** Init containers run one at a time, in order: the first not yet completed in this sandbox is (re)started. */
+function planInit(input: PlanInput, sandboxId: string, policy: RestartPolicy, plan: PodPlan): void {
+  const init = input.pod.spec?.initContainers ?? [];
+  for (let index = 0; index < init.length; index++) {
+    const name = init[index]?.name ?? '';
+    const latest = input.state.containers.find((x) => containerNameOf(x) === name);
+    const here = latest?.sandboxId === sandboxId ? latest : undefined;
+    if (here && isExited(here) && here.exitCode === 0) continue;
+    if (!here) {
+      plan.start.push({ index, init: true, name, restartCount: latest ? restartCountOf(latest) + 1 : 0, restart: latest !== undefined });
+    } else if (here.state === 'created') {
+      plan.removeContainers.push(here.id);
+      plan.start.push({ index, init: true, name, restartCount: restartCountOf(here), restart: false });
+    } else if (isExited(here)) {
+      // Failed: under Never the pod is finished (podFinished); otherwise it restarts with back-off.
+      restartAfterBackoff(input, here, name, plan, { index, init: true, name, restartCount: restartCountOf(here) + 1, restart: true });
+    }
+    return;
+  }
+}
+
+/** Starts `start` now, or records the CrashLoopBackOff wait of the exited instance `latest`. */
+function restartAfterBackoff(input: PlanInput, latest: ContainerStatus, name: string, plan: PodPlan, start: ContainerToStart): void {
+  const finishedAt = (latest.finishedAt ?? latest.createdAt).getTime();
+  const remaining = input.crashBackoffRemaining(name, finishedAt);
+  if (remaining > 0) {
+    const d = input.crashBackoffDuration(name);
+    plan.backOff.set(name, `back-off ${goDuration(d)} restarting failed container=${name} pod=${podDescription(input.pod)}`);
+    plan.requeueAfterMs = Math.min(plan.requeueAfterMs ?? Infinity, remaining);
+    return;
+  }
+  plan.start.push(start);
 }
 
 /** Plans one spec container in the current, ready sandbox. */
@@ -170,15 +236,7 @@ function planContainer(input: PlanInput, sandboxId: string, index: number, polic
     return;
   }
   if (!shouldRestart(policy, latest.exitCode)) return;
-  const finishedAt = (latest.finishedAt ?? latest.createdAt).getTime();
-  const remaining = input.crashBackoffRemaining(name, finishedAt);
-  if (remaining > 0) {
-    const d = input.crashBackoffDuration(name);
-    plan.backOff.set(name, `back-off ${goDuration(d)} restarting failed container=${name} pod=${podDescription(input.pod)}`);
-    plan.requeueAfterMs = Math.min(plan.requeueAfterMs ?? Infinity, remaining);
-    return;
-  }
-  plan.start.push({ index, name, restartCount: next, restart: true });
+  restartAfterBackoff(input, latest, name, plan, { index, name, restartCount: next, restart: true });
 }
 
 /** The actions that bring the runtime in line with the pod. Pure. */
@@ -198,6 +256,10 @@ export function planPod(input: PlanInput): PodPlan {
     return plan;
   }
   plan.sandboxId = newest.id;
+  if (!initDone(pod, state, newest.id)) {
+    planInit(input, newest.id, policy, plan);
+    return plan;
+  }
   (pod.spec?.containers ?? []).forEach((_, index) => planContainer(input, newest.id, index, policy, plan));
   return plan;
 }

@@ -137,3 +137,29 @@ test('canonical form ignores key order and unset, empty or zero values', (t) => 
   t.is(canonical({ b: 1, a: { x: '', y: [] }, c: false }), canonical({ b: 1 }));
   t.not(canonical({ a: 1 }), canonical({ a: 2 }));
 });
+
+test('init containers: Pending and not initialized while they run; app containers wait in PodInitializing', (t) => {
+  const p = pod('Always', ['app']);
+  p.spec!.initContainers = [{ name: 'setup', image: 'busybox:1.36' }];
+  const running = computePodStatus(input(p, st([ctr('c1', 'setup', 'running', 0)])));
+  t.is(running.phase, 'Pending');
+  t.truthy(running.initContainerStatuses?.[0]?.state?.running);
+  t.deepEqual(running.containerStatuses?.[0]?.state, { waiting: { reason: 'PodInitializing' } });
+  const init = running.conditions?.find((c) => c.type === 'Initialized');
+  t.is(init?.status, 'False');
+  t.is(init?.reason, 'ContainersNotInitialized');
+  t.is(init?.message, 'containers with incomplete status: [setup]');
+  const done = computePodStatus(input(p, st([ctr('c1', 'setup', 'exited', 0, { exitCode: 0 }), ctr('c2', 'app', 'running', 3000)])));
+  t.is(done.phase, 'Running');
+  t.is(done.initContainerStatuses?.[0]?.state?.terminated?.reason, 'Completed');
+  t.true(done.initContainerStatuses?.[0]?.ready);
+  t.is(done.conditions?.find((c) => c.type === 'Initialized')?.status, 'True');
+});
+
+test('init containers: a failure under restartPolicy Never fails the pod', (t) => {
+  const p = pod('Never', ['app']);
+  p.spec!.initContainers = [{ name: 'setup', image: 'busybox:1.36' }];
+  const s = computePodStatus(input(p, st([ctr('c1', 'setup', 'exited', 0, { exitCode: 3 })])));
+  t.is(s.phase, 'Failed');
+  t.is(s.initContainerStatuses?.[0]?.state?.terminated?.exitCode, 3);
+});

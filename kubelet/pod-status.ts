@@ -4,7 +4,7 @@
 
 import type { ContainerState, ContainerStatus as ApiContainerStatus, Pod, PodCondition, PodStatus } from '../api/gen/tsk/v1/core';
 import { containerNameOf, restartCountOf, type PodRuntimeState } from './pod-runtime';
-import { restartPolicyOf } from './planner';
+import { initDone, restartPolicyOf } from './planner';
 import type { ContainerStatus } from './runtime/runtime';
 
 export interface Waiting {
@@ -52,13 +52,13 @@ function stateOf(c: ContainerStatus): ContainerState {
   return terminated(c);
 }
 
-function containerStatus(input: StatusInput, index: number): ApiContainerStatus {
-  const spec = input.pod.spec?.containers?.[index];
+function containerStatus(input: StatusInput, index: number, init: boolean, initialized: boolean): ApiContainerStatus {
+  const spec = (init ? input.pod.spec?.initContainers : input.pod.spec?.containers)?.[index];
   const name = spec?.name ?? '';
   const instances = input.state.containers.filter((c) => containerNameOf(c) === name);
   const [latest, previous] = instances;
-  const wait = input.waiting.get(name);
-  const old = input.pod.status?.containerStatuses?.find((s) => s.name === name);
+  const wait = input.waiting.get(name) ?? (!init && !initialized ? { reason: 'PodInitializing', message: '' } : undefined);
+  const old = (init ? input.pod.status?.initContainerStatuses : input.pod.status?.containerStatuses)?.find((s) => s.name === name);
   const out: ApiContainerStatus = { name, image: spec?.image ?? '', imageID: '', ready: false, started: false, restartCount: 0 };
   if (!latest) {
     out.state = { waiting: { reason: wait?.reason ?? 'ContainerCreating', ...(wait?.message ? { message: wait.message } : {}) } };
@@ -81,8 +81,10 @@ function containerStatus(input: StatusInput, index: number): ApiContainerStatus 
   else if (old?.lastState?.terminated && old.containerID === out.containerID) out.lastState = old.lastState;
   if (latest.state === 'running') {
     out.started = true;
-    out.ready = spec?.readinessProbe ? input.readiness(latest.id) === true : true;
+    out.ready = init ? false : spec?.readinessProbe ? input.readiness(latest.id) === true : true;
   }
+  // A completed init container counts as ready, as in Kubernetes.
+  if (init && out.state.terminated?.exitCode === 0) out.ready = true;
   return out;
 }
 
@@ -116,16 +118,19 @@ function condition(old: PodCondition[] | undefined, now: number, type: string, s
   return { type, status: s, lastTransitionTime: since, ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
 }
 
-function conditions(pod: Pod, statuses: ApiContainerStatus[], phase: string, now: number): PodCondition[] {
+function conditions(pod: Pod, statuses: ApiContainerStatus[], initStatuses: ApiContainerStatus[], initialized: boolean, phase: string, now: number): PodCondition[] {
   const old = pod.status?.conditions;
   const unready = statuses.filter((s) => !s.ready).map((s) => s.name ?? '');
   const done = phase === 'Succeeded' || phase === 'Failed';
   const reason = done ? 'PodCompleted' : unready.length > 0 ? 'ContainersNotReady' : '';
   const message = !done && unready.length > 0 ? `containers with unready status: [${unready.join(' ')}]` : '';
   const ready = unready.length === 0 && !done;
-  const initialized = condition(old, now, 'Initialized', true, done ? 'PodCompleted' : '');
+  const incomplete = initStatuses.filter((s) => s.state?.terminated?.exitCode !== 0).map((s) => s.name ?? '');
+  const init = initialized
+    ? condition(old, now, 'Initialized', true, done ? 'PodCompleted' : '')
+    : condition(old, now, 'Initialized', false, 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`);
   return [
-    initialized,
+    init,
     condition(old, now, 'Ready', ready, reason, message),
     condition(old, now, 'ContainersReady', ready, reason, message),
     condition(old, now, 'PodScheduled', true),
@@ -135,19 +140,27 @@ function conditions(pod: Pod, statuses: ApiContainerStatus[], phase: string, now
 /** The pod's status as the kubelet reports it. A pod the API saw finish stays finished. */
 export function computePodStatus(input: StatusInput): PodStatus {
   const { pod, now } = input;
-  const statuses = (pod.spec?.containers ?? []).map((_, i) => containerStatus(input, i));
-  const oldPhase = pod.status?.phase;
-  const phase = oldPhase === 'Succeeded' || oldPhase === 'Failed' ? oldPhase : podPhase(pod, statuses, input.terminating);
   const sandbox = input.state.sandboxes[0];
+  const initialized = initDone(pod, input.state, sandbox?.id);
+  const initStatuses = (pod.spec?.initContainers ?? []).map((_, i) => containerStatus(input, i, true, initialized));
+  const statuses = (pod.spec?.containers ?? []).map((_, i) => containerStatus(input, i, false, initialized));
+  const oldPhase = pod.status?.phase;
+  const initFailed = restartPolicyOf(pod) === 'Never' && initStatuses.some((s) => (s.state?.terminated?.exitCode ?? 0) !== 0);
+  const phase =
+    oldPhase === 'Succeeded' || oldPhase === 'Failed' ? oldPhase
+    : initFailed ? 'Failed'
+    : !initialized && !input.terminating ? 'Pending'
+    : podPhase(pod, statuses, input.terminating);
   const podIP = sandbox?.state === 'ready' ? (sandbox.ips[0] ?? '') : (pod.status?.podIP ?? '');
   const ips = sandbox?.state === 'ready' ? sandbox.ips : (pod.status?.podIPs ?? []).map((p) => p.ip ?? '').filter((ip) => ip !== '');
   const status: PodStatus = {
     phase,
-    conditions: conditions(pod, statuses, phase, now),
+    conditions: conditions(pod, statuses, initStatuses, initialized, phase, now),
     hostIP: input.hostIP,
     podIP,
     podIPs: ips.map((ip) => ({ ip })),
     startTime: pod.status?.startTime || rfc3339(now),
+    ...(initStatuses.length > 0 ? { initContainerStatuses: initStatuses } : {}),
     containerStatuses: statuses,
   };
   if (pod.status?.qosClass) status.qosClass = pod.status.qosClass;

@@ -132,7 +132,7 @@ export class PodSyncer {
   }
 
   private async startContainer(pod: Pod, sandboxId: string, s: ContainerToStart, podIP: string, waiting: Map<string, Waiting>): Promise<void> {
-    const c = pod.spec?.containers?.[s.index];
+    const c = (s.init ? pod.spec?.initContainers : pod.spec?.containers)?.[s.index];
     if (!c) return;
     const fail = (reason: string, message: string, event = `Error: ${reason}`): void => {
       waiting.set(s.name, { reason, message });
