@@ -446,6 +446,16 @@ test.serial('init containers run to completion, in order, before the app contain
   await env.clientset.pods.delete('initialized', { namespace: 'default' });
 });
 
+test.serial('activeDeadlineSeconds: the kubelet fails a pod that runs too long (DeadlineExceeded)', async (t) => {
+  const env = t.context;
+  await env.clientset.pods.create(bound(env.node, env.image, 'deadline', { activeDeadlineSeconds: 2, terminationGracePeriodSeconds: 1 }, ['sleep', '3600']));
+  const p = await waitPod(env, 'deadline', (x) => x.status?.phase === 'Failed', 'deadline Failed');
+  t.is(p.status?.reason, 'DeadlineExceeded');
+  t.is(p.status?.message, 'Pod was active on the node longer than the specified deadline');
+  t.truthy(p.status?.containerStatuses?.[0]?.state?.terminated, 'its container was stopped');
+  await env.clientset.pods.delete('deadline', { namespace: 'default' });
+});
+
 test.serial('a killed kubelet restarted keeps the running pod: same container, same restart count', async (t) => {
   const env = t.context;
   const before = await waitPod(env, 'sleeper', (x) => x.status?.phase === 'Running', 'sleeper Running');

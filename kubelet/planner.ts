@@ -125,6 +125,17 @@ export function initDone(pod: Pod, state: PodRuntimeState, sandboxId: string | u
   });
 }
 
+/**
+ * Milliseconds left of the pod's activeDeadlineSeconds, counted from its
+ * startTime (or `firstSeen` before it has one); undefined without a deadline.
+ */
+export function deadlineRemaining(pod: Pod, firstSeen: number, now: number): number | undefined {
+  const deadline = pod.spec?.activeDeadlineSeconds;
+  if (deadline === undefined || deadline === null || deadline <= 0) return undefined;
+  const started = Date.parse(pod.status?.startTime ?? '');
+  return (Number.isFinite(started) ? started : firstSeen) + deadline * 1000 - now;
+}
+
 function emptyPlan(): PodPlan {
   return { killPod: false, createSandbox: false, sandboxId: undefined, stopSandboxes: [], removeSandboxes: [], start: [], kill: [], removeContainers: [], backOff: new Map(), requeueAfterMs: undefined };
 }

@@ -23,6 +23,8 @@ export interface StatusInput {
   readiness: (containerId: string) => boolean | undefined;
   /** The pod is being deleted: once its containers stopped it is finished, whatever its restart policy. */
   terminating?: boolean;
+  /** The kubelet failed the pod (DeadlineExceeded): phase Failed with this reason and message. */
+  failure?: { reason: string; message: string };
 }
 
 /** RFC 3339 with seconds, as Kubernetes' metav1.Time. */
@@ -148,7 +150,7 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const initFailed = restartPolicyOf(pod) === 'Never' && initStatuses.some((s) => (s.state?.terminated?.exitCode ?? 0) !== 0);
   const phase =
     oldPhase === 'Succeeded' || oldPhase === 'Failed' ? oldPhase
-    : initFailed ? 'Failed'
+    : input.failure || initFailed ? 'Failed'
     : !initialized && !input.terminating ? 'Pending'
     : podPhase(pod, statuses, input.terminating);
   const podIP = sandbox?.state === 'ready' ? (sandbox.ips[0] ?? '') : (pod.status?.podIP ?? '');
@@ -163,6 +165,11 @@ export function computePodStatus(input: StatusInput): PodStatus {
     ...(initStatuses.length > 0 ? { initContainerStatuses: initStatuses } : {}),
     containerStatuses: statuses,
   };
+  const reason = input.failure ?? (oldPhase === 'Failed' && pod.status?.reason ? { reason: pod.status.reason, message: pod.status.message ?? '' } : undefined);
+  if (reason) {
+    status.reason = reason.reason;
+    status.message = reason.message;
+  }
   if (pod.status?.qosClass) status.qosClass = pod.status.qosClass;
   if (pod.status?.nominatedNodeName) status.nominatedNodeName = pod.status.nominatedNodeName;
   return status;

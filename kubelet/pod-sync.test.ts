@@ -273,3 +273,57 @@ test('an orphan (pod gone from the API) is stopped and removed', async (t) => {
   t.is(env.runtime.containers.size, 0);
   t.is(env.runtime.sandboxes.size, 0);
 });
+
+test('activeDeadlineSeconds: the sync asks to come back at the deadline, then fails the pod (DeadlineExceeded)', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  p.spec!.activeDeadlineSeconds = 30;
+  const again = await env.syncer.syncPod(p);
+  t.is(again, 30_000, 'back at the deadline');
+  await env.clock.advance(30_000);
+  await env.syncer.syncPod(latest(env, p));
+  const st = latest(env, p).status;
+  t.is(st?.phase, 'Failed');
+  t.is(st?.reason, 'DeadlineExceeded');
+  t.is(st?.message, 'Pod was active on the node longer than the specified deadline');
+  t.true(env.runtime.calls.includes('stopContainer app 30'));
+  t.true(env.events.seen.includes('Warning DeadlineExceeded Pod was active on the node longer than the specified deadline'));
+  const creates = env.runtime.calls.filter((c) => c.startsWith('createContainer')).length;
+  await env.syncer.syncPod(latest(env, p));
+  t.is(env.runtime.calls.filter((c) => c.startsWith('createContainer')).length, creates, 'a failed pod is not restarted');
+  t.is(latest(env, p).status?.reason, 'DeadlineExceeded', 'the reason stays');
+});
+
+test('hostNetwork pods are refused with an event, not run in a namespace of their own', async (t) => {
+  const env = setup(t);
+  const p = pod();
+  p.spec!.hostNetwork = true;
+  await env.syncer.syncPod(p);
+  t.deepEqual(env.runtime.calls, []);
+  t.true(env.events.seen.includes('Warning FailedCreatePodSandBox Failed to create pod sandbox: hostNetwork pods are not supported by the tsk runtime'));
+  t.is(latest(env, p).status?.containerStatuses?.[0]?.state?.waiting?.reason, 'ContainerCreating');
+});
+
+test('two pods pulling the same image at once share one pull', async (t) => {
+  const env = setup(t);
+  let release = (): void => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const slow: ImageService = {
+    get: (ref) => env.images.get(ref),
+    pull: async (ref) => {
+      await gate;
+      return env.images.pull(ref);
+    },
+  };
+  const puller = new ImagePuller(slow, { now: () => env.clock.now(), log: () => undefined });
+  const events: string[] = [];
+  const a = puller.ensure('busybox:1.36', 'Always', 'pod-a', (_t, reason) => events.push(`a ${reason}`));
+  const b = puller.ensure('busybox:1.36', 'Always', 'pod-b', (_t, reason) => events.push(`b ${reason}`));
+  await new Promise((r) => setImmediate(r));
+  release();
+  const [ra, rb] = await Promise.all([a, b]);
+  t.is(ra.id, rb.id);
+  t.is(env.images.pulls.length, 1);
+  t.deepEqual(events.sort(), ['a Pulled', 'a Pulling', 'b Pulled', 'b Pulling']);
+});

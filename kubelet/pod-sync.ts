@@ -13,7 +13,7 @@ import { BackoffTable, CRASH_BACKOFF } from './backoff';
 import { buildContainerConfig } from './container-config';
 import { ImagePullError, type ImagePuller } from './images';
 import type { KubeletMetrics } from './metrics';
-import { planPod, podDescription, type ContainerToStart, type PodPlan } from './planner';
+import { deadlineRemaining, planPod, podDescription, type ContainerToStart, type PodPlan } from './planner';
 import { ANNOTATION_GRACE_PERIOD, containerNameOf, EMPTY_STATE, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, readRuntimeState, type PodRuntimeState } from './pod-runtime';
 import { computePodStatus, statusChanged, type Waiting } from './pod-status';
 import type { ProbeManager } from './probes';
@@ -63,6 +63,12 @@ export class PodSyncer {
     const uid = uidOf(pod);
     if (!this.firstSeen.has(uid)) this.firstSeen.set(uid, this.deps.clock.now());
     const state = await this.podState(uid);
+    const finished = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+    const left = finished ? undefined : deadlineRemaining(pod, this.firstSeen.get(uid) ?? this.deps.clock.now(), this.deps.clock.now());
+    if (left !== undefined && left <= 0) {
+      await this.failPod(pod, state, 'DeadlineExceeded', 'Pod was active on the node longer than the specified deadline');
+      return undefined;
+    }
     const plan = planPod({
       pod,
       state,
@@ -80,7 +86,17 @@ export class PodSyncer {
     this.deps.probes.update(pod, after);
     await this.reportStatus(pod, after, waiting, false);
     // Killed containers (liveness) restart in the next pass, under their restart policy and back-off.
-    return plan.kill.length > 0 ? 0 : plan.requeueAfterMs;
+    if (plan.kill.length > 0) return 0;
+    return left === undefined ? plan.requeueAfterMs : Math.min(left, plan.requeueAfterMs ?? Infinity);
+  }
+
+  /** The kubelet ends the pod (active deadline): containers stopped, sandbox stopped, phase Failed with the reason. */
+  private async failPod(pod: Pod, state: PodRuntimeState, reason: string, message: string): Promise<void> {
+    this.event(pod, undefined, 'Warning', reason, message);
+    this.deps.probes.removePod(uidOf(pod));
+    await this.killAll(pod, state, this.gracePeriod(pod));
+    for (const s of state.sandboxes) if (s.state === 'ready') await this.deps.runtime.stopSandbox(s.id);
+    await this.reportStatus(pod, await this.podState(uidOf(pod)), new Map(), false, { reason, message });
   }
 
   private gracePeriod(pod: Pod): number {
@@ -104,6 +120,11 @@ export class PodSyncer {
 
   /** Volumes, then the sandbox; undefined (with an event) when either cannot be made yet. */
   private async createSandbox(pod: Pod): Promise<string | undefined> {
+    if (pod.spec?.hostNetwork) {
+      // tsk's runtime gives every sandbox its own network namespace; running the pod anyway would not be what was asked.
+      this.event(pod, undefined, 'Warning', 'FailedCreatePodSandBox', 'Failed to create pod sandbox: hostNetwork pods are not supported by the tsk runtime');
+      return undefined;
+    }
     const notReady = this.deps.networkNotReady();
     if (notReady !== undefined) {
       this.event(pod, undefined, 'Warning', 'NetworkNotReady', `network is not ready: ${notReady}`);
@@ -185,9 +206,9 @@ export class PodSyncer {
   }
 
   /** Writes the status when it differs from what the API has; a conflict is retried once on a fresh read. */
-  private async reportStatus(pod: Pod, state: PodRuntimeState, waiting: ReadonlyMap<string, Waiting>, terminating: boolean): Promise<void> {
+  private async reportStatus(pod: Pod, state: PodRuntimeState, waiting: ReadonlyMap<string, Waiting>, terminating: boolean, failure?: { reason: string; message: string }): Promise<void> {
     const compute = (p: Pod): ReturnType<typeof computePodStatus> =>
-      computePodStatus({ pod: p, state, now: this.deps.clock.now(), hostIP: this.deps.hostIP, waiting, readiness: (id) => this.deps.probes.readiness(id), terminating });
+      computePodStatus({ pod: p, state, now: this.deps.clock.now(), hostIP: this.deps.hostIP, waiting, readiness: (id) => this.deps.probes.readiness(id), terminating, ...(failure ? { failure } : {}) });
     let status = compute(pod);
     this.observeStart(pod, status.phase ?? '', status.containerStatuses?.every((s) => s.state?.running) ?? false);
     if (!statusChanged(pod.status, status)) return;
