@@ -117,6 +117,11 @@ const cases: Array<{ name: string; in: PlanInput; want: Record<string, unknown> 
     want: { sandboxId: 's1', kill: ['c1: Container app failed liveness probe, will be restarted (grace 3s)'] },
   },
   {
+    name: 'a failed startup probe kills the container too',
+    in: input(pod(), state([sb('s1')], [ctr('c1', 'app', 's1', 'running', 1)]), { startupFailed: (id) => id === 'c1' }),
+    want: { sandboxId: 's1', kill: ['c1: Container app failed startup probe, will be restarted'] },
+  },
+  {
     name: 'a container created but never started (kubelet died) is replaced with the same count',
     in: input(pod(), state([sb('s1')], [ctr('c1', 'app', 's1', 'created', 1, { restarts: 4 })])),
     want: { sandboxId: 's1', start: ['app#4'], removeContainers: ['c1'] },

@@ -21,6 +21,8 @@ export interface PlanInput {
   crashBackoffDuration: (name: string) => number;
   /** True when the liveness probe of this running container has failed (it must be killed). */
   livenessFailed: (containerId: string) => boolean;
+  /** True when its startup probe failed (killed as well). */
+  startupFailed?: (containerId: string) => boolean;
 }
 
 export interface ContainerToStart {
@@ -234,9 +236,11 @@ function planContainer(input: PlanInput, sandboxId: string, index: number, polic
     return;
   }
   if (latest.state === 'running') {
-    if (input.livenessFailed(latest.id)) {
-      const grace = input.pod.spec?.containers?.[index]?.livenessProbe?.terminationGracePeriodSeconds;
-      plan.kill.push({ id: latest.id, name, message: `Container ${name} failed liveness probe, will be restarted`, ...(grace !== undefined ? { graceSeconds: grace } : {}) });
+    const failed = input.startupFailed?.(latest.id) ? 'startup' : input.livenessFailed(latest.id) ? 'liveness' : undefined;
+    if (failed) {
+      const spec = input.pod.spec?.containers?.[index];
+      const grace = (failed === 'startup' ? spec?.startupProbe : spec?.livenessProbe)?.terminationGracePeriodSeconds;
+      plan.kill.push({ id: latest.id, name, message: `Container ${name} failed ${failed} probe, will be restarted`, ...(grace !== undefined ? { graceSeconds: grace } : {}) });
     }
     return;
   }

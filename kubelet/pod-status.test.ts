@@ -163,3 +163,15 @@ test('init containers: a failure under restartPolicy Never fails the pod', (t) =
   t.is(s.phase, 'Failed');
   t.is(s.initContainerStatuses?.[0]?.state?.terminated?.exitCode, 3);
 });
+
+test('startup probe: not started (nor ready) until it passed', (t) => {
+  const p = pod();
+  p.spec!.containers![0]!.startupProbe = { exec: { command: ['true'] } };
+  const running = st([ctr('c1', 'app', 'running', 0)]);
+  const before = computePodStatus(input(p, running, { started: () => false }));
+  t.false(before.containerStatuses?.[0]?.started);
+  t.false(before.containerStatuses?.[0]?.ready);
+  const after = computePodStatus(input(p, running, { started: () => true }));
+  t.true(after.containerStatuses?.[0]?.started);
+  t.true(after.containerStatuses?.[0]?.ready);
+});

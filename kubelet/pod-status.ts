@@ -21,6 +21,8 @@ export interface StatusInput {
   waiting: ReadonlyMap<string, Waiting>;
   /** The readiness probe's last result for a container ID; undefined when there is none yet. */
   readiness: (containerId: string) => boolean | undefined;
+  /** Whether a container's startup probe passed (undefined: no result, counts as not started when it has one). */
+  started?: (containerId: string) => boolean | undefined;
   /** The pod is being deleted: once its containers stopped it is finished, whatever its restart policy. */
   terminating?: boolean;
   /** The kubelet failed the pod (DeadlineExceeded): phase Failed with this reason and message. */
@@ -82,8 +84,8 @@ function containerStatus(input: StatusInput, index: number, init: boolean, initi
   if (previous && previous.state !== 'running' && previous.state !== 'created') out.lastState = terminated(previous);
   else if (old?.lastState?.terminated && old.containerID === out.containerID) out.lastState = old.lastState;
   if (latest.state === 'running') {
-    out.started = true;
-    out.ready = init ? false : spec?.readinessProbe ? input.readiness(latest.id) === true : true;
+    out.started = spec?.startupProbe ? input.started?.(latest.id) === true : true;
+    out.ready = init || !out.started ? false : spec?.readinessProbe ? input.readiness(latest.id) === true : true;
   }
   // A completed init container counts as ready, as in Kubernetes.
   if (init && out.state.terminated?.exitCode === 0) out.ready = true;

@@ -75,6 +75,7 @@ export class PodSyncer {
       crashBackoffRemaining: (name, finishedAt) => this.crashBackoff.remaining(`${uid}/${name}`, finishedAt, this.deps.clock.now()),
       crashBackoffDuration: (name) => this.crashBackoff.duration(`${uid}/${name}`),
       livenessFailed: (id) => this.deps.probes.livenessFailed(id),
+      startupFailed: (id) => this.deps.probes.startupFailed(id),
     });
     const waiting = new Map<string, Waiting>();
     for (const [name, message] of plan.backOff) {
@@ -208,7 +209,7 @@ export class PodSyncer {
   /** Writes the status when it differs from what the API has; a conflict is retried once on a fresh read. */
   private async reportStatus(pod: Pod, state: PodRuntimeState, waiting: ReadonlyMap<string, Waiting>, terminating: boolean, failure?: { reason: string; message: string }): Promise<void> {
     const compute = (p: Pod): ReturnType<typeof computePodStatus> =>
-      computePodStatus({ pod: p, state, now: this.deps.clock.now(), hostIP: this.deps.hostIP, waiting, readiness: (id) => this.deps.probes.readiness(id), terminating, ...(failure ? { failure } : {}) });
+      computePodStatus({ pod: p, state, now: this.deps.clock.now(), hostIP: this.deps.hostIP, waiting, readiness: (id) => this.deps.probes.readiness(id), started: (id) => this.deps.probes.started(id), terminating, ...(failure ? { failure } : {}) });
     let status = compute(pod);
     this.observeStart(pod, status.phase ?? '', status.containerStatuses?.every((s) => s.state?.running) ?? false);
     if (!statusChanged(pod.status, status)) return;

@@ -91,3 +91,41 @@ test('readiness starts not ready and turns ready after a success', async (t) => 
   t.is(m.readiness(id), undefined, 'the worker of a stopped container is gone');
   m.stop();
 });
+
+test('startup probe: liveness and readiness wait for it; it stops once passed; failing it marks the container for a kill', async (t) => {
+  const clock = new FakeClock();
+  const rt = new FakeRuntime(() => clock.now());
+  rt.execResults.set('booting', { exitCode: 1, stdout: 'not yet', stderr: '' });
+  const pod: Pod = {
+    metadata: { name: 'web', namespace: 'default', uid: 'u1' },
+    spec: { containers: [{ name: 'app', startupProbe: { exec: { command: ['booting'] }, periodSeconds: 1, failureThreshold: 3 }, livenessProbe: { exec: { command: ['live'] }, periodSeconds: 1 } }] },
+  };
+  const id = await runningPod(rt, pod);
+  const events: string[] = [];
+  const m = new ProbeManager({ runtime: rt, clock, onChange: () => undefined, event: (_p, _c, _t, reason, msg) => events.push(`${reason}: ${msg}`) });
+  const sync = async (): Promise<void> => m.update(pod, (await readRuntimeState(rt)).get('u1')!);
+  await sync();
+  t.is(m.started(id), false);
+  await clock.advance(1100);
+  await sync();
+  t.false(rt.calls.some((c) => c.includes(' live')), 'no liveness probe before the startup probe passed');
+  t.false(m.startupFailed(id));
+  rt.execResults.delete('booting');
+  await clock.advance(1000);
+  t.true(m.started(id));
+  await sync();
+  await clock.advance(10);
+  t.true(rt.calls.some((c) => c.includes(' live')), 'liveness runs after startup');
+  const startupRuns = rt.calls.filter((c) => c.includes('booting')).length;
+  await clock.advance(5000);
+  t.is(rt.calls.filter((c) => c.includes('booting')).length, startupRuns, 'the startup probe stopped');
+  t.deepEqual(events, ['Unhealthy: Startup probe failed: not yet', 'Unhealthy: Startup probe failed: not yet']);
+
+  const failing = new ProbeManager({ runtime: rt, clock, onChange: () => undefined, event: () => undefined });
+  rt.execResults.set('booting', { exitCode: 1, stdout: '', stderr: '' });
+  failing.update(pod, (await readRuntimeState(rt)).get('u1')!);
+  await clock.advance(3100);
+  t.true(failing.startupFailed(id));
+  m.stop();
+  failing.stop();
+});

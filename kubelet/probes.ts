@@ -1,10 +1,11 @@
-// Liveness and readiness probes (Kubernetes' prober and prober/results):
-// one worker per running container and probe type, first run after
+// Startup, liveness and readiness probes (Kubernetes' prober and
+// prober/results): one worker per running container and probe type, first run after
 // initialDelaySeconds, then every periodSeconds, each attempt bounded by
 // timeoutSeconds. The result flips after successThreshold successes or
 // failureThreshold failures in a row; a change wakes the pod's worker.
 // exec runs in the container; httpGet and tcpSocket connect to the pod IP
-// from the kubelet's own network namespace (the node's).
+// from the kubelet's own network namespace (the node's). A startup probe
+// holds the other two back until it passes once; then it stops.
 
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -15,7 +16,7 @@ import type { TimerHandle } from '../client/clock';
 import { containerNameOf, type PodRuntimeState } from './pod-runtime';
 import type { ContainerRuntime } from './runtime/runtime';
 
-export type ProbeType = 'liveness' | 'readiness';
+export type ProbeType = 'startup' | 'liveness' | 'readiness';
 
 export interface ProbeOutcome {
   ok: boolean;
@@ -149,11 +150,13 @@ export interface ProbeManagerDeps {
 
 interface Worker {
   counter: ProbeCounter;
+  /** Startup probes: passed once (then they stop). */
+  succeeded: boolean;
   timer: TimerHandle | undefined;
   stopped: boolean;
 }
 
-const TYPE_TEXT: Record<ProbeType, string> = { liveness: 'Liveness', readiness: 'Readiness' };
+const TYPE_TEXT: Record<ProbeType, string> = { startup: 'Startup', liveness: 'Liveness', readiness: 'Readiness' };
 
 export class ProbeManager {
   private readonly workers = new Map<string, Worker>();
@@ -174,6 +177,15 @@ export class ProbeManager {
     return this.workers.get(this.key(id, 'liveness'))?.counter.result === false;
   }
 
+  startupFailed(id: string): boolean {
+    return this.workers.get(this.key(id, 'startup'))?.counter.result === false;
+  }
+
+  /** Whether the startup probe passed; undefined when the container has none (being watched). */
+  started(id: string): boolean | undefined {
+    return this.workers.get(this.key(id, 'startup'))?.succeeded;
+  }
+
   /** Starts workers for the pod's running containers that have probes; stops those of containers that stopped. */
   update(pod: Pod, state: PodRuntimeState): void {
     const uid = pod.metadata?.uid ?? '';
@@ -183,9 +195,11 @@ export class ProbeManager {
       if (rc.state !== 'running') continue;
       const spec = pod.spec?.containers?.find((c) => c.name === containerNameOf(rc));
       if (!spec) continue;
-      for (const type of ['liveness', 'readiness'] as const) {
-        const probe = type === 'liveness' ? spec.livenessProbe : spec.readinessProbe;
+      for (const type of ['startup', 'liveness', 'readiness'] as const) {
+        const probe = type === 'startup' ? spec.startupProbe : type === 'liveness' ? spec.livenessProbe : spec.readinessProbe;
         if (!probe) continue;
+        // Liveness and readiness wait for the startup probe to pass.
+        if (type !== 'startup' && spec.startupProbe && this.started(rc.id) !== true) continue;
         const key = this.key(rc.id, type);
         wanted.add(key);
         if (!this.workers.has(key)) this.startWorker(pod, spec, rc.id, rc.startedAt?.getTime() ?? this.deps.clock.now(), podIP, type, probe);
@@ -216,7 +230,8 @@ export class ProbeManager {
   private startWorker(pod: Pod, spec: Container, id: string, startedAt: number, podIP: string, type: ProbeType, probe: Probe): void {
     const s = probeSettings(probe);
     // Readiness starts failed (not ready until a probe passes); liveness starts passed.
-    const w: Worker = { counter: new ProbeCounter(s, type === 'liveness'), timer: undefined, stopped: false };
+    // Startup, like liveness, counts as passing until failureThreshold failures.
+    const w: Worker = { counter: new ProbeCounter(s, type !== 'readiness'), succeeded: false, timer: undefined, stopped: false };
     this.workers.set(this.key(id, type), w);
     const uid = pod.metadata?.uid ?? '';
     const attempt = async (): Promise<void> => {
@@ -224,6 +239,11 @@ export class ProbeManager {
       const out = await runProbe(this.deps.runtime, probe, spec, id, podIP, s.timeoutMs);
       if (w.stopped) return;
       if (!out.ok) this.deps.event(pod, spec.name ?? '', 'Warning', 'Unhealthy', `${TYPE_TEXT[type]} probe failed: ${out.output}`);
+      if (type === 'startup' && out.ok) {
+        w.succeeded = true;
+        this.deps.onChange(uid);
+        return;
+      }
       if (w.counter.record(out.ok)) this.deps.onChange(uid);
       w.timer = this.deps.clock.setTimeout(() => void attempt(), s.periodMs);
     };
