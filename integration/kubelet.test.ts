@@ -313,6 +313,7 @@ test.serial('a bound pod runs: Running, Ready, containerStatuses, events', async
   t.true(cs?.started);
   t.truthy(cs?.state?.running?.startedAt);
   t.is(p.status?.hostIP, '127.0.0.1');
+  t.is(p.status?.qosClass, 'BestEffort');
   t.truthy(p.status?.startTime);
   t.deepEqual(p.status?.conditions?.map((c) => `${c.type}=${c.status}`), ['Initialized=True', 'Ready=True', 'ContainersReady=True', 'PodScheduled=True']);
   let reasons: string[] = [];

@@ -5,7 +5,7 @@
 import test from 'ava';
 import type { ContainerStatus as ApiContainerStatus, Pod } from '../api/gen/tsk/v1/core';
 import { ANNOTATION_RESTART_COUNT, LABEL_CONTAINER_NAME, type PodRuntimeState } from './pod-runtime';
-import { canonical, computePodStatus, podPhase, statusChanged, type StatusInput, type Waiting } from './pod-status';
+import { canonical, computePodStatus, podPhase, qosClass, statusChanged, type StatusInput, type Waiting } from './pod-status';
 import type { ContainerStatus, SandboxStatus } from './runtime/runtime';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -174,4 +174,17 @@ test('startup probe: not started (nor ready) until it passed', (t) => {
   const after = computePodStatus(input(p, running, { started: () => true }));
   t.true(after.containerStatuses?.[0]?.started);
   t.true(after.containerStatuses?.[0]?.ready);
+});
+
+test('QoS class as Kubernetes computes it', (t) => {
+  const withResources = (...rs: Array<{ requests?: Record<string, string>; limits?: Record<string, string> }>): Pod => ({
+    metadata: { name: 'p', uid: 'u' },
+    spec: { containers: rs.map((resources, i) => ({ name: `c${i}`, resources })) },
+  });
+  t.is(qosClass(withResources({})), 'BestEffort');
+  t.is(qosClass(withResources({ limits: { cpu: '1', memory: '1Gi' } })), 'Guaranteed', 'requests default to limits');
+  t.is(qosClass(withResources({ requests: { cpu: '1000m', memory: '1024Mi' }, limits: { cpu: '1', memory: '1Gi' } })), 'Guaranteed', 'equal quantities in other units');
+  t.is(qosClass(withResources({ requests: { cpu: '500m' }, limits: { cpu: '1', memory: '1Gi' } })), 'Burstable');
+  t.is(qosClass(withResources({ limits: { cpu: '1', memory: '1Gi' } }, {})), 'Burstable', 'one container without limits');
+  t.is(qosClass(withResources({ requests: { memory: '64Mi' } })), 'Burstable');
 });

@@ -2,6 +2,7 @@
 // getPhase): the pod's status from what the runtime reports, the reasons the
 // last sync left for containers that could not start, and probe results.
 
+import { tryParseQuantity } from '../api/quantity';
 import type { ContainerState, ContainerStatus as ApiContainerStatus, Pod, PodCondition, PodStatus } from '../api/gen/tsk/v1/core';
 import { containerNameOf, restartCountOf, type PodRuntimeState } from './pod-runtime';
 import { initDone, restartPolicyOf } from './planner';
@@ -172,9 +173,35 @@ export function computePodStatus(input: StatusInput): PodStatus {
     status.reason = reason.reason;
     status.message = reason.message;
   }
-  if (pod.status?.qosClass) status.qosClass = pod.status.qosClass;
+  status.qosClass = qosClass(pod);
   if (pod.status?.nominatedNodeName) status.nominatedNodeName = pod.status.nominatedNodeName;
   return status;
+}
+
+function sameQuantity(a: string, b: string): boolean {
+  const qa = tryParseQuantity(a);
+  const qb = tryParseQuantity(b);
+  return qa !== undefined && qb !== undefined && qa.cmp(qb) === 0;
+}
+
+/**
+ * Kubernetes' QoS class: BestEffort when no container asks for cpu or
+ * memory; Guaranteed when every container has cpu and memory limits and
+ * its requests (defaulting to the limits) equal them; Burstable otherwise.
+ */
+export function qosClass(pod: Pod): string {
+  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  const resources = ['cpu', 'memory'];
+  const asks = all.some((c) => resources.some((r) => c.resources?.requests?.[r] !== undefined || c.resources?.limits?.[r] !== undefined));
+  if (!asks) return 'BestEffort';
+  const guaranteed = all.every((c) =>
+    resources.every((r) => {
+      const limit = c.resources?.limits?.[r];
+      const request = c.resources?.requests?.[r] ?? limit;
+      return limit !== undefined && request !== undefined && sameQuantity(limit, request);
+    }),
+  );
+  return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
 /** A canonical JSON of a status for change detection: key order, and unset/empty/false/zero values, do not count. */
