@@ -275,14 +275,14 @@ test.serial('the kubelet registers its Node and heartbeats', async (t) => {
     return node?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   }, 60_000, 'the Node to be Ready');
   const n = node as Node;
-  t.is(n.metadata?.labels?.['kubernetes.io/hostname'], os.hostname().toLowerCase());
+  t.is(n.metadata?.labels?.['kubernetes.io/hostname'], env.node.nodeName, 'the hostname label follows --hostname-override, as in Kubernetes');
   t.is(n.metadata?.labels?.['kubernetes.io/os'], 'linux');
   t.is(n.metadata?.labels?.['kubernetes.io/arch'], os.arch() === 'x64' ? 'amd64' : os.arch());
   t.is(n.status?.capacity?.['cpu'], String(os.cpus().length));
   t.regex(n.status?.capacity?.['memory'] ?? '', /^\d+Ki$/);
   t.is(n.status?.capacity?.['pods'], '20');
   t.is(n.status?.allocatable?.['cpu'], `${os.cpus().length * 1000 - 100}m`);
-  t.deepEqual(n.status?.addresses, [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: os.hostname().toLowerCase() }]);
+  t.deepEqual(n.status?.addresses, [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: env.node.nodeName }]);
   t.is(n.status?.nodeInfo?.containerRuntimeVersion, 'tsk://0.1.0');
   t.is(n.status?.nodeInfo?.operatingSystem, 'linux');
   t.is(n.status?.nodeInfo?.kernelVersion, os.release());

@@ -8,7 +8,7 @@ import type { Node } from '../api/gen/tsk/v1/core';
 import { FakeClock } from '../client';
 import { allocatable, goArch, initialNode, memTotalKi, NodeStatusReporter, nodeStatus, osImage, type MachineInfo, type NodeConfig } from './node-status';
 
-const machine: MachineInfo = { hostname: 'worker-1', cpus: 4, memoryKi: 16_000_000, kernelVersion: '6.1.0-18-amd64', osImage: 'Debian GNU/Linux 12 (bookworm)', architecture: 'amd64', machineID: 'm1', bootID: 'b1' };
+const machine: MachineInfo = { cpus: 4, memoryKi: 16_000_000, kernelVersion: '6.1.0-18-amd64', osImage: 'Debian GNU/Linux 12 (bookworm)', architecture: 'amd64', machineID: 'm1', bootID: 'b1' };
 const config: NodeConfig = { nodeName: 'worker-1', nodeIP: '192.0.2.7', maxPods: 110, systemReserved: { cpu: '500m', memory: '1Gi' }, podCIDR: '', runtimeVersion: 'tsk://0.1.0', kubeletPort: 10248 };
 const READY = { ready: true, reason: 'KubeletReady', message: 'kubelet is posting ready status' };
 

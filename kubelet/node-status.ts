@@ -18,7 +18,6 @@ export const KUBELET_VERSION = 'v0.1.0-tsk';
 
 /** What the machine is: read once at start (readMachineInfo), injected in tests. */
 export interface MachineInfo {
-  hostname: string;
   cpus: number;
   memoryKi: number;
   kernelVersion: string;
@@ -68,7 +67,6 @@ function readOr(path: string, fallback: string): string {
 
 export function readMachineInfo(): MachineInfo {
   return {
-    hostname: os.hostname().toLowerCase(),
     cpus: os.cpus().length,
     memoryKi: memTotalKi(fs.readFileSync('/proc/meminfo', 'utf8')),
     kernelVersion: os.release(),
@@ -138,7 +136,8 @@ export function initialNode(m: MachineInfo, cfg: NodeConfig): Node {
     kind: 'Node',
     metadata: {
       name: cfg.nodeName,
-      labels: { 'kubernetes.io/hostname': m.hostname, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': m.architecture },
+      // The node's name is the hostname (or --hostname-override), as Kubernetes labels it.
+      labels: { 'kubernetes.io/hostname': cfg.nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': m.architecture },
     },
     spec: cfg.podCIDR ? { podCIDR: cfg.podCIDR, podCIDRs: [cfg.podCIDR] } : {},
   };
@@ -170,7 +169,7 @@ export function nodeStatus(m: MachineInfo, cfg: NodeConfig, old: NodeStatus | un
       cond(prev, now, 'PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
       cond(prev, now, 'Ready', readiness.ready ? 'True' : 'False', readiness.reason, readiness.message),
     ],
-    addresses: [...(cfg.nodeIP ? [{ type: 'InternalIP', address: cfg.nodeIP }] : []), { type: 'Hostname', address: m.hostname }],
+    addresses: [...(cfg.nodeIP ? [{ type: 'InternalIP', address: cfg.nodeIP }] : []), { type: 'Hostname', address: cfg.nodeName }],
     daemonEndpoints: { kubeletEndpoint: { port: cfg.kubeletPort } },
     nodeInfo: nodeInfo(m, cfg),
   };
