@@ -457,24 +457,29 @@ test.serial('activeDeadlineSeconds: the kubelet fails a pod that runs too long (
   await env.clientset.pods.delete('deadline', { namespace: 'default' });
 });
 
-test.serial('a killed kubelet restarted keeps the running pod: same container, same restart count', async (t) => {
+test.serial('a killed kubelet restarted keeps the running pod (same container, same restart count), removes a pod deleted meanwhile and starts one created meanwhile', async (t) => {
   const env = t.context;
   const before = await waitPod(env, 'sleeper', (x) => x.status?.phase === 'Running', 'sleeper Running');
   const id = before.status?.containerStatuses?.[0]?.containerID;
+  const doomed = await env.clientset.pods.create(bound(env.node, env.image, 'doomed', {}, ['sleep', '3600']));
+  await waitPod(env, 'doomed', (x) => x.status?.phase === 'Running', 'doomed Running');
   await killKubelet(env.node);
   const killedAt = Date.now();
+  // While no kubelet runs: one pod goes from the API at once (grace 0), another is created.
+  await env.clientset.pods.delete('doomed', { namespace: 'default', gracePeriodSeconds: 0 });
+  await env.clientset.pods.create(bound(env.node, env.image, 'late', {}, ['sleep', '3600']));
   startKubelet(env, env.node);
   await eventually(async () => Date.parse(heartbeat(await env.clientset.nodes.get(env.node.nodeName))) > killedAt + 1000, 60_000, 'a heartbeat from the new kubelet');
-  // The new kubelet has adopted the pod once its metrics show it running and synced (twice: start-up, then a relist or resync).
-  await eventually(async () => {
-    const m = await kubeletMetrics(env.node);
-    return metric(m, 'kubelet_running_pods') >= 1 && metric(m, 'kubelet_pod_worker_duration_seconds_count{operation="sync"}') >= 2;
-  }, 30_000, 'the new kubelet to sync its pods');
+  await waitPod(env, 'late', (x) => x.status?.phase === 'Running', 'the pod created while the kubelet was down to run');
+  const runtime = new NativeRuntime({ dataDir: env.node.dataDir, images: new ImageStore(env.node.dataDir) });
+  await eventually(async () => !(await runtime.listSandboxes()).some((s) => s.uid === doomed.metadata?.uid), 30_000, 'the sandbox of the pod deleted meanwhile to be removed');
+  t.false((await runtime.listContainers()).some((c) => c.labels['io.kubernetes.pod.uid'] === doomed.metadata?.uid), 'its containers are gone too');
+  // The new kubelet has adopted the pod once its metrics show it synced (twice: start-up, then a relist or resync).
+  await eventually(async () => metric(await kubeletMetrics(env.node), 'kubelet_pod_worker_duration_seconds_count{operation="sync"}') >= 4, 30_000, 'the new kubelet to sync its pods');
   const after = await podStatus(env, 'sleeper');
   t.is(after.status?.phase, 'Running');
   t.is(after.status?.containerStatuses?.[0]?.containerID, id, 'the same container');
   t.is(after.status?.containerStatuses?.[0]?.restartCount, 0);
-  const runtime = new NativeRuntime({ dataDir: env.node.dataDir, images: new ImageStore(env.node.dataDir) });
   const sandboxes = (await runtime.listSandboxes()).filter((s) => s.uid === before.metadata?.uid);
   t.is(sandboxes.length, 1, 'no second sandbox');
   const containers = await runtime.listContainers({ sandboxId: sandboxes[0]?.id ?? '' });
