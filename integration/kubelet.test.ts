@@ -486,6 +486,23 @@ test.serial('a killed kubelet restarted keeps the running pod (same container, s
   t.deepEqual(containers.map((c) => `tsk://${c.id} ${c.state}`), [`${id ?? ''} running`], 'no duplicate container');
 });
 
+test.serial('SIGTERM stops tsk kubelet cleanly (exit 0) and leaves its containers running', async (t) => {
+  const env = t.context;
+  const k = env.node.proc.kubelet;
+  if (!k) throw new Error('no kubelet running');
+  const exited = new Promise<number | null>((r) => k.once('exit', (code) => r(code)));
+  k.kill('SIGTERM');
+  const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running after 15 s'), 15_000))]);
+  t.is(code, 0);
+  t.true(env.node.log.some((l) => /SIGTERM: stopping \(containers keep running\)/.test(l)));
+  const runtime = new NativeRuntime({ dataDir: env.node.dataDir, images: new ImageStore(env.node.dataDir) });
+  const sleeper = await podStatus(env, 'sleeper');
+  const id = (sleeper.status?.containerStatuses?.[0]?.containerID ?? '').replace('tsk://', '');
+  t.is((await runtime.containerStatus(id)).state, 'running');
+  startKubelet(env, env.node);
+  await waitPod(env, 'sleeper', (x) => x.status?.phase === 'Running', 'sleeper still Running');
+});
+
 test.serial('bridge network: NotReady until the node has a podCIDR, then pods get an IP from it and httpGet/tcpSocket probes reach them', async (t) => {
   const env = t.context;
   const node = env.bridged;

@@ -340,6 +340,9 @@ class Kubelet implements RunningKubelet {
       for (const t of this.timers) this.clock.clearTimeout(t);
       this.probes.stop();
       await this.relisting;
+      // A pod being terminated finishes its step (at most its grace period); the next start resumes anything cut short.
+      const busy = this.workers.active.filter((uid) => this.workers.busy(uid));
+      if (busy.length > 0) this.log(`stopping: waiting for ${busy.length} pod worker(s) to finish their current step`);
       await this.workers.stop();
       await this.reporter.stop();
       if (this.ownInformers) await this.factory.stop();

@@ -16,9 +16,24 @@ function log(line: string): void {
   console.error(`tsk kubelet: ${line}`);
 }
 
-function podNetwork(flags: KubeletFlags): PodNetwork {
-  if (flags.network === 'loopback') return loopbackPodNetwork();
-  return new CidrPodNetwork((podCidr) => new BridgeNetwork({ podCidr, stateDir: path.join(flags.dataDir, 'network') }));
+/** What a node runs pods with: the image store, the pod network and the runtime over them. */
+export interface NodeRuntime {
+  /** Absolute. */
+  dataDir: string;
+  images: ImageStore;
+  network: PodNetwork;
+  runtime: NativeRuntime;
+}
+
+/** The runtime, image store and pod network of --data-dir and --network (shared by `tsk kubelet` and `tsk agent`). */
+export function buildNodeRuntime(flags: Pick<KubeletFlags, 'dataDir' | 'network'>): NodeRuntime {
+  const dataDir = path.resolve(flags.dataDir);
+  const images = new ImageStore(dataDir);
+  const network: PodNetwork =
+    flags.network === 'loopback'
+      ? loopbackPodNetwork()
+      : new CidrPodNetwork((podCidr) => new BridgeNetwork({ podCidr, stateDir: path.join(dataDir, 'network') }));
+  return { dataDir, images, network, runtime: new NativeRuntime({ dataDir, images, network: network.hook }) };
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -55,10 +70,8 @@ export async function main(argv: string[]): Promise<number> {
   // The library's timers do not hold the process (unref'd): this does, until the kubelet is told to stop.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
-    const images = new ImageStore(flags.dataDir);
-    const network = podNetwork(flags);
-    const runtime = new NativeRuntime({ dataDir: flags.dataDir, images, network: network.hook });
-    log(`node ${flags.nodeName}, API server ${server}, data in ${path.resolve(flags.dataDir)}, ${flags.network} network`);
+    const { dataDir, images, network, runtime } = buildNodeRuntime(flags);
+    log(`node ${flags.nodeName}, API server ${server}, data in ${dataDir}, ${flags.network} network`);
     const kubelet = await Promise.race([
       startKubelet({
         clientset,
@@ -66,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
         images,
         network,
         nodeName: flags.nodeName,
-        dataDir: path.resolve(flags.dataDir),
+        dataDir,
         nodeIP: flags.nodeIP,
         podCIDR: flags.podCIDR,
         maxPods: flags.maxPods,
