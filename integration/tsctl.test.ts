@@ -189,6 +189,31 @@ test('describe shows the object and its events; delete prints kubectl lines', as
   t.regex(ci.stdout, /^tsk control plane is running at 127\.0\.0\.1:\d+\n$/);
 });
 
+test('scale rc: sets replicas, honours --current-replicas, refuses other kinds and bad counts', async (t) => {
+  const { cs, run } = await setup(t);
+  t.is((await run(['apply', '-f', 'manifests/00-namespace.yaml', '-f', 'manifests/20-web-rc.yaml'])).code, 0);
+  const scaled = await run(['scale', 'rc', 'web', '--replicas', '5', '-n', 'demo']);
+  t.is(scaled.code, 0, scaled.stderr);
+  t.is(scaled.stdout, 'replicationcontroller/web scaled\n');
+  t.is((await cs.replicationControllers.get('web', 'demo')).spec?.replicas, 5);
+  t.is((await run(['scale', 'replicationcontroller/web', '--replicas=0', '-n', 'demo'])).code, 0);
+  t.is((await cs.replicationControllers.get('web', 'demo')).spec?.replicas, 0);
+  const stale = await run(['scale', 'rc', 'web', '--replicas', '2', '--current-replicas', '3', '-n', 'demo']);
+  t.is(stale.code, 1);
+  t.regex(stale.stderr, /expected 3 replicas of replicationcontroller\/web, found 0: not scaled/);
+  for (const [args, message] of [
+    [['scale', 'pod', 'x', '--replicas', '1'], /cannot scale "pod"/],
+    [['scale', 'rc', 'web', '-n', 'demo'], /--replicas is required/],
+    [['scale', 'rc', 'web', '--replicas', '-1', '-n', 'demo'], /must be 0 or more/],
+    [['scale', 'rc', 'nope', '--replicas', '1', '-n', 'demo'], /not found/],
+  ] as const) {
+    const r = await run([...args]);
+    t.not(r.code, 0, args.join(' '));
+    t.regex(r.stderr, message, args.join(' '));
+  }
+  t.is((await cs.replicationControllers.get('web', 'demo')).spec?.replicas, 0, 'failed scales change nothing');
+});
+
 test('delete -f removes what apply created', async (t) => {
   const { cs, run } = await setup(t);
   t.is((await run(['apply', '-f', 'manifests/'])).code, 0);

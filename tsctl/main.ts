@@ -6,6 +6,7 @@ import { GLOBAL_FLAGS, flagBool, formatFlags, parseArgs } from './args';
 import type { Command } from './command';
 import { applyCommand } from './commands/apply';
 import { createCommand } from './commands/create';
+import { scaleCommand } from './commands/scale';
 import { deleteCommand } from './commands/delete';
 import { describeCommand } from './commands/describe';
 import { getCommand } from './commands/get';
@@ -13,7 +14,7 @@ import { clusterInfoCommand, versionCommand } from './commands/version';
 import { Context, type ContextOptions, type Io } from './context';
 import { CliError, UsageError, formatError } from './errors';
 
-const COMMANDS: readonly Command[] = [applyCommand, getCommand, describeCommand, deleteCommand, createCommand, versionCommand, clusterInfoCommand];
+const COMMANDS: readonly Command[] = [applyCommand, getCommand, describeCommand, scaleCommand, deleteCommand, createCommand, versionCommand, clusterInfoCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
