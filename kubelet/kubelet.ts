@@ -86,7 +86,8 @@ class Kubelet implements RunningKubelet {
   private readonly lastKnown = new Map<string, Pod>();
   private fingerprints = new Map<string, string>();
   private relistError: string | undefined;
-  private timers: TimerHandle[] = [];
+  /** The pending timer of each periodic loop (relist, housekeeping). */
+  private readonly timers = new Map<string, TimerHandle>();
   private server: ListeningHealthServer | undefined;
   private stopping: Promise<void> | undefined;
   private relisting: Promise<void> | undefined;
@@ -202,8 +203,8 @@ class Kubelet implements RunningKubelet {
     // Only now is "not in the API" trustworthy: the first relist may clean up orphans.
     await this.relist(true);
     await this.collectNetworkGarbage();
-    this.every(this.o.relistPeriodMs ?? 1000, () => this.relist(false));
-    this.every(this.o.resyncPeriodMs ?? 10_000, () => this.housekeeping());
+    this.every('relist', this.o.relistPeriodMs ?? 1000, () => this.relist(false));
+    this.every('housekeeping', this.o.resyncPeriodMs ?? 10_000, () => this.housekeeping());
     if (this.o.httpAddress !== undefined) {
       this.server = await listenHealthServer(this.o.httpAddress, {
         registry: this.metrics.registry,
@@ -237,14 +238,15 @@ class Kubelet implements RunningKubelet {
   }
 
   /** Runs fn every ms (after the previous run finished). */
-  private every(ms: number, fn: () => Promise<void>): void {
+  private every(name: string, ms: number, fn: () => Promise<void>): void {
     const tick = (): void => {
+      this.timers.delete(name);
       if (this.stopping) return;
       void fn().finally(() => {
-        if (!this.stopping) this.timers.push(this.clock.setTimeout(tick, ms));
+        if (!this.stopping) this.timers.set(name, this.clock.setTimeout(tick, ms));
       });
     };
-    this.timers.push(this.clock.setTimeout(tick, ms));
+    this.timers.set(name, this.clock.setTimeout(tick, ms));
   }
 
   private async syncUid(uid: string): Promise<number | undefined> {
@@ -337,7 +339,7 @@ class Kubelet implements RunningKubelet {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      for (const t of this.timers) this.clock.clearTimeout(t);
+      for (const t of this.timers.values()) this.clock.clearTimeout(t);
       this.probes.stop();
       await this.relisting;
       // A pod being terminated finishes its step (at most its grace period); the next start resumes anything cut short.
