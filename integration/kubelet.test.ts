@@ -344,7 +344,7 @@ test.serial('the kubelet serves /healthz and /metrics (running pods and containe
 
 test.serial('a failing liveness probe restarts the container (Unhealthy, Killing)', async (t) => {
   const env = t.context;
-  const pod = bound(env.node, env.image, 'unhealthy', {}, ['sh', '-c', 'touch /tmp/healthy; sleep 1; rm /tmp/healthy; exec sleep 3600']);
+  const pod = bound(env.node, env.image, 'unhealthy', { terminationGracePeriodSeconds: 1 }, ['sh', '-c', 'touch /tmp/healthy; sleep 1; rm /tmp/healthy; exec sleep 3600']);
   // sleep as PID 1 ignores SIGTERM: the probe's own grace period keeps the kill short.
   pod.spec!.containers![0]!.livenessProbe = { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1, failureThreshold: 2, terminationGracePeriodSeconds: 1 };
   await env.clientset.pods.create(pod);

@@ -19,7 +19,7 @@ import { KubeletMetrics } from './metrics';
 import { NodeStatusReporter, readMachineInfo, type MachineInfo } from './node-status';
 import type { PodNetwork } from './pod-network';
 import { readRuntimeState, type PodRuntimeState } from './pod-runtime';
-import { PodSyncer } from './pod-sync';
+import { KubeletStoppingError, PodSyncer } from './pod-sync';
 import { PodWorkers } from './pod-workers';
 import { ProbeManager } from './probes';
 import type { ContainerRuntime } from './runtime/runtime';
@@ -123,7 +123,10 @@ class Kubelet implements RunningKubelet {
     });
     this.workers = new PodWorkers((uid) => this.syncUid(uid), {
       clock: this.clock,
-      onError: (uid, err) => this.log(`pod ${this.describe(uid)}: sync failed: ${err instanceof Error ? err.message : String(err)}`),
+      onError: (uid, err) => {
+        if (err instanceof KubeletStoppingError) return;
+        this.log(`pod ${this.describe(uid)}: sync failed: ${err instanceof Error ? err.message : String(err)}`);
+      },
     });
     const machine = o.machine ?? readMachineInfo();
     this.reporter = new NodeStatusReporter({
@@ -342,9 +345,8 @@ class Kubelet implements RunningKubelet {
       for (const t of this.timers.values()) this.clock.clearTimeout(t);
       this.probes.stop();
       await this.relisting;
-      // A pod being terminated finishes its step (at most its grace period); the next start resumes anything cut short.
-      const busy = this.workers.active.filter((uid) => this.workers.busy(uid));
-      if (busy.length > 0) this.log(`stopping: waiting for ${busy.length} pod worker(s) to finish their current step`);
+      // Containers being stopped keep their grace period in the runtime; the next start resumes what was cut short.
+      this.syncer.abortWaits();
       await this.workers.stop();
       await this.reporter.stop();
       if (this.ownInformers) await this.factory.stop();

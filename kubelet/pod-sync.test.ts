@@ -12,7 +12,7 @@ import type { ObjectReference } from '../api/gen/tsk/v1/meta';
 import { FakeClock, type DeleteOptions, type EventRecorder, type EventType } from '../client';
 import { ImagePuller, type ImageService } from './images';
 import { KubeletMetrics } from './metrics';
-import { PodSyncer } from './pod-sync';
+import { KubeletStoppingError, PodSyncer } from './pod-sync';
 import { ProbeManager } from './probes';
 import type { ImageRecord } from './runtime/image/types';
 import { FakeRuntime } from './testing/fake-runtime';
@@ -326,4 +326,18 @@ test('two pods pulling the same image at once share one pull', async (t) => {
   t.is(ra.id, rb.id);
   t.is(env.images.pulls.length, 1);
   t.deepEqual(events.sort(), ['a Pulled', 'a Pulling', 'b Pulled', 'b Pulling']);
+});
+
+test('abortWaits: a termination waiting out a grace period gives up at once (the next kubelet finishes it)', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  await env.syncer.syncPod(p);
+  env.runtime.stopContainer = () => new Promise<void>(() => undefined); // a container that takes its whole grace period
+  const deleting = { ...latest(env, p), metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T00:00:30Z', deletionGracePeriodSeconds: 30 } };
+  const terminating = env.syncer.terminatePod(deleting);
+  await new Promise((r) => setImmediate(r));
+  env.syncer.abortWaits();
+  await t.throwsAsync(terminating, { instanceOf: KubeletStoppingError });
+  t.deepEqual(env.pods.deletes, [], 'the pod stays in the API (with its deletionTimestamp) for the next kubelet');
 });

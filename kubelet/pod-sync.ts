@@ -40,13 +40,36 @@ export interface PodSyncDeps {
 
 const uidOf = (pod: Pod): string => pod.metadata?.uid ?? '';
 
+/** A pass given up because the kubelet is stopping; the next start finishes it (every step is idempotent). */
+export class KubeletStoppingError extends Error {
+  constructor() {
+    super('the kubelet is stopping: the rest of this step is left to its next start');
+    this.name = 'KubeletStoppingError';
+  }
+}
+
 export class PodSyncer {
   private readonly crashBackoff = new BackoffTable(CRASH_BACKOFF);
+  private stopRequested: () => void = () => undefined;
+  private readonly stopping = new Promise<never>((_, reject) => {
+    this.stopRequested = () => reject(new KubeletStoppingError());
+  });
   /** When the kubelet first saw each pod (kubelet_pod_start_duration_seconds). */
   private readonly firstSeen = new Map<string, number>();
   private readonly startReported = new Set<string>();
 
-  constructor(private readonly deps: PodSyncDeps) {}
+  constructor(private readonly deps: PodSyncDeps) {
+    this.stopping.catch(() => undefined);
+  }
+
+  /**
+   * Stops waiting for containers to stop (grace periods can be long): the
+   * runtime still signals them, and a pass cut short is finished by the next
+   * kubelet, as when a kubelet is killed.
+   */
+  abortWaits(): void {
+    this.stopRequested();
+  }
 
   async podState(uid: string): Promise<PodRuntimeState> {
     return (await readRuntimeState(this.deps.runtime)).get(uid) ?? EMPTY_STATE;
@@ -197,7 +220,9 @@ export class PodSyncer {
 
   private async killContainer(pod: Pod | undefined, id: string, name: string, message: string, grace: number): Promise<void> {
     if (pod) this.event(pod, name, 'Normal', 'Killing', message);
-    await this.deps.runtime.stopContainer(id, grace);
+    const stop = this.deps.runtime.stopContainer(id, grace);
+    stop.catch(() => undefined);
+    await Promise.race([stop, this.stopping]);
   }
 
   /** Stops every running container of the pod in parallel with the grace period. */
