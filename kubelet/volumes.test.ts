@@ -1,0 +1,47 @@
+// Pod volumes on the node: emptyDir directories under the data dir, hostPath
+// checks per type, and their removal with the pod.
+
+import test from 'ava';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Pod, Volume } from '../api/gen/tsk/v1/core';
+import { listPodDirs, podDir, removePodDir, setUpVolumes, VolumeError } from './volumes';
+
+function tmp(t: { teardown(fn: () => void): void }): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-kubelet-vol-'));
+  t.teardown(() => fs.rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+const pod = (volumes: Volume[]): Pod => ({ metadata: { name: 'p', uid: 'uid-1' }, spec: { volumes } });
+
+test('emptyDir: a world-writable directory under the pod, removed with it', (t) => {
+  const data = tmp(t);
+  setUpVolumes(pod([{ name: 'cache', emptyDir: {} }]), data);
+  const dir = path.join(data, 'pods', 'uid-1', 'volumes', 'kubernetes.io~empty-dir', 'cache');
+  t.is(fs.statSync(dir).mode & 0o777, 0o777);
+  setUpVolumes(pod([{ name: 'cache', emptyDir: {} }]), data);
+  t.deepEqual(listPodDirs(data), ['uid-1']);
+  removePodDir(data, 'uid-1');
+  t.false(fs.existsSync(path.join(data, 'pods', 'uid-1')));
+  t.throws(() => setUpVolumes(pod([{ name: 'm', emptyDir: { medium: 'Memory' } }]), data), { instanceOf: VolumeError, message: /medium Memory is not supported/ });
+});
+
+test('hostPath types: created, or checked, with errors naming the volume and path', (t) => {
+  const data = tmp(t);
+  const host = tmp(t);
+  setUpVolumes(pod([{ name: 'd', hostPath: { path: path.join(host, 'new', 'dir'), type: 'DirectoryOrCreate' } }, { name: 'f', hostPath: { path: path.join(host, 'a', 'file'), type: 'FileOrCreate' } }]), data);
+  t.true(fs.statSync(path.join(host, 'new', 'dir')).isDirectory());
+  t.true(fs.statSync(path.join(host, 'a', 'file')).isFile());
+  setUpVolumes(pod([{ name: 'any', hostPath: { path: path.join(host, 'missing') } }]), data);
+  t.throws(() => setUpVolumes(pod([{ name: 'd', hostPath: { path: path.join(host, 'missing'), type: 'Directory' } }]), data), { instanceOf: VolumeError, message: new RegExp(`hostPath volume "d": ${host}/missing is not a directory`) });
+  t.throws(() => setUpVolumes(pod([{ name: 'f', hostPath: { path: path.join(host, 'new'), type: 'File' } }]), data), { message: /is not a file/ });
+  t.throws(() => setUpVolumes(pod([{ name: 'r', hostPath: { path: 'relative/path' } }]), data), { message: /must be absolute/ });
+  t.throws(() => setUpVolumes(pod([{ name: 'x', hostPath: { path: host, type: 'Weird' } }]), data), { message: /unknown hostPath type "Weird"/ });
+});
+
+test('volumes the kubelet does not know, and unsafe UIDs, are refused', (t) => {
+  t.throws(() => setUpVolumes(pod([{ name: 'secret' }]), '/nonexistent'), { instanceOf: VolumeError, message: /volume "secret": only emptyDir and hostPath volumes are supported/ });
+  t.throws(() => podDir('/var/lib/tsk', '../etc'), { message: /not a safe directory name/ });
+});
