@@ -5,13 +5,37 @@
 type Role = { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> };
 
 const roles: Record<string, Role> = {
+  server: {
+    summary: 'Run the control plane in one process: API server (with its own etcd), scheduler and controllers',
+    load: async () => (await import('./server.js')).main,
+  },
+  agent: {
+    summary: 'Run a node in one process: the kubelet, the service proxy and the routes to other nodes',
+    load: async () => (await import('./agent.js')).main,
+  },
+  lab: {
+    summary: 'A local multi-node cluster in network namespaces (like kind): up, down, status, load',
+    load: async () => (await import('../lab/main.js')).main,
+  },
   apiserver: {
     summary: 'Run the API server (starts its own etcd unless --etcd-servers is given)',
     load: async () => (await import('../apiserver/main.js')).main,
   },
+  scheduler: {
+    summary: 'Run the scheduler: bind pending pods to nodes',
+    load: async () => (await import('../scheduler/main.js')).main,
+  },
+  'controller-manager': {
+    summary: 'Run the controllers: replication, endpoints, node lifecycle, node IPAM, pod and owner garbage collection',
+    load: async () => (await import('../controllers/main.js')).main,
+  },
   kubelet: {
     summary: 'Run the node agent: register this machine as a Node and run the pods bound to it',
     load: async () => (await import('../kubelet/main.js')).main,
+  },
+  proxy: {
+    summary: "Run the service proxy: program iptables so Services' cluster IPs and node ports reach their pods",
+    load: async () => (await import('../proxy/main.js')).main,
   },
   runtime: {
     summary: "Drive the built-in container runtime directly (pull, run, ps, logs, exec, ...)",
@@ -20,7 +44,7 @@ const roles: Record<string, Role> = {
 };
 
 function usage(): string {
-  const lines = Object.entries(roles).map(([name, r]) => `  ${name.padEnd(12)} ${r.summary}`);
+  const lines = Object.entries(roles).map(([name, r]) => `  ${name.padEnd(19)} ${r.summary}`);
   return `Usage: tsk COMMAND [FLAGS]\n\nCommands:\n${lines.join('\n')}\n\nRun 'tsk COMMAND --help' for a command's flags.`;
 }
 

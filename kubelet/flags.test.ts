@@ -1,7 +1,7 @@
 // `tsk kubelet` flags: defaults, values, and errors that name the flag.
 
 import test from 'ava';
-import { FLAG_HELP, parseFlags, parseGoDuration, UsageError } from './flags';
+import { FLAG_HELP, parseFlags, positiveDurationMs, UsageError } from './flags';
 
 const host = (): string => 'Worker-1';
 
@@ -12,6 +12,7 @@ test('defaults', (t) => {
     nodeIP: '',
     podCIDR: '',
     dataDir: '/var/lib/tsk',
+    cgroupRoot: 'tsk',
     maxPods: 110,
     nodeStatusUpdateFrequencyMs: 10_000,
     httpAddress: '127.0.0.1:10248',
@@ -25,11 +26,12 @@ test('every flag', (t) => {
   const f = parseFlags([
     '--server', 'unix:/run/tsk/api.sock', '--hostname-override', 'Node-A', '--node-ip', '10.0.0.5', '--pod-cidr', '10.244.3.0/24',
     '--data-dir', '/srv/tsk', '--max-pods', '50', '--node-status-update-frequency', '1m30s', '--http-address', '0.0.0.0:10250',
-    '--system-reserved', 'cpu=200m,memory=1Gi', '--network', 'loopback',
+    '--system-reserved', 'cpu=200m,memory=1Gi', '--network', 'loopback', '--cgroup-root', '/tsk-lab/n1/',
   ], host);
   t.like(f, {
     server: 'unix:/run/tsk/api.sock', nodeName: 'node-a', nodeIP: '10.0.0.5', podCIDR: '10.244.3.0/24', dataDir: '/srv/tsk', maxPods: 50,
     nodeStatusUpdateFrequencyMs: 90_000, httpAddress: '0.0.0.0:10250', systemReserved: { cpu: '200m', memory: '1Gi' }, network: 'loopback',
+    cgroupRoot: 'tsk-lab/n1',
   });
   t.true(parseFlags(['-h'], host).help);
 });
@@ -44,6 +46,8 @@ const bad: Array<[string[], RegExp]> = [
   [['--system-reserved', 'gpu=1'], /--system-reserved: "gpu=1" is not RESOURCE=QUANTITY/],
   [['--system-reserved', 'memory=lots'], /--system-reserved: .*lots/],
   [['--network', 'flannel'], /--network: "flannel" must be bridge or loopback/],
+  [['--cgroup-root', 'a/../b'], /--cgroup-root: "a\/..\/b" is not a cgroup path/],
+  [['--server', 'unix:rel.sock'], /--server: "unix:rel.sock" must be unix:\/ABSOLUTE\/PATH/],
   [['--bogus'], /bogus/],
 ];
 for (const [argv, message] of bad) {
@@ -53,15 +57,15 @@ for (const [argv, message] of bad) {
 }
 
 test('Go durations', (t) => {
-  t.is(parseGoDuration('f', '500ms'), 500);
-  t.is(parseGoDuration('f', '1h2m3s'), 3_723_000);
-  t.is(parseGoDuration('f', '1.5s'), 1500);
-  t.throws(() => parseGoDuration('f', '0s'), { message: /more than zero/ });
-  t.throws(() => parseGoDuration('f', '5 s'), { message: /not a duration/ });
+  t.is(positiveDurationMs('f', '500ms'), 500);
+  t.is(positiveDurationMs('f', '1h2m3s'), 3_723_000);
+  t.is(positiveDurationMs('f', '1.5s'), 1500);
+  t.throws(() => positiveDurationMs('f', '0s'), { message: /more than zero/ });
+  t.throws(() => positiveDurationMs('f', '5 s'), { message: /not a duration/ });
 });
 
 test('the help lists every flag with its default', (t) => {
-  for (const flag of ['--server', '--hostname-override', '--node-ip', '--pod-cidr', '--network', '--data-dir', '--max-pods', '--system-reserved', '--node-status-update-frequency', '--http-address', '--help']) {
+  for (const flag of ['--server', '--hostname-override', '--node-ip', '--pod-cidr', '--network', '--data-dir', '--cgroup-root', '--max-pods', '--system-reserved', '--node-status-update-frequency', '--http-address', '--help']) {
     t.true(FLAG_HELP.includes(flag), flag);
   }
   t.regex(FLAG_HELP, /default 110/);

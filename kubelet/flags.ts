@@ -3,7 +3,7 @@
 
 import * as os from 'node:os';
 import { isIP } from 'node:net';
-import { parseArgs } from 'node:util';
+import { durationMs, hostPort, parseFlagValues, serverAddress, UsageError } from '../util/flags';
 import { parseReserved } from './node-status';
 
 export type NetworkKind = 'bridge' | 'loopback';
@@ -15,6 +15,8 @@ export interface KubeletFlags {
   nodeIP: string;
   podCIDR: string;
   dataDir: string;
+  /** The cgroup every pod's cgroup is made under, in every hierarchy (Kubernetes' --cgroup-root). */
+  cgroupRoot: string;
   maxPods: number;
   nodeStatusUpdateFrequencyMs: number;
   httpAddress: string;
@@ -23,7 +25,7 @@ export interface KubeletFlags {
   help: boolean;
 }
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export const FLAG_HELP = `Usage: tsk kubelet [FLAGS]
 
@@ -41,6 +43,7 @@ Flags:
   --network bridge|loopback              pod network: a bridge with an IP per pod from the pod CIDR, or
                                          loopback only (no pod IPs; ready without a pod CIDR) (default bridge)
   --data-dir DIR                         images, containers and pod volumes (default /var/lib/tsk)
+  --cgroup-root PATH                     the cgroup the pods' cgroups are made under (default tsk)
   --max-pods N                           the Node's pods capacity (default 110)
   --system-reserved LIST                 resources kept for the system, subtracted from allocatable,
                                          such as cpu=100m,memory=512Mi (default: none)
@@ -48,24 +51,11 @@ Flags:
   --http-address HOST:PORT               /healthz, /readyz, /livez and /metrics (default 127.0.0.1:10248)
   -h, --help                             print this help`;
 
-/** A Go duration ("10s", "1m30s", "500ms") in milliseconds. */
-export function parseGoDuration(flag: string, value: string): number {
-  const re = /(\d+(?:\.\d+)?)(h|ms|m|s)/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(value); m; m = re.exec(value)) {
-    total += Number(m[1]) * { h: 3_600_000, m: 60_000, s: 1000, ms: 1 }[m[2] as 'h' | 'm' | 's' | 'ms'];
-    matched = re.lastIndex;
-  }
-  if (value === '' || matched !== value.length) throw new UsageError(`--${flag}: "${value}" is not a duration such as 10s, 1m or 1m30s`);
-  if (total <= 0) throw new UsageError(`--${flag}: "${value}" must be more than zero`);
-  return total;
-}
-
-function hostPort(flag: string, value: string): string {
-  const m = /^(.+):(\d+)$/.exec(value);
-  if (!m || Number(m[2]) > 65535) throw new UsageError(`--${flag}: "${value}" is not HOST:PORT (for example 127.0.0.1:10248)`);
-  return value;
+/** A positive Go duration flag in milliseconds. */
+export function positiveDurationMs(flag: string, value: string): number {
+  const ms = durationMs(flag, value);
+  if (ms <= 0) throw new UsageError(`--${flag}: "${value}" must be more than zero`);
+  return ms;
 }
 
 /** An IPv4 CIDR such as 10.244.1.0/24. */
@@ -77,29 +67,20 @@ export function validCidr(value: string): boolean {
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export function parseFlags(argv: string[], hostname: () => string = os.hostname): KubeletFlags {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        server: { type: 'string' },
-        'hostname-override': { type: 'string', default: '' },
-        'node-ip': { type: 'string', default: '' },
-        'pod-cidr': { type: 'string', default: '' },
-        network: { type: 'string', default: 'bridge' },
-        'data-dir': { type: 'string', default: '/var/lib/tsk' },
-        'max-pods': { type: 'string', default: '110' },
-        'system-reserved': { type: 'string', default: '' },
-        'node-status-update-frequency': { type: 'string', default: '10s' },
-        'http-address': { type: 'string', default: '127.0.0.1:10248' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const values = parseFlagValues(argv, {
+    server: { type: 'string' },
+    'hostname-override': { type: 'string', default: '' },
+    'node-ip': { type: 'string', default: '' },
+    'pod-cidr': { type: 'string', default: '' },
+    network: { type: 'string', default: 'bridge' },
+    'data-dir': { type: 'string', default: '/var/lib/tsk' },
+    'cgroup-root': { type: 'string', default: 'tsk' },
+    'max-pods': { type: 'string', default: '110' },
+    'system-reserved': { type: 'string', default: '' },
+    'node-status-update-frequency': { type: 'string', default: '10s' },
+    'http-address': { type: 'string', default: '127.0.0.1:10248' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   const nodeName = (values['hostname-override'] || hostname()).toLowerCase();
   if (nodeName.length > 253 || !DNS_SUBDOMAIN.test(nodeName)) {
     throw new UsageError(`--hostname-override: "${nodeName}" is not a valid node name (a DNS-1123 subdomain: lower-case letters, digits, '-' and '.')`);
@@ -119,15 +100,20 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     throw new UsageError(`--system-reserved: ${(err as Error).message}`);
   }
   if (values['data-dir'] === '') throw new UsageError('--data-dir: must not be empty');
+  const cgroupRoot = values['cgroup-root'].replace(/^\/+|\/+$/g, '');
+  if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(cgroupRoot) || cgroupRoot.split('/').some((p) => p === '.' || p === '..')) {
+    throw new UsageError(`--cgroup-root: "${values['cgroup-root']}" is not a cgroup path such as tsk or tsk/node-1`);
+  }
   return {
-    server: values.server,
+    server: values.server === undefined ? undefined : serverAddress('server', values.server),
     nodeName,
     nodeIP,
     podCIDR,
     dataDir: values['data-dir'],
+    cgroupRoot,
     maxPods: Number(maxPods),
-    nodeStatusUpdateFrequencyMs: parseGoDuration('node-status-update-frequency', values['node-status-update-frequency']),
-    httpAddress: hostPort('http-address', values['http-address']),
+    nodeStatusUpdateFrequencyMs: positiveDurationMs('node-status-update-frequency', values['node-status-update-frequency']),
+    httpAddress: hostPort('http-address', values['http-address'], '127.0.0.1:10248'),
     systemReserved,
     network,
     help: values.help,

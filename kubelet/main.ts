@@ -10,7 +10,9 @@ import { startKubelet } from './kubelet';
 import { BridgeNetwork } from './network';
 import { CidrPodNetwork, loopbackPodNetwork, type PodNetwork } from './pod-network';
 import { ImageStore } from './runtime/image/store';
+import { CgroupManager, detectCgroupLayout } from './runtime/cgroups/cgroups';
 import { NativeRuntime } from './runtime/native-runtime';
+import { onShutdownSignals } from '../util/signals';
 
 function log(line: string): void {
   console.error(`tsk kubelet: ${line}`);
@@ -26,27 +28,15 @@ export interface NodeRuntime {
 }
 
 /** The runtime, image store and pod network of --data-dir and --network (shared by `tsk kubelet` and `tsk agent`). */
-export function buildNodeRuntime(flags: Pick<KubeletFlags, 'dataDir' | 'network'>): NodeRuntime {
+export function buildNodeRuntime(flags: Pick<KubeletFlags, 'dataDir' | 'network' | 'cgroupRoot'>): NodeRuntime {
   const dataDir = path.resolve(flags.dataDir);
   const images = new ImageStore(dataDir);
   const network: PodNetwork =
     flags.network === 'loopback'
       ? loopbackPodNetwork()
       : new CidrPodNetwork((podCidr) => new BridgeNetwork({ podCidr, stateDir: path.join(dataDir, 'network') }));
-  return { dataDir, images, network, runtime: new NativeRuntime({ dataDir, images, network: network.hook }) };
-}
-
-/** Resolves on the first SIGINT or SIGTERM. */
-function signalled(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals): void => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(sig);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
+  const cgroups = new CgroupManager(detectCgroupLayout(), flags.cgroupRoot);
+  return { dataDir, images, network, runtime: new NativeRuntime({ dataDir, images, network: network.hook, cgroups }) };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -65,7 +55,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const server = await resolveServer(flags.server);
-  const stop = signalled();
+  const shutdown = onShutdownSignals();
+  const stop = shutdown.received;
   const clientset = new Clientset(server);
   // The library's timers do not hold the process (unref'd): this does, until the kubelet is told to stop.
   const keepAlive = setInterval(() => undefined, 1 << 30);
@@ -103,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     log(err instanceof Error ? err.message : String(err));
     return 1;
   } finally {
+    shutdown.dispose();
     clearInterval(keepAlive);
     clientset.close();
   }

@@ -51,12 +51,18 @@ async function writeLabState(dir: string, state: LabState): Promise<void> {
   await rename(`${dir}/${STATE}.tmp`, `${dir}/${STATE}`);
 }
 
+/** A failure no wait can mend (a process exited): waitFor rethrows it at once. */
+class FatalError extends Error {}
+
 async function waitFor(what: string, timeoutMs: number, log: (l: string) => void, check: () => Promise<string | true>): Promise<void> {
   const start = Date.now();
   let lastReport = start;
   let last = '';
   for (;;) {
-    const r = await check().catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
+    const r = await check().catch((err: unknown) => {
+      if (err instanceof FatalError) throw err;
+      return err instanceof Error ? err.message : String(err);
+    });
     if (r === true) return;
     last = r;
     const now = Date.now();
@@ -123,7 +129,7 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
     state = { ...state, server };
     await writeLabState(plan.dir, state);
     await waitFor('the server to be ready', timeoutMs, o.log, async () => {
-      if (!isRunning(server)) throw new Error(`the server exited; its log:\n${logTail(server.log)}`);
+      if (!isRunning(server)) throw new FatalError(`the server exited; its log:\n${logTail(server.log)}`);
       const res = await fetch(`http://${o.httpAddress}/readyz`, { signal: AbortSignal.timeout(2000) });
       return res.ok ? true : `readyz ${res.status}`;
     });
@@ -138,7 +144,7 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
     const cs = new Clientset(o.address);
     try {
       await waitFor(`${plan.nodes.length} node(s) to be Ready`, timeoutMs, o.log, async () => {
-        for (const a of agents) if (!isRunning(a)) throw new Error(`${a.what} exited; its log:\n${logTail(a.log)}`);
+        for (const a of agents) if (!isRunning(a)) throw new FatalError(`${a.what} exited; its log:\n${logTail(a.log)}`);
         const ready = readyNodes((await cs.nodes.list()).items ?? []);
         return ready.length >= plan.nodes.length ? true : `${ready.length}/${plan.nodes.length} Ready`;
       });

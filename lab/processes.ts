@@ -36,11 +36,13 @@ export function isRunning(rec: ProcessRecord): boolean {
 
 /**
  * Starts argv detached (its own session) with stdout and stderr appended to
- * `log`; inside network namespace `netns` when given (ip netns exec execs the
- * command, so the PID is the command's own).
+ * `log`; inside network namespace `netns` when given. nsenter --net, not `ip
+ * netns exec`: the latter also mounts a fresh /sys for the namespace, which
+ * hides /sys/fs/cgroup from the runtime. nsenter execs the command, so the PID
+ * is the command's own.
  */
 export function startDetached(what: string, argv: readonly string[], log: string, netns?: string, env: NodeJS.ProcessEnv = process.env): ProcessRecord {
-  const full = netns ? ['ip', 'netns', 'exec', netns, ...argv] : [...argv];
+  const full = netns ? ['nsenter', `--net=/var/run/netns/${netns}`, ...argv] : [...argv];
   const fd = openSync(log, 'a');
   try {
     const child = spawn(full[0] ?? '', full.slice(1), { detached: true, stdio: ['ignore', fd, fd], env });

@@ -1,62 +1,73 @@
 #!/usr/bin/env bash
-# npm run demo: brings up a tsk control plane (the embedded default: tsk starts
-# its own etcd on 127.0.0.1) and deploys the demo app from manifests/.
-# `npm run demo -- stop` stops it again. Everything listens on loopback only.
+# npm run demo: brings up a local two-node tsk cluster (tsk lab: the server
+# with its embedded etcd on 127.0.0.1, each node in a network namespace of
+# its own) and deploys the demo app from manifests/: a pod, a replication
+# controller of three web servers and a Service in front of them.
+# `npm run demo -- stop` takes it all down again. Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-data=${TSK_DEMO_DIR:-$HOME/.tsk/demo}
-pidfile=$data/apiserver.pid
+name=demo
+data=${TSK_DEMO_DIR:-/var/lib/tsk}
 tsk() { node dist/cmd/tsk.js "$@"; }
 tsctl() { node dist/cmd/tsctl.js "$@"; }
 
+if [ "$(id -u)" -ne 0 ]; then
+  echo "demo: run as root (the lab creates network namespaces, cgroups and mounts)" >&2
+  exit 1
+fi
+
 if [ "${1:-}" = stop ]; then
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    kill "$(cat "$pidfile")"
-    while kill -0 "$(cat "$pidfile")" 2>/dev/null; do sleep 0.2; done
-    echo "demo control plane stopped (data kept in $data)"
-  else
-    echo "no demo control plane is running"
-  fi
-  rm -f "$pidfile"
+  tsk lab down --name "$name" --data-dir "$data"
   exit 0
 fi
 
-if ! command -v etcd >/dev/null 2>&1; then
-  echo "demo: etcd is not installed; on Debian/Ubuntu: apt-get install etcd-server" >&2
-  exit 1
-fi
-[ -d node_modules ] || npm ci --no-audit --no-fund
+bash scripts/ensure-deps.sh
 npm run --silent build
 
-mkdir -p "$data"
-if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-  echo "==> the demo control plane is already running (pid $(cat "$pidfile"))"
+if tsk lab status --name "$name" --data-dir "$data" >/dev/null 2>&1; then
+  echo "==> lab \"$name\" is already up"
 else
-  echo "==> starting tsk apiserver with embedded etcd (data in $data, log in $data/apiserver.log)"
-  nohup node dist/cmd/tsk.js apiserver --data-dir "$data" >"$data/apiserver.log" 2>&1 &
-  echo $! >"$pidfile"
-  for i in $(seq 1 150); do
-    if curl -fsS 127.0.0.1:6080/readyz >/dev/null 2>&1; then break; fi
-    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-      echo "demo: tsk apiserver exited; its log:" >&2; cat "$data/apiserver.log" >&2; exit 1
-    fi
-    [ $((i % 10)) -eq 0 ] && echo "    waiting for the API server to be ready ($((i / 5))s)"
-    sleep 0.2
-  done
-  curl -fsS 127.0.0.1:6080/readyz >/dev/null || { echo "demo: the API server did not become ready" >&2; exit 1; }
+  tsk lab up --name "$name" --nodes 2 --data-dir "$data"
 fi
+
+# The lab has no way out to a public registry: build busybox:1.36 from
+# Debian's busybox-static and load it into every node, as `kind load` does.
+image="$data/lab/$name/busybox-1.36.tar"
+node dist/integration/support/test-images.js docker-save "$image" busybox:1.36
+tsk lab load --name "$name" --data-dir "$data" "$image"
 
 echo "==> tsctl apply -f manifests/"
 tsctl apply -f manifests/
+
+echo "==> waiting for the pods to be Running and Ready"
+count_ready='let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const items=JSON.parse(s).items||[];
+  const ready=items.filter(p=>(p.status?.conditions||[]).some(c=>c.type==="Ready"&&c.status==="True")).length;
+  console.log(ready+" "+items.length)})'
+for i in $(seq 1 180); do
+  read -r ready total < <(tsctl get pods -n demo -o json 2>/dev/null | node -e "$count_ready" || echo "0 0")
+  if [ "$total" -gt 0 ] && [ "$ready" -eq "$total" ]; then echo "    $ready/$total pods ready"; break; fi
+  if [ $((i % 5)) -eq 0 ]; then echo "    $ready/$total pods ready (${i}s)"; fi
+  sleep 1
+done
+
 echo
-echo "==> tsctl get rc,svc,pods -n demo"
+echo "==> tsctl get nodes; tsctl get rc,svc,pods -n demo -o wide"
+tsctl get nodes
 tsctl get rc -n demo
 tsctl get svc -n demo
-tsctl get pods -n demo
+tsctl get pods -n demo -o wide
+
+ip=$(tsctl get svc web -n demo -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).spec.clusterIP))')
+echo
+echo "==> three requests to the web Service's cluster IP $ip, from node $name-node-1"
+for i in 1 2 3; do ip netns exec "tsk-$name-n1" /bin/busybox wget -q -O - "http://$ip/" || true; done
+
 cat <<EOT
 
-The control plane runs in the background (API 127.0.0.1:6443, metrics 127.0.0.1:6080/metrics).
-  node dist/cmd/tsctl.js get pods -n demo -w     watch changes
-  npm run demo -- stop                           stop it
+The lab runs in the background (API 127.0.0.1:6443, metrics 127.0.0.1:6080/metrics).
+  node dist/cmd/tsctl.js get pods -n demo -w                          watch changes
+  node dist/cmd/tsctl.js scale rc web -n demo --replicas 5             more replicas
+  ip netns exec tsk-$name-n1 /bin/busybox wget -qO- http://$ip/   the Service, from a node
+  npm run demo -- stop                                                 take it all down
 EOT

@@ -1,0 +1,76 @@
+// `tsk agent` flags: the kubelet's, plus the few of the proxy that a node
+// needs besides them (k3s's agent takes both in one command line).
+
+import { FLAG_HELP as KUBELET_HELP, parseFlags as parseKubeletFlags, type KubeletFlags } from '../kubelet/flags';
+import { hostPort, parseFlagValues, UsageError } from '../util/flags';
+
+export { UsageError };
+
+export interface AgentFlags {
+  kubelet: KubeletFlags;
+  proxyHttpAddress: string;
+  /** The pods' range: the proxy masquerades traffic to cluster IPs from outside it (kube-proxy's --cluster-cidr). */
+  clusterCidr: string | undefined;
+  /** Program the routes to other nodes' pod CIDRs (default true with the bridge network). */
+  routes: boolean;
+  help: boolean;
+}
+
+const AGENT_ONLY = new Set(['proxy-http-address', 'cluster-cidr', 'node-routes']);
+
+export function parseAgentFlags(argv: readonly string[]): AgentFlags {
+  const kubeletArgv: string[] = [];
+  const ownArgv: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    const name = a.startsWith('--') ? a.slice(2).split('=')[0] ?? '' : '';
+    if (!AGENT_ONLY.has(name)) {
+      kubeletArgv.push(a);
+      continue;
+    }
+    ownArgv.push(a);
+    if (!a.includes('=') && i + 1 < argv.length) ownArgv.push(argv[++i] ?? '');
+  }
+  const own = parseFlagValues(ownArgv, {
+    'proxy-http-address': { type: 'string', default: '127.0.0.1:10256' },
+    'cluster-cidr': { type: 'string' },
+    'node-routes': { type: 'string', default: 'true' },
+  });
+  let kubelet: KubeletFlags;
+  try {
+    kubelet = parseKubeletFlags(kubeletArgv);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const routes = own['node-routes'];
+  if (routes !== 'true' && routes !== 'false') throw new UsageError(`--node-routes: "${routes}" must be true or false`);
+  const cidr = own['cluster-cidr'];
+  if (cidr !== undefined && !/^\d+\.\d+\.\d+\.\d+\/\d{1,2}$/.test(cidr)) throw new UsageError(`--cluster-cidr: "${cidr}" is not an IPv4 CIDR such as 10.244.0.0/16`);
+  return {
+    kubelet,
+    proxyHttpAddress: hostPort('proxy-http-address', own['proxy-http-address'], '127.0.0.1:10256'),
+    clusterCidr: cidr,
+    routes: routes === 'true' && kubelet.network === 'bridge',
+    help: kubelet.help,
+  };
+}
+
+const kubeletFlagLines = KUBELET_HELP.slice(KUBELET_HELP.indexOf('Flags:\n') + 'Flags:\n'.length);
+
+export const AGENT_HELP = `Usage: tsk agent [FLAGS]
+
+Runs a node in one process, as k3s's agent: the kubelet (registers the Node,
+runs its pods with tsk's runtime, reports their status), the service proxy
+(iptables rules for Services' cluster IPs and node ports) and the routes to
+the other nodes' pod CIDRs (via their InternalIPs, for pod traffic between
+nodes on one layer-2 network).
+
+Kubelet flags:
+${kubeletFlagLines}
+
+Proxy and network flags:
+  --proxy-http-address HOST:PORT         the proxy's /healthz and /metrics (default 127.0.0.1:10256)
+  --cluster-cidr CIDR                    the pods' range; traffic to cluster IPs from outside it is masqueraded
+                                         (default: none)
+  --node-routes true|false               route the other nodes' pod CIDRs via their InternalIPs (default true;
+                                         off with --network loopback)`;

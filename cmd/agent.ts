@@ -1,0 +1,121 @@
+// `tsk agent`: a node in one process (k3s's agent role). Start-up is a
+// straight list on one set of shared informers: the kubelet, the service
+// proxy, the routes to the other nodes. Stopping leaves the pods running
+// and the proxy's rules in place, as stopping the kubelet and kube-proxy does.
+
+import { Registry } from 'prom-client';
+import { Clientset } from '../client/clientset';
+import { resolveServer } from '../client/config';
+import { SharedInformerFactory } from '../client/informer-factory';
+import { buildNodeRuntime } from '../kubelet/main';
+import { startKubelet, type RunningKubelet } from '../kubelet/kubelet';
+import { ipRunner } from '../kubelet/routes/node-routes';
+import { startRouteSyncer, type RouteSyncer } from '../kubelet/routes/route-syncer';
+import { listenProxyHealthServer } from '../proxy/health';
+import { startProxy, type RunningProxy } from '../proxy/proxier';
+import type { ListeningHealthServer } from '../util/health-server';
+import { onShutdownSignals } from '../util/signals';
+import { AGENT_HELP, parseAgentFlags, UsageError, type AgentFlags } from './agent-flags';
+
+function log(line: string): void {
+  console.log(`tsk agent: ${line}`);
+}
+
+interface Parts {
+  clientset?: Clientset;
+  informers?: SharedInformerFactory;
+  kubelet?: RunningKubelet;
+  proxy?: RunningProxy;
+  proxyHealth?: ListeningHealthServer;
+  routes?: RouteSyncer;
+}
+
+async function stopAll(p: Parts): Promise<void> {
+  p.routes?.stop();
+  await p.proxyHealth?.close();
+  await p.proxy?.stop();
+  await p.kubelet?.stop();
+  await p.informers?.stop();
+  p.clientset?.close();
+}
+
+async function start(flags: AgentFlags, parts: Parts): Promise<void> {
+  const k = flags.kubelet;
+  const server = await resolveServer(k.server);
+  parts.clientset = new Clientset(server);
+  parts.informers = new SharedInformerFactory(parts.clientset);
+  const node = buildNodeRuntime(k);
+  log(`node ${k.nodeName}, API server ${server}, data in ${node.dataDir}, ${k.network} network`);
+  parts.kubelet = await startKubelet({
+    clientset: parts.clientset,
+    informers: parts.informers,
+    runtime: node.runtime,
+    images: node.images,
+    network: node.network,
+    nodeName: k.nodeName,
+    dataDir: node.dataDir,
+    nodeIP: k.nodeIP,
+    podCIDR: k.podCIDR,
+    maxPods: k.maxPods,
+    systemReserved: k.systemReserved,
+    nodeStatusUpdateFrequencyMs: k.nodeStatusUpdateFrequencyMs,
+    httpAddress: k.httpAddress,
+    log: (l) => log(`kubelet: ${l}`),
+  });
+  log(`kubelet running; /healthz and /metrics on ${parts.kubelet.httpAddress ?? k.httpAddress}`);
+  parts.proxy = await startProxy({
+    clientset: parts.clientset,
+    informers: parts.informers,
+    nodeName: k.nodeName,
+    ...(k.nodeIP ? { nodeIPs: [k.nodeIP] } : {}),
+    ...(flags.clusterCidr ? { clusterCIDR: flags.clusterCidr } : {}),
+    registry: new Registry(),
+    stopInformers: false,
+    log: (l) => log(`proxy: ${l}`),
+  });
+  const proxy = parts.proxy;
+  parts.proxyHealth = await listenProxyHealthServer(flags.proxyHttpAddress, proxy.registry, () => proxy.health());
+  log(`proxy running; /healthz and /metrics on ${parts.proxyHealth.address}`);
+  if (flags.routes) {
+    parts.routes = startRouteSyncer({ informers: parts.informers, nodeName: k.nodeName, ip: ipRunner(), log: (l) => log(`routes: ${l}`) });
+    log('routes to the other nodes\' pod CIDRs are kept in step with the Nodes');
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let flags: AgentFlags;
+  try {
+    flags = parseAgentFlags(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`tsk agent: ${err.message}\nRun 'tsk agent --help' for the flags.`);
+    return 2;
+  }
+  if (flags.help) {
+    console.log(AGENT_HELP);
+    return 0;
+  }
+  const shutdown = onShutdownSignals();
+  // The libraries' timers do not hold the process (unref'd): this does, until told to stop.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  const parts: Parts = {};
+  try {
+    const starting = start(flags, parts);
+    const first = await Promise.race([starting.then(() => 'started' as const), shutdown.received.then(() => 'signal' as const)]);
+    if (first === 'signal') {
+      // Let start-up settle so that everything it made is stopped below.
+      await starting.catch(() => undefined);
+      log('interrupted while starting');
+      return 1;
+    }
+    log(`received ${await shutdown.received}, stopping (pods keep running, proxy rules stay)`);
+    return 0;
+  } catch (err) {
+    console.error(`tsk agent: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  } finally {
+    await stopAll(parts);
+    shutdown.dispose();
+    clearInterval(keepAlive);
+  }
+}
