@@ -2,7 +2,7 @@
 // needs besides them (k3s's agent takes both in one command line).
 
 import { FLAG_HELP as KUBELET_HELP, parseFlags as parseKubeletFlags, type KubeletFlags } from '../kubelet/flags';
-import { hostPort, parseFlagValues, UsageError } from '../util/flags';
+import { hostPort, parseFlagValues, splitArgv, UsageError } from '../util/flags';
 
 export { UsageError };
 
@@ -19,18 +19,7 @@ export interface AgentFlags {
 const AGENT_ONLY = new Set(['proxy-http-address', 'cluster-cidr', 'node-routes']);
 
 export function parseAgentFlags(argv: readonly string[]): AgentFlags {
-  const kubeletArgv: string[] = [];
-  const ownArgv: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    const name = a.startsWith('--') ? a.slice(2).split('=')[0] ?? '' : '';
-    if (!AGENT_ONLY.has(name)) {
-      kubeletArgv.push(a);
-      continue;
-    }
-    ownArgv.push(a);
-    if (!a.includes('=') && i + 1 < argv.length) ownArgv.push(argv[++i] ?? '');
-  }
+  const { picked: ownArgv, rest: kubeletArgv } = splitArgv(argv, AGENT_ONLY);
   const own = parseFlagValues(ownArgv, {
     'proxy-http-address': { type: 'string', default: '127.0.0.1:10256' },
     'cluster-cidr': { type: 'string' },

@@ -5,6 +5,7 @@
 import { FLAG_HELP as API_HELP, parseFlags as parseApiFlags, type ApiServerFlags } from '../apiserver/flags';
 import { CONCURRENCY_FLAGS, parseFlags as parseControllerFlags, type ControllerManagerFlags } from '../controllers/flags';
 import { NODE_CONTROLLER_FLAG_HELP, NODE_CONTROLLER_FLAG_SPECS } from '../controllers/node-flags';
+import { splitArgv } from '../util/flags';
 
 export class ServerUsageError extends Error {}
 
@@ -19,19 +20,8 @@ export interface ServerFlags {
 
 /** Splits argv by owner; every controller flag takes a value (--flag V or --flag=V). */
 export function splitServerArgv(argv: readonly string[]): { api: string[]; controllers: string[] } {
-  const api: string[] = [];
-  const controllers: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    const name = a.startsWith('--') ? a.slice(2).split('=')[0] ?? '' : '';
-    if (!CONTROLLER_FLAGS.has(name)) {
-      api.push(a);
-      continue;
-    }
-    controllers.push(a);
-    if (!a.includes('=') && i + 1 < argv.length) controllers.push(argv[++i] ?? '');
-  }
-  return { api, controllers };
+  const { picked, rest } = splitArgv(argv, CONTROLLER_FLAGS);
+  return { api: rest, controllers: picked };
 }
 
 export function parseServerFlags(argv: readonly string[]): ServerFlags {

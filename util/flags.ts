@@ -59,3 +59,24 @@ export function durationMs(flag: string, value: string): number {
   if (ms === undefined) throw new UsageError(`--${flag}: "${value}" is not a duration such as 30s, 1m30s or 500ms`);
   return ms;
 }
+
+/**
+ * Splits a command line between two parsers (tsk server and tsk agent take
+ * several components' flags): flags named in `names`, each with its value
+ * (--flag V or --flag=V), go to `picked`; everything else, in order, to `rest`.
+ */
+export function splitArgv(argv: readonly string[], names: ReadonlySet<string>): { picked: string[]; rest: string[] } {
+  const picked: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    const name = a.startsWith('--') ? (a.slice(2).split('=')[0] ?? '') : '';
+    if (!names.has(name)) {
+      rest.push(a);
+      continue;
+    }
+    picked.push(a);
+    if (!a.includes('=') && i + 1 < argv.length) picked.push(argv[++i] ?? '');
+  }
+  return { picked, rest };
+}
