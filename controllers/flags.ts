@@ -47,7 +47,7 @@ Flags:
                               "foo" runs foo, "-foo" does not (default "*").
                               Known: ${names.join(', ')}${off.length > 0 ? `; off by default: ${off.join(', ')}` : ''}
 ${Object.entries(CONCURRENCY_FLAGS)
-  .map(([flag, c]) => `  --${flag} N`.padEnd(30) + `workers of the ${c.controller} controller (default ${c.default})`)
+  .map(([flag, c]) => `  --${flag} N`.padEnd(30).replace(/(\S)$/, "$1 ") + `workers of the ${c.controller} controller (default ${c.default})`)
   .join('\n')}
   --workers N                 workers of every controller without its own flag above (default: each one's default)
 ${NODE_CONTROLLER_FLAG_HELP}
