@@ -107,9 +107,10 @@ function endpointsColumns(): Columns<core.Endpoints> {
   return { headers: ['NAME', 'ENDPOINTS', 'AGE'], row: (ep, now) => [ep.metadata?.name ?? '', endpointsText(ep), created(ep, now)] };
 }
 
+/** As kubectl: Ready only when the condition is True; False or Unknown (a silent node) is NotReady; no condition at all is Unknown. */
 export function nodeStatus(n: core.Node): string {
   const ready = (n.status?.conditions ?? []).find((c) => c.type === 'Ready');
-  let s = !ready ? 'Unknown' : ready.status === 'True' ? 'Ready' : ready.status === 'False' ? 'NotReady' : 'Unknown';
+  let s = !ready ? 'Unknown' : ready.status === 'True' ? 'Ready' : 'NotReady';
   if (n.spec?.unschedulable) s += ',SchedulingDisabled';
   return s;
 }

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type * as core from '../../api/gen/tsk/v1/core';
-import { columnsFor } from './columns';
+import { columnsFor, nodeStatus } from './columns';
 import { formatJson, formatYaml, toKubeJson, toKubeList } from './output';
 import { podSummary } from './pod-status';
 import { TableWriter, formatTable } from './table';
@@ -143,4 +143,17 @@ test('describe: aligned fields, containers, events table', (t) => {
   const none = new DescribeWriter();
   eventsSection(none, [], now);
   t.is(none.toString(), 'Events:  <none>\n');
+});
+
+test('node STATUS as kubectl: Ready only when True; False and Unknown (a silent node) are NotReady', (t) => {
+  const node = (status?: string, unschedulable = false): core.Node => ({
+    metadata: { name: 'n' },
+    spec: { unschedulable },
+    status: { conditions: status ? [{ type: 'Ready', status }] : [] },
+  });
+  t.is(nodeStatus(node('True')), 'Ready');
+  t.is(nodeStatus(node('False')), 'NotReady');
+  t.is(nodeStatus(node('Unknown')), 'NotReady');
+  t.is(nodeStatus(node()), 'Unknown');
+  t.is(nodeStatus(node('True', true)), 'Ready,SchedulingDisabled');
 });
