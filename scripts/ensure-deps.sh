@@ -13,6 +13,8 @@ want iptables-restore iptables
 want ip iproute2
 want sysctl procps
 want conntrack conntrack
+# br_netfilter (bridged pod traffic through iptables): modprobe only when it is not loaded yet.
+[ -d /proc/sys/net/bridge ] || want modprobe kmod
 want docker-registry docker-registry
 want gcc gcc
 [ -f /usr/include/stdio.h ] || need_pkgs+=(libc6-dev)

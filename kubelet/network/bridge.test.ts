@@ -72,6 +72,7 @@ test('setUp in a named node namespace: bridge, forwarding, veth, address and rou
     '  addr replace 10.244.1.1/24 brd + dev tsk0',
     '  link set tsk0 up',
     'nsenter --net=/var/run/netns/tsk-nt-x sysctl -w net.ipv4.ip_forward=1',
+    'nsenter --net=/var/run/netns/tsk-nt-x sysctl -w net.bridge.bridge-nf-call-iptables=1',
     `ip -n tsk-nt-x -j -d link show ${VETH}`,
     `ip -n tsk-nt-x link add ${VETH} mtu 1400 type veth peer name eth0 mtu 1400 netns ${NETNS}`,
     ...wireCommands('ip -n tsk-nt-x', '10.244.1.2'),
@@ -208,3 +209,24 @@ for (const [opts, message] of BAD_OPTIONS) {
     t.throws(() => network(t, new FakeRunner(), opts), { message, instanceOf: NetworkError });
   });
 }
+
+test('without br_netfilter the module is loaded, then bridged traffic passes iptables; a failure names the step', async (t) => {
+  let loaded = false;
+  const missingModule = (cmd: string): Partial<CommandResult> | undefined => {
+    if (cmd.endsWith('modprobe br_netfilter')) {
+      loaded = true;
+      return undefined;
+    }
+    if (cmd.includes('bridge-nf-call-iptables') && !loaded) return { code: 255, stderr: 'sysctl: cannot stat /proc/sys/net/bridge/bridge-nf-call-iptables: No such file or directory\n' };
+    return emptyNode(cmd);
+  };
+  const runner = new FakeRunner(missingModule);
+  await network(t, runner, { netns: 'tsk-nt-x' }).setUp(SB, NETNS);
+  const sysctl = 'nsenter --net=/var/run/netns/tsk-nt-x sysctl -w net.bridge.bridge-nf-call-iptables=1';
+  const i = runner.commands.indexOf(sysctl);
+  t.deepEqual(runner.commands.slice(i, i + 3), [sysctl, 'modprobe br_netfilter', sysctl]);
+
+  const noModule = new FakeRunner((cmd) => (cmd.endsWith('modprobe br_netfilter') ? { code: 1, stderr: 'modprobe: FATAL: Module br_netfilter not found\n' } : missingModule(cmd)));
+  loaded = false;
+  await t.throwsAsync(network(t, noModule, { netns: 'tsk-nt-x' }).setUp(SB, NETNS), { message: /load the br_netfilter kernel module.*Module br_netfilter not found/s });
+});

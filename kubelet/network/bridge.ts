@@ -205,6 +205,23 @@ export class BridgeNetwork implements NetworkHook {
       [`bring bridge ${br} up`, ['link', 'set', br, 'up']],
     ]);
     await this.step('enable IP forwarding in the node namespace', this.nodeSysctl(['-w', 'net.ipv4.ip_forward=1']));
+    await this.passBridgedTrafficThroughIptables();
+  }
+
+  /**
+   * A pod calling a Service whose endpoint is a pod on the same bridge: the
+   * request is DNATed by the node, but the reply goes pod to pod across the
+   * bridge and would never be un-NATed unless bridged traffic passes
+   * iptables (br_netfilter), as Kubernetes requires of every node.
+   */
+  private async passBridgedTrafficThroughIptables(): Promise<void> {
+    const step = 'pass bridged pod traffic through iptables (net.bridge.bridge-nf-call-iptables)';
+    const sysctl = this.nodeSysctl(['-w', 'net.bridge.bridge-nf-call-iptables=1']);
+    const first = await this.step(step, sysctl, (r) => /cannot stat|No such file/.test(r.stderr));
+    if (first.code === 0) return;
+    // The sysctl exists once the module is loaded: load it, as kubeadm asks admins to.
+    await this.step('load the br_netfilter kernel module', ['modprobe', 'br_netfilter']);
+    await this.step(step, sysctl);
   }
 
   /** The link in the node namespace, or undefined if there is none by that name. */
