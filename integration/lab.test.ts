@@ -7,7 +7,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -86,6 +86,21 @@ test('tsk lab: two nodes run the demo app; its Service balances over pods on bot
     return hosts.size === 3 ? true : undefined;
   });
   t.is(hosts.size, 3, [...hosts].join(' | '));
+
+  // From inside a pod on node 1: the Service reaches the pod itself
+  // (hairpin), a pod on the same bridge (bridged replies pass iptables) and
+  // the pods on node 2 (routes between nodes).
+  const client = pods.find((p) => p.spec?.nodeName === `${name}-node-1`);
+  const sandboxes = join(dir, 'lab', name, `${name}-node-1`, 'sandboxes');
+  const sandbox = readdirSync(sandboxes).find((id) => (JSON.parse(readFileSync(join(sandboxes, id, 'config.json'), 'utf8')) as { config: { name: string } }).config.name === client?.metadata?.name);
+  t.truthy(sandbox, `the sandbox of ${client?.metadata?.name ?? '?'}`);
+  const fromPod = new Set<string>();
+  await eventually('answers from every replica, asked from a pod', 60_000, async () => {
+    const r = await exec('nsenter', [`--net=${join(sandboxes, sandbox ?? '', 'net')}`, '/bin/busybox', 'wget', '-q', '-O', '-', `http://${svc.spec?.clusterIP}:80/`], { timeout: 10_000 });
+    fromPod.add(r.stdout.trim());
+    return fromPod.size === 3 ? true : undefined;
+  });
+  t.true(fromPod.has(`web replica ${client?.metadata?.name ?? ''}`), 'the pod reached itself through the Service');
   const status = await exec(process.execPath, [TSK, 'lab', 'status', '--name', name, '--data-dir', dir], { env });
   t.regex(status.stdout, /server running/);
 
