@@ -131,6 +131,8 @@ export class NativeRuntime implements ContainerRuntime {
       if (r.code !== 0) throw new SetupError('create sandbox', r.message || `failed with ${r.code}`);
       const net = await this.network.setUp(id, path.join(dir, 'net'), config);
       writeSandboxRecord(dir, { ...rec, ips: net.ips });
+      // Containers are created after this, so they see the pod's own address for its name.
+      if (net.ips[0]) fs.writeFileSync(path.join(dir, 'hosts'), hostsFile(hostname, config.hostAliases, net.ips[0]));
     } catch (err) {
       await this.removeSandbox(id).catch(() => undefined);
       throw err;

@@ -7,7 +7,7 @@ import { parseCgroupLayout, resourceWrites, sharesToWeight, milliToShares, podCg
 import { capabilityMask, DEFAULT_CAP_MASK, mergeEnv, renderSpec, resolveCommand, ShimSpec } from './container/spec';
 import { parseGroup, parsePasswd, resolveUser } from './container/user';
 import { parseLogLine, tailEntries } from './logs/cri-log';
-import { hostDnsConfig, resolvConf } from './sandbox/files';
+import { hostDnsConfig, hostsFile, resolvConf } from './sandbox/files';
 import { findContainer, parseFlags, statusText } from './cli/container-commands';
 import { extractDataDir } from './cli/main';
 import type { ContainerStatus, LogEntry } from './runtime';
@@ -122,4 +122,14 @@ test('ps STATUS reads like docker, with the OOMKilled reason', (t) => {
   t.is(statusText({ ...base, state: 'created' }, now), 'Created');
   t.is(findContainer([exited], 'aaaa').name, 'n');
   t.throws(() => findContainer([exited], 'zzz'), { message: /container "zzz" not found/ });
+});
+
+test('hosts file: the pod name on its pod IP once it has one, host aliases after', (t) => {
+  const before = hostsFile('web-1', [{ ip: '10.0.0.9', hostnames: ['db', 'db.local'] }]);
+  t.regex(before, /^127\.0\.0\.1\tlocalhost$/m);
+  t.regex(before, /^127\.0\.1\.1\tweb-1$/m);
+  t.regex(before, /^10\.0\.0\.9\tdb\tdb\.local$/m);
+  const after = hostsFile('web-1', [], '10.244.1.7');
+  t.regex(after, /^10\.244\.1\.7\tweb-1$/m);
+  t.notRegex(after, /127\.0\.1\.1/);
 });

@@ -34,7 +34,11 @@ export function writeSandboxRecord(dir: string, rec: SandboxRecord): void {
 }
 
 /** /etc/hosts as Kubernetes writes it for a pod (the pod IP line comes with networking). */
-export function hostsFile(hostname: string, aliases: HostAlias[] = []): string {
+/**
+ * The sandbox's /etc/hosts, as the kubelet writes it: the pod's own name on
+ * its pod IP once the network gave it one (before that, on 127.0.1.1).
+ */
+export function hostsFile(hostname: string, aliases: HostAlias[] = [], podIp?: string): string {
   const lines = [
     '# Kubernetes-managed hosts file (tsk).',
     '127.0.0.1\tlocalhost',
@@ -43,7 +47,7 @@ export function hostsFile(hostname: string, aliases: HostAlias[] = []): string {
     'fe00::0\tip6-mcastprefix',
     'fe00::1\tip6-allnodes',
     'fe00::2\tip6-allrouters',
-    `127.0.1.1\t${hostname}`,
+    `${podIp ?? '127.0.1.1'}\t${hostname}`,
   ];
   for (const a of aliases) lines.push(`${a.ip}\t${a.hostnames.join('\t')}`);
   return `${lines.join('\n')}\n`;
