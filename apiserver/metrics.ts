@@ -58,6 +58,26 @@ export class ApiServerMetrics {
     registers: [this.registry],
   });
 
+  readonly nodeTunnels = new Gauge({
+    name: 'apiserver_node_tunnels',
+    help: 'Kubelets connected through their reverse tunnel.',
+    registers: [this.registry],
+  });
+
+  readonly tunnelSessions = new Gauge({
+    name: 'apiserver_node_tunnel_sessions',
+    help: 'Log and exec sessions open through node tunnels, by type.',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly tunnelSessionsTotal = new Counter({
+    name: 'apiserver_node_tunnel_sessions_total',
+    help: 'Log and exec sessions opened through node tunnels, by type.',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
   /** Label lookups cached per series: prom-client validates and hashes labels on every labels() call. */
   private readonly etcdChildren = new Map<string, { observe(v: number): void }>();
   private readonly durationChildren = new Map<string, { observe(v: number): void }>();

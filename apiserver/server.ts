@@ -9,6 +9,7 @@ import type { VersionInfo } from '../api/gen/tsk/v1/meta';
 import type { Namespace } from '../api/gen/tsk/v1/core';
 import { KIND_NAMES, KINDS, type KindName } from '../api/kinds';
 import { GrpcApi, GRPC_MAX_RECEIVE_BYTES } from './grpc/server';
+import { TunnelRegistry } from './tunnel/registry';
 import { listenHealthServer } from '../util/health-server';
 import { bindListenAddress, parseListenAddress, type Bound } from './grpc/listen';
 import { ApiServerMetrics } from './metrics';
@@ -188,7 +189,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_timeout_ms': 20_000,
     });
+    const tunnels = new TunnelRegistry(metrics, log);
     new GrpcApi({
+      tunnels,
       registries,
       caches,
       store,
@@ -216,6 +219,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
           });
         }),
     );
+    // Runs before the shutdown above (cleanups run in reverse): tunnels never end by themselves.
+    cleanups.push(() => tunnels.closeAll());
     for (const text of opts.address.split(',')) bound.push(await bindListenAddress(server, parseListenAddress(text.trim())));
     const grpcAddresses = bound.map((b) => b.address);
     const grpcAddress = grpcAddresses[0] ?? '';

@@ -6,7 +6,7 @@
 // branch with `instanceof` and never see a raw gRPC status.
 
 import { Client, Metadata, credentials, status as GrpcStatus } from '@grpc/grpc-js';
-import type { CallOptions, ChannelOptions, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import type { CallOptions, ChannelOptions, ClientDuplexStream, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { ApiError, STATUS_TRAILER, UnavailableError, fromServiceError } from '../api/errors';
 import type { MethodDef } from '../api/kinds';
 
@@ -129,6 +129,12 @@ export class Connection {
   serverStream<Req, Res>(method: MethodDef<Req, Res>, request: Req): ClientReadableStream<Res> {
     this.assertOpen();
     return this.client.makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, request, new Metadata(), {});
+  }
+
+  /** Opens a bidirectional stream (no deadline: logs -f, exec, the node tunnel). The caller owns it and must end or cancel it. */
+  bidiStream<Req, Res>(method: MethodDef<Req, Res>): ClientDuplexStream<Req, Res> {
+    this.assertOpen();
+    return this.client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, new Metadata(), {});
   }
 
   /** Converts what a stream emitted as 'error' into an ApiError. */

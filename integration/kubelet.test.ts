@@ -29,6 +29,7 @@ import { ImageStore } from '../kubelet/runtime/image/store';
 import { NativeRuntime } from '../kubelet/runtime/native-runtime';
 import { eventually } from './support/client-harness';
 import { startTestEtcd } from './support/etcd';
+import { killProcess, pipeTo, run, startForwarderInNamespace } from './support/netns';
 import { startRegistry } from './support/registry';
 import { cleanupRuntime } from './support/runtime-env';
 import { busyboxImage, pushImage } from './support/test-images';
@@ -61,43 +62,6 @@ interface Env {
 }
 
 const test = anyTest as TestFn<Env>;
-
-function run(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
-}
-
-/** Pipes every connection of `server` to a connection `connect()` opens. */
-function pipeTo(connect: () => net.Socket): net.Server {
-  return net.createServer((c) => {
-    const up = connect();
-    c.pipe(up).pipe(c);
-    c.on('error', () => up.destroy());
-    up.on('error', () => c.destroy());
-  });
-}
-
-/** A TCP listener on 127.0.0.1:port inside the namespace that forwards to a unix socket. */
-function startForwarderInNamespace(ns: string, port: number, sock: string): Promise<ChildProcess> {
-  const code = `const net=require('net');const [port,sock]=process.argv.slice(1);
-    net.createServer((c)=>{const u=net.connect(sock);c.pipe(u).pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy());})
-      .listen(Number(port),'127.0.0.1',()=>console.log('ready'));`;
-  // nsenter execs node itself (ip netns exec forks and waits, so killing it would orphan the forwarder).
-  const child = spawn('nsenter', [`--net=/var/run/netns/${ns}`, process.execPath, '-e', code, String(port), sock], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout?.once('data', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`registry forwarder exited with ${code}: ${err}`)));
-  });
-}
-
-async function killProcess(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const gone = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill('SIGKILL');
-  await gone;
-}
 
 /**
  * Starts `tsk kubelet` in the node's namespace. nsenter --net rather than

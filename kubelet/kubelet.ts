@@ -23,6 +23,7 @@ import { KubeletStoppingError, PodSyncer } from './pod-sync';
 import { PodWorkers } from './pod-workers';
 import { ProbeManager } from './probes';
 import type { ContainerRuntime } from './runtime/runtime';
+import { TunnelClient } from './tunnel/client';
 import { listPodDirs, removePodDir } from './volumes';
 
 export const RUNTIME_VERSION = 'tsk://0.1.0';
@@ -89,6 +90,7 @@ class Kubelet implements RunningKubelet {
   /** The pending timer of each periodic loop (relist, housekeeping). */
   private readonly timers = new Map<string, TimerHandle>();
   private server: ListeningHealthServer | undefined;
+  private tunnel: TunnelClient | undefined;
   private stopping: Promise<void> | undefined;
   private relisting: Promise<void> | undefined;
 
@@ -206,6 +208,9 @@ class Kubelet implements RunningKubelet {
     // Only now is "not in the API" trustworthy: the first relist may clean up orphans.
     await this.relist(true);
     await this.collectNetworkGarbage();
+    // The reverse tunnel for logs and exec through the API server (the API server never dials a node).
+    this.tunnel = new TunnelClient({ connection: this.o.clientset.connection, nodeName: this.o.nodeName, runtime: this.o.runtime, log: this.log });
+    this.tunnel.start();
     this.every('relist', this.o.relistPeriodMs ?? 1000, () => this.relist(false));
     this.every('housekeeping', this.o.resyncPeriodMs ?? 10_000, () => this.housekeeping());
     if (this.o.httpAddress !== undefined) {
@@ -343,6 +348,7 @@ class Kubelet implements RunningKubelet {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       for (const t of this.timers.values()) this.clock.clearTimeout(t);
+      this.tunnel?.stop();
       this.probes.stop();
       await this.relisting;
       // Containers being stopped keep their grace period in the runtime; the next start resumes what was cut short.

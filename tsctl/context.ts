@@ -7,8 +7,9 @@ import { flagInt, flagString, type ParsedArgs } from './args';
 import { UsageError } from './errors';
 
 export interface Io {
-  readonly stdout: { write(s: string): unknown };
-  readonly stderr: { write(s: string): unknown };
+  /** Bytes as well as text: logs and exec pass the container's output through unchanged. */
+  readonly stdout: { write(s: string | Uint8Array): unknown };
+  readonly stderr: { write(s: string | Uint8Array): unknown };
   readonly stdin: NodeJS.ReadableStream;
 }
 

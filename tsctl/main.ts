@@ -7,6 +7,8 @@ import type { Command } from './command';
 import { applyCommand } from './commands/apply';
 import { createCommand } from './commands/create';
 import { scaleCommand } from './commands/scale';
+import { execCommand } from './commands/exec';
+import { logsCommand } from './commands/logs';
 import { deleteCommand } from './commands/delete';
 import { describeCommand } from './commands/describe';
 import { getCommand } from './commands/get';
@@ -14,7 +16,7 @@ import { clusterInfoCommand, versionCommand } from './commands/version';
 import { Context, type ContextOptions, type Io } from './context';
 import { CliError, UsageError, formatError } from './errors';
 
-const COMMANDS: readonly Command[] = [applyCommand, getCommand, describeCommand, scaleCommand, deleteCommand, createCommand, versionCommand, clusterInfoCommand];
+const COMMANDS: readonly Command[] = [applyCommand, getCommand, describeCommand, scaleCommand, deleteCommand, logsCommand, execCommand, createCommand, versionCommand, clusterInfoCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

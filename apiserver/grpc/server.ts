@@ -20,6 +20,9 @@ import { buildFilter } from '../storage/filter';
 import type { WatchCache } from '../storage/watch-cache';
 import { encodingOf } from '../storage/objects';
 import { RawMessage, encodeList } from '../storage/wire';
+import { NodeTunnelService } from '../../api/gen/tsk/v1/stream';
+import type { TunnelRegistry } from '../tunnel/registry';
+import { PodSessions } from './pod-sessions';
 import { serveWatch, type WatchOptions } from './watch';
 
 /** A request body over the limit, caught before decoding. */
@@ -35,6 +38,8 @@ export interface GrpcDeps {
   metrics: ApiServerMetrics;
   watch: Omit<WatchOptions, 'onEventSent'>;
   version: () => Promise<VersionInfo>;
+  /** The kubelets' reverse tunnels, for pod logs and exec. */
+  tunnels: TunnelRegistry;
   log: (msg: string) => void;
 }
 
@@ -121,6 +126,9 @@ export class GrpcApi {
     };
     if (kind === 'Pod') {
       handlers['bind'] = this.unary<api.BindRequest, ApiObject>('bind', resource, (r) => bindPod(reg, r.binding, () => new Date()), 201);
+      const sessions = new PodSessions({ pods: reg, tunnels: this.deps.tunnels, metrics: this.deps.metrics, log: this.deps.log });
+      handlers['logs'] = sessions.logs.bind(sessions);
+      handlers['exec'] = sessions.exec.bind(sessions);
     }
     return handlers;
   }
@@ -172,6 +180,8 @@ export class GrpcApi {
       const def = kind === 'Pod' ? api.PodServiceService : KINDS[kind].service;
       server.addService(passThrough(def as unknown as Record<string, AnyMethod>), this.handlersFor(kind));
     }
+    const tunnels = this.deps.tunnels;
+    server.addService(NodeTunnelService as unknown as ServiceDefinition, { connect: tunnels.serve.bind(tunnels) });
     server.addService(api.DiscoveryService as unknown as ServiceDefinition, {
       version: this.unary('get', 'version', () => this.deps.version()),
     });

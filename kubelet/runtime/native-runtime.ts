@@ -28,6 +28,7 @@ import {
   ContainerStats,
   ContainerStatus,
   ExecOptions,
+  ExecProcess,
   ExecResult,
   LogEntry,
   LogOptions,
@@ -481,6 +482,26 @@ export class NativeRuntime implements ContainerRuntime {
       child.on('error', (err) => reject(new SetupError('exec: run tsk-exec', err.message)));
       child.on('close', (code, sig) => resolve({ exitCode: code ?? 128 + (sig === 'SIGKILL' ? 9 : 15), stdout, stderr }));
     });
+  }
+
+  execStream(id: string, opts: ExecOptions): ExecProcess {
+    const { file, args } = this.execArgs(id, opts);
+    // stdout and stderr are always pipes (stdio below), so the non-null assertions hold.
+    const child = spawn(file, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const exit = new Promise<number>((resolve) => {
+      child.on('error', () => resolve(126));
+      child.on('close', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
+    });
+    return {
+      stdin: child.stdin,
+      stdout: child.stdout!,
+      stderr: child.stderr!,
+      exit,
+      kill: () => {
+        child.stdin?.destroy();
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      },
+    };
   }
 
   async *logs(id: string, opts: LogOptions = {}): AsyncGenerator<LogEntry> {

@@ -151,6 +151,19 @@ export interface ExecResult {
   stderr: string;
 }
 
+/** A command running in a container with its stdio as streams (exec through the API). */
+export interface ExecProcess {
+  /** The command's stdin; null unless opts.stdin. */
+  readonly stdin: NodeJS.WritableStream | null;
+  /** With tty, the terminal's output (stderr is merged into it, as in docker exec -t). */
+  readonly stdout: NodeJS.ReadableStream;
+  readonly stderr: NodeJS.ReadableStream;
+  /** The command's exit code (128+signal when killed), after its output has ended. */
+  readonly exit: Promise<number>;
+  /** Ends the session: the helper is killed and the command loses its stdio. */
+  kill(): void;
+}
+
 export interface LogOptions {
   follow?: boolean;
   /** Only the last N lines (of the current and rotated files). */
@@ -211,6 +224,8 @@ export interface ContainerRuntime {
   waitContainer(id: string, signal?: AbortSignal): Promise<ContainerStatus>;
 
   exec(id: string, opts: ExecOptions): Promise<ExecResult>;
+  /** exec with streaming stdio; throws InvalidStateError when the container is not running. */
+  execStream(id: string, opts: ExecOptions): ExecProcess;
   logs(id: string, opts?: LogOptions): AsyncIterable<LogEntry>;
   containerStats(id: string): Promise<ContainerStats>;
 }

@@ -3,6 +3,7 @@
 // container exit (exit()) or a call fail (failNext()). Times come from an
 // injected clock so ordering (newest first) is deterministic.
 
+import { PassThrough } from 'node:stream';
 import type {
   ContainerConfig,
   ContainerRuntime,
@@ -10,6 +11,7 @@ import type {
   ContainerStats,
   ContainerStatus,
   ExecOptions,
+  ExecProcess,
   ExecResult,
   LogEntry,
   SandboxConfig,
@@ -153,6 +155,17 @@ export class FakeRuntime implements ContainerRuntime {
   async exec(id: string, opts: ExecOptions): Promise<ExecResult> {
     this.calls.push(`exec ${id} ${opts.cmd.join(' ')}`);
     return this.execResults.get(opts.cmd[0] ?? '') ?? { exitCode: 0, stdout: '', stderr: '' };
+  }
+
+  /** Streams the canned result of execResults; stdin is accepted and dropped. */
+  execStream(id: string, opts: ExecOptions): ExecProcess {
+    this.calls.push(`exec ${id} ${opts.cmd.join(' ')}`);
+    const res = this.execResults.get(opts.cmd[0] ?? '') ?? { exitCode: 0, stdout: '', stderr: '' };
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    stdout.end(res.stdout);
+    stderr.end(res.stderr);
+    return { stdin: opts.stdin ? new PassThrough() : null, stdout, stderr, exit: Promise.resolve(res.exitCode), kill: () => {} };
   }
 
   // eslint-disable-next-line require-yield

@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -47,6 +49,7 @@ import {
   VersionRequest,
   WatchRequest,
 } from "./meta";
+import { ExecClientMessage, ExecServerMessage, PodLogsChunk, PodLogsRequest } from "./stream";
 
 /**
  * The tsk API: one gRPC service per kind, each with the verbs of a
@@ -1750,6 +1753,26 @@ export const PodServiceService = {
     responseSerialize: (value: Pod): Buffer => Buffer.from(Pod.encode(value).finish()),
     responseDeserialize: (value: Buffer): Pod => Pod.decode(value),
   },
+  /** The container's log, through the node's tunnel (kubectl logs). */
+  logs: {
+    path: "/tsk.v1.PodService/Logs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: PodLogsRequest): Buffer => Buffer.from(PodLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PodLogsRequest => PodLogsRequest.decode(value),
+    responseSerialize: (value: PodLogsChunk): Buffer => Buffer.from(PodLogsChunk.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PodLogsChunk => PodLogsChunk.decode(value),
+  },
+  /** A command in a running container (kubectl exec): the first message starts it. */
+  exec: {
+    path: "/tsk.v1.PodService/Exec" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ExecClientMessage): Buffer => Buffer.from(ExecClientMessage.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecClientMessage => ExecClientMessage.decode(value),
+    responseSerialize: (value: ExecServerMessage): Buffer => Buffer.from(ExecServerMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecServerMessage => ExecServerMessage.decode(value),
+  },
 } as const;
 
 export interface PodServiceServer extends UntypedServiceImplementation {
@@ -1764,6 +1787,10 @@ export interface PodServiceServer extends UntypedServiceImplementation {
   watch: handleServerStreamingCall<WatchRequest, PodWatchEvent>;
   /** Sets spec.nodeName once; ABORTED when the pod is already bound. */
   bind: handleUnaryCall<BindRequest, Pod>;
+  /** The container's log, through the node's tunnel (kubectl logs). */
+  logs: handleServerStreamingCall<PodLogsRequest, PodLogsChunk>;
+  /** A command in a running container (kubectl exec): the first message starts it. */
+  exec: handleBidiStreamingCall<ExecClientMessage, ExecServerMessage>;
 }
 
 export interface PodServiceClient extends Client {
@@ -1863,6 +1890,17 @@ export interface PodServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Pod) => void,
   ): ClientUnaryCall;
+  /** The container's log, through the node's tunnel (kubectl logs). */
+  logs(request: PodLogsRequest, options?: Partial<CallOptions>): ClientReadableStream<PodLogsChunk>;
+  logs(
+    request: PodLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<PodLogsChunk>;
+  /** A command in a running container (kubectl exec): the first message starts it. */
+  exec(): ClientDuplexStream<ExecClientMessage, ExecServerMessage>;
+  exec(options: Partial<CallOptions>): ClientDuplexStream<ExecClientMessage, ExecServerMessage>;
+  exec(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<ExecClientMessage, ExecServerMessage>;
 }
 
 export const PodServiceClient = makeGenericClientConstructor(PodServiceService, "tsk.v1.PodService") as unknown as {

@@ -1,0 +1,155 @@
+// PodService Logs and Exec: find the pod, its node and the node's tunnel, and
+// proxy one session down the tunnel (the API server never dials a kubelet).
+// Errors are worded as Kubernetes words them.
+
+import type * as grpc from '@grpc/grpc-js';
+import { ApiError, BadRequestError, InternalError, UnavailableError, toServiceError, type StatusReason } from '../../api/errors';
+import type { Pod } from '../../api/gen/tsk/v1/core';
+import type { ExecClientMessage, ExecServerMessage, PodLogsChunk, PodLogsRequest, TunnelOpen } from '../../api/gen/tsk/v1/stream';
+import type { ApiServerMetrics } from '../metrics';
+import type { Registry } from '../registry/store';
+import type { TunnelRegistry } from '../tunnel/registry';
+import type { SessionCallbacks, TunnelSession } from '../tunnel/session';
+
+export interface PodSessionDeps {
+  pods: Registry;
+  tunnels: TunnelRegistry;
+  metrics: ApiServerMetrics;
+  log: (msg: string) => void;
+}
+
+/** The container a request names: the only one when none is named, as kubectl. */
+export function pickContainer(pod: Pod, name: string, requested: string, includeInit: boolean): string {
+  const names = (pod.spec?.containers ?? []).map((c) => c.name ?? '');
+  const all = includeInit ? [...names, ...(pod.spec?.initContainers ?? []).map((c) => c.name ?? '')] : names;
+  if (!requested) {
+    if (names.length === 1) return names[0]!;
+    throw new BadRequestError(`a container name must be specified for pod ${name}, choose one of: [${all.join(' ')}]`);
+  }
+  if (!all.includes(requested)) throw new BadRequestError(`container ${requested} is not valid for pod ${name}`);
+  return requested;
+}
+
+const REASON_OF_CODE: Record<number, StatusReason> = { 400: 'BadRequest', 404: 'NotFound', 503: 'ServiceUnavailable' };
+
+function errorFromNode(message: string, code: number): ApiError {
+  const reason = REASON_OF_CODE[code];
+  return reason ? new ApiError(reason, message) : new InternalError(message);
+}
+
+function asApiError(err: unknown): ApiError {
+  return err instanceof ApiError ? err : new InternalError(err instanceof Error ? err.message : String(err));
+}
+
+/** Waits for a stream that refused a write to drain. */
+function written(ok: boolean, stream: NodeJS.EventEmitter): Promise<void> {
+  return ok ? Promise.resolve() : new Promise((resolve) => stream.once('drain', () => resolve()));
+}
+
+export class PodSessions {
+  constructor(private readonly deps: PodSessionDeps) {}
+
+  private async open(type: 'logs' | 'exec', namespace: string, name: string, build: (pod: Pod) => TunnelOpen, cb: SessionCallbacks): Promise<TunnelSession> {
+    const pod = (await this.deps.pods.get(namespace || 'default', name)) as Pod;
+    const open = build(pod);
+    const node = pod.spec?.nodeName;
+    if (!node) throw new BadRequestError(`pod ${name} does not have a host assigned`);
+    const tunnel = this.deps.tunnels.get(node);
+    if (!tunnel) throw new UnavailableError(`the node ${node} is not connected`);
+    const gauge = this.deps.metrics.tunnelSessions.labels({ type });
+    gauge.inc();
+    this.deps.metrics.tunnelSessionsTotal.inc({ type });
+    return tunnel.open(open, {
+      ...cb,
+      onClose: () => {
+        gauge.dec();
+        cb.onClose();
+      },
+    });
+  }
+
+  logs(call: grpc.ServerWritableStream<PodLogsRequest, PodLogsChunk>): void {
+    const r = call.request;
+    let failed = false;
+    const fail = (err: ApiError): void => {
+      if (failed) return;
+      failed = true;
+      this.deps.metrics.countRequest('get', 'pods/log', err.httpCode);
+      call.emit('error', toServiceError(err));
+    };
+    const build = (pod: Pod): TunnelOpen => ({
+      logs: { ...r, container: pickContainer(pod, r.name ?? '', r.container ?? '', true) },
+      podUid: pod.metadata?.uid ?? '',
+    });
+    this.open('logs', r.namespace ?? '', r.name ?? '', build, {
+      onData: (_stream, data) => written(call.write({ data }), call),
+      onExit: () => {},
+      onError: (message, code) => fail(errorFromNode(message, code)),
+      onClose: () => {
+        if (failed) return;
+        this.deps.metrics.countRequest('get', 'pods/log', 200);
+        call.end();
+      },
+    }).then(
+      (session) => call.on('cancelled', () => session.cancel()),
+      (err: unknown) => fail(asApiError(err)),
+    );
+  }
+
+  exec(call: grpc.ServerDuplexStream<ExecClientMessage, ExecServerMessage>): void {
+    let session: TunnelSession | undefined;
+    let failed = false;
+    const fail = (err: ApiError): void => {
+      if (failed) return;
+      failed = true;
+      this.deps.metrics.countRequest('create', 'pods/exec', err.httpCode);
+      call.emit('error', toServiceError(err));
+    };
+    const cb: SessionCallbacks = {
+      onData: (stream, data) => written(call.write(stream === 'stdout' ? { stdout: data } : { stderr: data }), call),
+      onExit: (exitCode) => call.write({ exitCode }),
+      onError: (message, code) => fail(errorFromNode(message, code)),
+      onClose: () => {
+        if (failed) return;
+        this.deps.metrics.countRequest('create', 'pods/exec', 200);
+        call.end();
+      },
+    };
+    const onMessage = (msg: ExecClientMessage): void => {
+      if (!session) return;
+      if (msg.stdin?.length) {
+        // Reading from the caller pauses until the kubelet has room for this chunk.
+        call.pause();
+        void session.writeStdin(msg.stdin).then(() => call.resume());
+      }
+      if (msg.resize) session.resize(msg.resize);
+      if (msg.stdinEof) session.stdinEof();
+    };
+    call.once('data', (first: ExecClientMessage) => {
+      const start = first.start;
+      if (!start) {
+        fail(new BadRequestError('exec: the first message must carry start (namespace, name, command)'));
+        return;
+      }
+      if ((start.command ?? []).length === 0) {
+        fail(new BadRequestError('you must specify at least one command for the container'));
+        return;
+      }
+      call.pause();
+      const build = (pod: Pod): TunnelOpen => ({
+        exec: { ...start, container: pickContainer(pod, start.name ?? '', start.container ?? '', false) },
+        podUid: pod.metadata?.uid ?? '',
+      });
+      this.open('exec', start.namespace ?? '', start.name ?? '', build, cb).then(
+        (s) => {
+          session = s;
+          call.on('cancelled', () => s.cancel());
+          call.on('data', onMessage);
+          call.on('end', () => s.stdinEof());
+          call.resume();
+        },
+        (err: unknown) => fail(asApiError(err)),
+      );
+    });
+  }
+}

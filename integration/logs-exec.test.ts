@@ -1,0 +1,287 @@
+// tsctl logs and tsctl exec end to end, through the API server and the
+// kubelet's reverse tunnel: a real etcd and API server in this process
+// (unix socket + TCP), `tsk kubelet` as a child process inside a network
+// namespace of its own (only lo) that reaches the API server only through the
+// unix socket, and tsctl as a child process talking TCP to the API server.
+// The API server never dials the kubelet: every session goes down the tunnel.
+//
+// Checked: logs, --tail, --timestamps, -f following new lines; exec with
+// stdout, stderr and the exit code; exec -i echoing stdin; kubectl's errors
+// (missing pod, unbound pod, node not connected, missing container, several
+// containers without -c); an API server restart after which the tunnel
+// reconnects and logs work again.
+//
+// Everything (processes, namespace, containers, cgroups, mounts, temp dirs)
+// is removed in after.always, also when a test fails.
+
+import anyTest, { type TestFn } from 'ava';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Pod } from '../api/gen/tsk/v1/core';
+import { startApiServer, type RunningApiServer } from '../apiserver/server';
+import { Clientset } from '../client';
+import { ImageStore } from '../kubelet/runtime/image/store';
+import { NativeRuntime } from '../kubelet/runtime/native-runtime';
+import { eventually } from './support/client-harness';
+import { startTestEtcd } from './support/etcd';
+import { killProcess, pipeTo, run, startForwarderInNamespace } from './support/netns';
+import { startRegistry } from './support/registry';
+import { cleanupRuntime } from './support/runtime-env';
+import { busyboxImage, pushImage } from './support/test-images';
+
+const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
+const TSCTL = path.resolve(__dirname, '..', 'cmd', 'tsctl.js');
+
+interface Env {
+  dir: string;
+  sock: string;
+  etcdUrl: string;
+  image: string;
+  ns: string;
+  nodeName: string;
+  dataDir: string;
+  /** Shared by reference: ava gives each test a shallow copy of the context. */
+  live: { api: RunningApiServer; clientset: Clientset; kubelet: ChildProcess | undefined };
+  log: string[];
+  cleanups: Array<() => Promise<void> | void>;
+}
+
+const test = anyTest as TestFn<Env>;
+
+function startApi(env: Pick<Env, 'etcdUrl' | 'sock'>): Promise<RunningApiServer> {
+  return startApiServer({ etcdServers: [env.etcdUrl], address: `127.0.0.1:0,unix:${env.sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+}
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs tsctl against the API server's TCP address. */
+function tsctl(env: Env, args: string[], stdin?: string): Promise<Result> {
+  // The command first (tsctl's syntax), the server right after it (never after a "--").
+  const [command = '', ...rest] = args;
+  const child = spawn(process.execPath, [TSCTL, command, '--server', env.live.api.grpcAddress, ...rest], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.end(stdin ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
+test.before(async (t) => {
+  const cleanups: Env['cleanups'] = [];
+  const shim = { teardown: (fn: () => Promise<void> | void) => void cleanups.push(fn) } as unknown as Parameters<typeof startTestEtcd>[0];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-le-'));
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const env = { dir, sock: path.join(dir, 'api.sock'), cleanups, log: [] as string[] } as Env;
+  t.context = env;
+  const etcd = await startTestEtcd(shim);
+  env.etcdUrl = etcd.etcd.clientUrl;
+  const api = await startApi(env);
+  env.live = { api, clientset: new Clientset(api.grpcAddress), kubelet: undefined };
+  cleanups.push(() => env.live.api.stop());
+  cleanups.push(() => env.live.clientset.close());
+
+  const registry = await startRegistry();
+  cleanups.push(() => registry.stop());
+  await pushImage(registry.host, 'tsk/busybox', 'v1', busyboxImage());
+  const registryPort = Number(registry.host.split(':')[1]);
+  env.image = `127.0.0.1:${registryPort}/tsk/busybox:v1`;
+  const registrySock = path.join(dir, 'registry.sock');
+  const hostSide = pipeTo(() => net.connect(registryPort, '127.0.0.1'));
+  await new Promise<void>((r) => hostSide.listen(registrySock, r));
+  cleanups.push(() => new Promise<void>((r) => hostSide.close(() => r())));
+
+  env.ns = `tsk-le-${randomBytes(4).toString('hex')}`;
+  env.nodeName = `le-node-${randomBytes(3).toString('hex')}`;
+  env.dataDir = path.join(dir, 'data');
+  run('ip', ['netns', 'add', env.ns]);
+  cleanups.push(() => void spawnSync('ip', ['netns', 'delete', env.ns]));
+  run('ip', ['-n', env.ns, 'link', 'set', 'lo', 'up']);
+  const forwarder = await startForwarderInNamespace(env.ns, registryPort, registrySock);
+  cleanups.push(() => killProcess(forwarder));
+  cleanups.push(async () => {
+    const k = env.live.kubelet;
+    env.live.kubelet = undefined;
+    if (k) await killProcess(k);
+    if (fs.existsSync(env.dataDir)) await cleanupRuntime(new NativeRuntime({ dataDir: env.dataDir, images: new ImageStore(env.dataDir) }), env.dataDir);
+  });
+  // nsenter --net only (ip netns exec would remount /sys and hide the cgroups).
+  const kubelet = spawn(
+    'nsenter',
+    [`--net=/var/run/netns/${env.ns}`, process.execPath, TSK, 'kubelet', '--server', `unix:${env.sock}`, '--hostname-override', env.nodeName,
+      '--data-dir', env.dataDir, '--network', 'loopback', '--node-ip', '127.0.0.1', '--node-status-update-frequency', '1s'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const keep = (d: Buffer): void => {
+    env.log.push(...d.toString().split('\n').filter((l) => l !== ''));
+    if (env.log.length > 400) env.log.splice(0, env.log.length - 400);
+  };
+  kubelet.stdout.on('data', keep);
+  kubelet.stderr.on('data', keep);
+  env.live.kubelet = kubelet;
+});
+
+test.after.always(async (t) => {
+  const env = t.context;
+  if (!env?.cleanups) return;
+  const errors: string[] = [];
+  for (const fn of [...env.cleanups].reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+  }
+  if (errors.length > 0) throw new Error(`cleanup: ${errors.join('; ')}`);
+});
+
+test.afterEach.always((t) => {
+  if (!t.passed && t.context.log.length > 0) t.log(`kubelet log (last lines):\n${t.context.log.slice(-60).join('\n')}`);
+});
+
+/** Five lines at once, then "more N" lines once /tmp/more exists, then sleeps. */
+const PRINTER = 'for i in 1 2 3 4 5; do echo line $i; done; while [ ! -f /tmp/more ]; do sleep 0.1; done; echo more 1; echo more 2; exec sleep 3600';
+
+async function runningPod(env: Env, name: string, containers: { name: string; command: string[] }[]): Promise<void> {
+  await env.live.clientset.pods.create({
+    metadata: { name, namespace: 'default' },
+    spec: { nodeName: env.nodeName, terminationGracePeriodSeconds: 1, containers: containers.map((c) => ({ ...c, image: env.image })) },
+  });
+  let last: Pod | undefined;
+  await eventually(
+    async () => {
+      last = await env.live.clientset.pods.get(name, 'default');
+      return (last.status?.containerStatuses ?? []).length === containers.length && (last.status?.containerStatuses ?? []).every((s) => s.state?.running !== undefined);
+    },
+    120_000,
+    `pod ${name} running`,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; last status: ${JSON.stringify(last?.status)}`);
+  });
+}
+
+test.serial('tsctl logs prints the lines; --tail and --timestamps', async (t) => {
+  const env = t.context;
+  await runningPod(env, 'printer', [{ name: 'main', command: ['sh', '-c', PRINTER] }]);
+  let r: Result | undefined;
+  await eventually(async () => {
+    r = await tsctl(env, ['logs', 'printer']);
+    return r.code === 0 && r.stdout.includes('line 5');
+  }, 30_000, 'tsctl logs shows the lines').catch((err: Error) => {
+    throw new Error(`${err.message}: ${JSON.stringify(r)}`);
+  });
+  t.is(r!.stdout, 'line 1\nline 2\nline 3\nline 4\nline 5\n');
+  const tail = await tsctl(env, ['logs', 'printer', '--tail', '2', '-c', 'main']);
+  t.is(tail.code, 0, tail.stderr);
+  t.is(tail.stdout, 'line 4\nline 5\n');
+  const ts = await tsctl(env, ['logs', 'pod/printer', '--tail', '1', '--timestamps']);
+  t.regex(ts.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) line 5\n$/);
+});
+
+test.serial('tsctl logs -f follows new lines; tsctl exec runs a command in the container', async (t) => {
+  const env = t.context;
+  const follow = spawn(process.execPath, [TSCTL, 'logs', '--server', env.live.api.grpcAddress, '-f', 'printer'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => killProcess(follow));
+  let out = '';
+  follow.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await eventually(() => out.includes('line 5\n'), 20_000, 'logs -f prints the existing lines');
+  t.false(out.includes('more'));
+  const touch = await tsctl(env, ['exec', 'printer', '--', 'touch', '/tmp/more']);
+  t.is(touch.code, 0, touch.stderr);
+  await eventually(() => out.includes('more 2\n'), 20_000, 'logs -f prints the new lines');
+  t.is(out, 'line 1\nline 2\nline 3\nline 4\nline 5\nmore 1\nmore 2\n');
+  t.is(follow.exitCode, null, 'still following');
+  const exited = new Promise<number | null>((r) => follow.once('exit', (code) => r(code)));
+  follow.kill('SIGINT');
+  t.is(await exited, 0, 'Ctrl-C ends logs -f with 0');
+});
+
+test.serial('tsctl exec: stdout, stderr and the exit code of the command', async (t) => {
+  const r = await tsctl(t.context, ['exec', 'printer', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  t.is(r.code, 3);
+  t.is(r.stdout, 'out\n');
+  t.is(r.stderr, 'err\n');
+  const ok = await tsctl(t.context, ['exec', 'printer', '-c', 'main', '--', 'cat', '/tmp/more']);
+  t.is(ok.code, 0, ok.stderr);
+  const missing = await tsctl(t.context, ['exec', 'printer', '--', 'no-such-binary']);
+  t.is(missing.code, 127);
+  t.regex(missing.stderr, /executable file not found/);
+});
+
+test.serial('tsctl exec -i passes stdin to the command, and its end closes the command stdin', async (t) => {
+  const input = Array.from({ length: 2000 }, (_, i) => `stdin line ${i}`).join('\n') + '\n';
+  const r = await tsctl(t.context, ['exec', '-i', 'printer', '--', 'cat'], input);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, input);
+  const wc = await tsctl(t.context, ['exec', '-i', 'printer', '--', 'wc', '-l'], 'a\nb\nc\n');
+  t.is(wc.stdout.trim(), '3');
+});
+
+test.serial('errors as kubectl words them', async (t) => {
+  const env = t.context;
+  const cs = env.live.clientset;
+  const missing = await tsctl(env, ['logs', 'nope']);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /pods "nope" not found/);
+  t.regex((await tsctl(env, ['exec', 'nope', '--', 'true'])).stderr, /pods "nope" not found/);
+
+  await cs.pods.create({ metadata: { name: 'unbound', namespace: 'default' }, spec: { containers: [{ name: 'main', image: env.image }] } });
+  const unbound = await tsctl(env, ['logs', 'unbound']);
+  t.is(unbound.code, 1);
+  t.regex(unbound.stderr, /pod unbound does not have a host assigned/);
+
+  await cs.pods.create({ metadata: { name: 'ghost-pod', namespace: 'default' }, spec: { nodeName: 'ghost-node', containers: [{ name: 'main', image: env.image }] } });
+  t.regex((await tsctl(env, ['logs', 'ghost-pod'])).stderr, /the node ghost-node is not connected/);
+
+  const badContainer = await tsctl(env, ['logs', 'printer', '-c', 'nope']);
+  t.is(badContainer.code, 1);
+  t.regex(badContainer.stderr, /container nope is not valid for pod printer/);
+  t.regex((await tsctl(env, ['exec', 'printer', '-c', 'nope', '--', 'true'])).stderr, /container nope is not valid for pod printer/);
+
+  await runningPod(env, 'two', [
+    { name: 'a', command: ['sh', '-c', 'echo from a; exec sleep 3600'] },
+    { name: 'b', command: ['sh', '-c', 'echo from b; exec sleep 3600'] },
+  ]);
+  const noC = await tsctl(env, ['logs', 'two']);
+  t.is(noC.code, 1);
+  t.regex(noC.stderr, /a container name must be specified for pod two, choose one of: \[a b\]/);
+  await eventually(async () => (await tsctl(env, ['logs', 'two', '-c', 'b'])).stdout === 'from b\n', 20_000, 'logs of container b');
+  const hostname = await tsctl(env, ['exec', 'two', '-c', 'a', '--', 'hostname']);
+  t.is(hostname.code, 0, hostname.stderr);
+  t.is(hostname.stdout, 'two\n');
+});
+
+test.serial('after an API server restart the tunnel reconnects and logs work again', async (t) => {
+  const env = t.context;
+  await env.live.api.stop();
+  env.live.clientset.close();
+  env.live.api = await startApi(env);
+  env.live.clientset = new Clientset(env.live.api.grpcAddress);
+  let r: Result | undefined;
+  await eventually(async () => {
+    r = await tsctl(env, ['logs', 'printer', '--tail', '1']);
+    return r.code === 0;
+  }, 30_000, 'logs after the restart').catch((err: Error) => {
+    throw new Error(`${err.message}: ${JSON.stringify(r)}`);
+  });
+  t.is(r!.stdout, 'more 2\n');
+  const ex = await tsctl(env, ['exec', 'printer', '--', 'sh', '-c', 'exit 7']);
+  t.is(ex.code, 7, ex.stderr);
+  const metrics = await fetch(`http://${env.live.api.httpAddress}/metrics`).then((res) => res.text());
+  t.regex(metrics, /^apiserver_node_tunnels 1$/m);
+  t.regex(metrics, /^apiserver_node_tunnel_sessions_total\{type="exec"\} 1$/m);
+});

@@ -1,0 +1,185 @@
+// The kubelet's side of a tunnel session: the API server asked for a pod's
+// log or an exec; find the pod's container in the runtime and stream it back
+// under the session's credit (client/tunnel.ts), so a slow reader pauses the
+// log reader or the command's output pipes instead of growing a buffer.
+
+import type { ExecStart, PodLogsRequest, TunnelMessage, TunnelOpen } from '../../api/gen/tsk/v1/stream';
+import { Credit, TunnelMux, TUNNEL_CHUNK_BYTES, chunks, type SessionHandler } from '../../client/tunnel';
+import { LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from '../pod-runtime';
+import type { ContainerRuntime, ContainerStatus, ExecProcess, LogEntry } from '../runtime/runtime';
+
+/** A session failure the API server passes on with its HTTP code. */
+export class SessionError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The pod's instances of a container, newest first. */
+export async function containerInstances(runtime: ContainerRuntime, ns: string, pod: string, uid: string, name: string): Promise<ContainerStatus[]> {
+  const all = await runtime.listContainers();
+  return all
+    .filter((c) => {
+      const l = c.labels;
+      const samePod = uid ? l[LABEL_POD_UID] === uid : l[LABEL_POD_NAMESPACE] === ns && l[LABEL_POD_NAME] === pod;
+      return samePod && l[LABEL_CONTAINER_NAME] === name;
+    })
+    .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+}
+
+/** A log entry as kubectl prints it: the text, a newline unless partial, the time first with timestamps. */
+export function formatEntry(e: LogEntry, timestamps: boolean, continuing: boolean): string {
+  const prefix = timestamps && !continuing ? `${e.time} ` : '';
+  return `${prefix}${e.text}${e.partial ? '' : '\n'}`;
+}
+
+/** One session on the kubelet's side. */
+class Session implements SessionHandler {
+  readonly credit = new Credit();
+  readonly abort = new AbortController();
+  private closed = false;
+  private proc: ExecProcess | undefined;
+
+  constructor(
+    private readonly mux: TunnelMux,
+    readonly id: number,
+  ) {}
+
+  onMessage(msg: TunnelMessage): void {
+    if (msg.credit) this.credit.grant(msg.credit);
+    const stdin = this.proc?.stdin;
+    if (msg.stdin?.length && stdin) {
+      const n = msg.stdin.length;
+      stdin.write(msg.stdin, () => this.mux.send({ streamId: this.id, credit: n }));
+    }
+    if (msg.stdinEof) stdin?.end();
+    if (msg.close) this.stop(false);
+  }
+
+  onTunnelClosed(): void {
+    this.stop(false);
+  }
+
+  attach(proc: ExecProcess): void {
+    this.proc = proc;
+    if (this.closed) proc.kill();
+  }
+
+  get done(): boolean {
+    return this.closed;
+  }
+
+  async send(stream: 'stdout' | 'stderr', data: Buffer): Promise<boolean> {
+    for (const c of chunks(data)) {
+      if (this.closed || !(await this.credit.take(c.length))) return false;
+      this.mux.send({ streamId: this.id, [stream]: c });
+    }
+    return !this.closed;
+  }
+
+  finish(last: TunnelMessage): void {
+    if (this.closed) return;
+    this.mux.send({ ...last, streamId: this.id, close: true });
+    this.stop(false);
+  }
+
+  stop(notify: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.credit.close();
+    this.abort.abort();
+    this.proc?.kill();
+    this.mux.unregister(this.id);
+    if (notify) this.mux.send({ streamId: this.id, close: true });
+  }
+}
+
+/** Serves the sessions the API server opens on one tunnel. */
+export class SessionServer {
+  constructor(
+    private readonly runtime: ContainerRuntime,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Starts a session for an open frame; everything after goes through the mux. */
+  open(mux: TunnelMux, id: number, open: TunnelOpen): void {
+    const session = new Session(mux, id);
+    mux.register(id, session);
+    const run = open.logs ? this.logs(session, open.logs, open.podUid ?? '') : open.exec ? this.exec(session, open.exec, open.podUid ?? '') : Promise.reject(new SessionError('the session asks for neither logs nor exec', 400));
+    run.then(
+      (last) => session.finish(last),
+      (err: unknown) => {
+        if (!(err instanceof SessionError)) this.log(`tunnel session ${id}: ${err instanceof Error ? err.message : String(err)}`);
+        const code = err instanceof SessionError ? err.code : 500;
+        session.finish({ error: err instanceof Error ? err.message : String(err), errorCode: code });
+      },
+    );
+  }
+
+  private async logs(s: Session, r: PodLogsRequest, uid: string): Promise<TunnelMessage> {
+    const name = r.container ?? '';
+    const pod = r.name ?? '';
+    const instances = await containerInstances(this.runtime, r.namespace ?? '', pod, uid, name);
+    const target = r.previous ? instances[1] : instances[0];
+    if (!target) {
+      if (r.previous) throw new SessionError(`previous terminated container "${name}" in pod "${pod}" not found`, 400);
+      throw new SessionError(`container "${name}" in pod "${pod}" is waiting to start: ContainerCreating`, 400);
+    }
+    const opts = { follow: (r.follow ?? false) && !r.previous, signal: s.abort.signal, ...(r.tailLines !== undefined && r.tailLines >= 0 ? { tail: r.tailLines } : {}) };
+    let pending = '';
+    let continuing = false;
+    const flush = async (): Promise<boolean> => {
+      const data = Buffer.from(pending);
+      pending = '';
+      return data.length === 0 || s.send('stdout', data);
+    };
+    try {
+      for await (const e of this.runtime.logs(target.id, opts)) {
+        if (s.done) break;
+        pending += formatEntry(e, r.timestamps ?? false, continuing);
+        continuing = e.partial;
+        // Without follow, lines are batched into chunks; with follow, each goes out as it comes.
+        if ((opts.follow || pending.length >= TUNNEL_CHUNK_BYTES) && !(await flush())) break;
+      }
+    } catch (err) {
+      if (!s.abort.signal.aborted) throw err;
+    }
+    await flush();
+    return {};
+  }
+
+  private async exec(s: Session, r: ExecStart, uid: string): Promise<TunnelMessage> {
+    const name = r.container ?? '';
+    const pod = r.name ?? '';
+    const [current] = await containerInstances(this.runtime, r.namespace ?? '', pod, uid, name);
+    if (!current) throw new SessionError(`container not found ("${name}")`, 404);
+    if (current.state !== 'running') throw new SessionError(`container ${name} is not running in pod ${pod} (state ${current.state})`, 400);
+    let proc: ExecProcess;
+    try {
+      proc = this.runtime.execStream(current.id, { cmd: r.command ?? [], stdin: r.stdin ?? false, tty: r.tty ?? false });
+    } catch (err) {
+      throw new SessionError(`container ${name} is not running in pod ${pod}: ${err instanceof Error ? err.message : String(err)}`, 400);
+    }
+    s.attach(proc);
+    await Promise.all([this.pump(s, proc.stdout, 'stdout'), this.pump(s, proc.stderr, 'stderr')]);
+    return { exitCode: await proc.exit };
+  }
+
+  /** Copies a pipe to the session, pausing the pipe while the session has no credit. */
+  private pump(s: Session, from: NodeJS.ReadableStream, stream: 'stdout' | 'stderr'): Promise<void> {
+    return new Promise((resolve) => {
+      from.on('data', (d: Buffer) => {
+        from.pause();
+        void s.send(stream, d).then((ok) => {
+          if (ok) from.resume();
+          else resolve();
+        });
+      });
+      from.on('end', () => resolve());
+      from.on('error', () => resolve());
+    });
+  }
+}
