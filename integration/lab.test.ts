@@ -1,7 +1,8 @@
 // The whole system end to end, as a user drives it: `tsk lab up` (the server
 // and two node agents in network namespaces of their own), `tsk lab load`,
 // `tsctl apply -f manifests/`, pods scheduled over both nodes and running,
-// a Service's cluster IP balancing over pods on both nodes, then
+// a Service's cluster IP balancing over pods on both nodes, `tsctl logs` and
+// `tsctl exec` of a pod (through the node's tunnel), then
 // `tsk lab down` leaving nothing behind.
 
 import test from 'ava';
@@ -101,6 +102,12 @@ test('tsk lab: two nodes run the demo app; its Service balances over pods on bot
     return fromPod.size === 3 ? true : undefined;
   });
   t.true(fromPod.has(`web replica ${client?.metadata?.name ?? ''}`), 'the pod reached itself through the Service');
+  // tsctl logs and exec reach the node through its tunnel (the server never dials a lab node).
+  const podName = client?.metadata?.name ?? '';
+  const logs = await exec(process.execPath, [TSCTL, 'logs', podName, '-n', 'demo', '--server', address], { env });
+  t.regex(logs.stdout, /: response:200\n/, 'httpd -v logged the requests above');
+  const hostname = await exec(process.execPath, [TSCTL, 'exec', podName, '-n', 'demo', '--server', address, '--', 'hostname'], { env });
+  t.is(hostname.stdout, `${podName}\n`);
   const status = await exec(process.execPath, [TSK, 'lab', 'status', '--name', name, '--data-dir', dir], { env });
   t.regex(status.stdout, /server running/);
 

@@ -217,13 +217,17 @@ test.serial('tsctl exec: stdout, stderr and the exit code of the command', async
   t.is(r.stderr, 'err\n');
   const ok = await tsctl(t.context, ['exec', 'printer', '-c', 'main', '--', 'cat', '/tmp/more']);
   t.is(ok.code, 0, ok.stderr);
+  // -t: the command runs on a terminal (tsk-exec's pty in the container's devpts).
+  const tty = await tsctl(t.context, ['exec', '-t', 'printer', '--', 'tty']);
+  t.is(tty.code, 0, tty.stderr);
+  t.regex(tty.stdout, /^\/dev\/pts\/\d+\r?\n$/);
   const missing = await tsctl(t.context, ['exec', 'printer', '--', 'no-such-binary']);
   t.is(missing.code, 127);
   t.regex(missing.stderr, /executable file not found/);
 });
 
-test.serial('tsctl exec -i passes stdin to the command, and its end closes the command stdin', async (t) => {
-  const input = Array.from({ length: 2000 }, (_, i) => `stdin line ${i}`).join('\n') + '\n';
+test.serial('tsctl exec -i passes stdin (more than a window) to the command, and its end closes the command stdin', async (t) => {
+  const input = Array.from({ length: 60_000 }, (_, i) => `stdin line ${i}`).join('\n') + '\n';
   const r = await tsctl(t.context, ['exec', '-i', 'printer', '--', 'cat'], input);
   t.is(r.code, 0, r.stderr);
   t.is(r.stdout, input);

@@ -91,7 +91,11 @@ export class PodSessions {
         call.end();
       },
     }).then(
-      (session) => call.on('cancelled', () => session.cancel()),
+      (session) => {
+        // The caller may have gone while the session was being opened.
+        if (call.cancelled) session.cancel();
+        else call.on('cancelled', () => session.cancel());
+      },
       (err: unknown) => fail(asApiError(err)),
     );
   }
@@ -115,15 +119,19 @@ export class PodSessions {
         call.end();
       },
     };
+    // The stdin chunk in flight: its end is sent only after it ('end' can come while it waits for credit).
+    let stdinSent: Promise<unknown> = Promise.resolve();
+    const stdinEof = (s: TunnelSession): void => void stdinSent.then(() => s.stdinEof());
     const onMessage = (msg: ExecClientMessage): void => {
-      if (!session) return;
+      const s = session;
+      if (!s) return;
       if (msg.stdin?.length) {
         // Reading from the caller pauses until the kubelet has room for this chunk.
         call.pause();
-        void session.writeStdin(msg.stdin).then(() => call.resume());
+        stdinSent = s.writeStdin(msg.stdin).then(() => call.resume());
       }
-      if (msg.resize) session.resize(msg.resize);
-      if (msg.stdinEof) session.stdinEof();
+      if (msg.resize) s.resize(msg.resize);
+      if (msg.stdinEof) stdinEof(s);
     };
     call.once('data', (first: ExecClientMessage) => {
       const start = first.start;
@@ -143,9 +151,14 @@ export class PodSessions {
       this.open('exec', start.namespace ?? '', start.name ?? '', build, cb).then(
         (s) => {
           session = s;
+          // The caller may have gone while the session was being opened.
+          if (call.cancelled) {
+            s.cancel();
+            return;
+          }
           call.on('cancelled', () => s.cancel());
           call.on('data', onMessage);
-          call.on('end', () => s.stdinEof());
+          call.on('end', () => stdinEof(s));
           call.resume();
         },
         (err: unknown) => fail(asApiError(err)),

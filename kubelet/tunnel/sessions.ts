@@ -171,14 +171,16 @@ export class SessionServer {
   /** Copies a pipe to the session, pausing the pipe while the session has no credit. */
   private pump(s: Session, from: NodeJS.ReadableStream, stream: 'stdout' | 'stderr'): Promise<void> {
     return new Promise((resolve) => {
+      // 'end' may come while the last chunk still waits for credit: done only once that is sent.
+      let sending: Promise<unknown> = Promise.resolve();
       from.on('data', (d: Buffer) => {
         from.pause();
-        void s.send(stream, d).then((ok) => {
+        sending = s.send(stream, d).then((ok) => {
           if (ok) from.resume();
           else resolve();
         });
       });
-      from.on('end', () => resolve());
+      from.on('end', () => void sending.then(() => resolve()));
       from.on('error', () => resolve());
     });
   }

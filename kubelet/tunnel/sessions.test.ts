@@ -1,0 +1,114 @@
+import test from 'ava';
+import type { TunnelMessage } from '../../api/gen/tsk/v1/stream';
+import { TUNNEL_CHUNK_BYTES, TUNNEL_WINDOW_BYTES, TunnelMux } from '../../client/tunnel';
+import { LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from '../pod-runtime';
+import type { LogEntry, LogOptions } from '../runtime/runtime';
+import { FakeRuntime } from '../testing/fake-runtime';
+import { SessionServer, formatEntry } from './sessions';
+
+class LogRuntime extends FakeRuntime {
+  entries: LogEntry[] = [];
+  lastOpts: LogOptions | undefined;
+  override async *logs(_id?: string, opts: LogOptions = {}): AsyncIterable<LogEntry> {
+    this.lastOpts = opts;
+    yield* this.entries;
+  }
+}
+
+async function podWithContainer(rt: FakeRuntime, state: 'running' | 'exited' = 'running'): Promise<string> {
+  const sb = await rt.createSandbox({ name: 'web', namespace: 'default', uid: 'u1' });
+  const labels = { [LABEL_POD_NAME]: 'web', [LABEL_POD_NAMESPACE]: 'default', [LABEL_POD_UID]: 'u1', [LABEL_CONTAINER_NAME]: 'app' };
+  const id = await rt.createContainer(sb, { name: 'app', image: 'busybox', labels });
+  await rt.startContainer(id);
+  if (state === 'exited') rt.exit(id, 0);
+  return id;
+}
+
+function harness(rt: FakeRuntime): { mux: TunnelMux; sent: TunnelMessage[]; server: SessionServer; closed: () => TunnelMessage | undefined } {
+  const sent: TunnelMessage[] = [];
+  const mux = new TunnelMux((m) => sent.push(m));
+  return { mux, sent, server: new SessionServer(rt, () => {}), closed: () => sent.find((m) => m.close) };
+}
+
+async function until(what: string, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setImmediate(r));
+  if (!cond()) throw new Error(`never: ${what}`);
+}
+
+const data = (sent: TunnelMessage[], stream: 'stdout' | 'stderr'): string => sent.map((m) => m[stream]?.toString() ?? '').join('');
+
+test('exec: stdout and stderr frames, then the exit code with close', async (t) => {
+  const rt = new FakeRuntime();
+  await podWithContainer(rt);
+  rt.execResults.set('sh', { exitCode: 3, stdout: 'out\n', stderr: 'err\n' });
+  const h = harness(rt);
+  h.server.open(h.mux, 1, { exec: { namespace: 'default', name: 'web', container: 'app', command: ['sh', '-c', 'x'] }, podUid: 'u1' });
+  await until('close', () => h.closed() !== undefined);
+  t.is(data(h.sent, 'stdout'), 'out\n');
+  t.is(data(h.sent, 'stderr'), 'err\n');
+  t.like(h.closed(), { streamId: 1, exitCode: 3, close: true });
+  t.false(h.mux.has(1));
+});
+
+test('exec: errors for a missing and for a stopped container', async (t) => {
+  const rt = new FakeRuntime();
+  await podWithContainer(rt, 'exited');
+  const h = harness(rt);
+  h.server.open(h.mux, 1, { exec: { namespace: 'default', name: 'web', container: 'other', command: ['true'] }, podUid: 'u1' });
+  h.server.open(h.mux, 3, { exec: { namespace: 'default', name: 'web', container: 'app', command: ['true'] }, podUid: 'u1' });
+  await until('both closed', () => h.sent.filter((m) => m.close).length === 2);
+  t.like(h.sent.find((m) => m.streamId === 1), { error: 'container not found ("other")', errorCode: 404, close: true });
+  const stopped = h.sent.find((m) => m.streamId === 3);
+  t.is(stopped?.errorCode, 400);
+  t.regex(stopped?.error ?? '', /container app is not running in pod web/);
+});
+
+test('exec: output stops at the window until credit comes back', async (t) => {
+  const rt = new FakeRuntime();
+  await podWithContainer(rt);
+  const big = 'x'.repeat(3 * TUNNEL_WINDOW_BYTES);
+  rt.execResults.set('yes', { exitCode: 0, stdout: big, stderr: '' });
+  const h = harness(rt);
+  h.server.open(h.mux, 1, { exec: { namespace: 'default', name: 'web', container: 'app', command: ['yes'] }, podUid: 'u1' });
+  await until(`a window sent (${data(h.sent, 'stdout').length})`, () => data(h.sent, 'stdout').length >= TUNNEL_WINDOW_BYTES);
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+  const sent = data(h.sent, 'stdout').length;
+  t.true(sent <= TUNNEL_WINDOW_BYTES + TUNNEL_CHUNK_BYTES, `sent ${sent} bytes without credit`);
+  t.is(h.closed(), undefined);
+  // The reader takes everything: credit back, the rest flows and the session ends.
+  for (let round = 0; round < 20 && !h.closed(); round++) {
+    h.mux.dispatch({ streamId: 1, credit: TUNNEL_WINDOW_BYTES });
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  }
+  t.is(data(h.sent, 'stdout').length, big.length);
+  t.like(h.closed(), { exitCode: 0 });
+});
+
+test('logs: lines as kubectl prints them, tail passed on, follow off for previous', async (t) => {
+  const rt = new LogRuntime();
+  await podWithContainer(rt);
+  rt.entries = [
+    { time: '2026-01-01T00:00:00.000000001Z', stream: 'stdout', partial: false, text: 'one' },
+    { time: '2026-01-01T00:00:01Z', stream: 'stderr', partial: true, text: 'tw' },
+    { time: '2026-01-01T00:00:02Z', stream: 'stderr', partial: false, text: 'o' },
+  ];
+  const h = harness(rt);
+  h.server.open(h.mux, 1, { logs: { namespace: 'default', name: 'web', container: 'app', tailLines: 2, timestamps: true }, podUid: 'u1' });
+  await until('close', () => h.closed() !== undefined);
+  t.is(data(h.sent, 'stdout'), '2026-01-01T00:00:00.000000001Z one\n2026-01-01T00:00:01Z two\n');
+  t.is(rt.lastOpts?.tail, 2);
+  t.false(rt.lastOpts?.follow);
+  t.falsy(h.closed()?.error);
+
+  h.server.open(h.mux, 3, { logs: { namespace: 'default', name: 'web', container: 'app', previous: true }, podUid: 'u1' });
+  await until('close 3', () => h.sent.some((m) => m.streamId === 3 && m.close));
+  t.like(h.sent.find((m) => m.streamId === 3 && m.close), { error: 'previous terminated container "app" in pod "web" not found', errorCode: 400 });
+});
+
+test('formatEntry: newline unless partial; a continued line gets no second timestamp', (t) => {
+  const e: LogEntry = { time: 'T', stream: 'stdout', partial: false, text: 'a' };
+  t.is(formatEntry(e, false, false), 'a\n');
+  t.is(formatEntry(e, true, false), 'T a\n');
+  t.is(formatEntry(e, true, true), 'a\n');
+  t.is(formatEntry({ ...e, partial: true }, false, false), 'a');
+});
