@@ -6,7 +6,8 @@
 // The API server never dials the kubelet: every session goes down the tunnel.
 //
 // Checked: logs, --tail, --timestamps, -f following new lines; exec with
-// stdout, stderr and the exit code; exec -i echoing stdin; kubectl's errors
+// stdout, stderr and the exit code; exec -i echoing stdin; Ctrl-C ending an
+// exec and its command; kubectl's errors
 // (missing pod, unbound pod, node not connected, missing container, several
 // containers without -c); an API server restart after which the tunnel
 // reconnects and logs work again.
@@ -16,7 +17,7 @@
 
 import anyTest, { type TestFn } from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -228,11 +229,34 @@ test.serial('tsctl exec: stdout, stderr and the exit code of the command', async
 
 test.serial('tsctl exec -i passes stdin (more than a window) to the command, and its end closes the command stdin', async (t) => {
   const input = Array.from({ length: 60_000 }, (_, i) => `stdin line ${i}`).join('\n') + '\n';
+  const sum = await tsctl(t.context, ['exec', '-i', 'printer', '--', 'sh', '-c', 'cat > /tmp/in; md5sum < /tmp/in'], input);
+  t.is(sum.stdout.split(' ')[0], createHash('md5').update(input).digest('hex'), 'stdin arrives whole and in order');
+  const big = await tsctl(t.context, ['exec', 'printer', '--', 'cat', '/tmp/in']);
+  t.is(big.stdout.length, input.length);
+  t.true(big.stdout === input, 'output arrives whole and in order');
   const r = await tsctl(t.context, ['exec', '-i', 'printer', '--', 'cat'], input);
   t.is(r.code, 0, r.stderr);
+  t.is(r.stdout.length, input.length, `code ${r.code} stderr ${r.stderr}`);
   t.is(r.stdout, input);
   const wc = await tsctl(t.context, ['exec', '-i', 'printer', '--', 'wc', '-l'], 'a\nb\nc\n');
   t.is(wc.stdout.trim(), '3');
+});
+
+test.serial('Ctrl-C ends tsctl exec with 130 and the command in the container is killed', async (t) => {
+  const env = t.context;
+  const child = spawn(process.execPath, [TSCTL, 'exec', '--server', env.live.api.grpcAddress, 'printer', '--', 'sh', '-c', 'echo started; exec sleep 300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => killProcess(child));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await eventually(() => out === 'started\n', 20_000, 'the command started');
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.kill('SIGINT');
+  t.is(await exited, 130);
+  await eventually(async () => {
+    const ps = await tsctl(env, ['exec', 'printer', '--', 'ps']);
+    return ps.code === 0 && ps.stdout.includes('sleep 3600') && !ps.stdout.includes('sleep 300\n');
+  }, 20_000, 'sleep 300 gone from the container');
+  t.pass();
 });
 
 test.serial('errors as kubectl words them', async (t) => {

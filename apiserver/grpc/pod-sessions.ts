@@ -126,9 +126,11 @@ export class PodSessions {
       const s = session;
       if (!s) return;
       if (msg.stdin?.length) {
-        // Reading from the caller pauses until the kubelet has room for this chunk.
+        // Reading from the caller pauses until the kubelet has room for this chunk. Chunks
+        // go one after another: a message already received despite pause() must not overtake.
         call.pause();
-        stdinSent = s.writeStdin(msg.stdin).then(() => call.resume());
+        const data = msg.stdin;
+        stdinSent = stdinSent.then(() => s.writeStdin(data)).then(() => call.resume());
       }
       if (msg.resize) s.resize(msg.resize);
       if (msg.stdinEof) stdinEof(s);

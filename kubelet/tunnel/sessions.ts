@@ -171,11 +171,14 @@ export class SessionServer {
   /** Copies a pipe to the session, pausing the pipe while the session has no credit. */
   private pump(s: Session, from: NodeJS.ReadableStream, stream: 'stdout' | 'stderr'): Promise<void> {
     return new Promise((resolve) => {
-      // 'end' may come while the last chunk still waits for credit: done only once that is sent.
-      let sending: Promise<unknown> = Promise.resolve();
+      // Sends are chained: a pipe may still emit 'data' after pause(), and a
+      // chunk must never overtake the one before it. 'end' may come while the
+      // last chunk still waits for credit: done only once that is sent.
+      let sending: Promise<boolean> = Promise.resolve(true);
       from.on('data', (d: Buffer) => {
         from.pause();
-        sending = s.send(stream, d).then((ok) => {
+        sending = sending.then((ok) => ok && s.send(stream, d));
+        void sending.then((ok) => {
           if (ok) from.resume();
           else resolve();
         });

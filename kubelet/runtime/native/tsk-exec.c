@@ -10,6 +10,7 @@
  * no_new_privs and execs. With -t the child gets a pty from the container's
  * own devpts, and this process relays it to its stdin/stdout (raw mode when
  * stdin is a terminal). Without -i the child's stdin is /dev/null.
+ * SIGTERM or SIGHUP to tsk-exec kills the command (SIGKILL).
  * Exit status: the command's, 128+signal if it was killed, 126/127 when it
  * could not be run (as docker exec).
  */
@@ -31,6 +32,15 @@ static volatile sig_atomic_t winch = 1;
 static void on_winch(int sig) {
   (void)sig;
   winch = 1;
+}
+
+/* The command: killed when this process is told to stop (SIGTERM, SIGHUP), so
+ * ending an exec session (the kubelet, a probe's timeout) never leaves it
+ * running in the container without its stdio. */
+static volatile pid_t exec_child = 0;
+static void on_stop(int sig) {
+  (void)sig;
+  if (exec_child > 0) kill(exec_child, SIGKILL);
 }
 
 static int relay(int master, int interactive) {
@@ -167,6 +177,9 @@ int main(int argc, char **argv) {
     execve(exe, cmd, env.v);
     die(126, "exec");
   }
+  exec_child = child;
+  signal(SIGTERM, on_stop);
+  signal(SIGHUP, on_stop);
   if (tty) {
     close(slave);
     relay(master, interactive);
