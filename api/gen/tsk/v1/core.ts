@@ -128,6 +128,74 @@ export interface Container {
   stdinOnce?: boolean | undefined;
   tty?: boolean | undefined;
   terminationMessagePath?: string | undefined;
+  securityContext?: SecurityContext | undefined;
+}
+
+/** Kubernetes core/v1 Capabilities: POSIX capability names without the CAP_ prefix. */
+export interface Capabilities {
+  add?: string[] | undefined;
+  drop?: string[] | undefined;
+}
+
+export interface SeccompProfile {
+  /** RuntimeDefault, Unconfined or Localhost. */
+  type?:
+    | string
+    | undefined;
+  /** With Localhost: the profile's path relative to the kubelet's seccomp profile root. */
+  localhostProfile?: string | undefined;
+}
+
+export interface SELinuxOptions {
+  user?: string | undefined;
+  role?: string | undefined;
+  type?: string | undefined;
+  level?: string | undefined;
+}
+
+export interface AppArmorProfile {
+  type?: string | undefined;
+  localhostProfile?: string | undefined;
+}
+
+export interface Sysctl {
+  name?: string | undefined;
+  value?: string | undefined;
+}
+
+/** Kubernetes core/v1 SecurityContext (per container); unset pointers stay unset. */
+export interface SecurityContext {
+  capabilities?: Capabilities | undefined;
+  privileged?: boolean | undefined;
+  seLinuxOptions?: SELinuxOptions | undefined;
+  runAsUser?: number | undefined;
+  runAsGroup?: number | undefined;
+  runAsNonRoot?: boolean | undefined;
+  readOnlyRootFilesystem?: boolean | undefined;
+  allowPrivilegeEscalation?:
+    | boolean
+    | undefined;
+  /** Default or Unmasked. */
+  procMount?: string | undefined;
+  seccompProfile?: SeccompProfile | undefined;
+  appArmorProfile?: AppArmorProfile | undefined;
+}
+
+/** Kubernetes core/v1 PodSecurityContext; container settings override it. */
+export interface PodSecurityContext {
+  seLinuxOptions?: SELinuxOptions | undefined;
+  runAsUser?: number | undefined;
+  runAsGroup?: number | undefined;
+  runAsNonRoot?: boolean | undefined;
+  supplementalGroups?: number[] | undefined;
+  fsGroup?: number | undefined;
+  sysctls?:
+    | Sysctl[]
+    | undefined;
+  /** Always or OnRootMismatch. */
+  fsGroupChangePolicy?: string | undefined;
+  seccompProfile?: SeccompProfile | undefined;
+  appArmorProfile?: AppArmorProfile | undefined;
 }
 
 export interface EmptyDirVolumeSource {
@@ -184,6 +252,9 @@ export interface PodSpec {
   tolerations?: Toleration[] | undefined;
   schedulerName?: string | undefined;
   priority?: number | undefined;
+  securityContext?: PodSecurityContext | undefined;
+  hostPid?: boolean | undefined;
+  hostIpc?: boolean | undefined;
 }
 
 export interface PodSpec_NodeSelectorEntry {
@@ -1615,6 +1686,7 @@ function createBaseContainer(): Container {
     stdinOnce: false,
     tty: false,
     terminationMessagePath: "",
+    securityContext: undefined,
   };
 }
 
@@ -1680,6 +1752,9 @@ export const Container: MessageFns<Container> = {
     }
     if (message.terminationMessagePath !== undefined && message.terminationMessagePath !== "") {
       writer.uint32(138).string(message.terminationMessagePath);
+    }
+    if (message.securityContext !== undefined) {
+      SecurityContext.encode(message.securityContext, writer.uint32(146).fork()).join();
     }
     return writer;
   },
@@ -1846,6 +1921,674 @@ export const Container: MessageFns<Container> = {
             }
 
             message.terminationMessagePath = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.securityContext = SecurityContext.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCapabilities(): Capabilities {
+  return { add: [], drop: [] };
+}
+
+export const Capabilities: MessageFns<Capabilities> = {
+  encode(message: Capabilities, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.add !== undefined && message.add.length !== 0) {
+      for (const v of message.add) {
+        writer.uint32(10).string(v!);
+      }
+    }
+    if (message.drop !== undefined && message.drop.length !== 0) {
+      for (const v of message.drop) {
+        writer.uint32(18).string(v!);
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Capabilities {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCapabilities();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const el = reader.string();
+            if (el !== undefined) {
+              message.add!.push(el);
+            }
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = reader.string();
+            if (el !== undefined) {
+              message.drop!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSeccompProfile(): SeccompProfile {
+  return { type: "", localhostProfile: "" };
+}
+
+export const SeccompProfile: MessageFns<SeccompProfile> = {
+  encode(message: SeccompProfile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== undefined && message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.localhostProfile !== undefined && message.localhostProfile !== "") {
+      writer.uint32(18).string(message.localhostProfile);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SeccompProfile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSeccompProfile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.localhostProfile = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSELinuxOptions(): SELinuxOptions {
+  return { user: "", role: "", type: "", level: "" };
+}
+
+export const SELinuxOptions: MessageFns<SELinuxOptions> = {
+  encode(message: SELinuxOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== undefined && message.user !== "") {
+      writer.uint32(10).string(message.user);
+    }
+    if (message.role !== undefined && message.role !== "") {
+      writer.uint32(18).string(message.role);
+    }
+    if (message.type !== undefined && message.type !== "") {
+      writer.uint32(26).string(message.type);
+    }
+    if (message.level !== undefined && message.level !== "") {
+      writer.uint32(34).string(message.level);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SELinuxOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSELinuxOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.level = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAppArmorProfile(): AppArmorProfile {
+  return { type: "", localhostProfile: "" };
+}
+
+export const AppArmorProfile: MessageFns<AppArmorProfile> = {
+  encode(message: AppArmorProfile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== undefined && message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.localhostProfile !== undefined && message.localhostProfile !== "") {
+      writer.uint32(18).string(message.localhostProfile);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppArmorProfile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppArmorProfile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.localhostProfile = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSysctl(): Sysctl {
+  return { name: "", value: "" };
+}
+
+export const Sysctl: MessageFns<Sysctl> = {
+  encode(message: Sysctl, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.value !== undefined && message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Sysctl {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSysctl();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSecurityContext(): SecurityContext {
+  return {
+    capabilities: undefined,
+    privileged: undefined,
+    seLinuxOptions: undefined,
+    runAsUser: undefined,
+    runAsGroup: undefined,
+    runAsNonRoot: undefined,
+    readOnlyRootFilesystem: undefined,
+    allowPrivilegeEscalation: undefined,
+    procMount: "",
+    seccompProfile: undefined,
+    appArmorProfile: undefined,
+  };
+}
+
+export const SecurityContext: MessageFns<SecurityContext> = {
+  encode(message: SecurityContext, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.capabilities !== undefined) {
+      Capabilities.encode(message.capabilities, writer.uint32(10).fork()).join();
+    }
+    if (message.privileged !== undefined) {
+      writer.uint32(16).bool(message.privileged);
+    }
+    if (message.seLinuxOptions !== undefined) {
+      SELinuxOptions.encode(message.seLinuxOptions, writer.uint32(26).fork()).join();
+    }
+    if (message.runAsUser !== undefined) {
+      writer.uint32(32).int64(message.runAsUser);
+    }
+    if (message.runAsGroup !== undefined) {
+      writer.uint32(40).int64(message.runAsGroup);
+    }
+    if (message.runAsNonRoot !== undefined) {
+      writer.uint32(48).bool(message.runAsNonRoot);
+    }
+    if (message.readOnlyRootFilesystem !== undefined) {
+      writer.uint32(56).bool(message.readOnlyRootFilesystem);
+    }
+    if (message.allowPrivilegeEscalation !== undefined) {
+      writer.uint32(64).bool(message.allowPrivilegeEscalation);
+    }
+    if (message.procMount !== undefined && message.procMount !== "") {
+      writer.uint32(74).string(message.procMount);
+    }
+    if (message.seccompProfile !== undefined) {
+      SeccompProfile.encode(message.seccompProfile, writer.uint32(82).fork()).join();
+    }
+    if (message.appArmorProfile !== undefined) {
+      AppArmorProfile.encode(message.appArmorProfile, writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecurityContext {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecurityContext();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.capabilities = Capabilities.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.seLinuxOptions = SELinuxOptions.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.runAsUser = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.runAsGroup = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.runAsNonRoot = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.readOnlyRootFilesystem = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.allowPrivilegeEscalation = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.procMount = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.seccompProfile = SeccompProfile.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.appArmorProfile = AppArmorProfile.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePodSecurityContext(): PodSecurityContext {
+  return {
+    seLinuxOptions: undefined,
+    runAsUser: undefined,
+    runAsGroup: undefined,
+    runAsNonRoot: undefined,
+    supplementalGroups: [],
+    fsGroup: undefined,
+    sysctls: [],
+    fsGroupChangePolicy: "",
+    seccompProfile: undefined,
+    appArmorProfile: undefined,
+  };
+}
+
+export const PodSecurityContext: MessageFns<PodSecurityContext> = {
+  encode(message: PodSecurityContext, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seLinuxOptions !== undefined) {
+      SELinuxOptions.encode(message.seLinuxOptions, writer.uint32(10).fork()).join();
+    }
+    if (message.runAsUser !== undefined) {
+      writer.uint32(16).int64(message.runAsUser);
+    }
+    if (message.runAsGroup !== undefined) {
+      writer.uint32(24).int64(message.runAsGroup);
+    }
+    if (message.runAsNonRoot !== undefined) {
+      writer.uint32(32).bool(message.runAsNonRoot);
+    }
+    if (message.supplementalGroups !== undefined && message.supplementalGroups.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.supplementalGroups) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    if (message.fsGroup !== undefined) {
+      writer.uint32(48).int64(message.fsGroup);
+    }
+    if (message.sysctls !== undefined && message.sysctls.length !== 0) {
+      for (const v of message.sysctls) {
+        Sysctl.encode(v!, writer.uint32(58).fork()).join();
+      }
+    }
+    if (message.fsGroupChangePolicy !== undefined && message.fsGroupChangePolicy !== "") {
+      writer.uint32(66).string(message.fsGroupChangePolicy);
+    }
+    if (message.seccompProfile !== undefined) {
+      SeccompProfile.encode(message.seccompProfile, writer.uint32(74).fork()).join();
+    }
+    if (message.appArmorProfile !== undefined) {
+      AppArmorProfile.encode(message.appArmorProfile, writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodSecurityContext {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodSecurityContext();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.seLinuxOptions = SELinuxOptions.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.runAsUser = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.runAsGroup = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.runAsNonRoot = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.supplementalGroups!.push(longToNumber(reader.int64()));
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.supplementalGroups!.push(longToNumber(reader.int64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.fsGroup = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const el = Sysctl.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.sysctls!.push(el);
+            }
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.fsGroupChangePolicy = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.seccompProfile = SeccompProfile.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.appArmorProfile = AppArmorProfile.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -2151,6 +2894,9 @@ function createBasePodSpec(): PodSpec {
     tolerations: [],
     schedulerName: "",
     priority: undefined,
+    securityContext: undefined,
+    hostPid: false,
+    hostIpc: false,
   };
 }
 
@@ -2211,6 +2957,15 @@ export const PodSpec: MessageFns<PodSpec> = {
     }
     if (message.priority !== undefined) {
       writer.uint32(128).int32(message.priority);
+    }
+    if (message.securityContext !== undefined) {
+      PodSecurityContext.encode(message.securityContext, writer.uint32(138).fork()).join();
+    }
+    if (message.hostPid !== undefined && message.hostPid !== false) {
+      writer.uint32(144).bool(message.hostPid);
+    }
+    if (message.hostIpc !== undefined && message.hostIpc !== false) {
+      writer.uint32(152).bool(message.hostIpc);
     }
     return writer;
   },
@@ -2369,6 +3124,30 @@ export const PodSpec: MessageFns<PodSpec> = {
             }
 
             message.priority = reader.int32();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.securityContext = PodSecurityContext.decode(reader, reader.uint32());
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.hostPid = reader.bool();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.hostIpc = reader.bool();
             continue;
           }
         }
