@@ -5,9 +5,9 @@
 import { FLAG_HELP as API_HELP, parseFlags as parseApiFlags, type ApiServerFlags } from '../apiserver/flags';
 import { CONCURRENCY_FLAGS, parseFlags as parseControllerFlags, type ControllerManagerFlags } from '../controllers/flags';
 import { NODE_CONTROLLER_FLAG_HELP, NODE_CONTROLLER_FLAG_SPECS } from '../controllers/node-flags';
-import { splitArgv } from '../util/flags';
+import { splitArgv, UsageError } from '../util/flags';
 
-export class ServerUsageError extends Error {}
+export { UsageError };
 
 /** The controller manager's flags that `tsk server` takes (not --server or --http-address: it has the API server's). */
 const CONTROLLER_FLAGS = new Set(['controllers', 'workers', ...Object.keys(CONCURRENCY_FLAGS), ...Object.keys(NODE_CONTROLLER_FLAG_SPECS)]);
@@ -26,13 +26,10 @@ export function splitServerArgv(argv: readonly string[]): { api: string[]; contr
 
 export function parseServerFlags(argv: readonly string[]): ServerFlags {
   const parts = splitServerArgv(argv);
-  try {
-    const api = parseApiFlags(parts.api);
-    const controllers = parseControllerFlags(parts.controllers);
-    return { api, controllers, help: api.help };
-  } catch (err) {
-    throw new ServerUsageError(err instanceof Error ? err.message : String(err));
-  }
+  // Both parsers throw the tree's one UsageError.
+  const api = parseApiFlags(parts.api);
+  const controllers = parseControllerFlags(parts.controllers);
+  return { api, controllers, help: api.help };
 }
 
 const apiFlagLines = API_HELP.slice(API_HELP.indexOf('Flags:\n') + 'Flags:\n'.length);

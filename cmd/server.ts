@@ -10,7 +10,7 @@ import { SharedInformerFactory } from '../client/informer-factory';
 import { startControllerManager, type RunningControllerManager } from '../controllers/manager';
 import { startScheduler, type RunningScheduler } from '../scheduler';
 import { onShutdownSignals } from '../util/signals';
-import { SERVER_HELP, ServerUsageError, parseServerFlags, type ServerFlags } from './server-flags';
+import { SERVER_HELP, UsageError, parseServerFlags, type ServerFlags } from './server-flags';
 
 function log(line: string): void {
   console.log(`tsk server: ${line}`);
@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     flags = parseServerFlags(argv);
   } catch (err) {
-    if (!(err instanceof ServerUsageError)) throw err;
+    if (!(err instanceof UsageError)) throw err;
     console.error(`tsk server: ${err.message}\nRun 'tsk server --help' for the flags.`);
     return 2;
   }

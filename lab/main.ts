@@ -1,7 +1,7 @@
 // `tsk lab up|down|status`: flags and output of the lab commands.
 
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
+import { flagBool, flagString, hostPort, parseCommandLine, UsageError, type FlagSpec } from '../util/flags';
 import { cleanupNodeRuntime, importIntoNode } from './cleanup';
 import { downLab, labStatus, loadImages, upLab } from './lab';
 import { parseCidr, planLab } from './topology';
@@ -30,8 +30,6 @@ Flags:
   --timeout SECONDS       how long up waits for the server and the nodes (default 180)
   -h, --help              print this help`;
 
-class UsageError extends Error {}
-
 interface LabFlags {
   command: 'up' | 'down' | 'status' | 'load';
   files: string[];
@@ -44,29 +42,30 @@ interface LabFlags {
   timeoutMs: number;
 }
 
+const LAB_FLAGS: readonly FlagSpec[] = [
+  { name: 'name', type: 'string', help: '' },
+  { name: 'nodes', type: 'string', help: '' },
+  { name: 'data-dir', type: 'string', help: '' },
+  { name: 'network', type: 'string', help: '' },
+  { name: 'address', type: 'string', help: '' },
+  { name: 'http-address', type: 'string', help: '' },
+  { name: 'timeout', type: 'string', help: '' },
+  { name: 'help', short: 'h', type: 'bool', help: '' },
+];
+
 export function parseLabFlags(argv: string[]): LabFlags | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        name: { type: 'string', default: 'lab' },
-        nodes: { type: 'string', default: '2' },
-        'data-dir': { type: 'string', default: '/var/lib/tsk' },
-        network: { type: 'string', default: '172.30.0.0/24' },
-        address: { type: 'string', default: '127.0.0.1:6443' },
-        'http-address': { type: 'string', default: '127.0.0.1:6080' },
-        timeout: { type: 'string', default: '180' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return 'help';
-  const [command, ...extra] = positionals;
+  const parsed = parseCommandLine(argv, LAB_FLAGS);
+  if (flagBool(parsed, 'help')) return 'help';
+  const values = {
+    name: flagString(parsed, 'name') ?? 'lab',
+    nodes: flagString(parsed, 'nodes') ?? '2',
+    'data-dir': flagString(parsed, 'data-dir') ?? '/var/lib/tsk',
+    network: flagString(parsed, 'network') ?? '172.30.0.0/24',
+    address: flagString(parsed, 'address') ?? '127.0.0.1:6443',
+    'http-address': flagString(parsed, 'http-address') ?? '127.0.0.1:6080',
+    timeout: flagString(parsed, 'timeout') ?? '180',
+  };
+  const [command, ...extra] = parsed.positionals;
   if (command !== 'up' && command !== 'down' && command !== 'status' && command !== 'load') {
     throw new UsageError(command ? `unknown lab command "${command}"; use up, down, status or load` : 'a command is required: up, down, status or load');
   }
@@ -75,9 +74,8 @@ export function parseLabFlags(argv: string[]): LabFlags | 'help' {
   const nodes = Number(values.nodes);
   const timeout = Number(values.timeout);
   if (!Number.isInteger(timeout) || timeout < 1) throw new UsageError(`--timeout: "${values.timeout}" is not a number of seconds`);
-  for (const [flag, v] of [['address', values.address], ['http-address', values['http-address']]] as const) {
-    if (!/^[^:]+:\d+$/.test(v)) throw new UsageError(`--${flag}: "${v}" is not HOST:PORT`);
-  }
+  hostPort('address', values.address);
+  hostPort('http-address', values['http-address'], '127.0.0.1:6080');
   try {
     parseCidr(values.network);
     planLab({ name: values.name, nodes, dataDir: values['data-dir'], network: values.network });

@@ -4,13 +4,8 @@
 import { ApiError } from '../api/errors';
 import { DecodeError } from '../api/codec';
 
-/** Wrong flags or arguments: exit code 2, with a hint to --help. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+/** Wrong flags or arguments: exit code 2, with a hint to --help (the tree's one UsageError). */
+export { UsageError } from '../util/flags';
 
 /** A failure already phrased for the user (printed as "error: MESSAGE"). */
 export class CliError extends Error {

@@ -2,7 +2,7 @@
 // main(argv) -> exit code: 0 success, 1 failure, 2 usage error.
 
 import { ApiError } from '../api/errors';
-import { GLOBAL_FLAGS, flagBool, formatFlags, parseArgs } from './args';
+import { GLOBAL_FLAGS, flagBool, formatFlags, parseArgs, splitCommand } from './args';
 import type { Command } from './command';
 import { applyCommand } from './commands/apply';
 import { createCommand } from './commands/create';
@@ -58,10 +58,12 @@ export interface MainOptions extends Partial<Omit<ContextOptions, 'io'>> {
 
 export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
   const io: Io = options.io ?? { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    (name === undefined ? io.stderr : io.stdout).write(usage());
-    return name === undefined ? 2 : 0;
+  // Global flags may stand before the command word, as with kubectl.
+  const { command: name, rest } = splitCommand(argv);
+  if (name === undefined || name === 'help') {
+    const help = name === 'help' || rest.includes('--help') || rest.includes('-h');
+    (help ? io.stdout : io.stderr).write(usage());
+    return help ? 0 : 2;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {

@@ -2,13 +2,28 @@
 // errors as UsageErrors, and the value kinds Kubernetes' components take
 // (HOST:PORT addresses, the API server's address, Go durations). Parsing is
 // pure: it returns values or throws a UsageError naming the flag, never exits.
+// The pflag-shaped parser of commands with positionals and short flags
+// (tsctl, tsk runtime, tsk lab) lives in cli/parse.ts; this module is the
+// one place callers import command-line parsing from.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './cli/usage-error';
 
-/** A bad command line: the command prints the message and exits 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
+export {
+  PFLAG_MESSAGES,
+  flagBool,
+  flagInt,
+  flagString,
+  flagStrings,
+  formatFlags,
+  parseCommandLine,
+  type FlagSpec,
+  type FlagType,
+  type ParseOptions,
+  type ParsedArgs,
+  type UsageMessages,
+} from './cli/parse';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>>['values'];
