@@ -128,6 +128,45 @@ test('get: tables, -A, -l, -o name/json/yaml round-trip, missing names, empty li
   t.regex(ns.stdout, /^NAME\s+STATUS\s+AGE\ndefault\s+Active\s+\d+s\nkube-system\s+Active/);
 });
 
+test('global flags before the command; get --no-headers, --show-labels, -L and --sort-by as kubectl', async (t) => {
+  const { plane, home, cs, run } = await setup(t);
+  for (const [name, rank] of [['a', '10'], ['b', '9'], ['c', '100']] as const) {
+    await cs.pods.create({ metadata: { name, labels: { rank, 'example.com/tier': name === 'b' ? 'back' : 'front' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+  }
+  // The server and the namespace only before the command word, as `kubectl -s HOST -n NS get pods`.
+  const before = await new Promise<Run>((resolvePromise) => {
+    execFile(process.execPath, [BIN, '-s', plane.address, '-n', 'default', 'get', 'pods', '--no-headers', '--sort-by', '{.metadata.labels.rank}', '-L', 'example.com/tier'], { cwd: ROOT, env: { ...process.env, HOME: home, TSCTL_SERVER: '' }, timeout: 30_000 }, (err, stdout, stderr) =>
+      resolvePromise({ code: err ? 1 : 0, stdout, stderr }),
+    );
+  });
+  t.is(before.code, 0, before.stderr);
+  const rows = before.stdout.trim().split('\n');
+  t.deepEqual(rows.map((r) => r.split(/\s+/)[0]), ['b', 'a', 'c'], 'rank labels sort as numbers (quantities), no header');
+  t.regex(rows[0] ?? '', /^b\s+0\/1\s+Pending\s+0\s+\d+s\s+back$/);
+
+  const labels = await run(['get', '-n', 'default', 'pods', '--show-labels', '-L', 'rank,example.com/tier', '--sort-by=.metadata.name']);
+  t.is(labels.code, 0, labels.stderr);
+  t.regex(labels.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+RANK\s+TIER\s+LABELS\n/);
+  t.regex(labels.stdout, /\na\s+0\/1\s+Pending\s+0\s+\d+s\s+10\s+front\s+example\.com\/tier=front,rank=10\n/);
+  t.deepEqual(labels.stdout.trim().split('\n').slice(1).map((r) => r.split(/\s+/)[0]), ['a', 'b', 'c']);
+  const allNs = await run(['-A', 'get', 'pods', '--no-headers', '-o', 'wide']);
+  t.is(allNs.code, 0, allNs.stderr);
+  t.regex(allNs.stdout, /^default\s+a\s+0\/1\s+Pending/);
+  const sortedNames = await run(['get', 'pods', '-o', 'name', '--sort-by', '.metadata.labels.rank']);
+  t.is(sortedNames.stdout, 'pod/b\npod/a\npod/c\n');
+
+  const noField = await run(['get', 'pods', '--sort-by', '.spec.nope']);
+  t.is(noField.code, 1);
+  t.is(noField.stderr, 'error: couldn\'t find any field with path "{.spec.nope}" in the list of objects\n');
+  // As cobra, a flag before the command is checked by the command's parser.
+  const unknown = await run(['--bogus=1', 'get', 'pods']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /^error: unknown flag: --bogus\nSee 'tsctl get --help' for usage\.\n$/);
+  const help = await run(['-n', 'x', '--help', 'get']);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /--no-headers/);
+});
+
 test('get pods -w prints the current rows, then a row per change', async (t) => {
   const { plane, home, cs } = await setup(t);
   await cs.pods.create({ metadata: { name: 'first' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });

@@ -1,18 +1,20 @@
 // tsctl get KIND [NAME...]: tables with kubectl's columns, -o yaml|json|name|wide,
-// -w to follow changes (watching from the list's revision, so none is missed).
+// -w to follow changes (watching from the list's revision, so none is missed),
+// --no-headers, --show-labels, -L KEY columns and --sort-by FIELD as kubectl.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExpiredError, NotFoundError } from '../../api/errors';
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
 import type { ResourceClient } from '../../client/resource';
 import type { WatchEvent } from '../../client/watch';
-import { flagBool, flagString, type ParsedArgs } from '../args';
+import { flagBool, flagString, flagStrings, type ParsedArgs } from '../args';
 import type { Command } from '../command';
 import type { Context } from '../context';
 import { CliError, UsageError, formatError } from '../errors';
 import { kindArg, knownTypes } from '../kinds';
 import { columnsFor, type Columns } from '../printers/columns';
 import { formatJson, formatName, formatYaml, parseOutputFormat, toKubeJson, toKubeList, type OutputFormat } from '../printers/output';
+import { parseSortField, sortByField, type SortField } from '../printers/sort-by';
 import { TableWriter } from '../printers/table';
 
 interface Target {
@@ -39,6 +41,11 @@ export function parseTargets(positionals: readonly string[], verb: string): Targ
   const rest = positionals.slice(1);
   if (rest.some((r) => r.includes('/'))) throw new UsageError('arguments in resource/name form must have a single resource and name');
   return first.split(',').map((k) => ({ kind: kindArg(k), names: rest }));
+}
+
+/** -L a,b -L c: every key, in order (kubectl's string slice flag). */
+export function labelColumns(args: ParsedArgs): string[] {
+  return flagStrings(args, 'label-columns').flatMap((v) => v.split(',')).filter((k) => k !== '');
 }
 
 interface Printer {
@@ -69,9 +76,11 @@ function makePrinter(ctx: Context, kind: KindName, format: OutputFormat, args: P
         wide: format === 'wide',
         withNamespace: allNamespaces && KINDS[kind].namespaced,
         showLabels: flagBool(args, 'show-labels'),
+        labelColumns: labelColumns(args),
       });
       const writer = new TableWriter();
-      let headerPrinted = false;
+      // --no-headers: as if the header had been printed already.
+      let headerPrinted = flagBool(args, 'no-headers');
       const print = (objs: readonly ApiObject[]): void => {
         const rows = objs.map((o) => cols.row(o, ctx.now()));
         if (!headerPrinted) rows.unshift([...cols.headers]);
@@ -126,7 +135,12 @@ async function follow(ctx: Context, client: ResourceClient<ApiObject>, printer: 
   return 0;
 }
 
-async function getKind(ctx: Context, target: Target, format: OutputFormat, single: boolean): Promise<number> {
+/** --sort-by applied to a batch of objects in kubectl's JSON form (the batch as is without the flag). */
+function sorted(kind: KindName, objs: readonly ApiObject[], field: SortField | undefined): readonly ApiObject[] {
+  return field ? sortByField(objs, field, (o) => toKubeJson(kind, o)) : objs;
+}
+
+async function getKind(ctx: Context, target: Target, format: OutputFormat, single: boolean, sortField: SortField | undefined): Promise<number> {
   const args = ctx.args;
   const cs = await ctx.clientset();
   const client = cs.kind(target.kind) as ResourceClient<ApiObject>;
@@ -150,7 +164,7 @@ async function getKind(ctx: Context, target: Target, format: OutputFormat, singl
         errors.push(formatError(err));
       }
     }
-    if (found.length > 0) printer.printAll(found, single && found.length === 1 && target.names.length === 1);
+    if (found.length > 0) printer.printAll(sorted(target.kind, found, sortField), single && found.length === 1 && target.names.length === 1);
     for (const e of errors) ctx.io.stderr.write(`${e}\n`);
     if (errors.length > 0) code = 1;
     if (watch && target.names.length === 1 && found[0]) {
@@ -165,7 +179,8 @@ async function getKind(ctx: Context, target: Target, format: OutputFormat, singl
   const list = await ctx.wait(client.listAll({ namespace, labelSelector, fieldSelector }));
   const items = list.items ?? [];
   if (items.length === 0 && format !== 'yaml' && format !== 'json') noResources(ctx, target.kind, allNamespaces);
-  else printer.printAll(items, false);
+  else printer.printAll(sorted(target.kind, items, sortField), false);
+  // As kubectl: --sort-by orders the initial list; changes print as they come.
   if (watch) return follow(ctx, client, printer, { namespace, labelSelector, fieldSelector }, list.metadata?.resourceVersion ?? '');
   return code;
 }
@@ -174,23 +189,28 @@ export const getCommand: Command = {
   name: 'get',
   summary: 'Display one or many objects',
   usage: 'tsctl get KIND[,KIND...] [NAME...] [flags]',
-  examples: '  tsctl get pods\n  tsctl get po web -o yaml\n  tsctl get svc -A\n  tsctl get pods -l app=web -w',
+  examples: '  tsctl get pods\n  tsctl get po web -o yaml\n  tsctl get svc -A\n  tsctl get pods -l app=web -w\n  tsctl -n demo get pods -L app --sort-by .metadata.creationTimestamp\n  tsctl get pods --no-headers -o wide',
   flags: [
     { name: 'all-namespaces', short: 'A', type: 'bool', help: 'List across every namespace (adds a NAMESPACE column)' },
     { name: 'selector', short: 'l', type: 'string', valueName: 'SELECTOR', help: 'Label selector: a=b, a!=b, a in (x,y), a notin (x), a, !a' },
     { name: 'field-selector', type: 'string', valueName: 'SELECTOR', help: 'Field selector, e.g. spec.nodeName=n1, status.phase=Running' },
     { name: 'output', short: 'o', type: 'string', valueName: 'FORMAT', help: 'wide, yaml, json or name' },
     { name: 'watch', short: 'w', type: 'bool', help: 'After listing, print a row for every change until interrupted' },
-    { name: 'show-labels', type: 'bool', help: 'Add a LABELS column' },
+    { name: 'show-labels', type: 'bool', help: "Add a LABELS column (the object's labels)" },
+    { name: 'label-columns', short: 'L', type: 'string', repeated: true, valueName: 'KEY[,KEY...]', help: 'Add a column per label key (header: the upper-cased last segment of the key); repeatable' },
+    { name: 'no-headers', type: 'bool', help: "Don't print the header row of tables" },
+    { name: 'sort-by', type: 'string', valueName: 'FIELD', help: 'Sort lists by a JSONPath field, e.g. .metadata.name or {.metadata.creationTimestamp}' },
   ],
   async run(ctx: Context): Promise<number> {
     const format = parseOutputFormat(flagString(ctx.args, 'output'));
     if (!format) throw new UsageError(`unable to match a printer suitable for the output format "${flagString(ctx.args, 'output')}", allowed formats are: json,name,wide,yaml`);
     const targets = parseTargets(ctx.args.positionals, 'get');
+    const sortBy = flagString(ctx.args, 'sort-by');
+    const sortField = sortBy ? parseSortField(sortBy) : undefined;
     if (flagBool(ctx.args, 'watch') && targets.length > 1) throw new UsageError('you may only specify a single resource type with --watch');
     let code = 0;
     for (const t of targets) {
-      const c = await getKind(ctx, t, format, targets.length === 1);
+      const c = await getKind(ctx, t, format, targets.length === 1, sortField);
       if (c !== 0) code = c;
     }
     return code;

@@ -15,14 +15,18 @@ export interface TableOptions {
   readonly wide?: boolean;
   /** -A: a NAMESPACE column first. */
   readonly withNamespace?: boolean;
+  /** --show-labels: a LABELS column last. */
   readonly showLabels?: boolean;
+  /** -L KEY: a column per label key, before LABELS; empty where the label is missing. */
+  readonly labelColumns?: readonly string[];
 }
 
 const NONE = '<none>';
 
+/** labels.FormatLabels: the "k=v" strings sorted (as strings, like labels.Set.String), <none> when empty. */
 function labelsText(labels: Record<string, string> | undefined): string {
-  const entries = Object.entries(labels ?? {});
-  return entries.length === 0 ? NONE : entries.map(([k, v]) => `${k}=${v}`).join(',');
+  const pairs = Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`);
+  return pairs.length === 0 ? NONE : pairs.sort().join(',');
 }
 
 function selectorText(sel: Record<string, string> | undefined): string {
@@ -193,16 +197,29 @@ function baseColumns(kind: KindName, wide: boolean): Columns<ApiObject> {
   return pick() as unknown as Columns<ApiObject>;
 }
 
-/** The columns of `kind`, with the NAMESPACE and LABELS columns when asked for. */
+/** kubectl's header of a -L column: the key's last "/" segment, upper-cased (app.kubernetes.io/name -> NAME). */
+export function labelColumnHeader(key: string): string {
+  return (key.split('/').pop() ?? key).toUpperCase();
+}
+
+/** The columns of `kind`, with the NAMESPACE, -L label and LABELS columns when asked for (kubectl's decorateTable). */
 export function columnsFor(kind: KindName, options: TableOptions = {}): Columns<ApiObject> {
   const base = baseColumns(kind, options.wide ?? false);
-  const headers = [...(options.withNamespace ? ['NAMESPACE'] : []), ...base.headers, ...(options.showLabels ? ['LABELS'] : [])];
+  const labelKeys = options.labelColumns ?? [];
+  const headers = [
+    ...(options.withNamespace ? ['NAMESPACE'] : []),
+    ...base.headers,
+    ...labelKeys.map(labelColumnHeader),
+    ...(options.showLabels ? ['LABELS'] : []),
+  ];
   return {
     headers,
     row(obj, now) {
+      const labels = obj.metadata?.labels ?? {};
       return [
         ...(options.withNamespace ? [obj.metadata?.namespace ?? ''] : []),
         ...base.row(obj, now),
+        ...labelKeys.map((k) => labels[k] ?? ''),
         ...(options.showLabels ? [labelsText(obj.metadata?.labels)] : []),
       ];
     },

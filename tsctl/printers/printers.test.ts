@@ -1,6 +1,6 @@
 import test from 'ava';
 import type * as core from '../../api/gen/tsk/v1/core';
-import { columnsFor, nodeStatus } from './columns';
+import { columnsFor, labelColumnHeader, nodeStatus } from './columns';
 import { formatJson, formatYaml, toKubeJson, toKubeList } from './output';
 import { podSummary } from './pod-status';
 import { TableWriter, formatTable } from './table';
@@ -38,6 +38,17 @@ test('pods table: wide, all namespaces, labels', (t) => {
     'NAMESPACE   NAME   READY   STATUS    RESTARTS   AGE   IP           NODE     NOMINATED NODE   READINESS GATES   LABELS\n' +
       'default     web    1/1     Running   0          45s   10.244.1.5   node-1   <none>           <none>            app=web\n',
   );
+});
+
+test('-L columns after the kind\'s, LABELS last and sorted by key, as kubectl decorates tables', (t) => {
+  const labelled: core.Pod = { ...runningPod, metadata: { ...runningPod.metadata, labels: { tier: 'front', app: 'web', 'app.kubernetes.io/name': 'shop' } } };
+  t.is(
+    table('Pod', [labelled, { ...runningPod, metadata: { name: 'bare', creationTimestamp: ts(45) } }], { labelColumns: ['app', 'app.kubernetes.io/name'], showLabels: true }),
+    'NAME   READY   STATUS    RESTARTS   AGE   APP   NAME   LABELS\n' +
+      'web    1/1     Running   0          45s   web   shop   app.kubernetes.io/name=shop,app=web,tier=front\n' +
+      'bare   1/1     Running   0          45s                <none>\n',
+  );
+  t.is(labelColumnHeader('example.com/zone-Name'), 'ZONE-NAME');
 });
 
 test('pod STATUS follows kubectl: waiting reason, terminated reason, exit code, terminating, init', (t) => {
