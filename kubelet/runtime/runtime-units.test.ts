@@ -111,6 +111,8 @@ test('CLI flags parse docker-style; --data-dir is taken out anywhere before the 
   t.throws(() => parseFlags(['--bogus'], [], [], false), { message: /unknown flag: --bogus/ });
   t.deepEqual(extractDataDir(['-a', '--data-dir', '/d'], 'ps'), { dataDir: '/d', rest: ['-a'] });
   t.deepEqual(extractDataDir(['--name', 'x', '--data-dir=/d', 'img', 'cmd', '--data-dir', 'y'], 'run'), { dataDir: '/d', rest: ['--name', 'x', 'img', 'cmd', '--data-dir', 'y'] });
+  // -v's value is not the image: --data-dir after it is still tsk's.
+  t.deepEqual(extractDataDir(['-v', '/a:/b', '--data-dir', '/d', 'img'], 'run'), { dataDir: '/d', rest: ['-v', '/a:/b', 'img'] });
 });
 
 test('ps STATUS reads like docker, with the OOMKilled reason', (t) => {

@@ -29,6 +29,10 @@ export const USAGE: Record<ContainerVerb, string> = {
   rm: 'Usage: tsk runtime rm [-f] CONTAINER...',
 };
 
+/** The flags of run and exec that take a value: main.ts needs them to see where the container's command line starts. */
+export const RUN_VALUED_FLAGS: readonly string[] = ['--name', '-e', '--env', '-v', '--volume', '--memory', '-m', '--cpus', '--pids', '--pids-limit', '-w', '--workdir', '-u', '--user', '--entrypoint'];
+export const EXEC_VALUED_FLAGS: readonly string[] = ['-e', '--env'];
+
 /**
  * Docker-style flags: `--name x`, `--name=x`, `-e x`, combined booleans
  * (`-it`). With stopAtFirstArg, everything from the first positional on is
@@ -188,7 +192,7 @@ export class ContainerCommands {
   }
 
   private async runCmd(argv: string[]): Promise<number> {
-    const p = parseFlags(argv, ['--name', '-e', '--env', '-v', '--volume', '--memory', '-m', '--cpus', '--pids', '--pids-limit', '-w', '--workdir', '-u', '--user', '--entrypoint'], ['-d', '--detach'], true);
+    const p = parseFlags(argv, [...RUN_VALUED_FLAGS], ['-d', '--detach'], true);
     const [image, ...cmd] = p.args;
     if (image === undefined) throw new UsageError('missing IMAGE');
     const resources: ContainerResources = {};
@@ -297,7 +301,7 @@ export class ContainerCommands {
   }
 
   private async exec(argv: string[]): Promise<number> {
-    const p = parseFlags(argv, ['-e', '--env'], ['-i', '--interactive', '-t', '--tty'], true);
+    const p = parseFlags(argv, [...EXEC_VALUED_FLAGS], ['-i', '--interactive', '-t', '--tty'], true);
     const [key, ...cmd] = p.args;
     if (key === undefined || cmd.length === 0) throw new UsageError('exec needs a container and a command');
     const c = await this.resolve(key);

@@ -6,7 +6,7 @@ import { DEFAULT_DATA_DIR } from '../image/store';
 import { RuntimeError } from '../errors';
 import { ImageError } from '../image/errors';
 import { runImageCommand } from './image-commands';
-import { CONTAINER_VERBS, ContainerCommands, ContainerVerb, USAGE, UsageError } from './container-commands';
+import { CONTAINER_VERBS, ContainerCommands, ContainerVerb, EXEC_VALUED_FLAGS, RUN_VALUED_FLAGS, USAGE, UsageError } from './container-commands';
 
 const IMAGE_VERBS = ['pull', 'import', 'images', 'rmi'] as const;
 type ImageVerb = (typeof IMAGE_VERBS)[number];
@@ -34,6 +34,7 @@ export function extractDataDir(argv: string[], verb: string): { dataDir: string;
   const rest: string[] = [];
   // For run/exec the container's command line starts at the first positional: leave it untouched.
   const stopAtArg = verb === 'run' || verb === 'exec';
+  const valued = verb === 'run' ? RUN_VALUED_FLAGS : EXEC_VALUED_FLAGS;
   let positional = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
@@ -46,7 +47,6 @@ export function extractDataDir(argv: string[], verb: string): { dataDir: string;
     if (stopAtArg && !a.startsWith('-') && !positional) {
       // A flag value (e.g. "--name x") is not the first positional.
       const prev = rest[rest.length - 1] ?? '';
-      const valued = ['--name', '-e', '--env', '--memory', '-m', '--cpus', '--pids', '--pids-limit', '-w', '--workdir', '-u', '--user', '--entrypoint'];
       if (!(valued.includes(prev) && !prev.includes('='))) positional = true;
     }
     rest.push(a);
