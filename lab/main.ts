@@ -1,10 +1,21 @@
 // `tsk lab up|down|status`: flags and output of the lab commands.
 
 import { resolve } from 'node:path';
-import { flagBool, flagString, hostPort, parseCommandLine, UsageError, type FlagSpec } from '../util/flags';
+import { flagBool, flagString, formatFlags, hostPort, parseCommandLine, UsageError, type FlagSpec } from '../util/flags';
 import { cleanupNodeRuntime, importIntoNode } from './cleanup';
 import { downLab, labStatus, loadImages, upLab } from './lab';
 import { parseCidr, planLab } from './topology';
+
+const LAB_FLAGS: readonly FlagSpec[] = [
+  { name: 'name', type: 'string', valueName: 'NAME', help: "the lab's name (default lab)" },
+  { name: 'nodes', type: 'string', valueName: 'N', help: 'number of nodes, for up (default 2)' },
+  { name: 'data-dir', type: 'string', valueName: 'DIR', help: 'the lab lives in DIR/lab/NAME (default /var/lib/tsk)' },
+  { name: 'network', type: 'string', valueName: 'CIDR', help: "the nodes' network inside the lab, for up (default 172.30.0.0/24)" },
+  { name: 'address', type: 'string', valueName: 'HOST:PORT', help: "the API server's address for tsctl, for up (default 127.0.0.1:6443)" },
+  { name: 'http-address', type: 'string', valueName: 'H:P', help: "the server's /healthz, /metrics, for up (default 127.0.0.1:6080)" },
+  { name: 'timeout', type: 'string', valueName: 'SECONDS', help: 'how long up waits for the server and the nodes (default 180)' },
+  { name: 'help', short: 'h', type: 'bool', help: 'print this help' },
+];
 
 const HELP = `Usage: tsk lab COMMAND [FLAGS]
 
@@ -21,14 +32,7 @@ Commands:
             node's image store, as kind load image-archive
 
 Flags:
-  --name NAME             the lab's name (default lab)
-  --nodes N               number of nodes, for up (default 2)
-  --data-dir DIR          the lab lives in DIR/lab/NAME (default /var/lib/tsk)
-  --network CIDR          the nodes' network inside the lab, for up (default 172.30.0.0/24)
-  --address HOST:PORT     the API server's address for tsctl, for up (default 127.0.0.1:6443)
-  --http-address H:P      the server's /healthz, /metrics, for up (default 127.0.0.1:6080)
-  --timeout SECONDS       how long up waits for the server and the nodes (default 180)
-  -h, --help              print this help`;
+${formatFlags(LAB_FLAGS)}`;
 
 interface LabFlags {
   command: 'up' | 'down' | 'status' | 'load';
@@ -42,16 +46,6 @@ interface LabFlags {
   timeoutMs: number;
 }
 
-const LAB_FLAGS: readonly FlagSpec[] = [
-  { name: 'name', type: 'string', help: '' },
-  { name: 'nodes', type: 'string', help: '' },
-  { name: 'data-dir', type: 'string', help: '' },
-  { name: 'network', type: 'string', help: '' },
-  { name: 'address', type: 'string', help: '' },
-  { name: 'http-address', type: 'string', help: '' },
-  { name: 'timeout', type: 'string', help: '' },
-  { name: 'help', short: 'h', type: 'bool', help: '' },
-];
 
 export function parseLabFlags(argv: string[]): LabFlags | 'help' {
   const parsed = parseCommandLine(argv, LAB_FLAGS);
