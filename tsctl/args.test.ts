@@ -1,5 +1,6 @@
 import test from 'ava';
 import { flagBool, flagString, parseArgs, splitCommand } from './args';
+import { getCommand, labelColumns } from './commands/get';
 
 test('the command word is found after global flags, as cobra does', (t) => {
   t.deepEqual(splitCommand(['-s', 'h:1', 'get', 'pods']), { command: 'get', rest: ['-s', 'h:1', 'pods'] });
@@ -18,4 +19,10 @@ test('global flags parse wherever they stand', (t) => {
   t.is(flagString(a, 'namespace'), 'demo');
   t.true(flagBool(a, 'show-labels'));
   t.deepEqual(a.positionals, ['pods']);
+});
+
+test('get -L: comma-separated and repeatable, in order, as kubectl string slices', (t) => {
+  t.deepEqual(labelColumns(parseArgs(['pods', '-L', 'app,tier', '--label-columns=example.com/zone', '-Lrank'], getCommand.flags)), ['app', 'tier', 'example.com/zone', 'rank']);
+  t.deepEqual(labelColumns(parseArgs(['pods'], getCommand.flags)), []);
+  t.true(flagBool(parseArgs(['pods', '--no-headers'], getCommand.flags), 'no-headers'));
 });
