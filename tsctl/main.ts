@@ -23,7 +23,7 @@ function usage(): string {
   return [
     'tsctl controls a tsk cluster.',
     '',
-    'Usage: tsctl COMMAND [ARGS] [flags]',
+    'Usage: tsctl [global flags] COMMAND [ARGS] [flags]  (global flags may also follow the command)',
     '',
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}   ${c.summary}`),
