@@ -8,6 +8,7 @@ const admin: UserInfo = { name: 'admin', groups: [GROUP_MASTERS, GROUP_AUTHENTIC
 const n1: UserInfo = { name: 'system:node:n1', groups: [GROUP_NODES, GROUP_AUTHENTICATED] };
 const scheduler: UserInfo = { name: USER_SCHEDULER, groups: [GROUP_AUTHENTICATED] };
 const cm: UserInfo = { name: USER_CONTROLLER_MANAGER, groups: [GROUP_AUTHENTICATED] };
+const proxy: UserInfo = { name: 'system:kube-proxy', groups: [GROUP_AUTHENTICATED] };
 const alice: UserInfo = { name: 'alice', groups: [GROUP_AUTHENTICATED] };
 /** A name that looks like a node but is not in system:nodes gets nothing of a node's rights. */
 const fakeNode: UserInfo = { name: 'system:node:n1', groups: [GROUP_AUTHENTICATED] };
@@ -62,6 +63,9 @@ const rows: Row[] = [
   [cm, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'd', name: 'p' }, false],
   [cm, { verb: 'create', resource: 'nodes', subresource: 'tunnel', name: 'n1' }, false],
   [cm, { verb: 'create', resource: 'namespaces', name: 'x' }, false],
+  // kube-proxy with its own identity
+  [proxy, { verb: 'watch', resource: 'endpoints' }, true],
+  [proxy, { verb: 'list', resource: 'pods' }, false],
   // any authenticated user: discovery only
   [alice, { verb: 'get', path: '/version' }, true],
   [alice, { verb: 'list', resource: 'pods', namespace: 'd' }, false],

@@ -70,6 +70,18 @@ export const KUBE_CONTROLLER_MANAGER: ClusterRole = {
   ],
 };
 
+/** Kubernetes' kube-proxy user, for a proxy run with an identity of its own rather than its node's. */
+export const USER_KUBE_PROXY = 'system:kube-proxy';
+
+/** Kubernetes' system:node-proxier: what the proxy watches, and its events. */
+export const NODE_PROXIER: ClusterRole = {
+  name: 'system:node-proxier',
+  rules: [
+    { verbs: READ, resources: ['services', 'endpoints', 'nodes'] },
+    { verbs: ['create', 'update'], resources: ['events'] },
+  ],
+};
+
 /** Kubernetes' system:discovery and system:basic-user: any authenticated user may ask the version. */
 export const DISCOVERY: ClusterRole = {
   name: 'system:discovery',
@@ -80,6 +92,7 @@ export const DEFAULT_BINDINGS: readonly RoleBinding[] = [
   { name: 'cluster-admin', role: CLUSTER_ADMIN, groups: [GROUP_MASTERS] },
   { name: 'system:kube-scheduler', role: KUBE_SCHEDULER, users: [USER_SCHEDULER] },
   { name: 'system:kube-controller-manager', role: KUBE_CONTROLLER_MANAGER, users: [USER_CONTROLLER_MANAGER] },
+  { name: 'system:node-proxier', role: NODE_PROXIER, users: [USER_KUBE_PROXY] },
   { name: 'system:discovery', role: DISCOVERY, groups: [GROUP_AUTHENTICATED] },
 ];
 
