@@ -145,6 +145,25 @@ export class InternalError extends ApiError {
   }
 }
 
+/** A request without a valid identity (no credential, or one the server does not accept): Kubernetes' 401. */
+export class UnauthorizedError extends ApiError {
+  constructor(message = 'Unauthorized') {
+    super('Unauthorized', message);
+  }
+}
+
+/**
+ * Kubernetes' NewForbidden: `pods "web-1" is forbidden: <why>`, or
+ * `pods is forbidden: <why>` without a name, or `forbidden: <why>` for a
+ * request that names no resource (a path such as /version).
+ */
+export class ForbiddenError extends ApiError {
+  constructor(resource: string, name: string, why: string, kind?: string) {
+    const message = resource === '' ? `forbidden: ${why}` : name === '' ? `${resource} is forbidden: ${why}` : `${resource} "${name}" is forbidden: ${why}`;
+    super('Forbidden', message, [], { kind, name: name || undefined });
+  }
+}
+
 function build(reason: StatusReason, message: string, causes: readonly Cause[], kind?: string, name?: string): ApiError {
   const err = new ApiError(reason, message, causes, { kind, name });
   // The subclasses' constructors compose messages; a decoded error keeps the
@@ -163,6 +182,8 @@ const CLASS_FOR: Partial<Record<StatusReason, { prototype: ApiError }>> = {
   Expired: ExpiredError,
   RequestEntityTooLarge: TooLargeError,
   ServiceUnavailable: UnavailableError,
+  Unauthorized: UnauthorizedError,
+  Forbidden: ForbiddenError,
   InternalError: InternalError,
 };
 

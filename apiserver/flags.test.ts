@@ -48,3 +48,13 @@ test('bad flags are usage errors naming the flag', (t) => {
   t.throws(() => parseFlags(['--etcd-servers', 'localhost:2379']), { instanceOf: UsageError, message: /--etcd-servers/ });
   t.throws(() => parseFlags(['--write-config=maybe']), { instanceOf: UsageError, message: /--write-config/ });
 });
+
+test('--pod-security-default-enforce takes a Pod Security level, privileged by default as Kubernetes', (t) => {
+  t.is(parseFlags([]).podSecurityDefaultEnforce, 'privileged');
+  t.is(parseFlags(['--pod-security-default-enforce', 'baseline']).podSecurityDefaultEnforce, 'baseline');
+  t.is(parseFlags(['--pod-security-default-enforce=restricted']).podSecurityDefaultEnforce, 'restricted');
+  t.throws(() => parseFlags(['--pod-security-default-enforce', 'strict']), {
+    instanceOf: UsageError,
+    message: '--pod-security-default-enforce: "strict" must be one of privileged, baseline, restricted',
+  });
+});

@@ -2,6 +2,7 @@
 // the options or a usage error, and never exits.
 
 import { goDurationMs, hostPort, parseFlagValues, UsageError } from '../util/flags';
+import { isLevel, LEVELS, type Level } from './admission/pod-security';
 import { parseListenAddress } from './grpc/listen';
 import { parsePortRange, parseServiceCidr } from './registry/allocator';
 
@@ -16,6 +17,8 @@ export interface ApiServerFlags {
   writeConfig: boolean;
   /** Seconds an Event is kept after its last write. */
   eventTtlSeconds: number;
+  /** Pod Security's level for namespaces without the pod-security.kubernetes.io/enforce label. */
+  podSecurityDefaultEnforce: Level;
   help: boolean;
 }
 
@@ -35,6 +38,9 @@ Flags:
   --service-cidr CIDR              range for service ClusterIPs (default 10.96.0.0/16)
   --service-node-port-range A-B    range for NodePorts (default 30000-32767)
   --event-ttl DURATION             how long an Event is kept after its last update, such as 1h, 30m or 1h30m0s (default 1h)
+  --pod-security-default-enforce LEVEL
+                                   Pod Security level for namespaces without the pod-security.kubernetes.io/enforce
+                                   label: privileged, baseline or restricted (default privileged)
   --write-config[=true|false]      write ~/.tsk/config with this server's address for tsctl (default true)
   -h, --help                       print this help`;
 
@@ -67,6 +73,7 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     'service-cidr': { type: 'string', default: '10.96.0.0/16' },
     'service-node-port-range': { type: 'string', default: '30000-32767' },
     'event-ttl': { type: 'string', default: '1h' },
+    'pod-security-default-enforce': { type: 'string', default: 'privileged' },
     'write-config': { type: 'string', default: 'true' },
     help: { type: 'boolean', short: 'h', default: false },
   });
@@ -87,7 +94,10 @@ export function parseFlags(argv: string[]): ApiServerFlags {
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
+  const podSecurity = values['pod-security-default-enforce'];
+  if (!isLevel(podSecurity)) throw new UsageError(`--pod-security-default-enforce: "${podSecurity}" must be one of ${LEVELS.join(', ')}`);
   return {
+    podSecurityDefaultEnforce: podSecurity,
     address: listenAddresses('address', values.address),
     httpAddress: hostPort('http-address', values['http-address'], '127.0.0.1:6080'),
     dataDir: values['data-dir'],

@@ -52,6 +52,7 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
       httpAddress: flags.httpAddress,
       serviceCidr: flags.serviceCidr,
       eventTtlSeconds: flags.eventTtlSeconds,
+      podSecurityDefaultEnforce: flags.podSecurityDefaultEnforce,
       nodePortRange: flags.nodePortRange,
       log,
       ...extra,

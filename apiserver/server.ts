@@ -8,6 +8,10 @@ import { AlreadyExistsError, UnavailableError } from '../api/errors';
 import type { VersionInfo } from '../api/gen/tsk/v1/meta';
 import type { Namespace } from '../api/gen/tsk/v1/core';
 import { KIND_NAMES, KINDS, type KindName } from '../api/kinds';
+import { nodeRestriction } from './admission/node-restriction';
+import type { Level } from './admission/pod-security';
+import { defaultAuthorizer } from './auth/default-authorizer';
+import { GROUP_AUTHENTICATED, GROUP_MASTERS, USER_ADMIN, type Authenticator } from './auth/user';
 import { GrpcApi, GRPC_MAX_RECEIVE_BYTES } from './grpc/server';
 import { TunnelRegistry } from './tunnel/registry';
 import { listenHealthServer } from '../util/health-server';
@@ -51,7 +55,21 @@ export interface ApiServerOptions {
   log?: (msg: string) => void;
   /** Other components' metrics served on this server's /metrics too (tsk server). */
   extraMetrics?: readonly MetricsRegistry[];
+  /**
+   * Who a call comes from. TRANSITIONAL: without one, every caller is taken
+   * as the admin (today's open behaviour, logged loudly at start). The
+   * certificate and token authenticator replaces this default; then it is
+   * required.
+   */
+  authenticator?: Authenticator;
+  /** Pod Security's level for namespaces without the enforce label (--pod-security-default-enforce); default privileged, as Kubernetes. */
+  podSecurityDefaultEnforce?: Level;
 }
+
+/** TRANSITIONAL (see ApiServerOptions.authenticator): everyone is the admin. */
+const EVERYONE_IS_ADMIN: Authenticator = {
+  authenticate: () => ({ name: USER_ADMIN, groups: [GROUP_MASTERS, GROUP_AUTHENTICATED] }),
+};
 
 export interface RunningApiServer {
   /** The first gRPC address, with the real port. */
@@ -190,7 +208,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       'grpc.keepalive_timeout_ms': 20_000,
     });
     const tunnels = new TunnelRegistry(metrics, log);
+    if (!opts.authenticator) log('WARNING: no authenticator configured: every caller is treated as the admin (system:masters)');
     new GrpcApi({
+      authenticator: opts.authenticator ?? EVERYONE_IS_ADMIN,
+      authorizer: defaultAuthorizer(),
+      admission: { plugins: [nodeRestriction], podSecurityDefaultEnforce: opts.podSecurityDefaultEnforce ?? 'privileged' },
       tunnels,
       registries,
       caches,

@@ -1,20 +1,24 @@
 // PodService Logs and Exec: find the pod, its node and the node's tunnel, and
 // proxy one session down the tunnel (the API server never dials a kubelet).
-// Errors are worded as Kubernetes words them.
+// Errors are worded as Kubernetes words them. Logs are `get pods/log`, exec
+// is `create pods/exec`, authorized before the pod is even looked up.
 
 import type * as grpc from '@grpc/grpc-js';
 import { ApiError, BadRequestError, InternalError, UnavailableError, toServiceError, type StatusReason } from '../../api/errors';
 import type { Pod } from '../../api/gen/tsk/v1/core';
 import type { ExecClientMessage, ExecServerMessage, PodLogsChunk, PodLogsRequest, TunnelOpen } from '../../api/gen/tsk/v1/stream';
+import type { UserInfo } from '../auth/user';
 import type { ApiServerMetrics } from '../metrics';
 import type { Registry } from '../registry/store';
 import type { TunnelRegistry } from '../tunnel/registry';
 import type { SessionCallbacks, TunnelSession } from '../tunnel/session';
+import type { RequestGate } from './gate';
 
 export interface PodSessionDeps {
   pods: Registry;
   tunnels: TunnelRegistry;
   metrics: ApiServerMetrics;
+  gate: RequestGate;
   log: (msg: string) => void;
 }
 
@@ -81,6 +85,12 @@ export class PodSessions {
       logs: { ...r, container: pickContainer(pod, r.name ?? '', r.container ?? '', true) },
       podUid: pod.metadata?.uid ?? '',
     });
+    try {
+      this.deps.gate.admit(call, { verb: 'get', resource: 'pods', subresource: 'log', namespace: r.namespace || 'default', name: r.name ?? '' });
+    } catch (err) {
+      fail(asApiError(err));
+      return;
+    }
     this.open('logs', r.namespace ?? '', r.name ?? '', build, {
       onData: (_stream, data) => written(call.write({ data }), call),
       onExit: () => {},
@@ -135,6 +145,13 @@ export class PodSessions {
       if (msg.resize) s.resize(msg.resize);
       if (msg.stdinEof) stdinEof(s);
     };
+    let user: UserInfo;
+    try {
+      user = this.deps.gate.authenticate(call);
+    } catch (err) {
+      fail(asApiError(err));
+      return;
+    }
     call.once('data', (first: ExecClientMessage) => {
       const start = first.start;
       if (!start) {
@@ -143,6 +160,12 @@ export class PodSessions {
       }
       if ((start.command ?? []).length === 0) {
         fail(new BadRequestError('you must specify at least one command for the container'));
+        return;
+      }
+      try {
+        this.deps.gate.authorize(user, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: start.namespace || 'default', name: start.name ?? '' });
+      } catch (err) {
+        fail(asApiError(err));
         return;
       }
       call.pause();

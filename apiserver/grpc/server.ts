@@ -2,13 +2,18 @@
 // generic over KINDS, plus tsk.v1.Discovery. Every failure leaves through
 // toServiceError (status code + tsk-status-bin trailer). List and Watch
 // responses are pre-encoded (see storage/wire.ts); the service definitions
-// pass RawMessage bytes through unchanged.
+// pass RawMessage bytes through unchanged. Every handler passes the gate
+// (gate.ts) first: authentication, authorization, and admission hooks for
+// the registry's writes.
 
 import * as grpc from '@grpc/grpc-js';
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ApiError, InternalError, TooLargeError, toServiceError } from '../../api/errors';
+import type { Authorizer, RequestAttributes } from '../auth/authorizer';
+import type { Authenticator } from '../auth/user';
 import * as api from '../../api/gen/tsk/v1/api';
 import type { DeleteRequest, GetRequest, ListRequest, VersionInfo, WatchRequest } from '../../api/gen/tsk/v1/meta';
+import type { Namespace } from '../../api/gen/tsk/v1/core';
 import { API_VERSION, KIND_NAMES, KINDS, type ApiObject, type KindName, type MethodDef } from '../../api/kinds';
 import type { ApiServerMetrics } from '../metrics';
 import { bindPod } from '../registry/pods';
@@ -22,6 +27,7 @@ import { encodingOf } from '../storage/objects';
 import { RawMessage, encodeList } from '../storage/wire';
 import { NodeTunnelService } from '../../api/gen/tsk/v1/stream';
 import type { TunnelRegistry } from '../tunnel/registry';
+import { RequestGate, type AdmissionConfig, type RequestContext } from './gate';
 import { PodSessions } from './pod-sessions';
 import { serveWatch, type WatchOptions } from './watch';
 
@@ -40,7 +46,22 @@ export interface GrpcDeps {
   version: () => Promise<VersionInfo>;
   /** The kubelets' reverse tunnels, for pod logs and exec. */
   tunnels: TunnelRegistry;
+  /** Who calls (client certificate or bearer token). */
+  authenticator: Authenticator;
+  authorizer: Authorizer;
+  admission: AdmissionConfig;
   log: (msg: string) => void;
+}
+
+/** What a request asks, for the authorizer; the user is added by the gate. */
+type Attrs = Omit<RequestAttributes, 'user'>;
+
+/** Kubernetes' Warning header for the caller: `299 - "text"`, one trailer entry per warning. */
+function warningTrailer(warnings: readonly string[]): grpc.Metadata | undefined {
+  if (warnings.length === 0) return undefined;
+  const md = new grpc.Metadata();
+  for (const w of warnings) md.add('warning', `299 - ${JSON.stringify(w)}`);
+  return md;
 }
 
 /** The gRPC server's receive limit: above 1.5 MiB so the handlers can refuse with a clear Status. */
@@ -73,23 +94,49 @@ function checkSize(req: unknown): void {
 }
 
 export class GrpcApi {
-  constructor(private readonly deps: GrpcDeps) {}
+  private readonly gate: RequestGate;
 
-  private unary<Req, Res>(verb: string, resource: string, fn: (req: Req) => Promise<Res>, okCode = 200): grpc.handleUnaryCall<Req, Res> {
+  constructor(private readonly deps: GrpcDeps) {
+    const namespaces = deps.registries.get('Namespace')!;
+    this.gate = new RequestGate({
+      authenticator: deps.authenticator,
+      authorizer: deps.authorizer,
+      admission: deps.admission,
+      namespace: (name) => namespaces.get('', name).then(
+        (ns) => ns as Namespace,
+        () => undefined,
+      ),
+    });
+  }
+
+  /**
+   * A unary handler: `attrs` describes the request for the authorizer
+   * (decoded request in, verb and target out); `verb` and `resource` label
+   * the metrics, where a refusal counts with its code (401, 403).
+   */
+  private unary<Req, Res>(
+    verb: string,
+    resource: string,
+    attrs: (req: Req) => Attrs,
+    fn: (req: Req, ctx: RequestContext) => Promise<Res>,
+    okCode = 200,
+  ): grpc.handleUnaryCall<Req, Res> {
     const { metrics, log } = this.deps;
     const duration = metrics.requestDurationOf(verb, resource);
     return (call, callback) => {
       const start = performance.now();
+      let ctx: RequestContext | undefined;
       Promise.resolve()
         .then(() => {
           checkSize(call.request);
-          return fn(call.request);
+          ctx = this.gate.admit(call, attrs(call.request));
+          return fn(call.request, ctx);
         })
         .then(
           (res) => {
             duration.observe((performance.now() - start) / 1000);
             metrics.countRequest(verb, resource, okCode);
-            callback(null, res);
+            callback(null, res, warningTrailer(ctx?.warnings ?? []));
           },
           (err: unknown) => {
             duration.observe((performance.now() - start) / 1000);
@@ -104,29 +151,68 @@ export class GrpcApi {
   private handlersFor(kind: KindName): UntypedServiceImplementation {
     const reg = this.deps.registries.get(kind)!;
     const resource = KINDS[kind].plural;
+    const ns = (n: string | undefined): string => reg.namespaceOf(n);
     type WithObject = { object?: ApiObject; options?: { dryRun?: boolean } };
+    const target = (r: WithObject): { namespace: string; name: string } => ({ namespace: ns(r.object?.metadata?.namespace), name: r.object?.metadata?.name ?? '' });
     const handlers: UntypedServiceImplementation = {
-      create: this.unary<WithObject, ApiObject>('create', resource, (r) => reg.create(r.object, r.options?.dryRun ?? false), 201),
-      get: this.unary<GetRequest, ApiObject>('get', resource, (r) => reg.get(r.namespace, r.name)),
-      list: this.unary<ListRequest, RawMessage>('list', resource, async (r) => {
-        const res = await reg.list(r);
-        return new RawMessage(
-          encodeList(API_VERSION, KINDS[kind].listKind, { resourceVersion: String(res.revision), continue: res.continueToken, remainingItemCount: res.remaining }, res.items),
-        );
-      }),
-      update: this.unary<WithObject, ApiObject>('update', resource, (r) => reg.update(r.object, false, r.options?.dryRun ?? false)),
-      updateStatus: this.unary<WithObject, ApiObject>('updatestatus', resource, (r) => reg.update(r.object, true, r.options?.dryRun ?? false)),
-      delete: this.unary<DeleteRequest, ApiObject>('delete', resource, async (r) => {
-        if (kind !== 'Namespace') return reg.delete(r);
-        // The namespace lifecycle deletes the content itself; the policy is only checked.
-        parsePropagationPolicy(kind, r.name ?? '', r.propagationPolicy);
-        return this.deps.namespaces.delete(r.name, r.preconditions?.uid);
-      }),
+      create: this.unary<WithObject, ApiObject>(
+        'create',
+        resource,
+        (r) => ({ verb: 'create', resource, ...target(r) }),
+        (r, ctx) => reg.create(r.object, r.options?.dryRun ?? false, this.gate.writeAdmission(ctx, kind, '')),
+        201,
+      ),
+      get: this.unary<GetRequest, ApiObject>(
+        'get',
+        resource,
+        (r) => ({ verb: 'get', resource, namespace: ns(r.namespace), name: r.name ?? '' }),
+        (r) => reg.get(r.namespace, r.name),
+      ),
+      list: this.unary<ListRequest, RawMessage>(
+        'list',
+        resource,
+        (r) => ({ verb: 'list', resource, namespace: KINDS[kind].namespaced ? (r.namespace ?? '') : '' }),
+        async (r) => {
+          const res = await reg.list(r);
+          return new RawMessage(
+            encodeList(API_VERSION, KINDS[kind].listKind, { resourceVersion: String(res.revision), continue: res.continueToken, remainingItemCount: res.remaining }, res.items),
+          );
+        },
+      ),
+      update: this.unary<WithObject, ApiObject>(
+        'update',
+        resource,
+        (r) => ({ verb: 'update', resource, ...target(r) }),
+        (r, ctx) => reg.update(r.object, false, r.options?.dryRun ?? false, this.gate.writeAdmission(ctx, kind, '')),
+      ),
+      updateStatus: this.unary<WithObject, ApiObject>(
+        'updatestatus',
+        resource,
+        (r) => ({ verb: 'update', resource, subresource: 'status', ...target(r) }),
+        (r, ctx) => reg.update(r.object, true, r.options?.dryRun ?? false, this.gate.writeAdmission(ctx, kind, 'status')),
+      ),
+      delete: this.unary<DeleteRequest, ApiObject>(
+        'delete',
+        resource,
+        (r) => ({ verb: 'delete', resource, namespace: ns(r.namespace), name: r.name ?? '' }),
+        async (r, ctx) => {
+          if (kind !== 'Namespace') return reg.delete(r, this.gate.writeAdmission(ctx, kind, ''));
+          // The namespace lifecycle deletes the content itself; the policy is only checked.
+          parsePropagationPolicy(kind, r.name ?? '', r.propagationPolicy);
+          return this.deps.namespaces.delete(r.name, r.preconditions?.uid);
+        },
+      ),
       watch: (call: grpc.ServerWritableStream<WatchRequest, unknown>) => this.watch(kind, call),
     };
     if (kind === 'Pod') {
-      handlers['bind'] = this.unary<api.BindRequest, ApiObject>('bind', resource, (r) => bindPod(reg, r.binding, () => new Date()), 201);
-      const sessions = new PodSessions({ pods: reg, tunnels: this.deps.tunnels, metrics: this.deps.metrics, log: this.deps.log });
+      handlers['bind'] = this.unary<api.BindRequest, ApiObject>(
+        'bind',
+        resource,
+        (r) => ({ verb: 'create', resource, subresource: 'binding', namespace: ns(r.binding?.metadata?.namespace), name: r.binding?.metadata?.name ?? '' }),
+        (r) => bindPod(reg, r.binding, () => new Date()),
+        201,
+      );
+      const sessions = new PodSessions({ pods: reg, tunnels: this.deps.tunnels, metrics: this.deps.metrics, gate: this.gate, log: this.deps.log });
       handlers['logs'] = sessions.logs.bind(sessions);
       handlers['exec'] = sessions.exec.bind(sessions);
     }
@@ -153,6 +239,7 @@ export class GrpcApi {
       .then(() => {
         checkSize(call.request);
         const r = call.request;
+        this.gate.admit(call, { verb: 'watch', resource, namespace: KINDS[kind].namespaced ? (r.namespace ?? '') : '' });
         const filter = buildFilter(kind, KINDS[kind].namespaced ? (r.namespace ?? '') : '', r.labelSelector ?? '', r.fieldSelector ?? '');
         const watchEvents = metrics.watchEvents.labels(labels);
         return serveWatch(call, {
@@ -181,9 +268,16 @@ export class GrpcApi {
       server.addService(passThrough(def as unknown as Record<string, AnyMethod>), this.handlersFor(kind));
     }
     const tunnels = this.deps.tunnels;
-    server.addService(NodeTunnelService as unknown as ServiceDefinition, { connect: tunnels.serve.bind(tunnels) });
+    server.addService(NodeTunnelService as unknown as ServiceDefinition, {
+      connect: (call: Parameters<TunnelRegistry['serve']>[0]) => tunnels.serve(call, this.gate),
+    });
     server.addService(api.DiscoveryService as unknown as ServiceDefinition, {
-      version: this.unary('get', 'version', () => this.deps.version()),
+      version: this.unary(
+        'get',
+        'version',
+        () => ({ verb: 'get', path: '/version' }),
+        () => this.deps.version(),
+      ),
     });
   }
 }

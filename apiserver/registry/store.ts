@@ -29,6 +29,19 @@ import type { LeaseManager } from '../storage/lease-manager';
 import { finalizersForDelete, parsePropagationPolicy, sameFinalizers } from './propagation';
 import { EMPTY_PLAN, type Strategy, type WritePlan } from './strategy';
 
+/**
+ * Admission checks of one request (see apiserver/admission): given the new
+ * object after defaulting and validation, and the stored one for updates and
+ * deletes. They throw to refuse. Update and delete checks run inside the
+ * compare-and-swap loop, on the object actually replaced, so they are
+ * synchronous.
+ */
+export interface WriteAdmission {
+  create?(obj: ApiObject): Promise<void>;
+  update?(obj: ApiObject, old: ApiObject): void;
+  delete?(old: ApiObject): void;
+}
+
 export interface ListResult {
   items: Buffer[];
   revision: number;
@@ -158,7 +171,7 @@ export class Registry {
    * allocation checks) and the object that would be stored is returned, but
    * nothing is written and nothing is allocated.
    */
-  async create(input: ApiObject | undefined, dryRun = false): Promise<ApiObject> {
+  async create(input: ApiObject | undefined, dryRun = false, admission: WriteAdmission = {}): Promise<ApiObject> {
     if (!input) throw new BadRequestError(`${this.kind}: the request has no object`);
     const meta = metaOf(input);
     const ns = this.namespaceOf(meta.namespace);
@@ -182,6 +195,7 @@ export class Registry {
       if (generated) meta.name = `${meta.generateName ?? ''}${randomSuffix(this.ctx.random)}`;
       const causes = validate(this.kind, input as never);
       if (causes.length > 0) throw new InvalidError(this.kind, meta.name ?? '', causes);
+      await admission.create?.(input);
       try {
         return dryRun ? await this.createDryRun(ns, input) : await this.createOnce(ns, input);
       } catch (err) {
@@ -426,7 +440,7 @@ export class Registry {
   }
 
   /** Update or UpdateStatus; `dryRun` as for create. */
-  async update(input: ApiObject | undefined, statusOnly: boolean, dryRun = false): Promise<ApiObject> {
+  async update(input: ApiObject | undefined, statusOnly: boolean, dryRun = false, admission: WriteAdmission = {}): Promise<ApiObject> {
     if (!input) throw new BadRequestError(`${this.kind}: the request has no object`);
     const meta = metaOf(input);
     const ns = this.namespaceOf(meta.namespace);
@@ -461,6 +475,7 @@ export class Registry {
       next.kind = this.kind;
       const causes = validateUpdate(this.kind, next as never, cur as never);
       if (causes.length > 0) throw new InvalidError(this.kind, name, causes);
+      admission.update?.(next, cur);
       return next;
     }, dryRun);
   }
@@ -480,7 +495,7 @@ export class Registry {
    * Orphan or Foreground propagationPolicy) gets a deletionTimestamp and stays
    * until they are done; anything else goes at once.
    */
-  async delete(req: DeleteRequest): Promise<ApiObject> {
+  async delete(req: DeleteRequest, admission: WriteAdmission = {}): Promise<ApiObject> {
     const ns = this.namespaceOf(req.namespace);
     const name = this.requireName(req.name);
     const policy = parsePropagationPolicy(this.kind, name, req.propagationPolicy);
@@ -492,6 +507,7 @@ export class Registry {
       if (pre?.resourceVersion && pre.resourceVersion !== m.resourceVersion) {
         throw preconditionFailed('ResourceVersion', pre.resourceVersion, m.resourceVersion ?? '');
       }
+      admission.delete?.(obj);
       const grace = this.strategy.gracePeriod ? this.strategy.gracePeriod(obj, req.gracePeriodSeconds) : 0;
       const finalizers = finalizersForDelete(m.finalizers ?? [], policy);
       let res;

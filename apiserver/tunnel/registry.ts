@@ -2,10 +2,16 @@
 // kubelet opened with NodeTunnel/Connect. The API server never dials a node;
 // log and exec sessions go down the tunnel (see client/tunnel.ts for the
 // framing). A reconnect replaces the old tunnel and ends its sessions.
+// Only the node itself may open its tunnel: the caller must be authorized
+// for `create nodes/tunnel` under the hello's node name (the node authorizer
+// allows system:node:NAME exactly its own), else it could take over another
+// node's exec and logs.
 
 import type * as grpc from '@grpc/grpc-js';
+import { ApiError, InternalError, toServiceError } from '../../api/errors';
 import type { TunnelMessage, TunnelOpen } from '../../api/gen/tsk/v1/stream';
 import { TunnelMux } from '../../client/tunnel';
+import type { UserInfo } from '../auth/user';
 import type { ApiServerMetrics } from '../metrics';
 import { TunnelSession, type SessionCallbacks } from './session';
 
@@ -37,6 +43,16 @@ export class NodeTunnel {
   }
 }
 
+/** The gate's part the tunnels need (apiserver/grpc/gate.ts). */
+export interface TunnelGate {
+  authenticate(call: grpc.ServerDuplexStream<TunnelMessage, TunnelMessage>): UserInfo;
+  authorize(user: UserInfo, attrs: { verb: string; resource: string; subresource: string; name: string }): void;
+}
+
+function asApiError(err: unknown): ApiError {
+  return err instanceof ApiError ? err : new InternalError(err instanceof Error ? err.message : String(err));
+}
+
 export class TunnelRegistry {
   private readonly tunnels = new Map<string, NodeTunnel>();
 
@@ -50,9 +66,25 @@ export class TunnelRegistry {
   }
 
   /** Serves one NodeTunnel/Connect call for its whole life. */
-  serve(call: grpc.ServerDuplexStream<TunnelMessage, TunnelMessage>): void {
+  serve(call: grpc.ServerDuplexStream<TunnelMessage, TunnelMessage>, gate: TunnelGate): void {
     let tunnel: NodeTunnel | undefined;
+    let refused = false;
+    const refuse = (err: unknown, node: string): void => {
+      refused = true;
+      clearTimeout(helloTimer);
+      const apiErr = asApiError(err);
+      this.metrics.countRequest('create', 'nodes/tunnel', apiErr.httpCode);
+      this.log(`node tunnel ${node ? `for ${node} ` : ''}refused: ${apiErr.message}`);
+      call.emit('error', toServiceError(apiErr));
+    };
     const helloTimer = setTimeout(() => call.end(), HELLO_TIMEOUT_MS);
+    let caller: UserInfo;
+    try {
+      caller = gate.authenticate(call);
+    } catch (err) {
+      refuse(err, '');
+      return;
+    }
     const ended = (why: string): void => {
       clearTimeout(helloTimer);
       if (!tunnel) return;
@@ -64,6 +96,7 @@ export class TunnelRegistry {
       }
     };
     call.on('data', (msg: TunnelMessage) => {
+      if (refused) return;
       if (tunnel) {
         tunnel.mux.dispatch(msg);
         return;
@@ -73,7 +106,14 @@ export class TunnelRegistry {
         call.end();
         return;
       }
+      try {
+        gate.authorize(caller, { verb: 'create', resource: 'nodes', subresource: 'tunnel', name: node });
+      } catch (err) {
+        refuse(err, node);
+        return;
+      }
       clearTimeout(helloTimer);
+      this.metrics.countRequest('create', 'nodes/tunnel', 200);
       tunnel = new NodeTunnel(node, call);
       const old = this.tunnels.get(node);
       if (old) old.close('replaced by a new connection from the node');

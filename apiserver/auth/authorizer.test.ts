@@ -1,0 +1,100 @@
+import test from 'ava';
+import { ForbiddenError } from '../../api/errors';
+import { authorizeOrThrow, forbidden, type RequestAttributes } from './authorizer';
+import { defaultAuthorizer } from './default-authorizer';
+import { GROUP_AUTHENTICATED, GROUP_MASTERS, GROUP_NODES, USER_CONTROLLER_MANAGER, USER_SCHEDULER, type UserInfo } from './user';
+
+const admin: UserInfo = { name: 'admin', groups: [GROUP_MASTERS, GROUP_AUTHENTICATED] };
+const n1: UserInfo = { name: 'system:node:n1', groups: [GROUP_NODES, GROUP_AUTHENTICATED] };
+const scheduler: UserInfo = { name: USER_SCHEDULER, groups: [GROUP_AUTHENTICATED] };
+const cm: UserInfo = { name: USER_CONTROLLER_MANAGER, groups: [GROUP_AUTHENTICATED] };
+const proxy: UserInfo = { name: 'system:kube-proxy', groups: [GROUP_AUTHENTICATED] };
+const alice: UserInfo = { name: 'alice', groups: [GROUP_AUTHENTICATED] };
+/** A name that looks like a node but is not in system:nodes gets nothing of a node's rights. */
+const fakeNode: UserInfo = { name: 'system:node:n1', groups: [GROUP_AUTHENTICATED] };
+
+type Row = [UserInfo, Omit<RequestAttributes, 'user'>, boolean];
+
+const rows: Row[] = [
+  [admin, { verb: 'delete', resource: 'nodes', name: 'n2' }, true],
+  [admin, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'demo', name: 'web' }, true],
+  [admin, { verb: 'get', path: '/version' }, true],
+  // node: reads
+  [n1, { verb: 'list', resource: 'pods' }, true],
+  [n1, { verb: 'watch', resource: 'services' }, true],
+  [n1, { verb: 'watch', resource: 'endpoints' }, true],
+  [n1, { verb: 'get', resource: 'nodes', name: 'n2' }, true],
+  [n1, { verb: 'list', resource: 'replicationcontrollers' }, false],
+  // node: its own Node only
+  [n1, { verb: 'create', resource: 'nodes', name: 'n1' }, true],
+  [n1, { verb: 'create', resource: 'nodes', name: 'n2' }, false],
+  [n1, { verb: 'update', resource: 'nodes', name: 'n1' }, true],
+  [n1, { verb: 'update', resource: 'nodes', subresource: 'status', name: 'n1' }, true],
+  [n1, { verb: 'update', resource: 'nodes', subresource: 'status', name: 'n2' }, false],
+  [n1, { verb: 'delete', resource: 'nodes', name: 'n1' }, false],
+  // node: pods
+  [n1, { verb: 'update', resource: 'pods', subresource: 'status', namespace: 'd', name: 'p' }, true],
+  [n1, { verb: 'delete', resource: 'pods', namespace: 'd', name: 'p' }, true],
+  [n1, { verb: 'create', resource: 'pods', namespace: 'd', name: 'p' }, false],
+  [n1, { verb: 'update', resource: 'pods', namespace: 'd', name: 'p' }, false],
+  [n1, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'd', name: 'p' }, false],
+  [n1, { verb: 'get', resource: 'pods', subresource: 'log', namespace: 'd', name: 'p' }, false],
+  [n1, { verb: 'create', resource: 'pods', subresource: 'binding', namespace: 'd', name: 'p' }, false],
+  [n1, { verb: 'create', resource: 'events', namespace: 'd' }, true],
+  // node: tunnels
+  [n1, { verb: 'create', resource: 'nodes', subresource: 'tunnel', name: 'n1' }, true],
+  [n1, { verb: 'create', resource: 'nodes', subresource: 'tunnel', name: 'n2' }, false],
+  [n1, { verb: 'get', path: '/version' }, true],
+  [fakeNode, { verb: 'update', resource: 'nodes', subresource: 'status', name: 'n1' }, false],
+  [fakeNode, { verb: 'list', resource: 'pods' }, false],
+  // scheduler
+  [scheduler, { verb: 'create', resource: 'pods', subresource: 'binding', namespace: 'd', name: 'p' }, true],
+  [scheduler, { verb: 'update', resource: 'pods', subresource: 'status', namespace: 'd', name: 'p' }, true],
+  [scheduler, { verb: 'watch', resource: 'replicationcontrollers' }, true],
+  [scheduler, { verb: 'create', resource: 'pods', namespace: 'd', name: 'p' }, false],
+  [scheduler, { verb: 'delete', resource: 'pods', namespace: 'd', name: 'p' }, false],
+  // controller manager
+  [cm, { verb: 'create', resource: 'pods', namespace: 'd' }, true],
+  [cm, { verb: 'delete', resource: 'replicationcontrollers', namespace: 'd', name: 'r' }, true],
+  [cm, { verb: 'update', resource: 'nodes', subresource: 'status', name: 'n2' }, true],
+  [cm, { verb: 'update', resource: 'nodes', name: 'n2' }, true],
+  [cm, { verb: 'list', resource: 'events' }, true],
+  [cm, { verb: 'create', resource: 'pods', subresource: 'binding', namespace: 'd', name: 'p' }, false],
+  [cm, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'd', name: 'p' }, false],
+  [cm, { verb: 'create', resource: 'nodes', subresource: 'tunnel', name: 'n1' }, false],
+  [cm, { verb: 'create', resource: 'namespaces', name: 'x' }, false],
+  // kube-proxy with its own identity
+  [proxy, { verb: 'watch', resource: 'endpoints' }, true],
+  [proxy, { verb: 'list', resource: 'pods' }, false],
+  // any authenticated user: discovery only
+  [alice, { verb: 'get', path: '/version' }, true],
+  [alice, { verb: 'list', resource: 'pods', namespace: 'd' }, false],
+];
+
+const authz = defaultAuthorizer();
+for (const [user, attrs, want] of rows) {
+  const label = `${user.name} ${attrs.verb} ${attrs.resource ?? attrs.path}${attrs.subresource ? '/' + attrs.subresource : ''} ${attrs.name ?? ''}`;
+  test(`${want ? 'allows' : 'refuses'} ${label}`, (t) => {
+    t.is(authz.authorize({ user, ...attrs }).allowed, want);
+  });
+}
+
+test("refusals read as Kubernetes' forbidden messages", (t) => {
+  t.is(
+    forbidden({ user: n1, verb: 'create', resource: 'pods', namespace: 'demo', name: 'web-1' }, '').message,
+    'pods "web-1" is forbidden: User "system:node:n1" cannot create resource "pods" in API group "" in the namespace "demo"',
+  );
+  t.is(
+    forbidden({ user: n1, verb: 'list', resource: 'replicationcontrollers' }, '').message,
+    'replicationcontrollers is forbidden: User "system:node:n1" cannot list resource "replicationcontrollers" in API group "" at the cluster scope',
+  );
+  t.is(forbidden({ user: alice, verb: 'get', path: '/version' }, '').message, 'forbidden: User "alice" cannot get path "/version"');
+  const err = t.throws(() => authorizeOrThrow(authz, { user: n1, verb: 'update', resource: 'nodes', subresource: 'status', name: 'n2' }), {
+    instanceOf: ForbiddenError,
+  });
+  t.is(
+    err?.message,
+    'nodes "n2" is forbidden: User "system:node:n1" cannot update resource "nodes/status" in API group "" at the cluster scope: node "n1" is not allowed to modify node "n2"',
+  );
+  t.is(err?.reason, 'Forbidden');
+});

@@ -1,0 +1,56 @@
+// Kubernetes' Node authorizer together with the system:node role, for
+// identities system:node:NAME in group system:nodes: a kubelet (and its
+// proxy) may read what they need, register and update only its own Node,
+// update the status of pods and delete pods (which pods: the NodeRestriction
+// admission checks against the stored pod, bound to this node), record
+// events, and open the tunnel under its own name only. No pod creation, no
+// exec or logs, no bindings, no other node.
+
+import { NO_OPINION, resourceOf, type Authorizer, type Decision, type RequestAttributes } from './authorizer';
+import { nodeNameOf } from './user';
+
+const READABLE = new Set(['pods', 'services', 'endpoints', 'nodes', 'namespaces']);
+const READ_VERBS = new Set(['get', 'list', 'watch']);
+
+const ALLOW: Decision = { allowed: true, reason: '' };
+
+function decideOwnNode(node: string, attrs: RequestAttributes): Decision {
+  const target = attrs.name ?? '';
+  if (target === node) return ALLOW;
+  return { allowed: false, reason: `node "${node}" is not allowed to modify node "${target}"` };
+}
+
+function decide(node: string, attrs: RequestAttributes): Decision {
+  const resource = resourceOf(attrs);
+  const verb = attrs.verb;
+  if (READ_VERBS.has(verb) && READABLE.has(resource)) return ALLOW;
+  switch (resource) {
+    case 'events':
+      return verb === 'create' || verb === 'update' ? ALLOW : NO_OPINION;
+    case 'nodes':
+      return verb === 'create' || verb === 'update' ? decideOwnNode(node, attrs) : NO_OPINION;
+    case 'nodes/status':
+      return verb === 'update' ? decideOwnNode(node, attrs) : NO_OPINION;
+    case 'nodes/tunnel':
+      if (verb !== 'create') return NO_OPINION;
+      return attrs.name === node ? ALLOW : { allowed: false, reason: `node "${node}" may only open the tunnel of node "${node}"` };
+    case 'pods/status':
+      // Which pods: NodeRestriction admits only pods whose stored spec.nodeName is this node.
+      return verb === 'update' ? ALLOW : NO_OPINION;
+    case 'pods':
+      // The kubelet finishes a graceful deletion itself (kubelet/pod-sync.ts deletes
+      // with grace 0 once the containers are gone), as Kubernetes' kubelet does;
+      // NodeRestriction admits the delete only for pods bound to this node.
+      return verb === 'delete' ? ALLOW : NO_OPINION;
+    default:
+      return NO_OPINION;
+  }
+}
+
+export const nodeAuthorizer: Authorizer = {
+  authorize(attrs: RequestAttributes): Decision {
+    const node = nodeNameOf(attrs.user);
+    if (node === undefined) return NO_OPINION;
+    return decide(node, attrs);
+  },
+};

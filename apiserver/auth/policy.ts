@@ -1,0 +1,127 @@
+// tsk's fixed authorization policy: Kubernetes' default ClusterRoles and
+// their bindings, written as RBAC rules so that RBAC objects can later feed
+// the same matcher. Nodes are not here: the node authorizer decides for
+// them (it needs the node's own name).
+
+import { NO_OPINION, resourceOf, type Authorizer, type Decision, type RequestAttributes } from './authorizer';
+import { GROUP_AUTHENTICATED, GROUP_MASTERS, USER_CONTROLLER_MANAGER, USER_SCHEDULER, type UserInfo } from './user';
+
+/** An RBAC PolicyRule of the core API group: "*" matches every verb or resource. */
+export interface PolicyRule {
+  readonly verbs: readonly string[];
+  /** "pods", "pods/status", "*" (every resource and subresource). */
+  readonly resources?: readonly string[];
+  /** Paths for requests that name no resource, such as "/version". */
+  readonly nonResourceURLs?: readonly string[];
+}
+
+export interface ClusterRole {
+  readonly name: string;
+  readonly rules: readonly PolicyRule[];
+}
+
+/** Who a role is given to (a ClusterRoleBinding's subjects). */
+export interface RoleBinding {
+  readonly name: string;
+  readonly role: ClusterRole;
+  readonly users?: readonly string[];
+  readonly groups?: readonly string[];
+}
+
+const READ = ['get', 'list', 'watch'];
+
+/** Every resource and subresource tsk serves (the controller manager reads them all). */
+const ALL = '*';
+
+export const CLUSTER_ADMIN: ClusterRole = {
+  name: 'cluster-admin',
+  rules: [
+    { verbs: [ALL], resources: [ALL] },
+    { verbs: [ALL], nonResourceURLs: [ALL] },
+  ],
+};
+
+/** Kubernetes' system:kube-scheduler: reads what scheduling needs, binds, reports unschedulable pods, records events. */
+export const KUBE_SCHEDULER: ClusterRole = {
+  name: 'system:kube-scheduler',
+  rules: [
+    { verbs: READ, resources: ['pods', 'nodes', 'namespaces', 'services', 'replicationcontrollers', 'endpoints'] },
+    { verbs: ['create'], resources: ['pods/binding'] },
+    { verbs: ['update'], resources: ['pods/status'] },
+    { verbs: ['create', 'update'], resources: ['events'] },
+  ],
+};
+
+/**
+ * What tsk's controllers (controllers/) call, as Kubernetes' per-controller
+ * roles together: replication (create and adopt pods, RC status), endpoints
+ * (create, update, delete endpoints), nodeipam (node podCIDR), nodelifecycle
+ * (node status and taints, pod Ready conditions, evictions), podgc (delete
+ * pods), garbagecollector (update ownerReferences of and delete anything, as
+ * Kubernetes' generic-garbage-collector), and events. No bind, exec, logs or tunnels.
+ */
+export const KUBE_CONTROLLER_MANAGER: ClusterRole = {
+  name: 'system:kube-controller-manager',
+  rules: [
+    { verbs: READ, resources: [ALL] },
+    { verbs: ['create'], resources: ['pods', 'endpoints', 'events'] },
+    { verbs: ['update', 'delete'], resources: ['pods', 'replicationcontrollers', 'services', 'endpoints', 'nodes', 'namespaces', 'events'] },
+    { verbs: ['update'], resources: ['pods/status', 'nodes/status', 'replicationcontrollers/status'] },
+  ],
+};
+
+/** Kubernetes' kube-proxy user, for a proxy run with an identity of its own rather than its node's. */
+export const USER_KUBE_PROXY = 'system:kube-proxy';
+
+/** Kubernetes' system:node-proxier: what the proxy watches, and its events. */
+export const NODE_PROXIER: ClusterRole = {
+  name: 'system:node-proxier',
+  rules: [
+    { verbs: READ, resources: ['services', 'endpoints', 'nodes'] },
+    { verbs: ['create', 'update'], resources: ['events'] },
+  ],
+};
+
+/** Kubernetes' system:discovery and system:basic-user: any authenticated user may ask the version. */
+export const DISCOVERY: ClusterRole = {
+  name: 'system:discovery',
+  rules: [{ verbs: ['get'], nonResourceURLs: ['/version'] }],
+};
+
+export const DEFAULT_BINDINGS: readonly RoleBinding[] = [
+  { name: 'cluster-admin', role: CLUSTER_ADMIN, groups: [GROUP_MASTERS] },
+  { name: 'system:kube-scheduler', role: KUBE_SCHEDULER, users: [USER_SCHEDULER] },
+  { name: 'system:kube-controller-manager', role: KUBE_CONTROLLER_MANAGER, users: [USER_CONTROLLER_MANAGER] },
+  { name: 'system:node-proxier', role: NODE_PROXIER, users: [USER_KUBE_PROXY] },
+  { name: 'system:discovery', role: DISCOVERY, groups: [GROUP_AUTHENTICATED] },
+];
+
+function matches(list: readonly string[] | undefined, value: string): boolean {
+  return (list ?? []).some((x) => x === ALL || x === value);
+}
+
+/** RBAC's RuleAllows for the core group. */
+export function ruleAllows(rule: PolicyRule, attrs: RequestAttributes): boolean {
+  if (!matches(rule.verbs, attrs.verb)) return false;
+  if (attrs.resource === undefined) return matches(rule.nonResourceURLs, attrs.path ?? '');
+  return matches(rule.resources, resourceOf(attrs));
+}
+
+function bound(b: RoleBinding, user: UserInfo): boolean {
+  return (b.users ?? []).includes(user.name) || (b.groups ?? []).some((g) => user.groups.includes(g));
+}
+
+/** Allows what one of the bindings' roles allows the user, with RBAC's reason text. */
+export function policyAuthorizer(bindings: readonly RoleBinding[]): Authorizer {
+  return {
+    authorize(attrs: RequestAttributes): Decision {
+      for (const b of bindings) {
+        if (!bound(b, attrs.user)) continue;
+        if (b.role.rules.some((r) => ruleAllows(r, attrs))) {
+          return { allowed: true, reason: `RBAC: allowed by ClusterRoleBinding "${b.name}" of ClusterRole "${b.role.name}" to User "${attrs.user.name}"` };
+        }
+      }
+      return NO_OPINION;
+    },
+  };
+}

@@ -1,0 +1,271 @@
+// Authentication, authorization and admission of the API server, end to end
+// on a real etcd: anonymous callers are refused (Unauthenticated); a node's
+// identity is held to its own Node, its own pods' status, its own tunnel,
+// and gets no pod creation, exec or logs; the scheduler binds; Pod Security
+// refuses a hostPath pod in a namespace labelled baseline and accepts it in
+// a privileged one.
+//
+// Identities come from a test authenticator reading the x-test-user and
+// x-test-groups metadata: the server's seam for the certificate and token
+// authenticator, which this file does not need to exercise. Everything
+// (etcd, server, clients) is stopped in teardowns, also when a test fails.
+
+import * as grpc from '@grpc/grpc-js';
+import test, { type ExecutionContext } from 'ava';
+import { ApiError, ForbiddenError, UnauthorizedError, fromServiceError } from '../api/errors';
+import * as apiGen from '../api/gen/tsk/v1/api';
+import type { Node, Pod } from '../api/gen/tsk/v1/core';
+import { NodeTunnelService, type ExecServerMessage, type TunnelMessage } from '../api/gen/tsk/v1/stream';
+import type { Authenticator, UserInfo } from '../apiserver/auth/user';
+import { pod, RawKindClient, rejects, startTestApiServer, type TestApiServer } from './support/apiserver';
+import { startTestEtcd } from './support/etcd';
+
+/** Test-only: the caller is whoever the metadata says; no metadata is an anonymous call. */
+const testAuthenticator: Authenticator = {
+  authenticate(call) {
+    const name = call.metadata.get('x-test-user')[0];
+    if (typeof name !== 'string' || name === '') return undefined;
+    const groups = String(call.metadata.get('x-test-groups')[0] ?? '').split(',').filter((g) => g !== '');
+    return { name, groups: [...groups, 'system:authenticated'] };
+  },
+};
+
+const ADMIN: UserInfo = { name: 'admin', groups: ['system:masters'] };
+const N1: UserInfo = { name: 'system:node:n1', groups: ['system:nodes'] };
+const SCHEDULER: UserInfo = { name: 'system:kube-scheduler', groups: [] };
+const ALICE: UserInfo = { name: 'alice', groups: [] };
+
+/** A client whose every call carries `user` (none: anonymous). */
+function clientAs(t: ExecutionContext, address: string, user?: UserInfo): grpc.Client {
+  const interceptor: grpc.Interceptor = (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        if (user) {
+          metadata.set('x-test-user', user.name);
+          metadata.set('x-test-groups', user.groups.join(','));
+        }
+        next(metadata, listener);
+      },
+    });
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), { interceptors: [interceptor] });
+  t.teardown(() => client.close());
+  return client;
+}
+
+interface Cluster {
+  api: TestApiServer;
+  as(user?: UserInfo): { pods: RawKindClient<'Pod'>; nodes: RawKindClient<'Node'>; namespaces: RawKindClient<'Namespace'>; rcs: RawKindClient<'ReplicationController'>; client: grpc.Client };
+}
+
+async function startCluster(t: ExecutionContext, extra: { podSecurityDefaultEnforce?: 'privileged' | 'baseline' } = {}): Promise<Cluster> {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd, { authenticator: testAuthenticator, ...extra });
+  return {
+    api,
+    as(user) {
+      const client = clientAs(t, api.server.grpcAddress, user);
+      return {
+        client,
+        pods: new RawKindClient(client, 'Pod'),
+        nodes: new RawKindClient(client, 'Node'),
+        namespaces: new RawKindClient(client, 'Namespace'),
+        rcs: new RawKindClient(client, 'ReplicationController'),
+      };
+    },
+  };
+}
+
+const node = (name: string): Node => ({ metadata: { name } });
+
+/** Namespace demo with pods p1 on n1 and p2 on n2, bound by the scheduler. */
+async function twoNodes(c: Cluster): Promise<void> {
+  const admin = c.as(ADMIN);
+  await admin.namespaces.create({ metadata: { name: 'demo' } });
+  await admin.nodes.create(node('n1'));
+  await admin.nodes.create(node('n2'));
+  const scheduler = c.as(SCHEDULER);
+  for (const [p, n] of [['p1', 'n1'], ['p2', 'n2']] as const) {
+    await admin.pods.create(pod(p, { app: 'web' }, 'demo'));
+    await scheduler.pods.bind({ metadata: { name: p, namespace: 'demo' }, target: { kind: 'Node', name: n } });
+  }
+}
+
+function isForbidden(t: ExecutionContext, err: ApiError, message: string | RegExp): void {
+  t.true(err instanceof ForbiddenError, `${err.reason}: ${err.message}`);
+  t.is(err.grpcCode, grpc.status.PERMISSION_DENIED);
+  if (typeof message === 'string') t.is(err.message, message);
+  else t.regex(err.message, message);
+}
+
+test('anonymous calls are refused with Unauthenticated; any user may ask the version', async (t) => {
+  const c = await startCluster(t);
+  const anonymous = c.as();
+  for (const call of [anonymous.pods.list(), anonymous.nodes.get('', 'n1'), anonymous.pods.create(pod('x'))]) {
+    const err = await rejects(call);
+    t.true(err instanceof UnauthorizedError, err.message);
+    t.is(err.grpcCode, grpc.status.UNAUTHENTICATED);
+    t.is(err.message, 'Unauthorized');
+  }
+  const watch = anonymous.pods.watch({});
+  await watch.waitEnd();
+  t.is(watch.error?.reason, 'Unauthorized');
+  const version = (client: grpc.Client): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const m = apiGen.DiscoveryService.version;
+      client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, {}, (err, res) => (err ? reject(fromServiceError(err)) : resolve(res)));
+    });
+  t.is((await rejects(version(anonymous.client))).reason, 'Unauthorized');
+  t.truthy(await version(c.as(ALICE).client));
+  isForbidden(t, await rejects(c.as(ALICE).pods.list({ namespace: 'default' })), 'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"');
+  const metrics = await c.api.server.metrics.registry.metrics();
+  t.regex(metrics, /apiserver_request_total\{verb="list",resource="pods",code="401"\} 1/);
+  t.regex(metrics, /apiserver_request_total\{verb="list",resource="pods",code="403"\} 1/);
+});
+
+test("a node may change only its own Node and its own pods' status, and may not create pods; the scheduler binds", async (t) => {
+  const c = await startCluster(t);
+  await twoNodes(c);
+  const n1 = c.as(N1);
+  const n2Node = await n1.nodes.get('', 'n2'); // a node may read other nodes
+  isForbidden(
+    t,
+    await rejects(n1.nodes.update({ ...n2Node, metadata: { ...n2Node.metadata, labels: { taken: 'yes' } } })),
+    'nodes "n2" is forbidden: User "system:node:n1" cannot update resource "nodes" in API group "" at the cluster scope: node "n1" is not allowed to modify node "n2"',
+  );
+  isForbidden(t, await rejects(n1.nodes.updateStatus({ ...n2Node, status: { conditions: [{ type: 'Ready', status: 'True' }] } })), /cannot update resource "nodes\/status"/);
+  const n1Node = await n1.nodes.get('', 'n1');
+  const written = await n1.nodes.updateStatus({ ...n1Node, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+  t.is(written.status?.conditions?.[0]?.status, 'True');
+  isForbidden(
+    t,
+    await rejects(n1.nodes.update({ ...written, metadata: { ...written.metadata, labels: { 'node-restriction.kubernetes.io/pool': 'gpu' } } })),
+    'nodes "n1" is forbidden: node "n1" is not allowed to modify labels: node-restriction.kubernetes.io/pool',
+  );
+
+  const p2 = await n1.pods.get('demo', 'p2');
+  isForbidden(
+    t,
+    await rejects(n1.pods.updateStatus({ ...p2, status: { ...p2.status, phase: 'Failed' } })),
+    'pods "p2" is forbidden: node "n1" can only update pod status for pods with spec.nodeName set to itself',
+  );
+  t.is((await c.as(ADMIN).pods.get('demo', 'p2')).status?.phase, 'Pending', 'the refused write left the pod alone');
+  const p1 = await n1.pods.get('demo', 'p1');
+  t.is((await n1.pods.updateStatus({ ...p1, status: { ...p1.status, phase: 'Running' } })).status?.phase, 'Running');
+  isForbidden(t, await rejects(n1.pods.delete({ namespace: 'demo', name: 'p2' })), 'pods "p2" is forbidden: node "n1" can only delete pods with spec.nodeName set to itself');
+
+  isForbidden(
+    t,
+    await rejects(n1.pods.create(pod('web-1', { app: 'web' }, 'demo'))),
+    'pods "web-1" is forbidden: User "system:node:n1" cannot create resource "pods" in API group "" in the namespace "demo"',
+  );
+  isForbidden(t, await rejects(n1.pods.update({ ...p1, metadata: { ...p1.metadata, labels: { app: 'other' } } })), /cannot update resource "pods" in API group "" in the namespace "demo"/);
+  isForbidden(
+    t,
+    await rejects(n1.pods.bind({ metadata: { name: 'p1', namespace: 'demo' }, target: { name: 'n1' } })),
+    /cannot create resource "pods\/binding" in API group "" in the namespace "demo"/,
+  );
+  // A user merely named like a node, outside system:nodes, is no node.
+  isForbidden(t, await rejects(c.as({ name: 'system:node:n1', groups: [] }).pods.list({})), /User "system:node:n1" cannot list resource "pods"/);
+  // The scheduler bound p1 and p2 in twoNodes; it may not create pods.
+  t.is((await c.as(ADMIN).pods.get('demo', 'p1')).spec?.nodeName, 'n1');
+  isForbidden(t, await rejects(c.as(SCHEDULER).pods.create(pod('x', {}, 'demo'))), /User "system:kube-scheduler" cannot create resource "pods"/);
+});
+
+/** The status a stream call ends with. */
+function streamEnd(call: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>): Promise<ApiError | undefined> {
+  return new Promise((resolve) => {
+    call.on('data', () => undefined);
+    call.on('error', (err: grpc.ServiceError) => resolve(fromServiceError(err)));
+    call.on('end', () => resolve(undefined));
+  });
+}
+
+function openTunnel(client: grpc.Client, nodeName: string): { call: grpc.ClientDuplexStream<TunnelMessage, TunnelMessage>; first: Promise<TunnelMessage | ApiError> } {
+  const m = NodeTunnelService.connect;
+  const call = client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize) as grpc.ClientDuplexStream<TunnelMessage, TunnelMessage>;
+  const first = new Promise<TunnelMessage | ApiError>((resolve) => {
+    call.once('data', (msg: TunnelMessage) => resolve(msg));
+    call.on('error', (err: grpc.ServiceError) => resolve(fromServiceError(err)));
+  });
+  call.write({ streamId: 0, hello: { nodeName } });
+  return { call, first };
+}
+
+test("a node cannot exec or read logs, nor open another node's tunnel", async (t) => {
+  const c = await startCluster(t);
+  await twoNodes(c);
+  const execAs = (user: UserInfo | undefined): Promise<ApiError | undefined> => {
+    const m = apiGen.PodServiceService.exec;
+    const call = c.as(user).client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize) as grpc.ClientDuplexStream<unknown, ExecServerMessage>;
+    call.write({ start: { namespace: 'demo', name: 'p1', command: ['sh'] } });
+    return streamEnd(call);
+  };
+  const denied = await execAs(N1);
+  isForbidden(t, denied!, 'pods "p1" is forbidden: User "system:node:n1" cannot create resource "pods/exec" in API group "" in the namespace "demo"');
+  t.is((await execAs(undefined))?.reason, 'Unauthorized');
+  t.is((await execAs(SCHEDULER))?.reason, 'Forbidden');
+
+  const logs = apiGen.PodServiceService.logs;
+  const logsCall = c.as(N1).client.makeServerStreamRequest(logs.path, logs.requestSerialize, logs.responseDeserialize, { namespace: 'demo', name: 'p1' });
+  isForbidden(t, (await streamEnd(logsCall))!, 'pods "p1" is forbidden: User "system:node:n1" cannot get resource "pods/log" in API group "" in the namespace "demo"');
+
+  // n1 claims n2's tunnel: refused, and n2's name stays free.
+  const stolen = openTunnel(c.as(N1).client, 'n2');
+  const refusal = await stolen.first;
+  t.true(refusal instanceof ApiError);
+  isForbidden(
+    t,
+    refusal as ApiError,
+    'nodes "n2" is forbidden: User "system:node:n1" cannot create resource "nodes/tunnel" in API group "" at the cluster scope: node "n1" may only open the tunnel of node "n1"',
+  );
+  const anonymous = await openTunnel(c.as().client, 'n1').first;
+  t.is((anonymous as ApiError).reason, 'Unauthorized');
+  // Its own tunnel is accepted: the server answers the hello.
+  const own = openTunnel(c.as(N1).client, 'n1');
+  t.deepEqual((await own.first as TunnelMessage).hello?.nodeName, 'n1');
+  own.call.end();
+  own.call.cancel();
+  const metrics = await c.api.server.metrics.registry.metrics();
+  t.regex(metrics, /apiserver_node_tunnels 1/, 'only n1 is connected');
+  t.regex(metrics, /apiserver_request_total\{verb="create",resource="nodes\/tunnel",code="403"\} 1/);
+  t.regex(metrics, /apiserver_request_total\{verb="create",resource="pods\/exec",code="403"\} 2/);
+});
+
+const hostPathPod = (name: string, namespace: string): Pod => ({
+  ...pod(name, { app: 'root' }, namespace),
+  spec: { ...pod(name).spec, volumes: [{ name: 'root', hostPath: { path: '/' } }] },
+});
+
+test('Pod Security: baseline refuses a hostPath pod naming the volume, privileged accepts it, replication controllers are only warned about', async (t) => {
+  const c = await startCluster(t);
+  const admin = c.as(ADMIN);
+  await admin.namespaces.create({ metadata: { name: 'locked', labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } } });
+  await admin.namespaces.create({ metadata: { name: 'open', labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } });
+  isForbidden(
+    t,
+    await rejects(admin.pods.create(hostPathPod('root', 'locked'))),
+    'pods "root" is forbidden: violates PodSecurity "baseline:latest": hostPath volumes (volume "root")',
+  );
+  const accepted = await admin.pods.create(hostPathPod('root', 'open'));
+  t.is(accepted.spec?.volumes?.[0]?.hostPath?.path, '/');
+  // Dry run is checked the same way.
+  t.is((await rejects(admin.pods.create(hostPathPod('dry', 'locked'), { dryRun: true }))).reason, 'Forbidden');
+
+  const m = apiGen.ReplicationControllerServiceService.create;
+  const rc = { metadata: { name: 'r', namespace: 'locked' }, spec: { replicas: 1, selector: { app: 'root' }, template: { metadata: { labels: { app: 'root' } }, spec: hostPathPod('x', 'locked').spec } } };
+  const warnings = await new Promise<string[]>((resolve, reject) => {
+    const call = admin.client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, { object: rc }, (err) => err && reject(fromServiceError(err)));
+    call.on('status', (s: grpc.StatusObject) => resolve(s.metadata.get('warning').map(String)));
+  });
+  t.deepEqual(warnings, ['299 - "would violate PodSecurity \\"baseline:latest\\": hostPath volumes (volume \\"root\\")"']);
+});
+
+test('Pod Security: the cluster-wide default applies to namespaces without the label', async (t) => {
+  const c = await startCluster(t, { podSecurityDefaultEnforce: 'baseline' });
+  const admin = c.as(ADMIN);
+  await admin.namespaces.create({ metadata: { name: 'plain' } });
+  const err = await rejects(admin.pods.create({ ...pod('net', {}, 'plain'), spec: { ...pod('net').spec, hostNetwork: true } }));
+  isForbidden(t, err, 'pods "net" is forbidden: violates PodSecurity "baseline:latest": host namespaces (hostNetwork=true)');
+  await admin.pods.create(pod('fine', {}, 'plain'));
+  t.pass();
+});
