@@ -8,7 +8,7 @@ import { capabilityMask, DEFAULT_CAP_MASK, mergeEnv, renderSpec, resolveCommand,
 import { parseGroup, parsePasswd, resolveUser } from './container/user';
 import { parseLogLine, tailEntries } from './logs/cri-log';
 import { hostDnsConfig, hostsFile, resolvConf } from './sandbox/files';
-import { findContainer, parseFlags, statusText } from './cli/container-commands';
+import { findContainer, parseFlags, parseSecurityFlags, statusText } from './cli/container-commands';
 import { extractDataDir } from './cli/main';
 import type { ContainerStatus, LogEntry } from './runtime';
 
@@ -132,4 +132,18 @@ test('hosts file: the pod name on its pod IP once it has one, host aliases after
   const after = hostsFile('web-1', [], '10.244.1.7');
   t.regex(after, /^10\.244\.1\.7\tweb-1$/m);
   t.notRegex(after, /127\.0\.1\.1/);
+});
+
+test("run's security flags (docker's names) become the runtime's ContainerSecurity", (t) => {
+  const valued = ['--cap-add', '--cap-drop', '--security-opt', '--group-add'];
+  const booleans = ['--read-only', '--privileged'];
+  const sec = (argv: string[]): ReturnType<typeof parseSecurityFlags> => parseSecurityFlags(parseFlags([...argv, 'img'], valued, booleans, true), '/work');
+  t.deepEqual(sec([]), {});
+  t.deepEqual(sec(['--cap-add', 'NET_ADMIN', '--cap-drop=ALL', '--read-only', '--privileged', '--group-add', '10']), { capAdd: ['NET_ADMIN'], capDrop: ['ALL'], privileged: true, readOnlyRootfs: true, supplementalGroups: [10] });
+  t.deepEqual(sec(['--security-opt', 'seccomp=unconfined']), { seccomp: { type: 'Unconfined' } });
+  t.deepEqual(sec(['--security-opt', 'seccomp=p.json']), { seccomp: { type: 'Localhost', profile: '/work/p.json' } }, 'relative to the working dir');
+  t.deepEqual(sec(['--security-opt', 'no-new-privileges']), { noNewPrivileges: true });
+  t.deepEqual(sec(['--security-opt', 'no-new-privileges:false']), { noNewPrivileges: false });
+  t.throws(() => sec(['--security-opt', 'apparmor=x']), { message: /invalid --security-opt "apparmor=x"/ });
+  t.throws(() => sec(['--group-add', 'wheel']), { message: /invalid --group-add "wheel"/ });
 });
