@@ -8,7 +8,7 @@
 // cgroup by its teardown.
 
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerConfig } from '../kubelet/runtime/runtime';
@@ -31,6 +31,19 @@ async function run(env: RuntimeEnv, config: Omit<ContainerConfig, 'image'>): Pro
   let out = st.message ? `${st.message}\n` : '';
   for await (const e of env.runtime.logs(id)) out += e.text + (e.partial ? '' : '\n');
   return { code: st.exitCode, out, id };
+}
+
+const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
+
+function tsk(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [TSK, 'runtime', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }
 
 const STATUS = "grep -E '^(Seccomp|NoNewPrivs|CapEff|CapInh):' /proc/1/status";
@@ -159,4 +172,27 @@ test.serial("oom_score_adj is the container's, the shim keeps its own low score;
   t.is(fs.statSync(dir).mode & 0o777, 0o700);
   for (const f of ['config.json', 'spec', 'seccomp']) t.is(fs.statSync(path.join(dir, f)).mode & 0o777, 0o600, f);
   await t.throwsAsync(env.runtime.createContainer(sb, { name: 'bad', image: env.image, command: ['true'], security: { oomScoreAdj: 1001 } }), { message: /oomScoreAdj 1001/ });
+});
+
+test.serial('tsk runtime run: --read-only, --cap-drop/--cap-add, --group-add, --security-opt seccomp=unconfined|PROFILE.json and no-new-privileges=false', async (t) => {
+  const env = await setup(t);
+  const dd = ['--data-dir', env.dataDir];
+  const r = await tsk(['run', ...dd, '--name', 'flags', '--read-only', '--cap-drop', 'ALL', '--cap-add', 'KILL', '--group-add', '4242', '--security-opt', 'seccomp=unconfined', '--security-opt', 'no-new-privileges=false', env.image, 'sh', '-c', `${STATUS}; id; touch /x`]);
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stdout, /^Seccomp:\s+0$/m);
+  t.regex(r.stdout, /^NoNewPrivs:\s+0$/m);
+  t.is(capEff(r.stdout), 1n << 5n, 'only CAP_KILL');
+  t.regex(r.stdout, /groups=.*\b4242\b/);
+  t.regex(r.stderr, /Read-only file system/);
+  const profile = path.join(env.dataDir, 'deny-chmod.json');
+  fs.writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['chmod', 'fchmodat', 'fchmodat2'], action: 'SCMP_ACT_ERRNO' }] }));
+  const p = await tsk(['run', ...dd, '--name', 'prof', '--security-opt', `seccomp=${profile}`, env.image, 'chmod', '700', '/tmp']);
+  t.is(p.code, 1);
+  t.regex(p.stderr, /Operation not permitted/);
+  const bad = await tsk(['run', ...dd, '--security-opt', 'label=disable', env.image, 'true']);
+  t.is(bad.code, 125);
+  t.regex(bad.stderr, /invalid --security-opt "label=disable"/);
+  const cap = await tsk(['run', ...dd, '--cap-add', 'FLY', env.image, 'true']);
+  t.is(cap.code, 125);
+  t.regex(cap.stderr, /capabilities\.add: unknown capability "FLY"/);
 });
