@@ -53,7 +53,7 @@ struct spec {
   char *seccomp;  /* seccomp file (tsk-privs.h); NULL: no filter */
   char *seccomp_text; /* its contents, read before the container is made */
   char *oom_score_adj;
-  int no_new_privs, readonly_rootfs;
+  int no_new_privs, readonly_rootfs, sys_rw;
   uid_t uid;
   gid_t gid;
   unsigned long long caps;
@@ -104,6 +104,7 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "oom_score_adj")) s->oom_score_adj = v;
     else if (!strcmp(line, "no_new_privs")) s->no_new_privs = atoi(v);
     else if (!strcmp(line, "readonly_rootfs")) s->readonly_rootfs = atoi(v);
+    else if (!strcmp(line, "sys_rw")) s->sys_rw = atoi(v);
     else if (!strcmp(line, "uid")) s->uid = (uid_t)strtoul(v, NULL, 10);
     else if (!strcmp(line, "gid")) s->gid = (gid_t)strtoul(v, NULL, 10);
     else if (!strcmp(line, "caps")) s->caps = strtoull(v, NULL, 16);
@@ -295,7 +296,8 @@ static void container_init(struct spec *s, int out_w, int err_w) {
   mount_or_fail("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   make_dev();
   mkdir("sys", 0555);
-  mount_or_fail("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  /* Read-only but for privileged containers (Docker's --privileged). */
+  mount_or_fail("sysfs", "sys", "sysfs", (s->sys_rw ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   mkdir("etc", 0755);
   bind_file(s->hosts, "etc/hosts");
   bind_file(s->resolv, "etc/resolv.conf");
