@@ -127,7 +127,7 @@ test.serial('allowPrivilegeEscalation (noNewPrivileges false): NoNewPrivs 0, the
 
 test.serial('privileged: every capability, no filter, no masked /proc paths, escalation allowed', async (t) => {
   const env = await setup(t);
-  const r = await run(env, { name: 'priv', command: ['sh', '-c', `${STATUS}; stat -c %F /proc/timer_list; grep ' /sys sysfs ' /proc/mounts`], security: { privileged: true } });
+  const r = await run(env, { name: 'priv', command: ['sh', '-c', `${STATUS}; stat -c %F /proc/timer_list; grep ' /sys sysfs ' /proc/mounts; ls /dev/loop-control /dev/kmsg`], security: { privileged: true } });
   t.is(r.code, 0, r.out);
   // Every capability this runtime holds (a test machine may itself run without some).
   const bounding = /^CapBnd:\s+([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
@@ -136,6 +136,7 @@ test.serial('privileged: every capability, no filter, no masked /proc paths, esc
   t.regex(r.out, /^NoNewPrivs:\s+0$/m);
   t.regex(r.out, /^regular (empty )?file$/m, '/proc/timer_list is not masked');
   t.regex(r.out, /^sysfs \/sys sysfs rw,/m, '/sys is read-write');
+  for (const dev of ['/dev/loop-control', '/dev/kmsg'].filter((d) => fs.existsSync(d))) t.regex(r.out, new RegExp(`^${dev}$`, 'm'), `the host's ${dev}`);
 });
 
 test.serial('user, group and supplementary groups; a read-only root refuses writes but volumes and /dev/shm take them', async (t) => {

@@ -327,7 +327,7 @@ export class NativeRuntime implements ContainerRuntime {
       noNewPrivs: security.noNewPrivs,
       ...(security.seccomp !== undefined ? { seccompFile: path.join(dir, FILES.seccomp) } : {}),
       readonlyRootfs: security.readonlyRootfs,
-      sysReadWrite: security.privileged,
+      privileged: security.privileged,
       oomScoreAdj: security.oomScoreAdj,
       hostsFile: path.join(sbDir, 'hosts'),
       resolvFile: path.join(sbDir, 'resolv.conf'),

@@ -76,8 +76,8 @@ export interface ShimSpec {
   /** The seccomp file (seccomp.ts renderSeccomp); none: no filter. */
   seccompFile?: string;
   readonlyRootfs?: boolean;
-  /** /sys mounted read-write (privileged containers); read-only otherwise. */
-  sysReadWrite?: boolean;
+  /** Privileged: /sys read-write and the host's device nodes in /dev (capabilities, masks and seccomp are separate fields). */
+  privileged?: boolean;
   /** The init's own score, never the shim's low one; defaults to 0. */
   oomScoreAdj?: number;
   hostsFile?: string;
@@ -130,7 +130,7 @@ export function renderSpec(s: ShimSpec): string {
   put('no_new_privs', s.noNewPrivs === false ? 0 : 1);
   put('seccomp', s.seccompFile);
   put('readonly_rootfs', s.readonlyRootfs ? 1 : 0);
-  if (s.sysReadWrite) put('sys_rw', 1);
+  if (s.privileged) put('privileged', 1);
   put('oom_score_adj', s.oomScoreAdj ?? 0);
   put('hosts', s.hostsFile);
   put('resolv', s.resolvFile);

@@ -53,7 +53,7 @@ struct spec {
   char *seccomp;  /* seccomp file (tsk-privs.h); NULL: no filter */
   char *seccomp_text; /* its contents, read before the container is made */
   char *oom_score_adj;
-  int no_new_privs, readonly_rootfs, sys_rw;
+  int no_new_privs, readonly_rootfs, privileged;
   uid_t uid;
   gid_t gid;
   unsigned long long caps;
@@ -104,7 +104,7 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "oom_score_adj")) s->oom_score_adj = v;
     else if (!strcmp(line, "no_new_privs")) s->no_new_privs = atoi(v);
     else if (!strcmp(line, "readonly_rootfs")) s->readonly_rootfs = atoi(v);
-    else if (!strcmp(line, "sys_rw")) s->sys_rw = atoi(v);
+    else if (!strcmp(line, "privileged")) s->privileged = atoi(v);
     else if (!strcmp(line, "uid")) s->uid = (uid_t)strtoul(v, NULL, 10);
     else if (!strcmp(line, "gid")) s->gid = (gid_t)strtoul(v, NULL, 10);
     else if (!strcmp(line, "caps")) s->caps = strtoull(v, NULL, 16);
@@ -202,6 +202,47 @@ static void make_dev(void) {
     init_fail("symlink /dev");
 }
 
+/*
+ * Privileged containers: a node for every device of the host's /dev (runc's
+ * HostDevices, which Docker's --privileged uses), same numbers, mode and
+ * owner, made under the container's dev/ (rootfs-relative `rel`). The
+ * host's /dev is still "/dev" here: pivot_root has not happened yet.
+ * Skips what the container has of its own (pts, shm, mqueue) and never
+ * replaces a node already made.
+ */
+#include <dirent.h>
+static void copy_host_devices(const char *host, const char *rel, int depth) {
+  static const char *skip[] = {"pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev"};
+  DIR *d = opendir(host);
+  if (!d || depth > 8) {
+    if (d) closedir(d);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2]))) continue;
+    int skipped = 0;
+    for (size_t i = 0; depth == 0 && i < sizeof skip / sizeof skip[0]; i++) skipped |= !strcmp(e->d_name, skip[i]);
+    if (skipped) continue;
+    char src[PATH_MAX], dst[PATH_MAX];
+    snprintf(src, sizeof src, "%s/%s", host, e->d_name);
+    snprintf(dst, sizeof dst, "%s/%s", rel, e->d_name);
+    struct stat st;
+    if (lstat(src, &st) < 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      mkdir(dst, st.st_mode & 07777);
+      copy_host_devices(src, dst, depth + 1);
+    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+      if (mknod(dst, st.st_mode, st.st_rdev) < 0) {
+        if (errno == EEXIST) continue;
+        init_failp("mknod host device", dst);
+      }
+      if (chown(dst, st.st_uid, st.st_gid) < 0) init_failp("chown host device", dst);
+    }
+  }
+  closedir(d);
+}
+
 /* Bind-mounts a runtime-written file over rootfs-relative dst, replacing a symlink (never followed to the host). */
 static void bind_file(const char *src, const char *dst) {
   if (!src) return;
@@ -295,9 +336,10 @@ static void container_init(struct spec *s, int out_w, int err_w) {
   mkdir("proc", 0555);
   mount_or_fail("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   make_dev();
+  if (s->privileged) copy_host_devices("/dev", "dev", 0);
   mkdir("sys", 0555);
   /* Read-only but for privileged containers (Docker's --privileged). */
-  mount_or_fail("sysfs", "sys", "sysfs", (s->sys_rw ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  mount_or_fail("sysfs", "sys", "sysfs", (s->privileged ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   mkdir("etc", 0755);
   bind_file(s->hosts, "etc/hosts");
   bind_file(s->resolv, "etc/resolv.conf");
