@@ -68,6 +68,11 @@ test('the shim spec escapes values and refuses layer paths overlayfs cannot take
   t.is(DEFAULT_CAP_MASK, 'a80425fb');
   t.is(capabilityMask([0, 40]), '10000000001');
   t.throws(() => renderSpec({ ...spec, lowerDirs: ['/a:b'] }), { message: /contains ':'/ });
+  // Security: no_new_privs and oom_score_adj 0 unless told otherwise; the rest only when asked.
+  t.true(text.includes('no_new_privs 1\nreadonly_rootfs 0\noom_score_adj 0\n'), text);
+  t.false(/^(seccomp|privileged) /m.test(text));
+  const secured = renderSpec({ ...spec, noNewPrivs: false, seccompFile: '/c/seccomp', readonlyRootfs: true, privileged: true, oomScoreAdj: -997 });
+  t.true(secured.includes('no_new_privs 0\nseccomp /c/seccomp\nreadonly_rootfs 1\nprivileged 1\noom_score_adj -997\n'), secured);
 });
 
 test('command, args and env follow the Kubernetes and Docker rules', (t) => {
