@@ -411,6 +411,53 @@ test.serial('init containers run to completion, in order, before the app contain
   await env.clientset.pods.delete('initialized', { namespace: 'default' });
 });
 
+test.serial('securityContext: runAsUser/runAsGroup, supplementalGroups and fsGroup (emptyDir), read-only root, seccomp, BestEffort OOM score; runAsNonRoot with a root image is CreateContainerConfigError', async (t) => {
+  const env = t.context;
+  const out = path.join(env.hostDir, 'security');
+  fs.mkdirSync(out, { mode: 0o777 });
+  fs.chmodSync(out, 0o777);
+  const script = [
+    'id',
+    "grep -E '^(Seccomp|NoNewPrivs):' /proc/1/status",
+    'echo oom=$(cat /proc/1/oom_score_adj)',
+    'touch /rootfile; echo root=$?',
+    'touch /cache/f && echo cachegid=$(stat -c %g /cache/f)',
+  ].join('; ');
+  await env.clientset.pods.create({
+    metadata: { name: 'secure', namespace: 'default' },
+    spec: {
+      nodeName: env.node.nodeName,
+      restartPolicy: 'Never',
+      securityContext: { runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000], fsGroup: 2000, runAsNonRoot: true },
+      volumes: [{ name: 'cache', emptyDir: {} }, { name: 'out', hostPath: { path: out } }],
+      containers: [{
+        name: 'main',
+        image: env.image,
+        command: ['sh', '-c', `(${script}) > /out/result 2>&1`],
+        securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+        volumeMounts: [{ name: 'cache', mountPath: '/cache' }, { name: 'out', mountPath: '/out' }],
+      }],
+    },
+  });
+  await env.clientset.pods.create({
+    metadata: { name: 'nonroot', namespace: 'default' },
+    spec: { nodeName: env.node.nodeName, securityContext: { runAsNonRoot: true }, containers: [{ name: 'main', image: env.image, command: ['sleep', '3600'] }] },
+  });
+  await waitPod(env, 'secure', (x) => x.status?.phase === 'Succeeded', 'secure Succeeded');
+  const result = fs.readFileSync(path.join(out, 'result'), 'utf8');
+  t.regex(result, /^uid=1000 gid=3000 groups=.*\b2000\b/m, result);
+  t.regex(result, /groups=.*\b4000\b/m);
+  t.regex(result, /^Seccomp:\s+2$/m);
+  t.regex(result, /^NoNewPrivs:\s+1$/m);
+  t.regex(result, /^oom=1000$/m, 'BestEffort');
+  t.regex(result, /Read-only file system/);
+  t.regex(result, /^cachegid=2000$/m, 'the fsGroup emptyDir is setgid to fsGroup');
+  const p = await waitPod(env, 'nonroot', (x) => x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError', 'nonroot CreateContainerConfigError');
+  t.regex(p.status?.containerStatuses?.[0]?.state?.waiting?.message ?? '', /^container has runAsNonRoot and image will run as root \(pod: "nonroot_default\(.+\)", container: main\)$/);
+  await env.clientset.pods.delete('secure', { namespace: 'default' });
+  await env.clientset.pods.delete('nonroot', { namespace: 'default' });
+});
+
 test.serial('activeDeadlineSeconds: the kubelet fails a pod that runs too long (DeadlineExceeded)', async (t) => {
   const env = t.context;
   await env.clientset.pods.create(bound(env.node, env.image, 'deadline', { activeDeadlineSeconds: 2, terminationGracePeriodSeconds: 1 }, ['sleep', '3600']));

@@ -67,3 +67,15 @@ test('$(VAR) expansion as Kubernetes: defined names, $$ escapes, the rest untouc
   const vars = new Map([['A', '1']]);
   t.is(expandVars('$(A)-$(B)-$$(A)-$A-$', vars), '1-$(B)-$(A)-$A-$');
 });
+
+test('securityContext: runAsNonRoot with a root image is a ContainerConfigError; runAsUser and security reach the runtime', (t) => {
+  const p = pod();
+  const c = p.spec!.containers![0]!;
+  p.spec!.securityContext = { runAsNonRoot: true };
+  t.throws(() => buildContainerConfig(p, c, { ...ctx, imageUser: '' }), { instanceOf: ContainerConfigError, message: 'container has runAsNonRoot and image will run as root (pod: "web_prod(u-1)", container: app)' });
+  p.spec!.securityContext = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000] };
+  const cfg = buildContainerConfig(p, { ...c, securityContext: { capabilities: { drop: ['NET_RAW'] } } }, { ...ctx, imageUser: '', nodeMemoryBytes: 8 * 1024 ** 3 });
+  t.is(cfg.user, '1000:3000');
+  t.deepEqual(cfg.security, { oomScoreAdj: -997, capDrop: ['NET_RAW'], supplementalGroups: [4000] }, 'Guaranteed: cpu and memory limits');
+  t.throws(() => buildContainerConfig(p, { ...c, securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: '/etc/x' } } }, ctx), { instanceOf: ContainerConfigError, message: /localhostProfile/ });
+});

@@ -1,14 +1,18 @@
 // From a pod's container spec to the runtime's ContainerConfig (Kubernetes'
 // kuberuntime generateContainerConfig): command and args with $(VAR)
 // expansion, the environment (values and the simple downward-API fields),
-// working dir, resources, and volume mounts. Pure: paths come from the
-// caller, errors are ContainerConfigError (the CreateContainerConfigError
-// reason) naming the field.
+// working dir, resources, volume mounts and the securityContext
+// (security-context.ts: user, runAsNonRoot, capabilities, seccomp, OOM
+// score). Pure but for the node's memory size when the caller gives none:
+// paths come from the caller, errors are ContainerConfigError (the
+// CreateContainerConfigError reason) naming the field.
 
+import * as os from 'node:os';
 import type { Container, EnvVar, Pod } from '../api/gen/tsk/v1/core';
 import { parseQuantity } from '../api/quantity';
 import { ANNOTATION_GRACE_PERIOD, ANNOTATION_RESTART_COUNT, LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from './pod-runtime';
-import type { ContainerConfig, ContainerResources, Mount } from './runtime/runtime';
+import type { ContainerConfig, ContainerResources, ContainerSecurity, Mount } from './runtime/runtime';
+import { containerSecurity, effectiveSecurity, runtimeUser, verifyRunAsNonRoot } from './security-context';
 import { volumeHostPath } from './volumes';
 
 export class ContainerConfigError extends Error {
@@ -26,6 +30,10 @@ export interface ConfigContext {
   /** The pod's IP (status.podIP), "" when it has none. */
   podIP: string;
   restartCount: number;
+  /** The image's User ("" is root), for runAsNonRoot and runAsGroup; "" when unknown. */
+  imageUser?: string;
+  /** The node's memory (the Burstable OOM score); defaults to this machine's. */
+  nodeMemoryBytes?: number;
 }
 
 /** The value of a fieldRef the kubelet can resolve, or undefined. */
@@ -115,14 +123,32 @@ export function buildMounts(pod: Pod, c: Container, dataDir: string): Mount[] {
   });
 }
 
+/** The securityContext's part of the config: the user string and ContainerSecurity. Throws ContainerConfigError. */
+export function buildSecurity(pod: Pod, c: Container, ctx: ConfigContext): { user?: string; security: ContainerSecurity } {
+  const imageUser = ctx.imageUser ?? '';
+  const refused = verifyRunAsNonRoot(pod, c, imageUser);
+  if (refused !== undefined) throw new ContainerConfigError(refused);
+  let security: ContainerSecurity;
+  try {
+    security = containerSecurity(pod, c, ctx.nodeMemoryBytes ?? os.totalmem());
+  } catch (err) {
+    throw new ContainerConfigError((err as Error).message);
+  }
+  const user = runtimeUser(effectiveSecurity(pod, c), imageUser);
+  return { ...(user !== undefined ? { user } : {}), security };
+}
+
 /** The runtime config of container `c` of `pod`. Throws ContainerConfigError. */
 export function buildContainerConfig(pod: Pod, c: Container, ctx: ConfigContext): ContainerConfig {
   const name = c.name ?? '';
   const { env, vars } = buildEnv(pod, c, ctx);
+  const { user, security } = buildSecurity(pod, c, ctx);
   const config: ContainerConfig = {
     name,
     image: c.image ?? '',
     env,
+    ...(user !== undefined ? { user } : {}),
+    security,
     resources: buildResources(c),
     mounts: buildMounts(pod, c, ctx.dataDir),
     labels: {

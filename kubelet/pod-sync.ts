@@ -185,16 +185,19 @@ export class PodSyncer {
     };
     const uid = uidOf(pod);
     let imageId: string;
+    let imageUser: string;
     try {
       const ev = (type: EventType, reason: string, message: string): void => this.event(pod, s.name, type, reason, message);
-      imageId = (await this.deps.puller.ensure(c.image ?? '', c.imagePullPolicy || 'IfNotPresent', uid, ev)).id;
+      const image = await this.deps.puller.ensure(c.image ?? '', c.imagePullPolicy || 'IfNotPresent', uid, ev);
+      imageId = image.id;
+      imageUser = image.config.user;
     } catch (err) {
       if (err instanceof ImagePullError) return fail(err.reason, err.message);
       throw err;
     }
     let config;
     try {
-      config = buildContainerConfig(pod, c, { dataDir: this.deps.dataDir, hostIP: this.deps.hostIP, podIP, restartCount: s.restartCount });
+      config = buildContainerConfig(pod, c, { dataDir: this.deps.dataDir, hostIP: this.deps.hostIP, podIP, restartCount: s.restartCount, imageUser });
     } catch (err) {
       return fail('CreateContainerConfigError', (err as Error).message, `Error: ${(err as Error).message}`);
     }

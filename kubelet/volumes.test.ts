@@ -28,6 +28,19 @@ test('emptyDir: a world-writable directory under the pod, removed with it', (t) 
   t.throws(() => setUpVolumes(pod([{ name: 'm', emptyDir: { medium: 'Memory' } }]), data), { instanceOf: VolumeError, message: /medium Memory is not supported/ });
 });
 
+test('emptyDir with fsGroup: group-owned by fsGroup, g+rwx and setgid, so new files belong to the group', (t) => {
+  const data = tmp(t);
+  const p: Pod = { metadata: { name: 'p', uid: 'uid-2' }, spec: { securityContext: { fsGroup: 2345 }, volumes: [{ name: 'shared', emptyDir: {} }] } };
+  setUpVolumes(p, data);
+  setUpVolumes(p, data);
+  const dir = path.join(data, 'pods', 'uid-2', 'volumes', 'kubernetes.io~empty-dir', 'shared');
+  const st = fs.statSync(dir);
+  t.is(st.gid, 2345);
+  t.is(st.mode & 0o7777, 0o2777);
+  fs.writeFileSync(path.join(dir, 'f'), '');
+  t.is(fs.statSync(path.join(dir, 'f')).gid, 2345, 'inherited through setgid');
+});
+
 test('hostPath types: created, or checked, with errors naming the volume and path', (t) => {
   const data = tmp(t);
   const host = tmp(t);

@@ -65,6 +65,19 @@ function checkType(p: string, type: string, name: string): void {
   }
 }
 
+/**
+ * Kubernetes' SetVolumeOwnership for a new emptyDir: group fsGroup, g+rwx and
+ * setgid, so what the containers create there belongs to fsGroup too. Only
+ * the directory itself: it is empty when created, and the setgid bit passes
+ * the group on to everything made inside.
+ */
+export function applyFsGroup(dir: string, fsGroup: number): void {
+  if (!Number.isInteger(fsGroup) || fsGroup < 0) throw new VolumeError(`securityContext.fsGroup ${fsGroup} is not a valid group ID`);
+  const st = fs.statSync(dir);
+  fs.chownSync(dir, st.uid, fsGroup);
+  fs.chmodSync(dir, (st.mode & 0o777) | 0o070 | 0o2000);
+}
+
 /** Creates the pod's emptyDirs and checks its hostPaths. Idempotent. Throws VolumeError. */
 export function setUpVolumes(pod: Pod, dataDir: string): void {
   for (const v of pod.spec?.volumes ?? []) {
@@ -74,6 +87,8 @@ export function setUpVolumes(pod: Pod, dataDir: string): void {
       fs.mkdirSync(p, { recursive: true, mode: 0o777 });
       // Containers may run as any user: the directory is world-writable, as Kubernetes' emptyDir.
       fs.chmodSync(p, 0o777);
+      const fsGroup = pod.spec?.securityContext?.fsGroup;
+      if (fsGroup !== undefined) applyFsGroup(p, fsGroup);
     } else if (v.hostPath) {
       if (!path.isAbsolute(p)) throw new VolumeError(`hostPath volume "${v.name ?? ''}": path "${p}" must be absolute`);
       checkType(p, v.hostPath.type ?? '', v.name ?? '');

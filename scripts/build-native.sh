@@ -15,6 +15,9 @@ for c in "$src"/*.c; do
   if [ -x "$out/$name" ] && [ -z "$(find "$src" -newer "$out/$name" \( -name '*.c' -o -name '*.h' \) | head -1)" ]; then
     continue
   fi
-  gcc -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -o "$out/$name.tmp" "$c" ${NATIVE_LDFLAGS:-}
+  # The helpers that load seccomp filters (tsk-privs.h) link libseccomp (Debian libseccomp-dev).
+  libs=()
+  grep -q '"tsk-privs.h"' "$c" && libs+=(-lseccomp)
+  gcc -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -o "$out/$name.tmp" "$c" "${libs[@]}" ${NATIVE_LDFLAGS:-}
   mv "$out/$name.tmp" "$out/$name"
 done

@@ -18,6 +18,8 @@ want conntrack conntrack
 want docker-registry docker-registry
 want gcc gcc
 [ -f /usr/include/stdio.h ] || need_pkgs+=(libc6-dev)
+# libseccomp: tsk-shim and tsk-exec load the containers' seccomp filters with it.
+[ -f /usr/include/seccomp.h ] || need_pkgs+=(libseccomp-dev)
 want tar tar
 want zstd zstd
 want perl perl-base

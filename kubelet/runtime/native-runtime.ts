@@ -11,8 +11,10 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CgroupManager, detectCgroupLayout } from './cgroups/cgroups';
-import { DEFAULT_DEVICE_RULES, shimDeviceRule } from './cgroups/devices';
-import { DEFAULT_CAP_MASK, MASKED_PATHS, mergeEnv, READONLY_PATHS, renderSpec, resolveCommand } from './container/spec';
+import { DEFAULT_DEVICE_RULES, DeviceRule, PRIVILEGED_DEVICE_RULES, shimDeviceRule } from './cgroups/devices';
+import { mergeEnv, renderSpec, resolveCommand } from './container/spec';
+import { parseSeccompProfile } from './container/seccomp';
+import { localhostProfilePath, planSecurity, SecurityConfigError, SecurityPlan } from './container/security';
 import { ShimMount, validateMounts } from './container/mounts';
 import { ContainerRecord, FILES, readRecord, readStatus, writeRecord } from './container/state';
 import { imageUsers, ImageUser, usedLayerDirs } from './container/usage';
@@ -227,6 +229,7 @@ export class NativeRuntime implements ContainerRuntime {
     const command = resolveCommand(ic.entrypoint, ic.cmd, config.command, config.args);
     if (command.length === 0) throw new RuntimeError(`container "${config.name}": no command given and the image has no Entrypoint or Cmd`);
     const user = resolveUserInLayers(config.user ?? ic.user, image.layerDirs);
+    const security = this.planSecurity(config, user.extraGids);
     const env = mergeEnv([DEFAULT_PATH, `HOSTNAME=${sb.hostname}`, `HOME=${user.home}`], ic.env, config.env ?? []);
 
     const id = newId();
@@ -244,8 +247,10 @@ export class NativeRuntime implements ContainerRuntime {
       workingDir: config.workingDir || ic.workingDir || '/',
       uid: user.uid,
       gid: user.gid,
-      extraGids: user.extraGids,
-      capMask: DEFAULT_CAP_MASK,
+      extraGids: security.extraGids,
+      capMask: security.capMask,
+      noNewPrivs: security.noNewPrivs,
+      seccomp: security.seccomp !== undefined,
       createdAt: new Date().toISOString(),
       logPath: config.logPath ?? path.join(dir, 'log'),
       cgroup: this.cgroups.containerPath(sb.config.uid, id),
@@ -254,15 +259,18 @@ export class NativeRuntime implements ContainerRuntime {
       labels: config.labels ?? {},
       annotations: config.annotations ?? {},
     };
-    fs.mkdirSync(dir);
+    // 0700: config.json and spec hold the environment.
+    fs.mkdirSync(dir, { mode: 0o700 });
     try {
       for (const d of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(dir, d));
       writeRecord(dir, rec);
       // From here on a prune keeps the layers; one that ran since the image lookup may have taken them.
       const gone = rec.layerDirs.find((l) => !fs.existsSync(l));
       if (gone !== undefined) throw new RuntimeError(`image "${config.image}" was removed while container "${config.name}" was being created (layer ${gone} is gone)`);
-      this.cgroups.create(rec.cgroup, rec.resources, DEFAULT_DEVICE_RULES);
-      fs.writeFileSync(path.join(dir, FILES.spec), this.renderShimSpec(dir, sbDir, rec, config, mounts));
+      const devices = security.privileged ? PRIVILEGED_DEVICE_RULES : DEFAULT_DEVICE_RULES;
+      this.cgroups.create(rec.cgroup, rec.resources, devices);
+      if (security.seccomp !== undefined) fs.writeFileSync(path.join(dir, FILES.seccomp), security.seccomp, { mode: 0o600 });
+      fs.writeFileSync(path.join(dir, FILES.spec), this.renderShimSpec(dir, sbDir, rec, config, mounts, security, devices), { mode: 0o600 });
       const r = await this.launcher.request('shim', [dir]);
       if (r.code !== 0) throw new SetupError('create container', r.message || `tsk-shim failed with ${r.code}`);
     } catch (err) {
@@ -273,7 +281,31 @@ export class NativeRuntime implements ContainerRuntime {
     return id;
   }
 
-  private renderShimSpec(dir: string, sbDir: string, rec: ContainerRecord, config: ContainerConfig, mounts: ShimMount[]): string {
+  /** The container's capabilities, seccomp filter and the rest of its security; throws RuntimeError naming the field. */
+  private planSecurity(config: ContainerConfig, userGids: number[]): SecurityPlan {
+    try {
+      return planSecurity({
+        container: config.name,
+        security: config.security,
+        userGids,
+        loadProfile: (choice) => {
+          const file = localhostProfilePath(this.dataDir, choice.profile);
+          let text: string;
+          try {
+            text = fs.readFileSync(file, 'utf8');
+          } catch (err) {
+            throw new SecurityConfigError(`seccomp profile ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+          }
+          return parseSeccompProfile(file, text);
+        },
+      });
+    } catch (err) {
+      if (err instanceof SecurityConfigError) throw new RuntimeError(err.message);
+      throw err;
+    }
+  }
+
+  private renderShimSpec(dir: string, sbDir: string, rec: ContainerRecord, config: ContainerConfig, mounts: ShimMount[], security: SecurityPlan, devices: readonly DeviceRule[]): string {
     return renderSpec({
       lowerDirs: [...rec.layerDirs].reverse(),
       upperDir: path.join(dir, 'upper'),
@@ -283,7 +315,7 @@ export class NativeRuntime implements ContainerRuntime {
       ipcns: path.join(sbDir, 'ipc'),
       utsns: path.join(sbDir, 'uts'),
       cgroupDirs: rec.cgroupDirs ?? this.cgroups.dirs(rec.cgroup),
-      ...this.deviceFilter(rec.cgroup),
+      ...this.deviceFilter(rec.cgroup, devices),
       oomFile: this.cgroups.oomFile(rec.cgroup),
       args: rec.command,
       env: rec.env,
@@ -292,6 +324,11 @@ export class NativeRuntime implements ContainerRuntime {
       gid: rec.gid,
       extraGids: rec.extraGids,
       capMask: rec.capMask,
+      noNewPrivs: security.noNewPrivs,
+      ...(security.seccomp !== undefined ? { seccompFile: path.join(dir, FILES.seccomp) } : {}),
+      readonlyRootfs: security.readonlyRootfs,
+      privileged: security.privileged,
+      oomScoreAdj: security.oomScoreAdj,
       hostsFile: path.join(sbDir, 'hosts'),
       resolvFile: path.join(sbDir, 'resolv.conf'),
       hostnameFile: path.join(sbDir, 'hostname'),
@@ -299,15 +336,15 @@ export class NativeRuntime implements ContainerRuntime {
       logPath: rec.logPath,
       logMaxBytes: config.logMaxBytes ?? this.logMaxBytes,
       logMaxFiles: config.logMaxFiles ?? this.logMaxFiles,
-      maskedPaths: MASKED_PATHS,
-      readonlyPaths: READONLY_PATHS,
+      maskedPaths: security.maskedPaths,
+      readonlyPaths: security.readonlyPaths,
     });
   }
 
   /** cgroup v2 only: where and what tsk-shim attaches as the device filter (v1 has the controller's files). */
-  private deviceFilter(cgroup: string): { deviceCgroup?: string; deviceRules?: string[] } {
+  private deviceFilter(cgroup: string, devices: readonly DeviceRule[]): { deviceCgroup?: string; deviceRules?: string[] } {
     const dir = this.cgroups.deviceFilterDir(cgroup);
-    return dir === undefined ? {} : { deviceCgroup: dir, deviceRules: DEFAULT_DEVICE_RULES.map(shimDeviceRule) };
+    return dir === undefined ? {} : { deviceCgroup: dir, deviceRules: devices.map(shimDeviceRule) };
   }
 
   private load(id: string): { dir: string; rec: ContainerRecord } {
@@ -459,6 +496,9 @@ export class NativeRuntime implements ContainerRuntime {
     if (st.state !== 'running' || st.pid === undefined) throw new InvalidStateError(`container ${id} is not running`);
     if (opts.cmd.length === 0) throw new RuntimeError('exec: no command given');
     const args = ['-p', `${st.pid}`, '-w', rec.workingDir, '-u', `${rec.uid}`, '-g', `${rec.gid}`, '-C', rec.capMask];
+    // Exec'd processes get the init's no_new_privs and seccomp filter, as runc's.
+    if (rec.noNewPrivs ?? true) args.push('-N');
+    if (rec.seccomp) args.push('-S', path.join(dir, FILES.seccomp));
     // Exactly the init's cgroups: a container from before the devices controller was used has none there.
     const cgroupDirs = rec.cgroupDirs ?? this.cgroups.dirs(rec.cgroup).filter((d) => fs.existsSync(d));
     for (const d of cgroupDirs) args.push('-c', d);

@@ -8,7 +8,7 @@ import { capabilityMask, DEFAULT_CAP_MASK, mergeEnv, renderSpec, resolveCommand,
 import { parseGroup, parsePasswd, resolveUser } from './container/user';
 import { parseLogLine, tailEntries } from './logs/cri-log';
 import { hostDnsConfig, hostsFile, resolvConf } from './sandbox/files';
-import { findContainer, parseFlags, statusText } from './cli/container-commands';
+import { findContainer, parseFlags, parseSecurityFlags, statusText } from './cli/container-commands';
 import { extractDataDir } from './cli/main';
 import type { ContainerStatus, LogEntry } from './runtime';
 
@@ -68,6 +68,11 @@ test('the shim spec escapes values and refuses layer paths overlayfs cannot take
   t.is(DEFAULT_CAP_MASK, 'a80425fb');
   t.is(capabilityMask([0, 40]), '10000000001');
   t.throws(() => renderSpec({ ...spec, lowerDirs: ['/a:b'] }), { message: /contains ':'/ });
+  // Security: no_new_privs and oom_score_adj 0 unless told otherwise; the rest only when asked.
+  t.true(text.includes('no_new_privs 1\nreadonly_rootfs 0\noom_score_adj 0\n'), text);
+  t.false(/^(seccomp|privileged) /m.test(text));
+  const secured = renderSpec({ ...spec, noNewPrivs: false, seccompFile: '/c/seccomp', readonlyRootfs: true, privileged: true, oomScoreAdj: -997 });
+  t.true(secured.includes('no_new_privs 0\nseccomp /c/seccomp\nreadonly_rootfs 1\nprivileged 1\noom_score_adj -997\n'), secured);
 });
 
 test('command, args and env follow the Kubernetes and Docker rules', (t) => {
@@ -134,4 +139,18 @@ test('hosts file: the pod name on its pod IP once it has one, host aliases after
   const after = hostsFile('web-1', [], '10.244.1.7');
   t.regex(after, /^10\.244\.1\.7\tweb-1$/m);
   t.notRegex(after, /127\.0\.1\.1/);
+});
+
+test("run's security flags (docker's names) become the runtime's ContainerSecurity", (t) => {
+  const valued = ['--cap-add', '--cap-drop', '--security-opt', '--group-add'];
+  const booleans = ['--read-only', '--privileged'];
+  const sec = (argv: string[]): ReturnType<typeof parseSecurityFlags> => parseSecurityFlags(parseFlags([...argv, 'img'], valued, booleans, true), '/work');
+  t.deepEqual(sec([]), {});
+  t.deepEqual(sec(['--cap-add', 'NET_ADMIN', '--cap-drop=ALL', '--read-only', '--privileged', '--group-add', '10']), { capAdd: ['NET_ADMIN'], capDrop: ['ALL'], privileged: true, readOnlyRootfs: true, supplementalGroups: [10] });
+  t.deepEqual(sec(['--security-opt', 'seccomp=unconfined']), { seccomp: { type: 'Unconfined' } });
+  t.deepEqual(sec(['--security-opt', 'seccomp=p.json']), { seccomp: { type: 'Localhost', profile: '/work/p.json' } }, 'relative to the working dir');
+  t.deepEqual(sec(['--security-opt', 'no-new-privileges']), { noNewPrivileges: true });
+  t.deepEqual(sec(['--security-opt', 'no-new-privileges:false']), { noNewPrivileges: false });
+  t.throws(() => sec(['--security-opt', 'apparmor=x']), { message: /invalid --security-opt "apparmor=x"/ });
+  t.throws(() => sec(['--group-add', 'wheel']), { message: /invalid --group-add "wheel"/ });
 });

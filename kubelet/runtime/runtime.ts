@@ -74,6 +74,34 @@ export interface Mount {
   readOnly?: boolean;
 }
 
+/**
+ * Seccomp for a container: Docker's default profile, none, or a profile file
+ * in the OCI/Docker JSON format.
+ */
+export type SeccompChoice =
+  | { type: 'RuntimeDefault' }
+  | { type: 'Unconfined' }
+  /** `profile` relative to <data-dir>/seccomp/ (Kubernetes' localhostProfile), or an absolute path. */
+  | { type: 'Localhost'; profile: string };
+
+/** What a container may do (Kubernetes' securityContext as CRI's LinuxContainerSecurityContext carries it). */
+export interface ContainerSecurity {
+  /** Every capability and device, no masked paths, no seccomp filter. */
+  privileged?: boolean;
+  /** Capability names (NET_ADMIN, CAP_NET_ADMIN or ALL) over Docker's default set. */
+  capAdd?: string[];
+  capDrop?: string[];
+  readOnlyRootfs?: boolean;
+  /** no_new_privs; defaults to true, except for privileged containers and those with CAP_SYS_ADMIN. */
+  noNewPrivileges?: boolean;
+  /** Defaults to RuntimeDefault (Docker's profile, tsk's choice), Unconfined when privileged. */
+  seccomp?: SeccompChoice;
+  /** Groups added to the user's own (Kubernetes supplementalGroups and fsGroup). */
+  supplementalGroups?: number[];
+  /** The container's oom_score_adj (the kubelet's by QoS class); 0 when unset. */
+  oomScoreAdj?: number;
+}
+
 export interface ContainerConfig {
   name: string;
   /** An image reference or ID known to the image store. */
@@ -88,6 +116,7 @@ export interface ContainerConfig {
   /** "uid", "uid:gid", "name" or "name:group"; defaults to the image's User. */
   user?: string;
   resources?: ContainerResources;
+  security?: ContainerSecurity;
   /** Bind mounts, applied in order after the rootfs and the sandbox's /etc files. */
   mounts?: Mount[];
   labels?: Record<string, string>;

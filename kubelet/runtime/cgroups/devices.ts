@@ -50,6 +50,9 @@ export const DEFAULT_DEVICE_RULES: readonly DeviceRule[] = [
   rule('c', 10, 200, 'rwm'), // net/tun
 ];
 
+/** Privileged containers (docker run --privileged, Kubernetes privileged: true) may use every device. */
+export const PRIVILEGED_DEVICE_RULES: readonly DeviceRule[] = [{ allow: true, type: 'a', major: '*', minor: '*', access: 'rwm' }];
+
 /** Throws on a rule the kernel would reject, naming the field. */
 export function validateDeviceRule(r: DeviceRule): void {
   const num = (v: number | '*', field: string, max: number): void => {

@@ -3,12 +3,13 @@
 // namespace with only loopback), removed with the container by `rm`.
 
 import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { parseQuantity } from '../../../api/quantity';
 import { ImageStore } from '../image/store';
 import { NotFoundError, RuntimeError } from '../errors';
 import { NativeRuntime } from '../native-runtime';
-import type { ContainerResources, ContainerStatus, LogEntry, Mount } from '../runtime';
+import type { ContainerResources, ContainerSecurity, ContainerStatus, LogEntry, Mount } from '../runtime';
 import { type ParsedArgs, UsageError, parseArgs } from './args';
 import { formatTable, humanAge } from './image-commands';
 
@@ -21,7 +22,7 @@ export const CONTAINER_VERBS: ContainerVerb[] = ['run', 'ps', 'logs', 'exec', 's
 const CLI_SANDBOX_LABEL = 'io.tsk.runtime.cli-sandbox';
 
 export const USAGE: Record<ContainerVerb, string> = {
-  run: 'Usage: tsk runtime run [-d] [--name NAME] [-e KEY=VALUE]... [-v /HOST:/CONTAINER[:ro]]... [--memory 64Mi] [--cpus 200m] [--pids 64] [-w DIR] [-u USER] [--entrypoint CMD] IMAGE [COMMAND [ARG...]]',
+  run: 'Usage: tsk runtime run [-d] [--name NAME] [-e KEY=VALUE]... [-v /HOST:/CONTAINER[:ro]]... [--memory 64Mi] [--cpus 200m] [--pids 64] [-w DIR] [-u USER] [--group-add GID]... [--read-only] [--cap-add CAP]... [--cap-drop CAP]... [--privileged] [--security-opt seccomp=unconfined|PROFILE.json] [--security-opt no-new-privileges[=false]] [--entrypoint CMD] IMAGE [COMMAND [ARG...]]',
   ps: 'Usage: tsk runtime ps [-a] [-q]',
   logs: 'Usage: tsk runtime logs [-f] [--tail N] [-t|--timestamps] CONTAINER',
   exec: 'Usage: tsk runtime exec [-i] [-t] [-e KEY=VALUE]... CONTAINER COMMAND [ARG...]',
@@ -30,7 +31,7 @@ export const USAGE: Record<ContainerVerb, string> = {
 };
 
 /** The flags of run and exec that take a value: main.ts needs them to see where the container's command line starts. */
-export const RUN_VALUED_FLAGS: readonly string[] = ['--name', '-e', '--env', '-v', '--volume', '--memory', '-m', '--cpus', '--pids', '--pids-limit', '-w', '--workdir', '-u', '--user', '--entrypoint'];
+export const RUN_VALUED_FLAGS: readonly string[] = ['--name', '-e', '--env', '-v', '--volume', '--memory', '-m', '--cpus', '--pids', '--pids-limit', '-w', '--workdir', '-u', '--user', '--entrypoint', '--cap-add', '--cap-drop', '--security-opt', '--group-add'];
 export const EXEC_VALUED_FLAGS: readonly string[] = ['-e', '--env'];
 
 /**
@@ -50,6 +51,34 @@ const one = (p: ParsedArgs, ...names: string[]): string | undefined => {
   return undefined;
 };
 const has = (p: ParsedArgs, ...names: string[]): boolean => names.some((n) => p.flags.has(n));
+
+/** The security flags of `run` (docker's names) as the runtime's ContainerSecurity. */
+export function parseSecurityFlags(p: ParsedArgs, cwd: string): ContainerSecurity {
+  const sec: ContainerSecurity = {};
+  const list = (n: string): string[] => p.flags.get(n) ?? [];
+  if (list('--cap-add').length > 0) sec.capAdd = list('--cap-add');
+  if (list('--cap-drop').length > 0) sec.capDrop = list('--cap-drop');
+  if (has(p, '--privileged')) sec.privileged = true;
+  if (has(p, '--read-only')) sec.readOnlyRootfs = true;
+  const groups = list('--group-add').map((g) => {
+    if (!/^\d+$/.test(g)) throw new UsageError(`invalid --group-add "${g}": a numeric group ID is expected`);
+    return Number(g);
+  });
+  if (groups.length > 0) sec.supplementalGroups = groups;
+  for (const opt of list('--security-opt')) {
+    // Docker accepts both KEY=VALUE and the older KEY:VALUE.
+    const m = /^([a-z-]+)(?:[=:](.*))?$/.exec(opt);
+    const [key, value] = [m?.[1], m?.[2]];
+    if (key === 'seccomp' && value !== undefined && value !== '') {
+      sec.seccomp = value === 'unconfined' ? { type: 'Unconfined' } : { type: 'Localhost', profile: path.resolve(cwd, value) };
+    } else if (key === 'no-new-privileges' && (value === undefined || value === 'true' || value === 'false')) {
+      sec.noNewPrivileges = value !== 'false';
+    } else {
+      throw new UsageError(`invalid --security-opt "${opt}": expected seccomp=unconfined, seccomp=PROFILE.json or no-new-privileges[=true|false]`);
+    }
+  }
+  return sec;
+}
 
 export function parseMemory(v: string): number {
   let bytes: number;
@@ -192,7 +221,7 @@ export class ContainerCommands {
   }
 
   private async runCmd(argv: string[]): Promise<number> {
-    const p = parseFlags(argv, [...RUN_VALUED_FLAGS], ['-d', '--detach'], true);
+    const p = parseFlags(argv, [...RUN_VALUED_FLAGS], ['-d', '--detach', '--read-only', '--privileged'], true);
     const [image, ...cmd] = p.args;
     if (image === undefined) throw new UsageError('missing IMAGE');
     const resources: ContainerResources = {};
@@ -205,6 +234,7 @@ export class ContainerCommands {
     const env = [...(p.flags.get('-e') ?? []), ...(p.flags.get('--env') ?? [])];
     for (const e of env) if (!/^[^=]+=/.test(e)) throw new UsageError(`invalid -e "${e}": expected KEY=VALUE`);
     const mounts = [...(p.flags.get('-v') ?? []), ...(p.flags.get('--volume') ?? [])].map(parseVolume);
+    const security = parseSecurityFlags(p, process.cwd());
 
     const all = await this.runtime.listContainers();
     const taken = new Set(all.map((c) => c.name));
@@ -228,6 +258,7 @@ export class ContainerCommands {
         ...(workingDir !== undefined ? { workingDir } : {}),
         ...(user !== undefined ? { user } : {}),
         resources,
+        security,
       });
     } catch (e) {
       await rt.removeSandbox(sandboxId).catch(() => undefined);

@@ -71,6 +71,15 @@ export interface ShimSpec {
   gid: number;
   extraGids: number[];
   capMask: string;
+  /** Defaults to true. */
+  noNewPrivs?: boolean;
+  /** The seccomp file (seccomp.ts renderSeccomp); none: no filter. */
+  seccompFile?: string;
+  readonlyRootfs?: boolean;
+  /** Privileged: /sys read-write and the host's device nodes in /dev (capabilities, masks and seccomp are separate fields). */
+  privileged?: boolean;
+  /** The init's own score, never the shim's low one; defaults to 0. */
+  oomScoreAdj?: number;
   hostsFile?: string;
   resolvFile?: string;
   hostnameFile?: string;
@@ -118,6 +127,11 @@ export function renderSpec(s: ShimSpec): string {
   put('gid', s.gid);
   for (const g of s.extraGids) put('gid_extra', g);
   put('caps', s.capMask);
+  put('no_new_privs', s.noNewPrivs === false ? 0 : 1);
+  put('seccomp', s.seccompFile);
+  put('readonly_rootfs', s.readonlyRootfs ? 1 : 0);
+  if (s.privileged) put('privileged', 1);
+  put('oom_score_adj', s.oomScoreAdj ?? 0);
   put('hosts', s.hostsFile);
   put('resolv', s.resolvFile);
   put('hostname_file', s.hostnameFile);

@@ -1,6 +1,9 @@
 // A container's state directory, <dataDir>/containers/<id>/:
 //   config.json   what the runtime decided at create (written before the shim runs)
 //   spec          what the shim reads (container/spec.ts)
+//   seccomp       the seccomp filter as tsk-shim and tsk-exec load it (container/seccomp.ts)
+// config.json and spec hold the environment (secrets, often): they are 0600
+// in a 0700 directory.
 //   upper/ work/ rootfs/   overlayfs upper, work and mount point
 //   shim.pid pid  the supervisor's and the container init's host PIDs
 //   exec.fifo     present from create until start (or exit)
@@ -27,6 +30,10 @@ export interface ContainerRecord {
   gid: number;
   extraGids: number[];
   capMask: string;
+  /** no_new_privs for the init and every exec (absent in older records, whose shim always set it). */
+  noNewPrivs?: boolean;
+  /** Whether a seccomp file (FILES.seccomp) applies to the init and every exec. */
+  seccomp?: boolean;
   createdAt: string;
   logPath: string;
   /** Relative cgroup path (same in every hierarchy). */
@@ -41,6 +48,7 @@ export interface ContainerRecord {
 export const FILES = {
   config: 'config.json',
   spec: 'spec',
+  seccomp: 'seccomp',
   shimPid: 'shim.pid',
   pid: 'pid',
   fifo: 'exec.fifo',
@@ -58,7 +66,7 @@ export function readRecord(dir: string): ContainerRecord | undefined {
 
 export function writeRecord(dir: string, rec: ContainerRecord): void {
   const tmp = path.join(dir, `.${FILES.config}.tmp`);
-  fs.writeFileSync(tmp, JSON.stringify(rec, null, 1));
+  fs.writeFileSync(tmp, JSON.stringify(rec, null, 1), { mode: 0o600 });
   fs.renameSync(tmp, path.join(dir, FILES.config));
 }
 

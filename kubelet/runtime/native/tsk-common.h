@@ -150,8 +150,9 @@ __attribute__((unused)) static int last_cap(void) {
 
 /*
  * Cuts the bounding set to `allowed` (a bit mask, up to 64 caps) and sets the
- * effective, permitted and inheritable sets to it. Returns the failing step
- * name or NULL.
+ * effective and permitted sets to it; the inheritable set stays empty, as
+ * runc's since CVE-2022-24769 (a program with inheritable file capabilities
+ * must not gain them). Returns the failing step name or NULL.
  */
 __attribute__((unused)) static const char *apply_caps(unsigned long long allowed, int lastcap) {
   for (int c = 0; c <= lastcap && c < 64; c++) {
@@ -165,7 +166,6 @@ __attribute__((unused)) static const char *apply_caps(unsigned long long allowed
     unsigned int word = (unsigned int)(allowed >> (32 * i));
     data[i].effective = word;
     data[i].permitted = word;
-    data[i].inheritable = word;
   }
   if (syscall(SYS_capset, &hdr, data) < 0) return "capset";
   return NULL;

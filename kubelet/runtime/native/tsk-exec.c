@@ -2,12 +2,14 @@
  * tsk-exec: runs a process inside a running container.
  *
  *   tsk-exec [-t] [-i] -p PID [-c CGROUP_DIR]... [-e K=V]... [-w CWD]
- *            [-u UID] [-g GID] [-G GID]... [-C CAPS_HEX] -- CMD [ARG...]
+ *            [-u UID] [-g GID] [-G GID]... [-C CAPS_HEX] [-N] [-S SECCOMP_FILE]
+ *            -- CMD [ARG...]
  *
  * Joins the container's cgroups, then its IPC, UTS, network, PID and mount
  * namespaces (those of its init, PID), forks so that the child is inside the
  * PID namespace, and there switches user, cuts capabilities, sets
- * no_new_privs and execs. With -t the child gets a pty from the container's
+ * no_new_privs (-N) and the container's seccomp filter (-S, tsk-privs.h) and
+ * execs. With -t the child gets a pty from the container's
  * own devpts, and this process relays it to its stdin/stdout (raw mode when
  * stdin is a terminal). Without -i the child's stdin is /dev/null.
  * SIGTERM or SIGHUP to tsk-exec kills the command (SIGKILL).
@@ -15,6 +17,7 @@
  * could not be run (as docker exec).
  */
 #include "tsk-common.h"
+#include "tsk-privs.h"
 
 #include <poll.h>
 #include <sched.h>
@@ -92,7 +95,9 @@ int main(int argc, char **argv) {
   uid_t uid = 0;
   gid_t gid = 0;
   unsigned long long caps = 0;
-  while ((opt = getopt(argc, argv, "tip:c:e:w:u:g:G:C:")) != -1) {
+  int no_new_privs = 0;
+  const char *seccomp = NULL;
+  while ((opt = getopt(argc, argv, "tip:c:e:w:u:g:G:C:NS:")) != -1) {
     switch (opt) {
       case 't': tty = 1; break;
       case 'i': interactive = 1; break;
@@ -104,6 +109,8 @@ int main(int argc, char **argv) {
       case 'g': gid = (gid_t)strtoul(optarg, NULL, 10); break;
       case 'G': list_add(&gids_s, optarg); break;
       case 'C': caps = strtoull(optarg, NULL, 16); break;
+      case 'N': no_new_privs = 1; break;
+      case 'S': seccomp = optarg; break;
       default: fprintf(stderr, "tsk-exec: bad flag\n"); return 125;
     }
   }
@@ -112,6 +119,12 @@ int main(int argc, char **argv) {
     return 125;
   }
   char **cmd = argv + optind;
+  char seccomp_err[PATH_MAX + 128];
+  char *seccomp_text = read_seccomp_file(seccomp, seccomp_err, sizeof seccomp_err);
+  if (seccomp && !seccomp_text) {
+    fprintf(stderr, "tsk-exec: %s\n", seccomp_err);
+    return 125;
+  }
 
   static const struct {
     const char *name;
@@ -160,20 +173,20 @@ int main(int argc, char **argv) {
     }
     gid_t gids[TSK_MAX_LIST];
     for (int i = 0; i < gids_s.n; i++) gids[i] = (gid_t)strtoul(gids_s.v[i], NULL, 10);
-    int lc = last_cap();
-    for (int c = 0; c <= lc && c < 64; c++)
-      if (!(caps & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) die(126, "prctl(PR_CAPBSET_DROP)");
-    const char *step = switch_user(uid, gid, gids_s.n, gids);
-    if (step) die(126, step);
-    step = apply_caps(caps, -1);
-    if (step) die(126, step);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(126, "prctl(PR_SET_NO_NEW_PRIVS)");
     if (chdir(cwd) < 0) die(126, "chdir");
     char *exe = lookup_path(cmd[0], env.v);
     if (!exe) {
       fprintf(stderr, "tsk-exec: exec: \"%s\": executable file not found in $PATH\n", cmd[0]);
       _exit(127);
     }
+    struct privs p = {uid, gid, gids_s.n, gids, caps, no_new_privs, seccomp_text};
+    char detail[1024];
+    const char *step = drop_privileges(&p, detail, sizeof detail);
+    if (step && detail[0]) {
+      fprintf(stderr, "tsk-exec: %s: %s\n", step, detail);
+      _exit(126);
+    }
+    if (step) die(126, step);
     execve(exe, cmd, env.v);
     die(126, "exec");
   }

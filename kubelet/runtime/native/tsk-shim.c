@@ -20,7 +20,9 @@
  *                     STATE_DIR/exec.fifo until "start" writes a byte to it
  *                     (runc's exec fifo, turned around so it cannot race).
  *                     Then it switches user, cuts capabilities, sets
- *                     no_new_privs and execs.
+ *                     no_new_privs, loads the seccomp filter and execs
+ *                     (tsk-privs.h). Its oom_score_adj is the spec's, not
+ *                     the shim's own low score.
  *
  * Every error names its step or syscall ("pivot_root: Invalid argument").
  * Files written in STATE_DIR: shim.pid, pid, started, exit (all atomically).
@@ -28,6 +30,7 @@
 #include "tsk-common.h"
 #include "tsk-devices.h"
 #include "tsk-mounts.h"
+#include "tsk-privs.h"
 
 #include <poll.h>
 #include <sched.h>
@@ -47,6 +50,10 @@ struct spec {
   char *device_cgroup; /* cgroup v2: attach the device filter (rules: device) here */
   char *upper, *work, *rootfs, *netns, *ipcns, *utsns, *oom_file;
   char *cwd, *hosts, *resolv, *hostname_file, *log;
+  char *seccomp;  /* seccomp file (tsk-privs.h); NULL: no filter */
+  char *seccomp_text; /* its contents, read before the container is made */
+  char *oom_score_adj;
+  int no_new_privs, readonly_rootfs, privileged;
   uid_t uid;
   gid_t gid;
   unsigned long long caps;
@@ -62,6 +69,7 @@ static int parse_spec(char *text, struct spec *s) {
   s->log_max_bytes = 10 * 1024 * 1024;
   s->log_max_files = 5;
   s->caps = 0;
+  s->no_new_privs = 1;
   char *save = NULL;
   for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     char *v = strchr(line, ' ');
@@ -92,6 +100,11 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "resolv")) s->resolv = v;
     else if (!strcmp(line, "hostname_file")) s->hostname_file = v;
     else if (!strcmp(line, "log")) s->log = v;
+    else if (!strcmp(line, "seccomp")) s->seccomp = v;
+    else if (!strcmp(line, "oom_score_adj")) s->oom_score_adj = v;
+    else if (!strcmp(line, "no_new_privs")) s->no_new_privs = atoi(v);
+    else if (!strcmp(line, "readonly_rootfs")) s->readonly_rootfs = atoi(v);
+    else if (!strcmp(line, "privileged")) s->privileged = atoi(v);
     else if (!strcmp(line, "uid")) s->uid = (uid_t)strtoul(v, NULL, 10);
     else if (!strcmp(line, "gid")) s->gid = (gid_t)strtoul(v, NULL, 10);
     else if (!strcmp(line, "caps")) s->caps = strtoull(v, NULL, 16);
@@ -189,6 +202,47 @@ static void make_dev(void) {
     init_fail("symlink /dev");
 }
 
+/*
+ * Privileged containers: a node for every device of the host's /dev (runc's
+ * HostDevices, which Docker's --privileged uses), same numbers, mode and
+ * owner, made under the container's dev/ (rootfs-relative `rel`). The
+ * host's /dev is still "/dev" here: pivot_root has not happened yet.
+ * Skips what the container has of its own (pts, shm, mqueue) and never
+ * replaces a node already made.
+ */
+#include <dirent.h>
+static void copy_host_devices(const char *host, const char *rel, int depth) {
+  static const char *skip[] = {"pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev"};
+  DIR *d = opendir(host);
+  if (!d || depth > 8) {
+    if (d) closedir(d);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2]))) continue;
+    int skipped = 0;
+    for (size_t i = 0; depth == 0 && i < sizeof skip / sizeof skip[0]; i++) skipped |= !strcmp(e->d_name, skip[i]);
+    if (skipped) continue;
+    char src[PATH_MAX], dst[PATH_MAX];
+    snprintf(src, sizeof src, "%s/%s", host, e->d_name);
+    snprintf(dst, sizeof dst, "%s/%s", rel, e->d_name);
+    struct stat st;
+    if (lstat(src, &st) < 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      mkdir(dst, st.st_mode & 07777);
+      copy_host_devices(src, dst, depth + 1);
+    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+      if (mknod(dst, st.st_mode, st.st_rdev) < 0) {
+        if (errno == EEXIST) continue;
+        init_failp("mknod host device", dst);
+      }
+      if (chown(dst, st.st_uid, st.st_gid) < 0) init_failp("chown host device", dst);
+    }
+  }
+  closedir(d);
+}
+
 /* Bind-mounts a runtime-written file over rootfs-relative dst, replacing a symlink (never followed to the host). */
 static void bind_file(const char *src, const char *dst) {
   if (!src) return;
@@ -243,6 +297,18 @@ static void container_init(struct spec *s, int out_w, int err_w) {
     snprintf(path, sizeof path, "%s/cgroup.procs", s->cgroup.v[i]);
     if (write_file(path, "0") < 0) init_failp("join cgroup", s->cgroup.v[i]);
   }
+  /*
+   * The container's own OOM score (by QoS class), not the shim's -998 it
+   * inherited. Where lowering a score is not allowed (no CAP_SYS_RESOURCE,
+   * e.g. inside another container), a lower request is clamped to the current
+   * score, as Podman does rootless.
+   */
+  if (s->oom_score_adj && write_file("/proc/self/oom_score_adj", s->oom_score_adj) < 0) {
+    char *cur = read_file("/proc/self/oom_score_adj");
+    int lower = cur && atoi(s->oom_score_adj) < atoi(cur);
+    free(cur);
+    if (!(errno == EACCES && lower)) init_fail("write oom_score_adj");
+  }
   join_namespace(s->netns, CLONE_NEWNET, "net");
   join_namespace(s->ipcns, CLONE_NEWIPC, "ipc");
   join_namespace(s->utsns, CLONE_NEWUTS, "uts");
@@ -270,8 +336,10 @@ static void container_init(struct spec *s, int out_w, int err_w) {
   mkdir("proc", 0555);
   mount_or_fail("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   make_dev();
+  if (s->privileged) copy_host_devices("/dev", "dev", 0);
   mkdir("sys", 0555);
-  mount_or_fail("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  /* Read-only but for privileged containers (Docker's --privileged). */
+  mount_or_fail("sysfs", "sys", "sysfs", (s->privileged ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   mkdir("etc", 0755);
   bind_file(s->hosts, "etc/hosts");
   bind_file(s->resolv, "etc/resolv.conf");
@@ -292,6 +360,9 @@ static void container_init(struct spec *s, int out_w, int err_w) {
   struct stat st;
   if (stat(s->cwd, &st) < 0) mkdir_p(s->cwd, 0755);
   if (chdir(s->cwd) < 0) init_failp("chdir", s->cwd);
+  /* Last, once every mount point and the working dir exist (runc's readonlyfs). */
+  if (s->readonly_rootfs && mount("/", "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+    init_fail("remount rootfs read-only");
 
   /* Created: tell the shim, then wait for "start" to write to the fifo. */
   write_all(sync_w, "O\n", 2);
@@ -305,16 +376,18 @@ static void container_init(struct spec *s, int out_w, int err_w) {
 
   gid_t gids[TSK_MAX_LIST];
   for (int i = 0; i < s->gids.n; i++) gids[i] = (gid_t)strtoul(s->gids.v[i], NULL, 10);
-  int lc = last_cap();
-  for (int c = 0; c <= lc && c < 64; c++)
-    if (!(s->caps & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) init_fail("prctl(PR_CAPBSET_DROP)");
-  const char *step = switch_user(s->uid, s->gid, s->gids.n, gids);
-  if (step) init_fail(step);
-  step = apply_caps(s->caps, -1); /* bounding set already cut above */
-  if (step) init_fail(step);
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) init_fail("prctl(PR_SET_NO_NEW_PRIVS)");
+  /* chdir while still privileged: the user may not be able to search the path, but may use the dir. */
   if (chdir(s->cwd) < 0) init_failp("chdir", s->cwd);
   signal(SIGPIPE, SIG_DFL);
+  struct privs p = {s->uid, s->gid, s->gids.n, gids, s->caps, s->no_new_privs, s->seccomp_text};
+  char detail[1024];
+  const char *step = drop_privileges(&p, detail, sizeof detail);
+  if (step && detail[0]) {
+    char msg[1200];
+    snprintf(msg, sizeof msg, "%s: %s", step, detail);
+    init_fail_msg(msg);
+  }
+  if (step) init_fail(step);
   execve(path, s->arg.v, s->env.v);
   init_failp("exec", path);
 }
@@ -676,6 +749,7 @@ int main(int argc, char **argv) {
     snprintf(msg, sizeof msg, "spec %s: rootfs, upper, work, lower and log are required", path);
     return finish(1, msg);
   }
+  if (s.seccomp && !(s.seccomp_text = read_seccomp_file(s.seccomp, msg, sizeof msg))) return finish(1, msg);
   int report[2];
   if (pipe2(report, O_CLOEXEC) < 0) {
     snprintf(msg, sizeof msg, "pipe: %s", strerror(errno));
