@@ -145,7 +145,7 @@ test.before(async (t) => {
 
   const registry = await startRegistry();
   cleanups.push(() => registry.stop());
-  await pushImage(registry.host, 'tsk/busybox', 'v1', busyboxImage());
+  await pushImage(registry.host, 'tsk/busybox', 'v1', await busyboxImage());
   const registryPort = Number(registry.host.split(':')[1]);
   env.image = `127.0.0.1:${registryPort}/tsk/busybox:v1`;
   const registrySock = path.join(dir, 'registry.sock');

@@ -19,7 +19,8 @@ want docker-registry docker-registry
 want gcc gcc
 [ -f /usr/include/stdio.h ] || need_pkgs+=(libc6-dev)
 want tar tar
-want zstd zstd
+# skopeo: a second implementation that writes image archives (docker-archive, oci-archive, zstd layers) for the import tests.
+want skopeo skopeo
 want perl perl-base
 want unshare util-linux
 want script bsdutils

@@ -25,7 +25,7 @@ export interface RuntimeEnv {
 export async function importBusybox(dataDir: string): Promise<ImageStore> {
   const store = new ImageStore(dataDir);
   const tar = path.join(dataDir, 'busybox-image.tar');
-  fs.writeFileSync(tar, dockerSaveArchive([{ image: busyboxImage(), repoTags: [BUSYBOX_REF] }]));
+  fs.writeFileSync(tar, await dockerSaveArchive([{ image: await busyboxImage(), repoTags: [BUSYBOX_REF] }]));
   await store.importArchive(tar);
   fs.rmSync(tar);
   return store;

@@ -13,7 +13,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { sha256Of } from '../../kubelet/runtime/image/digest';
 import { MediaTypes } from '../../kubelet/runtime/image/manifest';
 import { Credentials, RegistryClient } from '../../kubelet/runtime/image/registry-client';
-import { TarWriteEntry, writeTar } from '../../kubelet/runtime/image/tar-writer';
+import { TarWriteEntry, writeTar } from '../../kubelet/runtime/image/tar';
 
 export const BUSYBOX = '/bin/busybox';
 const MTIME = 1_700_000_000;
@@ -78,8 +78,8 @@ export function busyboxRootfs(): TarWriteEntry[] {
   return entries;
 }
 
-export function buildLayer(spec: LayerSpec): BuiltLayer {
-  const tar = writeTar(spec.entries);
+export async function buildLayer(spec: LayerSpec): Promise<BuiltLayer> {
+  const tar = await writeTar(spec.entries);
   const gz = (spec.compression ?? 'gzip') === 'gzip';
   const blob = gz ? gzipSync(tar) : tar;
   return { blob, digest: sha256Of(blob), diffId: sha256Of(tar), mediaType: gz ? MediaTypes.ociLayerGzip : MediaTypes.ociLayer };
@@ -111,8 +111,8 @@ export function buildImage(layers: BuiltLayer[], cfg: ImageConfigSpec = {}, opts
 }
 
 /** The standard test image: one gzip layer of busybox. */
-export function busyboxImage(cfg: ImageConfigSpec = {}, opts: { docker?: boolean } = {}): BuiltImage {
-  return buildImage([buildLayer({ entries: busyboxRootfs() })], cfg, opts);
+export async function busyboxImage(cfg: ImageConfigSpec = {}, opts: { docker?: boolean } = {}): Promise<BuiltImage> {
+  return buildImage([await buildLayer({ entries: busyboxRootfs() })], cfg, opts);
 }
 
 /** An OCI index naming `image` for linux/amd64 next to a decoy arm64 entry. */
@@ -149,7 +149,7 @@ export async function pushIndex(registry: string, repo: string, tag: string, ima
 }
 
 /** A `docker save` tarball (legacy layout: <id>/layer.tar, <config hex>.json, manifest.json, repositories). */
-export function dockerSaveArchive(images: Array<{ image: BuiltImage; repoTags: string[] }>): Buffer {
+export async function dockerSaveArchive(images: Array<{ image: BuiltImage; repoTags: string[] }>): Promise<Buffer> {
   const entries: TarWriteEntry[] = [];
   const manifest: unknown[] = [];
   const repositories: Record<string, Record<string, string>> = {};
@@ -175,11 +175,11 @@ export function dockerSaveArchive(images: Array<{ image: BuiltImage; repoTags: s
     }
   }
   entries.push(file('manifest.json', JSON.stringify(manifest)), file('repositories', JSON.stringify(repositories)));
-  return writeTar(entries);
+  return await writeTar(entries);
 }
 
 /** An OCI image layout archive; each image's index entry carries its reference as ref.name. */
-export function ociLayoutArchive(images: Array<{ image: BuiltImage; refName?: string }>): Buffer {
+export async function ociLayoutArchive(images: Array<{ image: BuiltImage; refName?: string }>): Promise<Buffer> {
   const blobs = new Map<string, Buffer>();
   for (const { image } of images) {
     blobs.set(image.configDigest, image.config);
@@ -202,19 +202,24 @@ export function ociLayoutArchive(images: Array<{ image: BuiltImage; refName?: st
     dir('blobs'), dir('blobs/sha256'),
     ...[...blobs].map(([d, b]) => file(`blobs/sha256/${d.slice(7)}`, b)),
   ];
-  return writeTar(entries);
+  return await writeTar(entries);
 }
 
-function cli(argv: string[]): number {
+async function cli(argv: string[]): Promise<number> {
   const [kind, out, ref = 'busybox:latest'] = argv;
   if ((kind !== 'docker-save' && kind !== 'oci-layout') || !out) {
     console.error('usage: test-images.js docker-save|oci-layout OUT.tar [REF]');
     return 2;
   }
-  const image = busyboxImage();
-  writeFileSync(out, kind === 'docker-save' ? dockerSaveArchive([{ image, repoTags: [ref] }]) : ociLayoutArchive([{ image, refName: ref }]));
+  const image = await busyboxImage();
+  writeFileSync(out, kind === 'docker-save' ? await dockerSaveArchive([{ image, repoTags: [ref] }]) : await ociLayoutArchive([{ image, refName: ref }]));
   console.log(`${out}: ${ref} (${image.configDigest})`);
   return 0;
 }
 
-if (require.main === module) process.exitCode = cli(process.argv.slice(2));
+if (require.main === module) {
+  cli(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: Error) => {
+    console.error(`test-images: ${e.message}`);
+    process.exitCode = 1;
+  });
+}
