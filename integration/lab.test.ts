@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import type { Pod } from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client/clientset';
 import { freePort } from '../util/free-port';
-import { busyboxImage, dockerSaveArchive } from './support/test-images';
+import { busyboxImage, dockerSaveArchive } from '../kubelet/runtime/image/builder';
 
 const exec = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');

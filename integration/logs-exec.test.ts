@@ -32,7 +32,7 @@ import { startTestEtcd } from './support/etcd';
 import { killProcess, pipeTo, run, startForwarderInNamespace } from './support/netns';
 import { startRegistry } from './support/registry';
 import { cleanupRuntime } from './support/runtime-env';
-import { busyboxImage, pushImage } from './support/test-images';
+import { busyboxImage, pushImage } from '../kubelet/runtime/image/builder';
 
 const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 const TSCTL = path.resolve(__dirname, '..', 'cmd', 'tsctl.js');

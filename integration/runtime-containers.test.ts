@@ -17,7 +17,7 @@ import { CgroupManager } from '../kubelet/runtime/cgroups/cgroups';
 import { NativeRuntime } from '../kubelet/runtime/native-runtime';
 import type { ContainerConfig } from '../kubelet/runtime/runtime';
 import { cleanupRuntime, importBusybox, makeRuntimeEnv, RuntimeEnv } from './support/runtime-env';
-import { buildImage, buildLayer, busyboxImage, dockerSaveArchive } from './support/test-images';
+import { buildImage, buildLayer, busyboxImage, dockerSaveArchive } from '../kubelet/runtime/image/builder';
 
 const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 

@@ -16,7 +16,7 @@ import { ImageStore, PullProgress } from '../kubelet/runtime/image/store';
 import { startCountingProxy, startRegistry, startTokenAuthProxy, TestRegistry } from './support/registry';
 import {
   buildImage, buildLayer, BuiltImage, BuiltLayer, busyboxImage, busyboxRootfs, dockerSaveArchive, ociLayoutArchive, pushImage, pushIndex,
-} from './support/test-images';
+} from '../kubelet/runtime/image/builder';
 
 const USER = 'alice';
 const PASS = 'correct horse';

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { ContainerConfig } from '../kubelet/runtime/runtime';
 import { makeRuntimeEnv, RuntimeEnv } from './support/runtime-env';
-import { buildImage, buildLayer, busyboxImage, dockerSaveArchive } from './support/test-images';
+import { buildImage, buildLayer, busyboxImage, dockerSaveArchive } from '../kubelet/runtime/image/builder';
 
 const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 

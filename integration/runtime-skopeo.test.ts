@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { ImageRecord } from '../kubelet/runtime/image/types';
 import { ImageStore } from '../kubelet/runtime/image/store';
 import { startRegistry, TestRegistry } from './support/registry';
-import { buildImage, buildLayer, BuiltImage, busyboxRootfs, pushImage } from './support/test-images';
+import { buildImage, buildLayer, BuiltImage, busyboxRootfs, pushImage } from '../kubelet/runtime/image/builder';
 
 const run = promisify(execFile);
 const SKOPEO = 'skopeo';

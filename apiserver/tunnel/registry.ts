@@ -1,11 +1,11 @@
 // The API server's side of the node tunnels: node name -> the live tunnel a
 // kubelet opened with NodeTunnel/Connect. The API server never dials a node;
-// log and exec sessions go down the tunnel (see client/tunnel.ts for the
+// log and exec sessions go down the tunnel (see tunnel/framing.ts for the
 // framing). A reconnect replaces the old tunnel and ends its sessions.
 
 import type * as grpc from '@grpc/grpc-js';
 import type { TunnelMessage, TunnelOpen } from '../../api/gen/tsk/v1/stream';
-import { TunnelMux } from '../../client/tunnel';
+import { TunnelMux } from '../../tunnel';
 import type { ApiServerMetrics } from '../metrics';
 import { TunnelSession, type SessionCallbacks } from './session';
 

@@ -1,19 +1,22 @@
-// Builds tsk's test images without the internet, from Debian's
-// busybox-static (/bin/busybox): layers, configs and manifests in memory,
-// then pushed to a registry through the distribution push API or written as
-// `docker save` tarballs and OCI layout archives.
+// Builds images without the internet, from Debian's busybox-static
+// (/bin/busybox): layers, configs and manifests in memory, then pushed to a
+// registry through the distribution push API or written as `docker save`
+// tarballs and OCI layout archives. The tests, the benchmarks and the demo
+// (which loads busybox into a lab that has no way out) use it.
 //
-// Also a command for other tests and benchmarks:
-//   node dist/integration/support/test-images.js docker-save OUT.tar [REF]
-//   node dist/integration/support/test-images.js oci-layout OUT.tar [REF]
+// Also a command for scripts:
+//   node dist/kubelet/runtime/image/builder.js docker-save OUT.tar [REF]
+//   node dist/kubelet/runtime/image/builder.js oci-layout OUT.tar [REF]
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { sha256Of } from '../../kubelet/runtime/image/digest';
-import { MediaTypes } from '../../kubelet/runtime/image/manifest';
-import { Credentials, RegistryClient } from '../../kubelet/runtime/image/registry-client';
-import { TarWriteEntry, writeTar } from '../../kubelet/runtime/image/tar';
+import { sha256Of } from './digest';
+import { MediaTypes } from './manifest';
+import { Credentials, RegistryClient } from './registry-client';
+import { ImageStore } from './store';
+import { TarWriteEntry, writeTar } from './tar';
 
 export const BUSYBOX = '/bin/busybox';
 const MTIME = 1_700_000_000;
@@ -93,7 +96,7 @@ export function buildImage(layers: BuiltLayer[], cfg: ImageConfigSpec = {}, opts
     os: 'linux',
     config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], ...cfg },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: layers.map(() => ({ created_by: 'tsk test-images' })),
+    history: layers.map(() => ({ created_by: 'tsk image builder' })),
   }));
   const docker = opts.docker ?? false;
   const manifestMediaType = docker ? MediaTypes.dockerManifest : MediaTypes.ociManifest;
@@ -205,10 +208,23 @@ export async function ociLayoutArchive(images: Array<{ image: BuiltImage; refNam
   return await writeTar(entries);
 }
 
+/** Builds the busybox image and imports it into the image store of `dataDir` as `ref` (through a `docker save` archive, as a user would). */
+export async function importBusybox(dataDir: string, ref: string): Promise<ImageStore> {
+  const store = new ImageStore(dataDir);
+  const tar = path.join(dataDir, 'busybox-image.tar');
+  writeFileSync(tar, await dockerSaveArchive([{ image: await busyboxImage(), repoTags: [ref] }]));
+  try {
+    await store.importArchive(tar);
+  } finally {
+    rmSync(tar, { force: true });
+  }
+  return store;
+}
+
 async function cli(argv: string[]): Promise<number> {
   const [kind, out, ref = 'busybox:latest'] = argv;
   if ((kind !== 'docker-save' && kind !== 'oci-layout') || !out) {
-    console.error('usage: test-images.js docker-save|oci-layout OUT.tar [REF]');
+    console.error('usage: builder.js docker-save|oci-layout OUT.tar [REF]');
     return 2;
   }
   const image = await busyboxImage();
@@ -219,7 +235,7 @@ async function cli(argv: string[]): Promise<number> {
 
 if (require.main === module) {
   cli(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: Error) => {
-    console.error(`test-images: ${e.message}`);
+    console.error(`builder: ${e.message}`);
     process.exitCode = 1;
   });
 }
