@@ -162,14 +162,16 @@ export interface TarWriteEntry {
 
 /** Serializes entries, in order, into a complete tar archive in memory (for building images, never for layers being pulled). */
 export async function writeTar(entries: TarWriteEntry[]): Promise<Buffer> {
+  for (const e of entries) {
+    // tar-stream would wait for a symlink's target as its body.
+    if ((e.type === 'symlink' || e.type === 'hardlink') && !e.linkname) throw new Error(`tar entry "${e.name}": a ${e.type} needs a linkname`);
+  }
   const pack = tarStream.pack();
   const chunks: Buffer[] = [];
   const done = (async () => {
     for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
   })();
   for (const e of entries) {
-    // tar-stream would wait for a symlink's target as its body.
-    if ((e.type === 'symlink' || e.type === 'hardlink') && !e.linkname) throw new Error(`tar entry "${e.name}": a ${e.type} needs a linkname`);
     const xattrs = Object.entries(e.xattrs ?? {});
     const header: Partial<tarStream.Header> & { name: string } = {
       name: e.name,
