@@ -3,7 +3,7 @@
 // the embedded etcd dies (then say so and exit non-zero).
 
 import { join } from 'node:path';
-import { writeClientConfig, defaultConfigPath } from '../client/config';
+import { writeClientConfig, defaultConfigPath } from '../client';
 import { EtcdProcess } from '../util/etcd-process';
 import { onShutdownSignals } from '../util/signals';
 import { FLAG_HELP, UsageError, parseFlags, type ApiServerFlags } from './flags';

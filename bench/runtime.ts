@@ -19,9 +19,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FILES, readPid } from '../kubelet/runtime/container/state';
-import { NativeRuntime } from '../kubelet/runtime/native-runtime';
-import { cleanupRuntime, importBusybox, BUSYBOX_REF } from '../integration/support/runtime-env';
+import { FILES, NativeRuntime, cleanupRuntime, importBusybox, readPid } from '../kubelet/runtime';
+
+const BUSYBOX_REF = 'tsk.bench/busybox:latest';
 
 const N = Number(process.env['BENCH_N'] ?? 50);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 5);
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
   const rt = new NativeRuntime({ dataDir, images: { get: async () => undefined } });
   try {
     progress('importing the busybox test image');
-    const store = await importBusybox(dataDir);
+    const store = await importBusybox(dataDir, BUSYBOX_REF);
     const image = await store.get(BUSYBOX_REF);
     if (!image || image.layerDirs.length !== 1) throw new Error('busybox test image missing or not single-layer');
     const runtime = new NativeRuntime({ dataDir, images: store });

@@ -12,7 +12,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { PodServiceService } from '../api/gen/tsk/v1/api';
-import { channelOptions } from '../client/connection';
+import { channelOptions } from '../client';
 
 export interface WatchWorkerStart {
   address: string;

@@ -1,8 +1,10 @@
 // The shared client library: typed gRPC clients, informers and the work
-// queue. Components import from here.
+// queue. Everything outside client/ imports it from here (check-imports
+// refuses deep paths); the test fakes (fake.ts) are not part of it.
 
 export { Clientset, UnknownKindError } from './clientset';
-export { Connection, DEFAULT_UNARY_DEADLINE_MS, type ConnectionOptions } from './connection';
+export { Connection, DEFAULT_UNARY_DEADLINE_MS, channelOptions, type ConnectionOptions } from './connection';
+export { defaultConfigPath, readClientConfig, resolveServer, writeClientConfig, type ClientConfig } from './config';
 export { GrpcResourceClient, PodClient, type DeleteOptions, type ListOptions, type ResourceClient, type WatchOptions } from './resource';
 export type { Watch, WatchEvent, WatchEventType } from './watch';
 export {
@@ -18,6 +20,6 @@ export {
 } from './informer';
 export { NAMESPACE_INDEX, NODE_NAME_INDEX, Store, namespaceIndexFunc, nodeNameIndexFunc, objectKey, splitKey, type IndexFunc, type Indexers, type Lister } from './store';
 export { WorkQueue, runWorker, ExponentialRateLimiter, BucketRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter, type RateLimiter } from './workqueue';
-export { FakeClock, realClock, type Clock } from './clock';
+export { FakeClock, flushPromises, realClock, type Clock, type TimerHandle } from './clock';
 export { ApiEventRecorder, referenceTo, type EventRecorder, type EventSource, type EventType, type EventWriter, type RecorderOptions } from './events';
 export { SharedInformerFactory, type InformerFactoryOptions } from './informer-factory';

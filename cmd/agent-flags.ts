@@ -1,7 +1,7 @@
 // `tsk agent` flags: the kubelet's, plus the few of the proxy that a node
 // needs besides them (k3s's agent takes both in one command line).
 
-import { FLAG_HELP as KUBELET_HELP, parseFlags as parseKubeletFlags, type KubeletFlags } from '../kubelet/flags';
+import { FLAG_HELP as KUBELET_HELP, parseFlags as parseKubeletFlags, type KubeletFlags } from '../kubelet';
 import { hostPort, parseFlagValues, splitArgv, UsageError } from '../util/flags';
 
 export { UsageError };

@@ -4,15 +4,9 @@
 // and the proxy's rules in place, as stopping the kubelet and kube-proxy does.
 
 import { Registry } from 'prom-client';
-import { Clientset } from '../client/clientset';
-import { resolveServer } from '../client/config';
-import { SharedInformerFactory } from '../client/informer-factory';
-import { buildNodeRuntime } from '../kubelet/main';
-import { startKubelet, type RunningKubelet } from '../kubelet/kubelet';
-import { ipRunner } from '../kubelet/routes/node-routes';
-import { startRouteSyncer, type RouteSyncer } from '../kubelet/routes/route-syncer';
-import { listenProxyHealthServer } from '../proxy/health';
-import { startProxy, type RunningProxy } from '../proxy/proxier';
+import { Clientset, SharedInformerFactory, resolveServer } from '../client';
+import { buildNodeRuntime, ipRunner, startKubelet, startRouteSyncer, type RouteSyncer, type RunningKubelet } from '../kubelet';
+import { listenProxyHealthServer, startProxy, type RunningProxy } from '../proxy';
 import type { ListeningHealthServer } from '../util/health-server';
 import { onShutdownSignals } from '../util/signals';
 import { AGENT_HELP, parseAgentFlags, UsageError, type AgentFlags } from './agent-flags';

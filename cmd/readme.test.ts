@@ -4,11 +4,11 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { FLAG_HELP as API_HELP } from '../apiserver/flags';
-import { flagHelp as controllerHelp } from '../controllers/flags';
-import { FLAG_HELP as KUBELET_HELP } from '../kubelet/flags';
-import { FLAG_HELP as PROXY_HELP } from '../proxy/flags';
-import { FLAG_HELP as SCHEDULER_HELP } from '../scheduler/flags';
+import { FLAG_HELP as API_HELP } from '../apiserver';
+import { flagHelp as controllerHelp } from '../controllers';
+import { FLAG_HELP as KUBELET_HELP } from '../kubelet';
+import { FLAG_HELP as PROXY_HELP } from '../proxy';
+import { FLAG_HELP as SCHEDULER_HELP } from '../scheduler';
 import { AGENT_HELP } from './agent-flags';
 import { SERVER_HELP } from './server-flags';
 

@@ -2,9 +2,10 @@
 // command line (as k3s's server takes both). Each flag goes to the parser of
 // the component that owns it, so both keep their own validation and errors.
 
-import { FLAG_HELP as API_HELP, parseFlags as parseApiFlags, type ApiServerFlags } from '../apiserver/flags';
-import { CONCURRENCY_FLAGS, parseFlags as parseControllerFlags, type ControllerManagerFlags } from '../controllers/flags';
-import { NODE_CONTROLLER_FLAG_HELP, NODE_CONTROLLER_FLAG_SPECS } from '../controllers/node-flags';
+import { FLAG_HELP as API_HELP, parseFlags as parseApiFlags, type ApiServerFlags } from '../apiserver';
+import {
+  CONCURRENCY_FLAGS, NODE_CONTROLLER_FLAG_HELP, NODE_CONTROLLER_FLAG_SPECS, parseFlags as parseControllerFlags, type ControllerManagerFlags,
+} from '../controllers';
 import { splitArgv, UsageError } from '../util/flags';
 
 export { UsageError };

@@ -4,10 +4,9 @@
 // process says so and exits non-zero rather than limping on.
 
 import { Registry } from 'prom-client';
-import { startWithEtcd, type StartedApiServer } from '../apiserver/main';
-import { Clientset } from '../client/clientset';
-import { SharedInformerFactory } from '../client/informer-factory';
-import { startControllerManager, type RunningControllerManager } from '../controllers/manager';
+import { startWithEtcd, type StartedApiServer } from '../apiserver';
+import { Clientset, SharedInformerFactory } from '../client';
+import { startControllerManager, type RunningControllerManager } from '../controllers';
 import { startScheduler, type RunningScheduler } from '../scheduler';
 import { onShutdownSignals } from '../util/signals';
 import { SERVER_HELP, UsageError, parseServerFlags, type ServerFlags } from './server-flags';

@@ -2,7 +2,7 @@
 // tsctl: the command-line client. All logic lives in tsctl/; this file only
 // wires the process (argv, signals, exit code) to it.
 
-import { main } from '../tsctl/main.js';
+import { main } from '../tsctl/index.js';
 
 const controller = new AbortController();
 const stop = (): void => {

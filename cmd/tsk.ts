@@ -15,31 +15,31 @@ const roles: Record<string, Role> = {
   },
   lab: {
     summary: 'A local multi-node cluster in network namespaces (like kind): up, down, status, load',
-    load: async () => (await import('../lab/main.js')).main,
+    load: async () => (await import('../lab/index.js')).main,
   },
   apiserver: {
     summary: 'Run the API server (starts its own etcd unless --etcd-servers is given)',
-    load: async () => (await import('../apiserver/main.js')).main,
+    load: async () => (await import('../apiserver/index.js')).main,
   },
   scheduler: {
     summary: 'Run the scheduler: bind pending pods to nodes',
-    load: async () => (await import('../scheduler/main.js')).main,
+    load: async () => (await import('../scheduler/index.js')).main,
   },
   'controller-manager': {
     summary: 'Run the controllers: replication, endpoints, node lifecycle, node IPAM, pod and owner garbage collection',
-    load: async () => (await import('../controllers/main.js')).main,
+    load: async () => (await import('../controllers/index.js')).main,
   },
   kubelet: {
     summary: 'Run the node agent: register this machine as a Node and run the pods bound to it',
-    load: async () => (await import('../kubelet/main.js')).main,
+    load: async () => (await import('../kubelet/index.js')).main,
   },
   proxy: {
     summary: "Run the service proxy: program iptables so Services' cluster IPs and node ports reach their pods",
-    load: async () => (await import('../proxy/main.js')).main,
+    load: async () => (await import('../proxy/index.js')).main,
   },
   runtime: {
     summary: "Drive the built-in container runtime directly (pull, run, ps, logs, exec, ...)",
-    load: async () => (await import('../kubelet/runtime/cli/main.js')).main,
+    load: async () => (await import('../kubelet/runtime/index.js')).main,
   },
 };
 

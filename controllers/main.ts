@@ -3,8 +3,7 @@
 // Never calls process.exit: the exit code is returned.
 
 import { Registry } from 'prom-client';
-import { Clientset, SharedInformerFactory } from '../client';
-import { resolveServer } from '../client/config';
+import { Clientset, resolveServer, SharedInformerFactory } from '../client';
 import { listenHealthServer, type ListeningHealthServer } from '../util/health-server';
 import { UsageError, flagHelp, parseFlags, type ControllerManagerFlags } from './flags';
 import { startControllerManager, type RunningControllerManager } from './manager';

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import type { Pod } from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client/clientset';
 import { freePort } from '../util/free-port';
-import { busyboxImage, dockerSaveArchive } from './support/test-images';
+import { busyboxImage, dockerSaveArchive } from '../kubelet/runtime/image/builder';
 
 const exec = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
@@ -52,7 +52,7 @@ test('tsk lab: two nodes run the demo app; its Service balances over pods on bot
   const up = await lab('up', '--nodes', '2', '--address', address, '--http-address', httpAddress, '--timeout', '180');
   t.regex(up.stdout, new RegExp(`lab "${name}" is up: 2 node\\(s\\)`));
   const image = join(dir, 'busybox.tar');
-  writeFileSync(image, dockerSaveArchive([{ image: busyboxImage(), repoTags: ['busybox:1.36'] }]));
+  writeFileSync(image, await dockerSaveArchive([{ image: await busyboxImage(), repoTags: ['busybox:1.36'] }]));
   const loaded = await lab('load', image);
   t.regex(loaded.stdout, new RegExp(`node ${name}-node-1: loaded docker.io/library/busybox:1.36`));
 

@@ -32,7 +32,7 @@ import { startTestEtcd } from './support/etcd';
 import { killProcess, pipeTo, run, startForwarderInNamespace } from './support/netns';
 import { startRegistry } from './support/registry';
 import { cleanupRuntime } from './support/runtime-env';
-import { busyboxImage, pushImage } from './support/test-images';
+import { busyboxImage, pushImage } from '../kubelet/runtime/image/builder';
 
 const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 const TSCTL = path.resolve(__dirname, '..', 'cmd', 'tsctl.js');
@@ -98,7 +98,7 @@ test.before(async (t) => {
 
   const registry = await startRegistry();
   cleanups.push(() => registry.stop());
-  await pushImage(registry.host, 'tsk/busybox', 'v1', busyboxImage());
+  await pushImage(registry.host, 'tsk/busybox', 'v1', await busyboxImage());
   const registryPort = Number(registry.host.split(':')[1]);
   env.image = `127.0.0.1:${registryPort}/tsk/busybox:v1`;
   const registrySock = path.join(dir, 'registry.sock');

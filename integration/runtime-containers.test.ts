@@ -17,7 +17,7 @@ import { CgroupManager } from '../kubelet/runtime/cgroups/cgroups';
 import { NativeRuntime } from '../kubelet/runtime/native-runtime';
 import type { ContainerConfig } from '../kubelet/runtime/runtime';
 import { cleanupRuntime, importBusybox, makeRuntimeEnv, RuntimeEnv } from './support/runtime-env';
-import { buildImage, buildLayer, busyboxImage, dockerSaveArchive } from './support/test-images';
+import { buildImage, buildLayer, busyboxImage, dockerSaveArchive } from '../kubelet/runtime/image/builder';
 
 const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 
@@ -340,17 +340,17 @@ const DEVICE_IMAGE = 'tsk.test/devices:latest';
 /** The busybox image plus a layer that ships the host disk's node and /dev/mem (1:1) under /shipped. */
 async function importDeviceImage(env: RuntimeEnv | { dataDir: string; store: RuntimeEnv['store'] }): Promise<{ major: number; minor: number }> {
   const disk = hostRootDevice();
-  const devLayer = buildLayer({
+  const devLayer = await buildLayer({
     entries: [
       { name: 'shipped/', type: 'dir', mode: 0o755 },
       { name: 'shipped/disk', type: 'block', devmajor: disk.major, devminor: disk.minor, mode: 0o666 },
       { name: 'shipped/mem', type: 'char', devmajor: 1, devminor: 1, mode: 0o666 },
     ],
   });
-  const base = busyboxImage().layers[0];
+  const base = (await busyboxImage()).layers[0];
   if (!base) throw new Error('busybox image without a layer');
   const tar = path.join(env.dataDir, 'devices-image.tar');
-  fs.writeFileSync(tar, dockerSaveArchive([{ image: buildImage([base, devLayer]), repoTags: [DEVICE_IMAGE] }]));
+  fs.writeFileSync(tar, await dockerSaveArchive([{ image: buildImage([base, devLayer]), repoTags: [DEVICE_IMAGE] }]));
   await env.store.importArchive(tar);
   fs.rmSync(tar);
   return disk;

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { ContainerConfig } from '../kubelet/runtime/runtime';
 import { makeRuntimeEnv, RuntimeEnv } from './support/runtime-env';
-import { buildImage, buildLayer, busyboxImage, dockerSaveArchive } from './support/test-images';
+import { buildImage, buildLayer, busyboxImage, dockerSaveArchive } from '../kubelet/runtime/image/builder';
 
 const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 
@@ -124,7 +124,7 @@ const HOSTILE_IMAGE = 'tsk.test/hostile-links:latest';
 
 /** Busybox plus symlinks that point out of the rootfs, absolutely and relatively. */
 async function importHostileImage(env: RuntimeEnv): Promise<void> {
-  const layer = buildLayer({
+  const layer = await buildLayer({
     entries: [
       { name: 'escape-rel', type: 'symlink', linkname: '../../../../../../../../..', mode: 0o777 },
       { name: 'escape-abs', type: 'symlink', linkname: '/', mode: 0o777 },
@@ -132,10 +132,10 @@ async function importHostileImage(env: RuntimeEnv): Promise<void> {
       { name: 'dangling', type: 'symlink', linkname: '/nonexistent/file', mode: 0o777 },
     ],
   });
-  const base = busyboxImage().layers[0];
+  const base = (await busyboxImage()).layers[0];
   if (!base) throw new Error('busybox image without a layer');
   const tar = path.join(env.dataDir, 'hostile-image.tar');
-  fs.writeFileSync(tar, dockerSaveArchive([{ image: buildImage([base, layer]), repoTags: [HOSTILE_IMAGE] }]));
+  fs.writeFileSync(tar, await dockerSaveArchive([{ image: buildImage([base, layer]), repoTags: [HOSTILE_IMAGE] }]));
   await env.store.importArchive(tar);
   fs.rmSync(tar);
 }

@@ -11,8 +11,7 @@
 
 import { UnavailableError } from '../api/errors';
 import type { Node, Pod } from '../api/gen/tsk/v1/core';
-import { ApiEventRecorder, realClock, referenceTo, SharedInformerFactory, type Clientset, type Clock, type Informer } from '../client';
-import type { TimerHandle } from '../client/clock';
+import { ApiEventRecorder, type Clientset, type Clock, type Informer, realClock, referenceTo, SharedInformerFactory, type TimerHandle } from '../client';
 import { listenHealthServer, type ListeningHealthServer } from '../util/health-server';
 import { ImagePuller, type ImageService } from './images';
 import { KubeletMetrics } from './metrics';

@@ -3,8 +3,7 @@
 // containers running (the next start adopts them), as the real kubelet does.
 
 import * as path from 'node:path';
-import { Clientset } from '../client';
-import { resolveServer } from '../client/config';
+import { Clientset, resolveServer } from '../client';
 import { FLAG_HELP, parseFlags, UsageError, type KubeletFlags } from './flags';
 import { startKubelet } from './kubelet';
 import { BridgeNetwork } from './network';

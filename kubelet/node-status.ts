@@ -10,8 +10,7 @@ import * as os from 'node:os';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../api/errors';
 import type { Node, NodeCondition, NodeStatus, NodeSystemInfo } from '../api/gen/tsk/v1/core';
 import { parseQuantity } from '../api/quantity';
-import type { Clock, ResourceClient } from '../client';
-import type { TimerHandle } from '../client/clock';
+import type { Clock, ResourceClient, TimerHandle } from '../client';
 import { rfc3339 } from './pod-status';
 
 export const KUBELET_VERSION = 'v0.1.0-tsk';

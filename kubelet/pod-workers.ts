@@ -4,8 +4,7 @@
 // the current state). Different pods sync concurrently, so a pod stopping
 // with a 30 s grace period delays no other pod.
 
-import type { Clock } from '../client';
-import type { TimerHandle } from '../client/clock';
+import type { Clock, TimerHandle } from '../client';
 
 /** Syncs one pod by UID; resolves with when to sync it again (ms), if it wants to. */
 export type SyncFn = (uid: string) => Promise<number | undefined>;

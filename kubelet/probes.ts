@@ -11,8 +11,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Container, Pod, Probe } from '../api/gen/tsk/v1/core';
 import type { IntOrString } from '../api/gen/tsk/v1/meta';
-import type { Clock, EventType } from '../client';
-import type { TimerHandle } from '../client/clock';
+import type { Clock, EventType, TimerHandle } from '../client';
 import { containerNameOf, type PodRuntimeState } from './pod-runtime';
 import type { ContainerRuntime } from './runtime/runtime';
 

@@ -5,9 +5,7 @@
 // mounts and cgroups), then the node's cgroup parent.
 
 import { existsSync } from 'node:fs';
-import { CgroupManager, detectCgroupLayout } from '../kubelet/runtime/cgroups/cgroups';
-import { ImageStore } from '../kubelet/runtime/image/store';
-import { NativeRuntime } from '../kubelet/runtime/native-runtime';
+import { CgroupManager, ImageStore, NativeRuntime, detectCgroupLayout } from '../kubelet/runtime';
 import type { LabNode } from './topology';
 
 export async function cleanupNodeRuntime(node: LabNode): Promise<void> {

@@ -6,7 +6,7 @@
 
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Clientset } from '../client/clientset';
+import { Clientset } from '../client';
 import { createLabNetwork, removeLabNetwork } from './net';
 import { isRunning, logTail, startDetached, stopProcess, type ProcessRecord } from './processes';
 import { planLab, type LabNode, type LabPlan, type PlanInput } from './topology';

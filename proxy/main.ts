@@ -4,8 +4,7 @@
 // exit code is returned.
 
 import { Registry } from 'prom-client';
-import { Clientset, SharedInformerFactory } from '../client';
-import { resolveServer } from '../client/config';
+import { Clientset, resolveServer, SharedInformerFactory } from '../client';
 import type { ListeningHealthServer } from '../util/health-server';
 import { cleanupRules } from './cleanup';
 import { FLAG_HELP, UsageError, parseFlags, type ProxyFlags } from './flags';

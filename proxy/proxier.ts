@@ -13,10 +13,7 @@
 import { isIPv4 } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Endpoints, Node, Service } from '../api/gen/tsk/v1/core';
-import { realClock, type Clock } from '../client/clock';
-import type { Clientset } from '../client/clientset';
-import type { Informer } from '../client/informer';
-import type { SharedInformerFactory } from '../client/informer-factory';
+import { type Clientset, type Clock, type Informer, realClock, type SharedInformerFactory } from '../client';
 import { ConntrackMissingError, ExecConntrack, staleUdpFlowFilters, type Conntrack } from './conntrack';
 import { ExecIptables, parseIptablesSave, type Iptables } from './iptables';
 import { newProxyMetrics, type ProxyMetrics } from './metrics';

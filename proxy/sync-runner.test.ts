@@ -1,5 +1,5 @@
 import test from 'ava';
-import { FakeClock } from '../client/clock';
+import { FakeClock } from '../client';
 import { SyncRunner } from './sync-runner';
 
 test('never two syncs at once: requests during a slow sync become one sync after it, no sooner than the min interval', async (t) => {

@@ -4,7 +4,7 @@
 // at once, and again soon after a failure (back-off doubling from
 // minInterval up to maxInterval).
 
-import type { Clock, TimerHandle } from '../client/clock';
+import type { Clock, TimerHandle } from '../client';
 
 export interface SyncRunnerOptions {
   /** Shortest time between the starts of two syncs. */

@@ -3,8 +3,7 @@
 // progress finish, Events are flushed).
 
 import { Registry } from 'prom-client';
-import { Clientset, SharedInformerFactory } from '../client';
-import { resolveServer } from '../client/config';
+import { Clientset, resolveServer, SharedInformerFactory } from '../client';
 import { listenHealthServer } from '../util/health-server';
 import { FLAG_HELP, UsageError, parseFlags, type SchedulerFlags } from './flags';
 import { startScheduler } from './start';

@@ -34,7 +34,7 @@ fi
 # The lab has no way out to a public registry: build busybox:1.36 from
 # Debian's busybox-static and load it into every node, as `kind load` does.
 image="$data/lab/$name/busybox-1.36.tar"
-node dist/integration/support/test-images.js docker-save "$image" busybox:1.36
+node dist/kubelet/runtime/image/builder.js docker-save "$image" busybox:1.36
 tsk lab load --name "$name" --data-dir "$data" "$image"
 
 echo "==> tsctl apply -f manifests/"

@@ -21,7 +21,8 @@ want gcc gcc
 # libseccomp: tsk-shim and tsk-exec load the containers' seccomp filters with it.
 [ -f /usr/include/seccomp.h ] || need_pkgs+=(libseccomp-dev)
 want tar tar
-want zstd zstd
+# skopeo: a second implementation that writes image archives (docker-archive, oci-archive, zstd layers) for the import tests.
+want skopeo skopeo
 want perl perl-base
 want unshare util-linux
 want script bsdutils

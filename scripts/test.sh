@@ -18,6 +18,8 @@ bash scripts/ensure-deps.sh
 
 log "building"
 npm run build
+# The tests, fakes and integration/ on top of the product build (see tsconfig.build.json).
+npm run --silent build:test
 node scripts/check-imports.cjs
 
 log "unit tests"

@@ -1,8 +1,7 @@
 // What every command runs with: its parsed flags, the streams, the clock and
 // a lazily opened clientset. Injected so commands can be driven in tests.
 
-import { Clientset } from '../client/clientset';
-import { resolveServer } from '../client/config';
+import { Clientset, resolveServer } from '../client';
 import { flagInt, flagString, type ParsedArgs } from './args';
 import { UsageError } from './errors';
 

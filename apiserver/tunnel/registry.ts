@@ -1,6 +1,6 @@
 // The API server's side of the node tunnels: node name -> the live tunnel a
 // kubelet opened with NodeTunnel/Connect. The API server never dials a node;
-// log and exec sessions go down the tunnel (see client/tunnel.ts for the
+// log and exec sessions go down the tunnel (see tunnel/framing.ts for the
 // framing). A reconnect replaces the old tunnel and ends its sessions.
 // Only the node itself may open its tunnel: the caller must be authorized
 // for `create nodes/tunnel` under the hello's node name (the node authorizer
@@ -10,7 +10,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { ApiError, InternalError, toServiceError } from '../../api/errors';
 import type { TunnelMessage, TunnelOpen } from '../../api/gen/tsk/v1/stream';
-import { TunnelMux } from '../../client/tunnel';
+import { TunnelMux } from '../../tunnel';
 import type { UserInfo } from '../auth/user';
 import type { ApiServerMetrics } from '../metrics';
 import { TunnelSession, type SessionCallbacks } from './session';

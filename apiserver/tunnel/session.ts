@@ -4,7 +4,7 @@
 // client pauses the kubelet instead of filling the API server's memory.
 
 import type { TerminalSize, TunnelMessage } from '../../api/gen/tsk/v1/stream';
-import { Credit, TunnelMux, chunks, dataBytes, type SessionHandler } from '../../client/tunnel';
+import { Credit, TunnelMux, chunks, dataBytes, type SessionHandler } from '../../tunnel';
 
 export interface SessionCallbacks {
   /** Data for the caller; resolves when the caller's stream can take more. */

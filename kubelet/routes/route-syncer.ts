@@ -4,8 +4,7 @@
 // periodic resync repairs routes someone removed by hand.
 
 import type { Node } from '../../api/gen/tsk/v1/core';
-import { realClock, type Clock, type SharedInformerFactory } from '../../client';
-import type { TimerHandle } from '../../client/clock';
+import { type Clock, realClock, type SharedInformerFactory, type TimerHandle } from '../../client';
 import { applyRoutes, desiredRoutes, planRoutes, readRoutes, type IpRunner } from './node-routes';
 
 export interface RouteSyncerOptions {

@@ -7,7 +7,7 @@
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { NodeTunnelService, type TunnelMessage } from '../../api/gen/tsk/v1/stream';
 import type { Connection } from '../../client';
-import { TunnelMux } from '../../client/tunnel';
+import { TunnelMux } from '../../tunnel';
 import type { ContainerRuntime } from '../runtime/runtime';
 import { SessionServer } from './sessions';
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { TunnelMessage } from '../../api/gen/tsk/v1/stream';
-import { TUNNEL_CHUNK_BYTES, TUNNEL_WINDOW_BYTES, TunnelMux } from '../../client/tunnel';
+import { TUNNEL_CHUNK_BYTES, TUNNEL_WINDOW_BYTES, TunnelMux } from '../../tunnel';
 import { LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from '../pod-runtime';
 import type { LogEntry, LogOptions } from '../runtime/runtime';
 import { FakeRuntime } from '../testing/fake-runtime';

@@ -1,10 +1,10 @@
 // The kubelet's side of a tunnel session: the API server asked for a pod's
 // log or an exec; find the pod's container in the runtime and stream it back
-// under the session's credit (client/tunnel.ts), so a slow reader pauses the
+// under the session's credit (tunnel/framing.ts), so a slow reader pauses the
 // log reader or the command's output pipes instead of growing a buffer.
 
 import type { ExecStart, PodLogsRequest, TunnelMessage, TunnelOpen } from '../../api/gen/tsk/v1/stream';
-import { Credit, TunnelMux, TUNNEL_CHUNK_BYTES, chunks, type SessionHandler } from '../../client/tunnel';
+import { Credit, TunnelMux, TUNNEL_CHUNK_BYTES, chunks, type SessionHandler } from '../../tunnel';
 import { LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from '../pod-runtime';
 import type { ContainerRuntime, ContainerStatus, ExecProcess, LogEntry } from '../runtime/runtime';
 

@@ -16,8 +16,7 @@
 // deletes of an in-flight pod are remembered and applied when it returns.
 
 import type { Pod } from '../../api/gen/tsk/v1/core';
-import { objectKey, realClock, type Clock } from '../../client';
-import type { TimerHandle } from '../../client/clock';
+import { type Clock, objectKey, realClock, type TimerHandle } from '../../client';
 import { KeyedHeap } from './heap';
 
 export interface QueuedPodInfo {

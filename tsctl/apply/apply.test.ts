@@ -2,8 +2,7 @@ import test from 'ava';
 import { ConflictError, NotFoundError } from '../../api/errors';
 import type { Pod } from '../../api/gen/tsk/v1/core';
 import { KINDS, type ApiObject, type ListOf } from '../../api/kinds';
-import type { ResourceClient } from '../../client/resource';
-import type { Watch } from '../../client/watch';
+import type { ResourceClient, Watch } from '../../client';
 import { LAST_APPLIED, applyObject, planUpdate } from './apply';
 import type { JsonMap } from './merge';
 

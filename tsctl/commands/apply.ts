@@ -4,7 +4,7 @@
 import { DecodeError, decodeJson, type JsonObject } from '../../api/codec';
 import { AlreadyExistsError, ApiError, NotFoundError } from '../../api/errors';
 import { KINDS, type ApiObject } from '../../api/kinds';
-import type { ResourceClient } from '../../client/resource';
+import type { ResourceClient } from '../../client';
 import { applyObject, withLastApplied, type ApplyResult } from '../apply/apply';
 import type { JsonMap } from '../apply/merge';
 import { flagString, flagStrings } from '../args';

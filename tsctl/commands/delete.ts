@@ -2,7 +2,7 @@
 
 import { NotFoundError } from '../../api/errors';
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
-import type { DeleteOptions, ResourceClient } from '../../client/resource';
+import type { DeleteOptions, ResourceClient } from '../../client';
 import { flagBool, flagInt, flagString, flagStrings } from '../args';
 import type { Command } from '../command';
 import type { Context } from '../context';

@@ -3,7 +3,7 @@
 import { ApiError } from '../../api/errors';
 import type * as core from '../../api/gen/tsk/v1/core';
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
-import type { Clientset } from '../../client/clientset';
+import type { Clientset } from '../../client';
 import { escapeFieldValue } from '../../api/fields';
 import { flagString } from '../args';
 import type { Command } from '../command';

@@ -5,8 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExpiredError, NotFoundError } from '../../api/errors';
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
-import type { ResourceClient } from '../../client/resource';
-import type { WatchEvent } from '../../client/watch';
+import type { ResourceClient, WatchEvent } from '../../client';
 import { flagBool, flagString, flagStrings, type ParsedArgs } from '../args';
 import type { Command } from '../command';
 import type { Context } from '../context';

@@ -12,7 +12,7 @@ import { DigestMismatchError, ImageError, InvalidArchiveError, InvalidManifestEr
 import { Descriptor, MediaTypes, parseImageConfig, parseManifestOrIndex, selectManifest } from './manifest';
 import type { StoredImage, StoredLayer } from './metadata';
 import { normalizeReference } from './reference';
-import { readTar } from './tar-reader';
+import { readTar } from './tar';
 import { decompressedChunks, detectCompression } from './unpack';
 import { cleanLayerPath } from './whiteout';
 

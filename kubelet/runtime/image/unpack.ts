@@ -4,14 +4,14 @@
 // caller unpacks into a temporary directory and renames it into place only
 // after this resolves, so a half-unpacked layer never looks whole.
 
-import { spawn } from 'node:child_process';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createGunzip } from 'node:zlib';
+import { Decompress } from 'fzstd';
 import { hashDigest, newHash } from './digest';
 import { InvalidLayerError } from './errors';
 import { NativeOps, NodeType } from './native-ops';
-import { readTar, TarHeader } from './tar-reader';
+import { readTar, TarHeader } from './tar';
 import { classifyLayerPath, OPAQUE_XATTR } from './whiteout';
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
@@ -45,23 +45,27 @@ export async function* decompressedChunks(file: string): AsyncGenerator<Buffer> 
   }
 }
 
-// Node 20's zlib has no zstd; the zstd command (Debian package zstd) does it.
+// Node 20's zlib has no zstd; fzstd decodes it in JavaScript, one input chunk
+// at a time, so a layer is never whole in memory (frames concatenated or
+// skippable, as zstd -d accepts them).
 async function* zstdChunks(file: string): AsyncGenerator<Buffer> {
-  const child = spawn('zstd', ['-dc', '--', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d: string) => { stderr += d; });
-  const exited = new Promise<void>((resolve, reject) => {
-    child.on('error', (e) => reject(new Error(`cannot run zstd to decompress ${file}: ${e.message}`)));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`zstd -d ${file} failed: ${stderr.trim()}`))));
+  const out: Buffer[] = [];
+  const zstd = new Decompress((data) => {
+    if (data.length > 0) out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   });
-  exited.catch(() => { /* awaited below */ });
-  try {
-    yield* child.stdout as AsyncIterable<Buffer>;
-    await exited;
-  } finally {
-    if (child.exitCode === null) child.kill();
+  const push = (chunk: Uint8Array, final: boolean): void => {
+    try {
+      zstd.push(chunk, final);
+    } catch (e) {
+      throw new Error(`zstd data in ${file} is corrupt: ${(e as Error).message}`);
+    }
+  };
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    push(chunk, false);
+    yield* out.splice(0);
   }
+  push(new Uint8Array(0), true);
+  yield* out.splice(0);
 }
 
 interface DirMeta { rel: string; mode: number; uid: number; gid: number; mtime: number }

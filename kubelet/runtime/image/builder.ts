@@ -1,19 +1,22 @@
-// Builds tsk's test images without the internet, from Debian's
-// busybox-static (/bin/busybox): layers, configs and manifests in memory,
-// then pushed to a registry through the distribution push API or written as
-// `docker save` tarballs and OCI layout archives.
+// Builds images without the internet, from Debian's busybox-static
+// (/bin/busybox): layers, configs and manifests in memory, then pushed to a
+// registry through the distribution push API or written as `docker save`
+// tarballs and OCI layout archives. The tests, the benchmarks and the demo
+// (which loads busybox into a lab that has no way out) use it.
 //
-// Also a command for other tests and benchmarks:
-//   node dist/integration/support/test-images.js docker-save OUT.tar [REF]
-//   node dist/integration/support/test-images.js oci-layout OUT.tar [REF]
+// Also a command for scripts:
+//   node dist/kubelet/runtime/image/builder.js docker-save OUT.tar [REF]
+//   node dist/kubelet/runtime/image/builder.js oci-layout OUT.tar [REF]
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { sha256Of } from '../../kubelet/runtime/image/digest';
-import { MediaTypes } from '../../kubelet/runtime/image/manifest';
-import { Credentials, RegistryClient } from '../../kubelet/runtime/image/registry-client';
-import { TarWriteEntry, writeTar } from '../../kubelet/runtime/image/tar-writer';
+import { sha256Of } from './digest';
+import { MediaTypes } from './manifest';
+import { Credentials, RegistryClient } from './registry-client';
+import { ImageStore } from './store';
+import { TarWriteEntry, writeTar } from './tar';
 
 export const BUSYBOX = '/bin/busybox';
 const MTIME = 1_700_000_000;
@@ -78,8 +81,8 @@ export function busyboxRootfs(): TarWriteEntry[] {
   return entries;
 }
 
-export function buildLayer(spec: LayerSpec): BuiltLayer {
-  const tar = writeTar(spec.entries);
+export async function buildLayer(spec: LayerSpec): Promise<BuiltLayer> {
+  const tar = await writeTar(spec.entries);
   const gz = (spec.compression ?? 'gzip') === 'gzip';
   const blob = gz ? gzipSync(tar) : tar;
   return { blob, digest: sha256Of(blob), diffId: sha256Of(tar), mediaType: gz ? MediaTypes.ociLayerGzip : MediaTypes.ociLayer };
@@ -93,7 +96,7 @@ export function buildImage(layers: BuiltLayer[], cfg: ImageConfigSpec = {}, opts
     os: 'linux',
     config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], ...cfg },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: layers.map(() => ({ created_by: 'tsk test-images' })),
+    history: layers.map(() => ({ created_by: 'tsk image builder' })),
   }));
   const docker = opts.docker ?? false;
   const manifestMediaType = docker ? MediaTypes.dockerManifest : MediaTypes.ociManifest;
@@ -111,8 +114,8 @@ export function buildImage(layers: BuiltLayer[], cfg: ImageConfigSpec = {}, opts
 }
 
 /** The standard test image: one gzip layer of busybox. */
-export function busyboxImage(cfg: ImageConfigSpec = {}, opts: { docker?: boolean } = {}): BuiltImage {
-  return buildImage([buildLayer({ entries: busyboxRootfs() })], cfg, opts);
+export async function busyboxImage(cfg: ImageConfigSpec = {}, opts: { docker?: boolean } = {}): Promise<BuiltImage> {
+  return buildImage([await buildLayer({ entries: busyboxRootfs() })], cfg, opts);
 }
 
 /** An OCI index naming `image` for linux/amd64 next to a decoy arm64 entry. */
@@ -149,7 +152,7 @@ export async function pushIndex(registry: string, repo: string, tag: string, ima
 }
 
 /** A `docker save` tarball (legacy layout: <id>/layer.tar, <config hex>.json, manifest.json, repositories). */
-export function dockerSaveArchive(images: Array<{ image: BuiltImage; repoTags: string[] }>): Buffer {
+export async function dockerSaveArchive(images: Array<{ image: BuiltImage; repoTags: string[] }>): Promise<Buffer> {
   const entries: TarWriteEntry[] = [];
   const manifest: unknown[] = [];
   const repositories: Record<string, Record<string, string>> = {};
@@ -175,11 +178,11 @@ export function dockerSaveArchive(images: Array<{ image: BuiltImage; repoTags: s
     }
   }
   entries.push(file('manifest.json', JSON.stringify(manifest)), file('repositories', JSON.stringify(repositories)));
-  return writeTar(entries);
+  return await writeTar(entries);
 }
 
 /** An OCI image layout archive; each image's index entry carries its reference as ref.name. */
-export function ociLayoutArchive(images: Array<{ image: BuiltImage; refName?: string }>): Buffer {
+export async function ociLayoutArchive(images: Array<{ image: BuiltImage; refName?: string }>): Promise<Buffer> {
   const blobs = new Map<string, Buffer>();
   for (const { image } of images) {
     blobs.set(image.configDigest, image.config);
@@ -202,19 +205,37 @@ export function ociLayoutArchive(images: Array<{ image: BuiltImage; refName?: st
     dir('blobs'), dir('blobs/sha256'),
     ...[...blobs].map(([d, b]) => file(`blobs/sha256/${d.slice(7)}`, b)),
   ];
-  return writeTar(entries);
+  return await writeTar(entries);
 }
 
-function cli(argv: string[]): number {
+/** Builds the busybox image and imports it into the image store of `dataDir` as `ref` (through a `docker save` archive, as a user would). */
+export async function importBusybox(dataDir: string, ref: string): Promise<ImageStore> {
+  const store = new ImageStore(dataDir);
+  const tar = path.join(dataDir, 'busybox-image.tar');
+  writeFileSync(tar, await dockerSaveArchive([{ image: await busyboxImage(), repoTags: [ref] }]));
+  try {
+    await store.importArchive(tar);
+  } finally {
+    rmSync(tar, { force: true });
+  }
+  return store;
+}
+
+async function cli(argv: string[]): Promise<number> {
   const [kind, out, ref = 'busybox:latest'] = argv;
   if ((kind !== 'docker-save' && kind !== 'oci-layout') || !out) {
-    console.error('usage: test-images.js docker-save|oci-layout OUT.tar [REF]');
+    console.error('usage: builder.js docker-save|oci-layout OUT.tar [REF]');
     return 2;
   }
-  const image = busyboxImage();
-  writeFileSync(out, kind === 'docker-save' ? dockerSaveArchive([{ image, repoTags: [ref] }]) : ociLayoutArchive([{ image, refName: ref }]));
+  const image = await busyboxImage();
+  writeFileSync(out, kind === 'docker-save' ? await dockerSaveArchive([{ image, repoTags: [ref] }]) : await ociLayoutArchive([{ image, refName: ref }]));
   console.log(`${out}: ${ref} (${image.configDigest})`);
   return 0;
 }
 
-if (require.main === module) process.exitCode = cli(process.argv.slice(2));
+if (require.main === module) {
+  cli(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: Error) => {
+    console.error(`builder: ${e.message}`);
+    process.exitCode = 1;
+  });
+}

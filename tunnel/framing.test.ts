@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { TunnelMessage } from '../api/gen/tsk/v1/stream';
-import { Credit, TunnelMux, chunks, dataBytes, type SessionHandler } from './tunnel';
+import { Credit, TunnelMux, chunks, dataBytes, type SessionHandler } from './framing';
 
 test('chunks splits into bounded views and keeps every byte', (t) => {
   const data = Buffer.from('abcdefghij');

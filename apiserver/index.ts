@@ -1,0 +1,7 @@
+// The API server's public face: the `tsk apiserver` command (main), the
+// start-up used by `tsk server` (startWithEtcd) and by tests (startApiServer),
+// and its flags. Other folders import the API server only from here.
+
+export { main, startWithEtcd, type StartedApiServer } from './main';
+export { startApiServer, type ApiServerOptions, type RunningApiServer } from './server';
+export { FLAG_HELP, UsageError, parseFlags, type ApiServerFlags } from './flags';

@@ -1,0 +1,10 @@
+// The kubelet's public face: the `tsk kubelet` command and the pieces
+// `tsk agent` assembles (node runtime, kubelet, route syncer). The container
+// runtime inside it has a face of its own, kubelet/runtime/index.ts. Other
+// folders import the kubelet only from these two.
+
+export { main, buildNodeRuntime, type NodeRuntime } from './main';
+export { FLAG_HELP, UsageError, parseFlags, type KubeletFlags } from './flags';
+export { startKubelet, type KubeletOptions, type RunningKubelet } from './kubelet';
+export { ipRunner, type IpRunner } from './routes/node-routes';
+export { startRouteSyncer, type RouteSyncer, type RouteSyncerOptions } from './routes/route-syncer';

@@ -1,0 +1,8 @@
+// The service proxy's public face: the `tsk proxy` command (main) and the
+// pieces `tsk agent` runs in its own process (the proxier and its health
+// server), with its flags. Other folders import the proxy only from here.
+
+export { main } from './main';
+export { FLAG_HELP, UsageError, parseFlags, type ProxyFlags } from './flags';
+export { startProxy, type ProxyOptions, type RunningProxy } from './proxier';
+export { listenProxyHealthServer } from './health';
