@@ -12,7 +12,7 @@ import type { Node, NodeCondition, NodeStatus, NodeSystemInfo } from '../api/gen
 import { parseQuantity } from '../api/quantity';
 import type { Clock, ResourceClient } from '../client';
 import type { TimerHandle } from '../client/clock';
-import { rfc3339 } from './pod-status';
+import { rfc3339 } from '../util/time';
 
 export const KUBELET_VERSION = 'v0.1.0-tsk';
 

@@ -22,6 +22,7 @@ import { podInfo } from './framework/resources';
 import type { FilterPlugin, WeightedScorePlugin } from './framework/types';
 import type { AttemptResult, SchedulerMetrics } from './metrics';
 import { DEFAULT_FILTERS, DEFAULT_SCORES } from './plugins';
+import { rfc3339 } from '../util/time';
 import type { QueuedPodInfo, SchedulingQueue } from './queue/scheduling-queue';
 
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
@@ -50,11 +51,6 @@ export interface SchedulerDeps {
 export function needsScheduling(pod: Pod): boolean {
   const name = pod.spec?.schedulerName ?? '';
   return !pod.spec?.nodeName && !pod.metadata?.deletionTimestamp && (name === '' || name === DEFAULT_SCHEDULER_NAME);
-}
-
-/** RFC 3339 to the second, as Kubernetes' metav1.Time. */
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function describe(err: unknown): string {

@@ -5,13 +5,10 @@
 
 import type { Pod, ReplicationController, ReplicationControllerCondition, ReplicationControllerStatus } from '../../api/gen/tsk/v1/core';
 import { selectorFromSet } from '../../api/labels';
+import { rfc3339 } from '../../util/time';
 import { isAvailable, isReady } from './pods';
 
 export const REPLICA_FAILURE = 'ReplicaFailure';
-
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 export function calculateStatus(rc: ReplicationController, pods: readonly Pod[], manageError: unknown, nowMs: number): ReplicationControllerStatus {
   const templateLabels = selectorFromSet(rc.spec?.template?.metadata?.labels);
