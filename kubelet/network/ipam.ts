@@ -13,7 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatIPv4, isPodAddress, parseIPv4, PodCidr } from './cidr';
+import { formatIPv4, parseIPv4 } from '../../util/ipv4';
+import { isPodAddress, PodCidr } from './cidr';
 
 const LAST_RESERVED = 'last_reserved_ip.0';
 const TMP_PREFIX = '.reserve-';
