@@ -6,6 +6,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { errorMessage } from './errors';
 
 export interface HealthDeps {
   /** The component's metrics. */
@@ -46,13 +47,13 @@ export function createHealthServer(deps: HealthDeps): Server {
       case '/readyz':
         deps.checkReady().then(
           () => send(res, 200, 'ok\n'),
-          (err: unknown) => send(res, 503, `not ready: ${err instanceof Error ? err.message : String(err)}\n`),
+          (err: unknown) => send(res, 503, `not ready: ${errorMessage(err)}\n`),
         );
         return;
       case '/metrics':
         Promise.all([deps.registry, ...(deps.extra ?? [])].map((r) => r.metrics())).then(
           (texts) => send(res, 200, texts.join('\n'), deps.registry.contentType),
-          (err: unknown) => send(res, 500, `metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
+          (err: unknown) => send(res, 500, `metrics failed: ${errorMessage(err)}\n`),
         );
         return;
       default:
