@@ -5,8 +5,8 @@ export { Clientset, UnknownKindError } from './clientset';
 export { Connection, DEFAULT_UNARY_DEADLINE_MS, type ConnectionOptions } from './connection';
 export { GrpcResourceClient, PodClient, type DeleteOptions, type ListOptions, type ResourceClient, type WatchOptions } from './resource';
 export type { Watch, WatchEvent, WatchEventType } from './watch';
+export { Backoff } from '../util/backoff';
 export {
-  Backoff,
   Informer,
   listerWatcher,
   newInformer,

@@ -13,6 +13,8 @@ import { UnavailableError } from '../api/errors';
 import type { Node, Pod } from '../api/gen/tsk/v1/core';
 import { ApiEventRecorder, realClock, referenceTo, SharedInformerFactory, type Clientset, type Clock, type Informer } from '../client';
 import type { TimerHandle } from '../client/clock';
+import { Backoff } from '../util/backoff';
+import { errorMessage } from '../util/errors';
 import { listenHealthServer, type ListeningHealthServer } from '../util/health-server';
 import { ImagePuller, type ImageService } from './images';
 import { KubeletMetrics } from './metrics';
@@ -98,7 +100,7 @@ class Kubelet implements RunningKubelet {
     this.clock = o.clock ?? realClock;
     this.log = o.log ?? ((line) => console.error(`kubelet: ${line}`));
     this.ownInformers = o.informers === undefined;
-    this.factory = o.informers ?? new SharedInformerFactory(o.clientset, { clock: this.clock, onError: (err, ctx) => this.log(`pod informer: ${ctx}: ${(err as Error).message}`) });
+    this.factory = o.informers ?? new SharedInformerFactory(o.clientset, { clock: this.clock, onError: (err, ctx) => this.log(`pod informer: ${ctx}: ${errorMessage(err)}`) });
     this.informer = this.factory.informerFor('Pod', {}, { fieldSelector: `spec.nodeName=${o.nodeName}` });
     this.recorder = new ApiEventRecorder(o.clientset.events, { component: 'kubelet', host: o.nodeName }, { clock: this.clock });
     this.probes = new ProbeManager({
@@ -127,7 +129,7 @@ class Kubelet implements RunningKubelet {
       clock: this.clock,
       onError: (uid, err) => {
         if (err instanceof KubeletStoppingError) return;
-        this.log(`pod ${this.describe(uid)}: sync failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.log(`pod ${this.describe(uid)}: sync failed: ${errorMessage(err)}`);
       },
     });
     const machine = o.machine ?? readMachineInfo();
@@ -179,7 +181,7 @@ class Kubelet implements RunningKubelet {
     try {
       this.o.network.setPodCIDR(podCIDR);
     } catch (err) {
-      this.log((err as Error).message);
+      this.log(errorMessage(err));
     }
     if (before !== undefined && this.o.network.notReady() === undefined) {
       this.log(`node podCIDR is ${podCIDR}: pod network ready`);
@@ -228,11 +230,13 @@ class Kubelet implements RunningKubelet {
 
   /** Registers the Node, waiting for an API server that is not up yet (as the kubelet does). */
   private async registerWithRetry(): Promise<Node> {
-    for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
+    const backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
+    for (;;) {
       try {
         return await this.reporter.register();
       } catch (err) {
         if (!(err instanceof UnavailableError) || this.stopping) throw err;
+        const delay = backoff.next();
         this.log(`unable to register node ${this.o.nodeName} with the API server: ${err.message}; retrying in ${delay / 1000}s`);
         await new Promise<void>((resolve) => this.clock.setTimeout(resolve, delay));
       }
@@ -288,7 +292,7 @@ class Kubelet implements RunningKubelet {
         states = await readRuntimeState(this.o.runtime);
       } catch (err) {
         const first = this.relistError === undefined;
-        this.relistError = (err as Error).message;
+        this.relistError = errorMessage(err);
         if (first) {
           this.log(`runtime relist failed: ${this.relistError}`);
           this.reporter.poke();
@@ -326,7 +330,7 @@ class Kubelet implements RunningKubelet {
       const freed = await this.o.network.garbageCollect(async () => (await this.o.runtime.listSandboxes()).map((s) => s.id));
       if (freed.length > 0) this.log(`pod network: freed ${freed.length} address(es) of sandboxes that no longer exist: ${freed.join(', ')}`);
     } catch (err) {
-      this.log(`pod network garbage collection failed: ${(err as Error).message}`);
+      this.log(`pod network garbage collection failed: ${errorMessage(err)}`);
     }
   }
 
@@ -340,7 +344,7 @@ class Kubelet implements RunningKubelet {
         removePodDir(this.o.dataDir, uid);
         this.log(`removed the directory of pod ${uid}, which no longer exists`);
       } catch (err) {
-        this.log(`removing the directory of pod ${uid}: ${(err as Error).message}`);
+        this.log(`removing the directory of pod ${uid}: ${errorMessage(err)}`);
       }
     }
   }
