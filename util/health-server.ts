@@ -19,6 +19,18 @@ export interface HealthDeps {
   extra?: readonly Registry[];
   /** Resolves when ready; rejects with the reason when not. */
   checkReady: () => Promise<void>;
+  /**
+   * The component's own /healthz and /livez answer (kube-proxy's is JSON and
+   * 503 when its rules are stale); default 200 "ok" while the process serves.
+   */
+  live?: () => HealthAnswer;
+}
+
+export interface HealthAnswer {
+  readonly code: number;
+  readonly body: string;
+  /** Default text/plain. */
+  readonly contentType?: string;
 }
 
 export interface ListeningHealthServer {
@@ -28,7 +40,8 @@ export interface ListeningHealthServer {
 }
 
 function send(res: ServerResponse, code: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+  // nosniff as Kubernetes' healthz handlers send it: the body is never to be taken for HTML.
+  res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
   res.end(body);
 }
 
@@ -41,9 +54,11 @@ export function createHealthServer(deps: HealthDeps): Server {
     }
     switch (path) {
       case '/healthz':
-      case '/livez':
-        send(res, 200, 'ok\n');
+      case '/livez': {
+        const answer = deps.live?.() ?? { code: 200, body: 'ok\n' };
+        send(res, answer.code, answer.body, answer.contentType);
         return;
+      }
       case '/readyz':
         deps.checkReady().then(
           () => send(res, 200, 'ok\n'),
