@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Backoff } from './backoff';
+import { Backoff, exponentialDelay } from './backoff';
 
 const take = (b: Backoff, n: number): number[] => Array.from({ length: n }, () => b.next());
 
@@ -28,4 +28,13 @@ test('many failures never overflow the cap', (t) => {
 test('unusable settings are refused', (t) => {
   t.throws(() => new Backoff({ initialMs: 0, maxMs: 10 }), { instanceOf: RangeError, message: /initialMs \(0\) must be positive/ });
   t.throws(() => new Backoff({ initialMs: 100, maxMs: 10 }), { instanceOf: RangeError });
+});
+
+test('exponentialDelay: the same waits from a failure count', (t) => {
+  const o = { initialMs: 5, maxMs: 60_000 };
+  t.deepEqual([0, 1, 2, 3].map((n) => exponentialDelay(o, n)), [5, 10, 20, 40]);
+  t.is(exponentialDelay(o, 14), 60_000);
+  t.is(exponentialDelay(o, 5000), 60_000, 'no overflow');
+  const b = new Backoff(o);
+  t.deepEqual(take(b, 16), Array.from({ length: 16 }, (_, n) => exponentialDelay(o, n)));
 });
