@@ -5,7 +5,7 @@
 // linger), each at most once. IPv4. Pure: the controller rebuilds it from
 // the nodes' spec.podCIDR at start.
 
-import { formatCidr, nthSubnet, subnetCount, subnetIndex, tryParseIPv4Cidr, type Ipv4Cidr } from '../../util/ipv4';
+import { cidrOf, formatCidr, nthSubnet, subnetCount, subnetIndex, tryParseIPv4Cidr, type Ipv4Cidr } from '../../util/ipv4';
 
 /** At most 2^16 subnets, as Kubernetes limits the difference of the masks. */
 const MAX_SUBNET_BITS = 16;
@@ -83,7 +83,7 @@ export class CidrSet {
   private indexOf(cidr: string): number | undefined {
     const parsed = tryParseIPv4Cidr(cidr);
     // A node's podCIDR with host bits set names the subnet it lies in, as before.
-    return parsed && parsed.prefix === this.nodeMaskSize ? subnetIndex(this.cluster, { ...parsed, address: parsed.network }) : undefined;
+    return parsed && parsed.prefix === this.nodeMaskSize ? subnetIndex(this.cluster, cidrOf(parsed.network, parsed.prefix)) : undefined;
   }
 
   private format(i: number): string {
