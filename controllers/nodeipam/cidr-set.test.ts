@@ -20,6 +20,7 @@ test('occupied subnets (from existing nodes) are skipped', (t) => {
   t.false(set.occupy('10.245.0.0/24'), 'outside the range');
   t.false(set.occupy('10.244.4.0/25'), 'another mask size');
   t.false(set.occupy('garbage'));
+  t.true(set.has('10.244.1.9/24'), 'host bits set: the subnet the address lies in');
 });
 
 const bad: [string, string, number, RegExp][] = [
