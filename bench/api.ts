@@ -11,7 +11,6 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +22,8 @@ import { Pod, PodList } from '../api/gen/tsk/v1/core';
 import { Clientset, channelOptions } from '../client';
 import { EtcdProcess } from '../util/etcd-process';
 import { FLOOR_CREATE } from './floor-server';
+import { percentile, runPool } from './pool';
+import { cpuSeconds, selfCpuSeconds } from './proc-cpu';
 import type { WatchWorkerReply, WatchWorkerStart } from './watch-worker';
 
 // Counts can be lowered for profiling runs (BENCH_PODS=2000 ...); the
@@ -96,22 +97,6 @@ function benchPod(name: string, sentAtMs = 0): Pod {
 }
 
 /** CPU seconds (user + system) a process has used, from /proc (Linux). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-function selfCpuSeconds(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-}
-
 /** CPU milliseconds per operation used by each process during `fn`. */
 async function cpuPerOp<T>(pids: Record<string, number | undefined>, ops: number, fn: () => Promise<T>): Promise<{ result: T; cpuMs: Record<string, number> }> {
   const before: Record<string, number> = { bench: selfCpuSeconds() };
@@ -122,31 +107,8 @@ async function cpuPerOp<T>(pids: Record<string, number | undefined>, ops: number
   return { result, cpuMs };
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 function median(xs: number[]): number {
   return percentile([...xs].sort((a, b) => a - b), 50);
-}
-
-async function runPool(count: number, concurrency: number, op: (i: number) => Promise<void>, label: string): Promise<number> {
-  let next = 0;
-  let done = 0;
-  const start = performance.now();
-  const timer = setInterval(() => progress(`${label}: ${done}/${count}`), 2000);
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const i = next++;
-        await op(i);
-        done++;
-      }
-    }),
-  );
-  clearInterval(timer);
-  return (performance.now() - start) / 1000;
 }
 
 const WATCH_WORKERS = 4;

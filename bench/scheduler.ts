@@ -16,6 +16,7 @@ import type { Pod } from '../api/gen/tsk/v1/core';
 import { Clientset, SharedInformerFactory } from '../client';
 import { startScheduler } from '../scheduler';
 import { EtcdProcess } from '../util/etcd-process';
+import { percentile, runPool } from './pool';
 import { cpuSeconds, selfCpuSeconds } from './proc-cpu';
 
 const NODES = Number(process.env['BENCH_NODES'] ?? 100);
@@ -26,20 +27,6 @@ const CONCURRENCY = 64;
 
 function progress(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function runPool(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await op(next++);
-    }),
-  );
 }
 
 function benchPod(name: string, schedulerName = ''): Pod {

@@ -14,6 +14,7 @@ import { ConflictError, NotFoundError } from '../api/errors';
 import type { ApiObject } from '../api/kinds';
 import { realClock, type Clock } from './clock';
 import type { ResourceClient } from './resource';
+import { rfc3339 } from '../util/time';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -113,7 +114,7 @@ export class ApiEventRecorder implements EventRecorder {
     const now = this.clock.now();
     const key = [object.kind, object.namespace, object.name, object.uid, type, reason, message].join('\u0000');
     const agg = this.aggregate(key, now);
-    const stamp = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const stamp = rfc3339(now);
     const event: Event = {
       apiVersion: 'v1',
       kind: 'Event',

@@ -7,8 +7,8 @@ export { Connection, DEFAULT_UNARY_DEADLINE_MS, channelOptions, type ConnectionO
 export { defaultConfigPath, readClientConfig, resolveServer, writeClientConfig, type ClientConfig } from './config';
 export { GrpcResourceClient, PodClient, type DeleteOptions, type ListOptions, type ResourceClient, type WatchOptions } from './resource';
 export type { Watch, WatchEvent, WatchEventType } from './watch';
+export { Backoff } from '../util/backoff';
 export {
-  Backoff,
   Informer,
   listerWatcher,
   newInformer,

@@ -16,6 +16,8 @@
 
 import { ExpiredError } from '../api/errors';
 import type { ApiObject, ListOf } from '../api/kinds';
+import { Backoff } from '../util/backoff';
+import { errorMessage } from '../util/errors';
 import { realClock, type Clock, type TimerHandle } from './clock';
 import type { ResourceClient } from './resource';
 import { NAMESPACE_INDEX, Store, namespaceIndexFunc, objectKey, type Indexers, type Lister } from './store';
@@ -75,24 +77,6 @@ export interface InformerOptions<T> {
 
 export type InformerState = 'new' | 'listing' | 'watching' | 'backoff' | 'stopped';
 
-/** Exponential back-off: initial, doubling, capped, +0-10% jitter; reset() after success. */
-export class Backoff {
-  private attempt = 0;
-  constructor(
-    private readonly initialMs: number,
-    private readonly maxMs: number,
-    private readonly random: () => number,
-  ) {}
-  next(): number {
-    const base = Math.min(this.maxMs, this.initialMs * 2 ** Math.min(this.attempt, 30));
-    this.attempt++;
-    return Math.round(base * (1 + 0.1 * this.random()));
-  }
-  reset(): void {
-    this.attempt = 0;
-  }
-}
-
 export class Informer<T extends ApiObject> {
   private readonly cache: Store<T>;
   private readonly handlers: EventHandlers<T>[] = [];
@@ -111,11 +95,12 @@ export class Informer<T extends ApiObject> {
   constructor(private readonly options: InformerOptions<T>) {
     this.cache = new Store<T>({ [NAMESPACE_INDEX]: namespaceIndexFunc, ...options.indexers });
     this.clock = options.clock ?? realClock;
-    this.backoff = new Backoff(options.backoff?.initialMs ?? 200, options.backoff?.maxMs ?? 10_000, options.random ?? Math.random);
+    // Initial, doubling, capped, +0-10% jitter; reset after a successful list or watch.
+    this.backoff = new Backoff({ initialMs: options.backoff?.initialMs ?? 200, maxMs: options.backoff?.maxMs ?? 10_000, jitter: 0.1, random: options.random ?? Math.random });
     const name = options.name ?? 'informer';
     this.report =
       options.onError ??
-      ((err, context) => console.error(`${name}: ${context}: ${err instanceof Error ? err.message : String(err)}`));
+      ((err, context) => console.error(`${name}: ${context}: ${errorMessage(err)}`));
   }
 
   /** The local cache (read only). */

@@ -10,6 +10,7 @@
 // - shutDown() wakes every waiting worker with `shutdown: true`; keys added
 //   afterwards are ignored.
 
+import { exponentialDelay } from '../util/backoff';
 import { realClock, type Clock, type TimerHandle } from './clock';
 
 /** When a key should be retried. */
@@ -30,7 +31,7 @@ export class ExponentialRateLimiter<K> implements RateLimiter<K> {
   when(key: K): number {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
-    return Math.min(this.maxMs, this.baseMs * 2 ** Math.min(n, 40));
+    return exponentialDelay({ initialMs: this.baseMs, maxMs: this.maxMs }, n);
   }
   forget(key: K): void {
     this.failures.delete(key);

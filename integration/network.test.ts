@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BridgeNetwork, vethName } from '../kubelet/network';
 import { NativeRuntime } from '../kubelet/runtime/native-runtime';
 import type { ContainerConfig, SandboxConfig } from '../kubelet/runtime/runtime';
+import { parseIPv4 } from '../util/ipv4';
 import { BUSYBOX_REF, cleanupRuntime, importBusybox } from './support/runtime-env';
 
 function run(argv: string[]): string {
@@ -116,17 +117,14 @@ function nodePing(env: NetEnv, ip: string): number {
   return status(['nsenter', `--net=/var/run/netns/${env.nodeNs}`, '/bin/busybox', 'ping', '-c', '1', '-W', '3', ip]);
 }
 
-function ipInt(ip: string): number {
-  return ip.split('.').reduce((n, p) => n * 256 + Number(p), 0);
-}
-
 test('two sandboxes get distinct addresses, reach each other and the node through the bridge; setUp is idempotent', async (t) => {
   const env = await setup(t, '10.244.1.0/24');
   const a = await sandbox(env, 'pod-a');
   const b = await sandbox(env, 'pod-b');
   t.not(a.ip, b.ip);
   for (const ip of [a.ip, b.ip]) {
-    t.true(ipInt(ip) >= ipInt('10.244.1.2') && ipInt(ip) <= ipInt('10.244.1.254'), `${ip} is a pod address of 10.244.1.0/24`);
+    const n = parseIPv4(ip) ?? -1;
+    t.true(n >= parseIPv4('10.244.1.2')! && n <= parseIPv4('10.244.1.254')!, `${ip} is a pod address of 10.244.1.0/24`);
   }
 
   // Nothing of ours in the host namespace while it runs.

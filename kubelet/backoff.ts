@@ -4,6 +4,14 @@
 // doubles it up to `maxMs`, and an entry untouched for longer than the reset
 // window (a container that ran 10 minutes) starts over. In memory only: a
 // restarted kubelet forgets back-offs, as Kubernetes' does.
+//
+// The waits themselves are util/backoff's, one sequence per key. What this
+// table adds, and why it is not that class: a sequence per container or image
+// key, a reset decided by the time since the last failure (not by a
+// success the caller reports), the time left measured from the failure that
+// delays a start, and forgetting keys whose pods are gone.
+
+import { Backoff } from '../util/backoff';
 
 export interface BackoffOptions {
   initialMs: number;
@@ -13,6 +21,7 @@ export interface BackoffOptions {
 }
 
 interface Entry {
+  readonly backoff: Backoff;
   durationMs: number;
   /** When the back-off was last extended (the start it delayed). */
   lastUpdate: number;
@@ -37,8 +46,10 @@ export class BackoffTable {
    */
   next(key: string, now: number): number {
     const e = this.entries.get(key);
-    const durationMs = e === undefined || now - e.lastUpdate > this.resetMs ? this.opts.initialMs : Math.min(e.durationMs * 2, this.opts.maxMs);
-    this.entries.set(key, { durationMs, lastUpdate: now });
+    const backoff = e?.backoff ?? new Backoff(this.opts);
+    if (e !== undefined && now - e.lastUpdate > this.resetMs) backoff.reset();
+    const durationMs = backoff.next();
+    this.entries.set(key, { backoff, durationMs, lastUpdate: now });
     return durationMs;
   }
 

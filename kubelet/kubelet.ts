@@ -12,6 +12,8 @@
 import { UnavailableError } from '../api/errors';
 import type { Node, Pod } from '../api/gen/tsk/v1/core';
 import { ApiEventRecorder, type Clientset, type Clock, type Informer, realClock, referenceTo, SharedInformerFactory, type TimerHandle } from '../client';
+import { Backoff } from '../util/backoff';
+import { errorMessage } from '../util/errors';
 import { listenHealthServer, type ListeningHealthServer } from '../util/health-server';
 import { ImagePuller, type ImageService } from './images';
 import { KubeletMetrics } from './metrics';
@@ -97,7 +99,7 @@ class Kubelet implements RunningKubelet {
     this.clock = o.clock ?? realClock;
     this.log = o.log ?? ((line) => console.error(`kubelet: ${line}`));
     this.ownInformers = o.informers === undefined;
-    this.factory = o.informers ?? new SharedInformerFactory(o.clientset, { clock: this.clock, onError: (err, ctx) => this.log(`pod informer: ${ctx}: ${(err as Error).message}`) });
+    this.factory = o.informers ?? new SharedInformerFactory(o.clientset, { clock: this.clock, onError: (err, ctx) => this.log(`pod informer: ${ctx}: ${errorMessage(err)}`) });
     this.informer = this.factory.informerFor('Pod', {}, { fieldSelector: `spec.nodeName=${o.nodeName}` });
     this.recorder = new ApiEventRecorder(o.clientset.events, { component: 'kubelet', host: o.nodeName }, { clock: this.clock });
     this.probes = new ProbeManager({
@@ -126,7 +128,7 @@ class Kubelet implements RunningKubelet {
       clock: this.clock,
       onError: (uid, err) => {
         if (err instanceof KubeletStoppingError) return;
-        this.log(`pod ${this.describe(uid)}: sync failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.log(`pod ${this.describe(uid)}: sync failed: ${errorMessage(err)}`);
       },
     });
     const machine = o.machine ?? readMachineInfo();
@@ -178,7 +180,7 @@ class Kubelet implements RunningKubelet {
     try {
       this.o.network.setPodCIDR(podCIDR);
     } catch (err) {
-      this.log((err as Error).message);
+      this.log(errorMessage(err));
     }
     if (before !== undefined && this.o.network.notReady() === undefined) {
       this.log(`node podCIDR is ${podCIDR}: pod network ready`);
@@ -227,11 +229,13 @@ class Kubelet implements RunningKubelet {
 
   /** Registers the Node, waiting for an API server that is not up yet (as the kubelet does). */
   private async registerWithRetry(): Promise<Node> {
-    for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
+    const backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
+    for (;;) {
       try {
         return await this.reporter.register();
       } catch (err) {
         if (!(err instanceof UnavailableError) || this.stopping) throw err;
+        const delay = backoff.next();
         this.log(`unable to register node ${this.o.nodeName} with the API server: ${err.message}; retrying in ${delay / 1000}s`);
         await new Promise<void>((resolve) => this.clock.setTimeout(resolve, delay));
       }
@@ -287,7 +291,7 @@ class Kubelet implements RunningKubelet {
         states = await readRuntimeState(this.o.runtime);
       } catch (err) {
         const first = this.relistError === undefined;
-        this.relistError = (err as Error).message;
+        this.relistError = errorMessage(err);
         if (first) {
           this.log(`runtime relist failed: ${this.relistError}`);
           this.reporter.poke();
@@ -325,7 +329,7 @@ class Kubelet implements RunningKubelet {
       const freed = await this.o.network.garbageCollect(async () => (await this.o.runtime.listSandboxes()).map((s) => s.id));
       if (freed.length > 0) this.log(`pod network: freed ${freed.length} address(es) of sandboxes that no longer exist: ${freed.join(', ')}`);
     } catch (err) {
-      this.log(`pod network garbage collection failed: ${(err as Error).message}`);
+      this.log(`pod network garbage collection failed: ${errorMessage(err)}`);
     }
   }
 
@@ -339,7 +343,7 @@ class Kubelet implements RunningKubelet {
         removePodDir(this.o.dataDir, uid);
         this.log(`removed the directory of pod ${uid}, which no longer exists`);
       } catch (err) {
-        this.log(`removing the directory of pod ${uid}: ${(err as Error).message}`);
+        this.log(`removing the directory of pod ${uid}: ${errorMessage(err)}`);
       }
     }
   }

@@ -11,7 +11,8 @@ import { AlreadyExistsError, ConflictError, NotFoundError } from '../api/errors'
 import type { Node, NodeCondition, NodeStatus, NodeSystemInfo } from '../api/gen/tsk/v1/core';
 import { parseQuantity } from '../api/quantity';
 import type { Clock, ResourceClient, TimerHandle } from '../client';
-import { rfc3339 } from './pod-status';
+import { readTextOr } from '../util/files';
+import { rfc3339 } from '../util/time';
 
 export const KUBELET_VERSION = 'v0.1.0-tsk';
 
@@ -56,23 +57,15 @@ export function osImage(osRelease: string): string {
   return (m?.[1] ?? 'Linux').replace(/^"(.*)"$/, '$1');
 }
 
-function readOr(path: string, fallback: string): string {
-  try {
-    return fs.readFileSync(path, 'utf8').trim();
-  } catch {
-    return fallback;
-  }
-}
-
 export function readMachineInfo(): MachineInfo {
   return {
     cpus: os.cpus().length,
     memoryKi: memTotalKi(fs.readFileSync('/proc/meminfo', 'utf8')),
     kernelVersion: os.release(),
-    osImage: osImage(readOr('/etc/os-release', '')),
+    osImage: osImage(readTextOr('/etc/os-release').trim()),
     architecture: goArch(os.arch()),
-    machineID: readOr('/etc/machine-id', ''),
-    bootID: readOr('/proc/sys/kernel/random/boot_id', ''),
+    machineID: readTextOr('/etc/machine-id').trim(),
+    bootID: readTextOr('/proc/sys/kernel/random/boot_id').trim(),
   };
 }
 

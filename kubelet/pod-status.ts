@@ -7,6 +7,7 @@ import type { ContainerState, ContainerStatus as ApiContainerStatus, Pod, PodCon
 import { containerNameOf, restartCountOf, type PodRuntimeState } from './pod-runtime';
 import { initDone, restartPolicyOf } from './planner';
 import type { ContainerStatus } from './runtime/runtime';
+import { rfc3339 } from '../util/time';
 
 export interface Waiting {
   reason: string;
@@ -28,11 +29,6 @@ export interface StatusInput {
   terminating?: boolean;
   /** The kubelet failed the pod (DeadlineExceeded): phase Failed with this reason and message. */
   failure?: { reason: string; message: string };
-}
-
-/** RFC 3339 with seconds, as Kubernetes' metav1.Time. */
-export function rfc3339(ms: number | Date): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export const CONTAINER_ID_PREFIX = 'tsk://';

@@ -8,6 +8,8 @@
 // the host's network namespace: the nodes reach the API server through a
 // unix socket, which is a file.
 
+import { formatIPv4, InvalidCidrError, parseIPv4, parseIPv4Cidr, type Ipv4Cidr } from '../util/ipv4';
+
 export interface LabNode {
   /** The Node's name in the API (--hostname-override). */
   readonly name: string;
@@ -54,25 +56,19 @@ const NAME_RE = /^[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$/;
 export const MAX_NODES = 250;
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
 
-function ipToInt(ip: string): number {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`"${ip}" is not an IPv4 address`);
-  return parts.reduce((acc, p) => acc * 256 + p, 0);
-}
-
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
-
 /** Parses A.B.C.D/N; the base is masked. Throws an Error saying what is wrong. */
 export function parseCidr(text: string): { base: string; prefix: number } {
-  const m = /^([\d.]+)\/(\d{1,2})$/.exec(text);
-  if (!m) throw new Error(`"${text}" is not an IPv4 CIDR such as 172.30.0.0/24`);
-  const prefix = Number(m[2]);
-  if (prefix < 8 || prefix > 29) throw new Error(`"${text}": the prefix must be between /8 and /29`);
-  const size = 2 ** (32 - prefix);
-  const base = Math.floor(ipToInt(m[1] ?? '') / size) * size;
-  return { base: intToIp(base), prefix };
+  const example = '172.30.0.0/24';
+  const badPrefix = new Error(`"${text}": the prefix must be between /8 and /29`);
+  let cidr: Ipv4Cidr;
+  try {
+    cidr = parseIPv4Cidr(text, example);
+  } catch (err) {
+    if (!(err instanceof InvalidCidrError) || err.problem === 'address' || err.problem === 'syntax') throw err;
+    throw err.problem === 'prefix' ? badPrefix : new Error(`"${text}" is not an IPv4 CIDR such as ${example}`);
+  }
+  if (cidr.prefix < 8 || cidr.prefix > 29) throw badPrefix;
+  return { base: formatIPv4(cidr.network), prefix: cidr.prefix };
 }
 
 export function planLab(input: PlanInput): LabPlan {
@@ -82,14 +78,14 @@ export function planLab(input: PlanInput): LabPlan {
   const hosts = 2 ** (32 - network.prefix) - 3; // network, gateway (.1), broadcast
   if (input.nodes > hosts) throw new Error(`${input.network} has room for ${hosts} nodes, not ${input.nodes}`);
   const dir = `${input.dataDir.replace(/\/+$/, '')}/lab/${input.name}`;
-  const base = ipToInt(network.base);
+  const base = parseIPv4(network.base) ?? 0;
   const nodes: LabNode[] = [];
   for (let i = 1; i <= input.nodes; i++) {
     const name = `${input.name}-node-${i}`;
     nodes.push({
       name,
       netns: `tsk-${input.name}-n${i}`,
-      ip: intToIp(base + 1 + i),
+      ip: formatIPv4(base + 1 + i),
       prefix: network.prefix,
       switchPort: `n${i}`,
       dataDir: `${dir}/${name}`,

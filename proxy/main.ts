@@ -12,13 +12,10 @@ import { listenProxyHealthServer } from './health';
 import { ExecIptables } from './iptables';
 import { startProxy, type RunningProxy } from './proxier';
 import { onShutdownSignals } from '../util/signals';
+import { errorMessage } from '../util/errors';
 
 function log(line: string): void {
   console.log(`tsk proxy: ${line}`);
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 async function cleanup(): Promise<number> {
@@ -27,7 +24,7 @@ async function cleanup(): Promise<number> {
     log(n === 0 ? 'no proxy rules to remove' : `removed the proxy's rules and ${n} chain(s)`);
     return 0;
   } catch (err) {
-    console.error(`tsk proxy: cleanup failed: ${errorText(err)}`);
+    console.error(`tsk proxy: cleanup failed: ${errorMessage(err)}`);
     return 1;
   }
 }
@@ -57,12 +54,12 @@ export async function main(argv: string[]): Promise<number> {
   try {
     health = await listenProxyHealthServer(flags.httpAddress, registry, () => proxy?.health() ?? { ...notStarted, currentTime: Date.now() });
   } catch (err) {
-    console.error(`tsk proxy: ${errorText(err)}`);
+    console.error(`tsk proxy: ${errorMessage(err)}`);
     return 1;
   }
   log(`node ${flags.nodeName}; serving /healthz and /metrics on http://${health.address}; API server ${address}`);
   const clientset = new Clientset(address);
-  const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`informer: ${context}: ${errorText(err)}`) });
+  const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`informer: ${context}: ${errorMessage(err)}`) });
   const sig = onShutdownSignals();
   let code = 0;
   try {
@@ -80,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     log(`received ${await sig.received}, shutting down (the rules stay in place)`);
   } catch (err) {
-    console.error(`tsk proxy: ${errorText(err)}`);
+    console.error(`tsk proxy: ${errorMessage(err)}`);
     code = 1;
   } finally {
     sig.dispose();

@@ -3,6 +3,7 @@
 // objects always give the same rules.
 
 import type { Endpoints, Service } from '../api/gen/tsk/v1/core';
+import { parseIPv4 } from '../util/ipv4';
 import { servicePortName } from './chains';
 
 /** Kubernetes' default ClientIP affinity timeout (3 hours). */
@@ -43,12 +44,9 @@ function protocolOf(p: string | undefined): Protocol {
 
 /** Orders dotted IPv4 addresses numerically (others after, as strings). */
 function compareIPs(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  if (pa.length === 4 && pb.length === 4) {
-    for (let i = 0; i < 4; i++) if (pa[i] !== pb[i]) return (pa[i] ?? 0) - (pb[i] ?? 0);
-    return 0;
-  }
+  const na = parseIPv4(a);
+  const nb = parseIPv4(b);
+  if (na !== undefined && nb !== undefined) return na - nb;
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

@@ -16,6 +16,8 @@
 import { ConflictError, NotFoundError } from '../api/errors';
 import type { Pod, PodCondition } from '../api/gen/tsk/v1/core';
 import { referenceTo, splitKey, type Clock, type EventRecorder, type Lister, type PodClient } from '../client';
+import { errorMessage } from '../util/errors';
+import { rfc3339 } from '../util/time';
 import type { SchedulerCache } from './cache';
 import { ERR_NO_NODES_AVAILABLE, findFeasibleNodes, fitErrorMessage, scoreNodes, selectHost } from './framework/framework';
 import { podInfo } from './framework/resources';
@@ -50,15 +52,6 @@ export interface SchedulerDeps {
 export function needsScheduling(pod: Pod): boolean {
   const name = pod.spec?.schedulerName ?? '';
   return !pod.spec?.nodeName && !pod.metadata?.deletionTimestamp && (name === '' || name === DEFAULT_SCHEDULER_NAME);
-}
-
-/** RFC 3339 to the second, as Kubernetes' metav1.Time. */
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 const CONDITION_WRITE_ATTEMPTS = 3;
@@ -123,7 +116,7 @@ export class Scheduler {
     try {
       totals = scoreNodes(this.scores, pi, feasible);
     } catch (err) {
-      return { error: describe(err) };
+      return { error: errorMessage(err) };
     }
     return { node: feasible[selectHost(totals, this.deps.random)]?.name ?? '' };
   }
@@ -138,13 +131,13 @@ export class Scheduler {
       if (err instanceof ConflictError || err instanceof NotFoundError) {
         // Bound by someone else (another scheduler instance), being deleted,
         // or gone: the informer will show what happened; nothing to retry.
-        this.deps.log(`not binding pod ${info.key} to ${node}: ${describe(err)}`);
+        this.deps.log(`not binding pod ${info.key} to ${node}: ${errorMessage(err)}`);
         queue.done(info.key);
         this.deps.metrics.observe('error', (clock.now() - start) / 1000);
         return;
       }
-      const message = `binding rejected: ${describe(err)}`;
-      this.deps.log(`error binding pod ${info.key} to ${node}: ${describe(err)}`);
+      const message = `binding rejected: ${errorMessage(err)}`;
+      this.deps.log(`error binding pod ${info.key} to ${node}: ${errorMessage(err)}`);
       queue.requeueBackoff(info);
       // The node's share the pod held is free again: parked pods may fit now.
       queue.moveAllToActiveOrBackoff();
@@ -175,7 +168,7 @@ export class Scheduler {
       try {
         current = attempt === 0 ? (pods.get(info.key) ?? info.pod) : await api.get(name, namespace);
       } catch (err) {
-        if (!(err instanceof NotFoundError)) this.deps.log(`cannot read pod ${info.key} to update its status: ${describe(err)}`);
+        if (!(err instanceof NotFoundError)) this.deps.log(`cannot read pod ${info.key} to update its status: ${errorMessage(err)}`);
         return;
       }
       if (current.spec?.nodeName || current.metadata?.uid !== uid) return;
@@ -197,7 +190,7 @@ export class Scheduler {
       } catch (err) {
         if (err instanceof NotFoundError) return;
         if (!(err instanceof ConflictError)) {
-          this.deps.log(`cannot update status of pod ${info.key}: ${describe(err)}`);
+          this.deps.log(`cannot update status of pod ${info.key}: ${errorMessage(err)}`);
           return;
         }
       }
@@ -206,7 +199,7 @@ export class Scheduler {
   }
 
   private track(p: Promise<void>): void {
-    const tracked = p.catch((err: unknown) => this.deps.log(`invariant: background work failed: ${describe(err)}`)).finally(() => this.background.delete(tracked));
+    const tracked = p.catch((err: unknown) => this.deps.log(`invariant: background work failed: ${errorMessage(err)}`)).finally(() => this.background.delete(tracked));
     this.background.add(tracked);
   }
 }

@@ -6,6 +6,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { errorMessage } from './errors';
 
 export interface HealthDeps {
   /** The component's metrics. */
@@ -18,6 +19,18 @@ export interface HealthDeps {
   extra?: readonly Registry[];
   /** Resolves when ready; rejects with the reason when not. */
   checkReady: () => Promise<void>;
+  /**
+   * The component's own /healthz and /livez answer (kube-proxy's is JSON and
+   * 503 when its rules are stale); default 200 "ok" while the process serves.
+   */
+  live?: () => HealthAnswer;
+}
+
+export interface HealthAnswer {
+  readonly code: number;
+  readonly body: string;
+  /** Default text/plain. */
+  readonly contentType?: string;
 }
 
 export interface ListeningHealthServer {
@@ -27,7 +40,8 @@ export interface ListeningHealthServer {
 }
 
 function send(res: ServerResponse, code: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+  // nosniff as Kubernetes' healthz handlers send it: the body is never to be taken for HTML.
+  res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
   res.end(body);
 }
 
@@ -40,19 +54,21 @@ export function createHealthServer(deps: HealthDeps): Server {
     }
     switch (path) {
       case '/healthz':
-      case '/livez':
-        send(res, 200, 'ok\n');
+      case '/livez': {
+        const answer = deps.live?.() ?? { code: 200, body: 'ok\n' };
+        send(res, answer.code, answer.body, answer.contentType);
         return;
+      }
       case '/readyz':
         deps.checkReady().then(
           () => send(res, 200, 'ok\n'),
-          (err: unknown) => send(res, 503, `not ready: ${err instanceof Error ? err.message : String(err)}\n`),
+          (err: unknown) => send(res, 503, `not ready: ${errorMessage(err)}\n`),
         );
         return;
       case '/metrics':
         Promise.all([deps.registry, ...(deps.extra ?? [])].map((r) => r.metrics())).then(
           (texts) => send(res, 200, texts.join('\n'), deps.registry.contentType),
-          (err: unknown) => send(res, 500, `metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
+          (err: unknown) => send(res, 500, `metrics failed: ${errorMessage(err)}\n`),
         );
         return;
       default:

@@ -4,6 +4,8 @@
 // out twice. Pure: no I/O; the service strategy loads, mutates and saves it
 // in the same transaction as the service.
 
+import { broadcastAddress, formatCidr, formatIPv4, hasHostBits, parseIPv4, tryParseIPv4Cidr } from '../../util/ipv4';
+
 /** A bitmap of `size` slots. */
 export class Bitmap {
   readonly bits: Uint8Array;
@@ -53,51 +55,30 @@ export interface Range {
   valueOf(slot: number): string;
 }
 
-export function ipToNumber(ip: string): number | undefined {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
-  }
-  return n;
-}
-
-export function numberToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
 /**
  * An IPv4 CIDR as an allocation range. Like Kubernetes, the network address
  * and the first address (the `kubernetes` service's) are never handed out,
  * nor the broadcast address.
  */
 export function parseServiceCidr(cidr: string): Range {
-  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr);
-  const base = m ? ipToNumber(m[1]!) : undefined;
-  const bits = m ? Number(m[2]) : NaN;
-  if (!m || base === undefined || !(bits >= 8 && bits <= 30)) {
+  const parsed = tryParseIPv4Cidr(cidr);
+  if (!parsed || !(parsed.prefix >= 8 && parsed.prefix <= 30)) {
     throw new Error(`invalid service CIDR "${cidr}": want an IPv4 CIDR with a prefix length from 8 to 30, such as 10.96.0.0/16`);
   }
-  const total = 2 ** (32 - bits);
-  const network = base - (base % total);
-  if (network !== base) throw new Error(`invalid service CIDR "${cidr}": host bits are set (did you mean ${numberToIp(network)}/${bits}?)`);
+  if (hasHostBits(parsed)) throw new Error(`invalid service CIDR "${cidr}": host bits are set (did you mean ${formatCidr(parsed)}?)`);
   // Slots are addresses network+2 .. broadcast-1.
-  const first = network + 2;
-  const size = total - 3;
+  const first = parsed.network + 2;
+  const size = broadcastAddress(parsed) - first;
   return {
     spec: cidr,
     size,
     slotOf(value: string): number {
-      const n = ipToNumber(value);
+      const n = parseIPv4(value);
       if (n === undefined) return -1;
       const slot = n - first;
       return slot >= 0 && slot < size ? slot : -1;
     },
-    valueOf: (slot) => numberToIp(first + slot),
+    valueOf: (slot) => formatIPv4(first + slot),
   };
 }
 

@@ -8,7 +8,8 @@ import { ApiError } from '../../api/errors';
 import type { Namespace } from '../../api/gen/tsk/v1/core';
 import { KIND_NAMES, KINDS, type ApiObject, type KindName } from '../../api/kinds';
 import { listPrefix, objectKey, prefixEnd } from '../storage/keys';
-import { rfc3339, type Registry } from './store';
+import { rfc3339 } from '../../util/time';
+import type { Registry } from './store';
 import type { Strategy } from './strategy';
 
 /** Namespaces that always exist and cannot be deleted. */

@@ -6,7 +6,8 @@
 import { BadRequestError, ConflictError } from '../../api/errors';
 import type { Binding, Pod } from '../../api/gen/tsk/v1/core';
 import type { ApiObject } from '../../api/kinds';
-import { rfc3339, type Registry } from './store';
+import { rfc3339 } from '../../util/time';
+import type { Registry } from './store';
 import type { Strategy } from './strategy';
 
 export const DEFAULT_GRACE_PERIOD_SECONDS = 30;

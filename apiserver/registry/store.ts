@@ -28,6 +28,7 @@ import { decodeContinue, encodeContinue } from '../storage/continue-token';
 import type { LeaseManager } from '../storage/lease-manager';
 import { finalizersForDelete, parsePropagationPolicy, sameFinalizers } from './propagation';
 import { EMPTY_PLAN, type Strategy, type WritePlan } from './strategy';
+import { rfc3339 } from '../../util/time';
 
 /**
  * Admission checks of one request (see apiserver/admission): given the new
@@ -65,10 +66,6 @@ export interface RegistryContext {
   namespaceTerminating(ns: string): boolean;
   /** Leases for kinds whose objects expire (strategy.ttlSeconds). */
   readonly leases: LeaseManager;
-}
-
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';

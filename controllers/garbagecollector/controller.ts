@@ -14,6 +14,7 @@ import { ConflictError, NotFoundError } from '../../api/errors';
 import type { OwnerReference } from '../../api/gen/tsk/v1/meta';
 import { KINDS, isKindName, type ApiObject, type KindName } from '../../api/kinds';
 import { objectKey, runWorker, splitKey, type Clientset, type Lister, type ResourceClient, type WorkQueue } from '../../client';
+import { errorMessage } from '../../util/errors';
 import type { Controller, ControllerContext, ControllerFactory } from '../controller';
 import { newControllerQueue } from '../queue';
 import {
@@ -50,10 +51,6 @@ export interface GarbageCollectorDeps {
   readonly client: (kind: KindName) => KindClient;
   readonly queue: WorkQueue<string>;
   readonly log: (line: string) => void;
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 export function itemKey(kind: KindName, obj: ApiObject): string {
@@ -267,7 +264,7 @@ export class GarbageCollector implements Controller {
     // Whatever changed while no collector ran (owners deleted, deletions marked) is found here.
     for (const [kind, cache] of this.deps.caches) for (const obj of cache.list()) this.onChange(kind, obj);
     this.workers = Array.from({ length: workers }, () =>
-      runWorker(this.deps.queue, (item) => this.sync(item), (item, err) => this.deps.log(`garbagecollector: ${item}: ${message(err)}`)),
+      runWorker(this.deps.queue, (item) => this.sync(item), (item, err) => this.deps.log(`garbagecollector: ${item}: ${errorMessage(err)}`)),
     );
   }
 

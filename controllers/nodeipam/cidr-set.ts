@@ -5,6 +5,8 @@
 // linger), each at most once. IPv4. Pure: the controller rebuilds it from
 // the nodes' spec.podCIDR at start.
 
+import { cidrOf, formatCidr, nthSubnet, subnetCount, subnetIndex, tryParseIPv4Cidr, type Ipv4Cidr } from '../../util/ipv4';
+
 /** At most 2^16 subnets, as Kubernetes limits the difference of the masks. */
 const MAX_SUBNET_BITS = 16;
 
@@ -15,31 +17,8 @@ export class CidrError extends Error {
   }
 }
 
-/** An IPv4 address as an unsigned 32-bit number; undefined when malformed. */
-function parseIPv4(text: string): number | undefined {
-  const octets = text.split('.');
-  if (octets.length !== 4 || !octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255)) return undefined;
-  return octets.reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-
-function formatIPv4(n: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
-}
-
-/** "a.b.c.d/n" -> base (masked) and prefix length; undefined when malformed. */
-export function parseCidr(text: string): { base: number; prefix: number } | undefined {
-  const slash = text.indexOf('/');
-  if (slash < 0) return undefined;
-  const ip = parseIPv4(text.slice(0, slash));
-  const lenText = text.slice(slash + 1);
-  const prefix = /^\d{1,2}$/.test(lenText) ? Number(lenText) : NaN;
-  if (ip === undefined || !(prefix >= 0 && prefix <= 32)) return undefined;
-  const size = 2 ** (32 - prefix);
-  return { base: ip - (ip % size), prefix };
-}
-
 export class CidrSet {
-  private readonly base: number;
+  private readonly cluster: Ipv4Cidr;
   readonly clusterPrefix: number;
   readonly nodeMaskSize: number;
   /** How many node subnets the cluster CIDR holds. */
@@ -49,7 +28,7 @@ export class CidrSet {
 
   /** Throws CidrError naming the flag when the CIDR or the mask size is unusable. */
   constructor(clusterCidr: string, nodeMaskSize: number) {
-    const parsed = parseCidr(clusterCidr);
+    const parsed = tryParseIPv4Cidr(clusterCidr);
     if (!parsed) throw new CidrError(`--cluster-cidr: "${clusterCidr}" is not an IPv4 CIDR (such as 10.244.0.0/16)`);
     if (!Number.isInteger(nodeMaskSize) || nodeMaskSize < parsed.prefix || nodeMaskSize > 32) {
       throw new CidrError(`--node-cidr-mask-size: ${nodeMaskSize} must be between the cluster CIDR's prefix length (${parsed.prefix}) and 32`);
@@ -57,10 +36,10 @@ export class CidrSet {
     if (nodeMaskSize - parsed.prefix > MAX_SUBNET_BITS) {
       throw new CidrError(`--node-cidr-mask-size: ${nodeMaskSize} splits --cluster-cidr ${clusterCidr} into more than 2^${MAX_SUBNET_BITS} subnets`);
     }
-    this.base = parsed.base;
+    this.cluster = parsed;
     this.clusterPrefix = parsed.prefix;
     this.nodeMaskSize = nodeMaskSize;
-    this.size = 2 ** (nodeMaskSize - parsed.prefix);
+    this.size = subnetCount(parsed, nodeMaskSize);
   }
 
   get allocated(): number {
@@ -102,16 +81,12 @@ export class CidrSet {
   }
 
   private indexOf(cidr: string): number | undefined {
-    const parsed = parseCidr(cidr);
-    if (!parsed || parsed.prefix !== this.nodeMaskSize) return undefined;
-    const offset = parsed.base - this.base;
-    const step = 2 ** (32 - this.nodeMaskSize);
-    if (offset < 0 || offset % step !== 0) return undefined;
-    const i = offset / step;
-    return i < this.size ? i : undefined;
+    const parsed = tryParseIPv4Cidr(cidr);
+    // A node's podCIDR with host bits set names the subnet it lies in, as before.
+    return parsed && parsed.prefix === this.nodeMaskSize ? subnetIndex(this.cluster, cidrOf(parsed.network, parsed.prefix)) : undefined;
   }
 
   private format(i: number): string {
-    return `${formatIPv4(this.base + i * 2 ** (32 - this.nodeMaskSize))}/${this.nodeMaskSize}`;
+    return formatCidr(nthSubnet(this.cluster, this.nodeMaskSize, i));
   }
 }

@@ -11,6 +11,7 @@ import { ApiError, ConflictError, NotFoundError } from '../../api/errors';
 import type { Pod, ReplicationController, ReplicationControllerStatus } from '../../api/gen/tsk/v1/core';
 import { selectorFromSet } from '../../api/labels';
 import { NAMESPACE_INDEX, objectKey, referenceTo, runWorker, splitKey, type Clock, type EventRecorder, type Lister, type WorkQueue } from '../../client';
+import { errorMessage } from '../../util/errors';
 import type { Controller, ControllerFactory } from '../controller';
 import { controllerOf, newControllerRef, sameOwnerRef } from '../ownerrefs';
 import { newControllerQueue } from '../queue';
@@ -38,10 +39,6 @@ export interface ReplicationDeps {
   readonly queue: WorkQueue<string>;
   readonly log: (line: string) => void;
   readonly burstReplicas?: number;
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** The API server refused a create because the namespace is going away (Kubernetes ignores these). */
@@ -192,7 +189,7 @@ export class ReplicationManager implements Controller {
     const { namespace } = splitKey(key);
     const active = this.deps.pods.byIndex(NAMESPACE_INDEX, namespace).filter(isActive);
     const claim = await claimPods(rc, selector, active, this.deps.podControl);
-    if (claim.errors.length > 0) throw new Error(`replicationcontroller ${key}: ${claim.errors.map(message).join('; ')}`);
+    if (claim.errors.length > 0) throw new Error(`replicationcontroller ${key}: ${claim.errors.map(errorMessage).join('; ')}`);
     let manageError: unknown;
     if (needsSync && !rc.metadata?.deletionTimestamp) {
       try {
@@ -228,7 +225,7 @@ export class ReplicationManager implements Controller {
         this.deps.recorder.event(ref, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata?.name ?? ''}`);
       } catch (err) {
         if (namespaceTerminating(err)) return;
-        this.deps.recorder.event(ref, 'Warning', 'FailedCreate', `Error creating: ${message(err)}`);
+        this.deps.recorder.event(ref, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(err)}`);
         throw err;
       }
     });
@@ -253,7 +250,7 @@ export class ReplicationManager implements Controller {
           this.expectations.deletionObserved(key, podKey(pod));
           // Gone already (or replaced under the same name): nothing left to delete.
           if (err instanceof NotFoundError || err instanceof ConflictError) return;
-          this.deps.recorder.event(ref, 'Warning', 'FailedDelete', `Error deleting: ${message(err)}`);
+          this.deps.recorder.event(ref, 'Warning', 'FailedDelete', `Error deleting: ${errorMessage(err)}`);
           errors.push(err);
         }
       }),
@@ -283,7 +280,7 @@ export class ReplicationManager implements Controller {
   run(workers: number): void {
     if (this.workers) throw new Error('invariant: replicationcontroller run twice');
     this.workers = Array.from({ length: workers }, () =>
-      runWorker(this.deps.queue, (key) => this.sync(key), (key, err) => this.deps.log(`replicationcontroller ${key}: sync failed: ${message(err)}`)),
+      runWorker(this.deps.queue, (key) => this.sync(key), (key, err) => this.deps.log(`replicationcontroller ${key}: sync failed: ${errorMessage(err)}`)),
     );
   }
 

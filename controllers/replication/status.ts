@@ -5,13 +5,11 @@
 
 import type { Pod, ReplicationController, ReplicationControllerCondition, ReplicationControllerStatus } from '../../api/gen/tsk/v1/core';
 import { selectorFromSet } from '../../api/labels';
+import { errorMessage } from '../../util/errors';
+import { rfc3339 } from '../../util/time';
 import { isAvailable, isReady } from './pods';
 
 export const REPLICA_FAILURE = 'ReplicaFailure';
-
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 export function calculateStatus(rc: ReplicationController, pods: readonly Pod[], manageError: unknown, nowMs: number): ReplicationControllerStatus {
   const templateLabels = selectorFromSet(rc.spec?.template?.metadata?.labels);
@@ -32,7 +30,7 @@ export function calculateStatus(rc: ReplicationController, pods: readonly Pod[],
   if (manageError !== undefined && !failure) {
     const diff = pods.length - (rc.spec?.replicas ?? 1);
     const reason = diff < 0 ? 'FailedCreate' : diff > 0 ? 'FailedDelete' : '';
-    const message = manageError instanceof Error ? manageError.message : String(manageError);
+    const message = errorMessage(manageError);
     conditions.push({ type: REPLICA_FAILURE, status: 'True', lastTransitionTime: rfc3339(nowMs), reason, message });
   } else if (manageError === undefined && failure) {
     conditions = conditions.filter((c) => c.type !== REPLICA_FAILURE);

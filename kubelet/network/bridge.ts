@@ -16,7 +16,8 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { NetworkHook, NetworkStatus, SandboxConfig } from '../runtime/runtime';
-import { formatIPv4, parsePodCidr, PodCidr } from './cidr';
+import { formatIPv4 } from '../../util/ipv4';
+import { parsePodCidr, PodCidr } from './cidr';
 import { CommandResult, CommandRunner, ExecRunner, NetworkError } from './commands';
 import { HostLocalIpam, IpamError } from './ipam';
 

@@ -13,7 +13,9 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatIPv4, isPodAddress, parseIPv4, PodCidr } from './cidr';
+import { formatIPv4, parseIPv4 } from '../../util/ipv4';
+import { processAlive } from '../../util/process';
+import { isPodAddress, PodCidr } from './cidr';
 
 const LAST_RESERVED = 'last_reserved_ip.0';
 const TMP_PREFIX = '.reserve-';
@@ -125,20 +127,11 @@ export class HostLocalIpam {
     for (const name of fs.readdirSync(this.dir)) {
       if (!name.startsWith(TMP_PREFIX)) continue;
       const pid = Number(name.slice(TMP_PREFIX.length).split('-')[0]);
-      if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) fs.rmSync(path.join(this.dir, name), { force: true });
+      if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) fs.rmSync(path.join(this.dir, name), { force: true });
     }
   }
 }
 
 function checkId(id: string): void {
   if (id === '' || /[\n\0/]/.test(id)) throw new IpamError(`sandbox ID ${JSON.stringify(id)} is empty or contains a newline, NUL or slash`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -8,6 +8,7 @@ import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { NodeTunnelService, type TunnelMessage } from '../../api/gen/tsk/v1/stream';
 import type { Connection } from '../../client';
 import { TunnelMux } from '../../tunnel';
+import { Backoff } from '../../util/backoff';
 import type { ContainerRuntime } from '../runtime/runtime';
 import { SessionServer } from './sessions';
 
@@ -28,13 +29,13 @@ export class TunnelClient {
   private readonly sessions: SessionServer;
   private call: ClientDuplexStream<TunnelMessage, TunnelMessage> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private backoffMs: number;
+  private readonly backoff: Backoff;
   private stopped = false;
   private connected = false;
 
   constructor(private readonly o: TunnelClientOptions) {
     this.sessions = new SessionServer(o.runtime, o.log);
-    this.backoffMs = o.initialBackoffMs ?? 250;
+    this.backoff = new Backoff({ initialMs: o.initialBackoffMs ?? 250, maxMs: o.maxBackoffMs ?? 10_000 });
   }
 
   start(): void {
@@ -71,10 +72,8 @@ export class TunnelClient {
       if (this.stopped) return;
       if (this.connected) this.o.log(`tunnel to the API server closed (${why}); reconnecting`);
       this.connected = false;
-      if (Date.now() - openedAt > STABLE_MS) this.backoffMs = this.o.initialBackoffMs ?? 250;
-      const wait = this.backoffMs;
-      this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? 10_000);
-      this.timer = setTimeout(() => this.connect(), wait);
+      if (Date.now() - openedAt > STABLE_MS) this.backoff.reset();
+      this.timer = setTimeout(() => this.connect(), this.backoff.next());
     };
     call.on('error', (err: Error) => ended(err.message));
     call.on('end', () => ended('the API server ended it'));

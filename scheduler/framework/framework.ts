@@ -4,6 +4,7 @@
 // best node with ties broken by the injected random source. A plugin that
 // throws is a bug: it becomes an Error status naming plugin and node.
 
+import { errorMessage } from '../../util/errors';
 import type { FilterPlugin, NodeInfo, PodInfo, Status, WeightedScorePlugin } from './types';
 import { errorStatus } from './types';
 
@@ -15,10 +16,6 @@ export interface FilterOutcome {
   readonly error?: string;
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** The first non-success status of the filters on one node, or undefined when the pod fits. */
 export function runFilters(filters: readonly FilterPlugin[], pod: PodInfo, node: NodeInfo): Status | undefined {
   for (const f of filters) {
@@ -26,7 +23,7 @@ export function runFilters(filters: readonly FilterPlugin[], pod: PodInfo, node:
     try {
       status = f.filter(pod, node);
     } catch (err) {
-      return errorStatus(`running Filter plugin "${f.name}" on node "${node.name}": ${describe(err)}`);
+      return errorStatus(`running Filter plugin "${f.name}" on node "${node.name}": ${errorMessage(err)}`);
     }
     if (status.code !== 'Success') return status;
   }
@@ -56,7 +53,7 @@ export function scoreNodes(scores: readonly WeightedScorePlugin[], pod: PodInfo,
     try {
       s = plugin.score(pod, nodes);
     } catch (err) {
-      throw new Error(`running Score plugin "${plugin.name}": ${describe(err)}`);
+      throw new Error(`running Score plugin "${plugin.name}": ${errorMessage(err)}`);
     }
     if (s.length !== nodes.length) throw new Error(`Score plugin "${plugin.name}" returned ${s.length} scores for ${nodes.length} nodes`);
     s.forEach((v, i) => (totals[i] = (totals[i] ?? 0) + v * weight));

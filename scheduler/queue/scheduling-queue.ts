@@ -17,6 +17,7 @@
 
 import type { Pod } from '../../api/gen/tsk/v1/core';
 import { type Clock, objectKey, realClock, type TimerHandle } from '../../client';
+import { exponentialDelay } from '../../util/backoff';
 import { KeyedHeap } from './heap';
 
 export interface QueuedPodInfo {
@@ -211,7 +212,7 @@ export class SchedulingQueue {
   /** The back-off of a pod after `attempts` attempts: initial doubling per attempt, capped. */
   backoffDuration(attempts: number): number {
     if (attempts <= 0) return 0;
-    return Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(attempts - 1, 30));
+    return exponentialDelay({ initialMs: this.initialBackoffMs, maxMs: this.maxBackoffMs }, attempts - 1);
   }
 
   /** Stops timers; waiting pops resolve with undefined. Idempotent. */

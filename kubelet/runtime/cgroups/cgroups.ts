@@ -14,6 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readTextOr } from '../../../util/files';
 import type { ContainerResources } from '../runtime';
 import { SetupError } from '../errors';
 import { DeviceRule, v1DeviceWrites } from './devices';
@@ -65,7 +66,7 @@ export function parseCgroupLayout(mountinfo: string, v2Controllers: (dir: string
 
 export function detectCgroupLayout(): CgroupLayout {
   const mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8');
-  return parseCgroupLayout(mountinfo, (dir) => readOr(path.join(dir, 'cgroup.controllers')).trim().split(/\s+/));
+  return parseCgroupLayout(mountinfo, (dir) => readTextOr(path.join(dir, 'cgroup.controllers')).trim().split(/\s+/));
 }
 
 /** CFS period used for every quota (the kernel's default). */
@@ -114,14 +115,6 @@ export interface CgroupUsage {
   memoryUsageBytes: number;
   memoryWorkingSetBytes: number;
   pids: number;
-}
-
-function readOr(file: string, fallback = ''): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return fallback;
-  }
 }
 
 function statField(text: string, key: string): number {
@@ -212,8 +205,8 @@ export class CgroupManager {
     const parts = rel.split('/').filter((p) => p !== '');
     let dir = this.layout.v2Root;
     for (let i = 0; i < parts.length; i++) {
-      const available = readOr(path.join(dir, 'cgroup.controllers')).trim().split(/\s+/);
-      const enabled = readOr(path.join(dir, 'cgroup.subtree_control')).trim().split(/\s+/);
+      const available = readTextOr(path.join(dir, 'cgroup.controllers')).trim().split(/\s+/);
+      const enabled = readTextOr(path.join(dir, 'cgroup.subtree_control')).trim().split(/\s+/);
       for (const c of V2_CONTROLLERS) {
         if (!available.includes(c) || enabled.includes(c)) continue;
         try {
@@ -229,7 +222,7 @@ export class CgroupManager {
 
   /** PIDs in the cgroup (host PID namespace). */
   procs(rel: string): number[] {
-    const text = readOr(path.join(this.dirOf('pids', rel), 'cgroup.procs'));
+    const text = readTextOr(path.join(this.dirOf('pids', rel), 'cgroup.procs'));
     return text.split('\n').filter((l) => l !== '').map(Number);
   }
 
@@ -273,23 +266,23 @@ export class CgroupManager {
   usage(rel: string): CgroupUsage {
     if (this.layout.version === 1) {
       const memDir = this.dirOf('memory', rel);
-      const usage = Number(readOr(path.join(memDir, 'memory.usage_in_bytes'), '0'));
-      const inactive = statField(readOr(path.join(memDir, 'memory.stat')), 'total_inactive_file');
+      const usage = Number(readTextOr(path.join(memDir, 'memory.usage_in_bytes'), '0'));
+      const inactive = statField(readTextOr(path.join(memDir, 'memory.stat')), 'total_inactive_file');
       return {
-        cpuUsageNanoseconds: Number(readOr(path.join(this.dirOf('cpuacct', rel), 'cpuacct.usage'), '0')),
+        cpuUsageNanoseconds: Number(readTextOr(path.join(this.dirOf('cpuacct', rel), 'cpuacct.usage'), '0')),
         memoryUsageBytes: usage,
         memoryWorkingSetBytes: Math.max(0, usage - inactive),
-        pids: Number(readOr(path.join(this.dirOf('pids', rel), 'pids.current'), '0')),
+        pids: Number(readTextOr(path.join(this.dirOf('pids', rel), 'pids.current'), '0')),
       };
     }
     const dir = this.dirOf('memory', rel);
-    const usage = Number(readOr(path.join(dir, 'memory.current'), '0'));
-    const inactive = statField(readOr(path.join(dir, 'memory.stat')), 'inactive_file');
+    const usage = Number(readTextOr(path.join(dir, 'memory.current'), '0'));
+    const inactive = statField(readTextOr(path.join(dir, 'memory.stat')), 'inactive_file');
     return {
-      cpuUsageNanoseconds: statField(readOr(path.join(dir, 'cpu.stat')), 'usage_usec') * 1000,
+      cpuUsageNanoseconds: statField(readTextOr(path.join(dir, 'cpu.stat')), 'usage_usec') * 1000,
       memoryUsageBytes: usage,
       memoryWorkingSetBytes: Math.max(0, usage - inactive),
-      pids: Number(readOr(path.join(dir, 'pids.current'), '0')),
+      pids: Number(readTextOr(path.join(dir, 'pids.current'), '0')),
     };
   }
 }

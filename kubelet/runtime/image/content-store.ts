@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { processAlive } from '../../../util/process';
 import { digestHex, hashDigest, newHash, requireDigest } from './digest';
 import { DigestMismatchError, InvalidLayerError } from './errors';
 import { unpackLayer } from './unpack';
@@ -211,7 +212,7 @@ export class ContentStore {
     let oldest: number | undefined;
     for (const name of await fs.readdir(this.tmpDir)) {
       const pid = markerPid(name);
-      if (pid === undefined || pid === process.pid || !alive(pid)) continue;
+      if (pid === undefined || pid === process.pid || !processAlive(pid)) continue;
       const st = await fs.lstat(path.join(this.tmpDir, name)).catch(() => undefined);
       if (st) oldest = Math.min(oldest ?? Infinity, st.mtimeMs);
     }
@@ -235,7 +236,7 @@ export class ContentStore {
     for (const name of await fs.readdir(this.tmpDir)) {
       const pid = tmpPid(name);
       const p = path.join(this.tmpDir, name);
-      if (pid !== undefined && alive(pid)) {
+      if (pid !== undefined && processAlive(pid)) {
         if (pid === process.pid) continue;
         const st = await fs.lstat(p).catch(() => undefined);
         if (!st || now - st.mtimeMs <= maxAgeMs || name.startsWith(OP_MARKER)) continue;
@@ -262,14 +263,6 @@ function tmpPid(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** rm -rf that also copes with read-only directories inside a layer. */
 export async function removeTree(p: string): Promise<void> {

@@ -1,0 +1,15 @@
+import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readTextOr } from './files';
+
+test('readTextOr: the text of a file, the fallback when it cannot be read', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsk-files-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'pids.current'), '3\n');
+  t.is(readTextOr(join(dir, 'pids.current')), '3\n');
+  t.is(readTextOr(join(dir, 'missing')), '');
+  t.is(readTextOr(join(dir, 'missing'), '0'), '0');
+  t.is(readTextOr(dir, 'x'), 'x', 'a directory');
+});
