@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { writeClientConfig, defaultConfigPath } from '../client/config';
 import { EtcdProcess } from '../util/etcd-process';
+import { loadOrCreateClusterPki } from '../util/pki';
 import { onShutdownSignals } from '../util/signals';
 import { FLAG_HELP, UsageError, parseFlags, type ApiServerFlags } from './flags';
 import { startApiServer, type ApiServerOptions, type RunningApiServer } from './server';
@@ -46,7 +47,9 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
   }
   let server: RunningApiServer;
   try {
+    const pki = await loadOrCreateClusterPki(flags.dataDir, { sans: {}, log: (l) => log(`tls: ${l}`) });
     server = await startApiServer({
+      bootstrap: { ca: pki.ca, tokenFile: join(flags.dataDir, 'token') },
       etcdServers,
       address: flags.address,
       httpAddress: flags.httpAddress,
@@ -59,6 +62,11 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
   } catch (err) {
     await etcd?.stop();
     throw err;
+  }
+  if (server.serverToken) {
+    const t = server.serverToken;
+    log(`${t.created ? 'created the node join token' : 'node join token'} (stored in ${t.file}); nodes join with: tsk agent --server https://HOST:PORT --token TOKEN`);
+    console.log(`Node join token: ${t.text}`);
   }
   if (flags.writeConfig) {
     await writeClientConfig({ server: server.grpcAddress });

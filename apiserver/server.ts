@@ -24,6 +24,12 @@ import { EtcdCacheSource } from './storage/etcd-source';
 import { EtcdStore } from './storage/etcd-store';
 import { kindPrefix, objectKey } from './storage/keys';
 import { WatchCache } from './storage/watch-cache';
+import type { CertKey } from '../util/pki';
+import type { CallCredentials, UserInfo } from './auth/user';
+import { Bootstrap } from './bootstrap/service';
+import { ensureServerToken, type ServerToken } from './bootstrap/server-token';
+import { EtcdTokenStore } from './bootstrap/tokens';
+import { caHash } from '../util/pki';
 
 export const TSK_VERSION = '0.1.0';
 
@@ -51,6 +57,17 @@ export interface ApiServerOptions {
   log?: (msg: string) => void;
   /** Other components' metrics served on this server's /metrics too (tsk server). */
   extraMetrics?: readonly MetricsRegistry[];
+  /** Join tokens and certificates for joining nodes (tsk.v1.Bootstrap); not served without it. */
+  bootstrap?: BootstrapOptions;
+}
+
+export interface BootstrapOptions {
+  /** The cluster CA: it signs the joiners' certificates; its hash is in every token. */
+  ca: CertKey;
+  /** Where the server token is kept (<data-dir>/token); none is made when absent. */
+  tokenFile?: string;
+  /** The caller of a call, for the admin-only token calls and renewals; everyone is anonymous without it. */
+  authenticate?: (call: CallCredentials) => UserInfo | undefined;
 }
 
 export interface RunningApiServer {
@@ -60,6 +77,8 @@ export interface RunningApiServer {
   readonly grpcAddresses: readonly string[];
   readonly httpAddress: string;
   readonly metrics: ApiServerMetrics;
+  /** The server token, when ApiServerOptions.bootstrap.tokenFile was given. */
+  readonly serverToken: ServerToken | undefined;
   stop(): Promise<void>;
 }
 
@@ -201,6 +220,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       version,
       log,
     }).register(server);
+    let serverToken: ServerToken | undefined;
+    if (opts.bootstrap) {
+      const b = opts.bootstrap;
+      const tokens = new EtcdTokenStore(etcd);
+      const hash = caHash(b.ca.certPem);
+      if (b.tokenFile !== undefined) serverToken = await ensureServerToken({ file: b.tokenFile, caHash: hash, store: tokens, now: now() });
+      new Bootstrap({ ca: b.ca, caHash: hash, tokens, authenticate: b.authenticate ?? (() => undefined), now, log }).register(server);
+    }
     // Bound before anything can fail later, so a socket file is always cleaned up.
     const bound: Bound[] = [];
     cleanups.push(async () => {
@@ -241,7 +268,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     cleanups.push(() => http.close());
     const httpAddress = http.address;
     log(`serving gRPC on ${grpcAddresses.join(', ')}, HTTP on ${httpAddress}`);
-    return { grpcAddress, grpcAddresses, httpAddress, metrics, stop };
+    return { grpcAddress, grpcAddresses, httpAddress, metrics, serverToken, stop };
   } catch (err) {
     await stop();
     throw err;

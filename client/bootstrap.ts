@@ -213,3 +213,15 @@ async function joinAndSave(opts: JoinOptions, token: string): Promise<ClientCred
   opts.log?.(`joined the cluster at ${opts.server} as ${certificateInfo(creds.certPem).subject.commonName}; credentials in ${opts.dir}`);
   return creds;
 }
+
+/**
+ * What a component started with `--token` (or $TSK_TOKEN, as k3s's
+ * K3S_TOKEN) connects with: its joined credentials, made now if needed.
+ * Undefined when it has neither a token nor credentials from an earlier
+ * join: it then uses the client config as before.
+ */
+export async function joinedCredentials(opts: JoinOptions, env: NodeJS.ProcessEnv = process.env): Promise<ClientCredentials | undefined> {
+  const token = opts.token || env['TSK_TOKEN'] || undefined;
+  if (token === undefined && (await loadCredentials(opts.dir)) === undefined) return undefined;
+  return loadOrJoin({ ...opts, token });
+}

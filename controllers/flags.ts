@@ -19,6 +19,10 @@ export interface ControllerManagerFlags {
   nodeControllers: NodeControllerOptions;
   /** The controllers by name, the node controllers built with those options: pass it to startControllerManager. */
   table: ControllerTable;
+  /** The join token (--token): the server token, which may join control-plane components. */
+  token: string | undefined;
+  /** Where the controller manager keeps the key and certificate it joined with: DATA-DIR/controller-manager. */
+  dataDir: string;
   help: boolean;
 }
 
@@ -51,6 +55,9 @@ ${Object.entries(CONCURRENCY_FLAGS)
   .join('\n')}
   --workers N                 workers of every controller without its own flag above (default: each one's default)
 ${NODE_CONTROLLER_FLAG_HELP}
+  --token TOKEN               join as system:kube-controller-manager with the server's token (<data-dir>/token
+                              on the server; default $TSK_TOKEN); later starts need none
+  --data-dir DIR              the joined key and certificate are kept in DIR/controller-manager (default /var/lib/tsk)
   -h, --help                  print this help`;
 }
 
@@ -84,6 +91,11 @@ export function selectControllers(list: readonly string[], table: ControllerTabl
   });
 }
 
+function dataDirOf(value: string | boolean | undefined): string {
+  if (typeof value !== 'string' || value === '') throw new UsageError('--data-dir: must not be empty');
+  return value;
+}
+
 function positive(flag: string, value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`--${flag}: "${value}" must be a positive integer`);
   return Number(value);
@@ -101,6 +113,8 @@ export function parseFlags(argv: string[], baseTable?: ControllerTable): Control
     workers: { type: 'string' },
     ...Object.fromEntries(Object.keys(CONCURRENCY_FLAGS).map((f) => [f, { type: 'string' as const }])),
     ...NODE_CONTROLLER_FLAG_SPECS,
+    token: { type: 'string' },
+    'data-dir': { type: 'string', default: '/var/lib/tsk' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   const v = values as Record<string, string | boolean | undefined>;
@@ -124,6 +138,8 @@ export function parseFlags(argv: string[], baseTable?: ControllerTable): Control
     workers,
     nodeControllers,
     table,
+    token: typeof v['token'] === 'string' ? v['token'] : undefined,
+    dataDir: dataDirOf(v['data-dir']),
     help: v['help'] === true,
   };
 }

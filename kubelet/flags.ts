@@ -22,6 +22,8 @@ export interface KubeletFlags {
   httpAddress: string;
   systemReserved: Record<string, string>;
   network: NetworkKind;
+  /** The join token (--token); $TSK_TOKEN is read by the command, not here. */
+  token: string | undefined;
   help: boolean;
 }
 
@@ -36,6 +38,9 @@ its containers running; the next start adopts them.
 Flags:
   --server ADDRESS                       API server: HOST:PORT or unix:/PATH (default: $TSCTL_SERVER,
                                          ~/.tsk/config, else 127.0.0.1:6443)
+  --token TOKEN                          join the cluster with this token (K10<hash>::<id>.<secret>, from
+                                         tsk server or tsk token create; default $TSK_TOKEN); the node's key
+                                         and certificate are kept in DATA-DIR/agent, later starts need none
   --hostname-override NAME               the Node's name (default: this host's name, lower-cased)
   --node-ip IP                           the node's InternalIP address and the pods' hostIP (default: none)
   --pod-cidr CIDR                        the node's pod range, set on the Node by the kubelet itself
@@ -69,6 +74,7 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 export function parseFlags(argv: string[], hostname: () => string = os.hostname): KubeletFlags {
   const values = parseFlagValues(argv, {
     server: { type: 'string' },
+    token: { type: 'string' },
     'hostname-override': { type: 'string', default: '' },
     'node-ip': { type: 'string', default: '' },
     'pod-cidr': { type: 'string', default: '' },
@@ -116,6 +122,7 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     httpAddress: hostPort('http-address', values['http-address'], '127.0.0.1:10248'),
     systemReserved,
     network,
+    token: values.token,
     help: values.help,
   };
 }

@@ -9,6 +9,10 @@ export interface SchedulerFlags {
   /** The API server's address; undefined: resolveServer's default chain. */
   server: string | undefined;
   httpAddress: string;
+  /** The join token (--token): the server token, which may join control-plane components. */
+  token: string | undefined;
+  /** Where the scheduler keeps the key and certificate it joined with: DATA-DIR/scheduler. */
+  dataDir: string;
   help: boolean;
 }
 
@@ -25,17 +29,29 @@ Flags:
   --server ADDRESS          the API server: HOST:PORT or unix:/PATH (default: $TSCTL_SERVER,
                             else ~/.tsk/config, else 127.0.0.1:6443)
   --http-address HOST:PORT  HTTP address for /healthz, /readyz, /livez, /metrics (default ${DEFAULT_HTTP_ADDRESS})
+  --token TOKEN             join as system:kube-scheduler with the server's token (<data-dir>/token on the
+                            server; default $TSK_TOKEN); later starts need none
+  --data-dir DIR            the joined key and certificate are kept in DIR/scheduler (default /var/lib/tsk)
   -h, --help                print this help`;
+
+function nonEmpty(flag: string, value: string): string {
+  if (value === '') throw new UsageError(`--${flag}: must not be empty`);
+  return value;
+}
 
 export function parseFlags(argv: string[]): SchedulerFlags {
   const values = parseFlagValues(argv, {
     server: { type: 'string' },
     'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
+    token: { type: 'string' },
+    'data-dir': { type: 'string', default: '/var/lib/tsk' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   return {
     server: values.server === undefined ? undefined : serverAddress('server', values.server),
     httpAddress: hostPort('http-address', values['http-address'], DEFAULT_HTTP_ADDRESS),
+    token: values.token,
+    dataDir: nonEmpty('data-dir', values['data-dir']),
     help: values.help,
   };
 }
