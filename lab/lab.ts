@@ -133,11 +133,15 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
       const res = await fetch(`http://${o.httpAddress}/readyz`, { signal: AbortSignal.timeout(2000) });
       return res.ok ? true : `readyz ${res.status}`;
     });
+    // The agents join as a node on a VM does: with the server's token (in
+    // the environment, as K3S_TOKEN, so it is not on their command lines).
+    const token = (await readFile(`${plan.serverDataDir}/token`, 'utf8')).trim();
+    const agentEnv = { ...(o.env ?? process.env), TSK_TOKEN: token };
     const agents: ProcessRecord[] = [];
     for (const node of plan.nodes) {
       await mkdir(node.dataDir, { recursive: true, mode: 0o700 });
       o.log(`==> node ${node.name}: ${node.ip} in ${node.netns} (log ${node.dataDir}/agent.log)`);
-      agents.push(startDetached(`agent ${node.name}`, agentArgv(o, plan, node), `${node.dataDir}/agent.log`, node.netns, o.env));
+      agents.push(startDetached(`agent ${node.name}`, agentArgv(o, plan, node), `${node.dataDir}/agent.log`, node.netns, agentEnv));
       state = { ...state, agents: [...agents] };
       await writeLabState(plan.dir, state);
     }
