@@ -7,8 +7,10 @@
 //   4. keeps CA, key and certificate in its directory (0700, files 0600):
 //      later starts need no token, and renew the certificate with itself.
 
-import { Client, Metadata, credentials, type ChannelCredentials } from '@grpc/grpc-js';
+import { Client, Metadata, credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { join } from 'node:path';
 import { ApiError } from '../api/errors';
 import { BootstrapService, type IssuedCertificate, type IssueCertificateRequest } from '../api/gen/tsk/v1/bootstrap';
@@ -20,7 +22,7 @@ import { toApiError } from './connection';
 export type JoinIdentity = 'node' | 'scheduler' | 'controller-manager';
 
 /** What a component connects with: the cluster CA and its own client certificate. */
-export interface ClientCredentials {
+export interface JoinedCredentials {
   readonly caPem: string;
   readonly certPem: string;
   readonly keyPem: string;
@@ -75,7 +77,7 @@ async function writePrivateFile(file: string, data: string): Promise<void> {
 }
 
 /** The credentials kept in `dir`, or undefined when there are none yet. */
-export async function loadCredentials(dir: string): Promise<ClientCredentials | undefined> {
+export async function loadCredentials(dir: string): Promise<JoinedCredentials | undefined> {
   const [caPem, certPem, keyPem] = await Promise.all([
     readOptional(join(dir, CREDENTIAL_FILES.ca)),
     readOptional(join(dir, CREDENTIAL_FILES.cert)),
@@ -85,7 +87,7 @@ export async function loadCredentials(dir: string): Promise<ClientCredentials | 
   return { caPem, certPem, keyPem };
 }
 
-async function saveCredentials(dir: string, c: ClientCredentials): Promise<void> {
+async function saveCredentials(dir: string, c: JoinedCredentials): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   await writePrivateFile(join(dir, CREDENTIAL_FILES.key), c.keyPem);
@@ -93,10 +95,29 @@ async function saveCredentials(dir: string, c: ClientCredentials): Promise<void>
   await writePrivateFile(join(dir, CREDENTIAL_FILES.cert), c.certPem);
 }
 
+type TlsParts = { verify: false } | { verify: true; caPem: string; keyPem?: string; certPem?: string };
+
+/**
+ * TLS credentials and channel options for `target`. Node warns (DEP0123) when
+ * TLS's server name is an IP address, which grpc-js sets from the target; for
+ * an IP, the name sent is "localhost" and the certificate is still checked
+ * against the IP itself.
+ */
+function secureChannel(target: string, tls: TlsParts): { creds: ChannelCredentials; options: ChannelOptions } {
+  const host = target.startsWith('unix:') ? 'localhost' : target.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  const options: ChannelOptions = { 'grpc.initial_reconnect_backoff_ms': 200 };
+  const verifyOptions = isIP(host) === 0 ? {} : { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(host, cert) };
+  if (isIP(host) !== 0) options['grpc.ssl_target_name_override'] = 'localhost';
+  if (!tls.verify) return { creds: credentials.createSsl(null, null, null, { ...verifyOptions, rejectUnauthorized: false }), options };
+  const pem = (text: string | undefined): Buffer | null => (text === undefined ? null : Buffer.from(text));
+  return { creds: credentials.createSsl(Buffer.from(tls.caPem), pem(tls.keyPem), pem(tls.certPem), verifyOptions), options };
+}
+
 /** One unary call on a throw-away channel; failures become ApiErrors phrased for `server`. */
-function call<Req, Res>(server: string, creds: ChannelCredentials, method: MethodDef<Req, Res>, req: Req, deadlineMs: number): Promise<Res> {
+function call<Req, Res>(server: string, tls: TlsParts, method: MethodDef<Req, Res>, req: Req, deadlineMs: number): Promise<Res> {
   const target = grpcTarget(server);
-  const client = new Client(target, creds, { 'grpc.initial_reconnect_backoff_ms': 200 });
+  const { creds, options } = secureChannel(target, tls);
+  const client = new Client(target, creds, options);
   return new Promise<Res>((resolve, reject) => {
     client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, req, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
       client.close();
@@ -109,8 +130,7 @@ function call<Req, Res>(server: string, creds: ChannelCredentials, method: Metho
 
 /** The cluster CA as the server presents it, over TLS that is not verified (there is nothing to verify against yet). */
 export async function fetchClusterCa(server: string, deadlineMs = 30_000): Promise<string> {
-  const unverified = credentials.createSsl(null, null, null, { rejectUnauthorized: false });
-  const info = await call(server, unverified, BootstrapService.getClusterInfo, {}, deadlineMs);
+  const info = await call(server, { verify: false }, BootstrapService.getClusterInfo, {}, deadlineMs);
   const ca = info.caCertificate ?? '';
   if (ca === '') throw new JoinError(`the server at ${server} sent no CA certificate`);
   return ca;
@@ -122,12 +142,12 @@ function failure(server: string, err: unknown): JoinError {
   return new JoinError(`joining the cluster at ${server} failed: ${err instanceof Error ? err.message : String(err)}`);
 }
 
-async function requestCertificate(server: string, creds: ChannelCredentials, req: IssueCertificateRequest, deadlineMs: number): Promise<IssuedCertificate> {
+async function requestCertificate(server: string, creds: TlsParts, req: IssueCertificateRequest, deadlineMs: number): Promise<IssuedCertificate> {
   return call(server, creds, BootstrapService.issueCertificate, req, deadlineMs);
 }
 
 /** Joins with `token`: checks the server's CA against the token before sending it. */
-async function joinWithToken(opts: JoinOptions, tokenText: string): Promise<ClientCredentials> {
+async function joinWithToken(opts: JoinOptions, tokenText: string): Promise<JoinedCredentials> {
   const deadlineMs = opts.deadlineMs ?? 30_000;
   let token;
   try {
@@ -150,8 +170,7 @@ async function joinWithToken(opts: JoinOptions, tokenText: string): Promise<Clie
   }
   const keyPem = await generateKeyPem();
   const csr = await createCsr(keyPem, { commonName: opts.nodeName ? `system:node:${opts.nodeName}` : opts.identity });
-  const verified = credentials.createSsl(Buffer.from(caPem));
-  const issued = await requestCertificate(opts.server, verified, { token: tokenText.trim(), csr, identity: opts.identity, nodeName: opts.nodeName ?? '' }, deadlineMs).catch(
+  const issued = await requestCertificate(opts.server, { verify: true, caPem }, { token: tokenText.trim(), csr, identity: opts.identity, nodeName: opts.nodeName ?? '' }, deadlineMs).catch(
     (err: unknown) => {
       throw failure(opts.server, err);
     },
@@ -160,10 +179,10 @@ async function joinWithToken(opts: JoinOptions, tokenText: string): Promise<Clie
 }
 
 /** A new certificate for a new key, asked for with the current certificate. */
-export async function renewCredentials(opts: JoinOptions, current: ClientCredentials): Promise<ClientCredentials> {
+export async function renewCredentials(opts: JoinOptions, current: JoinedCredentials): Promise<JoinedCredentials> {
   const keyPem = await generateKeyPem();
   const csr = await createCsr(keyPem, { commonName: certificateInfo(current.certPem).subject.commonName });
-  const mtls = credentials.createSsl(Buffer.from(current.caPem), Buffer.from(current.keyPem), Buffer.from(current.certPem));
+  const mtls: TlsParts = { verify: true, caPem: current.caPem, keyPem: current.keyPem, certPem: current.certPem };
   const issued = await requestCertificate(opts.server, mtls, { token: '', csr, identity: opts.identity, nodeName: opts.nodeName ?? '' }, opts.deadlineMs ?? 30_000);
   const renewed = { caPem: issued.caCertificate || current.caPem, certPem: issued.certificate ?? '', keyPem };
   await saveCredentials(opts.dir, renewed);
@@ -175,7 +194,7 @@ export async function renewCredentials(opts: JoinOptions, current: ClientCredent
  * they near their end), else new ones got with the join token. Throws a
  * JoinError with one line when there are none and no token, or the join fails.
  */
-export async function loadOrJoin(opts: JoinOptions): Promise<ClientCredentials> {
+export async function loadOrJoin(opts: JoinOptions): Promise<JoinedCredentials> {
   const now = (opts.now ?? (() => new Date()))();
   const log = opts.log ?? (() => undefined);
   const saved = await loadCredentials(opts.dir);
@@ -207,7 +226,7 @@ export async function loadOrJoin(opts: JoinOptions): Promise<ClientCredentials> 
   return joinAndSave(opts, opts.token);
 }
 
-async function joinAndSave(opts: JoinOptions, token: string): Promise<ClientCredentials> {
+async function joinAndSave(opts: JoinOptions, token: string): Promise<JoinedCredentials> {
   const creds = await joinWithToken(opts, token);
   await saveCredentials(opts.dir, creds);
   opts.log?.(`joined the cluster at ${opts.server} as ${certificateInfo(creds.certPem).subject.commonName}; credentials in ${opts.dir}`);
@@ -220,7 +239,7 @@ async function joinAndSave(opts: JoinOptions, token: string): Promise<ClientCred
  * Undefined when it has neither a token nor credentials from an earlier
  * join: it then uses the client config as before.
  */
-export async function joinedCredentials(opts: JoinOptions, env: NodeJS.ProcessEnv = process.env): Promise<ClientCredentials | undefined> {
+export async function joinedCredentials(opts: JoinOptions, env: NodeJS.ProcessEnv = process.env): Promise<JoinedCredentials | undefined> {
   const token = opts.token || env['TSK_TOKEN'] || undefined;
   if (token === undefined && (await loadCredentials(opts.dir)) === undefined) return undefined;
   return loadOrJoin({ ...opts, token });
