@@ -18,8 +18,8 @@ const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
 const CACHE_LIMIT = 1024;
 
 export interface AuthenticatorOptions {
-  /** PEM of the CA client certificates must chain to (the cluster CA). */
-  readonly clientCaPem: string;
+  /** PEM of the CA client certificates must chain to (the cluster CA); absent on a plaintext server, which has no peer certificates. */
+  readonly clientCaPem?: string;
   /** --token-auth-file's tokens. */
   readonly tokens?: ReadonlyMap<string, UserInfo>;
   readonly now?: () => Date;
@@ -32,13 +32,13 @@ interface Verified {
 }
 
 export class RequestAuthenticator implements Authenticator {
-  private readonly ca: X509Certificate;
+  private readonly ca: X509Certificate | undefined;
   private readonly tokens: ReadonlyMap<string, UserInfo>;
   private readonly now: () => Date;
   private readonly verified = new Map<string, Verified>();
 
   constructor(opts: AuthenticatorOptions) {
-    this.ca = new X509Certificate(opts.clientCaPem);
+    this.ca = opts.clientCaPem === undefined ? undefined : new X509Certificate(opts.clientCaPem);
     this.tokens = opts.tokens ?? new Map();
     this.now = opts.now ?? (() => new Date());
   }
@@ -76,7 +76,7 @@ export class RequestAuthenticator implements Authenticator {
     } catch {
       throw new UnauthorizedError('x509: malformed certificate');
     }
-    if (!cert.checkIssued(this.ca) || !cert.verify(this.ca.publicKey)) {
+    if (this.ca === undefined || !cert.checkIssued(this.ca) || !cert.verify(this.ca.publicKey)) {
       throw new UnauthorizedError('x509: certificate signed by unknown authority');
     }
     if (cert.keyUsage !== undefined && !cert.keyUsage.includes(CLIENT_AUTH_OID)) {
