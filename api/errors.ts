@@ -145,6 +145,13 @@ export class InternalError extends ApiError {
   }
 }
 
+/** The request's credential is missing where one is required, or invalid (Kubernetes' 401). */
+export class UnauthorizedError extends ApiError {
+  constructor(message: string) {
+    super('Unauthorized', message);
+  }
+}
+
 function build(reason: StatusReason, message: string, causes: readonly Cause[], kind?: string, name?: string): ApiError {
   const err = new ApiError(reason, message, causes, { kind, name });
   // The subclasses' constructors compose messages; a decoded error keeps the
@@ -164,6 +171,7 @@ const CLASS_FOR: Partial<Record<StatusReason, { prototype: ApiError }>> = {
   RequestEntityTooLarge: TooLargeError,
   ServiceUnavailable: UnavailableError,
   InternalError: InternalError,
+  Unauthorized: UnauthorizedError,
 };
 
 const REASONS = new Set<string>(Object.keys(HTTP_CODE));

@@ -2,10 +2,14 @@
 // server, write the client config, and run until SIGINT/SIGTERM or until
 // the embedded etcd dies (then say so and exit non-zero).
 
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeClientConfig, defaultConfigPath } from '../client/config';
-import { EtcdProcess } from '../util/etcd-process';
-import { loadOrCreateClusterPki } from '../util/pki';
+import { writeClientConfig, defaultConfigPath, upsertContext, type ContextEntry } from '../client/config';
+import type { ClientCredentials } from '../client/connection';
+import { EtcdProcess, type EtcdTlsFiles } from '../util/etcd-process';
+import { issue, loadOrCreateClusterPki, type ClusterPki } from '../util/pki';
+import { hostFacts, servingSans } from './serving-names';
+import type { EtcdClientTls } from './storage/etcd-connection';
 import { onShutdownSignals } from '../util/signals';
 import { FLAG_HELP, UsageError, parseFlags, type ApiServerFlags } from './flags';
 import { startApiServer, type ApiServerOptions, type RunningApiServer } from './server';
@@ -19,8 +23,17 @@ export interface StartedApiServer {
   readonly server: RunningApiServer;
   /** Resolves with a message when the embedded etcd died; the process should then exit non-zero. */
   readonly died: Promise<string>;
+  /** The cluster PKI under DIR/tls. */
+  readonly pki: ClusterPki;
+  /** A client credential issued now by the cluster CA (in-process components: system:kube-scheduler, ...). */
+  credentialsFor(user: string, groups?: string[]): Promise<ClientCredentials>;
   /** Stops the API server, then the embedded etcd. */
   stop(): Promise<void>;
+}
+
+/** The file every start writes with this cluster's admin context: for root's tools and agents on this machine (`--kubeconfig`). */
+export function adminConfigPath(dataDir: string): string {
+  return join(dataDir, 'admin.conf');
 }
 
 /**
@@ -32,11 +45,16 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
   let etcd: EtcdProcess | undefined;
   let etcdDied: (msg: string) => void = () => undefined;
   const died = new Promise<string>((resolve) => (etcdDied = resolve));
+  const sans = servingSans(flags.tlsSans, flags.address, hostFacts());
+  const pki = await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) });
   let etcdServers = flags.etcdServers;
+  let etcdTls: EtcdClientTls | undefined;
   if (etcdServers.length === 0) {
-    log(`starting embedded etcd with data in ${join(flags.dataDir, 'etcd')}`);
+    log(`starting embedded etcd with data in ${join(flags.dataDir, 'etcd')} (client-certificate TLS)`);
+    etcdTls = { caPem: pki.ca.certPem, certPem: pki.etcdClient.certPem, keyPem: pki.etcdClient.keyPem, serverName: 'localhost' };
     etcd = await EtcdProcess.start({
       dataDir: flags.dataDir,
+      tls: embeddedEtcdTls(pki),
       onUnexpectedExit: (code, signal) =>
         etcdDied(`the embedded etcd exited unexpectedly (${signal ?? `code ${code}`}); see ${join(flags.dataDir, 'etcd.log')}`),
     });
@@ -44,13 +62,23 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
     log(`embedded etcd ready at ${etcd.clientUrl} (pid ${etcd.pid ?? '?'})`);
   } else {
     log(`using etcd at ${etcdServers.join(',')}`);
+    etcdTls = await externalEtcdTls(flags);
   }
   let server: RunningApiServer;
   try {
-    const pki = await loadOrCreateClusterPki(flags.dataDir, { sans: {}, log: (l) => log(`tls: ${l}`) });
     server = await startApiServer({
       bootstrap: { ca: pki.ca, tokenFile: join(flags.dataDir, 'token') },
       etcdServers,
+      etcdTls,
+      tls: flags.insecurePlaintext
+        ? undefined
+        : {
+            caPem: pki.ca.certPem,
+            server: pki.server,
+            renew: async () => (await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) })).server,
+          },
+      insecurePlaintext: flags.insecurePlaintext,
+      tokenAuthFile: flags.tokenAuthFile,
       address: flags.address,
       httpAddress: flags.httpAddress,
       serviceCidr: flags.serviceCidr,
@@ -68,18 +96,72 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
     log(`${t.created ? 'created the node join token' : 'node join token'} (stored in ${t.file}); nodes join with: tsk agent --server https://HOST:PORT --token TOKEN`);
     console.log(`Node join token: ${t.text}`);
   }
-  if (flags.writeConfig) {
-    await writeClientConfig({ server: server.grpcAddress });
-    log(`wrote ${defaultConfigPath()} (server: ${server.grpcAddress})`);
-  }
+  await writeContexts(flags, adminContext(flags, pki, server.grpcAddress), log);
   return {
     server,
     died,
+    pki,
+    credentialsFor: async (user, groups) => {
+      const cred = await issue(pki.ca, { commonName: user, organizations: groups }, { usage: 'client' });
+      return { caPem: pki.ca.certPem, certPem: cred.certPem, keyPem: cred.keyPem };
+    },
     stop: async () => {
       await server.stop();
       await etcd?.stop();
     },
   };
+}
+
+function embeddedEtcdTls(pki: ClusterPki): EtcdTlsFiles {
+  return {
+    caFile: pki.paths.ca.cert,
+    certFile: pki.paths['etcd-server'].cert,
+    keyFile: pki.paths['etcd-server'].key,
+    caPem: pki.ca.certPem,
+    clientCertPem: pki.etcdClient.certPem,
+    clientKeyPem: pki.etcdClient.keyPem,
+  };
+}
+
+/** kube-apiserver's --etcd-cafile/--etcd-certfile/--etcd-keyfile, read now so a missing file fails the start. */
+async function externalEtcdTls(flags: ApiServerFlags): Promise<EtcdClientTls | undefined> {
+  if (flags.etcdCaFile === undefined && flags.etcdCertFile === undefined) return undefined;
+  const read = async (flag: string, file: string | undefined): Promise<string | undefined> => {
+    if (file === undefined) return undefined;
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw new Error(`--${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  return {
+    caPem: await read('etcd-cafile', flags.etcdCaFile),
+    certPem: await read('etcd-certfile', flags.etcdCertFile),
+    keyPem: await read('etcd-keyfile', flags.etcdKeyFile),
+  };
+}
+
+function adminContext(flags: ApiServerFlags, pki: ClusterPki, address: string): ContextEntry {
+  if (flags.insecurePlaintext) return { name: flags.clusterName, server: address };
+  return { name: flags.clusterName, server: address, caPem: pki.ca.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem };
+}
+
+/**
+ * DIR/admin.conf always (this cluster alone); the user's config when asked,
+ * as a named context made current. A context of that name that belonged to
+ * another cluster (another CA) is replaced, and the log says so.
+ */
+async function writeContexts(flags: ApiServerFlags, entry: ContextEntry, log: (msg: string) => void): Promise<void> {
+  const adminConf = adminConfigPath(flags.dataDir);
+  await writeClientConfig({ currentContext: entry.name, contexts: [entry] }, adminConf);
+  log(`wrote ${adminConf} (context "${entry.name}", server ${entry.server})`);
+  if (!flags.writeConfig) return;
+  const path = defaultConfigPath();
+  const change = await upsertContext(entry, path);
+  if (change === 'replaced-other-cluster') {
+    log(`WARNING: ${path}: context "${entry.name}" belonged to another cluster (another CA) and now points at this one; use --cluster-name to keep both`);
+  }
+  log(`${change === 'created' ? 'added' : 'updated'} context "${entry.name}" in ${path} (server ${entry.server}) and made it current`);
 }
 
 export async function main(argv: string[]): Promise<number> {

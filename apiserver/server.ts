@@ -9,6 +9,10 @@ import type { VersionInfo } from '../api/gen/tsk/v1/meta';
 import type { Namespace } from '../api/gen/tsk/v1/core';
 import { KIND_NAMES, KINDS, type KindName } from '../api/kinds';
 import { GrpcApi, GRPC_MAX_RECEIVE_BYTES } from './grpc/server';
+import { ServingCertificateProvider, servingCredentials, type ServingTls } from './grpc/tls';
+import { RequestAuthenticator } from './auth/authenticator';
+import { loadTokenFile } from './auth/token-file';
+import type { CertKey } from '../util/pki';
 import { TunnelRegistry } from './tunnel/registry';
 import { listenHealthServer } from '../util/health-server';
 import { bindListenAddress, parseListenAddress, type Bound } from './grpc/listen';
@@ -19,12 +23,11 @@ import { ServiceAllocators, serviceStrategy } from './registry/services';
 import { Registry, type RegistryContext } from './registry/store';
 import { PLAIN_STRATEGY, type Strategy } from './registry/strategy';
 import { LeaseManager } from './storage/lease-manager';
-import { connectEtcd } from './storage/etcd-connection';
+import { connectEtcd, type EtcdClientTls } from './storage/etcd-connection';
 import { EtcdCacheSource } from './storage/etcd-source';
 import { EtcdStore } from './storage/etcd-store';
 import { kindPrefix, objectKey } from './storage/keys';
 import { WatchCache } from './storage/watch-cache';
-import type { CertKey } from '../util/pki';
 import type { CallCredentials, UserInfo } from './auth/user';
 import { Bootstrap } from './bootstrap/service';
 import { ensureServerToken, type ServerToken } from './bootstrap/server-token';
@@ -36,6 +39,8 @@ export const TSK_VERSION = '0.1.0';
 export interface ApiServerOptions {
   /** etcd client URLs. */
   etcdServers: string[];
+  /** TLS to etcd (https URLs): its CA and the API server's client certificate. */
+  etcdTls?: EtcdClientTls;
   /**
    * gRPC addresses, comma-separated: HOST:PORT (port 0 picks a free one) or
    * unix:/ABS/PATH. The first is the one written to the client config.
@@ -57,6 +62,21 @@ export interface ApiServerOptions {
   log?: (msg: string) => void;
   /** Other components' metrics served on this server's /metrics too (tsk server). */
   extraMetrics?: readonly MetricsRegistry[];
+  /** TLS on every gRPC listener: required unless insecurePlaintext. */
+  tls?: ServingTls & {
+    /** Called every renewCheckMs; a certificate different from the one served is swapped in. */
+    renew?: () => Promise<CertKey>;
+    /** Default an hour. */
+    renewCheckMs?: number;
+  };
+  /**
+   * Serve gRPC in plaintext with no client certificates: ONLY for the TLS
+   * cost comparison of `npm run bench:api`. Anyone who can reach the port
+   * can then read and write everything.
+   */
+  insecurePlaintext?: boolean;
+  /** kube-apiserver's --token-auth-file: CSV of token,user,uid,"group1,group2". */
+  tokenAuthFile?: string;
   /** Join tokens and certificates for joining nodes (tsk.v1.Bootstrap); not served without it. */
   bootstrap?: BootstrapOptions;
 }
@@ -66,7 +86,7 @@ export interface BootstrapOptions {
   ca: CertKey;
   /** Where the server token is kept (<data-dir>/token); none is made when absent. */
   tokenFile?: string;
-  /** The caller of a call, for the admin-only token calls and renewals; everyone is anonymous without it. */
+  /** The caller of a call, for the admin-only token calls and renewals; default: the server's authenticator. */
   authenticate?: (call: CallCredentials) => UserInfo | undefined;
 }
 
@@ -127,7 +147,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   };
   try {
     // 1. etcd
-    const etcd = connectEtcd(opts.etcdServers);
+    const etcd = connectEtcd(opts.etcdServers, opts.etcdTls);
     cleanups.push(() => etcd.close());
     const store = new EtcdStore(etcd, metrics);
     await waitForEtcd(store, opts.etcdServers, 30_000);
@@ -209,7 +229,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       'grpc.keepalive_timeout_ms': 20_000,
     });
     const tunnels = new TunnelRegistry(metrics, log);
+    const transport = await servingTransport(opts, log, cleanups);
     new GrpcApi({
+      authenticator: transport.authenticator,
       tunnels,
       registries,
       caches,
@@ -226,7 +248,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       const tokens = new EtcdTokenStore(etcd);
       const hash = caHash(b.ca.certPem);
       if (b.tokenFile !== undefined) serverToken = await ensureServerToken({ file: b.tokenFile, caHash: hash, store: tokens, now: now() });
-      new Bootstrap({ ca: b.ca, caHash: hash, tokens, authenticate: b.authenticate ?? (() => undefined), now, log }).register(server);
+      const authenticate = b.authenticate ?? ((call: CallCredentials) => transport.authenticator.authenticate(call));
+      new Bootstrap({ ca: b.ca, caHash: hash, tokens, authenticate, now, log }).register(server);
     }
     // Bound before anything can fail later, so a socket file is always cleaned up.
     const bound: Bound[] = [];
@@ -248,7 +271,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     );
     // Runs before the shutdown above (cleanups run in reverse): tunnels never end by themselves.
     cleanups.push(() => tunnels.closeAll());
-    for (const text of opts.address.split(',')) bound.push(await bindListenAddress(server, parseListenAddress(text.trim())));
+    for (const text of opts.address.split(',')) bound.push(await bindListenAddress(server, parseListenAddress(text.trim()), transport.credentials));
     const grpcAddresses = bound.map((b) => b.address);
     const grpcAddress = grpcAddresses[0] ?? '';
 
@@ -267,10 +290,57 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     });
     cleanups.push(() => http.close());
     const httpAddress = http.address;
-    log(`serving gRPC on ${grpcAddresses.join(', ')}, HTTP on ${httpAddress}`);
+    log(`serving gRPC (${opts.insecurePlaintext ? 'PLAINTEXT' : 'TLS'}) on ${grpcAddresses.join(', ')}, HTTP on ${httpAddress}`);
     return { grpcAddress, grpcAddresses, httpAddress, metrics, serverToken, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** Default period of the serving certificate's renewal check. */
+export const RENEW_CHECK_MS = 60 * 60 * 1000;
+
+/**
+ * The gRPC listeners' credentials and the authenticator for their callers;
+ * with TLS also the renewal timer (stopped by a cleanup).
+ */
+async function servingTransport(
+  opts: ApiServerOptions,
+  log: (msg: string) => void,
+  cleanups: (() => Promise<void> | void)[],
+): Promise<{ credentials: grpc.ServerCredentials; authenticator: RequestAuthenticator }> {
+  let tokens;
+  if (opts.tokenAuthFile !== undefined) {
+    const file = await loadTokenFile(opts.tokenAuthFile);
+    for (const w of file.warnings) log(`warning: ${w}`);
+    tokens = file.tokens;
+    log(`loaded ${tokens.size} bearer token(s) from ${opts.tokenAuthFile}`);
+  }
+  const tls = opts.tls;
+  if (opts.insecurePlaintext) {
+    if (tls !== undefined) throw new Error('invariant: both tls and insecurePlaintext given to startApiServer');
+    log('WARNING: serving the API in PLAINTEXT (--insecure-plaintext-for-benchmarks-only): anyone who can reach it can read all traffic and impersonate bearer tokens');
+    return { credentials: grpc.ServerCredentials.createInsecure(), authenticator: new RequestAuthenticator({ tokens }) };
+  }
+  if (tls === undefined) throw new Error('invariant: startApiServer needs tls (or insecurePlaintext for the benchmark)');
+  const provider = new ServingCertificateProvider(tls);
+  const renew = tls.renew;
+  if (renew !== undefined) {
+    let served = tls.server.certPem;
+    const timer = setInterval(() => {
+      renew().then(
+        (next) => {
+          if (next.certPem === served) return;
+          served = next.certPem;
+          provider.update(next);
+          log('serving a renewed TLS certificate');
+        },
+        (err: unknown) => log(`renewing the serving certificate failed: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    }, tls.renewCheckMs ?? RENEW_CHECK_MS);
+    timer.unref();
+    cleanups.push(() => clearInterval(timer));
+  }
+  return { credentials: servingCredentials(provider), authenticator: new RequestAuthenticator({ clientCaPem: tls.caPem, tokens }) };
 }

@@ -2,7 +2,8 @@
 // queue. Components import from here.
 
 export { Clientset, UnknownKindError } from './clientset';
-export { Connection, DEFAULT_UNARY_DEADLINE_MS, type ConnectionOptions } from './connection';
+export { Connection, DEFAULT_UNARY_DEADLINE_MS, channelCredentials, type ClientCredentials, type ConnectionOptions } from './connection';
+export { resolveClient, readClientConfig, writeClientConfig, upsertContext, defaultConfigPath, DEFAULT_SERVER, type ClientConfig, type ClientTarget, type ContextChange, type ContextEntry, type ResolveOptions } from './config';
 export { GrpcResourceClient, PodClient, type DeleteOptions, type ListOptions, type ResourceClient, type WatchOptions } from './resource';
 export type { Watch, WatchEvent, WatchEventType } from './watch';
 export {

@@ -5,7 +5,7 @@
 
 import { Registry } from 'prom-client';
 import { Clientset } from '../client/clientset';
-import { resolveServer } from '../client/config';
+import { resolveClient } from '../client/config';
 import { SharedInformerFactory } from '../client/informer-factory';
 import { buildNodeRuntime } from '../kubelet/main';
 import { startKubelet, type RunningKubelet } from '../kubelet/kubelet';
@@ -41,8 +41,10 @@ async function stopAll(p: Parts): Promise<void> {
 
 async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   const k = flags.kubelet;
-  const server = await resolveServer(k.server);
-  parts.clientset = new Clientset(server);
+  const target = await resolveClient({ server: k.server, kubeconfig: k.kubeconfig });
+  if (target.warning !== undefined) log(`warning: ${target.warning}`);
+  const server = target.server;
+  parts.clientset = new Clientset(server, target.credentials);
   parts.informers = new SharedInformerFactory(parts.clientset);
   const node = buildNodeRuntime(k);
   log(`node ${k.nodeName}, API server ${server}, data in ${node.dataDir}, ${k.network} network`);

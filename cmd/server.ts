@@ -4,6 +4,7 @@
 // process says so and exits non-zero rather than limping on.
 
 import { Registry } from 'prom-client';
+import { USER_CONTROLLER_MANAGER, USER_SCHEDULER } from '../apiserver/auth/user';
 import { startWithEtcd, type StartedApiServer } from '../apiserver/main';
 import { Clientset } from '../client/clientset';
 import { SharedInformerFactory } from '../client/informer-factory';
@@ -18,7 +19,10 @@ function log(line: string): void {
 
 interface Parts {
   api?: StartedApiServer;
+  /** The controllers' identity; the shared informers list and watch with it. */
   clientset?: Clientset;
+  /** The scheduler's identity, for its writes (binds, status, events). */
+  schedulerClientset?: Clientset;
   informers?: SharedInformerFactory;
   controllers?: RunningControllerManager;
   scheduler?: RunningScheduler;
@@ -30,6 +34,7 @@ async function stopAll(p: Parts): Promise<void> {
   await p.controllers?.stop();
   await p.informers?.stop();
   p.clientset?.close();
+  p.schedulerClientset?.close();
   await p.api?.stop();
 }
 
@@ -37,7 +42,12 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
   const schedulerMetrics = new Registry();
   const controllerMetrics = new Registry();
   parts.api = await startWithEtcd(flags.api, log, { extraMetrics: [schedulerMetrics, controllerMetrics] });
-  parts.clientset = new Clientset(parts.api.server.grpcAddress);
+  // Each component is its own user, as in Kubernetes, with a certificate the
+  // cluster CA issues at every start; the loopback address is in the
+  // serving certificate whatever --address says.
+  const address = parts.api.server.grpcAddress;
+  parts.clientset = new Clientset(address, await parts.api.credentialsFor(USER_CONTROLLER_MANAGER));
+  parts.schedulerClientset = new Clientset(address, await parts.api.credentialsFor(USER_SCHEDULER));
   parts.informers = new SharedInformerFactory(parts.clientset);
   parts.controllers = await startControllerManager({
     clientset: parts.clientset,
@@ -51,7 +61,7 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
     log: (l) => log(`controllers: ${l}`),
   });
   log(`controllers running: ${parts.controllers.controllers.map((c) => c.name).join(', ')}`);
-  parts.scheduler = startScheduler({ clientset: parts.clientset, informers: parts.informers, registry: schedulerMetrics, log: (l) => log(`scheduler: ${l}`) });
+  parts.scheduler = startScheduler({ clientset: parts.schedulerClientset, informers: parts.informers, registry: schedulerMetrics, log: (l) => log(`scheduler: ${l}`) });
   await parts.scheduler.started;
   log('scheduler running');
 }

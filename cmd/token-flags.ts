@@ -6,7 +6,7 @@ import { tokenIdOf, TokenFormatError } from '../util/join-token';
 
 export { UsageError };
 
-type Common = { server: string | undefined; help: boolean };
+type Common = { server: string | undefined; kubeconfig: string | undefined; context: string | undefined; help: boolean };
 export type TokenCommand =
   | (Common & { verb: 'create'; ttlSeconds: number; description: string })
   | (Common & { verb: 'list' })
@@ -27,10 +27,13 @@ Commands:
   delete ID|TOKEN ...                            delete tokens: nodes can no longer join with them
 
 Flags of every command:
-  --server ADDRESS      the API server, HOST:PORT or unix:/PATH (default: $TSCTL_SERVER, then ~/.tsk/config)
+  --server ADDRESS      the API server, HOST:PORT or unix:/PATH (default: the context's server)
+  --kubeconfig FILE     the client config with the admin credential (default: $TSK_CONFIG, then ~/.tsk/config;
+                        on the server, <data-dir>/admin.conf)
+  --context NAME        the context of the client config to use (default: its current context)
   -h, --help            print this help`;
 
-const COMMON = { server: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } } as const;
+const COMMON = { server: { type: 'string' }, kubeconfig: { type: 'string' }, context: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } } as const;
 
 /** The ttl in whole seconds: a Go duration, 0 for never. */
 function ttlSeconds(value: string): number {
@@ -50,7 +53,7 @@ function splitPositionals(argv: readonly string[]): { positionals: string[]; fla
     }
     flags.push(a);
     // Flags that take a value, given as --flag VALUE.
-    if (['--ttl', '--description', '--server'].includes(a) && i + 1 < argv.length) flags.push(argv[++i] ?? '');
+    if (['--ttl', '--description', '--server', '--kubeconfig', '--context'].includes(a) && i + 1 < argv.length) flags.push(argv[++i] ?? '');
   }
   return { positionals, flags };
 }
@@ -59,17 +62,22 @@ export function parseTokenCommand(argv: readonly string[]): TokenCommand {
   const [verb, ...rest] = argv;
   if (verb === undefined || verb === 'help' || verb === '--help' || verb === '-h') return { verb: 'help' };
   const { positionals, flags } = splitPositionals(rest);
-  const server = (v: string | undefined): string | undefined => (v === undefined ? undefined : serverAddress('server', v));
+  const common = (v: { server?: string | undefined; kubeconfig?: string | undefined; context?: string | undefined; help: boolean }): Common => ({
+    server: v.server === undefined ? undefined : serverAddress('server', v.server),
+    kubeconfig: v.kubeconfig,
+    context: v.context,
+    help: v.help,
+  });
   switch (verb) {
     case 'create': {
       const v = parseFlagValues(flags, { ...COMMON, ttl: { type: 'string', default: '24h' }, description: { type: 'string', default: '' } });
       if (positionals.length > 0) throw new UsageError(`tsk token create takes no arguments (got "${positionals[0]}")`);
-      return { verb, ttlSeconds: ttlSeconds(v.ttl), description: v.description, server: server(v.server), help: v.help };
+      return { verb, ttlSeconds: ttlSeconds(v.ttl), description: v.description, ...common(v) };
     }
     case 'list': {
       const v = parseFlagValues(flags, COMMON);
       if (positionals.length > 0) throw new UsageError(`tsk token list takes no arguments (got "${positionals[0]}")`);
-      return { verb, server: server(v.server), help: v.help };
+      return { verb, ...common(v) };
     }
     case 'delete': {
       const v = parseFlagValues(flags, COMMON);
@@ -82,7 +90,7 @@ export function parseTokenCommand(argv: readonly string[]): TokenCommand {
           throw err;
         }
       });
-      return { verb, ids, server: server(v.server), help: v.help };
+      return { verb, ids, ...common(v) };
     }
     default:
       throw new UsageError(`unknown command "${verb}" (create, list or delete)`);

@@ -4,17 +4,19 @@
 import { ApiError } from '../api/errors';
 import { BootstrapService } from '../api/gen/tsk/v1/bootstrap';
 import { Connection } from '../client';
-import { resolveServer } from '../client/config';
+import { resolveClient } from '../client/config';
 import { TOKEN_HELP, UsageError, parseTokenCommand, type TokenCommand } from './token-flags';
 import { formatTokenTable } from './token-table';
 
-/** The admin's connection to the API server. */
-async function connectAdmin(serverFlag: string | undefined): Promise<Connection> {
-  return new Connection(await resolveServer(serverFlag));
+/** The admin's connection to the API server: the client config's context (--kubeconfig, --context, --server). */
+async function connectAdmin(cmd: Exclude<TokenCommand, { verb: 'help' }>): Promise<Connection> {
+  const target = await resolveClient({ server: cmd.server, kubeconfig: cmd.kubeconfig, context: cmd.context });
+  if (target.warning !== undefined) console.error(`tsk token: warning: ${target.warning}`);
+  return new Connection(target.server, target.credentials);
 }
 
 async function run(cmd: Exclude<TokenCommand, { verb: 'help' }>, out: (s: string) => void): Promise<void> {
-  const conn = await connectAdmin(cmd.server);
+  const conn = await connectAdmin(cmd);
   try {
     switch (cmd.verb) {
       case 'create': {

@@ -8,8 +8,10 @@ import { CONTROLLERS, type ControllerTable } from './registry';
 export { UsageError };
 
 export interface ControllerManagerFlags {
-  /** Unset: client/config.ts resolveServer() decides ($TSCTL_SERVER, ~/.tsk/config, 127.0.0.1:6443). */
+  /** Unset: client/config.ts resolveClient() decides ($TSCTL_SERVER, the config's context, 127.0.0.1:6443). */
   server: string | undefined;
+  /** --kubeconfig: the client config file with the credentials. */
+  kubeconfig: string | undefined;
   httpAddress: string;
   /** The controllers to run, resolved from --controllers. */
   controllers: string[];
@@ -46,6 +48,8 @@ Health and metrics (workqueue_*) are served on --http-address.
 Flags:
   --server HOST:PORT          the API server, HOST:PORT or unix:/PATH (default: $TSCTL_SERVER, then ~/.tsk/config,
                               then 127.0.0.1:6443)
+  --kubeconfig FILE           the client config (server, CA, credential; default: $TSK_CONFIG, then
+                              ~/.tsk/config); its credentials go with --server
   --http-address HOST:PORT    HTTP address for /healthz, /readyz, /livez, /metrics (default ${DEFAULT_HTTP_ADDRESS})
   --controllers LIST          controllers to run, comma-separated: "*" runs every controller on by default,
                               "foo" runs foo, "-foo" does not (default "*").
@@ -108,6 +112,7 @@ function positive(flag: string, value: string): number {
 export function parseFlags(argv: string[], baseTable?: ControllerTable): ControllerManagerFlags {
   const values = parseFlagValues(argv, {
     server: { type: 'string' },
+    kubeconfig: { type: 'string' },
     'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
     controllers: { type: 'string', default: '*' },
     workers: { type: 'string' },
@@ -133,6 +138,7 @@ export function parseFlags(argv: string[], baseTable?: ControllerTable): Control
   }
   return {
     server: typeof v['server'] === 'string' ? serverAddress('server', v['server']) : undefined,
+    kubeconfig: typeof v['kubeconfig'] === 'string' ? v['kubeconfig'] : undefined,
     httpAddress: hostPort('http-address', String(v['http-address']), DEFAULT_HTTP_ADDRESS),
     controllers,
     workers,

@@ -4,7 +4,7 @@
 
 import { Registry } from 'prom-client';
 import { Clientset, SharedInformerFactory } from '../client';
-import { resolveServer } from '../client/config';
+import { resolveClient } from '../client/config';
 import { listenHealthServer, type ListeningHealthServer } from '../util/health-server';
 import { UsageError, flagHelp, parseFlags, type ControllerManagerFlags } from './flags';
 import { startControllerManager, type RunningControllerManager } from './manager';
@@ -29,7 +29,9 @@ export async function main(argv: string[]): Promise<number> {
     console.log(flagHelp());
     return 0;
   }
-  const address = await resolveServer(flags.server);
+  const target = await resolveClient({ server: flags.server, kubeconfig: flags.kubeconfig });
+  if (target.warning !== undefined) log(`warning: ${target.warning}`);
+  const address = target.server;
   const registry = new Registry();
   let manager: RunningControllerManager | undefined;
   let health: ListeningHealthServer;
@@ -49,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   log(`serving /healthz, /readyz and /metrics on http://${health.address}; API server ${address}`);
-  const clientset = new Clientset(address);
+  const clientset = new Clientset(address, target.credentials);
   const informers = new SharedInformerFactory(clientset, {
     onError: (err, context) => log(`informer: ${context}: ${err instanceof Error ? err.message : String(err)}`),
   });

@@ -8,6 +8,7 @@ const host = (): string => 'Worker-1';
 test('defaults', (t) => {
   t.deepEqual(parseFlags([], host), {
     server: undefined,
+    kubeconfig: undefined,
     nodeName: 'worker-1',
     nodeIP: '',
     podCIDR: '',

@@ -11,6 +11,8 @@ export type NetworkKind = 'bridge' | 'loopback';
 export interface KubeletFlags {
   /** Undefined: resolveServer's default chain ($TSCTL_SERVER, ~/.tsk/config, 127.0.0.1:6443). */
   server: string | undefined;
+  /** --kubeconfig: the client config file with the credentials. */
+  kubeconfig: string | undefined;
   nodeName: string;
   nodeIP: string;
   podCIDR: string;
@@ -38,6 +40,8 @@ its containers running; the next start adopts them.
 Flags:
   --server ADDRESS                       API server: HOST:PORT or unix:/PATH (default: $TSCTL_SERVER,
                                          ~/.tsk/config, else 127.0.0.1:6443)
+  --kubeconfig FILE                      the client config (server, CA, credential; default: $TSK_CONFIG, then
+                                         ~/.tsk/config); its credentials go with --server
   --token TOKEN                          join the cluster with this token (K10<hash>::<id>.<secret>, from
                                          tsk server or tsk token create; default $TSK_TOKEN); the node's key
                                          and certificate are kept in DATA-DIR/agent, later starts need none
@@ -74,6 +78,7 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 export function parseFlags(argv: string[], hostname: () => string = os.hostname): KubeletFlags {
   const values = parseFlagValues(argv, {
     server: { type: 'string' },
+    kubeconfig: { type: 'string' },
     token: { type: 'string' },
     'hostname-override': { type: 'string', default: '' },
     'node-ip': { type: 'string', default: '' },
@@ -112,6 +117,7 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
   }
   return {
     server: values.server === undefined ? undefined : serverAddress('server', values.server),
+    kubeconfig: values.kubeconfig,
     nodeName,
     nodeIP,
     podCIDR,

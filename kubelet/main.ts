@@ -4,7 +4,7 @@
 
 import * as path from 'node:path';
 import { Clientset } from '../client';
-import { resolveServer } from '../client/config';
+import { resolveClient } from '../client/config';
 import { FLAG_HELP, parseFlags, UsageError, type KubeletFlags } from './flags';
 import { startKubelet } from './kubelet';
 import { BridgeNetwork } from './network';
@@ -54,10 +54,12 @@ export async function main(argv: string[]): Promise<number> {
     console.log(FLAG_HELP);
     return 0;
   }
-  const server = await resolveServer(flags.server);
+  const target = await resolveClient({ server: flags.server, kubeconfig: flags.kubeconfig });
+  if (target.warning !== undefined) log(`warning: ${target.warning}`);
+  const server = target.server;
   const shutdown = onShutdownSignals();
   const stop = shutdown.received;
-  const clientset = new Clientset(server);
+  const clientset = new Clientset(server, target.credentials);
   // The library's timers do not hold the process (unref'd): this does, until the kubelet is told to stop.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   try {

@@ -9,8 +9,10 @@ import { DEFAULT_HTTP_ADDRESS } from './health';
 export { UsageError };
 
 export interface ProxyFlags {
-  /** Unset: client/config.ts resolveServer() decides ($TSCTL_SERVER, ~/.tsk/config, 127.0.0.1:6443). */
+  /** Unset: client/config.ts resolveClient() decides ($TSCTL_SERVER, the config's context, 127.0.0.1:6443). */
   server: string | undefined;
+  /** --kubeconfig: the client config file with the credentials. */
+  kubeconfig: string | undefined;
   nodeName: string;
   /** Unset: the Node object's addresses. */
   nodeIPs: string[] | undefined;
@@ -32,6 +34,8 @@ load-balance over its ready endpoints. Its chains are named TSK-SERVICES, TSK-SV
 Flags:
   --server HOST:PORT            the API server, HOST:PORT or unix:/PATH (default: $TSCTL_SERVER, then ~/.tsk/config,
                                 then 127.0.0.1:6443)
+  --kubeconfig FILE             the client config (server, CA, credential; default: $TSK_CONFIG, then
+                                ~/.tsk/config); its credentials go with --server
   --hostname-override NAME      this node's name (default: the host name)
   --node-ip IPS                 comma-separated IPv4 addresses where NodePorts answer (default: the Node object's
                                 InternalIP and ExternalIP addresses, else every local address)
@@ -51,6 +55,7 @@ function cidr(flag: string, value: string): string {
 
 const OPTIONS = {
   server: { type: 'string' },
+  kubeconfig: { type: 'string' },
   'hostname-override': { type: 'string' },
   'node-ip': { type: 'string' },
   'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
@@ -80,6 +85,7 @@ export function parseFlags(argv: string[], defaultNodeName: string = hostname())
   if (!/^\d+$/.test(bit) || Number(bit) > 31) throw new UsageError(`--iptables-masquerade-bit: "${bit}" is not a number from 0 to 31`);
   return {
     server: values.server === undefined ? undefined : serverAddress('server', values.server),
+    kubeconfig: values.kubeconfig,
     nodeName,
     nodeIPs,
     httpAddress: hostPort('http-address', values['http-address'], DEFAULT_HTTP_ADDRESS),

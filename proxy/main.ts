@@ -5,7 +5,7 @@
 
 import { Registry } from 'prom-client';
 import { Clientset, SharedInformerFactory } from '../client';
-import { resolveServer } from '../client/config';
+import { resolveClient } from '../client/config';
 import type { ListeningHealthServer } from '../util/health-server';
 import { cleanupRules } from './cleanup';
 import { FLAG_HELP, UsageError, parseFlags, type ProxyFlags } from './flags';
@@ -50,7 +50,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (flags.cleanup) return cleanup();
 
-  const address = await resolveServer(flags.server);
+  const target = await resolveClient({ server: flags.server, kubeconfig: flags.kubeconfig });
+  if (target.warning !== undefined) log(`warning: ${target.warning}`);
+  const address = target.server;
   const registry = new Registry();
   let proxy: RunningProxy | undefined;
   let health: ListeningHealthServer;
@@ -62,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   log(`node ${flags.nodeName}; serving /healthz and /metrics on http://${health.address}; API server ${address}`);
-  const clientset = new Clientset(address);
+  const clientset = new Clientset(address, target.credentials);
   const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`informer: ${context}: ${errorText(err)}`) });
   const sig = onShutdownSignals();
   let code = 0;

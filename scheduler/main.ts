@@ -4,7 +4,7 @@
 
 import { Registry } from 'prom-client';
 import { Clientset, SharedInformerFactory } from '../client';
-import { resolveServer } from '../client/config';
+import { resolveClient, type ClientTarget } from '../client/config';
 import { listenHealthServer } from '../util/health-server';
 import { FLAG_HELP, UsageError, parseFlags, type SchedulerFlags } from './flags';
 import { startScheduler } from './start';
@@ -30,14 +30,16 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  let server: string;
+  let target: ClientTarget;
   try {
-    server = await resolveServer(flags.server);
+    target = await resolveClient({ server: flags.server, kubeconfig: flags.kubeconfig });
   } catch (err) {
     console.error(`tsk scheduler: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
-  const clientset = new Clientset(server);
+  if (target.warning !== undefined) log(`warning: ${target.warning}`);
+  const server = target.server;
+  const clientset = new Clientset(server, target.credentials);
   const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`${context}: ${err instanceof Error ? err.message : String(err)}`) });
   const registry = new Registry();
   const scheduler = startScheduler({ clientset, informers, registry, log });

@@ -22,6 +22,7 @@ import { encodingOf } from '../storage/objects';
 import { RawMessage, encodeList } from '../storage/wire';
 import { NodeTunnelService } from '../../api/gen/tsk/v1/stream';
 import type { TunnelRegistry } from '../tunnel/registry';
+import type { Authenticator } from '../auth/user';
 import { PodSessions } from './pod-sessions';
 import { serveWatch, type WatchOptions } from './watch';
 
@@ -31,6 +32,8 @@ class OversizedRequest {
 }
 
 export interface GrpcDeps {
+  /** Who a call comes from (apiserver/auth); the authorization gate calls it. */
+  authenticator: Authenticator;
   registries: ReadonlyMap<KindName, Registry>;
   caches: ReadonlyMap<KindName, WatchCache>;
   store: EtcdStore;

@@ -29,7 +29,7 @@ export interface ClusterPki {
 export type PkiFile = 'ca' | 'server' | 'admin' | 'etcd-server' | 'etcd-client';
 
 export interface ClusterPkiOptions {
-  /** The API server's names beyond the defaults (127.0.0.1, localhost). */
+  /** The API server's names beyond the defaults (127.0.0.1, ::1, localhost). */
   sans: Sans;
   now?: Date;
   /** Log line per created or renewed file ("created", "renewed: ..."); silent when absent. */
@@ -42,7 +42,7 @@ export const ETCD_CLIENT_COMMON_NAME = 'kube-apiserver-etcd-client';
 /** Kubernetes' names (apiserver/auth/user.ts holds them for the server; util cannot import a component). */
 export const ADMIN_USER = 'admin';
 export const ADMIN_GROUP = 'system:masters';
-const LOOPBACK_SANS: Required<Sans> = { dns: ['localhost'], ips: ['127.0.0.1'] };
+const LOOPBACK_SANS: Required<Sans> = { dns: ['localhost'], ips: ['127.0.0.1', '::1'] };
 
 interface LeafSpec {
   file: PkiFile;
