@@ -17,7 +17,8 @@ import { BootstrapService, type IssuedCertificate, type IssueCertificateRequest 
 import type { MethodDef } from '../api/kinds';
 import { parseJoinToken, TokenFormatError } from '../util/join-token';
 import { caHash, certificateInfo, createCsr, generateKeyPem, needsRenewal } from '../util/pki';
-import { toApiError } from './connection';
+import { resolveClient } from './config';
+import { toApiError, type ClientCredentials as ConnectionCredentials } from './connection';
 
 export type JoinIdentity = 'node' | 'scheduler' | 'controller-manager';
 
@@ -243,4 +244,20 @@ export async function joinedCredentials(opts: JoinOptions, env: NodeJS.ProcessEn
   const token = opts.token || env['TSK_TOKEN'] || undefined;
   if (token === undefined && (await loadCredentials(opts.dir)) === undefined) return undefined;
   return loadOrJoin({ ...opts, token });
+}
+
+/**
+ * The server and credentials a component (kubelet, agent, scheduler,
+ * controller manager) connects with: those it joined with (a token now, or
+ * kept from an earlier join) first, else the client config's context.
+ */
+export async function resolveComponentClient(
+  opts: Omit<JoinOptions, 'server'> & { server: string | undefined; kubeconfig: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ server: string; credentials: ConnectionCredentials }> {
+  const target = await resolveClient({ server: opts.server, kubeconfig: opts.kubeconfig, env });
+  const joined = await joinedCredentials({ ...opts, server: target.server }, env);
+  if (joined !== undefined) return { server: target.server, credentials: joined };
+  if (target.warning !== undefined) opts.log?.(`warning: ${target.warning}`);
+  return { server: target.server, credentials: target.credentials };
 }

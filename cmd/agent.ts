@@ -5,7 +5,8 @@
 
 import { Registry } from 'prom-client';
 import { Clientset } from '../client/clientset';
-import { resolveClient } from '../client/config';
+import { join } from 'node:path';
+import { resolveComponentClient } from '../client/bootstrap';
 import { SharedInformerFactory } from '../client/informer-factory';
 import { buildNodeRuntime } from '../kubelet/main';
 import { startKubelet, type RunningKubelet } from '../kubelet/kubelet';
@@ -41,8 +42,8 @@ async function stopAll(p: Parts): Promise<void> {
 
 async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   const k = flags.kubelet;
-  const target = await resolveClient({ server: k.server, kubeconfig: k.kubeconfig });
-  if (target.warning !== undefined) log(`warning: ${target.warning}`);
+  // A node that joined with a token (now or on an earlier start) is system:node:NAME.
+  const target = await resolveComponentClient({ server: k.server, kubeconfig: k.kubeconfig, token: k.token, identity: 'node', nodeName: k.nodeName, dir: join(k.dataDir, 'agent'), log });
   const server = target.server;
   parts.clientset = new Clientset(server, target.credentials);
   parts.informers = new SharedInformerFactory(parts.clientset);

@@ -4,7 +4,8 @@
 
 import { Registry } from 'prom-client';
 import { Clientset, SharedInformerFactory } from '../client';
-import { resolveClient } from '../client/config';
+import { join } from 'node:path';
+import { resolveComponentClient } from '../client/bootstrap';
 import { listenHealthServer, type ListeningHealthServer } from '../util/health-server';
 import { UsageError, flagHelp, parseFlags, type ControllerManagerFlags } from './flags';
 import { startControllerManager, type RunningControllerManager } from './manager';
@@ -29,8 +30,20 @@ export async function main(argv: string[]): Promise<number> {
     console.log(flagHelp());
     return 0;
   }
-  const target = await resolveClient({ server: flags.server, kubeconfig: flags.kubeconfig });
-  if (target.warning !== undefined) log(`warning: ${target.warning}`);
+  let target: Awaited<ReturnType<typeof resolveComponentClient>>;
+  try {
+    target = await resolveComponentClient({
+      server: flags.server,
+      kubeconfig: flags.kubeconfig,
+      token: flags.token,
+      identity: 'controller-manager',
+      dir: join(flags.dataDir, 'controller-manager'),
+      log,
+    });
+  } catch (err) {
+    console.error(`tsk controller-manager: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
   const address = target.server;
   const registry = new Registry();
   let manager: RunningControllerManager | undefined;

@@ -4,7 +4,7 @@
 
 import * as path from 'node:path';
 import { Clientset } from '../client';
-import { resolveClient } from '../client/config';
+import { resolveComponentClient } from '../client/bootstrap';
 import { FLAG_HELP, parseFlags, UsageError, type KubeletFlags } from './flags';
 import { startKubelet } from './kubelet';
 import { BridgeNetwork } from './network';
@@ -54,8 +54,21 @@ export async function main(argv: string[]): Promise<number> {
     console.log(FLAG_HELP);
     return 0;
   }
-  const target = await resolveClient({ server: flags.server, kubeconfig: flags.kubeconfig });
-  if (target.warning !== undefined) log(`warning: ${target.warning}`);
+  let target: Awaited<ReturnType<typeof resolveComponentClient>>;
+  try {
+    target = await resolveComponentClient({
+      server: flags.server,
+      kubeconfig: flags.kubeconfig,
+      token: flags.token,
+      identity: 'node',
+      nodeName: flags.nodeName,
+      dir: path.join(flags.dataDir, 'agent'),
+      log,
+    });
+  } catch (err) {
+    console.error(`tsk kubelet: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
   const server = target.server;
   const shutdown = onShutdownSignals();
   const stop = shutdown.received;

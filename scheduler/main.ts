@@ -4,7 +4,8 @@
 
 import { Registry } from 'prom-client';
 import { Clientset, SharedInformerFactory } from '../client';
-import { resolveClient, type ClientTarget } from '../client/config';
+import { join } from 'node:path';
+import { resolveComponentClient } from '../client/bootstrap';
 import { listenHealthServer } from '../util/health-server';
 import { FLAG_HELP, UsageError, parseFlags, type SchedulerFlags } from './flags';
 import { startScheduler } from './start';
@@ -30,14 +31,13 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  let target: ClientTarget;
+  let target: Awaited<ReturnType<typeof resolveComponentClient>>;
   try {
-    target = await resolveClient({ server: flags.server, kubeconfig: flags.kubeconfig });
+    target = await resolveComponentClient({ server: flags.server, kubeconfig: flags.kubeconfig, token: flags.token, identity: 'scheduler', dir: join(flags.dataDir, 'scheduler'), log });
   } catch (err) {
     console.error(`tsk scheduler: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
-  if (target.warning !== undefined) log(`warning: ${target.warning}`);
   const server = target.server;
   const clientset = new Clientset(server, target.credentials);
   const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`${context}: ${err instanceof Error ? err.message : String(err)}`) });

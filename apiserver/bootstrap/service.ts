@@ -58,8 +58,11 @@ export class Bootstrap {
           (res) => callback(null, res),
           (err: unknown) => {
             let apiErr: ApiError;
-            if (err instanceof ApiError) apiErr = err;
-            else {
+            if (err instanceof ApiError) {
+              apiErr = err;
+              // Refused joins are what an operator looks for when a node does not come up.
+              this.deps.log(`refused ${name} from ${call.getPeer()}: ${err.message}`);
+            } else {
               this.deps.log(`bootstrap ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
               apiErr = new InternalError(err instanceof Error ? err.message : String(err));
             }
