@@ -5,7 +5,8 @@
 
 import { Registry } from 'prom-client';
 import { Clientset, SharedInformerFactory } from '../client';
-import { resolveClient } from '../client/config';
+import { join } from 'node:path';
+import { resolveComponentClient } from '../client/bootstrap';
 import type { ListeningHealthServer } from '../util/health-server';
 import { cleanupRules } from './cleanup';
 import { FLAG_HELP, UsageError, parseFlags, type ProxyFlags } from './flags';
@@ -50,8 +51,21 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (flags.cleanup) return cleanup();
 
-  const target = await resolveClient({ server: flags.server, kubeconfig: flags.kubeconfig });
-  if (target.warning !== undefined) log(`warning: ${target.warning}`);
+  let target: Awaited<ReturnType<typeof resolveComponentClient>>;
+  try {
+    target = await resolveComponentClient({
+      server: flags.server,
+      kubeconfig: flags.kubeconfig,
+      token: flags.token,
+      identity: 'node',
+      nodeName: flags.nodeName,
+      dir: join(flags.dataDir, 'agent'),
+      log,
+    });
+  } catch (err) {
+    console.error(`tsk proxy: ${errorText(err)}`);
+    return 1;
+  }
   const address = target.server;
   const registry = new Registry();
   let proxy: RunningProxy | undefined;
