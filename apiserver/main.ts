@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeClientConfig, defaultConfigPath, upsertContext, type ContextEntry } from '../client/config';
+import { adminConfigPath, writeClientConfig, defaultConfigPath, upsertContext, type ContextEntry } from '../client/config';
 import type { ClientCredentials } from '../client/connection';
 import { EtcdProcess, type EtcdTlsFiles } from '../util/etcd-process';
 import { issue, loadOrCreateClusterPki, type ClusterPki } from '../util/pki';
@@ -23,18 +23,14 @@ export interface StartedApiServer {
   readonly server: RunningApiServer;
   /** Resolves with a message when the embedded etcd died; the process should then exit non-zero. */
   readonly died: Promise<string>;
-  /** The cluster PKI under DIR/tls. */
-  readonly pki: ClusterPki;
-  /** A client credential issued now by the cluster CA (in-process components: system:kube-scheduler, ...). */
+  /** The cluster PKI under DIR/tls (absent only for the benchmark's plaintext server on an external etcd). */
+  readonly pki: ClusterPki | undefined;
+  /** A client credential issued now by the cluster CA (in-process components: system:kube-scheduler, ...); plaintext on a plaintext server. */
   credentialsFor(user: string, groups?: string[]): Promise<ClientCredentials>;
   /** Stops the API server, then the embedded etcd. */
   stop(): Promise<void>;
 }
 
-/** The file every start writes with this cluster's admin context: for root's tools and agents on this machine (`--kubeconfig`). */
-export function adminConfigPath(dataDir: string): string {
-  return join(dataDir, 'admin.conf');
-}
 
 /**
  * Starts the embedded etcd unless --etcd-servers was given, then the API
@@ -46,11 +42,14 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
   let etcdDied: (msg: string) => void = () => undefined;
   const died = new Promise<string>((resolve) => (etcdDied = resolve));
   const sans = servingSans(flags.tlsSans, flags.address, hostFacts());
-  const pki = await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) });
+  // Everything but the benchmark's plaintext server on an external etcd needs the PKI.
+  const needsPki = !flags.insecurePlaintext || flags.etcdServers.length === 0;
+  const pki = needsPki ? await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) }) : undefined;
   let etcdServers = flags.etcdServers;
   let etcdTls: EtcdClientTls | undefined;
   if (etcdServers.length === 0) {
     log(`starting embedded etcd with data in ${join(flags.dataDir, 'etcd')} (client-certificate TLS)`);
+    if (pki === undefined) throw new Error('invariant: the embedded etcd needs the cluster PKI');
     etcdTls = { caPem: pki.ca.certPem, certPem: pki.etcdClient.certPem, keyPem: pki.etcdClient.keyPem, serverName: 'localhost' };
     etcd = await EtcdProcess.start({
       dataDir: flags.dataDir,
@@ -67,12 +66,14 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
   let server: RunningApiServer;
   try {
     server = await startApiServer({
-      bootstrap: { ca: pki.ca, tokenFile: join(flags.dataDir, 'token') },
+      // Joining needs the CA (and TLS): a plaintext benchmark server has neither.
+      bootstrap: pki === undefined ? undefined : { ca: pki.ca, tokenFile: join(flags.dataDir, 'token') },
       etcdServers,
       etcdTls,
-      tls: flags.insecurePlaintext
-        ? undefined
-        : {
+      tls:
+        flags.insecurePlaintext || pki === undefined
+          ? undefined
+          : {
             caPem: pki.ca.certPem,
             server: pki.server,
             renew: async () => (await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) })).server,
@@ -96,12 +97,14 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
     log(`${t.created ? 'created the node join token' : 'node join token'} (stored in ${t.file}); nodes join with: tsk agent --server https://HOST:PORT --token TOKEN`);
     console.log(`Node join token: ${t.text}`);
   }
-  await writeContexts(flags, adminContext(flags, pki, server.grpcAddress), log);
+  if (flags.insecurePlaintext || pki === undefined) log('plaintext: no client config written');
+  else await writeContexts(flags, adminContext(flags, pki, server.grpcAddress), log);
   return {
     server,
     died,
     pki,
     credentialsFor: async (user, groups) => {
+      if (flags.insecurePlaintext || pki === undefined) return { insecurePlaintext: true };
       const cred = await issue(pki.ca, { commonName: user, organizations: groups }, { usage: 'client' });
       return { caPem: pki.ca.certPem, certPem: cred.certPem, keyPem: cred.keyPem };
     },
@@ -142,7 +145,6 @@ async function externalEtcdTls(flags: ApiServerFlags): Promise<EtcdClientTls | u
 }
 
 function adminContext(flags: ApiServerFlags, pki: ClusterPki, address: string): ContextEntry {
-  if (flags.insecurePlaintext) return { name: flags.clusterName, server: address };
   return { name: flags.clusterName, server: address, caPem: pki.ca.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem };
 }
 

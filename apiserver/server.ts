@@ -290,7 +290,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     });
     cleanups.push(() => http.close());
     const httpAddress = http.address;
-    log(`serving gRPC (${opts.insecurePlaintext ? 'PLAINTEXT' : 'TLS'}) on ${grpcAddresses.join(', ')}, HTTP on ${httpAddress}`);
+    log(`serving gRPC on ${grpcAddresses.join(', ')}, HTTP on ${httpAddress} (${opts.insecurePlaintext ? 'PLAINTEXT, no authentication' : 'TLS'})`);
     return { grpcAddress, grpcAddresses, httpAddress, metrics, serverToken, stop };
   } catch (err) {
     await stop();

@@ -40,6 +40,11 @@ export interface ClientConfig {
 
 export const DEFAULT_SERVER = '127.0.0.1:6443';
 
+/** The file `tsk server` writes at every start with its admin context alone (root's tools and agents on that machine use it with --kubeconfig). */
+export function adminConfigPath(dataDir: string): string {
+  return join(dataDir, 'admin.conf');
+}
+
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   return env['TSK_CONFIG'] ?? join(env['HOME'] ?? homedir(), '.tsk', 'config');
 }

@@ -8,7 +8,8 @@
 import { Client, Metadata, credentials, status as GrpcStatus } from '@grpc/grpc-js';
 import type { CallOptions, ChannelCredentials, ChannelOptions, ClientDuplexStream, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { isIP } from 'node:net';
-import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { checkServerIdentity, createSecureContext, type PeerCertificate } from 'node:tls';
 import { ApiError, STATUS_TRAILER, UnavailableError, fromServiceError } from '../api/errors';
 import type { MethodDef } from '../api/kinds';
 
@@ -112,8 +113,31 @@ export function channelCredentials(c: ClientCredentials, address = ''): ChannelC
     if (c.certPem !== undefined || c.caPem !== undefined) throw new Error('client credentials: insecurePlaintext cannot carry certificates');
     return credentials.createInsecure();
   }
+  if (c.certPem !== undefined) checkOwnCertificate(c.certPem);
   const pem = (text: string | undefined): Buffer | null => (text === undefined ? null : Buffer.from(text));
+  try {
+    createSecureContext({ ca: c.caPem, cert: c.certPem, key: c.keyPem });
+  } catch (err) {
+    throw new Error(`client credentials: the CA, client certificate or key is not valid PEM, or the key does not match the certificate (${(err as Error).message})`);
+  }
   return credentials.createSsl(pem(c.caPem), pem(c.keyPem), pem(c.certPem), verifyHost === undefined ? {} : { checkServerIdentity: verifyHost });
+}
+
+/**
+ * The server would not name anyone with an expired client certificate (the
+ * call would be anonymous and refused), so say it here, in one line.
+ */
+function checkOwnCertificate(certPem: string, now = new Date()): void {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    throw new Error('client credentials: the client certificate is not a valid PEM X.509 certificate');
+  }
+  const from = new Date(cert.validFrom);
+  const to = new Date(cert.validTo);
+  if (now > to) throw new Error(`client credentials: the client certificate (${cert.subject.replace(/\n/g, ', ')}) expired at ${to.toISOString()}; get a new one`);
+  if (now < from) throw new Error(`client credentials: the client certificate is not valid before ${from.toISOString()} (is this clock right?)`);
 }
 
 /**

@@ -7,6 +7,7 @@
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Clientset } from '../client/clientset';
+import { adminConfigPath, resolveClient } from '../client/config';
 import { createLabNetwork, removeLabNetwork } from './net';
 import { isRunning, logTail, startDetached, stopProcess, type ProcessRecord } from './processes';
 import { planLab, type LabNode, type LabPlan, type PlanInput } from './topology';
@@ -87,7 +88,14 @@ function serverArgv(o: LabUpOptions, plan: LabPlan): string[] {
     o.httpAddress,
     '--service-cidr',
     plan.serviceCidr,
+    // The lab's own context in the user's client config, as kind's "kind-NAME".
+    '--cluster-name',
+    labContextName(o.name),
   ];
+}
+
+export function labContextName(labName: string): string {
+  return `lab-${labName}`;
 }
 
 function agentArgv(o: LabUpOptions, plan: LabPlan, node: LabNode): string[] {
@@ -145,7 +153,8 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
       state = { ...state, agents: [...agents] };
       await writeLabState(plan.dir, state);
     }
-    const cs = new Clientset(o.address);
+    const target = await resolveClient({ kubeconfig: adminConfigPath(plan.serverDataDir), server: o.address });
+    const cs = new Clientset(target.server, target.credentials);
     try {
       await waitFor(`${plan.nodes.length} node(s) to be Ready`, timeoutMs, o.log, async () => {
         for (const a of agents) if (!isRunning(a)) throw new FatalError(`${a.what} exited; its log:\n${logTail(a.log)}`);

@@ -5,8 +5,12 @@
 // credential that fails is an UnauthorizedError with one line saying why.
 //
 // The TLS layer requests a client certificate but does not require it (bearer
-// tokens and the bootstrap call come without one), so it also lets through
-// certificates it could not verify: the verification that counts is here.
+// tokens and the bootstrap call come without one). It verifies what it gets
+// against the cluster CA, and grpc-js reports a peer certificate only when
+// that succeeded; a certificate that failed makes the call anonymous. The
+// checks here repeat the verification (so this class is safe whatever the
+// transport reports) and catch a certificate that expired after the
+// handshake of a long-lived connection.
 
 import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';

@@ -1,8 +1,10 @@
 // The API server's TLS: its serving certificate and the CA whose client
 // certificates it asks for. Client certificates are requested but optional
 // (bearer-token callers and the join bootstrap have none), so a certificate
-// the handshake cannot verify still connects: the authenticator
-// (apiserver/auth/authenticator.ts) verifies it and refuses the call.
+// the handshake cannot verify (another CA, expired) still connects; grpc-js
+// then reports no peer certificate for its calls (getAuthContext() is empty
+// unless the socket is `authorized`), so they are anonymous and the gate
+// refuses them. The authenticator checks the certificates it is given again.
 //
 // grpc-js's ServerCredentials.createSsl(ca, pairs, false) does not request a
 // client certificate at all, and `true` makes it mandatory; only the
