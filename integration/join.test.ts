@@ -184,5 +184,5 @@ test('nodes and control-plane components join with a token over TCP + TLS', asyn
   t.is(deleted.code, 0, deleted.stderr);
   t.regex(deleted.stdout, /bootstrap token "[a-z0-9]{6}" deleted/);
   await refuse([...kubeletArgs(fresh()), '--token', joinToken], /: unknown token$/);
-  t.regex(errorLines((await runTsk(ns, ['token', 'delete', joinToken, ...admin])).stderr)[0] ?? '', /not found/);
+  t.regex(errorLines((await runTsk(ns, ['token', 'delete', joinToken, ...admin])).stderr)[0] ?? '', /^tsk token delete: bootstrap token "[a-z0-9]{6}" not found$/);
 });

@@ -7,7 +7,7 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { ApiError, BadRequestError, InternalError, NotFoundError, toServiceError } from '../../api/errors';
+import { ApiError, BadRequestError, InternalError, toServiceError } from '../../api/errors';
 import {
   BootstrapService,
   type BootstrapToken,
@@ -137,7 +137,8 @@ export class Bootstrap {
   private async deleteToken(call: Call<DeleteTokenRequest>): Promise<DeleteTokenResponse> {
     this.requireAdmin(call);
     const id = call.request.id ?? '';
-    if (!(await this.deps.tokens.delete(id))) throw new NotFoundError('BootstrapToken', id);
+    // kubeadm's words; NotFoundError would say `bootstraptokens "ID" not found`.
+    if (!(await this.deps.tokens.delete(id))) throw new ApiError('NotFound', `bootstrap token "${id}" not found`, [], { kind: 'BootstrapToken', name: id });
     this.deps.log(`deleted join token ${id}`);
     return {};
   }
