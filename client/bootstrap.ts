@@ -70,13 +70,6 @@ async function readOptional(file: string): Promise<string | undefined> {
   }
 }
 
-async function writePrivateFile(file: string, data: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, file);
-}
-
 /** The credentials kept in `dir`, or undefined when there are none yet. */
 export async function loadCredentials(dir: string): Promise<JoinedCredentials | undefined> {
   const [caPem, certPem, keyPem] = await Promise.all([
@@ -91,9 +84,20 @@ export async function loadCredentials(dir: string): Promise<JoinedCredentials | 
 async function saveCredentials(dir: string, c: JoinedCredentials): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
-  await writePrivateFile(join(dir, CREDENTIAL_FILES.key), c.keyPem);
-  await writePrivateFile(join(dir, CREDENTIAL_FILES.ca), c.caPem);
-  await writePrivateFile(join(dir, CREDENTIAL_FILES.cert), c.certPem);
+  // All three are written aside first and then renamed back to back: a
+  // running client re-reads the files (renewal) and must not catch a new key
+  // with the old certificate for longer than that.
+  const files = [
+    [join(dir, CREDENTIAL_FILES.ca), c.caPem],
+    [join(dir, CREDENTIAL_FILES.key), c.keyPem],
+    [join(dir, CREDENTIAL_FILES.cert), c.certPem],
+  ] as const;
+  const tmp = (file: string): string => `${file}.tmp-${process.pid}`;
+  for (const [file, data] of files) {
+    await writeFile(tmp(file), data, { mode: 0o600 });
+    await chmod(tmp(file), 0o600);
+  }
+  for (const [file] of files) await rename(tmp(file), file);
 }
 
 type TlsParts = { verify: false } | { verify: true; caPem: string; keyPem?: string; certPem?: string };
@@ -257,7 +261,41 @@ export async function resolveComponentClient(
 ): Promise<{ server: string; credentials: ConnectionCredentials }> {
   const target = await resolveClient({ server: opts.server, kubeconfig: opts.kubeconfig, env });
   const joined = await joinedCredentials({ ...opts, server: target.server }, env);
-  if (joined !== undefined) return { server: target.server, credentials: joined };
+  if (joined !== undefined) {
+    keepRenewed({ ...opts, server: target.server });
+    const files = { ca: join(opts.dir, CREDENTIAL_FILES.ca), cert: join(opts.dir, CREDENTIAL_FILES.cert), key: join(opts.dir, CREDENTIAL_FILES.key) };
+    return { server: target.server, credentials: { ...joined, files } };
+  }
   if (target.warning !== undefined) opts.log?.(`warning: ${target.warning}`);
   return { server: target.server, credentials: target.credentials };
+}
+
+/** How often a running component checks whether its certificate is due for renewal. */
+export const RENEWAL_CHECK_MS = 60 * 60 * 1000;
+
+/**
+ * Renews the certificate in `opts.dir` when it nears its end, checked every
+ * RENEWAL_CHECK_MS for as long as the process lives (the timer does not hold
+ * it). The connection re-reads the files (ClientCredentials.files), so the
+ * new certificate is used from the next reconnection on. A failed renewal is
+ * logged and tried again at the next check.
+ */
+export function keepRenewed(opts: JoinOptions, everyMs = RENEWAL_CHECK_MS): { stop(): void } {
+  const now = opts.now ?? (() => new Date());
+  let running = false;
+  const check = async (): Promise<void> => {
+    const current = await loadCredentials(opts.dir);
+    if (current === undefined || !needsRenewal(current.certPem, now())) return;
+    const renewed = await renewCredentials(opts, current);
+    opts.log?.(`renewed the certificate of ${certificateInfo(renewed.certPem).subject.commonName}; valid until ${certificateInfo(renewed.certPem).notAfter.toISOString()}`);
+  };
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    check()
+      .catch((err: unknown) => opts.log?.(`could not renew the certificate in ${opts.dir}: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => (running = false));
+  }, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

@@ -5,7 +5,7 @@
 // Every failure leaves this module as an ApiError (api/errors.ts), so callers
 // branch with `instanceof` and never see a raw gRPC status.
 
-import { Client, Metadata, credentials, status as GrpcStatus } from '@grpc/grpc-js';
+import { Client, Metadata, credentials, experimental, status as GrpcStatus } from '@grpc/grpc-js';
 import type { CallOptions, ChannelCredentials, ChannelOptions, ClientDuplexStream, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { isIP } from 'node:net';
 import { X509Certificate } from 'node:crypto';
@@ -29,6 +29,12 @@ export interface ClientCredentials {
   readonly token?: string;
   /** Plaintext, no TLS: only for the benchmark's comparison against a server run with --insecure-plaintext-for-benchmarks-only. */
   readonly insecurePlaintext?: boolean;
+  /**
+   * The CA, certificate and key as files that are renewed while the process
+   * runs (a joined node's, client/bootstrap.ts): grpc-js re-reads them every
+   * minute, so a reconnection uses the current certificate. Wins over the PEMs.
+   */
+  readonly files?: { readonly ca: string; readonly cert: string; readonly key: string };
 }
 
 export interface ConnectionOptions extends ClientCredentials {
@@ -114,6 +120,10 @@ export function channelCredentials(c: ClientCredentials, address = ''): ChannelC
     return credentials.createInsecure();
   }
   if (c.certPem !== undefined) checkOwnCertificate(c.certPem);
+  if (c.files !== undefined) {
+    const files = new experimental.FileWatcherCertificateProvider({ caCertificateFile: c.files.ca, certificateFile: c.files.cert, privateKeyFile: c.files.key, refreshIntervalMs: 60_000 });
+    return experimental.createCertificateProviderChannelCredentials(files, files, verifyHost === undefined ? {} : { checkServerIdentity: verifyHost });
+  }
   const pem = (text: string | undefined): Buffer | null => (text === undefined ? null : Buffer.from(text));
   try {
     createSecureContext({ ca: c.caPem, cert: c.certPem, key: c.keyPem });

@@ -15,7 +15,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ImageStore } from '../kubelet/runtime/image/store';
 import { NativeRuntime } from '../kubelet/runtime/native-runtime';
-import { certificateInfo } from '../util/pki';
+import { startApiServer } from '../apiserver/server';
+import { Clientset } from '../client';
+import { CREDENTIAL_FILES, keepRenewed, loadOrJoin, resolveComponentClient } from '../client/bootstrap';
+import { certificateInfo, issue } from '../util/pki';
+import { startTestEtcd } from './support/etcd';
+import { testTls } from './support/pki';
 import { killProcess, run } from './support/netns';
 import { cleanupRuntime } from './support/runtime-env';
 
@@ -185,4 +190,56 @@ test('nodes and control-plane components join with a token over TCP + TLS', asyn
   t.regex(deleted.stdout, /bootstrap token "[a-z0-9]{6}" deleted/);
   await refuse([...kubeletArgs(fresh()), '--token', joinToken], /: unknown token$/);
   t.regex(errorLines((await runTsk(ns, ['token', 'delete', joinToken, ...admin])).stderr)[0] ?? '', /^tsk token delete: bootstrap token "[a-z0-9]{6}" not found$/);
+});
+
+test('a joined client renews its certificate with itself, and its connection re-reads the files', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const tls = await testTls();
+  const log: string[] = [];
+  const api = await startApiServer({
+    tls: tls.serving,
+    bootstrap: { ca: tls.ca },
+    etcdServers: [etcd.etcd.clientUrl],
+    address: '127.0.0.1:0',
+    httpAddress: '127.0.0.1:0',
+    log: (l) => log.push(l),
+  });
+  t.teardown(() => api.stop());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-renew-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // A node certificate 30 days from its end: inside the renewal window.
+  const writeShortLived = async (): Promise<string> => {
+    const short = await issue(tls.ca, { commonName: 'system:node:n1', organizations: ['system:nodes'] }, { usage: 'client', validityDays: 30 });
+    fs.writeFileSync(path.join(dir, CREDENTIAL_FILES.ca), tls.ca.certPem);
+    fs.writeFileSync(path.join(dir, CREDENTIAL_FILES.key), short.keyPem, { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, CREDENTIAL_FILES.cert), short.certPem, { mode: 0o600 });
+    return short.certPem;
+  };
+  const old = await writeShortLived();
+  const clientLog: string[] = [];
+  // 25 days on, the 30-day certificate is in its last third: due for renewal.
+  const later = (): Date => new Date(Date.now() + 25 * 86_400_000);
+  const opts = { server: api.grpcAddress, identity: 'node' as const, nodeName: 'n1', dir, now: later, log: (l: string) => clientLog.push(l) };
+  const renewed = await loadOrJoin(opts);
+  t.not(renewed.certPem, old, clientLog.join('\n'));
+  t.deepEqual(certificateInfo(renewed.certPem).subject, { commonName: 'system:node:n1', organizations: ['system:nodes'] });
+  t.true(certificateInfo(renewed.certPem).notAfter.getTime() > certificateInfo(old).notAfter.getTime() + 300 * 86_400_000);
+  t.is(fs.readFileSync(path.join(dir, CREDENTIAL_FILES.cert), 'utf8'), renewed.certPem);
+  t.true(log.some((l) => l === 'issued a client certificate for system:node:n1 (user system:node:n1)'), log.join('\n'));
+
+  // The component's connection uses the files: it works, and keeps working with renewed ones.
+  const target = await resolveComponentClient({ ...opts, kubeconfig: undefined }, { TSK_CONFIG: path.join(dir, 'no-config') });
+  t.truthy(target.credentials.files);
+  const cs = new Clientset(target.server, target.credentials);
+  t.teardown(() => cs.close());
+  t.regex((await cs.version()).version ?? '', /^v/);
+  await writeShortLived();
+  const renewal = keepRenewed(opts, 100);
+  t.teardown(() => renewal.stop());
+  const deadline = Date.now() + 20_000;
+  while (certificateInfo(fs.readFileSync(path.join(dir, CREDENTIAL_FILES.cert), 'utf8')).notAfter.getTime() < Date.now() + 300 * 86_400_000) {
+    if (Date.now() > deadline) t.fail('keepRenewed did not renew the certificate');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  t.regex((await cs.version()).version ?? '', /^v/);
 });
