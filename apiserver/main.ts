@@ -94,8 +94,13 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
   }
   if (server.serverToken) {
     const t = server.serverToken;
-    log(`${t.created ? 'created the node join token' : 'node join token'} (stored in ${t.file}); nodes join with: tsk agent --server https://HOST:PORT --token TOKEN`);
-    console.log(`Node join token: ${t.text}`);
+    // Printed once, when made: later starts keep the secret out of their logs.
+    if (t.created) {
+      log(`created the node join token (stored in ${t.file}); nodes join with: tsk agent --server https://HOST:PORT --token TOKEN`);
+      console.log(`Node join token: ${t.text}`);
+    } else {
+      log(`the node join token is in ${t.file}`);
+    }
   }
   if (flags.insecurePlaintext || pki === undefined) log('plaintext: no client config written');
   else await writeContexts(flags, adminContext(flags, pki, server.grpcAddress), log);
