@@ -190,6 +190,22 @@ test('nodes and control-plane components join with a token over TCP + TLS', asyn
   t.regex(deleted.stdout, /bootstrap token "[a-z0-9]{6}" deleted/);
   await refuse([...kubeletArgs(fresh()), '--token', joinToken], /: unknown token$/);
   t.regex(errorLines((await runTsk(ns, ['token', 'delete', joinToken, ...admin])).stderr)[0] ?? '', /^tsk token delete: bootstrap token "[a-z0-9]{6}" not found$/);
+
+  // A restarted server keeps its token (file and etcd) without printing the secret again.
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.once('exit', r));
+  const restarted = startTsk(ns, ['apiserver', '--data-dir', serverDir, '--address', '10.77.0.1:6443', '--http-address', '127.0.0.1:6080', '--tls-san', '10.77.0.1', '--write-config=false']);
+  cleanups.push(() => killProcess(restarted.child));
+  await restarted.waitFor(/the node join token is in .*\/token$/, 120_000);
+  await restarted.waitFor(/serving gRPC/);
+  t.false(restarted.lines.some((l) => l.includes(serverToken.slice(-16))), 'the secret is not printed again');
+  const after = await runTsk(ns, ['token', 'list', ...admin]);
+  t.regex(after.stdout, /<forever>\s+<never>\s+authentication,control-plane/);
+  // The scheduler that joined starts again without a token.
+  const again = startTsk(ns, ['scheduler', '--server', serverUrl, '--data-dir', schedDir, '--http-address', '127.0.0.1:0']);
+  cleanups.push(() => killProcess(again.child));
+  await again.waitFor(/using API server/);
+  t.false(again.lines.some((l) => /joined the cluster|warning/.test(l)), again.lines.join('\n'));
 });
 
 test('a joined client renews its certificate with itself, and its connection re-reads the files', async (t) => {
