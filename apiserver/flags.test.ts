@@ -58,3 +58,19 @@ test('--pod-security-default-enforce takes a Pod Security level, privileged by d
     message: '--pod-security-default-enforce: "strict" must be one of privileged, baseline, restricted',
   });
 });
+
+test('--tls-san repeated or comma-separated; --cluster-name; plaintext only by its loud flag', (t) => {
+  const f = parseFlags(['--tls-san', 'api.example.com,10.0.0.5', '--tls-san=node-1', '--cluster-name', 'lab-a']);
+  t.deepEqual(f.tlsSans, ['api.example.com', '10.0.0.5', 'node-1']);
+  t.is(f.clusterName, 'lab-a');
+  t.false(f.insecurePlaintext);
+  t.true(parseFlags(['--insecure-plaintext-for-benchmarks-only']).insecurePlaintext);
+  t.throws(() => parseFlags(['--tls-san', 'a b']), { instanceOf: UsageError, message: '--tls-san: "a b" is not a host name or IP address' });
+  t.throws(() => parseFlags(['--cluster-name', '../x']), { instanceOf: UsageError, message: /^--cluster-name:/ });
+});
+
+test('etcd client TLS flags: cert and key go together', (t) => {
+  const f = parseFlags(['--etcd-servers', 'https://10.0.0.1:2379', '--etcd-cafile', '/ca', '--etcd-certfile', '/c', '--etcd-keyfile', '/k']);
+  t.deepEqual([f.etcdCaFile, f.etcdCertFile, f.etcdKeyFile], ['/ca', '/c', '/k']);
+  t.throws(() => parseFlags(['--etcd-certfile', '/c']), { instanceOf: UsageError, message: '--etcd-certfile and --etcd-keyfile go together' });
+});

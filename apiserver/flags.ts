@@ -19,6 +19,17 @@ export interface ApiServerFlags {
   eventTtlSeconds: number;
   /** Pod Security's level for namespaces without the pod-security.kubernetes.io/enforce label. */
   podSecurityDefaultEnforce: Level;
+  /** Extra names and IPs of the serving certificate (--tls-san). */
+  tlsSans: string[];
+  /** The name of this cluster's context in the client config (--cluster-name). */
+  clusterName: string;
+  tokenAuthFile: string | undefined;
+  /** --insecure-plaintext-for-benchmarks-only */
+  insecurePlaintext: boolean;
+  /** TLS to an external etcd (--etcd-cafile, --etcd-certfile, --etcd-keyfile). */
+  etcdCaFile: string | undefined;
+  etcdCertFile: string | undefined;
+  etcdKeyFile: string | undefined;
   help: boolean;
 }
 
@@ -41,7 +52,19 @@ Flags:
   --pod-security-default-enforce LEVEL
                                    Pod Security level for namespaces without the pod-security.kubernetes.io/enforce
                                    label: privileged, baseline or restricted (default privileged)
-  --write-config[=true|false]      write ~/.tsk/config with this server's address for tsctl (default true)
+  --write-config[=true|false]      write this cluster's context (address, CA, admin credential) into ~/.tsk/config
+                                   (or $TSK_CONFIG) and make it current (default true); DIR/admin.conf is always written
+  --cluster-name NAME              the name of this cluster's context in the client config (default "default"); a context of
+                                   that name for another cluster is replaced with a warning
+  --tls-san NAMES                  extra host names or IPs of the serving certificate, comma-separated or repeated (the host
+                                   name, its IPs, 127.0.0.1 and localhost are always in); DIR/tls holds the cluster CA
+  --token-auth-file FILE           static bearer tokens, CSV lines token,user,uid,"group1,group2" (as kube-apiserver)
+  --etcd-cafile FILE               CA of the external etcd's serving certificate (https --etcd-servers)
+  --etcd-certfile FILE             client certificate for the external etcd (with --etcd-keyfile)
+  --etcd-keyfile FILE              key of --etcd-certfile
+  --insecure-plaintext-for-benchmarks-only
+                                   serve gRPC WITHOUT TLS or client certificates, for npm run bench:api's comparison ONLY:
+                                   anyone who can reach the port can read and change everything
   -h, --help                       print this help`;
 
 /** One or more gRPC addresses, comma-separated: HOST:PORT or unix:/PATH. */
@@ -75,6 +98,13 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     'event-ttl': { type: 'string', default: '1h' },
     'pod-security-default-enforce': { type: 'string', default: 'privileged' },
     'write-config': { type: 'string', default: 'true' },
+    'tls-san': { type: 'string', multiple: true, default: [] },
+    'cluster-name': { type: 'string', default: 'default' },
+    'token-auth-file': { type: 'string' },
+    'etcd-cafile': { type: 'string' },
+    'etcd-certfile': { type: 'string' },
+    'etcd-keyfile': { type: 'string' },
+    'insecure-plaintext-for-benchmarks-only': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   });
   const writeConfig = values['write-config'];
@@ -106,6 +136,38 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     nodePortRange: values['service-node-port-range'],
     writeConfig: writeConfig === 'true',
     eventTtlSeconds: parseDuration('event-ttl', values['event-ttl']),
+    tlsSans: parseTlsSans(values['tls-san']),
+    clusterName: contextName(values['cluster-name']),
+    tokenAuthFile: nonEmpty('token-auth-file', values['token-auth-file']),
+    insecurePlaintext: values['insecure-plaintext-for-benchmarks-only'],
+    ...etcdTls(values['etcd-cafile'], values['etcd-certfile'], values['etcd-keyfile']),
     help: values.help,
   };
+}
+
+/** --tls-san values: repeated and/or comma-separated host names and IPs. */
+export function parseTlsSans(values: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const part of values.flatMap((v) => v.split(','))) {
+    const name = part.trim();
+    if (name === '') continue;
+    if (!/^[A-Za-z0-9.:*_-]+$/.test(name)) throw new UsageError(`--tls-san: "${name}" is not a host name or IP address`);
+    out.push(name);
+  }
+  return out;
+}
+
+function contextName(value: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) throw new UsageError(`--cluster-name: "${value}" must be letters, digits, '.', '_' or '-'`);
+  return value;
+}
+
+function nonEmpty(flag: string, value: string | undefined): string | undefined {
+  if (value === '') throw new UsageError(`--${flag}: must not be empty`);
+  return value;
+}
+
+function etcdTls(ca: string | undefined, cert: string | undefined, key: string | undefined): Pick<ApiServerFlags, 'etcdCaFile' | 'etcdCertFile' | 'etcdKeyFile'> {
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--etcd-certfile and --etcd-keyfile go together');
+  return { etcdCaFile: nonEmpty('etcd-cafile', ca), etcdCertFile: nonEmpty('etcd-certfile', cert), etcdKeyFile: nonEmpty('etcd-keyfile', key) };
 }

@@ -5,3 +5,4 @@
 export { main, startWithEtcd, type StartedApiServer } from './main';
 export { startApiServer, type ApiServerOptions, type RunningApiServer } from './server';
 export { FLAG_HELP, UsageError, parseFlags, type ApiServerFlags } from './flags';
+export { USER_CONTROLLER_MANAGER, USER_SCHEDULER, type UserInfo } from './auth/user';

@@ -2,9 +2,13 @@
 // server, write the client config, and run until SIGINT/SIGTERM or until
 // the embedded etcd dies (then say so and exit non-zero).
 
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeClientConfig, defaultConfigPath } from '../client';
-import { EtcdProcess } from '../util/etcd-process';
+import { adminConfigPath, writeClientConfig, defaultConfigPath, upsertContext, type ClientCredentials, type ContextEntry } from '../client';
+import { EtcdProcess, type EtcdTlsFiles } from '../util/etcd-process';
+import { issue, loadOrCreateClusterPki, type ClusterPki } from '../util/pki';
+import { hostFacts, servingSans } from './serving-names';
+import type { EtcdClientTls } from './storage/etcd-connection';
 import { onShutdownSignals } from '../util/signals';
 import { FLAG_HELP, UsageError, parseFlags, type ApiServerFlags } from './flags';
 import { startApiServer, type ApiServerOptions, type RunningApiServer } from './server';
@@ -18,9 +22,14 @@ export interface StartedApiServer {
   readonly server: RunningApiServer;
   /** Resolves with a message when the embedded etcd died; the process should then exit non-zero. */
   readonly died: Promise<string>;
+  /** The cluster PKI under DIR/tls (absent only for the benchmark's plaintext server on an external etcd). */
+  readonly pki: ClusterPki | undefined;
+  /** A client credential issued now by the cluster CA (in-process components: system:kube-scheduler, ...); plaintext on a plaintext server. */
+  credentialsFor(user: string, groups?: string[]): Promise<ClientCredentials>;
   /** Stops the API server, then the embedded etcd. */
   stop(): Promise<void>;
 }
+
 
 /**
  * Starts the embedded etcd unless --etcd-servers was given, then the API
@@ -31,11 +40,19 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
   let etcd: EtcdProcess | undefined;
   let etcdDied: (msg: string) => void = () => undefined;
   const died = new Promise<string>((resolve) => (etcdDied = resolve));
+  const sans = servingSans(flags.tlsSans, flags.address, hostFacts());
+  // Everything but the benchmark's plaintext server on an external etcd needs the PKI.
+  const needsPki = !flags.insecurePlaintext || flags.etcdServers.length === 0;
+  const pki = needsPki ? await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) }) : undefined;
   let etcdServers = flags.etcdServers;
+  let etcdTls: EtcdClientTls | undefined;
   if (etcdServers.length === 0) {
-    log(`starting embedded etcd with data in ${join(flags.dataDir, 'etcd')}`);
+    log(`starting embedded etcd with data in ${join(flags.dataDir, 'etcd')} (client-certificate TLS)`);
+    if (pki === undefined) throw new Error('invariant: the embedded etcd needs the cluster PKI');
+    etcdTls = { caPem: pki.ca.certPem, certPem: pki.etcdClient.certPem, keyPem: pki.etcdClient.keyPem, serverName: 'localhost' };
     etcd = await EtcdProcess.start({
       dataDir: flags.dataDir,
+      tls: embeddedEtcdTls(pki),
       onUnexpectedExit: (code, signal) =>
         etcdDied(`the embedded etcd exited unexpectedly (${signal ?? `code ${code}`}); see ${join(flags.dataDir, 'etcd.log')}`),
     });
@@ -43,11 +60,25 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
     log(`embedded etcd ready at ${etcd.clientUrl} (pid ${etcd.pid ?? '?'})`);
   } else {
     log(`using etcd at ${etcdServers.join(',')}`);
+    etcdTls = await externalEtcdTls(flags);
   }
   let server: RunningApiServer;
   try {
     server = await startApiServer({
+      // Joining needs the CA (and TLS): a plaintext benchmark server has neither.
+      bootstrap: pki === undefined ? undefined : { ca: pki.ca, tokenFile: join(flags.dataDir, 'token') },
       etcdServers,
+      etcdTls,
+      tls:
+        flags.insecurePlaintext || pki === undefined
+          ? undefined
+          : {
+            caPem: pki.ca.certPem,
+            server: pki.server,
+            renew: async () => (await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) })).server,
+          },
+      insecurePlaintext: flags.insecurePlaintext,
+      tokenAuthFile: flags.tokenAuthFile,
       address: flags.address,
       httpAddress: flags.httpAddress,
       serviceCidr: flags.serviceCidr,
@@ -61,18 +92,83 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
     await etcd?.stop();
     throw err;
   }
-  if (flags.writeConfig) {
-    await writeClientConfig({ server: server.grpcAddress });
-    log(`wrote ${defaultConfigPath()} (server: ${server.grpcAddress})`);
+  if (server.serverToken) {
+    const t = server.serverToken;
+    // Printed once, when made: later starts keep the secret out of their logs.
+    if (t.created) {
+      log(`created the node join token (stored in ${t.file}); nodes join with: tsk agent --server https://HOST:PORT --token TOKEN`);
+      console.log(`Node join token: ${t.text}`);
+    } else {
+      log(`the node join token is in ${t.file}`);
+    }
   }
+  if (flags.insecurePlaintext || pki === undefined) log('plaintext: no client config written');
+  else await writeContexts(flags, adminContext(flags, pki, server.grpcAddress), log);
   return {
     server,
     died,
+    pki,
+    credentialsFor: async (user, groups) => {
+      if (flags.insecurePlaintext || pki === undefined) return { insecurePlaintext: true };
+      const cred = await issue(pki.ca, { commonName: user, organizations: groups }, { usage: 'client' });
+      return { caPem: pki.ca.certPem, certPem: cred.certPem, keyPem: cred.keyPem };
+    },
     stop: async () => {
       await server.stop();
       await etcd?.stop();
     },
   };
+}
+
+function embeddedEtcdTls(pki: ClusterPki): EtcdTlsFiles {
+  return {
+    caFile: pki.paths.ca.cert,
+    certFile: pki.paths['etcd-server'].cert,
+    keyFile: pki.paths['etcd-server'].key,
+    caPem: pki.ca.certPem,
+    clientCertPem: pki.etcdClient.certPem,
+    clientKeyPem: pki.etcdClient.keyPem,
+  };
+}
+
+/** kube-apiserver's --etcd-cafile/--etcd-certfile/--etcd-keyfile, read now so a missing file fails the start. */
+async function externalEtcdTls(flags: ApiServerFlags): Promise<EtcdClientTls | undefined> {
+  if (flags.etcdCaFile === undefined && flags.etcdCertFile === undefined) return undefined;
+  const read = async (flag: string, file: string | undefined): Promise<string | undefined> => {
+    if (file === undefined) return undefined;
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw new Error(`--${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  return {
+    caPem: await read('etcd-cafile', flags.etcdCaFile),
+    certPem: await read('etcd-certfile', flags.etcdCertFile),
+    keyPem: await read('etcd-keyfile', flags.etcdKeyFile),
+  };
+}
+
+function adminContext(flags: ApiServerFlags, pki: ClusterPki, address: string): ContextEntry {
+  return { name: flags.clusterName, server: address, caPem: pki.ca.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem };
+}
+
+/**
+ * DIR/admin.conf always (this cluster alone); the user's config when asked,
+ * as a named context made current. A context of that name that belonged to
+ * another cluster (another CA) is replaced, and the log says so.
+ */
+async function writeContexts(flags: ApiServerFlags, entry: ContextEntry, log: (msg: string) => void): Promise<void> {
+  const adminConf = adminConfigPath(flags.dataDir);
+  await writeClientConfig({ currentContext: entry.name, contexts: [entry] }, adminConf);
+  log(`wrote ${adminConf} (context "${entry.name}", server ${entry.server})`);
+  if (!flags.writeConfig) return;
+  const path = defaultConfigPath();
+  const change = await upsertContext(entry, path);
+  if (change === 'replaced-other-cluster') {
+    log(`WARNING: ${path}: context "${entry.name}" belonged to another cluster (another CA) and now points at this one; use --cluster-name to keep both`);
+  }
+  log(`${change === 'created' ? 'added' : 'updated'} context "${entry.name}" in ${path} (server ${entry.server}) and made it current`);
 }
 
 export async function main(argv: string[]): Promise<number> {

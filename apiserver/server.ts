@@ -13,6 +13,10 @@ import type { Level } from './admission/pod-security';
 import { defaultAuthorizer } from './auth/default-authorizer';
 import { GROUP_AUTHENTICATED, GROUP_MASTERS, USER_ADMIN, type Authenticator } from './auth/user';
 import { GrpcApi, GRPC_MAX_RECEIVE_BYTES } from './grpc/server';
+import { ServingCertificateProvider, servingCredentials, type ServingTls } from './grpc/tls';
+import { RequestAuthenticator } from './auth/authenticator';
+import { loadTokenFile } from './auth/token-file';
+import type { CertKey } from '../util/pki';
 import { TunnelRegistry } from './tunnel/registry';
 import { listenHealthServer } from '../util/health-server';
 import { bindListenAddress, parseListenAddress, type Bound } from './grpc/listen';
@@ -23,17 +27,24 @@ import { ServiceAllocators, serviceStrategy } from './registry/services';
 import { Registry, type RegistryContext } from './registry/store';
 import { PLAIN_STRATEGY, type Strategy } from './registry/strategy';
 import { LeaseManager } from './storage/lease-manager';
-import { connectEtcd } from './storage/etcd-connection';
+import { connectEtcd, type EtcdClientTls } from './storage/etcd-connection';
 import { EtcdCacheSource } from './storage/etcd-source';
 import { EtcdStore } from './storage/etcd-store';
 import { kindPrefix, objectKey } from './storage/keys';
 import { WatchCache } from './storage/watch-cache';
+import type { CallCredentials, UserInfo } from './auth/user';
+import { Bootstrap } from './bootstrap/service';
+import { ensureServerToken, type ServerToken } from './bootstrap/server-token';
+import { EtcdTokenStore } from './bootstrap/tokens';
+import { caHash } from '../util/pki';
 
 export const TSK_VERSION = '0.1.0';
 
 export interface ApiServerOptions {
   /** etcd client URLs. */
   etcdServers: string[];
+  /** TLS to etcd (https URLs): its CA and the API server's client certificate. */
+  etcdTls?: EtcdClientTls;
   /**
    * gRPC addresses, comma-separated: HOST:PORT (port 0 picks a free one) or
    * unix:/ABS/PATH. The first is the one written to the client config.
@@ -56,20 +67,39 @@ export interface ApiServerOptions {
   /** Other components' metrics served on this server's /metrics too (tsk server). */
   extraMetrics?: readonly MetricsRegistry[];
   /**
-   * Who a call comes from. TRANSITIONAL: without one, every caller is taken
-   * as the admin (today's open behaviour, logged loudly at start). The
-   * certificate and token authenticator replaces this default; then it is
-   * required.
+   * Who a call comes from: replaces the certificate and token authenticator
+   * of the transport (tests inject their own).
    */
   authenticator?: Authenticator;
   /** Pod Security's level for namespaces without the enforce label (--pod-security-default-enforce); default privileged, as Kubernetes. */
   podSecurityDefaultEnforce?: Level;
+  /** TLS on every gRPC listener: required unless insecurePlaintext. */
+  tls?: ServingTls & {
+    /** Called every renewCheckMs; a certificate different from the one served is swapped in. */
+    renew?: () => Promise<CertKey>;
+    /** Default an hour. */
+    renewCheckMs?: number;
+  };
+  /**
+   * Serve gRPC in plaintext with no client certificates: ONLY for the TLS
+   * cost comparison of `npm run bench:api`. Anyone who can reach the port
+   * can then read and write everything.
+   */
+  insecurePlaintext?: boolean;
+  /** kube-apiserver's --token-auth-file: CSV of token,user,uid,"group1,group2". */
+  tokenAuthFile?: string;
+  /** Join tokens and certificates for joining nodes (tsk.v1.Bootstrap); not served without it. */
+  bootstrap?: BootstrapOptions;
 }
 
-/** TRANSITIONAL (see ApiServerOptions.authenticator): everyone is the admin. */
-const EVERYONE_IS_ADMIN: Authenticator = {
-  authenticate: () => ({ name: USER_ADMIN, groups: [GROUP_MASTERS, GROUP_AUTHENTICATED] }),
-};
+export interface BootstrapOptions {
+  /** The cluster CA: it signs the joiners' certificates; its hash is in every token. */
+  ca: CertKey;
+  /** Where the server token is kept (<data-dir>/token); none is made when absent. */
+  tokenFile?: string;
+  /** The caller of a call, for the admin-only token calls and renewals; default: the server's authenticator. */
+  authenticate?: (call: CallCredentials) => UserInfo | undefined;
+}
 
 export interface RunningApiServer {
   /** The first gRPC address, with the real port. */
@@ -78,6 +108,8 @@ export interface RunningApiServer {
   readonly grpcAddresses: readonly string[];
   readonly httpAddress: string;
   readonly metrics: ApiServerMetrics;
+  /** The server token, when ApiServerOptions.bootstrap.tokenFile was given. */
+  readonly serverToken: ServerToken | undefined;
   stop(): Promise<void>;
 }
 
@@ -126,7 +158,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   };
   try {
     // 1. etcd
-    const etcd = connectEtcd(opts.etcdServers);
+    const etcd = connectEtcd(opts.etcdServers, opts.etcdTls);
     cleanups.push(() => etcd.close());
     const store = new EtcdStore(etcd, metrics);
     await waitForEtcd(store, opts.etcdServers, 30_000);
@@ -208,9 +240,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       'grpc.keepalive_timeout_ms': 20_000,
     });
     const tunnels = new TunnelRegistry(metrics, log);
-    if (!opts.authenticator) log('WARNING: no authenticator configured: every caller is treated as the admin (system:masters)');
+    const transport = await servingTransport(opts, log, cleanups);
     new GrpcApi({
-      authenticator: opts.authenticator ?? EVERYONE_IS_ADMIN,
+      authenticator: opts.authenticator ?? transport.authenticator,
       authorizer: defaultAuthorizer(),
       admission: { plugins: [nodeRestriction], podSecurityDefaultEnforce: opts.podSecurityDefaultEnforce ?? 'privileged' },
       tunnels,
@@ -223,6 +255,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       version,
       log,
     }).register(server);
+    let serverToken: ServerToken | undefined;
+    if (opts.bootstrap) {
+      const b = opts.bootstrap;
+      const tokens = new EtcdTokenStore(etcd);
+      const hash = caHash(b.ca.certPem);
+      if (b.tokenFile !== undefined) serverToken = await ensureServerToken({ file: b.tokenFile, caHash: hash, store: tokens, now: now() });
+      const authenticate = b.authenticate ?? ((call: CallCredentials) => transport.authenticator.authenticate(call));
+      new Bootstrap({ ca: b.ca, caHash: hash, tokens, authenticate, now, log }).register(server);
+    }
     // Bound before anything can fail later, so a socket file is always cleaned up.
     const bound: Bound[] = [];
     cleanups.push(async () => {
@@ -243,7 +284,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     );
     // Runs before the shutdown above (cleanups run in reverse): tunnels never end by themselves.
     cleanups.push(() => tunnels.closeAll());
-    for (const text of opts.address.split(',')) bound.push(await bindListenAddress(server, parseListenAddress(text.trim())));
+    for (const text of opts.address.split(',')) bound.push(await bindListenAddress(server, parseListenAddress(text.trim()), transport.credentials));
     const grpcAddresses = bound.map((b) => b.address);
     const grpcAddress = grpcAddresses[0] ?? '';
 
@@ -262,10 +303,57 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     });
     cleanups.push(() => http.close());
     const httpAddress = http.address;
-    log(`serving gRPC on ${grpcAddresses.join(', ')}, HTTP on ${httpAddress}`);
-    return { grpcAddress, grpcAddresses, httpAddress, metrics, stop };
+    log(`serving gRPC on ${grpcAddresses.join(', ')}, HTTP on ${httpAddress} (${opts.insecurePlaintext ? 'PLAINTEXT, no authentication' : 'TLS'})`);
+    return { grpcAddress, grpcAddresses, httpAddress, metrics, serverToken, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** Default period of the serving certificate's renewal check. */
+export const RENEW_CHECK_MS = 60 * 60 * 1000;
+
+/**
+ * The gRPC listeners' credentials and the authenticator for their callers;
+ * with TLS also the renewal timer (stopped by a cleanup).
+ */
+async function servingTransport(
+  opts: ApiServerOptions,
+  log: (msg: string) => void,
+  cleanups: (() => Promise<void> | void)[],
+): Promise<{ credentials: grpc.ServerCredentials; authenticator: RequestAuthenticator }> {
+  let tokens;
+  if (opts.tokenAuthFile !== undefined) {
+    const file = await loadTokenFile(opts.tokenAuthFile);
+    for (const w of file.warnings) log(`warning: ${w}`);
+    tokens = file.tokens;
+    log(`loaded ${tokens.size} bearer token(s) from ${opts.tokenAuthFile}`);
+  }
+  const tls = opts.tls;
+  if (opts.insecurePlaintext) {
+    if (tls !== undefined) throw new Error('invariant: both tls and insecurePlaintext given to startApiServer');
+    log('WARNING: serving the API in PLAINTEXT (--insecure-plaintext-for-benchmarks-only): anyone who can reach it can read all traffic and impersonate bearer tokens');
+    return { credentials: grpc.ServerCredentials.createInsecure(), authenticator: new RequestAuthenticator({ tokens }) };
+  }
+  if (tls === undefined) throw new Error('invariant: startApiServer needs tls (or insecurePlaintext for the benchmark)');
+  const provider = new ServingCertificateProvider(tls);
+  const renew = tls.renew;
+  if (renew !== undefined) {
+    let served = tls.server.certPem;
+    const timer = setInterval(() => {
+      renew().then(
+        (next) => {
+          if (next.certPem === served) return;
+          served = next.certPem;
+          provider.update(next);
+          log('serving a renewed TLS certificate');
+        },
+        (err: unknown) => log(`renewing the serving certificate failed: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    }, tls.renewCheckMs ?? RENEW_CHECK_MS);
+    timer.unref();
+    cleanups.push(() => clearInterval(timer));
+  }
+  return { credentials: servingCredentials(provider), authenticator: new RequestAuthenticator({ clientCaPem: tls.caPem, tokens }) };
 }

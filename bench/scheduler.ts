@@ -42,7 +42,7 @@ function benchPod(name: string, schedulerName = ''): Pod {
 async function startServer(etcdUrl: string): Promise<{ child: ChildProcess; address: string }> {
   const child = spawn(
     process.execPath,
-    [join(__dirname, '..', 'cmd', 'tsk.js'), 'apiserver', '--etcd-servers', etcdUrl, '--address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--write-config=false'],
+    [join(__dirname, '..', 'cmd', 'tsk.js'), 'apiserver', '--etcd-servers', etcdUrl, '--address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--write-config=false', '--insecure-plaintext-for-benchmarks-only'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     etcd = await EtcdProcess.start({ dataDir: dir });
     const s = await startServer(etcd.clientUrl);
     server = s.child;
-    cs = new Clientset(s.address);
+    cs = new Clientset(s.address, { insecurePlaintext: true });
     progress(`API server at ${s.address}; creating ${NODES} nodes`);
     await createNodes(cs);
     progress(`anchor: ${PODS} direct Binds`);

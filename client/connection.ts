@@ -5,15 +5,39 @@
 // Every failure leaves this module as an ApiError (api/errors.ts), so callers
 // branch with `instanceof` and never see a raw gRPC status.
 
-import { Client, Metadata, credentials, status as GrpcStatus } from '@grpc/grpc-js';
-import type { CallOptions, ChannelOptions, ClientDuplexStream, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import { Client, Metadata, credentials, experimental, status as GrpcStatus } from '@grpc/grpc-js';
+import type { CallOptions, ChannelCredentials, ChannelOptions, ClientDuplexStream, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import { isIP } from 'node:net';
+import { X509Certificate } from 'node:crypto';
+import { checkServerIdentity, createSecureContext, type PeerCertificate } from 'node:tls';
 import { ApiError, STATUS_TRAILER, UnavailableError, fromServiceError } from '../api/errors';
 import type { MethodDef } from '../api/kinds';
 
 /** Default deadline of a unary call. Watches have none. */
 export const DEFAULT_UNARY_DEADLINE_MS = 30_000;
 
-export interface ConnectionOptions {
+/**
+ * Who the client is and whom it trusts. TLS always, unless insecurePlaintext:
+ * the server is verified against caPem (the cluster CA; without it, the
+ * system's roots) and its name against the address. The identity is a client
+ * certificate (certPem + keyPem) or a bearer token, or none (anonymous).
+ */
+export interface ClientCredentials {
+  readonly caPem?: string;
+  readonly certPem?: string;
+  readonly keyPem?: string;
+  readonly token?: string;
+  /** Plaintext, no TLS: only for the benchmark's comparison against a server run with --insecure-plaintext-for-benchmarks-only. */
+  readonly insecurePlaintext?: boolean;
+  /**
+   * The CA, certificate and key as files that are renewed while the process
+   * runs (a joined node's, client/bootstrap.ts): grpc-js re-reads them every
+   * minute, so a reconnection uses the current certificate. Wins over the PEMs.
+   */
+  readonly files?: { readonly ca: string; readonly cert: string; readonly key: string };
+}
+
+export interface ConnectionOptions extends ClientCredentials {
   /** Deadline of unary calls in milliseconds; default 30 s. */
   readonly deadlineMs?: number;
   /**
@@ -41,8 +65,18 @@ export function toApiError(err: ServiceError, address: string): ApiError {
   return fromServiceError(err);
 }
 
+/** Node's words for a server certificate the client does not trust, or that is not for the address. */
+const UNTRUSTED = /(self[- ]signed certificate[^.]*|unable to verify the first certificate|unable to get local issuer certificate|certificate has expired|certificate is not yet valid|Hostname\/IP does not match certificate's altnames[^.]*|certificate signature failure)/i;
+
 /** The useful part of grpc-js's "No connection established. Last error: ..." details. */
 function connectProblem(details: string): string {
+  const untrusted = UNTRUSTED.exec(details)?.[1];
+  if (untrusted !== undefined) {
+    return `the server's TLS certificate is not trusted (${untrusted}): the CA in the client config is not this server's cluster CA; pick the right one with --context or --kubeconfig`;
+  }
+  if (/wrong version number|packet length too long|http\/1\.1|unexpected eof|Protocol error/i.test(details)) {
+    return `the TLS handshake failed (${details.replace(/^No connection established\. Last error: /, '')}): does the server speak TLS, and does it expect a client certificate?`;
+  }
   const errno = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ENOTFOUND|EAI_AGAIN)\b/.exec(details)?.[1];
   switch (errno) {
     case 'ECONNREFUSED':
@@ -74,6 +108,71 @@ export function channelOptions(maxReceiveMessageBytes: number): ChannelOptions {
   };
 }
 
+/** TLS credentials (or plaintext when asked for explicitly); throws naming the field for an incomplete credential. */
+export function channelCredentials(c: ClientCredentials, address = ''): ChannelCredentials {
+  const ip = ipTarget(address);
+  const verifyHost = ip === undefined ? undefined : (_servername: string, cert: PeerCertificate): Error | undefined => checkServerIdentity(ip, cert);
+  if ((c.certPem === undefined) !== (c.keyPem === undefined)) {
+    throw new Error('client credentials: a client certificate needs its key and a key its certificate (certPem and keyPem)');
+  }
+  if (c.insecurePlaintext) {
+    if (c.certPem !== undefined || c.caPem !== undefined) throw new Error('client credentials: insecurePlaintext cannot carry certificates');
+    return credentials.createInsecure();
+  }
+  if (c.certPem !== undefined) checkOwnCertificate(c.certPem);
+  if (c.files !== undefined) {
+    const files = new experimental.FileWatcherCertificateProvider({ caCertificateFile: c.files.ca, certificateFile: c.files.cert, privateKeyFile: c.files.key, refreshIntervalMs: 60_000 });
+    return experimental.createCertificateProviderChannelCredentials(files, files, verifyHost === undefined ? {} : { checkServerIdentity: verifyHost });
+  }
+  const pem = (text: string | undefined): Buffer | null => (text === undefined ? null : Buffer.from(text));
+  try {
+    createSecureContext({ ca: c.caPem, cert: c.certPem, key: c.keyPem });
+  } catch (err) {
+    throw new Error(`client credentials: the CA, client certificate or key is not valid PEM, or the key does not match the certificate (${(err as Error).message})`);
+  }
+  return credentials.createSsl(pem(c.caPem), pem(c.keyPem), pem(c.certPem), verifyHost === undefined ? {} : { checkServerIdentity: verifyHost });
+}
+
+/**
+ * The server would not name anyone with an expired client certificate (the
+ * call would be anonymous and refused), so say it here, in one line.
+ */
+function checkOwnCertificate(certPem: string, now = new Date()): void {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    throw new Error('client credentials: the client certificate is not a valid PEM X.509 certificate');
+  }
+  const from = new Date(cert.validFrom);
+  const to = new Date(cert.validTo);
+  if (now > to) throw new Error(`client credentials: the client certificate (${cert.subject.replace(/\n/g, ', ')}) expired at ${to.toISOString()}; get a new one`);
+  if (now < from) throw new Error(`client credentials: the client certificate is not valid before ${from.toISOString()} (is this clock right?)`);
+}
+
+/**
+ * TLS forbids an IP address as the SNI server name (RFC 6066; node warns,
+ * DEP0123), and grpc-js would send one for HOST:PORT addresses with an IP.
+ * For those the channel names "localhost" in SNI (see channelOptions) and
+ * this still checks the certificate against the address's real IP.
+ */
+export function ipTarget(address: string): string | undefined {
+  const m = /^\[?([^\]]*?)\]?:\d+$/.exec(address);
+  const host = m?.[1];
+  return host !== undefined && isIP(host) !== 0 ? host : undefined;
+}
+
+/**
+ * The bearer token as call metadata. Sent in the headers of each call rather
+ * than through grpc-js call credentials, which refuse plaintext channels: the
+ * benchmark's plaintext comparison authenticates the same way.
+ */
+function authMetadata(c: ClientCredentials): Metadata {
+  const md = new Metadata();
+  if (c.token !== undefined && c.token !== '') md.set('authorization', `Bearer ${c.token}`);
+  return md;
+}
+
 function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number';
 }
@@ -89,6 +188,8 @@ export class Connection {
   private readonly waitForReady: boolean;
   /** Shared by every unary call: grpc-js copies call metadata before using it. */
   private readonly unaryMetadata: Metadata;
+  /** The bearer token, if any, sent with every call. */
+  private readonly callMetadata: Metadata;
   private closed = false;
 
   constructor(
@@ -97,8 +198,12 @@ export class Connection {
   ) {
     this.deadlineMs = options.deadlineMs ?? DEFAULT_UNARY_DEADLINE_MS;
     this.waitForReady = options.waitForReady ?? false;
-    this.unaryMetadata = new Metadata({ waitForReady: this.waitForReady });
-    this.client = new Client(address, credentials.createInsecure(), channelOptions(options.maxReceiveMessageBytes ?? 64 * 1024 * 1024));
+    this.callMetadata = authMetadata(options);
+    this.unaryMetadata = this.callMetadata.clone();
+    this.unaryMetadata.setOptions({ waitForReady: this.waitForReady });
+    const channel = channelOptions(options.maxReceiveMessageBytes ?? 64 * 1024 * 1024);
+    if (!options.insecurePlaintext && ipTarget(address) !== undefined) channel['grpc.ssl_target_name_override'] = 'localhost';
+    this.client = new Client(address, channelCredentials(options, address), channel);
   }
 
   /**
@@ -128,13 +233,13 @@ export class Connection {
   /** Opens a server stream (no deadline). The caller owns the stream and must cancel it. */
   serverStream<Req, Res>(method: MethodDef<Req, Res>, request: Req): ClientReadableStream<Res> {
     this.assertOpen();
-    return this.client.makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, request, new Metadata(), {});
+    return this.client.makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, request, this.callMetadata.clone(), {});
   }
 
   /** Opens a bidirectional stream (no deadline: logs -f, exec, the node tunnel). The caller owns it and must end or cancel it. */
   bidiStream<Req, Res>(method: MethodDef<Req, Res>): ClientDuplexStream<Req, Res> {
     this.assertOpen();
-    return this.client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, new Metadata(), {});
+    return this.client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, this.callMetadata.clone(), {});
   }
 
   /** Converts what a stream emitted as 'error' into an ApiError. */

@@ -3,8 +3,22 @@
 // refuses deep paths); the test fakes (fake.ts) are not part of it.
 
 export { Clientset, UnknownKindError } from './clientset';
-export { Connection, DEFAULT_UNARY_DEADLINE_MS, channelOptions, type ConnectionOptions } from './connection';
-export { defaultConfigPath, readClientConfig, resolveServer, writeClientConfig, type ClientConfig } from './config';
+export { Connection, DEFAULT_UNARY_DEADLINE_MS, channelCredentials, channelOptions, type ClientCredentials, type ConnectionOptions } from './connection';
+export {
+  resolveClient,
+  readClientConfig,
+  writeClientConfig,
+  upsertContext,
+  adminConfigPath,
+  defaultConfigPath,
+  DEFAULT_SERVER,
+  type ClientConfig,
+  type ClientTarget,
+  type ContextChange,
+  type ContextEntry,
+  type ResolveOptions,
+} from './config';
+export { resolveComponentClient } from './bootstrap';
 export { GrpcResourceClient, PodClient, type DeleteOptions, type ListOptions, type ResourceClient, type WatchOptions } from './resource';
 export type { Watch, WatchEvent, WatchEventType } from './watch';
 export { Backoff } from '../util/backoff';

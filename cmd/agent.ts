@@ -4,7 +4,8 @@
 // and the proxy's rules in place, as stopping the kubelet and kube-proxy does.
 
 import { Registry } from 'prom-client';
-import { Clientset, SharedInformerFactory, resolveServer } from '../client';
+import { join } from 'node:path';
+import { Clientset, SharedInformerFactory, resolveComponentClient } from '../client';
 import { buildNodeRuntime, ipRunner, startKubelet, startRouteSyncer, type RouteSyncer, type RunningKubelet } from '../kubelet';
 import { listenProxyHealthServer, startProxy, type RunningProxy } from '../proxy';
 import type { ListeningHealthServer } from '../util/health-server';
@@ -35,8 +36,10 @@ async function stopAll(p: Parts): Promise<void> {
 
 async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   const k = flags.kubelet;
-  const server = await resolveServer(k.server);
-  parts.clientset = new Clientset(server);
+  // A node that joined with a token (now or on an earlier start) is system:node:NAME.
+  const target = await resolveComponentClient({ server: k.server, kubeconfig: k.kubeconfig, token: k.token, identity: 'node', nodeName: k.nodeName, dir: join(k.dataDir, 'agent'), log });
+  const server = target.server;
+  parts.clientset = new Clientset(server, target.credentials);
   parts.informers = new SharedInformerFactory(parts.clientset);
   const node = buildNodeRuntime(k);
   log(`node ${k.nodeName}, API server ${server}, data in ${node.dataDir}, ${k.network} network`);

@@ -4,7 +4,7 @@
 // process says so and exits non-zero rather than limping on.
 
 import { Registry } from 'prom-client';
-import { startWithEtcd, type StartedApiServer } from '../apiserver';
+import { startWithEtcd, USER_CONTROLLER_MANAGER, USER_SCHEDULER, type StartedApiServer } from '../apiserver';
 import { Clientset, SharedInformerFactory } from '../client';
 import { startControllerManager, type RunningControllerManager } from '../controllers';
 import { startScheduler, type RunningScheduler } from '../scheduler';
@@ -17,7 +17,10 @@ function log(line: string): void {
 
 interface Parts {
   api?: StartedApiServer;
+  /** The controllers' identity; the shared informers list and watch with it. */
   clientset?: Clientset;
+  /** The scheduler's identity, for its writes (binds, status, events). */
+  schedulerClientset?: Clientset;
   informers?: SharedInformerFactory;
   controllers?: RunningControllerManager;
   scheduler?: RunningScheduler;
@@ -29,6 +32,7 @@ async function stopAll(p: Parts): Promise<void> {
   await p.controllers?.stop();
   await p.informers?.stop();
   p.clientset?.close();
+  p.schedulerClientset?.close();
   await p.api?.stop();
 }
 
@@ -36,7 +40,12 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
   const schedulerMetrics = new Registry();
   const controllerMetrics = new Registry();
   parts.api = await startWithEtcd(flags.api, log, { extraMetrics: [schedulerMetrics, controllerMetrics] });
-  parts.clientset = new Clientset(parts.api.server.grpcAddress);
+  // Each component is its own user, as in Kubernetes, with a certificate the
+  // cluster CA issues at every start; the loopback address is in the
+  // serving certificate whatever --address says.
+  const address = parts.api.server.grpcAddress;
+  parts.clientset = new Clientset(address, await parts.api.credentialsFor(USER_CONTROLLER_MANAGER));
+  parts.schedulerClientset = new Clientset(address, await parts.api.credentialsFor(USER_SCHEDULER));
   parts.informers = new SharedInformerFactory(parts.clientset);
   parts.controllers = await startControllerManager({
     clientset: parts.clientset,
@@ -50,7 +59,7 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
     log: (l) => log(`controllers: ${l}`),
   });
   log(`controllers running: ${parts.controllers.controllers.map((c) => c.name).join(', ')}`);
-  parts.scheduler = startScheduler({ clientset: parts.clientset, informers: parts.informers, registry: schedulerMetrics, log: (l) => log(`scheduler: ${l}`) });
+  parts.scheduler = startScheduler({ clientset: parts.schedulerClientset, informers: parts.informers, registry: schedulerMetrics, log: (l) => log(`scheduler: ${l}`) });
   await parts.scheduler.started;
   log('scheduler running');
 }

@@ -13,6 +13,10 @@ const roles: Record<string, Role> = {
     summary: 'Run a node in one process: the kubelet, the service proxy and the routes to other nodes',
     load: async () => (await import('./agent.js')).main,
   },
+  token: {
+    summary: 'Manage join tokens: create, list, delete (as kubeadm token)',
+    load: async () => (await import('./token.js')).main,
+  },
   lab: {
     summary: 'A local multi-node cluster in network namespaces (like kind): up, down, status, load',
     load: async () => (await import('../lab/index.js')).main,

@@ -8,8 +8,10 @@ import { CONTROLLERS, type ControllerTable } from './registry';
 export { UsageError };
 
 export interface ControllerManagerFlags {
-  /** Unset: client/config.ts resolveServer() decides ($TSCTL_SERVER, ~/.tsk/config, 127.0.0.1:6443). */
+  /** Unset: client/config.ts resolveClient() decides ($TSCTL_SERVER, the config's context, 127.0.0.1:6443). */
   server: string | undefined;
+  /** --kubeconfig: the client config file with the credentials. */
+  kubeconfig: string | undefined;
   httpAddress: string;
   /** The controllers to run, resolved from --controllers. */
   controllers: string[];
@@ -19,6 +21,10 @@ export interface ControllerManagerFlags {
   nodeControllers: NodeControllerOptions;
   /** The controllers by name, the node controllers built with those options: pass it to startControllerManager. */
   table: ControllerTable;
+  /** The join token (--token): the server token, which may join control-plane components. */
+  token: string | undefined;
+  /** Where the controller manager keeps the key and certificate it joined with: DATA-DIR/controller-manager. */
+  dataDir: string;
   help: boolean;
 }
 
@@ -42,6 +48,8 @@ Health and metrics (workqueue_*) are served on --http-address.
 Flags:
   --server HOST:PORT          the API server, HOST:PORT or unix:/PATH (default: $TSCTL_SERVER, then ~/.tsk/config,
                               then 127.0.0.1:6443)
+  --kubeconfig FILE           the client config (server, CA, credential; default: $TSK_CONFIG, then
+                              ~/.tsk/config); its credentials go with --server
   --http-address HOST:PORT    HTTP address for /healthz, /readyz, /livez, /metrics (default ${DEFAULT_HTTP_ADDRESS})
   --controllers LIST          controllers to run, comma-separated: "*" runs every controller on by default,
                               "foo" runs foo, "-foo" does not (default "*").
@@ -51,6 +59,9 @@ ${Object.entries(CONCURRENCY_FLAGS)
   .join('\n')}
   --workers N                 workers of every controller without its own flag above (default: each one's default)
 ${NODE_CONTROLLER_FLAG_HELP}
+  --token TOKEN               join as system:kube-controller-manager with the server's token (<data-dir>/token
+                              on the server; default $TSK_TOKEN); later starts need none
+  --data-dir DIR              the joined key and certificate are kept in DIR/controller-manager (default /var/lib/tsk)
   -h, --help                  print this help`;
 }
 
@@ -84,6 +95,11 @@ export function selectControllers(list: readonly string[], table: ControllerTabl
   });
 }
 
+function dataDirOf(value: string | boolean | undefined): string {
+  if (typeof value !== 'string' || value === '') throw new UsageError('--data-dir: must not be empty');
+  return value;
+}
+
 function positive(flag: string, value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`--${flag}: "${value}" must be a positive integer`);
   return Number(value);
@@ -96,11 +112,14 @@ function positive(flag: string, value: string): number {
 export function parseFlags(argv: string[], baseTable?: ControllerTable): ControllerManagerFlags {
   const values = parseFlagValues(argv, {
     server: { type: 'string' },
+    kubeconfig: { type: 'string' },
     'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
     controllers: { type: 'string', default: '*' },
     workers: { type: 'string' },
     ...Object.fromEntries(Object.keys(CONCURRENCY_FLAGS).map((f) => [f, { type: 'string' as const }])),
     ...NODE_CONTROLLER_FLAG_SPECS,
+    token: { type: 'string' },
+    'data-dir': { type: 'string', default: '/var/lib/tsk' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   const v = values as Record<string, string | boolean | undefined>;
@@ -119,11 +138,14 @@ export function parseFlags(argv: string[], baseTable?: ControllerTable): Control
   }
   return {
     server: typeof v['server'] === 'string' ? serverAddress('server', v['server']) : undefined,
+    kubeconfig: typeof v['kubeconfig'] === 'string' ? v['kubeconfig'] : undefined,
     httpAddress: hostPort('http-address', String(v['http-address']), DEFAULT_HTTP_ADDRESS),
     controllers,
     workers,
     nodeControllers,
     table,
+    token: typeof v['token'] === 'string' ? v['token'] : undefined,
+    dataDir: dataDirOf(v['data-dir']),
     help: v['help'] === true,
   };
 }

@@ -3,7 +3,8 @@
 // Never calls process.exit: the exit code is returned.
 
 import { Registry } from 'prom-client';
-import { Clientset, resolveServer, SharedInformerFactory } from '../client';
+import { join } from 'node:path';
+import { Clientset, resolveComponentClient, SharedInformerFactory } from '../client';
 import { listenHealthServer, type ListeningHealthServer } from '../util/health-server';
 import { UsageError, flagHelp, parseFlags, type ControllerManagerFlags } from './flags';
 import { startControllerManager, type RunningControllerManager } from './manager';
@@ -28,7 +29,21 @@ export async function main(argv: string[]): Promise<number> {
     console.log(flagHelp());
     return 0;
   }
-  const address = await resolveServer(flags.server);
+  let target: Awaited<ReturnType<typeof resolveComponentClient>>;
+  try {
+    target = await resolveComponentClient({
+      server: flags.server,
+      kubeconfig: flags.kubeconfig,
+      token: flags.token,
+      identity: 'controller-manager',
+      dir: join(flags.dataDir, 'controller-manager'),
+      log,
+    });
+  } catch (err) {
+    console.error(`tsk controller-manager: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  const address = target.server;
   const registry = new Registry();
   let manager: RunningControllerManager | undefined;
   let health: ListeningHealthServer;
@@ -48,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   log(`serving /healthz, /readyz and /metrics on http://${health.address}; API server ${address}`);
-  const clientset = new Clientset(address);
+  const clientset = new Clientset(address, target.credentials);
   const informers = new SharedInformerFactory(clientset, {
     onError: (err, context) => log(`informer: ${context}: ${err instanceof Error ? err.message : String(err)}`),
   });

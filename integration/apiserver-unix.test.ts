@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { startApiServer } from '../apiserver/server';
 import { Clientset } from '../client/clientset';
 import { startTestEtcd } from './support/etcd';
+import { testTls } from './support/pki';
 
 const execFileAsync = promisify(execFile);
 
@@ -25,13 +26,13 @@ function tempDir(t: { teardown(fn: () => void): void }): string {
 test('the API server serves TCP and a unix socket at once; the socket file goes when it stops', async (t) => {
   const etcd = await startTestEtcd(t);
   const sock = join(tempDir(t), 'run', 'api.sock');
-  const server = await startApiServer({ etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:0,unix://${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+  const server = await startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:0,unix://${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
   let stopped = false;
   t.teardown(() => (stopped ? undefined : server.stop()));
   t.regex(server.grpcAddress, /^127\.0\.0\.1:\d+$/);
   t.deepEqual(server.grpcAddresses.slice(1), [`unix:${sock}`]);
-  const viaUnix = new Clientset(`unix:${sock}`);
-  const viaTcp = new Clientset(server.grpcAddress);
+  const viaUnix = new Clientset(`unix:${sock}`, (await testTls()).admin);
+  const viaTcp = new Clientset(server.grpcAddress, (await testTls()).admin);
   t.teardown(() => {
     viaUnix.close();
     viaTcp.close();
@@ -50,19 +51,19 @@ test('a socket file left by a dead server is replaced; a live one or a non-socke
   // A stale socket: bound by a process that is gone (simulated: listen, then close without unlinking).
   execFileSync(process.execPath, ['-e', `const s=require('net').createServer();s.listen(${JSON.stringify(sock)},()=>process.exit(0))`]);
   t.true(existsSync(sock));
-  const server = await startApiServer({ etcdServers: [etcd.etcd.clientUrl], address: `unix:${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+  const server = await startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `unix:${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
   t.teardown(() => server.stop());
-  const cs = new Clientset(`unix:${sock}`);
+  const cs = new Clientset(`unix:${sock}`, (await testTls()).admin);
   t.teardown(() => cs.close());
   t.truthy((await cs.namespaces.get('default')).metadata?.uid);
 
-  const other = startApiServer({ etcdServers: [etcd.etcd.clientUrl], address: `unix:${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+  const other = startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `unix:${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
   await t.throwsAsync(other, { message: new RegExp(`cannot listen on unix:${sock} for gRPC`) });
   t.truthy((await cs.namespaces.get('default')).metadata?.uid, 'the live server keeps its socket');
 
   const notSocket = join(dir, 'file');
   execFileSync('touch', [notSocket]);
-  await t.throwsAsync(startApiServer({ etcdServers: [etcd.etcd.clientUrl], address: `unix:${notSocket}`, httpAddress: '127.0.0.1:0', log: () => undefined }), {
+  await t.throwsAsync(startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `unix:${notSocket}`, httpAddress: '127.0.0.1:0', log: () => undefined }), {
     message: /exists and is not a socket/,
   });
   t.true(existsSync(notSocket));
@@ -71,7 +72,7 @@ test('a socket file left by a dead server is replaced; a live one or a non-socke
 test('a process in a network namespace with no link to the host reaches the API server through its unix socket only', async (t) => {
   const etcd = await startTestEtcd(t);
   const sock = join(tempDir(t), 'api.sock');
-  const server = await startApiServer({ etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:0,unix:${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+  const server = await startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:0,unix:${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
   t.teardown(() => server.stop());
   const ns = `tsk-ut-${randomBytes(4).toString('hex')}`;
   execFileSync('ip', ['netns', 'add', ns]);
@@ -80,9 +81,10 @@ test('a process in a network namespace with no link to the host reaches the API 
   t.is(execFileSync('ip', ['-n', ns, '-o', 'link']).toString().trim().split('\n').length, 1, 'the namespace has only lo');
 
   const clientset = resolve(__dirname, '..', 'client', 'clientset.js');
+  const admin = (await testTls()).admin;
   const script = (address: string): string =>
     `const { Clientset } = require(${JSON.stringify(clientset)});
-     const cs = new Clientset(${JSON.stringify(address)});
+     const cs = new Clientset(${JSON.stringify(address)}, ${JSON.stringify(admin)});
      cs.namespaces.get('default', undefined).then((n) => { console.log('ok ' + n.metadata.name); cs.close(); },
        (e) => { console.log('error ' + e.name); cs.close(); });`;
   // Asynchronous: the API server answers from this very process.
@@ -99,7 +101,7 @@ test('a TCP port in use is refused with the address named', async (t) => {
   t.teardown(() => void busy.close());
   const addr = busy.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
-  await t.throwsAsync(startApiServer({ etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:${port}`, httpAddress: '127.0.0.1:0', log: () => undefined }), {
+  await t.throwsAsync(startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:${port}`, httpAddress: '127.0.0.1:0', log: () => undefined }), {
     message: new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} for gRPC`),
   });
 });

@@ -8,12 +8,13 @@ import { Clientset } from '../client/clientset';
 import type { WatchEvent } from '../client/watch';
 import { freePort } from '../util/free-port';
 import { startControlPlane } from './support/client-harness';
+import { testTls } from './support/pki';
 
 const podSpec = (image = 'busybox:1.36'): core.PodSpec => ({ containers: [{ name: 'c', image }] });
 
 test('CRUD of every kind through the typed clients', async (t) => {
   const plane = await startControlPlane(t);
-  const cs = new Clientset(plane.address);
+  const cs = new Clientset(plane.address, (await testTls()).admin);
   t.teardown(() => cs.close());
 
   // Namespace
@@ -98,7 +99,7 @@ test('CRUD of every kind through the typed clients', async (t) => {
 
 test('listAll follows continue tokens', async (t) => {
   const plane = await startControlPlane(t);
-  const cs = new Clientset(plane.address);
+  const cs = new Clientset(plane.address, (await testTls()).admin);
   t.teardown(() => cs.close());
   for (let i = 0; i < 7; i++) await cs.pods.create({ metadata: { name: `p${i}` }, spec: podSpec() });
   const page = await cs.pods.list({ namespace: 'default', limit: 3 });
@@ -110,7 +111,7 @@ test('listAll follows continue tokens', async (t) => {
 
 test('a watch delivers every change in order, and cancel() ends it quietly', async (t) => {
   const plane = await startControlPlane(t);
-  const cs = new Clientset(plane.address);
+  const cs = new Clientset(plane.address, (await testTls()).admin);
   t.teardown(() => cs.close());
   const list = await cs.pods.list({ namespace: 'default' });
   const watch = cs.pods.watch({ namespace: 'default', resourceVersion: list.metadata?.resourceVersion });
@@ -134,7 +135,7 @@ test('a watch delivers every change in order, and cancel() ends it quietly', asy
 
 test('an unreachable server is an UnavailableError naming the address', async (t) => {
   const port = await freePort();
-  const cs = new Clientset(`127.0.0.1:${port}`, { deadlineMs: 3000 });
+  const cs = new Clientset(`127.0.0.1:${port}`, { ...(await testTls()).admin, deadlineMs: 3000 });
   t.teardown(() => cs.close());
   await t.throwsAsync(cs.pods.list(), { instanceOf: UnavailableError, message: new RegExp(`cannot reach the API server at 127\\.0\\.0\\.1:${port}`) });
 });

@@ -4,12 +4,15 @@
 
 import test from 'ava';
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiError, InvalidError, NotFoundError } from '../api/errors';
 import type { ReplicationController } from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client';
 import { eventually, startControlPlane } from './support/client-harness';
 import { podsOfApp, rcFixture, startTestManager } from './support/manager';
+import { testTls, writeTestKubeconfig } from './support/pki';
 
 const rc = rcFixture;
 const podsOf = podsOfApp;
@@ -26,7 +29,7 @@ async function gone(p: Promise<unknown>): Promise<boolean> {
 
 async function setup(t: Parameters<typeof startControlPlane>[0], controllers = ['replicationcontroller', 'garbagecollector']) {
   const plane = await startControlPlane(t);
-  const cs = new Clientset(plane.address);
+  const cs = new Clientset(plane.address, (await testTls()).admin);
   t.teardown(() => cs.close());
   const m = await startTestManager(t, plane.address, controllers);
   return { plane, cs, m };
@@ -48,13 +51,19 @@ test('background (the default): the RC goes at once, the collector deletes its p
 });
 
 /** Runs the built tsctl against the test's API server. */
-function tsctl(address: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function tsctl(address: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const bin = join(__dirname, '..', 'cmd', 'tsctl.js');
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args, '--server', address], { env: { ...process.env, TSCTL_SERVER: '' }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+  const dir = await mkdtemp(join(tmpdir(), 'tsk-gc-tsctl-'));
+  const kubeconfig = await writeTestKubeconfig(join(dir, 'config'), address);
+  try {
+    return await new Promise((resolve) => {
+      execFile(process.execPath, [bin, ...args, '--server', address, '--kubeconfig', kubeconfig], { env: { ...process.env, TSCTL_SERVER: '' }, timeout: 30_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      });
     });
-  });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 test('orphan (tsctl delete --cascade=orphan): the RC goes, its pods stay without owner references', async (t) => {
@@ -104,7 +113,7 @@ test('foreground: the pods are deleted before the RC', async (t) => {
 
 test('dependents whose owner was deleted while no collector ran are collected at start', async (t) => {
   const plane = await startControlPlane(t);
-  const cs = new Clientset(plane.address);
+  const cs = new Clientset(plane.address, (await testTls()).admin);
   t.teardown(() => cs.close());
   const rcOnly = await startTestManager(t, plane.address, ['replicationcontroller']);
   await rcWithPods(cs, 'web', 2);
@@ -129,7 +138,7 @@ test('an owner re-created under the same name (another uid) does not keep the ol
 
 test('an unknown propagationPolicy is refused with an InvalidError naming the field, and changes nothing', async (t) => {
   const plane = await startControlPlane(t);
-  const cs = new Clientset(plane.address);
+  const cs = new Clientset(plane.address, (await testTls()).admin);
   t.teardown(() => cs.close());
   await cs.replicationControllers.create(rc('web', 0));
   await cs.namespaces.create({ metadata: { name: 'team' } });
@@ -144,7 +153,7 @@ test('an unknown propagationPolicy is refused with an InvalidError naming the fi
 
 test('the API server alone: Orphan and Foreground hold the object with a finalizer until it is removed; Background drops them', async (t) => {
   const plane = await startControlPlane(t);
-  const cs = new Clientset(plane.address);
+  const cs = new Clientset(plane.address, (await testTls()).admin);
   t.teardown(() => cs.close());
   await cs.replicationControllers.create(rc('a', 0));
   const a = await cs.replicationControllers.delete('a', { namespace: 'default', propagationPolicy: 'Orphan' });

@@ -8,6 +8,7 @@ import { startApiServer } from '../apiserver/server';
 import { Clientset } from '../client/clientset';
 import { Informer, listerWatcher, type ListerWatcher } from '../client/informer';
 import { eventually, startControlPlane, TcpProxy } from './support/client-harness';
+import { testTls } from './support/pki';
 
 const pod = (name: string, labels: Record<string, string> = {}): core.Pod => ({
   metadata: { name, namespace: 'default', labels },
@@ -55,7 +56,7 @@ function record(informer: Informer<core.Pod>): Recorder {
 
 test('a sequence of updates to one object arrives in order', async (t) => {
   const plane = await startControlPlane(t);
-  const cs = new Clientset(plane.address);
+  const cs = new Clientset(plane.address, (await testTls()).admin);
   t.teardown(() => cs.close());
   const informer = new Informer<core.Pod>({ listerWatcher: listerWatcher(cs.pods, { namespace: 'default' }), name: 'pods', onError: () => undefined });
   const rec = record(informer);
@@ -78,7 +79,7 @@ test('a sequence of updates to one object arrives in order', async (t) => {
 test('after an API server restart the informer resumes from its revision and misses no event', async (t) => {
   const plane = await startControlPlane(t, { bookmarkIntervalMs: 200 });
   // The writer rides out the restart too: its calls wait for the connection.
-  const cs = new Clientset(plane.address, { waitForReady: true, deadlineMs: 15_000 });
+  const cs = new Clientset(plane.address, { ...(await testTls()).admin, waitForReady: true, deadlineMs: 15_000 });
   t.teardown(() => cs.close());
   const lw = counting(listerWatcher(cs.pods, { namespace: 'default' }));
   const informer = new Informer<core.Pod>({ listerWatcher: lw, name: 'pods', backoff: { initialMs: 50, maxMs: 500 }, onError: () => undefined });
@@ -92,8 +93,8 @@ test('after an API server restart the informer resumes from its revision and mis
   // While the informer's server is down, a second API server on the same
   // etcd takes writes: the informer must get all of them after the restart.
   await plane.restart(async () => {
-    const other = await startApiServer({ etcdServers: [plane.etcd.etcd.clientUrl], address: '127.0.0.1:0', httpAddress: '127.0.0.1:0', log: () => undefined });
-    const cs2 = new Clientset(other.grpcAddress);
+    const other = await startApiServer({ tls: (await testTls()).serving, etcdServers: [plane.etcd.etcd.clientUrl], address: '127.0.0.1:0', httpAddress: '127.0.0.1:0', log: () => undefined });
+    const cs2 = new Clientset(other.grpcAddress, (await testTls()).admin);
     try {
       for (let i = 0; i < 10; i++) await cs2.pods.create(pod(`during-${i}`));
       const b = await cs2.pods.get('before-0', 'default');
@@ -116,10 +117,10 @@ test('after etcd compaction the informer re-lists and its cache converges, delet
   // A tiny watch cache: a revision a few writes old is served from etcd's
   // history, which compaction removes, so the resumed watch is Expired.
   const plane = await startControlPlane(t, { watchCacheCapacity: 4 });
-  const cs = new Clientset(plane.address);
+  const cs = new Clientset(plane.address, (await testTls()).admin);
   t.teardown(() => cs.close());
   const proxy = await TcpProxy.start(t, plane.address);
-  const viaProxy = new Clientset(proxy.address);
+  const viaProxy = new Clientset(proxy.address, (await testTls()).admin);
   t.teardown(() => viaProxy.close());
   const lw = counting(listerWatcher(viaProxy.pods, { namespace: 'default' }));
   const errors: string[] = [];

@@ -33,6 +33,7 @@ import { killProcess, pipeTo, run, startForwarderInNamespace } from './support/n
 import { startRegistry } from './support/registry';
 import { cleanupRuntime } from './support/runtime-env';
 import { busyboxImage, pushImage } from '../kubelet/runtime/image/builder';
+import { testTls, writeTestKubeconfig } from './support/pki';
 
 const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 
@@ -51,6 +52,8 @@ interface KubeletNode {
 interface Env {
   dir: string;
   sock: string;
+  /** The admin context, passed to each kubelet with --kubeconfig. */
+  kubeconfig: string;
   image: string;
   hostDir: string;
   clientset: Clientset;
@@ -73,6 +76,7 @@ function startKubelet(env: Env, node: KubeletNode): ChildProcess {
   const args = [
     `--net=/var/run/netns/${node.ns}`, process.execPath, TSK, 'kubelet',
     '--server', `unix:${env.sock}`,
+    '--kubeconfig', env.kubeconfig,
     '--hostname-override', node.nodeName,
     '--data-dir', node.dataDir,
     ...node.args,
@@ -138,9 +142,10 @@ test.before(async (t) => {
   fs.chmodSync(env.hostDir, 0o777);
 
   const etcd = await startTestEtcd(shim);
-  const api: RunningApiServer = await startApiServer({ etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:0,unix:${env.sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+  const api: RunningApiServer = await startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:0,unix:${env.sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
   cleanups.push(() => api.stop());
-  env.clientset = new Clientset(api.grpcAddress);
+  env.clientset = new Clientset(api.grpcAddress, (await testTls()).admin);
+  env.kubeconfig = await writeTestKubeconfig(path.join(dir, 'config'), `unix:${env.sock}`);
   cleanups.push(() => env.clientset.close());
 
   const registry = await startRegistry();

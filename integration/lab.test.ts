@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Pod } from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client/clientset';
+import { resolveClient } from '../client/config';
 import { freePort } from '../util/free-port';
 import { busyboxImage, dockerSaveArchive } from '../kubelet/runtime/image/builder';
 
@@ -58,7 +59,9 @@ test('tsk lab: two nodes run the demo app; its Service balances over pods on bot
 
   const applied = await exec(process.execPath, [TSCTL, 'apply', '-f', join(ROOT, 'manifests'), '--server', address], { env });
   t.regex(applied.stdout, /replicationcontroller\/web created/);
-  const cs = new Clientset(address);
+  // The lab wrote its context (CA, admin credential) into the test's TSK_CONFIG.
+  const target = await resolveClient({ server: address, env });
+  const cs = new Clientset(target.server, target.credentials);
   t.teardown(() => cs.close());
 
   // Three web replicas, Ready, on both nodes.

@@ -33,6 +33,7 @@ import { killProcess, pipeTo, run, startForwarderInNamespace } from './support/n
 import { startRegistry } from './support/registry';
 import { cleanupRuntime } from './support/runtime-env';
 import { busyboxImage, pushImage } from '../kubelet/runtime/image/builder';
+import { testTls, writeTestKubeconfig } from './support/pki';
 
 const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 const TSCTL = path.resolve(__dirname, '..', 'cmd', 'tsctl.js');
@@ -45,6 +46,8 @@ interface Env {
   ns: string;
   nodeName: string;
   dataDir: string;
+  /** The admin context; with --kubeconfig its credentials go with any --server (the API server moves on restart). */
+  kubeconfig: string;
   /** Shared by reference: ava gives each test a shallow copy of the context. */
   live: { api: RunningApiServer; clientset: Clientset; kubelet: ChildProcess | undefined };
   log: string[];
@@ -53,8 +56,8 @@ interface Env {
 
 const test = anyTest as TestFn<Env>;
 
-function startApi(env: Pick<Env, 'etcdUrl' | 'sock'>): Promise<RunningApiServer> {
-  return startApiServer({ etcdServers: [env.etcdUrl], address: `127.0.0.1:0,unix:${env.sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+async function startApi(env: Pick<Env, 'etcdUrl' | 'sock'>): Promise<RunningApiServer> {
+  return startApiServer({ tls: (await testTls()).serving, etcdServers: [env.etcdUrl], address: `127.0.0.1:0,unix:${env.sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
 }
 
 interface Result {
@@ -67,7 +70,7 @@ interface Result {
 function tsctl(env: Env, args: string[], stdin?: string): Promise<Result> {
   // The command first (tsctl's syntax), the server right after it (never after a "--").
   const [command = '', ...rest] = args;
-  const child = spawn(process.execPath, [TSCTL, command, '--server', env.live.api.grpcAddress, ...rest], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [TSCTL, command, '--server', env.live.api.grpcAddress, '--kubeconfig', env.kubeconfig, ...rest], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -92,7 +95,8 @@ test.before(async (t) => {
   const etcd = await startTestEtcd(shim);
   env.etcdUrl = etcd.etcd.clientUrl;
   const api = await startApi(env);
-  env.live = { api, clientset: new Clientset(api.grpcAddress), kubelet: undefined };
+  env.live = { api, clientset: new Clientset(api.grpcAddress, (await testTls()).admin), kubelet: undefined };
+  env.kubeconfig = await writeTestKubeconfig(path.join(dir, 'config'), api.grpcAddress);
   cleanups.push(() => env.live.api.stop());
   cleanups.push(() => env.live.clientset.close());
 
@@ -123,7 +127,7 @@ test.before(async (t) => {
   // nsenter --net only (ip netns exec would remount /sys and hide the cgroups).
   const kubelet = spawn(
     'nsenter',
-    [`--net=/var/run/netns/${env.ns}`, process.execPath, TSK, 'kubelet', '--server', `unix:${env.sock}`, '--hostname-override', env.nodeName,
+    [`--net=/var/run/netns/${env.ns}`, process.execPath, TSK, 'kubelet', '--server', `unix:${env.sock}`, '--kubeconfig', env.kubeconfig, '--hostname-override', env.nodeName,
       '--data-dir', env.dataDir, '--network', 'loopback', '--node-ip', '127.0.0.1', '--node-status-update-frequency', '1s'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -195,7 +199,7 @@ test.serial('tsctl logs prints the lines; --tail and --timestamps', async (t) =>
 
 test.serial('tsctl logs -f follows new lines; tsctl exec runs a command in the container', async (t) => {
   const env = t.context;
-  const follow = spawn(process.execPath, [TSCTL, 'logs', '--server', env.live.api.grpcAddress, '-f', 'printer'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const follow = spawn(process.execPath, [TSCTL, 'logs', '--server', env.live.api.grpcAddress, '--kubeconfig', env.kubeconfig, '-f', 'printer'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => killProcess(follow));
   let out = '';
   follow.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -244,7 +248,7 @@ test.serial('tsctl exec -i passes stdin (more than a window) to the command, and
 
 test.serial('Ctrl-C ends tsctl exec with 130 and the command in the container is killed', async (t) => {
   const env = t.context;
-  const child = spawn(process.execPath, [TSCTL, 'exec', '--server', env.live.api.grpcAddress, 'printer', '--', 'sh', '-c', 'echo started; exec sleep 300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [TSCTL, 'exec', '--server', env.live.api.grpcAddress, '--kubeconfig', env.kubeconfig, 'printer', '--', 'sh', '-c', 'echo started; exec sleep 300'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => killProcess(child));
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -298,7 +302,7 @@ test.serial('after an API server restart the tunnel reconnects and logs work aga
   await env.live.api.stop();
   env.live.clientset.close();
   env.live.api = await startApi(env);
-  env.live.clientset = new Clientset(env.live.api.grpcAddress);
+  env.live.clientset = new Clientset(env.live.api.grpcAddress, (await testTls()).admin);
   let r: Result | undefined;
   await eventually(async () => {
     r = await tsctl(env, ['logs', 'printer', '--tail', '1']);

@@ -14,6 +14,7 @@ import { createLabNetwork, removeLabNetwork } from '../lab/net';
 import { planLab } from '../lab/topology';
 import { startTestApiServer } from './support/apiserver';
 import { startTestEtcd } from './support/etcd';
+import { testTls } from './support/pki';
 
 const exec = promisify(execFile);
 
@@ -28,7 +29,7 @@ test('a node routes to the other nodes\' pod CIDRs via their InternalIPs, follow
 
   const etcd = await startTestEtcd(t);
   const api = await startTestApiServer(t, etcd);
-  const cs = new Clientset(api.server.grpcAddress);
+  const cs = new Clientset(api.server.grpcAddress, (await testTls()).admin);
   t.teardown(() => cs.close());
   for (const [n, cidr] of [[n1, '10.244.1.0/24'], [n2, '10.244.2.0/24']] as const) {
     await cs.nodes.create({ metadata: { name: n.name }, spec: { podCIDR: cidr } });

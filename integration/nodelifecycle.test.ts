@@ -16,6 +16,7 @@ import { newNodeLifecycleController } from '../controllers/nodelifecycle/control
 import { newPodGcController } from '../controllers/podgc/controller';
 import { eventually, startControlPlane } from './support/client-harness';
 import { runControllers } from './support/controllers';
+import { testTls } from './support/pki';
 
 const UNREACHABLE = 'node.kubernetes.io/unreachable';
 const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -172,7 +173,7 @@ test('the pod GC removes the pods of a deleted node after the quarantine', async
 
 test('the controller manager runs the node controllers with options parsed from their flags', async (t) => {
   const plane = await startControlPlane(t);
-  const cs = new Clientset(plane.address);
+  const cs = new Clientset(plane.address, (await testTls()).admin);
   const informers = new SharedInformerFactory(cs, { onError: () => undefined });
   const options = parseNodeControllerFlags({ 'cluster-cidr': '10.201.0.0/16', 'node-cidr-mask-size': '26' }, (m) => new Error(m));
   const manager = await startControllerManager({

@@ -16,6 +16,7 @@ import type { Endpoints, Service } from '../api/gen/tsk/v1/core';
 import { startApiServer } from '../apiserver/server';
 import { Clientset } from '../client/clientset';
 import { startTestEtcd } from './support/etcd';
+import { testTls, writeTestKubeconfig } from './support/pki';
 
 const CLI = resolve(__dirname, '..', 'proxy', 'cli.js');
 const NODE_IP = '10.250.0.1';
@@ -125,11 +126,11 @@ async function startNetwork(t: ExecutionContext, dir: string): Promise<Cluster> 
 }
 
 /** Starts `node dist/proxy/cli.js` in the node namespace; killed on teardown. */
-function startProxyProcess(t: ExecutionContext, cluster: Cluster, sock: string): { output: () => string; stop: () => Promise<number | null> } {
+function startProxyProcess(t: ExecutionContext, cluster: Cluster, sock: string, kubeconfig: string): { output: () => string; stop: () => Promise<number | null> } {
   let output = '';
   const child = spawn(
     'ip',
-    ['netns', 'exec', cluster.node, process.execPath, CLI, '--server', `unix:${sock}`, '--hostname-override', 'node-1', '--node-ip', NODE_IP,
+    ['netns', 'exec', cluster.node, process.execPath, CLI, '--server', `unix:${sock}`, '--kubeconfig', kubeconfig, '--hostname-override', 'node-1', '--node-ip', NODE_IP,
       '--min-sync-period', '200ms', '--sync-period', '10s', '--http-address', '127.0.0.1:10256'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -172,10 +173,11 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const etcd = await startTestEtcd(t);
   const sock = join(dir, 'api.sock');
-  const server = await startApiServer({ etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:0,unix:${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+  const server = await startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:0,unix:${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
   t.teardown(() => server.stop());
-  const cs = new Clientset(server.grpcAddress);
+  const cs = new Clientset(server.grpcAddress, (await testTls()).admin);
   t.teardown(() => cs.close());
+  const kubeconfig = await writeTestKubeconfig(join(dir, 'config'), `unix:${sock}`);
   const cluster = await startNetwork(t, dir);
 
   const svc = (name: string, spec: Service['spec']): Promise<Service> => cs.services.create({ metadata: { namespace: 'default', name }, spec });
@@ -192,7 +194,7 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
   t.regex(webIP, /^10\.96\./);
   t.true(nodePort >= 30000);
 
-  const proxy = startProxyProcess(t, cluster, sock);
+  const proxy = startProxyProcess(t, cluster, sock, kubeconfig);
   t.teardown(() => {
     if (!t.passed) t.log(proxy.output());
   });
@@ -254,7 +256,7 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
   t.is((await cluster.get(cluster.node, `${webIP}:80`)).code, 0, 'traffic still flows while the proxy is down');
   await cs.services.delete('empty');
   const emptyChains = (await cluster.nodeRules()).match(/^:TSK-(SVC|SEP)-\w+/gm)?.length ?? 0;
-  const again = startProxyProcess(t, cluster, sock);
+  const again = startProxyProcess(t, cluster, sock, kubeconfig);
   t.teardown(() => {
     if (!t.passed) t.log(again.output());
   });

@@ -7,13 +7,14 @@ import { ConflictError } from '../api/errors';
 import { Clientset } from '../client';
 import { eventually, startControlPlane } from './support/client-harness';
 import { podsOfApp, rcFixture, startTestManager } from './support/manager';
+import { testTls } from './support/pki';
 
 const rc = rcFixture;
 const podsOf = podsOfApp;
 
 async function setup(t: Parameters<typeof startControlPlane>[0]) {
   const plane = await startControlPlane(t);
-  const cs = new Clientset(plane.address);
+  const cs = new Clientset(plane.address, (await testTls()).admin);
   t.teardown(() => cs.close());
   return { plane, cs };
 }

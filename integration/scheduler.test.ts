@@ -9,6 +9,10 @@ import { Clientset, SharedInformerFactory } from '../client';
 import { main, startScheduler, type RunningScheduler } from '../scheduler';
 import { freePort } from '../util/free-port';
 import { eventually, startControlPlane } from './support/client-harness';
+import { testTls, writeTestKubeconfig } from './support/pki';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 interface Cluster {
   cs: Clientset;
@@ -18,7 +22,7 @@ interface Cluster {
 
 async function cluster(t: ExecutionContext): Promise<Cluster> {
   const plane = await startControlPlane(t);
-  const cs = new Clientset(plane.address);
+  const cs = new Clientset(plane.address, (await testTls()).admin);
   t.teardown(() => cs.close());
   const logs: string[] = [];
   return {
@@ -290,7 +294,10 @@ test('tsk scheduler (main) schedules, serves /readyz and /metrics, and stops on 
   t.teardown(() => {
     console.log = log;
   });
-  const exited = main(['--server', c.cs.address, '--http-address', http]);
+  const dir = await mkdtemp(join(tmpdir(), 'tsk-sched-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const kubeconfig = await writeTestKubeconfig(join(dir, 'config'), c.cs.address);
+  const exited = main(['--server', c.cs.address, '--kubeconfig', kubeconfig, '--http-address', http]);
   await c.cs.pods.create(pod('via-main'));
   await waitBound(c.cs, ['via-main']);
   await eventually(async () => (await fetch(`http://${http}/readyz`).catch(() => undefined))?.status === 200, 10_000, '/readyz 200');

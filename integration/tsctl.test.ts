@@ -11,6 +11,7 @@ import { decodeJson } from '../api/codec';
 import type * as core from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client/clientset';
 import { eventually, startControlPlane, type TestControlPlane } from './support/client-harness';
+import { testTls, writeTestKubeconfig } from './support/pki';
 
 const ROOT = resolve(__dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'cmd', 'tsctl.js');
@@ -41,7 +42,9 @@ async function setup(t: Parameters<typeof startControlPlane>[0]) {
   const plane = await startControlPlane(t);
   const home = await mkdtemp(join(tmpdir(), 'tsctl-home-'));
   t.teardown(() => rm(home, { recursive: true, force: true }));
-  const cs = new Clientset(plane.address);
+  // tsctl finds the admin context for --server in $HOME/.tsk/config, as after `tsk server`.
+  await writeTestKubeconfig(join(home, '.tsk', 'config'), plane.address);
+  const cs = new Clientset(plane.address, (await testTls()).admin);
   t.teardown(() => cs.close());
   return { plane, home, cs, run: (args: string[], stdin?: string) => tsctl(plane, home, args, stdin) };
 }
@@ -370,5 +373,5 @@ test('an unreachable server: a clear error and exit 1', async (t) => {
     ),
   );
   t.is(r.code, 1);
-  t.regex(r.stderr, /^error: cannot reach the API server at 127\.0\.0\.1:1: connection refused/);
+  t.regex(r.stderr, /^warning: no context in .*config has server 127\.0\.0\.1:1: connecting without credentials.*\nerror: cannot reach the API server at 127\.0\.0\.1:1: connection refused/);
 });

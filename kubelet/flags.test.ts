@@ -8,6 +8,7 @@ const host = (): string => 'Worker-1';
 test('defaults', (t) => {
   t.deepEqual(parseFlags([], host), {
     server: undefined,
+    kubeconfig: undefined,
     nodeName: 'worker-1',
     nodeIP: '',
     podCIDR: '',
@@ -18,6 +19,7 @@ test('defaults', (t) => {
     httpAddress: '127.0.0.1:10248',
     systemReserved: {},
     network: 'bridge',
+    token: undefined,
     help: false,
   });
 });
@@ -34,6 +36,8 @@ test('every flag', (t) => {
     cgroupRoot: 'tsk-lab/n1',
   });
   t.true(parseFlags(['-h'], host).help);
+  t.is(parseFlags(['--token', 'abcdef.0123456789abcdef', '--server', 'https://10.0.0.1:6443'], host).server, '10.0.0.1:6443');
+  t.is(parseFlags(['--token', 'abcdef.0123456789abcdef'], host).token, 'abcdef.0123456789abcdef');
 });
 
 const bad: Array<[string[], RegExp]> = [

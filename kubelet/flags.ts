@@ -11,6 +11,8 @@ export type NetworkKind = 'bridge' | 'loopback';
 export interface KubeletFlags {
   /** Undefined: resolveServer's default chain ($TSCTL_SERVER, ~/.tsk/config, 127.0.0.1:6443). */
   server: string | undefined;
+  /** --kubeconfig: the client config file with the credentials. */
+  kubeconfig: string | undefined;
   nodeName: string;
   nodeIP: string;
   podCIDR: string;
@@ -22,6 +24,8 @@ export interface KubeletFlags {
   httpAddress: string;
   systemReserved: Record<string, string>;
   network: NetworkKind;
+  /** The join token (--token); $TSK_TOKEN is read by the command, not here. */
+  token: string | undefined;
   help: boolean;
 }
 
@@ -36,6 +40,11 @@ its containers running; the next start adopts them.
 Flags:
   --server ADDRESS                       API server: HOST:PORT or unix:/PATH (default: $TSCTL_SERVER,
                                          ~/.tsk/config, else 127.0.0.1:6443)
+  --kubeconfig FILE                      the client config (server, CA, credential; default: $TSK_CONFIG, then
+                                         ~/.tsk/config); its credentials go with --server
+  --token TOKEN                          join the cluster with this token (K10<hash>::<id>.<secret>, from
+                                         tsk server or tsk token create; default $TSK_TOKEN); the node's key
+                                         and certificate are kept in DATA-DIR/agent, later starts need none
   --hostname-override NAME               the Node's name (default: this host's name, lower-cased)
   --node-ip IP                           the node's InternalIP address and the pods' hostIP (default: none)
   --pod-cidr CIDR                        the node's pod range, set on the Node by the kubelet itself
@@ -69,6 +78,8 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 export function parseFlags(argv: string[], hostname: () => string = os.hostname): KubeletFlags {
   const values = parseFlagValues(argv, {
     server: { type: 'string' },
+    kubeconfig: { type: 'string' },
+    token: { type: 'string' },
     'hostname-override': { type: 'string', default: '' },
     'node-ip': { type: 'string', default: '' },
     'pod-cidr': { type: 'string', default: '' },
@@ -106,6 +117,7 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
   }
   return {
     server: values.server === undefined ? undefined : serverAddress('server', values.server),
+    kubeconfig: values.kubeconfig,
     nodeName,
     nodeIP,
     podCIDR,
@@ -116,6 +128,7 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     httpAddress: hostPort('http-address', values['http-address'], '127.0.0.1:10248'),
     systemReserved,
     network,
+    token: values.token,
     help: values.help,
   };
 }

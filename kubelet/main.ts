@@ -3,7 +3,7 @@
 // containers running (the next start adopts them), as the real kubelet does.
 
 import * as path from 'node:path';
-import { Clientset, resolveServer } from '../client';
+import { Clientset, resolveComponentClient } from '../client';
 import { FLAG_HELP, parseFlags, UsageError, type KubeletFlags } from './flags';
 import { startKubelet } from './kubelet';
 import { BridgeNetwork } from './network';
@@ -53,10 +53,25 @@ export async function main(argv: string[]): Promise<number> {
     console.log(FLAG_HELP);
     return 0;
   }
-  const server = await resolveServer(flags.server);
+  let target: Awaited<ReturnType<typeof resolveComponentClient>>;
+  try {
+    target = await resolveComponentClient({
+      server: flags.server,
+      kubeconfig: flags.kubeconfig,
+      token: flags.token,
+      identity: 'node',
+      nodeName: flags.nodeName,
+      dir: path.join(flags.dataDir, 'agent'),
+      log,
+    });
+  } catch (err) {
+    console.error(`tsk kubelet: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  const server = target.server;
   const shutdown = onShutdownSignals();
   const stop = shutdown.received;
-  const clientset = new Clientset(server);
+  const clientset = new Clientset(server, target.credentials);
   // The library's timers do not hold the process (unref'd): this does, until the kubelet is told to stop.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   try {

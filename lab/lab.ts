@@ -6,7 +6,7 @@
 
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Clientset } from '../client';
+import { adminConfigPath, Clientset, resolveClient } from '../client';
 import { createLabNetwork, removeLabNetwork } from './net';
 import { isRunning, logTail, startDetached, stopProcess, type ProcessRecord } from './processes';
 import { planLab, type LabNode, type LabPlan, type PlanInput } from './topology';
@@ -87,7 +87,14 @@ function serverArgv(o: LabUpOptions, plan: LabPlan): string[] {
     o.httpAddress,
     '--service-cidr',
     plan.serviceCidr,
+    // The lab's own context in the user's client config, as kind's "kind-NAME".
+    '--cluster-name',
+    labContextName(o.name),
   ];
+}
+
+export function labContextName(labName: string): string {
+  return `lab-${labName}`;
 }
 
 function agentArgv(o: LabUpOptions, plan: LabPlan, node: LabNode): string[] {
@@ -133,15 +140,20 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
       const res = await fetch(`http://${o.httpAddress}/readyz`, { signal: AbortSignal.timeout(2000) });
       return res.ok ? true : `readyz ${res.status}`;
     });
+    // The agents join as a node on a VM does: with the server's token (in
+    // the environment, as K3S_TOKEN, so it is not on their command lines).
+    const token = (await readFile(`${plan.serverDataDir}/token`, 'utf8')).trim();
+    const agentEnv = { ...(o.env ?? process.env), TSK_TOKEN: token };
     const agents: ProcessRecord[] = [];
     for (const node of plan.nodes) {
       await mkdir(node.dataDir, { recursive: true, mode: 0o700 });
       o.log(`==> node ${node.name}: ${node.ip} in ${node.netns} (log ${node.dataDir}/agent.log)`);
-      agents.push(startDetached(`agent ${node.name}`, agentArgv(o, plan, node), `${node.dataDir}/agent.log`, node.netns, o.env));
+      agents.push(startDetached(`agent ${node.name}`, agentArgv(o, plan, node), `${node.dataDir}/agent.log`, node.netns, agentEnv));
       state = { ...state, agents: [...agents] };
       await writeLabState(plan.dir, state);
     }
-    const cs = new Clientset(o.address);
+    const target = await resolveClient({ kubeconfig: adminConfigPath(plan.serverDataDir), server: o.address });
+    const cs = new Clientset(target.server, target.credentials);
     try {
       await waitFor(`${plan.nodes.length} node(s) to be Ready`, timeoutMs, o.log, async () => {
         for (const a of agents) if (!isRunning(a)) throw new FatalError(`${a.what} exited; its log:\n${logTail(a.log)}`);

@@ -12,6 +12,9 @@ test('defaults as kube-proxy', (t) => {
     clusterCIDR: undefined,
     masqueradeBit: 14,
     cleanup: false,
+    token: undefined,
+    dataDir: '/var/lib/tsk',
+    kubeconfig: undefined,
     help: false,
   });
 });

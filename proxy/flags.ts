@@ -9,8 +9,10 @@ import { DEFAULT_HTTP_ADDRESS } from './health';
 export { UsageError };
 
 export interface ProxyFlags {
-  /** Unset: client/config.ts resolveServer() decides ($TSCTL_SERVER, ~/.tsk/config, 127.0.0.1:6443). */
+  /** Unset: client/config.ts resolveClient() decides ($TSCTL_SERVER, the config's context, 127.0.0.1:6443). */
   server: string | undefined;
+  /** --kubeconfig: the client config file with the credentials. */
+  kubeconfig: string | undefined;
   nodeName: string;
   /** Unset: the Node object's addresses. */
   nodeIPs: string[] | undefined;
@@ -20,6 +22,10 @@ export interface ProxyFlags {
   clusterCIDR: string | undefined;
   masqueradeBit: number;
   cleanup: boolean;
+  /** The join token (--token): the proxy joins as this node, as the kubelet does. */
+  token: string | undefined;
+  /** Its joined credentials are DATA-DIR/agent, shared with the kubelet of this node. */
+  dataDir: string;
   help: boolean;
 }
 
@@ -32,6 +38,11 @@ load-balance over its ready endpoints. Its chains are named TSK-SERVICES, TSK-SV
 Flags:
   --server HOST:PORT            the API server, HOST:PORT or unix:/PATH (default: $TSCTL_SERVER, then ~/.tsk/config,
                                 then 127.0.0.1:6443)
+  --kubeconfig FILE             the client config (server, CA, credential; default: $TSK_CONFIG, then
+                                ~/.tsk/config); its credentials go with --server
+  --token TOKEN                 join the cluster as this node (system:node:NAME) with a join token (default
+                                $TSK_TOKEN); later starts, or a kubelet that joined with the same --data-dir, need none
+  --data-dir DIR                the joined key and certificate are kept in DIR/agent (default /var/lib/tsk)
   --hostname-override NAME      this node's name (default: the host name)
   --node-ip IPS                 comma-separated IPv4 addresses where NodePorts answer (default: the Node object's
                                 InternalIP and ExternalIP addresses, else every local address)
@@ -51,6 +62,7 @@ function cidr(flag: string, value: string): string {
 
 const OPTIONS = {
   server: { type: 'string' },
+  kubeconfig: { type: 'string' },
   'hostname-override': { type: 'string' },
   'node-ip': { type: 'string' },
   'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
@@ -59,8 +71,14 @@ const OPTIONS = {
   'cluster-cidr': { type: 'string' },
   'iptables-masquerade-bit': { type: 'string', default: '14' },
   cleanup: { type: 'boolean', default: false },
+  token: { type: 'string' },
+  'data-dir': { type: 'string', default: '/var/lib/tsk' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
+
+function usage(message: string): never {
+  throw new UsageError(message);
+}
 
 export function parseFlags(argv: string[], defaultNodeName: string = hostname()): ProxyFlags {
   const values = parseFlagValues(argv, OPTIONS);
@@ -80,6 +98,7 @@ export function parseFlags(argv: string[], defaultNodeName: string = hostname())
   if (!/^\d+$/.test(bit) || Number(bit) > 31) throw new UsageError(`--iptables-masquerade-bit: "${bit}" is not a number from 0 to 31`);
   return {
     server: values.server === undefined ? undefined : serverAddress('server', values.server),
+    kubeconfig: values.kubeconfig,
     nodeName,
     nodeIPs,
     httpAddress: hostPort('http-address', values['http-address'], DEFAULT_HTTP_ADDRESS),
@@ -88,6 +107,8 @@ export function parseFlags(argv: string[], defaultNodeName: string = hostname())
     clusterCIDR: values['cluster-cidr'] === undefined ? undefined : cidr('cluster-cidr', values['cluster-cidr']),
     masqueradeBit: Number(bit),
     cleanup: values.cleanup,
+    token: values.token,
+    dataDir: values['data-dir'] === '' ? usage('--data-dir: must not be empty') : values['data-dir'],
     help: values.help,
   };
 }

@@ -4,7 +4,8 @@
 // exit code is returned.
 
 import { Registry } from 'prom-client';
-import { Clientset, resolveServer, SharedInformerFactory } from '../client';
+import { join } from 'node:path';
+import { Clientset, resolveComponentClient, SharedInformerFactory } from '../client';
 import type { ListeningHealthServer } from '../util/health-server';
 import { cleanupRules } from './cleanup';
 import { FLAG_HELP, UsageError, parseFlags, type ProxyFlags } from './flags';
@@ -46,7 +47,22 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (flags.cleanup) return cleanup();
 
-  const address = await resolveServer(flags.server);
+  let target: Awaited<ReturnType<typeof resolveComponentClient>>;
+  try {
+    target = await resolveComponentClient({
+      server: flags.server,
+      kubeconfig: flags.kubeconfig,
+      token: flags.token,
+      identity: 'node',
+      nodeName: flags.nodeName,
+      dir: join(flags.dataDir, 'agent'),
+      log,
+    });
+  } catch (err) {
+    console.error(`tsk proxy: ${errorMessage(err)}`);
+    return 1;
+  }
+  const address = target.server;
   const registry = new Registry();
   let proxy: RunningProxy | undefined;
   let health: ListeningHealthServer;
@@ -58,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   log(`node ${flags.nodeName}; serving /healthz and /metrics on http://${health.address}; API server ${address}`);
-  const clientset = new Clientset(address);
+  const clientset = new Clientset(address, target.credentials);
   const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`informer: ${context}: ${errorMessage(err)}`) });
   const sig = onShutdownSignals();
   let code = 0;

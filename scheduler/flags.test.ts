@@ -2,12 +2,13 @@ import test from 'ava';
 import { DEFAULT_HTTP_ADDRESS, FLAG_HELP, UsageError, parseFlags } from './flags';
 
 test('defaults', (t) => {
-  t.deepEqual(parseFlags([]), { server: undefined, httpAddress: '127.0.0.1:10259', help: false });
+  t.deepEqual(parseFlags([]), { server: undefined, kubeconfig: undefined, httpAddress: '127.0.0.1:10259', token: undefined, dataDir: '/var/lib/tsk', help: false });
+  t.like(parseFlags(['--token', 'T', '--data-dir', '/srv/tsk']), { token: 'T', dataDir: '/srv/tsk' });
   t.is(DEFAULT_HTTP_ADDRESS, '127.0.0.1:10259');
 });
 
 test('every flag', (t) => {
-  t.deepEqual(parseFlags(['--server', '127.0.0.1:7000', '--http-address', '0.0.0.0:0']), { server: '127.0.0.1:7000', httpAddress: '0.0.0.0:0', help: false });
+  t.like(parseFlags(['--server', '127.0.0.1:7000', '--http-address', '0.0.0.0:0']), { server: '127.0.0.1:7000', httpAddress: '0.0.0.0:0', help: false });
   t.is(parseFlags(['--server=unix:/run/tsk/api.sock']).server, 'unix:/run/tsk/api.sock');
   t.true(parseFlags(['-h']).help);
   t.true(parseFlags(['--help']).help);

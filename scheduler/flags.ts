@@ -6,9 +6,15 @@ import { hostPort, parseFlagValues, serverAddress, UsageError } from '../util/fl
 export { UsageError };
 
 export interface SchedulerFlags {
-  /** The API server's address; undefined: resolveServer's default chain. */
+  /** The API server's address; undefined: resolveClient's default chain. */
   server: string | undefined;
+  /** --kubeconfig: the client config file with the credentials. */
+  kubeconfig: string | undefined;
   httpAddress: string;
+  /** The join token (--token): the server token, which may join control-plane components. */
+  token: string | undefined;
+  /** Where the scheduler keeps the key and certificate it joined with: DATA-DIR/scheduler. */
+  dataDir: string;
   help: boolean;
 }
 
@@ -24,18 +30,34 @@ PodScheduled=False condition and a FailedScheduling event saying why.
 Flags:
   --server ADDRESS          the API server: HOST:PORT or unix:/PATH (default: $TSCTL_SERVER,
                             else ~/.tsk/config, else 127.0.0.1:6443)
+  --kubeconfig FILE         the client config (server, CA, credential; default: $TSK_CONFIG, then
+                            ~/.tsk/config); its credentials go with --server
   --http-address HOST:PORT  HTTP address for /healthz, /readyz, /livez, /metrics (default ${DEFAULT_HTTP_ADDRESS})
+  --token TOKEN             join as system:kube-scheduler with the server's token (<data-dir>/token on the
+                            server; default $TSK_TOKEN); later starts need none
+  --data-dir DIR            the joined key and certificate are kept in DIR/scheduler (default /var/lib/tsk)
   -h, --help                print this help`;
+
+function nonEmpty(flag: string, value: string): string {
+  if (value === '') throw new UsageError(`--${flag}: must not be empty`);
+  return value;
+}
 
 export function parseFlags(argv: string[]): SchedulerFlags {
   const values = parseFlagValues(argv, {
     server: { type: 'string' },
+    kubeconfig: { type: 'string' },
     'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
+    token: { type: 'string' },
+    'data-dir': { type: 'string', default: '/var/lib/tsk' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   return {
     server: values.server === undefined ? undefined : serverAddress('server', values.server),
+    kubeconfig: values.kubeconfig,
     httpAddress: hostPort('http-address', values['http-address'], DEFAULT_HTTP_ADDRESS),
+    token: values.token,
+    dataDir: nonEmpty('data-dir', values['data-dir']),
     help: values.help,
   };
 }

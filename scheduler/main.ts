@@ -3,7 +3,8 @@
 // progress finish, Events are flushed).
 
 import { Registry } from 'prom-client';
-import { Clientset, resolveServer, SharedInformerFactory } from '../client';
+import { join } from 'node:path';
+import { Clientset, resolveComponentClient, SharedInformerFactory } from '../client';
 import { listenHealthServer } from '../util/health-server';
 import { FLAG_HELP, UsageError, parseFlags, type SchedulerFlags } from './flags';
 import { startScheduler } from './start';
@@ -29,14 +30,15 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  let server: string;
+  let target: Awaited<ReturnType<typeof resolveComponentClient>>;
   try {
-    server = await resolveServer(flags.server);
+    target = await resolveComponentClient({ server: flags.server, kubeconfig: flags.kubeconfig, token: flags.token, identity: 'scheduler', dir: join(flags.dataDir, 'scheduler'), log });
   } catch (err) {
     console.error(`tsk scheduler: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
-  const clientset = new Clientset(server);
+  const server = target.server;
+  const clientset = new Clientset(server, target.credentials);
   const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`${context}: ${err instanceof Error ? err.message : String(err)}`) });
   const registry = new Registry();
   const scheduler = startScheduler({ clientset, informers, registry, log });

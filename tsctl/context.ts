@@ -1,7 +1,7 @@
 // What every command runs with: its parsed flags, the streams, the clock and
 // a lazily opened clientset. Injected so commands can be driven in tests.
 
-import { Clientset, resolveServer } from '../client';
+import { Clientset, resolveClient, type ClientTarget } from '../client';
 import { flagInt, flagString, type ParsedArgs } from './args';
 import { UsageError } from './errors';
 
@@ -30,6 +30,7 @@ export class Context {
   private readonly progressAfterMs: number;
   private client: Clientset | undefined;
   private serverAddress: string | undefined;
+  private target: ClientTarget | undefined;
 
   constructor(
     readonly args: ParsedArgs,
@@ -54,16 +55,43 @@ export class Context {
     return this.explicitNamespace ?? 'default';
   }
 
-  /** The API server address: --server, TSCTL_SERVER, ~/.tsk/config, 127.0.0.1:6443. */
+  /**
+   * The API server and the credentials for it (client/config.ts
+   * resolveClient: --server, TSCTL_SERVER, the context's); says on stderr
+   * when it connects without credentials.
+   */
+  async resolveTarget(): Promise<ClientTarget> {
+    if (this.target === undefined) {
+      let target: ClientTarget;
+      try {
+        target = await resolveClient({
+          server: flagString(this.args, 'server'),
+          kubeconfig: flagString(this.args, 'kubeconfig'),
+          context: flagString(this.args, 'context'),
+          env: this.env,
+        });
+      } catch (err) {
+        throw new UsageError(err instanceof Error ? err.message : String(err));
+      }
+      const token = flagString(this.args, 'token');
+      if (token !== undefined) target = { ...target, credentials: { caPem: target.credentials.caPem, token } };
+      else if (target.warning !== undefined) this.io.stderr.write(`warning: ${target.warning}\n`);
+      this.target = target;
+      this.serverAddress = target.server;
+    }
+    return this.target;
+  }
+
+  /** The API server address: --server, TSCTL_SERVER, the context's, 127.0.0.1:6443. */
   async server(): Promise<string> {
-    this.serverAddress ??= await resolveServer(flagString(this.args, 'server'), this.env);
-    return this.serverAddress;
+    return (await this.resolveTarget()).server;
   }
 
   async clientset(): Promise<Clientset> {
     if (!this.client) {
+      const target = await this.resolveTarget();
       const seconds = flagInt(this.args, 'request-timeout');
-      this.client = new Clientset(await this.server(), seconds && seconds > 0 ? { deadlineMs: seconds * 1000 } : {});
+      this.client = new Clientset(target.server, { ...target.credentials, ...(seconds && seconds > 0 ? { deadlineMs: seconds * 1000 } : {}) });
     }
     return this.client;
   }

@@ -2,3 +2,6 @@
 // import tsctl only from here.
 
 export { main, type MainOptions } from './main';
+// kubectl's table layout and ages, for the tables `tsk token list` prints.
+export { humanDuration } from './age';
+export { formatTable } from './printers/table';

@@ -1,9 +1,12 @@
 // Starts and supervises a local etcd: the API server's embedded default (no
 // --etcd-servers given) and the real etcd every integration test runs against.
-// It listens on free 127.0.0.1 ports only.
+// It listens on free 127.0.0.1 ports only. With `tls`, both ports speak TLS
+// and require a client certificate of the given CA (etcd's
+// --client-cert-auth): a local user who can reach the port still cannot use it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, open, readFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port';
@@ -38,9 +41,52 @@ export interface EtcdProcessOptions {
   startTimeoutMs?: number;
   /** Called when etcd exits without stop() having been called. */
   onUnexpectedExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
+  /** Client-certificate TLS on the client and peer ports. */
+  tls?: EtcdTlsFiles;
 }
 
-async function healthy(url: string): Promise<boolean> {
+/** Files of etcd's TLS: its certificate (usable as client and server, for the peer port too) and the CA clients' certificates must chain to. */
+export interface EtcdTlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** A client certificate of the CA, for the health check. */
+  clientCertPem: string;
+  clientKeyPem: string;
+  caPem: string;
+}
+
+function tlsArgs(tls: EtcdTlsFiles | undefined): string[] {
+  if (tls === undefined) return [];
+  return [
+    '--client-cert-auth', '--trusted-ca-file', tls.caFile, '--cert-file', tls.certFile, '--key-file', tls.keyFile,
+    '--peer-client-cert-auth', '--peer-trusted-ca-file', tls.caFile, '--peer-cert-file', tls.certFile, '--peer-key-file', tls.keyFile,
+  ];
+}
+
+/** GET /health over client-certificate TLS (fetch cannot present a client certificate). */
+function healthyTls(url: string, tls: EtcdTlsFiles): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsRequest(`${url}/health`, { ca: tls.caPem, cert: tls.clientCertPem, key: tls.clientKeyPem, timeout: 1000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 && (JSON.parse(body) as { health?: string }).health === 'true');
+        } catch {
+          resolve(false);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+async function healthy(url: string, tls?: EtcdTlsFiles): Promise<boolean> {
+  if (tls !== undefined) return healthyTls(url, tls);
   try {
     const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
     const body = (await res.json()) as { health?: string };
@@ -90,8 +136,9 @@ export class EtcdProcess {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const log = await open(join(opts.dataDir, 'etcd.log'), 'a');
     const logSize = (await log.stat()).size;
-    const clientUrl = `http://127.0.0.1:${clientPort}`;
-    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    const scheme = opts.tls === undefined ? 'http' : 'https';
+    const clientUrl = `${scheme}://127.0.0.1:${clientPort}`;
+    const peerUrl = `${scheme}://127.0.0.1:${peerPort}`;
     const child = spawn(
       binary,
       [
@@ -106,6 +153,7 @@ export class EtcdProcess {
         // quota matches Kubernetes' recommended 8 GiB ceiling.
         '--quota-backend-bytes', String(8 * 1024 * 1024 * 1024),
         '--max-request-bytes', String(2 * 1024 * 1024),
+        ...tlsArgs(opts.tls),
       ],
       { stdio: ['ignore', log.fd, log.fd] },
     );
@@ -130,7 +178,7 @@ export class EtcdProcess {
         if (/address already in use/.test(logText.slice(logSize))) throw new PortInUseError(clientPort, peerPort);
         throw new Error(`etcd exited during start-up (code ${child.exitCode}); see ${join(opts.dataDir, 'etcd.log')}`);
       }
-      if (await healthy(clientUrl)) {
+      if (await healthy(clientUrl, opts.tls)) {
         proc.ready = true;
         return proc;
       }

@@ -21,6 +21,8 @@ test('addresses', (t) => {
   t.throws(() => hostPort('x', 'h:70000'), { instanceOf: UsageError });
   t.is(serverAddress('server', 'unix:/run/tsk/api.sock'), 'unix:/run/tsk/api.sock');
   t.throws(() => serverAddress('server', 'unix:api.sock'), { message: /unix:\/ABSOLUTE\/PATH/ });
+  t.is(serverAddress('server', 'https://10.0.0.1:6443/'), '10.0.0.1:6443');
+  t.throws(() => serverAddress('server', 'https://10.0.0.1'), { message: /--server: "10.0.0.1" is not HOST:PORT/ });
 });
 
 test('parseArgs errors are usage errors', (t) => {

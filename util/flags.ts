@@ -44,8 +44,10 @@ export function hostPort(flag: string, value: string, example = '127.0.0.1:6443'
   return value;
 }
 
-/** The API server's address as clients take it: HOST:PORT or unix:/ABSOLUTE/PATH. */
+/** The API server's address as clients take it: HOST:PORT, https://HOST:PORT (k3s's form) or unix:/ABSOLUTE/PATH. */
 export function serverAddress(flag: string, value: string): string {
+  // gRPC speaks TLS by itself: the scheme only says so, and is dropped.
+  if (value.startsWith('https://')) return hostPort(flag, value.slice('https://'.length).replace(/\/+$/, ''));
   if (value.startsWith('unix:')) {
     if (!value.startsWith('unix:/')) throw new UsageError(`--${flag}: "${value}" must be unix:/ABSOLUTE/PATH`);
     return value;

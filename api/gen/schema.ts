@@ -725,4 +725,41 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "type": {"name":"type","json":"type","kind":"string"},
     "object": {"name":"object","json":"object","kind":"message","type":"tsk.v1.Event"},
   },
+  "tsk.v1.ClusterInfoRequest": {
+  },
+  "tsk.v1.ClusterInfo": {
+    "caCertificate": {"name":"caCertificate","json":"caCertificate","kind":"string"},
+  },
+  "tsk.v1.IssueCertificateRequest": {
+    "token": {"name":"token","json":"token","kind":"string"},
+    "csr": {"name":"csr","json":"csr","kind":"string"},
+    "identity": {"name":"identity","json":"identity","kind":"string"},
+    "nodeName": {"name":"nodeName","json":"nodeName","kind":"string"},
+  },
+  "tsk.v1.IssuedCertificate": {
+    "certificate": {"name":"certificate","json":"certificate","kind":"string"},
+    "caCertificate": {"name":"caCertificate","json":"caCertificate","kind":"string"},
+  },
+  "tsk.v1.BootstrapToken": {
+    "id": {"name":"id","json":"id","kind":"string"},
+    "token": {"name":"token","json":"token","kind":"string"},
+    "description": {"name":"description","json":"description","kind":"string"},
+    "expires": {"name":"expires","json":"expires","kind":"string"},
+    "usages": {"name":"usages","json":"usages","kind":"string","repeated":true},
+    "created": {"name":"created","json":"created","kind":"string"},
+  },
+  "tsk.v1.CreateTokenRequest": {
+    "ttlSeconds": {"name":"ttlSeconds","json":"ttlSeconds","kind":"int64"},
+    "description": {"name":"description","json":"description","kind":"string"},
+  },
+  "tsk.v1.ListTokensRequest": {
+  },
+  "tsk.v1.TokenList": {
+    "items": {"name":"items","json":"items","kind":"message","type":"tsk.v1.BootstrapToken","repeated":true},
+  },
+  "tsk.v1.DeleteTokenRequest": {
+    "id": {"name":"id","json":"id","kind":"string"},
+  },
+  "tsk.v1.DeleteTokenResponse": {
+  },
 };

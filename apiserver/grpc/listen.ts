@@ -55,18 +55,25 @@ export interface Bound {
   cleanup(): Promise<void>;
 }
 
-/** Binds the server to one address; errors name the address. */
-export async function bindListenAddress(server: grpc.Server, addr: ListenAddress): Promise<Bound> {
+/** Binds the server to one address with `credentials` (TLS, or plaintext for the benchmark only); errors name the address. */
+export async function bindListenAddress(server: grpc.Server, addr: ListenAddress, credentials: grpc.ServerCredentials): Promise<Bound> {
   if (addr.kind === 'unix') {
     await mkdir(dirname(addr.path), { recursive: true, mode: 0o755 });
     await removeStaleSocket(addr.path);
   }
   const target = addr.kind === 'unix' ? `unix:${addr.path}` : `${addr.host}:${addr.port}`;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(target, credentials, (err, p) =>
       err ? reject(new Error(`cannot listen on ${addr.text} for gRPC: ${err.message}`)) : resolve(p),
     ),
   );
   if (addr.kind === 'unix') return { address: addr.text, cleanup: () => unlink(addr.path).catch(() => undefined) };
-  return { address: `${addr.host}:${port}`, cleanup: async () => undefined };
+  return { address: `${dialHost(addr.host)}:${port}`, cleanup: async () => undefined };
+}
+
+/** A wildcard listen host is not an address to dial, nor a name in the serving certificate: use loopback. */
+function dialHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '[::1]';
+  return host;
 }

@@ -26,6 +26,7 @@
 
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop, retry, type IPolicy } from 'cockatiel';
 import { Etcd3 } from 'etcd3';
+import { rootCertificates } from 'node:tls';
 
 /**
  * Whether an etcd call failed before it was sent: grpc-js reports a channel
@@ -63,12 +64,36 @@ export const ETCD_CHANNEL_OPTIONS = {
   'grpc.max_reconnect_backoff_ms': 2000,
 } as const;
 
-/** An etcd3 client for `urls` (http://HOST:PORT), configured as described above. */
-export function connectEtcd(urls: readonly string[]): Etcd3 {
+/** TLS to etcd (https URLs): the CA of its certificate (default the system's) and a client certificate. */
+export interface EtcdClientTls {
+  readonly caPem?: string;
+  readonly certPem?: string;
+  readonly keyPem?: string;
+  /**
+   * The name to verify the server's certificate against instead of the
+   * URL's host; the embedded etcd's URL is an IP, which TLS must not send
+   * as a server name (RFC 6066), and its certificate names localhost.
+   */
+  readonly serverName?: string;
+}
+
+/** An etcd3 client for `urls` (http:// or https://HOST:PORT), configured as described above. */
+export function connectEtcd(urls: readonly string[], tls?: EtcdClientTls): Etcd3 {
   if (urls.length === 0) throw new Error('no etcd servers given');
+  const secure = urls.some((u) => u.startsWith('https://'));
+  if (tls !== undefined && !secure) throw new Error('etcd client certificates given but the --etcd-servers URLs are http://; use https://');
+  const credentials =
+    secure
+      ? {
+          rootCertificate: Buffer.from(tls?.caPem ?? rootCertificates.join('\n')),
+          privateKey: tls?.keyPem === undefined ? undefined : Buffer.from(tls.keyPem),
+          certChain: tls?.certPem === undefined ? undefined : Buffer.from(tls.certPem),
+        }
+      : undefined;
   return new Etcd3({
     hosts: [...urls],
-    grpcOptions: { ...ETCD_CHANNEL_OPTIONS },
+    credentials,
+    grpcOptions: { ...ETCD_CHANNEL_OPTIONS, ...(tls?.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': tls.serverName }) },
     faultHandling: { global: globalPolicy(urls.length), host: hostPolicy(urls.length) },
   });
 }

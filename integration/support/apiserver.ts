@@ -11,6 +11,8 @@ import type { DeleteRequest, GetRequest, ListRequest, WatchRequest } from '../..
 import { KINDS, type KindName, type KindObjects, type ListOf, type MethodDef } from '../../api/kinds';
 import { startApiServer, type ApiServerOptions, type RunningApiServer } from '../../apiserver/server';
 import type { TestEtcd } from './etcd';
+import { testTls, type TestTls } from './pki';
+import { channelCredentials } from '../../client/connection';
 
 type M = MethodDef<unknown, unknown>;
 
@@ -161,6 +163,11 @@ export class RawKindClient<K extends KindName> {
   }
 }
 
+/** A raw gRPC client with the admin credential; TLS names localhost, which the test certificate covers. */
+function rawClient(address: string, tls: TestTls): grpc.Client {
+  return new grpc.Client(address, channelCredentials(tls.admin), { 'grpc.max_send_message_length': -1, 'grpc.ssl_target_name_override': 'localhost' });
+}
+
 export interface TestApiServer {
   server: RunningApiServer;
   client: grpc.Client;
@@ -175,7 +182,9 @@ export async function startTestApiServer(
   etcd: TestEtcd,
   extra: Partial<ApiServerOptions> = {},
 ): Promise<TestApiServer> {
+  const tls = await testTls();
   const opts = (): ApiServerOptions => ({
+    tls: tls.serving,
     etcdServers: [etcd.etcd.clientUrl],
     address: '127.0.0.1:0',
     httpAddress: '127.0.0.1:0',
@@ -183,7 +192,7 @@ export async function startTestApiServer(
     ...extra,
   });
   let server = await startApiServer(opts());
-  let client = new grpc.Client(server.grpcAddress, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 });
+  let client = rawClient(server.grpcAddress, tls);
   const state: TestApiServer = {
     get server() {
       return server;
@@ -196,7 +205,7 @@ export async function startTestApiServer(
       client.close();
       await server.stop();
       server = await startApiServer(opts());
-      client = new grpc.Client(server.grpcAddress, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 });
+      client = rawClient(server.grpcAddress, tls);
     },
     async stop() {
       client.close();

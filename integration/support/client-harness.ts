@@ -9,6 +9,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { startApiServer, type ApiServerOptions, type RunningApiServer } from '../../apiserver/server';
 import { freePort } from '../../util/free-port';
 import { startTestEtcd, type TestEtcd } from './etcd';
+import { testTls } from './pki';
 
 export interface TestControlPlane {
   readonly etcd: TestEtcd;
@@ -27,7 +28,9 @@ export async function startControlPlane(t: ExecutionContext, extra: Partial<ApiS
   const etcd = await startTestEtcd(t);
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
+  const tls = await testTls();
   const opts = (): ApiServerOptions => ({
+    tls: tls.serving,
     etcdServers: [etcd.etcd.clientUrl],
     address,
     httpAddress: '127.0.0.1:0',

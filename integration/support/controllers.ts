@@ -8,6 +8,7 @@ import type { ExecutionContext } from 'ava';
 import { Registry } from 'prom-client';
 import { ApiEventRecorder, Clientset, SharedInformerFactory, realClock } from '../../client';
 import type { Controller, ControllerContext } from '../../controllers/controller';
+import { testTls } from './pki';
 
 export interface RunningControllers {
   readonly clientset: Clientset;
@@ -24,7 +25,7 @@ export async function runControllers(
   build: (ctx: ControllerContext) => Controller[],
   workers = 2,
 ): Promise<RunningControllers> {
-  const clientset = new Clientset(address);
+  const clientset = new Clientset(address, (await testTls()).admin);
   const informers = new SharedInformerFactory(clientset, { onError: () => undefined });
   const recorders: ApiEventRecorder[] = [];
   const ctx: ControllerContext = {

@@ -6,6 +6,7 @@ import type { ExecutionContext } from 'ava';
 import type { Pod, ReplicationController } from '../../api/gen/tsk/v1/core';
 import { Clientset, SharedInformerFactory } from '../../client';
 import { startControllerManager, type RunningControllerManager } from '../../controllers/manager';
+import { testTls } from './pki';
 
 export interface TestManager {
   readonly manager: RunningControllerManager;
@@ -15,7 +16,7 @@ export interface TestManager {
 }
 
 export async function startTestManager(t: ExecutionContext, address: string, controllers?: string[]): Promise<TestManager> {
-  const clientset = new Clientset(address);
+  const clientset = new Clientset(address, (await testTls()).admin);
   const informers = new SharedInformerFactory(clientset, { onError: () => undefined });
   const log: string[] = [];
   const manager = await startControllerManager({ clientset, informers, ...(controllers ? { controllers } : {}), log: (line) => log.push(line) });

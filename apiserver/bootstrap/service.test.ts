@@ -1,0 +1,92 @@
+import test from 'ava';
+import type * as grpc from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
+import { fromServiceError, type ApiError } from '../../api/errors';
+import type { BootstrapToken, IssuedCertificate, TokenList } from '../../api/gen/tsk/v1/bootstrap';
+import { parseJoinToken } from '../../util/join-token';
+import { caHash, certificateInfo, createCA, createCsr, generateKeyPem } from '../../util/pki';
+import { GROUP_AUTHENTICATED, GROUP_MASTERS, GROUP_NODES, type UserInfo } from '../auth/user';
+import { Bootstrap } from './service';
+import type { TokenRecord, TokenStore } from './tokens';
+
+class MemoryTokens implements TokenStore {
+  readonly map = new Map<string, TokenRecord>();
+  async get(id: string): Promise<TokenRecord | undefined> {
+    return this.map.get(id);
+  }
+  async list(): Promise<TokenRecord[]> {
+    return [...this.map.values()];
+  }
+  async put(r: TokenRecord): Promise<void> {
+    this.map.set(r.id, r);
+  }
+  async delete(id: string): Promise<boolean> {
+    return this.map.delete(id);
+  }
+}
+
+type Handler = (call: unknown, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => void;
+
+/** The service's handlers, called as grpc-js would, with `user` as the authenticated caller. */
+async function setup(now: () => Date = () => new Date()) {
+  const ca = await createCA('test-ca');
+  const tokens = new MemoryTokens();
+  let caller: UserInfo | undefined;
+  const handlers: Record<string, Handler> = {};
+  const fakeServer = { addService: (_def: unknown, impl: Record<string, Handler>) => Object.assign(handlers, impl) } as unknown as grpc.Server;
+  new Bootstrap({ ca, caHash: caHash(ca.certPem), tokens, authenticate: () => caller, now, log: () => undefined }).register(fakeServer);
+  const invoke = <Res>(method: string, request: unknown, as?: UserInfo): Promise<Res> => {
+    caller = as;
+    const call = { request, metadata: new Metadata(), getPeer: () => 'ipv4:10.0.0.9:40000', getAuthContext: () => ({}) };
+    return new Promise((resolve, reject) => handlers[method]!(call, (err, res) => (err ? reject(fromServiceError(err)) : resolve(res as Res))));
+  };
+  return { ca, tokens, invoke };
+}
+
+const admin: UserInfo = { name: 'admin', groups: [GROUP_MASTERS, GROUP_AUTHENTICATED] };
+const node: UserInfo = { name: 'system:node:n1', groups: [GROUP_NODES, GROUP_AUTHENTICATED] };
+
+test('token management is for admins only', async (t) => {
+  const { invoke } = await setup();
+  const anon = await t.throwsAsync<ApiError>(invoke('createToken', { ttlSeconds: 60, description: '' }));
+  t.is(anon?.reason, 'Unauthorized');
+  const forbidden = await t.throwsAsync<ApiError>(invoke('listTokens', {}, node));
+  t.is(forbidden?.reason, 'Forbidden');
+  t.is(forbidden?.message, 'user "system:node:n1" may not manage join tokens (group system:masters only)');
+  const created = await invoke<BootstrapToken>('createToken', { ttlSeconds: 3600, description: 'rack 2' }, admin);
+  t.regex(created.token ?? '', /^K10[0-9a-f]{64}::[a-z0-9]{6}\.[a-z0-9]{16}$/);
+  const list = await invoke<TokenList>('listTokens', {}, admin);
+  t.deepEqual(list.items?.map((i) => [i.id, i.token, i.description, i.usages]), [[created.id, '', 'rack 2', ['authentication']]]);
+  await invoke('deleteToken', { id: created.id }, admin);
+  const gone = await t.throwsAsync<ApiError>(invoke('deleteToken', { id: created.id }, admin));
+  t.is(gone?.message, `bootstrap token "${created.id}" not found`);
+  await t.throwsAsync(invoke('createToken', { ttlSeconds: -1 }, admin), { message: /ttlSeconds: -1 must be 0/ });
+});
+
+test('a join token gets a node certificate whatever the CSR asks for; an expired one gets nothing', async (t) => {
+  let clock = new Date('2026-01-01T00:00:00Z');
+  const { ca, invoke } = await setup(() => clock);
+  const created = await invoke<BootstrapToken>('createToken', { ttlSeconds: 3600 }, admin);
+  const key = await generateKeyPem();
+  // The CSR asks to be an admin: the subject is ignored.
+  const csr = await createCsr(key, { commonName: 'admin', organizations: [GROUP_MASTERS] });
+  const issued = await invoke<IssuedCertificate>('issueCertificate', { token: created.token, csr, identity: 'node', nodeName: 'n1' });
+  t.is(issued.caCertificate, ca.certPem);
+  t.deepEqual(certificateInfo(issued.certificate ?? '').subject, { commonName: 'system:node:n1', organizations: [GROUP_NODES] });
+  await t.throwsAsync(invoke('issueCertificate', { token: created.token, csr, identity: 'scheduler' }), { message: /may only join nodes/ });
+  await t.throwsAsync(invoke('issueCertificate', { token: created.token, csr: 'garbage', identity: 'node', nodeName: 'n1' }), { message: /^csr: / });
+  clock = new Date('2026-01-01T01:00:01Z');
+  const expired = await t.throwsAsync<ApiError>(invoke('issueCertificate', { token: created.token, csr, identity: 'node', nodeName: 'n1' }));
+  t.is(expired?.message, `token ${parseJoinToken(created.token ?? '').id} has expired`);
+  t.is(expired?.reason, 'Unauthorized');
+});
+
+test('renewal: a certificate gets its own identity again, and nothing without a credential', async (t) => {
+  const { invoke } = await setup();
+  const csr = await createCsr(await generateKeyPem(), { commonName: 'x' });
+  const renewed = await invoke<IssuedCertificate>('issueCertificate', { token: '', csr, identity: 'node', nodeName: 'n1' }, node);
+  t.is(certificateInfo(renewed.certificate ?? '').subject.commonName, 'system:node:n1');
+  await t.throwsAsync(invoke('issueCertificate', { token: '', csr, identity: 'node', nodeName: 'n2' }, node), { message: /may only renew its own certificate/ });
+  await t.throwsAsync(invoke('issueCertificate', { token: '', csr, identity: 'node', nodeName: 'n1' }), { message: 'a join token or a client certificate is required' });
+  await t.throwsAsync(invoke('issueCertificate', { token: 'abc', csr, identity: 'node', nodeName: 'n1' }), { message: /^the token has no/ });
+});

@@ -1,0 +1,161 @@
+// tsk.v1.Bootstrap: how nodes and control-plane components join. Two calls
+// are open to anonymous callers (the lead's authorization gate must let
+// them through): GetClusterInfo (the CA, public anyway) and
+// IssueCertificate (the join token in the request is the credential; a
+// client certificate renews itself). CreateToken, ListTokens and
+// DeleteToken are for admins (group system:masters) only.
+
+import type * as grpc from '@grpc/grpc-js';
+import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { ApiError, BadRequestError, InternalError, toServiceError } from '../../api/errors';
+import {
+  BootstrapService,
+  type BootstrapToken,
+  type ClusterInfo,
+  type CreateTokenRequest,
+  type DeleteTokenRequest,
+  type DeleteTokenResponse,
+  type IssueCertificateRequest,
+  type IssuedCertificate,
+  type TokenList,
+} from '../../api/gen/tsk/v1/bootstrap';
+import { formatJoinToken, generateJoinToken, parseJoinToken, TokenFormatError } from '../../util/join-token';
+import { signCsr, type CertKey } from '../../util/pki';
+import { GROUP_MASTERS, type CallCredentials, type UserInfo } from '../auth/user';
+import { grantSubject, type Credential } from './issuance';
+import { checkToken, newTokenRecord, USAGE_AUTHENTICATION, type TokenRecord, type TokenStore } from './tokens';
+
+export interface BootstrapDeps {
+  ca: CertKey;
+  caHash: string;
+  tokens: TokenStore;
+  /** The caller's identity from its client certificate or bearer token; undefined when anonymous. */
+  authenticate: (call: CallCredentials) => UserInfo | undefined;
+  now: () => Date;
+  log: (msg: string) => void;
+}
+
+/** The methods that must stay open to anonymous callers. */
+export const ANONYMOUS_METHODS: readonly string[] = [BootstrapService.getClusterInfo.path, BootstrapService.issueCertificate.path];
+
+/** Longest --ttl accepted: a year (a token that should live longer is better made with ttl 0, on purpose). */
+const MAX_TTL_SECONDS = 366 * 24 * 3600;
+
+function toPublic(r: TokenRecord): BootstrapToken {
+  return { id: r.id, token: '', description: r.description, expires: r.expires ?? '', usages: [...r.usages], created: r.created };
+}
+
+type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
+
+export class Bootstrap {
+  constructor(private readonly deps: BootstrapDeps) {}
+
+  private unary<Req, Res>(name: string, fn: (call: Call<Req>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      Promise.resolve()
+        .then(() => fn(call))
+        .then(
+          (res) => callback(null, res),
+          (err: unknown) => {
+            let apiErr: ApiError;
+            if (err instanceof ApiError) {
+              apiErr = err;
+              // Refused joins are what an operator looks for when a node does not come up.
+              this.deps.log(`refused ${name} from ${call.getPeer()}: ${err.message}`);
+            } else {
+              this.deps.log(`bootstrap ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+              apiErr = new InternalError(err instanceof Error ? err.message : String(err));
+            }
+            callback(toServiceError(apiErr) as grpc.ServiceError);
+          },
+        );
+    };
+  }
+
+  private requireAdmin(call: CallCredentials): UserInfo {
+    const user = this.deps.authenticate(call);
+    if (user === undefined) throw new ApiError('Unauthorized', 'managing join tokens needs a client certificate (an admin credential)');
+    if (!user.groups.includes(GROUP_MASTERS)) throw new ApiError('Forbidden', `user "${user.name}" may not manage join tokens (group ${GROUP_MASTERS} only)`);
+    return user;
+  }
+
+  private async credentialOf(call: Call<IssueCertificateRequest>): Promise<Credential> {
+    const text = call.request.token ?? '';
+    if (text === '') {
+      const user = this.deps.authenticate(call);
+      if (user === undefined) throw new ApiError('Unauthorized', 'a join token or a client certificate is required');
+      return { kind: 'user', user };
+    }
+    let token;
+    try {
+      token = parseJoinToken(text);
+    } catch (err) {
+      if (err instanceof TokenFormatError) throw new ApiError('Unauthorized', err.message);
+      throw err;
+    }
+    const record = checkToken(token, await this.deps.tokens.get(token.id), this.deps.caHash, this.deps.now());
+    return { kind: 'token', record };
+  }
+
+  private async issueCertificate(call: Call<IssueCertificateRequest>): Promise<IssuedCertificate> {
+    const req = call.request;
+    const credential = await this.credentialOf(call);
+    const subject = grantSubject(credential, { identity: req.identity ?? '', nodeName: req.nodeName ?? '' });
+    if ((req.csr ?? '') === '') throw new BadRequestError('csr: a PEM certificate request is required');
+    let certificate: string;
+    try {
+      certificate = await signCsr(this.deps.ca, req.csr ?? '', { usage: 'client', subject });
+    } catch (err) {
+      throw new BadRequestError(`csr: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const by = credential.kind === 'token' ? `token ${credential.record.id}` : `user ${credential.user.name}`;
+    this.deps.log(`issued a client certificate for ${subject.commonName} (${by})`);
+    return { certificate, caCertificate: this.deps.ca.certPem };
+  }
+
+  private async createToken(call: Call<CreateTokenRequest>): Promise<BootstrapToken> {
+    this.requireAdmin(call);
+    const ttl = call.request.ttlSeconds ?? 0;
+    if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL_SECONDS) throw new BadRequestError(`ttlSeconds: ${ttl} must be 0 (never expires) or up to a year`);
+    const description = call.request.description ?? '';
+    for (;;) {
+      const token = generateJoinToken(this.deps.caHash);
+      // Ids are 36^6: a clash is rare, but overwriting another token would revoke it silently.
+      if ((await this.deps.tokens.get(token.id)) !== undefined) continue;
+      const record = newTokenRecord(token, { ttlSeconds: ttl, description, usages: [USAGE_AUTHENTICATION], now: this.deps.now() });
+      await this.deps.tokens.put(record);
+      this.deps.log(`created join token ${token.id}`);
+      return { ...toPublic(record), token: formatJoinToken(token) };
+    }
+  }
+
+  private async listTokens(call: Call<unknown>): Promise<TokenList> {
+    this.requireAdmin(call);
+    return { items: (await this.deps.tokens.list()).map(toPublic) };
+  }
+
+  private async deleteToken(call: Call<DeleteTokenRequest>): Promise<DeleteTokenResponse> {
+    this.requireAdmin(call);
+    const id = call.request.id ?? '';
+    // kubeadm's words; NotFoundError would say `bootstraptokens "ID" not found`.
+    if (!(await this.deps.tokens.delete(id))) throw new ApiError('NotFound', `bootstrap token "${id}" not found`, [], { kind: 'BootstrapToken', name: id });
+    this.deps.log(`deleted join token ${id}`);
+    return {};
+  }
+
+  private async clusterInfo(): Promise<ClusterInfo> {
+    return { caCertificate: this.deps.ca.certPem };
+  }
+
+  /** Adds tsk.v1.Bootstrap to `server`. */
+  register(server: grpc.Server): void {
+    const handlers: UntypedServiceImplementation = {
+      getClusterInfo: this.unary('GetClusterInfo', () => this.clusterInfo()),
+      issueCertificate: this.unary('IssueCertificate', (c: Call<IssueCertificateRequest>) => this.issueCertificate(c)),
+      createToken: this.unary('CreateToken', (c: Call<CreateTokenRequest>) => this.createToken(c)),
+      listTokens: this.unary('ListTokens', (c: Call<unknown>) => this.listTokens(c)),
+      deleteToken: this.unary('DeleteToken', (c: Call<DeleteTokenRequest>) => this.deleteToken(c)),
+    };
+    server.addService(BootstrapService as unknown as ServiceDefinition, handlers);
+  }
+}

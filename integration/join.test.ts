@@ -1,0 +1,261 @@
+// Joining with a token, end to end over TCP + TLS: `tsk apiserver` (its own
+// etcd) in a network namespace listening on a non-loopback address, and in
+// that namespace `tsk kubelet --token` and `tsk scheduler --token` joining
+// it as a user would, plus `tsk token create|list|delete` as the admin.
+// Checks: a node joins and registers as system:node:NAME, a second start
+// needs no token, a wrong or deleted token is refused with one line, a token
+// of another CA is refused before it is sent, a join token cannot get a
+// control-plane identity while the server token can.
+
+import test from 'ava';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ImageStore } from '../kubelet/runtime/image/store';
+import { NativeRuntime } from '../kubelet/runtime/native-runtime';
+import { startApiServer } from '../apiserver/server';
+import { Clientset } from '../client';
+import { CREDENTIAL_FILES, keepRenewed, loadOrJoin, resolveComponentClient } from '../client/bootstrap';
+import { certificateInfo, issue } from '../util/pki';
+import { startTestEtcd } from './support/etcd';
+import { testTls } from './support/pki';
+import { killProcess, run } from './support/netns';
+import { cleanupRuntime } from './support/runtime-env';
+
+const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
+
+interface Proc {
+  child: ChildProcess;
+  lines: string[];
+  /** Resolves with the first line matching `re` (rejects when the process exits first or after `ms`). */
+  waitFor(re: RegExp, ms?: number): Promise<string>;
+}
+
+/** Runs `tsk ARGS` in the namespace (nsenter --net only: the runtime needs the host's /sys). */
+function startTsk(ns: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn('nsenter', [`--net=/var/run/netns/${ns}`, process.execPath, TSK, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TSK_TOKEN: '', TSCTL_SERVER: '', ...env },
+  });
+  const lines: string[] = [];
+  const waiters: Array<() => void> = [];
+  const keep = (d: Buffer): void => {
+    lines.push(...d.toString().split('\n').filter((l) => l !== ''));
+    for (const w of waiters.splice(0)) w();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  child.once('exit', () => {
+    for (const w of waiters.splice(0)) w();
+  });
+  return {
+    child,
+    lines,
+    waitFor: (re, ms = 60_000) =>
+      new Promise((resolve, reject) => {
+        const deadline = Date.now() + ms;
+        const check = (): void => {
+          const hit = lines.find((l) => re.test(l));
+          if (hit !== undefined) return resolve(hit);
+          if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`tsk ${args[0]} exited (${child.exitCode ?? child.signalCode}) before printing ${re}:\n${lines.join('\n')}`));
+          if (Date.now() > deadline) return reject(new Error(`tsk ${args[0]} did not print ${re} within ${ms} ms:\n${lines.join('\n')}`));
+          waiters.push(check);
+          setTimeout(check, 500).unref();
+        };
+        check();
+      }),
+  };
+}
+
+/** Runs `tsk ARGS` in the namespace to its end. */
+async function runTsk(ns: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const p = startTsk(ns, args, env);
+  const out: string[] = [];
+  const err: string[] = [];
+  p.child.stdout?.on('data', (d: Buffer) => out.push(d.toString()));
+  p.child.stderr?.on('data', (d: Buffer) => err.push(d.toString()));
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), 60_000);
+  const code = await new Promise<number>((resolve) => p.child.once('exit', (c) => resolve(c ?? 1)));
+  clearTimeout(timer);
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+/** The lines of `text` that are errors (the commands also log progress on stdout). */
+function errorLines(text: string): string[] {
+  return text.split('\n').filter((l) => l.trim() !== '');
+}
+
+test('nodes and control-plane components join with a token over TCP + TLS', async (t) => {
+  const id = randomBytes(3).toString('hex');
+  const ns = `tsk-join-${id}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-join-'));
+  const cleanups: Array<() => Promise<void> | void> = [];
+  t.teardown(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  run('ip', ['netns', 'add', ns]);
+  cleanups.push(() => void spawnSync('ip', ['netns', 'delete', ns]));
+  run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  // An address outside 127/8 (the server certificate covers it through --tls-san only).
+  run('ip', ['-n', ns, 'addr', 'add', '10.77.0.1/32', 'dev', 'lo']);
+  const serverUrl = 'https://10.77.0.1:6443';
+
+  // The server: prints its token and keeps it in <data-dir>/token.
+  const serverDir = path.join(dir, 'server');
+  const server = startTsk(ns, ['apiserver', '--data-dir', serverDir, '--address', '10.77.0.1:6443', '--http-address', '127.0.0.1:6080', '--tls-san', '10.77.0.1', '--write-config=false']);
+  cleanups.push(() => killProcess(server.child));
+  const printed = (await server.waitFor(/^Node join token: K10/, 120_000)).slice('Node join token: '.length);
+  t.is(fs.readFileSync(path.join(serverDir, 'token'), 'utf8').trim(), printed);
+  t.is(fs.statSync(path.join(serverDir, 'token')).mode & 0o777, 0o600);
+  const serverToken = printed;
+  // The admin credential the server wrote for root on its machine.
+  const admin = ['--kubeconfig', path.join(serverDir, 'admin.conf')];
+
+  // A node: its own key, a certificate for system:node:NAME; the Node registers.
+  const created = await runTsk(ns, ['token', 'create', '--ttl', '1h', '--description', 'join test', ...admin]);
+  t.is(created.code, 0, created.stderr);
+  const joinToken = created.stdout.trim();
+  t.regex(joinToken, /^K10[0-9a-f]{64}::[a-z0-9]{6}\.[a-z0-9]{16}$/);
+  const listed = await runTsk(ns, ['token', 'list', ...admin]);
+  t.is(listed.code, 0, listed.stderr);
+  t.regex(listed.stdout, /^TOKEN ID\s+TTL\s+EXPIRES\s+USAGES\s+DESCRIPTION/);
+  t.regex(listed.stdout, new RegExp(`${joinToken.slice(-23, -17)}\\s+(59m|1h)\\S*\\s+\\S+\\s+authentication\\s+join test`));
+  t.regex(listed.stdout, /<forever>\s+<never>\s+authentication,control-plane/);
+
+  const nodeName = `join-${id}`;
+  const nodeDir = path.join(dir, 'node');
+  cleanups.push(async () => {
+    if (fs.existsSync(nodeDir)) await cleanupRuntime(new NativeRuntime({ dataDir: nodeDir, images: new ImageStore(nodeDir) }), nodeDir);
+    // The kubelet's --cgroup-root, in every hierarchy, deepest first.
+    const found = spawnSync('find', ['/sys/fs/cgroup', '-depth', '-type', 'd', '-name', `tsk-join-${id}`], { encoding: 'utf8' }).stdout;
+    for (const d of found.split('\n').filter((l) => l !== '')) spawnSync('rmdir', [d]);
+  });
+  const kubeletArgs = (data: string): string[] => [
+    'kubelet', '--server', serverUrl, '--hostname-override', nodeName, '--data-dir', data, '--network', 'loopback',
+    '--cgroup-root', `tsk-join-${id}`, '--http-address', '127.0.0.1:0',
+  ];
+  const first = startTsk(ns, [...kubeletArgs(nodeDir), '--token', joinToken]);
+  cleanups.push(() => killProcess(first.child));
+  await first.waitFor(/joined the cluster at .* as system:node:/);
+  // The Node is registered with the joined identity.
+  await first.waitFor(new RegExp(`registered node ${nodeName}`));
+  const agentDir = path.join(nodeDir, 'agent');
+  t.is(fs.statSync(agentDir).mode & 0o777, 0o700);
+  for (const f of ['client.key', 'client.crt', 'ca.crt']) t.is(fs.statSync(path.join(agentDir, f)).mode & 0o777, 0o600, f);
+  const info = certificateInfo(fs.readFileSync(path.join(agentDir, 'client.crt'), 'utf8'));
+  t.deepEqual(info.subject, { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] });
+  await killProcess(first.child);
+
+  // A second start needs no token: it uses what it kept.
+  const second = startTsk(ns, kubeletArgs(nodeDir));
+  cleanups.push(() => killProcess(second.child));
+  await second.waitFor(new RegExp(`node ${nodeName} already registered`));
+  t.false(second.lines.some((l) => /joined the cluster|warning/.test(l)), second.lines.join('\n'));
+  await killProcess(second.child);
+
+  // Refusals: each one line on stderr, exit 1, nothing issued.
+  const refuse = async (args: string[], message: RegExp): Promise<void> => {
+    const r = await runTsk(ns, args);
+    t.is(r.code, 1, r.stdout + r.stderr);
+    const lines = errorLines(r.stderr);
+    t.is(lines.length, 1, r.stderr);
+    t.regex(lines[0] ?? '', message);
+  };
+  const fresh = (): string => path.join(dir, `fresh-${randomBytes(3).toString('hex')}`);
+  const hash = serverToken.slice(3, 67);
+  const otherCa = `K10${'0'.repeat(64)}${joinToken.slice(67)}`;
+  const issuedBefore = server.lines.filter((l) => /issued a client certificate/.test(l)).length;
+  const refusedByServer = (): string[] => server.lines.filter((l) => /refused IssueCertificate/.test(l));
+  await refuse([...kubeletArgs(fresh()), '--token', otherCa], /has CA sha256:[0-9a-f]+…, not the CA sha256:0+… of the token: refusing to send the token/);
+  t.deepEqual(refusedByServer(), [], 'a token for another CA never reaches the server');
+  await refuse([...kubeletArgs(fresh()), '--token', `K10${hash}::abcdef.0000000000000000`], /^tsk kubelet: joining the cluster at .*: unknown token$/);
+  await refuse([...kubeletArgs(fresh()), '--token', 'not-a-token'], /^tsk kubelet: --token: the token has no "<id>\.<secret>" part/);
+  t.is(refusedByServer().length, 1, 'the wrong token reached the server, the malformed one did not');
+  t.regex(refusedByServer()[0] ?? '', /refused IssueCertificate from .*: unknown token$/);
+  // A join token may not make a scheduler; the server token may.
+  await refuse(['scheduler', '--server', serverUrl, '--token', joinToken, '--data-dir', fresh(), '--http-address', '127.0.0.1:0'], /token [a-z0-9]{6} may only join nodes; system:kube-scheduler needs the server token/);
+  t.is(server.lines.filter((l) => /issued a client certificate/.test(l)).length, issuedBefore, 'nothing was issued for the refused joins');
+  const schedDir = fresh();
+  const scheduler = startTsk(ns, ['scheduler', '--server', serverUrl, '--token', serverToken, '--data-dir', schedDir, '--http-address', '127.0.0.1:0']);
+  cleanups.push(() => killProcess(scheduler.child));
+  await scheduler.waitFor(/joined the cluster at .* as system:kube-scheduler/);
+  await killProcess(scheduler.child);
+
+  // A deleted token cannot join any more.
+  const deleted = await runTsk(ns, ['token', 'delete', joinToken, ...admin]);
+  t.is(deleted.code, 0, deleted.stderr);
+  t.regex(deleted.stdout, /bootstrap token "[a-z0-9]{6}" deleted/);
+  await refuse([...kubeletArgs(fresh()), '--token', joinToken], /: unknown token$/);
+  t.regex(errorLines((await runTsk(ns, ['token', 'delete', joinToken, ...admin])).stderr)[0] ?? '', /^tsk token delete: bootstrap token "[a-z0-9]{6}" not found$/);
+
+  // A restarted server keeps its token (file and etcd) without printing the secret again.
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.once('exit', r));
+  const restarted = startTsk(ns, ['apiserver', '--data-dir', serverDir, '--address', '10.77.0.1:6443', '--http-address', '127.0.0.1:6080', '--tls-san', '10.77.0.1', '--write-config=false']);
+  cleanups.push(() => killProcess(restarted.child));
+  await restarted.waitFor(/the node join token is in .*\/token$/, 120_000);
+  await restarted.waitFor(/serving gRPC/);
+  t.false(restarted.lines.some((l) => l.includes(serverToken.slice(-16))), 'the secret is not printed again');
+  const after = await runTsk(ns, ['token', 'list', ...admin]);
+  t.regex(after.stdout, /<forever>\s+<never>\s+authentication,control-plane/);
+  // The scheduler that joined starts again without a token.
+  const again = startTsk(ns, ['scheduler', '--server', serverUrl, '--data-dir', schedDir, '--http-address', '127.0.0.1:0']);
+  cleanups.push(() => killProcess(again.child));
+  await again.waitFor(/using API server/);
+  t.false(again.lines.some((l) => /joined the cluster|warning/.test(l)), again.lines.join('\n'));
+});
+
+test('a joined client renews its certificate with itself, and its connection re-reads the files', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const tls = await testTls();
+  const log: string[] = [];
+  const api = await startApiServer({
+    tls: tls.serving,
+    bootstrap: { ca: tls.ca },
+    etcdServers: [etcd.etcd.clientUrl],
+    address: '127.0.0.1:0',
+    httpAddress: '127.0.0.1:0',
+    log: (l) => log.push(l),
+  });
+  t.teardown(() => api.stop());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-renew-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // A node certificate 30 days from its end: inside the renewal window.
+  const writeShortLived = async (): Promise<string> => {
+    const short = await issue(tls.ca, { commonName: 'system:node:n1', organizations: ['system:nodes'] }, { usage: 'client', validityDays: 30 });
+    fs.writeFileSync(path.join(dir, CREDENTIAL_FILES.ca), tls.ca.certPem);
+    fs.writeFileSync(path.join(dir, CREDENTIAL_FILES.key), short.keyPem, { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, CREDENTIAL_FILES.cert), short.certPem, { mode: 0o600 });
+    return short.certPem;
+  };
+  const old = await writeShortLived();
+  const clientLog: string[] = [];
+  // 25 days on, the 30-day certificate is in its last third: due for renewal.
+  const later = (): Date => new Date(Date.now() + 25 * 86_400_000);
+  const opts = { server: api.grpcAddress, identity: 'node' as const, nodeName: 'n1', dir, now: later, log: (l: string) => clientLog.push(l) };
+  const renewed = await loadOrJoin(opts);
+  t.not(renewed.certPem, old, clientLog.join('\n'));
+  t.deepEqual(certificateInfo(renewed.certPem).subject, { commonName: 'system:node:n1', organizations: ['system:nodes'] });
+  t.true(certificateInfo(renewed.certPem).notAfter.getTime() > certificateInfo(old).notAfter.getTime() + 300 * 86_400_000);
+  t.is(fs.readFileSync(path.join(dir, CREDENTIAL_FILES.cert), 'utf8'), renewed.certPem);
+  t.true(log.some((l) => l === 'issued a client certificate for system:node:n1 (user system:node:n1)'), log.join('\n'));
+
+  // The component's connection uses the files: it works, and keeps working with renewed ones.
+  const target = await resolveComponentClient({ ...opts, kubeconfig: undefined }, { TSK_CONFIG: path.join(dir, 'no-config') });
+  t.truthy(target.credentials.files);
+  const cs = new Clientset(target.server, target.credentials);
+  t.teardown(() => cs.close());
+  t.regex((await cs.version()).version ?? '', /^v/);
+  await writeShortLived();
+  const renewal = keepRenewed(opts, 100);
+  t.teardown(() => renewal.stop());
+  const deadline = Date.now() + 20_000;
+  while (certificateInfo(fs.readFileSync(path.join(dir, CREDENTIAL_FILES.cert), 'utf8')).notAfter.getTime() < Date.now() + 300 * 86_400_000) {
+    if (Date.now() > deadline) t.fail('keepRenewed did not renew the certificate');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  t.regex((await cs.version()).version ?? '', /^v/);
+});
