@@ -2,12 +2,12 @@ import test from 'ava';
 import { DEFAULT_HTTP_ADDRESS, FLAG_HELP, UsageError, parseFlags } from './flags';
 
 test('defaults', (t) => {
-  t.deepEqual(parseFlags([]), { server: undefined, httpAddress: '127.0.0.1:10259', help: false });
+  t.deepEqual(parseFlags([]), { server: undefined, kubeconfig: undefined, httpAddress: '127.0.0.1:10259', help: false });
   t.is(DEFAULT_HTTP_ADDRESS, '127.0.0.1:10259');
 });
 
 test('every flag', (t) => {
-  t.deepEqual(parseFlags(['--server', '127.0.0.1:7000', '--http-address', '0.0.0.0:0']), { server: '127.0.0.1:7000', httpAddress: '0.0.0.0:0', help: false });
+  t.deepEqual(parseFlags(['--server', '127.0.0.1:7000', '--kubeconfig', '/etc/tsk/scheduler.conf', '--http-address', '0.0.0.0:0']), { server: '127.0.0.1:7000', kubeconfig: '/etc/tsk/scheduler.conf', httpAddress: '0.0.0.0:0', help: false });
   t.is(parseFlags(['--server=unix:/run/tsk/api.sock']).server, 'unix:/run/tsk/api.sock');
   t.true(parseFlags(['-h']).help);
   t.true(parseFlags(['--help']).help);
