@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { adminConfigPath, writeClientConfig, defaultConfigPath, upsertContext, type ContextEntry } from '../client/config';
 import type { ClientCredentials } from '../client/connection';
 import { EtcdProcess, type EtcdTlsFiles } from '../util/etcd-process';
-import { issue, loadOrCreateClusterPki, type ClusterPki } from '../util/pki';
+import { issue, loadOrCreateClusterPki, type ClusterPki, type Sans } from '../util/pki';
 import { hostFacts, servingSans } from './serving-names';
 import type { EtcdClientTls } from './storage/etcd-connection';
 import { onShutdownSignals } from '../util/signals';
@@ -30,7 +30,6 @@ export interface StartedApiServer {
   /** Stops the API server, then the embedded etcd. */
   stop(): Promise<void>;
 }
-
 
 /**
  * Starts the embedded etcd unless --etcd-servers was given, then the API
@@ -68,14 +67,7 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
     server = await startApiServer({
       etcdServers,
       etcdTls,
-      tls:
-        flags.insecurePlaintext || pki === undefined
-          ? undefined
-          : {
-            caPem: pki.ca.certPem,
-            server: pki.server,
-            renew: async () => (await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) })).server,
-          },
+      tls: flags.insecurePlaintext || pki === undefined ? undefined : servingTls(flags, pki, sans, log),
       insecurePlaintext: flags.insecurePlaintext,
       tokenAuthFile: flags.tokenAuthFile,
       address: flags.address,
@@ -90,8 +82,17 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
     await etcd?.stop();
     throw err;
   }
-  if (flags.insecurePlaintext || pki === undefined) log('plaintext: no client config written');
-  else await writeContexts(flags, adminContext(flags, pki, server.grpcAddress), log);
+  const stop = async (): Promise<void> => {
+    await server.stop();
+    await etcd?.stop();
+  };
+  try {
+    if (flags.insecurePlaintext || pki === undefined) log('plaintext: no client config written');
+    else await writeContexts(flags, adminContext(flags, pki, server.grpcAddress), log);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   return {
     server,
     died,
@@ -101,10 +102,16 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
       const cred = await issue(pki.ca, { commonName: user, organizations: groups }, { usage: 'client' });
       return { caPem: pki.ca.certPem, certPem: cred.certPem, keyPem: cred.keyPem };
     },
-    stop: async () => {
-      await server.stop();
-      await etcd?.stop();
-    },
+    stop,
+  };
+}
+
+/** The serving certificate, renewed from DIR/tls while the server runs. */
+function servingTls(flags: ApiServerFlags, pki: ClusterPki, sans: Sans, log: (msg: string) => void): NonNullable<ApiServerOptions['tls']> {
+  return {
+    caPem: pki.ca.certPem,
+    server: pki.server,
+    renew: async () => (await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) })).server,
   };
 }
 
