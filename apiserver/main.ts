@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { adminConfigPath, writeClientConfig, defaultConfigPath, upsertContext, type ClientCredentials, type ContextEntry } from '../client';
 import { EtcdProcess, type EtcdTlsFiles } from '../util/etcd-process';
-import { issue, loadOrCreateClusterPki, type ClusterPki } from '../util/pki';
+import { issue, loadOrCreateClusterPki, type ClusterPki, type Sans } from '../util/pki';
 import { hostFacts, servingSans } from './serving-names';
 import type { EtcdClientTls } from './storage/etcd-connection';
 import { onShutdownSignals } from '../util/signals';
@@ -29,7 +29,6 @@ export interface StartedApiServer {
   /** Stops the API server, then the embedded etcd. */
   stop(): Promise<void>;
 }
-
 
 /**
  * Starts the embedded etcd unless --etcd-servers was given, then the API
@@ -69,14 +68,7 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
       bootstrap: pki === undefined ? undefined : { ca: pki.ca, tokenFile: join(flags.dataDir, 'token') },
       etcdServers,
       etcdTls,
-      tls:
-        flags.insecurePlaintext || pki === undefined
-          ? undefined
-          : {
-            caPem: pki.ca.certPem,
-            server: pki.server,
-            renew: async () => (await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) })).server,
-          },
+      tls: flags.insecurePlaintext || pki === undefined ? undefined : servingTls(flags, pki, sans, log),
       insecurePlaintext: flags.insecurePlaintext,
       tokenAuthFile: flags.tokenAuthFile,
       address: flags.address,
@@ -92,6 +84,10 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
     await etcd?.stop();
     throw err;
   }
+  const stop = async (): Promise<void> => {
+    await server.stop();
+    await etcd?.stop();
+  };
   if (server.serverToken) {
     const t = server.serverToken;
     // Printed once, when made: later starts keep the secret out of their logs.
@@ -102,8 +98,13 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
       log(`the node join token is in ${t.file}`);
     }
   }
-  if (flags.insecurePlaintext || pki === undefined) log('plaintext: no client config written');
-  else await writeContexts(flags, adminContext(flags, pki, server.grpcAddress), log);
+  try {
+    if (flags.insecurePlaintext || pki === undefined) log('plaintext: no client config written');
+    else await writeContexts(flags, adminContext(flags, pki, server.grpcAddress), log);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   return {
     server,
     died,
@@ -113,10 +114,16 @@ export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) =>
       const cred = await issue(pki.ca, { commonName: user, organizations: groups }, { usage: 'client' });
       return { caPem: pki.ca.certPem, certPem: cred.certPem, keyPem: cred.keyPem };
     },
-    stop: async () => {
-      await server.stop();
-      await etcd?.stop();
-    },
+    stop,
+  };
+}
+
+/** The serving certificate, renewed from DIR/tls while the server runs. */
+function servingTls(flags: ApiServerFlags, pki: ClusterPki, sans: Sans, log: (msg: string) => void): NonNullable<ApiServerOptions['tls']> {
+  return {
+    caPem: pki.ca.certPem,
+    server: pki.server,
+    renew: async () => (await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) })).server,
   };
 }
 

@@ -4,6 +4,7 @@
 // on a unix socket, and one agent per node inside the node's network
 // namespace, reaching the API through that socket.
 
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { adminConfigPath, Clientset, resolveClient } from '../client';
@@ -138,7 +139,9 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
     await waitFor('the server to be ready', timeoutMs, o.log, async () => {
       if (!isRunning(server)) throw new FatalError(`the server exited; its log:\n${logTail(server.log)}`);
       const res = await fetch(`http://${o.httpAddress}/readyz`, { signal: AbortSignal.timeout(2000) });
-      return res.ok ? true : `readyz ${res.status}`;
+      if (!res.ok) return `readyz ${res.status}`;
+      // The agents' credential: written just after the API server starts serving.
+      return existsSync(adminConfigPath(plan.serverDataDir)) ? true : 'admin.conf not written yet';
     });
     // The agents join as a node on a VM does: with the server's token (in
     // the environment, as K3S_TOKEN, so it is not on their command lines).

@@ -4,6 +4,7 @@ import { FLAG_HELP, UsageError, parseFlags } from './flags';
 test('defaults as kube-proxy', (t) => {
   t.deepEqual(parseFlags([], 'Node-1'), {
     server: undefined,
+    kubeconfig: undefined,
     nodeName: 'node-1',
     nodeIPs: undefined,
     httpAddress: '127.0.0.1:10256',
@@ -14,7 +15,6 @@ test('defaults as kube-proxy', (t) => {
     cleanup: false,
     token: undefined,
     dataDir: '/var/lib/tsk',
-    kubeconfig: undefined,
     help: false,
   });
 });

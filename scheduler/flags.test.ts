@@ -8,7 +8,12 @@ test('defaults', (t) => {
 });
 
 test('every flag', (t) => {
-  t.like(parseFlags(['--server', '127.0.0.1:7000', '--http-address', '0.0.0.0:0']), { server: '127.0.0.1:7000', httpAddress: '0.0.0.0:0', help: false });
+  t.like(parseFlags(['--server', '127.0.0.1:7000', '--kubeconfig', '/etc/tsk/scheduler.conf', '--http-address', '0.0.0.0:0']), {
+    server: '127.0.0.1:7000',
+    kubeconfig: '/etc/tsk/scheduler.conf',
+    httpAddress: '0.0.0.0:0',
+    help: false,
+  });
   t.is(parseFlags(['--server=unix:/run/tsk/api.sock']).server, 'unix:/run/tsk/api.sock');
   t.true(parseFlags(['-h']).help);
   t.true(parseFlags(['--help']).help);
