@@ -5,10 +5,10 @@
 // refuses a hostPath pod in a namespace labelled baseline and accepts it in
 // a privileged one.
 //
-// Identities come from a test authenticator reading the x-test-user and
-// x-test-groups metadata: the server's seam for the certificate and token
-// authenticator, which this file does not need to exercise. Everything
-// (etcd, server, clients) is stopped in teardowns, also when a test fails.
+// Identities are real: each client presents a certificate of the test
+// cluster CA (CN = user, O = groups) over TLS, as tsk's components do; an
+// anonymous client speaks TLS with no certificate. Everything (etcd, server,
+// clients) is stopped in teardowns, also when a test fails.
 
 import * as grpc from '@grpc/grpc-js';
 import test, { type ExecutionContext } from 'ava';
@@ -16,54 +16,39 @@ import { ApiError, ForbiddenError, UnauthorizedError, fromServiceError } from '.
 import * as apiGen from '../api/gen/tsk/v1/api';
 import type { Node, Pod } from '../api/gen/tsk/v1/core';
 import { NodeTunnelService, type ExecServerMessage, type TunnelMessage } from '../api/gen/tsk/v1/stream';
-import type { Authenticator, UserInfo } from '../apiserver/auth/user';
+import type { UserInfo } from '../apiserver/auth/user';
+import { channelCredentials } from '../client';
 import { pod, RawKindClient, rejects, startTestApiServer, type TestApiServer } from './support/apiserver';
 import { startTestEtcd } from './support/etcd';
-
-/** Test-only: the caller is whoever the metadata says; no metadata is an anonymous call. */
-const testAuthenticator: Authenticator = {
-  authenticate(call) {
-    const name = call.metadata.get('x-test-user')[0];
-    if (typeof name !== 'string' || name === '') return undefined;
-    const groups = String(call.metadata.get('x-test-groups')[0] ?? '').split(',').filter((g) => g !== '');
-    return { name, groups: [...groups, 'system:authenticated'] };
-  },
-};
+import { testTls } from './support/pki';
 
 const ADMIN: UserInfo = { name: 'admin', groups: ['system:masters'] };
 const N1: UserInfo = { name: 'system:node:n1', groups: ['system:nodes'] };
 const SCHEDULER: UserInfo = { name: 'system:kube-scheduler', groups: [] };
 const ALICE: UserInfo = { name: 'alice', groups: [] };
 
-/** A client whose every call carries `user` (none: anonymous). */
-function clientAs(t: ExecutionContext, address: string, user?: UserInfo): grpc.Client {
-  const interceptor: grpc.Interceptor = (options, nextCall) =>
-    new grpc.InterceptingCall(nextCall(options), {
-      start(metadata, listener, next) {
-        if (user) {
-          metadata.set('x-test-user', user.name);
-          metadata.set('x-test-groups', user.groups.join(','));
-        }
-        next(metadata, listener);
-      },
-    });
-  const client = new grpc.Client(address, grpc.credentials.createInsecure(), { interceptors: [interceptor] });
+/** A TLS client presenting a certificate for `user` (none: anonymous, TLS without a certificate). */
+async function clientAs(t: ExecutionContext, address: string, user?: UserInfo): Promise<grpc.Client> {
+  const tls = await testTls();
+  const creds = user ? await tls.credentialsFor(user.name, [...user.groups]) : { caPem: tls.ca.certPem };
+  // An IP target: TLS sends the name localhost (RFC 6066) and the IP is checked against the certificate.
+  const client = new grpc.Client(address, channelCredentials(creds, address), { 'grpc.ssl_target_name_override': 'localhost' });
   t.teardown(() => client.close());
   return client;
 }
 
 interface Cluster {
   api: TestApiServer;
-  as(user?: UserInfo): { pods: RawKindClient<'Pod'>; nodes: RawKindClient<'Node'>; namespaces: RawKindClient<'Namespace'>; rcs: RawKindClient<'ReplicationController'>; client: grpc.Client };
+  as(user?: UserInfo): Promise<{ pods: RawKindClient<'Pod'>; nodes: RawKindClient<'Node'>; namespaces: RawKindClient<'Namespace'>; rcs: RawKindClient<'ReplicationController'>; client: grpc.Client }>;
 }
 
 async function startCluster(t: ExecutionContext, extra: { podSecurityDefaultEnforce?: 'privileged' | 'baseline' } = {}): Promise<Cluster> {
   const etcd = await startTestEtcd(t);
-  const api = await startTestApiServer(t, etcd, { authenticator: testAuthenticator, ...extra });
+  const api = await startTestApiServer(t, etcd, { ...extra });
   return {
     api,
-    as(user) {
-      const client = clientAs(t, api.server.grpcAddress, user);
+    async as(user) {
+      const client = await clientAs(t, api.server.grpcAddress, user);
       return {
         client,
         pods: new RawKindClient(client, 'Pod'),
@@ -79,11 +64,11 @@ const node = (name: string): Node => ({ metadata: { name } });
 
 /** Namespace demo with pods p1 on n1 and p2 on n2, bound by the scheduler. */
 async function twoNodes(c: Cluster): Promise<void> {
-  const admin = c.as(ADMIN);
+  const admin = await c.as(ADMIN);
   await admin.namespaces.create({ metadata: { name: 'demo' } });
   await admin.nodes.create(node('n1'));
   await admin.nodes.create(node('n2'));
-  const scheduler = c.as(SCHEDULER);
+  const scheduler = await c.as(SCHEDULER);
   for (const [p, n] of [['p1', 'n1'], ['p2', 'n2']] as const) {
     await admin.pods.create(pod(p, { app: 'web' }, 'demo'));
     await scheduler.pods.bind({ metadata: { name: p, namespace: 'demo' }, target: { kind: 'Node', name: n } });
@@ -99,7 +84,7 @@ function isForbidden(t: ExecutionContext, err: ApiError, message: string | RegEx
 
 test('anonymous calls are refused with Unauthenticated; any user may ask the version', async (t) => {
   const c = await startCluster(t);
-  const anonymous = c.as();
+  const anonymous = await c.as();
   for (const call of [anonymous.pods.list(), anonymous.nodes.get('', 'n1'), anonymous.pods.create(pod('x'))]) {
     const err = await rejects(call);
     t.true(err instanceof UnauthorizedError, err.message);
@@ -115,8 +100,8 @@ test('anonymous calls are refused with Unauthenticated; any user may ask the ver
       client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, {}, (err, res) => (err ? reject(fromServiceError(err)) : resolve(res)));
     });
   t.is((await rejects(version(anonymous.client))).reason, 'Unauthorized');
-  t.truthy(await version(c.as(ALICE).client));
-  isForbidden(t, await rejects(c.as(ALICE).pods.list({ namespace: 'default' })), 'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"');
+  t.truthy(await version((await c.as(ALICE)).client));
+  isForbidden(t, await rejects((await c.as(ALICE)).pods.list({ namespace: 'default' })), 'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"');
   const metrics = await c.api.server.metrics.registry.metrics();
   t.regex(metrics, /apiserver_request_total\{verb="list",resource="pods",code="401"\} 1/);
   t.regex(metrics, /apiserver_request_total\{verb="list",resource="pods",code="403"\} 1/);
@@ -125,7 +110,7 @@ test('anonymous calls are refused with Unauthenticated; any user may ask the ver
 test("a node may change only its own Node and its own pods' status, and may not create pods; the scheduler binds", async (t) => {
   const c = await startCluster(t);
   await twoNodes(c);
-  const n1 = c.as(N1);
+  const n1 = await c.as(N1);
   const n2Node = await n1.nodes.get('', 'n2'); // a node may read other nodes
   isForbidden(
     t,
@@ -148,7 +133,7 @@ test("a node may change only its own Node and its own pods' status, and may not 
     await rejects(n1.pods.updateStatus({ ...p2, status: { ...p2.status, phase: 'Failed' } })),
     'pods "p2" is forbidden: node "n1" can only update pod status for pods with spec.nodeName set to itself',
   );
-  t.is((await c.as(ADMIN).pods.get('demo', 'p2')).status?.phase, 'Pending', 'the refused write left the pod alone');
+  t.is((await (await c.as(ADMIN)).pods.get('demo', 'p2')).status?.phase, 'Pending', 'the refused write left the pod alone');
   const p1 = await n1.pods.get('demo', 'p1');
   t.is((await n1.pods.updateStatus({ ...p1, status: { ...p1.status, phase: 'Running' } })).status?.phase, 'Running');
   isForbidden(t, await rejects(n1.pods.delete({ namespace: 'demo', name: 'p2' })), 'pods "p2" is forbidden: node "n1" can only delete pods with spec.nodeName set to itself');
@@ -165,10 +150,10 @@ test("a node may change only its own Node and its own pods' status, and may not 
     /cannot create resource "pods\/binding" in API group "" in the namespace "demo"/,
   );
   // A user merely named like a node, outside system:nodes, is no node.
-  isForbidden(t, await rejects(c.as({ name: 'system:node:n1', groups: [] }).pods.list({})), /User "system:node:n1" cannot list resource "pods"/);
+  isForbidden(t, await rejects((await c.as({ name: 'system:node:n1', groups: [] })).pods.list({})), /User "system:node:n1" cannot list resource "pods"/);
   // The scheduler bound p1 and p2 in twoNodes; it may not create pods.
-  t.is((await c.as(ADMIN).pods.get('demo', 'p1')).spec?.nodeName, 'n1');
-  isForbidden(t, await rejects(c.as(SCHEDULER).pods.create(pod('x', {}, 'demo'))), /User "system:kube-scheduler" cannot create resource "pods"/);
+  t.is((await (await c.as(ADMIN)).pods.get('demo', 'p1')).spec?.nodeName, 'n1');
+  isForbidden(t, await rejects((await c.as(SCHEDULER)).pods.create(pod('x', {}, 'demo'))), /User "system:kube-scheduler" cannot create resource "pods"/);
 });
 
 /** The status a stream call ends with. */
@@ -194,9 +179,9 @@ function openTunnel(client: grpc.Client, nodeName: string): { call: grpc.ClientD
 test("a node cannot exec or read logs, nor open another node's tunnel", async (t) => {
   const c = await startCluster(t);
   await twoNodes(c);
-  const execAs = (user: UserInfo | undefined): Promise<ApiError | undefined> => {
+  const execAs = async (user: UserInfo | undefined): Promise<ApiError | undefined> => {
     const m = apiGen.PodServiceService.exec;
-    const call = c.as(user).client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize) as grpc.ClientDuplexStream<unknown, ExecServerMessage>;
+    const call = (await c.as(user)).client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize) as grpc.ClientDuplexStream<unknown, ExecServerMessage>;
     call.write({ start: { namespace: 'demo', name: 'p1', command: ['sh'] } });
     return streamEnd(call);
   };
@@ -206,11 +191,11 @@ test("a node cannot exec or read logs, nor open another node's tunnel", async (t
   t.is((await execAs(SCHEDULER))?.reason, 'Forbidden');
 
   const logs = apiGen.PodServiceService.logs;
-  const logsCall = c.as(N1).client.makeServerStreamRequest(logs.path, logs.requestSerialize, logs.responseDeserialize, { namespace: 'demo', name: 'p1' });
+  const logsCall = (await c.as(N1)).client.makeServerStreamRequest(logs.path, logs.requestSerialize, logs.responseDeserialize, { namespace: 'demo', name: 'p1' });
   isForbidden(t, (await streamEnd(logsCall))!, 'pods "p1" is forbidden: User "system:node:n1" cannot get resource "pods/log" in API group "" in the namespace "demo"');
 
   // n1 claims n2's tunnel: refused, and n2's name stays free.
-  const stolen = openTunnel(c.as(N1).client, 'n2');
+  const stolen = openTunnel((await c.as(N1)).client, 'n2');
   const refusal = await stolen.first;
   t.true(refusal instanceof ApiError);
   isForbidden(
@@ -218,10 +203,10 @@ test("a node cannot exec or read logs, nor open another node's tunnel", async (t
     refusal as ApiError,
     'nodes "n2" is forbidden: User "system:node:n1" cannot create resource "nodes/tunnel" in API group "" at the cluster scope: node "n1" may only open the tunnel of node "n1"',
   );
-  const anonymous = await openTunnel(c.as().client, 'n1').first;
+  const anonymous = await openTunnel((await c.as()).client, 'n1').first;
   t.is((anonymous as ApiError).reason, 'Unauthorized');
   // Its own tunnel is accepted: the server answers the hello.
-  const own = openTunnel(c.as(N1).client, 'n1');
+  const own = openTunnel((await c.as(N1)).client, 'n1');
   t.deepEqual((await own.first as TunnelMessage).hello?.nodeName, 'n1');
   own.call.end();
   own.call.cancel();
@@ -238,7 +223,7 @@ const hostPathPod = (name: string, namespace: string): Pod => ({
 
 test('Pod Security: baseline refuses a hostPath pod naming the volume, privileged accepts it, replication controllers are only warned about', async (t) => {
   const c = await startCluster(t);
-  const admin = c.as(ADMIN);
+  const admin = await c.as(ADMIN);
   await admin.namespaces.create({ metadata: { name: 'locked', labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } } });
   await admin.namespaces.create({ metadata: { name: 'open', labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } });
   isForbidden(
@@ -262,7 +247,7 @@ test('Pod Security: baseline refuses a hostPath pod naming the volume, privilege
 
 test('Pod Security: the cluster-wide default applies to namespaces without the label', async (t) => {
   const c = await startCluster(t, { podSecurityDefaultEnforce: 'baseline' });
-  const admin = c.as(ADMIN);
+  const admin = await c.as(ADMIN);
   await admin.namespaces.create({ metadata: { name: 'plain' } });
   const err = await rejects(admin.pods.create({ ...pod('net', {}, 'plain'), spec: { ...pod('net').spec, hostNetwork: true } }));
   isForbidden(t, err, 'pods "net" is forbidden: violates PodSecurity "baseline:latest": host namespaces (hostNetwork=true)');
