@@ -119,7 +119,10 @@ test.serial('a fork bomb stops at the pids limit and the host is unharmed', asyn
     await sleep(100);
   }
   t.true(peak <= limit, `pids ${peak} stayed within ${limit}`);
-  t.true(peak >= limit - 2, `the bomb reached the limit (${peak})`);
+  // The bomb reaches the limit within milliseconds and collapses (ash exits
+  // when a fork fails), so sampling cannot be relied on to see the peak; the
+  // forks the pids controller refused (EAGAIN) are the proof it was reached.
+  t.regex(await logText(env, id, 'stderr'), /can't fork: Resource temporarily unavailable/, 'the kernel refused forks at the limit');
   t.is(execFileSync('sh', ['-c', 'echo host-ok']).toString().trim(), 'host-ok', 'the host can still fork');
   await env.runtime.stopContainer(id, 0);
   const st = await env.runtime.containerStatus(id);
