@@ -8,6 +8,7 @@
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { Status, StatusCause } from './gen/tsk/v1/api';
+import { errorMessage } from '../util/errors';
 
 export const STATUS_TRAILER = 'tsk-status-bin';
 
@@ -221,7 +222,7 @@ function reasonForCode(code: GrpcStatus): StatusReason {
 
 /** Server side: the gRPC error object to pass to a callback or stream. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
-  const apiErr = err instanceof ApiError ? err : new InternalError(err instanceof Error ? err.message : String(err));
+  const apiErr = err instanceof ApiError ? err : new InternalError(errorMessage(err));
   const metadata = new Metadata();
   const status = Status.encode({
     reason: apiErr.reason,

@@ -8,6 +8,7 @@
 
 import type { KindName, KindObjects } from './kinds';
 import type { ObjectMeta } from './gen/tsk/v1/meta';
+import { errorMessage } from '../util/errors';
 
 export type FieldOperator = '=' | '==' | '!=';
 
@@ -227,7 +228,7 @@ export function parseFieldSelector<K extends KindName>(selector: string, kind: K
     try {
       value = unescapeValue(rhs.trim());
     } catch (err) {
-      throw new FieldSelectorParseError(selector, (err as Error).message);
+      throw new FieldSelectorParseError(selector, errorMessage(err));
     }
     requirements.push({ field, operator, value });
   }

@@ -5,6 +5,7 @@ import { goDurationMs, hostPort, parseFlagValues, UsageError } from '../util/fla
 import { isLevel, LEVELS, type Level } from './admission/pod-security';
 import { parseListenAddress } from './grpc/listen';
 import { parsePortRange, parseServiceCidr } from './registry/allocator';
+import { errorMessage } from '../util/errors';
 
 export interface ApiServerFlags {
   address: string;
@@ -73,7 +74,7 @@ function listenAddresses(flag: string, value: string): string {
     try {
       parseListenAddress(part.trim());
     } catch (err) {
-      throw new UsageError(`--${flag}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new UsageError(`--${flag}: ${errorMessage(err)}`);
     }
   }
   return value;
@@ -122,7 +123,7 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     parseServiceCidr(values['service-cidr']);
     parsePortRange(values['service-node-port-range']);
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(errorMessage(err));
   }
   const podSecurity = values['pod-security-default-enforce'];
   if (!isLevel(podSecurity)) throw new UsageError(`--pod-security-default-enforce: "${podSecurity}" must be one of ${LEVELS.join(', ')}`);

@@ -12,6 +12,7 @@ import type { EtcdClientTls } from './storage/etcd-connection';
 import { onShutdownSignals } from '../util/signals';
 import { FLAG_HELP, UsageError, parseFlags, type ApiServerFlags } from './flags';
 import { startApiServer, type ApiServerOptions, type RunningApiServer } from './server';
+import { errorMessage } from '../util/errors';
 
 function log(msg: string): void {
   console.log(`tsk apiserver: ${msg}`);
@@ -146,7 +147,7 @@ async function externalEtcdTls(flags: ApiServerFlags): Promise<EtcdClientTls | u
     try {
       return await readFile(file, 'utf8');
     } catch (err) {
-      throw new Error(`--${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new Error(`--${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
     }
   };
   return {
@@ -198,7 +199,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     running = await startWithEtcd(flags, log);
   } catch (err) {
-    console.error(`tsk apiserver: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`tsk apiserver: ${errorMessage(err)}`);
     return 1;
   }
   const { died } = running;

@@ -37,6 +37,7 @@ import { Bootstrap } from './bootstrap/service';
 import { ensureServerToken, type ServerToken } from './bootstrap/server-token';
 import { EtcdTokenStore } from './bootstrap/tokens';
 import { caHash } from '../util/pki';
+import { errorMessage } from '../util/errors';
 
 export const TSK_VERSION = '0.1.0';
 
@@ -121,7 +122,7 @@ async function waitForEtcd(store: EtcdStore, urls: string[], timeoutMs: number):
       return;
     } catch (err) {
       if (Date.now() > deadline) {
-        throw new Error(`etcd at ${urls.join(',')} is not reachable: ${err instanceof Error ? err.message : String(err)}`);
+        throw new Error(`etcd at ${urls.join(',')} is not reachable: ${errorMessage(err)}`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -297,7 +298,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
           store.currentRevision(),
           new Promise((_, reject) => setTimeout(() => reject(new Error('etcd did not answer within 2s')), 2000).unref()),
         ]).catch((err: unknown) => {
-          throw new Error(`etcd is not reachable: ${err instanceof Error ? err.message : String(err)}`);
+          throw new Error(`etcd is not reachable: ${errorMessage(err)}`);
         });
       },
     });
@@ -349,7 +350,7 @@ async function servingTransport(
           provider.update(next);
           log('serving a renewed TLS certificate');
         },
-        (err: unknown) => log(`renewing the serving certificate failed: ${err instanceof Error ? err.message : String(err)}`),
+        (err: unknown) => log(`renewing the serving certificate failed: ${errorMessage(err)}`),
       );
     }, tls.renewCheckMs ?? RENEW_CHECK_MS);
     timer.unref();

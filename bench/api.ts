@@ -25,6 +25,7 @@ import { FLOOR_CREATE } from './floor-server';
 import { percentile, runPool } from './pool';
 import { cpuSeconds, selfCpuSeconds } from './proc-cpu';
 import type { WatchWorkerReply, WatchWorkerStart } from './watch-worker';
+import { errorDetail } from '../util/errors';
 
 // Counts can be lowered for profiling runs (BENCH_PODS=2000 ...); the
 // targets are stated for the defaults.
@@ -506,6 +507,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  console.error(`bench: ${errorDetail(err)}`);
   process.exitCode = 1;
 });

@@ -10,6 +10,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
+import { errorMessage } from '../util/errors';
 
 const PREFIX = '/floor/pods/default/';
 
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    process.stderr.write(`floor-server: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`floor-server: ${errorMessage(err)}\n`);
     process.exit(1);
   });
 }

@@ -20,6 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FILES, NativeRuntime, cleanupRuntime, importBusybox, readPid } from '../kubelet/runtime';
+import { errorMessage } from '../util/errors';
 
 const BUSYBOX_REF = 'tsk.bench/busybox:latest';
 
@@ -213,6 +214,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`bench:runtime: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`bench:runtime: ${errorMessage(err)}`);
   process.exitCode = 1;
 });

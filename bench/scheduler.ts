@@ -18,6 +18,7 @@ import { startScheduler } from '../scheduler';
 import { EtcdProcess } from '../util/etcd-process';
 import { percentile, runPool } from './pool';
 import { cpuSeconds, selfCpuSeconds } from './proc-cpu';
+import { errorDetail } from '../util/errors';
 
 const NODES = Number(process.env['BENCH_NODES'] ?? 100);
 const PODS = Number(process.env['BENCH_PODS'] ?? 2000);
@@ -192,6 +193,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  console.error(`bench: ${errorDetail(err)}`);
   process.exitCode = 1;
 });

@@ -19,6 +19,7 @@ import { parseJoinToken, TokenFormatError } from '../util/join-token';
 import { caHash, certificateInfo, createCsr, generateKeyPem, needsRenewal } from '../util/pki';
 import { resolveClient } from './config';
 import { toApiError, type ClientCredentials as ConnectionCredentials } from './connection';
+import { errorMessage } from '../util/errors';
 
 export type JoinIdentity = 'node' | 'scheduler' | 'controller-manager';
 
@@ -66,7 +67,7 @@ async function readOptional(file: string): Promise<string | undefined> {
     return await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new JoinError(`cannot read ${file}: ${(err as Error).message}`);
+    throw new JoinError(`cannot read ${file}: ${errorMessage(err)}`);
   }
 }
 
@@ -144,7 +145,7 @@ export async function fetchClusterCa(server: string, deadlineMs = 30_000): Promi
 function failure(server: string, err: unknown): JoinError {
   if (err instanceof JoinError) return err;
   if (err instanceof ApiError) return new JoinError(`joining the cluster at ${server} failed: ${err.message}`);
-  return new JoinError(`joining the cluster at ${server} failed: ${err instanceof Error ? err.message : String(err)}`);
+  return new JoinError(`joining the cluster at ${server} failed: ${errorMessage(err)}`);
 }
 
 async function requestCertificate(server: string, creds: TlsParts, req: IssueCertificateRequest, deadlineMs: number): Promise<IssuedCertificate> {
@@ -208,7 +209,7 @@ export async function loadOrJoin(opts: JoinOptions): Promise<JoinedCredentials> 
     try {
       info = certificateInfo(saved.certPem);
     } catch (err) {
-      throw new JoinError(`${join(opts.dir, CREDENTIAL_FILES.cert)}: not a certificate (${err instanceof Error ? err.message : String(err)}); remove the directory and join again with --token`);
+      throw new JoinError(`${join(opts.dir, CREDENTIAL_FILES.cert)}: not a certificate (${errorMessage(err)}); remove the directory and join again with --token`);
     }
     if (info.notAfter.getTime() <= now.getTime()) {
       if (opts.token) {
@@ -223,7 +224,7 @@ export async function loadOrJoin(opts: JoinOptions): Promise<JoinedCredentials> 
       log(`renewed the certificate of ${info.subject.commonName}; valid until ${certificateInfo(renewed.certPem).notAfter.toISOString()}`);
       return renewed;
     } catch (err) {
-      log(`could not renew the certificate (valid until ${info.notAfter.toISOString()}): ${err instanceof Error ? err.message : String(err)}`);
+      log(`could not renew the certificate (valid until ${info.notAfter.toISOString()}): ${errorMessage(err)}`);
       return saved;
     }
   }
@@ -293,7 +294,7 @@ export function keepRenewed(opts: JoinOptions, everyMs = RENEWAL_CHECK_MS): { st
     if (running) return;
     running = true;
     check()
-      .catch((err: unknown) => opts.log?.(`could not renew the certificate in ${opts.dir}: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) => opts.log?.(`could not renew the certificate in ${opts.dir}: ${errorMessage(err)}`))
       .finally(() => (running = false));
   }, everyMs);
   timer.unref();

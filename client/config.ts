@@ -22,6 +22,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { load, dump, JSON_SCHEMA } from 'js-yaml';
 import type { ClientCredentials } from './connection';
+import { errorMessage } from '../util/errors';
 
 export interface ContextEntry {
   readonly name: string;
@@ -66,7 +67,7 @@ export function parseClientConfig(text: string, path: string): ClientConfig {
   try {
     doc = load(text, { schema: JSON_SCHEMA, filename: path });
   } catch (err) {
-    throw new Error(`${path}: not valid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`);
+    throw new Error(`${path}: not valid YAML: ${errorMessage(err).split('\n')[0] ?? ''}`);
   }
   if (doc === undefined || doc === null) return { contexts: [] };
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${path}: must be a mapping with "contexts"`);

@@ -12,6 +12,7 @@ import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity, createSecureContext, type PeerCertificate } from 'node:tls';
 import { ApiError, STATUS_TRAILER, UnavailableError, fromServiceError } from '../api/errors';
 import type { MethodDef } from '../api/kinds';
+import { errorMessage } from '../util/errors';
 
 /** Default deadline of a unary call. Watches have none. */
 export const DEFAULT_UNARY_DEADLINE_MS = 30_000;
@@ -128,7 +129,7 @@ export function channelCredentials(c: ClientCredentials, address = ''): ChannelC
   try {
     createSecureContext({ ca: c.caPem, cert: c.certPem, key: c.keyPem });
   } catch (err) {
-    throw new Error(`client credentials: the CA, client certificate or key is not valid PEM, or the key does not match the certificate (${(err as Error).message})`);
+    throw new Error(`client credentials: the CA, client certificate or key is not valid PEM, or the key does not match the certificate (${errorMessage(err)})`);
   }
   return credentials.createSsl(pem(c.caPem), pem(c.keyPem), pem(c.certPem), verifyHost === undefined ? {} : { checkServerIdentity: verifyHost });
 }
@@ -246,7 +247,7 @@ export class Connection {
   streamError(err: unknown): ApiError {
     if (err instanceof ApiError) return err;
     if (isServiceError(err)) return toApiError(err, this.address);
-    return new UnavailableError(`watch on ${this.address} failed: ${err instanceof Error ? err.message : String(err)}`);
+    return new UnavailableError(`watch on ${this.address} failed: ${errorMessage(err)}`);
   }
 
   /** Closes the channel; pending calls fail with CANCELLED/UNAVAILABLE. Idempotent. */

@@ -4,6 +4,7 @@ import { FakeClock, flushPromises } from './clock';
 import { FakeApi } from './fake';
 import { Informer } from './informer';
 import { NODE_NAME_INDEX, nodeNameIndexFunc } from './store';
+import { errorMessage } from '../util/errors';
 
 const pod = (name: string, labels: Record<string, string> = {}, node = ''): Pod => ({
   metadata: { namespace: 'default', name, labels },
@@ -22,7 +23,7 @@ function setup(opts: { resyncPeriodMs?: number } = {}) {
     backoff: { initialMs: 100, maxMs: 800 },
     indexers: { [NODE_NAME_INDEX]: nodeNameIndexFunc },
     resyncPeriodMs: opts.resyncPeriodMs,
-    onError: (err, ctx) => errors.push(`${ctx}: ${(err as Error).message}`),
+    onError: (err, ctx) => errors.push(`${ctx}: ${errorMessage(err)}`),
   });
   const name = (p: Pod): string => `${p.metadata?.name}@${p.metadata?.resourceVersion}`;
   informer.addEventHandler({

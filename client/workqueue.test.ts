@@ -1,6 +1,7 @@
 import test from 'ava';
 import { FakeClock, flushPromises } from './clock';
 import { BucketRateLimiter, ExponentialRateLimiter, MaxOfRateLimiter, WorkQueue, runWorker } from './workqueue';
+import { errorMessage } from '../util/errors';
 
 function queue(clock = new FakeClock()): { q: WorkQueue<string>; clock: FakeClock } {
   return { q: new WorkQueue<string>({ clock, rateLimiter: new ExponentialRateLimiter<string>(10, 80) }), clock };
@@ -104,7 +105,7 @@ test('runWorker retries a failing key with back-off and forgets it on success', 
       calls++;
       if (calls < 3) throw new Error(`boom ${key}`);
     },
-    (_k, err) => errors.push((err as Error).message),
+    (_k, err) => errors.push(errorMessage(err)),
   );
   q.add('x');
   await flushPromises();

@@ -12,6 +12,7 @@
 
 import { exponentialDelay } from '../util/backoff';
 import { realClock, type Clock, type TimerHandle } from './clock';
+import { errorMessage } from '../util/errors';
 
 /** When a key should be retried. */
 export interface RateLimiter<K> {
@@ -207,7 +208,7 @@ export async function runWorker<K>(
   queue: WorkQueue<K>,
   sync: (key: K) => Promise<void>,
   onError: (key: K, err: unknown) => void = (key, err) =>
-    console.error(`sync ${String(key)} failed: ${err instanceof Error ? err.message : String(err)}`),
+    console.error(`sync ${String(key)} failed: ${errorMessage(err)}`),
 ): Promise<void> {
   for (;;) {
     const item = await queue.get();

@@ -3,6 +3,7 @@
 
 import { FLAG_HELP as KUBELET_HELP, parseFlags as parseKubeletFlags, type KubeletFlags } from '../kubelet';
 import { hostPort, parseFlagValues, splitArgv, UsageError } from '../util/flags';
+import { errorMessage } from '../util/errors';
 
 export { UsageError };
 
@@ -29,7 +30,7 @@ export function parseAgentFlags(argv: readonly string[]): AgentFlags {
   try {
     kubelet = parseKubeletFlags(kubeletArgv);
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(errorMessage(err));
   }
   const routes = own['node-routes'];
   if (routes !== 'true' && routes !== 'false') throw new UsageError(`--node-routes: "${routes}" must be true or false`);

@@ -11,6 +11,7 @@ import { listenProxyHealthServer, startProxy, type RunningProxy } from '../proxy
 import type { ListeningHealthServer } from '../util/health-server';
 import { onShutdownSignals } from '../util/signals';
 import { AGENT_HELP, parseAgentFlags, UsageError, type AgentFlags } from './agent-flags';
+import { errorMessage } from '../util/errors';
 
 function log(line: string): void {
   console.log(`tsk agent: ${line}`);
@@ -108,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     log(`received ${await shutdown.received}, stopping (pods keep running, proxy rules stay)`);
     return 0;
   } catch (err) {
-    console.error(`tsk agent: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`tsk agent: ${errorMessage(err)}`);
     return 1;
   } finally {
     await stopAll(parts);

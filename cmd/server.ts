@@ -10,6 +10,7 @@ import { startControllerManager, type RunningControllerManager } from '../contro
 import { startScheduler, type RunningScheduler } from '../scheduler';
 import { onShutdownSignals } from '../util/signals';
 import { SERVER_HELP, UsageError, parseServerFlags, type ServerFlags } from './server-flags';
+import { errorMessage } from '../util/errors';
 
 function log(line: string): void {
   console.log(`tsk server: ${line}`);
@@ -85,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     await stopAll(parts);
     shutdown.dispose();
     if (shutdown.signal.aborted) return 0;
-    console.error(`tsk server: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`tsk server: ${errorMessage(err)}`);
     return 1;
   }
   const died = parts.api?.died ?? new Promise<string>(() => undefined);

@@ -7,6 +7,7 @@ import { Connection } from '../client';
 import { resolveClient } from '../client';
 import { TOKEN_HELP, UsageError, parseTokenCommand, type TokenCommand } from './token-flags';
 import { formatTokenTable } from './token-table';
+import { errorMessage } from '../util/errors';
 
 /** The admin's connection to the API server: the client config's context (--kubeconfig, --context, --server). */
 async function connectAdmin(cmd: Exclude<TokenCommand, { verb: 'help' }>): Promise<Connection> {
@@ -58,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
     await run(cmd, (s) => process.stdout.write(s));
     return 0;
   } catch (err) {
-    console.error(`tsk token ${cmd.verb}: ${err instanceof ApiError || err instanceof Error ? err.message : String(err)}`);
+    console.error(`tsk token ${cmd.verb}: ${err instanceof ApiError || errorMessage(err)}`);
     return 1;
   }
 }

@@ -3,6 +3,7 @@
 // wires the process (argv, signals, exit code) to it.
 
 import { main } from '../tsctl/index.js';
+import { errorMessage } from '../util/errors';
 
 const controller = new AbortController();
 const stop = (): void => {
@@ -17,7 +18,7 @@ main(process.argv.slice(2), { signal: controller.signal }).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    console.error(`tsctl: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`tsctl: ${errorMessage(err)}`);
     process.exitCode = 1;
   },
 );

@@ -2,6 +2,8 @@
 // tsk: one binary, many roles (as k3s). Each role lives in its own component
 // and exposes main(argv) -> exit code; this file only dispatches.
 
+import { errorMessage } from '../util/errors';
+
 type Role = { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> };
 
 const roles: Record<string, Role> = {
@@ -70,7 +72,7 @@ async function run(argv: string[]): Promise<number> {
 run(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err: unknown) => {
-    console.error(`tsk: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`tsk: ${errorMessage(err)}`);
     process.exitCode = 1;
   },
 );

@@ -9,6 +9,7 @@ import { listenHealthServer, type ListeningHealthServer } from '../util/health-s
 import { UsageError, flagHelp, parseFlags, type ControllerManagerFlags } from './flags';
 import { startControllerManager, type RunningControllerManager } from './manager';
 import { onShutdownSignals } from '../util/signals';
+import { errorMessage } from '../util/errors';
 
 function log(line: string): void {
   console.log(`tsk controller-manager: ${line}`);
@@ -40,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
       log,
     });
   } catch (err) {
-    console.error(`tsk controller-manager: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`tsk controller-manager: ${errorMessage(err)}`);
     return 1;
   }
   const address = target.server;
@@ -59,13 +60,13 @@ export async function main(argv: string[]): Promise<number> {
       'the controller manager health server',
     );
   } catch (err) {
-    console.error(`tsk controller-manager: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`tsk controller-manager: ${errorMessage(err)}`);
     return 1;
   }
   log(`serving /healthz, /readyz and /metrics on http://${health.address}; API server ${address}`);
   const clientset = new Clientset(address, target.credentials);
   const informers = new SharedInformerFactory(clientset, {
-    onError: (err, context) => log(`informer: ${context}: ${err instanceof Error ? err.message : String(err)}`),
+    onError: (err, context) => log(`informer: ${context}: ${errorMessage(err)}`),
   });
   const sig = onShutdownSignals();
   let code = 0;
@@ -83,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
     log(`received ${await sig.received}, shutting down`);
   } catch (err) {
     if (!sig.signal.aborted) {
-      console.error(`tsk controller-manager: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(`tsk controller-manager: ${errorMessage(err)}`);
       code = 1;
     } else log('interrupted before the informers synced; shutting down');
   } finally {

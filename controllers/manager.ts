@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { ApiEventRecorder, realClock, type Clientset, type Clock, type EventRecorder, type SharedInformerFactory } from '../client';
 import type { Controller, ControllerContext } from './controller';
 import { CONTROLLERS, defaultControllers, type ControllerTable } from './registry';
+import { asError, errorMessage } from '../util/errors';
 
 export interface ControllerManagerOptions {
   readonly clientset: Clientset;
@@ -65,7 +66,7 @@ class Recorders {
     if (!r) {
       r = new ApiEventRecorder(this.clientset.events, { component }, {
         clock: this.clock,
-        onError: (err, ev) => this.log(`event ${ev.reason ?? ''} on ${ev.involvedObject?.name ?? ''} dropped: ${err instanceof Error ? err.message : String(err)}`),
+        onError: (err, ev) => this.log(`event ${ev.reason ?? ''} on ${ev.involvedObject?.name ?? ''} dropped: ${errorMessage(err)}`),
       });
       this.byComponent.set(component, r);
     }
@@ -89,7 +90,7 @@ function abortable(p: Promise<void>, signal: AbortSignal | undefined): Promise<v
       },
       (err: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        reject(err instanceof Error ? err : new Error(String(err)));
+        reject(asError(err));
       },
     );
   });

@@ -4,6 +4,7 @@
 // on stop shut the queue down and wait for the keys in progress.
 
 import { runWorker, type WorkQueue } from '../client';
+import { errorMessage } from '../util/errors';
 
 export class QueueWorkers {
   private running: Promise<void>[] | undefined;
@@ -19,7 +20,7 @@ export class QueueWorkers {
   run(workers: number): void {
     if (this.running) throw new Error(`invariant: controller ${this.name} started twice`);
     const report = (key: string, err: unknown): void =>
-      this.log(`${this.name}: sync "${key}" failed (will retry): ${err instanceof Error ? err.message : String(err)}`);
+      this.log(`${this.name}: sync "${key}" failed (will retry): ${errorMessage(err)}`);
     this.running = Array.from({ length: Math.max(1, workers) }, () => runWorker(this.queue, this.sync, report));
   }
 

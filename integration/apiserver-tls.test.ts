@@ -25,6 +25,7 @@ import { channelCredentials, type ClientCredentials } from '../client/connection
 import { createCA, issue } from '../util/pki';
 import { startTestEtcd } from './support/etcd';
 import { testTls } from './support/pki';
+import { errorMessage } from '../util/errors';
 
 async function tempDir(t: { teardown(fn: () => Promise<void>): void }, prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -97,7 +98,7 @@ async function whoAmIServer(t: { teardown(fn: () => Promise<void> | void): void 
           const user = auth.authenticate(call);
           callback(null, user === undefined ? 'anonymous' : `${user.name} ${user.groups.join(',')}`);
         } catch (err) {
-          callback({ code: grpc.status.UNAUTHENTICATED, details: `${(err as Error).constructor.name}: ${(err as Error).message}` });
+          callback({ code: grpc.status.UNAUTHENTICATED, details: `${(err as Error).constructor.name}: ${errorMessage(err)}` });
         }
       },
     },

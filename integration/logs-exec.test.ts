@@ -34,6 +34,7 @@ import { startRegistry } from './support/registry';
 import { cleanupRuntime } from './support/runtime-env';
 import { busyboxImage, pushImage } from '../kubelet/runtime/image/builder';
 import { testTls, writeTestKubeconfig } from './support/pki';
+import { errorMessage } from '../util/errors';
 
 const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 const TSCTL = path.resolve(__dirname, '..', 'cmd', 'tsctl.js');
@@ -148,7 +149,7 @@ test.after.always(async (t) => {
     try {
       await fn();
     } catch (err) {
-      errors.push((err as Error).message);
+      errors.push(errorMessage(err));
     }
   }
   if (errors.length > 0) throw new Error(`cleanup: ${errors.join('; ')}`);

@@ -14,6 +14,7 @@ import { ANNOTATION_GRACE_PERIOD, ANNOTATION_RESTART_COUNT, LABEL_CONTAINER_NAME
 import type { ContainerConfig, ContainerResources, ContainerSecurity, Mount } from './runtime/runtime';
 import { containerSecurity, effectiveSecurity, runtimeUser, verifyRunAsNonRoot } from './security-context';
 import { volumeHostPath } from './volumes';
+import { errorMessage } from '../util/errors';
 
 export class ContainerConfigError extends Error {
   constructor(message: string) {
@@ -91,7 +92,7 @@ function quantity(container: string, field: string, value: string): ReturnType<t
   try {
     return parseQuantity(value);
   } catch (err) {
-    throw new ContainerConfigError(`container "${container}": ${field} "${value}": ${(err as Error).message}`);
+    throw new ContainerConfigError(`container "${container}": ${field} "${value}": ${errorMessage(err)}`);
   }
 }
 
@@ -132,7 +133,7 @@ export function buildSecurity(pod: Pod, c: Container, ctx: ConfigContext): { use
   try {
     security = containerSecurity(pod, c, ctx.nodeMemoryBytes ?? os.totalmem());
   } catch (err) {
-    throw new ContainerConfigError((err as Error).message);
+    throw new ContainerConfigError(errorMessage(err));
   }
   const user = runtimeUser(effectiveSecurity(pod, c), imageUser);
   return { ...(user !== undefined ? { user } : {}), security };

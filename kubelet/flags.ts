@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import { isIP } from 'node:net';
 import { durationMs, hostPort, parseFlagValues, serverAddress, UsageError } from '../util/flags';
 import { parseReserved } from './node-status';
+import { errorMessage } from '../util/errors';
 
 export type NetworkKind = 'bridge' | 'loopback';
 
@@ -108,7 +109,7 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
   try {
     systemReserved = parseReserved(values['system-reserved']);
   } catch (err) {
-    throw new UsageError(`--system-reserved: ${(err as Error).message}`);
+    throw new UsageError(`--system-reserved: ${errorMessage(err)}`);
   }
   if (values['data-dir'] === '') throw new UsageError('--data-dir: must not be empty');
   const cgroupRoot = values['cgroup-root'].replace(/^\/+|\/+$/g, '');

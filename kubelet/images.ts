@@ -9,6 +9,7 @@ import { BackoffTable, IMAGE_BACKOFF } from './backoff';
 import type { ImageRecord } from './runtime/image/types';
 import type { PullOptions } from './runtime/image/store';
 import { InvalidReferenceError } from './runtime/image/errors';
+import { errorMessage } from '../util/errors';
 
 /** What the kubelet needs of the image store (ImageStore implements it). */
 export interface ImageService {
@@ -88,7 +89,7 @@ export class ImagePuller {
       event('Normal', 'Pulled', `Successfully pulled image "${ref}" in ${took} (${took} including waiting). Image size: ${rec.size} bytes.`);
       return rec;
     } catch (err) {
-      const msg = `Failed to pull image "${ref}": ${(err as Error).message}`;
+      const msg = `Failed to pull image "${ref}": ${errorMessage(err)}`;
       this.failedAt.set(bkey, this.opts.now());
       this.backoff.next(bkey, this.opts.now());
       event('Warning', 'Failed', msg);

@@ -12,6 +12,7 @@ import { ImageStore } from './runtime/image/store';
 import { CgroupManager, detectCgroupLayout } from './runtime/cgroups/cgroups';
 import { NativeRuntime } from './runtime/native-runtime';
 import { onShutdownSignals } from '../util/signals';
+import { errorMessage } from '../util/errors';
 
 function log(line: string): void {
   console.error(`tsk kubelet: ${line}`);
@@ -65,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
       log,
     });
   } catch (err) {
-    console.error(`tsk kubelet: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`tsk kubelet: ${errorMessage(err)}`);
     return 1;
   }
   const server = target.server;
@@ -105,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
     await kubelet.stop();
     return 0;
   } catch (err) {
-    log(err instanceof Error ? err.message : String(err));
+    log(errorMessage(err));
     return 1;
   } finally {
     shutdown.dispose();

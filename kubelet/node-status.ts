@@ -13,6 +13,7 @@ import { parseQuantity } from '../api/quantity';
 import type { Clock, ResourceClient, TimerHandle } from '../client';
 import { readTextOr } from '../util/files';
 import { rfc3339 } from '../util/time';
+import { errorMessage } from '../util/errors';
 
 export const KUBELET_VERSION = 'v0.1.0-tsk';
 
@@ -80,7 +81,7 @@ export function parseReserved(value: string): Record<string, string> {
     try {
       parseQuantity(v);
     } catch (err) {
-      throw new Error(`"${part}": ${(err as Error).message}`);
+      throw new Error(`"${part}": ${errorMessage(err)}`);
     }
     out[k] = v;
   }
@@ -258,7 +259,7 @@ export class NodeStatusReporter {
     const tick = (): void => {
       if (this.stopped) return;
       this.running = this.update()
-        .catch((err: unknown) => this.o.log(`node status update failed: ${(err as Error).message}`))
+        .catch((err: unknown) => this.o.log(`node status update failed: ${errorMessage(err)}`))
         .finally(() => {
           this.running = undefined;
           if (!this.stopped) this.timer = this.o.clock.setTimeout(tick, this.o.intervalMs);

@@ -19,6 +19,7 @@ import { computePodStatus, statusChanged, type Waiting } from './pod-status';
 import type { ProbeManager } from './probes';
 import type { ContainerRuntime } from './runtime/runtime';
 import { removePodDir, setUpVolumes } from './volumes';
+import { errorMessage } from '../util/errors';
 
 /** Kubernetes' minimum grace period for a pod the API forgot (it was force-deleted). */
 const ORPHAN_GRACE_SECONDS = 2;
@@ -157,7 +158,7 @@ export class PodSyncer {
     try {
       setUpVolumes(pod, this.deps.dataDir);
     } catch (err) {
-      this.event(pod, undefined, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${(err as Error).message}`);
+      this.event(pod, undefined, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${errorMessage(err)}`);
       return undefined;
     }
     const m = pod.metadata;
@@ -171,7 +172,7 @@ export class PodSyncer {
         annotations: { [ANNOTATION_GRACE_PERIOD]: String(pod.spec?.terminationGracePeriodSeconds ?? 30) },
       });
     } catch (err) {
-      this.event(pod, undefined, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
+      this.event(pod, undefined, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${errorMessage(err)}`);
       return undefined;
     }
   }
@@ -199,7 +200,7 @@ export class PodSyncer {
     try {
       config = buildContainerConfig(pod, c, { dataDir: this.deps.dataDir, hostIP: this.deps.hostIP, podIP, restartCount: s.restartCount, imageUser });
     } catch (err) {
-      return fail('CreateContainerConfigError', (err as Error).message, `Error: ${(err as Error).message}`);
+      return fail('CreateContainerConfigError', errorMessage(err), `Error: ${errorMessage(err)}`);
     }
     // By ID: the container runs exactly the image just ensured, even if its tag moves meanwhile.
     config.image = imageId;
@@ -208,14 +209,14 @@ export class PodSyncer {
     try {
       id = await this.deps.runtime.createContainer(sandboxId, config);
     } catch (err) {
-      return fail('CreateContainerError', (err as Error).message, `Error: ${(err as Error).message}`);
+      return fail('CreateContainerError', errorMessage(err), `Error: ${errorMessage(err)}`);
     }
     this.event(pod, s.name, 'Normal', 'Created', `Created container ${s.name}`);
     try {
       await this.deps.runtime.startContainer(id);
     } catch (err) {
       // The container is now exited (reason StartError): the next pass restarts it under back-off.
-      this.event(pod, s.name, 'Warning', 'Failed', `Error: failed to start container "${s.name}": ${(err as Error).message}`);
+      this.event(pod, s.name, 'Warning', 'Failed', `Error: failed to start container "${s.name}": ${errorMessage(err)}`);
       return;
     }
     this.event(pod, s.name, 'Normal', 'Started', `Started container ${s.name}`);
@@ -272,7 +273,7 @@ export class PodSyncer {
     const state = await this.podState(uid);
     await this.killAll(pod, state, this.gracePeriod(pod));
     for (const s of state.sandboxes) if (s.state === 'ready') await this.deps.runtime.stopSandbox(s.id);
-    await this.reportStatus(pod, await this.podState(uid), new Map(), true).catch((err: unknown) => this.deps.log(`pod ${podDescription(pod)}: final status: ${(err as Error).message}`));
+    await this.reportStatus(pod, await this.podState(uid), new Map(), true).catch((err: unknown) => this.deps.log(`pod ${podDescription(pod)}: final status: ${errorMessage(err)}`));
     try {
       await this.deps.pods.delete(pod.metadata?.name ?? '', { namespace: pod.metadata?.namespace ?? '', gracePeriodSeconds: 0, preconditions: { uid } });
     } catch (err) {

@@ -5,6 +5,7 @@
 import test from 'ava';
 import { FakeClock } from '../client';
 import { PodWorkers } from './pod-workers';
+import { errorMessage } from '../util/errors';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve = (): void => undefined;
@@ -69,7 +70,7 @@ test('a requested requeue and an error retry run when the clock says so', async 
       throw new Error('boom');
     }
     return undefined;
-  }, { clock, retryMs: 3000, onError: (uid, err) => errors.push(`${uid}: ${(err as Error).message}`) });
+  }, { clock, retryMs: 3000, onError: (uid, err) => errors.push(`${uid}: ${errorMessage(err)}`) });
   const t0 = clock.now();
   w.enqueue('p');
   await clock.advance(6999);

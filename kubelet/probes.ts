@@ -14,6 +14,7 @@ import type { IntOrString } from '../api/gen/tsk/v1/meta';
 import type { Clock, EventType, TimerHandle } from '../client';
 import { containerNameOf, type PodRuntimeState } from './pod-runtime';
 import type { ContainerRuntime } from './runtime/runtime';
+import { asError, errorMessage } from '../util/errors';
 
 export type ProbeType = 'startup' | 'liveness' | 'readiness';
 
@@ -86,7 +87,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     const t = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000}s`)), ms);
     p.then(
       (v) => { clearTimeout(t); resolve(v); },
-      (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); },
+      (e: unknown) => { clearTimeout(t); reject(asError(e)); },
     );
   });
 }
@@ -119,7 +120,7 @@ export async function runProbe(runtime: ContainerRuntime, probe: Probe, c: Conta
       const r = await withTimeout(runtime.exec(containerId, { cmd: probe.exec.command ?? [], stdio: 'pipe' }), timeoutMs, 'command');
       return r.exitCode === 0 ? { ok: true, output: '' } : { ok: false, output: (r.stdout + r.stderr).trim() || `command exited with ${r.exitCode}` };
     } catch (err) {
-      return { ok: false, output: (err as Error).message };
+      return { ok: false, output: errorMessage(err) };
     }
   }
   const action = probe.httpGet ?? probe.tcpSocket;

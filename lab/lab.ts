@@ -11,6 +11,7 @@ import { adminConfigPath, Clientset, resolveClient } from '../client';
 import { createLabNetwork, removeLabNetwork } from './net';
 import { isRunning, logTail, startDetached, stopProcess, type ProcessRecord } from './processes';
 import { planLab, type LabNode, type LabPlan, type PlanInput } from './topology';
+import { errorMessage } from '../util/errors';
 
 export interface LabUpOptions extends PlanInput {
   /** The API server's TCP address for users on the host (tsctl), e.g. 127.0.0.1:6443. */
@@ -43,7 +44,7 @@ export async function readLabState(dir: string): Promise<LabState | undefined> {
     return JSON.parse(await readFile(`${dir}/${STATE}`, 'utf8')) as LabState;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`${dir}/${STATE}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${dir}/${STATE}: ${errorMessage(err)}`);
   }
 }
 
@@ -62,7 +63,7 @@ async function waitFor(what: string, timeoutMs: number, log: (l: string) => void
   for (;;) {
     const r = await check().catch((err: unknown) => {
       if (err instanceof FatalError) throw err;
-      return err instanceof Error ? err.message : String(err);
+      return errorMessage(err);
     });
     if (r === true) return;
     last = r;

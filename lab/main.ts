@@ -5,6 +5,7 @@ import { flagBool, flagString, formatFlags, hostPort, parseCommandLine, UsageErr
 import { cleanupNodeRuntime, importIntoNode } from './cleanup';
 import { downLab, labStatus, loadImages, upLab } from './lab';
 import { parseCidr, planLab } from './topology';
+import { errorMessage } from '../util/errors';
 
 const LAB_FLAGS: readonly FlagSpec[] = [
   { name: 'name', type: 'string', valueName: 'NAME', help: "the lab's name (default lab)" },
@@ -74,7 +75,7 @@ export function parseLabFlags(argv: string[]): LabFlags | 'help' {
     parseCidr(values.network);
     planLab({ name: values.name, nodes, dataDir: values['data-dir'], network: values.network });
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(errorMessage(err));
   }
   return { command, files: extra, name: values.name, nodes, dataDir: values['data-dir'], network: values.network, address: values.address, httpAddress: values['http-address'], timeoutMs: timeout * 1000 };
 }

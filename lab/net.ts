@@ -5,6 +5,7 @@
 
 import { execFile } from 'node:child_process';
 import type { LabPlan } from './topology';
+import { errorMessage } from '../util/errors';
 
 /** Runs one command; rejects with an Error holding the command line and its stderr. */
 export type CommandRunner = (argv: readonly string[]) => Promise<void>;
@@ -55,7 +56,7 @@ export async function createLabNetwork(plan: LabPlan, run: CommandRunner = execR
     for (const cmd of upCommands(plan)) await run(cmd);
   } catch (err) {
     await removeLabNetwork(plan, run);
-    throw new Error(`lab network: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`lab network: ${errorMessage(err)}`);
   }
 }
 
@@ -63,7 +64,7 @@ export async function createLabNetwork(plan: LabPlan, run: CommandRunner = execR
 export async function removeLabNetwork(plan: LabPlan, run: CommandRunner = execRunner): Promise<void> {
   for (const cmd of downCommands(plan)) {
     await run(cmd).catch((err: unknown) => {
-      const msg = err instanceof Error ? err.message : String(err);
+      const msg = errorMessage(err);
       if (!/No such file|not found|does not exist/i.test(msg)) throw err;
     });
   }

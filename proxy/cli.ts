@@ -3,13 +3,14 @@
 // inside a node's network namespace.
 
 import { main } from './main';
+import { errorDetail } from '../util/errors';
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    console.error(`tsk proxy: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    console.error(`tsk proxy: ${errorDetail(err)}`);
     process.exitCode = 1;
   },
 );

@@ -20,6 +20,7 @@ import { newProxyMetrics, type ProxyMetrics } from './metrics';
 import { buildRestoreInput, matchesSaved, ownedRuleCounts, type RulesOptions } from './rules';
 import { buildServicePorts, type ServicePortState } from './service-ports';
 import { SyncRunner } from './sync-runner';
+import { asError, errorMessage } from '../util/errors';
 
 /** The annotation the endpoints controller sets to when the change of a service's pods happened. */
 export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
@@ -87,7 +88,7 @@ async function resolveNodeIPs(opts: ProxyOptions, log: (line: string) => void): 
     if (ips.length > 0) return ips;
     log(`node ${opts.nodeName} has no IPv4 InternalIP or ExternalIP address; NodePorts answer on every local address`);
   } catch (err) {
-    log(`cannot read node ${opts.nodeName} (${err instanceof Error ? err.message : String(err)}); NodePorts answer on every local address`);
+    log(`cannot read node ${opts.nodeName} (${errorMessage(err)}); NodePorts answer on every local address`);
   }
   return [];
 }
@@ -147,7 +148,7 @@ class Proxier {
       minIntervalMs: opts.minSyncPeriodMs ?? 1000,
       maxIntervalMs: this.syncPeriodMs,
       clock: this.clock,
-      onError: (err) => this.log(`proxy: sync failed, will retry: ${err instanceof Error ? err.message : String(err)}`),
+      onError: (err) => this.log(`proxy: sync failed, will retry: ${errorMessage(err)}`),
     });
     this.services = opts.informers.informerFor('Service');
     this.endpoints = opts.informers.informerFor('Endpoints');
@@ -170,7 +171,7 @@ class Proxier {
       () => {
         if (!this.stopping) this.runner.start();
       },
-      (err: unknown) => this.firstSyncFailed(err instanceof Error ? err : new Error(String(err))),
+      (err: unknown) => this.firstSyncFailed(asError(err)),
     );
     return {
       registry: this.metrics.registry,
@@ -254,7 +255,7 @@ class Proxier {
           this.log(`proxy: ${err.message}: stale UDP flows will not be cleared`);
           return;
         }
-        this.log(`proxy: clearing stale UDP flows: ${err instanceof Error ? err.message : String(err)}`);
+        this.log(`proxy: clearing stale UDP flows: ${errorMessage(err)}`);
       }
     }
   }

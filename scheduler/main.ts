@@ -9,6 +9,7 @@ import { listenHealthServer } from '../util/health-server';
 import { FLAG_HELP, UsageError, parseFlags, type SchedulerFlags } from './flags';
 import { startScheduler } from './start';
 import { onShutdownSignals } from '../util/signals';
+import { errorMessage } from '../util/errors';
 
 function log(line: string): void {
   console.log(`tsk scheduler: ${line}`);
@@ -34,19 +35,19 @@ export async function main(argv: string[]): Promise<number> {
   try {
     target = await resolveComponentClient({ server: flags.server, kubeconfig: flags.kubeconfig, token: flags.token, identity: 'scheduler', dir: join(flags.dataDir, 'scheduler'), log });
   } catch (err) {
-    console.error(`tsk scheduler: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`tsk scheduler: ${errorMessage(err)}`);
     return 1;
   }
   const server = target.server;
   const clientset = new Clientset(server, target.credentials);
-  const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`${context}: ${err instanceof Error ? err.message : String(err)}`) });
+  const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`${context}: ${errorMessage(err)}`) });
   const registry = new Registry();
   const scheduler = startScheduler({ clientset, informers, registry, log });
   let health;
   try {
     health = await listenHealthServer(flags.httpAddress, { registry, checkReady: () => scheduler.checkReady() }, 'the scheduler HTTP server');
   } catch (err) {
-    console.error(`tsk scheduler: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`tsk scheduler: ${errorMessage(err)}`);
     await scheduler.stop();
     await informers.stop();
     clientset.close();

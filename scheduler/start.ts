@@ -20,6 +20,7 @@ import { nodeEventHandlers, podEventHandlers } from './handlers';
 import { SchedulerMetrics } from './metrics';
 import { SchedulingQueue, type QueueOptions } from './queue/scheduling-queue';
 import { DEFAULT_SCHEDULER_NAME, Scheduler } from './scheduler';
+import { errorDetail, errorMessage } from '../util/errors';
 
 export interface SchedulerOptions {
   readonly clientset: Clientset;
@@ -83,7 +84,7 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
         scheduler.scheduleOne(info);
       } catch (err) {
         // scheduleOne reports its failures itself; reaching here is a bug.
-        log(`invariant: scheduling cycle of ${info.key} threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        log(`invariant: scheduling cycle of ${info.key} threw: ${errorDetail(err)}`);
         queue.requeueBackoff(info);
       }
       // Let informer events and Bind replies in between cycles.
@@ -92,7 +93,7 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
   };
   const done = loop()
     .catch((err: unknown) => {
-      if (!stopped) log(`scheduling loop ended: ${err instanceof Error ? err.message : String(err)}`);
+      if (!stopped) log(`scheduling loop ended: ${errorMessage(err)}`);
     })
     .finally(signalStarted);
 

@@ -4,6 +4,7 @@
 import { Clientset, resolveClient, type ClientTarget } from '../client';
 import { flagInt, flagString, type ParsedArgs } from './args';
 import { UsageError } from './errors';
+import { errorMessage } from '../util/errors';
 
 export interface Io {
   /** Bytes as well as text: logs and exec pass the container's output through unchanged. */
@@ -71,7 +72,7 @@ export class Context {
           env: this.env,
         });
       } catch (err) {
-        throw new UsageError(err instanceof Error ? err.message : String(err));
+        throw new UsageError(errorMessage(err));
       }
       const token = flagString(this.args, 'token');
       if (token !== undefined) target = { ...target, credentials: { caPem: target.credentials.caPem, token } };

@@ -7,6 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CORE_SCHEMA, EVENT_DOCUMENT, YAMLException, loadAll, parseEvents } from 'js-yaml';
 import { CliError } from './errors';
+import { errorMessage } from '../util/errors';
 
 export interface ManifestDoc {
   /** The file as the user named it, or "STDIN". */
@@ -61,7 +62,7 @@ export function parseManifest(text: string, source: string): ManifestDoc[] {
       const line = err.mark ? `line ${err.mark.line + 1}: ` : '';
       throw new CliError(`error parsing ${source}: ${line}${err.reason}`);
     }
-    throw new CliError(`error parsing ${source}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new CliError(`error parsing ${source}: ${errorMessage(err)}`);
   }
   const docs: ManifestDoc[] = [];
   values.forEach((value, i) => {

@@ -16,3 +16,14 @@ export function errnoCode(err: unknown): string | undefined {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   return typeof code === 'string' ? code : undefined;
 }
+
+/** The stack of an Error (its message when it has none), for logs of failures that are bugs; other values as errorMessage. */
+export function errorDetail(err: unknown): string {
+  if (err instanceof Error) return err.stack ?? err.message;
+  return errorMessage(err);
+}
+
+/** What was thrown, as an Error (a promise's rejection reason should be one). */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(errorMessage(err));
+}

@@ -8,6 +8,7 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './cli/usage-error';
+import { errorMessage } from './errors';
 
 export { UsageError };
 export {
@@ -33,7 +34,7 @@ export function parseFlagValues<O extends Options>(argv: string[], options: O): 
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(errorMessage(err));
   }
 }
 

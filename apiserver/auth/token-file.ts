@@ -4,6 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { GROUP_AUTHENTICATED, type UserInfo } from './user';
+import { errorMessage } from '../../util/errors';
 
 export interface TokenFileResult {
   readonly tokens: ReadonlyMap<string, UserInfo>;
@@ -17,7 +18,7 @@ export async function loadTokenFile(path: string): Promise<TokenFileResult> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new Error(`--token-auth-file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`--token-auth-file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
   }
   return parseTokenFile(text, path);
 }

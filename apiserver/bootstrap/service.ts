@@ -24,6 +24,7 @@ import { signCsr, type CertKey } from '../../util/pki';
 import { GROUP_MASTERS, type CallCredentials, type UserInfo } from '../auth/user';
 import { grantSubject, type Credential } from './issuance';
 import { checkToken, newTokenRecord, USAGE_AUTHENTICATION, type TokenRecord, type TokenStore } from './tokens';
+import { errorDetail, errorMessage } from '../../util/errors';
 
 export interface BootstrapDeps {
   ca: CertKey;
@@ -63,8 +64,8 @@ export class Bootstrap {
               // Refused joins are what an operator looks for when a node does not come up.
               this.deps.log(`refused ${name} from ${call.getPeer()}: ${err.message}`);
             } else {
-              this.deps.log(`bootstrap ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-              apiErr = new InternalError(err instanceof Error ? err.message : String(err));
+              this.deps.log(`bootstrap ${name}: ${errorDetail(err)}`);
+              apiErr = new InternalError(errorMessage(err));
             }
             callback(toServiceError(apiErr) as grpc.ServiceError);
           },
@@ -106,7 +107,7 @@ export class Bootstrap {
     try {
       certificate = await signCsr(this.deps.ca, req.csr ?? '', { usage: 'client', subject });
     } catch (err) {
-      throw new BadRequestError(`csr: ${err instanceof Error ? err.message : String(err)}`);
+      throw new BadRequestError(`csr: ${errorMessage(err)}`);
     }
     const by = credential.kind === 'token' ? `token ${credential.record.id}` : `user ${credential.user.name}`;
     this.deps.log(`issued a client certificate for ${subject.commonName} (${by})`);

@@ -13,6 +13,7 @@ import type { Registry } from '../registry/store';
 import type { TunnelRegistry } from '../tunnel/registry';
 import type { SessionCallbacks, TunnelSession } from '../tunnel/session';
 import type { RequestGate } from './gate';
+import { errorMessage } from '../../util/errors';
 
 export interface PodSessionDeps {
   pods: Registry;
@@ -42,7 +43,7 @@ function errorFromNode(message: string, code: number): ApiError {
 }
 
 function asApiError(err: unknown): ApiError {
-  return err instanceof ApiError ? err : new InternalError(err instanceof Error ? err.message : String(err));
+  return err instanceof ApiError ? err : new InternalError(errorMessage(err));
 }
 
 /** Waits for a stream that refused a write to drain. */

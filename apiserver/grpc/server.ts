@@ -30,6 +30,7 @@ import type { TunnelRegistry } from '../tunnel/registry';
 import { RequestGate, type AdmissionConfig, type RequestContext } from './gate';
 import { PodSessions } from './pod-sessions';
 import { serveWatch, type WatchOptions } from './watch';
+import { errorDetail, errorMessage } from '../../util/errors';
 
 /** A request body over the limit, caught before decoding. */
 class OversizedRequest {
@@ -83,8 +84,8 @@ function passThrough(def: Record<string, AnyMethod>): ServiceDefinition {
 
 function asApiError(err: unknown, log: (m: string) => void): ApiError {
   if (err instanceof ApiError) return err;
-  log(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  return new InternalError(err instanceof Error ? err.message : String(err));
+  log(`internal error: ${errorDetail(err)}`);
+  return new InternalError(errorMessage(err));
 }
 
 function checkSize(req: unknown): void {

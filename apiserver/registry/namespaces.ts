@@ -11,6 +11,7 @@ import { listPrefix, objectKey, prefixEnd } from '../storage/keys';
 import { rfc3339 } from '../../util/time';
 import type { Registry } from './store';
 import type { Strategy } from './strategy';
+import { errorMessage } from '../../util/errors';
 
 /** Namespaces that always exist and cannot be deleted. */
 export const SYSTEM_NAMESPACES = ['default', 'kube-system'] as const;
@@ -90,7 +91,7 @@ export class NamespaceLifecycle {
           return;
         }
       } catch (err) {
-        this.deps.log(`namespace ${name}: deletion pass failed, retrying: ${err instanceof Error ? err.message : String(err)}`);
+        this.deps.log(`namespace ${name}: deletion pass failed, retrying: ${errorMessage(err)}`);
       }
       if (this.stopped) return;
       const t = setTimeout(() => {

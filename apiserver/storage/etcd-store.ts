@@ -7,6 +7,7 @@
 import type { Etcd3, ICompare, IKeyValue, IRequestOp } from 'etcd3';
 import { ExpiredError, UnavailableError } from '../../api/errors';
 import type { ApiServerMetrics } from '../metrics';
+import { errorMessage } from '../../util/errors';
 
 export interface KeyValue {
   readonly key: string;
@@ -55,7 +56,7 @@ function mapError(err: unknown, what: string): never {
   if (isCompactedError(err)) {
     throw new ExpiredError(`the resourceVersion for the provided ${what} is too old (compacted in etcd); list again`);
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   throw new UnavailableError(`etcd request failed (${what}): ${message}`);
 }
 

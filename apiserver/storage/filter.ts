@@ -5,6 +5,7 @@ import { BadRequestError } from '../../api/errors';
 import { parseFieldSelector } from '../../api/fields';
 import type { ApiObject, KindName } from '../../api/kinds';
 import { parseSelector } from '../../api/labels';
+import { errorMessage } from '../../util/errors';
 
 export interface ObjectFilter {
   /** True when every object matches (no selector): lets lists skip the check. */
@@ -23,15 +24,15 @@ export function buildFilter(kind: KindName, namespace: string, labelSelector: st
   try {
     labels = labelSelector.trim() === '' ? undefined : parseSelector(labelSelector);
   } catch (err) {
-    throw new BadRequestError(`invalid labelSelector "${labelSelector}": ${err instanceof Error ? err.message : String(err)}`, [
-      { field: 'labelSelector', message: err instanceof Error ? err.message : String(err) },
+    throw new BadRequestError(`invalid labelSelector "${labelSelector}": ${errorMessage(err)}`, [
+      { field: 'labelSelector', message: errorMessage(err) },
     ]);
   }
   try {
     fields = fieldSelector.trim() === '' ? undefined : parseFieldSelector(fieldSelector, kind);
   } catch (err) {
-    throw new BadRequestError(`invalid fieldSelector "${fieldSelector}": ${err instanceof Error ? err.message : String(err)}`, [
-      { field: 'fieldSelector', message: err instanceof Error ? err.message : String(err) },
+    throw new BadRequestError(`invalid fieldSelector "${fieldSelector}": ${errorMessage(err)}`, [
+      { field: 'fieldSelector', message: errorMessage(err) },
     ]);
   }
   const ns = namespace;

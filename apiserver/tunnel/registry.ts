@@ -14,6 +14,7 @@ import { TunnelMux } from '../../tunnel';
 import type { UserInfo } from '../auth/user';
 import type { ApiServerMetrics } from '../metrics';
 import { TunnelSession, type SessionCallbacks } from './session';
+import { errorMessage } from '../../util/errors';
 
 /** How long a kubelet has to send its hello. */
 const HELLO_TIMEOUT_MS = 10_000;
@@ -50,7 +51,7 @@ export interface TunnelGate {
 }
 
 function asApiError(err: unknown): ApiError {
-  return err instanceof ApiError ? err : new InternalError(err instanceof Error ? err.message : String(err));
+  return err instanceof ApiError ? err : new InternalError(errorMessage(err));
 }
 
 export class TunnelRegistry {

@@ -20,6 +20,7 @@ import { formatIPv4 } from '../../util/ipv4';
 import { parsePodCidr, PodCidr } from './cidr';
 import { CommandResult, CommandRunner, ExecRunner, NetworkError } from './commands';
 import { HostLocalIpam, IpamError } from './ipam';
+import { errorMessage } from '../../util/errors';
 
 export interface BridgeNetworkOptions {
   /** The node's pod CIDR (Node.spec.podCIDR), e.g. "10.244.1.0/24". */
@@ -154,7 +155,7 @@ export class BridgeNetwork implements NetworkHook {
       return this.ipam.allocate(sandboxId);
     } catch (err) {
       if (err instanceof IpamError) throw new NetworkError('allocate IP', err.message);
-      throw new NetworkError('allocate IP', `${this.ipam.dir}: ${(err as Error).message}`);
+      throw new NetworkError('allocate IP', `${this.ipam.dir}: ${errorMessage(err)}`);
     }
   }
 
@@ -235,7 +236,7 @@ export class BridgeNetwork implements NetworkHook {
       const kind = link?.linkinfo?.info_kind;
       return kind === undefined ? {} : { kind };
     } catch (err) {
-      throw new NetworkError(step, `${argv.join(' ')}: unreadable JSON output: ${(err as Error).message}`);
+      throw new NetworkError(step, `${argv.join(' ')}: unreadable JSON output: ${errorMessage(err)}`);
     }
   }
 
@@ -286,7 +287,7 @@ function option<T>(parse: () => T): T {
   try {
     return parse();
   } catch (err) {
-    throw new NetworkError('options', (err as Error).message);
+    throw new NetworkError('options', errorMessage(err));
   }
 }
 

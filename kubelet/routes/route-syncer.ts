@@ -6,6 +6,7 @@
 import type { Node } from '../../api/gen/tsk/v1/core';
 import { type Clock, realClock, type SharedInformerFactory, type TimerHandle } from '../../client';
 import { applyRoutes, desiredRoutes, planRoutes, readRoutes, type IpRunner } from './node-routes';
+import { errorMessage } from '../../util/errors';
 
 export interface RouteSyncerOptions {
   readonly informers: SharedInformerFactory;
@@ -63,7 +64,7 @@ export function startRouteSyncer(o: RouteSyncerOptions): RouteSyncer {
       if (informer.hasSynced()) await sync();
       else next = 200;
     } catch (err) {
-      log(`route sync failed: ${err instanceof Error ? err.message : String(err)}`);
+      log(`route sync failed: ${errorMessage(err)}`);
       next = o.retryMs ?? 2000;
     } finally {
       running = false;

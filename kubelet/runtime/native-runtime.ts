@@ -40,6 +40,7 @@ import {
   SandboxStatus,
 } from './runtime';
 import { hostDnsConfig, hostsFile, readSandboxRecord, resolvConf, SandboxRecord, validHostname, writeSandboxRecord } from './sandbox/files';
+import { errorMessage } from '../../util/errors';
 
 /** What the runtime needs from the image store (ImageStore implements it). */
 export interface ImageLookup {
@@ -294,7 +295,7 @@ export class NativeRuntime implements ContainerRuntime {
           try {
             text = fs.readFileSync(file, 'utf8');
           } catch (err) {
-            throw new SecurityConfigError(`seccomp profile ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+            throw new SecurityConfigError(`seccomp profile ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(err)}`);
           }
           return parseSeccompProfile(file, text);
         },

@@ -7,6 +7,7 @@ import type { ExecStart, PodLogsRequest, TunnelMessage, TunnelOpen } from '../..
 import { Credit, TunnelMux, TUNNEL_CHUNK_BYTES, chunks, type SessionHandler } from '../../tunnel';
 import { LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from '../pod-runtime';
 import type { ContainerRuntime, ContainerStatus, ExecProcess, LogEntry } from '../runtime/runtime';
+import { errorMessage } from '../../util/errors';
 
 /** A session failure the API server passes on with its HTTP code. */
 export class SessionError extends Error {
@@ -112,9 +113,9 @@ export class SessionServer {
     run.then(
       (last) => session.finish(last),
       (err: unknown) => {
-        if (!(err instanceof SessionError)) this.log(`tunnel session ${id}: ${err instanceof Error ? err.message : String(err)}`);
+        if (!(err instanceof SessionError)) this.log(`tunnel session ${id}: ${errorMessage(err)}`);
         const code = err instanceof SessionError ? err.code : 500;
-        session.finish({ error: err instanceof Error ? err.message : String(err), errorCode: code });
+        session.finish({ error: errorMessage(err), errorCode: code });
       },
     );
   }
@@ -161,7 +162,7 @@ export class SessionServer {
     try {
       proc = this.runtime.execStream(current.id, { cmd: r.command ?? [], stdin: r.stdin ?? false, tty: r.tty ?? false });
     } catch (err) {
-      throw new SessionError(`container ${name} is not running in pod ${pod}: ${err instanceof Error ? err.message : String(err)}`, 400);
+      throw new SessionError(`container ${name} is not running in pod ${pod}: ${errorMessage(err)}`, 400);
     }
     s.attach(proc);
     await Promise.all([this.pump(s, proc.stdout, 'stdout'), this.pump(s, proc.stderr, 'stderr')]);

@@ -14,6 +14,7 @@ import { CliError, formatError } from '../errors';
 import { resourceName } from '../kinds';
 import { readManifests } from '../manifest';
 import { decodeManifest, parseValidateMode, unknownFieldWarnings, type ManifestObject } from '../objects';
+import { errorMessage } from '../../util/errors';
 
 /** Puts the namespace on an object the way kubectl does: file, else -n, else default. */
 export function resolveNamespace(obj: ManifestObject, explicit: string | undefined): JsonMap {
@@ -47,7 +48,7 @@ export async function loadObjects(ctx: Context, verb: string): Promise<{ obj: Ma
 
 function describeFailure(err: unknown, verb: string, obj: ManifestObject): string {
   if (err instanceof ApiError || err instanceof DecodeError) return formatError(err);
-  return `error: ${verb} ${resourceName(obj.kind, obj.object.metadata?.name ?? '')} from "${obj.doc.source}": ${err instanceof Error ? err.message : String(err)}`;
+  return `error: ${verb} ${resourceName(obj.kind, obj.object.metadata?.name ?? '')} from "${obj.doc.source}": ${errorMessage(err)}`;
 }
 
 /**

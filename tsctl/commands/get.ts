@@ -15,6 +15,7 @@ import { columnsFor, type Columns } from '../printers/columns';
 import { formatJson, formatName, formatYaml, parseOutputFormat, toKubeJson, toKubeList, type OutputFormat } from '../printers/output';
 import { parseSortField, sortByField, type SortField } from '../printers/sort-by';
 import { TableWriter } from '../printers/table';
+import { errorMessage } from '../../util/errors';
 
 interface Target {
   readonly kind: KindName;
@@ -124,7 +125,7 @@ async function follow(ctx: Context, client: ResourceClient<ApiObject>, printer: 
         ctx.io.stderr.write(`${formatError(err)}\n`);
         return 1;
       }
-      ctx.io.stderr.write(`watch interrupted (${err instanceof Error ? err.message : String(err)}); resuming from revision ${rv}\n`);
+      ctx.io.stderr.write(`watch interrupted (${errorMessage(err)}); resuming from revision ${rv}\n`);
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
     }

@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import { createHash, createPrivateKey, createPublicKey, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { errorMessage } from '../errors';
 
 // @peculiar/x509 defaults to globalThis.crypto; name node's explicitly.
 x509.cryptoProvider.set(webcrypto as unknown as ReturnType<typeof x509.cryptoProvider.get>);
@@ -202,7 +203,7 @@ async function importKeyPair(keyPem: string): Promise<webcrypto.CryptoKeyPair> {
     pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
     spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
   } catch (err) {
-    throw new Error(`private key: not a valid PEM key (${(err as Error).message})`);
+    throw new Error(`private key: not a valid PEM key (${errorMessage(err)})`);
   }
   const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, EC_KEY, false, ['sign']);
   const publicKey = await webcrypto.subtle.importKey('spki', spki, EC_KEY, true, ['verify']);
@@ -214,7 +215,7 @@ export function parseCert(certPem: string): x509.X509Certificate {
   try {
     return new x509.X509Certificate(certPem);
   } catch (err) {
-    throw new Error(`certificate: not a valid PEM X.509 certificate (${(err as Error).message})`);
+    throw new Error(`certificate: not a valid PEM X.509 certificate (${errorMessage(err)})`);
   }
 }
 
@@ -222,7 +223,7 @@ function parseCsr(csrPem: string): x509.Pkcs10CertificateRequest {
   try {
     return new x509.Pkcs10CertificateRequest(csrPem);
   } catch (err) {
-    throw new Error(`certificate signing request: not a valid PEM PKCS#10 request (${(err as Error).message})`);
+    throw new Error(`certificate signing request: not a valid PEM PKCS#10 request (${errorMessage(err)})`);
   }
 }
 

@@ -18,6 +18,7 @@ import { readTextOr } from '../../../util/files';
 import type { ContainerResources } from '../runtime';
 import { SetupError } from '../errors';
 import { DeviceRule, v1DeviceWrites } from './devices';
+import { errorMessage } from '../../../util/errors';
 
 export type CgroupVersion = 1 | 2;
 
@@ -167,7 +168,7 @@ export class CgroupManager {
       try {
         fs.mkdirSync(dir, { recursive: true });
       } catch (err) {
-        throw new SetupError(`mkdir cgroup ${dir}`, (err as Error).message);
+        throw new SetupError(`mkdir cgroup ${dir}`, errorMessage(err));
       }
     }
     if (devices && this.layout.version === 1) this.writeV1Devices(rel, devices);
@@ -190,7 +191,7 @@ export class CgroupManager {
       try {
         fs.writeFileSync(path.join(dir, file), value);
       } catch (err) {
-        throw new SetupError(`write "${value}" to ${path.join(dir, file)}`, (err as Error).message);
+        throw new SetupError(`write "${value}" to ${path.join(dir, file)}`, errorMessage(err));
       }
     }
   }
@@ -212,7 +213,7 @@ export class CgroupManager {
         try {
           fs.writeFileSync(path.join(dir, 'cgroup.subtree_control'), `+${c}`);
         } catch (err) {
-          throw new SetupError(`enable ${c} in ${dir}/cgroup.subtree_control`, (err as Error).message);
+          throw new SetupError(`enable ${c} in ${dir}/cgroup.subtree_control`, errorMessage(err));
         }
       }
       dir = path.join(dir, parts[i] ?? '');

@@ -12,6 +12,7 @@ import { NativeRuntime } from '../native-runtime';
 import type { ContainerResources, ContainerSecurity, ContainerStatus, LogEntry, Mount } from '../runtime';
 import { type ParsedArgs, UsageError, parseArgs } from './args';
 import { formatTable, humanAge } from './image-commands';
+import { errorMessage } from '../../../util/errors';
 
 export { UsageError };
 
@@ -85,7 +86,7 @@ export function parseMemory(v: string): number {
   try {
     bytes = parseQuantity(v).value();
   } catch (e) {
-    throw new UsageError(`invalid --memory "${v}": ${(e as Error).message} (use Kubernetes quantities, e.g. 64Mi)`);
+    throw new UsageError(`invalid --memory "${v}": ${errorMessage(e)} (use Kubernetes quantities, e.g. 64Mi)`);
   }
   if (!(bytes >= 1024 * 1024)) throw new UsageError(`invalid --memory "${v}": must be at least 1Mi`);
   return bytes;
@@ -96,7 +97,7 @@ export function parseCpus(v: string): number {
   try {
     milli = parseQuantity(v).milliValue();
   } catch (e) {
-    throw new UsageError(`invalid --cpus "${v}": ${(e as Error).message} (e.g. 200m or 1.5)`);
+    throw new UsageError(`invalid --cpus "${v}": ${errorMessage(e)} (e.g. 200m or 1.5)`);
   }
   if (!(milli >= 10)) throw new UsageError(`invalid --cpus "${v}": must be at least 10m`);
   return milli;
@@ -401,7 +402,7 @@ export class ContainerCommands {
         this.io.out(`${key}\n`);
       } catch (e) {
         failed++;
-        this.io.err(`Error: ${(e as Error).message}\n`);
+        this.io.err(`Error: ${errorMessage(e)}\n`);
       }
     }
     return failed > 0 ? 1 : 0;

@@ -7,6 +7,7 @@ import { familiarName, parseReference } from '../image/reference';
 import { ImageStore, PullProgress } from '../image/store';
 import type { ImageRecord } from '../image/types';
 import { type ParsedArgs, UsageError, parseArgs } from './args';
+import { errorMessage } from '../../../util/errors';
 
 export type ImageVerb = 'pull' | 'import' | 'images' | 'rmi';
 
@@ -214,7 +215,7 @@ async function rmi(argv: string[], store: ImageStore, o: Output, usage: Containe
       }
     } catch (e) {
       failed++;
-      o.err(`Error: ${(e as Error).message}\n`);
+      o.err(`Error: ${errorMessage(e)}\n`);
     }
   }
   if (deleted > 0) {
@@ -249,7 +250,7 @@ export async function runImageCommand(verb: ImageVerb, argv: string[], dataDir: 
       output.err(`tsk runtime ${verb}: ${e.message}\n${USAGE[verb]}\n`);
       return 2;
     }
-    const msg = e instanceof ImageError ? e.message : `${(e as Error).message ?? String(e)}`;
+    const msg = e instanceof ImageError ? e.message : `${errorMessage(e) ?? String(e)}`;
     output.err(`tsk runtime ${verb}: ${msg}\n`);
     return 1;
   }

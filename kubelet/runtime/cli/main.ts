@@ -7,6 +7,7 @@ import { RuntimeError } from '../errors';
 import { ImageError } from '../image/errors';
 import { runImageCommand } from './image-commands';
 import { CONTAINER_VERBS, ContainerCommands, ContainerVerb, EXEC_VALUED_FLAGS, RUN_VALUED_FLAGS, USAGE, UsageError } from './container-commands';
+import { errorMessage } from '../../../util/errors';
 
 const IMAGE_VERBS = ['pull', 'import', 'images', 'rmi'] as const;
 type ImageVerb = (typeof IMAGE_VERBS)[number];
@@ -70,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = extractDataDir(args, verb);
   } catch (e) {
-    console.error(`tsk runtime ${verb}: ${(e as Error).message}`);
+    console.error(`tsk runtime ${verb}: ${errorMessage(e)}`);
     return 2;
   }
   if (isImage) return runImageCommand(verb as ImageVerb, parsed.rest, parsed.dataDir);

@@ -6,6 +6,7 @@
 // has or lacks, the machine's architecture and its kernel version. Pure.
 
 import * as os from 'node:os';
+import { errorMessage } from '../../../util/errors';
 
 export type SeccompAction =
   | 'SCMP_ACT_ALLOW'
@@ -189,7 +190,7 @@ export function parseSeccompProfile(file: string, text: string): SeccompProfile 
   try {
     p = JSON.parse(text);
   } catch (err) {
-    throw new SeccompProfileError(`seccomp profile ${file}: ${(err as Error).message}`);
+    throw new SeccompProfileError(`seccomp profile ${file}: ${errorMessage(err)}`);
   }
   const o = p as Partial<SeccompProfile> | null;
   if (typeof o !== 'object' || o === null || typeof o.defaultAction !== 'string') {

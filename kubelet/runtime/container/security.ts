@@ -9,6 +9,7 @@ import { CapabilityError, capabilityNamesMask, computeCapabilities } from './cap
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp-default';
 import { hostSeccompContext, renderSeccomp, SeccompContext, SeccompProfile } from './seccomp';
 import { MASKED_PATHS, READONLY_PATHS } from './spec';
+import { errorMessage } from '../../../util/errors';
 
 export interface SecurityPlan {
   capabilities: string[];
@@ -79,7 +80,7 @@ export function planSecurity(input: PlanInput): SecurityPlan {
     try {
       seccomp = renderSeccomp(choice.type === 'Localhost' ? input.loadProfile(choice) : DEFAULT_SECCOMP_PROFILE, ctx);
     } catch (err) {
-      throw new SecurityConfigError(`container "${container}": ${(err as Error).message}`);
+      throw new SecurityConfigError(`container "${container}": ${errorMessage(err)}`);
     }
   }
   return {

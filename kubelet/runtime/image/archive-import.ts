@@ -15,6 +15,7 @@ import { normalizeReference } from './reference';
 import { readTar } from './tar';
 import { decompressedChunks, detectCompression } from './unpack';
 import { cleanLayerPath } from './whiteout';
+import { errorMessage } from '../../../util/errors';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const CONTAINERD_NAME = 'io.containerd.image.name';
@@ -56,7 +57,7 @@ class ArchiveFiles {
     try {
       return JSON.parse(await fs.readFile(f.tmp, 'utf8'));
     } catch (e) {
-      throw new InvalidArchiveError(this.archive, `"${name}" is not valid JSON (${(e as Error).message})`);
+      throw new InvalidArchiveError(this.archive, `"${name}" is not valid JSON (${errorMessage(e)})`);
     }
   }
 }
@@ -243,7 +244,7 @@ export async function importImages(file: string, content: ContentStore, trace: W
       files = await readArchive(file, dir);
     } catch (e) {
       if (e instanceof ImageError) throw e;
-      throw new InvalidArchiveError(file, (e as Error).message);
+      throw new InvalidArchiveError(file, errorMessage(e));
     }
     let candidates: Candidate[];
     if (files.resolve('manifest.json')) candidates = dockerSaveCandidates(files, await files.json('manifest.json'));

@@ -14,6 +14,7 @@ import { processAlive } from '../../../util/process';
 import { digestHex, hashDigest, newHash, requireDigest } from './digest';
 import { DigestMismatchError, InvalidLayerError } from './errors';
 import { unpackLayer } from './unpack';
+import { errorMessage } from '../../../util/errors';
 
 /** Everything one pull or import wrote, so a failed one can take it back. */
 export interface WriteTrace {
@@ -164,7 +165,7 @@ export class ContentStore {
         return dest;
       } catch (e) {
         if (e instanceof InvalidLayerError || e instanceof DigestMismatchError) throw e;
-        throw new InvalidLayerError(blobDigest, (e as Error).message);
+        throw new InvalidLayerError(blobDigest, errorMessage(e));
       } finally {
         await removeTree(tmp);
       }

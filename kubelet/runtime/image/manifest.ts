@@ -4,6 +4,7 @@
 import { isSha256Digest } from './digest';
 import { InvalidManifestError } from './errors';
 import type { ImageConfig } from './types';
+import { errorMessage } from '../../../util/errors';
 
 export const MediaTypes = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -83,7 +84,7 @@ function parseJson(body: Buffer | string, what: string): Json {
   try {
     v = JSON.parse(body.toString());
   } catch (e) {
-    throw new InvalidManifestError(what, `not JSON (${(e as Error).message})`);
+    throw new InvalidManifestError(what, `not JSON (${errorMessage(e)})`);
   }
   if (!isObject(v)) throw new InvalidManifestError(what, 'not a JSON object');
   return v;

@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { digestHex } from './digest';
 import type { ImageConfig } from './types';
+import { errorMessage } from '../../../util/errors';
 
 export interface StoredLayer {
   /** Digest of the blob as stored (compressed or not). */
@@ -54,7 +55,7 @@ async function readJson<T>(file: string): Promise<T | undefined> {
   try {
     return JSON.parse(text) as T;
   } catch (e) {
-    throw new Error(`corrupt image metadata ${file}: ${(e as Error).message}`);
+    throw new Error(`corrupt image metadata ${file}: ${errorMessage(e)}`);
   }
 }
 

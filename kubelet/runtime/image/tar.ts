@@ -6,6 +6,7 @@
 
 import { Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
+import { errorMessage } from '../../../util/errors';
 
 export type TarEntryType = 'file' | 'hardlink' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
 
@@ -101,7 +102,7 @@ export function toTarHeader(h: tarStream.Header): TarHeader {
 /** tar-stream's own errors (bad checksum, early end) as TarFormatError. */
 function formatError(e: unknown): Error {
   if (e instanceof TarFormatError) return e;
-  return new TarFormatError(e instanceof Error ? e.message : String(e));
+  return new TarFormatError(errorMessage(e));
 }
 
 /** An entry's body; a failure of the source is reported as itself, not as a corrupt archive. */

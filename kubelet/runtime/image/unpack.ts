@@ -13,6 +13,7 @@ import { InvalidLayerError } from './errors';
 import { NativeOps, NodeType } from './native-ops';
 import { readTar, TarHeader } from './tar';
 import { classifyLayerPath, OPAQUE_XATTR } from './whiteout';
+import { errorMessage } from '../../../util/errors';
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
@@ -57,7 +58,7 @@ async function* zstdChunks(file: string): AsyncGenerator<Buffer> {
     try {
       zstd.push(chunk, final);
     } catch (e) {
-      throw new Error(`zstd data in ${file} is corrupt: ${(e as Error).message}`);
+      throw new Error(`zstd data in ${file} is corrupt: ${errorMessage(e)}`);
     }
   };
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
@@ -136,7 +137,7 @@ class Extractor {
     try {
       action = classifyLayerPath(h.name);
     } catch (e) {
-      this.fail((e as Error).message);
+      this.fail(errorMessage(e));
     }
     if (action.kind === 'ignore') return;
     if (action.kind === 'root') {
@@ -219,7 +220,7 @@ class Extractor {
     try {
       await ops.run(this.root);
     } catch (e) {
-      this.fail((e as Error).message);
+      this.fail(errorMessage(e));
     }
     if (!this.dirMeta.has('')) this.dirMeta.set('', { rel: '', mode: 0o755, uid: 0, gid: 0, mtime: Math.floor(Date.now() / 1000) });
     const dirs = [...this.dirMeta.values()].sort((a, b) => depth(b.rel) - depth(a.rel));
@@ -266,7 +267,7 @@ export async function unpackLayer(file: string, dest: string, digest: string): P
     await ex.finish();
   } catch (e) {
     if (e instanceof InvalidLayerError) throw e;
-    throw new InvalidLayerError(digest, (e as Error).message);
+    throw new InvalidLayerError(digest, errorMessage(e));
   }
   return { diffId: hashDigest(hash), size };
 }
