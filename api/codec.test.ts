@@ -33,11 +33,21 @@ test('round-trips through the binary codec and back to the same JSON', (t) => {
   const { value } = decodeJson<Pod>('tsk.v1.Pod', podJson);
   const again = Pod.decode(Pod.encode(value).finish());
   const json = encodeJson('tsk.v1.Pod', again);
-  t.deepEqual(json, { ...podJson, spec: { containers: [{ ...podJson.spec.containers[0], resources: { limits: { cpu: '1', memory: '128Mi' }, requests: { cpu: '100m' } } }] } });
+  t.deepEqual(json, {
+    ...podJson,
+    spec: { containers: [{ ...podJson.spec.containers[0], resources: { limits: { cpu: '1', memory: '128Mi' }, requests: { cpu: '100m' } } }] },
+  });
 });
 
 test('int-or-string target ports keep their JSON form', (t) => {
-  const svc = { spec: { ports: [{ port: 80, targetPort: 8080 }, { port: 443, targetPort: 'https' }] } };
+  const svc = {
+    spec: {
+      ports: [
+        { port: 80, targetPort: 8080 },
+        { port: 443, targetPort: 'https' },
+      ],
+    },
+  };
   const { value } = decodeJson<Service>('tsk.v1.Service', svc);
   t.deepEqual(encodeJson('tsk.v1.Service', Service.decode(Service.encode(value).finish())), svc);
 });

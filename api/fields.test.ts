@@ -23,7 +23,7 @@ test('valid selectors print canonically', (t) => {
   for (const [sel, canonical] of cases) t.is(parseFieldSelector(sel, 'Pod').toString(), canonical, sel);
 });
 
-test('unsupported fields are refused in Kubernetes\' words', (t) => {
+test("unsupported fields are refused in Kubernetes' words", (t) => {
   const err = t.throws(() => parseFieldSelector('spec.foo=bar', 'Pod'), { instanceOf: FieldSelectorParseError });
   t.is(err.message, 'field label not supported: spec.foo');
   t.throws(() => parseFieldSelector('spec.nodeName=x', 'Service'), { message: 'field label not supported: spec.nodeName' });

@@ -207,7 +207,7 @@ for (const [value, ok] of VALUES) {
   });
 }
 
-test('name rule messages are Kubernetes\' words', (t) => {
+test("name rule messages are Kubernetes' words", (t) => {
   t.deepEqual(isDNS1123Subdomain('Foo'), [
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
   ]);

@@ -76,7 +76,7 @@ export function isDNS1123Label(value: string): string[] {
   if (!dns1123LabelRe.test(value)) {
     errs.push(
       regexError(
-        'a lowercase RFC 1123 label must consist of lower case alphanumeric characters or \'-\', and must start and end with an alphanumeric character',
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
         DNS1123_LABEL,
         'my-name',
         '123-abc',
@@ -93,7 +93,7 @@ export function isDNS1123Subdomain(value: string): string[] {
   if (!dns1123SubdomainRe.test(value)) {
     errs.push(
       regexError(
-        'a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character',
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
         DNS1123_SUBDOMAIN,
         'example.com',
       ),
@@ -109,7 +109,7 @@ export function isDNS1035Label(value: string): string[] {
   if (!dns1035LabelRe.test(value)) {
     errs.push(
       regexError(
-        'a DNS-1035 label must consist of lower case alphanumeric characters or \'-\', start with an alphabetic character, and end with an alphanumeric character',
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character",
         DNS1035_LABEL,
         'my-name',
         'abc-123',
@@ -119,8 +119,7 @@ export function isDNS1035Label(value: string): string[] {
   return errs;
 }
 
-const QUALIFIED_NAME_MSG =
-  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const QUALIFIED_NAME_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 
 /**
  * Problems with value as a qualified name: an optional DNS-1123 subdomain
@@ -325,21 +324,7 @@ export function newRequirement(key: string, operator: LabelOperator, values: rea
 
 // ---------------------------------------------------------------- lexer
 
-type Tok =
-  | 'end'
-  | 'closePar'
-  | 'comma'
-  | 'not'
-  | 'doubleEquals'
-  | 'equals'
-  | 'gt'
-  | 'ident'
-  | 'in'
-  | 'lt'
-  | 'notEquals'
-  | 'notin'
-  | 'openPar'
-  | 'error';
+type Tok = 'end' | 'closePar' | 'comma' | 'not' | 'doubleEquals' | 'equals' | 'gt' | 'ident' | 'in' | 'lt' | 'notEquals' | 'notin' | 'openPar' | 'error';
 
 interface Token {
   readonly tok: Tok;
@@ -463,7 +448,11 @@ class Parser {
     if (keyTok.tok !== 'ident') this.fail(keyTok, negated ? "identifier after '!'" : 'identifier');
     const key = keyTok.lit;
     const keyErrs = validateLabelKey(key);
-    if (keyErrs.length > 0) this.invalid(first, keyErrs.map((m) => `key "${key}": ${m}`));
+    if (keyErrs.length > 0)
+      this.invalid(
+        first,
+        keyErrs.map((m) => `key "${key}": ${m}`),
+      );
     const follow = this.peek(true);
     if (follow.tok === 'end' || follow.tok === 'comma') return this.build(first, key, negated ? '!' : 'exists', []);
     if (negated) this.fail(follow, "',' or end of string after '!" + key + "'");

@@ -100,7 +100,7 @@ for (const [input, message] of INVALID) {
   });
 }
 
-test('the format-wrong message is Kubernetes\' own', (t) => {
+test("the format-wrong message is Kubernetes' own", (t) => {
   t.is(ERR_FORMAT_WRONG, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
 });
 

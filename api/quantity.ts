@@ -19,8 +19,7 @@
 export type QuantityFormat = 'DecimalSI' | 'BinarySI' | 'DecimalExponent';
 
 /** Kubernetes' resource.ErrFormatWrong. */
-export const ERR_FORMAT_WRONG =
-  "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+export const ERR_FORMAT_WRONG = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 /** Kubernetes' resource.ErrNumeric. */
 export const ERR_NUMERIC = 'unable to parse numeric part of quantity';
 /** Kubernetes' resource.ErrSuffix. */

@@ -3,9 +3,7 @@
 
 export type ScalarKind = 'string' | 'bool' | 'int32' | 'int64' | 'double' | 'bytes';
 
-export type ValueType =
-  | { readonly kind: ScalarKind }
-  | { readonly kind: 'message'; readonly type: string };
+export type ValueType = { readonly kind: ScalarKind } | { readonly kind: 'message'; readonly type: string };
 
 export type FieldSchema = {
   /** Property name in the generated TypeScript type. */
@@ -15,10 +13,6 @@ export type FieldSchema = {
   /** proto3 `optional`: presence is tracked, so zero values are kept. */
   readonly optional?: boolean;
   readonly repeated?: boolean;
-} & (
-  | { readonly kind: ScalarKind }
-  | { readonly kind: 'message'; readonly type: string }
-  | { readonly kind: 'map'; readonly value: ValueType }
-);
+} & ({ readonly kind: ScalarKind } | { readonly kind: 'message'; readonly type: string } | { readonly kind: 'map'; readonly value: ValueType });
 
 export type MessageSchema = Readonly<Record<string, FieldSchema>>;

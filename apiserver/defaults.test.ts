@@ -87,7 +87,9 @@ test('pod requests default to limits; host network ports become host ports; sour
     spec: {
       hostNetwork: true,
       volumes: [{ name: 'scratch' }],
-      containers: [{ name: 'c', image: 'x:1', ports: [{ containerPort: 8080 }], resources: { limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '250m' } } }],
+      containers: [
+        { name: 'c', image: 'x:1', ports: [{ containerPort: 8080 }], resources: { limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '250m' } } },
+      ],
     },
   };
   applyDefaults('Pod', pod);
@@ -150,7 +152,10 @@ test('service defaults', (t) => {
 test('endpoints, node, namespace and event defaults', (t) => {
   const ep = raw('Endpoints');
   applyDefaults('Endpoints', ep);
-  t.deepEqual(ep.subsets![0]!.ports!.map((p) => p.protocol), ['TCP', 'TCP']);
+  t.deepEqual(
+    ep.subsets![0]!.ports!.map((p) => p.protocol),
+    ['TCP', 'TCP'],
+  );
 
   const node = defaulted('Node', raw('Node'));
   t.deepEqual(node.status!.allocatable, node.status!.capacity);
@@ -199,7 +204,7 @@ test('DefaultTolerationSeconds: a pod tolerates not-ready and unreachable NoExec
   ]);
 });
 
-test('DefaultTolerationSeconds: a pod\'s own toleration of a taint is kept, and so is a match-all one', (t) => {
+test("DefaultTolerationSeconds: a pod's own toleration of a taint is kept, and so is a match-all one", (t) => {
   const own: Pod = {
     metadata: { name: 'p' },
     spec: { containers: [{ name: 'c', image: 'x:1' }], tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', tolerationSeconds: 5 }] },
@@ -213,7 +218,10 @@ test('DefaultTolerationSeconds: a pod\'s own toleration of a taint is kept, and 
   applyDefaults('Pod', all);
   t.deepEqual(all.spec!.tolerations, [{ operator: 'Exists' }]);
   // Only for pods: a controller's pod template is left alone (its pods get them when created).
-  const rc: ReplicationController = { metadata: { name: 'r' }, spec: { template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'x:1' }] } } } };
+  const rc: ReplicationController = {
+    metadata: { name: 'r' },
+    spec: { template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'x:1' }] } } },
+  };
   applyDefaults('ReplicationController', rc);
   t.is(rc.spec!.template!.spec!.tolerations, undefined);
 });

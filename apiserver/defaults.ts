@@ -7,18 +7,7 @@
 // zero value ("" or 0, objects decoded from protobuf), as Kubernetes treats
 // a zero value of a non-pointer field.
 
-import type {
-  Container,
-  Endpoints,
-  Event,
-  Namespace,
-  Node,
-  Pod,
-  PodSpec,
-  Probe,
-  ReplicationController,
-  Service,
-} from '../api/gen/tsk/v1/core';
+import type { Container, Endpoints, Event, Namespace, Node, Pod, PodSpec, Probe, ReplicationController, Service } from '../api/gen/tsk/v1/core';
 import type { KindName, KindObjects } from '../api/kinds';
 import { addDefaultTolerations } from './default-tolerations';
 

@@ -25,8 +25,10 @@ test('--event-ttl takes Go durations', (t) => {
 
 test('flags are parsed', (t) => {
   const f = parseFlags([
-    '--address', '127.0.0.1:7443',
-    '--etcd-servers', 'http://127.0.0.1:2379, http://127.0.0.1:22379',
+    '--address',
+    '127.0.0.1:7443',
+    '--etcd-servers',
+    'http://127.0.0.1:2379, http://127.0.0.1:22379',
     '--service-cidr=10.0.0.0/24',
     '--write-config=false',
   ]);

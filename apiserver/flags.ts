@@ -168,7 +168,11 @@ function nonEmpty(flag: string, value: string | undefined): string | undefined {
   return value;
 }
 
-function etcdTls(ca: string | undefined, cert: string | undefined, key: string | undefined): Pick<ApiServerFlags, 'etcdCaFile' | 'etcdCertFile' | 'etcdKeyFile'> {
+function etcdTls(
+  ca: string | undefined,
+  cert: string | undefined,
+  key: string | undefined,
+): Pick<ApiServerFlags, 'etcdCaFile' | 'etcdCertFile' | 'etcdKeyFile'> {
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--etcd-certfile and --etcd-keyfile go together');
   return { etcdCaFile: nonEmpty('etcd-cafile', ca), etcdCertFile: nonEmpty('etcd-certfile', cert), etcdKeyFile: nonEmpty('etcd-keyfile', key) };
 }

@@ -36,7 +36,11 @@ export interface StartedApiServer {
  * server, and writes the client config when asked. Throws a message for the
  * user (etcd missing, address in use, ...) having stopped what it started.
  */
-export async function startWithEtcd(flags: ApiServerFlags, log: (msg: string) => void, extra: Pick<ApiServerOptions, 'extraMetrics'> = {}): Promise<StartedApiServer> {
+export async function startWithEtcd(
+  flags: ApiServerFlags,
+  log: (msg: string) => void,
+  extra: Pick<ApiServerOptions, 'extraMetrics'> = {},
+): Promise<StartedApiServer> {
   let etcd: EtcdProcess | undefined;
   let etcdDied: (msg: string) => void = () => undefined;
   const died = new Promise<string>((resolve) => (etcdDied = resolve));
@@ -147,7 +151,7 @@ async function externalEtcdTls(flags: ApiServerFlags): Promise<EtcdClientTls | u
     try {
       return await readFile(file, 'utf8');
     } catch (err) {
-      throw new Error(`--${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+      throw new Error(`--${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`, { cause: err });
     }
   };
   return {
@@ -205,7 +209,10 @@ export async function main(argv: string[]): Promise<number> {
   const { died } = running;
 
   const shutdown = onShutdownSignals();
-  const reason = await Promise.race([shutdown.received.then((s) => ({ ok: true, msg: `received ${s}, shutting down` })), died.then((m) => ({ ok: false, msg: m }))]);
+  const reason = await Promise.race([
+    shutdown.received.then((s) => ({ ok: true, msg: `received ${s}, shutting down` })),
+    died.then((m) => ({ ok: false, msg: m })),
+  ]);
   if (reason.ok) log(reason.msg);
   else console.error(`tsk apiserver: ${reason.msg}; shutting down`);
   await running.stop();

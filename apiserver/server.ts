@@ -11,7 +11,7 @@ import { KIND_NAMES, KINDS, type KindName } from '../api/kinds';
 import { nodeRestriction } from './admission/node-restriction';
 import type { Level } from './admission/pod-security';
 import { defaultAuthorizer } from './auth/default-authorizer';
-import { GROUP_AUTHENTICATED, GROUP_MASTERS, USER_ADMIN, type Authenticator } from './auth/user';
+import type { Authenticator } from './auth/user';
 import { GrpcApi, GRPC_MAX_RECEIVE_BYTES } from './grpc/server';
 import { ServingCertificateProvider, servingCredentials, type ServingTls } from './grpc/tls';
 import { RequestAuthenticator } from './auth/authenticator';
@@ -122,7 +122,7 @@ async function waitForEtcd(store: EtcdStore, urls: string[], timeoutMs: number):
       return;
     } catch (err) {
       if (Date.now() > deadline) {
-        throw new Error(`etcd at ${urls.join(',')} is not reachable: ${errorMessage(err)}`);
+        throw new Error(`etcd at ${urls.join(',')} is not reachable: ${errorMessage(err)}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -204,7 +204,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       random,
     });
     const registries = new Map<KindName, Registry>();
-    for (const kind of KIND_NAMES) registries.set(kind, new Registry(kind, ctx, strategyFor(kind, allocators, opts.eventTtlSeconds ?? DEFAULT_EVENT_TTL_SECONDS)));
+    for (const kind of KIND_NAMES)
+      registries.set(kind, new Registry(kind, ctx, strategyFor(kind, allocators, opts.eventTtlSeconds ?? DEFAULT_EVENT_TTL_SECONDS)));
 
     // 4. system namespaces, and namespaces left half-deleted
     for (const name of SYSTEM_NAMESPACES) {
@@ -334,7 +335,9 @@ async function servingTransport(
   const tls = opts.tls;
   if (opts.insecurePlaintext) {
     if (tls !== undefined) throw new Error('invariant: both tls and insecurePlaintext given to startApiServer');
-    log('WARNING: serving the API in PLAINTEXT (--insecure-plaintext-for-benchmarks-only): anyone who can reach it can read all traffic and impersonate bearer tokens');
+    log(
+      'WARNING: serving the API in PLAINTEXT (--insecure-plaintext-for-benchmarks-only): anyone who can reach it can read all traffic and impersonate bearer tokens',
+    );
     return { credentials: grpc.ServerCredentials.createInsecure(), authenticator: new RequestAuthenticator({ tokens }) };
   }
   if (tls === undefined) throw new Error('invariant: startApiServer needs tls (or insecurePlaintext for the benchmark)');

@@ -109,7 +109,10 @@ async function cpuPerOp<T>(pids: Record<string, number | undefined>, ops: number
 }
 
 function median(xs: number[]): number {
-  return percentile([...xs].sort((a, b) => a - b), 50);
+  return percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 }
 
 const WATCH_WORKERS = 4;
@@ -187,7 +190,20 @@ async function createNamespace(address: string, name: string): Promise<void> {
 async function startServer(etcdUrl: string): Promise<{ child: ChildProcess; address: string }> {
   const child = spawn(
     process.execPath,
-    [...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...SERVER_NODE_ARGS, join(__dirname, '..', 'cmd', 'tsk.js'), 'apiserver', '--etcd-servers', etcdUrl, '--address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--write-config=false', '--insecure-plaintext-for-benchmarks-only'],
+    [
+      ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
+      ...SERVER_NODE_ARGS,
+      join(__dirname, '..', 'cmd', 'tsk.js'),
+      'apiserver',
+      '--etcd-servers',
+      etcdUrl,
+      '--address',
+      '127.0.0.1:0',
+      '--http-address',
+      '127.0.0.1:0',
+      '--write-config=false',
+      '--insecure-plaintext-for-benchmarks-only',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {
@@ -210,7 +226,12 @@ function call<Req, Res>(fn: (req: Req, cb: (err: grpc.ServiceError | null, res: 
  * Creates/s of bench/floor-server.ts (grpc-js in, one etcd3 Txn out, an etcd
  * watch), from a grpc-js client sending pre-encoded pods, 64 in flight.
  */
-async function measureFloor(etcdUrl: string, etcdPid: number | undefined, podBytes: Buffer, clients: grpc.Client[]): Promise<{ perS: number; cpuMs: Record<string, number> }> {
+async function measureFloor(
+  etcdUrl: string,
+  etcdPid: number | undefined,
+  podBytes: Buffer,
+  clients: grpc.Client[],
+): Promise<{ perS: number; cpuMs: Record<string, number> }> {
   const child = spawn(process.execPath, [join(__dirname, 'floor-server.js'), etcdUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<string>((resolve, reject) => {
@@ -226,7 +247,9 @@ async function measureFloor(etcdUrl: string, etcdPid: number | undefined, podByt
     clients.push(c);
     const create = (): Promise<void> =>
       new Promise((resolve, reject) =>
-        c.makeUnaryRequest(FLOOR_CREATE.path, FLOOR_CREATE.requestSerialize, FLOOR_CREATE.responseDeserialize, podBytes, (err) => (err ? reject(err) : resolve())),
+        c.makeUnaryRequest(FLOOR_CREATE.path, FLOOR_CREATE.requestSerialize, FLOOR_CREATE.responseDeserialize, podBytes, (err) =>
+          err ? reject(err) : resolve(),
+        ),
       );
     await runPool(WARMUP, CONCURRENCY, create, 'floor warm-up');
     const { result: secs, cpuMs } = await cpuPerOp({ server: child.pid, etcd: etcdPid }, PODS, () => runPool(PODS, CONCURRENCY, create, 'floor creates'));
@@ -258,16 +281,26 @@ async function main(): Promise<void> {
     let anchorCpu: Record<string, number> = {};
     const anchor = async (round: number): Promise<number> => {
       const { result: secs, cpuMs } = await cpuPerOp({ etcd: etcd!.pid }, PODS, () =>
-        runPool(PODS, CONCURRENCY, async (i) => {
-          await raw.kv.put({ key: Buffer.from(`/bench/raw${round}/${String(i).padStart(5, '0')}`), value });
-        }, `etcd puts (${round === 0 ? 'before' : 'after'})`),
+        runPool(
+          PODS,
+          CONCURRENCY,
+          async (i) => {
+            await raw.kv.put({ key: Buffer.from(`/bench/raw${round}/${String(i).padStart(5, '0')}`), value });
+          },
+          `etcd puts (${round === 0 ? 'before' : 'after'})`,
+        ),
       );
       anchorCpu = cpuMs;
       return PODS / secs;
     };
-    await runPool(WARMUP, CONCURRENCY, async (i) => {
-      await raw.kv.put({ key: Buffer.from(`/bench/warm/${i}`), value });
-    }, 'etcd warm-up');
+    await runPool(
+      WARMUP,
+      CONCURRENCY,
+      async (i) => {
+        await raw.kv.put({ key: Buffer.from(`/bench/warm/${i}`), value });
+      },
+      'etcd warm-up',
+    );
     const etcdBefore = await anchor(0);
     progress(`raw etcd: ${etcdBefore.toFixed(0)} puts/s`);
 
@@ -290,18 +323,33 @@ async function main(): Promise<void> {
     const creator = cs;
 
     // Creates (after a warm-up the figures do not count: JIT, connections).
-    await runPool(WARMUP, CONCURRENCY, async (i) => {
-      await creator.pods.create({ ...benchPod(`warm-${i}`), metadata: { ...benchPod('').metadata, name: `warm-${i}`, namespace: 'kube-system' } });
-    }, 'warm-up');
+    await runPool(
+      WARMUP,
+      CONCURRENCY,
+      async (i) => {
+        await creator.pods.create({ ...benchPod(`warm-${i}`), metadata: { ...benchPod('').metadata, name: `warm-${i}`, namespace: 'kube-system' } });
+      },
+      'warm-up',
+    );
     const { result: createSecs, cpuMs: createCpu } = await cpuPerOp({ apiserver: server.pid, etcd: etcd.pid }, PODS, () =>
-      runPool(PODS, CONCURRENCY, async (i) => {
-        await creator.pods.create(benchPod(`bench-${String(i).padStart(5, '0')}`));
-      }, 'creates'),
+      runPool(
+        PODS,
+        CONCURRENCY,
+        async (i) => {
+          await creator.pods.create(benchPod(`bench-${String(i).padStart(5, '0')}`));
+        },
+        'creates',
+      ),
     );
     const createPerS = PODS / createSecs;
     progress(`tsk: ${createPerS.toFixed(0)} creates/s`);
     const etcdMetrics = await (await fetch(`${etcd.clientUrl}/metrics`)).text();
-    progress(`etcd: ${etcdMetrics.split('\n').filter((l) => /^etcd_debugging_mvcc_(slow_watcher_total|pending_events_total)/.test(l)).join(', ')}`);
+    progress(
+      `etcd: ${etcdMetrics
+        .split('\n')
+        .filter((l) => /^etcd_debugging_mvcc_(slow_watcher_total|pending_events_total)/.test(l))
+        .join(', ')}`,
+    );
     const etcdAfter = await anchor(1);
     raw.close();
     const etcdPutPerS = (etcdBefore + etcdAfter) / 2;
@@ -387,7 +435,13 @@ async function main(): Promise<void> {
     const listDef = PodServiceService.list;
     const listRaw = (req: object): Promise<Buffer> =>
       new Promise((resolve, reject) =>
-        rawClient.makeUnaryRequest(listDef.path, listDef.requestSerialize, (b: Buffer) => b, req, (err, res) => (err ? reject(err) : resolve(res as Buffer))),
+        rawClient.makeUnaryRequest(
+          listDef.path,
+          listDef.requestSerialize,
+          (b: Buffer) => b,
+          req,
+          (err, res) => (err ? reject(err) : resolve(res as Buffer)),
+        ),
       );
     const full: number[] = [];
     const fullDecoded: number[] = [];
@@ -426,7 +480,12 @@ async function main(): Promise<void> {
         `${ms((anchorCpu['bench'] ?? 0) + (anchorCpu['etcd'] ?? 0))}`,
         `client ${ms(createCpu['bench'])} + apiserver ${ms(createCpu['apiserver'])} + etcd ${ms(createCpu['etcd'])}  vs  client ${ms(anchorCpu['bench'])} + etcd ${ms(anchorCpu['etcd'])}`,
       ],
-      ['creates/s (64 in flight)', createPerS.toFixed(0), `${etcdPutPerS.toFixed(0)} etcd puts/s`, `${((createPerS / etcdPutPerS) * 100).toFixed(0)}% (target >= 50%)`],
+      [
+        'creates/s (64 in flight)',
+        createPerS.toFixed(0),
+        `${etcdPutPerS.toFixed(0)} etcd puts/s`,
+        `${((createPerS / etcdPutPerS) * 100).toFixed(0)}% (target >= 50%)`,
+      ],
       [
         'floor: grpc-js server + one etcd3 Txn, no API logic',
         floor.perS.toFixed(0),

@@ -37,12 +37,10 @@ async function main(): Promise<void> {
   server.addService({ create: FLOOR_CREATE } as grpc.ServiceDefinition, {
     create: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
       const key = Buffer.from(`${PREFIX}${next++}`);
-      etcd.kv
-        .txn({ compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: 0 }], success: [{ request_put: { key, value: call.request } }] })
-        .then(
-          () => callback(null, call.request),
-          (err: Error) => callback({ code: grpc.status.UNAVAILABLE, details: err.message }),
-        );
+      etcd.kv.txn({ compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: 0 }], success: [{ request_put: { key, value: call.request } }] }).then(
+        () => callback(null, call.request),
+        (err: Error) => callback({ code: grpc.status.UNAVAILABLE, details: err.message }),
+      );
     },
   });
   const port = await new Promise<number>((resolve, reject) =>

@@ -21,7 +21,10 @@ test('runPool runs every index once with at most `concurrency` in flight', async
     seen.push(i);
     inFlight--;
   });
-  t.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
+  t.deepEqual(
+    [...seen].sort((a, b) => a - b),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   t.is(most, 4);
   t.true(secs >= 0);
 });

@@ -133,12 +133,16 @@ function benchOci(runtime: 'runc' | 'crun', bundle: string, prefix: string): num
     '  echo "$s $e"',
     'done',
   ].join('\n');
-  const argv = runtime === 'crun' ? ['unshare', '-m', '--propagation', 'private', 'bash', '-c', script, 'bench', bundle] : ['bash', '-c', script, 'bench', bundle];
+  const argv =
+    runtime === 'crun' ? ['unshare', '-m', '--propagation', 'private', 'bash', '-c', script, 'bench', bundle] : ['bash', '-c', script, 'bench', bundle];
   const out = execFileSync(argv[0] ?? 'bash', argv.slice(1), { encoding: 'utf8', maxBuffer: 1 << 24 });
-  const ms = out.trim().split('\n').map((l) => {
-    const [s, e] = l.split(' ').map(Number);
-    return ((e ?? 0) - (s ?? 0)) * 1000;
-  });
+  const ms = out
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [s, e] = l.split(' ').map(Number);
+      return ((e ?? 0) - (s ?? 0)) * 1000;
+    });
   return ms.slice(WARMUP);
 }
 
@@ -196,16 +200,22 @@ async function main(): Promise<void> {
       crun_note: 'crun measured in a private mount namespace with /sys/fs/cgroup/unified unmounted (crun 1.8 refuses the hybrid layout)',
     };
     console.log(`Container cycle: create + start + wait + remove of /bin/true (busybox), own network namespace; ${N} runs after ${WARMUP} warm-up\n`);
-    console.log(table([
-      ['runtime', 'median ms', 'p90 ms', 'mean ms', 'tsk / this'],
-      ['tsk', s.tsk.median.toFixed(2), s.tsk.p90.toFixed(2), s.tsk.mean.toFixed(2), '1.00'],
-      ['crun*', s.crun.median.toFixed(2), s.crun.p90.toFixed(2), s.crun.mean.toFixed(2), (s.tsk.median / s.crun.median).toFixed(2)],
-      ['runc', s.runc.median.toFixed(2), s.runc.p90.toFixed(2), s.runc.mean.toFixed(2), (s.tsk.median / s.runc.median).toFixed(2)],
-    ]));
-    console.log('* crun runs in a private mount namespace with /sys/fs/cgroup/unified unmounted (crun 1.8 refuses the hybrid cgroup layout); tsk and runc run on the host as is.');
+    console.log(
+      table([
+        ['runtime', 'median ms', 'p90 ms', 'mean ms', 'tsk / this'],
+        ['tsk', s.tsk.median.toFixed(2), s.tsk.p90.toFixed(2), s.tsk.mean.toFixed(2), '1.00'],
+        ['crun*', s.crun.median.toFixed(2), s.crun.p90.toFixed(2), s.crun.mean.toFixed(2), (s.tsk.median / s.crun.median).toFixed(2)],
+        ['runc', s.runc.median.toFixed(2), s.runc.p90.toFixed(2), s.runc.mean.toFixed(2), (s.tsk.median / s.runc.median).toFixed(2)],
+      ]),
+    );
+    console.log(
+      '* crun runs in a private mount namespace with /sys/fs/cgroup/unified unmounted (crun 1.8 refuses the hybrid cgroup layout); tsk and runc run on the host as is.',
+    );
     console.log(`\ntsk phases (median ms): ${phaseNames.map((n, i) => `${n} ${(phaseMedians[i] ?? NaN).toFixed(2)}`).join(', ')}`);
     console.log(`tsk-shim RSS per running container: ${rss.join(', ')} KiB (max ${rssMax} KiB; target <= 2048 KiB)`);
-    console.log(`targets: tsk/crun ${out.ratio_vs_crun} (<= 1.5) ${out.ratio_vs_crun <= 1.5 ? 'met' : 'MISSED'}; tsk/runc ${out.ratio_vs_runc} (<= 0.7) ${out.ratio_vs_runc <= 0.7 ? 'met' : 'MISSED'}; shim RSS ${rssMax <= 2048 ? 'met' : 'MISSED'}`);
+    console.log(
+      `targets: tsk/crun ${out.ratio_vs_crun} (<= 1.5) ${out.ratio_vs_crun <= 1.5 ? 'met' : 'MISSED'}; tsk/runc ${out.ratio_vs_runc} (<= 0.7) ${out.ratio_vs_runc <= 0.7 ? 'met' : 'MISSED'}; shim RSS ${rssMax <= 2048 ? 'met' : 'MISSED'}`,
+    );
     console.log(JSON.stringify(out));
     await cleanupRuntime(runtime, dataDir);
   } finally {

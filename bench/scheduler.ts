@@ -43,7 +43,18 @@ function benchPod(name: string, schedulerName = ''): Pod {
 async function startServer(etcdUrl: string): Promise<{ child: ChildProcess; address: string }> {
   const child = spawn(
     process.execPath,
-    [join(__dirname, '..', 'cmd', 'tsk.js'), 'apiserver', '--etcd-servers', etcdUrl, '--address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--write-config=false', '--insecure-plaintext-for-benchmarks-only'],
+    [
+      join(__dirname, '..', 'cmd', 'tsk.js'),
+      'apiserver',
+      '--etcd-servers',
+      etcdUrl,
+      '--address',
+      '127.0.0.1:0',
+      '--http-address',
+      '127.0.0.1:0',
+      '--write-config=false',
+      '--insecure-plaintext-for-benchmarks-only',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {
@@ -158,7 +169,7 @@ async function main(): Promise<void> {
     const rows: [string, string, string][] = [
       ['backlog bound (pods/s)', tsk.backlogPerS.toFixed(0), `${anchor.perS.toFixed(0)} direct Binds/s (x${ratio.toFixed(2)})`],
       ['API server CPU per pod (ms)', tsk.serverCpuMs.toFixed(2), `${anchor.serverCpuMs.toFixed(2)} per direct Bind`],
-      ['bench process CPU per pod (ms)', tsk.schedulerCpuMs.toFixed(2), 'scheduler + the bench\'s own pod watch'],
+      ['bench process CPU per pod (ms)', tsk.schedulerCpuMs.toFixed(2), "scheduler + the bench's own pod watch"],
       [`create->bound at ${RATE_PER_S}/s p50 (ms)`, p(50).toFixed(1), '-'],
       [`create->bound at ${RATE_PER_S}/s p99 (ms)`, p(99).toFixed(1), '-'],
     ];

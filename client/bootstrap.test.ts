@@ -22,13 +22,19 @@ test('https:// is dropped from the gRPC target', (t) => {
 
 test('no credentials and no token: one line asking for --token; joinedCredentials leaves the choice to the config', async (t) => {
   const dir = join(await tempDir(t), 'agent');
-  await t.throwsAsync(loadOrJoin({ server: NOWHERE, identity: 'node', nodeName: 'n1', dir }), { instanceOf: JoinError, message: `no credentials in ${dir} yet: give --token (or TSK_TOKEN) to join the cluster` });
+  await t.throwsAsync(loadOrJoin({ server: NOWHERE, identity: 'node', nodeName: 'n1', dir }), {
+    instanceOf: JoinError,
+    message: `no credentials in ${dir} yet: give --token (or TSK_TOKEN) to join the cluster`,
+  });
   t.is(await joinedCredentials({ server: NOWHERE, identity: 'node', nodeName: 'n1', dir }, {}), undefined);
 });
 
 test('malformed and short tokens are refused before anything is sent', async (t) => {
   const dir = join(await tempDir(t), 'agent');
-  await t.throwsAsync(loadOrJoin({ server: NOWHERE, token: 'nope', identity: 'node', nodeName: 'n1', dir }), { instanceOf: JoinError, message: /^--token: the token has no "<id>\.<secret>" part/ });
+  await t.throwsAsync(loadOrJoin({ server: NOWHERE, token: 'nope', identity: 'node', nodeName: 'n1', dir }), {
+    instanceOf: JoinError,
+    message: /^--token: the token has no "<id>\.<secret>" part/,
+  });
   await t.throwsAsync(loadOrJoin({ server: NOWHERE, token: 'abcdef.0123456789abcdef', identity: 'node', nodeName: 'n1', dir }), {
     instanceOf: JoinError,
     message: /^--token: the short form <id>\.<secret> cannot verify the server/,
@@ -55,5 +61,8 @@ test('kept credentials are used without a token; expired ones need the token aga
     message: /^the certificate in .*client\.crt expired on .*; give --token to join again$/,
   });
   await writeFile(join(dir, 'client.crt'), 'garbage');
-  await t.throwsAsync(loadOrJoin({ server: NOWHERE, identity: 'node', nodeName: 'n1', dir }), { instanceOf: JoinError, message: /client\.crt: not a certificate .*; remove the directory and join again with --token$/ });
+  await t.throwsAsync(loadOrJoin({ server: NOWHERE, identity: 'node', nodeName: 'n1', dir }), {
+    instanceOf: JoinError,
+    message: /client\.crt: not a certificate .*; remove the directory and join again with --token$/,
+  });
 });

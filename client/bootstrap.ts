@@ -125,12 +125,20 @@ function call<Req, Res>(server: string, tls: TlsParts, method: MethodDef<Req, Re
   const { creds, options } = secureChannel(target, tls);
   const client = new Client(target, creds, options);
   return new Promise<Res>((resolve, reject) => {
-    client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, req, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
-      client.close();
-      if (err) reject(toApiError(err, server));
-      else if (res === undefined) reject(new JoinError(`empty answer from ${server}`));
-      else resolve(res);
-    });
+    client.makeUnaryRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      req,
+      new Metadata(),
+      { deadline: Date.now() + deadlineMs },
+      (err, res) => {
+        client.close();
+        if (err) reject(toApiError(err, server));
+        else if (res === undefined) reject(new JoinError(`empty answer from ${server}`));
+        else resolve(res);
+      },
+    );
   });
 }
 
@@ -176,11 +184,14 @@ async function joinWithToken(opts: JoinOptions, tokenText: string): Promise<Join
   }
   const keyPem = await generateKeyPem();
   const csr = await createCsr(keyPem, { commonName: opts.nodeName ? `system:node:${opts.nodeName}` : opts.identity });
-  const issued = await requestCertificate(opts.server, { verify: true, caPem }, { token: tokenText.trim(), csr, identity: opts.identity, nodeName: opts.nodeName ?? '' }, deadlineMs).catch(
-    (err: unknown) => {
-      throw failure(opts.server, err);
-    },
-  );
+  const issued = await requestCertificate(
+    opts.server,
+    { verify: true, caPem },
+    { token: tokenText.trim(), csr, identity: opts.identity, nodeName: opts.nodeName ?? '' },
+    deadlineMs,
+  ).catch((err: unknown) => {
+    throw failure(opts.server, err);
+  });
   return { caPem, certPem: issued.certificate ?? '', keyPem };
 }
 
@@ -189,7 +200,12 @@ export async function renewCredentials(opts: JoinOptions, current: JoinedCredent
   const keyPem = await generateKeyPem();
   const csr = await createCsr(keyPem, { commonName: certificateInfo(current.certPem).subject.commonName });
   const mtls: TlsParts = { verify: true, caPem: current.caPem, keyPem: current.keyPem, certPem: current.certPem };
-  const issued = await requestCertificate(opts.server, mtls, { token: '', csr, identity: opts.identity, nodeName: opts.nodeName ?? '' }, opts.deadlineMs ?? 30_000);
+  const issued = await requestCertificate(
+    opts.server,
+    mtls,
+    { token: '', csr, identity: opts.identity, nodeName: opts.nodeName ?? '' },
+    opts.deadlineMs ?? 30_000,
+  );
   const renewed = { caPem: issued.caCertificate || current.caPem, certPem: issued.certificate ?? '', keyPem };
   await saveCredentials(opts.dir, renewed);
   return renewed;
@@ -209,7 +225,9 @@ export async function loadOrJoin(opts: JoinOptions): Promise<JoinedCredentials> 
     try {
       info = certificateInfo(saved.certPem);
     } catch (err) {
-      throw new JoinError(`${join(opts.dir, CREDENTIAL_FILES.cert)}: not a certificate (${errorMessage(err)}); remove the directory and join again with --token`);
+      throw new JoinError(
+        `${join(opts.dir, CREDENTIAL_FILES.cert)}: not a certificate (${errorMessage(err)}); remove the directory and join again with --token`,
+      );
     }
     if (info.notAfter.getTime() <= now.getTime()) {
       if (opts.token) {
@@ -288,7 +306,9 @@ export function keepRenewed(opts: JoinOptions, everyMs = RENEWAL_CHECK_MS): { st
     const current = await loadCredentials(opts.dir);
     if (current === undefined || !needsRenewal(current.certPem, now())) return;
     const renewed = await renewCredentials(opts, current);
-    opts.log?.(`renewed the certificate of ${certificateInfo(renewed.certPem).subject.commonName}; valid until ${certificateInfo(renewed.certPem).notAfter.toISOString()}`);
+    opts.log?.(
+      `renewed the certificate of ${certificateInfo(renewed.certPem).subject.commonName}; valid until ${certificateInfo(renewed.certPem).notAfter.toISOString()}`,
+    );
   };
   const timer = setInterval(() => {
     if (running) return;

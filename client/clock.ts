@@ -19,10 +19,13 @@ export const realClock: Clock = (() => {
     now: () => Date.now(),
     setTimeout(fn: () => void, ms: number): TimerHandle {
       const id = next++;
-      const t = setTimeout(() => {
-        timers.delete(id);
-        fn();
-      }, Math.max(0, ms));
+      const t = setTimeout(
+        () => {
+          timers.delete(id);
+          fn();
+        },
+        Math.max(0, ms),
+      );
       t.unref();
       timers.set(id, t);
       return { id };

@@ -30,8 +30,12 @@ test('the old form (server alone) is one context "default" without credentials',
 });
 
 test('malformed files name the file and field', (t) => {
-  t.throws(() => parseClientConfig('contexts: [{name: a}]\n', '/x/config'), { message: `/x/config: contexts[0].server: must be set to the API server's HOST:PORT` });
-  t.throws(() => parseClientConfig('contexts: [{name: a, server: s, certificate-authority-data: bm9wZQ==}]\n', 'f'), { message: 'f: contexts[0].certificate-authority-data: must be base64 of a PEM block' });
+  t.throws(() => parseClientConfig('contexts: [{name: a}]\n', '/x/config'), {
+    message: `/x/config: contexts[0].server: must be set to the API server's HOST:PORT`,
+  });
+  t.throws(() => parseClientConfig('contexts: [{name: a, server: s, certificate-authority-data: bm9wZQ==}]\n', 'f'), {
+    message: 'f: contexts[0].certificate-authority-data: must be base64 of a PEM block',
+  });
   t.throws(() => parseClientConfig('contexts: [{name: a, server: s}, {name: a, server: t}]\n', 'f'), { message: 'f: context "a" appears twice' });
   t.throws(() => parseClientConfig('contexts: [a\n', 'f'), { message: /^f: not valid YAML/ });
 });
@@ -46,7 +50,10 @@ test('upsertContext: created, updated for the same cluster, replaced for another
   t.is(await upsertContext(ctx('default', '127.0.0.1:6445', CA_B), path), 'replaced-other-cluster');
   const config = await readClientConfig(path);
   t.is(config?.currentContext, 'default');
-  t.deepEqual(config?.contexts.map((c) => `${c.name}=${c.server}`), ['default=127.0.0.1:6445', 'other=127.0.0.1:7443']);
+  t.deepEqual(
+    config?.contexts.map((c) => `${c.name}=${c.server}`),
+    ['default=127.0.0.1:6445', 'other=127.0.0.1:7443'],
+  );
 });
 
 test('resolveClient: the current context, or --context', async (t) => {

@@ -67,7 +67,7 @@ export function parseClientConfig(text: string, path: string): ClientConfig {
   try {
     doc = load(text, { schema: JSON_SCHEMA, filename: path });
   } catch (err) {
-    throw new Error(`${path}: not valid YAML: ${errorMessage(err).split('\n')[0] ?? ''}`);
+    throw new Error(`${path}: not valid YAML: ${errorMessage(err).split('\n')[0] ?? ''}`, { cause: err });
   }
   if (doc === undefined || doc === null) return { contexts: [] };
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${path}: must be a mapping with "contexts"`);

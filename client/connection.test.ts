@@ -11,8 +11,12 @@ test('channelCredentials: TLS by default, plaintext only when asked, incomplete 
   t.throws(() => channelCredentials({ caPem: ca.certPem, certPem: admin.certPem }), { message: /needs its key/ });
   t.throws(() => channelCredentials({ insecurePlaintext: true, caPem: ca.certPem }), { message: /insecurePlaintext cannot carry certificates/ });
   const other = await issue(ca, { commonName: 'x' }, { usage: 'client' });
-  t.throws(() => channelCredentials({ caPem: ca.certPem, certPem: admin.certPem, keyPem: other.keyPem }), { message: /^client credentials: .*key does not match/ });
-  t.throws(() => channelCredentials({ certPem: 'junk', keyPem: admin.keyPem }), { message: 'client credentials: the client certificate is not a valid PEM X.509 certificate' });
+  t.throws(() => channelCredentials({ caPem: ca.certPem, certPem: admin.certPem, keyPem: other.keyPem }), {
+    message: /^client credentials: .*key does not match/,
+  });
+  t.throws(() => channelCredentials({ certPem: 'junk', keyPem: admin.keyPem }), {
+    message: 'client credentials: the client certificate is not a valid PEM X.509 certificate',
+  });
 });
 
 test('channelCredentials: an expired client certificate is refused before connecting', async (t) => {
@@ -21,7 +25,9 @@ test('channelCredentials: an expired client certificate is refused before connec
   const shortCa = await createCA('short', 0.00001);
   await new Promise((r) => setTimeout(r, 1500));
   const leaf = await issue(shortCa, { commonName: 'alice' }, { usage: 'client' });
-  t.throws(() => channelCredentials({ caPem: ca.certPem, certPem: leaf.certPem, keyPem: leaf.keyPem }), { message: /^client credentials: the client certificate \(CN=alice\) expired at / });
+  t.throws(() => channelCredentials({ caPem: ca.certPem, certPem: leaf.certPem, keyPem: leaf.keyPem }), {
+    message: /^client credentials: the client certificate \(CN=alice\) expired at /,
+  });
 });
 
 test('ipTarget: IP literals only', (t) => {

@@ -67,7 +67,8 @@ export function toApiError(err: ServiceError, address: string): ApiError {
 }
 
 /** Node's words for a server certificate the client does not trust, or that is not for the address. */
-const UNTRUSTED = /(self[- ]signed certificate[^.]*|unable to verify the first certificate|unable to get local issuer certificate|certificate has expired|certificate is not yet valid|Hostname\/IP does not match certificate's altnames[^.]*|certificate signature failure)/i;
+const UNTRUSTED =
+  /(self[- ]signed certificate[^.]*|unable to verify the first certificate|unable to get local issuer certificate|certificate has expired|certificate is not yet valid|Hostname\/IP does not match certificate's altnames[^.]*|certificate signature failure)/i;
 
 /** The useful part of grpc-js's "No connection established. Last error: ..." details. */
 function connectProblem(details: string): string {
@@ -122,14 +123,22 @@ export function channelCredentials(c: ClientCredentials, address = ''): ChannelC
   }
   if (c.certPem !== undefined) checkOwnCertificate(c.certPem);
   if (c.files !== undefined) {
-    const files = new experimental.FileWatcherCertificateProvider({ caCertificateFile: c.files.ca, certificateFile: c.files.cert, privateKeyFile: c.files.key, refreshIntervalMs: 60_000 });
+    const files = new experimental.FileWatcherCertificateProvider({
+      caCertificateFile: c.files.ca,
+      certificateFile: c.files.cert,
+      privateKeyFile: c.files.key,
+      refreshIntervalMs: 60_000,
+    });
     return experimental.createCertificateProviderChannelCredentials(files, files, verifyHost === undefined ? {} : { checkServerIdentity: verifyHost });
   }
   const pem = (text: string | undefined): Buffer | null => (text === undefined ? null : Buffer.from(text));
   try {
     createSecureContext({ ca: c.caPem, cert: c.certPem, key: c.keyPem });
   } catch (err) {
-    throw new Error(`client credentials: the CA, client certificate or key is not valid PEM, or the key does not match the certificate (${errorMessage(err)})`);
+    throw new Error(
+      `client credentials: the CA, client certificate or key is not valid PEM, or the key does not match the certificate (${errorMessage(err)})`,
+      { cause: err },
+    );
   }
   return credentials.createSsl(pem(c.caPem), pem(c.keyPem), pem(c.certPem), verifyHost === undefined ? {} : { checkServerIdentity: verifyHost });
 }
@@ -147,7 +156,8 @@ function checkOwnCertificate(certPem: string, now = new Date()): void {
   }
   const from = new Date(cert.validFrom);
   const to = new Date(cert.validTo);
-  if (now > to) throw new Error(`client credentials: the client certificate (${cert.subject.replace(/\n/g, ', ')}) expired at ${to.toISOString()}; get a new one`);
+  if (now > to)
+    throw new Error(`client credentials: the client certificate (${cert.subject.replace(/\n/g, ', ')}) expired at ${to.toISOString()}; get a new one`);
   if (now < from) throw new Error(`client credentials: the client certificate is not valid before ${from.toISOString()} (is this clock right?)`);
 }
 
@@ -215,19 +225,11 @@ export class Connection {
     this.assertOpen();
     const options: CallOptions = { deadline: Date.now() + deadlineMs };
     return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(
-        method.path,
-        method.requestSerialize,
-        method.responseDeserialize,
-        request,
-        this.unaryMetadata,
-        options,
-        (err, res) => {
-          if (err) reject(toApiError(err, this.address));
-          else if (res === undefined) reject(new UnavailableError(`empty answer from the API server at ${this.address}`));
-          else resolve(res);
-        },
-      );
+      this.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, this.unaryMetadata, options, (err, res) => {
+        if (err) reject(toApiError(err, this.address));
+        else if (res === undefined) reject(new UnavailableError(`empty answer from the API server at ${this.address}`));
+        else resolve(res);
+      });
     });
   }
 

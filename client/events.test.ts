@@ -91,7 +91,10 @@ test('an aggregated Event that vanished (TTL) or was changed is written anew', a
   r.event(pod, 'Normal', 'Pulled', 'x');
   await r.flush();
   t.is(w.stored.size, 1);
-  t.deepEqual(w.calls.map((c) => c.split(' ')[0]), ['create', 'update', 'create']);
+  t.deepEqual(
+    w.calls.map((c) => c.split(' ')[0]),
+    ['create', 'update', 'create'],
+  );
   t.is([...w.stored.values()][0]?.count, 2);
 });
 
@@ -121,7 +124,10 @@ test('a failed write is reported and dropped; the recorder goes on', async (t) =
   r.event(pod, 'Normal', 'B', 'b');
   await r.flush();
   t.deepEqual(errors, ['Error: unavailable']);
-  t.deepEqual([...w.stored.values()].map((e) => e.reason), ['B']);
+  t.deepEqual(
+    [...w.stored.values()].map((e) => e.reason),
+    ['B'],
+  );
 });
 
 test('after stop() events are ignored', async (t) => {

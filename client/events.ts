@@ -221,7 +221,10 @@ export class ApiEventRecorder implements EventRecorder {
       } catch (err) {
         if (!(err instanceof NotFoundError || err instanceof ConflictError)) throw err;
         // Expired (--event-ttl) or changed by someone else: start a new Event.
-        written = await this.events.create({ ...event, metadata: { name: eventName(event.involvedObject?.name ?? '', this.clock.now(), this.seq++), namespace: event.metadata?.namespace ?? '' } });
+        written = await this.events.create({
+          ...event,
+          metadata: { name: eventName(event.involvedObject?.name ?? '', this.clock.now(), this.seq++), namespace: event.metadata?.namespace ?? '' },
+        });
       }
     } else {
       written = await this.events.create(event);

@@ -32,7 +32,18 @@ export {
   type ListerWatcher,
   type Selectors,
 } from './informer';
-export { NAMESPACE_INDEX, NODE_NAME_INDEX, Store, namespaceIndexFunc, nodeNameIndexFunc, objectKey, splitKey, type IndexFunc, type Indexers, type Lister } from './store';
+export {
+  NAMESPACE_INDEX,
+  NODE_NAME_INDEX,
+  Store,
+  namespaceIndexFunc,
+  nodeNameIndexFunc,
+  objectKey,
+  splitKey,
+  type IndexFunc,
+  type Indexers,
+  type Lister,
+} from './store';
 export { WorkQueue, runWorker, ExponentialRateLimiter, BucketRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter, type RateLimiter } from './workqueue';
 export { FakeClock, flushPromises, realClock, type Clock, type TimerHandle } from './clock';
 export { ApiEventRecorder, referenceTo, type EventRecorder, type EventSource, type EventType, type EventWriter, type RecorderOptions } from './events';

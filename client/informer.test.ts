@@ -174,7 +174,13 @@ test('indexes: pods by node', async (t) => {
   await informer.waitForSync();
   api.upsert(pod('b', {}, 'n1'));
   await flushPromises();
-  t.deepEqual(informer.store.byIndex(NODE_NAME_INDEX, 'n1').map((p) => p.metadata?.name).sort(), ['a', 'b']);
+  t.deepEqual(
+    informer.store
+      .byIndex(NODE_NAME_INDEX, 'n1')
+      .map((p) => p.metadata?.name)
+      .sort(),
+    ['a', 'b'],
+  );
   t.deepEqual(informer.store.byIndex('namespace', 'default').length, 2);
   await informer.stop();
 });

@@ -96,11 +96,14 @@ export class Informer<T extends ApiObject> {
     this.cache = new Store<T>({ [NAMESPACE_INDEX]: namespaceIndexFunc, ...options.indexers });
     this.clock = options.clock ?? realClock;
     // Initial, doubling, capped, +0-10% jitter; reset after a successful list or watch.
-    this.backoff = new Backoff({ initialMs: options.backoff?.initialMs ?? 200, maxMs: options.backoff?.maxMs ?? 10_000, jitter: 0.1, random: options.random ?? Math.random });
+    this.backoff = new Backoff({
+      initialMs: options.backoff?.initialMs ?? 200,
+      maxMs: options.backoff?.maxMs ?? 10_000,
+      jitter: 0.1,
+      random: options.random ?? Math.random,
+    });
     const name = options.name ?? 'informer';
-    this.report =
-      options.onError ??
-      ((err, context) => console.error(`${name}: ${context}: ${errorMessage(err)}`));
+    this.report = options.onError ?? ((err, context) => console.error(`${name}: ${context}: ${errorMessage(err)}`));
   }
 
   /** The local cache (read only). */

@@ -29,11 +29,20 @@ test('addIndexers indexes the objects already cached and every later change; a t
   const s = new Store<Pod>();
   s.upsert({ metadata: { name: 'a', namespace: 'x' }, spec: { nodeName: 'n1' } } as Pod);
   s.addIndexers({ node: (p) => [p.spec?.nodeName ?? ''] });
-  t.deepEqual(s.byIndex('node', 'n1').map((p) => p.metadata?.name), ['a']);
+  t.deepEqual(
+    s.byIndex('node', 'n1').map((p) => p.metadata?.name),
+    ['a'],
+  );
   s.upsert({ metadata: { name: 'a', namespace: 'x' }, spec: { nodeName: 'n2' } } as Pod);
   s.upsert({ metadata: { name: 'b', namespace: 'x' }, spec: { nodeName: 'n1' } } as Pod);
-  t.deepEqual(s.byIndex('node', 'n1').map((p) => p.metadata?.name), ['b']);
-  t.deepEqual(s.byIndex('node', 'n2').map((p) => p.metadata?.name), ['a']);
+  t.deepEqual(
+    s.byIndex('node', 'n1').map((p) => p.metadata?.name),
+    ['b'],
+  );
+  t.deepEqual(
+    s.byIndex('node', 'n2').map((p) => p.metadata?.name),
+    ['a'],
+  );
   t.throws(() => s.addIndexers({ node: () => [] }), { message: /index "node" already exists/ });
   t.true(s.hasIndex('node'));
 });

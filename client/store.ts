@@ -27,9 +27,7 @@ export const namespaceIndexFunc: IndexFunc<ApiObject> = (obj) => [obj.metadata?.
 
 /** Pods by spec.nodeName ("" for unscheduled pods): what kubelets and the scheduler look up. */
 export const NODE_NAME_INDEX = 'nodeName';
-export const nodeNameIndexFunc: IndexFunc<{ spec?: { nodeName?: string | undefined } | undefined }> = (pod) => [
-  pod.spec?.nodeName ?? '',
-];
+export const nodeNameIndexFunc: IndexFunc<{ spec?: { nodeName?: string | undefined } | undefined }> = (pod) => [pod.spec?.nodeName ?? ''];
 
 /** Read access to a cache; what handlers and controllers are given. */
 export interface Lister<T> {

@@ -6,7 +6,10 @@ import { encodeWriteRequest } from './wire';
 const pod: Pod = { metadata: { name: 'web', namespace: 'default', labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
 
 test('write requests are byte for byte what the generated serializers produce', (t) => {
-  for (const options of [{ dryRun: false, fieldManager: '' }, { dryRun: true, fieldManager: 'tsctl' }]) {
+  for (const options of [
+    { dryRun: false, fieldManager: '' },
+    { dryRun: true, fieldManager: 'tsctl' },
+  ]) {
     t.deepEqual(encodeWriteRequest(Pod, pod, options, false), Buffer.from(CreatePodRequest.encode({ object: pod, options }).finish()));
   }
   const svc: Service = { metadata: { name: 's' }, spec: { ports: [{ port: 80 }] } };

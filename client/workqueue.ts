@@ -207,8 +207,7 @@ export class WorkQueue<K = string> {
 export async function runWorker<K>(
   queue: WorkQueue<K>,
   sync: (key: K) => Promise<void>,
-  onError: (key: K, err: unknown) => void = (key, err) =>
-    console.error(`sync ${String(key)} failed: ${errorMessage(err)}`),
+  onError: (key: K, err: unknown) => void = (key, err) => console.error(`sync ${String(key)} failed: ${errorMessage(err)}`),
 ): Promise<void> {
   for (;;) {
     const item = await queue.get();

@@ -1,8 +1,16 @@
 import test from 'ava';
 import { AGENT_HELP, parseAgentFlags } from './agent-flags';
 
-test('the agent takes the kubelet\'s flags and its own', (t) => {
-  const f = parseAgentFlags(['--hostname-override', 'n1', '--proxy-http-address', '127.0.0.1:20256', '--cluster-cidr=10.244.0.0/16', '--cgroup-root', 'lab/n1']);
+test("the agent takes the kubelet's flags and its own", (t) => {
+  const f = parseAgentFlags([
+    '--hostname-override',
+    'n1',
+    '--proxy-http-address',
+    '127.0.0.1:20256',
+    '--cluster-cidr=10.244.0.0/16',
+    '--cgroup-root',
+    'lab/n1',
+  ]);
   t.is(f.kubelet.nodeName, 'n1');
   t.is(f.kubelet.cgroupRoot, 'lab/n1');
   t.is(f.proxyHttpAddress, '127.0.0.1:20256');

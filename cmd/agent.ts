@@ -38,7 +38,15 @@ async function stopAll(p: Parts): Promise<void> {
 async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   const k = flags.kubelet;
   // A node that joined with a token (now or on an earlier start) is system:node:NAME.
-  const target = await resolveComponentClient({ server: k.server, kubeconfig: k.kubeconfig, token: k.token, identity: 'node', nodeName: k.nodeName, dir: join(k.dataDir, 'agent'), log });
+  const target = await resolveComponentClient({
+    server: k.server,
+    kubeconfig: k.kubeconfig,
+    token: k.token,
+    identity: 'node',
+    nodeName: k.nodeName,
+    dir: join(k.dataDir, 'agent'),
+    log,
+  });
   const server = target.server;
   parts.clientset = new Clientset(server, target.credentials);
   parts.informers = new SharedInformerFactory(parts.clientset);
@@ -76,7 +84,7 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   log(`proxy running; /healthz and /metrics on ${parts.proxyHealth.address}`);
   if (flags.routes) {
     parts.routes = startRouteSyncer({ informers: parts.informers, nodeName: k.nodeName, ip: ipRunner(), log: (l) => log(`routes: ${l}`) });
-    log('routes to the other nodes\' pod CIDRs are kept in step with the Nodes');
+    log("routes to the other nodes' pod CIDRs are kept in step with the Nodes");
   }
 }
 

@@ -2,13 +2,26 @@ import test from 'ava';
 import { SERVER_HELP, parseServerFlags, splitServerArgv } from './server-flags';
 
 test('each flag goes to the component that owns it, with its value', (t) => {
-  t.deepEqual(splitServerArgv(['--data-dir', '/d', '--cluster-cidr', '10.200.0.0/16', '--controllers=*,-podgc', '--address', 'unix:/s', '--node-monitor-grace-period', '20s']), {
-    api: ['--data-dir', '/d', '--address', 'unix:/s'],
-    controllers: ['--cluster-cidr', '10.200.0.0/16', '--controllers=*,-podgc', '--node-monitor-grace-period', '20s'],
-  });
+  t.deepEqual(
+    splitServerArgv([
+      '--data-dir',
+      '/d',
+      '--cluster-cidr',
+      '10.200.0.0/16',
+      '--controllers=*,-podgc',
+      '--address',
+      'unix:/s',
+      '--node-monitor-grace-period',
+      '20s',
+    ]),
+    {
+      api: ['--data-dir', '/d', '--address', 'unix:/s'],
+      controllers: ['--cluster-cidr', '10.200.0.0/16', '--controllers=*,-podgc', '--node-monitor-grace-period', '20s'],
+    },
+  );
 });
 
-test('the parsed flags keep both components\' defaults and validation', (t) => {
+test("the parsed flags keep both components' defaults and validation", (t) => {
   const f = parseServerFlags(['--data-dir', '/d', '--controllers', '*,-podgc', '--cluster-cidr', '10.200.0.0/16']);
   t.is(f.api.dataDir, '/d');
   t.is(f.api.address, '127.0.0.1:6443');

@@ -4,7 +4,11 @@
 
 import { FLAG_HELP as API_HELP, parseFlags as parseApiFlags, type ApiServerFlags } from '../apiserver';
 import {
-  CONCURRENCY_FLAGS, NODE_CONTROLLER_FLAG_HELP, NODE_CONTROLLER_FLAG_SPECS, parseFlags as parseControllerFlags, type ControllerManagerFlags,
+  CONCURRENCY_FLAGS,
+  NODE_CONTROLLER_FLAG_HELP,
+  NODE_CONTROLLER_FLAG_SPECS,
+  parseFlags as parseControllerFlags,
+  type ControllerManagerFlags,
 } from '../controllers';
 import { splitArgv, UsageError } from '../util/flags';
 

@@ -60,7 +60,12 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
     log: (l) => log(`controllers: ${l}`),
   });
   log(`controllers running: ${parts.controllers.controllers.map((c) => c.name).join(', ')}`);
-  parts.scheduler = startScheduler({ clientset: parts.schedulerClientset, informers: parts.informers, registry: schedulerMetrics, log: (l) => log(`scheduler: ${l}`) });
+  parts.scheduler = startScheduler({
+    clientset: parts.schedulerClientset,
+    informers: parts.informers,
+    registry: schedulerMetrics,
+    log: (l) => log(`scheduler: ${l}`),
+  });
   await parts.scheduler.started;
   log('scheduler running');
 }
@@ -90,7 +95,10 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const died = parts.api?.died ?? new Promise<string>(() => undefined);
-  const reason = await Promise.race([shutdown.received.then((s) => ({ ok: true, msg: `received ${s}, shutting down` })), died.then((m) => ({ ok: false, msg: m }))]);
+  const reason = await Promise.race([
+    shutdown.received.then((s) => ({ ok: true, msg: `received ${s}, shutting down` })),
+    died.then((m) => ({ ok: false, msg: m })),
+  ]);
   if (reason.ok) log(reason.msg);
   else console.error(`tsk server: ${reason.msg}; shutting down`);
   await stopAll(parts);

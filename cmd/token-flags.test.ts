@@ -5,7 +5,15 @@ import { tokenRows } from './token-table';
 const FULL = `K10${'a'.repeat(64)}::abcdef.0123456789abcdef`;
 
 test('tsk token create: --ttl default 24h, 0 never, --description', (t) => {
-  t.deepEqual(parseTokenCommand(['create']), { verb: 'create', ttlSeconds: 86_400, description: '', server: undefined, kubeconfig: undefined, context: undefined, help: false });
+  t.deepEqual(parseTokenCommand(['create']), {
+    verb: 'create',
+    ttlSeconds: 86_400,
+    description: '',
+    server: undefined,
+    kubeconfig: undefined,
+    context: undefined,
+    help: false,
+  });
   t.like(parseTokenCommand(['create', '--ttl', '0']), { ttlSeconds: 0 });
   t.like(parseTokenCommand(['create', '--ttl=1h30m', '--description', 'rack 2']), { ttlSeconds: 5400, description: 'rack 2' });
   t.like(parseTokenCommand(['create', '--server', 'https://10.0.0.1:6443', '--kubeconfig', '/var/lib/tsk/admin.conf', '--context', 'c']), {
@@ -14,7 +22,10 @@ test('tsk token create: --ttl default 24h, 0 never, --description', (t) => {
     context: 'c',
   });
   t.throws(() => parseTokenCommand(['create', '--ttl', 'soon']), { instanceOf: UsageError, message: /--ttl: "soon" is not a duration/ });
-  t.throws(() => parseTokenCommand(['create', '--ttl', '10ms']), { instanceOf: UsageError, message: /--ttl: "10ms" must be 0 \(never expires\) or at least 1s/ });
+  t.throws(() => parseTokenCommand(['create', '--ttl', '10ms']), {
+    instanceOf: UsageError,
+    message: /--ttl: "10ms" must be 0 \(never expires\) or at least 1s/,
+  });
   t.throws(() => parseTokenCommand(['create', 'extra']), { instanceOf: UsageError, message: /takes no arguments/ });
   t.throws(() => parseTokenCommand(['create', '--nope']), { instanceOf: UsageError, message: /--nope/ });
 });

@@ -33,7 +33,12 @@ Flags of every command:
   --context NAME        the context of the client config to use (default: its current context)
   -h, --help            print this help`;
 
-const COMMON = { server: { type: 'string' }, kubeconfig: { type: 'string' }, context: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } } as const;
+const COMMON = {
+  server: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
 
 /** The ttl in whole seconds: a Go duration, 0 for never. */
 function ttlSeconds(value: string): number {
@@ -86,7 +91,8 @@ export function parseTokenCommand(argv: readonly string[]): TokenCommand {
         try {
           return tokenIdOf(p);
         } catch (err) {
-          if (err instanceof TokenFormatError) throw new UsageError(`"${p.length > 12 ? `${p.slice(0, 12)}…` : p}" is not a token ID or a token: ${err.message}`);
+          if (err instanceof TokenFormatError)
+            throw new UsageError(`"${p.length > 12 ? `${p.slice(0, 12)}…` : p}" is not a token ID or a token: ${err.message}`);
           throw err;
         }
       });

@@ -44,7 +44,7 @@ const roles: Record<string, Role> = {
     load: async () => (await import('../proxy/index.js')).main,
   },
   runtime: {
-    summary: "Drive the built-in container runtime directly (pull, run, ps, logs, exec, ...)",
+    summary: 'Drive the built-in container runtime directly (pull, run, ps, logs, exec, ...)',
     load: async () => (await import('../kubelet/runtime/index.js')).main,
   },
 };
@@ -70,7 +70,9 @@ async function run(argv: string[]): Promise<number> {
 }
 
 run(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
     console.error(`tsk: ${errorMessage(err)}`);
     process.exitCode = 1;

@@ -74,7 +74,16 @@ test('a bad node controller flag is a usage error naming it', (t) => {
 
 test('help lists every flag with its default', (t) => {
   const help = flagHelp();
-  for (const flag of ['--server', '--http-address', '--controllers', '--concurrent-rc-syncs', '--concurrent-gc-syncs', '--workers', '--cluster-cidr', '-h, --help']) {
+  for (const flag of [
+    '--server',
+    '--http-address',
+    '--controllers',
+    '--concurrent-rc-syncs',
+    '--concurrent-gc-syncs',
+    '--workers',
+    '--cluster-cidr',
+    '-h, --help',
+  ]) {
     t.true(help.includes(flag), flag);
   }
   t.regex(help, /default 127\.0\.0\.1:10257/);

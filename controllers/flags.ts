@@ -2,7 +2,13 @@
 // returns the options or a UsageError naming the flag, and never exits.
 
 import { hostPort, parseFlagValues, serverAddress, UsageError } from '../util/flags';
-import { NODE_CONTROLLER_FLAG_HELP, NODE_CONTROLLER_FLAG_SPECS, nodeControllerEntries, parseNodeControllerFlags, type NodeControllerOptions } from './node-flags';
+import {
+  NODE_CONTROLLER_FLAG_HELP,
+  NODE_CONTROLLER_FLAG_SPECS,
+  nodeControllerEntries,
+  parseNodeControllerFlags,
+  type NodeControllerOptions,
+} from './node-flags';
 import { CONTROLLERS, type ControllerTable } from './registry';
 
 export { UsageError };
@@ -55,7 +61,7 @@ Flags:
                               "foo" runs foo, "-foo" does not (default "*").
                               Known: ${names.join(', ')}${off.length > 0 ? `; off by default: ${off.join(', ')}` : ''}
 ${Object.entries(CONCURRENCY_FLAGS)
-  .map(([flag, c]) => `  --${flag} N`.padEnd(30).replace(/(\S)$/, "$1 ") + `workers of the ${c.controller} controller (default ${c.default})`)
+  .map(([flag, c]) => `  --${flag} N`.padEnd(30).replace(/(\S)$/, '$1 ') + `workers of the ${c.controller} controller (default ${c.default})`)
   .join('\n')}
   --workers N                 workers of every controller without its own flag above (default: each one's default)
 ${NODE_CONTROLLER_FLAG_HELP}

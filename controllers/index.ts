@@ -6,4 +6,10 @@
 export { main } from './main';
 export { startControllerManager, UnknownControllerError, type ControllerManagerOptions, type RunningControllerManager } from './manager';
 export { CONCURRENCY_FLAGS, UsageError, flagHelp, parseFlags, type ControllerManagerFlags } from './flags';
-export { NODE_CONTROLLER_FLAG_HELP, NODE_CONTROLLER_FLAG_SPECS, nodeControllerEntries, parseNodeControllerFlags, type NodeControllerOptions } from './node-flags';
+export {
+  NODE_CONTROLLER_FLAG_HELP,
+  NODE_CONTROLLER_FLAG_SPECS,
+  nodeControllerEntries,
+  parseNodeControllerFlags,
+  type NodeControllerOptions,
+} from './node-flags';

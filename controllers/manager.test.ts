@@ -10,7 +10,10 @@ import type { ControllerTable } from './registry';
 class Probe implements Controller {
   ran: number | undefined;
   stops = 0;
-  constructor(readonly name: string, readonly ctx: ControllerContext) {}
+  constructor(
+    readonly name: string,
+    readonly ctx: ControllerContext,
+  ) {}
   run(workers: number): void {
     if (this.ran !== undefined) throw new Error('invariant: run twice');
     this.ran = workers;
@@ -44,9 +47,18 @@ test('runs the default controllers with their table workers; stop() stops each o
   const d = deps();
   t.teardown(() => d.clientset.close());
   const m = await startControllerManager({ ...d, table: table(built), log: () => undefined });
-  t.deepEqual(built.map((p) => [p.name, p.ran]), [['alpha', 5], ['beta', 20]]);
+  t.deepEqual(
+    built.map((p) => [p.name, p.ran]),
+    [
+      ['alpha', 5],
+      ['beta', 20],
+    ],
+  );
   await Promise.all([m.stop(), m.stop()]);
-  t.deepEqual(built.map((p) => p.stops), [1, 1]);
+  t.deepEqual(
+    built.map((p) => p.stops),
+    [1, 1],
+  );
 });
 
 test('workers: one number for all, or by name over the table defaults; the context carries registry and clock', async (t) => {
@@ -55,15 +67,32 @@ test('workers: one number for all, or by name over the table defaults; the conte
   t.teardown(() => d.clientset.close());
   const registry = new Registry();
   const clock = new FakeClock();
-  const m = await startControllerManager({ ...d, table: table(built), controllers: ['gamma', 'alpha'], workers: { alpha: 3 }, registry, clock, log: () => undefined });
-  t.deepEqual(built.map((p) => [p.name, p.ran]), [['gamma', 1], ['alpha', 3]]);
+  const m = await startControllerManager({
+    ...d,
+    table: table(built),
+    controllers: ['gamma', 'alpha'],
+    workers: { alpha: 3 },
+    registry,
+    clock,
+    log: () => undefined,
+  });
+  t.deepEqual(
+    built.map((p) => [p.name, p.ran]),
+    [
+      ['gamma', 1],
+      ['alpha', 3],
+    ],
+  );
   t.is(built[0]!.ctx.registry, registry);
   t.is(built[0]!.ctx.clock, clock);
   t.is(m.registry, registry);
   await m.stop();
   const again: Probe[] = [];
   const m2 = await startControllerManager({ ...d, table: table(again), workers: 2, log: () => undefined });
-  t.deepEqual(again.map((p) => p.ran), [2, 2]);
+  t.deepEqual(
+    again.map((p) => p.ran),
+    [2, 2],
+  );
   await m2.stop();
 });
 
@@ -71,7 +100,9 @@ test('an unknown controller name is refused before anything is built', async (t)
   const built: Probe[] = [];
   const d = deps();
   t.teardown(() => d.clientset.close());
-  const err = await t.throwsAsync(startControllerManager({ ...d, table: table(built), controllers: ['alpha', 'nosuch'] }), { instanceOf: UnknownControllerError });
+  const err = await t.throwsAsync(startControllerManager({ ...d, table: table(built), controllers: ['alpha', 'nosuch'] }), {
+    instanceOf: UnknownControllerError,
+  });
   t.is(err?.message, 'unknown controller "nosuch"; known controllers: alpha, beta, gamma');
   t.deepEqual(built, []);
 });
@@ -80,9 +111,19 @@ test('a factory that throws stops the controllers already built', async (t) => {
   const built: Probe[] = [];
   const d = deps();
   t.teardown(() => d.clientset.close());
-  const broken = { factory: (): Controller => { throw new Error('no informer for you'); }, workers: 1 };
-  await t.throwsAsync(startControllerManager({ ...d, table: table(built, { broken }), controllers: ['alpha', 'broken'], log: () => undefined }), { message: 'no informer for you' });
-  t.deepEqual(built.map((p) => [p.name, p.ran, p.stops]), [['alpha', undefined, 1]]);
+  const broken = {
+    factory: (): Controller => {
+      throw new Error('no informer for you');
+    },
+    workers: 1,
+  };
+  await t.throwsAsync(startControllerManager({ ...d, table: table(built, { broken }), controllers: ['alpha', 'broken'], log: () => undefined }), {
+    message: 'no informer for you',
+  });
+  t.deepEqual(
+    built.map((p) => [p.name, p.ran, p.stops]),
+    [['alpha', undefined, 1]],
+  );
 });
 
 test('the metered queue reports adds, depth, retries and durations by queue name', async (t) => {

@@ -64,10 +64,14 @@ class Recorders {
   get(component: string): EventRecorder {
     let r = this.byComponent.get(component);
     if (!r) {
-      r = new ApiEventRecorder(this.clientset.events, { component }, {
-        clock: this.clock,
-        onError: (err, ev) => this.log(`event ${ev.reason ?? ''} on ${ev.involvedObject?.name ?? ''} dropped: ${errorMessage(err)}`),
-      });
+      r = new ApiEventRecorder(
+        this.clientset.events,
+        { component },
+        {
+          clock: this.clock,
+          onError: (err, ev) => this.log(`event ${ev.reason ?? ''} on ${ev.involvedObject?.name ?? ''} dropped: ${errorMessage(err)}`),
+        },
+      );
       this.byComponent.set(component, r);
     }
     return r;

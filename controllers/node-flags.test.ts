@@ -10,7 +10,7 @@ function parse(argv: string[]) {
   return parseNodeControllerFlags(values, usage);
 }
 
-test('defaults are Kubernetes\'', (t) => {
+test("defaults are Kubernetes'", (t) => {
   t.deepEqual(parse([]), {
     nodeLifecycle: { nodeMonitorGracePeriodMs: 40_000, nodeStartupGracePeriodMs: 60_000, nodeMonitorPeriodMs: 5000 },
     nodeIpam: { allocateNodeCidrs: true, clusterCidr: '10.244.0.0/16', nodeCidrMaskSize: 24 },
@@ -21,7 +21,8 @@ test('defaults are Kubernetes\'', (t) => {
 test('flags set the options', (t) => {
   const o = parse([
     '--node-monitor-grace-period=2s',
-    '--node-monitor-period', '500ms',
+    '--node-monitor-period',
+    '500ms',
     '--cluster-cidr=10.100.0.0/20',
     '--node-cidr-mask-size=26',
     '--allocate-node-cidrs=false',

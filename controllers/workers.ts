@@ -19,8 +19,7 @@ export class QueueWorkers {
   /** Starts `workers` workers (at least one). Calling it twice is an invariant error. */
   run(workers: number): void {
     if (this.running) throw new Error(`invariant: controller ${this.name} started twice`);
-    const report = (key: string, err: unknown): void =>
-      this.log(`${this.name}: sync "${key}" failed (will retry): ${errorMessage(err)}`);
+    const report = (key: string, err: unknown): void => this.log(`${this.name}: sync "${key}" failed (will retry): ${errorMessage(err)}`);
     this.running = Array.from({ length: Math.max(1, workers) }, () => runWorker(this.queue, this.sync, report));
   }
 

@@ -36,7 +36,13 @@ async function tempDir(t: { teardown(fn: () => Promise<void>): void }, prefix: s
 test('the API server: admin works, plaintext and a server of another CA are refused', async (t) => {
   const etcd = await startTestEtcd(t);
   const tls = await testTls();
-  const server = await startApiServer({ tls: tls.serving, etcdServers: [etcd.etcd.clientUrl], address: '127.0.0.1:0', httpAddress: '127.0.0.1:0', log: () => undefined });
+  const server = await startApiServer({
+    tls: tls.serving,
+    etcdServers: [etcd.etcd.clientUrl],
+    address: '127.0.0.1:0',
+    httpAddress: '127.0.0.1:0',
+    log: () => undefined,
+  });
   t.teardown(() => server.stop());
   const open = (creds: ClientCredentials): Clientset => {
     const cs = new Clientset(server.grpcAddress, { ...creds, deadlineMs: 5000 });
@@ -91,7 +97,17 @@ async function whoAmIServer(t: { teardown(fn: () => Promise<void> | void): void 
   const server = new grpc.Server();
   const codec = { serialize: (s: string) => Buffer.from(s), deserialize: (b: Buffer) => b.toString() };
   server.addService(
-    { whoami: { path: '/test.Who/Am', requestStream: false, responseStream: false, requestSerialize: codec.serialize, requestDeserialize: codec.deserialize, responseSerialize: codec.serialize, responseDeserialize: codec.deserialize } },
+    {
+      whoami: {
+        path: '/test.Who/Am',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: codec.serialize,
+        requestDeserialize: codec.deserialize,
+        responseSerialize: codec.serialize,
+        responseDeserialize: codec.deserialize,
+      },
+    },
     {
       whoami: (call: grpc.ServerUnaryCall<string, string>, callback: grpc.sendUnaryData<string>) => {
         try {
@@ -115,10 +131,17 @@ function whoAmI(address: string, creds: ClientCredentials): Promise<string> {
   const md = new grpc.Metadata();
   if (creds.token !== undefined) md.set('authorization', `Bearer ${creds.token}`);
   return new Promise<string>((resolve) =>
-    client.makeUnaryRequest('/test.Who/Am', (s: string) => Buffer.from(s), (b: Buffer) => b.toString(), 'who', md, (err, res) => {
-      client.close();
-      resolve(err ? `error: ${err.details}` : (res ?? ''));
-    }),
+    client.makeUnaryRequest(
+      '/test.Who/Am',
+      (s: string) => Buffer.from(s),
+      (b: Buffer) => b.toString(),
+      'who',
+      md,
+      (err, res) => {
+        client.close();
+        resolve(err ? `error: ${err.details}` : (res ?? ''));
+      },
+    ),
   );
 }
 
@@ -146,7 +169,10 @@ test('the authenticator on real TLS connections: certificates of the CA, of anot
   const expiring = await issue(tls.ca, { commonName: 'alice' }, { usage: 'client', validityDays: 1 });
   const later = new Date(Date.now() + 2 * 86_400_000);
   const address2 = await whoAmIServer(t, new RequestAuthenticator({ clientCaPem: tls.ca.certPem, now: () => later }));
-  t.regex(await whoAmI(address2, { ...ca, certPem: expiring.certPem, keyPem: expiring.keyPem }), /^error: UnauthorizedError: x509: certificate has expired or is not yet valid: current time \S+ is after \S+$/);
+  t.regex(
+    await whoAmI(address2, { ...ca, certPem: expiring.certPem, keyPem: expiring.keyPem }),
+    /^error: UnauthorizedError: x509: certificate has expired or is not yet valid: current time \S+ is after \S+$/,
+  );
 });
 
 /** GET /health of the embedded etcd with the given TLS material; the status code, or the connection error's code. */
@@ -163,13 +189,24 @@ function etcdHealth(url: string, opts: { ca: string; cert?: string; key?: string
 
 test('tsk apiserver: PKI files 0600 reused on restart, admin.conf works, the embedded etcd only opens to the API server', async (t) => {
   const dir = await tempDir(t, 'tsk-apiserver-tls-');
-  const flags = parseFlags(['--data-dir', dir, '--address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--write-config=false', '--tls-san', 'api.example.test']);
+  const flags = parseFlags([
+    '--data-dir',
+    dir,
+    '--address',
+    '127.0.0.1:0',
+    '--http-address',
+    '127.0.0.1:0',
+    '--write-config=false',
+    '--tls-san',
+    'api.example.test',
+  ]);
   const lines: string[] = [];
   let running = await startWithEtcd(flags, (l) => lines.push(l));
   let stopped = false;
   t.teardown(() => (stopped ? undefined : running.stop()));
 
-  for (const f of ['ca.key', 'server.key', 'admin.key', 'etcd-client.key', 'etcd-server.key', 'ca.crt']) t.is((await stat(join(dir, 'tls', f))).mode & 0o777, 0o600, f);
+  for (const f of ['ca.key', 'server.key', 'admin.key', 'etcd-client.key', 'etcd-server.key', 'ca.crt'])
+    t.is((await stat(join(dir, 'tls', f))).mode & 0o777, 0o600, f);
   t.is((await stat(join(dir, 'tls'))).mode & 0o777, 0o700);
   t.is((await stat(adminConfigPath(dir))).mode & 0o777, 0o600);
   const serving = new X509Certificate(await readFile(join(dir, 'tls', 'server.crt')));
@@ -189,7 +226,10 @@ test('tsk apiserver: PKI files 0600 reused on restart, admin.conf works, the emb
   const other = await createCA('x');
   const stranger = await issue(other, { commonName: 'root' }, { usage: 'client' });
   t.not(await etcdHealth(etcdUrl, { ca, cert: stranger.certPem, key: stranger.keyPem }), '200', 'a certificate of another CA: refused');
-  const plain = await fetch(etcdUrl.replace('https:', 'http:') + '/health').then((r) => String(r.status), (e: Error) => e.message);
+  const plain = await fetch(etcdUrl.replace('https:', 'http:') + '/health').then(
+    (r) => String(r.status),
+    (e: Error) => e.message,
+  );
   t.not(plain, '200', 'plain HTTP: refused');
 
   // A restart reuses the CA and certificates (the admin credential keeps working).
@@ -213,7 +253,14 @@ test('a bad token file stops the start with one line naming it', async (t) => {
   const etcd = await startTestEtcd(t);
   const tls = await testTls();
   await t.throwsAsync(
-    startApiServer({ tls: tls.serving, tokenAuthFile: file, etcdServers: [etcd.etcd.clientUrl], address: '127.0.0.1:0', httpAddress: '127.0.0.1:0', log: () => undefined }),
+    startApiServer({
+      tls: tls.serving,
+      tokenAuthFile: file,
+      etcdServers: [etcd.etcd.clientUrl],
+      address: '127.0.0.1:0',
+      httpAddress: '127.0.0.1:0',
+      log: () => undefined,
+    }),
     { message: `token file '${file}' must have at least 3 columns (token, user name, user uid), found 2 on line 1` },
   );
 });

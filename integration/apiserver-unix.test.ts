@@ -26,7 +26,13 @@ function tempDir(t: { teardown(fn: () => void): void }): string {
 test('the API server serves TCP and a unix socket at once; the socket file goes when it stops', async (t) => {
   const etcd = await startTestEtcd(t);
   const sock = join(tempDir(t), 'run', 'api.sock');
-  const server = await startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:0,unix://${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+  const server = await startApiServer({
+    tls: (await testTls()).serving,
+    etcdServers: [etcd.etcd.clientUrl],
+    address: `127.0.0.1:0,unix://${sock}`,
+    httpAddress: '127.0.0.1:0',
+    log: () => undefined,
+  });
   let stopped = false;
   t.teardown(() => (stopped ? undefined : server.stop()));
   t.regex(server.grpcAddress, /^127\.0\.0\.1:\d+$/);
@@ -51,28 +57,55 @@ test('a socket file left by a dead server is replaced; a live one or a non-socke
   // A stale socket: bound by a process that is gone (simulated: listen, then close without unlinking).
   execFileSync(process.execPath, ['-e', `const s=require('net').createServer();s.listen(${JSON.stringify(sock)},()=>process.exit(0))`]);
   t.true(existsSync(sock));
-  const server = await startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `unix:${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+  const server = await startApiServer({
+    tls: (await testTls()).serving,
+    etcdServers: [etcd.etcd.clientUrl],
+    address: `unix:${sock}`,
+    httpAddress: '127.0.0.1:0',
+    log: () => undefined,
+  });
   t.teardown(() => server.stop());
   const cs = new Clientset(`unix:${sock}`, (await testTls()).admin);
   t.teardown(() => cs.close());
   t.truthy((await cs.namespaces.get('default')).metadata?.uid);
 
-  const other = startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `unix:${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+  const other = startApiServer({
+    tls: (await testTls()).serving,
+    etcdServers: [etcd.etcd.clientUrl],
+    address: `unix:${sock}`,
+    httpAddress: '127.0.0.1:0',
+    log: () => undefined,
+  });
   await t.throwsAsync(other, { message: new RegExp(`cannot listen on unix:${sock} for gRPC`) });
   t.truthy((await cs.namespaces.get('default')).metadata?.uid, 'the live server keeps its socket');
 
   const notSocket = join(dir, 'file');
   execFileSync('touch', [notSocket]);
-  await t.throwsAsync(startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `unix:${notSocket}`, httpAddress: '127.0.0.1:0', log: () => undefined }), {
-    message: /exists and is not a socket/,
-  });
+  await t.throwsAsync(
+    startApiServer({
+      tls: (await testTls()).serving,
+      etcdServers: [etcd.etcd.clientUrl],
+      address: `unix:${notSocket}`,
+      httpAddress: '127.0.0.1:0',
+      log: () => undefined,
+    }),
+    {
+      message: /exists and is not a socket/,
+    },
+  );
   t.true(existsSync(notSocket));
 });
 
 test('a process in a network namespace with no link to the host reaches the API server through its unix socket only', async (t) => {
   const etcd = await startTestEtcd(t);
   const sock = join(tempDir(t), 'api.sock');
-  const server = await startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:0,unix:${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+  const server = await startApiServer({
+    tls: (await testTls()).serving,
+    etcdServers: [etcd.etcd.clientUrl],
+    address: `127.0.0.1:0,unix:${sock}`,
+    httpAddress: '127.0.0.1:0',
+    log: () => undefined,
+  });
   t.teardown(() => server.stop());
   const ns = `tsk-ut-${randomBytes(4).toString('hex')}`;
   execFileSync('ip', ['netns', 'add', ns]);
@@ -101,7 +134,16 @@ test('a TCP port in use is refused with the address named', async (t) => {
   t.teardown(() => void busy.close());
   const addr = busy.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
-  await t.throwsAsync(startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:${port}`, httpAddress: '127.0.0.1:0', log: () => undefined }), {
-    message: new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} for gRPC`),
-  });
+  await t.throwsAsync(
+    startApiServer({
+      tls: (await testTls()).serving,
+      etcdServers: [etcd.etcd.clientUrl],
+      address: `127.0.0.1:${port}`,
+      httpAddress: '127.0.0.1:0',
+      log: () => undefined,
+    }),
+    {
+      message: new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} for gRPC`),
+    },
+  );
 });

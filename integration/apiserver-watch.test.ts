@@ -22,7 +22,10 @@ test('a watch from a resourceVersion receives every event in order, across an AP
   }
   const live = pods.watch({ resourceVersion: start });
   await live.waitFor((e) => e.length >= 10);
-  t.deepEqual(live.events.map((e) => `${e.type} ${e.object.metadata?.name} ${e.object.metadata?.resourceVersion}`), expected);
+  t.deepEqual(
+    live.events.map((e) => `${e.type} ${e.object.metadata?.name} ${e.object.metadata?.resourceVersion}`),
+    expected,
+  );
   live.cancel();
 
   // Restart; the new server's cache starts after all of this, so the watch
@@ -42,7 +45,10 @@ test('a watch from a resourceVersion receives every event in order, across an AP
     expected.push(`ADDED w${i} ${p.metadata?.resourceVersion}`);
   }
   await resumed.waitFor((e) => e.length >= 17);
-  t.deepEqual(resumed.events.map((e) => `${e.type} ${e.object.metadata?.name} ${e.object.metadata?.resourceVersion}`), expected);
+  t.deepEqual(
+    resumed.events.map((e) => `${e.type} ${e.object.metadata?.name} ${e.object.metadata?.resourceVersion}`),
+    expected,
+  );
   // The DELETED event carries the last state.
   t.deepEqual(resumed.events[11]?.object.metadata?.labels, { app: 'web' });
   resumed.cancel();
@@ -84,7 +90,10 @@ test('selector watches see objects enter and leave; bookmarks carry only a resou
   await pods.update(p2);
   await pods.bind({ metadata: { name: 'x', namespace: 'default' }, target: { name: 'node-1' } });
   await w.waitFor((e) => e.filter((x) => x.type !== 'BOOKMARK').length >= 2 && e.some((x) => x.type === 'BOOKMARK'));
-  t.deepEqual(w.objects().map((e) => `${e.type} ${e.object.metadata?.labels?.['app']}`), ['ADDED web', 'DELETED web']);
+  t.deepEqual(
+    w.objects().map((e) => `${e.type} ${e.object.metadata?.labels?.['app']}`),
+    ['ADDED web', 'DELETED web'],
+  );
   const bm = w.events.find((e) => e.type === 'BOOKMARK')!;
   t.truthy(bm.object.metadata?.resourceVersion);
   t.is(bm.object.metadata?.name ?? '', '');
@@ -145,7 +154,10 @@ test('a watch without a resourceVersion (or "0") starts with an ADDED event per 
   await fromRv.registered;
   await pods.create(pod('after-rv'));
   await fromRv.waitFor((e) => e.length >= 1);
-  t.deepEqual(fromRv.events.map((e) => `${e.type} ${e.object.metadata?.name}`), ['ADDED after-rv']);
+  t.deepEqual(
+    fromRv.events.map((e) => `${e.type} ${e.object.metadata?.name}`),
+    ['ADDED after-rv'],
+  );
   fromRv.cancel();
 });
 
@@ -158,7 +170,13 @@ test('events expire after --event-ttl (an etcd lease, renewed by every write); o
   const raw = new Etcd3({ hosts: etcd.etcd.clientUrl });
   t.teardown(() => raw.close());
   const event = (name: string): Event =>
-    ({ metadata: { name, namespace: 'default' }, involvedObject: { kind: 'Pod', namespace: 'default', name: 'web' }, reason: 'Pulled', type: 'Normal', count: 1 }) as Event;
+    ({
+      metadata: { name, namespace: 'default' },
+      involvedObject: { kind: 'Pod', namespace: 'default', name: 'web' },
+      reason: 'Pulled',
+      type: 'Normal',
+      count: 1,
+    }) as Event;
   const start = (await events.list()).metadata?.resourceVersion ?? '';
   const created = await events.create(event('web.1'));
   await pods.create(pod('web'));
@@ -184,7 +202,10 @@ test('events expire after --event-ttl (an etcd lease, renewed by every write); o
   // Then etcd removes it; watchers see DELETED, and it is gone.
   const w = events.watch({ resourceVersion: start });
   await w.waitFor((e) => e.some((x) => x.type === 'DELETED'), 30_000);
-  t.deepEqual(w.events.map((e) => e.type), ['ADDED', 'MODIFIED', 'DELETED']);
+  t.deepEqual(
+    w.events.map((e) => e.type),
+    ['ADDED', 'MODIFIED', 'DELETED'],
+  );
   t.is((await rejects(events.get('default', 'web.1'))).reason, 'NotFound');
   t.is((await pods.get('default', 'web')).metadata?.name, 'web');
   w.cancel();

@@ -49,10 +49,16 @@ test('CRUD of every kind', async (t) => {
 
   const rc = await api.kind('ReplicationController').create({
     metadata: { name: 'web', namespace: 'team-a' },
-    spec: { replicas: 2, selector: { app: 'web' }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: 'busybox' }] } } },
+    spec: {
+      replicas: 2,
+      selector: { app: 'web' },
+      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: 'busybox' }] } },
+    },
   } as ReplicationController);
   t.is(rc.spec?.replicas, 2);
-  const svc = await api.kind('Service').create({ metadata: { name: 'web', namespace: 'team-a' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } } as Service);
+  const svc = await api
+    .kind('Service')
+    .create({ metadata: { name: 'web', namespace: 'team-a' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } } as Service);
   t.regex(svc.spec?.clusterIP ?? '', /^10\.96\.\d+\.\d+$/);
   t.is(svc.spec?.ports?.[0]?.protocol, 'TCP');
   const ep = await api.kind('Endpoints').create({
@@ -139,7 +145,10 @@ test('invalid and oversized input is refused with the right error and stores not
   bad.spec!.containers!.push({ name: 'side', image: 'busybox', ports: [{ containerPort: 70000 }] });
   const invalid = await rejects(pods.create(bad));
   t.is(invalid.reason, 'Invalid');
-  t.true(invalid.causes.some((c) => c.field === 'spec.containers[1].ports[0].containerPort'), JSON.stringify(invalid.causes));
+  t.true(
+    invalid.causes.some((c) => c.field === 'spec.containers[1].ports[0].containerPort'),
+    JSON.stringify(invalid.causes),
+  );
   const badName = await rejects(pods.create(pod('Not_A_Name')));
   t.is(badName.reason, 'Invalid');
   t.true(badName.causes.some((c) => c.field === 'metadata.name'));
@@ -291,7 +300,13 @@ test('deleting a namespace deletes its contents, then itself; system namespaces 
   t.true(refused.reason === 'Forbidden' || refused.reason === 'NotFound', refused.message);
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const err = await api.kind('Namespace').get('', 'doomed').then(() => undefined, (e: unknown) => e as ApiError);
+    const err = await api
+      .kind('Namespace')
+      .get('', 'doomed')
+      .then(
+        () => undefined,
+        (e: unknown) => e as ApiError,
+      );
     if (err?.reason === 'NotFound') break;
     if (Date.now() > deadline) t.fail('namespace was not removed');
     await new Promise((r) => setTimeout(r, 100));
@@ -316,7 +331,13 @@ test('a namespace left Terminating is finished after an API server restart', asy
   t.is((await api.kind('Namespace').get('', 'half')).status?.phase, 'Terminating');
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const err = await api.kind('Namespace').get('', 'half').then(() => undefined, (e: unknown) => e as ApiError);
+    const err = await api
+      .kind('Namespace')
+      .get('', 'half')
+      .then(
+        () => undefined,
+        (e: unknown) => e as ApiError,
+      );
     if (err?.reason === 'NotFound') break;
     if (Date.now() > deadline) t.fail('namespace was not removed after the restart');
     await new Promise((r) => setTimeout(r, 200));
@@ -339,7 +360,11 @@ test('dryRun: defaulting, validation and admission run, the would-be object is r
     const upTo = Number(await etcdRevision());
     const seen: string[] = [];
     if (upTo <= Number(rev)) return seen;
-    const watcher = await raw.watch().prefix('/').startRevision(String(Number(rev) + 1)).create();
+    const watcher = await raw
+      .watch()
+      .prefix('/')
+      .startRevision(String(Number(rev) + 1))
+      .create();
     try {
       await new Promise<void>((resolve) => {
         watcher.on('data', (res) => {
@@ -384,15 +409,22 @@ test('dryRun: defaulting, validation and admission run, the would-be object is r
   const svc = await services.create({ metadata: { name: 'web' }, spec: { ports: [{ port: 80 }], type: 'NodePort' } } as Service, { dryRun: true });
   t.regex(svc.spec?.clusterIP ?? '', /^10\.96\.\d+\.\d+$/);
   t.true((svc.spec?.ports?.[0]?.nodePort ?? 0) >= 30000);
-  const ipTaken = await rejects(services.create({ metadata: { name: 'dup' }, spec: { clusterIP: taken.spec?.clusterIP, ports: [{ port: 80 }] } } as Service, { dryRun: true }));
+  const ipTaken = await rejects(
+    services.create({ metadata: { name: 'dup' }, spec: { clusterIP: taken.spec?.clusterIP, ports: [{ port: 80 }] } } as Service, { dryRun: true }),
+  );
   t.is(ipTaken.reason, 'Invalid');
   t.regex(ipTaken.message, /spec\.clusterIP: Invalid value: .*already allocated/);
   const portTaken = await rejects(
-    services.create({ metadata: { name: 'dup' }, spec: { type: 'NodePort', ports: [{ port: 80, nodePort: taken.spec?.ports?.[0]?.nodePort }] } } as Service, { dryRun: true }),
+    services.create({ metadata: { name: 'dup' }, spec: { type: 'NodePort', ports: [{ port: 80, nodePort: taken.spec?.ports?.[0]?.nodePort }] } } as Service, {
+      dryRun: true,
+    }),
   );
   t.regex(portTaken.message, /spec\.ports\[0\]\.nodePort: Invalid value: \d+: provided port is already allocated/);
   // What the dry run showed is still free: a real create can take exactly it.
-  const real = await services.create({ metadata: { name: 'web' }, spec: { clusterIP: svc.spec?.clusterIP, type: 'NodePort', ports: [{ port: 80, nodePort: svc.spec?.ports?.[0]?.nodePort }] } } as Service);
+  const real = await services.create({
+    metadata: { name: 'web' },
+    spec: { clusterIP: svc.spec?.clusterIP, type: 'NodePort', ports: [{ port: 80, nodePort: svc.spec?.ports?.[0]?.nodePort }] },
+  } as Service);
   t.is(real.spec?.clusterIP, svc.spec?.clusterIP);
   // Everything etcd recorded since `before` is the real create: the service
   // and the two allocation ranges, in one transaction.
@@ -417,10 +449,18 @@ test('dryRun: defaulting, validation and admission run, the would-be object is r
   t.is(stale.reason, 'Conflict');
   t.deepEqual(
     await historySince(before),
-    ['put /registry/pods/default/p1 @2', 'put /registry/ranges/serviceips @1', 'put /registry/ranges/servicenodeports @1', 'put /registry/services/default/web @1'],
+    [
+      'put /registry/pods/default/p1 @2',
+      'put /registry/ranges/serviceips @1',
+      'put /registry/ranges/servicenodeports @1',
+      'put /registry/services/default/web @1',
+    ],
     'dry-run updates wrote nothing: only the real service and pod creates did',
   );
   t.deepEqual((await services.get('default', 'web')).metadata?.labels ?? {}, {});
   t.is((await pods.get('default', 'p1')).status?.phase, 'Pending');
-  t.deepEqual(((await pods.list()).items ?? []).map((p) => p.metadata?.name), ['p1']);
+  t.deepEqual(
+    ((await pods.list()).items ?? []).map((p) => p.metadata?.name),
+    ['p1'],
+  );
 });

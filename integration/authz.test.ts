@@ -39,7 +39,13 @@ async function clientAs(t: ExecutionContext, address: string, user?: UserInfo): 
 
 interface Cluster {
   api: TestApiServer;
-  as(user?: UserInfo): Promise<{ pods: RawKindClient<'Pod'>; nodes: RawKindClient<'Node'>; namespaces: RawKindClient<'Namespace'>; rcs: RawKindClient<'ReplicationController'>; client: grpc.Client }>;
+  as(user?: UserInfo): Promise<{
+    pods: RawKindClient<'Pod'>;
+    nodes: RawKindClient<'Node'>;
+    namespaces: RawKindClient<'Namespace'>;
+    rcs: RawKindClient<'ReplicationController'>;
+    client: grpc.Client;
+  }>;
 }
 
 async function startCluster(t: ExecutionContext, extra: { podSecurityDefaultEnforce?: 'privileged' | 'baseline' } = {}): Promise<Cluster> {
@@ -69,7 +75,10 @@ async function twoNodes(c: Cluster): Promise<void> {
   await admin.nodes.create(node('n1'));
   await admin.nodes.create(node('n2'));
   const scheduler = await c.as(SCHEDULER);
-  for (const [p, n] of [['p1', 'n1'], ['p2', 'n2']] as const) {
+  for (const [p, n] of [
+    ['p1', 'n1'],
+    ['p2', 'n2'],
+  ] as const) {
     await admin.pods.create(pod(p, { app: 'web' }, 'demo'));
     await scheduler.pods.bind({ metadata: { name: p, namespace: 'demo' }, target: { kind: 'Node', name: n } });
   }
@@ -101,7 +110,11 @@ test('anonymous calls are refused with Unauthenticated; any user may ask the ver
     });
   t.is((await rejects(version(anonymous.client))).reason, 'Unauthorized');
   t.truthy(await version((await c.as(ALICE)).client));
-  isForbidden(t, await rejects((await c.as(ALICE)).pods.list({ namespace: 'default' })), 'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"');
+  isForbidden(
+    t,
+    await rejects((await c.as(ALICE)).pods.list({ namespace: 'default' })),
+    'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"',
+  );
   const metrics = await c.api.server.metrics.registry.metrics();
   t.regex(metrics, /apiserver_request_total\{verb="list",resource="pods",code="401"\} 1/);
   t.regex(metrics, /apiserver_request_total\{verb="list",resource="pods",code="403"\} 1/);
@@ -117,7 +130,11 @@ test("a node may change only its own Node and its own pods' status, and may not 
     await rejects(n1.nodes.update({ ...n2Node, metadata: { ...n2Node.metadata, labels: { taken: 'yes' } } })),
     'nodes "n2" is forbidden: User "system:node:n1" cannot update resource "nodes" in API group "" at the cluster scope: node "n1" is not allowed to modify node "n2"',
   );
-  isForbidden(t, await rejects(n1.nodes.updateStatus({ ...n2Node, status: { conditions: [{ type: 'Ready', status: 'True' }] } })), /cannot update resource "nodes\/status"/);
+  isForbidden(
+    t,
+    await rejects(n1.nodes.updateStatus({ ...n2Node, status: { conditions: [{ type: 'Ready', status: 'True' }] } })),
+    /cannot update resource "nodes\/status"/,
+  );
   const n1Node = await n1.nodes.get('', 'n1');
   const written = await n1.nodes.updateStatus({ ...n1Node, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
   t.is(written.status?.conditions?.[0]?.status, 'True');
@@ -136,14 +153,22 @@ test("a node may change only its own Node and its own pods' status, and may not 
   t.is((await (await c.as(ADMIN)).pods.get('demo', 'p2')).status?.phase, 'Pending', 'the refused write left the pod alone');
   const p1 = await n1.pods.get('demo', 'p1');
   t.is((await n1.pods.updateStatus({ ...p1, status: { ...p1.status, phase: 'Running' } })).status?.phase, 'Running');
-  isForbidden(t, await rejects(n1.pods.delete({ namespace: 'demo', name: 'p2' })), 'pods "p2" is forbidden: node "n1" can only delete pods with spec.nodeName set to itself');
+  isForbidden(
+    t,
+    await rejects(n1.pods.delete({ namespace: 'demo', name: 'p2' })),
+    'pods "p2" is forbidden: node "n1" can only delete pods with spec.nodeName set to itself',
+  );
 
   isForbidden(
     t,
     await rejects(n1.pods.create(pod('web-1', { app: 'web' }, 'demo'))),
     'pods "web-1" is forbidden: User "system:node:n1" cannot create resource "pods" in API group "" in the namespace "demo"',
   );
-  isForbidden(t, await rejects(n1.pods.update({ ...p1, metadata: { ...p1.metadata, labels: { app: 'other' } } })), /cannot update resource "pods" in API group "" in the namespace "demo"/);
+  isForbidden(
+    t,
+    await rejects(n1.pods.update({ ...p1, metadata: { ...p1.metadata, labels: { app: 'other' } } })),
+    /cannot update resource "pods" in API group "" in the namespace "demo"/,
+  );
   isForbidden(
     t,
     await rejects(n1.pods.bind({ metadata: { name: 'p1', namespace: 'demo' }, target: { name: 'n1' } })),
@@ -165,7 +190,10 @@ function streamEnd(call: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexS
   });
 }
 
-function openTunnel(client: grpc.Client, nodeName: string): { call: grpc.ClientDuplexStream<TunnelMessage, TunnelMessage>; first: Promise<TunnelMessage | ApiError> } {
+function openTunnel(
+  client: grpc.Client,
+  nodeName: string,
+): { call: grpc.ClientDuplexStream<TunnelMessage, TunnelMessage>; first: Promise<TunnelMessage | ApiError> } {
   const m = NodeTunnelService.connect;
   const call = client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize) as grpc.ClientDuplexStream<TunnelMessage, TunnelMessage>;
   const first = new Promise<TunnelMessage | ApiError>((resolve) => {
@@ -181,7 +209,10 @@ test("a node cannot exec or read logs, nor open another node's tunnel", async (t
   await twoNodes(c);
   const execAs = async (user: UserInfo | undefined): Promise<ApiError | undefined> => {
     const m = apiGen.PodServiceService.exec;
-    const call = (await c.as(user)).client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize) as grpc.ClientDuplexStream<unknown, ExecServerMessage>;
+    const call = (await c.as(user)).client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize) as grpc.ClientDuplexStream<
+      unknown,
+      ExecServerMessage
+    >;
     call.write({ start: { namespace: 'demo', name: 'p1', command: ['sh'] } });
     return streamEnd(call);
   };
@@ -191,8 +222,15 @@ test("a node cannot exec or read logs, nor open another node's tunnel", async (t
   t.is((await execAs(SCHEDULER))?.reason, 'Forbidden');
 
   const logs = apiGen.PodServiceService.logs;
-  const logsCall = (await c.as(N1)).client.makeServerStreamRequest(logs.path, logs.requestSerialize, logs.responseDeserialize, { namespace: 'demo', name: 'p1' });
-  isForbidden(t, (await streamEnd(logsCall))!, 'pods "p1" is forbidden: User "system:node:n1" cannot get resource "pods/log" in API group "" in the namespace "demo"');
+  const logsCall = (await c.as(N1)).client.makeServerStreamRequest(logs.path, logs.requestSerialize, logs.responseDeserialize, {
+    namespace: 'demo',
+    name: 'p1',
+  });
+  isForbidden(
+    t,
+    (await streamEnd(logsCall))!,
+    'pods "p1" is forbidden: User "system:node:n1" cannot get resource "pods/log" in API group "" in the namespace "demo"',
+  );
 
   // n1 claims n2's tunnel: refused, and n2's name stays free.
   const stolen = openTunnel((await c.as(N1)).client, 'n2');
@@ -207,7 +245,7 @@ test("a node cannot exec or read logs, nor open another node's tunnel", async (t
   t.is((anonymous as ApiError).reason, 'Unauthorized');
   // Its own tunnel is accepted: the server answers the hello.
   const own = openTunnel((await c.as(N1)).client, 'n1');
-  t.deepEqual((await own.first as TunnelMessage).hello?.nodeName, 'n1');
+  t.deepEqual(((await own.first) as TunnelMessage).hello?.nodeName, 'n1');
   own.call.end();
   own.call.cancel();
   const metrics = await c.api.server.metrics.registry.metrics();
@@ -237,9 +275,18 @@ test('Pod Security: baseline refuses a hostPath pod naming the volume, privilege
   t.is((await rejects(admin.pods.create(hostPathPod('dry', 'locked'), { dryRun: true }))).reason, 'Forbidden');
 
   const m = apiGen.ReplicationControllerServiceService.create;
-  const rc = { metadata: { name: 'r', namespace: 'locked' }, spec: { replicas: 1, selector: { app: 'root' }, template: { metadata: { labels: { app: 'root' } }, spec: hostPathPod('x', 'locked').spec } } };
+  const rc = {
+    metadata: { name: 'r', namespace: 'locked' },
+    spec: { replicas: 1, selector: { app: 'root' }, template: { metadata: { labels: { app: 'root' } }, spec: hostPathPod('x', 'locked').spec } },
+  };
   const warnings = await new Promise<string[]>((resolve, reject) => {
-    const call = admin.client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, { object: rc }, (err) => err && reject(fromServiceError(err)));
+    const call = admin.client.makeUnaryRequest(
+      m.path,
+      m.requestSerialize,
+      m.responseDeserialize,
+      { object: rc },
+      (err) => err && reject(fromServiceError(err)),
+    );
     call.on('status', (s: grpc.StatusObject) => resolve(s.metadata.get('warning').map(String)));
   });
   t.deepEqual(warnings, ['299 - "would violate PodSecurity \\"baseline:latest\\": hostPath volumes (volume \\"root\\")"']);

@@ -23,7 +23,10 @@ test('CRUD of every kind through the typed clients', async (t) => {
   t.truthy(ns.metadata?.uid);
   t.truthy(ns.metadata?.resourceVersion);
   const nsList = await cs.namespaces.list({ labelSelector: 'env=test' });
-  t.deepEqual(nsList.items?.map((n) => n.metadata?.name), ['team-a']);
+  t.deepEqual(
+    nsList.items?.map((n) => n.metadata?.name),
+    ['team-a'],
+  );
 
   // Pod: create, get, list by label, update, stale update, updateStatus, bind, delete
   const pod = await cs.pods.create({ metadata: { name: 'web', namespace: 'team-a', labels: { app: 'web' } }, spec: podSpec() });
@@ -31,7 +34,10 @@ test('CRUD of every kind through the typed clients', async (t) => {
   await t.throwsAsync(cs.pods.create({ metadata: { name: 'web', namespace: 'team-a' }, spec: podSpec() }), { instanceOf: AlreadyExistsError });
   const got = await cs.pods.get('web', 'team-a');
   t.is(got.metadata?.uid, pod.metadata?.uid);
-  t.deepEqual((await cs.pods.list({ namespace: 'team-a', labelSelector: 'app in (web,db)' })).items?.map((p) => p.metadata?.name), ['web']);
+  t.deepEqual(
+    (await cs.pods.list({ namespace: 'team-a', labelSelector: 'app in (web,db)' })).items?.map((p) => p.metadata?.name),
+    ['web'],
+  );
   t.deepEqual((await cs.pods.list({ namespace: 'team-a', labelSelector: 'app!=web' })).items ?? [], []);
   const updated = await cs.pods.update({ ...got, metadata: { ...got.metadata, labels: { app: 'web', v: '2' } } });
   t.is(updated.metadata?.labels?.['v'], '2');
@@ -41,7 +47,10 @@ test('CRUD of every kind through the typed clients', async (t) => {
   const bound = await cs.pods.bind('team-a', 'web', 'node-1');
   t.is(bound.spec?.nodeName, 'node-1');
   await t.throwsAsync(cs.pods.bind('team-a', 'web', 'node-2'), { instanceOf: ConflictError });
-  t.deepEqual((await cs.pods.list({ namespace: 'team-a', fieldSelector: 'spec.nodeName=node-1' })).items?.map((p) => p.metadata?.name), ['web']);
+  t.deepEqual(
+    (await cs.pods.list({ namespace: 'team-a', fieldSelector: 'spec.nodeName=node-1' })).items?.map((p) => p.metadata?.name),
+    ['web'],
+  );
   await cs.pods.delete('web', { namespace: 'team-a', gracePeriodSeconds: 0 });
   await t.throwsAsync(cs.pods.get('web', 'team-a'), { instanceOf: NotFoundError, message: 'pods "web" not found' });
 
@@ -65,7 +74,10 @@ test('CRUD of every kind through the typed clients', async (t) => {
   // Service (clusterIP allocated), Endpoints
   const svc = await cs.services.create({ metadata: { name: 'web', namespace: 'team-a' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } });
   t.regex(svc.spec?.clusterIP ?? '', /^\d+\.\d+\.\d+\.\d+$/);
-  const ep = await cs.endpoints.create({ metadata: { name: 'web', namespace: 'team-a' }, subsets: [{ addresses: [{ ip: '10.244.0.9' }], ports: [{ port: 80 }] }] });
+  const ep = await cs.endpoints.create({
+    metadata: { name: 'web', namespace: 'team-a' },
+    subsets: [{ addresses: [{ ip: '10.244.0.9' }], ports: [{ port: 80 }] }],
+  });
   const ep2 = await cs.endpoints.update({ ...ep, subsets: [] });
   t.deepEqual(ep2.subsets ?? [], []);
   await cs.endpoints.delete('web', { namespace: 'team-a' });
@@ -76,7 +88,10 @@ test('CRUD of every kind through the typed clients', async (t) => {
   t.is(node.metadata?.namespace ?? '', '');
   const node2 = await cs.nodes.updateStatus({ ...node, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
   t.is(node2.status?.conditions?.[0]?.status, 'True');
-  t.deepEqual((await cs.nodes.list()).items?.map((n) => n.metadata?.name), ['node-1']);
+  t.deepEqual(
+    (await cs.nodes.list()).items?.map((n) => n.metadata?.name),
+    ['node-1'],
+  );
   await cs.nodes.delete('node-1');
   const ev = await cs.events.create({
     metadata: { name: 'web.1', namespace: 'team-a' },
@@ -86,7 +101,10 @@ test('CRUD of every kind through the typed clients', async (t) => {
     type: 'Normal',
   });
   t.is(ev.reason, 'Scheduled');
-  t.deepEqual((await cs.events.list({ namespace: 'team-a' })).items?.map((e) => e.metadata?.name), ['web.1']);
+  t.deepEqual(
+    (await cs.events.list({ namespace: 'team-a' })).items?.map((e) => e.metadata?.name),
+    ['web.1'],
+  );
   await cs.events.delete('web.1', { namespace: 'team-a' });
 
   // Generic access by what a user types
@@ -106,7 +124,10 @@ test('listAll follows continue tokens', async (t) => {
   t.is(page.items?.length, 3);
   t.truthy(page.metadata?.continue);
   const all = await cs.pods.listAll({ namespace: 'default', limit: 3 });
-  t.deepEqual(all.items?.map((p) => p.metadata?.name), ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
+  t.deepEqual(
+    all.items?.map((p) => p.metadata?.name),
+    ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6'],
+  );
 });
 
 test('a watch delivers every change in order, and cancel() ends it quietly', async (t) => {
@@ -127,10 +148,19 @@ test('a watch delivers every change in order, and cancel() ends it quietly', asy
   for (let i = 0; i < 10; i++) p = await cs.pods.update({ ...p, metadata: { ...p.metadata, labels: { i: String(i) } } });
   await cs.pods.delete('x', { gracePeriodSeconds: 0 });
   await done;
-  t.deepEqual(seen.map((e) => e.type), ['ADDED', ...Array<string>(10).fill('MODIFIED'), 'DELETED']);
-  t.deepEqual(seen.slice(1, 11).map((e) => e.object.metadata?.labels?.['i']), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  t.deepEqual(
+    seen.map((e) => e.type),
+    ['ADDED', ...Array<string>(10).fill('MODIFIED'), 'DELETED'],
+  );
+  t.deepEqual(
+    seen.slice(1, 11).map((e) => e.object.metadata?.labels?.['i']),
+    ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+  );
   const rvs = seen.map((e) => Number(e.object.metadata?.resourceVersion));
-  t.deepEqual(rvs, [...rvs].sort((a, b) => a - b));
+  t.deepEqual(
+    rvs,
+    [...rvs].sort((a, b) => a - b),
+  );
 });
 
 test('an unreachable server is an UnavailableError naming the address', async (t) => {

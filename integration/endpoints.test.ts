@@ -54,7 +54,10 @@ test('a Service gets the Endpoints of its pods, following readiness and deletion
   await eventually(async () => ips(await endpointsOf(cs, 'web'), 'addresses').length === 3, 15_000, 'three ready addresses');
   const ep = await endpointsOf(cs, 'web');
   t.deepEqual(ips(ep, 'addresses'), ['10.244.0.1', '10.244.0.2', '10.244.0.3']);
-  t.deepEqual(ep?.subsets?.[0]?.ports?.map((p) => `${p.name}:${p.port}/${p.protocol}`), ['http:8080/TCP']);
+  t.deepEqual(
+    ep?.subsets?.[0]?.ports?.map((p) => `${p.name}:${p.port}/${p.protocol}`),
+    ['http:8080/TCP'],
+  );
   const a = ep?.subsets?.[0]?.addresses?.find((x) => x.ip === '10.244.0.1');
   t.like(a?.targetRef, { kind: 'Pod', name: 'a', namespace: 'default' });
   t.truthy(a?.targetRef?.uid);

@@ -57,9 +57,14 @@ async function tsctl(address: string, args: string[]): Promise<{ code: number; s
   const kubeconfig = await writeTestKubeconfig(join(dir, 'config'), address);
   try {
     return await new Promise((resolve) => {
-      execFile(process.execPath, [bin, ...args, '--server', address, '--kubeconfig', kubeconfig], { env: { ...process.env, TSCTL_SERVER: '' }, timeout: 30_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        [bin, ...args, '--server', address, '--kubeconfig', kubeconfig],
+        { env: { ...process.env, TSCTL_SERVER: '' }, timeout: 30_000 },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+        },
+      );
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -130,8 +135,14 @@ test('an owner re-created under the same name (another uid) does not keep the ol
   const current = await cs.replicationControllers.create(rc('web', 0));
   const stale = { apiVersion: 'v1', kind: 'ReplicationController', name: 'web', uid: 'uid-of-a-deleted-web', controller: false, blockOwnerDeletion: true };
   const live = { ...stale, uid: current.metadata?.uid ?? '' };
-  await cs.pods.create({ metadata: { name: 'stale', namespace: 'default', ownerReferences: [stale] }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } });
-  await cs.pods.create({ metadata: { name: 'kept', namespace: 'default', ownerReferences: [live] }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } });
+  await cs.pods.create({
+    metadata: { name: 'stale', namespace: 'default', ownerReferences: [stale] },
+    spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] },
+  });
+  await cs.pods.create({
+    metadata: { name: 'kept', namespace: 'default', ownerReferences: [live] },
+    spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] },
+  });
   await eventually(() => gone(cs.pods.get('stale', 'default')), 20_000, 'the stale dependent to go');
   t.is((await cs.pods.get('kept', 'default')).metadata?.name, 'kept');
 });
@@ -142,7 +153,10 @@ test('an unknown propagationPolicy is refused with an InvalidError naming the fi
   t.teardown(() => cs.close());
   await cs.replicationControllers.create(rc('web', 0));
   await cs.namespaces.create({ metadata: { name: 'team' } });
-  for (const del of [() => cs.replicationControllers.delete('web', { namespace: 'default', propagationPolicy: 'orphan' }), () => cs.namespaces.delete('team', { propagationPolicy: 'Later' })]) {
+  for (const del of [
+    () => cs.replicationControllers.delete('web', { namespace: 'default', propagationPolicy: 'orphan' }),
+    () => cs.namespaces.delete('team', { propagationPolicy: 'Later' }),
+  ]) {
     const err = await t.throwsAsync(del());
     t.true(err instanceof InvalidError, String(err));
     t.is((err as ApiError).causes[0]?.field, 'propagationPolicy');
@@ -161,7 +175,9 @@ test('the API server alone: Orphan and Foreground hold the object with a finaliz
   // A second delete without a policy keeps the orphaning in progress.
   t.deepEqual((await cs.replicationControllers.delete('a', { namespace: 'default' })).metadata?.finalizers, ['orphan']);
   // With Foreground the finalizer is swapped.
-  t.deepEqual((await cs.replicationControllers.delete('a', { namespace: 'default', propagationPolicy: 'Foreground' })).metadata?.finalizers, ['foregroundDeletion']);
+  t.deepEqual((await cs.replicationControllers.delete('a', { namespace: 'default', propagationPolicy: 'Foreground' })).metadata?.finalizers, [
+    'foregroundDeletion',
+  ]);
   // An explicit Background drops the collector's finalizers: the object goes now.
   await cs.replicationControllers.delete('a', { namespace: 'default', propagationPolicy: 'Background' });
   t.true(await gone(cs.replicationControllers.get('a', 'default')));

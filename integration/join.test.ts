@@ -42,7 +42,12 @@ function startTsk(ns: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc
   const lines: string[] = [];
   const waiters: Array<() => void> = [];
   const keep = (d: Buffer): void => {
-    lines.push(...d.toString().split('\n').filter((l) => l !== ''));
+    lines.push(
+      ...d
+        .toString()
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
     for (const w of waiters.splice(0)) w();
   };
   child.stdout?.on('data', keep);
@@ -59,7 +64,8 @@ function startTsk(ns: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc
         const check = (): void => {
           const hit = lines.find((l) => re.test(l));
           if (hit !== undefined) return resolve(hit);
-          if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`tsk ${args[0]} exited (${child.exitCode ?? child.signalCode}) before printing ${re}:\n${lines.join('\n')}`));
+          if (child.exitCode !== null || child.signalCode !== null)
+            return reject(new Error(`tsk ${args[0]} exited (${child.exitCode ?? child.signalCode}) before printing ${re}:\n${lines.join('\n')}`));
           if (Date.now() > deadline) return reject(new Error(`tsk ${args[0]} did not print ${re} within ${ms} ms:\n${lines.join('\n')}`));
           waiters.push(check);
           setTimeout(check, 500).unref();
@@ -105,7 +111,18 @@ test('nodes and control-plane components join with a token over TCP + TLS', asyn
 
   // The server: prints its token and keeps it in <data-dir>/token.
   const serverDir = path.join(dir, 'server');
-  const server = startTsk(ns, ['apiserver', '--data-dir', serverDir, '--address', '10.77.0.1:6443', '--http-address', '127.0.0.1:6080', '--tls-san', '10.77.0.1', '--write-config=false']);
+  const server = startTsk(ns, [
+    'apiserver',
+    '--data-dir',
+    serverDir,
+    '--address',
+    '10.77.0.1:6443',
+    '--http-address',
+    '127.0.0.1:6080',
+    '--tls-san',
+    '10.77.0.1',
+    '--write-config=false',
+  ]);
   cleanups.push(() => killProcess(server.child));
   const printed = (await server.waitFor(/^Node join token: K10/, 120_000)).slice('Node join token: '.length);
   t.is(fs.readFileSync(path.join(serverDir, 'token'), 'utf8').trim(), printed);
@@ -134,8 +151,19 @@ test('nodes and control-plane components join with a token over TCP + TLS', asyn
     for (const d of found.split('\n').filter((l) => l !== '')) spawnSync('rmdir', [d]);
   });
   const kubeletArgs = (data: string): string[] => [
-    'kubelet', '--server', serverUrl, '--hostname-override', nodeName, '--data-dir', data, '--network', 'loopback',
-    '--cgroup-root', `tsk-join-${id}`, '--http-address', '127.0.0.1:0',
+    'kubelet',
+    '--server',
+    serverUrl,
+    '--hostname-override',
+    nodeName,
+    '--data-dir',
+    data,
+    '--network',
+    'loopback',
+    '--cgroup-root',
+    `tsk-join-${id}`,
+    '--http-address',
+    '127.0.0.1:0',
   ];
   const first = startTsk(ns, [...kubeletArgs(nodeDir), '--token', joinToken]);
   cleanups.push(() => killProcess(first.child));
@@ -153,7 +181,10 @@ test('nodes and control-plane components join with a token over TCP + TLS', asyn
   const second = startTsk(ns, kubeletArgs(nodeDir));
   cleanups.push(() => killProcess(second.child));
   await second.waitFor(new RegExp(`node ${nodeName} already registered`));
-  t.false(second.lines.some((l) => /joined the cluster|warning/.test(l)), second.lines.join('\n'));
+  t.false(
+    second.lines.some((l) => /joined the cluster|warning/.test(l)),
+    second.lines.join('\n'),
+  );
   await killProcess(second.child);
 
   // Refusals: each one line on stderr, exit 1, nothing issued.
@@ -176,7 +207,10 @@ test('nodes and control-plane components join with a token over TCP + TLS', asyn
   t.is(refusedByServer().length, 1, 'the wrong token reached the server, the malformed one did not');
   t.regex(refusedByServer()[0] ?? '', /refused IssueCertificate from .*: unknown token$/);
   // A join token may not make a scheduler; the server token may.
-  await refuse(['scheduler', '--server', serverUrl, '--token', joinToken, '--data-dir', fresh(), '--http-address', '127.0.0.1:0'], /token [a-z0-9]{6} may only join nodes; system:kube-scheduler needs the server token/);
+  await refuse(
+    ['scheduler', '--server', serverUrl, '--token', joinToken, '--data-dir', fresh(), '--http-address', '127.0.0.1:0'],
+    /token [a-z0-9]{6} may only join nodes; system:kube-scheduler needs the server token/,
+  );
   t.is(server.lines.filter((l) => /issued a client certificate/.test(l)).length, issuedBefore, 'nothing was issued for the refused joins');
   const schedDir = fresh();
   const scheduler = startTsk(ns, ['scheduler', '--server', serverUrl, '--token', serverToken, '--data-dir', schedDir, '--http-address', '127.0.0.1:0']);
@@ -189,23 +223,43 @@ test('nodes and control-plane components join with a token over TCP + TLS', asyn
   t.is(deleted.code, 0, deleted.stderr);
   t.regex(deleted.stdout, /bootstrap token "[a-z0-9]{6}" deleted/);
   await refuse([...kubeletArgs(fresh()), '--token', joinToken], /: unknown token$/);
-  t.regex(errorLines((await runTsk(ns, ['token', 'delete', joinToken, ...admin])).stderr)[0] ?? '', /^tsk token delete: bootstrap token "[a-z0-9]{6}" not found$/);
+  t.regex(
+    errorLines((await runTsk(ns, ['token', 'delete', joinToken, ...admin])).stderr)[0] ?? '',
+    /^tsk token delete: bootstrap token "[a-z0-9]{6}" not found$/,
+  );
 
   // A restarted server keeps its token (file and etcd) without printing the secret again.
   server.child.kill('SIGTERM');
   await new Promise((r) => server.child.once('exit', r));
-  const restarted = startTsk(ns, ['apiserver', '--data-dir', serverDir, '--address', '10.77.0.1:6443', '--http-address', '127.0.0.1:6080', '--tls-san', '10.77.0.1', '--write-config=false']);
+  const restarted = startTsk(ns, [
+    'apiserver',
+    '--data-dir',
+    serverDir,
+    '--address',
+    '10.77.0.1:6443',
+    '--http-address',
+    '127.0.0.1:6080',
+    '--tls-san',
+    '10.77.0.1',
+    '--write-config=false',
+  ]);
   cleanups.push(() => killProcess(restarted.child));
   await restarted.waitFor(/the node join token is in .*\/token$/, 120_000);
   await restarted.waitFor(/serving gRPC/);
-  t.false(restarted.lines.some((l) => l.includes(serverToken.slice(-16))), 'the secret is not printed again');
+  t.false(
+    restarted.lines.some((l) => l.includes(serverToken.slice(-16))),
+    'the secret is not printed again',
+  );
   const after = await runTsk(ns, ['token', 'list', ...admin]);
   t.regex(after.stdout, /<forever>\s+<never>\s+authentication,control-plane/);
   // The scheduler that joined starts again without a token.
   const again = startTsk(ns, ['scheduler', '--server', serverUrl, '--data-dir', schedDir, '--http-address', '127.0.0.1:0']);
   cleanups.push(() => killProcess(again.child));
   await again.waitFor(/using API server/);
-  t.false(again.lines.some((l) => /joined the cluster|warning/.test(l)), again.lines.join('\n'));
+  t.false(
+    again.lines.some((l) => /joined the cluster|warning/.test(l)),
+    again.lines.join('\n'),
+  );
 });
 
 test('a joined client renews its certificate with itself, and its connection re-reads the files', async (t) => {
@@ -241,7 +295,10 @@ test('a joined client renews its certificate with itself, and its connection re-
   t.deepEqual(certificateInfo(renewed.certPem).subject, { commonName: 'system:node:n1', organizations: ['system:nodes'] });
   t.true(certificateInfo(renewed.certPem).notAfter.getTime() > certificateInfo(old).notAfter.getTime() + 300 * 86_400_000);
   t.is(fs.readFileSync(path.join(dir, CREDENTIAL_FILES.cert), 'utf8'), renewed.certPem);
-  t.true(log.some((l) => l === 'issued a client certificate for system:node:n1 (user system:node:n1)'), log.join('\n'));
+  t.true(
+    log.some((l) => l === 'issued a client certificate for system:node:n1 (user system:node:n1)'),
+    log.join('\n'),
+  );
 
   // The component's connection uses the files: it works, and keeps working with renewed ones.
   const target = await resolveComponentClient({ ...opts, kubeconfig: undefined }, { TSK_CONFIG: path.join(dir, 'no-config') });

@@ -75,16 +75,28 @@ const test = anyTest as TestFn<Env>;
  */
 function startKubelet(env: Env, node: KubeletNode): ChildProcess {
   const args = [
-    `--net=/var/run/netns/${node.ns}`, process.execPath, TSK, 'kubelet',
-    '--server', `unix:${env.sock}`,
-    '--kubeconfig', env.kubeconfig,
-    '--hostname-override', node.nodeName,
-    '--data-dir', node.dataDir,
+    `--net=/var/run/netns/${node.ns}`,
+    process.execPath,
+    TSK,
+    'kubelet',
+    '--server',
+    `unix:${env.sock}`,
+    '--kubeconfig',
+    env.kubeconfig,
+    '--hostname-override',
+    node.nodeName,
+    '--data-dir',
+    node.dataDir,
     ...node.args,
   ];
   const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const keep = (d: Buffer): void => {
-    node.log.push(...d.toString().split('\n').filter((l) => l !== ''));
+    node.log.push(
+      ...d
+        .toString()
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
     if (node.log.length > 400) node.log.splice(0, node.log.length - 400);
   };
   child.stdout?.on('data', keep);
@@ -143,7 +155,13 @@ test.before(async (t) => {
   fs.chmodSync(env.hostDir, 0o777);
 
   const etcd = await startTestEtcd(shim);
-  const api: RunningApiServer = await startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:0,unix:${env.sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+  const api: RunningApiServer = await startApiServer({
+    tls: (await testTls()).serving,
+    etcdServers: [etcd.etcd.clientUrl],
+    address: `127.0.0.1:0,unix:${env.sock}`,
+    httpAddress: '127.0.0.1:0',
+    log: () => undefined,
+  });
   cleanups.push(() => api.stop());
   env.clientset = new Clientset(api.grpcAddress, (await testTls()).admin);
   env.kubeconfig = await writeTestKubeconfig(path.join(dir, 'config'), `unix:${env.sock}`);
@@ -161,7 +179,15 @@ test.before(async (t) => {
 
   const common = ['--node-status-update-frequency', '1s'];
   env.node = await addNode(env, registryPort, registrySock, 'node', [
-    '--network', 'loopback', '--node-ip', '127.0.0.1', '--max-pods', '20', '--system-reserved', 'cpu=100m,memory=100Mi', ...common,
+    '--network',
+    'loopback',
+    '--node-ip',
+    '127.0.0.1',
+    '--max-pods',
+    '20',
+    '--system-reserved',
+    'cpu=100m,memory=100Mi',
+    ...common,
   ]);
   env.bridged = await addNode(env, registryPort, registrySock, 'bridged', ['--network', 'bridge', '--http-address', '127.0.0.1:10248', ...common]);
   startKubelet(env, env.node);
@@ -207,11 +233,15 @@ function assertKubeletAlive(node: KubeletNode): void {
 
 async function waitPod(env: Env, name: string, pred: (p: Pod) => boolean, what: string, node = env.node, timeoutMs = 60_000): Promise<Pod> {
   let last: Pod | undefined;
-  await eventually(async () => {
-    assertKubeletAlive(node);
-    last = await podStatus(env, name);
-    return pred(last);
-  }, timeoutMs, what).catch((err: Error) => {
+  await eventually(
+    async () => {
+      assertKubeletAlive(node);
+      last = await podStatus(env, name);
+      return pred(last);
+    },
+    timeoutMs,
+    what,
+  ).catch((err: Error) => {
     throw new Error(`${err.message}; last status: ${JSON.stringify(last?.status)}`);
   });
   return last as Pod;
@@ -220,7 +250,12 @@ async function waitPod(env: Env, name: string, pred: (p: Pod) => boolean, what: 
 /** A page of the kubelet's HTTP server, fetched from inside its namespace (busybox wget); "" when it cannot be read. */
 function kubeletHttp(node: KubeletNode, page: string): Promise<string> {
   return new Promise((resolve) => {
-    execFile('nsenter', [`--net=/var/run/netns/${node.ns}`, '/bin/busybox', 'wget', '-qO-', `http://127.0.0.1:10248${page}`], { timeout: 10_000 }, (err, stdout) => resolve(err ? '' : stdout));
+    execFile(
+      'nsenter',
+      [`--net=/var/run/netns/${node.ns}`, '/bin/busybox', 'wget', '-qO-', `http://127.0.0.1:10248${page}`],
+      { timeout: 10_000 },
+      (err, stdout) => resolve(err ? '' : stdout),
+    );
   });
 }
 
@@ -234,16 +269,21 @@ function metric(text: string, series: string): number {
 }
 
 const heartbeat = (n: Node): string => n.status?.conditions?.find((c) => c.type === 'Ready')?.lastHeartbeatTime ?? '';
-const readyCondition = (n: Node | undefined): NonNullable<NonNullable<Node['status']>['conditions']>[number] | undefined => n?.status?.conditions?.find((c) => c.type === 'Ready');
+const readyCondition = (n: Node | undefined): NonNullable<NonNullable<Node['status']>['conditions']>[number] | undefined =>
+  n?.status?.conditions?.find((c) => c.type === 'Ready');
 
 test.serial('the kubelet registers its Node and heartbeats', async (t) => {
   const env = t.context;
   let node: Node | undefined;
-  await eventually(async () => {
-    assertKubeletAlive(env.node);
-    node = await env.clientset.nodes.get(env.node.nodeName).catch(() => undefined);
-    return node?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-  }, 60_000, 'the Node to be Ready');
+  await eventually(
+    async () => {
+      assertKubeletAlive(env.node);
+      node = await env.clientset.nodes.get(env.node.nodeName).catch(() => undefined);
+      return node?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    },
+    60_000,
+    'the Node to be Ready',
+  );
   const n = node as Node;
   t.is(n.metadata?.labels?.['kubernetes.io/hostname'], env.node.nodeName, 'the hostname label follows --hostname-override, as in Kubernetes');
   t.is(n.metadata?.labels?.['kubernetes.io/os'], 'linux');
@@ -252,18 +292,31 @@ test.serial('the kubelet registers its Node and heartbeats', async (t) => {
   t.regex(n.status?.capacity?.['memory'] ?? '', /^\d+Ki$/);
   t.is(n.status?.capacity?.['pods'], '20');
   t.is(n.status?.allocatable?.['cpu'], `${os.cpus().length * 1000 - 100}m`);
-  t.deepEqual(n.status?.addresses, [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: env.node.nodeName }]);
+  t.deepEqual(n.status?.addresses, [
+    { type: 'InternalIP', address: '127.0.0.1' },
+    { type: 'Hostname', address: env.node.nodeName },
+  ]);
   t.is(n.status?.nodeInfo?.containerRuntimeVersion, 'tsk://0.1.0');
   t.is(n.status?.nodeInfo?.operatingSystem, 'linux');
   t.is(n.status?.nodeInfo?.kernelVersion, os.release());
   const ready = n.status?.conditions?.find((c) => c.type === 'Ready');
   t.is(ready?.reason, 'KubeletReady');
   t.is(ready?.message, 'kubelet is posting ready status');
-  t.deepEqual(n.status?.conditions?.map((c) => `${c.type}=${c.status}`), ['MemoryPressure=False', 'DiskPressure=False', 'PIDPressure=False', 'Ready=True']);
-  await eventually(async () => {
-    const evs = (await env.clientset.events.list({ namespace: 'default', fieldSelector: `involvedObject.name=${env.node.nodeName}` })).items ?? [];
-    return evs.some((e) => e.reason === 'Starting' && e.message === 'Starting kubelet.') && evs.some((e) => e.reason === 'NodeReady' && e.message === `Node ${env.node.nodeName} status is now: NodeReady`);
-  }, 15_000, 'the Starting and NodeReady events');
+  t.deepEqual(
+    n.status?.conditions?.map((c) => `${c.type}=${c.status}`),
+    ['MemoryPressure=False', 'DiskPressure=False', 'PIDPressure=False', 'Ready=True'],
+  );
+  await eventually(
+    async () => {
+      const evs = (await env.clientset.events.list({ namespace: 'default', fieldSelector: `involvedObject.name=${env.node.nodeName}` })).items ?? [];
+      return (
+        evs.some((e) => e.reason === 'Starting' && e.message === 'Starting kubelet.') &&
+        evs.some((e) => e.reason === 'NodeReady' && e.message === `Node ${env.node.nodeName} status is now: NodeReady`)
+      );
+    },
+    15_000,
+    'the Starting and NodeReady events',
+  );
   const first = heartbeat(n);
   await eventually(async () => heartbeat(await env.clientset.nodes.get(env.node.nodeName)) !== first, 15_000, 'a newer heartbeat');
   const later = await env.clientset.nodes.get(env.node.nodeName);
@@ -285,15 +338,27 @@ test.serial('a bound pod runs: Running, Ready, containerStatuses, events', async
   t.is(p.status?.hostIP, '127.0.0.1');
   t.is(p.status?.qosClass, 'BestEffort');
   t.truthy(p.status?.startTime);
-  t.deepEqual(p.status?.conditions?.map((c) => `${c.type}=${c.status}`), ['Initialized=True', 'Ready=True', 'ContainersReady=True', 'PodScheduled=True']);
+  t.deepEqual(
+    p.status?.conditions?.map((c) => `${c.type}=${c.status}`),
+    ['Initialized=True', 'Ready=True', 'ContainersReady=True', 'PodScheduled=True'],
+  );
   let reasons: string[] = [];
-  await eventually(async () => {
-    const evs = await env.clientset.events.list({ namespace: 'default', fieldSelector: 'involvedObject.name=sleeper' });
-    reasons = (evs.items ?? []).filter((e) => e.source?.component === 'kubelet' && e.source.host === env.node.nodeName).map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`);
-    return reasons.some((r) => r.startsWith('Started'));
-  }, 15_000, 'the kubelet events');
+  await eventually(
+    async () => {
+      const evs = await env.clientset.events.list({ namespace: 'default', fieldSelector: 'involvedObject.name=sleeper' });
+      reasons = (evs.items ?? [])
+        .filter((e) => e.source?.component === 'kubelet' && e.source.host === env.node.nodeName)
+        .map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`);
+      return reasons.some((r) => r.startsWith('Started'));
+    },
+    15_000,
+    'the kubelet events',
+  );
   t.true(reasons.includes(`Pulling: Pulling image "${env.image}"`), reasons.join('\n'));
-  t.true(reasons.some((r) => r.startsWith(`Pulled: Successfully pulled image "${env.image}" in `)), reasons.join('\n'));
+  t.true(
+    reasons.some((r) => r.startsWith(`Pulled: Successfully pulled image "${env.image}" in `)),
+    reasons.join('\n'),
+  );
   t.true(reasons.includes('Created: Created container main'));
   t.true(reasons.includes('Started: Started container main'));
 });
@@ -302,10 +367,14 @@ test.serial('the kubelet serves /healthz and /metrics (running pods and containe
   const env = t.context;
   let m = '';
   // The gauges follow the runtime relist (every second).
-  await eventually(async () => {
-    m = await kubeletMetrics(env.node);
-    return metric(m, 'kubelet_running_pods') >= 1 && metric(m, 'kubelet_running_containers{container_state="running"}') >= 1;
-  }, 15_000, 'running pods and containers in /metrics');
+  await eventually(
+    async () => {
+      m = await kubeletMetrics(env.node);
+      return metric(m, 'kubelet_running_pods') >= 1 && metric(m, 'kubelet_running_containers{container_state="running"}') >= 1;
+    },
+    15_000,
+    'running pods and containers in /metrics',
+  );
   t.true(metric(m, 'kubelet_pod_start_duration_seconds_count') >= 1);
   t.true(metric(m, 'kubelet_pod_worker_duration_seconds_count{operation="sync"}') >= 1);
   t.is(await kubeletHttp(env.node, '/healthz'), 'ok\n');
@@ -314,14 +383,31 @@ test.serial('the kubelet serves /healthz and /metrics (running pods and containe
 
 test.serial('a failing liveness probe restarts the container (Unhealthy, Killing)', async (t) => {
   const env = t.context;
-  const pod = bound(env.node, env.image, 'unhealthy', { terminationGracePeriodSeconds: 1 }, ['sh', '-c', 'touch /tmp/healthy; sleep 1; rm /tmp/healthy; exec sleep 3600']);
+  const pod = bound(env.node, env.image, 'unhealthy', { terminationGracePeriodSeconds: 1 }, [
+    'sh',
+    '-c',
+    'touch /tmp/healthy; sleep 1; rm /tmp/healthy; exec sleep 3600',
+  ]);
   // sleep as PID 1 ignores SIGTERM: the probe's own grace period keeps the kill short.
-  pod.spec!.containers![0]!.livenessProbe = { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1, failureThreshold: 2, terminationGracePeriodSeconds: 1 };
+  pod.spec!.containers![0]!.livenessProbe = {
+    exec: { command: ['cat', '/tmp/healthy'] },
+    periodSeconds: 1,
+    failureThreshold: 2,
+    terminationGracePeriodSeconds: 1,
+  };
   await env.clientset.pods.create(pod);
   const p = await waitPod(env, 'unhealthy', (x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 'a restart after the liveness probe failed');
   t.is(p.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode, 137, 'killed by the kubelet');
   const evs = (await env.clientset.events.list({ namespace: 'default', fieldSelector: 'involvedObject.name=unhealthy' })).items ?? [];
-  t.true(evs.some((e) => e.reason === 'Unhealthy' && e.type === 'Warning' && /^Liveness probe failed: cat: can't open '\/tmp\/healthy': No such file or directory$/.test(e.message ?? '')), evs.map((e) => `${e.reason ?? ''} ${e.message ?? ''}`).join('\n'));
+  t.true(
+    evs.some(
+      (e) =>
+        e.reason === 'Unhealthy' &&
+        e.type === 'Warning' &&
+        /^Liveness probe failed: cat: can't open '\/tmp\/healthy': No such file or directory$/.test(e.message ?? ''),
+    ),
+    evs.map((e) => `${e.reason ?? ''} ${e.message ?? ''}`).join('\n'),
+  );
   t.true(evs.some((e) => e.reason === 'Killing' && e.message === 'Container main failed liveness probe, will be restarted'));
   await env.clientset.pods.delete('unhealthy', { namespace: 'default' });
 });
@@ -329,7 +415,12 @@ test.serial('a failing liveness probe restarts the container (Unhealthy, Killing
 test.serial('a container that exits 1 under restartPolicy Always restarts and goes into CrashLoopBackOff', async (t) => {
   const env = t.context;
   await env.clientset.pods.create(bound(env.node, env.image, 'crasher', { restartPolicy: 'Always' }, ['sh', '-c', 'echo failing; exit 1']));
-  const p = await waitPod(env, 'crasher', (x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) > 0 && x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff', 'crasher in CrashLoopBackOff');
+  const p = await waitPod(
+    env,
+    'crasher',
+    (x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) > 0 && x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff',
+    'crasher in CrashLoopBackOff',
+  );
   const cs = p.status?.containerStatuses?.[0];
   t.regex(cs?.state?.waiting?.message ?? '', /^back-off \d+s restarting failed container=main pod=crasher_default\(.+\)$/);
   t.is(cs?.lastState?.terminated?.exitCode, 1);
@@ -358,13 +449,21 @@ test.serial('deleting a pod stops it gracefully (SIGTERM reaches the container) 
     spec: {
       nodeName: env.node.nodeName,
       terminationGracePeriodSeconds: 20,
-      volumes: [{ name: 'out', hostPath: { path: env.hostDir, type: 'Directory' } }, { name: 'scratch', emptyDir: {} }],
-      containers: [{
-        name: 'main',
-        image: env.image,
-        command: ['sh', '-c', "trap 'echo TERM > /out/term; exit 0' TERM; echo up > /scratch/up; while true; do sleep 0.2; done"],
-        volumeMounts: [{ name: 'out', mountPath: '/out' }, { name: 'scratch', mountPath: '/scratch' }],
-      }],
+      volumes: [
+        { name: 'out', hostPath: { path: env.hostDir, type: 'Directory' } },
+        { name: 'scratch', emptyDir: {} },
+      ],
+      containers: [
+        {
+          name: 'main',
+          image: env.image,
+          command: ['sh', '-c', "trap 'echo TERM > /out/term; exit 0' TERM; echo up > /scratch/up; while true; do sleep 0.2; done"],
+          volumeMounts: [
+            { name: 'out', mountPath: '/out' },
+            { name: 'scratch', mountPath: '/scratch' },
+          ],
+        },
+      ],
     },
   };
   const created = await env.clientset.pods.create(pod);
@@ -374,15 +473,19 @@ test.serial('deleting a pod stops it gracefully (SIGTERM reaches the container) 
   await eventually(() => fs.existsSync(path.join(emptyDir, 'up')), 15_000, 'the container to write into its emptyDir');
   const started = Date.now();
   await env.clientset.pods.delete('graceful', { namespace: 'default' });
-  await eventually(async () => {
-    try {
-      await env.clientset.pods.get('graceful', 'default');
-      return false;
-    } catch (err) {
-      if (err instanceof NotFoundError) return true;
-      throw err;
-    }
-  }, 30_000, 'the pod to be removed from the API');
+  await eventually(
+    async () => {
+      try {
+        await env.clientset.pods.get('graceful', 'default');
+        return false;
+      } catch (err) {
+        if (err instanceof NotFoundError) return true;
+        throw err;
+      }
+    },
+    30_000,
+    'the pod to be removed from the API',
+  );
   t.true(Date.now() - started < 15_000, 'the container exited on SIGTERM, well within its 20 s grace period');
   t.is(fs.readFileSync(marker, 'utf8').trim(), 'TERM', 'the container saw SIGTERM');
   await eventually(() => !fs.existsSync(path.join(env.node.dataDir, 'pods', uid)), 15_000, 'the pod directory (emptyDir) to be removed');
@@ -394,13 +497,19 @@ test.serial('deleting a pod stops it gracefully (SIGTERM reaches the container) 
 
 test.serial('init containers run to completion, in order, before the app container (sharing an emptyDir)', async (t) => {
   const env = t.context;
-  const mounts = [{ name: 'work', mountPath: '/work' }, { name: 'out', mountPath: '/out' }];
+  const mounts = [
+    { name: 'work', mountPath: '/work' },
+    { name: 'out', mountPath: '/out' },
+  ];
   const pod: Pod = {
     metadata: { name: 'initialized', namespace: 'default' },
     spec: {
       nodeName: env.node.nodeName,
       terminationGracePeriodSeconds: 1,
-      volumes: [{ name: 'work', emptyDir: {} }, { name: 'out', hostPath: { path: env.hostDir } }],
+      volumes: [
+        { name: 'work', emptyDir: {} },
+        { name: 'out', hostPath: { path: env.hostDir } },
+      ],
       initContainers: [
         { name: 'first', image: env.image, command: ['sh', '-c', 'echo one > /work/msg'], volumeMounts: mounts },
         { name: 'second', image: env.image, command: ['sh', '-c', 'echo two >> /work/msg'], volumeMounts: mounts },
@@ -410,59 +519,85 @@ test.serial('init containers run to completion, in order, before the app contain
   };
   await env.clientset.pods.create(pod);
   const p = await waitPod(env, 'initialized', (x) => x.status?.phase === 'Running', 'initialized Running');
-  t.deepEqual(p.status?.initContainerStatuses?.map((s) => `${s.name ?? ''} ${s.state?.terminated?.reason ?? '?'} ${s.ready ? 'ready' : ''}`), ['first Completed ready', 'second Completed ready']);
+  t.deepEqual(
+    p.status?.initContainerStatuses?.map((s) => `${s.name ?? ''} ${s.state?.terminated?.reason ?? '?'} ${s.ready ? 'ready' : ''}`),
+    ['first Completed ready', 'second Completed ready'],
+  );
   t.is(p.status?.conditions?.find((c) => c.type === 'Initialized')?.status, 'True');
   await eventually(() => fs.existsSync(path.join(env.hostDir, 'init-msg')), 15_000, 'the app container to copy what the init containers wrote');
   t.is(fs.readFileSync(path.join(env.hostDir, 'init-msg'), 'utf8'), 'one\ntwo\n');
   await env.clientset.pods.delete('initialized', { namespace: 'default' });
 });
 
-test.serial('securityContext: runAsUser/runAsGroup, supplementalGroups and fsGroup (emptyDir), read-only root, seccomp, BestEffort OOM score; runAsNonRoot with a root image is CreateContainerConfigError', async (t) => {
-  const env = t.context;
-  const out = path.join(env.hostDir, 'security');
-  fs.mkdirSync(out, { mode: 0o777 });
-  fs.chmodSync(out, 0o777);
-  const script = [
-    'id',
-    "grep -E '^(Seccomp|NoNewPrivs):' /proc/1/status",
-    'echo oom=$(cat /proc/1/oom_score_adj)',
-    'touch /rootfile; echo root=$?',
-    'touch /cache/f && echo cachegid=$(stat -c %g /cache/f)',
-  ].join('; ');
-  await env.clientset.pods.create({
-    metadata: { name: 'secure', namespace: 'default' },
-    spec: {
-      nodeName: env.node.nodeName,
-      restartPolicy: 'Never',
-      securityContext: { runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000], fsGroup: 2000, runAsNonRoot: true },
-      volumes: [{ name: 'cache', emptyDir: {} }, { name: 'out', hostPath: { path: out } }],
-      containers: [{
-        name: 'main',
-        image: env.image,
-        command: ['sh', '-c', `(${script}) > /out/result 2>&1`],
-        securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
-        volumeMounts: [{ name: 'cache', mountPath: '/cache' }, { name: 'out', mountPath: '/out' }],
-      }],
-    },
-  });
-  await env.clientset.pods.create({
-    metadata: { name: 'nonroot', namespace: 'default' },
-    spec: { nodeName: env.node.nodeName, securityContext: { runAsNonRoot: true }, containers: [{ name: 'main', image: env.image, command: ['sleep', '3600'] }] },
-  });
-  await waitPod(env, 'secure', (x) => x.status?.phase === 'Succeeded', 'secure Succeeded');
-  const result = fs.readFileSync(path.join(out, 'result'), 'utf8');
-  t.regex(result, /^uid=1000 gid=3000 groups=.*\b2000\b/m, result);
-  t.regex(result, /groups=.*\b4000\b/m);
-  t.regex(result, /^Seccomp:\s+2$/m);
-  t.regex(result, /^NoNewPrivs:\s+1$/m);
-  t.regex(result, /^oom=1000$/m, 'BestEffort');
-  t.regex(result, /Read-only file system/);
-  t.regex(result, /^cachegid=2000$/m, 'the fsGroup emptyDir is setgid to fsGroup');
-  const p = await waitPod(env, 'nonroot', (x) => x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError', 'nonroot CreateContainerConfigError');
-  t.regex(p.status?.containerStatuses?.[0]?.state?.waiting?.message ?? '', /^container has runAsNonRoot and image will run as root \(pod: "nonroot_default\(.+\)", container: main\)$/);
-  await env.clientset.pods.delete('secure', { namespace: 'default' });
-  await env.clientset.pods.delete('nonroot', { namespace: 'default' });
-});
+test.serial(
+  'securityContext: runAsUser/runAsGroup, supplementalGroups and fsGroup (emptyDir), read-only root, seccomp, BestEffort OOM score; runAsNonRoot with a root image is CreateContainerConfigError',
+  async (t) => {
+    const env = t.context;
+    const out = path.join(env.hostDir, 'security');
+    fs.mkdirSync(out, { mode: 0o777 });
+    fs.chmodSync(out, 0o777);
+    const script = [
+      'id',
+      "grep -E '^(Seccomp|NoNewPrivs):' /proc/1/status",
+      'echo oom=$(cat /proc/1/oom_score_adj)',
+      'touch /rootfile; echo root=$?',
+      'touch /cache/f && echo cachegid=$(stat -c %g /cache/f)',
+    ].join('; ');
+    await env.clientset.pods.create({
+      metadata: { name: 'secure', namespace: 'default' },
+      spec: {
+        nodeName: env.node.nodeName,
+        restartPolicy: 'Never',
+        securityContext: { runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000], fsGroup: 2000, runAsNonRoot: true },
+        volumes: [
+          { name: 'cache', emptyDir: {} },
+          { name: 'out', hostPath: { path: out } },
+        ],
+        containers: [
+          {
+            name: 'main',
+            image: env.image,
+            command: ['sh', '-c', `(${script}) > /out/result 2>&1`],
+            securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+            volumeMounts: [
+              { name: 'cache', mountPath: '/cache' },
+              { name: 'out', mountPath: '/out' },
+            ],
+          },
+        ],
+      },
+    });
+    await env.clientset.pods.create({
+      metadata: { name: 'nonroot', namespace: 'default' },
+      spec: {
+        nodeName: env.node.nodeName,
+        securityContext: { runAsNonRoot: true },
+        containers: [{ name: 'main', image: env.image, command: ['sleep', '3600'] }],
+      },
+    });
+    await waitPod(env, 'secure', (x) => x.status?.phase === 'Succeeded', 'secure Succeeded');
+    const result = fs.readFileSync(path.join(out, 'result'), 'utf8');
+    t.regex(result, /^uid=1000 gid=3000 groups=.*\b2000\b/m, result);
+    t.regex(result, /groups=.*\b4000\b/m);
+    t.regex(result, /^Seccomp:\s+2$/m);
+    t.regex(result, /^NoNewPrivs:\s+1$/m);
+    t.regex(result, /^oom=1000$/m, 'BestEffort');
+    t.regex(result, /Read-only file system/);
+    t.regex(result, /^cachegid=2000$/m, 'the fsGroup emptyDir is setgid to fsGroup');
+    const p = await waitPod(
+      env,
+      'nonroot',
+      (x) => x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError',
+      'nonroot CreateContainerConfigError',
+    );
+    t.regex(
+      p.status?.containerStatuses?.[0]?.state?.waiting?.message ?? '',
+      /^container has runAsNonRoot and image will run as root \(pod: "nonroot_default\(.+\)", container: main\)$/,
+    );
+    await env.clientset.pods.delete('secure', { namespace: 'default' });
+    await env.clientset.pods.delete('nonroot', { namespace: 'default' });
+  },
+);
 
 test.serial('activeDeadlineSeconds: the kubelet fails a pod that runs too long (DeadlineExceeded)', async (t) => {
   const env = t.context;
@@ -474,34 +609,56 @@ test.serial('activeDeadlineSeconds: the kubelet fails a pod that runs too long (
   await env.clientset.pods.delete('deadline', { namespace: 'default' });
 });
 
-test.serial('a killed kubelet restarted keeps the running pod (same container, same restart count), removes a pod deleted meanwhile and starts one created meanwhile', async (t) => {
-  const env = t.context;
-  const before = await waitPod(env, 'sleeper', (x) => x.status?.phase === 'Running', 'sleeper Running');
-  const id = before.status?.containerStatuses?.[0]?.containerID;
-  const doomed = await env.clientset.pods.create(bound(env.node, env.image, 'doomed', {}, ['sleep', '3600']));
-  await waitPod(env, 'doomed', (x) => x.status?.phase === 'Running', 'doomed Running');
-  await killKubelet(env.node);
-  const killedAt = Date.now();
-  // While no kubelet runs: one pod goes from the API at once (grace 0), another is created.
-  await env.clientset.pods.delete('doomed', { namespace: 'default', gracePeriodSeconds: 0 });
-  await env.clientset.pods.create(bound(env.node, env.image, 'late', {}, ['sleep', '3600']));
-  startKubelet(env, env.node);
-  await eventually(async () => Date.parse(heartbeat(await env.clientset.nodes.get(env.node.nodeName))) > killedAt + 1000, 60_000, 'a heartbeat from the new kubelet');
-  await waitPod(env, 'late', (x) => x.status?.phase === 'Running', 'the pod created while the kubelet was down to run');
-  const runtime = new NativeRuntime({ dataDir: env.node.dataDir, images: new ImageStore(env.node.dataDir) });
-  await eventually(async () => !(await runtime.listSandboxes()).some((s) => s.uid === doomed.metadata?.uid), 30_000, 'the sandbox of the pod deleted meanwhile to be removed');
-  t.false((await runtime.listContainers()).some((c) => c.labels['io.kubernetes.pod.uid'] === doomed.metadata?.uid), 'its containers are gone too');
-  // The new kubelet has adopted the pod once its metrics show it synced (twice: start-up, then a relist or resync).
-  await eventually(async () => metric(await kubeletMetrics(env.node), 'kubelet_pod_worker_duration_seconds_count{operation="sync"}') >= 4, 30_000, 'the new kubelet to sync its pods');
-  const after = await podStatus(env, 'sleeper');
-  t.is(after.status?.phase, 'Running');
-  t.is(after.status?.containerStatuses?.[0]?.containerID, id, 'the same container');
-  t.is(after.status?.containerStatuses?.[0]?.restartCount, 0);
-  const sandboxes = (await runtime.listSandboxes()).filter((s) => s.uid === before.metadata?.uid);
-  t.is(sandboxes.length, 1, 'no second sandbox');
-  const containers = await runtime.listContainers({ sandboxId: sandboxes[0]?.id ?? '' });
-  t.deepEqual(containers.map((c) => `tsk://${c.id} ${c.state}`), [`${id ?? ''} running`], 'no duplicate container');
-});
+test.serial(
+  'a killed kubelet restarted keeps the running pod (same container, same restart count), removes a pod deleted meanwhile and starts one created meanwhile',
+  async (t) => {
+    const env = t.context;
+    const before = await waitPod(env, 'sleeper', (x) => x.status?.phase === 'Running', 'sleeper Running');
+    const id = before.status?.containerStatuses?.[0]?.containerID;
+    const doomed = await env.clientset.pods.create(bound(env.node, env.image, 'doomed', {}, ['sleep', '3600']));
+    await waitPod(env, 'doomed', (x) => x.status?.phase === 'Running', 'doomed Running');
+    await killKubelet(env.node);
+    const killedAt = Date.now();
+    // While no kubelet runs: one pod goes from the API at once (grace 0), another is created.
+    await env.clientset.pods.delete('doomed', { namespace: 'default', gracePeriodSeconds: 0 });
+    await env.clientset.pods.create(bound(env.node, env.image, 'late', {}, ['sleep', '3600']));
+    startKubelet(env, env.node);
+    await eventually(
+      async () => Date.parse(heartbeat(await env.clientset.nodes.get(env.node.nodeName))) > killedAt + 1000,
+      60_000,
+      'a heartbeat from the new kubelet',
+    );
+    await waitPod(env, 'late', (x) => x.status?.phase === 'Running', 'the pod created while the kubelet was down to run');
+    const runtime = new NativeRuntime({ dataDir: env.node.dataDir, images: new ImageStore(env.node.dataDir) });
+    await eventually(
+      async () => !(await runtime.listSandboxes()).some((s) => s.uid === doomed.metadata?.uid),
+      30_000,
+      'the sandbox of the pod deleted meanwhile to be removed',
+    );
+    t.false(
+      (await runtime.listContainers()).some((c) => c.labels['io.kubernetes.pod.uid'] === doomed.metadata?.uid),
+      'its containers are gone too',
+    );
+    // The new kubelet has adopted the pod once its metrics show it synced (twice: start-up, then a relist or resync).
+    await eventually(
+      async () => metric(await kubeletMetrics(env.node), 'kubelet_pod_worker_duration_seconds_count{operation="sync"}') >= 4,
+      30_000,
+      'the new kubelet to sync its pods',
+    );
+    const after = await podStatus(env, 'sleeper');
+    t.is(after.status?.phase, 'Running');
+    t.is(after.status?.containerStatuses?.[0]?.containerID, id, 'the same container');
+    t.is(after.status?.containerStatuses?.[0]?.restartCount, 0);
+    const sandboxes = (await runtime.listSandboxes()).filter((s) => s.uid === before.metadata?.uid);
+    t.is(sandboxes.length, 1, 'no second sandbox');
+    const containers = await runtime.listContainers({ sandboxId: sandboxes[0]?.id ?? '' });
+    t.deepEqual(
+      containers.map((c) => `tsk://${c.id} ${c.state}`),
+      [`${id ?? ''} running`],
+      'no duplicate container',
+    );
+  },
+);
 
 test.serial('SIGTERM stops tsk kubelet cleanly (exit 0) and leaves its containers running', async (t) => {
   const env = t.context;
@@ -525,16 +682,24 @@ test.serial('bridge network: NotReady until the node has a podCIDR, then pods ge
   const node = env.bridged;
   startKubelet(env, node);
   let n: Node | undefined;
-  await eventually(async () => {
-    assertKubeletAlive(node);
-    n = await env.clientset.nodes.get(node.nodeName).catch(() => undefined);
-    return readyCondition(n)?.status === 'False';
-  }, 60_000, 'the bridged Node to report NotReady');
+  await eventually(
+    async () => {
+      assertKubeletAlive(node);
+      n = await env.clientset.nodes.get(node.nodeName).catch(() => undefined);
+      return readyCondition(n)?.status === 'False';
+    },
+    60_000,
+    'the bridged Node to report NotReady',
+  );
   t.is(readyCondition(n)?.reason, 'KubeletNotReady');
   t.is(readyCondition(n)?.message, 'network not ready: the node has no podCIDR yet');
 
   // httpd as PID 1 ignores SIGTERM: a short grace period keeps the deletion quick.
-  const web = bound(node, env.image, 'web', { terminationGracePeriodSeconds: 2 }, ['sh', '-c', 'echo "$MY_IP" > /out/web-ip; mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 8080 -h /www']);
+  const web = bound(node, env.image, 'web', { terminationGracePeriodSeconds: 2 }, [
+    'sh',
+    '-c',
+    'echo "$MY_IP" > /out/web-ip; mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 8080 -h /www',
+  ]);
   const c = web.spec!.containers![0]!;
   c.ports = [{ name: 'http', containerPort: 8080 }];
   c.readinessProbe = { httpGet: { path: '/index.html', port: { type: 1, strVal: 'http' } }, periodSeconds: 1 };
@@ -550,10 +715,12 @@ test.serial('bridge network: NotReady until the node has a podCIDR, then pods ge
   await env.clientset.nodes.update({ ...cur, spec: { ...cur.spec, podCIDR: '10.244.7.0/24', podCIDRs: ['10.244.7.0/24'] } });
   await eventually(async () => readyCondition(await env.clientset.nodes.get(node.nodeName))?.status === 'True', 30_000, 'the bridged Node to become Ready');
 
-  const p = await waitPod(env, 'web', (x) => x.status?.containerStatuses?.[0]?.ready === true, 'web ready (httpGet readiness probe passing)', node).catch(async (err: Error) => {
-    const evs = (await env.clientset.events.list({ namespace: 'default', fieldSelector: 'involvedObject.name=web' })).items ?? [];
-    throw new Error(`${err.message}\nevents:\n${evs.map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`).join('\n')}`);
-  });
+  const p = await waitPod(env, 'web', (x) => x.status?.containerStatuses?.[0]?.ready === true, 'web ready (httpGet readiness probe passing)', node).catch(
+    async (err: Error) => {
+      const evs = (await env.clientset.events.list({ namespace: 'default', fieldSelector: 'involvedObject.name=web' })).items ?? [];
+      throw new Error(`${err.message}\nevents:\n${evs.map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`).join('\n')}`);
+    },
+  );
   const ip = p.status?.podIP ?? '';
   t.regex(ip, /^10\.244\.7\.\d+$/);
   t.deepEqual(p.status?.podIPs, [{ ip }]);
@@ -561,15 +728,19 @@ test.serial('bridge network: NotReady until the node has a podCIDR, then pods ge
   t.is(p.status?.containerStatuses?.[0]?.restartCount, 0, 'the tcpSocket liveness probe passes');
 
   await env.clientset.pods.delete('web', { namespace: 'default' });
-  await eventually(async () => {
-    try {
-      await env.clientset.pods.get('web', 'default');
-      return false;
-    } catch (err) {
-      if (err instanceof NotFoundError) return true;
-      throw err;
-    }
-  }, 30_000, 'web to be removed');
+  await eventually(
+    async () => {
+      try {
+        await env.clientset.pods.get('web', 'default');
+        return false;
+      } catch (err) {
+        if (err instanceof NotFoundError) return true;
+        throw err;
+      }
+    },
+    30_000,
+    'web to be removed',
+  );
   const links = spawnSync('ip', ['-n', node.ns, '-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
   t.false(/\bveth/.test(links), `the pod's veth is gone:\n${links}`);
 });

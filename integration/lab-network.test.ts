@@ -9,7 +9,13 @@ import { createLabNetwork, removeLabNetwork } from '../lab/net';
 import { planLab } from '../lab/topology';
 
 const exec = promisify(execFile);
-const hostLinks = (): string => execFileSync('ip', ['-o', 'link']).toString().split('\n').map((l) => l.split(':')[1]?.trim()).sort().join(',');
+const hostLinks = (): string =>
+  execFileSync('ip', ['-o', 'link'])
+    .toString()
+    .split('\n')
+    .map((l) => l.split(':')[1]?.trim())
+    .sort()
+    .join(',');
 const netnsList = (): string => execFileSync('ip', ['netns', 'list']).toString();
 
 test('nodes reach each other over the lab bridge; nothing appears in the host namespace; down removes it all', async (t) => {

@@ -72,7 +72,7 @@ test('tsk lab: two nodes run the demo app; its Service balances over pods on bot
   });
   const nodes = new Set(pods.map((p) => p.spec?.nodeName));
   t.is(nodes.size, 2, `the replicas are spread over both nodes: ${[...nodes].join(', ')}`);
-  for (const p of pods) t.regex(p.status?.podIP ?? '', /^10\.244\.\d+\.\d+$/, 'pod IPs come from the nodes\' pod CIDRs');
+  for (const p of pods) t.regex(p.status?.podIP ?? '', /^10\.244\.\d+\.\d+$/, "pod IPs come from the nodes' pod CIDRs");
   const rc = await cs.replicationControllers.get('web', 'demo');
   t.is(rc.status?.readyReplicas, 3);
 
@@ -96,11 +96,17 @@ test('tsk lab: two nodes run the demo app; its Service balances over pods on bot
   // the pods on node 2 (routes between nodes).
   const client = pods.find((p) => p.spec?.nodeName === `${name}-node-1`);
   const sandboxes = join(dir, 'lab', name, `${name}-node-1`, 'sandboxes');
-  const sandbox = readdirSync(sandboxes).find((id) => (JSON.parse(readFileSync(join(sandboxes, id, 'config.json'), 'utf8')) as { config: { name: string } }).config.name === client?.metadata?.name);
+  const sandbox = readdirSync(sandboxes).find(
+    (id) => (JSON.parse(readFileSync(join(sandboxes, id, 'config.json'), 'utf8')) as { config: { name: string } }).config.name === client?.metadata?.name,
+  );
   t.truthy(sandbox, `the sandbox of ${client?.metadata?.name ?? '?'}`);
   const fromPod = new Set<string>();
   await eventually('answers from every replica, asked from a pod', 60_000, async () => {
-    const r = await exec('nsenter', [`--net=${join(sandboxes, sandbox ?? '', 'net')}`, '/bin/busybox', 'wget', '-q', '-O', '-', `http://${svc.spec?.clusterIP}:80/`], { timeout: 10_000 });
+    const r = await exec(
+      'nsenter',
+      [`--net=${join(sandboxes, sandbox ?? '', 'net')}`, '/bin/busybox', 'wget', '-q', '-O', '-', `http://${svc.spec?.clusterIP}:80/`],
+      { timeout: 10_000 },
+    );
     fromPod.add(r.stdout.trim());
     return fromPod.size === 3 ? true : undefined;
   });
@@ -117,11 +123,13 @@ test('tsk lab: two nodes run the demo app; its Service balances over pods on bot
   // Down: processes, namespaces, mounts and cgroups are gone.
   const state = JSON.parse(readFileSync(join(dir, 'lab', name, 'state.json'), 'utf8')) as { server: { pid: number }; agents: { pid: number }[] };
   await lab('down');
-  for (const pid of [state.server.pid, ...state.agents.map((a) => a.pid)]) t.false(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), `process ${pid} is gone`);
+  for (const pid of [state.server.pid, ...state.agents.map((a) => a.pid)])
+    t.false(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), `process ${pid} is gone`);
   t.notRegex((await exec('ip', ['netns', 'list'])).stdout, new RegExp(`tsk-${name}-`));
   t.notRegex(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(join(dir, 'lab', name).replace(/[/.]/g, '\\$&')));
   t.false(existsSync(join(dir, 'lab', name)));
   for (const hierarchy of ['memory', 'pids', 'cpu', '']) {
-    for (const n of [1, 2]) t.false(existsSync(join('/sys/fs/cgroup', hierarchy, `tsk-${name}-n${n}`)), `no cgroup tsk-${name}-n${n} left in /sys/fs/cgroup/${hierarchy}`);
+    for (const n of [1, 2])
+      t.false(existsSync(join('/sys/fs/cgroup', hierarchy, `tsk-${name}-n${n}`)), `no cgroup tsk-${name}-n${n} left in /sys/fs/cgroup/${hierarchy}`);
   }
 });

@@ -58,7 +58,13 @@ interface Env {
 const test = anyTest as TestFn<Env>;
 
 async function startApi(env: Pick<Env, 'etcdUrl' | 'sock'>): Promise<RunningApiServer> {
-  return startApiServer({ tls: (await testTls()).serving, etcdServers: [env.etcdUrl], address: `127.0.0.1:0,unix:${env.sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+  return startApiServer({
+    tls: (await testTls()).serving,
+    etcdServers: [env.etcdUrl],
+    address: `127.0.0.1:0,unix:${env.sock}`,
+    httpAddress: '127.0.0.1:0',
+    log: () => undefined,
+  });
 }
 
 interface Result {
@@ -71,7 +77,9 @@ interface Result {
 function tsctl(env: Env, args: string[], stdin?: string): Promise<Result> {
   // The command first (tsctl's syntax), the server right after it (never after a "--").
   const [command = '', ...rest] = args;
-  const child = spawn(process.execPath, [TSCTL, command, '--server', env.live.api.grpcAddress, '--kubeconfig', env.kubeconfig, ...rest], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [TSCTL, command, '--server', env.live.api.grpcAddress, '--kubeconfig', env.kubeconfig, ...rest], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -128,12 +136,35 @@ test.before(async (t) => {
   // nsenter --net only (ip netns exec would remount /sys and hide the cgroups).
   const kubelet = spawn(
     'nsenter',
-    [`--net=/var/run/netns/${env.ns}`, process.execPath, TSK, 'kubelet', '--server', `unix:${env.sock}`, '--kubeconfig', env.kubeconfig, '--hostname-override', env.nodeName,
-      '--data-dir', env.dataDir, '--network', 'loopback', '--node-ip', '127.0.0.1', '--node-status-update-frequency', '1s'],
+    [
+      `--net=/var/run/netns/${env.ns}`,
+      process.execPath,
+      TSK,
+      'kubelet',
+      '--server',
+      `unix:${env.sock}`,
+      '--kubeconfig',
+      env.kubeconfig,
+      '--hostname-override',
+      env.nodeName,
+      '--data-dir',
+      env.dataDir,
+      '--network',
+      'loopback',
+      '--node-ip',
+      '127.0.0.1',
+      '--node-status-update-frequency',
+      '1s',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const keep = (d: Buffer): void => {
-    env.log.push(...d.toString().split('\n').filter((l) => l !== ''));
+    env.log.push(
+      ...d
+        .toString()
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
     if (env.log.length > 400) env.log.splice(0, env.log.length - 400);
   };
   kubelet.stdout.on('data', keep);
@@ -171,7 +202,10 @@ async function runningPod(env: Env, name: string, containers: { name: string; co
   await eventually(
     async () => {
       last = await env.live.clientset.pods.get(name, 'default');
-      return (last.status?.containerStatuses ?? []).length === containers.length && (last.status?.containerStatuses ?? []).every((s) => s.state?.running !== undefined);
+      return (
+        (last.status?.containerStatuses ?? []).length === containers.length &&
+        (last.status?.containerStatuses ?? []).every((s) => s.state?.running !== undefined)
+      );
     },
     120_000,
     `pod ${name} running`,
@@ -184,10 +218,14 @@ test.serial('tsctl logs prints the lines; --tail and --timestamps', async (t) =>
   const env = t.context;
   await runningPod(env, 'printer', [{ name: 'main', command: ['sh', '-c', PRINTER] }]);
   let r: Result | undefined;
-  await eventually(async () => {
-    r = await tsctl(env, ['logs', 'printer']);
-    return r.code === 0 && r.stdout.includes('line 5');
-  }, 30_000, 'tsctl logs shows the lines').catch((err: Error) => {
+  await eventually(
+    async () => {
+      r = await tsctl(env, ['logs', 'printer']);
+      return r.code === 0 && r.stdout.includes('line 5');
+    },
+    30_000,
+    'tsctl logs shows the lines',
+  ).catch((err: Error) => {
     throw new Error(`${err.message}: ${JSON.stringify(r)}`);
   });
   t.is(r!.stdout, 'line 1\nline 2\nline 3\nline 4\nline 5\n');
@@ -200,7 +238,9 @@ test.serial('tsctl logs prints the lines; --tail and --timestamps', async (t) =>
 
 test.serial('tsctl logs -f follows new lines; tsctl exec runs a command in the container', async (t) => {
   const env = t.context;
-  const follow = spawn(process.execPath, [TSCTL, 'logs', '--server', env.live.api.grpcAddress, '--kubeconfig', env.kubeconfig, '-f', 'printer'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const follow = spawn(process.execPath, [TSCTL, 'logs', '--server', env.live.api.grpcAddress, '--kubeconfig', env.kubeconfig, '-f', 'printer'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.teardown(() => killProcess(follow));
   let out = '';
   follow.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -249,7 +289,11 @@ test.serial('tsctl exec -i passes stdin (more than a window) to the command, and
 
 test.serial('Ctrl-C ends tsctl exec with 130 and the command in the container is killed', async (t) => {
   const env = t.context;
-  const child = spawn(process.execPath, [TSCTL, 'exec', '--server', env.live.api.grpcAddress, '--kubeconfig', env.kubeconfig, 'printer', '--', 'sh', '-c', 'echo started; exec sleep 300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [TSCTL, 'exec', '--server', env.live.api.grpcAddress, '--kubeconfig', env.kubeconfig, 'printer', '--', 'sh', '-c', 'echo started; exec sleep 300'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   t.teardown(() => killProcess(child));
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -257,10 +301,14 @@ test.serial('Ctrl-C ends tsctl exec with 130 and the command in the container is
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   child.kill('SIGINT');
   t.is(await exited, 130);
-  await eventually(async () => {
-    const ps = await tsctl(env, ['exec', 'printer', '--', 'ps']);
-    return ps.code === 0 && ps.stdout.includes('sleep 3600') && !ps.stdout.includes('sleep 300\n');
-  }, 20_000, 'sleep 300 gone from the container');
+  await eventually(
+    async () => {
+      const ps = await tsctl(env, ['exec', 'printer', '--', 'ps']);
+      return ps.code === 0 && ps.stdout.includes('sleep 3600') && !ps.stdout.includes('sleep 300\n');
+    },
+    20_000,
+    'sleep 300 gone from the container',
+  );
   t.pass();
 });
 
@@ -277,7 +325,10 @@ test.serial('errors as kubectl words them', async (t) => {
   t.is(unbound.code, 1);
   t.regex(unbound.stderr, /pod unbound does not have a host assigned/);
 
-  await cs.pods.create({ metadata: { name: 'ghost-pod', namespace: 'default' }, spec: { nodeName: 'ghost-node', containers: [{ name: 'main', image: env.image }] } });
+  await cs.pods.create({
+    metadata: { name: 'ghost-pod', namespace: 'default' },
+    spec: { nodeName: 'ghost-node', containers: [{ name: 'main', image: env.image }] },
+  });
   t.regex((await tsctl(env, ['logs', 'ghost-pod'])).stderr, /the node ghost-node is not connected/);
 
   const badContainer = await tsctl(env, ['logs', 'printer', '-c', 'nope']);
@@ -305,10 +356,14 @@ test.serial('after an API server restart the tunnel reconnects and logs work aga
   env.live.api = await startApi(env);
   env.live.clientset = new Clientset(env.live.api.grpcAddress, (await testTls()).admin);
   let r: Result | undefined;
-  await eventually(async () => {
-    r = await tsctl(env, ['logs', 'printer', '--tail', '1']);
-    return r.code === 0;
-  }, 30_000, 'logs after the restart').catch((err: Error) => {
+  await eventually(
+    async () => {
+      r = await tsctl(env, ['logs', 'printer', '--tail', '1']);
+      return r.code === 0;
+    },
+    30_000,
+    'logs after the restart',
+  ).catch((err: Error) => {
     throw new Error(`${err.message}: ${JSON.stringify(r)}`);
   });
   t.is(r!.stdout, 'more 2\n');

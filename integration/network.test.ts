@@ -132,7 +132,10 @@ test('two sandboxes get distinct addresses, reach each other and the node throug
   for (const name of [env.bridge, vethName(a.id), vethName(b.id)]) t.false(hostLinks.includes(name), `${name} is not in the host namespace`);
 
   // The node end: a port of the bridge, hairpin on; forwarding on in the node namespace only.
-  const port = JSON.parse(run(['ip', '-n', env.nodeNs, '-j', '-d', 'link', 'show', vethName(a.id)])) as Array<{ master?: string; linkinfo?: { info_slave_data?: { hairpin?: boolean } } }>;
+  const port = JSON.parse(run(['ip', '-n', env.nodeNs, '-j', '-d', 'link', 'show', vethName(a.id)])) as Array<{
+    master?: string;
+    linkinfo?: { info_slave_data?: { hairpin?: boolean } };
+  }>;
   t.is(port[0]?.master, env.bridge);
   t.is(port[0]?.linkinfo?.info_slave_data?.hairpin, true);
   t.is(run(['nsenter', `--net=/var/run/netns/${env.nodeNs}`, 'cat', '/proc/sys/net/ipv4/ip_forward']).trim(), '1');
@@ -145,7 +148,11 @@ test('two sandboxes get distinct addresses, reach each other and the node throug
 
   const client = await start(env, b.id, {
     name: 'client',
-    command: ['sh', '-c', `ping -c 1 -W 3 ${a.ip} >/dev/null && echo ping-ok; for i in $(seq 100); do echo hello-from-b | nc ${a.ip} 8080 && break; sleep 0.1; done`],
+    command: [
+      'sh',
+      '-c',
+      `ping -c 1 -W 3 ${a.ip} >/dev/null && echo ping-ok; for i in $(seq 100); do echo hello-from-b | nc ${a.ip} 8080 && break; sleep 0.1; done`,
+    ],
   });
   const cs = await env.runtime.waitContainer(client);
   t.is(cs.exitCode, 0, await logText(env, client));

@@ -18,7 +18,7 @@ import { testTls } from './support/pki';
 
 const exec = promisify(execFile);
 
-test('a node routes to the other nodes\' pod CIDRs via their InternalIPs, following the Node objects', async (t) => {
+test("a node routes to the other nodes' pod CIDRs via their InternalIPs, following the Node objects", async (t) => {
   const plan = planLab({ name: `r${randomBytes(3).toString('hex')}`, nodes: 2, dataDir: '/tmp/unused', network: '172.30.0.0/24' });
   t.teardown(() => removeLabNetwork(plan));
   await createLabNetwork(plan);
@@ -31,7 +31,10 @@ test('a node routes to the other nodes\' pod CIDRs via their InternalIPs, follow
   const api = await startTestApiServer(t, etcd);
   const cs = new Clientset(api.server.grpcAddress, (await testTls()).admin);
   t.teardown(() => cs.close());
-  for (const [n, cidr] of [[n1, '10.244.1.0/24'], [n2, '10.244.2.0/24']] as const) {
+  for (const [n, cidr] of [
+    [n1, '10.244.1.0/24'],
+    [n2, '10.244.2.0/24'],
+  ] as const) {
     await cs.nodes.create({ metadata: { name: n.name }, spec: { podCIDR: cidr } });
     const created = await cs.nodes.get(n.name);
     await cs.nodes.updateStatus({ ...created, status: { addresses: [{ type: 'InternalIP', address: n.ip }] } });

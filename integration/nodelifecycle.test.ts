@@ -25,7 +25,14 @@ const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 async function heartbeat(cs: Clientset, name: string): Promise<void> {
   const node = await cs.nodes.get(name);
   const old = (node.status?.conditions ?? []).find((c) => c.type === 'Ready');
-  const ready = { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now(), lastTransitionTime: old?.status === 'True' ? old.lastTransitionTime : now() };
+  const ready = {
+    type: 'Ready',
+    status: 'True',
+    reason: 'KubeletReady',
+    message: 'kubelet is posting ready status',
+    lastHeartbeatTime: now(),
+    lastTransitionTime: old?.status === 'True' ? old.lastTransitionTime : now(),
+  };
   await cs.nodes.updateStatus({ ...node, status: { ...node.status, conditions: [ready] } });
 }
 
@@ -93,7 +100,10 @@ test('a node whose heartbeat stops becomes Unknown, is tainted unreachable, and 
   await eventually(async () => taintsOf(await cs.nodes.get('n1')).length === 2, 15_000, 'n1 tainted unreachable');
   const n1 = await cs.nodes.get('n1');
   t.deepEqual(taintsOf(n1), [`${UNREACHABLE}:NoExecute`, `${UNREACHABLE}:NoSchedule`]);
-  t.like(n1.status?.conditions?.find((c) => c.type === 'Ready'), { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' });
+  t.like(
+    n1.status?.conditions?.find((c) => c.type === 'Ready'),
+    { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' },
+  );
 
   // The pod tolerating 1 s is deleted (gracefully: no kubelet is left to finish it); the others stay.
   await eventually(async () => !!(await podOrUndefined(cs, 'quick'))?.metadata?.deletionTimestamp, 15_000, 'quick deleted');

@@ -32,7 +32,7 @@ interface Run {
 function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<Run> {
   return new Promise((resolveRun) => {
     execFile(cmd, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolveRun({ code, stdout: String(stdout), stderr: String(stderr) });
     });
   });
@@ -110,7 +110,8 @@ async function startNetwork(t: ExecutionContext, dir: string): Promise<Cluster> 
     const udpServer = `const s = require('dgram').createSocket('udp4'); s.on('message', (m, r) => s.send('pod-${i + 1}', r.port, r.address)); s.bind(5353);`;
     children.push(spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', udpServer], { stdio: 'ignore' }));
   }
-  const get = (ns: string, addr: string): Promise<Run> => run('ip', ['netns', 'exec', ns, '/bin/busybox', 'wget', '-q', '-O', '-', `http://${addr}${addr.includes('/') ? '' : '/'}`], 15_000);
+  const get = (ns: string, addr: string): Promise<Run> =>
+    run('ip', ['netns', 'exec', ns, '/bin/busybox', 'wget', '-q', '-O', '-', `http://${addr}${addr.includes('/') ? '' : '/'}`], 15_000);
   for (const [i, ip] of POD_IPS.entries()) {
     await eventually(`httpd in pod ${i + 1}`, async () => (await get(node, `${ip}:8080`)).stdout.trim() === `pod-${i + 1}`);
   }
@@ -126,12 +127,36 @@ async function startNetwork(t: ExecutionContext, dir: string): Promise<Cluster> 
 }
 
 /** Starts `node dist/proxy/cli.js` in the node namespace; killed on teardown. */
-function startProxyProcess(t: ExecutionContext, cluster: Cluster, sock: string, kubeconfig: string): { output: () => string; stop: () => Promise<number | null> } {
+function startProxyProcess(
+  t: ExecutionContext,
+  cluster: Cluster,
+  sock: string,
+  kubeconfig: string,
+): { output: () => string; stop: () => Promise<number | null> } {
   let output = '';
   const child = spawn(
     'ip',
-    ['netns', 'exec', cluster.node, process.execPath, CLI, '--server', `unix:${sock}`, '--kubeconfig', kubeconfig, '--hostname-override', 'node-1', '--node-ip', NODE_IP,
-      '--min-sync-period', '200ms', '--sync-period', '10s', '--http-address', '127.0.0.1:10256'],
+    [
+      'netns',
+      'exec',
+      cluster.node,
+      process.execPath,
+      CLI,
+      '--server',
+      `unix:${sock}`,
+      '--kubeconfig',
+      kubeconfig,
+      '--hostname-override',
+      'node-1',
+      '--node-ip',
+      NODE_IP,
+      '--min-sync-period',
+      '200ms',
+      '--sync-period',
+      '10s',
+      '--http-address',
+      '127.0.0.1:10256',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -163,7 +188,10 @@ async function bodies(cluster: Cluster, ns: string, addr: string, n: number): Pr
 }
 
 function endpoints(name: string, ips: string[]): Endpoints {
-  return { metadata: { namespace: 'default', name }, subsets: ips.length ? [{ addresses: ips.map((ip) => ({ ip })), ports: [{ port: 8080, protocol: 'TCP' }] }] : [] };
+  return {
+    metadata: { namespace: 'default', name },
+    subsets: ips.length ? [{ addresses: ips.map((ip) => ({ ip })), ports: [{ port: 8080, protocol: 'TCP' }] }] : [],
+  };
 }
 
 test('cluster IPs balance over every endpoint, follow endpoint changes, reject without endpoints; NodePorts, ClientIP affinity and UDP work; cleanup removes everything', async (t) => {
@@ -173,7 +201,13 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const etcd = await startTestEtcd(t);
   const sock = join(dir, 'api.sock');
-  const server = await startApiServer({ tls: (await testTls()).serving, etcdServers: [etcd.etcd.clientUrl], address: `127.0.0.1:0,unix:${sock}`, httpAddress: '127.0.0.1:0', log: () => undefined });
+  const server = await startApiServer({
+    tls: (await testTls()).serving,
+    etcdServers: [etcd.etcd.clientUrl],
+    address: `127.0.0.1:0,unix:${sock}`,
+    httpAddress: '127.0.0.1:0',
+    log: () => undefined,
+  });
   t.teardown(() => server.stop());
   const cs = new Clientset(server.grpcAddress, (await testTls()).admin);
   t.teardown(() => cs.close());
@@ -185,7 +219,10 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
   const sticky = await svc('sticky', { sessionAffinity: 'ClientIP', ports: [{ port: 80, protocol: 'TCP', targetPort: { intVal: 8080 } }] });
   const empty = await svc('empty', { ports: [{ port: 80, protocol: 'TCP' }] });
   const dns = await svc('dns', { ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: { intVal: 5353 } }] });
-  const dnsEndpoints = (ip: string): Endpoints => ({ metadata: { namespace: 'default', name: 'dns' }, subsets: [{ addresses: [{ ip }], ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] }] });
+  const dnsEndpoints = (ip: string): Endpoints => ({
+    metadata: { namespace: 'default', name: 'dns' },
+    subsets: [{ addresses: [{ ip }], ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] }],
+  });
   await cs.endpoints.create(dnsEndpoints(POD_IPS[0] ?? ''));
   await cs.endpoints.create(endpoints('web', POD_IPS));
   await cs.endpoints.create(endpoints('sticky', POD_IPS));
@@ -215,9 +252,15 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
 
   // NodePort on the node's address, from the node and from a pod (through PREROUTING, masqueraded).
   const fromNode = await bodies(cluster, cluster.node, `${NODE_IP}:${nodePort}`, 10);
-  t.true([...fromNode.keys()].every((b) => /^pod-\d$/.test(b)), JSON.stringify([...fromNode]));
+  t.true(
+    [...fromNode.keys()].every((b) => /^pod-\d$/.test(b)),
+    JSON.stringify([...fromNode]),
+  );
   const fromPod = await bodies(cluster, cluster.pods[0] ?? '', `${NODE_IP}:${nodePort}`, 10);
-  t.true([...fromPod.keys()].every((b) => /^pod-\d$/.test(b)), JSON.stringify([...fromPod]));
+  t.true(
+    [...fromPod.keys()].every((b) => /^pod-\d$/.test(b)),
+    JSON.stringify([...fromPod]),
+  );
 
   // ClientIP affinity: one client always reaches the same pod.
   const stickyBodies = await bodies(cluster, cluster.node, `${sticky.spec?.clusterIP ?? ''}:80`, 12);

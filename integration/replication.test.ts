@@ -43,7 +43,8 @@ test('an RC of 3 gets 3 pods owned by it and status.replicas 3; scaling to 5 and
     ]);
   }
   await eventually(
-    async () => ((await cs.events.list({ namespace: 'default' })).items ?? []).some((e) => e.reason === 'SuccessfulCreate' && /^Created pod: web-/.test(e.message ?? '')),
+    async () =>
+      ((await cs.events.list({ namespace: 'default' })).items ?? []).some((e) => e.reason === 'SuccessfulCreate' && /^Created pod: web-/.test(e.message ?? '')),
     10_000,
     'a SuccessfulCreate event',
   );
@@ -65,13 +66,17 @@ test('an RC of 3 gets 3 pods owned by it and status.replicas 3; scaling to 5 and
   await scale(1);
   await waitReplicas(cs, 'web', 1);
   await eventually(
-    async () => ((await cs.events.list({ namespace: 'default' })).items ?? []).some((e) => e.reason === 'SuccessfulDelete' && /^Deleted pod: web-/.test(e.message ?? '')),
+    async () =>
+      ((await cs.events.list({ namespace: 'default' })).items ?? []).some((e) => e.reason === 'SuccessfulDelete' && /^Deleted pod: web-/.test(e.message ?? '')),
     10_000,
     'a SuccessfulDelete event',
   );
   const ev = ((await cs.events.list({ namespace: 'default' })).items ?? []).filter((e) => e.involvedObject?.name === 'web');
   t.true(ev.length > 0 && ev.every((e) => e.source?.component === 'replication-controller' && e.involvedObject?.kind === 'ReplicationController'));
-  t.deepEqual(m.log.filter((l) => /failed/.test(l)), []);
+  t.deepEqual(
+    m.log.filter((l) => /failed/.test(l)),
+    [],
+  );
 });
 
 test('a deleted pod is replaced', async (t) => {
@@ -81,10 +86,14 @@ test('a deleted pod is replaced', async (t) => {
   await waitReplicas(cs, 'web', 2);
   const [victim] = await podsOf(cs, 'web');
   await cs.pods.delete(victim!.metadata!.name!, { namespace: 'default' });
-  await eventually(async () => {
-    const pods = await podsOf(cs, 'web');
-    return pods.length === 2 && pods.every((p) => p.metadata?.name !== victim!.metadata?.name);
-  }, 20_000, 'a replacement pod');
+  await eventually(
+    async () => {
+      const pods = await podsOf(cs, 'web');
+      return pods.length === 2 && pods.every((p) => p.metadata?.name !== victim!.metadata?.name);
+    },
+    20_000,
+    'a replacement pod',
+  );
   t.pass();
 });
 
@@ -97,13 +106,21 @@ test('readyReplicas and availableReplicas follow the pods Ready condition', asyn
   for (const p of pods.slice(0, 2)) {
     await cs.pods.updateStatus({
       ...p,
-      status: { ...p.status, phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }] },
+      status: {
+        ...p.status,
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }],
+      },
     });
   }
-  await eventually(async () => {
-    const s = (await cs.replicationControllers.get('web', 'default')).status;
-    return s?.readyReplicas === 2 && s.availableReplicas === 2 && s.fullyLabeledReplicas === 3;
-  }, 20_000, 'readyReplicas 2');
+  await eventually(
+    async () => {
+      const s = (await cs.replicationControllers.get('web', 'default')).status;
+      return s?.readyReplicas === 2 && s.availableReplicas === 2 && s.fullyLabeledReplicas === 3;
+    },
+    20_000,
+    'readyReplicas 2',
+  );
   t.pass();
 });
 
@@ -120,13 +137,19 @@ test('a controller manager stopped mid-way and started again creates no extra po
   await cs.pods.updateStatus({ ...p!, status: { ...p!.status, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }] } });
   await eventually(async () => (await cs.replicationControllers.get('web', 'default')).status?.readyReplicas === 1, 20_000, 'readyReplicas 1');
   t.is((await podsOf(cs, 'web')).length, 20);
-  t.deepEqual(second.log.filter((l) => /failed/.test(l)), []);
+  t.deepEqual(
+    second.log.filter((l) => /failed/.test(l)),
+    [],
+  );
 });
 
 test('an orphan pod matching the selector is adopted; a relabelled pod is released and replaced', async (t) => {
   const { plane, cs } = await setup(t);
   // The stray pod and the RC exist before the manager lists them: it sees both at once.
-  await cs.pods.create({ metadata: { name: 'stray', namespace: 'default', labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } });
+  await cs.pods.create({
+    metadata: { name: 'stray', namespace: 'default', labels: { app: 'web' } },
+    spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] },
+  });
   const created = await cs.replicationControllers.create(rc('web', 2));
   await startTestManager(t, plane.address, ['replicationcontroller']);
   await waitReplicas(cs, 'web', 2);

@@ -53,7 +53,11 @@ test.serial('a container is PID 1 with its own hostname and sees no host process
   t.teardown(() => fs.rmSync(marker, { force: true }));
   const id = await runIn(env, {
     name: 'iso',
-    command: ['sh', '-c', `echo pid=$$; hostname; echo procs=$(ps -o pid | wc -l); cat /proc/1/cmdline | tr '\\0' ' '; echo; ls ${marker} 2>&1; ls /work 2>&1; ip -o link | wc -l; cat /proc/self/status | grep -E '^(CapEff|NoNewPrivs)'; cat /proc/kcore 2>&1 | head -c 0; touch /sys/x 2>&1; echo`],
+    command: [
+      'sh',
+      '-c',
+      `echo pid=$$; hostname; echo procs=$(ps -o pid | wc -l); cat /proc/1/cmdline | tr '\\0' ' '; echo; ls ${marker} 2>&1; ls /work 2>&1; ip -o link | wc -l; cat /proc/self/status | grep -E '^(CapEff|NoNewPrivs)'; cat /proc/kcore 2>&1 | head -c 0; touch /sys/x 2>&1; echo`,
+    ],
   });
   const st = await env.runtime.waitContainer(id);
   const out = await logText(env, id);
@@ -147,9 +151,17 @@ test.serial('a 200m CPU limit holds a busy loop near 20% of a core', async (t) =
 
 test.serial('exec runs in the container (namespaces, cgroup, env) and returns its exit code; logs tail and timestamps', async (t) => {
   const env = await setup(t);
-  const id = await runIn(env, { name: 'svc', command: ['sh', '-c', 'for i in 1 2 3 4 5; do echo out $i; echo err $i >&2; done; printf tail-no-newline; sleep 1000'], env: ['A=1'] });
+  const id = await runIn(env, {
+    name: 'svc',
+    command: ['sh', '-c', 'for i in 1 2 3 4 5; do echo out $i; echo err $i >&2; done; printf tail-no-newline; sleep 1000'],
+    env: ['A=1'],
+  });
   await sleep(300);
-  const r = await env.runtime.exec(id, { cmd: ['sh', '-c', 'echo $A $B; hostname; ps -o pid,comm | grep -c sleep; cat /proc/self/cgroup | grep -c pids:/tsk/; exit 5'], env: ['B=2'], stdio: 'pipe' });
+  const r = await env.runtime.exec(id, {
+    cmd: ['sh', '-c', 'echo $A $B; hostname; ps -o pid,comm | grep -c sleep; cat /proc/self/cgroup | grep -c pids:/tsk/; exit 5'],
+    env: ['B=2'],
+    stdio: 'pipe',
+  });
   t.is(r.exitCode, 5, r.stderr);
   t.is(r.stdout, '1 2\nsvc\n1\n1\n');
   const notFound = await env.runtime.exec(id, { cmd: ['nope'], stdio: 'pipe' });
@@ -163,7 +175,10 @@ test.serial('exec runs in the container (namespaces, cgroup, env) and returns it
   t.regex(all[0]?.time ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
   const tail = [];
   for await (const e of env.runtime.logs(id, { tail: 2 })) tail.push(`${e.stream} ${e.text}`);
-  t.deepEqual(tail, all.slice(-2).map((e) => `${e.stream} ${e.text}`));
+  t.deepEqual(
+    tail,
+    all.slice(-2).map((e) => `${e.stream} ${e.text}`),
+  );
   const raw = fs.readFileSync((await env.runtime.containerStatus(id)).logPath, 'utf8');
   t.regex(raw, /^\S+Z stdout F out 1$/m, 'CRI log format');
 
@@ -179,8 +194,16 @@ test.serial('containers of one sandbox share its network, IPC and UTS namespaces
   // The listener's stdin must stay open: with it at EOF (a background job's
   // /dev/null), busybox nc sometimes closed the connection before printing
   // what the client sent (1 run in 40, reproduced outside tsk).
-  const server = await runIn(env, { name: 'server', command: ['sh', '-c', 'trap "echo bye; exit 0" TERM; sleep 1000 | nc -l -p 8080 & wait; while :; do sleep 0.1; done'] }, sb);
-  const client = await runIn(env, { name: 'client', command: ['sh', '-c', 'for i in $(seq 100); do echo hello-over-lo | nc 127.0.0.1 8080 && break; sleep 0.1; done; hostname'] }, sb);
+  const server = await runIn(
+    env,
+    { name: 'server', command: ['sh', '-c', 'trap "echo bye; exit 0" TERM; sleep 1000 | nc -l -p 8080 & wait; while :; do sleep 0.1; done'] },
+    sb,
+  );
+  const client = await runIn(
+    env,
+    { name: 'client', command: ['sh', '-c', 'for i in $(seq 100); do echo hello-over-lo | nc 127.0.0.1 8080 && break; sleep 0.1; done; hostname'] },
+    sb,
+  );
   const cs = await env.runtime.waitContainer(client);
   t.is(cs.exitCode, 0, await logText(env, client));
   t.regex(await logText(env, client), /^shared$/m);
@@ -226,7 +249,11 @@ test.serial('kill -9 of the runtime process leaves containers running; a new run
   const detached = await tsk(['run', ...dd, '-d', '--name', 'sleeper', env.image, 'sleep', '1000']);
   t.is(detached.code, 0, detached.stderr);
   // A foreground `tsk runtime run`, killed while its container still works.
-  const fg = spawn(process.execPath, [TSK, 'runtime', 'run', ...dd, '--name', 'worker', env.image, 'sh', '-c', 'echo started; sleep 2; echo after-kill; exit 3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const fg = spawn(
+    process.execPath,
+    [TSK, 'runtime', 'run', ...dd, '--name', 'worker', env.image, 'sh', '-c', 'echo started; sleep 2; echo after-kill; exit 3'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   t.teardown(() => {
     fg.kill('SIGKILL');
   });
@@ -314,11 +341,19 @@ test.serial('logs rotate by size and still read in order; exec -t gives the proc
   t.true(fs.statSync(logPath).size <= 4096);
   const texts = [];
   for await (const e of env.runtime.logs(id)) texts.push(Number(e.text.slice(5)));
-  t.deepEqual(texts, [...texts].sort((a, b) => a - b), 'rotated files are read oldest first');
+  t.deepEqual(
+    texts,
+    [...texts].sort((a, b) => a - b),
+    'rotated files are read oldest first',
+  );
   t.is(texts[texts.length - 1], 399);
 
   // exec -t: a pty from the container's own devpts, driven through util-linux script(1) as a terminal.
-  const out = execFileSync('script', ['-qec', `${process.execPath} ${TSK} runtime exec --data-dir ${env.dataDir} -t chatty sh -c 'tty; stty size'`, '/dev/null'], { encoding: 'utf8' });
+  const out = execFileSync(
+    'script',
+    ['-qec', `${process.execPath} ${TSK} runtime exec --data-dir ${env.dataDir} -t chatty sh -c 'tty; stty size'`, '/dev/null'],
+    { encoding: 'utf8' },
+  );
   t.regex(out, /\/dev\/pts\/0/);
 });
 
@@ -365,19 +400,23 @@ async function importDeviceImage(env: RuntimeEnv | { dataDir: string; store: Run
  * standard devices (usable). Ends with a marker line, then sleeps for exec.
  */
 function deviceProbe(disk: { major: number; minor: number }): string[] {
-  return ['sh', '-c', [
-    `mknod /tmp/sda b ${disk.major} ${disk.minor} && echo mknod=ok`,
-    'head -c 1 /tmp/sda >/dev/null',
-    'echo x > /tmp/sda',
-    'head -c 1 /shipped/disk >/dev/null',
-    'head -c 1 /shipped/mem >/dev/null',
-    'echo zero=$(head -c 4 /dev/zero | wc -c) urandom=$(head -c 4 /dev/urandom | wc -c) random=$(head -c 4 /dev/random | wc -c)',
-    'echo x > /dev/null && echo null=ok',
-    'echo x > /dev/full',
-    'cat /dev/tty',
-    'echo probe-done',
-    'sleep 1000',
-  ].join('; ')];
+  return [
+    'sh',
+    '-c',
+    [
+      `mknod /tmp/sda b ${disk.major} ${disk.minor} && echo mknod=ok`,
+      'head -c 1 /tmp/sda >/dev/null',
+      'echo x > /tmp/sda',
+      'head -c 1 /shipped/disk >/dev/null',
+      'head -c 1 /shipped/mem >/dev/null',
+      'echo zero=$(head -c 4 /dev/zero | wc -c) urandom=$(head -c 4 /dev/urandom | wc -c) random=$(head -c 4 /dev/random | wc -c)',
+      'echo x > /dev/null && echo null=ok',
+      'echo x > /dev/full',
+      'cat /dev/tty',
+      'echo probe-done',
+      'sleep 1000',
+    ].join('; '),
+  ];
 }
 
 async function waitForLog(env: { runtime: NativeRuntime }, id: string, marker: string): Promise<string> {
@@ -402,32 +441,49 @@ function assertDeviceProbe(t: { regex(s: string, r: RegExp, m?: string): void; n
   t.regex(out, /can't open '\/dev\/tty': No such device or address/, '/dev/tty opens (no controlling terminal), not EPERM');
 }
 
-test.serial('devices: mknod of the host disk is allowed but opening it is not; standard devices and ptys work; nodes shipped in an image cannot be opened', async (t) => {
-  const env = await setup(t);
-  const disk = await importDeviceImage(env);
-  const layers = (await env.store.get(DEVICE_IMAGE))?.layerDirs ?? [];
-  t.true(fs.statSync(path.join(layers[1] ?? '/nonexistent', 'shipped/disk')).isBlockDevice(), 'the layer really holds the node');
-  const sb = await sandbox(env, 'devices');
-  const id = await env.runtime.createContainer(sb, { name: 'devices', image: DEVICE_IMAGE, command: deviceProbe(disk) });
-  await env.runtime.startContainer(id);
-  const out = await waitForLog(env, id, 'probe-done');
-  assertDeviceProbe(t, out);
+test.serial(
+  'devices: mknod of the host disk is allowed but opening it is not; standard devices and ptys work; nodes shipped in an image cannot be opened',
+  async (t) => {
+    const env = await setup(t);
+    const disk = await importDeviceImage(env);
+    const layers = (await env.store.get(DEVICE_IMAGE))?.layerDirs ?? [];
+    t.true(fs.statSync(path.join(layers[1] ?? '/nonexistent', 'shipped/disk')).isBlockDevice(), 'the layer really holds the node');
+    const sb = await sandbox(env, 'devices');
+    const id = await env.runtime.createContainer(sb, { name: 'devices', image: DEVICE_IMAGE, command: deviceProbe(disk) });
+    await env.runtime.startContainer(id);
+    const out = await waitForLog(env, id, 'probe-done');
+    assertDeviceProbe(t, out);
 
-  // exec joins the same cgroup: the same rules.
-  const r = await env.runtime.exec(id, { cmd: ['sh', '-c', 'head -c 1 /tmp/sda; head -c 1 /shipped/disk; echo x > /dev/null && echo null=ok'], stdio: 'pipe' });
-  t.regex(r.stderr, /head: \/tmp\/sda: Operation not permitted/);
-  t.regex(r.stderr, /head: \/shipped\/disk: Operation not permitted/);
-  t.is(r.stdout, 'null=ok\n');
-  // A terminal: the pty slave (136:*), ptmx (5:2) and /dev/tty as the controlling terminal (5:0).
-  const tty = execFileSync('script', ['-qec', `${process.execPath} ${TSK} runtime exec --data-dir ${env.dataDir} -t ${id} sh -c 'tty; echo hi > /dev/tty && echo tty=ok; echo hi > $(tty) && echo pts=ok'`, '/dev/null'], { encoding: 'utf8' });
-  t.regex(tty, /\/dev\/pts\/0/);
-  t.regex(tty, /tty=ok/);
-  t.regex(tty, /pts=ok/);
-});
+    // exec joins the same cgroup: the same rules.
+    const r = await env.runtime.exec(id, {
+      cmd: ['sh', '-c', 'head -c 1 /tmp/sda; head -c 1 /shipped/disk; echo x > /dev/null && echo null=ok'],
+      stdio: 'pipe',
+    });
+    t.regex(r.stderr, /head: \/tmp\/sda: Operation not permitted/);
+    t.regex(r.stderr, /head: \/shipped\/disk: Operation not permitted/);
+    t.is(r.stdout, 'null=ok\n');
+    // A terminal: the pty slave (136:*), ptmx (5:2) and /dev/tty as the controlling terminal (5:0).
+    const tty = execFileSync(
+      'script',
+      [
+        '-qec',
+        `${process.execPath} ${TSK} runtime exec --data-dir ${env.dataDir} -t ${id} sh -c 'tty; echo hi > /dev/tty && echo tty=ok; echo hi > $(tty) && echo pts=ok'`,
+        '/dev/null',
+      ],
+      { encoding: 'utf8' },
+    );
+    t.regex(tty, /\/dev\/pts\/0/);
+    t.regex(tty, /tty=ok/);
+    t.regex(tty, /pts=ok/);
+  },
+);
 
 /** A cgroup2 mount beside the v1 hierarchies (a hybrid host such as this one), where the v2 device filter can run too. */
 function hybridCgroup2Mount(): string | undefined {
-  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' - '));
+  const mounts = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' - '));
   const v1Devices = mounts.some(([, right]) => right?.startsWith('cgroup ') && right.split(' ')[2]?.split(',').includes('devices'));
   const v2 = mounts.find(([, right]) => right?.startsWith('cgroup2 '));
   return v1Devices && v2 ? v2[0]?.split(' ')[4] : undefined;
@@ -440,34 +496,37 @@ const cgroup2 = hybridCgroup2Mount();
 // the host's cgroup2 hierarchy. That hierarchy holds no cpu/memory/pids
 // controllers here, so only device access is checked; the container stays in
 // the v1 root devices cgroup, so every EPERM below comes from the eBPF program.
-(cgroup2 ? test.serial : test.serial.skip)('devices on cgroup v2: the eBPF filter tsk-shim attaches refuses the host disk, allows the standard devices', async (t) => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-rt-v2-'));
-  const parent = `tsk-test-v2-${process.pid}`;
-  const store = await importBusybox(dataDir);
-  const runtime = new NativeRuntime({ dataDir, images: store, cgroups: new CgroupManager({ version: 2, v1: {}, v2Root: cgroup2 ?? '' }, parent) });
-  t.teardown(async () => {
-    await cleanupRuntime(runtime, dataDir);
-    // The pod cgroups went with their sandboxes; the parent is ours too.
-    try {
-      fs.rmdirSync(path.join(cgroup2 ?? '', parent));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-  });
-  const disk = await importDeviceImage({ dataDir, store });
-  const sb = await runtime.createSandbox({ name: 'v2', namespace: 'test', uid: `v2-${process.pid}` });
-  const id = await runtime.createContainer(sb, { name: 'v2', image: DEVICE_IMAGE, command: deviceProbe(disk) });
-  t.regex(fs.readFileSync(path.join(dataDir, 'containers', id, 'spec'), 'utf8'), /^device allow c 1:3 rwm$/m);
-  await runtime.startContainer(id);
-  const out = await waitForLog({ runtime }, id, 'probe-done');
-  assertDeviceProbe(t, out);
-  const cg = fs.readFileSync(`/proc/${(await runtime.containerStatus(id)).pid ?? 0}/cgroup`, 'utf8');
-  t.regex(cg, new RegExp(`^0::/${parent}/pod`, 'm'), 'the container is in the cgroup2 hierarchy');
-  t.regex(cg, /^\d+:devices:\/$/m, 'and in the v1 root devices cgroup, which allows everything');
-  const r = await runtime.exec(id, { cmd: ['sh', '-c', 'head -c 1 /shipped/disk; echo x > /dev/null && echo null=ok'], stdio: 'pipe' });
-  t.regex(r.stderr, /head: \/shipped\/disk: Operation not permitted/, 'exec joins the filtered cgroup too');
-  t.is(r.stdout, 'null=ok\n');
-});
+(cgroup2 ? test.serial : test.serial.skip)(
+  'devices on cgroup v2: the eBPF filter tsk-shim attaches refuses the host disk, allows the standard devices',
+  async (t) => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-rt-v2-'));
+    const parent = `tsk-test-v2-${process.pid}`;
+    const store = await importBusybox(dataDir);
+    const runtime = new NativeRuntime({ dataDir, images: store, cgroups: new CgroupManager({ version: 2, v1: {}, v2Root: cgroup2 ?? '' }, parent) });
+    t.teardown(async () => {
+      await cleanupRuntime(runtime, dataDir);
+      // The pod cgroups went with their sandboxes; the parent is ours too.
+      try {
+        fs.rmdirSync(path.join(cgroup2 ?? '', parent));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    });
+    const disk = await importDeviceImage({ dataDir, store });
+    const sb = await runtime.createSandbox({ name: 'v2', namespace: 'test', uid: `v2-${process.pid}` });
+    const id = await runtime.createContainer(sb, { name: 'v2', image: DEVICE_IMAGE, command: deviceProbe(disk) });
+    t.regex(fs.readFileSync(path.join(dataDir, 'containers', id, 'spec'), 'utf8'), /^device allow c 1:3 rwm$/m);
+    await runtime.startContainer(id);
+    const out = await waitForLog({ runtime }, id, 'probe-done');
+    assertDeviceProbe(t, out);
+    const cg = fs.readFileSync(`/proc/${(await runtime.containerStatus(id)).pid ?? 0}/cgroup`, 'utf8');
+    t.regex(cg, new RegExp(`^0::/${parent}/pod`, 'm'), 'the container is in the cgroup2 hierarchy');
+    t.regex(cg, /^\d+:devices:\/$/m, 'and in the v1 root devices cgroup, which allows everything');
+    const r = await runtime.exec(id, { cmd: ['sh', '-c', 'head -c 1 /shipped/disk; echo x > /dev/null && echo null=ok'], stdio: 'pipe' });
+    t.regex(r.stderr, /head: \/shipped\/disk: Operation not permitted/, 'exec joins the filtered cgroup too');
+    t.is(r.stdout, 'null=ok\n');
+  },
+);
 
 // ---------------------------------------------------------------- rmi, exec -i
 
@@ -502,7 +561,10 @@ test.serial('rmi of an image a container uses is a conflict; with -f the contain
 
   const refused = await tsk(['rmi', ...dd, 'tsk.test/busybox']);
   t.is(refused.code, 1);
-  t.is(refused.stderr, `Error: conflict: unable to remove repository reference "tsk.test/busybox" (must force) - container ${cid} is using its referenced image ${imageShort}\n`);
+  t.is(
+    refused.stderr,
+    `Error: conflict: unable to remove repository reference "tsk.test/busybox" (must force) - container ${cid} is using its referenced image ${imageShort}\n`,
+  );
   t.truthy(await env.store.get(env.image), 'nothing was removed');
   const byId = await tsk(['rmi', ...dd, '-f', imageShort]);
   t.is(byId.code, 1);
@@ -517,7 +579,11 @@ test.serial('rmi of an image a container uses is a conflict; with -f the contain
   t.is(alive.code, 0, alive.stderr);
   t.true(Number(alive.stdout.trim()) > 100_000, 'the container still reads its root filesystem');
   t.regex((await tsk(['ps', ...dd])).stdout, /keeper\s.*Up /);
-  t.deepEqual(await env.store.prune({ keepLayerDirs: await env.runtime.usedLayerDirs() }).then((r) => r.filter((x) => x.startsWith('layer '))), [], 'a prune keeps it too');
+  t.deepEqual(
+    await env.store.prune({ keepLayerDirs: await env.runtime.usedLayerDirs() }).then((r) => r.filter((x) => x.startsWith('layer '))),
+    [],
+    'a prune keeps it too',
+  );
 
   const rm = await tsk(['rm', ...dd, '-f', 'keeper']);
   t.is(rm.code, 0, rm.stderr);

@@ -15,7 +15,16 @@ import { DigestMismatchError, ImageNotFoundError, InvalidArchiveError, InvalidLa
 import { ImageStore, PullProgress } from '../kubelet/runtime/image/store';
 import { startCountingProxy, startRegistry, startTokenAuthProxy, TestRegistry } from './support/registry';
 import {
-  buildImage, buildLayer, BuiltImage, BuiltLayer, busyboxImage, busyboxRootfs, dockerSaveArchive, ociLayoutArchive, pushImage, pushIndex,
+  buildImage,
+  buildLayer,
+  BuiltImage,
+  BuiltLayer,
+  busyboxImage,
+  busyboxRootfs,
+  dockerSaveArchive,
+  ociLayoutArchive,
+  pushImage,
+  pushIndex,
 } from '../kubelet/runtime/image/builder';
 
 const USER = 'alice';
@@ -128,29 +137,41 @@ test('an index resolves to linux/amd64; pull by digest records a digest referenc
 });
 
 test('whiteouts, opaque dirs, hardlinks, devices, ownership and modes survive into an overlay', async (t) => {
-  const lower = await buildLayer({ entries: [
-    { name: 'a/', type: 'dir' }, { name: 'a/keep', type: 'file', data: Buffer.from('k') }, { name: 'a/gone', type: 'file', data: Buffer.from('g') },
-    { name: 'o/', type: 'dir' }, { name: 'o/x', type: 'file', data: Buffer.from('x') }, { name: 'o/sub/', type: 'dir' },
-    { name: 'gonedir/', type: 'dir' }, { name: 'gonedir/f', type: 'file', data: Buffer.from('f') },
-  ] });
-  const upper = await buildLayer({ compression: 'none', entries: [
-    { name: 'a/.wh.gone', type: 'file' },
-    { name: '.wh.gonedir', type: 'file' },
-    { name: 'o/', type: 'dir', mode: 0o750, uid: 7, gid: 8 },
-    { name: 'o/.wh..wh..opq', type: 'file' },
-    { name: 'o/new', type: 'file', data: Buffer.from('new'), mode: 0o4711, uid: 1000, gid: 1001, mtime: 1_600_000_000 },
-    { name: 'o/newlink', type: 'hardlink', linkname: 'o/new' },
-    { name: 'o/sym', type: 'symlink', linkname: '../a/keep', uid: 1000, gid: 1000 },
-    { name: 'dev/', type: 'dir' },
-    { name: 'dev/null', type: 'char', devmajor: 1, devminor: 3, mode: 0o666 },
-    { name: 'dev/loop9', type: 'block', devmajor: 7, devminor: 9, mode: 0o660, gid: 6 },
-    { name: 'fifo', type: 'fifo', mode: 0o600 },
-    { name: 'caps', type: 'file', data: Buffer.from('c'), xattrs: { 'user.tsk': 'kept' } },
-    // Later entries of a path replace earlier ones, whatever their types.
-    { name: 'dup/', type: 'dir', mode: 0o700 }, { name: 'dup/child', type: 'file', data: Buffer.from('c') },
-    { name: 'dup', type: 'file', data: Buffer.from('now a file') },
-    { name: 'dev/zero', type: 'char', devmajor: 1, devminor: 5 }, { name: 'dev/zero', type: 'file', data: Buffer.from('file wins') },
-  ] });
+  const lower = await buildLayer({
+    entries: [
+      { name: 'a/', type: 'dir' },
+      { name: 'a/keep', type: 'file', data: Buffer.from('k') },
+      { name: 'a/gone', type: 'file', data: Buffer.from('g') },
+      { name: 'o/', type: 'dir' },
+      { name: 'o/x', type: 'file', data: Buffer.from('x') },
+      { name: 'o/sub/', type: 'dir' },
+      { name: 'gonedir/', type: 'dir' },
+      { name: 'gonedir/f', type: 'file', data: Buffer.from('f') },
+    ],
+  });
+  const upper = await buildLayer({
+    compression: 'none',
+    entries: [
+      { name: 'a/.wh.gone', type: 'file' },
+      { name: '.wh.gonedir', type: 'file' },
+      { name: 'o/', type: 'dir', mode: 0o750, uid: 7, gid: 8 },
+      { name: 'o/.wh..wh..opq', type: 'file' },
+      { name: 'o/new', type: 'file', data: Buffer.from('new'), mode: 0o4711, uid: 1000, gid: 1001, mtime: 1_600_000_000 },
+      { name: 'o/newlink', type: 'hardlink', linkname: 'o/new' },
+      { name: 'o/sym', type: 'symlink', linkname: '../a/keep', uid: 1000, gid: 1000 },
+      { name: 'dev/', type: 'dir' },
+      { name: 'dev/null', type: 'char', devmajor: 1, devminor: 3, mode: 0o666 },
+      { name: 'dev/loop9', type: 'block', devmajor: 7, devminor: 9, mode: 0o660, gid: 6 },
+      { name: 'fifo', type: 'fifo', mode: 0o600 },
+      { name: 'caps', type: 'file', data: Buffer.from('c'), xattrs: { 'user.tsk': 'kept' } },
+      // Later entries of a path replace earlier ones, whatever their types.
+      { name: 'dup/', type: 'dir', mode: 0o700 },
+      { name: 'dup/child', type: 'file', data: Buffer.from('c') },
+      { name: 'dup', type: 'file', data: Buffer.from('now a file') },
+      { name: 'dev/zero', type: 'char', devmajor: 1, devminor: 5 },
+      { name: 'dev/zero', type: 'file', data: Buffer.from('file wins') },
+    ],
+  });
   const image = buildImage([lower, upper]);
   await pushImage(open.host, 'tsk/whiteouts', 'v1', image);
   const { store } = newStore(t);
@@ -159,7 +180,12 @@ test('whiteouts, opaque dirs, hardlinks, devices, ownership and modes survive in
   const wh = await fs.lstat(path.join(l2, 'a/gone'));
   t.true(wh.isCharacterDevice());
   t.is(wh.rdev, 0);
-  t.false(await fs.access(path.join(l2, 'a/.wh.gone')).then(() => true, () => false));
+  t.false(
+    await fs.access(path.join(l2, 'a/.wh.gone')).then(
+      () => true,
+      () => false,
+    ),
+  );
   const o = await fs.stat(path.join(l2, 'o'));
   t.deepEqual([o.mode & 0o7777, o.uid, o.gid], [0o750, 7, 8]);
   const n = await fs.stat(path.join(l2, 'o/new'));
@@ -181,7 +207,9 @@ test('whiteouts, opaque dirs, hardlinks, devices, ownership and modes survive in
   // The merged view is what a container sees.
   const mnt = tempDir(t, 'tsk-overlay-');
   execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${l2}:${l1}`, mnt]);
-  t.teardown(() => { execFileSync('umount', [mnt]); });
+  t.teardown(() => {
+    execFileSync('umount', [mnt]);
+  });
   const ls = async (p: string): Promise<string[]> => (await fs.readdir(path.join(mnt, p))).sort();
   t.deepEqual(await ls('a'), ['keep']);
   t.deepEqual(await ls('o'), ['new', 'newlink', 'sym']);
@@ -199,7 +227,10 @@ test('concurrent pulls fetch every blob once', async (t) => {
   const a = `${proxy.host}/tsk/busybox:v1`;
   const b = `${proxy.host}/tsk/other:v1`;
   const recs = await Promise.all([store.pull(a), store.pull(b), store.pull(a), store.pull(b)]);
-  t.deepEqual(recs.map((r) => r.id), [busybox.configDigest, other.configDigest, busybox.configDigest, other.configDigest]);
+  t.deepEqual(
+    recs.map((r) => r.id),
+    [busybox.configDigest, other.configDigest, busybox.configDigest, other.configDigest],
+  );
   const blobGets = proxy.requests.filter((r) => r.startsWith('GET ') && r.includes('/blobs/'));
   const perDigest = new Map<string, number>();
   for (const r of blobGets) {
@@ -207,7 +238,10 @@ test('concurrent pulls fetch every blob once', async (t) => {
     perDigest.set(d, (perDigest.get(d) ?? 0) + 1);
   }
   t.is(perDigest.get(busybox.layers[0]?.digest ?? ''), 1, proxy.requests.join('\n'));
-  t.true([...perDigest.values()].every((n) => n === 1), proxy.requests.join('\n'));
+  t.true(
+    [...perDigest.values()].every((n) => n === 1),
+    proxy.requests.join('\n'),
+  );
   t.is(perDigest.size, 4); // two configs, shared busybox layer, extra layer
   t.deepEqual(recs[0]?.layerDirs[0], recs[1]?.layerDirs[0]);
 });
@@ -271,14 +305,32 @@ test('a corrupt layer (bad gzip, or a diff_id that does not match) leaves the st
 
 test('import a docker save tarball (gzip too) through the CLI; rmi deletes unused layers, keeps those of containers', async (t) => {
   const dataDir = tempDir(t, 'tsk-images-');
-  const app = buildImage([busybox.layers[0] as BuiltLayer, await buildLayer({ entries: [{ name: 'app', type: 'file', data: Buffer.from('#!/bin/sh\necho app\n'), mode: 0o755 }] })],
-    { Entrypoint: ['/app'] }, { docker: true });
-  const file = await writeArchive(t, gzipSync(await dockerSaveArchive([
-    { image: busybox, repoTags: ['busybox:latest', 'busybox:1'] },
-    { image: app, repoTags: ['example.com/team/app:2.0'] },
-  ])), 'save.tar.gz');
+  const app = buildImage(
+    [busybox.layers[0] as BuiltLayer, await buildLayer({ entries: [{ name: 'app', type: 'file', data: Buffer.from('#!/bin/sh\necho app\n'), mode: 0o755 }] })],
+    { Entrypoint: ['/app'] },
+    { docker: true },
+  );
+  const file = await writeArchive(
+    t,
+    gzipSync(
+      await dockerSaveArchive([
+        { image: busybox, repoTags: ['busybox:latest', 'busybox:1'] },
+        { image: app, repoTags: ['example.com/team/app:2.0'] },
+      ]),
+    ),
+    'save.tar.gz',
+  );
   const out: string[] = [];
-  const io = { out: (s: string) => { out.push(s); }, err: (s: string) => { out.push(s); }, tty: false, now: () => Date.parse('2026-01-01T00:00:00Z') };
+  const io = {
+    out: (s: string) => {
+      out.push(s);
+    },
+    err: (s: string) => {
+      out.push(s);
+    },
+    tty: false,
+    now: () => Date.parse('2026-01-01T00:00:00Z'),
+  };
   t.is(await runImageCommand('import', [file], dataDir, io), 0, out.join(''));
   t.deepEqual(out.join('').trim().split('\n'), ['Loaded image: busybox:1', 'Loaded image: busybox:latest', 'Loaded image: example.com/team/app:2.0']);
   out.length = 0;
@@ -297,10 +349,18 @@ test('import a docker save tarball (gzip too) through the CLI; rmi deletes unuse
   out.length = 0;
   t.is(await runImageCommand('rmi', ['example.com/team/app:2.0', 'busybox:1'], dataDir, io), 0, out.join(''));
   // As docker rmi: the image, then the layers nothing uses any more (app's own layer, not the shared busybox one).
-  t.deepEqual(out.join('').trim().split('\n'), ['Untagged: example.com/team/app:2.0', `Deleted: ${app.configDigest}`, 'Untagged: busybox:1', `Deleted: ${app.layers[1]?.diffId ?? ''}`]);
+  t.deepEqual(out.join('').trim().split('\n'), [
+    'Untagged: example.com/team/app:2.0',
+    `Deleted: ${app.configDigest}`,
+    'Untagged: busybox:1',
+    `Deleted: ${app.layers[1]?.diffId ?? ''}`,
+  ]);
   t.deepEqual(await fs.readdir(path.join(dataDir, 'images/layers/sha256')), [(busybox.layers[0]?.diffId ?? '').slice(7)]);
   t.deepEqual(await store.prune(), [], 'rmi pruned the blobs too');
-  t.is(execFileSync('chroot', [(await store.get('busybox'))?.layerDirs[0] ?? '/nonexistent', '/bin/busybox', 'echo', 'still here'], { encoding: 'utf8' }).trim(), 'still here');
+  t.is(
+    execFileSync('chroot', [(await store.get('busybox'))?.layerDirs[0] ?? '/nonexistent', '/bin/busybox', 'echo', 'still here'], { encoding: 'utf8' }).trim(),
+    'still here',
+  );
 
   // Containers (here described by an injected usage) hold their image and layers.
   const busyboxLayer = (await store.get('busybox'))?.layerDirs[0] ?? '';
@@ -308,10 +368,17 @@ test('import a docker save tarball (gzip too) through the CLI; rmi deletes unuse
   const usage = { imageUsers: async () => [stopped], usedLayerDirs: async () => [busyboxLayer] };
   out.length = 0;
   t.is(await runImageCommand('rmi', [busybox.configDigest.slice(7, 19)], dataDir, io, usage), 1);
-  t.is(out.join(''), `Error: conflict: unable to delete ${busybox.configDigest.slice(7, 19)} (must be forced) - image is being used by stopped container cccccccccccc\n`);
+  t.is(
+    out.join(''),
+    `Error: conflict: unable to delete ${busybox.configDigest.slice(7, 19)} (must be forced) - image is being used by stopped container cccccccccccc\n`,
+  );
   out.length = 0;
   t.is(await runImageCommand('rmi', ['-f', busybox.configDigest.slice(7, 19)], dataDir, io, usage), 0, out.join(''));
-  t.deepEqual(out.join('').trim().split('\n'), ['Untagged: busybox:latest', `Deleted: ${busybox.configDigest}`], 'forced: the image goes, the layer a container uses stays');
+  t.deepEqual(
+    out.join('').trim().split('\n'),
+    ['Untagged: busybox:latest', `Deleted: ${busybox.configDigest}`],
+    'forced: the image goes, the layer a container uses stays',
+  );
   t.true((await fs.stat(path.join(busyboxLayer, 'bin/busybox'))).isFile());
   await store.prune();
   t.deepEqual(await fs.readdir(path.join(dataDir, 'images/blobs/sha256')), []);
@@ -322,12 +389,24 @@ test('import a docker save tarball (gzip too) through the CLI; rmi deletes unuse
 test('import an OCI image layout archive; refs from ref.name annotations; untagged by ID', async (t) => {
   const dataDir = tempDir(t, 'tsk-images-');
   const untagged = buildImage([await buildLayer({ entries: [{ name: 'u', type: 'file', data: Buffer.from('u') }] })]);
-  const file = await writeArchive(t, await ociLayoutArchive([
-    { image: busybox, refName: '127.0.0.1:5000/tsk/busybox:oci' },
-    { image: untagged, refName: 'v1' },
-  ]));
+  const file = await writeArchive(
+    t,
+    await ociLayoutArchive([
+      { image: busybox, refName: '127.0.0.1:5000/tsk/busybox:oci' },
+      { image: untagged, refName: 'v1' },
+    ]),
+  );
   const out: string[] = [];
-  const io = { out: (s: string) => { out.push(s); }, err: (s: string) => { out.push(s); }, tty: false, now: () => Date.now() };
+  const io = {
+    out: (s: string) => {
+      out.push(s);
+    },
+    err: (s: string) => {
+      out.push(s);
+    },
+    tty: false,
+    now: () => Date.now(),
+  };
   t.is(await runImageCommand('import', [file], dataDir, io), 0, out.join(''));
   t.deepEqual(out.join('').trim().split('\n'), ['Loaded image: 127.0.0.1:5000/tsk/busybox:oci', `Loaded image ID: ${untagged.configDigest}`]);
   const store = new ImageStore(dataDir);
@@ -351,14 +430,27 @@ test('tsk runtime pull prints a line per layer phase change when not on a TTY', 
   const dataDir = tempDir(t, 'tsk-images-');
   const err: string[] = [];
   const out: string[] = [];
-  const io = { out: (s: string) => { out.push(s); }, err: (s: string) => { err.push(s); }, tty: false, now: () => Date.now() };
+  const io = {
+    out: (s: string) => {
+      out.push(s);
+    },
+    err: (s: string) => {
+      err.push(s);
+    },
+    tty: false,
+    now: () => Date.now(),
+  };
   const ref = `${secured.host}/tsk/busybox:v1`;
   t.is(await runImageCommand('pull', ['--username', USER, '--password', PASS, ref], dataDir, io), 0, err.join(''));
   const id = busybox.layers[0]?.digest.slice(7, 19) ?? '';
   const lines = err.join('').trim().split('\n');
   t.deepEqual(lines, [
     `v1: Pulling from ${secured.host}/tsk/busybox`,
-    `${id}: Waiting`, `${id}: Downloading`, `${id}: Verifying Checksum`, `${id}: Extracting`, `${id}: Pull complete`,
+    `${id}: Waiting`,
+    `${id}: Downloading`,
+    `${id}: Verifying Checksum`,
+    `${id}: Extracting`,
+    `${id}: Pull complete`,
     `Digest: ${busybox.manifestDigest}`,
     `Status: Downloaded newer image for ${ref}`,
   ]);
@@ -381,7 +473,10 @@ test('bearer-token challenge (as Docker Hub): anonymous token, token with basic 
   const ref = `${priv.host}/tsk/busybox:v1`;
   const s2 = newStore(t);
   await t.throwsAsync(s2.store.pull(ref), { instanceOf: RegistryAuthError, message: /refused anonymous access/ });
-  await t.throwsAsync(s2.store.pull(ref, { auth: { username: USER, password: 'nope' } }), { instanceOf: RegistryAuthError, message: /refused the credentials/ });
+  await t.throwsAsync(s2.store.pull(ref, { auth: { username: USER, password: 'nope' } }), {
+    instanceOf: RegistryAuthError,
+    message: /refused the credentials/,
+  });
   t.deepEqual(await s2.store.list(), []);
   const ok = await s2.store.pull(ref, { auth: { username: USER, password: PASS } });
   t.is(ok.id, busybox.configDigest);
@@ -390,7 +485,12 @@ test('bearer-token challenge (as Docker Hub): anonymous token, token with basic 
 
 // zstd layers: runtime-skopeo.test.ts imports images whose layers skopeo recompressed with zstd.
 test('uncompressed layers unpack like gzip ones', async (t) => {
-  const gz = await buildLayer({ entries: [{ name: 'z/', type: 'dir' }, { name: 'z/data', type: 'file', data: Buffer.from('gzip!') }] });
+  const gz = await buildLayer({
+    entries: [
+      { name: 'z/', type: 'dir' },
+      { name: 'z/data', type: 'file', data: Buffer.from('gzip!') },
+    ],
+  });
   const plain = await buildLayer({ compression: 'none', entries: [{ name: 'plain', type: 'file', data: Buffer.from('p') }] });
   const image = buildImage([gz, plain]);
   const { store } = newStore(t);
@@ -406,9 +506,21 @@ test('layers that escape their root (.., symlinked parents, hardlinks out) are r
   writeFileSync(victim, 'untouched');
   const cases: Array<[string, Parameters<typeof buildLayer>[0]['entries']]> = [
     ['dotdot', [{ name: `../../../../../../../../${victim.slice(1)}`, type: 'file', data: Buffer.from('pwned') }]],
-    ['symlink parent', [{ name: 'evil', type: 'symlink', linkname: outside }, { name: 'evil/victim', type: 'file', data: Buffer.from('pwned') }]],
+    [
+      'symlink parent',
+      [
+        { name: 'evil', type: 'symlink', linkname: outside },
+        { name: 'evil/victim', type: 'file', data: Buffer.from('pwned') },
+      ],
+    ],
     ['hardlink out', [{ name: 'h', type: 'hardlink', linkname: `../../../../../../../..${victim}` }]],
-    ['whiteout via symlink', [{ name: 'evil', type: 'symlink', linkname: outside }, { name: 'evil/.wh.victim', type: 'file' }]],
+    [
+      'whiteout via symlink',
+      [
+        { name: 'evil', type: 'symlink', linkname: outside },
+        { name: 'evil/.wh.victim', type: 'file' },
+      ],
+    ],
   ];
   for (const [name, entries] of cases) {
     const image = buildImage([await buildLayer({ entries })]);
@@ -429,7 +541,9 @@ test('prune spares what a pull in another live process wrote since it began', as
   await store.list();
   // Stand-in for another tsk process in the middle of a pull: a live pid with an operation marker.
   const other = spawn('sleep', ['60'], { stdio: 'ignore' });
-  t.teardown(() => { other.kill('SIGKILL'); });
+  t.teardown(() => {
+    other.kill('SIGKILL');
+  });
   await fs.writeFile(path.join(dataDir, 'images/tmp', `op-${other.pid ?? 0}-abcdef`), '');
   await new Promise((r) => setTimeout(r, 1100));
   const [rec] = await store.importArchive(await writeArchive(t, await dockerSaveArchive([{ image: busybox, repoTags: ['busybox:latest'] }])));
@@ -448,11 +562,21 @@ test('a pull killed with SIGKILL mid-download leaves no image and no leftovers; 
   const { dataDir } = newStore(t);
   const cli = path.resolve(__dirname, '../kubelet/runtime/cli/image-commands.js');
   const ref = `${proxy.host}/tsk/busybox:v1`;
-  const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(cli)}).runImageCommand('pull', [${JSON.stringify(ref)}], ${JSON.stringify(dataDir)})`], { stdio: 'ignore' });
-  t.teardown(() => { child.kill('SIGKILL'); });
+  const child = spawn(
+    process.execPath,
+    ['-e', `require(${JSON.stringify(cli)}).runImageCommand('pull', [${JSON.stringify(ref)}], ${JSON.stringify(dataDir)})`],
+    { stdio: 'ignore' },
+  );
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
   const tmp = path.join(dataDir, 'images/tmp');
   const layerGet = `GET /v2/tsk/busybox/blobs/${busybox.layers[0]?.digest ?? ''}`;
-  const partial = (): Promise<string[]> => fs.readdir(tmp).then((n) => n.filter((x) => x.startsWith(`blob-${child.pid ?? 0}-`)), () => []);
+  const partial = (): Promise<string[]> =>
+    fs.readdir(tmp).then(
+      (n) => n.filter((x) => x.startsWith(`blob-${child.pid ?? 0}-`)),
+      () => [],
+    );
   // The layer download stalls after its first chunk, so its temp file stays until the kill.
   const deadline = Date.now() + 20_000;
   while (!(proxy.requests.includes(layerGet) && (await partial()).length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -106,7 +106,11 @@ test('two containers of one sandbox share an emptyDir-like directory', async (t)
   const reader = await env.runtime.createContainer(sb, {
     name: 'reader',
     image: env.image,
-    command: ['sh', '-c', 'i=0; while [ ! -f /cache/ready ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; cat /cache/msg; echo seen-by-reader >> /cache/msg'],
+    command: [
+      'sh',
+      '-c',
+      'i=0; while [ ! -f /cache/ready ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; cat /cache/msg; echo seen-by-reader >> /cache/msg',
+    ],
     mounts,
   });
   await env.runtime.startContainer(reader);
@@ -177,16 +181,24 @@ test('bad mounts are clear errors naming the container and the mount, and leave 
   await importHostileImage(env);
   const sb = await sandbox(env);
   const missing = path.join(env.host, 'missing');
-  const e1 = await t.throwsAsync(env.runtime.createContainer(sb, { name: 'app', image: env.image, command: ['true'], mounts: [{ containerPath: '/data', hostPath: missing }] }));
+  const e1 = await t.throwsAsync(
+    env.runtime.createContainer(sb, { name: 'app', image: env.image, command: ['true'], mounts: [{ containerPath: '/data', hostPath: missing }] }),
+  );
   t.is(e1?.message, `container "app": mount 0 (containerPath "/data"): hostPath ${JSON.stringify(missing)} does not exist`);
-  const e2 = await t.throwsAsync(env.runtime.createContainer(sb, { name: 'app', image: env.image, command: ['true'], mounts: [{ containerPath: 'data', hostPath: env.host }] }));
+  const e2 = await t.throwsAsync(
+    env.runtime.createContainer(sb, { name: 'app', image: env.image, command: ['true'], mounts: [{ containerPath: 'data', hostPath: env.host }] }),
+  );
   t.regex(e2?.message ?? '', /^container "app": mount 0 \(containerPath "data"\): containerPath "data" must be an absolute path$/);
   // Found only inside the container's view of the rootfs: a file source over a directory, a dangling symlink.
   const file = path.join(env.host, 'f');
   fs.writeFileSync(file, 'x');
-  const e3 = await t.throwsAsync(env.runtime.createContainer(sb, { name: 'app', image: env.image, command: ['true'], mounts: [{ containerPath: '/etc', hostPath: file }] }));
+  const e3 = await t.throwsAsync(
+    env.runtime.createContainer(sb, { name: 'app', image: env.image, command: ['true'], mounts: [{ containerPath: '/etc', hostPath: file }] }),
+  );
   t.regex(e3?.message ?? '', /create container: mount 0 \(.+\/f on \/etc\): target is a directory but the source is not/);
-  const e4 = await t.throwsAsync(env.runtime.createContainer(sb, { name: 'app', image: HOSTILE_IMAGE, command: ['true'], mounts: [{ containerPath: '/dangling', hostPath: file }] }));
+  const e4 = await t.throwsAsync(
+    env.runtime.createContainer(sb, { name: 'app', image: HOSTILE_IMAGE, command: ['true'], mounts: [{ containerPath: '/dangling', hostPath: file }] }),
+  );
   t.regex(e4?.message ?? '', /mount 0 \(.+ on \/dangling\): resolve target \(a dangling symlink\?\)/);
   t.is((await env.runtime.listContainers({ sandboxId: sb })).length, 0, 'failed creates leave no container');
 });
@@ -197,9 +209,15 @@ test('tsk runtime run -v bind-mounts like docker, read-only with :ro', async (t)
   fs.mkdirSync(dir);
   const dd = ['--data-dir', env.dataDir];
   const cmd = 'echo via-cli > /vol/out; touch /ro/x 2>&1; true';
-  const r = await promisify(execFile)(process.execPath, [TSK, 'runtime', 'run', ...dd, '-v', `${dir}:/vol`, '--volume', `${env.host}:/ro:ro`, env.image, 'sh', '-c', cmd], { encoding: 'utf8' });
+  const r = await promisify(execFile)(
+    process.execPath,
+    [TSK, 'runtime', 'run', ...dd, '-v', `${dir}:/vol`, '--volume', `${env.host}:/ro:ro`, env.image, 'sh', '-c', cmd],
+    { encoding: 'utf8' },
+  );
   t.regex(r.stdout, /touch: \/ro\/x: Read-only file system/);
   t.is(fs.readFileSync(path.join(dir, 'out'), 'utf8'), 'via-cli\n');
-  const bad = await t.throwsAsync(promisify(execFile)(process.execPath, [TSK, 'runtime', 'run', ...dd, '-v', 'named:/vol', env.image, 'true'], { encoding: 'utf8' }));
+  const bad = await t.throwsAsync(
+    promisify(execFile)(process.execPath, [TSK, 'runtime', 'run', ...dd, '-v', 'named:/vol', env.image, 'true'], { encoding: 'utf8' }),
+  );
   t.regex((bad as unknown as { stderr: string }).stderr, /invalid -v "named:\/vol": .*named volumes are not supported/);
 });

@@ -76,7 +76,11 @@ test.serial("by default: Docker's seccomp profile refuses unshare, no_new_privs 
 
 test.serial('Unconfined: no filter, and the same unshare succeeds', async (t) => {
   const env = await setup(t);
-  const r = await run(env, { name: 'unconfined', command: ['sh', '-c', `${STATUS}; unshare -U true; echo unshare=$?`], security: { seccomp: { type: 'Unconfined' } } });
+  const r = await run(env, {
+    name: 'unconfined',
+    command: ['sh', '-c', `${STATUS}; unshare -U true; echo unshare=$?`],
+    security: { seccomp: { type: 'Unconfined' } },
+  });
   t.is(r.code, 0, r.out);
   t.regex(r.out, /^Seccomp:\s+0$/m);
   t.regex(r.out, /^unshare=0$/m);
@@ -87,25 +91,49 @@ test.serial('a Localhost profile (OCI JSON under <data-dir>/seccomp) applies its
   fs.mkdirSync(path.join(env.dataDir, 'seccomp'));
   const profile = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] };
   fs.writeFileSync(path.join(env.dataDir, 'seccomp', 'no-mkdir.json'), JSON.stringify(profile));
-  const r = await run(env, { name: 'localhost', command: ['sh', '-c', `${STATUS}; mkdir /tmp/x; echo mkdir=$?; touch /tmp/y && echo touch=ok`], security: { seccomp: { type: 'Localhost', profile: 'no-mkdir.json' } } });
+  const r = await run(env, {
+    name: 'localhost',
+    command: ['sh', '-c', `${STATUS}; mkdir /tmp/x; echo mkdir=$?; touch /tmp/y && echo touch=ok`],
+    security: { seccomp: { type: 'Localhost', profile: 'no-mkdir.json' } },
+  });
   t.is(r.code, 0, r.out);
   t.regex(r.out, /^Seccomp:\s+2$/m);
   t.regex(r.out, /mkdir: can't create directory '\/tmp\/x': Permission denied/, 'errnoRet 13 is EACCES');
   t.regex(r.out, /^touch=ok$/m);
-  const missing = env.runtime.createSandbox({ name: 'missing', namespace: 'test', uid: `${process.pid}-sec-missing-${Date.now()}` })
-    .then((sb) => env.runtime.createContainer(sb, { name: 'missing', image: env.image, command: ['true'], security: { seccomp: { type: 'Localhost', profile: 'nope.json' } } }));
+  const missing = env.runtime.createSandbox({ name: 'missing', namespace: 'test', uid: `${process.pid}-sec-missing-${Date.now()}` }).then((sb) =>
+    env.runtime.createContainer(sb, {
+      name: 'missing',
+      image: env.image,
+      command: ['true'],
+      security: { seccomp: { type: 'Localhost', profile: 'nope.json' } },
+    }),
+  );
   await t.throwsAsync(missing, { message: /seccomp profile .*seccomp\/nope\.json: no such file/ });
-  const escape = env.runtime.createSandbox({ name: 'escape', namespace: 'test', uid: `${process.pid}-sec-escape-${Date.now()}` })
-    .then((sb) => env.runtime.createContainer(sb, { name: 'escape', image: env.image, command: ['true'], security: { seccomp: { type: 'Localhost', profile: '../x.json' } } }));
+  const escape = env.runtime.createSandbox({ name: 'escape', namespace: 'test', uid: `${process.pid}-sec-escape-${Date.now()}` }).then((sb) =>
+    env.runtime.createContainer(sb, {
+      name: 'escape',
+      image: env.image,
+      command: ['true'],
+      security: { seccomp: { type: 'Localhost', profile: '../x.json' } },
+    }),
+  );
   await t.throwsAsync(escape, { message: /must be a relative path without "\.\."/ });
 });
 
 test.serial('capabilities: drop and add over the default set; exec gets the same set, filter and no_new_privs', async (t) => {
   const env = await setup(t);
   const sb = await env.runtime.createSandbox({ name: 'caps', namespace: 'test', uid: `${process.pid}-sec-caps-${Date.now()}` });
-  const id = await env.runtime.createContainer(sb, { name: 'caps', image: env.image, command: ['sleep', '30'], security: { capDrop: ['NET_RAW', 'chown'], capAdd: ['CAP_NET_ADMIN'] } });
+  const id = await env.runtime.createContainer(sb, {
+    name: 'caps',
+    image: env.image,
+    command: ['sleep', '30'],
+    security: { capDrop: ['NET_RAW', 'chown'], capAdd: ['CAP_NET_ADMIN'] },
+  });
   await env.runtime.startContainer(id);
-  const r = await env.runtime.exec(id, { cmd: ['sh', '-c', "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status; ping -c 1 127.0.0.1; echo ping=$?"], stdio: 'pipe' });
+  const r = await env.runtime.exec(id, {
+    cmd: ['sh', '-c', "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status; ping -c 1 127.0.0.1; echo ping=$?"],
+    stdio: 'pipe',
+  });
   const out = r.stdout + r.stderr;
   const expected = (DOCKER_DEFAULT_CAPS & ~(1n << 13n) & ~1n) | (1n << 12n);
   t.is(capEff(out), expected, out);
@@ -113,7 +141,9 @@ test.serial('capabilities: drop and add over the default set; exec gets the same
   t.regex(out, /^NoNewPrivs:\s+1$/m);
   t.regex(out, /ping: .*(Operation not permitted|permission denied)/i, 'without CAP_NET_RAW');
   t.regex(out, /^ping=1$/m);
-  await t.throwsAsync(env.runtime.createContainer(sb, { name: 'bad', image: env.image, command: ['true'], security: { capAdd: ['NET_FLY'] } }), { message: /capabilities\.add: unknown capability "NET_FLY"/ });
+  await t.throwsAsync(env.runtime.createContainer(sb, { name: 'bad', image: env.image, command: ['true'], security: { capAdd: ['NET_FLY'] } }), {
+    message: /capabilities\.add: unknown capability "NET_FLY"/,
+  });
 });
 
 test.serial('allowPrivilegeEscalation (noNewPrivileges false): NoNewPrivs 0, the filter still applies', async (t) => {
@@ -127,7 +157,11 @@ test.serial('allowPrivilegeEscalation (noNewPrivileges false): NoNewPrivs 0, the
 
 test.serial('privileged: every capability, no filter, no masked /proc paths, escalation allowed', async (t) => {
   const env = await setup(t);
-  const r = await run(env, { name: 'priv', command: ['sh', '-c', `${STATUS}; stat -c %F /proc/timer_list; grep ' /sys sysfs ' /proc/mounts; ls /dev/loop-control /dev/kmsg`], security: { privileged: true } });
+  const r = await run(env, {
+    name: 'priv',
+    command: ['sh', '-c', `${STATUS}; stat -c %F /proc/timer_list; grep ' /sys sysfs ' /proc/mounts; ls /dev/loop-control /dev/kmsg`],
+    security: { privileged: true },
+  });
   t.is(r.code, 0, r.out);
   // Every capability this runtime holds (a test machine may itself run without some).
   const bounding = /^CapBnd:\s+([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
@@ -162,7 +196,13 @@ test.serial('user, group and supplementary groups; a read-only root refuses writ
 test.serial("oom_score_adj is the container's, the shim keeps its own low score; state files holding the environment are private", async (t) => {
   const env = await setup(t);
   const sb = await env.runtime.createSandbox({ name: 'oom', namespace: 'test', uid: `${process.pid}-sec-oom-${Date.now()}` });
-  const id = await env.runtime.createContainer(sb, { name: 'oom', image: env.image, command: ['sleep', '30'], env: ['SECRET=s3cr3t'], security: { oomScoreAdj: 1000 } });
+  const id = await env.runtime.createContainer(sb, {
+    name: 'oom',
+    image: env.image,
+    command: ['sleep', '30'],
+    env: ['SECRET=s3cr3t'],
+    security: { oomScoreAdj: 1000 },
+  });
   await env.runtime.startContainer(id);
   const dir = path.join(env.runtime.containersDir, id);
   const pid = Number(fs.readFileSync(path.join(dir, 'pid'), 'utf8'));
@@ -173,28 +213,56 @@ test.serial("oom_score_adj is the container's, the shim keeps its own low score;
   t.is(Number(fs.readFileSync(`/proc/${shimPid}/oom_score_adj`, 'utf8')), Math.min(inherited, canLower() ? -998 : inherited));
   t.is(fs.statSync(dir).mode & 0o777, 0o700);
   for (const f of ['config.json', 'spec', 'seccomp']) t.is(fs.statSync(path.join(dir, f)).mode & 0o777, 0o600, f);
-  await t.throwsAsync(env.runtime.createContainer(sb, { name: 'bad', image: env.image, command: ['true'], security: { oomScoreAdj: 1001 } }), { message: /oomScoreAdj 1001/ });
+  await t.throwsAsync(env.runtime.createContainer(sb, { name: 'bad', image: env.image, command: ['true'], security: { oomScoreAdj: 1001 } }), {
+    message: /oomScoreAdj 1001/,
+  });
 });
 
-test.serial('tsk runtime run: --read-only, --cap-drop/--cap-add, --group-add, --security-opt seccomp=unconfined|PROFILE.json and no-new-privileges=false', async (t) => {
-  const env = await setup(t);
-  const dd = ['--data-dir', env.dataDir];
-  const r = await tsk(['run', ...dd, '--name', 'flags', '--read-only', '--cap-drop', 'ALL', '--cap-add', 'KILL', '--group-add', '4242', '--security-opt', 'seccomp=unconfined', '--security-opt', 'no-new-privileges=false', env.image, 'sh', '-c', `${STATUS}; id; touch /x`]);
-  t.is(r.code, 1, r.stderr);
-  t.regex(r.stdout, /^Seccomp:\s+0$/m);
-  t.regex(r.stdout, /^NoNewPrivs:\s+0$/m);
-  t.is(capEff(r.stdout), 1n << 5n, 'only CAP_KILL');
-  t.regex(r.stdout, /groups=.*\b4242\b/);
-  t.regex(r.stderr, /Read-only file system/);
-  const profile = path.join(env.dataDir, 'deny-chmod.json');
-  fs.writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['chmod', 'fchmodat', 'fchmodat2'], action: 'SCMP_ACT_ERRNO' }] }));
-  const p = await tsk(['run', ...dd, '--name', 'prof', '--security-opt', `seccomp=${profile}`, env.image, 'chmod', '700', '/tmp']);
-  t.is(p.code, 1);
-  t.regex(p.stderr, /Operation not permitted/);
-  const bad = await tsk(['run', ...dd, '--security-opt', 'label=disable', env.image, 'true']);
-  t.is(bad.code, 125);
-  t.regex(bad.stderr, /invalid --security-opt "label=disable"/);
-  const cap = await tsk(['run', ...dd, '--cap-add', 'FLY', env.image, 'true']);
-  t.is(cap.code, 125);
-  t.regex(cap.stderr, /capabilities\.add: unknown capability "FLY"/);
-});
+test.serial(
+  'tsk runtime run: --read-only, --cap-drop/--cap-add, --group-add, --security-opt seccomp=unconfined|PROFILE.json and no-new-privileges=false',
+  async (t) => {
+    const env = await setup(t);
+    const dd = ['--data-dir', env.dataDir];
+    const r = await tsk([
+      'run',
+      ...dd,
+      '--name',
+      'flags',
+      '--read-only',
+      '--cap-drop',
+      'ALL',
+      '--cap-add',
+      'KILL',
+      '--group-add',
+      '4242',
+      '--security-opt',
+      'seccomp=unconfined',
+      '--security-opt',
+      'no-new-privileges=false',
+      env.image,
+      'sh',
+      '-c',
+      `${STATUS}; id; touch /x`,
+    ]);
+    t.is(r.code, 1, r.stderr);
+    t.regex(r.stdout, /^Seccomp:\s+0$/m);
+    t.regex(r.stdout, /^NoNewPrivs:\s+0$/m);
+    t.is(capEff(r.stdout), 1n << 5n, 'only CAP_KILL');
+    t.regex(r.stdout, /groups=.*\b4242\b/);
+    t.regex(r.stderr, /Read-only file system/);
+    const profile = path.join(env.dataDir, 'deny-chmod.json');
+    fs.writeFileSync(
+      profile,
+      JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['chmod', 'fchmodat', 'fchmodat2'], action: 'SCMP_ACT_ERRNO' }] }),
+    );
+    const p = await tsk(['run', ...dd, '--name', 'prof', '--security-opt', `seccomp=${profile}`, env.image, 'chmod', '700', '/tmp']);
+    t.is(p.code, 1);
+    t.regex(p.stderr, /Operation not permitted/);
+    const bad = await tsk(['run', ...dd, '--security-opt', 'label=disable', env.image, 'true']);
+    t.is(bad.code, 125);
+    t.regex(bad.stderr, /invalid --security-opt "label=disable"/);
+    const cap = await tsk(['run', ...dd, '--cap-add', 'FLY', env.image, 'true']);
+    t.is(cap.code, 125);
+    t.regex(cap.stderr, /capabilities\.add: unknown capability "FLY"/);
+  },
+);

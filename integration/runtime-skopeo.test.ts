@@ -28,16 +28,21 @@ test.before(async () => {
   registry = await startRegistry();
   image = buildImage([
     await buildLayer({ entries: busyboxRootfs() }),
-    await buildLayer({ entries: [
-      { name: 'data/', type: 'dir' },
-      { name: 'data/keep', type: 'file', data: Buffer.from('from layer 2\n') },
-      { name: 'data/gone', type: 'file', data: Buffer.from('removed by layer 3\n') },
-      { name: 'etc/layer2', type: 'file', data: Buffer.from('2\n'), uid: 1000, gid: 1000, mode: 0o600 },
-    ] }),
-    await buildLayer({ compression: 'none', entries: [
-      { name: 'data/.wh.gone', type: 'file' },
-      { name: 'etc/layer3', type: 'symlink', linkname: 'layer2' },
-    ] }),
+    await buildLayer({
+      entries: [
+        { name: 'data/', type: 'dir' },
+        { name: 'data/keep', type: 'file', data: Buffer.from('from layer 2\n') },
+        { name: 'data/gone', type: 'file', data: Buffer.from('removed by layer 3\n') },
+        { name: 'etc/layer2', type: 'file', data: Buffer.from('2\n'), uid: 1000, gid: 1000, mode: 0o600 },
+      ],
+    }),
+    await buildLayer({
+      compression: 'none',
+      entries: [
+        { name: 'data/.wh.gone', type: 'file' },
+        { name: 'etc/layer3', type: 'symlink', linkname: 'layer2' },
+      ],
+    }),
   ]);
   await pushImage(registry.host, 'tsk/multi', 'v1', image);
 });

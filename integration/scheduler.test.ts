@@ -174,7 +174,9 @@ test('a pod whose nodeSelector matches no node waits, and is bound soon after a 
   c.start();
   await c.cs.pods.create(pod('wants-ssd', { nodeSelector: { disk: 'ssd' } }));
   await eventually(
-    async () => scheduledCondition((await podsByName(c.cs)).get('wants-ssd'))?.message === "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
+    async () =>
+      scheduledCondition((await podsByName(c.cs)).get('wants-ssd'))?.message ===
+      "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
     15_000,
     'unschedulable condition',
   );
@@ -192,9 +194,17 @@ test('tainted and cordoned nodes are avoided unless tolerated', async (t) => {
   c.start();
   const plain = ['p1', 'p2', 'p3', 'p4', 'p5'];
   for (const n of plain) await c.cs.pods.create(pod(n));
-  await c.cs.pods.create(pod('tolerates-not-ready', { nodeSelector: { role: 'tainted' }, tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoSchedule' }] }));
   await c.cs.pods.create(
-    pod('tolerates-cordon', { nodeSelector: { role: 'cordoned' }, tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }] }),
+    pod('tolerates-not-ready', {
+      nodeSelector: { role: 'tainted' },
+      tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoSchedule' }],
+    }),
+  );
+  await c.cs.pods.create(
+    pod('tolerates-cordon', {
+      nodeSelector: { role: 'cordoned' },
+      tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }],
+    }),
   );
   await c.cs.pods.create(pod('wants-tainted', { nodeSelector: { role: 'tainted' } }));
   const pods = await waitBound(c.cs, [...plain, 'tolerates-not-ready', 'tolerates-cordon']);

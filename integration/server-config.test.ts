@@ -45,8 +45,11 @@ async function startServer(t: { teardown(fn: () => Promise<void>): void }, dataD
 
 function tsctl(config: string, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise) => {
-    const child = execFile(process.execPath, [TSCTL, ...args], { env: { ...process.env, TSK_CONFIG: config, TSCTL_SERVER: '' }, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolvePromise({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    const child = execFile(
+      process.execPath,
+      [TSCTL, ...args],
+      { env: { ...process.env, TSK_CONFIG: config, TSCTL_SERVER: '' }, timeout: 30_000 },
+      (err, stdout, stderr) => resolvePromise({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
     child.stdin?.end(stdin ?? '');
   });
@@ -61,7 +64,10 @@ test('two servers on one machine: named contexts, a replaced one said loudly, ts
   const b = await startServer(t, join(dir, 'b'), config, ['--cluster-name', 'beta']);
   const contexts = await readClientConfig(config);
   t.is(contexts?.currentContext, 'beta', 'the last server started is current');
-  t.deepEqual(contexts?.contexts.map((c) => c.name), ['alpha', 'beta']);
+  t.deepEqual(
+    contexts?.contexts.map((c) => c.name),
+    ['alpha', 'beta'],
+  );
   const [alpha, beta] = contexts?.contexts ?? [];
   t.not(alpha?.caPem, beta?.caPem, 'each cluster its own CA');
 

@@ -92,7 +92,10 @@ test('apply manifests/: created, unchanged, configured; a removed label goes, cl
 
 test('get: tables, -A, -l, -o name/json/yaml round-trip, missing names, empty lists', async (t) => {
   const { cs, run } = await setup(t);
-  await cs.pods.create({ metadata: { name: 'web', labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'busybox:1.36', ports: [{ containerPort: 80 }] }] } });
+  await cs.pods.create({
+    metadata: { name: 'web', labels: { app: 'web' } },
+    spec: { containers: [{ name: 'c', image: 'busybox:1.36', ports: [{ containerPort: 80 }] }] },
+  });
   await cs.pods.create({ metadata: { name: 'db', labels: { app: 'db' } }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } });
 
   const table = await run(['get', 'po']);
@@ -133,25 +136,46 @@ test('get: tables, -A, -l, -o name/json/yaml round-trip, missing names, empty li
 
 test('global flags before the command; get --no-headers, --show-labels, -L and --sort-by as kubectl', async (t) => {
   const { plane, home, cs, run } = await setup(t);
-  for (const [name, rank] of [['a', '10'], ['b', '9'], ['c', '100']] as const) {
-    await cs.pods.create({ metadata: { name, labels: { rank, 'example.com/tier': name === 'b' ? 'back' : 'front' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+  for (const [name, rank] of [
+    ['a', '10'],
+    ['b', '9'],
+    ['c', '100'],
+  ] as const) {
+    await cs.pods.create({
+      metadata: { name, labels: { rank, 'example.com/tier': name === 'b' ? 'back' : 'front' } },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
   }
   // The server and the namespace only before the command word, as `kubectl -s HOST -n NS get pods`.
   const before = await new Promise<Run>((resolvePromise) => {
-    execFile(process.execPath, [BIN, '-s', plane.address, '-n', 'default', 'get', 'pods', '--no-headers', '--sort-by', '{.metadata.labels.rank}', '-L', 'example.com/tier'], { cwd: ROOT, env: { ...process.env, HOME: home, TSCTL_SERVER: '' }, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolvePromise({ code: err ? 1 : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [BIN, '-s', plane.address, '-n', 'default', 'get', 'pods', '--no-headers', '--sort-by', '{.metadata.labels.rank}', '-L', 'example.com/tier'],
+      { cwd: ROOT, env: { ...process.env, HOME: home, TSCTL_SERVER: '' }, timeout: 30_000 },
+      (err, stdout, stderr) => resolvePromise({ code: err ? 1 : 0, stdout, stderr }),
     );
   });
   t.is(before.code, 0, before.stderr);
   const rows = before.stdout.trim().split('\n');
-  t.deepEqual(rows.map((r) => r.split(/\s+/)[0]), ['b', 'a', 'c'], 'rank labels sort as numbers (quantities), no header');
+  t.deepEqual(
+    rows.map((r) => r.split(/\s+/)[0]),
+    ['b', 'a', 'c'],
+    'rank labels sort as numbers (quantities), no header',
+  );
   t.regex(rows[0] ?? '', /^b\s+0\/1\s+Pending\s+0\s+\d+s\s+back$/);
 
   const labels = await run(['get', '-n', 'default', 'pods', '--show-labels', '-L', 'rank,example.com/tier', '--sort-by=.metadata.name']);
   t.is(labels.code, 0, labels.stderr);
   t.regex(labels.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+RANK\s+TIER\s+LABELS\n/);
   t.regex(labels.stdout, /\na\s+0\/1\s+Pending\s+0\s+\d+s\s+10\s+front\s+example\.com\/tier=front,rank=10\n/);
-  t.deepEqual(labels.stdout.trim().split('\n').slice(1).map((r) => r.split(/\s+/)[0]), ['a', 'b', 'c']);
+  t.deepEqual(
+    labels.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((r) => r.split(/\s+/)[0]),
+    ['a', 'b', 'c'],
+  );
   const allNs = await run(['-A', 'get', 'pods', '--no-headers', '-o', 'wide']);
   t.is(allNs.code, 0, allNs.stderr);
   t.regex(allNs.stdout, /^default\s+a\s+0\/1\s+Pending/);
@@ -199,7 +223,10 @@ test('get pods -w prints the current rows, then a row per change', async (t) => 
 
 test('describe shows the object and its events; delete prints kubectl lines', async (t) => {
   const { cs, run } = await setup(t);
-  const pod = await cs.pods.create({ metadata: { name: 'web', labels: { app: 'web' } }, spec: { containers: [{ name: 'httpd', image: 'busybox:1.36', ports: [{ containerPort: 8080 }] }] } });
+  const pod = await cs.pods.create({
+    metadata: { name: 'web', labels: { app: 'web' } },
+    spec: { containers: [{ name: 'httpd', image: 'busybox:1.36', ports: [{ containerPort: 8080 }] }] },
+  });
   await cs.events.create({
     metadata: { name: 'web.1' },
     involvedObject: { kind: 'Pod', name: 'web', namespace: 'default', uid: pod.metadata?.uid },
@@ -209,12 +236,20 @@ test('describe shows the object and its events; delete prints kubectl lines', as
     source: { component: 'default-scheduler' },
     lastTimestamp: new Date().toISOString(),
   });
-  await cs.events.create({ metadata: { name: 'other.1' }, involvedObject: { kind: 'Pod', name: 'other', namespace: 'default' }, reason: 'Other', message: 'not about web' });
+  await cs.events.create({
+    metadata: { name: 'other.1' },
+    involvedObject: { kind: 'Pod', name: 'other', namespace: 'default' },
+    reason: 'Other',
+    message: 'not about web',
+  });
   const d = await run(['describe', 'pod', 'web']);
   t.is(d.code, 0, d.stderr);
   t.regex(d.stdout, /^Name:\s+web\nNamespace:\s+default\nLabels:\s+app=web\n/);
-  t.regex(d.stdout, /\nContainers:\n  httpd:\n    Image:\s+busybox:1\.36\n    Port:\s+8080\/TCP\n/);
-  t.regex(d.stdout, /\nEvents:\n  Type\s+Reason\s+Age\s+From\s+Message\n  ----.*\n  Normal\s+Scheduled\s+\d+s\s+default-scheduler\s+Successfully assigned default\/web to node-1\n$/);
+  t.regex(d.stdout, /\nContainers:\n {2}httpd:\n {4}Image:\s+busybox:1\.36\n {4}Port:\s+8080\/TCP\n/);
+  t.regex(
+    d.stdout,
+    /\nEvents:\n {2}Type\s+Reason\s+Age\s+From\s+Message\n {2}----.*\n {2}Normal\s+Scheduled\s+\d+s\s+default-scheduler\s+Successfully assigned default\/web to node-1\n$/,
+  );
   t.notRegex(d.stdout, /not about web/);
 
   const del = await run(['delete', 'pod', 'web', '--now']);
@@ -270,7 +305,10 @@ test('bad input fails with a clear message, a non-zero exit, and stores nothing'
   const { file, podsNow, nsNow } = scratch(home, cs);
   const nsBefore = await nsNow();
 
-  const badYaml = await file('app.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: one}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels: [oops\nspec: {}\n');
+  const badYaml = await file(
+    'app.yaml',
+    'apiVersion: v1\nkind: Namespace\nmetadata: {name: one}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels: [oops\nspec: {}\n',
+  );
   const r1 = await run(['apply', '-f', badYaml]);
   t.is(r1.code, 1);
   t.regex(r1.stderr, /^error: error parsing .*app\.yaml: line \d+: /);
@@ -281,14 +319,26 @@ test('bad input fails with a clear message, a non-zero exit, and stores nothing'
   );
   const r2 = await run(['apply', '-f', wrongType]);
   t.is(r2.code, 1);
-  t.regex(r2.stderr, /^error: error validating ".*types\.yaml" \(document 2, line 5\): Pod: spec\.containers\[0\]\.ports\[0\]\.containerPort: expected integer, got string\n$/);
+  t.regex(
+    r2.stderr,
+    /^error: error validating ".*types\.yaml" \(document 2, line 5\): Pod: spec\.containers\[0\]\.ports\[0\]\.containerPort: expected integer, got string\n$/,
+  );
 
-  const unknownKind = await file('kind.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: three}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n');
+  const unknownKind = await file(
+    'kind.yaml',
+    'apiVersion: v1\nkind: Namespace\nmetadata: {name: three}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n',
+  );
   const r3 = await run(['apply', '-f', unknownKind]);
   t.is(r3.code, 1);
-  t.regex(r3.stderr, /no matches for kind "Deployment" in version "apps\/v1"; known kinds: Pod, ReplicationController, Service, Endpoints, Node, Namespace, Event/);
+  t.regex(
+    r3.stderr,
+    /no matches for kind "Deployment" in version "apps\/v1"; known kinds: Pod, ReplicationController, Service, Endpoints, Node, Namespace, Event/,
+  );
 
-  const unknownField = await file('field.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: {name: strict}\nspec:\n  containers: [{name: c, image: busybox}]\n  bogusField: 1\n');
+  const unknownField = await file(
+    'field.yaml',
+    'apiVersion: v1\nkind: Pod\nmetadata: {name: strict}\nspec:\n  containers: [{name: c, image: busybox}]\n  bogusField: 1\n',
+  );
   const r4 = await run(['apply', '-f', unknownField, '--validate=strict']);
   t.is(r4.code, 1);
   t.regex(r4.stderr, /unknown field "spec\.bogusField"/);
@@ -305,7 +355,10 @@ test('bad input fails with a clear message, a non-zero exit, and stores nothing'
 
   const r6 = await run(['get', 'foo']);
   t.is(r6.code, 1);
-  t.is(r6.stderr, 'error: the server doesn\'t have a resource type "foo"; known types: pods (po), replicationcontrollers (rc), services (svc), endpoints (ep), nodes (no), namespaces (ns), events (ev)\n');
+  t.is(
+    r6.stderr,
+    'error: the server doesn\'t have a resource type "foo"; known types: pods (po), replicationcontrollers (rc), services (svc), endpoints (ep), nodes (no), namespaces (ns), events (ev)\n',
+  );
   const r7 = await run(['get']);
   t.is(r7.code, 2);
   const r8 = await run(['get', 'pods', '--bogus']);
@@ -323,8 +376,10 @@ test('apply: one document the server refuses leaves the cluster unchanged (serve
   const { home, cs, run } = await setup(t);
   const { file, podsNow, nsNow } = scratch(home, cs);
   const nsBefore = await nsNow();
-  const good = (name: string, ns: string): string => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n  containers: [{name: c, image: busybox}]\n`;
-  const noImage = (name: string, ns: string): string => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n  containers: [{name: c}]\n`;
+  const good = (name: string, ns: string): string =>
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n  containers: [{name: c, image: busybox}]\n`;
+  const noImage = (name: string, ns: string): string =>
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n  containers: [{name: c}]\n`;
 
   // In an existing namespace: the good pod before the bad one is not created.
   const mixed = await file('mixed.yaml', `${good('first', 'default')}---\n${noImage('second', 'default')}`);
@@ -336,7 +391,10 @@ test('apply: one document the server refuses leaves the cluster unchanged (serve
   t.deepEqual(await podsNow(), []);
 
   // In a namespace the same file creates: neither the namespace nor the good pod is created.
-  const withNs = await file('ns.yaml', `apiVersion: v1\nkind: Namespace\nmetadata: {name: fresh}\n---\n${good('first', 'fresh')}---\n${noImage('second', 'fresh')}`);
+  const withNs = await file(
+    'ns.yaml',
+    `apiVersion: v1\nkind: Namespace\nmetadata: {name: fresh}\n---\n${good('first', 'fresh')}---\n${noImage('second', 'fresh')}`,
+  );
   const r2 = await run(['apply', '-f', withNs]);
   t.is(r2.code, 1);
   t.regex(r2.stderr, /The Pod "second" is invalid: spec\.containers\[0\]\.image: Required value/);
@@ -358,7 +416,10 @@ test('apply: one document the server refuses leaves the cluster unchanged (serve
   t.is(after.metadata?.resourceVersion, before.metadata?.resourceVersion);
 
   // The same files, fixed, apply in full.
-  const fixed = await file('fixed.yaml', `apiVersion: v1\nkind: Namespace\nmetadata: {name: fresh}\n---\n${good('first', 'fresh')}---\n${good('second', 'fresh')}`);
+  const fixed = await file(
+    'fixed.yaml',
+    `apiVersion: v1\nkind: Namespace\nmetadata: {name: fresh}\n---\n${good('first', 'fresh')}---\n${good('second', 'fresh')}`,
+  );
   const r5 = await run(['apply', '-f', fixed]);
   t.is(r5.code, 0, r5.stderr);
   t.is(r5.stdout, 'namespace/fresh created\npod/first created\npod/second created\n');
@@ -373,5 +434,8 @@ test('an unreachable server: a clear error and exit 1', async (t) => {
     ),
   );
   t.is(r.code, 1);
-  t.regex(r.stderr, /^warning: no context in .*config has server 127\.0\.0\.1:1: connecting without credentials.*\nerror: cannot reach the API server at 127\.0\.0\.1:1: connection refused/);
+  t.regex(
+    r.stderr,
+    /^warning: no context in .*config has server 127\.0\.0\.1:1: connecting without credentials.*\nerror: cannot reach the API server at 127\.0\.0\.1:1: connection refused/,
+  );
 });

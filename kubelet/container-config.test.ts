@@ -13,25 +13,33 @@ function pod(): Pod {
     spec: {
       nodeName: 'node-a',
       terminationGracePeriodSeconds: 12,
-      volumes: [{ name: 'data', emptyDir: {} }, { name: 'logs', hostPath: { path: '/var/log/web' } }],
-      containers: [{
-        name: 'app',
-        image: 'busybox:1.36',
-        command: ['sh', '-c'],
-        args: ['echo $(GREETING) $$(HOME) $(MISSING)'],
-        workingDir: '/srv',
-        env: [
-          { name: 'GREETING', value: 'hello' },
-          { name: 'FULL', value: '$(GREETING) world' },
-          { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-          { name: 'POD_NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-          { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-          { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-          { name: 'APP', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } },
-        ],
-        resources: { limits: { cpu: '1500m', memory: '1Gi' } },
-        volumeMounts: [{ name: 'data', mountPath: '/data' }, { name: 'logs', mountPath: '/logs', readOnly: true, subPath: 'app' }],
-      }],
+      volumes: [
+        { name: 'data', emptyDir: {} },
+        { name: 'logs', hostPath: { path: '/var/log/web' } },
+      ],
+      containers: [
+        {
+          name: 'app',
+          image: 'busybox:1.36',
+          command: ['sh', '-c'],
+          args: ['echo $(GREETING) $$(HOME) $(MISSING)'],
+          workingDir: '/srv',
+          env: [
+            { name: 'GREETING', value: 'hello' },
+            { name: 'FULL', value: '$(GREETING) world' },
+            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            { name: 'POD_NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+            { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+            { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+            { name: 'APP', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } },
+          ],
+          resources: { limits: { cpu: '1500m', memory: '1Gi' } },
+          volumeMounts: [
+            { name: 'data', mountPath: '/data' },
+            { name: 'logs', mountPath: '/logs', readOnly: true, subPath: 'app' },
+          ],
+        },
+      ],
     },
   };
 }
@@ -57,10 +65,22 @@ test('the container config of a pod container', (t) => {
 test('bad specs are ContainerConfigErrors naming the field', (t) => {
   const p = pod();
   const c = p.spec!.containers![0]!;
-  t.throws(() => buildContainerConfig(p, { ...c, env: [{ name: 'X', valueFrom: { fieldRef: { fieldPath: 'status.phase' } } }] }, ctx), { instanceOf: ContainerConfigError, message: /env X: fieldRef status.phase is not supported/ });
-  t.throws(() => buildContainerConfig(p, { ...c, resources: { limits: { memory: '12xb' } } }, ctx), { instanceOf: ContainerConfigError, message: /resources.limits.memory "12xb"/ });
-  t.throws(() => buildContainerConfig(p, { ...c, volumeMounts: [{ name: 'nope', mountPath: '/x' }] }, ctx), { instanceOf: ContainerConfigError, message: /volumeMount "nope": no volume of that name/ });
-  t.throws(() => buildContainerConfig(p, { ...c, volumeMounts: [{ name: 'data', mountPath: '/x', subPath: '../etc' }] }, ctx), { instanceOf: ContainerConfigError, message: /subPath/ });
+  t.throws(() => buildContainerConfig(p, { ...c, env: [{ name: 'X', valueFrom: { fieldRef: { fieldPath: 'status.phase' } } }] }, ctx), {
+    instanceOf: ContainerConfigError,
+    message: /env X: fieldRef status.phase is not supported/,
+  });
+  t.throws(() => buildContainerConfig(p, { ...c, resources: { limits: { memory: '12xb' } } }, ctx), {
+    instanceOf: ContainerConfigError,
+    message: /resources.limits.memory "12xb"/,
+  });
+  t.throws(() => buildContainerConfig(p, { ...c, volumeMounts: [{ name: 'nope', mountPath: '/x' }] }, ctx), {
+    instanceOf: ContainerConfigError,
+    message: /volumeMount "nope": no volume of that name/,
+  });
+  t.throws(() => buildContainerConfig(p, { ...c, volumeMounts: [{ name: 'data', mountPath: '/x', subPath: '../etc' }] }, ctx), {
+    instanceOf: ContainerConfigError,
+    message: /subPath/,
+  });
 });
 
 test('$(VAR) expansion as Kubernetes: defined names, $$ escapes, the rest untouched', (t) => {
@@ -72,10 +92,20 @@ test('securityContext: runAsNonRoot with a root image is a ContainerConfigError;
   const p = pod();
   const c = p.spec!.containers![0]!;
   p.spec!.securityContext = { runAsNonRoot: true };
-  t.throws(() => buildContainerConfig(p, c, { ...ctx, imageUser: '' }), { instanceOf: ContainerConfigError, message: 'container has runAsNonRoot and image will run as root (pod: "web_prod(u-1)", container: app)' });
+  t.throws(() => buildContainerConfig(p, c, { ...ctx, imageUser: '' }), {
+    instanceOf: ContainerConfigError,
+    message: 'container has runAsNonRoot and image will run as root (pod: "web_prod(u-1)", container: app)',
+  });
   p.spec!.securityContext = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000] };
-  const cfg = buildContainerConfig(p, { ...c, securityContext: { capabilities: { drop: ['NET_RAW'] } } }, { ...ctx, imageUser: '', nodeMemoryBytes: 8 * 1024 ** 3 });
+  const cfg = buildContainerConfig(
+    p,
+    { ...c, securityContext: { capabilities: { drop: ['NET_RAW'] } } },
+    { ...ctx, imageUser: '', nodeMemoryBytes: 8 * 1024 ** 3 },
+  );
   t.is(cfg.user, '1000:3000');
   t.deepEqual(cfg.security, { oomScoreAdj: -997, capDrop: ['NET_RAW'], supplementalGroups: [4000] }, 'Guaranteed: cpu and memory limits');
-  t.throws(() => buildContainerConfig(p, { ...c, securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: '/etc/x' } } }, ctx), { instanceOf: ContainerConfigError, message: /localhostProfile/ });
+  t.throws(() => buildContainerConfig(p, { ...c, securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: '/etc/x' } } }, ctx), {
+    instanceOf: ContainerConfigError,
+    message: /localhostProfile/,
+  });
 });

@@ -43,14 +43,22 @@ function fieldRefValue(pod: Pod, path: string, ctx: ConfigContext): string | und
   const label = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
   if (label) return (label[1] === 'labels' ? m?.labels : m?.annotations)?.[label[2] ?? ''] ?? '';
   switch (path) {
-    case 'metadata.name': return m?.name ?? '';
-    case 'metadata.namespace': return m?.namespace ?? '';
-    case 'metadata.uid': return m?.uid ?? '';
-    case 'spec.nodeName': return pod.spec?.nodeName ?? '';
-    case 'spec.serviceAccountName': return pod.spec?.serviceAccountName ?? '';
-    case 'status.podIP': return ctx.podIP;
-    case 'status.hostIP': return ctx.hostIP;
-    default: return undefined;
+    case 'metadata.name':
+      return m?.name ?? '';
+    case 'metadata.namespace':
+      return m?.namespace ?? '';
+    case 'metadata.uid':
+      return m?.uid ?? '';
+    case 'spec.nodeName':
+      return pod.spec?.nodeName ?? '';
+    case 'spec.serviceAccountName':
+      return pod.spec?.serviceAccountName ?? '';
+    case 'status.podIP':
+      return ctx.podIP;
+    case 'status.hostIP':
+      return ctx.hostIP;
+    default:
+      return undefined;
   }
 }
 

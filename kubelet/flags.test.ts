@@ -25,14 +25,47 @@ test('defaults', (t) => {
 });
 
 test('every flag', (t) => {
-  const f = parseFlags([
-    '--server', 'unix:/run/tsk/api.sock', '--kubeconfig', '/var/lib/tsk/admin.conf', '--hostname-override', 'Node-A', '--node-ip', '10.0.0.5', '--pod-cidr', '10.244.3.0/24',
-    '--data-dir', '/srv/tsk', '--max-pods', '50', '--node-status-update-frequency', '1m30s', '--http-address', '0.0.0.0:10250',
-    '--system-reserved', 'cpu=200m,memory=1Gi', '--network', 'loopback', '--cgroup-root', '/tsk-lab/n1/',
-  ], host);
+  const f = parseFlags(
+    [
+      '--server',
+      'unix:/run/tsk/api.sock',
+      '--kubeconfig',
+      '/var/lib/tsk/admin.conf',
+      '--hostname-override',
+      'Node-A',
+      '--node-ip',
+      '10.0.0.5',
+      '--pod-cidr',
+      '10.244.3.0/24',
+      '--data-dir',
+      '/srv/tsk',
+      '--max-pods',
+      '50',
+      '--node-status-update-frequency',
+      '1m30s',
+      '--http-address',
+      '0.0.0.0:10250',
+      '--system-reserved',
+      'cpu=200m,memory=1Gi',
+      '--network',
+      'loopback',
+      '--cgroup-root',
+      '/tsk-lab/n1/',
+    ],
+    host,
+  );
   t.like(f, {
-    server: 'unix:/run/tsk/api.sock', kubeconfig: '/var/lib/tsk/admin.conf', nodeName: 'node-a', nodeIP: '10.0.0.5', podCIDR: '10.244.3.0/24', dataDir: '/srv/tsk', maxPods: 50,
-    nodeStatusUpdateFrequencyMs: 90_000, httpAddress: '0.0.0.0:10250', systemReserved: { cpu: '200m', memory: '1Gi' }, network: 'loopback',
+    server: 'unix:/run/tsk/api.sock',
+    kubeconfig: '/var/lib/tsk/admin.conf',
+    nodeName: 'node-a',
+    nodeIP: '10.0.0.5',
+    podCIDR: '10.244.3.0/24',
+    dataDir: '/srv/tsk',
+    maxPods: 50,
+    nodeStatusUpdateFrequencyMs: 90_000,
+    httpAddress: '0.0.0.0:10250',
+    systemReserved: { cpu: '200m', memory: '1Gi' },
+    network: 'loopback',
     cgroupRoot: 'tsk-lab/n1',
   });
   t.true(parseFlags(['-h'], host).help);
@@ -69,7 +102,20 @@ test('Go durations', (t) => {
 });
 
 test('the help lists every flag with its default', (t) => {
-  for (const flag of ['--server', '--hostname-override', '--node-ip', '--pod-cidr', '--network', '--data-dir', '--cgroup-root', '--max-pods', '--system-reserved', '--node-status-update-frequency', '--http-address', '--help']) {
+  for (const flag of [
+    '--server',
+    '--hostname-override',
+    '--node-ip',
+    '--pod-cidr',
+    '--network',
+    '--data-dir',
+    '--cgroup-root',
+    '--max-pods',
+    '--system-reserved',
+    '--node-status-update-frequency',
+    '--http-address',
+    '--help',
+  ]) {
     t.true(FLAG_HELP.includes(flag), flag);
   }
   t.regex(FLAG_HELP, /default 110/);

@@ -19,7 +19,10 @@ export interface ImageService {
 
 /** A container that cannot get its image: the waiting reason and message of its status. */
 export class ImagePullError extends Error {
-  constructor(readonly reason: 'ErrImagePull' | 'ImagePullBackOff' | 'ErrImageNeverPull' | 'InvalidImageName', message: string) {
+  constructor(
+    readonly reason: 'ErrImagePull' | 'ImagePullBackOff' | 'ErrImageNeverPull' | 'InvalidImageName',
+    message: string,
+  ) {
     super(message);
     this.name = 'ImagePullError';
   }

@@ -99,7 +99,9 @@ class Kubelet implements RunningKubelet {
     this.clock = o.clock ?? realClock;
     this.log = o.log ?? ((line) => console.error(`kubelet: ${line}`));
     this.ownInformers = o.informers === undefined;
-    this.factory = o.informers ?? new SharedInformerFactory(o.clientset, { clock: this.clock, onError: (err, ctx) => this.log(`pod informer: ${ctx}: ${errorMessage(err)}`) });
+    this.factory =
+      o.informers ??
+      new SharedInformerFactory(o.clientset, { clock: this.clock, onError: (err, ctx) => this.log(`pod informer: ${ctx}: ${errorMessage(err)}`) });
     this.informer = this.factory.informerFor('Pod', {}, { fieldSelector: `spec.nodeName=${o.nodeName}` });
     this.recorder = new ApiEventRecorder(o.clientset.events, { component: 'kubelet', host: o.nodeName }, { clock: this.clock });
     this.probes = new ProbeManager({
@@ -215,13 +217,17 @@ class Kubelet implements RunningKubelet {
     this.every('relist', this.o.relistPeriodMs ?? 1000, () => this.relist(false));
     this.every('housekeeping', this.o.resyncPeriodMs ?? 10_000, () => this.housekeeping());
     if (this.o.httpAddress !== undefined) {
-      this.server = await listenHealthServer(this.o.httpAddress, {
-        registry: this.metrics.registry,
-        checkReady: async () => {
-          const why = this.notReady();
-          if (why !== undefined) throw new Error(why);
+      this.server = await listenHealthServer(
+        this.o.httpAddress,
+        {
+          registry: this.metrics.registry,
+          checkReady: async () => {
+            const why = this.notReady();
+            if (why !== undefined) throw new Error(why);
+          },
         },
-      }, 'the kubelet');
+        'the kubelet',
+      );
       this.httpAddress = this.server.address;
     }
     this.log(`started on node ${this.o.nodeName}`);

@@ -8,8 +8,24 @@ import type { Node } from '../api/gen/tsk/v1/core';
 import { FakeClock } from '../client';
 import { allocatable, goArch, initialNode, memTotalKi, NodeStatusReporter, nodeStatus, osImage, type MachineInfo, type NodeConfig } from './node-status';
 
-const machine: MachineInfo = { cpus: 4, memoryKi: 16_000_000, kernelVersion: '6.1.0-18-amd64', osImage: 'Debian GNU/Linux 12 (bookworm)', architecture: 'amd64', machineID: 'm1', bootID: 'b1' };
-const config: NodeConfig = { nodeName: 'worker-1', nodeIP: '192.0.2.7', maxPods: 110, systemReserved: { cpu: '500m', memory: '1Gi' }, podCIDR: '', runtimeVersion: 'tsk://0.1.0', kubeletPort: 10248 };
+const machine: MachineInfo = {
+  cpus: 4,
+  memoryKi: 16_000_000,
+  kernelVersion: '6.1.0-18-amd64',
+  osImage: 'Debian GNU/Linux 12 (bookworm)',
+  architecture: 'amd64',
+  machineID: 'm1',
+  bootID: 'b1',
+};
+const config: NodeConfig = {
+  nodeName: 'worker-1',
+  nodeIP: '192.0.2.7',
+  maxPods: 110,
+  systemReserved: { cpu: '500m', memory: '1Gi' },
+  podCIDR: '',
+  runtimeVersion: 'tsk://0.1.0',
+  kubeletPort: 10248,
+};
 const READY = { ready: true, reason: 'KubeletReady', message: 'kubelet is posting ready status' };
 
 test('machine facts', (t) => {
@@ -33,21 +49,45 @@ test('capacity, allocatable (minus system-reserved), addresses, nodeInfo', (t) =
   const s = nodeStatus(machine, config, undefined, READY, Date.parse('2026-01-01T00:00:00Z'));
   t.deepEqual(s.capacity, { cpu: '4', memory: '16000000Ki', pods: '110' });
   t.deepEqual(s.allocatable, { cpu: '3500m', memory: '14601Mi', pods: '110' }, 'canonical form, as Kubernetes prints quantities');
-  t.deepEqual(s.addresses, [{ type: 'InternalIP', address: '192.0.2.7' }, { type: 'Hostname', address: 'worker-1' }]);
-  t.like(s.nodeInfo, { kernelVersion: '6.1.0-18-amd64', osImage: 'Debian GNU/Linux 12 (bookworm)', operatingSystem: 'linux', architecture: 'amd64', containerRuntimeVersion: 'tsk://0.1.0', machineID: 'm1', bootID: 'b1' });
+  t.deepEqual(s.addresses, [
+    { type: 'InternalIP', address: '192.0.2.7' },
+    { type: 'Hostname', address: 'worker-1' },
+  ]);
+  t.like(s.nodeInfo, {
+    kernelVersion: '6.1.0-18-amd64',
+    osImage: 'Debian GNU/Linux 12 (bookworm)',
+    operatingSystem: 'linux',
+    architecture: 'amd64',
+    containerRuntimeVersion: 'tsk://0.1.0',
+    machineID: 'm1',
+    bootID: 'b1',
+  });
   t.deepEqual(s.daemonEndpoints, { kubeletEndpoint: { port: 10248 } });
   t.deepEqual(allocatable({ cpu: '1' }, { cpu: '2' }), { cpu: '0' }, 'never below zero');
 });
 
 test('conditions: heartbeat moves every time, transition only on change', (t) => {
   const t0 = Date.parse('2026-01-01T00:00:00Z');
-  const first = nodeStatus(machine, config, undefined, { ready: false, reason: 'KubeletNotReady', message: 'network not ready: the node has no podCIDR yet' }, t0);
-  t.deepEqual(first.conditions?.map((c) => `${c.type}=${c.status} ${c.reason ?? ''}`), [
-    'MemoryPressure=False KubeletHasSufficientMemory', 'DiskPressure=False KubeletHasNoDiskPressure', 'PIDPressure=False KubeletHasSufficientPID', 'Ready=False KubeletNotReady',
-  ]);
+  const first = nodeStatus(
+    machine,
+    config,
+    undefined,
+    { ready: false, reason: 'KubeletNotReady', message: 'network not ready: the node has no podCIDR yet' },
+    t0,
+  );
+  t.deepEqual(
+    first.conditions?.map((c) => `${c.type}=${c.status} ${c.reason ?? ''}`),
+    [
+      'MemoryPressure=False KubeletHasSufficientMemory',
+      'DiskPressure=False KubeletHasNoDiskPressure',
+      'PIDPressure=False KubeletHasSufficientPID',
+      'Ready=False KubeletNotReady',
+    ],
+  );
   const second = nodeStatus(machine, config, first, { ready: false, reason: 'KubeletNotReady', message: 'x' }, t0 + 10_000);
   const ready = nodeStatus(machine, config, second, READY, t0 + 20_000);
-  const r = (s: typeof first): { lastHeartbeatTime?: string | undefined; lastTransitionTime?: string | undefined } => s.conditions?.find((c) => c.type === 'Ready') ?? {};
+  const r = (s: typeof first): { lastHeartbeatTime?: string | undefined; lastTransitionTime?: string | undefined } =>
+    s.conditions?.find((c) => c.type === 'Ready') ?? {};
   t.is(r(second).lastHeartbeatTime, '2026-01-01T00:00:10Z');
   t.is(r(second).lastTransitionTime, '2026-01-01T00:00:00Z');
   t.is(r(ready).lastTransitionTime, '2026-01-01T00:00:20Z');
@@ -86,11 +126,22 @@ class FakeNodes {
   }
 }
 
-function reporter(nodes: FakeNodes, clock: FakeClock, cfg: Partial<NodeConfig> = {}, notReady: () => string | undefined = () => undefined): { r: NodeStatusReporter; cidrs: string[] } {
+function reporter(
+  nodes: FakeNodes,
+  clock: FakeClock,
+  cfg: Partial<NodeConfig> = {},
+  notReady: () => string | undefined = () => undefined,
+): { r: NodeStatusReporter; cidrs: string[] } {
   const cidrs: string[] = [];
   const r = new NodeStatusReporter({
-    nodes: nodes as never, machine, config: { ...config, ...cfg }, clock, intervalMs: 10_000, notReady,
-    onNode: (n) => cidrs.push(n.spec?.podCIDR ?? ''), log: () => undefined,
+    nodes: nodes as never,
+    machine,
+    config: { ...config, ...cfg },
+    clock,
+    intervalMs: 10_000,
+    notReady,
+    onNode: (n) => cidrs.push(n.spec?.podCIDR ?? ''),
+    log: () => undefined,
   });
   return { r, cidrs };
 }
@@ -134,8 +185,15 @@ test('a Node deleted behind the kubelet is registered again; Ready changes are r
   const changes: string[] = [];
   let why: string | undefined;
   const r = new NodeStatusReporter({
-    nodes: nodes as never, machine, config, clock, intervalMs: 10_000, notReady: () => why,
-    onNode: () => undefined, onReadyChange: (n, ready) => changes.push(`${n.metadata?.name ?? ''} ${ready}`), log: () => undefined,
+    nodes: nodes as never,
+    machine,
+    config,
+    clock,
+    intervalMs: 10_000,
+    notReady: () => why,
+    onNode: () => undefined,
+    onReadyChange: (n, ready) => changes.push(`${n.metadata?.name ?? ''} ${ready}`),
+    log: () => undefined,
   });
   await r.register();
   await r.update();

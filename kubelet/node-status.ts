@@ -73,7 +73,10 @@ export function readMachineInfo(): MachineInfo {
 /** "cpu=100m,memory=1Gi" -> { cpu: '100m', memory: '1Gi' }; throws naming the bad entry. */
 export function parseReserved(value: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of value.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const part of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     const [k, v] = part.split('=');
     if (!k || v === undefined || !['cpu', 'memory', 'pods', 'ephemeral-storage'].includes(k)) {
       throw new Error(`"${part}" is not RESOURCE=QUANTITY with RESOURCE cpu, memory, pods or ephemeral-storage`);
@@ -81,7 +84,7 @@ export function parseReserved(value: string): Record<string, string> {
     try {
       parseQuantity(v);
     } catch (err) {
-      throw new Error(`"${part}": ${errorMessage(err)}`);
+      throw new Error(`"${part}": ${errorMessage(err)}`, { cause: err });
     }
     out[k] = v;
   }
@@ -237,9 +240,10 @@ export class NodeStatusReporter {
       }
       this.o.onNode(cur);
       const why = this.o.notReady();
-      const readiness: Readiness = why === undefined
-        ? { ready: true, reason: 'KubeletReady', message: 'kubelet is posting ready status' }
-        : { ready: false, reason: 'KubeletNotReady', message: why };
+      const readiness: Readiness =
+        why === undefined
+          ? { ready: true, reason: 'KubeletReady', message: 'kubelet is posting ready status' }
+          : { ready: false, reason: 'KubeletNotReady', message: why };
       const status = nodeStatus(this.o.machine, this.o.config, cur.status, readiness, this.o.clock.now());
       try {
         const written = await this.o.nodes.updateStatus({ ...cur, status });

@@ -18,14 +18,43 @@ function pod(restartPolicy = 'Always', names = ['app'], extra: Partial<Pod> = {}
 }
 
 function sb(id: string, state: 'ready' | 'notready' = 'ready', t = 0): SandboxStatus {
-  return { id, name: 'web', namespace: 'default', uid: 'u1', hostname: 'web', state, createdAt: new Date(T0 + t), netnsPath: '', ips: [], labels: {}, annotations: {} };
+  return {
+    id,
+    name: 'web',
+    namespace: 'default',
+    uid: 'u1',
+    hostname: 'web',
+    state,
+    createdAt: new Date(T0 + t),
+    netnsPath: '',
+    ips: [],
+    labels: {},
+    annotations: {},
+  };
 }
 
-function ctr(id: string, name: string, sandboxId: string, state: ContainerStatus['state'], t: number, o: { exitCode?: number; restarts?: number } = {}): ContainerStatus {
+function ctr(
+  id: string,
+  name: string,
+  sandboxId: string,
+  state: ContainerStatus['state'],
+  t: number,
+  o: { exitCode?: number; restarts?: number } = {},
+): ContainerStatus {
   return {
-    id, name, sandboxId, image: 'busybox', imageId: 'sha256:x', command: [], state, createdAt: new Date(T0 + t),
+    id,
+    name,
+    sandboxId,
+    image: 'busybox',
+    imageId: 'sha256:x',
+    command: [],
+    state,
+    createdAt: new Date(T0 + t),
     ...(state === 'exited' ? { exitCode: o.exitCode ?? 0, finishedAt: new Date(T0 + t + 500) } : {}),
-    logPath: '', resources: {}, labels: { [LABEL_CONTAINER_NAME]: name }, annotations: { [ANNOTATION_RESTART_COUNT]: String(o.restarts ?? 0) },
+    logPath: '',
+    resources: {},
+    labels: { [LABEL_CONTAINER_NAME]: name },
+    annotations: { [ANNOTATION_RESTART_COUNT]: String(o.restarts ?? 0) },
   };
 }
 
@@ -83,7 +112,10 @@ const cases: Array<{ name: string; in: PlanInput; want: Record<string, unknown> 
   },
   {
     name: 'a container in back-off waits: CrashLoopBackOff with Kubernetes message, and a requeue when it ends',
-    in: input(pod(), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 1 })]), { crashBackoffRemaining: () => 7000, crashBackoffDuration: () => 20_000 }),
+    in: input(pod(), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 1 })]), {
+      crashBackoffRemaining: () => 7000,
+      crashBackoffDuration: () => 20_000,
+    }),
     want: { sandboxId: 's1', backOff: ['back-off 20s restarting failed container=app pod=web_default(u1)'], requeueAfterMs: 7000 },
   },
   {
@@ -113,7 +145,11 @@ const cases: Array<{ name: string; in: PlanInput; want: Record<string, unknown> 
   },
   {
     name: "a liveness kill uses the probe's terminationGracePeriodSeconds when it has one",
-    in: input(pod('Always', ['app'], { spec: { containers: [{ name: 'app', livenessProbe: { terminationGracePeriodSeconds: 3 } }] } }), state([sb('s1')], [ctr('c1', 'app', 's1', 'running', 1)]), { livenessFailed: () => true }),
+    in: input(
+      pod('Always', ['app'], { spec: { containers: [{ name: 'app', livenessProbe: { terminationGracePeriodSeconds: 3 } }] } }),
+      state([sb('s1')], [ctr('c1', 'app', 's1', 'running', 1)]),
+      { livenessFailed: () => true },
+    ),
     want: { sandboxId: 's1', kill: ['c1: Container app failed liveness probe, will be restarted (grace 3s)'] },
   },
   {
@@ -133,17 +169,33 @@ const cases: Array<{ name: string; in: PlanInput; want: Record<string, unknown> 
   },
   {
     name: 'only the newest two instances of a container are kept',
-    in: input(pod(), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 1 }), ctr('c2', 'app', 's1', 'exited', 2, { exitCode: 1, restarts: 1 }), ctr('c3', 'app', 's1', 'running', 3, { restarts: 2 })])),
+    in: input(
+      pod(),
+      state(
+        [sb('s1')],
+        [
+          ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 1 }),
+          ctr('c2', 'app', 's1', 'exited', 2, { exitCode: 1, restarts: 1 }),
+          ctr('c3', 'app', 's1', 'running', 3, { restarts: 2 }),
+        ],
+      ),
+    ),
     want: { sandboxId: 's1', removeContainers: ['c1'] },
   },
   {
     name: 'a stopped sandbox is replaced: running containers killed, all started again with counts continuing',
-    in: input(pod('Always', ['a', 'b']), state([sb('s1', 'notready')], [ctr('c1', 'a', 's1', 'running', 1, { restarts: 1 }), ctr('c2', 'b', 's1', 'exited', 2)])),
+    in: input(
+      pod('Always', ['a', 'b']),
+      state([sb('s1', 'notready')], [ctr('c1', 'a', 's1', 'running', 1, { restarts: 1 }), ctr('c2', 'b', 's1', 'exited', 2)]),
+    ),
     want: { killPod: true, createSandbox: true, start: ['a#2 restart', 'b#1 restart'] },
   },
   {
     name: 'OnFailure in a new sandbox: containers that succeeded are not started again',
-    in: input(pod('OnFailure', ['a', 'b']), state([sb('s1', 'notready')], [ctr('c1', 'a', 's1', 'exited', 1, { exitCode: 0 }), ctr('c2', 'b', 's1', 'exited', 2, { exitCode: 3 })])),
+    in: input(
+      pod('OnFailure', ['a', 'b']),
+      state([sb('s1', 'notready')], [ctr('c1', 'a', 's1', 'exited', 1, { exitCode: 0 }), ctr('c2', 'b', 's1', 'exited', 2, { exitCode: 3 })]),
+    ),
     want: { createSandbox: true, start: ['b#1 restart'] },
   },
   {
@@ -158,7 +210,10 @@ const cases: Array<{ name: string; in: PlanInput; want: Record<string, unknown> 
   },
   {
     name: 'an older sandbox still ready is stopped, a stopped one with no kept container removed; containers of the old sandbox start in the new',
-    in: input(pod(), state([sb('s2', 'ready', 10), sb('s1', 'ready', 0), sb('s0', 'notready', -10)], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 1, restarts: 3 })])),
+    in: input(
+      pod(),
+      state([sb('s2', 'ready', 10), sb('s1', 'ready', 0), sb('s0', 'notready', -10)], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 1, restarts: 3 })]),
+    ),
     want: { sandboxId: 's2', stopSandboxes: ['s1'], removeSandboxes: ['s0'], start: ['app#4 restart'] },
   },
 ];
@@ -166,7 +221,10 @@ const cases: Array<{ name: string; in: PlanInput; want: Record<string, unknown> 
 /** A pod with init containers i1, i2 and app container app. */
 function initPod(restartPolicy = 'Always'): Pod {
   const p = pod(restartPolicy, ['app']);
-  p.spec!.initContainers = [{ name: 'i1', image: 'busybox' }, { name: 'i2', image: 'busybox' }];
+  p.spec!.initContainers = [
+    { name: 'i1', image: 'busybox' },
+    { name: 'i2', image: 'busybox' },
+  ];
   return p;
 }
 
@@ -213,7 +271,13 @@ cases.push(
   },
   {
     name: 'init: completed init instances are kept, not taken for unknown containers',
-    in: input(initPod(), state([sb('s1')], [ctr('c1', 'i1', 's1', 'exited', 1, { exitCode: 0 }), ctr('c2', 'i2', 's1', 'exited', 2, { exitCode: 0 }), ctr('c3', 'app', 's1', 'running', 3)])),
+    in: input(
+      initPod(),
+      state(
+        [sb('s1')],
+        [ctr('c1', 'i1', 's1', 'exited', 1, { exitCode: 0 }), ctr('c2', 'i2', 's1', 'exited', 2, { exitCode: 0 }), ctr('c3', 'app', 's1', 'running', 3)],
+      ),
+    ),
     want: { sandboxId: 's1' },
   },
 );

@@ -139,7 +139,18 @@ export function deadlineRemaining(pod: Pod, firstSeen: number, now: number): num
 }
 
 function emptyPlan(): PodPlan {
-  return { killPod: false, createSandbox: false, sandboxId: undefined, stopSandboxes: [], removeSandboxes: [], start: [], kill: [], removeContainers: [], backOff: new Map(), requeueAfterMs: undefined };
+  return {
+    killPod: false,
+    createSandbox: false,
+    sandboxId: undefined,
+    stopSandboxes: [],
+    removeSandboxes: [],
+    start: [],
+    kill: [],
+    removeContainers: [],
+    backOff: new Map(),
+    requeueAfterMs: undefined,
+  };
 }
 
 /** Garbage: exited containers past the newest two per spec name, and exited ones of unknown names. */
@@ -240,7 +251,12 @@ function planContainer(input: PlanInput, sandboxId: string, index: number, polic
     if (failed) {
       const spec = input.pod.spec?.containers?.[index];
       const grace = (failed === 'startup' ? spec?.startupProbe : spec?.livenessProbe)?.terminationGracePeriodSeconds;
-      plan.kill.push({ id: latest.id, name, message: `Container ${name} failed ${failed} probe, will be restarted`, ...(grace !== undefined ? { graceSeconds: grace } : {}) });
+      plan.kill.push({
+        id: latest.id,
+        name,
+        message: `Container ${name} failed ${failed} probe, will be restarted`,
+        ...(grace !== undefined ? { graceSeconds: grace } : {}),
+      });
     }
     return;
   }

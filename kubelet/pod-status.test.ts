@@ -13,19 +13,50 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 function pod(restartPolicy = 'Always', names = ['app'], readiness = false): Pod {
   return {
     metadata: { name: 'web', namespace: 'default', uid: 'u1' },
-    spec: { restartPolicy, containers: names.map((name) => ({ name, image: 'busybox:1.36', ...(readiness ? { readinessProbe: { exec: { command: ['true'] } } } : {}) })) },
+    spec: {
+      restartPolicy,
+      containers: names.map((name) => ({ name, image: 'busybox:1.36', ...(readiness ? { readinessProbe: { exec: { command: ['true'] } } } : {}) })),
+    },
     status: { phase: 'Pending' },
   };
 }
 
-const sandbox: SandboxStatus = { id: 's1', name: 'web', namespace: 'default', uid: 'u1', hostname: 'web', state: 'ready', createdAt: new Date(T0), netnsPath: '', ips: ['10.244.1.7'], labels: {}, annotations: {} };
+const sandbox: SandboxStatus = {
+  id: 's1',
+  name: 'web',
+  namespace: 'default',
+  uid: 'u1',
+  hostname: 'web',
+  state: 'ready',
+  createdAt: new Date(T0),
+  netnsPath: '',
+  ips: ['10.244.1.7'],
+  labels: {},
+  annotations: {},
+};
 
-function ctr(id: string, name: string, state: ContainerStatus['state'], t: number, o: { exitCode?: number; restarts?: number; reason?: ContainerStatus['reason'] } = {}): ContainerStatus {
+function ctr(
+  id: string,
+  name: string,
+  state: ContainerStatus['state'],
+  t: number,
+  o: { exitCode?: number; restarts?: number; reason?: ContainerStatus['reason'] } = {},
+): ContainerStatus {
   return {
-    id, name, sandboxId: 's1', image: 'sha256:img', imageId: 'sha256:img', command: [], state, createdAt: new Date(T0 + t),
+    id,
+    name,
+    sandboxId: 's1',
+    image: 'sha256:img',
+    imageId: 'sha256:img',
+    command: [],
+    state,
+    createdAt: new Date(T0 + t),
     ...(state !== 'created' ? { startedAt: new Date(T0 + t + 100) } : {}),
     ...(state === 'exited' ? { exitCode: o.exitCode ?? 0, reason: o.reason ?? (o.exitCode ? 'Error' : 'Completed'), finishedAt: new Date(T0 + t + 2000) } : {}),
-    logPath: '', resources: {}, labels: { [LABEL_CONTAINER_NAME]: name }, annotations: { [ANNOTATION_RESTART_COUNT]: String(o.restarts ?? 0) },
+    logPath: '',
+    resources: {},
+    labels: { [LABEL_CONTAINER_NAME]: name },
+    annotations: { [ANNOTATION_RESTART_COUNT]: String(o.restarts ?? 0) },
   };
 }
 
@@ -46,10 +77,19 @@ test('a running pod: Running, ready, podIP from the sandbox, containerID and tim
   t.is(s.startTime, '2026-01-01T00:01:00Z');
   const c = s.containerStatuses?.[0];
   t.deepEqual(c, {
-    name: 'app', image: 'busybox:1.36', imageID: 'sha256:img', ready: true, started: true, restartCount: 0, containerID: 'tsk://c1',
+    name: 'app',
+    image: 'busybox:1.36',
+    imageID: 'sha256:img',
+    ready: true,
+    started: true,
+    restartCount: 0,
+    containerID: 'tsk://c1',
     state: { running: { startedAt: '2026-01-01T00:00:01Z' } },
   });
-  t.deepEqual(s.conditions?.map((x) => `${x.type}=${x.status}`), ['Initialized=True', 'Ready=True', 'ContainersReady=True', 'PodScheduled=True']);
+  t.deepEqual(
+    s.conditions?.map((x) => `${x.type}=${x.status}`),
+    ['Initialized=True', 'Ready=True', 'ContainersReady=True', 'PodScheduled=True'],
+  );
 });
 
 test('no container yet: Pending, waiting ContainerCreating (or the reason the sync left)', (t) => {
@@ -60,14 +100,18 @@ test('no container yet: Pending, waiting ContainerCreating (or the reason the sy
   t.is(ready?.status, 'False');
   t.is(ready?.reason, 'ContainersNotReady');
   t.is(ready?.message, 'containers with unready status: [app]');
-  const pull = computePodStatus(input(pod(), { sandboxes: [], containers: [] }, { waiting: new Map([['app', { reason: 'ErrImagePull', message: 'Failed to pull image "x": boom' }]]) }));
+  const pull = computePodStatus(
+    input(pod(), { sandboxes: [], containers: [] }, { waiting: new Map([['app', { reason: 'ErrImagePull', message: 'Failed to pull image "x": boom' }]]) }),
+  );
   t.deepEqual(pull.containerStatuses?.[0]?.state, { waiting: { reason: 'ErrImagePull', message: 'Failed to pull image "x": boom' } });
 });
 
 test('CrashLoopBackOff: waiting with the exit as lastState, restartCount from the instance, phase Running', (t) => {
-  const s = computePodStatus(input(pod(), st([ctr('c1', 'app', 'exited', 0, { exitCode: 1 }), ctr('c2', 'app', 'exited', 5000, { exitCode: 1, restarts: 1 })]), {
-    waiting: new Map([['app', { reason: 'CrashLoopBackOff', message: 'back-off 10s restarting failed container=app pod=web_default(u1)' }]]),
-  }));
+  const s = computePodStatus(
+    input(pod(), st([ctr('c1', 'app', 'exited', 0, { exitCode: 1 }), ctr('c2', 'app', 'exited', 5000, { exitCode: 1, restarts: 1 })]), {
+      waiting: new Map([['app', { reason: 'CrashLoopBackOff', message: 'back-off 10s restarting failed container=app pod=web_default(u1)' }]]),
+    }),
+  );
   const c = s.containerStatuses?.[0] as ApiContainerStatus;
   t.is(c.restartCount, 1);
   t.is(c.state?.waiting?.reason, 'CrashLoopBackOff');
@@ -78,7 +122,9 @@ test('CrashLoopBackOff: waiting with the exit as lastState, restartCount from th
 });
 
 test('a restarted container shows the previous exit as lastState', (t) => {
-  const s = computePodStatus(input(pod(), st([ctr('c1', 'app', 'exited', 0, { exitCode: 137, reason: 'OOMKilled' }), ctr('c2', 'app', 'running', 5000, { restarts: 1 })])));
+  const s = computePodStatus(
+    input(pod(), st([ctr('c1', 'app', 'exited', 0, { exitCode: 137, reason: 'OOMKilled' }), ctr('c2', 'app', 'running', 5000, { restarts: 1 })])),
+  );
   const c = s.containerStatuses?.[0];
   t.truthy(c?.state?.running);
   t.is(c?.lastState?.terminated?.reason, 'OOMKilled');
@@ -96,7 +142,15 @@ const phaseCases: Array<[string, string, Array<[string, number?]>, string]> = [
   ['Always', 'all running', [['running']], 'Running'],
   ['Never', 'exit 0', [['exited', 0]], 'Succeeded'],
   ['Never', 'exit 1', [['exited', 1]], 'Failed'],
-  ['Never', 'one ok, one failed', [['exited', 0], ['exited', 2]], 'Failed'],
+  [
+    'Never',
+    'one ok, one failed',
+    [
+      ['exited', 0],
+      ['exited', 2],
+    ],
+    'Failed',
+  ],
   ['OnFailure', 'exit 0', [['exited', 0]], 'Succeeded'],
   ['OnFailure', 'exit 1 (will restart)', [['exited', 1]], 'Running'],
   ['Always', 'exit 0 (will restart)', [['exited', 0]], 'Running'],
@@ -106,7 +160,12 @@ const phaseCases: Array<[string, string, Array<[string, number?]>, string]> = [
 for (const [policy, what, states, want] of phaseCases) {
   test(`phase: ${policy}, ${what} -> ${want}`, (t) => {
     const names = states.map((_, i) => `c${i}`);
-    const s = computePodStatus(input(pod(policy, names), st(states.map(([state, code], i) => ctr(`id${i}`, `c${i}`, state as ContainerStatus['state'], i * 10, { exitCode: code ?? 0 })))));
+    const s = computePodStatus(
+      input(
+        pod(policy, names),
+        st(states.map(([state, code], i) => ctr(`id${i}`, `c${i}`, state as ContainerStatus['state'], i * 10, { exitCode: code ?? 0 }))),
+      ),
+    );
     t.is(s.phase, want);
   });
 }
@@ -183,7 +242,11 @@ test('QoS class as Kubernetes computes it', (t) => {
   });
   t.is(qosClass(withResources({})), 'BestEffort');
   t.is(qosClass(withResources({ limits: { cpu: '1', memory: '1Gi' } })), 'Guaranteed', 'requests default to limits');
-  t.is(qosClass(withResources({ requests: { cpu: '1000m', memory: '1024Mi' }, limits: { cpu: '1', memory: '1Gi' } })), 'Guaranteed', 'equal quantities in other units');
+  t.is(
+    qosClass(withResources({ requests: { cpu: '1000m', memory: '1024Mi' }, limits: { cpu: '1', memory: '1Gi' } })),
+    'Guaranteed',
+    'equal quantities in other units',
+  );
   t.is(qosClass(withResources({ requests: { cpu: '500m' }, limits: { cpu: '1', memory: '1Gi' } })), 'Burstable');
   t.is(qosClass(withResources({ limits: { cpu: '1', memory: '1Gi' } }, {})), 'Burstable', 'one container without limits');
   t.is(qosClass(withResources({ requests: { memory: '64Mi' } })), 'Burstable');

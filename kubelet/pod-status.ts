@@ -119,7 +119,14 @@ function condition(old: PodCondition[] | undefined, now: number, type: string, s
   return { type, status: s, lastTransitionTime: since, ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
 }
 
-function conditions(pod: Pod, statuses: ApiContainerStatus[], initStatuses: ApiContainerStatus[], initialized: boolean, phase: string, now: number): PodCondition[] {
+function conditions(
+  pod: Pod,
+  statuses: ApiContainerStatus[],
+  initStatuses: ApiContainerStatus[],
+  initialized: boolean,
+  phase: string,
+  now: number,
+): PodCondition[] {
   const old = pod.status?.conditions;
   const unready = statuses.filter((s) => !s.ready).map((s) => s.name ?? '');
   const done = phase === 'Succeeded' || phase === 'Failed';
@@ -148,10 +155,13 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const oldPhase = pod.status?.phase;
   const initFailed = restartPolicyOf(pod) === 'Never' && initStatuses.some((s) => (s.state?.terminated?.exitCode ?? 0) !== 0);
   const phase =
-    oldPhase === 'Succeeded' || oldPhase === 'Failed' ? oldPhase
-    : input.failure || initFailed ? 'Failed'
-    : !initialized && !input.terminating ? 'Pending'
-    : podPhase(pod, statuses, input.terminating);
+    oldPhase === 'Succeeded' || oldPhase === 'Failed'
+      ? oldPhase
+      : input.failure || initFailed
+        ? 'Failed'
+        : !initialized && !input.terminating
+          ? 'Pending'
+          : podPhase(pod, statuses, input.terminating);
   const podIP = sandbox?.state === 'ready' ? (sandbox.ips[0] ?? '') : (pod.status?.podIP ?? '');
   const ips = sandbox?.state === 'ready' ? sandbox.ips : (pod.status?.podIPs ?? []).map((p) => p.ip ?? '').filter((ip) => ip !== '');
   const status: PodStatus = {

@@ -49,7 +49,14 @@ class Events implements EventRecorder {
 }
 
 function image(ref: string): ImageRecord {
-  return { id: `sha256:${'a'.repeat(64)}`, references: [ref], config: { entrypoint: [], cmd: ['sh'], env: [], workingDir: '', user: '', exposedPorts: [], labels: {} }, layerDirs: [], size: 1234, created: '' };
+  return {
+    id: `sha256:${'a'.repeat(64)}`,
+    references: [ref],
+    config: { entrypoint: [], cmd: ['sh'], env: [], workingDir: '', user: '', exposedPorts: [], labels: {} },
+    layerDirs: [],
+    size: 1234,
+    created: '',
+  };
 }
 
 class FakeImages implements ImageService {
@@ -100,13 +107,36 @@ function pod(o: { restartPolicy?: string; pullPolicy?: string; volumes?: boolean
       nodeName: 'n1',
       restartPolicy: o.restartPolicy ?? 'Always',
       terminationGracePeriodSeconds: 30,
-      containers: [{
-        name: 'app', image: 'busybox:1.36', imagePullPolicy: o.pullPolicy ?? 'IfNotPresent', command: ['sh', '-c', 'echo $(GREETING)'],
-        env: [{ name: 'GREETING', value: 'hi' }, { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, { name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
-        resources: { requests: { cpu: '250m' }, limits: { cpu: '500m', memory: '64Mi' } },
-        ...(o.volumes ? { volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }, { name: 'host', mountPath: '/host', readOnly: true }] } : {}),
-      }],
-      ...(o.volumes ? { volumes: [{ name: 'scratch', emptyDir: {} }, { name: 'host', hostPath: { path: '/tmp', type: 'Directory' } }] } : {}),
+      containers: [
+        {
+          name: 'app',
+          image: 'busybox:1.36',
+          imagePullPolicy: o.pullPolicy ?? 'IfNotPresent',
+          command: ['sh', '-c', 'echo $(GREETING)'],
+          env: [
+            { name: 'GREETING', value: 'hi' },
+            { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            { name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+          ],
+          resources: { requests: { cpu: '250m' }, limits: { cpu: '500m', memory: '64Mi' } },
+          ...(o.volumes
+            ? {
+                volumeMounts: [
+                  { name: 'scratch', mountPath: '/scratch' },
+                  { name: 'host', mountPath: '/host', readOnly: true },
+                ],
+              }
+            : {}),
+        },
+      ],
+      ...(o.volumes
+        ? {
+            volumes: [
+              { name: 'scratch', emptyDir: {} },
+              { name: 'host', hostPath: { path: '/tmp', type: 'Directory' } },
+            ],
+          }
+        : {}),
     },
     status: { phase: 'Pending' },
   };
@@ -212,14 +242,21 @@ test('image pull: Always pulls (Pulling/Pulled); a failure is ErrImagePull, then
   t.is(env.images.pulls.length, 2);
   t.truthy(latest(env, p).status?.containerStatuses?.[0]?.state?.running);
   t.true(env.events.seen.includes('Normal Pulling spec.containers{app} Pulling image "busybox:1.36"'));
-  t.true(env.events.seen.some((e) => /^Normal Pulled spec.containers\{app\} Successfully pulled image "busybox:1.36" in 0s \(0s including waiting\)\. Image size: 1234 bytes\.$/.test(e)));
+  t.true(
+    env.events.seen.some((e) =>
+      /^Normal Pulled spec.containers\{app\} Successfully pulled image "busybox:1.36" in 0s \(0s including waiting\)\. Image size: 1234 bytes\.$/.test(e),
+    ),
+  );
 });
 
 test('Never pull policy with the image absent: ErrImageNeverPull', async (t) => {
   const env = setup(t);
   const p = pod({ pullPolicy: 'Never' });
   await env.syncer.syncPod(p);
-  t.deepEqual(latest(env, p).status?.containerStatuses?.[0]?.state?.waiting, { reason: 'ErrImageNeverPull', message: 'Container image "busybox:1.36" is not present with pull policy of Never' });
+  t.deepEqual(latest(env, p).status?.containerStatuses?.[0]?.state?.waiting, {
+    reason: 'ErrImageNeverPull',
+    message: 'Container image "busybox:1.36" is not present with pull policy of Never',
+  });
   t.is(env.images.pulls.length, 0);
 });
 

@@ -14,7 +14,16 @@ import { buildContainerConfig } from './container-config';
 import { ImagePullError, type ImagePuller } from './images';
 import type { KubeletMetrics } from './metrics';
 import { deadlineRemaining, planPod, podDescription, type ContainerToStart, type PodPlan } from './planner';
-import { ANNOTATION_GRACE_PERIOD, containerNameOf, EMPTY_STATE, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID, readRuntimeState, type PodRuntimeState } from './pod-runtime';
+import {
+  ANNOTATION_GRACE_PERIOD,
+  containerNameOf,
+  EMPTY_STATE,
+  LABEL_POD_NAME,
+  LABEL_POD_NAMESPACE,
+  LABEL_POD_UID,
+  readRuntimeState,
+  type PodRuntimeState,
+} from './pod-runtime';
 import { computePodStatus, statusChanged, type Waiting } from './pod-status';
 import type { ProbeManager } from './probes';
 import type { ContainerRuntime } from './runtime/runtime';
@@ -167,7 +176,13 @@ export class PodSyncer {
         name: m?.name ?? '',
         namespace: m?.namespace ?? '',
         uid: m?.uid ?? '',
-        hostname: pod.spec?.hostname || (m?.name ?? '').slice(0, 63).replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '') || 'pod',
+        hostname:
+          pod.spec?.hostname ||
+          (m?.name ?? '')
+            .slice(0, 63)
+            .replace(/[^a-z0-9-]/g, '-')
+            .replace(/^-+|-+$/g, '') ||
+          'pod',
         labels: { [LABEL_POD_NAME]: m?.name ?? '', [LABEL_POD_NAMESPACE]: m?.namespace ?? '', [LABEL_POD_UID]: m?.uid ?? '' },
         annotations: { [ANNOTATION_GRACE_PERIOD]: String(pod.spec?.terminationGracePeriodSeconds ?? 30) },
       });
@@ -236,9 +251,25 @@ export class PodSyncer {
   }
 
   /** Writes the status when it differs from what the API has; a conflict is retried once on a fresh read. */
-  private async reportStatus(pod: Pod, state: PodRuntimeState, waiting: ReadonlyMap<string, Waiting>, terminating: boolean, failure?: { reason: string; message: string }): Promise<void> {
+  private async reportStatus(
+    pod: Pod,
+    state: PodRuntimeState,
+    waiting: ReadonlyMap<string, Waiting>,
+    terminating: boolean,
+    failure?: { reason: string; message: string },
+  ): Promise<void> {
     const compute = (p: Pod): ReturnType<typeof computePodStatus> =>
-      computePodStatus({ pod: p, state, now: this.deps.clock.now(), hostIP: this.deps.hostIP, waiting, readiness: (id) => this.deps.probes.readiness(id), started: (id) => this.deps.probes.started(id), terminating, ...(failure ? { failure } : {}) });
+      computePodStatus({
+        pod: p,
+        state,
+        now: this.deps.clock.now(),
+        hostIP: this.deps.hostIP,
+        waiting,
+        readiness: (id) => this.deps.probes.readiness(id),
+        started: (id) => this.deps.probes.started(id),
+        terminating,
+        ...(failure ? { failure } : {}),
+      });
     let status = compute(pod);
     this.observeStart(pod, status.phase ?? '', status.containerStatuses?.every((s) => s.state?.running) ?? false);
     if (!statusChanged(pod.status, status)) return;
@@ -273,7 +304,9 @@ export class PodSyncer {
     const state = await this.podState(uid);
     await this.killAll(pod, state, this.gracePeriod(pod));
     for (const s of state.sandboxes) if (s.state === 'ready') await this.deps.runtime.stopSandbox(s.id);
-    await this.reportStatus(pod, await this.podState(uid), new Map(), true).catch((err: unknown) => this.deps.log(`pod ${podDescription(pod)}: final status: ${errorMessage(err)}`));
+    await this.reportStatus(pod, await this.podState(uid), new Map(), true).catch((err: unknown) =>
+      this.deps.log(`pod ${podDescription(pod)}: final status: ${errorMessage(err)}`),
+    );
     try {
       await this.deps.pods.delete(pod.metadata?.name ?? '', { namespace: pod.metadata?.namespace ?? '', gracePeriodSeconds: 0, preconditions: { uid } });
     } catch (err) {
@@ -288,7 +321,8 @@ export class PodSyncer {
     this.deps.probes.removePod(uid);
     const state = await this.podState(uid);
     const annotated = Number(state.sandboxes[0]?.annotations[ANNOTATION_GRACE_PERIOD] ?? NaN);
-    const grace = lastKnown?.metadata?.deletionGracePeriodSeconds ?? (Number.isFinite(annotated) ? Math.min(annotated, ORPHAN_GRACE_SECONDS) : ORPHAN_GRACE_SECONDS);
+    const grace =
+      lastKnown?.metadata?.deletionGracePeriodSeconds ?? (Number.isFinite(annotated) ? Math.min(annotated, ORPHAN_GRACE_SECONDS) : ORPHAN_GRACE_SECONDS);
     await this.killAll(undefined, state, grace);
     for (const s of state.sandboxes) if (s.state === 'ready') await this.deps.runtime.stopSandbox(s.id);
     if (state.sandboxes.length > 0) this.deps.log(`pod ${uid} is no longer in the API: stopped and removed ${state.containers.length} container(s)`);

@@ -19,14 +19,17 @@ test('updates during a sync collapse into one follow-up pass; never two passes o
   let running = 0;
   let maxRunning = 0;
   const passes: string[] = [];
-  const w = new PodWorkers(async (uid) => {
-    running++;
-    maxRunning = Math.max(maxRunning, running);
-    passes.push(uid);
-    if (passes.length === 1) await gate.promise;
-    running--;
-    return undefined;
-  }, { clock, onError: () => undefined });
+  const w = new PodWorkers(
+    async (uid) => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      passes.push(uid);
+      if (passes.length === 1) await gate.promise;
+      running--;
+      return undefined;
+    },
+    { clock, onError: () => undefined },
+  );
   w.enqueue('a');
   await clock.advance(0);
   t.true(w.busy('a'));
@@ -44,11 +47,14 @@ test('different pods sync concurrently', async (t) => {
   const clock = new FakeClock();
   const gate = deferred();
   const started: string[] = [];
-  const w = new PodWorkers(async (uid) => {
-    started.push(uid);
-    if (uid === 'slow') await gate.promise;
-    return undefined;
-  }, { clock, onError: () => undefined });
+  const w = new PodWorkers(
+    async (uid) => {
+      started.push(uid);
+      if (uid === 'slow') await gate.promise;
+      return undefined;
+    },
+    { clock, onError: () => undefined },
+  );
   w.enqueue('slow');
   w.enqueue('fast');
   await clock.advance(0);
@@ -62,35 +68,47 @@ test('a requested requeue and an error retry run when the clock says so', async 
   const passes: number[] = [];
   let fail = true;
   const errors: string[] = [];
-  const w = new PodWorkers(async () => {
-    passes.push(clock.now());
-    if (passes.length === 1) return 7000;
-    if (fail) {
-      fail = false;
-      throw new Error('boom');
-    }
-    return undefined;
-  }, { clock, retryMs: 3000, onError: (uid, err) => errors.push(`${uid}: ${errorMessage(err)}`) });
+  const w = new PodWorkers(
+    async () => {
+      passes.push(clock.now());
+      if (passes.length === 1) return 7000;
+      if (fail) {
+        fail = false;
+        throw new Error('boom');
+      }
+      return undefined;
+    },
+    { clock, retryMs: 3000, onError: (uid, err) => errors.push(`${uid}: ${errorMessage(err)}`) },
+  );
   const t0 = clock.now();
   w.enqueue('p');
   await clock.advance(6999);
   t.is(passes.length, 1);
   await clock.advance(1);
-  t.deepEqual(passes.map((p) => p - t0), [0, 7000]);
+  t.deepEqual(
+    passes.map((p) => p - t0),
+    [0, 7000],
+  );
   t.deepEqual(errors, ['p: boom']);
   await clock.advance(3000);
-  t.deepEqual(passes.map((p) => p - t0), [0, 7000, 10_000]);
+  t.deepEqual(
+    passes.map((p) => p - t0),
+    [0, 7000, 10_000],
+  );
 });
 
 test('stop waits for running passes and takes no more work', async (t) => {
   const clock = new FakeClock();
   const gate = deferred();
   let done = false;
-  const w = new PodWorkers(async () => {
-    await gate.promise;
-    done = true;
-    return 1000;
-  }, { clock, onError: () => undefined });
+  const w = new PodWorkers(
+    async () => {
+      await gate.promise;
+      done = true;
+      return 1000;
+    },
+    { clock, onError: () => undefined },
+  );
   w.enqueue('a');
   await clock.advance(0);
   const stopped = w.stop();

@@ -10,7 +10,13 @@ import { FakeRuntime } from './testing/fake-runtime';
 
 test('defaults as Kubernetes: period 10 s, timeout 1 s, 1 success, 3 failures', (t) => {
   t.deepEqual(probeSettings({}), { initialDelayMs: 0, periodMs: 10_000, timeoutMs: 1000, successThreshold: 1, failureThreshold: 3 });
-  t.deepEqual(probeSettings({ initialDelaySeconds: 5, periodSeconds: 2, timeoutSeconds: 3, successThreshold: 2, failureThreshold: 1 }), { initialDelayMs: 5000, periodMs: 2000, timeoutMs: 3000, successThreshold: 2, failureThreshold: 1 });
+  t.deepEqual(probeSettings({ initialDelaySeconds: 5, periodSeconds: 2, timeoutSeconds: 3, successThreshold: 2, failureThreshold: 1 }), {
+    initialDelayMs: 5000,
+    periodMs: 2000,
+    timeoutMs: 3000,
+    successThreshold: 2,
+    failureThreshold: 1,
+  });
 });
 
 test('the result flips only after the thresholds in a row', (t) => {
@@ -39,7 +45,10 @@ test('exec probe: exit 0 passes; otherwise the output is the failure; http witho
   rt.execResults.set('false', { exitCode: 1, stdout: 'not healthy\n', stderr: '' });
   t.deepEqual(await runProbe(rt, { exec: { command: ['true'] } }, { name: 'c' }, 'id', '', 1000), { ok: true, output: '' });
   t.deepEqual(await runProbe(rt, { exec: { command: ['false'] } }, { name: 'c' }, 'id', '', 1000), { ok: false, output: 'not healthy' });
-  t.deepEqual(await runProbe(rt, { httpGet: { port: { type: 0, intVal: 80 } } }, { name: 'c' }, 'id', '', 1000), { ok: false, output: 'the pod has no IP address to probe' });
+  t.deepEqual(await runProbe(rt, { httpGet: { port: { type: 0, intVal: 80 } } }, { name: 'c' }, 'id', '', 1000), {
+    ok: false,
+    output: 'the pod has no IP address to probe',
+  });
 });
 
 async function runningPod(rt: FakeRuntime, pod: Pod): Promise<string> {
@@ -54,11 +63,19 @@ test('liveness: after the initial delay, every period; failureThreshold failures
   const clock = new FakeClock();
   const rt = new FakeRuntime(() => clock.now());
   rt.execResults.set('check', { exitCode: 1, stdout: '', stderr: 'dead\n' });
-  const pod: Pod = { metadata: { name: 'web', namespace: 'default', uid: 'u1' }, spec: { containers: [{ name: 'app', livenessProbe: { exec: { command: ['check'] }, initialDelaySeconds: 5, periodSeconds: 2, failureThreshold: 2 } }] } };
+  const pod: Pod = {
+    metadata: { name: 'web', namespace: 'default', uid: 'u1' },
+    spec: { containers: [{ name: 'app', livenessProbe: { exec: { command: ['check'] }, initialDelaySeconds: 5, periodSeconds: 2, failureThreshold: 2 } }] },
+  };
   const id = await runningPod(rt, pod);
   const changes: string[] = [];
   const events: string[] = [];
-  const m = new ProbeManager({ runtime: rt, clock, onChange: (uid) => changes.push(uid), event: (_p, c, type, reason, msg) => events.push(`${type} ${reason} ${c}: ${msg}`) });
+  const m = new ProbeManager({
+    runtime: rt,
+    clock,
+    onChange: (uid) => changes.push(uid),
+    event: (_p, c, type, reason, msg) => events.push(`${type} ${reason} ${c}: ${msg}`),
+  });
   m.update(pod, (await readRuntimeState(rt)).get('u1')!);
   await clock.advance(4000);
   t.is(rt.calls.filter((c) => c.startsWith('exec')).length, 0, 'nothing before the initial delay');
@@ -77,7 +94,10 @@ test('liveness: after the initial delay, every period; failureThreshold failures
 test('readiness starts not ready and turns ready after a success', async (t) => {
   const clock = new FakeClock();
   const rt = new FakeRuntime(() => clock.now());
-  const pod: Pod = { metadata: { name: 'web', namespace: 'default', uid: 'u1' }, spec: { containers: [{ name: 'app', readinessProbe: { exec: { command: ['true'] }, periodSeconds: 1 } }] } };
+  const pod: Pod = {
+    metadata: { name: 'web', namespace: 'default', uid: 'u1' },
+    spec: { containers: [{ name: 'app', readinessProbe: { exec: { command: ['true'] }, periodSeconds: 1 } }] },
+  };
   const id = await runningPod(rt, pod);
   const changes: string[] = [];
   const m = new ProbeManager({ runtime: rt, clock, onChange: (uid) => changes.push(uid), event: () => undefined });
@@ -98,7 +118,15 @@ test('startup probe: liveness and readiness wait for it; it stops once passed; f
   rt.execResults.set('booting', { exitCode: 1, stdout: 'not yet', stderr: '' });
   const pod: Pod = {
     metadata: { name: 'web', namespace: 'default', uid: 'u1' },
-    spec: { containers: [{ name: 'app', startupProbe: { exec: { command: ['booting'] }, periodSeconds: 1, failureThreshold: 3 }, livenessProbe: { exec: { command: ['live'] }, periodSeconds: 1 } }] },
+    spec: {
+      containers: [
+        {
+          name: 'app',
+          startupProbe: { exec: { command: ['booting'] }, periodSeconds: 1, failureThreshold: 3 },
+          livenessProbe: { exec: { command: ['live'] }, periodSeconds: 1 },
+        },
+      ],
+    },
   };
   const id = await runningPod(rt, pod);
   const events: string[] = [];
@@ -108,14 +136,20 @@ test('startup probe: liveness and readiness wait for it; it stops once passed; f
   t.is(m.started(id), false);
   await clock.advance(1100);
   await sync();
-  t.false(rt.calls.some((c) => c.includes(' live')), 'no liveness probe before the startup probe passed');
+  t.false(
+    rt.calls.some((c) => c.includes(' live')),
+    'no liveness probe before the startup probe passed',
+  );
   t.false(m.startupFailed(id));
   rt.execResults.delete('booting');
   await clock.advance(1000);
   t.true(m.started(id));
   await sync();
   await clock.advance(10);
-  t.true(rt.calls.some((c) => c.includes(' live')), 'liveness runs after startup');
+  t.true(
+    rt.calls.some((c) => c.includes(' live')),
+    'liveness runs after startup',
+  );
   const startupRuns = rt.calls.filter((c) => c.includes('booting')).length;
   await clock.advance(5000);
   t.is(rt.calls.filter((c) => c.includes('booting')).length, startupRuns, 'the startup probe stopped');

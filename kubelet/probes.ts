@@ -86,8 +86,14 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000}s`)), ms);
     p.then(
-      (v) => { clearTimeout(t); resolve(v); },
-      (e: unknown) => { clearTimeout(t); reject(asError(e)); },
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(asError(e));
+      },
     );
   });
 }
@@ -107,14 +113,27 @@ function httpProbe(url: string, headers: Record<string, string>, timeoutMs: numb
 function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port, timeout: timeoutMs });
-    s.once('connect', () => { s.destroy(); resolve({ ok: true, output: '' }); });
-    s.once('timeout', () => { s.destroy(); resolve({ ok: false, output: `dial tcp ${host}:${port}: i/o timeout` }); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve({ ok: true, output: '' });
+    });
+    s.once('timeout', () => {
+      s.destroy();
+      resolve({ ok: false, output: `dial tcp ${host}:${port}: i/o timeout` });
+    });
     s.once('error', (e) => resolve({ ok: false, output: `dial tcp ${host}:${port}: ${e.message}` }));
   });
 }
 
 /** Runs one probe attempt against a container. */
-export async function runProbe(runtime: ContainerRuntime, probe: Probe, c: Container, containerId: string, podIP: string, timeoutMs: number): Promise<ProbeOutcome> {
+export async function runProbe(
+  runtime: ContainerRuntime,
+  probe: Probe,
+  c: Container,
+  containerId: string,
+  podIP: string,
+  timeoutMs: number,
+): Promise<ProbeOutcome> {
   if (probe.exec) {
     try {
       const r = await withTimeout(runtime.exec(containerId, { cmd: probe.exec.command ?? [], stdio: 'pipe' }), timeoutMs, 'command');

@@ -25,10 +25,16 @@ test("runAsNonRoot: Kubernetes' messages for a root or non-numeric image user, a
   const p = pod(c, { runAsNonRoot: true });
   t.is(verifyRunAsNonRoot(p, c, ''), 'container has runAsNonRoot and image will run as root (pod: "web_prod(u-1)", container: app)');
   t.is(verifyRunAsNonRoot(p, c, '0:0'), 'container has runAsNonRoot and image will run as root (pod: "web_prod(u-1)", container: app)');
-  t.is(verifyRunAsNonRoot(p, c, 'nobody'), 'container has runAsNonRoot and image has non-numeric user (nobody), cannot verify user is non-root (pod: "web_prod(u-1)", container: app)');
+  t.is(
+    verifyRunAsNonRoot(p, c, 'nobody'),
+    'container has runAsNonRoot and image has non-numeric user (nobody), cannot verify user is non-root (pod: "web_prod(u-1)", container: app)',
+  );
   t.is(verifyRunAsNonRoot(p, c, '1000:1000'), undefined);
   t.is(verifyRunAsNonRoot(pod(c, { runAsNonRoot: true, runAsUser: 1000 }), c, ''), undefined, 'runAsUser overrides the image');
-  t.is(verifyRunAsNonRoot(pod(c, { runAsNonRoot: true, runAsUser: 0 }), c, '1000'), `container's runAsUser breaks non-root policy (pod: "web_prod(u-1)", container: app)`);
+  t.is(
+    verifyRunAsNonRoot(pod(c, { runAsNonRoot: true, runAsUser: 0 }), c, '1000'),
+    `container's runAsUser breaks non-root policy (pod: "web_prod(u-1)", container: app)`,
+  );
   t.is(verifyRunAsNonRoot(pod(c), c, ''), undefined, 'not asked');
   const allowed: Container = { name: 'app', securityContext: { runAsNonRoot: false } };
   t.is(verifyRunAsNonRoot(pod(allowed, { runAsNonRoot: true }), allowed, ''), undefined, "the container's false wins");
@@ -49,9 +55,13 @@ test('seccompProfile types; a Localhost profile must stay under the profile root
   t.deepEqual(seccompChoice('c', { type: 'Unconfined' }), { type: 'Unconfined' });
   t.deepEqual(seccompChoice('c', { type: 'RuntimeDefault' }), { type: 'RuntimeDefault' });
   t.deepEqual(seccompChoice('c', { type: 'Localhost', localhostProfile: 'audit.json' }), { type: 'Localhost', profile: 'audit.json' });
-  t.throws(() => seccompChoice('c', { type: 'Localhost', localhostProfile: '../../etc/x' }), { message: /localhostProfile "..\/..\/etc\/x" must be a relative path/ });
+  t.throws(() => seccompChoice('c', { type: 'Localhost', localhostProfile: '../../etc/x' }), {
+    message: /localhostProfile "..\/..\/etc\/x" must be a relative path/,
+  });
   t.throws(() => seccompChoice('c', { type: 'Localhost' }), { message: /localhostProfile ""/ });
-  t.throws(() => seccompChoice('c', { type: 'Magic' }), { message: 'container "c": seccompProfile.type "Magic" is not RuntimeDefault, Unconfined or Localhost' });
+  t.throws(() => seccompChoice('c', { type: 'Magic' }), {
+    message: 'container "c": seccompProfile.type "Magic" is not RuntimeDefault, Unconfined or Localhost',
+  });
 });
 
 test("OOM score by QoS class, as the kubelet's policy", (t) => {

@@ -25,7 +25,10 @@ test('emptyDir: a world-writable directory under the pod, removed with it', (t) 
   t.deepEqual(listPodDirs(data), ['uid-1']);
   removePodDir(data, 'uid-1');
   t.false(fs.existsSync(path.join(data, 'pods', 'uid-1')));
-  t.throws(() => setUpVolumes(pod([{ name: 'm', emptyDir: { medium: 'Memory' } }]), data), { instanceOf: VolumeError, message: /medium Memory is not supported/ });
+  t.throws(() => setUpVolumes(pod([{ name: 'm', emptyDir: { medium: 'Memory' } }]), data), {
+    instanceOf: VolumeError,
+    message: /medium Memory is not supported/,
+  });
 });
 
 test('emptyDir with fsGroup: group-owned by fsGroup, g+rwx and setgid, so new files belong to the group', (t) => {
@@ -44,17 +47,29 @@ test('emptyDir with fsGroup: group-owned by fsGroup, g+rwx and setgid, so new fi
 test('hostPath types: created, or checked, with errors naming the volume and path', (t) => {
   const data = tmp(t);
   const host = tmp(t);
-  setUpVolumes(pod([{ name: 'd', hostPath: { path: path.join(host, 'new', 'dir'), type: 'DirectoryOrCreate' } }, { name: 'f', hostPath: { path: path.join(host, 'a', 'file'), type: 'FileOrCreate' } }]), data);
+  setUpVolumes(
+    pod([
+      { name: 'd', hostPath: { path: path.join(host, 'new', 'dir'), type: 'DirectoryOrCreate' } },
+      { name: 'f', hostPath: { path: path.join(host, 'a', 'file'), type: 'FileOrCreate' } },
+    ]),
+    data,
+  );
   t.true(fs.statSync(path.join(host, 'new', 'dir')).isDirectory());
   t.true(fs.statSync(path.join(host, 'a', 'file')).isFile());
   setUpVolumes(pod([{ name: 'any', hostPath: { path: path.join(host, 'missing') } }]), data);
-  t.throws(() => setUpVolumes(pod([{ name: 'd', hostPath: { path: path.join(host, 'missing'), type: 'Directory' } }]), data), { instanceOf: VolumeError, message: new RegExp(`hostPath volume "d": ${host}/missing is not a directory`) });
+  t.throws(() => setUpVolumes(pod([{ name: 'd', hostPath: { path: path.join(host, 'missing'), type: 'Directory' } }]), data), {
+    instanceOf: VolumeError,
+    message: new RegExp(`hostPath volume "d": ${host}/missing is not a directory`),
+  });
   t.throws(() => setUpVolumes(pod([{ name: 'f', hostPath: { path: path.join(host, 'new'), type: 'File' } }]), data), { message: /is not a file/ });
   t.throws(() => setUpVolumes(pod([{ name: 'r', hostPath: { path: 'relative/path' } }]), data), { message: /must be absolute/ });
   t.throws(() => setUpVolumes(pod([{ name: 'x', hostPath: { path: host, type: 'Weird' } }]), data), { message: /unknown hostPath type "Weird"/ });
 });
 
 test('volumes the kubelet does not know, and unsafe UIDs, are refused', (t) => {
-  t.throws(() => setUpVolumes(pod([{ name: 'secret' }]), '/nonexistent'), { instanceOf: VolumeError, message: /volume "secret": only emptyDir and hostPath volumes are supported/ });
+  t.throws(() => setUpVolumes(pod([{ name: 'secret' }]), '/nonexistent'), {
+    instanceOf: VolumeError,
+    message: /volume "secret": only emptyDir and hostPath volumes are supported/,
+  });
   t.throws(() => podDir('/var/lib/tsk', '../etc'), { message: /not a safe directory name/ });
 });

@@ -44,7 +44,7 @@ export async function readLabState(dir: string): Promise<LabState | undefined> {
     return JSON.parse(await readFile(`${dir}/${STATE}`, 'utf8')) as LabState;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`${dir}/${STATE}: ${errorMessage(err)}`);
+    throw new Error(`${dir}/${STATE}: ${errorMessage(err)}`, { cause: err });
   }
 }
 
@@ -59,14 +59,13 @@ class FatalError extends Error {}
 async function waitFor(what: string, timeoutMs: number, log: (l: string) => void, check: () => Promise<string | true>): Promise<void> {
   const start = Date.now();
   let lastReport = start;
-  let last = '';
   for (;;) {
     const r = await check().catch((err: unknown) => {
       if (err instanceof FatalError) throw err;
       return errorMessage(err);
     });
     if (r === true) return;
-    last = r;
+    const last = r;
     const now = Date.now();
     if (now - start > timeoutMs) throw new Error(`${what}: not done after ${Math.round(timeoutMs / 1000)}s (${last})`);
     if (now - lastReport >= 5000) {
@@ -127,7 +126,13 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
   if (existing?.server && isRunning(existing.server)) throw new Error(`lab "${o.name}" is already up; take it down with: tsk lab down --name ${o.name}`);
   if (existing) await downLab({ name: o.name, dataDir: o.dataDir, log: o.log, cleanupNode: o.cleanupNode });
   await mkdir(plan.dir, { recursive: true, mode: 0o700 });
-  let state: LabState = { input: { name: o.name, nodes: o.nodes, dataDir: o.dataDir, network: o.network }, address: o.address, httpAddress: o.httpAddress, agents: [], createdAt: new Date().toISOString() };
+  let state: LabState = {
+    input: { name: o.name, nodes: o.nodes, dataDir: o.dataDir, network: o.network },
+    address: o.address,
+    httpAddress: o.httpAddress,
+    agents: [],
+    createdAt: new Date().toISOString(),
+  };
   await writeLabState(plan.dir, state);
   const timeoutMs = o.timeoutMs ?? 120_000;
   try {
@@ -230,7 +235,13 @@ export async function labStatus(name: string, dataDir: string): Promise<LabStatu
  * node's image store, as `kind load image-archive` does, so pods can use
  * images that no registry reachable from the lab holds.
  */
-export async function loadImages(name: string, dataDir: string, files: readonly string[], log: (line: string) => void, importInto: (node: LabNode, file: string) => Promise<string[]>): Promise<void> {
+export async function loadImages(
+  name: string,
+  dataDir: string,
+  files: readonly string[],
+  log: (line: string) => void,
+  importInto: (node: LabNode, file: string) => Promise<string[]>,
+): Promise<void> {
   const state = await readLabState(planLab({ name, nodes: 1, dataDir, network: '172.30.0.0/24' }).dir);
   if (!state) throw new Error(`lab "${name}" does not exist; create it with: tsk lab up --name ${name}`);
   for (const node of planLab(state.input).nodes) {

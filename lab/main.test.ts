@@ -4,7 +4,16 @@ import { parseLabFlags } from './main';
 test('lab flags: defaults, commands and load files', (t) => {
   const up = parseLabFlags(['up']);
   if (up === 'help') throw new Error('not help');
-  t.like(up, { command: 'up', name: 'lab', nodes: 2, dataDir: '/var/lib/tsk', network: '172.30.0.0/24', address: '127.0.0.1:6443', httpAddress: '127.0.0.1:6080', timeoutMs: 180_000 });
+  t.like(up, {
+    command: 'up',
+    name: 'lab',
+    nodes: 2,
+    dataDir: '/var/lib/tsk',
+    network: '172.30.0.0/24',
+    address: '127.0.0.1:6443',
+    httpAddress: '127.0.0.1:6080',
+    timeoutMs: 180_000,
+  });
   t.like(parseLabFlags(['load', '--name', 'x', 'a.tar', 'b.tar']), { command: 'load', name: 'x', files: ['a.tar', 'b.tar'] });
   t.is(parseLabFlags(['--help']), 'help');
 });

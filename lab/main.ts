@@ -47,7 +47,6 @@ interface LabFlags {
   timeoutMs: number;
 }
 
-
 export function parseLabFlags(argv: string[]): LabFlags | 'help' {
   const parsed = parseCommandLine(argv, LAB_FLAGS);
   if (flagBool(parsed, 'help')) return 'help';
@@ -77,7 +76,17 @@ export function parseLabFlags(argv: string[]): LabFlags | 'help' {
   } catch (err) {
     throw new UsageError(errorMessage(err));
   }
-  return { command, files: extra, name: values.name, nodes, dataDir: values['data-dir'], network: values.network, address: values.address, httpAddress: values['http-address'], timeoutMs: timeout * 1000 };
+  return {
+    command,
+    files: extra,
+    name: values.name,
+    nodes,
+    dataDir: values['data-dir'],
+    network: values.network,
+    address: values.address,
+    httpAddress: values['http-address'],
+    timeoutMs: timeout * 1000,
+  };
 }
 
 function printStatus(s: Awaited<ReturnType<typeof labStatus>>, name: string): number {

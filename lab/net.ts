@@ -56,7 +56,7 @@ export async function createLabNetwork(plan: LabPlan, run: CommandRunner = execR
     for (const cmd of upCommands(plan)) await run(cmd);
   } catch (err) {
     await removeLabNetwork(plan, run);
-    throw new Error(`lab network: ${errorMessage(err)}`);
+    throw new Error(`lab network: ${errorMessage(err)}`, { cause: err });
   }
 }
 

@@ -72,7 +72,8 @@ export function parseCidr(text: string): { base: string; prefix: number } {
 }
 
 export function planLab(input: PlanInput): LabPlan {
-  if (!NAME_RE.test(input.name)) throw new Error(`lab name "${input.name}" must be 1-20 lower-case letters, digits or "-", starting and ending with a letter or digit`);
+  if (!NAME_RE.test(input.name))
+    throw new Error(`lab name "${input.name}" must be 1-20 lower-case letters, digits or "-", starting and ending with a letter or digit`);
   if (!Number.isInteger(input.nodes) || input.nodes < 1 || input.nodes > MAX_NODES) throw new Error(`--nodes must be 1-${MAX_NODES}, not ${input.nodes}`);
   const network = parseCidr(input.network);
   const hosts = 2 ** (32 - network.prefix) - 3; // network, gateway (.1), broadcast

@@ -19,7 +19,13 @@ test('base32 is RFC 4648 without padding', (t) => {
 
 test('names fit iptables, differ by protocol and endpoint, and are all owned', (t) => {
   const spn = servicePortName('a-very-long-namespace-name', 'a-very-long-service-name', 'http');
-  const names = [serviceChain(spn, 'TCP'), serviceChain(spn, 'UDP'), externalChain(spn, 'TCP'), endpointChain(spn, 'TCP', '10.0.0.1:80'), endpointChain(spn, 'TCP', '10.0.0.2:80')];
+  const names = [
+    serviceChain(spn, 'TCP'),
+    serviceChain(spn, 'UDP'),
+    externalChain(spn, 'TCP'),
+    endpointChain(spn, 'TCP', '10.0.0.1:80'),
+    endpointChain(spn, 'TCP', '10.0.0.2:80'),
+  ];
   t.is(new Set(names).size, names.length);
   for (const n of names) {
     t.true(n.length <= MAX_CHAIN_NAME, n);
@@ -29,6 +35,8 @@ test('names fit iptables, differ by protocol and endpoint, and are all owned', (
 });
 
 test('ownsChain: only the proxy chains, never a kubelet TSK- chain or a built-in one', (t) => {
-  for (const c of ['TSK-SERVICES', 'TSK-EXTERNAL-SERVICES', 'TSK-NODEPORTS', 'TSK-FORWARD', 'TSK-POSTROUTING', 'TSK-MARK-MASQ', 'TSK-SEP-ABCDEFGHIJKLMNOP']) t.true(ownsChain(c), c);
-  for (const c of ['TSK-HOSTPORTS', 'TSK-SVC-SHORT', 'KUBE-SERVICES', 'KUBE-SVC-NPX46M4PTMTKRN6Y', 'PREROUTING', 'TSK-SVC-ABCDEFGHIJKLMNOPQ']) t.false(ownsChain(c), c);
+  for (const c of ['TSK-SERVICES', 'TSK-EXTERNAL-SERVICES', 'TSK-NODEPORTS', 'TSK-FORWARD', 'TSK-POSTROUTING', 'TSK-MARK-MASQ', 'TSK-SEP-ABCDEFGHIJKLMNOP'])
+    t.true(ownsChain(c), c);
+  for (const c of ['TSK-HOSTPORTS', 'TSK-SVC-SHORT', 'KUBE-SERVICES', 'KUBE-SVC-NPX46M4PTMTKRN6Y', 'PREROUTING', 'TSK-SVC-ABCDEFGHIJKLMNOPQ'])
+    t.false(ownsChain(c), c);
 });

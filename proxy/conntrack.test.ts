@@ -3,7 +3,17 @@ import { staleUdpFlowFilters } from './conntrack';
 import type { ServicePortState } from './service-ports';
 
 function port(protocol: 'TCP' | 'UDP', ips: string[], extra: Partial<ServicePortState> = {}): ServicePortState {
-  return { namespace: 'default', name: 'dns', portName: 'dns', protocol, clusterIP: '10.96.0.10', port: 53, externalIPs: [], endpoints: ips.map((ip) => ({ ip, port: 5353 })), ...extra };
+  return {
+    namespace: 'default',
+    name: 'dns',
+    portName: 'dns',
+    protocol,
+    clusterIP: '10.96.0.10',
+    port: 53,
+    externalIPs: [],
+    endpoints: ips.map((ip) => ({ ip, port: 5353 })),
+    ...extra,
+  };
 }
 
 test('a removed UDP endpoint: its flows to the cluster IP, external IPs and NodePort are deleted', (t) => {

@@ -21,8 +21,25 @@ test('defaults as kube-proxy', (t) => {
 
 test('every flag', (t) => {
   const f = parseFlags(
-    ['--server', 'unix:/run/tsk.sock', '--hostname-override', 'n2', '--node-ip', '172.30.0.2, 172.30.1.2', '--http-address', '0.0.0.0:0',
-      '--sync-period', '1m30s', '--min-sync-period', '500ms', '--cluster-cidr', '10.244.0.0/16', '--iptables-masquerade-bit', '15', '--cleanup'],
+    [
+      '--server',
+      'unix:/run/tsk.sock',
+      '--hostname-override',
+      'n2',
+      '--node-ip',
+      '172.30.0.2, 172.30.1.2',
+      '--http-address',
+      '0.0.0.0:0',
+      '--sync-period',
+      '1m30s',
+      '--min-sync-period',
+      '500ms',
+      '--cluster-cidr',
+      '10.244.0.0/16',
+      '--iptables-masquerade-bit',
+      '15',
+      '--cleanup',
+    ],
     'host',
   );
   t.is(f.server, 'unix:/run/tsk.sock');
@@ -62,7 +79,18 @@ test('durations are Go durations', (t) => {
 });
 
 test('the help lists every flag with its default', (t) => {
-  for (const flag of ['--server', '--hostname-override', '--node-ip', '--http-address', '--sync-period', '--min-sync-period', '--cluster-cidr', '--iptables-masquerade-bit', '--cleanup', '--help']) {
+  for (const flag of [
+    '--server',
+    '--hostname-override',
+    '--node-ip',
+    '--http-address',
+    '--sync-period',
+    '--min-sync-period',
+    '--cluster-cidr',
+    '--iptables-masquerade-bit',
+    '--cleanup',
+    '--help',
+  ]) {
     t.true(FLAG_HELP.includes(flag), flag);
   }
   t.regex(FLAG_HELP, /default 127\.0\.0\.1:10256/);

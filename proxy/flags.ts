@@ -86,14 +86,18 @@ export function parseFlags(argv: string[], defaultNodeName: string = hostname())
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName)) throw new UsageError(`--hostname-override: "${nodeName}" is not a valid node name`);
   let nodeIPs: string[] | undefined;
   if (values['node-ip'] !== undefined) {
-    nodeIPs = values['node-ip'].split(',').map((s) => s.trim()).filter((s) => s !== '');
+    nodeIPs = values['node-ip']
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     const bad = nodeIPs.find((ip) => !isIPv4(ip));
     if (bad !== undefined || nodeIPs.length === 0) throw new UsageError(`--node-ip: "${bad ?? values['node-ip']}" is not an IPv4 address`);
   }
   const syncPeriodMs = durationMs('sync-period', values['sync-period']);
   const minSyncPeriodMs = durationMs('min-sync-period', values['min-sync-period']);
   if (syncPeriodMs < 1000) throw new UsageError(`--sync-period: must be at least 1s`);
-  if (minSyncPeriodMs > syncPeriodMs) throw new UsageError(`--min-sync-period: ${values['min-sync-period']} is longer than --sync-period ${values['sync-period']}`);
+  if (minSyncPeriodMs > syncPeriodMs)
+    throw new UsageError(`--min-sync-period: ${values['min-sync-period']} is longer than --sync-period ${values['sync-period']}`);
   const bit = values['iptables-masquerade-bit'];
   if (!/^\d+$/.test(bit) || Number(bit) > 31) throw new UsageError(`--iptables-masquerade-bit: "${bit}" is not a number from 0 to 31`);
   return {

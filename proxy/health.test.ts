@@ -36,10 +36,16 @@ test("/healthz and /livez answer as kube-proxy's: 200 when synced lately, 503 wi
 });
 
 test('a bad or busy address is an error naming it', async (t) => {
-  await t.throwsAsync(listenProxyHealthServer('10256', new Registry(), () => ({ healthy: true, lastUpdated: 0, currentTime: 0 })), { message: /"10256" is not HOST:PORT/ });
+  await t.throwsAsync(
+    listenProxyHealthServer('10256', new Registry(), () => ({ healthy: true, lastUpdated: 0, currentTime: 0 })),
+    { message: /"10256" is not HOST:PORT/ },
+  );
   const first = await listenProxyHealthServer('127.0.0.1:0', new Registry(), () => ({ healthy: true, lastUpdated: 0, currentTime: 0 }));
   t.teardown(() => first.close());
-  await t.throwsAsync(listenProxyHealthServer(first.address, new Registry(), () => ({ healthy: true, lastUpdated: 0, currentTime: 0 })), {
-    message: new RegExp(`cannot listen on ${first.address.replace(/\./g, '\\.')}`),
-  });
+  await t.throwsAsync(
+    listenProxyHealthServer(first.address, new Registry(), () => ({ healthy: true, lastUpdated: 0, currentTime: 0 })),
+    {
+      message: new RegExp(`cannot listen on ${first.address.replace(/\./g, '\\.')}`),
+    },
+  );
 });

@@ -17,7 +17,14 @@ COMMIT
 `);
   t.deepEqual([...saved.keys()], ['nat', 'filter']);
   const nat = saved.get('nat');
-  t.deepEqual([...(nat?.chains ?? [])], [['PREROUTING', 1], ['TSK-SERVICES', 2], ['TSK-NODEPORTS', 0]]);
+  t.deepEqual(
+    [...(nat?.chains ?? [])],
+    [
+      ['PREROUTING', 1],
+      ['TSK-SERVICES', 2],
+      ['TSK-NODEPORTS', 0],
+    ],
+  );
   t.deepEqual(nat?.rules[0], { chain: 'PREROUTING', spec: '-m comment --comment "tsk service portals" -j TSK-SERVICES', target: 'TSK-SERVICES' });
   t.is(nat?.rules[1]?.target, 'TSK-NODEPORTS');
   t.is(nat?.rules[2]?.target, undefined);
@@ -26,7 +33,12 @@ COMMIT
 });
 
 test('describeRestoreError quotes the line iptables-restore names', (t) => {
-  t.is(describeRestoreError('iptables-restore v1.8.9 (nf_tables): \nline 2: RULE_APPEND failed (No such file or directory)\n', '*nat\n-A NOPE -j ACCEPT\nCOMMIT\n'),
-    'iptables-restore v1.8.9 (nf_tables): line 2: RULE_APPEND failed (No such file or directory) [line 2: -A NOPE -j ACCEPT]');
+  t.is(
+    describeRestoreError(
+      'iptables-restore v1.8.9 (nf_tables): \nline 2: RULE_APPEND failed (No such file or directory)\n',
+      '*nat\n-A NOPE -j ACCEPT\nCOMMIT\n',
+    ),
+    'iptables-restore v1.8.9 (nf_tables): line 2: RULE_APPEND failed (No such file or directory) [line 2: -A NOPE -j ACCEPT]',
+  );
   t.is(describeRestoreError('Bad argument', ''), 'Bad argument');
 });

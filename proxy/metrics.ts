@@ -5,7 +5,10 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 /** kube-proxy's buckets for sync durations: 1 ms doubling 15 times. */
 const SYNC_BUCKETS = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
 /** kube-proxy's network programming buckets: 0.25 s to 30 min. */
-const PROGRAMMING_BUCKETS = [0.25, 0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 30, 45, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 900, 1200, 1500, 1800];
+const PROGRAMMING_BUCKETS = [
+  0.25, 0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 30, 45, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 900, 1200, 1500,
+  1800,
+];
 
 export interface ProxyMetrics {
   readonly registry: Registry;
@@ -41,7 +44,7 @@ export function newProxyMetrics(registry = new Registry()): ProxyMetrics {
     }),
     networkProgramming: new Histogram({
       name: 'kubeproxy_network_programming_duration_seconds',
-      help: 'In-cluster network programming latency in seconds: from the change of a service\'s pods (the Endpoints\' endpoints.kubernetes.io/last-change-trigger-time) to its rules being applied',
+      help: "In-cluster network programming latency in seconds: from the change of a service's pods (the Endpoints' endpoints.kubernetes.io/last-change-trigger-time) to its rules being applied",
       buckets: PROGRAMMING_BUCKETS,
       registers,
     }),

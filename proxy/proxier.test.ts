@@ -22,7 +22,10 @@ function fakeClientset(services: FakeApi<Service>, endpoints: FakeApi<Endpoints>
   return { kind: (k: string) => clients[k] } as unknown as Clientset;
 }
 
-const web: Service = { metadata: { namespace: 'default', name: 'web', resourceVersion: '1' }, spec: { clusterIP: '10.96.0.10', ports: [{ port: 80, protocol: 'TCP' }] } };
+const web: Service = {
+  metadata: { namespace: 'default', name: 'web', resourceVersion: '1' },
+  spec: { clusterIP: '10.96.0.10', ports: [{ port: 80, protocol: 'TCP' }] },
+};
 
 function webEndpoints(ips: string[], triggerTime?: string): Endpoints {
   return {
@@ -153,7 +156,10 @@ test('a failing restore is counted and retried with back-off; /healthz goes stal
 
 test('UDP: after the rules change, the flows to a removed endpoint are deleted; TCP flows are left alone', async (t) => {
   const h = await harness(t);
-  const dns: Service = { metadata: { namespace: 'default', name: 'dns' }, spec: { clusterIP: '10.96.0.53', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] } };
+  const dns: Service = {
+    metadata: { namespace: 'default', name: 'dns' },
+    spec: { clusterIP: '10.96.0.53', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] },
+  };
   const dnsEndpoints = (ips: string[]): Endpoints => ({
     metadata: { namespace: 'default', name: 'dns' },
     subsets: [{ addresses: ips.map((ip) => ({ ip })), ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] }],

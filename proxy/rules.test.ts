@@ -19,7 +19,11 @@ function eps(name: string, subsets: EndpointSubset[]): Endpoints {
 
 function render(services: Service[], endpoints: Endpoints[], options: RulesOptions = { nodeIPs: [] }, saved = ''): string {
   const byKey = new Map(endpoints.map((e) => [`default/${e.metadata?.name ?? ''}`, e]));
-  return buildRestoreInput(buildServicePorts(services, (k) => byKey.get(k)), parseIptablesSave(saved), options);
+  return buildRestoreInput(
+    buildServicePorts(services, (k) => byKey.get(k)),
+    parseIptablesSave(saved),
+    options,
+  );
 }
 
 /** The lines a ruleset adds to the one of no services at all: what the service itself brings. */
@@ -106,7 +110,10 @@ test('no ready endpoints: REJECT in filter for the cluster IP, external IPs and 
 -A TSK-EXTERNAL-SERVICES -m comment --comment "default/web has no endpoints" -d 172.30.0.2/32 -p tcp -m tcp --dport 30080 -j REJECT --reject-with icmp-port-unreachable
 -A TSK-EXTERNAL-SERVICES -m comment --comment "default/web has no endpoints" -d 172.31.0.2/32 -p tcp -m tcp --dport 30080 -j REJECT --reject-with icmp-port-unreachable`,
   );
-  t.regex(text, /-A TSK-SERVICES -m comment --comment "tsk service nodeports; NOTE: this must be the last rule in this chain" -d 172\.31\.0\.2\/32 -j TSK-NODEPORTS\n/);
+  t.regex(
+    text,
+    /-A TSK-SERVICES -m comment --comment "tsk service nodeports; NOTE: this must be the last rule in this chain" -d 172\.31\.0\.2\/32 -j TSK-NODEPORTS\n/,
+  );
 });
 
 test('NodePort: TSK-NODEPORTS -> TSK-EXT (marked for masquerade) -> TSK-SVC', (t) => {
@@ -172,7 +179,14 @@ test('ClientIP session affinity: -m recent checks before the random choice, and 
 
 test('UDP: -p udp -m udp; a TCP port of the same number without endpoints is rejected on its own', (t) => {
   const text = render(
-    [svc('dns', { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] })],
+    [
+      svc('dns', {
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+        ],
+      }),
+    ],
     [eps('dns', [{ addresses: [{ ip: '10.244.1.5' }], ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] }])],
   );
   t.is(
@@ -189,10 +203,23 @@ test('UDP: -p udp -m udp; a TCP port of the same number without endpoints is rej
 
 test('named ports: endpoints match by port name across subsets; not-ready addresses are left out', (t) => {
   const text = render(
-    [svc('app', { ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: { strVal: 'web' } }, { name: 'metrics', port: 9090, protocol: 'TCP' }] })],
+    [
+      svc('app', {
+        ports: [
+          { name: 'http', port: 80, protocol: 'TCP', targetPort: { strVal: 'web' } },
+          { name: 'metrics', port: 9090, protocol: 'TCP' },
+        ],
+      }),
+    ],
     [
       eps('app', [
-        { addresses: [{ ip: '10.244.1.2' }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'metrics', port: 9100, protocol: 'TCP' }] },
+        {
+          addresses: [{ ip: '10.244.1.2' }],
+          ports: [
+            { name: 'http', port: 8080, protocol: 'TCP' },
+            { name: 'metrics', port: 9100, protocol: 'TCP' },
+          ],
+        },
         { addresses: [{ ip: '10.244.2.2' }], notReadyAddresses: [{ ip: '10.244.2.3' }], ports: [{ name: 'http', port: 8081, protocol: 'TCP' }] },
       ]),
     ],

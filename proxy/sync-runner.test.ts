@@ -51,7 +51,10 @@ test('a failed sync is retried with doubling back-off up to the max interval', a
   const t0 = clock.now();
   runner.start();
   await clock.advance(20_000);
-  t.deepEqual(starts.map((s) => s - t0), [0, 1000, 3000, 7000, 12_000, 17_000]);
+  t.deepEqual(
+    starts.map((s) => s - t0),
+    [0, 1000, 3000, 7000, 12_000, 17_000],
+  );
   t.is(errors.length, 6);
   await runner.stop();
 });

@@ -89,7 +89,12 @@ export class SchedulerCache {
   }
 
   private podsOn(name: string): PodInfo[] {
-    const infos = name ? this.pods.byIndex(NODE_NAME_INDEX, name).filter((p) => !isTerminal(p)).map(podInfo) : [];
+    const infos = name
+      ? this.pods
+          .byIndex(NODE_NAME_INDEX, name)
+          .filter((p) => !isTerminal(p))
+          .map(podInfo)
+      : [];
     for (const key of this.assumedOn.get(name) ?? []) {
       // Once the informer has the pod bound, it is counted from the index above.
       if (this.pods.get(key)?.spec?.nodeName) continue;

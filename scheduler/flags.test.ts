@@ -2,7 +2,14 @@ import test from 'ava';
 import { DEFAULT_HTTP_ADDRESS, FLAG_HELP, UsageError, parseFlags } from './flags';
 
 test('defaults', (t) => {
-  t.deepEqual(parseFlags([]), { server: undefined, kubeconfig: undefined, httpAddress: '127.0.0.1:10259', token: undefined, dataDir: '/var/lib/tsk', help: false });
+  t.deepEqual(parseFlags([]), {
+    server: undefined,
+    kubeconfig: undefined,
+    httpAddress: '127.0.0.1:10259',
+    token: undefined,
+    dataDir: '/var/lib/tsk',
+    help: false,
+  });
   t.like(parseFlags(['--token', 'T', '--data-dir', '/srv/tsk']), { token: 'T', dataDir: '/srv/tsk' });
   t.is(DEFAULT_HTTP_ADDRESS, '127.0.0.1:10259');
 });

@@ -33,7 +33,14 @@ export async function main(argv: string[]): Promise<number> {
 
   let target: Awaited<ReturnType<typeof resolveComponentClient>>;
   try {
-    target = await resolveComponentClient({ server: flags.server, kubeconfig: flags.kubeconfig, token: flags.token, identity: 'scheduler', dir: join(flags.dataDir, 'scheduler'), log });
+    target = await resolveComponentClient({
+      server: flags.server,
+      kubeconfig: flags.kubeconfig,
+      token: flags.token,
+      identity: 'scheduler',
+      dir: join(flags.dataDir, 'scheduler'),
+      log,
+    });
   } catch (err) {
     console.error(`tsk scheduler: ${errorMessage(err)}`);
     return 1;

@@ -199,7 +199,9 @@ export class Scheduler {
   }
 
   private track(p: Promise<void>): void {
-    const tracked = p.catch((err: unknown) => this.deps.log(`invariant: background work failed: ${errorMessage(err)}`)).finally(() => this.background.delete(tracked));
+    const tracked = p
+      .catch((err: unknown) => this.deps.log(`invariant: background work failed: ${errorMessage(err)}`))
+      .finally(() => this.background.delete(tracked));
     this.background.add(tracked);
   }
 }

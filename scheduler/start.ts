@@ -60,7 +60,17 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
   const queue = new SchedulingQueue({ ...opts.queue, clock });
   const cache = new SchedulerCache(nodeInformer.store, podInformer.store);
   const metrics = new SchedulerMetrics(registry, () => queue.lengths());
-  const scheduler = new Scheduler({ queue, cache, pods: podInformer.store, api: opts.clientset.pods, recorder, metrics, clock, random: opts.random ?? Math.random, log });
+  const scheduler = new Scheduler({
+    queue,
+    cache,
+    pods: podInformer.store,
+    api: opts.clientset.pods,
+    recorder,
+    metrics,
+    clock,
+    random: opts.random ?? Math.random,
+    log,
+  });
   let stopped = false;
   let running = false;
 

@@ -2,7 +2,7 @@
 
 import type { Container, Node, Pod, Taint, Toleration } from '../api/gen/tsk/v1/core';
 import { nodeInfo, podInfo } from './framework/resources';
-import type { NodeInfo, PodInfo } from './framework/types';
+import type { NodeInfo } from './framework/types';
 
 export interface NodeOptions {
   cpu?: string;

@@ -66,7 +66,12 @@ for (const top of Object.keys(allowed)) {
       const spec = m[1] ?? m[2] ?? m[3];
       if (!spec || !spec.startsWith('.')) continue;
       // "x/index.js" (a dynamic import) and "x/index" both mean the folder x.
-      const rel = path.relative(root, path.resolve(path.dirname(file), spec)).split(path.sep).join('/').replace(/\.js$/, '').replace(/\/index$/, '');
+      const rel = path
+        .relative(root, path.resolve(path.dirname(file), spec))
+        .split(path.sep)
+        .join('/')
+        .replace(/\.js$/, '')
+        .replace(/\/index$/, '');
       const target = rel.split('/')[0];
       if (product && isFake(rel)) {
         problems.push(`${from}: imports ${spec} (a test fake: only tests may import it)`);
@@ -78,7 +83,9 @@ for (const top of Object.keys(allowed)) {
         continue;
       }
       if (withIndex.has(target) && !facesOf(target).includes(rel) && top !== 'integration' && !(isFake(rel) && !product)) {
-        const through = facesOf(target).map((f) => `"${path.relative(path.dirname(from), f)}"`).join(' or ');
+        const through = facesOf(target)
+          .map((f) => `"${path.relative(path.dirname(from), f)}"`)
+          .join(' or ');
         problems.push(`${from}: imports ${spec} (import ${target}/ through its index.ts: ${through})`);
       }
     }

@@ -22,6 +22,9 @@ npm run build
 npm run --silent build:test
 node scripts/check-imports.cjs
 
+log "lint (ESLint) and format (Prettier; npm run format fixes it)"
+npm run --silent lint
+
 log "unit tests"
 set +e
 npx ava --config ava.unit.config.cjs 2>&1 | tee "$out/unit.log"

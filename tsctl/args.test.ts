@@ -22,7 +22,12 @@ test('global flags parse wherever they stand', (t) => {
 });
 
 test('get -L: comma-separated and repeatable, in order, as kubectl string slices', (t) => {
-  t.deepEqual(labelColumns(parseArgs(['pods', '-L', 'app,tier', '--label-columns=example.com/zone', '-Lrank'], getCommand.flags)), ['app', 'tier', 'example.com/zone', 'rank']);
+  t.deepEqual(labelColumns(parseArgs(['pods', '-L', 'app,tier', '--label-columns=example.com/zone', '-Lrank'], getCommand.flags)), [
+    'app',
+    'tier',
+    'example.com/zone',
+    'rank',
+  ]);
   t.deepEqual(labelColumns(parseArgs(['pods'], getCommand.flags)), []);
   t.true(flagBool(parseArgs(['pods', '--no-headers'], getCommand.flags), 'no-headers'));
 });

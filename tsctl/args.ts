@@ -8,8 +8,19 @@ export { flagBool, flagInt, flagString, flagStrings, formatFlags, type FlagSpec,
 
 /** The flags every command accepts. */
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
-  { name: 'server', short: 's', type: 'string', valueName: 'HOST:PORT', help: "The API server (default: $TSCTL_SERVER, then the context's, then 127.0.0.1:6443)" },
-  { name: 'kubeconfig', type: 'string', valueName: 'FILE', help: 'The client config: contexts of server, CA and credential (default: $TSK_CONFIG, then ~/.tsk/config)' },
+  {
+    name: 'server',
+    short: 's',
+    type: 'string',
+    valueName: 'HOST:PORT',
+    help: "The API server (default: $TSCTL_SERVER, then the context's, then 127.0.0.1:6443)",
+  },
+  {
+    name: 'kubeconfig',
+    type: 'string',
+    valueName: 'FILE',
+    help: 'The client config: contexts of server, CA and credential (default: $TSK_CONFIG, then ~/.tsk/config)',
+  },
   { name: 'context', type: 'string', valueName: 'NAME', help: "The context to use (default: the config's current-context)" },
   { name: 'token', type: 'string', valueName: 'TOKEN', help: "A bearer token to authenticate with instead of the context's credential" },
   { name: 'namespace', short: 'n', type: 'string', valueName: 'NS', help: 'The namespace (default "default")' },

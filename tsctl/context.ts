@@ -108,7 +108,9 @@ export class Context {
     let timer: NodeJS.Timeout | undefined;
     const tick = (first: boolean): void => {
       const secs = Math.round((this.now() - start) / 1000);
-      this.io.stderr.write(first ? `waiting for the API server at ${address} to answer...\n` : `still waiting for the API server at ${address} (${secs}s)...\n`);
+      this.io.stderr.write(
+        first ? `waiting for the API server at ${address} to answer...\n` : `still waiting for the API server at ${address} (${secs}s)...\n`,
+      );
       timer = setTimeout(() => tick(false), 10_000);
       timer.unref();
     };

@@ -5,7 +5,11 @@ import { main } from './main';
 async function tsctl(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io = { stdout: { write: (s: string | Uint8Array) => (stdout += String(s)) }, stderr: { write: (s: string | Uint8Array) => (stderr += String(s)) }, stdin: new PassThrough() };
+  const io = {
+    stdout: { write: (s: string | Uint8Array) => (stdout += String(s)) },
+    stderr: { write: (s: string | Uint8Array) => (stderr += String(s)) },
+    stdin: new PassThrough(),
+  };
   const code = await main(argv, { io, env: {} });
   return { code, stdout, stderr };
 }

@@ -16,7 +16,18 @@ import { clusterInfoCommand, versionCommand } from './commands/version';
 import { Context, type ContextOptions, type Io } from './context';
 import { CliError, UsageError, formatError } from './errors';
 
-const COMMANDS: readonly Command[] = [applyCommand, getCommand, describeCommand, scaleCommand, deleteCommand, logsCommand, execCommand, createCommand, versionCommand, clusterInfoCommand];
+const COMMANDS: readonly Command[] = [
+  applyCommand,
+  getCommand,
+  describeCommand,
+  scaleCommand,
+  deleteCommand,
+  logsCommand,
+  execCommand,
+  createCommand,
+  versionCommand,
+  clusterInfoCommand,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -20,7 +20,10 @@ test('multi-document YAML: documents, their numbers and start lines; empty docum
 });
 
 test('timestamps stay strings (core schema), a List is expanded', (t) => {
-  const docs = parseManifest('apiVersion: v1\nkind: List\nitems:\n- kind: Namespace\n  metadata: {name: x, creationTimestamp: 2024-01-01T00:00:00Z}\n', 'l.yaml');
+  const docs = parseManifest(
+    'apiVersion: v1\nkind: List\nitems:\n- kind: Namespace\n  metadata: {name: x, creationTimestamp: 2024-01-01T00:00:00Z}\n',
+    'l.yaml',
+  );
   t.is(docs.length, 1);
   t.is((docs[0]?.value as { metadata: { creationTimestamp: unknown } }).metadata.creationTimestamp, '2024-01-01T00:00:00Z');
 });
@@ -41,12 +44,17 @@ test('a field of the wrong type names file, document, line and field path', (t) 
 });
 
 test('unknown fields: warnings by default, an error with --validate=strict; unknown kinds list the known ones', (t) => {
-  const [doc] = parseManifest('apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: c, image: busybox, bogusField: {}}]\n  bogus: 1\n', 'p.yaml');
+  const [doc] = parseManifest(
+    'apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: c, image: busybox, bogusField: {}}]\n  bogus: 1\n',
+    'p.yaml',
+  );
   const obj = decodeManifest(doc!, 'warn');
   t.deepEqual([...obj.unknownFields].sort(), ['spec.bogus', 'spec.containers[0].bogusField']);
   t.throws(() => decodeManifest(doc!, 'strict'), { message: /unknown field "spec\.containers\[0\]\.bogusField"/ });
   const [dep] = parseManifest('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n', 'd.yaml');
-  t.throws(() => decodeManifest(dep!, 'warn'), { message: /no matches for kind "Deployment" in version "apps\/v1"; known kinds: Pod, ReplicationController, Service/ });
+  t.throws(() => decodeManifest(dep!, 'warn'), {
+    message: /no matches for kind "Deployment" in version "apps\/v1"; known kinds: Pod, ReplicationController, Service/,
+  });
   const [noName] = parseManifest('apiVersion: v1\nkind: Pod\nmetadata: {}\n', 'n.yaml');
   t.throws(() => decodeManifest(noName!, 'warn'), { message: /metadata\.name: Required value/ });
 });

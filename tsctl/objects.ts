@@ -47,9 +47,7 @@ export function decodeManifest(doc: ManifestDoc, mode: ValidateMode): ManifestOb
   if (typeof kindName !== 'string' || kindName === '') throw new CliError(`error validating ${where}: kind not set`);
   if (typeof apiVersion !== 'string' || apiVersion === '') throw new CliError(`error validating ${where}: apiVersion not set`);
   if (!isKindName(kindName)) {
-    throw new CliError(
-      `unable to recognize ${where}: no matches for kind "${kindName}" in version "${apiVersion}"; known kinds: ${KIND_NAMES.join(', ')}`,
-    );
+    throw new CliError(`unable to recognize ${where}: no matches for kind "${kindName}" in version "${apiVersion}"; known kinds: ${KIND_NAMES.join(', ')}`);
   }
   if (apiVersion !== API_VERSION) {
     throw new CliError(`unable to recognize ${where}: no matches for kind "${kindName}" in version "${apiVersion}" (tsk serves ${kindName} in "v1")`);
@@ -74,5 +72,7 @@ export function decodeManifest(doc: ManifestDoc, mode: ValidateMode): ManifestOb
 
 /** kubectl's warning line for unknown fields. */
 export function unknownFieldWarnings(obj: ManifestObject): string[] {
-  return obj.unknownFields.map((f) => `Warning: unknown field "${f}" in ${obj.kind} "${obj.object.metadata?.name ?? ''}" (${docLocation(obj.doc)}); it is ignored`);
+  return obj.unknownFields.map(
+    (f) => `Warning: unknown field "${f}" in ${obj.kind} "${obj.object.metadata?.name ?? ''}" (${docLocation(obj.doc)}); it is ignored`,
+  );
 }

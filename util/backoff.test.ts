@@ -32,9 +32,15 @@ test('unusable settings are refused', (t) => {
 
 test('exponentialDelay: the same waits from a failure count', (t) => {
   const o = { initialMs: 5, maxMs: 60_000 };
-  t.deepEqual([0, 1, 2, 3].map((n) => exponentialDelay(o, n)), [5, 10, 20, 40]);
+  t.deepEqual(
+    [0, 1, 2, 3].map((n) => exponentialDelay(o, n)),
+    [5, 10, 20, 40],
+  );
   t.is(exponentialDelay(o, 14), 60_000);
   t.is(exponentialDelay(o, 5000), 60_000, 'no overflow');
   const b = new Backoff(o);
-  t.deepEqual(take(b, 16), Array.from({ length: 16 }, (_, n) => exponentialDelay(o, n)));
+  t.deepEqual(
+    take(b, 16),
+    Array.from({ length: 16 }, (_, n) => exponentialDelay(o, n)),
+  );
 });

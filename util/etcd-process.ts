@@ -59,8 +59,20 @@ export interface EtcdTlsFiles {
 function tlsArgs(tls: EtcdTlsFiles | undefined): string[] {
   if (tls === undefined) return [];
   return [
-    '--client-cert-auth', '--trusted-ca-file', tls.caFile, '--cert-file', tls.certFile, '--key-file', tls.keyFile,
-    '--peer-client-cert-auth', '--peer-trusted-ca-file', tls.caFile, '--peer-cert-file', tls.certFile, '--peer-key-file', tls.keyFile,
+    '--client-cert-auth',
+    '--trusted-ca-file',
+    tls.caFile,
+    '--cert-file',
+    tls.certFile,
+    '--key-file',
+    tls.keyFile,
+    '--peer-client-cert-auth',
+    '--peer-trusted-ca-file',
+    tls.caFile,
+    '--peer-cert-file',
+    tls.certFile,
+    '--peer-key-file',
+    tls.keyFile,
   ];
 }
 
@@ -142,17 +154,26 @@ export class EtcdProcess {
     const child = spawn(
       binary,
       [
-        '--name', 'tsk',
-        '--data-dir', dataDir,
-        '--listen-client-urls', clientUrl,
-        '--advertise-client-urls', clientUrl,
-        '--listen-peer-urls', peerUrl,
-        '--initial-advertise-peer-urls', peerUrl,
-        '--initial-cluster', `tsk=${peerUrl}`,
+        '--name',
+        'tsk',
+        '--data-dir',
+        dataDir,
+        '--listen-client-urls',
+        clientUrl,
+        '--advertise-client-urls',
+        clientUrl,
+        '--listen-peer-urls',
+        peerUrl,
+        '--initial-advertise-peer-urls',
+        peerUrl,
+        '--initial-cluster',
+        `tsk=${peerUrl}`,
         // A single member: 100 ms heartbeats are fine on loopback, and the
         // quota matches Kubernetes' recommended 8 GiB ceiling.
-        '--quota-backend-bytes', String(8 * 1024 * 1024 * 1024),
-        '--max-request-bytes', String(2 * 1024 * 1024),
+        '--quota-backend-bytes',
+        String(8 * 1024 * 1024 * 1024),
+        '--max-request-bytes',
+        String(2 * 1024 * 1024),
         ...tlsArgs(opts.tls),
       ],
       { stdio: ['ignore', log.fd, log.fd] },

@@ -17,7 +17,10 @@ test('Go durations', (t) => {
 
 test('addresses', (t) => {
   t.is(hostPort('http-address', '127.0.0.1:10259'), '127.0.0.1:10259');
-  t.throws(() => hostPort('http-address', 'nowhere', '127.0.0.1:10259'), { instanceOf: UsageError, message: /--http-address: "nowhere" is not HOST:PORT \(for example 127\.0\.0\.1:10259\)/ });
+  t.throws(() => hostPort('http-address', 'nowhere', '127.0.0.1:10259'), {
+    instanceOf: UsageError,
+    message: /--http-address: "nowhere" is not HOST:PORT \(for example 127\.0\.0\.1:10259\)/,
+  });
   t.throws(() => hostPort('x', 'h:70000'), { instanceOf: UsageError });
   t.is(serverAddress('server', 'unix:/run/tsk/api.sock'), 'unix:/run/tsk/api.sock');
   t.throws(() => serverAddress('server', 'unix:api.sock'), { message: /unix:\/ABSOLUTE\/PATH/ });

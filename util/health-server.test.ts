@@ -15,7 +15,9 @@ function send(address: string, path: string, method = 'GET'): Promise<Reply> {
     const req = request(`http://${address}${path}`, { method }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), nosniff: String(res.headers['x-content-type-options']), body }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), nosniff: String(res.headers['x-content-type-options']), body }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -64,5 +66,7 @@ test('a bad or busy address is an error naming it and the server', async (t) => 
   const deps: HealthDeps = { registry: new Registry(), checkReady: async () => undefined };
   await t.throwsAsync(listenHealthServer('10248', deps, 'the kubelet'), { message: 'the kubelet address "10248" is not HOST:PORT' });
   const address = await serve(t, deps);
-  await t.throwsAsync(listenHealthServer(address, deps, 'the kubelet'), { message: new RegExp(`^cannot listen on ${address.replace(/\./g, '\\.')} for the kubelet: `) });
+  await t.throwsAsync(listenHealthServer(address, deps, 'the kubelet'), {
+    message: new RegExp(`^cannot listen on ${address.replace(/\./g, '\\.')} for the kubelet: `),
+  });
 });

@@ -60,7 +60,10 @@ test('a CIDR splits into subnets and each subnet knows its index', (t) => {
   const c = parseIPv4Cidr('10.244.0.0/22');
   t.is(subnetCount(c, 24), 4);
   t.is(subnetCount(c, 20), 0);
-  t.deepEqual([0, 1, 2, 3].map((i) => formatCidr(nthSubnet(c, 24, i))), ['10.244.0.0/24', '10.244.1.0/24', '10.244.2.0/24', '10.244.3.0/24']);
+  t.deepEqual(
+    [0, 1, 2, 3].map((i) => formatCidr(nthSubnet(c, 24, i))),
+    ['10.244.0.0/24', '10.244.1.0/24', '10.244.2.0/24', '10.244.3.0/24'],
+  );
   t.is(subnetIndex(c, parseIPv4Cidr('10.244.2.0/24')), 2);
   t.is(subnetIndex(c, parseIPv4Cidr('10.244.4.0/24')), undefined, 'outside');
   t.is(subnetIndex(c, parseIPv4Cidr('10.244.2.1/24')), undefined, 'host bits set');
@@ -86,6 +89,6 @@ for (const [text, problem, message] of BAD) {
   });
 }
 
-test('the example in the syntax error is the caller\'s', (t) => {
+test("the example in the syntax error is the caller's", (t) => {
   t.throws(() => parseIPv4Cidr('x', '172.30.0.0/24'), { message: '"x" is not an IPv4 CIDR such as 172.30.0.0/24' });
 });

@@ -40,7 +40,10 @@ test('generated tokens have the id and secret alphabets and the given CA hash', 
     t.regex(formatJoinToken(tok), /^K10a{64}::[a-z0-9]{6}\.[a-z0-9]{16}$/);
   }
   // The randomness is injected: a fixed pick gives a fixed token.
-  t.deepEqual(generateJoinToken(HASH, () => 0), { caHash: HASH, id: 'aaaaaa', secret: 'aaaaaaaaaaaaaaaa' });
+  t.deepEqual(
+    generateJoinToken(HASH, () => 0),
+    { caHash: HASH, id: 'aaaaaa', secret: 'aaaaaaaaaaaaaaaa' },
+  );
   t.deepEqual(generateJoinToken(HASH, (n) => n - 1).id, '999999');
 });
 

@@ -27,10 +27,20 @@ const rows: [string, Partial<AdmissionRequest>, string | undefined][] = [
     { operation: 'UPDATE', subresource: 'status', kind: 'Node', name: 'n2', object: node('n2'), oldObject: node('n2') },
     'nodes "n2" is forbidden: node "n1" is not allowed to modify node "n2"',
   ],
-  ['changes its ordinary labels', { operation: 'UPDATE', kind: 'Node', name: 'n1', object: node('n1', { zone: 'b' }), oldObject: node('n1', { zone: 'a' }) }, undefined],
+  [
+    'changes its ordinary labels',
+    { operation: 'UPDATE', kind: 'Node', name: 'n1', object: node('n1', { zone: 'b' }), oldObject: node('n1', { zone: 'a' }) },
+    undefined,
+  ],
   [
     'keeps restricted labels it has',
-    { operation: 'UPDATE', kind: 'Node', name: 'n1', object: node('n1', { 'node-restriction.kubernetes.io/x': '1' }), oldObject: node('n1', { 'node-restriction.kubernetes.io/x': '1' }) },
+    {
+      operation: 'UPDATE',
+      kind: 'Node',
+      name: 'n1',
+      object: node('n1', { 'node-restriction.kubernetes.io/x': '1' }),
+      oldObject: node('n1', { 'node-restriction.kubernetes.io/x': '1' }),
+    },
     undefined,
   ],
   [
@@ -55,8 +65,16 @@ const rows: [string, Partial<AdmissionRequest>, string | undefined][] = [
     'pods "p" is forbidden: node "n1" can only update pod status for pods with spec.nodeName set to itself',
   ],
   ['deletes its pod', { operation: 'DELETE', kind: 'Pod', oldObject: pod('n1') }, undefined],
-  ["cannot delete another node's pod", { operation: 'DELETE', kind: 'Pod', oldObject: pod('n2') }, 'pods "p" is forbidden: node "n1" can only delete pods with spec.nodeName set to itself'],
-  ['cannot create pods', { operation: 'CREATE', kind: 'Pod', object: pod('n1') }, 'pods "p" is forbidden: node "n1" can only create mirror pods, and tsk has none'],
+  [
+    "cannot delete another node's pod",
+    { operation: 'DELETE', kind: 'Pod', oldObject: pod('n2') },
+    'pods "p" is forbidden: node "n1" can only delete pods with spec.nodeName set to itself',
+  ],
+  [
+    'cannot create pods',
+    { operation: 'CREATE', kind: 'Pod', object: pod('n1') },
+    'pods "p" is forbidden: node "n1" can only create mirror pods, and tsk has none',
+  ],
 ];
 
 for (const [name, extra, want] of rows) {

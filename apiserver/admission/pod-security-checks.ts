@@ -70,7 +70,8 @@ const appArmorProfile: Check = {
       if (type !== undefined && type !== '' && type !== 'RuntimeDefault' && type !== 'Localhost') bad.push(`${path}=${quote(type)}`);
     };
     field('spec.securityContext.appArmorProfile.type', spec.securityContext?.appArmorProfile?.type);
-    for (const c of containersOf(spec)) field(`container ${quote(c.name ?? '')} securityContext.appArmorProfile.type`, c.securityContext?.appArmorProfile?.type);
+    for (const c of containersOf(spec))
+      field(`container ${quote(c.name ?? '')} securityContext.appArmorProfile.type`, c.securityContext?.appArmorProfile?.type);
     if (bad.length === 0) return undefined;
     bad.sort();
     return { reason: pluralize('forbidden AppArmor profile', 'forbidden AppArmor profiles', bad.length), detail: bad.join(', ') };
@@ -79,7 +80,19 @@ const appArmorProfile: Check = {
 
 /** Kubernetes' default capability set: the only ones baseline lets a container add. */
 export const BASELINE_CAPABILITIES = new Set([
-  'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT',
+  'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
 ]);
 
 const capabilitiesBaseline: Check = {
@@ -93,7 +106,10 @@ const capabilitiesBaseline: Check = {
       return extra.length > 0;
     });
     if (names.length === 0) return undefined;
-    return { reason: 'non-default capabilities', detail: `${containerList(names)} must not include ${joinQuote(sorted(caps))} in securityContext.capabilities.add` };
+    return {
+      reason: 'non-default capabilities',
+      detail: `${containerList(names)} must not include ${joinQuote(sorted(caps))} in securityContext.capabilities.add`,
+    };
   },
 };
 
@@ -359,10 +375,16 @@ const seccompProfileRestricted: Check = {
     const pod = spec.securityContext?.seccompProfile ? note(spec.securityContext.seccompProfile.type ?? '') : undefined;
     const { badSetters, implicit } = podOrContainers(spec, pod, (sc) => (sc?.seccompProfile ? note(sc.seccompProfile.type ?? '') : undefined));
     if (badSetters.length > 0) {
-      return { reason: 'seccompProfile', detail: `${badSetters.join(' and ')} must not set securityContext.seccompProfile.type to ${joinQuote(sorted(values))}` };
+      return {
+        reason: 'seccompProfile',
+        detail: `${badSetters.join(' and ')} must not set securityContext.seccompProfile.type to ${joinQuote(sorted(values))}`,
+      };
     }
     if (implicit.length > 0) {
-      return { reason: 'seccompProfile', detail: `pod or ${containerList(implicit)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"` };
+      return {
+        reason: 'seccompProfile',
+        detail: `pod or ${containerList(implicit)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"`,
+      };
     }
     return undefined;
   },
@@ -371,10 +393,26 @@ const seccompProfileRestricted: Check = {
 const byId = (a: Check, b: Check): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 export const BASELINE_CHECKS: readonly Check[] = [
-  appArmorProfile, capabilitiesBaseline, hostNamespaces, hostPathVolumes, hostPorts, privileged, procMount, seLinuxOptions, seccompProfileBaseline, sysctls,
+  appArmorProfile,
+  capabilitiesBaseline,
+  hostNamespaces,
+  hostPathVolumes,
+  hostPorts,
+  privileged,
+  procMount,
+  seLinuxOptions,
+  seccompProfileBaseline,
+  sysctls,
 ].sort(byId);
 
-export const RESTRICTED_CHECKS: readonly Check[] = [allowPrivilegeEscalation, capabilitiesRestricted, restrictedVolumes, runAsNonRoot, runAsUser, seccompProfileRestricted].sort(byId);
+export const RESTRICTED_CHECKS: readonly Check[] = [
+  allowPrivilegeEscalation,
+  capabilitiesRestricted,
+  restrictedVolumes,
+  runAsNonRoot,
+  runAsUser,
+  seccompProfileRestricted,
+].sort(byId);
 
 /** The checks of a level, in the order their violations are reported. */
 export function checksFor(level: Level): readonly Check[] {

@@ -18,19 +18,44 @@ const restrictedOk: PodSpec = {
 const rows: [string, Level, PodSpec, string][] = [
   ['a plain pod passes baseline', 'baseline', spec(), ''],
   ['nothing is refused at privileged', 'privileged', spec({ hostNetwork: true, volumes: [{ name: 'root', hostPath: { path: '/' } }] }), ''],
-  ['hostPath', 'baseline', spec({ volumes: [{ name: 'root', hostPath: { path: '/' } }, { name: 'tmp', emptyDir: {} }] }), 'hostPath volumes (volume "root")'],
+  [
+    'hostPath',
+    'baseline',
+    spec({
+      volumes: [
+        { name: 'root', hostPath: { path: '/' } },
+        { name: 'tmp', emptyDir: {} },
+      ],
+    }),
+    'hostPath volumes (volume "root")',
+  ],
   [
     'two hostPaths',
     'baseline',
-    spec({ volumes: [{ name: 'a', hostPath: { path: '/a' } }, { name: 'b', hostPath: { path: '/b' } }] }),
+    spec({
+      volumes: [
+        { name: 'a', hostPath: { path: '/a' } },
+        { name: 'b', hostPath: { path: '/b' } },
+      ],
+    }),
     'hostPath volumes (volumes "a", "b")',
   ],
   ['host namespaces', 'baseline', spec({ hostNetwork: true, hostPid: true, hostIpc: true }), 'host namespaces (hostNetwork=true, hostPID=true, hostIPC=true)'],
-  ['privileged', 'baseline', spec({ containers: [c('c', { securityContext: { privileged: true } })] }), 'privileged (container "c" must not set securityContext.privileged=true)'],
+  [
+    'privileged',
+    'baseline',
+    spec({ containers: [c('c', { securityContext: { privileged: true } })] }),
+    'privileged (container "c" must not set securityContext.privileged=true)',
+  ],
   [
     'capabilities beyond the default set',
     'baseline',
-    spec({ containers: [c('a', { securityContext: { capabilities: { add: ['NET_ADMIN', 'CHOWN', 'SYS_ADMIN'] } } }), c('b', { securityContext: { capabilities: { add: ['KILL'] } } })] }),
+    spec({
+      containers: [
+        c('a', { securityContext: { capabilities: { add: ['NET_ADMIN', 'CHOWN', 'SYS_ADMIN'] } } }),
+        c('b', { securityContext: { capabilities: { add: ['KILL'] } } }),
+      ],
+    }),
     'non-default capabilities (container "a" must not include "NET_ADMIN", "SYS_ADMIN" in securityContext.capabilities.add)',
   ],
   [
@@ -39,16 +64,43 @@ const rows: [string, Level, PodSpec, string][] = [
     spec({ containers: [c('a', { ports: [{ containerPort: 80, hostPort: 8080 }] }), c('b', { ports: [{ containerPort: 81, hostPort: 8081 }] })] }),
     'hostPort (containers "a", "b" use hostPorts 8080, 8081)',
   ],
-  ['unconfined seccomp', 'baseline', spec({ securityContext: { seccompProfile: { type: 'Unconfined' } } }), 'seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")'],
-  ['unsafe sysctls', 'baseline', spec({ securityContext: { sysctls: [{ name: 'kernel.msgmax', value: '1' }, { name: 'net.ipv4.tcp_syncookies', value: '1' }] } }), 'forbidden sysctls (kernel.msgmax)'],
-  ['procMount', 'baseline', spec({ containers: [c('c', { securityContext: { procMount: 'Unmasked' } })] }), 'procMount (container "c" must not set securityContext.procMount to "Unmasked")'],
+  [
+    'unconfined seccomp',
+    'baseline',
+    spec({ securityContext: { seccompProfile: { type: 'Unconfined' } } }),
+    'seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")',
+  ],
+  [
+    'unsafe sysctls',
+    'baseline',
+    spec({
+      securityContext: {
+        sysctls: [
+          { name: 'kernel.msgmax', value: '1' },
+          { name: 'net.ipv4.tcp_syncookies', value: '1' },
+        ],
+      },
+    }),
+    'forbidden sysctls (kernel.msgmax)',
+  ],
+  [
+    'procMount',
+    'baseline',
+    spec({ containers: [c('c', { securityContext: { procMount: 'Unmasked' } })] }),
+    'procMount (container "c" must not set securityContext.procMount to "Unmasked")',
+  ],
   [
     'SELinux',
     'baseline',
     spec({ securityContext: { seLinuxOptions: { type: 'spc_t', user: 'root' } } }),
     'seLinuxOptions (pod set forbidden securityContext.seLinuxOptions: type "spc_t"; user may not be set)',
   ],
-  ['AppArmor field', 'baseline', spec({ securityContext: { appArmorProfile: { type: 'Unconfined' } } }), 'forbidden AppArmor profile (spec.securityContext.appArmorProfile.type="Unconfined")'],
+  [
+    'AppArmor field',
+    'baseline',
+    spec({ securityContext: { appArmorProfile: { type: 'Unconfined' } } }),
+    'forbidden AppArmor profile (spec.securityContext.appArmorProfile.type="Unconfined")',
+  ],
   [
     'several, in Kubernetes order',
     'baseline',
@@ -74,7 +126,10 @@ const rows: [string, Level, PodSpec, string][] = [
   [
     'restricted: only NET_BIND_SERVICE may be added',
     'restricted',
-    { ...restrictedOk, containers: [c('main', { securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE', 'CHOWN'] } } })] },
+    {
+      ...restrictedOk,
+      containers: [c('main', { securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE', 'CHOWN'] } } })],
+    },
     'unrestricted capabilities (container "main" must not include "CHOWN" in securityContext.capabilities.add)',
   ],
   [
@@ -95,7 +150,9 @@ for (const [name, level, podSpec, want] of rows) {
 }
 
 test('AppArmor annotations other than runtime/default and localhost/* are refused at baseline', (t) => {
-  const meta = { annotations: { 'container.apparmor.security.beta.kubernetes.io/main': 'unconfined', 'container.apparmor.security.beta.kubernetes.io/b': 'localhost/x' } };
+  const meta = {
+    annotations: { 'container.apparmor.security.beta.kubernetes.io/main': 'unconfined', 'container.apparmor.security.beta.kubernetes.io/b': 'localhost/x' },
+  };
   t.is(violationText(evaluatePod('baseline', meta, spec())), 'forbidden AppArmor profile (container.apparmor.security.beta.kubernetes.io/main="unconfined")');
 });
 
@@ -106,7 +163,10 @@ test('namespace labels: levels, versions, the default, and invalid values failin
   t.deepEqual(p.enforce, { level: 'baseline', version: 'v1.30' });
   t.is(p.warn.level, 'privileged');
   t.is(policyFromLabels({ 'pod-security.kubernetes.io/enforce': 'bogus' }, 'privileged').enforce.level, 'restricted');
-  t.is(policyFromLabels({ 'pod-security.kubernetes.io/enforce': 'baseline', 'pod-security.kubernetes.io/enforce-version': 'soon' }, 'privileged').enforce.version, 'latest');
+  t.is(
+    policyFromLabels({ 'pod-security.kubernetes.io/enforce': 'baseline', 'pod-security.kubernetes.io/enforce-version': 'soon' }, 'privileged').enforce.version,
+    'latest',
+  );
 });
 
 const user: UserInfo = { name: 'alice', groups: ['system:authenticated'] };

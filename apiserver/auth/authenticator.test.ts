@@ -65,7 +65,9 @@ test('an expired certificate is Unauthorized with the times', async (t) => {
 test('a server-only certificate is not a client credential', async (t) => {
   const leaf = await issue(ca, { commonName: 'kube-apiserver' }, { usage: 'server' });
   const auth = new RequestAuthenticator({ clientCaPem: ca.certPem });
-  t.throws(() => auth.authenticate(call({ peer: peerOf(leaf.certPem, { CN: 'kube-apiserver' }) })), { message: 'x509: certificate specifies an incompatible key usage' });
+  t.throws(() => auth.authenticate(call({ peer: peerOf(leaf.certPem, { CN: 'kube-apiserver' }) })), {
+    message: 'x509: certificate specifies an incompatible key usage',
+  });
 });
 
 test('bearer tokens: known gives its user, unknown and malformed are Unauthorized', (t) => {

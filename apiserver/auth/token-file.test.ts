@@ -9,7 +9,9 @@ test('records: token,user,uid,"groups" with groups optional', (t) => {
 });
 
 test('fewer than three columns is an error naming the file', (t) => {
-  t.throws(() => parseTokenFile('abc,alice\n', 'tokens.csv'), { message: "token file 'tokens.csv' must have at least 3 columns (token, user name, user uid), found 2 on line 1" });
+  t.throws(() => parseTokenFile('abc,alice\n', 'tokens.csv'), {
+    message: "token file 'tokens.csv' must have at least 3 columns (token, user name, user uid), found 2 on line 1",
+  });
 });
 
 test('empty and duplicate tokens are warned about, as Kubernetes does', (t) => {

@@ -18,7 +18,7 @@ export async function loadTokenFile(path: string): Promise<TokenFileResult> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new Error(`--token-auth-file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+    throw new Error(`--token-auth-file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`, { cause: err });
   }
   return parseTokenFile(text, path);
 }

@@ -8,7 +8,10 @@ import { newTokenRecord, USAGE_AUTHENTICATION, USAGE_CONTROL_PLANE } from './tok
 const now = new Date('2026-01-01T00:00:00Z');
 const tok = parseJoinToken('abcdef.0123456789abcdef');
 const joinToken: Credential = { kind: 'token', record: newTokenRecord(tok, { ttlSeconds: 0, description: '', usages: [USAGE_AUTHENTICATION], now }) };
-const serverToken: Credential = { kind: 'token', record: newTokenRecord(tok, { ttlSeconds: 0, description: '', usages: [USAGE_AUTHENTICATION, USAGE_CONTROL_PLANE], now }) };
+const serverToken: Credential = {
+  kind: 'token',
+  record: newTokenRecord(tok, { ttlSeconds: 0, description: '', usages: [USAGE_AUTHENTICATION, USAGE_CONTROL_PLANE], now }),
+};
 const user = (name: string, ...groups: string[]): Credential => ({ kind: 'user', user: { name, groups: [...groups, GROUP_AUTHENTICATED] } });
 
 function refused(t: import('ava').ExecutionContext, fn: () => unknown, reason: StatusReason, message: RegExp): void {
@@ -21,15 +24,33 @@ test('a join token gets system:node:NAME in system:nodes', (t) => {
 });
 
 test('a join token cannot get the scheduler, controller-manager or admin identity', (t) => {
-  refused(t, () => grantSubject(joinToken, { identity: 'scheduler', nodeName: '' }), 'Forbidden', /token abcdef may only join nodes; system:kube-scheduler needs the server token/);
-  refused(t, () => grantSubject(joinToken, { identity: 'controller-manager', nodeName: '' }), 'Forbidden', /system:kube-controller-manager needs the server token/);
-  refused(t, () => grantSubject(joinToken, { identity: 'admin', nodeName: '' }), 'BadRequest', /identity: "admin" is not one of node, scheduler, controller-manager/);
+  refused(
+    t,
+    () => grantSubject(joinToken, { identity: 'scheduler', nodeName: '' }),
+    'Forbidden',
+    /token abcdef may only join nodes; system:kube-scheduler needs the server token/,
+  );
+  refused(
+    t,
+    () => grantSubject(joinToken, { identity: 'controller-manager', nodeName: '' }),
+    'Forbidden',
+    /system:kube-controller-manager needs the server token/,
+  );
+  refused(
+    t,
+    () => grantSubject(joinToken, { identity: 'admin', nodeName: '' }),
+    'BadRequest',
+    /identity: "admin" is not one of node, scheduler, controller-manager/,
+  );
   refused(t, () => grantSubject(serverToken, { identity: 'admin', nodeName: '' }), 'BadRequest', /"admin" is not one of/);
 });
 
 test('the server token gets the control-plane identities', (t) => {
   t.deepEqual(grantSubject(serverToken, { identity: 'scheduler', nodeName: '' }), { commonName: 'system:kube-scheduler', organizations: [] });
-  t.deepEqual(grantSubject(serverToken, { identity: 'controller-manager', nodeName: 'x' }), { commonName: 'system:kube-controller-manager', organizations: [] });
+  t.deepEqual(grantSubject(serverToken, { identity: 'controller-manager', nodeName: 'x' }), {
+    commonName: 'system:kube-controller-manager',
+    organizations: [],
+  });
   t.is(grantSubject(serverToken, { identity: 'node', nodeName: 'n1' }).commonName, 'system:node:n1');
 });
 
@@ -41,7 +62,12 @@ test('a node identity needs a valid node name', (t) => {
 
 test('a certificate renews only its own identity; an admin may get any', (t) => {
   t.is(grantSubject(user('system:node:n1', GROUP_NODES), { identity: 'node', nodeName: 'n1' }).commonName, 'system:node:n1');
-  refused(t, () => grantSubject(user('system:node:n1', GROUP_NODES), { identity: 'node', nodeName: 'n2' }), 'Forbidden', /user "system:node:n1" may only renew its own certificate, not get one for system:node:n2/);
+  refused(
+    t,
+    () => grantSubject(user('system:node:n1', GROUP_NODES), { identity: 'node', nodeName: 'n2' }),
+    'Forbidden',
+    /user "system:node:n1" may only renew its own certificate, not get one for system:node:n2/,
+  );
   refused(t, () => grantSubject(user('system:node:n1', GROUP_NODES), { identity: 'scheduler', nodeName: '' }), 'Forbidden', /may only renew its own/);
   // A certificate named like a node but without the group is not that node.
   refused(t, () => grantSubject(user('system:node:n1'), { identity: 'node', nodeName: 'n1' }), 'Forbidden', /may only renew its own/);

@@ -55,7 +55,9 @@ test('a token file of another CA or malformed is an error naming the file', asyn
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'token');
   await ensureServerToken({ file, caHash: HASH, store: new MemoryTokens(), now });
-  await t.throwsAsync(ensureServerToken({ file, caHash: 'e'.repeat(64), store: new MemoryTokens(), now }), { message: `${file}: the token's CA hash does not match the cluster CA; remove the file to make a new token` });
+  await t.throwsAsync(ensureServerToken({ file, caHash: 'e'.repeat(64), store: new MemoryTokens(), now }), {
+    message: `${file}: the token's CA hash does not match the cluster CA; remove the file to make a new token`,
+  });
   await writeFile(file, 'garbage\n');
   await t.throwsAsync(ensureServerToken({ file, caHash: HASH, store: new MemoryTokens(), now }), { message: new RegExp(`^${file}: the token has no`) });
 });

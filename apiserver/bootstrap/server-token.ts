@@ -43,7 +43,7 @@ export async function ensureServerToken(opts: { file: string; caHash: string; st
     try {
       token = parseJoinToken(existing);
     } catch (err) {
-      if (err instanceof TokenFormatError) throw new Error(`${file}: ${err.message}`);
+      if (err instanceof TokenFormatError) throw new Error(`${file}: ${err.message}`, { cause: err });
       throw err;
     }
     if (token.caHash !== caHash) throw new Error(`${file}: the token's CA hash does not match the cluster CA; remove the file to make a new token`);

@@ -56,7 +56,10 @@ test('token management is for admins only', async (t) => {
   const created = await invoke<BootstrapToken>('createToken', { ttlSeconds: 3600, description: 'rack 2' }, admin);
   t.regex(created.token ?? '', /^K10[0-9a-f]{64}::[a-z0-9]{6}\.[a-z0-9]{16}$/);
   const list = await invoke<TokenList>('listTokens', {}, admin);
-  t.deepEqual(list.items?.map((i) => [i.id, i.token, i.description, i.usages]), [[created.id, '', 'rack 2', ['authentication']]]);
+  t.deepEqual(
+    list.items?.map((i) => [i.id, i.token, i.description, i.usages]),
+    [[created.id, '', 'rack 2', ['authentication']]],
+  );
   await invoke('deleteToken', { id: created.id }, admin);
   const gone = await t.throwsAsync<ApiError>(invoke('deleteToken', { id: created.id }, admin));
   t.is(gone?.message, `bootstrap token "${created.id}" not found`);
@@ -86,7 +89,11 @@ test('renewal: a certificate gets its own identity again, and nothing without a 
   const csr = await createCsr(await generateKeyPem(), { commonName: 'x' });
   const renewed = await invoke<IssuedCertificate>('issueCertificate', { token: '', csr, identity: 'node', nodeName: 'n1' }, node);
   t.is(certificateInfo(renewed.certificate ?? '').subject.commonName, 'system:node:n1');
-  await t.throwsAsync(invoke('issueCertificate', { token: '', csr, identity: 'node', nodeName: 'n2' }, node), { message: /may only renew its own certificate/ });
-  await t.throwsAsync(invoke('issueCertificate', { token: '', csr, identity: 'node', nodeName: 'n1' }), { message: 'a join token or a client certificate is required' });
+  await t.throwsAsync(invoke('issueCertificate', { token: '', csr, identity: 'node', nodeName: 'n2' }, node), {
+    message: /may only renew its own certificate/,
+  });
+  await t.throwsAsync(invoke('issueCertificate', { token: '', csr, identity: 'node', nodeName: 'n1' }), {
+    message: 'a join token or a client certificate is required',
+  });
   await t.throwsAsync(invoke('issueCertificate', { token: 'abc', csr, identity: 'node', nodeName: 'n1' }), { message: /^the token has no/ });
 });

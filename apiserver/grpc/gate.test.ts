@@ -52,7 +52,10 @@ test('write admission: NodeRestriction on the stored object, Pod Security from t
   const stored: Pod = { metadata: { name: 'p', namespace: 'd' }, spec: { nodeName: 'n2' } };
   t.throws(() => gate.writeAdmission(node, 'Pod', 'status').update?.(stored, stored), { instanceOf: ForbiddenError });
   const admin = gate.admit(call('admin'), { verb: 'create', resource: 'pods', namespace: 'locked' });
-  const hostPath: Pod = { metadata: { name: 'h', namespace: 'locked' }, spec: { containers: [{ name: 'c' }], volumes: [{ name: 'root', hostPath: { path: '/' } }] } };
+  const hostPath: Pod = {
+    metadata: { name: 'h', namespace: 'locked' },
+    spec: { containers: [{ name: 'c' }], volumes: [{ name: 'root', hostPath: { path: '/' } }] },
+  };
   await t.throwsAsync(() => gate.writeAdmission(admin, 'Pod', '').create!(hostPath), {
     instanceOf: ForbiddenError,
     message: 'pods "h" is forbidden: violates PodSecurity "baseline:latest": hostPath volumes (volume "root")',

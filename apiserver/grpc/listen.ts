@@ -63,9 +63,7 @@ export async function bindListenAddress(server: grpc.Server, addr: ListenAddress
   }
   const target = addr.kind === 'unix' ? `unix:${addr.path}` : `${addr.host}:${addr.port}`;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(target, credentials, (err, p) =>
-      err ? reject(new Error(`cannot listen on ${addr.text} for gRPC: ${err.message}`)) : resolve(p),
-    ),
+    server.bindAsync(target, credentials, (err, p) => (err ? reject(new Error(`cannot listen on ${addr.text} for gRPC: ${err.message}`)) : resolve(p))),
   );
   if (addr.kind === 'unix') return { address: addr.text, cleanup: () => unlink(addr.path).catch(() => undefined) };
   return { address: `${dialHost(addr.host)}:${port}`, cleanup: async () => undefined };

@@ -164,7 +164,13 @@ export class PodSessions {
         return;
       }
       try {
-        this.deps.gate.authorize(user, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: start.namespace || 'default', name: start.name ?? '' });
+        this.deps.gate.authorize(user, {
+          verb: 'create',
+          resource: 'pods',
+          subresource: 'exec',
+          namespace: start.namespace || 'default',
+          name: start.name ?? '',
+        });
       } catch (err) {
         fail(asApiError(err));
         return;

@@ -103,10 +103,11 @@ export class GrpcApi {
       authenticator: deps.authenticator,
       authorizer: deps.authorizer,
       admission: deps.admission,
-      namespace: (name) => namespaces.get('', name).then(
-        (ns) => ns as Namespace,
-        () => undefined,
-      ),
+      namespace: (name) =>
+        namespaces.get('', name).then(
+          (ns) => ns as Namespace,
+          () => undefined,
+        ),
     });
   }
 
@@ -154,7 +155,10 @@ export class GrpcApi {
     const resource = KINDS[kind].plural;
     const ns = (n: string | undefined): string => reg.namespaceOf(n);
     type WithObject = { object?: ApiObject; options?: { dryRun?: boolean } };
-    const target = (r: WithObject): { namespace: string; name: string } => ({ namespace: ns(r.object?.metadata?.namespace), name: r.object?.metadata?.name ?? '' });
+    const target = (r: WithObject): { namespace: string; name: string } => ({
+      namespace: ns(r.object?.metadata?.namespace),
+      name: r.object?.metadata?.name ?? '',
+    });
     const handlers: UntypedServiceImplementation = {
       create: this.unary<WithObject, ApiObject>(
         'create',
@@ -176,7 +180,12 @@ export class GrpcApi {
         async (r) => {
           const res = await reg.list(r);
           return new RawMessage(
-            encodeList(API_VERSION, KINDS[kind].listKind, { resourceVersion: String(res.revision), continue: res.continueToken, remainingItemCount: res.remaining }, res.items),
+            encodeList(
+              API_VERSION,
+              KINDS[kind].listKind,
+              { resourceVersion: String(res.revision), continue: res.continueToken, remainingItemCount: res.remaining },
+              res.items,
+            ),
           );
         },
       ),

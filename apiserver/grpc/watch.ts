@@ -5,14 +5,24 @@
 
 import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
 import { BadRequestError, ExpiredError, UnavailableError, toServiceError, type ApiError } from '../../api/errors';
-import type { ApiObject, KindName } from '../../api/kinds';
+import type { KindName } from '../../api/kinds';
 import type { WatchRequest } from '../../api/gen/tsk/v1/meta';
 import type { EtcdStore } from '../storage/etcd-store';
 import { watchPrefix } from '../storage/etcd-source';
 import type { ObjectFilter } from '../storage/filter';
 import { kindPrefix, listPrefix } from '../storage/keys';
 import { encodeForClient } from '../storage/objects';
-import { CacheEvent, CachedObject, FRESH_TIMEOUT_MS, TooOldError, eventFor, type RawEvent, type WatchCache, type WatchSink, type WatchHandle } from '../storage/watch-cache';
+import {
+  CacheEvent,
+  CachedObject,
+  FRESH_TIMEOUT_MS,
+  TooOldError,
+  eventFor,
+  type RawEvent,
+  type WatchCache,
+  type WatchSink,
+  type WatchHandle,
+} from '../storage/watch-cache';
 import { RawMessage, encodeWatchEvent, type WatchEventType } from '../storage/wire';
 
 export interface WatchOptions {
@@ -236,10 +246,7 @@ async function assertNotCompacted(store: EtcdStore, kind: KindName, revision: nu
 
 /** An etcd history event in the cache's terms (prev from prev_kv). */
 function historyEvent(kind: KindName, raw: RawEvent): CacheEvent {
-  const prev =
-    raw.prevValue && raw.prevValue.length > 0
-      ? CachedObject.fromStored(kind, raw.key, raw.prevValue, raw.prevModRevision ?? 0)
-      : undefined;
+  const prev = raw.prevValue && raw.prevValue.length > 0 ? CachedObject.fromStored(kind, raw.key, raw.prevValue, raw.prevModRevision ?? 0) : undefined;
   if (raw.type === 'delete') return new CacheEvent('DELETED', raw.modRevision, raw.key, undefined, prev);
   const cur = CachedObject.fromStored(kind, raw.key, raw.value, raw.modRevision);
   return new CacheEvent(prev ? 'MODIFIED' : 'ADDED', raw.modRevision, raw.key, cur, prev);

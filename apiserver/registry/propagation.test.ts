@@ -21,7 +21,10 @@ test('policies: unset, the three names, and an InvalidError naming propagationPo
   for (const p of ['Orphan', 'Background', 'Foreground'] as const) t.is(parsePropagationPolicy('Pod', 'p', p), p);
   const err = t.throws(() => parsePropagationPolicy('ReplicationController', 'web', 'orphan'), { instanceOf: InvalidError });
   t.is(err?.causes[0]?.field, 'propagationPolicy');
-  t.is(err?.message, 'ReplicationController "web" is invalid: propagationPolicy: Unsupported value: "orphan": supported values: "Foreground", "Background", "Orphan", "nil"');
+  t.is(
+    err?.message,
+    'ReplicationController "web" is invalid: propagationPolicy: Unsupported value: "orphan": supported values: "Foreground", "Background", "Orphan", "nil"',
+  );
 });
 
 test('finalizer sets compare without order', (t) => {

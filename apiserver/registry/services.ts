@@ -75,9 +75,14 @@ export class ServiceAllocators {
   private take(l: Loaded, value: string, field: string, what: 'IP' | 'port'): Cause | undefined {
     const slot = l.range.slotOf(value);
     if (slot < 0) {
-      return { field, reason: 'FieldValueInvalid', message: `Invalid value: ${what === 'IP' ? `"${value}"` : value}: provided ${what} is not in the valid range. The range of valid ${what}s is ${l.range.spec}` };
+      return {
+        field,
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${what === 'IP' ? `"${value}"` : value}: provided ${what} is not in the valid range. The range of valid ${what}s is ${l.range.spec}`,
+      };
     }
-    if (l.bitmap.has(slot)) return { field, reason: 'FieldValueInvalid', message: `Invalid value: ${what === 'IP' ? `"${value}"` : value}: provided ${what} is already allocated` };
+    if (l.bitmap.has(slot))
+      return { field, reason: 'FieldValueInvalid', message: `Invalid value: ${what === 'IP' ? `"${value}"` : value}: provided ${what} is already allocated` };
     l.bitmap.set(slot);
     l.changed = true;
     return undefined;

@@ -5,16 +5,7 @@
 // write always acts on the latest state.
 
 import { randomUUID } from 'node:crypto';
-import {
-  AlreadyExistsError,
-  ApiError,
-  BadRequestError,
-  ConflictError,
-  ExpiredError,
-  InvalidError,
-  NotFoundError,
-  TooLargeError,
-} from '../../api/errors';
+import { AlreadyExistsError, ApiError, BadRequestError, ConflictError, ExpiredError, InvalidError, NotFoundError, TooLargeError } from '../../api/errors';
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
 import type { DeleteRequest, ListRequest } from '../../api/gen/tsk/v1/meta';
 import { applyDefaults } from '../defaults';
@@ -49,7 +40,6 @@ export interface ListResult {
   continueToken: string;
   remaining?: number | undefined;
 }
-
 
 /** Kubernetes' limit on a request body, and so on a stored object. */
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
@@ -145,7 +135,9 @@ export class Registry {
   private encode(obj: ApiObject): Buffer {
     const bytes = encodeForStorage(this.kind, obj);
     if (bytes.length > MAX_OBJECT_BYTES) {
-      throw new TooLargeError(`${this.kind} "${obj.metadata?.name ?? ''}" is too large: ${bytes.length} bytes, the limit is ${MAX_OBJECT_BYTES} bytes (1.5 MiB)`);
+      throw new TooLargeError(
+        `${this.kind} "${obj.metadata?.name ?? ''}" is too large: ${bytes.length} bytes, the limit is ${MAX_OBJECT_BYTES} bytes (1.5 MiB)`,
+      );
     }
     return bytes;
   }
@@ -205,7 +197,12 @@ export class Registry {
   /** Namespace lifecycle admission: no new content in a namespace being deleted. */
   private admitNamespace(ns: string, name: string): void {
     if (this.info.namespaced && this.ctx.namespaceTerminating(ns)) {
-      throw new ApiError('Forbidden', `${this.kind.toLowerCase()}s "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, [], { kind: this.kind, name });
+      throw new ApiError(
+        'Forbidden',
+        `${this.kind.toLowerCase()}s "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+        [],
+        { kind: this.kind, name },
+      );
     }
   }
 
@@ -314,7 +311,12 @@ export class Registry {
   }
 
   /** A list read from etcd at one revision (keys from etcd, values from the cache when it has that version). */
-  private async listFromEtcd(prefix: string, tok: { key: string; revision: number } | undefined, filter: ObjectFilter | undefined, limit: number): Promise<ListResult> {
+  private async listFromEtcd(
+    prefix: string,
+    tok: { key: string; revision: number } | undefined,
+    filter: ObjectFilter | undefined,
+    limit: number,
+  ): Promise<ListResult> {
     const end = prefixEnd(prefix);
     let start: string | Buffer = tok ? Buffer.concat([Buffer.from(tok.key), Buffer.from([0])]) : prefix;
     let revision = tok?.revision ?? 0;
@@ -407,12 +409,15 @@ export class Registry {
       if (!next) return cur;
       const m = next.metadata!;
       // An object whose deletion was only waiting for finalizers goes now.
-      const finalize =
-        !this.strategy.ownsDeletion && !!m.deletionTimestamp && (m.finalizers ?? []).length === 0 && (m.deletionGracePeriodSeconds ?? 0) === 0;
+      const finalize = !this.strategy.ownsDeletion && !!m.deletionTimestamp && (m.finalizers ?? []).length === 0 && (m.deletionGracePeriodSeconds ?? 0) === 0;
       // Plan first: a plan may fill fields in (allocated node ports).
       const plan = finalize
-        ? this.strategy.planDelete ? await this.strategy.planDelete(cur) : EMPTY_PLAN
-        : this.strategy.planUpdate ? await this.strategy.planUpdate(next, cur) : EMPTY_PLAN;
+        ? this.strategy.planDelete
+          ? await this.strategy.planDelete(cur)
+          : EMPTY_PLAN
+        : this.strategy.planUpdate
+          ? await this.strategy.planUpdate(next, cur)
+          : EMPTY_PLAN;
       const value = this.encode(next);
       if (!finalize && value.equals(kv.value)) return cur; // no-op: no write, same resourceVersion
       if (dryRun) {
@@ -443,38 +448,44 @@ export class Registry {
     const ns = this.namespaceOf(meta.namespace);
     const name = this.requireName(meta.name);
     const rv = meta.resourceVersion ? this.parseRevision(meta.resourceVersion) : undefined;
-    return this.guaranteedUpdate(ns, name, rv, (cur) => {
-      const curMeta = cur.metadata!;
-      if (meta.uid && meta.uid !== curMeta.uid) throw preconditionFailed('UID', meta.uid, curMeta.uid ?? '');
-      let next: ApiObject;
-      if (statusOnly) {
-        next = cur;
-        (next as { status?: unknown }).status = (input as { status?: unknown }).status;
-      } else {
-        next = cloneObject(this.kind, input);
-        if (this.info.hasStatus) (next as { status?: unknown }).status = (cur as { status?: unknown }).status;
-        const m = metaOf(next);
-        Object.assign(m, {
-          namespace: curMeta.namespace,
-          name: curMeta.name,
-          uid: curMeta.uid,
-          creationTimestamp: curMeta.creationTimestamp,
-          deletionTimestamp: curMeta.deletionTimestamp,
-          deletionGracePeriodSeconds: curMeta.deletionGracePeriodSeconds,
-          generation: curMeta.generation,
-          generateName: m.generateName || curMeta.generateName,
-        });
-        this.strategy.prepareForUpdate(next, cur);
-        applyDefaults(this.kind, next as never);
-        if (specBytes(this.kind, next) !== specBytes(this.kind, cur)) m.generation = (curMeta.generation ?? 0) + 1;
-      }
-      next.apiVersion = 'v1';
-      next.kind = this.kind;
-      const causes = validateUpdate(this.kind, next as never, cur as never);
-      if (causes.length > 0) throw new InvalidError(this.kind, name, causes);
-      admission.update?.(next, cur);
-      return next;
-    }, dryRun);
+    return this.guaranteedUpdate(
+      ns,
+      name,
+      rv,
+      (cur) => {
+        const curMeta = cur.metadata!;
+        if (meta.uid && meta.uid !== curMeta.uid) throw preconditionFailed('UID', meta.uid, curMeta.uid ?? '');
+        let next: ApiObject;
+        if (statusOnly) {
+          next = cur;
+          (next as { status?: unknown }).status = (input as { status?: unknown }).status;
+        } else {
+          next = cloneObject(this.kind, input);
+          if (this.info.hasStatus) (next as { status?: unknown }).status = (cur as { status?: unknown }).status;
+          const m = metaOf(next);
+          Object.assign(m, {
+            namespace: curMeta.namespace,
+            name: curMeta.name,
+            uid: curMeta.uid,
+            creationTimestamp: curMeta.creationTimestamp,
+            deletionTimestamp: curMeta.deletionTimestamp,
+            deletionGracePeriodSeconds: curMeta.deletionGracePeriodSeconds,
+            generation: curMeta.generation,
+            generateName: m.generateName || curMeta.generateName,
+          });
+          this.strategy.prepareForUpdate(next, cur);
+          applyDefaults(this.kind, next as never);
+          if (specBytes(this.kind, next) !== specBytes(this.kind, cur)) m.generation = (curMeta.generation ?? 0) + 1;
+        }
+        next.apiVersion = 'v1';
+        next.kind = this.kind;
+        const causes = validateUpdate(this.kind, next as never, cur as never);
+        if (causes.length > 0) throw new InvalidError(this.kind, name, causes);
+        admission.update?.(next, cur);
+        return next;
+      },
+      dryRun,
+    );
   }
 
   private parseRevision(rv: string): number {
@@ -519,10 +530,7 @@ export class Registry {
         continue;
       }
       const plan: WritePlan = this.strategy.planDelete ? await this.strategy.planDelete(obj) : EMPTY_PLAN;
-      res = await this.txn('delete', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [
-        { delete: kv.key },
-        ...plan.ops,
-      ]);
+      res = await this.txn('delete', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [{ delete: kv.key }, ...plan.ops]);
       if (res.succeeded) {
         m.resourceVersion = String(res.revision);
         return obj;

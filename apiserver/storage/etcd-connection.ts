@@ -82,14 +82,13 @@ export function connectEtcd(urls: readonly string[], tls?: EtcdClientTls): Etcd3
   if (urls.length === 0) throw new Error('no etcd servers given');
   const secure = urls.some((u) => u.startsWith('https://'));
   if (tls !== undefined && !secure) throw new Error('etcd client certificates given but the --etcd-servers URLs are http://; use https://');
-  const credentials =
-    secure
-      ? {
-          rootCertificate: Buffer.from(tls?.caPem ?? rootCertificates.join('\n')),
-          privateKey: tls?.keyPem === undefined ? undefined : Buffer.from(tls.keyPem),
-          certChain: tls?.certPem === undefined ? undefined : Buffer.from(tls.certPem),
-        }
-      : undefined;
+  const credentials = secure
+    ? {
+        rootCertificate: Buffer.from(tls?.caPem ?? rootCertificates.join('\n')),
+        privateKey: tls?.keyPem === undefined ? undefined : Buffer.from(tls.keyPem),
+        certChain: tls?.certPem === undefined ? undefined : Buffer.from(tls.certPem),
+      }
+    : undefined;
   return new Etcd3({
     hosts: [...urls],
     credentials,

@@ -24,16 +24,12 @@ export function buildFilter(kind: KindName, namespace: string, labelSelector: st
   try {
     labels = labelSelector.trim() === '' ? undefined : parseSelector(labelSelector);
   } catch (err) {
-    throw new BadRequestError(`invalid labelSelector "${labelSelector}": ${errorMessage(err)}`, [
-      { field: 'labelSelector', message: errorMessage(err) },
-    ]);
+    throw new BadRequestError(`invalid labelSelector "${labelSelector}": ${errorMessage(err)}`, [{ field: 'labelSelector', message: errorMessage(err) }]);
   }
   try {
     fields = fieldSelector.trim() === '' ? undefined : parseFieldSelector(fieldSelector, kind);
   } catch (err) {
-    throw new BadRequestError(`invalid fieldSelector "${fieldSelector}": ${errorMessage(err)}`, [
-      { field: 'fieldSelector', message: errorMessage(err) },
-    ]);
+    throw new BadRequestError(`invalid fieldSelector "${fieldSelector}": ${errorMessage(err)}`, [{ field: 'fieldSelector', message: errorMessage(err) }]);
   }
   const ns = namespace;
   const everything = labels === undefined && fields === undefined && ns === '';

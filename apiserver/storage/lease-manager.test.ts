@@ -4,10 +4,13 @@ import { LeaseManager, reuseSeconds } from './lease-manager';
 function fixture() {
   let clock = 1_000_000;
   const grants: number[] = [];
-  const leases = new LeaseManager(async (ttl) => {
-    grants.push(ttl);
-    return String(9_000_000_000_000_000_000n + BigInt(grants.length)); // int64 IDs exceed 2^53
-  }, () => clock);
+  const leases = new LeaseManager(
+    async (ttl) => {
+      grants.push(ttl);
+      return String(9_000_000_000_000_000_000n + BigInt(grants.length)); // int64 IDs exceed 2^53
+    },
+    () => clock,
+  );
   return { leases, grants, advance: (ms: number) => (clock += ms) };
 }
 

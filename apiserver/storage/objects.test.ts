@@ -23,7 +23,11 @@ test('the stored form has no resourceVersion; the client form gets it spliced in
 });
 
 test('an object without metadata gets a metadata field holding only the revision', (t) => {
-  const stored = Buffer.from(codecOf('Pod').encode({ spec: { nodeName: 'x' } } as ApiObject).finish());
+  const stored = Buffer.from(
+    codecOf('Pod')
+      .encode({ spec: { nodeName: 'x' } } as ApiObject)
+      .finish(),
+  );
   const back = codecOf('Pod').decode(withResourceVersion(stored, 5)) as Pod;
   t.is(back.metadata?.resourceVersion, '5');
   t.is(back.spec?.nodeName, 'x');
@@ -37,5 +41,14 @@ test('encodes share one writer: each result is its own copy, and the object is l
   t.true(a.equals(again), 'a later, larger encode did not overwrite an earlier result');
   t.is((codecOf('Pod').decode(b) as Pod).metadata?.name, 'x'.repeat(5000));
   t.is(pod.metadata?.resourceVersion, '7');
-  t.deepEqual(codecOf('Pod').decode(a), codecOf('Pod').decode(Buffer.from(codecOf('Pod').encode({ ...pod, metadata: { ...pod.metadata, resourceVersion: '' } } as ApiObject).finish())));
+  t.deepEqual(
+    codecOf('Pod').decode(a),
+    codecOf('Pod').decode(
+      Buffer.from(
+        codecOf('Pod')
+          .encode({ ...pod, metadata: { ...pod.metadata, resourceVersion: '' } } as ApiObject)
+          .finish(),
+      ),
+    ),
+  );
 });

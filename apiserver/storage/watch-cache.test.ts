@@ -12,7 +12,10 @@ class FakeSource implements CacheSource {
   emit: (events: RawEvent[]) => void = () => undefined;
   fail: (err: Error) => void = () => undefined;
   watchedFrom = 0;
-  constructor(private readonly initial: KeyValue[], private readonly revision: number) {}
+  constructor(
+    private readonly initial: KeyValue[],
+    private readonly revision: number,
+  ) {}
   async list() {
     return { kvs: this.initial, revision: this.revision };
   }
@@ -30,7 +33,12 @@ function pod(name: string, labels: Record<string, string>): Buffer {
 }
 
 const key = (name: string) => `/registry/pods/default/${name}`;
-const put = (name: string, rev: number, labels: Record<string, string> = {}): RawEvent => ({ type: 'put', key: key(name), value: pod(name, labels), modRevision: rev });
+const put = (name: string, rev: number, labels: Record<string, string> = {}): RawEvent => ({
+  type: 'put',
+  key: key(name),
+  value: pod(name, labels),
+  modRevision: rev,
+});
 const del = (name: string, rev: number): RawEvent => ({ type: 'delete', key: key(name), value: Buffer.alloc(0), modRevision: rev });
 
 class RecordingSink implements WatchSink {
@@ -98,12 +106,18 @@ test('a watch from an older revision replays the ring buffer, then goes live', a
   const sink = new RecordingSink();
   cache.watch(11, sink);
   source.emit([put('e', 14)]);
-  t.deepEqual(sink.events.map((e) => e.name), ['c', 'd', 'e']);
+  t.deepEqual(
+    sink.events.map((e) => e.name),
+    ['c', 'd', 'e'],
+  );
   // A watch from a revision ahead of the cache skips what it already has.
   const ahead = new RecordingSink();
   cache.watch(15, ahead);
   source.emit([put('f', 15), put('g', 16)]);
-  t.deepEqual(ahead.events.map((e) => e.name), ['g']);
+  t.deepEqual(
+    ahead.events.map((e) => e.name),
+    ['g'],
+  );
 });
 
 test('a revision older than the window is refused with TooOldError', async (t) => {
@@ -113,7 +127,10 @@ test('a revision older than the window is refused with TooOldError', async (t) =
   t.throws(() => cache.watch(10, new RecordingSink()), { instanceOf: TooOldError });
   const sink = new RecordingSink();
   cache.watch(11, sink);
-  t.deepEqual(sink.events.map((e) => e.name), ['c', 'd', 'e']);
+  t.deepEqual(
+    sink.events.map((e) => e.name),
+    ['c', 'd', 'e'],
+  );
 });
 
 test('a watcher that cannot keep up is dropped without blocking the others', async (t) => {

@@ -85,10 +85,7 @@ export class CachedObject {
     if (!this.encoded) {
       // Values written by this server start with apiVersion (field 1); older
       // ones without it are re-encoded so clients always get apiVersion/kind.
-      this.encoded =
-        this.stored && this.stored[0] === 0x0a
-          ? withResourceVersion(this.stored, this.revision)
-          : encodeForClient(this.kind, this.obj);
+      this.encoded = this.stored && this.stored[0] === 0x0a ? withResourceVersion(this.stored, this.revision) : encodeForClient(this.kind, this.obj);
     }
     return this.encoded;
   }
@@ -145,10 +142,7 @@ export interface WatchSink {
  * that stops matching is DELETED for this watcher, one that starts matching
  * is ADDED. Returns undefined when the watcher does not see the event.
  */
-export function eventFor(
-  ev: CacheEvent,
-  matches: (o: CachedObject) => boolean,
-): { type: WatchEventType; obj: CachedObject } | undefined {
+export function eventFor(ev: CacheEvent, matches: (o: CachedObject) => boolean): { type: WatchEventType; obj: CachedObject } | undefined {
   const cur = ev.object !== undefined && matches(ev.object);
   const old = ev.prev !== undefined && matches(ev.prev);
   if (cur && !old) return { type: 'ADDED', obj: ev.object! };

@@ -14,14 +14,20 @@ const RAW: Fixtures = {
     kind: 'Pod',
     metadata: { name: 'web-1', namespace: 'default', labels: { app: 'web' } },
     spec: {
-      volumes: [{ name: 'data', emptyDir: {} }, { name: 'host', hostPath: { path: '/var/log' } }],
+      volumes: [
+        { name: 'data', emptyDir: {} },
+        { name: 'host', hostPath: { path: '/var/log' } },
+      ],
       initContainers: [{ name: 'init', image: 'busybox:1.36', command: ['true'] }],
       containers: [
         {
           name: 'web',
           image: 'nginx:1.25',
           ports: [{ name: 'http', containerPort: 80 }],
-          env: [{ name: 'MODE', value: 'prod' }, { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+          env: [
+            { name: 'MODE', value: 'prod' },
+            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          ],
           resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '500m', memory: '128Mi' } },
           volumeMounts: [{ name: 'data', mountPath: '/data' }],
           livenessProbe: { httpGet: { port: { type: 1, strVal: 'http' } } },
@@ -62,7 +68,15 @@ const RAW: Fixtures = {
     apiVersion: 'v1',
     kind: 'Endpoints',
     metadata: { name: 'web', namespace: 'default' },
-    subsets: [{ addresses: [{ ip: '10.244.1.5', nodeName: 'node-1' }], ports: [{ name: 'http', port: 80 }, { name: 'metrics', port: 9090 }] }],
+    subsets: [
+      {
+        addresses: [{ ip: '10.244.1.5', nodeName: 'node-1' }],
+        ports: [
+          { name: 'http', port: 80 },
+          { name: 'metrics', port: 9090 },
+        ],
+      },
+    ],
   }),
   Node: () => ({
     apiVersion: 'v1',

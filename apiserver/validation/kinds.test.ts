@@ -62,8 +62,16 @@ const META: Array<[string, (o: ApiObject) => void, Expected[]]> = [
       ['metadata.labels', 'FieldValueInvalid', 'Invalid value: "-bad": a valid label must be an empty string'],
     ],
   ],
-  ['label value too long', (o) => (o.metadata!.labels = { a: 'x'.repeat(64) }), [['metadata.labels', 'FieldValueInvalid', 'must be no more than 63 characters']]],
-  ['annotation key invalid', (o) => (o.metadata!.annotations = { 'a b': 'x' }), [['metadata.annotations', 'FieldValueInvalid', 'Invalid value: "a b": name part must consist of']]],
+  [
+    'label value too long',
+    (o) => (o.metadata!.labels = { a: 'x'.repeat(64) }),
+    [['metadata.labels', 'FieldValueInvalid', 'must be no more than 63 characters']],
+  ],
+  [
+    'annotation key invalid',
+    (o) => (o.metadata!.annotations = { 'a b': 'x' }),
+    [['metadata.annotations', 'FieldValueInvalid', 'Invalid value: "a b": name part must consist of']],
+  ],
   ['annotation key uppercase is fine', (o) => (o.metadata!.annotations = { 'Example.COM/Note': 'x' }), []],
   [
     'annotations too large',
@@ -87,7 +95,13 @@ const META: Array<[string, (o: ApiObject) => void, Expected[]]> = [
         { apiVersion: 'v1', kind: 'ReplicationController', name: 'a', uid: '1', controller: true },
         { apiVersion: 'v1', kind: 'ReplicationController', name: 'b', uid: '2', controller: true },
       ]),
-    [['metadata.ownerReferences', 'FieldValueInvalid', 'Only one reference can have Controller set to true. Found "true" in references for ReplicationController/a and ReplicationController/b']],
+    [
+      [
+        'metadata.ownerReferences',
+        'FieldValueInvalid',
+        'Only one reference can have Controller set to true. Found "true" in references for ReplicationController/a and ReplicationController/b',
+      ],
+    ],
   ],
   ['finalizer invalid', (o) => (o.metadata!.finalizers = ['bad finalizer']), [['metadata.finalizers', 'FieldValueInvalid', 'name part must consist of']]],
 ];
@@ -169,11 +183,7 @@ const SVC: Array<[string, (s: Service) => void, Expected[]]> = [
     [['spec.type', 'FieldValueNotSupported', 'Unsupported value: "LoadBalancer": supported values: "ClusterIP", "NodePort"']],
   ],
   ['port 0', (s) => (s.spec!.ports![0]!.port = 0), [['spec.ports[0].port', 'FieldValueInvalid', 'Invalid value: 0: must be between 1 and 65535, inclusive']]],
-  [
-    'duplicate port names',
-    (s) => (s.spec!.ports![1]!.name = 'http'),
-    [['spec.ports[1].name', 'FieldValueDuplicate', 'Duplicate value: "http"']],
-  ],
+  ['duplicate port names', (s) => (s.spec!.ports![1]!.name = 'http'), [['spec.ports[1].name', 'FieldValueDuplicate', 'Duplicate value: "http"']]],
   ['port names required with several ports', (s) => (s.spec!.ports![1]!.name = ''), [['spec.ports[1].name', 'FieldValueRequired', 'Required value']]],
   ['single port needs no name', (s) => (s.spec!.ports = [{ port: 80, protocol: 'TCP', targetPort: { type: 0, intVal: 8080 } }]), []],
   ['port name invalid', (s) => (s.spec!.ports![0]!.name = 'HTTP'), [['spec.ports[0].name', 'FieldValueInvalid', LABEL_MSG]]],
@@ -218,7 +228,11 @@ const SVC: Array<[string, (s: Service) => void, Expected[]]> = [
   ],
   ['clusterIP valid', (s) => (s.spec!.clusterIP = '10.96.0.10'), []],
   ['clusterIP IPv6', (s) => (s.spec!.clusterIP = 'fd00::10'), []],
-  ['clusterIP invalid', (s) => (s.spec!.clusterIP = '10.96.0.256'), [['spec.clusterIP', 'FieldValueInvalid', 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)']]],
+  [
+    'clusterIP invalid',
+    (s) => (s.spec!.clusterIP = '10.96.0.256'),
+    [['spec.clusterIP', 'FieldValueInvalid', 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)']],
+  ],
   [
     'headless NodePort',
     (s) => Object.assign(s.spec!, { clusterIP: 'None', type: 'NodePort' }),
@@ -245,7 +259,11 @@ const SVC: Array<[string, (s: Service) => void, Expected[]]> = [
     (s) => (s.spec!.externalIPs = ['127.0.0.1']),
     [['spec.externalIPs[0]', 'FieldValueInvalid', 'may not be in the loopback range (127.0.0.0/8, ::1/128)']],
   ],
-  ['port protocol unsupported', (s) => (s.spec!.ports![0]!.protocol = 'HTTP'), [['spec.ports[0].protocol', 'FieldValueNotSupported', 'Unsupported value: "HTTP"']]],
+  [
+    'port protocol unsupported',
+    (s) => (s.spec!.ports![0]!.protocol = 'HTTP'),
+    [['spec.ports[0].protocol', 'FieldValueNotSupported', 'Unsupported value: "HTTP"']],
+  ],
 ];
 
 for (const [name, mutate, expected] of SVC) {
@@ -259,10 +277,26 @@ for (const [name, mutate, expected] of SVC) {
 // ---------------------------------------------------------------- Endpoints
 
 const EP: Array<[string, (e: Endpoints) => void, Expected[]]> = [
-  ['IP invalid', (e) => (e.subsets![0]!.addresses![0]!.ip = 'ten'), [['subsets[0].addresses[0].ip', 'FieldValueInvalid', 'Invalid value: "ten": must be a valid IP address']]],
-  ['IP loopback', (e) => (e.subsets![0]!.addresses![0]!.ip = '127.0.0.1'), [['subsets[0].addresses[0].ip', 'FieldValueInvalid', 'may not be in the loopback range']]],
-  ['IP link-local', (e) => (e.subsets![0]!.addresses![0]!.ip = '169.254.1.1'), [['subsets[0].addresses[0].ip', 'FieldValueInvalid', 'may not be in the link-local range']]],
-  ['IP unspecified', (e) => (e.subsets![0]!.addresses![0]!.ip = '0.0.0.0'), [['subsets[0].addresses[0].ip', 'FieldValueInvalid', 'may not be unspecified (0.0.0.0)']]],
+  [
+    'IP invalid',
+    (e) => (e.subsets![0]!.addresses![0]!.ip = 'ten'),
+    [['subsets[0].addresses[0].ip', 'FieldValueInvalid', 'Invalid value: "ten": must be a valid IP address']],
+  ],
+  [
+    'IP loopback',
+    (e) => (e.subsets![0]!.addresses![0]!.ip = '127.0.0.1'),
+    [['subsets[0].addresses[0].ip', 'FieldValueInvalid', 'may not be in the loopback range']],
+  ],
+  [
+    'IP link-local',
+    (e) => (e.subsets![0]!.addresses![0]!.ip = '169.254.1.1'),
+    [['subsets[0].addresses[0].ip', 'FieldValueInvalid', 'may not be in the link-local range']],
+  ],
+  [
+    'IP unspecified',
+    (e) => (e.subsets![0]!.addresses![0]!.ip = '0.0.0.0'),
+    [['subsets[0].addresses[0].ip', 'FieldValueInvalid', 'may not be unspecified (0.0.0.0)']],
+  ],
   ['IPv6 address', (e) => (e.subsets![0]!.addresses![0]!.ip = 'fd00::5'), []],
   ['not-ready address only', (e) => (e.subsets![0] = { notReadyAddresses: [{ ip: '10.244.1.6' }], ports: [{ port: 80, protocol: 'TCP' }] }), []],
   [
@@ -271,8 +305,16 @@ const EP: Array<[string, (e: Endpoints) => void, Expected[]]> = [
     [['subsets[0]', 'FieldValueRequired', 'must specify `addresses` or `notReadyAddresses`']],
   ],
   ['port 0', (e) => (e.subsets![0]!.ports![0]!.port = 0), [['subsets[0].ports[0].port', 'FieldValueInvalid', 'must be between 1 and 65535, inclusive']]],
-  ['port name required with several ports', (e) => (e.subsets![0]!.ports![1]!.name = ''), [['subsets[0].ports[1].name', 'FieldValueRequired', 'Required value']]],
-  ['port protocol unsupported', (e) => (e.subsets![0]!.ports![0]!.protocol = 'ICMP'), [['subsets[0].ports[0].protocol', 'FieldValueNotSupported', 'supported values: "SCTP", "TCP", "UDP"']]],
+  [
+    'port name required with several ports',
+    (e) => (e.subsets![0]!.ports![1]!.name = ''),
+    [['subsets[0].ports[1].name', 'FieldValueRequired', 'Required value']],
+  ],
+  [
+    'port protocol unsupported',
+    (e) => (e.subsets![0]!.ports![0]!.protocol = 'ICMP'),
+    [['subsets[0].ports[0].protocol', 'FieldValueNotSupported', 'supported values: "SCTP", "TCP", "UDP"']],
+  ],
   ['nodeName invalid', (e) => (e.subsets![0]!.addresses![0]!.nodeName = 'Node_1'), [['subsets[0].addresses[0].nodeName', 'FieldValueInvalid', SUBDOMAIN_MSG]]],
 ];
 
@@ -287,21 +329,45 @@ for (const [name, mutate, expected] of EP) {
 // ---------------------------------------------------------------- Node
 
 const NODE: Array<[string, (n: Node) => void, Expected[]]> = [
-  ['podCIDR invalid', (n) => (n.spec!.podCIDR = '10.244.1.0'), [['spec.podCIDR', 'FieldValueInvalid', 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)']]],
+  [
+    'podCIDR invalid',
+    (n) => (n.spec!.podCIDR = '10.244.1.0'),
+    [['spec.podCIDR', 'FieldValueInvalid', 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)']],
+  ],
   ['podCIDR prefix too long', (n) => (n.spec!.podCIDR = '10.244.1.0/33'), [['spec.podCIDR', 'FieldValueInvalid', 'must be a valid CIDR value']]],
   ['podCIDR IPv6', (n) => (n.spec!.podCIDR = 'fd00:10:244:1::/64'), []],
-  ['taint effect unknown', (n) => (n.spec!.taints![0]!.effect = 'NoRun'), [['spec.taints[0].effect', 'FieldValueNotSupported', 'supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"']]],
+  [
+    'taint effect unknown',
+    (n) => (n.spec!.taints![0]!.effect = 'NoRun'),
+    [['spec.taints[0].effect', 'FieldValueNotSupported', 'supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"']],
+  ],
   ['taint effect missing', (n) => (n.spec!.taints![0]!.effect = ''), [['spec.taints[0].effect', 'FieldValueRequired', 'Required value']]],
-  ['taint key invalid', (n) => (n.spec!.taints![0]!.key = 'a b'), [['spec.taints[0].key', 'FieldValueInvalid', 'Invalid value: "a b": name part must consist of']]],
+  [
+    'taint key invalid',
+    (n) => (n.spec!.taints![0]!.key = 'a b'),
+    [['spec.taints[0].key', 'FieldValueInvalid', 'Invalid value: "a b": name part must consist of']],
+  ],
   [
     'duplicate taint',
     (n) => n.spec!.taints!.push({ key: 'dedicated', value: 'db', effect: 'NoSchedule' }),
     [['spec.taints[1]', 'FieldValueDuplicate', 'taints must be unique by key and effect pair']],
   ],
   ['same taint key, other effect', (n) => n.spec!.taints!.push({ key: 'dedicated', value: 'db', effect: 'NoExecute' }), []],
-  ['capacity quantity invalid', (n) => (n.status!.capacity!['memory'] = '24 GiB'), [['status.capacity.memory', 'FieldValueInvalid', 'quantities must match the regular expression']]],
-  ['capacity negative', (n) => (n.status!.allocatable = { cpu: '-1' }), [['status.allocatable.cpu', 'FieldValueInvalid', 'must be greater than or equal to 0']]],
-  ['capacity resource name unknown', (n) => (n.status!.capacity!['gpu'] = '1'), [['status.capacity.gpu', 'FieldValueInvalid', 'must be a standard resource type or fully qualified']]],
+  [
+    'capacity quantity invalid',
+    (n) => (n.status!.capacity!['memory'] = '24 GiB'),
+    [['status.capacity.memory', 'FieldValueInvalid', 'quantities must match the regular expression']],
+  ],
+  [
+    'capacity negative',
+    (n) => (n.status!.allocatable = { cpu: '-1' }),
+    [['status.allocatable.cpu', 'FieldValueInvalid', 'must be greater than or equal to 0']],
+  ],
+  [
+    'capacity resource name unknown',
+    (n) => (n.status!.capacity!['gpu'] = '1'),
+    [['status.capacity.gpu', 'FieldValueInvalid', 'must be a standard resource type or fully qualified']],
+  ],
   ['extended capacity', (n) => (n.status!.capacity!['example.com/gpu'] = '2'), []],
 ];
 
@@ -317,7 +383,11 @@ for (const [name, mutate, expected] of NODE) {
 
 const NS: Array<[string, (n: Namespace) => void, Expected[]]> = [
   ['finalizer kubernetes', (n) => (n.spec = { finalizers: ['kubernetes'] }), []],
-  ['finalizer unqualified', (n) => (n.spec = { finalizers: ['mine'] }), [['spec.finalizers', 'FieldValueInvalid', 'name is neither a standard finalizer name nor is it fully qualified']]],
+  [
+    'finalizer unqualified',
+    (n) => (n.spec = { finalizers: ['mine'] }),
+    [['spec.finalizers', 'FieldValueInvalid', 'name is neither a standard finalizer name nor is it fully qualified']],
+  ],
   ['phase unknown', (n) => (n.status = { phase: 'Gone' }), [['status.phase', 'FieldValueNotSupported', 'supported values: "Active", "Terminating"']]],
 ];
 

@@ -95,6 +95,9 @@ test('a broken manifest names each field the Kubernetes way', (t) => {
   const causes = validate('Pod', pod);
   t.deepEqual(
     causes.map((c) => `${c.field}: ${c.message}`),
-    ['spec.containers[1].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive', 'spec.containers[1].name: Duplicate value: "web"'],
+    [
+      'spec.containers[1].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive',
+      'spec.containers[1].name: Duplicate value: "web"',
+    ],
   );
 });

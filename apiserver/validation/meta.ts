@@ -71,9 +71,7 @@ export function validateOwnerReferences(refs: readonly OwnerReference[] | undefi
     if (ref.controller) {
       const name = `${ref.kind ?? ''}/${ref.name ?? ''}`;
       if (controller) {
-        errs.push(
-          invalid(path, refs, `Only one reference can have Controller set to true. Found "true" in references for ${controller} and ${name}`),
-        );
+        errs.push(invalid(path, refs, `Only one reference can have Controller set to true. Found "true" in references for ${controller} and ${name}`));
       } else {
         controller = name;
       }
@@ -144,7 +142,10 @@ export function validateObjectMetaUpdate(meta: ObjectMeta | undefined, old: Obje
     // A deleted object may lose finalizers, never gain one.
     const had = new Set(o.finalizers ?? []);
     const added = (m.finalizers ?? []).filter((f) => !had.has(f));
-    if (added.length > 0) errs.push(forbidden(path.child('finalizers'), `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`));
+    if (added.length > 0)
+      errs.push(
+        forbidden(path.child('finalizers'), `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`),
+      );
   }
   if ((m.generation ?? 0) < (o.generation ?? 0) && m.generation !== undefined && m.generation !== 0) {
     errs.push(invalid(path.child('generation'), m.generation, 'must not be decremented'));

@@ -130,9 +130,7 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
   [
     'unknown resource name',
     (p) => (p.spec!.containers![0]!.resources!.limits!['gpu'] = '1'),
-    [
-      [`${c0}.resources.limits[gpu]`, 'FieldValueInvalid', 'Invalid value: "gpu": must be a standard resource type or fully qualified'],
-    ],
+    [[`${c0}.resources.limits[gpu]`, 'FieldValueInvalid', 'Invalid value: "gpu": must be a standard resource type or fully qualified']],
   ],
   [
     'extended resource request without limit',
@@ -155,7 +153,10 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
       [`${c1}.resources.requests[pods]`, 'FieldValueInvalid', 'must be a standard resource for containers'],
     ],
   ],
-  ['duplicate volume names', (p) => (p.spec!.volumes![1]!.name = 'data'), [
+  [
+    'duplicate volume names',
+    (p) => (p.spec!.volumes![1]!.name = 'data'),
+    [
       ['spec.volumes[1].name', 'FieldValueDuplicate', 'Duplicate value: "data"'],
       [`${c1}.volumeMounts[0].name`, 'FieldValueNotFound', 'Not found: "host"'],
     ],
@@ -303,11 +304,7 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
     ],
   ],
   ['nodeName invalid', (p) => (p.spec!.nodeName = 'Node_1'), [['spec.nodeName', 'FieldValueInvalid', 'a lowercase RFC 1123 subdomain']]],
-  [
-    'dnsPolicy unknown',
-    (p) => (p.spec!.dnsPolicy = 'Cluster'),
-    [['spec.dnsPolicy', 'FieldValueNotSupported', 'Unsupported value: "Cluster"']],
-  ],
+  ['dnsPolicy unknown', (p) => (p.spec!.dnsPolicy = 'Cluster'), [['spec.dnsPolicy', 'FieldValueNotSupported', 'Unsupported value: "Cluster"']]],
   ['pod IP invalid', (p) => (p.status = { phase: 'Running', podIP: '10.0.0.300' }), [['status.podIP', 'FieldValueInvalid', 'must be a valid IP address']]],
   ['pod phase unknown', (p) => (p.status = { phase: 'Sleeping' }), [['status.phase', 'FieldValueNotSupported', 'Unsupported value: "Sleeping"']]],
   [

@@ -4,43 +4,14 @@
 // is immutable but for images, activeDeadlineSeconds and added tolerations.
 
 import type { Cause } from '../../api/errors';
-import type {
-  Container,
-  ContainerPort,
-  EnvVar,
-  Pod,
-  PodSpec,
-  PodTemplateSpec,
-  Probe,
-  Toleration,
-  Volume,
-  VolumeMount,
-} from '../../api/gen/tsk/v1/core';
+import type { Container, ContainerPort, EnvVar, Pod, PodSpec, PodTemplateSpec, Probe, Toleration, Volume, VolumeMount } from '../../api/gen/tsk/v1/core';
 import type { IntOrString, ObjectMeta } from '../../api/gen/tsk/v1/meta';
 import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName, validateLabelValue } from '../../api/labels';
-import {
-  duplicate,
-  forbidden,
-  invalid,
-  invalidEach,
-  notFound,
-  notSupported,
-  Path,
-  required,
-} from './field';
+import { duplicate, forbidden, invalid, invalidEach, notFound, notSupported, Path, required } from './field';
 import { nameIsDNSSubdomain, validateAnnotations, validateLabels, validateObjectMeta, validateObjectMetaUpdate } from './meta';
 import { parseQuantityField, validateResourceRequirements } from './resources';
 import { semanticDiff } from './semantic';
-import {
-  hasBacksteps,
-  inclusiveRangeError,
-  isEnvVarName,
-  isHTTPHeaderName,
-  isValidIP,
-  isValidPortName,
-  isValidPortNum,
-  NONNEGATIVE_MSG,
-} from './values';
+import { hasBacksteps, inclusiveRangeError, isEnvVarName, isHTTPHeaderName, isValidIP, isValidPortName, isValidPortNum, NONNEGATIVE_MSG } from './values';
 
 export const SUPPORTED_PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
 const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'];
@@ -347,7 +318,9 @@ function validateHostNetwork(spec: PodSpec, path: Path): Cause[] {
     (list ?? []).forEach((c, ci) => {
       (c.ports ?? []).forEach((port, pi) => {
         if ((port.hostPort ?? 0) !== (port.containerPort ?? 0)) {
-          errs.push(invalid(p.index(ci).child('ports').index(pi).child('containerPort'), port.containerPort ?? 0, 'must match `hostPort` when `hostNetwork` is true'));
+          errs.push(
+            invalid(p.index(ci).child('ports').index(pi).child('containerPort'), port.containerPort ?? 0, 'must match `hostPort` when `hostNetwork` is true'),
+          );
         }
       });
     });

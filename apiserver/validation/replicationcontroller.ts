@@ -63,11 +63,7 @@ function validateStatus(status: ReplicationControllerStatus | undefined): Cause[
 }
 
 export function validateReplicationController(rc: ReplicationController): Cause[] {
-  return [
-    ...validateObjectMeta(rc.metadata, true, nameIsDNSSubdomain, Path.root('metadata')),
-    ...validateSpec(rc),
-    ...validateStatus(rc.status),
-  ];
+  return [...validateObjectMeta(rc.metadata, true, nameIsDNSSubdomain, Path.root('metadata')), ...validateSpec(rc), ...validateStatus(rc.status)];
 }
 
 /** Every field of an RC's spec may change (scaling, a new template). */

@@ -68,11 +68,7 @@ const POD: Array<[string, (p: Pod) => void, Expected[]]> = [
     (p) => (p.spec!.restartPolicy = 'Never'),
     [['spec', 'FieldValueForbidden', 'pod updates may not change fields other than `spec.containers[*].image`']],
   ],
-  [
-    'set nodeName through an update',
-    (p) => (p.spec!.nodeName = 'node-1'),
-    [['spec', 'FieldValueForbidden', 'changed: spec.nodeName']],
-  ],
+  ['set nodeName through an update', (p) => (p.spec!.nodeName = 'node-1'), [['spec', 'FieldValueForbidden', 'changed: spec.nodeName']]],
   [
     'change a container port',
     (p) => (p.spec!.containers![0]!.ports![0]!.containerPort = 8080),
@@ -83,11 +79,7 @@ const POD: Array<[string, (p: Pod) => void, Expected[]]> = [
     (p) => p.spec!.containers!.push({ name: 'third', image: 'x:1', imagePullPolicy: 'IfNotPresent', terminationMessagePath: '/dev/termination-log' }),
     [['spec', 'FieldValueForbidden', 'changed: spec.containers']],
   ],
-  [
-    'an invalid new image',
-    (p) => (p.spec!.containers![0]!.image = ''),
-    [['spec.containers[0].image', 'FieldValueRequired', 'Required value']],
-  ],
+  ['an invalid new image', (p) => (p.spec!.containers![0]!.image = ''), [['spec.containers[0].image', 'FieldValueRequired', 'Required value']]],
 ];
 
 for (const [name, mutate, expected] of POD) {
@@ -102,10 +94,7 @@ test('the forbidden pod update message lists what may change', (t) => {
   const next = stored('Pod');
   next.spec!.dnsPolicy = 'Default';
   const [cause] = validateUpdate('Pod', next, stored('Pod'));
-  t.is(
-    cause?.message,
-    `Forbidden: pod updates may not change fields other than ${UPDATABLE_POD_SPEC_FIELDS.join(',')}\nchanged: spec.dnsPolicy`,
-  );
+  t.is(cause?.message, `Forbidden: pod updates may not change fields other than ${UPDATABLE_POD_SPEC_FIELDS.join(',')}\nchanged: spec.dnsPolicy`);
   t.true(cause!.message.includes('`spec.tolerations` (only additions to existing tolerations)'));
 });
 
@@ -143,7 +132,9 @@ test('activeDeadlineSeconds may only shrink and not be removed', (t) => {
   assertCauses(t, validateUpdate('Pod', shorter, old), []);
   const removed = structuredClone(old);
   delete removed.spec!.activeDeadlineSeconds;
-  assertCauses(t, validateUpdate('Pod', removed, old), [['spec.activeDeadlineSeconds', 'FieldValueInvalid', 'must not update from a positive integer to nil value']]);
+  assertCauses(t, validateUpdate('Pod', removed, old), [
+    ['spec.activeDeadlineSeconds', 'FieldValueInvalid', 'must not update from a positive integer to nil value'],
+  ]);
 });
 
 test('a deleted object may lose finalizers but not gain them, and keeps its deletionTimestamp', (t) => {
@@ -152,7 +143,9 @@ test('a deleted object may lose finalizers but not gain them, and keeps its dele
   old.metadata!.finalizers = ['example.com/a'];
   const next = structuredClone(old);
   next.metadata!.finalizers = ['example.com/b'];
-  assertCauses(t, validateUpdate('Pod', next, old), [['metadata.finalizers', 'FieldValueForbidden', 'no new finalizers can be added if the object is being deleted']]);
+  assertCauses(t, validateUpdate('Pod', next, old), [
+    ['metadata.finalizers', 'FieldValueForbidden', 'no new finalizers can be added if the object is being deleted'],
+  ]);
   const cleared = structuredClone(old);
   cleared.metadata!.finalizers = [];
   assertCauses(t, validateUpdate('Pod', cleared, old), []);
@@ -218,7 +211,9 @@ test('a namespace is Active until deleted, then Terminating', (t) => {
   const deleted = structuredClone(old);
   deleted.metadata!.deletionTimestamp = '2024-01-02T00:00:00Z';
   old.metadata!.deletionTimestamp = '2024-01-02T00:00:00Z';
-  assertCauses(t, validateUpdate('Namespace', deleted, old), [['status.phase', 'FieldValueInvalid', "may only be 'Terminating' if `deletionTimestamp` is not empty"]]);
+  assertCauses(t, validateUpdate('Namespace', deleted, old), [
+    ['status.phase', 'FieldValueInvalid', "may only be 'Terminating' if `deletionTimestamp` is not empty"],
+  ]);
   deleted.status = { phase: 'Terminating' };
   assertCauses(t, validateUpdate('Namespace', deleted, old), []);
 });

@@ -54,7 +54,10 @@ test('creates the Endpoints of a service, then writes nothing while nothing chan
   await c.sync('default/web');
   t.deepEqual(client.calls, ['create default/web']);
   const ep = endpoints.get('default/web');
-  t.deepEqual(ep?.subsets?.[0]?.addresses?.map((a) => a.ip), ['10.0.0.1']);
+  t.deepEqual(
+    ep?.subsets?.[0]?.addresses?.map((a) => a.ip),
+    ['10.0.0.1'],
+  );
   await c.sync('default/web');
   t.deepEqual(client.calls, ['create default/web']);
 });
@@ -69,7 +72,10 @@ test('a pod turning not ready moves to notReadyAddresses with one update', async
   t.deepEqual(client.calls, ['create default/web', 'update default/web']);
   const s = endpoints.get('default/web')?.subsets?.[0];
   t.deepEqual(s?.addresses, []);
-  t.deepEqual(s?.notReadyAddresses?.map((a) => a.ip), ['10.0.0.1']);
+  t.deepEqual(
+    s?.notReadyAddresses?.map((a) => a.ip),
+    ['10.0.0.1'],
+  );
 });
 
 test('the Endpoints of a deleted service are deleted; a service without a selector is left alone', async (t) => {

@@ -116,7 +116,7 @@ export class EndpointsController implements Controller {
         await this.deps.client.create(ep);
       } catch (err) {
         // The cache has not seen an Endpoints created meanwhile: retry against it.
-        if (err instanceof AlreadyExistsError) throw new Error(`endpoints ${key} exist but are not cached yet`);
+        if (err instanceof AlreadyExistsError) throw new Error(`endpoints ${key} exist but are not cached yet`, { cause: err });
         throw err;
       }
     }

@@ -65,12 +65,37 @@ function view(subsets: EndpointSubset[]): string[] {
 }
 
 const cases: [string, Service, Pod[], string[]][] = [
-  ['three ready pods, numeric target port', service([num(80, 8080)]), [pod('a', { ip: '10.0.0.3' }), pod('b', { ip: '10.0.0.1' }), pod('c', { ip: '10.0.0.2' })], [':8080 => 10.0.0.1,10.0.0.2,10.0.0.3 / ']],
-  ['not ready pods go to notReadyAddresses', service([num(80, 8080)]), [pod('a', { ip: '10.0.0.1' }), pod('b', { ip: '10.0.0.2', ready: false })], [':8080 => 10.0.0.1 / 10.0.0.2']],
+  [
+    'three ready pods, numeric target port',
+    service([num(80, 8080)]),
+    [pod('a', { ip: '10.0.0.3' }), pod('b', { ip: '10.0.0.1' }), pod('c', { ip: '10.0.0.2' })],
+    [':8080 => 10.0.0.1,10.0.0.2,10.0.0.3 / '],
+  ],
+  [
+    'not ready pods go to notReadyAddresses',
+    service([num(80, 8080)]),
+    [pod('a', { ip: '10.0.0.1' }), pod('b', { ip: '10.0.0.2', ready: false })],
+    [':8080 => 10.0.0.1 / 10.0.0.2'],
+  ],
   ['pods without an IP are left out', service([num(80, 8080)]), [pod('a', { ip: '10.0.0.1' }), pod('b')], [':8080 => 10.0.0.1 / ']],
-  ['terminating pods are left out', service([num(80, 8080)]), [pod('a', { ip: '10.0.0.1' }), pod('b', { ip: '10.0.0.2', deleting: true })], [':8080 => 10.0.0.1 / ']],
-  ['finished pods are left out', service([num(80, 8080)]), [pod('a', { ip: '10.0.0.1', phase: 'Succeeded' }), pod('b', { ip: '10.0.0.2', phase: 'Failed' })], []],
-  ['pods not selected are left out', service([num(80, 8080)]), [pod('a', { ip: '10.0.0.1', labels: { app: 'db' } }), pod('b', { ip: '10.0.0.2', ns: 'other' })], []],
+  [
+    'terminating pods are left out',
+    service([num(80, 8080)]),
+    [pod('a', { ip: '10.0.0.1' }), pod('b', { ip: '10.0.0.2', deleting: true })],
+    [':8080 => 10.0.0.1 / '],
+  ],
+  [
+    'finished pods are left out',
+    service([num(80, 8080)]),
+    [pod('a', { ip: '10.0.0.1', phase: 'Succeeded' }), pod('b', { ip: '10.0.0.2', phase: 'Failed' })],
+    [],
+  ],
+  [
+    'pods not selected are left out',
+    service([num(80, 8080)]),
+    [pod('a', { ip: '10.0.0.1', labels: { app: 'db' } }), pod('b', { ip: '10.0.0.2', ns: 'other' })],
+    [],
+  ],
   [
     'a named port resolving to different numbers splits the pods into subsets',
     service([named(80, 'http', 'web')]),
@@ -81,17 +106,33 @@ const cases: [string, Service, Pod[], string[]][] = [
     ],
     ['web:8080 => 10.0.0.1,10.0.0.3 / ', 'web:9090 => 10.0.0.2 / '],
   ],
-  ['a pod lacking the named port is left out', service([named(80, 'http')]), [pod('a', { ip: '10.0.0.1', ports: [{ name: 'http', containerPort: 8080 }] }), pod('b', { ip: '10.0.0.2' })], [':8080 => 10.0.0.1 / ']],
+  [
+    'a pod lacking the named port is left out',
+    service([named(80, 'http')]),
+    [pod('a', { ip: '10.0.0.1', ports: [{ name: 'http', containerPort: 8080 }] }), pod('b', { ip: '10.0.0.2' })],
+    [':8080 => 10.0.0.1 / '],
+  ],
   [
     'a pod with only one of two named ports sits in its own subset',
     service([named(80, 'http', 'http'), named(443, 'https', 'https')]),
     [
-      pod('a', { ip: '10.0.0.1', ports: [{ name: 'http', containerPort: 80 }, { name: 'https', containerPort: 443 }] }),
+      pod('a', {
+        ip: '10.0.0.1',
+        ports: [
+          { name: 'http', containerPort: 80 },
+          { name: 'https', containerPort: 443 },
+        ],
+      }),
       pod('b', { ip: '10.0.0.2', ports: [{ name: 'http', containerPort: 80 }] }),
     ],
     ['http:80 => 10.0.0.2 / ', 'http:80,https:443 => 10.0.0.1 / '],
   ],
-  ['a named port of another protocol does not match', service([named(53, 'dns')]), [pod('a', { ip: '10.0.0.1', ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }] })], []],
+  [
+    'a named port of another protocol does not match',
+    service([named(53, 'dns')]),
+    [pod('a', { ip: '10.0.0.1', ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }] })],
+    [],
+  ],
   ['a service without a selector gets nothing', service([num(80, 80)], { selector: {} }), [pod('a', { ip: '10.0.0.1' })], []],
   ['a headless service without ports lists its pods', service([], { clusterIP: 'None' }), [pod('a', { ip: '10.0.0.1' })], [' => 10.0.0.1 / ']],
   ['a service without ports that is not headless gets nothing', service([]), [pod('a', { ip: '10.0.0.1' })], []],
@@ -111,7 +152,10 @@ test('addresses carry ip, nodeName and a targetRef to the pod', (t) => {
 
 test('a pod of a headless service with a matching subdomain gets its hostname', (t) => {
   const svc = service([num(80, 80)], { clusterIP: 'None' });
-  const [subset] = computeSubsets(svc, [pod('a', { ip: '10.0.0.1', hostname: 'a0', subdomain: 'svc' }), pod('b', { ip: '10.0.0.2', hostname: 'b0', subdomain: 'other' })]);
+  const [subset] = computeSubsets(svc, [
+    pod('a', { ip: '10.0.0.1', hostname: 'a0', subdomain: 'svc' }),
+    pod('b', { ip: '10.0.0.2', hostname: 'b0', subdomain: 'other' }),
+  ]);
   t.deepEqual(
     subset?.addresses?.map((a) => a.hostname),
     ['a0', undefined],
@@ -127,7 +171,14 @@ test('subsetsEqual ignores order and unset-versus-empty fields', (t) => {
   const a = computeSubsets(service([num(80, 8080)]), [pod('a', { ip: '10.0.0.1' }), pod('b', { ip: '10.0.0.2', ready: false })]);
   const fromProto: EndpointSubset[] = [
     {
-      addresses: [{ ip: '10.0.0.1', hostname: '', nodeName: 'n1', targetRef: { kind: 'Pod', namespace: 'default', name: 'a', uid: 'uid-a', apiVersion: '', resourceVersion: '', fieldPath: '' } }],
+      addresses: [
+        {
+          ip: '10.0.0.1',
+          hostname: '',
+          nodeName: 'n1',
+          targetRef: { kind: 'Pod', namespace: 'default', name: 'a', uid: 'uid-a', apiVersion: '', resourceVersion: '', fieldPath: '' },
+        },
+      ],
       notReadyAddresses: [{ ip: '10.0.0.2', hostname: '', nodeName: 'n1', targetRef: { kind: 'Pod', namespace: 'default', name: 'b', uid: 'uid-b' } }],
       ports: [{ name: '', port: 8080, protocol: 'TCP', appProtocol: '' }],
     },

@@ -187,11 +187,7 @@ export function subsetsEqual(a: readonly EndpointSubset[] | undefined, b: readon
 
 function canonicalSubsets(subsets: readonly EndpointSubset[] | undefined): string {
   return JSON.stringify(
-    repackSubsets(subsets ?? []).map((s) => [
-      (s.addresses ?? []).map(addressKey),
-      (s.notReadyAddresses ?? []).map(addressKey),
-      (s.ports ?? []).map(portKey),
-    ]),
+    repackSubsets(subsets ?? []).map((s) => [(s.addresses ?? []).map(addressKey), (s.notReadyAddresses ?? []).map(addressKey), (s.ports ?? []).map(portKey)]),
   );
 }
 

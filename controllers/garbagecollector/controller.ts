@@ -264,7 +264,11 @@ export class GarbageCollector implements Controller {
     // Whatever changed while no collector ran (owners deleted, deletions marked) is found here.
     for (const [kind, cache] of this.deps.caches) for (const obj of cache.list()) this.onChange(kind, obj);
     this.workers = Array.from({ length: workers }, () =>
-      runWorker(this.deps.queue, (item) => this.sync(item), (item, err) => this.deps.log(`garbagecollector: ${item}: ${errorMessage(err)}`)),
+      runWorker(
+        this.deps.queue,
+        (item) => this.sync(item),
+        (item, err) => this.deps.log(`garbagecollector: ${item}: ${errorMessage(err)}`),
+      ),
     );
   }
 

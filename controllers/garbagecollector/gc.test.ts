@@ -72,7 +72,9 @@ class World {
         return structuredClone(o);
       },
       update: async (o: ApiObject) => {
-        this.calls.push(`update ${kind} ${objectKey(o)} refs=${(o.metadata?.ownerReferences ?? []).map((r) => r.uid).join(',')} finalizers=${(o.metadata?.finalizers ?? []).join(',')}`);
+        this.calls.push(
+          `update ${kind} ${objectKey(o)} refs=${(o.metadata?.ownerReferences ?? []).map((r) => r.uid).join(',')} finalizers=${(o.metadata?.finalizers ?? []).join(',')}`,
+        );
         objs.set(objectKey(o), o);
         this.caches.get(kind)!.upsert(o);
         return o;
@@ -95,7 +97,14 @@ function obj(name: string, uid: string, meta: ObjectMeta = {}): ApiObject {
 }
 function ownedBy(...owners: ApiObject[]): ObjectMeta {
   return {
-    ownerReferences: owners.map((o) => ({ apiVersion: 'v1', kind: 'ReplicationController', name: o.metadata?.name ?? '', uid: o.metadata?.uid ?? '', controller: false, blockOwnerDeletion: true })),
+    ownerReferences: owners.map((o) => ({
+      apiVersion: 'v1',
+      kind: 'ReplicationController',
+      name: o.metadata?.name ?? '',
+      uid: o.metadata?.uid ?? '',
+      controller: false,
+      blockOwnerDeletion: true,
+    })),
   };
 }
 

@@ -47,7 +47,10 @@ function setup() {
   };
   const recorder: EventRecorder = { event: (ref: ObjectReference, type, reason) => events.push(`${ref.kind}/${ref.name} ${type} ${reason}`) };
   const registry = new Registry();
-  const c = new NodeLifecycleController({ nodes, pods, nodeClient, podClient, recorder, clock, registry, log: () => undefined }, { nodeMonitorGracePeriodMs: 40_000 });
+  const c = new NodeLifecycleController(
+    { nodes, pods, nodeClient, podClient, recorder, clock, registry, log: () => undefined },
+    { nodeMonitorGracePeriodMs: 40_000 },
+  );
   return { nodes, pods, clock, calls, events, registry, c };
 }
 

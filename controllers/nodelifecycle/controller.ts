@@ -13,7 +13,17 @@
 // again at any time; deadlines re-enqueue the node with addAfter.
 
 import type { Node, Pod, PodCondition, Taint } from '../../api/gen/tsk/v1/core';
-import { NODE_NAME_INDEX, WorkQueue, nodeNameIndexFunc, referenceTo, type Clock, type EventRecorder, type Lister, type PodClient, type ResourceClient } from '../../client';
+import {
+  NODE_NAME_INDEX,
+  WorkQueue,
+  nodeNameIndexFunc,
+  referenceTo,
+  type Clock,
+  type EventRecorder,
+  type Lister,
+  type PodClient,
+  type ResourceClient,
+} from '../../client';
 import type { Controller, ControllerContext, ControllerFactory } from '../controller';
 import type { Counter, Registry } from 'prom-client';
 import { rfc3339 } from '../../util/time';
@@ -83,7 +93,11 @@ export class NodeLifecycleController implements Controller {
     this.workers = new QueueWorkers(this.name, this.queue, (key) => this.sync(key), deps.log);
     this.evictions =
       deps.registry &&
-      counterIn(deps.registry, 'taint_eviction_controller_pod_deletions_total', 'Total number of Pods deleted by the taint eviction (NoExecute taints) since the controller started');
+      counterIn(
+        deps.registry,
+        'taint_eviction_controller_pod_deletions_total',
+        'Total number of Pods deleted by the taint eviction (NoExecute taints) since the controller started',
+      );
   }
 
   run(workers: number): void {

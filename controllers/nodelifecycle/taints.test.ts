@@ -71,15 +71,17 @@ for (const [title, tol, taint, want] of tolerationCases) {
 const evictionCases: [string, Toleration[], number, string][] = [
   ['no toleration: evict at once', [], T0, 'evict'],
   ['tolerated forever: keep', [{ key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoExecute' }], T0 + 1e9, 'keep'],
-  ['300 s, 100 s after the taint: wait until 300 s', [{ key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }], T0 + 100_000, `wait ${T0 + 300_000}`],
+  [
+    '300 s, 100 s after the taint: wait until 300 s',
+    [{ key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }],
+    T0 + 100_000,
+    `wait ${T0 + 300_000}`,
+  ],
   ['300 s, 300 s after the taint: evict', [{ key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }], T0 + 300_000, 'evict'],
   ['tolerationSeconds 0 or less: evict', [{ key: TAINT_UNREACHABLE, operator: 'Exists', tolerationSeconds: -5 }], T0, 'evict'],
   [
     'the shortest bound of the matching tolerations wins over a forever one',
-    [
-      { operator: 'Exists' },
-      { key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 60 },
-    ],
+    [{ operator: 'Exists' }, { key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 60 }],
     T0,
     `wait ${T0 + 60_000}`,
   ],

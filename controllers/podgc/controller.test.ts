@@ -28,7 +28,10 @@ function setup(options: PodGcOptions = {}) {
     },
   };
   const registry = new Registry();
-  const c = new PodGcController({ nodes, pods, nodeClient, podClient, clock, registry, log: () => undefined }, { quarantineMs: 40_000, gcCheckPeriodMs: 20_000, ...options });
+  const c = new PodGcController(
+    { nodes, pods, nodeClient, podClient, clock, registry, log: () => undefined },
+    { quarantineMs: 40_000, gcCheckPeriodMs: 20_000, ...options },
+  );
   return { nodes, pods, clock, deleted, gets, apiNodes, registry, c };
 }
 
@@ -109,6 +112,9 @@ for (const [title, threshold, finished, want] of thresholdCases) {
     const list = Array.from({ length: finished }, (_, i) => pod(`p${i}`, 'n', { phase: 'Succeeded', created: `2024-01-0${i + 1}T00:00:00Z` }));
     const out = terminatedPodsToDelete(list, threshold);
     t.is(out.length, want);
-    t.deepEqual(out.map((p) => p.metadata?.name), list.slice(0, want).map((p) => p.metadata?.name));
+    t.deepEqual(
+      out.map((p) => p.metadata?.name),
+      list.slice(0, want).map((p) => p.metadata?.name),
+    );
   });
 }

@@ -86,7 +86,12 @@ export class PodGcController implements Controller {
     this.workers = new QueueWorkers(this.name, this.queue, (key) => this.sync(key), deps.log);
     this.deletions =
       deps.registry &&
-      counterIn(deps.registry, 'pod_gc_collector_force_delete_pods_total', 'Number of pods that are being forcefully deleted since the Pod GC Controller started.', ['namespace', 'reason']);
+      counterIn(
+        deps.registry,
+        'pod_gc_collector_force_delete_pods_total',
+        'Number of pods that are being forcefully deleted since the Pod GC Controller started.',
+        ['namespace', 'reason'],
+      );
   }
 
   run(workers: number): void {

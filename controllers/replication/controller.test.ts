@@ -30,7 +30,19 @@ function owner(uid = RC_UID): OwnerReference {
 }
 
 let seq = 0;
-function pod(name: string, opts: { owned?: boolean | string; labels?: Record<string, string>; node?: string; phase?: string; ready?: boolean; restarts?: number; created?: string; deleting?: boolean } = {}): Pod {
+function pod(
+  name: string,
+  opts: {
+    owned?: boolean | string;
+    labels?: Record<string, string>;
+    node?: string;
+    phase?: string;
+    ready?: boolean;
+    restarts?: number;
+    created?: string;
+    deleting?: boolean;
+  } = {},
+): Pod {
   const ownedBy = opts.owned === undefined || opts.owned === true ? RC_UID : opts.owned === false ? undefined : opts.owned;
   return {
     metadata: {
@@ -142,7 +154,10 @@ test('scale up creates pods from the template with a controller reference, in sl
   t.is(p.metadata?.generateName, 'web-');
   t.deepEqual(p.metadata?.labels, { app: 'web', tier: 'fe' });
   t.deepEqual(p.metadata?.ownerReferences, [owner()]);
-  t.deepEqual(p.spec?.containers?.map((c) => c.image), ['busybox']);
+  t.deepEqual(
+    p.spec?.containers?.map((c) => c.image),
+    ['busybox'],
+  );
   t.is(s.events.seen.filter((e) => e === 'Normal SuccessfulCreate Created pod: web-1').length, 1);
   t.deepEqual(s.m.expectations.pending(s.key), { adds: 10, deletes: 0 });
 });
@@ -224,7 +239,13 @@ test('a pod already gone when deleted is not an error and its expectation is dro
 });
 
 const claimCases: { title: string; pods: Pod[]; replicas: number; updates: string[]; creates: number; fresh?: 'other-uid' | 'deleting' }[] = [
-  { title: 'an orphan matching the selector is adopted and counted', pods: [pod('orphan', { owned: false })], replicas: 1, updates: ['orphan:rc-uid-1'], creates: 0 },
+  {
+    title: 'an orphan matching the selector is adopted and counted',
+    pods: [pod('orphan', { owned: false })],
+    replicas: 1,
+    updates: ['orphan:rc-uid-1'],
+    creates: 0,
+  },
   {
     title: 'an orphan not matching is left alone',
     pods: [pod('other', { owned: false, labels: { app: 'db' } })],

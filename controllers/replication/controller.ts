@@ -153,7 +153,10 @@ export class ReplicationManager implements Controller {
   }
 
   /** The cached RC a controller reference names (same name and uid), if any. */
-  private resolve(namespace: string, ref: { kind?: string | undefined; name?: string | undefined; uid?: string | undefined }): ReplicationController | undefined {
+  private resolve(
+    namespace: string,
+    ref: { kind?: string | undefined; name?: string | undefined; uid?: string | undefined },
+  ): ReplicationController | undefined {
     if (ref.kind !== RC_KIND) return undefined;
     const rc = this.deps.rcs.get(`${namespace}/${ref.name ?? ''}`);
     return rc && rc.metadata?.uid === ref.uid ? rc : undefined;
@@ -280,7 +283,11 @@ export class ReplicationManager implements Controller {
   run(workers: number): void {
     if (this.workers) throw new Error('invariant: replicationcontroller run twice');
     this.workers = Array.from({ length: workers }, () =>
-      runWorker(this.deps.queue, (key) => this.sync(key), (key, err) => this.deps.log(`replicationcontroller ${key}: sync failed: ${errorMessage(err)}`)),
+      runWorker(
+        this.deps.queue,
+        (key) => this.sync(key),
+        (key, err) => this.deps.log(`replicationcontroller ${key}: sync failed: ${errorMessage(err)}`),
+      ),
     );
   }
 

@@ -31,7 +31,11 @@ const cases: [string, P, P][] = [
   ['unknown before running', { node: 'n1', phase: 'Unknown' }, { node: 'n1', phase: 'Running' }],
   ['not ready before ready', { node: 'n1', ready: false, restarts: 0 }, { node: 'n1', ready: true, restarts: 9 }],
   ['lower deletion cost first', { node: 'n1', ready: true, cost: '-5' }, { node: 'n2', ready: true, cost: '10' }],
-  ['ready for less time first', { node: 'n1', ready: true, readySince: '2026-01-01T00:05:00Z' }, { node: 'n2', ready: true, readySince: '2026-01-01T00:01:00Z' }],
+  [
+    'ready for less time first',
+    { node: 'n1', ready: true, readySince: '2026-01-01T00:05:00Z' },
+    { node: 'n2', ready: true, readySince: '2026-01-01T00:01:00Z' },
+  ],
   ['more restarts first', { node: 'n1', restarts: 4 }, { node: 'n2', restarts: 1 }],
   ['newer first', { node: 'n1', created: '2026-01-01T00:09:00Z' }, { node: 'n2', created: '2026-01-01T00:01:00Z' }],
 ];
@@ -40,7 +44,14 @@ for (const [title, first, second] of cases) {
   test(`ranking: ${title}`, (t) => {
     const a = pod('first', first);
     const b = pod('second', second);
-    for (const order of [[a, b], [b, a]]) t.deepEqual(podsToDelete(order, order, 1).map((p) => p.metadata?.name), ['first']);
+    for (const order of [
+      [a, b],
+      [b, a],
+    ])
+      t.deepEqual(
+        podsToDelete(order, order, 1).map((p) => p.metadata?.name),
+        ['first'],
+      );
   });
 }
 
@@ -50,7 +61,10 @@ test('ranking: a pod doubled up on a node goes before a pod alone on its node', 
   const sibling = pod('sibling', { node: 'n2', ready: true, created: '2025-01-01T00:00:00Z' });
   const pods = [alone, doubled, sibling];
   // doubled and sibling share n2 (rank 2); between them the newer goes.
-  t.deepEqual(podsToDelete(pods, pods, 1).map((p) => p.metadata?.name), ['doubled']);
+  t.deepEqual(
+    podsToDelete(pods, pods, 1).map((p) => p.metadata?.name),
+    ['doubled'],
+  );
 });
 
 test('ranking: asking for as many pods as there are returns them all', (t) => {

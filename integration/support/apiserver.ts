@@ -148,10 +148,16 @@ export class RawKindClient<K extends KindName> {
   createRaw(bytes: Buffer): Promise<KindObjects[K]> {
     const m = this.def['create']!;
     return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(m.path, (b: Buffer) => b, m.responseDeserialize, bytes, (err, res) => {
-        if (err) reject(fromServiceError(err));
-        else resolve(res as KindObjects[K]);
-      });
+      this.client.makeUnaryRequest(
+        m.path,
+        (b: Buffer) => b,
+        m.responseDeserialize,
+        bytes,
+        (err, res) => {
+          if (err) reject(fromServiceError(err));
+          else resolve(res as KindObjects[K]);
+        },
+      );
     });
   }
   watch(req: Partial<WatchRequest> = {}): TestWatch<KindObjects[K]> {
@@ -177,11 +183,7 @@ export interface TestApiServer {
   stop(): Promise<void>;
 }
 
-export async function startTestApiServer(
-  t: ExecutionContext,
-  etcd: TestEtcd,
-  extra: Partial<ApiServerOptions> = {},
-): Promise<TestApiServer> {
+export async function startTestApiServer(t: ExecutionContext, etcd: TestEtcd, extra: Partial<ApiServerOptions> = {}): Promise<TestApiServer> {
   const tls = await testTls();
   const opts = (): ApiServerOptions => ({
     tls: tls.serving,

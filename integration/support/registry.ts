@@ -36,7 +36,8 @@ export function bcryptHash(password: string): string {
   // The last salt character carries only 2 significant bits: pick one whose low bits are zero.
   const salt = [...rnd.subarray(0, 21)].map((b) => BCRYPT_ALPHABET[b % 64]).join('') + ('.Oeu'[(rnd[21] ?? 0) % 4] ?? '.');
   const hash = execFileSync('perl', ['-e', 'print crypt($ARGV[0], $ARGV[1])', password, `$2b$05$${salt}`], { encoding: 'utf8' });
-  if (!hash.startsWith('$2b$05$') || hash.length !== 60) throw new Error(`perl crypt() did not produce a bcrypt hash (got "${hash}"): libcrypt without bcrypt?`);
+  if (!hash.startsWith('$2b$05$') || hash.length !== 60)
+    throw new Error(`perl crypt() did not produce a bcrypt hash (got "${hash}"): libcrypt without bcrypt?`);
   return hash;
 }
 
@@ -45,7 +46,10 @@ async function waitReady(url: string, child: ChildProcess, logs: () => string): 
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${logs()}`);
     const status = await new Promise<number>((resolve) => {
-      const req = http.get(url, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      const req = http.get(url, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
       req.on('error', () => resolve(0));
       req.setTimeout(1000, () => req.destroy());
     });
@@ -63,22 +67,34 @@ export async function startRegistry(opts: { users?: Record<string, string> } = {
   let auth = '';
   if (opts.users) {
     const htpasswd = path.join(dir, 'htpasswd');
-    writeFileSync(htpasswd, Object.entries(opts.users).map(([u, p]) => `${u}:${bcryptHash(p)}\n`).join(''));
+    writeFileSync(
+      htpasswd,
+      Object.entries(opts.users)
+        .map(([u, p]) => `${u}:${bcryptHash(p)}\n`)
+        .join(''),
+    );
     auth = `auth:\n  htpasswd:\n    realm: tsk-test\n    path: ${htpasswd}\n`;
   }
   const port = await freePort();
   const config = path.join(dir, 'config.yml');
-  writeFileSync(config, [
-    'version: 0.1',
-    'log:\n  level: error\n  accesslog:\n    disabled: true',
-    `storage:\n  filesystem:\n    rootdirectory: ${storageDir}\n  delete:\n    enabled: true`,
-    `http:\n  addr: 127.0.0.1:${port}\n  secret: ${randomBytes(16).toString('hex')}`,
-    auth,
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log:\n  level: error\n  accesslog:\n    disabled: true',
+      `storage:\n  filesystem:\n    rootdirectory: ${storageDir}\n  delete:\n    enabled: true`,
+      `http:\n  addr: 127.0.0.1:${port}\n  secret: ${randomBytes(16).toString('hex')}`,
+      auth,
+    ].join('\n'),
+  );
   let output = '';
   const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -138,7 +154,10 @@ export async function startCountingProxy(target: string, opts: { stallBlobs?: bo
         ures.pause();
       });
     });
-    up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
+    up.on('error', (e) => {
+      res.writeHead(502);
+      res.end(String(e));
+    });
     req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -147,7 +166,11 @@ export async function startCountingProxy(target: string, opts: { stallBlobs?: bo
     host: `127.0.0.1:${addr.port}`,
     requests,
     count: (pred) => requests.filter(pred).length,
-    stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -215,7 +238,10 @@ export async function startTokenAuthProxy(target: string, users?: Record<string,
       res.writeHead(ures.statusCode ?? 502, ures.headers);
       ures.pipe(res);
     });
-    up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
+    up.on('error', (e) => {
+      res.writeHead(502);
+      res.end(String(e));
+    });
     req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -223,6 +249,10 @@ export async function startTokenAuthProxy(target: string, users?: Record<string,
   return {
     host: self,
     tokenRequests,
-    stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

@@ -20,7 +20,13 @@ class FakeRunner implements CommandRunner {
 
   async run(argv: string[], stdin = ''): Promise<CommandResult> {
     const cmd = argv.join(' ');
-    this.commands.push(cmd, ...stdin.split('\n').filter((l) => l !== '').map((l) => `  ${l}`));
+    this.commands.push(
+      cmd,
+      ...stdin
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => `  ${l}`),
+    );
     return { code: 0, stdout: '', stderr: '', ...this.respond(cmd, stdin) };
   }
 }
@@ -95,14 +101,18 @@ test('the node namespace by path goes through nsenter; unset, commands run in ou
 test('setUp again returns the same address, keeps the veth and sets the bridge up only once', async (t) => {
   let vethExists = false;
   const runner = new FakeRunner((cmd) => {
-    if (cmd.endsWith(`link show ${VETH}`)) return vethExists ? { stdout: '[{"ifname":"x","linkinfo":{"info_kind":"veth"}}]' } : { code: 1, stderr: 'Device does not exist.' };
+    if (cmd.endsWith(`link show ${VETH}`))
+      return vethExists ? { stdout: '[{"ifname":"x","linkinfo":{"info_kind":"veth"}}]' } : { code: 1, stderr: 'Device does not exist.' };
     if (cmd.endsWith('link show tsk0')) return { stdout: '[{"ifname":"tsk0","linkinfo":{"info_kind":"bridge"}}]' };
     if (cmd.includes(`link add ${VETH}`)) vethExists = true;
     return emptyNode(cmd);
   });
   const net = network(t, runner, { netns: 'n' });
   t.deepEqual(await net.setUp(SB, NETNS), { ips: ['10.244.1.2'] });
-  t.false(runner.commands.some((c) => c.endsWith('type bridge')), 'an existing bridge is not created again');
+  t.false(
+    runner.commands.some((c) => c.endsWith('type bridge')),
+    'an existing bridge is not created again',
+  );
   runner.commands.length = 0;
   t.deepEqual(await net.setUp(SB, NETNS), { ips: ['10.244.1.2'] });
   t.deepEqual(runner.commands, [`ip -n n -j -d link show ${VETH}`, ...wireCommands('ip -n n', '10.244.1.2')]);
@@ -153,7 +163,10 @@ test('a failing step names the step and the command, and a fresh setUp gives bac
   const net = network(t, runner, { netns: 'n' });
   const err = await t.throwsAsync(net.setUp(SB, NETNS));
   t.true(err instanceof NetworkError);
-  t.is(err?.message, `pod network: add default route via 10.244.1.1: nsenter --net=${NETNS} ip route replace default via 10.244.1.1 dev eth0: Error: Nexthop has invalid gateway.`);
+  t.is(
+    err?.message,
+    `pod network: add default route via 10.244.1.1: nsenter --net=${NETNS} ip route replace default via 10.244.1.1 dev eth0: Error: Nexthop has invalid gateway.`,
+  );
   t.is(runner.commands.at(-1), `ip -n n link del ${VETH}`, 'rolled back');
   t.is(net.addressOf(SB), undefined, 'the address is free again');
 });
@@ -167,13 +180,16 @@ test('a batch that fails without naming its line names all its steps', async (t)
   );
 });
 
-test('a veth that cannot be created is reported with ip\'s stderr', async (t) => {
+test("a veth that cannot be created is reported with ip's stderr", async (t) => {
   const runner = new FakeRunner((cmd) => (cmd.includes(`link add ${VETH}`) ? { code: 2, stderr: 'RTNETLINK answers: File exists\n' } : emptyNode(cmd)));
   const err = await t.throwsAsync(network(t, runner, { netns: 'n' }).setUp(SB, NETNS));
-  t.is(err?.message, `pod network: create veth ${VETH}: ip -n n link add ${VETH} mtu 1500 type veth peer name eth0 mtu 1500 netns ${NETNS}: RTNETLINK answers: File exists`);
+  t.is(
+    err?.message,
+    `pod network: create veth ${VETH}: ip -n n link add ${VETH} mtu 1500 type veth peer name eth0 mtu 1500 netns ${NETNS}: RTNETLINK answers: File exists`,
+  );
 });
 
-test('a device in the bridge\'s name that is not a bridge is refused; a failed bridge setup is retried next time', async (t) => {
+test("a device in the bridge's name that is not a bridge is refused; a failed bridge setup is retried next time", async (t) => {
   let kind = 'dummy';
   const runner = new FakeRunner((cmd) => (cmd.endsWith('link show tsk0') ? { stdout: `[{"linkinfo":{"info_kind":"${kind}"}}]` } : emptyNode(cmd)));
   const net = network(t, runner, { netns: 'n' });
@@ -217,7 +233,8 @@ test('without br_netfilter the module is loaded, then bridged traffic passes ipt
       loaded = true;
       return undefined;
     }
-    if (cmd.includes('bridge-nf-call-iptables') && !loaded) return { code: 255, stderr: 'sysctl: cannot stat /proc/sys/net/bridge/bridge-nf-call-iptables: No such file or directory\n' };
+    if (cmd.includes('bridge-nf-call-iptables') && !loaded)
+      return { code: 255, stderr: 'sysctl: cannot stat /proc/sys/net/bridge/bridge-nf-call-iptables: No such file or directory\n' };
     return emptyNode(cmd);
   };
   const runner = new FakeRunner(missingModule);
@@ -226,7 +243,11 @@ test('without br_netfilter the module is loaded, then bridged traffic passes ipt
   const i = runner.commands.indexOf(sysctl);
   t.deepEqual(runner.commands.slice(i, i + 3), [sysctl, 'modprobe br_netfilter', sysctl]);
 
-  const noModule = new FakeRunner((cmd) => (cmd.endsWith('modprobe br_netfilter') ? { code: 1, stderr: 'modprobe: FATAL: Module br_netfilter not found\n' } : missingModule(cmd)));
+  const noModule = new FakeRunner((cmd) =>
+    cmd.endsWith('modprobe br_netfilter') ? { code: 1, stderr: 'modprobe: FATAL: Module br_netfilter not found\n' } : missingModule(cmd),
+  );
   loaded = false;
-  await t.throwsAsync(network(t, noModule, { netns: 'tsk-nt-x' }).setUp(SB, NETNS), { message: /load the br_netfilter kernel module.*Module br_netfilter not found/s });
+  await t.throwsAsync(network(t, noModule, { netns: 'tsk-nt-x' }).setUp(SB, NETNS), {
+    message: /load the br_netfilter kernel module.*Module br_netfilter not found/s,
+  });
 });

@@ -173,12 +173,15 @@ export class BridgeNetwork implements NetworkHook {
       [`bring veth ${veth} up`, ['link', 'set', veth, 'up']],
     ]);
     const cidr = `${ip}/${this.cidr.prefix}`;
-    await this.batch(['nsenter', `--net=${netnsPath}`, 'ip'], [
-      ['bring lo up in the sandbox', ['link', 'set', 'lo', 'up']],
-      [`set ${POD_IFNAME} address ${cidr}`, ['addr', 'replace', cidr, 'brd', '+', 'dev', POD_IFNAME]],
-      [`bring ${POD_IFNAME} up`, ['link', 'set', POD_IFNAME, 'up']],
-      [`add default route via ${this.gateway}`, ['route', 'replace', 'default', 'via', this.gateway, 'dev', POD_IFNAME]],
-    ]);
+    await this.batch(
+      ['nsenter', `--net=${netnsPath}`, 'ip'],
+      [
+        ['bring lo up in the sandbox', ['link', 'set', 'lo', 'up']],
+        [`set ${POD_IFNAME} address ${cidr}`, ['addr', 'replace', cidr, 'brd', '+', 'dev', POD_IFNAME]],
+        [`bring ${POD_IFNAME} up`, ['link', 'set', POD_IFNAME, 'up']],
+        [`add default route via ${this.gateway}`, ['route', 'replace', 'default', 'via', this.gateway, 'dev', POD_IFNAME]],
+      ],
+    );
   }
 
   /** Once per instance (again after a failure): the bridge with its address, up, and forwarding on. */

@@ -102,5 +102,9 @@ test('processes racing for addresses never share one', async (t) => {
   t.is(new Set(all).size, 120, 'every address given once');
   const owners = new HostLocalIpam(dir, parsePodCidr('10.244.1.0/24')).allocations();
   t.is(owners.size, 120);
-  t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('.')), [], 'no temporaries left');
+  t.deepEqual(
+    fs.readdirSync(dir).filter((n) => n.startsWith('.')),
+    [],
+    'no temporaries left',
+  );
 });

@@ -5,7 +5,14 @@ import { applyRoutes, desiredRoutes, planRoutes, readRoutes, ROUTE_PROTO } from 
 const node = (name: string, podCIDR: string, ip?: string, deleting = false): Node => ({
   metadata: { name, ...(deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}) },
   spec: { podCIDR },
-  status: { addresses: ip ? [{ type: 'Hostname', address: name }, { type: 'InternalIP', address: ip }] : [] },
+  status: {
+    addresses: ip
+      ? [
+          { type: 'Hostname', address: name },
+          { type: 'InternalIP', address: ip },
+        ]
+      : [],
+  },
 });
 
 test('a route to every other node that has a pod CIDR and an InternalIP', (t) => {
@@ -37,11 +44,16 @@ test('the plan replaces missing or changed routes and removes stale ones only', 
   t.deepEqual(planRoutes(desired, new Map(desired.map((r) => [r.dst, r.via]))), { replace: [], remove: [] });
 });
 
-test('routes are read and written with tsk\'s own protocol number', async (t) => {
+test("routes are read and written with tsk's own protocol number", async (t) => {
   const calls: string[] = [];
   const ip = async (args: readonly string[]): Promise<string> => {
     calls.push(args.join(' '));
-    return args[0] === '-j' ? JSON.stringify([{ dst: '10.244.7.0/24', gateway: '172.30.0.7', protocol: '116' }, { dst: '10.0.0.0/8', dev: 'eth0' }]) : '';
+    return args[0] === '-j'
+      ? JSON.stringify([
+          { dst: '10.244.7.0/24', gateway: '172.30.0.7', protocol: '116' },
+          { dst: '10.0.0.0/8', dev: 'eth0' },
+        ])
+      : '';
   };
   t.deepEqual([...(await readRoutes(ip))], [['10.244.7.0/24', '172.30.0.7']]);
   await applyRoutes(ip, { replace: [{ dst: '10.244.2.0/24', via: '172.30.0.3', node: 'n2' }], remove: ['10.244.7.0/24'] });

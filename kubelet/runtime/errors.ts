@@ -11,7 +11,10 @@ export class RuntimeError extends Error {
 
 /** No container or sandbox with that ID (or name, for the CLI). */
 export class NotFoundError extends RuntimeError {
-  constructor(readonly kind: 'container' | 'sandbox', readonly id: string) {
+  constructor(
+    readonly kind: 'container' | 'sandbox',
+    readonly id: string,
+  ) {
     super(`${kind} "${id}" not found`);
   }
 }
@@ -21,7 +24,10 @@ export class InvalidStateError extends RuntimeError {}
 
 /** A setup step failed; the message names the step or syscall ("pivot_root: Invalid argument"). */
 export class SetupError extends RuntimeError {
-  constructor(readonly step: string, detail: string) {
+  constructor(
+    readonly step: string,
+    detail: string,
+  ) {
     super(`${step}: ${detail}`);
   }
 }

@@ -12,6 +12,16 @@ export { CgroupManager, detectCgroupLayout } from './cgroups/cgroups';
 export { FILES, readPid } from './container/state';
 export { ImageStore } from './image/store';
 export {
-  buildImage, buildLayer, busyboxImage, busyboxRootfs, dockerSaveArchive, importBusybox, ociLayoutArchive, pushImage,
-  type BuiltImage, type BuiltLayer, type ImageConfigSpec, type LayerSpec,
+  buildImage,
+  buildLayer,
+  busyboxImage,
+  busyboxRootfs,
+  dockerSaveArchive,
+  importBusybox,
+  ociLayoutArchive,
+  pushImage,
+  type BuiltImage,
+  type BuiltLayer,
+  type ImageConfigSpec,
+  type LayerSpec,
 } from './image/builder';

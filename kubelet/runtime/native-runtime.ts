@@ -86,7 +86,12 @@ export class NativeRuntime implements ContainerRuntime {
     this.network = opts.network ?? loopbackOnly;
     this.cgroups = opts.cgroups ?? new CgroupManager(detectCgroupLayout());
     const dir = opts.nativeDir ?? defaultNativeDir();
-    this.bin = { shim: path.join(dir, 'tsk-shim'), exec: path.join(dir, 'tsk-exec'), sandbox: path.join(dir, 'tsk-sandbox'), launcher: path.join(dir, 'tsk-launcher') };
+    this.bin = {
+      shim: path.join(dir, 'tsk-shim'),
+      exec: path.join(dir, 'tsk-exec'),
+      sandbox: path.join(dir, 'tsk-sandbox'),
+      launcher: path.join(dir, 'tsk-launcher'),
+    };
     this.launcher = new Launcher(dir);
     for (const b of Object.values(this.bin)) {
       if (!fs.existsSync(b)) throw new RuntimeError(`native helper ${b} is missing: run npm run build (scripts/build-native.sh)`);
@@ -267,7 +272,8 @@ export class NativeRuntime implements ContainerRuntime {
       writeRecord(dir, rec);
       // From here on a prune keeps the layers; one that ran since the image lookup may have taken them.
       const gone = rec.layerDirs.find((l) => !fs.existsSync(l));
-      if (gone !== undefined) throw new RuntimeError(`image "${config.image}" was removed while container "${config.name}" was being created (layer ${gone} is gone)`);
+      if (gone !== undefined)
+        throw new RuntimeError(`image "${config.image}" was removed while container "${config.name}" was being created (layer ${gone} is gone)`);
       const devices = security.privileged ? PRIVILEGED_DEVICE_RULES : DEFAULT_DEVICE_RULES;
       this.cgroups.create(rec.cgroup, rec.resources, devices);
       if (security.seccomp !== undefined) fs.writeFileSync(path.join(dir, FILES.seccomp), security.seccomp, { mode: 0o600 });
@@ -306,7 +312,15 @@ export class NativeRuntime implements ContainerRuntime {
     }
   }
 
-  private renderShimSpec(dir: string, sbDir: string, rec: ContainerRecord, config: ContainerConfig, mounts: ShimMount[], security: SecurityPlan, devices: readonly DeviceRule[]): string {
+  private renderShimSpec(
+    dir: string,
+    sbDir: string,
+    rec: ContainerRecord,
+    config: ContainerConfig,
+    mounts: ShimMount[],
+    security: SecurityPlan,
+    devices: readonly DeviceRule[],
+  ): string {
     return renderSpec({
       lowerDirs: [...rec.layerDirs].reverse(),
       upperDir: path.join(dir, 'upper'),

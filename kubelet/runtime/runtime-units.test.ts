@@ -57,9 +57,23 @@ test('resources map to v1 and v2 files as Kubernetes does', (t) => {
 
 test('the shim spec escapes values and refuses layer paths overlayfs cannot take', (t) => {
   const spec: ShimSpec = {
-    lowerDirs: ['/l/top', '/l/bottom'], upperDir: '/u', workDir: '/w', rootfs: '/r', cgroupDirs: ['/cg'], args: ['sh', '-c', 'echo a\nb\\c'],
-    env: ['A=1'], cwd: '/', uid: 0, gid: 0, extraGids: [10], capMask: DEFAULT_CAP_MASK, logPath: '/log', logMaxBytes: 10, logMaxFiles: 2,
-    maskedPaths: ['/proc/kcore'], readonlyPaths: ['/proc/sys'],
+    lowerDirs: ['/l/top', '/l/bottom'],
+    upperDir: '/u',
+    workDir: '/w',
+    rootfs: '/r',
+    cgroupDirs: ['/cg'],
+    args: ['sh', '-c', 'echo a\nb\\c'],
+    env: ['A=1'],
+    cwd: '/',
+    uid: 0,
+    gid: 0,
+    extraGids: [10],
+    capMask: DEFAULT_CAP_MASK,
+    logPath: '/log',
+    logMaxBytes: 10,
+    logMaxFiles: 2,
+    maskedPaths: ['/proc/kcore'],
+    readonlyPaths: ['/proc/sys'],
   };
   const text = renderSpec(spec);
   t.true(text.startsWith('lower /l/top\nlower /l/bottom\nupper /u\n'));
@@ -94,11 +108,19 @@ test('users resolve against passwd and group as Docker does', (t) => {
 });
 
 test('CRI log lines parse; tails count P..F chains as one line', (t) => {
-  t.deepEqual(parseLogLine('2016-10-06T00:17:09.669794202Z stdout F hello world'), { time: '2016-10-06T00:17:09.669794202Z', stream: 'stdout', partial: false, text: 'hello world' });
+  t.deepEqual(parseLogLine('2016-10-06T00:17:09.669794202Z stdout F hello world'), {
+    time: '2016-10-06T00:17:09.669794202Z',
+    stream: 'stdout',
+    partial: false,
+    text: 'hello world',
+  });
   t.is(parseLogLine('garbage'), undefined);
   const e = (text: string, partial = false): LogEntry => ({ time: 't', stream: 'stdout', partial, text });
   const entries = [e('a'), e('b1', true), e('b2'), e('c')];
-  t.deepEqual(tailEntries(entries, 2).map((x) => x.text), ['b1', 'b2', 'c']);
+  t.deepEqual(
+    tailEntries(entries, 2).map((x) => x.text),
+    ['b1', 'b2', 'c'],
+  );
   t.deepEqual(tailEntries(entries, 0), []);
   t.is(tailEntries(entries).length, 4);
 });
@@ -115,14 +137,29 @@ test('CLI flags parse docker-style; --data-dir is taken out anywhere before the 
   t.deepEqual(parseFlags(['-it', 'c', 'sh'], [], ['-i', '-t'], true).flags.get('-t'), ['true']);
   t.throws(() => parseFlags(['--bogus'], [], [], false), { message: /unknown flag: --bogus/ });
   t.deepEqual(extractDataDir(['-a', '--data-dir', '/d'], 'ps'), { dataDir: '/d', rest: ['-a'] });
-  t.deepEqual(extractDataDir(['--name', 'x', '--data-dir=/d', 'img', 'cmd', '--data-dir', 'y'], 'run'), { dataDir: '/d', rest: ['--name', 'x', 'img', 'cmd', '--data-dir', 'y'] });
+  t.deepEqual(extractDataDir(['--name', 'x', '--data-dir=/d', 'img', 'cmd', '--data-dir', 'y'], 'run'), {
+    dataDir: '/d',
+    rest: ['--name', 'x', 'img', 'cmd', '--data-dir', 'y'],
+  });
   // -v's value is not the image: --data-dir after it is still tsk's.
   t.deepEqual(extractDataDir(['-v', '/a:/b', '--data-dir', '/d', 'img'], 'run'), { dataDir: '/d', rest: ['-v', '/a:/b', 'img'] });
 });
 
 test('ps STATUS reads like docker, with the OOMKilled reason', (t) => {
   const now = Date.parse('2024-01-01T00:00:10Z');
-  const base = { id: 'a'.repeat(64), name: 'n', sandboxId: '', image: 'i', imageId: '', command: [], createdAt: new Date(now - 60_000), logPath: '', resources: {}, labels: {}, annotations: {} };
+  const base = {
+    id: 'a'.repeat(64),
+    name: 'n',
+    sandboxId: '',
+    image: 'i',
+    imageId: '',
+    command: [],
+    createdAt: new Date(now - 60_000),
+    logPath: '',
+    resources: {},
+    labels: {},
+    annotations: {},
+  };
   const exited: ContainerStatus = { ...base, state: 'exited', exitCode: 137, reason: 'OOMKilled', finishedAt: new Date(now - 3000) };
   t.is(statusText(exited, now), 'Exited (137) 3 seconds ago (OOMKilled)');
   t.is(statusText({ ...base, state: 'running', startedAt: new Date(now - 5000) }, now), 'Up 5 seconds');
@@ -146,7 +183,13 @@ test("run's security flags (docker's names) become the runtime's ContainerSecuri
   const booleans = ['--read-only', '--privileged'];
   const sec = (argv: string[]): ReturnType<typeof parseSecurityFlags> => parseSecurityFlags(parseFlags([...argv, 'img'], valued, booleans, true), '/work');
   t.deepEqual(sec([]), {});
-  t.deepEqual(sec(['--cap-add', 'NET_ADMIN', '--cap-drop=ALL', '--read-only', '--privileged', '--group-add', '10']), { capAdd: ['NET_ADMIN'], capDrop: ['ALL'], privileged: true, readOnlyRootfs: true, supplementalGroups: [10] });
+  t.deepEqual(sec(['--cap-add', 'NET_ADMIN', '--cap-drop=ALL', '--read-only', '--privileged', '--group-add', '10']), {
+    capAdd: ['NET_ADMIN'],
+    capDrop: ['ALL'],
+    privileged: true,
+    readOnlyRootfs: true,
+    supplementalGroups: [10],
+  });
   t.deepEqual(sec(['--security-opt', 'seccomp=unconfined']), { seccomp: { type: 'Unconfined' } });
   t.deepEqual(sec(['--security-opt', 'seccomp=p.json']), { seccomp: { type: 'Localhost', profile: '/work/p.json' } }, 'relative to the working dir');
   t.deepEqual(sec(['--security-opt', 'no-new-privileges']), { noNewPrivileges: true });

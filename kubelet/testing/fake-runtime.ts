@@ -62,8 +62,17 @@ export class FakeRuntime implements ContainerRuntime {
     this.maybeFail('createSandbox');
     const id = this.id('sb');
     this.sandboxes.set(id, {
-      id, name: config.name, namespace: config.namespace, uid: config.uid, hostname: config.hostname ?? config.name, state: 'ready',
-      createdAt: this.stamp(), netnsPath: `/fake/${id}/net`, ips: [...this.sandboxIPs], labels: config.labels ?? {}, annotations: config.annotations ?? {},
+      id,
+      name: config.name,
+      namespace: config.namespace,
+      uid: config.uid,
+      hostname: config.hostname ?? config.name,
+      state: 'ready',
+      createdAt: this.stamp(),
+      netnsPath: `/fake/${id}/net`,
+      ips: [...this.sandboxIPs],
+      labels: config.labels ?? {},
+      annotations: config.annotations ?? {},
     });
     return id;
   }
@@ -99,8 +108,18 @@ export class FakeRuntime implements ContainerRuntime {
     if (this.sandboxes.get(sandboxId)?.state !== 'ready') throw new Error(`sandbox ${sandboxId} is not ready`);
     const id = this.id('c');
     this.containers.set(id, {
-      id, name: config.name, sandboxId, image: config.image, imageId: config.image, command: [...(config.command ?? []), ...(config.args ?? [])], state: 'created',
-      createdAt: this.stamp(), logPath: '', resources: config.resources ?? {}, labels: config.labels ?? {}, annotations: config.annotations ?? {},
+      id,
+      name: config.name,
+      sandboxId,
+      image: config.image,
+      imageId: config.image,
+      command: [...(config.command ?? []), ...(config.args ?? [])],
+      state: 'created',
+      createdAt: this.stamp(),
+      logPath: '',
+      resources: config.resources ?? {},
+      labels: config.labels ?? {},
+      annotations: config.annotations ?? {},
     });
     return id;
   }

@@ -57,7 +57,10 @@ test('exec: errors for a missing and for a stopped container', async (t) => {
   h.server.open(h.mux, 1, { exec: { namespace: 'default', name: 'web', container: 'other', command: ['true'] }, podUid: 'u1' });
   h.server.open(h.mux, 3, { exec: { namespace: 'default', name: 'web', container: 'app', command: ['true'] }, podUid: 'u1' });
   await until('both closed', () => h.sent.filter((m) => m.close).length === 2);
-  t.like(h.sent.find((m) => m.streamId === 1), { error: 'container not found ("other")', errorCode: 404, close: true });
+  t.like(
+    h.sent.find((m) => m.streamId === 1),
+    { error: 'container not found ("other")', errorCode: 404, close: true },
+  );
   const stopped = h.sent.find((m) => m.streamId === 3);
   t.is(stopped?.errorCode, 400);
   t.regex(stopped?.error ?? '', /container app is not running in pod web/);
@@ -102,7 +105,10 @@ test('logs: lines as kubectl prints them, tail passed on, follow off for previou
 
   h.server.open(h.mux, 3, { logs: { namespace: 'default', name: 'web', container: 'app', previous: true }, podUid: 'u1' });
   await until('close 3', () => h.sent.some((m) => m.streamId === 3 && m.close));
-  t.like(h.sent.find((m) => m.streamId === 3 && m.close), { error: 'previous terminated container "app" in pod "web" not found', errorCode: 400 });
+  t.like(
+    h.sent.find((m) => m.streamId === 3 && m.close),
+    { error: 'previous terminated container "app" in pod "web" not found', errorCode: 400 },
+  );
 });
 
 test('formatEntry: newline unless partial; a continued line gets no second timestamp', (t) => {

@@ -109,7 +109,11 @@ export class SessionServer {
   open(mux: TunnelMux, id: number, open: TunnelOpen): void {
     const session = new Session(mux, id);
     mux.register(id, session);
-    const run = open.logs ? this.logs(session, open.logs, open.podUid ?? '') : open.exec ? this.exec(session, open.exec, open.podUid ?? '') : Promise.reject(new SessionError('the session asks for neither logs nor exec', 400));
+    const run = open.logs
+      ? this.logs(session, open.logs, open.podUid ?? '')
+      : open.exec
+        ? this.exec(session, open.exec, open.podUid ?? '')
+        : Promise.reject(new SessionError('the session asks for neither logs nor exec', 400));
     run.then(
       (last) => session.finish(last),
       (err: unknown) => {
@@ -129,7 +133,11 @@ export class SessionServer {
       if (r.previous) throw new SessionError(`previous terminated container "${name}" in pod "${pod}" not found`, 400);
       throw new SessionError(`container "${name}" in pod "${pod}" is waiting to start: ContainerCreating`, 400);
     }
-    const opts = { follow: (r.follow ?? false) && !r.previous, signal: s.abort.signal, ...(r.tailLines !== undefined && r.tailLines >= 0 ? { tail: r.tailLines } : {}) };
+    const opts = {
+      follow: (r.follow ?? false) && !r.previous,
+      signal: s.abort.signal,
+      ...(r.tailLines !== undefined && r.tailLines >= 0 ? { tail: r.tailLines } : {}),
+    };
     let pending = '';
     let continuing = false;
     const flush = async (): Promise<boolean> => {

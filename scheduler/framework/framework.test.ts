@@ -59,9 +59,21 @@ test('scoreNodes: weighted sum of plugin scores', (t) => {
 });
 
 test('selectHost: the best score wins; ties are broken by random()', (t) => {
-  t.is(selectHost([1, 9, 3], () => 0.99), 1);
-  t.is(selectHost([7, 2, 7, 7], () => 0), 0);
-  t.is(selectHost([7, 2, 7, 7], () => 0.5), 2);
-  t.is(selectHost([7, 2, 7, 7], () => 0.999), 3);
+  t.is(
+    selectHost([1, 9, 3], () => 0.99),
+    1,
+  );
+  t.is(
+    selectHost([7, 2, 7, 7], () => 0),
+    0,
+  );
+  t.is(
+    selectHost([7, 2, 7, 7], () => 0.5),
+    2,
+  );
+  t.is(
+    selectHost([7, 2, 7, 7], () => 0.999),
+    3,
+  );
   t.throws(() => selectHost([], () => 0));
 });

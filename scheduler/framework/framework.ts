@@ -53,7 +53,7 @@ export function scoreNodes(scores: readonly WeightedScorePlugin[], pod: PodInfo,
     try {
       s = plugin.score(pod, nodes);
     } catch (err) {
-      throw new Error(`running Score plugin "${plugin.name}": ${errorMessage(err)}`);
+      throw new Error(`running Score plugin "${plugin.name}": ${errorMessage(err)}`, { cause: err });
     }
     if (s.length !== nodes.length) throw new Error(`Score plugin "${plugin.name}" returned ${s.length} scores for ${nodes.length} nodes`);
     s.forEach((v, i) => (totals[i] = (totals[i] ?? 0) + v * weight));

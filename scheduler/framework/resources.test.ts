@@ -14,7 +14,13 @@ function withContainers(containers: Record<string, string>[], init: Record<strin
 }
 
 test('podRequests: containers add up; the largest init container counts if larger', (t) => {
-  const pod = withContainers([{ cpu: '250m', memory: '64Mi' }, { cpu: '0.5', memory: '64Mi' }], [{ cpu: '1', memory: '16Mi' }, { memory: '1Gi' }]);
+  const pod = withContainers(
+    [
+      { cpu: '250m', memory: '64Mi' },
+      { cpu: '0.5', memory: '64Mi' },
+    ],
+    [{ cpu: '1', memory: '16Mi' }, { memory: '1Gi' }],
+  );
   const r = podRequests(pod);
   t.is(r.milliCpu, 1000);
   t.is(r.memory, 1024 * 1024 * 1024);

@@ -9,10 +9,27 @@ const prefer: Taint = { key: 'spot', value: 'true', effect: 'PreferNoSchedule' }
 
 const cases: { name: string; taints: Taint[]; tolerations: Toleration[]; want: string; reason?: string }[] = [
   { name: 'no taints', taints: [], tolerations: [], want: 'Success' },
-  { name: 'NoSchedule not tolerated', taints: [notReady], tolerations: [], want: 'Unschedulable', reason: 'node(s) had untolerated taint {node.kubernetes.io/not-ready: }' },
+  {
+    name: 'NoSchedule not tolerated',
+    taints: [notReady],
+    tolerations: [],
+    want: 'Unschedulable',
+    reason: 'node(s) had untolerated taint {node.kubernetes.io/not-ready: }',
+  },
   { name: 'NoExecute not tolerated', taints: [gpu], tolerations: [], want: 'Unschedulable', reason: 'node(s) had untolerated taint {dedicated: gpu}' },
-  { name: 'NoExecute tolerated with Equal', taints: [gpu], tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'gpu', effect: 'NoExecute' }], want: 'Success' },
-  { name: 'NoExecute with wrong value', taints: [gpu], tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'cpu' }], want: 'Unschedulable', reason: 'node(s) had untolerated taint {dedicated: gpu}' },
+  {
+    name: 'NoExecute tolerated with Equal',
+    taints: [gpu],
+    tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'gpu', effect: 'NoExecute' }],
+    want: 'Success',
+  },
+  {
+    name: 'NoExecute with wrong value',
+    taints: [gpu],
+    tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'cpu' }],
+    want: 'Unschedulable',
+    reason: 'node(s) had untolerated taint {dedicated: gpu}',
+  },
   { name: 'PreferNoSchedule never filters', taints: [prefer], tolerations: [], want: 'Success' },
   { name: 'everything tolerated by empty key Exists', taints: [notReady, gpu], tolerations: [{ operator: 'Exists' }], want: 'Success' },
   {

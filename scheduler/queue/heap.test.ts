@@ -21,7 +21,14 @@ function drain(h: KeyedHeap<Item>): string[] {
 
 test('pops in order', (t) => {
   const h = heap();
-  for (const [key, v] of [['c', 3], ['a', 1], ['e', 5], ['b', 2], ['d', 4]] as const) h.push({ key, v });
+  for (const [key, v] of [
+    ['c', 3],
+    ['a', 1],
+    ['e', 5],
+    ['b', 2],
+    ['d', 4],
+  ] as const)
+    h.push({ key, v });
   t.is(h.size, 5);
   t.is(h.peek()?.key, 'a');
   t.deepEqual(drain(h), ['a', 'b', 'c', 'd', 'e']);
@@ -29,7 +36,12 @@ test('pops in order', (t) => {
 
 test('push of a known key replaces and reorders', (t) => {
   const h = heap();
-  for (const [key, v] of [['a', 1], ['b', 2], ['c', 3]] as const) h.push({ key, v });
+  for (const [key, v] of [
+    ['a', 1],
+    ['b', 2],
+    ['c', 3],
+  ] as const)
+    h.push({ key, v });
   h.push({ key: 'a', v: 10 });
   h.push({ key: 'c', v: 0 });
   t.is(h.size, 3);
@@ -44,6 +56,9 @@ test('delete by key keeps the order of the rest', (t) => {
   t.false(h.has('k3'));
   t.true(h.has('k4'));
   const values = drain(h).map((k) => (Number(k.slice(1)) * 37) % 50);
-  t.deepEqual(values, [...values].sort((a, b) => a - b));
+  t.deepEqual(
+    values,
+    [...values].sort((a, b) => a - b),
+  );
   t.is(values.length, 50 - 17);
 });

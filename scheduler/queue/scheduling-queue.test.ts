@@ -113,7 +113,7 @@ test('updates: a spec change retries a parked pod, a status change does not', as
   const statusOnly = { ...pod, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False' }] } };
   q.update(pod, statusOnly);
   t.is(q.where('default/a'), 'unschedulable');
-  const relaxed = { ...statusOnly, spec: { ...statusOnly.spec, nodeSelector: {} , tolerations: [{ operator: 'Exists' }] } };
+  const relaxed = { ...statusOnly, spec: { ...statusOnly.spec, nodeSelector: {}, tolerations: [{ operator: 'Exists' }] } };
   q.update(statusOnly, relaxed);
   t.not(q.where('default/a'), 'unschedulable');
   q.close();

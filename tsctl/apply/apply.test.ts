@@ -19,7 +19,12 @@ class FakePods implements ResourceClient<ApiObject> {
   private save(p: Pod): Pod {
     this.rv++;
     const containers = (p.spec?.containers ?? []).map((c) => ({ ...c, imagePullPolicy: c.imagePullPolicy || 'IfNotPresent' }));
-    this.stored = { ...p, metadata: { ...p.metadata, uid: 'uid-1', resourceVersion: String(this.rv) }, spec: { ...p.spec, containers }, status: { phase: 'Pending' } };
+    this.stored = {
+      ...p,
+      metadata: { ...p.metadata, uid: 'uid-1', resourceVersion: String(this.rv) },
+      spec: { ...p.spec, containers },
+      status: { phase: 'Pending' },
+    };
     return this.stored;
   }
   async create(o: ApiObject): Promise<ApiObject> {
@@ -73,7 +78,7 @@ test('created, then unchanged, then configured; a removed label disappears', asy
   t.is(await applyObject('Pod', pods, config({ app: 'web' })), 'unchanged');
 });
 
-test('a conflict re-reads and re-merges: the other writer\'s change survives', async (t) => {
+test("a conflict re-reads and re-merges: the other writer's change survives", async (t) => {
   const pods = new FakePods();
   await applyObject('Pod', pods, config({ app: 'web' }));
   let raced = false;

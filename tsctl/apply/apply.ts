@@ -68,12 +68,7 @@ export function planUpdate(kind: KindName, config: JsonMap, live: JsonMap): Json
  * resolved) through `client`. Idempotent: a second call with the same config
  * returns 'unchanged'. Throws the ApiError of the server (Invalid, ...).
  */
-export async function applyObject(
-  kind: KindName,
-  client: ResourceClient<ApiObject>,
-  config: JsonMap,
-  options: ApplyOptions = {},
-): Promise<ApplyResult> {
+export async function applyObject(kind: KindName, client: ResourceClient<ApiObject>, config: JsonMap, options: ApplyOptions = {}): Promise<ApplyResult> {
   const { typeName } = KINDS[kind];
   const meta = isMap(config['metadata']) ? config['metadata'] : {};
   const name = String(meta['name'] ?? '');

@@ -53,17 +53,49 @@ const cases: Case[] = [
   {
     name: 'containers merge by name: removed ones go, added ones come, others keep their place',
     type: 'tsk.v1.Pod',
-    original: pod({ containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'y' }] }),
-    modified: pod({ containers: [{ name: 'a', image: 'x' }, { name: 'c', image: 'z' }] }),
-    live: pod({ containers: [{ name: 'a', image: 'x', tty: true }, { name: 'b', image: 'y' }, { name: 'sidecar', image: 's' }] }),
-    want: pod({ containers: [{ name: 'a', image: 'x', tty: true }, { name: 'c', image: 'z' }, { name: 'sidecar', image: 's' }] }),
+    original: pod({
+      containers: [
+        { name: 'a', image: 'x' },
+        { name: 'b', image: 'y' },
+      ],
+    }),
+    modified: pod({
+      containers: [
+        { name: 'a', image: 'x' },
+        { name: 'c', image: 'z' },
+      ],
+    }),
+    live: pod({
+      containers: [
+        { name: 'a', image: 'x', tty: true },
+        { name: 'b', image: 'y' },
+        { name: 'sidecar', image: 's' },
+      ],
+    }),
+    want: pod({
+      containers: [
+        { name: 'a', image: 'x', tty: true },
+        { name: 'c', image: 'z' },
+        { name: 'sidecar', image: 's' },
+      ],
+    }),
   },
   {
     name: 'container ports merge by containerPort, keeping the defaulted protocol',
     type: 'tsk.v1.Pod',
     original: pod({ containers: [{ name: 'a', ports: [{ containerPort: 80 }, { containerPort: 81 }] }] }),
     modified: pod({ containers: [{ name: 'a', ports: [{ containerPort: 80, name: 'http' }] }] }),
-    live: pod({ containers: [{ name: 'a', ports: [{ containerPort: 80, protocol: 'TCP' }, { containerPort: 81, protocol: 'TCP' }] }] }),
+    live: pod({
+      containers: [
+        {
+          name: 'a',
+          ports: [
+            { containerPort: 80, protocol: 'TCP' },
+            { containerPort: 81, protocol: 'TCP' },
+          ],
+        },
+      ],
+    }),
     want: pod({ containers: [{ name: 'a', ports: [{ containerPort: 80, protocol: 'TCP', name: 'http' }] }] }),
   },
   {
@@ -71,7 +103,16 @@ const cases: Case[] = [
     type: 'tsk.v1.Pod',
     original: pod({
       volumes: [{ name: 'v1', emptyDir: {} }],
-      containers: [{ name: 'a', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }], volumeMounts: [{ name: 'v1', mountPath: '/d' }] }],
+      containers: [
+        {
+          name: 'a',
+          env: [
+            { name: 'A', value: '1' },
+            { name: 'B', value: '2' },
+          ],
+          volumeMounts: [{ name: 'v1', mountPath: '/d' }],
+        },
+      ],
     }),
     modified: pod({
       volumes: [{ name: 'v2', emptyDir: {} }],
@@ -79,7 +120,16 @@ const cases: Case[] = [
     }),
     live: pod({
       volumes: [{ name: 'v1', emptyDir: {} }],
-      containers: [{ name: 'a', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }], volumeMounts: [{ name: 'v1', mountPath: '/d' }] }],
+      containers: [
+        {
+          name: 'a',
+          env: [
+            { name: 'A', value: '1' },
+            { name: 'B', value: '2' },
+          ],
+          volumeMounts: [{ name: 'v1', mountPath: '/d' }],
+        },
+      ],
     }),
     want: pod({
       volumes: [{ name: 'v2', emptyDir: {} }],
@@ -165,7 +215,11 @@ for (const c of cases) {
 
 test('applying the same file twice changes nothing', (t) => {
   const file = pod({ containers: [{ name: 'a', image: 'x' }] }, { labels: { app: 'web' } });
-  const live = pod({ containers: [{ name: 'a', image: 'x', imagePullPolicy: 'Always' }] }, { labels: { app: 'web' }, uid: 'u' }, { status: { phase: 'Running' } });
+  const live = pod(
+    { containers: [{ name: 'a', image: 'x', imagePullPolicy: 'Always' }] },
+    { labels: { app: 'web' }, uid: 'u' },
+    { status: { phase: 'Running' } },
+  );
   const merged = threeWayMerge('tsk.v1.Pod', file, file, live);
   t.true(jsonEqual(merged, live));
 });

@@ -62,11 +62,7 @@ export function clone<T extends Json>(v: T): T {
 }
 
 /** What is known about a value's place in the schema. */
-type Ctx =
-  | { kind: 'message'; type: string }
-  | { kind: 'map'; value: Ctx }
-  | { kind: 'list'; element: Ctx; mergeKey?: string }
-  | { kind: 'scalar' };
+type Ctx = { kind: 'message'; type: string } | { kind: 'map'; value: Ctx } | { kind: 'list'; element: Ctx; mergeKey?: string } | { kind: 'scalar' };
 
 function ctxOfField(owner: string, f: FieldSchema): Ctx {
   let element: Ctx;

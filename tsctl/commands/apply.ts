@@ -119,7 +119,14 @@ export const applyCommand: Command = {
   usage: 'tsctl apply -f FILENAME|DIRECTORY|- [flags]',
   examples: '  tsctl apply -f manifests/\n  cat pod.yaml | tsctl apply -f -',
   flags: [
-    { name: 'filename', short: 'f', type: 'string', repeated: true, valueName: 'FILE', help: 'A manifest file, a directory of them, or - for stdin (repeatable)' },
+    {
+      name: 'filename',
+      short: 'f',
+      type: 'string',
+      repeated: true,
+      valueName: 'FILE',
+      help: 'A manifest file, a directory of them, or - for stdin (repeatable)',
+    },
     { name: 'validate', type: 'string', valueName: 'MODE', help: 'strict: unknown fields are errors; warn (default): they are warnings; ignore' },
   ],
   async run(ctx: Context): Promise<number> {

@@ -13,7 +13,8 @@ export const createCommand: Command = {
   async run(ctx: Context): Promise<number> {
     const [what, name, ...rest] = ctx.args.positionals;
     if (what === undefined) throw new UsageError('specify what to create: namespace NAME');
-    if (what !== 'namespace' && what !== 'ns') throw new UsageError(`unknown resource to create "${what}": tsctl create supports namespace NAME (use tsctl apply -f for other kinds)`);
+    if (what !== 'namespace' && what !== 'ns')
+      throw new UsageError(`unknown resource to create "${what}": tsctl create supports namespace NAME (use tsctl apply -f for other kinds)`);
     if (!name) throw new UsageError('exactly one NAME is required, got none');
     if (rest.length > 0) throw new UsageError(`exactly one NAME is required, got ${rest.length + 1}`);
     const cs = await ctx.clientset();

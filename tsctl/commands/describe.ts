@@ -19,7 +19,11 @@ export async function eventsFor(ctx: Context, cs: Clientset, kind: KindName, obj
   const uid = obj.metadata?.uid ?? '';
   const matches = (e: core.Event): boolean =>
     e.involvedObject?.name === name && e.involvedObject?.kind === KINDS[kind].kind && (!uid || !e.involvedObject?.uid || e.involvedObject.uid === uid);
-  const selector = [`involvedObject.name=${escapeFieldValue(name)}`, `involvedObject.kind=${KINDS[kind].kind}`, ...(uid ? [`involvedObject.uid=${uid}`] : [])].join(',');
+  const selector = [
+    `involvedObject.name=${escapeFieldValue(name)}`,
+    `involvedObject.kind=${KINDS[kind].kind}`,
+    ...(uid ? [`involvedObject.uid=${uid}`] : []),
+  ].join(',');
   try {
     const list = await ctx.wait(cs.events.listAll({ namespace: namespace || ctx.namespace, fieldSelector: selector }));
     return (list.items ?? []).filter(matches);

@@ -32,7 +32,7 @@ export const execCommand: Command = {
   name: 'exec',
   summary: 'Run a command in a container of a pod',
   usage: 'tsctl exec [-i] [-t] POD [-c CONTAINER] [-n NS] -- COMMAND [ARG...]',
-  examples: "  tsctl exec web-x7k2p -n demo -- hostname\n  tsctl exec -it web-x7k2p -- sh\n  echo hi | tsctl exec -i web-x7k2p -- cat",
+  examples: '  tsctl exec web-x7k2p -n demo -- hostname\n  tsctl exec -it web-x7k2p -- sh\n  echo hi | tsctl exec -i web-x7k2p -- cat',
   flags: [
     { name: 'container', short: 'c', type: 'string', valueName: 'CONTAINER', help: 'The container (optional when the pod has one)' },
     { name: 'stdin', short: 'i', type: 'bool', help: "Pass tsctl's stdin to the command" },

@@ -32,7 +32,8 @@ export function parseTargets(positionals: readonly string[], verb: string): Targ
     const targets = new Map<KindName, string[]>();
     for (const p of positionals) {
       const [kind, name, extra] = p.split('/');
-      if (!kind || !name || extra !== undefined) throw new UsageError(`there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (got "${p}")`);
+      if (!kind || !name || extra !== undefined)
+        throw new UsageError(`there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (got "${p}")`);
       const k = kindArg(kind);
       targets.set(k, [...(targets.get(k) ?? []), name]);
     }
@@ -45,7 +46,9 @@ export function parseTargets(positionals: readonly string[], verb: string): Targ
 
 /** -L a,b -L c: every key, in order (kubectl's string slice flag). */
 export function labelColumns(args: ParsedArgs): string[] {
-  return flagStrings(args, 'label-columns').flatMap((v) => v.split(',')).filter((k) => k !== '');
+  return flagStrings(args, 'label-columns')
+    .flatMap((v) => v.split(','))
+    .filter((k) => k !== '');
 }
 
 interface Printer {
@@ -102,7 +105,13 @@ function noResources(ctx: Context, kind: KindName, allNamespaces: boolean): void
  * A broken stream is resumed from the last revision seen; an expired one
  * cannot be resumed without missing changes, so it is an error.
  */
-async function follow(ctx: Context, client: ResourceClient<ApiObject>, printer: Printer, opts: { namespace: string; labelSelector: string; fieldSelector: string }, resourceVersion: string): Promise<number> {
+async function follow(
+  ctx: Context,
+  client: ResourceClient<ApiObject>,
+  printer: Printer,
+  opts: { namespace: string; labelSelector: string; fieldSelector: string },
+  resourceVersion: string,
+): Promise<number> {
   let rv = resourceVersion;
   let failures = 0;
   while (!ctx.signal.aborted) {
@@ -170,9 +179,16 @@ async function getKind(ctx: Context, target: Target, format: OutputFormat, singl
     if (watch && target.names.length === 1 && found[0]) {
       const name = target.names[0] as string;
       const sel = [`metadata.name=${name}`, fieldSelector].filter(Boolean).join(',');
-      return follow(ctx, client, printer, { namespace: namespace || ctx.namespace, labelSelector, fieldSelector: sel }, found[0].metadata?.resourceVersion ?? '');
+      return follow(
+        ctx,
+        client,
+        printer,
+        { namespace: namespace || ctx.namespace, labelSelector, fieldSelector: sel },
+        found[0].metadata?.resourceVersion ?? '',
+      );
     }
-    if (watch && target.names.length > 1) throw new UsageError('watch is only supported on individual resources and resource collections, but multiple names were given');
+    if (watch && target.names.length > 1)
+      throw new UsageError('watch is only supported on individual resources and resource collections, but multiple names were given');
     return code;
   }
 
@@ -189,7 +205,8 @@ export const getCommand: Command = {
   name: 'get',
   summary: 'Display one or many objects',
   usage: 'tsctl get KIND[,KIND...] [NAME...] [flags]',
-  examples: '  tsctl get pods\n  tsctl get po web -o yaml\n  tsctl get svc -A\n  tsctl get pods -l app=web -w\n  tsctl -n demo get pods -L app --sort-by .metadata.creationTimestamp\n  tsctl get pods --no-headers -o wide',
+  examples:
+    '  tsctl get pods\n  tsctl get po web -o yaml\n  tsctl get svc -A\n  tsctl get pods -l app=web -w\n  tsctl -n demo get pods -L app --sort-by .metadata.creationTimestamp\n  tsctl get pods --no-headers -o wide',
   flags: [
     { name: 'all-namespaces', short: 'A', type: 'bool', help: 'List across every namespace (adds a NAMESPACE column)' },
     { name: 'selector', short: 'l', type: 'string', valueName: 'SELECTOR', help: 'Label selector: a=b, a!=b, a in (x,y), a notin (x), a, !a' },
@@ -197,13 +214,23 @@ export const getCommand: Command = {
     { name: 'output', short: 'o', type: 'string', valueName: 'FORMAT', help: 'wide, yaml, json or name' },
     { name: 'watch', short: 'w', type: 'bool', help: 'After listing, print a row for every change until interrupted' },
     { name: 'show-labels', type: 'bool', help: "Add a LABELS column (the object's labels)" },
-    { name: 'label-columns', short: 'L', type: 'string', repeated: true, valueName: 'KEY[,KEY...]', help: 'Add a column per label key (header: the upper-cased last segment of the key); repeatable' },
+    {
+      name: 'label-columns',
+      short: 'L',
+      type: 'string',
+      repeated: true,
+      valueName: 'KEY[,KEY...]',
+      help: 'Add a column per label key (header: the upper-cased last segment of the key); repeatable',
+    },
     { name: 'no-headers', type: 'bool', help: "Don't print the header row of tables" },
     { name: 'sort-by', type: 'string', valueName: 'FIELD', help: 'Sort lists by a JSONPath field, e.g. .metadata.name or {.metadata.creationTimestamp}' },
   ],
   async run(ctx: Context): Promise<number> {
     const format = parseOutputFormat(flagString(ctx.args, 'output'));
-    if (!format) throw new UsageError(`unable to match a printer suitable for the output format "${flagString(ctx.args, 'output')}", allowed formats are: json,name,wide,yaml`);
+    if (!format)
+      throw new UsageError(
+        `unable to match a printer suitable for the output format "${flagString(ctx.args, 'output')}", allowed formats are: json,name,wide,yaml`,
+      );
     const targets = parseTargets(ctx.args.positionals, 'get');
     const sortBy = flagString(ctx.args, 'sort-by');
     const sortField = sortBy ? parseSortField(sortBy) : undefined;

@@ -10,7 +10,10 @@ import { formatJson, formatYaml } from '../printers/output';
 
 /** The client's version, from package.json (dist/tsctl/commands -> repository root). */
 export function clientVersion(): string {
-  for (const up of [['..', '..', '..'], ['..', '..']]) {
+  for (const up of [
+    ['..', '..', '..'],
+    ['..', '..'],
+  ]) {
     try {
       const pkg = JSON.parse(readFileSync(join(__dirname, ...up, 'package.json'), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === 'tsk' && pkg.version) return `v${pkg.version}`;
@@ -37,7 +40,13 @@ export const versionCommand: Command = {
     if (!flagBool(ctx.args, 'client')) {
       const cs = await ctx.clientset();
       const v = await ctx.wait(cs.version());
-      server = { gitVersion: v.version ?? '', gitCommit: v.gitCommit ?? '', platform: v.platform ?? '', nodeVersion: v.nodeVersion ?? '', etcdVersion: v.etcdVersion ?? '' };
+      server = {
+        gitVersion: v.version ?? '',
+        gitCommit: v.gitCommit ?? '',
+        platform: v.platform ?? '',
+        nodeVersion: v.nodeVersion ?? '',
+        etcdVersion: v.etcdVersion ?? '',
+      };
     }
     if (output) {
       const doc = { clientVersion: client, ...(server ? { serverVersion: server } : {}) };

@@ -138,7 +138,13 @@ function nodeColumns(wide: boolean): Columns<core.Node> {
       const row = [n.metadata?.name ?? '', nodeStatus(n), nodeRoles(n), created(n, now), info?.kubeletVersion || ''];
       if (wide) {
         const addr = (t: string): string => (n.status?.addresses ?? []).find((a) => a.type === t)?.address || NONE;
-        row.push(addr('InternalIP'), addr('ExternalIP'), info?.osImage || '<unknown>', info?.kernelVersion || '<unknown>', info?.containerRuntimeVersion || '<unknown>');
+        row.push(
+          addr('InternalIP'),
+          addr('ExternalIP'),
+          info?.osImage || '<unknown>',
+          info?.kernelVersion || '<unknown>',
+          info?.containerRuntimeVersion || '<unknown>',
+        );
       }
       return row;
     },

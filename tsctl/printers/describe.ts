@@ -93,7 +93,14 @@ function containerState(w: DescribeWriter, level: number, key: string, s: core.C
   void now;
 }
 
-function containers(w: DescribeWriter, level: number, title: string, list: core.Container[] | undefined, statuses: core.ContainerStatus[] | undefined, now: number): void {
+function containers(
+  w: DescribeWriter,
+  level: number,
+  title: string,
+  list: core.Container[] | undefined,
+  statuses: core.ContainerStatus[] | undefined,
+  now: number,
+): void {
   if (!list || list.length === 0) return;
   w.text(level, `${title}:`);
   for (const c of list) {
@@ -142,7 +149,8 @@ function intOrString(v: { type?: number; intVal?: number; strVal?: string } | un
 
 function probeText(p: core.Probe): string {
   const timing = `delay=${p.initialDelaySeconds ?? 0}s timeout=${p.timeoutSeconds || 1}s period=${p.periodSeconds || 10}s #success=${p.successThreshold || 1} #failure=${p.failureThreshold || 3}`;
-  if (p.httpGet) return `http-get ${p.httpGet.scheme === 'HTTPS' ? 'https' : 'http'}://${p.httpGet.host ?? ''}:${intOrString(p.httpGet.port)}${p.httpGet.path || '/'} ${timing}`;
+  if (p.httpGet)
+    return `http-get ${p.httpGet.scheme === 'HTTPS' ? 'https' : 'http'}://${p.httpGet.host ?? ''}:${intOrString(p.httpGet.port)}${p.httpGet.path || '/'} ${timing}`;
   if (p.tcpSocket) return `tcp-socket ${p.tcpSocket.host ?? ''}:${intOrString(p.tcpSocket.port)} ${timing}`;
   if (p.exec) return `exec [${(p.exec.command ?? []).join(' ')}] ${timing}`;
   return timing;
@@ -173,7 +181,7 @@ function describePod(w: DescribeWriter, p: core.Pod, now: number): void {
     for (const v of vols) {
       w.text(1, `${v.name ?? ''}:`);
       if (v.emptyDir) {
-        w.field(2, 'Type', 'EmptyDir (a temporary directory that shares a pod\'s lifetime)');
+        w.field(2, 'Type', "EmptyDir (a temporary directory that shares a pod's lifetime)");
         w.field(2, 'Medium', v.emptyDir.medium || '');
       } else if (v.hostPath) {
         w.field(2, 'Type', 'HostPath (bare host directory volume)');
@@ -183,7 +191,9 @@ function describePod(w: DescribeWriter, p: core.Pod, now: number): void {
   } else w.field(0, 'Volumes', '<none>');
   w.field(0, 'QoS Class', p.status?.qosClass);
   w.map(0, 'Node-Selectors', p.spec?.nodeSelector);
-  const tol = (p.spec?.tolerations ?? []).map((t) => `${t.key ?? ''}${t.operator === 'Exists' ? '' : `=${t.value ?? ''}`}:${t.effect ?? ''}${t.tolerationSeconds ? ` for ${t.tolerationSeconds}s` : ''}`);
+  const tol = (p.spec?.tolerations ?? []).map(
+    (t) => `${t.key ?? ''}${t.operator === 'Exists' ? '' : `=${t.value ?? ''}`}:${t.effect ?? ''}${t.tolerationSeconds ? ` for ${t.tolerationSeconds}s` : ''}`,
+  );
   w.field(0, 'Tolerations', tol.join(', '));
 }
 

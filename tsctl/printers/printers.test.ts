@@ -25,7 +25,11 @@ const runningPod: core.Pod = {
 };
 
 test('pods table: kubectl columns and spacing', (t) => {
-  const pending: core.Pod = { metadata: { name: 'db-7xk2p', creationTimestamp: ts(200) }, spec: { containers: [{ name: 'a' }, { name: 'b' }] }, status: { phase: 'Pending' } };
+  const pending: core.Pod = {
+    metadata: { name: 'db-7xk2p', creationTimestamp: ts(200) },
+    spec: { containers: [{ name: 'a' }, { name: 'b' }] },
+    status: { phase: 'Pending' },
+  };
   t.is(
     table('Pod', [runningPod, pending]),
     'NAME       READY   STATUS    RESTARTS   AGE\n' + 'web        1/1     Running   0          45s\n' + 'db-7xk2p   0/2     Pending   0          3m20s\n',
@@ -40,10 +44,13 @@ test('pods table: wide, all namespaces, labels', (t) => {
   );
 });
 
-test('-L columns after the kind\'s, LABELS last and sorted by key, as kubectl decorates tables', (t) => {
+test("-L columns after the kind's, LABELS last and sorted by key, as kubectl decorates tables", (t) => {
   const labelled: core.Pod = { ...runningPod, metadata: { ...runningPod.metadata, labels: { tier: 'front', app: 'web', 'app.kubernetes.io/name': 'shop' } } };
   t.is(
-    table('Pod', [labelled, { ...runningPod, metadata: { name: 'bare', creationTimestamp: ts(45) } }], { labelColumns: ['app', 'app.kubernetes.io/name'], showLabels: true }),
+    table('Pod', [labelled, { ...runningPod, metadata: { name: 'bare', creationTimestamp: ts(45) } }], {
+      labelColumns: ['app', 'app.kubernetes.io/name'],
+      showLabels: true,
+    }),
     'NAME   READY   STATUS    RESTARTS   AGE   APP   NAME   LABELS\n' +
       'web    1/1     Running   0          45s   web   shop   app.kubernetes.io/name=shop,app=web,tier=front\n' +
       'bare   1/1     Running   0          45s                <none>\n',
@@ -57,19 +64,51 @@ test('pod STATUS follows kubectl: waiting reason, terminated reason, exit code, 
     spec: { containers: [{ name: 'c' }], initContainers: extra.spec?.initContainers },
     status,
   });
-  t.is(podSummary(base({ phase: 'Pending', containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ContainerCreating' } } }] }), now).status, 'ContainerCreating');
-  t.is(podSummary(base({ phase: 'Running', containerStatuses: [{ name: 'c', restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, finishedAt: ts(90) } } }] }), now).status, 'CrashLoopBackOff');
-  t.is(podSummary(base({ phase: 'Running', containerStatuses: [{ name: 'c', restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, finishedAt: ts(90) } } }] }), now).restarts, '4 (90s ago)');
-  t.is(podSummary(base({ phase: 'Succeeded', containerStatuses: [{ name: 'c', state: { terminated: { exitCode: 0, reason: 'Completed' } } }] }), now).status, 'Completed');
+  t.is(
+    podSummary(base({ phase: 'Pending', containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ContainerCreating' } } }] }), now).status,
+    'ContainerCreating',
+  );
+  t.is(
+    podSummary(
+      base({
+        phase: 'Running',
+        containerStatuses: [
+          { name: 'c', restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, finishedAt: ts(90) } } },
+        ],
+      }),
+      now,
+    ).status,
+    'CrashLoopBackOff',
+  );
+  t.is(
+    podSummary(
+      base({
+        phase: 'Running',
+        containerStatuses: [
+          { name: 'c', restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, finishedAt: ts(90) } } },
+        ],
+      }),
+      now,
+    ).restarts,
+    '4 (90s ago)',
+  );
+  t.is(
+    podSummary(base({ phase: 'Succeeded', containerStatuses: [{ name: 'c', state: { terminated: { exitCode: 0, reason: 'Completed' } } }] }), now).status,
+    'Completed',
+  );
   t.is(podSummary(base({ phase: 'Failed', containerStatuses: [{ name: 'c', state: { terminated: { exitCode: 3 } } }] }), now).status, 'ExitCode:3');
   t.is(podSummary(base({ phase: 'Failed', containerStatuses: [{ name: 'c', state: { terminated: { exitCode: 137, signal: 9 } } }] }), now).status, 'Signal:9');
   t.is(podSummary(base({ phase: 'Running' }, { metadata: { deletionTimestamp: ts(1) } }), now).status, 'Terminating');
   t.is(
-    podSummary(base({ phase: 'Pending', initContainerStatuses: [{ name: 'i', state: { running: {} } }] }, { spec: { initContainers: [{ name: 'i' }] } }), now).status,
+    podSummary(base({ phase: 'Pending', initContainerStatuses: [{ name: 'i', state: { running: {} } }] }, { spec: { initContainers: [{ name: 'i' }] } }), now)
+      .status,
     'Init:0/1',
   );
   t.is(
-    podSummary(base({ phase: 'Pending', initContainerStatuses: [{ name: 'i', state: { terminated: { exitCode: 2 } } }] }, { spec: { initContainers: [{ name: 'i' }] } }), now).status,
+    podSummary(
+      base({ phase: 'Pending', initContainerStatuses: [{ name: 'i', state: { terminated: { exitCode: 2 } } }] }, { spec: { initContainers: [{ name: 'i' }] } }),
+      now,
+    ).status,
     'Init:ExitCode:2',
   );
   t.is(podSummary(base({}), now).status, 'Pending');
@@ -77,16 +116,28 @@ test('pod STATUS follows kubectl: waiting reason, terminated reason, exit code, 
 
 test('rc, service, endpoints, node, namespace and event tables', (t) => {
   t.is(
-    table('ReplicationController', [{ metadata: { name: 'web', creationTimestamp: ts(3 * 3600) }, spec: { replicas: 3 }, status: { replicas: 3, readyReplicas: 2 } }]),
+    table('ReplicationController', [
+      { metadata: { name: 'web', creationTimestamp: ts(3 * 3600) }, spec: { replicas: 3 }, status: { replicas: 3, readyReplicas: 2 } },
+    ]),
     'NAME   DESIRED   CURRENT   READY   AGE\nweb    3         3         2       3h\n',
   );
   t.is(
     table('Service', [
       {
         metadata: { name: 'web', creationTimestamp: ts(60) },
-        spec: { type: 'NodePort', clusterIP: '10.96.0.12', ports: [{ port: 80, protocol: 'TCP', nodePort: 30080 }, { port: 53, protocol: 'UDP' }] },
+        spec: {
+          type: 'NodePort',
+          clusterIP: '10.96.0.12',
+          ports: [
+            { port: 80, protocol: 'TCP', nodePort: 30080 },
+            { port: 53, protocol: 'UDP' },
+          ],
+        },
       },
-      { metadata: { name: 'kubernetes', creationTimestamp: ts(2 * 86400 + 3 * 3600) }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.1', ports: [{ port: 443, protocol: 'TCP' }] } },
+      {
+        metadata: { name: 'kubernetes', creationTimestamp: ts(2 * 86400 + 3 * 3600) },
+        spec: { type: 'ClusterIP', clusterIP: '10.96.0.1', ports: [{ port: 443, protocol: 'TCP' }] },
+      },
     ]),
     'NAME         TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)               AGE\n' +
       'web          NodePort    10.96.0.12   <none>        80:30080/TCP,53/UDP   60s\n' +
@@ -100,7 +151,9 @@ test('rc, service, endpoints, node, namespace and event tables', (t) => {
       },
       { metadata: { name: 'empty', creationTimestamp: ts(5) } },
     ]),
-    'NAME    ENDPOINTS                                         AGE\n' + 'web     10.0.0.1:80,10.0.0.2:80,10.0.0.3:80 + 1 more...   5s\n' + 'empty   <none>                                            5s\n',
+    'NAME    ENDPOINTS                                         AGE\n' +
+      'web     10.0.0.1:80,10.0.0.2:80,10.0.0.3:80 + 1 more...   5s\n' +
+      'empty   <none>                                            5s\n',
   );
   t.is(
     table('Node', [
@@ -112,22 +165,43 @@ test('rc, service, endpoints, node, namespace and event tables', (t) => {
     ]),
     'NAME     STATUS                     ROLES           AGE   VERSION\nnode-1   Ready,SchedulingDisabled   control-plane   10m   v0.1.0\n',
   );
-  t.is(table('Namespace', [{ metadata: { name: 'default', creationTimestamp: ts(30) }, status: { phase: 'Active' } }]), 'NAME      STATUS   AGE\ndefault   Active   30s\n');
   t.is(
-    table('Event', [{ metadata: { name: 'web.1' }, lastTimestamp: ts(12), type: 'Normal', reason: 'Scheduled', involvedObject: { kind: 'Pod', name: 'web' }, message: 'Successfully assigned default/web to node-1' }]),
+    table('Namespace', [{ metadata: { name: 'default', creationTimestamp: ts(30) }, status: { phase: 'Active' } }]),
+    'NAME      STATUS   AGE\ndefault   Active   30s\n',
+  );
+  t.is(
+    table('Event', [
+      {
+        metadata: { name: 'web.1' },
+        lastTimestamp: ts(12),
+        type: 'Normal',
+        reason: 'Scheduled',
+        involvedObject: { kind: 'Pod', name: 'web' },
+        message: 'Successfully assigned default/web to node-1',
+      },
+    ]),
     'LAST SEEN   TYPE     REASON      OBJECT    MESSAGE\n12s         Normal   Scheduled   pod/web   Successfully assigned default/web to node-1\n',
   );
 });
 
 test('table widths are remembered: later rows line up, wider cells widen', (t) => {
   const w = new TableWriter();
-  t.deepEqual(w.format([['NAME', 'STATUS'], ['a', 'Running']]), ['NAME   STATUS', 'a      Running']);
+  t.deepEqual(
+    w.format([
+      ['NAME', 'STATUS'],
+      ['a', 'Running'],
+    ]),
+    ['NAME   STATUS', 'a      Running'],
+  );
   t.deepEqual(w.format([['b', 'Pending']]), ['b      Pending']);
   t.deepEqual(w.format([['a-much-longer-name', 'x']]), ['a-much-longer-name   x']);
 });
 
 test('-o yaml: sorted keys, sequences unindented as kubectl, v1 List for several', (t) => {
-  const pod: core.Pod = { metadata: { name: 'web', labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'busybox', ports: [{ containerPort: 80 }] }] } };
+  const pod: core.Pod = {
+    metadata: { name: 'web', labels: { app: 'web' } },
+    spec: { containers: [{ name: 'c', image: 'busybox', ports: [{ containerPort: 80 }] }] },
+  };
   t.is(
     formatYaml(toKubeJson('Pod', pod)),
     'apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    app: web\n  name: web\nspec:\n  containers:\n  - image: busybox\n    name: c\n    ports:\n    - containerPort: 80\n',
@@ -135,22 +209,40 @@ test('-o yaml: sorted keys, sequences unindented as kubectl, v1 List for several
   const list = formatYaml(toKubeList('Pod', [pod]));
   t.true(list.startsWith('apiVersion: v1\nitems:\n- apiVersion: v1\n'));
   t.true(list.endsWith('kind: List\nmetadata:\n  resourceVersion: ""\n') || list.endsWith("kind: List\nmetadata:\n  resourceVersion: ''\n"));
-  t.is(formatJson(toKubeJson('Namespace', { metadata: { name: 'x' } })), '{\n    "apiVersion": "v1",\n    "kind": "Namespace",\n    "metadata": {\n        "name": "x"\n    }\n}\n');
+  t.is(
+    formatJson(toKubeJson('Namespace', { metadata: { name: 'x' } })),
+    '{\n    "apiVersion": "v1",\n    "kind": "Namespace",\n    "metadata": {\n        "name": "x"\n    }\n}\n',
+  );
 });
 
 test('describe: aligned fields, containers, events table', (t) => {
   const w = describeObject('Pod', runningPod, now);
-  eventsSection(w, [{ type: 'Normal', reason: 'Scheduled', lastTimestamp: ts(30), source: { component: 'default-scheduler' }, message: 'Successfully assigned default/web to node-1' }], now);
+  eventsSection(
+    w,
+    [
+      {
+        type: 'Normal',
+        reason: 'Scheduled',
+        lastTimestamp: ts(30),
+        source: { component: 'default-scheduler' },
+        message: 'Successfully assigned default/web to node-1',
+      },
+    ],
+    now,
+  );
   const text = w.toString();
   t.regex(text, /^Name:\s+web\nNamespace:\s+default\n/);
   t.regex(text, /\nNode:\s+node-1\n/);
   t.regex(text, /\nStatus:\s+Running\n/);
   t.regex(text, /\nIP:\s+10\.244\.1\.5\n/);
-  t.regex(text, /\nContainers:\n  httpd:\n    Image:\s+busybox\n/);
-  t.regex(text, /\n    State:\s+Running\n      Started:/);
-  t.regex(text, /\n    Restart Count:\s+0\n/);
-  t.regex(text, /\nEvents:\n  Type    Reason     Age   From               Message\n  ----    ------     ----  ----               -------\n  Normal  Scheduled  30s   default-scheduler  Successfully assigned default\/web to node-1\n$/);
-  t.regex(text, /\n    Image:          busybox\n/, 'values of one block start in one column');
+  t.regex(text, /\nContainers:\n {2}httpd:\n {4}Image:\s+busybox\n/);
+  t.regex(text, /\n {4}State:\s+Running\n {6}Started:/);
+  t.regex(text, /\n {4}Restart Count:\s+0\n/);
+  t.regex(
+    text,
+    /\nEvents:\n {2}Type {4}Reason {5}Age {3}From {15}Message\n {2}---- {4}------ {5}---- {2}---- {15}-------\n {2}Normal {2}Scheduled {2}30s {3}default-scheduler {2}Successfully assigned default\/web to node-1\n$/,
+  );
+  t.regex(text, /\n {4}Image: {10}busybox\n/, 'values of one block start in one column');
   const none = new DescribeWriter();
   eventsSection(none, [], now);
   t.is(none.toString(), 'Events:  <none>\n');

@@ -10,7 +10,8 @@ test("field paths: kubectl's relaxed forms, indexes, quoted and escaped keys", (
   t.deepEqual(parseSortField(".metadata.labels['app.kubernetes.io/name']").steps, ['metadata', 'labels', 'app.kubernetes.io/name']);
   t.deepEqual(parseSortField('.metadata.labels.app\\.kubernetes\\.io/name').steps, ['metadata', 'labels', 'app.kubernetes.io/name']);
   t.throws(() => parseSortField('{.a}{.b}'), { instanceOf: UsageError, message: /--sort-by: unexpected path string/ });
-  for (const bad of ['.items[*].x', '.a..b', '.a.', '.']) t.throws(() => parseSortField(bad), { instanceOf: UsageError, message: /--sort-by: ".*" is not a field path/ }, bad);
+  for (const bad of ['.items[*].x', '.a..b', '.a.', '.'])
+    t.throws(() => parseSortField(bad), { instanceOf: UsageError, message: /--sort-by: ".*" is not a field path/ }, bad);
   t.is(fieldValue({ a: [{ b: 3 }] }, ['a', 0, 'b']), 3);
   t.is(fieldValue({ a: [] }, ['a', 0, 'b']), undefined);
   t.is(fieldValue({ a: 'x' }, ['a', 'b']), undefined);
@@ -39,7 +40,10 @@ test('sorting numbers, quantities, times and strings as kubectl', (t) => {
 });
 
 test('sorting errors are kubectl', (t) => {
-  t.throws(() => by([obj('a'), obj('b')], '.spec.nope'), { instanceOf: CliError, message: 'couldn\'t find any field with path "{.spec.nope}" in the list of objects' });
+  t.throws(() => by([obj('a'), obj('b')], '.spec.nope'), {
+    instanceOf: CliError,
+    message: 'couldn\'t find any field with path "{.spec.nope}" in the list of objects',
+  });
   t.deepEqual(by([obj('a')], '.spec.nope'), ['a'], 'one object is not sorted, so not checked');
   t.throws(() => by([obj('a', { m: {} }), obj('b', { m: {} })], '.metadata.m'), { instanceOf: CliError, message: /unsortable type: map/ });
   t.throws(() => by([obj('a', { m: 1 }), obj('b', { m: 'x' })], '.metadata.m'), { instanceOf: CliError, message: /unsortable type: number and string/ });

@@ -26,8 +26,10 @@ const RELAXED = /^\{\.?([^{}]+)\}$|^\.?([^{}]+)$/;
 export function parseSortField(input: string): SortField {
   const m = RELAXED.exec(input);
   const spec = m?.[1] ?? m?.[2];
-  if (spec === undefined) throw new UsageError(`--sort-by: unexpected path string, expected a 'name1.name2' or '.name1.name2' or '{name1.name2}' or '{.name1.name2}'`);
-  const bad = (): UsageError => new UsageError(`--sort-by: "${input}" is not a field path such as .metadata.name or {.status.containerStatuses[0].restartCount}`);
+  if (spec === undefined)
+    throw new UsageError(`--sort-by: unexpected path string, expected a 'name1.name2' or '.name1.name2' or '{name1.name2}' or '{.name1.name2}'`);
+  const bad = (): UsageError =>
+    new UsageError(`--sort-by: "${input}" is not a field path such as .metadata.name or {.status.containerStatuses[0].restartCount}`);
   const token = /\.((?:[^.[\]\\]|\\.)+)|\[(\d+)\]|\['([^']*)'\]/y;
   const steps: Step[] = [];
   // RELAXED took the leading dot off: put it back so every key step starts with one.

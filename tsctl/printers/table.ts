@@ -35,5 +35,8 @@ export class TableWriter {
 
 /** One table as text, each line ending in a newline. */
 export function formatTable(rows: readonly (readonly string[])[], layout: TableLayout = GET_LAYOUT): string {
-  return new TableWriter(layout).format(rows).map((l) => `${l}\n`).join('');
+  return new TableWriter(layout)
+    .format(rows)
+    .map((l) => `${l}\n`)
+    .join('');
 }

@@ -26,7 +26,10 @@ test('pflag forms: interleaved positionals, =, attached short values, combined b
 test('booleans take =true and =false', (t) => {
   t.false(flagBool(parseCommandLine(['-A', '--all-namespaces=false'], specs), 'all-namespaces'));
   t.true(flagBool(parseCommandLine(['--watch=true'], specs), 'watch'));
-  t.throws(() => parseCommandLine(['--watch=maybe'], specs), { instanceOf: UsageError, message: 'invalid argument "maybe" for "--watch" flag: must be true or false' });
+  t.throws(() => parseCommandLine(['--watch=maybe'], specs), {
+    instanceOf: UsageError,
+    message: 'invalid argument "maybe" for "--watch" flag: must be true or false',
+  });
 });
 
 test("pflag's errors", (t) => {

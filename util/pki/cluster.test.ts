@@ -16,7 +16,18 @@ test('first start creates the CA and the leaves, files 0600, dir 0700', async (t
   const pki = await loadOrCreateClusterPki(dataDir, { sans: { dns: ['node-1'], ips: ['10.0.0.5'] } });
   t.is((await fs.stat(pki.dir)).mode & 0o777, 0o700);
   const files = await fs.readdir(pki.dir);
-  t.deepEqual(files.sort(), ['admin.crt', 'admin.key', 'ca.crt', 'ca.key', 'etcd-client.crt', 'etcd-client.key', 'etcd-server.crt', 'etcd-server.key', 'server.crt', 'server.key']);
+  t.deepEqual(files.sort(), [
+    'admin.crt',
+    'admin.key',
+    'ca.crt',
+    'ca.key',
+    'etcd-client.crt',
+    'etcd-client.key',
+    'etcd-server.crt',
+    'etcd-server.key',
+    'server.crt',
+    'server.key',
+  ]);
   for (const f of files) t.is((await fs.stat(path.join(pki.dir, f))).mode & 0o777, 0o600, f);
   const ca = new X509Certificate(pki.ca.certPem);
   for (const leaf of [pki.server, pki.admin, pki.etcdServer, pki.etcdClient]) t.true(new X509Certificate(leaf.certPem).verify(ca.publicKey));

@@ -73,7 +73,9 @@ test('signCsr: a malformed CSR is refused with one line', async (t) => {
 });
 
 test('certificateInfo: malformed PEM gives one clear line', (t) => {
-  t.throws(() => certificateInfo('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), { message: /^certificate: not a valid PEM X\.509 certificate/ });
+  t.throws(() => certificateInfo('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), {
+    message: /^certificate: not a valid PEM X\.509 certificate/,
+  });
 });
 
 test('caHash: sha256 of the DER, as node computes it', async (t) => {

@@ -67,10 +67,7 @@ export async function createCA(commonName: string, validityDays = CA_VALIDITY_DA
     signingAlgorithm: SIGNING,
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
-        true,
-      ),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
@@ -203,7 +200,7 @@ async function importKeyPair(keyPem: string): Promise<webcrypto.CryptoKeyPair> {
     pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
     spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
   } catch (err) {
-    throw new Error(`private key: not a valid PEM key (${errorMessage(err)})`);
+    throw new Error(`private key: not a valid PEM key (${errorMessage(err)})`, { cause: err });
   }
   const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, EC_KEY, false, ['sign']);
   const publicKey = await webcrypto.subtle.importKey('spki', spki, EC_KEY, true, ['verify']);
@@ -215,7 +212,7 @@ export function parseCert(certPem: string): x509.X509Certificate {
   try {
     return new x509.X509Certificate(certPem);
   } catch (err) {
-    throw new Error(`certificate: not a valid PEM X.509 certificate (${errorMessage(err)})`);
+    throw new Error(`certificate: not a valid PEM X.509 certificate (${errorMessage(err)})`, { cause: err });
   }
 }
 
@@ -223,7 +220,7 @@ function parseCsr(csrPem: string): x509.Pkcs10CertificateRequest {
   try {
     return new x509.Pkcs10CertificateRequest(csrPem);
   } catch (err) {
-    throw new Error(`certificate signing request: not a valid PEM PKCS#10 request (${errorMessage(err)})`);
+    throw new Error(`certificate signing request: not a valid PEM PKCS#10 request (${errorMessage(err)})`, { cause: err });
   }
 }
 

@@ -62,7 +62,10 @@ export function parseCgroupLayout(mountinfo: string, v2Controllers: (dir: string
     return V2_CONTROLLERS.every((c) => have.includes(c));
   });
   if (v2Root !== undefined) return { version: 2, v1: {}, v2Root };
-  throw new SetupError('detect cgroups', 'found neither cgroup v1 hierarchies for cpu, cpuacct, memory and pids nor a cgroup v2 mount with the cpu, memory and pids controllers');
+  throw new SetupError(
+    'detect cgroups',
+    'found neither cgroup v1 hierarchies for cpu, cpuacct, memory and pids nor a cgroup v2 mount with the cpu, memory and pids controllers',
+  );
 }
 
 export function detectCgroupLayout(): CgroupLayout {
@@ -124,7 +127,10 @@ function statField(text: string, key: string): number {
 }
 
 export class CgroupManager {
-  constructor(readonly layout: CgroupLayout, readonly parent = 'tsk') {}
+  constructor(
+    readonly layout: CgroupLayout,
+    readonly parent = 'tsk',
+  ) {}
 
   /** Relative path of a pod's cgroup. */
   podPath(podUid: string): string {
@@ -161,7 +167,10 @@ export class CgroupManager {
    */
   create(rel: string, resources: ContainerResources = {}, devices?: readonly DeviceRule[]): void {
     if (devices && this.layout.version === 1 && this.layout.v1.devices === undefined) {
-      throw new SetupError('cgroup devices', 'the cgroup v1 devices controller is not mounted: containers would be free to open any device node (mount it, e.g. at /sys/fs/cgroup/devices)');
+      throw new SetupError(
+        'cgroup devices',
+        'the cgroup v1 devices controller is not mounted: containers would be free to open any device node (mount it, e.g. at /sys/fs/cgroup/devices)',
+      );
     }
     if (this.layout.version === 2) this.enableV2Controllers(rel);
     for (const dir of this.dirs(rel)) {
@@ -224,7 +233,10 @@ export class CgroupManager {
   /** PIDs in the cgroup (host PID namespace). */
   procs(rel: string): number[] {
     const text = readTextOr(path.join(this.dirOf('pids', rel), 'cgroup.procs'));
-    return text.split('\n').filter((l) => l !== '').map(Number);
+    return text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map(Number);
   }
 
   /** Sends a signal to every process in the cgroup (v2: SIGKILL via cgroup.kill when the kernel has it). */

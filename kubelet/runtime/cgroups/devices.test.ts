@@ -21,9 +21,24 @@ function dump(...rules: string[]): { code: number | null; out: string; err: stri
 
 test("the default rules are runc's: mknod of anything, rwm of the harmless character devices only", (t) => {
   const lines = DEFAULT_DEVICE_RULES.map(formatDeviceRule);
-  t.deepEqual(lines, ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:8 rwm', 'c 1:7 rwm', 'c 5:0 rwm', 'c 1:5 rwm', 'c 1:9 rwm', 'c 136:* rwm', 'c 5:2 rwm', 'c 10:200 rwm']);
+  t.deepEqual(lines, [
+    'c *:* m',
+    'b *:* m',
+    'c 1:3 rwm',
+    'c 1:8 rwm',
+    'c 1:7 rwm',
+    'c 5:0 rwm',
+    'c 1:5 rwm',
+    'c 1:9 rwm',
+    'c 136:* rwm',
+    'c 5:2 rwm',
+    'c 10:200 rwm',
+  ]);
   t.true(DEFAULT_DEVICE_RULES.every((r) => r.allow));
-  t.false(DEFAULT_DEVICE_RULES.some((r) => r.type === 'b' && r.access !== 'm'), 'no block device may be read or written');
+  t.false(
+    DEFAULT_DEVICE_RULES.some((r) => r.type === 'b' && r.access !== 'm'),
+    'no block device may be read or written',
+  );
 });
 
 test('cgroup v1: deny everything first, then allow each rule', (t) => {
@@ -44,15 +59,34 @@ test('bad rules are refused naming the field', (t) => {
 
 test('the v1 layout records the devices controller; the shim spec carries v2 filter rules', (t) => {
   const l = parseCgroupLayout(
-    ['31 30 0:28 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu', '32 30 0:29 / /sys/fs/cgroup/cpuacct rw - cgroup cgroup rw,cpuacct',
-      '34 30 0:31 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory', '35 30 0:32 / /sys/fs/cgroup/devices rw - cgroup cgroup rw,devices',
-      '38 30 0:35 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids'].join('\n'),
+    [
+      '31 30 0:28 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu',
+      '32 30 0:29 / /sys/fs/cgroup/cpuacct rw - cgroup cgroup rw,cpuacct',
+      '34 30 0:31 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory',
+      '35 30 0:32 / /sys/fs/cgroup/devices rw - cgroup cgroup rw,devices',
+      '38 30 0:35 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids',
+    ].join('\n'),
     () => [],
   );
   t.is(l.v1.devices, '/sys/fs/cgroup/devices');
   const base: ShimSpec = {
-    lowerDirs: ['/l'], upperDir: '/u', workDir: '/w', rootfs: '/r', cgroupDirs: ['/cg'], args: ['true'], env: [], cwd: '/', uid: 0, gid: 0,
-    extraGids: [], capMask: '0', logPath: '/log', logMaxBytes: 1, logMaxFiles: 1, maskedPaths: [], readonlyPaths: [],
+    lowerDirs: ['/l'],
+    upperDir: '/u',
+    workDir: '/w',
+    rootfs: '/r',
+    cgroupDirs: ['/cg'],
+    args: ['true'],
+    env: [],
+    cwd: '/',
+    uid: 0,
+    gid: 0,
+    extraGids: [],
+    capMask: '0',
+    logPath: '/log',
+    logMaxBytes: 1,
+    logMaxFiles: 1,
+    maskedPaths: [],
+    readonlyPaths: [],
   };
   const spec = renderSpec({ ...base, deviceCgroup: '/cg', deviceRules: ['allow c 1:3 rwm'] });
   t.regex(spec, /^device_cgroup \/cg\ndevice allow c 1:3 rwm$/m);
@@ -94,7 +128,18 @@ test('tsk-devfilter: nothing follows a rule that always matches (the verifier re
   t.deepEqual(r.out.trim().split('\n').slice(6), ['b7 0 0 0 0', '95 0 0 0 0']);
   // Every test at once: type, access (3 instructions), major, minor; then the verdict.
   const full = dump('allow c 4:64 rw');
-  t.deepEqual(full.out.trim().split('\n').slice(6), ['55 2 0 7 2', 'bf 6 3 0 0', '57 6 0 0 1', '55 6 0 4 0', '55 4 0 3 4', '55 5 0 2 64', 'b7 0 0 0 1', '95 0 0 0 0', 'b7 0 0 0 0', '95 0 0 0 0']);
+  t.deepEqual(full.out.trim().split('\n').slice(6), [
+    '55 2 0 7 2',
+    'bf 6 3 0 0',
+    '57 6 0 0 1',
+    '55 6 0 4 0',
+    '55 4 0 3 4',
+    '55 5 0 2 64',
+    'b7 0 0 0 1',
+    '95 0 0 0 0',
+    'b7 0 0 0 0',
+    '95 0 0 0 0',
+  ]);
   const bad = dump('allow c 1:3 rwx');
   t.is(bad.code, 2);
   t.regex(bad.err, /rule 1 "allow c 1:3 rwx"/);

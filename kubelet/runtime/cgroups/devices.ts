@@ -81,5 +81,8 @@ export function shimDeviceRule(r: DeviceRule): string {
  * cgroup inherited from its parent.
  */
 export function v1DeviceWrites(rules: readonly DeviceRule[]): Array<[file: 'devices.allow' | 'devices.deny', value: string]> {
-  return [['devices.deny', 'a'], ...rules.map((r): ['devices.allow' | 'devices.deny', string] => [r.allow ? 'devices.allow' : 'devices.deny', formatDeviceRule(r)])];
+  return [
+    ['devices.deny', 'a'],
+    ...rules.map((r): ['devices.allow' | 'devices.deny', string] => [r.allow ? 'devices.allow' : 'devices.deny', formatDeviceRule(r)]),
+  ];
 }

@@ -32,7 +32,27 @@ export const USAGE: Record<ContainerVerb, string> = {
 };
 
 /** The flags of run and exec that take a value: main.ts needs them to see where the container's command line starts. */
-export const RUN_VALUED_FLAGS: readonly string[] = ['--name', '-e', '--env', '-v', '--volume', '--memory', '-m', '--cpus', '--pids', '--pids-limit', '-w', '--workdir', '-u', '--user', '--entrypoint', '--cap-add', '--cap-drop', '--security-opt', '--group-add'];
+export const RUN_VALUED_FLAGS: readonly string[] = [
+  '--name',
+  '-e',
+  '--env',
+  '-v',
+  '--volume',
+  '--memory',
+  '-m',
+  '--cpus',
+  '--pids',
+  '--pids-limit',
+  '-w',
+  '--workdir',
+  '-u',
+  '--user',
+  '--entrypoint',
+  '--cap-add',
+  '--cap-drop',
+  '--security-opt',
+  '--group-add',
+];
 export const EXEC_VALUED_FLAGS: readonly string[] = ['-e', '--env'];
 
 /**
@@ -119,8 +139,42 @@ export function parseVolume(v: string): Mount {
   return { hostPath, containerPath, ...(mode === 'ro' ? { readOnly: true } : {}) };
 }
 
-const ADJECTIVES = ['brave', 'calm', 'eager', 'fancy', 'gentle', 'happy', 'jolly', 'keen', 'lucid', 'merry', 'nifty', 'proud', 'quiet', 'sharp', 'vivid', 'witty'];
-const NOUNS = ['babbage', 'curie', 'dijkstra', 'euler', 'gauss', 'hopper', 'knuth', 'lamport', 'liskov', 'lovelace', 'noether', 'ritchie', 'shannon', 'thompson', 'turing', 'wirth'];
+const ADJECTIVES = [
+  'brave',
+  'calm',
+  'eager',
+  'fancy',
+  'gentle',
+  'happy',
+  'jolly',
+  'keen',
+  'lucid',
+  'merry',
+  'nifty',
+  'proud',
+  'quiet',
+  'sharp',
+  'vivid',
+  'witty',
+];
+const NOUNS = [
+  'babbage',
+  'curie',
+  'dijkstra',
+  'euler',
+  'gauss',
+  'hopper',
+  'knuth',
+  'lamport',
+  'liskov',
+  'lovelace',
+  'noether',
+  'ritchie',
+  'shannon',
+  'thompson',
+  'turing',
+  'wirth',
+];
 
 function randomName(taken: Set<string>): string {
   for (;;) {
@@ -150,7 +204,9 @@ function ago(d: Date | undefined, now: number): string {
 
 /** docker's "Up 3 seconds" without the trailing " ago". */
 function upFor(d: Date | undefined, now: number): string {
-  return ago(d, now).replace(/ ago$/, '').replace(/^Less than a second$/, 'Less than a second');
+  return ago(d, now)
+    .replace(/ ago$/, '')
+    .replace(/^Less than a second$/, 'Less than a second');
 }
 
 /** The STATUS column: "Created", "Up 5 seconds", "Exited (137) 3 seconds ago (OOMKilled)". */
@@ -192,7 +248,10 @@ function formatEntry(e: LogEntry, timestamps: boolean): string {
 export class ContainerCommands {
   private runtimeCache: NativeRuntime | undefined;
 
-  constructor(readonly dataDir: string, private readonly io: Io = stdio) {}
+  constructor(
+    readonly dataDir: string,
+    private readonly io: Io = stdio,
+  ) {}
 
   private storeCache: ImageStore | undefined;
 
@@ -212,12 +271,18 @@ export class ContainerCommands {
 
   async run(verb: ContainerVerb, argv: string[]): Promise<number> {
     switch (verb) {
-      case 'run': return this.runCmd(argv);
-      case 'ps': return this.ps(argv);
-      case 'logs': return this.logs(argv);
-      case 'exec': return this.exec(argv);
-      case 'stop': return this.stop(argv);
-      case 'rm': return this.rm(argv);
+      case 'run':
+        return this.runCmd(argv);
+      case 'ps':
+        return this.ps(argv);
+      case 'logs':
+        return this.logs(argv);
+      case 'exec':
+        return this.exec(argv);
+      case 'stop':
+        return this.stop(argv);
+      case 'rm':
+        return this.rm(argv);
     }
   }
 
@@ -244,7 +309,18 @@ export class ContainerCommands {
     if (taken.has(name)) throw new RuntimeError(`the container name "${name}" is already in use: remove it or choose another name`);
     const rt = this.runtime;
     const entrypoint = one(p, '--entrypoint');
-    const sandboxId = await rt.createSandbox({ name, namespace: 'tsk-runtime', uid: `cli-${name}`, hostname: name.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63).replace(/^-+|-+$/g, '') || 'container', labels: { [CLI_SANDBOX_LABEL]: 'true' } });
+    const sandboxId = await rt.createSandbox({
+      name,
+      namespace: 'tsk-runtime',
+      uid: `cli-${name}`,
+      hostname:
+        name
+          .toLowerCase()
+          .replace(/[^a-z0-9-]/g, '-')
+          .slice(0, 63)
+          .replace(/^-+|-+$/g, '') || 'container',
+      labels: { [CLI_SANDBOX_LABEL]: 'true' },
+    });
     let id: string;
     try {
       const workingDir = one(p, '-w', '--workdir');
@@ -277,9 +353,12 @@ export class ContainerCommands {
   private async attach(id: string): Promise<number> {
     const rt = this.runtime;
     const forward = (sig: NodeJS.Signals): void => {
-      void rt.containerStatus(id).then((s) => {
-        if (s.pid !== undefined) process.kill(s.pid, sig === 'SIGINT' ? 'SIGKILL' : sig);
-      }).catch(() => undefined);
+      void rt
+        .containerStatus(id)
+        .then((s) => {
+          if (s.pid !== undefined) process.kill(s.pid, sig === 'SIGINT' ? 'SIGKILL' : sig);
+        })
+        .catch(() => undefined);
     };
     const onInt = (): void => forward('SIGINT');
     const onTerm = (): void => forward('SIGTERM');

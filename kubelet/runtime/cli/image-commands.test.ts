@@ -17,24 +17,42 @@ test('ages like docker', (t) => {
 });
 
 test('one row per reference, <none> for untagged', (t) => {
-  const base = { config: { entrypoint: [], cmd: [], env: [], workingDir: '', user: '', exposedPorts: [], labels: {} }, layerDirs: [], size: 1000, created: '2024-01-01T00:00:00Z' };
-  const rows = imageRows([
-    { ...base, id: `sha256:${'a'.repeat(64)}`, references: ['docker.io/library/busybox:latest', '127.0.0.1:5000/x:v1'] },
-    { ...base, id: `sha256:${'b'.repeat(64)}`, references: [] },
-    { ...base, id: `sha256:${'c'.repeat(64)}`, references: [`docker.io/library/alpine@sha256:${'d'.repeat(64)}`] },
-  ], Date.parse('2026-01-01T00:00:00Z'));
-  t.deepEqual(rows.map((r) => r.slice(0, 3)), [
-    ['127.0.0.1:5000/x', 'v1', 'aaaaaaaaaaaa'],
-    ['alpine', '<none>', 'cccccccccccc'],
-    ['busybox', 'latest', 'aaaaaaaaaaaa'],
-    ['<none>', '<none>', 'bbbbbbbbbbbb'],
-  ]);
+  const base = {
+    config: { entrypoint: [], cmd: [], env: [], workingDir: '', user: '', exposedPorts: [], labels: {} },
+    layerDirs: [],
+    size: 1000,
+    created: '2024-01-01T00:00:00Z',
+  };
+  const rows = imageRows(
+    [
+      { ...base, id: `sha256:${'a'.repeat(64)}`, references: ['docker.io/library/busybox:latest', '127.0.0.1:5000/x:v1'] },
+      { ...base, id: `sha256:${'b'.repeat(64)}`, references: [] },
+      { ...base, id: `sha256:${'c'.repeat(64)}`, references: [`docker.io/library/alpine@sha256:${'d'.repeat(64)}`] },
+    ],
+    Date.parse('2026-01-01T00:00:00Z'),
+  );
+  t.deepEqual(
+    rows.map((r) => r.slice(0, 3)),
+    [
+      ['127.0.0.1:5000/x', 'v1', 'aaaaaaaaaaaa'],
+      ['alpine', '<none>', 'cccccccccccc'],
+      ['busybox', 'latest', 'aaaaaaaaaaaa'],
+      ['<none>', '<none>', 'bbbbbbbbbbbb'],
+    ],
+  );
   t.is(formatTable(['A', 'BB'], [['xxx', 'y']]), 'A     BB\nxxx   y\n');
 });
 
 test('usage errors exit 2 without touching the data dir', async (t) => {
   const err: string[] = [];
-  const io = { out: () => {}, err: (s: string) => { err.push(s); }, tty: false, now: () => 0 };
+  const io = {
+    out: () => {},
+    err: (s: string) => {
+      err.push(s);
+    },
+    tty: false,
+    now: () => 0,
+  };
   t.is(await runImageCommand('pull', [], '/nonexistent/tsk-data', io), 2);
   t.regex(err.join(''), /missing image reference/);
   t.is(await runImageCommand('pull', ['--username', 'u', 'busybox'], '/nonexistent/tsk-data', io), 2);
@@ -47,7 +65,14 @@ test('usage errors exit 2 without touching the data dir', async (t) => {
 test('on a TTY, progress redraws one line per layer in place', (t) => {
   let now = 0;
   const err: string[] = [];
-  const view = new ProgressView({ out: () => {}, err: (s) => { err.push(s); }, tty: true, now: () => now });
+  const view = new ProgressView({
+    out: () => {},
+    err: (s) => {
+      err.push(s);
+    },
+    tty: true,
+    now: () => now,
+  });
   const a = `sha256:${'a'.repeat(64)}`;
   const b = `sha256:${'b'.repeat(64)}`;
   view.update({ digest: a, phase: 'waiting', bytesDone: 0, bytesTotal: 2_000_000 });

@@ -28,7 +28,7 @@ const defaultOutput: Output = {
 };
 
 const USAGE: Record<ImageVerb, string> = {
-  pull: 'Usage: tsk runtime pull [--insecure-registry[=HOST]]... [--username USER --password PASS] REF\n  Plain HTTP is used for localhost, 127.0.0.0/8 and each --insecure-registry HOST (alone, the flag means REF\'s registry).',
+  pull: "Usage: tsk runtime pull [--insecure-registry[=HOST]]... [--username USER --password PASS] REF\n  Plain HTTP is used for localhost, 127.0.0.0/8 and each --insecure-registry HOST (alone, the flag means REF's registry).",
   import: 'Usage: tsk runtime import FILE   (a docker save tarball or an OCI image layout archive)',
   images: 'Usage: tsk runtime images [-q]',
   rmi: 'Usage: tsk runtime rmi [-f] REF|ID...\n  Layers no image or container uses any more are deleted too.',
@@ -65,7 +65,14 @@ export function humanAge(created: string, now: number): string {
   const t = Date.parse(created);
   if (!Number.isFinite(t)) return 'N/A';
   const s = Math.max(0, Math.floor((now - t) / 1000));
-  const steps: Array<[number, string]> = [[365 * 86400, 'year'], [30 * 86400, 'month'], [7 * 86400, 'week'], [86400, 'day'], [3600, 'hour'], [60, 'minute']];
+  const steps: Array<[number, string]> = [
+    [365 * 86400, 'year'],
+    [30 * 86400, 'month'],
+    [7 * 86400, 'week'],
+    [86400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+  ];
   for (const [len, name] of steps) {
     const n = Math.floor(s / len);
     if (n >= 1) return n === 1 ? `${name === 'hour' ? 'An' : 'A'} ${name} ago` : `${n} ${name}s ago`;
@@ -178,7 +185,11 @@ export function imageRows(images: ImageRecord[], now: number): string[][] {
 
 export function formatTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3))).join('').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3)))
+      .join('')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -232,7 +243,13 @@ async function rmi(argv: string[], store: ImageStore, o: Output, usage: Containe
  * `usage` says what the containers under dataDir hold (rmi's conflicts and
  * the layers its prune keeps); by default it is read from their state dirs.
  */
-export async function runImageCommand(verb: ImageVerb, argv: string[], dataDir: string, output: Output = defaultOutput, usage: ContainerUsage = containerUsage(dataDir)): Promise<number> {
+export async function runImageCommand(
+  verb: ImageVerb,
+  argv: string[],
+  dataDir: string,
+  output: Output = defaultOutput,
+  usage: ContainerUsage = containerUsage(dataDir),
+): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     output.out(`${USAGE[verb]}\n`);
     return 0;
@@ -240,10 +257,14 @@ export async function runImageCommand(verb: ImageVerb, argv: string[], dataDir: 
   const store = new ImageStore(dataDir);
   try {
     switch (verb) {
-      case 'pull': return await pull(argv, store, output);
-      case 'import': return await importCmd(argv, store, output);
-      case 'images': return await images(argv, store, output);
-      case 'rmi': return await rmi(argv, store, output, usage);
+      case 'pull':
+        return await pull(argv, store, output);
+      case 'import':
+        return await importCmd(argv, store, output);
+      case 'images':
+        return await images(argv, store, output);
+      case 'rmi':
+        return await rmi(argv, store, output, usage);
     }
   } catch (e) {
     if (e instanceof UsageError) {

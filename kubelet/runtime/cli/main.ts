@@ -88,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
       return v === 'run' ? 125 : 2;
     }
     const known = e instanceof RuntimeError || e instanceof ImageError;
-    console.error(`tsk runtime ${v}: ${known ? e.message : (e as Error).stack ?? String(e)}`);
+    console.error(`tsk runtime ${v}: ${known ? e.message : ((e as Error).stack ?? String(e))}`);
     // docker run reports its own failures (not the container's) as 125.
     return v === 'run' ? 125 : 1;
   }

@@ -123,22 +123,17 @@ test('mounts reach the shim spec as paired records, in order, after the /etc fil
   const lines = text.split('\n');
   const at = lines.indexOf('hostname_file /sb/hostname');
   t.true(at >= 0);
-  t.deepEqual(lines.slice(at + 1, at + 7), [
-    'bind_src /host/a',
-    'bind_dst /data',
-    'bind_ro 0',
-    'bind_src /host/b\\\\c',
-    'bind_dst /conf',
-    'bind_ro 1',
-  ]);
+  t.deepEqual(lines.slice(at + 1, at + 7), ['bind_src /host/a', 'bind_dst /data', 'bind_ro 0', 'bind_src /host/b\\\\c', 'bind_dst /conf', 'bind_ro 1']);
   t.false(renderSpec(BASE).includes('bind_'), 'no mounts, no records');
 });
 
-test('tsk runtime run -v takes docker\'s /HOST:/CONTAINER[:ro|rw]', (t) => {
+test("tsk runtime run -v takes docker's /HOST:/CONTAINER[:ro|rw]", (t) => {
   t.deepEqual(parseVolume('/h:/c'), { hostPath: '/h', containerPath: '/c' });
   t.deepEqual(parseVolume('/h:/c:ro'), { hostPath: '/h', containerPath: '/c', readOnly: true });
   t.deepEqual(parseVolume('/h:/c:rw'), { hostPath: '/h', containerPath: '/c' });
-  t.throws(() => parseVolume('data:/c'), { message: 'invalid -v "data:/c": expected /HOST:/CONTAINER[:ro|rw] (the host path must be absolute; named volumes are not supported)' });
+  t.throws(() => parseVolume('data:/c'), {
+    message: 'invalid -v "data:/c": expected /HOST:/CONTAINER[:ro|rw] (the host path must be absolute; named volumes are not supported)',
+  });
   t.throws(() => parseVolume('/h:c'), { message: /the container path must be absolute/ });
   t.throws(() => parseVolume('/h:/c:z'), { message: /unknown mode "z"/ });
   t.throws(() => parseVolume('/h'), { message: /expected \/HOST:\/CONTAINER/ });

@@ -22,7 +22,12 @@ export interface ShimMount {
 
 /** Raised for a mount the runtime refuses; the message names the container and the mount. */
 export class MountError extends RuntimeError {
-  constructor(readonly container: string, readonly index: number, readonly containerPath: string, detail: string) {
+  constructor(
+    readonly container: string,
+    readonly index: number,
+    readonly containerPath: string,
+    detail: string,
+  ) {
     super(`container "${container}": mount ${index} (containerPath ${JSON.stringify(containerPath)}): ${detail}`);
   }
 }

@@ -69,7 +69,11 @@ export const DEFAULT_SECCOMP_PROFILE: SeccompProfile = {
     // socket, except AF_VSOCK (40).
     { names: ['socket'], action: allow, args: [{ index: 0, value: 40, op: 'SCMP_CMP_NE' }] },
     // personality: only the harmless personas (PER_LINUX, UNAME26, PER_LINUX32, ...and the query 0xffffffff).
-    ...[0, 8, 131072, 131080, 4294967295].map((value): SeccompSyscall => ({ names: ['personality'], action: allow, args: [{ index: 0, value, op: 'SCMP_CMP_EQ' }] })),
+    ...[0, 8, 131072, 131080, 4294967295].map((value): SeccompSyscall => ({
+      names: ['personality'],
+      action: allow,
+      args: [{ index: 0, value, op: 'SCMP_CMP_EQ' }],
+    })),
     onArches(['ppc64le'], 'sync_file_range2 swapcontext'),
     onArches(['arm', 'arm64'], 'arm_fadvise64_64 arm_sync_file_range sync_file_range2 breakpoint cacheflush set_tls'),
     onArches(['amd64', 'x32'], 'arch_prctl'),

@@ -15,14 +15,38 @@ test("Docker's default on amd64: EPERM by default, x86 and x32 added, the allowl
   const out = renderSeccomp(DEFAULT_SECCOMP_PROFILE, amd64);
   const l = lines(out);
   t.is(l[0], 'default errno 1');
-  t.deepEqual(l.filter((x) => x.startsWith('arch ')), ['arch x86', 'arch x32']);
+  t.deepEqual(
+    l.filter((x) => x.startsWith('arch ')),
+    ['arch x86', 'arch x32'],
+  );
   for (const name of ['read', 'execve', 'clone3', 'arch_prctl', 'modify_ldt', 'chroot', 'ptrace']) t.true(rulesFor(out, name).length > 0, name);
   t.deepEqual(rulesFor(out, 'read'), ['rule read allow 0']);
 });
 
 test('the refused syscalls: namespaces, mounts, keys, modules, clocks... need what the container lacks', (t) => {
   const out = renderSeccomp(DEFAULT_SECCOMP_PROFILE, amd64);
-  for (const name of ['mount', 'umount2', 'unshare', 'setns', 'keyctl', 'add_key', 'request_key', 'init_module', 'reboot', 'settimeofday', 'bpf', 'perf_event_open', 'kexec_load', 'open_by_handle_at', 'userfaultfd', 'pivot_root', 'swapon', 'syslog', 'acct', 'iopl']) {
+  for (const name of [
+    'mount',
+    'umount2',
+    'unshare',
+    'setns',
+    'keyctl',
+    'add_key',
+    'request_key',
+    'init_module',
+    'reboot',
+    'settimeofday',
+    'bpf',
+    'perf_event_open',
+    'kexec_load',
+    'open_by_handle_at',
+    'userfaultfd',
+    'pivot_root',
+    'swapon',
+    'syslog',
+    'acct',
+    'iopl',
+  ]) {
     t.deepEqual(rulesFor(out, name), [], name);
   }
   // clone only without namespace flags; clone3 fails with ENOSYS so libc falls back to clone.
@@ -46,7 +70,10 @@ test('architecture and kernel entries: arm64 has no arch_prctl and adds arm; an 
   const arm = renderSeccomp(DEFAULT_SECCOMP_PROFILE, { ...amd64, arch: 'arm64' });
   t.deepEqual(rulesFor(arm, 'arch_prctl'), []);
   t.true(rulesFor(arm, 'set_tls').length > 0);
-  t.deepEqual(lines(arm).filter((x) => x.startsWith('arch ')), ['arch arm']);
+  t.deepEqual(
+    lines(arm).filter((x) => x.startsWith('arch ')),
+    ['arch arm'],
+  );
   t.deepEqual(rulesFor(renderSeccomp(DEFAULT_SECCOMP_PROFILE, { ...amd64, kernel: '4.4.0' }), 'ptrace'), []);
   t.true(kernelAtLeast('4.8.0', '4.8'));
   t.true(kernelAtLeast('5.1', '4.18'));
@@ -54,26 +81,40 @@ test('architecture and kernel entries: arm64 has no arch_prctl and adds arm; an 
 });
 
 test('a Localhost profile: actions, errno, names, OCI architectures; two conditions on one argument become two rules', (t) => {
-  const p = parseSeccompProfile('p.json', JSON.stringify({
-    defaultAction: 'SCMP_ACT_ALLOW',
-    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
-    syscalls: [
-      { names: ['mkdir'], action: 'SCMP_ACT_ERRNO' },
-      { name: 'kill', action: 'SCMP_ACT_KILL_PROCESS' },
-      { names: ['ioctl'], action: 'SCMP_ACT_ERRNO', errnoRet: 25, args: [{ index: 1, value: 1, op: 'SCMP_CMP_EQ' }, { index: 1, value: 2, op: 'SCMP_CMP_EQ' }] },
-      { names: ['write'], action: 'SCMP_ACT_ALLOW' },
-    ],
-  }));
-  t.is(renderSeccomp(p, amd64), [
-    'default allow 0',
-    'arch x86',
-    'rule mkdir errno 1',
-    'rule kill kill_process 0',
-    'rule ioctl errno 25 1 eq 1 0',
-    'rule ioctl errno 25 1 eq 2 0',
-    'rule write allow 0',
-    '',
-  ].join('\n'));
+  const p = parseSeccompProfile(
+    'p.json',
+    JSON.stringify({
+      defaultAction: 'SCMP_ACT_ALLOW',
+      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
+      syscalls: [
+        { names: ['mkdir'], action: 'SCMP_ACT_ERRNO' },
+        { name: 'kill', action: 'SCMP_ACT_KILL_PROCESS' },
+        {
+          names: ['ioctl'],
+          action: 'SCMP_ACT_ERRNO',
+          errnoRet: 25,
+          args: [
+            { index: 1, value: 1, op: 'SCMP_CMP_EQ' },
+            { index: 1, value: 2, op: 'SCMP_CMP_EQ' },
+          ],
+        },
+        { names: ['write'], action: 'SCMP_ACT_ALLOW' },
+      ],
+    }),
+  );
+  t.is(
+    renderSeccomp(p, amd64),
+    [
+      'default allow 0',
+      'arch x86',
+      'rule mkdir errno 1',
+      'rule kill kill_process 0',
+      'rule ioctl errno 25 1 eq 1 0',
+      'rule ioctl errno 25 1 eq 2 0',
+      'rule write allow 0',
+      '',
+    ].join('\n'),
+  );
 });
 
 test('bad profiles are errors naming the file or entry', (t) => {
@@ -106,10 +147,19 @@ test('planSecurity: defaults, privileged, escalation, groups and the OOM score r
   t.is(priv.seccomp, undefined, 'privileged: Unconfined unless asked');
   t.deepEqual(priv.maskedPaths, []);
   t.deepEqual(priv.readonlyPaths, []);
-  t.false(planSecurity({ container: 'c', security: { capAdd: ['SYS_ADMIN'] }, userGids: [], loadProfile, context: ctx }).noNewPrivs, 'CAP_SYS_ADMIN may escalate');
+  t.false(
+    planSecurity({ container: 'c', security: { capAdd: ['SYS_ADMIN'] }, userGids: [], loadProfile, context: ctx }).noNewPrivs,
+    'CAP_SYS_ADMIN may escalate',
+  );
   t.true(planSecurity({ container: 'c', security: { capAdd: ['SYS_ADMIN'], noNewPrivileges: true }, userGids: [], loadProfile, context: ctx }).noNewPrivs);
   t.deepEqual(planSecurity({ container: 'c', security: { supplementalGroups: [10, 20] }, userGids: [10], loadProfile, context: ctx }).extraGids, [10, 20]);
-  t.throws(() => planSecurity({ container: 'c', security: { oomScoreAdj: -1001 }, userGids: [], loadProfile, context: ctx }), { message: /container "c": oomScoreAdj -1001/ });
-  t.throws(() => planSecurity({ container: 'c', security: { supplementalGroups: [-1] }, userGids: [], loadProfile, context: ctx }), { message: /supplemental group -1/ });
-  t.throws(() => planSecurity({ container: 'c', security: { seccomp: { type: 'Localhost', profile: 'x' } }, userGids: [], loadProfile, context: ctx }), { message: 'container "c": not read' });
+  t.throws(() => planSecurity({ container: 'c', security: { oomScoreAdj: -1001 }, userGids: [], loadProfile, context: ctx }), {
+    message: /container "c": oomScoreAdj -1001/,
+  });
+  t.throws(() => planSecurity({ container: 'c', security: { supplementalGroups: [-1] }, userGids: [], loadProfile, context: ctx }), {
+    message: /supplemental group -1/,
+  });
+  t.throws(() => planSecurity({ container: 'c', security: { seccomp: { type: 'Localhost', profile: 'x' } }, userGids: [], loadProfile, context: ctx }), {
+    message: 'container "c": not read',
+  });
 });

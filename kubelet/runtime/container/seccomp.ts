@@ -88,9 +88,27 @@ const OPS: Record<SeccompOp, string> = {
 };
 
 /** Node's process.arch to Go's GOARCH (moby's arch names). */
-const GOARCH: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', s390x: 's390x', ppc64: 'ppc64le', riscv64: 'riscv64', mips64el: 'mips64le' };
+const GOARCH: Record<string, string> = {
+  x64: 'amd64',
+  ia32: '386',
+  arm64: 'arm64',
+  arm: 'arm',
+  s390x: 's390x',
+  ppc64: 'ppc64le',
+  riscv64: 'riscv64',
+  mips64el: 'mips64le',
+};
 /** GOARCH to libseccomp's native architecture (archMap's key). */
-const NATIVE: Record<string, string> = { amd64: 'SCMP_ARCH_X86_64', '386': 'SCMP_ARCH_X86', arm64: 'SCMP_ARCH_AARCH64', arm: 'SCMP_ARCH_ARM', s390x: 'SCMP_ARCH_S390X', ppc64le: 'SCMP_ARCH_PPC64LE', riscv64: 'SCMP_ARCH_RISCV64', mips64le: 'SCMP_ARCH_MIPSEL64' };
+const NATIVE: Record<string, string> = {
+  amd64: 'SCMP_ARCH_X86_64',
+  '386': 'SCMP_ARCH_X86',
+  arm64: 'SCMP_ARCH_AARCH64',
+  arm: 'SCMP_ARCH_ARM',
+  s390x: 'SCMP_ARCH_S390X',
+  ppc64le: 'SCMP_ARCH_PPC64LE',
+  riscv64: 'SCMP_ARCH_RISCV64',
+  mips64le: 'SCMP_ARCH_MIPSEL64',
+};
 
 export class SeccompProfileError extends Error {
   constructor(message: string) {

@@ -37,7 +37,9 @@ export class SecurityConfigError extends Error {
 export function localhostProfilePath(dataDir: string, profile: string): string {
   if (path.isAbsolute(profile)) return profile;
   if (profile === '' || profile.split('/').includes('..')) {
-    throw new SecurityConfigError(`seccomp profile "${profile}": a Localhost profile must be a relative path without ".." (under ${path.join(dataDir, 'seccomp')})`);
+    throw new SecurityConfigError(
+      `seccomp profile "${profile}": a Localhost profile must be a relative path without ".." (under ${path.join(dataDir, 'seccomp')})`,
+    );
   }
   return path.join(dataDir, 'seccomp', profile);
 }

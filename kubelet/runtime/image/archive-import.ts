@@ -76,7 +76,10 @@ async function readArchive(file: string, dir: string): Promise<ArchiveFiles> {
     const tmp = path.join(dir, String(n++));
     const hash = newHash();
     const ws = createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
-    const closed = new Promise<void>((resolve, reject) => { ws.on('close', resolve); ws.on('error', reject); });
+    const closed = new Promise<void>((resolve, reject) => {
+      ws.on('close', resolve);
+      ws.on('error', reject);
+    });
     try {
       for await (const chunk of body) {
         hash.update(chunk);
@@ -140,7 +143,7 @@ function annotatedRef(d: Descriptor): string | undefined {
 }
 
 async function ociCandidates(files: ArchiveFiles): Promise<Candidate[]> {
-  const layout = await files.json('oci-layout') as { imageLayoutVersion?: unknown };
+  const layout = (await files.json('oci-layout')) as { imageLayoutVersion?: unknown };
   if (typeof layout.imageLayoutVersion !== 'string') throw new InvalidArchiveError(files.archive, 'oci-layout has no imageLayoutVersion');
   const indexFile = files.need('index.json');
   const index = parseManifestOrIndex(await fs.readFile(indexFile.tmp), MediaTypes.ociIndex, `index.json of ${files.archive}`);
@@ -191,7 +194,12 @@ async function storeCandidate(c: Candidate, content: ContentStore, archive: stri
   }
   const layers: StoredLayer[] = [];
   for (const [i, l] of c.layerFiles.entries()) {
-    layers.push({ digest: l.file.digest, diffId: requireDigest(cfg.diffIds[i], 'diff_id'), size: l.file.size, mediaType: l.mediaType ?? (await layerMediaType(l.file)) });
+    layers.push({
+      digest: l.file.digest,
+      diffId: requireDigest(cfg.diffIds[i], 'diff_id'),
+      size: l.file.size,
+      mediaType: l.mediaType ?? (await layerMediaType(l.file)),
+    });
   }
   // Blobs may be shared by several images of one archive: copy-free adoption of the first, the rest are no-ops.
   for (const f of [c.configFile, ...c.layerFiles.map((l) => l.file), ...c.extra]) {
@@ -235,7 +243,9 @@ async function adopt(content: ContentStore, f: ArchiveFile): Promise<boolean> {
  * metadata.
  */
 export async function importImages(file: string, content: ContentStore, trace: WriteTrace): Promise<Array<{ image: StoredImage; refs: string[] }>> {
-  await fs.access(file).catch(() => { throw new InvalidArchiveError(file, 'no such file'); });
+  await fs.access(file).catch(() => {
+    throw new InvalidArchiveError(file, 'no such file');
+  });
   const dir = content.tmpName('import');
   await fs.mkdir(dir, { mode: 0o700 });
   try {

@@ -3,13 +3,16 @@ import { parseChallenges, pickChallenge } from './auth-challenge';
 
 test('parses the Docker Hub bearer challenge', (t) => {
   const c = parseChallenges('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"');
-  t.deepEqual(c, [{ scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/busybox:pull' } }]);
+  t.deepEqual(c, [
+    { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/busybox:pull' } },
+  ]);
 });
 
 test('parses basic, unquoted values, escapes and spaces', (t) => {
   t.deepEqual(parseChallenges('Basic realm="tsk test"'), [{ scheme: 'basic', params: { realm: 'tsk test' } }]);
-  t.deepEqual(parseChallenges('Bearer realm=https://a/token , service = reg, error="invalid_token"'),
-    [{ scheme: 'bearer', params: { realm: 'https://a/token', service: 'reg', error: 'invalid_token' } }]);
+  t.deepEqual(parseChallenges('Bearer realm=https://a/token , service = reg, error="invalid_token"'), [
+    { scheme: 'bearer', params: { realm: 'https://a/token', service: 'reg', error: 'invalid_token' } },
+  ]);
   t.deepEqual(parseChallenges('Basic realm="a \\"quoted\\" realm"'), [{ scheme: 'basic', params: { realm: 'a "quoted" realm' } }]);
 });
 

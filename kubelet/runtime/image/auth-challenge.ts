@@ -17,7 +17,9 @@ export function parseChallenges(header: string): AuthChallenge[] {
   const out: AuthChallenge[] = [];
   let s = header;
   let current: AuthChallenge | undefined;
-  const skip = (): void => { s = s.replace(/^[\s,]+/, ''); };
+  const skip = (): void => {
+    s = s.replace(/^[\s,]+/, '');
+  };
   skip();
   while (s.length > 0) {
     const tok = TOKEN.exec(s);

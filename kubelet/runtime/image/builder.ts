@@ -62,7 +62,9 @@ function file(name: string, data: string | Buffer, mode = 0o644): TarWriteEntry 
 
 /** The busybox root filesystem: /bin/busybox, one symlink per applet, /etc/passwd and /etc/group. */
 export function busyboxRootfs(): TarWriteEntry[] {
-  const applets = execFileSync(BUSYBOX, ['--list-full'], { encoding: 'utf8' }).split('\n').filter((l) => l !== '');
+  const applets = execFileSync(BUSYBOX, ['--list-full'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l !== '');
   const dirs = new Set<string>(['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'etc', 'dev', 'proc', 'sys', 'root', 'tmp', 'home', 'var', 'var/tmp']);
   for (const a of applets) {
     const parts = a.split('/');
@@ -90,26 +92,30 @@ export async function buildLayer(spec: LayerSpec): Promise<BuiltLayer> {
 
 /** Assembles config and manifest around built layers (OCI, or Docker schema 2 with `docker: true`). */
 export function buildImage(layers: BuiltLayer[], cfg: ImageConfigSpec = {}, opts: { docker?: boolean; created?: string } = {}): BuiltImage {
-  const config = Buffer.from(JSON.stringify({
-    created: opts.created ?? '2024-01-01T00:00:00Z',
-    architecture: 'amd64',
-    os: 'linux',
-    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], ...cfg },
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: layers.map(() => ({ created_by: 'tsk image builder' })),
-  }));
+  const config = Buffer.from(
+    JSON.stringify({
+      created: opts.created ?? '2024-01-01T00:00:00Z',
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], ...cfg },
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      history: layers.map(() => ({ created_by: 'tsk image builder' })),
+    }),
+  );
   const docker = opts.docker ?? false;
   const manifestMediaType = docker ? MediaTypes.dockerManifest : MediaTypes.ociManifest;
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: manifestMediaType,
-    config: { mediaType: docker ? MediaTypes.dockerConfig : MediaTypes.ociConfig, digest: sha256Of(config), size: config.length },
-    layers: layers.map((l) => ({
-      mediaType: docker && l.mediaType === MediaTypes.ociLayerGzip ? MediaTypes.dockerLayerGzip : l.mediaType,
-      digest: l.digest,
-      size: l.blob.length,
-    })),
-  }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: manifestMediaType,
+      config: { mediaType: docker ? MediaTypes.dockerConfig : MediaTypes.ociConfig, digest: sha256Of(config), size: config.length },
+      layers: layers.map((l) => ({
+        mediaType: docker && l.mediaType === MediaTypes.ociLayerGzip ? MediaTypes.dockerLayerGzip : l.mediaType,
+        digest: l.digest,
+        size: l.blob.length,
+      })),
+    }),
+  );
   return { config, configDigest: sha256Of(config), layers, manifest, manifestDigest: sha256Of(manifest), manifestMediaType };
 }
 
@@ -120,14 +126,21 @@ export async function busyboxImage(cfg: ImageConfigSpec = {}, opts: { docker?: b
 
 /** An OCI index naming `image` for linux/amd64 next to a decoy arm64 entry. */
 export function buildIndex(image: BuiltImage, decoy: BuiltImage): Buffer {
-  return Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: MediaTypes.ociIndex,
-    manifests: [
-      { mediaType: decoy.manifestMediaType, digest: decoy.manifestDigest, size: decoy.manifest.length, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
-      { mediaType: image.manifestMediaType, digest: image.manifestDigest, size: image.manifest.length, platform: { os: 'linux', architecture: 'amd64' } },
-    ],
-  }));
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociIndex,
+      manifests: [
+        {
+          mediaType: decoy.manifestMediaType,
+          digest: decoy.manifestDigest,
+          size: decoy.manifest.length,
+          platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+        },
+        { mediaType: image.manifestMediaType, digest: image.manifestDigest, size: image.manifest.length, platform: { os: 'linux', architecture: 'amd64' } },
+      ],
+    }),
+  );
 }
 
 /** Pushes blobs then the manifest under `tag` (blob upload: POST, then PUT ?digest=). */
@@ -202,7 +215,8 @@ export async function ociLayoutArchive(images: Array<{ image: BuiltImage; refNam
   const entries: TarWriteEntry[] = [
     file('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' })),
     file('index.json', JSON.stringify(index)),
-    dir('blobs'), dir('blobs/sha256'),
+    dir('blobs'),
+    dir('blobs/sha256'),
     ...[...blobs].map(([d, b]) => file(`blobs/sha256/${d.slice(7)}`, b)),
   ];
   return await writeTar(entries);
@@ -234,8 +248,13 @@ async function cli(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  cli(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: Error) => {
-    console.error(`builder: ${e.message}`);
-    process.exitCode = 1;
-  });
+  cli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: Error) => {
+      console.error(`builder: ${e.message}`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -27,7 +27,10 @@ export interface WriteProgress {
 }
 
 async function exists(p: string): Promise<boolean> {
-  return fs.lstat(p).then(() => true, () => false);
+  return fs.lstat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 export class ContentStore {
@@ -104,7 +107,10 @@ export class ContentStore {
       try {
         const source = await open();
         const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
-        const closed = new Promise<void>((resolve, reject) => { out.on('close', resolve); out.on('error', reject); });
+        const closed = new Promise<void>((resolve, reject) => {
+          out.on('close', resolve);
+          out.on('error', reject);
+        });
         try {
           for await (const chunk of source) {
             hash.update(chunk);
@@ -128,7 +134,15 @@ export class ContentStore {
   }
 
   putBuffer(digest: string, data: Buffer, what: string): Promise<boolean> {
-    return this.putStream(digest, async () => (async function* () { yield data; })(), what, data.length);
+    return this.putStream(
+      digest,
+      async () =>
+        (async function* () {
+          yield data;
+        })(),
+      what,
+      data.length,
+    );
   }
 
   /** Moves an already-hashed temporary file into place as blob `digest`. */
@@ -263,7 +277,6 @@ function tmpPid(name: string): number | undefined {
   const m = /^[a-z]+-(\d+)-[0-9a-f]+$/.exec(name);
   return m ? Number(m[1]) : undefined;
 }
-
 
 /** rm -rf that also copes with read-only directories inside a layer. */
 export async function removeTree(p: string): Promise<void> {

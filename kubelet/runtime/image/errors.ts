@@ -12,39 +12,54 @@ export class ImageError extends Error {
 
 /** A string that is not a valid image reference (Docker's grammar). */
 export class InvalidReferenceError extends ImageError {
-  constructor(readonly reference: string, reason: string) {
+  constructor(
+    readonly reference: string,
+    reason: string,
+  ) {
     super(`invalid reference format "${reference}": ${reason}`);
   }
 }
 
 /** The image is not in the local store, or the registry does not have it. */
 export class ImageNotFoundError extends ImageError {
-  constructor(readonly reference: string, where: 'local' | 'registry', detail = '') {
+  constructor(
+    readonly reference: string,
+    where: 'local' | 'registry',
+    detail = '',
+  ) {
     super(
-      where === 'local'
-        ? `image "${reference}" not found in the local store`
-        : `image "${reference}" not found in the registry${detail ? `: ${detail}` : ''}`,
+      where === 'local' ? `image "${reference}" not found in the local store` : `image "${reference}" not found in the registry${detail ? `: ${detail}` : ''}`,
     );
   }
 }
 
 /** Content whose sha256 is not the digest it was asked for or described with. */
 export class DigestMismatchError extends ImageError {
-  constructor(readonly expected: string, readonly actual: string, what: string) {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+    what: string,
+  ) {
     super(`digest mismatch for ${what}: expected ${expected}, got ${actual}`);
   }
 }
 
 /** The registry refused our credentials, or wants credentials we do not have. */
 export class RegistryAuthError extends ImageError {
-  constructor(readonly registry: string, detail: string) {
+  constructor(
+    readonly registry: string,
+    detail: string,
+  ) {
     super(`authentication with registry ${registry} failed: ${detail}`);
   }
 }
 
 /** Any other failure talking to a registry (HTTP status, network, protocol). */
 export class RegistryError extends ImageError {
-  constructor(readonly registry: string, detail: string) {
+  constructor(
+    readonly registry: string,
+    detail: string,
+  ) {
     super(`registry ${registry}: ${detail}`);
   }
 }
@@ -58,14 +73,20 @@ export class InvalidManifestError extends ImageError {
 
 /** A layer tarball we refuse to unpack (corrupt, unsafe paths, unsupported entry). */
 export class InvalidLayerError extends ImageError {
-  constructor(readonly digest: string, detail: string) {
+  constructor(
+    readonly digest: string,
+    detail: string,
+  ) {
     super(`layer ${digest}: ${detail}`);
   }
 }
 
 /** An archive given to import that is neither a docker-save tarball nor an OCI layout. */
 export class InvalidArchiveError extends ImageError {
-  constructor(readonly file: string, detail: string) {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
     super(`cannot import ${file}: ${detail}`);
   }
 }

@@ -16,7 +16,10 @@ test('parses a Docker schema 2 manifest', (t) => {
   t.is(m.kind, 'manifest');
   if (m.kind !== 'manifest') return;
   t.is(m.config.digest, d('c'));
-  t.deepEqual(m.layers.map((l) => l.digest), [d('1')]);
+  t.deepEqual(
+    m.layers.map((l) => l.digest),
+    [d('1')],
+  );
 });
 
 test('media type from Content-Type or shape when the body has none', (t) => {
@@ -28,8 +31,12 @@ test('media type from Content-Type or shape when the body has none', (t) => {
 test('rejects schema 1, bad digests, unknown layer types', (t) => {
   t.throws(() => parseManifestOrIndex(JSON.stringify({ schemaVersion: 1 })), { instanceOf: InvalidManifestError, message: /schema 1/ });
   t.throws(() => parseManifestOrIndex('{'), { message: /not JSON/ });
-  t.throws(() => parseManifestOrIndex(JSON.stringify({ ...manifest, config: { ...manifest.config, digest: 'sha256:zz' } })), { message: /not a sha256 digest/ });
-  t.throws(() => parseManifestOrIndex(JSON.stringify({ ...manifest, layers: [{ mediaType: 'text/plain', digest: d('1'), size: 1 }] })), { message: /unsupported media type "text\/plain"/ });
+  t.throws(() => parseManifestOrIndex(JSON.stringify({ ...manifest, config: { ...manifest.config, digest: 'sha256:zz' } })), {
+    message: /not a sha256 digest/,
+  });
+  t.throws(() => parseManifestOrIndex(JSON.stringify({ ...manifest, layers: [{ mediaType: 'text/plain', digest: d('1'), size: 1 }] })), {
+    message: /unsupported media type "text\/plain"/,
+  });
   t.throws(() => parseManifestOrIndex(JSON.stringify({ ...manifest, mediaType: 'application/x-foo' })), { message: /unsupported media type/ });
 });
 
@@ -60,13 +67,35 @@ test('a platform-less single-entry index is taken', (t) => {
 });
 
 test('parses image configs', (t) => {
-  const c = parseImageConfig(JSON.stringify({
-    created: '2024-01-01T00:00:00Z', os: 'linux', architecture: 'amd64',
-    config: { Entrypoint: ['/bin/sh', '-c'], Cmd: null, Env: ['A=1'], WorkingDir: '/w', User: '1000:1000', ExposedPorts: { '8080/tcp': {}, '53/udp': {} }, Labels: { k: 'v' } },
-    rootfs: { type: 'layers', diff_ids: [d('1')] },
-  }));
-  t.deepEqual(c.config, { entrypoint: ['/bin/sh', '-c'], cmd: [], env: ['A=1'], workingDir: '/w', user: '1000:1000', exposedPorts: ['53/udp', '8080/tcp'], labels: { k: 'v' } });
+  const c = parseImageConfig(
+    JSON.stringify({
+      created: '2024-01-01T00:00:00Z',
+      os: 'linux',
+      architecture: 'amd64',
+      config: {
+        Entrypoint: ['/bin/sh', '-c'],
+        Cmd: null,
+        Env: ['A=1'],
+        WorkingDir: '/w',
+        User: '1000:1000',
+        ExposedPorts: { '8080/tcp': {}, '53/udp': {} },
+        Labels: { k: 'v' },
+      },
+      rootfs: { type: 'layers', diff_ids: [d('1')] },
+    }),
+  );
+  t.deepEqual(c.config, {
+    entrypoint: ['/bin/sh', '-c'],
+    cmd: [],
+    env: ['A=1'],
+    workingDir: '/w',
+    user: '1000:1000',
+    exposedPorts: ['53/udp', '8080/tcp'],
+    labels: { k: 'v' },
+  });
   t.deepEqual(c.diffIds, [d('1')]);
   t.throws(() => parseImageConfig(JSON.stringify({ rootfs: { type: 'x' } })), { message: /rootfs.type/ });
-  t.throws(() => parseImageConfig(JSON.stringify({ config: { User: 5 }, rootfs: { type: 'layers', diff_ids: [] } })), { message: /config.User is not a string/ });
+  t.throws(() => parseImageConfig(JSON.stringify({ config: { User: 5 }, rootfs: { type: 'layers', diff_ids: [] } })), {
+    message: /config.User is not a string/,
+  });
 });

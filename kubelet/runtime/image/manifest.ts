@@ -22,12 +22,13 @@ export const MediaTypes = {
 } as const;
 
 /** What we ask a registry for, best first. */
-export const MANIFEST_ACCEPT = [
-  MediaTypes.ociIndex, MediaTypes.dockerList, MediaTypes.ociManifest, MediaTypes.dockerManifest,
-].join(', ');
+export const MANIFEST_ACCEPT = [MediaTypes.ociIndex, MediaTypes.dockerList, MediaTypes.ociManifest, MediaTypes.dockerManifest].join(', ');
 
 const LAYER_TYPES = new Set<string>([
-  MediaTypes.ociLayer, MediaTypes.ociLayerGzip, MediaTypes.ociLayerZstd, MediaTypes.dockerLayerGzip,
+  MediaTypes.ociLayer,
+  MediaTypes.ociLayerGzip,
+  MediaTypes.ociLayerZstd,
+  MediaTypes.dockerLayerGzip,
   'application/vnd.oci.image.layer.nondistributable.v1.tar',
   'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
   'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
@@ -131,7 +132,8 @@ export function parseDescriptor(v: unknown, what: string): Descriptor {
  */
 export function parseManifestOrIndex(body: Buffer | string, contentType = '', what = 'manifest'): ImageManifest | ImageIndex {
   const j = parseJson(body, what);
-  if (j['schemaVersion'] === 1) throw new InvalidManifestError(what, 'Docker schema 1 manifests are not supported (deprecated); push the image again with a current client');
+  if (j['schemaVersion'] === 1)
+    throw new InvalidManifestError(what, 'Docker schema 1 manifests are not supported (deprecated); push the image again with a current client');
   if (j['schemaVersion'] !== 2) throw new InvalidManifestError(what, `unsupported schemaVersion ${String(j['schemaVersion'])}`);
   const ct = contentType.split(';')[0]?.trim() ?? '';
   let mediaType = typeof j['mediaType'] === 'string' ? j['mediaType'] : ct;
@@ -165,9 +167,13 @@ function platformString(p: Platform | undefined): string {
  * ("unknown/unknown") never match.
  */
 export function selectManifest(index: ImageIndex, want: Platform = DEFAULT_PLATFORM, what = 'index'): Descriptor {
-  const candidates = index.manifests.filter((m) =>
-    m.platform !== undefined && m.platform.os === want.os && m.platform.architecture === want.architecture &&
-    (want.variant === undefined || m.platform.variant === undefined || m.platform.variant === want.variant));
+  const candidates = index.manifests.filter(
+    (m) =>
+      m.platform !== undefined &&
+      m.platform.os === want.os &&
+      m.platform.architecture === want.architecture &&
+      (want.variant === undefined || m.platform.variant === undefined || m.platform.variant === want.variant),
+  );
   const exact = candidates.find((m) => m.platform?.variant === want.variant);
   const chosen = exact ?? candidates[0];
   if (chosen) return chosen;

@@ -55,7 +55,7 @@ async function readJson<T>(file: string): Promise<T | undefined> {
   try {
     return JSON.parse(text) as T;
   } catch (e) {
-    throw new Error(`corrupt image metadata ${file}: ${errorMessage(e)}`);
+    throw new Error(`corrupt image metadata ${file}: ${errorMessage(e)}`, { cause: e });
   }
 }
 

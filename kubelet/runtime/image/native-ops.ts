@@ -41,13 +41,17 @@ export class NativeOps {
       const child = spawn(helper, [root], { stdio: ['pipe', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.setEncoding('utf8');
-      child.stderr.on('data', (d: string) => { stderr += d; });
+      child.stderr.on('data', (d: string) => {
+        stderr += d;
+      });
       child.on('error', reject);
       child.on('close', (code, signal) => {
         if (code === 0) resolve();
         else reject(new Error(stderr.trim() || `tsk-unpack exited with ${code ?? signal}`));
       });
-      child.stdin.on('error', () => { /* reported through the exit status */ });
+      child.stdin.on('error', () => {
+        /* reported through the exit status */
+      });
       child.stdin.end(input);
     });
   }

@@ -31,7 +31,6 @@ export interface PullProgress {
 
 const PARALLEL_LAYERS = 3;
 
-
 interface Resolved {
   manifest: ImageManifest;
   manifestDigest: string;
@@ -79,7 +78,10 @@ async function parallel<T>(items: T[], limit: number, fn: (item: T) => Promise<v
  */
 export async function pullImage(content: ContentStore, ref: Reference, opts: PullOptions, trace: WriteTrace): Promise<StoredImage> {
   const display = formatReference(ref);
-  const client = new RegistryClient(ref.domain, { ...(opts.insecureRegistries ? { insecureRegistries: opts.insecureRegistries } : {}), ...(opts.auth ? { auth: opts.auth } : {}) });
+  const client = new RegistryClient(ref.domain, {
+    ...(opts.insecureRegistries ? { insecureRegistries: opts.insecureRegistries } : {}),
+    ...(opts.auth ? { auth: opts.auth } : {}),
+  });
   const repo = ref.path;
   const r = await resolve(client, ref, display);
   for (const b of r.blobs) {
@@ -87,8 +89,12 @@ export async function pullImage(content: ContentStore, ref: Reference, opts: Pul
   }
   const cfgDesc = r.manifest.config;
   if (!(await content.hasBlob(cfgDesc.digest))) {
-    const wrote = await content.putStream(cfgDesc.digest, async () => (await client.openBlob(repo, cfgDesc.digest, display)).stream,
-      `config of ${display}`, cfgDesc.size);
+    const wrote = await content.putStream(
+      cfgDesc.digest,
+      async () => (await client.openBlob(repo, cfgDesc.digest, display)).stream,
+      `config of ${display}`,
+      cfgDesc.size,
+    );
     if (wrote) trace.blobs.add(cfgDesc.digest);
   }
   const cfg = parseImageConfig(await content.readBlob(cfgDesc.digest), `config ${cfgDesc.digest} of ${display}`);
@@ -99,25 +105,34 @@ export async function pullImage(content: ContentStore, ref: Reference, opts: Pul
   const emit = (d: Descriptor, phase: PullPhase, done: number, cached?: boolean): void =>
     opts.onProgress?.({ digest: d.digest, phase, bytesDone: done, bytesTotal: d.size, ...(cached ? { cached } : {}) });
   layers.forEach((d) => emit(d, 'waiting', 0));
-  await parallel(layers.map((d, i) => ({ d, diffId: cfg.diffIds[i] as string })), PARALLEL_LAYERS, async ({ d, diffId }) => {
-    if (await content.hasLayer(diffId)) {
-      emit(d, 'done', d.size, true);
-      return;
-    }
-    if (!(await content.hasBlob(d.digest))) {
-      emit(d, 'downloading', 0);
-      const wrote = await content.putStream(d.digest, async () => (await client.openBlob(repo, d.digest, display)).stream,
-        `layer ${d.digest} of ${display}`, d.size, (n) => {
-          emit(d, n >= d.size ? 'verifying' : 'downloading', n);
-        });
-      if (wrote) trace.blobs.add(d.digest);
-    }
-    emit(d, 'extracting', d.size);
-    const existed = await content.hasLayer(diffId);
-    await content.ensureLayer(d.digest, diffId);
-    if (!existed) trace.layers.add(diffId);
-    emit(d, 'done', d.size);
-  });
+  await parallel(
+    layers.map((d, i) => ({ d, diffId: cfg.diffIds[i] as string })),
+    PARALLEL_LAYERS,
+    async ({ d, diffId }) => {
+      if (await content.hasLayer(diffId)) {
+        emit(d, 'done', d.size, true);
+        return;
+      }
+      if (!(await content.hasBlob(d.digest))) {
+        emit(d, 'downloading', 0);
+        const wrote = await content.putStream(
+          d.digest,
+          async () => (await client.openBlob(repo, d.digest, display)).stream,
+          `layer ${d.digest} of ${display}`,
+          d.size,
+          (n) => {
+            emit(d, n >= d.size ? 'verifying' : 'downloading', n);
+          },
+        );
+        if (wrote) trace.blobs.add(d.digest);
+      }
+      emit(d, 'extracting', d.size);
+      const existed = await content.hasLayer(diffId);
+      await content.ensureLayer(d.digest, diffId);
+      if (!existed) trace.layers.add(diffId);
+      emit(d, 'done', d.size);
+    },
+  );
   return {
     id: cfgDesc.digest,
     manifestDigest: r.topDigest,

@@ -28,7 +28,7 @@ export interface RegistryOptions {
 
 /** True for hosts Docker talks plain HTTP to without being told: localhost and loopback. */
 export function isLoopbackHost(domain: string): boolean {
-  const host = domain.startsWith('[') ? domain.slice(0, domain.indexOf(']') + 1) : domain.split(':')[0] ?? '';
+  const host = domain.startsWith('[') ? domain.slice(0, domain.indexOf(']') + 1) : (domain.split(':')[0] ?? '');
   return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
@@ -65,7 +65,9 @@ function errorDetail(body: Buffer): { code: string; message: string } {
     const j = JSON.parse(body.toString()) as { errors?: Array<{ code?: unknown; message?: unknown }> };
     const e = j.errors?.[0];
     if (e) return { code: String(e.code ?? ''), message: String(e.message ?? '') };
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return { code: '', message: body.toString('utf8', 0, Math.min(body.length, 200)).trim() };
 }
 
@@ -74,7 +76,10 @@ export class RegistryClient {
   private authHeader: string | undefined;
   private readonly tokenCache = new Map<string, string>();
 
-  constructor(readonly domain: string, private readonly opts: RegistryOptions = {}) {
+  constructor(
+    readonly domain: string,
+    private readonly opts: RegistryOptions = {},
+  ) {
     const host = domain === DEFAULT_DOMAIN ? DOCKER_HUB_ENDPOINT : domain;
     this.base = `${registryScheme(domain, opts.insecureRegistries)}://${host}`;
   }
@@ -107,7 +112,13 @@ export class RegistryClient {
    * or bearer token for `scope`) and retries. Follows redirects (blob
    * storage), dropping credentials when the host changes.
    */
-  async request(method: string, pathOrUrl: string, scope: string, headers: Record<string, string> = {}, body?: () => Buffer | AsyncIterable<Buffer>): Promise<Response> {
+  async request(
+    method: string,
+    pathOrUrl: string,
+    scope: string,
+    headers: Record<string, string> = {},
+    body?: () => Buffer | AsyncIterable<Buffer>,
+  ): Promise<Response> {
     let url = new URL(pathOrUrl, this.base);
     const origin = url.origin;
     let answered = false;
@@ -133,9 +144,12 @@ export class RegistryClient {
       }
       if (res.status === 401 || (res.status === 403 && answered)) {
         const detail = errorDetail(await readAll(res.stream, 64 << 10, 'error body').catch(() => Buffer.alloc(0)));
-        throw new RegistryAuthError(this.domain, this.opts.auth
-          ? `access denied with the given credentials (${detail.message || `HTTP ${res.status}`})`
-          : `access denied (${detail.message || `HTTP ${res.status}`}): the repository may not exist or may require credentials (--username/--password)`);
+        throw new RegistryAuthError(
+          this.domain,
+          this.opts.auth
+            ? `access denied with the given credentials (${detail.message || `HTTP ${res.status}`})`
+            : `access denied (${detail.message || `HTTP ${res.status}`}): the repository may not exist or may require credentials (--username/--password)`,
+        );
       }
       return res;
     }
@@ -165,14 +179,19 @@ export class RegistryClient {
     const res = await this.send('GET', tokenUrl, h);
     const body = await readAll(res.stream, 1 << 20, 'token response');
     if (res.status === 401 || res.status === 403) {
-      throw new RegistryAuthError(this.domain, `token service ${tokenUrl.origin} refused ${this.opts.auth ? 'the credentials' : 'anonymous access'} (HTTP ${res.status})`);
+      throw new RegistryAuthError(
+        this.domain,
+        `token service ${tokenUrl.origin} refused ${this.opts.auth ? 'the credentials' : 'anonymous access'} (HTTP ${res.status})`,
+      );
     }
     if (res.status !== 200) throw new RegistryAuthError(this.domain, `token service ${tokenUrl.origin} answered HTTP ${res.status}`);
     let token: unknown;
     try {
       const j = JSON.parse(body.toString()) as { token?: unknown; access_token?: unknown };
       token = j.token ?? j.access_token;
-    } catch { /* handled below */ }
+    } catch {
+      /* handled below */
+    }
     if (typeof token !== 'string' || token === '') throw new RegistryAuthError(this.domain, `token service ${tokenUrl.origin} returned no token`);
     this.tokenCache.set(scope, `Bearer ${token}`);
   }
@@ -225,15 +244,25 @@ export class RegistryClient {
     }
     const url = new URL(location, this.base);
     url.searchParams.set('digest', digest);
-    const put = await this.request('PUT', url.toString(), scope,
-      { 'Content-Type': 'application/octet-stream', 'Content-Length': String(data.length) }, () => data);
+    const put = await this.request(
+      'PUT',
+      url.toString(),
+      scope,
+      { 'Content-Type': 'application/octet-stream', 'Content-Length': String(data.length) },
+      () => data,
+    );
     if (put.status !== 201) return this.fail(put, `uploading blob ${digest} to ${repo}`, repo);
     put.stream.resume();
   }
 
   async pushManifest(repo: string, tag: string, mediaType: string, body: Buffer): Promise<void> {
-    const res = await this.request('PUT', `/v2/${repo}/manifests/${tag}`, `repository:${repo}:pull,push`,
-      { 'Content-Type': mediaType, 'Content-Length': String(body.length) }, () => body);
+    const res = await this.request(
+      'PUT',
+      `/v2/${repo}/manifests/${tag}`,
+      `repository:${repo}:pull,push`,
+      { 'Content-Type': mediaType, 'Content-Length': String(body.length) },
+      () => body,
+    );
     if (res.status !== 201) return this.fail(res, `pushing manifest ${repo}:${tag}`, `${repo}:${tag}`);
     res.stream.resume();
   }

@@ -132,7 +132,9 @@ export class ImageStore {
     try {
       return await fn(trace);
     } catch (e) {
-      await this.rollback(trace).catch(() => { /* the original error matters more; prune finishes the job */ });
+      await this.rollback(trace).catch(() => {
+        /* the original error matters more; prune finishes the job */
+      });
       throw e;
     } finally {
       this.active.delete(trace);
@@ -273,9 +275,15 @@ function removalConflict(ref: string, id: string, byId: boolean, opts: RemoveOpt
   if (first === undefined) return;
   if (!byId) {
     if (opts.force) return;
-    throw new ImageConflictError(`conflict: unable to remove repository reference "${ref}" (must force) - container ${shortId(first.id)} is using its referenced image ${shortId(id)}`);
+    throw new ImageConflictError(
+      `conflict: unable to remove repository reference "${ref}" (must force) - container ${shortId(first.id)} is using its referenced image ${shortId(id)}`,
+    );
   }
   const running = users.find((u) => u.running);
-  if (running) throw new ImageConflictError(`conflict: unable to delete ${shortId(id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
-  if (!opts.force) throw new ImageConflictError(`conflict: unable to delete ${shortId(id)} (must be forced) - image is being used by stopped container ${shortId(first.id)}`);
+  if (running)
+    throw new ImageConflictError(
+      `conflict: unable to delete ${shortId(id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`,
+    );
+  if (!opts.force)
+    throw new ImageConflictError(`conflict: unable to delete ${shortId(id)} (must be forced) - image is being used by stopped container ${shortId(first.id)}`);
 }

@@ -28,10 +28,19 @@ test('round-trips every entry type, long names and xattrs', async (t) => {
     { name: long, type: 'file', data: Buffer.alloc(1000, 1) },
   ]);
   const got = await readAll(tar);
-  t.deepEqual(got.map((e) => [e.h.name, e.h.type]), [
-    ['dir/', 'dir'], ['dir/file', 'file'], ['dir/hard', 'hardlink'], ['dir/sym', 'symlink'],
-    ['dev/null', 'char'], ['dev/sda', 'block'], ['fifo', 'fifo'], [long, 'file'],
-  ]);
+  t.deepEqual(
+    got.map((e) => [e.h.name, e.h.type]),
+    [
+      ['dir/', 'dir'],
+      ['dir/file', 'file'],
+      ['dir/hard', 'hardlink'],
+      ['dir/sym', 'symlink'],
+      ['dev/null', 'char'],
+      ['dev/sda', 'block'],
+      ['fifo', 'fifo'],
+      [long, 'file'],
+    ],
+  );
   t.deepEqual([got[0]?.h.mode, got[0]?.h.uid, got[0]?.h.gid, got[0]?.h.mtime], [0o1777, 5, 6, 1234]);
   t.is(got[1]?.data.toString(), 'hello');
   t.is(got[1]?.h.mode, 0o4755);
@@ -50,7 +59,11 @@ test('unread and half-read bodies are skipped', async (t) => {
     { name: 'c', type: 'file', data: Buffer.from('x') },
   ]);
   const seen: Array<[string, number]> = [];
-  for await (const { header, body } of readTar((async function* () { yield tar; })())) {
+  for await (const { header, body } of readTar(
+    (async function* () {
+      yield tar;
+    })(),
+  )) {
     let n = 0;
     if (header.name === 'b') {
       for await (const chunk of body) {
@@ -60,14 +73,20 @@ test('unread and half-read bodies are skipped', async (t) => {
     }
     seen.push([header.name, n > 0 ? 1 : 0]);
   }
-  t.deepEqual(seen, [['a', 0], ['b', 1], ['c', 0]]);
+  t.deepEqual(seen, [
+    ['a', 0],
+    ['b', 1],
+    ['c', 0],
+  ]);
 });
 
 test('PAX uid, gid and mtime override the ustar fields', async (t) => {
   // GNU tar --format=posix writes them for ids beyond 7 octal digits and for sub-second times.
   const pack = tarStream.pack();
   const chunks: Buffer[] = [];
-  const done = (async () => { for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c); })();
+  const done = (async () => {
+    for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
+  })();
   pack.entry({ name: 'big', type: 'file', uid: 1, gid: 2, pax: { uid: '4000000000', gid: '3000000000', mtime: '1658332097.833783244' } }, Buffer.from('b'));
   pack.finalize();
   await done;
@@ -90,7 +109,15 @@ test('errors of the source reach the reader', async (t) => {
     yield tar.subarray(0, 1024);
     throw new Error('disk on fire');
   }
-  await t.throwsAsync(async () => { for await (const e of readTar(failing())) for await (const _ of e.body) { /* read */ } }, { message: 'disk on fire' });
+  await t.throwsAsync(
+    async () => {
+      for await (const e of readTar(failing()))
+        for await (const _ of e.body) {
+          /* read */
+        }
+    },
+    { message: 'disk on fire' },
+  );
 });
 
 test('a symlink without a target is refused when writing', async (t) => {

@@ -43,12 +43,24 @@ export class TarFormatError extends Error {
 type StreamType = tarStream.Header['type'];
 
 const FROM_STREAM: Partial<Record<StreamType, TarEntryType>> = {
-  file: 'file', 'contiguous-file': 'file', link: 'hardlink', symlink: 'symlink',
-  'character-device': 'char', 'block-device': 'block', directory: 'dir', fifo: 'fifo',
+  file: 'file',
+  'contiguous-file': 'file',
+  link: 'hardlink',
+  symlink: 'symlink',
+  'character-device': 'char',
+  'block-device': 'block',
+  directory: 'dir',
+  fifo: 'fifo',
 };
 
 const TO_STREAM: Record<TarEntryType, StreamType> = {
-  file: 'file', hardlink: 'link', symlink: 'symlink', char: 'character-device', block: 'block-device', dir: 'directory', fifo: 'fifo',
+  file: 'file',
+  hardlink: 'link',
+  symlink: 'symlink',
+  char: 'character-device',
+  block: 'block-device',
+  dir: 'directory',
+  fifo: 'fifo',
 };
 
 const XATTR_PREFIX = 'SCHILY.xattr.';
@@ -135,7 +147,10 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
       const header = toTarHeader(entry.header);
       yield { header, body: bodyOf(entry, () => inputError) };
       // What the caller left unread is skipped (a finished or abandoned body is destroyed and yields nothing).
-      if (!entry.destroyed) for await (const _ of entry) { /* skip */ }
+      if (!entry.destroyed)
+        for await (const _ of entry) {
+          /* skip */
+        }
     }
   } catch (e) {
     throw inputError ?? formatError(e);

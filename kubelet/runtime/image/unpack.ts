@@ -58,7 +58,7 @@ async function* zstdChunks(file: string): AsyncGenerator<Buffer> {
     try {
       zstd.push(chunk, final);
     } catch (e) {
-      throw new Error(`zstd data in ${file} is corrupt: ${errorMessage(e)}`);
+      throw new Error(`zstd data in ${file} is corrupt: ${errorMessage(e)}`, { cause: e });
     }
   };
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
@@ -69,8 +69,21 @@ async function* zstdChunks(file: string): AsyncGenerator<Buffer> {
   yield* out.splice(0);
 }
 
-interface DirMeta { rel: string; mode: number; uid: number; gid: number; mtime: number }
-interface NodeSpec { type: NodeType; mode: number; major: number; minor: number; uid: number; gid: number }
+interface DirMeta {
+  rel: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+}
+interface NodeSpec {
+  type: NodeType;
+  mode: number;
+  major: number;
+  minor: number;
+  uid: number;
+  gid: number;
+}
 
 function under(p: string, rel: string): boolean {
   return p === rel || p.startsWith(`${rel}/`);
@@ -85,7 +98,10 @@ class Extractor {
   private readonly xattrOps: Array<{ rel: string; name: string; value: Buffer }> = [];
   private readonly isRoot = process.getuid?.() === 0;
 
-  constructor(private readonly root: string, private readonly digest: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly digest: string,
+  ) {}
 
   private fail(detail: string): never {
     throw new InvalidLayerError(this.digest, detail);
@@ -167,7 +183,9 @@ class Extractor {
     const p = this.abs(rel);
     switch (h.type) {
       case 'dir':
-        await fs.mkdir(p, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; });
+        await fs.mkdir(p, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EEXIST') throw e;
+        });
         this.knownDirs.add(rel);
         this.dirMeta.set(rel, { rel, mode: h.mode, uid: h.uid, gid: h.gid, mtime: h.mtime });
         return;
@@ -261,7 +279,10 @@ export async function unpackLayer(file: string, dest: string, digest: string): P
   const ex = new Extractor(dest, digest);
   const hash = newHash();
   let size = 0;
-  const source = hashing(decompressedChunks(file), (b) => { hash.update(b); size += b.length; });
+  const source = hashing(decompressedChunks(file), (b) => {
+    hash.update(b);
+    size += b.length;
+  });
   try {
     for await (const { header, body } of readTar(source)) await ex.entry(header, body);
     await ex.finish();
