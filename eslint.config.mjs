@@ -15,6 +15,8 @@ const config = tseslint.config(
       // STYLE.md: no default exports; `any` only where a test must build a malformed value.
       // A `let` assigned once but read earlier by a closure (a timer, a watch handle) stays a `let`.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+      // One import statement per module (a type-only one may stand beside it).
+      'no-duplicate-imports': ['error', { allowSeparateTypeImports: true }],
       'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'no default exports (STYLE.md)' }],
     },
   },

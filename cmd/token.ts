@@ -1,10 +1,8 @@
 // `tsk token create|list|delete`: manage join tokens through the API server
 // (tsk.v1.Bootstrap), with the admin credential of the client config.
 
-import { ApiError } from '../api/errors';
 import { BootstrapService } from '../api/gen/tsk/v1/bootstrap';
-import { Connection } from '../client';
-import { resolveClient } from '../client';
+import { Connection, resolveClient } from '../client';
 import { TOKEN_HELP, UsageError, parseTokenCommand, type TokenCommand } from './token-flags';
 import { formatTokenTable } from './token-table';
 import { errorMessage } from '../util/errors';
@@ -59,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     await run(cmd, (s) => process.stdout.write(s));
     return 0;
   } catch (err) {
-    console.error(`tsk token ${cmd.verb}: ${err instanceof ApiError || errorMessage(err)}`);
+    console.error(`tsk token ${cmd.verb}: ${errorMessage(err)}`);
     return 1;
   }
 }
