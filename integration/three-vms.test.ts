@@ -20,6 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeClientConfig, type ClientCredentials } from '../client';
+import { CREDENTIAL_FILES } from '../client/bootstrap';
 import { cleanupNodeRuntime } from '../lab/cleanup';
 import { createLabNetwork, removeLabNetwork } from '../lab/net';
 import { planLab, type LabNode } from '../lab/topology';
@@ -214,6 +215,7 @@ test('three VMs: two agents join a server over a bridge; outsiders, bad tokens a
   const nodes = await probe(c, c.outside.netns, [
     { name: 'update node 2', credentials: node1, call: { op: 'update-node', name: n2 } },
     { name: 'update node 2 status', credentials: node1, call: { op: 'update-node-status', name: n2 } },
+    { name: 'update p2', credentials: node1, call: { op: 'update-pod', namespace: 'default', name: 'p2' } },
     { name: 'update p2 status', credentials: node1, call: { op: 'update-pod-status', namespace: 'default', name: 'p2' } },
     { name: 'create pod', credentials: node1, call: { op: 'create-pod', namespace: 'default', name: 'x' } },
     { name: 'exec p1', credentials: node1, call: { op: 'exec', namespace: 'default', name: 'p1' } },
@@ -237,6 +239,7 @@ test('three VMs: two agents join a server over a bridge; outsiders, bad tokens a
     `nodes "${n2}" is forbidden: ${user} cannot update resource "nodes/status" in API group "" at the cluster scope: node "${n1}" is not allowed to modify node "${n2}"`,
   );
   refused(t, nodes, 'update p2 status', denied, `pods "p2" is forbidden: node "${n1}" can only update pod status for pods with spec.nodeName set to itself`);
+  refused(t, nodes, 'update p2', denied, `pods "p2" is forbidden: ${user} cannot update resource "pods" in API group "" in the namespace "default"`);
   refused(t, nodes, 'create pod', denied, `pods "x" is forbidden: ${user} cannot create resource "pods" in API group "" in the namespace "default"`);
   for (const p of ['p1', 'p2'])
     refused(t, nodes, `exec ${p}`, denied, `pods "${p}" is forbidden: ${user} cannot create resource "pods/exec" in API group "" in the namespace "default"`);
@@ -277,28 +280,31 @@ test('three VMs: two agents join a server over a bridge; outsiders, bad tokens a
   );
 
   // Agents with bad tokens, from the fourth namespace: one line each, nothing issued.
-  const agentArgs = (token: string): string[] => {
-    const data = path.join(c.dir, `outside-${randomBytes(3).toString('hex')}`);
-    return [
-      'agent',
-      '--server',
-      `https://${c.server.address}`,
-      '--token',
-      token,
-      '--hostname-override',
-      'intruder',
-      '--data-dir',
-      data,
-      '--cgroup-root',
-      c.outside.cgroupRoot,
-    ];
-  };
+  const fresh = (): string => path.join(c.dir, `outside-${randomBytes(3).toString('hex')}`);
+  const agentArgs = (token: string | undefined, data = fresh()): string[] => [
+    'agent',
+    '--server',
+    `https://${c.server.address}`,
+    ...(token === undefined ? [] : ['--token', token]),
+    '--hostname-override',
+    'intruder',
+    '--data-dir',
+    data,
+    '--cgroup-root',
+    c.outside.cgroupRoot,
+  ];
   const hash = c.joinToken.slice(3, 67);
   oneLine(
     t,
     await runTsk(c.outside.netns, agentArgs(`K10${hash}::abcdef.0000000000000000`)),
     /^tsk agent: joining the cluster at .*: unknown token$/,
     'wrong token',
+  );
+  oneLine(
+    t,
+    await runTsk(c.outside.netns, agentArgs(`K10${'0'.repeat(64)}${c.joinToken.slice(67)}`)),
+    /^tsk agent: .*has CA sha256:[0-9a-f]+…, not the CA sha256:0+… of the token: refusing to send the token/,
+    'token of another CA',
   );
   oneLine(t, await runTsk(c.outside.netns, agentArgs('not-a-token')), /^tsk agent: --token: the token has no "<id>\.<secret>" part/, 'malformed token');
   const short = await runTsk(c.server.node.netns, ['token', 'create', '--ttl', '1s', '--kubeconfig', c.adminConfig]);
@@ -316,6 +322,28 @@ test('three VMs: two agents join a server over a bridge; outsiders, bad tokens a
   t.false(
     c.server.proc.lines.some((l) => /issued a client certificate for system:node:intruder/.test(l)),
     'no certificate was issued to the intruder',
+  );
+  // An agent whose kept certificate expired or is no certificate, with no token to join again: one line.
+  const keptAgent = (certPem: string): string[] => {
+    const data = fresh();
+    const kept = path.join(data, 'agent');
+    fs.mkdirSync(kept, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(kept, CREDENTIAL_FILES.ca), c.caPem, { mode: 0o600 });
+    fs.writeFileSync(path.join(kept, CREDENTIAL_FILES.key), expired.keyPem, { mode: 0o600 });
+    fs.writeFileSync(path.join(kept, CREDENTIAL_FILES.cert), certPem, { mode: 0o600 });
+    return agentArgs(undefined, data);
+  };
+  oneLine(
+    t,
+    await runTsk(c.outside.netns, keptAgent(expired.certPem)),
+    /^tsk agent: the certificate in .*\/agent\/client\.crt expired on \S+; give --token to join again$/,
+    'expired kept certificate',
+  );
+  oneLine(
+    t,
+    await runTsk(c.outside.netns, keptAgent('-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n')),
+    /^tsk agent: .*\/agent\/client\.crt: not a certificate \(.*\); remove the directory and join again with --token$/,
+    'malformed kept certificate',
   );
   // No stray cgroup of the refused agents.
   t.is(spawnSync('find', ['/sys/fs/cgroup', '-maxdepth', '2', '-name', c.outside.cgroupRoot], { encoding: 'utf8' }).stdout, '');

@@ -18,6 +18,7 @@ export type ProbeOp =
   | { op: 'list-pods'; namespace: string }
   | { op: 'update-node'; name: string }
   | { op: 'update-node-status'; name: string }
+  | { op: 'update-pod'; namespace: string; name: string }
   | { op: 'update-pod-status'; namespace: string; name: string }
   | { op: 'create-pod'; namespace: string; name: string }
   | { op: 'exec'; namespace: string; name: string }
@@ -90,6 +91,11 @@ async function perform(client: grpc.Client, op: ProbeOp): Promise<void> {
     case 'update-node-status': {
       const n = await nodes.get('', op.name);
       await nodes.updateStatus({ ...n, status: { ...n.status, conditions: [{ type: 'Ready', status: 'False', reason: 'Taken' }] } });
+      return;
+    }
+    case 'update-pod': {
+      const p = await pods.get(op.namespace, op.name);
+      await pods.update({ ...p, metadata: { ...p.metadata, labels: { ...p.metadata?.labels, taken: 'yes' } } });
       return;
     }
     case 'update-pod-status': {
