@@ -250,9 +250,11 @@ test('three VMs: two agents join a server over a bridge; outsiders, bad tokens a
     denied,
     `nodes "${n2}" is forbidden: ${user} cannot create resource "nodes/tunnel" in API group "" at the cluster scope: node "${n1}" may only open the tunnel of node "${n1}"`,
   );
-  // Node 2 and its pod are as they were.
+  // Node 2 and its pod are as they were, and node 2's tunnel is still its own: the admin's exec reaches p2 through it.
   const after = await tsctl(c, ['get', 'pods', 'p2', '-o', 'json']);
   t.is((JSON.parse(after.stdout) as PodView).status?.phase, 'Running', after.stderr);
+  const hello = await tsctl(c, ['exec', 'p2', '--', 'echo', 'still node 2']);
+  t.is(hello.stdout, 'still node 2\n', hello.stderr);
 
   // Client certificates that are expired or not certificates at all: one line from tsctl.
   const ca = fs.readFileSync(pathsIn(path.join(c.server.dataDir, 'tls')).ca.key, 'utf8');
