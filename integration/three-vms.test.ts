@@ -281,6 +281,16 @@ test('three VMs: two agents join a server over a bridge; outsiders, bad tokens a
     'malformed certificate',
   );
 
+  // A bearer token the server does not know: kubectl's line.
+  const caOnly = path.join(c.dir, 'ca-only.conf');
+  await writeClientConfig({ currentContext: 'ca', contexts: [{ name: 'ca', server: c.server.address, caPem: c.caPem }] }, caOnly);
+  oneLine(
+    t,
+    await tsctl(c, ['get', 'pods', '--token', 'abcdef.0123456789abcdef'], caOnly, c.outside.netns),
+    /^error: You must be logged in to the server \(.+\)$/,
+    'unknown bearer token',
+  );
+
   // Agents with bad tokens, from the fourth namespace: one line each, nothing issued.
   const fresh = (): string => path.join(c.dir, `outside-${randomBytes(3).toString('hex')}`);
   const agentArgs = (token: string | undefined, data = fresh()): string[] => [
