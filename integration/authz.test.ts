@@ -15,12 +15,13 @@ import test, { type ExecutionContext } from 'ava';
 import { ApiError, ForbiddenError, UnauthorizedError, fromServiceError } from '../api/errors';
 import * as apiGen from '../api/gen/tsk/v1/api';
 import type { Node, Pod } from '../api/gen/tsk/v1/core';
-import { NodeTunnelService, type ExecServerMessage, type TunnelMessage } from '../api/gen/tsk/v1/stream';
+import type { ExecServerMessage, TunnelMessage } from '../api/gen/tsk/v1/stream';
 import type { UserInfo } from '../apiserver/auth/user';
 import { channelCredentials } from '../client';
 import { pod, RawKindClient, rejects, startTestApiServer, type TestApiServer } from './support/apiserver';
 import { startTestEtcd } from './support/etcd';
 import { testTls } from './support/pki';
+import { openTunnel, streamEnd } from './support/streams';
 
 const ADMIN: UserInfo = { name: 'admin', groups: ['system:masters'] };
 const N1: UserInfo = { name: 'system:node:n1', groups: ['system:nodes'] };
@@ -180,29 +181,6 @@ test("a node may change only its own Node and its own pods' status, and may not 
   t.is((await (await c.as(ADMIN)).pods.get('demo', 'p1')).spec?.nodeName, 'n1');
   isForbidden(t, await rejects((await c.as(SCHEDULER)).pods.create(pod('x', {}, 'demo'))), /User "system:kube-scheduler" cannot create resource "pods"/);
 });
-
-/** The status a stream call ends with. */
-function streamEnd(call: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>): Promise<ApiError | undefined> {
-  return new Promise((resolve) => {
-    call.on('data', () => undefined);
-    call.on('error', (err: grpc.ServiceError) => resolve(fromServiceError(err)));
-    call.on('end', () => resolve(undefined));
-  });
-}
-
-function openTunnel(
-  client: grpc.Client,
-  nodeName: string,
-): { call: grpc.ClientDuplexStream<TunnelMessage, TunnelMessage>; first: Promise<TunnelMessage | ApiError> } {
-  const m = NodeTunnelService.connect;
-  const call = client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize) as grpc.ClientDuplexStream<TunnelMessage, TunnelMessage>;
-  const first = new Promise<TunnelMessage | ApiError>((resolve) => {
-    call.once('data', (msg: TunnelMessage) => resolve(msg));
-    call.on('error', (err: grpc.ServiceError) => resolve(fromServiceError(err)));
-  });
-  call.write({ streamId: 0, hello: { nodeName } });
-  return { call, first };
-}
 
 test("a node cannot exec or read logs, nor open another node's tunnel", async (t) => {
   const c = await startCluster(t);

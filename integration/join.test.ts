@@ -8,7 +8,7 @@
 // control-plane identity while the server token can.
 
 import test from 'ava';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,75 +23,7 @@ import { startTestEtcd } from './support/etcd';
 import { testTls } from './support/pki';
 import { killProcess, run } from './support/netns';
 import { cleanupRuntime } from './support/runtime-env';
-
-const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
-
-interface Proc {
-  child: ChildProcess;
-  lines: string[];
-  /** Resolves with the first line matching `re` (rejects when the process exits first or after `ms`). */
-  waitFor(re: RegExp, ms?: number): Promise<string>;
-}
-
-/** Runs `tsk ARGS` in the namespace (nsenter --net only: the runtime needs the host's /sys). */
-function startTsk(ns: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn('nsenter', [`--net=/var/run/netns/${ns}`, process.execPath, TSK, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TSK_TOKEN: '', TSCTL_SERVER: '', ...env },
-  });
-  const lines: string[] = [];
-  const waiters: Array<() => void> = [];
-  const keep = (d: Buffer): void => {
-    lines.push(
-      ...d
-        .toString()
-        .split('\n')
-        .filter((l) => l !== ''),
-    );
-    for (const w of waiters.splice(0)) w();
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  child.once('exit', () => {
-    for (const w of waiters.splice(0)) w();
-  });
-  return {
-    child,
-    lines,
-    waitFor: (re, ms = 60_000) =>
-      new Promise((resolve, reject) => {
-        const deadline = Date.now() + ms;
-        const check = (): void => {
-          const hit = lines.find((l) => re.test(l));
-          if (hit !== undefined) return resolve(hit);
-          if (child.exitCode !== null || child.signalCode !== null)
-            return reject(new Error(`tsk ${args[0]} exited (${child.exitCode ?? child.signalCode}) before printing ${re}:\n${lines.join('\n')}`));
-          if (Date.now() > deadline) return reject(new Error(`tsk ${args[0]} did not print ${re} within ${ms} ms:\n${lines.join('\n')}`));
-          waiters.push(check);
-          setTimeout(check, 500).unref();
-        };
-        check();
-      }),
-  };
-}
-
-/** Runs `tsk ARGS` in the namespace to its end. */
-async function runTsk(ns: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const p = startTsk(ns, args, env);
-  const out: string[] = [];
-  const err: string[] = [];
-  p.child.stdout?.on('data', (d: Buffer) => out.push(d.toString()));
-  p.child.stderr?.on('data', (d: Buffer) => err.push(d.toString()));
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), 60_000);
-  const code = await new Promise<number>((resolve) => p.child.once('exit', (c) => resolve(c ?? 1)));
-  clearTimeout(timer);
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
-
-/** The lines of `text` that are errors (the commands also log progress on stdout). */
-function errorLines(text: string): string[] {
-  return text.split('\n').filter((l) => l.trim() !== '');
-}
+import { errorLines, runTsk, startTsk } from './support/tsk-process';
 
 test('nodes and control-plane components join with a token over TCP + TLS', async (t) => {
   const id = randomBytes(3).toString('hex');

@@ -25,6 +25,8 @@ want tar tar
 want skopeo skopeo
 want perl perl-base
 want unshare util-linux
+# setpriv --pdeathsig: the embedded etcd dies with its server (util/etcd-process.ts).
+want setpriv util-linux
 want script bsdutils
 want curl curl
 # busybox-static: the test images are built from it (httpd applet included).

@@ -3,7 +3,7 @@
 
 import { Clientset, resolveClient, type ClientTarget } from '../client';
 import { flagInt, flagString, type ParsedArgs } from './args';
-import { UsageError } from './errors';
+import { CliError, UsageError } from './errors';
 import { errorMessage } from '../util/errors';
 
 export interface Io {
@@ -72,7 +72,9 @@ export class Context {
           env: this.env,
         });
       } catch (err) {
-        throw new UsageError(errorMessage(err));
+        // A broken client config or an unknown context is no misuse of the
+        // command: one line and exit 1, as kubectl (no hint to --help).
+        throw new CliError(errorMessage(err));
       }
       const token = flagString(this.args, 'token');
       if (token !== undefined) target = { ...target, credentials: { caPem: target.credentials.caPem, token } };

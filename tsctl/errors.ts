@@ -28,6 +28,9 @@ export function formatApiError(err: ApiError): string {
     case 'Invalid':
       // kubectl: The Pod "web" is invalid: spec.containers[0].image: Required value
       return `The ${err.message}`;
+    case 'Unauthorized':
+      // kubectl: error: You must be logged in to the server (Unauthorized)
+      return `error: You must be logged in to the server (${err.message})`;
     case 'ServiceUnavailable':
       return err.message.startsWith('cannot reach') ? `error: ${err.message}` : `Error from server (ServiceUnavailable): ${err.message}`;
     default:

@@ -1,4 +1,7 @@
 import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from './main';
 
@@ -43,4 +46,17 @@ test('bad command lines exit 2 with the command named', async (t) => {
   const value = await tsctl(['get', 'pods', '--no-headers=maybe']);
   t.is(value.code, 2);
   t.regex(value.stderr, /invalid argument "maybe" for "--no-headers" flag: must be true or false/);
+});
+
+test('a broken client config is one line and exit 1, with no hint to --help', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsctl-conf-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'config');
+  writeFileSync(
+    file,
+    'current-context: c\ncontexts:\n- name: c\n  server: 127.0.0.1:1\n  client-certificate-data: bm90IGEgY2VydA==\n  client-key-data: bm90IGEga2V5\n',
+  );
+  const r = await tsctl(['--kubeconfig', file, 'get', 'pods']);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /^error: .*config: .*client-certificate-data: must be base64 of a PEM block\n$/);
 });

@@ -1,4 +1,6 @@
 import test from 'ava';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,3 +37,32 @@ test('with ports it picked itself, start-up succeeds and stop is idempotent', as
   await etcd.stop();
   t.pass();
 });
+
+test('etcd dies with the process that started it, even when that process is killed', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tsk-etcd-orphan-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  // A process that starts etcd, prints its pid, and is then SIGKILLed: it cannot stop etcd itself.
+  const code = `require(${JSON.stringify(join(__dirname, 'etcd-process.js'))}).EtcdProcess.start({ dataDir: ${JSON.stringify(dir)} })
+    .then((e) => console.log(e.pid), (err) => { console.error(err.message); process.exit(1); });`;
+  const parent = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => parent.kill('SIGKILL'));
+  const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()))));
+  t.true(pid > 0);
+  t.teardown(() => {
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+  t.true(alive(pid), 'etcd runs');
+  parent.kill('SIGKILL');
+  const deadline = Date.now() + 10_000;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  t.false(alive(pid), 'etcd outlived the process that started it');
+});
+
+/** Whether the process exists and is not a zombie (an orphan is reaped by init). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

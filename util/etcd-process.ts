@@ -21,6 +21,9 @@ export class EtcdNotFoundError extends Error {
   }
 }
 
+/** setpriv's exit code when it cannot execute the program (as a shell's "command not found"). */
+const SETPRIV_EXEC_FAILED = 127;
+
 /** etcd could not bind a port tsk picked (another process took it first). */
 class PortInUseError extends Error {
   constructor(clientPort: number, peerPort: number) {
@@ -151,9 +154,17 @@ export class EtcdProcess {
     const scheme = opts.tls === undefined ? 'http' : 'https';
     const clientUrl = `${scheme}://127.0.0.1:${clientPort}`;
     const peerUrl = `${scheme}://127.0.0.1:${peerPort}`;
+    // setpriv (util-linux) sets the parent-death signal and execs etcd in
+    // the same process: etcd is stopped even when its server is killed
+    // (SIGKILL, OOM) and cannot stop it, instead of living on orphaned with
+    // its ports and data directory (k3s's etcd dies with k3s: it runs inside).
     const child = spawn(
-      binary,
+      'setpriv',
       [
+        '--pdeathsig',
+        'TERM',
+        '--',
+        binary,
         '--name',
         'tsk',
         '--data-dir',
@@ -192,10 +203,12 @@ export class EtcdProcess {
         // A process that never spawned emits no 'exit': close its log here.
         await log.close().catch(() => undefined);
         const code = (failed as NodeJS.ErrnoException).code;
-        throw code === 'ENOENT' ? new EtcdNotFoundError(binary) : failed;
+        throw code === 'ENOENT' ? new Error('setpriv not found on PATH: install util-linux', { cause: failed }) : failed;
       }
       if (child.exitCode !== null || child.signalCode !== null) {
         const logText = await readFile(join(opts.dataDir, 'etcd.log'), 'utf8').catch(() => '');
+        if (child.exitCode === SETPRIV_EXEC_FAILED && logText.slice(logSize).includes(`setpriv: failed to execute ${binary}`))
+          throw new EtcdNotFoundError(binary);
         if (/address already in use/.test(logText.slice(logSize))) throw new PortInUseError(clientPort, peerPort);
         throw new Error(`etcd exited during start-up (code ${child.exitCode}); see ${join(opts.dataDir, 'etcd.log')}`);
       }

@@ -52,6 +52,12 @@ test('issue: never outlives the CA', async (t) => {
   t.true(certificateInfo(leaf.certPem).notAfter <= certificateInfo(ca.certPem).notAfter);
 });
 
+test('issue: a validity started long ago gives an expired certificate', async (t) => {
+  const ca = await createCA('test-ca');
+  const leaf = await issue(ca, { commonName: 'x' }, { usage: 'client', validityDays: 1, now: new Date(Date.now() - 10 * 86_400_000) });
+  t.true(certificateInfo(leaf.certPem).notAfter.getTime() < Date.now() - 8 * 86_400_000);
+});
+
 test('signCsr: takes the key of the CSR; the subject can be overridden', async (t) => {
   const ca = await createCA('test-ca');
   const keyPem = await generateKeyPem();

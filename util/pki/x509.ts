@@ -34,6 +34,8 @@ export interface IssueOptions {
   usage: CertUsage;
   sans?: Sans;
   validityDays?: number;
+  /** When the validity starts (default: now); a moment long past gives an already expired certificate, for tests of refusals. */
+  now?: Date;
 }
 
 /** k3s: the CA lives ten years, the certificates it signs one. */
@@ -138,7 +140,7 @@ export function certificateInfo(certPem: string): CertificateInfo {
 async function signPublicKey(ca: CertKey, publicKey: x509.PublicKey, subject: Subject, opts: IssueOptions): Promise<string> {
   const caCert = parseCert(ca.certPem);
   const caKeys = await importKeyPair(ca.keyPem);
-  const { notBefore, notAfter } = validity(opts.validityDays ?? CERT_VALIDITY_DAYS);
+  const { notBefore, notAfter } = validity(opts.validityDays ?? CERT_VALIDITY_DAYS, opts.now);
   // Never outlive the CA: a chain is only as valid as its shortest link.
   const end = notAfter > caCert.notAfter ? caCert.notAfter : notAfter;
   const extensions: x509.Extension[] = [
@@ -224,9 +226,9 @@ function parseCsr(csrPem: string): x509.Pkcs10CertificateRequest {
   }
 }
 
-function validity(days: number): { notBefore: Date; notAfter: Date } {
+function validity(days: number, at = new Date()): { notBefore: Date; notAfter: Date } {
   if (!Number.isFinite(days) || days <= 0) throw new Error(`validityDays: must be a positive number of days, got ${days}`);
-  const now = Date.now();
+  const now = at.getTime();
   return { notBefore: new Date(now - BACKDATE_MS), notAfter: new Date(now + days * DAY_MS) };
 }
 
