@@ -66,6 +66,7 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
     systemReserved: k.systemReserved,
     nodeStatusUpdateFrequencyMs: k.nodeStatusUpdateFrequencyMs,
     httpAddress: k.httpAddress,
+    allowedUnsafeSysctls: k.allowedUnsafeSysctls,
     log: (l) => log(`kubelet: ${l}`),
   });
   log(`kubelet running; /healthz and /metrics on ${parts.kubelet.httpAddress ?? k.httpAddress}`);

@@ -22,6 +22,7 @@ import type { PodNetwork } from './pod-network';
 import { readRuntimeState, type PodRuntimeState } from './pod-runtime';
 import { KubeletStoppingError, PodSyncer } from './pod-sync';
 import { PodWorkers } from './pod-workers';
+import { newSysctlAllowlist } from './sysctl-allowlist';
 import { ProbeManager } from './probes';
 import type { ContainerRuntime } from './runtime/runtime';
 import { TunnelClient } from './tunnel/client';
@@ -44,6 +45,8 @@ export interface KubeletOptions {
   maxPods?: number;
   systemReserved?: Record<string, string>;
   nodeStatusUpdateFrequencyMs?: number;
+  /** Sysctls pods may set beyond Kubernetes' safe set (--allowed-unsafe-sysctls); throws at start when one is not namespaced. */
+  allowedUnsafeSysctls?: readonly string[];
   /** HOST:PORT for /healthz and /metrics; undefined: no HTTP server. */
   httpAddress?: string;
   machine?: MachineInfo;
@@ -124,6 +127,7 @@ class Kubelet implements RunningKubelet {
       dataDir: o.dataDir,
       hostIP: o.nodeIP ?? '',
       networkNotReady: () => o.network.notReady(),
+      sysctls: newSysctlAllowlist(o.allowedUnsafeSysctls ?? []),
       log: this.log,
     });
     this.workers = new PodWorkers((uid) => this.syncUid(uid), {

@@ -92,6 +92,7 @@ export async function main(argv: string[]): Promise<number> {
         systemReserved: flags.systemReserved,
         nodeStatusUpdateFrequencyMs: flags.nodeStatusUpdateFrequencyMs,
         httpAddress: flags.httpAddress,
+        allowedUnsafeSysctls: flags.allowedUnsafeSysctls,
         log,
       }),
       stop.then(() => undefined),
