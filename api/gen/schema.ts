@@ -735,6 +735,8 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "csr": {"name":"csr","json":"csr","kind":"string"},
     "identity": {"name":"identity","json":"identity","kind":"string"},
     "nodeName": {"name":"nodeName","json":"nodeName","kind":"string"},
+    "usage": {"name":"usage","json":"usage","kind":"string"},
+    "sans": {"name":"sans","json":"sans","kind":"string","repeated":true},
   },
   "tsk.v1.IssuedCertificate": {
     "certificate": {"name":"certificate","json":"certificate","kind":"string"},
