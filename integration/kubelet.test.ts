@@ -632,9 +632,13 @@ test.serial("hostPID: the containers see the node's processes (the kubelet's own
 test.serial("hostIPC: the pod shares the node's IPC namespace; without it, one of its own", async (t) => {
   const env = t.context;
   const hostIpc = fs.readlinkSync('/proc/self/ns/ipc');
-  const script = `[ "$(readlink /proc/self/ns/ipc)" = "${hostIpc}" ]`;
+  // POSIX shared memory lives in /dev/shm: the node's is the pod's too.
+  const shm = `/dev/shm/tsk-kt-${randomBytes(4).toString('hex')}`;
+  fs.writeFileSync(shm, 'shared');
+  t.teardown(() => fs.rmSync(shm, { force: true }));
+  const script = `[ "$(readlink /proc/self/ns/ipc)" = "${hostIpc}" ] && [ "$(cat ${shm})" = shared ]`;
   const host = await checkInPod(env, 'hostipc', { hostIPC: true }, script);
-  t.is(host.status?.phase, 'Succeeded', `the container's IPC namespace is the node's ${hostIpc}`);
+  t.is(host.status?.phase, 'Succeeded', `the container's IPC namespace is the node's ${hostIpc}, and its /dev/shm`);
   const own = await checkInPod(env, 'ownipc', {}, script);
   t.is(own.status?.phase, 'Failed', 'without hostIPC the pod has its own IPC namespace');
 });

@@ -232,7 +232,9 @@ export class NativeRuntime implements ContainerRuntime {
     if (sb.stopped) throw new InvalidStateError(`sandbox ${sandboxId} is stopped`);
     const image = await this.images.get(config.image);
     if (!image) throw new RuntimeError(`image "${config.image}" not found in the local store: pull or import it first`);
-    const mounts = validateMounts(config.name, config.mounts);
+    // hostIPC shares POSIX shared memory too, as containerd does for IPC mode NODE: the node's /dev/shm over the container's own.
+    const hostShm = sb.config.hostIPC && fs.existsSync('/dev/shm') ? [{ hostPath: '/dev/shm', containerPath: '/dev/shm' }] : [];
+    const mounts = validateMounts(config.name, [...hostShm, ...(config.mounts ?? [])]);
     const ic = image.config;
     const command = resolveCommand(ic.entrypoint, ic.cmd, config.command, config.args);
     if (command.length === 0) throw new RuntimeError(`container "${config.name}": no command given and the image has no Entrypoint or Cmd`);
