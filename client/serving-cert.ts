@@ -6,11 +6,11 @@
 // them: in its last third, or at once when the wanted names changed.
 
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { certificateInfo, createCsr, generateKeyPem, needsRenewal } from '../util/pki';
 import { errorMessage } from '../util/errors';
 import { needsHttps } from '../util/health-server';
-import { isIP } from 'node:net';
+import { certificateInfo, createCsr, generateKeyPem, needsRenewal } from '../util/pki';
 import { JoinError, requestCertificate } from './bootstrap';
 import type { ClientCredentials } from './connection';
 
