@@ -80,3 +80,17 @@ test('keeps zero values Kubernetes always prints and proto3-optional zeros', (t)
   const json = encodeJson('tsk.v1.ReplicationController', { spec: { replicas: 0 }, status: { replicas: 0 } });
   t.deepEqual(json, { spec: { replicas: 0 }, status: { replicas: 0 } });
 });
+
+test("hostPID, hostIPC and sysctls keep Kubernetes' spelling, both ways", (t) => {
+  const json = {
+    spec: { hostPID: true, hostIPC: true, containers: [], securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] } },
+  };
+  const { value, unknownFields } = decodeJson<Pod>('tsk.v1.Pod', json);
+  t.deepEqual(unknownFields, []);
+  t.true(value.spec?.hostPID);
+  t.true(value.spec?.hostIPC);
+  t.is(value.spec?.securityContext?.sysctls?.[0]?.value, '0');
+  const back = encodeJson('tsk.v1.Pod', Pod.decode(Pod.encode(value).finish())) as { spec: Record<string, unknown> };
+  t.is(back.spec['hostPID'], true);
+  t.is(back.spec['hostIPC'], true);
+});

@@ -101,7 +101,7 @@ async function saveCredentials(dir: string, c: JoinedCredentials): Promise<void>
   for (const [file] of files) await rename(tmp(file), file);
 }
 
-type TlsParts = { verify: false } | { verify: true; caPem: string; keyPem?: string; certPem?: string };
+export type TlsParts = { verify: false } | { verify: true; caPem: string; keyPem?: string; certPem?: string };
 
 /**
  * TLS credentials and channel options for `target`. Node warns (DEP0123) when
@@ -156,7 +156,8 @@ function failure(server: string, err: unknown): JoinError {
   return new JoinError(`joining the cluster at ${server} failed: ${errorMessage(err)}`);
 }
 
-async function requestCertificate(server: string, creds: TlsParts, req: IssueCertificateRequest, deadlineMs: number): Promise<IssuedCertificate> {
+/** IssueCertificate on `server` over TLS as `creds` say (a client certificate for renewals and serving certificates). */
+export async function requestCertificate(server: string, creds: TlsParts, req: IssueCertificateRequest, deadlineMs: number): Promise<IssuedCertificate> {
   return call(server, creds, BootstrapService.issueCertificate, req, deadlineMs);
 }
 

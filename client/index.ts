@@ -19,6 +19,7 @@ export {
   type ResolveOptions,
 } from './config';
 export { resolveComponentClient } from './bootstrap';
+export { loadOrIssueServing, nodeServing, type NodeServing, type ServingOptions, type ServingTls } from './serving-cert';
 export { GrpcResourceClient, PodClient, type DeleteOptions, type ListOptions, type ResourceClient, type WatchOptions } from './resource';
 export type { Watch, WatchEvent, WatchEventType } from './watch';
 export { Backoff } from '../util/backoff';

@@ -5,8 +5,8 @@
 
 import { Registry } from 'prom-client';
 import { join } from 'node:path';
-import { Clientset, SharedInformerFactory, resolveComponentClient } from '../client';
-import { buildNodeRuntime, ipRunner, startKubelet, startRouteSyncer, type RouteSyncer, type RunningKubelet } from '../kubelet';
+import { Clientset, SharedInformerFactory, nodeServing, resolveComponentClient } from '../client';
+import { buildNodeRuntime, ipRunner, kubeletServing, startKubelet, startRouteSyncer, type RouteSyncer, type RunningKubelet } from '../kubelet';
 import { listenProxyHealthServer, startProxy, type RunningProxy } from '../proxy';
 import type { ListeningHealthServer } from '../util/health-server';
 import { onShutdownSignals } from '../util/signals';
@@ -48,6 +48,16 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
     log,
   });
   const server = target.server;
+  // Both ports beyond loopback are HTTPS only, with the node's serving certificate: got before anything starts.
+  const kubeletTls = await kubeletServing(k, target, log);
+  const proxyTls = await nodeServing('--proxy-http-address', flags.proxyHttpAddress, {
+    server,
+    credentials: target.credentials,
+    nodeName: k.nodeName,
+    nodeIPs: [k.nodeIP],
+    dir: join(k.dataDir, 'agent'),
+    log,
+  });
   parts.clientset = new Clientset(server, target.credentials);
   parts.informers = new SharedInformerFactory(parts.clientset);
   const node = buildNodeRuntime(k);
@@ -66,9 +76,13 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
     systemReserved: k.systemReserved,
     nodeStatusUpdateFrequencyMs: k.nodeStatusUpdateFrequencyMs,
     httpAddress: k.httpAddress,
+    ...(kubeletTls.tls ? { httpTls: kubeletTls.tls } : {}),
+    allowedUnsafeSysctls: k.allowedUnsafeSysctls,
     log: (l) => log(`kubelet: ${l}`),
   });
-  log(`kubelet running; /healthz and /metrics on ${parts.kubelet.httpAddress ?? k.httpAddress}`);
+  const kubelet = parts.kubelet;
+  kubeletTls.keepRenewed((tls) => kubelet.setHttpTls(tls));
+  log(`kubelet running; /healthz and /metrics on ${kubeletTls.tls ? 'https' : 'http'}://${parts.kubelet.httpAddress ?? k.httpAddress}`);
   parts.proxy = await startProxy({
     clientset: parts.clientset,
     informers: parts.informers,
@@ -80,8 +94,10 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
     log: (l) => log(`proxy: ${l}`),
   });
   const proxy = parts.proxy;
-  parts.proxyHealth = await listenProxyHealthServer(flags.proxyHttpAddress, proxy.registry, () => proxy.health());
-  log(`proxy running; /healthz and /metrics on ${parts.proxyHealth.address}`);
+  const proxyHealth = await listenProxyHealthServer(flags.proxyHttpAddress, proxy.registry, () => proxy.health(), proxyTls.tls);
+  parts.proxyHealth = proxyHealth;
+  proxyTls.keepRenewed((tls) => proxyHealth.setTls(tls));
+  log(`proxy running; /healthz and /metrics on ${proxyHealth.scheme}://${proxyHealth.address}`);
   if (flags.routes) {
     parts.routes = startRouteSyncer({ informers: parts.informers, nodeName: k.nodeName, ip: ipRunner(), log: (l) => log(`routes: ${l}`) });
     log("routes to the other nodes' pod CIDRs are kept in step with the Nodes");

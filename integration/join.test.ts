@@ -248,3 +248,109 @@ test('a joined client renews its certificate with itself, and its connection re-
   }
   t.regex((await cs.version()).version ?? '', /^v/);
 });
+
+/** curl in the namespace: "STATUS BODY" of an HTTPS page, verified against `ca`, with a client certificate when given. */
+function curlInNs(ns: string, url: string, ca: string, client?: { cert: string; key: string }): string {
+  const args = [`--net=/var/run/netns/${ns}`, 'curl', '-sS', '--max-time', '10', '--cacert', ca, '-w', ' %{http_code}', '-o', '-'];
+  if (client) args.push('--cert', client.cert, '--key', client.key);
+  const r = spawnSync('nsenter', [...args, url], { encoding: 'utf8' });
+  if (r.status !== 0) return `curl failed: ${r.stderr}`;
+  const i = r.stdout.lastIndexOf(' ');
+  return `${r.stdout.slice(i + 1)} ${r.stdout.slice(0, i).trim()}`;
+}
+
+test("a kubelet and a proxy bound beyond loopback serve HTTPS with the node's serving certificate; /metrics needs a client certificate", async (t) => {
+  const id = randomBytes(3).toString('hex');
+  const ns = `tsk-https-${id}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-https-'));
+  const cleanups: Array<() => Promise<void> | void> = [];
+  t.teardown(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  run('ip', ['netns', 'add', ns]);
+  cleanups.push(() => void spawnSync('ip', ['netns', 'delete', ns]));
+  run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  // The server's address, and the node's (both beyond 127/8, inside the namespace only).
+  run('ip', ['-n', ns, 'addr', 'add', '10.78.0.1/32', 'dev', 'lo']);
+  run('ip', ['-n', ns, 'addr', 'add', '10.78.0.2/32', 'dev', 'lo']);
+  const serverDir = path.join(dir, 'server');
+  const server = startTsk(ns, [
+    'apiserver',
+    '--data-dir',
+    serverDir,
+    '--address',
+    '10.78.0.1:6443',
+    '--http-address',
+    '127.0.0.1:6080',
+    '--tls-san',
+    '10.78.0.1',
+    '--write-config=false',
+  ]);
+  cleanups.push(() => killProcess(server.child));
+  const token = (await server.waitFor(/^Node join token: K10/, 120_000)).slice('Node join token: '.length);
+  const ca = path.join(serverDir, 'tls', 'ca.crt');
+  const admin = { cert: path.join(serverDir, 'tls', 'admin.crt'), key: path.join(serverDir, 'tls', 'admin.key') };
+
+  const nodeName = `https-${id}`;
+  const nodeDir = path.join(dir, 'node');
+  cleanups.push(async () => {
+    if (fs.existsSync(nodeDir)) await cleanupRuntime(new NativeRuntime({ dataDir: nodeDir, images: new ImageStore(nodeDir) }), nodeDir);
+    const found = spawnSync('find', ['/sys/fs/cgroup', '-depth', '-type', 'd', '-name', `tsk-https-${id}`], { encoding: 'utf8' }).stdout;
+    for (const d of found.split('\n').filter((l) => l !== '')) spawnSync('rmdir', [d]);
+  });
+  const kubelet = startTsk(ns, [
+    'kubelet',
+    '--server',
+    'https://10.78.0.1:6443',
+    '--token',
+    token,
+    '--hostname-override',
+    nodeName,
+    '--node-ip',
+    '10.78.0.2',
+    '--data-dir',
+    nodeDir,
+    '--network',
+    'loopback',
+    '--cgroup-root',
+    `tsk-https-${id}`,
+    '--http-address',
+    '10.78.0.2:0',
+  ]);
+  cleanups.push(() => killProcess(kubelet.child));
+  const served = await kubelet.waitFor(/serving \/healthz and \/metrics on /, 120_000);
+  const url = /on (https:\/\/10\.78\.0\.2:\d+)$/.exec(served)?.[1];
+  t.truthy(url, served);
+  // The certificate: the node's identity, its name and IP, server auth, kept 0600 beside the client one.
+  const agentDir = path.join(nodeDir, 'agent');
+  const cert = certificateInfo(fs.readFileSync(path.join(agentDir, 'serving.crt'), 'utf8'));
+  t.deepEqual(cert.subject, { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] });
+  t.deepEqual(cert.sans, { dns: [nodeName], ips: ['10.78.0.2'] });
+  t.is(fs.statSync(path.join(agentDir, 'serving.key')).mode & 0o777, 0o600);
+  t.is(curlInNs(ns, `${url ?? ''}/healthz`, ca), '200 ok', 'healthz is open, over TLS the cluster CA verifies');
+  t.regex(curlInNs(ns, `${url ?? ''}/readyz`, ca), /^(200|503) /);
+  t.is(curlInNs(ns, `${url ?? ''}/metrics`, ca), '401 Unauthorized: /metrics needs a client certificate of the cluster CA');
+  t.regex(curlInNs(ns, `${url ?? ''}/metrics`, ca, admin), /^200 [\s\S]*kubelet_running_pods/);
+
+  // The proxy on the same node reuses the node's credentials and serving certificate.
+  const proxy = startTsk(ns, [
+    'proxy',
+    '--server',
+    'https://10.78.0.1:6443',
+    '--hostname-override',
+    nodeName,
+    '--data-dir',
+    nodeDir,
+    '--node-ip',
+    '10.78.0.2',
+    '--http-address',
+    '10.78.0.2:0',
+  ]);
+  cleanups.push(() => killProcess(proxy.child));
+  const proxyServed = await proxy.waitFor(/serving \/healthz and \/metrics on /, 60_000);
+  const proxyUrl = /on (https:\/\/10\.78\.0\.2:\d+);/.exec(proxyServed)?.[1];
+  t.truthy(proxyUrl, proxyServed);
+  t.is(curlInNs(ns, `${proxyUrl ?? ''}/metrics`, ca), '401 Unauthorized: /metrics needs a client certificate of the cluster CA');
+  t.regex(curlInNs(ns, `${proxyUrl ?? ''}/metrics`, ca, admin), /^200 /);
+});

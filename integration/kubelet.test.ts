@@ -609,6 +609,64 @@ test.serial('activeDeadlineSeconds: the kubelet fails a pod that runs too long (
   await env.clientset.pods.delete('deadline', { namespace: 'default' });
 });
 
+/** A one-shot pod whose shell check decides its exit code: 0 (Succeeded) when the check holds. */
+async function checkInPod(env: Env, name: string, spec: Partial<NonNullable<Pod['spec']>>, script: string): Promise<Pod> {
+  await env.clientset.pods.create(bound(env.node, env.image, name, { restartPolicy: 'Never', ...spec }, ['sh', '-c', script]));
+  const p = await waitPod(env, name, (x) => x.status?.phase === 'Succeeded' || x.status?.phase === 'Failed', `${name} to finish`);
+  await env.clientset.pods.delete(name, { namespace: 'default' });
+  return p;
+}
+
+test.serial("hostPID: the containers see the node's processes (the kubelet's own), not a PID namespace of their own", async (t) => {
+  const env = t.context;
+  const kubeletPid = env.node.proc.kubelet?.pid ?? 0;
+  t.true(kubeletPid > 0);
+  // In a PID namespace of its own PID 1 is this very shell (its command line holds the marker); on the node's it is the node's init.
+  const script = `grep -q own-pid-ns-marker /proc/1/cmdline && exit 1; grep -q kubelet /proc/${kubeletPid}/cmdline`;
+  const host = await checkInPod(env, 'hostpid', { hostPID: true }, `${script} # own-pid-ns-marker`);
+  t.is(host.status?.phase, 'Succeeded', JSON.stringify(host.status?.containerStatuses?.[0]?.state));
+  const own = await checkInPod(env, 'ownpid', {}, `${script} # own-pid-ns-marker`);
+  t.is(own.status?.phase, 'Failed', 'without hostPID the pod has its own PID namespace');
+});
+
+test.serial("hostIPC: the pod shares the node's IPC namespace; without it, one of its own", async (t) => {
+  const env = t.context;
+  const hostIpc = fs.readlinkSync('/proc/self/ns/ipc');
+  // POSIX shared memory lives in /dev/shm: the node's is the pod's too.
+  const shm = `/dev/shm/tsk-kt-${randomBytes(4).toString('hex')}`;
+  fs.writeFileSync(shm, 'shared');
+  t.teardown(() => fs.rmSync(shm, { force: true }));
+  const script = `[ "$(readlink /proc/self/ns/ipc)" = "${hostIpc}" ] && [ "$(cat ${shm})" = shared ]`;
+  const host = await checkInPod(env, 'hostipc', { hostIPC: true }, script);
+  t.is(host.status?.phase, 'Succeeded', `the container's IPC namespace is the node's ${hostIpc}, and its /dev/shm`);
+  const own = await checkInPod(env, 'ownipc', {}, script);
+  t.is(own.status?.phase, 'Failed', 'without hostIPC the pod has its own IPC namespace');
+});
+
+test.serial("sysctls: safe ones are set inside the pod's namespaces only; an unsafe one fails the pod with SysctlForbidden", async (t) => {
+  const env = t.context;
+  const hostPortStart = fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim();
+  const hostShm = fs.readFileSync('/proc/sys/kernel/shm_rmid_forced', 'utf8').trim();
+  const sysctls = [
+    { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' },
+    { name: 'kernel.shm_rmid_forced', value: hostShm === '1' ? '0' : '1' },
+  ];
+  const script = `[ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = 0 ] && [ "$(cat /proc/sys/kernel/shm_rmid_forced)" = ${sysctls[1]?.value ?? ''} ]`;
+  const safe = await checkInPod(env, 'sysctl-safe', { securityContext: { sysctls } }, script);
+  t.is(safe.status?.phase, 'Succeeded', JSON.stringify(safe.status?.containerStatuses?.[0]?.state));
+  t.is(fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim(), hostPortStart, "the node's value is untouched");
+  t.is(fs.readFileSync('/proc/sys/kernel/shm_rmid_forced', 'utf8').trim(), hostShm, "the node's value is untouched");
+
+  await env.clientset.pods.create(
+    bound(env.node, env.image, 'sysctl-unsafe', { securityContext: { sysctls: [{ name: 'kernel.msgmax', value: '65536' }] } }, ['sleep', '3600']),
+  );
+  const p = await waitPod(env, 'sysctl-unsafe', (x) => x.status?.phase === 'Failed', 'sysctl-unsafe Failed');
+  t.is(p.status?.reason, 'SysctlForbidden');
+  t.is(p.status?.message, 'Pod was rejected: forbidden sysctl: "kernel.msgmax" not allowlisted');
+  t.falsy(p.status?.containerStatuses?.[0]?.state?.running, 'nothing of it ran');
+  await env.clientset.pods.delete('sysctl-unsafe', { namespace: 'default' });
+});
+
 test.serial(
   'a killed kubelet restarted keeps the running pod (same container, same restart count), removes a pod deleted meanwhile and starts one created meanwhile',
   async (t) => {

@@ -630,3 +630,22 @@ test.serial('exec -i without -t pipes stdin through and ends it with EOF; withou
   const out = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
   t.deepEqual(out.trim().split('\n'), ['zero=refused', 'null=open', 'mknod=ok', 'node=open', 'block-mknod=ok', 'block=refused']);
 });
+
+test.serial("sandbox sysctls are written in the pod's namespaces; one the kernel lacks fails the sandbox, naming it, and leaves nothing", async (t) => {
+  const env = await setup(t);
+  const uid = `${process.pid}-sysctl-${Date.now()}`;
+  const nodeValue = fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8');
+  const sb = await env.runtime.createSandbox({ name: 'sysctl', namespace: 'test', uid, sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0' } });
+  const id = await runIn(env, { name: 'sysctl', command: ['sh', '-c', 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start; sleep 30'] }, sb);
+  const r = await env.runtime.exec(id, { cmd: ['cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start'], stdio: 'pipe' });
+  t.is(r.stdout.trim(), '0');
+  t.is(fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'), nodeValue, "the node's value is untouched");
+  await t.throwsAsync(env.runtime.createSandbox({ name: 'nosuch', namespace: 'test', uid: `${uid}-2`, sysctls: { 'net.ipv4.tsk_no_such_sysctl': '1' } }), {
+    message: /write sysctl net\/ipv4\/tsk_no_such_sysctl=1: No such file or directory/,
+  });
+  t.deepEqual(
+    (await env.runtime.listSandboxes()).map((s) => s.name),
+    ['sysctl'],
+    'the failed sandbox is gone',
+  );
+});

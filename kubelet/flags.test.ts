@@ -19,6 +19,7 @@ test('defaults', (t) => {
     httpAddress: '127.0.0.1:10248',
     systemReserved: {},
     network: 'bridge',
+    allowedUnsafeSysctls: [],
     token: undefined,
     help: false,
   });
@@ -51,6 +52,8 @@ test('every flag', (t) => {
       'loopback',
       '--cgroup-root',
       '/tsk-lab/n1/',
+      '--allowed-unsafe-sysctls',
+      'net.core.somaxconn, kernel.msg*',
     ],
     host,
   );
@@ -67,6 +70,7 @@ test('every flag', (t) => {
     systemReserved: { cpu: '200m', memory: '1Gi' },
     network: 'loopback',
     cgroupRoot: 'tsk-lab/n1',
+    allowedUnsafeSysctls: ['net.core.somaxconn', 'kernel.msg*'],
   });
   t.true(parseFlags(['-h'], host).help);
   t.is(parseFlags(['--token', 'abcdef.0123456789abcdef', '--server', 'https://10.0.0.1:6443'], host).server, '10.0.0.1:6443');
@@ -85,6 +89,7 @@ const bad: Array<[string[], RegExp]> = [
   [['--network', 'flannel'], /--network: "flannel" must be bridge or loopback/],
   [['--cgroup-root', 'a/../b'], /--cgroup-root: "a\/..\/b" is not a cgroup path/],
   [['--server', 'unix:rel.sock'], /--server: "unix:rel.sock" must be unix:\/ABSOLUTE\/PATH/],
+  [['--allowed-unsafe-sysctls', 'kernel.panic'], /--allowed-unsafe-sysctls: the sysctl "kernel.panic" is not known to be namespaced/],
   [['--bogus'], /bogus/],
 ];
 for (const [argv, message] of bad) {

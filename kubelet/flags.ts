@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { durationMs, hostPort, parseFlagValues, serverAddress, UsageError } from '../util/flags';
 import { parseReserved } from './node-status';
 import { errorMessage } from '../util/errors';
+import { newSysctlAllowlist } from './sysctl-allowlist';
 
 export type NetworkKind = 'bridge' | 'loopback';
 
@@ -25,6 +26,8 @@ export interface KubeletFlags {
   httpAddress: string;
   systemReserved: Record<string, string>;
   network: NetworkKind;
+  /** --allowed-unsafe-sysctls: names or "prefix*" patterns beyond the safe set (validated: sysctl-allowlist.ts). */
+  allowedUnsafeSysctls: string[];
   /** The join token (--token); $TSK_TOKEN is read by the command, not here. */
   token: string | undefined;
   help: boolean;
@@ -59,6 +62,8 @@ Flags:
                                          such as cpu=100m,memory=512Mi (default: none)
   --node-status-update-frequency DUR     how often the Node's status is posted, such as 10s or 1m (default 10s)
   --http-address HOST:PORT               /healthz, /readyz, /livez and /metrics (default 127.0.0.1:10248)
+  --allowed-unsafe-sysctls LIST          namespaced sysctls pods may set beyond the safe set, names or
+                                         prefix patterns such as net.core.somaxconn,kernel.msg* (default none)
   -h, --help                             print this help`;
 
 /** A positive Go duration flag in milliseconds. */
@@ -91,6 +96,7 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     'system-reserved': { type: 'string', default: '' },
     'node-status-update-frequency': { type: 'string', default: '10s' },
     'http-address': { type: 'string', default: '127.0.0.1:10248' },
+    'allowed-unsafe-sysctls': { type: 'string', default: '' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   const nodeName = (values['hostname-override'] || hostname()).toLowerCase();
@@ -116,6 +122,15 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
   if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(cgroupRoot) || cgroupRoot.split('/').some((p) => p === '.' || p === '..')) {
     throw new UsageError(`--cgroup-root: "${values['cgroup-root']}" is not a cgroup path such as tsk or tsk/node-1`);
   }
+  const allowedUnsafeSysctls = values['allowed-unsafe-sysctls']
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  try {
+    newSysctlAllowlist(allowedUnsafeSysctls);
+  } catch (err) {
+    throw new UsageError(`--allowed-unsafe-sysctls: ${errorMessage(err)}`);
+  }
   return {
     server: values.server === undefined ? undefined : serverAddress('server', values.server),
     kubeconfig: values.kubeconfig,
@@ -129,6 +144,7 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     httpAddress: hostPort('http-address', values['http-address'], '127.0.0.1:10248'),
     systemReserved,
     network,
+    allowedUnsafeSysctls,
     token: values.token,
     help: values.help,
   };

@@ -3,7 +3,7 @@
 // runtime inside it has a face of its own, kubelet/runtime/index.ts. Other
 // folders import the kubelet only from these two.
 
-export { main, buildNodeRuntime, type NodeRuntime } from './main';
+export { main, buildNodeRuntime, kubeletServing, type NodeRuntime } from './main';
 export { FLAG_HELP, UsageError, parseFlags, type KubeletFlags } from './flags';
 export { startKubelet, type KubeletOptions, type RunningKubelet } from './kubelet';
 export { ipRunner, type IpRunner } from './routes/node-routes';

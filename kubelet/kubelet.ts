@@ -14,7 +14,7 @@ import type { Node, Pod } from '../api/gen/tsk/v1/core';
 import { ApiEventRecorder, type Clientset, type Clock, type Informer, realClock, referenceTo, SharedInformerFactory, type TimerHandle } from '../client';
 import { Backoff } from '../util/backoff';
 import { errorMessage } from '../util/errors';
-import { listenHealthServer, type ListeningHealthServer } from '../util/health-server';
+import { listenHealthServer, needsHttps, type HealthTls, type ListeningHealthServer } from '../util/health-server';
 import { ImagePuller, type ImageService } from './images';
 import { KubeletMetrics } from './metrics';
 import { NodeStatusReporter, readMachineInfo, type MachineInfo } from './node-status';
@@ -22,6 +22,7 @@ import type { PodNetwork } from './pod-network';
 import { readRuntimeState, type PodRuntimeState } from './pod-runtime';
 import { KubeletStoppingError, PodSyncer } from './pod-sync';
 import { PodWorkers } from './pod-workers';
+import { newSysctlAllowlist } from './sysctl-allowlist';
 import { ProbeManager } from './probes';
 import type { ContainerRuntime } from './runtime/runtime';
 import { TunnelClient } from './tunnel/client';
@@ -44,8 +45,12 @@ export interface KubeletOptions {
   maxPods?: number;
   systemReserved?: Record<string, string>;
   nodeStatusUpdateFrequencyMs?: number;
+  /** Sysctls pods may set beyond Kubernetes' safe set (--allowed-unsafe-sysctls); throws at start when one is not namespaced. */
+  allowedUnsafeSysctls?: readonly string[];
   /** HOST:PORT for /healthz and /metrics; undefined: no HTTP server. */
   httpAddress?: string;
+  /** The node's serving certificate: required (HTTPS only) when httpAddress is beyond loopback. */
+  httpTls?: HealthTls;
   machine?: MachineInfo;
   clock?: Clock;
   /** Runtime relist period (PLEG); default 1 s. */
@@ -59,6 +64,8 @@ export interface RunningKubelet {
   readonly nodeName: string;
   readonly httpAddress: string | undefined;
   readonly metrics: KubeletMetrics;
+  /** Serves a renewed certificate on the HTTPS port from the next connection on; nothing on plain HTTP. */
+  setHttpTls(tls: HealthTls): void;
   /** Stops the kubelet (not its pods). Idempotent. */
   stop(): Promise<void>;
 }
@@ -124,6 +131,7 @@ class Kubelet implements RunningKubelet {
       dataDir: o.dataDir,
       hostIP: o.nodeIP ?? '',
       networkNotReady: () => o.network.notReady(),
+      sysctls: newSysctlAllowlist(o.allowedUnsafeSysctls ?? []),
       log: this.log,
     });
     this.workers = new PodWorkers((uid) => this.syncUid(uid), {
@@ -217,6 +225,11 @@ class Kubelet implements RunningKubelet {
     this.every('relist', this.o.relistPeriodMs ?? 1000, () => this.relist(false));
     this.every('housekeeping', this.o.resyncPeriodMs ?? 10_000, () => this.housekeeping());
     if (this.o.httpAddress !== undefined) {
+      if (needsHttps(this.o.httpAddress, '--http-address') && this.o.httpTls === undefined) {
+        throw new Error(
+          `--http-address ${this.o.httpAddress} is beyond loopback: it is served over HTTPS only, and the kubelet was given no serving certificate`,
+        );
+      }
       this.server = await listenHealthServer(
         this.o.httpAddress,
         {
@@ -227,6 +240,7 @@ class Kubelet implements RunningKubelet {
           },
         },
         'the kubelet',
+        this.o.httpTls,
       );
       this.httpAddress = this.server.address;
     }
@@ -352,6 +366,10 @@ class Kubelet implements RunningKubelet {
         this.log(`removing the directory of pod ${uid}: ${errorMessage(err)}`);
       }
     }
+  }
+
+  setHttpTls(tls: HealthTls): void {
+    if (this.server?.scheme === 'https') this.server.setTls(tls);
   }
 
   stop(): Promise<void> {

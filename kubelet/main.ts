@@ -3,7 +3,7 @@
 // containers running (the next start adopts them), as the real kubelet does.
 
 import * as path from 'node:path';
-import { Clientset, resolveComponentClient } from '../client';
+import { Clientset, nodeServing, resolveComponentClient, type NodeServing } from '../client';
 import { FLAG_HELP, parseFlags, UsageError, type KubeletFlags } from './flags';
 import { startKubelet } from './kubelet';
 import { BridgeNetwork } from './network';
@@ -39,6 +39,26 @@ export function buildNodeRuntime(flags: Pick<KubeletFlags, 'dataDir' | 'network'
   return { dataDir, images, network, runtime: new NativeRuntime({ dataDir, images, network: network.hook, cgroups }) };
 }
 
+/**
+ * The kubelet's port: plain HTTP on loopback, else HTTPS with the node's
+ * serving certificate (DATA-DIR/agent/serving.crt), asked for with the
+ * kubelet's own client credentials. Throws naming the flag when none can be had.
+ */
+export function kubeletServing(
+  flags: Pick<KubeletFlags, 'httpAddress' | 'nodeName' | 'nodeIP' | 'dataDir'>,
+  target: Awaited<ReturnType<typeof resolveComponentClient>>,
+  log: (line: string) => void,
+): Promise<NodeServing> {
+  return nodeServing('--http-address', flags.httpAddress, {
+    server: target.server,
+    credentials: target.credentials,
+    nodeName: flags.nodeName,
+    nodeIPs: [flags.nodeIP],
+    dir: path.join(flags.dataDir, 'agent'),
+    log,
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   let flags: KubeletFlags;
   try {
@@ -70,6 +90,13 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const server = target.server;
+  let serving: NodeServing;
+  try {
+    serving = await kubeletServing(flags, target, log);
+  } catch (err) {
+    console.error(`tsk kubelet: ${errorMessage(err)}`);
+    return 1;
+  }
   const shutdown = onShutdownSignals();
   const stop = shutdown.received;
   const clientset = new Clientset(server, target.credentials);
@@ -92,6 +119,8 @@ export async function main(argv: string[]): Promise<number> {
         systemReserved: flags.systemReserved,
         nodeStatusUpdateFrequencyMs: flags.nodeStatusUpdateFrequencyMs,
         httpAddress: flags.httpAddress,
+        ...(serving.tls ? { httpTls: serving.tls } : {}),
+        allowedUnsafeSysctls: flags.allowedUnsafeSysctls,
         log,
       }),
       stop.then(() => undefined),
@@ -100,8 +129,10 @@ export async function main(argv: string[]): Promise<number> {
       log('interrupted while starting');
       return 1;
     }
-    log(`serving /healthz and /metrics on ${kubelet.httpAddress ?? flags.httpAddress}`);
+    const renewal = serving.keepRenewed((tls) => kubelet.setHttpTls(tls));
+    log(`serving /healthz and /metrics on ${serving.tls ? 'https' : 'http'}://${kubelet.httpAddress ?? flags.httpAddress}`);
     const sig = await stop;
+    renewal.stop();
     log(`${sig}: stopping (containers keep running)`);
     await kubelet.stop();
     return 0;

@@ -13,6 +13,7 @@ import { FakeClock, type DeleteOptions, type EventRecorder, type EventType } fro
 import { ImagePuller, type ImageService } from './images';
 import { KubeletMetrics } from './metrics';
 import { KubeletStoppingError, PodSyncer } from './pod-sync';
+import { newSysctlAllowlist } from './sysctl-allowlist';
 import { ProbeManager } from './probes';
 import type { ImageRecord } from './runtime/image/types';
 import { FakeRuntime } from './testing/fake-runtime';
@@ -95,6 +96,7 @@ function setup(t: { teardown(fn: () => void): void }) {
     dataDir,
     hostIP: '192.0.2.10',
     networkNotReady: () => undefined,
+    sysctls: newSysctlAllowlist(['net.core.somaxconn']),
     log: () => undefined,
   });
   return { clock, runtime, images, pods, events, syncer, dataDir };
@@ -340,6 +342,39 @@ test('hostNetwork pods are refused with an event, not run in a namespace of thei
   t.deepEqual(env.runtime.calls, []);
   t.true(env.events.seen.includes('Warning FailedCreatePodSandBox Failed to create pod sandbox: hostNetwork pods are not supported by the tsk runtime'));
   t.is(latest(env, p).status?.containerStatuses?.[0]?.state?.waiting?.reason, 'ContainerCreating');
+});
+
+test('hostPID, hostIPC and sysctls go to the sandbox config', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  p.spec!.hostPID = true;
+  p.spec!.hostIPC = true;
+  p.spec!.securityContext = {
+    sysctls: [
+      { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' },
+      { name: 'net.core.somaxconn', value: '1024' },
+    ],
+  };
+  await env.syncer.syncPod(p);
+  const cfg = env.runtime.sandboxConfigs[0];
+  t.true(cfg?.hostPID);
+  t.true(cfg?.hostIPC);
+  t.deepEqual(cfg?.sysctls, { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.core.somaxconn': '1024' });
+  t.is(latest(env, p).status?.phase, 'Running');
+});
+
+test('a sysctl not allowlisted fails the pod with SysctlForbidden before anything runs', async (t) => {
+  const env = setup(t);
+  const p = pod();
+  p.spec!.securityContext = { sysctls: [{ name: 'kernel.msgmax', value: '65536' }] };
+  await env.syncer.syncPod(p);
+  t.deepEqual(env.runtime.calls, []);
+  const st = latest(env, p).status;
+  t.is(st?.phase, 'Failed');
+  t.is(st?.reason, 'SysctlForbidden');
+  t.is(st?.message, 'Pod was rejected: forbidden sysctl: "kernel.msgmax" not allowlisted');
+  t.true(env.events.seen.includes('Warning SysctlForbidden Pod was rejected: forbidden sysctl: "kernel.msgmax" not allowlisted'));
 });
 
 test('two pods pulling the same image at once share one pull', async (t) => {

@@ -28,6 +28,7 @@ import { computePodStatus, statusChanged, type Waiting } from './pod-status';
 import type { ProbeManager } from './probes';
 import type { ContainerRuntime } from './runtime/runtime';
 import { removePodDir, setUpVolumes } from './volumes';
+import { admitSysctls, SYSCTL_FORBIDDEN, type SysctlAllowlist } from './sysctl-allowlist';
 import { errorMessage } from '../util/errors';
 
 /** Kubernetes' minimum grace period for a pod the API forgot (it was force-deleted). */
@@ -45,6 +46,8 @@ export interface PodSyncDeps {
   hostIP: string;
   /** Why pods cannot get a network yet (no podCIDR), or undefined when they can. */
   networkNotReady: () => string | undefined;
+  /** The sysctls pods may set (the safe set and --allowed-unsafe-sysctls). */
+  sysctls: SysctlAllowlist;
   log: (line: string) => void;
 }
 
@@ -98,6 +101,12 @@ export class PodSyncer {
     const state = await this.podState(uid);
     const finished = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
     const left = finished ? undefined : deadlineRemaining(pod, this.firstSeen.get(uid) ?? this.deps.clock.now(), this.deps.clock.now());
+    // Kubernetes' admission: a pod the node must not run fails at once, with the reason, rather than have a field ignored.
+    const rejected = finished ? undefined : admitSysctls(this.deps.sysctls, pod);
+    if (rejected !== undefined) {
+      await this.failPod(pod, state, SYSCTL_FORBIDDEN, `Pod was rejected: ${rejected}`);
+      return undefined;
+    }
     if (left !== undefined && left <= 0) {
       await this.failPod(pod, state, 'DeadlineExceeded', 'Pod was active on the node longer than the specified deadline');
       return undefined;
@@ -185,6 +194,9 @@ export class PodSyncer {
           'pod',
         labels: { [LABEL_POD_NAME]: m?.name ?? '', [LABEL_POD_NAMESPACE]: m?.namespace ?? '', [LABEL_POD_UID]: m?.uid ?? '' },
         annotations: { [ANNOTATION_GRACE_PERIOD]: String(pod.spec?.terminationGracePeriodSeconds ?? 30) },
+        hostIPC: pod.spec?.hostIPC === true,
+        hostPID: pod.spec?.hostPID === true,
+        sysctls: Object.fromEntries((pod.spec?.securityContext?.sysctls ?? []).map((s) => [s.name ?? '', s.value ?? ''])),
       });
     } catch (err) {
       this.event(pod, undefined, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${errorMessage(err)}`);

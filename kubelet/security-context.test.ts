@@ -95,3 +95,15 @@ test('containerSecurity: the runtime fields of a container and its pod', (t) => 
   t.is(containerSecurity(pod(esc), esc, GI).noNewPrivileges, false);
   t.is(containerSecurity(pod({ name: 'x' }), { name: 'x' }, GI).noNewPrivileges, undefined, "unset: the runtime's default");
 });
+
+test('procMount: Default runs, Unmasked is refused (no user namespaces), anything else names the field', (t) => {
+  const mk = (procMount: string): Container => ({ name: 'app', securityContext: { procMount } });
+  t.notThrows(() => containerSecurity(pod(mk('Default')), mk('Default'), GI));
+  t.notThrows(() => containerSecurity(pod(mk('')), mk(''), GI));
+  t.throws(() => containerSecurity(pod(mk('Unmasked')), mk('Unmasked'), GI), {
+    message: 'container "app": securityContext.procMount "Unmasked" needs a user namespace (hostUsers: false), which tsk does not support',
+  });
+  t.throws(() => containerSecurity(pod(mk('Open')), mk('Open'), GI), {
+    message: 'container "app": securityContext.procMount "Open" is not Default or Unmasked',
+  });
+});

@@ -112,11 +112,26 @@ export function oomScoreAdj(pod: Pod, c: Container, nodeMemoryBytes: number): nu
   return adj;
 }
 
+/**
+ * procMount: Default is what every container gets (runc's masked and
+ * read-only /proc paths). Unmasked is allowed by Kubernetes only in a user
+ * namespace (hostUsers: false), which tsk does not have: the container is
+ * refused, never run with a masked /proc it did not ask for.
+ */
+function checkProcMount(container: string, procMount: string | undefined): void {
+  if (procMount === undefined || procMount === '' || procMount === 'Default') return;
+  if (procMount === 'Unmasked') {
+    throw new Error(`container "${container}": securityContext.procMount "Unmasked" needs a user namespace (hostUsers: false), which tsk does not support`);
+  }
+  throw new Error(`container "${container}": securityContext.procMount "${procMount}" is not Default or Unmasked`);
+}
+
 /** The runtime's ContainerSecurity of container c (runAsUser etc. go in the user string). Throws Error naming the field. */
 export function containerSecurity(pod: Pod, c: Container, nodeMemoryBytes: number): ContainerSecurity {
   const name = c.name ?? '';
   const s = c.securityContext ?? {};
   const ps = pod.spec?.securityContext ?? {};
+  checkProcMount(name, s.procMount);
   const out: ContainerSecurity = { oomScoreAdj: oomScoreAdj(pod, c, nodeMemoryBytes) };
   if (s.privileged) out.privileged = true;
   if (s.capabilities?.add?.length) out.capAdd = s.capabilities.add;

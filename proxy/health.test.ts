@@ -49,3 +49,11 @@ test('a bad or busy address is an error naming it', async (t) => {
     },
   );
 });
+
+test('beyond loopback the proxy serves no plaintext: without a certificate it refuses to listen', async (t) => {
+  const registry = new Registry();
+  const healthy = (): ProxyHealth => ({ healthy: true, lastUpdated: 0, currentTime: 0 });
+  await t.throwsAsync(listenProxyHealthServer('0.0.0.0:0', registry, healthy), {
+    message: "the proxy's health server on 0.0.0.0:0 is beyond loopback: it is served over HTTPS only, and the proxy has no serving certificate",
+  });
+});

@@ -5,7 +5,7 @@
 // /readyz fails for the same reason.
 
 import type { Registry } from 'prom-client';
-import { listenHealthServer, type HealthAnswer, type ListeningHealthServer } from '../util/health-server';
+import { listenHealthServer, needsHttps, type HealthAnswer, type HealthTls, type ListeningHealthServer } from '../util/health-server';
 import type { ProxyHealth } from './proxier';
 
 export const DEFAULT_HTTP_ADDRESS = '127.0.0.1:10256';
@@ -17,8 +17,14 @@ function healthAnswer(h: ProxyHealth): HealthAnswer {
   return { code: h.healthy ? 200 : 503, body, contentType: 'application/json' };
 }
 
-/** Listens on HOST:PORT; the error names the address. */
-export function listenProxyHealthServer(address: string, registry: Registry, health: () => ProxyHealth): Promise<ListeningHealthServer> {
+/**
+ * Listens on HOST:PORT, HTTPS with `tls` (the node's serving certificate),
+ * which an address beyond loopback requires; the error names the address.
+ */
+export async function listenProxyHealthServer(address: string, registry: Registry, health: () => ProxyHealth, tls?: HealthTls): Promise<ListeningHealthServer> {
+  if (tls === undefined && needsHttps(address, "the proxy's health server")) {
+    throw new Error(`the proxy's health server on ${address} is beyond loopback: it is served over HTTPS only, and the proxy has no serving certificate`);
+  }
   return listenHealthServer(
     address,
     {
@@ -30,5 +36,6 @@ export function listenProxyHealthServer(address: string, registry: Registry, hea
       live: () => healthAnswer(health()),
     },
     "the proxy's health server",
+    tls,
   );
 }

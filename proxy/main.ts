@@ -5,7 +5,7 @@
 
 import { Registry } from 'prom-client';
 import { join } from 'node:path';
-import { Clientset, resolveComponentClient, SharedInformerFactory } from '../client';
+import { Clientset, nodeServing, resolveComponentClient, SharedInformerFactory, type NodeServing } from '../client';
 import type { ListeningHealthServer } from '../util/health-server';
 import { cleanupRules } from './cleanup';
 import { FLAG_HELP, UsageError, parseFlags, type ProxyFlags } from './flags';
@@ -63,17 +63,32 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const address = target.server;
+  let serving: NodeServing;
+  try {
+    serving = await nodeServing('--http-address', flags.httpAddress, {
+      server: address,
+      credentials: target.credentials,
+      nodeName: flags.nodeName,
+      nodeIPs: flags.nodeIPs ?? [],
+      dir: join(flags.dataDir, 'agent'),
+      log,
+    });
+  } catch (err) {
+    console.error(`tsk proxy: ${errorMessage(err)}`);
+    return 1;
+  }
   const registry = new Registry();
   let proxy: RunningProxy | undefined;
   let health: ListeningHealthServer;
   const notStarted = { healthy: false, lastUpdated: undefined, reason: 'the proxy is starting' };
   try {
-    health = await listenProxyHealthServer(flags.httpAddress, registry, () => proxy?.health() ?? { ...notStarted, currentTime: Date.now() });
+    health = await listenProxyHealthServer(flags.httpAddress, registry, () => proxy?.health() ?? { ...notStarted, currentTime: Date.now() }, serving.tls);
   } catch (err) {
     console.error(`tsk proxy: ${errorMessage(err)}`);
     return 1;
   }
-  log(`node ${flags.nodeName}; serving /healthz and /metrics on http://${health.address}; API server ${address}`);
+  const renewal = serving.keepRenewed((tls) => health.setTls(tls));
+  log(`node ${flags.nodeName}; serving /healthz and /metrics on ${health.scheme}://${health.address}; API server ${address}`);
   const clientset = new Clientset(address, target.credentials);
   const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`informer: ${context}: ${errorMessage(err)}`) });
   const sig = onShutdownSignals();
@@ -97,6 +112,7 @@ export async function main(argv: string[]): Promise<number> {
     code = 1;
   } finally {
     sig.dispose();
+    renewal.stop();
     await proxy?.stop();
     await informers.stop();
     clientset.close();

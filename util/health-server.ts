@@ -3,8 +3,17 @@
 // /healthz and /livez (the process serves), /readyz (the component's own
 // readiness check; 503 with the reason otherwise) and /metrics (Prometheus
 // text format), as Kubernetes' components serve them.
+//
+// The kubelet's and the proxy's ports beyond loopback speak HTTPS only
+// (with the node's serving certificate), and /metrics there needs a client
+// certificate of the cluster CA, as the kubelet's authenticated port;
+// /healthz, /livez and /readyz stay open. On loopback they stay plain HTTP:
+// only this machine reaches them.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
 import { errorMessage } from './errors';
 
@@ -33,10 +42,42 @@ export interface HealthAnswer {
   readonly contentType?: string;
 }
 
+/** HTTPS: the serving certificate and key, and the CA whose client certificates open /metrics. */
+export interface HealthTls {
+  readonly caPem: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
 export interface ListeningHealthServer {
   /** HOST:PORT actually bound (port 0 is resolved). */
   readonly address: string;
+  readonly scheme: 'http' | 'https';
+  /** HTTPS only: serve a renewed certificate from the next connection on. */
+  setTls(tls: HealthTls): void;
   close(): Promise<void>;
+}
+
+/** HOST of HOST:PORT, without IPv6 brackets; throws naming the flag's use when it is not HOST:PORT. */
+function splitAddress(address: string, what: string): { host: string; port: number } {
+  const m = /^(.+):(\d+)$/.exec(address);
+  if (!m) throw new Error(`${what} address "${address}" is not HOST:PORT`);
+  return { host: (m[1] ?? '').replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: addresses only this machine reaches. 0.0.0.0 and :: are every address, so not loopback. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || /^::ffff:127\./i.test(host);
+}
+
+/**
+ * Whether a kubelet's or proxy's port at `address` must be HTTPS: anything
+ * beyond loopback. Throws Error naming the address when it is not HOST:PORT.
+ */
+export function needsHttps(address: string, what = 'HTTP'): boolean {
+  return !isLoopbackHost(splitAddress(address, what).host);
 }
 
 function send(res: ServerResponse, code: number, body: string, type = 'text/plain; charset=utf-8'): void {
@@ -45,8 +86,13 @@ function send(res: ServerResponse, code: number, body: string, type = 'text/plai
   res.end(body);
 }
 
-export function createHealthServer(deps: HealthDeps): Server {
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
+/**
+ * The server; with `tls`, HTTPS that asks for a client certificate (not
+ * required: /healthz stays open) and answers /metrics only to one the
+ * cluster CA signed, as the kubelet's authenticated port (401 otherwise).
+ */
+export function createHealthServer(deps: HealthDeps, tls?: HealthTls): Server {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(res, 405, 'method not allowed\n');
@@ -66,6 +112,10 @@ export function createHealthServer(deps: HealthDeps): Server {
         );
         return;
       case '/metrics':
+        if (tls !== undefined && !(req.socket as TLSSocket).authorized) {
+          send(res, 401, 'Unauthorized: /metrics needs a client certificate of the cluster CA\n');
+          return;
+        }
         Promise.all([deps.registry, ...(deps.extra ?? [])].map((r) => r.metrics())).then(
           (texts) => send(res, 200, texts.join('\n'), deps.registry.contentType),
           (err: unknown) => send(res, 500, `metrics failed: ${errorMessage(err)}\n`),
@@ -74,23 +124,35 @@ export function createHealthServer(deps: HealthDeps): Server {
       default:
         send(res, 404, `not found: ${path ?? ''}; try /healthz, /readyz, /livez or /metrics\n`);
     }
-  });
+  };
+  if (tls === undefined) return createServer(handler);
+  return createHttpsServer({ ...secureOptions(tls), requestCert: true, rejectUnauthorized: false }, handler);
 }
 
-/** Creates the server and listens on HOST:PORT; the error names the address and what it was for. */
-export async function listenHealthServer(address: string, deps: HealthDeps, what = 'HTTP'): Promise<ListeningHealthServer> {
-  const m = /^(.+):(\d+)$/.exec(address);
-  if (!m) throw new Error(`${what} address "${address}" is not HOST:PORT`);
-  const host = (m[1] ?? '').replace(/^\[(.*)\]$/, '$1');
-  const server = createHealthServer(deps);
+function secureOptions(tls: HealthTls): { ca: string; cert: string; key: string } {
+  return { ca: tls.caPem, cert: tls.certPem, key: tls.keyPem };
+}
+
+/**
+ * Creates the server (HTTPS with `tls`) and listens on HOST:PORT; the error
+ * names the address and what it was for.
+ */
+export async function listenHealthServer(address: string, deps: HealthDeps, what = 'HTTP', tls?: HealthTls): Promise<ListeningHealthServer> {
+  const { host, port: wanted } = splitAddress(address, what);
+  const server = createHealthServer(deps, tls);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`cannot listen on ${address} for ${what}: ${err.message}`)));
-    server.listen(Number(m[2]), host, () => resolve());
+    server.listen(wanted, host, () => resolve());
   });
   const bound = server.address();
-  const port = typeof bound === 'object' && bound ? bound.port : Number(m[2]);
+  const port = typeof bound === 'object' && bound ? bound.port : wanted;
   return {
-    address: `${m[1]}:${port}`,
+    address: `${address.slice(0, address.lastIndexOf(':'))}:${port}`,
+    scheme: tls === undefined ? 'http' : 'https',
+    setTls: (next) => {
+      if (tls === undefined) throw new Error(`${what} on ${address} is plain HTTP: it has no certificate to replace`);
+      (server as unknown as import('node:https').Server).setSecureContext(secureOptions(next));
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -259,8 +259,8 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "schedulerName": {"name":"schedulerName","json":"schedulerName","kind":"string"},
     "priority": {"name":"priority","json":"priority","kind":"int32","optional":true},
     "securityContext": {"name":"securityContext","json":"securityContext","kind":"message","type":"tsk.v1.PodSecurityContext"},
-    "hostPid": {"name":"hostPid","json":"hostPid","kind":"bool"},
-    "hostIpc": {"name":"hostIpc","json":"hostIpc","kind":"bool"},
+    "hostPID": {"name":"hostPID","json":"hostPID","kind":"bool"},
+    "hostIPC": {"name":"hostIPC","json":"hostIPC","kind":"bool"},
   },
   "tsk.v1.ContainerStateWaiting": {
     "reason": {"name":"reason","json":"reason","kind":"string"},
@@ -735,6 +735,8 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "csr": {"name":"csr","json":"csr","kind":"string"},
     "identity": {"name":"identity","json":"identity","kind":"string"},
     "nodeName": {"name":"nodeName","json":"nodeName","kind":"string"},
+    "usage": {"name":"usage","json":"usage","kind":"string"},
+    "sans": {"name":"sans","json":"sans","kind":"string","repeated":true},
   },
   "tsk.v1.IssuedCertificate": {
     "certificate": {"name":"certificate","json":"certificate","kind":"string"},

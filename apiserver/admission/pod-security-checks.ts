@@ -119,8 +119,8 @@ const hostNamespaces: Check = {
   check(_meta, spec) {
     const bad: string[] = [];
     if (spec.hostNetwork) bad.push('hostNetwork=true');
-    if (spec.hostPid) bad.push('hostPID=true');
-    if (spec.hostIpc) bad.push('hostIPC=true');
+    if (spec.hostPID) bad.push('hostPID=true');
+    if (spec.hostIPC) bad.push('hostIPC=true');
     return bad.length === 0 ? undefined : { reason: 'host namespaces', detail: bad.join(', ') };
   },
 };

@@ -40,7 +40,7 @@ const rows: [string, Level, PodSpec, string][] = [
     }),
     'hostPath volumes (volumes "a", "b")',
   ],
-  ['host namespaces', 'baseline', spec({ hostNetwork: true, hostPid: true, hostIpc: true }), 'host namespaces (hostNetwork=true, hostPID=true, hostIPC=true)'],
+  ['host namespaces', 'baseline', spec({ hostNetwork: true, hostPID: true, hostIPC: true }), 'host namespaces (hostNetwork=true, hostPID=true, hostIPC=true)'],
   [
     'privileged',
     'baseline',

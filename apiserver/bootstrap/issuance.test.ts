@@ -2,7 +2,7 @@ import test from 'ava';
 import { ApiError, type StatusReason } from '../../api/errors';
 import { parseJoinToken } from '../../util/join-token';
 import { GROUP_AUTHENTICATED, GROUP_MASTERS, GROUP_NODES } from '../auth/user';
-import { grantSubject, type Credential } from './issuance';
+import { grantCertificate, grantSubject, type Credential } from './issuance';
 import { newTokenRecord, USAGE_AUTHENTICATION, USAGE_CONTROL_PLANE } from './tokens';
 
 const now = new Date('2026-01-01T00:00:00Z');
@@ -73,4 +73,33 @@ test('a certificate renews only its own identity; an admin may get any', (t) => 
   refused(t, () => grantSubject(user('system:node:n1'), { identity: 'node', nodeName: 'n1' }), 'Forbidden', /may only renew its own/);
   t.is(grantSubject(user('system:kube-scheduler'), { identity: 'scheduler', nodeName: '' }).commonName, 'system:kube-scheduler');
   t.is(grantSubject(user('admin', GROUP_MASTERS), { identity: 'controller-manager', nodeName: '' }).commonName, 'system:kube-controller-manager');
+});
+
+test("a node's serving certificate: asked for with its own client certificate, its name and IPs as SANs", (t) => {
+  const node = user('system:node:worker-1', GROUP_NODES);
+  const req = { identity: 'node', nodeName: 'worker-1', usage: 'serving', sans: ['worker-1', '192.0.2.7', '2001:db8::7'] };
+  t.deepEqual(grantCertificate(node, req), {
+    subject: { commonName: 'system:node:worker-1', organizations: [GROUP_NODES] },
+    usage: 'serving',
+    sans: { dns: ['worker-1'], ips: ['192.0.2.7', '2001:db8::7'] },
+  });
+  t.deepEqual(grantCertificate(node, { ...req, usage: '', sans: [] }).usage, 'client', 'usage defaults to client');
+  t.is(grantCertificate(user('admin', GROUP_MASTERS), req).usage, 'serving', 'an admin may ask for it too');
+});
+
+test('serving certificates: refused for a token, another node, other names, other identities', (t) => {
+  const node = user('system:node:worker-1', GROUP_NODES);
+  const req = { identity: 'node', nodeName: 'worker-1', usage: 'serving', sans: ['192.0.2.7'] };
+  refused(t, () => grantCertificate(joinToken, req), 'Forbidden', /not a join token/);
+  refused(t, () => grantCertificate(node, { ...req, nodeName: 'worker-2' }), 'Forbidden', /may only renew its own certificate/);
+  refused(
+    t,
+    () => grantCertificate(node, { ...req, sans: ['api.example.com'] }),
+    'Forbidden',
+    /"api.example.com" is neither an IP address nor the node's name "worker-1"/,
+  );
+  refused(t, () => grantCertificate(node, { ...req, sans: [] }), 'BadRequest', /at least one name/);
+  refused(t, () => grantCertificate(user('admin', GROUP_MASTERS), { ...req, identity: 'scheduler' }), 'BadRequest', /only identity "node"/);
+  refused(t, () => grantCertificate(node, { ...req, usage: 'peer' }), 'BadRequest', /usage: "peer" is not client or serving/);
+  refused(t, () => grantCertificate(node, { ...req, usage: 'client' }), 'BadRequest', /only a serving certificate has names/);
 });

@@ -22,7 +22,7 @@ import {
 import { formatJoinToken, generateJoinToken, parseJoinToken, TokenFormatError } from '../../util/join-token';
 import { signCsr, type CertKey } from '../../util/pki';
 import { GROUP_MASTERS, type CallCredentials, type UserInfo } from '../auth/user';
-import { grantSubject, type Credential } from './issuance';
+import { grantCertificate, type Credential } from './issuance';
 import { checkToken, newTokenRecord, USAGE_AUTHENTICATION, type TokenRecord, type TokenStore } from './tokens';
 import { errorDetail, errorMessage } from '../../util/errors';
 
@@ -101,16 +101,27 @@ export class Bootstrap {
   private async issueCertificate(call: Call<IssueCertificateRequest>): Promise<IssuedCertificate> {
     const req = call.request;
     const credential = await this.credentialOf(call);
-    const subject = grantSubject(credential, { identity: req.identity ?? '', nodeName: req.nodeName ?? '' });
+    const grant = grantCertificate(credential, {
+      identity: req.identity ?? '',
+      nodeName: req.nodeName ?? '',
+      usage: req.usage ?? '',
+      sans: req.sans ?? [],
+    });
+    const { subject } = grant;
     if ((req.csr ?? '') === '') throw new BadRequestError('csr: a PEM certificate request is required');
     let certificate: string;
     try {
-      certificate = await signCsr(this.deps.ca, req.csr ?? '', { usage: 'client', subject });
+      certificate = await signCsr(
+        this.deps.ca,
+        req.csr ?? '',
+        grant.usage === 'serving' ? { usage: 'server', subject, ...(grant.sans ? { sans: grant.sans } : {}) } : { usage: 'client', subject },
+      );
     } catch (err) {
       throw new BadRequestError(`csr: ${errorMessage(err)}`);
     }
     const by = credential.kind === 'token' ? `token ${credential.record.id}` : `user ${credential.user.name}`;
-    this.deps.log(`issued a client certificate for ${subject.commonName} (${by})`);
+    const names = grant.sans ? ` for ${[...grant.sans.dns, ...grant.sans.ips].join(', ')}` : '';
+    this.deps.log(`issued a ${grant.usage} certificate for ${subject.commonName}${names} (${by})`);
     return { certificate, caCertificate: this.deps.ca.certPem };
   }
 

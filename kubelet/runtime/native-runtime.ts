@@ -39,6 +39,7 @@ import {
   SandboxConfig,
   SandboxStatus,
 } from './runtime';
+import { sysctlsFile } from './sandbox/sysctls';
 import { hostDnsConfig, hostsFile, readSandboxRecord, resolvConf, SandboxRecord, validHostname, writeSandboxRecord } from './sandbox/files';
 import { errorMessage } from '../../util/errors';
 
@@ -135,8 +136,9 @@ export class NativeRuntime implements ContainerRuntime {
       fs.writeFileSync(path.join(dir, 'hosts'), hostsFile(hostname, config.hostAliases));
       fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(config.dns ?? this.hostDns()));
       fs.writeFileSync(path.join(dir, 'hostname'), `${hostname}\n`);
+      if (config.sysctls && Object.keys(config.sysctls).length > 0) fs.writeFileSync(path.join(dir, 'sysctls'), sysctlsFile(config.sysctls));
       this.cgroups.create(this.cgroups.podPath(config.uid));
-      const r = await this.launcher.request('sandbox-create', [dir, hostname]);
+      const r = await this.launcher.request('sandbox-create', [dir, hostname, ...(config.hostIPC ? ['hostipc'] : [])]);
       if (r.code !== 0) throw new SetupError('create sandbox', r.message || `failed with ${r.code}`);
       const net = await this.network.setUp(id, path.join(dir, 'net'), config);
       writeSandboxRecord(dir, { ...rec, ips: net.ips });
@@ -230,7 +232,9 @@ export class NativeRuntime implements ContainerRuntime {
     if (sb.stopped) throw new InvalidStateError(`sandbox ${sandboxId} is stopped`);
     const image = await this.images.get(config.image);
     if (!image) throw new RuntimeError(`image "${config.image}" not found in the local store: pull or import it first`);
-    const mounts = validateMounts(config.name, config.mounts);
+    // hostIPC shares POSIX shared memory too, as containerd does for IPC mode NODE: the node's /dev/shm over the container's own.
+    const hostShm = sb.config.hostIPC && fs.existsSync('/dev/shm') ? [{ hostPath: '/dev/shm', containerPath: '/dev/shm' }] : [];
+    const mounts = validateMounts(config.name, [...hostShm, ...(config.mounts ?? [])]);
     const ic = image.config;
     const command = resolveCommand(ic.entrypoint, ic.cmd, config.command, config.args);
     if (command.length === 0) throw new RuntimeError(`container "${config.name}": no command given and the image has no Entrypoint or Cmd`);
@@ -277,7 +281,8 @@ export class NativeRuntime implements ContainerRuntime {
       const devices = security.privileged ? PRIVILEGED_DEVICE_RULES : DEFAULT_DEVICE_RULES;
       this.cgroups.create(rec.cgroup, rec.resources, devices);
       if (security.seccomp !== undefined) fs.writeFileSync(path.join(dir, FILES.seccomp), security.seccomp, { mode: 0o600 });
-      fs.writeFileSync(path.join(dir, FILES.spec), this.renderShimSpec(dir, sbDir, rec, config, mounts, security, devices), { mode: 0o600 });
+      const spec = this.renderShimSpec(dir, sbDir, rec, config, mounts, security, devices, sb.config.hostPID === true);
+      fs.writeFileSync(path.join(dir, FILES.spec), spec, { mode: 0o600 });
       const r = await this.launcher.request('shim', [dir]);
       if (r.code !== 0) throw new SetupError('create container', r.message || `tsk-shim failed with ${r.code}`);
     } catch (err) {
@@ -320,8 +325,10 @@ export class NativeRuntime implements ContainerRuntime {
     mounts: ShimMount[],
     security: SecurityPlan,
     devices: readonly DeviceRule[],
+    hostPid: boolean,
   ): string {
     return renderSpec({
+      hostPid,
       lowerDirs: [...rec.layerDirs].reverse(),
       upperDir: path.join(dir, 'upper'),
       workDir: path.join(dir, 'work'),

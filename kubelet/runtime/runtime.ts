@@ -38,6 +38,16 @@ export interface SandboxConfig {
   hostAliases?: HostAlias[];
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** CRI NamespaceOption ipc NODE: the sandbox shares the node's IPC namespace (Kubernetes hostIPC). */
+  hostIPC?: boolean;
+  /** CRI NamespaceOption pid NODE: containers get no PID namespace of their own (Kubernetes hostPID). */
+  hostPID?: boolean;
+  /**
+   * Namespaced sysctls (name in dot or slash form -> value), written inside
+   * the sandbox's network and IPC namespaces before any container starts.
+   * Which ones a pod may set is the kubelet's decision, not the runtime's.
+   */
+  sysctls?: Record<string, string>;
 }
 
 export interface SandboxStatus {

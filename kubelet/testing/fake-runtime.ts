@@ -24,6 +24,8 @@ export class FakeRuntime implements ContainerRuntime {
   readonly sandboxes = new Map<string, SandboxStatus>();
   readonly containers = new Map<string, ContainerStatus>();
   readonly calls: string[] = [];
+  /** The config of every createSandbox call, in order. */
+  readonly sandboxConfigs: SandboxConfig[] = [];
   /** Result of exec per command's first word (default exit 0). */
   execResults = new Map<string, ExecResult>();
   private seq = 0;
@@ -59,6 +61,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   async createSandbox(config: SandboxConfig): Promise<string> {
     this.calls.push(`createSandbox ${config.name}`);
+    this.sandboxConfigs.push(config);
     this.maybeFail('createSandbox');
     const id = this.id('sb');
     this.sandboxes.set(id, {

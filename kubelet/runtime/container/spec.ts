@@ -58,6 +58,8 @@ export interface ShimSpec {
   netns?: string;
   ipcns?: string;
   utsns?: string;
+  /** Kubernetes hostPID: the init stays in the node's PID namespace. */
+  hostPid?: boolean;
   cgroupDirs: string[];
   /** cgroup v2: the directory tsk-shim attaches the device filter to, before the init joins it. */
   deviceCgroup?: string;
@@ -112,6 +114,7 @@ export function renderSpec(s: ShimSpec): string {
   put('netns', s.netns);
   put('ipcns', s.ipcns);
   put('utsns', s.utsns);
+  if (s.hostPid) put('host_pid', 1);
   for (const c of s.cgroupDirs) put('cgroup', c);
   if (s.deviceCgroup !== undefined) {
     // An empty list would deny every device, /dev/null included: surely a mistake.

@@ -57,7 +57,40 @@ static int loopback_up(void) {
   return rc;
 }
 
-__attribute__((unused)) static int create_sandbox(const char *dir, const char *hostname) {
+/*
+ * Writes the pod's sysctls from DIR/sysctls (lines "PATH VALUE", PATH under
+ * /proc/sys, validated by the kubelet) from inside the new namespaces: the
+ * kernel resolves /proc/sys/net and the IPC sysctls by the namespaces of the
+ * process that opens them, so these writes change the pod's, not the host's.
+ */
+static int write_sysctls(const char *dir) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/sysctls", dir);
+  char *text = read_file(path);
+  if (!text) return errno == ENOENT ? 0 : -1;
+  char *save = NULL;
+  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    char *v = strchr(line, ' ');
+    if (!v) continue;
+    *v++ = 0;
+    char file[PATH_MAX];
+    snprintf(file, sizeof file, "/proc/sys/%s", line);
+    if (write_file(file, v) < 0) {
+      fprintf(stderr, "write sysctl %s=%s: %s\n", line, v, strerror(errno));
+      free(text);
+      return -2;
+    }
+  }
+  free(text);
+  return 0;
+}
+
+/*
+ * host_ipc: the sandbox keeps the caller's (the node's) IPC namespace, and
+ * DIR/ipc holds that one, so containers joining it share the host's
+ * (Kubernetes hostIPC).
+ */
+__attribute__((unused)) static int create_sandbox(const char *dir, const char *hostname, int host_ipc) {
   char path[PATH_MAX], src[64];
   for (int i = 0; i < 3; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, kinds[i]);
@@ -65,9 +98,15 @@ __attribute__((unused)) static int create_sandbox(const char *dir, const char *h
     if (fd < 0) return fail(dir, "create ns file");
     close(fd);
   }
-  if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0) return fail(dir, "unshare");
+  if (unshare(CLONE_NEWNET | (host_ipc ? 0 : CLONE_NEWIPC) | CLONE_NEWUTS) < 0) return fail(dir, "unshare");
   if (sethostname(hostname, strlen(hostname)) < 0) return fail(dir, "sethostname");
   if (loopback_up() < 0) return fail(dir, "loopback up");
+  int sc = write_sysctls(dir);
+  if (sc == -1) return fail(dir, "read sysctls");
+  if (sc < 0) {
+    remove_sandbox(dir);
+    return 1;
+  }
   for (int i = 0; i < 3; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, kinds[i]);
     snprintf(src, sizeof src, "/proc/self/ns/%s", kinds[i]);

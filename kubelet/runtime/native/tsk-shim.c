@@ -54,6 +54,7 @@ struct spec {
   char *seccomp_text; /* its contents, read before the container is made */
   char *oom_score_adj;
   int no_new_privs, readonly_rootfs, privileged;
+  int host_pid; /* Kubernetes hostPID: no PID namespace of its own */
   uid_t uid;
   gid_t gid;
   unsigned long long caps;
@@ -105,6 +106,7 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "no_new_privs")) s->no_new_privs = atoi(v);
     else if (!strcmp(line, "readonly_rootfs")) s->readonly_rootfs = atoi(v);
     else if (!strcmp(line, "privileged")) s->privileged = atoi(v);
+    else if (!strcmp(line, "host_pid")) s->host_pid = atoi(v);
     else if (!strcmp(line, "uid")) s->uid = (uid_t)strtoul(v, NULL, 10);
     else if (!strcmp(line, "gid")) s->gid = (gid_t)strtoul(v, NULL, 10);
     else if (!strcmp(line, "caps")) s->caps = strtoull(v, NULL, 16);
@@ -602,7 +604,7 @@ static void shim(struct spec *s, int report_w) {
     unlink(buf);
     _exit(1);
   }
-  int flags = CLONE_NEWNS | CLONE_NEWPID;
+  int flags = CLONE_NEWNS | (s->host_pid ? 0 : CLONE_NEWPID);
   if (!s->netns) flags |= CLONE_NEWNET;
   if (!s->ipcns) flags |= CLONE_NEWIPC;
   if (!s->utsns) flags |= CLONE_NEWUTS;

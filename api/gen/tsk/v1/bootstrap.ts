@@ -58,11 +58,26 @@ export interface IssueCertificateRequest {
     | string
     | undefined;
   /** The node's name, for identity "node". */
-  nodeName?: string | undefined;
+  nodeName?:
+    | string
+    | undefined;
+  /**
+   * "client" (the default) or "serving": a node's serving certificate for
+   * its kubelet's and proxy's HTTPS endpoints (Kubernetes' kubelet-serving
+   * signer), asked for with the node's own client certificate.
+   */
+  usage?:
+    | string
+    | undefined;
+  /**
+   * For "serving": the names in the certificate, host names and IP
+   * addresses (the node's name, its addresses).
+   */
+  sans?: string[] | undefined;
 }
 
 export interface IssuedCertificate {
-  /** The client certificate, PEM. */
+  /** The certificate, PEM. */
   certificate?:
     | string
     | undefined;
@@ -190,7 +205,7 @@ export const ClusterInfo: MessageFns<ClusterInfo> = {
 };
 
 function createBaseIssueCertificateRequest(): IssueCertificateRequest {
-  return { token: "", csr: "", identity: "", nodeName: "" };
+  return { token: "", csr: "", identity: "", nodeName: "", usage: "", sans: [] };
 }
 
 export const IssueCertificateRequest: MessageFns<IssueCertificateRequest> = {
@@ -206,6 +221,14 @@ export const IssueCertificateRequest: MessageFns<IssueCertificateRequest> = {
     }
     if (message.nodeName !== undefined && message.nodeName !== "") {
       writer.uint32(34).string(message.nodeName);
+    }
+    if (message.usage !== undefined && message.usage !== "") {
+      writer.uint32(42).string(message.usage);
+    }
+    if (message.sans !== undefined && message.sans.length !== 0) {
+      for (const v of message.sans) {
+        writer.uint32(50).string(v!);
+      }
     }
     return writer;
   },
@@ -253,6 +276,25 @@ export const IssueCertificateRequest: MessageFns<IssueCertificateRequest> = {
             }
 
             message.nodeName = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.usage = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const el = reader.string();
+            if (el !== undefined) {
+              message.sans!.push(el);
+            }
             continue;
           }
         }

@@ -253,8 +253,8 @@ export interface PodSpec {
   schedulerName?: string | undefined;
   priority?: number | undefined;
   securityContext?: PodSecurityContext | undefined;
-  hostPid?: boolean | undefined;
-  hostIpc?: boolean | undefined;
+  hostPID?: boolean | undefined;
+  hostIPC?: boolean | undefined;
 }
 
 export interface PodSpec_NodeSelectorEntry {
@@ -2895,8 +2895,8 @@ function createBasePodSpec(): PodSpec {
     schedulerName: "",
     priority: undefined,
     securityContext: undefined,
-    hostPid: false,
-    hostIpc: false,
+    hostPID: false,
+    hostIPC: false,
   };
 }
 
@@ -2961,11 +2961,11 @@ export const PodSpec: MessageFns<PodSpec> = {
     if (message.securityContext !== undefined) {
       PodSecurityContext.encode(message.securityContext, writer.uint32(138).fork()).join();
     }
-    if (message.hostPid !== undefined && message.hostPid !== false) {
-      writer.uint32(144).bool(message.hostPid);
+    if (message.hostPID !== undefined && message.hostPID !== false) {
+      writer.uint32(144).bool(message.hostPID);
     }
-    if (message.hostIpc !== undefined && message.hostIpc !== false) {
-      writer.uint32(152).bool(message.hostIpc);
+    if (message.hostIPC !== undefined && message.hostIPC !== false) {
+      writer.uint32(152).bool(message.hostIPC);
     }
     return writer;
   },
@@ -3139,7 +3139,7 @@ export const PodSpec: MessageFns<PodSpec> = {
               break;
             }
 
-            message.hostPid = reader.bool();
+            message.hostPID = reader.bool();
             continue;
           }
           case 19: {
@@ -3147,7 +3147,7 @@ export const PodSpec: MessageFns<PodSpec> = {
               break;
             }
 
-            message.hostIpc = reader.bool();
+            message.hostIPC = reader.bool();
             continue;
           }
         }
