@@ -10,8 +10,8 @@ import { buildNodeRuntime, ipRunner, startKubelet, startRouteSyncer, type RouteS
 import { listenProxyHealthServer, startProxy, type RunningProxy } from '../proxy';
 import type { ListeningHealthServer } from '../util/health-server';
 import { onShutdownSignals } from '../util/signals';
-import { AGENT_HELP, parseAgentFlags, UsageError, type AgentFlags } from './agent-flags';
-import { errorMessage } from '../util/errors';
+import { AGENT_HELP, parseAgentFlags, type AgentFlags } from './agent-flags';
+import { runCommand } from '../util/cli/command';
 
 function log(line: string): void {
   console.log(`tsk agent: ${line}`);
@@ -88,19 +88,11 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let flags: AgentFlags;
-  try {
-    flags = parseAgentFlags(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`tsk agent: ${err.message}\nRun 'tsk agent --help' for the flags.`);
-    return 2;
-  }
-  if (flags.help) {
-    console.log(AGENT_HELP);
-    return 0;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCommand({ name: 'tsk agent', parse: (a) => parseAgentFlags(a), help: AGENT_HELP, run }, argv);
+}
+
+async function run(flags: AgentFlags): Promise<number> {
   const shutdown = onShutdownSignals();
   // The libraries' timers do not hold the process (unref'd): this does, until told to stop.
   const keepAlive = setInterval(() => undefined, 1 << 30);
@@ -116,9 +108,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     log(`received ${await shutdown.received}, stopping (pods keep running, proxy rules stay)`);
     return 0;
-  } catch (err) {
-    console.error(`tsk agent: ${errorMessage(err)}`);
-    return 1;
   } finally {
     await stopAll(parts);
     shutdown.dispose();

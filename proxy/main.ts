@@ -6,9 +6,9 @@
 import { Registry } from 'prom-client';
 import { join } from 'node:path';
 import { Clientset, resolveComponentClient, SharedInformerFactory } from '../client';
-import type { ListeningHealthServer } from '../util/health-server';
 import { cleanupRules } from './cleanup';
-import { FLAG_HELP, UsageError, parseFlags, type ProxyFlags } from './flags';
+import { FLAG_HELP, parseFlags, type ProxyFlags } from './flags';
+import { runCommand } from '../util/cli/command';
 import { listenProxyHealthServer } from './health';
 import { ExecIptables } from './iptables';
 import { startProxy, type RunningProxy } from './proxier';
@@ -30,49 +30,26 @@ async function cleanup(): Promise<number> {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let flags: ProxyFlags;
-  try {
-    flags = parseFlags(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsk proxy: ${err.message}\nRun 'tsk proxy --help' for the flags.`);
-      return 2;
-    }
-    throw err;
-  }
-  if (flags.help) {
-    console.log(FLAG_HELP);
-    return 0;
-  }
-  if (flags.cleanup) return cleanup();
+export function main(argv: string[]): Promise<number> {
+  return runCommand({ name: 'tsk proxy', parse: (a) => parseFlags(a), help: FLAG_HELP, run }, argv);
+}
 
-  let target: Awaited<ReturnType<typeof resolveComponentClient>>;
-  try {
-    target = await resolveComponentClient({
-      server: flags.server,
-      kubeconfig: flags.kubeconfig,
-      token: flags.token,
-      identity: 'node',
-      nodeName: flags.nodeName,
-      dir: join(flags.dataDir, 'agent'),
-      log,
-    });
-  } catch (err) {
-    console.error(`tsk proxy: ${errorMessage(err)}`);
-    return 1;
-  }
+async function run(flags: ProxyFlags): Promise<number> {
+  if (flags.cleanup) return cleanup();
+  const target = await resolveComponentClient({
+    server: flags.server,
+    kubeconfig: flags.kubeconfig,
+    token: flags.token,
+    identity: 'node',
+    nodeName: flags.nodeName,
+    dir: join(flags.dataDir, 'agent'),
+    log,
+  });
   const address = target.server;
   const registry = new Registry();
   let proxy: RunningProxy | undefined;
-  let health: ListeningHealthServer;
   const notStarted = { healthy: false, lastUpdated: undefined, reason: 'the proxy is starting' };
-  try {
-    health = await listenProxyHealthServer(flags.httpAddress, registry, () => proxy?.health() ?? { ...notStarted, currentTime: Date.now() });
-  } catch (err) {
-    console.error(`tsk proxy: ${errorMessage(err)}`);
-    return 1;
-  }
+  const health = await listenProxyHealthServer(flags.httpAddress, registry, () => proxy?.health() ?? { ...notStarted, currentTime: Date.now() });
   log(`node ${flags.nodeName}; serving /healthz and /metrics on http://${health.address}; API server ${address}`);
   const clientset = new Clientset(address, target.credentials);
   const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`informer: ${context}: ${errorMessage(err)}`) });
