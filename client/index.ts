@@ -45,6 +45,6 @@ export {
   type Lister,
 } from './store';
 export { WorkQueue, runWorker, ExponentialRateLimiter, BucketRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter, type RateLimiter } from './workqueue';
-export { FakeClock, flushPromises, realClock, type Clock, type TimerHandle } from './clock';
+export { every, FakeClock, flushPromises, realClock, type Clock, type Ticker, type TimerHandle } from './clock';
 export { ApiEventRecorder, referenceTo, type EventRecorder, type EventSource, type EventType, type EventWriter, type RecorderOptions } from './events';
 export { SharedInformerFactory, type InformerFactoryOptions } from './informer-factory';
