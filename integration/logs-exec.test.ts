@@ -27,14 +27,12 @@ import { Clientset } from '../client';
 import { ImageStore } from '../kubelet/runtime/image/store';
 import { NativeRuntime } from '../kubelet/runtime/native-runtime';
 import { eventually } from './support/client-harness';
+import { runTsctl, TSCTL_BIN as TSCTL, TSK_BIN as TSK, type Run } from './support/run';
 import { startTestEtcd } from './support/etcd';
 import { killProcess, run, startBusyboxRegistry, startForwarderInNamespace } from './support/netns';
 import { CleanupStack } from './support/cleanups';
 import { cleanupRuntime } from './support/runtime-env';
 import { testTls, writeTestKubeconfig } from './support/pki';
-
-const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
-const TSCTL = path.resolve(__dirname, '..', 'cmd', 'tsctl.js');
 
 interface Env {
   dir: string;
@@ -64,31 +62,14 @@ async function startApi(env: Pick<Env, 'etcdUrl' | 'sock'>): Promise<RunningApiS
   });
 }
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs tsctl against the API server's TCP address. */
-function tsctl(env: Env, args: string[], stdin?: string): Promise<Result> {
+function tsctl(env: Env, args: string[], stdin?: string): Promise<Run> {
   // The command first (tsctl's syntax), the server right after it (never after a "--").
   const [command = '', ...rest] = args;
-  const child = spawn(process.execPath, [TSCTL, command, '--server', env.live.api.grpcAddress, '--kubeconfig', env.kubeconfig, ...rest], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+  return runTsctl([command, '--server', env.live.api.grpcAddress, '--kubeconfig', env.kubeconfig, ...rest], {
+    timeoutMs: 30_000,
+    ...(stdin === undefined ? {} : { stdin }),
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(stdin ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
 }
 
 test.before(async (t) => {
@@ -194,7 +175,7 @@ async function runningPod(env: Env, name: string, containers: { name: string; co
 test.serial('tsctl logs prints the lines; --tail and --timestamps', async (t) => {
   const env = t.context;
   await runningPod(env, 'printer', [{ name: 'main', command: ['sh', '-c', PRINTER] }]);
-  let r: Result | undefined;
+  let r: Run | undefined;
   await eventually(
     async () => {
       r = await tsctl(env, ['logs', 'printer']);
@@ -332,7 +313,7 @@ test.serial('after an API server restart the tunnel reconnects and logs work aga
   env.live.clientset.close();
   env.live.api = await startApi(env);
   env.live.clientset = new Clientset(env.live.api.grpcAddress, (await testTls()).admin);
-  let r: Result | undefined;
+  let r: Run | undefined;
   await eventually(
     async () => {
       r = await tsctl(env, ['logs', 'printer', '--tail', '1']);
