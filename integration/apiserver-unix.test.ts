@@ -13,6 +13,7 @@ import { startApiServer } from '../apiserver/server';
 import { Clientset } from '../client/clientset';
 import { startTestEtcd } from './support/etcd';
 import { testTls } from './support/pki';
+import { startTestApiServer } from './support/apiserver';
 import { tempDir } from './support/temp';
 
 const execFileAsync = promisify(execFile);
@@ -93,14 +94,7 @@ test('a socket file left by a dead server is replaced; a live one or a non-socke
 test('a process in a network namespace with no link to the host reaches the API server through its unix socket only', async (t) => {
   const etcd = await startTestEtcd(t);
   const sock = join(tempDir(t, 'tsk-unix-'), 'api.sock');
-  const server = await startApiServer({
-    tls: (await testTls()).serving,
-    etcdServers: [etcd.etcd.clientUrl],
-    address: `127.0.0.1:0,unix:${sock}`,
-    httpAddress: '127.0.0.1:0',
-    log: () => undefined,
-  });
-  t.teardown(() => server.stop());
+  const { server } = await startTestApiServer(t, etcd, { address: `127.0.0.1:0,unix:${sock}` });
   const ns = `tsk-ut-${randomBytes(4).toString('hex')}`;
   execFileSync('ip', ['netns', 'add', ns]);
   t.teardown(() => void spawnSync('ip', ['netns', 'delete', ns]));

@@ -12,8 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Endpoints, Service } from '../api/gen/tsk/v1/core';
-import { startApiServer } from '../apiserver/server';
 import { Clientset } from '../client/clientset';
+import { startTestApiServer } from './support/apiserver';
 import { startTestEtcd } from './support/etcd';
 import { tempDir } from './support/temp';
 import { eventually } from './support/wait';
@@ -194,14 +194,7 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
   const dir = tempDir(t, 'tsk-proxy-');
   const etcd = await startTestEtcd(t);
   const sock = join(dir, 'api.sock');
-  const server = await startApiServer({
-    tls: (await testTls()).serving,
-    etcdServers: [etcd.etcd.clientUrl],
-    address: `127.0.0.1:0,unix:${sock}`,
-    httpAddress: '127.0.0.1:0',
-    log: () => undefined,
-  });
-  t.teardown(() => server.stop());
+  const { server } = await startTestApiServer(t, etcd, { address: `127.0.0.1:0,unix:${sock}` });
   const cs = new Clientset(server.grpcAddress, (await testTls()).admin);
   t.teardown(() => cs.close());
   const kubeconfig = await writeTestKubeconfig(join(dir, 'config'), `unix:${sock}`);
