@@ -289,6 +289,37 @@ export async function resolveComponentClient(
   return { server: target.server, credentials: target.credentials };
 }
 
+/** The flags every component takes to reach the API server. */
+export interface ComponentClientFlags {
+  readonly server: string | undefined;
+  readonly kubeconfig: string | undefined;
+  readonly token: string | undefined;
+  readonly dataDir: string;
+}
+
+/** Where a component keeps its joined credentials: DATA-DIR/agent for a node (kubelet, proxy and agent share them), DATA-DIR/IDENTITY otherwise. */
+export function credentialsDir(dataDir: string, identity: JoinIdentity): string {
+  return join(dataDir, identity === 'node' ? 'agent' : identity);
+}
+
+/** resolveComponentClient from a component's --server, --kubeconfig, --token and --data-dir; nodeName for identity "node". */
+export function resolveComponentClientFromFlags(
+  flags: ComponentClientFlags,
+  identity: JoinIdentity,
+  log: (line: string) => void,
+  nodeName?: string,
+): Promise<{ server: string; credentials: ConnectionCredentials }> {
+  return resolveComponentClient({
+    server: flags.server,
+    kubeconfig: flags.kubeconfig,
+    token: flags.token,
+    identity,
+    ...(nodeName === undefined ? {} : { nodeName }),
+    dir: credentialsDir(flags.dataDir, identity),
+    log,
+  });
+}
+
 /** How often a running component checks whether its certificate is due for renewal. */
 export const RENEWAL_CHECK_MS = 60 * 60 * 1000;
 

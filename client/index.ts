@@ -18,7 +18,7 @@ export {
   type ContextEntry,
   type ResolveOptions,
 } from './config';
-export { resolveComponentClient } from './bootstrap';
+export { credentialsDir, resolveComponentClient, resolveComponentClientFromFlags, type ComponentClientFlags } from './bootstrap';
 export { GrpcResourceClient, PodClient, type DeleteOptions, type ListOptions, type ResourceClient, type WatchOptions } from './resource';
 export type { Watch, WatchEvent, WatchEventType } from './watch';
 export { Backoff } from '../util/backoff';

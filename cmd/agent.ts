@@ -4,8 +4,7 @@
 // and the proxy's rules in place, as stopping the kubelet and kube-proxy does.
 
 import { Registry } from 'prom-client';
-import { join } from 'node:path';
-import { Clientset, SharedInformerFactory, resolveComponentClient } from '../client';
+import { Clientset, SharedInformerFactory, resolveComponentClientFromFlags } from '../client';
 import { buildNodeRuntime, ipRunner, startKubelet, startRouteSyncer, type RouteSyncer, type RunningKubelet } from '../kubelet';
 import { listenProxyHealthServer, startProxy, type RunningProxy } from '../proxy';
 import type { ListeningHealthServer } from '../util/health-server';
@@ -38,15 +37,7 @@ async function stopAll(p: Parts): Promise<void> {
 async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   const k = flags.kubelet;
   // A node that joined with a token (now or on an earlier start) is system:node:NAME.
-  const target = await resolveComponentClient({
-    server: k.server,
-    kubeconfig: k.kubeconfig,
-    token: k.token,
-    identity: 'node',
-    nodeName: k.nodeName,
-    dir: join(k.dataDir, 'agent'),
-    log,
-  });
+  const target = await resolveComponentClientFromFlags(k, 'node', log, k.nodeName);
   const server = target.server;
   parts.clientset = new Clientset(server, target.credentials);
   parts.informers = new SharedInformerFactory(parts.clientset);

@@ -3,8 +3,7 @@
 // Never calls process.exit: the exit code is returned.
 
 import { Registry } from 'prom-client';
-import { join } from 'node:path';
-import { Clientset, resolveComponentClient, SharedInformerFactory } from '../client';
+import { Clientset, resolveComponentClientFromFlags, SharedInformerFactory } from '../client';
 import { listenHealthServer } from '../util/health-server';
 import { flagHelp, parseFlags, type ControllerManagerFlags } from './flags';
 import { runCommand } from '../util/cli/command';
@@ -21,14 +20,7 @@ export function main(argv: string[]): Promise<number> {
 }
 
 async function run(flags: ControllerManagerFlags): Promise<number> {
-  const target = await resolveComponentClient({
-    server: flags.server,
-    kubeconfig: flags.kubeconfig,
-    token: flags.token,
-    identity: 'controller-manager',
-    dir: join(flags.dataDir, 'controller-manager'),
-    log,
-  });
+  const target = await resolveComponentClientFromFlags(flags, 'controller-manager', log);
   const address = target.server;
   const registry = new Registry();
   let manager: RunningControllerManager | undefined;

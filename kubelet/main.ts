@@ -3,7 +3,7 @@
 // containers running (the next start adopts them), as the real kubelet does.
 
 import * as path from 'node:path';
-import { Clientset, resolveComponentClient } from '../client';
+import { Clientset, resolveComponentClientFromFlags } from '../client';
 import { FLAG_HELP, parseFlags, type KubeletFlags } from './flags';
 import { runCommand } from '../util/cli/command';
 import { startKubelet } from './kubelet';
@@ -44,15 +44,7 @@ export function main(argv: string[]): Promise<number> {
 }
 
 async function run(flags: KubeletFlags): Promise<number> {
-  const target = await resolveComponentClient({
-    server: flags.server,
-    kubeconfig: flags.kubeconfig,
-    token: flags.token,
-    identity: 'node',
-    nodeName: flags.nodeName,
-    dir: path.join(flags.dataDir, 'agent'),
-    log,
-  });
+  const target = await resolveComponentClientFromFlags(flags, 'node', log, flags.nodeName);
   const server = target.server;
   const shutdown = onShutdownSignals();
   const stop = shutdown.received;

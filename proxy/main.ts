@@ -4,8 +4,7 @@
 // exit code is returned.
 
 import { Registry } from 'prom-client';
-import { join } from 'node:path';
-import { Clientset, resolveComponentClient, SharedInformerFactory } from '../client';
+import { Clientset, resolveComponentClientFromFlags, SharedInformerFactory } from '../client';
 import { cleanupRules } from './cleanup';
 import { FLAG_HELP, parseFlags, type ProxyFlags } from './flags';
 import { runCommand } from '../util/cli/command';
@@ -36,15 +35,7 @@ export function main(argv: string[]): Promise<number> {
 
 async function run(flags: ProxyFlags): Promise<number> {
   if (flags.cleanup) return cleanup();
-  const target = await resolveComponentClient({
-    server: flags.server,
-    kubeconfig: flags.kubeconfig,
-    token: flags.token,
-    identity: 'node',
-    nodeName: flags.nodeName,
-    dir: join(flags.dataDir, 'agent'),
-    log,
-  });
+  const target = await resolveComponentClientFromFlags(flags, 'node', log, flags.nodeName);
   const address = target.server;
   const registry = new Registry();
   let proxy: RunningProxy | undefined;

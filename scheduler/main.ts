@@ -3,8 +3,7 @@
 // progress finish, Events are flushed).
 
 import { Registry } from 'prom-client';
-import { join } from 'node:path';
-import { Clientset, resolveComponentClient, SharedInformerFactory } from '../client';
+import { Clientset, resolveComponentClientFromFlags, SharedInformerFactory } from '../client';
 import { listenHealthServer } from '../util/health-server';
 import { FLAG_HELP, parseFlags, type SchedulerFlags } from './flags';
 import { runCommand } from '../util/cli/command';
@@ -21,14 +20,7 @@ export function main(argv: string[]): Promise<number> {
 }
 
 async function run(flags: SchedulerFlags): Promise<number> {
-  const target = await resolveComponentClient({
-    server: flags.server,
-    kubeconfig: flags.kubeconfig,
-    token: flags.token,
-    identity: 'scheduler',
-    dir: join(flags.dataDir, 'scheduler'),
-    log,
-  });
+  const target = await resolveComponentClientFromFlags(flags, 'scheduler', log);
   const server = target.server;
   const clientset = new Clientset(server, target.credentials);
   const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`${context}: ${errorMessage(err)}`) });
