@@ -1,7 +1,7 @@
 // `tsk apiserver` flags (node:util parseArgs). Parsing is pure: it returns
 // the options or a usage error, and never exits.
 
-import { goDurationMs, hostPort, parseFlagValues, UsageError } from '../util/flags';
+import { durationMs, hostPort, parseFlagValues, UsageError } from '../util/flags';
 import { isLevel, LEVELS, type Level } from './admission/pod-security';
 import { parseListenAddress } from './grpc/listen';
 import { parsePortRange, parseServiceCidr } from './registry/allocator';
@@ -80,14 +80,6 @@ function listenAddresses(flag: string, value: string): string {
   return value;
 }
 
-/** A Go duration flag of at least a second, in whole seconds ("1h", "30m", "1h30m0s", "90s"). */
-export function parseDuration(flag: string, value: string): number {
-  const ms = goDurationMs(value);
-  if (ms === undefined) throw new UsageError(`--${flag}: "${value}" is not a duration such as 1h, 30m or 1h30m0s`);
-  if (ms < 1000) throw new UsageError(`--${flag}: "${value}" must be at least 1s`);
-  return Math.round(ms / 1000);
-}
-
 export function parseFlags(argv: string[]): ApiServerFlags {
   const values = parseFlagValues(argv, {
     address: { type: 'string', default: '127.0.0.1:6443' },
@@ -136,7 +128,7 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     serviceCidr: values['service-cidr'],
     nodePortRange: values['service-node-port-range'],
     writeConfig: writeConfig === 'true',
-    eventTtlSeconds: parseDuration('event-ttl', values['event-ttl']),
+    eventTtlSeconds: Math.round(durationMs('event-ttl', values['event-ttl'], { atLeast: '1s', example: '1h, 30m or 1h30m0s' }) / 1000),
     tlsSans: parseTlsSans(values['tls-san']),
     clusterName: contextName(values['cluster-name']),
     tokenAuthFile: nonEmpty('token-auth-file', values['token-auth-file']),

@@ -9,8 +9,9 @@ import { EtcdProcess, type EtcdTlsFiles } from '../util/etcd-process';
 import { issue, loadOrCreateClusterPki, type ClusterPki, type Sans } from '../util/pki';
 import { hostFacts, servingSans } from './serving-names';
 import type { EtcdClientTls } from './storage/etcd-connection';
-import { onShutdownSignals } from '../util/signals';
-import { FLAG_HELP, UsageError, parseFlags, type ApiServerFlags } from './flags';
+import { onShutdownSignals, reportStop, untilStopped } from '../util/signals';
+import { runCommand } from '../util/cli/command';
+import { FLAG_HELP, parseFlags, type ApiServerFlags } from './flags';
 import { startApiServer, type ApiServerOptions, type RunningApiServer } from './server';
 import { errorMessage } from '../util/errors';
 
@@ -183,38 +184,17 @@ async function writeContexts(flags: ApiServerFlags, entry: ContextEntry, log: (m
   log(`${change === 'created' ? 'added' : 'updated'} context "${entry.name}" in ${path} (server ${entry.server}) and made it current`);
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let flags: ApiServerFlags;
-  try {
-    flags = parseFlags(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsk apiserver: ${err.message}\nRun 'tsk apiserver --help' for the flags.`);
-      return 2;
-    }
-    throw err;
-  }
-  if (flags.help) {
-    console.log(FLAG_HELP);
-    return 0;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCommand({ name: 'tsk apiserver', parse: parseFlags, help: FLAG_HELP, run }, argv);
+}
 
-  let running: StartedApiServer;
-  try {
-    running = await startWithEtcd(flags, log);
-  } catch (err) {
-    console.error(`tsk apiserver: ${errorMessage(err)}`);
-    return 1;
-  }
+async function run(flags: ApiServerFlags): Promise<number> {
+  const running = await startWithEtcd(flags, log);
   const { died } = running;
 
   const shutdown = onShutdownSignals();
-  const reason = await Promise.race([
-    shutdown.received.then((s) => ({ ok: true, msg: `received ${s}, shutting down` })),
-    died.then((m) => ({ ok: false, msg: m })),
-  ]);
-  if (reason.ok) log(reason.msg);
-  else console.error(`tsk apiserver: ${reason.msg}; shutting down`);
+  const reason = await untilStopped(shutdown, died);
+  reportStop(reason, 'tsk apiserver', log);
   await running.stop();
   shutdown.dispose();
   log('stopped');

@@ -37,6 +37,7 @@ import { ensureServerToken, type ServerToken } from './bootstrap/server-token';
 import { EtcdTokenStore } from './bootstrap/tokens';
 import { caHash } from '../util/pki';
 import { errorMessage } from '../util/errors';
+import { Backoff } from '../util/backoff';
 
 export const TSK_VERSION = '0.1.0';
 
@@ -113,8 +114,10 @@ export interface RunningApiServer {
   stop(): Promise<void>;
 }
 
+/** Retries until etcd answers or timeoutMs has passed; the waits double from 200 ms to 2 s (a just-started etcd answers within the first few). */
 async function waitForEtcd(store: EtcdStore, urls: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const backoff = new Backoff({ initialMs: 200, maxMs: 2000 });
   for (;;) {
     try {
       await store.currentRevision();
@@ -123,7 +126,7 @@ async function waitForEtcd(store: EtcdStore, urls: string[], timeoutMs: number):
       if (Date.now() > deadline) {
         throw new Error(`etcd at ${urls.join(',')} is not reachable: ${errorMessage(err)}`, { cause: err });
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, Math.min(backoff.next(), Math.max(0, deadline - Date.now()) + 1)));
     }
   }
 }

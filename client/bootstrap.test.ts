@@ -3,7 +3,7 @@ import { mkdtemp, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCA, issue } from '../util/pki';
-import { grpcTarget, joinedCredentials, JoinError, loadOrJoin } from './bootstrap';
+import { credentialsDir, grpcTarget, joinedCredentials, JoinError, loadOrJoin } from './bootstrap';
 
 // Nothing listens here: every case below must be decided before any call.
 const NOWHERE = 'unix:/nonexistent/tsk-join-test.sock';
@@ -13,6 +13,12 @@ async function tempDir(t: import('ava').ExecutionContext): Promise<string> {
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
+
+test('a node keeps its credentials in DATA-DIR/agent (kubelet, proxy and agent share them), other components under their own name', (t) => {
+  t.is(credentialsDir('/var/lib/tsk', 'node'), join('/var/lib/tsk', 'agent'));
+  t.is(credentialsDir('/var/lib/tsk', 'scheduler'), join('/var/lib/tsk', 'scheduler'));
+  t.is(credentialsDir('/var/lib/tsk', 'controller-manager'), join('/var/lib/tsk', 'controller-manager'));
+});
 
 test('https:// is dropped from the gRPC target', (t) => {
   t.is(grpcTarget('https://10.0.0.1:6443'), '10.0.0.1:6443');

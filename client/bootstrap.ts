@@ -270,6 +270,12 @@ export async function joinedCredentials(opts: JoinOptions, env: NodeJS.ProcessEn
   return loadOrJoin({ ...opts, token });
 }
 
+/** Where a component connects and with what. */
+export interface ComponentTarget {
+  readonly server: string;
+  readonly credentials: ConnectionCredentials;
+}
+
 /**
  * The server and credentials a component (kubelet, agent, scheduler,
  * controller manager) connects with: those it joined with (a token now, or
@@ -278,7 +284,7 @@ export async function joinedCredentials(opts: JoinOptions, env: NodeJS.ProcessEn
 export async function resolveComponentClient(
   opts: Omit<JoinOptions, 'server'> & { server: string | undefined; kubeconfig: string | undefined },
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ server: string; credentials: ConnectionCredentials }> {
+): Promise<ComponentTarget> {
   const target = await resolveClient({ server: opts.server, kubeconfig: opts.kubeconfig, env });
   const joined = await joinedCredentials({ ...opts, server: target.server }, env);
   if (joined !== undefined) {
@@ -288,6 +294,37 @@ export async function resolveComponentClient(
   }
   if (target.warning !== undefined) opts.log?.(`warning: ${target.warning}`);
   return { server: target.server, credentials: target.credentials };
+}
+
+/** The flags every component takes to reach the API server. */
+export interface ComponentClientFlags {
+  readonly server: string | undefined;
+  readonly kubeconfig: string | undefined;
+  readonly token: string | undefined;
+  readonly dataDir: string;
+}
+
+/** Where a component keeps its joined credentials: DATA-DIR/agent for a node (kubelet, proxy and agent share them), DATA-DIR/IDENTITY otherwise. */
+export function credentialsDir(dataDir: string, identity: JoinIdentity): string {
+  return join(dataDir, identity === 'node' ? 'agent' : identity);
+}
+
+/** resolveComponentClient from a component's --server, --kubeconfig, --token and --data-dir; nodeName for identity "node". */
+export function resolveComponentClientFromFlags(
+  flags: ComponentClientFlags,
+  identity: JoinIdentity,
+  log: (line: string) => void,
+  nodeName?: string,
+): Promise<ComponentTarget> {
+  return resolveComponentClient({
+    server: flags.server,
+    kubeconfig: flags.kubeconfig,
+    token: flags.token,
+    identity,
+    ...(nodeName === undefined ? {} : { nodeName }),
+    dir: credentialsDir(flags.dataDir, identity),
+    log,
+  });
 }
 
 /** How often a running component checks whether its certificate is due for renewal. */

@@ -94,6 +94,33 @@ export class FakeClock implements Clock {
   }
 }
 
+/** A periodic call started by every(); stop() is idempotent. */
+export interface Ticker {
+  stop(): void;
+}
+
+/**
+ * Calls fn now and then every periodMs after the previous call returned, on
+ * `clock`, until stop() (client-go's wait.Until: a sliding period, so a slow
+ * call never overlaps the next). For a controller's periodic resync.
+ */
+export function every(clock: Clock, periodMs: number, fn: () => void): Ticker {
+  let stopped = false;
+  let timer: TimerHandle | undefined;
+  const tick = (): void => {
+    if (stopped) return;
+    fn();
+    if (!stopped) timer = clock.setTimeout(tick, periodMs);
+  };
+  tick();
+  return {
+    stop: () => {
+      stopped = true;
+      if (timer !== undefined) clock.clearTimeout(timer);
+    },
+  };
+}
+
 /** Lets every queued promise job (and the jobs they queue) run. */
 export async function flushPromises(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));

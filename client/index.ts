@@ -18,7 +18,7 @@ export {
   type ContextEntry,
   type ResolveOptions,
 } from './config';
-export { resolveComponentClient } from './bootstrap';
+export { credentialsDir, resolveComponentClient, resolveComponentClientFromFlags, type ComponentClientFlags, type ComponentTarget } from './bootstrap';
 export { loadOrIssueServing, nodeServing, type NodeServing, type ServingOptions, type ServingTls } from './serving-cert';
 export { GrpcResourceClient, PodClient, type DeleteOptions, type ListOptions, type ResourceClient, type WatchOptions } from './resource';
 export type { Watch, WatchEvent, WatchEventType } from './watch';
@@ -46,6 +46,6 @@ export {
   type Lister,
 } from './store';
 export { WorkQueue, runWorker, ExponentialRateLimiter, BucketRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter, type RateLimiter } from './workqueue';
-export { FakeClock, flushPromises, realClock, type Clock, type TimerHandle } from './clock';
+export { every, FakeClock, flushPromises, realClock, type Clock, type Ticker, type TimerHandle } from './clock';
 export { ApiEventRecorder, referenceTo, type EventRecorder, type EventSource, type EventType, type EventWriter, type RecorderOptions } from './events';
 export { SharedInformerFactory, type InformerFactoryOptions } from './informer-factory';

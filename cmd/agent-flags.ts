@@ -2,7 +2,7 @@
 // needs besides them (k3s's agent takes both in one command line).
 
 import { FLAG_HELP as KUBELET_HELP, parseFlags as parseKubeletFlags, type KubeletFlags } from '../kubelet';
-import { hostPort, parseFlagValues, splitArgv, UsageError } from '../util/flags';
+import { hostPort, ipv4CidrFlag, parseFlagValues, splitArgv, UsageError } from '../util/flags';
 import { errorMessage } from '../util/errors';
 
 export { UsageError };
@@ -35,8 +35,7 @@ export function parseAgentFlags(argv: readonly string[]): AgentFlags {
   const routes = own['node-routes'];
   if (routes !== 'true' && routes !== 'false') throw new UsageError(`--node-routes: "${routes}" must be true or false`);
   const cidr = own['cluster-cidr'];
-  if (cidr !== undefined && !/^\d+\.\d+\.\d+\.\d+\/\d{1,2}$/.test(cidr))
-    throw new UsageError(`--cluster-cidr: "${cidr}" is not an IPv4 CIDR such as 10.244.0.0/16`);
+  if (cidr !== undefined) ipv4CidrFlag('cluster-cidr', cidr);
   return {
     kubelet,
     proxyHttpAddress: hostPort('proxy-http-address', own['proxy-http-address'], '127.0.0.1:10256'),

@@ -4,14 +4,13 @@
 // and the proxy's rules in place, as stopping the kubelet and kube-proxy does.
 
 import { Registry } from 'prom-client';
-import { join } from 'node:path';
-import { Clientset, SharedInformerFactory, nodeServing, resolveComponentClient } from '../client';
+import { Clientset, SharedInformerFactory, credentialsDir, nodeServing, resolveComponentClientFromFlags } from '../client';
 import { buildNodeRuntime, ipRunner, kubeletServing, startKubelet, startRouteSyncer, type RouteSyncer, type RunningKubelet } from '../kubelet';
 import { listenProxyHealthServer, startProxy, type RunningProxy } from '../proxy';
 import type { ListeningHealthServer } from '../util/health-server';
 import { onShutdownSignals } from '../util/signals';
-import { AGENT_HELP, parseAgentFlags, UsageError, type AgentFlags } from './agent-flags';
-import { errorMessage } from '../util/errors';
+import { AGENT_HELP, parseAgentFlags, type AgentFlags } from './agent-flags';
+import { runCommand } from '../util/cli/command';
 
 function log(line: string): void {
   console.log(`tsk agent: ${line}`);
@@ -38,15 +37,7 @@ async function stopAll(p: Parts): Promise<void> {
 async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   const k = flags.kubelet;
   // A node that joined with a token (now or on an earlier start) is system:node:NAME.
-  const target = await resolveComponentClient({
-    server: k.server,
-    kubeconfig: k.kubeconfig,
-    token: k.token,
-    identity: 'node',
-    nodeName: k.nodeName,
-    dir: join(k.dataDir, 'agent'),
-    log,
-  });
+  const target = await resolveComponentClientFromFlags(k, 'node', log, k.nodeName);
   const server = target.server;
   // Both ports beyond loopback are HTTPS only, with the node's serving certificate: got before anything starts.
   const kubeletTls = await kubeletServing(k, target, log);
@@ -55,7 +46,7 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
     credentials: target.credentials,
     nodeName: k.nodeName,
     nodeIPs: [k.nodeIP],
-    dir: join(k.dataDir, 'agent'),
+    dir: credentialsDir(k.dataDir, 'node'),
     log,
   });
   parts.clientset = new Clientset(server, target.credentials);
@@ -104,19 +95,11 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let flags: AgentFlags;
-  try {
-    flags = parseAgentFlags(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`tsk agent: ${err.message}\nRun 'tsk agent --help' for the flags.`);
-    return 2;
-  }
-  if (flags.help) {
-    console.log(AGENT_HELP);
-    return 0;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCommand({ name: 'tsk agent', parse: (a) => parseAgentFlags(a), help: AGENT_HELP, run }, argv);
+}
+
+async function run(flags: AgentFlags): Promise<number> {
   const shutdown = onShutdownSignals();
   // The libraries' timers do not hold the process (unref'd): this does, until told to stop.
   const keepAlive = setInterval(() => undefined, 1 << 30);
@@ -132,9 +115,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     log(`received ${await shutdown.received}, stopping (pods keep running, proxy rules stay)`);
     return 0;
-  } catch (err) {
-    console.error(`tsk agent: ${errorMessage(err)}`);
-    return 1;
   } finally {
     await stopAll(parts);
     shutdown.dispose();

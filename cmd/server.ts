@@ -8,9 +8,9 @@ import { startWithEtcd, USER_CONTROLLER_MANAGER, USER_SCHEDULER, type StartedApi
 import { Clientset, SharedInformerFactory } from '../client';
 import { startControllerManager, type RunningControllerManager } from '../controllers';
 import { startScheduler, type RunningScheduler } from '../scheduler';
-import { onShutdownSignals } from '../util/signals';
-import { SERVER_HELP, UsageError, parseServerFlags, type ServerFlags } from './server-flags';
-import { errorMessage } from '../util/errors';
+import { onShutdownSignals, reportStop, untilStopped } from '../util/signals';
+import { runCommand } from '../util/cli/command';
+import { SERVER_HELP, parseServerFlags, type ServerFlags } from './server-flags';
 
 function log(line: string): void {
   console.log(`tsk server: ${line}`);
@@ -70,19 +70,11 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
   log('scheduler running');
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let flags: ServerFlags;
-  try {
-    flags = parseServerFlags(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`tsk server: ${err.message}\nRun 'tsk server --help' for the flags.`);
-    return 2;
-  }
-  if (flags.help) {
-    console.log(SERVER_HELP);
-    return 0;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCommand({ name: 'tsk server', parse: parseServerFlags, help: SERVER_HELP, run }, argv);
+}
+
+async function run(flags: ServerFlags): Promise<number> {
   const shutdown = onShutdownSignals();
   const parts: Parts = {};
   try {
@@ -91,16 +83,10 @@ export async function main(argv: string[]): Promise<number> {
     await stopAll(parts);
     shutdown.dispose();
     if (shutdown.signal.aborted) return 0;
-    console.error(`tsk server: ${errorMessage(err)}`);
-    return 1;
+    throw err;
   }
-  const died = parts.api?.died ?? new Promise<string>(() => undefined);
-  const reason = await Promise.race([
-    shutdown.received.then((s) => ({ ok: true, msg: `received ${s}, shutting down` })),
-    died.then((m) => ({ ok: false, msg: m })),
-  ]);
-  if (reason.ok) log(reason.msg);
-  else console.error(`tsk server: ${reason.msg}; shutting down`);
+  const reason = await untilStopped(shutdown, parts.api?.died ?? new Promise<string>(() => undefined));
+  reportStop(reason, 'tsk server', log);
   await stopAll(parts);
   shutdown.dispose();
   log('stopped');

@@ -42,9 +42,7 @@ const COMMON = {
 
 /** The ttl in whole seconds: a Go duration, 0 for never. */
 function ttlSeconds(value: string): number {
-  const ms = durationMs('ttl', value);
-  if (ms !== 0 && ms < 1000) throw new UsageError(`--ttl: "${value}" must be 0 (never expires) or at least 1s`);
-  return Math.round(ms / 1000);
+  return Math.round(durationMs('ttl', value, { atLeast: '1s', zeroMeans: 'never expires' }) / 1000);
 }
 
 function splitPositionals(argv: readonly string[]): { positionals: string[]; flags: string[] } {

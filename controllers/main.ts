@@ -3,10 +3,10 @@
 // Never calls process.exit: the exit code is returned.
 
 import { Registry } from 'prom-client';
-import { join } from 'node:path';
-import { Clientset, resolveComponentClient, SharedInformerFactory } from '../client';
-import { listenHealthServer, type ListeningHealthServer } from '../util/health-server';
-import { UsageError, flagHelp, parseFlags, type ControllerManagerFlags } from './flags';
+import { Clientset, resolveComponentClientFromFlags, SharedInformerFactory } from '../client';
+import { listenHealthServer } from '../util/health-server';
+import { flagHelp, parseFlags, type ControllerManagerFlags } from './flags';
+import { runCommand } from '../util/cli/command';
 import { startControllerManager, type RunningControllerManager } from './manager';
 import { onShutdownSignals } from '../util/signals';
 import { errorMessage } from '../util/errors';
@@ -15,54 +15,25 @@ function log(line: string): void {
   console.log(`tsk controller-manager: ${line}`);
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let flags: ControllerManagerFlags;
-  try {
-    flags = parseFlags(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsk controller-manager: ${err.message}\nRun 'tsk controller-manager --help' for the flags.`);
-      return 2;
-    }
-    throw err;
-  }
-  if (flags.help) {
-    console.log(flagHelp());
-    return 0;
-  }
-  let target: Awaited<ReturnType<typeof resolveComponentClient>>;
-  try {
-    target = await resolveComponentClient({
-      server: flags.server,
-      kubeconfig: flags.kubeconfig,
-      token: flags.token,
-      identity: 'controller-manager',
-      dir: join(flags.dataDir, 'controller-manager'),
-      log,
-    });
-  } catch (err) {
-    console.error(`tsk controller-manager: ${errorMessage(err)}`);
-    return 1;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCommand({ name: 'tsk controller-manager', parse: parseFlags, help: flagHelp(), run }, argv);
+}
+
+async function run(flags: ControllerManagerFlags): Promise<number> {
+  const target = await resolveComponentClientFromFlags(flags, 'controller-manager', log);
   const address = target.server;
   const registry = new Registry();
   let manager: RunningControllerManager | undefined;
-  let health: ListeningHealthServer;
-  try {
-    health = await listenHealthServer(
-      flags.httpAddress,
-      {
-        registry,
-        checkReady: async () => {
-          if (!manager) throw new Error('the informers have not synced yet');
-        },
+  const health = await listenHealthServer(
+    flags.httpAddress,
+    {
+      registry,
+      checkReady: async () => {
+        if (!manager) throw new Error('the informers have not synced yet');
       },
-      'the controller manager health server',
-    );
-  } catch (err) {
-    console.error(`tsk controller-manager: ${errorMessage(err)}`);
-    return 1;
-  }
+    },
+    'the controller manager health server',
+  );
   log(`serving /healthz, /readyz and /metrics on http://${health.address}; API server ${address}`);
   const clientset = new Clientset(address, target.credentials);
   const informers = new SharedInformerFactory(clientset, {

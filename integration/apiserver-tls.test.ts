@@ -7,10 +7,9 @@
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnauthorizedError, UnavailableError } from '../api/errors';
 import { RequestAuthenticator } from '../apiserver/auth/authenticator';
@@ -25,13 +24,8 @@ import { channelCredentials, type ClientCredentials } from '../client/connection
 import { createCA, issue } from '../util/pki';
 import { startTestEtcd } from './support/etcd';
 import { testTls } from './support/pki';
+import { tempDir } from './support/temp';
 import { errorMessage } from '../util/errors';
-
-async function tempDir(t: { teardown(fn: () => Promise<void>): void }, prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 test('the API server: admin works, plaintext and a server of another CA are refused', async (t) => {
   const etcd = await startTestEtcd(t);
@@ -188,7 +182,7 @@ function etcdHealth(url: string, opts: { ca: string; cert?: string; key?: string
 }
 
 test('tsk apiserver: PKI files 0600 reused on restart, admin.conf works, the embedded etcd only opens to the API server', async (t) => {
-  const dir = await tempDir(t, 'tsk-apiserver-tls-');
+  const dir = tempDir(t, 'tsk-apiserver-tls-');
   const flags = parseFlags([
     '--data-dir',
     dir,
@@ -247,7 +241,7 @@ test('tsk apiserver: PKI files 0600 reused on restart, admin.conf works, the emb
 });
 
 test('a bad token file stops the start with one line naming it', async (t) => {
-  const dir = await tempDir(t, 'tsk-apiserver-tokens-');
+  const dir = tempDir(t, 'tsk-apiserver-tokens-');
   const file = join(dir, 'tokens.csv');
   await writeFile(file, 'only,two\n');
   const etcd = await startTestEtcd(t);

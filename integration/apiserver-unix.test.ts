@@ -5,27 +5,22 @@
 import test from 'ava';
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { startApiServer } from '../apiserver/server';
 import { Clientset } from '../client/clientset';
 import { startTestEtcd } from './support/etcd';
 import { testTls } from './support/pki';
+import { startTestApiServer } from './support/apiserver';
+import { tempDir } from './support/temp';
 
 const execFileAsync = promisify(execFile);
 
-function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tsk-unix-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 test('the API server serves TCP and a unix socket at once; the socket file goes when it stops', async (t) => {
   const etcd = await startTestEtcd(t);
-  const sock = join(tempDir(t), 'run', 'api.sock');
+  const sock = join(tempDir(t, 'tsk-unix-'), 'run', 'api.sock');
   const server = await startApiServer({
     tls: (await testTls()).serving,
     etcdServers: [etcd.etcd.clientUrl],
@@ -52,7 +47,7 @@ test('the API server serves TCP and a unix socket at once; the socket file goes 
 
 test('a socket file left by a dead server is replaced; a live one or a non-socket is refused', async (t) => {
   const etcd = await startTestEtcd(t);
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'tsk-unix-');
   const sock = join(dir, 'api.sock');
   // A stale socket: bound by a process that is gone (simulated: listen, then close without unlinking).
   execFileSync(process.execPath, ['-e', `const s=require('net').createServer();s.listen(${JSON.stringify(sock)},()=>process.exit(0))`]);
@@ -98,15 +93,8 @@ test('a socket file left by a dead server is replaced; a live one or a non-socke
 
 test('a process in a network namespace with no link to the host reaches the API server through its unix socket only', async (t) => {
   const etcd = await startTestEtcd(t);
-  const sock = join(tempDir(t), 'api.sock');
-  const server = await startApiServer({
-    tls: (await testTls()).serving,
-    etcdServers: [etcd.etcd.clientUrl],
-    address: `127.0.0.1:0,unix:${sock}`,
-    httpAddress: '127.0.0.1:0',
-    log: () => undefined,
-  });
-  t.teardown(() => server.stop());
+  const sock = join(tempDir(t, 'tsk-unix-'), 'api.sock');
+  const { server } = await startTestApiServer(t, etcd, { address: `127.0.0.1:0,unix:${sock}` });
   const ns = `tsk-ut-${randomBytes(4).toString('hex')}`;
   execFileSync('ip', ['netns', 'add', ns]);
   t.teardown(() => void spawnSync('ip', ['netns', 'delete', ns]));

@@ -3,7 +3,6 @@
 // manager (replication controller + garbage collector) in-process.
 
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { ApiError, InvalidError, NotFoundError } from '../api/errors';
 import type { ReplicationController } from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client';
 import { eventually, startControlPlane } from './support/client-harness';
+import { runTsctl } from './support/run';
 import { podsOfApp, rcFixture, startTestManager } from './support/manager';
 import { testTls, writeTestKubeconfig } from './support/pki';
 
@@ -52,20 +52,10 @@ test('background (the default): the RC goes at once, the collector deletes its p
 
 /** Runs the built tsctl against the test's API server. */
 async function tsctl(address: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const bin = join(__dirname, '..', 'cmd', 'tsctl.js');
   const dir = await mkdtemp(join(tmpdir(), 'tsk-gc-tsctl-'));
   const kubeconfig = await writeTestKubeconfig(join(dir, 'config'), address);
   try {
-    return await new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [bin, ...args, '--server', address, '--kubeconfig', kubeconfig],
-        { env: { ...process.env, TSCTL_SERVER: '' }, timeout: 30_000 },
-        (err, stdout, stderr) => {
-          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-        },
-      );
-    });
+    return await runTsctl([...args, '--server', address, '--kubeconfig', kubeconfig], { env: { TSCTL_SERVER: '' }, timeoutMs: 30_000 });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -18,7 +18,6 @@ import anyTest, { type TestFn } from 'ava';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { NotFoundError } from '../api/errors';
@@ -29,12 +28,10 @@ import { ImageStore } from '../kubelet/runtime/image/store';
 import { NativeRuntime } from '../kubelet/runtime/native-runtime';
 import { eventually } from './support/client-harness';
 import { startTestEtcd } from './support/etcd';
-import { killProcess, pipeTo, run, startForwarderInNamespace } from './support/netns';
-import { startRegistry } from './support/registry';
+import { killProcess, run, startBusyboxRegistry, startForwarderInNamespace, type BusyboxRegistry } from './support/netns';
+import { CleanupStack } from './support/cleanups';
 import { cleanupRuntime } from './support/runtime-env';
-import { busyboxImage, pushImage } from '../kubelet/runtime/image/builder';
 import { testTls, writeTestKubeconfig } from './support/pki';
-import { errorMessage } from '../util/errors';
 
 const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 
@@ -62,7 +59,7 @@ interface Env {
   node: KubeletNode;
   /** A second node with the bridge network and no pod CIDR until the test assigns one (as the IPAM controller would). */
   bridged: KubeletNode;
-  cleanups: Array<() => Promise<void> | void>;
+  cleanups: CleanupStack;
 }
 
 const test = anyTest as TestFn<Env>;
@@ -117,7 +114,7 @@ async function killKubelet(node: KubeletNode): Promise<void> {
  * delete the namespace) is registered first so it runs last but before the
  * shared services stop.
  */
-async function addNode(env: Env, registryPort: number, registrySock: string, prefix: string, args: string[]): Promise<KubeletNode> {
+async function addNode(env: Env, registry: BusyboxRegistry, prefix: string, args: string[]): Promise<KubeletNode> {
   const node: KubeletNode = {
     ns: `tsk-kt-${randomBytes(4).toString('hex')}`,
     dataDir: path.join(env.dir, `data-${prefix}`),
@@ -129,7 +126,7 @@ async function addNode(env: Env, registryPort: number, registrySock: string, pre
   run('ip', ['netns', 'add', node.ns]);
   env.cleanups.push(() => void spawnSync('ip', ['netns', 'delete', node.ns]));
   run('ip', ['-n', node.ns, 'link', 'set', 'lo', 'up']);
-  const forwarder = await startForwarderInNamespace(node.ns, registryPort, registrySock);
+  const forwarder = await startForwarderInNamespace(node.ns, registry.port, registry.socket);
   env.cleanups.push(() => killProcess(forwarder));
   env.cleanups.push(async () => {
     await killKubelet(node);
@@ -139,8 +136,7 @@ async function addNode(env: Env, registryPort: number, registrySock: string, pre
 }
 
 test.before(async (t) => {
-  const cleanups: Env['cleanups'] = [];
-  const shim = { teardown: (fn: () => Promise<void> | void) => void cleanups.push(fn) } as unknown as Parameters<typeof startTestEtcd>[0];
+  const cleanups = new CleanupStack();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-kt-'));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   const env = {
@@ -154,7 +150,7 @@ test.before(async (t) => {
   fs.mkdirSync(env.hostDir, { mode: 0o777 });
   fs.chmodSync(env.hostDir, 0o777);
 
-  const etcd = await startTestEtcd(shim);
+  const etcd = await startTestEtcd(cleanups);
   const api: RunningApiServer = await startApiServer({
     tls: (await testTls()).serving,
     etcdServers: [etcd.etcd.clientUrl],
@@ -167,18 +163,11 @@ test.before(async (t) => {
   env.kubeconfig = await writeTestKubeconfig(path.join(dir, 'config'), `unix:${env.sock}`);
   cleanups.push(() => env.clientset.close());
 
-  const registry = await startRegistry();
-  cleanups.push(() => registry.stop());
-  await pushImage(registry.host, 'tsk/busybox', 'v1', await busyboxImage());
-  const registryPort = Number(registry.host.split(':')[1]);
-  env.image = `127.0.0.1:${registryPort}/tsk/busybox:v1`;
-  const registrySock = path.join(dir, 'registry.sock');
-  const hostSide = pipeTo(() => net.connect(registryPort, '127.0.0.1'));
-  await new Promise<void>((r) => hostSide.listen(registrySock, r));
-  cleanups.push(() => new Promise<void>((r) => hostSide.close(() => r())));
+  const registry = await startBusyboxRegistry(cleanups, dir);
+  env.image = registry.image;
 
   const common = ['--node-status-update-frequency', '1s'];
-  env.node = await addNode(env, registryPort, registrySock, 'node', [
+  env.node = await addNode(env, registry, 'node', [
     '--network',
     'loopback',
     '--node-ip',
@@ -189,23 +178,11 @@ test.before(async (t) => {
     'cpu=100m,memory=100Mi',
     ...common,
   ]);
-  env.bridged = await addNode(env, registryPort, registrySock, 'bridged', ['--network', 'bridge', '--http-address', '127.0.0.1:10248', ...common]);
+  env.bridged = await addNode(env, registry, 'bridged', ['--network', 'bridge', '--http-address', '127.0.0.1:10248', ...common]);
   startKubelet(env, env.node);
 });
 
-test.after.always(async (t) => {
-  const env = t.context;
-  if (!env?.cleanups) return;
-  const errors: string[] = [];
-  for (const fn of [...env.cleanups].reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      errors.push(errorMessage(err));
-    }
-  }
-  if (errors.length > 0) throw new Error(`cleanup: ${errors.join('; ')}`);
-});
+test.after.always((t) => t.context?.cleanups?.run());
 
 test.afterEach.always((t) => {
   if (t.passed) return;

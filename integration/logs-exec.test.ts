@@ -19,7 +19,6 @@ import anyTest, { type TestFn } from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pod } from '../api/gen/tsk/v1/core';
@@ -28,16 +27,12 @@ import { Clientset } from '../client';
 import { ImageStore } from '../kubelet/runtime/image/store';
 import { NativeRuntime } from '../kubelet/runtime/native-runtime';
 import { eventually } from './support/client-harness';
+import { runTsctl, TSCTL_BIN as TSCTL, TSK_BIN as TSK, type Run } from './support/run';
 import { startTestEtcd } from './support/etcd';
-import { killProcess, pipeTo, run, startForwarderInNamespace } from './support/netns';
-import { startRegistry } from './support/registry';
+import { killProcess, run, startBusyboxRegistry, startForwarderInNamespace } from './support/netns';
+import { CleanupStack } from './support/cleanups';
 import { cleanupRuntime } from './support/runtime-env';
-import { busyboxImage, pushImage } from '../kubelet/runtime/image/builder';
 import { testTls, writeTestKubeconfig } from './support/pki';
-import { errorMessage } from '../util/errors';
-
-const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
-const TSCTL = path.resolve(__dirname, '..', 'cmd', 'tsctl.js');
 
 interface Env {
   dir: string;
@@ -52,7 +47,7 @@ interface Env {
   /** Shared by reference: ava gives each test a shallow copy of the context. */
   live: { api: RunningApiServer; clientset: Clientset; kubelet: ChildProcess | undefined };
   log: string[];
-  cleanups: Array<() => Promise<void> | void>;
+  cleanups: CleanupStack;
 }
 
 const test = anyTest as TestFn<Env>;
@@ -67,41 +62,23 @@ async function startApi(env: Pick<Env, 'etcdUrl' | 'sock'>): Promise<RunningApiS
   });
 }
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs tsctl against the API server's TCP address. */
-function tsctl(env: Env, args: string[], stdin?: string): Promise<Result> {
+function tsctl(env: Env, args: string[], stdin?: string): Promise<Run> {
   // The command first (tsctl's syntax), the server right after it (never after a "--").
   const [command = '', ...rest] = args;
-  const child = spawn(process.execPath, [TSCTL, command, '--server', env.live.api.grpcAddress, '--kubeconfig', env.kubeconfig, ...rest], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+  return runTsctl([command, '--server', env.live.api.grpcAddress, '--kubeconfig', env.kubeconfig, ...rest], {
+    timeoutMs: 30_000,
+    ...(stdin === undefined ? {} : { stdin }),
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(stdin ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
 }
 
 test.before(async (t) => {
-  const cleanups: Env['cleanups'] = [];
-  const shim = { teardown: (fn: () => Promise<void> | void) => void cleanups.push(fn) } as unknown as Parameters<typeof startTestEtcd>[0];
+  const cleanups = new CleanupStack();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-le-'));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   const env = { dir, sock: path.join(dir, 'api.sock'), cleanups, log: [] as string[] } as Env;
   t.context = env;
-  const etcd = await startTestEtcd(shim);
+  const etcd = await startTestEtcd(cleanups);
   env.etcdUrl = etcd.etcd.clientUrl;
   const api = await startApi(env);
   env.live = { api, clientset: new Clientset(api.grpcAddress, (await testTls()).admin), kubelet: undefined };
@@ -109,15 +86,8 @@ test.before(async (t) => {
   cleanups.push(() => env.live.api.stop());
   cleanups.push(() => env.live.clientset.close());
 
-  const registry = await startRegistry();
-  cleanups.push(() => registry.stop());
-  await pushImage(registry.host, 'tsk/busybox', 'v1', await busyboxImage());
-  const registryPort = Number(registry.host.split(':')[1]);
-  env.image = `127.0.0.1:${registryPort}/tsk/busybox:v1`;
-  const registrySock = path.join(dir, 'registry.sock');
-  const hostSide = pipeTo(() => net.connect(registryPort, '127.0.0.1'));
-  await new Promise<void>((r) => hostSide.listen(registrySock, r));
-  cleanups.push(() => new Promise<void>((r) => hostSide.close(() => r())));
+  const registry = await startBusyboxRegistry(cleanups, dir);
+  env.image = registry.image;
 
   env.ns = `tsk-le-${randomBytes(4).toString('hex')}`;
   env.nodeName = `le-node-${randomBytes(3).toString('hex')}`;
@@ -125,7 +95,7 @@ test.before(async (t) => {
   run('ip', ['netns', 'add', env.ns]);
   cleanups.push(() => void spawnSync('ip', ['netns', 'delete', env.ns]));
   run('ip', ['-n', env.ns, 'link', 'set', 'lo', 'up']);
-  const forwarder = await startForwarderInNamespace(env.ns, registryPort, registrySock);
+  const forwarder = await startForwarderInNamespace(env.ns, registry.port, registry.socket);
   cleanups.push(() => killProcess(forwarder));
   cleanups.push(async () => {
     const k = env.live.kubelet;
@@ -172,19 +142,7 @@ test.before(async (t) => {
   env.live.kubelet = kubelet;
 });
 
-test.after.always(async (t) => {
-  const env = t.context;
-  if (!env?.cleanups) return;
-  const errors: string[] = [];
-  for (const fn of [...env.cleanups].reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      errors.push(errorMessage(err));
-    }
-  }
-  if (errors.length > 0) throw new Error(`cleanup: ${errors.join('; ')}`);
-});
+test.after.always((t) => t.context?.cleanups?.run());
 
 test.afterEach.always((t) => {
   if (!t.passed && t.context.log.length > 0) t.log(`kubelet log (last lines):\n${t.context.log.slice(-60).join('\n')}`);
@@ -217,7 +175,7 @@ async function runningPod(env: Env, name: string, containers: { name: string; co
 test.serial('tsctl logs prints the lines; --tail and --timestamps', async (t) => {
   const env = t.context;
   await runningPod(env, 'printer', [{ name: 'main', command: ['sh', '-c', PRINTER] }]);
-  let r: Result | undefined;
+  let r: Run | undefined;
   await eventually(
     async () => {
       r = await tsctl(env, ['logs', 'printer']);
@@ -355,7 +313,7 @@ test.serial('after an API server restart the tunnel reconnects and logs work aga
   env.live.clientset.close();
   env.live.api = await startApi(env);
   env.live.clientset = new Clientset(env.live.api.grpcAddress, (await testTls()).admin);
-  let r: Result | undefined;
+  let r: Run | undefined;
   await eventually(
     async () => {
       r = await tsctl(env, ['logs', 'printer', '--tail', '1']);

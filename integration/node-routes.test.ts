@@ -15,6 +15,7 @@ import { planLab } from '../lab/topology';
 import { startTestApiServer } from './support/apiserver';
 import { startTestEtcd } from './support/etcd';
 import { testTls } from './support/pki';
+import { eventually } from './support/wait';
 
 const exec = promisify(execFile);
 
@@ -49,15 +50,7 @@ test("a node routes to the other nodes' pod CIDRs via their InternalIPs, followi
   });
   const ping = () => exec('ip', ['netns', 'exec', n1.netns, '/bin/busybox', 'ping', '-c', '1', '-W', '2', '10.244.2.5']);
   const routes = async () => (await exec('ip', ['-n', n1.netns, 'route', 'show', 'proto', String(ROUTE_PROTO)])).stdout.trim();
-  const eventually = async (what: string, check: () => Promise<boolean>) => {
-    const deadline = Date.now() + 15_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-
-  await eventually('the route to node 2', async () => (await routes()).includes('10.244.2.0/24'));
+  await eventually(async () => (await routes()).includes('10.244.2.0/24'), 15_000, 'the route to node 2');
   t.regex(await routes(), new RegExp(`^10\\.244\\.2\\.0/24 via ${n2.ip.replace(/\./g, '\\.')} dev eth0`));
   t.notRegex(await routes(), /10\.244\.1\.0/, 'no route to its own pod CIDR');
   await t.notThrowsAsync(ping(), 'node 1 reaches a pod address on node 2');
@@ -65,12 +58,12 @@ test("a node routes to the other nodes' pod CIDRs via their InternalIPs, followi
 
   // Someone deletes the route by hand: the periodic resync puts it back.
   await exec('ip', ['-n', n1.netns, 'route', 'del', '10.244.2.0/24']);
-  await eventually('the route to come back', async () => (await routes()).includes('10.244.2.0/24'));
+  await eventually(async () => (await routes()).includes('10.244.2.0/24'), 15_000, 'the route to come back');
 
   // A route of somebody else's is left alone; node 2's deletion removes ours.
   await exec('ip', ['-n', n1.netns, 'route', 'add', '10.99.0.0/16', 'via', n2.ip]);
   await cs.nodes.delete(n2.name);
-  await eventually('the route to go', async () => (await routes()) === '');
+  await eventually(async () => (await routes()) === '', 15_000, 'the route to go');
   t.regex((await exec('ip', ['-n', n1.netns, 'route'])).stdout, /10\.99\.0\.0\/16/);
   await t.throwsAsync(ping());
 });

@@ -9,13 +9,14 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Endpoints, Service } from '../api/gen/tsk/v1/core';
-import { startApiServer } from '../apiserver/server';
 import { Clientset } from '../client/clientset';
+import { startTestApiServer } from './support/apiserver';
 import { startTestEtcd } from './support/etcd';
+import { tempDir } from './support/temp';
+import { eventually } from './support/wait';
 import { testTls, writeTestKubeconfig } from './support/pki';
 
 const CLI = resolve(__dirname, '..', 'proxy', 'cli.js');
@@ -52,14 +53,6 @@ async function hostRules(): Promise<string> {
     .filter((l) => !l.startsWith('#'))
     .map((l) => l.replace(/\[\d+:\d+\]$/, ''))
     .join('\n');
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 interface Cluster {
@@ -113,7 +106,7 @@ async function startNetwork(t: ExecutionContext, dir: string): Promise<Cluster> 
   const get = (ns: string, addr: string): Promise<Run> =>
     run('ip', ['netns', 'exec', ns, '/bin/busybox', 'wget', '-q', '-O', '-', `http://${addr}${addr.includes('/') ? '' : '/'}`], 15_000);
   for (const [i, ip] of POD_IPS.entries()) {
-    await eventually(`httpd in pod ${i + 1}`, async () => (await get(node, `${ip}:8080`)).stdout.trim() === `pod-${i + 1}`);
+    await eventually(async () => (await get(node, `${ip}:8080`)).stdout.trim() === `pod-${i + 1}`, 30_000, `httpd in pod ${i + 1}`);
   }
   const udp = async (addr: string, port: number, sourcePort: number): Promise<string> => {
     const client = `const s = require('dgram').createSocket('udp4');
@@ -122,7 +115,8 @@ async function startNetwork(t: ExecutionContext, dir: string): Promise<Cluster> 
       s.bind(${sourcePort}, () => s.send('hi', ${port}, '${addr}'));`;
     return (await must('ip', ['netns', 'exec', node, process.execPath, '-e', client])).trim();
   };
-  for (const [i, ip] of POD_IPS.entries()) await eventually(`the UDP server of pod ${i + 1}`, async () => (await udp(ip, 5353, 40_100 + i)) === `pod-${i + 1}`);
+  for (const [i, ip] of POD_IPS.entries())
+    await eventually(async () => (await udp(ip, 5353, 40_100 + i)) === `pod-${i + 1}`, 30_000, `the UDP server of pod ${i + 1}`);
   return { node, pods, get, udp, nodeRules: () => must('ip', ['netns', 'exec', node, 'iptables-save']) };
 }
 
@@ -197,18 +191,10 @@ function endpoints(name: string, ips: string[]): Endpoints {
 test('cluster IPs balance over every endpoint, follow endpoint changes, reject without endpoints; NodePorts, ClientIP affinity and UDP work; cleanup removes everything', async (t) => {
   const hostBefore = await hostRules();
   t.is((await run('sh', ['-c', 'command -v conntrack'])).code, 0, 'the conntrack tool is needed (Debian package "conntrack")');
-  const dir = mkdtempSync(join(tmpdir(), 'tsk-proxy-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'tsk-proxy-');
   const etcd = await startTestEtcd(t);
   const sock = join(dir, 'api.sock');
-  const server = await startApiServer({
-    tls: (await testTls()).serving,
-    etcdServers: [etcd.etcd.clientUrl],
-    address: `127.0.0.1:0,unix:${sock}`,
-    httpAddress: '127.0.0.1:0',
-    log: () => undefined,
-  });
-  t.teardown(() => server.stop());
+  const { server } = await startTestApiServer(t, etcd, { address: `127.0.0.1:0,unix:${sock}` });
   const cs = new Clientset(server.grpcAddress, (await testTls()).admin);
   t.teardown(() => cs.close());
   const kubeconfig = await writeTestKubeconfig(join(dir, 'config'), `unix:${sock}`);
@@ -235,7 +221,7 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
   t.teardown(() => {
     if (!t.passed) t.log(proxy.output());
   });
-  await eventually('the service to answer', async () => (await cluster.get(cluster.node, `${webIP}:80`)).code === 0);
+  await eventually(async () => (await cluster.get(cluster.node, `${webIP}:80`)).code === 0, 30_000, 'the service to answer');
   const health = await cluster.get(cluster.node, '127.0.0.1:10256/healthz');
   t.is(health.code, 0, health.stderr);
   t.regex(health.stdout, /"lastUpdated":"\d{4}-/);
@@ -276,7 +262,7 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
   // Removing an endpoint through the API stops traffic to it after the next sync.
   const current = await cs.endpoints.get('web', 'default');
   await cs.endpoints.update({ ...endpoints('web', POD_IPS.slice(0, 2)), metadata: current.metadata });
-  await eventually('the rules to drop pod 3', async () => !(await cluster.nodeRules()).includes(`default/web -> ${POD_IPS[2]}:8080`));
+  await eventually(async () => !(await cluster.nodeRules()).includes(`default/web -> ${POD_IPS[2]}:8080`), 30_000, 'the rules to drop pod 3');
   const two = await bodies(cluster, cluster.node, `${webIP}:80`, 30);
   t.deepEqual([...two.keys()].sort(), ['pod-1', 'pod-2'], JSON.stringify([...two]));
 
@@ -286,13 +272,17 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
   t.is(await cluster.udp(dnsIP, 53, 40_000), 'pod-1');
   const dnsNow = await cs.endpoints.get('dns', 'default');
   await cs.endpoints.update({ ...dnsEndpoints(POD_IPS[1] ?? ''), metadata: dnsNow.metadata });
-  await eventually('the UDP flow to move to pod 2', async () => (await cluster.udp(dnsIP, 53, 40_000)) === 'pod-2', 15_000);
+  await eventually(async () => (await cluster.udp(dnsIP, 53, 40_000)) === 'pod-2', 15_000, 'the UDP flow to move to pod 2');
 
   // The endpoints come back for the service that had none; a deleted service's chains go.
   await cs.endpoints.create(endpoints('empty', [POD_IPS[2] ?? '']));
   await cs.services.delete('sticky');
-  await eventually('the empty service to answer', async () => (await cluster.get(cluster.node, `${empty.spec?.clusterIP ?? ''}:80`)).stdout.trim() === 'pod-3');
-  await eventually('the sticky chains to go', async () => !(await cluster.nodeRules()).includes('default/sticky'));
+  await eventually(
+    async () => (await cluster.get(cluster.node, `${empty.spec?.clusterIP ?? ''}:80`)).stdout.trim() === 'pod-3',
+    30_000,
+    'the empty service to answer',
+  );
+  await eventually(async () => !(await cluster.nodeRules()).includes('default/sticky'), 30_000, 'the sticky chains to go');
 
   // Stopping leaves the rules; a service deleted meanwhile loses its chains when the next proxy starts.
   t.is(await proxy.stop(), 0, proxy.output());
@@ -303,7 +293,7 @@ test('cluster IPs balance over every endpoint, follow endpoint changes, reject w
   t.teardown(() => {
     if (!t.passed) t.log(again.output());
   });
-  await eventually('the stale chains of the deleted service to go', async () => !(await cluster.nodeRules()).includes('default/empty'));
+  await eventually(async () => !(await cluster.nodeRules()).includes('default/empty'), 30_000, 'the stale chains of the deleted service to go');
   const rules = await cluster.nodeRules();
   t.is(rules.match(/^:TSK-(SVC|SEP)-\w+/gm)?.length ?? 0, emptyChains - 2, 'its service and endpoint chains are deleted');
   t.is(rules.match(/-j TSK-SERVICES$/gm)?.length, 4, 'one jump from each of nat PREROUTING, OUTPUT and filter FORWARD, OUTPUT: none added twice');

@@ -17,9 +17,8 @@ import { CgroupManager } from '../kubelet/runtime/cgroups/cgroups';
 import { NativeRuntime } from '../kubelet/runtime/native-runtime';
 import type { ContainerConfig } from '../kubelet/runtime/runtime';
 import { cleanupRuntime, importBusybox, makeRuntimeEnv, RuntimeEnv } from './support/runtime-env';
+import { runTsk, TSK_BIN as TSK, type Run } from './support/run';
 import { buildImage, buildLayer, busyboxImage, dockerSaveArchive } from '../kubelet/runtime/image/builder';
-
-const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 
 async function setup(t: { teardown(fn: () => Promise<void>): void }): Promise<RuntimeEnv> {
   const env = await makeRuntimeEnv();
@@ -232,15 +231,9 @@ test.serial('containers of one sandbox share its network, IPC and UTS namespaces
   t.deepEqual(await env.runtime.listContainers(), []);
 });
 
-function tsk(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [TSK, 'runtime', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+/** `tsk runtime ARGS`. */
+function tsk(args: string[]): Promise<Run> {
+  return runTsk(['runtime', ...args]);
 }
 
 test.serial('kill -9 of the runtime process leaves containers running; a new runtime finds them with their state and exit codes', async (t) => {
@@ -530,23 +523,9 @@ const cgroup2 = hybridCgroup2Mount();
 
 // ---------------------------------------------------------------- rmi, exec -i
 
-function tskWithInput(args: string[], chunks: Array<string | Buffer>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [TSK, 'runtime', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.stdin.on('error', () => undefined);
-    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    void (async () => {
-      for (const chunk of chunks) {
-        c.stdin.write(chunk);
-        await sleep(100);
-      }
-      c.stdin.end();
-    })();
-  });
+/** `tsk runtime ARGS` with the chunks on its stdin, 100 ms apart. */
+function tskWithInput(args: string[], chunks: Array<string | Buffer>): Promise<Run> {
+  return runTsk(['runtime', ...args], { stdin: chunks, chunkDelayMs: 100 });
 }
 
 test.serial('rmi of an image a container uses is a conflict; with -f the container keeps running and the layers stay until it is removed', async (t) => {

@@ -5,8 +5,7 @@
 
 import test, { ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { promises as fs, mkdtempSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { promises as fs, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { runImageCommand } from '../kubelet/runtime/cli/image-commands';
@@ -14,6 +13,7 @@ import { sha256Of } from '../kubelet/runtime/image/digest';
 import { DigestMismatchError, ImageNotFoundError, InvalidArchiveError, InvalidLayerError, RegistryAuthError } from '../kubelet/runtime/image/errors';
 import { ImageStore, PullProgress } from '../kubelet/runtime/image/store';
 import { startCountingProxy, startRegistry, startTokenAuthProxy, TestRegistry } from './support/registry';
+import { tempDir } from './support/temp';
 import {
   buildImage,
   buildLayer,
@@ -46,12 +46,6 @@ test.after.always(async () => {
   await open?.stop();
   await secured?.stop();
 });
-
-function tempDir(t: ExecutionContext, prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  t.teardown(() => fs.rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 function newStore(t: ExecutionContext): { store: ImageStore; dataDir: string } {
   const dataDir = tempDir(t, 'tsk-images-');

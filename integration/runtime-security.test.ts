@@ -8,11 +8,12 @@
 // cgroup by its teardown.
 
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerConfig } from '../kubelet/runtime/runtime';
 import { makeRuntimeEnv, RuntimeEnv } from './support/runtime-env';
+import { runTsk, type Run } from './support/run';
 
 async function setup(t: { teardown(fn: () => Promise<void>): void }): Promise<RuntimeEnv> {
   const env = await makeRuntimeEnv('tsk-sec-');
@@ -33,17 +34,9 @@ async function run(env: RuntimeEnv, config: Omit<ContainerConfig, 'image'>): Pro
   return { code: st.exitCode, out, id };
 }
 
-const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
-
-function tsk(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [TSK, 'runtime', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+/** `tsk runtime ARGS`. */
+function tsk(args: string[]): Promise<Run> {
+  return runTsk(['runtime', ...args]);
 }
 
 const STATUS = "grep -E '^(Seccomp|NoNewPrivs|CapEff|CapInh):' /proc/1/status";

@@ -4,14 +4,12 @@
 // scheduler acts under its own certificate.
 
 import test from 'ava';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { adminConfigPath, readClientConfig } from '../client/config';
-
-const TSK = resolve(__dirname, '..', 'cmd', 'tsk.js');
-const TSCTL = resolve(__dirname, '..', 'cmd', 'tsctl.js');
+import { runTsctl, TSK_BIN as TSK, type Run } from './support/run';
 
 interface Server {
   child: ChildProcess;
@@ -43,16 +41,8 @@ async function startServer(t: { teardown(fn: () => Promise<void>): void }, dataD
   return { child, output: () => out };
 }
 
-function tsctl(config: string, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise) => {
-    const child = execFile(
-      process.execPath,
-      [TSCTL, ...args],
-      { env: { ...process.env, TSK_CONFIG: config, TSCTL_SERVER: '' }, timeout: 30_000 },
-      (err, stdout, stderr) => resolvePromise({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(stdin ?? '');
-  });
+function tsctl(config: string, args: string[], stdin?: string): Promise<Run> {
+  return runTsctl(args, { env: { TSK_CONFIG: config, TSCTL_SERVER: '' }, timeoutMs: 30_000, ...(stdin === undefined ? {} : { stdin }) });
 }
 
 test('two servers on one machine: named contexts, a replaced one said loudly, tsctl picks by --context; the scheduler writes as itself', async (t) => {

@@ -11,30 +11,18 @@ import { decodeJson } from '../api/codec';
 import type * as core from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client/clientset';
 import { eventually, startControlPlane, type TestControlPlane } from './support/client-harness';
+import { runTsctl, type Run } from './support/run';
 import { testTls, writeTestKubeconfig } from './support/pki';
 
 const ROOT = resolve(__dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'cmd', 'tsctl.js');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function tsctl(plane: TestControlPlane, home: string, args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolvePromise) => {
-    const child = execFile(
-      process.execPath,
-      [BIN, ...args, '--server', plane.address],
-      { cwd: ROOT, env: { ...process.env, HOME: home, TSCTL_SERVER: '' }, timeout: 30_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolvePromise({ code, stdout, stderr });
-      },
-    );
-    if (stdin !== undefined) child.stdin?.end(stdin);
-    else child.stdin?.end();
+  return runTsctl([...args, '--server', plane.address], {
+    cwd: ROOT,
+    env: { HOME: home, TSCTL_SERVER: '' },
+    timeoutMs: 30_000,
+    ...(stdin === undefined ? {} : { stdin }),
   });
 }
 

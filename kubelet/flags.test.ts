@@ -1,7 +1,7 @@
 // `tsk kubelet` flags: defaults, values, and errors that name the flag.
 
 import test from 'ava';
-import { FLAG_HELP, parseFlags, positiveDurationMs, UsageError } from './flags';
+import { FLAG_HELP, parseFlags, UsageError } from './flags';
 
 const host = (): string => 'Worker-1';
 
@@ -98,12 +98,13 @@ for (const [argv, message] of bad) {
   });
 }
 
-test('Go durations', (t) => {
-  t.is(positiveDurationMs('f', '500ms'), 500);
-  t.is(positiveDurationMs('f', '1h2m3s'), 3_723_000);
-  t.is(positiveDurationMs('f', '1.5s'), 1500);
-  t.throws(() => positiveDurationMs('f', '0s'), { message: /more than zero/ });
-  t.throws(() => positiveDurationMs('f', '5 s'), { message: /not a duration/ });
+test('--node-status-update-frequency: a positive Go duration', (t) => {
+  const freq = (v: string): number => parseFlags(['--node-status-update-frequency', v], host).nodeStatusUpdateFrequencyMs;
+  t.is(freq('500ms'), 500);
+  t.is(freq('1h2m3s'), 3_723_000);
+  t.is(freq('1.5s'), 1500);
+  t.throws(() => freq('0s'), { message: /--node-status-update-frequency: "0s" must be more than zero/ });
+  t.throws(() => freq('5 s'), { message: /not a duration/ });
 });
 
 test('the help lists every flag with its default', (t) => {

@@ -3,7 +3,7 @@
 
 import * as os from 'node:os';
 import { isIP } from 'node:net';
-import { durationMs, hostPort, parseFlagValues, serverAddress, UsageError } from '../util/flags';
+import { durationMs, hostPort, ipv4CidrFlag, parseFlagValues, serverAddress, UsageError } from '../util/flags';
 import { parseReserved } from './node-status';
 import { errorMessage } from '../util/errors';
 import { newSysctlAllowlist } from './sysctl-allowlist';
@@ -66,19 +66,6 @@ Flags:
                                          prefix patterns such as net.core.somaxconn,kernel.msg* (default none)
   -h, --help                             print this help`;
 
-/** A positive Go duration flag in milliseconds. */
-export function positiveDurationMs(flag: string, value: string): number {
-  const ms = durationMs(flag, value);
-  if (ms <= 0) throw new UsageError(`--${flag}: "${value}" must be more than zero`);
-  return ms;
-}
-
-/** An IPv4 CIDR such as 10.244.1.0/24. */
-export function validCidr(value: string): boolean {
-  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(value);
-  return m !== null && isIP(m[1] ?? '') === 4 && Number(m[2]) <= 32;
-}
-
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export function parseFlags(argv: string[], hostname: () => string = os.hostname): KubeletFlags {
@@ -106,7 +93,7 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
   const nodeIP = values['node-ip'];
   if (nodeIP !== '' && isIP(nodeIP) === 0) throw new UsageError(`--node-ip: "${nodeIP}" is not an IP address`);
   const podCIDR = values['pod-cidr'];
-  if (podCIDR !== '' && !validCidr(podCIDR)) throw new UsageError(`--pod-cidr: "${podCIDR}" is not an IPv4 CIDR such as 10.244.1.0/24`);
+  if (podCIDR !== '') ipv4CidrFlag('pod-cidr', podCIDR, '10.244.1.0/24');
   const network = values.network;
   if (network !== 'bridge' && network !== 'loopback') throw new UsageError(`--network: "${network}" must be bridge or loopback`);
   const maxPods = values['max-pods'];
@@ -140,7 +127,7 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     dataDir: values['data-dir'],
     cgroupRoot,
     maxPods: Number(maxPods),
-    nodeStatusUpdateFrequencyMs: positiveDurationMs('node-status-update-frequency', values['node-status-update-frequency']),
+    nodeStatusUpdateFrequencyMs: durationMs('node-status-update-frequency', values['node-status-update-frequency'], { positive: true }),
     httpAddress: hostPort('http-address', values['http-address'], '127.0.0.1:10248'),
     systemReserved,
     network,

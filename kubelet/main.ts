@@ -3,8 +3,9 @@
 // containers running (the next start adopts them), as the real kubelet does.
 
 import * as path from 'node:path';
-import { Clientset, nodeServing, resolveComponentClient, type NodeServing } from '../client';
-import { FLAG_HELP, parseFlags, UsageError, type KubeletFlags } from './flags';
+import { Clientset, credentialsDir, nodeServing, resolveComponentClientFromFlags, type ComponentTarget, type NodeServing } from '../client';
+import { FLAG_HELP, parseFlags, type KubeletFlags } from './flags';
+import { runCommand } from '../util/cli/command';
 import { startKubelet } from './kubelet';
 import { BridgeNetwork } from './network';
 import { CidrPodNetwork, loopbackPodNetwork, type PodNetwork } from './pod-network';
@@ -12,7 +13,6 @@ import { ImageStore } from './runtime/image/store';
 import { CgroupManager, detectCgroupLayout } from './runtime/cgroups/cgroups';
 import { NativeRuntime } from './runtime/native-runtime';
 import { onShutdownSignals } from '../util/signals';
-import { errorMessage } from '../util/errors';
 
 function log(line: string): void {
   console.error(`tsk kubelet: ${line}`);
@@ -46,7 +46,7 @@ export function buildNodeRuntime(flags: Pick<KubeletFlags, 'dataDir' | 'network'
  */
 export function kubeletServing(
   flags: Pick<KubeletFlags, 'httpAddress' | 'nodeName' | 'nodeIP' | 'dataDir'>,
-  target: Awaited<ReturnType<typeof resolveComponentClient>>,
+  target: ComponentTarget,
   log: (line: string) => void,
 ): Promise<NodeServing> {
   return nodeServing('--http-address', flags.httpAddress, {
@@ -54,49 +54,19 @@ export function kubeletServing(
     credentials: target.credentials,
     nodeName: flags.nodeName,
     nodeIPs: [flags.nodeIP],
-    dir: path.join(flags.dataDir, 'agent'),
+    dir: credentialsDir(flags.dataDir, 'node'),
     log,
   });
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let flags: KubeletFlags;
-  try {
-    flags = parseFlags(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsk kubelet: ${err.message}\n\n${FLAG_HELP}`);
-      return 2;
-    }
-    throw err;
-  }
-  if (flags.help) {
-    console.log(FLAG_HELP);
-    return 0;
-  }
-  let target: Awaited<ReturnType<typeof resolveComponentClient>>;
-  try {
-    target = await resolveComponentClient({
-      server: flags.server,
-      kubeconfig: flags.kubeconfig,
-      token: flags.token,
-      identity: 'node',
-      nodeName: flags.nodeName,
-      dir: path.join(flags.dataDir, 'agent'),
-      log,
-    });
-  } catch (err) {
-    console.error(`tsk kubelet: ${errorMessage(err)}`);
-    return 1;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCommand({ name: 'tsk kubelet', parse: (a) => parseFlags(a), help: FLAG_HELP, usageShowsHelp: true, run }, argv);
+}
+
+async function run(flags: KubeletFlags): Promise<number> {
+  const target = await resolveComponentClientFromFlags(flags, 'node', log, flags.nodeName);
   const server = target.server;
-  let serving: NodeServing;
-  try {
-    serving = await kubeletServing(flags, target, log);
-  } catch (err) {
-    console.error(`tsk kubelet: ${errorMessage(err)}`);
-    return 1;
-  }
+  const serving = await kubeletServing(flags, target, log);
   const shutdown = onShutdownSignals();
   const stop = shutdown.received;
   const clientset = new Clientset(server, target.credentials);
@@ -136,9 +106,6 @@ export async function main(argv: string[]): Promise<number> {
     log(`${sig}: stopping (containers keep running)`);
     await kubelet.stop();
     return 0;
-  } catch (err) {
-    log(errorMessage(err));
-    return 1;
   } finally {
     shutdown.dispose();
     clearInterval(keepAlive);

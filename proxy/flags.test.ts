@@ -60,7 +60,7 @@ test('bad values are usage errors naming the flag', (t) => {
     [['--node-ip', ''], /--node-ip/],
     [['--http-address', '10256'], /--http-address/],
     [['--sync-period', '30'], /--sync-period: "30" is not a duration/],
-    [['--sync-period', '500ms'], /--sync-period: must be at least 1s/],
+    [['--sync-period', '500ms'], /--sync-period: "500ms" must be at least 1s/],
     [['--min-sync-period', '1m'], /--min-sync-period: 1m is longer than --sync-period 30s/],
     [['--cluster-cidr', '10.244.0.0'], /--cluster-cidr/],
     [['--iptables-masquerade-bit', '32'], /--iptables-masquerade-bit/],

@@ -3,7 +3,7 @@
 
 import { isIPv4 } from 'node:net';
 import { hostname } from 'node:os';
-import { durationMs, hostPort, parseFlagValues, serverAddress, UsageError } from '../util/flags';
+import { durationMs, hostPort, ipv4CidrFlag, parseFlagValues, serverAddress, UsageError } from '../util/flags';
 import { DEFAULT_HTTP_ADDRESS } from './health';
 
 export { UsageError };
@@ -54,12 +54,6 @@ Flags:
   --cleanup                     remove every rule and chain of the proxy, then exit
   -h, --help                    print this help`;
 
-function cidr(flag: string, value: string): string {
-  const m = /^([\d.]+)\/(\d+)$/.exec(value);
-  if (!m || !isIPv4(m[1] ?? '') || Number(m[2]) > 32) throw new UsageError(`--${flag}: "${value}" is not an IPv4 CIDR such as 10.244.0.0/16`);
-  return value;
-}
-
 const OPTIONS = {
   server: { type: 'string' },
   kubeconfig: { type: 'string' },
@@ -93,9 +87,8 @@ export function parseFlags(argv: string[], defaultNodeName: string = hostname())
     const bad = nodeIPs.find((ip) => !isIPv4(ip));
     if (bad !== undefined || nodeIPs.length === 0) throw new UsageError(`--node-ip: "${bad ?? values['node-ip']}" is not an IPv4 address`);
   }
-  const syncPeriodMs = durationMs('sync-period', values['sync-period']);
+  const syncPeriodMs = durationMs('sync-period', values['sync-period'], { atLeast: '1s' });
   const minSyncPeriodMs = durationMs('min-sync-period', values['min-sync-period']);
-  if (syncPeriodMs < 1000) throw new UsageError(`--sync-period: must be at least 1s`);
   if (minSyncPeriodMs > syncPeriodMs)
     throw new UsageError(`--min-sync-period: ${values['min-sync-period']} is longer than --sync-period ${values['sync-period']}`);
   const bit = values['iptables-masquerade-bit'];
@@ -108,7 +101,7 @@ export function parseFlags(argv: string[], defaultNodeName: string = hostname())
     httpAddress: hostPort('http-address', values['http-address'], DEFAULT_HTTP_ADDRESS),
     syncPeriodMs,
     minSyncPeriodMs,
-    clusterCIDR: values['cluster-cidr'] === undefined ? undefined : cidr('cluster-cidr', values['cluster-cidr']),
+    clusterCIDR: values['cluster-cidr'] === undefined ? undefined : ipv4CidrFlag('cluster-cidr', values['cluster-cidr']),
     masqueradeBit: Number(bit),
     cleanup: values.cleanup,
     token: values.token,

@@ -4,11 +4,10 @@
 // exit code is returned.
 
 import { Registry } from 'prom-client';
-import { join } from 'node:path';
-import { Clientset, nodeServing, resolveComponentClient, SharedInformerFactory, type NodeServing } from '../client';
-import type { ListeningHealthServer } from '../util/health-server';
+import { Clientset, credentialsDir, nodeServing, resolveComponentClientFromFlags, SharedInformerFactory } from '../client';
 import { cleanupRules } from './cleanup';
-import { FLAG_HELP, UsageError, parseFlags, type ProxyFlags } from './flags';
+import { FLAG_HELP, parseFlags, type ProxyFlags } from './flags';
+import { runCommand } from '../util/cli/command';
 import { listenProxyHealthServer } from './health';
 import { ExecIptables } from './iptables';
 import { startProxy, type RunningProxy } from './proxier';
@@ -30,63 +29,27 @@ async function cleanup(): Promise<number> {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let flags: ProxyFlags;
-  try {
-    flags = parseFlags(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsk proxy: ${err.message}\nRun 'tsk proxy --help' for the flags.`);
-      return 2;
-    }
-    throw err;
-  }
-  if (flags.help) {
-    console.log(FLAG_HELP);
-    return 0;
-  }
-  if (flags.cleanup) return cleanup();
+export function main(argv: string[]): Promise<number> {
+  return runCommand({ name: 'tsk proxy', parse: (a) => parseFlags(a), help: FLAG_HELP, run }, argv);
+}
 
-  let target: Awaited<ReturnType<typeof resolveComponentClient>>;
-  try {
-    target = await resolveComponentClient({
-      server: flags.server,
-      kubeconfig: flags.kubeconfig,
-      token: flags.token,
-      identity: 'node',
-      nodeName: flags.nodeName,
-      dir: join(flags.dataDir, 'agent'),
-      log,
-    });
-  } catch (err) {
-    console.error(`tsk proxy: ${errorMessage(err)}`);
-    return 1;
-  }
+async function run(flags: ProxyFlags): Promise<number> {
+  if (flags.cleanup) return cleanup();
+  const target = await resolveComponentClientFromFlags(flags, 'node', log, flags.nodeName);
   const address = target.server;
-  let serving: NodeServing;
-  try {
-    serving = await nodeServing('--http-address', flags.httpAddress, {
-      server: address,
-      credentials: target.credentials,
-      nodeName: flags.nodeName,
-      nodeIPs: flags.nodeIPs ?? [],
-      dir: join(flags.dataDir, 'agent'),
-      log,
-    });
-  } catch (err) {
-    console.error(`tsk proxy: ${errorMessage(err)}`);
-    return 1;
-  }
+  // Beyond loopback the port is HTTPS only, with the node's serving certificate.
+  const serving = await nodeServing('--http-address', flags.httpAddress, {
+    server: address,
+    credentials: target.credentials,
+    nodeName: flags.nodeName,
+    nodeIPs: flags.nodeIPs ?? [],
+    dir: credentialsDir(flags.dataDir, 'node'),
+    log,
+  });
   const registry = new Registry();
   let proxy: RunningProxy | undefined;
-  let health: ListeningHealthServer;
   const notStarted = { healthy: false, lastUpdated: undefined, reason: 'the proxy is starting' };
-  try {
-    health = await listenProxyHealthServer(flags.httpAddress, registry, () => proxy?.health() ?? { ...notStarted, currentTime: Date.now() }, serving.tls);
-  } catch (err) {
-    console.error(`tsk proxy: ${errorMessage(err)}`);
-    return 1;
-  }
+  const health = await listenProxyHealthServer(flags.httpAddress, registry, () => proxy?.health() ?? { ...notStarted, currentTime: Date.now() }, serving.tls);
   const renewal = serving.keepRenewed((tls) => health.setTls(tls));
   log(`node ${flags.nodeName}; serving /healthz and /metrics on ${health.scheme}://${health.address}; API server ${address}`);
   const clientset = new Clientset(address, target.credentials);

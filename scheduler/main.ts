@@ -3,10 +3,10 @@
 // progress finish, Events are flushed).
 
 import { Registry } from 'prom-client';
-import { join } from 'node:path';
-import { Clientset, resolveComponentClient, SharedInformerFactory } from '../client';
+import { Clientset, resolveComponentClientFromFlags, SharedInformerFactory } from '../client';
 import { listenHealthServer } from '../util/health-server';
-import { FLAG_HELP, UsageError, parseFlags, type SchedulerFlags } from './flags';
+import { FLAG_HELP, parseFlags, type SchedulerFlags } from './flags';
+import { runCommand } from '../util/cli/command';
 import { startScheduler } from './start';
 import { onShutdownSignals } from '../util/signals';
 import { errorMessage } from '../util/errors';
@@ -15,36 +15,12 @@ function log(line: string): void {
   console.log(`tsk scheduler: ${line}`);
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let flags: SchedulerFlags;
-  try {
-    flags = parseFlags(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tsk scheduler: ${err.message}\nRun 'tsk scheduler --help' for the flags.`);
-      return 2;
-    }
-    throw err;
-  }
-  if (flags.help) {
-    console.log(FLAG_HELP);
-    return 0;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCommand({ name: 'tsk scheduler', parse: parseFlags, help: FLAG_HELP, run }, argv);
+}
 
-  let target: Awaited<ReturnType<typeof resolveComponentClient>>;
-  try {
-    target = await resolveComponentClient({
-      server: flags.server,
-      kubeconfig: flags.kubeconfig,
-      token: flags.token,
-      identity: 'scheduler',
-      dir: join(flags.dataDir, 'scheduler'),
-      log,
-    });
-  } catch (err) {
-    console.error(`tsk scheduler: ${errorMessage(err)}`);
-    return 1;
-  }
+async function run(flags: SchedulerFlags): Promise<number> {
+  const target = await resolveComponentClientFromFlags(flags, 'scheduler', log);
   const server = target.server;
   const clientset = new Clientset(server, target.credentials);
   const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`${context}: ${errorMessage(err)}`) });
@@ -54,11 +30,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     health = await listenHealthServer(flags.httpAddress, { registry, checkReady: () => scheduler.checkReady() }, 'the scheduler HTTP server');
   } catch (err) {
-    console.error(`tsk scheduler: ${errorMessage(err)}`);
     await scheduler.stop();
     await informers.stop();
     clientset.close();
-    return 1;
+    throw err;
   }
   log(`using API server ${server}; health and metrics on http://${health.address}`);
 

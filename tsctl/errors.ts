@@ -2,7 +2,7 @@
 // printed in kubectl's words so scripts and people recognise them.
 
 import { ApiError } from '../api/errors';
-import { DecodeError } from '../api/codec';
+import { errorMessage } from '../util/errors';
 
 /** Wrong flags or arguments: exit code 2, with a hint to --help (the tree's one UsageError). */
 export { UsageError } from '../util/flags';
@@ -18,9 +18,7 @@ export class CliError extends Error {
 /** The line kubectl prints for an error, without a trailing newline. */
 export function formatError(err: unknown): string {
   if (err instanceof ApiError) return formatApiError(err);
-  if (err instanceof DecodeError) return `error: ${err.message}`;
-  if (err instanceof Error) return `error: ${err.message}`;
-  return `error: ${String(err)}`;
+  return `error: ${errorMessage(err)}`;
 }
 
 export function formatApiError(err: ApiError): string {

@@ -6,9 +6,14 @@ import { readFileSync } from 'node:fs';
 
 /** The text of `file`, or `fallback` when it cannot be read (missing, unreadable, a directory). */
 export function readTextOr(file: string, fallback = ''): string {
+  return readTextIfReadable(file) ?? fallback;
+}
+
+/** The text of `file`, or undefined when it cannot be read: for callers to whom a missing file and an empty one differ. */
+export function readTextIfReadable(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');
   } catch {
-    return fallback;
+    return undefined;
   }
 }

@@ -8,6 +8,7 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './cli/usage-error';
+import { tryParseIPv4Cidr } from './ipv4';
 import { errorMessage } from './errors';
 
 export { UsageError };
@@ -71,11 +72,34 @@ export function goDurationMs(text: string): number | undefined {
   return Math.round(ms);
 }
 
-/** A Go duration flag in milliseconds; a UsageError naming the flag when malformed. */
-export function durationMs(flag: string, value: string): number {
+/** What a duration flag accepts beyond being well-formed. */
+export interface DurationLimits {
+  /** More than zero. */
+  readonly positive?: boolean;
+  /** The shortest accepted, as a Go duration ("1s"); the message quotes it. */
+  readonly atLeast?: string;
+  /** With atLeast: 0 is accepted too, and means this ("never expires"). */
+  readonly zeroMeans?: string;
+  /** Examples for the malformed-value message (default "30s, 1m30s or 500ms"). */
+  readonly example?: string;
+}
+
+/** A Go duration flag in milliseconds; a UsageError naming the flag when malformed or outside `limits`. */
+export function durationMs(flag: string, value: string, limits: DurationLimits = {}): number {
   const ms = goDurationMs(value);
-  if (ms === undefined) throw new UsageError(`--${flag}: "${value}" is not a duration such as 30s, 1m30s or 500ms`);
+  if (ms === undefined) throw new UsageError(`--${flag}: "${value}" is not a duration such as ${limits.example ?? '30s, 1m30s or 500ms'}`);
+  if (limits.positive && ms <= 0) throw new UsageError(`--${flag}: "${value}" must be more than zero`);
+  if (limits.atLeast !== undefined && ms < (goDurationMs(limits.atLeast) ?? 0) && !(ms === 0 && limits.zeroMeans !== undefined)) {
+    const zero = limits.zeroMeans === undefined ? '' : `0 (${limits.zeroMeans}) or `;
+    throw new UsageError(`--${flag}: "${value}" must be ${zero}at least ${limits.atLeast}`);
+  }
   return ms;
+}
+
+/** An IPv4 CIDR flag such as 10.244.0.0/16, returned as written; a UsageError naming the flag otherwise. */
+export function ipv4CidrFlag(flag: string, value: string, example = '10.244.0.0/16'): string {
+  if (tryParseIPv4Cidr(value) === undefined) throw new UsageError(`--${flag}: "${value}" is not an IPv4 CIDR such as ${example}`);
+  return value;
 }
 
 /**

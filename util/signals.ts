@@ -10,6 +10,24 @@ export interface ShutdownSignals {
   dispose(): void;
 }
 
+/** Why a server process stops: a signal (a clean stop, exit 0) or a part that died on its own (exit 1). */
+export type StopReason = { readonly ok: true; readonly signal: NodeJS.Signals } | { readonly ok: false; readonly died: string };
+
+/**
+ * Waits for SIGINT/SIGTERM or for `died` (resolving with what died, as the
+ * embedded etcd's exit), whichever comes first: k3s's "if a part dies, say
+ * so and exit non-zero rather than limp on".
+ */
+export function untilStopped(shutdown: ShutdownSignals, died: Promise<string>): Promise<StopReason> {
+  return Promise.race([shutdown.received.then((signal) => ({ ok: true, signal }) as const), died.then((m) => ({ ok: false, died: m }) as const)]);
+}
+
+/** Prints why the process stops: a log line for a signal, "NAME: what died; shutting down" on stderr otherwise. */
+export function reportStop(reason: StopReason, name: string, log: (line: string) => void): void {
+  if (reason.ok) log(`received ${reason.signal}, shutting down`);
+  else console.error(`${name}: ${reason.died}; shutting down`);
+}
+
 export function onShutdownSignals(): ShutdownSignals {
   const controller = new AbortController();
   let resolve: (s: NodeJS.Signals) => void = () => undefined;

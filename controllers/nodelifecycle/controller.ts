@@ -17,8 +17,10 @@ import {
   NODE_NAME_INDEX,
   WorkQueue,
   nodeNameIndexFunc,
+  every,
   referenceTo,
   type Clock,
+  type Ticker,
   type EventRecorder,
   type Lister,
   type PodClient,
@@ -79,8 +81,7 @@ export class NodeLifecycleController implements Controller {
   private readonly taintSeen = new Map<string, number>();
   private fullDisruption = false;
   private readonly evictions: Counter | undefined;
-  private timer: ReturnType<Clock['setTimeout']> | undefined;
-  private stopped = false;
+  private ticker: Ticker | undefined;
 
   constructor(
     private readonly deps: NodeLifecycleDeps,
@@ -102,20 +103,17 @@ export class NodeLifecycleController implements Controller {
 
   run(workers: number): void {
     this.workers.run(workers);
-    this.monitor();
+    this.ticker = every(this.deps.clock, this.period, () => this.monitor());
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) this.deps.clock.clearTimeout(this.timer);
+    this.ticker?.stop();
     await this.workers.stop();
   }
 
   /** Every --node-monitor-period, every node is checked (a safety net beside events and deadlines). */
   private monitor(): void {
-    if (this.stopped) return;
     for (const name of this.deps.nodes.listKeys()) this.queue.add(name);
-    this.timer = this.deps.clock.setTimeout(() => this.monitor(), this.period);
   }
 
   nodeChanged(node: Node): void {

@@ -11,7 +11,7 @@
 
 import { NotFoundError } from '../../api/errors';
 import type { Node, Pod } from '../../api/gen/tsk/v1/core';
-import { NODE_NAME_INDEX, WorkQueue, nodeNameIndexFunc, type Clock, type Lister, type PodClient, type ResourceClient } from '../../client';
+import { NODE_NAME_INDEX, WorkQueue, every, nodeNameIndexFunc, type Clock, type Ticker, type Lister, type PodClient, type ResourceClient } from '../../client';
 import type { Counter, Registry } from 'prom-client';
 import { counterIn, ignoreNotFound } from '../api-util';
 import type { Controller, ControllerContext, ControllerFactory } from '../controller';
@@ -71,8 +71,7 @@ export class PodGcController implements Controller {
   private readonly threshold: number;
   private readonly period: number;
   private readonly quarantine: number;
-  private timer: ReturnType<Clock['setTimeout']> | undefined;
-  private stopped = false;
+  private ticker: Ticker | undefined;
   private readonly deletions: Counter<'namespace' | 'reason'> | undefined;
 
   constructor(
@@ -96,19 +95,12 @@ export class PodGcController implements Controller {
 
   run(workers: number): void {
     this.workers.run(workers);
-    this.tick();
+    this.ticker = every(this.deps.clock, this.period, () => this.queue.add(SWEEP_KEY));
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) this.deps.clock.clearTimeout(this.timer);
+    this.ticker?.stop();
     await this.workers.stop();
-  }
-
-  private tick(): void {
-    if (this.stopped) return;
-    this.queue.add(SWEEP_KEY);
-    this.timer = this.deps.clock.setTimeout(() => this.tick(), this.period);
   }
 
   /** A node was deleted: its pods are checked after the quarantine. */

@@ -14,7 +14,8 @@ export interface TestEtcd {
   restart(): Promise<EtcdProcess>;
 }
 
-export async function startTestEtcd(t: ExecutionContext): Promise<TestEtcd> {
+/** `t`: the test, or anything with its teardown (a CleanupStack for a test.before environment). */
+export async function startTestEtcd(t: Pick<ExecutionContext, 'teardown'>): Promise<TestEtcd> {
   const dir = await mkdtemp(join(tmpdir(), 'tsk-etcd-'));
   const state: TestEtcd = {
     etcd: await EtcdProcess.start({ dataDir: dir }),

@@ -5,6 +5,10 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
+import * as path from 'node:path';
+import { busyboxImage, pushImage } from '../../kubelet/runtime/image/builder';
+import type { CleanupStack } from './cleanups';
+import { startRegistry } from './registry';
 
 export function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -41,4 +45,26 @@ export async function killProcess(p: ChildProcess): Promise<void> {
   const gone = new Promise<void>((r) => p.once('exit', () => r()));
   p.kill('SIGKILL');
   await gone;
+}
+
+/** A test registry holding busybox, for kubelets in namespaces without a link to the host. */
+export interface BusyboxRegistry {
+  /** "127.0.0.1:PORT/tsk/busybox:v1". */
+  image: string;
+  port: number;
+  /** A unix socket forwarding to the registry: startForwarderInNamespace(ns, port, socket) makes it 127.0.0.1:PORT inside ns. */
+  socket: string;
+}
+
+/** Starts a registry, pushes busybox to it and serves it on DIR/registry.sock; all undone through `cleanups`. */
+export async function startBusyboxRegistry(cleanups: CleanupStack, dir: string): Promise<BusyboxRegistry> {
+  const registry = await startRegistry();
+  cleanups.push(() => registry.stop());
+  await pushImage(registry.host, 'tsk/busybox', 'v1', await busyboxImage());
+  const port = Number(registry.host.split(':')[1]);
+  const socket = path.join(dir, 'registry.sock');
+  const hostSide = pipeTo(() => net.connect(port, '127.0.0.1'));
+  await new Promise<void>((r) => hostSide.listen(socket, r));
+  cleanups.push(() => new Promise<void>((r) => hostSide.close(() => r())));
+  return { image: `127.0.0.1:${port}/tsk/busybox:v1`, port, socket };
 }

@@ -4,7 +4,8 @@
 
 import test from 'ava';
 import { parseCgroupLayout, resourceWrites, sharesToWeight, milliToShares, podCgroupName } from './cgroups/cgroups';
-import { capabilityMask, DEFAULT_CAP_MASK, mergeEnv, renderSpec, resolveCommand, ShimSpec } from './container/spec';
+import { capabilityMask, mergeEnv, renderSpec, resolveCommand, ShimSpec } from './container/spec';
+import { DEFAULT_CAP_MASK } from './container/capabilities';
 import { parseGroup, parsePasswd, resolveUser } from './container/user';
 import { parseLogLine, tailEntries } from './logs/cri-log';
 import { hostDnsConfig, hostsFile, resolvConf } from './sandbox/files';

@@ -7,7 +7,7 @@ import { KINDS, type ApiObject } from '../../api/kinds';
 import type { ResourceClient } from '../../client';
 import { applyObject, withLastApplied, type ApplyResult } from '../apply/apply';
 import type { JsonMap } from '../apply/merge';
-import { flagString, flagStrings } from '../args';
+import { flagString, flagStrings, type FlagSpec } from '../args';
 import type { Command } from '../command';
 import type { Context } from '../context';
 import { CliError, formatError } from '../errors';
@@ -33,6 +33,11 @@ export function resolveNamespace(obj: ManifestObject, explicit: string | undefin
   }
   meta['namespace'] = fromFile ?? explicit ?? 'default';
   return json;
+}
+
+/** -f FILE (repeatable), read by loadObjects; each command says what it does with the files (kubectl's AddFilenameOptionFlags). */
+export function filenameFlag(help: string): FlagSpec {
+  return { name: 'filename', short: 'f', type: 'string', repeated: true, valueName: 'FILE', help };
 }
 
 /** Reads and checks every document; nothing is sent unless all of them are good. */
@@ -119,14 +124,7 @@ export const applyCommand: Command = {
   usage: 'tsctl apply -f FILENAME|DIRECTORY|- [flags]',
   examples: '  tsctl apply -f manifests/\n  cat pod.yaml | tsctl apply -f -',
   flags: [
-    {
-      name: 'filename',
-      short: 'f',
-      type: 'string',
-      repeated: true,
-      valueName: 'FILE',
-      help: 'A manifest file, a directory of them, or - for stdin (repeatable)',
-    },
+    filenameFlag('A manifest file, a directory of them, or - for stdin (repeatable)'),
     { name: 'validate', type: 'string', valueName: 'MODE', help: 'strict: unknown fields are errors; warn (default): they are warnings; ignore' },
   ],
   async run(ctx: Context): Promise<number> {

@@ -7,7 +7,7 @@ import { flagBool, flagInt, flagString, flagStrings } from '../args';
 import type { Command } from '../command';
 import type { Context } from '../context';
 import { UsageError, formatError } from '../errors';
-import { loadObjects } from './apply';
+import { filenameFlag, loadObjects } from './apply';
 import { parseTargets } from './get';
 
 interface Victim {
@@ -78,14 +78,7 @@ export const deleteCommand: Command = {
   usage: 'tsctl delete (-f FILENAME | KIND NAME... | KIND -l SELECTOR | KIND --all) [flags]',
   examples: '  tsctl delete pod web\n  tsctl delete -f manifests/\n  tsctl delete pods -l app=web --now\n  tsctl delete rc web --cascade=orphan',
   flags: [
-    {
-      name: 'filename',
-      short: 'f',
-      type: 'string',
-      repeated: true,
-      valueName: 'FILE',
-      help: 'Delete the objects of a manifest file, directory or - (repeatable)',
-    },
+    filenameFlag('Delete the objects of a manifest file, directory or - (repeatable)'),
     { name: 'selector', short: 'l', type: 'string', valueName: 'SELECTOR', help: 'Delete the objects matching a label selector' },
     { name: 'all', type: 'bool', help: 'Delete every object of the kind in the namespace' },
     { name: 'grace-period', type: 'int', valueName: 'SECONDS', help: 'Seconds a pod gets to stop (default: its own; -1 too)' },

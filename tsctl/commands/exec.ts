@@ -10,7 +10,7 @@ import { flagBool, flagString, type ParsedArgs } from '../args';
 import type { Command } from '../command';
 import type { Context } from '../context';
 import { CliError, UsageError } from '../errors';
-import { podArg } from './logs';
+import { CONTAINER_FLAG, podArg } from './logs';
 
 /** The ExecStart of a command line (without namespace). */
 export function execStart(args: ParsedArgs): Omit<ExecStart, 'namespace'> {
@@ -34,7 +34,7 @@ export const execCommand: Command = {
   usage: 'tsctl exec [-i] [-t] POD [-c CONTAINER] [-n NS] -- COMMAND [ARG...]',
   examples: '  tsctl exec web-x7k2p -n demo -- hostname\n  tsctl exec -it web-x7k2p -- sh\n  echo hi | tsctl exec -i web-x7k2p -- cat',
   flags: [
-    { name: 'container', short: 'c', type: 'string', valueName: 'CONTAINER', help: 'The container (optional when the pod has one)' },
+    CONTAINER_FLAG,
     { name: 'stdin', short: 'i', type: 'bool', help: "Pass tsctl's stdin to the command" },
     { name: 'tty', short: 't', type: 'bool', help: 'Run the command on a terminal (stderr is merged into stdout)' },
   ],

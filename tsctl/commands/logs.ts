@@ -6,7 +6,7 @@ import { PodServiceService } from '../../api/gen/tsk/v1/api';
 import type { PodLogsChunk, PodLogsRequest } from '../../api/gen/tsk/v1/stream';
 import type { Command } from '../command';
 import type { Context } from '../context';
-import { flagBool, flagInt, flagString, type ParsedArgs } from '../args';
+import { flagBool, flagInt, flagString, type FlagSpec, type ParsedArgs } from '../args';
 import { UsageError } from '../errors';
 
 /** POD or pod/POD (pods/POD, po/POD), as kubectl takes it. */
@@ -37,13 +37,22 @@ export function logsRequest(args: ParsedArgs): Omit<PodLogsRequest, 'namespace'>
   };
 }
 
+/** -c CONTAINER, the same for logs and exec (read with flagString(args, 'container')). */
+export const CONTAINER_FLAG: FlagSpec = {
+  name: 'container',
+  short: 'c',
+  type: 'string',
+  valueName: 'CONTAINER',
+  help: 'The container (optional when the pod has one)',
+};
+
 export const logsCommand: Command = {
   name: 'logs',
   summary: 'Print the logs of a container in a pod',
   usage: 'tsctl logs POD [-c CONTAINER] [-f] [--tail N] [--timestamps] [-p] [-n NS]',
   examples: '  tsctl logs web-x7k2p -n demo\n  tsctl logs -f web-x7k2p -c web --tail 10',
   flags: [
-    { name: 'container', short: 'c', type: 'string', valueName: 'CONTAINER', help: 'The container (optional when the pod has one)' },
+    CONTAINER_FLAG,
     { name: 'follow', short: 'f', type: 'bool', help: 'Keep printing new lines until the container ends' },
     { name: 'tail', type: 'int', valueName: 'N', help: 'Only the last N lines (default -1: all)' },
     { name: 'timestamps', type: 'bool', help: 'Prefix each line with its RFC 3339 time' },

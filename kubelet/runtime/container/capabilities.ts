@@ -1,11 +1,11 @@
 // A container's capability set, as containerd's CRI plugin and Docker compute
-// it: Docker's default list (spec.ts DEFAULT_CAPABILITIES); "ALL" in add
+// it: Docker's default list (DEFAULT_CAPABILITIES); "ALL" in add
 // starts from every capability, "ALL" in drop from none; then each named add,
 // then each named drop (a capability both added and dropped is dropped). Privileged containers get every
 // capability. Names are taken with or without the CAP_ prefix, in any case
 // (Kubernetes writes NET_ADMIN, Docker accepts both). Pure.
 
-import { capabilityMask, DEFAULT_CAPABILITIES } from './spec';
+import { capabilityMask } from './spec';
 
 /** Every capability Linux defines, by number (linux/capability.h). */
 export const ALL_CAPABILITIES: Record<string, number> = {
@@ -52,6 +52,24 @@ export const ALL_CAPABILITIES: Record<string, number> = {
   CAP_CHECKPOINT_RESTORE: 40,
 };
 
+/** Docker's default capability set (moby oci/caps/defaults.go); the numbers are ALL_CAPABILITIES'. */
+export const DEFAULT_CAPABILITIES: readonly string[] = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_RAW',
+  'CAP_SYS_CHROOT',
+  'CAP_MKNOD',
+  'CAP_AUDIT_WRITE',
+  'CAP_SETFCAP',
+];
+
 export class CapabilityError extends Error {
   constructor(message: string) {
     super(message);
@@ -85,7 +103,7 @@ export function computeCapabilities(req: CapabilityRequest): string[] {
   const drop = (req.drop ?? []).map((c) => known('capabilities.drop', c));
   if (req.privileged) return all;
   // containerd's order, so that an individual add or drop still works next to "ALL".
-  let set = new Set(Object.keys(DEFAULT_CAPABILITIES));
+  let set = new Set(DEFAULT_CAPABILITIES);
   if (add.includes('ALL')) set = new Set(all);
   if (drop.includes('ALL')) set = new Set();
   for (const c of add) if (c !== 'ALL') set.add(c);
@@ -94,6 +112,8 @@ export function computeCapabilities(req: CapabilityRequest): string[] {
 }
 
 /** The hex mask tsk-shim and tsk-exec take. */
-export function capabilityNamesMask(names: string[]): string {
+export function capabilityNamesMask(names: readonly string[]): string {
   return capabilityMask(names.map((n) => ALL_CAPABILITIES[n] ?? -1).filter((n) => n >= 0));
 }
+
+export const DEFAULT_CAP_MASK = capabilityNamesMask(DEFAULT_CAPABILITIES);

@@ -5,9 +5,9 @@ import test from 'ava';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp-default';
 import { kernelAtLeast, parseSeccompProfile, renderSeccomp, SeccompContext, SeccompProfileError } from './seccomp';
 import { localhostProfilePath, planSecurity, SecurityConfigError } from './security';
-import { DEFAULT_CAPABILITIES } from './spec';
+import { DEFAULT_CAPABILITIES } from './capabilities';
 
-const amd64: SeccompContext = { arch: 'amd64', capabilities: Object.keys(DEFAULT_CAPABILITIES), kernel: '6.1.0-13-amd64' };
+const amd64: SeccompContext = { arch: 'amd64', capabilities: [...DEFAULT_CAPABILITIES], kernel: '6.1.0-13-amd64' };
 const lines = (text: string): string[] => text.trim().split('\n');
 const rulesFor = (text: string, name: string): string[] => lines(text).filter((l) => l.startsWith(`rule ${name} `));
 

@@ -4,32 +4,12 @@
 
 import type { ShimMount } from './mounts';
 
-/** Docker's default capability set (moby oci/caps/defaults.go), by number. */
-export const DEFAULT_CAPABILITIES: Record<string, number> = {
-  CAP_CHOWN: 0,
-  CAP_DAC_OVERRIDE: 1,
-  CAP_FOWNER: 3,
-  CAP_FSETID: 4,
-  CAP_KILL: 5,
-  CAP_SETGID: 6,
-  CAP_SETUID: 7,
-  CAP_SETPCAP: 8,
-  CAP_NET_BIND_SERVICE: 10,
-  CAP_NET_RAW: 13,
-  CAP_SYS_CHROOT: 18,
-  CAP_MKNOD: 27,
-  CAP_AUDIT_WRITE: 29,
-  CAP_SETFCAP: 31,
-};
-
 /** Bit mask (hex) of capability numbers, as the shim and tsk-exec take it. */
 export function capabilityMask(caps: number[]): string {
   let mask = 0n;
   for (const c of caps) mask |= 1n << BigInt(c);
   return mask.toString(16);
 }
-
-export const DEFAULT_CAP_MASK = capabilityMask(Object.values(DEFAULT_CAPABILITIES));
 
 /** Paths runc masks by default (files get /dev/null, directories an empty read-only tmpfs). */
 export const MASKED_PATHS = [

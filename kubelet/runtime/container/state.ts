@@ -13,6 +13,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readTextIfReadable } from '../../../util/files';
+import { processAlive } from '../../../util/process';
 import type { ContainerResources, ContainerState, ContainerStatus, ExitReason } from '../runtime';
 
 export interface ContainerRecord {
@@ -70,14 +72,6 @@ export function writeRecord(dir: string, rec: ContainerRecord): void {
   fs.renameSync(tmp, path.join(dir, FILES.config));
 }
 
-function readOr(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
 /** Parses the shim's "key value" lines. */
 export function parseKeyValues(text: string): Map<string, string> {
   const m = new Map<string, string>();
@@ -90,19 +84,13 @@ export function parseKeyValues(text: string): Map<string, string> {
 }
 
 export function readPid(dir: string, file: string = FILES.pid): number | undefined {
-  const text = readOr(path.join(dir, file));
+  const text = readTextIfReadable(path.join(dir, file));
   const pid = text === undefined ? NaN : Number(text.trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-export function isAlive(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function isAlive(pid: number | undefined): boolean {
+  return pid !== undefined && processAlive(pid);
 }
 
 export interface ExitInfo {
@@ -115,7 +103,7 @@ export interface ExitInfo {
 }
 
 export function readExit(dir: string): ExitInfo | undefined {
-  const text = readOr(path.join(dir, FILES.exit));
+  const text = readTextIfReadable(path.join(dir, FILES.exit));
   if (text === undefined) return undefined;
   const kv = parseKeyValues(text);
   const started = kv.get('started_at') ?? '';
@@ -136,7 +124,7 @@ export function exitReason(e: ExitInfo): ExitReason {
 }
 
 function readStarted(dir: string): Date | undefined {
-  const text = readOr(path.join(dir, FILES.started));
+  const text = readTextIfReadable(path.join(dir, FILES.started));
   const v = text === undefined ? undefined : parseKeyValues(text).get('started_at');
   return v ? new Date(v) : undefined;
 }
