@@ -1,7 +1,6 @@
 // `tsk token create|list|delete`: manage join tokens through the API server
 // (tsk.v1.Bootstrap), with the admin credential of the client config.
 
-import { ApiError } from '../api/errors';
 import { BootstrapService } from '../api/gen/tsk/v1/bootstrap';
 import { Connection } from '../client';
 import { resolveClient } from '../client';
@@ -59,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     await run(cmd, (s) => process.stdout.write(s));
     return 0;
   } catch (err) {
-    console.error(`tsk token ${cmd.verb}: ${err instanceof ApiError || errorMessage(err)}`);
+    console.error(`tsk token ${cmd.verb}: ${errorMessage(err)}`);
     return 1;
   }
 }
