@@ -38,7 +38,9 @@ export function cachePeerCertificates(server: grpc.Server): number {
 }
 
 function cacheOnSocket(socket: TLSSocket): void {
-  // A renegotiation could present another certificate on the same connection.
+  // A renegotiation could present another certificate on the same
+  // connection. Node's HTTP/2 sessions refuse it already; refused here too so
+  // the cache does not rest on that.
   socket.disableRenegotiation();
   const uncached = socket.getPeerCertificate.bind(socket);
   let cached: PeerCertificate | undefined;
