@@ -161,16 +161,19 @@ async function collectReceipts(workers: ChildProcess[], expected: number): Promi
       workers.map(
         (w) =>
           new Promise<T>((resolve, reject) => {
-            const onExit = (code: number | null): void => reject(new Error(`watch worker exited (code ${code})`));
+            // 'disconnect', not 'exit': a worker exits right after sending its
+            // receipts, and 'exit' can come before that last (large) message
+            // is read; the channel closes only after it.
+            const onGone = (): void => reject(new Error(`watch worker exited (code ${w.exitCode}) without answering`));
             const onMessage = (m: WatchWorkerReply): void => {
               const v = pick(m);
               if (v === undefined) return;
               w.off('message', onMessage);
-              w.off('exit', onExit);
+              w.off('disconnect', onGone);
               resolve(v);
             };
             w.on('message', onMessage);
-            w.once('exit', onExit);
+            w.once('disconnect', onGone);
             w.send(msg);
           }),
       ),
