@@ -688,15 +688,17 @@ function anchorRows(t: ModeFigures, floor: { perS: number; cpuMs: Record<string,
 
 /** The cost of TLS: the same workload against the same server in plaintext, measured in the same run. */
 function tlsRows(t: ModeFigures, p: ModeFigures): [string, string, string, string][] {
+  const show = (x: number, unit: string): string => (unit === '/s' ? x.toFixed(0) : unit === '' ? x.toFixed(3) : `${x.toFixed(1)} ${unit}`);
   const row = (name: string, tls: number, plain: number, unit: string, target: string): [string, string, string, string] => [
     name,
-    `${tls.toFixed(unit === '/s' ? 0 : 1)}${unit === '/s' ? '' : ` ${unit}`}`,
-    `${plain.toFixed(unit === '/s' ? 0 : 1)}${unit === '/s' ? '' : ` ${unit}`}`,
+    show(tls, unit),
+    show(plain, unit),
     `${ratio(tls, plain)?.toFixed(3) ?? '-'}${target ? ` (${target})` : ''}`,
   ];
   return [
     row('creates/s (64 in flight)', t.createPerS, p.createPerS, '/s', 'target >= 0.85'),
     row("  the run's raw etcd puts/s (anchor)", t.etcdPutPerS, p.etcdPutPerS, '/s', ''),
+    row('creates per etcd put of the same run', t.createPerS / t.etcdPutPerS, p.createPerS / p.etcdPutPerS, '', 'the same, net of etcd'),
     row('apiserver CPU ms per create', t.createCpu['apiserver'] ?? NaN, p.createCpu['apiserver'] ?? NaN, 'ms', ''),
     row('client CPU ms per create', t.createCpu['bench'] ?? NaN, p.createCpu['bench'] ?? NaN, 'ms', ''),
     row('list 10,000 pods, one call (received)', t.lists.list10kMs, p.lists.list10kMs, 'ms', ''),
@@ -784,6 +786,8 @@ async function main(): Promise<void> {
         plaintext_watch_p99_ms: p.watch.ackP99,
         plaintext_watch_delivered_ratio: Number(p.watch.delivered.toFixed(4)),
         tls_vs_plaintext_create_ratio: ratio(t.createPerS, p.createPerS),
+        // Each configuration's creates/s against its own run's etcd puts/s: the two etcds of one run differ by up to 30% on a shared machine.
+        tls_vs_plaintext_create_anchored_ratio: ratio(t.createPerS / t.etcdPutPerS, p.createPerS / p.etcdPutPerS),
         tls_vs_plaintext_list_10k_ratio: ratio(t.lists.list10kMs, p.lists.list10kMs),
         tls_vs_plaintext_watch_p50_ratio: ratio(t.watch.ackP50, p.watch.ackP50),
         tls_vs_plaintext_watch_p99_ratio: ratio(t.watch.ackP99, p.watch.ackP99),
