@@ -20,6 +20,7 @@ import type { CertKey } from '../util/pki';
 import { TunnelRegistry } from './tunnel/registry';
 import { listenHealthServer } from '../util/health-server';
 import { bindListenAddress, parseListenAddress, type Bound } from './grpc/listen';
+import { cachePeerCertificates } from './grpc/peer-certificates';
 import { ApiServerMetrics } from './metrics';
 import { NamespaceLifecycle, SYSTEM_NAMESPACES, namespaceStrategy } from './registry/namespaces';
 import { podStrategy } from './registry/pods';
@@ -289,6 +290,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     // Runs before the shutdown above (cleanups run in reverse): tunnels never end by themselves.
     cleanups.push(() => tunnels.closeAll());
     for (const text of opts.address.split(',')) bound.push(await bindListenAddress(server, parseListenAddress(text.trim()), transport.credentials));
+    if (!opts.insecurePlaintext && cachePeerCertificates(server) === 0) {
+      log('warning: found no TLS listener of grpc-js to cache peer certificates on (grpc-js internals changed?): every call reads its certificate again');
+    }
     const grpcAddresses = bound.map((b) => b.address);
     const grpcAddress = grpcAddresses[0] ?? '';
 

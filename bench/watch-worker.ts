@@ -4,21 +4,23 @@
 // Watchers live in their own processes, as a cluster's components do, so the
 // creator's work and the measurement do not share one event loop.
 //
-// Protocol (IPC): parent sends {address, namespace, watchers, labelSelector};
-// the worker answers {ready: true} once every watch is registered; {count:
-// true} is answered with {count: events received so far}; {stop: true} with
-// {receipts: [name, times[]][]}, and the worker exits.
+// Protocol (IPC): parent sends {address, namespace, watchers, labelSelector,
+// credentials}; the worker answers {ready: true} once every watch is
+// registered; {count: true} is answered with {count: events received so far};
+// {stop: true} with {receipts: [name, times[]][]}, and the worker exits.
 
 import * as grpc from '@grpc/grpc-js';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { PodServiceService } from '../api/gen/tsk/v1/api';
-import { channelOptions } from '../client';
+import { authMetadata, channelCredentials, channelOptions, type ClientCredentials } from '../client';
 
 export interface WatchWorkerStart {
   address: string;
   namespace: string;
   watchers: number;
   labelSelector: string;
+  /** The admin's client certificate, or plaintext and a bearer token against a --insecure-plaintext-for-benchmarks-only server. */
+  credentials: ClientCredentials;
 }
 
 export type WatchWorkerReply = { ready: true } | { count: number } | { receipts: [string, number[]][] };
@@ -48,17 +50,23 @@ export function peekWatchEvent(buf: Buffer): { type: string; name: string } {
 }
 
 function run(start: WatchWorkerStart): void {
-  const channel = new grpc.Client(start.address, grpc.credentials.createInsecure(), channelOptions(-1));
+  const channel = new grpc.Client(start.address, channelCredentials(start.credentials, start.address), channelOptions(-1));
   const def = PodServiceService.watch;
   const receipts = new Map<string, number[]>();
   const streams: grpc.ClientReadableStream<Buffer>[] = [];
   let opened = 0;
   let count = 0;
   for (let w = 0; w < start.watchers; w++) {
-    const s = channel.makeServerStreamRequest(def.path, def.requestSerialize, (b: Buffer) => b, {
-      namespace: start.namespace,
-      labelSelector: start.labelSelector,
-    }) as grpc.ClientReadableStream<Buffer>;
+    const s = channel.makeServerStreamRequest(
+      def.path,
+      def.requestSerialize,
+      (b: Buffer) => b,
+      {
+        namespace: start.namespace,
+        labelSelector: start.labelSelector,
+      },
+      authMetadata(start.credentials),
+    ) as grpc.ClientReadableStream<Buffer>;
     s.on('metadata', () => {
       if (++opened === start.watchers) process.send!({ ready: true } satisfies WatchWorkerReply);
     });

@@ -16,10 +16,19 @@ import { ApiError } from '../api/errors';
 import { BootstrapService, type IssuedCertificate, type IssueCertificateRequest } from '../api/gen/tsk/v1/bootstrap';
 import type { MethodDef } from '../api/kinds';
 import { parseJoinToken, TokenFormatError } from '../util/join-token';
-import { caHash, certificateInfo, createCsr, generateKeyPem, needsRenewal } from '../util/pki';
+import type * as Pki from '../util/pki';
 import { resolveClient } from './config';
 import { toApiError, type ClientCredentials as ConnectionCredentials } from './connection';
 import { errorMessage } from '../util/errors';
+
+/**
+ * util/pki, loaded when first needed: it loads @peculiar/x509, 0.15-0.4 s of
+ * start-up that every tsctl command paid (client/index.ts re-exports this
+ * file), though only joining and renewal use it.
+ */
+function loadPki(): Promise<typeof Pki> {
+  return import('../util/pki/index.js');
+}
 
 export type JoinIdentity = 'node' | 'scheduler' | 'controller-manager';
 
@@ -177,6 +186,7 @@ async function joinWithToken(opts: JoinOptions, tokenText: string): Promise<Join
   const caPem = await fetchClusterCa(opts.server, deadlineMs).catch((err: unknown) => {
     throw failure(opts.server, err);
   });
+  const { caHash, createCsr, generateKeyPem } = await loadPki();
   const served = caHash(caPem);
   if (served !== token.caHash) {
     throw new JoinError(
@@ -198,6 +208,7 @@ async function joinWithToken(opts: JoinOptions, tokenText: string): Promise<Join
 
 /** A new certificate for a new key, asked for with the current certificate. */
 export async function renewCredentials(opts: JoinOptions, current: JoinedCredentials): Promise<JoinedCredentials> {
+  const { certificateInfo, createCsr, generateKeyPem } = await loadPki();
   const keyPem = await generateKeyPem();
   const csr = await createCsr(keyPem, { commonName: certificateInfo(current.certPem).subject.commonName });
   const mtls: TlsParts = { verify: true, caPem: current.caPem, keyPem: current.keyPem, certPem: current.certPem };
@@ -222,6 +233,7 @@ export async function loadOrJoin(opts: JoinOptions): Promise<JoinedCredentials> 
   const log = opts.log ?? (() => undefined);
   const saved = await loadCredentials(opts.dir);
   if (saved !== undefined) {
+    const { certificateInfo, needsRenewal } = await loadPki();
     let info;
     try {
       info = certificateInfo(saved.certPem);
@@ -254,6 +266,7 @@ export async function loadOrJoin(opts: JoinOptions): Promise<JoinedCredentials> 
 async function joinAndSave(opts: JoinOptions, token: string): Promise<JoinedCredentials> {
   const creds = await joinWithToken(opts, token);
   await saveCredentials(opts.dir, creds);
+  const { certificateInfo } = await loadPki();
   opts.log?.(`joined the cluster at ${opts.server} as ${certificateInfo(creds.certPem).subject.commonName}; credentials in ${opts.dir}`);
   return creds;
 }
@@ -342,6 +355,7 @@ export function keepRenewed(opts: JoinOptions, everyMs = RENEWAL_CHECK_MS): { st
   let running = false;
   const check = async (): Promise<void> => {
     const current = await loadCredentials(opts.dir);
+    const { certificateInfo, needsRenewal } = await loadPki();
     if (current === undefined || !needsRenewal(current.certPem, now())) return;
     const renewed = await renewCredentials(opts, current);
     opts.log?.(

@@ -178,7 +178,7 @@ export function ipTarget(address: string): string | undefined {
  * than through grpc-js call credentials, which refuse plaintext channels: the
  * benchmark's plaintext comparison authenticates the same way.
  */
-function authMetadata(c: ClientCredentials): Metadata {
+export function authMetadata(c: ClientCredentials): Metadata {
   const md = new Metadata();
   if (c.token !== undefined && c.token !== '') md.set('authorization', `Bearer ${c.token}`);
   return md;

@@ -3,7 +3,15 @@
 // refuses deep paths); the test fakes (fake.ts) are not part of it.
 
 export { Clientset, UnknownKindError } from './clientset';
-export { Connection, DEFAULT_UNARY_DEADLINE_MS, channelCredentials, channelOptions, type ClientCredentials, type ConnectionOptions } from './connection';
+export {
+  Connection,
+  DEFAULT_UNARY_DEADLINE_MS,
+  authMetadata,
+  channelCredentials,
+  channelOptions,
+  type ClientCredentials,
+  type ConnectionOptions,
+} from './connection';
 export {
   resolveClient,
   readClientConfig,

@@ -50,7 +50,14 @@ fi
 # their own on free loopback ports, so the system one is not wanted.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop docker-registry >/dev/null 2>&1 || true; fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A node_modules that is a link to an install shared by several checkouts
+# (git worktrees) is left alone: `npm ci` would empty the shared directory
+# through the link, under every other checkout's feet.
+if [ -L node_modules ]; then
+  if [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "==> node_modules links to a shared install ($(readlink node_modules)): not reinstalling it; run npm ci there if package-lock.json changed"
+  fi
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "==> installing npm packages"
   npm ci --no-audit --no-fund
 fi

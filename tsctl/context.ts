@@ -6,6 +6,9 @@ import { flagInt, flagString, type ParsedArgs } from './args';
 import { CliError, UsageError } from './errors';
 import { errorMessage } from '../util/errors';
 
+/** Plaintext to a server run with --insecure-plaintext-for-benchmarks-only; an environment variable, not a flag, so no user types it by accident. */
+export const PLAINTEXT_ENV = 'TSCTL_INSECURE_PLAINTEXT_FOR_BENCHMARKS_ONLY';
+
 export interface Io {
   /** Bytes as well as text: logs and exec pass the container's output through unchanged. */
   readonly stdout: { write(s: string | Uint8Array): unknown };
@@ -77,7 +80,13 @@ export class Context {
         throw new CliError(errorMessage(err));
       }
       const token = flagString(this.args, 'token');
-      if (token !== undefined) target = { ...target, credentials: { caPem: target.credentials.caPem, token } };
+      if (this.env[PLAINTEXT_ENV] === 'true') {
+        // Only for bench/api.ts, which times `tsctl get pods` against a server
+        // run with --insecure-plaintext-for-benchmarks-only beside a TLS one.
+        // The identity is a bearer token (--token): certificates need TLS.
+        this.io.stderr.write(`warning: ${PLAINTEXT_ENV}: connecting to ${target.server} in PLAINTEXT (no TLS)\n`);
+        target = { server: target.server, credentials: { insecurePlaintext: true, ...(token === undefined ? {} : { token }) } };
+      } else if (token !== undefined) target = { ...target, credentials: { caPem: target.credentials.caPem, token } };
       else if (target.warning !== undefined) this.io.stderr.write(`warning: ${target.warning}\n`);
       this.target = target;
       this.serverAddress = target.server;

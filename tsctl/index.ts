@@ -5,3 +5,4 @@ export { main, type MainOptions } from './main';
 // kubectl's table layout and ages, for the tables `tsk token list` prints.
 export { humanDuration } from './age';
 export { formatTable } from './printers/table';
+export { PLAINTEXT_ENV } from './context';
