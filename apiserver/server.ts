@@ -36,6 +36,7 @@ import { WatchCache } from './storage/watch-cache';
 import { Bootstrap } from './bootstrap/service';
 import { ensureServerToken, type ServerToken } from './bootstrap/server-token';
 import { EtcdTokenStore } from './bootstrap/tokens';
+import { EtcdNodeKeyStore } from './bootstrap/node-keys';
 import { caHash } from '../util/pki';
 import { errorMessage } from '../util/errors';
 import { Backoff } from '../util/backoff';
@@ -267,7 +268,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       const hash = caHash(b.ca.certPem);
       if (b.tokenFile !== undefined) serverToken = await ensureServerToken({ file: b.tokenFile, caHash: hash, store: tokens, now: now() });
       const authenticate = b.authenticate ?? ((call: CallCredentials) => transport.authenticator.authenticate(call));
-      new Bootstrap({ ca: b.ca, caHash: hash, tokens, authenticate, now, log }).register(server);
+      new Bootstrap({ ca: b.ca, caHash: hash, tokens, nodeKeys: new EtcdNodeKeyStore(etcd), authenticate, now, log }).register(server);
     }
     // Bound before anything can fail later, so a socket file is always cleaned up.
     const bound: Bound[] = [];

@@ -3,7 +3,8 @@
 //   2. compares the CA's sha256 with the hash in the token, and stops there
 //      when they differ: the token is never sent to a server it cannot trust,
 //   3. reconnects verifying the server against that CA and sends the token
-//      with a CSR for a key that never leaves this machine,
+//      with a CSR for a key that never leaves this machine (the one kept
+//      from an earlier join, if any: the server binds a node's name to it),
 //   4. keeps CA, key and certificate in its directory (0700, files 0600):
 //      later starts need no token, and renew the certificate with itself.
 
@@ -170,6 +171,15 @@ export async function requestCertificate(server: string, creds: TlsParts, req: I
   return call(server, creds, BootstrapService.issueCertificate, req, deadlineMs);
 }
 
+/**
+ * The key to join with: the one kept from an earlier join, else a new one.
+ * The server binds a node's name to its key (k3s's node password), so a
+ * node joining again (its certificate expired) must show the same key.
+ */
+async function joiningKey(dir: string): Promise<string> {
+  return (await readOptional(join(dir, CREDENTIAL_FILES.key))) ?? (await generateKeyPem());
+}
+
 /** Joins with `token`: checks the server's CA against the token before sending it. */
 async function joinWithToken(opts: JoinOptions, tokenText: string): Promise<JoinedCredentials> {
   const deadlineMs = opts.deadlineMs ?? 30_000;
@@ -193,8 +203,13 @@ async function joinWithToken(opts: JoinOptions, tokenText: string): Promise<Join
       `the server at ${opts.server} has CA ${shortHash(served)}, not the CA ${shortHash(token.caHash)} of the token: refusing to send the token (wrong server, or a token of another cluster)`,
     );
   }
-  const keyPem = await generateKeyPem();
-  const csr = await createCsr(keyPem, { commonName: opts.nodeName ? `system:node:${opts.nodeName}` : opts.identity });
+  const keyPem = await joiningKey(opts.dir);
+  let csr;
+  try {
+    csr = await createCsr(keyPem, { commonName: opts.nodeName ? `system:node:${opts.nodeName}` : opts.identity });
+  } catch (err) {
+    throw new JoinError(`${join(opts.dir, CREDENTIAL_FILES.key)}: not a usable private key (${errorMessage(err)}); remove it to join with a new key`);
+  }
   const issued = await requestCertificate(
     opts.server,
     { verify: true, caPem },

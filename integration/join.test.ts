@@ -5,7 +5,8 @@
 // Checks: a node joins and registers as system:node:NAME, a second start
 // needs no token, a wrong or deleted token is refused with one line, a token
 // of another CA is refused before it is sent, a join token cannot get a
-// control-plane identity while the server token can.
+// control-plane identity while the server token can, a join token cannot
+// take over a joined node's name (another key) until the Node is deleted.
 
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -23,7 +24,7 @@ import { startTestEtcd } from './support/etcd';
 import { testTls } from './support/pki';
 import { killProcess, run } from './support/netns';
 import { cleanupRuntime } from './support/runtime-env';
-import { errorLines, runTsk, startTsk } from './support/tsk-process';
+import { errorLines, runScript, runTsk, startTsk, TSCTL } from './support/tsk-process';
 
 test('nodes and control-plane components join with a token over TCP + TLS', async (t) => {
   const id = randomBytes(3).toString('hex');
@@ -149,6 +150,36 @@ test('nodes and control-plane components join with a token over TCP + TLS', asyn
   cleanups.push(() => killProcess(scheduler.child));
   await scheduler.waitFor(/joined the cluster at .* as system:kube-scheduler/);
   await killProcess(scheduler.child);
+
+  // The name is bound to the node's key: another machine with the same token and name is refused...
+  const takeover = new RegExp(
+    `^tsk kubelet: joining the cluster at .*: node "${nodeName}" already joined with another key; if this is a new machine for that name, delete the Node first: tsctl delete node ${nodeName}$`,
+  );
+  await refuse([...kubeletArgs(fresh()), '--token', joinToken], takeover);
+  t.regex(refusedByServer().at(-1) ?? '', /already joined with another key/);
+  // ...while the node itself, joining again with the key it kept (its certificate gone), is not.
+  fs.rmSync(path.join(agentDir, CREDENTIAL_FILES.cert));
+  const rejoined = startTsk(ns, [...kubeletArgs(nodeDir), '--token', joinToken]);
+  cleanups.push(() => killProcess(rejoined.child));
+  await rejoined.waitFor(new RegExp(`joined the cluster at .* as system:node:${nodeName}`));
+  await rejoined.waitFor(new RegExp(`node ${nodeName} already registered`));
+  await killProcess(rejoined.child);
+  // Once an admin deleted the Node, a new machine (a new key) may take the name; the old key then may not.
+  const tsctl = (args: string[]) =>
+    runScript(ns, TSCTL, ['--kubeconfig', path.join(serverDir, 'admin.conf'), ...args], { TSK_CONFIG: path.join(dir, 'no-config') });
+  const deletedNode = await tsctl(['delete', 'node', nodeName]);
+  t.is(deletedNode.code, 0, deletedNode.stderr);
+  const newDir = path.join(dir, 'new-node');
+  cleanups.push(async () => {
+    if (fs.existsSync(newDir)) await cleanupRuntime(new NativeRuntime({ dataDir: newDir, images: new ImageStore(newDir) }), newDir);
+  });
+  const replacement = startTsk(ns, [...kubeletArgs(newDir), '--token', joinToken]);
+  cleanups.push(() => killProcess(replacement.child));
+  await replacement.waitFor(new RegExp(`joined the cluster at .* as system:node:${nodeName}`));
+  await replacement.waitFor(new RegExp(`registered node ${nodeName}`));
+  await killProcess(replacement.child);
+  fs.rmSync(path.join(agentDir, CREDENTIAL_FILES.cert));
+  await refuse([...kubeletArgs(nodeDir), '--token', joinToken], takeover);
 
   // A deleted token cannot join any more.
   const deleted = await runTsk(ns, ['token', 'delete', joinToken, ...admin]);

@@ -6,6 +6,7 @@ import type { BootstrapToken, IssuedCertificate, TokenList } from '../../api/gen
 import { parseJoinToken } from '../../util/join-token';
 import { caHash, certificateInfo, createCA, createCsr, generateKeyPem } from '../../util/pki';
 import { GROUP_AUTHENTICATED, GROUP_MASTERS, GROUP_NODES, type UserInfo } from '../auth/user';
+import { MemoryNodeKeyStore } from './node-keys.testing';
 import { Bootstrap } from './service';
 import type { TokenRecord, TokenStore } from './tokens';
 
@@ -31,16 +32,17 @@ type Handler = (call: unknown, cb: (err: grpc.ServiceError | null, res?: unknown
 async function setup(now: () => Date = () => new Date()) {
   const ca = await createCA('test-ca');
   const tokens = new MemoryTokens();
+  const nodeKeys = new MemoryNodeKeyStore();
   let caller: UserInfo | undefined;
   const handlers: Record<string, Handler> = {};
   const fakeServer = { addService: (_def: unknown, impl: Record<string, Handler>) => Object.assign(handlers, impl) } as unknown as grpc.Server;
-  new Bootstrap({ ca, caHash: caHash(ca.certPem), tokens, authenticate: () => caller, now, log: () => undefined }).register(fakeServer);
+  new Bootstrap({ ca, caHash: caHash(ca.certPem), tokens, nodeKeys, authenticate: () => caller, now, log: () => undefined }).register(fakeServer);
   const invoke = <Res>(method: string, request: unknown, as?: UserInfo): Promise<Res> => {
     caller = as;
     const call = { request, metadata: new Metadata(), getPeer: () => 'ipv4:10.0.0.9:40000', getAuthContext: () => ({}) };
     return new Promise((resolve, reject) => handlers[method]!(call, (err, res) => (err ? reject(fromServiceError(err)) : resolve(res as Res))));
   };
-  return { ca, tokens, invoke };
+  return { ca, tokens, nodeKeys, invoke };
 }
 
 const admin: UserInfo = { name: 'admin', groups: [GROUP_MASTERS, GROUP_AUTHENTICATED] };
@@ -96,4 +98,41 @@ test('renewal: a certificate gets its own identity again, and nothing without a 
     message: 'a join token or a client certificate is required',
   });
   await t.throwsAsync(invoke('issueCertificate', { token: 'abc', csr, identity: 'node', nodeName: 'n1' }), { message: /^the token has no/ });
+});
+
+test('a join token may not take over a node that joined with another key, until its Node is deleted', async (t) => {
+  const { invoke, nodeKeys } = await setup();
+  const { token } = await invoke<BootstrapToken>('createToken', { ttlSeconds: 3600 }, admin);
+  const join = (csr: string, nodeName = 'n1') => invoke<IssuedCertificate>('issueCertificate', { token, csr, identity: 'node', nodeName });
+  const first = await createCsr(await generateKeyPem(), { commonName: 'system:node:n1' });
+  await join(first);
+  nodeKeys.nodes.add('n1');
+  // The same key joins again (its certificate expired): still n1.
+  t.is(certificateInfo((await join(first)).certificate ?? '').subject.commonName, 'system:node:n1');
+  const other = await createCsr(await generateKeyPem(), { commonName: 'system:node:n1' });
+  const refused = await t.throwsAsync<ApiError>(join(other));
+  t.is(refused?.reason, 'Forbidden');
+  t.is(refused?.message, 'node "n1" already joined with another key; if this is a new machine for that name, delete the Node first: tsctl delete node n1');
+  // Another name is not bound to anything yet.
+  await join(other, 'n2');
+  // An admin still gets any node's certificate, and binds nothing.
+  await invoke('issueCertificate', { token: '', csr: other, identity: 'node', nodeName: 'n1' }, admin);
+  await t.throwsAsync(join(other), { message: /already joined with another key/ });
+  nodeKeys.nodes.delete('n1');
+  await join(other);
+  nodeKeys.nodes.add('n1');
+  await t.throwsAsync(join(first), { message: /already joined with another key/ });
+});
+
+test("a node's renewal for a new key moves its binding to that key", async (t) => {
+  const { invoke, nodeKeys } = await setup();
+  const { token } = await invoke<BootstrapToken>('createToken', { ttlSeconds: 3600 }, admin);
+  const first = await createCsr(await generateKeyPem(), { commonName: 'system:node:n1' });
+  await invoke('issueCertificate', { token, csr: first, identity: 'node', nodeName: 'n1' });
+  nodeKeys.nodes.add('n1');
+  const renewedKey = await createCsr(await generateKeyPem(), { commonName: 'system:node:n1' });
+  await invoke('issueCertificate', { token: '', csr: renewedKey, identity: 'node', nodeName: 'n1' }, node);
+  // Joining again after the renewed certificate expired uses the renewed key.
+  await invoke('issueCertificate', { token, csr: renewedKey, identity: 'node', nodeName: 'n1' });
+  await t.throwsAsync(invoke('issueCertificate', { token, csr: first, identity: 'node', nodeName: 'n1' }), { message: /already joined with another key/ });
 });

@@ -20,9 +20,10 @@ import {
   type TokenList,
 } from '../../api/gen/tsk/v1/bootstrap';
 import { formatJoinToken, generateJoinToken, parseJoinToken, TokenFormatError } from '../../util/join-token';
-import { signCsr, type CertKey } from '../../util/pki';
-import { GROUP_MASTERS, type CallCredentials, type UserInfo } from '../auth/user';
-import { grantCertificate, type Credential } from './issuance';
+import { csrPublicKeyHash, signCsr, type CertKey } from '../../util/pki';
+import { GROUP_MASTERS, GROUP_NODES, type CallCredentials, type UserInfo } from '../auth/user';
+import { grantCertificate, type Credential, type Grant } from './issuance';
+import { bindNodeKey, type NodeKeyStore } from './node-keys';
 import { checkToken, newTokenRecord, USAGE_AUTHENTICATION, type TokenRecord, type TokenStore } from './tokens';
 import { errorDetail, errorMessage } from '../../util/errors';
 
@@ -30,6 +31,8 @@ export interface BootstrapDeps {
   ca: CertKey;
   caHash: string;
   tokens: TokenStore;
+  /** Which key each node name joined with (node-keys.ts). */
+  nodeKeys: NodeKeyStore;
   /** The caller's identity from its client certificate or bearer token; undefined when anonymous. */
   authenticate: (call: CallCredentials) => UserInfo | undefined;
   now: () => Date;
@@ -119,10 +122,30 @@ export class Bootstrap {
     } catch (err) {
       throw new BadRequestError(`csr: ${errorMessage(err)}`);
     }
+    await this.recordNodeKey(credential, grant, req.nodeName ?? '', req.csr ?? '');
     const by = credential.kind === 'token' ? `token ${credential.record.id}` : `user ${credential.user.name}`;
     const names = grant.sans ? ` for ${[...grant.sans.dns, ...grant.sans.ips].join(', ')}` : '';
     this.deps.log(`issued a ${grant.usage} certificate for ${subject.commonName}${names} (${by})`);
     return { certificate, caCertificate: this.deps.ca.certPem };
+  }
+
+  /**
+   * A node's client certificate binds its name to its key: a token join must
+   * match the key the name joined with (or take a deleted Node's name); the
+   * node's own renewal moves the binding to its new key, as whoever holds
+   * that certificate is the node already. An admin's request binds nothing.
+   * Called after signing, so the CSR's signature (holding the key) was checked.
+   */
+  private async recordNodeKey(credential: Credential, grant: Grant, nodeName: string, csr: string): Promise<void> {
+    if (grant.usage !== 'client' || !grant.subject.organizations.includes(GROUP_NODES)) return;
+    const name = nodeName.trim();
+    const keyHash = csrPublicKeyHash(csr);
+    if (credential.kind === 'token') {
+      const decision = await bindNodeKey(this.deps.nodeKeys, name, keyHash, this.deps.now());
+      if (decision === 'rebind') this.deps.log(`node ${name}: its Node was deleted; the name now belongs to a new key`);
+    } else if (!credential.user.groups.includes(GROUP_MASTERS)) {
+      await this.deps.nodeKeys.put(name, { keyHash, bound: this.deps.now().toISOString() });
+    }
   }
 
   private async createToken(call: Call<CreateTokenRequest>): Promise<BootstrapToken> {

@@ -108,6 +108,15 @@ export async function issue(ca: CertKey, subject: Subject, opts: IssueOptions): 
   return { certPem, keyPem };
 }
 
+/**
+ * sha256 hex of a CSR's public key (its SubjectPublicKeyInfo DER): what
+ * names the key a node joined with, without trusting anything else in the CSR.
+ */
+export function csrPublicKeyHash(csrPem: string): string {
+  const der = Buffer.from(parseCsr(csrPem).publicKey.rawData);
+  return createHash('sha256').update(der).digest('hex');
+}
+
 /** sha256 hex of the CA certificate's DER: what a k3s join token pins. */
 export function caHash(caCertPem: string): string {
   const der = Buffer.from(parseCert(caCertPem).rawData);
