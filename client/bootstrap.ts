@@ -177,7 +177,7 @@ export async function requestCertificate(server: string, creds: TlsParts, req: I
  * node joining again (its certificate expired) must show the same key.
  */
 async function joiningKey(dir: string): Promise<string> {
-  return (await readOptional(join(dir, CREDENTIAL_FILES.key))) ?? (await generateKeyPem());
+  return (await readOptional(join(dir, CREDENTIAL_FILES.key))) ?? (await (await loadPki()).generateKeyPem());
 }
 
 /** Joins with `token`: checks the server's CA against the token before sending it. */
