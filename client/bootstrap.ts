@@ -196,7 +196,7 @@ async function joinWithToken(opts: JoinOptions, tokenText: string): Promise<Join
   const caPem = await fetchClusterCa(opts.server, deadlineMs).catch((err: unknown) => {
     throw failure(opts.server, err);
   });
-  const { caHash, createCsr, generateKeyPem } = await loadPki();
+  const { caHash, createCsr } = await loadPki();
   const served = caHash(caPem);
   if (served !== token.caHash) {
     throw new JoinError(
