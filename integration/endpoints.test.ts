@@ -9,6 +9,7 @@ import type { Endpoints, Pod } from '../api/gen/tsk/v1/core';
 import { newEndpointsController } from '../controllers/endpoints/controller';
 import { eventually, startControlPlane } from './support/client-harness';
 import { runControllers } from './support/controllers';
+import { rfc3339 } from '../util/time';
 
 const podSpec = (name: string): Pod => ({
   metadata: { name, namespace: 'default', labels: { app: 'web' } },
@@ -19,7 +20,7 @@ const podSpec = (name: string): Pod => ({
 async function setStatus(cs: Clientset, name: string, ip: string, ready: boolean): Promise<void> {
   const pod = await cs.pods.get(name, 'default');
   const conditions = (pod.status?.conditions ?? []).filter((c) => c.type !== 'Ready');
-  conditions.push({ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
+  conditions.push({ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: rfc3339(Date.now()) });
   await cs.pods.updateStatus({ ...pod, status: { ...pod.status, phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions } });
 }
 

@@ -17,9 +17,10 @@ import { newPodGcController } from '../controllers/podgc/controller';
 import { eventually, startControlPlane } from './support/client-harness';
 import { runControllers } from './support/controllers';
 import { testTls } from './support/pki';
+import { rfc3339 } from '../util/time';
 
 const UNREACHABLE = 'node.kubernetes.io/unreachable';
-const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+const now = (): string => rfc3339(Date.now());
 
 /** Posts a Ready heartbeat for the node, as its kubelet does. */
 async function heartbeat(cs: Clientset, name: string): Promise<void> {

@@ -8,6 +8,7 @@ import { Clientset } from '../client';
 import { eventually, startControlPlane } from './support/client-harness';
 import { podsOfApp, rcFixture, startTestManager } from './support/manager';
 import { testTls } from './support/pki';
+import { rfc3339 } from '../util/time';
 
 const rc = rcFixture;
 const podsOf = podsOfApp;
@@ -109,7 +110,7 @@ test('readyReplicas and availableReplicas follow the pods Ready condition', asyn
       status: {
         ...p.status,
         phase: 'Running',
-        conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }],
+        conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: rfc3339(Date.now()) }],
       },
     });
   }

@@ -7,9 +7,10 @@ import { FakeClock, NODE_NAME_INDEX, Store, nodeNameIndexFunc, objectKey, type E
 import { NodeLifecycleController } from './controller';
 import { MESSAGE_STATUS_UNKNOWN, REASON_STATUS_UNKNOWN } from './health';
 import { TAINT_UNREACHABLE } from './taints';
+import { rfc3339 } from '../../util/time';
 
 const T0 = Date.parse('2024-05-01T10:00:00Z');
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const iso = (ms: number): string => rfc3339(ms);
 
 function setup() {
   const nodes = new Store<Node>();
