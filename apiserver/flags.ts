@@ -44,7 +44,8 @@ With no --etcd-servers it starts and supervises its own etcd under --data-dir.
 Flags:
   --address ADDRESSES              gRPC addresses, comma-separated: HOST:PORT or unix:/PATH (a unix socket
                                    reaches processes in other network namespaces); default 127.0.0.1:6443
-  --http-address HOST:PORT         HTTP address for /healthz, /readyz, /livez, /metrics (default 127.0.0.1:6080)
+  --http-address HOST:PORT         HTTP address for /healthz, /readyz, /livez, /metrics (default 127.0.0.1:6080);
+                                   beyond loopback HTTPS, /metrics only for client certificates of the cluster CA
   --data-dir DIR                   data directory; the embedded etcd keeps its data in DIR/etcd (default /var/lib/tsk)
   --etcd-servers URLS              comma-separated etcd client URLs (default: start an embedded etcd)
   --service-cidr CIDR              range for service ClusterIPs (default 10.96.0.0/16)

@@ -19,6 +19,7 @@ import { loadTokenFile } from './auth/token-file';
 import type { CertKey } from '../util/pki';
 import { TunnelRegistry } from './tunnel/registry';
 import { listenHealthServer } from '../util/health-server';
+import { httpTls, type ServingHttp } from './http-tls';
 import { bindListenAddress, parseListenAddress, type Bound } from './grpc/listen';
 import { cachePeerCertificates } from './grpc/peer-certificates';
 import { ApiServerMetrics } from './metrics';
@@ -298,19 +299,25 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const grpcAddress = grpcAddresses[0] ?? '';
 
     // 6. HTTP
-    const http = await listenHealthServer(opts.httpAddress, {
-      registry: metrics.registry,
-      extra: opts.extraMetrics ?? [],
-      checkReady: async () => {
-        await Promise.race([
-          store.currentRevision(),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('etcd did not answer within 2s')), 2000).unref()),
-        ]).catch((err: unknown) => {
-          throw new Error(`etcd is not reachable: ${errorMessage(err)}`);
-        });
+    const http = await listenHealthServer(
+      opts.httpAddress,
+      {
+        registry: metrics.registry,
+        extra: opts.extraMetrics ?? [],
+        checkReady: async () => {
+          await Promise.race([
+            store.currentRevision(),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('etcd did not answer within 2s')), 2000).unref()),
+          ]).catch((err: unknown) => {
+            throw new Error(`etcd is not reachable: ${errorMessage(err)}`);
+          });
+        },
       },
-    });
+      'HTTP',
+      httpTls(opts.httpAddress, transport.http),
+    );
     cleanups.push(() => http.close());
+    transport.http?.onRenewed((next) => http.setTls({ caPem: transport.http?.caPem ?? '', certPem: next.certPem, keyPem: next.keyPem }));
     const httpAddress = http.address;
     log(`serving gRPC on ${grpcAddresses.join(', ')}, HTTP on ${httpAddress} (${opts.insecurePlaintext ? 'PLAINTEXT, no authentication' : 'TLS'})`);
     return { grpcAddress, grpcAddresses, httpAddress, metrics, serverToken, stop };
@@ -331,7 +338,7 @@ async function servingTransport(
   opts: ApiServerOptions,
   log: (msg: string) => void,
   cleanups: (() => Promise<void> | void)[],
-): Promise<{ credentials: grpc.ServerCredentials; authenticator: RequestAuthenticator }> {
+): Promise<{ credentials: grpc.ServerCredentials; authenticator: RequestAuthenticator; http?: ServingHttp }> {
   let tokens;
   if (opts.tokenAuthFile !== undefined) {
     const file = await loadTokenFile(opts.tokenAuthFile);
@@ -349,6 +356,7 @@ async function servingTransport(
   }
   if (tls === undefined) throw new Error('invariant: startApiServer needs tls (or insecurePlaintext for the benchmark)');
   const provider = new ServingCertificateProvider(tls);
+  const renewed: ((next: CertKey) => void)[] = [];
   const renew = tls.renew;
   if (renew !== undefined) {
     let served = tls.server.certPem;
@@ -358,6 +366,7 @@ async function servingTransport(
           if (next.certPem === served) return;
           served = next.certPem;
           provider.update(next);
+          for (const f of renewed) f(next);
           log('serving a renewed TLS certificate');
         },
         (err: unknown) => log(`renewing the serving certificate failed: ${errorMessage(err)}`),
@@ -366,5 +375,9 @@ async function servingTransport(
     timer.unref();
     cleanups.push(() => clearInterval(timer));
   }
-  return { credentials: servingCredentials(provider), authenticator: new RequestAuthenticator({ clientCaPem: tls.caPem, tokens }) };
+  return {
+    credentials: servingCredentials(provider),
+    authenticator: new RequestAuthenticator({ clientCaPem: tls.caPem, tokens }),
+    http: { caPem: tls.caPem, server: tls.server, onRenewed: (f) => renewed.push(f) },
+  };
 }

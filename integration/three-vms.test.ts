@@ -66,7 +66,7 @@ async function startCluster(t: ExecutionContext): Promise<Cluster> {
   const dataDir = path.join(dir, 'server');
   const proc = startTsk(
     serverNode.netns,
-    ['server', '--data-dir', dataDir, '--address', address, '--http-address', '127.0.0.1:6080', '--tls-san', serverNode.ip, '--write-config=false'],
+    ['server', '--data-dir', dataDir, '--address', address, '--http-address', `${serverNode.ip}:6080`, '--tls-san', serverNode.ip, '--write-config=false'],
     { TSK_CONFIG: path.join(dir, 'config') },
   );
   defer(() => killProcess(proc.child));
@@ -179,11 +179,27 @@ function oneLine(t: ExecutionContext, r: Finished, message: RegExp, what: string
   t.regex(lines[0] ?? '', message, what);
 }
 
+/** The server's HTTP port beyond loopback: HTTPS only; health open, /metrics only for a client certificate of the cluster CA. */
+function httpPortIsHttps(t: ExecutionContext, c: Cluster): void {
+  const base = `${c.server.node.ip}:6080`;
+  const curl = (...args: string[]): string =>
+    spawnSync('ip', ['netns', 'exec', c.outside.netns, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', ...args], { encoding: 'utf8' })
+      .stdout;
+  const ca = path.join(c.dir, 'http-ca.crt');
+  fs.writeFileSync(ca, c.caPem);
+  t.is(curl('--cacert', ca, `https://${base}/healthz`), '200', '/healthz is open over HTTPS');
+  t.is(curl('--cacert', ca, `https://${base}/metrics`), '401', '/metrics needs a client certificate');
+  const admin = pathsIn(path.join(c.server.dataDir, 'tls')).admin;
+  t.is(curl('--cacert', ca, '--cert', admin.cert, '--key', admin.key, `https://${base}/metrics`), '200', "/metrics for the admin's certificate");
+  t.not(curl(`http://${base}/healthz`), '200', 'no plain HTTP beyond loopback');
+}
+
 test('three VMs: two agents join a server over a bridge; outsiders, bad tokens and certificates, and a node reaching past itself are refused', async (t) => {
   t.timeout(5 * 60_000);
   const c = await startCluster(t);
   await runPodPerNode(t, c);
   const [a1, a2] = c.agents as [Cluster['agents'][number], Cluster['agents'][number]];
+  httpPortIsHttps(t, c);
   const n1 = a1.node.name;
   const n2 = a2.node.name;
 
