@@ -123,3 +123,10 @@ test('HTTPS: /healthz, /livez and /readyz open; /metrics only with a client cert
   t.is((await sendTls(server.address, '/healthz', ca.certPem)).status, 200);
   await t.throwsAsync(send(server.address, '/healthz'), undefined, 'no plain HTTP on the HTTPS port');
 });
+
+test('plain HTTP beyond loopback is refused before anything is bound', async (t) => {
+  const registry = new Registry();
+  await t.throwsAsync(listenHealthServer('0.0.0.0:0', { registry, checkReady: async () => undefined }, 'the scheduler HTTP server'), {
+    message: /^the scheduler HTTP server: 0\.0\.0\.0:0 is beyond loopback, where only HTTPS is served, and there is no serving certificate for it/,
+  });
+});

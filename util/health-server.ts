@@ -135,10 +135,17 @@ function secureOptions(tls: HealthTls): { ca: string; cert: string; key: string 
 
 /**
  * Creates the server (HTTPS with `tls`) and listens on HOST:PORT; the error
- * names the address and what it was for.
+ * names the address and what it was for. Plain HTTP is for loopback only:
+ * beyond it /metrics would answer anyone, so an address there without
+ * `tls` is refused before anything is bound.
  */
 export async function listenHealthServer(address: string, deps: HealthDeps, what = 'HTTP', tls?: HealthTls): Promise<ListeningHealthServer> {
   const { host, port: wanted } = splitAddress(address, what);
+  if (tls === undefined && !isLoopbackHost(host)) {
+    throw new Error(
+      `${what}: ${address} is beyond loopback, where only HTTPS is served, and there is no serving certificate for it: use a loopback address such as 127.0.0.1:${wanted}`,
+    );
+  }
   const server = createHealthServer(deps, tls);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`cannot listen on ${address} for ${what}: ${err.message}`)));
