@@ -317,7 +317,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       httpTls(opts.httpAddress, transport.http),
     );
     cleanups.push(() => http.close());
-    transport.http?.onRenewed((next) => http.setTls({ caPem: transport.http?.caPem ?? '', certPem: next.certPem, keyPem: next.keyPem }));
+    // A renewed serving certificate reaches the HTTPS port too (loopback is plain HTTP: nothing to renew).
+    if (http.scheme === 'https')
+      transport.http?.onRenewed((next) => http.setTls({ caPem: transport.http?.caPem ?? '', certPem: next.certPem, keyPem: next.keyPem }));
     const httpAddress = http.address;
     log(`serving gRPC on ${grpcAddresses.join(', ')}, HTTP on ${httpAddress} (${opts.insecurePlaintext ? 'PLAINTEXT, no authentication' : 'TLS'})`);
     return { grpcAddress, grpcAddresses, httpAddress, metrics, serverToken, stop };
