@@ -6,25 +6,10 @@
 // rejected with reason SysctlForbidden. Pure.
 
 import type { Pod } from '../api/gen/tsk/v1/core';
+import { SAFE_SYSCTLS } from '../api/sysctls';
 
 /** The pod status reason and event reason of a rejected pod (Kubernetes' sysctl.ForbiddenReason). */
 export const SYSCTL_FORBIDDEN = 'SysctlForbidden';
-
-/** Kubernetes' safe sysctls (v1.32): namespaced, and unable to affect other pods or the node. */
-export const SAFE_SYSCTLS: readonly string[] = [
-  'kernel.shm_rmid_forced',
-  'net.ipv4.ip_local_port_range',
-  'net.ipv4.tcp_syncookies',
-  'net.ipv4.ping_group_range',
-  'net.ipv4.ip_unprivileged_port_start',
-  'net.ipv4.ip_local_reserved_ports',
-  'net.ipv4.tcp_keepalive_time',
-  'net.ipv4.tcp_fin_timeout',
-  'net.ipv4.tcp_keepalive_intvl',
-  'net.ipv4.tcp_keepalive_probes',
-  'net.ipv4.tcp_rmem',
-  'net.ipv4.tcp_wmem',
-];
 
 type SysctlNamespace = 'ipc' | 'net';
 

@@ -6,6 +6,7 @@
 
 import type { Container, PodSpec, SecurityContext } from '../../api/gen/tsk/v1/core';
 import type { ObjectMeta } from '../../api/gen/tsk/v1/meta';
+import { SAFE_SYSCTLS } from '../../api/sysctls';
 
 export type Level = 'privileged' | 'baseline' | 'restricted';
 
@@ -232,22 +233,6 @@ const seccompProfileBaseline: Check = {
     return { reason: 'seccompProfile', detail: `${setters.join(' and ')} must not set securityContext.seccompProfile.type to "Unconfined"` };
   },
 };
-
-/** The namespaced, isolated sysctls baseline allows (latest: 1.32's list). */
-export const SAFE_SYSCTLS = new Set([
-  'kernel.shm_rmid_forced',
-  'net.ipv4.ip_local_port_range',
-  'net.ipv4.ip_unprivileged_port_start',
-  'net.ipv4.tcp_syncookies',
-  'net.ipv4.ping_group_range',
-  'net.ipv4.ip_local_reserved_ports',
-  'net.ipv4.tcp_keepalive_time',
-  'net.ipv4.tcp_fin_timeout',
-  'net.ipv4.tcp_keepalive_intvl',
-  'net.ipv4.tcp_keepalive_probes',
-  'net.ipv4.tcp_rmem',
-  'net.ipv4.tcp_wmem',
-]);
 
 const sysctls: Check = {
   id: 'sysctls',
