@@ -87,6 +87,11 @@ const FIELDS: { readonly [K in KindName]: FieldTable<KindObjects[K]> } = {
     source: (e) => e.source?.component ?? '',
     type: (e) => e.type ?? '',
   },
+  ConfigMap: metaFields<KindObjects['ConfigMap']>(),
+  Secret: {
+    ...metaFields<KindObjects['Secret']>(),
+    type: (s) => s.type ?? '',
+  },
 };
 
 /** The field names a kind's field selectors may use. */

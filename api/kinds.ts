@@ -84,6 +84,8 @@ export interface KindObjects {
   Node: core.Node;
   Namespace: core.Namespace;
   Event: core.Event;
+  ConfigMap: core.ConfigMap;
+  Secret: core.Secret;
 }
 
 export type KindName = keyof KindObjects;
@@ -126,6 +128,8 @@ export const KINDS: { readonly [K in KindName]: KindInfo<KindObjects[K]> } = {
   Node: info('Node', 'nodes', ['no'], false, core.Node, api.NodeServiceService),
   Namespace: info('Namespace', 'namespaces', ['ns'], false, core.Namespace, api.NamespaceServiceService),
   Event: info('Event', 'events', ['ev'], true, core.Event, api.EventServiceService, false),
+  ConfigMap: info('ConfigMap', 'configmaps', ['cm'], true, core.ConfigMap, api.ConfigMapServiceService, false),
+  Secret: info('Secret', 'secrets', [], true, core.Secret, api.SecretServiceService, false),
 };
 
 export const KIND_NAMES = Object.keys(KINDS) as KindName[];

@@ -7,7 +7,20 @@
 // zero value ("" or 0, objects decoded from protobuf), as Kubernetes treats
 // a zero value of a non-pointer field.
 
-import type { Container, Endpoints, Event, Namespace, Node, Pod, PodSpec, Probe, ReplicationController, Service } from '../api/gen/tsk/v1/core';
+import type {
+  ConfigMap,
+  Container,
+  Endpoints,
+  Secret,
+  Event,
+  Namespace,
+  Node,
+  Pod,
+  PodSpec,
+  Probe,
+  ReplicationController,
+  Service,
+} from '../api/gen/tsk/v1/core';
 import type { KindName, KindObjects } from '../api/kinds';
 import { addDefaultTolerations } from './default-tolerations';
 
@@ -171,6 +184,24 @@ function defaultEvent(ev: Event): void {
   if (!ev.count) ev.count = 1;
 }
 
+/**
+ * stringData is write-only: its keys are merged into data, overriding it,
+ * and the field is dropped (what Kubernetes' v1 conversion does).
+ */
+function defaultSecret(secret: Secret): void {
+  if (!secret.type) secret.type = 'Opaque';
+  const strings = secret.stringData;
+  if (strings && Object.keys(strings).length > 0) {
+    const data = (secret.data ??= {});
+    for (const [k, v] of Object.entries(strings)) data[k] = Buffer.from(v, 'utf8');
+  }
+  delete secret.stringData;
+}
+
+function defaultConfigMap(_cm: ConfigMap): void {
+  // ConfigMaps have no defaults.
+}
+
 const DEFAULTERS: { readonly [K in KindName]: (obj: KindObjects[K]) => void } = {
   Pod: defaultPod,
   ReplicationController: defaultReplicationController,
@@ -179,6 +210,8 @@ const DEFAULTERS: { readonly [K in KindName]: (obj: KindObjects[K]) => void } = 
   Node: defaultNode,
   Namespace: defaultNamespace,
   Event: defaultEvent,
+  ConfigMap: defaultConfigMap,
+  Secret: defaultSecret,
 };
 
 /**

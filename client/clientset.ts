@@ -24,6 +24,8 @@ export class Clientset {
   readonly nodes: ResourceClient<core.Node>;
   readonly namespaces: ResourceClient<core.Namespace>;
   readonly events: ResourceClient<core.Event>;
+  readonly configMaps: ResourceClient<core.ConfigMap>;
+  readonly secrets: ResourceClient<core.Secret>;
   private readonly byKind: { readonly [K in KindName]: ResourceClient<KindObjects[K]> };
 
   /** Opens a channel to the API server at `address` (HOST:PORT). Call close() when done. */
@@ -37,6 +39,8 @@ export class Clientset {
     this.nodes = new GrpcResourceClient(KINDS.Node, c);
     this.namespaces = new GrpcResourceClient(KINDS.Namespace, c);
     this.events = new GrpcResourceClient(KINDS.Event, c);
+    this.configMaps = new GrpcResourceClient(KINDS.ConfigMap, c);
+    this.secrets = new GrpcResourceClient(KINDS.Secret, c);
     this.byKind = {
       Pod: this.pods,
       ReplicationController: this.replicationControllers,
@@ -45,6 +49,8 @@ export class Clientset {
       Node: this.nodes,
       Namespace: this.namespaces,
       Event: this.events,
+      ConfigMap: this.configMaps,
+      Secret: this.secrets,
     };
   }
 

@@ -98,6 +98,31 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
   "tsk.v1.EnvVarSource": {
     "fieldRef": {"name":"fieldRef","json":"fieldRef","kind":"message","type":"tsk.v1.ObjectFieldSelector"},
     "resourceFieldRef": {"name":"resourceFieldRef","json":"resourceFieldRef","kind":"message","type":"tsk.v1.ResourceFieldSelector"},
+    "configMapKeyRef": {"name":"configMapKeyRef","json":"configMapKeyRef","kind":"message","type":"tsk.v1.ConfigMapKeySelector"},
+    "secretKeyRef": {"name":"secretKeyRef","json":"secretKeyRef","kind":"message","type":"tsk.v1.SecretKeySelector"},
+  },
+  "tsk.v1.ConfigMapKeySelector": {
+    "name": {"name":"name","json":"name","kind":"string"},
+    "key": {"name":"key","json":"key","kind":"string"},
+    "optional": {"name":"optional","json":"optional","kind":"bool","optional":true},
+  },
+  "tsk.v1.SecretKeySelector": {
+    "name": {"name":"name","json":"name","kind":"string"},
+    "key": {"name":"key","json":"key","kind":"string"},
+    "optional": {"name":"optional","json":"optional","kind":"bool","optional":true},
+  },
+  "tsk.v1.ConfigMapEnvSource": {
+    "name": {"name":"name","json":"name","kind":"string"},
+    "optional": {"name":"optional","json":"optional","kind":"bool","optional":true},
+  },
+  "tsk.v1.SecretEnvSource": {
+    "name": {"name":"name","json":"name","kind":"string"},
+    "optional": {"name":"optional","json":"optional","kind":"bool","optional":true},
+  },
+  "tsk.v1.EnvFromSource": {
+    "prefix": {"name":"prefix","json":"prefix","kind":"string"},
+    "configMapRef": {"name":"configMapRef","json":"configMapRef","kind":"message","type":"tsk.v1.ConfigMapEnvSource"},
+    "secretRef": {"name":"secretRef","json":"secretRef","kind":"message","type":"tsk.v1.SecretEnvSource"},
   },
   "tsk.v1.ObjectFieldSelector": {
     "apiVersion": {"name":"apiVersion","json":"apiVersion","kind":"string"},
@@ -124,6 +149,8 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "readOnly": {"name":"readOnly","json":"readOnly","kind":"bool"},
     "mountPath": {"name":"mountPath","json":"mountPath","kind":"string"},
     "subPath": {"name":"subPath","json":"subPath","kind":"string"},
+    "subPathExpr": {"name":"subPathExpr","json":"subPathExpr","kind":"string"},
+    "mountPropagation": {"name":"mountPropagation","json":"mountPropagation","kind":"string"},
   },
   "tsk.v1.ExecAction": {
     "command": {"name":"command","json":"command","kind":"string","repeated":true},
@@ -142,6 +169,20 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
   "tsk.v1.TCPSocketAction": {
     "port": {"name":"port","json":"port","kind":"message","type":"tsk.v1.IntOrString"},
     "host": {"name":"host","json":"host","kind":"string"},
+  },
+  "tsk.v1.SleepAction": {
+    "seconds": {"name":"seconds","json":"seconds","kind":"int64"},
+  },
+  "tsk.v1.LifecycleHandler": {
+    "exec": {"name":"exec","json":"exec","kind":"message","type":"tsk.v1.ExecAction"},
+    "httpGet": {"name":"httpGet","json":"httpGet","kind":"message","type":"tsk.v1.HTTPGetAction"},
+    "tcpSocket": {"name":"tcpSocket","json":"tcpSocket","kind":"message","type":"tsk.v1.TCPSocketAction"},
+    "sleep": {"name":"sleep","json":"sleep","kind":"message","type":"tsk.v1.SleepAction"},
+  },
+  "tsk.v1.Lifecycle": {
+    "postStart": {"name":"postStart","json":"postStart","kind":"message","type":"tsk.v1.LifecycleHandler"},
+    "preStop": {"name":"preStop","json":"preStop","kind":"message","type":"tsk.v1.LifecycleHandler"},
+    "stopSignal": {"name":"stopSignal","json":"stopSignal","kind":"string"},
   },
   "tsk.v1.Probe": {
     "exec": {"name":"exec","json":"exec","kind":"message","type":"tsk.v1.ExecAction"},
@@ -173,6 +214,9 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "tty": {"name":"tty","json":"tty","kind":"bool"},
     "terminationMessagePath": {"name":"terminationMessagePath","json":"terminationMessagePath","kind":"string"},
     "securityContext": {"name":"securityContext","json":"securityContext","kind":"message","type":"tsk.v1.SecurityContext"},
+    "envFrom": {"name":"envFrom","json":"envFrom","kind":"message","type":"tsk.v1.EnvFromSource","repeated":true},
+    "lifecycle": {"name":"lifecycle","json":"lifecycle","kind":"message","type":"tsk.v1.Lifecycle"},
+    "terminationMessagePolicy": {"name":"terminationMessagePolicy","json":"terminationMessagePolicy","kind":"string"},
   },
   "tsk.v1.Capabilities": {
     "add": {"name":"add","json":"add","kind":"string","repeated":true},
@@ -229,10 +273,79 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "path": {"name":"path","json":"path","kind":"string"},
     "type": {"name":"type","json":"type","kind":"string"},
   },
+  "tsk.v1.KeyToPath": {
+    "key": {"name":"key","json":"key","kind":"string"},
+    "path": {"name":"path","json":"path","kind":"string"},
+    "mode": {"name":"mode","json":"mode","kind":"int32","optional":true},
+  },
+  "tsk.v1.ConfigMapVolumeSource": {
+    "name": {"name":"name","json":"name","kind":"string"},
+    "items": {"name":"items","json":"items","kind":"message","type":"tsk.v1.KeyToPath","repeated":true},
+    "defaultMode": {"name":"defaultMode","json":"defaultMode","kind":"int32","optional":true},
+    "optional": {"name":"optional","json":"optional","kind":"bool","optional":true},
+  },
+  "tsk.v1.SecretVolumeSource": {
+    "secretName": {"name":"secretName","json":"secretName","kind":"string"},
+    "items": {"name":"items","json":"items","kind":"message","type":"tsk.v1.KeyToPath","repeated":true},
+    "defaultMode": {"name":"defaultMode","json":"defaultMode","kind":"int32","optional":true},
+    "optional": {"name":"optional","json":"optional","kind":"bool","optional":true},
+  },
+  "tsk.v1.DownwardAPIVolumeFile": {
+    "path": {"name":"path","json":"path","kind":"string"},
+    "fieldRef": {"name":"fieldRef","json":"fieldRef","kind":"message","type":"tsk.v1.ObjectFieldSelector"},
+    "resourceFieldRef": {"name":"resourceFieldRef","json":"resourceFieldRef","kind":"message","type":"tsk.v1.ResourceFieldSelector"},
+    "mode": {"name":"mode","json":"mode","kind":"int32","optional":true},
+  },
+  "tsk.v1.DownwardAPIVolumeSource": {
+    "items": {"name":"items","json":"items","kind":"message","type":"tsk.v1.DownwardAPIVolumeFile","repeated":true},
+    "defaultMode": {"name":"defaultMode","json":"defaultMode","kind":"int32","optional":true},
+  },
+  "tsk.v1.ConfigMapProjection": {
+    "name": {"name":"name","json":"name","kind":"string"},
+    "items": {"name":"items","json":"items","kind":"message","type":"tsk.v1.KeyToPath","repeated":true},
+    "optional": {"name":"optional","json":"optional","kind":"bool","optional":true},
+  },
+  "tsk.v1.SecretProjection": {
+    "name": {"name":"name","json":"name","kind":"string"},
+    "items": {"name":"items","json":"items","kind":"message","type":"tsk.v1.KeyToPath","repeated":true},
+    "optional": {"name":"optional","json":"optional","kind":"bool","optional":true},
+  },
+  "tsk.v1.DownwardAPIProjection": {
+    "items": {"name":"items","json":"items","kind":"message","type":"tsk.v1.DownwardAPIVolumeFile","repeated":true},
+  },
+  "tsk.v1.VolumeProjection": {
+    "secret": {"name":"secret","json":"secret","kind":"message","type":"tsk.v1.SecretProjection"},
+    "downwardAPI": {"name":"downwardAPI","json":"downwardAPI","kind":"message","type":"tsk.v1.DownwardAPIProjection"},
+    "configMap": {"name":"configMap","json":"configMap","kind":"message","type":"tsk.v1.ConfigMapProjection"},
+  },
+  "tsk.v1.ProjectedVolumeSource": {
+    "sources": {"name":"sources","json":"sources","kind":"message","type":"tsk.v1.VolumeProjection","repeated":true},
+    "defaultMode": {"name":"defaultMode","json":"defaultMode","kind":"int32","optional":true},
+  },
   "tsk.v1.Volume": {
     "name": {"name":"name","json":"name","kind":"string"},
     "emptyDir": {"name":"emptyDir","json":"emptyDir","kind":"message","type":"tsk.v1.EmptyDirVolumeSource"},
     "hostPath": {"name":"hostPath","json":"hostPath","kind":"message","type":"tsk.v1.HostPathVolumeSource"},
+    "configMap": {"name":"configMap","json":"configMap","kind":"message","type":"tsk.v1.ConfigMapVolumeSource"},
+    "secret": {"name":"secret","json":"secret","kind":"message","type":"tsk.v1.SecretVolumeSource"},
+    "downwardAPI": {"name":"downwardAPI","json":"downwardAPI","kind":"message","type":"tsk.v1.DownwardAPIVolumeSource"},
+    "projected": {"name":"projected","json":"projected","kind":"message","type":"tsk.v1.ProjectedVolumeSource"},
+  },
+  "tsk.v1.HostAlias": {
+    "ip": {"name":"ip","json":"ip","kind":"string"},
+    "hostnames": {"name":"hostnames","json":"hostnames","kind":"string","repeated":true},
+  },
+  "tsk.v1.PodDNSConfigOption": {
+    "name": {"name":"name","json":"name","kind":"string"},
+    "value": {"name":"value","json":"value","kind":"string","optional":true},
+  },
+  "tsk.v1.PodDNSConfig": {
+    "nameservers": {"name":"nameservers","json":"nameservers","kind":"string","repeated":true},
+    "searches": {"name":"searches","json":"searches","kind":"string","repeated":true},
+    "options": {"name":"options","json":"options","kind":"message","type":"tsk.v1.PodDNSConfigOption","repeated":true},
+  },
+  "tsk.v1.LocalObjectReference": {
+    "name": {"name":"name","json":"name","kind":"string"},
   },
   "tsk.v1.Toleration": {
     "key": {"name":"key","json":"key","kind":"string"},
@@ -261,6 +374,10 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "securityContext": {"name":"securityContext","json":"securityContext","kind":"message","type":"tsk.v1.PodSecurityContext"},
     "hostPID": {"name":"hostPID","json":"hostPID","kind":"bool"},
     "hostIPC": {"name":"hostIPC","json":"hostIPC","kind":"bool"},
+    "hostAliases": {"name":"hostAliases","json":"hostAliases","kind":"message","type":"tsk.v1.HostAlias","repeated":true},
+    "dnsConfig": {"name":"dnsConfig","json":"dnsConfig","kind":"message","type":"tsk.v1.PodDNSConfig"},
+    "enableServiceLinks": {"name":"enableServiceLinks","json":"enableServiceLinks","kind":"bool","optional":true},
+    "imagePullSecrets": {"name":"imagePullSecrets","json":"imagePullSecrets","kind":"message","type":"tsk.v1.LocalObjectReference","repeated":true},
   },
   "tsk.v1.ContainerStateWaiting": {
     "reason": {"name":"reason","json":"reason","kind":"string"},
@@ -403,10 +520,18 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "internalTrafficPolicy": {"name":"internalTrafficPolicy","json":"internalTrafficPolicy","kind":"string"},
     "ipFamilies": {"name":"ipFamilies","json":"ipFamilies","kind":"string","repeated":true},
     "ipFamilyPolicy": {"name":"ipFamilyPolicy","json":"ipFamilyPolicy","kind":"string"},
+    "externalName": {"name":"externalName","json":"externalName","kind":"string"},
+    "loadBalancerIP": {"name":"loadBalancerIP","json":"loadBalancerIP","kind":"string"},
+    "loadBalancerSourceRanges": {"name":"loadBalancerSourceRanges","json":"loadBalancerSourceRanges","kind":"string","repeated":true},
+    "allocateLoadBalancerNodePorts": {"name":"allocateLoadBalancerNodePorts","json":"allocateLoadBalancerNodePorts","kind":"bool","optional":true},
+    "loadBalancerClass": {"name":"loadBalancerClass","json":"loadBalancerClass","kind":"string","optional":true},
+    "healthCheckNodePort": {"name":"healthCheckNodePort","json":"healthCheckNodePort","kind":"int32"},
+    "publishNotReadyAddresses": {"name":"publishNotReadyAddresses","json":"publishNotReadyAddresses","kind":"bool"},
   },
   "tsk.v1.LoadBalancerIngress": {
     "ip": {"name":"ip","json":"ip","kind":"string"},
     "hostname": {"name":"hostname","json":"hostname","kind":"string"},
+    "ipMode": {"name":"ipMode","json":"ipMode","kind":"string","optional":true},
   },
   "tsk.v1.LoadBalancerStatus": {
     "ingress": {"name":"ingress","json":"ingress","kind":"message","type":"tsk.v1.LoadBalancerIngress","repeated":true},
@@ -567,6 +692,35 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "metadata": {"name":"metadata","json":"metadata","kind":"message","type":"tsk.v1.ListMeta"},
     "items": {"name":"items","json":"items","kind":"message","type":"tsk.v1.Event","repeated":true},
   },
+  "tsk.v1.ConfigMap": {
+    "apiVersion": {"name":"apiVersion","json":"apiVersion","kind":"string"},
+    "kind": {"name":"kind","json":"kind","kind":"string"},
+    "metadata": {"name":"metadata","json":"metadata","kind":"message","type":"tsk.v1.ObjectMeta"},
+    "data": {"name":"data","json":"data","kind":"map","value":{"kind":"string"}},
+    "binaryData": {"name":"binaryData","json":"binaryData","kind":"map","value":{"kind":"bytes"}},
+    "immutable": {"name":"immutable","json":"immutable","kind":"bool","optional":true},
+  },
+  "tsk.v1.ConfigMapList": {
+    "apiVersion": {"name":"apiVersion","json":"apiVersion","kind":"string"},
+    "kind": {"name":"kind","json":"kind","kind":"string"},
+    "metadata": {"name":"metadata","json":"metadata","kind":"message","type":"tsk.v1.ListMeta"},
+    "items": {"name":"items","json":"items","kind":"message","type":"tsk.v1.ConfigMap","repeated":true},
+  },
+  "tsk.v1.Secret": {
+    "apiVersion": {"name":"apiVersion","json":"apiVersion","kind":"string"},
+    "kind": {"name":"kind","json":"kind","kind":"string"},
+    "metadata": {"name":"metadata","json":"metadata","kind":"message","type":"tsk.v1.ObjectMeta"},
+    "data": {"name":"data","json":"data","kind":"map","value":{"kind":"bytes"}},
+    "stringData": {"name":"stringData","json":"stringData","kind":"map","value":{"kind":"string"}},
+    "type": {"name":"type","json":"type","kind":"string"},
+    "immutable": {"name":"immutable","json":"immutable","kind":"bool","optional":true},
+  },
+  "tsk.v1.SecretList": {
+    "apiVersion": {"name":"apiVersion","json":"apiVersion","kind":"string"},
+    "kind": {"name":"kind","json":"kind","kind":"string"},
+    "metadata": {"name":"metadata","json":"metadata","kind":"message","type":"tsk.v1.ListMeta"},
+    "items": {"name":"items","json":"items","kind":"message","type":"tsk.v1.Secret","repeated":true},
+  },
   "tsk.v1.PodLogsRequest": {
     "namespace": {"name":"namespace","json":"namespace","kind":"string"},
     "name": {"name":"name","json":"name","kind":"string"},
@@ -724,6 +878,30 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
   "tsk.v1.EventWatchEvent": {
     "type": {"name":"type","json":"type","kind":"string"},
     "object": {"name":"object","json":"object","kind":"message","type":"tsk.v1.Event"},
+  },
+  "tsk.v1.CreateConfigMapRequest": {
+    "object": {"name":"object","json":"object","kind":"message","type":"tsk.v1.ConfigMap"},
+    "options": {"name":"options","json":"options","kind":"message","type":"tsk.v1.CreateOptions"},
+  },
+  "tsk.v1.UpdateConfigMapRequest": {
+    "object": {"name":"object","json":"object","kind":"message","type":"tsk.v1.ConfigMap"},
+    "options": {"name":"options","json":"options","kind":"message","type":"tsk.v1.UpdateOptions"},
+  },
+  "tsk.v1.ConfigMapWatchEvent": {
+    "type": {"name":"type","json":"type","kind":"string"},
+    "object": {"name":"object","json":"object","kind":"message","type":"tsk.v1.ConfigMap"},
+  },
+  "tsk.v1.CreateSecretRequest": {
+    "object": {"name":"object","json":"object","kind":"message","type":"tsk.v1.Secret"},
+    "options": {"name":"options","json":"options","kind":"message","type":"tsk.v1.CreateOptions"},
+  },
+  "tsk.v1.UpdateSecretRequest": {
+    "object": {"name":"object","json":"object","kind":"message","type":"tsk.v1.Secret"},
+    "options": {"name":"options","json":"options","kind":"message","type":"tsk.v1.UpdateOptions"},
+  },
+  "tsk.v1.SecretWatchEvent": {
+    "type": {"name":"type","json":"type","kind":"string"},
+    "object": {"name":"object","json":"object","kind":"message","type":"tsk.v1.Secret"},
   },
   "tsk.v1.ClusterInfoRequest": {
   },

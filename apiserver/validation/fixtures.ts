@@ -95,6 +95,19 @@ const RAW: Fixtures = {
     message: 'Successfully assigned default/web-1 to node-1',
     source: { component: 'default-scheduler' },
   }),
+  ConfigMap: () => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'game-config', namespace: 'default' },
+    data: { 'game.properties': 'enemies=aliens\nlives=3\n', player_initial_lives: '3' },
+  }),
+  Secret: () => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'db-user-pass', namespace: 'default' },
+    type: 'Opaque',
+    data: { username: Buffer.from('admin'), password: Buffer.from('S!B\\*d$zDsb=') },
+  }),
 };
 
 /** A valid object of the kind, defaulted as the server stores it. */

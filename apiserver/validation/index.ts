@@ -13,6 +13,7 @@ import type { KindName, KindObjects } from '../../api/kinds';
 import { validatePod, validatePodUpdate } from './pod';
 import { validateReplicationController, validateReplicationControllerUpdate } from './replicationcontroller';
 import { validateService, validateServiceUpdate } from './service';
+import { validateConfigMap, validateConfigMapUpdate, validateSecret, validateSecretUpdate } from './config';
 import {
   validateEndpoints,
   validateEndpointsUpdate,
@@ -39,6 +40,8 @@ const VALIDATORS: { readonly [K in KindName]: Validators<KindObjects[K]> } = {
   Node: { create: validateNode, update: validateNodeUpdate },
   Namespace: { create: validateNamespace, update: validateNamespaceUpdate },
   Event: { create: validateEvent, update: validateEventUpdate },
+  ConfigMap: { create: validateConfigMap, update: validateConfigMapUpdate },
+  Secret: { create: validateSecret, update: validateSecretUpdate },
 };
 
 /** Problems with a new object of the given kind; [] when it may be created. */

@@ -181,6 +181,21 @@ function eventColumns(wide: boolean): Columns<core.Event> {
   };
 }
 
+/** kubectl's DATA column: the number of keys (data and binaryData). */
+function configMapColumns(): Columns<core.ConfigMap> {
+  return {
+    headers: ['NAME', 'DATA', 'AGE'],
+    row: (cm, now) => [cm.metadata?.name ?? '', String(Object.keys(cm.data ?? {}).length + Object.keys(cm.binaryData ?? {}).length), created(cm, now)],
+  };
+}
+
+function secretColumns(): Columns<core.Secret> {
+  return {
+    headers: ['NAME', 'TYPE', 'DATA', 'AGE'],
+    row: (s, now) => [s.metadata?.name ?? '', s.type || 'Opaque', String(Object.keys(s.data ?? {}).length), created(s, now)],
+  };
+}
+
 function baseColumns(kind: KindName, wide: boolean): Columns<ApiObject> {
   const pick = (): Columns<never> => {
     switch (kind) {
@@ -198,6 +213,10 @@ function baseColumns(kind: KindName, wide: boolean): Columns<ApiObject> {
         return namespaceColumns();
       case 'Event':
         return eventColumns(wide);
+      case 'ConfigMap':
+        return configMapColumns();
+      case 'Secret':
+        return secretColumns();
     }
   };
   return pick() as unknown as Columns<ApiObject>;

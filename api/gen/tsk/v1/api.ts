@@ -24,6 +24,8 @@ import {
 } from "@grpc/grpc-js";
 import {
   Binding,
+  ConfigMap,
+  ConfigMapList,
   Endpoints,
   EndpointsList,
   Event,
@@ -36,6 +38,8 @@ import {
   PodList,
   ReplicationController,
   ReplicationControllerList,
+  Secret,
+  SecretList,
   Service,
   ServiceList,
 } from "./core";
@@ -216,6 +220,44 @@ export interface UpdateEventRequest {
 export interface EventWatchEvent {
   type?: string | undefined;
   object?: Event | undefined;
+}
+
+export interface CreateConfigMapRequest {
+  object?: ConfigMap | undefined;
+  options?: CreateOptions | undefined;
+}
+
+export interface UpdateConfigMapRequest {
+  object?: ConfigMap | undefined;
+  options?: UpdateOptions | undefined;
+}
+
+/**
+ * type is ADDED, MODIFIED, DELETED or BOOKMARK. A BOOKMARK's object carries
+ * only metadata.resourceVersion: every change up to it has been sent.
+ */
+export interface ConfigMapWatchEvent {
+  type?: string | undefined;
+  object?: ConfigMap | undefined;
+}
+
+export interface CreateSecretRequest {
+  object?: Secret | undefined;
+  options?: CreateOptions | undefined;
+}
+
+export interface UpdateSecretRequest {
+  object?: Secret | undefined;
+  options?: UpdateOptions | undefined;
+}
+
+/**
+ * type is ADDED, MODIFIED, DELETED or BOOKMARK. A BOOKMARK's object carries
+ * only metadata.resourceVersion: every change up to it has been sent.
+ */
+export interface SecretWatchEvent {
+  type?: string | undefined;
+  object?: Secret | undefined;
 }
 
 function createBaseStatusCause(): StatusCause {
@@ -1635,6 +1677,348 @@ export const EventWatchEvent: MessageFns<EventWatchEvent> = {
   },
 };
 
+function createBaseCreateConfigMapRequest(): CreateConfigMapRequest {
+  return { object: undefined, options: undefined };
+}
+
+export const CreateConfigMapRequest: MessageFns<CreateConfigMapRequest> = {
+  encode(message: CreateConfigMapRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.object !== undefined) {
+      ConfigMap.encode(message.object, writer.uint32(10).fork()).join();
+    }
+    if (message.options !== undefined) {
+      CreateOptions.encode(message.options, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateConfigMapRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateConfigMapRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.object = ConfigMap.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.options = CreateOptions.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateConfigMapRequest(): UpdateConfigMapRequest {
+  return { object: undefined, options: undefined };
+}
+
+export const UpdateConfigMapRequest: MessageFns<UpdateConfigMapRequest> = {
+  encode(message: UpdateConfigMapRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.object !== undefined) {
+      ConfigMap.encode(message.object, writer.uint32(10).fork()).join();
+    }
+    if (message.options !== undefined) {
+      UpdateOptions.encode(message.options, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateConfigMapRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateConfigMapRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.object = ConfigMap.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.options = UpdateOptions.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseConfigMapWatchEvent(): ConfigMapWatchEvent {
+  return { type: "", object: undefined };
+}
+
+export const ConfigMapWatchEvent: MessageFns<ConfigMapWatchEvent> = {
+  encode(message: ConfigMapWatchEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== undefined && message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.object !== undefined) {
+      ConfigMap.encode(message.object, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigMapWatchEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigMapWatchEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.object = ConfigMap.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCreateSecretRequest(): CreateSecretRequest {
+  return { object: undefined, options: undefined };
+}
+
+export const CreateSecretRequest: MessageFns<CreateSecretRequest> = {
+  encode(message: CreateSecretRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.object !== undefined) {
+      Secret.encode(message.object, writer.uint32(10).fork()).join();
+    }
+    if (message.options !== undefined) {
+      CreateOptions.encode(message.options, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateSecretRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateSecretRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.object = Secret.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.options = CreateOptions.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateSecretRequest(): UpdateSecretRequest {
+  return { object: undefined, options: undefined };
+}
+
+export const UpdateSecretRequest: MessageFns<UpdateSecretRequest> = {
+  encode(message: UpdateSecretRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.object !== undefined) {
+      Secret.encode(message.object, writer.uint32(10).fork()).join();
+    }
+    if (message.options !== undefined) {
+      UpdateOptions.encode(message.options, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSecretRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSecretRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.object = Secret.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.options = UpdateOptions.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSecretWatchEvent(): SecretWatchEvent {
+  return { type: "", object: undefined };
+}
+
+export const SecretWatchEvent: MessageFns<SecretWatchEvent> = {
+  encode(message: SecretWatchEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== undefined && message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.object !== undefined) {
+      Secret.encode(message.object, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretWatchEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretWatchEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.object = Secret.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 export type DiscoveryService = typeof DiscoveryService;
 export const DiscoveryService = {
   version: {
@@ -3016,6 +3400,373 @@ export const EventServiceClient = makeGenericClientConstructor(
 ) as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): EventServiceClient;
   service: typeof EventServiceService;
+  serviceName: string;
+};
+
+export type ConfigMapServiceService = typeof ConfigMapServiceService;
+export const ConfigMapServiceService = {
+  create: {
+    path: "/tsk.v1.ConfigMapService/Create" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateConfigMapRequest): Buffer =>
+      Buffer.from(CreateConfigMapRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateConfigMapRequest => CreateConfigMapRequest.decode(value),
+    responseSerialize: (value: ConfigMap): Buffer => Buffer.from(ConfigMap.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfigMap => ConfigMap.decode(value),
+  },
+  get: {
+    path: "/tsk.v1.ConfigMapService/Get" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRequest): Buffer => Buffer.from(GetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRequest => GetRequest.decode(value),
+    responseSerialize: (value: ConfigMap): Buffer => Buffer.from(ConfigMap.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfigMap => ConfigMap.decode(value),
+  },
+  list: {
+    path: "/tsk.v1.ConfigMapService/List" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRequest): Buffer => Buffer.from(ListRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRequest => ListRequest.decode(value),
+    responseSerialize: (value: ConfigMapList): Buffer => Buffer.from(ConfigMapList.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfigMapList => ConfigMapList.decode(value),
+  },
+  /** Fails with ABORTED when object.metadata.resourceVersion is stale. */
+  update: {
+    path: "/tsk.v1.ConfigMapService/Update" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateConfigMapRequest): Buffer =>
+      Buffer.from(UpdateConfigMapRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateConfigMapRequest => UpdateConfigMapRequest.decode(value),
+    responseSerialize: (value: ConfigMap): Buffer => Buffer.from(ConfigMap.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfigMap => ConfigMap.decode(value),
+  },
+  /** ConfigMaps have no status: UpdateStatus is Update (kept so every kind has the same verbs). */
+  updateStatus: {
+    path: "/tsk.v1.ConfigMapService/UpdateStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateConfigMapRequest): Buffer =>
+      Buffer.from(UpdateConfigMapRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateConfigMapRequest => UpdateConfigMapRequest.decode(value),
+    responseSerialize: (value: ConfigMap): Buffer => Buffer.from(ConfigMap.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfigMap => ConfigMap.decode(value),
+  },
+  delete: {
+    path: "/tsk.v1.ConfigMapService/Delete" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteRequest): Buffer => Buffer.from(DeleteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteRequest => DeleteRequest.decode(value),
+    responseSerialize: (value: ConfigMap): Buffer => Buffer.from(ConfigMap.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfigMap => ConfigMap.decode(value),
+  },
+  watch: {
+    path: "/tsk.v1.ConfigMapService/Watch" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchRequest): Buffer => Buffer.from(WatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchRequest => WatchRequest.decode(value),
+    responseSerialize: (value: ConfigMapWatchEvent): Buffer => Buffer.from(ConfigMapWatchEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfigMapWatchEvent => ConfigMapWatchEvent.decode(value),
+  },
+} as const;
+
+export interface ConfigMapServiceServer extends UntypedServiceImplementation {
+  create: handleUnaryCall<CreateConfigMapRequest, ConfigMap>;
+  get: handleUnaryCall<GetRequest, ConfigMap>;
+  list: handleUnaryCall<ListRequest, ConfigMapList>;
+  /** Fails with ABORTED when object.metadata.resourceVersion is stale. */
+  update: handleUnaryCall<UpdateConfigMapRequest, ConfigMap>;
+  /** ConfigMaps have no status: UpdateStatus is Update (kept so every kind has the same verbs). */
+  updateStatus: handleUnaryCall<UpdateConfigMapRequest, ConfigMap>;
+  delete: handleUnaryCall<DeleteRequest, ConfigMap>;
+  watch: handleServerStreamingCall<WatchRequest, ConfigMapWatchEvent>;
+}
+
+export interface ConfigMapServiceClient extends Client {
+  create(
+    request: CreateConfigMapRequest,
+    callback: (error: ServiceError | null, response: ConfigMap) => void,
+  ): ClientUnaryCall;
+  create(
+    request: CreateConfigMapRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConfigMap) => void,
+  ): ClientUnaryCall;
+  create(
+    request: CreateConfigMapRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConfigMap) => void,
+  ): ClientUnaryCall;
+  get(request: GetRequest, callback: (error: ServiceError | null, response: ConfigMap) => void): ClientUnaryCall;
+  get(
+    request: GetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConfigMap) => void,
+  ): ClientUnaryCall;
+  get(
+    request: GetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConfigMap) => void,
+  ): ClientUnaryCall;
+  list(request: ListRequest, callback: (error: ServiceError | null, response: ConfigMapList) => void): ClientUnaryCall;
+  list(
+    request: ListRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConfigMapList) => void,
+  ): ClientUnaryCall;
+  list(
+    request: ListRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConfigMapList) => void,
+  ): ClientUnaryCall;
+  /** Fails with ABORTED when object.metadata.resourceVersion is stale. */
+  update(
+    request: UpdateConfigMapRequest,
+    callback: (error: ServiceError | null, response: ConfigMap) => void,
+  ): ClientUnaryCall;
+  update(
+    request: UpdateConfigMapRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConfigMap) => void,
+  ): ClientUnaryCall;
+  update(
+    request: UpdateConfigMapRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConfigMap) => void,
+  ): ClientUnaryCall;
+  /** ConfigMaps have no status: UpdateStatus is Update (kept so every kind has the same verbs). */
+  updateStatus(
+    request: UpdateConfigMapRequest,
+    callback: (error: ServiceError | null, response: ConfigMap) => void,
+  ): ClientUnaryCall;
+  updateStatus(
+    request: UpdateConfigMapRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConfigMap) => void,
+  ): ClientUnaryCall;
+  updateStatus(
+    request: UpdateConfigMapRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConfigMap) => void,
+  ): ClientUnaryCall;
+  delete(request: DeleteRequest, callback: (error: ServiceError | null, response: ConfigMap) => void): ClientUnaryCall;
+  delete(
+    request: DeleteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConfigMap) => void,
+  ): ClientUnaryCall;
+  delete(
+    request: DeleteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConfigMap) => void,
+  ): ClientUnaryCall;
+  watch(request: WatchRequest, options?: Partial<CallOptions>): ClientReadableStream<ConfigMapWatchEvent>;
+  watch(
+    request: WatchRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ConfigMapWatchEvent>;
+}
+
+export const ConfigMapServiceClient = makeGenericClientConstructor(
+  ConfigMapServiceService,
+  "tsk.v1.ConfigMapService",
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): ConfigMapServiceClient;
+  service: typeof ConfigMapServiceService;
+  serviceName: string;
+};
+
+export type SecretServiceService = typeof SecretServiceService;
+export const SecretServiceService = {
+  create: {
+    path: "/tsk.v1.SecretService/Create" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateSecretRequest): Buffer => Buffer.from(CreateSecretRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateSecretRequest => CreateSecretRequest.decode(value),
+    responseSerialize: (value: Secret): Buffer => Buffer.from(Secret.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Secret => Secret.decode(value),
+  },
+  get: {
+    path: "/tsk.v1.SecretService/Get" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRequest): Buffer => Buffer.from(GetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRequest => GetRequest.decode(value),
+    responseSerialize: (value: Secret): Buffer => Buffer.from(Secret.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Secret => Secret.decode(value),
+  },
+  list: {
+    path: "/tsk.v1.SecretService/List" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRequest): Buffer => Buffer.from(ListRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRequest => ListRequest.decode(value),
+    responseSerialize: (value: SecretList): Buffer => Buffer.from(SecretList.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SecretList => SecretList.decode(value),
+  },
+  /** Fails with ABORTED when object.metadata.resourceVersion is stale. */
+  update: {
+    path: "/tsk.v1.SecretService/Update" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateSecretRequest): Buffer => Buffer.from(UpdateSecretRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateSecretRequest => UpdateSecretRequest.decode(value),
+    responseSerialize: (value: Secret): Buffer => Buffer.from(Secret.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Secret => Secret.decode(value),
+  },
+  /** Secrets have no status: UpdateStatus is Update (kept so every kind has the same verbs). */
+  updateStatus: {
+    path: "/tsk.v1.SecretService/UpdateStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateSecretRequest): Buffer => Buffer.from(UpdateSecretRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateSecretRequest => UpdateSecretRequest.decode(value),
+    responseSerialize: (value: Secret): Buffer => Buffer.from(Secret.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Secret => Secret.decode(value),
+  },
+  delete: {
+    path: "/tsk.v1.SecretService/Delete" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteRequest): Buffer => Buffer.from(DeleteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteRequest => DeleteRequest.decode(value),
+    responseSerialize: (value: Secret): Buffer => Buffer.from(Secret.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Secret => Secret.decode(value),
+  },
+  watch: {
+    path: "/tsk.v1.SecretService/Watch" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchRequest): Buffer => Buffer.from(WatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchRequest => WatchRequest.decode(value),
+    responseSerialize: (value: SecretWatchEvent): Buffer => Buffer.from(SecretWatchEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SecretWatchEvent => SecretWatchEvent.decode(value),
+  },
+} as const;
+
+export interface SecretServiceServer extends UntypedServiceImplementation {
+  create: handleUnaryCall<CreateSecretRequest, Secret>;
+  get: handleUnaryCall<GetRequest, Secret>;
+  list: handleUnaryCall<ListRequest, SecretList>;
+  /** Fails with ABORTED when object.metadata.resourceVersion is stale. */
+  update: handleUnaryCall<UpdateSecretRequest, Secret>;
+  /** Secrets have no status: UpdateStatus is Update (kept so every kind has the same verbs). */
+  updateStatus: handleUnaryCall<UpdateSecretRequest, Secret>;
+  delete: handleUnaryCall<DeleteRequest, Secret>;
+  watch: handleServerStreamingCall<WatchRequest, SecretWatchEvent>;
+}
+
+export interface SecretServiceClient extends Client {
+  create(
+    request: CreateSecretRequest,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  create(
+    request: CreateSecretRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  create(
+    request: CreateSecretRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  get(request: GetRequest, callback: (error: ServiceError | null, response: Secret) => void): ClientUnaryCall;
+  get(
+    request: GetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  get(
+    request: GetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  list(request: ListRequest, callback: (error: ServiceError | null, response: SecretList) => void): ClientUnaryCall;
+  list(
+    request: ListRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SecretList) => void,
+  ): ClientUnaryCall;
+  list(
+    request: ListRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SecretList) => void,
+  ): ClientUnaryCall;
+  /** Fails with ABORTED when object.metadata.resourceVersion is stale. */
+  update(
+    request: UpdateSecretRequest,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  update(
+    request: UpdateSecretRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  update(
+    request: UpdateSecretRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  /** Secrets have no status: UpdateStatus is Update (kept so every kind has the same verbs). */
+  updateStatus(
+    request: UpdateSecretRequest,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  updateStatus(
+    request: UpdateSecretRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  updateStatus(
+    request: UpdateSecretRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  delete(request: DeleteRequest, callback: (error: ServiceError | null, response: Secret) => void): ClientUnaryCall;
+  delete(
+    request: DeleteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  delete(
+    request: DeleteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  watch(request: WatchRequest, options?: Partial<CallOptions>): ClientReadableStream<SecretWatchEvent>;
+  watch(
+    request: WatchRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<SecretWatchEvent>;
+}
+
+export const SecretServiceClient = makeGenericClientConstructor(
+  SecretServiceService,
+  "tsk.v1.SecretService",
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): SecretServiceClient;
+  service: typeof SecretServiceService;
   serviceName: string;
 };
 

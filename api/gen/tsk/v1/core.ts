@@ -27,6 +27,42 @@ export interface EnvVar {
 export interface EnvVarSource {
   fieldRef?: ObjectFieldSelector | undefined;
   resourceFieldRef?: ResourceFieldSelector | undefined;
+  configMapKeyRef?: ConfigMapKeySelector | undefined;
+  secretKeyRef?: SecretKeySelector | undefined;
+}
+
+/** A key of a ConfigMap in the pod's namespace. */
+export interface ConfigMapKeySelector {
+  name?: string | undefined;
+  key?:
+    | string
+    | undefined;
+  /** When true, a missing ConfigMap or key leaves the variable unset instead of failing the container. */
+  optional?: boolean | undefined;
+}
+
+/** A key of a Secret in the pod's namespace. */
+export interface SecretKeySelector {
+  name?: string | undefined;
+  key?: string | undefined;
+  optional?: boolean | undefined;
+}
+
+export interface ConfigMapEnvSource {
+  name?: string | undefined;
+  optional?: boolean | undefined;
+}
+
+export interface SecretEnvSource {
+  name?: string | undefined;
+  optional?: boolean | undefined;
+}
+
+/** Every key of a ConfigMap or Secret as variables, each name prefixed. */
+export interface EnvFromSource {
+  prefix?: string | undefined;
+  configMapRef?: ConfigMapEnvSource | undefined;
+  secretRef?: SecretEnvSource | undefined;
 }
 
 export interface ObjectFieldSelector {
@@ -70,7 +106,15 @@ export interface VolumeMount {
   name?: string | undefined;
   readOnly?: boolean | undefined;
   mountPath?: string | undefined;
-  subPath?: string | undefined;
+  subPath?:
+    | string
+    | undefined;
+  /** Like sub_path, with $(VAR) references to the container's environment expanded. */
+  subPathExpr?:
+    | string
+    | undefined;
+  /** None (default), HostToContainer or Bidirectional. */
+  mountPropagation?: string | undefined;
 }
 
 export interface ExecAction {
@@ -93,6 +137,31 @@ export interface HTTPGetAction {
 export interface TCPSocketAction {
   port?: IntOrString | undefined;
   host?: string | undefined;
+}
+
+export interface SleepAction {
+  seconds?: number | undefined;
+}
+
+/** One action of a lifecycle hook: exactly one of exec, httpGet, tcpSocket (deprecated) or sleep. */
+export interface LifecycleHandler {
+  exec?: ExecAction | undefined;
+  httpGet?: HTTPGetAction | undefined;
+  tcpSocket?: TCPSocketAction | undefined;
+  sleep?: SleepAction | undefined;
+}
+
+export interface Lifecycle {
+  /** Runs right after the container starts; the container is not Running until it returns. */
+  postStart?:
+    | LifecycleHandler
+    | undefined;
+  /** Runs before the container is sent its stop signal, within the termination grace period. */
+  preStop?:
+    | LifecycleHandler
+    | undefined;
+  /** The signal that stops the container (SIGTERM when unset or the image says none). */
+  stopSignal?: string | undefined;
 }
 
 export interface Probe {
@@ -129,6 +198,12 @@ export interface Container {
   tty?: boolean | undefined;
   terminationMessagePath?: string | undefined;
   securityContext?: SecurityContext | undefined;
+  envFrom?: EnvFromSource[] | undefined;
+  lifecycle?:
+    | Lifecycle
+    | undefined;
+  /** File (default) or FallbackToLogsOnError. */
+  terminationMessagePolicy?: string | undefined;
 }
 
 /** Kubernetes core/v1 Capabilities: POSIX capability names without the CAP_ prefix. */
@@ -212,10 +287,102 @@ export interface HostPathVolumeSource {
   type?: string | undefined;
 }
 
+/** One key of a ConfigMap or Secret volume, as the file at path. */
+export interface KeyToPath {
+  key?: string | undefined;
+  path?: string | undefined;
+  mode?: number | undefined;
+}
+
+export interface ConfigMapVolumeSource {
+  name?: string | undefined;
+  items?:
+    | KeyToPath[]
+    | undefined;
+  /** File mode of the files (0644 when unset). */
+  defaultMode?: number | undefined;
+  optional?: boolean | undefined;
+}
+
+export interface SecretVolumeSource {
+  secretName?: string | undefined;
+  items?: KeyToPath[] | undefined;
+  defaultMode?: number | undefined;
+  optional?: boolean | undefined;
+}
+
+/** One file of a downwardAPI volume: a field of the pod or a container's resource. */
+export interface DownwardAPIVolumeFile {
+  path?: string | undefined;
+  fieldRef?: ObjectFieldSelector | undefined;
+  resourceFieldRef?: ResourceFieldSelector | undefined;
+  mode?: number | undefined;
+}
+
+export interface DownwardAPIVolumeSource {
+  items?: DownwardAPIVolumeFile[] | undefined;
+  defaultMode?: number | undefined;
+}
+
+export interface ConfigMapProjection {
+  name?: string | undefined;
+  items?: KeyToPath[] | undefined;
+  optional?: boolean | undefined;
+}
+
+export interface SecretProjection {
+  name?: string | undefined;
+  items?: KeyToPath[] | undefined;
+  optional?: boolean | undefined;
+}
+
+export interface DownwardAPIProjection {
+  items?: DownwardAPIVolumeFile[] | undefined;
+}
+
+/** One source of a projected volume: exactly one is set. */
+export interface VolumeProjection {
+  secret?: SecretProjection | undefined;
+  downwardAPI?: DownwardAPIProjection | undefined;
+  configMap?: ConfigMapProjection | undefined;
+}
+
+/** Several ConfigMaps, Secrets and downward-API files in one directory. */
+export interface ProjectedVolumeSource {
+  sources?: VolumeProjection[] | undefined;
+  defaultMode?: number | undefined;
+}
+
 export interface Volume {
   name?: string | undefined;
   emptyDir?: EmptyDirVolumeSource | undefined;
   hostPath?: HostPathVolumeSource | undefined;
+  configMap?: ConfigMapVolumeSource | undefined;
+  secret?: SecretVolumeSource | undefined;
+  downwardAPI?: DownwardAPIVolumeSource | undefined;
+  projected?: ProjectedVolumeSource | undefined;
+}
+
+/** An extra line of the pod's /etc/hosts. */
+export interface HostAlias {
+  ip?: string | undefined;
+  hostnames?: string[] | undefined;
+}
+
+export interface PodDNSConfigOption {
+  name?: string | undefined;
+  value?: string | undefined;
+}
+
+/** Resolver settings merged into those dnsPolicy gives (all of them with dnsPolicy None). */
+export interface PodDNSConfig {
+  nameservers?: string[] | undefined;
+  searches?: string[] | undefined;
+  options?: PodDNSConfigOption[] | undefined;
+}
+
+export interface LocalObjectReference {
+  name?: string | undefined;
 }
 
 export interface Toleration {
@@ -255,6 +422,16 @@ export interface PodSpec {
   securityContext?: PodSecurityContext | undefined;
   hostPID?: boolean | undefined;
   hostIPC?: boolean | undefined;
+  hostAliases?: HostAlias[] | undefined;
+  dnsConfig?:
+    | PodDNSConfig
+    | undefined;
+  /** Whether containers get the Docker-link variables of the namespace's Services (true when unset). */
+  enableServiceLinks?:
+    | boolean
+    | undefined;
+  /** Secrets of type kubernetes.io/dockerconfigjson used to pull the pod's images. */
+  imagePullSecrets?: LocalObjectReference[] | undefined;
 }
 
 export interface PodSpec_NodeSelectorEntry {
@@ -439,7 +616,7 @@ export interface ServiceSpec {
   clusterIPs?:
     | string[]
     | undefined;
-  /** ClusterIP (default) or NodePort. */
+  /** ClusterIP (default), NodePort, LoadBalancer or ExternalName. */
   type?: string | undefined;
   externalIPs?:
     | string[]
@@ -450,7 +627,20 @@ export interface ServiceSpec {
   externalTrafficPolicy?: string | undefined;
   internalTrafficPolicy?: string | undefined;
   ipFamilies?: string[] | undefined;
-  ipFamilyPolicy?: string | undefined;
+  ipFamilyPolicy?:
+    | string
+    | undefined;
+  /** With type ExternalName: the DNS name the Service's name is a CNAME for. */
+  externalName?: string | undefined;
+  loadBalancerIP?: string | undefined;
+  loadBalancerSourceRanges?: string[] | undefined;
+  allocateLoadBalancerNodePorts?: boolean | undefined;
+  loadBalancerClass?: string | undefined;
+  healthCheckNodePort?:
+    | number
+    | undefined;
+  /** Whether DNS answers with the addresses of pods that are not ready too. */
+  publishNotReadyAddresses?: boolean | undefined;
 }
 
 export interface ServiceSpec_SelectorEntry {
@@ -460,7 +650,11 @@ export interface ServiceSpec_SelectorEntry {
 
 export interface LoadBalancerIngress {
   ip?: string | undefined;
-  hostname?: string | undefined;
+  hostname?:
+    | string
+    | undefined;
+  /** VIP or Proxy. */
+  ipMode?: string | undefined;
 }
 
 export interface LoadBalancerStatus {
@@ -667,6 +861,74 @@ export interface EventList {
   items?: Event[] | undefined;
 }
 
+export interface ConfigMap {
+  apiVersion?: string | undefined;
+  kind?: string | undefined;
+  metadata?: ObjectMeta | undefined;
+  data?:
+    | { [key: string]: string }
+    | undefined;
+  /** Values that are not UTF-8 text (base64 in JSON and YAML). */
+  binaryData?:
+    | { [key: string]: Buffer }
+    | undefined;
+  /** When true, data and binaryData can no longer change. */
+  immutable?: boolean | undefined;
+}
+
+export interface ConfigMap_DataEntry {
+  key: string;
+  value: string;
+}
+
+export interface ConfigMap_BinaryDataEntry {
+  key: string;
+  value: Buffer;
+}
+
+export interface ConfigMapList {
+  apiVersion?: string | undefined;
+  kind?: string | undefined;
+  metadata?: ListMeta | undefined;
+  items?: ConfigMap[] | undefined;
+}
+
+export interface Secret {
+  apiVersion?: string | undefined;
+  kind?: string | undefined;
+  metadata?:
+    | ObjectMeta
+    | undefined;
+  /** Base64 in JSON and YAML. Stored encrypted in etcd. */
+  data?:
+    | { [key: string]: Buffer }
+    | undefined;
+  /** Write-only convenience: merged into data on write, never returned. */
+  stringData?:
+    | { [key: string]: string }
+    | undefined;
+  /** Opaque (default), kubernetes.io/dockerconfigjson, ... */
+  type?: string | undefined;
+  immutable?: boolean | undefined;
+}
+
+export interface Secret_DataEntry {
+  key: string;
+  value: Buffer;
+}
+
+export interface Secret_StringDataEntry {
+  key: string;
+  value: string;
+}
+
+export interface SecretList {
+  apiVersion?: string | undefined;
+  kind?: string | undefined;
+  metadata?: ListMeta | undefined;
+  items?: Secret[] | undefined;
+}
+
 function createBaseEnvVar(): EnvVar {
   return { name: "", value: "", valueFrom: undefined };
 }
@@ -736,7 +998,7 @@ export const EnvVar: MessageFns<EnvVar> = {
 };
 
 function createBaseEnvVarSource(): EnvVarSource {
-  return { fieldRef: undefined, resourceFieldRef: undefined };
+  return { fieldRef: undefined, resourceFieldRef: undefined, configMapKeyRef: undefined, secretKeyRef: undefined };
 }
 
 export const EnvVarSource: MessageFns<EnvVarSource> = {
@@ -746,6 +1008,12 @@ export const EnvVarSource: MessageFns<EnvVarSource> = {
     }
     if (message.resourceFieldRef !== undefined) {
       ResourceFieldSelector.encode(message.resourceFieldRef, writer.uint32(18).fork()).join();
+    }
+    if (message.configMapKeyRef !== undefined) {
+      ConfigMapKeySelector.encode(message.configMapKeyRef, writer.uint32(26).fork()).join();
+    }
+    if (message.secretKeyRef !== undefined) {
+      SecretKeySelector.encode(message.secretKeyRef, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -777,6 +1045,340 @@ export const EnvVarSource: MessageFns<EnvVarSource> = {
             }
 
             message.resourceFieldRef = ResourceFieldSelector.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.configMapKeyRef = ConfigMapKeySelector.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.secretKeyRef = SecretKeySelector.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseConfigMapKeySelector(): ConfigMapKeySelector {
+  return { name: "", key: "", optional: undefined };
+}
+
+export const ConfigMapKeySelector: MessageFns<ConfigMapKeySelector> = {
+  encode(message: ConfigMapKeySelector, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.key !== undefined && message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.optional !== undefined) {
+      writer.uint32(24).bool(message.optional);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigMapKeySelector {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigMapKeySelector();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.optional = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSecretKeySelector(): SecretKeySelector {
+  return { name: "", key: "", optional: undefined };
+}
+
+export const SecretKeySelector: MessageFns<SecretKeySelector> = {
+  encode(message: SecretKeySelector, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.key !== undefined && message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.optional !== undefined) {
+      writer.uint32(24).bool(message.optional);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretKeySelector {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretKeySelector();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.optional = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseConfigMapEnvSource(): ConfigMapEnvSource {
+  return { name: "", optional: undefined };
+}
+
+export const ConfigMapEnvSource: MessageFns<ConfigMapEnvSource> = {
+  encode(message: ConfigMapEnvSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.optional !== undefined) {
+      writer.uint32(16).bool(message.optional);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigMapEnvSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigMapEnvSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.optional = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSecretEnvSource(): SecretEnvSource {
+  return { name: "", optional: undefined };
+}
+
+export const SecretEnvSource: MessageFns<SecretEnvSource> = {
+  encode(message: SecretEnvSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.optional !== undefined) {
+      writer.uint32(16).bool(message.optional);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretEnvSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretEnvSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.optional = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseEnvFromSource(): EnvFromSource {
+  return { prefix: "", configMapRef: undefined, secretRef: undefined };
+}
+
+export const EnvFromSource: MessageFns<EnvFromSource> = {
+  encode(message: EnvFromSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.prefix !== undefined && message.prefix !== "") {
+      writer.uint32(10).string(message.prefix);
+    }
+    if (message.configMapRef !== undefined) {
+      ConfigMapEnvSource.encode(message.configMapRef, writer.uint32(18).fork()).join();
+    }
+    if (message.secretRef !== undefined) {
+      SecretEnvSource.encode(message.secretRef, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnvFromSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnvFromSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.prefix = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.configMapRef = ConfigMapEnvSource.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.secretRef = SecretEnvSource.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1185,7 +1787,7 @@ export const ResourceRequirements_RequestsEntry: MessageFns<ResourceRequirements
 };
 
 function createBaseVolumeMount(): VolumeMount {
-  return { name: "", readOnly: false, mountPath: "", subPath: "" };
+  return { name: "", readOnly: false, mountPath: "", subPath: "", subPathExpr: "", mountPropagation: "" };
 }
 
 export const VolumeMount: MessageFns<VolumeMount> = {
@@ -1201,6 +1803,12 @@ export const VolumeMount: MessageFns<VolumeMount> = {
     }
     if (message.subPath !== undefined && message.subPath !== "") {
       writer.uint32(34).string(message.subPath);
+    }
+    if (message.subPathExpr !== undefined && message.subPathExpr !== "") {
+      writer.uint32(42).string(message.subPathExpr);
+    }
+    if (message.mountPropagation !== undefined && message.mountPropagation !== "") {
+      writer.uint32(50).string(message.mountPropagation);
     }
     return writer;
   },
@@ -1248,6 +1856,22 @@ export const VolumeMount: MessageFns<VolumeMount> = {
             }
 
             message.subPath = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.subPathExpr = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.mountPropagation = reader.string();
             continue;
           }
         }
@@ -1523,6 +2147,199 @@ export const TCPSocketAction: MessageFns<TCPSocketAction> = {
   },
 };
 
+function createBaseSleepAction(): SleepAction {
+  return { seconds: 0 };
+}
+
+export const SleepAction: MessageFns<SleepAction> = {
+  encode(message: SleepAction, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seconds !== undefined && message.seconds !== 0) {
+      writer.uint32(8).int64(message.seconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SleepAction {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSleepAction();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seconds = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLifecycleHandler(): LifecycleHandler {
+  return { exec: undefined, httpGet: undefined, tcpSocket: undefined, sleep: undefined };
+}
+
+export const LifecycleHandler: MessageFns<LifecycleHandler> = {
+  encode(message: LifecycleHandler, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exec !== undefined) {
+      ExecAction.encode(message.exec, writer.uint32(10).fork()).join();
+    }
+    if (message.httpGet !== undefined) {
+      HTTPGetAction.encode(message.httpGet, writer.uint32(18).fork()).join();
+    }
+    if (message.tcpSocket !== undefined) {
+      TCPSocketAction.encode(message.tcpSocket, writer.uint32(26).fork()).join();
+    }
+    if (message.sleep !== undefined) {
+      SleepAction.encode(message.sleep, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LifecycleHandler {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLifecycleHandler();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.exec = ExecAction.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.httpGet = HTTPGetAction.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.tcpSocket = TCPSocketAction.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sleep = SleepAction.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLifecycle(): Lifecycle {
+  return { postStart: undefined, preStop: undefined, stopSignal: "" };
+}
+
+export const Lifecycle: MessageFns<Lifecycle> = {
+  encode(message: Lifecycle, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.postStart !== undefined) {
+      LifecycleHandler.encode(message.postStart, writer.uint32(10).fork()).join();
+    }
+    if (message.preStop !== undefined) {
+      LifecycleHandler.encode(message.preStop, writer.uint32(18).fork()).join();
+    }
+    if (message.stopSignal !== undefined && message.stopSignal !== "") {
+      writer.uint32(26).string(message.stopSignal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Lifecycle {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLifecycle();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.postStart = LifecycleHandler.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.preStop = LifecycleHandler.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stopSignal = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseProbe(): Probe {
   return {
     exec: undefined,
@@ -1687,6 +2504,9 @@ function createBaseContainer(): Container {
     tty: false,
     terminationMessagePath: "",
     securityContext: undefined,
+    envFrom: [],
+    lifecycle: undefined,
+    terminationMessagePolicy: "",
   };
 }
 
@@ -1755,6 +2575,17 @@ export const Container: MessageFns<Container> = {
     }
     if (message.securityContext !== undefined) {
       SecurityContext.encode(message.securityContext, writer.uint32(146).fork()).join();
+    }
+    if (message.envFrom !== undefined && message.envFrom.length !== 0) {
+      for (const v of message.envFrom) {
+        EnvFromSource.encode(v!, writer.uint32(154).fork()).join();
+      }
+    }
+    if (message.lifecycle !== undefined) {
+      Lifecycle.encode(message.lifecycle, writer.uint32(162).fork()).join();
+    }
+    if (message.terminationMessagePolicy !== undefined && message.terminationMessagePolicy !== "") {
+      writer.uint32(170).string(message.terminationMessagePolicy);
     }
     return writer;
   },
@@ -1929,6 +2760,33 @@ export const Container: MessageFns<Container> = {
             }
 
             message.securityContext = SecurityContext.decode(reader, reader.uint32());
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            const el = EnvFromSource.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.envFrom!.push(el);
+            }
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.lifecycle = Lifecycle.decode(reader, reader.uint32());
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.terminationMessagePolicy = reader.string();
             continue;
           }
         }
@@ -2718,8 +3576,720 @@ export const HostPathVolumeSource: MessageFns<HostPathVolumeSource> = {
   },
 };
 
+function createBaseKeyToPath(): KeyToPath {
+  return { key: "", path: "", mode: undefined };
+}
+
+export const KeyToPath: MessageFns<KeyToPath> = {
+  encode(message: KeyToPath, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== undefined && message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.path !== undefined && message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.mode !== undefined) {
+      writer.uint32(24).int32(message.mode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyToPath {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyToPath();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseConfigMapVolumeSource(): ConfigMapVolumeSource {
+  return { name: "", items: [], defaultMode: undefined, optional: undefined };
+}
+
+export const ConfigMapVolumeSource: MessageFns<ConfigMapVolumeSource> = {
+  encode(message: ConfigMapVolumeSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.items !== undefined && message.items.length !== 0) {
+      for (const v of message.items) {
+        KeyToPath.encode(v!, writer.uint32(18).fork()).join();
+      }
+    }
+    if (message.defaultMode !== undefined) {
+      writer.uint32(24).int32(message.defaultMode);
+    }
+    if (message.optional !== undefined) {
+      writer.uint32(32).bool(message.optional);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigMapVolumeSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigMapVolumeSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = KeyToPath.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.items!.push(el);
+            }
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.defaultMode = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.optional = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSecretVolumeSource(): SecretVolumeSource {
+  return { secretName: "", items: [], defaultMode: undefined, optional: undefined };
+}
+
+export const SecretVolumeSource: MessageFns<SecretVolumeSource> = {
+  encode(message: SecretVolumeSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secretName !== undefined && message.secretName !== "") {
+      writer.uint32(10).string(message.secretName);
+    }
+    if (message.items !== undefined && message.items.length !== 0) {
+      for (const v of message.items) {
+        KeyToPath.encode(v!, writer.uint32(18).fork()).join();
+      }
+    }
+    if (message.defaultMode !== undefined) {
+      writer.uint32(24).int32(message.defaultMode);
+    }
+    if (message.optional !== undefined) {
+      writer.uint32(32).bool(message.optional);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretVolumeSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretVolumeSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secretName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = KeyToPath.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.items!.push(el);
+            }
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.defaultMode = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.optional = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDownwardAPIVolumeFile(): DownwardAPIVolumeFile {
+  return { path: "", fieldRef: undefined, resourceFieldRef: undefined, mode: undefined };
+}
+
+export const DownwardAPIVolumeFile: MessageFns<DownwardAPIVolumeFile> = {
+  encode(message: DownwardAPIVolumeFile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== undefined && message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.fieldRef !== undefined) {
+      ObjectFieldSelector.encode(message.fieldRef, writer.uint32(18).fork()).join();
+    }
+    if (message.resourceFieldRef !== undefined) {
+      ResourceFieldSelector.encode(message.resourceFieldRef, writer.uint32(26).fork()).join();
+    }
+    if (message.mode !== undefined) {
+      writer.uint32(32).int32(message.mode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DownwardAPIVolumeFile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDownwardAPIVolumeFile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fieldRef = ObjectFieldSelector.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.resourceFieldRef = ResourceFieldSelector.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.mode = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDownwardAPIVolumeSource(): DownwardAPIVolumeSource {
+  return { items: [], defaultMode: undefined };
+}
+
+export const DownwardAPIVolumeSource: MessageFns<DownwardAPIVolumeSource> = {
+  encode(message: DownwardAPIVolumeSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.items !== undefined && message.items.length !== 0) {
+      for (const v of message.items) {
+        DownwardAPIVolumeFile.encode(v!, writer.uint32(10).fork()).join();
+      }
+    }
+    if (message.defaultMode !== undefined) {
+      writer.uint32(16).int32(message.defaultMode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DownwardAPIVolumeSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDownwardAPIVolumeSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const el = DownwardAPIVolumeFile.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.items!.push(el);
+            }
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.defaultMode = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseConfigMapProjection(): ConfigMapProjection {
+  return { name: "", items: [], optional: undefined };
+}
+
+export const ConfigMapProjection: MessageFns<ConfigMapProjection> = {
+  encode(message: ConfigMapProjection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.items !== undefined && message.items.length !== 0) {
+      for (const v of message.items) {
+        KeyToPath.encode(v!, writer.uint32(18).fork()).join();
+      }
+    }
+    if (message.optional !== undefined) {
+      writer.uint32(24).bool(message.optional);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigMapProjection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigMapProjection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = KeyToPath.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.items!.push(el);
+            }
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.optional = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSecretProjection(): SecretProjection {
+  return { name: "", items: [], optional: undefined };
+}
+
+export const SecretProjection: MessageFns<SecretProjection> = {
+  encode(message: SecretProjection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.items !== undefined && message.items.length !== 0) {
+      for (const v of message.items) {
+        KeyToPath.encode(v!, writer.uint32(18).fork()).join();
+      }
+    }
+    if (message.optional !== undefined) {
+      writer.uint32(24).bool(message.optional);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretProjection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretProjection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = KeyToPath.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.items!.push(el);
+            }
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.optional = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDownwardAPIProjection(): DownwardAPIProjection {
+  return { items: [] };
+}
+
+export const DownwardAPIProjection: MessageFns<DownwardAPIProjection> = {
+  encode(message: DownwardAPIProjection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.items !== undefined && message.items.length !== 0) {
+      for (const v of message.items) {
+        DownwardAPIVolumeFile.encode(v!, writer.uint32(10).fork()).join();
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DownwardAPIProjection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDownwardAPIProjection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const el = DownwardAPIVolumeFile.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.items!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseVolumeProjection(): VolumeProjection {
+  return { secret: undefined, downwardAPI: undefined, configMap: undefined };
+}
+
+export const VolumeProjection: MessageFns<VolumeProjection> = {
+  encode(message: VolumeProjection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secret !== undefined) {
+      SecretProjection.encode(message.secret, writer.uint32(10).fork()).join();
+    }
+    if (message.downwardAPI !== undefined) {
+      DownwardAPIProjection.encode(message.downwardAPI, writer.uint32(18).fork()).join();
+    }
+    if (message.configMap !== undefined) {
+      ConfigMapProjection.encode(message.configMap, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VolumeProjection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVolumeProjection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secret = SecretProjection.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.downwardAPI = DownwardAPIProjection.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.configMap = ConfigMapProjection.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseProjectedVolumeSource(): ProjectedVolumeSource {
+  return { sources: [], defaultMode: undefined };
+}
+
+export const ProjectedVolumeSource: MessageFns<ProjectedVolumeSource> = {
+  encode(message: ProjectedVolumeSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sources !== undefined && message.sources.length !== 0) {
+      for (const v of message.sources) {
+        VolumeProjection.encode(v!, writer.uint32(10).fork()).join();
+      }
+    }
+    if (message.defaultMode !== undefined) {
+      writer.uint32(16).int32(message.defaultMode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProjectedVolumeSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProjectedVolumeSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const el = VolumeProjection.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.sources!.push(el);
+            }
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.defaultMode = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseVolume(): Volume {
-  return { name: "", emptyDir: undefined, hostPath: undefined };
+  return {
+    name: "",
+    emptyDir: undefined,
+    hostPath: undefined,
+    configMap: undefined,
+    secret: undefined,
+    downwardAPI: undefined,
+    projected: undefined,
+  };
 }
 
 export const Volume: MessageFns<Volume> = {
@@ -2732,6 +4302,18 @@ export const Volume: MessageFns<Volume> = {
     }
     if (message.hostPath !== undefined) {
       HostPathVolumeSource.encode(message.hostPath, writer.uint32(26).fork()).join();
+    }
+    if (message.configMap !== undefined) {
+      ConfigMapVolumeSource.encode(message.configMap, writer.uint32(34).fork()).join();
+    }
+    if (message.secret !== undefined) {
+      SecretVolumeSource.encode(message.secret, writer.uint32(42).fork()).join();
+    }
+    if (message.downwardAPI !== undefined) {
+      DownwardAPIVolumeSource.encode(message.downwardAPI, writer.uint32(50).fork()).join();
+    }
+    if (message.projected !== undefined) {
+      ProjectedVolumeSource.encode(message.projected, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -2771,6 +4353,286 @@ export const Volume: MessageFns<Volume> = {
             }
 
             message.hostPath = HostPathVolumeSource.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.configMap = ConfigMapVolumeSource.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.secret = SecretVolumeSource.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.downwardAPI = DownwardAPIVolumeSource.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.projected = ProjectedVolumeSource.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseHostAlias(): HostAlias {
+  return { ip: "", hostnames: [] };
+}
+
+export const HostAlias: MessageFns<HostAlias> = {
+  encode(message: HostAlias, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ip !== undefined && message.ip !== "") {
+      writer.uint32(10).string(message.ip);
+    }
+    if (message.hostnames !== undefined && message.hostnames.length !== 0) {
+      for (const v of message.hostnames) {
+        writer.uint32(18).string(v!);
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostAlias {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostAlias();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ip = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = reader.string();
+            if (el !== undefined) {
+              message.hostnames!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePodDNSConfigOption(): PodDNSConfigOption {
+  return { name: "", value: undefined };
+}
+
+export const PodDNSConfigOption: MessageFns<PodDNSConfigOption> = {
+  encode(message: PodDNSConfigOption, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.value !== undefined) {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodDNSConfigOption {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodDNSConfigOption();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePodDNSConfig(): PodDNSConfig {
+  return { nameservers: [], searches: [], options: [] };
+}
+
+export const PodDNSConfig: MessageFns<PodDNSConfig> = {
+  encode(message: PodDNSConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nameservers !== undefined && message.nameservers.length !== 0) {
+      for (const v of message.nameservers) {
+        writer.uint32(10).string(v!);
+      }
+    }
+    if (message.searches !== undefined && message.searches.length !== 0) {
+      for (const v of message.searches) {
+        writer.uint32(18).string(v!);
+      }
+    }
+    if (message.options !== undefined && message.options.length !== 0) {
+      for (const v of message.options) {
+        PodDNSConfigOption.encode(v!, writer.uint32(26).fork()).join();
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodDNSConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodDNSConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const el = reader.string();
+            if (el !== undefined) {
+              message.nameservers!.push(el);
+            }
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = reader.string();
+            if (el !== undefined) {
+              message.searches!.push(el);
+            }
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const el = PodDNSConfigOption.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.options!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLocalObjectReference(): LocalObjectReference {
+  return { name: "" };
+}
+
+export const LocalObjectReference: MessageFns<LocalObjectReference> = {
+  encode(message: LocalObjectReference, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LocalObjectReference {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLocalObjectReference();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
             continue;
           }
         }
@@ -2897,6 +4759,10 @@ function createBasePodSpec(): PodSpec {
     securityContext: undefined,
     hostPID: false,
     hostIPC: false,
+    hostAliases: [],
+    dnsConfig: undefined,
+    enableServiceLinks: undefined,
+    imagePullSecrets: [],
   };
 }
 
@@ -2966,6 +4832,22 @@ export const PodSpec: MessageFns<PodSpec> = {
     }
     if (message.hostIPC !== undefined && message.hostIPC !== false) {
       writer.uint32(152).bool(message.hostIPC);
+    }
+    if (message.hostAliases !== undefined && message.hostAliases.length !== 0) {
+      for (const v of message.hostAliases) {
+        HostAlias.encode(v!, writer.uint32(162).fork()).join();
+      }
+    }
+    if (message.dnsConfig !== undefined) {
+      PodDNSConfig.encode(message.dnsConfig, writer.uint32(170).fork()).join();
+    }
+    if (message.enableServiceLinks !== undefined) {
+      writer.uint32(176).bool(message.enableServiceLinks);
+    }
+    if (message.imagePullSecrets !== undefined && message.imagePullSecrets.length !== 0) {
+      for (const v of message.imagePullSecrets) {
+        LocalObjectReference.encode(v!, writer.uint32(186).fork()).join();
+      }
     }
     return writer;
   },
@@ -3148,6 +5030,44 @@ export const PodSpec: MessageFns<PodSpec> = {
             }
 
             message.hostIPC = reader.bool();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            const el = HostAlias.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.hostAliases!.push(el);
+            }
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.dnsConfig = PodDNSConfig.decode(reader, reader.uint32());
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.enableServiceLinks = reader.bool();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            const el = LocalObjectReference.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.imagePullSecrets!.push(el);
+            }
             continue;
           }
         }
@@ -5027,6 +6947,13 @@ function createBaseServiceSpec(): ServiceSpec {
     internalTrafficPolicy: "",
     ipFamilies: [],
     ipFamilyPolicy: "",
+    externalName: "",
+    loadBalancerIP: "",
+    loadBalancerSourceRanges: [],
+    allocateLoadBalancerNodePorts: undefined,
+    loadBalancerClass: undefined,
+    healthCheckNodePort: 0,
+    publishNotReadyAddresses: false,
   };
 }
 
@@ -5075,6 +7002,29 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
     }
     if (message.ipFamilyPolicy !== undefined && message.ipFamilyPolicy !== "") {
       writer.uint32(98).string(message.ipFamilyPolicy);
+    }
+    if (message.externalName !== undefined && message.externalName !== "") {
+      writer.uint32(106).string(message.externalName);
+    }
+    if (message.loadBalancerIP !== undefined && message.loadBalancerIP !== "") {
+      writer.uint32(114).string(message.loadBalancerIP);
+    }
+    if (message.loadBalancerSourceRanges !== undefined && message.loadBalancerSourceRanges.length !== 0) {
+      for (const v of message.loadBalancerSourceRanges) {
+        writer.uint32(122).string(v!);
+      }
+    }
+    if (message.allocateLoadBalancerNodePorts !== undefined) {
+      writer.uint32(128).bool(message.allocateLoadBalancerNodePorts);
+    }
+    if (message.loadBalancerClass !== undefined) {
+      writer.uint32(138).string(message.loadBalancerClass);
+    }
+    if (message.healthCheckNodePort !== undefined && message.healthCheckNodePort !== 0) {
+      writer.uint32(144).int32(message.healthCheckNodePort);
+    }
+    if (message.publishNotReadyAddresses !== undefined && message.publishNotReadyAddresses !== false) {
+      writer.uint32(152).bool(message.publishNotReadyAddresses);
     }
     return writer;
   },
@@ -5203,6 +7153,65 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
             message.ipFamilyPolicy = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.externalName = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.loadBalancerIP = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            const el = reader.string();
+            if (el !== undefined) {
+              message.loadBalancerSourceRanges!.push(el);
+            }
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.allocateLoadBalancerNodePorts = reader.bool();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.loadBalancerClass = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.healthCheckNodePort = reader.int32();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.publishNotReadyAddresses = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5274,7 +7283,7 @@ export const ServiceSpec_SelectorEntry: MessageFns<ServiceSpec_SelectorEntry> = 
 };
 
 function createBaseLoadBalancerIngress(): LoadBalancerIngress {
-  return { ip: "", hostname: "" };
+  return { ip: "", hostname: "", ipMode: undefined };
 }
 
 export const LoadBalancerIngress: MessageFns<LoadBalancerIngress> = {
@@ -5284,6 +7293,9 @@ export const LoadBalancerIngress: MessageFns<LoadBalancerIngress> = {
     }
     if (message.hostname !== undefined && message.hostname !== "") {
       writer.uint32(18).string(message.hostname);
+    }
+    if (message.ipMode !== undefined) {
+      writer.uint32(26).string(message.ipMode);
     }
     return writer;
   },
@@ -5315,6 +7327,14 @@ export const LoadBalancerIngress: MessageFns<LoadBalancerIngress> = {
             }
 
             message.hostname = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ipMode = reader.string();
             continue;
           }
         }
@@ -7629,6 +9649,627 @@ export const EventList: MessageFns<EventList> = {
             }
 
             const el = Event.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.items!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseConfigMap(): ConfigMap {
+  return { apiVersion: "", kind: "", metadata: undefined, data: {}, binaryData: {}, immutable: undefined };
+}
+
+export const ConfigMap: MessageFns<ConfigMap> = {
+  encode(message: ConfigMap, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.apiVersion !== undefined && message.apiVersion !== "") {
+      writer.uint32(10).string(message.apiVersion);
+    }
+    if (message.kind !== undefined && message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.metadata !== undefined) {
+      ObjectMeta.encode(message.metadata, writer.uint32(26).fork()).join();
+    }
+    globalThis.Object.entries(message.data || {}).forEach(([key, value]: [string, string]) => {
+      ConfigMap_DataEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    globalThis.Object.entries(message.binaryData || {}).forEach(([key, value]: [string, Buffer]) => {
+      ConfigMap_BinaryDataEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    if (message.immutable !== undefined) {
+      writer.uint32(48).bool(message.immutable);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigMap {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigMap();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.apiVersion = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.metadata = ObjectMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = ConfigMap_DataEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.data![entry4.key] = entry4.value;
+            }
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = ConfigMap_BinaryDataEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.binaryData![entry5.key] = entry5.value;
+            }
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.immutable = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseConfigMap_DataEntry(): ConfigMap_DataEntry {
+  return { key: "", value: "" };
+}
+
+export const ConfigMap_DataEntry: MessageFns<ConfigMap_DataEntry> = {
+  encode(message: ConfigMap_DataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigMap_DataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigMap_DataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseConfigMap_BinaryDataEntry(): ConfigMap_BinaryDataEntry {
+  return { key: "", value: Buffer.alloc(0) };
+}
+
+export const ConfigMap_BinaryDataEntry: MessageFns<ConfigMap_BinaryDataEntry> = {
+  encode(message: ConfigMap_BinaryDataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value.length !== 0) {
+      writer.uint32(18).bytes(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigMap_BinaryDataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigMap_BinaryDataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseConfigMapList(): ConfigMapList {
+  return { apiVersion: "", kind: "", metadata: undefined, items: [] };
+}
+
+export const ConfigMapList: MessageFns<ConfigMapList> = {
+  encode(message: ConfigMapList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.apiVersion !== undefined && message.apiVersion !== "") {
+      writer.uint32(10).string(message.apiVersion);
+    }
+    if (message.kind !== undefined && message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.metadata !== undefined) {
+      ListMeta.encode(message.metadata, writer.uint32(26).fork()).join();
+    }
+    if (message.items !== undefined && message.items.length !== 0) {
+      for (const v of message.items) {
+        ConfigMap.encode(v!, writer.uint32(34).fork()).join();
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigMapList {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigMapList();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.apiVersion = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.metadata = ListMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const el = ConfigMap.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.items!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSecret(): Secret {
+  return { apiVersion: "", kind: "", metadata: undefined, data: {}, stringData: {}, type: "", immutable: undefined };
+}
+
+export const Secret: MessageFns<Secret> = {
+  encode(message: Secret, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.apiVersion !== undefined && message.apiVersion !== "") {
+      writer.uint32(10).string(message.apiVersion);
+    }
+    if (message.kind !== undefined && message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.metadata !== undefined) {
+      ObjectMeta.encode(message.metadata, writer.uint32(26).fork()).join();
+    }
+    globalThis.Object.entries(message.data || {}).forEach(([key, value]: [string, Buffer]) => {
+      Secret_DataEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    globalThis.Object.entries(message.stringData || {}).forEach(([key, value]: [string, string]) => {
+      Secret_StringDataEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    if (message.type !== undefined && message.type !== "") {
+      writer.uint32(50).string(message.type);
+    }
+    if (message.immutable !== undefined) {
+      writer.uint32(56).bool(message.immutable);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Secret {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecret();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.apiVersion = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.metadata = ObjectMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = Secret_DataEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.data![entry4.key] = entry4.value;
+            }
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = Secret_StringDataEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.stringData![entry5.key] = entry5.value;
+            }
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.immutable = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSecret_DataEntry(): Secret_DataEntry {
+  return { key: "", value: Buffer.alloc(0) };
+}
+
+export const Secret_DataEntry: MessageFns<Secret_DataEntry> = {
+  encode(message: Secret_DataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value.length !== 0) {
+      writer.uint32(18).bytes(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Secret_DataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecret_DataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSecret_StringDataEntry(): Secret_StringDataEntry {
+  return { key: "", value: "" };
+}
+
+export const Secret_StringDataEntry: MessageFns<Secret_StringDataEntry> = {
+  encode(message: Secret_StringDataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Secret_StringDataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecret_StringDataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSecretList(): SecretList {
+  return { apiVersion: "", kind: "", metadata: undefined, items: [] };
+}
+
+export const SecretList: MessageFns<SecretList> = {
+  encode(message: SecretList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.apiVersion !== undefined && message.apiVersion !== "") {
+      writer.uint32(10).string(message.apiVersion);
+    }
+    if (message.kind !== undefined && message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.metadata !== undefined) {
+      ListMeta.encode(message.metadata, writer.uint32(26).fork()).join();
+    }
+    if (message.items !== undefined && message.items.length !== 0) {
+      for (const v of message.items) {
+        Secret.encode(v!, writer.uint32(34).fork()).join();
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretList {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretList();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.apiVersion = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.metadata = ListMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const el = Secret.decode(reader, reader.uint32());
             if (el !== undefined) {
               message.items!.push(el);
             }

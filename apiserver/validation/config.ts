@@ -1,0 +1,124 @@
+// Validation of ConfigMaps and Secrets, as Kubernetes' ValidateConfigMap and
+// ValidateSecret: keys that are safe file names (they become files of
+// configMap and secret volumes), at most 1 MiB of data, the per-type keys of
+// a Secret, and the immutable flag's rules on update. Secrets arrive here with
+// stringData already merged into data (apiserver/defaults.ts).
+
+import type { Cause } from '../../api/errors';
+import type { ConfigMap, Secret } from '../../api/gen/tsk/v1/core';
+import { duplicateWithDetail, forbidden, invalid, invalidEach, Path, required, tooLong } from './field';
+import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from './meta';
+
+/** Kubernetes' MaxSecretSize, which also bounds a ConfigMap. */
+export const MAX_CONFIG_DATA_BYTES = 1024 * 1024;
+
+const KEY_RE = /^[-._a-zA-Z0-9]+$/;
+const KEY_MAX_LENGTH = 253;
+
+export const SECRET_TYPE_OPAQUE = 'Opaque';
+export const SECRET_TYPE_DOCKER_CONFIG_JSON = 'kubernetes.io/dockerconfigjson';
+export const DOCKER_CONFIG_JSON_KEY = '.dockerconfigjson';
+
+/** IsConfigMapKey: the problems with a data key, [] when it is a valid file name. */
+export function configKeyErrors(key: string): string[] {
+  const errs: string[] = [];
+  if (key.length > KEY_MAX_LENGTH) errs.push(`must be no more than ${KEY_MAX_LENGTH} characters`);
+  if (!KEY_RE.test(key))
+    errs.push(
+      "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+    );
+  if (key === '.') errs.push("must not be '.'");
+  else if (key === '..') errs.push("must not be '..'");
+  else if (key.startsWith('..')) errs.push("must not start with '..'");
+  return errs;
+}
+
+function validateKeys(keys: Iterable<string>, path: Path): Cause[] {
+  const errs: Cause[] = [];
+  for (const k of keys) errs.push(...invalidEach(path.key(k), k, configKeyErrors(k)));
+  return errs;
+}
+
+function byteLength(values: Iterable<string | Uint8Array>): number {
+  let n = 0;
+  for (const v of values) n += typeof v === 'string' ? Buffer.byteLength(v) : v.byteLength;
+  return n;
+}
+
+function validateConfigMapData(cm: ConfigMap): Cause[] {
+  const data = cm.data ?? {};
+  const binary = cm.binaryData ?? {};
+  const errs = [...validateKeys(Object.keys(data), Path.root('data')), ...validateKeys(Object.keys(binary), Path.root('binaryData'))];
+  for (const k of Object.keys(binary)) {
+    if (Object.prototype.hasOwnProperty.call(data, k)) errs.push(duplicateWithDetail(Path.root('binaryData').key(k), k, 'duplicate of key present in data'));
+  }
+  const size = byteLength([...Object.keys(data), ...Object.values(data), ...Object.keys(binary), ...Object.values(binary)]);
+  if (size > MAX_CONFIG_DATA_BYTES) errs.push(tooLong(Path.root('data'), MAX_CONFIG_DATA_BYTES));
+  return errs;
+}
+
+export function validateConfigMap(cm: ConfigMap): Cause[] {
+  return [...validateObjectMeta(cm.metadata, true, nameIsDNSSubdomain, Path.root('metadata')), ...validateConfigMapData(cm)];
+}
+
+/** An immutable object's content never changes, and immutable cannot be unset. */
+function immutableRules(isImmutable: boolean, stillImmutable: boolean, sameData: boolean): Cause[] {
+  if (!isImmutable) return [];
+  const errs: Cause[] = [];
+  if (!stillImmutable) errs.push(forbidden(Path.root('immutable'), 'field is immutable when `immutable` is set'));
+  if (!sameData) errs.push(forbidden(Path.root('data'), 'field is immutable when `immutable` is set'));
+  return errs;
+}
+
+function sameEntries(a: Record<string, string | Uint8Array> | undefined, b: Record<string, string | Uint8Array> | undefined): boolean {
+  const ka = Object.keys(a ?? {});
+  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  return ka.every((k) => {
+    const x = a?.[k];
+    const y = b?.[k];
+    if (x === undefined || y === undefined) return false;
+    return Buffer.from(typeof x === 'string' ? Buffer.from(x) : x).equals(Buffer.from(typeof y === 'string' ? Buffer.from(y) : y));
+  });
+}
+
+export function validateConfigMapUpdate(cm: ConfigMap, old: ConfigMap): Cause[] {
+  const same = sameEntries(cm.data, old.data) && sameEntries(cm.binaryData, old.binaryData);
+  return [
+    ...validateObjectMetaUpdate(cm.metadata, old.metadata, Path.root('metadata')),
+    ...validateConfigMapData(cm),
+    ...immutableRules(old.immutable === true, cm.immutable === true, same),
+  ];
+}
+
+function validateDockerConfigJson(data: Record<string, Uint8Array>): Cause[] {
+  const path = Path.root('data').key(DOCKER_CONFIG_JSON_KEY);
+  const raw = data[DOCKER_CONFIG_JSON_KEY];
+  if (raw === undefined) return [required(path)];
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(raw).toString('utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return [invalid(path, '<secret contents redacted>', 'must be a JSON object')];
+  } catch (err) {
+    return [invalid(path, '<secret contents redacted>', err instanceof Error ? err.message : String(err))];
+  }
+  return [];
+}
+
+function validateSecretData(s: Secret): Cause[] {
+  const data = s.data ?? {};
+  const errs = validateKeys(Object.keys(data), Path.root('data'));
+  if (byteLength([...Object.keys(data), ...Object.values(data)]) > MAX_CONFIG_DATA_BYTES) errs.push(tooLong(Path.root('data'), MAX_CONFIG_DATA_BYTES));
+  if (s.type === SECRET_TYPE_DOCKER_CONFIG_JSON) errs.push(...validateDockerConfigJson(data));
+  if (!s.type) errs.push(required(Path.root('type')));
+  return errs;
+}
+
+export function validateSecret(s: Secret): Cause[] {
+  return [...validateObjectMeta(s.metadata, true, nameIsDNSSubdomain, Path.root('metadata')), ...validateSecretData(s)];
+}
+
+export function validateSecretUpdate(s: Secret, old: Secret): Cause[] {
+  const errs = [...validateObjectMetaUpdate(s.metadata, old.metadata, Path.root('metadata')), ...validateSecretData(s)];
+  if ((s.type ?? '') !== (old.type ?? '')) errs.push(invalid(Path.root('type'), s.type ?? '', 'field is immutable'));
+  errs.push(...immutableRules(old.immutable === true, s.immutable === true, sameEntries(s.data, old.data)));
+  return errs;
+}
