@@ -18,6 +18,8 @@ export interface ApiServerFlags {
   writeConfig: boolean;
   /** Seconds an Event is kept after its last write. */
   eventTtlSeconds: number;
+  /** How often etcd's history is compacted (--etcd-compaction-interval); 0: never. */
+  etcdCompactionIntervalMs: number;
   /** Pod Security's level for namespaces without the pod-security.kubernetes.io/enforce label. */
   podSecurityDefaultEnforce: Level;
   /** Extra names and IPs of the serving certificate (--tls-san). */
@@ -51,6 +53,9 @@ Flags:
   --service-cidr CIDR              range for service ClusterIPs (default 10.96.0.0/16)
   --service-node-port-range A-B    range for NodePorts (default 30000-32767)
   --event-ttl DURATION             how long an Event is kept after its last update, such as 1h, 30m or 1h30m0s (default 1h)
+  --etcd-compaction-interval DURATION
+                                   how often etcd's history is compacted, keeping one interval of it for watchers
+                                   that are behind (default 5m; 0 never: etcd's database then only grows)
   --pod-security-default-enforce LEVEL
                                    Pod Security level for namespaces without the pod-security.kubernetes.io/enforce
                                    label: privileged, baseline or restricted (default privileged)
@@ -90,6 +95,7 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     'service-cidr': { type: 'string', default: '10.96.0.0/16' },
     'service-node-port-range': { type: 'string', default: '30000-32767' },
     'event-ttl': { type: 'string', default: '1h' },
+    'etcd-compaction-interval': { type: 'string', default: '5m' },
     'pod-security-default-enforce': { type: 'string', default: 'privileged' },
     'write-config': { type: 'string', default: 'true' },
     'tls-san': { type: 'string', multiple: true, default: [] },
@@ -130,6 +136,7 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     nodePortRange: values['service-node-port-range'],
     writeConfig: writeConfig === 'true',
     eventTtlSeconds: Math.round(durationMs('event-ttl', values['event-ttl'], { atLeast: '1s', example: '1h, 30m or 1h30m0s' }) / 1000),
+    etcdCompactionIntervalMs: compactionInterval(values['etcd-compaction-interval']),
     tlsSans: parseTlsSans(values['tls-san']),
     clusterName: contextName(values['cluster-name']),
     tokenAuthFile: nonEmpty('token-auth-file', values['token-auth-file']),
@@ -168,4 +175,10 @@ function etcdTls(
 ): Pick<ApiServerFlags, 'etcdCaFile' | 'etcdCertFile' | 'etcdKeyFile'> {
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--etcd-certfile and --etcd-keyfile go together');
   return { etcdCaFile: nonEmpty('etcd-cafile', ca), etcdCertFile: nonEmpty('etcd-certfile', cert), etcdKeyFile: nonEmpty('etcd-keyfile', key) };
+}
+
+/** --etcd-compaction-interval: a duration of at least a second, or 0 for never (kube-apiserver's rule). */
+function compactionInterval(value: string): number {
+  if (value === '0') return 0;
+  return durationMs('etcd-compaction-interval', value, { atLeast: '1s', example: '5m, 1h or 0 (never)' });
 }

@@ -81,6 +81,7 @@ export async function startWithEtcd(
       httpAddress: flags.httpAddress,
       serviceCidr: flags.serviceCidr,
       eventTtlSeconds: flags.eventTtlSeconds,
+      etcdCompactionIntervalMs: flags.etcdCompactionIntervalMs,
       podSecurityDefaultEnforce: flags.podSecurityDefaultEnforce,
       nodePortRange: flags.nodePortRange,
       log,

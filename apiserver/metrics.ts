@@ -58,6 +58,19 @@ export class ApiServerMetrics {
     registers: [this.registry],
   });
 
+  readonly compactions = new Counter({
+    name: 'apiserver_storage_compactions_total',
+    help: 'Compactions of etcd history this API server made, by result (success or error).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly compactedRevision = new Gauge({
+    name: 'apiserver_storage_compacted_revision',
+    help: 'The etcd revision this API server last compacted to.',
+    registers: [this.registry],
+  });
+
   readonly nodeTunnels = new Gauge({
     name: 'apiserver_node_tunnels',
     help: 'Kubelets connected through their reverse tunnel.',

@@ -32,6 +32,7 @@ import { LeaseManager } from './storage/lease-manager';
 import { connectEtcd, type EtcdClientTls } from './storage/etcd-connection';
 import { EtcdCacheSource } from './storage/etcd-source';
 import { EtcdStore } from './storage/etcd-store';
+import { etcdCompactionBackend, startCompactor } from './storage/compactor';
 import { kindPrefix, objectKey } from './storage/keys';
 import { WatchCache } from './storage/watch-cache';
 import { Bootstrap } from './bootstrap/service';
@@ -65,6 +66,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Seconds an Event is kept after its last write (--event-ttl); default an hour. */
   eventTtlSeconds?: number;
+  /** How often etcd is compacted (--etcd-compaction-interval); default 5 minutes, 0 never. */
+  etcdCompactionIntervalMs?: number;
   now?: () => Date;
   random?: () => number;
   log?: (msg: string) => void;
@@ -134,6 +137,9 @@ async function waitForEtcd(store: EtcdStore, urls: string[], timeoutMs: number):
   }
 }
 
+/** kube-apiserver's --etcd-compaction-interval default. */
+const DEFAULT_COMPACTION_INTERVAL_MS = 5 * 60_000;
+
 /** Kubernetes' --event-ttl default: events are kept an hour. */
 export const DEFAULT_EVENT_TTL_SECONDS = 3600;
 
@@ -187,6 +193,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       for (const c of caches.values()) c.stop(new UnavailableError('the API server is shutting down'));
     });
     await Promise.all([...caches.values()].map((c) => c.ready()));
+    const compactionMs = opts.etcdCompactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
+    if (compactionMs > 0) {
+      const compactor = startCompactor(etcdCompactionBackend(etcd), {
+        intervalMs: compactionMs,
+        log,
+        onCompacted: (rev) => {
+          metrics.compactions.inc({ result: 'success' });
+          metrics.compactedRevision.set(rev);
+        },
+        onError: () => metrics.compactions.inc({ result: 'error' }),
+      });
+      cleanups.push(() => compactor.stop());
+    }
     log(`watch caches loaded (${[...caches.values()].reduce((n, c) => n + c.size, 0)} objects)`);
 
     // 3. registries
