@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { adminConfigPath, writeClientConfig, defaultConfigPath, upsertContext, type ClientCredentials, type ContextEntry } from '../client';
-import { EtcdProcess, type EtcdTlsFiles } from '../util/etcd-process';
+import { EMBEDDED_ETCD_QUOTA_BYTES, EtcdProcess, type EtcdTlsFiles } from '../util/etcd-process';
 import { issue, loadOrCreateClusterPki, type ClusterPki, type Sans } from '../util/pki';
 import { hostFacts, servingSans } from './serving-names';
 import type { EtcdClientTls } from './storage/etcd-connection';
@@ -82,6 +82,8 @@ export async function startWithEtcd(
       serviceCidr: flags.serviceCidr,
       eventTtlSeconds: flags.eventTtlSeconds,
       etcdCompactionIntervalMs: flags.etcdCompactionIntervalMs,
+      // The embedded etcd's quota is ours; an external etcd's is not known here.
+      etcdQuotaBytes: etcd ? EMBEDDED_ETCD_QUOTA_BYTES : 0,
       podSecurityDefaultEnforce: flags.podSecurityDefaultEnforce,
       nodePortRange: flags.nodePortRange,
       log,

@@ -71,6 +71,33 @@ export class ApiServerMetrics {
     registers: [this.registry],
   });
 
+  readonly storageSize = new Gauge({
+    name: 'apiserver_storage_size_bytes',
+    help: "Size of each etcd member's database file, bytes.",
+    labelNames: ['member'] as const,
+    registers: [this.registry],
+  });
+
+  readonly storageSizeInUse = new Gauge({
+    name: 'apiserver_storage_size_in_use_bytes',
+    help: "Bytes of each etcd member's database file that hold data (the rest is freed by defragmentation).",
+    labelNames: ['member'] as const,
+    registers: [this.registry],
+  });
+
+  readonly storageQuota = new Gauge({
+    name: 'apiserver_storage_quota_bytes',
+    help: "The etcd members' backend quota, bytes (writes fail beyond it).",
+    registers: [this.registry],
+  });
+
+  readonly defragmentations = new Counter({
+    name: 'apiserver_storage_defragmentations_total',
+    help: 'Defragmentations of etcd members this API server made.',
+    labelNames: ['member'] as const,
+    registers: [this.registry],
+  });
+
   readonly nodeTunnels = new Gauge({
     name: 'apiserver_node_tunnels',
     help: 'Kubelets connected through their reverse tunnel.',

@@ -22,6 +22,7 @@ import { listenHealthServer } from '../util/health-server';
 import { httpTls, type ServingHttp } from './http-tls';
 import { bindListenAddress, parseListenAddress, type Bound } from './grpc/listen';
 import { cachePeerCertificates } from './grpc/peer-certificates';
+import type { Etcd3 } from 'etcd3';
 import { ApiServerMetrics } from './metrics';
 import { NamespaceLifecycle, SYSTEM_NAMESPACES, namespaceStrategy } from './registry/namespaces';
 import { podStrategy } from './registry/pods';
@@ -33,6 +34,7 @@ import { connectEtcd, type EtcdClientTls } from './storage/etcd-connection';
 import { EtcdCacheSource } from './storage/etcd-source';
 import { EtcdStore } from './storage/etcd-store';
 import { etcdCompactionBackend, startCompactor } from './storage/compactor';
+import { etcdMaintenanceBackend, startMaintenance, type DefragPolicy, type RunningMaintenance, type StorageHealth } from './storage/maintenance';
 import { kindPrefix, objectKey } from './storage/keys';
 import { WatchCache } from './storage/watch-cache';
 import { Bootstrap } from './bootstrap/service';
@@ -68,6 +70,12 @@ export interface ApiServerOptions {
   eventTtlSeconds?: number;
   /** How often etcd is compacted (--etcd-compaction-interval); default 5 minutes, 0 never. */
   etcdCompactionIntervalMs?: number;
+  /** How often database sizes are read and defragmentation considered; default a minute, 0 never. */
+  etcdMaintenanceIntervalMs?: number;
+  /** The members' backend quota in bytes, for the quota-left figures; 0 or unset: unknown. */
+  etcdQuotaBytes?: number;
+  /** When a member is defragmented; default storage/maintenance's DEFAULT_DEFRAG_POLICY. */
+  etcdDefragPolicy?: DefragPolicy;
   now?: () => Date;
   random?: () => number;
   log?: (msg: string) => void;
@@ -137,6 +145,40 @@ async function waitForEtcd(store: EtcdStore, urls: string[], timeoutMs: number):
   }
 }
 
+/**
+ * Database sizes, defragmentation and the quota watch (storage/maintenance.ts),
+ * published as metrics; undefined when turned off (interval 0).
+ */
+function startStorageMaintenance(etcd: Etcd3, opts: ApiServerOptions, metrics: ApiServerMetrics, log: (m: string) => void): RunningMaintenance | undefined {
+  const intervalMs = opts.etcdMaintenanceIntervalMs ?? 60_000;
+  if (intervalMs <= 0) return undefined;
+  const quotaBytes = opts.etcdQuotaBytes ?? 0;
+  if (quotaBytes > 0) metrics.storageQuota.set(quotaBytes);
+  return startMaintenance(
+    etcdMaintenanceBackend(etcd, (url) => connectEtcd([url], opts.etcdTls)),
+    {
+      intervalMs,
+      quotaBytes,
+      ...(opts.etcdDefragPolicy ? { policy: opts.etcdDefragPolicy } : {}),
+      log,
+      onHealth: (h) => {
+        for (const m of h.members) {
+          metrics.storageSize.set({ member: m.url }, m.dbSizeBytes);
+          metrics.storageSizeInUse.set({ member: m.url }, m.dbSizeInUseBytes);
+        }
+      },
+      onDefragmented: (url) => metrics.defragmentations.inc({ member: url }),
+      onNearQuota: (h) => log(`WARNING: ${describeStorageHealth(h)}: compact, defragment or raise the quota before etcd refuses writes`),
+    },
+  );
+}
+
+export function describeStorageHealth(h: StorageHealth): string {
+  const mib = (n: number): string => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  const quota = h.quotaLeftBytes === undefined ? 'quota unknown' : `${mib(h.quotaLeftBytes)} of the ${mib(h.quotaBytes)} quota left`;
+  return `etcd database: ${mib(h.largestDbSizeBytes)} (${h.members.length} member${h.members.length === 1 ? '' : 's'}), ${quota}${h.nearQuota ? ' (NEAR QUOTA)' : ''}`;
+}
+
 /** kube-apiserver's --etcd-compaction-interval default. */
 const DEFAULT_COMPACTION_INTERVAL_MS = 5 * 60_000;
 
@@ -193,6 +235,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       for (const c of caches.values()) c.stop(new UnavailableError('the API server is shutting down'));
     });
     await Promise.all([...caches.values()].map((c) => c.ready()));
+    const maintenance = startStorageMaintenance(etcd, opts, metrics, log);
+    if (maintenance) cleanups.push(() => maintenance.stop());
     const compactionMs = opts.etcdCompactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
     if (compactionMs > 0) {
       const compactor = startCompactor(etcdCompactionBackend(etcd), {
@@ -330,6 +374,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
           ]).catch((err: unknown) => {
             throw new Error(`etcd is not reachable: ${errorMessage(err)}`);
           });
+          const health = maintenance?.health();
+          return health ? describeStorageHealth(health) : undefined;
         },
       },
       'HTTP',

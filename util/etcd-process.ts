@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port';
 
+/** The embedded etcd's backend quota: Kubernetes' recommended 8 GiB ceiling. */
+export const EMBEDDED_ETCD_QUOTA_BYTES = 8 * 1024 * 1024 * 1024;
+
 export class EtcdNotFoundError extends Error {
   constructor(binary: string) {
     super(
@@ -182,7 +185,7 @@ export class EtcdProcess {
         // A single member: 100 ms heartbeats are fine on loopback, and the
         // quota matches Kubernetes' recommended 8 GiB ceiling.
         '--quota-backend-bytes',
-        String(8 * 1024 * 1024 * 1024),
+        String(EMBEDDED_ETCD_QUOTA_BYTES),
         '--max-request-bytes',
         String(2 * 1024 * 1024),
         ...tlsArgs(opts.tls),

@@ -26,8 +26,8 @@ export interface HealthDeps {
    * metric names must not collide.
    */
   extra?: readonly Registry[];
-  /** Resolves when ready; rejects with the reason when not. */
-  checkReady: () => Promise<void>;
+  /** Resolves when ready, optionally with detail lines shown after "ok"; rejects with the reason when not. */
+  checkReady: () => Promise<string | void>;
   /**
    * The component's own /healthz and /livez answer (kube-proxy's is JSON and
    * 503 when its rules are stale); default 200 "ok" while the process serves.
@@ -107,7 +107,7 @@ export function createHealthServer(deps: HealthDeps, tls?: HealthTls): Server {
       }
       case '/readyz':
         deps.checkReady().then(
-          () => send(res, 200, 'ok\n'),
+          (detail) => send(res, 200, detail ? `ok\n${detail.endsWith('\n') ? detail : `${detail}\n`}` : 'ok\n'),
           (err: unknown) => send(res, 503, `not ready: ${errorMessage(err)}\n`),
         );
         return;

@@ -1,7 +1,8 @@
-// etcd compaction by the API server (--etcd-compaction-interval): etcd's
-// compact revision advances on its own, a watch from before it gets Expired
+// etcd upkeep by the API server: compaction (--etcd-compaction-interval):
+// etcd's compact revision advances on its own, a watch from before it gets Expired
 // (the client re-lists), a live watch carries on across it, and two API
-// servers on one etcd share the work through compact_rev_key.
+// servers on one etcd share the work through compact_rev_key. Then the
+// database sizes, defragmentation and the quota left (storage/maintenance.ts).
 
 import test from 'ava';
 import { Etcd3 } from 'etcd3';
@@ -62,4 +63,33 @@ test('two API servers on one etcd compact about once per interval between them',
   const total = (await count(a)) + (await count(b));
   // ~5 rounds each; one swap wins per round, so the pair compacts at most about 5 times, not 10.
   t.true(total >= 1 && total <= 6, `compactions by both: ${total}`);
+});
+
+test('a database that is mostly free after compaction is defragmented; /readyz and /metrics report its size and the quota left', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd, {
+    etcdCompactionIntervalMs: 0,
+    etcdMaintenanceIntervalMs: 500,
+    etcdQuotaBytes: 1024 * 1024 * 1024,
+    etcdDefragPolicy: { minDbSizeBytes: 4 * 1024 * 1024, minFreeRatio: 0.5 },
+  });
+  const raw = new Etcd3({ hosts: etcd.etcd.clientUrl });
+  t.teardown(() => raw.close());
+  // ~16 MiB of values overwritten: after compaction the file is mostly free pages (bbolt counts them
+  // free after the next commits, which a live cluster always has).
+  const blob = Buffer.alloc(512 * 1024, 'x');
+  for (let i = 0; i < 32; i++) await raw.put(`/scratch/${i % 4}`).value(blob);
+  await raw.delete().prefix('/scratch/');
+  const rev = Number((await raw.kv.range({ key: Buffer.from('/scratch/'), limit: 1 })).header.revision);
+  await raw.kv.compact({ revision: rev, physical: true });
+  for (let i = 0; i < 5; i++) await api.kind('Pod').create(pod(`p${i}`));
+  const metric = async (name: string): Promise<number> => {
+    const text = await (await fetch(`http://${api.server.httpAddress}/metrics`)).text();
+    return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  };
+  await eventually(async () => (await metric('apiserver_storage_defragmentations_total')) >= 1, 20_000, 'a defragmentation');
+  await eventually(async () => (await metric('apiserver_storage_size_bytes')) < 8 * 1024 * 1024, 10_000, 'the file shrunk');
+  t.is(await metric('apiserver_storage_quota_bytes'), 1024 * 1024 * 1024);
+  const ready = await (await fetch(`http://${api.server.httpAddress}/readyz`)).text();
+  t.regex(ready, /^ok\netcd database: [\d.]+ MiB \(1 member\), [\d.]+ MiB of the 1024\.0 MiB quota left\n$/);
 });
