@@ -76,3 +76,24 @@ test('etcd client TLS flags: cert and key go together', (t) => {
   t.deepEqual([f.etcdCaFile, f.etcdCertFile, f.etcdKeyFile], ['/ca', '/c', '/k']);
   t.throws(() => parseFlags(['--etcd-certfile', '/c']), { instanceOf: UsageError, message: '--etcd-certfile and --etcd-keyfile go together' });
 });
+
+test("etcd upkeep flags: compaction interval, k3s's snapshot flags and cluster reset", (t) => {
+  const f = parseFlags(['--data-dir', '/d']);
+  t.is(f.etcdCompactionIntervalMs, 5 * 60_000, "kube-apiserver's default");
+  t.deepEqual(f.etcdSnapshots, { enabled: true, cron: '0 */12 * * *', retention: 5, dir: '/d/snapshots' });
+  t.false(f.clusterReset);
+  t.is(parseFlags(['--etcd-compaction-interval', '0']).etcdCompactionIntervalMs, 0, '0: never');
+  t.like(parseFlags(['--etcd-disable-snapshots', '--etcd-snapshot-retention', '9', '--etcd-snapshot-dir', '/s']).etcdSnapshots, {
+    enabled: false,
+    retention: 9,
+    dir: '/s',
+  });
+  t.like(parseFlags(['--cluster-reset', '--cluster-reset-restore-path', '/s/x']), { clusterReset: true, clusterResetRestorePath: '/s/x' });
+  t.throws(() => parseFlags(['--etcd-snapshot-schedule-cron', 'every day']), {
+    instanceOf: UsageError,
+    message: /--etcd-snapshot-schedule-cron: "every day" is not a cron schedule/,
+  });
+  t.throws(() => parseFlags(['--etcd-snapshot-retention', '0']), { instanceOf: UsageError, message: /--etcd-snapshot-retention/ });
+  t.throws(() => parseFlags(['--cluster-reset-restore-path', '/s/x']), { instanceOf: UsageError, message: /needs --cluster-reset/ });
+  t.throws(() => parseFlags(['--etcd-compaction-interval', '10ms']), { instanceOf: UsageError, message: /--etcd-compaction-interval/ });
+});

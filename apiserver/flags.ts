@@ -6,6 +6,8 @@ import { isLevel, LEVELS, type Level } from './admission/pod-security';
 import { parseListenAddress } from './grpc/listen';
 import { parsePortRange, parseServiceCidr } from './registry/allocator';
 import { errorMessage } from '../util/errors';
+import { join } from 'node:path';
+import { cronError, DEFAULT_SNAPSHOT_CRON, DEFAULT_SNAPSHOT_RETENTION } from './etcd/snapshot-schedule';
 
 export interface ApiServerFlags {
   address: string;
@@ -20,6 +22,11 @@ export interface ApiServerFlags {
   eventTtlSeconds: number;
   /** How often etcd's history is compacted (--etcd-compaction-interval); 0: never. */
   etcdCompactionIntervalMs: number;
+  /** Scheduled snapshots of the embedded etcd (k3s's flags). */
+  etcdSnapshots: { enabled: boolean; cron: string; retention: number; dir: string };
+  /** --cluster-reset: rebuild the embedded etcd (from --cluster-reset-restore-path, if given) and exit. */
+  clusterReset: boolean;
+  clusterResetRestorePath: string | undefined;
   /** Pod Security's level for namespaces without the pod-security.kubernetes.io/enforce label. */
   podSecurityDefaultEnforce: Level;
   /** Extra names and IPs of the serving certificate (--tls-san). */
@@ -53,6 +60,13 @@ Flags:
   --service-cidr CIDR              range for service ClusterIPs (default 10.96.0.0/16)
   --service-node-port-range A-B    range for NodePorts (default 30000-32767)
   --event-ttl DURATION             how long an Event is kept after its last update, such as 1h, 30m or 1h30m0s (default 1h)
+  --etcd-snapshot-schedule-cron SPEC
+                                   when the embedded etcd is snapshotted, in cron syntax (default "0 */12 * * *")
+  --etcd-snapshot-retention N      scheduled snapshots kept (default 5)
+  --etcd-snapshot-dir DIR          where snapshots are kept (default DATA-DIR/snapshots)
+  --etcd-disable-snapshots         take no scheduled snapshots
+  --cluster-reset                  rebuild the embedded etcd as a one-member cluster and exit; with
+                                   --cluster-reset-restore-path FILE, from that snapshot (the old data is kept aside)
   --etcd-compaction-interval DURATION
                                    how often etcd's history is compacted, keeping one interval of it for watchers
                                    that are behind (default 5m; 0 never: etcd's database then only grows)
@@ -96,6 +110,12 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     'service-node-port-range': { type: 'string', default: '30000-32767' },
     'event-ttl': { type: 'string', default: '1h' },
     'etcd-compaction-interval': { type: 'string', default: '5m' },
+    'etcd-snapshot-schedule-cron': { type: 'string', default: DEFAULT_SNAPSHOT_CRON },
+    'etcd-snapshot-retention': { type: 'string', default: String(DEFAULT_SNAPSHOT_RETENTION) },
+    'etcd-snapshot-dir': { type: 'string' },
+    'etcd-disable-snapshots': { type: 'boolean', default: false },
+    'cluster-reset': { type: 'boolean', default: false },
+    'cluster-reset-restore-path': { type: 'string' },
     'pod-security-default-enforce': { type: 'string', default: 'privileged' },
     'write-config': { type: 'string', default: 'true' },
     'tls-san': { type: 'string', multiple: true, default: [] },
@@ -137,6 +157,9 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     writeConfig: writeConfig === 'true',
     eventTtlSeconds: Math.round(durationMs('event-ttl', values['event-ttl'], { atLeast: '1s', example: '1h, 30m or 1h30m0s' }) / 1000),
     etcdCompactionIntervalMs: compactionInterval(values['etcd-compaction-interval']),
+    etcdSnapshots: snapshotFlags(values),
+    clusterReset: values['cluster-reset'],
+    clusterResetRestorePath: resetRestorePath(values['cluster-reset'], values['cluster-reset-restore-path']),
     tlsSans: parseTlsSans(values['tls-san']),
     clusterName: contextName(values['cluster-name']),
     tokenAuthFile: nonEmpty('token-auth-file', values['token-auth-file']),
@@ -181,4 +204,28 @@ function etcdTls(
 function compactionInterval(value: string): number {
   if (value === '0') return 0;
   return durationMs('etcd-compaction-interval', value, { atLeast: '1s', example: '5m, 1h or 0 (never)' });
+}
+
+function snapshotFlags(values: {
+  'data-dir': string;
+  'etcd-snapshot-schedule-cron': string;
+  'etcd-snapshot-retention': string;
+  'etcd-snapshot-dir'?: string | undefined;
+  'etcd-disable-snapshots': boolean;
+}): ApiServerFlags['etcdSnapshots'] {
+  const cron = values['etcd-snapshot-schedule-cron'];
+  const bad = cronError(cron);
+  if (bad !== undefined) throw new UsageError(`--etcd-snapshot-schedule-cron: "${cron}" is not a cron schedule: ${bad}`);
+  const retentionText = values['etcd-snapshot-retention'];
+  const retention = Number(retentionText);
+  if (!/^\d+$/.test(retentionText) || retention < 1) throw new UsageError(`--etcd-snapshot-retention: "${retentionText}" must be a whole number of at least 1`);
+  const dir = values['etcd-snapshot-dir'] ?? join(values['data-dir'], 'snapshots');
+  return { enabled: !values['etcd-disable-snapshots'], cron, retention, dir };
+}
+
+function resetRestorePath(reset: boolean, path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  if (!reset) throw new UsageError("--cluster-reset-restore-path needs --cluster-reset (k3s: restoring replaces the cluster's data)");
+  if (path === '') throw new UsageError('--cluster-reset-restore-path: the snapshot file is empty');
+  return path;
 }

@@ -2,7 +2,8 @@
 // server, write the client config, and run until SIGINT/SIGTERM or until
 // the embedded etcd dies (then say so and exit non-zero).
 
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { adminConfigPath, writeClientConfig, defaultConfigPath, upsertContext, type ClientCredentials, type ContextEntry } from '../client';
 import { EMBEDDED_ETCD_QUOTA_BYTES, EtcdProcess, type EtcdTlsFiles } from '../util/etcd-process';
@@ -14,6 +15,10 @@ import { runCommand } from '../util/cli/command';
 import { FLAG_HELP, parseFlags, type ApiServerFlags } from './flags';
 import { startApiServer, type ApiServerOptions, type RunningApiServer } from './server';
 import { errorMessage } from '../util/errors';
+import { clusterReset, etcdUrlFile } from './etcd/reset';
+import { startSnapshotSchedule, type RunningSnapshotSchedule } from './etcd/snapshot-schedule';
+import type { SnapshotInfo } from './etcd/snapshots';
+import { connectEtcd } from './storage/etcd-connection';
 
 function log(msg: string): void {
   console.log(`tsk apiserver: ${msg}`);
@@ -63,11 +68,15 @@ export async function startWithEtcd(
     });
     etcdServers = [etcd.clientUrl];
     log(`embedded etcd ready at ${etcd.clientUrl} (pid ${etcd.pid ?? '?'})`);
+    // For `tsk etcd-snapshot save` on this machine: the port is picked anew at each start.
+    await writeFile(etcdUrlFile(flags.dataDir), `${etcd.clientUrl}\n`, { mode: 0o600 });
   } else {
     log(`using etcd at ${etcdServers.join(',')}`);
     etcdTls = await externalEtcdTls(flags);
   }
   let server: RunningApiServer;
+  let schedule: RunningSnapshotSchedule | undefined;
+  let lastSnapshot: SnapshotInfo | undefined;
   try {
     server = await startApiServer({
       // Joining needs the CA (and TLS): a plaintext benchmark server has neither.
@@ -86,6 +95,7 @@ export async function startWithEtcd(
       etcdQuotaBytes: etcd ? EMBEDDED_ETCD_QUOTA_BYTES : 0,
       podSecurityDefaultEnforce: flags.podSecurityDefaultEnforce,
       nodePortRange: flags.nodePortRange,
+      readyDetail: () => snapshotStatus(flags, lastSnapshot, schedule),
       log,
       ...extra,
     });
@@ -93,9 +103,26 @@ export async function startWithEtcd(
     await etcd?.stop();
     throw err;
   }
+  const snapshotClient = etcd && flags.etcdSnapshots.enabled ? connectEtcd([etcd.clientUrl], etcdTls) : undefined;
+  if (snapshotClient) {
+    schedule = startSnapshotSchedule({
+      ...flags.etcdSnapshots,
+      node: hostname(),
+      etcd: snapshotClient,
+      log,
+      onSnapshot: (s) => {
+        lastSnapshot = s;
+        server.metrics.lastSnapshot.set(s.createdAt.getTime() / 1000);
+      },
+    });
+    log(`etcd snapshots on "${flags.etcdSnapshots.cron}" into ${flags.etcdSnapshots.dir}, keeping ${flags.etcdSnapshots.retention}`);
+  }
   const stop = async (): Promise<void> => {
+    schedule?.stop();
+    snapshotClient?.close();
     await server.stop();
     await etcd?.stop();
+    if (etcd) await rm(etcdUrlFile(flags.dataDir), { force: true });
   };
   if (server.serverToken) {
     const t = server.serverToken;
@@ -192,6 +219,10 @@ export function main(argv: string[]): Promise<number> {
 }
 
 async function run(flags: ApiServerFlags): Promise<number> {
+  if (flags.clusterReset) {
+    await resetCluster(flags, log);
+    return 0;
+  }
   const running = await startWithEtcd(flags, log);
   const { died } = running;
 
@@ -202,4 +233,43 @@ async function run(flags: ApiServerFlags): Promise<number> {
   shutdown.dispose();
   log('stopped');
   return reason.ok ? 0 : 1;
+}
+
+/** The /readyz line about snapshots. */
+function snapshotStatus(flags: ApiServerFlags, last: SnapshotInfo | undefined, schedule: RunningSnapshotSchedule | undefined): string | undefined {
+  if (flags.etcdServers.length > 0) return undefined;
+  if (!flags.etcdSnapshots.enabled) return 'etcd snapshots: disabled (--etcd-disable-snapshots)';
+  const next = schedule?.next();
+  const lastText = last ? `${last.name} at ${last.createdAt.toISOString()}` : 'none yet';
+  return `last etcd snapshot: ${lastText}${next ? `; next at ${next.toISOString()}` : ''}`;
+}
+
+/** Whether an etcd answers at the URL a running server published for DIR. */
+async function embeddedEtcdRunning(dataDir: string, tls: EtcdClientTls): Promise<boolean> {
+  const url = (await readFile(etcdUrlFile(dataDir), 'utf8').catch(() => '')).trim();
+  if (!url) return false;
+  const client = connectEtcd([url], tls);
+  try {
+    await client.maintenance.status({ deadline: Date.now() + 2000 });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.close();
+  }
+}
+
+/** tsk server / apiserver --cluster-reset [--cluster-reset-restore-path FILE]. */
+export async function resetCluster(flags: ApiServerFlags, log: (msg: string) => void): Promise<void> {
+  if (flags.etcdServers.length > 0)
+    throw new Error('--cluster-reset works on the embedded etcd; an external etcd (--etcd-servers) is restored with its own tools');
+  const pki = await loadOrCreateClusterPki(flags.dataDir, { sans: servingSans(flags.tlsSans, flags.address, hostFacts()), log: (l) => log(`tls: ${l}`) });
+  const clientTls: EtcdClientTls = { caPem: pki.ca.certPem, certPem: pki.etcdClient.certPem, keyPem: pki.etcdClient.keyPem, serverName: 'localhost' };
+  await clusterReset({
+    dataDir: flags.dataDir,
+    restorePath: flags.clusterResetRestorePath,
+    tls: embeddedEtcdTls(pki),
+    isRunning: () => embeddedEtcdRunning(flags.dataDir, clientTls),
+    log,
+  });
 }

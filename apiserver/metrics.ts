@@ -98,6 +98,12 @@ export class ApiServerMetrics {
     registers: [this.registry],
   });
 
+  readonly lastSnapshot = new Gauge({
+    name: 'apiserver_storage_last_snapshot_timestamp_seconds',
+    help: 'When the last scheduled etcd snapshot was taken (Unix time).',
+    registers: [this.registry],
+  });
+
   readonly nodeTunnels = new Gauge({
     name: 'apiserver_node_tunnels',
     help: 'Kubelets connected through their reverse tunnel.',

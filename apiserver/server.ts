@@ -76,6 +76,8 @@ export interface ApiServerOptions {
   etcdQuotaBytes?: number;
   /** When a member is defragmented; default storage/maintenance's DEFAULT_DEFRAG_POLICY. */
   etcdDefragPolicy?: DefragPolicy;
+  /** More lines for /readyz's answer (the last etcd snapshot). */
+  readyDetail?: () => string | undefined;
   now?: () => Date;
   random?: () => number;
   log?: (msg: string) => void;
@@ -375,7 +377,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
             throw new Error(`etcd is not reachable: ${errorMessage(err)}`);
           });
           const health = maintenance?.health();
-          return health ? describeStorageHealth(health) : undefined;
+          const lines = [health ? describeStorageHealth(health) : undefined, opts.readyDetail?.()].filter((l): l is string => l !== undefined);
+          return lines.length > 0 ? lines.join('\n') : undefined;
         },
       },
       'HTTP',

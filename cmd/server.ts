@@ -4,7 +4,7 @@
 // process says so and exits non-zero rather than limping on.
 
 import { Registry } from 'prom-client';
-import { startWithEtcd, USER_CONTROLLER_MANAGER, USER_SCHEDULER, type StartedApiServer } from '../apiserver';
+import { resetCluster, startWithEtcd, USER_CONTROLLER_MANAGER, USER_SCHEDULER, type StartedApiServer } from '../apiserver';
 import { Clientset, SharedInformerFactory } from '../client';
 import { startControllerManager, type RunningControllerManager } from '../controllers';
 import { startScheduler, type RunningScheduler } from '../scheduler';
@@ -75,6 +75,10 @@ export function main(argv: string[]): Promise<number> {
 }
 
 async function run(flags: ServerFlags): Promise<number> {
+  if (flags.api.clusterReset) {
+    await resetCluster(flags.api, log);
+    return 0;
+  }
   const shutdown = onShutdownSignals();
   const parts: Parts = {};
   try {

@@ -19,6 +19,10 @@ const roles: Record<string, Role> = {
     summary: 'Manage join tokens: create, list, delete (as kubeadm token)',
     load: async () => (await import('./token.js')).main,
   },
+  'etcd-snapshot': {
+    summary: "Snapshots of this server's embedded etcd: save, ls, delete, prune (as k3s etcd-snapshot)",
+    load: async () => (await import('../apiserver/index.js')).etcdSnapshotMain,
+  },
   lab: {
     summary: 'A local multi-node cluster in network namespaces (like kind): up, down, status, load',
     load: async () => (await import('../lab/index.js')).main,

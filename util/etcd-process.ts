@@ -49,6 +49,8 @@ export interface EtcdProcessOptions {
   onUnexpectedExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
   /** Client-certificate TLS on the client and peer ports. */
   tls?: EtcdTlsFiles;
+  /** etcd's --force-new-cluster: the data's membership is rewritten to this one member (tsk server --cluster-reset). */
+  forceNewCluster?: boolean;
 }
 
 /** Files of etcd's TLS: its certificate (usable as client and server, for the peer port too) and the CA clients' certificates must chain to. */
@@ -189,6 +191,7 @@ export class EtcdProcess {
         '--max-request-bytes',
         String(2 * 1024 * 1024),
         ...tlsArgs(opts.tls),
+        ...(opts.forceNewCluster ? ['--force-new-cluster'] : []),
       ],
       { stdio: ['ignore', log.fd, log.fd] },
     );
