@@ -6,7 +6,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import { AlreadyExistsError, UnavailableError } from '../api/errors';
 import type { VersionInfo } from '../api/gen/tsk/v1/meta';
-import type { Namespace } from '../api/gen/tsk/v1/core';
+import type { Event, Namespace } from '../api/gen/tsk/v1/core';
+import { rfc3339 } from '../util/time';
 import { KIND_NAMES, KINDS, type KindName } from '../api/kinds';
 import { nodeRestriction } from './admission/node-restriction';
 import type { Level } from './admission/pod-security';
@@ -151,7 +152,13 @@ async function waitForEtcd(store: EtcdStore, urls: string[], timeoutMs: number):
  * Database sizes, defragmentation and the quota watch (storage/maintenance.ts),
  * published as metrics; undefined when turned off (interval 0).
  */
-function startStorageMaintenance(etcd: Etcd3, opts: ApiServerOptions, metrics: ApiServerMetrics, log: (m: string) => void): RunningMaintenance | undefined {
+function startStorageMaintenance(
+  etcd: Etcd3,
+  opts: ApiServerOptions,
+  metrics: ApiServerMetrics,
+  log: (m: string) => void,
+  warn: (h: StorageHealth) => Promise<void>,
+): RunningMaintenance | undefined {
   const intervalMs = opts.etcdMaintenanceIntervalMs ?? 60_000;
   if (intervalMs <= 0) return undefined;
   const quotaBytes = opts.etcdQuotaBytes ?? 0;
@@ -170,9 +177,34 @@ function startStorageMaintenance(etcd: Etcd3, opts: ApiServerOptions, metrics: A
         }
       },
       onDefragmented: (url) => metrics.defragmentations.inc({ member: url }),
-      onNearQuota: (h) => log(`WARNING: ${describeStorageHealth(h)}: compact, defragment or raise the quota before etcd refuses writes`),
+      onNearQuota: (h) => {
+        log(`WARNING: ${describeStorageHealth(h)}: compact, defragment or raise the quota before etcd refuses writes`);
+        warn(h).catch((err: unknown) => log(`could not record the near-quota event: ${errorMessage(err)}`));
+      },
     },
   );
+}
+
+/**
+ * A Warning Event (in default) while writes still succeed, so `tsctl get
+ * events -A` shows the problem before etcd starts refusing them.
+ */
+async function nearQuotaEvent(events: Registry, h: StorageHealth, now: () => Date): Promise<void> {
+  const at = rfc3339(now());
+  await events.create({
+    apiVersion: 'v1',
+    kind: 'Event',
+    // Events of a cluster-scoped object live in "default" (Kubernetes' rule for involvedObject without a namespace).
+    metadata: { name: `etcd-database-near-quota.${now().getTime().toString(16)}`, namespace: 'default' },
+    involvedObject: { apiVersion: 'v1', kind: 'Namespace', name: 'default' },
+    reason: 'EtcdDatabaseNearQuota',
+    message: `${describeStorageHealth(h)}: compact, defragment or raise the quota before etcd refuses writes`,
+    type: 'Warning',
+    source: { component: 'apiserver' },
+    firstTimestamp: at,
+    lastTimestamp: at,
+    count: 1,
+  } as Event);
 }
 
 export function describeStorageHealth(h: StorageHealth): string {
@@ -237,8 +269,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       for (const c of caches.values()) c.stop(new UnavailableError('the API server is shutting down'));
     });
     await Promise.all([...caches.values()].map((c) => c.ready()));
-    const maintenance = startStorageMaintenance(etcd, opts, metrics, log);
-    if (maintenance) cleanups.push(() => maintenance.stop());
     const compactionMs = opts.etcdCompactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
     if (compactionMs > 0) {
       const compactor = startCompactor(etcdCompactionBackend(etcd), {
@@ -276,6 +306,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const registries = new Map<KindName, Registry>();
     for (const kind of KIND_NAMES)
       registries.set(kind, new Registry(kind, ctx, strategyFor(kind, allocators, opts.eventTtlSeconds ?? DEFAULT_EVENT_TTL_SECONDS)));
+
+    const maintenance = startStorageMaintenance(etcd, opts, metrics, log, (h) => nearQuotaEvent(registries.get('Event')!, h, now));
+    if (maintenance) cleanups.push(() => maintenance.stop());
 
     // 4. system namespaces, and namespaces left half-deleted
     for (const name of SYSTEM_NAMESPACES) {

@@ -93,3 +93,27 @@ test('a database that is mostly free after compaction is defragmented; /readyz a
   const ready = await (await fetch(`http://${api.server.httpAddress}/readyz`)).text();
   t.regex(ready, /^ok\netcd database: [\d.]+ MiB \(1 member\), [\d.]+ MiB of the 1024\.0 MiB quota left\n$/);
 });
+
+test('a database near its quota raises a Warning event while writes still succeed', async (t) => {
+  const etcd = await startTestEtcd(t);
+  // A "quota" the fresh database already passes 80% of.
+  const logs: string[] = [];
+  const api = await startTestApiServer(t, etcd, {
+    etcdCompactionIntervalMs: 0,
+    etcdMaintenanceIntervalMs: 300,
+    etcdQuotaBytes: 1024,
+    log: (m) => logs.push(m),
+  });
+  const events = api.kind('Event');
+  await eventually(
+    async () => ((await events.list({ namespace: 'default' })).items ?? []).some((e) => e.reason === 'EtcdDatabaseNearQuota'),
+    10_000,
+    `the event; the server said:\n${logs.join('\n')}`,
+  );
+  const ev = ((await events.list({ namespace: 'default' })).items ?? []).find((e) => e.reason === 'EtcdDatabaseNearQuota');
+  t.is(ev?.type, 'Warning');
+  t.regex(ev?.message ?? '', /etcd database: [\d.]+ MiB \(1 member\), 0\.0 MiB of the 0\.0 MiB quota left \(NEAR QUOTA\)/);
+  // Raised once while the condition lasts, not every round.
+  await new Promise((r) => setTimeout(r, 1000));
+  t.is(((await events.list({ namespace: 'default' })).items ?? []).filter((e) => e.reason === 'EtcdDatabaseNearQuota').length, 1);
+});
