@@ -162,11 +162,6 @@ static unsigned long kept_flags(int fd) {
 }
 
 /*
- * Bind-mounts m->src (a host path) onto m->dst inside the root: recursive,
- * private propagation, read-only if asked. Returns NULL or the failed step;
- * errno is set.
- */
-/*
  * The subPath of a volume: an O_PATH fd of it, resolved beneath the volume
  * (never outside it, symlinks included) and created as a directory when
  * missing. Closes vol. Returns -1 with errno set and *step naming the failure.
@@ -177,7 +172,8 @@ static int open_sub_path(int vol, const char *sub, const char **step) {
   if (fstat(vol, &st) < 0) *step = "stat source";
   else if (!S_ISDIR(st.st_mode)) errno = ENOTDIR, *step = "subPath of a source that is not a directory";
   else {
-    const struct resolution beneath = {RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, st.st_mode & 07777};
+    /* Kubernetes gives created subPath directories the volume's permission bits. */
+    const struct resolution beneath = {RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, st.st_mode & 0777};
     fd = open_target(vol, sub, 1, &beneath, step);
     /* EXDEV: a ".." or a symlink (absolute, or relative with too many "..") would leave the volume. */
     if (fd < 0 && errno == EXDEV) *step = "subPath resolves outside the volume (through \"..\" or a symlink)";
@@ -189,6 +185,11 @@ static int open_sub_path(int vol, const char *sub, const char **step) {
   return fd;
 }
 
+/*
+ * Bind-mounts m->src (a host path), or its subPath, onto m->dst inside the root: recursive,
+ * private propagation, read-only if asked. Returns NULL or the failed step;
+ * errno is set.
+ */
 static const char *bind_into_root(int rootfd, const struct bind_mount *m) {
   int src = open(m->src, O_PATH | O_CLOEXEC);
   if (src < 0) return "open source";
