@@ -884,70 +884,79 @@ test.serial('SIGTERM stops tsk kubelet cleanly (exit 0) and leaves its container
   await waitPod(env, 'sleeper', (x) => x.status?.phase === 'Running', 'sleeper still Running');
 });
 
-test.serial('bridge network: NotReady until the node has a podCIDR, then pods get an IP from it and httpGet/tcpSocket probes reach them', async (t) => {
-  const env = t.context;
-  const node = env.bridged;
-  startKubelet(env, node);
-  let n: Node | undefined;
-  await eventually(
-    async () => {
-      assertKubeletAlive(node);
-      n = await env.clientset.nodes.get(node.nodeName).catch(() => undefined);
-      return readyCondition(n)?.status === 'False';
-    },
-    60_000,
-    'the bridged Node to report NotReady',
-  );
-  t.is(readyCondition(n)?.reason, 'KubeletNotReady');
-  t.is(readyCondition(n)?.message, 'network not ready: the node has no podCIDR yet');
+test.serial(
+  'bridge network: NotReady until the node has a podCIDR, then pods get an IP from it and httpGet/tcpSocket probes and an httpGet preStop hook reach them',
+  async (t) => {
+    const env = t.context;
+    const node = env.bridged;
+    startKubelet(env, node);
+    let n: Node | undefined;
+    await eventually(
+      async () => {
+        assertKubeletAlive(node);
+        n = await env.clientset.nodes.get(node.nodeName).catch(() => undefined);
+        return readyCondition(n)?.status === 'False';
+      },
+      60_000,
+      'the bridged Node to report NotReady',
+    );
+    t.is(readyCondition(n)?.reason, 'KubeletNotReady');
+    t.is(readyCondition(n)?.message, 'network not ready: the node has no podCIDR yet');
 
-  // httpd as PID 1 ignores SIGTERM: a short grace period keeps the deletion quick.
-  const web = bound(node, env.image, 'web', { terminationGracePeriodSeconds: 2 }, [
-    'sh',
-    '-c',
-    'echo "$MY_IP" > /out/web-ip; mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 8080 -h /www',
-  ]);
-  const c = web.spec!.containers![0]!;
-  c.ports = [{ name: 'http', containerPort: 8080 }];
-  c.readinessProbe = { httpGet: { path: '/index.html', port: { type: 1, strVal: 'http' } }, periodSeconds: 1 };
-  c.livenessProbe = { tcpSocket: { port: { type: 0, intVal: 8080 } }, initialDelaySeconds: 2, periodSeconds: 1 };
-  c.env = [{ name: 'MY_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }];
-  c.volumeMounts = [{ name: 'out', mountPath: '/out' }];
-  web.spec!.volumes = [{ name: 'out', hostPath: { path: env.hostDir } }];
-  await env.clientset.pods.create(web);
-  await waitPod(env, 'web', (x) => x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating', 'web waiting for the network', node);
+    // httpd as PID 1 ignores SIGTERM: a short grace period keeps the deletion quick.
+    const web = bound(node, env.image, 'web', { terminationGracePeriodSeconds: 2 }, [
+      'sh',
+      '-c',
+      'echo "$MY_IP" > /out/web-ip; mkdir -p /www/cgi-bin && echo hello > /www/index.html && ' +
+        // The preStop hook's target: a CGI that leaves a mark the test reads.
+        `printf '#!/bin/sh\\necho "Content-Type: text/plain"\\necho\\necho bye\\necho "$REQUEST_METHOD $HTTP_X_HOOK" > /out/http-prestop\\n' > /www/cgi-bin/bye && chmod +x /www/cgi-bin/bye && ` +
+        'exec httpd -f -p 8080 -h /www',
+    ]);
+    const c = web.spec!.containers![0]!;
+    c.ports = [{ name: 'http', containerPort: 8080 }];
+    c.readinessProbe = { httpGet: { path: '/index.html', port: { type: 1, strVal: 'http' } }, periodSeconds: 1 };
+    c.livenessProbe = { tcpSocket: { port: { type: 0, intVal: 8080 } }, initialDelaySeconds: 2, periodSeconds: 1 };
+    c.env = [{ name: 'MY_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }];
+    // An httpGet preStop hook: to the pod IP (no host given) and the named port, from the kubelet.
+    c.lifecycle = { preStop: { httpGet: { path: '/cgi-bin/bye', port: { type: 1, strVal: 'http' }, httpHeaders: [{ name: 'X-Hook', value: 'preStop' }] } } };
+    c.volumeMounts = [{ name: 'out', mountPath: '/out' }];
+    web.spec!.volumes = [{ name: 'out', hostPath: { path: env.hostDir } }];
+    await env.clientset.pods.create(web);
+    await waitPod(env, 'web', (x) => x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating', 'web waiting for the network', node);
 
-  // What the node IPAM controller does: assign the node its pod CIDR.
-  const cur = await env.clientset.nodes.get(node.nodeName);
-  await env.clientset.nodes.update({ ...cur, spec: { ...cur.spec, podCIDR: '10.244.7.0/24', podCIDRs: ['10.244.7.0/24'] } });
-  await eventually(async () => readyCondition(await env.clientset.nodes.get(node.nodeName))?.status === 'True', 30_000, 'the bridged Node to become Ready');
+    // What the node IPAM controller does: assign the node its pod CIDR.
+    const cur = await env.clientset.nodes.get(node.nodeName);
+    await env.clientset.nodes.update({ ...cur, spec: { ...cur.spec, podCIDR: '10.244.7.0/24', podCIDRs: ['10.244.7.0/24'] } });
+    await eventually(async () => readyCondition(await env.clientset.nodes.get(node.nodeName))?.status === 'True', 30_000, 'the bridged Node to become Ready');
 
-  const p = await waitPod(env, 'web', (x) => x.status?.containerStatuses?.[0]?.ready === true, 'web ready (httpGet readiness probe passing)', node).catch(
-    async (err: Error) => {
-      const evs = (await env.clientset.events.list({ namespace: 'default', fieldSelector: 'involvedObject.name=web' })).items ?? [];
-      throw new Error(`${err.message}\nevents:\n${evs.map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`).join('\n')}`);
-    },
-  );
-  const ip = p.status?.podIP ?? '';
-  t.regex(ip, /^10\.244\.7\.\d+$/);
-  t.deepEqual(p.status?.podIPs, [{ ip }]);
-  t.is(fs.readFileSync(path.join(env.hostDir, 'web-ip'), 'utf8').trim(), ip, 'status.podIP reached the container through a fieldRef');
-  t.is(p.status?.containerStatuses?.[0]?.restartCount, 0, 'the tcpSocket liveness probe passes');
+    const p = await waitPod(env, 'web', (x) => x.status?.containerStatuses?.[0]?.ready === true, 'web ready (httpGet readiness probe passing)', node).catch(
+      async (err: Error) => {
+        const evs = (await env.clientset.events.list({ namespace: 'default', fieldSelector: 'involvedObject.name=web' })).items ?? [];
+        throw new Error(`${err.message}\nevents:\n${evs.map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`).join('\n')}`);
+      },
+    );
+    const ip = p.status?.podIP ?? '';
+    t.regex(ip, /^10\.244\.7\.\d+$/);
+    t.deepEqual(p.status?.podIPs, [{ ip }]);
+    t.is(fs.readFileSync(path.join(env.hostDir, 'web-ip'), 'utf8').trim(), ip, 'status.podIP reached the container through a fieldRef');
+    t.is(p.status?.containerStatuses?.[0]?.restartCount, 0, 'the tcpSocket liveness probe passes');
 
-  await env.clientset.pods.delete('web', { namespace: 'default' });
-  await eventually(
-    async () => {
-      try {
-        await env.clientset.pods.get('web', 'default');
-        return false;
-      } catch (err) {
-        if (err instanceof NotFoundError) return true;
-        throw err;
-      }
-    },
-    30_000,
-    'web to be removed',
-  );
-  const links = spawnSync('ip', ['-n', node.ns, '-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
-  t.false(/\bveth/.test(links), `the pod's veth is gone:\n${links}`);
-});
+    await env.clientset.pods.delete('web', { namespace: 'default' });
+    await eventually(
+      async () => {
+        try {
+          await env.clientset.pods.get('web', 'default');
+          return false;
+        } catch (err) {
+          if (err instanceof NotFoundError) return true;
+          throw err;
+        }
+      },
+      30_000,
+      'web to be removed',
+    );
+    t.is(fs.readFileSync(path.join(env.hostDir, 'http-prestop'), 'utf8').trim(), 'GET preStop', 'the httpGet preStop hook reached the pod');
+    const links = spawnSync('ip', ['-n', node.ns, '-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
+    t.false(/\bveth/.test(links), `the pod's veth is gone:\n${links}`);
+  },
+);
