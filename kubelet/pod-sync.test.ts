@@ -517,3 +517,18 @@ test('a failed preStop is FailedPreStopHook without the output (it may hold secr
   );
   t.true(env2.runtime.calls.includes('stopContainer app 0'));
 });
+
+test('a liveness failure runs preStop before the stop signal too, with the probe-level grace period', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  env.runtime.execResults.set('false', { exitCode: 1, stdout: '', stderr: '' });
+  const p = hooked({ preStop: { exec: { command: ['echo', 'bye'] } } });
+  p.spec!.containers![0]!.livenessProbe = { exec: { command: ['false'] }, periodSeconds: 1, failureThreshold: 1, terminationGracePeriodSeconds: 5 };
+  await env.syncer.syncPod(p);
+  await env.clock.advance(1000);
+  await env.syncer.syncPod(latest(env, p));
+  const id = [...env.runtime.containers.keys()][0] ?? '';
+  const hook = env.runtime.calls.indexOf(`exec ${id} echo bye`);
+  t.true(hook > 0, env.runtime.calls.join(', '));
+  t.true(env.runtime.calls.indexOf('stopContainer app 5') > hook, env.runtime.calls.join(', '));
+});
