@@ -803,7 +803,8 @@ test.serial('lifecycle: a sleep preStop delays SIGTERM by its seconds, within th
 
 test.serial('lifecycle: a failing postStart kills the container (FailedPostStartHook) and it restarts', async (t) => {
   const env = t.context;
-  const pod = bound(env.node, env.image, 'badhook', {}, ['sh', '-c', 'exec sleep 3600']);
+  // sleep as PID 1 ignores SIGTERM: a short grace period keeps the kill quick.
+  const pod = bound(env.node, env.image, 'badhook', { terminationGracePeriodSeconds: 2 }, ['sh', '-c', 'exec sleep 3600']);
   pod.spec!.containers![0]!.lifecycle = { postStart: { exec: { command: ['sh', '-c', 'echo no way; exit 3'] } } };
   await env.clientset.pods.create(pod);
   await waitPod(env, 'badhook', (x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 'badhook restarted');
