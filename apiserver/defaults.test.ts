@@ -49,6 +49,17 @@ test('pod defaults', (t) => {
   t.like(web.readinessProbe, { timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 });
 });
 
+test("lifecycle hooks' httpGet gets the path and scheme defaults of a probe's, as Kubernetes' SetDefaults_HTTPGetAction", (t) => {
+  const pod = raw('Pod');
+  pod.spec!.containers![0]!.lifecycle = {
+    postStart: { httpGet: { port: { type: 0, intVal: 80 } } },
+    preStop: { httpGet: { path: '/quit', scheme: 'HTTPS', port: { type: 0, intVal: 80 } } },
+  };
+  const c = defaulted('Pod', pod).spec!.containers![0]!;
+  t.like(c.lifecycle?.postStart?.httpGet, { path: '/', scheme: 'HTTP' });
+  t.like(c.lifecycle?.preStop?.httpGet, { path: '/quit', scheme: 'HTTPS' });
+});
+
 test('pod defaults keep what the user set', (t) => {
   const pod: Pod = {
     metadata: { name: 'p' },

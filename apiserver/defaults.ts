@@ -13,6 +13,7 @@ import type {
   Endpoints,
   Secret,
   Event,
+  HTTPGetAction,
   Namespace,
   Node,
   Pod,
@@ -58,11 +59,14 @@ function defaultProbe(probe: Probe | undefined): void {
   if (!probe.periodSeconds) probe.periodSeconds = 10;
   if (!probe.successThreshold) probe.successThreshold = 1;
   if (!probe.failureThreshold) probe.failureThreshold = 3;
-  const http = probe.httpGet;
-  if (http) {
-    if (!http.path) http.path = '/';
-    if (!http.scheme) http.scheme = 'HTTP';
-  }
+  defaultHTTPGet(probe.httpGet);
+}
+
+/** Kubernetes' SetDefaults_HTTPGetAction: path "/" and scheme HTTP, for probes and lifecycle hooks alike. */
+function defaultHTTPGet(http: HTTPGetAction | undefined): void {
+  if (!http) return;
+  if (!http.path) http.path = '/';
+  if (!http.scheme) http.scheme = 'HTTP';
 }
 
 function defaultContainer(c: Container, hostNetwork: boolean): void {
@@ -80,6 +84,8 @@ function defaultContainer(c: Container, hostNetwork: boolean): void {
   defaultProbe(c.livenessProbe);
   defaultProbe(c.readinessProbe);
   defaultProbe(c.startupProbe);
+  defaultHTTPGet(c.lifecycle?.postStart?.httpGet);
+  defaultHTTPGet(c.lifecycle?.preStop?.httpGet);
 }
 
 /** Kubernetes' SetDefaults_PodSpec and what it cascades to (containers, probes, volumes). */

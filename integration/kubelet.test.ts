@@ -9,7 +9,9 @@
 // reports containerStatuses; a crashing container restarts into
 // CrashLoopBackOff; restartPolicy Never + exit 0 is Succeeded; deletion
 // sends SIGTERM and removes the pod; a killed and restarted kubelet keeps the
-// running pod (same container, same restart count).
+// running pod (same container, same restart count); lifecycle hooks in
+// Kubernetes' order; subPath and subPathExpr mounts, and a subPath that a
+// container's symlink points out of its volume refused.
 //
 // Everything (processes, namespace, containers, sandboxes, cgroups, mounts,
 // temp dirs) is removed in after.always, also when a test fails.
@@ -695,6 +697,177 @@ test.serial(
   },
 );
 
+/** Resolves once the pod is gone from the API. */
+async function waitGone(env: Env, name: string): Promise<void> {
+  await eventually(
+    async () => {
+      try {
+        await env.clientset.pods.get(name, 'default');
+        return false;
+      } catch (err) {
+        if (err instanceof NotFoundError) return true;
+        throw err;
+      }
+    },
+    30_000,
+    `${name} to be removed from the API`,
+  );
+}
+
+async function eventsOf(env: Env, name: string): Promise<string[]> {
+  const evs = await env.clientset.events.list({ namespace: 'default', fieldSelector: `involvedObject.name=${name}` });
+  return (evs.items ?? []).map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`);
+}
+
+test.serial(
+  'lifecycle: postStart writes a file the main container sees, before Running; preStop runs before SIGTERM; subPath and subPathExpr mounts',
+  async (t) => {
+    const env = t.context;
+    const out = path.join(env.hostDir, 'hooks');
+    const expr = path.join(env.hostDir, 'expr', 'hooked');
+    const waitTerm = "trap 'if [ -f /h/prestop ]; then echo after-prestop; else echo before-prestop; fi > /h/term; exit 0' TERM";
+    const pod: Pod = {
+      metadata: { name: 'hooked', namespace: 'default' },
+      spec: {
+        nodeName: env.node.nodeName,
+        terminationGracePeriodSeconds: 20,
+        volumes: [{ name: 'host', hostPath: { path: env.hostDir, type: 'Directory' } }],
+        containers: [
+          {
+            name: 'main',
+            image: env.image,
+            env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+            // Kubernetes does not promise the hook runs before the entrypoint: the container waits for its file.
+            command: [
+              'sh',
+              '-c',
+              `${waitTerm}; until [ -f /h/started ]; do sleep 0.1; done; cat /h/started > /h/seen; echo in-expr > /p/file; while true; do sleep 0.2; done`,
+            ],
+            lifecycle: {
+              postStart: { exec: { command: ['sh', '-c', 'sleep 1; echo from-postStart > /h/tmp; mv /h/tmp /h/started'] } },
+              preStop: { exec: { command: ['sh', '-c', 'echo bye > /h/prestop'] } },
+            },
+            volumeMounts: [
+              // Neither directory exists: the kubelet creates them, as Kubernetes does.
+              { name: 'host', mountPath: '/h', subPath: 'hooks' },
+              { name: 'host', mountPath: '/p', subPathExpr: 'expr/$(POD_NAME)' },
+            ],
+          },
+        ],
+      },
+    };
+    await env.clientset.pods.create(pod);
+    await waitPod(env, 'hooked', (x) => x.status?.phase === 'Running', 'hooked Running');
+    t.is(fs.readFileSync(path.join(out, 'started'), 'utf8').trim(), 'from-postStart', 'Running is reported only after postStart returned');
+    await eventually(() => fs.existsSync(path.join(out, 'seen')), 15_000, 'the main container to see the postStart file');
+    t.is(fs.readFileSync(path.join(out, 'seen'), 'utf8').trim(), 'from-postStart');
+    await eventually(() => fs.existsSync(path.join(expr, 'file')), 15_000, 'the write through the subPathExpr mount');
+    t.is(fs.readFileSync(path.join(expr, 'file'), 'utf8').trim(), 'in-expr');
+    const started = Date.now();
+    await env.clientset.pods.delete('hooked', { namespace: 'default' });
+    await waitGone(env, 'hooked');
+    t.true(Date.now() - started < 15_000, 'within the grace period');
+    t.is(fs.readFileSync(path.join(out, 'prestop'), 'utf8').trim(), 'bye');
+    t.is(fs.readFileSync(path.join(out, 'term'), 'utf8').trim(), 'after-prestop', 'SIGTERM came after the preStop hook');
+  },
+);
+
+test.serial('lifecycle: a sleep preStop delays SIGTERM by its seconds, within the grace period', async (t) => {
+  const env = t.context;
+  const pod: Pod = {
+    metadata: { name: 'sleepy', namespace: 'default' },
+    spec: {
+      nodeName: env.node.nodeName,
+      terminationGracePeriodSeconds: 10,
+      volumes: [{ name: 'host', hostPath: { path: env.hostDir, type: 'Directory' } }],
+      containers: [
+        {
+          name: 'main',
+          image: env.image,
+          command: ['sh', '-c', "trap 'date +%s > /h/term-at; exit 0' TERM; while true; do sleep 0.2; done"],
+          lifecycle: { preStop: { sleep: { seconds: 3 } } },
+          volumeMounts: [{ name: 'host', mountPath: '/h', subPath: 'sleepy' }],
+        },
+      ],
+    },
+  };
+  await env.clientset.pods.create(pod);
+  await waitPod(env, 'sleepy', (x) => x.status?.phase === 'Running', 'sleepy Running');
+  const deletedAt = Math.floor(Date.now() / 1000);
+  await env.clientset.pods.delete('sleepy', { namespace: 'default' });
+  await waitGone(env, 'sleepy');
+  const termAt = Number(fs.readFileSync(path.join(env.hostDir, 'sleepy', 'term-at'), 'utf8'));
+  t.true(termAt - deletedAt >= 2, `SIGTERM ${termAt - deletedAt}s after the delete: after the 3 s sleep hook`);
+  t.true(termAt - deletedAt <= 10, 'within the grace period');
+});
+
+test.serial('lifecycle: a failing postStart kills the container (FailedPostStartHook) and it restarts', async (t) => {
+  const env = t.context;
+  // sleep as PID 1 ignores SIGTERM: a short grace period keeps the kill quick.
+  const pod = bound(env.node, env.image, 'badhook', { terminationGracePeriodSeconds: 2 }, ['sh', '-c', 'exec sleep 3600']);
+  pod.spec!.containers![0]!.lifecycle = { postStart: { exec: { command: ['sh', '-c', 'echo no way; exit 3'] } } };
+  await env.clientset.pods.create(pod);
+  await waitPod(env, 'badhook', (x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 'badhook restarted');
+  const evs = await eventsOf(env, 'badhook');
+  t.true(
+    evs.some((e) => e.startsWith('FailedPostStartHook: Exec lifecycle hook ([sh -c echo no way; exit 3]) for Container "main"') && e.includes('exited with 3')),
+    evs.join('\n'),
+  );
+  t.true(evs.includes('Killing: FailedPostStartHook'), evs.join('\n'));
+  await env.clientset.pods.delete('badhook', { namespace: 'default', gracePeriodSeconds: 0 });
+  await waitGone(env, 'badhook');
+});
+
+test.serial('subPath: a symlink a container planted to leave the volume is refused at mount time; one inside it works', async (t) => {
+  const env = t.context;
+  const pod: Pod = {
+    metadata: { name: 'escape', namespace: 'default' },
+    spec: {
+      nodeName: env.node.nodeName,
+      terminationGracePeriodSeconds: 1,
+      volumes: [{ name: 'v', emptyDir: {} }],
+      initContainers: [
+        {
+          name: 'plant',
+          image: env.image,
+          command: ['sh', '-c', 'ln -s / /v/abs && ln -s ../../../../../.. /v/rel && mkdir /v/ok && echo inside > /v/ok/f && ln -s ok /v/inside'],
+          volumeMounts: [{ name: 'v', mountPath: '/v' }],
+        },
+      ],
+      containers: [
+        { name: 'abs', image: env.image, command: ['sleep', '3600'], volumeMounts: [{ name: 'v', mountPath: '/x', subPath: 'abs' }] },
+        { name: 'rel', image: env.image, command: ['sleep', '3600'], volumeMounts: [{ name: 'v', mountPath: '/x', subPath: 'rel/etc' }] },
+        {
+          name: 'good',
+          image: env.image,
+          command: ['sh', '-c', 'cat /x/f; exec sleep 3600'],
+          volumeMounts: [{ name: 'v', mountPath: '/x', subPath: 'inside' }],
+        },
+      ],
+    },
+  };
+  await env.clientset.pods.create(pod);
+  const p = await waitPod(
+    env,
+    'escape',
+    (x) => {
+      const st = new Map((x.status?.containerStatuses ?? []).map((c) => [c.name, c.state]));
+      return (
+        st.get('good')?.running !== undefined &&
+        st.get('abs')?.waiting?.reason === 'CreateContainerError' &&
+        st.get('rel')?.waiting?.reason === 'CreateContainerError'
+      );
+    },
+    'abs and rel refused, good running',
+  );
+  for (const name of ['abs', 'rel']) {
+    const msg = p.status?.containerStatuses?.find((c) => c.name === name)?.state?.waiting?.message ?? '';
+    t.regex(msg, /subPath resolves outside the volume/, `${name}: ${msg}`);
+  }
+  await env.clientset.pods.delete('escape', { namespace: 'default', gracePeriodSeconds: 0 });
+  await waitGone(env, 'escape');
+});
+
 test.serial('SIGTERM stops tsk kubelet cleanly (exit 0) and leaves its containers running', async (t) => {
   const env = t.context;
   const k = env.node.proc.kubelet;
@@ -712,70 +885,79 @@ test.serial('SIGTERM stops tsk kubelet cleanly (exit 0) and leaves its container
   await waitPod(env, 'sleeper', (x) => x.status?.phase === 'Running', 'sleeper still Running');
 });
 
-test.serial('bridge network: NotReady until the node has a podCIDR, then pods get an IP from it and httpGet/tcpSocket probes reach them', async (t) => {
-  const env = t.context;
-  const node = env.bridged;
-  startKubelet(env, node);
-  let n: Node | undefined;
-  await eventually(
-    async () => {
-      assertKubeletAlive(node);
-      n = await env.clientset.nodes.get(node.nodeName).catch(() => undefined);
-      return readyCondition(n)?.status === 'False';
-    },
-    60_000,
-    'the bridged Node to report NotReady',
-  );
-  t.is(readyCondition(n)?.reason, 'KubeletNotReady');
-  t.is(readyCondition(n)?.message, 'network not ready: the node has no podCIDR yet');
+test.serial(
+  'bridge network: NotReady until the node has a podCIDR, then pods get an IP from it and httpGet/tcpSocket probes and an httpGet preStop hook reach them',
+  async (t) => {
+    const env = t.context;
+    const node = env.bridged;
+    startKubelet(env, node);
+    let n: Node | undefined;
+    await eventually(
+      async () => {
+        assertKubeletAlive(node);
+        n = await env.clientset.nodes.get(node.nodeName).catch(() => undefined);
+        return readyCondition(n)?.status === 'False';
+      },
+      60_000,
+      'the bridged Node to report NotReady',
+    );
+    t.is(readyCondition(n)?.reason, 'KubeletNotReady');
+    t.is(readyCondition(n)?.message, 'network not ready: the node has no podCIDR yet');
 
-  // httpd as PID 1 ignores SIGTERM: a short grace period keeps the deletion quick.
-  const web = bound(node, env.image, 'web', { terminationGracePeriodSeconds: 2 }, [
-    'sh',
-    '-c',
-    'echo "$MY_IP" > /out/web-ip; mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 8080 -h /www',
-  ]);
-  const c = web.spec!.containers![0]!;
-  c.ports = [{ name: 'http', containerPort: 8080 }];
-  c.readinessProbe = { httpGet: { path: '/index.html', port: { type: 1, strVal: 'http' } }, periodSeconds: 1 };
-  c.livenessProbe = { tcpSocket: { port: { type: 0, intVal: 8080 } }, initialDelaySeconds: 2, periodSeconds: 1 };
-  c.env = [{ name: 'MY_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }];
-  c.volumeMounts = [{ name: 'out', mountPath: '/out' }];
-  web.spec!.volumes = [{ name: 'out', hostPath: { path: env.hostDir } }];
-  await env.clientset.pods.create(web);
-  await waitPod(env, 'web', (x) => x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating', 'web waiting for the network', node);
+    // httpd as PID 1 ignores SIGTERM: a short grace period keeps the deletion quick.
+    const web = bound(node, env.image, 'web', { terminationGracePeriodSeconds: 2 }, [
+      'sh',
+      '-c',
+      'echo "$MY_IP" > /out/web-ip; mkdir -p /www/cgi-bin && echo hello > /www/index.html && ' +
+        // The preStop hook's target: a CGI that leaves a mark the test reads.
+        `printf '#!/bin/sh\\necho "Content-Type: text/plain"\\necho\\necho bye\\necho "$REQUEST_METHOD $HTTP_X_HOOK" > /out/http-prestop\\n' > /www/cgi-bin/bye && chmod +x /www/cgi-bin/bye && ` +
+        'exec httpd -f -p 8080 -h /www',
+    ]);
+    const c = web.spec!.containers![0]!;
+    c.ports = [{ name: 'http', containerPort: 8080 }];
+    c.readinessProbe = { httpGet: { path: '/index.html', port: { type: 1, strVal: 'http' } }, periodSeconds: 1 };
+    c.livenessProbe = { tcpSocket: { port: { type: 0, intVal: 8080 } }, initialDelaySeconds: 2, periodSeconds: 1 };
+    c.env = [{ name: 'MY_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }];
+    // An httpGet preStop hook: to the pod IP (no host given) and the named port, from the kubelet.
+    c.lifecycle = { preStop: { httpGet: { path: '/cgi-bin/bye', port: { type: 1, strVal: 'http' }, httpHeaders: [{ name: 'X-Hook', value: 'preStop' }] } } };
+    c.volumeMounts = [{ name: 'out', mountPath: '/out' }];
+    web.spec!.volumes = [{ name: 'out', hostPath: { path: env.hostDir } }];
+    await env.clientset.pods.create(web);
+    await waitPod(env, 'web', (x) => x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating', 'web waiting for the network', node);
 
-  // What the node IPAM controller does: assign the node its pod CIDR.
-  const cur = await env.clientset.nodes.get(node.nodeName);
-  await env.clientset.nodes.update({ ...cur, spec: { ...cur.spec, podCIDR: '10.244.7.0/24', podCIDRs: ['10.244.7.0/24'] } });
-  await eventually(async () => readyCondition(await env.clientset.nodes.get(node.nodeName))?.status === 'True', 30_000, 'the bridged Node to become Ready');
+    // What the node IPAM controller does: assign the node its pod CIDR.
+    const cur = await env.clientset.nodes.get(node.nodeName);
+    await env.clientset.nodes.update({ ...cur, spec: { ...cur.spec, podCIDR: '10.244.7.0/24', podCIDRs: ['10.244.7.0/24'] } });
+    await eventually(async () => readyCondition(await env.clientset.nodes.get(node.nodeName))?.status === 'True', 30_000, 'the bridged Node to become Ready');
 
-  const p = await waitPod(env, 'web', (x) => x.status?.containerStatuses?.[0]?.ready === true, 'web ready (httpGet readiness probe passing)', node).catch(
-    async (err: Error) => {
-      const evs = (await env.clientset.events.list({ namespace: 'default', fieldSelector: 'involvedObject.name=web' })).items ?? [];
-      throw new Error(`${err.message}\nevents:\n${evs.map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`).join('\n')}`);
-    },
-  );
-  const ip = p.status?.podIP ?? '';
-  t.regex(ip, /^10\.244\.7\.\d+$/);
-  t.deepEqual(p.status?.podIPs, [{ ip }]);
-  t.is(fs.readFileSync(path.join(env.hostDir, 'web-ip'), 'utf8').trim(), ip, 'status.podIP reached the container through a fieldRef');
-  t.is(p.status?.containerStatuses?.[0]?.restartCount, 0, 'the tcpSocket liveness probe passes');
+    const p = await waitPod(env, 'web', (x) => x.status?.containerStatuses?.[0]?.ready === true, 'web ready (httpGet readiness probe passing)', node).catch(
+      async (err: Error) => {
+        const evs = (await env.clientset.events.list({ namespace: 'default', fieldSelector: 'involvedObject.name=web' })).items ?? [];
+        throw new Error(`${err.message}\nevents:\n${evs.map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`).join('\n')}`);
+      },
+    );
+    const ip = p.status?.podIP ?? '';
+    t.regex(ip, /^10\.244\.7\.\d+$/);
+    t.deepEqual(p.status?.podIPs, [{ ip }]);
+    t.is(fs.readFileSync(path.join(env.hostDir, 'web-ip'), 'utf8').trim(), ip, 'status.podIP reached the container through a fieldRef');
+    t.is(p.status?.containerStatuses?.[0]?.restartCount, 0, 'the tcpSocket liveness probe passes');
 
-  await env.clientset.pods.delete('web', { namespace: 'default' });
-  await eventually(
-    async () => {
-      try {
-        await env.clientset.pods.get('web', 'default');
-        return false;
-      } catch (err) {
-        if (err instanceof NotFoundError) return true;
-        throw err;
-      }
-    },
-    30_000,
-    'web to be removed',
-  );
-  const links = spawnSync('ip', ['-n', node.ns, '-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
-  t.false(/\bveth/.test(links), `the pod's veth is gone:\n${links}`);
-});
+    await env.clientset.pods.delete('web', { namespace: 'default' });
+    await eventually(
+      async () => {
+        try {
+          await env.clientset.pods.get('web', 'default');
+          return false;
+        } catch (err) {
+          if (err instanceof NotFoundError) return true;
+          throw err;
+        }
+      },
+      30_000,
+      'web to be removed',
+    );
+    t.is(fs.readFileSync(path.join(env.hostDir, 'http-prestop'), 'utf8').trim(), 'GET preStop', 'the httpGet preStop hook reached the pod');
+    const links = spawnSync('ip', ['-n', node.ns, '-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
+    t.false(/\bveth/.test(links), `the pod's veth is gone:\n${links}`);
+  },
+);

@@ -54,7 +54,7 @@ test('the container config of a pod container', (t) => {
   t.deepEqual(c.resources, { cpuRequestMilli: 1500, cpuLimitMilli: 1500, memoryLimitBytes: 1024 ** 3 }, 'requests default to limits');
   t.deepEqual(c.mounts, [
     { containerPath: '/data', hostPath: '/var/lib/tsk/pods/u-1/volumes/kubernetes.io~empty-dir/data' },
-    { containerPath: '/logs', hostPath: '/var/log/web/app', readOnly: true },
+    { containerPath: '/logs', hostPath: '/var/log/web', subPath: 'app', readOnly: true },
   ]);
   t.is(c.labels?.['io.kubernetes.pod.uid'], 'u-1');
   t.is(c.labels?.['io.kubernetes.container.name'], 'app');
@@ -79,7 +79,22 @@ test('bad specs are ContainerConfigErrors naming the field', (t) => {
   });
   t.throws(() => buildContainerConfig(p, { ...c, volumeMounts: [{ name: 'data', mountPath: '/x', subPath: '../etc' }] }, ctx), {
     instanceOf: ContainerConfigError,
-    message: /subPath/,
+    message: /failed to prepare subPath for volumeMount "data" of container "app": unable to provision SubPath `..\/etc`: must not contain '..'/,
+  });
+});
+
+test('subPathExpr expands from the container environment; a missing variable or an escaping result is refused', (t) => {
+  const p = pod();
+  const c = p.spec!.containers![0]!;
+  const mounts = (subPathExpr: string): unknown =>
+    buildContainerConfig(p, { ...c, volumeMounts: [{ name: 'data', mountPath: '/x', subPathExpr }] }, ctx).mounts?.[0]?.subPath;
+  t.is(mounts('$(POD_NS)/$(POD_NAME)'), 'prod/web');
+  t.is(mounts('$$(POD_NAME)'), '$(POD_NAME)');
+  t.throws(() => mounts('$(NOPE)/$(ALSO)'), { instanceOf: ContainerConfigError, message: /missing value for ALSO, NOPE$/ });
+  t.throws(() => mounts('/$(POD_NAME)'), { message: /error SubPath `\/web` must not be an absolute path/ });
+  const dots = { ...c, env: [...(c.env ?? []), { name: 'UP', value: '..' }] };
+  t.throws(() => buildContainerConfig(p, { ...dots, volumeMounts: [{ name: 'data', mountPath: '/x', subPathExpr: 'a/$(UP)/b' }] }, ctx), {
+    message: /unable to provision SubPath `a\/..\/b`: must not contain '..'/,
   });
 });
 

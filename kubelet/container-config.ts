@@ -13,6 +13,7 @@ import { parseQuantity } from '../api/quantity';
 import { ANNOTATION_GRACE_PERIOD, ANNOTATION_RESTART_COUNT, LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from './pod-runtime';
 import type { ContainerConfig, ContainerResources, ContainerSecurity, Mount } from './runtime/runtime';
 import { containerSecurity, effectiveSecurity, runtimeUser, verifyRunAsNonRoot } from './security-context';
+import { mountSubPath } from './subpath';
 import { volumeHostPath } from './volumes';
 import { errorMessage } from '../util/errors';
 
@@ -117,18 +118,28 @@ export function buildResources(c: Container): ContainerResources {
   return out;
 }
 
-/** The container's volumeMounts as bind mounts of the pod's volumes. */
-export function buildMounts(pod: Pod, c: Container, dataDir: string): Mount[] {
+/**
+ * The container's volumeMounts as bind mounts of the pod's volumes. A
+ * subPath (or subPathExpr, expanded from vars, the container's environment)
+ * goes to the runtime as Mount.subPath, which resolves it inside the volume.
+ */
+export function buildMounts(pod: Pod, c: Container, dataDir: string, vars: ReadonlyMap<string, string> = new Map()): Mount[] {
   const volumes = new Map((pod.spec?.volumes ?? []).map((v) => [v.name ?? '', v]));
   return (c.volumeMounts ?? []).map((vm) => {
     const v = volumes.get(vm.name ?? '');
     if (!v) throw new ContainerConfigError(`container "${c.name ?? ''}": volumeMount "${vm.name ?? ''}": no volume of that name in the pod`);
-    const base = volumeHostPath(pod, v, dataDir);
-    const sub = vm.subPath ?? '';
-    if (sub.split('/').includes('..') || sub.startsWith('/')) {
-      throw new ContainerConfigError(`container "${c.name ?? ''}": volumeMount "${vm.name ?? ''}": subPath "${sub}" must be a relative path without ".."`);
+    let sub: string;
+    try {
+      sub = mountSubPath(vm, vars);
+    } catch (err) {
+      throw new ContainerConfigError(`failed to prepare subPath for volumeMount "${vm.name ?? ''}" of container "${c.name ?? ''}": ${errorMessage(err)}`);
     }
-    return { containerPath: vm.mountPath ?? '', hostPath: sub ? `${base}/${sub}` : base, ...(vm.readOnly ? { readOnly: true } : {}) };
+    return {
+      containerPath: vm.mountPath ?? '',
+      hostPath: volumeHostPath(pod, v, dataDir),
+      ...(sub ? { subPath: sub } : {}),
+      ...(vm.readOnly ? { readOnly: true } : {}),
+    };
   });
 }
 
@@ -159,7 +170,7 @@ export function buildContainerConfig(pod: Pod, c: Container, ctx: ConfigContext)
     ...(user !== undefined ? { user } : {}),
     security,
     resources: buildResources(c),
-    mounts: buildMounts(pod, c, ctx.dataDir),
+    mounts: buildMounts(pod, c, ctx.dataDir, vars),
     labels: {
       [LABEL_POD_NAME]: pod.metadata?.name ?? '',
       [LABEL_POD_NAMESPACE]: pod.metadata?.namespace ?? '',

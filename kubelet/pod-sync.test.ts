@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConflictError, NotFoundError } from '../api/errors';
-import type { Pod } from '../api/gen/tsk/v1/core';
+import type { Lifecycle, Pod } from '../api/gen/tsk/v1/core';
 import type { ObjectReference } from '../api/gen/tsk/v1/meta';
 import { FakeClock, type DeleteOptions, type EventRecorder, type EventType } from '../client';
 import { ImagePuller, type ImageService } from './images';
@@ -412,4 +412,123 @@ test('abortWaits: a termination waiting out a grace period gives up at once (the
   env.syncer.abortWaits();
   await t.throwsAsync(terminating, { instanceOf: KubeletStoppingError });
   t.deepEqual(env.pods.deletes, [], 'the pod stays in the API (with its deletionTimestamp) for the next kubelet');
+});
+
+// ------------------------------------------------------------ lifecycle hooks
+
+function hooked(lifecycle: Lifecycle): Pod {
+  const p = pod();
+  p.spec!.containers![0]!.lifecycle = lifecycle;
+  return p;
+}
+
+test('postStart runs right after the start, and the status says Running only once it returned', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  let finish: () => void = () => undefined;
+  const exec = env.runtime.exec.bind(env.runtime);
+  env.runtime.exec = async (id, opts) => {
+    await new Promise<void>((resolve) => (finish = resolve));
+    return exec(id, opts);
+  };
+  const p = hooked({ postStart: { exec: { command: ['touch', '/started'] } } });
+  const sync = env.syncer.syncPod(p);
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  t.deepEqual(env.runtime.calls, ['createSandbox web', 'createContainer app', 'startContainer app']);
+  t.is(env.pods.statuses.length, 0, 'no status while postStart runs');
+  finish();
+  await sync;
+  const id = [...env.runtime.containers.keys()][0] ?? '';
+  t.deepEqual(env.runtime.calls, ['createSandbox web', 'createContainer app', 'startContainer app', `exec ${id} touch /started`]);
+  t.is(latest(env, p).status?.containerStatuses?.[0]?.state?.running !== undefined, true);
+});
+
+test('a failed postStart: FailedPostStartHook with the message, the container killed, then restarted', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  env.runtime.execResults.set('false', { exitCode: 1, stdout: 'out', stderr: 'bad' });
+  const p = hooked({ postStart: { exec: { command: ['false'] } } });
+  t.is(await env.syncer.syncPod(p), undefined);
+  t.true(env.runtime.calls.includes('stopContainer app 30'), env.runtime.calls.join(', '));
+  t.true(
+    env.events.seen.includes(
+      'Warning FailedPostStartHook spec.containers{app} Exec lifecycle hook ([false]) for Container "app" in Pod "web_default(uid-1)" failed - error: command \'false\' exited with 1: bad, message: "outbad"',
+    ),
+    env.events.seen.join('\n'),
+  );
+  t.true(env.events.seen.includes('Normal Killing spec.containers{app} FailedPostStartHook'));
+  t.truthy(latest(env, p).status?.containerStatuses?.[0]?.state?.terminated, 'reported as terminated, never Running');
+  await env.syncer.syncPod(latest(env, p));
+  t.is(env.runtime.containers.size, 2, 'restarted under restartPolicy Always');
+});
+
+test('preStop runs before the stop signal, and its time counts against the grace period', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = hooked({ preStop: { sleep: { seconds: 3 } } });
+  await env.syncer.syncPod(p);
+  const deleting = { ...latest(env, p), metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T00:00:30Z', deletionGracePeriodSeconds: 10 } };
+  const done = env.syncer.terminatePod(deleting);
+  await env.clock.advance(2000);
+  t.false(
+    env.runtime.calls.some((c) => c.startsWith('stopContainer')),
+    'no signal while the hook sleeps',
+  );
+  await env.clock.advance(1000);
+  await done;
+  t.true(env.runtime.calls.includes('stopContainer app 7'), env.runtime.calls.join(', '));
+  const killing = env.events.seen.indexOf('Normal Killing spec.containers{app} Stopping container app');
+  t.true(killing >= 0);
+});
+
+test("a preStop that outlasts the grace period is cut short: the signal gets Kubernetes' 2 s minimum", async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = hooked({ preStop: { sleep: { seconds: 20 } } });
+  await env.syncer.syncPod(p);
+  const deleting = { ...latest(env, p), metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T00:00:30Z', deletionGracePeriodSeconds: 5 } };
+  const done = env.syncer.terminatePod(deleting);
+  await env.clock.advance(5000);
+  await done;
+  t.true(env.runtime.calls.includes('stopContainer app 2'), env.runtime.calls.join(', '));
+  t.false(
+    env.events.seen.some((e) => e.includes('FailedPreStopHook')),
+    'cut short by the grace period is not a hook failure',
+  );
+});
+
+test('a failed preStop is FailedPreStopHook without the output (it may hold secrets); grace 0 runs no hook', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  env.runtime.execResults.set('false', { exitCode: 1, stdout: 'secret', stderr: '' });
+  const p = hooked({ preStop: { exec: { command: ['false'] } } });
+  await env.syncer.syncPod(p);
+  await env.syncer.terminatePod({ ...latest(env, p), metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T00:00:30Z', deletionGracePeriodSeconds: 4 } });
+  t.true(env.events.seen.includes('Warning FailedPreStopHook spec.containers{app} PreStopHook failed'), env.events.seen.join('\n'));
+  t.true(env.runtime.calls.indexOf('stopContainer app 4') > env.runtime.calls.findIndex((c) => c.endsWith(' false')));
+
+  const env2 = setup(t);
+  env2.images.local.set('busybox:1.36', image('busybox:1.36'));
+  await env2.syncer.syncPod(p);
+  await env2.syncer.terminatePod({ ...latest(env2, p), metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T00:00:30Z', deletionGracePeriodSeconds: 0 } });
+  t.false(
+    env2.runtime.calls.some((c) => c.startsWith('exec')),
+    'force deletion: no preStop',
+  );
+  t.true(env2.runtime.calls.includes('stopContainer app 0'));
+});
+
+test('a liveness failure runs preStop before the stop signal too, with the probe-level grace period', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  env.runtime.execResults.set('false', { exitCode: 1, stdout: '', stderr: '' });
+  const p = hooked({ preStop: { exec: { command: ['echo', 'bye'] } } });
+  p.spec!.containers![0]!.livenessProbe = { exec: { command: ['false'] }, periodSeconds: 1, failureThreshold: 1, terminationGracePeriodSeconds: 5 };
+  await env.syncer.syncPod(p);
+  await env.clock.advance(1000);
+  await env.syncer.syncPod(latest(env, p));
+  const id = [...env.runtime.containers.keys()][0] ?? '';
+  const hook = env.runtime.calls.indexOf(`exec ${id} echo bye`);
+  t.true(hook > 0, env.runtime.calls.join(', '));
+  t.true(env.runtime.calls.indexOf('stopContainer app 5') > hook, env.runtime.calls.join(', '));
 });

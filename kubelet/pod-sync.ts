@@ -6,12 +6,13 @@
 // cut short (an error, a killed kubelet) is finished by the next one.
 
 import { ConflictError, NotFoundError } from '../api/errors';
-import type { Pod } from '../api/gen/tsk/v1/core';
+import type { Container, Pod } from '../api/gen/tsk/v1/core';
 import type { Clock, EventRecorder, EventType, ResourceClient } from '../client';
 import { referenceTo } from '../client';
 import { BackoffTable, CRASH_BACKOFF } from './backoff';
 import { buildContainerConfig } from './container-config';
 import { ImagePullError, type ImagePuller } from './images';
+import { runHook, runPreStop, type HookDeps } from './lifecycle';
 import type { KubeletMetrics } from './metrics';
 import { deadlineRemaining, planPod, podDescription, type ContainerToStart, type PodPlan } from './planner';
 import {
@@ -52,6 +53,9 @@ export interface PodSyncDeps {
 }
 
 const uidOf = (pod: Pod): string => pod.metadata?.uid ?? '';
+
+/** The pod's IP as its ready sandbox reports it, "" when it has none. */
+const podIPOf = (state: PodRuntimeState): string => state.sandboxes.find((s) => s.state === 'ready')?.ips[0] ?? '';
 
 /** A pass given up because the kubelet is stopping; the next start finishes it (every step is idempotent). */
 export class KubeletStoppingError extends Error {
@@ -149,7 +153,8 @@ export class PodSyncer {
   private async execute(pod: Pod, plan: PodPlan, state: PodRuntimeState, waiting: Map<string, Waiting>): Promise<void> {
     const { runtime } = this.deps;
     const grace = this.gracePeriod(pod);
-    await Promise.all(plan.kill.map((k) => this.killContainer(pod, k.id, k.name, k.message, k.graceSeconds ?? grace)));
+    const ip = podIPOf(state);
+    await Promise.all(plan.kill.map((k) => this.killContainer(pod, k.id, k.name, k.message, k.graceSeconds ?? grace, ip)));
     if (plan.killPod) await this.killAll(pod, state, grace);
     for (const id of plan.stopSandboxes) await runtime.stopSandbox(id);
     for (const id of plan.removeContainers) await runtime.removeContainer(id);
@@ -247,19 +252,60 @@ export class PodSyncer {
       return;
     }
     this.event(pod, s.name, 'Normal', 'Started', `Started container ${s.name}`);
+    await this.postStart(pod, c, s.name, id, podIP);
   }
 
-  private async killContainer(pod: Pod | undefined, id: string, name: string, message: string, grace: number): Promise<void> {
+  private get hookDeps(): HookDeps {
+    return { runtime: this.deps.runtime, clock: this.deps.clock };
+  }
+
+  /**
+   * Kubernetes' order: the postStart hook runs right after the start, and
+   * this pass (so the status saying Running, and the probes) waits for it. A
+   * failure kills the container, which then restarts under its restart
+   * policy and back-off.
+   */
+  private async postStart(pod: Pod, c: Container, name: string, id: string, podIP: string): Promise<void> {
+    const hook = c.lifecycle?.postStart;
+    if (!hook) return;
+    const failure = await Promise.race([runHook(this.hookDeps, hook, { pod, container: c, containerId: id, podIP }), this.stopping]);
+    if (failure === undefined) return;
+    this.event(pod, name, 'Warning', 'FailedPostStartHook', failure);
+    await this.killContainer(pod, id, name, 'FailedPostStartHook', this.gracePeriod(pod), podIP);
+  }
+
+  /**
+   * Stops a container as Kubernetes' killContainer: the Killing event, the
+   * preStop hook of a running container (its time counts against the grace
+   * period), then the stop signal and SIGKILL when the rest of it runs out.
+   */
+  private async killContainer(pod: Pod | undefined, id: string, name: string, message: string, grace: number, podIP: string): Promise<void> {
     if (pod) this.event(pod, name, 'Normal', 'Killing', message);
-    const stop = this.deps.runtime.stopContainer(id, grace);
+    const stop = (async (): Promise<void> => {
+      const left = pod ? await this.preStop(pod, id, name, grace, podIP) : grace;
+      await this.deps.runtime.stopContainer(id, left);
+    })();
     stop.catch(() => undefined);
     await Promise.race([stop, this.stopping]);
+  }
+
+  /** Runs the container's preStop hook when it has one, is running and has a grace period; returns the grace left for the signal. */
+  private async preStop(pod: Pod, id: string, name: string, grace: number, podIP: string): Promise<number> {
+    const c = pod.spec?.containers?.find((x) => x.name === name);
+    const hook = c?.lifecycle?.preStop;
+    if (!c || !hook || grace <= 0) return grace;
+    const status = await this.deps.runtime.containerStatus(id).catch(() => undefined);
+    if (status?.state !== 'running') return grace;
+    return runPreStop(this.hookDeps, hook, { pod, container: c, containerId: id, podIP }, grace, () =>
+      this.event(pod, name, 'Warning', 'FailedPreStopHook', 'PreStopHook failed'),
+    );
   }
 
   /** Stops every running container of the pod in parallel with the grace period. */
   private async killAll(pod: Pod | undefined, state: PodRuntimeState, grace: number): Promise<void> {
     const running = state.containers.filter((c) => c.state === 'running' || c.state === 'created');
-    await Promise.all(running.map((c) => this.killContainer(pod, c.id, containerNameOf(c), `Stopping container ${containerNameOf(c)}`, grace)));
+    const ip = podIPOf(state);
+    await Promise.all(running.map((c) => this.killContainer(pod, c.id, containerNameOf(c), `Stopping container ${containerNameOf(c)}`, grace, ip)));
   }
 
   /** Writes the status when it differs from what the API has; a conflict is retried once on a fresh read. */

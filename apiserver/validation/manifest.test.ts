@@ -58,12 +58,37 @@ const SVC = {
   spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 'http', nodePort: 30080 }] },
 };
 
+// Kubernetes' documentation examples: lifecycle-events.yaml and the subPathExpr pod of "Volumes".
+const HOOKS_POD = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'lifecycle-demo', namespace: 'default' },
+  spec: {
+    containers: [
+      {
+        name: 'lifecycle-demo-container',
+        image: 'nginx',
+        env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } }],
+        lifecycle: {
+          postStart: { exec: { command: ['/bin/sh', '-c', 'echo Hello from the postStart handler > /usr/share/message'] } },
+          preStop: { exec: { command: ['/bin/sh', '-c', 'nginx -s quit; while killall -0 nginx; do sleep 1; done'] } },
+        },
+        volumeMounts: [{ name: 'workdir1', mountPath: '/logs', subPathExpr: '$(POD_NAME)' }],
+      },
+      { name: 'sleeper', image: 'busybox', lifecycle: { preStop: { sleep: { seconds: 5 } }, postStart: { httpGet: { port: 80 } } } },
+    ],
+    restartPolicy: 'Never',
+    volumes: [{ name: 'workdir1', hostPath: { path: '/var/log/pods' } }],
+  },
+};
+
 for (const [kind, manifest] of [
   ['Pod', POD],
+  ['Pod', HOOKS_POD],
   ['ReplicationController', RC],
   ['Service', SVC],
 ] as const) {
-  test(`a ${kind} manifest decodes, defaults and validates, also after a protobuf round trip`, (t) => {
+  test(`a ${kind} manifest (${manifest.metadata.name}) decodes, defaults and validates, also after a protobuf round trip`, (t) => {
     const obj = decode(kind, structuredClone(manifest));
     applyDefaults(kind, obj as never);
     t.deepEqual(validate(kind, obj as never), []);

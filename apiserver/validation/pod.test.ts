@@ -313,6 +313,63 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
     [['metadata.name', 'FieldValueInvalid', 'Invalid value: "Web.1": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters']],
   ],
   ['pod namespace missing', (p) => (p.metadata!.namespace = ''), [['metadata.namespace', 'FieldValueRequired', 'Required value']]],
+  [
+    'subPath and subPathExpr together, subPathExpr escaping',
+    (p) => (p.spec!.containers![0]!.volumeMounts = [{ name: 'data', mountPath: '/d', subPath: 'a', subPathExpr: '../$(POD_NAME)' }]),
+    [
+      [`${c0}.volumeMounts[0].subPathExpr`, 'FieldValueInvalid', 'Invalid value: "../$(POD_NAME)": subPathExpr and subPath are mutually exclusive'],
+      [`${c0}.volumeMounts[0].subPathExpr`, 'FieldValueInvalid', "must not contain '..'"],
+    ],
+  ],
+  [
+    'subPath with ..',
+    (p) => (p.spec!.containers![0]!.volumeMounts = [{ name: 'data', mountPath: '/d', subPath: 'a/../../etc' }]),
+    [[`${c0}.volumeMounts[0].subPath`, 'FieldValueInvalid', `Invalid value: "a/../../etc": must not contain '..'`]],
+  ],
+  [
+    'absolute subPathExpr',
+    (p) => (p.spec!.containers![0]!.volumeMounts = [{ name: 'data', mountPath: '/d', subPathExpr: '/$(POD_NAME)' }]),
+    [[`${c0}.volumeMounts[0].subPathExpr`, 'FieldValueInvalid', 'must be a relative path']],
+  ],
+  [
+    'lifecycle handler missing',
+    (p) => (p.spec!.containers![0]!.lifecycle = { postStart: {} }),
+    [[`${c0}.lifecycle.postStart`, 'FieldValueRequired', 'Required value: must specify a handler type']],
+  ],
+  [
+    'lifecycle with two handlers, an empty command and a bad port',
+    (p) =>
+      (p.spec!.containers![0]!.lifecycle = {
+        postStart: { exec: { command: [] }, sleep: { seconds: 1 } },
+        preStop: { httpGet: { path: '/quit', port: { type: 1, strVal: 'no_such' }, scheme: 'HTTP' } },
+      }),
+    [
+      [`${c0}.lifecycle.postStart.exec.command`, 'FieldValueRequired', 'Required value'],
+      [`${c0}.lifecycle.postStart.sleep`, 'FieldValueForbidden', 'may not specify more than 1 handler type'],
+      [`${c0}.lifecycle.preStop.httpGet.port`, 'FieldValueInvalid', 'Invalid value: "no_such"'],
+    ],
+  ],
+  [
+    'lifecycle sleep beyond the grace period, and zero',
+    (p) => {
+      p.spec!.terminationGracePeriodSeconds = 10;
+      p.spec!.containers![0]!.lifecycle = { preStop: { sleep: { seconds: 11 } }, postStart: { sleep: { seconds: 0 } } };
+    },
+    [
+      [`${c0}.lifecycle.postStart.sleep`, 'FieldValueInvalid', 'Invalid value: 0: must be greater than 0 and less than terminationGracePeriodSeconds (10)'],
+      [`${c0}.lifecycle.preStop.sleep`, 'FieldValueInvalid', 'Invalid value: 11: must be greater than 0 and less than terminationGracePeriodSeconds (10)'],
+    ],
+  ],
+  [
+    'lifecycle stopSignal (tsk pods have no spec.os)',
+    (p) => (p.spec!.containers![0]!.lifecycle = { stopSignal: 'SIGUSR1' }),
+    [[`${c0}.lifecycle.stopSignal`, 'FieldValueForbidden', 'may not be set for containers with empty `spec.os.name`']],
+  ],
+  [
+    'lifecycle on an init container',
+    (p) => (p.spec!.initContainers![0]!.lifecycle = { preStop: { sleep: { seconds: 1 } } }),
+    [['spec.initContainers[0].lifecycle', 'FieldValueForbidden', 'may not be set for init containers without restartPolicy=Always']],
+  ],
 ];
 
 for (const [name, mutate, expected] of CASES) {
@@ -322,6 +379,21 @@ for (const [name, mutate, expected] of CASES) {
     assertCauses(t, validate('Pod', pod), expected, name);
   });
 }
+
+test('valid lifecycle hooks and subPaths pass', (t) => {
+  const pod = valid('Pod');
+  pod.spec!.terminationGracePeriodSeconds = 30;
+  pod.spec!.containers![0]!.lifecycle = {
+    postStart: { exec: { command: ['sh', '-c', 'date > /data/started'] } },
+    preStop: { httpGet: { path: '/quit', port: { type: 1, strVal: 'http' }, scheme: 'HTTP' } },
+  };
+  pod.spec!.containers![1]!.lifecycle = { preStop: { sleep: { seconds: 30 } }, postStart: { tcpSocket: { port: { type: 0, intVal: 80 } } } };
+  pod.spec!.containers![0]!.volumeMounts = [
+    { name: 'data', mountPath: '/a', subPath: 'x/y' },
+    { name: 'data', mountPath: '/b', subPathExpr: 'logs/$(POD_NAME)' },
+  ];
+  assertCauses(t, validate('Pod', pod), []);
+});
 
 test('a pod with several problems reports each', (t) => {
   const pod = valid('Pod');

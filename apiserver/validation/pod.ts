@@ -4,7 +4,20 @@
 // is immutable but for images, activeDeadlineSeconds and added tolerations.
 
 import type { Cause } from '../../api/errors';
-import type { Container, ContainerPort, EnvVar, Pod, PodSpec, PodTemplateSpec, Probe, Toleration, Volume, VolumeMount } from '../../api/gen/tsk/v1/core';
+import type {
+  Container,
+  ContainerPort,
+  EnvVar,
+  Lifecycle,
+  LifecycleHandler,
+  Pod,
+  PodSpec,
+  PodTemplateSpec,
+  Probe,
+  Toleration,
+  Volume,
+  VolumeMount,
+} from '../../api/gen/tsk/v1/core';
 import type { IntOrString, ObjectMeta } from '../../api/gen/tsk/v1/meta';
 import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName, validateLabelValue } from '../../api/labels';
 import { duplicate, forbidden, invalid, invalidEach, notFound, notSupported, Path, required } from './field';
@@ -119,11 +132,23 @@ function validateVolumeMounts(mounts: readonly VolumeMount[], volumes: ReadonlyS
     if (mountPath && mountPoints.has(mountPath)) errs.push(invalid(p.child('mountPath'), mountPath, 'must be unique'));
     mountPoints.add(mountPath);
     const sub = m.subPath ?? '';
-    if (sub) {
-      if (sub.startsWith('/')) errs.push(invalid(p.child('subPath'), sub, 'must be a relative path'));
-      if (hasBacksteps(sub)) errs.push(invalid(p.child('subPath'), sub, "must not contain '..'"));
+    errs.push(...validateLocalDescendingPath(sub, p.child('subPath')));
+    const expr = m.subPathExpr ?? '';
+    if (expr) {
+      if (sub) errs.push(invalid(p.child('subPathExpr'), expr, 'subPathExpr and subPath are mutually exclusive'));
+      // Checked again after expansion, by the kubelet: a variable may hold "..".
+      errs.push(...validateLocalDescendingPath(expr, p.child('subPathExpr')));
     }
   });
+  return errs;
+}
+
+/** Kubernetes' validateLocalDescendingPath: relative, and never stepping up with "..". */
+function validateLocalDescendingPath(value: string, path: Path): Cause[] {
+  const errs: Cause[] = [];
+  if (!value) return errs;
+  if (value.startsWith('/')) errs.push(invalid(path, value, 'must be a relative path'));
+  if (hasBacksteps(value)) errs.push(invalid(path, value, "must not contain '..'"));
   return errs;
 }
 
@@ -208,39 +233,61 @@ function validateEnv(env: readonly EnvVar[], path: Path, containerNames: Readonl
   return errs;
 }
 
-function validateProbe(probe: Probe | undefined, path: Path): Cause[] {
-  if (!probe) return [];
+/**
+ * Kubernetes' validateHandler, shared by probes and lifecycle hooks: exactly
+ * one handler type, each valid. `sleep` exists only for hooks; gracePeriod
+ * bounds it (undefined: not checked, as Kubernetes with a nil period).
+ */
+function validateHandler(h: Probe | LifecycleHandler, path: Path, gracePeriod?: number): Cause[] {
   const errs: Cause[] = [];
   let handlers = 0;
-  if (probe.exec) {
-    handlers++;
-    if (!probe.exec.command || probe.exec.command.length === 0) errs.push(required(path.child('exec', 'command')));
-  }
-  if (probe.httpGet) {
-    const p = path.child('httpGet');
+  /** The first handler counts and is validated; any further one is Forbidden. */
+  const one = (field: string): boolean => {
     if (handlers > 0) {
-      errs.push(forbidden(p, 'may not specify more than 1 handler type'));
-    } else {
-      handlers++;
-      if (!probe.httpGet.path) errs.push(required(p.child('path')));
-      errs.push(...validatePortNumOrName(probe.httpGet.port, p.child('port')));
-      const scheme = probe.httpGet.scheme ?? '';
-      if (!has(HTTP_SCHEMES, scheme)) errs.push(notSupported(p.child('scheme'), scheme, HTTP_SCHEMES));
-      (probe.httpGet.httpHeaders ?? []).forEach((h, i) => {
-        errs.push(...invalidEach(p.child('httpHeaders').index(i).child('name'), h.name ?? '', isHTTPHeaderName(h.name ?? '')));
-      });
+      errs.push(forbidden(path.child(field), 'may not specify more than 1 handler type'));
+      return false;
     }
+    handlers++;
+    return true;
+  };
+  if (h.exec && one('exec')) {
+    if (!h.exec.command || h.exec.command.length === 0) errs.push(required(path.child('exec', 'command')));
   }
-  if (probe.tcpSocket) {
-    const p = path.child('tcpSocket');
-    if (handlers > 0) {
-      errs.push(forbidden(p, 'may not specify more than 1 handler type'));
-    } else {
-      handlers++;
-      errs.push(...validatePortNumOrName(probe.tcpSocket.port, p.child('port')));
+  if (h.httpGet && one('httpGet')) {
+    const p = path.child('httpGet');
+    if (!h.httpGet.path) errs.push(required(p.child('path')));
+    errs.push(...validatePortNumOrName(h.httpGet.port, p.child('port')));
+    const scheme = h.httpGet.scheme ?? '';
+    if (!has(HTTP_SCHEMES, scheme)) errs.push(notSupported(p.child('scheme'), scheme, HTTP_SCHEMES));
+    (h.httpGet.httpHeaders ?? []).forEach((hd, i) => {
+      errs.push(...invalidEach(p.child('httpHeaders').index(i).child('name'), hd.name ?? '', isHTTPHeaderName(hd.name ?? '')));
+    });
+  }
+  if (h.tcpSocket && one('tcpSocket')) errs.push(...validatePortNumOrName(h.tcpSocket.port, path.child('tcpSocket', 'port')));
+  if ('sleep' in h && h.sleep && one('sleep')) {
+    const secs = h.sleep.seconds ?? 0;
+    if (gracePeriod !== undefined && (secs <= 0 || secs > gracePeriod)) {
+      const why = `must be greater than 0 and less than terminationGracePeriodSeconds (${gracePeriod})`;
+      errs.push(invalid(path.child('sleep'), secs, why));
     }
   }
   if (handlers === 0) errs.push(required(path, 'must specify a handler type'));
+  return errs;
+}
+
+/** Kubernetes' validateLifecycle (and its stopSignal rule: tsk's PodSpec has no `os`, so it is always refused). */
+function validateLifecycle(lc: Lifecycle | undefined, path: Path, gracePeriod: number | undefined): Cause[] {
+  if (!lc) return [];
+  const errs: Cause[] = [];
+  if (lc.postStart) errs.push(...validateHandler(lc.postStart, path.child('postStart'), gracePeriod));
+  if (lc.preStop) errs.push(...validateHandler(lc.preStop, path.child('preStop'), gracePeriod));
+  if (lc.stopSignal) errs.push(forbidden(path.child('stopSignal'), 'may not be set for containers with empty `spec.os.name`'));
+  return errs;
+}
+
+function validateProbe(probe: Probe | undefined, path: Path): Cause[] {
+  if (!probe) return [];
+  const errs = validateHandler(probe, path);
   for (const f of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold'] as const) {
     const v = probe[f] ?? 0;
     if (v < 0) errs.push(invalid(path.child(f), v, NONNEGATIVE_MSG));
@@ -257,6 +304,8 @@ interface ContainerContext {
   /** Names of every container of the pod (for env resourceFieldRef). */
   readonly containerNames: ReadonlySet<string>;
   readonly init: boolean;
+  /** spec.terminationGracePeriodSeconds (defaulted before validation), the bound of a sleep hook. */
+  readonly gracePeriod: number | undefined;
 }
 
 function validateContainer(c: Container, path: Path, ctx: ContainerContext): Cause[] {
@@ -277,11 +326,12 @@ function validateContainer(c: Container, path: Path, ctx: ContainerContext): Cau
   }
   if (ctx.init) {
     // Init containers run to completion: probes have nothing to watch.
-    for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
+    for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const) {
       if (c[f]) errs.push(forbidden(path.child(f), 'may not be set for init containers without restartPolicy=Always'));
     }
     return errs;
   }
+  errs.push(...validateLifecycle(c.lifecycle, path.child('lifecycle'), ctx.gracePeriod));
   errs.push(...validateProbe(c.livenessProbe, path.child('livenessProbe')));
   errs.push(...validateProbe(c.readinessProbe, path.child('readinessProbe')));
   errs.push(...validateProbe(c.startupProbe, path.child('startupProbe')));
@@ -370,7 +420,7 @@ export function validatePodSpec(spec: PodSpec | undefined, path: Path): Cause[] 
   const each = (list: readonly Container[], p: Path, init: boolean): void => {
     list.forEach((c, i) => {
       const cp = p.index(i);
-      errs.push(...validateContainer(c, cp, { volumes, containerNames, init }));
+      errs.push(...validateContainer(c, cp, { volumes, containerNames, init, gracePeriod: s.terminationGracePeriodSeconds ?? undefined }));
       const name = c.name ?? '';
       if (name && seen.has(name)) errs.push(duplicate(cp.child('name'), name));
       seen.add(name);

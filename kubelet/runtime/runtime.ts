@@ -81,6 +81,14 @@ export interface Mount {
   containerPath: string;
   /** Absolute path on the node: a directory or a file. */
   hostPath: string;
+  /**
+   * A relative path inside hostPath (a directory) to mount instead of
+   * hostPath itself (Kubernetes' volumeMounts[].subPath). It is resolved by
+   * the kernel beneath hostPath: a ".." or a symlink that leaves it is
+   * refused (CRI leaves this to the kubelet; here the runtime does it at
+   * mount time, where it cannot race). Created as a directory when missing.
+   */
+  subPath?: string;
   readOnly?: boolean;
 }
 

@@ -49,10 +49,29 @@ test('validateMounts returns the mounts in order, readOnly defaulting to false',
     { containerPath: '/etc/conf', hostPath: file, readOnly: true },
   ]);
   t.deepEqual(got, [
-    { containerPath: '/data', hostPath: dir, readOnly: false },
-    { containerPath: '/etc/conf', hostPath: file, readOnly: true },
+    { containerPath: '/data', hostPath: dir, subPath: '', readOnly: false },
+    { containerPath: '/etc/conf', hostPath: file, subPath: '', readOnly: true },
   ]);
   t.deepEqual(validateMounts('web', undefined), []);
+});
+
+test('a subPath is normalized, and one that leaves its source by its text is refused before anything runs', (t) => {
+  const dir = tempDir(t);
+  const sub = (subPath: string): string => validateMounts('web', [{ containerPath: '/data', hostPath: dir, subPath }])[0]?.subPath ?? 'none';
+  t.is(sub('a//b/'), 'a/b');
+  t.is(sub('./a/./b'), 'a/b');
+  t.is(sub('.'), '');
+  t.is(sub('a..b'), 'a..b');
+  for (const [bad, why] of [
+    ['../x', "must not contain '..'"],
+    ['a/../../x', "must not contain '..'"],
+    ['/etc', 'must be a relative path'],
+    ['a\nb', 'contains a NUL or newline'],
+  ] as const) {
+    const err = t.throws(() => validateMounts('web', [{ containerPath: '/data', hostPath: dir, subPath: bad }]), { instanceOf: MountError });
+    t.true(err?.message.includes(why), err?.message);
+    t.true(err?.message.startsWith('container "web": mount 0 (containerPath "/data"): subPath '), err?.message);
+  }
 });
 
 test('a missing hostPath names the container and the mount', (t) => {
@@ -116,14 +135,23 @@ test('mounts reach the shim spec as paired records, in order, after the /etc fil
     ...BASE,
     hostnameFile: '/sb/hostname',
     mounts: [
-      { hostPath: '/host/a', containerPath: '/data', readOnly: false },
-      { hostPath: '/host/b\\c', containerPath: '/conf', readOnly: true },
+      { hostPath: '/host/a', containerPath: '/data', subPath: '', readOnly: false },
+      { hostPath: '/host/b\\c', containerPath: '/conf', subPath: 'x/y', readOnly: true },
     ],
   });
   const lines = text.split('\n');
   const at = lines.indexOf('hostname_file /sb/hostname');
   t.true(at >= 0);
-  t.deepEqual(lines.slice(at + 1, at + 7), ['bind_src /host/a', 'bind_dst /data', 'bind_ro 0', 'bind_src /host/b\\\\c', 'bind_dst /conf', 'bind_ro 1']);
+  t.deepEqual(lines.slice(at + 1, at + 9), [
+    'bind_src /host/a',
+    'bind_dst /data',
+    'bind_ro 0',
+    'bind_sub ',
+    'bind_src /host/b\\\\c',
+    'bind_dst /conf',
+    'bind_ro 1',
+    'bind_sub x/y',
+  ]);
   t.false(renderSpec(BASE).includes('bind_'), 'no mounts, no records');
 });
 

@@ -17,6 +17,8 @@ export const MAX_MOUNTS = 256;
 export interface ShimMount {
   hostPath: string;
   containerPath: string;
+  /** Relative, normalized, without ".."; "" for hostPath itself. */
+  subPath: string;
   readOnly: boolean;
 }
 
@@ -44,7 +46,22 @@ export function mountSyntaxProblem(m: Mount): string | undefined {
     if (/[\0\n\r]/.test(value)) return `${field} ${JSON.stringify(value)} contains a NUL or newline`;
   }
   if (path.posix.normalize(m.containerPath).replace(/\/+$/, '') === '') return 'containerPath must not be "/" (the rootfs itself)';
+  return m.subPath === undefined ? undefined : subPathProblem(m.subPath);
+}
+
+/** A subPath must stay inside its source by its text alone; symlinks are the shim's part (RESOLVE_BENEATH). */
+function subPathProblem(sub: string): string | undefined {
+  if (/[\0\n\r]/.test(sub)) return `subPath ${JSON.stringify(sub)} contains a NUL or newline`;
+  if (path.posix.isAbsolute(sub)) return `subPath ${JSON.stringify(sub)} must be a relative path`;
+  if (sub.split('/').includes('..')) return `subPath ${JSON.stringify(sub)} must not contain '..'`;
   return undefined;
+}
+
+/** The subPath as the shim takes it: normalized, "" when it names the source itself ("", "." or "./"). */
+function normalSubPath(sub: string | undefined): string {
+  if (!sub) return '';
+  const n = path.posix.normalize(sub).replace(/\/+$/, '');
+  return n === '.' ? '' : n;
 }
 
 /** Why the host path cannot be a mount source, or undefined. Follows symlinks, as mount(2) does. */
@@ -72,6 +89,6 @@ export function validateMounts(container: string, mounts: Mount[] | undefined, s
   return list.map((m, i) => {
     const problem = mountSyntaxProblem(m) ?? hostPathProblem(m.hostPath, stat);
     if (problem !== undefined) throw new MountError(container, i, m.containerPath, problem);
-    return { hostPath: m.hostPath, containerPath: m.containerPath, readOnly: m.readOnly === true };
+    return { hostPath: m.hostPath, containerPath: m.containerPath, subPath: normalSubPath(m.subPath), readOnly: m.readOnly === true };
   });
 }

@@ -118,11 +118,12 @@ export function renderSpec(s: ShimSpec): string {
   put('hosts', s.hostsFile);
   put('resolv', s.resolvFile);
   put('hostname_file', s.hostnameFile);
-  // Three records per mount, always together and in this order: the shim pairs them up.
+  // Four records per mount, always together and in this order: the shim pairs them up.
   for (const m of s.mounts ?? []) {
     put('bind_src', m.hostPath);
     put('bind_dst', m.containerPath);
     put('bind_ro', m.readOnly ? 1 : 0);
+    put('bind_sub', m.subPath);
   }
   put('log', s.logPath);
   put('log_max_bytes', s.logMaxBytes);

@@ -11,6 +11,16 @@
  * components are created one at a time under a parent that was itself
  * resolved inside the root. The mount then targets the resolved file through
  * its /proc/self/fd magic link, so nothing is looked up by name again.
+ *
+ * A mount with a subPath (Kubernetes volumeMounts[].subPath) binds a path
+ * inside the source instead of the source itself. A container of the pod may
+ * have written symlinks into the volume, so the subPath is resolved by the
+ * kernel with openat2(RESOLVE_BENEATH) against the source's fd: a symlink or
+ * ".." that leaves the volume fails with EXDEV instead of being followed
+ * (Kubernetes' doSafeOpen, which opens each component with O_NOFOLLOW, for
+ * the same reason), and the mount takes the resolved fd, so a symlink swapped
+ * in afterwards changes nothing. A missing subPath is created as a directory
+ * with the volume's permissions, as Kubernetes does.
  */
 #ifndef TSK_MOUNTS_H
 #define TSK_MOUNTS_H
@@ -24,21 +34,41 @@
 
 struct bind_mount {
   const char *src, *dst;
+  /* Relative path inside src to mount instead of src; NULL or "" for src itself. */
+  const char *sub;
   int readonly;
 };
 
-/* Opens path inside the root whose directory fd is rootfd; never leaves it. */
-static int open_in_root(int rootfd, const char *path, int flags) {
+/* How a path is resolved against a directory fd: which openat2 RESOLVE_ flags, and the mode of directories created on the way. */
+struct resolution {
+  unsigned long long resolve;
+  mode_t dir_mode;
+};
+
+/* Inside a rootfs: symlinks and ".." stay in it, as if it were "/". */
+static const struct resolution IN_ROOT = {RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, 0755};
+
+static int open_resolved(int dirfd, const char *path, int flags, const struct resolution *r) {
   struct open_how how;
   memset(&how, 0, sizeof how);
   how.flags = (unsigned long long)(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+  how.resolve = r->resolve;
+  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 }
 
-/* Creates the missing entry `name` in parent: a directory, or an empty file. */
-static int create_entry(int parent, const char *name, int dir) {
-  if (dir) return mkdirat(parent, name, 0755);
+/* Opens path inside the root whose directory fd is rootfd; never leaves it. */
+static int open_in_root(int rootfd, const char *path, int flags) {
+  return open_resolved(rootfd, path, flags, &IN_ROOT);
+}
+
+/* Creates the missing entry `name` in parent: a directory (with exactly dir_mode, whatever the umask), or an empty file. */
+static int create_entry(int parent, const char *name, int dir, mode_t dir_mode) {
+  if (dir) {
+    mode_t old = umask(0);
+    int rc = mkdirat(parent, name, dir_mode);
+    umask(old);
+    return rc;
+  }
   int fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return -1;
   close(fd);
@@ -46,12 +76,12 @@ static int create_entry(int parent, const char *name, int dir) {
 }
 
 /*
- * Returns an O_PATH fd of dst resolved inside the root, creating what is
- * missing (directories on the way; the last component as a directory when
- * want_dir, else as an empty file). On failure returns -1 with errno set and
- * *step naming what failed.
+ * Returns an O_PATH fd of dst resolved against rootfd as r says, creating
+ * what is missing (directories on the way; the last component as a directory
+ * when want_dir, else as an empty file). On failure returns -1 with errno set
+ * and *step naming what failed.
  */
-static int open_target(int rootfd, const char *dst, int want_dir, const char **step) {
+static int open_target(int rootfd, const char *dst, int want_dir, const struct resolution *r, const char **step) {
   char prefix[PATH_MAX] = "", name[PATH_MAX];
   size_t plen = 0;
   int fd = -1;
@@ -73,25 +103,26 @@ static int open_target(int rootfd, const char *dst, int want_dir, const char **s
     memcpy(parent_path, prefix, plen + 1);
     memcpy(name, p, len);
     name[len] = 0;
-    prefix[plen++] = '/';
+    /* Relative to rootfd: RESOLVE_BENEATH refuses absolute paths. */
+    if (plen > 0) prefix[plen++] = '/';
     memcpy(prefix + plen, p, len);
     plen += len;
     prefix[plen] = 0;
     p = rest;
     if (fd >= 0) close(fd);
-    fd = open_in_root(rootfd, prefix, O_PATH);
+    fd = open_resolved(rootfd, prefix, O_PATH, r);
     if (fd >= 0) continue;
     if (errno != ENOENT) {
       *step = "resolve target";
       return -1;
     }
     /* Missing: create it in its parent (itself resolved in the root), then resolve again. */
-    int parent = open_in_root(rootfd, parent_path[0] ? parent_path : "/", O_PATH | O_DIRECTORY);
+    int parent = open_resolved(rootfd, parent_path[0] ? parent_path : ".", O_PATH | O_DIRECTORY, r);
     if (parent < 0) {
       *step = "resolve target parent";
       return -1;
     }
-    int rc = create_entry(parent, name, !last || want_dir);
+    int rc = create_entry(parent, name, !last || want_dir, r->dir_mode);
     int saved = errno;
     close(parent);
     /* EEXIST: a racing creator, or a dangling symlink (the open below then fails with ENOENT). */
@@ -100,7 +131,7 @@ static int open_target(int rootfd, const char *dst, int want_dir, const char **s
       *step = last && !want_dir ? "create target file" : "create target directory";
       return -1;
     }
-    fd = open_in_root(rootfd, prefix, O_PATH);
+    fd = open_resolved(rootfd, prefix, O_PATH, r);
     if (fd < 0) {
       *step = errno == ENOENT ? "resolve target (a dangling symlink?)" : "resolve target";
       return -1;
@@ -131,21 +162,46 @@ static unsigned long kept_flags(int fd) {
 }
 
 /*
- * Bind-mounts m->src (a host path) onto m->dst inside the root: recursive,
+ * The subPath of a volume: an O_PATH fd of it, resolved beneath the volume
+ * (never outside it, symlinks included) and created as a directory when
+ * missing. Closes vol. Returns -1 with errno set and *step naming the failure.
+ */
+static int open_sub_path(int vol, const char *sub, const char **step) {
+  struct stat st;
+  int fd = -1;
+  if (fstat(vol, &st) < 0) *step = "stat source";
+  else if (!S_ISDIR(st.st_mode)) errno = ENOTDIR, *step = "subPath of a source that is not a directory";
+  else {
+    /* Kubernetes gives created subPath directories the volume's permission bits. */
+    const struct resolution beneath = {RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, st.st_mode & 0777};
+    fd = open_target(vol, sub, 1, &beneath, step);
+    /* EXDEV: a ".." or a symlink (absolute, or relative with too many "..") would leave the volume. */
+    if (fd < 0 && errno == EXDEV) *step = "subPath resolves outside the volume (through \"..\" or a symlink)";
+    else if (fd < 0 && errno == ELOOP) *step = "subPath has too many levels of symlinks or goes through a /proc magic link";
+  }
+  int saved = errno;
+  close(vol);
+  errno = saved;
+  return fd;
+}
+
+/*
+ * Bind-mounts m->src (a host path), or its subPath, onto m->dst inside the root: recursive,
  * private propagation, read-only if asked. Returns NULL or the failed step;
  * errno is set.
  */
 static const char *bind_into_root(int rootfd, const struct bind_mount *m) {
   int src = open(m->src, O_PATH | O_CLOEXEC);
   if (src < 0) return "open source";
+  const char *step = NULL;
+  if (m->sub && *m->sub && (src = open_sub_path(src, m->sub, &step)) < 0) return step;
   struct stat st, tst;
   if (fstat(src, &st) < 0) {
     close(src);
     return "stat source";
   }
-  const char *step = NULL;
   int dir = S_ISDIR(st.st_mode);
-  int dst = open_target(rootfd, m->dst, dir, &step);
+  int dst = open_target(rootfd, m->dst, dir, &IN_ROOT, &step);
   if (dst < 0) {
     close(src);
     return step;

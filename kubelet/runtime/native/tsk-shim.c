@@ -46,7 +46,7 @@
 
 struct spec {
   struct tsk_list lower, cgroup, arg, env, gids, mask, ro, device;
-  struct tsk_list bind_src, bind_dst, bind_ro; /* parallel: one entry of each per mount */
+  struct tsk_list bind_src, bind_dst, bind_ro, bind_sub; /* parallel: one entry of each per mount */
   char *device_cgroup; /* cgroup v2: attach the device filter (rules: device) here */
   char *upper, *work, *rootfs, *netns, *ipcns, *utsns, *oom_file;
   char *cwd, *hosts, *resolv, *hostname_file, *log;
@@ -88,6 +88,7 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "bind_src")) list_add(&s->bind_src, v);
     else if (!strcmp(line, "bind_dst")) list_add(&s->bind_dst, v);
     else if (!strcmp(line, "bind_ro")) list_add(&s->bind_ro, v);
+    else if (!strcmp(line, "bind_sub")) list_add(&s->bind_sub, v);
     else if (!strcmp(line, "device_cgroup")) s->device_cgroup = v;
     else if (!strcmp(line, "upper")) s->upper = v;
     else if (!strcmp(line, "work")) s->work = v;
@@ -114,7 +115,7 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "log_max_files")) s->log_max_files = atoi(v);
   }
   if (s->arg.n == 0) return -1;
-  if (s->bind_src.n != s->bind_dst.n || s->bind_src.n != s->bind_ro.n) return -2;
+  if (s->bind_src.n != s->bind_dst.n || s->bind_src.n != s->bind_ro.n || s->bind_src.n != s->bind_sub.n) return -2;
   return 0;
 }
 
@@ -280,12 +281,12 @@ static void bind_mounts(struct spec *s) {
   int rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) init_fail("open rootfs");
   for (int i = 0; i < s->bind_src.n; i++) {
-    struct bind_mount m = {s->bind_src.v[i], s->bind_dst.v[i], !strcmp(s->bind_ro.v[i], "1")};
+    struct bind_mount m = {s->bind_src.v[i], s->bind_dst.v[i], s->bind_sub.v[i], !strcmp(s->bind_ro.v[i], "1")};
     const char *step = bind_into_root(rootfd, &m);
     if (step) {
       char msg[2048];
-      snprintf(msg, sizeof msg, "mount %d (%s on %s%s): %s: %s", i, m.src, m.dst, m.readonly ? ", read-only" : "", step,
-               strerror(errno));
+      snprintf(msg, sizeof msg, "mount %d (%s%s%s on %s%s): %s: %s", i, m.src, *m.sub ? " subPath " : "", m.sub, m.dst,
+               m.readonly ? ", read-only" : "", step, strerror(errno));
       init_fail_msg(msg);
     }
   }
@@ -744,7 +745,7 @@ int main(int argc, char **argv) {
   struct spec s;
   int parsed = parse_spec(text, &s);
   if (parsed < 0) {
-    snprintf(msg, sizeof msg, parsed == -2 ? "spec %s: bind_src, bind_dst and bind_ro records do not pair up" : "spec %s: no command (arg) given", path);
+    snprintf(msg, sizeof msg, parsed == -2 ? "spec %s: bind_src, bind_dst, bind_ro and bind_sub records do not pair up" : "spec %s: no command (arg) given", path);
     return finish(1, msg);
   }
   if (!s.rootfs || !s.upper || !s.work || s.lower.n == 0 || !s.log) {
