@@ -247,6 +247,7 @@ function dropTypeDependentFields(svc: Service, old: Service): void {
     spec.externalTrafficPolicy = '';
   }
   if (!hasClusterIPField(svc) && spec.internalTrafficPolicy === was.internalTrafficPolicy) spec.internalTrafficPolicy = '';
+  if (was.type === 'ExternalName' && spec.type !== 'ExternalName' && spec.externalName === was.externalName) spec.externalName = '';
 }
 
 export function serviceStrategy(alloc: ServiceAllocators): Strategy {
