@@ -155,10 +155,10 @@ function defaultService(svc: Service): void {
     if (!p.protocol) p.protocol = 'TCP';
     if (isUnsetIntOrString(p.targetPort)) p.targetPort = { type: 0, intVal: p.port ?? 0 };
   }
-  if (spec.type === 'NodePort' && !spec.externalTrafficPolicy) spec.externalTrafficPolicy = 'Cluster';
-  if ((spec.type === 'ClusterIP' || spec.type === 'NodePort') && !spec.internalTrafficPolicy) {
-    spec.internalTrafficPolicy = 'Cluster';
-  }
+  const external = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+  if (external && !spec.externalTrafficPolicy) spec.externalTrafficPolicy = 'Cluster';
+  if (spec.type !== 'ExternalName' && !spec.internalTrafficPolicy) spec.internalTrafficPolicy = 'Cluster';
+  if (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts === undefined) spec.allocateLoadBalancerNodePorts = true;
 }
 
 function defaultEndpoints(ep: Endpoints): void {

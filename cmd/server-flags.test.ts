@@ -36,3 +36,12 @@ test("the parsed flags keep both components' defaults and validation", (t) => {
   t.regex(SERVER_HELP, /--etcd-servers/);
   t.regex(SERVER_HELP, /--cluster-cidr/);
 });
+
+test('tsk server --disable servicelb, as k3s', (t) => {
+  t.true(parseServerFlags(['--data-dir', '/d']).controllers.controllers.includes('servicelb'));
+  const f = parseServerFlags(['--disable', 'servicelb', '--data-dir', '/d']);
+  t.false(f.controllers.controllers.includes('servicelb'));
+  t.true(f.controllers.controllers.includes('endpoints'));
+  t.is(f.api.dataDir, '/d');
+  t.regex(SERVER_HELP, /--disable LIST/);
+});

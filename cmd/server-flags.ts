@@ -15,7 +15,7 @@ import { splitArgv, UsageError } from '../util/flags';
 export { UsageError };
 
 /** The controller manager's flags that `tsk server` takes (not --server or --http-address: it has the API server's). */
-const CONTROLLER_FLAGS = new Set(['controllers', 'workers', ...Object.keys(CONCURRENCY_FLAGS), ...Object.keys(NODE_CONTROLLER_FLAG_SPECS)]);
+const CONTROLLER_FLAGS = new Set(['controllers', 'disable', 'workers', ...Object.keys(CONCURRENCY_FLAGS), ...Object.keys(NODE_CONTROLLER_FLAG_SPECS)]);
 
 export interface ServerFlags {
   api: ApiServerFlags;
@@ -51,6 +51,7 @@ ${apiFlagLines}
 
 Controller flags:
   --controllers LIST                     controllers to run, comma-separated: "*" (default), "foo", "-foo"
+  --disable LIST                         controllers not to run, as k3s's --disable (such as "servicelb")
   --workers N                            workers of every controller without its own flag
 ${Object.entries(CONCURRENCY_FLAGS)
   .map(([flag, c]) => `  --${flag} N`.padEnd(41) + `workers of the ${c.controller} controller (default ${c.default})`)

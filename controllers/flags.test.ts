@@ -31,6 +31,14 @@ test('an unknown controller is a usage error listing the known ones', (t) => {
   t.regex(err?.message ?? '', /--controllers: "nosuch" is not a known controller; known controllers: bootstrapsigner, garbagecollector, replicationcontroller/);
 });
 
+test('--disable leaves controllers out whatever --controllers says (k3s --disable servicelb); unknown names are refused', (t) => {
+  t.deepEqual(parseFlags(['--disable', 'garbagecollector'], table).controllers, ['replicationcontroller']);
+  t.deepEqual(parseFlags(['--controllers', '*,garbagecollector', '--disable=garbagecollector,replicationcontroller'], table).controllers, []);
+  t.throws(() => parseFlags(['--disable', 'traefik'], table), { instanceOf: UsageError, message: /--disable: "traefik" is not a known controller/ });
+  t.true(parseFlags([]).controllers.includes('servicelb'));
+  t.false(parseFlags(['--disable', 'servicelb']).controllers.includes('servicelb'));
+});
+
 test('defaults: HTTP address 10257, every default controller, no worker overrides', (t) => {
   const f = parseFlags([], table);
   t.is(f.httpAddress, '127.0.0.1:10257');
@@ -61,7 +69,7 @@ for (const [argv, re] of bad) {
 
 test('the real table: every controller by default, the node controllers built with their flags', (t) => {
   const f = parseFlags(['--terminated-pod-gc-threshold', '50', '--concurrent-endpoint-syncs', '3']);
-  t.deepEqual([...f.controllers].sort(), ['endpoints', 'garbagecollector', 'nodeipam', 'nodelifecycle', 'podgc', 'replicationcontroller']);
+  t.deepEqual([...f.controllers].sort(), ['endpoints', 'garbagecollector', 'nodeipam', 'nodelifecycle', 'podgc', 'replicationcontroller', 'servicelb']);
   t.is(f.nodeControllers.podGc.terminatedPodThreshold, 50);
   t.deepEqual(f.workers, { endpoints: 3 });
   t.truthy(f.table['nodelifecycle']);

@@ -63,12 +63,26 @@ Flags:
 ${Object.entries(CONCURRENCY_FLAGS)
   .map(([flag, c]) => `  --${flag} N`.padEnd(30).replace(/(\S)$/, '$1 ') + `workers of the ${c.controller} controller (default ${c.default})`)
   .join('\n')}
+  --disable LIST              controllers not to run, comma-separated, as k3s's --disable (such as "servicelb"
+                              when another load balancer implements type LoadBalancer); wins over --controllers
   --workers N                 workers of every controller without its own flag above (default: each one's default)
 ${NODE_CONTROLLER_FLAG_HELP}
   --token TOKEN               join as system:kube-controller-manager with the server's token (<data-dir>/token
                               on the server; default $TSK_TOKEN); later starts need none
   --data-dir DIR              the joined key and certificate are kept in DIR/controller-manager (default /var/lib/tsk)
   -h, --help                  print this help`;
+}
+
+/** k3s's --disable: the named controllers are left out whatever --controllers says; an unknown name is a UsageError. */
+export function disableControllers(selected: readonly string[], list: string, table: ControllerTable = CONTROLLERS): string[] {
+  const off = new Set<string>();
+  for (const raw of list.split(',')) {
+    const name = raw.trim();
+    if (name === '') continue;
+    if (!table[name]) throw new UsageError(`--disable: "${name}" is not a known controller; known controllers: ${Object.keys(table).sort().join(', ')}`);
+    off.add(name);
+  }
+  return selected.filter((n) => !off.has(n));
 }
 
 /**
@@ -121,6 +135,7 @@ export function parseFlags(argv: string[], baseTable?: ControllerTable): Control
     kubeconfig: { type: 'string' },
     'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
     controllers: { type: 'string', default: '*' },
+    disable: { type: 'string', default: '' },
     workers: { type: 'string' },
     ...Object.fromEntries(Object.keys(CONCURRENCY_FLAGS).map((f) => [f, { type: 'string' as const }])),
     ...NODE_CONTROLLER_FLAG_SPECS,
@@ -131,7 +146,7 @@ export function parseFlags(argv: string[], baseTable?: ControllerTable): Control
   const v = values as Record<string, string | boolean | undefined>;
   const nodeControllers = parseNodeControllerFlags(v, (msg) => new UsageError(msg));
   const table = baseTable ?? { ...CONTROLLERS, ...nodeControllerEntries(nodeControllers) };
-  const controllers = selectControllers(String(v['controllers']).split(','), table);
+  const controllers = disableControllers(selectControllers(String(v['controllers']).split(','), table), String(v['disable']), table);
   const workers: Record<string, number> = {};
   const general = v['workers'];
   if (typeof general === 'string') {

@@ -9,6 +9,7 @@ import { nodeIpamControllerFactory } from './nodeipam/controller';
 import { nodeLifecycleControllerFactory } from './nodelifecycle/controller';
 import { podGcControllerFactory } from './podgc/controller';
 import { newReplicationController } from './replication/controller';
+import { serviceLbControllerFactory } from './servicelb/controller';
 
 export interface ControllerEntry {
   readonly factory: ControllerFactory;
@@ -27,6 +28,7 @@ export const CONTROLLERS: ControllerTable = {
   nodelifecycle: { factory: nodeLifecycleControllerFactory, workers: 8 },
   nodeipam: { factory: nodeIpamControllerFactory, workers: 4 },
   podgc: { factory: podGcControllerFactory, workers: 1 },
+  servicelb: { factory: serviceLbControllerFactory, workers: 2 },
 };
 
 /** The controllers "*" means: every one not disabled by default. */

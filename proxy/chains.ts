@@ -27,7 +27,8 @@ const FIXED_CHAINS: ReadonlySet<string> = new Set(Object.values(CHAIN));
 const SVC_PREFIX = 'TSK-SVC-';
 const EXT_PREFIX = 'TSK-EXT-';
 const SEP_PREFIX = 'TSK-SEP-';
-const HASHED_PREFIXES = [SVC_PREFIX, EXT_PREFIX, SEP_PREFIX] as const;
+const FW_PREFIX = 'TSK-FW-';
+const HASHED_PREFIXES = [SVC_PREFIX, EXT_PREFIX, SEP_PREFIX, FW_PREFIX] as const;
 
 /** iptables refuses chain names longer than this. */
 export const MAX_CHAIN_NAME = 28;
@@ -78,6 +79,11 @@ export function serviceChain(spn: string, protocol: string): string {
 /** The chain for traffic to a service port from outside (NodePort, external IPs): masquerade, then the service chain. */
 export function externalChain(spn: string, protocol: string): string {
   return EXT_PREFIX + chainHash(spn + protocol.toLowerCase());
+}
+
+/** The chain letting only loadBalancerSourceRanges through to a load balancer IP (kube-proxy's KUBE-FW-). */
+export function firewallChain(spn: string, protocol: string): string {
+  return FW_PREFIX + chainHash(spn + protocol.toLowerCase());
 }
 
 /** The chain DNATing to one endpoint ("ip:port") of a service port. */

@@ -11,6 +11,8 @@ function port(protocol: 'TCP' | 'UDP', ips: string[], extra: Partial<ServicePort
     clusterIP: '10.96.0.10',
     port: 53,
     externalIPs: [],
+    loadBalancerIPs: [],
+    loadBalancerSourceRanges: [],
     endpoints: ips.map((ip) => ({ ip, port: 5353 })),
     ...extra,
   };

@@ -24,6 +24,7 @@ export function staleUdpFlowFilters(previous: readonly ServicePortState[], next:
   const dests = (sp: ServicePortState): string[][] => [
     ['--orig-dst', sp.clusterIP],
     ...sp.externalIPs.map((ip) => ['--orig-dst', ip]),
+    ...sp.loadBalancerIPs.map((ip) => ['--orig-dst', ip]),
     ...(sp.nodePort !== undefined ? [['--orig-port-dst', String(sp.nodePort)]] : []),
   ];
   for (const old of previous) {

@@ -347,3 +347,75 @@ test('ownedRuleCounts/matchesSaved: what was applied is recognised in the dump; 
   t.false(matchesSaved(expected, parseIptablesSave(dump(':TSK-SVC-AAAAAAAAAAAAAAAA - [0:0]\n', false))), 'an owned chain too many');
   t.true(matchesSaved(expected, parseIptablesSave(dump(':TSK-HOSTPORTS - [0:0]\n', false))), "others' chains do not count");
 });
+
+const lbService = (
+  extra: ServiceSpec = {},
+  ingress: { ip: string; ipMode?: string }[] = [{ ip: '172.30.0.3', ipMode: 'VIP' }, { ip: '172.30.0.2' }],
+): Service => ({
+  ...svc('web', { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP', nodePort: 30080 }], ...extra }),
+  status: { loadBalancer: { ingress } },
+});
+const oneEndpoint = eps('web', [{ addresses: [{ ip: '10.244.1.2' }], ports: [{ port: 8080, protocol: 'TCP' }] }]);
+
+test('LoadBalancer: each ingress IP at the service port -> TSK-EXT, beside the NodePort', (t) => {
+  const text = render([lbService()], [oneEndpoint]);
+  t.is(
+    serviceLines(text),
+    `:TSK-SVC-LOLE4ISW44XBNF3G - [0:0]
+:TSK-EXT-LOLE4ISW44XBNF3G - [0:0]
+:TSK-SEP-PXJ2U7QYT2QW5545 - [0:0]
+-A TSK-SERVICES -m comment --comment "default/web cluster IP" -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j TSK-SVC-LOLE4ISW44XBNF3G
+-A TSK-SERVICES -m comment --comment "default/web loadbalancer IP" -d 172.30.0.2/32 -p tcp -m tcp --dport 80 -j TSK-EXT-LOLE4ISW44XBNF3G
+-A TSK-SERVICES -m comment --comment "default/web loadbalancer IP" -d 172.30.0.3/32 -p tcp -m tcp --dport 80 -j TSK-EXT-LOLE4ISW44XBNF3G
+-A TSK-NODEPORTS -m comment --comment "default/web" -p tcp -m tcp --dport 30080 -j TSK-EXT-LOLE4ISW44XBNF3G
+-A TSK-EXT-LOLE4ISW44XBNF3G -m comment --comment "masquerade traffic for default/web external destinations" -j TSK-MARK-MASQ
+-A TSK-EXT-LOLE4ISW44XBNF3G -j TSK-SVC-LOLE4ISW44XBNF3G
+-A TSK-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.1.2:8080" -j TSK-SEP-PXJ2U7QYT2QW5545
+-A TSK-SEP-PXJ2U7QYT2QW5545 -m comment --comment "default/web" -s 10.244.1.2/32 -j TSK-MARK-MASQ
+-A TSK-SEP-PXJ2U7QYT2QW5545 -m comment --comment "default/web" -p tcp -m tcp -j DNAT --to-destination 10.244.1.2:8080`,
+  );
+  // The load balancer rules come before the NodePorts catch-all (the ingress IPs are node addresses).
+  t.true(text.indexOf('loadbalancer IP') < text.indexOf('tsk service nodeports'));
+});
+
+test('LoadBalancer with loadBalancerSourceRanges: TSK-FW lets the ranges through, filter drops the rest', (t) => {
+  const text = render([lbService({ loadBalancerSourceRanges: ['192.0.2.0/24', ' 198.51.100.0/24'] }, [{ ip: '172.30.0.2' }])], [oneEndpoint]);
+  const lines = serviceLines(text);
+  t.true(
+    lines.includes(
+      `-A TSK-EXTERNAL-SERVICES -m comment --comment "default/web traffic not accepted by TSK-FW-LOLE4ISW44XBNF3G" -d 172.30.0.2/32 -p tcp -m tcp --dport 80 -j DROP`,
+    ),
+    lines,
+  );
+  t.true(lines.includes(':TSK-FW-LOLE4ISW44XBNF3G - [0:0]'), lines);
+  t.true(
+    lines.includes(
+      `-A TSK-SERVICES -m comment --comment "default/web loadbalancer IP" -d 172.30.0.2/32 -p tcp -m tcp --dport 80 -j TSK-FW-LOLE4ISW44XBNF3G
+-A TSK-FW-LOLE4ISW44XBNF3G -m comment --comment "default/web loadbalancer IP" -s 192.0.2.0/24 -j TSK-EXT-LOLE4ISW44XBNF3G
+-A TSK-FW-LOLE4ISW44XBNF3G -m comment --comment "default/web loadbalancer IP" -s 198.51.100.0/24 -j TSK-EXT-LOLE4ISW44XBNF3G
+-A TSK-FW-LOLE4ISW44XBNF3G -m comment --comment "other traffic to default/web will be dropped by TSK-EXTERNAL-SERVICES"`,
+    ),
+    lines,
+  );
+});
+
+test('LoadBalancer without endpoints: REJECT at the ingress IPs; ipMode Proxy and other types get no load balancer rules', (t) => {
+  const noEndpoints = render([lbService({}, [{ ip: '172.30.0.2' }])], []);
+  t.true(
+    serviceLines(noEndpoints).includes(
+      '-A TSK-EXTERNAL-SERVICES -m comment --comment "default/web has no endpoints" -d 172.30.0.2/32 -p tcp -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable',
+    ),
+  );
+  const proxied = render([lbService({}, [{ ip: '172.30.0.2', ipMode: 'Proxy' }])], [oneEndpoint]);
+  t.false(proxied.includes('loadbalancer IP'));
+  const notLb: Service = { ...lbService({ type: 'NodePort' }), status: { loadBalancer: { ingress: [{ ip: '172.30.0.2' }] } } };
+  t.false(render([notLb], [oneEndpoint]).includes('loadbalancer IP'));
+});
+
+test('ExternalName services get no rules at all', (t) => {
+  const text = render(
+    [{ metadata: { namespace: 'default', name: 'db' }, spec: { type: 'ExternalName', externalName: 'db.example.com', ports: [{ port: 5432 }] } }],
+    [],
+  );
+  t.is(serviceLines(text), '');
+});

@@ -6,6 +6,9 @@
 //   nat PREROUTING, OUTPUT -> TSK-SERVICES
 //     cluster IP:port        -> TSK-SVC-<hash>  (one per service port)
 //     external IP:port       -> TSK-EXT-<hash>  (mark for masquerade, then TSK-SVC)
+//     load balancer IP:port  -> TSK-EXT-<hash>, or with loadBalancerSourceRanges
+//                               TSK-FW-<hash>: -s RANGE -> TSK-EXT-<hash>; the rest,
+//                               not DNATed, is dropped in filter TSK-EXTERNAL-SERVICES
 //     last: node addresses   -> TSK-NODEPORTS -> nodePort -> TSK-EXT-<hash>
 //   TSK-SVC-<hash>: [ClientIP affinity: -m recent --rcheck per endpoint], then
 //     -m statistic --mode random --probability 1/n, 1/(n-1), ... -> TSK-SEP-<hash>
@@ -21,7 +24,7 @@
 // everyone), so they are inserted only when missing, and deleted when they
 // lead to a chain that is going away or appear twice.
 
-import { CHAIN, endpointChain, externalChain, ownsChain, serviceChain } from './chains';
+import { CHAIN, endpointChain, externalChain, firewallChain, ownsChain, serviceChain } from './chains';
 import type { SavedRules, SavedTable } from './iptables';
 import { spnOf, type ServicePortState } from './service-ports';
 
@@ -109,11 +112,19 @@ function filterRules(ports: readonly ServicePortState[], options: RulesOptions, 
   const t = new TableText();
   for (const name of [CHAIN.services, CHAIN.externalServices, CHAIN.forward]) t.chain(name);
   for (const sp of ports) {
-    if (sp.endpoints.length > 0) continue;
+    if (sp.endpoints.length > 0) {
+      // Traffic to a load balancer IP that TSK-FW- did not let through (so not DNATed): kube-proxy's KUBE-PROXY-FIREWALL.
+      if (sp.loadBalancerSourceRanges.length === 0) continue;
+      const fw = firewallChain(spnOf(sp), sp.protocol);
+      for (const ip of sp.loadBalancerIPs) {
+        t.add(CHAIN.externalServices, comment(`${spnOf(sp)} traffic not accepted by ${fw}`), `-d ${ip}/32`, portMatch(sp.protocol, sp.port), '-j DROP');
+      }
+      continue;
+    }
     const reject = [comment(`${spnOf(sp)} has no endpoints`)];
     const tail = '-j REJECT --reject-with icmp-port-unreachable';
     t.add(CHAIN.services, ...reject, `-d ${sp.clusterIP}/32`, portMatch(sp.protocol, sp.port), tail);
-    for (const ip of sp.externalIPs) t.add(CHAIN.externalServices, ...reject, `-d ${ip}/32`, portMatch(sp.protocol, sp.port), tail);
+    for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) t.add(CHAIN.externalServices, ...reject, `-d ${ip}/32`, portMatch(sp.protocol, sp.port), tail);
     if (sp.nodePort !== undefined) {
       for (const dst of nodeAddressMatches(options)) t.add(CHAIN.externalServices, ...reject, dst, portMatch(sp.protocol, sp.nodePort), tail);
     }
@@ -138,14 +149,21 @@ function natServicePort(t: TableText, sp: ServicePortState, options: RulesOption
   const svc = serviceChain(spn, sp.protocol);
   const dport = portMatch(sp.protocol, sp.port);
   const seps = sp.endpoints.map((ep) => ({ ep: `${ep.ip}:${ep.port}`, ip: ep.ip, chain: endpointChain(spn, sp.protocol, `${ep.ip}:${ep.port}`) }));
-  const external = sp.nodePort !== undefined || sp.externalIPs.length > 0;
+  const external = sp.nodePort !== undefined || sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0;
   const ext = externalChain(spn, sp.protocol);
+  const fw = sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0 ? firewallChain(spn, sp.protocol) : undefined;
   t.chain(svc);
   if (external) t.chain(ext);
+  if (fw) t.chain(fw);
   for (const s of seps) t.chain(s.chain);
 
   t.add(CHAIN.services, comment(`${spn} cluster IP`), `-d ${sp.clusterIP}/32`, dport, `-j ${svc}`);
   for (const ip of sp.externalIPs) t.add(CHAIN.services, comment(`${spn} external IP`), `-d ${ip}/32`, dport, `-j ${ext}`);
+  for (const ip of sp.loadBalancerIPs) t.add(CHAIN.services, comment(`${spn} loadbalancer IP`), `-d ${ip}/32`, dport, `-j ${fw ?? ext}`);
+  if (fw) {
+    for (const range of sp.loadBalancerSourceRanges) t.add(fw, comment(`${spn} loadbalancer IP`), `-s ${range}`, `-j ${ext}`);
+    t.add(fw, comment(`other traffic to ${spn} will be dropped by ${CHAIN.externalServices}`));
+  }
   if (sp.nodePort !== undefined) t.add(CHAIN.nodePorts, comment(spn), portMatch(sp.protocol, sp.nodePort), `-j ${ext}`);
   if (external) {
     // Replies must come back through this node to be un-NATed: masquerade traffic from outside.

@@ -27,6 +27,10 @@ export interface ServicePortState {
   /** Set for NodePort (and LoadBalancer) services. */
   readonly nodePort?: number;
   readonly externalIPs: readonly string[];
+  /** The load balancer ingress IPs (status.loadBalancer.ingress of ipMode VIP) of a LoadBalancer service. */
+  readonly loadBalancerIPs: readonly string[];
+  /** loadBalancerSourceRanges: when set, only these sources reach the load balancer IPs. */
+  readonly loadBalancerSourceRanges: readonly string[];
   /** Set when sessionAffinity is ClientIP. */
   readonly affinityTimeoutSeconds?: number;
   /** Ready endpoints, sorted by address then port, without duplicates. */
@@ -68,6 +72,17 @@ export function readyEndpoints(endpoints: Endpoints | undefined, portName: strin
   return [...seen.values()].sort((a, b) => compareIPs(a.ip, b.ip) || a.port - b.port);
 }
 
+/**
+ * The load balancer IPs the proxy answers on: the ingress IPs of a
+ * LoadBalancer, except those of ipMode Proxy (a load balancer that proxies
+ * sends traffic to the nodes itself, so kube-proxy leaves them alone).
+ */
+function loadBalancerIPs(svc: Service): string[] {
+  if (svc.spec?.type !== 'LoadBalancer') return [];
+  const ips = (svc.status?.loadBalancer?.ingress ?? []).filter((i) => i.ip && (i.ipMode ?? 'VIP') !== 'Proxy').map((i) => i.ip ?? '');
+  return [...new Set(ips)].sort(compareIPs);
+}
+
 /** True for a service the proxy programs: it has a cluster IP (not headless, not ExternalName). */
 function hasClusterIP(svc: Service): boolean {
   const ip = svc.spec?.clusterIP ?? '';
@@ -88,6 +103,7 @@ export function buildServicePorts(services: readonly Service[], endpointsByKey: 
     const eps = endpointsByKey(`${namespace}/${name}`);
     const spec = svc.spec ?? {};
     const withNodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+    const lbIPs = loadBalancerIPs(svc);
     const affinity =
       spec.sessionAffinity === 'ClientIP'
         ? { affinityTimeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds || DEFAULT_AFFINITY_TIMEOUT_SECONDS }
@@ -105,6 +121,8 @@ export function buildServicePorts(services: readonly Service[], endpointsByKey: 
         port: port.port,
         ...(withNodePorts && port.nodePort ? { nodePort: port.nodePort } : {}),
         externalIPs: [...(spec.externalIPs ?? [])].sort(compareIPs),
+        loadBalancerIPs: lbIPs,
+        loadBalancerSourceRanges: lbIPs.length > 0 ? (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => r !== '') : [],
         ...affinity,
         endpoints: readyEndpoints(eps, portName, protocol),
       });

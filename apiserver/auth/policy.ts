@@ -58,7 +58,8 @@ export const KUBE_SCHEDULER: ClusterRole = {
  * (create, update, delete endpoints), nodeipam (node podCIDR), nodelifecycle
  * (node status and taints, pod Ready conditions, evictions), podgc (delete
  * pods), garbagecollector (update ownerReferences of and delete anything, as
- * Kubernetes' generic-garbage-collector), and events. No bind, exec, logs or tunnels.
+ * Kubernetes' generic-garbage-collector), servicelb (service status: the
+ * load balancer ingress, as Kubernetes' service-controller), and events. No bind, exec, logs or tunnels.
  */
 export const KUBE_CONTROLLER_MANAGER: ClusterRole = {
   name: 'system:kube-controller-manager',
@@ -66,7 +67,7 @@ export const KUBE_CONTROLLER_MANAGER: ClusterRole = {
     { verbs: READ, resources: [ALL] },
     { verbs: ['create'], resources: ['pods', 'endpoints', 'events'] },
     { verbs: ['update', 'delete'], resources: ['pods', 'replicationcontrollers', 'services', 'endpoints', 'nodes', 'namespaces', 'events'] },
-    { verbs: ['update'], resources: ['pods/status', 'nodes/status', 'replicationcontrollers/status'] },
+    { verbs: ['update'], resources: ['pods/status', 'nodes/status', 'replicationcontrollers/status', 'services/status'] },
   ],
 };
 

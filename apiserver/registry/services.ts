@@ -27,12 +27,36 @@ export interface ServiceAllocatorConfig {
   random: () => number;
 }
 
+/** Types whose ports may have node ports (given by the user or allocated). */
 function usesNodePorts(svc: Service): boolean {
   return svc.spec?.type === 'NodePort' || svc.spec?.type === 'LoadBalancer';
 }
 
+/** Whether ports without a node port get one: a LoadBalancer may opt out (allocateLoadBalancerNodePorts: false). */
+function allocatesNodePorts(svc: Service): boolean {
+  return svc.spec?.type === 'NodePort' || (svc.spec?.type === 'LoadBalancer' && svc.spec.allocateLoadBalancerNodePorts !== false);
+}
+
+/** Kubernetes' needsClusterIP: every type but ExternalName has the field (headless: "None"). */
+function hasClusterIPField(svc: Service): boolean {
+  return svc.spec?.type !== 'ExternalName';
+}
+
+/** Whether the service holds (or should get) an address of the range. */
 function wantsClusterIP(svc: Service): boolean {
-  return svc.spec?.clusterIP !== 'None';
+  return hasClusterIPField(svc) && svc.spec?.clusterIP !== 'None';
+}
+
+/** Kubernetes' NeedsHealthCheck: a LoadBalancer with externalTrafficPolicy Local gets a health check node port. */
+function wantsHealthCheckNodePort(svc: Service): boolean {
+  return svc.spec?.type === 'LoadBalancer' && svc.spec.externalTrafficPolicy === 'Local';
+}
+
+/** Every node port the service holds: its ports' and its health check's. */
+function heldNodePorts(svc: Service): number[] {
+  const ports = usesNodePorts(svc) ? (svc.spec?.ports ?? []).map((p) => p.nodePort ?? 0) : [];
+  if (wantsHealthCheckNodePort(svc)) ports.push(svc.spec?.healthCheckNodePort ?? 0);
+  return ports.filter((n) => n > 0);
 }
 
 export class ServiceAllocators {
@@ -110,29 +134,34 @@ export class ServiceAllocators {
     const [ips, ports] = await Promise.all([this.loadIps(), this.loadPorts()]);
     const causes: Cause[] = [];
     const spec = (svc.spec ??= {});
-    if (wantsClusterIP(svc)) {
-      if (spec.clusterIP) {
-        const c = this.take(ips, spec.clusterIP, 'spec.clusterIP', 'IP');
-        if (c) causes.push(c);
-      } else {
-        const ip = this.allocateAny(ips);
-        if (!ip) causes.push({ field: 'spec.clusterIP', reason: 'FieldValueInvalid', message: `no ClusterIPs left in ${ips.range.spec}` });
-        else spec.clusterIP = ip;
-      }
-      if (spec.clusterIP) spec.clusterIPs = [spec.clusterIP];
-    }
-    if (usesNodePorts(svc)) this.assignNodePorts(ports, spec.ports ?? [], new Set(), causes);
+    if (wantsClusterIP(svc)) this.assignClusterIP(ips, svc, causes);
+    if (usesNodePorts(svc)) this.assignNodePorts(ports, spec.ports ?? [], new Set(), allocatesNodePorts(svc), causes);
+    if (wantsHealthCheckNodePort(svc)) this.assignHealthCheckNodePort(ports, svc, new Set(), causes);
     if (causes.length > 0) throw new InvalidError('Service', svc.metadata?.name ?? '', causes);
     return this.plan([ips, ports]);
   }
 
-  private assignNodePorts(ports: Loaded, list: ServicePort[], keep: Set<number>, causes: Cause[]): void {
+  /** Takes the requested ClusterIP or allocates one; clusterIPs follows. */
+  private assignClusterIP(ips: Loaded, svc: Service, causes: Cause[]): void {
+    const spec = (svc.spec ??= {});
+    if (spec.clusterIP) {
+      const c = this.take(ips, spec.clusterIP, 'spec.clusterIP', 'IP');
+      if (c) causes.push(c);
+    } else {
+      const ip = this.allocateAny(ips);
+      if (!ip) causes.push({ field: 'spec.clusterIP', reason: 'FieldValueInvalid', message: `no ClusterIPs left in ${ips.range.spec}` });
+      else spec.clusterIP = ip;
+    }
+    if (spec.clusterIP) spec.clusterIPs = [spec.clusterIP];
+  }
+
+  private assignNodePorts(ports: Loaded, list: ServicePort[], keep: Set<number>, allocate: boolean, causes: Cause[]): void {
     list.forEach((p, i) => {
       if (p.nodePort) {
         if (keep.has(p.nodePort)) return;
         const c = this.take(ports, String(p.nodePort), `spec.ports[${i}].nodePort`, 'port');
         if (c) causes.push(c);
-      } else {
+      } else if (allocate) {
         const port = this.allocateAny(ports);
         if (!port) causes.push({ field: `spec.ports[${i}].nodePort`, reason: 'FieldValueInvalid', message: `no node ports left in ${ports.range.spec}` });
         else p.nodePort = Number(port);
@@ -140,17 +169,39 @@ export class ServiceAllocators {
     });
   }
 
+  private assignHealthCheckNodePort(ports: Loaded, svc: Service, keep: Set<number>, causes: Cause[]): void {
+    const spec = (svc.spec ??= {});
+    if (spec.healthCheckNodePort) {
+      if (keep.has(spec.healthCheckNodePort)) return;
+      const c = this.take(ports, String(spec.healthCheckNodePort), 'spec.healthCheckNodePort', 'port');
+      if (c) causes.push(c);
+      return;
+    }
+    const port = this.allocateAny(ports);
+    if (!port) causes.push({ field: 'spec.healthCheckNodePort', reason: 'FieldValueInvalid', message: `no node ports left in ${ports.range.spec}` });
+    else spec.healthCheckNodePort = Number(port);
+  }
+
+  /**
+   * A changed type moves allocations as Kubernetes does: to ExternalName
+   * releases the ClusterIP, from it allocates one; node ports are kept while
+   * the type has them, released otherwise, and new ports get theirs.
+   */
   async planUpdate(svc: Service, old: Service): Promise<WritePlan> {
     const [ips, ports] = await Promise.all([this.loadIps(), this.loadPorts()]);
     const causes: Cause[] = [];
     const spec = (svc.spec ??= {});
-    const oldPorts = usesNodePorts(old) ? (old.spec?.ports ?? []).map((p) => p.nodePort ?? 0).filter((n) => n > 0) : [];
+    if (wantsClusterIP(old) && !wantsClusterIP(svc)) this.release(ips, old.spec?.clusterIP);
+    if (!wantsClusterIP(old) && wantsClusterIP(svc)) this.assignClusterIP(ips, svc, causes);
+    const oldPorts = new Set(heldNodePorts(old));
     if (usesNodePorts(svc)) {
-      this.assignNodePorts(ports, spec.ports ?? [], new Set(oldPorts), causes);
+      this.assignNodePorts(ports, spec.ports ?? [], oldPorts, allocatesNodePorts(svc), causes);
     } else {
       for (const p of spec.ports ?? []) p.nodePort = 0;
     }
-    const kept = new Set(usesNodePorts(svc) ? (spec.ports ?? []).map((p) => p.nodePort ?? 0) : []);
+    if (wantsHealthCheckNodePort(svc)) this.assignHealthCheckNodePort(ports, svc, oldPorts, causes);
+    else spec.healthCheckNodePort = 0;
+    const kept = new Set(heldNodePorts(svc));
     for (const n of oldPorts) if (!kept.has(n)) this.release(ports, n);
     if (causes.length > 0) throw new InvalidError('Service', svc.metadata?.name ?? '', causes);
     return this.plan([ips, ports]);
@@ -159,9 +210,44 @@ export class ServiceAllocators {
   async planDelete(old: Service): Promise<WritePlan> {
     const [ips, ports] = await Promise.all([this.loadIps(), this.loadPorts()]);
     if (wantsClusterIP(old)) this.release(ips, old.spec?.clusterIP);
-    if (usesNodePorts(old)) for (const p of old.spec?.ports ?? []) this.release(ports, p.nodePort);
+    for (const n of heldNodePorts(old)) this.release(ports, n);
     return this.plan([ips, ports]);
   }
+}
+
+/**
+ * Kubernetes' dropTypeDependentFields: a type change clears the fields the
+ * new type may not have, when the request carries them over unchanged from
+ * the stored object (as an apply's three-way merge does): the ClusterIP and
+ * IP families going to ExternalName, node ports going to ClusterIP, the
+ * health check node port, the LoadBalancer-only fields.
+ */
+function dropTypeDependentFields(svc: Service, old: Service): void {
+  const spec = (svc.spec ??= {});
+  const was = old.spec ?? {};
+  if (hasClusterIPField(old) && !hasClusterIPField(svc)) {
+    if (!spec.clusterIP || spec.clusterIP === was.clusterIP) {
+      spec.clusterIP = '';
+      spec.clusterIPs = [];
+    }
+    if ((spec.ipFamilies ?? []).join(',') === (was.ipFamilies ?? []).join(',')) spec.ipFamilies = [];
+    if ((spec.ipFamilyPolicy ?? '') === (was.ipFamilyPolicy ?? '')) spec.ipFamilyPolicy = '';
+  }
+  if (usesNodePorts(old) && !usesNodePorts(svc)) {
+    const held = new Set((was.ports ?? []).map((p) => p.nodePort ?? 0));
+    for (const p of spec.ports ?? []) if (p.nodePort && held.has(p.nodePort)) p.nodePort = 0;
+  }
+  if (wantsHealthCheckNodePort(old) && !wantsHealthCheckNodePort(svc) && spec.healthCheckNodePort === was.healthCheckNodePort) spec.healthCheckNodePort = 0;
+  if (was.type === 'LoadBalancer' && spec.type !== 'LoadBalancer') {
+    if (spec.allocateLoadBalancerNodePorts === was.allocateLoadBalancerNodePorts) delete spec.allocateLoadBalancerNodePorts;
+    if (spec.loadBalancerClass === was.loadBalancerClass) delete spec.loadBalancerClass;
+  }
+  const external = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+  if (!external && (was.type === 'NodePort' || was.type === 'LoadBalancer') && spec.externalTrafficPolicy === was.externalTrafficPolicy) {
+    spec.externalTrafficPolicy = '';
+  }
+  if (!hasClusterIPField(svc) && spec.internalTrafficPolicy === was.internalTrafficPolicy) spec.internalTrafficPolicy = '';
+  if (was.type === 'ExternalName' && spec.type !== 'ExternalName' && spec.externalName === was.externalName) spec.externalName = '';
 }
 
 export function serviceStrategy(alloc: ServiceAllocators): Strategy {
@@ -173,13 +259,12 @@ export function serviceStrategy(alloc: ServiceAllocators): Strategy {
       const svc = obj as Service;
       const old = oldObj as Service;
       const spec = (svc.spec ??= {});
-      // Fields the server set are kept when a client leaves them out (apply).
-      if (!spec.clusterIP) spec.clusterIP = old.spec?.clusterIP ?? '';
-      if (!spec.clusterIPs || spec.clusterIPs.length === 0) spec.clusterIPs = old.spec?.clusterIPs ?? [];
-      if (spec.clusterIP !== old.spec?.clusterIP) {
-        throw new InvalidError('Service', svc.metadata?.name ?? '', [
-          { field: 'spec.clusterIP', reason: 'FieldValueInvalid', message: `Invalid value: "${spec.clusterIP}": field is immutable` },
-        ]);
+      dropTypeDependentFields(svc, old);
+      // Fields the server set are kept when a client leaves them out (apply),
+      // while the type still has them (Kubernetes' patchAllocatedValues).
+      if (hasClusterIPField(svc) && hasClusterIPField(old)) {
+        if (!spec.clusterIP) spec.clusterIP = old.spec?.clusterIP ?? '';
+        if (!spec.clusterIPs || spec.clusterIPs.length === 0) spec.clusterIPs = old.spec?.clusterIPs ?? [];
       }
       if (usesNodePorts(svc) && usesNodePorts(old)) {
         for (const p of spec.ports ?? []) {
@@ -188,6 +273,11 @@ export function serviceStrategy(alloc: ServiceAllocators): Strategy {
           if (same?.nodePort) p.nodePort = same.nodePort;
         }
       }
+      if (wantsHealthCheckNodePort(svc) && wantsHealthCheckNodePort(old) && !spec.healthCheckNodePort) {
+        spec.healthCheckNodePort = old.spec?.healthCheckNodePort ?? 0;
+      }
+      // A service that is no longer a LoadBalancer has no load balancer.
+      if (svc.spec.type !== 'LoadBalancer' && svc.status?.loadBalancer) svc.status = { ...svc.status, loadBalancer: {} };
     },
     planCreate: (obj) => alloc.planCreate(obj as Service),
     planUpdate: (obj, old) => alloc.planUpdate(obj as Service, old as Service),

@@ -178,9 +178,99 @@ const SVC: Array<[string, (s: Service) => void, Expected[]]> = [
   ['no ports', (s) => (s.spec!.ports = []), [['spec.ports', 'FieldValueRequired', 'Required value']]],
   ['headless without ports', (s) => Object.assign(s.spec!, { ports: [], clusterIP: 'None' }), []],
   [
-    'type LoadBalancer unsupported',
+    'type unsupported',
+    (s) => (s.spec!.type = 'Cloud'),
+    [['spec.type', 'FieldValueNotSupported', 'Unsupported value: "Cloud": supported values: "ClusterIP", "NodePort", "LoadBalancer", "ExternalName"']],
+  ],
+  ['LoadBalancer', (s) => Object.assign(s.spec!, { type: 'LoadBalancer', allocateLoadBalancerNodePorts: true }), []],
+  [
+    'LoadBalancer without allocateLoadBalancerNodePorts (not defaulted)',
     (s) => (s.spec!.type = 'LoadBalancer'),
-    [['spec.type', 'FieldValueNotSupported', 'Unsupported value: "LoadBalancer": supported values: "ClusterIP", "NodePort"']],
+    [['spec.allocateLoadBalancerNodePorts', 'FieldValueRequired', 'Required value']],
+  ],
+  [
+    'LoadBalancer nodePort out of range',
+    (s) => Object.assign(s.spec!, { type: 'LoadBalancer', allocateLoadBalancerNodePorts: true }) && (s.spec!.ports![0]!.nodePort = 80),
+    [['spec.ports[0].nodePort', 'FieldValueInvalid', 'provided port is not in the valid range']],
+  ],
+  [
+    'headless LoadBalancer',
+    (s) => Object.assign(s.spec!, { type: 'LoadBalancer', allocateLoadBalancerNodePorts: true, clusterIP: 'None' }),
+    [['spec.clusterIP', 'FieldValueInvalid', "may not be set to 'None' for LoadBalancer services"]],
+  ],
+  [
+    'LoadBalancer exposing the kubelet port',
+    (s) => Object.assign(s.spec!, { type: 'LoadBalancer', allocateLoadBalancerNodePorts: true }) && (s.spec!.ports![0]!.port = 10250),
+    [['spec.ports[0]', 'FieldValueInvalid', 'may not expose port 10250 externally since it is used by kubelet']],
+  ],
+  [
+    'loadBalancerSourceRanges',
+    (s) =>
+      Object.assign(s.spec!, {
+        type: 'LoadBalancer',
+        allocateLoadBalancerNodePorts: false,
+        loadBalancerSourceRanges: ['10.0.0.0/8', ' 192.0.2.0/24 ', '10.1.2.3'],
+      }),
+    [['spec.LoadBalancerSourceRanges[2]', 'FieldValueInvalid', 'Invalid value: "10.1.2.3": must be a valid CIDR value']],
+  ],
+  [
+    'loadBalancerSourceRanges on a ClusterIP service',
+    (s) => (s.spec!.loadBalancerSourceRanges = ['10.0.0.0/8']),
+    [['spec.LoadBalancerSourceRanges', 'FieldValueForbidden', "may only be used when `type` is 'LoadBalancer'"]],
+  ],
+  [
+    'loadBalancerClass',
+    (s) => Object.assign(s.spec!, { type: 'LoadBalancer', allocateLoadBalancerNodePorts: true, loadBalancerClass: 'example.com/internal-vip' }),
+    [],
+  ],
+  [
+    'loadBalancerClass not a qualified name',
+    (s) => Object.assign(s.spec!, { type: 'LoadBalancer', allocateLoadBalancerNodePorts: true, loadBalancerClass: 'a/b/c' }),
+    [['spec.loadBalancerClass', 'FieldValueInvalid', 'a qualified name must consist of']],
+  ],
+  [
+    'loadBalancerClass and allocateLoadBalancerNodePorts on a NodePort service',
+    (s) => Object.assign(s.spec!, { type: 'NodePort', allocateLoadBalancerNodePorts: true, loadBalancerClass: 'example.com/lb' }),
+    [
+      ['spec.allocateLoadBalancerNodePorts', 'FieldValueForbidden', "may only be used when `type` is 'LoadBalancer'"],
+      ['spec.loadBalancerClass', 'FieldValueForbidden', "may only be used when `type` is 'LoadBalancer'"],
+    ],
+  ],
+  [
+    'healthCheckNodePort with externalTrafficPolicy Local',
+    (s) => Object.assign(s.spec!, { type: 'LoadBalancer', allocateLoadBalancerNodePorts: true, externalTrafficPolicy: 'Local', healthCheckNodePort: 31000 }),
+    [],
+  ],
+  [
+    'healthCheckNodePort with externalTrafficPolicy Cluster',
+    (s) => Object.assign(s.spec!, { type: 'LoadBalancer', allocateLoadBalancerNodePorts: true, externalTrafficPolicy: 'Cluster', healthCheckNodePort: 31000 }),
+    [['spec.healthCheckNodePort', 'FieldValueInvalid', "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"]],
+  ],
+  [
+    'healthCheckNodePort out of range',
+    (s) => Object.assign(s.spec!, { type: 'LoadBalancer', allocateLoadBalancerNodePorts: true, externalTrafficPolicy: 'Local', healthCheckNodePort: 70000 }),
+    [['spec.healthCheckNodePort', 'FieldValueInvalid', 'must be between 1 and 65535, inclusive']],
+  ],
+  ['ExternalName', (s) => Object.assign(s.spec!, { type: 'ExternalName', externalName: 'my.database.example.com.', ports: [], selector: {} }), []],
+  [
+    'ExternalName without externalName',
+    (s) => Object.assign(s.spec!, { type: 'ExternalName', ports: [] }),
+    [['spec.externalName', 'FieldValueRequired', 'Required value']],
+  ],
+  [
+    'ExternalName not a DNS subdomain',
+    (s) => Object.assign(s.spec!, { type: 'ExternalName', externalName: 'My_DB' }),
+    [['spec.externalName', 'FieldValueInvalid', 'Invalid value: "My_DB": a lowercase RFC 1123 subdomain']],
+  ],
+  [
+    'ExternalName with a cluster IP',
+    (s) => Object.assign(s.spec!, { type: 'ExternalName', externalName: 'db.example.com', clusterIP: '10.96.0.10' }),
+    [['spec.clusterIPs', 'FieldValueForbidden', 'may not be set for ExternalName services']],
+  ],
+  [
+    'nodePort on an ExternalName service',
+    (s) => Object.assign(s.spec!, { type: 'ExternalName', externalName: 'db.example.com' }) && (s.spec!.ports![0]!.nodePort = 30080),
+    [['spec.ports[0].nodePort', 'FieldValueForbidden', "may not be used when `type` is 'ExternalName'"]],
   ],
   ['port 0', (s) => (s.spec!.ports![0]!.port = 0), [['spec.ports[0].port', 'FieldValueInvalid', 'Invalid value: 0: must be between 1 and 65535, inclusive']]],
   ['duplicate port names', (s) => (s.spec!.ports![1]!.name = 'http'), [['spec.ports[1].name', 'FieldValueDuplicate', 'Duplicate value: "http"']]],

@@ -1,7 +1,9 @@
-// Service validation (Kubernetes' ValidateService and ValidateServiceUpdate),
-// for the types tsk implements: ClusterIP and NodePort. The cluster IP is
-// "", "None" (headless) or an address, and never changes once set; node
-// ports are in 30000-32767 and only for NodePort services.
+// Service validation (Kubernetes' ValidateService and ValidateServiceUpdate)
+// for every type: ClusterIP, NodePort, LoadBalancer and ExternalName (the
+// rules of the last two in service-types.ts). The cluster IP is "", "None"
+// (headless) or an address, and never changes once set unless the type
+// changes from or to ExternalName; node ports are in 30000-32767 and only
+// for NodePort and LoadBalancer services.
 
 import type { Cause } from '../../api/errors';
 import type { Service, ServicePort } from '../../api/gen/tsk/v1/core';
@@ -9,9 +11,10 @@ import { isDNS1123Label } from '../../api/labels';
 import { duplicate, forbidden, invalid, invalidEach, notSupported, Path, required } from './field';
 import { nameIsDNS1035Label, validateLabels, validateObjectMeta, validateObjectMetaUpdate } from './meta';
 import { SUPPORTED_PROTOCOLS, validateEnum, validatePortNumOrName } from './pod';
+import { isExternalName, validateLoadBalancerStatus, validateServiceTypeFields } from './service-types';
 import { IMMUTABLE_MSG, ipFamily, isValidIP, isValidPortNum, nonSpecialIP } from './values';
 
-export const SUPPORTED_SERVICE_TYPES = ['ClusterIP', 'NodePort'];
+export const SUPPORTED_SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
 const SESSION_AFFINITIES = ['ClientIP', 'None'];
 const TRAFFIC_POLICIES = ['Cluster', 'Local'];
 const IP_FAMILY_POLICIES = ['SingleStack', 'PreferDualStack', 'RequireDualStack'];
@@ -58,6 +61,7 @@ function validateClusterIPs(svc: Service, path: Path): Cause[] {
       errs.push(invalid(path.child('clusterIPs'), ips, 'may specify no more than one IP for each IP family'));
     }
   }
+  if (isExternalName(svc)) return errs;
   if (isHeadless(svc) && spec.type === 'NodePort') {
     errs.push(invalid(path.child('clusterIP'), ip, "may not be set to 'None' for NodePort services"));
   }
@@ -75,7 +79,7 @@ function validatePorts(svc: Service, path: Path): Cause[] {
   const ports = spec.ports ?? [];
   const errs: Cause[] = [];
   const pPath = path.child('ports');
-  if (ports.length === 0 && !isHeadless(svc)) errs.push(required(pPath));
+  if (ports.length === 0 && !isHeadless(svc) && !isExternalName(svc)) errs.push(required(pPath));
   const names = new Set<string>();
   ports.forEach((p, i) => errs.push(...validatePort(p, ports.length > 1, names, pPath.index(i))));
   const nodePorts = new Set<string>();
@@ -84,8 +88,8 @@ function validatePorts(svc: Service, path: Path): Cause[] {
     const path = pPath.index(i);
     const nodePort = p.nodePort ?? 0;
     if (nodePort !== 0) {
-      if (spec.type === 'ClusterIP') {
-        errs.push(forbidden(path.child('nodePort'), "may not be used when `type` is 'ClusterIP'"));
+      if (spec.type === 'ClusterIP' || spec.type === 'ExternalName') {
+        errs.push(forbidden(path.child('nodePort'), `may not be used when \`type\` is '${spec.type}'`));
       } else if (nodePort < NODE_PORT_MIN || nodePort > NODE_PORT_MAX) {
         errs.push(
           invalid(path.child('nodePort'), nodePort, `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_MIN}-${NODE_PORT_MAX}`),
@@ -133,6 +137,7 @@ function validateSpec(svc: Service): Cause[] {
   if (spec.internalTrafficPolicy && !TRAFFIC_POLICIES.includes(spec.internalTrafficPolicy)) {
     errs.push(notSupported(path.child('internalTrafficPolicy'), spec.internalTrafficPolicy, TRAFFIC_POLICIES));
   }
+  errs.push(...validateServiceTypeFields(svc, path));
   return errs;
 }
 
@@ -141,12 +146,18 @@ export function validateService(svc: Service): Cause[] {
 }
 
 /**
- * ValidateServiceUpdate: a cluster IP, once allocated, stays. The server
- * carries the allocated IP over when a request leaves it out (as Kubernetes'
+ * ValidateServiceUpdate: a cluster IP, once allocated, stays, unless the
+ * type changes from or to ExternalName (which has none). The server carries
+ * the allocated IP over when a request leaves it out (as Kubernetes'
  * PrepareForUpdate), so a difference here is a real attempt to change it.
+ * The status (a controller's load balancer ingress) is checked too.
  */
 export function validateServiceUpdate(svc: Service, old: Service): Cause[] {
-  const errs = [...validateObjectMetaUpdate(svc.metadata, old.metadata, Path.root('metadata')), ...validateSpec(svc)];
+  const errs = [...validateObjectMetaUpdate(svc.metadata, old.metadata, Path.root('metadata')), ...validateSpec(svc), ...validateLoadBalancerStatus(svc)];
+  if (svc.spec?.type === 'LoadBalancer' && old.spec?.type === 'LoadBalancer' && (svc.spec.loadBalancerClass ?? '') !== (old.spec.loadBalancerClass ?? '')) {
+    errs.push(invalid(Path.root('spec', 'loadBalancerClass'), svc.spec.loadBalancerClass ?? null, 'may not change once set'));
+  }
+  if (isExternalName(svc) || isExternalName(old)) return errs;
   const oldIP = old.spec?.clusterIP ?? '';
   const newIP = svc.spec?.clusterIP ?? '';
   if (oldIP && newIP !== oldIP) errs.push(invalid(Path.root('spec', 'clusterIP'), newIP, IMMUTABLE_MSG));

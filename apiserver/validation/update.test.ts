@@ -186,6 +186,43 @@ test('a service cluster IP is immutable once set', (t) => {
   assertCauses(t, validateUpdate('Service', setNow, unset), []);
 });
 
+test('a service may drop its cluster IP only by becoming ExternalName, and keep its loadBalancerClass', (t) => {
+  const old = stored('Service');
+  Object.assign(old.spec!, { clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'] });
+  const ext = structuredClone(old);
+  Object.assign(ext.spec!, { type: 'ExternalName', externalName: 'db.example.com', clusterIP: '', clusterIPs: [] });
+  assertCauses(t, validateUpdate('Service', ext, old), []);
+  const back = structuredClone(old);
+  back.spec!.clusterIP = '10.96.0.11';
+  back.spec!.clusterIPs = ['10.96.0.11'];
+  assertCauses(t, validateUpdate('Service', back, ext), []);
+  const lb = structuredClone(old);
+  Object.assign(lb.spec!, { type: 'LoadBalancer', allocateLoadBalancerNodePorts: true, loadBalancerClass: 'example.com/a' });
+  const other = structuredClone(lb);
+  other.spec!.loadBalancerClass = 'example.com/b';
+  assertCauses(t, validateUpdate('Service', other, lb), [['spec.loadBalancerClass', 'FieldValueInvalid', 'may not change once set']]);
+});
+
+test('a service status lists load balancer ingress IPs only for a LoadBalancer', (t) => {
+  const old = stored('Service');
+  Object.assign(old.spec!, { type: 'LoadBalancer', allocateLoadBalancerNodePorts: true });
+  const next = structuredClone(old);
+  next.status = { loadBalancer: { ingress: [{ ip: '172.30.0.2', ipMode: 'VIP' }, { hostname: 'lb.example.com' }] } };
+  assertCauses(t, validateUpdate('Service', next, old), []);
+  next.status = { loadBalancer: { ingress: [{ ip: 'nope' }, { ip: '172.30.0.3', ipMode: 'Tunnel' }, { hostname: '10.0.0.1' }] } };
+  assertCauses(t, validateUpdate('Service', next, old), [
+    ['status.loadBalancer.ingress[0].ip', 'FieldValueInvalid', 'must be a valid IP address'],
+    ['status.loadBalancer.ingress[1].ipMode', 'FieldValueNotSupported', 'supported values: "VIP", "Proxy"'],
+    ['status.loadBalancer.ingress[2].hostname', 'FieldValueInvalid', 'must be a DNS name, not an IP address'],
+  ]);
+  const plain = stored('Service');
+  const withIngress = structuredClone(plain);
+  withIngress.status = { loadBalancer: { ingress: [{ ip: '172.30.0.2' }] } };
+  assertCauses(t, validateUpdate('Service', withIngress, plain), [
+    ['status.loadBalancer.ingress', 'FieldValueForbidden', "may only be used when `spec.type` is 'LoadBalancer'"],
+  ]);
+});
+
 test('a node pod CIDR may be set once, never changed', (t) => {
   const fresh = stored('Node');
   delete fresh.spec!.podCIDR;

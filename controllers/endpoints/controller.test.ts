@@ -126,3 +126,18 @@ test('a pod update that changes nothing Endpoints show enqueues nothing; a resyn
   c.podChanged(heartbeat, pod('a', '10.0.0.1', false));
   t.is(c.queue.len(), 1, 'already queued');
 });
+
+test('a selector removed later leaves the Endpoints to the user: never rewritten or deleted', async (t) => {
+  const { services, pods, endpoints, client, c } = setup();
+  services.upsert(svc());
+  pods.upsert(pod('a', '10.0.0.1'));
+  await c.sync('default/web');
+  services.upsert(svc({}));
+  const mine: Endpoints = { metadata: { name: 'web', namespace: 'default' }, subsets: [{ addresses: [{ ip: '192.0.2.7' }], ports: [{ port: 24007 }] }] };
+  endpoints.upsert(mine);
+  c.serviceChanged(svc({}));
+  c.podChanged(undefined, pod('b', '10.0.0.2'));
+  await c.sync('default/web');
+  t.deepEqual(client.calls, ['create default/web']);
+  t.is(endpoints.get('default/web'), mine);
+});

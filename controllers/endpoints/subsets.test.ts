@@ -138,6 +138,21 @@ const cases: [string, Service, Pod[], string[]][] = [
   ['a service without ports that is not headless gets nothing', service([]), [pod('a', { ip: '10.0.0.1' })], []],
 ];
 
+cases.push(
+  [
+    'publishNotReadyAddresses lists not-ready and terminating pods as ready',
+    service([num(80, 8080)], { publishNotReadyAddresses: true }),
+    [pod('a', { ip: '10.0.0.1', ready: false }), pod('b', { ip: '10.0.0.2', deleting: true }), pod('c', { ip: '10.0.0.3', phase: 'Failed' })],
+    [':8080 => 10.0.0.1,10.0.0.2 / '],
+  ],
+  [
+    'without publishNotReadyAddresses a terminating pod is left out',
+    service([num(80, 8080)]),
+    [pod('a', { ip: '10.0.0.1', ready: false }), pod('b', { ip: '10.0.0.2', deleting: true })],
+    [':8080 =>  / 10.0.0.1'],
+  ],
+);
+
 for (const [title, svc, pods, want] of cases) {
   test(`computeSubsets: ${title}`, (t) => {
     t.deepEqual(view(computeSubsets(svc, pods)), want);

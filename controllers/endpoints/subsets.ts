@@ -17,12 +17,16 @@ export function isPodReady(pod: Pod): boolean {
   return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-/** Kubernetes' ShouldPodBeInEndpoints: an IP, not finished, not being deleted. */
-export function shouldPodBeInEndpoints(pod: Pod): boolean {
+/**
+ * Kubernetes' ShouldPodBeInEndpoints: an IP, not finished, not being
+ * deleted (unless `includeTerminating`: a service that publishes not-ready
+ * addresses lists terminating pods too).
+ */
+export function shouldPodBeInEndpoints(pod: Pod, includeTerminating = false): boolean {
   const phase = pod.status?.phase;
   if (phase === 'Succeeded' || phase === 'Failed') return false;
   if (!pod.status?.podIP) return false;
-  return !pod.metadata?.deletionTimestamp;
+  return includeTerminating || !pod.metadata?.deletionTimestamp;
 }
 
 /**
@@ -36,6 +40,7 @@ export function endpointsRelevantState(pod: Pod): string {
     pod.status?.podIP ?? '',
     isPodReady(pod),
     shouldPodBeInEndpoints(pod),
+    !!pod.metadata?.deletionTimestamp,
     pod.spec?.nodeName ?? '',
     pod.spec?.hostname ?? '',
     pod.spec?.subdomain ?? '',
@@ -99,10 +104,12 @@ function addressOf(pod: Pod, service: Service): EndpointAddress {
 export function computeSubsets(service: Service, pods: readonly Pod[]): EndpointSubset[] {
   const raw: EndpointSubset[] = [];
   const ports = service.spec?.ports ?? [];
+  // Kubernetes' tolerateUnreadyEndpoints: every pod listed as ready (DNS of StatefulSet peers).
+  const publishNotReady = service.spec?.publishNotReadyAddresses === true;
   for (const pod of selectedPods(service, pods)) {
-    if (!shouldPodBeInEndpoints(pod)) continue;
+    if (!shouldPodBeInEndpoints(pod, publishNotReady)) continue;
     const addr = addressOf(pod, service);
-    const ready = isPodReady(pod);
+    const ready = publishNotReady || isPodReady(pod);
     const one = (eps: EndpointPort[]): void => {
       raw.push({ addresses: ready ? [addr] : [], notReadyAddresses: ready ? [] : [addr], ports: eps });
     };

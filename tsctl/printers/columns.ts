@@ -79,14 +79,49 @@ export function servicePorts(spec: core.ServiceSpec | undefined): string {
     .join(',');
 }
 
+/** kubectl's loadBalancerWidth: the EXTERNAL-IP of a load balancer is cut to this without -o wide. */
+const LOAD_BALANCER_WIDTH = 16;
+
+/** kubectl's loadBalancerStatusStringer: the ingress IPs (else hostnames), sorted, without duplicates. */
+function loadBalancerText(s: core.Service, wide: boolean): string {
+  const all = new Set((s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip || i.hostname || '').filter((x) => x !== ''));
+  const text = [...all].sort().join(',');
+  return !wide && text.length > LOAD_BALANCER_WIDTH ? `${text.slice(0, LOAD_BALANCER_WIDTH - 3)}...` : text;
+}
+
+/** kubectl's getServiceExternalIP: by type; a LoadBalancer without ingress is <pending>. */
+export function serviceExternalIP(s: core.Service, wide: boolean): string {
+  const externalIPs = s.spec?.externalIPs ?? [];
+  switch (s.spec?.type || 'ClusterIP') {
+    case 'ClusterIP':
+    case 'NodePort':
+      return externalIPs.length > 0 ? externalIPs.join(',') : NONE;
+    case 'LoadBalancer': {
+      const lb = loadBalancerText(s, wide);
+      const all = [...(lb ? lb.split(',') : []), ...externalIPs];
+      return all.length > 0 ? all.join(',') : '<pending>';
+    }
+    case 'ExternalName':
+      return s.spec?.externalName ?? '';
+    default:
+      return '<unknown>';
+  }
+}
+
 function serviceColumns(wide: boolean): Columns<core.Service> {
   const headers = ['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE'];
   if (wide) headers.push('SELECTOR');
   return {
     headers,
     row(s, now) {
-      const external = s.spec?.externalIPs?.length ? s.spec.externalIPs.join(',') : NONE;
-      const row = [s.metadata?.name ?? '', s.spec?.type || 'ClusterIP', s.spec?.clusterIP || NONE, external, servicePorts(s.spec), created(s, now)];
+      const row = [
+        s.metadata?.name ?? '',
+        s.spec?.type || 'ClusterIP',
+        s.spec?.clusterIP || NONE,
+        serviceExternalIP(s, wide),
+        servicePorts(s.spec),
+        created(s, now),
+      ];
       if (wide) row.push(selectorText(s.spec?.selector));
       return row;
     },

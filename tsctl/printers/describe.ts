@@ -212,6 +212,10 @@ function describeService(w: DescribeWriter, s: core.Service): void {
   w.map(0, 'Selector', s.spec?.selector);
   w.field(0, 'Type', s.spec?.type || 'ClusterIP');
   w.field(0, 'IP', s.spec?.clusterIP);
+  if (s.spec?.externalIPs?.length) w.field(0, 'External IPs', s.spec.externalIPs.join(','));
+  if (s.spec?.type === 'ExternalName') w.field(0, 'External Name', s.spec.externalName);
+  const ingress = (s.status?.loadBalancer?.ingress ?? []).map((i) => `${i.ip || i.hostname || ''}${i.ipMode ? ` (${i.ipMode})` : ''}`);
+  if (ingress.length > 0) w.field(0, 'LoadBalancer Ingress', ingress.join(', '));
   for (const p of s.spec?.ports ?? []) {
     const name = p.name || '<unset>';
     w.field(0, 'Port', `${name}  ${p.port ?? 0}/${p.protocol || 'TCP'}`);
@@ -220,6 +224,9 @@ function describeService(w: DescribeWriter, s: core.Service): void {
   }
   if (!s.spec?.ports?.length) w.field(0, 'Port(s)', servicePorts(s.spec));
   w.field(0, 'Session Affinity', s.spec?.sessionAffinity || 'None');
+  if (s.spec?.type === 'NodePort' || s.spec?.type === 'LoadBalancer') w.field(0, 'External Traffic Policy', s.spec.externalTrafficPolicy || 'Cluster');
+  if (s.spec?.healthCheckNodePort) w.field(0, 'HealthCheck NodePort', String(s.spec.healthCheckNodePort));
+  if (s.spec?.loadBalancerSourceRanges?.length) w.field(0, 'LoadBalancer Source Ranges', s.spec.loadBalancerSourceRanges.join(','));
 }
 
 function describeEndpoints(w: DescribeWriter, ep: core.Endpoints): void {

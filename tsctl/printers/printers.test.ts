@@ -260,3 +260,30 @@ test('node STATUS as kubectl: Ready only when True; False and Unknown (a silent 
   t.is(nodeStatus(node()), 'Unknown');
   t.is(nodeStatus(node('True', true)), 'Ready,SchedulingDisabled');
 });
+
+test('services: EXTERNAL-IP as kubectl (<pending>, ingress IPs sorted and cut without -o wide, the externalName)', (t) => {
+  const lb = (name: string, ingress: core.LoadBalancerIngress[]): core.Service => ({
+    metadata: { name, creationTimestamp: ts(60) },
+    spec: { type: 'LoadBalancer', clusterIP: '10.96.0.20', ports: [{ port: 80, protocol: 'TCP', nodePort: 31234 }] },
+    status: { loadBalancer: { ingress } },
+  });
+  const services = [
+    lb('pending', []),
+    lb('one', [{ ip: '172.30.0.2', ipMode: 'VIP' }]),
+    lb('two', [{ ip: '172.30.0.3' }, { ip: '172.30.0.2' }]),
+    { metadata: { name: 'db', creationTimestamp: ts(60) }, spec: { type: 'ExternalName', externalName: 'db.example.com', ports: [] } },
+  ];
+  t.is(
+    table('Service', services),
+    'NAME      TYPE           CLUSTER-IP   EXTERNAL-IP        PORT(S)        AGE\n' +
+      'pending   LoadBalancer   10.96.0.20   <pending>          80:31234/TCP   60s\n' +
+      'one       LoadBalancer   10.96.0.20   172.30.0.2         80:31234/TCP   60s\n' +
+      'two       LoadBalancer   10.96.0.20   172.30.0.2,17...   80:31234/TCP   60s\n' +
+      'db        ExternalName   <none>       db.example.com     <none>         60s\n',
+  );
+  t.regex(table('Service', [services[2]!], { wide: true }), /172\.30\.0\.2,172\.30\.0\.3/);
+  const text = describeObject('Service', services[2]!, now).toString();
+  t.regex(text, /\nLoadBalancer Ingress:\s+172\.30\.0\.3, 172\.30\.0\.2\n/);
+  t.regex(text, /\nExternal Traffic Policy:\s+Cluster\n/);
+  t.regex(describeObject('Service', services[3]!, now).toString(), /\nExternal Name:\s+db\.example\.com\n/);
+});
