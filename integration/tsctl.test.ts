@@ -345,7 +345,7 @@ test('bad input fails with a clear message, a non-zero exit, and stores nothing'
   t.is(r6.code, 1);
   t.is(
     r6.stderr,
-    'error: the server doesn\'t have a resource type "foo"; known types: pods (po), replicationcontrollers (rc), services (svc), endpoints (ep), nodes (no), namespaces (ns), events (ev)\n',
+    'error: the server doesn\'t have a resource type "foo"; known types: pods (po), replicationcontrollers (rc), services (svc), endpoints (ep), nodes (no), namespaces (ns), events (ev), configmaps (cm), secrets\n',
   );
   const r7 = await run(['get']);
   t.is(r7.code, 2);
