@@ -7,6 +7,7 @@ import type { Cause } from '../../api/errors';
 import type { Container, ContainerPort, EnvVar, Pod, PodSpec, PodTemplateSpec, Probe, Toleration, Volume, VolumeMount } from '../../api/gen/tsk/v1/core';
 import type { IntOrString, ObjectMeta } from '../../api/gen/tsk/v1/meta';
 import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName, validateLabelValue } from '../../api/labels';
+import { validateAffinity } from './affinity';
 import { duplicate, forbidden, invalid, invalidEach, notFound, notSupported, Path, required } from './field';
 import { nameIsDNSSubdomain, validateAnnotations, validateLabels, validateObjectMeta, validateObjectMetaUpdate } from './meta';
 import { parseQuantityField, validateResourceRequirements } from './resources';
@@ -398,6 +399,7 @@ export function validatePodSpec(spec: PodSpec | undefined, path: Path): Cause[] 
     errs.push(invalid(path.child('activeDeadlineSeconds'), ads, inclusiveRangeError(1, MAX_INT32)));
   }
   errs.push(...validateTolerations(s.tolerations ?? [], path.child('tolerations')));
+  errs.push(...validateAffinity(s.affinity, path.child('affinity')));
   return errs;
 }
 
