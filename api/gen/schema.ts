@@ -379,6 +379,10 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "enableServiceLinks": {"name":"enableServiceLinks","json":"enableServiceLinks","kind":"bool","optional":true},
     "imagePullSecrets": {"name":"imagePullSecrets","json":"imagePullSecrets","kind":"message","type":"tsk.v1.LocalObjectReference","repeated":true},
     "affinity": {"name":"affinity","json":"affinity","kind":"message","type":"tsk.v1.Affinity"},
+    "schedulingGates": {"name":"schedulingGates","json":"schedulingGates","kind":"message","type":"tsk.v1.PodSchedulingGate","repeated":true},
+  },
+  "tsk.v1.PodSchedulingGate": {
+    "name": {"name":"name","json":"name","kind":"string"},
   },
   "tsk.v1.Affinity": {
     "nodeAffinity": {"name":"nodeAffinity","json":"nodeAffinity","kind":"message","type":"tsk.v1.NodeAffinity"},

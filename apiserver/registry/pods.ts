@@ -52,6 +52,7 @@ export async function bindPod(pods: Registry, binding: Binding | undefined, now:
     if (pod.spec?.nodeName) {
       throw new ConflictError(`pod ${name} is already assigned to node "${pod.spec.nodeName}"`, { kind: 'Pod', name });
     }
+    if ((pod.spec?.schedulingGates ?? []).length > 0) throw new ConflictError(`pod ${name} has non-empty .spec.schedulingGates`, { kind: 'Pod', name });
     pod.spec = { ...pod.spec, nodeName: node };
     const status = pod.status ?? {};
     const conditions = (status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');

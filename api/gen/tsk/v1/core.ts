@@ -435,12 +435,20 @@ export interface PodSpec {
     | LocalObjectReference[]
     | undefined;
   /** Only nodeAffinity: podAffinity and podAntiAffinity are not scheduled on, so they stay unknown fields. */
-  affinity?: Affinity | undefined;
+  affinity?:
+    | Affinity
+    | undefined;
+  /** While any is left the scheduler leaves the pod alone; gates may only be removed. */
+  schedulingGates?: PodSchedulingGate[] | undefined;
 }
 
 export interface PodSpec_NodeSelectorEntry {
   key: string;
   value: string;
+}
+
+export interface PodSchedulingGate {
+  name?: string | undefined;
 }
 
 /** core/v1 Affinity, as far as the scheduler honours it. */
@@ -4808,6 +4816,7 @@ function createBasePodSpec(): PodSpec {
     enableServiceLinks: undefined,
     imagePullSecrets: [],
     affinity: undefined,
+    schedulingGates: [],
   };
 }
 
@@ -4896,6 +4905,11 @@ export const PodSpec: MessageFns<PodSpec> = {
     }
     if (message.affinity !== undefined) {
       Affinity.encode(message.affinity, writer.uint32(194).fork()).join();
+    }
+    if (message.schedulingGates !== undefined && message.schedulingGates.length !== 0) {
+      for (const v of message.schedulingGates) {
+        PodSchedulingGate.encode(v!, writer.uint32(202).fork()).join();
+      }
     }
     return writer;
   },
@@ -5126,6 +5140,17 @@ export const PodSpec: MessageFns<PodSpec> = {
             message.affinity = Affinity.decode(reader, reader.uint32());
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            const el = PodSchedulingGate.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.schedulingGates!.push(el);
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5181,6 +5206,52 @@ export const PodSpec_NodeSelectorEntry: MessageFns<PodSpec_NodeSelectorEntry> = 
             }
 
             message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePodSchedulingGate(): PodSchedulingGate {
+  return { name: "" };
+}
+
+export const PodSchedulingGate: MessageFns<PodSchedulingGate> = {
+  encode(message: PodSchedulingGate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodSchedulingGate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodSchedulingGate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
             continue;
           }
         }
