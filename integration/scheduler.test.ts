@@ -228,8 +228,9 @@ test('a pod with scheduling gates stays unbound until its last gate is removed, 
   await c.cs.pods.create(p);
   const other = await c.cs.pods.create(pod('ungated'));
   await waitBound(c.cs, [other.metadata?.name ?? '']);
-  t.falsy((await c.cs.pods.get('test-pod', 'default')).spec?.nodeName, 'the gated pod waits while another is bound');
   let live = await c.cs.pods.get('test-pod', 'default');
+  t.falsy(live.spec?.nodeName, 'the gated pod waits while another is bound');
+  t.like(scheduledCondition(live), { status: 'False', reason: 'SchedulingGated', message: 'Scheduling is blocked due to non-empty scheduling gates' });
   live = await c.cs.pods.update({ ...live, spec: { ...live.spec, schedulingGates: [{ name: 'example.com/bar' }] } });
   await new Promise((r) => setTimeout(r, 1000));
   t.falsy((await c.cs.pods.get('test-pod', 'default')).spec?.nodeName, 'one gate left');

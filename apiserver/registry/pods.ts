@@ -17,6 +17,12 @@ export function podStrategy(): Strategy {
     prepareForCreate(obj: ApiObject): void {
       const pod = obj as Pod;
       pod.status = { phase: 'Pending' };
+      // Kubernetes' applySchedulingGatedCondition: a gated pod says why it is not scheduled.
+      if ((pod.spec?.schedulingGates ?? []).length > 0) {
+        pod.status.conditions = [
+          { type: 'PodScheduled', status: 'False', reason: 'SchedulingGated', message: 'Scheduling is blocked due to non-empty scheduling gates' },
+        ];
+      }
     },
     prepareForUpdate: () => undefined,
     gracePeriod(obj: ApiObject, requested: number | undefined): number {
