@@ -1,6 +1,6 @@
 // The scheduler against a real etcd and API server: pods get bound with a
-// Scheduled event; resources, node selectors, taints and cordons are
-// honoured, with Kubernetes' FailedScheduling messages; a burst spreads; a
+// Scheduled event; resources, node selectors, node affinity, scheduling
+// gates, taints and cordons are honoured, with Kubernetes' FailedScheduling messages; a burst spreads; a
 // restart in the middle of a burst binds every pod exactly once.
 
 import test, { type ExecutionContext } from 'ava';
@@ -183,6 +183,60 @@ test('a pod whose nodeSelector matches no node waits, and is bound soon after a 
   await createNode(c.cs, 'node-ssd', { labels: { disk: 'ssd' } });
   const pods = await waitBound(c.cs, ['wants-ssd'], 5_000);
   t.is(pods.get('wants-ssd')?.spec?.nodeName, 'node-ssd');
+});
+
+test('node affinity as the documentation writes it: required terms pick the zone, preferred weights pick the node among them', async (t) => {
+  const c = await cluster(t);
+  await createNode(c.cs, 'east-plain', { labels: { 'topology.kubernetes.io/zone': 'antarctica-east1' } });
+  await createNode(c.cs, 'east-preferred', { labels: { 'topology.kubernetes.io/zone': 'antarctica-east1', 'label-2': 'key-2' } });
+  await createNode(c.cs, 'north-preferred', { labels: { 'topology.kubernetes.io/zone': 'arctic-north1', 'label-2': 'key-2' } });
+  c.start();
+  const p = pod('with-node-affinity');
+  p.spec!.affinity = {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['antarctica-east1', 'antarctica-west1'] }] }],
+      },
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        { weight: 50, preference: { matchExpressions: [{ key: 'label-2', operator: 'In', values: ['key-2'] }] } },
+      ],
+    },
+  };
+  await c.cs.pods.create(p);
+  const pods = await waitBound(c.cs, ['with-node-affinity']);
+  t.is(pods.get('with-node-affinity')?.spec?.nodeName, 'east-preferred');
+
+  const nowhere = pod('nowhere');
+  nowhere.spec!.affinity = {
+    nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'disktype', operator: 'Exists' }] }] } },
+  };
+  await c.cs.pods.create(nowhere);
+  await eventually(
+    async () =>
+      scheduledCondition((await podsByName(c.cs)).get('nowhere'))?.message === "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.",
+    15_000,
+    'unschedulable condition',
+  );
+});
+
+test('a pod with scheduling gates stays unbound until its last gate is removed, then is bound', async (t) => {
+  const c = await cluster(t);
+  await createNode(c.cs, 'node-1');
+  c.start();
+  const p = pod('test-pod');
+  p.spec!.schedulingGates = [{ name: 'example.com/foo' }, { name: 'example.com/bar' }];
+  await c.cs.pods.create(p);
+  const other = await c.cs.pods.create(pod('ungated'));
+  await waitBound(c.cs, [other.metadata?.name ?? '']);
+  let live = await c.cs.pods.get('test-pod', 'default');
+  t.falsy(live.spec?.nodeName, 'the gated pod waits while another is bound');
+  t.like(scheduledCondition(live), { status: 'False', reason: 'SchedulingGated', message: 'Scheduling is blocked due to non-empty scheduling gates' });
+  live = await c.cs.pods.update({ ...live, spec: { ...live.spec, schedulingGates: [{ name: 'example.com/bar' }] } });
+  await new Promise((r) => setTimeout(r, 1000));
+  t.falsy((await c.cs.pods.get('test-pod', 'default')).spec?.nodeName, 'one gate left');
+  await c.cs.pods.update({ ...live, spec: { ...live.spec, schedulingGates: [] } });
+  const pods = await waitBound(c.cs, ['test-pod']);
+  t.is(pods.get('test-pod')?.spec?.nodeName, 'node-1');
 });
 
 test('tainted and cordoned nodes are avoided unless tolerated', async (t) => {

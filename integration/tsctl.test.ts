@@ -427,3 +427,39 @@ test('an unreachable server: a clear error and exit 1', async (t) => {
     /^warning: no context in .*config has server 127\.0\.0\.1:1: connecting without credentials.*\nerror: cannot reach the API server at 127\.0\.0\.1:1: connection refused/,
   );
 });
+
+test('apply --dry-run=server has the server judge every object and stores none; client only reads; a bad strategy is refused', async (t) => {
+  const { home, cs, run } = await setup(t);
+  const dir = join(home, 'dry');
+  await cp(join(ROOT, 'manifests'), dir, { recursive: true });
+  const server = await run(['apply', '--validate=strict', '--dry-run=server', '-f', dir]);
+  t.is(server.code, 0, server.stderr);
+  t.is(
+    server.stdout,
+    'namespace/demo created (server dry run)\npod/hello created (server dry run)\nreplicationcontroller/web created (server dry run)\nservice/web created (server dry run)\n',
+  );
+  t.deepEqual(
+    ((await cs.namespaces.list()).items ?? []).map((n) => n.metadata?.name).filter((n) => n === 'demo'),
+    [],
+    'nothing stored',
+  );
+
+  const bad = join(home, 'bad.yaml');
+  await writeFile(bad, 'apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: c}]\n');
+  const refused = await run(['apply', '--dry-run=server', '-f', bad]);
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /^The Pod "web" is invalid: spec\.containers\[0\]\.image: Required value/);
+
+  const applied = await run(['apply', '-f', dir]);
+  t.is(applied.code, 0, applied.stderr);
+  const client = await run(['apply', '--dry-run=client', '-f', dir]);
+  t.is(client.code, 0, client.stderr);
+  t.is(
+    client.stdout,
+    'namespace/demo unchanged (dry run)\npod/hello unchanged (dry run)\nreplicationcontroller/web unchanged (dry run)\nservice/web unchanged (dry run)\n',
+  );
+
+  const wrong = await run(['apply', '--dry-run=maybe', '-f', dir]);
+  t.is(wrong.code, 1);
+  t.regex(wrong.stderr, /Invalid dry-run value \(maybe\)\. Must be "none", "server", or "client"\./);
+});

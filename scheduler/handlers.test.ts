@@ -113,3 +113,17 @@ test('after stop, events are ignored', (t) => {
   t.deepEqual(s.queue.lengths(), { active: 0, backoff: 0, unschedulable: 0 });
   s.queue.close();
 });
+
+test('pods: a gated pod waits outside the queue until the update that lifts its last gate', (t) => {
+  const s = setup();
+  const gated = makePod('gated');
+  gated.spec!.schedulingGates = [{ name: 'example.com/foo' }, { name: 'example.com/bar' }];
+  s.pods.onAdd?.(gated);
+  t.is(s.queue.where('default/gated'), undefined);
+  const oneLeft: Pod = { ...gated, spec: { ...gated.spec, schedulingGates: [{ name: 'example.com/bar' }] } };
+  s.pods.onUpdate?.(gated, oneLeft);
+  t.is(s.queue.where('default/gated'), undefined, 'one gate is still held');
+  s.pods.onUpdate?.(oneLeft, { ...oneLeft, spec: { ...oneLeft.spec, schedulingGates: [] } });
+  t.is(s.queue.where('default/gated'), 'active');
+  s.queue.close();
+});

@@ -166,6 +166,9 @@ test('needsScheduling: unbound, not terminating, default scheduler', (t) => {
   const deleting = makePod('a');
   deleting.metadata!.deletionTimestamp = '2026-01-01T00:00:00Z';
   t.false(needsScheduling(deleting));
+  const gated = makePod('a');
+  gated.spec!.schedulingGates = [{ name: 'example.com/foo' }];
+  t.false(needsScheduling(gated), 'a gated pod waits');
 });
 
 test('binds a pod, records Scheduled and counts the attempt', async (t) => {

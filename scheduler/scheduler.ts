@@ -51,7 +51,9 @@ export interface SchedulerDeps {
 /** Whether this scheduler is responsible for the pod: unbound, not terminating, and ours by spec.schedulerName. */
 export function needsScheduling(pod: Pod): boolean {
   const name = pod.spec?.schedulerName ?? '';
-  return !pod.spec?.nodeName && !pod.metadata?.deletionTimestamp && (name === '' || name === DEFAULT_SCHEDULER_NAME);
+  // A gated pod waits outside the queue (Kubernetes' SchedulingGates PreEnqueue); the update that lifts its last gate queues it.
+  const gated = (pod.spec?.schedulingGates ?? []).length > 0;
+  return !pod.spec?.nodeName && !pod.metadata?.deletionTimestamp && !gated && (name === '' || name === DEFAULT_SCHEDULER_NAME);
 }
 
 const CONDITION_WRITE_ATTEMPTS = 3;

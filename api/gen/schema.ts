@@ -378,6 +378,34 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "dnsConfig": {"name":"dnsConfig","json":"dnsConfig","kind":"message","type":"tsk.v1.PodDNSConfig"},
     "enableServiceLinks": {"name":"enableServiceLinks","json":"enableServiceLinks","kind":"bool","optional":true},
     "imagePullSecrets": {"name":"imagePullSecrets","json":"imagePullSecrets","kind":"message","type":"tsk.v1.LocalObjectReference","repeated":true},
+    "affinity": {"name":"affinity","json":"affinity","kind":"message","type":"tsk.v1.Affinity"},
+    "schedulingGates": {"name":"schedulingGates","json":"schedulingGates","kind":"message","type":"tsk.v1.PodSchedulingGate","repeated":true},
+  },
+  "tsk.v1.PodSchedulingGate": {
+    "name": {"name":"name","json":"name","kind":"string"},
+  },
+  "tsk.v1.Affinity": {
+    "nodeAffinity": {"name":"nodeAffinity","json":"nodeAffinity","kind":"message","type":"tsk.v1.NodeAffinity"},
+  },
+  "tsk.v1.NodeAffinity": {
+    "requiredDuringSchedulingIgnoredDuringExecution": {"name":"requiredDuringSchedulingIgnoredDuringExecution","json":"requiredDuringSchedulingIgnoredDuringExecution","kind":"message","type":"tsk.v1.NodeSelector"},
+    "preferredDuringSchedulingIgnoredDuringExecution": {"name":"preferredDuringSchedulingIgnoredDuringExecution","json":"preferredDuringSchedulingIgnoredDuringExecution","kind":"message","type":"tsk.v1.PreferredSchedulingTerm","repeated":true},
+  },
+  "tsk.v1.NodeSelector": {
+    "nodeSelectorTerms": {"name":"nodeSelectorTerms","json":"nodeSelectorTerms","kind":"message","type":"tsk.v1.NodeSelectorTerm","repeated":true},
+  },
+  "tsk.v1.NodeSelectorTerm": {
+    "matchExpressions": {"name":"matchExpressions","json":"matchExpressions","kind":"message","type":"tsk.v1.NodeSelectorRequirement","repeated":true},
+    "matchFields": {"name":"matchFields","json":"matchFields","kind":"message","type":"tsk.v1.NodeSelectorRequirement","repeated":true},
+  },
+  "tsk.v1.NodeSelectorRequirement": {
+    "key": {"name":"key","json":"key","kind":"string"},
+    "operator": {"name":"operator","json":"operator","kind":"string"},
+    "values": {"name":"values","json":"values","kind":"string","repeated":true},
+  },
+  "tsk.v1.PreferredSchedulingTerm": {
+    "weight": {"name":"weight","json":"weight","kind":"int32"},
+    "preference": {"name":"preference","json":"preference","kind":"message","type":"tsk.v1.NodeSelectorTerm"},
   },
   "tsk.v1.ContainerStateWaiting": {
     "reason": {"name":"reason","json":"reason","kind":"string"},

@@ -17,6 +17,12 @@ export function podStrategy(): Strategy {
     prepareForCreate(obj: ApiObject): void {
       const pod = obj as Pod;
       pod.status = { phase: 'Pending' };
+      // Kubernetes' applySchedulingGatedCondition: a gated pod says why it is not scheduled.
+      if ((pod.spec?.schedulingGates ?? []).length > 0) {
+        pod.status.conditions = [
+          { type: 'PodScheduled', status: 'False', reason: 'SchedulingGated', message: 'Scheduling is blocked due to non-empty scheduling gates' },
+        ];
+      }
     },
     prepareForUpdate: () => undefined,
     gracePeriod(obj: ApiObject, requested: number | undefined): number {
@@ -52,6 +58,7 @@ export async function bindPod(pods: Registry, binding: Binding | undefined, now:
     if (pod.spec?.nodeName) {
       throw new ConflictError(`pod ${name} is already assigned to node "${pod.spec.nodeName}"`, { kind: 'Pod', name });
     }
+    if ((pod.spec?.schedulingGates ?? []).length > 0) throw new ConflictError(`pod ${name} has non-empty .spec.schedulingGates`, { kind: 'Pod', name });
     pod.spec = { ...pod.spec, nodeName: node };
     const status = pod.status ?? {};
     const conditions = (status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');

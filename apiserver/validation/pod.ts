@@ -20,9 +20,11 @@ import type {
 } from '../../api/gen/tsk/v1/core';
 import type { IntOrString, ObjectMeta } from '../../api/gen/tsk/v1/meta';
 import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName, validateLabelValue } from '../../api/labels';
+import { validateAffinity } from './affinity';
 import { duplicate, forbidden, invalid, invalidEach, notFound, notSupported, Path, required } from './field';
 import { nameIsDNSSubdomain, validateAnnotations, validateLabels, validateObjectMeta, validateObjectMetaUpdate } from './meta';
 import { parseQuantityField, validateResourceRequirements } from './resources';
+import { validateGatedNodeName, validateOnlyDeletedSchedulingGates, validateSchedulingGates } from './scheduling-gates';
 import { semanticDiff } from './semantic';
 import { hasBacksteps, inclusiveRangeError, isEnvVarName, isHTTPHeaderName, isValidIP, isValidPortName, isValidPortNum, NONNEGATIVE_MSG } from './values';
 
@@ -448,6 +450,8 @@ export function validatePodSpec(spec: PodSpec | undefined, path: Path): Cause[] 
     errs.push(invalid(path.child('activeDeadlineSeconds'), ads, inclusiveRangeError(1, MAX_INT32)));
   }
   errs.push(...validateTolerations(s.tolerations ?? [], path.child('tolerations')));
+  errs.push(...validateAffinity(s.affinity, path.child('affinity')));
+  errs.push(...validateSchedulingGates(s.schedulingGates ?? [], path.child('schedulingGates')));
   return errs;
 }
 
@@ -473,6 +477,7 @@ export function validatePod(pod: Pod): Cause[] {
   return [
     ...validateObjectMeta(pod.metadata, true, nameIsDNSSubdomain, Path.root('metadata')),
     ...validatePodSpec(pod.spec, Path.root('spec')),
+    ...validateGatedNodeName(pod.spec?.schedulingGates ?? [], pod.spec?.nodeName, Path.root('spec', 'nodeName')),
     ...validatePodStatus(pod),
   ];
 }
@@ -531,6 +536,7 @@ function mungedSpec(next: PodSpec, old: PodSpec): PodSpec {
     initContainers: (next.initContainers ?? []).map((c, i) => (i < oldInit.length ? { ...c, image: oldInit[i]!.image } : c)),
     activeDeadlineSeconds: old.activeDeadlineSeconds,
     tolerations: old.tolerations,
+    schedulingGates: old.schedulingGates,
   };
   const oldGrace = old.terminationGracePeriodSeconds;
   if (oldGrace !== undefined && oldGrace !== null && oldGrace < 0 && munged.terminationGracePeriodSeconds === 1) {
@@ -551,6 +557,7 @@ export function validatePodUpdate(pod: Pod, old: Pod): Cause[] {
   ];
   errs.push(...validateActiveDeadlineUpdate(next.activeDeadlineSeconds, prev.activeDeadlineSeconds, specPath.child('activeDeadlineSeconds')));
   errs.push(...validateOnlyAddedTolerations(next.tolerations ?? [], prev.tolerations ?? [], specPath.child('tolerations')));
+  errs.push(...validateOnlyDeletedSchedulingGates(next.schedulingGates ?? [], prev.schedulingGates ?? [], specPath.child('schedulingGates')));
   const diff = semanticDiff(prev, mungedSpec(next, prev), 'spec');
   if (diff.length > 0) {
     errs.push(forbidden(specPath, `pod updates may not change fields other than ${UPDATABLE_POD_SPEC_FIELDS.join(',')}\nchanged: ${diff.join(', ')}`));

@@ -20,3 +20,20 @@ for (const c of cases) {
     if (c.want !== 'Success') t.deepEqual(s.reasons, [ERR_REASON_NODE_SELECTOR]);
   });
 }
+
+test('NodeAffinity: required node affinity filters as its terms say, on top of nodeSelector', (t) => {
+  const pod = makePod('p', { nodeSelector: { disk: 'ssd' } });
+  pod.spec!.affinity = {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['antarctica-east1', 'antarctica-west1'] }] }],
+      },
+    },
+  };
+  const on = (labels: Record<string, string>) => nodeSelector.filter(podInfo(pod), info(makeNode('n', { labels })));
+  t.is<string, string>(on({ disk: 'ssd', 'topology.kubernetes.io/zone': 'antarctica-west1' }).code, 'Success');
+  const wrongZone = on({ disk: 'ssd', 'topology.kubernetes.io/zone': 'europe-west1' });
+  t.is<string, string>(wrongZone.code, 'Unschedulable');
+  t.deepEqual(wrongZone.reasons, [ERR_REASON_NODE_SELECTOR]);
+  t.is<string, string>(on({ 'topology.kubernetes.io/zone': 'antarctica-east1' }).code, 'Unschedulable', 'nodeSelector still applies');
+});

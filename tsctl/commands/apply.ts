@@ -1,11 +1,11 @@
 // tsctl apply -f FILE|DIR|-: create or update every object of the manifests,
 // keeping the last-applied configuration for three-way merges.
 
-import { DecodeError, decodeJson, type JsonObject } from '../../api/codec';
+import { DecodeError, decodeJson, encodeJson, type JsonObject } from '../../api/codec';
 import { AlreadyExistsError, ApiError, NotFoundError } from '../../api/errors';
 import { KINDS, type ApiObject } from '../../api/kinds';
 import type { ResourceClient } from '../../client';
-import { applyObject, withLastApplied, type ApplyResult } from '../apply/apply';
+import { applyObject, planUpdate, withLastApplied, type ApplyResult } from '../apply/apply';
 import type { JsonMap } from '../apply/merge';
 import { flagString, flagStrings, type FlagSpec } from '../args';
 import type { Command } from '../command';
@@ -73,24 +73,23 @@ const CHECK_NAMESPACE = 'default';
  * exercises everything but the namespace; a same-named object there is no
  * objection.
  */
-async function dryRunOne(client: ResourceClient<ApiObject>, obj: ManifestObject, json: JsonMap, newNamespace: boolean): Promise<void> {
-  if (!newNamespace) {
-    await applyObject(obj.kind, client, json, { dryRun: true });
-    return;
-  }
+async function dryRunOne(client: ResourceClient<ApiObject>, obj: ManifestObject, json: JsonMap, newNamespace: boolean): Promise<ApplyResult> {
+  if (!newNamespace) return applyObject(obj.kind, client, json, { dryRun: true });
   const moved = withLastApplied({ ...json, metadata: { ...(json['metadata'] as JsonMap), namespace: CHECK_NAMESPACE } });
   try {
     await client.create(decodeJson<ApiObject>(KINDS[obj.kind].typeName, moved).value, { dryRun: true });
   } catch (err) {
     if (!(err instanceof AlreadyExistsError)) throw err;
   }
+  return 'created';
 }
 
 /**
  * Lets the server validate and default every object before any is stored,
- * so one bad document leaves the cluster unchanged. Returns the exit code (0: all good).
+ * so one bad document leaves the cluster unchanged. Returns the exit code
+ * (0: all good) and what apply would do to each object, in order.
  */
-async function dryRunAll(ctx: Context, items: readonly { obj: ManifestObject; json: JsonMap }[]): Promise<number> {
+async function dryRunAll(ctx: Context, items: readonly { obj: ManifestObject; json: JsonMap }[]): Promise<{ code: number; results: ApplyResult[] }> {
   const cs = await ctx.clientset();
   const newNamespaces = new Set<string>();
   for (const { obj } of items) {
@@ -105,15 +104,46 @@ async function dryRunAll(ctx: Context, items: readonly { obj: ManifestObject; js
     );
     if (!exists) newNamespaces.add(name);
   }
+  const results: ApplyResult[] = [];
   for (const { obj, json } of items) {
     const ns = KINDS[obj.kind].namespaced ? String((json['metadata'] as JsonMap)['namespace'] ?? '') : '';
     try {
-      await ctx.wait(dryRunOne(cs.kind(obj.kind) as ResourceClient<ApiObject>, obj, json, newNamespaces.has(ns)));
+      results.push(await ctx.wait(dryRunOne(cs.kind(obj.kind) as ResourceClient<ApiObject>, obj, json, newNamespaces.has(ns))));
     } catch (err) {
       ctx.io.stderr.write(`${describeFailure(err, 'validating', obj)}\n`);
       ctx.io.stderr.write(`error: nothing was applied: ${obj.doc.source} (document ${obj.doc.index}) was refused\n`);
-      return 1;
+      return { code: 1, results };
     }
+  }
+  return { code: 0, results };
+}
+
+/** kubectl's --dry-run strategies: none applies; server has the server judge (and default) every object but store none; client only reads. */
+export type DryRunMode = 'none' | 'server' | 'client';
+
+export function parseDryRun(value: string | undefined): DryRunMode {
+  const mode = value ?? 'none';
+  if (mode === 'none' || mode === 'server' || mode === 'client') return mode;
+  throw new CliError(`Invalid dry-run value (${mode}). Must be "none", "server", or "client".`);
+}
+
+/** What apply would do to one object, computed from the live object without writing (--dry-run=client). */
+async function planOne(client: ResourceClient<ApiObject>, obj: ManifestObject, json: JsonMap): Promise<ApplyResult> {
+  const meta = json['metadata'] as JsonMap;
+  try {
+    const live = await client.get(String(meta['name'] ?? ''), typeof meta['namespace'] === 'string' ? meta['namespace'] : '');
+    return planUpdate(obj.kind, json, encodeJson(KINDS[obj.kind].typeName, live) as JsonMap) ? 'configured' : 'unchanged';
+  } catch (err) {
+    if (err instanceof NotFoundError) return 'created';
+    throw err;
+  }
+}
+
+async function clientDryRun(ctx: Context, items: readonly { obj: ManifestObject; json: JsonMap }[]): Promise<number> {
+  const cs = await ctx.clientset();
+  for (const { obj, json } of items) {
+    const result = await ctx.wait(planOne(cs.kind(obj.kind) as ResourceClient<ApiObject>, obj, json));
+    ctx.io.stdout.write(`${resourceName(obj.kind, obj.object.metadata?.name ?? '')} ${result} (dry run)\n`);
   }
   return 0;
 }
@@ -122,18 +152,32 @@ export const applyCommand: Command = {
   name: 'apply',
   summary: 'Create or update objects from manifest files (multi-document YAML or JSON)',
   usage: 'tsctl apply -f FILENAME|DIRECTORY|- [flags]',
-  examples: '  tsctl apply -f manifests/\n  cat pod.yaml | tsctl apply -f -',
+  examples: '  tsctl apply -f manifests/\n  cat pod.yaml | tsctl apply -f -\n  tsctl apply --validate=strict --dry-run=server -f pod.yaml',
   flags: [
     filenameFlag('A manifest file, a directory of them, or - for stdin (repeatable)'),
     { name: 'validate', type: 'string', valueName: 'MODE', help: 'strict: unknown fields are errors; warn (default): they are warnings; ignore' },
+    {
+      name: 'dry-run',
+      type: 'string',
+      valueName: 'STRATEGY',
+      help: 'none (default); server: the server validates, defaults and admits every object but stores none; client: only show what would change',
+    },
   ],
   async run(ctx: Context): Promise<number> {
     if (ctx.args.positionals.length > 0) throw new CliError(`unexpected arguments: ${ctx.args.positionals.join(' ')} (use -f FILE)`);
+    const dryRun = parseDryRun(flagString(ctx.args, 'dry-run'));
     const items = await loadObjects(ctx, 'apply');
+    if (dryRun === 'client') return clientDryRun(ctx, items);
     const cs = await ctx.clientset();
-    if (SERVER_DRY_RUN) {
-      const refused = await dryRunAll(ctx, items);
-      if (refused !== 0) return refused;
+    if (SERVER_DRY_RUN || dryRun === 'server') {
+      const checked = await dryRunAll(ctx, items);
+      if (dryRun === 'server') {
+        checked.results.forEach((result, i) => {
+          const obj = (items[i] as { obj: ManifestObject }).obj;
+          ctx.io.stdout.write(`${resourceName(obj.kind, obj.object.metadata?.name ?? '')} ${result} (server dry run)\n`);
+        });
+      }
+      if (checked.code !== 0 || dryRun === 'server') return checked.code;
     }
     let failed = false;
     for (const { obj, json } of items) {

@@ -26,6 +26,8 @@ export function podSummary(pod: Pod, now: number): PodSummary {
   let lastRestart = 0;
   // A pod the server has not given a phase yet is, by definition, pending.
   let reason = status.reason || status.phase || 'Pending';
+  // A pod held by scheduling gates says so (kubectl: PodScheduled with reason SchedulingGated).
+  if ((status.conditions ?? []).some((c) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated')) reason = 'SchedulingGated';
 
   const noteRestart = (cs: ContainerStatus): void => {
     restarts += cs.restartCount ?? 0;

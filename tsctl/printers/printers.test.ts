@@ -69,6 +69,10 @@ test('pod STATUS follows kubectl: waiting reason, terminated reason, exit code, 
     'ContainerCreating',
   );
   t.is(
+    podSummary(base({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'SchedulingGated' }] }), now).status,
+    'SchedulingGated',
+  );
+  t.is(
     podSummary(
       base({
         phase: 'Running',

@@ -431,12 +431,64 @@ export interface PodSpec {
     | boolean
     | undefined;
   /** Secrets of type kubernetes.io/dockerconfigjson used to pull the pod's images. */
-  imagePullSecrets?: LocalObjectReference[] | undefined;
+  imagePullSecrets?:
+    | LocalObjectReference[]
+    | undefined;
+  /** Only nodeAffinity: podAffinity and podAntiAffinity are not scheduled on, so they stay unknown fields. */
+  affinity?:
+    | Affinity
+    | undefined;
+  /** While any is left the scheduler leaves the pod alone; gates may only be removed. */
+  schedulingGates?: PodSchedulingGate[] | undefined;
 }
 
 export interface PodSpec_NodeSelectorEntry {
   key: string;
   value: string;
+}
+
+export interface PodSchedulingGate {
+  name?: string | undefined;
+}
+
+/** core/v1 Affinity, as far as the scheduler honours it. */
+export interface Affinity {
+  nodeAffinity?: NodeAffinity | undefined;
+}
+
+export interface NodeAffinity {
+  /** The node must match one of its terms (the scheduler's NodeAffinity filter). */
+  requiredDuringSchedulingIgnoredDuringExecution?:
+    | NodeSelector
+    | undefined;
+  /** Nodes matching a term score its weight (the scheduler's NodeAffinity score). */
+  preferredDuringSchedulingIgnoredDuringExecution?: PreferredSchedulingTerm[] | undefined;
+}
+
+/** Terms ORed. */
+export interface NodeSelector {
+  nodeSelectorTerms?: NodeSelectorTerm[] | undefined;
+}
+
+/** Requirements ANDed; matchExpressions are on the node's labels, matchFields on its fields (metadata.name). */
+export interface NodeSelectorTerm {
+  matchExpressions?: NodeSelectorRequirement[] | undefined;
+  matchFields?: NodeSelectorRequirement[] | undefined;
+}
+
+export interface NodeSelectorRequirement {
+  key?:
+    | string
+    | undefined;
+  /** In, NotIn, Exists, DoesNotExist, Gt or Lt. */
+  operator?: string | undefined;
+  values?: string[] | undefined;
+}
+
+export interface PreferredSchedulingTerm {
+  /** 1-100. */
+  weight?: number | undefined;
+  preference?: NodeSelectorTerm | undefined;
 }
 
 export interface ContainerStateWaiting {
@@ -4763,6 +4815,8 @@ function createBasePodSpec(): PodSpec {
     dnsConfig: undefined,
     enableServiceLinks: undefined,
     imagePullSecrets: [],
+    affinity: undefined,
+    schedulingGates: [],
   };
 }
 
@@ -4847,6 +4901,14 @@ export const PodSpec: MessageFns<PodSpec> = {
     if (message.imagePullSecrets !== undefined && message.imagePullSecrets.length !== 0) {
       for (const v of message.imagePullSecrets) {
         LocalObjectReference.encode(v!, writer.uint32(186).fork()).join();
+      }
+    }
+    if (message.affinity !== undefined) {
+      Affinity.encode(message.affinity, writer.uint32(194).fork()).join();
+    }
+    if (message.schedulingGates !== undefined && message.schedulingGates.length !== 0) {
+      for (const v of message.schedulingGates) {
+        PodSchedulingGate.encode(v!, writer.uint32(202).fork()).join();
       }
     }
     return writer;
@@ -5070,6 +5132,25 @@ export const PodSpec: MessageFns<PodSpec> = {
             }
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.affinity = Affinity.decode(reader, reader.uint32());
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            const el = PodSchedulingGate.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.schedulingGates!.push(el);
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5125,6 +5206,414 @@ export const PodSpec_NodeSelectorEntry: MessageFns<PodSpec_NodeSelectorEntry> = 
             }
 
             message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePodSchedulingGate(): PodSchedulingGate {
+  return { name: "" };
+}
+
+export const PodSchedulingGate: MessageFns<PodSchedulingGate> = {
+  encode(message: PodSchedulingGate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodSchedulingGate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodSchedulingGate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAffinity(): Affinity {
+  return { nodeAffinity: undefined };
+}
+
+export const Affinity: MessageFns<Affinity> = {
+  encode(message: Affinity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeAffinity !== undefined) {
+      NodeAffinity.encode(message.nodeAffinity, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Affinity {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAffinity();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeAffinity = NodeAffinity.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseNodeAffinity(): NodeAffinity {
+  return {
+    requiredDuringSchedulingIgnoredDuringExecution: undefined,
+    preferredDuringSchedulingIgnoredDuringExecution: [],
+  };
+}
+
+export const NodeAffinity: MessageFns<NodeAffinity> = {
+  encode(message: NodeAffinity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requiredDuringSchedulingIgnoredDuringExecution !== undefined) {
+      NodeSelector.encode(message.requiredDuringSchedulingIgnoredDuringExecution, writer.uint32(10).fork()).join();
+    }
+    if (
+      message.preferredDuringSchedulingIgnoredDuringExecution !== undefined &&
+      message.preferredDuringSchedulingIgnoredDuringExecution.length !== 0
+    ) {
+      for (const v of message.preferredDuringSchedulingIgnoredDuringExecution) {
+        PreferredSchedulingTerm.encode(v!, writer.uint32(18).fork()).join();
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeAffinity {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeAffinity();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requiredDuringSchedulingIgnoredDuringExecution = NodeSelector.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = PreferredSchedulingTerm.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.preferredDuringSchedulingIgnoredDuringExecution!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseNodeSelector(): NodeSelector {
+  return { nodeSelectorTerms: [] };
+}
+
+export const NodeSelector: MessageFns<NodeSelector> = {
+  encode(message: NodeSelector, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeSelectorTerms !== undefined && message.nodeSelectorTerms.length !== 0) {
+      for (const v of message.nodeSelectorTerms) {
+        NodeSelectorTerm.encode(v!, writer.uint32(10).fork()).join();
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeSelector {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeSelector();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const el = NodeSelectorTerm.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.nodeSelectorTerms!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseNodeSelectorTerm(): NodeSelectorTerm {
+  return { matchExpressions: [], matchFields: [] };
+}
+
+export const NodeSelectorTerm: MessageFns<NodeSelectorTerm> = {
+  encode(message: NodeSelectorTerm, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.matchExpressions !== undefined && message.matchExpressions.length !== 0) {
+      for (const v of message.matchExpressions) {
+        NodeSelectorRequirement.encode(v!, writer.uint32(10).fork()).join();
+      }
+    }
+    if (message.matchFields !== undefined && message.matchFields.length !== 0) {
+      for (const v of message.matchFields) {
+        NodeSelectorRequirement.encode(v!, writer.uint32(18).fork()).join();
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeSelectorTerm {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeSelectorTerm();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const el = NodeSelectorRequirement.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.matchExpressions!.push(el);
+            }
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = NodeSelectorRequirement.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.matchFields!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseNodeSelectorRequirement(): NodeSelectorRequirement {
+  return { key: "", operator: "", values: [] };
+}
+
+export const NodeSelectorRequirement: MessageFns<NodeSelectorRequirement> = {
+  encode(message: NodeSelectorRequirement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== undefined && message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.operator !== undefined && message.operator !== "") {
+      writer.uint32(18).string(message.operator);
+    }
+    if (message.values !== undefined && message.values.length !== 0) {
+      for (const v of message.values) {
+        writer.uint32(26).string(v!);
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeSelectorRequirement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeSelectorRequirement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.operator = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const el = reader.string();
+            if (el !== undefined) {
+              message.values!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePreferredSchedulingTerm(): PreferredSchedulingTerm {
+  return { weight: 0, preference: undefined };
+}
+
+export const PreferredSchedulingTerm: MessageFns<PreferredSchedulingTerm> = {
+  encode(message: PreferredSchedulingTerm, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.weight !== undefined && message.weight !== 0) {
+      writer.uint32(8).int32(message.weight);
+    }
+    if (message.preference !== undefined) {
+      NodeSelectorTerm.encode(message.preference, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreferredSchedulingTerm {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreferredSchedulingTerm();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.weight = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.preference = NodeSelectorTerm.decode(reader, reader.uint32());
             continue;
           }
         }
