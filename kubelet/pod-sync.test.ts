@@ -7,14 +7,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConflictError, NotFoundError } from '../api/errors';
-import type { Pod } from '../api/gen/tsk/v1/core';
+import type { ConfigMap, Pod, Secret, Service } from '../api/gen/tsk/v1/core';
 import type { ObjectReference } from '../api/gen/tsk/v1/meta';
 import { FakeClock, type DeleteOptions, type EventRecorder, type EventType } from '../client';
+import type { ObjectGetter } from './api-objects';
 import { ImagePuller, type ImageService } from './images';
 import { KubeletMetrics } from './metrics';
 import { KubeletStoppingError, PodSyncer } from './pod-sync';
 import { newSysctlAllowlist } from './sysctl-allowlist';
 import { ProbeManager } from './probes';
+import type { PullOptions } from './runtime/image/store';
 import type { ImageRecord } from './runtime/image/types';
 import { FakeRuntime } from './testing/fake-runtime';
 
@@ -42,6 +44,18 @@ class FakePods {
   }
 }
 
+/** ConfigMaps and Secrets by "namespace/name"; a getter that reads them (and can be changed between syncs). */
+class FakeObjects implements ObjectGetter {
+  readonly configMaps = new Map<string, ConfigMap>();
+  readonly secrets = new Map<string, Secret>();
+  async configMap(ns: string, name: string): Promise<ConfigMap | undefined> {
+    return this.configMaps.get(`${ns}/${name}`);
+  }
+  async secret(ns: string, name: string): Promise<Secret | undefined> {
+    return this.secrets.get(`${ns}/${name}`);
+  }
+}
+
 class Events implements EventRecorder {
   readonly seen: string[] = [];
   event(o: ObjectReference, type: EventType, reason: string, message: string): void {
@@ -63,12 +77,15 @@ function image(ref: string): ImageRecord {
 class FakeImages implements ImageService {
   readonly local = new Map<string, ImageRecord>();
   pulls: string[] = [];
+  /** The username each pull was made with ('' anonymous). */
+  pullUsers: string[] = [];
   failPull: Error | undefined;
   async get(ref: string): Promise<ImageRecord | undefined> {
     return this.local.get(ref);
   }
-  async pull(ref: string): Promise<ImageRecord> {
+  async pull(ref: string, opts?: PullOptions): Promise<ImageRecord> {
     this.pulls.push(ref);
+    this.pullUsers.push(opts?.auth?.username ?? '');
     if (this.failPull) throw this.failPull;
     const rec = image(ref);
     this.local.set(ref, rec);
@@ -85,6 +102,8 @@ function setup(t: { teardown(fn: () => void): void }) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-kubelet-sync-'));
   t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
   const probes = new ProbeManager({ runtime, clock, onChange: () => undefined, event: () => undefined });
+  const objects = new FakeObjects();
+  const services: Service[] = [];
   const syncer = new PodSyncer({
     runtime,
     puller: new ImagePuller(images, { now: () => clock.now(), log: () => undefined }),
@@ -97,9 +116,12 @@ function setup(t: { teardown(fn: () => void): void }) {
     hostIP: '192.0.2.10',
     networkNotReady: () => undefined,
     sysctls: newSysctlAllowlist(['net.core.somaxconn']),
+    objects,
+    services: () => services,
+    nodeAllocatable: { cpuMilli: 4000, memoryBytes: 8 << 30 },
     log: () => undefined,
   });
-  return { clock, runtime, images, pods, events, syncer, dataDir };
+  return { clock, runtime, images, pods, events, syncer, dataDir, objects, services };
 }
 
 function pod(o: { restartPolicy?: string; pullPolicy?: string; volumes?: boolean } = {}): Pod {

@@ -20,11 +20,27 @@ export function podDir(dataDir: string, uid: string): string {
   return path.join(dataDir, 'pods', uid);
 }
 
+/** The directory of each volume plugin under the pod's volumes/, as Kubernetes names them. */
+function pluginDir(v: Volume): string | undefined {
+  if (v.emptyDir) return 'kubernetes.io~empty-dir';
+  if (v.configMap) return 'kubernetes.io~configmap';
+  if (v.secret) return 'kubernetes.io~secret';
+  if (v.downwardAPI) return 'kubernetes.io~downward-api';
+  if (v.projected) return 'kubernetes.io~projected';
+  return undefined;
+}
+
 /** Where a volume is on the node. */
 export function volumeHostPath(pod: Pod, v: Volume, dataDir: string): string {
-  if (v.emptyDir) return path.join(podDir(dataDir, pod.metadata?.uid ?? ''), 'volumes', 'kubernetes.io~empty-dir', v.name ?? '');
+  const plugin = pluginDir(v);
+  if (plugin !== undefined) return path.join(podDir(dataDir, pod.metadata?.uid ?? ''), 'volumes', plugin, v.name ?? '');
   if (v.hostPath) return v.hostPath.path ?? '';
-  throw new VolumeError(`volume "${v.name ?? ''}": only emptyDir and hostPath volumes are supported`);
+  throw new VolumeError(`volume "${v.name ?? ''}": only emptyDir, hostPath, configMap, secret, downwardAPI and projected volumes are supported`);
+}
+
+/** Volumes whose files come from the API: Kubernetes always mounts them read-only. */
+export function isReadOnlyVolume(v: Volume): boolean {
+  return !!(v.configMap || v.secret || v.downwardAPI || v.projected);
 }
 
 function checkType(p: string, type: string, name: string): void {

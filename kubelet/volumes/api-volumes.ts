@@ -1,0 +1,49 @@
+// Sets up and refreshes the pod's configMap, secret, downwardAPI and
+// projected volumes: fetch the objects each reads, build its file set
+// (projections.ts) and write it atomically (atomic-writer.ts). Called before
+// the sandbox is made (a failure keeps the pod waiting, with FailedMount)
+// and on every later sync of the pod, so contents follow the objects and
+// the pod's labels and annotations.
+
+import type { Pod, Volume } from '../../api/gen/tsk/v1/core';
+import { errorMessage } from '../../util/errors';
+import { fetchObjects, type ObjectGetter } from '../api-objects';
+import type { NodeAllocatable } from '../downward-api';
+import { volumeHostPath } from '../volumes';
+import { writePayload } from './atomic-writer';
+import { isProjectedVolume, volumeObjectNames, volumePayload } from './projections';
+
+export interface ApiVolumeResult {
+  /** Volumes whose files changed in this pass. */
+  updated: string[];
+  /** Volumes that could not be set up, with Kubernetes' FailedMount message. */
+  failed: { volume: string; message: string }[];
+}
+
+async function syncOne(pod: Pod, v: Volume, dataDir: string, getter: ObjectGetter, node: NodeAllocatable): Promise<boolean> {
+  const objects = await fetchObjects(getter, pod.metadata?.namespace ?? '', volumeObjectNames(v));
+  const payload = volumePayload(pod, v, objects, node);
+  return writePayload(volumeHostPath(pod, v, dataDir), payload);
+}
+
+/**
+ * Writes every API-data volume of the pod. Idempotent: a volume whose files
+ * are already current is left untouched. Failures are per volume.
+ */
+export async function syncApiVolumes(pod: Pod, dataDir: string, getter: ObjectGetter, node: NodeAllocatable): Promise<ApiVolumeResult> {
+  const result: ApiVolumeResult = { updated: [], failed: [] };
+  for (const v of (pod.spec?.volumes ?? []).filter(isProjectedVolume)) {
+    const name = v.name ?? '';
+    try {
+      if (await syncOne(pod, v, dataDir, getter, node)) result.updated.push(name);
+    } catch (err) {
+      result.failed.push({ volume: name, message: `MountVolume.SetUp failed for volume "${name}" : ${errorMessage(err)}` });
+    }
+  }
+  return result;
+}
+
+/** True when the pod has a volume syncApiVolumes writes. */
+export function hasApiVolumes(pod: Pod): boolean {
+  return (pod.spec?.volumes ?? []).some(isProjectedVolume);
+}
