@@ -435,3 +435,78 @@ test('abortWaits: a termination waiting out a grace period gives up at once (the
   await t.throwsAsync(terminating, { instanceOf: KubeletStoppingError });
   t.deepEqual(env.pods.deletes, [], 'the pod stays in the API (with its deletionTimestamp) for the next kubelet');
 });
+
+test('a configMap volume whose ConfigMap is missing: FailedMount and no sandbox; once it exists the pod starts, and later syncs follow its updates', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  p.spec!.volumes = [
+    { name: 'cfg', configMap: { name: 'app-config' } },
+    { name: 'opt', secret: { secretName: 'absent', optional: true } },
+  ];
+  p.spec!.containers![0]!.volumeMounts = [{ name: 'cfg', mountPath: '/etc/app' }];
+  await env.syncer.syncPod(p);
+  t.false(env.runtime.calls.some((c) => c.startsWith('createSandbox')));
+  t.true(env.events.seen.includes('Warning FailedMount MountVolume.SetUp failed for volume "cfg" : configmap "app-config" not found'));
+  env.objects.configMaps.set('default/app-config', { data: { mode: 'one' } });
+  await env.syncer.syncPod(p);
+  t.true(env.runtime.calls.some((c) => c.startsWith('createSandbox')));
+  const dir = path.join(env.dataDir, 'pods', 'uid-1', 'volumes', 'kubernetes.io~configmap', 'cfg');
+  t.is(fs.readFileSync(path.join(dir, 'mode'), 'utf8'), 'one');
+  t.deepEqual(
+    fs.readdirSync(path.join(env.dataDir, 'pods', 'uid-1', 'volumes', 'kubernetes.io~secret', 'opt')).filter((e) => !e.startsWith('..')),
+    [],
+    'an optional Secret that is missing is an empty volume',
+  );
+  const mount = env.runtime.containerConfigs.at(-1)?.mounts?.find((m) => m.containerPath === '/etc/app');
+  t.deepEqual(mount, { containerPath: '/etc/app', hostPath: dir, readOnly: true }, 'API data volumes are mounted read-only');
+  env.objects.configMaps.set('default/app-config', { data: { mode: 'two' } });
+  await env.syncer.syncPod(p);
+  t.is(fs.readFileSync(path.join(dir, 'mode'), 'utf8'), 'two');
+});
+
+test('env from a ConfigMap and a Secret; a missing key is CreateContainerConfigError without the values', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  env.objects.configMaps.set('default/cfg', { data: { LEVEL: 'debug' } });
+  env.objects.secrets.set('default/db', { data: { password: Buffer.from('hunter2') } });
+  env.services.push({ metadata: { namespace: 'default', name: 'redis-master' }, spec: { clusterIP: '10.96.0.9', ports: [{ port: 6379 }] } });
+  const p = pod();
+  p.spec!.containers![0]!.envFrom = [{ configMapRef: { name: 'cfg' } }];
+  p.spec!.containers![0]!.env!.push({ name: 'PW', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } });
+  await env.syncer.syncPod(p);
+  const envList = env.runtime.containerConfigs.at(-1)?.env ?? [];
+  t.true(envList.includes('LEVEL=debug'));
+  t.true(envList.includes('PW=hunter2'));
+  t.true(envList.includes('REDIS_MASTER_SERVICE_HOST=10.96.0.9'));
+
+  const bad = pod();
+  bad.metadata!.uid = 'uid-2';
+  bad.spec!.containers![0]!.env!.push({ name: 'PW', valueFrom: { secretKeyRef: { name: 'db', key: 'pass' } } });
+  await env.syncer.syncPod(bad);
+  t.deepEqual(latest(env, bad).status?.containerStatuses?.[0]?.state?.waiting, {
+    reason: 'CreateContainerConfigError',
+    message: "couldn't find key pass in Secret default/db",
+  });
+  t.false(
+    env.events.seen.some((e) => e.includes('hunter2')),
+    'no event carries a Secret value',
+  );
+});
+
+test('imagePullSecrets: the pull uses the credentials for the registry; a missing Secret gets a warning and the pull goes on', async (t) => {
+  const env = setup(t);
+  const auths = { auths: { 'registry.example:5000': { auth: Buffer.from('alice:wonder').toString('base64') } } };
+  env.objects.secrets.set('default/regcred', { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(JSON.stringify(auths)) } });
+  const p = pod();
+  p.spec!.containers![0]!.image = 'registry.example:5000/team/app:1';
+  p.spec!.imagePullSecrets = [{ name: 'regcred' }, { name: 'gone' }];
+  await env.syncer.syncPod(p);
+  t.deepEqual(env.images.pullUsers, ['alice']);
+  t.true(
+    env.events.seen.includes(
+      'Warning FailedToRetrieveImagePullSecret Unable to retrieve some image pull secrets (gone); attempting to pull the image may not succeed.',
+    ),
+  );
+  t.false(env.events.seen.some((e) => e.includes('wonder')));
+});
