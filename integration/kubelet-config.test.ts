@@ -34,6 +34,7 @@ import { killProcess, pipeTo, run, startBusyboxRegistry, startForwarderInNamespa
 import { testTls, writeTestKubeconfig } from './support/pki';
 import { startRegistry } from './support/registry';
 import { cleanupRuntime } from './support/runtime-env';
+import { mountPointsUnder } from '../util/mounts';
 
 const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 const NS = 'default';
@@ -289,7 +290,8 @@ test.serial('volumes: configMap, secret, optional missing, downwardAPI and proje
     'cat /cfg/game.properties > /out/vol-game.tmp && mv /out/vol-game.tmp /out/vol-game;',
     'cat /info/labels > /out/vol-labels.tmp && mv /out/vol-labels.tmp /out/vol-labels;',
     'ls -la /cfg /sec /opt /all > /out/vol-ls.tmp; cat /sec/pw /all/user /all/name >> /out/vol-ls.tmp 2>&1;',
-    'stat -c "%a %n" /sec/..data/pw /all/..data/user >> /out/vol-ls.tmp; mv /out/vol-ls.tmp /out/vol-ls;',
+    'stat -c "%a %n" /sec/..data/pw /all/..data/user >> /out/vol-ls.tmp; grep -E " /(sec|all|cfg) " /proc/mounts >> /out/vol-ls.tmp;',
+    'mv /out/vol-ls.tmp /out/vol-ls;',
     'touch /cfg/x 2>/out/vol-ro;',
     'sleep 0.5; done',
   ].join(' ');
@@ -340,6 +342,9 @@ test.serial('volumes: configMap, secret, optional missing, downwardAPI and proje
   t.regex(ls, /440 \/all\/\.\.data\/user/);
   t.regex(outFile(env, 'vol-ro'), /Read-only file system/, 'configMap volumes are mounted read-only');
   t.is(outFile(env, 'vol-labels'), 'app="volpod"\n');
+  t.regex(ls, /^tmpfs \/sec tmpfs ro/m, 'a secret volume is a tmpfs (Secret data never on disk), read-only');
+  t.regex(ls, /^tmpfs \/all tmpfs ro/m, 'so is a projected volume');
+  t.notRegex(ls, /^tmpfs \/cfg /m, 'a configMap volume is a plain directory');
 
   // On the node, the same layout under the pod's volume dir.
   const uid = p.metadata?.uid ?? '';
@@ -358,6 +363,9 @@ test.serial('volumes: configMap, secret, optional missing, downwardAPI and proje
   await eventually(() => outFile(env, 'vol-labels') === 'app="volpod"\ntier="gold"\n', 30_000, 'the label change inside the container');
   t.pass();
   await env.clientset.pods.delete('volpod', { namespace: NS });
+  const podDir = path.join(env.dataDir, 'pods', uid);
+  await eventually(() => !fs.existsSync(podDir), 60_000, 'the pod directory to be removed');
+  t.deepEqual(mountPointsUnder(podDir), [], 'the tmpfs mounts went with the pod');
 });
 
 test.serial('a configMap volume whose ConfigMap is missing: the pod waits with FailedMount, and starts once it exists', async (t) => {

@@ -33,7 +33,7 @@ import type { NodeAllocatable } from './downward-api';
 import { envObjectNames, type EnvObjects } from './env';
 import { pullCredentials } from './pull-secrets';
 import type { Credentials } from './runtime/image/registry-client';
-import { hasApiVolumes, syncApiVolumes } from './volumes/api-volumes';
+import { hasApiVolumes, syncApiVolumes, type ApiVolumeOptions } from './volumes/api-volumes';
 import { admitSysctls, SYSCTL_FORBIDDEN, type SysctlAllowlist } from './sysctl-allowlist';
 import { errorMessage } from '../util/errors';
 
@@ -60,6 +60,8 @@ export interface PodSyncDeps {
   services: () => readonly Service[];
   /** Resource limits a container leaves unset, for resourceFieldRef. */
   nodeAllocatable: NodeAllocatable;
+  /** Mounts the tmpfs of a secret or projected volume (ensureTmpfs); absent: plain directories (unit tests). */
+  memoryMedium?: (dir: string) => void;
   log: (line: string) => void;
 }
 
@@ -193,7 +195,7 @@ export class PodSyncer {
       return undefined;
     }
     if (hasApiVolumes(pod)) {
-      const { failed } = await syncApiVolumes(pod, this.deps.dataDir, this.deps.objects, this.deps.nodeAllocatable);
+      const { failed } = await syncApiVolumes(pod, this.deps.dataDir, this.deps.objects, this.deps.nodeAllocatable, this.volumeOptions());
       // As Kubernetes: the pod waits for its volumes; the next sync tries again.
       for (const f of failed) this.event(pod, undefined, 'Warning', 'FailedMount', f.message);
       if (failed.length > 0) return undefined;
@@ -223,10 +225,14 @@ export class PodSyncer {
     }
   }
 
+  private volumeOptions(): ApiVolumeOptions {
+    return this.deps.memoryMedium ? { memoryMedium: this.deps.memoryMedium } : {};
+  }
+
   /** Rewrites the configMap, secret, downwardAPI and projected volumes of a running pod whose sources changed. */
   private async refreshApiVolumes(pod: Pod): Promise<void> {
     if (!hasApiVolumes(pod)) return;
-    const { updated, failed } = await syncApiVolumes(pod, this.deps.dataDir, this.deps.objects, this.deps.nodeAllocatable);
+    const { updated, failed } = await syncApiVolumes(pod, this.deps.dataDir, this.deps.objects, this.deps.nodeAllocatable, this.volumeOptions());
     if (updated.length > 0) this.deps.log(`pod ${podDescription(pod)}: updated volume(s) ${updated.join(', ')}`);
     for (const f of failed) this.deps.log(`pod ${podDescription(pod)}: ${f.message}`);
   }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Pod, Volume } from '../api/gen/tsk/v1/core';
+import { unmountUnder } from '../util/mounts';
 
 export class VolumeError extends Error {
   constructor(message: string) {
@@ -112,9 +113,11 @@ export function setUpVolumes(pod: Pod, dataDir: string): void {
   }
 }
 
-/** Removes the pod's directory (its emptyDirs); hostPaths are the node's and stay. Idempotent. */
+/** Removes the pod's directory (its emptyDirs, and the tmpfs of its secret volumes); hostPaths are the node's and stay. Idempotent. */
 export function removePodDir(dataDir: string, uid: string): void {
-  fs.rmSync(podDir(dataDir, uid), { recursive: true, force: true });
+  const dir = podDir(dataDir, uid);
+  unmountUnder(dir);
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** UIDs of the pods that have a directory under the data dir. */

@@ -20,22 +20,39 @@ export interface ApiVolumeResult {
   failed: { volume: string; message: string }[];
 }
 
-async function syncOne(pod: Pod, v: Volume, dataDir: string, getter: ObjectGetter, node: NodeAllocatable): Promise<boolean> {
+export interface ApiVolumeOptions {
+  /**
+   * Prepares the directory of a volume that may hold Secret data (secret and
+   * projected) before anything is written: the kubelet mounts a tmpfs there,
+   * as Kubernetes does, so Secrets never reach the node's disk.
+   */
+  memoryMedium?: (dir: string) => void;
+}
+
+async function syncOne(pod: Pod, v: Volume, dataDir: string, getter: ObjectGetter, node: NodeAllocatable, opts: ApiVolumeOptions): Promise<boolean> {
   const objects = await fetchObjects(getter, pod.metadata?.namespace ?? '', volumeObjectNames(v));
   const payload = volumePayload(pod, v, objects, node);
-  return writePayload(volumeHostPath(pod, v, dataDir), payload);
+  const dir = volumeHostPath(pod, v, dataDir);
+  if ((v.secret || v.projected) && opts.memoryMedium) opts.memoryMedium(dir);
+  return writePayload(dir, payload);
 }
 
 /**
  * Writes every API-data volume of the pod. Idempotent: a volume whose files
  * are already current is left untouched. Failures are per volume.
  */
-export async function syncApiVolumes(pod: Pod, dataDir: string, getter: ObjectGetter, node: NodeAllocatable): Promise<ApiVolumeResult> {
+export async function syncApiVolumes(
+  pod: Pod,
+  dataDir: string,
+  getter: ObjectGetter,
+  node: NodeAllocatable,
+  opts: ApiVolumeOptions = {},
+): Promise<ApiVolumeResult> {
   const result: ApiVolumeResult = { updated: [], failed: [] };
   for (const v of (pod.spec?.volumes ?? []).filter(isProjectedVolume)) {
     const name = v.name ?? '';
     try {
-      if (await syncOne(pod, v, dataDir, getter, node)) result.updated.push(name);
+      if (await syncOne(pod, v, dataDir, getter, node, opts)) result.updated.push(name);
     } catch (err) {
       result.failed.push({ volume: name, message: `MountVolume.SetUp failed for volume "${name}" : ${errorMessage(err)}` });
     }
