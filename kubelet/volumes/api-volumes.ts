@@ -5,6 +5,8 @@
 // and on every later sync of the pod, so contents follow the objects and
 // the pod's labels and annotations.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Pod, Volume } from '../../api/gen/tsk/v1/core';
 import { errorMessage } from '../../util/errors';
 import { fetchObjects, type ObjectGetter } from '../api-objects';
@@ -18,6 +20,26 @@ export interface ApiVolumeResult {
   updated: string[];
   /** Volumes that could not be set up, with Kubernetes' FailedMount message. */
   failed: { volume: string; message: string }[];
+}
+
+/**
+ * Kubernetes' SetVolumeOwnership for a read-only volume: everything group
+ * fsGroup, files g+r (0440 added), directories g+rx and setgid, so a
+ * container running as another user in that group can read the files.
+ */
+export function setReadOnlyOwnership(dir: string, fsGroup: number): void {
+  const walk = (p: string): void => {
+    const st = fs.lstatSync(p);
+    if (st.isSymbolicLink()) return;
+    fs.chownSync(p, st.uid, fsGroup);
+    if (st.isDirectory()) {
+      fs.chmodSync(p, (st.mode & 0o7777) | 0o440 | 0o110 | 0o2000);
+      for (const e of fs.readdirSync(p)) walk(path.join(p, e));
+    } else {
+      fs.chmodSync(p, (st.mode & 0o7777) | 0o440);
+    }
+  };
+  walk(dir);
 }
 
 export interface ApiVolumeOptions {
@@ -34,7 +56,8 @@ async function syncOne(pod: Pod, v: Volume, dataDir: string, getter: ObjectGette
   const payload = volumePayload(pod, v, objects, node);
   const dir = volumeHostPath(pod, v, dataDir);
   if ((v.secret || v.projected) && opts.memoryMedium) opts.memoryMedium(dir);
-  return writePayload(dir, payload);
+  const fsGroup = pod.spec?.securityContext?.fsGroup;
+  return writePayload(dir, payload, fsGroup !== undefined ? { setPerms: (d) => setReadOnlyOwnership(d, fsGroup) } : {});
 }
 
 /**

@@ -104,3 +104,17 @@ test('paths that would escape the volume are refused', (t) => {
   t.false(fs.existsSync(dir), 'nothing is written for a bad payload');
   t.regex(timestampedDirName(new Date(Date.UTC(2026, 0, 2, 3, 4, 5))), /^\.\.2026_01_02_03_04_05\.\d{9}$/);
 });
+
+test('setPerms sees the new version before it is visible', (t) => {
+  const dir = tmp(t);
+  const seen: string[] = [];
+  writePayload(dir, payload({ a: 'one' }), {
+    setPerms: (v) => {
+      seen.push(fs.readFileSync(path.join(v, 'a'), 'utf8'));
+      t.false(fs.existsSync(path.join(dir, '..data')), 'not yet swapped in');
+      fs.chmodSync(path.join(v, 'a'), 0o640);
+    },
+  });
+  t.deepEqual(seen, ['one']);
+  t.is(fs.statSync(path.join(dir, 'a')).mode & 0o7777, 0o640);
+});

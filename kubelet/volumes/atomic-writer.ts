@@ -90,6 +90,8 @@ const topLevel = (p: string): string => p.split('/')[0] ?? p;
 
 export interface WriteOptions {
   now?: () => Date;
+  /** Called on the new version's directory before it becomes visible (Kubernetes' setPerms: fsGroup ownership). */
+  setPerms?: (versionDir: string) => void;
 }
 
 /**
@@ -119,6 +121,8 @@ export function writePayload(targetDir: string, payload: Payload, opts: WriteOpt
     // writeFile's mode is masked by the umask (and ignored for an existing file): set it exactly.
     fs.chmodSync(full, f.mode);
   }
+
+  opts.setPerms?.(newDir);
 
   // The swap: a new symlink renamed over ..data, which rename(2) replaces atomically.
   const tmpLink = path.join(targetDir, DATA_DIR_TMP_NAME);
