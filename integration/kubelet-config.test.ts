@@ -292,7 +292,7 @@ test.serial('volumes: configMap, secret, optional missing, downwardAPI and proje
     'ls -la /cfg /sec /opt /all > /out/vol-ls.tmp; cat /sec/pw /all/user /all/name >> /out/vol-ls.tmp 2>&1;',
     'stat -c "%a %n" /sec/..data/pw /all/..data/user >> /out/vol-ls.tmp; grep -E " /(sec|all|cfg) " /proc/mounts >> /out/vol-ls.tmp;',
     'mv /out/vol-ls.tmp /out/vol-ls;',
-    'touch /cfg/x 2>/out/vol-ro;',
+    'touch /cfg/x 2>/out/vol-ro.tmp; mv /out/vol-ro.tmp /out/vol-ro;',
     'sleep 0.5; done',
   ].join(' ');
   await env.clientset.pods.create(
@@ -330,7 +330,11 @@ test.serial('volumes: configMap, secret, optional missing, downwardAPI and proje
     ),
   );
   const p = await waitPod(env, 'volpod', running, 'volpod Running');
-  await eventually(() => outFile(env, 'vol-game') === 'lives=3' && outFile(env, 'vol-ls') !== '', 30_000, 'the container to read its volumes');
+  await eventually(
+    () => outFile(env, 'vol-game') === 'lives=3' && outFile(env, 'vol-ls') !== '' && outFile(env, 'vol-ro') !== '',
+    30_000,
+    'the container to read its volumes',
+  );
   const ls = outFile(env, 'vol-ls');
   t.regex(ls, /game\.properties -> \.\.data\/game\.properties/, 'keys are symlinks into ..data');
   t.regex(ls, /\.\.data -> \.\.\d{4}_\d{2}_\d{2}_\d{2}_\d{2}_\d{2}\.\d+/, '..data points at a timestamped dir');
