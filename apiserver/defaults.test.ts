@@ -110,6 +110,28 @@ test('pod requests default to limits; host network ports become host ports; sour
   t.deepEqual(pod.spec!.volumes![0]!.emptyDir, {});
 });
 
+test('configMap, secret, downwardAPI and projected volumes keep their source and get defaultMode 0644', (t) => {
+  const pod: Pod = {
+    metadata: { name: 'p' },
+    spec: {
+      volumes: [
+        { name: 'c', configMap: { name: 'cfg' } },
+        { name: 's', secret: { secretName: 'sec', defaultMode: 0o400 } },
+        { name: 'd', downwardAPI: { items: [] } },
+        { name: 'p', projected: { sources: [] } },
+      ],
+      containers: [{ name: 'c', image: 'x:1' }],
+    },
+  };
+  applyDefaults('Pod', pod);
+  const [c, s, d, p] = pod.spec!.volumes!;
+  t.is(c!.emptyDir, undefined);
+  t.is(c!.configMap!.defaultMode, 0o644);
+  t.is(s!.secret!.defaultMode, 0o400);
+  t.is(d!.downwardAPI!.defaultMode, 0o644);
+  t.is(p!.projected!.defaultMode, 0o644);
+});
+
 test('defaulting is idempotent', (t) => {
   for (const kind of ['Pod', 'ReplicationController', 'Service', 'Endpoints', 'Node', 'Namespace', 'Event'] as const) {
     const once = defaulted(kind, raw(kind));

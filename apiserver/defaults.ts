@@ -21,6 +21,7 @@ import type {
   Probe,
   ReplicationController,
   Service,
+  Volume,
 } from '../api/gen/tsk/v1/core';
 import type { KindName, KindObjects } from '../api/kinds';
 import { addDefaultTolerations } from './default-tolerations';
@@ -99,10 +100,20 @@ export function defaultPodSpec(spec: PodSpec): void {
   const hostNetwork = spec.hostNetwork === true;
   for (const c of spec.initContainers ?? []) defaultContainer(c, hostNetwork);
   for (const c of spec.containers ?? []) defaultContainer(c, hostNetwork);
-  for (const v of spec.volumes ?? []) {
-    // A volume without a source is an emptyDir, as in Kubernetes.
-    if (!v.emptyDir && !v.hostPath) v.emptyDir = {};
+  for (const v of spec.volumes ?? []) defaultVolume(v);
+}
+
+/** Kubernetes' default file mode of configMap, secret, downwardAPI and projected volumes (0644). */
+const DEFAULT_VOLUME_MODE = 0o644;
+
+/** SetDefaults_Volume and the *VolumeSource defaults: a sourceless volume is an emptyDir; API-data volumes get defaultMode 0644. */
+function defaultVolume(v: Volume): void {
+  if (!v.emptyDir && !v.hostPath && !v.configMap && !v.secret && !v.downwardAPI && !v.projected) v.emptyDir = {};
+  for (const source of [v.configMap, v.secret, v.downwardAPI, v.projected]) {
+    if (source && source.defaultMode === undefined) source.defaultMode = DEFAULT_VOLUME_MODE;
   }
+  const files = [...(v.downwardAPI?.items ?? []), ...(v.projected?.sources ?? []).flatMap((s) => s.downwardAPI?.items ?? [])];
+  for (const f of files) if (f.fieldRef && !f.fieldRef.apiVersion) f.fieldRef.apiVersion = 'v1';
 }
 
 /** Requests default to limits for resources with a limit and no request (SetDefaults_Pod). */

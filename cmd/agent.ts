@@ -66,6 +66,7 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
     maxPods: k.maxPods,
     systemReserved: k.systemReserved,
     nodeStatusUpdateFrequencyMs: k.nodeStatusUpdateFrequencyMs,
+    resyncPeriodMs: k.syncFrequencyMs,
     httpAddress: k.httpAddress,
     ...(kubeletTls.tls ? { httpTls: kubeletTls.tls } : {}),
     allowedUnsafeSysctls: k.allowedUnsafeSysctls,

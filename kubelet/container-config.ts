@@ -14,8 +14,10 @@ import { ANNOTATION_GRACE_PERIOD, ANNOTATION_RESTART_COUNT, LABEL_CONTAINER_NAME
 import type { ContainerConfig, ContainerResources, ContainerSecurity, Mount } from './runtime/runtime';
 import { containerSecurity, effectiveSecurity, runtimeUser, verifyRunAsNonRoot } from './security-context';
 import { mountSubPath } from './subpath';
-import { volumeHostPath } from './volumes';
+import { isReadOnlyVolume, volumeHostPath } from './volumes';
 import { errorMessage } from '../util/errors';
+import { resourceFieldValue, type NodeAllocatable } from './downward-api';
+import { envFromVars, keyRefValue, serviceEnvMap, type EnvObjects } from './env';
 
 export class ContainerConfigError extends Error {
   constructor(message: string) {
@@ -36,6 +38,12 @@ export interface ConfigContext {
   imageUser?: string;
   /** The node's memory (the Burstable OOM score); defaults to this machine's. */
   nodeMemoryBytes?: number;
+  /** resourceFieldRef of an unset limit; defaults to this machine's CPUs and memory. */
+  nodeAllocatable?: NodeAllocatable;
+  /** The Services, ConfigMaps and Secrets the environment reads (none when absent). */
+  objects?: EnvObjects;
+  /** A warning event about the container (reason, message): skipped envFrom keys. */
+  warn?: (reason: string, message: string) => void;
 }
 
 /** The value of a fieldRef the kubelet can resolve, or undefined. */
@@ -68,13 +76,19 @@ function fieldRefValue(pod: Pod, path: string, ctx: ConfigContext): string | und
  * replaced, $$ is a literal $, anything else is left as written.
  */
 export function expandVars(input: string, vars: ReadonlyMap<string, string>): string {
+  return expandVarsWith(input, (name) => vars.get(name));
+}
+
+/** expandVars with a lookup function (undefined: not defined). */
+function expandVarsWith(input: string, lookup: (name: string) => string | undefined): string {
   return input.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (whole, name: string | undefined) => {
     if (whole === '$$') return '$';
-    return name !== undefined && vars.has(name) ? (vars.get(name) ?? '') : whole;
+    return (name !== undefined ? lookup(name) : undefined) ?? whole;
   });
 }
 
-function envValue(pod: Pod, container: string, e: EnvVar, vars: ReadonlyMap<string, string>, ctx: ConfigContext): string {
+function envValue(pod: Pod, c: Container, e: EnvVar, vars: (name: string) => string | undefined, ctx: ConfigContext): string | undefined {
+  const container = c.name ?? '';
   if (e.valueFrom?.fieldRef) {
     const path = e.valueFrom.fieldRef.fieldPath ?? '';
     const v = fieldRefValue(pod, path, ctx);
@@ -82,18 +96,51 @@ function envValue(pod: Pod, container: string, e: EnvVar, vars: ReadonlyMap<stri
     return v;
   }
   if (e.valueFrom?.resourceFieldRef) {
-    throw new ContainerConfigError(`container "${container}": env ${e.name ?? ''}: resourceFieldRef is not supported`);
+    const sel = e.valueFrom.resourceFieldRef;
+    const target = sel.containerName ? [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x) => x.name === sel.containerName) : c;
+    if (!target) throw new ContainerConfigError(`container "${container}": env ${e.name ?? ''}: resourceFieldRef: no container "${sel.containerName ?? ''}"`);
+    try {
+      return resourceFieldValue(target, sel, ctx.nodeAllocatable ?? { cpuMilli: os.cpus().length * 1000, memoryBytes: os.totalmem() });
+    } catch (err) {
+      throw new ContainerConfigError(`container "${container}": env ${e.name ?? ''}: ${errorMessage(err)}`);
+    }
   }
-  return expandVars(e.value ?? '', vars);
+  if (e.valueFrom?.configMapKeyRef || e.valueFrom?.secretKeyRef) {
+    try {
+      return keyRefValue(pod, e, ctx.objects ?? NO_OBJECTS);
+    } catch (err) {
+      throw new ContainerConfigError(errorMessage(err));
+    }
+  }
+  return expandVarsWith(e.value ?? '', vars);
 }
 
-/** The container's environment in order, later definitions winning (as KEY=VALUE). */
+const NO_OBJECTS: EnvObjects = { services: [], configMaps: new Map(), secrets: new Map() };
+
+/**
+ * The container's environment as Kubernetes' makeEnvironmentVariables: envFrom
+ * first, then env (later definitions winning; $(VAR) in a value sees the
+ * variables before it and the Service variables), then the Service variables
+ * no other definition took. Invalid envFrom keys are reported to ctx.warn.
+ */
 export function buildEnv(pod: Pod, c: Container, ctx: ConfigContext): { env: string[]; vars: Map<string, string> } {
-  const vars = new Map<string, string>();
+  const objects = ctx.objects ?? NO_OBJECTS;
+  const services = serviceEnvMap(pod, objects.services);
+  let from;
+  try {
+    from = envFromVars(pod, c, objects);
+  } catch (err) {
+    throw new ContainerConfigError(errorMessage(err));
+  }
+  for (const w of from.warnings) ctx.warn?.('InvalidEnvironmentVariableNames', w);
+  const vars = from.vars;
+  const lookup = (name: string): string | undefined => vars.get(name) ?? services.get(name);
   for (const e of c.env ?? []) {
     if (!e.name) continue;
-    vars.set(e.name, envValue(pod, c.name ?? '', e, vars, ctx));
+    const v = envValue(pod, c, e, lookup, ctx);
+    if (v !== undefined) vars.set(e.name, v);
   }
+  for (const [k, v] of services) if (!vars.has(k)) vars.set(k, v);
   return { env: [...vars].map(([k, v]) => `${k}=${v}`), vars };
 }
 
@@ -138,7 +185,7 @@ export function buildMounts(pod: Pod, c: Container, dataDir: string, vars: Reado
       containerPath: vm.mountPath ?? '',
       hostPath: volumeHostPath(pod, v, dataDir),
       ...(sub ? { subPath: sub } : {}),
-      ...(vm.readOnly ? { readOnly: true } : {}),
+      ...(vm.readOnly || isReadOnlyVolume(v) ? { readOnly: true } : {}),
     };
   });
 }

@@ -23,6 +23,8 @@ export interface KubeletFlags {
   cgroupRoot: string;
   maxPods: number;
   nodeStatusUpdateFrequencyMs: number;
+  /** --sync-frequency: every pod is synced (and its configMap, secret and downwardAPI volumes refreshed) at least this often. */
+  syncFrequencyMs: number;
   httpAddress: string;
   systemReserved: Record<string, string>;
   network: NetworkKind;
@@ -61,6 +63,8 @@ Flags:
   --system-reserved LIST                 resources kept for the system, subtracted from allocatable,
                                          such as cpu=100m,memory=512Mi (default: none)
   --node-status-update-frequency DUR     how often the Node's status is posted, such as 10s or 1m (default 10s)
+  --sync-frequency DUR                   the longest time between two syncs of a pod, which also bounds how late
+                                         configMap and secret volumes follow updates (default 10s)
   --http-address HOST:PORT               /healthz, /readyz, /livez and /metrics (default 127.0.0.1:10248)
   --allowed-unsafe-sysctls LIST          namespaced sysctls pods may set beyond the safe set, names or
                                          prefix patterns such as net.core.somaxconn,kernel.msg* (default none)
@@ -82,6 +86,7 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     'max-pods': { type: 'string', default: '110' },
     'system-reserved': { type: 'string', default: '' },
     'node-status-update-frequency': { type: 'string', default: '10s' },
+    'sync-frequency': { type: 'string', default: '10s' },
     'http-address': { type: 'string', default: '127.0.0.1:10248' },
     'allowed-unsafe-sysctls': { type: 'string', default: '' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -128,6 +133,7 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     cgroupRoot,
     maxPods: Number(maxPods),
     nodeStatusUpdateFrequencyMs: durationMs('node-status-update-frequency', values['node-status-update-frequency'], { positive: true }),
+    syncFrequencyMs: durationMs('sync-frequency', values['sync-frequency'], { positive: true }),
     httpAddress: hostPort('http-address', values['http-address'], '127.0.0.1:10248'),
     systemReserved,
     network,

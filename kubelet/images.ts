@@ -8,7 +8,8 @@ import type { EventType } from '../client';
 import { BackoffTable, IMAGE_BACKOFF } from './backoff';
 import type { ImageRecord } from './runtime/image/types';
 import type { PullOptions } from './runtime/image/store';
-import { InvalidReferenceError } from './runtime/image/errors';
+import { InvalidReferenceError, RegistryAuthError } from './runtime/image/errors';
+import type { Credentials } from './runtime/image/registry-client';
 import { errorMessage } from '../util/errors';
 
 /** What the kubelet needs of the image store (ImageStore implements it). */
@@ -53,10 +54,11 @@ export class ImagePuller {
 
   /**
    * The image for a container, pulled if its policy says so. `key` names the
-   * pod (back-off is per pod and image); `event` records Kubernetes' events.
-   * Throws ImagePullError.
+   * pod (back-off is per pod and image); `event` records Kubernetes' events;
+   * `credentials` (from the pod's imagePullSecrets) are tried in turn, else
+   * the pull is anonymous. Throws ImagePullError.
    */
-  async ensure(ref: string, policy: string, key: string, event: ImageEvent): Promise<ImageRecord> {
+  async ensure(ref: string, policy: string, key: string, event: ImageEvent, credentials: readonly Credentials[] = []): Promise<ImageRecord> {
     let present: ImageRecord | undefined;
     try {
       present = await this.images.get(ref);
@@ -86,7 +88,7 @@ export class ImagePuller {
     event('Normal', 'Pulling', `Pulling image "${ref}"`);
     const start = this.opts.now();
     try {
-      const rec = await this.shared(ref);
+      const rec = await this.withCredentials(ref, credentials);
       this.failedAt.delete(bkey);
       const took = seconds(this.opts.now() - start);
       event('Normal', 'Pulled', `Successfully pulled image "${ref}" in ${took} (${took} including waiting). Image size: ${rec.size} bytes.`);
@@ -100,21 +102,39 @@ export class ImagePuller {
     }
   }
 
-  /** One pull per reference at a time; callers arriving meanwhile share it. */
-  private shared(ref: string): Promise<ImageRecord> {
-    let p = this.inflight.get(ref);
+  /** Kubernetes' keyring order: each credential until one is accepted; the last failure otherwise. */
+  private async withCredentials(ref: string, credentials: readonly Credentials[]): Promise<ImageRecord> {
+    if (credentials.length === 0) return this.shared(ref, undefined);
+    let last: unknown;
+    for (const c of credentials) {
+      try {
+        return await this.shared(ref, c);
+      } catch (err) {
+        if (!(err instanceof RegistryAuthError)) throw err;
+        last = err;
+      }
+    }
+    throw last;
+  }
+
+  /** One pull per reference and credential at a time; callers arriving meanwhile share it. */
+  private shared(ref: string, auth: Credentials | undefined): Promise<ImageRecord> {
+    // Never the password in a key: only who asks.
+    const key = auth ? `${ref}\0${auth.username}` : ref;
+    let p = this.inflight.get(key);
     if (!p) {
-      p = this.pull(ref).finally(() => this.inflight.delete(ref));
-      this.inflight.set(ref, p);
+      p = this.pull(ref, auth).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
     }
     return p;
   }
 
-  private async pull(ref: string): Promise<ImageRecord> {
+  private async pull(ref: string, auth: Credentials | undefined): Promise<ImageRecord> {
     const phases = new Map<string, string>();
     this.opts.log(`pulling image "${ref}"`);
     const rec = await this.images.pull(ref, {
       ...(this.opts.insecureRegistries ? { insecureRegistries: this.opts.insecureRegistries } : {}),
+      ...(auth ? { auth } : {}),
       onProgress: (p) => {
         if (phases.get(p.digest) === p.phase) return;
         phases.set(p.digest, p.phase);

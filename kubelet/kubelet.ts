@@ -10,14 +10,17 @@
 // kubelet, and the next start adopts them.
 
 import { UnavailableError } from '../api/errors';
-import type { Node, Pod } from '../api/gen/tsk/v1/core';
+import type { Node, Pod, Service } from '../api/gen/tsk/v1/core';
+import { parseQuantity } from '../api/quantity';
 import { ApiEventRecorder, type Clientset, type Clock, type Informer, realClock, referenceTo, SharedInformerFactory, type TimerHandle } from '../client';
 import { Backoff } from '../util/backoff';
 import { errorMessage } from '../util/errors';
+import { ensureTmpfs } from '../util/mounts';
 import { listenHealthServer, needsHttps, type HealthTls, type ListeningHealthServer } from '../util/health-server';
 import { ImagePuller, type ImageService } from './images';
 import { KubeletMetrics } from './metrics';
-import { NodeStatusReporter, readMachineInfo, type MachineInfo } from './node-status';
+import { allocatable, NodeStatusReporter, readMachineInfo, type MachineInfo } from './node-status';
+import { cachedObjectGetter } from './api-objects';
 import type { PodNetwork } from './pod-network';
 import { readRuntimeState, type PodRuntimeState } from './pod-runtime';
 import { KubeletStoppingError, PodSyncer } from './pod-sync';
@@ -55,8 +58,10 @@ export interface KubeletOptions {
   clock?: Clock;
   /** Runtime relist period (PLEG); default 1 s. */
   relistPeriodMs?: number;
-  /** Every pod is synced at least this often; default 10 s. */
+  /** Every pod is synced at least this often (and its configMap/secret volumes refreshed); default 10 s. */
   resyncPeriodMs?: number;
+  /** How long a fetched ConfigMap or Secret is reused; default 5 s. */
+  objectTtlMs?: number;
   log?: (line: string) => void;
 }
 
@@ -85,6 +90,8 @@ class Kubelet implements RunningKubelet {
   private readonly ownInformers: boolean;
   private readonly factory: SharedInformerFactory;
   private readonly informer: Informer<Pod>;
+  /** Every Service, for the Service environment variables of containers. */
+  private readonly services: Informer<Service>;
   private readonly recorder: ApiEventRecorder;
   private readonly probes: ProbeManager;
   private readonly syncer: PodSyncer;
@@ -110,6 +117,7 @@ class Kubelet implements RunningKubelet {
       o.informers ??
       new SharedInformerFactory(o.clientset, { clock: this.clock, onError: (err, ctx) => this.log(`pod informer: ${ctx}: ${errorMessage(err)}`) });
     this.informer = this.factory.informerFor('Pod', {}, { fieldSelector: `spec.nodeName=${o.nodeName}` });
+    this.services = this.factory.informerFor('Service');
     this.recorder = new ApiEventRecorder(o.clientset.events, { component: 'kubelet', host: o.nodeName }, { clock: this.clock });
     this.probes = new ProbeManager({
       runtime: o.runtime,
@@ -120,6 +128,8 @@ class Kubelet implements RunningKubelet {
       },
     });
     const puller = new ImagePuller(o.images, { now: () => this.clock.now(), log: this.log });
+    const machine = o.machine ?? readMachineInfo();
+    const alloc = allocatable({ cpu: String(machine.cpus), memory: `${machine.memoryKi}Ki` }, o.systemReserved ?? {});
     this.syncer = new PodSyncer({
       runtime: o.runtime,
       puller,
@@ -132,6 +142,13 @@ class Kubelet implements RunningKubelet {
       hostIP: o.nodeIP ?? '',
       networkNotReady: () => o.network.notReady(),
       sysctls: newSysctlAllowlist(o.allowedUnsafeSysctls ?? []),
+      objects: cachedObjectGetter(o.clientset, this.clock, o.objectTtlMs),
+      services: () => this.services.store.list(),
+      memoryMedium: ensureTmpfs,
+      nodeAllocatable: {
+        cpuMilli: parseQuantity(alloc['cpu'] ?? '0').milliValue(),
+        memoryBytes: parseQuantity(alloc['memory'] ?? '0').value(),
+      },
       log: this.log,
     });
     this.workers = new PodWorkers((uid) => this.syncUid(uid), {
@@ -141,7 +158,6 @@ class Kubelet implements RunningKubelet {
         this.log(`pod ${this.describe(uid)}: sync failed: ${errorMessage(err)}`);
       },
     });
-    const machine = o.machine ?? readMachineInfo();
     this.reporter = new NodeStatusReporter({
       nodes: o.clientset.nodes,
       machine,
@@ -215,7 +231,8 @@ class Kubelet implements RunningKubelet {
       },
     });
     this.factory.start();
-    await this.informer.waitForSync();
+    // Containers get the Service variables of what exists when they start: the list must be complete first.
+    await Promise.all([this.informer.waitForSync(), this.services.waitForSync()]);
     // Only now is "not in the API" trustworthy: the first relist may clean up orphans.
     await this.relist(true);
     await this.collectNetworkGarbage();

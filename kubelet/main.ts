@@ -88,6 +88,7 @@ async function run(flags: KubeletFlags): Promise<number> {
         maxPods: flags.maxPods,
         systemReserved: flags.systemReserved,
         nodeStatusUpdateFrequencyMs: flags.nodeStatusUpdateFrequencyMs,
+        resyncPeriodMs: flags.syncFrequencyMs,
         httpAddress: flags.httpAddress,
         ...(serving.tls ? { httpTls: serving.tls } : {}),
         allowedUnsafeSysctls: flags.allowedUnsafeSysctls,

@@ -7,14 +7,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConflictError, NotFoundError } from '../api/errors';
-import type { Lifecycle, Pod } from '../api/gen/tsk/v1/core';
+import type { ConfigMap, Lifecycle, Pod, Secret, Service } from '../api/gen/tsk/v1/core';
 import type { ObjectReference } from '../api/gen/tsk/v1/meta';
 import { FakeClock, type DeleteOptions, type EventRecorder, type EventType } from '../client';
+import type { ObjectGetter } from './api-objects';
 import { ImagePuller, type ImageService } from './images';
 import { KubeletMetrics } from './metrics';
 import { KubeletStoppingError, PodSyncer } from './pod-sync';
 import { newSysctlAllowlist } from './sysctl-allowlist';
 import { ProbeManager } from './probes';
+import type { PullOptions } from './runtime/image/store';
 import type { ImageRecord } from './runtime/image/types';
 import { FakeRuntime } from './testing/fake-runtime';
 
@@ -42,6 +44,18 @@ class FakePods {
   }
 }
 
+/** ConfigMaps and Secrets by "namespace/name"; a getter that reads them (and can be changed between syncs). */
+class FakeObjects implements ObjectGetter {
+  readonly configMaps = new Map<string, ConfigMap>();
+  readonly secrets = new Map<string, Secret>();
+  async configMap(ns: string, name: string): Promise<ConfigMap | undefined> {
+    return this.configMaps.get(`${ns}/${name}`);
+  }
+  async secret(ns: string, name: string): Promise<Secret | undefined> {
+    return this.secrets.get(`${ns}/${name}`);
+  }
+}
+
 class Events implements EventRecorder {
   readonly seen: string[] = [];
   event(o: ObjectReference, type: EventType, reason: string, message: string): void {
@@ -63,12 +77,15 @@ function image(ref: string): ImageRecord {
 class FakeImages implements ImageService {
   readonly local = new Map<string, ImageRecord>();
   pulls: string[] = [];
+  /** The username each pull was made with ('' anonymous). */
+  pullUsers: string[] = [];
   failPull: Error | undefined;
   async get(ref: string): Promise<ImageRecord | undefined> {
     return this.local.get(ref);
   }
-  async pull(ref: string): Promise<ImageRecord> {
+  async pull(ref: string, opts?: PullOptions): Promise<ImageRecord> {
     this.pulls.push(ref);
+    this.pullUsers.push(opts?.auth?.username ?? '');
     if (this.failPull) throw this.failPull;
     const rec = image(ref);
     this.local.set(ref, rec);
@@ -85,6 +102,8 @@ function setup(t: { teardown(fn: () => void): void }) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-kubelet-sync-'));
   t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
   const probes = new ProbeManager({ runtime, clock, onChange: () => undefined, event: () => undefined });
+  const objects = new FakeObjects();
+  const services: Service[] = [];
   const syncer = new PodSyncer({
     runtime,
     puller: new ImagePuller(images, { now: () => clock.now(), log: () => undefined }),
@@ -97,9 +116,12 @@ function setup(t: { teardown(fn: () => void): void }) {
     hostIP: '192.0.2.10',
     networkNotReady: () => undefined,
     sysctls: newSysctlAllowlist(['net.core.somaxconn']),
+    objects,
+    services: () => services,
+    nodeAllocatable: { cpuMilli: 4000, memoryBytes: 8 << 30 },
     log: () => undefined,
   });
-  return { clock, runtime, images, pods, events, syncer, dataDir };
+  return { clock, runtime, images, pods, events, syncer, dataDir, objects, services };
 }
 
 function pod(o: { restartPolicy?: string; pullPolicy?: string; volumes?: boolean } = {}): Pod {
@@ -531,4 +553,79 @@ test('a liveness failure runs preStop before the stop signal too, with the probe
   const hook = env.runtime.calls.indexOf(`exec ${id} echo bye`);
   t.true(hook > 0, env.runtime.calls.join(', '));
   t.true(env.runtime.calls.indexOf('stopContainer app 5') > hook, env.runtime.calls.join(', '));
+});
+
+test('a configMap volume whose ConfigMap is missing: FailedMount and no sandbox; once it exists the pod starts, and later syncs follow its updates', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  p.spec!.volumes = [
+    { name: 'cfg', configMap: { name: 'app-config' } },
+    { name: 'opt', secret: { secretName: 'absent', optional: true } },
+  ];
+  p.spec!.containers![0]!.volumeMounts = [{ name: 'cfg', mountPath: '/etc/app' }];
+  await env.syncer.syncPod(p);
+  t.false(env.runtime.calls.some((c) => c.startsWith('createSandbox')));
+  t.true(env.events.seen.includes('Warning FailedMount MountVolume.SetUp failed for volume "cfg" : configmap "app-config" not found'));
+  env.objects.configMaps.set('default/app-config', { data: { mode: 'one' } });
+  await env.syncer.syncPod(p);
+  t.true(env.runtime.calls.some((c) => c.startsWith('createSandbox')));
+  const dir = path.join(env.dataDir, 'pods', 'uid-1', 'volumes', 'kubernetes.io~configmap', 'cfg');
+  t.is(fs.readFileSync(path.join(dir, 'mode'), 'utf8'), 'one');
+  t.deepEqual(
+    fs.readdirSync(path.join(env.dataDir, 'pods', 'uid-1', 'volumes', 'kubernetes.io~secret', 'opt')).filter((e) => !e.startsWith('..')),
+    [],
+    'an optional Secret that is missing is an empty volume',
+  );
+  const mount = env.runtime.containerConfigs.at(-1)?.mounts?.find((m) => m.containerPath === '/etc/app');
+  t.deepEqual(mount, { containerPath: '/etc/app', hostPath: dir, readOnly: true }, 'API data volumes are mounted read-only');
+  env.objects.configMaps.set('default/app-config', { data: { mode: 'two' } });
+  await env.syncer.syncPod(p);
+  t.is(fs.readFileSync(path.join(dir, 'mode'), 'utf8'), 'two');
+});
+
+test('env from a ConfigMap and a Secret; a missing key is CreateContainerConfigError without the values', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  env.objects.configMaps.set('default/cfg', { data: { LEVEL: 'debug' } });
+  env.objects.secrets.set('default/db', { data: { password: Buffer.from('hunter2') } });
+  env.services.push({ metadata: { namespace: 'default', name: 'redis-master' }, spec: { clusterIP: '10.96.0.9', ports: [{ port: 6379 }] } });
+  const p = pod();
+  p.spec!.containers![0]!.envFrom = [{ configMapRef: { name: 'cfg' } }];
+  p.spec!.containers![0]!.env!.push({ name: 'PW', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } });
+  await env.syncer.syncPod(p);
+  const envList = env.runtime.containerConfigs.at(-1)?.env ?? [];
+  t.true(envList.includes('LEVEL=debug'));
+  t.true(envList.includes('PW=hunter2'));
+  t.true(envList.includes('REDIS_MASTER_SERVICE_HOST=10.96.0.9'));
+
+  const bad = pod();
+  bad.metadata!.uid = 'uid-2';
+  bad.spec!.containers![0]!.env!.push({ name: 'PW', valueFrom: { secretKeyRef: { name: 'db', key: 'pass' } } });
+  await env.syncer.syncPod(bad);
+  t.deepEqual(latest(env, bad).status?.containerStatuses?.[0]?.state?.waiting, {
+    reason: 'CreateContainerConfigError',
+    message: "couldn't find key pass in Secret default/db",
+  });
+  t.false(
+    env.events.seen.some((e) => e.includes('hunter2')),
+    'no event carries a Secret value',
+  );
+});
+
+test('imagePullSecrets: the pull uses the credentials for the registry; a missing Secret gets a warning and the pull goes on', async (t) => {
+  const env = setup(t);
+  const auths = { auths: { 'registry.example:5000': { auth: Buffer.from('alice:wonder').toString('base64') } } };
+  env.objects.secrets.set('default/regcred', { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(JSON.stringify(auths)) } });
+  const p = pod();
+  p.spec!.containers![0]!.image = 'registry.example:5000/team/app:1';
+  p.spec!.imagePullSecrets = [{ name: 'regcred' }, { name: 'gone' }];
+  await env.syncer.syncPod(p);
+  t.deepEqual(env.images.pullUsers, ['alice']);
+  t.true(
+    env.events.seen.includes(
+      'Warning FailedToRetrieveImagePullSecret Unable to retrieve some image pull secrets (gone); attempting to pull the image may not succeed.',
+    ),
+  );
+  t.false(env.events.seen.some((e) => e.includes('wonder')));
 });

@@ -6,7 +6,7 @@
 // cut short (an error, a killed kubelet) is finished by the next one.
 
 import { ConflictError, NotFoundError } from '../api/errors';
-import type { Container, Pod } from '../api/gen/tsk/v1/core';
+import type { Container, Pod, Secret, Service } from '../api/gen/tsk/v1/core';
 import type { Clock, EventRecorder, EventType, ResourceClient } from '../client';
 import { referenceTo } from '../client';
 import { BackoffTable, CRASH_BACKOFF } from './backoff';
@@ -29,6 +29,12 @@ import { computePodStatus, statusChanged, type Waiting } from './pod-status';
 import type { ProbeManager } from './probes';
 import type { ContainerRuntime } from './runtime/runtime';
 import { removePodDir, setUpVolumes } from './volumes';
+import { fetchObjects, type ObjectGetter } from './api-objects';
+import type { NodeAllocatable } from './downward-api';
+import { envObjectNames, type EnvObjects } from './env';
+import { pullCredentials } from './pull-secrets';
+import type { Credentials } from './runtime/image/registry-client';
+import { hasApiVolumes, syncApiVolumes, type ApiVolumeOptions } from './volumes/api-volumes';
 import { admitSysctls, SYSCTL_FORBIDDEN, type SysctlAllowlist } from './sysctl-allowlist';
 import { errorMessage } from '../util/errors';
 
@@ -49,6 +55,14 @@ export interface PodSyncDeps {
   networkNotReady: () => string | undefined;
   /** The sysctls pods may set (the safe set and --allowed-unsafe-sysctls). */
   sysctls: SysctlAllowlist;
+  /** The ConfigMaps and Secrets pods reference (env, volumes, imagePullSecrets). */
+  objects: ObjectGetter;
+  /** The Services of the cluster (for the Service environment variables). */
+  services: () => readonly Service[];
+  /** Resource limits a container leaves unset, for resourceFieldRef. */
+  nodeAllocatable: NodeAllocatable;
+  /** Mounts the tmpfs of a secret or projected volume (ensureTmpfs); absent: plain directories (unit tests). */
+  memoryMedium?: (dir: string) => void;
   log: (line: string) => void;
 }
 
@@ -128,6 +142,7 @@ export class PodSyncer {
       waiting.set(name, { reason: 'CrashLoopBackOff', message });
       this.event(pod, name, 'Warning', 'BackOff', `Back-off restarting failed container ${name} in pod ${podDescription(pod)}`);
     }
+    if (!plan.createSandbox && plan.sandboxId !== undefined) await this.refreshApiVolumes(pod);
     await this.execute(pod, plan, state, waiting);
     const after = await this.podState(uid);
     this.deps.probes.update(pod, after);
@@ -184,6 +199,12 @@ export class PodSyncer {
       this.event(pod, undefined, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${errorMessage(err)}`);
       return undefined;
     }
+    if (hasApiVolumes(pod)) {
+      const { failed } = await syncApiVolumes(pod, this.deps.dataDir, this.deps.objects, this.deps.nodeAllocatable, this.volumeOptions());
+      // As Kubernetes: the pod waits for its volumes; the next sync tries again.
+      for (const f of failed) this.event(pod, undefined, 'Warning', 'FailedMount', f.message);
+      if (failed.length > 0) return undefined;
+    }
     const m = pod.metadata;
     try {
       return await this.deps.runtime.createSandbox({
@@ -209,6 +230,46 @@ export class PodSyncer {
     }
   }
 
+  private volumeOptions(): ApiVolumeOptions {
+    return this.deps.memoryMedium ? { memoryMedium: this.deps.memoryMedium } : {};
+  }
+
+  /** Rewrites the configMap, secret, downwardAPI and projected volumes of a running pod whose sources changed. */
+  private async refreshApiVolumes(pod: Pod): Promise<void> {
+    if (!hasApiVolumes(pod)) return;
+    const { updated, failed } = await syncApiVolumes(pod, this.deps.dataDir, this.deps.objects, this.deps.nodeAllocatable, this.volumeOptions());
+    if (updated.length > 0) this.deps.log(`pod ${podDescription(pod)}: updated volume(s) ${updated.join(', ')}`);
+    for (const f of failed) this.deps.log(`pod ${podDescription(pod)}: ${f.message}`);
+  }
+
+  /** The credentials of the pod's imagePullSecrets for `image`; a Secret that cannot be read gets Kubernetes' warning. */
+  private async pullCredentials(pod: Pod, image: string): Promise<Credentials[]> {
+    const names = (pod.spec?.imagePullSecrets ?? []).map((r) => r.name ?? '').filter((n) => n !== '');
+    if (names.length === 0) return [];
+    const ns = pod.metadata?.namespace ?? '';
+    const found = await Promise.all(names.map((n) => this.deps.objects.secret(ns, n).catch(() => undefined)));
+    const missing = names.filter((_, i) => found[i] === undefined);
+    if (missing.length > 0) {
+      this.event(
+        pod,
+        undefined,
+        'Warning',
+        'FailedToRetrieveImagePullSecret',
+        `Unable to retrieve some image pull secrets (${missing.join(', ')}); attempting to pull the image may not succeed.`,
+      );
+    }
+    return pullCredentials(
+      found.filter((s): s is Secret => s !== undefined),
+      image,
+    );
+  }
+
+  /** The Services, ConfigMaps and Secrets container `c` reads in its environment. */
+  private async envObjects(pod: Pod, c: Container): Promise<EnvObjects> {
+    const fetched = await fetchObjects(this.deps.objects, pod.metadata?.namespace ?? '', envObjectNames(c));
+    return { services: this.deps.services(), ...fetched };
+  }
+
   private async startContainer(pod: Pod, sandboxId: string, s: ContainerToStart, podIP: string, waiting: Map<string, Waiting>): Promise<void> {
     const c = (s.init ? pod.spec?.initContainers : pod.spec?.containers)?.[s.index];
     if (!c) return;
@@ -221,7 +282,8 @@ export class PodSyncer {
     let imageUser: string;
     try {
       const ev = (type: EventType, reason: string, message: string): void => this.event(pod, s.name, type, reason, message);
-      const image = await this.deps.puller.ensure(c.image ?? '', c.imagePullPolicy || 'IfNotPresent', uid, ev);
+      const credentials = await this.pullCredentials(pod, c.image ?? '');
+      const image = await this.deps.puller.ensure(c.image ?? '', c.imagePullPolicy || 'IfNotPresent', uid, ev, credentials);
       imageId = image.id;
       imageUser = image.config.user;
     } catch (err) {
@@ -230,7 +292,16 @@ export class PodSyncer {
     }
     let config;
     try {
-      config = buildContainerConfig(pod, c, { dataDir: this.deps.dataDir, hostIP: this.deps.hostIP, podIP, restartCount: s.restartCount, imageUser });
+      config = buildContainerConfig(pod, c, {
+        dataDir: this.deps.dataDir,
+        hostIP: this.deps.hostIP,
+        podIP,
+        restartCount: s.restartCount,
+        imageUser,
+        nodeAllocatable: this.deps.nodeAllocatable,
+        objects: await this.envObjects(pod, c),
+        warn: (reason, message) => this.event(pod, undefined, 'Warning', reason, message),
+      });
     } catch (err) {
       return fail('CreateContainerConfigError', errorMessage(err), `Error: ${errorMessage(err)}`);
     }

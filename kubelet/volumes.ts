@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Pod, Volume } from '../api/gen/tsk/v1/core';
+import { unmountUnder } from '../util/mounts';
 
 export class VolumeError extends Error {
   constructor(message: string) {
@@ -20,11 +21,27 @@ export function podDir(dataDir: string, uid: string): string {
   return path.join(dataDir, 'pods', uid);
 }
 
+/** The directory of each volume plugin under the pod's volumes/, as Kubernetes names them. */
+function pluginDir(v: Volume): string | undefined {
+  if (v.emptyDir) return 'kubernetes.io~empty-dir';
+  if (v.configMap) return 'kubernetes.io~configmap';
+  if (v.secret) return 'kubernetes.io~secret';
+  if (v.downwardAPI) return 'kubernetes.io~downward-api';
+  if (v.projected) return 'kubernetes.io~projected';
+  return undefined;
+}
+
 /** Where a volume is on the node. */
 export function volumeHostPath(pod: Pod, v: Volume, dataDir: string): string {
-  if (v.emptyDir) return path.join(podDir(dataDir, pod.metadata?.uid ?? ''), 'volumes', 'kubernetes.io~empty-dir', v.name ?? '');
+  const plugin = pluginDir(v);
+  if (plugin !== undefined) return path.join(podDir(dataDir, pod.metadata?.uid ?? ''), 'volumes', plugin, v.name ?? '');
   if (v.hostPath) return v.hostPath.path ?? '';
-  throw new VolumeError(`volume "${v.name ?? ''}": only emptyDir and hostPath volumes are supported`);
+  throw new VolumeError(`volume "${v.name ?? ''}": only emptyDir, hostPath, configMap, secret, downwardAPI and projected volumes are supported`);
+}
+
+/** Volumes whose files come from the API: Kubernetes always mounts them read-only. */
+export function isReadOnlyVolume(v: Volume): boolean {
+  return !!(v.configMap || v.secret || v.downwardAPI || v.projected);
 }
 
 function checkType(p: string, type: string, name: string): void {
@@ -96,9 +113,11 @@ export function setUpVolumes(pod: Pod, dataDir: string): void {
   }
 }
 
-/** Removes the pod's directory (its emptyDirs); hostPaths are the node's and stay. Idempotent. */
+/** Removes the pod's directory (its emptyDirs, and the tmpfs of its secret volumes); hostPaths are the node's and stay. Idempotent. */
 export function removePodDir(dataDir: string, uid: string): void {
-  fs.rmSync(podDir(dataDir, uid), { recursive: true, force: true });
+  const dir = podDir(dataDir, uid);
+  unmountUnder(dir);
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** UIDs of the pods that have a directory under the data dir. */

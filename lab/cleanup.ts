@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { CgroupManager, ImageStore, NativeRuntime, detectCgroupLayout } from '../kubelet/runtime';
 import type { LabNode } from './topology';
+import { unmountUnder } from '../util/mounts';
 
 export async function cleanupNodeRuntime(node: LabNode): Promise<void> {
   if (!existsSync(node.dataDir)) return;
@@ -15,6 +16,8 @@ export async function cleanupNodeRuntime(node: LabNode): Promise<void> {
   for (const s of await runtime.listSandboxes()) await runtime.removeSandbox(s.id);
   for (const c of await runtime.listContainers()) await runtime.removeContainer(c.id);
   await cgroups.remove(node.cgroupRoot);
+  // The tmpfs of secret volumes of pods whose agent was stopped before it removed them.
+  unmountUnder(node.dataDir);
 }
 
 /** Imports an image archive into the node's image store; returns the references it brought. */

@@ -25,6 +25,7 @@ import { duplicate, forbidden, invalid, invalidEach, notFound, notSupported, Pat
 import { nameIsDNSSubdomain, validateAnnotations, validateLabels, validateObjectMeta, validateObjectMetaUpdate } from './meta';
 import { parseQuantityField, validateResourceRequirements } from './resources';
 import { validateGatedNodeName, validateOnlyDeletedSchedulingGates, validateSchedulingGates } from './scheduling-gates';
+import { validateApiDataVolume, validateEnvFrom, validateKeyRefs } from './pod-api-data';
 import { semanticDiff } from './semantic';
 import { hasBacksteps, inclusiveRangeError, isEnvVarName, isHTTPHeaderName, isValidIP, isValidPortName, isValidPortNum, NONNEGATIVE_MSG } from './values';
 
@@ -101,7 +102,10 @@ function validateVolume(v: Volume, path: Path): Cause[] {
       if (!has(HOST_PATH_TYPES, type)) errs.push(notSupported(p.child('type'), type, HOST_PATH_TYPES));
     }
   }
-  if (sources === 0) errs.push(required(path, 'must specify a volume type'));
+  const api = validateApiDataVolume(v, path);
+  errs.push(...api.errs);
+  if (sources + api.sources > 1) errs.push(forbidden(path, 'may not specify more than 1 volume type'));
+  if (sources + api.sources === 0) errs.push(required(path, 'must specify a volume type'));
   return errs;
 }
 
@@ -194,10 +198,11 @@ function validateEnvFieldPath(fieldPath: string, path: Path): Cause[] {
 function validateEnvVarSource(ev: EnvVar, path: Path, containerNames: ReadonlySet<string>): Cause[] {
   const src = ev.valueFrom!;
   const errs: Cause[] = [];
-  const sources = (src.fieldRef ? 1 : 0) + (src.resourceFieldRef ? 1 : 0);
+  const sources = (src.fieldRef ? 1 : 0) + (src.resourceFieldRef ? 1 : 0) + (src.configMapKeyRef ? 1 : 0) + (src.secretKeyRef ? 1 : 0);
   if (ev.value) errs.push(invalid(path, '', 'may not be specified when `value` is not empty'));
-  if (sources === 0) errs.push(invalid(path, '', 'must specify one of: `fieldRef` or `resourceFieldRef`'));
+  if (sources === 0) errs.push(invalid(path, '', 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`'));
   if (sources > 1) return [...errs, invalid(path, '', 'may not have more than one field specified at a time')];
+  errs.push(...validateKeyRefs(src, path));
   if (src.fieldRef) {
     const p = path.child('fieldRef');
     if (!src.fieldRef.apiVersion) errs.push(required(p.child('apiVersion')));
@@ -321,6 +326,7 @@ function validateContainer(c: Container, path: Path, ctx: ContainerContext): Cau
   errs.push(...validateEnum(c.imagePullPolicy, PULL_POLICIES, path.child('imagePullPolicy')));
   errs.push(...validatePorts(c.ports ?? [], path.child('ports')));
   errs.push(...validateEnv(c.env ?? [], path.child('env'), ctx.containerNames));
+  errs.push(...validateEnvFrom(c.envFrom ?? [], path.child('envFrom')));
   errs.push(...validateVolumeMounts(c.volumeMounts ?? [], ctx.volumes, path.child('volumeMounts')));
   errs.push(...validateResourceRequirements(c.resources, path.child('resources')));
   if (c.terminationMessagePath && !c.terminationMessagePath.startsWith('/')) {

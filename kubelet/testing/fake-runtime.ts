@@ -26,6 +26,8 @@ export class FakeRuntime implements ContainerRuntime {
   readonly calls: string[] = [];
   /** The config of every createSandbox call, in order. */
   readonly sandboxConfigs: SandboxConfig[] = [];
+  /** The config of every createContainer call, in order. */
+  readonly containerConfigs: ContainerConfig[] = [];
   /** Result of exec per command's first word (default exit 0). */
   execResults = new Map<string, ExecResult>();
   private seq = 0;
@@ -107,6 +109,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   async createContainer(sandboxId: string, config: ContainerConfig): Promise<string> {
     this.calls.push(`createContainer ${config.name}`);
+    this.containerConfigs.push(config);
     this.maybeFail('createContainer');
     if (this.sandboxes.get(sandboxId)?.state !== 'ready') throw new Error(`sandbox ${sandboxId} is not ready`);
     const id = this.id('c');
