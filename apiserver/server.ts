@@ -32,6 +32,7 @@ import { LeaseManager } from './storage/lease-manager';
 import { connectEtcd, type EtcdClientTls } from './storage/etcd-connection';
 import { EtcdCacheSource } from './storage/etcd-source';
 import { EtcdStore } from './storage/etcd-store';
+import type { StorageTransformers } from './storage/encryption';
 import { kindPrefix, objectKey } from './storage/keys';
 import { WatchCache } from './storage/watch-cache';
 import { Bootstrap } from './bootstrap/service';
@@ -94,6 +95,8 @@ export interface ApiServerOptions {
   tokenAuthFile?: string;
   /** Join tokens and certificates for joining nodes (tsk.v1.Bootstrap); not served without it. */
   bootstrap?: BootstrapOptions;
+  /** Encryption at rest by resource (--encryption-provider-config); default: nothing encrypted. */
+  encryption?: StorageTransformers;
 }
 
 export interface BootstrapOptions {
@@ -166,9 +169,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     // 1. etcd
     const etcd = connectEtcd(opts.etcdServers, opts.etcdTls);
     cleanups.push(() => etcd.close());
-    const store = new EtcdStore(etcd, metrics);
+    const store = new EtcdStore(etcd, metrics, opts.encryption);
     await waitForEtcd(store, opts.etcdServers, 30_000);
     log(`connected to etcd at ${opts.etcdServers.join(',')}`);
+    const encrypted = store.transformers.resources;
+    if (encrypted.length > 0) log(`encryption at rest for ${encrypted.join(', ')}`);
 
     // 2. watch caches, one etcd watch per kind
     const caches = new Map<KindName, WatchCache>();
