@@ -6,11 +6,12 @@ import * as grpc from '@grpc/grpc-js';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import { AlreadyExistsError, UnavailableError } from '../api/errors';
 import type { VersionInfo } from '../api/gen/tsk/v1/meta';
-import type { Namespace } from '../api/gen/tsk/v1/core';
+import type { Namespace, Pod } from '../api/gen/tsk/v1/core';
 import { KIND_NAMES, KINDS, type KindName } from '../api/kinds';
 import { nodeRestriction } from './admission/node-restriction';
 import type { Level } from './admission/pod-security';
 import { defaultAuthorizer } from './auth/default-authorizer';
+import type { NodeGraph } from './auth/node-authorizer';
 import type { Authenticator, CallCredentials, UserInfo } from './auth/user';
 import { GrpcApi, GRPC_MAX_RECEIVE_BYTES } from './grpc/server';
 import { ServingCertificateProvider, servingCredentials, type ServingTls } from './grpc/tls';
@@ -137,6 +138,26 @@ async function waitForEtcd(store: EtcdStore, urls: string[], timeoutMs: number):
   }
 }
 
+/**
+ * The node authorizer's graph from the Pod watch cache: the pods of a
+ * namespace bound to a node. A scan of the cached keys (the namespace is read
+ * from the key, only that namespace's pods are decoded) on each Secret or
+ * ConfigMap read by a node: those come once per pod start or watch, not per
+ * event. The cache is fed in etcd's order, so a kubelet that saw its pod
+ * bound (through the same cache) finds it here too.
+ */
+function nodeGraphOf(pods: WatchCache): NodeGraph {
+  return {
+    *podsOn(node: string, namespace: string): Iterable<Pod> {
+      for (const o of pods.values()) {
+        if (o.namespace !== namespace) continue;
+        const pod = o.obj as Pod;
+        if (pod.spec?.nodeName === node) yield pod;
+      }
+    },
+  };
+}
+
 /** Kubernetes' --event-ttl default: events are kept an hour. */
 export const DEFAULT_EVENT_TTL_SECONDS = 3600;
 
@@ -255,7 +276,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const transport = await servingTransport(opts, log, cleanups);
     new GrpcApi({
       authenticator: opts.authenticator ?? transport.authenticator,
-      authorizer: defaultAuthorizer(),
+      authorizer: defaultAuthorizer(nodeGraphOf(caches.get('Pod')!)),
       admission: { plugins: [nodeRestriction], podSecurityDefaultEnforce: opts.podSecurityDefaultEnforce ?? 'privileged' },
       tunnels,
       registries,

@@ -22,6 +22,7 @@ import { parsePropagationPolicy } from '../registry/propagation';
 import { MAX_OBJECT_BYTES, type Registry } from '../registry/store';
 import type { EtcdStore } from '../storage/etcd-store';
 import { buildFilter } from '../storage/filter';
+import { parseFieldSelector } from '../../api/fields';
 import type { WatchCache } from '../storage/watch-cache';
 import { encodingOf } from '../storage/objects';
 import { RawMessage, encodeList } from '../storage/wire';
@@ -86,6 +87,21 @@ function asApiError(err: unknown, log: (m: string) => void): ApiError {
   if (err instanceof ApiError) return err;
   log(`internal error: ${errorDetail(err)}`);
   return new InternalError(errorMessage(err));
+}
+
+/**
+ * The name a list or watch is limited to by `metadata.name=NAME` in its
+ * fieldSelector, as Kubernetes' RequestInfo sets it: the authorizer then sees
+ * a request for that one object (a node may watch a Secret its pod uses).
+ * "" for no such term or a selector that does not parse (refused later).
+ */
+export function selectedName(kind: KindName, fieldSelector: string | undefined): string {
+  if (!fieldSelector) return '';
+  try {
+    return parseFieldSelector(fieldSelector, kind).requiresExactMatch('metadata.name') ?? '';
+  } catch {
+    return '';
+  }
 }
 
 function checkSize(req: unknown): void {
@@ -176,7 +192,7 @@ export class GrpcApi {
       list: this.unary<ListRequest, RawMessage>(
         'list',
         resource,
-        (r) => ({ verb: 'list', resource, namespace: KINDS[kind].namespaced ? (r.namespace ?? '') : '' }),
+        (r) => ({ verb: 'list', resource, namespace: KINDS[kind].namespaced ? (r.namespace ?? '') : '', name: selectedName(kind, r.fieldSelector) }),
         async (r) => {
           const res = await reg.list(r);
           return new RawMessage(
@@ -249,7 +265,12 @@ export class GrpcApi {
       .then(() => {
         checkSize(call.request);
         const r = call.request;
-        this.gate.admit(call, { verb: 'watch', resource, namespace: KINDS[kind].namespaced ? (r.namespace ?? '') : '' });
+        this.gate.admit(call, {
+          verb: 'watch',
+          resource,
+          namespace: KINDS[kind].namespaced ? (r.namespace ?? '') : '',
+          name: selectedName(kind, r.fieldSelector),
+        });
         const filter = buildFilter(kind, KINDS[kind].namespaced ? (r.namespace ?? '') : '', r.labelSelector ?? '', r.fieldSelector ?? '');
         const watchEvents = metrics.watchEvents.labels(labels);
         return serveWatch(call, {
