@@ -76,3 +76,9 @@ test('etcd client TLS flags: cert and key go together', (t) => {
   t.deepEqual([f.etcdCaFile, f.etcdCertFile, f.etcdKeyFile], ['/ca', '/c', '/k']);
   t.throws(() => parseFlags(['--etcd-certfile', '/c']), { instanceOf: UsageError, message: '--etcd-certfile and --etcd-keyfile go together' });
 });
+
+test('--encryption-provider-config: a file, default none (the data dir gets its own)', (t) => {
+  t.is(parseFlags([]).encryptionProviderConfig, undefined);
+  t.is(parseFlags(['--encryption-provider-config', '/etc/tsk/enc.yaml']).encryptionProviderConfig, '/etc/tsk/enc.yaml');
+  t.throws(() => parseFlags(['--encryption-provider-config=']), { instanceOf: UsageError, message: /--encryption-provider-config: must not be empty/ });
+});
