@@ -5,7 +5,7 @@ import { CliError } from './errors';
 
 /** "pods (po), replicationcontrollers (rc), ...": the list an unknown kind error shows. */
 export function knownTypes(): string {
-  return KIND_NAMES.map((k) => `${KINDS[k].plural} (${KINDS[k].shortNames.join(', ')})`).join(', ');
+  return KIND_NAMES.map((k) => (KINDS[k].shortNames.length > 0 ? `${KINDS[k].plural} (${KINDS[k].shortNames.join(', ')})` : KINDS[k].plural)).join(', ');
 }
 
 /** Resolves a kind typed on the command line, or fails listing the known ones. */

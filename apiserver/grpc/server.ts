@@ -19,7 +19,7 @@ import type { ApiServerMetrics } from '../metrics';
 import { bindPod } from '../registry/pods';
 import type { NamespaceLifecycle } from '../registry/namespaces';
 import { parsePropagationPolicy } from '../registry/propagation';
-import { MAX_OBJECT_BYTES, type Registry } from '../registry/store';
+import type { Registry } from '../registry/store';
 import type { EtcdStore } from '../storage/etcd-store';
 import { buildFilter } from '../storage/filter';
 import { parseFieldSelector } from '../../api/fields';
@@ -66,7 +66,15 @@ function warningTrailer(warnings: readonly string[]): grpc.Metadata | undefined 
   return md;
 }
 
-/** The gRPC server's receive limit: above 1.5 MiB so the handlers can refuse with a clear Status. */
+/**
+ * Kubernetes' MaxRequestBodyBytes: a request up to 3 MiB is decoded, so that
+ * an object over a field's limit (a ConfigMap's 1 MiB of data, sent by apply
+ * with its last-applied copy) gets the field's error; what is stored is
+ * bounded separately (MAX_OBJECT_BYTES, 1.5 MiB, etcd's request limit).
+ */
+export const MAX_REQUEST_BYTES = 3 * 1024 * 1024;
+
+/** The gRPC server's receive limit: above MAX_REQUEST_BYTES so the handlers can refuse with a clear Status. */
 export const GRPC_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
 
 type AnyMethod = MethodDef<unknown, unknown>;
@@ -76,7 +84,7 @@ function passThrough(def: Record<string, AnyMethod>): ServiceDefinition {
   for (const [name, m] of Object.entries(def)) {
     out[name] = {
       ...m,
-      requestDeserialize: (buf: Buffer) => (buf.length > MAX_OBJECT_BYTES ? new OversizedRequest(buf.length) : m.requestDeserialize(buf)),
+      requestDeserialize: (buf: Buffer) => (buf.length > MAX_REQUEST_BYTES ? new OversizedRequest(buf.length) : m.requestDeserialize(buf)),
       responseSerialize: (v: unknown) => (v instanceof RawMessage ? v.bytes : (encodingOf(v) ?? m.responseSerialize(v))),
     };
   }
@@ -106,7 +114,7 @@ export function selectedName(kind: KindName, fieldSelector: string | undefined):
 
 function checkSize(req: unknown): void {
   if (req instanceof OversizedRequest) {
-    throw new TooLargeError(`request entity too large: the request is ${req.size} bytes, the limit is ${MAX_OBJECT_BYTES} bytes (1.5 MiB)`);
+    throw new TooLargeError(`request entity too large: the request is ${req.size} bytes, the limit is ${MAX_REQUEST_BYTES} bytes (3 MiB)`);
   }
 }
 
