@@ -78,6 +78,7 @@ test('only the configured resources are transformed; a failed read is an Interna
   t.is(tr.toStorage(cmKey, PLAIN), PLAIN);
   t.is(tr.fromStorage(cmKey, PLAIN), PLAIN);
   t.is(tr.toStorage('/bootstrap/tokens/abc', PLAIN), PLAIN);
+  t.is(tr.toStorage('/registry/secretsX', PLAIN), PLAIN);
   const err = t.throws(() => tr.fromStorage(SECRET_KEY, PLAIN), { instanceOf: InternalError });
   t.is(err?.message, `unable to transform key "${SECRET_KEY}": no matching prefix found`);
   t.false(err?.message.includes('hunter2'));

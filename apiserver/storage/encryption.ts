@@ -146,7 +146,8 @@ export class StorageTransformers {
   private forKey(key: string): ValueTransformer | undefined {
     if (this.byResource.size === 0 || !key.startsWith(REGISTRY_PREFIX)) return undefined;
     const rest = key.slice(REGISTRY_PREFIX.length);
-    return this.byResource.get(rest.slice(0, rest.indexOf('/')));
+    const slash = rest.indexOf('/');
+    return slash < 0 ? undefined : this.byResource.get(rest.slice(0, slash));
   }
 
   toStorage(key: string, value: Buffer): Buffer {
