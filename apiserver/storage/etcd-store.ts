@@ -129,9 +129,10 @@ export class EtcdStore {
     }
   }
 
-  /** A stored key-value with its value as the registry wrote it (decrypted). */
-  readable(kv: KeyValue): KeyValue {
-    return { ...kv, value: this.transformers.fromStorage(kv.key, kv.value) };
+  /** A stored key-value with its value as the registry wrote it (decrypted); the same object when nothing was transformed. */
+  private readable(kv: KeyValue): KeyValue {
+    const value = this.transformers.fromStorage(kv.key, kv.value);
+    return value === kv.value ? kv : { ...kv, value };
   }
 
   /** A new lease of `ttlSeconds`; its ID as a decimal string (int64). */
