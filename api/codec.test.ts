@@ -1,6 +1,6 @@
 import test from 'ava';
 import { decodeJson, encodeJson, DecodeError } from './codec';
-import { Pod, Service } from './gen/tsk/v1/core';
+import { ConfigMap, Pod, Secret, Service } from './gen/tsk/v1/core';
 
 const podJson = {
   apiVersion: 'v1',
@@ -93,4 +93,39 @@ test("hostPID, hostIPC and sysctls keep Kubernetes' spelling, both ways", (t) =>
   const back = encodeJson('tsk.v1.Pod', Pod.decode(Pod.encode(value).finish())) as { spec: Record<string, unknown> };
   t.is(back.spec['hostPID'], true);
   t.is(back.spec['hostIPC'], true);
+});
+
+test('Secret data is base64 both ways; stringData and ConfigMap data are plain strings', (t) => {
+  const json = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'db' },
+    type: 'Opaque',
+    data: { password: Buffer.from('S!B\\*d$zDsb=').toString('base64'), empty: '' },
+    stringData: { username: 'admin' },
+  };
+  const { value, unknownFields } = decodeJson<Secret>('tsk.v1.Secret', json);
+  t.deepEqual(unknownFields, []);
+  t.deepEqual(Buffer.from(value.data?.['password'] ?? []).toString(), 'S!B\\*d$zDsb=');
+  t.is(value.stringData?.['username'], 'admin');
+  const back = encodeJson('tsk.v1.Secret', Secret.decode(Secret.encode(value).finish()));
+  t.deepEqual(back['data'], { password: json.data.password, empty: '' });
+  const cm = decodeJson<ConfigMap>('tsk.v1.ConfigMap', { metadata: { name: 'c' }, data: { 'a.conf': 'x=1\n' }, binaryData: { b: 'AAEC' } }).value;
+  t.deepEqual(cm.data, { 'a.conf': 'x=1\n' });
+  t.deepEqual([...(cm.binaryData?.['b'] ?? [])], [0, 1, 2]);
+  t.deepEqual(encodeJson('tsk.v1.ConfigMap', cm)['binaryData'], { b: 'AAEC' });
+});
+
+test('data that is not base64 is refused with its field, as Go decodes []byte', (t) => {
+  for (const [bad, byte] of [
+    ['hunter2!', 7],
+    ['abc', 0],
+    ['ab=c', 2],
+  ] as const) {
+    const err = t.throws(() => decodeJson('tsk.v1.Secret', { metadata: { name: 'db' }, data: { password: bad } }), { instanceOf: DecodeError });
+    t.regex(err?.message ?? '', new RegExp(`data\\.password: illegal base64 data at input byte ${byte}`), bad);
+  }
+  // Go's decoder skips line breaks (a folded YAML block).
+  const folded = decodeJson<Secret>('tsk.v1.Secret', { metadata: { name: 'db' }, data: { k: 'aGVs\nbG8=' } }).value;
+  t.is(Buffer.from(folded.data?.['k'] ?? []).toString(), 'hello');
 });

@@ -106,12 +106,27 @@ function decodeScalar(kind: string, value: unknown, path: string, ctx: DecodeCon
       if (typeof value === 'number') return value;
       break;
     case 'bytes':
-      if (typeof value === 'string') return Buffer.from(value, 'base64');
+      if (typeof value === 'string') return decodeBase64(value, path, ctx);
       break;
   }
   const expected = kind === 'bool' ? 'boolean' : kind.startsWith('int') ? 'integer' : kind;
   ctx.problems.push({ field: path, message: `expected ${expected}, got ${describe(value)}` });
   return undefined;
+}
+
+/**
+ * Standard base64 with padding, strictly as Go's encoding/json reads []byte
+ * (Buffer.from would skip bad characters and decode garbage). Whitespace
+ * line breaks are allowed, as Go's decoder ignores \r and \n.
+ */
+function decodeBase64(value: string, path: string, ctx: DecodeContext): Buffer | undefined {
+  const text = value.replace(/[\r\n]/g, '');
+  const bad = text.search(/[^A-Za-z0-9+/=]|=[^=]|={3}/);
+  if (bad >= 0 || text.length % 4 !== 0) {
+    ctx.problems.push({ field: path, message: `illegal base64 data at input byte ${bad >= 0 ? bad : text.length - (text.length % 4)}` });
+    return undefined;
+  }
+  return Buffer.from(text, 'base64');
 }
 
 function decodeIntOrString(value: unknown, path: string, ctx: DecodeContext): unknown {

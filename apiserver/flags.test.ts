@@ -97,3 +97,9 @@ test("etcd upkeep flags: compaction interval, k3s's snapshot flags and cluster r
   t.throws(() => parseFlags(['--cluster-reset-restore-path', '/s/x']), { instanceOf: UsageError, message: /needs --cluster-reset/ });
   t.throws(() => parseFlags(['--etcd-compaction-interval', '10ms']), { instanceOf: UsageError, message: /--etcd-compaction-interval/ });
 });
+
+test('--encryption-provider-config: a file, default none (the data dir gets its own)', (t) => {
+  t.is(parseFlags([]).encryptionProviderConfig, undefined);
+  t.is(parseFlags(['--encryption-provider-config', '/etc/tsk/enc.yaml']).encryptionProviderConfig, '/etc/tsk/enc.yaml');
+  t.throws(() => parseFlags(['--encryption-provider-config=']), { instanceOf: UsageError, message: /--encryption-provider-config: must not be empty/ });
+});

@@ -40,6 +40,8 @@ export interface ApiServerFlags {
   etcdCaFile: string | undefined;
   etcdCertFile: string | undefined;
   etcdKeyFile: string | undefined;
+  /** Kubernetes' --encryption-provider-config; default DIR/encryption-config.yaml, made on the first start. */
+  encryptionProviderConfig: string | undefined;
   help: boolean;
 }
 
@@ -124,6 +126,7 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     'etcd-cafile': { type: 'string' },
     'etcd-certfile': { type: 'string' },
     'etcd-keyfile': { type: 'string' },
+    'encryption-provider-config': { type: 'string' },
     'insecure-plaintext-for-benchmarks-only': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   });
@@ -164,6 +167,7 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     clusterName: contextName(values['cluster-name']),
     tokenAuthFile: nonEmpty('token-auth-file', values['token-auth-file']),
     insecurePlaintext: values['insecure-plaintext-for-benchmarks-only'],
+    encryptionProviderConfig: nonEmpty('encryption-provider-config', values['encryption-provider-config']),
     ...etcdTls(values['etcd-cafile'], values['etcd-certfile'], values['etcd-keyfile']),
     help: values.help,
   };

@@ -14,6 +14,7 @@ import { onShutdownSignals, reportStop, untilStopped } from '../util/signals';
 import { runCommand } from '../util/cli/command';
 import { FLAG_HELP, parseFlags, type ApiServerFlags } from './flags';
 import { startApiServer, type ApiServerOptions, type RunningApiServer } from './server';
+import { defaultEncryptionConfigPath, ensureDefaultEncryptionConfig, loadEncryptionConfig } from './storage/encryption-file';
 import { errorMessage } from '../util/errors';
 import { clusterReset, etcdUrlFile } from './etcd/reset';
 import { startSnapshotSchedule, type RunningSnapshotSchedule } from './etcd/snapshot-schedule';
@@ -78,7 +79,11 @@ export async function startWithEtcd(
   let schedule: RunningSnapshotSchedule | undefined;
   let lastSnapshot: SnapshotInfo | undefined;
   try {
+    const encryption = flags.encryptionProviderConfig
+      ? await loadEncryptionConfig(flags.encryptionProviderConfig)
+      : await ensureDefaultEncryptionConfig(defaultEncryptionConfigPath(flags.dataDir), log);
     server = await startApiServer({
+      encryption,
       // Joining needs the CA (and TLS): a plaintext benchmark server has neither.
       bootstrap: pki === undefined ? undefined : { ca: pki.ca, tokenFile: join(flags.dataDir, 'token') },
       etcdServers,

@@ -6,12 +6,13 @@ import * as grpc from '@grpc/grpc-js';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import { AlreadyExistsError, UnavailableError } from '../api/errors';
 import type { VersionInfo } from '../api/gen/tsk/v1/meta';
-import type { Event, Namespace } from '../api/gen/tsk/v1/core';
+import type { Event, Namespace, Pod } from '../api/gen/tsk/v1/core';
 import { rfc3339 } from '../util/time';
 import { KIND_NAMES, KINDS, type KindName } from '../api/kinds';
 import { nodeRestriction } from './admission/node-restriction';
 import type { Level } from './admission/pod-security';
 import { defaultAuthorizer } from './auth/default-authorizer';
+import type { NodeGraph } from './auth/node-authorizer';
 import type { Authenticator, CallCredentials, UserInfo } from './auth/user';
 import { GrpcApi, GRPC_MAX_RECEIVE_BYTES } from './grpc/server';
 import { ServingCertificateProvider, servingCredentials, type ServingTls } from './grpc/tls';
@@ -36,6 +37,7 @@ import { EtcdCacheSource } from './storage/etcd-source';
 import { EtcdStore } from './storage/etcd-store';
 import { etcdCompactionBackend, startCompactor } from './storage/compactor';
 import { etcdMaintenanceBackend, startMaintenance, type DefragPolicy, type RunningMaintenance, type StorageHealth } from './storage/maintenance';
+import type { StorageTransformers } from './storage/encryption';
 import { kindPrefix, objectKey } from './storage/keys';
 import { WatchCache } from './storage/watch-cache';
 import { Bootstrap } from './bootstrap/service';
@@ -108,6 +110,8 @@ export interface ApiServerOptions {
   tokenAuthFile?: string;
   /** Join tokens and certificates for joining nodes (tsk.v1.Bootstrap); not served without it. */
   bootstrap?: BootstrapOptions;
+  /** Encryption at rest by resource (--encryption-provider-config); default: nothing encrypted. */
+  encryption?: StorageTransformers;
 }
 
 export interface BootstrapOptions {
@@ -216,6 +220,26 @@ export function describeStorageHealth(h: StorageHealth): string {
 /** kube-apiserver's --etcd-compaction-interval default. */
 const DEFAULT_COMPACTION_INTERVAL_MS = 5 * 60_000;
 
+/**
+ * The node authorizer's graph from the Pod watch cache: the pods of a
+ * namespace bound to a node. A scan of the cached keys (the namespace is read
+ * from the key, only that namespace's pods are decoded) on each Secret or
+ * ConfigMap read by a node: those come once per pod start or watch, not per
+ * event. The cache is fed in etcd's order, so a kubelet that saw its pod
+ * bound (through the same cache) finds it here too.
+ */
+function nodeGraphOf(pods: WatchCache): NodeGraph {
+  return {
+    *podsOn(node: string, namespace: string): Iterable<Pod> {
+      for (const o of pods.values()) {
+        if (o.namespace !== namespace) continue;
+        const pod = o.obj as Pod;
+        if (pod.spec?.nodeName === node) yield pod;
+      }
+    },
+  };
+}
+
 /** Kubernetes' --event-ttl default: events are kept an hour. */
 export const DEFAULT_EVENT_TTL_SECONDS = 3600;
 
@@ -248,9 +272,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     // 1. etcd
     const etcd = connectEtcd(opts.etcdServers, opts.etcdTls);
     cleanups.push(() => etcd.close());
-    const store = new EtcdStore(etcd, metrics);
+    const store = new EtcdStore(etcd, metrics, opts.encryption);
     await waitForEtcd(store, opts.etcdServers, 30_000);
     log(`connected to etcd at ${opts.etcdServers.join(',')}`);
+    const encrypted = store.transformers.resources;
+    if (encrypted.length > 0) log(`encryption at rest for ${encrypted.join(', ')}`);
 
     // 2. watch caches, one etcd watch per kind
     const caches = new Map<KindName, WatchCache>();
@@ -348,7 +374,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const transport = await servingTransport(opts, log, cleanups);
     new GrpcApi({
       authenticator: opts.authenticator ?? transport.authenticator,
-      authorizer: defaultAuthorizer(),
+      authorizer: defaultAuthorizer(nodeGraphOf(caches.get('Pod')!)),
       admission: { plugins: [nodeRestriction], podSecurityDefaultEnforce: opts.podSecurityDefaultEnforce ?? 'privileged' },
       tunnels,
       registries,

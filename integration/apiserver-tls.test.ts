@@ -210,6 +210,11 @@ test('tsk apiserver: PKI files 0600 reused on restart, admin.conf works, the emb
   const cs = new Clientset(target.server, target.credentials);
   t.teardown(() => cs.close());
   t.truthy((await cs.namespaces.get('kube-system')).metadata?.uid);
+  // Secrets are encrypted with the key made in the data dir on this first start.
+  t.is((await stat(join(dir, 'encryption-config.yaml'))).mode & 0o777, 0o600);
+  t.regex(lines.join('\n'), /encryption at rest for secrets/);
+  await cs.secrets.create({ metadata: { name: 'kept', namespace: 'default' }, stringData: { k: 'across-restarts' } });
+  const keyFile = await readFile(join(dir, 'encryption-config.yaml'), 'utf8');
 
   const etcdUrl = /embedded etcd ready at (\S+)/.exec(lines.join('\n'))?.[1] ?? '';
   t.regex(etcdUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
@@ -238,6 +243,8 @@ test('tsk apiserver: PKI files 0600 reused on restart, admin.conf works, the emb
   const cs2 = new Clientset(again.server, again.credentials);
   t.teardown(() => cs2.close());
   t.truthy((await cs2.namespaces.get('default')).metadata?.uid);
+  t.is(await readFile(join(dir, 'encryption-config.yaml'), 'utf8'), keyFile, 'the key is kept');
+  t.is(Buffer.from((await cs2.secrets.get('kept', 'default')).data?.['k'] ?? []).toString(), 'across-restarts');
 });
 
 test('a bad token file stops the start with one line naming it', async (t) => {

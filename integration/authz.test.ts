@@ -3,7 +3,8 @@
 // identity is held to its own Node, its own pods' status, its own tunnel,
 // and gets no pod creation, exec or logs; the scheduler binds; Pod Security
 // refuses a hostPath pod in a namespace labelled baseline and accepts it in
-// a privileged one.
+// a privileged one. A node reads only the Secrets and ConfigMaps of its
+// own pods, by name (get, or list/watch with fieldSelector metadata.name).
 //
 // Identities are real: each client presents a certificate of the test
 // cluster CA (CN = user, O = groups) over TLS, as tsk's components do; an
@@ -14,12 +15,13 @@ import * as grpc from '@grpc/grpc-js';
 import test, { type ExecutionContext } from 'ava';
 import { ApiError, ForbiddenError, UnauthorizedError, fromServiceError } from '../api/errors';
 import * as apiGen from '../api/gen/tsk/v1/api';
-import type { Node, Pod } from '../api/gen/tsk/v1/core';
+import type { ConfigMap, Node, Pod, Secret } from '../api/gen/tsk/v1/core';
 import type { ExecServerMessage, TunnelMessage } from '../api/gen/tsk/v1/stream';
 import type { UserInfo } from '../apiserver/auth/user';
 import { channelCredentials } from '../client';
 import { pod, RawKindClient, rejects, startTestApiServer, type TestApiServer } from './support/apiserver';
 import { startTestEtcd } from './support/etcd';
+import { eventually } from './support/wait';
 import { testTls } from './support/pki';
 import { openTunnel, streamEnd } from './support/streams';
 
@@ -45,6 +47,8 @@ interface Cluster {
     nodes: RawKindClient<'Node'>;
     namespaces: RawKindClient<'Namespace'>;
     rcs: RawKindClient<'ReplicationController'>;
+    secrets: RawKindClient<'Secret'>;
+    configMaps: RawKindClient<'ConfigMap'>;
     client: grpc.Client;
   }>;
 }
@@ -62,6 +66,8 @@ async function startCluster(t: ExecutionContext, extra: { podSecurityDefaultEnfo
         nodes: new RawKindClient(client, 'Node'),
         namespaces: new RawKindClient(client, 'Namespace'),
         rcs: new RawKindClient(client, 'ReplicationController'),
+        secrets: new RawKindClient(client, 'Secret'),
+        configMaps: new RawKindClient(client, 'ConfigMap'),
       };
     },
   };
@@ -278,4 +284,98 @@ test('Pod Security: the cluster-wide default applies to namespaces without the l
   isForbidden(t, err, 'pods "net" is forbidden: violates PodSecurity "baseline:latest": host namespaces (hostNetwork=true)');
   await admin.pods.create(pod('fine', {}, 'plain'));
   t.pass();
+});
+
+test('a node reads the Secrets and ConfigMaps of its own pods, one by name, and nothing else', async (t) => {
+  const c = await startCluster(t);
+  const admin = await c.as(ADMIN);
+  await admin.namespaces.create({ metadata: { name: 'demo' } });
+  await admin.nodes.create(node('n1'));
+  await admin.nodes.create(node('n2'));
+  const secret = (name: string): Secret => ({ metadata: { name, namespace: 'demo' }, stringData: { password: `pw-of-${name}` } });
+  for (const name of ['s1', 's2', 'pull']) await admin.secrets.create(secret(name));
+  await admin.configMaps.create({ metadata: { name: 'c1', namespace: 'demo' }, data: { 'app.conf': 'x=1' } } as ConfigMap);
+  // References through envFrom and imagePullSecrets (pod validation of this round takes them already).
+  const withRefs = (name: string, secretName: string, extra: Partial<NonNullable<Pod['spec']>> = {}): Pod => ({
+    metadata: { name, namespace: 'demo' },
+    spec: {
+      containers: [{ name: 'main', image: 'busybox:1.36', envFrom: [{ secretRef: { name: secretName } }, ...(extra.containers?.[0]?.envFrom ?? [])] }],
+      imagePullSecrets: extra.imagePullSecrets,
+    },
+  });
+  await admin.pods.create(
+    withRefs('p1', 's1', { containers: [{ name: 'x', envFrom: [{ configMapRef: { name: 'c1' } }] }], imagePullSecrets: [{ name: 'pull' }] }),
+  );
+  await admin.pods.create(withRefs('p2', 's2'));
+  const scheduler = await c.as(SCHEDULER);
+  await scheduler.pods.bind({ metadata: { name: 'p1', namespace: 'demo' }, target: { kind: 'Node', name: 'n1' } });
+  await scheduler.pods.bind({ metadata: { name: 'p2', namespace: 'demo' }, target: { kind: 'Node', name: 'n2' } });
+
+  const n1 = await c.as(N1);
+  // Bound pods reach the authorizer through the Pod watch cache: wait until it has p1's binding.
+  await eventually(
+    () =>
+      n1.secrets.get('demo', 's1').then(
+        () => true,
+        () => false,
+      ),
+    10_000,
+    'n1 may read s1',
+  );
+  t.is(Buffer.from((await n1.secrets.get('demo', 's1')).data?.['password'] ?? []).toString(), 'pw-of-s1');
+  t.is((await n1.secrets.get('demo', 'pull')).metadata?.name, 'pull');
+  t.is((await n1.configMaps.get('demo', 'c1')).data?.['app.conf'], 'x=1');
+  isForbidden(
+    t,
+    await rejects(n1.secrets.get('demo', 's2')),
+    `secrets "s2" is forbidden: User "system:node:n1" cannot get resource "secrets" in API group "" in the namespace "demo": no relationship found between node 'n1' and this object`,
+  );
+  isForbidden(
+    t,
+    await rejects(n1.secrets.list({ namespace: 'demo' })),
+    'secrets is forbidden: User "system:node:n1" cannot list resource "secrets" in API group "" in the namespace "demo": No Object name found',
+  );
+  isForbidden(t, await rejects(n1.secrets.list({})), /cannot list resource "secrets" in API group "" at the cluster scope/);
+  isForbidden(t, await rejects(n1.secrets.update({ ...secret('s1'), stringData: { password: 'changed' } })), /cannot update resource "secrets"/);
+
+  // What the kubelet does: a list and a watch limited to one name, in the namespace.
+  const one = await n1.secrets.list({ namespace: 'demo', fieldSelector: 'metadata.name=s1' });
+  t.deepEqual(
+    one.items?.map((s) => s.metadata?.name),
+    ['s1'],
+  );
+  const watch = (await c.as(N1)).secrets.watch({ namespace: 'demo', fieldSelector: 'metadata.name=s1' });
+  t.teardown(() => watch.cancel());
+  await watch.waitFor((e) => e.length >= 1);
+  t.is(watch.events[0]?.type, 'ADDED');
+  await admin.secrets.update({ ...(await admin.secrets.get('demo', 's1')), stringData: { password: 'rotated' } });
+  await watch.waitFor((e) => e.length >= 2);
+  t.is(Buffer.from(watch.events[1]?.object.data?.['password'] ?? []).toString(), 'rotated');
+  const other = (await c.as(N1)).secrets.watch({ namespace: 'demo', fieldSelector: 'metadata.name=s2' });
+  await other.waitEnd();
+  t.is(other.error?.reason, 'Forbidden');
+  // A selector naming s1 but also other terms cannot widen the watch: the name still has to match.
+  const sneaky = await n1.secrets.list({ namespace: 'demo', fieldSelector: 'type=Opaque,metadata.name=s1' });
+  t.deepEqual(
+    sneaky.items?.map((s) => s.metadata?.name),
+    ['s1'],
+  );
+
+  // Controllers and the scheduler read no Secrets.
+  isForbidden(t, await rejects(scheduler.secrets.list({})), /User "system:kube-scheduler" cannot list resource "secrets"/);
+  const cm = await c.as({ name: 'system:kube-controller-manager', groups: [] });
+  isForbidden(t, await rejects(cm.secrets.get('demo', 's1')), /User "system:kube-controller-manager" cannot get resource "secrets"/);
+
+  // Once its pod is gone, the node loses the Secret.
+  await admin.pods.delete({ namespace: 'demo', name: 'p1', gracePeriodSeconds: 0 });
+  await eventually(
+    () =>
+      n1.secrets.get('demo', 's1').then(
+        () => false,
+        () => true,
+      ),
+    10_000,
+    'n1 lost s1',
+  );
+  isForbidden(t, await rejects(n1.secrets.get('demo', 's1')), /no relationship found between node 'n1' and this object/);
 });

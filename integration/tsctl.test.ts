@@ -463,3 +463,120 @@ test('apply --dry-run=server has the server judge every object and stores none; 
   t.is(wrong.code, 1);
   t.regex(wrong.stderr, /Invalid dry-run value \(maybe\)\. Must be "none", "server", or "client"\./);
 });
+
+test('configmaps and secrets: create as kubectl, get -o yaml in base64, describe without values, apply with stringData', async (t) => {
+  const { home, cs, run } = await setup(t);
+  const { file } = scratch(home, cs);
+  const pwFile = await file('password.txt', 'S!B\\*d$zDsb=');
+  const created = await run(['create', 'secret', 'generic', 'db-user-pass', '--from-literal=username=admin', `--from-file=password=${pwFile}`]);
+  t.is(created.code, 0, created.stderr);
+  t.is(created.stdout, 'secret/db-user-pass created\n');
+  const yaml = await run(['get', 'secret', 'db-user-pass', '-o', 'yaml']);
+  t.is(yaml.code, 0, yaml.stderr);
+  const doc = load(yaml.stdout, { schema: CORE_SCHEMA }) as { data: Record<string, string>; type: string; stringData?: unknown };
+  t.deepEqual(doc.data, { password: Buffer.from('S!B\\*d$zDsb=').toString('base64'), username: Buffer.from('admin').toString('base64') });
+  t.is(doc.type, 'Opaque');
+  const table = await run(['get', 'secrets']);
+  t.regex(table.stdout, /^NAME\s+TYPE\s+DATA\s+AGE\ndb-user-pass\s+Opaque\s+2\s+\d+s\n$/);
+  const described = await run(['describe', 'secret', 'db-user-pass']);
+  t.is(described.code, 0, described.stderr);
+  t.regex(described.stdout, /\nType:\s+Opaque\n\nData\n====\npassword:\s+12 bytes\nusername:\s+5 bytes\n$/);
+  t.false(described.stdout.includes('admin'), 'describe never prints a value');
+
+  const env = await file('game.env', 'lives=3\nenemies=aliens\n');
+  const cm = await run(['create', 'configmap', 'game-config', `--from-env-file=${env}`, '--from-literal=mode=easy']);
+  t.is(cm.stdout, 'configmap/game-config created\n', cm.stderr);
+  t.deepEqual((await cs.configMaps.get('game-config', 'default')).data, { enemies: 'aliens', lives: '3', mode: 'easy' });
+  t.regex((await run(['describe', 'cm', 'game-config'])).stdout, /\nData\n====\nenemies:\n----\naliens\n\nlives:\n----\n3\n/);
+
+  const docker = await run([
+    'create',
+    'secret',
+    'docker-registry',
+    'regcred',
+    '--docker-server=registry.example.com',
+    '--docker-username=ci',
+    '--docker-password=pw',
+  ]);
+  t.is(docker.stdout, 'secret/regcred created\n', docker.stderr);
+  const reg = await cs.secrets.get('regcred', 'default');
+  t.is(reg.type, 'kubernetes.io/dockerconfigjson');
+  t.deepEqual(JSON.parse(Buffer.from(reg.data?.['.dockerconfigjson'] ?? []).toString()), {
+    auths: { 'registry.example.com': { username: 'ci', password: 'pw', auth: Buffer.from('ci:pw').toString('base64') } },
+  });
+
+  // The Kubernetes documentation's Secret with stringData, applied unchanged.
+  const manifest = await file(
+    'secret.yaml',
+    'apiVersion: v1\nkind: Secret\nmetadata:\n  name: mysecret\ntype: Opaque\nstringData:\n  config.yaml: |\n    apiUrl: "https://my.api.com/api/v1"\n    username: admin\n',
+  );
+  const applied = await run(['apply', '-f', manifest]);
+  t.is(applied.stdout, 'secret/mysecret created\n', applied.stderr);
+  const got = load((await run(['get', 'secret', 'mysecret', '-o', 'yaml'])).stdout, { schema: CORE_SCHEMA }) as {
+    data: Record<string, string>;
+    stringData?: unknown;
+  };
+  t.is(Buffer.from(got.data['config.yaml'] ?? '', 'base64').toString(), 'apiUrl: "https://my.api.com/api/v1"\nusername: admin\n');
+  t.is(got.stringData, undefined, 'stringData is write-only');
+  // As kubectl: stringData is never in the live object, so apply sees a change and says configured; the server stores nothing new.
+  const rv = (await cs.secrets.get('mysecret', 'default')).metadata?.resourceVersion;
+  const again = await run(['apply', '-f', manifest]);
+  t.is(again.stdout, 'secret/mysecret configured\n', again.stderr);
+  t.is((await cs.secrets.get('mysecret', 'default')).metadata?.resourceVersion, rv);
+
+  // Bad input to create: the flag is named and nothing is stored.
+  const missing = await run(['create', 'secret', 'generic', 'broken', '--from-literal=a=1', `--from-file=${join(home, 'nope.txt')}`]);
+  t.is(missing.code, 1);
+  t.is(missing.stderr, `error: --from-file: error reading ${join(home, 'nope.txt')}: no such file or directory\n`);
+  const dup = await run(['create', 'configmap', 'broken', '--from-literal=a=1', '--from-literal=a=2']);
+  t.is(dup.code, 1);
+  t.regex(dup.stderr, /^error: --from-literal: cannot add key "a", another key by that name already exists/);
+  const badKey = await run(['create', 'configmap', 'broken', '--from-literal=../etc=1']);
+  t.is(badKey.code, 1);
+  t.regex(badKey.stderr, /^error: --from-literal: "\.\.\/etc" is not a valid key name for a ConfigMap/);
+  t.deepEqual(
+    ((await cs.secrets.list({ namespace: 'default' })).items ?? []).map((s) => s.metadata?.name),
+    ['db-user-pass', 'mysecret', 'regcred'],
+  );
+  t.deepEqual(
+    ((await cs.configMaps.list({ namespace: 'default' })).items ?? []).map((c) => c.metadata?.name),
+    ['game-config'],
+  );
+});
+
+test('bad ConfigMaps and Secrets through apply: over 1 MiB, keys that are not file names, bad base64: a field error, exit 1, nothing stored', async (t) => {
+  const { home, cs, run } = await setup(t);
+  const { file } = scratch(home, cs);
+  const big = 'x'.repeat(1024 * 1024);
+  const cases: [string, string, RegExp][] = [
+    [
+      'big-cm.yaml',
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  blob: ${big}\n`,
+      /The ConfigMap "big" is invalid: .*data: Too long: must have at most 1048576 bytes/,
+    ],
+    [
+      'big-secret.yaml',
+      `apiVersion: v1\nkind: Secret\nmetadata: {name: big}\nstringData:\n  blob: ${big}\n`,
+      /The Secret "big" is invalid: .*data: Too long: must have at most 1048576 bytes/,
+    ],
+    [
+      'key-cm.yaml',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keys}\ndata:\n  "a/b": "1"\n  "..data": "2"\n',
+      /The ConfigMap "keys" is invalid: \[?.*data\[a\/b\]: Invalid value: "a\/b": a valid config key must consist of alphanumeric characters.*data\[\.\.data\]: Invalid value: "\.\.data": must not start with '\.\.'/s,
+    ],
+    [
+      'key-secret.yaml',
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: keys}\nstringData:\n  "my key": hunter2\n',
+      /The Secret "keys" is invalid: data\[my key\]: Invalid value: "my key": a valid config key must consist of alphanumeric characters/,
+    ],
+    ['b64.yaml', 'apiVersion: v1\nkind: Secret\nmetadata: {name: b64}\ndata:\n  password: hunter2!\n', /data\.password: illegal base64 data at input byte 7/],
+  ];
+  for (const [name, text, message] of cases) {
+    const r = await run(['apply', '-f', await file(name, text)]);
+    t.is(r.code, 1, `${name}: ${r.stderr}`);
+    t.regex(r.stderr, message, name);
+    t.false(r.stderr.includes('hunter2'), `${name}: no secret value in the message`);
+  }
+  t.deepEqual((await cs.configMaps.listAll({ namespace: '' })).items ?? [], [], 'no ConfigMap was stored');
+  t.deepEqual((await cs.secrets.listAll({ namespace: '' })).items ?? [], [], 'no Secret was stored');
+});

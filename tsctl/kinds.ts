@@ -5,10 +5,7 @@ import { CliError } from './errors';
 
 /** "pods (po), replicationcontrollers (rc), ...": the list an unknown kind error shows. */
 export function knownTypes(): string {
-  return KIND_NAMES.map((k) => {
-    const short = KINDS[k].shortNames;
-    return short.length > 0 ? `${KINDS[k].plural} (${short.join(', ')})` : KINDS[k].plural;
-  }).join(', ');
+  return KIND_NAMES.map((k) => (KINDS[k].shortNames.length > 0 ? `${KINDS[k].plural} (${KINDS[k].shortNames.join(', ')})` : KINDS[k].plural)).join(', ');
 }
 
 /** Resolves a kind typed on the command line, or fails listing the known ones. */

@@ -60,3 +60,89 @@ test('a broken client config is one line and exit 1, with no hint to --help', as
   t.is(r.code, 1);
   t.regex(r.stderr, /^error: .*config: .*client-certificate-data: must be base64 of a PEM block\n$/);
 });
+
+test('create configmap and secrets: built offline with --dry-run=client -o yaml, as kubectl', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsctl-create-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'game.properties'), 'lives=3\n');
+  writeFileSync(join(dir, 'app.env'), 'LEVEL=debug\n');
+  const cm = await tsctl([
+    'create',
+    'configmap',
+    'game',
+    '-n',
+    'demo',
+    `--from-file=${join(dir, 'game.properties')}`,
+    '--from-literal=mode=easy',
+    `--from-env-file=${join(dir, 'app.env')}`,
+    '--dry-run=client',
+    '-o',
+    'yaml',
+  ]);
+  t.is(cm.code, 0, cm.stderr);
+  t.is(
+    cm.stdout,
+    'apiVersion: v1\ndata:\n  LEVEL: debug\n  game.properties: |\n    lives=3\n  mode: easy\nkind: ConfigMap\nmetadata:\n  name: game\n  namespace: demo\n',
+  );
+  const generic = await tsctl([
+    'create',
+    'secret',
+    'generic',
+    'db',
+    '--from-literal=password=hunter2',
+    '--type=example.com/db',
+    '--dry-run=client',
+    '-o',
+    'json',
+  ]);
+  t.is(generic.code, 0, generic.stderr);
+  const json = JSON.parse(generic.stdout) as { type: string; data: Record<string, string> };
+  t.is(json.type, 'example.com/db');
+  t.deepEqual(json.data, { password: Buffer.from('hunter2').toString('base64') });
+  const docker = await tsctl([
+    'create',
+    'secret',
+    'docker-registry',
+    'regcred',
+    '--docker-server=r.example.com',
+    '--docker-username=ci',
+    '--docker-password=pw',
+    '--dry-run=client',
+    '-o',
+    'json',
+  ]);
+  t.is(docker.code, 0, docker.stderr);
+  const d = JSON.parse(docker.stdout) as { type: string; data: Record<string, string> };
+  t.is(d.type, 'kubernetes.io/dockerconfigjson');
+  t.is(Buffer.from(d.data['.dockerconfigjson'] ?? '', 'base64').toString(), '{"auths":{"r.example.com":{"username":"ci","password":"pw","auth":"Y2k6cHc="}}}');
+  const plain = await tsctl(['create', 'cm', 'x', '--from-literal=a=b', '--dry-run=client']);
+  t.is(plain.stdout, 'configmap/x created (dry run)\n');
+});
+
+test('create: bad input names the flag, and nothing is sent (no server is needed to refuse it)', async (t) => {
+  const cases: [string[], number, RegExp][] = [
+    [
+      ['create', 'configmap', 'x', '--from-file=/nonexistent/file.txt'],
+      1,
+      /^error: --from-file: error reading \/nonexistent\/file\.txt: no such file or directory\n$/,
+    ],
+    [['create', 'secret', 'generic', 'x', '--from-literal=k=1', '--from-literal=k=2'], 1, /^error: --from-literal: cannot add key "k", another key/],
+    [['create', 'configmap', 'x', '--from-literal=a/b=1'], 1, /^error: --from-literal: "a\/b" is not a valid key name for a ConfigMap/],
+    [['create', 'secret', 'docker-registry', 'x', '--docker-username=u'], 2, /^error: --docker-password is required\n/],
+    [
+      ['create', 'secret', 'docker-registry', 'x', '--docker-username=u', '--docker-password=p', '--from-literal=a=b'],
+      2,
+      /^error: --from-literal does not apply to create secret docker-registry/,
+    ],
+    [['create', 'configmap', 'x', '--type=Opaque'], 2, /^error: --type does not apply to create configmap/],
+    [['create', 'secret', 'tls', 'x'], 2, /^error: unknown secret type "tls"/],
+    [['create', 'secret', 'generic'], 2, /^error: exactly one NAME is required, got none/],
+    [['create', 'configmap', 'x', '--dry-run=maybe'], 2, /^error: --dry-run: "maybe" must be none, server or client/],
+  ];
+  for (const [argv, code, message] of cases) {
+    // -s to a closed port: reaching the server would fail differently.
+    const r = await tsctl(['-s', '127.0.0.1:1', ...argv]);
+    t.is(r.code, code, `${argv.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr, message, argv.join(' '));
+  }
+});

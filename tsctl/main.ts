@@ -39,7 +39,7 @@ function usage(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}   ${c.summary}`),
     '',
-    'Kinds: pods (po), replicationcontrollers (rc), services (svc), endpoints (ep), nodes (no), namespaces (ns), events (ev)',
+    'Kinds: pods (po), replicationcontrollers (rc), services (svc), endpoints (ep), nodes (no), namespaces (ns), events (ev), configmaps (cm), secrets',
     '',
     'Global flags:',
     formatFlags(GLOBAL_FLAGS),

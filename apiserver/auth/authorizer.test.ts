@@ -2,10 +2,12 @@ import test from 'ava';
 import { ForbiddenError } from '../../api/errors';
 import { authorizeOrThrow, forbidden, type RequestAttributes } from './authorizer';
 import { defaultAuthorizer } from './default-authorizer';
+import type { NodeGraph } from './node-authorizer';
 import { GROUP_AUTHENTICATED, GROUP_MASTERS, GROUP_NODES, USER_CONTROLLER_MANAGER, USER_SCHEDULER, type UserInfo } from './user';
 
 const admin: UserInfo = { name: 'admin', groups: [GROUP_MASTERS, GROUP_AUTHENTICATED] };
 const n1: UserInfo = { name: 'system:node:n1', groups: [GROUP_NODES, GROUP_AUTHENTICATED] };
+const n2: UserInfo = { name: 'system:node:n2', groups: [GROUP_NODES, GROUP_AUTHENTICATED] };
 const scheduler: UserInfo = { name: USER_SCHEDULER, groups: [GROUP_AUTHENTICATED] };
 const cm: UserInfo = { name: USER_CONTROLLER_MANAGER, groups: [GROUP_AUTHENTICATED] };
 const proxy: UserInfo = { name: 'system:kube-proxy', groups: [GROUP_AUTHENTICATED] };
@@ -74,9 +76,46 @@ const rows: Row[] = [
   [alice, { verb: 'list', resource: 'pods', namespace: 'd' }, false],
 ];
 
-const authz = defaultAuthorizer();
+/** Pods bound to n1 in namespace d: one using Secret db and ConfigMap app, one with a pull secret. */
+const graph: NodeGraph = {
+  podsOn: (node, ns) =>
+    node === 'n1' && ns === 'd'
+      ? [
+          {
+            metadata: { name: 'web', namespace: 'd' },
+            spec: { nodeName: 'n1', containers: [{ name: 'c', envFrom: [{ secretRef: { name: 'db' } }, { configMapRef: { name: 'app' } }] }] },
+          },
+          { metadata: { name: 'job', namespace: 'd' }, spec: { nodeName: 'n1', imagePullSecrets: [{ name: 'regcred' }], containers: [{ name: 'c' }] } },
+        ]
+      : [],
+};
+
+rows.push(
+  // node: only the Secrets and ConfigMaps of its own pods, one at a time
+  [n1, { verb: 'get', resource: 'secrets', namespace: 'd', name: 'db' }, true],
+  [n1, { verb: 'watch', resource: 'secrets', namespace: 'd', name: 'db' }, true],
+  [n1, { verb: 'list', resource: 'secrets', namespace: 'd', name: 'regcred' }, true],
+  [n1, { verb: 'get', resource: 'configmaps', namespace: 'd', name: 'app' }, true],
+  [n1, { verb: 'get', resource: 'secrets', namespace: 'd', name: 'other' }, false],
+  [n1, { verb: 'get', resource: 'secrets', namespace: 'e', name: 'db' }, false],
+  [n1, { verb: 'get', resource: 'configmaps', namespace: 'd', name: 'db' }, false],
+  [n1, { verb: 'list', resource: 'secrets', namespace: 'd' }, false],
+  [n1, { verb: 'watch', resource: 'secrets' }, false],
+  [n1, { verb: 'update', resource: 'secrets', namespace: 'd', name: 'db' }, false],
+  [n2, { verb: 'get', resource: 'secrets', namespace: 'd', name: 'db' }, false],
+  [fakeNode, { verb: 'get', resource: 'secrets', namespace: 'd', name: 'db' }, false],
+  // controllers and the scheduler need no Secrets; the admin has all
+  [cm, { verb: 'list', resource: 'secrets' }, false],
+  [cm, { verb: 'get', resource: 'secrets', namespace: 'd', name: 'db' }, false],
+  [cm, { verb: 'watch', resource: 'configmaps' }, true],
+  [scheduler, { verb: 'list', resource: 'secrets' }, false],
+  [admin, { verb: 'list', resource: 'secrets' }, true],
+  [admin, { verb: 'create', resource: 'secrets', namespace: 'd', name: 'x' }, true],
+);
+
+const authz = defaultAuthorizer(graph);
 for (const [user, attrs, want] of rows) {
-  const label = `${user.name} ${attrs.verb} ${attrs.resource ?? attrs.path}${attrs.subresource ? '/' + attrs.subresource : ''} ${attrs.name ?? ''}`;
+  const label = `${user.name} ${attrs.verb} ${attrs.resource ?? attrs.path}${attrs.subresource ? '/' + attrs.subresource : ''} ${attrs.namespace ? `${attrs.namespace}/` : ''}${attrs.name ?? ''}`;
   test(`${want ? 'allows' : 'refuses'} ${label}`, (t) => {
     t.is(authz.authorize({ user, ...attrs }).allowed, want);
   });
@@ -100,4 +139,11 @@ test("refusals read as Kubernetes' forbidden messages", (t) => {
     'nodes "n2" is forbidden: User "system:node:n1" cannot update resource "nodes/status" in API group "" at the cluster scope: node "n1" is not allowed to modify node "n2"',
   );
   t.is(err?.reason, 'Forbidden');
+});
+
+test("a node's refused Secret read says why, as Kubernetes' node authorizer", (t) => {
+  const read = (attrs: Omit<RequestAttributes, 'user'>): string => authz.authorize({ user: n1, ...attrs }).reason;
+  t.is(read({ verb: 'get', resource: 'secrets', namespace: 'd', name: 'other' }), "no relationship found between node 'n1' and this object");
+  t.is(read({ verb: 'list', resource: 'secrets', namespace: 'd' }), 'No Object name found');
+  t.is(read({ verb: 'delete', resource: 'secrets', namespace: 'd', name: 'db' }), 'can only read resources of this type');
 });

@@ -4,10 +4,25 @@
 // update the status of pods and delete pods (which pods: the NodeRestriction
 // admission checks against the stored pod, bound to this node), record
 // events, and open the tunnel under its own name only. No pod creation, no
-// exec or logs, no bindings, no other node.
+// exec or logs, no bindings, no other node. Secrets and ConfigMaps a node
+// may read only one by one, and only those a pod bound to it refers to
+// (Kubernetes' node graph): a get by name, or a list or watch whose
+// fieldSelector is metadata.name=NAME in the object's namespace (what the
+// kubelet's per-object watch asks for).
 
+import type { Pod } from '../../api/gen/tsk/v1/core';
 import { NO_OPINION, resourceOf, type Authorizer, type Decision, type RequestAttributes } from './authorizer';
+import { podReferencesObject, type ReferencedResource } from './pod-references';
 import { nodeNameOf } from './user';
+
+/** Where the node authorizer finds the pods bound to a node (Kubernetes' node graph). */
+export interface NodeGraph {
+  /** The pods of `namespace` bound to `node`. Synchronous: served from memory (the Pod watch cache). */
+  podsOn(node: string, namespace: string): Iterable<Pod>;
+}
+
+/** A graph with no pods: nodes may read no Secret or ConfigMap. */
+export const EMPTY_NODE_GRAPH: NodeGraph = { podsOn: () => [] };
 
 const READABLE = new Set(['pods', 'services', 'endpoints', 'nodes', 'namespaces']);
 const READ_VERBS = new Set(['get', 'list', 'watch']);
@@ -20,11 +35,26 @@ function decideOwnNode(node: string, attrs: RequestAttributes): Decision {
   return { allowed: false, reason: `node "${node}" is not allowed to modify node "${target}"` };
 }
 
-function decide(node: string, attrs: RequestAttributes): Decision {
+/** Kubernetes' NodeAuthorizer.authorizeReadNamespacedObject for Secrets and ConfigMaps. */
+function decideReferenced(node: string, resource: ReferencedResource, attrs: RequestAttributes, graph: NodeGraph): Decision {
+  if (!READ_VERBS.has(attrs.verb)) return { allowed: false, reason: 'can only read resources of this type' };
+  const name = attrs.name ?? '';
+  const ns = attrs.namespace ?? '';
+  if (name === '' || ns === '') return { allowed: false, reason: 'No Object name found' };
+  for (const pod of graph.podsOn(node, ns)) {
+    if (podReferencesObject(pod, resource, name)) return ALLOW;
+  }
+  return { allowed: false, reason: `no relationship found between node '${node}' and this object` };
+}
+
+function decide(node: string, attrs: RequestAttributes, graph: NodeGraph): Decision {
   const resource = resourceOf(attrs);
   const verb = attrs.verb;
   if (READ_VERBS.has(verb) && READABLE.has(resource)) return ALLOW;
   switch (resource) {
+    case 'secrets':
+    case 'configmaps':
+      return decideReferenced(node, resource, attrs, graph);
     case 'events':
       return verb === 'create' || verb === 'update' ? ALLOW : NO_OPINION;
     case 'nodes':
@@ -47,10 +77,12 @@ function decide(node: string, attrs: RequestAttributes): Decision {
   }
 }
 
-export const nodeAuthorizer: Authorizer = {
-  authorize(attrs: RequestAttributes): Decision {
-    const node = nodeNameOf(attrs.user);
-    if (node === undefined) return NO_OPINION;
-    return decide(node, attrs);
-  },
-};
+export function nodeAuthorizer(graph: NodeGraph): Authorizer {
+  return {
+    authorize(attrs: RequestAttributes): Decision {
+      const node = nodeNameOf(attrs.user);
+      if (node === undefined) return NO_OPINION;
+      return decide(node, attrs, graph);
+    },
+  };
+}

@@ -57,14 +57,15 @@ export const KUBE_SCHEDULER: ClusterRole = {
  * roles together: replication (create and adopt pods, RC status), endpoints
  * (create, update, delete endpoints), nodeipam (node podCIDR), nodelifecycle
  * (node status and taints, pod Ready conditions, evictions), podgc (delete
- * pods), garbagecollector (update ownerReferences of and delete anything, as
- * Kubernetes' generic-garbage-collector), servicelb (service status: the
- * load balancer ingress, as Kubernetes' service-controller), and events. No bind, exec, logs or tunnels.
+ * pods), garbagecollector (update ownerReferences of and delete the kinds it
+ * collects), servicelb (service status: the load balancer ingress, as
+ * Kubernetes' service-controller), and events. No Secrets (no controller
+ * reads one), no bind, exec, logs or tunnels.
  */
 export const KUBE_CONTROLLER_MANAGER: ClusterRole = {
   name: 'system:kube-controller-manager',
   rules: [
-    { verbs: READ, resources: [ALL] },
+    { verbs: READ, resources: ['pods', 'replicationcontrollers', 'services', 'endpoints', 'nodes', 'namespaces', 'events', 'configmaps'] },
     { verbs: ['create'], resources: ['pods', 'endpoints', 'events'] },
     { verbs: ['update', 'delete'], resources: ['pods', 'replicationcontrollers', 'services', 'endpoints', 'nodes', 'namespaces', 'events'] },
     { verbs: ['update'], resources: ['pods/status', 'nodes/status', 'replicationcontrollers/status', 'services/status'] },

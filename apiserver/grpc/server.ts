@@ -19,9 +19,10 @@ import type { ApiServerMetrics } from '../metrics';
 import { bindPod } from '../registry/pods';
 import type { NamespaceLifecycle } from '../registry/namespaces';
 import { parsePropagationPolicy } from '../registry/propagation';
-import { MAX_OBJECT_BYTES, type Registry } from '../registry/store';
+import type { Registry } from '../registry/store';
 import type { EtcdStore } from '../storage/etcd-store';
 import { buildFilter } from '../storage/filter';
+import { parseFieldSelector } from '../../api/fields';
 import type { WatchCache } from '../storage/watch-cache';
 import { encodingOf } from '../storage/objects';
 import { RawMessage, encodeList } from '../storage/wire';
@@ -65,7 +66,15 @@ function warningTrailer(warnings: readonly string[]): grpc.Metadata | undefined 
   return md;
 }
 
-/** The gRPC server's receive limit: above 1.5 MiB so the handlers can refuse with a clear Status. */
+/**
+ * Kubernetes' MaxRequestBodyBytes: a request up to 3 MiB is decoded, so that
+ * an object over a field's limit (a ConfigMap's 1 MiB of data, sent by apply
+ * with its last-applied copy) gets the field's error; what is stored is
+ * bounded separately (MAX_OBJECT_BYTES, 1.5 MiB, etcd's request limit).
+ */
+export const MAX_REQUEST_BYTES = 3 * 1024 * 1024;
+
+/** The gRPC server's receive limit: above MAX_REQUEST_BYTES so the handlers can refuse with a clear Status. */
 export const GRPC_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
 
 type AnyMethod = MethodDef<unknown, unknown>;
@@ -75,7 +84,7 @@ function passThrough(def: Record<string, AnyMethod>): ServiceDefinition {
   for (const [name, m] of Object.entries(def)) {
     out[name] = {
       ...m,
-      requestDeserialize: (buf: Buffer) => (buf.length > MAX_OBJECT_BYTES ? new OversizedRequest(buf.length) : m.requestDeserialize(buf)),
+      requestDeserialize: (buf: Buffer) => (buf.length > MAX_REQUEST_BYTES ? new OversizedRequest(buf.length) : m.requestDeserialize(buf)),
       responseSerialize: (v: unknown) => (v instanceof RawMessage ? v.bytes : (encodingOf(v) ?? m.responseSerialize(v))),
     };
   }
@@ -88,9 +97,24 @@ function asApiError(err: unknown, log: (m: string) => void): ApiError {
   return new InternalError(errorMessage(err));
 }
 
+/**
+ * The name a list or watch is limited to by `metadata.name=NAME` in its
+ * fieldSelector, as Kubernetes' RequestInfo sets it: the authorizer then sees
+ * a request for that one object (a node may watch a Secret its pod uses).
+ * "" for no such term or a selector that does not parse (refused later).
+ */
+export function selectedName(kind: KindName, fieldSelector: string | undefined): string {
+  if (!fieldSelector) return '';
+  try {
+    return parseFieldSelector(fieldSelector, kind).requiresExactMatch('metadata.name') ?? '';
+  } catch {
+    return '';
+  }
+}
+
 function checkSize(req: unknown): void {
   if (req instanceof OversizedRequest) {
-    throw new TooLargeError(`request entity too large: the request is ${req.size} bytes, the limit is ${MAX_OBJECT_BYTES} bytes (1.5 MiB)`);
+    throw new TooLargeError(`request entity too large: the request is ${req.size} bytes, the limit is ${MAX_REQUEST_BYTES} bytes (3 MiB)`);
   }
 }
 
@@ -176,7 +200,7 @@ export class GrpcApi {
       list: this.unary<ListRequest, RawMessage>(
         'list',
         resource,
-        (r) => ({ verb: 'list', resource, namespace: KINDS[kind].namespaced ? (r.namespace ?? '') : '' }),
+        (r) => ({ verb: 'list', resource, namespace: KINDS[kind].namespaced ? (r.namespace ?? '') : '', name: selectedName(kind, r.fieldSelector) }),
         async (r) => {
           const res = await reg.list(r);
           return new RawMessage(
@@ -249,7 +273,12 @@ export class GrpcApi {
       .then(() => {
         checkSize(call.request);
         const r = call.request;
-        this.gate.admit(call, { verb: 'watch', resource, namespace: KINDS[kind].namespaced ? (r.namespace ?? '') : '' });
+        this.gate.admit(call, {
+          verb: 'watch',
+          resource,
+          namespace: KINDS[kind].namespaced ? (r.namespace ?? '') : '',
+          name: selectedName(kind, r.fieldSelector),
+        });
         const filter = buildFilter(kind, KINDS[kind].namespaced ? (r.namespace ?? '') : '', r.labelSelector ?? '', r.fieldSelector ?? '');
         const watchEvents = metrics.watchEvents.labels(labels);
         return serveWatch(call, {

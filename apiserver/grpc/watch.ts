@@ -206,7 +206,7 @@ export async function serveWatch(call: ServerWritableStream<WatchRequest, unknow
         }
       }
     };
-    handle = watchPrefix(store.etcd, prefix, requested + 1, true, onEvents, (err) => {
+    handle = watchPrefix(store, prefix, requested + 1, true, onEvents, (err) => {
       client.close(
         /compacted/.test(err.message)
           ? new ExpiredError(`too old resource version: ${requested} (${err.message})`)

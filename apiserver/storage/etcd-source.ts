@@ -1,24 +1,28 @@
 // etcd as the source of a watch cache or of a watch replayed from history:
 // a full range of a prefix, and an etcd watch on it from a revision, on a
-// Watch stream of etcd3's RPC layer (Etcd3.watchClient).
+// Watch stream of etcd3's RPC layer (Etcd3.watchClient). Watched values pass
+// the store's transformers (decryption) as ranged ones do.
 
 import type { Etcd3, IDuplexStream, IWatchRequest, IWatchResponse } from 'etcd3';
+import { asError } from '../../util/errors';
+import type { StorageTransformers } from './encryption';
 import type { EtcdStore, KeyValue } from './etcd-store';
 import { prefixEnd } from './keys';
 import type { CacheSource, RawEvent, WatchHandle } from './watch-cache';
 
-function toRawEvents(res: IWatchResponse, from: number): RawEvent[] {
+function toRawEvents(res: IWatchResponse, from: number, transformers: StorageTransformers): RawEvent[] {
   const out: RawEvent[] = [];
   for (const e of res.events) {
     const modRevision = Number(e.kv.mod_revision);
     if (modRevision < from) continue; // replayed after a reconnect
+    const key = e.kv.key.toString();
     out.push({
       // At run time the enum's proto name (PUT, DELETE); the typings say Put/Delete.
       type: String(e.type).toLowerCase() === 'delete' ? 'delete' : 'put',
-      key: e.kv.key.toString(),
-      value: e.kv.value,
+      key,
+      value: transformers.fromStorage(key, e.kv.value),
       modRevision,
-      prevValue: e.prev_kv?.value,
+      prevValue: e.prev_kv ? transformers.fromStorage(key, e.prev_kv.value) : undefined,
       prevModRevision: e.prev_kv ? Number(e.prev_kv.mod_revision) : undefined,
     });
   }
@@ -46,7 +50,7 @@ function closeStream(s: WatchStream): void {
  * watch, e.g. because the revision was compacted; the message says so.
  */
 export function watchPrefix(
-  etcd: Etcd3,
+  store: { readonly etcd: Etcd3; readonly transformers: StorageTransformers },
   prefix: string,
   fromRevision: number,
   withPrev: boolean,
@@ -99,7 +103,16 @@ export function watchPrefix(
       }
       backoff = 50;
       if (res.events.length === 0) return;
-      const events = toRawEvents(res, next);
+      let events: RawEvent[];
+      try {
+        events = toRawEvents(res, next, store.transformers);
+      } catch (err) {
+        // A value no provider can read (a lost or changed key): the watch cannot go on without it.
+        ended = true;
+        closeStream(s);
+        fail(asError(err));
+        return;
+      }
       if (events.length === 0) return;
       next = events[events.length - 1]!.modRevision + 1;
       onEvents(events);
@@ -110,7 +123,7 @@ export function watchPrefix(
   };
   const connect = (): void => {
     if (cancelled) return;
-    etcd.watchClient.watch().then(attach, reconnect);
+    store.etcd.watchClient.watch().then(attach, reconnect);
   };
   connect();
   return {
@@ -148,6 +161,6 @@ export class EtcdCacheSource implements CacheSource {
   }
 
   watch(fromRevision: number, onEvents: (events: RawEvent[]) => void, onError: (err: Error) => void): WatchHandle {
-    return watchPrefix(this.store.etcd, this.prefix, fromRevision, false, onEvents, onError);
+    return watchPrefix(this.store, this.prefix, fromRevision, false, onEvents, onError);
   }
 }

@@ -1,13 +1,16 @@
 // A thin, typed layer over etcd's KV API, called through etcd3's RPC layer
 // (Etcd3.kv, a KVClient; see storage/etcd-connection.ts): ranges at a
 // revision, compare-and-swap transactions, and the mapping of etcd's failures
-// to API errors. It knows keys and bytes, not objects. Every call is timed
-// into etcd_request_duration_seconds.
+// to API errors. It knows keys and bytes, not objects. Every value passes
+// the transformer of its key's resource on the way in and out (encryption at
+// rest, storage/encryption.ts). Every call is timed into
+// etcd_request_duration_seconds.
 
 import type { Etcd3, ICompare, IKeyValue, IRequestOp } from 'etcd3';
-import { ExpiredError, UnavailableError } from '../../api/errors';
+import { ApiError, ExpiredError, UnavailableError } from '../../api/errors';
 import type { ApiServerMetrics } from '../metrics';
 import { errorMessage } from '../../util/errors';
+import { NO_TRANSFORMERS, type StorageTransformers } from './encryption';
 
 export interface KeyValue {
   readonly key: string;
@@ -67,8 +70,11 @@ function toCompare(c: Compare): ICompare {
   return { key: Buffer.from(c.key), target: 'Version', result: c.exists ? 'Greater' : 'Equal', version: 0 };
 }
 
-function toOp(op: Op): IRequestOp {
-  if ('put' in op) return { request_put: { key: Buffer.from(op.put), value: op.value, ...(op.lease ? { lease: op.lease } : {}) } };
+function toOp(op: Op, transformers: StorageTransformers): IRequestOp {
+  if ('put' in op) {
+    const value = transformers.toStorage(op.put, op.value);
+    return { request_put: { key: Buffer.from(op.put), value, ...(op.lease ? { lease: op.lease } : {}) } };
+  }
   return { request_delete_range: { key: Buffer.from(op.delete) } };
 }
 
@@ -81,6 +87,8 @@ export class EtcdStore {
   constructor(
     readonly etcd: Etcd3,
     private readonly metrics: ApiServerMetrics,
+    /** What values become in etcd, by resource; default: stored as they are. */
+    readonly transformers: StorageTransformers = NO_TRANSFORMERS,
   ) {}
 
   async get(key: string, type: string): Promise<{ kv: KeyValue | undefined; revision: number }> {
@@ -98,8 +106,10 @@ export class EtcdStore {
         limit: opts.limit ?? 0,
         keys_only: opts.keysOnly ?? false,
       });
-      return { kvs: res.kvs.map(toKeyValue), revision: Number(res.header.revision), more: res.more, count: Number(res.count) };
+      const kvs = res.kvs.map(toKeyValue);
+      return { kvs: opts.keysOnly ? kvs : kvs.map((kv) => this.readable(kv)), revision: Number(res.header.revision), more: res.more, count: Number(res.count) };
     } catch (err) {
+      if (err instanceof ApiError) throw err;
       return mapError(err, `range of ${type}`);
     } finally {
       end();
@@ -110,13 +120,19 @@ export class EtcdStore {
   async txn(type: string, operation: string, compares: Compare[], ops: Op[]): Promise<TxnResult> {
     const end = this.metrics.etcdTimer(operation, type);
     try {
-      const res = await this.etcd.kv.txn({ compare: compares.map(toCompare), success: ops.map(toOp) });
+      const res = await this.etcd.kv.txn({ compare: compares.map(toCompare), success: ops.map((op) => toOp(op, this.transformers)) });
       return { succeeded: res.succeeded, revision: Number(res.header.revision) };
     } catch (err) {
       return mapError(err, `${operation} of ${type}`);
     } finally {
       end();
     }
+  }
+
+  /** A stored key-value with its value as the registry wrote it (decrypted); the same object when nothing was transformed. */
+  private readable(kv: KeyValue): KeyValue {
+    const value = this.transformers.fromStorage(kv.key, kv.value);
+    return value === kv.value ? kv : { ...kv, value };
   }
 
   /** A new lease of `ttlSeconds`; its ID as a decimal string (int64). */

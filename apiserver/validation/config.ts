@@ -5,6 +5,7 @@
 // stringData already merged into data (apiserver/defaults.ts).
 
 import type { Cause } from '../../api/errors';
+import { configKeyErrors } from '../../api/config-keys';
 import type { ConfigMap, Secret } from '../../api/gen/tsk/v1/core';
 import { duplicateWithDetail, forbidden, invalid, invalidEach, Path, required, tooLong } from './field';
 import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from './meta';
@@ -12,26 +13,11 @@ import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from
 /** Kubernetes' MaxSecretSize, which also bounds a ConfigMap. */
 export const MAX_CONFIG_DATA_BYTES = 1024 * 1024;
 
-const KEY_RE = /^[-._a-zA-Z0-9]+$/;
-const KEY_MAX_LENGTH = 253;
-
 export const SECRET_TYPE_OPAQUE = 'Opaque';
 export const SECRET_TYPE_DOCKER_CONFIG_JSON = 'kubernetes.io/dockerconfigjson';
 export const DOCKER_CONFIG_JSON_KEY = '.dockerconfigjson';
 
-/** IsConfigMapKey: the problems with a data key, [] when it is a valid file name. */
-export function configKeyErrors(key: string): string[] {
-  const errs: string[] = [];
-  if (key.length > KEY_MAX_LENGTH) errs.push(`must be no more than ${KEY_MAX_LENGTH} characters`);
-  if (!KEY_RE.test(key))
-    errs.push(
-      "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
-    );
-  if (key === '.') errs.push("must not be '.'");
-  else if (key === '..') errs.push("must not be '..'");
-  else if (key.startsWith('..')) errs.push("must not start with '..'");
-  return errs;
-}
+export { configKeyErrors };
 
 function validateKeys(keys: Iterable<string>, path: Path): Cause[] {
   const errs: Cause[] = [];

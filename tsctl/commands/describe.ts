@@ -9,7 +9,7 @@ import { flagString } from '../args';
 import type { Command } from '../command';
 import type { Context } from '../context';
 import { formatError } from '../errors';
-import { describeObject, eventsSection } from '../printers/describe';
+import { DESCRIBED_WITHOUT_EVENTS, describeObject, eventsSection } from '../printers/describe';
 import { parseTargets } from './get';
 
 /** The events about obj: by field selector, or filtered here if the server refuses the selector. */
@@ -64,7 +64,7 @@ export const describeCommand: Command = {
       }
       for (const obj of objs) {
         const w = describeObject(t.kind, obj, ctx.now());
-        if (t.kind !== 'Event') eventsSection(w, await eventsFor(ctx, cs, t.kind, obj), ctx.now());
+        if (!DESCRIBED_WITHOUT_EVENTS.has(t.kind)) eventsSection(w, await eventsFor(ctx, cs, t.kind, obj), ctx.now());
         ctx.io.stdout.write(`${first ? '' : '\n\n'}${w.toString()}`);
         first = false;
       }

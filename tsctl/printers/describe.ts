@@ -290,6 +290,43 @@ function describeEvent(w: DescribeWriter, ev: core.Event, now: number): void {
   w.field(0, 'Message', ev.message);
 }
 
+/** kubectl's describeSecret: the keys with their sizes, never the values. */
+function describeSecret(w: DescribeWriter, s: core.Secret): void {
+  header(w, s, true);
+  w.text(0, '');
+  w.field(0, 'Type', s.type || 'Opaque');
+  w.text(0, '');
+  w.text(0, 'Data');
+  w.text(0, '====');
+  for (const [k, v] of sortedEntries(s.data)) w.field(0, k, `${v.byteLength} bytes`);
+}
+
+/** kubectl's describeConfigMap: each data value under its key, binaryData by size. */
+function describeConfigMap(w: DescribeWriter, cm: core.ConfigMap): void {
+  header(w, cm, true);
+  w.text(0, '');
+  w.text(0, 'Data');
+  w.text(0, '====');
+  for (const [k, v] of sortedEntries(cm.data)) {
+    w.text(0, `${k}:`);
+    w.text(0, '----');
+    w.text(0, v);
+    w.text(0, '');
+  }
+  w.text(0, '');
+  w.text(0, 'BinaryData');
+  w.text(0, '====');
+  for (const [k, v] of sortedEntries(cm.binaryData)) w.text(0, `${k}: ${v.byteLength} bytes`);
+  w.text(0, '');
+}
+
+function sortedEntries<V>(m: Record<string, V> | undefined): [string, V][] {
+  return Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Kinds whose description has no events section (kubectl describes a Secret without them). */
+export const DESCRIBED_WITHOUT_EVENTS: ReadonlySet<KindName> = new Set(['Event', 'Secret']);
+
 /** The events table at the end of a description. */
 export function eventsSection(w: DescribeWriter, events: readonly core.Event[], now: number): void {
   if (events.length === 0) return w.field(0, 'Events', '<none>');
@@ -330,6 +367,12 @@ export function describeObject(kind: KindName, obj: ApiObject, now: number): Des
       break;
     case 'Event':
       describeEvent(w, obj as core.Event, now);
+      break;
+    case 'Secret':
+      describeSecret(w, obj as core.Secret);
+      break;
+    case 'ConfigMap':
+      describeConfigMap(w, obj as core.ConfigMap);
       break;
   }
   return w;

@@ -291,3 +291,37 @@ test('services: EXTERNAL-IP as kubectl (<pending>, ingress IPs sorted and cut wi
   t.regex(text, /\nExternal Traffic Policy:\s+Cluster\n/);
   t.regex(describeObject('Service', services[3]!, now).toString(), /\nExternal Name:\s+db\.example\.com\n/);
 });
+
+test('describe secret: keys with byte sizes as kubectl, never the values', (t) => {
+  const secret: core.Secret = {
+    metadata: { name: 'db-user-pass', namespace: 'default' },
+    type: 'Opaque',
+    data: { username: Buffer.from('admin'), password: Buffer.from('S!B\\*d$zDsb=') },
+  };
+  const text = describeObject('Secret', secret, now).toString();
+  t.is(
+    text,
+    'Name:         db-user-pass\nNamespace:    default\nLabels:       <none>\nAnnotations:  <none>\n\nType:  Opaque\n\nData\n====\npassword:  12 bytes\nusername:  5 bytes\n',
+  );
+  t.false(text.includes('admin'));
+});
+
+test('describe configmap: each value under its key, binaryData by size, as kubectl', (t) => {
+  const cm: core.ConfigMap = {
+    metadata: { name: 'game-config', namespace: 'default' },
+    data: { 'ui.properties': 'color.good=purple\n', 'game.properties': 'lives=3' },
+    binaryData: { logo: Buffer.alloc(3) },
+  };
+  const w = describeObject('ConfigMap', cm, now);
+  eventsSection(w, [], now);
+  t.is(
+    w.toString(),
+    'Name:         game-config\nNamespace:    default\nLabels:       <none>\nAnnotations:  <none>\n\nData\n====\ngame.properties:\n----\nlives=3\n\nui.properties:\n----\ncolor.good=purple\n\n\n\nBinaryData\n====\nlogo: 3 bytes\n\nEvents:  <none>\n',
+  );
+});
+
+test('get secret -o yaml: data in base64, as kubectl', (t) => {
+  const s: core.Secret = { metadata: { name: 's' }, type: 'Opaque', data: { password: Buffer.from('hunter2') } };
+  const yaml = formatYaml(toKubeJson('Secret', s));
+  t.is(yaml, 'apiVersion: v1\ndata:\n  password: aHVudGVyMg==\nkind: Secret\nmetadata:\n  name: s\ntype: Opaque\n');
+});
