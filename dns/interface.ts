@@ -25,7 +25,7 @@ export async function ensureDnsInterface(ip: string, run: Run = execRun, name = 
   try {
     await run(['ip', 'link', 'add', name, 'type', 'dummy']);
   } catch (err) {
-    if (!/File exists/.test(String(err))) throw new Error(`cluster DNS: add interface ${name}: ${String(err)}`);
+    if (!/File exists/.test(String(err))) throw new Error(`cluster DNS: add interface ${name}: ${String(err)}`, { cause: err });
   }
   // replace: the same address again is no error, at restart or in a race.
   await run(['ip', 'addr', 'replace', `${ip}/32`, 'dev', name]);

@@ -62,7 +62,7 @@ export async function startClusterDns(opts: ClusterDnsOptions): Promise<RunningC
     });
   } catch (err) {
     if (ensure) await removeDnsInterface(run).catch(() => undefined);
-    throw new Error(`cluster DNS: listen on ${opts.ip}:${opts.port ?? 53}: ${String(err)}`);
+    throw new Error(`cluster DNS: listen on ${opts.ip}:${opts.port ?? 53}: ${String(err)}`, { cause: err });
   }
   let stopping: Promise<void> | undefined;
   return {
