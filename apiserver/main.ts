@@ -80,6 +80,8 @@ export async function startWithEtcd(
       address: flags.address,
       httpAddress: flags.httpAddress,
       serviceCidr: flags.serviceCidr,
+      clusterDns: flags.clusterDns,
+      clusterDomain: flags.clusterDomain,
       eventTtlSeconds: flags.eventTtlSeconds,
       podSecurityDefaultEnforce: flags.podSecurityDefaultEnforce,
       nodePortRange: flags.nodePortRange,

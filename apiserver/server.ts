@@ -24,6 +24,8 @@ import { bindListenAddress, parseListenAddress, type Bound } from './grpc/listen
 import { cachePeerCertificates } from './grpc/peer-certificates';
 import { ApiServerMetrics } from './metrics';
 import { NamespaceLifecycle, SYSTEM_NAMESPACES, namespaceStrategy } from './registry/namespaces';
+import { ensureKubeDnsService } from './registry/kube-dns';
+import { DEFAULT_CLUSTER_DOMAIN, defaultClusterDNS } from '../api/cluster-dns';
 import { podStrategy } from './registry/pods';
 import { ServiceAllocators, serviceStrategy } from './registry/services';
 import { Registry, type RegistryContext } from './registry/store';
@@ -57,6 +59,10 @@ export interface ApiServerOptions {
   /** HTTP HOST:PORT; port 0 picks a free one. */
   httpAddress: string;
   serviceCidr?: string;
+  /** The cluster DNS address kept as the kube-dns Service's ClusterIP; default the service CIDR's 10th address. */
+  clusterDns?: string;
+  /** Published on the kube-dns Service; default cluster.local. */
+  clusterDomain?: string;
   nodePortRange?: string;
   /** Ring buffer size of each watch cache (events). */
   watchCacheCapacity?: number;
@@ -221,6 +227,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         if (!(err instanceof AlreadyExistsError)) throw err;
       }
     }
+    await ensureKubeDnsService(
+      registries.get('Service')!,
+      opts.clusterDns ?? defaultClusterDNS(opts.serviceCidr ?? '10.96.0.0/16'),
+      opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+      log,
+    );
     const lifecycle = new NamespaceLifecycle({ registries, now, log });
     cleanups.push(() => lifecycle.stop());
     await lifecycle.resume();

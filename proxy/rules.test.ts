@@ -347,3 +347,9 @@ test('ownedRuleCounts/matchesSaved: what was applied is recognised in the dump; 
   t.false(matchesSaved(expected, parseIptablesSave(dump(':TSK-SVC-AAAAAAAAAAAAAAAA - [0:0]\n', false))), 'an owned chain too many');
   t.true(matchesSaved(expected, parseIptablesSave(dump(':TSK-HOSTPORTS - [0:0]\n', false))), "others' chains do not count");
 });
+
+test('a node-local Service (kube-dns: every node answers on its address) gets no rules at all, not even REJECT', (t) => {
+  const dns = svc('kube-dns', { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] });
+  dns.metadata = { ...dns.metadata, annotations: { 'tsk.io/node-local': 'true' } };
+  t.is(serviceLines(render([dns], [])), '');
+});
