@@ -30,6 +30,7 @@ import type { ContainerRuntime } from './runtime/runtime';
 import { removePodDir, setUpVolumes } from './volumes';
 import { admitSysctls, SYSCTL_FORBIDDEN, type SysctlAllowlist } from './sysctl-allowlist';
 import { errorMessage } from '../util/errors';
+import { podDnsConfig, type NodeDns } from './pod-dns';
 
 /** Kubernetes' minimum grace period for a pod the API forgot (it was force-deleted). */
 const ORPHAN_GRACE_SECONDS = 2;
@@ -48,6 +49,8 @@ export interface PodSyncDeps {
   networkNotReady: () => string | undefined;
   /** The sysctls pods may set (the safe set and --allowed-unsafe-sysctls). */
   sysctls: SysctlAllowlist;
+  /** The cluster DNS and the node's resolver config, read when a sandbox is made (pod-dns.ts). */
+  dns: () => NodeDns;
   log: (line: string) => void;
 }
 
@@ -180,6 +183,8 @@ export class PodSyncer {
       return undefined;
     }
     const m = pod.metadata;
+    const dns = podDnsConfig(pod, this.deps.dns());
+    for (const w of dns.warnings) this.event(pod, undefined, 'Warning', w.reason, w.message);
     try {
       return await this.deps.runtime.createSandbox({
         name: m?.name ?? '',
@@ -197,6 +202,8 @@ export class PodSyncer {
         hostIPC: pod.spec?.hostIPC === true,
         hostPID: pod.spec?.hostPID === true,
         sysctls: Object.fromEntries((pod.spec?.securityContext?.sysctls ?? []).map((s) => [s.name ?? '', s.value ?? ''])),
+        dns: { servers: dns.config.nameservers, searches: dns.config.searches, options: dns.config.options },
+        hostAliases: (pod.spec?.hostAliases ?? []).map((a) => ({ ip: a.ip ?? '', hostnames: a.hostnames ?? [] })),
       });
     } catch (err) {
       this.event(pod, undefined, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${errorMessage(err)}`);
