@@ -11,6 +11,7 @@ import { duplicate, forbidden, invalid, invalidEach, notFound, notSupported, Pat
 import { nameIsDNSSubdomain, validateAnnotations, validateLabels, validateObjectMeta, validateObjectMetaUpdate } from './meta';
 import { parseQuantityField, validateResourceRequirements } from './resources';
 import { semanticDiff } from './semantic';
+import { validateHostAliases, validatePodDNSConfig } from './pod-dns';
 import { hasBacksteps, inclusiveRangeError, isEnvVarName, isHTTPHeaderName, isValidIP, isValidPortName, isValidPortNum, NONNEGATIVE_MSG } from './values';
 
 export const SUPPORTED_PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
@@ -382,7 +383,8 @@ export function validatePodSpec(spec: PodSpec | undefined, path: Path): Cause[] 
   errs.push(...validateHostNetwork(s, path));
   errs.push(...validateEnum(s.restartPolicy, RESTART_POLICIES, path.child('restartPolicy')));
   errs.push(...validateEnum(s.dnsPolicy, DNS_POLICIES, path.child('dnsPolicy')));
-  if (s.dnsPolicy === 'None') errs.push(required(path.child('dnsConfig'), 'must provide `dnsConfig` when `dnsPolicy` is None'));
+  errs.push(...validatePodDNSConfig(s.dnsConfig, s.dnsPolicy, path.child('dnsConfig')));
+  errs.push(...validateHostAliases(s.hostAliases ?? [], path.child('hostAliases')));
   errs.push(...validateLabels(s.nodeSelector, path.child('nodeSelector')));
   if (s.nodeName) errs.push(...invalidEach(path.child('nodeName'), s.nodeName, isDNS1123Subdomain(s.nodeName)));
   if (s.serviceAccountName) {
