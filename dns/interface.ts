@@ -20,12 +20,26 @@ export const execRun: Run = (argv) =>
     });
   });
 
-/** Adds the interface (if missing) with `ip`/32 on it, up. */
-export async function ensureDnsInterface(ip: string, run: Run = execRun, name = DNS_INTERFACE): Promise<void> {
+/** Adds the link; "File exists" (a restart) is fine. False when the kernel has no such link type. */
+async function addLink(run: Run, name: string, type: 'dummy' | 'bridge'): Promise<boolean> {
   try {
-    await run(['ip', 'link', 'add', name, 'type', 'dummy']);
+    await run(['ip', 'link', 'add', name, 'type', type]);
   } catch (err) {
-    if (!/File exists/.test(String(err))) throw new Error(`cluster DNS: add interface ${name}: ${String(err)}`, { cause: err });
+    if (/File exists/.test(String(err))) return true;
+    if (/Unknown device type/.test(String(err))) return false;
+    throw new Error(`cluster DNS: add interface ${name}: ${String(err)}`, { cause: err });
+  }
+  return true;
+}
+
+/**
+ * Adds the interface (if missing) with `ip`/32 on it, up. A kernel without
+ * the dummy module gets a bridge without ports instead: up, it holds a local
+ * address just as well (the pod network needs bridges anyway).
+ */
+export async function ensureDnsInterface(ip: string, run: Run = execRun, name = DNS_INTERFACE): Promise<void> {
+  if (!(await addLink(run, name, 'dummy')) && !(await addLink(run, name, 'bridge'))) {
+    throw new Error(`cluster DNS: add interface ${name}: the kernel knows neither dummy nor bridge links`);
   }
   // replace: the same address again is no error, at restart or in a race.
   await run(['ip', 'addr', 'replace', `${ip}/32`, 'dev', name]);
