@@ -206,7 +206,7 @@ test('cluster DNS on a 2-node lab: names, headless, SRV, other namespaces, Exter
   t.regex(metrics.stdout, /coredns_forward_requests_total\{to="172\.30\.0\.1:53"\} \d+/);
 
   // Deleting the Service: NXDOMAIN.
-  await cs.services.delete('web', NS);
+  await cs.services.delete('web', { namespace: NS });
   await eventually(
     'NXDOMAIN for the deleted Service',
     5_000,

@@ -31,8 +31,9 @@ function usesNodePorts(svc: Service): boolean {
   return svc.spec?.type === 'NodePort' || svc.spec?.type === 'LoadBalancer';
 }
 
+/** Headless and ExternalName Services have no cluster IP. */
 function wantsClusterIP(svc: Service): boolean {
-  return svc.spec?.clusterIP !== 'None';
+  return svc.spec?.clusterIP !== 'None' && svc.spec?.type !== 'ExternalName';
 }
 
 export class ServiceAllocators {

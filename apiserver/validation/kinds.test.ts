@@ -180,7 +180,25 @@ const SVC: Array<[string, (s: Service) => void, Expected[]]> = [
   [
     'type LoadBalancer unsupported',
     (s) => (s.spec!.type = 'LoadBalancer'),
-    [['spec.type', 'FieldValueNotSupported', 'Unsupported value: "LoadBalancer": supported values: "ClusterIP", "NodePort"']],
+    [['spec.type', 'FieldValueNotSupported', 'Unsupported value: "LoadBalancer": supported values: "ClusterIP", "NodePort", "ExternalName"']],
+  ],
+  [
+    'ExternalName: a DNS alias, no ports needed',
+    (s) => Object.assign(s.spec!, { type: 'ExternalName', externalName: 'db.example.com.', ports: [], clusterIP: '' }),
+    [],
+  ],
+  [
+    'ExternalName: the name is required, a cluster IP forbidden',
+    (s) => Object.assign(s.spec!, { type: 'ExternalName', clusterIP: '10.96.0.5' }),
+    [
+      ['spec.externalName', 'FieldValueRequired', 'Required value'],
+      ['spec.clusterIPs', 'FieldValueForbidden', 'may not be set for ExternalName services'],
+    ],
+  ],
+  [
+    'ExternalName: not a DNS name',
+    (s) => Object.assign(s.spec!, { type: 'ExternalName', externalName: 'Not A Name' }),
+    [['spec.externalName', 'FieldValueInvalid', 'Invalid value: "Not A Name": a lowercase RFC 1123 subdomain']],
   ],
   ['port 0', (s) => (s.spec!.ports![0]!.port = 0), [['spec.ports[0].port', 'FieldValueInvalid', 'Invalid value: 0: must be between 1 and 65535, inclusive']]],
   ['duplicate port names', (s) => (s.spec!.ports![1]!.name = 'http'), [['spec.ports[1].name', 'FieldValueDuplicate', 'Duplicate value: "http"']]],

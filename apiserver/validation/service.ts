@@ -5,13 +5,13 @@
 
 import type { Cause } from '../../api/errors';
 import type { Service, ServicePort } from '../../api/gen/tsk/v1/core';
-import { isDNS1123Label } from '../../api/labels';
+import { isDNS1123Label, isDNS1123Subdomain } from '../../api/labels';
 import { duplicate, forbidden, invalid, invalidEach, notSupported, Path, required } from './field';
 import { nameIsDNS1035Label, validateLabels, validateObjectMeta, validateObjectMetaUpdate } from './meta';
 import { SUPPORTED_PROTOCOLS, validateEnum, validatePortNumOrName } from './pod';
 import { IMMUTABLE_MSG, ipFamily, isValidIP, isValidPortNum, nonSpecialIP } from './values';
 
-export const SUPPORTED_SERVICE_TYPES = ['ClusterIP', 'NodePort'];
+export const SUPPORTED_SERVICE_TYPES = ['ClusterIP', 'NodePort', 'ExternalName'];
 const SESSION_AFFINITIES = ['ClientIP', 'None'];
 const TRAFFIC_POLICIES = ['Cluster', 'Local'];
 const IP_FAMILY_POLICIES = ['SingleStack', 'PreferDualStack', 'RequireDualStack'];
@@ -23,6 +23,7 @@ export const NODE_PORT_MAX = 32767;
 const MAX_CLIENT_IP_TIMEOUT_SECONDS = 86400;
 
 const isHeadless = (svc: Service): boolean => svc.spec?.clusterIP === 'None';
+const isExternalName = (svc: Service): boolean => svc.spec?.type === 'ExternalName';
 
 function validatePort(sp: ServicePort, requireName: boolean, names: Set<string>, path: Path): Cause[] {
   const errs: Cause[] = [];
@@ -75,7 +76,7 @@ function validatePorts(svc: Service, path: Path): Cause[] {
   const ports = spec.ports ?? [];
   const errs: Cause[] = [];
   const pPath = path.child('ports');
-  if (ports.length === 0 && !isHeadless(svc)) errs.push(required(pPath));
+  if (ports.length === 0 && !isHeadless(svc) && !isExternalName(svc)) errs.push(required(pPath));
   const names = new Set<string>();
   ports.forEach((p, i) => errs.push(...validatePort(p, ports.length > 1, names, pPath.index(i))));
   const nodePorts = new Set<string>();
@@ -122,6 +123,7 @@ function validateSpec(svc: Service): Cause[] {
     errs.push(forbidden(cfgPath, 'must not be set when session affinity is None'));
   }
   errs.push(...validateClusterIPs(svc, path));
+  errs.push(...validateExternalName(svc, path));
   (spec.externalIPs ?? []).forEach((ip, i) => {
     const p = path.child('externalIPs').index(i);
     const bad = isValidIP(ip);
@@ -133,6 +135,21 @@ function validateSpec(svc: Service): Cause[] {
   if (spec.internalTrafficPolicy && !TRAFFIC_POLICIES.includes(spec.internalTrafficPolicy)) {
     errs.push(notSupported(path.child('internalTrafficPolicy'), spec.internalTrafficPolicy, TRAFFIC_POLICIES));
   }
+  return errs;
+}
+
+/**
+ * type ExternalName: an alias (a DNS CNAME) with no cluster IP of its own; its
+ * externalName is a DNS subdomain, a trailing dot allowed (Kubernetes' ValidateService).
+ */
+function validateExternalName(svc: Service, path: Path): Cause[] {
+  if (!isExternalName(svc)) return [];
+  const errs: Cause[] = [];
+  const spec = svc.spec ?? {};
+  if (spec.clusterIP || (spec.clusterIPs ?? []).length > 0) errs.push(forbidden(path.child('clusterIPs'), 'may not be set for ExternalName services'));
+  const name = spec.externalName ?? '';
+  if (name === '') errs.push(required(path.child('externalName')));
+  else errs.push(...invalidEach(path.child('externalName'), name, isDNS1123Subdomain(name.replace(/\.$/, ''))));
   return errs;
 }
 
