@@ -161,7 +161,16 @@ test('cluster DNS on a 2-node lab: names, headless, SRV, other namespaces, Exter
     t.deepEqual(addresses(await inPod(client, 'nslookup', 'web-pods')), podIPs, `${client}: headless name -> each ready pod`);
     const srv = await inPod(client, 'nslookup', '-type=srv', `_http._tcp.web.${NS}.svc.cluster.local`);
     t.regex(srv, new RegExp(`service = 0 100 80 web\\.${NS}\\.svc\\.cluster\\.local`), `${client}: SRV`);
-    t.deepEqual(addresses(await inPod(client, 'nslookup', `other.${OTHER_NS}`)), [other.spec?.clusterIP ?? ''], `${client}: another namespace`);
+    t.deepEqual(
+      addresses(await inPod(client, 'nslookup', `other.${OTHER_NS}.svc.cluster.local`)),
+      [other.spec?.clusterIP ?? ''],
+      `${client}: another namespace`,
+    );
+    // busybox nslookup applies the search list to dotless names only; the C library (ping's lookup) to "other.NS" too (ndots:5).
+    t.regex(
+      await inPod(client, 'ping', '-c', '1', '-W', '1', `other.${OTHER_NS}`),
+      new RegExp(`PING other\\.${OTHER_NS} \\(${other.spec?.clusterIP ?? ''}\\)`),
+    );
     const ext = await inPod(client, 'nslookup', 'ext');
     t.regex(ext, new RegExp(`canonical name = ${UPSTREAM_NAME.replace('.', '\\.')}`), `${client}: ExternalName CNAME`);
     t.deepEqual(addresses(await inPod(client, 'nslookup', `${UPSTREAM_NAME}.`)), [UPSTREAM_ADDRESS], `${client}: forwarded to the node's upstream`);

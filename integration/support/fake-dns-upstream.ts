@@ -1,9 +1,10 @@
 // A fake upstream resolver for the cluster DNS tests: `node
 // fake-dns-upstream.js ADDRESS PORT`, run inside a test's network namespace
 // (never the host's). It answers A for upstream.example (192.0.2.99) and
-// NXDOMAIN for every other name, over UDP, and prints "ready" once bound.
+// NXDOMAIN for every other name, over UDP and TCP, and prints "ready" once bound.
 
 import * as dgram from 'node:dgram';
+import * as net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 
 export const UPSTREAM_NAME = 'upstream.example';
@@ -32,5 +33,19 @@ if (require.main === module) {
       // Not a DNS query: nothing to answer.
     }
   });
-  sock.bind(Number(port), address, () => console.log('ready'));
+  const tcp = net.createServer((conn) => {
+    let buf = Buffer.alloc(0);
+    conn.on('error', () => undefined);
+    conn.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const reply = answer(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+        buf = buf.subarray(2 + buf.readUInt16BE(0));
+        const len = Buffer.alloc(2);
+        len.writeUInt16BE(reply.length);
+        conn.write(Buffer.concat([len, reply]));
+      }
+    });
+  });
+  sock.bind(Number(port), address, () => tcp.listen(Number(port), address, () => console.log('ready')));
 }
