@@ -107,6 +107,8 @@ function table(cluster: LoadResult, floor: LoadResult): void {
   for (const r of rows) console.log(`${r[0].padEnd(34)}${r[1].padStart(10)}${r[2].padStart(10)}${r[3].padStart(10)}${r[4].padStart(8)}`);
 }
 
+const round3 = (n: number): number => Number(n.toFixed(3));
+
 async function main(): Promise<void> {
   const tag = randomBytes(3).toString('hex');
   const node = `tsk-bdns-${tag}-n`;
@@ -123,15 +125,15 @@ async function main(): Promise<void> {
         inflight: INFLIGHT,
         services: SERVICES,
         cluster_qps: cluster.qps,
-        cluster_p50_ms: cluster.p50_ms,
-        cluster_p99_ms: cluster.p99_ms,
+        cluster_p50_ms: round3(cluster.p50_ms),
+        cluster_p99_ms: round3(cluster.p99_ms),
         cluster_errors: cluster.errors,
         floor_qps: floor.qps,
-        floor_p50_ms: floor.p50_ms,
-        floor_p99_ms: floor.p99_ms,
+        floor_p50_ms: round3(floor.p50_ms),
+        floor_p99_ms: round3(floor.p99_ms),
         floor_errors: floor.errors,
-        qps_ratio: Number((cluster.qps / floor.qps).toFixed(3)),
-        p99_ratio: Number((cluster.p99_ms / floor.p99_ms).toFixed(3)),
+        qps_ratio: round3(cluster.qps / floor.qps),
+        p99_ratio: round3(cluster.p99_ms / floor.p99_ms),
       }),
     );
   } finally {

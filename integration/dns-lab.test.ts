@@ -207,6 +207,7 @@ test('cluster DNS on a 2-node lab: names, headless, SRV, other namespaces, Exter
     50,
   );
   const lag = Date.now() - seen;
+  t.log(`headless answer changed ${lag} ms after the Endpoints`);
   t.true(lag <= 1000, `the headless answer changed ${lag} ms after the Endpoints did`);
 
   // The cluster DNS's metrics are on the agent's proxy metrics port.
