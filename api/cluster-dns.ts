@@ -19,9 +19,14 @@ export const CLUSTER_DOMAIN_ANNOTATION = 'tsk.io/cluster-domain';
 export const NODE_LOCAL_ANNOTATION = 'tsk.io/node-local';
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
 
-/** kubeadm's default: the 10th address of the service CIDR (10.96.0.10 for 10.96.0.0/12 and 10.96.0.0/16). */
-export function defaultClusterDNS(serviceCidr: string): string {
-  return formatIPv4(nthAddress(parseIPv4Cidr(serviceCidr), 10));
+/**
+ * kubeadm's default: the 10th address of the service CIDR (10.96.0.10 for
+ * 10.96.0.0/12 and 10.96.0.0/16); undefined for a CIDR too small to have one
+ * that is not its broadcast address.
+ */
+export function defaultClusterDNS(serviceCidr: string): string | undefined {
+  const cidr = parseIPv4Cidr(serviceCidr);
+  return cidr.size > 11 ? formatIPv4(nthAddress(cidr, 10)) : undefined;
 }
 
 /** The kube-dns Service the API server keeps for `ip` and `domain`. */

@@ -91,3 +91,8 @@ test("--cluster-dns defaults to the service CIDR's 10th address (kubeadm's 10.96
   });
   t.throws(() => parseFlags(['--cluster-domain', 'Cluster_Local']), { instanceOf: UsageError, message: /^--cluster-domain:/ });
 });
+
+test('a service CIDR too small for a 10th address has no default cluster DNS', (t) => {
+  t.is(parseFlags(['--service-cidr', '10.96.0.0/29']).clusterDns, undefined);
+  t.is(parseFlags(['--service-cidr', '10.96.0.0/29', '--cluster-dns', '10.96.0.5']).clusterDns, '10.96.0.5');
+});

@@ -15,8 +15,8 @@ export interface ApiServerFlags {
   /** Empty: start and supervise an embedded etcd. */
   etcdServers: string[];
   serviceCidr: string;
-  /** The cluster DNS address, published as the kube-dns Service's ClusterIP (--cluster-dns; default the CIDR's 10th address). */
-  clusterDns: string;
+  /** The cluster DNS address, published as the kube-dns Service's ClusterIP (--cluster-dns; default the CIDR's 10th address; none in a smaller CIDR). */
+  clusterDns: string | undefined;
   /** The cluster domain, published on the kube-dns Service (--cluster-domain). */
   clusterDomain: string;
   nodePortRange: string;
@@ -154,9 +154,9 @@ export function parseFlags(argv: string[]): ApiServerFlags {
 }
 
 /** --cluster-dns (an address of the service CIDR, not its network, first or broadcast address) and --cluster-domain. */
-export function clusterDnsFlags(serviceCidr: string, ip: string | undefined, domain: string): { clusterDns: string; clusterDomain: string } {
+export function clusterDnsFlags(serviceCidr: string, ip: string | undefined, domain: string): { clusterDns: string | undefined; clusterDomain: string } {
   const clusterDns = ip === undefined ? defaultClusterDNS(serviceCidr) : ipv4Flag('cluster-dns', ip);
-  if (parseServiceCidr(serviceCidr).slotOf(clusterDns) < 0) {
+  if (clusterDns !== undefined && parseServiceCidr(serviceCidr).slotOf(clusterDns) < 0) {
     throw new UsageError(`--cluster-dns: "${ip}" is not an address --service-cidr ${serviceCidr} can hand out`);
   }
   return { clusterDns, clusterDomain: clusterDomainFlag('cluster-domain', domain) };

@@ -227,12 +227,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         if (!(err instanceof AlreadyExistsError)) throw err;
       }
     }
-    await ensureKubeDnsService(
-      registries.get('Service')!,
-      opts.clusterDns ?? defaultClusterDNS(opts.serviceCidr ?? '10.96.0.0/16'),
-      opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
-      log,
-    );
+    // The kube-dns Service: the cluster DNS address, never handed to another Service.
+    const clusterDns = opts.clusterDns ?? defaultClusterDNS(opts.serviceCidr ?? '10.96.0.0/16');
+    if (clusterDns === undefined) log(`service CIDR ${opts.serviceCidr ?? ''} has no 10th address: no kube-dns Service, no cluster DNS (give --cluster-dns)`);
+    else await ensureKubeDnsService(registries.get('Service')!, clusterDns, opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN, log);
     const lifecycle = new NamespaceLifecycle({ registries, now, log });
     cleanups.push(() => lifecycle.stop());
     await lifecycle.resume();
