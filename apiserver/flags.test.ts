@@ -103,3 +103,23 @@ test('--encryption-provider-config: a file, default none (the data dir gets its 
   t.is(parseFlags(['--encryption-provider-config', '/etc/tsk/enc.yaml']).encryptionProviderConfig, '/etc/tsk/enc.yaml');
   t.throws(() => parseFlags(['--encryption-provider-config=']), { instanceOf: UsageError, message: /--encryption-provider-config: must not be empty/ });
 });
+
+test("--cluster-dns defaults to the service CIDR's 10th address (kubeadm's 10.96.0.10); --cluster-domain to cluster.local", (t) => {
+  t.is(parseFlags([]).clusterDns, '10.96.0.10');
+  t.is(parseFlags([]).clusterDomain, 'cluster.local');
+  t.is(parseFlags(['--service-cidr', '10.0.0.0/24']).clusterDns, '10.0.0.10');
+  const f = parseFlags(['--cluster-dns', '10.96.0.53', '--cluster-domain', 'corp.example.']);
+  t.is(f.clusterDns, '10.96.0.53');
+  t.is(f.clusterDomain, 'corp.example');
+  t.throws(() => parseFlags(['--cluster-dns', 'ten']), { instanceOf: UsageError, message: /^--cluster-dns: "ten" is not an IPv4 address/ });
+  t.throws(() => parseFlags(['--cluster-dns', '10.97.0.10']), {
+    instanceOf: UsageError,
+    message: /^--cluster-dns: "10.97.0.10" is not an address --service-cidr/,
+  });
+  t.throws(() => parseFlags(['--cluster-domain', 'Cluster_Local']), { instanceOf: UsageError, message: /^--cluster-domain:/ });
+});
+
+test('a service CIDR too small for a 10th address has no default cluster DNS', (t) => {
+  t.is(parseFlags(['--service-cidr', '10.96.0.0/29']).clusterDns, undefined);
+  t.is(parseFlags(['--service-cidr', '10.96.0.0/29', '--cluster-dns', '10.96.0.5']).clusterDns, '10.96.0.5');
+});

@@ -1,13 +1,14 @@
 // `tsk apiserver` flags (node:util parseArgs). Parsing is pure: it returns
 // the options or a usage error, and never exits.
 
-import { durationMs, hostPort, parseFlagValues, UsageError } from '../util/flags';
+import { clusterDomainFlag, durationMs, ipv4Flag, hostPort, parseFlagValues, UsageError } from '../util/flags';
 import { isLevel, LEVELS, type Level } from './admission/pod-security';
 import { parseListenAddress } from './grpc/listen';
 import { parsePortRange, parseServiceCidr } from './registry/allocator';
 import { errorMessage } from '../util/errors';
 import { join } from 'node:path';
 import { cronError, DEFAULT_SNAPSHOT_CRON, DEFAULT_SNAPSHOT_RETENTION } from './etcd/snapshot-schedule';
+import { DEFAULT_CLUSTER_DOMAIN, defaultClusterDNS } from '../api/cluster-dns';
 
 export interface ApiServerFlags {
   address: string;
@@ -16,6 +17,10 @@ export interface ApiServerFlags {
   /** Empty: start and supervise an embedded etcd. */
   etcdServers: string[];
   serviceCidr: string;
+  /** The cluster DNS address, published as the kube-dns Service's ClusterIP (--cluster-dns; default the CIDR's 10th address; none in a smaller CIDR). */
+  clusterDns: string | undefined;
+  /** The cluster domain, published on the kube-dns Service (--cluster-domain). */
+  clusterDomain: string;
   nodePortRange: string;
   writeConfig: boolean;
   /** Seconds an Event is kept after its last write. */
@@ -61,6 +66,10 @@ Flags:
   --etcd-servers URLS              comma-separated etcd client URLs (default: start an embedded etcd)
   --service-cidr CIDR              range for service ClusterIPs (default 10.96.0.0/16)
   --service-node-port-range A-B    range for NodePorts (default 30000-32767)
+  --cluster-dns IP                 the cluster DNS address, kept as the ClusterIP of the kube-dns Service in
+                                   kube-system (agents read it there) (default: the 10th address of --service-cidr,
+                                   10.96.0.10)
+  --cluster-domain DOMAIN          the cluster's DNS domain, published on the kube-dns Service (default cluster.local)
   --event-ttl DURATION             how long an Event is kept after its last update, such as 1h, 30m or 1h30m0s (default 1h)
   --etcd-snapshot-schedule-cron SPEC
                                    when the embedded etcd is snapshotted, in cron syntax (default "0 */12 * * *")
@@ -110,6 +119,8 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     'etcd-servers': { type: 'string', default: '' },
     'service-cidr': { type: 'string', default: '10.96.0.0/16' },
     'service-node-port-range': { type: 'string', default: '30000-32767' },
+    'cluster-dns': { type: 'string' },
+    'cluster-domain': { type: 'string', default: DEFAULT_CLUSTER_DOMAIN },
     'event-ttl': { type: 'string', default: '1h' },
     'etcd-compaction-interval': { type: 'string', default: '5m' },
     'etcd-snapshot-schedule-cron': { type: 'string', default: DEFAULT_SNAPSHOT_CRON },
@@ -147,6 +158,7 @@ export function parseFlags(argv: string[]): ApiServerFlags {
   } catch (err) {
     throw new UsageError(errorMessage(err));
   }
+  const { clusterDns, clusterDomain } = clusterDnsFlags(values['service-cidr'], values['cluster-dns'], values['cluster-domain']);
   const podSecurity = values['pod-security-default-enforce'];
   if (!isLevel(podSecurity)) throw new UsageError(`--pod-security-default-enforce: "${podSecurity}" must be one of ${LEVELS.join(', ')}`);
   return {
@@ -156,6 +168,8 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     dataDir: values['data-dir'],
     etcdServers,
     serviceCidr: values['service-cidr'],
+    clusterDns,
+    clusterDomain,
     nodePortRange: values['service-node-port-range'],
     writeConfig: writeConfig === 'true',
     eventTtlSeconds: Math.round(durationMs('event-ttl', values['event-ttl'], { atLeast: '1s', example: '1h, 30m or 1h30m0s' }) / 1000),
@@ -171,6 +185,15 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     ...etcdTls(values['etcd-cafile'], values['etcd-certfile'], values['etcd-keyfile']),
     help: values.help,
   };
+}
+
+/** --cluster-dns (an address of the service CIDR, not its network, first or broadcast address) and --cluster-domain. */
+export function clusterDnsFlags(serviceCidr: string, ip: string | undefined, domain: string): { clusterDns: string | undefined; clusterDomain: string } {
+  const clusterDns = ip === undefined ? defaultClusterDNS(serviceCidr) : ipv4Flag('cluster-dns', ip);
+  if (clusterDns !== undefined && parseServiceCidr(serviceCidr).slotOf(clusterDns) < 0) {
+    throw new UsageError(`--cluster-dns: "${ip}" is not an address --service-cidr ${serviceCidr} can hand out`);
+  }
+  return { clusterDns, clusterDomain: clusterDomainFlag('cluster-domain', domain) };
 }
 
 /** --tls-san values: repeated and/or comma-separated host names and IPs. */

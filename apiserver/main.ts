@@ -94,6 +94,8 @@ export async function startWithEtcd(
       address: flags.address,
       httpAddress: flags.httpAddress,
       serviceCidr: flags.serviceCidr,
+      clusterDns: flags.clusterDns,
+      clusterDomain: flags.clusterDomain,
       eventTtlSeconds: flags.eventTtlSeconds,
       etcdCompactionIntervalMs: flags.etcdCompactionIntervalMs,
       // The embedded etcd's quota is ours; an external etcd's is not known here.

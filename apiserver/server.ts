@@ -27,6 +27,8 @@ import { cachePeerCertificates } from './grpc/peer-certificates';
 import type { Etcd3 } from 'etcd3';
 import { ApiServerMetrics } from './metrics';
 import { NamespaceLifecycle, SYSTEM_NAMESPACES, namespaceStrategy } from './registry/namespaces';
+import { ensureKubeDnsService } from './registry/kube-dns';
+import { DEFAULT_CLUSTER_DOMAIN, defaultClusterDNS } from '../api/cluster-dns';
 import { podStrategy } from './registry/pods';
 import { ServiceAllocators, serviceStrategy } from './registry/services';
 import { Registry, type RegistryContext } from './registry/store';
@@ -63,6 +65,10 @@ export interface ApiServerOptions {
   /** HTTP HOST:PORT; port 0 picks a free one. */
   httpAddress: string;
   serviceCidr?: string;
+  /** The cluster DNS address kept as the kube-dns Service's ClusterIP; default the service CIDR's 10th address. */
+  clusterDns?: string;
+  /** Published on the kube-dns Service; default cluster.local. */
+  clusterDomain?: string;
   nodePortRange?: string;
   /** Ring buffer size of each watch cache (events). */
   watchCacheCapacity?: number;
@@ -345,6 +351,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         if (!(err instanceof AlreadyExistsError)) throw err;
       }
     }
+    // The kube-dns Service: the cluster DNS address, never handed to another Service.
+    const clusterDns = opts.clusterDns ?? defaultClusterDNS(opts.serviceCidr ?? '10.96.0.0/16');
+    if (clusterDns === undefined) log(`service CIDR ${opts.serviceCidr ?? ''} has no 10th address: no kube-dns Service, no cluster DNS (give --cluster-dns)`);
+    else await ensureKubeDnsService(registries.get('Service')!, clusterDns, opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN, log);
     const lifecycle = new NamespaceLifecycle({ registries, now, log });
     cleanups.push(() => lifecycle.stop());
     await lifecycle.resume();

@@ -57,3 +57,4 @@ export { WorkQueue, runWorker, ExponentialRateLimiter, BucketRateLimiter, MaxOfR
 export { every, FakeClock, flushPromises, realClock, type Clock, type Ticker, type TimerHandle } from './clock';
 export { ApiEventRecorder, referenceTo, type EventRecorder, type EventSource, type EventType, type EventWriter, type RecorderOptions } from './events';
 export { SharedInformerFactory, type InformerFactoryOptions } from './informer-factory';
+export { resolveClusterDNS, type ClusterDnsFlags } from './cluster-dns';

@@ -51,9 +51,10 @@ export const AGENT_HELP = `Usage: tsk agent [FLAGS]
 
 Runs a node in one process, as k3s's agent: the kubelet (registers the Node,
 runs its pods with tsk's runtime, reports their status), the service proxy
-(iptables rules for Services' cluster IPs and node ports) and the routes to
-the other nodes' pod CIDRs (via their InternalIPs, for pod traffic between
-nodes on one layer-2 network).
+(iptables rules for Services' cluster IPs and node ports), the cluster DNS
+(answering the node's pods on the cluster DNS address, put on the tsk-dns
+interface) and the routes to the other nodes' pod CIDRs (via their
+InternalIPs, for pod traffic between nodes on one layer-2 network).
 
 Kubelet flags:
 ${kubeletFlagLines}

@@ -4,9 +4,10 @@
 // and the proxy's rules in place, as stopping the kubelet and kube-proxy does.
 
 import { Registry } from 'prom-client';
-import { Clientset, SharedInformerFactory, credentialsDir, nodeServing, resolveComponentClientFromFlags } from '../client';
+import { Clientset, SharedInformerFactory, credentialsDir, nodeServing, resolveClusterDNS, resolveComponentClientFromFlags } from '../client';
 import { buildNodeRuntime, ipRunner, kubeletServing, startKubelet, startRouteSyncer, type RouteSyncer, type RunningKubelet } from '../kubelet';
 import { listenProxyHealthServer, startProxy, type RunningProxy } from '../proxy';
+import { startClusterDns, type RunningClusterDns } from '../dns';
 import type { ListeningHealthServer } from '../util/health-server';
 import { onShutdownSignals } from '../util/signals';
 import { AGENT_HELP, parseAgentFlags, type AgentFlags } from './agent-flags';
@@ -23,10 +24,13 @@ interface Parts {
   proxy?: RunningProxy;
   proxyHealth?: ListeningHealthServer;
   routes?: RouteSyncer;
+  dns?: RunningClusterDns;
 }
 
 async function stopAll(p: Parts): Promise<void> {
   p.routes?.stop();
+  // A clean stop takes the cluster DNS address off the node (tsk-dns); the next start puts it back.
+  await p.dns?.stop().catch((err: unknown) => log(`cluster DNS: ${String(err)}`));
   await p.proxyHealth?.close();
   await p.proxy?.stop();
   await p.kubelet?.stop();
@@ -53,6 +57,8 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   parts.informers = new SharedInformerFactory(parts.clientset);
   const node = buildNodeRuntime(k);
   log(`node ${k.nodeName}, API server ${server}, data in ${node.dataDir}, ${k.network} network`);
+  // Flags, else the kube-dns Service the server keeps: agents need no DNS flags when the server has its own values.
+  const clusterDns = await resolveClusterDNS(parts.clientset, k, log);
   parts.kubelet = await startKubelet({
     clientset: parts.clientset,
     informers: parts.informers,
@@ -70,21 +76,39 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
     httpAddress: k.httpAddress,
     ...(kubeletTls.tls ? { httpTls: kubeletTls.tls } : {}),
     allowedUnsafeSysctls: k.allowedUnsafeSysctls,
+    ...(clusterDns ? { clusterDNS: clusterDns.ip, clusterDomain: clusterDns.domain } : {}),
+    resolvConf: k.resolvConf,
     log: (l) => log(`kubelet: ${l}`),
   });
   const kubelet = parts.kubelet;
   kubeletTls.keepRenewed((tls) => kubelet.setHttpTls(tls));
   log(`kubelet running; /healthz and /metrics on ${kubeletTls.tls ? 'https' : 'http'}://${parts.kubelet.httpAddress ?? k.httpAddress}`);
+  // One registry for the proxy's and the cluster DNS's metrics, served on --proxy-http-address.
+  const metrics = new Registry();
   parts.proxy = await startProxy({
     clientset: parts.clientset,
     informers: parts.informers,
     nodeName: k.nodeName,
     ...(k.nodeIP ? { nodeIPs: [k.nodeIP] } : {}),
     ...(flags.clusterCidr ? { clusterCIDR: flags.clusterCidr } : {}),
-    registry: new Registry(),
+    registry: metrics,
     stopInformers: false,
     log: (l) => log(`proxy: ${l}`),
   });
+  if (clusterDns) {
+    // NodeLocal DNSCache's placement: every node answers at the cluster DNS address itself.
+    parts.dns = await startClusterDns({
+      informers: parts.informers,
+      ip: clusterDns.ip,
+      domain: clusterDns.domain,
+      resolvConf: k.resolvConf,
+      registry: metrics,
+      log: (l) => log(`dns: ${l}`),
+    });
+    log(
+      `cluster DNS answering ${clusterDns.domain} on ${clusterDns.ip}:53 (interface tsk-dns), forwarding other names to ${parts.dns.upstreams.join(', ') || 'nobody'}`,
+    );
+  }
   const proxy = parts.proxy;
   const proxyHealth = await listenProxyHealthServer(flags.proxyHttpAddress, proxy.registry, () => proxy.health(), proxyTls.tls);
   parts.proxyHealth = proxyHealth;

@@ -114,10 +114,13 @@ test('get: tables, -A, -l, -o name/json/yaml round-trip, missing names, empty li
   t.is(missing.code, 1);
   t.regex(missing.stdout, /\nweb\s/);
   t.is(missing.stderr, 'Error from server (NotFound): pods "nope" not found\n');
-  const empty = await run(['get', 'svc', '-n', 'kube-system']);
+  // kube-system holds the kube-dns Service the API server keeps (the cluster DNS address); default has none.
+  const dns = await run(['get', 'svc', '-n', 'kube-system']);
+  t.regex(dns.stdout, /\nkube-dns\s+ClusterIP\s+10\.96\.0\.10\s/);
+  const empty = await run(['get', 'svc', '-n', 'default']);
   t.is(empty.code, 0);
   t.is(empty.stdout, '');
-  t.is(empty.stderr, 'No resources found in kube-system namespace.\n');
+  t.is(empty.stderr, 'No resources found in default namespace.\n');
   const ns = await run(['get', 'ns']);
   t.regex(ns.stdout, /^NAME\s+STATUS\s+AGE\ndefault\s+Active\s+\d+s\nkube-system\s+Active/);
 });

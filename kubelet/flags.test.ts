@@ -21,9 +21,21 @@ test('defaults', (t) => {
     systemReserved: {},
     network: 'bridge',
     allowedUnsafeSysctls: [],
+    clusterDNS: undefined,
+    clusterDomain: undefined,
+    resolvConf: '/etc/resolv.conf',
     token: undefined,
     help: false,
   });
+});
+
+test('--cluster-dns, --cluster-domain and --resolv-conf', (t) => {
+  const f = parseFlags(['--cluster-dns', '10.96.0.10', '--cluster-domain', 'corp.example', '--resolv-conf', ''], host);
+  t.is(f.clusterDNS, '10.96.0.10');
+  t.is(f.clusterDomain, 'corp.example');
+  t.is(f.resolvConf, '');
+  t.throws(() => parseFlags(['--cluster-dns', '10.96.0'], host), { instanceOf: UsageError, message: /^--cluster-dns: "10.96.0" is not an IPv4 address/ });
+  t.throws(() => parseFlags(['--cluster-domain', 'Bad_Domain'], host), { instanceOf: UsageError, message: /^--cluster-domain:/ });
 });
 
 test('every flag', (t) => {

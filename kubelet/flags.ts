@@ -3,7 +3,7 @@
 
 import * as os from 'node:os';
 import { isIP } from 'node:net';
-import { durationMs, hostPort, ipv4CidrFlag, parseFlagValues, serverAddress, UsageError } from '../util/flags';
+import { clusterDomainFlag, durationMs, hostPort, ipv4CidrFlag, ipv4Flag, parseFlagValues, serverAddress, UsageError } from '../util/flags';
 import { parseReserved } from './node-status';
 import { errorMessage } from '../util/errors';
 import { newSysctlAllowlist } from './sysctl-allowlist';
@@ -30,6 +30,12 @@ export interface KubeletFlags {
   network: NetworkKind;
   /** --allowed-unsafe-sysctls: names or "prefix*" patterns beyond the safe set (validated: sysctl-allowlist.ts). */
   allowedUnsafeSysctls: string[];
+  /** --cluster-dns: undefined reads the kube-dns Service's ClusterIP at start (10.96.0.10 with the server's defaults). */
+  clusterDNS: string | undefined;
+  /** --cluster-domain: undefined reads the kube-dns Service's (cluster.local by default). */
+  clusterDomain: string | undefined;
+  /** --resolv-conf: the node's resolver config for Default pods and the upstreams of the cluster DNS; "" none. */
+  resolvConf: string;
   /** The join token (--token); $TSK_TOKEN is read by the command, not here. */
   token: string | undefined;
   help: boolean;
@@ -66,6 +72,14 @@ Flags:
   --sync-frequency DUR                   the longest time between two syncs of a pod, which also bounds how late
                                          configMap and secret volumes follow updates (default 10s)
   --http-address HOST:PORT               /healthz, /readyz, /livez and /metrics (default 127.0.0.1:10248)
+  --cluster-dns IP                       the cluster DNS address for ClusterFirst pods (default: the ClusterIP
+                                         of the kube-dns Service in kube-system, 10.96.0.10 with the server's
+                                         defaults)
+  --cluster-domain DOMAIN                the cluster's DNS domain, searched by ClusterFirst pods (default: the
+                                         kube-dns Service's, cluster.local)
+  --resolv-conf FILE                     the node's resolver config: Default pods get it, and the cluster DNS
+                                         forwards other names to its nameservers ("" for none) (default
+                                         /etc/resolv.conf)
   --allowed-unsafe-sysctls LIST          namespaced sysctls pods may set beyond the safe set, names or
                                          prefix patterns such as net.core.somaxconn,kernel.msg* (default none)
   -h, --help                             print this help`;
@@ -89,6 +103,9 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     'sync-frequency': { type: 'string', default: '10s' },
     'http-address': { type: 'string', default: '127.0.0.1:10248' },
     'allowed-unsafe-sysctls': { type: 'string', default: '' },
+    'cluster-dns': { type: 'string' },
+    'cluster-domain': { type: 'string' },
+    'resolv-conf': { type: 'string', default: '/etc/resolv.conf' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   const nodeName = (values['hostname-override'] || hostname()).toLowerCase();
@@ -138,6 +155,9 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     systemReserved,
     network,
     allowedUnsafeSysctls,
+    clusterDNS: values['cluster-dns'] === undefined ? undefined : ipv4Flag('cluster-dns', values['cluster-dns']),
+    clusterDomain: values['cluster-domain'] === undefined ? undefined : clusterDomainFlag('cluster-domain', values['cluster-domain']),
+    resolvConf: values['resolv-conf'],
     token: values.token,
     help: values.help,
   };

@@ -30,6 +30,8 @@ import { ProbeManager } from './probes';
 import type { ContainerRuntime } from './runtime/runtime';
 import { TunnelClient } from './tunnel/client';
 import { listPodDirs, removePodDir } from './volumes';
+import { DEFAULT_CLUSTER_DOMAIN } from '../api/cluster-dns';
+import { readNodeResolvConf } from './node-resolv-conf';
 
 export const RUNTIME_VERSION = 'tsk://0.1.0';
 
@@ -50,6 +52,12 @@ export interface KubeletOptions {
   nodeStatusUpdateFrequencyMs?: number;
   /** Sysctls pods may set beyond Kubernetes' safe set (--allowed-unsafe-sysctls); throws at start when one is not namespaced. */
   allowedUnsafeSysctls?: readonly string[];
+  /** The cluster DNS address for ClusterFirst pods; undefined: none (they fall back to Default, with an event). */
+  clusterDNS?: string;
+  /** The cluster domain; default cluster.local. */
+  clusterDomain?: string;
+  /** The node's resolv.conf (--resolv-conf); default /etc/resolv.conf, "" none. */
+  resolvConf?: string;
   /** HOST:PORT for /healthz and /metrics; undefined: no HTTP server. */
   httpAddress?: string;
   /** The node's serving certificate: required (HTTPS only) when httpAddress is beyond loopback. */
@@ -149,6 +157,11 @@ class Kubelet implements RunningKubelet {
         cpuMilli: parseQuantity(alloc['cpu'] ?? '0').milliValue(),
         memoryBytes: parseQuantity(alloc['memory'] ?? '0').value(),
       },
+      dns: () => ({
+        clusterDNS: o.clusterDNS ? [o.clusterDNS] : [],
+        clusterDomain: o.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+        host: readNodeResolvConf(o.resolvConf ?? '/etc/resolv.conf', this.log),
+      }),
       log: this.log,
     });
     this.workers = new PodWorkers((uid) => this.syncUid(uid), {

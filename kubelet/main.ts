@@ -3,7 +3,7 @@
 // containers running (the next start adopts them), as the real kubelet does.
 
 import * as path from 'node:path';
-import { Clientset, credentialsDir, nodeServing, resolveComponentClientFromFlags, type ComponentTarget, type NodeServing } from '../client';
+import { Clientset, credentialsDir, nodeServing, resolveClusterDNS, resolveComponentClientFromFlags, type ComponentTarget, type NodeServing } from '../client';
 import { FLAG_HELP, parseFlags, type KubeletFlags } from './flags';
 import { runCommand } from '../util/cli/command';
 import { startKubelet } from './kubelet';
@@ -74,6 +74,7 @@ async function run(flags: KubeletFlags): Promise<number> {
   const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
     const { dataDir, images, network, runtime } = buildNodeRuntime(flags);
+    const clusterDns = await resolveClusterDNS(clientset, flags, log);
     log(`node ${flags.nodeName}, API server ${server}, data in ${dataDir}, ${flags.network} network`);
     const kubelet = await Promise.race([
       startKubelet({
@@ -92,6 +93,8 @@ async function run(flags: KubeletFlags): Promise<number> {
         httpAddress: flags.httpAddress,
         ...(serving.tls ? { httpTls: serving.tls } : {}),
         allowedUnsafeSysctls: flags.allowedUnsafeSysctls,
+        ...(clusterDns ? { clusterDNS: clusterDns.ip, clusterDomain: clusterDns.domain } : {}),
+        resolvConf: flags.resolvConf,
         log,
       }),
       stop.then(() => undefined),

@@ -119,6 +119,7 @@ function setup(t: { teardown(fn: () => void): void }) {
     objects,
     services: () => services,
     nodeAllocatable: { cpuMilli: 4000, memoryBytes: 8 << 30 },
+    dns: () => ({ clusterDNS: ['10.96.0.10'], clusterDomain: 'cluster.local', host: { nameservers: ['192.0.2.53'], searches: ['corp.example'], options: [] } }),
     log: () => undefined,
   });
   return { clock, runtime, images, pods, events, syncer, dataDir, objects, services };
@@ -628,4 +629,29 @@ test('imagePullSecrets: the pull uses the credentials for the registry; a missin
     ),
   );
   t.false(env.events.seen.some((e) => e.includes('wonder')));
+});
+
+test("the sandbox gets the pod's resolv.conf by dnsPolicy and its hostAliases; a dnsConfig over the limits is an event", async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  p.spec = {
+    ...p.spec,
+    hostAliases: [{ ip: '192.0.2.7', hostnames: ['foo.local', 'bar.local'] }],
+    dnsConfig: { nameservers: ['192.0.2.1', '192.0.2.2', '192.0.2.3'], options: [{ name: 'ndots', value: '2' }] },
+  };
+  await env.syncer.syncPod(p);
+  const config = env.runtime.sandboxConfigs[0];
+  t.deepEqual(config?.dns, {
+    servers: ['10.96.0.10', '192.0.2.1', '192.0.2.2'],
+    searches: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'corp.example'],
+    options: ['ndots:2'],
+  });
+  t.deepEqual(config?.hostAliases, [{ ip: '192.0.2.7', hostnames: ['foo.local', 'bar.local'] }]);
+  t.true(
+    env.events.seen.includes(
+      'Warning DNSConfigForming Nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: 10.96.0.10 192.0.2.1 192.0.2.2',
+    ),
+    env.events.seen.join('\n'),
+  );
 });

@@ -37,6 +37,7 @@ import type { Credentials } from './runtime/image/registry-client';
 import { hasApiVolumes, syncApiVolumes, type ApiVolumeOptions } from './volumes/api-volumes';
 import { admitSysctls, SYSCTL_FORBIDDEN, type SysctlAllowlist } from './sysctl-allowlist';
 import { errorMessage } from '../util/errors';
+import { podDnsConfig, type NodeDns } from './pod-dns';
 
 /** Kubernetes' minimum grace period for a pod the API forgot (it was force-deleted). */
 const ORPHAN_GRACE_SECONDS = 2;
@@ -63,6 +64,8 @@ export interface PodSyncDeps {
   nodeAllocatable: NodeAllocatable;
   /** Mounts the tmpfs of a secret or projected volume (ensureTmpfs); absent: plain directories (unit tests). */
   memoryMedium?: (dir: string) => void;
+  /** The cluster DNS and the node's resolver config, read when a sandbox is made (pod-dns.ts). */
+  dns: () => NodeDns;
   log: (line: string) => void;
 }
 
@@ -206,6 +209,8 @@ export class PodSyncer {
       if (failed.length > 0) return undefined;
     }
     const m = pod.metadata;
+    const dns = podDnsConfig(pod, this.deps.dns());
+    for (const w of dns.warnings) this.event(pod, undefined, 'Warning', w.reason, w.message);
     try {
       return await this.deps.runtime.createSandbox({
         name: m?.name ?? '',
@@ -223,6 +228,8 @@ export class PodSyncer {
         hostIPC: pod.spec?.hostIPC === true,
         hostPID: pod.spec?.hostPID === true,
         sysctls: Object.fromEntries((pod.spec?.securityContext?.sysctls ?? []).map((s) => [s.name ?? '', s.value ?? ''])),
+        dns: { servers: dns.config.nameservers, searches: dns.config.searches, options: dns.config.options },
+        hostAliases: (pod.spec?.hostAliases ?? []).map((a) => ({ ip: a.ip ?? '', hostnames: a.hostnames ?? [] })),
       });
     } catch (err) {
       this.event(pod, undefined, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${errorMessage(err)}`);

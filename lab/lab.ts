@@ -20,6 +20,8 @@ export interface LabUpOptions extends PlanInput {
   httpAddress: string;
   /** How to run tsk: e.g. [node, /path/to/dist/cmd/tsk.js]. */
   tsk: readonly string[];
+  /** Every agent's --resolv-conf (the cluster DNS's upstreams); default the agent's, /etc/resolv.conf. */
+  resolvConf?: string | undefined;
   /** How long to wait for the server and for every node to be Ready; default 120 s. */
   timeoutMs?: number;
   log: (line: string) => void;
@@ -112,6 +114,7 @@ function agentArgv(o: LabUpOptions, plan: LabPlan, node: LabNode): string[] {
     node.dataDir,
     '--cgroup-root',
     node.cgroupRoot,
+    ...(o.resolvConf !== undefined ? ['--resolv-conf', o.resolvConf] : []),
   ];
 }
 

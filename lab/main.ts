@@ -14,6 +14,7 @@ const LAB_FLAGS: readonly FlagSpec[] = [
   { name: 'network', type: 'string', valueName: 'CIDR', help: "the nodes' network inside the lab, for up (default 172.30.0.0/24)" },
   { name: 'address', type: 'string', valueName: 'HOST:PORT', help: "the API server's address for tsctl, for up (default 127.0.0.1:6443)" },
   { name: 'http-address', type: 'string', valueName: 'H:P', help: "the server's /healthz, /metrics, for up (default 127.0.0.1:6080)" },
+  { name: 'resolv-conf', type: 'string', valueName: 'FILE', help: "the nodes' resolver config: each agent's --resolv-conf, for up (default /etc/resolv.conf)" },
   { name: 'timeout', type: 'string', valueName: 'SECONDS', help: 'how long up waits for the server and the nodes (default 180)' },
   { name: 'help', short: 'h', type: 'bool', help: 'print this help' },
 ];
@@ -44,6 +45,7 @@ interface LabFlags {
   network: string;
   address: string;
   httpAddress: string;
+  resolvConf: string | undefined;
   timeoutMs: number;
 }
 
@@ -85,6 +87,7 @@ export function parseLabFlags(argv: string[]): LabFlags | 'help' {
     network: values.network,
     address: values.address,
     httpAddress: values['http-address'],
+    resolvConf: flagString(parsed, 'resolv-conf'),
     timeoutMs: timeout * 1000,
   };
 }

@@ -419,3 +419,9 @@ test('ExternalName services get no rules at all', (t) => {
   );
   t.is(serviceLines(text), '');
 });
+
+test('a node-local Service (kube-dns: every node answers on its address) gets no rules at all, not even REJECT', (t) => {
+  const dns = svc('kube-dns', { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] });
+  dns.metadata = { ...dns.metadata, annotations: { 'tsk.io/node-local': 'true' } };
+  t.is(serviceLines(render([dns], [])), '');
+});

@@ -4,6 +4,7 @@
 
 import type { Endpoints, Service } from '../api/gen/tsk/v1/core';
 import { parseIPv4 } from '../util/ipv4';
+import { isNodeLocal } from '../api/cluster-dns';
 import { servicePortName } from './chains';
 
 /** Kubernetes' default ClientIP affinity timeout (3 hours). */
@@ -83,10 +84,14 @@ function loadBalancerIPs(svc: Service): string[] {
   return [...new Set(ips)].sort(compareIPs);
 }
 
-/** True for a service the proxy programs: it has a cluster IP (not headless, not ExternalName). */
+/**
+ * True for a service the proxy programs: it has a cluster IP (not headless,
+ * not ExternalName) and is not node-local (the kube-dns Service: every node
+ * answers on its address itself, so no DNAT and no "has no endpoints" REJECT).
+ */
 function hasClusterIP(svc: Service): boolean {
   const ip = svc.spec?.clusterIP ?? '';
-  return ip !== '' && ip !== 'None' && svc.spec?.type !== 'ExternalName';
+  return ip !== '' && ip !== 'None' && svc.spec?.type !== 'ExternalName' && !isNodeLocal(svc);
 }
 
 /**

@@ -17,7 +17,7 @@ const fs = require('fs');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
-const components = ['apiserver', 'scheduler', 'controllers', 'kubelet', 'proxy', 'tsctl'];
+const components = ['apiserver', 'scheduler', 'controllers', 'kubelet', 'proxy', 'dns', 'tsctl'];
 // What each top-level folder may import from (besides itself, node: and npm packages).
 const allowed = {
   api: ['util'],

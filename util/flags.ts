@@ -8,7 +8,7 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './cli/usage-error';
-import { tryParseIPv4Cidr } from './ipv4';
+import { parseIPv4, tryParseIPv4Cidr } from './ipv4';
 import { errorMessage } from './errors';
 
 export { UsageError };
@@ -100,6 +100,22 @@ export function durationMs(flag: string, value: string, limits: DurationLimits =
 export function ipv4CidrFlag(flag: string, value: string, example = '10.244.0.0/16'): string {
   if (tryParseIPv4Cidr(value) === undefined) throw new UsageError(`--${flag}: "${value}" is not an IPv4 CIDR such as ${example}`);
   return value;
+}
+
+/** An IPv4 address flag (--cluster-dns); a UsageError naming the flag otherwise. */
+export function ipv4Flag(flag: string, value: string, example = '10.96.0.10'): string {
+  if (parseIPv4(value) === undefined) throw new UsageError(`--${flag}: "${value}" is not an IPv4 address such as ${example}`);
+  return value;
+}
+
+/** A DNS domain flag (--cluster-domain): lower-case DNS-1123 labels, without a trailing dot, as the kubelet's. */
+export function clusterDomainFlag(flag: string, value: string): string {
+  const domain = value.replace(/\.$/, '');
+  const label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+  if (domain === '' || domain.length > 253 || !domain.split('.').every((l) => label.test(l))) {
+    throw new UsageError(`--${flag}: "${value}" is not a DNS domain such as cluster.local (lower-case labels of letters, digits and '-')`);
+  }
+  return domain;
 }
 
 /**

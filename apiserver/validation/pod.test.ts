@@ -305,6 +305,50 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
   ],
   ['nodeName invalid', (p) => (p.spec!.nodeName = 'Node_1'), [['spec.nodeName', 'FieldValueInvalid', 'a lowercase RFC 1123 subdomain']]],
   ['dnsPolicy unknown', (p) => (p.spec!.dnsPolicy = 'Cluster'), [['spec.dnsPolicy', 'FieldValueNotSupported', 'Unsupported value: "Cluster"']]],
+  [
+    'dnsPolicy None without dnsConfig',
+    (p) => (p.spec!.dnsPolicy = 'None'),
+    [['spec.dnsConfig', 'FieldValueRequired', 'must provide `dnsConfig` when `dnsPolicy` is None']],
+  ],
+  [
+    'dnsPolicy None without nameservers',
+    (p) => {
+      p.spec!.dnsPolicy = 'None';
+      p.spec!.dnsConfig = { searches: ['example.com'] };
+    },
+    [['spec.dnsConfig.nameservers', 'FieldValueRequired', 'must provide at least one DNS nameserver when `dnsPolicy` is None']],
+  ],
+  [
+    'dnsConfig: too many nameservers, a bad one, a bad search, an empty option name',
+    (p) =>
+      (p.spec!.dnsConfig = {
+        nameservers: ['1.1.1.1', '8.8.8.8', '9.9.9.9', '10.0.0.300'],
+        searches: ['ok.example.', 'Bad_Search'],
+        options: [{ value: '2' }],
+      }),
+    [
+      ['spec.dnsConfig.nameservers', 'FieldValueInvalid', 'must not have more than 3 nameservers'],
+      ['spec.dnsConfig.nameservers[3]', 'FieldValueInvalid', 'Invalid value: "10.0.0.300": must be a valid IP address'],
+      ['spec.dnsConfig.searches[1]', 'FieldValueInvalid', 'Invalid value: "Bad_Search": a lowercase RFC 1123 subdomain'],
+      ['spec.dnsConfig.options[0]', 'FieldValueRequired', 'must not be empty'],
+    ],
+  ],
+  [
+    'dnsConfig: more than 32 search paths and 2048 characters',
+    (p) => (p.spec!.dnsConfig = { searches: Array.from({ length: 33 }, (_, i) => `${'a'.repeat(62)}${i}.example`) }),
+    [
+      ['spec.dnsConfig.searches', 'FieldValueInvalid', 'must not have more than 32 search paths'],
+      ['spec.dnsConfig.searches', 'FieldValueInvalid', 'must not have more than 2048 characters (including spaces) in the search list'],
+    ],
+  ],
+  [
+    'hostAliases: a bad IP and a bad hostname',
+    (p) => (p.spec!.hostAliases = [{ ip: '127.0.0', hostnames: ['foo.local', 'Foo Bar'] }]),
+    [
+      ['spec.hostAliases[0].ip', 'FieldValueInvalid', 'Invalid value: "127.0.0": must be a valid IP address'],
+      ['spec.hostAliases[0].hostnames[1]', 'FieldValueInvalid', 'Invalid value: "Foo Bar": a lowercase RFC 1123 subdomain'],
+    ],
+  ],
   ['pod IP invalid', (p) => (p.status = { phase: 'Running', podIP: '10.0.0.300' }), [['status.podIP', 'FieldValueInvalid', 'must be a valid IP address']]],
   ['pod phase unknown', (p) => (p.status = { phase: 'Sleeping' }), [['status.phase', 'FieldValueNotSupported', 'Unsupported value: "Sleeping"']]],
   [

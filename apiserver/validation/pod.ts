@@ -27,6 +27,7 @@ import { parseQuantityField, validateResourceRequirements } from './resources';
 import { validateGatedNodeName, validateOnlyDeletedSchedulingGates, validateSchedulingGates } from './scheduling-gates';
 import { validateApiDataVolume, validateEnvFrom, validateKeyRefs } from './pod-api-data';
 import { semanticDiff } from './semantic';
+import { validateHostAliases, validatePodDNSConfig } from './pod-dns';
 import { hasBacksteps, inclusiveRangeError, isEnvVarName, isHTTPHeaderName, isValidIP, isValidPortName, isValidPortNum, NONNEGATIVE_MSG } from './values';
 
 export const SUPPORTED_PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
@@ -440,7 +441,8 @@ export function validatePodSpec(spec: PodSpec | undefined, path: Path): Cause[] 
   errs.push(...validateHostNetwork(s, path));
   errs.push(...validateEnum(s.restartPolicy, RESTART_POLICIES, path.child('restartPolicy')));
   errs.push(...validateEnum(s.dnsPolicy, DNS_POLICIES, path.child('dnsPolicy')));
-  if (s.dnsPolicy === 'None') errs.push(required(path.child('dnsConfig'), 'must provide `dnsConfig` when `dnsPolicy` is None'));
+  errs.push(...validatePodDNSConfig(s.dnsConfig, s.dnsPolicy, path.child('dnsConfig')));
+  errs.push(...validateHostAliases(s.hostAliases ?? [], path.child('hostAliases')));
   errs.push(...validateLabels(s.nodeSelector, path.child('nodeSelector')));
   if (s.nodeName) errs.push(...invalidEach(path.child('nodeName'), s.nodeName, isDNS1123Subdomain(s.nodeName)));
   if (s.serviceAccountName) {

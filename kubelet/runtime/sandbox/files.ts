@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DnsConfig, HostAlias, SandboxConfig } from '../runtime';
+import { formatResolvConf, isLoopbackNameserver, parseResolvConf } from '../../../util/resolv-conf';
 
 export interface SandboxRecord {
   id: string;
@@ -54,11 +55,7 @@ export function hostsFile(hostname: string, aliases: HostAlias[] = [], podIp?: s
 }
 
 export function resolvConf(dns: DnsConfig): string {
-  const lines: string[] = [];
-  if (dns.searches.length > 0) lines.push(`search ${dns.searches.join(' ')}`);
-  for (const s of dns.servers) lines.push(`nameserver ${s}`);
-  if (dns.options.length > 0) lines.push(`options ${dns.options.join(' ')}`);
-  return `${lines.join('\n')}\n`;
+  return formatResolvConf({ nameservers: dns.servers, searches: dns.searches, options: dns.options });
 }
 
 /**
@@ -66,14 +63,8 @@ export function resolvConf(dns: DnsConfig): string {
  * inside another network namespace (Docker filters them the same way).
  */
 export function hostDnsConfig(text: string): DnsConfig {
-  const dns: DnsConfig = { servers: [], searches: [], options: [] };
-  for (const line of text.split('\n')) {
-    const [key, ...rest] = line.trim().split(/\s+/);
-    if (key === 'nameserver' && rest[0] && !/^(127\.|::1$)/.test(rest[0])) dns.servers.push(rest[0]);
-    else if (key === 'search' || key === 'domain') dns.searches = rest;
-    else if (key === 'options') dns.options.push(...rest);
-  }
-  return dns;
+  const conf = parseResolvConf(text);
+  return { servers: conf.nameservers.filter((s) => !isLoopbackNameserver(s)), searches: conf.searches, options: conf.options };
 }
 
 /** RFC 1123 label check for the hostname, so sethostname gets something sensible. */
