@@ -7,6 +7,7 @@
 // zero value ("" or 0, objects decoded from protobuf), as Kubernetes treats
 // a zero value of a non-pointer field.
 
+import { SECRET_TYPE_OPAQUE } from '../api/secret-types';
 import type {
   ConfigMap,
   Container,
@@ -206,7 +207,7 @@ function defaultEvent(ev: Event): void {
  * and the field is dropped (what Kubernetes' v1 conversion does).
  */
 function defaultSecret(secret: Secret): void {
-  if (!secret.type) secret.type = 'Opaque';
+  if (!secret.type) secret.type = SECRET_TYPE_OPAQUE;
   const strings = secret.stringData;
   if (strings && Object.keys(strings).length > 0) {
     const data = (secret.data ??= {});

@@ -175,8 +175,8 @@ test('cluster DNS on a 2-node lab: names, headless, SRV, other namespaces, Exter
     t.regex(ext, new RegExp(`canonical name = ${UPSTREAM_NAME.replace('.', '\\.')}`), `${client}: ExternalName CNAME`);
     t.deepEqual(addresses(await inPod(client, 'nslookup', `${UPSTREAM_NAME}.`)), [UPSTREAM_ADDRESS], `${client}: forwarded to the node's upstream`);
     t.regex(await inPod(client, 'wget', '-qO-', 'http://web/'), /^web replica web-/, `${client}: wget http://web/`);
-    // WEB_SERVICE_HOST: the service environment variables come with the kubeletcfg branch; its check goes here:
-    // t.is((await inPod(client, 'printenv', 'WEB_SERVICE_HOST')).trim(), svc.spec?.clusterIP);
+    t.is((await inPod(client, 'sh', '-c', 'echo $WEB_SERVICE_HOST')).trim(), svc.spec?.clusterIP ?? '', `${client}: WEB_SERVICE_HOST`);
+    t.is((await inPod(client, 'sh', '-c', 'echo $WEB_PORT_80_TCP_ADDR')).trim(), svc.spec?.clusterIP ?? '', `${client}: the Docker-link variable`);
   }
 
   // Scaling: the headless answer follows the Endpoints within 1 s (asked on node 1 at the cluster DNS address).

@@ -5,6 +5,7 @@
 // objects are fetched beforehand (envObjectNames says which) and handed in
 // as EnvObjects. Messages are Kubernetes' and never carry a Secret's value.
 
+import { isValidEnvVarName } from '../api/env-names';
 import type { ConfigMap, Container, Pod, Secret, Service } from '../api/gen/tsk/v1/core';
 
 /** The objects a container's environment may read; undefined for one the API does not have. */
@@ -28,7 +29,6 @@ const MASTER_NAMESPACE = 'default';
 const MASTER_SERVICES = new Set(['kubernetes']);
 
 // Kubernetes' IsEnvVarName (the API server's copy is in apiserver/validation, which the kubelet may not import).
-const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
 /** The ConfigMaps and Secrets (by name, in the pod's namespace) the container's env and envFrom read. */
 export function envObjectNames(c: Container): { configMaps: Set<string>; secrets: Set<string> } {
@@ -141,7 +141,7 @@ export function envFromVars(pod: Pod, c: Container, objects: EnvObjects): EnvFro
     const invalid: string[] = [];
     for (const [key, value] of entries) {
       const k = prefix + key;
-      if (!ENV_VAR_NAME.test(k)) invalid.push(k);
+      if (!isValidEnvVarName(k)) invalid.push(k);
       else vars.set(k, value);
     }
     if (invalid.length > 0) {

@@ -5,11 +5,11 @@
 // "registry.example:5000", "registry.example/team"); an entry carries `auth`
 // (base64 "user:password") or `username` and `password`.
 
+import { DOCKER_CONFIG_JSON_KEY, SECRET_TYPE_DOCKER_CONFIG_JSON } from '../api/secret-types';
 import type { Secret } from '../api/gen/tsk/v1/core';
 import type { Credentials } from './runtime/image/registry-client';
 import { parseReference } from './runtime/image/reference';
 
-export const SECRET_TYPE_DOCKER_CONFIG_JSON = 'kubernetes.io/dockerconfigjson';
 export const SECRET_TYPE_DOCKERCFG = 'kubernetes.io/dockercfg';
 
 interface AuthEntry {
@@ -48,7 +48,7 @@ function authsOf(secret: Secret): Record<string, AuthEntry> | undefined {
   let raw: Buffer | undefined;
   let wrapped: boolean;
   if (secret.type === SECRET_TYPE_DOCKER_CONFIG_JSON) {
-    raw = secret.data?.['.dockerconfigjson'];
+    raw = secret.data?.[DOCKER_CONFIG_JSON_KEY];
     wrapped = true;
   } else if (secret.type === SECRET_TYPE_DOCKERCFG) {
     raw = secret.data?.['.dockercfg'];

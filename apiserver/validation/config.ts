@@ -4,6 +4,7 @@
 // a Secret, and the immutable flag's rules on update. Secrets arrive here with
 // stringData already merged into data (apiserver/defaults.ts).
 
+import { DOCKER_CONFIG_JSON_KEY, SECRET_TYPE_DOCKER_CONFIG_JSON } from '../../api/secret-types';
 import type { Cause } from '../../api/errors';
 import { configKeyErrors } from '../../api/config-keys';
 import type { ConfigMap, Secret } from '../../api/gen/tsk/v1/core';
@@ -12,10 +13,6 @@ import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from
 
 /** Kubernetes' MaxSecretSize, which also bounds a ConfigMap. */
 export const MAX_CONFIG_DATA_BYTES = 1024 * 1024;
-
-export const SECRET_TYPE_OPAQUE = 'Opaque';
-export const SECRET_TYPE_DOCKER_CONFIG_JSON = 'kubernetes.io/dockerconfigjson';
-export const DOCKER_CONFIG_JSON_KEY = '.dockerconfigjson';
 
 export { configKeyErrors };
 

@@ -2,6 +2,7 @@
 // returning Kubernetes' messages from k8s.io/apimachinery/pkg/util/validation;
 // an empty list means valid. Field paths are added by the callers.
 
+import { ENV_VAR_NAME_FMT, isValidEnvVarName } from '../../api/env-names';
 import { isIP } from 'node:net';
 import { regexError } from '../../api/labels';
 
@@ -78,13 +79,10 @@ export function nonSpecialIP(s: string): string[] {
   return [];
 }
 
-const ENV_VAR_NAME_FMT = '[-._a-zA-Z][-._a-zA-Z0-9]*';
-const envVarNameRe = new RegExp(`^${ENV_VAR_NAME_FMT}$`);
-
 /** An environment variable name (Kubernetes' IsEnvVarName). */
 export function isEnvVarName(name: string): string[] {
   const errs: string[] = [];
-  if (!envVarNameRe.test(name)) {
+  if (!isValidEnvVarName(name)) {
     errs.push(
       regexError(
         "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit",

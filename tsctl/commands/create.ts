@@ -4,6 +4,7 @@
 // --dry-run and -o yaml|json print the object, as kubectl's
 // `create ... --dry-run=client -o yaml` idiom for writing manifests.
 
+import { DOCKER_CONFIG_JSON_KEY, SECRET_TYPE_DOCKER_CONFIG_JSON } from '../../api/secret-types';
 import type * as core from '../../api/gen/tsk/v1/core';
 import type { ApiObject, KindName } from '../../api/kinds';
 import { flagString, flagStrings, type FlagSpec } from '../args';
@@ -120,8 +121,8 @@ function dockerRegistrySecret(ctx: Context, rest: readonly string[]): core.Secre
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name, namespace: ctx.namespace },
-    type: 'kubernetes.io/dockerconfigjson',
-    data: { '.dockerconfigjson': Buffer.from(json) },
+    type: SECRET_TYPE_DOCKER_CONFIG_JSON,
+    data: { [DOCKER_CONFIG_JSON_KEY]: Buffer.from(json) },
   };
 }
 
