@@ -5,7 +5,8 @@
 
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CORE_SCHEMA, EVENT_DOCUMENT, YAMLException, loadAll, parseEvents } from 'js-yaml';
+import { EVENT_DOCUMENT, YAMLException, loadAll, parseEvents } from 'js-yaml';
+import { KUBE_YAML_SCHEMA } from '../util/kube-yaml';
 import { CliError } from './errors';
 import { errorMessage } from '../util/errors';
 
@@ -55,7 +56,7 @@ export function parseManifest(text: string, source: string): ManifestDoc[] {
   let values: unknown[];
   let lines: number[];
   try {
-    values = loadAll(text, { schema: CORE_SCHEMA, filename: source });
+    values = loadAll(text, { schema: KUBE_YAML_SCHEMA, filename: source });
     lines = documentLines(text, source);
   } catch (err) {
     if (err instanceof YAMLException) {

@@ -141,3 +141,19 @@ test('defaulting: type Opaque, stringData merged into data (winning over data) a
   t.is(typed.type, 'kubernetes.io/dockerconfigjson');
   t.deepEqual(Object.keys(typed.data ?? {}), ['.dockerconfigjson']);
 });
+
+test("the well-known Secret types need their keys, as Kubernetes' ValidateSecret", (t) => {
+  const secret = (type: string, data: Record<string, string>): Secret => {
+    const s = valid('Secret');
+    s.type = type;
+    s.data = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v)]));
+    return s;
+  };
+  assertCauses(t, validate('Secret', secret('kubernetes.io/tls', { 'tls.crt': 'c', 'tls.key': 'k' })), []);
+  assertCauses(t, validate('Secret', secret('kubernetes.io/tls', { 'tls.crt': 'c' })), [['data[tls.key]', 'FieldValueRequired', 'Required value']]);
+  assertCauses(t, validate('Secret', secret('kubernetes.io/ssh-auth', {})), [['data[ssh-privatekey]', 'FieldValueRequired', 'Required value']]);
+  assertCauses(t, validate('Secret', secret('kubernetes.io/basic-auth', { password: 'p' })), []);
+  assertCauses(t, validate('Secret', secret('kubernetes.io/basic-auth', {})), [
+    ['data[username]', 'FieldValueRequired', 'either username or password is required'],
+  ]);
+});

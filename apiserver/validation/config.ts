@@ -91,7 +91,24 @@ function validateSecretData(s: Secret): Cause[] {
   const errs = validateKeys(Object.keys(data), Path.root('data'));
   if (byteLength([...Object.keys(data), ...Object.values(data)]) > MAX_CONFIG_DATA_BYTES) errs.push(tooLong(Path.root('data'), MAX_CONFIG_DATA_BYTES));
   if (s.type === SECRET_TYPE_DOCKER_CONFIG_JSON) errs.push(...validateDockerConfigJson(data));
+  errs.push(...requiredTypeKeys(s.type ?? '', data));
   if (!s.type) errs.push(required(Path.root('type')));
+  return errs;
+}
+
+/** The keys Kubernetes' ValidateSecret requires of the well-known types (kubernetes.io/tls: tls.crt and tls.key, ...). */
+const REQUIRED_KEYS: Readonly<Record<string, readonly string[]>> = {
+  'kubernetes.io/tls': ['tls.crt', 'tls.key'],
+  'kubernetes.io/ssh-auth': ['ssh-privatekey'],
+  'kubernetes.io/dockercfg': ['.dockercfg'],
+};
+
+function requiredTypeKeys(type: string, data: Record<string, Uint8Array>): Cause[] {
+  const errs = (REQUIRED_KEYS[type] ?? []).filter((k) => data[k] === undefined).map((k) => required(Path.root('data').key(k)));
+  // basic-auth: a username, a password, or both.
+  if (type === 'kubernetes.io/basic-auth' && data['username'] === undefined && data['password'] === undefined) {
+    errs.push(required(Path.root('data').key('username'), 'either username or password is required'));
+  }
   return errs;
 }
 

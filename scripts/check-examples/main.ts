@@ -8,7 +8,8 @@
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { CORE_SCHEMA, loadAll } from 'js-yaml';
+import { loadAll } from 'js-yaml';
+import { KUBE_YAML_SCHEMA } from '../../util/kube-yaml';
 import { flagBool, flagString, formatFlags, parseCommandLine, UsageError, type FlagSpec } from '../../util/flags';
 import { errorMessage } from '../../util/errors';
 import { classify, exitCode, formatTable, type Row, type RunResult } from './table';
@@ -52,7 +53,7 @@ async function namespacesOf(dir: string, files: readonly string[]): Promise<stri
   for (const f of files) {
     let docs: unknown[];
     try {
-      docs = loadAll(await readFile(join(dir, f), 'utf8'), { schema: CORE_SCHEMA });
+      docs = loadAll(await readFile(join(dir, f), 'utf8'), { schema: KUBE_YAML_SCHEMA });
     } catch {
       continue;
     }
