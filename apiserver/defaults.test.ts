@@ -258,3 +258,23 @@ test("DefaultTolerationSeconds: a pod's own toleration of a taint is kept, and s
   applyDefaults('ReplicationController', rc);
   t.is(rc.spec!.template!.spec!.tolerations, undefined);
 });
+
+test('pod-level requests default as SetDefaults_Pod: from the containers aggregate, else the pod-level limits', (t) => {
+  const pod = raw('Pod'); // web requests cpu 100m, memory 64Mi; the others nothing
+  pod.spec!.resources = { limits: { cpu: '1', memory: '200Mi', 'hugepages-2Mi': '4Mi' } };
+  applyDefaults('Pod', pod);
+  t.deepEqual(pod.spec!.resources!.requests, { cpu: '100m', memory: '64Mi', 'hugepages-2Mi': '4Mi' });
+
+  const noContainerRequests = raw('Pod');
+  noContainerRequests.spec!.containers = [{ name: 'c', image: 'busybox' }];
+  noContainerRequests.spec!.resources = { limits: { cpu: '1' }, requests: { memory: '10Mi' } };
+  applyDefaults('Pod', noContainerRequests);
+  t.deepEqual(noContainerRequests.spec!.resources!.requests, { cpu: '1', memory: '10Mi' });
+});
+
+test('pod-level requests are left alone without pod-level limits', (t) => {
+  const pod = raw('Pod');
+  pod.spec!.resources = { requests: { cpu: '1' } };
+  applyDefaults('Pod', pod);
+  t.deepEqual(pod.spec!.resources, { requests: { cpu: '1' } });
+});

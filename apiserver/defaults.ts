@@ -7,6 +7,7 @@
 // zero value ("" or 0, objects decoded from protobuf), as Kubernetes treats
 // a zero value of a non-pointer field.
 
+import { aggregateContainerRequests, isSupportedPodLevelResource } from '../api/pod-resources';
 import { SECRET_TYPE_OPAQUE } from '../api/secret-types';
 import type {
   ConfigMap,
@@ -135,6 +136,29 @@ function defaultPod(pod: Pod): void {
   addDefaultTolerations(spec);
   for (const c of spec.initContainers ?? []) defaultRequestsFromLimits(c);
   for (const c of spec.containers ?? []) defaultRequestsFromLimits(c);
+  defaultPodRequests(spec);
+}
+
+/**
+ * Kubernetes' defaultPodRequests (PodLevelResources), only when pod-level
+ * limits are set: a pod-level request left unset becomes the containers'
+ * aggregate request for cpu and memory when containers ask for it, else the
+ * pod-level limit. Runs after the containers' requests defaulted from their
+ * limits, as in SetDefaults_Pod.
+ */
+function defaultPodRequests(spec: PodSpec): void {
+  const res = spec.resources;
+  if (!res?.limits || Object.keys(res.limits).length === 0) return;
+  const requests: Record<string, string> = { ...res.requests };
+  const has = (name: string): boolean => Object.prototype.hasOwnProperty.call(requests, name);
+  for (const [name, aggr] of aggregateContainerRequests(spec)) {
+    // Overcommittable pod-level resources only: hugepages requests must equal their limits.
+    if (!has(name) && isSupportedPodLevelResource(name) && !name.startsWith('hugepages-')) requests[name] = aggr.toString();
+  }
+  for (const [name, limit] of Object.entries(res.limits)) {
+    if (!has(name) && isSupportedPodLevelResource(name)) requests[name] = limit;
+  }
+  if (Object.keys(requests).length > 0) res.requests = requests;
 }
 
 function defaultReplicationController(rc: ReplicationController): void {

@@ -27,6 +27,7 @@ import type { Node, Pod } from '../api/gen/tsk/v1/core';
 import { startApiServer, type RunningApiServer } from '../apiserver/server';
 import { Clientset } from '../client';
 import { ImageStore } from '../kubelet/runtime/image/store';
+import { CgroupManager, detectCgroupLayout, milliToShares, sharesToWeight } from '../kubelet/runtime/cgroups/cgroups';
 import { NativeRuntime } from '../kubelet/runtime/native-runtime';
 import { eventually } from './support/client-harness';
 import { startTestEtcd } from './support/etcd';
@@ -606,6 +607,56 @@ test.serial("hostPID: the containers see the node's processes (the kubelet's own
   t.is(host.status?.phase, 'Succeeded', JSON.stringify(host.status?.containerStatuses?.[0]?.state));
   const own = await checkInPod(env, 'ownpid', {}, `${script} # own-pid-ns-marker`);
   t.is(own.status?.phase, 'Failed', 'without hostPID the pod has its own PID namespace');
+});
+
+/** A cgroup file of the pod's cgroup as the kubelet made it (default --cgroup-root tsk), trimmed; "" when missing. */
+function podCgroupFile(uid: string, controller: 'cpu' | 'memory', file: string): string {
+  const cgroups = new CgroupManager(detectCgroupLayout());
+  const dir =
+    cgroups.layout.version === 2
+      ? path.join(cgroups.layout.v2Root, cgroups.podPath(uid))
+      : path.join(cgroups.layout.v1[controller] ?? '', cgroups.podPath(uid));
+  try {
+    return fs.readFileSync(path.join(dir, file), 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+test.serial('pod-level resources: the pod cgroup gets the memory limit, cpu quota and shares of spec.resources; QoS from them', async (t) => {
+  const env = t.context;
+  const pod = bound(env.node, env.image, 'podres', {}, ['sleep', '3600']);
+  // As Kubernetes' pod-level-resources example: the container has no limits of its own and shares the pod's.
+  pod.spec!.resources = { requests: { cpu: '250m' }, limits: { cpu: '500m', memory: '64Mi' } };
+  const created = await env.clientset.pods.create(pod);
+  t.deepEqual(created.spec?.resources?.requests, { cpu: '250m', memory: '64Mi' }, 'the memory request defaulted from the pod-level limit');
+  const p = await waitPod(env, 'podres', (x) => x.status?.phase === 'Running', 'podres Running');
+  t.is(p.status?.qosClass, 'Burstable');
+  const uid = p.metadata?.uid ?? '';
+  const v2 = detectCgroupLayout().version === 2;
+  if (v2) {
+    t.is(podCgroupFile(uid, 'memory', 'memory.max'), String(64 * 1024 * 1024));
+    t.is(podCgroupFile(uid, 'cpu', 'cpu.max'), '50000 100000');
+    t.is(podCgroupFile(uid, 'cpu', 'cpu.weight'), String(sharesToWeight(milliToShares(250))));
+  } else {
+    t.is(podCgroupFile(uid, 'memory', 'memory.limit_in_bytes'), String(64 * 1024 * 1024));
+    t.is(podCgroupFile(uid, 'cpu', 'cpu.cfs_quota_us'), '50000');
+    t.is(podCgroupFile(uid, 'cpu', 'cpu.shares'), '256');
+  }
+  await env.clientset.pods.delete('podres', { namespace: 'default' });
+  await eventually(
+    async () => (await env.clientset.pods.list({ namespace: 'default', fieldSelector: 'metadata.name=podres' })).items?.length === 0,
+    30_000,
+    'podres gone',
+  );
+
+  const tooBig = bound(env.node, env.image, 'podres-bad', {}, ['true']);
+  tooBig.spec!.containers![0]!.resources = { limits: { memory: '128Mi' } };
+  tooBig.spec!.resources = { requests: { memory: '64Mi' }, limits: { memory: '64Mi' } };
+  await t.throwsAsync(env.clientset.pods.create(tooBig), {
+    message:
+      /spec\.resources\.requests\[memory\]: Invalid value: "64Mi": must be greater than or equal to aggregate container requests of 128Mi.*spec\.resources\.containers\[0\]\[memory\]\.limits: Invalid value: "128Mi": must be less than or equal to pod limits of 64Mi/,
+  });
 });
 
 test.serial("hostIPC: the pod shares the node's IPC namespace; without it, one of its own", async (t) => {

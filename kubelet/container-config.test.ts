@@ -3,7 +3,7 @@
 
 import test from 'ava';
 import type { Pod } from '../api/gen/tsk/v1/core';
-import { buildContainerConfig, ContainerConfigError, expandVars } from './container-config';
+import { buildContainerConfig, buildPodResources, ContainerConfigError, expandVars } from './container-config';
 
 const ctx = { dataDir: '/var/lib/tsk', hostIP: '192.0.2.10', podIP: '10.244.1.9', restartCount: 3 };
 
@@ -123,4 +123,29 @@ test('securityContext: runAsNonRoot with a root image is a ContainerConfigError;
     instanceOf: ContainerConfigError,
     message: /localhostProfile/,
   });
+});
+
+test('buildPodResources: the pod cgroup gets pod-level cpu shares, quota and memory limit; nothing without spec.resources', (t) => {
+  const p = pod();
+  t.deepEqual(buildPodResources(p), {});
+  p.spec!.resources = { requests: { cpu: '500m', memory: '100Mi' }, limits: { cpu: '1', memory: '200Mi' } };
+  t.deepEqual(buildPodResources(p), { cpuRequestMilli: 500, cpuLimitMilli: 1000, memoryLimitBytes: 200 * 1024 ** 2 });
+  p.spec!.resources = { limits: { memory: '64Mi' } };
+  t.deepEqual(buildPodResources(p), { memoryLimitBytes: 64 * 1024 ** 2 });
+  p.spec!.resources = { limits: { cpu: 'lots' } };
+  t.throws(() => buildPodResources(p), { instanceOf: ContainerConfigError, message: /^spec\.resources\.requests\.cpu "lots": / });
+});
+
+test('resourceFieldRef: a container without its own limit sees the pod-level limit, else the node allocatable', (t) => {
+  const p = pod();
+  const c = p.spec!.containers![0]!;
+  c.resources = {};
+  c.env = [
+    { name: 'CPU', valueFrom: { resourceFieldRef: { resource: 'limits.cpu', divisor: '1m' } } },
+    { name: 'MEM', valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } } },
+  ];
+  const node = { ...ctx, nodeAllocatable: { cpuMilli: 4000, memoryBytes: 8 * 1024 ** 3 } };
+  t.deepEqual(buildContainerConfig(p, c, node).env, ['CPU=4000', 'MEM=8192']);
+  p.spec!.resources = { limits: { memory: '200Mi' } };
+  t.deepEqual(buildContainerConfig(p, c, node).env, ['CPU=4000', 'MEM=200']);
 });

@@ -9,6 +9,7 @@
 
 import * as os from 'node:os';
 import type { Container, EnvVar, Pod } from '../api/gen/tsk/v1/core';
+import { isPodLevelResourcesSet } from '../api/pod-resources';
 import { parseQuantity } from '../api/quantity';
 import { ANNOTATION_GRACE_PERIOD, ANNOTATION_RESTART_COUNT, LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from './pod-runtime';
 import type { ContainerConfig, ContainerResources, ContainerSecurity, Mount } from './runtime/runtime';
@@ -16,7 +17,7 @@ import { containerSecurity, effectiveSecurity, runtimeUser, verifyRunAsNonRoot }
 import { mountSubPath } from './subpath';
 import { isReadOnlyVolume, volumeHostPath } from './volumes';
 import { errorMessage } from '../util/errors';
-import { resourceFieldValue, type NodeAllocatable } from './downward-api';
+import { limitDefaults, resourceFieldValue, type NodeAllocatable } from './downward-api';
 import { envFromVars, keyRefValue, serviceEnvMap, type EnvObjects } from './env';
 
 export class ContainerConfigError extends Error {
@@ -100,7 +101,7 @@ function envValue(pod: Pod, c: Container, e: EnvVar, vars: (name: string) => str
     const target = sel.containerName ? [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x) => x.name === sel.containerName) : c;
     if (!target) throw new ContainerConfigError(`container "${container}": env ${e.name ?? ''}: resourceFieldRef: no container "${sel.containerName ?? ''}"`);
     try {
-      return resourceFieldValue(target, sel, ctx.nodeAllocatable ?? { cpuMilli: os.cpus().length * 1000, memoryBytes: os.totalmem() });
+      return resourceFieldValue(target, sel, limitDefaults(pod, ctx.nodeAllocatable ?? { cpuMilli: os.cpus().length * 1000, memoryBytes: os.totalmem() }));
     } catch (err) {
       throw new ContainerConfigError(`container "${container}": env ${e.name ?? ''}: ${errorMessage(err)}`);
     }
@@ -162,6 +163,32 @@ export function buildResources(c: Container): ContainerResources {
   if (cpuReq !== undefined) out.cpuRequestMilli = quantity(name, 'resources.requests.cpu', cpuReq).milliValue();
   if (limits['cpu'] !== undefined) out.cpuLimitMilli = quantity(name, 'resources.limits.cpu', limits['cpu']).milliValue();
   if (limits['memory'] !== undefined) out.memoryLimitBytes = quantity(name, 'resources.limits.memory', limits['memory']).value();
+  return out;
+}
+
+/**
+ * The pod cgroup's resources from pod-level resources (spec.resources):
+ * requests.cpu -> cpu shares, limits.cpu -> CFS quota, limits.memory ->
+ * memory limit, as ResourceConfigForPod. Empty when the pod sets none (its
+ * containers' own cgroups carry their limits).
+ */
+export function buildPodResources(pod: Pod): ContainerResources {
+  const spec = pod.spec;
+  if (!isPodLevelResourcesSet(spec)) return {};
+  const limits = spec?.resources?.limits ?? {};
+  const requests = spec?.resources?.requests ?? {};
+  const parse = (field: string, value: string): ReturnType<typeof parseQuantity> => {
+    try {
+      return parseQuantity(value);
+    } catch (err) {
+      throw new ContainerConfigError(`spec.resources.${field} "${value}": ${errorMessage(err)}`);
+    }
+  };
+  const out: ContainerResources = {};
+  const cpuReq = requests['cpu'] ?? limits['cpu'];
+  if (cpuReq !== undefined) out.cpuRequestMilli = parse('requests.cpu', cpuReq).milliValue();
+  if (limits['cpu'] !== undefined) out.cpuLimitMilli = parse('limits.cpu', limits['cpu']).milliValue();
+  if (limits['memory'] !== undefined) out.memoryLimitBytes = parse('limits.memory', limits['memory']).value();
   return out;
 }
 

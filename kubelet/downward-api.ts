@@ -1,12 +1,13 @@
 // The downward API values the kubelet computes itself and that both env vars
 // and downwardAPI volume files use: a container's resources
 // (resourceFieldRef, Kubernetes' ExtractContainerResourceValue, with limits
-// that are unset taken from the node's allocatable as
-// MergeContainerResourceLimits does) and the pod fields a volume file may
+// that are unset taken from the pod-level limits or else the node's
+// allocatable, as MergeContainerResourceLimits does) and the pod fields a volume file may
 // hold (labels and annotations in Kubernetes' `key="value"` lines).
 
 import type { Container, Pod, ResourceFieldSelector } from '../api/gen/tsk/v1/core';
-import { parseQuantity, type Quantity } from '../api/quantity';
+import { isPodLevelResourcesSet } from '../api/pod-resources';
+import { parseQuantity, type Quantity, tryParseQuantity } from '../api/quantity';
 import { errorMessage } from '../util/errors';
 
 /** What a container may use when it sets no limit (the node's allocatable). */
@@ -20,6 +21,23 @@ export class DownwardApiError extends Error {
     super(message);
     this.name = 'DownwardApiError';
   }
+}
+
+/**
+ * The limits a container without its own falls back to: the pod-level
+ * limits (spec.resources) where the pod sets them, else the node's
+ * allocatable, as the kubelet's defaultPodLimitsForDownwardAPI does.
+ */
+export function limitDefaults(pod: Pod, node: NodeAllocatable): NodeAllocatable {
+  if (!isPodLevelResourcesSet(pod.spec)) return node;
+  const limits = pod.spec?.resources?.limits ?? {};
+  const positive = (value: string | undefined): Quantity | undefined => {
+    const q = value === undefined ? undefined : tryParseQuantity(value);
+    return q !== undefined && q.sign() > 0 ? q : undefined;
+  };
+  const cpu = positive(limits['cpu']);
+  const memory = positive(limits['memory']);
+  return { cpuMilli: cpu?.milliValue() ?? node.cpuMilli, memoryBytes: memory?.value() ?? node.memoryBytes };
 }
 
 function quantity(what: string, value: string): Quantity {

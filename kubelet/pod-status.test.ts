@@ -251,3 +251,25 @@ test('QoS class as Kubernetes computes it', (t) => {
   t.is(qosClass(withResources({ limits: { cpu: '1', memory: '1Gi' } }, {})), 'Burstable', 'one container without limits');
   t.is(qosClass(withResources({ requests: { memory: '64Mi' } })), 'Burstable');
 });
+
+test('QoS class from pod-level resources, which decide alone (ComputePodQOS)', (t) => {
+  const withPodResources = (
+    resources: { requests?: Record<string, string>; limits?: Record<string, string> },
+    containerLimits?: Record<string, string>,
+  ): Pod => ({
+    metadata: { name: 'p', uid: 'u' },
+    spec: { resources, containers: [{ name: 'c', resources: containerLimits ? { limits: containerLimits } : {} }] },
+  });
+  const both = { cpu: '1', memory: '1Gi' };
+  t.is(qosClass(withPodResources({ requests: both, limits: both })), 'Guaranteed', 'containers without limits do not matter');
+  t.is(qosClass(withPodResources({ requests: { cpu: '1000m', memory: '1024Mi' }, limits: both })), 'Guaranteed');
+  t.is(
+    qosClass(withPodResources({ requests: { cpu: '1', memory: '100Mi' }, limits: { cpu: '1', memory: '200Mi' } })),
+    'Burstable',
+    'the pod-level-resources.yaml example',
+  );
+  t.is(qosClass(withPodResources({ requests: { cpu: '500m' }, limits: { cpu: '1' } })), 'Burstable', 'no memory limit');
+  t.is(qosClass(withPodResources({ limits: both })), 'Burstable', 'no requests (the API server defaults them)');
+  t.is(qosClass(withPodResources({ requests: { cpu: '0' } }, both)), 'BestEffort', 'zero quantities count for nothing, container limits are not looked at');
+  t.is(qosClass(withPodResources({ requests: { 'ephemeral-storage': '1Gi' } }, both)), 'Guaranteed', 'unsupported names leave pod-level resources unset');
+});

@@ -10,7 +10,7 @@ import type { Container, Pod, Secret, Service } from '../api/gen/tsk/v1/core';
 import type { Clock, EventRecorder, EventType, ResourceClient } from '../client';
 import { referenceTo } from '../client';
 import { BackoffTable, CRASH_BACKOFF } from './backoff';
-import { buildContainerConfig } from './container-config';
+import { buildContainerConfig, buildPodResources } from './container-config';
 import { ImagePullError, type ImagePuller } from './images';
 import { runHook, runPreStop, type HookDeps } from './lifecycle';
 import type { KubeletMetrics } from './metrics';
@@ -230,6 +230,7 @@ export class PodSyncer {
         sysctls: Object.fromEntries((pod.spec?.securityContext?.sysctls ?? []).map((s) => [s.name ?? '', s.value ?? ''])),
         dns: { servers: dns.config.nameservers, searches: dns.config.searches, options: dns.config.options },
         hostAliases: (pod.spec?.hostAliases ?? []).map((a) => ({ ip: a.ip ?? '', hostnames: a.hostnames ?? [] })),
+        resources: buildPodResources(pod),
       });
     } catch (err) {
       this.event(pod, undefined, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${errorMessage(err)}`);

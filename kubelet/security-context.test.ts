@@ -107,3 +107,17 @@ test('procMount: Default runs, Unmasked is refused (no user namespaces), anythin
     message: 'container "app": securityContext.procMount "Open" is not Default or Unmasked',
   });
 });
+
+test('OOM score with a pod-level memory request: the part no container requests is shared equally (KEP-2837)', (t) => {
+  const a: Container = { name: 'a', resources: { requests: { memory: '1Gi' } } };
+  const b: Container = { name: 'b' };
+  const p: Pod = { metadata: { name: 'p' }, spec: { containers: [a, b], resources: { requests: { memory: '3Gi' } } } };
+  // 2Gi unrequested by containers: 1Gi more for each.
+  t.is(oomScoreAdj(p, a, 8 * GI), 750);
+  t.is(oomScoreAdj(p, b, 8 * GI), 875);
+  const guaranteed: Pod = {
+    metadata: { name: 'p' },
+    spec: { containers: [b], resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } } },
+  };
+  t.is(oomScoreAdj(guaranteed, b, 8 * GI), -997, 'Guaranteed from pod-level resources alone');
+});

@@ -6,6 +6,7 @@
 // the OOM score by QoS class. Pure.
 
 import type { Container, Pod, SeccompProfile } from '../api/gen/tsk/v1/core';
+import { aggregateContainerRequests, isPodLevelRequestsSet } from '../api/pod-resources';
 import { parseQuantity } from '../api/quantity';
 import { qosClass } from './pod-status';
 import type { ContainerSecurity, SeccompChoice } from './runtime/runtime';
@@ -96,6 +97,18 @@ const GUARANTEED_OOM_SCORE_ADJ = -997;
 const BEST_EFFORT_OOM_SCORE_ADJ = 1000;
 
 /**
+ * With a pod-level memory request, the part of it no container requests is
+ * shared equally by the containers in the OOM score (KEP-2837); 0 otherwise.
+ */
+function podMemoryShare(pod: Pod): number {
+  const podRequest = pod.spec?.resources?.requests?.['memory'];
+  const containers = pod.spec?.containers?.length ?? 0;
+  if (!isPodLevelRequestsSet(pod.spec) || podRequest === undefined || containers === 0) return 0;
+  const aggregate = aggregateContainerRequests(pod.spec).get('memory')?.value() ?? 0;
+  return Math.max(0, Math.trunc((parseQuantity(podRequest).value() - aggregate) / containers));
+}
+
+/**
  * Kubernetes' GetContainerOOMScoreAdjust: Guaranteed -997, BestEffort 1000,
  * Burstable 1000 - 1000 * memoryRequest / nodeMemory, kept within [3, 999]
  * so that Burstable containers die after BestEffort and before Guaranteed.
@@ -105,7 +118,7 @@ export function oomScoreAdj(pod: Pod, c: Container, nodeMemoryBytes: number): nu
   if (qos === 'Guaranteed') return GUARANTEED_OOM_SCORE_ADJ;
   if (qos === 'BestEffort') return BEST_EFFORT_OOM_SCORE_ADJ;
   const req = c.resources?.requests?.['memory'] ?? c.resources?.limits?.['memory'];
-  const request = req === undefined ? 0 : parseQuantity(req).value();
+  const request = (req === undefined ? 0 : parseQuantity(req).value()) + podMemoryShare(pod);
   const adj = 1000 - Math.trunc((1000 * request) / Math.max(1, nodeMemoryBytes));
   if (adj < 1000 + GUARANTEED_OOM_SCORE_ADJ) return 1000 + GUARANTEED_OOM_SCORE_ADJ;
   if (adj === BEST_EFFORT_OOM_SCORE_ADJ) return adj - 1;

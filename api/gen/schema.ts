@@ -380,6 +380,7 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "imagePullSecrets": {"name":"imagePullSecrets","json":"imagePullSecrets","kind":"message","type":"tsk.v1.LocalObjectReference","repeated":true},
     "affinity": {"name":"affinity","json":"affinity","kind":"message","type":"tsk.v1.Affinity"},
     "schedulingGates": {"name":"schedulingGates","json":"schedulingGates","kind":"message","type":"tsk.v1.PodSchedulingGate","repeated":true},
+    "resources": {"name":"resources","json":"resources","kind":"message","type":"tsk.v1.ResourceRequirements"},
   },
   "tsk.v1.PodSchedulingGate": {
     "name": {"name":"name","json":"name","kind":"string"},

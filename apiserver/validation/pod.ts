@@ -23,7 +23,7 @@ import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName, validateLabelValue
 import { validateAffinity } from './affinity';
 import { duplicate, forbidden, invalid, invalidEach, notFound, notSupported, Path, required } from './field';
 import { nameIsDNSSubdomain, validateAnnotations, validateLabels, validateObjectMeta, validateObjectMetaUpdate } from './meta';
-import { parseQuantityField, validateResourceRequirements } from './resources';
+import { parseQuantityField, validatePodResources, validateResourceRequirements } from './resources';
 import { validateGatedNodeName, validateOnlyDeletedSchedulingGates, validateSchedulingGates } from './scheduling-gates';
 import { validateApiDataVolume, validateEnvFrom, validateKeyRefs } from './pod-api-data';
 import { semanticDiff } from './semantic';
@@ -460,6 +460,7 @@ export function validatePodSpec(spec: PodSpec | undefined, path: Path): Cause[] 
   errs.push(...validateTolerations(s.tolerations ?? [], path.child('tolerations')));
   errs.push(...validateAffinity(s.affinity, path.child('affinity')));
   errs.push(...validateSchedulingGates(s.schedulingGates ?? [], path.child('schedulingGates')));
+  errs.push(...validatePodResources(s, path.child('resources')));
   return errs;
 }
 

@@ -2,10 +2,11 @@
 // validateContainerResourceName, ValidateResourceQuantityValue).
 
 import type { Cause } from '../../api/errors';
-import type { ResourceRequirements } from '../../api/gen/tsk/v1/core';
+import type { PodSpec, ResourceRequirements } from '../../api/gen/tsk/v1/core';
 import { isQualifiedName } from '../../api/labels';
+import { aggregateContainerLimits, aggregateContainerRequests, isSupportedPodLevelResource, SUPPORTED_POD_LEVEL_RESOURCES } from '../../api/pod-resources';
 import { parseQuantity, QuantityParseError, type Quantity } from '../../api/quantity';
-import { invalid, invalidEach, type Path, required } from './field';
+import { invalid, invalidEach, notSupported, type Path, required } from './field';
 import { NONNEGATIVE_MSG } from './values';
 
 /** Resources a container may request without a domain prefix. */
@@ -52,6 +53,14 @@ function validateContainerResourceName(name: string, path: Path): Cause[] {
   return [];
 }
 
+/** validatePodResourceName: a valid resource name that pods may set at pod level (cpu, memory, hugepages-*). */
+function validatePodResourceName(name: string, path: Path): Cause[] {
+  const errs = validateResourceName(name, path);
+  if (errs.length > 0) return errs;
+  if (!isSupportedPodLevelResource(name)) return [notSupported(path, name, SUPPORTED_POD_LEVEL_RESOURCES)];
+  return [];
+}
+
 /** Parses a quantity field; a cause with Kubernetes' parse message when invalid. */
 export function parseQuantityField(value: string, path: Path): Quantity | Cause {
   try {
@@ -72,21 +81,28 @@ export function validateResourceQuantity(name: string, value: string, path: Path
   return { errs, quantity: q };
 }
 
-export function validateResourceRequirements(req: ResourceRequirements | undefined, path: Path): Cause[] {
+type NameValidator = (name: string, path: Path) => Cause[];
+
+/** ValidateContainerResourceRequirements; validateName is the pod-level one for spec.resources. */
+export function validateResourceRequirements(
+  req: ResourceRequirements | undefined,
+  path: Path,
+  validateName: NameValidator = validateContainerResourceName,
+): Cause[] {
   const errs: Cause[] = [];
   const limPath = path.child('limits');
   const reqPath = path.child('requests');
   const limits = new Map<string, Quantity>();
   for (const [name, value] of Object.entries(req?.limits ?? {})) {
     const p = limPath.key(name);
-    errs.push(...validateContainerResourceName(name, p));
+    errs.push(...validateName(name, p));
     const r = validateResourceQuantity(name, value, p);
     errs.push(...r.errs);
     if (r.quantity) limits.set(name, r.quantity);
   }
   for (const [name, value] of Object.entries(req?.requests ?? {})) {
     const p = reqPath.key(name);
-    errs.push(...validateContainerResourceName(name, p));
+    errs.push(...validateName(name, p));
     const r = validateResourceQuantity(name, value, p);
     errs.push(...r.errs);
     if (!r.quantity) continue;
@@ -103,5 +119,73 @@ export function validateResourceRequirements(req: ResourceRequirements | undefin
       errs.push(required(limPath, 'Limit must be set for non overcommitable resources'));
     }
   }
+  return errs;
+}
+
+/**
+ * validatePodResources: spec.resources (PodLevelResources) holds only cpu,
+ * memory and hugepages, each request within its limit, and is consistent
+ * with the containers (validatePodResourceConsistency).
+ */
+export function validatePodResources(spec: PodSpec, path: Path): Cause[] {
+  if (!spec.resources) return [];
+  const errs = validateResourceRequirements(spec.resources, path, validatePodResourceName);
+  errs.push(...validatePodResourceConsistency(spec, spec.resources, path));
+  return errs;
+}
+
+function parsedList(list: Readonly<Record<string, string>> | undefined): Map<string, Quantity> {
+  const out = new Map<string, Quantity>();
+  for (const [name, value] of Object.entries(list ?? {})) {
+    try {
+      out.set(name, parseQuantity(value));
+    } catch {
+      // An unparsable value was already reported by validateResourceRequirements.
+    }
+  }
+  return out;
+}
+
+const byName = <T>(m: Map<string, T>): Array<[string, T]> => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+/**
+ * Kubernetes' validatePodResourceConsistency: a pod-level request is at
+ * least the containers' aggregate request, a pod-level hugepages limit at
+ * least their aggregate limit, and no container limit exceeds the pod's.
+ * (Kubernetes builds the container path under spec.resources; so does tsk,
+ * so the messages match.)
+ */
+function validatePodResourceConsistency(spec: PodSpec, res: ResourceRequirements, path: Path): Cause[] {
+  const errs: Cause[] = [];
+  const podRequests = parsedList(res.requests);
+  const podLimits = parsedList(res.limits);
+  for (const [name, aggr] of byName(aggregateContainerRequests(spec))) {
+    const req = podRequests.get(name);
+    if (req && aggr.cmp(req) > 0) {
+      errs.push(
+        invalid(path.child('requests').key(name), req.toString(), `must be greater than or equal to aggregate container requests of ${aggr.toString()}`),
+      );
+    }
+  }
+  for (const [name, aggr] of byName(aggregateContainerLimits(spec))) {
+    const lim = podLimits.get(name);
+    if (isHugePages(name) && lim && aggr.cmp(lim) > 0) {
+      errs.push(invalid(path.child('limits').key(name), lim.toString(), `must be greater than or equal to aggregate container limits of ${aggr.toString()}`));
+    }
+  }
+  (spec.containers ?? []).forEach((c, i) => {
+    for (const [name, lim] of byName(parsedList(c.resources?.limits))) {
+      const podLim = podLimits.get(name);
+      if (podLim && lim.cmp(podLim) > 0) {
+        errs.push(
+          invalid(
+            path.child('containers').index(i).key(name).child('limits'),
+            lim.toString(),
+            `must be less than or equal to pod limits of ${podLim.toString()}`,
+          ),
+        );
+      }
+    }
+  });
   return errs;
 }

@@ -137,7 +137,7 @@ export class NativeRuntime implements ContainerRuntime {
       fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(config.dns ?? this.hostDns()));
       fs.writeFileSync(path.join(dir, 'hostname'), `${hostname}\n`);
       if (config.sysctls && Object.keys(config.sysctls).length > 0) fs.writeFileSync(path.join(dir, 'sysctls'), sysctlsFile(config.sysctls));
-      this.cgroups.create(this.cgroups.podPath(config.uid));
+      this.cgroups.create(this.cgroups.podPath(config.uid), config.resources);
       const r = await this.launcher.request('sandbox-create', [dir, hostname, ...(config.hostIPC ? ['hostipc'] : [])]);
       if (r.code !== 0) throw new SetupError('create sandbox', r.message || `failed with ${r.code}`);
       const net = await this.network.setUp(id, path.join(dir, 'net'), config);

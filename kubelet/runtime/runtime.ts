@@ -48,6 +48,12 @@ export interface SandboxConfig {
    * Which ones a pod may set is the kubelet's decision, not the runtime's.
    */
   sysctls?: Record<string, string>;
+  /**
+   * The pod cgroup's own limits (Kubernetes' ResourceConfigForPod with
+   * pod-level resources): containers run inside it, so those without limits
+   * of their own share these. Unset: the pod cgroup is unlimited.
+   */
+  resources?: ContainerResources;
 }
 
 export interface SandboxStatus {

@@ -5,7 +5,7 @@
 // Kubernetes' messages and never carry a value.
 
 import type { ConfigMap, DownwardAPIVolumeFile, KeyToPath, Pod, Secret, Volume } from '../../api/gen/tsk/v1/core';
-import { resourceFieldValue, volumeFieldValue, type NodeAllocatable } from '../downward-api';
+import { limitDefaults, resourceFieldValue, volumeFieldValue, type NodeAllocatable } from '../downward-api';
 import { errorMessage } from '../../util/errors';
 import type { Payload } from './atomic-writer';
 
@@ -87,7 +87,7 @@ function downwardFiles(pod: Pod, items: readonly DownwardAPIVolumeFile[], mode: 
         const want = item.resourceFieldRef.containerName ?? '';
         const c = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x) => x.name === want);
         if (!c) throw new ProjectionError(`container "${want}" not found`);
-        value = resourceFieldValue(c, item.resourceFieldRef, node);
+        value = resourceFieldValue(c, item.resourceFieldRef, limitDefaults(pod, node));
       } else {
         continue;
       }

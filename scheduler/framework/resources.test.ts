@@ -61,3 +61,15 @@ test('nodeInfo: allocatable falls back to capacity; sums and owner counts of the
   t.is(ni.requested.milliCpu, 750);
   t.is(ni.controllerCounts.get('uid-web'), 2);
 });
+
+test('podRequests: a pod-level request replaces the containers aggregate for its resource, scoring included (PodLevelResources)', (t) => {
+  const pod = withContainers([{ cpu: '250m', memory: '64Mi', 'ephemeral-storage': '1Gi' }, {}]);
+  pod.spec!.resources = { requests: { cpu: '2', 'hugepages-2Mi': '4Mi' }, limits: { memory: '1Gi' } };
+  const r = podRequests(pod);
+  t.is(r.milliCpu, 2000);
+  t.is(r.memory, 64 * 1024 * 1024, 'no pod-level memory request: the containers sum');
+  t.deepEqual(r.scalar, { 'ephemeral-storage': 1024 ** 3, 'hugepages-2Mi': 4 * 1024 * 1024 });
+  const nonZero = podRequests(pod, true);
+  t.is(nonZero.milliCpu, 2000, 'the pod-level request, not the defaults per container');
+  t.is(nonZero.memory, 64 * 1024 * 1024 + DEFAULT_MEMORY_REQUEST);
+});

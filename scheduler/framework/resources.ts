@@ -1,10 +1,12 @@
 // Builds the plugins' views of pods and nodes: a pod's effective requests
 // (as Kubernetes computes them: the larger of the containers' sum and the
 // largest init container, since init containers run one at a time before
-// the others), its host ports and controller, and a node's allocatable and
-// the sums over the pods counted on it.
+// the others; a pod-level request in spec.resources replaces that sum), its
+// host ports and controller, and a node's allocatable and the sums over the
+// pods counted on it.
 
 import type { Container, Node, Pod } from '../../api/gen/tsk/v1/core';
+import { isSupportedPodLevelResource } from '../../api/pod-resources';
 import { parseQuantity } from '../../api/quantity';
 import { objectKey } from '../../client';
 import type { HostPort, NodeInfo, PodInfo, Resource } from './types';
@@ -54,11 +56,23 @@ function containerRequests(c: Container, nonZero: boolean): Resource {
   return r;
 }
 
-/** The pod's effective requests; nonZero applies the scoring defaults to containers that leave cpu or memory unset. */
+/**
+ * The pod's effective requests; nonZero applies the scoring defaults to
+ * containers that leave cpu or memory unset. A pod-level request
+ * (spec.resources.requests, PodLevelResources) replaces the containers'
+ * aggregate for its resource, as Kubernetes' PodRequests does, for scoring too.
+ */
 export function podRequests(pod: Pod, nonZero = false): Resource {
   const sum = emptyResource();
   for (const c of pod.spec?.containers ?? []) addResources(sum, containerRequests(c, nonZero));
   for (const c of pod.spec?.initContainers ?? []) maxResources(sum, containerRequests(c, nonZero));
+  for (const [name, quantity] of Object.entries(pod.spec?.resources?.requests ?? {})) {
+    if (!isSupportedPodLevelResource(name)) continue;
+    const single = resourceFromList({ [name]: quantity });
+    if (name === 'cpu') sum.milliCpu = single.milliCpu;
+    else if (name === 'memory') sum.memory = single.memory;
+    else sum.scalar[name] = single.scalar[name] ?? 0;
+  }
   return sum;
 }
 

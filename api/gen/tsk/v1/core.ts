@@ -439,7 +439,11 @@ export interface PodSpec {
     | Affinity
     | undefined;
   /** While any is left the scheduler leaves the pod alone; gates may only be removed. */
-  schedulingGates?: PodSchedulingGate[] | undefined;
+  schedulingGates?:
+    | PodSchedulingGate[]
+    | undefined;
+  /** Pod-level requests and limits (cpu, memory, hugepages-*) for all containers together (PodLevelResources). */
+  resources?: ResourceRequirements | undefined;
 }
 
 export interface PodSpec_NodeSelectorEntry {
@@ -4817,6 +4821,7 @@ function createBasePodSpec(): PodSpec {
     imagePullSecrets: [],
     affinity: undefined,
     schedulingGates: [],
+    resources: undefined,
   };
 }
 
@@ -4910,6 +4915,9 @@ export const PodSpec: MessageFns<PodSpec> = {
       for (const v of message.schedulingGates) {
         PodSchedulingGate.encode(v!, writer.uint32(202).fork()).join();
       }
+    }
+    if (message.resources !== undefined) {
+      ResourceRequirements.encode(message.resources, writer.uint32(226).fork()).join();
     }
     return writer;
   },
@@ -5149,6 +5157,14 @@ export const PodSpec: MessageFns<PodSpec> = {
             if (el !== undefined) {
               message.schedulingGates!.push(el);
             }
+            continue;
+          }
+          case 28: {
+            if (tag !== 226) {
+              break;
+            }
+
+            message.resources = ResourceRequirements.decode(reader, reader.uint32());
             continue;
           }
         }
