@@ -114,7 +114,11 @@ export interface VolumeMount {
     | string
     | undefined;
   /** None (default), HostToContainer or Bidirectional. */
-  mountPropagation?: string | undefined;
+  mountPropagation?:
+    | string
+    | undefined;
+  /** Disabled (default), IfPossible or Enabled: read-only all the way down, submounts included (needs read_only). */
+  recursiveReadOnly?: string | undefined;
 }
 
 export interface ExecAction {
@@ -270,7 +274,11 @@ export interface PodSecurityContext {
   /** Always or OnRootMismatch. */
   fsGroupChangePolicy?: string | undefined;
   seccompProfile?: SeccompProfile | undefined;
-  appArmorProfile?: AppArmorProfile | undefined;
+  appArmorProfile?:
+    | AppArmorProfile
+    | undefined;
+  /** Merge (default: the image's /etc/group memberships of the user too) or Strict (only runAsGroup, supplementalGroups and fsGroup). */
+  supplementalGroupsPolicy?: string | undefined;
 }
 
 export interface EmptyDirVolumeSource {
@@ -439,7 +447,11 @@ export interface PodSpec {
     | Affinity
     | undefined;
   /** While any is left the scheduler leaves the pod alone; gates may only be removed. */
-  schedulingGates?: PodSchedulingGate[] | undefined;
+  schedulingGates?:
+    | PodSchedulingGate[]
+    | undefined;
+  /** All containers in one PID namespace, PID 1 being the sandbox's process. */
+  shareProcessNamespace?: boolean | undefined;
 }
 
 export interface PodSpec_NodeSelectorEntry {
@@ -1839,7 +1851,15 @@ export const ResourceRequirements_RequestsEntry: MessageFns<ResourceRequirements
 };
 
 function createBaseVolumeMount(): VolumeMount {
-  return { name: "", readOnly: false, mountPath: "", subPath: "", subPathExpr: "", mountPropagation: "" };
+  return {
+    name: "",
+    readOnly: false,
+    mountPath: "",
+    subPath: "",
+    subPathExpr: "",
+    mountPropagation: "",
+    recursiveReadOnly: undefined,
+  };
 }
 
 export const VolumeMount: MessageFns<VolumeMount> = {
@@ -1861,6 +1881,9 @@ export const VolumeMount: MessageFns<VolumeMount> = {
     }
     if (message.mountPropagation !== undefined && message.mountPropagation !== "") {
       writer.uint32(50).string(message.mountPropagation);
+    }
+    if (message.recursiveReadOnly !== undefined) {
+      writer.uint32(58).string(message.recursiveReadOnly);
     }
     return writer;
   },
@@ -1924,6 +1947,14 @@ export const VolumeMount: MessageFns<VolumeMount> = {
             }
 
             message.mountPropagation = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.recursiveReadOnly = reader.string();
             continue;
           }
         }
@@ -3351,6 +3382,7 @@ function createBasePodSecurityContext(): PodSecurityContext {
     fsGroupChangePolicy: "",
     seccompProfile: undefined,
     appArmorProfile: undefined,
+    supplementalGroupsPolicy: undefined,
   };
 }
 
@@ -3391,6 +3423,9 @@ export const PodSecurityContext: MessageFns<PodSecurityContext> = {
     }
     if (message.appArmorProfile !== undefined) {
       AppArmorProfile.encode(message.appArmorProfile, writer.uint32(82).fork()).join();
+    }
+    if (message.supplementalGroupsPolicy !== undefined) {
+      writer.uint32(90).string(message.supplementalGroupsPolicy);
     }
     return writer;
   },
@@ -3499,6 +3534,14 @@ export const PodSecurityContext: MessageFns<PodSecurityContext> = {
             }
 
             message.appArmorProfile = AppArmorProfile.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.supplementalGroupsPolicy = reader.string();
             continue;
           }
         }
@@ -4817,6 +4860,7 @@ function createBasePodSpec(): PodSpec {
     imagePullSecrets: [],
     affinity: undefined,
     schedulingGates: [],
+    shareProcessNamespace: undefined,
   };
 }
 
@@ -4910,6 +4954,9 @@ export const PodSpec: MessageFns<PodSpec> = {
       for (const v of message.schedulingGates) {
         PodSchedulingGate.encode(v!, writer.uint32(202).fork()).join();
       }
+    }
+    if (message.shareProcessNamespace !== undefined) {
+      writer.uint32(216).bool(message.shareProcessNamespace);
     }
     return writer;
   },
@@ -5149,6 +5196,14 @@ export const PodSpec: MessageFns<PodSpec> = {
             if (el !== undefined) {
               message.schedulingGates!.push(el);
             }
+            continue;
+          }
+          case 27: {
+            if (tag !== 216) {
+              break;
+            }
+
+            message.shareProcessNamespace = reader.bool();
             continue;
           }
         }

@@ -1,0 +1,23 @@
+// The pod's PID 1 of a shared PID namespace (shareProcessNamespace), as
+// tsk-sandbox leaves it: its namespace held on DIR/pid, its host PID in
+// DIR/init.pid (native/tsk-sandbox-ops.h start_pod_init).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * Whether the sandbox in dir still has its PID 1. The PID in init.pid counts
+ * only while it is the init of the namespace held on DIR/pid: after its
+ * death the number may have gone to another process.
+ */
+export function podInitAlive(dir: string): boolean {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dir, 'init.pid'), 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    const held = fs.statSync(path.join(dir, 'pid'));
+    const its = fs.statSync(`/proc/${pid}/ns/pid`);
+    return held.ino === its.ino && held.dev === its.dev;
+  } catch {
+    return false;
+  }
+}
