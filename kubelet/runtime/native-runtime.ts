@@ -243,8 +243,10 @@ export class NativeRuntime implements ContainerRuntime {
     const command = resolveCommand(ic.entrypoint, ic.cmd, config.command, config.args);
     if (command.length === 0) throw new RuntimeError(`container "${config.name}": no command given and the image has no Entrypoint or Cmd`);
     const user = resolveUserInLayers(config.user ?? ic.user, image.layerDirs);
-    // Strict: not the image's idea of the user's groups, only what the pod asked for (Kubernetes' supplementalGroupsPolicy).
-    const security = this.planSecurity(config, config.security?.supplementalGroupsPolicy === 'Strict' ? [] : user.extraGids);
+    // The primary group leads the supplementary ones, as containerd's ensureAdditionalGids has it (Kubernetes'
+    // documented `id` output). Strict: not the image's idea of the user's groups, only what the pod asked for.
+    const imageGids = config.security?.supplementalGroupsPolicy === 'Strict' ? [] : user.extraGids;
+    const security = this.planSecurity(config, [user.gid, ...imageGids]);
     const env = mergeEnv([DEFAULT_PATH, `HOSTNAME=${sb.hostname}`, `HOME=${user.home}`], ic.env, config.env ?? []);
 
     const id = newId();
