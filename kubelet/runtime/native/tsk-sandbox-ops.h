@@ -130,6 +130,14 @@ static int write_sysctls(const char *dir) {
  * SIGINT or SIGTERM, as pause does. Its death ends the namespace, and the
  * kernel kills what is left in it. Never returns.
  */
+/* The signals the pod init waits for; blocked by its parent before the fork, so none sent early is lost. */
+static void pod_init_signals(sigset_t *set) {
+  sigemptyset(set);
+  sigaddset(set, SIGCHLD);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGTERM);
+}
+
 static void pod_init(void) {
   setsid();
   prctl(PR_SET_NAME, "pause");
@@ -143,11 +151,7 @@ static void pod_init(void) {
   for (int fd = 3; fd < 1024; fd++) close(fd);
   if (chdir("/") < 0) _exit(1);
   sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGCHLD);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigprocmask(SIG_BLOCK, &set, NULL);
+  pod_init_signals(&set);
   for (;;) {
     int sig = sigwaitinfo(&set, NULL);
     if (sig == SIGINT || sig == SIGTERM) _exit(0);
@@ -164,9 +168,18 @@ static void pod_init(void) {
  */
 static int start_pod_init(const char *dir) {
   char path[PATH_MAX], src[64];
+  /*
+   * A PID 1 ignores a signal it has no handler for, even SIGTERM from the
+   * host: the child starts with them blocked, so one sent before it waits is
+   * kept pending, not dropped.
+   */
+  sigset_t set, old;
+  pod_init_signals(&set);
+  sigprocmask(SIG_BLOCK, &set, &old);
   pid_t pid = fork();
-  if (pid < 0) return fail(dir, "fork pod init");
   if (pid == 0) pod_init();
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  if (pid < 0) return fail(dir, "fork pod init");
   snprintf(path, sizeof path, "%s/pid", dir);
   snprintf(src, sizeof src, "/proc/%d/ns/pid", (int)pid);
   char text[32];

@@ -16,8 +16,18 @@ export function podInitAlive(dir: string): boolean {
     if (!Number.isInteger(pid) || pid <= 0) return false;
     const held = fs.statSync(path.join(dir, 'pid'));
     const its = fs.statSync(`/proc/${pid}/ns/pid`);
-    return held.ino === its.ino && held.dev === its.dev;
+    return held.ino === its.ino && held.dev === its.dev && !isZombie(pid);
   } catch {
     return false;
   }
+}
+
+/**
+ * A dead init that nobody has reaped yet (it was reparented to the node's
+ * init) still shows its namespace in /proc; its state in /proc/PID/stat is Z.
+ */
+function isZombie(pid: number): boolean {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The state follows the command name in parentheses, which may itself hold ") ".
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
 }
