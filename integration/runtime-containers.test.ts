@@ -276,6 +276,11 @@ test.serial('sharePID: the containers of a pod see each other in one PID namespa
   const ex = await env.runtime.exec(again, { cmd: ['sh', '-c', `cat /proc/1/comm; ${count}`] });
   t.is(ex.stdout, 'pause\n1\n', ex.stderr);
   t.is((await env.runtime.sandboxStatus(sb)).state, 'ready');
+  // Stopping the sandbox stops its pause too (CRI StopPodSandbox), removing it takes the namespace away.
+  await env.runtime.stopSandbox(sb);
+  // SIGKILL is delivered right after kill(2) returns, not by then.
+  for (let i = 0; i < 100 && processLives(initPid); i++) await sleep(20);
+  t.false(processLives(initPid), 'the pause is stopped with the sandbox');
   // Removing the sandbox ends its PID 1 and, with it, the namespace and every process left in it.
   await env.runtime.removeSandbox(sb);
   t.false(processLives(initPid), 'the pause is gone');

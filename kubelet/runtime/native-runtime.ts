@@ -39,7 +39,7 @@ import {
   SandboxConfig,
   SandboxStatus,
 } from './runtime';
-import { podInitAlive } from './sandbox/pod-init';
+import { podInitAlive, stopPodInit } from './sandbox/pod-init';
 import { sysctlsFile } from './sandbox/sysctls';
 import { hostDnsConfig, hostsFile, readSandboxRecord, resolvConf, SandboxRecord, validHostname, writeSandboxRecord } from './sandbox/files';
 import { errorMessage } from '../../util/errors';
@@ -168,6 +168,7 @@ export class NativeRuntime implements ContainerRuntime {
     if (!rec) return;
     const containers = await this.listContainers({ sandboxId: id });
     await Promise.all(containers.map((c) => this.stopContainer(c.id, 0)));
+    if (rec.config.sharePID) stopPodInit(dir);
     await this.network.tearDown(id, path.join(dir, 'net'));
     writeSandboxRecord(dir, { ...rec, stopped: true });
   }

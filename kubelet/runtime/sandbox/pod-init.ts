@@ -11,14 +11,34 @@ import * as path from 'node:path';
  * death the number may have gone to another process.
  */
 export function podInitAlive(dir: string): boolean {
+  return livePodInit(dir) !== undefined;
+}
+
+/**
+ * Ends the sandbox's PID 1 (CRI StopPodSandbox stops the pause), and with it
+ * every process left in the pod's PID namespace. Idempotent; the namespace
+ * file stays until the sandbox is removed.
+ */
+export function stopPodInit(dir: string): void {
+  const pid = livePodInit(dir);
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (err) {
+    // Gone in between: what we wanted.
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+function livePodInit(dir: string): number | undefined {
   try {
     const pid = Number(fs.readFileSync(path.join(dir, 'init.pid'), 'utf8').trim());
-    if (!Number.isInteger(pid) || pid <= 0) return false;
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
     const held = fs.statSync(path.join(dir, 'pid'));
     const its = fs.statSync(`/proc/${pid}/ns/pid`);
-    return held.ino === its.ino && held.dev === its.dev && !isZombie(pid);
+    return held.ino === its.ino && held.dev === its.dev && !isZombie(pid) ? pid : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
