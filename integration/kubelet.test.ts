@@ -659,6 +659,31 @@ test.serial('pod-level resources: the pod cgroup gets the memory limit, cpu quot
   });
 });
 
+test.serial('shareProcessNamespace: one container finds the other with ps and stops it with SIGTERM; PID 1 is the pod sandbox', async (t) => {
+  const env = t.context;
+  const pod = bound(env.node, env.image, 'sharepid', { restartPolicy: 'Never', shareProcessNamespace: true }, []);
+  pod.spec!.containers = [
+    // Not PID 1 any more, so it gets SIGTERM's default unless it traps it: it traps it to end cleanly.
+    { name: 'server', image: env.image, command: ['sh', '-c', 'trap "echo got-term; exit 0" TERM; while :; do sleep 0.1; done # server-marker'] },
+    {
+      name: 'shell',
+      image: env.image,
+      command: [
+        'sh',
+        '-c',
+        'for i in $(seq 200); do p=$(ps -o pid,args | grep "[s]erver-marker" | awk \'{print $1}\'); [ -n "$p" ] && break; sleep 0.1; done; ' +
+          '[ "$(cat /proc/1/comm)" = pause ] && kill $p && echo signalled $p',
+      ],
+    },
+  ];
+  await env.clientset.pods.create(pod);
+  const p = await waitPod(env, 'sharepid', (x) => x.status?.phase === 'Succeeded' || x.status?.phase === 'Failed', 'sharepid to finish');
+  await env.clientset.pods.delete('sharepid', { namespace: 'default' });
+  const states = (p.status?.containerStatuses ?? []).map((c) => `${c.name}=${c.state?.terminated?.exitCode ?? 'none'}`).sort();
+  t.is(p.status?.phase, 'Succeeded', JSON.stringify(p.status?.containerStatuses));
+  t.deepEqual(states, ['server=0', 'shell=0']);
+});
+
 test.serial("hostIPC: the pod shares the node's IPC namespace; without it, one of its own", async (t) => {
   const env = t.context;
   const hostIpc = fs.readlinkSync('/proc/self/ns/ipc');

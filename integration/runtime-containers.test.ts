@@ -231,6 +231,84 @@ test.serial('containers of one sandbox share its network, IPC and UTS namespaces
   t.deepEqual(await env.runtime.listContainers(), []);
 });
 
+/** Whether pid is a live process (not gone, not a zombie waiting for the node's init to reap it). */
+function processLives(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /s.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+test.serial('sharePID: the containers of a pod see each other in one PID namespace whose PID 1 is the sandbox, and signal each other', async (t) => {
+  const env = await setup(t);
+  const sb = await env.runtime.createSandbox({ name: 'shared-pid', namespace: 'test', uid: `${process.pid}-${++podSeq}-${Date.now()}`, sharePID: true });
+  const sbDir = path.join(env.runtime.sandboxesDir, sb);
+  const initPid = Number(fs.readFileSync(path.join(sbDir, 'init.pid'), 'utf8'));
+  t.is(fs.statSync(`/proc/${initPid}/ns/pid`).ino, fs.statSync(path.join(sbDir, 'pid')).ino, "init.pid is the init of the pod's namespace");
+  const sleeper = await runIn(env, { name: 'sleeper', command: ['sleep', '3000'] }, sb);
+  // ps from the second container: the pause (PID 1), the sleeper and itself, and a signal across.
+  const looker = await runIn(
+    env,
+    {
+      name: 'looker',
+      command: [
+        'sh',
+        '-c',
+        'echo comm1=$(cat /proc/1/comm); ps -o pid,comm,args; kill $(pidof sleep) && echo killed; sleep 1; pidof sleep || echo sleeper-gone',
+      ],
+    },
+    sb,
+  );
+  const ls = await env.runtime.waitContainer(looker);
+  const out = await logText(env, looker);
+  t.is(ls.exitCode, 0, out);
+  t.regex(out, /^comm1=pause$/m, 'PID 1 is the sandbox, not a container');
+  t.regex(out, /^\s*\d+\s+sleep\s+sleep 3000$/m, "the other container's process is visible");
+  t.regex(out, /^killed$/m);
+  t.regex(out, /^sleeper-gone$/m);
+  const ss = await env.runtime.waitContainer(sleeper);
+  t.is(ss.exitCode, 143, 'SIGTERM from the other container ended the sleeper (no longer a PID 1 that ignores it)');
+  // exec joins the same namespace.
+  const again = await runIn(env, { name: 'again', command: ['sleep', '3000'] }, sb);
+  // Until the new init has exec'd its command: start returns once it was released, not once it ran.
+  const count = 'for i in $(seq 50); do ps -o args | grep -q "^sleep 3000" && break; sleep 0.1; done; ps -o args | grep -c "^sleep 3000"';
+  const ex = await env.runtime.exec(again, { cmd: ['sh', '-c', `cat /proc/1/comm; ${count}`] });
+  t.is(ex.stdout, 'pause\n1\n', ex.stderr);
+  t.is((await env.runtime.sandboxStatus(sb)).state, 'ready');
+  // Stopping the sandbox stops its pause too (CRI StopPodSandbox), removing it takes the namespace away.
+  await env.runtime.stopSandbox(sb);
+  // SIGKILL is delivered right after kill(2) returns, not by then.
+  for (let i = 0; i < 100 && processLives(initPid); i++) await sleep(20);
+  t.false(processLives(initPid), 'the pause is stopped with the sandbox');
+  // Removing the sandbox ends its PID 1 and, with it, the namespace and every process left in it.
+  await env.runtime.removeSandbox(sb);
+  t.false(processLives(initPid), 'the pause is gone');
+  t.false(fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(path.join(sbDir, 'pid')), 'the pid namespace bind mount is gone');
+});
+
+test.serial('sharePID: a sandbox whose PID 1 died is notready; hostPID with it is refused', async (t) => {
+  const env = await setup(t);
+  const sb = await env.runtime.createSandbox({ name: 'dead-pause', namespace: 'test', uid: `${process.pid}-${++podSeq}-${Date.now()}`, sharePID: true });
+  const sbDir = path.join(env.runtime.sandboxesDir, sb);
+  const initPid = Number(fs.readFileSync(path.join(sbDir, 'init.pid'), 'utf8'));
+  process.kill(initPid, 'SIGTERM');
+  for (let i = 0; i < 100 && (await env.runtime.sandboxStatus(sb)).state === 'ready'; i++) await sleep(50);
+  const status = (): string => {
+    try {
+      return fs.readFileSync(`/proc/${initPid}/status`, 'utf8');
+    } catch {
+      return 'gone';
+    }
+  };
+  t.is((await env.runtime.sandboxStatus(sb)).state, 'notready', `pause exits on SIGTERM, as Kubernetes' pause does: ${status()}`);
+  const err = await t.throwsAsync(() => runIn(env, { name: 'late', command: ['true'] }, sb));
+  t.regex(err?.message ?? '', /no init left/);
+  await t.throwsAsync(() => env.runtime.createSandbox({ name: 'both', namespace: 'test', uid: `${process.pid}-${++podSeq}`, sharePID: true, hostPID: true }), {
+    message: 'sandbox config: sharePID and hostPID cannot both be enabled',
+  });
+});
+
 /** `tsk runtime ARGS`. */
 function tsk(args: string[]): Promise<Run> {
   return runTsk(['runtime', ...args]);

@@ -221,3 +221,30 @@ test('tsk runtime run -v bind-mounts like docker, read-only with :ro', async (t)
   );
   t.regex((bad as unknown as { stderr: string }).stderr, /invalid -v "named:\/vol": .*named volumes are not supported/);
 });
+
+test('recursiveReadOnly: a write under a submount of the volume is refused (EROFS); plain readOnly leaves the submount writable', async (t) => {
+  const env = await setup(t);
+  const vol = path.join(env.host, 'vol');
+  const sub = path.join(vol, 'sub');
+  fs.mkdirSync(sub, { recursive: true });
+  // A submount inside the volume, as a hostPath volume over /var/lib or /mnt may carry.
+  await promisify(execFile)('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tsk-rro-test', sub]);
+  t.teardown(() => promisify(execFile)('umount', ['-l', sub]).then(() => undefined));
+  const sb = await sandbox(env);
+  const write = 'touch /data/sub/f 2>&1 && echo sub=written; touch /data/top 2>&1; grep " /data/sub " /proc/self/mountinfo | cut -d" " -f6';
+  const plain = await run(env, sb, { name: 'plain', command: ['sh', '-c', write], mounts: [{ containerPath: '/data', hostPath: vol, readOnly: true }] });
+  t.regex(plain.out, /^sub=written$/m, 'readOnly alone: the submount stays writable, as in Kubernetes');
+  t.regex(plain.out, /touch: \/data\/top: Read-only file system/);
+  for (const mode of ['Enabled', 'IfPossible'] as const) {
+    const r = await run(env, sb, {
+      name: `rro-${mode.toLowerCase()}`,
+      command: ['sh', '-c', write],
+      mounts: [{ containerPath: '/data', hostPath: vol, readOnly: true, recursiveReadOnly: mode }],
+    });
+    t.regex(r.out, /touch: \/data\/sub\/f: Read-only file system/, `${mode}: ${r.out}`);
+    t.notRegex(r.out, /sub=written/);
+    t.regex(r.out, /touch: \/data\/top: Read-only file system/);
+    t.regex(r.out, /^ro,/m, `${mode}: the submount's own options say ro`);
+  }
+  t.true(fs.existsSync(path.join(sub, 'f')), 'the write of the plain readOnly container reached the host');
+});

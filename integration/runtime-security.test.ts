@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerConfig } from '../kubelet/runtime/runtime';
+import { buildImage, buildLayer, busyboxRootfs, dockerSaveArchive } from '../kubelet/runtime/image/builder';
 import { makeRuntimeEnv, RuntimeEnv } from './support/runtime-env';
 import { runTsk, type Run } from './support/run';
 
@@ -24,7 +25,10 @@ async function setup(t: { teardown(fn: () => Promise<void>): void }): Promise<Ru
 let podSeq = 0;
 
 /** Runs a container to its end; returns its exit code, its output and its ID. */
-async function run(env: RuntimeEnv, config: Omit<ContainerConfig, 'image'>): Promise<{ code: number | undefined; out: string; id: string }> {
+async function run(
+  env: RuntimeEnv,
+  config: Omit<ContainerConfig, 'image'> & { image?: string },
+): Promise<{ code: number | undefined; out: string; id: string }> {
   const sb = await env.runtime.createSandbox({ name: config.name, namespace: 'test', uid: `${process.pid}-sec-${++podSeq}-${Date.now()}` });
   const id = await env.runtime.createContainer(sb, { image: env.image, ...config });
   await env.runtime.startContainer(id);
@@ -184,6 +188,46 @@ test.serial('user, group and supplementary groups; a read-only root refuses writ
   t.regex(r.out, /^vol=ok$/m);
   t.regex(r.out, /^shm=ok$/m);
   t.is(fs.statSync(path.join(vol, 'f')).uid, 1000);
+});
+
+const GROUPS_IMAGE = 'tsk.test/groups-in-image:latest';
+
+/**
+ * Busybox whose /etc/group puts its user 1000 in group 50000, as the image
+ * of Kubernetes' supplementalGroupsPolicy example (user-defined-in-image,
+ * group-defined-in-image).
+ */
+async function importGroupsImage(env: RuntimeEnv): Promise<void> {
+  const entries = busyboxRootfs().map((e) => {
+    if (e.name === 'etc/passwd') return { ...e, data: Buffer.from(`${e.data?.toString() ?? ''}user-defined-in-image:x:1000:1000::/home/user:/bin/sh\n`) };
+    if (e.name === 'etc/group')
+      return { ...e, data: Buffer.from(`${e.data?.toString() ?? ''}user-defined-in-image:x:1000:\ngroup-defined-in-image:x:50000:user-defined-in-image\n`) };
+    return e;
+  });
+  const tar = path.join(env.dataDir, 'groups-image.tar');
+  fs.writeFileSync(tar, await dockerSaveArchive([{ image: buildImage([await buildLayer({ entries })]), repoTags: [GROUPS_IMAGE] }]));
+  await env.store.importArchive(tar);
+  fs.rmSync(tar);
+}
+
+test.serial("supplementalGroupsPolicy: Merge (default) adds the image's group of the user, Strict gives only runAsGroup and supplementalGroups", async (t) => {
+  const env = await setup(t);
+  await importGroupsImage(env);
+  const id = async (policy: 'Merge' | 'Strict' | undefined): Promise<string> => {
+    const r = await run(env, {
+      name: `groups-${policy ?? 'default'}`.toLowerCase(),
+      image: GROUPS_IMAGE,
+      user: '1000:3000',
+      command: ['id'],
+      security: { supplementalGroups: [4000], ...(policy ? { supplementalGroupsPolicy: policy } : {}) },
+    });
+    t.is(r.code, 0, r.out);
+    return r.out.trim();
+  };
+  // Kubernetes' documented outputs for its example (security-context-5.yaml and -6.yaml).
+  t.is(await id(undefined), 'uid=1000(user-defined-in-image) gid=3000 groups=3000,4000,50000(group-defined-in-image)');
+  t.is(await id('Merge'), 'uid=1000(user-defined-in-image) gid=3000 groups=3000,4000,50000(group-defined-in-image)');
+  t.is(await id('Strict'), 'uid=1000(user-defined-in-image) gid=3000 groups=3000,4000');
 });
 
 test.serial("oom_score_adj is the container's, the shim keeps its own low score; state files holding the environment are private", async (t) => {

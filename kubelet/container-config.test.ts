@@ -83,6 +83,16 @@ test('bad specs are ContainerConfigErrors naming the field', (t) => {
   });
 });
 
+test('recursiveReadOnly Enabled and IfPossible reach the runtime mount; Disabled is a plain mount', (t) => {
+  const p = pod();
+  const c = p.spec!.containers![0]!;
+  const mount = (recursiveReadOnly: string): unknown =>
+    buildContainerConfig(p, { ...c, volumeMounts: [{ name: 'data', mountPath: '/x', readOnly: true, recursiveReadOnly }] }, ctx).mounts?.[0];
+  t.like(mount('Enabled'), { readOnly: true, recursiveReadOnly: 'Enabled' });
+  t.like(mount('IfPossible'), { readOnly: true, recursiveReadOnly: 'IfPossible' });
+  t.false(Object.hasOwn(mount('Disabled') as object, 'recursiveReadOnly'));
+});
+
 test('subPathExpr expands from the container environment; a missing variable or an escaping result is refused', (t) => {
   const p = pod();
   const c = p.spec!.containers![0]!;

@@ -8,7 +8,7 @@
 // CreateContainerConfigError reason) naming the field.
 
 import * as os from 'node:os';
-import type { Container, EnvVar, Pod } from '../api/gen/tsk/v1/core';
+import type { Container, EnvVar, Pod, VolumeMount } from '../api/gen/tsk/v1/core';
 import { isPodLevelResourcesSet } from '../api/pod-resources';
 import { parseQuantity } from '../api/quantity';
 import { ANNOTATION_GRACE_PERIOD, ANNOTATION_RESTART_COUNT, LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from './pod-runtime';
@@ -213,8 +213,15 @@ export function buildMounts(pod: Pod, c: Container, dataDir: string, vars: Reado
       hostPath: volumeHostPath(pod, v, dataDir),
       ...(sub ? { subPath: sub } : {}),
       ...(vm.readOnly || isReadOnlyVolume(v) ? { readOnly: true } : {}),
+      ...recursiveReadOnly(vm),
     };
   });
+}
+
+/** Kubernetes' recursiveReadOnly (validated: only with readOnly); Disabled or unset: nothing. */
+function recursiveReadOnly(vm: VolumeMount): { recursiveReadOnly?: 'Enabled' | 'IfPossible' } {
+  const mode = vm.recursiveReadOnly;
+  return mode === 'Enabled' || mode === 'IfPossible' ? { recursiveReadOnly: mode } : {};
 }
 
 /** The securityContext's part of the config: the user string and ContainerSecurity. Throws ContainerConfigError. */

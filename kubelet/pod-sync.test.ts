@@ -384,7 +384,18 @@ test('hostPID, hostIPC and sysctls go to the sandbox config', async (t) => {
   t.true(cfg?.hostPID);
   t.true(cfg?.hostIPC);
   t.deepEqual(cfg?.sysctls, { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.core.somaxconn': '1024' });
+  t.falsy(cfg?.sharePID, 'no shared PID namespace unless asked');
   t.is(latest(env, p).status?.phase, 'Running');
+});
+
+test('shareProcessNamespace goes to the sandbox config as sharePID', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  p.spec!.shareProcessNamespace = true;
+  await env.syncer.syncPod(p);
+  t.true(env.runtime.sandboxConfigs[0]?.sharePID);
+  t.false(env.runtime.sandboxConfigs[0]?.hostPID);
 });
 
 test('a sysctl not allowlisted fails the pod with SysctlForbidden before anything runs', async (t) => {

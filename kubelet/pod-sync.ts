@@ -227,6 +227,7 @@ export class PodSyncer {
         annotations: { [ANNOTATION_GRACE_PERIOD]: String(pod.spec?.terminationGracePeriodSeconds ?? 30) },
         hostIPC: pod.spec?.hostIPC === true,
         hostPID: pod.spec?.hostPID === true,
+        sharePID: pod.spec?.shareProcessNamespace === true,
         sysctls: Object.fromEntries((pod.spec?.securityContext?.sysctls ?? []).map((s) => [s.name ?? '', s.value ?? ''])),
         dns: { servers: dns.config.nameservers, searches: dns.config.searches, options: dns.config.options },
         hostAliases: (pod.spec?.hostAliases ?? []).map((a) => ({ ip: a.ip ?? '', hostnames: a.hostnames ?? [] })),

@@ -96,6 +96,13 @@ test('containerSecurity: the runtime fields of a container and its pod', (t) => 
   t.is(containerSecurity(pod({ name: 'x' }), { name: 'x' }, GI).noNewPrivileges, undefined, "unset: the runtime's default");
 });
 
+test('supplementalGroupsPolicy: Strict goes to the runtime; Merge is its default and is not said', (t) => {
+  const c: Container = { name: 'app' };
+  t.is(containerSecurity(pod(c, { supplementalGroupsPolicy: 'Strict', supplementalGroups: [4000] }), c, GI).supplementalGroupsPolicy, 'Strict');
+  t.is(containerSecurity(pod(c, { supplementalGroupsPolicy: 'Merge' }), c, GI).supplementalGroupsPolicy, undefined);
+  t.is(containerSecurity(pod(c), c, GI).supplementalGroupsPolicy, undefined);
+});
+
 test('procMount: Default runs, Unmasked is refused (no user namespaces), anything else names the field', (t) => {
   const mk = (procMount: string): Container => ({ name: 'app', securityContext: { procMount } });
   t.notThrows(() => containerSecurity(pod(mk('Default')), mk('Default'), GI));

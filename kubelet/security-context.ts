@@ -156,5 +156,7 @@ export function containerSecurity(pod: Pod, c: Container, nodeMemoryBytes: numbe
   if (seccomp) out.seccomp = seccomp;
   const groups = [...(ps.supplementalGroups ?? []), ...(ps.fsGroup !== undefined ? [ps.fsGroup] : [])];
   if (groups.length > 0) out.supplementalGroups = groups;
+  // Merge is the runtime's default too; only Strict needs saying.
+  if (ps.supplementalGroupsPolicy === 'Strict') out.supplementalGroupsPolicy = 'Strict';
   return out;
 }

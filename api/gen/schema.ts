@@ -151,6 +151,7 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "subPath": {"name":"subPath","json":"subPath","kind":"string"},
     "subPathExpr": {"name":"subPathExpr","json":"subPathExpr","kind":"string"},
     "mountPropagation": {"name":"mountPropagation","json":"mountPropagation","kind":"string"},
+    "recursiveReadOnly": {"name":"recursiveReadOnly","json":"recursiveReadOnly","kind":"string","optional":true},
   },
   "tsk.v1.ExecAction": {
     "command": {"name":"command","json":"command","kind":"string","repeated":true},
@@ -264,6 +265,7 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "fsGroupChangePolicy": {"name":"fsGroupChangePolicy","json":"fsGroupChangePolicy","kind":"string"},
     "seccompProfile": {"name":"seccompProfile","json":"seccompProfile","kind":"message","type":"tsk.v1.SeccompProfile"},
     "appArmorProfile": {"name":"appArmorProfile","json":"appArmorProfile","kind":"message","type":"tsk.v1.AppArmorProfile"},
+    "supplementalGroupsPolicy": {"name":"supplementalGroupsPolicy","json":"supplementalGroupsPolicy","kind":"string","optional":true},
   },
   "tsk.v1.EmptyDirVolumeSource": {
     "medium": {"name":"medium","json":"medium","kind":"string"},
@@ -381,6 +383,7 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "affinity": {"name":"affinity","json":"affinity","kind":"message","type":"tsk.v1.Affinity"},
     "schedulingGates": {"name":"schedulingGates","json":"schedulingGates","kind":"message","type":"tsk.v1.PodSchedulingGate","repeated":true},
     "resources": {"name":"resources","json":"resources","kind":"message","type":"tsk.v1.ResourceRequirements"},
+    "shareProcessNamespace": {"name":"shareProcessNamespace","json":"shareProcessNamespace","kind":"bool","optional":true},
   },
   "tsk.v1.PodSchedulingGate": {
     "name": {"name":"name","json":"name","kind":"string"},

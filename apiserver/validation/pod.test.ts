@@ -376,6 +376,38 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
     [[`${c0}.volumeMounts[0].subPathExpr`, 'FieldValueInvalid', 'must be a relative path']],
   ],
   [
+    'recursiveReadOnly without readOnly, with propagation',
+    (p) => (p.spec!.containers![0]!.volumeMounts = [{ name: 'data', mountPath: '/d', recursiveReadOnly: 'Enabled', mountPropagation: 'HostToContainer' }]),
+    [
+      [`${c0}.volumeMounts[0].recursiveReadOnly`, 'FieldValueForbidden', 'Forbidden: may only be specified when readOnly is true'],
+      [`${c0}.volumeMounts[0].recursiveReadOnly`, 'FieldValueForbidden', 'Forbidden: may only be specified when mountPropagation is None or not specified'],
+    ],
+  ],
+  [
+    'recursiveReadOnly of an unknown mode',
+    (p) => (p.spec!.containers![0]!.volumeMounts = [{ name: 'data', mountPath: '/d', readOnly: true, recursiveReadOnly: 'Always' }]),
+    [
+      [
+        `${c0}.volumeMounts[0].recursiveReadOnly`,
+        'FieldValueNotSupported',
+        'Unsupported value: "Always": supported values: "Disabled", "IfPossible", "Enabled"',
+      ],
+    ],
+  ],
+  [
+    'shareProcessNamespace with hostPID',
+    (p) => {
+      p.spec!.shareProcessNamespace = true;
+      p.spec!.hostPID = true;
+    },
+    [['spec.shareProcessNamespace', 'FieldValueInvalid', 'Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled']],
+  ],
+  [
+    'supplementalGroupsPolicy of an unknown value',
+    (p) => (p.spec!.securityContext = { supplementalGroupsPolicy: 'Union' }),
+    [['spec.securityContext.supplementalGroupsPolicy', 'FieldValueNotSupported', 'Unsupported value: "Union": supported values: "Merge", "Strict"']],
+  ],
+  [
     'lifecycle handler missing',
     (p) => (p.spec!.containers![0]!.lifecycle = { postStart: {} }),
     [[`${c0}.lifecycle.postStart`, 'FieldValueRequired', 'Required value: must specify a handler type']],
@@ -435,6 +467,18 @@ test('valid lifecycle hooks and subPaths pass', (t) => {
   pod.spec!.containers![0]!.volumeMounts = [
     { name: 'data', mountPath: '/a', subPath: 'x/y' },
     { name: 'data', mountPath: '/b', subPathExpr: 'logs/$(POD_NAME)' },
+  ];
+  assertCauses(t, validate('Pod', pod), []);
+});
+
+test("shareProcessNamespace, recursiveReadOnly and supplementalGroupsPolicy as Kubernetes' examples use them pass", (t) => {
+  const pod = valid('Pod');
+  pod.spec!.shareProcessNamespace = true;
+  pod.spec!.securityContext = { supplementalGroupsPolicy: 'Strict', runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000] };
+  pod.spec!.containers![0]!.volumeMounts = [
+    { name: 'data', mountPath: '/a', readOnly: true, recursiveReadOnly: 'Enabled', mountPropagation: 'None' },
+    { name: 'data', mountPath: '/b', readOnly: true, recursiveReadOnly: 'IfPossible' },
+    { name: 'data', mountPath: '/c', recursiveReadOnly: 'Disabled', mountPropagation: 'HostToContainer' },
   ];
   assertCauses(t, validate('Pod', pod), []);
 });

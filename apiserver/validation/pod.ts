@@ -50,6 +50,8 @@ const ENV_FIELD_PATHS = [
 ];
 const ENV_RESOURCES = ['limits.cpu', 'limits.ephemeral-storage', 'limits.memory', 'requests.cpu', 'requests.ephemeral-storage', 'requests.memory'];
 const MAX_INT32 = 2147483647;
+const RRO_MODES = ['Disabled', 'IfPossible', 'Enabled'];
+const SUPPLEMENTAL_GROUPS_POLICIES = ['Merge', 'Strict'];
 
 const has = (list: readonly string[], v: string): boolean => list.includes(v);
 
@@ -146,7 +148,34 @@ function validateVolumeMounts(mounts: readonly VolumeMount[], volumes: ReadonlyS
       // Checked again after expansion, by the kubelet: a variable may hold "..".
       errs.push(...validateLocalDescendingPath(expr, p.child('subPathExpr')));
     }
+    errs.push(...validateRecursiveReadOnly(m, p.child('recursiveReadOnly')));
   });
+  return errs;
+}
+
+/** Kubernetes' rule: a recursive read-only mount must be read-only and not propagate mounts (a later submount would be writable). */
+function validateRecursiveReadOnly(m: VolumeMount, path: Path): Cause[] {
+  const mode = m.recursiveReadOnly;
+  if (mode === undefined || mode === 'Disabled') return [];
+  if (!has(RRO_MODES, mode)) return [notSupported(path, mode, RRO_MODES)];
+  const errs: Cause[] = [];
+  if (!m.readOnly) errs.push(forbidden(path, 'may only be specified when readOnly is true'));
+  if (m.mountPropagation && m.mountPropagation !== 'None') {
+    errs.push(forbidden(path, 'may only be specified when mountPropagation is None or not specified'));
+  }
+  return errs;
+}
+
+/** The pod-level parts of Kubernetes' ValidatePodSecurityContext that tsk honours beyond the containers'. */
+function validatePodSecurityContext(spec: PodSpec, path: Path): Cause[] {
+  const errs: Cause[] = [];
+  if (spec.shareProcessNamespace && spec.hostPID) {
+    errs.push(invalid(path.child('shareProcessNamespace'), true, 'ShareProcessNamespace and HostPID cannot both be enabled'));
+  }
+  const policy = spec.securityContext?.supplementalGroupsPolicy;
+  if (policy !== undefined && !has(SUPPLEMENTAL_GROUPS_POLICIES, policy)) {
+    errs.push(notSupported(path.child('securityContext', 'supplementalGroupsPolicy'), policy, SUPPLEMENTAL_GROUPS_POLICIES));
+  }
   return errs;
 }
 
@@ -439,6 +468,7 @@ export function validatePodSpec(spec: PodSpec | undefined, path: Path): Cause[] 
   each(containers, path.child('containers'), false);
   errs.push(...validateHostPorts(s, path.child('containers')));
   errs.push(...validateHostNetwork(s, path));
+  errs.push(...validatePodSecurityContext(s, path));
   errs.push(...validateEnum(s.restartPolicy, RESTART_POLICIES, path.child('restartPolicy')));
   errs.push(...validateEnum(s.dnsPolicy, DNS_POLICIES, path.child('dnsPolicy')));
   errs.push(...validatePodDNSConfig(s.dnsConfig, s.dnsPolicy, path.child('dnsConfig')));

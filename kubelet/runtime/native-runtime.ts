@@ -39,6 +39,7 @@ import {
   SandboxConfig,
   SandboxStatus,
 } from './runtime';
+import { podInitAlive, stopPodInit } from './sandbox/pod-init';
 import { sysctlsFile } from './sandbox/sysctls';
 import { hostDnsConfig, hostsFile, readSandboxRecord, resolvConf, SandboxRecord, validHostname, writeSandboxRecord } from './sandbox/files';
 import { errorMessage } from '../../util/errors';
@@ -127,6 +128,7 @@ export class NativeRuntime implements ContainerRuntime {
     const hostname = config.hostname ?? config.name;
     if (!validHostname(hostname)) throw new RuntimeError(`sandbox hostname "${hostname}" is not a valid RFC 1123 label`);
     if (config.uid === '') throw new RuntimeError('sandbox config: uid is required');
+    if (config.sharePID && config.hostPID) throw new RuntimeError('sandbox config: sharePID and hostPID cannot both be enabled');
     const id = newId();
     const dir = path.join(this.sandboxesDir, id);
     fs.mkdirSync(dir);
@@ -138,7 +140,8 @@ export class NativeRuntime implements ContainerRuntime {
       fs.writeFileSync(path.join(dir, 'hostname'), `${hostname}\n`);
       if (config.sysctls && Object.keys(config.sysctls).length > 0) fs.writeFileSync(path.join(dir, 'sysctls'), sysctlsFile(config.sysctls));
       this.cgroups.create(this.cgroups.podPath(config.uid), config.resources);
-      const r = await this.launcher.request('sandbox-create', [dir, hostname, ...(config.hostIPC ? ['hostipc'] : [])]);
+      const opts = [...(config.hostIPC ? ['hostipc'] : []), ...(config.sharePID ? ['sharepid'] : [])];
+      const r = await this.launcher.request('sandbox-create', [dir, hostname, ...opts]);
       if (r.code !== 0) throw new SetupError('create sandbox', r.message || `failed with ${r.code}`);
       const net = await this.network.setUp(id, path.join(dir, 'net'), config);
       writeSandboxRecord(dir, { ...rec, ips: net.ips });
@@ -165,6 +168,7 @@ export class NativeRuntime implements ContainerRuntime {
     if (!rec) return;
     const containers = await this.listContainers({ sandboxId: id });
     await Promise.all(containers.map((c) => this.stopContainer(c.id, 0)));
+    if (rec.config.sharePID) stopPodInit(dir);
     await this.network.tearDown(id, path.join(dir, 'net'));
     writeSandboxRecord(dir, { ...rec, stopped: true });
   }
@@ -204,7 +208,8 @@ export class NativeRuntime implements ContainerRuntime {
       namespace: rec.config.namespace,
       uid: rec.config.uid,
       hostname: rec.hostname,
-      state: rec.stopped ? 'notready' : 'ready',
+      // A shared PID namespace dies with its PID 1: no container can be started in it any more.
+      state: rec.stopped || (rec.config.sharePID && !podInitAlive(dir)) ? 'notready' : 'ready',
       createdAt: new Date(rec.createdAt),
       netnsPath: path.join(dir, 'net'),
       ips: rec.stopped ? [] : (rec.ips ?? []),
@@ -239,7 +244,10 @@ export class NativeRuntime implements ContainerRuntime {
     const command = resolveCommand(ic.entrypoint, ic.cmd, config.command, config.args);
     if (command.length === 0) throw new RuntimeError(`container "${config.name}": no command given and the image has no Entrypoint or Cmd`);
     const user = resolveUserInLayers(config.user ?? ic.user, image.layerDirs);
-    const security = this.planSecurity(config, user.extraGids);
+    // The primary group leads the supplementary ones, as containerd's ensureAdditionalGids has it (Kubernetes'
+    // documented `id` output). Strict: not the image's idea of the user's groups, only what the pod asked for.
+    const imageGids = config.security?.supplementalGroupsPolicy === 'Strict' ? [] : user.extraGids;
+    const security = this.planSecurity(config, [user.gid, ...imageGids]);
     const env = mergeEnv([DEFAULT_PATH, `HOSTNAME=${sb.hostname}`, `HOME=${user.home}`], ic.env, config.env ?? []);
 
     const id = newId();
@@ -281,7 +289,7 @@ export class NativeRuntime implements ContainerRuntime {
       const devices = security.privileged ? PRIVILEGED_DEVICE_RULES : DEFAULT_DEVICE_RULES;
       this.cgroups.create(rec.cgroup, rec.resources, devices);
       if (security.seccomp !== undefined) fs.writeFileSync(path.join(dir, FILES.seccomp), security.seccomp, { mode: 0o600 });
-      const spec = this.renderShimSpec(dir, sbDir, rec, config, mounts, security, devices, sb.config.hostPID === true);
+      const spec = this.renderShimSpec(dir, sbDir, rec, config, mounts, security, devices, sb.config);
       fs.writeFileSync(path.join(dir, FILES.spec), spec, { mode: 0o600 });
       const r = await this.launcher.request('shim', [dir]);
       if (r.code !== 0) throw new SetupError('create container', r.message || `tsk-shim failed with ${r.code}`);
@@ -325,10 +333,11 @@ export class NativeRuntime implements ContainerRuntime {
     mounts: ShimMount[],
     security: SecurityPlan,
     devices: readonly DeviceRule[],
-    hostPid: boolean,
+    sandbox: SandboxConfig,
   ): string {
     return renderSpec({
-      hostPid,
+      hostPid: sandbox.hostPID === true,
+      ...(sandbox.sharePID ? { pidns: path.join(sbDir, 'pid') } : {}),
       lowerDirs: [...rec.layerDirs].reverse(),
       upperDir: path.join(dir, 'upper'),
       workDir: path.join(dir, 'work'),

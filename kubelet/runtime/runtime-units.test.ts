@@ -88,6 +88,10 @@ test('the shim spec escapes values and refuses layer paths overlayfs cannot take
   t.false(/^(seccomp|privileged) /m.test(text));
   const secured = renderSpec({ ...spec, noNewPrivs: false, seccompFile: '/c/seccomp', readonlyRootfs: true, privileged: true, oomScoreAdj: -997 });
   t.true(secured.includes('no_new_privs 0\nseccomp /c/seccomp\nreadonly_rootfs 1\nprivileged 1\noom_score_adj -997\n'), secured);
+  // A shared PID namespace is joined by its file; it and hostPID exclude each other.
+  t.false(/^pidns /m.test(text));
+  t.true(renderSpec({ ...spec, pidns: '/sb/pid' }).includes('\npidns /sb/pid\n'));
+  t.throws(() => renderSpec({ ...spec, pidns: '/sb/pid', hostPid: true }), { message: 'shim spec: hostPid and pidns together' });
 });
 
 test('command, args and env follow the Kubernetes and Docker rules', (t) => {

@@ -43,6 +43,12 @@ export interface SandboxConfig {
   /** CRI NamespaceOption pid NODE: containers get no PID namespace of their own (Kubernetes hostPID). */
   hostPID?: boolean;
   /**
+   * CRI NamespaceOption pid POD: every container joins one PID namespace of
+   * the pod, whose PID 1 is the sandbox's own process (Kubernetes
+   * shareProcessNamespace). Not with hostPID.
+   */
+  sharePID?: boolean;
+  /**
    * Namespaced sysctls (name in dot or slash form -> value), written inside
    * the sandbox's network and IPC namespaces before any container starts.
    * Which ones a pod may set is the kubelet's decision, not the runtime's.
@@ -96,6 +102,13 @@ export interface Mount {
    */
   subPath?: string;
   readOnly?: boolean;
+  /**
+   * With readOnly: the submounts under hostPath read-only too (Kubernetes'
+   * recursiveReadOnly; CRI Mount recursive_read_only). Enabled fails the
+   * container on a kernel without mount_setattr(2) (before 5.12);
+   * IfPossible falls back to a plain read-only mount there.
+   */
+  recursiveReadOnly?: 'Enabled' | 'IfPossible';
 }
 
 /**
@@ -122,6 +135,12 @@ export interface ContainerSecurity {
   seccomp?: SeccompChoice;
   /** Groups added to the user's own (Kubernetes supplementalGroups and fsGroup). */
   supplementalGroups?: number[];
+  /**
+   * Kubernetes' supplementalGroupsPolicy: Merge (the default) adds the
+   * groups the image's /etc/group gives the user; Strict gives only the
+   * primary group and supplementalGroups.
+   */
+  supplementalGroupsPolicy?: 'Merge' | 'Strict';
   /** The container's oom_score_adj (the kubelet's by QoS class); 0 when unset. */
   oomScoreAdj?: number;
 }

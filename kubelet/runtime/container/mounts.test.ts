@@ -74,6 +74,19 @@ test('a subPath is normalized, and one that leaves its source by its text is ref
   }
 });
 
+test('recursiveReadOnly is kept for a read-only mount and refused without readOnly or of an unknown mode', (t) => {
+  const dir = tempDir(t);
+  t.deepEqual(validateMounts('web', [{ containerPath: '/data', hostPath: dir, readOnly: true, recursiveReadOnly: 'IfPossible' }]), [
+    { containerPath: '/data', hostPath: dir, subPath: '', readOnly: true, recursiveReadOnly: 'IfPossible' },
+  ]);
+  t.throws(() => validateMounts('web', [{ containerPath: '/data', hostPath: dir, recursiveReadOnly: 'Enabled' }]), {
+    instanceOf: MountError,
+    message: 'container "web": mount 0 (containerPath "/data"): recursive read-only mount must be read-only',
+  });
+  const bad = { containerPath: '/data', hostPath: dir, readOnly: true, recursiveReadOnly: 'Always' } as unknown as Mount;
+  t.throws(() => validateMounts('web', [bad]), { message: /recursiveReadOnly "Always" is not Enabled or IfPossible/ });
+});
+
 test('a missing hostPath names the container and the mount', (t) => {
   const dir = tempDir(t);
   const missing = path.join(dir, 'nope');
@@ -153,6 +166,20 @@ test('mounts reach the shim spec as paired records, in order, after the /etc fil
     'bind_sub x/y',
   ]);
   t.false(renderSpec(BASE).includes('bind_'), 'no mounts, no records');
+});
+
+test('recursive read-only mounts reach the shim as bind_ro recursive or recursive-if-possible', (t) => {
+  const text = renderSpec({
+    ...BASE,
+    mounts: [
+      { hostPath: '/a', containerPath: '/a', subPath: '', readOnly: true, recursiveReadOnly: 'Enabled' },
+      { hostPath: '/b', containerPath: '/b', subPath: '', readOnly: true, recursiveReadOnly: 'IfPossible' },
+    ],
+  });
+  t.deepEqual(
+    text.split('\n').filter((l) => l.startsWith('bind_ro ')),
+    ['bind_ro recursive', 'bind_ro recursive-if-possible'],
+  );
 });
 
 test("tsk runtime run -v takes docker's /HOST:/CONTAINER[:ro|rw]", (t) => {

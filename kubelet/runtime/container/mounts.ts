@@ -20,6 +20,8 @@ export interface ShimMount {
   /** Relative, normalized, without ".."; "" for hostPath itself. */
   subPath: string;
   readOnly: boolean;
+  /** Only with readOnly: the submounts read-only too. */
+  recursiveReadOnly?: 'Enabled' | 'IfPossible';
 }
 
 /** Raised for a mount the runtime refuses; the message names the container and the mount. */
@@ -46,6 +48,10 @@ export function mountSyntaxProblem(m: Mount): string | undefined {
     if (/[\0\n\r]/.test(value)) return `${field} ${JSON.stringify(value)} contains a NUL or newline`;
   }
   if (path.posix.normalize(m.containerPath).replace(/\/+$/, '') === '') return 'containerPath must not be "/" (the rootfs itself)';
+  const rro = m.recursiveReadOnly as string | undefined;
+  if (rro !== undefined && rro !== 'Enabled' && rro !== 'IfPossible') return `recursiveReadOnly ${JSON.stringify(rro)} is not Enabled or IfPossible`;
+  // containerd's message for CRI's recursive_read_only without read_only.
+  if (rro !== undefined && m.readOnly !== true) return 'recursive read-only mount must be read-only';
   return m.subPath === undefined ? undefined : subPathProblem(m.subPath);
 }
 
@@ -89,6 +95,12 @@ export function validateMounts(container: string, mounts: Mount[] | undefined, s
   return list.map((m, i) => {
     const problem = mountSyntaxProblem(m) ?? hostPathProblem(m.hostPath, stat);
     if (problem !== undefined) throw new MountError(container, i, m.containerPath, problem);
-    return { hostPath: m.hostPath, containerPath: m.containerPath, subPath: normalSubPath(m.subPath), readOnly: m.readOnly === true };
+    return {
+      hostPath: m.hostPath,
+      containerPath: m.containerPath,
+      subPath: normalSubPath(m.subPath),
+      readOnly: m.readOnly === true,
+      ...(m.recursiveReadOnly !== undefined ? { recursiveReadOnly: m.recursiveReadOnly } : {}),
+    };
   });
 }

@@ -40,6 +40,8 @@ export interface ShimSpec {
   utsns?: string;
   /** Kubernetes hostPID: the init stays in the node's PID namespace. */
   hostPid?: boolean;
+  /** Kubernetes shareProcessNamespace: the sandbox's PID namespace file, joined instead of a new one. */
+  pidns?: string;
   cgroupDirs: string[];
   /** cgroup v2: the directory tsk-shim attaches the device filter to, before the init joins it. */
   deviceCgroup?: string;
@@ -74,6 +76,14 @@ export interface ShimSpec {
   readonlyPaths: string[];
 }
 
+/** The shim's bind_ro value (native/tsk-mounts.h parse_read_only). */
+function bindReadOnly(m: ShimMount): string {
+  if (!m.readOnly) return '0';
+  if (m.recursiveReadOnly === 'Enabled') return 'recursive';
+  if (m.recursiveReadOnly === 'IfPossible') return 'recursive-if-possible';
+  return '1';
+}
+
 function escape(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
@@ -95,6 +105,8 @@ export function renderSpec(s: ShimSpec): string {
   put('ipcns', s.ipcns);
   put('utsns', s.utsns);
   if (s.hostPid) put('host_pid', 1);
+  if (s.hostPid && s.pidns !== undefined) throw new Error('shim spec: hostPid and pidns together');
+  put('pidns', s.pidns);
   for (const c of s.cgroupDirs) put('cgroup', c);
   if (s.deviceCgroup !== undefined) {
     // An empty list would deny every device, /dev/null included: surely a mistake.
@@ -122,7 +134,7 @@ export function renderSpec(s: ShimSpec): string {
   for (const m of s.mounts ?? []) {
     put('bind_src', m.hostPath);
     put('bind_dst', m.containerPath);
-    put('bind_ro', m.readOnly ? 1 : 0);
+    put('bind_ro', bindReadOnly(m));
     put('bind_sub', m.subPath);
   }
   put('log', s.logPath);

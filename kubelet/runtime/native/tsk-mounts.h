@@ -21,6 +21,12 @@
  * the same reason), and the mount takes the resolved fd, so a symlink swapped
  * in afterwards changes nothing. A missing subPath is created as a directory
  * with the volume's permissions, as Kubernetes does.
+ *
+ * A read-only bind mount with MS_REC still leaves the submounts it carries
+ * writable (MS_RDONLY on a remount applies to one mount only). A recursive
+ * read-only mount (Kubernetes volumeMounts[].recursiveReadOnly, CRI Mount
+ * recursive_read_only) makes all of them read-only with mount_setattr(2)
+ * MOUNT_ATTR_RDONLY and AT_RECURSIVE (Linux 5.12), as runc's "rro" option.
  */
 #ifndef TSK_MOUNTS_H
 #define TSK_MOUNTS_H
@@ -32,12 +38,47 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 
+/* How read-only a bind mount is: the spec's bind_ro values 0, 1, recursive, recursive-if-possible. */
+enum read_only { RO_NO, RO_YES, RO_RECURSIVE, RO_RECURSIVE_IF_POSSIBLE };
+
 struct bind_mount {
   const char *src, *dst;
   /* Relative path inside src to mount instead of src; NULL or "" for src itself. */
   const char *sub;
-  int readonly;
+  enum read_only readonly;
 };
+
+/* The spec's bind_ro value; -1 for an unknown one. */
+__attribute__((unused)) static int parse_read_only(const char *v) {
+  if (!strcmp(v, "0")) return RO_NO;
+  if (!strcmp(v, "1")) return RO_YES;
+  if (!strcmp(v, "recursive")) return RO_RECURSIVE;
+  if (!strcmp(v, "recursive-if-possible")) return RO_RECURSIVE_IF_POSSIBLE;
+  return -1;
+}
+
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442 /* the same number on every architecture */
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+/* struct mount_attr of linux/mount.h, spelled out: older libc headers lack it. */
+struct tsk_mount_attr {
+  unsigned long long attr_set, attr_clr, propagation, userns_fd;
+};
+
+/*
+ * Makes the mount at fd and every mount beneath it read-only. Returns 0, or
+ * -1 with errno set (ENOSYS: a kernel older than 5.12).
+ */
+static int make_read_only_recursive(int fd) {
+  struct tsk_mount_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.attr_set = 0x00000001; /* MOUNT_ATTR_RDONLY */
+  return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
+}
 
 /* How a path is resolved against a directory fd: which openat2 RESOLVE_ flags, and the mode of directories created on the way. */
 struct resolution {
@@ -187,7 +228,7 @@ static int open_sub_path(int vol, const char *sub, const char **step) {
 
 /*
  * Bind-mounts m->src (a host path), or its subPath, onto m->dst inside the root: recursive,
- * private propagation, read-only if asked. Returns NULL or the failed step;
+ * private propagation, read-only if asked (the submounts too, for RO_RECURSIVE*). Returns NULL or the failed step;
  * errno is set.
  */
 static const char *bind_into_root(int rootfd, const struct bind_mount *m) {
@@ -221,8 +262,14 @@ static const char *bind_into_root(int rootfd, const struct bind_mount *m) {
   if (dst < 0) return "resolve mounted target";
   snprintf(to, sizeof to, "/proc/self/fd/%d", dst);
   if (mount(NULL, to, NULL, MS_PRIVATE | MS_REC, NULL) < 0) step = "make mount private";
-  else if (m->readonly && mount(NULL, to, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags(dst), NULL) < 0)
+  else if (m->readonly != RO_NO && mount(NULL, to, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags(dst), NULL) < 0)
     step = "remount read-only";
+  else if (m->readonly >= RO_RECURSIVE && make_read_only_recursive(dst) < 0) {
+    /* IfPossible: the plain read-only mount above is what an old kernel can do (Kubernetes' fallback). */
+    if (!(errno == ENOSYS && m->readonly == RO_RECURSIVE_IF_POSSIBLE))
+      step = errno == ENOSYS ? "recursive read-only (mount_setattr, AT_RECURSIVE) needs Linux 5.12 or later"
+                             : "recursive read-only: mount_setattr(MOUNT_ATTR_RDONLY, AT_RECURSIVE)";
+  }
   int saved = errno;
   close(dst);
   errno = saved;

@@ -1,7 +1,7 @@
 /*
  * tsk-sandbox: creates and removes the namespaces of a pod sandbox.
  *
- *   tsk-sandbox create DIR HOSTNAME [hostipc]
+ *   tsk-sandbox create DIR HOSTNAME [hostipc] [sharepid]
  *                                     new network (loopback up), IPC and UTS
  *                                     namespaces, held by bind-mounting their
  *                                     ns files onto DIR/net, DIR/ipc, DIR/uts,
@@ -9,7 +9,12 @@
  *                                     hostipc DIR/ipc is the caller's IPC
  *                                     namespace. DIR/sysctls, if present, is
  *                                     written inside the new namespaces.
- *   tsk-sandbox remove DIR            unmounts them (idempotent).
+ *                                     With sharepid also a PID namespace for
+ *                                     the pod, on DIR/pid, whose PID 1 is a
+ *                                     small reaper (pause), its host PID in
+ *                                     DIR/init.pid.
+ *   tsk-sandbox remove DIR            kills that PID 1 and unmounts the
+ *                                     namespaces (idempotent).
  *
  * The network namespace is never linked to the host's: wiring it is the job
  * of the kubelet's network hook, which gets DIR/net.
@@ -17,9 +22,9 @@
 #include "tsk-sandbox-ops.h"
 
 int main(int argc, char **argv) {
-  if (argc == 4 && !strcmp(argv[1], "create")) return create_sandbox(argv[2], argv[3], 0);
-  if (argc == 5 && !strcmp(argv[1], "create") && !strcmp(argv[4], "hostipc")) return create_sandbox(argv[2], argv[3], 1);
+  int opts = argc >= 4 ? parse_sandbox_opts(argv + 4, argc - 4) : -1;
+  if (argc >= 4 && !strcmp(argv[1], "create") && opts >= 0) return create_sandbox(argv[2], argv[3], opts);
   if (argc == 3 && !strcmp(argv[1], "remove")) return remove_sandbox(argv[2]);
-  fprintf(stderr, "usage: tsk-sandbox create DIR HOSTNAME [hostipc] | tsk-sandbox remove DIR\n");
+  fprintf(stderr, "usage: tsk-sandbox create DIR HOSTNAME [hostipc] [sharepid] | tsk-sandbox remove DIR\n");
   return 2;
 }

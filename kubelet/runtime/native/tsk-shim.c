@@ -8,7 +8,9 @@
  *                     error, prints the container's host pid (or the error on
  *                     stderr) and exits. Only A has pipes to the caller.
  *   B (the shim)      setsid, detached, stdio on /dev/null: clones C into new
- *                     mount and PID namespaces, holds C's stdout/stderr, writes
+ *                     mount and PID namespaces (or, for a pod that shares
+ *                     its PID namespace, joins the sandbox's first, so C is
+ *                     one more process there and not its PID 1), holds C's stdout/stderr, writes
  *                     them as CRI log lines (rotated by size), and records the
  *                     start time, exit code, signal and OOM kill in STATE_DIR.
  *                     On cgroup v2 it first attaches the device filter
@@ -49,6 +51,7 @@ struct spec {
   struct tsk_list bind_src, bind_dst, bind_ro, bind_sub; /* parallel: one entry of each per mount */
   char *device_cgroup; /* cgroup v2: attach the device filter (rules: device) here */
   char *upper, *work, *rootfs, *netns, *ipcns, *utsns, *oom_file;
+  char *pidns; /* the pod's shared PID namespace (shareProcessNamespace); NULL: one of its own */
   char *cwd, *hosts, *resolv, *hostname_file, *log;
   char *seccomp;  /* seccomp file (tsk-privs.h); NULL: no filter */
   char *seccomp_text; /* its contents, read before the container is made */
@@ -96,6 +99,7 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "netns")) s->netns = v;
     else if (!strcmp(line, "ipcns")) s->ipcns = v;
     else if (!strcmp(line, "utsns")) s->utsns = v;
+    else if (!strcmp(line, "pidns")) s->pidns = v;
     else if (!strcmp(line, "oom_file")) s->oom_file = v;
     else if (!strcmp(line, "cwd")) s->cwd = v;
     else if (!strcmp(line, "hosts")) s->hosts = v;
@@ -281,12 +285,18 @@ static void bind_mounts(struct spec *s) {
   int rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) init_fail("open rootfs");
   for (int i = 0; i < s->bind_src.n; i++) {
-    struct bind_mount m = {s->bind_src.v[i], s->bind_dst.v[i], s->bind_sub.v[i], !strcmp(s->bind_ro.v[i], "1")};
+    int ro = parse_read_only(s->bind_ro.v[i]);
+    if (ro < 0) {
+      char msg[1024];
+      snprintf(msg, sizeof msg, "mount %d: bad bind_ro \"%s\"", i, s->bind_ro.v[i]);
+      init_fail_msg(msg);
+    }
+    struct bind_mount m = {s->bind_src.v[i], s->bind_dst.v[i], s->bind_sub.v[i], (enum read_only)ro};
     const char *step = bind_into_root(rootfd, &m);
     if (step) {
       char msg[2048];
       snprintf(msg, sizeof msg, "mount %d (%s%s%s on %s%s): %s: %s", i, m.src, *m.sub ? " subPath " : "", m.sub, m.dst,
-               m.readonly ? ", read-only" : "", step, strerror(errno));
+               m.readonly == RO_NO ? "" : m.readonly == RO_YES ? ", read-only" : ", recursive read-only", step, strerror(errno));
       init_fail_msg(msg);
     }
   }
@@ -567,6 +577,23 @@ static int attach_device_filter(struct spec *s, char *msg, size_t n) {
   return -1;
 }
 
+/*
+ * shareProcessNamespace: B joins the sandbox's PID namespace (setns with
+ * CLONE_NEWPID moves only the children to come), so the container's init is
+ * cloned into it. Returns 0, or -1 with an "E ..." line in msg.
+ */
+static int join_pid_namespace(struct spec *s, char *msg, size_t n) {
+  if (!s->pidns) return 0;
+  int fd = open(s->pidns, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || setns(fd, CLONE_NEWPID) < 0) {
+    snprintf(msg, n, "E %s %s: %s\n", fd < 0 ? "open pod PID namespace" : "setns(pid)", s->pidns, strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  close(fd);
+  return 0;
+}
+
 static void shim(struct spec *s, int report_w) {
   setsid();
   int devnull = open("/dev/null", O_RDWR);
@@ -605,13 +632,20 @@ static void shim(struct spec *s, int report_w) {
     unlink(buf);
     _exit(1);
   }
-  int flags = CLONE_NEWNS | (s->host_pid ? 0 : CLONE_NEWPID);
+  if (join_pid_namespace(s, line, sizeof line) < 0) {
+    write_all(report_w, line, strlen(line));
+    unlink(buf);
+    _exit(1);
+  }
+  int flags = CLONE_NEWNS | (s->host_pid || s->pidns ? 0 : CLONE_NEWPID);
   if (!s->netns) flags |= CLONE_NEWNET;
   if (!s->ipcns) flags |= CLONE_NEWIPC;
   if (!s->utsns) flags |= CLONE_NEWUTS;
   pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
   if (child < 0) {
-    snprintf(line, sizeof line, "E clone: %s\n", strerror(errno));
+    /* ENOMEM from clone into a PID namespace whose init is gone: say so, not "out of memory". */
+    snprintf(line, sizeof line, "E clone: %s%s\n", strerror(errno),
+             s->pidns && errno == ENOMEM ? " (the pod's shared PID namespace has no init left: its sandbox process exited)" : "");
     write_all(report_w, line, strlen(line));
     _exit(1);
   }

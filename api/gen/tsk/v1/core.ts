@@ -114,7 +114,11 @@ export interface VolumeMount {
     | string
     | undefined;
   /** None (default), HostToContainer or Bidirectional. */
-  mountPropagation?: string | undefined;
+  mountPropagation?:
+    | string
+    | undefined;
+  /** Disabled (default), IfPossible or Enabled: read-only all the way down, submounts included (needs read_only). */
+  recursiveReadOnly?: string | undefined;
 }
 
 export interface ExecAction {
@@ -270,7 +274,11 @@ export interface PodSecurityContext {
   /** Always or OnRootMismatch. */
   fsGroupChangePolicy?: string | undefined;
   seccompProfile?: SeccompProfile | undefined;
-  appArmorProfile?: AppArmorProfile | undefined;
+  appArmorProfile?:
+    | AppArmorProfile
+    | undefined;
+  /** Merge (default: the image's /etc/group memberships of the user too) or Strict (only runAsGroup, supplementalGroups and fsGroup). */
+  supplementalGroupsPolicy?: string | undefined;
 }
 
 export interface EmptyDirVolumeSource {
@@ -443,7 +451,11 @@ export interface PodSpec {
     | PodSchedulingGate[]
     | undefined;
   /** Pod-level requests and limits (cpu, memory, hugepages-*) for all containers together (PodLevelResources). */
-  resources?: ResourceRequirements | undefined;
+  resources?:
+    | ResourceRequirements
+    | undefined;
+  /** All containers in one PID namespace, PID 1 being the sandbox's process. */
+  shareProcessNamespace?: boolean | undefined;
 }
 
 export interface PodSpec_NodeSelectorEntry {
@@ -1843,7 +1855,15 @@ export const ResourceRequirements_RequestsEntry: MessageFns<ResourceRequirements
 };
 
 function createBaseVolumeMount(): VolumeMount {
-  return { name: "", readOnly: false, mountPath: "", subPath: "", subPathExpr: "", mountPropagation: "" };
+  return {
+    name: "",
+    readOnly: false,
+    mountPath: "",
+    subPath: "",
+    subPathExpr: "",
+    mountPropagation: "",
+    recursiveReadOnly: undefined,
+  };
 }
 
 export const VolumeMount: MessageFns<VolumeMount> = {
@@ -1865,6 +1885,9 @@ export const VolumeMount: MessageFns<VolumeMount> = {
     }
     if (message.mountPropagation !== undefined && message.mountPropagation !== "") {
       writer.uint32(50).string(message.mountPropagation);
+    }
+    if (message.recursiveReadOnly !== undefined) {
+      writer.uint32(58).string(message.recursiveReadOnly);
     }
     return writer;
   },
@@ -1928,6 +1951,14 @@ export const VolumeMount: MessageFns<VolumeMount> = {
             }
 
             message.mountPropagation = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.recursiveReadOnly = reader.string();
             continue;
           }
         }
@@ -3355,6 +3386,7 @@ function createBasePodSecurityContext(): PodSecurityContext {
     fsGroupChangePolicy: "",
     seccompProfile: undefined,
     appArmorProfile: undefined,
+    supplementalGroupsPolicy: undefined,
   };
 }
 
@@ -3395,6 +3427,9 @@ export const PodSecurityContext: MessageFns<PodSecurityContext> = {
     }
     if (message.appArmorProfile !== undefined) {
       AppArmorProfile.encode(message.appArmorProfile, writer.uint32(82).fork()).join();
+    }
+    if (message.supplementalGroupsPolicy !== undefined) {
+      writer.uint32(90).string(message.supplementalGroupsPolicy);
     }
     return writer;
   },
@@ -3503,6 +3538,14 @@ export const PodSecurityContext: MessageFns<PodSecurityContext> = {
             }
 
             message.appArmorProfile = AppArmorProfile.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.supplementalGroupsPolicy = reader.string();
             continue;
           }
         }
@@ -4822,6 +4865,7 @@ function createBasePodSpec(): PodSpec {
     affinity: undefined,
     schedulingGates: [],
     resources: undefined,
+    shareProcessNamespace: undefined,
   };
 }
 
@@ -4918,6 +4962,9 @@ export const PodSpec: MessageFns<PodSpec> = {
     }
     if (message.resources !== undefined) {
       ResourceRequirements.encode(message.resources, writer.uint32(226).fork()).join();
+    }
+    if (message.shareProcessNamespace !== undefined) {
+      writer.uint32(216).bool(message.shareProcessNamespace);
     }
     return writer;
   },
@@ -5165,6 +5212,14 @@ export const PodSpec: MessageFns<PodSpec> = {
             }
 
             message.resources = ResourceRequirements.decode(reader, reader.uint32());
+            continue;
+          }
+          case 27: {
+            if (tag !== 216) {
+              break;
+            }
+
+            message.shareProcessNamespace = reader.bool();
             continue;
           }
         }
