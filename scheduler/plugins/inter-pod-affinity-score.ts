@@ -12,18 +12,12 @@
 import type { Labels } from '../../api/labels';
 import type { NodeInfo, PodInfo, ScorePlugin } from '../framework/types';
 import { CycleState, MAX_NODE_SCORE } from '../framework/types';
-import { type AffinityTerm, mergeNamespaces, podAffinityTerms, termMatches, type WeightedAffinityTerm } from './affinity-terms';
-import { INTER_POD_AFFINITY, pairKey, type TopologyCounts } from './inter-pod-affinity';
+import { mergeNamespaces, podAffinityTerms, termMatches, type WeightedAffinityTerm } from './affinity-terms';
+import { INTER_POD_AFFINITY } from './inter-pod-affinity';
+import { addForNode, pairKey, type TopologyCounts } from './topology-pairs';
 
 /** Kubernetes' default hardPodAffinityWeight (InterPodAffinityArgs): 1. */
 export const HARD_POD_AFFINITY_WEIGHT = 1;
-
-function add(scores: TopologyCounts, term: AffinityTerm, node: NodeInfo, by: number): void {
-  const value = node.node.metadata?.labels?.[term.topologyKey];
-  if (value === undefined) return;
-  const k = pairKey(term.topologyKey, value);
-  scores.set(k, (scores.get(k) ?? 0) + by);
-}
 
 interface Incoming {
   readonly pod: PodInfo;
@@ -35,13 +29,14 @@ interface Incoming {
 /** Kubernetes' processExistingPod. */
 function processExisting(scores: TopologyCounts, incoming: Incoming, existing: PodInfo, node: NodeInfo): void {
   if (Object.keys(node.node.metadata?.labels ?? {}).length === 0) return;
-  for (const w of incoming.preferredAffinity) if (termMatches(w.term, existing.pod, undefined)) add(scores, w.term, node, w.weight);
-  for (const w of incoming.preferredAntiAffinity) if (termMatches(w.term, existing.pod, undefined)) add(scores, w.term, node, -w.weight);
+  for (const w of incoming.preferredAffinity) if (termMatches(w.term, existing.pod, undefined)) addForNode(scores, node.node, w.term.topologyKey, w.weight);
+  for (const w of incoming.preferredAntiAffinity)
+    if (termMatches(w.term, existing.pod, undefined)) addForNode(scores, node.node, w.term.topologyKey, -w.weight);
   const theirs = podAffinityTerms(existing.pod);
   const pod = incoming.pod.pod;
-  for (const t of theirs.requiredAffinity) if (termMatches(t, pod, incoming.nsLabels)) add(scores, t, node, HARD_POD_AFFINITY_WEIGHT);
-  for (const w of theirs.preferredAffinity) if (termMatches(w.term, pod, incoming.nsLabels)) add(scores, w.term, node, w.weight);
-  for (const w of theirs.preferredAntiAffinity) if (termMatches(w.term, pod, incoming.nsLabels)) add(scores, w.term, node, -w.weight);
+  for (const t of theirs.requiredAffinity) if (termMatches(t, pod, incoming.nsLabels)) addForNode(scores, node.node, t.topologyKey, HARD_POD_AFFINITY_WEIGHT);
+  for (const w of theirs.preferredAffinity) if (termMatches(w.term, pod, incoming.nsLabels)) addForNode(scores, node.node, w.term.topologyKey, w.weight);
+  for (const w of theirs.preferredAntiAffinity) if (termMatches(w.term, pod, incoming.nsLabels)) addForNode(scores, node.node, w.term.topologyKey, -w.weight);
 }
 
 /** The per-pair scores over every node of the cycle. */

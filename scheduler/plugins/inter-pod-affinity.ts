@@ -16,26 +16,12 @@ import type { Node } from '../../api/gen/tsk/v1/core';
 import type { CycleState, FilterPlugin, NodeInfo, PodInfo, StateKey, Status } from '../framework/types';
 import { SUCCESS, unschedulable } from '../framework/types';
 import { type AffinityTerm, matchesAllTerms, mergeNamespaces, podAffinityTerms, termMatches } from './affinity-terms';
+import { addForNode, pairKey, type TopologyCounts } from './topology-pairs';
 
 export const INTER_POD_AFFINITY = 'InterPodAffinity';
 export const ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH = "node(s) didn't satisfy existing pods anti-affinity rules";
 export const ERR_REASON_AFFINITY_RULES_NOT_MATCH = "node(s) didn't match pod affinity rules";
 export const ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH = "node(s) didn't match pod anti-affinity rules";
-
-/** Counts per topology pair, keyed "key\0value" (label keys cannot hold NUL). */
-export type TopologyCounts = Map<string, number>;
-
-export function pairKey(key: string, value: string): string {
-  return `${key}\0${value}`;
-}
-
-/** Kubernetes' topologyToMatchedTermCount.update: counts only on nodes that have the key. */
-function bump(counts: TopologyCounts, node: Node, key: string, by: number): void {
-  const value = node.metadata?.labels?.[key];
-  if (value === undefined) return;
-  const k = pairKey(key, value);
-  counts.set(k, (counts.get(k) ?? 0) + by);
-}
 
 interface PreFilterState {
   readonly requiredAffinity: readonly AffinityTerm[];
@@ -53,7 +39,7 @@ function existingAntiAffinityCounts(pod: PodInfo, state: CycleState): TopologyCo
   const nsLabels = state.namespaces.labels(pod.pod.metadata?.namespace ?? '');
   for (const n of state.nodes) {
     for (const existing of n.podsWithRequiredAntiAffinity) {
-      for (const t of podAffinityTerms(existing.pod).requiredAntiAffinity) if (termMatches(t, pod.pod, nsLabels)) bump(counts, n.node, t.topologyKey, 1);
+      for (const t of podAffinityTerms(existing.pod).requiredAntiAffinity) if (termMatches(t, pod.pod, nsLabels)) addForNode(counts, n.node, t.topologyKey, 1);
     }
   }
   return counts;
@@ -65,8 +51,8 @@ function incomingCounts(affinity: readonly AffinityTerm[], anti: readonly Affini
   if (affinity.length === 0 && anti.length === 0) return [aff, antiCounts];
   for (const n of nodes) {
     for (const existing of n.pods) {
-      if (matchesAllTerms(affinity, existing.pod)) for (const t of affinity) bump(aff, n.node, t.topologyKey, 1);
-      for (const t of anti) if (termMatches(t, existing.pod, undefined)) bump(antiCounts, n.node, t.topologyKey, 1);
+      if (matchesAllTerms(affinity, existing.pod)) for (const t of affinity) addForNode(aff, n.node, t.topologyKey, 1);
+      for (const t of anti) if (termMatches(t, existing.pod, undefined)) addForNode(antiCounts, n.node, t.topologyKey, 1);
     }
   }
   return [aff, antiCounts];

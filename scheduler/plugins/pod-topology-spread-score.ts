@@ -12,7 +12,7 @@
 
 import type { NodeInfo, PodInfo, ScorePlugin } from '../framework/types';
 import { CycleState, MAX_NODE_SCORE } from '../framework/types';
-import { pairKey } from './inter-pod-affinity';
+import { pairKey } from './topology-pairs';
 import { ownerSpreadScore } from './owner-spread';
 import { countMatching, hasAllTopologyKeys, nodeIncluded, POD_TOPOLOGY_SPREAD, type SpreadConstraint, spreadConstraints } from './topology-spread-constraints';
 

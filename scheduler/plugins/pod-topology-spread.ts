@@ -11,7 +11,6 @@
 
 import type { CycleState, FilterPlugin, NodeInfo, PodInfo, StateKey, Status } from '../framework/types';
 import { SUCCESS, unschedulable } from '../framework/types';
-import { pairKey } from './inter-pod-affinity';
 import { countMatching, hasAllTopologyKeys, nodeIncluded, POD_TOPOLOGY_SPREAD, type SpreadConstraint, spreadConstraints } from './topology-spread-constraints';
 
 export const ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints";
@@ -19,35 +18,29 @@ export const ERR_REASON_NODE_LABEL_NOT_MATCH = `${ERR_REASON_CONSTRAINTS_NOT_MAT
 
 interface PreFilterState {
   readonly constraints: readonly SpreadConstraint[];
-  /** Matching pods per topology pair (pairKey), domains with none included. */
-  readonly pairCounts: ReadonlyMap<string, number>;
-  /** Per topology key: the smallest count over its domains and how many domains it has. */
-  readonly byKey: ReadonlyMap<string, { readonly min: number; readonly domains: number }>;
+  /** Per topology key: matching pods per domain (label value), domains with none included. */
+  readonly domains: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Per topology key: the smallest count over its domains (Kubernetes' critical path). */
+  readonly minimum: ReadonlyMap<string, number>;
 }
 
 const STATE: StateKey<PreFilterState> = { name: 'PreFilterPodTopologySpread' };
 
 function preFilter(pod: PodInfo, state: CycleState): Status {
   const constraints = spreadConstraints(pod, 'DoNotSchedule');
-  const pairCounts = new Map<string, number>();
-  const byKey = new Map<string, { min: number; domains: number }>();
-  if (constraints.length > 0) {
-    const namespace = pod.pod.metadata?.namespace ?? '';
-    for (const n of state.nodes) {
-      if (!hasAllTopologyKeys(n.node, constraints)) continue;
-      for (const c of constraints) {
-        if (!nodeIncluded(c, pod, n)) continue;
-        const k = pairKey(c.topologyKey, n.node.metadata?.labels?.[c.topologyKey] ?? '');
-        pairCounts.set(k, (pairCounts.get(k) ?? 0) + countMatching(n, c.selector, namespace));
-      }
-    }
-    for (const [k, count] of pairCounts) {
-      const key = k.slice(0, k.indexOf('\0'));
-      const cur = byKey.get(key);
-      byKey.set(key, cur ? { min: Math.min(cur.min, count), domains: cur.domains + 1 } : { min: count, domains: 1 });
+  const domains = new Map<string, Map<string, number>>(constraints.map((c) => [c.topologyKey, new Map()]));
+  const namespace = pod.pod.metadata?.namespace ?? '';
+  for (const n of constraints.length > 0 ? state.nodes : []) {
+    if (!hasAllTopologyKeys(n.node, constraints)) continue;
+    for (const c of constraints) {
+      if (!nodeIncluded(c, pod, n)) continue;
+      const counts = domains.get(c.topologyKey);
+      const value = n.node.metadata?.labels?.[c.topologyKey] ?? '';
+      counts?.set(value, (counts.get(value) ?? 0) + countMatching(n, c.selector, namespace));
     }
   }
-  state.write(STATE, { constraints, pairCounts, byKey });
+  const minimum = new Map([...domains].map(([key, counts]) => [key, Math.min(...counts.values())]));
+  state.write(STATE, { constraints, domains, minimum });
   return SUCCESS;
 }
 
@@ -59,10 +52,11 @@ function filter(pod: PodInfo, node: NodeInfo, state?: CycleState): Status {
   for (const c of s.constraints) {
     const value = labels[c.topologyKey];
     if (value === undefined) return unschedulable(ERR_REASON_NODE_LABEL_NOT_MATCH);
-    const key = s.byKey.get(c.topologyKey);
-    const min = key === undefined || key.domains < c.minDomains ? 0 : key.min;
+    const counts = s.domains.get(c.topologyKey);
+    // Fewer domains than minDomains: the global minimum counts as 0.
+    const min = counts === undefined || counts.size < c.minDomains ? 0 : (s.minimum.get(c.topologyKey) ?? 0);
     const self = c.selector?.matches(podLabels) ? 1 : 0;
-    const skew = (s.pairCounts.get(pairKey(c.topologyKey, value)) ?? 0) + self - min;
+    const skew = (counts?.get(value) ?? 0) + self - min;
     if (skew > c.maxSkew) return unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH);
   }
   return SUCCESS;
