@@ -1,5 +1,6 @@
 import test from 'ava';
 import {
+  labelSelectorAsSelector,
   isDNS1035Label,
   isDNS1123Label,
   isDNS1123Subdomain,
@@ -220,4 +221,22 @@ test("name rule messages are Kubernetes' words", (t) => {
   t.deepEqual(isDNS1123Label('a'.repeat(64)), ['must be no more than 63 characters']);
   t.is(isDNS1123Subdomain(`${'a'.repeat(63)}.${'b'.repeat(63)}`).length, 0);
   t.deepEqual(isDNS1123Subdomain('a'.repeat(254)), ['must be no more than 253 characters']);
+});
+
+test('labelSelectorAsSelector: unset selects nothing, {} everything, matchLabels and expressions AND together', (t) => {
+  t.is(labelSelectorAsSelector(undefined), undefined);
+  t.true(labelSelectorAsSelector({})!.empty());
+  const s = labelSelectorAsSelector({
+    matchLabels: { app: 'web' },
+    matchExpressions: [
+      { key: 'tier', operator: 'NotIn', values: ['db'] },
+      { key: 'x', operator: 'DoesNotExist' },
+    ],
+  })!;
+  t.true(s.matches({ app: 'web', tier: 'front' }));
+  t.false(s.matches({ app: 'web', tier: 'db' }));
+  t.false(s.matches({ app: 'web', x: '1' }));
+  t.throws(() => labelSelectorAsSelector({ matchExpressions: [{ key: 'a', operator: 'Gt', values: ['1'] }] }), {
+    message: /"Gt" is not a valid label selector operator/,
+  });
 });

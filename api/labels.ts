@@ -545,3 +545,33 @@ class Parser {
 export function parseSelector(selector: string): LabelSelector {
   return new LabelSelector(new Parser(selector).parse());
 }
+
+// ------------------------------------------------ metav1.LabelSelector objects
+
+/** The object form of a selector (metav1.LabelSelector), as pods and workloads write it. */
+export interface LabelSelectorObject {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly { readonly key?: string; readonly operator?: string; readonly values?: readonly string[] }[];
+}
+
+const OBJECT_OPERATORS: Readonly<Record<string, LabelOperator>> = { In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!' };
+
+/**
+ * Kubernetes' metav1.LabelSelectorAsSelector: undefined (a nil selector)
+ * selects nothing and is returned as undefined; `{}` selects everything.
+ * Throws SelectorParseError on an operator or key the API server's
+ * validation would have refused.
+ */
+export function labelSelectorAsSelector(ls: LabelSelectorObject | undefined): LabelSelector | undefined {
+  if (ls === undefined) return undefined;
+  const reqs: Requirement[] = [];
+  for (const [key, value] of Object.entries(ls.matchLabels ?? {})) reqs.push({ key, operator: '=', values: [value] });
+  for (const expr of ls.matchExpressions ?? []) {
+    const op = OBJECT_OPERATORS[expr.operator ?? ''];
+    if (op === undefined) throw new SelectorParseError(JSON.stringify(ls), `"${expr.operator ?? ''}" is not a valid label selector operator`);
+    const r = newRequirement(expr.key ?? '', op, [...new Set(expr.values ?? [])].sort());
+    if (Array.isArray(r)) throw new SelectorParseError(JSON.stringify(ls), r.join('; '));
+    reqs.push(r);
+  }
+  return new LabelSelector(reqs);
+}

@@ -1,7 +1,8 @@
 // The scheduler against a real etcd and API server: pods get bound with a
 // Scheduled event; resources, node selectors, node affinity, scheduling
 // gates, taints and cordons are honoured, with Kubernetes' FailedScheduling messages; a burst spreads; a
-// restart in the middle of a burst binds every pod exactly once.
+// restart in the middle of a burst binds every pod exactly once; topology
+// spread constraints and pod anti-affinity place pods as Kubernetes does.
 
 import test, { type ExecutionContext } from 'ava';
 import type { Event, Node, Pod, Taint, Toleration } from '../api/gen/tsk/v1/core';
@@ -413,4 +414,67 @@ test('a pod that finishes frees its node: a pending pod is bound there next', as
   await c.cs.pods.updateStatus({ ...job, status: { ...job.status, phase: 'Succeeded' } });
   const pods = await waitBound(c.cs, ['next'], 5_000);
   t.is(pods.get('next')?.spec?.nodeName, 'node-1');
+});
+
+const ZONE = 'topology.kubernetes.io/zone';
+const HOSTNAME = 'kubernetes.io/hostname';
+
+/** A pod labelled app=db that spreads over zones (maxSkew 1) and, with antiAffinity, refuses a node that has another app=db pod. */
+function spreadPod(name: string, antiAffinity: boolean): Pod {
+  const base = pod(name);
+  const selector = { matchLabels: { app: 'db' } };
+  return {
+    ...base,
+    metadata: { ...base.metadata, labels: { app: 'db' } },
+    spec: {
+      ...base.spec,
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: ZONE, whenUnsatisfiable: 'DoNotSchedule', labelSelector: selector }],
+      ...(antiAffinity
+        ? { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: selector, topologyKey: HOSTNAME }] } } }
+        : {}),
+    },
+  };
+}
+
+test('topologySpreadConstraints spread pods evenly over zones of unequal size', async (t) => {
+  const c = await cluster(t);
+  await createNode(c.cs, 'a-1', { labels: { [ZONE]: 'zone-a', [HOSTNAME]: 'a-1' } });
+  await createNode(c.cs, 'a-2', { labels: { [ZONE]: 'zone-a', [HOSTNAME]: 'a-2' } });
+  await createNode(c.cs, 'b-1', { labels: { [ZONE]: 'zone-b', [HOSTNAME]: 'b-1' } });
+  c.start();
+  const names = ['db-1', 'db-2', 'db-3', 'db-4', 'db-5', 'db-6'];
+  for (const n of names) await c.cs.pods.create(spreadPod(n, false));
+  const pods = await waitBound(c.cs, names);
+  const zoneOf = (node: string): string => (node.startsWith('a-') ? 'zone-a' : 'zone-b');
+  const perZone = new Map<string, number>();
+  for (const n of names) {
+    const z = zoneOf(pods.get(n)?.spec?.nodeName ?? '');
+    perZone.set(z, (perZone.get(z) ?? 0) + 1);
+  }
+  // Without the constraint, 3 equal nodes would take 2 pods each (4 in zone-a); the constraint holds it at 3 and 3.
+  t.deepEqual(Object.fromEntries(perZone), { 'zone-a': 3, 'zone-b': 3 });
+});
+
+test("pod anti-affinity keeps two pods apart; the third stays Pending with Kubernetes' message until one goes", async (t) => {
+  const c = await cluster(t);
+  await createNode(c.cs, 'node-1', { labels: { [ZONE]: 'zone-a', [HOSTNAME]: 'node-1' } });
+  await createNode(c.cs, 'node-2', { labels: { [ZONE]: 'zone-b', [HOSTNAME]: 'node-2' } });
+  // Lacks the zone label: no pod with a zone spread constraint may go there.
+  await createNode(c.cs, 'node-3', { labels: { [HOSTNAME]: 'node-3' } });
+  c.start();
+  await c.cs.pods.create(spreadPod('db-1', true));
+  await c.cs.pods.create(spreadPod('db-2', true));
+  const bound = await waitBound(c.cs, ['db-1', 'db-2']);
+  t.deepEqual([bound.get('db-1')?.spec?.nodeName, bound.get('db-2')?.spec?.nodeName].sort(), ['node-1', 'node-2']);
+  await c.cs.pods.create(spreadPod('db-3', true));
+  const message =
+    "0/3 nodes are available: 1 node(s) didn't match pod topology spread constraints (missing required label), 2 node(s) didn't match pod anti-affinity rules.";
+  await eventually(async () => scheduledCondition((await podsByName(c.cs)).get('db-3'))?.message === message, 15_000, 'db-3 unschedulable');
+  await eventually(async () => (await eventsFor(c.cs, 'db-3', 'FailedScheduling')).some((e) => e.message === message), 10_000, 'FailedScheduling event');
+  t.falsy((await podsByName(c.cs)).get('db-3')?.spec?.nodeName);
+  // Deleting db-2 frees its node: db-3 goes exactly there.
+  const freed = bound.get('db-2')?.spec?.nodeName;
+  await c.cs.pods.delete('db-2', { gracePeriodSeconds: 0 });
+  const after = await waitBound(c.cs, ['db-3']);
+  t.is(after.get('db-3')?.spec?.nodeName, freed);
 });

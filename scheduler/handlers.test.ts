@@ -127,3 +127,27 @@ test('pods: a gated pod waits outside the queue until the update that lifts its 
   t.is(s.queue.where('default/gated'), 'active');
   s.queue.close();
 });
+
+test('pods: a pod bound, or a bound pod relabelled, retries only parked pods with pod affinity or spread constraints', async (t) => {
+  const s = setup();
+  const term = { labelSelector: { matchLabels: { app: 'cache' } }, topologyKey: 'kubernetes.io/hostname' };
+  await park(s, makePod('plain'));
+  await park(s, makePod('near', { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term] } } }));
+  const spreadConstraint = { maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: {} };
+  await park(s, makePod('spread', { topologySpreadConstraints: [spreadConstraint] }));
+  s.pods.onAdd?.(makePod('cache', { nodeName: 'n1', labels: { app: 'cache' } }));
+  t.is(s.queue.where('default/plain'), 'unschedulable');
+  t.is(s.queue.where('default/near'), 'active');
+  t.is(s.queue.where('default/spread'), 'active');
+  // A status-only update of a bound pod changes nothing; a label change may.
+  await s.queue.pop();
+  const popped = await s.queue.pop();
+  s.queue.requeueUnschedulable(popped!);
+  await s.clock.advance(10_000);
+  const before = makePod('c2', { nodeName: 'n1', labels: { app: 'x' } });
+  s.pods.onUpdate?.(before, { ...before, status: { phase: 'Running' } });
+  t.is(s.queue.where(popped!.key), 'unschedulable');
+  s.pods.onUpdate?.(before, makePod('c2', { nodeName: 'n1', labels: { app: 'cache' } }));
+  t.is(s.queue.where(popped!.key), 'active');
+  s.queue.close();
+});

@@ -21,7 +21,7 @@ import { rfc3339 } from '../util/time';
 import type { SchedulerCache } from './cache';
 import { ERR_NO_NODES_AVAILABLE, findFeasibleNodes, fitErrorMessage, scoreNodes, selectHost } from './framework/framework';
 import { podInfo } from './framework/resources';
-import type { FilterPlugin, WeightedScorePlugin } from './framework/types';
+import { CycleState, type FilterPlugin, type NamespaceView, type WeightedScorePlugin } from './framework/types';
 import type { AttemptResult, SchedulerMetrics } from './metrics';
 import { DEFAULT_FILTERS, DEFAULT_SCORES } from './plugins';
 import type { QueuedPodInfo, SchedulingQueue } from './queue/scheduling-queue';
@@ -44,6 +44,8 @@ export interface SchedulerDeps {
   readonly clock: Clock;
   readonly random: () => number;
   readonly log: (line: string) => void;
+  /** Namespaces' labels, for pod affinity terms' namespaceSelector; none known when unset. */
+  readonly namespaces?: NamespaceView;
   readonly filters?: readonly FilterPlugin[];
   readonly scores?: readonly WeightedScorePlugin[];
 }
@@ -109,14 +111,15 @@ export class Scheduler {
     const nodes = this.deps.cache.snapshot();
     if (nodes.length === 0) return { unschedulable: ERR_NO_NODES_AVAILABLE };
     const pi = podInfo(pod);
-    const outcome = findFeasibleNodes(this.filters, pi, nodes);
+    const state = new CycleState(nodes, this.deps.namespaces);
+    const outcome = findFeasibleNodes(this.filters, pi, nodes, state);
     if (outcome.error !== undefined) return { error: outcome.error };
     const feasible = outcome.feasible;
     if (feasible.length === 0) return { unschedulable: fitErrorMessage(nodes.length, outcome.reasons) };
     if (feasible.length === 1) return { node: feasible[0]?.name ?? '' };
     let totals: number[];
     try {
-      totals = scoreNodes(this.scores, pi, feasible);
+      totals = scoreNodes(this.scores, pi, feasible, state);
     } catch (err) {
       return { error: errorMessage(err) };
     }

@@ -13,8 +13,11 @@ import {
   type Clientset,
   type Clock,
   type EventRecorder,
+  type Lister,
   type SharedInformerFactory,
 } from '../client';
+import type { Namespace } from '../api/gen/tsk/v1/core';
+import type { NamespaceView } from './framework/types';
 import { SchedulerCache } from './cache';
 import { nodeEventHandlers, podEventHandlers } from './handlers';
 import { SchedulerMetrics } from './metrics';
@@ -48,6 +51,14 @@ export interface RunningScheduler {
   stop(): Promise<void>;
 }
 
+/** The scheduler's view of namespaces, from the informer's store. */
+function namespaceView(store: Lister<Namespace>): NamespaceView {
+  return {
+    labels: (name) => store.get(name)?.metadata?.labels,
+    list: () => store.list().map((ns) => ({ name: ns.metadata?.name ?? '', labels: ns.metadata?.labels ?? {} })),
+  };
+}
+
 export function startScheduler(opts: SchedulerOptions): RunningScheduler {
   const clock = opts.clock ?? realClock;
   const log = opts.log ?? ((line: string) => console.log(`scheduler: ${line}`));
@@ -57,6 +68,8 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
 
   const podInformer = opts.informers.informerFor('Pod', { [NODE_NAME_INDEX]: nodeNameIndexFunc });
   const nodeInformer = opts.informers.informerFor('Node');
+  // Namespace labels, for pod affinity terms' namespaceSelector.
+  const namespaceInformer = opts.informers.informerFor('Namespace');
   const queue = new SchedulingQueue({ ...opts.queue, clock });
   const cache = new SchedulerCache(nodeInformer.store, podInformer.store);
   const metrics = new SchedulerMetrics(registry, () => queue.lengths());
@@ -70,6 +83,7 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
     clock,
     random: opts.random ?? Math.random,
     log,
+    namespaces: namespaceView(namespaceInformer.store),
   });
   let stopped = false;
   let running = false;
@@ -85,7 +99,7 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
 
   const loop = async (): Promise<void> => {
     // Scheduling on a partial cache would overcommit nodes: wait for both first lists.
-    await Promise.race([Promise.all([podInformer.waitForSync(), nodeInformer.waitForSync()]), stopSignal]);
+    await Promise.race([Promise.all([podInformer.waitForSync(), nodeInformer.waitForSync(), namespaceInformer.waitForSync()]), stopSignal]);
     if (stopped) return;
     running = true;
     signalStarted();

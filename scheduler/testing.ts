@@ -1,6 +1,6 @@
 // Builders of nodes and pods for the scheduler's unit tests.
 
-import type { Container, Node, Pod, Taint, Toleration } from '../api/gen/tsk/v1/core';
+import type { Affinity, Container, Node, Pod, Taint, Toleration, TopologySpreadConstraint } from '../api/gen/tsk/v1/core';
 import { nodeInfo, podInfo } from './framework/resources';
 import type { NodeInfo } from './framework/types';
 
@@ -36,6 +36,9 @@ export interface PodOptions {
   created?: string;
   priority?: number;
   schedulerName?: string;
+  labels?: Record<string, string>;
+  affinity?: Affinity;
+  topologySpreadConstraints?: TopologySpreadConstraint[];
 }
 
 export function makePod(name: string, o: PodOptions = {}): Pod {
@@ -49,6 +52,7 @@ export function makePod(name: string, o: PodOptions = {}): Pod {
       uid: `uid-${name}`,
       resourceVersion: '1',
       creationTimestamp: o.created ?? '2026-01-01T00:00:00Z',
+      labels: o.labels ?? {},
       ownerReferences: o.owner ? [{ apiVersion: 'v1', kind: 'ReplicationController', name: o.owner, uid: `uid-${o.owner}`, controller: true }] : [],
     },
     spec: {
@@ -66,6 +70,8 @@ export function makePod(name: string, o: PodOptions = {}): Pod {
       tolerations: o.tolerations ?? [],
       ...(o.priority !== undefined ? { priority: o.priority } : {}),
       ...(o.schedulerName !== undefined ? { schedulerName: o.schedulerName } : {}),
+      ...(o.affinity !== undefined ? { affinity: o.affinity } : {}),
+      ...(o.topologySpreadConstraints !== undefined ? { topologySpreadConstraints: o.topologySpreadConstraints } : {}),
     },
     status: { phase: o.phase ?? 'Pending' },
   };

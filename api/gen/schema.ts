@@ -384,12 +384,54 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "schedulingGates": {"name":"schedulingGates","json":"schedulingGates","kind":"message","type":"tsk.v1.PodSchedulingGate","repeated":true},
     "resources": {"name":"resources","json":"resources","kind":"message","type":"tsk.v1.ResourceRequirements"},
     "shareProcessNamespace": {"name":"shareProcessNamespace","json":"shareProcessNamespace","kind":"bool","optional":true},
+    "topologySpreadConstraints": {"name":"topologySpreadConstraints","json":"topologySpreadConstraints","kind":"message","type":"tsk.v1.TopologySpreadConstraint","repeated":true},
+  },
+  "tsk.v1.TopologySpreadConstraint": {
+    "maxSkew": {"name":"maxSkew","json":"maxSkew","kind":"int32"},
+    "topologyKey": {"name":"topologyKey","json":"topologyKey","kind":"string"},
+    "whenUnsatisfiable": {"name":"whenUnsatisfiable","json":"whenUnsatisfiable","kind":"string"},
+    "labelSelector": {"name":"labelSelector","json":"labelSelector","kind":"message","type":"tsk.v1.LabelSelector"},
+    "minDomains": {"name":"minDomains","json":"minDomains","kind":"int32","optional":true},
+    "nodeAffinityPolicy": {"name":"nodeAffinityPolicy","json":"nodeAffinityPolicy","kind":"string"},
+    "nodeTaintsPolicy": {"name":"nodeTaintsPolicy","json":"nodeTaintsPolicy","kind":"string"},
+    "matchLabelKeys": {"name":"matchLabelKeys","json":"matchLabelKeys","kind":"string","repeated":true},
+  },
+  "tsk.v1.LabelSelector": {
+    "matchLabels": {"name":"matchLabels","json":"matchLabels","kind":"map","value":{"kind":"string"}},
+    "matchExpressions": {"name":"matchExpressions","json":"matchExpressions","kind":"message","type":"tsk.v1.LabelSelectorRequirement","repeated":true},
+  },
+  "tsk.v1.LabelSelectorRequirement": {
+    "key": {"name":"key","json":"key","kind":"string"},
+    "operator": {"name":"operator","json":"operator","kind":"string"},
+    "values": {"name":"values","json":"values","kind":"string","repeated":true},
   },
   "tsk.v1.PodSchedulingGate": {
     "name": {"name":"name","json":"name","kind":"string"},
   },
   "tsk.v1.Affinity": {
     "nodeAffinity": {"name":"nodeAffinity","json":"nodeAffinity","kind":"message","type":"tsk.v1.NodeAffinity"},
+    "podAffinity": {"name":"podAffinity","json":"podAffinity","kind":"message","type":"tsk.v1.PodAffinity"},
+    "podAntiAffinity": {"name":"podAntiAffinity","json":"podAntiAffinity","kind":"message","type":"tsk.v1.PodAntiAffinity"},
+  },
+  "tsk.v1.PodAffinity": {
+    "requiredDuringSchedulingIgnoredDuringExecution": {"name":"requiredDuringSchedulingIgnoredDuringExecution","json":"requiredDuringSchedulingIgnoredDuringExecution","kind":"message","type":"tsk.v1.PodAffinityTerm","repeated":true},
+    "preferredDuringSchedulingIgnoredDuringExecution": {"name":"preferredDuringSchedulingIgnoredDuringExecution","json":"preferredDuringSchedulingIgnoredDuringExecution","kind":"message","type":"tsk.v1.WeightedPodAffinityTerm","repeated":true},
+  },
+  "tsk.v1.PodAntiAffinity": {
+    "requiredDuringSchedulingIgnoredDuringExecution": {"name":"requiredDuringSchedulingIgnoredDuringExecution","json":"requiredDuringSchedulingIgnoredDuringExecution","kind":"message","type":"tsk.v1.PodAffinityTerm","repeated":true},
+    "preferredDuringSchedulingIgnoredDuringExecution": {"name":"preferredDuringSchedulingIgnoredDuringExecution","json":"preferredDuringSchedulingIgnoredDuringExecution","kind":"message","type":"tsk.v1.WeightedPodAffinityTerm","repeated":true},
+  },
+  "tsk.v1.PodAffinityTerm": {
+    "labelSelector": {"name":"labelSelector","json":"labelSelector","kind":"message","type":"tsk.v1.LabelSelector"},
+    "namespaces": {"name":"namespaces","json":"namespaces","kind":"string","repeated":true},
+    "topologyKey": {"name":"topologyKey","json":"topologyKey","kind":"string"},
+    "namespaceSelector": {"name":"namespaceSelector","json":"namespaceSelector","kind":"message","type":"tsk.v1.LabelSelector"},
+    "matchLabelKeys": {"name":"matchLabelKeys","json":"matchLabelKeys","kind":"string","repeated":true},
+    "mismatchLabelKeys": {"name":"mismatchLabelKeys","json":"mismatchLabelKeys","kind":"string","repeated":true},
+  },
+  "tsk.v1.WeightedPodAffinityTerm": {
+    "weight": {"name":"weight","json":"weight","kind":"int32"},
+    "podAffinityTerm": {"name":"podAffinityTerm","json":"podAffinityTerm","kind":"message","type":"tsk.v1.PodAffinityTerm"},
   },
   "tsk.v1.NodeAffinity": {
     "requiredDuringSchedulingIgnoredDuringExecution": {"name":"requiredDuringSchedulingIgnoredDuringExecution","json":"requiredDuringSchedulingIgnoredDuringExecution","kind":"message","type":"tsk.v1.NodeSelector"},

@@ -1,12 +1,13 @@
 // Kubernetes' validation of spec.affinity.nodeAffinity (ValidateNodeSelector,
 // ValidateNodeSelectorTerm, ValidateNodeSelectorRequirement,
 // ValidateNodeFieldSelectorRequirement, ValidatePreferredSchedulingTerms):
-// the same operators, paths and messages. Pod affinity is not in tsk's API.
+// the same operators, paths and messages; pod (anti-)affinity in pod-affinity.ts.
 
 import type { Cause } from '../../api/errors';
 import type { Affinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PreferredSchedulingTerm } from '../../api/gen/tsk/v1/core';
 import { isDNS1123Subdomain, isQualifiedName, validateLabelValue } from '../../api/labels';
 import { forbidden, invalid, invalidEach, type Path, required } from './field';
+import { validatePodAffinity } from './pod-affinity';
 
 /** The node fields a matchFields requirement may name, with the check of each value (Kubernetes' nodeFieldSelectorValidators). */
 const NODE_FIELD_VALIDATORS: Readonly<Record<string, (v: string) => string[]>> = { 'metadata.name': isDNS1123Subdomain };
@@ -74,12 +75,15 @@ function validatePreferred(terms: readonly PreferredSchedulingTerm[], path: Path
   });
 }
 
-/** Kubernetes' validateAffinity, for the node affinity tsk schedules on. */
+/** Kubernetes' validateAffinity: node affinity, pod affinity and pod anti-affinity. */
 export function validateAffinity(affinity: Affinity | undefined, path: Path): Cause[] {
+  const errs = [
+    ...validatePodAffinity(affinity?.podAffinity, path.child('podAffinity')),
+    ...validatePodAffinity(affinity?.podAntiAffinity, path.child('podAntiAffinity')),
+  ];
   const na = affinity?.nodeAffinity;
-  if (na === undefined) return [];
+  if (na === undefined) return errs;
   const p = path.child('nodeAffinity');
-  const errs: Cause[] = [];
   const req = na.requiredDuringSchedulingIgnoredDuringExecution;
   if (req !== undefined) errs.push(...validateNodeSelector(req, p.child('requiredDuringSchedulingIgnoredDuringExecution')));
   errs.push(...validatePreferred(na.preferredDuringSchedulingIgnoredDuringExecution ?? [], p.child('preferredDuringSchedulingIgnoredDuringExecution')));

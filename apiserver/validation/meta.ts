@@ -4,7 +4,7 @@
 
 import type { Cause } from '../../api/errors';
 import type { ObjectMeta, OwnerReference } from '../../api/gen/tsk/v1/meta';
-import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isQualifiedName, validateLabelValue } from '../../api/labels';
+import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isQualifiedName, type LabelSelectorObject, validateLabelValue } from '../../api/labels';
 import { forbidden, invalid, invalidEach, Path, required, tooLong } from './field';
 import { IMMUTABLE_MSG, NONNEGATIVE_MSG } from './values';
 
@@ -154,5 +154,26 @@ export function validateObjectMetaUpdate(meta: ObjectMeta | undefined, old: Obje
   errs.push(...validateAnnotations(m.annotations, path.child('annotations')));
   errs.push(...validateOwnerReferences(m.ownerReferences, path.child('ownerReferences')));
   errs.push(...validateFinalizers(m.finalizers, path.child('finalizers')));
+  return errs;
+}
+
+const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
+
+/** Kubernetes' metav1validation.ValidateLabelSelector: matchLabels as labels, each matchExpression's operator, values and key. */
+export function validateLabelSelector(selector: LabelSelectorObject | undefined, path: Path): Cause[] {
+  if (selector === undefined) return [];
+  const errs = validateLabels(selector.matchLabels, path.child('matchLabels'));
+  (selector.matchExpressions ?? []).forEach((rq, i) => {
+    const p = path.child('matchExpressions').index(i);
+    const values = rq.values ?? [];
+    const op = rq.operator ?? '';
+    if (op === 'In' || op === 'NotIn') {
+      if (values.length === 0) errs.push(required(p.child('values'), "must be specified when `operator` is 'In' or 'NotIn'"));
+    } else if (op === 'Exists' || op === 'DoesNotExist') {
+      if (values.length > 0) errs.push(forbidden(p.child('values'), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+    } else if (!SELECTOR_OPERATORS.includes(op)) errs.push(invalid(p.child('operator'), op, 'not a valid selector operator'));
+    errs.push(...invalidEach(p.child('key'), rq.key ?? '', isQualifiedName(rq.key ?? '')));
+    values.forEach((v, j) => errs.push(...invalidEach(p.child('values').index(j), v, validateLabelValue(v))));
+  });
   return errs;
 }

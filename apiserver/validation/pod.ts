@@ -21,6 +21,7 @@ import type {
 import type { IntOrString, ObjectMeta } from '../../api/gen/tsk/v1/meta';
 import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName, validateLabelValue } from '../../api/labels';
 import { validateAffinity } from './affinity';
+import { validateTopologySpreadConstraints } from './pod-affinity';
 import { duplicate, forbidden, invalid, invalidEach, notFound, notSupported, Path, required } from './field';
 import { nameIsDNSSubdomain, validateAnnotations, validateLabels, validateObjectMeta, validateObjectMetaUpdate } from './meta';
 import { parseQuantityField, validatePodResources, validateResourceRequirements } from './resources';
@@ -489,6 +490,7 @@ export function validatePodSpec(spec: PodSpec | undefined, path: Path): Cause[] 
   }
   errs.push(...validateTolerations(s.tolerations ?? [], path.child('tolerations')));
   errs.push(...validateAffinity(s.affinity, path.child('affinity')));
+  errs.push(...validateTopologySpreadConstraints(s.topologySpreadConstraints ?? [], path.child('topologySpreadConstraints')));
   errs.push(...validateSchedulingGates(s.schedulingGates ?? [], path.child('schedulingGates')));
   errs.push(...validatePodResources(s, path.child('resources')));
   return errs;

@@ -3,6 +3,7 @@ import { DEFAULT_FILTERS } from '../plugins';
 import { info, makeNode, makePod, podInfo } from '../testing';
 import { findFeasibleNodes, fitErrorMessage, scoreNodes, selectHost } from './framework';
 import type { FilterPlugin, ScorePlugin } from './types';
+import { CycleState, SUCCESS, unschedulable } from './types';
 
 test('fitErrorMessage: Kubernetes wording, "count reason" entries sorted', (t) => {
   const reasons = new Map([
@@ -76,4 +77,36 @@ test('selectHost: the best score wins; ties are broken by random()', (t) => {
     3,
   );
   t.throws(() => selectHost([], () => 0));
+});
+
+test('findFeasibleNodes: PreFilters run once with the cycle state; a rejecting PreFilter fails every node with its reason', (t) => {
+  const nodes = [info(makeNode('n1')), info(makeNode('n2'))];
+  let calls = 0;
+  const key = { name: 'Seen' } as const;
+  const counting: FilterPlugin = {
+    name: 'Counting',
+    preFilter: (_p, state) => {
+      calls++;
+      state.write(key, state.nodes.length);
+      return SUCCESS;
+    },
+    filter: (_p, node, state) => (state?.read<number>(key) === 2 && node.name === 'n2' ? SUCCESS : unschedulable('nope')),
+  };
+  const state = new CycleState(nodes);
+  t.deepEqual(
+    findFeasibleNodes([counting], podInfo(makePod('p')), nodes, state).feasible.map((n) => n.name),
+    ['n2'],
+  );
+  t.is(calls, 1);
+  const rejecting: FilterPlugin = { name: 'Rejecting', preFilter: () => unschedulable('not today'), filter: () => SUCCESS };
+  const out = findFeasibleNodes([rejecting], podInfo(makePod('p')), nodes);
+  t.is(fitErrorMessage(2, out.reasons), '0/2 nodes are available: 2 not today.');
+  const throwing: FilterPlugin = {
+    name: 'Throwing',
+    preFilter: () => {
+      throw new Error('boom');
+    },
+    filter: () => SUCCESS,
+  };
+  t.is(findFeasibleNodes([throwing], podInfo(makePod('p')), nodes).error, 'running PreFilter plugin "Throwing": boom');
 });

@@ -1,12 +1,13 @@
-// Runs a profile's plugins for one pod: every Filter on every node (the
-// first failing plugin decides a node's reasons, as in Kubernetes), the
+// Runs a profile's plugins for one pod: every PreFilter once, then every
+// Filter on every node (the first failing plugin decides a node's reasons,
+// as in Kubernetes; a failing PreFilter gives its reasons to every node), the
 // weighted sum of the Scores over the feasible nodes, and the choice of the
 // best node with ties broken by the injected random source. A plugin that
 // throws is a bug: it becomes an Error status naming plugin and node.
 
 import { errorMessage } from '../../util/errors';
 import type { FilterPlugin, NodeInfo, PodInfo, Status, WeightedScorePlugin } from './types';
-import { errorStatus } from './types';
+import { CycleState, errorStatus } from './types';
 
 export interface FilterOutcome {
   readonly feasible: NodeInfo[];
@@ -17,11 +18,11 @@ export interface FilterOutcome {
 }
 
 /** The first non-success status of the filters on one node, or undefined when the pod fits. */
-export function runFilters(filters: readonly FilterPlugin[], pod: PodInfo, node: NodeInfo): Status | undefined {
+export function runFilters(filters: readonly FilterPlugin[], pod: PodInfo, node: NodeInfo, state: CycleState): Status | undefined {
   for (const f of filters) {
     let status: Status;
     try {
-      status = f.filter(pod, node);
+      status = f.filter(pod, node, state);
     } catch (err) {
       return errorStatus(`running Filter plugin "${f.name}" on node "${node.name}": ${errorMessage(err)}`);
     }
@@ -30,11 +31,38 @@ export function runFilters(filters: readonly FilterPlugin[], pod: PodInfo, node:
   return undefined;
 }
 
-export function findFeasibleNodes(filters: readonly FilterPlugin[], pod: PodInfo, nodes: readonly NodeInfo[]): FilterOutcome {
+/** The first non-success status of the PreFilters, or undefined when all succeeded. */
+export function runPreFilters(filters: readonly FilterPlugin[], pod: PodInfo, state: CycleState): Status | undefined {
+  for (const f of filters) {
+    if (!f.preFilter) continue;
+    let status: Status;
+    try {
+      status = f.preFilter(pod, state);
+    } catch (err) {
+      return errorStatus(`running PreFilter plugin "${f.name}": ${errorMessage(err)}`);
+    }
+    if (status.code !== 'Success') return status;
+  }
+  return undefined;
+}
+
+/** Filters state.nodes (by default every node given); state carries the PreFilters' results. */
+export function findFeasibleNodes(
+  filters: readonly FilterPlugin[],
+  pod: PodInfo,
+  nodes: readonly NodeInfo[],
+  state: CycleState = new CycleState(nodes),
+): FilterOutcome {
   const feasible: NodeInfo[] = [];
   const reasons = new Map<string, number>();
+  const pre = runPreFilters(filters, pod, state);
+  if (pre?.code === 'Error') return { feasible: [], reasons, error: pre.reasons.join('; ') };
+  if (pre) {
+    for (const r of pre.reasons) reasons.set(r, nodes.length);
+    return { feasible, reasons };
+  }
   for (const node of nodes) {
-    const status = runFilters(filters, pod, node);
+    const status = runFilters(filters, pod, node, state);
     if (!status) {
       feasible.push(node);
       continue;
@@ -46,12 +74,17 @@ export function findFeasibleNodes(filters: readonly FilterPlugin[], pod: PodInfo
 }
 
 /** Weighted total score of each node, in the order given. Throws (a bug) naming the plugin. */
-export function scoreNodes(scores: readonly WeightedScorePlugin[], pod: PodInfo, nodes: readonly NodeInfo[]): number[] {
+export function scoreNodes(
+  scores: readonly WeightedScorePlugin[],
+  pod: PodInfo,
+  nodes: readonly NodeInfo[],
+  state: CycleState = new CycleState(nodes),
+): number[] {
   const totals = nodes.map(() => 0);
   for (const { plugin, weight } of scores) {
     let s: number[];
     try {
-      s = plugin.score(pod, nodes);
+      s = plugin.score(pod, nodes, state);
     } catch (err) {
       throw new Error(`running Score plugin "${plugin.name}": ${errorMessage(err)}`, { cause: err });
     }

@@ -146,14 +146,31 @@ export function nodeInfo(node: Node, pods: readonly PodInfo[]): NodeInfo {
   const nonZeroRequested = emptyResource();
   const hostPorts: HostPort[] = [];
   const controllerCounts = new Map<string, number>();
+  const podsWithAffinity: PodInfo[] = [];
+  const podsWithRequiredAntiAffinity: PodInfo[] = [];
   for (const p of pods) {
+    const affinity = p.pod.spec?.affinity;
+    if (affinity?.podAffinity || affinity?.podAntiAffinity) podsWithAffinity.push(p);
+    if ((affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).length > 0) podsWithRequiredAntiAffinity.push(p);
     addResources(requested, p.requests);
     addResources(nonZeroRequested, p.nonZeroRequests);
     hostPorts.push(...p.hostPorts);
     if (p.controllerUid) controllerCounts.set(p.controllerUid, (controllerCounts.get(p.controllerUid) ?? 0) + 1);
   }
   const { allocatable, allowedPods } = nodeCapacity(node);
-  return { node, name: node.metadata?.name ?? '', pods, allocatable, requested, nonZeroRequested, hostPorts, allowedPods, controllerCounts };
+  return {
+    node,
+    name: node.metadata?.name ?? '',
+    pods,
+    allocatable,
+    requested,
+    nonZeroRequested,
+    hostPorts,
+    allowedPods,
+    controllerCounts,
+    podsWithAffinity,
+    podsWithRequiredAntiAffinity,
+  };
 }
 
 /** What the resource scores compare: cpu and memory requested on the node with the pod placed (non-zero requests), and allocatable. */

@@ -1,7 +1,9 @@
 // The scheduling framework's vocabulary (Kubernetes' pkg/scheduler/framework):
 // the pod and node views plugins read, the status a plugin returns, and the
-// small interfaces of the two extension points tsk has, Filter and Score.
-// A plugin implements only the stages it uses.
+// small interfaces of the extension points tsk has: PreFilter (optional,
+// on a filter plugin), Filter and Score (which includes PreScore and
+// NormalizeScore, since it sees every feasible node at once). A plugin
+// implements only the stages it uses.
 
 import type { Node, Pod } from '../../api/gen/tsk/v1/core';
 
@@ -72,6 +74,50 @@ export interface NodeInfo {
   readonly allowedPods: number;
   /** How many of the pods each controller (owner uid) has here. */
   readonly controllerCounts: ReadonlyMap<string, number>;
+  /** The pods with any podAffinity or podAntiAffinity (InterPodAffinity's score reads only these when the incoming pod has no preference). */
+  readonly podsWithAffinity: readonly PodInfo[];
+  /** The pods with required podAntiAffinity terms (the existing pods' anti-affinity the incoming pod must not break). */
+  readonly podsWithRequiredAntiAffinity: readonly PodInfo[];
+}
+
+/** A typed slot of a cycle's state, owned by one plugin. */
+export interface StateKey<T> {
+  readonly name: string;
+  /** Only carries T; never set. */
+  readonly _type?: T;
+}
+
+/** What a cycle knows of namespaces, for a pod affinity term's namespaceSelector. */
+export interface NamespaceView {
+  /** The namespace's labels, or undefined when it is unknown. */
+  labels(name: string): Readonly<Record<string, string>> | undefined;
+  /** Every known namespace with its labels. */
+  list(): readonly { readonly name: string; readonly labels: Readonly<Record<string, string>> }[];
+}
+
+export const NO_NAMESPACES: NamespaceView = { labels: () => undefined, list: () => [] };
+
+/**
+ * One scheduling cycle (Kubernetes' CycleState plus the snapshot): every
+ * node of the cycle's snapshot, the namespaces, and what each plugin's
+ * PreFilter computed for its Filter, so per-node work stays O(1).
+ */
+export class CycleState {
+  private readonly data = new Map<string, unknown>();
+
+  constructor(
+    /** Every node of the snapshot, feasible or not. */
+    readonly nodes: readonly NodeInfo[],
+    readonly namespaces: NamespaceView = NO_NAMESPACES,
+  ) {}
+
+  write<T>(key: StateKey<T>, value: T): void {
+    this.data.set(key.name, value);
+  }
+
+  read<T>(key: StateKey<T>): T | undefined {
+    return this.data.get(key.name) as T | undefined;
+  }
 }
 
 export interface Plugin {
@@ -81,12 +127,19 @@ export interface Plugin {
 
 /** Filter: can the pod run on this node? Pure; called once per node per cycle. */
 export interface FilterPlugin extends Plugin {
-  filter(pod: PodInfo, node: NodeInfo): Status;
+  /**
+   * PreFilter: once per cycle before any Filter, over state.nodes; writes
+   * what filter() reads into state. A non-success status rejects every node.
+   */
+  preFilter?(pod: PodInfo, state: CycleState): Status;
+  /** The framework always passes state; plugins without a PreFilter may ignore it. */
+  filter(pod: PodInfo, node: NodeInfo, state?: CycleState): Status;
 }
 
 /** Score: how good is each feasible node, 0..MAX_NODE_SCORE, given all of them (so scores can be normalized). */
 export interface ScorePlugin extends Plugin {
-  score(pod: PodInfo, nodes: readonly NodeInfo[]): number[];
+  /** The framework always passes state (state.nodes: the whole snapshot); plugins that only compare the feasible nodes may ignore it. */
+  score(pod: PodInfo, nodes: readonly NodeInfo[], state?: CycleState): number[];
 }
 
 export const MAX_NODE_SCORE = 100;

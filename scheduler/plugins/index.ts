@@ -1,6 +1,6 @@
 // The default profile: filters in Kubernetes' order (cheap checks first) and
-// scores with Kubernetes' default weights (PodTopologySpread's 2 for the
-// owner spread, TaintToleration 3, NodeAffinity 2, the resource scores 1).
+// scores with Kubernetes' default weights (TaintToleration 3, NodeAffinity,
+// PodTopologySpread and InterPodAffinity 2, the resource scores 1).
 
 import type { FilterPlugin, WeightedScorePlugin } from '../framework/types';
 import { balancedAllocationScore } from './balanced-allocation';
@@ -10,15 +10,28 @@ import { nodeAffinityScore } from './node-affinity-score';
 import { leastAllocatedScore, nodeResourcesFit } from './node-resources-fit';
 import { nodeSelector } from './node-selector';
 import { nodeUnschedulable } from './node-unschedulable';
-import { ownerSpreadScore } from './owner-spread';
+import { interPodAffinityFilter } from './inter-pod-affinity';
+import { interPodAffinityScore } from './inter-pod-affinity-score';
+import { podTopologySpreadFilter } from './pod-topology-spread';
+import { podTopologySpreadScore } from './pod-topology-spread-score';
 import { taintTolerationFilter, taintTolerationScore } from './taint-toleration';
 
-export const DEFAULT_FILTERS: readonly FilterPlugin[] = [nodeUnschedulable, nodeName, taintTolerationFilter, nodeSelector, nodePorts, nodeResourcesFit];
+export const DEFAULT_FILTERS: readonly FilterPlugin[] = [
+  nodeUnschedulable,
+  nodeName,
+  taintTolerationFilter,
+  nodeSelector,
+  nodePorts,
+  nodeResourcesFit,
+  podTopologySpreadFilter,
+  interPodAffinityFilter,
+];
 
 export const DEFAULT_SCORES: readonly WeightedScorePlugin[] = [
   { plugin: taintTolerationScore, weight: 3 },
   { plugin: nodeAffinityScore, weight: 2 },
-  { plugin: ownerSpreadScore, weight: 2 },
+  { plugin: podTopologySpreadScore, weight: 2 },
+  { plugin: interPodAffinityScore, weight: 2 },
   { plugin: leastAllocatedScore, weight: 1 },
   { plugin: balancedAllocationScore, weight: 1 },
 ];

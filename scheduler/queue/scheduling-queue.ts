@@ -186,13 +186,18 @@ export class SchedulingQueue {
 
   /**
    * The cluster changed in a way that may let parked pods fit (node added or
-   * changed, a pod deleted or finished): retry every unschedulable pod.
+   * changed, a pod deleted or finished): retry every unschedulable pod, or
+   * with `only` those it selects (Kubernetes' queueing hints: a pod bound
+   * can help only pods with pod affinity or topology spread constraints).
    */
-  moveAllToActiveOrBackoff(): void {
+  moveAllToActiveOrBackoff(only?: (pod: Pod) => boolean): void {
     this.moveRequestCycle = this.schedulingCycle;
     if (this.unschedulable.size === 0) return;
-    for (const info of this.unschedulable.values()) this.toActiveOrBackoff(info);
-    this.unschedulable.clear();
+    for (const [key, info] of this.unschedulable) {
+      if (only && !only(info.pod)) continue;
+      this.toActiveOrBackoff(info);
+      this.unschedulable.delete(key);
+    }
     this.wake();
   }
 

@@ -442,7 +442,7 @@ export interface PodSpec {
   imagePullSecrets?:
     | LocalObjectReference[]
     | undefined;
-  /** Only nodeAffinity: podAffinity and podAntiAffinity are not scheduled on, so they stay unknown fields. */
+  /** nodeAffinity, podAffinity and podAntiAffinity (the scheduler's NodeAffinity and InterPodAffinity). */
   affinity?:
     | Affinity
     | undefined;
@@ -455,7 +455,11 @@ export interface PodSpec {
     | ResourceRequirements
     | undefined;
   /** All containers in one PID namespace, PID 1 being the sandbox's process. */
-  shareProcessNamespace?: boolean | undefined;
+  shareProcessNamespace?:
+    | boolean
+    | undefined;
+  /** How the pod spreads among topology domains (the scheduler's PodTopologySpread). */
+  topologySpreadConstraints?: TopologySpreadConstraint[] | undefined;
 }
 
 export interface PodSpec_NodeSelectorEntry {
@@ -463,13 +467,85 @@ export interface PodSpec_NodeSelectorEntry {
   value: string;
 }
 
+/** core/v1 TopologySpreadConstraint. */
+export interface TopologySpreadConstraint {
+  maxSkew?: number | undefined;
+  topologyKey?:
+    | string
+    | undefined;
+  /** DoNotSchedule (a filter) or ScheduleAnyway (a score). */
+  whenUnsatisfiable?: string | undefined;
+  labelSelector?: LabelSelector | undefined;
+  minDomains?:
+    | number
+    | undefined;
+  /** Honor (default) or Ignore: whether nodes the pod's node affinity excludes count as domains. */
+  nodeAffinityPolicy?:
+    | string
+    | undefined;
+  /** Honor or Ignore (default): whether nodes with taints the pod does not tolerate count. */
+  nodeTaintsPolicy?: string | undefined;
+  matchLabelKeys?: string[] | undefined;
+}
+
+/** metav1 LabelSelector: every matchLabels pair and every requirement must hold. */
+export interface LabelSelector {
+  matchLabels?: { [key: string]: string } | undefined;
+  matchExpressions?: LabelSelectorRequirement[] | undefined;
+}
+
+export interface LabelSelector_MatchLabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface LabelSelectorRequirement {
+  key?:
+    | string
+    | undefined;
+  /** In, NotIn, Exists or DoesNotExist. */
+  operator?: string | undefined;
+  values?: string[] | undefined;
+}
+
 export interface PodSchedulingGate {
   name?: string | undefined;
 }
 
-/** core/v1 Affinity, as far as the scheduler honours it. */
+/** core/v1 Affinity. */
 export interface Affinity {
   nodeAffinity?: NodeAffinity | undefined;
+  podAffinity?: PodAffinity | undefined;
+  podAntiAffinity?: PodAntiAffinity | undefined;
+}
+
+export interface PodAffinity {
+  requiredDuringSchedulingIgnoredDuringExecution?: PodAffinityTerm[] | undefined;
+  preferredDuringSchedulingIgnoredDuringExecution?: WeightedPodAffinityTerm[] | undefined;
+}
+
+export interface PodAntiAffinity {
+  requiredDuringSchedulingIgnoredDuringExecution?: PodAffinityTerm[] | undefined;
+  preferredDuringSchedulingIgnoredDuringExecution?: WeightedPodAffinityTerm[] | undefined;
+}
+
+/**
+ * Pods matching label_selector in the term's namespaces (the pod's own when
+ * neither namespaces nor namespace_selector is set) on nodes of one
+ * topology_key value.
+ */
+export interface PodAffinityTerm {
+  labelSelector?: LabelSelector | undefined;
+  namespaces?: string[] | undefined;
+  topologyKey?: string | undefined;
+  namespaceSelector?: LabelSelector | undefined;
+  matchLabelKeys?: string[] | undefined;
+  mismatchLabelKeys?: string[] | undefined;
+}
+
+export interface WeightedPodAffinityTerm {
+  weight?: number | undefined;
+  podAffinityTerm?: PodAffinityTerm | undefined;
 }
 
 export interface NodeAffinity {
@@ -4866,6 +4942,7 @@ function createBasePodSpec(): PodSpec {
     schedulingGates: [],
     resources: undefined,
     shareProcessNamespace: undefined,
+    topologySpreadConstraints: [],
   };
 }
 
@@ -4965,6 +5042,11 @@ export const PodSpec: MessageFns<PodSpec> = {
     }
     if (message.shareProcessNamespace !== undefined) {
       writer.uint32(216).bool(message.shareProcessNamespace);
+    }
+    if (message.topologySpreadConstraints !== undefined && message.topologySpreadConstraints.length !== 0) {
+      for (const v of message.topologySpreadConstraints) {
+        TopologySpreadConstraint.encode(v!, writer.uint32(210).fork()).join();
+      }
     }
     return writer;
   },
@@ -5222,6 +5304,17 @@ export const PodSpec: MessageFns<PodSpec> = {
             message.shareProcessNamespace = reader.bool();
             continue;
           }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            const el = TopologySpreadConstraint.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.topologySpreadConstraints!.push(el);
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5292,6 +5385,338 @@ export const PodSpec_NodeSelectorEntry: MessageFns<PodSpec_NodeSelectorEntry> = 
   },
 };
 
+function createBaseTopologySpreadConstraint(): TopologySpreadConstraint {
+  return {
+    maxSkew: 0,
+    topologyKey: "",
+    whenUnsatisfiable: "",
+    labelSelector: undefined,
+    minDomains: undefined,
+    nodeAffinityPolicy: "",
+    nodeTaintsPolicy: "",
+    matchLabelKeys: [],
+  };
+}
+
+export const TopologySpreadConstraint: MessageFns<TopologySpreadConstraint> = {
+  encode(message: TopologySpreadConstraint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxSkew !== undefined && message.maxSkew !== 0) {
+      writer.uint32(8).int32(message.maxSkew);
+    }
+    if (message.topologyKey !== undefined && message.topologyKey !== "") {
+      writer.uint32(18).string(message.topologyKey);
+    }
+    if (message.whenUnsatisfiable !== undefined && message.whenUnsatisfiable !== "") {
+      writer.uint32(26).string(message.whenUnsatisfiable);
+    }
+    if (message.labelSelector !== undefined) {
+      LabelSelector.encode(message.labelSelector, writer.uint32(34).fork()).join();
+    }
+    if (message.minDomains !== undefined) {
+      writer.uint32(40).int32(message.minDomains);
+    }
+    if (message.nodeAffinityPolicy !== undefined && message.nodeAffinityPolicy !== "") {
+      writer.uint32(50).string(message.nodeAffinityPolicy);
+    }
+    if (message.nodeTaintsPolicy !== undefined && message.nodeTaintsPolicy !== "") {
+      writer.uint32(58).string(message.nodeTaintsPolicy);
+    }
+    if (message.matchLabelKeys !== undefined && message.matchLabelKeys.length !== 0) {
+      for (const v of message.matchLabelKeys) {
+        writer.uint32(66).string(v!);
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TopologySpreadConstraint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTopologySpreadConstraint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxSkew = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.topologyKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.whenUnsatisfiable = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.labelSelector = LabelSelector.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.minDomains = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.nodeAffinityPolicy = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.nodeTaintsPolicy = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            const el = reader.string();
+            if (el !== undefined) {
+              message.matchLabelKeys!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLabelSelector(): LabelSelector {
+  return { matchLabels: {}, matchExpressions: [] };
+}
+
+export const LabelSelector: MessageFns<LabelSelector> = {
+  encode(message: LabelSelector, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.matchLabels || {}).forEach(([key, value]: [string, string]) => {
+      LabelSelector_MatchLabelsEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    if (message.matchExpressions !== undefined && message.matchExpressions.length !== 0) {
+      for (const v of message.matchExpressions) {
+        LabelSelectorRequirement.encode(v!, writer.uint32(18).fork()).join();
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LabelSelector {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLabelSelector();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = LabelSelector_MatchLabelsEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.matchLabels![entry1.key] = entry1.value;
+            }
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = LabelSelectorRequirement.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.matchExpressions!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLabelSelector_MatchLabelsEntry(): LabelSelector_MatchLabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const LabelSelector_MatchLabelsEntry: MessageFns<LabelSelector_MatchLabelsEntry> = {
+  encode(message: LabelSelector_MatchLabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LabelSelector_MatchLabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLabelSelector_MatchLabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLabelSelectorRequirement(): LabelSelectorRequirement {
+  return { key: "", operator: "", values: [] };
+}
+
+export const LabelSelectorRequirement: MessageFns<LabelSelectorRequirement> = {
+  encode(message: LabelSelectorRequirement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== undefined && message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.operator !== undefined && message.operator !== "") {
+      writer.uint32(18).string(message.operator);
+    }
+    if (message.values !== undefined && message.values.length !== 0) {
+      for (const v of message.values) {
+        writer.uint32(26).string(v!);
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LabelSelectorRequirement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLabelSelectorRequirement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.operator = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const el = reader.string();
+            if (el !== undefined) {
+              message.values!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBasePodSchedulingGate(): PodSchedulingGate {
   return { name: "" };
 }
@@ -5339,13 +5764,19 @@ export const PodSchedulingGate: MessageFns<PodSchedulingGate> = {
 };
 
 function createBaseAffinity(): Affinity {
-  return { nodeAffinity: undefined };
+  return { nodeAffinity: undefined, podAffinity: undefined, podAntiAffinity: undefined };
 }
 
 export const Affinity: MessageFns<Affinity> = {
   encode(message: Affinity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.nodeAffinity !== undefined) {
       NodeAffinity.encode(message.nodeAffinity, writer.uint32(10).fork()).join();
+    }
+    if (message.podAffinity !== undefined) {
+      PodAffinity.encode(message.podAffinity, writer.uint32(18).fork()).join();
+    }
+    if (message.podAntiAffinity !== undefined) {
+      PodAntiAffinity.encode(message.podAntiAffinity, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -5369,6 +5800,348 @@ export const Affinity: MessageFns<Affinity> = {
             }
 
             message.nodeAffinity = NodeAffinity.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.podAffinity = PodAffinity.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.podAntiAffinity = PodAntiAffinity.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePodAffinity(): PodAffinity {
+  return { requiredDuringSchedulingIgnoredDuringExecution: [], preferredDuringSchedulingIgnoredDuringExecution: [] };
+}
+
+export const PodAffinity: MessageFns<PodAffinity> = {
+  encode(message: PodAffinity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (
+      message.requiredDuringSchedulingIgnoredDuringExecution !== undefined &&
+      message.requiredDuringSchedulingIgnoredDuringExecution.length !== 0
+    ) {
+      for (const v of message.requiredDuringSchedulingIgnoredDuringExecution) {
+        PodAffinityTerm.encode(v!, writer.uint32(10).fork()).join();
+      }
+    }
+    if (
+      message.preferredDuringSchedulingIgnoredDuringExecution !== undefined &&
+      message.preferredDuringSchedulingIgnoredDuringExecution.length !== 0
+    ) {
+      for (const v of message.preferredDuringSchedulingIgnoredDuringExecution) {
+        WeightedPodAffinityTerm.encode(v!, writer.uint32(18).fork()).join();
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodAffinity {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodAffinity();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const el = PodAffinityTerm.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.requiredDuringSchedulingIgnoredDuringExecution!.push(el);
+            }
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = WeightedPodAffinityTerm.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.preferredDuringSchedulingIgnoredDuringExecution!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePodAntiAffinity(): PodAntiAffinity {
+  return { requiredDuringSchedulingIgnoredDuringExecution: [], preferredDuringSchedulingIgnoredDuringExecution: [] };
+}
+
+export const PodAntiAffinity: MessageFns<PodAntiAffinity> = {
+  encode(message: PodAntiAffinity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (
+      message.requiredDuringSchedulingIgnoredDuringExecution !== undefined &&
+      message.requiredDuringSchedulingIgnoredDuringExecution.length !== 0
+    ) {
+      for (const v of message.requiredDuringSchedulingIgnoredDuringExecution) {
+        PodAffinityTerm.encode(v!, writer.uint32(10).fork()).join();
+      }
+    }
+    if (
+      message.preferredDuringSchedulingIgnoredDuringExecution !== undefined &&
+      message.preferredDuringSchedulingIgnoredDuringExecution.length !== 0
+    ) {
+      for (const v of message.preferredDuringSchedulingIgnoredDuringExecution) {
+        WeightedPodAffinityTerm.encode(v!, writer.uint32(18).fork()).join();
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodAntiAffinity {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodAntiAffinity();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const el = PodAffinityTerm.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.requiredDuringSchedulingIgnoredDuringExecution!.push(el);
+            }
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = WeightedPodAffinityTerm.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.preferredDuringSchedulingIgnoredDuringExecution!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePodAffinityTerm(): PodAffinityTerm {
+  return {
+    labelSelector: undefined,
+    namespaces: [],
+    topologyKey: "",
+    namespaceSelector: undefined,
+    matchLabelKeys: [],
+    mismatchLabelKeys: [],
+  };
+}
+
+export const PodAffinityTerm: MessageFns<PodAffinityTerm> = {
+  encode(message: PodAffinityTerm, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.labelSelector !== undefined) {
+      LabelSelector.encode(message.labelSelector, writer.uint32(10).fork()).join();
+    }
+    if (message.namespaces !== undefined && message.namespaces.length !== 0) {
+      for (const v of message.namespaces) {
+        writer.uint32(18).string(v!);
+      }
+    }
+    if (message.topologyKey !== undefined && message.topologyKey !== "") {
+      writer.uint32(26).string(message.topologyKey);
+    }
+    if (message.namespaceSelector !== undefined) {
+      LabelSelector.encode(message.namespaceSelector, writer.uint32(34).fork()).join();
+    }
+    if (message.matchLabelKeys !== undefined && message.matchLabelKeys.length !== 0) {
+      for (const v of message.matchLabelKeys) {
+        writer.uint32(42).string(v!);
+      }
+    }
+    if (message.mismatchLabelKeys !== undefined && message.mismatchLabelKeys.length !== 0) {
+      for (const v of message.mismatchLabelKeys) {
+        writer.uint32(50).string(v!);
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodAffinityTerm {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodAffinityTerm();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.labelSelector = LabelSelector.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = reader.string();
+            if (el !== undefined) {
+              message.namespaces!.push(el);
+            }
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.topologyKey = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.namespaceSelector = LabelSelector.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const el = reader.string();
+            if (el !== undefined) {
+              message.matchLabelKeys!.push(el);
+            }
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const el = reader.string();
+            if (el !== undefined) {
+              message.mismatchLabelKeys!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseWeightedPodAffinityTerm(): WeightedPodAffinityTerm {
+  return { weight: 0, podAffinityTerm: undefined };
+}
+
+export const WeightedPodAffinityTerm: MessageFns<WeightedPodAffinityTerm> = {
+  encode(message: WeightedPodAffinityTerm, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.weight !== undefined && message.weight !== 0) {
+      writer.uint32(8).int32(message.weight);
+    }
+    if (message.podAffinityTerm !== undefined) {
+      PodAffinityTerm.encode(message.podAffinityTerm, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WeightedPodAffinityTerm {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWeightedPodAffinityTerm();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.weight = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.podAffinityTerm = PodAffinityTerm.decode(reader, reader.uint32());
             continue;
           }
         }
