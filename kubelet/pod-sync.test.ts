@@ -707,18 +707,21 @@ test('sidecars: started in order with the init containers, restarted under Never
   t.is(running(env, 'proxy'), undefined);
 });
 
-test('terminate: the main containers stop first, then the sidecars in reverse order', async (t) => {
+test('terminate: the main containers stop first, then the sidecars in reverse order with what is left of the grace period', async (t) => {
   const env = setup(t);
   env.images.local.set('busybox:1.36', image('busybox:1.36'));
   const p = sidecarPod('Always');
+  p.spec!.containers![0]!.lifecycle = { preStop: { sleep: { seconds: 4 } } };
   for (let i = 0; i < 4; i++) await env.syncer.syncPod(latest(env, p));
   env.runtime.exit([...env.runtime.containers.values()].find((c) => c.name === 'setup')?.id ?? '', 0);
   for (let i = 0; i < 2; i++) await env.syncer.syncPod(latest(env, p));
   t.truthy(running(env, 'app'));
   const deleting = { ...latest(env, p), metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T00:00:30Z', deletionGracePeriodSeconds: 7 } };
-  await env.syncer.terminatePod(deleting);
+  const done = env.syncer.terminatePod(deleting);
+  await env.clock.advance(4000);
+  await done;
   t.deepEqual(
     env.runtime.calls.filter((c) => c.startsWith('stopContainer')),
-    ['stopContainer app 7', 'stopContainer proxy 7', 'stopContainer log 7'],
+    ['stopContainer app 3', 'stopContainer proxy 3', 'stopContainer log 3'],
   );
 });

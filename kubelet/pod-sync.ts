@@ -12,7 +12,7 @@ import { referenceTo } from '../client';
 import { BackoffTable, CRASH_BACKOFF } from './backoff';
 import { buildContainerConfig } from './container-config';
 import { ImagePullError, type ImagePuller } from './images';
-import { runHook, runPreStop, type HookDeps } from './lifecycle';
+import { MIN_STOP_WINDOW_SECONDS, runHook, runPreStop, type HookDeps } from './lifecycle';
 import type { KubeletMetrics } from './metrics';
 import { deadlineRemaining, isSidecar, planPod, podDescription, type ContainerToStart, type PodPlan } from './planner';
 import {
@@ -27,7 +27,7 @@ import {
 } from './pod-runtime';
 import { computePodStatus, statusChanged, type Waiting } from './pod-status';
 import type { ProbeManager } from './probes';
-import type { ContainerRuntime } from './runtime/runtime';
+import type { ContainerRuntime, ContainerStatus } from './runtime/runtime';
 import { removePodDir, setUpVolumes } from './volumes';
 import { fetchObjects, type ObjectGetter } from './api-objects';
 import type { NodeAllocatable } from './downward-api';
@@ -396,21 +396,20 @@ export class PodSyncer {
    * Stops every running container of the pod within the grace period: the
    * app (and init) containers in parallel, then, as Kubernetes does since
    * sidecars (KEP-753), the sidecars one by one in reverse spec order, each
-   * with what is left of the grace period, so they serve the app containers
-   * until those are gone.
+   * with what is left of the grace period (Kubernetes' 2 s minimum at
+   * least), so they serve the app containers until those are gone.
    */
   private async killAll(pod: Pod | undefined, state: PodRuntimeState, grace: number): Promise<void> {
     const deadline = this.deps.clock.now() + grace * 1000;
     const running = state.containers.filter((c) => c.state === 'running' || c.state === 'created');
     const sidecars = (pod?.spec?.initContainers ?? []).filter(isSidecar).map((c) => c.name ?? '');
-    const isSidecarInstance = (c: (typeof running)[number]): boolean => sidecars.includes(containerNameOf(c));
     const ip = podIPOf(state);
-    const kill = (c: (typeof running)[number], seconds: number): Promise<void> =>
+    const kill = (c: ContainerStatus, seconds: number): Promise<void> =>
       this.killContainer(pod, c.id, containerNameOf(c), `Stopping container ${containerNameOf(c)}`, seconds, ip);
-    await Promise.all(running.filter((c) => !isSidecarInstance(c)).map((c) => kill(c, grace)));
+    await Promise.all(running.filter((c) => !sidecars.includes(containerNameOf(c))).map((c) => kill(c, grace)));
     for (const name of [...sidecars].reverse()) {
-      const left = Math.max(0, Math.ceil((deadline - this.deps.clock.now()) / 1000));
-      await Promise.all(running.filter((c) => containerNameOf(c) === name).map((c) => kill(c, Math.min(grace, left))));
+      const left = Math.ceil((deadline - this.deps.clock.now()) / 1000);
+      await Promise.all(running.filter((c) => containerNameOf(c) === name).map((c) => kill(c, Math.min(grace, Math.max(left, MIN_STOP_WINDOW_SECONDS)))));
     }
   }
 
