@@ -107,6 +107,12 @@ export function podDescription(pod: Pod): string {
   return `${m?.name ?? ''}_${m?.namespace ?? ''}(${m?.uid ?? ''})`;
 }
 
+/** The fieldPath of a container in events, as Kubernetes writes it: `spec.initContainers{name}` for init containers and sidecars. */
+export function containerFieldPath(pod: Pod, name: string): string {
+  const init = pod.spec?.initContainers?.some((c) => c.name === name) === true;
+  return `spec.${init ? 'initContainers' : 'containers'}{${name}}`;
+}
+
 /**
  * True when the pod will never run a container again: the API says it
  * Succeeded or Failed, or every container exited and its restart policy

@@ -677,6 +677,7 @@ test('sidecars: started in order with the init containers, restarted under Never
   const p = sidecarPod('Never');
   t.is(await env.syncer.syncPod(p), 0, 'a sidecar without a startup probe has started: sync again at once');
   t.deepEqual(env.runtime.calls, ['createSandbox web', 'createContainer log', 'startContainer log']);
+  t.true(env.events.seen.includes('Normal Started spec.initContainers{log} Started container log'), env.events.seen.join('\n'));
   await env.syncer.syncPod(latest(env, p));
   t.deepEqual(env.runtime.calls.slice(3), ['createContainer setup', 'startContainer setup'], 'the plain init container waits for the sidecar');
   t.is(latest(env, p).status?.phase, 'Pending');

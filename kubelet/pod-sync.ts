@@ -14,7 +14,7 @@ import { buildContainerConfig } from './container-config';
 import { ImagePullError, type ImagePuller } from './images';
 import { MIN_STOP_WINDOW_SECONDS, runHook, runPreStop, type HookDeps } from './lifecycle';
 import type { KubeletMetrics } from './metrics';
-import { deadlineRemaining, isSidecar, planPod, podDescription, type ContainerToStart, type PodPlan } from './planner';
+import { containerFieldPath, deadlineRemaining, isSidecar, planPod, podDescription, type ContainerToStart, type PodPlan } from './planner';
 import {
   ANNOTATION_GRACE_PERIOD,
   containerNameOf,
@@ -111,7 +111,7 @@ export class PodSyncer {
 
   private event(pod: Pod, container: string | undefined, type: EventType, reason: string, message: string): void {
     const ref = referenceTo('Pod', pod);
-    if (container !== undefined) ref.fieldPath = `spec.containers{${container}}`;
+    if (container !== undefined) ref.fieldPath = containerFieldPath(pod, container);
     this.deps.recorder.event(ref, type, reason, message);
   }
 
