@@ -23,6 +23,7 @@ import { allocatable, NodeStatusReporter, readMachineInfo, type MachineInfo } fr
 import { cachedObjectGetter } from './api-objects';
 import type { PodNetwork } from './pod-network';
 import { readRuntimeState, type PodRuntimeState } from './pod-runtime';
+import { containerFieldPath } from './planner';
 import { KubeletStoppingError, PodSyncer } from './pod-sync';
 import { PodWorkers } from './pod-workers';
 import { newSysctlAllowlist } from './sysctl-allowlist';
@@ -132,7 +133,7 @@ class Kubelet implements RunningKubelet {
       clock: this.clock,
       onChange: (uid) => this.workers.enqueue(uid),
       event: (pod, container, type, reason, message) => {
-        this.recorder.event({ ...referenceTo('Pod', pod), fieldPath: `spec.containers{${container}}` }, type, reason, message);
+        this.recorder.event({ ...referenceTo('Pod', pod), fieldPath: containerFieldPath(pod, container) }, type, reason, message);
       },
     });
     const puller = new ImagePuller(o.images, { now: () => this.clock.now(), log: this.log });

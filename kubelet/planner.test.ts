@@ -282,6 +282,111 @@ cases.push(
   },
 );
 
+/** A pod with sidecar sc (restartPolicy Always), init container i2 after it, and app container app. */
+function sidecarPod(restartPolicy = 'Always', startupProbe = false): Pod {
+  const p = pod(restartPolicy, ['app']);
+  p.spec!.initContainers = [
+    { name: 'sc', image: 'busybox', restartPolicy: 'Always', ...(startupProbe ? { startupProbe: { exec: { command: ['true'] } } } : {}) },
+    { name: 'i2', image: 'busybox' },
+  ];
+  return p;
+}
+
+const initialized = (scState: ContainerStatus['state'] = 'running', o: { exitCode?: number; restarts?: number } = {}): ContainerStatus[] => [
+  ctr('c1', 'sc', 's1', scState, 1, o),
+  ctr('c2', 'i2', 's1', 'exited', 2, { exitCode: 0 }),
+  ctr('c3', 'app', 's1', 'running', 3),
+];
+
+cases.push(
+  {
+    name: 'sidecar: a new pod starts the sidecar first',
+    in: input(sidecarPod(), state([], [])),
+    want: { createSandbox: true, start: ['init:sc#0'] },
+  },
+  {
+    name: 'sidecar: once running (no startup probe) it counts as started and the next init container starts',
+    in: input(sidecarPod(), state([sb('s1')], [ctr('c1', 'sc', 's1', 'running', 1)])),
+    want: { sandboxId: 's1', start: ['init:i2#0'] },
+  },
+  {
+    name: 'sidecar: with a startup probe, the next init container waits for it',
+    in: input(sidecarPod('Always', true), state([sb('s1')], [ctr('c1', 'sc', 's1', 'running', 1)]), { started: () => undefined }),
+    want: { sandboxId: 's1' },
+  },
+  {
+    name: 'sidecar: its startup probe passed, the next init container starts',
+    in: input(sidecarPod('Always', true), state([sb('s1')], [ctr('c1', 'sc', 's1', 'running', 1)]), { started: (id) => id === 'c1' }),
+    want: { sandboxId: 's1', start: ['init:i2#0'] },
+  },
+  {
+    name: 'sidecar: a failed startup probe kills it before the pod is initialized',
+    in: input(sidecarPod('Always', true), state([sb('s1')], [ctr('c1', 'sc', 's1', 'running', 1)]), { startupFailed: () => true }),
+    want: { sandboxId: 's1', kill: ['c1: Container sc failed startup probe, will be restarted'] },
+  },
+  {
+    name: 'sidecar: exited during init (even with exit 0) it is restarted, also under Never',
+    in: input(sidecarPod('Never'), state([sb('s1')], [ctr('c1', 'sc', 's1', 'exited', 1, { exitCode: 0 })])),
+    want: { sandboxId: 's1', start: ['init:sc#1 restart'] },
+  },
+  {
+    name: 'sidecar: the next init container running, the sidecar beside it, nothing to do',
+    in: input(sidecarPod(), state([sb('s1')], [ctr('c1', 'sc', 's1', 'running', 1), ctr('c2', 'i2', 's1', 'running', 2)])),
+    want: { sandboxId: 's1' },
+  },
+  {
+    name: 'sidecar: init done, the app container starts while the sidecar keeps running',
+    in: input(sidecarPod(), state([sb('s1')], [ctr('c1', 'sc', 's1', 'running', 1), ctr('c2', 'i2', 's1', 'exited', 2, { exitCode: 0 })])),
+    want: { sandboxId: 's1', start: ['app#0'] },
+  },
+  {
+    name: 'sidecar: exited beside the app containers, restarted under Never',
+    in: input(sidecarPod('Never'), state([sb('s1')], initialized('exited', { exitCode: 0, restarts: 1 }))),
+    want: { sandboxId: 's1', start: ['init:sc#2 restart'] },
+  },
+  {
+    name: 'sidecar: exited beside the app containers, in back-off it waits in CrashLoopBackOff',
+    in: input(sidecarPod('OnFailure'), state([sb('s1')], initialized('exited', { exitCode: 1 })), { crashBackoffRemaining: () => 7000 }),
+    want: { sandboxId: 's1', backOff: ['back-off 10s restarting failed container=sc pod=web_default(u1)'], requeueAfterMs: 7000 },
+  },
+  {
+    name: 'sidecar: a failed liveness probe restarts it',
+    in: input(sidecarPod(), state([sb('s1')], initialized()), { livenessFailed: (id) => id === 'c1' }),
+    want: { sandboxId: 's1', kill: ['c1: Container sc failed liveness probe, will be restarted'] },
+  },
+  {
+    name: 'sidecar: the main container finished under Never: the pod is done and its running sidecar stopped',
+    in: input(
+      sidecarPod('Never'),
+      state(
+        [sb('s1')],
+        [ctr('c1', 'sc', 's1', 'running', 1), ctr('c2', 'i2', 's1', 'exited', 2, { exitCode: 0 }), ctr('c3', 'app', 's1', 'exited', 3, { exitCode: 0 })],
+      ),
+    ),
+    want: { killPod: true, stopSandboxes: ['s1'] },
+  },
+  {
+    name: 'sidecar: under OnFailure a main container that exited 0 finishes the pod, a sidecar exit does not fail it',
+    in: input(
+      sidecarPod('OnFailure'),
+      state(
+        [sb('s1')],
+        [
+          ctr('c1', 'sc', 's1', 'exited', 1, { exitCode: 1 }),
+          ctr('c2', 'i2', 's1', 'exited', 2, { exitCode: 0 }),
+          ctr('c3', 'app', 's1', 'exited', 3, { exitCode: 0 }),
+        ],
+      ),
+    ),
+    want: { stopSandboxes: ['s1'] },
+  },
+);
+
+test('a sidecar that exited non-zero does not finish a Never pod as an init failure', (t) => {
+  const st = state([sb('s1')], [ctr('c1', 'sc', 's1', 'exited', 1, { exitCode: 1 })]);
+  t.false(podFinished(sidecarPod('Never'), st));
+});
+
 for (const c of cases) {
   test(`plan: ${c.name}`, (t) => {
     t.deepEqual(summary(planPod(c.in)), c.want);

@@ -5,7 +5,7 @@
 // decision is re-derived from the current state, so running it again after
 // a crash or a half-done pass makes the remaining progress and nothing twice.
 
-import type { Pod } from '../api/gen/tsk/v1/core';
+import type { Container, Pod } from '../api/gen/tsk/v1/core';
 import { goDuration } from './backoff';
 import { containerNameOf, restartCountOf, type PodRuntimeState } from './pod-runtime';
 import type { ContainerStatus } from './runtime/runtime';
@@ -23,6 +23,8 @@ export interface PlanInput {
   livenessFailed: (containerId: string) => boolean;
   /** True when its startup probe failed (killed as well). */
   startupFailed?: (containerId: string) => boolean;
+  /** Whether a container's startup probe passed (undefined: no result yet); decides when a sidecar has started. */
+  started?: (containerId: string) => boolean | undefined;
 }
 
 export interface ContainerToStart {
@@ -78,12 +80,37 @@ export function shouldRestart(policy: RestartPolicy, exitCode: number | undefine
 }
 
 const isExited = (c: ContainerStatus): boolean => c.state === 'exited' || c.state === 'unknown';
+
+/**
+ * A sidecar (KEP-753): an init container with restartPolicy Always. It starts
+ * in order with the init containers, runs beside the app containers and is
+ * restarted whenever it exits, whatever the pod's restartPolicy.
+ */
+export function isSidecar(c: Container | undefined): boolean {
+  return c?.restartPolicy === 'Always';
+}
+
+/**
+ * Kubernetes' "started" for a sidecar instance: running, and its startup
+ * probe passed when it has one. Its postStart hook has returned by then: the
+ * sync that started it waited for the hook before it ended.
+ */
+export function sidecarStarted(spec: Container, c: ContainerStatus | undefined, started?: (containerId: string) => boolean | undefined): boolean {
+  if (c?.state !== 'running') return false;
+  return !spec.startupProbe || started?.(c.id) === true;
+}
 const isRunning = (c: ContainerStatus): boolean => c.state === 'running' || c.state === 'created';
 
 /** "name_namespace(uid)": how Kubernetes names a pod in messages. */
 export function podDescription(pod: Pod): string {
   const m = pod.metadata;
   return `${m?.name ?? ''}_${m?.namespace ?? ''}(${m?.uid ?? ''})`;
+}
+
+/** The fieldPath of a container in events, as Kubernetes writes it: `spec.initContainers{name}` for init containers and sidecars. */
+export function containerFieldPath(pod: Pod, name: string): string {
+  const init = pod.spec?.initContainers?.some((c) => c.name === name) === true;
+  return `spec.${init ? 'initContainers' : 'containers'}{${name}}`;
 }
 
 /**
@@ -104,9 +131,10 @@ export function podFinished(pod: Pod, state: PodRuntimeState): boolean {
   });
 }
 
-/** An init container's newest instance exited non-zero (and is not running again). */
+/** A (non-sidecar) init container's newest instance exited non-zero (and is not running again). */
 function initFailed(pod: Pod, state: PodRuntimeState): boolean {
   return (pod.spec?.initContainers ?? []).some((c) => {
+    if (isSidecar(c)) return false;
     const latest = state.containers.find((x) => containerNameOf(x) === (c.name ?? ''));
     return latest !== undefined && isExited(latest) && latest.exitCode !== 0;
   });
@@ -114,15 +142,17 @@ function initFailed(pod: Pod, state: PodRuntimeState): boolean {
 
 /**
  * True when the pod's app containers may run in `sandboxId`: every init
- * container's newest instance there exited 0, or an app container already
- * ran there (the init instances may have been collected since).
+ * container's newest instance there exited 0 and every sidecar's has started
+ * (`started`: the startup probe results), or an app container already ran
+ * there (the init instances may have been collected or restarted since).
  */
-export function initDone(pod: Pod, state: PodRuntimeState, sandboxId: string | undefined): boolean {
+export function initDone(pod: Pod, state: PodRuntimeState, sandboxId: string | undefined, started?: (containerId: string) => boolean | undefined): boolean {
   const inSandbox = state.containers.filter((c) => c.sandboxId === sandboxId);
   const apps = new Set((pod.spec?.containers ?? []).map((c) => c.name ?? ''));
   if (inSandbox.some((c) => apps.has(containerNameOf(c)))) return true;
   return (pod.spec?.initContainers ?? []).every((c) => {
     const latest = inSandbox.find((x) => containerNameOf(x) === (c.name ?? ''));
+    if (isSidecar(c)) return sidecarStarted(c, latest, started);
     return latest !== undefined && isExited(latest) && latest.exitCode === 0;
   });
 }
@@ -196,21 +226,33 @@ function planNewSandbox(pod: Pod, state: PodRuntimeState, policy: RestartPolicy,
   });
 }
 
-/** Init containers run one at a time, in order: the first not yet completed in this sandbox is (re)started. */
-function planInit(input: PlanInput, sandboxId: string, policy: RestartPolicy, plan: PodPlan): void {
+/**
+ * Init containers run one at a time, in order: the first not yet completed
+ * in this sandbox is (re)started. A sidecar counts as done once it has
+ * started (and stays running); until then the ones after it wait.
+ */
+function planInit(input: PlanInput, sandboxId: string, plan: PodPlan): void {
   const init = input.pod.spec?.initContainers ?? [];
   for (let index = 0; index < init.length; index++) {
-    const name = init[index]?.name ?? '';
+    const spec = init[index];
+    const name = spec?.name ?? '';
     const latest = input.state.containers.find((x) => containerNameOf(x) === name);
     const here = latest?.sandboxId === sandboxId ? latest : undefined;
-    if (here && isExited(here) && here.exitCode === 0) continue;
+    if (spec && isSidecar(spec)) {
+      if (sidecarStarted(spec, here, input.started)) continue;
+      if (here?.state === 'running') {
+        // Waiting for its startup probe, which may fail and restart it.
+        killOnProbeFailure(input, spec, here, plan);
+        return;
+      }
+    } else if (here && isExited(here) && here.exitCode === 0) continue;
     if (!here) {
       plan.start.push({ index, init: true, name, restartCount: latest ? restartCountOf(latest) + 1 : 0, restart: latest !== undefined });
     } else if (here.state === 'created') {
       plan.removeContainers.push(here.id);
       plan.start.push({ index, init: true, name, restartCount: restartCountOf(here), restart: false });
     } else if (isExited(here)) {
-      // Failed: under Never the pod is finished (podFinished); otherwise it restarts with back-off.
+      // Failed: under Never the pod is finished (podFinished); otherwise, and always for a sidecar, it restarts with back-off.
       restartAfterBackoff(input, here, name, plan, { index, init: true, name, restartCount: restartCountOf(here) + 1, restart: true });
     }
     return;
@@ -230,44 +272,54 @@ function restartAfterBackoff(input: PlanInput, latest: ContainerStatus, name: st
   plan.start.push(start);
 }
 
-/** Plans one spec container in the current, ready sandbox. */
-function planContainer(input: PlanInput, sandboxId: string, index: number, policy: RestartPolicy, plan: PodPlan): void {
-  const name = input.pod.spec?.containers?.[index]?.name ?? '';
+/** Kills a running container whose startup or liveness probe failed (it restarts under its policy and back-off). */
+function killOnProbeFailure(input: PlanInput, spec: Container | undefined, latest: ContainerStatus, plan: PodPlan): void {
+  const name = containerNameOf(latest);
+  const failed = input.startupFailed?.(latest.id) ? 'startup' : input.livenessFailed(latest.id) ? 'liveness' : undefined;
+  if (!failed) return;
+  const grace = (failed === 'startup' ? spec?.startupProbe : spec?.livenessProbe)?.terminationGracePeriodSeconds;
+  plan.kill.push({
+    id: latest.id,
+    name,
+    message: `Container ${name} failed ${failed} probe, will be restarted`,
+    ...(grace !== undefined ? { graceSeconds: grace } : {}),
+  });
+}
+
+/**
+ * Plans one spec container in the current, ready sandbox: an app container
+ * (spec.containers[index]) or, with `init`, a sidecar (spec.initContainers[index],
+ * whose policy is always Always).
+ */
+function planContainer(input: PlanInput, sandboxId: string, index: number, policy: RestartPolicy, plan: PodPlan, init = false): void {
+  const spec = (init ? input.pod.spec?.initContainers : input.pod.spec?.containers)?.[index];
+  const name = spec?.name ?? '';
+  const at = (restartCount: number, restart: boolean): ContainerToStart => ({ index, ...(init ? { init } : {}), name, restartCount, restart });
   const all = input.state.containers.filter((x) => containerNameOf(x) === name);
   const latest = all[0];
   if (!latest) {
-    plan.start.push({ index, name, restartCount: 0, restart: false });
+    plan.start.push(at(0, false));
     return;
   }
   const next = restartCountOf(latest) + 1;
   if (latest.sandboxId !== sandboxId) {
     // Ran in an earlier sandbox: start here unless it finished for good.
     if (isExited(latest) && !shouldRestart(policy, latest.exitCode)) return;
-    plan.start.push({ index, name, restartCount: next, restart: true });
+    plan.start.push(at(next, true));
     return;
   }
   if (latest.state === 'running') {
-    const failed = input.startupFailed?.(latest.id) ? 'startup' : input.livenessFailed(latest.id) ? 'liveness' : undefined;
-    if (failed) {
-      const spec = input.pod.spec?.containers?.[index];
-      const grace = (failed === 'startup' ? spec?.startupProbe : spec?.livenessProbe)?.terminationGracePeriodSeconds;
-      plan.kill.push({
-        id: latest.id,
-        name,
-        message: `Container ${name} failed ${failed} probe, will be restarted`,
-        ...(grace !== undefined ? { graceSeconds: grace } : {}),
-      });
-    }
+    killOnProbeFailure(input, spec, latest, plan);
     return;
   }
   if (latest.state === 'created') {
     // Created but never started (the kubelet died in between): replace it, same count.
     plan.removeContainers.push(latest.id);
-    plan.start.push({ index, name, restartCount: restartCountOf(latest), restart: false });
+    plan.start.push(at(restartCountOf(latest), false));
     return;
   }
   if (!shouldRestart(policy, latest.exitCode)) return;
-  restartAfterBackoff(input, latest, name, plan, { index, name, restartCount: next, restart: true });
+  restartAfterBackoff(input, latest, name, plan, at(next, true));
 }
 
 /** The actions that bring the runtime in line with the pod. Pure. */
@@ -287,10 +339,14 @@ export function planPod(input: PlanInput): PodPlan {
     return plan;
   }
   plan.sandboxId = newest.id;
-  if (!initDone(pod, state, newest.id)) {
-    planInit(input, newest.id, policy, plan);
+  if (!initDone(pod, state, newest.id, input.started)) {
+    planInit(input, newest.id, plan);
     return plan;
   }
+  // Sidecars run beside the app containers and are restarted whatever the pod's policy (KEP-753).
+  (pod.spec?.initContainers ?? []).forEach((c, index) => {
+    if (isSidecar(c)) planContainer(input, newest.id, index, 'Always', plan, true);
+  });
   (pod.spec?.containers ?? []).forEach((_, index) => planContainer(input, newest.id, index, policy, plan));
   return plan;
 }

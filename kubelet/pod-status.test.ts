@@ -223,6 +223,62 @@ test('init containers: a failure under restartPolicy Never fails the pod', (t) =
   t.is(s.initContainerStatuses?.[0]?.state?.terminated?.exitCode, 3);
 });
 
+/** A pod with sidecar `sc` (with a readiness probe) before the app container. */
+function sidecarPod(restartPolicy = 'Always'): Pod {
+  const p = pod(restartPolicy, ['app']);
+  p.spec!.initContainers = [{ name: 'sc', image: 'busybox:1.36', restartPolicy: 'Always', readinessProbe: { exec: { command: ['true'] } } }];
+  return p;
+}
+
+test('sidecar: Initialized once it started; started and ready reported in initContainerStatuses; its readiness counts for Ready', (t) => {
+  const p = sidecarPod();
+  const starting = computePodStatus(input(p, st([ctr('c1', 'sc', 'running', 0)]), { started: () => undefined }));
+  // No startup probe: running means started, so the pod is initialized and the app container may start.
+  t.is(starting.conditions?.find((c) => c.type === 'Initialized')?.status, 'True');
+  const both = st([ctr('c1', 'sc', 'running', 0), ctr('c2', 'app', 'running', 1000)]);
+  const unready = computePodStatus(input(p, both, { readiness: () => false }));
+  t.is(unready.phase, 'Running');
+  t.true(unready.initContainerStatuses?.[0]?.started);
+  t.false(unready.initContainerStatuses?.[0]?.ready);
+  t.truthy(unready.initContainerStatuses?.[0]?.state?.running);
+  const ready = unready.conditions?.find((c) => c.type === 'Ready');
+  t.is(ready?.status, 'False');
+  t.is(ready?.message, 'containers with unready status: [sc]');
+  const allReady = computePodStatus(input(p, both, { readiness: () => true }));
+  t.true(allReady.initContainerStatuses?.[0]?.ready);
+  t.is(allReady.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+});
+
+test('sidecar: with a startup probe not yet passed, the pod is Pending and not initialized', (t) => {
+  const p = sidecarPod();
+  p.spec!.initContainers![0]!.startupProbe = { exec: { command: ['true'] } };
+  const s = computePodStatus(input(p, st([ctr('c1', 'sc', 'running', 0)]), { started: () => false }));
+  t.is(s.phase, 'Pending');
+  t.false(s.initContainerStatuses?.[0]?.started);
+  const init = s.conditions?.find((c) => c.type === 'Initialized');
+  t.is(init?.status, 'False');
+  t.is(init?.message, 'containers with incomplete status: [sc]');
+  t.deepEqual(s.containerStatuses?.[0]?.state, { waiting: { reason: 'PodInitializing' } });
+});
+
+test('sidecar: a Never pod whose main container succeeded is Succeeded though its stopped sidecar exited non-zero', (t) => {
+  const p = sidecarPod('Never');
+  const s = computePodStatus(input(p, st([ctr('c1', 'sc', 'exited', 0, { exitCode: 143 }), ctr('c2', 'app', 'exited', 1000, { exitCode: 0 })])));
+  t.is(s.phase, 'Succeeded');
+  t.is(s.initContainerStatuses?.[0]?.state?.terminated?.exitCode, 143);
+  t.false(s.initContainerStatuses?.[0]?.ready);
+});
+
+test('sidecar: exited and in back-off beside a running app: waiting CrashLoopBackOff, pod Running', (t) => {
+  const p = sidecarPod('Never');
+  const waiting = new Map<string, Waiting>([['sc', { reason: 'CrashLoopBackOff', message: 'back-off 10s' }]]);
+  const s = computePodStatus(input(p, st([ctr('c1', 'sc', 'exited', 0, { exitCode: 1 }), ctr('c2', 'app', 'running', 1000)]), { waiting }));
+  t.is(s.phase, 'Running');
+  t.is(s.initContainerStatuses?.[0]?.state?.waiting?.reason, 'CrashLoopBackOff');
+  t.is(s.initContainerStatuses?.[0]?.lastState?.terminated?.exitCode, 1);
+  t.is(s.conditions?.find((c) => c.type === 'Initialized')?.status, 'True');
+});
+
 test('startup probe: not started (nor ready) until it passed', (t) => {
   const p = pod();
   p.spec!.containers![0]!.startupProbe = { exec: { command: ['true'] } };

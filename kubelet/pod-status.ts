@@ -6,7 +6,7 @@ import { isPodLevelResourcesSet } from '../api/pod-resources';
 import { type Quantity, tryParseQuantity } from '../api/quantity';
 import type { ContainerState, ContainerStatus as ApiContainerStatus, Pod, PodCondition, PodStatus, ResourceRequirements } from '../api/gen/tsk/v1/core';
 import { containerNameOf, restartCountOf, type PodRuntimeState } from './pod-runtime';
-import { initDone, restartPolicyOf } from './planner';
+import { initDone, isSidecar, restartPolicyOf } from './planner';
 import type { ContainerStatus } from './runtime/runtime';
 import { rfc3339 } from '../util/time';
 
@@ -81,12 +81,14 @@ function containerStatus(input: StatusInput, index: number, init: boolean, initi
   out.state = stateOf(latest);
   if (previous && previous.state !== 'running' && previous.state !== 'created') out.lastState = terminated(previous);
   else if (old?.lastState?.terminated && old.containerID === out.containerID) out.lastState = old.lastState;
+  // A sidecar reports started and ready as an app container does; a plain init container is never ready while it runs.
+  const sidecar = init && isSidecar(spec);
   if (latest.state === 'running') {
     out.started = spec?.startupProbe ? input.started?.(latest.id) === true : true;
-    out.ready = init || !out.started ? false : spec?.readinessProbe ? input.readiness(latest.id) === true : true;
+    out.ready = (init && !sidecar) || !out.started ? false : spec?.readinessProbe ? input.readiness(latest.id) === true : true;
   }
   // A completed init container counts as ready, as in Kubernetes.
-  if (init && out.state.terminated?.exitCode === 0) out.ready = true;
+  if (init && !sidecar && out.state.terminated?.exitCode === 0) out.ready = true;
   return out;
 }
 
@@ -129,12 +131,16 @@ function conditions(
   now: number,
 ): PodCondition[] {
   const old = pod.status?.conditions;
-  const unready = statuses.filter((s) => !s.ready).map((s) => s.name ?? '');
+  const initSpecs = pod.spec?.initContainers ?? [];
+  const sidecars = initStatuses.filter((_, i) => isSidecar(initSpecs[i]));
+  // Kubernetes' GenerateContainersReadyCondition: the sidecars first, then the app containers.
+  const unready = [...sidecars, ...statuses].filter((s) => !s.ready).map((s) => s.name ?? '');
   const done = phase === 'Succeeded' || phase === 'Failed';
   const reason = done ? 'PodCompleted' : unready.length > 0 ? 'ContainersNotReady' : '';
   const message = !done && unready.length > 0 ? `containers with unready status: [${unready.join(' ')}]` : '';
   const ready = unready.length === 0 && !done;
-  const incomplete = initStatuses.filter((s) => s.state?.terminated?.exitCode !== 0).map((s) => s.name ?? '');
+  // A sidecar is complete once started; an init container once it exited 0 (GeneratePodInitializedCondition).
+  const incomplete = initStatuses.filter((s, i) => (isSidecar(initSpecs[i]) ? !s.started : s.state?.terminated?.exitCode !== 0)).map((s) => s.name ?? '');
   const init = initialized
     ? condition(old, now, 'Initialized', true, done ? 'PodCompleted' : '')
     : condition(old, now, 'Initialized', false, 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`);
@@ -150,11 +156,13 @@ function conditions(
 export function computePodStatus(input: StatusInput): PodStatus {
   const { pod, now } = input;
   const sandbox = input.state.sandboxes[0];
-  const initialized = initDone(pod, input.state, sandbox?.id);
+  const initialized = initDone(pod, input.state, sandbox?.id, input.started);
   const initStatuses = (pod.spec?.initContainers ?? []).map((_, i) => containerStatus(input, i, true, initialized));
   const statuses = (pod.spec?.containers ?? []).map((_, i) => containerStatus(input, i, false, initialized));
   const oldPhase = pod.status?.phase;
-  const initFailed = restartPolicyOf(pod) === 'Never' && initStatuses.some((s) => (s.state?.terminated?.exitCode ?? 0) !== 0);
+  const initSpecs = pod.spec?.initContainers ?? [];
+  // A sidecar that exits is restarted, whatever the pod's policy: it never fails the pod.
+  const initFailed = restartPolicyOf(pod) === 'Never' && initStatuses.some((s, i) => !isSidecar(initSpecs[i]) && (s.state?.terminated?.exitCode ?? 0) !== 0);
   const phase =
     oldPhase === 'Succeeded' || oldPhase === 'Failed'
       ? oldPhase

@@ -666,3 +666,74 @@ test("the sandbox gets the pod's resolv.conf by dnsPolicy and its hostAliases; a
     env.events.seen.join('\n'),
   );
 });
+
+/** The pod of pod() with two sidecars (log, proxy) and a plain init container (setup) between them. */
+function sidecarPod(restartPolicy: string): Pod {
+  const p = pod({ restartPolicy });
+  p.spec!.containers![0]!.command = ['sh', '-c', 'true'];
+  p.spec!.initContainers = [
+    { name: 'log', image: 'busybox:1.36', restartPolicy: 'Always' },
+    { name: 'setup', image: 'busybox:1.36' },
+    { name: 'proxy', image: 'busybox:1.36', restartPolicy: 'Always' },
+  ];
+  return p;
+}
+
+const running = (env: ReturnType<typeof setup>, name: string): string | undefined =>
+  [...env.runtime.containers.values()].find((c) => c.name === name && c.state === 'running')?.id;
+
+test('sidecars: started in order with the init containers, restarted under Never, stopped after the main container in reverse order', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = sidecarPod('Never');
+  t.is(await env.syncer.syncPod(p), 0, 'a sidecar without a startup probe has started: sync again at once');
+  t.deepEqual(env.runtime.calls, ['createSandbox web', 'createContainer log', 'startContainer log']);
+  t.true(env.events.seen.includes('Normal Started spec.initContainers{log} Started container log'), env.events.seen.join('\n'));
+  await env.syncer.syncPod(latest(env, p));
+  t.deepEqual(env.runtime.calls.slice(3), ['createContainer setup', 'startContainer setup'], 'the plain init container waits for the sidecar');
+  t.is(latest(env, p).status?.phase, 'Pending');
+  env.runtime.exit([...env.runtime.containers.values()].find((c) => c.name === 'setup')?.id ?? '', 0);
+  await env.syncer.syncPod(latest(env, p));
+  await env.syncer.syncPod(latest(env, p));
+  t.deepEqual(env.runtime.calls.slice(5), ['createContainer proxy', 'startContainer proxy', 'createContainer app', 'startContainer app']);
+  const st = latest(env, p).status;
+  t.is(st?.phase, 'Running');
+  t.deepEqual(
+    st?.initContainerStatuses?.map((s) => `${s.name} started=${String(s.started)} ready=${String(s.ready)} ${Object.keys(s.state ?? {}).join('')}`),
+    ['log started=true ready=true running', 'setup started=false ready=true terminated', 'proxy started=true ready=true running'],
+  );
+  t.is(st?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+
+  // A sidecar that exits is restarted although the pod's policy is Never.
+  env.runtime.exit(running(env, 'log') ?? '', 0);
+  await env.syncer.syncPod(latest(env, p));
+  t.deepEqual(env.runtime.calls.slice(9), ['createContainer log', 'startContainer log']);
+  t.is(latest(env, p).status?.initContainerStatuses?.[0]?.restartCount, 1);
+
+  // The main container finishes: the pod is done, its sidecars stopped after it, the last one first.
+  env.runtime.exit(running(env, 'app') ?? '', 0);
+  await env.syncer.syncPod(latest(env, p));
+  t.deepEqual(env.runtime.calls.slice(11, 13), ['stopContainer proxy 30', 'stopContainer log 30']);
+  t.is(latest(env, p).status?.phase, 'Succeeded');
+  t.is(running(env, 'log'), undefined);
+  t.is(running(env, 'proxy'), undefined);
+});
+
+test('terminate: the main containers stop first, then the sidecars in reverse order with what is left of the grace period', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = sidecarPod('Always');
+  p.spec!.containers![0]!.lifecycle = { preStop: { sleep: { seconds: 4 } } };
+  for (let i = 0; i < 4; i++) await env.syncer.syncPod(latest(env, p));
+  env.runtime.exit([...env.runtime.containers.values()].find((c) => c.name === 'setup')?.id ?? '', 0);
+  for (let i = 0; i < 2; i++) await env.syncer.syncPod(latest(env, p));
+  t.truthy(running(env, 'app'));
+  const deleting = { ...latest(env, p), metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T00:00:30Z', deletionGracePeriodSeconds: 7 } };
+  const done = env.syncer.terminatePod(deleting);
+  await env.clock.advance(4000);
+  await done;
+  t.deepEqual(
+    env.runtime.calls.filter((c) => c.startsWith('stopContainer')),
+    ['stopContainer app 3', 'stopContainer proxy 3', 'stopContainer log 3'],
+  );
+});

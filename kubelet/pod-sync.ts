@@ -12,9 +12,9 @@ import { referenceTo } from '../client';
 import { BackoffTable, CRASH_BACKOFF } from './backoff';
 import { buildContainerConfig, buildPodResources } from './container-config';
 import { ImagePullError, type ImagePuller } from './images';
-import { runHook, runPreStop, type HookDeps } from './lifecycle';
+import { MIN_STOP_WINDOW_SECONDS, runHook, runPreStop, type HookDeps } from './lifecycle';
 import type { KubeletMetrics } from './metrics';
-import { deadlineRemaining, planPod, podDescription, type ContainerToStart, type PodPlan } from './planner';
+import { containerFieldPath, deadlineRemaining, isSidecar, planPod, podDescription, type ContainerToStart, type PodPlan } from './planner';
 import {
   ANNOTATION_GRACE_PERIOD,
   containerNameOf,
@@ -27,7 +27,7 @@ import {
 } from './pod-runtime';
 import { computePodStatus, statusChanged, type Waiting } from './pod-status';
 import type { ProbeManager } from './probes';
-import type { ContainerRuntime } from './runtime/runtime';
+import type { ContainerRuntime, ContainerStatus } from './runtime/runtime';
 import { removePodDir, setUpVolumes } from './volumes';
 import { fetchObjects, type ObjectGetter } from './api-objects';
 import type { NodeAllocatable } from './downward-api';
@@ -111,7 +111,7 @@ export class PodSyncer {
 
   private event(pod: Pod, container: string | undefined, type: EventType, reason: string, message: string): void {
     const ref = referenceTo('Pod', pod);
-    if (container !== undefined) ref.fieldPath = `spec.containers{${container}}`;
+    if (container !== undefined) ref.fieldPath = containerFieldPath(pod, container);
     this.deps.recorder.event(ref, type, reason, message);
   }
 
@@ -139,6 +139,7 @@ export class PodSyncer {
       crashBackoffDuration: (name) => this.crashBackoff.duration(`${uid}/${name}`),
       livenessFailed: (id) => this.deps.probes.livenessFailed(id),
       startupFailed: (id) => this.deps.probes.startupFailed(id),
+      started: (id) => this.deps.probes.started(id),
     });
     const waiting = new Map<string, Waiting>();
     for (const [name, message] of plan.backOff) {
@@ -152,7 +153,19 @@ export class PodSyncer {
     await this.reportStatus(pod, after, waiting, false);
     // Killed containers (liveness) restart in the next pass, under their restart policy and back-off.
     if (plan.kill.length > 0) return 0;
+    // A sidecar without a startup probe has started once it runs (its postStart returned): the next init container may start now.
+    if (this.sidecarJustStarted(pod, plan, after)) return 0;
     return left === undefined ? plan.requeueAfterMs : Math.min(left, plan.requeueAfterMs ?? Infinity);
+  }
+
+  /** True when this pass started a sidecar without a startup probe that is now running. */
+  private sidecarJustStarted(pod: Pod, plan: PodPlan, after: PodRuntimeState): boolean {
+    const init = pod.spec?.initContainers ?? [];
+    return plan.start.some((s) => {
+      const spec = s.init ? init[s.index] : undefined;
+      if (!spec || !isSidecar(spec) || spec.startupProbe) return false;
+      return after.containers.find((c) => containerNameOf(c) === s.name)?.state === 'running';
+    });
   }
 
   /** The kubelet ends the pod (active deadline): containers stopped, sandbox stopped, phase Failed with the reason. */
@@ -371,7 +384,7 @@ export class PodSyncer {
 
   /** Runs the container's preStop hook when it has one, is running and has a grace period; returns the grace left for the signal. */
   private async preStop(pod: Pod, id: string, name: string, grace: number, podIP: string): Promise<number> {
-    const c = pod.spec?.containers?.find((x) => x.name === name);
+    const c = pod.spec?.containers?.find((x) => x.name === name) ?? pod.spec?.initContainers?.find((x) => x.name === name && isSidecar(x));
     const hook = c?.lifecycle?.preStop;
     if (!c || !hook || grace <= 0) return grace;
     const status = await this.deps.runtime.containerStatus(id).catch(() => undefined);
@@ -381,11 +394,25 @@ export class PodSyncer {
     );
   }
 
-  /** Stops every running container of the pod in parallel with the grace period. */
+  /**
+   * Stops every running container of the pod within the grace period: the
+   * app (and init) containers in parallel, then, as Kubernetes does since
+   * sidecars (KEP-753), the sidecars one by one in reverse spec order, each
+   * with what is left of the grace period (Kubernetes' 2 s minimum at
+   * least), so they serve the app containers until those are gone.
+   */
   private async killAll(pod: Pod | undefined, state: PodRuntimeState, grace: number): Promise<void> {
+    const deadline = this.deps.clock.now() + grace * 1000;
     const running = state.containers.filter((c) => c.state === 'running' || c.state === 'created');
+    const sidecars = (pod?.spec?.initContainers ?? []).filter(isSidecar).map((c) => c.name ?? '');
     const ip = podIPOf(state);
-    await Promise.all(running.map((c) => this.killContainer(pod, c.id, containerNameOf(c), `Stopping container ${containerNameOf(c)}`, grace, ip)));
+    const kill = (c: ContainerStatus, seconds: number): Promise<void> =>
+      this.killContainer(pod, c.id, containerNameOf(c), `Stopping container ${containerNameOf(c)}`, seconds, ip);
+    await Promise.all(running.filter((c) => !sidecars.includes(containerNameOf(c))).map((c) => kill(c, grace)));
+    for (const name of [...sidecars].reverse()) {
+      const left = Math.ceil((deadline - this.deps.clock.now()) / 1000);
+      await Promise.all(running.filter((c) => containerNameOf(c) === name).map((c) => kill(c, Math.min(grace, Math.max(left, MIN_STOP_WINDOW_SECONDS)))));
+    }
   }
 
   /** Writes the status when it differs from what the API has; a conflict is retried once on a fresh read. */

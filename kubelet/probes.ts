@@ -13,6 +13,7 @@ import type { Container, Pod, Probe } from '../api/gen/tsk/v1/core';
 import type { IntOrString } from '../api/gen/tsk/v1/meta';
 import type { Clock, EventType, TimerHandle } from '../client';
 import { containerNameOf, type PodRuntimeState } from './pod-runtime';
+import { isSidecar } from './planner';
 import type { ContainerRuntime } from './runtime/runtime';
 import { asError, errorMessage } from '../util/errors';
 
@@ -159,6 +160,11 @@ export async function runProbe(
   return tcpProbe(host, port, timeoutMs);
 }
 
+/** The app container or sidecar named `name` (plain init containers have no probes). */
+function probedContainer(pod: Pod, name: string): Container | undefined {
+  return pod.spec?.containers?.find((c) => c.name === name) ?? pod.spec?.initContainers?.find((c) => c.name === name && isSidecar(c));
+}
+
 export interface ProbeManagerDeps {
   runtime: ContainerRuntime;
   clock: Clock;
@@ -212,7 +218,7 @@ export class ProbeManager {
     const podIP = state.sandboxes[0]?.ips[0] ?? '';
     for (const rc of state.containers) {
       if (rc.state !== 'running') continue;
-      const spec = pod.spec?.containers?.find((c) => c.name === containerNameOf(rc));
+      const spec = probedContainer(pod, containerNameOf(rc));
       if (!spec) continue;
       for (const type of ['startup', 'liveness', 'readiness'] as const) {
         const probe = type === 'startup' ? spec.startupProbe : type === 'liveness' ? spec.livenessProbe : spec.readinessProbe;

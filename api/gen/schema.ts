@@ -218,6 +218,7 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "envFrom": {"name":"envFrom","json":"envFrom","kind":"message","type":"tsk.v1.EnvFromSource","repeated":true},
     "lifecycle": {"name":"lifecycle","json":"lifecycle","kind":"message","type":"tsk.v1.Lifecycle"},
     "terminationMessagePolicy": {"name":"terminationMessagePolicy","json":"terminationMessagePolicy","kind":"string"},
+    "restartPolicy": {"name":"restartPolicy","json":"restartPolicy","kind":"string"},
   },
   "tsk.v1.Capabilities": {
     "add": {"name":"add","json":"add","kind":"string","repeated":true},

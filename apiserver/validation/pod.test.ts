@@ -446,6 +446,25 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
     (p) => (p.spec!.initContainers![0]!.lifecycle = { preStop: { sleep: { seconds: 1 } } }),
     [['spec.initContainers[0].lifecycle', 'FieldValueForbidden', 'may not be set for init containers without restartPolicy=Always']],
   ],
+  [
+    'restartPolicy on a regular container',
+    (p) => (p.spec!.containers![0]!.restartPolicy = 'Always'),
+    [[`${c0}.restartPolicy`, 'FieldValueForbidden', 'may not be set for non-init containers']],
+  ],
+  [
+    'init container restartPolicy other than Always',
+    (p) => (p.spec!.initContainers![0]!.restartPolicy = 'OnFailure'),
+    [['spec.initContainers[0].restartPolicy', 'FieldValueNotSupported', 'Unsupported value: "OnFailure": supported values: "Always"']],
+  ],
+  [
+    'a sidecar probe is validated as a container probe',
+    (p) => {
+      const c = p.spec!.initContainers![0]!;
+      c.restartPolicy = 'Always';
+      c.livenessProbe = { exec: { command: ['true'] }, successThreshold: 2 };
+    },
+    [['spec.initContainers[0].livenessProbe.successThreshold', 'FieldValueInvalid', 'Invalid value: 2: must be 1']],
+  ],
 ];
 
 for (const [name, mutate, expected] of CASES) {
@@ -455,6 +474,17 @@ for (const [name, mutate, expected] of CASES) {
     assertCauses(t, validate('Pod', pod), expected, name);
   });
 }
+
+test('a sidecar (init container with restartPolicy Always) may have probes and lifecycle hooks', (t) => {
+  const pod = valid('Pod');
+  const c = pod.spec!.initContainers![0]!;
+  c.restartPolicy = 'Always';
+  c.startupProbe = { exec: { command: ['test', '-e', '/ready'] } };
+  c.readinessProbe = { exec: { command: ['true'] } };
+  c.livenessProbe = { exec: { command: ['true'] } };
+  c.lifecycle = { postStart: { exec: { command: ['true'] } }, preStop: { exec: { command: ['true'] } } };
+  assertCauses(t, validate('Pod', pod), []);
+});
 
 test('valid lifecycle hooks and subPaths pass', (t) => {
   const pod = valid('Pod');

@@ -346,6 +346,13 @@ interface ContainerContext {
   readonly gracePeriod: number | undefined;
 }
 
+/** Kubernetes' container restartPolicy: only an init container may set it, and only to Always (a sidecar). */
+function validateContainerRestartPolicy(policy: string | undefined, path: Path, init: boolean): Cause[] {
+  if (policy === undefined || policy === '') return [];
+  if (!init) return [forbidden(path, 'may not be set for non-init containers')];
+  return policy === 'Always' ? [] : [notSupported(path, policy, ['Always'])];
+}
+
 function validateContainer(c: Container, path: Path, ctx: ContainerContext): Cause[] {
   const errs: Cause[] = [];
   const name = c.name ?? '';
@@ -363,8 +370,9 @@ function validateContainer(c: Container, path: Path, ctx: ContainerContext): Cau
   if (c.terminationMessagePath && !c.terminationMessagePath.startsWith('/')) {
     errs.push(invalid(path.child('terminationMessagePath'), c.terminationMessagePath, 'must be an absolute path'));
   }
-  if (ctx.init) {
-    // Init containers run to completion: probes have nothing to watch.
+  errs.push(...validateContainerRestartPolicy(c.restartPolicy, path.child('restartPolicy'), ctx.init));
+  if (ctx.init && c.restartPolicy !== 'Always') {
+    // Init containers run to completion: probes and hooks have nothing to watch (sidecars do, KEP-753).
     for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const) {
       if (c[f]) errs.push(forbidden(path.child(f), 'may not be set for init containers without restartPolicy=Always'));
     }

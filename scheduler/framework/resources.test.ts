@@ -27,6 +27,21 @@ test('podRequests: containers add up; the largest init container counts if large
   t.deepEqual(r.scalar, {});
 });
 
+test('podRequests: a sidecar adds to the app containers and to every init container after it (Kubernetes PodRequests)', (t) => {
+  const pod = withContainers(
+    [{ cpu: '100m', memory: '100Mi' }],
+    [
+      { cpu: '200m', memory: '50Mi' },
+      { cpu: '1', memory: '10Mi' },
+    ],
+  );
+  pod.spec!.initContainers![0]!.restartPolicy = 'Always';
+  const r = podRequests(pod);
+  // init i1 runs beside sidecar i0: 1 + 0.2 CPU; afterwards app + sidecar: 150Mi (more than i1 + i0's 60Mi).
+  t.is(r.milliCpu, 1200);
+  t.is(r.memory, 150 * 1024 * 1024);
+});
+
 test('podRequests: extended resources and ephemeral storage are kept by name', (t) => {
   const r = podRequests(withContainers([{ 'example.com/gpu': '2', 'ephemeral-storage': '1Gi' }]));
   t.deepEqual(r.scalar, { 'example.com/gpu': 2, 'ephemeral-storage': 1024 ** 3 });

@@ -58,14 +58,30 @@ function containerRequests(c: Container, nonZero: boolean): Resource {
 
 /**
  * The pod's effective requests; nonZero applies the scoring defaults to
- * containers that leave cpu or memory unset. A pod-level request
- * (spec.resources.requests, PodLevelResources) replaces the containers'
- * aggregate for its resource, as Kubernetes' PodRequests does, for scoring too.
+ * containers that leave cpu or memory unset. Kubernetes' PodRequests with
+ * sidecars (init containers with restartPolicy Always): a sidecar runs on
+ * beside everything after it, so it adds to the app containers' sum and to
+ * every later init container's own requests. A pod-level request
+ * (spec.resources.requests, PodLevelResources) replaces that aggregate for
+ * its resource, for scoring too.
  */
 export function podRequests(pod: Pod, nonZero = false): Resource {
   const sum = emptyResource();
   for (const c of pod.spec?.containers ?? []) addResources(sum, containerRequests(c, nonZero));
-  for (const c of pod.spec?.initContainers ?? []) maxResources(sum, containerRequests(c, nonZero));
+  const sidecars = emptyResource();
+  const init = emptyResource();
+  for (const c of pod.spec?.initContainers ?? []) {
+    const own = containerRequests(c, nonZero);
+    if (c.restartPolicy === 'Always') {
+      addResources(sum, own);
+      addResources(sidecars, own);
+      maxResources(init, sidecars);
+    } else {
+      addResources(own, sidecars);
+      maxResources(init, own);
+    }
+  }
+  maxResources(sum, init);
   for (const [name, quantity] of Object.entries(pod.spec?.resources?.requests ?? {})) {
     if (!isSupportedPodLevelResource(name)) continue;
     const single = resourceFromList({ [name]: quantity });

@@ -20,7 +20,9 @@ function terminatedReason(prefix: string, cs: ContainerStatus): string | undefin
 export function podSummary(pod: Pod, now: number): PodSummary {
   const spec = pod.spec ?? {};
   const status = pod.status ?? {};
-  const total = spec.containers?.length ?? 0;
+  // Sidecars (init containers with restartPolicy Always) count as containers of the pod, as in kubectl.
+  const sidecars = new Set((spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name ?? ''));
+  const total = (spec.containers?.length ?? 0) + sidecars.size;
   let ready = 0;
   let restarts = 0;
   let lastRestart = 0;
@@ -29,21 +31,35 @@ export function podSummary(pod: Pod, now: number): PodSummary {
   // A pod held by scheduling gates says so (kubectl: PodScheduled with reason SchedulingGated).
   if ((status.conditions ?? []).some((c) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated')) reason = 'SchedulingGated';
 
-  const noteRestart = (cs: ContainerStatus): void => {
-    restarts += cs.restartCount ?? 0;
+  const lastExit = (cs: ContainerStatus): number => {
     const finished = cs.lastState?.terminated?.finishedAt;
     const at = finished ? Date.parse(finished) : NaN;
-    if (!Number.isNaN(at) && at > lastRestart) lastRestart = at;
+    return Number.isNaN(at) ? 0 : at;
+  };
+  const noteRestart = (cs: ContainerStatus): void => {
+    restarts += cs.restartCount ?? 0;
+    lastRestart = Math.max(lastRestart, lastExit(cs));
   };
 
   let initializing = false;
+  let sidecarRestarts = 0;
+  let sidecarLastRestart = 0;
   const inits = status.initContainerStatuses ?? [];
   for (let i = 0; i < inits.length; i++) {
     const cs = inits[i] as ContainerStatus;
     noteRestart(cs);
+    const sidecar = sidecars.has(cs.name ?? '');
+    if (sidecar) {
+      sidecarRestarts += cs.restartCount ?? 0;
+      sidecarLastRestart = Math.max(sidecarLastRestart, lastExit(cs));
+    }
     const term = cs.state?.terminated;
     const waiting = cs.state?.waiting;
     if (term && (term.exitCode ?? 0) === 0) continue;
+    if (sidecar && cs.started) {
+      if (cs.ready) ready++;
+      continue;
+    }
     if (term) reason = terminatedReason('Init:', cs) ?? reason;
     else if (waiting?.reason && waiting.reason !== 'PodInitializing') reason = `Init:${waiting.reason}`;
     else reason = `Init:${i}/${spec.initContainers?.length ?? inits.length}`;
@@ -51,9 +67,10 @@ export function podSummary(pod: Pod, now: number): PodSummary {
     break;
   }
 
-  if (!initializing) {
-    restarts = 0;
-    lastRestart = 0;
+  const initialized = (status.conditions ?? []).some((c) => c.type === 'Initialized' && c.status === 'True');
+  if (!initializing || initialized) {
+    restarts = sidecarRestarts;
+    lastRestart = sidecarLastRestart;
     let hasRunning = false;
     const statuses = status.containerStatuses ?? [];
     for (let i = statuses.length - 1; i >= 0; i--) {

@@ -118,6 +118,56 @@ test('pod STATUS follows kubectl: waiting reason, terminated reason, exit code, 
   t.is(podSummary(base({}), now).status, 'Pending');
 });
 
+test('pod READY, STATUS and RESTARTS with a sidecar, as kubectl', (t) => {
+  const pod = (status: core.PodStatus): core.Pod => ({
+    metadata: { name: 'p' },
+    spec: { containers: [{ name: 'c' }], initContainers: [{ name: 'sc', restartPolicy: 'Always' }, { name: 'i' }] },
+    status,
+  });
+  const starting = podSummary(
+    pod({
+      phase: 'Pending',
+      initContainerStatuses: [
+        { name: 'sc', started: false, state: { running: {} } },
+        { name: 'i', state: { waiting: {} } },
+      ],
+    }),
+    now,
+  );
+  t.deepEqual([starting.ready, starting.status], ['0/2', 'Init:0/2']);
+  const initRunning = podSummary(
+    pod({
+      phase: 'Pending',
+      initContainerStatuses: [
+        { name: 'sc', started: true, ready: true, state: { running: {} } },
+        { name: 'i', state: { running: {} } },
+      ],
+    }),
+    now,
+  );
+  t.deepEqual([initRunning.ready, initRunning.status], ['1/2', 'Init:1/2']);
+  const running = podSummary(
+    pod({
+      phase: 'Running',
+      conditions: [
+        { type: 'Initialized', status: 'True' },
+        { type: 'Ready', status: 'True' },
+      ],
+      initContainerStatuses: [
+        { name: 'sc', started: true, ready: true, restartCount: 2, state: { running: {} }, lastState: { terminated: { exitCode: 1, finishedAt: ts(30) } } },
+        { name: 'i', restartCount: 5, state: { terminated: { exitCode: 0 } } },
+      ],
+      containerStatuses: [{ name: 'c', ready: true, restartCount: 1, state: { running: {} } }],
+    }),
+    now,
+  );
+  t.deepEqual(
+    [running.ready, running.status, running.restarts],
+    ['2/2', 'Running', '3 (30s ago)'],
+    'restarts of the sidecar and the app, not of the finished init container',
+  );
+});
+
 test('rc, service, endpoints, node, namespace and event tables', (t) => {
   t.is(
     table('ReplicationController', [

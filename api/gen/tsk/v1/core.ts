@@ -207,7 +207,14 @@ export interface Container {
     | Lifecycle
     | undefined;
   /** File (default) or FallbackToLogsOnError. */
-  terminationMessagePolicy?: string | undefined;
+  terminationMessagePolicy?:
+    | string
+    | undefined;
+  /**
+   * Only on init containers, only "Always": a sidecar that keeps running
+   * beside the main containers (KEP-753).
+   */
+  restartPolicy?: string | undefined;
 }
 
 /** Kubernetes core/v1 Capabilities: POSIX capability names without the CAP_ prefix. */
@@ -2670,6 +2677,7 @@ function createBaseContainer(): Container {
     envFrom: [],
     lifecycle: undefined,
     terminationMessagePolicy: "",
+    restartPolicy: "",
   };
 }
 
@@ -2749,6 +2757,9 @@ export const Container: MessageFns<Container> = {
     }
     if (message.terminationMessagePolicy !== undefined && message.terminationMessagePolicy !== "") {
       writer.uint32(170).string(message.terminationMessagePolicy);
+    }
+    if (message.restartPolicy !== undefined && message.restartPolicy !== "") {
+      writer.uint32(178).string(message.restartPolicy);
     }
     return writer;
   },
@@ -2950,6 +2961,14 @@ export const Container: MessageFns<Container> = {
             }
 
             message.terminationMessagePolicy = reader.string();
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.restartPolicy = reader.string();
             continue;
           }
         }
