@@ -583,3 +583,34 @@ test('bad ConfigMaps and Secrets through apply: over 1 MiB, keys that are not fi
   t.deepEqual((await cs.configMaps.listAll({ namespace: '' })).items ?? [], [], 'no ConfigMap was stored');
   t.deepEqual((await cs.secrets.listAll({ namespace: '' })).items ?? [], [], 'no Secret was stored');
 });
+
+test('bad pod fields through apply: a subPath with "..", dnsPolicy None without nameservers, a hostAlias without an IP: field errors, exit 1, nothing stored', async (t) => {
+  const { home, cs, run } = await setup(t);
+  const { file } = scratch(home, cs);
+  const pod = (name: string, spec: string): string =>
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}}\nspec:\n  containers:\n  - name: c\n    image: busybox:1.36\n${spec}`;
+  const cases: [string, string, RegExp][] = [
+    [
+      'subpath.yaml',
+      pod('escape', '    volumeMounts:\n    - {name: v, mountPath: /v, subPath: ../../etc}\n  volumes:\n  - {name: v, emptyDir: {}}\n'),
+      /The Pod "escape" is invalid: spec\.containers\[0\]\.volumeMounts\[0\]\.subPath: Invalid value: "\.\.\/\.\.\/etc": must not contain '\.\.'/,
+    ],
+    [
+      'dns.yaml',
+      pod('nodns', '  dnsPolicy: None\n'),
+      /The Pod "nodns" is invalid: spec\.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None/,
+    ],
+    [
+      'dns-empty.yaml',
+      pod('nons', '  dnsPolicy: None\n  dnsConfig: {searches: [example.com]}\n'),
+      /The Pod "nons" is invalid: spec\.dnsConfig\.nameservers: Required value: must provide at least one DNS nameserver when `dnsPolicy` is None/,
+    ],
+    ['alias.yaml', pod('alias', '  hostAliases:\n  - hostnames: [foo.local]\n'), /The Pod "alias" is invalid: spec\.hostAliases\[0\]\.ip: /],
+  ];
+  for (const [name, text, message] of cases) {
+    const r = await run(['apply', '-f', await file(name, text)]);
+    t.is(r.code, 1, `${name}: ${r.stderr}`);
+    t.regex(r.stderr, message, name);
+  }
+  t.deepEqual((await cs.pods.listAll({ namespace: '' })).items ?? [], [], 'no Pod was stored');
+});
