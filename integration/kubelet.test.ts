@@ -421,6 +421,29 @@ test.serial('restartPolicy Never with exit 0 is Succeeded', async (t) => {
   t.is(p.status?.containerStatuses?.[0]?.restartCount, 0);
 });
 
+test.serial('emptyDir mode 01777 and a Memory emptyDir on a tmpfs of its sizeLimit', async (t) => {
+  const env = t.context;
+  const check =
+    'ls -ld /shared | grep -q "^drwxrwxrwt" || { ls -ld /shared; exit 2; }; ' +
+    'grep " /ram tmpfs " /proc/mounts | grep -q "size=8192k" || { cat /proc/mounts; exit 3; }; ' +
+    'echo hi > /ram/f && echo hi > /shared/f';
+  const pod = bound(env.node, env.image, 'emptydirs', { restartPolicy: 'Never' }, ['sh', '-c', check]);
+  pod.spec!.volumes = [
+    { name: 'shared', emptyDir: { mode: 0o1777 } },
+    { name: 'ram', emptyDir: { medium: 'Memory', sizeLimit: '8Mi' } },
+  ];
+  pod.spec!.containers![0]!.volumeMounts = [
+    { name: 'shared', mountPath: '/shared' },
+    { name: 'ram', mountPath: '/ram' },
+  ];
+  await env.clientset.pods.create(pod);
+  const p = await waitPod(env, 'emptydirs', (x) => x.status?.phase === 'Succeeded' || x.status?.phase === 'Failed', 'emptydirs to finish');
+  t.is(p.status?.phase, 'Succeeded', JSON.stringify(p.status?.containerStatuses?.[0]?.state));
+  const uid = p.metadata?.uid ?? '';
+  await env.clientset.pods.delete('emptydirs', { namespace: 'default' });
+  await eventually(async () => !fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(uid), 30_000, 'the tmpfs unmounted with the pod');
+});
+
 test.serial('deleting a pod stops it gracefully (SIGTERM reaches the container) and removes it from the API', async (t) => {
   const env = t.context;
   const marker = path.join(env.hostDir, 'term');

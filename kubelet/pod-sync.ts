@@ -28,7 +28,7 @@ import {
 import { computePodStatus, statusChanged, type Waiting } from './pod-status';
 import type { ProbeManager } from './probes';
 import type { ContainerRuntime, ContainerStatus } from './runtime/runtime';
-import { removePodDir, setUpVolumes } from './volumes';
+import { removePodDir, setUpVolumes, type MemoryMedium } from './volumes';
 import { fetchObjects, type ObjectGetter } from './api-objects';
 import type { NodeAllocatable } from './downward-api';
 import { envObjectNames, type EnvObjects } from './env';
@@ -63,7 +63,7 @@ export interface PodSyncDeps {
   /** Resource limits a container leaves unset, for resourceFieldRef. */
   nodeAllocatable: NodeAllocatable;
   /** Mounts the tmpfs of a secret or projected volume (ensureTmpfs); absent: plain directories (unit tests). */
-  memoryMedium?: (dir: string) => void;
+  memoryMedium?: MemoryMedium;
   /** The cluster DNS and the node's resolver config, read when a sandbox is made (pod-dns.ts). */
   dns: () => NodeDns;
   log: (line: string) => void;
@@ -210,7 +210,7 @@ export class PodSyncer {
       return undefined;
     }
     try {
-      setUpVolumes(pod, this.deps.dataDir);
+      setUpVolumes(pod, this.deps.dataDir, this.deps.memoryMedium);
     } catch (err) {
       this.event(pod, undefined, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${errorMessage(err)}`);
       return undefined;

@@ -27,8 +27,33 @@ test('emptyDir: a world-writable directory under the pod, removed with it', (t) 
   t.false(fs.existsSync(path.join(data, 'pods', 'uid-1')));
   t.throws(() => setUpVolumes(pod([{ name: 'm', emptyDir: { medium: 'Memory' } }]), data), {
     instanceOf: VolumeError,
-    message: /medium Memory is not supported/,
+    message: /medium Memory needs tmpfs, which this kubelet cannot mount/,
   });
+});
+
+test('emptyDir mode (01777 for a shared /tmp); Memory ones on a tmpfs of their sizeLimit', (t) => {
+  const data = tmp(t);
+  const mounted: [string, number | undefined][] = [];
+  const memory = (dir: string, size?: number): void => {
+    fs.mkdirSync(dir, { recursive: true });
+    mounted.push([path.basename(dir), size]);
+  };
+  setUpVolumes(
+    pod([
+      { name: 'tmp', emptyDir: { mode: 0o1777 } },
+      { name: 'ram', emptyDir: { medium: 'Memory', sizeLimit: '8Mi', mode: 0o700 } },
+      { name: 'ram2', emptyDir: { medium: 'Memory' } },
+    ]),
+    data,
+    memory,
+  );
+  const base = path.join(data, 'pods', 'uid-1', 'volumes', 'kubernetes.io~empty-dir');
+  t.is(fs.statSync(path.join(base, 'tmp')).mode & 0o7777, 0o1777);
+  t.is(fs.statSync(path.join(base, 'ram')).mode & 0o7777, 0o700);
+  t.deepEqual(mounted, [
+    ['ram', 8 * 1024 * 1024],
+    ['ram2', undefined],
+  ]);
 });
 
 test('emptyDir with fsGroup: group-owned by fsGroup, g+rwx and setgid, so new files belong to the group', (t) => {

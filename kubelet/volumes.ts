@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Pod, Volume } from '../api/gen/tsk/v1/core';
+import { parseQuantity } from '../api/quantity';
 import { unmountUnder } from '../util/mounts';
 
 export class VolumeError extends Error {
@@ -95,15 +96,33 @@ export function applyFsGroup(dir: string, fsGroup: number): void {
   fs.chmodSync(dir, (st.mode & 0o777) | 0o070 | 0o2000);
 }
 
-/** Creates the pod's emptyDirs and checks its hostPaths. Idempotent. Throws VolumeError. */
-export function setUpVolumes(pod: Pod, dataDir: string): void {
+/** Mounts a tmpfs of at most sizeBytes on a directory (util/mounts' ensureTmpfs); absent in unit tests. */
+export type MemoryMedium = (dir: string, sizeBytes?: number) => void;
+
+/**
+ * The size of a Memory emptyDir's tmpfs: its sizeLimit, as Kubernetes'
+ * SizeMemoryBackedVolumes; undefined (the kernel's default, half the RAM)
+ * without one. The pod's memory limit still caps what the tmpfs may hold, as
+ * its pages are charged to the pod's cgroup.
+ */
+function memoryVolumeSize(v: Volume): number | undefined {
+  const limit = v.emptyDir?.sizeLimit;
+  return limit ? parseQuantity(limit).value() : undefined;
+}
+
+/** Creates the pod's emptyDirs (Memory ones on a tmpfs) and checks its hostPaths. Idempotent. Throws VolumeError. */
+export function setUpVolumes(pod: Pod, dataDir: string, memoryMedium?: MemoryMedium): void {
   for (const v of pod.spec?.volumes ?? []) {
     const p = volumeHostPath(pod, v, dataDir);
     if (v.emptyDir) {
-      if (v.emptyDir.medium === 'Memory') throw new VolumeError(`emptyDir volume "${v.name ?? ''}": medium Memory is not supported`);
+      if (v.emptyDir.medium === 'Memory') {
+        if (!memoryMedium) throw new VolumeError(`emptyDir volume "${v.name ?? ''}": medium Memory needs tmpfs, which this kubelet cannot mount`);
+        memoryMedium(p, memoryVolumeSize(v));
+      }
       fs.mkdirSync(p, { recursive: true, mode: 0o777 });
-      // Containers may run as any user: the directory is world-writable, as Kubernetes' emptyDir.
-      fs.chmodSync(p, 0o777);
+      // Containers may run as any user: the directory is world-writable, as Kubernetes' emptyDir,
+      // unless emptyDir.mode (01777 for a shared /tmp, say) says otherwise.
+      fs.chmodSync(p, v.emptyDir.mode ?? 0o777);
       const fsGroup = pod.spec?.securityContext?.fsGroup;
       if (fsGroup !== undefined) applyFsGroup(p, fsGroup);
     } else if (v.hostPath) {

@@ -38,11 +38,12 @@ export function isMountPoint(dir: string): boolean {
   return parseMountPoints(fs.readFileSync('/proc/self/mountinfo', 'utf8')).includes(root);
 }
 
-/** Mounts a tmpfs on dir (made if missing) unless one is there already. Idempotent. */
-export function ensureTmpfs(dir: string): void {
+/** Mounts a tmpfs on dir (made if missing), of sizeBytes if given, unless one is there already. Idempotent. */
+export function ensureTmpfs(dir: string, sizeBytes?: number): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   if (isMountPoint(dir)) return;
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'mode=0755,nosuid,nodev', 'tmpfs', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const size = sizeBytes !== undefined && sizeBytes > 0 ? `,size=${Math.ceil(sizeBytes)}` : '';
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `mode=0755,nosuid,nodev${size}`, 'tmpfs', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /** Lazily unmounts everything mounted at or under dir (each mount as often as it is stacked). Idempotent. */

@@ -271,6 +271,7 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
   "tsk.v1.EmptyDirVolumeSource": {
     "medium": {"name":"medium","json":"medium","kind":"string"},
     "sizeLimit": {"name":"sizeLimit","json":"sizeLimit","kind":"string"},
+    "mode": {"name":"mode","json":"mode","kind":"int32","optional":true},
   },
   "tsk.v1.HostPathVolumeSource": {
     "path": {"name":"path","json":"path","kind":"string"},

@@ -465,6 +465,12 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
     },
     [['spec.initContainers[0].livenessProbe.successThreshold', 'FieldValueInvalid', 'Invalid value: 2: must be 1']],
   ],
+  ['emptyDir mode 01777 (a shared /tmp)', (p) => (p.spec!.volumes![0]!.emptyDir = { mode: 0o1777 }), []],
+  [
+    'emptyDir mode beyond 01777',
+    (p) => (p.spec!.volumes![0]!.emptyDir = { mode: 0o4755 }),
+    [['spec.volumes[0].emptyDir.mode', 'FieldValueInvalid', 'Invalid value: 2541: must be a number between 0 and 01777 (octal), both inclusive']],
+  ],
 ];
 
 for (const [name, mutate, expected] of CASES) {

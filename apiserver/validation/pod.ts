@@ -76,6 +76,9 @@ export function validatePortNumOrName(port: IntOrString | undefined, path: Path)
 
 // ---------------------------------------------------------------- volumes
 
+/** The largest emptyDir.mode: the permission bits plus the sticky bit (01777). */
+const EMPTY_DIR_MAX_MODE = 0o1777;
+
 function validateVolume(v: Volume, path: Path): Cause[] {
   const errs: Cause[] = [];
   let sources = 0;
@@ -90,6 +93,10 @@ function validateVolume(v: Volume, path: Path): Cause[] {
       const q = parseQuantityField(v.emptyDir.sizeLimit, p.child('sizeLimit'));
       if (!('nanos' in q)) errs.push(q);
       else if (q.sign() < 0) errs.push(forbidden(p.child('sizeLimit'), 'SizeLimit field must be a valid resource quantity'));
+    }
+    const mode = v.emptyDir.mode;
+    if (mode !== undefined && (mode < 0 || mode > EMPTY_DIR_MAX_MODE)) {
+      errs.push(invalid(p.child('mode'), mode, 'must be a number between 0 and 01777 (octal), both inclusive'));
     }
   }
   if (v.hostPath) {

@@ -291,7 +291,11 @@ export interface PodSecurityContext {
 export interface EmptyDirVolumeSource {
   /** "" (node disk) or "Memory" (tmpfs). */
   medium?: string | undefined;
-  sizeLimit?: string | undefined;
+  sizeLimit?:
+    | string
+    | undefined;
+  /** Permission bits of the directory, 0 to 01777 (KEP-5502); 0777 when unset. fsGroup's bits win. */
+  mode?: number | undefined;
 }
 
 export interface HostPathVolumeSource {
@@ -3657,7 +3661,7 @@ export const PodSecurityContext: MessageFns<PodSecurityContext> = {
 };
 
 function createBaseEmptyDirVolumeSource(): EmptyDirVolumeSource {
-  return { medium: "", sizeLimit: "" };
+  return { medium: "", sizeLimit: "", mode: undefined };
 }
 
 export const EmptyDirVolumeSource: MessageFns<EmptyDirVolumeSource> = {
@@ -3667,6 +3671,9 @@ export const EmptyDirVolumeSource: MessageFns<EmptyDirVolumeSource> = {
     }
     if (message.sizeLimit !== undefined && message.sizeLimit !== "") {
       writer.uint32(18).string(message.sizeLimit);
+    }
+    if (message.mode !== undefined) {
+      writer.uint32(24).int32(message.mode);
     }
     return writer;
   },
@@ -3698,6 +3705,14 @@ export const EmptyDirVolumeSource: MessageFns<EmptyDirVolumeSource> = {
             }
 
             message.sizeLimit = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.int32();
             continue;
           }
         }
