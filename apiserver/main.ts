@@ -63,6 +63,7 @@ export async function startWithEtcd(
     etcdTls = { caPem: pki.ca.certPem, certPem: pki.etcdClient.certPem, keyPem: pki.etcdClient.keyPem, serverName: 'localhost' };
     etcd = await EtcdProcess.start({
       dataDir: flags.dataDir,
+      avoidPorts: listenPorts(flags),
       tls: embeddedEtcdTls(pki),
       onUnexpectedExit: (code, signal) =>
         etcdDied(`the embedded etcd exited unexpectedly (${signal ?? `code ${code}`}); see ${join(flags.dataDir, 'etcd.log')}`),
@@ -279,4 +280,14 @@ export async function resetCluster(flags: ApiServerFlags, log: (msg: string) => 
     isRunning: () => embeddedEtcdRunning(flags.dataDir, clientTls),
     log,
   });
+}
+
+/** The TCP ports the server will listen on (the embedded etcd, started first, must leave them free). */
+function listenPorts(flags: ApiServerFlags): number[] {
+  const ports: number[] = [];
+  for (const a of [...flags.address.split(','), flags.httpAddress]) {
+    const m = /:(\d+)$/.exec(a.trim());
+    if (m && !a.trim().startsWith('unix:') && Number(m[1]) > 0) ports.push(Number(m[1]));
+  }
+  return ports;
 }

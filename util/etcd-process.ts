@@ -51,6 +51,11 @@ export interface EtcdProcessOptions {
   tls?: EtcdTlsFiles;
   /** etcd's --force-new-cluster: the data's membership is rewritten to this one member (tsk server --cluster-reset). */
   forceNewCluster?: boolean;
+  /**
+   * Ports etcd must not take when it picks its own: the server's listen ports,
+   * known but not bound yet when etcd starts first.
+   */
+  avoidPorts?: readonly number[];
 }
 
 /** Files of etcd's TLS: its certificate (usable as client and server, for the peer port too) and the CA clients' certificates must chain to. */
@@ -143,7 +148,14 @@ export class EtcdProcess {
     const picked = opts.clientPort === undefined || opts.peerPort === undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await EtcdProcess.startOnce(opts, opts.clientPort ?? (await freePort()), opts.peerPort ?? (await freePort()));
+        const avoid = new Set(opts.avoidPorts ?? []);
+        const pick = async (): Promise<number> => {
+          for (;;) {
+            const p = await freePort();
+            if (!avoid.has(p)) return p;
+          }
+        };
+        return await EtcdProcess.startOnce(opts, opts.clientPort ?? (await pick()), opts.peerPort ?? (await pick()));
       } catch (err) {
         if (!(picked && err instanceof PortInUseError && attempt < 5)) throw err;
       }
