@@ -6,42 +6,11 @@
 // with a clear error and the data is unchanged.
 
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTsctl, runTsk, TSK_BIN, type Run } from './support/run';
-
-interface Server {
-  child: ChildProcess;
-  output: () => string;
-  stop(): Promise<void>;
-}
-
-async function startServer(t: { teardown(fn: () => Promise<void>): void }, dataDir: string, config: string, args: string[] = []): Promise<Server> {
-  const child = spawn(process.execPath, [TSK_BIN, 'server', '--address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-dir', dataDir, ...args], {
-    env: { ...process.env, TSK_CONFIG: config },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  t.teardown(stop);
-  const deadline = Date.now() + 60_000;
-  while (!out.includes('scheduler running')) {
-    if (child.exitCode !== null) throw new Error(`tsk server exited (${child.exitCode}):\n${out}`);
-    if (Date.now() > deadline) throw new Error(`tsk server did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { child, output: () => out, stop };
-}
+import { startTskServer } from './support/tsk-server';
+import { runTsctl, runTsk, type Run } from './support/run';
 
 const configMap = (name: string): string =>
   JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { k: name } });
@@ -66,7 +35,7 @@ test('scheduled snapshots keep the retention; save, ls, delete; a restore brings
   };
 
   // Every 2 seconds (croner's six-field form), keep 2.
-  let server = await startServer(t, data, config, ['--etcd-snapshot-schedule-cron', '*/2 * * * * *', '--etcd-snapshot-retention', '2']);
+  let server = await startTskServer(t, data, config, ['--etcd-snapshot-schedule-cron', '*/2 * * * * *', '--etcd-snapshot-retention', '2']);
   await apply(configMap('before'));
   const snapshots = join(data, 'snapshots');
   const deadline = Date.now() + 30_000;
@@ -100,7 +69,7 @@ test('scheduled snapshots keep the retention; save, ls, delete; a restore brings
   const bad = await tsk(['server', '--data-dir', data, '--cluster-reset', '--cluster-reset-restore-path', junk]);
   t.is(bad.code, 1);
   t.regex(bad.stderr, /junk\.db is not an etcd snapshot: its SHA-256 does not match/);
-  server = await startServer(t, data, config, ['--etcd-disable-snapshots']);
+  server = await startTskServer(t, data, config, ['--etcd-disable-snapshots']);
   t.is(await configMapNames(config), 'configmap/after\nconfigmap/before', 'nothing changed');
   await server.stop();
 
@@ -109,7 +78,7 @@ test('scheduled snapshots keep the retention; save, ls, delete; a restore brings
   t.is(reset.code, 0, reset.stderr + reset.stdout);
   t.regex(reset.stdout + reset.stderr, /restored etcd from .*; the previous data is kept in .*etcd-old-\d+/);
   t.regex(reset.stdout + reset.stderr, /restart without --cluster-reset now/);
-  server = await startServer(t, data, config, ['--etcd-disable-snapshots']);
+  server = await startTskServer(t, data, config, ['--etcd-disable-snapshots']);
   t.is(await configMapNames(config), 'configmap/before');
   await apply(configMap('later'));
   t.is(await configMapNames(config), 'configmap/before\nconfigmap/later', 'the restored cluster takes writes');

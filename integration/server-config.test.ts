@@ -4,42 +4,12 @@
 // scheduler acts under its own certificate.
 
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminConfigPath, readClientConfig } from '../client/config';
-import { runTsctl, TSK_BIN as TSK, type Run } from './support/run';
-
-interface Server {
-  child: ChildProcess;
-  output: () => string;
-}
-
-/** Starts `tsk server` on free loopback ports and waits until its scheduler runs; stopped (SIGTERM, which stops its etcd) at teardown. */
-async function startServer(t: { teardown(fn: () => Promise<void>): void }, dataDir: string, config: string, args: string[] = []): Promise<Server> {
-  const child = spawn(process.execPath, [TSK, 'server', '--address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-dir', dataDir, ...args], {
-    env: { ...process.env, TSK_CONFIG: config },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  });
-  const deadline = Date.now() + 60_000;
-  while (!out.includes('scheduler running')) {
-    if (child.exitCode !== null) throw new Error(`tsk server exited (${child.exitCode}):\n${out}`);
-    if (Date.now() > deadline) throw new Error(`tsk server did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { child, output: () => out };
-}
+import { startTskServer } from './support/tsk-server';
+import { runTsctl, type Run } from './support/run';
 
 function tsctl(config: string, args: string[], stdin?: string): Promise<Run> {
   return runTsctl(args, { env: { TSK_CONFIG: config, TSCTL_SERVER: '' }, timeoutMs: 30_000, ...(stdin === undefined ? {} : { stdin }) });
@@ -50,8 +20,8 @@ test('two servers on one machine: named contexts, a replaced one said loudly, ts
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const config = join(dir, 'home', '.tsk', 'config');
 
-  const a = await startServer(t, join(dir, 'a'), config, ['--cluster-name', 'alpha']);
-  const b = await startServer(t, join(dir, 'b'), config, ['--cluster-name', 'beta']);
+  const a = await startTskServer(t, join(dir, 'a'), config, ['--cluster-name', 'alpha']);
+  const b = await startTskServer(t, join(dir, 'b'), config, ['--cluster-name', 'beta']);
   const contexts = await readClientConfig(config);
   t.is(contexts?.currentContext, 'beta', 'the last server started is current');
   t.deepEqual(
@@ -78,7 +48,7 @@ test('two servers on one machine: named contexts, a replaced one said loudly, ts
   t.regex(events, /FailedScheduling\s+pod\/only-in-alpha/);
 
   // A third server named like the first replaces its context, and says so.
-  const c = await startServer(t, join(dir, 'c'), config, ['--cluster-name', 'alpha']);
+  const c = await startTskServer(t, join(dir, 'c'), config, ['--cluster-name', 'alpha']);
   t.regex(c.output(), /WARNING: .*config: context "alpha" belonged to another cluster \(another CA\) and now points at this one/);
   t.notRegex(a.output() + b.output(), /WARNING/);
   // The first cluster stays reachable through its own admin.conf.

@@ -17,7 +17,7 @@ import { containerSecurity, effectiveSecurity, runtimeUser, verifyRunAsNonRoot }
 import { mountSubPath } from './subpath';
 import { isReadOnlyVolume, volumeHostPath } from './volumes';
 import { errorMessage } from '../util/errors';
-import { limitDefaults, resourceFieldValue, type NodeAllocatable } from './downward-api';
+import { limitDefaults, podMetadataField, resourceFieldValue, type NodeAllocatable } from './downward-api';
 import { envFromVars, keyRefValue, serviceEnvMap, type EnvObjects } from './env';
 
 export class ContainerConfigError extends Error {
@@ -49,16 +49,9 @@ export interface ConfigContext {
 
 /** The value of a fieldRef the kubelet can resolve, or undefined. */
 function fieldRefValue(pod: Pod, path: string, ctx: ConfigContext): string | undefined {
-  const m = pod.metadata;
-  const label = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
-  if (label) return (label[1] === 'labels' ? m?.labels : m?.annotations)?.[label[2] ?? ''] ?? '';
+  const common = podMetadataField(pod, path);
+  if (common !== undefined) return common;
   switch (path) {
-    case 'metadata.name':
-      return m?.name ?? '';
-    case 'metadata.namespace':
-      return m?.namespace ?? '';
-    case 'metadata.uid':
-      return m?.uid ?? '';
     case 'spec.nodeName':
       return pod.spec?.nodeName ?? '';
     case 'spec.serviceAccountName':

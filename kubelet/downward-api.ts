@@ -92,8 +92,12 @@ export function formatMap(m: Readonly<Record<string, string>>): string {
     .join('');
 }
 
-/** The content of a downwardAPI volume file with a fieldRef (Kubernetes' ExtractFieldPathAsString). */
-export function volumeFieldValue(pod: Pod, fieldPath: string): string {
+/**
+ * The metadata fields both the env and volume forms of the downward API
+ * resolve: name, namespace, uid and one label or annotation; undefined for
+ * any other path.
+ */
+export function podMetadataField(pod: Pod, fieldPath: string): string | undefined {
   const m = pod.metadata;
   const one = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
   if (one) return (one[1] === 'labels' ? m?.labels : m?.annotations)?.[one[2] ?? ''] ?? '';
@@ -104,6 +108,17 @@ export function volumeFieldValue(pod: Pod, fieldPath: string): string {
       return m?.namespace ?? '';
     case 'metadata.uid':
       return m?.uid ?? '';
+    default:
+      return undefined;
+  }
+}
+
+/** The content of a downwardAPI volume file with a fieldRef (Kubernetes' ExtractFieldPathAsString). */
+export function volumeFieldValue(pod: Pod, fieldPath: string): string {
+  const common = podMetadataField(pod, fieldPath);
+  if (common !== undefined) return common;
+  const m = pod.metadata;
+  switch (fieldPath) {
     case 'metadata.labels':
       return formatMap(m?.labels ?? {});
     case 'metadata.annotations':
