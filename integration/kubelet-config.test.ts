@@ -15,7 +15,7 @@
 // registries) is removed in after.always, also when a test fails.
 
 import anyTest, { type TestFn } from 'ava';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -25,18 +25,15 @@ import type { Pod } from '../api/gen/tsk/v1/core';
 import { startApiServer, type RunningApiServer } from '../apiserver/server';
 import { Clientset } from '../client';
 import { busyboxImage, pushImage } from '../kubelet/runtime/image/builder';
-import { ImageStore } from '../kubelet/runtime/image/store';
-import { NativeRuntime } from '../kubelet/runtime/native-runtime';
 import { eventually } from './support/client-harness';
 import { CleanupStack } from './support/cleanups';
 import { startTestEtcd } from './support/etcd';
 import { killProcess, pipeTo, run, startBusyboxRegistry, startForwarderInNamespace } from './support/netns';
 import { testTls, writeTestKubeconfig } from './support/pki';
 import { startRegistry } from './support/registry';
-import { cleanupRuntime } from './support/runtime-env';
+import { startKubeletInNamespace } from './support/kubelet-process';
 import { mountPointsUnder } from '../util/mounts';
 
-const TSK = path.resolve(__dirname, '..', 'cmd', 'tsk.js');
 const NS = 'default';
 
 interface Env {
@@ -116,44 +113,7 @@ test.before(async (t) => {
     const fwd = await startForwarderInNamespace(ns, port, socket);
     cleanups.push(() => killProcess(fwd));
   }
-  cleanups.push(async () => {
-    const k = env.kubelet.proc;
-    env.kubelet.proc = undefined;
-    if (k) await killProcess(k);
-    if (fs.existsSync(env.dataDir)) await cleanupRuntime(new NativeRuntime({ dataDir: env.dataDir, images: new ImageStore(env.dataDir) }), env.dataDir);
-  });
-  // nsenter --net only: `ip netns exec` would remount /sys and hide the cgroup tree from the runtime.
-  const args = [
-    `--net=/var/run/netns/${ns}`,
-    process.execPath,
-    TSK,
-    'kubelet',
-    ...['--server', `unix:${sock}`, '--kubeconfig', kubeconfig, '--hostname-override', env.nodeName, '--data-dir', env.dataDir],
-    ...['--network', 'loopback', '--node-ip', '127.0.0.1', '--node-status-update-frequency', '1s', '--sync-frequency', '2s'],
-  ];
-  const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const keep = (d: Buffer): void => {
-    env.log.push(
-      ...d
-        .toString()
-        .split('\n')
-        .filter((l) => l !== ''),
-    );
-    if (env.log.length > 400) env.log.splice(0, env.log.length - 400);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  env.kubelet.proc = child;
-  await eventually(
-    async () => {
-      const n = await env.clientset.nodes.get(env.nodeName).catch(() => undefined);
-      return n?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-    },
-    60_000,
-    'the Node to be Ready',
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}; kubelet log:\n${env.log.slice(-40).join('\n')}`);
-  });
+  await startKubeletInNamespace(env, ns, sock, kubeconfig);
 });
 
 test.after.always((t) => t.context?.cleanups?.run());
