@@ -1,7 +1,9 @@
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { ephemeralLow, freePort, pickRange } from './free-port';
+import { ephemeralLow, freePort, pickRange, reservePort } from './free-port';
 
 test('the ephemeral range is read from /proc text, with Linux default when unreadable or odd', (t) => {
   t.is(ephemeralLow('32768\t60999\n'), 32768);
@@ -28,4 +30,16 @@ test('freePort returns a port outside the ephemeral range that can be listened o
     });
     await new Promise<void>((resolve) => srv.close(() => resolve()));
   }
+});
+
+test('a reserved port is not handed to another live process; a dead holder is taken over', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsk-port-res-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.true(reservePort(40001, dir));
+  t.false(reservePort(40001, dir), 'held by this process already');
+  writeFileSync(join(dir, '40002'), '1'); // PID 1 is alive
+  t.false(reservePort(40002, dir));
+  writeFileSync(join(dir, '40003'), '999999999'); // no such process
+  t.true(reservePort(40003, dir));
+  t.is(readFileSync(join(dir, '40003'), 'utf8'), String(process.pid));
 });

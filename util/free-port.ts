@@ -8,10 +8,17 @@
 // peers) may take it as its source port and keep it for its whole life, and
 // the later bind fails with EADDRINUSE. Ports below the ephemeral range are
 // only ever taken by explicit binds, so a port found free there stays free
-// unless another listener picks the very same one.
+// unless another listener picks the very same one. Processes picking at the
+// same time (the test files run in parallel, each with its etcds and API
+// servers, some restarted at the same port) could still pick the same port,
+// so each pick is also reserved in a directory shared by all processes
+// (a file per port, created exclusively, holding the picker's PID) until the
+// picker exits; the reservations of dead processes are taken over.
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Lowest port handed out; below it lie well-known and registered services. */
 const MIN_PORT = 20_000;
@@ -47,12 +54,63 @@ function canListen(port: number, host: string): Promise<boolean> {
   });
 }
 
-/** A TCP port on host (default 127.0.0.1) that nothing listens on, outside the ephemeral range. */
+const RESERVATIONS = join(tmpdir(), 'tsk-port-reservations');
+const reserved: string[] = [];
+let cleanupHooked = false;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Claims `port` for this process unless a live process holds it; false when taken. */
+export function reservePort(port: number, dir = RESERVATIONS): boolean {
+  mkdirSync(dir, { recursive: true, mode: 0o1777 });
+  const file = join(dir, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o644);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      reserved.push(file);
+      if (!cleanupHooked) {
+        cleanupHooked = true;
+        process.once('exit', () => {
+          for (const f of reserved) {
+            try {
+              unlinkSync(f);
+            } catch {
+              // already gone
+            }
+          }
+        });
+      }
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readFileSync(file, 'utf8').trim());
+      if (holder === process.pid || (Number.isInteger(holder) && holder > 0 && alive(holder))) return false;
+      // Its process is gone: take the reservation over.
+      try {
+        unlinkSync(file);
+      } catch {
+        // someone else took it over first
+      }
+    }
+  }
+  return false;
+}
+
+/** A TCP port on host (default 127.0.0.1) that nothing listens on, outside the ephemeral range, reserved for this process. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const { min, max } = pickRange(ephemeralLow(readEphemeralRange()));
   for (let i = 0; i < ATTEMPTS; i++) {
     const port = min + Math.floor(Math.random() * (max - min + 1));
-    if (await canListen(port, host)) return port;
+    if ((await canListen(port, host)) && reservePort(port)) return port;
   }
   throw new Error(`no free TCP port on ${host} in ${min}-${max} after ${ATTEMPTS} attempts`);
 }
