@@ -130,7 +130,9 @@ test.serial('a fork bomb stops at the pids limit and the host is unharmed', asyn
   await env.runtime.stopContainer(id, 0);
   const st = await env.runtime.containerStatus(id);
   t.is(st.state, 'exited');
-  t.is(st.exitCode, 137);
+  // Killed by the stop (137), or already gone: the bomb's own shell exits 2
+  // when the fork of its `sleep` is refused at the limit, a race with the stop.
+  t.true(st.exitCode === 137 || st.exitCode === 2, `exit code ${st.exitCode}`);
   t.is((await env.runtime.containerStats(id)).pids, 0, 'every process of the bomb is gone');
 });
 
