@@ -219,6 +219,8 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "lifecycle": {"name":"lifecycle","json":"lifecycle","kind":"message","type":"tsk.v1.Lifecycle"},
     "terminationMessagePolicy": {"name":"terminationMessagePolicy","json":"terminationMessagePolicy","kind":"string"},
     "restartPolicy": {"name":"restartPolicy","json":"restartPolicy","kind":"string"},
+    "resizePolicy": {"name":"resizePolicy","json":"resizePolicy","kind":"message","type":"tsk.v1.ContainerResizePolicy","repeated":true},
+    "restartPolicyRules": {"name":"restartPolicyRules","json":"restartPolicyRules","kind":"message","type":"tsk.v1.ContainerRestartRule","repeated":true},
   },
   "tsk.v1.Capabilities": {
     "add": {"name":"add","json":"add","kind":"string","repeated":true},
@@ -254,6 +256,7 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "procMount": {"name":"procMount","json":"procMount","kind":"string"},
     "seccompProfile": {"name":"seccompProfile","json":"seccompProfile","kind":"message","type":"tsk.v1.SeccompProfile"},
     "appArmorProfile": {"name":"appArmorProfile","json":"appArmorProfile","kind":"message","type":"tsk.v1.AppArmorProfile"},
+    "cgroupOptions": {"name":"cgroupOptions","json":"cgroupOptions","kind":"message","type":"tsk.v1.CgroupOptions"},
   },
   "tsk.v1.PodSecurityContext": {
     "seLinuxOptions": {"name":"seLinuxOptions","json":"seLinuxOptions","kind":"message","type":"tsk.v1.SELinuxOptions"},
@@ -334,6 +337,7 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "secret": {"name":"secret","json":"secret","kind":"message","type":"tsk.v1.SecretVolumeSource"},
     "downwardAPI": {"name":"downwardAPI","json":"downwardAPI","kind":"message","type":"tsk.v1.DownwardAPIVolumeSource"},
     "projected": {"name":"projected","json":"projected","kind":"message","type":"tsk.v1.ProjectedVolumeSource"},
+    "image": {"name":"image","json":"image","kind":"message","type":"tsk.v1.ImageVolumeSource"},
   },
   "tsk.v1.HostAlias": {
     "ip": {"name":"ip","json":"ip","kind":"string"},
@@ -387,6 +391,7 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "resources": {"name":"resources","json":"resources","kind":"message","type":"tsk.v1.ResourceRequirements"},
     "shareProcessNamespace": {"name":"shareProcessNamespace","json":"shareProcessNamespace","kind":"bool","optional":true},
     "topologySpreadConstraints": {"name":"topologySpreadConstraints","json":"topologySpreadConstraints","kind":"message","type":"tsk.v1.TopologySpreadConstraint","repeated":true},
+    "hostUsers": {"name":"hostUsers","json":"hostUsers","kind":"bool","optional":true},
   },
   "tsk.v1.TopologySpreadConstraint": {
     "maxSkew": {"name":"maxSkew","json":"maxSkew","kind":"int32"},
@@ -486,6 +491,8 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "imageID": {"name":"imageID","json":"imageID","kind":"string"},
     "containerID": {"name":"containerID","json":"containerID","kind":"string"},
     "started": {"name":"started","json":"started","kind":"bool","optional":true},
+    "resources": {"name":"resources","json":"resources","kind":"message","type":"tsk.v1.ResourceRequirements"},
+    "allocatedResources": {"name":"allocatedResources","json":"allocatedResources","kind":"map","value":{"kind":"string"}},
   },
   "tsk.v1.PodCondition": {
     "type": {"name":"type","json":"type","kind":"string"},
@@ -511,6 +518,7 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "initContainerStatuses": {"name":"initContainerStatuses","json":"initContainerStatuses","kind":"message","type":"tsk.v1.ContainerStatus","repeated":true},
     "containerStatuses": {"name":"containerStatuses","json":"containerStatuses","kind":"message","type":"tsk.v1.ContainerStatus","repeated":true},
     "qosClass": {"name":"qosClass","json":"qosClass","kind":"string"},
+    "resources": {"name":"resources","json":"resources","kind":"message","type":"tsk.v1.ResourceRequirements"},
   },
   "tsk.v1.Pod": {
     "apiVersion": {"name":"apiVersion","json":"apiVersion","kind":"string"},
@@ -797,6 +805,46 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "metadata": {"name":"metadata","json":"metadata","kind":"message","type":"tsk.v1.ListMeta"},
     "items": {"name":"items","json":"items","kind":"message","type":"tsk.v1.Secret","repeated":true},
   },
+  "tsk.v1.ImageVolumeSource": {
+    "reference": {"name":"reference","json":"reference","kind":"string"},
+    "pullPolicy": {"name":"pullPolicy","json":"pullPolicy","kind":"string"},
+  },
+  "tsk.v1.CgroupOptions": {
+    "mountMode": {"name":"mountMode","json":"mountMode","kind":"string"},
+  },
+  "tsk.v1.ContainerResizePolicy": {
+    "resourceName": {"name":"resourceName","json":"resourceName","kind":"string"},
+    "restartPolicy": {"name":"restartPolicy","json":"restartPolicy","kind":"string"},
+  },
+  "tsk.v1.ContainerRestartRuleOnExitCodes": {
+    "operator": {"name":"operator","json":"operator","kind":"string"},
+    "values": {"name":"values","json":"values","kind":"int32","repeated":true},
+  },
+  "tsk.v1.ContainerRestartRule": {
+    "action": {"name":"action","json":"action","kind":"string"},
+    "exitCodes": {"name":"exitCodes","json":"exitCodes","kind":"message","type":"tsk.v1.ContainerRestartRuleOnExitCodes"},
+  },
+  "tsk.v1.Lease": {
+    "apiVersion": {"name":"apiVersion","json":"apiVersion","kind":"string"},
+    "kind": {"name":"kind","json":"kind","kind":"string"},
+    "metadata": {"name":"metadata","json":"metadata","kind":"message","type":"tsk.v1.ObjectMeta"},
+    "spec": {"name":"spec","json":"spec","kind":"message","type":"tsk.v1.LeaseSpec"},
+  },
+  "tsk.v1.LeaseSpec": {
+    "holderIdentity": {"name":"holderIdentity","json":"holderIdentity","kind":"string"},
+    "leaseDurationSeconds": {"name":"leaseDurationSeconds","json":"leaseDurationSeconds","kind":"int32","optional":true},
+    "acquireTime": {"name":"acquireTime","json":"acquireTime","kind":"string"},
+    "renewTime": {"name":"renewTime","json":"renewTime","kind":"string"},
+    "leaseTransitions": {"name":"leaseTransitions","json":"leaseTransitions","kind":"int32","optional":true},
+    "strategy": {"name":"strategy","json":"strategy","kind":"string"},
+    "preferredHolder": {"name":"preferredHolder","json":"preferredHolder","kind":"string"},
+  },
+  "tsk.v1.LeaseList": {
+    "apiVersion": {"name":"apiVersion","json":"apiVersion","kind":"string"},
+    "kind": {"name":"kind","json":"kind","kind":"string"},
+    "metadata": {"name":"metadata","json":"metadata","kind":"message","type":"tsk.v1.ListMeta"},
+    "items": {"name":"items","json":"items","kind":"message","type":"tsk.v1.Lease","repeated":true},
+  },
   "tsk.v1.PodLogsRequest": {
     "namespace": {"name":"namespace","json":"namespace","kind":"string"},
     "name": {"name":"name","json":"name","kind":"string"},
@@ -978,6 +1026,18 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
   "tsk.v1.SecretWatchEvent": {
     "type": {"name":"type","json":"type","kind":"string"},
     "object": {"name":"object","json":"object","kind":"message","type":"tsk.v1.Secret"},
+  },
+  "tsk.v1.CreateLeaseRequest": {
+    "object": {"name":"object","json":"object","kind":"message","type":"tsk.v1.Lease"},
+    "options": {"name":"options","json":"options","kind":"message","type":"tsk.v1.CreateOptions"},
+  },
+  "tsk.v1.UpdateLeaseRequest": {
+    "object": {"name":"object","json":"object","kind":"message","type":"tsk.v1.Lease"},
+    "options": {"name":"options","json":"options","kind":"message","type":"tsk.v1.UpdateOptions"},
+  },
+  "tsk.v1.LeaseWatchEvent": {
+    "type": {"name":"type","json":"type","kind":"string"},
+    "object": {"name":"object","json":"object","kind":"message","type":"tsk.v1.Lease"},
   },
   "tsk.v1.ClusterInfoRequest": {
   },

@@ -30,6 +30,8 @@ import {
   EndpointsList,
   Event,
   EventList,
+  Lease,
+  LeaseList,
   Namespace,
   NamespaceList,
   Node,
@@ -258,6 +260,25 @@ export interface UpdateSecretRequest {
 export interface SecretWatchEvent {
   type?: string | undefined;
   object?: Secret | undefined;
+}
+
+export interface CreateLeaseRequest {
+  object?: Lease | undefined;
+  options?: CreateOptions | undefined;
+}
+
+export interface UpdateLeaseRequest {
+  object?: Lease | undefined;
+  options?: UpdateOptions | undefined;
+}
+
+/**
+ * type is ADDED, MODIFIED, DELETED or BOOKMARK. A BOOKMARK's object carries
+ * only metadata.resourceVersion: every change up to it has been sent.
+ */
+export interface LeaseWatchEvent {
+  type?: string | undefined;
+  object?: Lease | undefined;
 }
 
 function createBaseStatusCause(): StatusCause {
@@ -2019,6 +2040,177 @@ export const SecretWatchEvent: MessageFns<SecretWatchEvent> = {
   },
 };
 
+function createBaseCreateLeaseRequest(): CreateLeaseRequest {
+  return { object: undefined, options: undefined };
+}
+
+export const CreateLeaseRequest: MessageFns<CreateLeaseRequest> = {
+  encode(message: CreateLeaseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.object !== undefined) {
+      Lease.encode(message.object, writer.uint32(10).fork()).join();
+    }
+    if (message.options !== undefined) {
+      CreateOptions.encode(message.options, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateLeaseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateLeaseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.object = Lease.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.options = CreateOptions.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUpdateLeaseRequest(): UpdateLeaseRequest {
+  return { object: undefined, options: undefined };
+}
+
+export const UpdateLeaseRequest: MessageFns<UpdateLeaseRequest> = {
+  encode(message: UpdateLeaseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.object !== undefined) {
+      Lease.encode(message.object, writer.uint32(10).fork()).join();
+    }
+    if (message.options !== undefined) {
+      UpdateOptions.encode(message.options, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateLeaseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateLeaseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.object = Lease.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.options = UpdateOptions.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLeaseWatchEvent(): LeaseWatchEvent {
+  return { type: "", object: undefined };
+}
+
+export const LeaseWatchEvent: MessageFns<LeaseWatchEvent> = {
+  encode(message: LeaseWatchEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== undefined && message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.object !== undefined) {
+      Lease.encode(message.object, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseWatchEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseWatchEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.object = Lease.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 export type DiscoveryService = typeof DiscoveryService;
 export const DiscoveryService = {
   version: {
@@ -2137,6 +2329,16 @@ export const PodServiceService = {
     responseSerialize: (value: Pod): Buffer => Buffer.from(Pod.encode(value).finish()),
     responseDeserialize: (value: Buffer): Pod => Pod.decode(value),
   },
+  /** The resize subresource: only the containers' (and the pod's) resources are taken (KEP-1287). */
+  updateResize: {
+    path: "/tsk.v1.PodService/UpdateResize" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdatePodRequest): Buffer => Buffer.from(UpdatePodRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdatePodRequest => UpdatePodRequest.decode(value),
+    responseSerialize: (value: Pod): Buffer => Buffer.from(Pod.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Pod => Pod.decode(value),
+  },
   /** The container's log, through the node's tunnel (kubectl logs). */
   logs: {
     path: "/tsk.v1.PodService/Logs" as const,
@@ -2171,6 +2373,8 @@ export interface PodServiceServer extends UntypedServiceImplementation {
   watch: handleServerStreamingCall<WatchRequest, PodWatchEvent>;
   /** Sets spec.nodeName once; ABORTED when the pod is already bound. */
   bind: handleUnaryCall<BindRequest, Pod>;
+  /** The resize subresource: only the containers' (and the pod's) resources are taken (KEP-1287). */
+  updateResize: handleUnaryCall<UpdatePodRequest, Pod>;
   /** The container's log, through the node's tunnel (kubectl logs). */
   logs: handleServerStreamingCall<PodLogsRequest, PodLogsChunk>;
   /** A command in a running container (kubectl exec): the first message starts it. */
@@ -2270,6 +2474,22 @@ export interface PodServiceClient extends Client {
   ): ClientUnaryCall;
   bind(
     request: BindRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Pod) => void,
+  ): ClientUnaryCall;
+  /** The resize subresource: only the containers' (and the pod's) resources are taken (KEP-1287). */
+  updateResize(
+    request: UpdatePodRequest,
+    callback: (error: ServiceError | null, response: Pod) => void,
+  ): ClientUnaryCall;
+  updateResize(
+    request: UpdatePodRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Pod) => void,
+  ): ClientUnaryCall;
+  updateResize(
+    request: UpdatePodRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Pod) => void,
@@ -3767,6 +3987,182 @@ export const SecretServiceClient = makeGenericClientConstructor(
 ) as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): SecretServiceClient;
   service: typeof SecretServiceService;
+  serviceName: string;
+};
+
+export type LeaseServiceService = typeof LeaseServiceService;
+export const LeaseServiceService = {
+  create: {
+    path: "/tsk.v1.LeaseService/Create" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateLeaseRequest): Buffer => Buffer.from(CreateLeaseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateLeaseRequest => CreateLeaseRequest.decode(value),
+    responseSerialize: (value: Lease): Buffer => Buffer.from(Lease.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Lease => Lease.decode(value),
+  },
+  get: {
+    path: "/tsk.v1.LeaseService/Get" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRequest): Buffer => Buffer.from(GetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRequest => GetRequest.decode(value),
+    responseSerialize: (value: Lease): Buffer => Buffer.from(Lease.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Lease => Lease.decode(value),
+  },
+  list: {
+    path: "/tsk.v1.LeaseService/List" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRequest): Buffer => Buffer.from(ListRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRequest => ListRequest.decode(value),
+    responseSerialize: (value: LeaseList): Buffer => Buffer.from(LeaseList.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LeaseList => LeaseList.decode(value),
+  },
+  /** Fails with ABORTED when object.metadata.resourceVersion is stale. */
+  update: {
+    path: "/tsk.v1.LeaseService/Update" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateLeaseRequest): Buffer => Buffer.from(UpdateLeaseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateLeaseRequest => UpdateLeaseRequest.decode(value),
+    responseSerialize: (value: Lease): Buffer => Buffer.from(Lease.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Lease => Lease.decode(value),
+  },
+  /** Leases have no status: UpdateStatus is Update (kept so every kind has the same verbs). */
+  updateStatus: {
+    path: "/tsk.v1.LeaseService/UpdateStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateLeaseRequest): Buffer => Buffer.from(UpdateLeaseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateLeaseRequest => UpdateLeaseRequest.decode(value),
+    responseSerialize: (value: Lease): Buffer => Buffer.from(Lease.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Lease => Lease.decode(value),
+  },
+  delete: {
+    path: "/tsk.v1.LeaseService/Delete" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteRequest): Buffer => Buffer.from(DeleteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteRequest => DeleteRequest.decode(value),
+    responseSerialize: (value: Lease): Buffer => Buffer.from(Lease.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Lease => Lease.decode(value),
+  },
+  watch: {
+    path: "/tsk.v1.LeaseService/Watch" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchRequest): Buffer => Buffer.from(WatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchRequest => WatchRequest.decode(value),
+    responseSerialize: (value: LeaseWatchEvent): Buffer => Buffer.from(LeaseWatchEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LeaseWatchEvent => LeaseWatchEvent.decode(value),
+  },
+} as const;
+
+export interface LeaseServiceServer extends UntypedServiceImplementation {
+  create: handleUnaryCall<CreateLeaseRequest, Lease>;
+  get: handleUnaryCall<GetRequest, Lease>;
+  list: handleUnaryCall<ListRequest, LeaseList>;
+  /** Fails with ABORTED when object.metadata.resourceVersion is stale. */
+  update: handleUnaryCall<UpdateLeaseRequest, Lease>;
+  /** Leases have no status: UpdateStatus is Update (kept so every kind has the same verbs). */
+  updateStatus: handleUnaryCall<UpdateLeaseRequest, Lease>;
+  delete: handleUnaryCall<DeleteRequest, Lease>;
+  watch: handleServerStreamingCall<WatchRequest, LeaseWatchEvent>;
+}
+
+export interface LeaseServiceClient extends Client {
+  create(request: CreateLeaseRequest, callback: (error: ServiceError | null, response: Lease) => void): ClientUnaryCall;
+  create(
+    request: CreateLeaseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Lease) => void,
+  ): ClientUnaryCall;
+  create(
+    request: CreateLeaseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Lease) => void,
+  ): ClientUnaryCall;
+  get(request: GetRequest, callback: (error: ServiceError | null, response: Lease) => void): ClientUnaryCall;
+  get(
+    request: GetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Lease) => void,
+  ): ClientUnaryCall;
+  get(
+    request: GetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Lease) => void,
+  ): ClientUnaryCall;
+  list(request: ListRequest, callback: (error: ServiceError | null, response: LeaseList) => void): ClientUnaryCall;
+  list(
+    request: ListRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LeaseList) => void,
+  ): ClientUnaryCall;
+  list(
+    request: ListRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LeaseList) => void,
+  ): ClientUnaryCall;
+  /** Fails with ABORTED when object.metadata.resourceVersion is stale. */
+  update(request: UpdateLeaseRequest, callback: (error: ServiceError | null, response: Lease) => void): ClientUnaryCall;
+  update(
+    request: UpdateLeaseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Lease) => void,
+  ): ClientUnaryCall;
+  update(
+    request: UpdateLeaseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Lease) => void,
+  ): ClientUnaryCall;
+  /** Leases have no status: UpdateStatus is Update (kept so every kind has the same verbs). */
+  updateStatus(
+    request: UpdateLeaseRequest,
+    callback: (error: ServiceError | null, response: Lease) => void,
+  ): ClientUnaryCall;
+  updateStatus(
+    request: UpdateLeaseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Lease) => void,
+  ): ClientUnaryCall;
+  updateStatus(
+    request: UpdateLeaseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Lease) => void,
+  ): ClientUnaryCall;
+  delete(request: DeleteRequest, callback: (error: ServiceError | null, response: Lease) => void): ClientUnaryCall;
+  delete(
+    request: DeleteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Lease) => void,
+  ): ClientUnaryCall;
+  delete(
+    request: DeleteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Lease) => void,
+  ): ClientUnaryCall;
+  watch(request: WatchRequest, options?: Partial<CallOptions>): ClientReadableStream<LeaseWatchEvent>;
+  watch(
+    request: WatchRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<LeaseWatchEvent>;
+}
+
+export const LeaseServiceClient = makeGenericClientConstructor(
+  LeaseServiceService,
+  "tsk.v1.LeaseService",
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): LeaseServiceClient;
+  service: typeof LeaseServiceService;
   serviceName: string;
 };
 

@@ -214,7 +214,15 @@ export interface Container {
    * Only on init containers, only "Always": a sidecar that keeps running
    * beside the main containers (KEP-753).
    */
-  restartPolicy?: string | undefined;
+  restartPolicy?:
+    | string
+    | undefined;
+  /** Per resource, whether an in-place resize restarts the container (KEP-1287). */
+  resizePolicy?:
+    | ContainerResizePolicy[]
+    | undefined;
+  /** Rules on the container's exit code that override restartPolicy (KEP-5307, KEP-5532). */
+  restartPolicyRules?: ContainerRestartRule[] | undefined;
 }
 
 /** Kubernetes core/v1 Capabilities: POSIX capability names without the CAP_ prefix. */
@@ -264,7 +272,11 @@ export interface SecurityContext {
   /** Default or Unmasked. */
   procMount?: string | undefined;
   seccompProfile?: SeccompProfile | undefined;
-  appArmorProfile?: AppArmorProfile | undefined;
+  appArmorProfile?:
+    | AppArmorProfile
+    | undefined;
+  /** How the container sees its cgroup (KEP-5474): mountMode ReadOnly (default) or ReadWrite. */
+  cgroupOptions?: CgroupOptions | undefined;
 }
 
 /** Kubernetes core/v1 PodSecurityContext; container settings override it. */
@@ -379,7 +391,11 @@ export interface Volume {
   configMap?: ConfigMapVolumeSource | undefined;
   secret?: SecretVolumeSource | undefined;
   downwardAPI?: DownwardAPIVolumeSource | undefined;
-  projected?: ProjectedVolumeSource | undefined;
+  projected?:
+    | ProjectedVolumeSource
+    | undefined;
+  /** An OCI image (or artifact) mounted read-only (KEP-4639, ImageVolume). */
+  image?: ImageVolumeSource | undefined;
 }
 
 /** An extra line of the pod's /etc/hosts. */
@@ -470,7 +486,11 @@ export interface PodSpec {
     | boolean
     | undefined;
   /** How the pod spreads among topology domains (the scheduler's PodTopologySpread). */
-  topologySpreadConstraints?: TopologySpreadConstraint[] | undefined;
+  topologySpreadConstraints?:
+    | TopologySpreadConstraint[]
+    | undefined;
+  /** false runs the pod in its own user namespace (KEP-127); true or unset shares the host's. */
+  hostUsers?: boolean | undefined;
 }
 
 export interface PodSpec_NodeSelectorEntry {
@@ -629,7 +649,20 @@ export interface ContainerStatus {
   image?: string | undefined;
   imageID?: string | undefined;
   containerID?: string | undefined;
-  started?: boolean | undefined;
+  started?:
+    | boolean
+    | undefined;
+  /** The requests and limits the container runs with now (they lag spec during a resize). */
+  resources?:
+    | ResourceRequirements
+    | undefined;
+  /** What the kubelet admitted for the container (status.containerStatuses[].allocatedResources). */
+  allocatedResources?: { [key: string]: string } | undefined;
+}
+
+export interface ContainerStatus_AllocatedResourcesEntry {
+  key: string;
+  value: string;
 }
 
 export interface PodCondition {
@@ -662,7 +695,11 @@ export interface PodStatus {
   startTime?: string | undefined;
   initContainerStatuses?: ContainerStatus[] | undefined;
   containerStatuses?: ContainerStatus[] | undefined;
-  qosClass?: string | undefined;
+  qosClass?:
+    | string
+    | undefined;
+  /** The pod-level requests and limits in effect (pod-level in-place resize). */
+  resources?: ResourceRequirements | undefined;
 }
 
 export interface Pod {
@@ -1082,6 +1119,69 @@ export interface SecretList {
   kind?: string | undefined;
   metadata?: ListMeta | undefined;
   items?: Secret[] | undefined;
+}
+
+export interface ImageVolumeSource {
+  /** Image or artifact reference, as a container's image. */
+  reference?:
+    | string
+    | undefined;
+  /** Always, Never or IfNotPresent (defaulted as a container's imagePullPolicy). */
+  pullPolicy?: string | undefined;
+}
+
+export interface CgroupOptions {
+  /** ReadOnly (default) or ReadWrite. */
+  mountMode?: string | undefined;
+}
+
+export interface ContainerResizePolicy {
+  /** cpu or memory. */
+  resourceName?:
+    | string
+    | undefined;
+  /** NotRequired (default) or RestartContainer. */
+  restartPolicy?: string | undefined;
+}
+
+export interface ContainerRestartRuleOnExitCodes {
+  /** In or NotIn. */
+  operator?: string | undefined;
+  values?: number[] | undefined;
+}
+
+export interface ContainerRestartRule {
+  /** Restart, or RestartAllContainers (the whole pod, init containers first). */
+  action?: string | undefined;
+  exitCodes?: ContainerRestartRuleOnExitCodes | undefined;
+}
+
+/** coordination.k8s.io/v1 Lease: leader election and node heartbeats. */
+export interface Lease {
+  apiVersion?: string | undefined;
+  kind?: string | undefined;
+  metadata?: ObjectMeta | undefined;
+  spec?: LeaseSpec | undefined;
+}
+
+export interface LeaseSpec {
+  holderIdentity?: string | undefined;
+  leaseDurationSeconds?:
+    | number
+    | undefined;
+  /** RFC 3339 with microseconds (MicroTime). */
+  acquireTime?: string | undefined;
+  renewTime?: string | undefined;
+  leaseTransitions?: number | undefined;
+  strategy?: string | undefined;
+  preferredHolder?: string | undefined;
+}
+
+export interface LeaseList {
+  apiVersion?: string | undefined;
+  kind?: string | undefined;
+  metadata?: ListMeta | undefined;
+  items?: Lease[] | undefined;
 }
 
 function createBaseEnvVar(): EnvVar {
@@ -2682,6 +2782,8 @@ function createBaseContainer(): Container {
     lifecycle: undefined,
     terminationMessagePolicy: "",
     restartPolicy: "",
+    resizePolicy: [],
+    restartPolicyRules: [],
   };
 }
 
@@ -2764,6 +2866,16 @@ export const Container: MessageFns<Container> = {
     }
     if (message.restartPolicy !== undefined && message.restartPolicy !== "") {
       writer.uint32(178).string(message.restartPolicy);
+    }
+    if (message.resizePolicy !== undefined && message.resizePolicy.length !== 0) {
+      for (const v of message.resizePolicy) {
+        ContainerResizePolicy.encode(v!, writer.uint32(186).fork()).join();
+      }
+    }
+    if (message.restartPolicyRules !== undefined && message.restartPolicyRules.length !== 0) {
+      for (const v of message.restartPolicyRules) {
+        ContainerRestartRule.encode(v!, writer.uint32(194).fork()).join();
+      }
     }
     return writer;
   },
@@ -2973,6 +3085,28 @@ export const Container: MessageFns<Container> = {
             }
 
             message.restartPolicy = reader.string();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            const el = ContainerResizePolicy.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.resizePolicy!.push(el);
+            }
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            const el = ContainerRestartRule.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.restartPolicyRules!.push(el);
+            }
             continue;
           }
         }
@@ -3318,6 +3452,7 @@ function createBaseSecurityContext(): SecurityContext {
     procMount: "",
     seccompProfile: undefined,
     appArmorProfile: undefined,
+    cgroupOptions: undefined,
   };
 }
 
@@ -3355,6 +3490,9 @@ export const SecurityContext: MessageFns<SecurityContext> = {
     }
     if (message.appArmorProfile !== undefined) {
       AppArmorProfile.encode(message.appArmorProfile, writer.uint32(90).fork()).join();
+    }
+    if (message.cgroupOptions !== undefined) {
+      CgroupOptions.encode(message.cgroupOptions, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -3458,6 +3596,14 @@ export const SecurityContext: MessageFns<SecurityContext> = {
             }
 
             message.appArmorProfile = AppArmorProfile.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.cgroupOptions = CgroupOptions.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -4498,6 +4644,7 @@ function createBaseVolume(): Volume {
     secret: undefined,
     downwardAPI: undefined,
     projected: undefined,
+    image: undefined,
   };
 }
 
@@ -4523,6 +4670,9 @@ export const Volume: MessageFns<Volume> = {
     }
     if (message.projected !== undefined) {
       ProjectedVolumeSource.encode(message.projected, writer.uint32(58).fork()).join();
+    }
+    if (message.image !== undefined) {
+      ImageVolumeSource.encode(message.image, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -4594,6 +4744,14 @@ export const Volume: MessageFns<Volume> = {
             }
 
             message.projected = ProjectedVolumeSource.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.image = ImageVolumeSource.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -4977,6 +5135,7 @@ function createBasePodSpec(): PodSpec {
     resources: undefined,
     shareProcessNamespace: undefined,
     topologySpreadConstraints: [],
+    hostUsers: undefined,
   };
 }
 
@@ -5081,6 +5240,9 @@ export const PodSpec: MessageFns<PodSpec> = {
       for (const v of message.topologySpreadConstraints) {
         TopologySpreadConstraint.encode(v!, writer.uint32(210).fork()).join();
       }
+    }
+    if (message.hostUsers !== undefined) {
+      writer.uint32(232).bool(message.hostUsers);
     }
     return writer;
   },
@@ -5347,6 +5509,14 @@ export const PodSpec: MessageFns<PodSpec> = {
             if (el !== undefined) {
               message.topologySpreadConstraints!.push(el);
             }
+            continue;
+          }
+          case 29: {
+            if (tag !== 232) {
+              break;
+            }
+
+            message.hostUsers = reader.bool();
             continue;
           }
         }
@@ -6801,6 +6971,8 @@ function createBaseContainerStatus(): ContainerStatus {
     imageID: "",
     containerID: "",
     started: undefined,
+    resources: undefined,
+    allocatedResources: {},
   };
 }
 
@@ -6833,6 +7005,12 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     if (message.started !== undefined) {
       writer.uint32(72).bool(message.started);
     }
+    if (message.resources !== undefined) {
+      ResourceRequirements.encode(message.resources, writer.uint32(82).fork()).join();
+    }
+    globalThis.Object.entries(message.allocatedResources || {}).forEach(([key, value]: [string, string]) => {
+      ContainerStatus_AllocatedResourcesEntry.encode({ key: key as any, value }, writer.uint32(90).fork()).join();
+    });
     return writer;
   },
 
@@ -6919,6 +7097,82 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
             }
 
             message.started = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.resources = ResourceRequirements.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            const entry11 = ContainerStatus_AllocatedResourcesEntry.decode(reader, reader.uint32());
+            if (entry11.value !== undefined) {
+              message.allocatedResources![entry11.key] = entry11.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseContainerStatus_AllocatedResourcesEntry(): ContainerStatus_AllocatedResourcesEntry {
+  return { key: "", value: "" };
+}
+
+export const ContainerStatus_AllocatedResourcesEntry: MessageFns<ContainerStatus_AllocatedResourcesEntry> = {
+  encode(message: ContainerStatus_AllocatedResourcesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerStatus_AllocatedResourcesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerStatus_AllocatedResourcesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
             continue;
           }
         }
@@ -7095,6 +7349,7 @@ function createBasePodStatus(): PodStatus {
     initContainerStatuses: [],
     containerStatuses: [],
     qosClass: "",
+    resources: undefined,
   };
 }
 
@@ -7143,6 +7398,9 @@ export const PodStatus: MessageFns<PodStatus> = {
     }
     if (message.qosClass !== undefined && message.qosClass !== "") {
       writer.uint32(98).string(message.qosClass);
+    }
+    if (message.resources !== undefined) {
+      ResourceRequirements.encode(message.resources, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -7266,6 +7524,14 @@ export const PodStatus: MessageFns<PodStatus> = {
             }
 
             message.qosClass = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.resources = ResourceRequirements.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -11637,6 +11903,577 @@ export const SecretList: MessageFns<SecretList> = {
             }
 
             const el = Secret.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.items!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseImageVolumeSource(): ImageVolumeSource {
+  return { reference: "", pullPolicy: "" };
+}
+
+export const ImageVolumeSource: MessageFns<ImageVolumeSource> = {
+  encode(message: ImageVolumeSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reference !== undefined && message.reference !== "") {
+      writer.uint32(10).string(message.reference);
+    }
+    if (message.pullPolicy !== undefined && message.pullPolicy !== "") {
+      writer.uint32(18).string(message.pullPolicy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImageVolumeSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImageVolumeSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pullPolicy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCgroupOptions(): CgroupOptions {
+  return { mountMode: "" };
+}
+
+export const CgroupOptions: MessageFns<CgroupOptions> = {
+  encode(message: CgroupOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mountMode !== undefined && message.mountMode !== "") {
+      writer.uint32(10).string(message.mountMode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CgroupOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCgroupOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mountMode = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseContainerResizePolicy(): ContainerResizePolicy {
+  return { resourceName: "", restartPolicy: "" };
+}
+
+export const ContainerResizePolicy: MessageFns<ContainerResizePolicy> = {
+  encode(message: ContainerResizePolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resourceName !== undefined && message.resourceName !== "") {
+      writer.uint32(10).string(message.resourceName);
+    }
+    if (message.restartPolicy !== undefined && message.restartPolicy !== "") {
+      writer.uint32(18).string(message.restartPolicy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerResizePolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerResizePolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resourceName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.restartPolicy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseContainerRestartRuleOnExitCodes(): ContainerRestartRuleOnExitCodes {
+  return { operator: "", values: [] };
+}
+
+export const ContainerRestartRuleOnExitCodes: MessageFns<ContainerRestartRuleOnExitCodes> = {
+  encode(message: ContainerRestartRuleOnExitCodes, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.operator !== undefined && message.operator !== "") {
+      writer.uint32(10).string(message.operator);
+    }
+    if (message.values !== undefined && message.values.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.values) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerRestartRuleOnExitCodes {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerRestartRuleOnExitCodes();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.operator = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.values!.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.values!.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseContainerRestartRule(): ContainerRestartRule {
+  return { action: "", exitCodes: undefined };
+}
+
+export const ContainerRestartRule: MessageFns<ContainerRestartRule> = {
+  encode(message: ContainerRestartRule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== undefined && message.action !== "") {
+      writer.uint32(10).string(message.action);
+    }
+    if (message.exitCodes !== undefined) {
+      ContainerRestartRuleOnExitCodes.encode(message.exitCodes, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerRestartRule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerRestartRule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.exitCodes = ContainerRestartRuleOnExitCodes.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLease(): Lease {
+  return { apiVersion: "", kind: "", metadata: undefined, spec: undefined };
+}
+
+export const Lease: MessageFns<Lease> = {
+  encode(message: Lease, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.apiVersion !== undefined && message.apiVersion !== "") {
+      writer.uint32(10).string(message.apiVersion);
+    }
+    if (message.kind !== undefined && message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.metadata !== undefined) {
+      ObjectMeta.encode(message.metadata, writer.uint32(26).fork()).join();
+    }
+    if (message.spec !== undefined) {
+      LeaseSpec.encode(message.spec, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Lease {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLease();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.apiVersion = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.metadata = ObjectMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.spec = LeaseSpec.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLeaseSpec(): LeaseSpec {
+  return {
+    holderIdentity: "",
+    leaseDurationSeconds: undefined,
+    acquireTime: "",
+    renewTime: "",
+    leaseTransitions: undefined,
+    strategy: "",
+    preferredHolder: "",
+  };
+}
+
+export const LeaseSpec: MessageFns<LeaseSpec> = {
+  encode(message: LeaseSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.holderIdentity !== undefined && message.holderIdentity !== "") {
+      writer.uint32(10).string(message.holderIdentity);
+    }
+    if (message.leaseDurationSeconds !== undefined) {
+      writer.uint32(16).int32(message.leaseDurationSeconds);
+    }
+    if (message.acquireTime !== undefined && message.acquireTime !== "") {
+      writer.uint32(26).string(message.acquireTime);
+    }
+    if (message.renewTime !== undefined && message.renewTime !== "") {
+      writer.uint32(34).string(message.renewTime);
+    }
+    if (message.leaseTransitions !== undefined) {
+      writer.uint32(40).int32(message.leaseTransitions);
+    }
+    if (message.strategy !== undefined && message.strategy !== "") {
+      writer.uint32(50).string(message.strategy);
+    }
+    if (message.preferredHolder !== undefined && message.preferredHolder !== "") {
+      writer.uint32(58).string(message.preferredHolder);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.holderIdentity = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.leaseDurationSeconds = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.acquireTime = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.renewTime = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.leaseTransitions = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.strategy = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.preferredHolder = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLeaseList(): LeaseList {
+  return { apiVersion: "", kind: "", metadata: undefined, items: [] };
+}
+
+export const LeaseList: MessageFns<LeaseList> = {
+  encode(message: LeaseList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.apiVersion !== undefined && message.apiVersion !== "") {
+      writer.uint32(10).string(message.apiVersion);
+    }
+    if (message.kind !== undefined && message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.metadata !== undefined) {
+      ListMeta.encode(message.metadata, writer.uint32(26).fork()).join();
+    }
+    if (message.items !== undefined && message.items.length !== 0) {
+      for (const v of message.items) {
+        Lease.encode(v!, writer.uint32(34).fork()).join();
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseList {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseList();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.apiVersion = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.metadata = ListMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const el = Lease.decode(reader, reader.uint32());
             if (el !== undefined) {
               message.items!.push(el);
             }
