@@ -8,6 +8,7 @@
 import type { Container, Pod } from '../api/gen/tsk/v1/core';
 import { goDuration } from './backoff';
 import { containerNameOf, restartCountOf, type PodRuntimeState } from './pod-runtime';
+import { exitAction, restartAllMessage } from './restart-rules';
 import type { ContainerStatus } from './runtime/runtime';
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
@@ -65,6 +66,21 @@ export interface PodPlan {
   backOff: Map<string, string>;
   /** When a back-off ends and the pod should be synced again (ms from now). */
   requeueAfterMs: number | undefined;
+  /**
+   * A RestartAllContainers rule matched (KEP-5532): every container is killed
+   * at once and every instance removed (`removeContainers`, the trigger's
+   * last), keeping the sandbox, its IP and volumes; the next pass starts the
+   * pod from its first init container.
+   */
+  restartAll: RestartAll | undefined;
+}
+
+export interface RestartAll {
+  /** The container whose exit matched the rule. */
+  name: string;
+  exitCode: number;
+  /** The AllContainersRestarting condition's message. */
+  message: string;
 }
 
 export function restartPolicyOf(pod: Pod): RestartPolicy {
@@ -115,29 +131,61 @@ export function containerFieldPath(pod: Pod, name: string): string {
 
 /**
  * True when the pod will never run a container again: the API says it
- * Succeeded or Failed, or every container exited and its restart policy
- * starts none of them again.
+ * Succeeded or Failed, an init container failed for good, or every
+ * container exited and neither its rules nor its (or the pod's) restart
+ * policy start any of them again (KEP-5307).
  */
 export function podFinished(pod: Pod, state: PodRuntimeState): boolean {
   const phase = pod.status?.phase;
   if (phase === 'Succeeded' || phase === 'Failed') return true;
-  const policy = restartPolicyOf(pod);
-  if (policy === 'Never' && initFailed(pod, state)) return true;
+  if (initFailed(pod, state)) return true;
   const spec = pod.spec?.containers ?? [];
-  if (policy === 'Always' || spec.length === 0) return false;
+  if (spec.length === 0) return false;
   return spec.every((c) => {
     const latest = state.containers.find((x) => containerNameOf(x) === (c.name ?? ''));
-    return latest !== undefined && isExited(latest) && !shouldRestart(policy, latest.exitCode);
+    return latest !== undefined && isExited(latest) && exitAction(pod, c, latest.exitCode) === 'None';
   });
 }
 
-/** A (non-sidecar) init container's newest instance exited non-zero (and is not running again). */
+/** A (non-sidecar) init container's newest instance exited non-zero and nothing starts it (or the pod) again. */
 function initFailed(pod: Pod, state: PodRuntimeState): boolean {
   return (pod.spec?.initContainers ?? []).some((c) => {
     if (isSidecar(c)) return false;
     const latest = state.containers.find((x) => containerNameOf(x) === (c.name ?? ''));
-    return latest !== undefined && isExited(latest) && latest.exitCode !== 0;
+    return latest !== undefined && isExited(latest) && latest.exitCode !== 0 && exitAction(pod, c, latest.exitCode, true) === 'None';
   });
+}
+
+/**
+ * The restart count of a container's next instance when the runtime has
+ * none of it: one more than the API's count when the API saw it run (its
+ * instances were removed, as by an in-place pod restart), else 0.
+ */
+export function nextRestartCount(pod: Pod, name: string, init: boolean, latest: ContainerStatus | undefined): number {
+  if (latest) return restartCountOf(latest) + 1;
+  const old = (init ? pod.status?.initContainerStatuses : pod.status?.containerStatuses)?.find((s) => s.name === name);
+  const ran = old?.state?.running !== undefined || old?.state?.terminated !== undefined || old?.lastState?.terminated !== undefined;
+  return ran ? (old?.restartCount ?? 0) + 1 : 0;
+}
+
+/**
+ * The exited container in `sandboxId` whose exit matched a
+ * RestartAllContainers rule (KEP-5532), if any: init containers (sidecars
+ * included) first, in spec order, then the app containers. Only a newest
+ * instance counts, so once the pod restarted (every instance removed) the
+ * same exit never triggers again.
+ */
+export function restartAllTrigger(pod: Pod, state: PodRuntimeState, sandboxId: string): { container: ContainerStatus; exitCode: number } | undefined {
+  const specs: Array<[Container, boolean]> = [
+    ...(pod.spec?.initContainers ?? []).map((c): [Container, boolean] => [c, true]),
+    ...(pod.spec?.containers ?? []).map((c): [Container, boolean] => [c, false]),
+  ];
+  for (const [c, init] of specs) {
+    const latest = state.containers.find((x) => containerNameOf(x) === (c.name ?? ''));
+    if (!latest || latest.sandboxId !== sandboxId || !isExited(latest)) continue;
+    if (exitAction(pod, c, latest.exitCode, init) === 'RestartAllContainers') return { container: latest, exitCode: latest.exitCode ?? 0 };
+  }
+  return undefined;
 }
 
 /**
@@ -180,6 +228,7 @@ function emptyPlan(): PodPlan {
     removeContainers: [],
     backOff: new Map(),
     requeueAfterMs: undefined,
+    restartAll: undefined,
   };
 }
 
@@ -205,7 +254,7 @@ function collectGarbage(pod: Pod, state: PodRuntimeState, plan: PodPlan): void {
   }
 }
 
-/** A new sandbox is needed: start what the restart policy allows in it. */
+/** A new sandbox is needed: start what the restart policies and rules allow in it. */
 function planNewSandbox(pod: Pod, state: PodRuntimeState, policy: RestartPolicy, plan: PodPlan): void {
   plan.killPod = state.containers.some(isRunning);
   // A pod that must not restart and already ran is not started again in a new sandbox (Kubernetes does the same).
@@ -214,15 +263,16 @@ function planNewSandbox(pod: Pod, state: PodRuntimeState, policy: RestartPolicy,
   const firstInit = pod.spec?.initContainers?.[0];
   if (firstInit) {
     // A new sandbox runs the init containers again, from the first.
-    const latest = state.containers.find((x) => containerNameOf(x) === (firstInit.name ?? ''));
-    plan.start.push({ index: 0, init: true, name: firstInit.name ?? '', restartCount: latest ? restartCountOf(latest) + 1 : 0, restart: latest !== undefined });
+    const name = firstInit.name ?? '';
+    const latest = state.containers.find((x) => containerNameOf(x) === name);
+    plan.start.push({ index: 0, init: true, name, restartCount: nextRestartCount(pod, name, true, latest), restart: latest !== undefined });
     return;
   }
   (pod.spec?.containers ?? []).forEach((c, index) => {
     const name = c.name ?? '';
     const latest = state.containers.find((x) => containerNameOf(x) === name);
-    if (latest && policy === 'OnFailure' && isExited(latest) && latest.exitCode === 0) return;
-    plan.start.push({ index, name, restartCount: latest ? restartCountOf(latest) + 1 : 0, restart: latest !== undefined });
+    if (latest && isExited(latest) && exitAction(pod, c, latest.exitCode) === 'None') return;
+    plan.start.push({ index, name, restartCount: nextRestartCount(pod, name, false, latest), restart: latest !== undefined });
   });
 }
 
@@ -247,12 +297,12 @@ function planInit(input: PlanInput, sandboxId: string, plan: PodPlan): void {
       }
     } else if (here && isExited(here) && here.exitCode === 0) continue;
     if (!here) {
-      plan.start.push({ index, init: true, name, restartCount: latest ? restartCountOf(latest) + 1 : 0, restart: latest !== undefined });
+      plan.start.push({ index, init: true, name, restartCount: nextRestartCount(input.pod, name, true, latest), restart: latest !== undefined });
     } else if (here.state === 'created') {
       plan.removeContainers.push(here.id);
       plan.start.push({ index, init: true, name, restartCount: restartCountOf(here), restart: false });
     } else if (isExited(here)) {
-      // Failed: under Never the pod is finished (podFinished); otherwise, and always for a sidecar, it restarts with back-off.
+      // Failed: when nothing restarts it the pod is finished (podFinished); otherwise, and always for a sidecar, it restarts with back-off.
       restartAfterBackoff(input, here, name, plan, { index, init: true, name, restartCount: restartCountOf(here) + 1, restart: true });
     }
     return;
@@ -289,22 +339,24 @@ function killOnProbeFailure(input: PlanInput, spec: Container | undefined, lates
 /**
  * Plans one spec container in the current, ready sandbox: an app container
  * (spec.containers[index]) or, with `init`, a sidecar (spec.initContainers[index],
- * whose policy is always Always).
+ * whose policy is always Always). An exited one starts again when its rules
+ * or restart policy say so (exitAction).
  */
-function planContainer(input: PlanInput, sandboxId: string, index: number, policy: RestartPolicy, plan: PodPlan, init = false): void {
+function planContainer(input: PlanInput, sandboxId: string, index: number, plan: PodPlan, init = false): void {
   const spec = (init ? input.pod.spec?.initContainers : input.pod.spec?.containers)?.[index];
+  const restarts = (exitCode: number | undefined): boolean => exitAction(input.pod, spec, exitCode) !== 'None';
   const name = spec?.name ?? '';
   const at = (restartCount: number, restart: boolean): ContainerToStart => ({ index, ...(init ? { init } : {}), name, restartCount, restart });
   const all = input.state.containers.filter((x) => containerNameOf(x) === name);
   const latest = all[0];
   if (!latest) {
-    plan.start.push(at(0, false));
+    plan.start.push(at(nextRestartCount(input.pod, name, init, undefined), false));
     return;
   }
   const next = restartCountOf(latest) + 1;
   if (latest.sandboxId !== sandboxId) {
     // Ran in an earlier sandbox: start here unless it finished for good.
-    if (isExited(latest) && !shouldRestart(policy, latest.exitCode)) return;
+    if (isExited(latest) && !restarts(latest.exitCode)) return;
     plan.start.push(at(next, true));
     return;
   }
@@ -318,8 +370,33 @@ function planContainer(input: PlanInput, sandboxId: string, index: number, polic
     plan.start.push(at(restartCountOf(latest), false));
     return;
   }
-  if (!shouldRestart(policy, latest.exitCode)) return;
+  if (!restarts(latest.exitCode)) return;
   restartAfterBackoff(input, latest, name, plan, at(next, true));
+}
+
+/**
+ * KEP-5532's in-place pod restart, once the trigger's crash back-off allows:
+ * every running container is killed without grace period or preStop hook,
+ * then every instance of the pod is removed, the trigger's last (so a pass
+ * cut short finds the trigger again and finishes the job). The sandbox
+ * stays. Returns false while the back-off holds the restart.
+ */
+function planRestartAll(input: PlanInput, trigger: ContainerStatus, exitCode: number, plan: PodPlan): boolean {
+  const name = containerNameOf(trigger);
+  const remaining = input.crashBackoffRemaining(name, (trigger.finishedAt ?? trigger.createdAt).getTime());
+  if (remaining > 0) {
+    const d = input.crashBackoffDuration(name);
+    plan.backOff.set(name, `back-off ${goDuration(d)} restarting failed container=${name} pod=${podDescription(input.pod)}`);
+    plan.requeueAfterMs = Math.min(plan.requeueAfterMs ?? Infinity, remaining);
+    return false;
+  }
+  const message = restartAllMessage(name, exitCode);
+  plan.restartAll = { name, exitCode, message };
+  plan.kill = input.state.containers
+    .filter(isRunning)
+    .map((c) => ({ id: c.id, name: containerNameOf(c), message: `Container ${containerNameOf(c)} will be restarted: ${message}`, graceSeconds: 0 }));
+  plan.removeContainers = [...input.state.containers.filter((c) => c.id !== trigger.id).map((c) => c.id), trigger.id];
+  return true;
 }
 
 /** The actions that bring the runtime in line with the pod. Pure. */
@@ -339,14 +416,16 @@ export function planPod(input: PlanInput): PodPlan {
     return plan;
   }
   plan.sandboxId = newest.id;
+  const trigger = restartAllTrigger(pod, state, newest.id);
+  if (trigger && planRestartAll(input, trigger.container, trigger.exitCode, plan)) return plan;
   if (!initDone(pod, state, newest.id, input.started)) {
     planInit(input, newest.id, plan);
     return plan;
   }
   // Sidecars run beside the app containers and are restarted whatever the pod's policy (KEP-753).
   (pod.spec?.initContainers ?? []).forEach((c, index) => {
-    if (isSidecar(c)) planContainer(input, newest.id, index, 'Always', plan, true);
+    if (isSidecar(c)) planContainer(input, newest.id, index, plan, true);
   });
-  (pod.spec?.containers ?? []).forEach((_, index) => planContainer(input, newest.id, index, policy, plan));
+  (pod.spec?.containers ?? []).forEach((_, index) => planContainer(input, newest.id, index, plan));
   return plan;
 }

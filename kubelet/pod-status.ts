@@ -6,7 +6,8 @@ import { isPodLevelResourcesSet } from '../api/pod-resources';
 import { type Quantity, tryParseQuantity } from '../api/quantity';
 import type { ContainerState, ContainerStatus as ApiContainerStatus, Pod, PodCondition, PodStatus, ResourceRequirements } from '../api/gen/tsk/v1/core';
 import { containerNameOf, restartCountOf, type PodRuntimeState } from './pod-runtime';
-import { initDone, isSidecar, restartPolicyOf } from './planner';
+import { initDone, isSidecar } from './planner';
+import { exitAction } from './restart-rules';
 import type { ContainerStatus } from './runtime/runtime';
 import { rfc3339 } from '../util/time';
 
@@ -30,7 +31,17 @@ export interface StatusInput {
   terminating?: boolean;
   /** The kubelet failed the pod (DeadlineExceeded): phase Failed with this reason and message. */
   failure?: { reason: string; message: string };
+  /**
+   * KEP-5532's AllContainersRestarting condition: True (with the trigger's
+   * message) while an in-place pod restart kills and removes the
+   * containers, False once it did; unset, the API's condition is kept.
+   */
+  restartingAll?: { status: boolean; message: string };
 }
+
+/** KEP-5532's pod condition of an in-place pod restart, and its reason. */
+export const ALL_CONTAINERS_RESTARTING = 'AllContainersRestarting';
+const CONTAINER_EXITED = 'ContainerExited';
 
 export const CONTAINER_ID_PREFIX = 'tsk://';
 
@@ -64,9 +75,10 @@ function containerStatus(input: StatusInput, index: number, init: boolean, initi
   const out: ApiContainerStatus = { name, image: spec?.image ?? '', imageID: '', ready: false, started: false, restartCount: 0 };
   if (!latest) {
     out.state = { waiting: { reason: wait?.reason ?? 'ContainerCreating', ...(wait?.message ? { message: wait.message } : {}) } };
-    // The runtime lost every instance (cleaned up): keep what the API knew.
+    // The runtime lost every instance (cleaned up, or removed by an in-place pod restart): keep what the API knew.
     out.restartCount = old?.restartCount ?? 0;
-    if (old?.lastState?.terminated) out.lastState = old.lastState;
+    const last = lastTermination(old);
+    if (last) out.lastState = last;
     return out;
   }
   out.restartCount = restartCountOf(latest);
@@ -81,6 +93,11 @@ function containerStatus(input: StatusInput, index: number, init: boolean, initi
   out.state = stateOf(latest);
   if (previous && previous.state !== 'running' && previous.state !== 'created') out.lastState = terminated(previous);
   else if (old?.lastState?.terminated && old.containerID === out.containerID) out.lastState = old.lastState;
+  else if (!previous && old && old.containerID !== out.containerID) {
+    // A new instance whose predecessor the runtime no longer has (an in-place pod restart removed it): the API's record of it.
+    const last = lastTermination(old);
+    if (last) out.lastState = last;
+  }
   // A sidecar reports started and ready as an app container does; a plain init container is never ready while it runs.
   const sidecar = init && isSidecar(spec);
   if (latest.state === 'running') {
@@ -92,26 +109,40 @@ function containerStatus(input: StatusInput, index: number, init: boolean, initi
   return out;
 }
 
-/** Kubernetes' getPhase: the pod phase from its containers' states and its restart policy. */
+/** The termination the API last recorded for a container: its current state when terminated, else its lastState. */
+function lastTermination(old: ApiContainerStatus | undefined): ContainerState | undefined {
+  if (old?.state?.terminated) return { terminated: old.state.terminated };
+  return old?.lastState?.terminated ? old.lastState : undefined;
+}
+
+/**
+ * Kubernetes' getPhase: the pod phase from its app containers' states. A
+ * stopped container that its rules or its (or the pod's) restart policy
+ * start again keeps the pod Running (KEP-5307: a Never pod whose container
+ * may restart is not finished); once none will, the pod Succeeded when all
+ * exited 0 and Failed otherwise.
+ */
 export function podPhase(pod: Pod, statuses: ApiContainerStatus[], terminating = false): string {
   let waiting = 0;
   let running = 0;
   let stopped = 0;
   let succeeded = 0;
   for (const s of statuses) {
+    // A container waiting to restart (back-off) reports its last exit in lastState.
+    const exit = s.state?.terminated ?? (s.state?.running ? undefined : s.lastState?.terminated);
     if (s.state?.running) running++;
-    else if (s.state?.terminated) {
-      stopped++;
-      if (s.state.terminated.exitCode === 0) succeeded++;
-    } else if (s.lastState?.terminated) stopped++;
-    else waiting++;
+    else if (exit) {
+      const spec = pod.spec?.containers?.find((c) => c.name === s.name);
+      // A deleted pod's containers are not restarted (Kubernetes gives it a terminal phase).
+      if (!terminating && exitAction(pod, spec, exit.exitCode) !== 'None') running++;
+      else {
+        stopped++;
+        if (exit.exitCode === 0 && s.state?.terminated) succeeded++;
+      }
+    } else waiting++;
   }
   if (statuses.length === 0 || waiting > 0) return 'Pending';
   if (running > 0) return 'Running';
-  // A deleted pod's containers are not restarted: Never's rules apply (Kubernetes gives it a terminal phase).
-  const policy = terminating ? 'Never' : restartPolicyOf(pod);
-  if (policy === 'Always') return 'Running';
-  if (policy === 'OnFailure') return stopped === succeeded ? 'Succeeded' : 'Running';
   return stopped === succeeded ? 'Succeeded' : 'Failed';
 }
 
@@ -129,6 +160,7 @@ function conditions(
   initialized: boolean,
   phase: string,
   now: number,
+  restartingAll?: StatusInput['restartingAll'],
 ): PodCondition[] {
   const old = pod.status?.conditions;
   const initSpecs = pod.spec?.initContainers ?? [];
@@ -141,15 +173,26 @@ function conditions(
   const ready = unready.length === 0 && !done;
   // A sidecar is complete once started; an init container once it exited 0 (GeneratePodInitializedCondition).
   const incomplete = initStatuses.filter((s, i) => (isSidecar(initSpecs[i]) ? !s.started : s.state?.terminated?.exitCode !== 0)).map((s) => s.name ?? '');
-  const init = initialized
-    ? condition(old, now, 'Initialized', true, done ? 'PodCompleted' : '')
-    : condition(old, now, 'Initialized', false, 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`);
-  return [
+  // An in-place pod restart does not make the pod uninitialized again (KEP-5532).
+  const restarted = old?.some((c) => c.type === 'Initialized' && c.status === 'True') === true && old.some((c) => c.type === ALL_CONTAINERS_RESTARTING);
+  const init =
+    initialized || restarted
+      ? condition(old, now, 'Initialized', true, done ? 'PodCompleted' : '')
+      : condition(old, now, 'Initialized', false, 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`);
+  const out = [
     init,
     condition(old, now, 'Ready', ready, reason, message),
     condition(old, now, 'ContainersReady', ready, reason, message),
     condition(old, now, 'PodScheduled', true),
   ];
+  const restarting = restartingCondition(old, now, restartingAll);
+  return restarting ? [...out, restarting] : out;
+}
+
+/** AllContainersRestarting: as the pass set it, else as the API has it (a pod never restarted in place has none). */
+function restartingCondition(old: PodCondition[] | undefined, now: number, set: StatusInput['restartingAll']): PodCondition | undefined {
+  if (set) return condition(old, now, ALL_CONTAINERS_RESTARTING, set.status, CONTAINER_EXITED, set.message);
+  return old?.find((c) => c.type === ALL_CONTAINERS_RESTARTING);
 }
 
 /** The pod's status as the kubelet reports it. A pod the API saw finish stays finished. */
@@ -161,8 +204,11 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const statuses = (pod.spec?.containers ?? []).map((_, i) => containerStatus(input, i, false, initialized));
   const oldPhase = pod.status?.phase;
   const initSpecs = pod.spec?.initContainers ?? [];
-  // A sidecar that exits is restarted, whatever the pod's policy: it never fails the pod.
-  const initFailed = restartPolicyOf(pod) === 'Never' && initStatuses.some((s, i) => !isSidecar(initSpecs[i]) && (s.state?.terminated?.exitCode ?? 0) !== 0);
+  // A sidecar that exits is restarted, whatever the pod's policy: it never fails the pod. An init container fails it when nothing restarts it.
+  const initFailed = initStatuses.some((s, i) => {
+    const code = s.state?.terminated?.exitCode ?? 0;
+    return !isSidecar(initSpecs[i]) && code !== 0 && exitAction(pod, initSpecs[i], code, true) === 'None';
+  });
   const phase =
     oldPhase === 'Succeeded' || oldPhase === 'Failed'
       ? oldPhase
@@ -175,7 +221,7 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const ips = sandbox?.state === 'ready' ? sandbox.ips : (pod.status?.podIPs ?? []).map((p) => p.ip ?? '').filter((ip) => ip !== '');
   const status: PodStatus = {
     phase,
-    conditions: conditions(pod, statuses, initStatuses, initialized, phase, now),
+    conditions: conditions(pod, statuses, initStatuses, initialized, phase, now, input.restartingAll),
     hostIP: input.hostIP,
     podIP,
     podIPs: ips.map((ip) => ({ ip })),

@@ -14,7 +14,7 @@ import { buildContainerConfig, buildPodResources } from './container-config';
 import { ImagePullError, type ImagePuller } from './images';
 import { MIN_STOP_WINDOW_SECONDS, runHook, runPreStop, type HookDeps } from './lifecycle';
 import type { KubeletMetrics } from './metrics';
-import { containerFieldPath, deadlineRemaining, isSidecar, planPod, podDescription, type ContainerToStart, type PodPlan } from './planner';
+import { containerFieldPath, deadlineRemaining, isSidecar, planPod, podDescription, type ContainerToStart, type PodPlan, type RestartAll } from './planner';
 import {
   ANNOTATION_GRACE_PERIOD,
   containerNameOf,
@@ -25,7 +25,7 @@ import {
   readRuntimeState,
   type PodRuntimeState,
 } from './pod-runtime';
-import { computePodStatus, statusChanged, type Waiting } from './pod-status';
+import { ALL_CONTAINERS_RESTARTING, computePodStatus, statusChanged, type Waiting } from './pod-status';
 import type { ProbeManager } from './probes';
 import type { ContainerRuntime, ContainerStatus } from './runtime/runtime';
 import { removePodDir, setUpVolumes, type MemoryMedium } from './volumes';
@@ -146,6 +146,10 @@ export class PodSyncer {
       waiting.set(name, { reason: 'CrashLoopBackOff', message });
       this.event(pod, name, 'Warning', 'BackOff', `Back-off restarting failed container ${name} in pod ${podDescription(pod)}`);
     }
+    if (plan.restartAll) {
+      await this.restartAllContainers(pod, plan, plan.restartAll, state);
+      return 0;
+    }
     if (!plan.createSandbox && plan.sandboxId !== undefined) await this.refreshApiVolumes(pod);
     await this.execute(pod, plan, state, waiting);
     const after = await this.podState(uid);
@@ -156,6 +160,30 @@ export class PodSyncer {
     // A sidecar without a startup probe has started once it runs (its postStart returned): the next init container may start now.
     if (this.sidecarJustStarted(pod, plan, after)) return 0;
     return left === undefined ? plan.requeueAfterMs : Math.min(left, plan.requeueAfterMs ?? Infinity);
+  }
+
+  /**
+   * KEP-5532's termination phase of an in-place pod restart: the
+   * AllContainersRestarting condition goes True, every running container is
+   * killed at once (no preStop hook, no grace period), every instance is
+   * removed (the trigger's last, so a pass cut short is finished by the
+   * next), and the condition goes False. The sandbox, its IP and the volumes
+   * stay; the next pass starts the pod from its first init container. The
+   * trigger's crash back-off grows, so a pod restarting in a loop slows down.
+   */
+  private async restartAllContainers(pod: Pod, plan: PodPlan, restart: RestartAll, state: PodRuntimeState): Promise<void> {
+    const uid = uidOf(pod);
+    this.event(pod, restart.name, 'Normal', ALL_CONTAINERS_RESTARTING, restart.message);
+    this.crashBackoff.next(`${uid}/${restart.name}`, this.deps.clock.now());
+    const ip = podIPOf(state);
+    await Promise.all(plan.kill.map((k) => this.killContainer(pod, k.id, k.name, k.message, 0, ip)));
+    await this.reportStatus(pod, await this.podState(uid), new Map(), false, undefined, { status: true, message: restart.message });
+    for (const id of plan.removeContainers) await this.deps.runtime.removeContainer(id);
+    const after = await this.podState(uid);
+    this.deps.probes.update(pod, after);
+    const fresh = await this.deps.pods.get(pod.metadata?.name ?? '', pod.metadata?.namespace).catch(() => pod);
+    if (uidOf(fresh) !== uid) return;
+    await this.reportStatus(fresh, after, new Map(), false, undefined, { status: false, message: restart.message });
   }
 
   /** True when this pass started a sidecar without a startup probe that is now running. */
@@ -422,6 +450,7 @@ export class PodSyncer {
     waiting: ReadonlyMap<string, Waiting>,
     terminating: boolean,
     failure?: { reason: string; message: string },
+    restartingAll?: { status: boolean; message: string },
   ): Promise<void> {
     const compute = (p: Pod): ReturnType<typeof computePodStatus> =>
       computePodStatus({
@@ -434,6 +463,7 @@ export class PodSyncer {
         started: (id) => this.deps.probes.started(id),
         terminating,
         ...(failure ? { failure } : {}),
+        ...(restartingAll ? { restartingAll } : {}),
       });
     let status = compute(pod);
     this.observeStart(pod, status.phase ?? '', status.containerStatuses?.every((s) => s.state?.running) ?? false);

@@ -13,6 +13,7 @@ export type CauseReason =
   | 'FieldValueNotSupported'
   | 'FieldValueForbidden'
   | 'FieldValueTooLong'
+  | 'FieldValueTooMany'
   | 'FieldValueNotFound';
 
 /**
@@ -98,6 +99,11 @@ export function forbidden(path: Path, detail: string): Cause {
 
 export function tooLong(path: Path, maxBytes: number): Cause {
   return cause(path, 'FieldValueTooLong', `Too long: must have at most ${maxBytes} bytes`);
+}
+
+/** Kubernetes' field.TooMany: a list with more than `max` items. */
+export function tooMany(path: Path, actual: number, max: number): Cause {
+  return cause(path, 'FieldValueTooMany', `Too many: ${actual}: must have at most ${max} items`);
 }
 
 export function notFound(path: Path, value: unknown): Cause {

@@ -446,15 +446,65 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
     (p) => (p.spec!.initContainers![0]!.lifecycle = { preStop: { sleep: { seconds: 1 } } }),
     [['spec.initContainers[0].lifecycle', 'FieldValueForbidden', 'may not be set for init containers without restartPolicy=Always']],
   ],
+  // KEP-5307: a regular container may override the pod's restartPolicy, an init container may say OnFailure or Never.
+  ['restartPolicy OnFailure on a regular container', (p) => (p.spec!.containers![0]!.restartPolicy = 'OnFailure'), []],
+  ['restartPolicy Never on an init container', (p) => (p.spec!.initContainers![0]!.restartPolicy = 'Never'), []],
   [
-    'restartPolicy on a regular container',
-    (p) => (p.spec!.containers![0]!.restartPolicy = 'Always'),
-    [[`${c0}.restartPolicy`, 'FieldValueForbidden', 'may not be set for non-init containers']],
+    'container restartPolicy unknown',
+    (p) => (p.spec!.containers![0]!.restartPolicy = 'Sometimes'),
+    [[`${c0}.restartPolicy`, 'FieldValueNotSupported', 'Unsupported value: "Sometimes": supported values: "Always", "Never", "OnFailure"']],
   ],
   [
-    'init container restartPolicy other than Always',
-    (p) => (p.spec!.initContainers![0]!.restartPolicy = 'OnFailure'),
-    [['spec.initContainers[0].restartPolicy', 'FieldValueNotSupported', 'Unsupported value: "OnFailure": supported values: "Always"']],
+    'restartPolicyRules without the container restartPolicy',
+    (p) => (p.spec!.containers![0]!.restartPolicyRules = [{ action: 'Restart', exitCodes: { operator: 'In', values: [42] } }]),
+    [[`${c0}.restartPolicy`, 'FieldValueRequired', 'Required value: must specify restartPolicy when restart rules are used']],
+  ],
+  [
+    'restartPolicyRules of both actions (a sidecar may restart the whole pod, KEP-5532)',
+    (p) => {
+      Object.assign(p.spec!.containers![0]!, {
+        restartPolicy: 'Never',
+        restartPolicyRules: [{ action: 'Restart', exitCodes: { operator: 'In', values: [42, 43] } }],
+      });
+      Object.assign(p.spec!.initContainers![0]!, {
+        restartPolicy: 'Always',
+        restartPolicyRules: [{ action: 'RestartAllContainers', exitCodes: { operator: 'NotIn', values: [0] } }],
+      });
+    },
+    [],
+  ],
+  [
+    'restartPolicyRules: bad action, operator, missing exitCodes, duplicate value',
+    (p) =>
+      Object.assign(p.spec!.containers![0]!, {
+        restartPolicy: 'Never',
+        restartPolicyRules: [
+          { action: 'Terminate', exitCodes: { operator: 'In', values: [1] } },
+          { action: 'Restart', exitCodes: { operator: 'Equals', values: [1, 2, 1] } },
+          { action: 'Restart' },
+        ],
+      }),
+    [
+      [`${c0}.restartPolicyRules[0].action`, 'FieldValueNotSupported', 'Unsupported value: "Terminate": supported values: "Restart", "RestartAllContainers"'],
+      [`${c0}.restartPolicyRules[1].exitCodes.operator`, 'FieldValueNotSupported', 'Unsupported value: "Equals": supported values: "In", "NotIn"'],
+      [`${c0}.restartPolicyRules[1].exitCodes.values[2]`, 'FieldValueDuplicate', 'Duplicate value: 1'],
+      [`${c0}.restartPolicyRules[2].exitCodes`, 'FieldValueRequired', 'Required value: must be specified'],
+    ],
+  ],
+  [
+    'restartPolicyRules: more than 20 rules, more than 255 values',
+    (p) =>
+      Object.assign(p.spec!.containers![0]!, {
+        restartPolicy: 'Never',
+        restartPolicyRules: [
+          { action: 'Restart', exitCodes: { operator: 'In', values: Array.from({ length: 256 }, (_, i) => i) } },
+          ...Array.from({ length: 20 }, () => ({ action: 'Restart', exitCodes: { operator: 'In', values: [7] } })),
+        ],
+      }),
+    [
+      [`${c0}.restartPolicyRules`, 'FieldValueTooMany', 'Too many: 21: must have at most 20 items'],
+      [`${c0}.restartPolicyRules[0].exitCodes.values`, 'FieldValueTooMany', 'Too many: 256: must have at most 255 items'],
+    ],
   ],
   [
     'a sidecar probe is validated as a container probe',

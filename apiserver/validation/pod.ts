@@ -6,6 +6,7 @@
 import type { Cause } from '../../api/errors';
 import type {
   Container,
+  ContainerRestartRule,
   ContainerPort,
   EnvVar,
   Lifecycle,
@@ -22,7 +23,7 @@ import type { IntOrString, ObjectMeta } from '../../api/gen/tsk/v1/meta';
 import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName, validateLabelValue } from '../../api/labels';
 import { validateAffinity } from './affinity';
 import { validateTopologySpreadConstraints } from './pod-affinity';
-import { duplicate, forbidden, invalid, invalidEach, notFound, notSupported, Path, required } from './field';
+import { duplicate, forbidden, invalid, invalidEach, notFound, notSupported, Path, required, tooMany } from './field';
 import { nameIsDNSSubdomain, validateAnnotations, validateLabels, validateObjectMeta, validateObjectMetaUpdate } from './meta';
 import { parseQuantityField, validatePodResources, validateResourceRequirements } from './resources';
 import { validateGatedNodeName, validateOnlyDeletedSchedulingGates, validateSchedulingGates } from './scheduling-gates';
@@ -353,11 +354,51 @@ interface ContainerContext {
   readonly gracePeriod: number | undefined;
 }
 
-/** Kubernetes' container restartPolicy: only an init container may set it, and only to Always (a sidecar). */
-function validateContainerRestartPolicy(policy: string | undefined, path: Path, init: boolean): Cause[] {
-  if (policy === undefined || policy === '') return [];
-  if (!init) return [forbidden(path, 'may not be set for non-init containers')];
-  return policy === 'Always' ? [] : [notSupported(path, policy, ['Always'])];
+const CONTAINER_RESTART_POLICIES = ['Always', 'Never', 'OnFailure'];
+const RESTART_RULE_ACTIONS = ['Restart', 'RestartAllContainers'];
+const RESTART_RULE_OPERATORS = ['In', 'NotIn'];
+const MAX_RESTART_RULES = 20;
+const MAX_RESTART_RULE_VALUES = 255;
+
+/**
+ * Kubernetes' container restartPolicy and restartPolicyRules (KEP-5307,
+ * KEP-5532): any container may set its own policy (Always on an init
+ * container makes it a sidecar); rules need the container's own policy, at
+ * most 20 of them, each with an action and an exitCodes condition of In or
+ * NotIn over at most 255 distinct values.
+ */
+function validateContainerRestartPolicy(c: Container, path: Path): Cause[] {
+  const policy = c.restartPolicy;
+  const rules = c.restartPolicyRules ?? [];
+  if (policy === undefined || policy === '') {
+    return rules.length > 0 ? [required(path.child('restartPolicy'), 'must specify restartPolicy when restart rules are used')] : [];
+  }
+  const errs: Cause[] = [];
+  if (!CONTAINER_RESTART_POLICIES.includes(policy)) errs.push(notSupported(path.child('restartPolicy'), policy, CONTAINER_RESTART_POLICIES));
+  const rulesPath = path.child('restartPolicyRules');
+  if (rules.length > MAX_RESTART_RULES) errs.push(tooMany(rulesPath, rules.length, MAX_RESTART_RULES));
+  rules.forEach((rule, i) => errs.push(...validateContainerRestartRule(rule, rulesPath.index(i))));
+  return errs;
+}
+
+function validateContainerRestartRule(rule: ContainerRestartRule, path: Path): Cause[] {
+  const errs: Cause[] = [];
+  const action = rule.action ?? '';
+  if (!RESTART_RULE_ACTIONS.includes(action)) errs.push(notSupported(path.child('action'), action, RESTART_RULE_ACTIONS));
+  const codes = rule.exitCodes;
+  if (!codes) return [...errs, required(path.child('exitCodes'), 'must be specified')];
+  const codesPath = path.child('exitCodes');
+  const operator = codes.operator ?? '';
+  if (!RESTART_RULE_OPERATORS.includes(operator)) errs.push(notSupported(codesPath.child('operator'), operator, RESTART_RULE_OPERATORS));
+  const values = codes.values ?? [];
+  if (values.length > MAX_RESTART_RULE_VALUES) errs.push(tooMany(codesPath.child('values'), values.length, MAX_RESTART_RULE_VALUES));
+  // A set (listType=set): each exit code once.
+  const seen = new Set<number>();
+  values.forEach((v, i) => {
+    if (seen.has(v)) errs.push(duplicate(codesPath.child('values').index(i), v));
+    seen.add(v);
+  });
+  return errs;
 }
 
 function validateContainer(c: Container, path: Path, ctx: ContainerContext): Cause[] {
@@ -377,7 +418,7 @@ function validateContainer(c: Container, path: Path, ctx: ContainerContext): Cau
   if (c.terminationMessagePath && !c.terminationMessagePath.startsWith('/')) {
     errs.push(invalid(path.child('terminationMessagePath'), c.terminationMessagePath, 'must be an absolute path'));
   }
-  errs.push(...validateContainerRestartPolicy(c.restartPolicy, path.child('restartPolicy'), ctx.init));
+  errs.push(...validateContainerRestartPolicy(c, path));
   if (ctx.init && c.restartPolicy !== 'Always') {
     // Init containers run to completion: probes and hooks have nothing to watch (sidecars do, KEP-753).
     for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const) {
