@@ -382,6 +382,107 @@ cases.push(
   },
 );
 
+// KEP-5307 and KEP-5532: restart rules and container-level restart policies.
+const ruled = (restartPolicy: string, rules: Array<[string, string, number[]]>, extra: Partial<Pod> = {}): Pod => {
+  const p = pod(restartPolicy, ['app'], extra);
+  Object.assign(p.spec!.containers![0]!, {
+    restartPolicy: 'Never',
+    restartPolicyRules: rules.map(([action, operator, values]) => ({ action, exitCodes: { operator, values } })),
+  });
+  return p;
+};
+
+function restartAllPod(): Pod {
+  return {
+    metadata: { name: 'web', namespace: 'default', uid: 'u1' },
+    spec: {
+      restartPolicy: 'Never',
+      initContainers: [{ name: 'setup', image: 'busybox' }],
+      containers: [
+        {
+          name: 'app',
+          image: 'busybox',
+          restartPolicy: 'Never',
+          restartPolicyRules: [{ action: 'RestartAllContainers', exitCodes: { operator: 'In', values: [88] } }],
+        },
+        { name: 'other', image: 'busybox' },
+      ],
+    },
+  };
+}
+
+const setupDone = ctr('i1', 'setup', 's1', 'exited', 1, { exitCode: 0 });
+
+cases.push(
+  {
+    name: 'Never pod, rule In [42]: exit 42 restarts the container',
+    in: input(ruled('Never', [['Restart', 'In', [42]]]), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 42 })])),
+    want: { sandboxId: 's1', start: ['app#1 restart'] },
+  },
+  {
+    name: 'Never pod, rule In [42]: exit 1 finishes the pod',
+    in: input(ruled('Never', [['Restart', 'In', [42]]]), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 1 })])),
+    want: { stopSandboxes: ['s1'] },
+  },
+  {
+    name: 'a rule-driven restart waits out the crash back-off like any restart',
+    in: input(ruled('Never', [['Restart', 'In', [42]]]), state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 42 })]), {
+      crashBackoffRemaining: () => 5000,
+    }),
+    want: { sandboxId: 's1', backOff: ['back-off 10s restarting failed container=app pod=web_default(u1)'], requeueAfterMs: 5000 },
+  },
+  {
+    name: 'a container restartPolicy OnFailure in an Always pod: exit 0 stays down, the other container keeps running',
+    in: input(
+      (() => {
+        const p = pod('Always', ['job', 'web']);
+        p.spec!.containers![0]!.restartPolicy = 'OnFailure';
+        return p;
+      })(),
+      state([sb('s1')], [ctr('c1', 'job', 's1', 'exited', 1, { exitCode: 0 }), ctr('c2', 'web', 's1', 'running', 1)]),
+    ),
+    want: { sandboxId: 's1' },
+  },
+  {
+    name: 'RestartAllContainers: every running container killed at once, every instance removed (the trigger last), nothing started yet',
+    in: input(restartAllPod(), state([sb('s1')], [setupDone, ctr('c1', 'app', 's1', 'exited', 2, { exitCode: 88 }), ctr('c2', 'other', 's1', 'running', 3)])),
+    want: {
+      sandboxId: 's1',
+      kill: ['c2: Container other will be restarted: Container app exited with code 88, triggering pod restart (grace 0s)'],
+      removeContainers: ['c2', 'i1', 'c1'],
+    },
+  },
+  {
+    name: 'RestartAllContainers waits for the trigger back-off',
+    in: input(restartAllPod(), state([sb('s1')], [setupDone, ctr('c1', 'app', 's1', 'exited', 2, { exitCode: 88 }), ctr('c2', 'other', 's1', 'running', 3)]), {
+      crashBackoffRemaining: () => 3000,
+    }),
+    want: { sandboxId: 's1', backOff: ['back-off 10s restarting failed container=app pod=web_default(u1)'], requeueAfterMs: 3000 },
+  },
+  {
+    name: 'after an in-place restart the same sandbox runs the init container again, counting on from the API',
+    in: input(
+      {
+        ...restartAllPod(),
+        status: { initContainerStatuses: [{ name: 'setup', restartCount: 0, lastState: { terminated: { exitCode: 0 } } }] },
+      },
+      state([sb('s1')], []),
+    ),
+    want: { sandboxId: 's1', start: ['init:setup#1'] },
+  },
+  {
+    name: 'an exit code no rule matches falls back to the container policy (Never): the other container runs on',
+    in: input(restartAllPod(), state([sb('s1')], [setupDone, ctr('c1', 'app', 's1', 'exited', 2, { exitCode: 1 }), ctr('c2', 'other', 's1', 'running', 3)])),
+    want: { sandboxId: 's1' },
+  },
+);
+
+test('a Never pod whose exited container a rule restarts is not finished', (t) => {
+  const p = ruled('Never', [['Restart', 'In', [42]]]);
+  t.false(podFinished(p, state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 42 })])));
+  t.true(podFinished(p, state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 0 })])));
+});
+
 test('a sidecar that exited non-zero does not finish a Never pod as an init failure', (t) => {
   const st = state([sb('s1')], [ctr('c1', 'sc', 's1', 'exited', 1, { exitCode: 1 })]);
   t.false(podFinished(sidecarPod('Never'), st));

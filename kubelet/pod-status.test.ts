@@ -329,3 +329,43 @@ test('QoS class from pod-level resources, which decide alone (ComputePodQOS)', (
   t.is(qosClass(withPodResources({ requests: { cpu: '0' } }, both)), 'BestEffort', 'zero quantities count for nothing, container limits are not looked at');
   t.is(qosClass(withPodResources({ requests: { 'ephemeral-storage': '1Gi' } }, both)), 'Guaranteed', 'unsupported names leave pod-level resources unset');
 });
+
+// KEP-5307: a Never pod whose container a rule restarts is not finished while it may restart.
+function ruledPod(restartPolicy: string): Pod {
+  const p = pod(restartPolicy);
+  Object.assign(p.spec!.containers![0]!, { restartPolicy: 'Never', restartPolicyRules: [{ action: 'Restart', exitCodes: { operator: 'In', values: [42] } }] });
+  return p;
+}
+
+test('phase with restart rules: a matching exit keeps the pod Running, any other finishes it', (t) => {
+  t.is(computePodStatus(input(ruledPod('Never'), st([ctr('c1', 'app', 'exited', 0, { exitCode: 42 })]))).phase, 'Running');
+  const backingOff = new Map<string, Waiting>([['app', { reason: 'CrashLoopBackOff', message: 'back-off' }]]);
+  t.is(computePodStatus(input(ruledPod('Never'), st([ctr('c1', 'app', 'exited', 0, { exitCode: 42 })]), { waiting: backingOff })).phase, 'Running');
+  t.is(computePodStatus(input(ruledPod('Never'), st([ctr('c1', 'app', 'exited', 0, { exitCode: 1 })]))).phase, 'Failed');
+  // The container's Never overrides the pod's Always.
+  t.is(computePodStatus(input(ruledPod('Always'), st([ctr('c1', 'app', 'exited', 0, { exitCode: 0 })]))).phase, 'Succeeded');
+});
+
+test('an in-place pod restart: AllContainersRestarting, Initialized kept, Pending, counts and last exits kept from the API', (t) => {
+  const p = pod('Never');
+  p.status = {
+    phase: 'Running',
+    conditions: [{ type: 'Initialized', status: 'True', lastTransitionTime: '2026-01-01T00:00:05Z' }],
+    containerStatuses: [{ name: 'app', restartCount: 0, containerID: 'tsk://c1', state: { terminated: { exitCode: 88, reason: 'Error' } } }],
+  };
+  const msg = 'Container app exited with code 88, triggering pod restart';
+  const removed = computePodStatus(input(p, st([]), { restartingAll: { status: false, message: msg } }));
+  t.deepEqual(
+    removed.conditions?.find((c) => c.type === 'AllContainersRestarting'),
+    { type: 'AllContainersRestarting', status: 'False', lastTransitionTime: '2026-01-01T00:01:00Z', reason: 'ContainerExited', message: msg },
+  );
+  t.is(removed.conditions?.find((c) => c.type === 'Initialized')?.status, 'True');
+  t.is(removed.phase, 'Pending');
+  t.deepEqual(removed.containerStatuses?.[0]?.lastState, { terminated: { exitCode: 88, reason: 'Error' } });
+  // The next instance keeps that last exit as its lastState, and the condition stays.
+  const again = computePodStatus(input({ ...p, status: removed }, st([ctr('c2', 'app', 'running', 90_000, { restarts: 1 })])));
+  t.is(again.containerStatuses?.[0]?.restartCount, 1);
+  t.deepEqual(again.containerStatuses?.[0]?.lastState, { terminated: { exitCode: 88, reason: 'Error' } });
+  t.is(again.conditions?.find((c) => c.type === 'AllContainersRestarting')?.status, 'False');
+  t.is(again.phase, 'Running');
+});

@@ -195,6 +195,19 @@ function restartingCondition(old: PodCondition[] | undefined, now: number, set: 
   return old?.find((c) => c.type === ALL_CONTAINERS_RESTARTING);
 }
 
+/**
+ * KEP-5532: a pod restarted in place is Pending until its app containers run
+ * again: it has the AllContainersRestarting condition and its sandbox holds
+ * no app container instance yet.
+ */
+function restartingInPlace(input: StatusInput): boolean {
+  const sandbox = input.state.sandboxes[0];
+  const marked = input.restartingAll !== undefined || input.pod.status?.conditions?.some((c) => c.type === ALL_CONTAINERS_RESTARTING) === true;
+  if (!marked || sandbox?.state !== 'ready') return false;
+  const apps = new Set((input.pod.spec?.containers ?? []).map((c) => c.name ?? ''));
+  return !input.state.containers.some((c) => c.sandboxId === sandbox.id && apps.has(containerNameOf(c)));
+}
+
 /** The pod's status as the kubelet reports it. A pod the API saw finish stays finished. */
 export function computePodStatus(input: StatusInput): PodStatus {
   const { pod, now } = input;
@@ -214,7 +227,7 @@ export function computePodStatus(input: StatusInput): PodStatus {
       ? oldPhase
       : input.failure || initFailed
         ? 'Failed'
-        : !initialized && !input.terminating
+        : (!initialized || restartingInPlace(input)) && !input.terminating
           ? 'Pending'
           : podPhase(pod, statuses, input.terminating);
   const podIP = sandbox?.state === 'ready' ? (sandbox.ips[0] ?? '') : (pod.status?.podIP ?? '');
