@@ -273,3 +273,42 @@ test.serial('RestartAllContainers: the init container runs again and every conta
   );
   await deletePod(env, 'restart-all');
 });
+
+test.serial("Kubernetes' example (restart-all-containers.yaml, exitCodes as released): a watcher sidecar's exit 88 restarts the whole pod", async (t) => {
+  const env = t.context;
+  const p = podWith(
+    env,
+    'ml-worker',
+    'Never',
+    [{ name: 'main-application', command: ['sh', '-c', 'echo "Application is running" >> /data/app.log; cp /data/app.log /out/ml-app.log; sleep 3600'] }],
+    [
+      { name: 'setup-environment', command: ['sh', '-c', 'echo "Setting up environment" >> /data/setup.log; cp /data/setup.log /out/ml-setup.log'] },
+      {
+        name: 'watcher-sidecar',
+        restartPolicy: 'Always',
+        restartPolicyRules: [rule('RestartAllContainers', 'In', [88])],
+        command: firstRun('watched', 'sleep 3; exit 88', 'sleep 3600'),
+      },
+    ],
+  );
+  await env.clientset.pods.create(p);
+  const again = await waitPod(
+    env,
+    'ml-worker',
+    (x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && x.status?.containerStatuses?.[0]?.state?.running !== undefined,
+    'the application to run again after the watcher exited 88',
+  );
+  t.is(outFile(env, 'ml-setup.log'), 'Setting up environment\nSetting up environment\n', 'the init container ran twice');
+  await eventually(async () => outFile(env, 'ml-app.log') === 'Application is running\nApplication is running\n', 10_000, 'the application to start twice');
+  const [setup, watcher] = again.status?.initContainerStatuses ?? [];
+  t.is(setup?.restartCount, 1);
+  t.is(watcher?.restartCount, 1);
+  t.is(watcher?.lastState?.terminated?.exitCode, 88);
+  t.truthy(watcher?.state?.running, 'the watcher runs again');
+  t.is(again.status?.phase, 'Running');
+  t.is(
+    again.status?.conditions?.find((c) => c.type === 'AllContainersRestarting')?.message,
+    'Container watcher-sidecar exited with code 88, triggering pod restart',
+  );
+  await deletePod(env, 'ml-worker');
+});

@@ -477,6 +477,15 @@ cases.push(
   },
 );
 
+test('a Never pod whose in-place restart was cut short (containers killed, not removed) is not finished', (t) => {
+  const killed = state(
+    [sb('s1')],
+    [setupDone, ctr('c1', 'app', 's1', 'exited', 2, { exitCode: 88 }), ctr('c2', 'other', 's1', 'exited', 3, { exitCode: 137 })],
+  );
+  t.false(podFinished(restartAllPod(), killed));
+  t.deepEqual(summary(planPod(input(restartAllPod(), killed))), { sandboxId: 's1', removeContainers: ['c2', 'i1', 'c1'] });
+});
+
 test('a Never pod whose exited container a rule restarts is not finished', (t) => {
   const p = ruled('Never', [['Restart', 'In', [42]]]);
   t.false(podFinished(p, state([sb('s1')], [ctr('c1', 'app', 's1', 'exited', 1, { exitCode: 42 })])));

@@ -138,6 +138,9 @@ export function containerFieldPath(pod: Pod, name: string): string {
 export function podFinished(pod: Pod, state: PodRuntimeState): boolean {
   const phase = pod.status?.phase;
   if (phase === 'Succeeded' || phase === 'Failed') return true;
+  // An in-place pod restart cut short (the containers killed, not yet removed) is still to be finished.
+  const sandbox = state.sandboxes[0];
+  if (sandbox?.state === 'ready' && restartAllTrigger(pod, state, sandbox.id)) return false;
   if (initFailed(pod, state)) return true;
   const spec = pod.spec?.containers ?? [];
   if (spec.length === 0) return false;

@@ -354,6 +354,10 @@ test('an in-place pod restart: AllContainersRestarting, Initialized kept, Pendin
     containerStatuses: [{ name: 'app', restartCount: 0, containerID: 'tsk://c1', state: { terminated: { exitCode: 88, reason: 'Error' } } }],
   };
   const msg = 'Container app exited with code 88, triggering pod restart';
+  // While the containers are killed: Pending, not Failed for the killed ones (the pod is Never).
+  const killing = computePodStatus(input(p, st([ctr('c1', 'app', 'exited', 0, { exitCode: 137 })]), { restartingAll: { status: true, message: msg } }));
+  t.is(killing.phase, 'Pending');
+  t.is(killing.conditions?.find((c) => c.type === 'AllContainersRestarting')?.status, 'True');
   const removed = computePodStatus(input(p, st([]), { restartingAll: { status: false, message: msg } }));
   t.deepEqual(
     removed.conditions?.find((c) => c.type === 'AllContainersRestarting'),

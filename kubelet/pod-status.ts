@@ -196,11 +196,13 @@ function restartingCondition(old: PodCondition[] | undefined, now: number, set: 
 }
 
 /**
- * KEP-5532: a pod restarted in place is Pending until its app containers run
- * again: it has the AllContainersRestarting condition and its sandbox holds
- * no app container instance yet.
+ * KEP-5532: a pod restarted in place is Pending throughout: while its
+ * containers are killed (AllContainersRestarting True; the killed ones must
+ * not make a Never pod Failed), and until its app containers run again (it
+ * has the condition and its sandbox holds no app container instance yet).
  */
 function restartingInPlace(input: StatusInput): boolean {
+  if (input.restartingAll?.status === true) return true;
   const sandbox = input.state.sandboxes[0];
   const marked = input.restartingAll !== undefined || input.pod.status?.conditions?.some((c) => c.type === ALL_CONTAINERS_RESTARTING) === true;
   if (!marked || sandbox?.state !== 'ready') return false;
