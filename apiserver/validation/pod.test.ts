@@ -474,6 +474,26 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
     [],
   ],
   [
+    'a Restart rule on a sidecar (which restarts anyway)',
+    (p) =>
+      Object.assign(p.spec!.initContainers![0]!, {
+        restartPolicy: 'Always',
+        restartPolicyRules: [{ action: 'Restart', exitCodes: { operator: 'In', values: [1] } }],
+      }),
+    [
+      [
+        'spec.initContainers[0].restartPolicyRules[0].action',
+        'FieldValueNotSupported',
+        'Unsupported value: "Restart": supported values: "RestartAllContainers"',
+      ],
+    ],
+  ],
+  [
+    'restartPolicyRules: an empty operator',
+    (p) => Object.assign(p.spec!.containers![0]!, { restartPolicy: 'Never', restartPolicyRules: [{ action: 'Restart', exitCodes: { values: [1] } }] }),
+    [[`${c0}.restartPolicyRules[0].exitCodes.operator`, 'FieldValueNotSupported', 'Unsupported value: "": supported values: "In", "NotIn"']],
+  ],
+  [
     'restartPolicyRules: bad action, operator, missing exitCodes, duplicate value',
     (p) =>
       Object.assign(p.spec!.containers![0]!, {

@@ -356,6 +356,7 @@ interface ContainerContext {
 
 const CONTAINER_RESTART_POLICIES = ['Always', 'Never', 'OnFailure'];
 const RESTART_RULE_ACTIONS = ['Restart', 'RestartAllContainers'];
+const SIDECAR_RULE_ACTIONS = ['RestartAllContainers'];
 const RESTART_RULE_OPERATORS = ['In', 'NotIn'];
 const MAX_RESTART_RULES = 20;
 const MAX_RESTART_RULE_VALUES = 255;
@@ -364,10 +365,11 @@ const MAX_RESTART_RULE_VALUES = 255;
  * Kubernetes' container restartPolicy and restartPolicyRules (KEP-5307,
  * KEP-5532): any container may set its own policy (Always on an init
  * container makes it a sidecar); rules need the container's own policy, at
- * most 20 of them, each with an action and an exitCodes condition of In or
- * NotIn over at most 255 distinct values.
+ * most 20 of them, each with an action (on a sidecar only
+ * RestartAllContainers) and an exitCodes condition of In or NotIn over at
+ * most 255 distinct values.
  */
-function validateContainerRestartPolicy(c: Container, path: Path): Cause[] {
+function validateContainerRestartPolicy(c: Container, path: Path, init: boolean): Cause[] {
   const policy = c.restartPolicy;
   const rules = c.restartPolicyRules ?? [];
   if (policy === undefined || policy === '') {
@@ -377,14 +379,16 @@ function validateContainerRestartPolicy(c: Container, path: Path): Cause[] {
   if (!CONTAINER_RESTART_POLICIES.includes(policy)) errs.push(notSupported(path.child('restartPolicy'), policy, CONTAINER_RESTART_POLICIES));
   const rulesPath = path.child('restartPolicyRules');
   if (rules.length > MAX_RESTART_RULES) errs.push(tooMany(rulesPath, rules.length, MAX_RESTART_RULES));
-  rules.forEach((rule, i) => errs.push(...validateContainerRestartRule(rule, rulesPath.index(i))));
+  // A sidecar restarts whatever its rules say: only RestartAllContainers means something there (KEP-5532).
+  const actions = init && policy === 'Always' ? SIDECAR_RULE_ACTIONS : RESTART_RULE_ACTIONS;
+  rules.forEach((rule, i) => errs.push(...validateContainerRestartRule(rule, rulesPath.index(i), actions)));
   return errs;
 }
 
-function validateContainerRestartRule(rule: ContainerRestartRule, path: Path): Cause[] {
+function validateContainerRestartRule(rule: ContainerRestartRule, path: Path, actions: readonly string[]): Cause[] {
   const errs: Cause[] = [];
   const action = rule.action ?? '';
-  if (!RESTART_RULE_ACTIONS.includes(action)) errs.push(notSupported(path.child('action'), action, RESTART_RULE_ACTIONS));
+  if (!actions.includes(action)) errs.push(notSupported(path.child('action'), action, actions));
   const codes = rule.exitCodes;
   if (!codes) return [...errs, required(path.child('exitCodes'), 'must be specified')];
   const codesPath = path.child('exitCodes');
@@ -418,7 +422,7 @@ function validateContainer(c: Container, path: Path, ctx: ContainerContext): Cau
   if (c.terminationMessagePath && !c.terminationMessagePath.startsWith('/')) {
     errs.push(invalid(path.child('terminationMessagePath'), c.terminationMessagePath, 'must be an absolute path'));
   }
-  errs.push(...validateContainerRestartPolicy(c, path));
+  errs.push(...validateContainerRestartPolicy(c, path, ctx.init));
   if (ctx.init && c.restartPolicy !== 'Always') {
     // Init containers run to completion: probes and hooks have nothing to watch (sidecars do, KEP-753).
     for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const) {
