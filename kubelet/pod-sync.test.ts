@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConflictError, NotFoundError } from '../api/errors';
-import type { ConfigMap, Lifecycle, Pod, Secret, Service } from '../api/gen/tsk/v1/core';
+import type { ConfigMap, Container, Lifecycle, Pod, Secret, Service } from '../api/gen/tsk/v1/core';
 import type { ObjectReference } from '../api/gen/tsk/v1/meta';
 import { FakeClock, type DeleteOptions, type EventRecorder, type EventType } from '../client';
 import type { ObjectGetter } from './api-objects';
@@ -736,4 +736,65 @@ test('terminate: the main containers stop first, then the sidecars in reverse or
     env.runtime.calls.filter((c) => c.startsWith('stopContainer')),
     ['stopContainer app 3', 'stopContainer proxy 3', 'stopContainer log 3'],
   );
+});
+
+test('RestartAllContainers: killed at once without preStop, removed, AllContainersRestarting True then False, then the pod starts again in the same sandbox', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const c = (name: string, extra: Partial<Container> = {}): Container => ({ name, image: 'busybox:1.36', imagePullPolicy: 'IfNotPresent', ...extra });
+  const p: Pod = {
+    metadata: { name: 'web', namespace: 'default', uid: 'uid-1', resourceVersion: '5' },
+    spec: {
+      nodeName: 'n1',
+      restartPolicy: 'Never',
+      terminationGracePeriodSeconds: 30,
+      initContainers: [c('setup')],
+      containers: [
+        c('main', { restartPolicy: 'Never', restartPolicyRules: [{ action: 'RestartAllContainers', exitCodes: { operator: 'In', values: [88] } }] }),
+        c('helper', { lifecycle: { preStop: { exec: { command: ['echo', 'bye'] } } } }),
+      ],
+    },
+    status: { phase: 'Pending' },
+  };
+  env.pods.current = p;
+  await env.syncer.syncPod(p);
+  env.runtime.exit(running(env, 'setup') ?? '', 0);
+  await env.syncer.syncPod(latest(env, p));
+  t.truthy(running(env, 'helper'));
+  const before = env.runtime.calls.length;
+
+  env.runtime.exit(running(env, 'main') ?? '', 88);
+  t.is(await env.syncer.syncPod(latest(env, p)), 0, 'synced again at once to start the pod over');
+  const calls = env.runtime.calls.slice(before);
+  t.deepEqual(calls.slice(0, 1), ['stopContainer helper 0'], 'killed without grace period');
+  t.false(
+    calls.some((x) => x.startsWith('exec')),
+    'no preStop hook',
+  );
+  t.is(calls.filter((x) => x.startsWith('removeContainer')).length, 3, 'every instance removed');
+  t.is(env.runtime.containers.size, 0);
+  t.true(env.events.seen.includes('Normal AllContainersRestarting spec.containers{main} Container main exited with code 88, triggering pod restart'));
+  const [killing, removed] = env.pods.statuses.slice(-2).map((x) => x.status);
+  const cond = (s: typeof killing) => s?.conditions?.find((x) => x.type === 'AllContainersRestarting');
+  t.is(cond(killing)?.status, 'True');
+  t.is(killing?.phase, 'Pending');
+  t.is(cond(removed)?.status, 'False');
+  t.is(cond(removed)?.message, 'Container main exited with code 88, triggering pod restart');
+  t.is(removed?.phase, 'Pending');
+
+  // The same sandbox runs the init container again, then every app container, each counted as a restart.
+  await env.syncer.syncPod(latest(env, p));
+  t.truthy(running(env, 'setup'));
+  env.runtime.exit(running(env, 'setup') ?? '', 0);
+  await env.syncer.syncPod(latest(env, p));
+  t.is(env.runtime.calls.filter((x) => x.startsWith('createSandbox')).length, 1, 'the sandbox was kept');
+  for (const name of ['setup', 'main', 'helper']) {
+    const inst = [...env.runtime.containers.values()].find((x) => x.name === name);
+    t.is(inst?.annotations['io.kubernetes.container.restartCount'], '1', name);
+  }
+  const st = latest(env, p).status;
+  t.is(st?.phase, 'Running');
+  t.is(st?.containerStatuses?.[0]?.restartCount, 1);
+  t.is(st?.containerStatuses?.[0]?.lastState?.terminated?.exitCode, 88);
+  t.is(st?.initContainerStatuses?.[0]?.restartCount, 1);
 });
