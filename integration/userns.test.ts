@@ -11,7 +11,8 @@
 // CAP_MKNOD); the image's files are root's inside; a file written to an
 // emptyDir is the pod's high ID on the node and root's inside; exec and
 // logs through the API work; a second pod gets a disjoint range; a
-// restarted kubelet keeps each pod's range; hostUsers: false with
+// restarted kubelet keeps each pod's range; procMount: Unmasked unmasks /proc
+// only there; hostUsers: false with
 // hostNetwork is refused with Kubernetes' message.
 //
 // Everything (processes, namespace, containers, mounts, temp dirs, the
@@ -252,6 +253,34 @@ test.serial('a restarted kubelet keeps each running pod and its range', async (t
   t.is(recordedHostId(env, first.pod), first.hostId);
   const map = await sh(env, 'userns', 'cat /proc/self/uid_map; cat /data/f');
   t.regex(map.stdout, new RegExp(`^\\s*0\\s+${first.hostId}\\s+65536\\s*\\nhello\\n$`));
+});
+
+test.serial('procMount: Unmasked in a user namespace gets /proc without masked paths; a Default container of the same pod keeps them', async (t) => {
+  const env = t.context;
+  await env.clientset.pods.create({
+    metadata: { name: 'userns-proc', namespace: NS },
+    spec: {
+      nodeName: env.nodeName,
+      hostUsers: false,
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        { name: 'unmasked', image: env.image, command: ['sleep', '3600'], securityContext: { procMount: 'Unmasked' } },
+        { name: 'default', image: env.image, command: ['sleep', '3600'] },
+      ],
+    },
+  });
+  await eventually(
+    async () => (await env.clientset.pods.get('userns-proc', NS)).status?.containerStatuses?.every((c) => c.state?.running !== undefined) === true,
+    90_000,
+    'pod userns-proc to run',
+  );
+  const count = async (c: string): Promise<number> => {
+    const r = await tsctl(env, ['exec', '-n', NS, 'userns-proc', '-c', c, '--', 'sh', '-c', "grep -c ' /proc/[a-z]' /proc/mounts || true"]);
+    if (r.code !== 0) throw new Error(`exec in ${c}: ${r.stderr}`);
+    return Number(r.stdout.trim());
+  };
+  t.is(await count('unmasked'), 0);
+  t.true((await count('default')) > 0);
 });
 
 test.serial("hostUsers: false with hostNetwork is refused with Kubernetes' message", async (t) => {

@@ -242,6 +242,8 @@ export class NativeRuntime implements ContainerRuntime {
     // hostIPC shares POSIX shared memory too, as containerd does for IPC mode NODE: the node's /dev/shm over the container's own.
     const hostShm = sb.config.hostIPC && fs.existsSync('/dev/shm') ? [{ hostPath: '/dev/shm', containerPath: '/dev/shm' }] : [];
     const mounts = validateMounts(config.name, [...hostShm, ...(config.mounts ?? [])]);
+    if (config.security?.unmaskedProc && !sb.config.userNamespace)
+      throw new RuntimeError(`container "${config.name}": an unmasked /proc needs a sandbox with a user namespace`);
     const idmapped = mounts.find((m) => m.idmapped);
     if (idmapped && !sb.config.userNamespace)
       throw new RuntimeError(`container "${config.name}": mount ${idmapped.containerPath} is idmapped but the sandbox has no user namespace`);

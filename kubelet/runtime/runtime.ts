@@ -167,6 +167,8 @@ export interface ContainerSecurity {
   supplementalGroupsPolicy?: 'Merge' | 'Strict';
   /** The container's oom_score_adj (the kubelet's by QoS class); 0 when unset. */
   oomScoreAdj?: number;
+  /** /proc without the masked and read-only paths (Kubernetes procMount: Unmasked); only in a sandbox with a user namespace. */
+  unmaskedProc?: boolean;
 }
 
 export interface ContainerConfig {
