@@ -2,7 +2,16 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_NODE_RANGE, IDS_PER_POD, nodeRange, parseRecord, renderRecord, USERNS_FILE, UserNamespaceAllocator } from './userns';
+import {
+  DEFAULT_NODE_RANGE,
+  IDS_PER_POD,
+  nodeRange,
+  parseRecord,
+  renderRecord,
+  USERNS_FILE,
+  UserNamespaceAllocator,
+  userNamespaceSupportProblem,
+} from './userns';
 
 function podsDir(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-userns-unit-'));
@@ -64,4 +73,14 @@ test("the node range: the kubelet user's subordinate IDs, else 65536 up to 2^32"
   t.throws(() => nodeRange('kubelet:65536:1000\n', 'kubelet:65536:1000\n'), { message: /must be a multiple of 65536/ });
   t.throws(() => nodeRange('kubelet:65536:65536\n', undefined), { message: /must be the same range/ });
   t.throws(() => nodeRange('kubelet:0:65536\n', 'kubelet:0:65536\n'), { message: /root/ });
+});
+
+test('a node that cannot idmap overlayfs layers, or has user namespaces switched off, says why', (t) => {
+  t.is(userNamespaceSupportProblem('6.18.44-fc-v1272', '63432\n'), undefined);
+  t.is(userNamespaceSupportProblem('5.19.0', undefined), undefined);
+  t.is(
+    userNamespaceSupportProblem('5.15.0-91-generic', '1000'),
+    'Linux 5.19 or later is needed for idmapped overlayfs layers, this node runs 5.15.0-91-generic',
+  );
+  t.is(userNamespaceSupportProblem('6.1.0', '0\n'), 'user namespaces are switched off (user.max_user_namespaces is 0)');
 });

@@ -68,6 +68,20 @@ export function nodeRange(subuid: string | undefined, subgid: string | undefined
   return uids;
 }
 
+/**
+ * Why this node cannot run pods in user namespaces, or undefined: the
+ * kernel (uname's release) must idmap overlayfs layers (Linux 5.19), and
+ * user namespaces must not be switched off (user.max_user_namespaces, read
+ * from /proc/sys/user/max_user_namespaces; undefined when unreadable).
+ */
+export function userNamespaceSupportProblem(kernelRelease: string, maxUserNamespaces: string | undefined): string | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(kernelRelease);
+  const [major, minor] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (major < 5 || (major === 5 && minor < 19)) return `Linux 5.19 or later is needed for idmapped overlayfs layers, this node runs ${kernelRelease}`;
+  if (maxUserNamespaces !== undefined && maxUserNamespaces.trim() === '0') return 'user namespaces are switched off (user.max_user_namespaces is 0)';
+  return undefined;
+}
+
 /** Reads the node-wide range from /etc/subuid and /etc/subgid (or the given files). */
 export function readNodeRange(subuidFile = '/etc/subuid', subgidFile = '/etc/subgid'): IdRange {
   const read = (f: string): string | undefined => {
