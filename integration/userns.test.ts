@@ -8,7 +8,8 @@
 // /proc/self/uid_map is "0 HOST 65536"; the container runs as root inside
 // while its process has the high ID on the node; its capabilities are the
 // namespace's only (no clock change with CAP_SYS_TIME, no device nodes with
-// CAP_MKNOD); the image's files are root's inside; a file written to an
+// CAP_MKNOD); the image's files, configMap and secret volumes are root's
+// inside (idmapped); a file written to an
 // emptyDir is the pod's high ID on the node and root's inside; exec and
 // logs through the API work; a second pod gets a disjoint range; a
 // restarted kubelet keeps each pod's range; procMount: Unmasked unmasks /proc
@@ -89,6 +90,8 @@ test.before(async (t) => {
   run('ip', ['-n', env.netns, 'link', 'set', 'lo', 'up']);
   const fwd = await startForwarderInNamespace(env.netns, registry.port, registry.socket);
   cleanups.push(() => killProcess(fwd));
+  await env.clientset.configMaps.create({ metadata: { name: 'conf', namespace: NS }, data: { greeting: 'hello from a configMap' } });
+  await env.clientset.secrets.create({ metadata: { name: 'token', namespace: NS }, stringData: { token: 's3cret' } });
   await startKubeletInNamespace(env, env.netns, env.sock, env.kubeletConfig);
 });
 
@@ -118,13 +121,21 @@ async function runningUsernsPod(env: Env, name: string): Promise<Pod> {
       nodeName: env.nodeName,
       hostUsers: false,
       terminationGracePeriodSeconds: 1,
-      volumes: [{ name: 'data', emptyDir: {} }],
+      volumes: [
+        { name: 'data', emptyDir: {} },
+        { name: 'conf', configMap: { name: 'conf' } },
+        { name: 'token', secret: { secretName: 'token' } },
+      ],
       containers: [
         {
           name: 'shell',
           image: env.image,
           command: ['sh', '-c', 'echo started as $(id -u); exec sleep 3600'],
-          volumeMounts: [{ name: 'data', mountPath: '/data' }],
+          volumeMounts: [
+            { name: 'data', mountPath: '/data' },
+            { name: 'conf', mountPath: '/conf' },
+            { name: 'token', mountPath: '/token' },
+          ],
           // Granted, yet useless against the node: the capabilities are the pod's user namespace's.
           securityContext: { capabilities: { add: ['SYS_TIME'] } },
         },
@@ -223,6 +234,10 @@ test.serial('a hostUsers: false pod runs in a user namespace of its own, as root
   const onNode = fs.statSync(path.join(env.dataDir, 'pods', pod.metadata?.uid ?? '', 'volumes', 'kubernetes.io~empty-dir', 'data', 'f'));
   t.is(onNode.uid, hostId);
   t.is(onNode.gid, hostId);
+
+  // configMap and secret volumes (the secret's on a tmpfs): idmapped, the kubelet's files are root's inside.
+  const vols = await sh(env, 'userns', 'cat /conf/greeting /token/token; echo; stat -L -c %u:%g /conf/greeting /token/token');
+  t.is(vols.stdout, 'hello from a configMap' + 's3cret\n0:0\n0:0\n');
 
   const logs = await tsctl(env, ['logs', '-n', NS, 'userns']);
   t.is(logs.code, 0, logs.stderr);
