@@ -13,7 +13,7 @@
 // emptyDir is the pod's high ID on the node and root's inside; exec and
 // logs through the API work; a second pod gets a disjoint range; a
 // restarted kubelet keeps each pod's range; procMount: Unmasked unmasks /proc
-// only there; hostUsers: false with
+// only there; the cgroup's memory limit still holds; hostUsers: false with
 // hostNetwork is refused with Kubernetes' message.
 //
 // Everything (processes, namespace, containers, mounts, temp dirs, the
@@ -296,6 +296,36 @@ test.serial('procMount: Unmasked in a user namespace gets /proc without masked p
   };
   t.is(await count('unmasked'), 0);
   t.true((await count('default')) > 0);
+});
+
+test.serial('a container in a user namespace is still held by its cgroup: over its memory limit it is OOMKilled', async (t) => {
+  const env = t.context;
+  await env.clientset.pods.create({
+    metadata: { name: 'userns-oom', namespace: NS },
+    spec: {
+      nodeName: env.nodeName,
+      hostUsers: false,
+      restartPolicy: 'Never',
+      containers: [
+        {
+          name: 'hog',
+          image: env.image,
+          command: ['sh', '-c', 'x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived'],
+          resources: { limits: { memory: '32Mi' } },
+        },
+      ],
+    },
+  });
+  let last: Pod | undefined;
+  await eventually(
+    async () => {
+      last = await env.clientset.pods.get('userns-oom', NS);
+      return last.status?.containerStatuses?.[0]?.state?.terminated !== undefined;
+    },
+    90_000,
+    'the hog to end',
+  );
+  t.is(last?.status?.containerStatuses?.[0]?.state?.terminated?.reason, 'OOMKilled', JSON.stringify(last?.status));
 });
 
 test.serial("hostUsers: false with hostNetwork is refused with Kubernetes' message", async (t) => {
