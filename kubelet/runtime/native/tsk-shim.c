@@ -23,7 +23,11 @@
  *                     (runc's exec fifo, turned around so it cannot race).
  *                     Then it switches user, cuts capabilities, sets
  *                     no_new_privs, loads the seccomp filter and execs
- *                     (tsk-privs.h). Its oom_score_adj is the spec's, not
+ *                     (tsk-privs.h). In a pod with a user namespace
+ *                     (hostUsers: false) it mounts the overlay on idmapped
+ *                     layers, makes every file as the pod's root, and
+ *                     enters the namespace right before it switches user
+ *                     (tsk-userns.h). Its oom_score_adj is the spec's, not
  *                     the shim's own low score.
  *
  * Every error names its step or syscall ("pivot_root: Invalid argument").
