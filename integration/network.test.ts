@@ -203,3 +203,33 @@ test('tearDown frees the address for reuse, also when the sandbox namespace is a
   t.is((await sandbox(env, 'after-gone')).ip, s0.ip);
   await env.network.tearDown(s0.id, s0.netnsPath);
 });
+
+test("a sandbox in a user namespace of its own (hostUsers: false) is wired the same: its network namespace is the pod's user namespace's, the node's root still configures it", async (t) => {
+  const env = await setup(t, '10.244.3.0/24');
+  const plain = await sandbox(env, 'pod-plain');
+  const id = await env.runtime.createSandbox({
+    ...podConfig('pod-userns'),
+    userNamespace: { hostId: 3 * 65536, length: 65536 },
+    sysctls: { 'net.ipv4.ip_unprivileged_port_start': '80' },
+  });
+  const st = await env.runtime.sandboxStatus(id);
+  const ip = st.ips[0] ?? '';
+  t.is(st.ips.length, 1);
+  t.deepEqual(st.userNamespace, { hostId: 3 * 65536, length: 65536 });
+  const c = await start(env, id, {
+    name: 'c',
+    command: ['sh', '-c', `cat /proc/sys/net/ipv4/ip_unprivileged_port_start; ping -c 1 -W 3 ${plain.ip} >/dev/null && echo ping-ok; sleep 1000`],
+  });
+  let log = '';
+  for (let i = 0; i < 100 && !/ping-ok|\n.*\n/.test(log); i++) {
+    await sleep(100);
+    log = await logText(env, c);
+  }
+  t.regex(log, /^80\nping-ok\n$/, 'its sysctl is set and it reaches the other pod');
+  t.is(nodePing(env, ip), 0, 'the node reaches it');
+  // Its network namespace belongs to its user namespace: with NET_ADMIN granted, the pod's root configures its own network, not the node's.
+  const admin = await start(env, id, { name: 'admin', command: ['sleep', '1000'], security: { capAdd: ['NET_ADMIN'] } });
+  const added = await env.runtime.exec(admin, { cmd: ['sh', '-c', 'ip addr add 10.99.0.1/32 dev lo && ip -o -4 addr show dev lo'], stdio: 'pipe' });
+  t.regex(added.stdout, /inet 10\.99\.0\.1\/32/, added.stderr);
+  t.notRegex(run(['ip', '-n', env.nodeNs, '-o', '-4', 'addr', 'show']), /10\.99\.0\.1/, 'not in the node namespace');
+});

@@ -207,6 +207,8 @@ export function buildMounts(pod: Pod, c: Container, dataDir: string, vars: Reado
       ...(sub ? { subPath: sub } : {}),
       ...(vm.readOnly || isReadOnlyVolume(v) ? { readOnly: true } : {}),
       ...recursiveReadOnly(vm),
+      // hostUsers: false: idmapped (Kubernetes' runtimes idmap every volume), but an emptyDir, owned by the pod's root (volumes.ts).
+      ...(pod.spec?.hostUsers === false && !v.emptyDir ? { idmapped: true } : {}),
     };
   });
 }

@@ -9,6 +9,9 @@
 // stop() stops the kubelet only: containers keep running, as with the real
 // kubelet, and the next start adopts them.
 
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { UnavailableError } from '../api/errors';
 import type { Node, Pod, Service } from '../api/gen/tsk/v1/core';
 import { parseQuantity } from '../api/quantity';
@@ -31,6 +34,7 @@ import { ProbeManager } from './probes';
 import type { ContainerRuntime } from './runtime/runtime';
 import { TunnelClient } from './tunnel/client';
 import { listPodDirs, removePodDir } from './volumes';
+import { readNodeRange, UserNamespaceAllocator, userNamespaceSupportProblem } from './userns';
 import { DEFAULT_CLUSTER_DOMAIN } from '../api/cluster-dns';
 import { readNodeResolvConf } from './node-resolv-conf';
 
@@ -154,6 +158,7 @@ class Kubelet implements RunningKubelet {
       objects: cachedObjectGetter(o.clientset, this.clock, o.objectTtlMs),
       services: () => this.services.store.list(),
       memoryMedium: ensureTmpfs,
+      userNamespaces: userNamespaceAllocator(o.dataDir, this.log),
       nodeAllocatable: {
         cpuMilli: parseQuantity(alloc['cpu'] ?? '0').milliValue(),
         memoryBytes: parseQuantity(alloc['memory'] ?? '0').value(),
@@ -418,6 +423,27 @@ class Kubelet implements RunningKubelet {
       await this.server?.close();
     })();
     return this.stopping;
+  }
+}
+
+/** The allocator of pods' user-namespace ranges over the node's range; a bad /etc/subuid leaves those pods failing with its error, the others run. */
+function userNamespaceAllocator(dataDir: string, log: (line: string) => void): UserNamespaceAllocator | { error: string } {
+  let max: string | undefined;
+  try {
+    max = fs.readFileSync('/proc/sys/user/max_user_namespaces', 'utf8');
+  } catch {
+    max = undefined;
+  }
+  const problem = userNamespaceSupportProblem(os.release(), max);
+  if (problem !== undefined) {
+    log(`user namespaces (hostUsers: false) are not available: ${problem}`);
+    return { error: `this node does not support them: ${problem}` };
+  }
+  try {
+    return new UserNamespaceAllocator(path.join(dataDir, 'pods'), readNodeRange());
+  } catch (err) {
+    log(`user namespaces (hostUsers: false) are not available: ${errorMessage(err)}`);
+    return { error: errorMessage(err) };
   }
 }
 

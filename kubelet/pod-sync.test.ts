@@ -13,7 +13,8 @@ import { FakeClock, type DeleteOptions, type EventRecorder, type EventType } fro
 import type { ObjectGetter } from './api-objects';
 import { ImagePuller, type ImageService } from './images';
 import { KubeletMetrics } from './metrics';
-import { KubeletStoppingError, PodSyncer } from './pod-sync';
+import { KubeletStoppingError, PodSyncer, type PodSyncDeps } from './pod-sync';
+import { UserNamespaceAllocator } from './userns';
 import { newSysctlAllowlist } from './sysctl-allowlist';
 import { ProbeManager } from './probes';
 import type { PullOptions } from './runtime/image/store';
@@ -93,7 +94,7 @@ class FakeImages implements ImageService {
   }
 }
 
-function setup(t: { teardown(fn: () => void): void }) {
+function setup(t: { teardown(fn: () => void): void }, extra: Partial<PodSyncDeps> = {}) {
   const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
   const runtime = new FakeRuntime(() => clock.now());
   const images = new FakeImages();
@@ -121,6 +122,7 @@ function setup(t: { teardown(fn: () => void): void }) {
     nodeAllocatable: { cpuMilli: 4000, memoryBytes: 8 << 30 },
     dns: () => ({ clusterDNS: ['10.96.0.10'], clusterDomain: 'cluster.local', host: { nameservers: ['192.0.2.53'], searches: ['corp.example'], options: [] } }),
     log: () => undefined,
+    ...extra,
   });
   return { clock, runtime, images, pods, events, syncer, dataDir, objects, services };
 }
@@ -365,6 +367,50 @@ test('hostNetwork pods are refused with an event, not run in a namespace of thei
   t.deepEqual(env.runtime.calls, []);
   t.true(env.events.seen.includes('Warning FailedCreatePodSandBox Failed to create pod sandbox: hostNetwork pods are not supported by the tsk runtime'));
   t.is(latest(env, p).status?.containerStatuses?.[0]?.state?.waiting?.reason, 'ContainerCreating');
+});
+
+test("hostUsers: false: the sandbox gets the pod's range, its emptyDir is the pod root's, its other volumes are idmapped", async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-kubelet-userns-'));
+  t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const env = setup(t, { dataDir, userNamespaces: new UserNamespaceAllocator(path.join(dataDir, 'pods'), { hostId: 131072, length: 65536 }) });
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  p.spec!.hostUsers = false;
+  p.spec!.volumes = [
+    { name: 'scratch', emptyDir: {} },
+    { name: 'host', hostPath: { path: dataDir } },
+  ];
+  p.spec!.containers![0]!.volumeMounts = [
+    { name: 'scratch', mountPath: '/scratch' },
+    { name: 'host', mountPath: '/host' },
+  ];
+  await env.syncer.syncPod(p);
+  t.deepEqual(env.runtime.sandboxConfigs[0]?.userNamespace, { hostId: 131072, length: 65536 });
+  t.deepEqual(
+    (env.runtime.containerConfigs[0]?.mounts ?? []).map((m) => [m.containerPath, m.idmapped === true]),
+    [
+      ['/scratch', false],
+      ['/host', true],
+    ],
+  );
+  const podDir = path.join(dataDir, 'pods', p.metadata!.uid!);
+  const scratch = fs.statSync(path.join(podDir, 'volumes', 'kubernetes.io~empty-dir', 'scratch'));
+  t.deepEqual([scratch.uid, scratch.gid], [131072, 131072]);
+  t.true(fs.readFileSync(path.join(podDir, 'userns'), 'utf8').includes('"hostId":131072'));
+});
+
+test('hostUsers: false on a node that cannot give user namespaces: no sandbox, an event that says why', async (t) => {
+  const env = setup(t, { userNamespaces: { error: 'this node does not support them: user namespaces are switched off (user.max_user_namespaces is 0)' } });
+  const p = pod();
+  p.spec!.hostUsers = false;
+  await env.syncer.syncPod(p);
+  t.deepEqual(env.runtime.sandboxConfigs, []);
+  t.true(
+    env.events.seen.includes(
+      'Warning FailedCreatePodSandBox Failed to create pod sandbox: user namespaces: this node does not support them: user namespaces are switched off (user.max_user_namespaces is 0)',
+    ),
+    env.events.seen.join('\n'),
+  );
 });
 
 test('hostPID, hostIPC and sysctls go to the sandbox config', async (t) => {

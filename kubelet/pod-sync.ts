@@ -29,6 +29,7 @@ import { ALL_CONTAINERS_RESTARTING, computePodStatus, statusChanged, type Waitin
 import type { ProbeManager } from './probes';
 import type { ContainerRuntime, ContainerStatus } from './runtime/runtime';
 import { removePodDir, setUpVolumes, type MemoryMedium } from './volumes';
+import { UserNamespaceError, type IdRange, type UserNamespaceAllocator } from './userns';
 import { fetchObjects, type ObjectGetter } from './api-objects';
 import type { NodeAllocatable } from './downward-api';
 import { envObjectNames, type EnvObjects } from './env';
@@ -66,6 +67,8 @@ export interface PodSyncDeps {
   memoryMedium?: MemoryMedium;
   /** The cluster DNS and the node's resolver config, read when a sandbox is made (pod-dns.ts). */
   dns: () => NodeDns;
+  /** The ID ranges of pods with hostUsers: false, or why this node cannot give them (its subordinate IDs are wrong). */
+  userNamespaces?: UserNamespaceAllocator | { error: string };
   log: (line: string) => void;
 }
 
@@ -237,8 +240,15 @@ export class PodSyncer {
       this.event(pod, undefined, 'Warning', 'NetworkNotReady', `network is not ready: ${notReady}`);
       return undefined;
     }
+    let userNamespace: IdRange | undefined;
     try {
-      setUpVolumes(pod, this.deps.dataDir, this.deps.memoryMedium);
+      userNamespace = this.userNamespace(pod);
+    } catch (err) {
+      this.event(pod, undefined, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${errorMessage(err)}`);
+      return undefined;
+    }
+    try {
+      setUpVolumes(pod, this.deps.dataDir, this.deps.memoryMedium, userNamespace);
     } catch (err) {
       this.event(pod, undefined, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${errorMessage(err)}`);
       return undefined;
@@ -273,11 +283,21 @@ export class PodSyncer {
         dns: { servers: dns.config.nameservers, searches: dns.config.searches, options: dns.config.options },
         hostAliases: (pod.spec?.hostAliases ?? []).map((a) => ({ ip: a.ip ?? '', hostnames: a.hostnames ?? [] })),
         resources: buildPodResources(pod),
+        ...(userNamespace ? { userNamespace } : {}),
       });
     } catch (err) {
       this.event(pod, undefined, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${errorMessage(err)}`);
       return undefined;
     }
+  }
+
+  /** The pod's user-namespace range when it asks for one (hostUsers: false), kept in its directory across restarts. */
+  private userNamespace(pod: Pod): IdRange | undefined {
+    if (pod.spec?.hostUsers !== false) return undefined;
+    const a = this.deps.userNamespaces;
+    if (a === undefined) throw new UserNamespaceError('user namespaces are not supported by this kubelet');
+    if ('error' in a) throw new UserNamespaceError(`user namespaces: ${a.error}`);
+    return a.allocate(uidOf(pod));
   }
 
   private volumeOptions(): ApiVolumeOptions {

@@ -103,13 +103,16 @@ test('supplementalGroupsPolicy: Strict goes to the runtime; Merge is its default
   t.is(containerSecurity(pod(c), c, GI).supplementalGroupsPolicy, undefined);
 });
 
-test('procMount: Default runs, Unmasked is refused (no user namespaces), anything else names the field', (t) => {
+test('procMount: Default runs, Unmasked only in a user namespace, anything else names the field', (t) => {
   const mk = (procMount: string): Container => ({ name: 'app', securityContext: { procMount } });
-  t.notThrows(() => containerSecurity(pod(mk('Default')), mk('Default'), GI));
+  t.is(containerSecurity(pod(mk('Default')), mk('Default'), GI).unmaskedProc, undefined);
   t.notThrows(() => containerSecurity(pod(mk('')), mk(''), GI));
   t.throws(() => containerSecurity(pod(mk('Unmasked')), mk('Unmasked'), GI), {
-    message: 'container "app": securityContext.procMount "Unmasked" needs a user namespace (hostUsers: false), which tsk does not support',
+    message: 'container "app": securityContext.procMount "Unmasked" needs a user namespace (hostUsers: false)',
   });
+  const userns = pod(mk('Unmasked'));
+  userns.spec!.hostUsers = false;
+  t.is(containerSecurity(userns, mk('Unmasked'), GI).unmaskedProc, true);
   t.throws(() => containerSecurity(pod(mk('Open')), mk('Open'), GI), {
     message: 'container "app": securityContext.procMount "Open" is not Default or Unmasked',
   });

@@ -127,14 +127,16 @@ export function oomScoreAdj(pod: Pod, c: Container, nodeMemoryBytes: number): nu
 
 /**
  * procMount: Default is what every container gets (runc's masked and
- * read-only /proc paths). Unmasked is allowed by Kubernetes only in a user
- * namespace (hostUsers: false), which tsk does not have: the container is
- * refused, never run with a masked /proc it did not ask for.
+ * read-only /proc paths). Unmasked (none of them) is allowed by Kubernetes
+ * only in a user namespace (hostUsers: false), where /proc's files are no
+ * window on the node: elsewhere the container is refused, never run with a
+ * /proc other than the one it asked for. Returns whether it is unmasked.
  */
-function checkProcMount(container: string, procMount: string | undefined): void {
-  if (procMount === undefined || procMount === '' || procMount === 'Default') return;
+function checkProcMount(container: string, procMount: string | undefined, hostUsers: boolean): boolean {
+  if (procMount === undefined || procMount === '' || procMount === 'Default') return false;
   if (procMount === 'Unmasked') {
-    throw new Error(`container "${container}": securityContext.procMount "Unmasked" needs a user namespace (hostUsers: false), which tsk does not support`);
+    if (!hostUsers) return true;
+    throw new Error(`container "${container}": securityContext.procMount "Unmasked" needs a user namespace (hostUsers: false)`);
   }
   throw new Error(`container "${container}": securityContext.procMount "${procMount}" is not Default or Unmasked`);
 }
@@ -144,8 +146,9 @@ export function containerSecurity(pod: Pod, c: Container, nodeMemoryBytes: numbe
   const name = c.name ?? '';
   const s = c.securityContext ?? {};
   const ps = pod.spec?.securityContext ?? {};
-  checkProcMount(name, s.procMount);
+  const unmasked = checkProcMount(name, s.procMount, pod.spec?.hostUsers !== false);
   const out: ContainerSecurity = { oomScoreAdj: oomScoreAdj(pod, c, nodeMemoryBytes) };
+  if (unmasked) out.unmaskedProc = true;
   if (s.privileged) out.privileged = true;
   if (s.capabilities?.add?.length) out.capAdd = s.capabilities.add;
   if (s.capabilities?.drop?.length) out.capDrop = s.capabilities.drop;

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Pod, Volume } from '../api/gen/tsk/v1/core';
 import { parseQuantity } from '../api/quantity';
 import { unmountUnder } from '../util/mounts';
+import type { IdRange } from './userns';
 
 export class VolumeError extends Error {
   constructor(message: string) {
@@ -110,8 +111,16 @@ function memoryVolumeSize(v: Volume): number | undefined {
   return limit ? parseQuantity(limit).value() : undefined;
 }
 
-/** Creates the pod's emptyDirs (Memory ones on a tmpfs) and checks its hostPaths. Idempotent. Throws VolumeError. */
-export function setUpVolumes(pod: Pod, dataDir: string, memoryMedium?: MemoryMedium): void {
+/**
+ * Creates the pod's emptyDirs (Memory ones on a tmpfs) and checks its
+ * hostPaths. With a user namespace (userns: the pod's range) an emptyDir
+ * belongs to the pod's root on the node (its group: the pod's fsGroup), and
+ * is mounted as it is, not idmapped: it is the pod's own, new storage, so
+ * what the pod writes there keeps the pod's unprivileged host IDs (a
+ * set-user-ID file made in it is no root's on the node). Idempotent. Throws
+ * VolumeError.
+ */
+export function setUpVolumes(pod: Pod, dataDir: string, memoryMedium?: MemoryMedium, userns?: IdRange): void {
   for (const v of pod.spec?.volumes ?? []) {
     const p = volumeHostPath(pod, v, dataDir);
     if (v.emptyDir) {
@@ -124,7 +133,8 @@ export function setUpVolumes(pod: Pod, dataDir: string, memoryMedium?: MemoryMed
       // unless emptyDir.mode (01777 for a shared /tmp, say) says otherwise.
       fs.chmodSync(p, v.emptyDir.mode ?? 0o777);
       const fsGroup = pod.spec?.securityContext?.fsGroup;
-      if (fsGroup !== undefined) applyFsGroup(p, fsGroup);
+      if (userns) fs.chownSync(p, userns.hostId, userns.hostId);
+      if (fsGroup !== undefined) applyFsGroup(p, userns ? userns.hostId + fsGroup : fsGroup);
     } else if (v.hostPath) {
       if (!path.isAbsolute(p)) throw new VolumeError(`hostPath volume "${v.name ?? ''}": path "${p}" must be absolute`);
       checkType(p, v.hostPath.type ?? '', v.name ?? '');

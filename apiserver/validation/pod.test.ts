@@ -403,6 +403,21 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
     [['spec.shareProcessNamespace', 'FieldValueInvalid', 'Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled']],
   ],
   [
+    'hostUsers false with hostNetwork, hostPID and hostIPC',
+    (p) => {
+      p.spec!.hostUsers = false;
+      p.spec!.hostNetwork = true;
+      p.spec!.containers![0]!.ports = [];
+      p.spec!.hostPID = true;
+      p.spec!.hostIPC = true;
+    },
+    [
+      ['spec.hostNetwork', 'FieldValueForbidden', 'Forbidden: when `pod.Spec.HostUsers` is false'],
+      ['spec.HostPID', 'FieldValueForbidden', 'Forbidden: when `pod.Spec.HostUsers` is false'],
+      ['spec.HostIPC', 'FieldValueForbidden', 'Forbidden: when `pod.Spec.HostUsers` is false'],
+    ],
+  ],
+  [
     'supplementalGroupsPolicy of an unknown value',
     (p) => (p.spec!.securityContext = { supplementalGroupsPolicy: 'Union' }),
     [['spec.securityContext.supplementalGroupsPolicy', 'FieldValueNotSupported', 'Unsupported value: "Union": supported values: "Merge", "Strict"']],
@@ -586,6 +601,17 @@ test("shareProcessNamespace, recursiveReadOnly and supplementalGroupsPolicy as K
     { name: 'data', mountPath: '/b', readOnly: true, recursiveReadOnly: 'IfPossible' },
     { name: 'data', mountPath: '/c', recursiveReadOnly: 'Disabled', mountPropagation: 'HostToContainer' },
   ];
+  assertCauses(t, validate('Pod', pod), []);
+});
+
+test('hostUsers false alone, or with shareProcessNamespace and volumes, passes', (t) => {
+  const pod = valid('Pod');
+  pod.spec!.hostUsers = false;
+  pod.spec!.shareProcessNamespace = true;
+  assertCauses(t, validate('Pod', pod), []);
+  pod.spec!.hostUsers = true;
+  pod.spec!.hostNetwork = true;
+  pod.spec!.containers![0]!.ports = [];
   assertCauses(t, validate('Pod', pod), []);
 });
 

@@ -185,6 +185,22 @@ function validatePodSecurityContext(spec: PodSpec, path: Path): Cause[] {
   if (policy !== undefined && !has(SUPPLEMENTAL_GROUPS_POLICIES, policy)) {
     errs.push(notSupported(path.child('securityContext', 'supplementalGroupsPolicy'), policy, SUPPLEMENTAL_GROUPS_POLICIES));
   }
+  return [...errs, ...validateHostUsers(spec, path)];
+}
+
+/**
+ * Kubernetes' validateHostUsers: a pod in a user namespace of its own
+ * (hostUsers: false) may not share the node's network, PID or IPC
+ * namespace, which belong to the node's user namespace. Field names and
+ * messages are Kubernetes' own, capitals included.
+ */
+export function validateHostUsers(spec: PodSpec, path: Path): Cause[] {
+  if (spec.hostUsers !== false) return [];
+  const errs: Cause[] = [];
+  const msg = 'when `pod.Spec.HostUsers` is false';
+  if (spec.hostNetwork) errs.push(forbidden(path.child('hostNetwork'), msg));
+  if (spec.hostPID) errs.push(forbidden(path.child('HostPID'), msg));
+  if (spec.hostIPC) errs.push(forbidden(path.child('HostIPC'), msg));
   return errs;
 }
 

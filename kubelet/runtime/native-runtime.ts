@@ -129,6 +129,7 @@ export class NativeRuntime implements ContainerRuntime {
     if (!validHostname(hostname)) throw new RuntimeError(`sandbox hostname "${hostname}" is not a valid RFC 1123 label`);
     if (config.uid === '') throw new RuntimeError('sandbox config: uid is required');
     if (config.sharePID && config.hostPID) throw new RuntimeError('sandbox config: sharePID and hostPID cannot both be enabled');
+    const userns = userNamespaceOption(config);
     const id = newId();
     const dir = path.join(this.sandboxesDir, id);
     fs.mkdirSync(dir);
@@ -140,7 +141,7 @@ export class NativeRuntime implements ContainerRuntime {
       fs.writeFileSync(path.join(dir, 'hostname'), `${hostname}\n`);
       if (config.sysctls && Object.keys(config.sysctls).length > 0) fs.writeFileSync(path.join(dir, 'sysctls'), sysctlsFile(config.sysctls));
       this.cgroups.create(this.cgroups.podPath(config.uid), config.resources);
-      const opts = [...(config.hostIPC ? ['hostipc'] : []), ...(config.sharePID ? ['sharepid'] : [])];
+      const opts = [...(config.hostIPC ? ['hostipc'] : []), ...(config.sharePID ? ['sharepid'] : []), ...userns];
       const r = await this.launcher.request('sandbox-create', [dir, hostname, ...opts]);
       if (r.code !== 0) throw new SetupError('create sandbox', r.message || `failed with ${r.code}`);
       const net = await this.network.setUp(id, path.join(dir, 'net'), config);
@@ -213,6 +214,7 @@ export class NativeRuntime implements ContainerRuntime {
       createdAt: new Date(rec.createdAt),
       netnsPath: path.join(dir, 'net'),
       ips: rec.stopped ? [] : (rec.ips ?? []),
+      ...(rec.config.userNamespace ? { userNamespace: rec.config.userNamespace } : {}),
       labels: rec.config.labels ?? {},
       annotations: rec.config.annotations ?? {},
     };
@@ -240,6 +242,11 @@ export class NativeRuntime implements ContainerRuntime {
     // hostIPC shares POSIX shared memory too, as containerd does for IPC mode NODE: the node's /dev/shm over the container's own.
     const hostShm = sb.config.hostIPC && fs.existsSync('/dev/shm') ? [{ hostPath: '/dev/shm', containerPath: '/dev/shm' }] : [];
     const mounts = validateMounts(config.name, [...hostShm, ...(config.mounts ?? [])]);
+    if (config.security?.unmaskedProc && !sb.config.userNamespace)
+      throw new RuntimeError(`container "${config.name}": an unmasked /proc needs a sandbox with a user namespace`);
+    const idmapped = mounts.find((m) => m.idmapped);
+    if (idmapped && !sb.config.userNamespace)
+      throw new RuntimeError(`container "${config.name}": mount ${idmapped.containerPath} is idmapped but the sandbox has no user namespace`);
     const ic = image.config;
     const command = resolveCommand(ic.entrypoint, ic.cmd, config.command, config.args);
     if (command.length === 0) throw new RuntimeError(`container "${config.name}": no command given and the image has no Entrypoint or Cmd`);
@@ -338,6 +345,7 @@ export class NativeRuntime implements ContainerRuntime {
     return renderSpec({
       hostPid: sandbox.hostPID === true,
       ...(sandbox.sharePID ? { pidns: path.join(sbDir, 'pid') } : {}),
+      ...(sandbox.userNamespace ? { userns: path.join(sbDir, 'user'), usernsRoot: sandbox.userNamespace.hostId } : {}),
       lowerDirs: [...rec.layerDirs].reverse(),
       upperDir: path.join(dir, 'upper'),
       workDir: path.join(dir, 'work'),
@@ -595,6 +603,18 @@ export class NativeRuntime implements ContainerRuntime {
     const { rec } = this.load(id);
     return { id, timestamp: new Date(), ...this.cgroups.usage(rec.cgroup) };
   }
+}
+
+/** tsk-sandbox's userns=HOST:LEN option for the sandbox's user namespace, checked; [] without one. */
+export function userNamespaceOption(config: SandboxConfig): string[] {
+  const r = config.userNamespace;
+  if (!r) return [];
+  // Kubernetes forbids these pairs: the node's namespaces belong to the node's user namespace.
+  if (config.hostIPC || config.hostPID) throw new RuntimeError('sandbox config: a user namespace cannot be combined with hostIPC or hostPID');
+  const id = (v: number): boolean => Number.isSafeInteger(v) && v > 0 && v <= 0xffffffff;
+  if (!id(r.hostId) || !id(r.length) || r.hostId + r.length > 0xffffffff)
+    throw new RuntimeError(`sandbox config: userNamespace ${r.hostId}:${r.length} is not a range of host IDs above 0 and below 2^32`);
+  return [`userns=${r.hostId}:${r.length}`];
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

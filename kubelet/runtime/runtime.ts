@@ -55,11 +55,26 @@ export interface SandboxConfig {
    */
   sysctls?: Record<string, string>;
   /**
+   * CRI NamespaceOption userns_options mode POD (Kubernetes hostUsers:
+   * false): the pod gets a user namespace of its own, shared by its
+   * containers, mapping its IDs 0..length-1 to the host's hostId.. for users
+   * and groups alike (the kubelet allocates the range). Its root is
+   * unprivileged on the node; the image and the idmapped mounts show the
+   * node's root-owned files as the pod's root's. Not with hostIPC or hostPID.
+   */
+  userNamespace?: IdRange;
+  /**
    * The pod cgroup's own limits (Kubernetes' ResourceConfigForPod with
    * pod-level resources): containers run inside it, so those without limits
    * of their own share these. Unset: the pod cgroup is unlimited.
    */
   resources?: ContainerResources;
+}
+
+/** A contiguous range of host IDs given to a pod's user namespace. */
+export interface IdRange {
+  hostId: number;
+  length: number;
 }
 
 export interface SandboxStatus {
@@ -74,6 +89,8 @@ export interface SandboxStatus {
   netnsPath: string;
   /** The pod's IP addresses as the network hook reported them (CRI PodSandboxNetworkStatus); empty for loopback only. */
   ips: string[];
+  /** The pod's user namespace's range, when it has one. */
+  userNamespace?: IdRange;
   labels: Record<string, string>;
   annotations: Record<string, string>;
 }
@@ -109,6 +126,13 @@ export interface Mount {
    * IfPossible falls back to a plain read-only mount there.
    */
   recursiveReadOnly?: 'Enabled' | 'IfPossible';
+  /**
+   * In a sandbox with a user namespace: an idmapped mount (CRI Mount
+   * uidMappings/gidMappings), so the node's IDs appear as the pod's (host
+   * root as the pod's root) and what the pod writes keeps the node's IDs.
+   * The filesystem must support idmapped mounts.
+   */
+  idmapped?: boolean;
 }
 
 /**
@@ -143,6 +167,8 @@ export interface ContainerSecurity {
   supplementalGroupsPolicy?: 'Merge' | 'Strict';
   /** The container's oom_score_adj (the kubelet's by QoS class); 0 when unset. */
   oomScoreAdj?: number;
+  /** /proc without the masked and read-only paths (Kubernetes procMount: Unmasked); only in a sandbox with a user namespace. */
+  unmaskedProc?: boolean;
 }
 
 export interface ContainerConfig {

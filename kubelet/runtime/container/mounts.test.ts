@@ -155,17 +155,29 @@ test('mounts reach the shim spec as paired records, in order, after the /etc fil
   const lines = text.split('\n');
   const at = lines.indexOf('hostname_file /sb/hostname');
   t.true(at >= 0);
-  t.deepEqual(lines.slice(at + 1, at + 9), [
+  t.deepEqual(lines.slice(at + 1, at + 11), [
     'bind_src /host/a',
     'bind_dst /data',
     'bind_ro 0',
     'bind_sub ',
+    'bind_idmap 0',
     'bind_src /host/b\\\\c',
     'bind_dst /conf',
     'bind_ro 1',
     'bind_sub x/y',
+    'bind_idmap 0',
   ]);
   t.false(renderSpec(BASE).includes('bind_'), 'no mounts, no records');
+});
+
+test('with a user namespace the spec names it and the pod root, and idmapped mounts say so', (t) => {
+  const mounts = [{ hostPath: '/host/a', containerPath: '/data', subPath: '', readOnly: false, idmapped: true }];
+  const lines = renderSpec({ ...BASE, userns: '/sb/user', usernsRoot: 65536, mounts }).split('\n');
+  t.true(lines.includes('userns /sb/user'));
+  t.true(lines.includes('userns_root 65536'));
+  t.true(lines.includes('bind_idmap 1'));
+  t.throws(() => renderSpec({ ...BASE, mounts }), { message: /idmapped but there is no user namespace/ });
+  t.throws(() => renderSpec({ ...BASE, userns: '/sb/user' }), { message: /userns and usernsRoot go together/ });
 });
 
 test('recursive read-only mounts reach the shim as bind_ro recursive or recursive-if-possible', (t) => {

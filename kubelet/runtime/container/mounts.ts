@@ -22,6 +22,8 @@ export interface ShimMount {
   readOnly: boolean;
   /** Only with readOnly: the submounts read-only too. */
   recursiveReadOnly?: 'Enabled' | 'IfPossible';
+  /** Seen through the sandbox's user namespace (an idmapped mount). */
+  idmapped?: boolean;
 }
 
 /** Raised for a mount the runtime refuses; the message names the container and the mount. */
@@ -101,6 +103,7 @@ export function validateMounts(container: string, mounts: Mount[] | undefined, s
       subPath: normalSubPath(m.subPath),
       readOnly: m.readOnly === true,
       ...(m.recursiveReadOnly !== undefined ? { recursiveReadOnly: m.recursiveReadOnly } : {}),
+      ...(m.idmapped ? { idmapped: true } : {}),
     };
   });
 }

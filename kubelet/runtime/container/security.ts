@@ -92,8 +92,8 @@ export function planSecurity(input: PlanInput): SecurityPlan {
     seccomp,
     readonlyRootfs: sec.readOnlyRootfs === true,
     privileged,
-    maskedPaths: privileged ? [] : MASKED_PATHS,
-    readonlyPaths: privileged ? [] : READONLY_PATHS,
+    maskedPaths: privileged || sec.unmaskedProc ? [] : MASKED_PATHS,
+    readonlyPaths: privileged || sec.unmaskedProc ? [] : READONLY_PATHS,
     extraGids: [...new Set([...input.userGids, ...(sec.supplementalGroups ?? [])])],
     oomScoreAdj,
   };

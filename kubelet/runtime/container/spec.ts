@@ -42,6 +42,10 @@ export interface ShimSpec {
   hostPid?: boolean;
   /** Kubernetes shareProcessNamespace: the sandbox's PID namespace file, joined instead of a new one. */
   pidns?: string;
+  /** Kubernetes hostUsers: false: the sandbox's user namespace file, joined by the init just before it execs. */
+  userns?: string;
+  /** With userns: the host ID of the pod's root (user and group); the rootfs is idmapped to it. */
+  usernsRoot?: number;
   cgroupDirs: string[];
   /** cgroup v2: the directory tsk-shim attaches the device filter to, before the init joins it. */
   deviceCgroup?: string;
@@ -107,6 +111,9 @@ export function renderSpec(s: ShimSpec): string {
   if (s.hostPid) put('host_pid', 1);
   if (s.hostPid && s.pidns !== undefined) throw new Error('shim spec: hostPid and pidns together');
   put('pidns', s.pidns);
+  if ((s.userns === undefined) !== (s.usernsRoot === undefined)) throw new Error('shim spec: userns and usernsRoot go together');
+  put('userns', s.userns);
+  put('userns_root', s.usernsRoot);
   for (const c of s.cgroupDirs) put('cgroup', c);
   if (s.deviceCgroup !== undefined) {
     // An empty list would deny every device, /dev/null included: surely a mistake.
@@ -130,12 +137,14 @@ export function renderSpec(s: ShimSpec): string {
   put('hosts', s.hostsFile);
   put('resolv', s.resolvFile);
   put('hostname_file', s.hostnameFile);
-  // Four records per mount, always together and in this order: the shim pairs them up.
+  // Five records per mount, always together and in this order: the shim pairs them up.
   for (const m of s.mounts ?? []) {
+    if (m.idmapped && s.userns === undefined) throw new Error(`shim spec: mount ${m.containerPath} is idmapped but there is no user namespace`);
     put('bind_src', m.hostPath);
     put('bind_dst', m.containerPath);
     put('bind_ro', bindReadOnly(m));
     put('bind_sub', m.subPath);
+    put('bind_idmap', m.idmapped ? 1 : 0);
   }
   put('log', s.logPath);
   put('log_max_bytes', s.logMaxBytes);

@@ -6,7 +6,9 @@
  *            -- CMD [ARG...]
  *
  * Joins the container's cgroups, then its IPC, UTS, network, PID and mount
- * namespaces (those of its init, PID), forks so that the child is inside the
+ * namespaces (those of its init, PID), and last its user namespace when it
+ * has one of its own (a pod with hostUsers: false; joined last because the
+ * mount namespace belongs to the node's user namespace), forks so that the child is inside the
  * PID namespace, and there switches user, cuts capabilities, sets
  * no_new_privs (-N) and the container's seccomp filter (-S, tsk-privs.h) and
  * execs. With -t the child gets a pty from the container's
@@ -25,6 +27,24 @@
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <termios.h>
+
+static void die(int code, const char *step);
+
+/*
+ * The user namespace of PID when it is not ours (a pod's own, hostUsers:
+ * false), as an fd; -1 when it is ours. Opened before the mount namespace
+ * is joined: /proc/PID is the node's /proc.
+ */
+static int open_user_namespace(pid_t pid) {
+  char path[64];
+  struct stat ours, theirs;
+  snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+  if (stat("/proc/self/ns/user", &ours) < 0 || stat(path, &theirs) < 0) die(125, "stat user namespace");
+  if (ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev) return -1;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die(125, path);
+  return fd;
+}
 
 static void die(int code, const char *step) {
   fprintf(stderr, "tsk-exec: %s: %s\n", step, strerror(errno));
@@ -137,6 +157,7 @@ int main(int argc, char **argv) {
     fds[i] = open(path, O_RDONLY | O_CLOEXEC);
     if (fds[i] < 0) die(125, path);
   }
+  int userns_fd = open_user_namespace(pid);
   for (int i = 0; i < cgroups.n; i++)
     if (join_cgroup(cgroups.v[i]) < 0) die(125, "join cgroup");
   for (int i = 0; i < 5; i++) {
@@ -146,6 +167,7 @@ int main(int argc, char **argv) {
     }
     close(fds[i]);
   }
+  if (userns_fd >= 0 && setns(userns_fd, CLONE_NEWUSER) < 0) die(125, "setns(user)");
 
   int master = -1, slave = -1;
   if (tty) {

@@ -8,10 +8,11 @@
  *
  * Requests on stdin, one a line, tab-separated:
  *   ID\tshim\tSTATE_DIR                    create a container (execs tsk-shim)
- *   ID\tsandbox-create\tDIR\tHOSTNAME[\thostipc][\tsharepid]
+ *   ID\tsandbox-create\tDIR\tHOSTNAME[\thostipc][\tsharepid][\tuserns=HOST:LEN]
  *                                      sandbox namespaces (tsk-sandbox-ops.h);
  *                                      hostipc keeps the node's IPC namespace,
- *                                      sharepid adds a pod PID namespace
+ *                                      sharepid adds a pod PID namespace,
+ *                                      userns= a pod user namespace
  *   ID\tsandbox-remove\tDIR
  * Replies on stdout, one line each, in completion order:
  *   ID\tCODE\tMESSAGE      (CODE 0: MESSAGE is the result, e.g. the init's PID)
@@ -38,14 +39,15 @@ static void reply(const char *id, int code, const char *msg) {
 
 /* Runs a sandbox op with stderr captured in memory, and replies with its result. */
 static void sandbox_op(const char *id, int create, char **args, int nargs) {
-  int opts = create && nargs >= 2 ? parse_sandbox_opts(args + 2, nargs - 2) : 0;
-  if ((create && (nargs < 2 || opts < 0)) || (!create && nargs != 1)) {
+  struct sandbox_opts opts;
+  int bad = create && (nargs < 2 || parse_sandbox_opts(args + 2, nargs - 2, &opts) < 0);
+  if (bad || (!create && nargs != 1)) {
     reply(id, 2, "bad request: wrong number of arguments or an unknown option");
     return;
   }
   int mfd = memfd_create("tsk-launcher-err", MFD_CLOEXEC);
   if (mfd >= 0) dup2(mfd, 2);
-  int rc = create ? create_sandbox(args[0], args[1], opts) : remove_sandbox(args[0]);
+  int rc = create ? create_sandbox(args[0], args[1], &opts) : remove_sandbox(args[0]);
   char msg[3000] = "";
   if (mfd >= 0) {
     ssize_t r = pread(mfd, msg, sizeof msg - 1, 0);

@@ -38,6 +38,8 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 
+#include "tsk-userns.h"
+
 /* How read-only a bind mount is: the spec's bind_ro values 0, 1, recursive, recursive-if-possible. */
 enum read_only { RO_NO, RO_YES, RO_RECURSIVE, RO_RECURSIVE_IF_POSSIBLE };
 
@@ -46,7 +48,10 @@ struct bind_mount {
   /* Relative path inside src to mount instead of src; NULL or "" for src itself. */
   const char *sub;
   enum read_only readonly;
+  /* A user namespace fd: the mount is idmapped by it (CRI Mount uidMappings/gidMappings); -1: a plain bind. */
+  int idmap_fd;
 };
+
 
 /* The spec's bind_ro value; -1 for an unknown one. */
 __attribute__((unused)) static int parse_read_only(const char *v) {
@@ -228,7 +233,7 @@ static int open_sub_path(int vol, const char *sub, const char **step) {
 
 /*
  * Bind-mounts m->src (a host path), or its subPath, onto m->dst inside the root: recursive,
- * private propagation, read-only if asked (the submounts too, for RO_RECURSIVE*). Returns NULL or the failed step;
+ * idmapped if asked, private propagation, read-only if asked (the submounts too, for RO_RECURSIVE*). Returns NULL or the failed step;
  * errno is set.
  */
 static const char *bind_into_root(int rootfd, const struct bind_mount *m) {
@@ -253,7 +258,11 @@ static const char *bind_into_root(int rootfd, const struct bind_mount *m) {
   char from[64], to[64];
   snprintf(from, sizeof from, "/proc/self/fd/%d", src);
   snprintf(to, sizeof to, "/proc/self/fd/%d", dst);
-  if (!step && mount(from, to, NULL, MS_BIND | MS_REC, NULL) < 0) step = "bind mount";
+  if (!step && m->idmap_fd >= 0) {
+    int tree = idmapped_tree(src, "", m->idmap_fd, 1, &step);
+    if (tree >= 0 && attach_tree(tree, dst) < 0) step = "move_mount idmapped mount";
+  } else if (!step && mount(from, to, NULL, MS_BIND | MS_REC, NULL) < 0)
+    step = "bind mount";
   close(dst);
   close(src);
   if (step) return step;

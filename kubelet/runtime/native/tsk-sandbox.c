@@ -1,7 +1,7 @@
 /*
  * tsk-sandbox: creates and removes the namespaces of a pod sandbox.
  *
- *   tsk-sandbox create DIR HOSTNAME [hostipc] [sharepid]
+ *   tsk-sandbox create DIR HOSTNAME [hostipc] [sharepid] [userns=HOST:LEN]
  *                                     new network (loopback up), IPC and UTS
  *                                     namespaces, held by bind-mounting their
  *                                     ns files onto DIR/net, DIR/ipc, DIR/uts,
@@ -12,7 +12,10 @@
  *                                     With sharepid also a PID namespace for
  *                                     the pod, on DIR/pid, whose PID 1 is a
  *                                     small reaper (pause), its host PID in
- *                                     DIR/init.pid.
+ *                                     DIR/init.pid. With userns= first a
+ *                                     user namespace mapping the pod's IDs
+ *                                     0..LEN-1 to HOST.., on DIR/user, which
+ *                                     owns the other namespaces.
  *   tsk-sandbox remove DIR            kills that PID 1 and unmounts the
  *                                     namespaces (idempotent).
  *
@@ -22,9 +25,10 @@
 #include "tsk-sandbox-ops.h"
 
 int main(int argc, char **argv) {
-  int opts = argc >= 4 ? parse_sandbox_opts(argv + 4, argc - 4) : -1;
-  if (argc >= 4 && !strcmp(argv[1], "create") && opts >= 0) return create_sandbox(argv[2], argv[3], opts);
+  struct sandbox_opts opts;
+  if (argc >= 4 && !strcmp(argv[1], "create") && parse_sandbox_opts(argv + 4, argc - 4, &opts) == 0)
+    return create_sandbox(argv[2], argv[3], &opts);
   if (argc == 3 && !strcmp(argv[1], "remove")) return remove_sandbox(argv[2]);
-  fprintf(stderr, "usage: tsk-sandbox create DIR HOSTNAME [hostipc] [sharepid] | tsk-sandbox remove DIR\n");
+  fprintf(stderr, "usage: tsk-sandbox create DIR HOSTNAME [hostipc] [sharepid] [userns=HOST:LEN] | tsk-sandbox remove DIR\n");
   return 2;
 }

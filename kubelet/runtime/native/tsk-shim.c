@@ -23,7 +23,11 @@
  *                     (runc's exec fifo, turned around so it cannot race).
  *                     Then it switches user, cuts capabilities, sets
  *                     no_new_privs, loads the seccomp filter and execs
- *                     (tsk-privs.h). Its oom_score_adj is the spec's, not
+ *                     (tsk-privs.h). In a pod with a user namespace
+ *                     (hostUsers: false) it mounts the overlay on idmapped
+ *                     layers, makes every file as the pod's root, and
+ *                     enters the namespace right before it switches user
+ *                     (tsk-userns.h). Its oom_score_adj is the spec's, not
  *                     the shim's own low score.
  *
  * Every error names its step or syscall ("pivot_root: Invalid argument").
@@ -33,6 +37,7 @@
 #include "tsk-devices.h"
 #include "tsk-mounts.h"
 #include "tsk-privs.h"
+#include "tsk-userns.h"
 
 #include <poll.h>
 #include <sched.h>
@@ -48,10 +53,12 @@
 
 struct spec {
   struct tsk_list lower, cgroup, arg, env, gids, mask, ro, device;
-  struct tsk_list bind_src, bind_dst, bind_ro, bind_sub; /* parallel: one entry of each per mount */
+  struct tsk_list bind_src, bind_dst, bind_ro, bind_sub, bind_idmap; /* parallel: one entry of each per mount */
   char *device_cgroup; /* cgroup v2: attach the device filter (rules: device) here */
   char *upper, *work, *rootfs, *netns, *ipcns, *utsns, *oom_file;
   char *pidns; /* the pod's shared PID namespace (shareProcessNamespace); NULL: one of its own */
+  char *userns; /* the pod's user namespace (hostUsers: false); NULL: the node's */
+  unsigned long userns_root; /* with userns: the host ID of the pod's root (uid and gid) */
   char *cwd, *hosts, *resolv, *hostname_file, *log;
   char *seccomp;  /* seccomp file (tsk-privs.h); NULL: no filter */
   char *seccomp_text; /* its contents, read before the container is made */
@@ -92,6 +99,7 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "bind_dst")) list_add(&s->bind_dst, v);
     else if (!strcmp(line, "bind_ro")) list_add(&s->bind_ro, v);
     else if (!strcmp(line, "bind_sub")) list_add(&s->bind_sub, v);
+    else if (!strcmp(line, "bind_idmap")) list_add(&s->bind_idmap, v);
     else if (!strcmp(line, "device_cgroup")) s->device_cgroup = v;
     else if (!strcmp(line, "upper")) s->upper = v;
     else if (!strcmp(line, "work")) s->work = v;
@@ -100,6 +108,8 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "ipcns")) s->ipcns = v;
     else if (!strcmp(line, "utsns")) s->utsns = v;
     else if (!strcmp(line, "pidns")) s->pidns = v;
+    else if (!strcmp(line, "userns")) s->userns = v;
+    else if (!strcmp(line, "userns_root")) s->userns_root = strtoul(v, NULL, 10);
     else if (!strcmp(line, "oom_file")) s->oom_file = v;
     else if (!strcmp(line, "cwd")) s->cwd = v;
     else if (!strcmp(line, "hosts")) s->hosts = v;
@@ -119,7 +129,10 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "log_max_files")) s->log_max_files = atoi(v);
   }
   if (s->arg.n == 0) return -1;
-  if (s->bind_src.n != s->bind_dst.n || s->bind_src.n != s->bind_ro.n || s->bind_src.n != s->bind_sub.n) return -2;
+  if (s->bind_src.n != s->bind_dst.n || s->bind_src.n != s->bind_ro.n || s->bind_src.n != s->bind_sub.n ||
+      s->bind_src.n != s->bind_idmap.n)
+    return -2;
+  if (s->userns && !s->userns_root) return -3;
   return 0;
 }
 
@@ -179,6 +192,26 @@ static void join_namespace(const char *path, int type, const char *name) {
   close(fd);
 }
 
+/*
+ * With a user namespace, each layer and the directory of the upper and work
+ * dirs (overlayfs wants both on one mount) are covered, in this mount
+ * namespace only, by idmapped views of themselves: the overlay built on them
+ * shows the image's files as the pod's, and what the pod writes lands in the
+ * upper dir with the image's IDs (root's files as 0).
+ */
+static void idmap_layers(struct spec *s, int userns_fd) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", s->upper);
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir || strncmp(s->work, dir, (size_t)(slash - dir)) || s->work[slash - dir] != '/')
+    init_fail_msg("idmap layers: upper and work must share their parent directory");
+  *slash = 0;
+  const char *step;
+  for (int i = 0; i < s->lower.n; i++)
+    if ((step = idmap_in_place(s->lower.v[i], userns_fd))) init_failp(step, s->lower.v[i]);
+  if ((step = idmap_in_place(dir, userns_fd))) init_failp(step, dir);
+}
+
 static void mount_overlay(struct spec *s) {
   char opts[8192];
   size_t off = (size_t)snprintf(opts, sizeof opts, "lowerdir=");
@@ -189,20 +222,33 @@ static void mount_overlay(struct spec *s) {
   if (mount("overlay", s->rootfs, "overlay", 0, opts) < 0) init_fail("mount overlay rootfs");
 }
 
-static void make_dev(void) {
+/*
+ * The tmpfs options of /dev and /dev/shm, and devpts's: with a user
+ * namespace, the pod's root owns them (and tty is its group 5), as when the
+ * namespace's root mounts them itself.
+ */
+static const char *dev_opts(struct spec *s, char *buf, size_t n, const char *base) {
+  if (!s->userns) return base;
+  snprintf(buf, n, "%s,uid=%lu,gid=%lu", base, s->userns_root, s->userns_root);
+  return buf;
+}
+
+static void make_dev(struct spec *s) {
   static const struct {
     const char *name;
     unsigned maj, min;
   } devs[] = {{"dev/null", 1, 3}, {"dev/zero", 1, 5}, {"dev/full", 1, 7},
               {"dev/random", 1, 8}, {"dev/urandom", 1, 9}, {"dev/tty", 5, 0}};
+  char o[256];
   mkdir("dev", 0755);
-  mount_or_fail("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+  mount_or_fail("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, dev_opts(s, o, sizeof o, "mode=755,size=65536k"));
   for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++)
     if (mknod(devs[i].name, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0) init_failp("mknod", devs[i].name);
   mkdir("dev/pts", 0755);
-  mount_or_fail("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+  if (s->userns) snprintf(o, sizeof o, "newinstance,ptmxmode=0666,mode=0620,gid=%lu", s->userns_root + 5);
+  mount_or_fail("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, s->userns ? o : "newinstance,ptmxmode=0666,mode=0620,gid=5");
   mkdir("dev/shm", 01777);
-  mount_or_fail("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+  mount_or_fail("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, dev_opts(s, o, sizeof o, "mode=1777,size=65536k"));
   if (symlink("pts/ptmx", "dev/ptmx") < 0 || symlink("/proc/self/fd", "dev/fd") < 0 ||
       symlink("/proc/self/fd/0", "dev/stdin") < 0 || symlink("/proc/self/fd/1", "dev/stdout") < 0 ||
       symlink("/proc/self/fd/2", "dev/stderr") < 0)
@@ -280,7 +326,7 @@ static void mask_paths(struct spec *s) {
 }
 
 /* The spec's mounts, in order, into the rootfs (the current directory). */
-static void bind_mounts(struct spec *s) {
+static void bind_mounts(struct spec *s, int userns_fd) {
   if (s->bind_src.n == 0) return;
   int rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) init_fail("open rootfs");
@@ -291,12 +337,15 @@ static void bind_mounts(struct spec *s) {
       snprintf(msg, sizeof msg, "mount %d: bad bind_ro \"%s\"", i, s->bind_ro.v[i]);
       init_fail_msg(msg);
     }
-    struct bind_mount m = {s->bind_src.v[i], s->bind_dst.v[i], s->bind_sub.v[i], (enum read_only)ro};
+    int idmap = !strcmp(s->bind_idmap.v[i], "1");
+    if (idmap && userns_fd < 0) init_fail_msg("spec: an idmapped mount without a user namespace");
+    struct bind_mount m = {s->bind_src.v[i], s->bind_dst.v[i], s->bind_sub.v[i], (enum read_only)ro, idmap ? userns_fd : -1};
     const char *step = bind_into_root(rootfd, &m);
     if (step) {
       char msg[2048];
-      snprintf(msg, sizeof msg, "mount %d (%s%s%s on %s%s): %s: %s", i, m.src, *m.sub ? " subPath " : "", m.sub, m.dst,
-               m.readonly == RO_NO ? "" : m.readonly == RO_YES ? ", read-only" : ", recursive read-only", step, strerror(errno));
+      snprintf(msg, sizeof msg, "mount %d (%s%s%s on %s%s%s): %s: %s", i, m.src, *m.sub ? " subPath " : "", m.sub, m.dst,
+               m.readonly == RO_NO ? "" : m.readonly == RO_YES ? ", read-only" : ", recursive read-only",
+               idmap ? ", idmapped" : "", step, strerror(errno));
       init_fail_msg(msg);
     }
   }
@@ -325,6 +374,10 @@ static void container_init(struct spec *s, int out_w, int err_w) {
   join_namespace(s->netns, CLONE_NEWNET, "net");
   join_namespace(s->ipcns, CLONE_NEWIPC, "ipc");
   join_namespace(s->utsns, CLONE_NEWUTS, "uts");
+  /* Joined last, just before the exec (join_user_namespace): until then the init needs the node's privileges for its mounts. */
+  int userns_fd = -1;
+  if (s->userns && (userns_fd = open(s->userns, O_RDONLY | O_CLOEXEC)) < 0) init_failp("open user namespace", s->userns);
+  if (userns_fd >= 0 && create_as(s->userns_root) < 0) init_fail("create files as the pod's root (setfsuid, capset)");
 
   int devnull = open("/dev/null", O_RDONLY);
   if (devnull < 0) init_fail("open /dev/null");
@@ -344,11 +397,12 @@ static void container_init(struct spec *s, int out_w, int err_w) {
   if (fifo_fd < 0) init_failp("open", fifo);
 
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) init_fail("make / rprivate");
+  if (userns_fd >= 0) idmap_layers(s, userns_fd);
   mount_overlay(s);
   if (chdir(s->rootfs) < 0) init_failp("chdir", s->rootfs);
   mkdir("proc", 0555);
   mount_or_fail("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-  make_dev();
+  make_dev(s);
   if (s->privileged) copy_host_devices("/dev", "dev", 0);
   mkdir("sys", 0555);
   /* Read-only but for privileged containers (Docker's --privileged). */
@@ -357,7 +411,7 @@ static void container_init(struct spec *s, int out_w, int err_w) {
   bind_file(s->hosts, "etc/hosts");
   bind_file(s->resolv, "etc/resolv.conf");
   bind_file(s->hostname_file, "etc/hostname");
-  bind_mounts(s);
+  bind_mounts(s, userns_fd);
 
   if (syscall(SYS_pivot_root, ".", ".") < 0) init_fail("pivot_root");
   if (umount2(".", MNT_DETACH) < 0) init_fail("umount old root");
@@ -392,6 +446,12 @@ static void container_init(struct spec *s, int out_w, int err_w) {
   /* chdir while still privileged: the user may not be able to search the path, but may use the dir. */
   if (chdir(s->cwd) < 0) init_failp("chdir", s->cwd);
   signal(SIGPIPE, SIG_DFL);
+  /*
+   * The pod's user namespace: from here on the init's capabilities are the
+   * namespace's only (no module loading, no clock, no host devices), and
+   * the user it switches to below is the pod's (host ID = HOST + uid).
+   */
+  if (userns_fd >= 0 && setns(userns_fd, CLONE_NEWUSER) < 0) init_fail("setns(user)");
   struct privs p = {s->uid, s->gid, s->gids.n, gids, s->caps, s->no_new_privs, s->seccomp_text};
   char detail[1024];
   const char *step = drop_privileges(&p, detail, sizeof detail);
@@ -779,7 +839,7 @@ int main(int argc, char **argv) {
   struct spec s;
   int parsed = parse_spec(text, &s);
   if (parsed < 0) {
-    snprintf(msg, sizeof msg, parsed == -2 ? "spec %s: bind_src, bind_dst, bind_ro and bind_sub records do not pair up" : "spec %s: no command (arg) given", path);
+    snprintf(msg, sizeof msg, parsed == -3 ? "spec %s: userns without userns_root" : parsed == -2 ? "spec %s: bind_src, bind_dst, bind_ro, bind_sub and bind_idmap records do not pair up" : "spec %s: no command (arg) given", path);
     return finish(1, msg);
   }
   if (!s.rootfs || !s.upper || !s.work || s.lower.n == 0 || !s.log) {
