@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EtcdNotFoundError, EtcdProcess, etcdPidFile, isEtcdOf, stopStaleEtcd } from './etcd-process';
+import { EtcdNotFoundError, EtcdProcess, etcdPidFile, isEtcdOf, isTskServer, stopStaleEtcd } from './etcd-process';
 import { freePort } from './free-port';
 
 test('a missing etcd binary says how to install it', async (t) => {
@@ -74,6 +74,32 @@ test('isEtcdOf: only an etcd whose --data-dir is DIR/etcd', (t) => {
   t.false(isEtcdOf(['etcd', '--data-dir', '/other/etcd'], '/var/lib/tsk'), 'another data directory');
   t.false(isEtcdOf(['sleep', '--data-dir', '/var/lib/tsk/etcd'], '/var/lib/tsk'), 'not an etcd (a reused pid)');
   t.false(isEtcdOf(['etcd'], '/var/lib/tsk'));
+});
+
+test('isTskServer: the parent that owns an etcd is a tsk server or API server', (t) => {
+  t.true(isTskServer(['node', '/opt/tsk/dist/cmd/tsk.js', 'server', '--data-dir', '/d']));
+  t.true(isTskServer(['/usr/bin/node', '/usr/local/bin/tsk', 'apiserver']));
+  t.false(isTskServer(['/sbin/init']), 'an orphan reparented to init');
+  t.false(isTskServer(['node', '/opt/tsk/dist/cmd/tsk.js', 'agent', '--server', 'https://x:6443']));
+  t.false(isTskServer(['node', 'node_modules/ava/lib/worker/base.js']));
+});
+
+test('a second start on the data directory of a running server refuses to take its etcd', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tsk-etcd-owned-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  // A "server" that runs etcd: a process named tsk.js with the server command (this very node, running a script so named).
+  const script = join(dir, 'tsk.js');
+  writeFileSync(
+    script,
+    `require(${JSON.stringify(join(__dirname, 'etcd-process.js'))}).EtcdProcess.start({ dataDir: process.argv[3] })
+      .then((e) => console.log(e.pid), (err) => { console.error(err.message); process.exit(1); });`,
+  );
+  const server = spawn(process.execPath, [script, 'server', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void server.kill('SIGKILL'));
+  const pid = Number(await new Promise<string>((resolve) => server.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()))));
+  const err = await t.throwsAsync(stopStaleEtcd(dir));
+  t.regex(err?.message ?? '', new RegExp(`etcd pid ${pid} on .*etcd belongs to a running tsk server \\(pid ${server.pid ?? 0}\\): stop that server first`));
+  t.true(alive(pid), 'its etcd still runs');
 });
 
 test('a start stops a stale etcd left on its data directory (pid file and command line), not a process that reused the pid', async (t) => {

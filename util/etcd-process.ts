@@ -86,6 +86,7 @@ async function processCmdline(pid: number): Promise<string[] | undefined> {
  * not a server killed between spawning etcd and etcd's prctl): SIGTERM, then
  * SIGKILL after 10 s. The pid comes from DIR/etcd.pid and is only signalled
  * when /proc/PID/cmdline is an etcd of DIR, so a reused pid is never killed.
+ * An etcd whose parent is a live tsk server is not stale: that is an error.
  * Returns the pid it stopped, if any. Idempotent.
  */
 export async function stopStaleEtcd(dataDir: string, log: (msg: string) => void = () => undefined): Promise<number | undefined> {
@@ -96,6 +97,10 @@ export async function stopStaleEtcd(dataDir: string, log: (msg: string) => void 
   if (cmdline === undefined || !isEtcdOf(cmdline, dataDir)) {
     await rm(file, { force: true });
     return undefined;
+  }
+  const owner = await parentServer(pid);
+  if (owner !== undefined) {
+    throw new Error(`etcd pid ${pid} on ${resolve(dataDir, 'etcd')} belongs to a running tsk server (pid ${owner}): stop that server first`);
   }
   log(`stopping etcd pid ${pid}, left running on ${resolve(dataDir, 'etcd')} by an earlier start`);
   const signal = (sig: NodeJS.Signals): void => {
@@ -113,6 +118,26 @@ export async function stopStaleEtcd(dataDir: string, log: (msg: string) => void 
   }
   await rm(file, { force: true });
   return pid;
+}
+
+/** Whether a command line is a tsk server or API server (the parent of the etcd it runs). */
+export function isTskServer(cmdline: readonly string[]): boolean {
+  const i = cmdline.findIndex((a) => /^tsk(\.js)?$/.test(basename(a)));
+  return i >= 0 && cmdline.slice(i + 1).some((a) => a === 'server' || a === 'apiserver');
+}
+
+/**
+ * The pid of the live tsk server whose child the etcd is, if it is one: a
+ * second server on the same data directory must not take the first one's
+ * etcd away. An orphan's parent is init or a subreaper, never a server.
+ */
+async function parentServer(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after "(comm)": state, then ppid.
+  const ppid = Number(/\) \S+ (\d+)/.exec(stat.slice(stat.lastIndexOf(')')))?.[1] ?? NaN);
+  if (!(ppid > 1)) return undefined;
+  const cmdline = await processCmdline(ppid);
+  return cmdline !== undefined && isTskServer(cmdline) ? ppid : undefined;
 }
 
 /** Whether pid is still that etcd (not gone, not a zombie waiting for its reaper, not reused). */

@@ -93,7 +93,9 @@ export class EmbeddedEtcd {
     const maxFailures = this.opts.maxFailures ?? 5;
     for (let failures = 0; !this.stopping;) {
       const wait = this.backoff.next();
-      log(`the embedded etcd exited unexpectedly (${cause}); restarting it in ${wait / 1000}s (see ${join(this.opts.dataDir, 'etcd.log')})`);
+      const why =
+        failures === 0 ? `the embedded etcd exited unexpectedly (${cause})` : `restarting the embedded etcd failed (attempt ${failures} of ${maxFailures})`;
+      log(`${why}; restarting it in ${wait / 1000}s (see ${join(this.opts.dataDir, 'etcd.log')})`);
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         this.timer = setTimeout(resolve, wait);
@@ -117,7 +119,7 @@ export class EmbeddedEtcd {
         return;
       } catch (err) {
         failures++;
-        cause = `restart failed: ${errorMessage(err)}`;
+        log(`starting the embedded etcd again failed: ${errorMessage(err)}`);
         if (failures >= maxFailures) {
           this.giveUp(
             `the embedded etcd exited and could not be restarted (${failures} attempts; last: ${errorMessage(err)}); see ${join(this.opts.dataDir, 'etcd.log')}`,
