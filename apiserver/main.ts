@@ -1,12 +1,13 @@
 // `tsk apiserver`: parse flags, start (or connect to) etcd, start the API
 // server, write the client config, and run until SIGINT/SIGTERM or until
-// the embedded etcd dies (then say so and exit non-zero).
+// the embedded etcd dies for good (it is restarted first; see etcd/embedded.ts).
 
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { adminConfigPath, writeClientConfig, defaultConfigPath, upsertContext, type ClientCredentials, type ContextEntry } from '../client';
-import { EMBEDDED_ETCD_QUOTA_BYTES, EtcdProcess, type EtcdTlsFiles } from '../util/etcd-process';
+import { EMBEDDED_ETCD_QUOTA_BYTES, type EtcdTlsFiles } from '../util/etcd-process';
+import { EmbeddedEtcd } from './etcd/embedded';
 import { issue, loadOrCreateClusterPki, type ClusterPki, type Sans } from '../util/pki';
 import { hostFacts, servingSans } from './serving-names';
 import type { EtcdClientTls } from './storage/etcd-connection';
@@ -28,7 +29,7 @@ function log(msg: string): void {
 /** An API server with the etcd it started (the embedded default), as `tsk apiserver` and `tsk server` run it. */
 export interface StartedApiServer {
   readonly server: RunningApiServer;
-  /** Resolves with a message when the embedded etcd died; the process should then exit non-zero. */
+  /** Resolves with a message when the embedded etcd died and could not be restarted; the process should then exit non-zero. */
   readonly died: Promise<string>;
   /** The cluster PKI under DIR/tls (absent only for the benchmark's plaintext server on an external etcd). */
   readonly pki: ClusterPki | undefined;
@@ -48,9 +49,9 @@ export async function startWithEtcd(
   log: (msg: string) => void,
   extra: Pick<ApiServerOptions, 'extraMetrics'> = {},
 ): Promise<StartedApiServer> {
-  let etcd: EtcdProcess | undefined;
-  let etcdDied: (msg: string) => void = () => undefined;
-  const died = new Promise<string>((resolve) => (etcdDied = resolve));
+  let etcd: EmbeddedEtcd | undefined;
+  // Counted once the server (and its metrics) exists; etcd starts first.
+  let countEtcdRestart = (): void => undefined;
   const sans = servingSans(flags.tlsSans, flags.address, hostFacts());
   // Everything but the benchmark's plaintext server on an external etcd needs the PKI.
   const needsPki = !flags.insecurePlaintext || flags.etcdServers.length === 0;
@@ -61,12 +62,12 @@ export async function startWithEtcd(
     log(`starting embedded etcd with data in ${join(flags.dataDir, 'etcd')} (client-certificate TLS)`);
     if (pki === undefined) throw new Error('invariant: the embedded etcd needs the cluster PKI');
     etcdTls = { caPem: pki.ca.certPem, certPem: pki.etcdClient.certPem, keyPem: pki.etcdClient.keyPem, serverName: 'localhost' };
-    etcd = await EtcdProcess.start({
+    etcd = await EmbeddedEtcd.start({
       dataDir: flags.dataDir,
       avoidPorts: listenPorts(flags),
       tls: embeddedEtcdTls(pki),
-      onUnexpectedExit: (code, signal) =>
-        etcdDied(`the embedded etcd exited unexpectedly (${signal ?? `code ${code}`}); see ${join(flags.dataDir, 'etcd.log')}`),
+      log,
+      onRestart: () => countEtcdRestart(),
     });
     etcdServers = [etcd.clientUrl];
     log(`embedded etcd ready at ${etcd.clientUrl} (pid ${etcd.pid ?? '?'})`);
@@ -103,7 +104,7 @@ export async function startWithEtcd(
       etcdQuotaBytes: etcd ? EMBEDDED_ETCD_QUOTA_BYTES : 0,
       podSecurityDefaultEnforce: flags.podSecurityDefaultEnforce,
       nodePortRange: flags.nodePortRange,
-      readyDetail: () => snapshotStatus(flags, lastSnapshot, schedule),
+      readyDetail: () => [etcd?.status(), snapshotStatus(flags, lastSnapshot, schedule)].filter((l) => l !== undefined).join('\n') || undefined,
       log,
       ...extra,
     });
@@ -111,6 +112,7 @@ export async function startWithEtcd(
     await etcd?.stop();
     throw err;
   }
+  countEtcdRestart = () => server.metrics.embeddedEtcdRestarts.inc();
   const snapshotClient = etcd && flags.etcdSnapshots.enabled ? connectEtcd([etcd.clientUrl], etcdTls) : undefined;
   if (snapshotClient) {
     schedule = startSnapshotSchedule({
@@ -151,7 +153,7 @@ export async function startWithEtcd(
   }
   return {
     server,
-    died,
+    died: etcd?.died ?? new Promise<string>(() => undefined),
     pki,
     credentialsFor: async (user, groups) => {
       if (flags.insecurePlaintext || pki === undefined) return { insecurePlaintext: true };

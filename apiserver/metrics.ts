@@ -104,6 +104,12 @@ export class ApiServerMetrics {
     registers: [this.registry],
   });
 
+  readonly embeddedEtcdRestarts = new Counter({
+    name: 'apiserver_embedded_etcd_restarts_total',
+    help: 'Restarts of the embedded etcd after it exited unexpectedly.',
+    registers: [this.registry],
+  });
+
   readonly nodeTunnels = new Gauge({
     name: 'apiserver_node_tunnels',
     help: 'Kubelets connected through their reverse tunnel.',

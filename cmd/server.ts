@@ -1,7 +1,8 @@
 // `tsk server`: the control plane in one process (k3s's server role). Start-up
 // is a straight list: the API server (and its embedded etcd), a client of it,
-// the controllers, the scheduler. If a part dies (the embedded etcd), the
-// process says so and exits non-zero rather than limping on.
+// the controllers, the scheduler. The embedded etcd is restarted when it dies
+// (apiserver/etcd/embedded.ts); if it cannot be, the process says so and
+// exits non-zero rather than limping on.
 
 import { Registry } from 'prom-client';
 import { resetCluster, startWithEtcd, USER_CONTROLLER_MANAGER, USER_SCHEDULER, type StartedApiServer } from '../apiserver';

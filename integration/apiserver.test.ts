@@ -332,6 +332,12 @@ test('a namespace left Terminating is finished after an API server restart', asy
   // Restart at once: the bound pod is still being deleted gracefully.
   await api.restart();
   t.is((await api.kind('Namespace').get('', 'half')).status?.phase, 'Terminating');
+  // Its node's kubelet never finishes the pod: it stays Terminating, and so does the namespace (Kubernetes' rule).
+  await new Promise((r) => setTimeout(r, 3000));
+  t.truthy((await api.kind('Pod').get('half', 'bound')).metadata?.deletionTimestamp);
+  t.is((await api.kind('Namespace').get('', 'half')).status?.phase, 'Terminating');
+  // The kubelet (or the pod GC, once the Node is deleted) removes it: the resumed deletion finishes.
+  await api.kind('Pod').delete({ namespace: 'half', name: 'bound', gracePeriodSeconds: 0 });
   const deadline = Date.now() + 30_000;
   for (;;) {
     const err = await api

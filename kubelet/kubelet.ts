@@ -238,6 +238,8 @@ class Kubelet implements RunningKubelet {
     const node = await this.registerWithRetry();
     this.recorder.event(this.nodeRef(node), 'Normal', 'Starting', 'Starting kubelet.');
     this.onNode(node.spec?.podCIDR ?? '');
+    // Before any pod worker runs: nothing else touches the sandboxes yet.
+    await this.stopSandboxesWithoutNetwork();
     this.reporter.start();
     this.informer.addEventHandler({
       onAdd: (p) => this.track(p),
@@ -377,6 +379,25 @@ class Kubelet implements RunningKubelet {
       this.relisting = undefined;
     });
     return this.relisting;
+  }
+
+  /**
+   * Stops the ready sandboxes whose network is gone (veth deleted while the
+   * kubelet was down, address lost): stopped, they are recreated by their
+   * pod's next sync with a "SandboxChanged" event, as Kubernetes' kubelet
+   * recreates a sandbox whose network is not what it should be.
+   */
+  private async stopSandboxesWithoutNetwork(): Promise<void> {
+    try {
+      const wired = (await this.o.runtime.listSandboxes()).filter((s) => s.state === 'ready' && s.ips.length > 0);
+      for (const id of await this.o.network.lost(wired.map((s) => s.id))) {
+        const s = wired.find((x) => x.id === id);
+        this.log(`pod ${s?.namespace ?? ''}/${s?.name ?? ''}: the network of sandbox ${id.slice(0, 12)} is gone; stopping it to be re-created`);
+        await this.o.runtime.stopSandbox(id);
+      }
+    } catch (err) {
+      this.log(`checking the pods' sandbox networks failed: ${errorMessage(err)}`);
+    }
   }
 
   /** Frees pod addresses of sandboxes that are gone (removed while the kubelet was down). */

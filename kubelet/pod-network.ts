@@ -21,6 +21,8 @@ export interface PodNetwork {
    * set-ups held back, so a sandbox being wired meanwhile is never taken for dead.
    */
   garbageCollect(listLive: () => Promise<Iterable<string>>): Promise<string[]>;
+  /** Of these sandboxes, those whose network is gone (NetworkHook.lost); none while the network is not built yet. */
+  lost(sandboxIds: readonly string[]): Promise<string[]>;
 }
 
 /** A network hook that can also free what dead sandboxes held (BridgeNetwork). */
@@ -28,7 +30,7 @@ export type CollectableHook = NetworkHook & { garbageCollect?(liveSandboxIds: It
 
 /** Loopback only: always ready, pods have no IP. For tests and single-pod debugging. */
 export function loopbackPodNetwork(): PodNetwork {
-  return { hook: loopbackOnly, notReady: () => undefined, setPodCIDR: () => undefined, garbageCollect: async () => [] };
+  return { hook: loopbackOnly, notReady: () => undefined, setPodCIDR: () => undefined, garbageCollect: async () => [], lost: async () => [] };
 }
 
 export class NetworkNotReadyError extends Error {
@@ -83,6 +85,10 @@ export class CidrPodNetwork implements PodNetwork {
       this.collecting = undefined;
       done();
     }
+  }
+
+  async lost(sandboxIds: readonly string[]): Promise<string[]> {
+    return (await this.inner?.lost?.(sandboxIds)) ?? [];
   }
 
   setPodCIDR(cidr: string): void {

@@ -844,3 +844,21 @@ test('RestartAllContainers: killed at once without preStop, removed, AllContaine
   t.is(st?.containerStatuses?.[0]?.lastState?.terminated?.exitCode, 88);
   t.is(st?.initContainerStatuses?.[0]?.restartCount, 1);
 });
+
+test('a pod whose sandbox is not ready (its network lost) gets a new one, with a SandboxChanged event, and its containers run again', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  await env.syncer.syncPod(p);
+  const [first] = [...env.runtime.sandboxes.values()];
+  t.is(first?.state, 'ready');
+  // What the runtime reports for a sandbox without its network (never wired, netns gone): not ready.
+  if (first) first.state = 'notready';
+  env.events.seen.length = 0;
+  await env.syncer.syncPod(latest(env, p));
+  t.is(env.events.seen[0], 'Normal SandboxChanged Pod sandbox changed, it will be killed and re-created.');
+  t.is([...env.runtime.sandboxes.values()].filter((s) => s.state === 'ready').length, 1, 'a new ready sandbox');
+  const st = latest(env, p).status;
+  t.is(st?.containerStatuses?.[0]?.restartCount, 1);
+  t.truthy(st?.containerStatuses?.[0]?.state?.running);
+});

@@ -216,6 +216,9 @@ export class PodSyncer {
     const { runtime } = this.deps;
     const grace = this.gracePeriod(pod);
     const ip = podIPOf(state);
+    // Kubernetes' words when a pod that had a sandbox gets a new one (the old one stopped, or lost its network).
+    if (plan.createSandbox && state.sandboxes.length > 0)
+      this.event(pod, undefined, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
     await Promise.all(plan.kill.map((k) => this.killContainer(pod, k.id, k.name, k.message, k.graceSeconds ?? grace, ip)));
     if (plan.killPod) await this.killAll(pod, state, grace);
     for (const id of plan.stopSandboxes) await runtime.stopSandbox(id);

@@ -12,6 +12,7 @@ import { createLabNetwork, removeLabNetwork } from './net';
 import { isRunning, logTail, startDetached, stopProcess, type ProcessRecord } from './processes';
 import { planLab, type LabNode, type LabPlan, type PlanInput } from './topology';
 import { errorMessage } from '../util/errors';
+import { stopStaleEtcd } from '../util/etcd-process';
 
 export interface LabUpOptions extends PlanInput {
   /** The API server's TCP address for users on the host (tsctl), e.g. 127.0.0.1:6443. */
@@ -209,6 +210,8 @@ export async function downLab(o: LabDownOptions): Promise<void> {
     o.log('==> stopping the server');
     await stopProcess(state.server, 20_000);
   }
+  // A server killed with SIGKILL may have left its embedded etcd behind (pid file checked against its command line).
+  await stopStaleEtcd(plan.serverDataDir, (msg) => o.log(`==> ${msg}`));
   await removeLabNetwork(plan);
   await rm(plan.dir, { recursive: true, force: true });
   o.log(`==> lab "${o.name}" is down`);

@@ -5,9 +5,9 @@
 // --client-cert-auth): a local user who can reach the port still cannot use it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port';
 
@@ -56,6 +56,96 @@ export interface EtcdProcessOptions {
    * known but not bound yet when etcd starts first.
    */
   avoidPorts?: readonly number[];
+  /** Where to say that a stale etcd of this data directory was stopped; default: not said. */
+  log?: (msg: string) => void;
+}
+
+/** DIR/etcd.pid: the pid of the etcd started on DIR, until it is stopped. */
+export function etcdPidFile(dataDir: string): string {
+  return join(dataDir, 'etcd.pid');
+}
+
+/** Whether the process's command line is an etcd with --data-dir DIR/etcd (a pid read from a file may have been reused since). */
+export function isEtcdOf(cmdline: readonly string[], dataDir: string): boolean {
+  const i = cmdline.indexOf('--data-dir');
+  if (i < 0 || cmdline[i + 1] !== resolve(dataDir, 'etcd')) return false;
+  // etcd itself, or setpriv in the instant before it execs etcd.
+  const program = cmdline[0] === undefined ? '' : basename(cmdline[0]);
+  const execd = cmdline[cmdline.indexOf('--') + 1];
+  return program.startsWith('etcd') || (program === 'setpriv' && execd !== undefined && basename(execd).startsWith('etcd'));
+}
+
+async function processCmdline(pid: number): Promise<string[] | undefined> {
+  const text = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+  return text === undefined || text === '' ? undefined : text.replace(/\0$/, '').split('\0');
+}
+
+/**
+ * Stops an etcd still running on DIR from an earlier start (its server was
+ * killed before it could stop it; the parent-death signal covers that, but
+ * not a server killed between spawning etcd and etcd's prctl): SIGTERM, then
+ * SIGKILL after 10 s. The pid comes from DIR/etcd.pid and is only signalled
+ * when /proc/PID/cmdline is an etcd of DIR, so a reused pid is never killed.
+ * An etcd whose parent is a live tsk server is not stale: that is an error.
+ * Returns the pid it stopped, if any. Idempotent.
+ */
+export async function stopStaleEtcd(dataDir: string, log: (msg: string) => void = () => undefined): Promise<number | undefined> {
+  const file = etcdPidFile(dataDir);
+  const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const cmdline = await processCmdline(pid);
+  if (cmdline === undefined || !isEtcdOf(cmdline, dataDir)) {
+    await rm(file, { force: true });
+    return undefined;
+  }
+  const owner = await parentServer(pid);
+  if (owner !== undefined) {
+    throw new Error(`etcd pid ${pid} on ${resolve(dataDir, 'etcd')} belongs to a running tsk server (pid ${owner}): stop that server first`);
+  }
+  log(`stopping etcd pid ${pid}, left running on ${resolve(dataDir, 'etcd')} by an earlier start`);
+  const signal = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // Gone meanwhile.
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (await runningEtcdOf(pid, dataDir)) {
+    if (Date.now() > deadline) signal('SIGKILL');
+    await sleep(100);
+  }
+  await rm(file, { force: true });
+  return pid;
+}
+
+/** Whether a command line is a tsk server or API server (the parent of the etcd it runs). */
+export function isTskServer(cmdline: readonly string[]): boolean {
+  const i = cmdline.findIndex((a) => /^tsk(\.js)?$/.test(basename(a)));
+  return i >= 0 && cmdline.slice(i + 1).some((a) => a === 'server' || a === 'apiserver');
+}
+
+/**
+ * The pid of the live tsk server whose child the etcd is, if it is one: a
+ * second server on the same data directory must not take the first one's
+ * etcd away. An orphan's parent is init or a subreaper, never a server.
+ */
+async function parentServer(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after "(comm)": state, then ppid.
+  const ppid = Number(/\) \S+ (\d+)/.exec(stat.slice(stat.lastIndexOf(')')))?.[1] ?? NaN);
+  if (!(ppid > 1)) return undefined;
+  const cmdline = await processCmdline(ppid);
+  return cmdline !== undefined && isTskServer(cmdline) ? ppid : undefined;
+}
+
+/** Whether pid is still that etcd (not gone, not a zombie waiting for its reaper, not reused). */
+async function runningEtcdOf(pid: number, dataDir: string): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  if (stat === '' || /^\d+ \(.*\) Z/.test(stat)) return false;
+  const cmdline = await processCmdline(pid);
+  return cmdline !== undefined && isEtcdOf(cmdline, dataDir);
 }
 
 /** Files of etcd's TLS: its certificate (usable as client and server, for the peer port too) and the CA clients' certificates must chain to. */
@@ -126,6 +216,8 @@ export class EtcdProcess {
   private stopping = false;
   private ready = false;
   private exited: Promise<void>;
+  /** DIR/etcd.pid once written. */
+  private pidFile: string | undefined;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -146,6 +238,7 @@ export class EtcdProcess {
     // A free port is free only until someone else binds it: when tsk picked
     // the ports and etcd could not bind them, pick new ones and try again.
     const picked = opts.clientPort === undefined || opts.peerPort === undefined;
+    await stopStaleEtcd(opts.dataDir, opts.log);
     for (let attempt = 1; ; attempt++) {
       try {
         const avoid = new Set(opts.avoidPorts ?? []);
@@ -164,7 +257,8 @@ export class EtcdProcess {
 
   private static async startOnce(opts: EtcdProcessOptions, clientPort: number, peerPort: number): Promise<EtcdProcess> {
     const binary = opts.binary ?? 'etcd';
-    const dataDir = join(opts.dataDir, 'etcd');
+    // Absolute: the pid file's owner is recognized by this path in its command line.
+    const dataDir = resolve(opts.dataDir, 'etcd');
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const log = await open(join(opts.dataDir, 'etcd.log'), 'a');
     const logSize = (await log.stat()).size;
@@ -209,8 +303,13 @@ export class EtcdProcess {
     );
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
     const proc = new EtcdProcess(child, clientUrl, clientPort, peerPort, dataDir, binary);
+    // setpriv execs etcd in its own process: this pid is etcd's.
+    const pidFile = etcdPidFile(opts.dataDir);
+    if (child.pid !== undefined) await writeFile(pidFile, `${child.pid}\n`, { mode: 0o600 });
+    proc.pidFile = pidFile;
     child.once('exit', (code, signal) => {
       void log.close();
+      void proc.removePidFile();
       // Only a running etcd's death is unexpected; a failed start is reported by start().
       if (proc.ready && !proc.stopping) opts.onUnexpectedExit?.(code, signal);
     });
@@ -241,14 +340,15 @@ export class EtcdProcess {
     }
   }
 
-  /** SIGTERM, then SIGKILL after 5 s. Safe to call twice. */
+  /** SIGTERM, then SIGKILL after 5 s; the pid file goes. Safe to call twice. */
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.removePidFile();
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
     await this.exited;
     clearTimeout(timer);
+    await this.removePidFile();
   }
 
   /** Kills etcd at once (SIGKILL), as a crash would; for restart tests. */
@@ -256,5 +356,14 @@ export class EtcdProcess {
     this.stopping = true;
     this.child.kill('SIGKILL');
     await this.exited;
+    await this.removePidFile();
+  }
+
+  /** Removes the pid file if it still names this etcd (a restarted one may have written its own meanwhile). */
+  private async removePidFile(): Promise<void> {
+    const { pidFile } = this;
+    const pid = this.child.pid;
+    if (pidFile === undefined || pid === undefined) return;
+    if ((await readFile(pidFile, 'utf8').catch(() => '')).trim() === String(pid)) await rm(pidFile, { force: true });
   }
 }

@@ -36,6 +36,8 @@ export interface LifecycleDeps {
 
 export class NamespaceLifecycle {
   private readonly running = new Set<string>();
+  /** The last NamespaceContentRemaining text logged per namespace. */
+  private readonly reported = new Map<string, string>();
   private stopped = false;
   private timers = new Set<NodeJS.Timeout>();
 
@@ -88,6 +90,7 @@ export class NamespaceLifecycle {
         const done = await this.emptyOnce(name);
         if (done) {
           this.running.delete(name);
+          this.reported.delete(name);
           return;
         }
       } catch (err) {
@@ -103,10 +106,23 @@ export class NamespaceLifecycle {
     void pass();
   }
 
+  /**
+   * Logs what a Terminating namespace waits for when that changes, in the
+   * words of Kubernetes' NamespaceContentRemaining condition (NamespaceStatus
+   * has no conditions field in tsk's API yet).
+   */
+  private reportRemaining(name: string, left: ReadonlyMap<KindName, number>): void {
+    const text = [...left].map(([kind, n]) => `${KINDS[kind].plural} has ${n} resource instances`).join(', ');
+    if (text === '' || this.reported.get(name) === text) return;
+    this.reported.set(name, text);
+    this.deps.log(`namespace ${name}: NamespaceContentRemaining: Some resources are remaining: ${text}`);
+  }
+
   /** One pass: delete what is left; remove the namespace when empty. True when finished. */
   private async emptyOnce(name: string): Promise<boolean> {
     let remaining = 0;
-    const now = this.deps.now().getTime();
+    // Objects already terminating, by kind: what the namespace waits for.
+    const left = new Map<KindName, number>();
     for (const kind of KIND_NAMES) {
       if (!KINDS[kind].namespaced) continue;
       const reg = this.deps.registries.get(kind)!;
@@ -118,12 +134,17 @@ export class NamespaceLifecycle {
         } catch {
           continue;
         }
-        const m = obj.metadata ?? {};
-        // Graceful deletion first; once its deadline has passed (no kubelet
-        // finished it), force it, as Kubernetes' pod GC would.
-        const overdue = m.deletionTimestamp !== undefined && Date.parse(m.deletionTimestamp) + 5000 < now;
+        // Graceful deletion only, as Kubernetes' namespace controller: a
+        // pod bound to a node stays Terminating until its kubelet has
+        // stopped its containers, or until the pod GC removes it once the
+        // Node is deleted. Forcing it here would show it gone from the API
+        // while its containers still run on a node that is merely down.
+        if (obj.metadata?.deletionTimestamp !== undefined) {
+          left.set(kind, (left.get(kind) ?? 0) + 1);
+          continue;
+        }
         try {
-          await reg.delete({ namespace: name, name: objName, gracePeriodSeconds: overdue ? 0 : undefined, propagationPolicy: '' });
+          await reg.delete({ namespace: name, name: objName, propagationPolicy: '' });
         } catch (err) {
           if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
         }
@@ -132,7 +153,10 @@ export class NamespaceLifecycle {
     if (remaining > 0) {
       // Check again at once: unbound objects were deleted outright.
       for (const kind of KIND_NAMES) {
-        if (KINDS[kind].namespaced && (await storeRange(this.deps.registries.get(kind)!, listPrefix(kind, name))).length > 0) return false;
+        if (KINDS[kind].namespaced && (await storeRange(this.deps.registries.get(kind)!, listPrefix(kind, name))).length > 0) {
+          this.reportRemaining(name, left);
+          return false;
+        }
       }
     }
     const nsObj = (await this.namespaces.read('', name).catch(() => undefined))?.kv;

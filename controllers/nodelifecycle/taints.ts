@@ -11,6 +11,8 @@ export const TAINT_MEMORY_PRESSURE = 'node.kubernetes.io/memory-pressure';
 export const TAINT_DISK_PRESSURE = 'node.kubernetes.io/disk-pressure';
 export const TAINT_PID_PRESSURE = 'node.kubernetes.io/pid-pressure';
 export const TAINT_NETWORK_UNAVAILABLE = 'node.kubernetes.io/network-unavailable';
+/** Set by an administrator on a node known to be down for good (Kubernetes' non-graceful node shutdown): the pod GC may release its terminating pods. */
+export const TAINT_OUT_OF_SERVICE = 'node.kubernetes.io/out-of-service';
 
 export const NO_SCHEDULE = 'NoSchedule';
 export const NO_EXECUTE = 'NoExecute';

@@ -118,3 +118,22 @@ for (const [title, threshold, finished, want] of thresholdCases) {
     );
   });
 }
+
+test('terminating pods of a node that is not Ready and out of service are force-deleted; of a node merely down, they stay', async (t) => {
+  const { nodes, pods, deleted, registry, c } = setup();
+  const notReady = { status: { conditions: [{ type: 'Ready', status: 'Unknown' }] } };
+  nodes.upsert({ metadata: { name: 'down' }, ...notReady });
+  nodes.upsert({ metadata: { name: 'gone-for-good' }, spec: { taints: [{ key: 'node.kubernetes.io/out-of-service', effect: 'NoExecute' }] }, ...notReady });
+  nodes.upsert({
+    metadata: { name: 'ready-tainted' },
+    spec: { taints: [{ key: 'node.kubernetes.io/out-of-service', effect: 'NoExecute' }] },
+    status: { conditions: [{ type: 'Ready', status: 'True' }] },
+  });
+  pods.upsert(pod('waits', 'down', { deleting: true }));
+  pods.upsert(pod('released', 'gone-for-good', { deleting: true }));
+  pods.upsert(pod('not-deleted', 'gone-for-good'));
+  pods.upsert(pod('kubelet-finishes', 'ready-tainted', { deleting: true }));
+  await c.sync('');
+  t.deepEqual(deleted, ['released grace=0']);
+  t.regex(await registry.metrics(), /pod_gc_collector_force_delete_pods_total\{namespace="default",reason="out-of-service"\} 1/);
+});

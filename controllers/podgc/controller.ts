@@ -3,7 +3,11 @@
 //   force-deleted (grace 0: no kubelet is left to finish them), after a
 //   quarantine and a second check against the API server, so a node that is
 //   merely not in the cache yet does not lose its pods;
-// - terminating pods that were never scheduled are force-deleted;
+// - terminating pods that were never scheduled are force-deleted, and so
+//   are terminating pods of a node that is not Ready and carries the
+//   node.kubernetes.io/out-of-service taint (Kubernetes' gcTerminating: the
+//   administrator says the node is down for good, so no kubelet will finish
+//   them; otherwise they stay Terminating until the node returns);
 // - finished pods (Succeeded, Failed) beyond --terminated-pod-gc-threshold
 //   are deleted, oldest first.
 // Keys: "" is the periodic sweep (every gcCheckPeriodMs); a node name is the
@@ -14,6 +18,7 @@ import type { Node, Pod } from '../../api/gen/tsk/v1/core';
 import { NODE_NAME_INDEX, WorkQueue, every, nodeNameIndexFunc, type Clock, type Ticker, type Lister, type PodClient, type ResourceClient } from '../../client';
 import type { Counter, Registry } from 'prom-client';
 import { counterIn, ignoreNotFound } from '../api-util';
+import { getCondition, TAINT_OUT_OF_SERVICE } from '../nodelifecycle/taints';
 import type { Controller, ControllerContext, ControllerFactory } from '../controller';
 import { newControllerQueue } from '../queue';
 import { QueueWorkers } from '../workers';
@@ -51,6 +56,11 @@ export interface PodGcDeps {
 function isTerminated(pod: Pod): boolean {
   const phase = pod.status?.phase;
   return phase === 'Succeeded' || phase === 'Failed';
+}
+
+/** A node that is not Ready and that its administrator marked out of service. */
+function outOfService(node: Node): boolean {
+  return getCondition(node, 'Ready')?.status !== 'True' && (node.spec?.taints ?? []).some((t) => t.key === TAINT_OUT_OF_SERVICE);
 }
 
 /** The finished pods to delete so that at most `threshold` remain, oldest first (ties by name). */
@@ -126,8 +136,12 @@ export class PodGcController implements Controller {
     }
     for (const pod of pods) {
       const nodeName = pod.spec?.nodeName ?? '';
+      const node = nodeName ? this.deps.nodes.get(nodeName) : undefined;
+      const terminating = pod.metadata?.deletionTimestamp !== undefined && !isTerminated(pod);
       if (!nodeName && pod.metadata?.deletionTimestamp) await this.forceDelete(pod, 'unscheduled', 'terminating and never scheduled');
-      else if (nodeName && !this.deps.nodes.get(nodeName)) this.queue.addAfter(nodeName, this.quarantine);
+      else if (nodeName && !node) this.queue.addAfter(nodeName, this.quarantine);
+      else if (node && terminating && outOfService(node))
+        await this.forceDelete(pod, 'out-of-service', `terminating on node ${nodeName}, which is not Ready and has the ${TAINT_OUT_OF_SERVICE} taint`);
     }
   }
 
@@ -145,7 +159,7 @@ export class PodGcController implements Controller {
     for (const pod of pods) await this.forceDelete(pod, 'orphaned', `node ${nodeName} no longer exists`);
   }
 
-  /** Deletes with grace 0; `reason` is Kubernetes' metric label (orphaned, terminated, unscheduled). */
+  /** Deletes with grace 0; `reason` is Kubernetes' metric label (orphaned, terminated, unscheduled, out-of-service). */
   private async forceDelete(pod: Pod, reason: string, why: string): Promise<void> {
     const m = pod.metadata;
     const namespace = m?.namespace ?? '';

@@ -23,7 +23,20 @@ export interface KubeletProcessEnv {
   cleanups: CleanupStack;
 }
 
-export async function startKubeletInNamespace(env: KubeletProcessEnv, ns: string, sock: string, kubeconfig: string): Promise<void> {
+export interface KubeletProcessOptions {
+  /** The pod network's flags; default `--network loopback` (no pod IPs). */
+  network?: string[];
+  /** More environment for the kubelet (test hooks such as TSK_TEST_CRASH_AT). */
+  env?: Record<string, string>;
+}
+
+export async function startKubeletInNamespace(
+  env: KubeletProcessEnv,
+  ns: string,
+  sock: string,
+  kubeconfig: string,
+  opts: KubeletProcessOptions = {},
+): Promise<void> {
   env.cleanups.push(async () => {
     const k = env.kubelet.proc;
     env.kubelet.proc = undefined;
@@ -37,9 +50,10 @@ export async function startKubeletInNamespace(env: KubeletProcessEnv, ns: string
     TSK_BIN,
     'kubelet',
     ...['--server', `unix:${sock}`, '--kubeconfig', kubeconfig, '--hostname-override', env.nodeName, '--data-dir', env.dataDir],
-    ...['--network', 'loopback', '--node-ip', '127.0.0.1', '--node-status-update-frequency', '1s', '--sync-frequency', '2s'],
+    ...(opts.network ?? ['--network', 'loopback']),
+    ...['--node-ip', '127.0.0.1', '--node-status-update-frequency', '1s', '--sync-frequency', '2s'],
   ];
-  const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const keep = (d: Buffer): void => {
     env.log.push(
       ...d

@@ -251,3 +251,23 @@ test('without br_netfilter the module is loaded, then bridged traffic passes ipt
     message: /load the br_netfilter kernel module.*Module br_netfilter not found/s,
   });
 });
+
+test('lost: sandboxes whose veth is gone from the node, or whose address is not held, with one link listing', async (t) => {
+  const other = 'b'.repeat(64);
+  const never = 'c'.repeat(64);
+  let links = [VETH, vethName(other), vethName(never)];
+  const runner = new FakeRunner((cmd) => {
+    if (cmd === 'ip -n n -j link show') return { stdout: JSON.stringify(links.map((ifname) => ({ ifname }))) };
+    return emptyNode(cmd);
+  });
+  const net = network(t, runner, { netns: 'n' });
+  await net.setUp(SB, NETNS);
+  await net.setUp(other, NETNS);
+  t.deepEqual(await net.lost([SB, other]), [], 'both wired');
+  t.deepEqual(await net.lost([SB, other, never]), [never], 'a veth without an address is no network');
+  links = [vethName(other)];
+  runner.commands.length = 0;
+  t.deepEqual(await net.lost([SB, other]), [SB], 'its veth was deleted');
+  t.deepEqual(runner.commands, ['ip -n n -j link show']);
+  t.deepEqual(await net.lost([]), []);
+});

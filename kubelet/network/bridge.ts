@@ -143,6 +143,20 @@ export class BridgeNetwork implements NetworkHook {
     return freed;
   }
 
+  /** The sandboxes whose veth is gone from the node or whose address is not held any more (one `ip link` for all). */
+  async lost(sandboxIds: readonly string[]): Promise<string[]> {
+    if (sandboxIds.length === 0) return [];
+    const argv = this.nodeIp(['-j', 'link', 'show']);
+    const r = await this.step('list links', argv);
+    let names: Set<string>;
+    try {
+      names = new Set((JSON.parse(r.stdout) as Array<{ ifname?: string }>).map((l) => l.ifname ?? ''));
+    } catch (err) {
+      throw new NetworkError('list links', `${argv.join(' ')}: unreadable JSON output: ${errorMessage(err)}`);
+    }
+    return sandboxIds.filter((id) => !this.locks.busy(id) && (!names.has(vethName(id)) || this.ipam.get(id) === undefined));
+  }
+
   private async unwire(sandboxId: string): Promise<void> {
     const veth = vethName(sandboxId);
     // Gone already: torn down before, or the sandbox's namespace went and took the pair with it.

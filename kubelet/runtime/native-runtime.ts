@@ -144,6 +144,7 @@ export class NativeRuntime implements ContainerRuntime {
       const opts = [...(config.hostIPC ? ['hostipc'] : []), ...(config.sharePID ? ['sharepid'] : []), ...userns];
       const r = await this.launcher.request('sandbox-create', [dir, hostname, ...opts]);
       if (r.code !== 0) throw new SetupError('create sandbox', r.message || `failed with ${r.code}`);
+      crashPointForTests('sandbox-network');
       const net = await this.network.setUp(id, path.join(dir, 'net'), config);
       writeSandboxRecord(dir, { ...rec, ips: net.ips });
       // Containers are created after this, so they see the pod's own address for its name.
@@ -209,8 +210,7 @@ export class NativeRuntime implements ContainerRuntime {
       namespace: rec.config.namespace,
       uid: rec.config.uid,
       hostname: rec.hostname,
-      // A shared PID namespace dies with its PID 1: no container can be started in it any more.
-      state: rec.stopped || (rec.config.sharePID && !podInitAlive(dir)) ? 'notready' : 'ready',
+      state: sandboxReady(dir, rec) ? 'ready' : 'notready',
       createdAt: new Date(rec.createdAt),
       netnsPath: path.join(dir, 'net'),
       ips: rec.stopped ? [] : (rec.ips ?? []),
@@ -623,4 +623,27 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   } catch {
     // Already gone.
   }
+}
+
+/**
+ * Whether containers can run in the sandbox: not stopped, its network set
+ * up (a record without `ips` was never wired: the kubelet died between
+ * making the namespaces and wiring them), its network namespace still there,
+ * and, with a shared PID namespace, its PID 1 alive (that namespace dies
+ * with it). Kubernetes' kubelet recreates such a sandbox ("SandboxChanged").
+ */
+function sandboxReady(dir: string, rec: SandboxRecord): boolean {
+  if (rec.stopped || rec.ips === undefined) return false;
+  if (!fs.existsSync(path.join(dir, 'net'))) return false;
+  return !(rec.config.sharePID && !podInitAlive(dir));
+}
+
+/**
+ * Test-only: TSK_TEST_CRASH_AT=POINT makes the process die (SIGKILL) when it
+ * reaches POINT, as a kill at that moment would; the integration tests use
+ * it to reproduce a crash deterministically. Points: "sandbox-network"
+ * (after the sandbox's namespaces exist, before its network is set up).
+ */
+function crashPointForTests(point: string): void {
+  if (process.env['TSK_TEST_CRASH_AT'] === point) process.kill(process.pid, 'SIGKILL');
 }

@@ -292,6 +292,12 @@ export interface NetworkStatus {
 export interface NetworkHook {
   setUp(sandboxId: string, netnsPath: string, config: SandboxConfig): Promise<NetworkStatus>;
   tearDown(sandboxId: string, netnsPath: string): Promise<void>;
+  /**
+   * Of these sandboxes, set up before, those whose network is gone (their
+   * veth deleted, their address no longer held): a kubelet starting up
+   * recreates them. Optional: a network without per-sandbox state has none.
+   */
+  lost?(sandboxIds: readonly string[]): Promise<string[]>;
 }
 
 /** A sandbox with loopback only: never connected to the host namespace. */

@@ -16,7 +16,11 @@ export interface SandboxRecord {
   createdAt: string;
   /** Set by stopSandbox: the network is torn down, containers stopped. */
   stopped?: boolean;
-  /** The addresses the network hook gave the sandbox. */
+  /**
+   * The addresses the network hook gave the sandbox; written only once its
+   * network is set up, so a sandbox without it (the process died between
+   * making the namespaces and wiring them) is never taken for ready.
+   */
   ips?: string[];
 }
 

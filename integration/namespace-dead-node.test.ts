@@ -1,0 +1,156 @@
+// Deleting a namespace whose pod runs on a node that is down (Kubernetes'
+// namespace controller and pod GC): the pod stays Terminating, and the
+// namespace with it, for as long as its node's kubelet is gone, since its
+// containers may still run there. When the kubelet comes back it stops the
+// containers and deletes the pod, and the namespace goes; when the Node is
+// deleted instead, the pod GC removes the pod and the namespace goes.
+//
+// A real etcd and API server in this process, `tsk kubelet` as a child
+// process in a network namespace of its own (loopback pod network), stopped
+// with SIGSTOP so that it is "down" while its containers run on. Everything
+// is removed in after.always, also when a test fails.
+
+import anyTest, { type ExecutionContext, type TestFn } from 'ava';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Pod } from '../api/gen/tsk/v1/core';
+import { startApiServer, type RunningApiServer } from '../apiserver/server';
+import { Clientset } from '../client';
+import { newPodGcController } from '../controllers/podgc/controller';
+import { ImageStore } from '../kubelet/runtime/image/store';
+import { NativeRuntime } from '../kubelet/runtime/native-runtime';
+import { eventually } from './support/client-harness';
+import { CleanupStack } from './support/cleanups';
+import { runControllers } from './support/controllers';
+import { startTestEtcd } from './support/etcd';
+import { startKubeletInNamespace } from './support/kubelet-process';
+import { killProcess, run, startBusyboxRegistry, startForwarderInNamespace } from './support/netns';
+import { testTls, writeTestKubeconfig } from './support/pki';
+
+interface Env {
+  dir: string;
+  clientset: Clientset;
+  address: string;
+  image: string;
+  dataDir: string;
+  nodeName: string;
+  kubelet: { proc: ChildProcess | undefined };
+  log: string[];
+  cleanups: CleanupStack;
+}
+
+const test = anyTest as TestFn<Env>;
+
+test.before(async (t) => {
+  const cleanups = new CleanupStack();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-nsdead-'));
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const env = { dir, cleanups, kubelet: { proc: undefined }, log: [] as string[] } as unknown as Env;
+  t.context = env;
+  env.dataDir = path.join(dir, 'data');
+  env.nodeName = `nsdead-${randomBytes(3).toString('hex')}`;
+
+  const etcd = await startTestEtcd(cleanups);
+  const sock = path.join(dir, 'api.sock');
+  const api: RunningApiServer = await startApiServer({
+    tls: (await testTls()).serving,
+    etcdServers: [etcd.etcd.clientUrl],
+    address: `127.0.0.1:0,unix:${sock}`,
+    httpAddress: '127.0.0.1:0',
+    log: () => undefined,
+  });
+  cleanups.push(() => api.stop());
+  env.address = api.grpcAddress;
+  env.clientset = new Clientset(api.grpcAddress, (await testTls()).admin);
+  cleanups.push(() => env.clientset.close());
+  const kubeconfig = await writeTestKubeconfig(path.join(dir, 'config'), `unix:${sock}`);
+  const registry = await startBusyboxRegistry(cleanups, dir);
+  env.image = registry.image;
+
+  const ns = `tsk-nsdead-${randomBytes(4).toString('hex')}`;
+  run('ip', ['netns', 'add', ns]);
+  cleanups.push(() => void spawnSync('ip', ['netns', 'delete', ns]));
+  run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  const fwd = await startForwarderInNamespace(ns, registry.port, registry.socket);
+  cleanups.push(() => killProcess(fwd));
+  await startKubeletInNamespace(env, ns, sock, kubeconfig);
+  // A stopped kubelet must be able to take its SIGKILL at cleanup (and a later one its SIGCONT).
+  cleanups.push(() => void env.kubelet.proc?.kill('SIGCONT'));
+});
+
+test.after.always((t) => t.context?.cleanups?.run());
+
+test.afterEach.always((t) => {
+  if (!t.passed && t.context.log.length > 0) t.log(`kubelet log (last lines):\n${t.context.log.slice(-60).join('\n')}`);
+});
+
+/** A namespace with one running pod on the test's node; resolves with the pod once it runs. */
+async function namespaceWithRunningPod(env: Env, ns: string): Promise<Pod> {
+  await env.clientset.namespaces.create({ metadata: { name: ns } });
+  await env.clientset.pods.create({
+    metadata: { name: 'sleeper', namespace: ns },
+    spec: { nodeName: env.nodeName, terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: env.image, command: ['sleep', '3600'] }] },
+  });
+  let pod: Pod | undefined;
+  await eventually(
+    async () => {
+      pod = await env.clientset.pods.get('sleeper', ns);
+      return pod.status?.containerStatuses?.[0]?.state?.running !== undefined;
+    },
+    90_000,
+    'the pod to run',
+  );
+  return pod as Pod;
+}
+
+/** Whether the pod's container still runs on the node (read from the kubelet's runtime directory). */
+async function containerRunning(env: Env, pod: Pod): Promise<boolean> {
+  const id = (pod.status?.containerStatuses?.[0]?.containerID ?? '').replace(/^[a-z]+:\/\//, '');
+  const runtime = new NativeRuntime({ dataDir: env.dataDir, images: new ImageStore(env.dataDir) });
+  return (await runtime.listContainers()).some((c) => c.id === id && c.state === 'running');
+}
+
+const gone = async (p: Promise<unknown>): Promise<boolean> =>
+  p.then(
+    () => false,
+    (err: Error) => /not found/i.test(err.message),
+  );
+
+/** Deletes the namespace while the kubelet is stopped; checks both stay Terminating well past the pod's grace period. */
+async function deleteWhileNodeDown(t: ExecutionContext<Env>, env: Env, ns: string, running: Pod): Promise<void> {
+  env.kubelet.proc?.kill('SIGSTOP');
+  await env.clientset.namespaces.delete(ns);
+  // Grace 1 s; tsk used to force the pod away 5 s after it. 10 s later, nothing may have gone.
+  await new Promise((r) => setTimeout(r, 10_000));
+  const pod = await env.clientset.pods.get('sleeper', ns);
+  t.truthy(pod.metadata?.deletionTimestamp, 'the pod is Terminating');
+  t.is((await env.clientset.namespaces.get(ns)).status?.phase, 'Terminating', 'the namespace stays Terminating');
+  t.true(await containerRunning(env, running), "the pod's container still runs on the node that is down");
+}
+
+test.serial('a pod of a node that is down stays Terminating, and its namespace too, until the kubelet returns and stops it', async (t) => {
+  const env = t.context;
+  const ns = `down-${randomBytes(3).toString('hex')}`;
+  const pod = await namespaceWithRunningPod(env, ns);
+  await deleteWhileNodeDown(t, env, ns, pod);
+
+  env.kubelet.proc?.kill('SIGCONT');
+  await eventually(async () => await gone(env.clientset.pods.get('sleeper', ns)), 60_000, 'the kubelet to finish the pod');
+  t.false(await containerRunning(env, pod), 'the pod is gone from the API only once its container stopped');
+  await eventually(async () => await gone(env.clientset.namespaces.get(ns)), 30_000, 'the namespace to go');
+});
+
+test.serial('a pod of a node that is down goes once its Node is deleted (pod GC), and then its namespace', async (t) => {
+  const env = t.context;
+  const ns = `nodegone-${randomBytes(3).toString('hex')}`;
+  const pod = await namespaceWithRunningPod(env, ns);
+  await deleteWhileNodeDown(t, env, ns, pod);
+
+  await runControllers(t, env.address, (ctx) => [newPodGcController(ctx, { quarantineMs: 500, gcCheckPeriodMs: 200 })]);
+  await env.clientset.nodes.delete(env.nodeName);
+  await eventually(async () => await gone(env.clientset.pods.get('sleeper', ns)), 30_000, 'the pod GC to remove the pod of the deleted node');
+  await eventually(async () => await gone(env.clientset.namespaces.get(ns)), 30_000, 'the namespace to go');
+});
