@@ -127,7 +127,13 @@ async function deleteWhileNodeDown(t: ExecutionContext<Env>, env: Env, ns: strin
   await new Promise((r) => setTimeout(r, 10_000));
   const pod = await env.clientset.pods.get('sleeper', ns);
   t.truthy(pod.metadata?.deletionTimestamp, 'the pod is Terminating');
-  t.is((await env.clientset.namespaces.get(ns)).status?.phase, 'Terminating', 'the namespace stays Terminating');
+  const nsObj = await env.clientset.namespaces.get(ns);
+  t.is(nsObj.status?.phase, 'Terminating', 'the namespace stays Terminating');
+  t.like(
+    nsObj.status?.conditions?.find((c) => c.type === 'NamespaceContentRemaining'),
+    { status: 'True', reason: 'SomeResourcesRemain', message: 'Some resources are remaining: pods has 1 resource instances' },
+    'the namespace says what it waits for',
+  );
   t.true(await containerRunning(env, running), "the pod's container still runs on the node that is down");
 }
 

@@ -735,6 +735,14 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
   },
   "tsk.v1.NamespaceStatus": {
     "phase": {"name":"phase","json":"phase","kind":"string"},
+    "conditions": {"name":"conditions","json":"conditions","kind":"message","type":"tsk.v1.NamespaceCondition","repeated":true},
+  },
+  "tsk.v1.NamespaceCondition": {
+    "type": {"name":"type","json":"type","kind":"string"},
+    "status": {"name":"status","json":"status","kind":"string"},
+    "lastTransitionTime": {"name":"lastTransitionTime","json":"lastTransitionTime","kind":"string"},
+    "reason": {"name":"reason","json":"reason","kind":"string"},
+    "message": {"name":"message","json":"message","kind":"string"},
   },
   "tsk.v1.Namespace": {
     "apiVersion": {"name":"apiVersion","json":"apiVersion","kind":"string"},

@@ -5,7 +5,7 @@
 // Terminating, so an API server restart never strands one.
 
 import { ApiError } from '../../api/errors';
-import type { Namespace } from '../../api/gen/tsk/v1/core';
+import type { Namespace, NamespaceCondition } from '../../api/gen/tsk/v1/core';
 import { KIND_NAMES, KINDS, type ApiObject, type KindName } from '../../api/kinds';
 import { listPrefix, objectKey, prefixEnd } from '../storage/keys';
 import { rfc3339 } from '../../util/time';
@@ -107,13 +107,21 @@ export class NamespaceLifecycle {
   }
 
   /**
-   * Logs what a Terminating namespace waits for when that changes, in the
-   * words of Kubernetes' NamespaceContentRemaining condition (NamespaceStatus
-   * has no conditions field in tsk's API yet).
+   * Records what a Terminating namespace waits for when that changes, as
+   * Kubernetes' namespace controller does: the NamespaceContentRemaining
+   * condition (and NamespaceDeletionContentFailure False, since every
+   * deletion was issued) in its status, and one log line.
    */
-  private reportRemaining(name: string, left: ReadonlyMap<KindName, number>): void {
+  private async reportRemaining(name: string, left: ReadonlyMap<KindName, number>): Promise<void> {
     const text = [...left].map(([kind, n]) => `${KINDS[kind].plural} has ${n} resource instances`).join(', ');
     if (text === '' || this.reported.get(name) === text) return;
+    const conditions = remainingConditions(text, rfc3339(this.deps.now()));
+    await this.namespaces.guaranteedUpdate('', name, undefined, (cur) => {
+      const ns = cur as Namespace;
+      if (ns.status?.phase !== 'Terminating') return undefined;
+      ns.status = { ...ns.status, conditions: mergeConditions(ns.status.conditions ?? [], conditions) };
+      return ns;
+    });
     this.reported.set(name, text);
     this.deps.log(`namespace ${name}: NamespaceContentRemaining: Some resources are remaining: ${text}`);
   }
@@ -154,7 +162,7 @@ export class NamespaceLifecycle {
       // Check again at once: unbound objects were deleted outright.
       for (const kind of KIND_NAMES) {
         if (KINDS[kind].namespaced && (await storeRange(this.deps.registries.get(kind)!, listPrefix(kind, name))).length > 0) {
-          this.reportRemaining(name, left);
+          await this.reportRemaining(name, left);
           return false;
         }
       }
@@ -171,4 +179,36 @@ export class NamespaceLifecycle {
 async function storeRange(reg: Registry, prefix: string): Promise<string[]> {
   const names = await reg.keysUnder(prefix, prefixEnd(prefix));
   return names.map((k) => k.slice(prefix.length));
+}
+
+/** Kubernetes' deletion conditions for a namespace waiting on `text` (empty: nothing left). */
+export function remainingConditions(text: string, now: string): NamespaceCondition[] {
+  return [
+    {
+      type: 'NamespaceDeletionContentFailure',
+      status: 'False',
+      lastTransitionTime: now,
+      reason: 'ContentDeleted',
+      message: 'All content successfully deleted, may be waiting on finalization',
+    },
+    text === ''
+      ? { type: 'NamespaceContentRemaining', status: 'False', lastTransitionTime: now, reason: 'ContentRemoved', message: 'All content successfully removed' }
+      : {
+          type: 'NamespaceContentRemaining',
+          status: 'True',
+          lastTransitionTime: now,
+          reason: 'SomeResourcesRemain',
+          message: `Some resources are remaining: ${text}`,
+        },
+  ];
+}
+
+/** Conditions with `next` replacing those of the same type; a transition time is kept while the status is unchanged. */
+export function mergeConditions(cur: readonly NamespaceCondition[], next: readonly NamespaceCondition[]): NamespaceCondition[] {
+  const out = cur.filter((c) => !next.some((n) => n.type === c.type));
+  for (const n of next) {
+    const old = cur.find((c) => c.type === n.type);
+    out.push(old && old.status === n.status ? { ...n, lastTransitionTime: old.lastTransitionTime } : n);
+  }
+  return out;
 }

@@ -1002,7 +1002,22 @@ export interface NamespaceSpec {
 
 export interface NamespaceStatus {
   /** Active or Terminating. */
-  phase?: string | undefined;
+  phase?:
+    | string
+    | undefined;
+  /** While Terminating: what the deletion waits for (NamespaceContentRemaining, ...). */
+  conditions?: NamespaceCondition[] | undefined;
+}
+
+export interface NamespaceCondition {
+  type?:
+    | string
+    | undefined;
+  /** True, False or Unknown. */
+  status?: string | undefined;
+  lastTransitionTime?: string | undefined;
+  reason?: string | undefined;
+  message?: string | undefined;
 }
 
 export interface Namespace {
@@ -10724,13 +10739,18 @@ export const NamespaceSpec: MessageFns<NamespaceSpec> = {
 };
 
 function createBaseNamespaceStatus(): NamespaceStatus {
-  return { phase: "" };
+  return { phase: "", conditions: [] };
 }
 
 export const NamespaceStatus: MessageFns<NamespaceStatus> = {
   encode(message: NamespaceStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.phase !== undefined && message.phase !== "") {
       writer.uint32(10).string(message.phase);
+    }
+    if (message.conditions !== undefined && message.conditions.length !== 0) {
+      for (const v of message.conditions) {
+        NamespaceCondition.encode(v!, writer.uint32(18).fork()).join();
+      }
     }
     return writer;
   },
@@ -10754,6 +10774,107 @@ export const NamespaceStatus: MessageFns<NamespaceStatus> = {
             }
 
             message.phase = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = NamespaceCondition.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.conditions!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseNamespaceCondition(): NamespaceCondition {
+  return { type: "", status: "", lastTransitionTime: "", reason: "", message: "" };
+}
+
+export const NamespaceCondition: MessageFns<NamespaceCondition> = {
+  encode(message: NamespaceCondition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== undefined && message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.status !== undefined && message.status !== "") {
+      writer.uint32(18).string(message.status);
+    }
+    if (message.lastTransitionTime !== undefined && message.lastTransitionTime !== "") {
+      writer.uint32(26).string(message.lastTransitionTime);
+    }
+    if (message.reason !== undefined && message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    if (message.message !== undefined && message.message !== "") {
+      writer.uint32(42).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NamespaceCondition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNamespaceCondition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.lastTransitionTime = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = reader.string();
             continue;
           }
         }
