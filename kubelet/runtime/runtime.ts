@@ -143,6 +143,15 @@ export interface ContainerSecurity {
   supplementalGroupsPolicy?: 'Merge' | 'Strict';
   /** The container's oom_score_adj (the kubelet's by QoS class); 0 when unset. */
   oomScoreAdj?: number;
+  /**
+   * How the container's /sys/fs/cgroup is mounted (Kubernetes'
+   * securityContext.cgroupOptions.mountMode, KEP-5474), cgroup v2 only:
+   * ReadOnly (the default) or ReadWrite, where the container may make child
+   * cgroups and move its processes between them. Its limits stay on a
+   * cgroup above the one it sees as its root. ReadWrite on a cgroup v1 node
+   * is refused.
+   */
+  cgroupMountMode?: 'ReadOnly' | 'ReadWrite';
 }
 
 export interface ContainerConfig {
