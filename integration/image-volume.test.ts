@@ -222,7 +222,9 @@ test.serial('an image volume: its files through the mount and a subPath, merged 
 
   const evs = (await env.clientset.events.list({ namespace: NS, fieldSelector: 'involvedObject.name=image-volume' })).items ?? [];
   t.true(
-    evs.some((e) => e.reason === 'Pulling' && e.message === `Pulling image "${env.registry}/tsk/data:v1"`),
+    evs.some(
+      (e) => e.reason === 'Pulling' && e.message === `Pulling image "${env.registry}/tsk/data:v1"` && e.involvedObject?.fieldPath === 'spec.volumes{volume}',
+    ),
     evs.map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`).join('\n'),
   );
 

@@ -739,7 +739,7 @@ test('terminate: the main containers stop first, then the sidecars in reverse or
   );
 });
 
-test('an image volume: pulled under its policy with pod events, mounted before the container, bound read-only; a failed pull keeps the container in ErrImagePull', async (t) => {
+test('an image volume: pulled under its policy with events naming the volume, mounted before the container, bound read-only; a failed pull keeps the container in ErrImagePull', async (t) => {
   const mounted = new Map<string, readonly string[]>();
   const env = setup(t, { overlays: { isMounted: (d) => mounted.has(d), mount: (d, layers) => void mounted.set(d, layers) } });
   env.images.local.set('busybox:1.36', image('busybox:1.36'));
@@ -749,8 +749,10 @@ test('an image volume: pulled under its policy with pod events, mounted before t
   p.spec!.containers![0]!.volumeMounts = [{ name: 'tools', mountPath: '/tools', subPath: 'bin' }];
   await env.syncer.syncPod(p);
   t.is(latest(env, p).status?.containerStatuses?.[0]?.state?.waiting?.reason, 'ErrImagePull');
-  t.true(env.events.seen.includes('Normal Pulling Pulling image "registry:5000/tools:v1"'), env.events.seen.join('\n'));
-  t.true(env.events.seen.includes('Warning Failed Failed to pull image "registry:5000/tools:v1": registry 127.0.0.1:5000: connection refused'));
+  t.true(env.events.seen.includes('Normal Pulling spec.volumes{tools} Pulling image "registry:5000/tools:v1"'), env.events.seen.join('\n'));
+  t.true(
+    env.events.seen.includes('Warning Failed spec.volumes{tools} Failed to pull image "registry:5000/tools:v1": registry 127.0.0.1:5000: connection refused'),
+  );
   t.is(mounted.size, 0);
   t.false(env.runtime.calls.includes('createContainer app'));
   await env.syncer.syncPod(latest(env, p));

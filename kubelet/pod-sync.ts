@@ -118,6 +118,13 @@ export class PodSyncer {
     this.deps.recorder.event(ref, type, reason, message);
   }
 
+  /** An event about one of the pod's volumes: the pod, with the volume as the field path (spec.volumes{name}). */
+  private volumeEvent(pod: Pod, volume: string, type: EventType, reason: string, message: string): void {
+    const ref = referenceTo('Pod', pod);
+    ref.fieldPath = `spec.volumes{${volume}}`;
+    this.deps.recorder.event(ref, type, reason, message);
+  }
+
   /** Brings the runtime in line with a pod that should run, then reports its status. Returns when to sync again. */
   async syncPod(pod: Pod): Promise<number | undefined> {
     const uid = uidOf(pod);
@@ -361,7 +368,8 @@ export class PodSyncer {
    * Pulls and mounts the image volumes container c mounts that are not
    * mounted yet, as Kubernetes' getImageVolumes: the same puller as
    * container images (policy, imagePullSecrets, back-off), its events on the
-   * pod. Throws ImagePullError, or Error when the overlay cannot be mounted.
+   * pod (Kubernetes' messages; the field path names the volume). Throws
+   * ImagePullError, or Error when the overlay cannot be mounted.
    */
   private async ensureImageVolumes(pod: Pod, c: Container): Promise<void> {
     for (const iv of containerImageVolumes(pod, c, this.deps.dataDir)) {
@@ -369,7 +377,7 @@ export class PodSyncer {
       if (!overlays) throw new Error(`image volume "${iv.volume.name ?? ''}": this kubelet cannot mount image volumes`);
       // Resolved once per pod (a restarted container keeps what the volume got), as Kubernetes.
       if (overlays.isMounted(iv.hostPath)) continue;
-      const ev = (type: EventType, reason: string, message: string): void => this.event(pod, undefined, type, reason, message);
+      const ev = (type: EventType, reason: string, message: string): void => this.volumeEvent(pod, iv.volume.name ?? '', type, reason, message);
       const credentials = await this.pullCredentials(pod, iv.reference);
       const image = await this.deps.puller.ensure(iv.reference, iv.pullPolicy, uidOf(pod), ev, credentials);
       mountImageVolume(iv, image.layerDirs, overlays);
