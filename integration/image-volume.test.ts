@@ -11,21 +11,23 @@
 // one), cannot write to either mount and cannot execute from it (noexec);
 // the overlays are mounted on the node while the pod runs and gone once it
 // is deleted; an image that cannot be pulled keeps the container waiting in
-// ErrImagePull / ImagePullBackOff with Kubernetes' Failed event.
+// ErrImagePull / ImagePullBackOff with Kubernetes' Failed event; an OCI
+// artifact (not an image) fails its pull with a message saying so.
 //
 // Everything (processes, namespace, containers, mounts, temp dirs, the
 // registry) is removed in after.always, also when a test fails.
 
 import anyTest, { type TestFn } from 'ava';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pod } from '../api/gen/tsk/v1/core';
 import { startApiServer, type RunningApiServer } from '../apiserver/server';
 import { Clientset } from '../client';
-import { buildImage, buildLayer, pushImage } from '../kubelet/runtime/image/builder';
+import { buildImage, buildLayer, pushImage, type BuiltImage } from '../kubelet/runtime/image/builder';
+import { MediaTypes } from '../kubelet/runtime/image/manifest';
 import { eventually } from './support/client-harness';
 import { CleanupStack } from './support/cleanups';
 import { startTestEtcd } from './support/etcd';
@@ -77,6 +79,26 @@ async function pushDataImages(registry: string): Promise<void> {
   });
   await pushImage(registry, 'tsk/data', 'v1', buildImage([base, top]));
   await pushImage(registry, 'tsk/single', 'v1', buildImage([await buildLayer({ entries: [fileEntry('hello.txt', 'one layer\n')] })]));
+  await pushImage(registry, 'tsk/artifact', 'v1', artifact());
+}
+
+const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+/** An OCI artifact as ORAS pushes one: an empty config, one file as a blob, an artifactType. */
+function artifact(): BuiltImage {
+  const config = Buffer.from('{}');
+  const file = Buffer.from('artifact file\n');
+  const layer = { blob: file, digest: sha256(file), diffId: sha256(file), mediaType: MediaTypes.ociLayer };
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociManifest,
+      artifactType: 'application/vnd.tsk.test.artifact',
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(config), size: config.length },
+      layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: file.length, annotations: { 'org.opencontainers.image.title': 'file.txt' } }],
+    }),
+  );
+  return { config, configDigest: sha256(config), layers: [layer], manifest, manifestDigest: sha256(manifest), manifestMediaType: MediaTypes.ociManifest };
 }
 
 test.before(async (t) => {
@@ -255,4 +277,36 @@ test.serial('an image volume whose image cannot be pulled: the container waits i
   );
   t.is(imageVolumeMounts(env).length, 0);
   await deletePod(env, 'missing-image');
+});
+
+test.serial('an OCI artifact as an image volume: the pull fails saying it is an artifact, the container waits in ErrImagePull', async (t) => {
+  const env = t.context;
+  const ref = `${env.registry}/tsk/artifact:v1`;
+  await env.clientset.pods.create({
+    metadata: { name: 'artifact', namespace: NS },
+    spec: {
+      nodeName: env.nodeName,
+      terminationGracePeriodSeconds: 2,
+      volumes: [{ name: 'volume', image: { reference: ref, pullPolicy: 'IfNotPresent' } }],
+      containers: [{ name: 'shell', image: env.image, command: ['sleep', '3600'], volumeMounts: [{ name: 'volume', mountPath: '/volume', subPath: 'dir' }] }],
+    },
+  });
+  const p = await waitPod(
+    env,
+    'artifact',
+    (x) => ['ErrImagePull', 'ImagePullBackOff'].includes(x.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? ''),
+    'the container to wait for its image volume',
+  );
+  t.is(p.status?.phase, 'Pending');
+  const evs = (await env.clientset.events.list({ namespace: NS, fieldSelector: 'involvedObject.name=artifact' })).items ?? [];
+  t.true(
+    evs.some(
+      (e) =>
+        e.reason === 'Failed' &&
+        (e.message ?? '').startsWith(`Failed to pull image "${ref}"`) &&
+        (e.message ?? '').includes('an OCI artifact (config media type "application/vnd.oci.empty.v1+json"), not a container image'),
+    ),
+    evs.map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`).join('\n'),
+  );
+  await deletePod(env, 'artifact');
 });
