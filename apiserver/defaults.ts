@@ -75,6 +75,8 @@ function defaultHTTPGet(http: HTTPGetAction | undefined): void {
 function defaultContainer(c: Container, hostNetwork: boolean): void {
   if (!c.imagePullPolicy) c.imagePullPolicy = defaultPullPolicy(c.image ?? '');
   if (!c.terminationMessagePath) c.terminationMessagePath = DEFAULT_TERMINATION_MESSAGE_PATH;
+  const cgroup = c.securityContext?.cgroupOptions;
+  if (cgroup && !cgroup.mountMode) cgroup.mountMode = 'ReadOnly';
   for (const p of c.ports ?? []) {
     if (!p.protocol) p.protocol = 'TCP';
     // With the host's network a container port is a host port.
@@ -110,7 +112,9 @@ const DEFAULT_VOLUME_MODE = 0o644;
 
 /** SetDefaults_Volume and the *VolumeSource defaults: a sourceless volume is an emptyDir; API-data volumes get defaultMode 0644. */
 function defaultVolume(v: Volume): void {
-  if (!v.emptyDir && !v.hostPath && !v.configMap && !v.secret && !v.downwardAPI && !v.projected) v.emptyDir = {};
+  if (!v.emptyDir && !v.hostPath && !v.configMap && !v.secret && !v.downwardAPI && !v.projected && !v.image) v.emptyDir = {};
+  // SetDefaults_ImageVolumeSource: the pull policy a container with this image would get.
+  if (v.image && !v.image.pullPolicy) v.image.pullPolicy = defaultPullPolicy(v.image.reference ?? '');
   for (const source of [v.configMap, v.secret, v.downwardAPI, v.projected]) {
     if (source && source.defaultMode === undefined) source.defaultMode = DEFAULT_VOLUME_MODE;
   }

@@ -18,7 +18,7 @@ import { parseQuantity } from '../api/quantity';
 import { ApiEventRecorder, type Clientset, type Clock, type Informer, realClock, referenceTo, SharedInformerFactory, type TimerHandle } from '../client';
 import { Backoff } from '../util/backoff';
 import { errorMessage } from '../util/errors';
-import { ensureTmpfs } from '../util/mounts';
+import { ensureReadOnlyOverlay, ensureTmpfs, isMountPoint } from '../util/mounts';
 import { listenHealthServer, needsHttps, type HealthTls, type ListeningHealthServer } from '../util/health-server';
 import { ImagePuller, type ImageService } from './images';
 import { KubeletMetrics } from './metrics';
@@ -159,6 +159,7 @@ class Kubelet implements RunningKubelet {
       services: () => this.services.store.list(),
       memoryMedium: ensureTmpfs,
       userNamespaces: userNamespaceAllocator(o.dataDir, this.log),
+      overlays: { isMounted: isMountPoint, mount: ensureReadOnlyOverlay },
       nodeAllocatable: {
         cpuMilli: parseQuantity(alloc['cpu'] ?? '0').milliValue(),
         memoryBytes: parseQuantity(alloc['memory'] ?? '0').value(),

@@ -862,3 +862,43 @@ test('a pod whose sandbox is not ready (its network lost) gets a new one, with a
   t.is(st?.containerStatuses?.[0]?.restartCount, 1);
   t.truthy(st?.containerStatuses?.[0]?.state?.running);
 });
+
+test('an image volume: pulled under its policy with events naming the volume, mounted before the container, bound read-only; a failed pull keeps the container in ErrImagePull', async (t) => {
+  const mounted = new Map<string, readonly string[]>();
+  const env = setup(t, { overlays: { isMounted: (d) => mounted.has(d), mount: (d, layers) => void mounted.set(d, layers) } });
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  env.images.failPull = new Error('registry 127.0.0.1:5000: connection refused');
+  const p = pod();
+  p.spec!.volumes = [{ name: 'tools', image: { reference: 'registry:5000/tools:v1', pullPolicy: 'IfNotPresent' } }];
+  p.spec!.containers![0]!.volumeMounts = [{ name: 'tools', mountPath: '/tools', subPath: 'bin' }];
+  await env.syncer.syncPod(p);
+  t.is(latest(env, p).status?.containerStatuses?.[0]?.state?.waiting?.reason, 'ErrImagePull');
+  t.true(env.events.seen.includes('Normal Pulling spec.volumes{tools} Pulling image "registry:5000/tools:v1"'), env.events.seen.join('\n'));
+  t.true(
+    env.events.seen.includes('Warning Failed spec.volumes{tools} Failed to pull image "registry:5000/tools:v1": registry 127.0.0.1:5000: connection refused'),
+  );
+  t.is(mounted.size, 0);
+  t.false(env.runtime.calls.includes('createContainer app'));
+  await env.syncer.syncPod(latest(env, p));
+  t.is(latest(env, p).status?.containerStatuses?.[0]?.state?.waiting?.reason, 'ImagePullBackOff');
+  env.images.failPull = undefined;
+  await env.clock.advance(10_001);
+  await env.syncer.syncPod(latest(env, p));
+  const dir = path.join(env.dataDir, 'pods', 'uid-1', 'volumes', 'kubernetes.io~image', 'tools');
+  t.deepEqual([...mounted.keys()], [dir]);
+  t.like(env.runtime.containerConfigs[0]?.mounts?.[0], { containerPath: '/tools', hostPath: dir, subPath: 'bin', readOnly: true });
+  t.deepEqual(env.images.pulls, ['registry:5000/tools:v1', 'registry:5000/tools:v1']);
+});
+
+test('an image volume without a way to mount it is CreateContainerError naming the volume', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  p.spec!.volumes = [{ name: 'tools', image: { reference: 'busybox:1.36', pullPolicy: 'Never' } }];
+  p.spec!.containers![0]!.volumeMounts = [{ name: 'tools', mountPath: '/tools' }];
+  await env.syncer.syncPod(p);
+  t.deepEqual(latest(env, p).status?.containerStatuses?.[0]?.state?.waiting, {
+    reason: 'CreateContainerError',
+    message: 'image volume "tools": this kubelet cannot mount image volumes',
+  });
+});

@@ -36,6 +36,7 @@ import { envObjectNames, type EnvObjects } from './env';
 import { pullCredentials } from './pull-secrets';
 import type { Credentials } from './runtime/image/registry-client';
 import { hasApiVolumes, syncApiVolumes, type ApiVolumeOptions } from './volumes/api-volumes';
+import { containerImageVolumes, mountImageVolume, type OverlayMounts } from './volumes/image-volumes';
 import { admitSysctls, SYSCTL_FORBIDDEN, type SysctlAllowlist } from './sysctl-allowlist';
 import { errorMessage } from '../util/errors';
 import { podDnsConfig, type NodeDns } from './pod-dns';
@@ -65,6 +66,8 @@ export interface PodSyncDeps {
   nodeAllocatable: NodeAllocatable;
   /** Mounts the tmpfs of a secret or projected volume (ensureTmpfs); absent: plain directories (unit tests). */
   memoryMedium?: MemoryMedium;
+  /** Mounts image volumes (read-only overlays of image layers); absent: pods with image volumes cannot start (unit tests). */
+  overlays?: OverlayMounts;
   /** The cluster DNS and the node's resolver config, read when a sandbox is made (pod-dns.ts). */
   dns: () => NodeDns;
   /** The ID ranges of pods with hostUsers: false, or why this node cannot give them (its subordinate IDs are wrong). */
@@ -115,6 +118,13 @@ export class PodSyncer {
   private event(pod: Pod, container: string | undefined, type: EventType, reason: string, message: string): void {
     const ref = referenceTo('Pod', pod);
     if (container !== undefined) ref.fieldPath = containerFieldPath(pod, container);
+    this.deps.recorder.event(ref, type, reason, message);
+  }
+
+  /** An event about one of the pod's volumes: the pod, with the volume as the field path (spec.volumes{name}). */
+  private volumeEvent(pod: Pod, volume: string, type: EventType, reason: string, message: string): void {
+    const ref = referenceTo('Pod', pod);
+    ref.fieldPath = `spec.volumes{${volume}}`;
     this.deps.recorder.event(ref, type, reason, message);
   }
 
@@ -351,6 +361,12 @@ export class PodSyncer {
       this.event(pod, s.name, 'Warning', 'Failed', event);
     };
     const uid = uidOf(pod);
+    try {
+      await this.ensureImageVolumes(pod, c);
+    } catch (err) {
+      if (err instanceof ImagePullError) return fail(err.reason, err.message);
+      return fail('CreateContainerError', errorMessage(err), `Error: ${errorMessage(err)}`);
+    }
     let imageId: string;
     let imageUser: string;
     try {
@@ -397,6 +413,27 @@ export class PodSyncer {
     }
     this.event(pod, s.name, 'Normal', 'Started', `Started container ${s.name}`);
     await this.postStart(pod, c, s.name, id, podIP);
+  }
+
+  /**
+   * Pulls and mounts the image volumes container c mounts that are not
+   * mounted yet, as Kubernetes' getImageVolumes: the same puller as
+   * container images (policy, imagePullSecrets, back-off), its events on the
+   * pod (Kubernetes' messages; the field path names the volume). Throws
+   * ImagePullError, or Error when the overlay cannot be mounted.
+   */
+  private async ensureImageVolumes(pod: Pod, c: Container): Promise<void> {
+    for (const iv of containerImageVolumes(pod, c, this.deps.dataDir)) {
+      const overlays = this.deps.overlays;
+      if (!overlays) throw new Error(`image volume "${iv.volume.name ?? ''}": this kubelet cannot mount image volumes`);
+      // Resolved once per pod (a restarted container keeps what the volume got), as Kubernetes.
+      if (overlays.isMounted(iv.hostPath)) continue;
+      const ev = (type: EventType, reason: string, message: string): void => this.volumeEvent(pod, iv.volume.name ?? '', type, reason, message);
+      const credentials = await this.pullCredentials(pod, iv.reference);
+      const image = await this.deps.puller.ensure(iv.reference, iv.pullPolicy, uidOf(pod), ev, credentials);
+      mountImageVolume(iv, image.layerDirs, overlays);
+      this.deps.log(`pod ${podDescription(pod)}: image volume "${iv.volume.name ?? ''}" mounted from image ${iv.reference} (${image.id})`);
+    }
   }
 
   private get hookDeps(): HookDeps {

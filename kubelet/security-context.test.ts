@@ -131,3 +131,10 @@ test('OOM score with a pod-level memory request: the part no container requests 
   };
   t.is(oomScoreAdj(guaranteed, b, 8 * GI), -997, 'Guaranteed from pod-level resources alone');
 });
+
+test('cgroupOptions.mountMode ReadWrite goes to the runtime; ReadOnly is its default and is not said', (t) => {
+  const rw: Container = { name: 'app', securityContext: { allowPrivilegeEscalation: false, cgroupOptions: { mountMode: 'ReadWrite' } } };
+  t.is(containerSecurity(pod(rw), rw, GI).cgroupMountMode, 'ReadWrite');
+  const ro: Container = { name: 'app', securityContext: { cgroupOptions: { mountMode: 'ReadOnly' } } };
+  t.is(containerSecurity(pod(ro), ro, GI).cgroupMountMode, undefined);
+});

@@ -161,5 +161,7 @@ export function containerSecurity(pod: Pod, c: Container, nodeMemoryBytes: numbe
   if (groups.length > 0) out.supplementalGroups = groups;
   // Merge is the runtime's default too; only Strict needs saying.
   if (ps.supplementalGroupsPolicy === 'Strict') out.supplementalGroupsPolicy = 'Strict';
+  // KEP-5474; validated by the API server (ReadOnly, the default, needs no saying).
+  if (s.cgroupOptions?.mountMode === 'ReadWrite') out.cgroupMountMode = 'ReadWrite';
   return out;
 }

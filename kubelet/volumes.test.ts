@@ -94,7 +94,7 @@ test('hostPath types: created, or checked, with errors naming the volume and pat
 test('volumes the kubelet does not know, and unsafe UIDs, are refused', (t) => {
   t.throws(() => setUpVolumes(pod([{ name: 'secret' }]), '/nonexistent'), {
     instanceOf: VolumeError,
-    message: /volume "secret": only emptyDir, hostPath, configMap, secret, downwardAPI and projected volumes are supported/,
+    message: /volume "secret": only emptyDir, hostPath, configMap, secret, downwardAPI, projected and image volumes are supported/,
   });
   t.throws(() => podDir('/var/lib/tsk', '../etc'), { message: /not a safe directory name/ });
 });

@@ -30,6 +30,7 @@ function pluginDir(v: Volume): string | undefined {
   if (v.secret) return 'kubernetes.io~secret';
   if (v.downwardAPI) return 'kubernetes.io~downward-api';
   if (v.projected) return 'kubernetes.io~projected';
+  if (v.image) return 'kubernetes.io~image';
   return undefined;
 }
 
@@ -38,12 +39,12 @@ export function volumeHostPath(pod: Pod, v: Volume, dataDir: string): string {
   const plugin = pluginDir(v);
   if (plugin !== undefined) return path.join(podDir(dataDir, pod.metadata?.uid ?? ''), 'volumes', plugin, v.name ?? '');
   if (v.hostPath) return v.hostPath.path ?? '';
-  throw new VolumeError(`volume "${v.name ?? ''}": only emptyDir, hostPath, configMap, secret, downwardAPI and projected volumes are supported`);
+  throw new VolumeError(`volume "${v.name ?? ''}": only emptyDir, hostPath, configMap, secret, downwardAPI, projected and image volumes are supported`);
 }
 
-/** Volumes whose files come from the API: Kubernetes always mounts them read-only. */
+/** Volumes whose files come from the API or an image: Kubernetes always mounts them read-only. */
 export function isReadOnlyVolume(v: Volume): boolean {
-  return !!(v.configMap || v.secret || v.downwardAPI || v.projected);
+  return !!(v.configMap || v.secret || v.downwardAPI || v.projected || v.image);
 }
 
 function checkType(p: string, type: string, name: string): void {

@@ -1,7 +1,7 @@
 // Mount points parsed from mountinfo: escapes decoded, those under a dir deepest first.
 
 import test from 'ava';
-import { mountPointsUnder, parseMountPoints } from './mounts';
+import { mountPointsUnder, parseMountPoints, readOnlyOverlayOptions } from './mounts';
 
 const MOUNTINFO = [
   '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
@@ -26,4 +26,16 @@ test('mountPointsUnder: only under the dir (not a sibling with the same prefix),
     '/var/lib/tsk/pods/u1/volumes/kubernetes.io~secret/creds',
   ]);
   t.deepEqual(mountPointsUnder('/var/lib/tsk/pods/u2', MOUNTINFO), []);
+});
+
+test('readOnlyOverlayOptions: read-only, noexec, nosuid, nodev, the top layer first', (t) => {
+  t.is(readOnlyOverlayOptions(['/l/base', '/l/mid', '/l/top']), 'ro,nosuid,nodev,noexec,lowerdir=/l/top:/l/mid:/l/base');
+});
+
+test('readOnlyOverlayOptions refuses no layers, a layer path overlayfs would split, and options beyond a page', (t) => {
+  t.throws(() => readOnlyOverlayOptions([]), { message: 'an image without layers cannot be mounted' });
+  t.throws(() => readOnlyOverlayOptions(['/l/a:b', '/l/c']), { message: /contains ':' or ','/ });
+  t.throws(() => readOnlyOverlayOptions(Array.from({ length: 60 }, (_, i) => `/var/lib/tsk/images/layers/sha256/${String(i).padStart(64, '0')}`)), {
+    message: /longer than a page/,
+  });
 });

@@ -46,6 +46,44 @@ export function ensureTmpfs(dir: string, sizeBytes?: number): void {
   execFileSync('mount', ['-t', 'tmpfs', '-o', `mode=0755,nosuid,nodev${size}`, 'tmpfs', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/**
+ * The mount options of a read-only overlay of image layers (bottom layer
+ * first, as ImageRecord.layerDirs): no upperdir, so the overlay itself is
+ * read-only, and noexec, nosuid and nodev, as container runtimes mount image
+ * volumes (KEP-4639). Throws when the layers cannot be named in one option
+ * string (overlayfs splits lowerdir on ':' and ','; the kernel takes a page).
+ */
+export function readOnlyOverlayOptions(layerDirs: readonly string[]): string {
+  if (layerDirs.length === 0) throw new Error('an image without layers cannot be mounted');
+  for (const l of layerDirs) if (/[:,]/.test(l)) throw new Error(`layer directory ${l} contains ':' or ',' which overlayfs cannot take`);
+  const opts = `ro,nosuid,nodev,noexec,lowerdir=${[...layerDirs].reverse().join(':')}`;
+  if (opts.length >= 4000) throw new Error(`the overlay of ${layerDirs.length} layers needs mount options longer than a page`);
+  return opts;
+}
+
+/**
+ * Mounts a read-only overlay of the layers on dir (made if missing), unless
+ * something is mounted there already. Idempotent. Overlayfs wants at least
+ * two lowerdirs without an upperdir: a one-layer image gets an empty
+ * directory beneath it (".<name>.empty" beside dir, removed with it).
+ */
+export function ensureReadOnlyOverlay(dir: string, layerDirs: readonly string[]): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  if (isMountPoint(dir)) return;
+  let lower = layerDirs;
+  if (layerDirs.length === 1) {
+    const empty = path.join(path.dirname(dir), `.${path.basename(dir)}.empty`);
+    fs.mkdirSync(empty, { recursive: true, mode: 0o755 });
+    lower = [empty, ...layerDirs];
+  }
+  try {
+    execFileSync('mount', ['-t', 'overlay', '-o', readOnlyOverlayOptions(lower), 'overlay', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    const stderr = (err as { stderr?: Buffer }).stderr;
+    throw new Error(`mount overlay on ${dir}: ${stderr ? stderr.toString().trim() : String(err)}`, { cause: err });
+  }
+}
+
 /** Lazily unmounts everything mounted at or under dir (each mount as often as it is stacked). Idempotent. */
 export function unmountUnder(dir: string): void {
   // A mount stacked on another shows up again after the first umount: a few rounds, never forever.

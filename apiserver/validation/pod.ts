@@ -30,6 +30,8 @@ import { validateGatedNodeName, validateOnlyDeletedSchedulingGates, validateSche
 import { validateApiDataVolume, validateEnvFrom, validateKeyRefs } from './pod-api-data';
 import { semanticDiff } from './semantic';
 import { validateHostAliases, validatePodDNSConfig } from './pod-dns';
+import { validateImageVolumeSource } from './image-volume';
+import { validateCgroupOptions } from './cgroup-options';
 import { hasBacksteps, inclusiveRangeError, isEnvVarName, isHTTPHeaderName, isValidIP, isValidPortName, isValidPortNum, NONNEGATIVE_MSG } from './values';
 
 export const SUPPORTED_PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
@@ -112,6 +114,15 @@ function validateVolume(v: Volume, path: Path): Cause[] {
       else if (hasBacksteps(hp)) errs.push(invalid(p.child('path'), hp, "must not contain '..'"));
       const type = v.hostPath.type ?? '';
       if (!has(HOST_PATH_TYPES, type)) errs.push(notSupported(p.child('type'), type, HOST_PATH_TYPES));
+    }
+  }
+  if (v.image) {
+    const p = path.child('image');
+    if (sources > 0) {
+      errs.push(forbidden(p, 'may not specify more than 1 volume type'));
+    } else {
+      sources++;
+      errs.push(...validateImageVolumeSource(v.image, p));
     }
   }
   const api = validateApiDataVolume(v, path);
@@ -439,6 +450,7 @@ function validateContainer(c: Container, path: Path, ctx: ContainerContext): Cau
     errs.push(invalid(path.child('terminationMessagePath'), c.terminationMessagePath, 'must be an absolute path'));
   }
   errs.push(...validateContainerRestartPolicy(c, path, ctx.init));
+  errs.push(...validateCgroupOptions(c.securityContext, path.child('securityContext')));
   if (ctx.init && c.restartPolicy !== 'Always') {
     // Init containers run to completion: probes and hooks have nothing to watch (sidecars do, KEP-753).
     for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const) {

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CgroupManager, detectCgroupLayout } from './cgroups/cgroups';
+import { CgroupManager, DELEGATED_LEAF, detectCgroupLayout } from './cgroups/cgroups';
 import { DEFAULT_DEVICE_RULES, DeviceRule, PRIVILEGED_DEVICE_RULES, shimDeviceRule } from './cgroups/devices';
 import { mergeEnv, renderSpec, resolveCommand } from './container/spec';
 import { parseSeccompProfile } from './container/seccomp';
@@ -255,6 +255,7 @@ export class NativeRuntime implements ContainerRuntime {
     // documented `id` output). Strict: not the image's idea of the user's groups, only what the pod asked for.
     const imageGids = config.security?.supplementalGroupsPolicy === 'Strict' ? [] : user.extraGids;
     const security = this.planSecurity(config, [user.gid, ...imageGids]);
+    const cgroupWritable = this.cgroupWritable(config);
     const env = mergeEnv([DEFAULT_PATH, `HOSTNAME=${sb.hostname}`, `HOME=${user.home}`], ic.env, config.env ?? []);
 
     const id = newId();
@@ -279,7 +280,8 @@ export class NativeRuntime implements ContainerRuntime {
       createdAt: new Date().toISOString(),
       logPath: config.logPath ?? path.join(dir, 'log'),
       cgroup: this.cgroups.containerPath(sb.config.uid, id),
-      cgroupDirs: this.cgroups.dirs(this.cgroups.containerPath(sb.config.uid, id)),
+      // ReadWrite: the processes (and the container's cgroup namespace) in the delegated leaf below the limits.
+      cgroupDirs: this.cgroups.dirs(path.join(this.cgroups.containerPath(sb.config.uid, id), ...(cgroupWritable ? [DELEGATED_LEAF] : []))),
       resources: config.resources ?? {},
       labels: config.labels ?? {},
       annotations: config.annotations ?? {},
@@ -295,6 +297,7 @@ export class NativeRuntime implements ContainerRuntime {
         throw new RuntimeError(`image "${config.image}" was removed while container "${config.name}" was being created (layer ${gone} is gone)`);
       const devices = security.privileged ? PRIVILEGED_DEVICE_RULES : DEFAULT_DEVICE_RULES;
       this.cgroups.create(rec.cgroup, rec.resources, devices);
+      if (cgroupWritable) this.cgroups.createDelegatedLeaf(rec.cgroup);
       if (security.seccomp !== undefined) fs.writeFileSync(path.join(dir, FILES.seccomp), security.seccomp, { mode: 0o600 });
       const spec = this.renderShimSpec(dir, sbDir, rec, config, mounts, security, devices, sb.config);
       fs.writeFileSync(path.join(dir, FILES.spec), spec, { mode: 0o600 });
@@ -306,6 +309,17 @@ export class NativeRuntime implements ContainerRuntime {
       throw err;
     }
     return id;
+  }
+
+  /** Whether the container may write its cgroups (KEP-5474 ReadWrite); throws RuntimeError on a node without cgroup v2. */
+  private cgroupWritable(config: ContainerConfig): boolean {
+    if (config.security?.cgroupMountMode !== 'ReadWrite') return false;
+    if (this.cgroups.layout.version !== 2) {
+      throw new RuntimeError(
+        `container "${config.name}": securityContext.cgroupOptions.mountMode ReadWrite needs cgroup v2 (its delegation keeps the container within its limits); this node runs cgroup v1`,
+      );
+    }
+    return true;
   }
 
   /** The container's capabilities, seccomp filter and the rest of its security; throws RuntimeError naming the field. */
@@ -354,6 +368,7 @@ export class NativeRuntime implements ContainerRuntime {
       ipcns: path.join(sbDir, 'ipc'),
       utsns: path.join(sbDir, 'uts'),
       cgroupDirs: rec.cgroupDirs ?? this.cgroups.dirs(rec.cgroup),
+      ...(this.cgroups.layout.version === 2 ? { cgroupMount: config.security?.cgroupMountMode === 'ReadWrite' ? ('rw' as const) : ('ro' as const) } : {}),
       ...this.deviceFilter(rec.cgroup, devices),
       oomFile: this.cgroups.oomFile(rec.cgroup),
       args: rec.command,

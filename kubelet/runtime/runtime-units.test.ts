@@ -92,6 +92,9 @@ test('the shim spec escapes values and refuses layer paths overlayfs cannot take
   t.false(/^pidns /m.test(text));
   t.true(renderSpec({ ...spec, pidns: '/sb/pid' }).includes('\npidns /sb/pid\n'));
   t.throws(() => renderSpec({ ...spec, pidns: '/sb/pid', hostPid: true }), { message: 'shim spec: hostPid and pidns together' });
+  // cgroup v2 only: a cgroup namespace and /sys/fs/cgroup, read-only unless cgroupOptions said ReadWrite.
+  t.false(/^cgroup_mount /m.test(text));
+  t.true(renderSpec({ ...spec, cgroupMount: 'rw' }).includes('\ncgroup_mount rw\n'));
 });
 
 test('command, args and env follow the Kubernetes and Docker rules', (t) => {

@@ -169,6 +169,15 @@ export interface ContainerSecurity {
   oomScoreAdj?: number;
   /** /proc without the masked and read-only paths (Kubernetes procMount: Unmasked); only in a sandbox with a user namespace. */
   unmaskedProc?: boolean;
+  /**
+   * How the container's /sys/fs/cgroup is mounted (Kubernetes'
+   * securityContext.cgroupOptions.mountMode, KEP-5474), cgroup v2 only:
+   * ReadOnly (the default) or ReadWrite, where the container may make child
+   * cgroups and move its processes between them. Its limits stay on a
+   * cgroup above the one it sees as its root. ReadWrite on a cgroup v1 node
+   * is refused.
+   */
+  cgroupMountMode?: 'ReadOnly' | 'ReadWrite';
 }
 
 export interface ContainerConfig {

@@ -27,6 +27,14 @@ const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
 const V1_OPTIONAL = ['devices'] as const;
 type V1Controller = (typeof V1_CONTROLLERS)[number] | (typeof V1_OPTIONAL)[number];
 const V2_CONTROLLERS = ['cpu', 'memory', 'pids'];
+/**
+ * The child of a container's cgroup its processes run in when the container
+ * may write its cgroups (KEP-5474 ReadWrite, cgroup v2): the container's own
+ * cgroup namespace is rooted here, so the limits the kubelet wrote one level
+ * up are out of its sight and reach, and whatever it sets below stays
+ * within them.
+ */
+export const DELEGATED_LEAF = 'container';
 
 export interface CgroupLayout {
   version: CgroupVersion;
@@ -126,6 +134,30 @@ function statField(text: string, key: string): number {
   return m ? Number(m[1]) : 0;
 }
 
+/**
+ * Refuses a relative cgroup path that is not strictly below the hierarchy's
+ * root: removing or signalling "" would reach every cgroup and process on
+ * the node.
+ */
+function belowRoot(rel: string): string {
+  const parts = path.posix.normalize(rel).split('/');
+  if (parts.every((p) => p === '' || p === '.') || parts.includes('..')) {
+    throw new SetupError('cgroup', `"${rel}" is not a cgroup below the hierarchy's root: refusing to touch the node's cgroups`);
+  }
+  return rel;
+}
+
+/** The cgroups under dir, parents before their children (cgroup directories hold only cgroups as directories). */
+function subCgroups(dir: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => e.isDirectory()).flatMap((e) => [path.join(dir, e.name), ...subCgroups(path.join(dir, e.name))]);
+}
+
 export class CgroupManager {
   constructor(
     readonly layout: CgroupLayout,
@@ -205,6 +237,18 @@ export class CgroupManager {
     }
   }
 
+  /**
+   * v2: makes the delegated leaf under the container cgroup rel (created
+   * before, with its limits) with our controllers enabled for it, and
+   * returns its relative path. Idempotent.
+   */
+  createDelegatedLeaf(rel: string): string {
+    if (this.layout.version !== 2) throw new SetupError('cgroup delegation', 'writable cgroups need cgroup v2');
+    const leaf = path.join(rel, DELEGATED_LEAF);
+    this.enableV2Controllers(leaf);
+    return leaf;
+  }
+
   /** v2: the directory tsk-shim attaches the device filter to; undefined on v1 (the controller's files do it). */
   deviceFilterDir(rel: string): string | undefined {
     return this.layout.version === 2 ? path.join(this.layout.v2Root, rel) : undefined;
@@ -230,17 +274,20 @@ export class CgroupManager {
     }
   }
 
-  /** PIDs in the cgroup (host PID namespace). */
+  /** PIDs in the cgroup and the cgroups a container made under it (host PID namespace). */
   procs(rel: string): number[] {
-    const text = readTextOr(path.join(this.dirOf('pids', rel), 'cgroup.procs'));
-    return text
-      .split('\n')
-      .filter((l) => l !== '')
-      .map(Number);
+    const root = this.dirOf('pids', belowRoot(rel));
+    return [root, ...subCgroups(root)].flatMap((dir) =>
+      readTextOr(path.join(dir, 'cgroup.procs'))
+        .split('\n')
+        .filter((l) => l !== '')
+        .map(Number),
+    );
   }
 
   /** Sends a signal to every process in the cgroup (v2: SIGKILL via cgroup.kill when the kernel has it). */
   signalAll(rel: string, signal: NodeJS.Signals): void {
+    belowRoot(rel);
     if (signal === 'SIGKILL' && this.layout.version === 2) {
       try {
         fs.writeFileSync(path.join(this.dirOf('pids', rel), 'cgroup.kill'), '1');
@@ -258,20 +305,24 @@ export class CgroupManager {
     }
   }
 
-  /** Removes the cgroup in every hierarchy, killing leftovers; idempotent. */
+  /** Removes the cgroup (and any it holds: a delegated leaf and what the container made there) in every hierarchy, killing leftovers; idempotent. */
   async remove(rel: string): Promise<void> {
-    for (const dir of this.dirs(rel)) {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          fs.rmdirSync(dir);
-          break;
-        } catch (err) {
-          const e = err as NodeJS.ErrnoException;
-          if (e.code === 'ENOENT') break;
-          if (e.code !== 'EBUSY' || attempt >= 100) throw new SetupError(`rmdir cgroup ${dir}`, e.message);
-          this.signalAll(rel, 'SIGKILL');
-          await sleep(attempt < 10 ? 2 : 20);
-        }
+    for (const top of this.dirs(belowRoot(rel))) {
+      for (const dir of [...subCgroups(top).reverse(), top]) await this.removeDir(rel, dir);
+    }
+  }
+
+  private async removeDir(rel: string, dir: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.rmdirSync(dir);
+        return;
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'ENOENT') return;
+        if (e.code !== 'EBUSY' || attempt >= 100) throw new SetupError(`rmdir cgroup ${dir}`, e.message);
+        this.signalAll(rel, 'SIGKILL');
+        await sleep(attempt < 10 ? 2 : 20);
       }
     }
   }

@@ -51,6 +51,12 @@ export interface ShimSpec {
   deviceCgroup?: string;
   /** Device rules for that filter, as "allow c 1:3 rwm" (cgroups/devices.ts shimDeviceRule). */
   deviceRules?: string[];
+  /**
+   * cgroup v2: the init gets a cgroup namespace of its own (rooted at the
+   * cgroup it joined) and cgroup2 mounted at /sys/fs/cgroup, read-only or
+   * read-write. Unset (cgroup v1): neither.
+   */
+  cgroupMount?: 'ro' | 'rw';
   oomFile?: string;
   args: string[];
   env: string[];
@@ -121,6 +127,7 @@ export function renderSpec(s: ShimSpec): string {
     put('device_cgroup', s.deviceCgroup);
     for (const r of s.deviceRules) put('device', r);
   }
+  put('cgroup_mount', s.cgroupMount);
   put('oom_file', s.oomFile);
   for (const a of s.args) put('arg', a);
   for (const e of s.env) put('env', e);

@@ -99,3 +99,17 @@ test('parses image configs', (t) => {
     message: /config.User is not a string/,
   });
 });
+
+test('an OCI artifact (its config not an image config) is refused as such, naming the config media type', (t) => {
+  const artifact = {
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociManifest,
+    artifactType: 'application/vnd.example+type',
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: d('e'), size: 2 },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: d('1'), size: 10 }],
+  };
+  t.throws(() => parseManifestOrIndex(JSON.stringify(artifact)), {
+    instanceOf: InvalidManifestError,
+    message: /an OCI artifact \(config media type "application\/vnd\.oci\.empty\.v1\+json"\), not a container image/,
+  });
+});

@@ -146,6 +146,13 @@ export function parseManifestOrIndex(body: Buffer | string, contentType = '', wh
   }
   if (mediaType === MediaTypes.ociManifest || mediaType === MediaTypes.dockerManifest) {
     const config = parseDescriptor(j['config'], `${what} config`);
+    // An OCI artifact (Helm chart, ORAS files, ...) is a manifest whose config is not an image config.
+    if (config.mediaType !== MediaTypes.ociConfig && config.mediaType !== MediaTypes.dockerConfig) {
+      throw new InvalidManifestError(
+        what,
+        `an OCI artifact (config media type "${config.mediaType}"), not a container image: tsk unpacks, runs and mounts container images only`,
+      );
+    }
     if (!Array.isArray(j['layers'])) throw new InvalidManifestError(what, 'manifest has no "layers" array');
     const layers = j['layers'].map((l, i) => parseDescriptor(l, `${what} layers[${i}]`));
     for (const l of layers) {

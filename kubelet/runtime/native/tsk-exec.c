@@ -149,10 +149,13 @@ int main(int argc, char **argv) {
   static const struct {
     const char *name;
     int type;
-  } nss[] = {{"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
-  int fds[5];
+  } nss[] = {{"ipc", CLONE_NEWIPC},  {"uts", CLONE_NEWUTS},       {"net", CLONE_NEWNET},
+             {"pid", CLONE_NEWPID},  {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+  /* The cgroup namespace after the cgroups are joined: the exec'd process sees what the init sees (its own, or the node's on cgroup v1). */
+  enum { NSS = sizeof nss / sizeof nss[0] };
+  int fds[NSS];
   char path[PATH_MAX];
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < NSS; i++) {
     snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, nss[i].name);
     fds[i] = open(path, O_RDONLY | O_CLOEXEC);
     if (fds[i] < 0) die(125, path);
@@ -160,7 +163,7 @@ int main(int argc, char **argv) {
   int userns_fd = open_user_namespace(pid);
   for (int i = 0; i < cgroups.n; i++)
     if (join_cgroup(cgroups.v[i]) < 0) die(125, "join cgroup");
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < NSS; i++) {
     if (setns(fds[i], nss[i].type) < 0) {
       snprintf(path, sizeof path, "setns(%s)", nss[i].name);
       die(125, path);

@@ -55,6 +55,7 @@ struct spec {
   struct tsk_list lower, cgroup, arg, env, gids, mask, ro, device;
   struct tsk_list bind_src, bind_dst, bind_ro, bind_sub, bind_idmap; /* parallel: one entry of each per mount */
   char *device_cgroup; /* cgroup v2: attach the device filter (rules: device) here */
+  char *cgroup_mount;  /* cgroup v2: "ro" or "rw": a cgroup namespace and cgroup2 at /sys/fs/cgroup; NULL: neither */
   char *upper, *work, *rootfs, *netns, *ipcns, *utsns, *oom_file;
   char *pidns; /* the pod's shared PID namespace (shareProcessNamespace); NULL: one of its own */
   char *userns; /* the pod's user namespace (hostUsers: false); NULL: the node's */
@@ -111,6 +112,7 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "userns")) s->userns = v;
     else if (!strcmp(line, "userns_root")) s->userns_root = strtoul(v, NULL, 10);
     else if (!strcmp(line, "oom_file")) s->oom_file = v;
+    else if (!strcmp(line, "cgroup_mount")) s->cgroup_mount = v;
     else if (!strcmp(line, "cwd")) s->cwd = v;
     else if (!strcmp(line, "hosts")) s->hosts = v;
     else if (!strcmp(line, "resolv")) s->resolv = v;
@@ -325,6 +327,18 @@ static void mask_paths(struct spec *s) {
   }
 }
 
+/*
+ * cgroup2 at sys/fs/cgroup (sysfs has the directory), showing the cgroup
+ * namespace's root and below: read-only, or read-write for
+ * cgroupOptions.mountMode ReadWrite (KEP-5474), never exec, suid or devices.
+ */
+static void mount_cgroup(struct spec *s) {
+  if (!s->cgroup_mount) return;
+  int rw = !strcmp(s->cgroup_mount, "rw");
+  if (!rw && strcmp(s->cgroup_mount, "ro")) init_fail_msg("spec: cgroup_mount is neither ro nor rw");
+  mount_or_fail("cgroup2", "sys/fs/cgroup", "cgroup2", (rw ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+}
+
 /* The spec's mounts, in order, into the rootfs (the current directory). */
 static void bind_mounts(struct spec *s, int userns_fd) {
   if (s->bind_src.n == 0) return;
@@ -359,6 +373,12 @@ static void container_init(struct spec *s, int out_w, int err_w) {
     snprintf(path, sizeof path, "%s/cgroup.procs", s->cgroup.v[i]);
     if (write_file(path, "0") < 0) init_failp("join cgroup", s->cgroup.v[i]);
   }
+  /*
+   * A cgroup namespace rooted at the cgroup just joined: the container sees
+   * it as "/" in /proc/self/cgroup and in its cgroup2 mount, and nothing
+   * above it (where the kubelet's limits are).
+   */
+  if (s->cgroup_mount && unshare(CLONE_NEWCGROUP) < 0) init_fail("unshare cgroup namespace");
   /*
    * The container's own OOM score (by QoS class), not the shim's -998 it
    * inherited. Where lowering a score is not allowed (no CAP_SYS_RESOURCE,
@@ -407,6 +427,7 @@ static void container_init(struct spec *s, int out_w, int err_w) {
   mkdir("sys", 0555);
   /* Read-only but for privileged containers (Docker's --privileged). */
   mount_or_fail("sysfs", "sys", "sysfs", (s->privileged ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  mount_cgroup(s);
   mkdir("etc", 0755);
   bind_file(s->hosts, "etc/hosts");
   bind_file(s->resolv, "etc/resolv.conf");
