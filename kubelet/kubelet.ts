@@ -153,6 +153,7 @@ class Kubelet implements RunningKubelet {
       sysctls: newSysctlAllowlist(o.allowedUnsafeSysctls ?? []),
       objects: cachedObjectGetter(o.clientset, this.clock, o.objectTtlMs),
       services: () => this.services.store.list(),
+      activePods: () => this.informer.store.list(),
       memoryMedium: ensureTmpfs,
       nodeAllocatable: {
         cpuMilli: parseQuantity(alloc['cpu'] ?? '0').milliValue(),

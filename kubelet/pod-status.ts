@@ -2,11 +2,13 @@
 // getPhase): the pod's status from what the runtime reports, the reasons the
 // last sync left for containers that could not start, and probe results.
 
-import type { ContainerState, ContainerStatus as ApiContainerStatus, Pod, PodCondition, PodStatus, ResourceRequirements } from '../api/gen/tsk/v1/core';
+import type { ContainerState, ContainerStatus as ApiContainerStatus, Pod, PodCondition, PodStatus } from '../api/gen/tsk/v1/core';
 import { containerNameOf, restartCountOf, type PodRuntimeState } from './pod-runtime';
 import { initDone, isSidecar, restartPolicyOf } from './planner';
 import type { ContainerStatus } from './runtime/runtime';
 import { rfc3339 } from '../util/time';
+import type { PodAllocation } from './allocation';
+import { actualRequirements, resizeConditions, type ResizeState } from './resize';
 
 import { qosClass } from '../api/pod-qos';
 
@@ -32,6 +34,10 @@ export interface StatusInput {
   terminating?: boolean;
   /** The kubelet failed the pod (DeadlineExceeded): phase Failed with this reason and message. */
   failure?: { reason: string; message: string };
+  /** What the kubelet allocated (in-place resize): allocatedResources, and resources in force. */
+  allocation?: PodAllocation;
+  /** Where a resize stands: the PodResizePending and PodResizeInProgress conditions. */
+  resize?: ResizeState;
 }
 
 export const CONTAINER_ID_PREFIX = 'tsk://';
@@ -72,6 +78,11 @@ function containerStatus(input: StatusInput, index: number, init: boolean, initi
     return out;
   }
   out.restartCount = restartCountOf(latest);
+  const allocated = input.allocation?.containers[name];
+  if (allocated && (!init || isSidecar(spec))) {
+    if (allocated.requests && Object.keys(allocated.requests).length > 0) out.allocatedResources = { ...allocated.requests };
+    if (latest.state === 'running') out.resources = actualRequirements(allocated, latest.resources);
+  }
   out.imageID = latest.imageId;
   out.containerID = CONTAINER_ID_PREFIX + latest.id;
   if (wait && latest.state !== 'running') {
@@ -191,6 +202,8 @@ export function computePodStatus(input: StatusInput): PodStatus {
     status.message = reason.message;
   }
   status.qosClass = qosClass(pod);
+  if (input.resize) status.conditions = [...(status.conditions ?? []), ...resizeConditions(pod.status?.conditions, now, input.resize)];
+  if (input.allocation?.pod && sandbox?.state === 'ready') status.resources = actualRequirements(input.allocation.pod, sandbox.resources ?? {});
   if (pod.status?.nominatedNodeName) status.nominatedNodeName = pod.status.nominatedNodeName;
   return status;
 }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConflictError, NotFoundError } from '../api/errors';
-import type { ConfigMap, Lifecycle, Pod, Secret, Service } from '../api/gen/tsk/v1/core';
+import type { ConfigMap, Lifecycle, Pod, ResourceRequirements, Secret, Service } from '../api/gen/tsk/v1/core';
 import type { ObjectReference } from '../api/gen/tsk/v1/meta';
 import { FakeClock, type DeleteOptions, type EventRecorder, type EventType } from '../client';
 import type { ObjectGetter } from './api-objects';
@@ -736,4 +736,85 @@ test('terminate: the main containers stop first, then the sidecars in reverse or
     env.runtime.calls.filter((c) => c.startsWith('stopContainer')),
     ['stopContainer app 3', 'stopContainer proxy 3', 'stopContainer log 3'],
   );
+});
+
+// ---------------------------------------------------------------- in-place resize (KEP-1287)
+
+function resizedPod(p: Pod, resources: ResourceRequirements): Pod {
+  const next = structuredClone(p);
+  next.spec!.containers![0]!.resources = resources;
+  return next;
+}
+
+async function runningPod(env: ReturnType<typeof setup>, memoryPolicy = 'NotRequired'): Promise<Pod> {
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  p.spec!.containers![0]!.resizePolicy = [
+    { resourceName: 'cpu', restartPolicy: 'NotRequired' },
+    { resourceName: 'memory', restartPolicy: memoryPolicy },
+  ];
+  await env.syncer.syncPod(p);
+  env.runtime.calls.length = 0;
+  env.events.seen.length = 0;
+  return latest(env, p);
+}
+
+test('resize: a cpu change with NotRequired rewrites the cgroup in place, no restart', async (t) => {
+  const env = setup(t);
+  const p = await runningPod(env);
+  const before = [...env.runtime.containers.values()][0]!;
+  await env.syncer.syncPod(resizedPod(p, { requests: { cpu: '400m' }, limits: { cpu: '800m', memory: '64Mi' } }));
+  t.deepEqual(env.runtime.calls, [`updateContainerResources ${before.id} {"cpuRequestMilli":400,"cpuLimitMilli":800,"memoryLimitBytes":67108864}`]);
+  t.is(env.runtime.containers.size, 1);
+  const st = latest(env, p).status!;
+  const cs = st.containerStatuses![0]!;
+  t.is(cs.restartCount, 0);
+  t.deepEqual(cs.resources, { requests: { cpu: '400m' }, limits: { cpu: '800m', memory: '64Mi' } });
+  t.deepEqual(cs.allocatedResources, { cpu: '400m' });
+  t.false((st.conditions ?? []).some((c) => (c.type ?? '').startsWith('PodResize')));
+});
+
+test('resize: a memory change with RestartContainer restarts the container with the new limit (restartCount 1)', async (t) => {
+  const env = setup(t);
+  const p = await runningPod(env, 'RestartContainer');
+  const before = [...env.runtime.containers.values()][0]!;
+  await env.syncer.syncPod(resizedPod(p, { requests: { cpu: '250m' }, limits: { cpu: '500m', memory: '128Mi' } }));
+  t.deepEqual(env.runtime.calls, ['stopContainer app 30', 'createContainer app', 'startContainer app']);
+  t.not(before.id, [...env.runtime.containers.values()].find((c) => c.state === 'running')?.id);
+  t.true(env.events.seen.includes('Normal Killing spec.containers{app} Container app resize requires restart'));
+  const fresh = [...env.runtime.containers.values()].find((c) => c.state === 'running')!;
+  t.is(fresh.resources.memoryLimitBytes, 128 * 1024 * 1024);
+  const cs = latest(env, p).status!.containerStatuses![0]!;
+  t.is(cs.restartCount, 1);
+  t.is(cs.resources?.limits?.['memory'], '128Mi');
+});
+
+test('resize: an infeasible resize is PodResizePending/Infeasible and nothing changes; the allocation is checkpointed', async (t) => {
+  const env = setup(t);
+  const p = await runningPod(env);
+  await env.syncer.syncPod(resizedPod(p, { requests: { cpu: '500' }, limits: { cpu: '500', memory: '64Mi' } }));
+  t.deepEqual(env.runtime.calls, []);
+  const st = latest(env, p).status!;
+  const pending = st.conditions?.find((c) => c.type === 'PodResizePending');
+  t.is(pending?.status, 'True');
+  t.is(pending?.reason, 'Infeasible');
+  t.is(pending?.message, "Node didn't have enough capacity: cpu, requested: 500000, capacity: 4000");
+  t.is(st.containerStatuses![0]!.resources?.limits?.['cpu'], '500m');
+  const file = JSON.parse(fs.readFileSync(path.join(env.dataDir, 'allocated_pods_state'), 'utf8')) as {
+    pods: Record<string, { containers: Record<string, unknown> }>;
+  };
+  t.deepEqual(file.pods['uid-1']?.containers['app'], { requests: { cpu: '250m' }, limits: { cpu: '500m', memory: '64Mi' } });
+});
+
+test('resize: a memory limit below the usage is not set; PodResizeInProgress reports the error', async (t) => {
+  const env = setup(t);
+  const p = await runningPod(env);
+  const c = [...env.runtime.containers.values()][0]!;
+  env.runtime.memoryUsage.set(c.id, 50 * 1024 * 1024);
+  const next = await env.syncer.syncPod(resizedPod(p, { requests: { cpu: '250m' }, limits: { cpu: '500m', memory: '32Mi' } }));
+  t.deepEqual(env.runtime.calls, []);
+  const cond = latest(env, p).status!.conditions?.find((x) => x.type === 'PodResizeInProgress');
+  t.is(cond?.reason, 'Error');
+  t.regex(cond?.message ?? '', /attempting to set memory limit \(33554432\) of container "app" below current usage \(52428800\)/);
+  t.is(next, 5000, 'retried');
 });

@@ -38,6 +38,18 @@ import { hasApiVolumes, syncApiVolumes, type ApiVolumeOptions } from './volumes/
 import { admitSysctls, SYSCTL_FORBIDDEN, type SysctlAllowlist } from './sysctl-allowlist';
 import { errorMessage } from '../util/errors';
 import { podDnsConfig, type NodeDns } from './pod-dns';
+import { AllocationStore, type PodAllocation } from './allocation';
+import {
+  admitResize,
+  allocationOf,
+  containerResizes,
+  podCgroupResize,
+  podRequest,
+  sameAllocation,
+  withAllocation,
+  type ResizePending,
+  type ResizeState,
+} from './resize';
 
 /** Kubernetes' minimum grace period for a pod the API forgot (it was force-deleted). */
 const ORPHAN_GRACE_SECONDS = 2;
@@ -66,8 +78,15 @@ export interface PodSyncDeps {
   memoryMedium?: MemoryMedium;
   /** The cluster DNS and the node's resolver config, read when a sandbox is made (pod-dns.ts). */
   dns: () => NodeDns;
+  /** The pods bound to this node (what an in-place resize must fit beside); default none. */
+  activePods?: () => readonly Pod[];
+  /** The allocation checkpoint; default the one under dataDir. */
+  allocations?: AllocationStore;
   log: (line: string) => void;
 }
+
+/** How soon a resize that waits (Deferred) or failed to actuate is tried again. */
+const RESIZE_RETRY_MS = 5_000;
 
 const uidOf = (pod: Pod): string => pod.metadata?.uid ?? '';
 
@@ -91,9 +110,11 @@ export class PodSyncer {
   /** When the kubelet first saw each pod (kubelet_pod_start_duration_seconds). */
   private readonly firstSeen = new Map<string, number>();
   private readonly startReported = new Set<string>();
+  private readonly allocations: AllocationStore;
 
   constructor(private readonly deps: PodSyncDeps) {
     this.stopping.catch(() => undefined);
+    this.allocations = deps.allocations ?? new AllocationStore(deps.dataDir, deps.log);
   }
 
   /**
@@ -132,8 +153,11 @@ export class PodSyncer {
       await this.failPod(pod, state, 'DeadlineExceeded', 'Pod was active on the node longer than the specified deadline');
       return undefined;
     }
+    // The kubelet runs what it allocated: a resize the node has no room for waits (PodResizePending).
+    const { alloc, pending } = this.allocate(pod);
+    const running = withAllocation(pod, alloc);
     const plan = planPod({
-      pod,
+      pod: running,
       state,
       crashBackoffRemaining: (name, finishedAt) => this.crashBackoff.remaining(`${uid}/${name}`, finishedAt, this.deps.clock.now()),
       crashBackoffDuration: (name) => this.crashBackoff.duration(`${uid}/${name}`),
@@ -147,15 +171,113 @@ export class PodSyncer {
       this.event(pod, name, 'Warning', 'BackOff', `Back-off restarting failed container ${name} in pod ${podDescription(pod)}`);
     }
     if (!plan.createSandbox && plan.sandboxId !== undefined) await this.refreshApiVolumes(pod);
-    await this.execute(pod, plan, state, waiting);
-    const after = await this.podState(uid);
+    await this.execute(running, plan, state, waiting);
+    let after = await this.podState(uid);
+    const resize: ResizeState = { ...(pending ? { pending } : {}), inProgress: false };
+    if (!plan.killPod) {
+      const actuated = await this.actuateResize(running, after, waiting);
+      if (actuated.changed) after = await this.podState(uid);
+      resize.inProgress = this.resizeInProgress(running, after);
+      if (actuated.error !== undefined) resize.error = actuated.error;
+    }
     this.deps.probes.update(pod, after);
-    await this.reportStatus(pod, after, waiting, false);
+    await this.reportStatus(pod, after, waiting, false, undefined, { alloc, resize });
     // Killed containers (liveness) restart in the next pass, under their restart policy and back-off.
     if (plan.kill.length > 0) return 0;
     // A sidecar without a startup probe has started once it runs (its postStart returned): the next init container may start now.
     if (this.sidecarJustStarted(pod, plan, after)) return 0;
-    return left === undefined ? plan.requeueAfterMs : Math.min(left, plan.requeueAfterMs ?? Infinity);
+    const retry = pending?.reason === 'Deferred' || resize.error !== undefined ? RESIZE_RETRY_MS : Infinity;
+    const next = Math.min(left ?? Infinity, plan.requeueAfterMs ?? Infinity, retry);
+    return next === Infinity ? undefined : next;
+  }
+
+  /**
+   * Kubernetes' allocation manager: a pod seen for the first time is
+   * allocated what its spec asks (it was admitted); a later change of its
+   * resources (a resize) is allocated only if the node has room for it
+   * beside the other pods' allocations, else it waits with the reason.
+   */
+  private allocate(pod: Pod): { alloc: PodAllocation; pending?: ResizePending } {
+    const uid = uidOf(pod);
+    const desired = allocationOf(pod);
+    const have = this.allocations.get(uid);
+    if (!have) {
+      this.allocations.set(uid, desired);
+      return { alloc: desired };
+    }
+    if (sameAllocation(have, desired)) return { alloc: have };
+    const others = (this.deps.activePods?.() ?? [])
+      .filter((p) => uidOf(p) !== uid && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
+      .map((p) => podRequest(withAllocation(p, this.allocations.get(uidOf(p)) ?? allocationOf(p))));
+    const pending = admitResize(podRequest(withAllocation(pod, desired)), others, this.deps.nodeAllocatable);
+    if (pending) return { alloc: have, pending };
+    this.allocations.set(uid, desired);
+    this.deps.log(`pod ${podDescription(pod)}: resize admitted`);
+    return { alloc: desired };
+  }
+
+  /** Whether what runs (cgroups) still differs from the allocation. */
+  private resizeInProgress(running: Pod, state: PodRuntimeState): boolean {
+    const sandbox = state.sandboxes.find((s) => s.state === 'ready');
+    if (!sandbox) return false;
+    return containerResizes(running, state).length > 0 || podCgroupResize(running, sandbox.resources) !== undefined;
+  }
+
+  /**
+   * Actuates an allocated resize (kuberuntime's doPodResizeAction): the pod
+   * cgroup first when it grows, last when it shrinks; each container with a
+   * NotRequired policy has its cgroup rewritten in place, one whose policy
+   * for a changed resource is RestartContainer is stopped and started again
+   * with the new limits (restartCount + 1). A memory limit is lowered only
+   * when the usage is below it, as Kubernetes checks; otherwise the resize
+   * stays in progress with the error.
+   */
+  private async actuateResize(running: Pod, state: PodRuntimeState, waiting: Map<string, Waiting>): Promise<{ changed: boolean; error?: string }> {
+    const sandbox = state.sandboxes.find((s) => s.state === 'ready');
+    if (!sandbox) return { changed: false };
+    const { runtime } = this.deps;
+    const podLimits = podCgroupResize(running, sandbox.resources);
+    const resizes = containerResizes(running, state);
+    if (!podLimits && resizes.length === 0) return { changed: false };
+    const errors: string[] = [];
+    const shrinking = podLimits?.memoryLimitBytes !== undefined && podLimits.memoryLimitBytes < (sandbox.resources?.memoryLimitBytes ?? Infinity);
+    let podReady = true;
+    if (podLimits && shrinking) {
+      const usage = (await Promise.all(state.containers.filter((c) => c.state === 'running').map((c) => runtime.containerStats(c.id)))).reduce(
+        (n, st) => n + st.memoryUsageBytes,
+        0,
+      );
+      if (usage > podLimits.memoryLimitBytes!) {
+        errors.push(`attempting to set pod memory limit (${podLimits.memoryLimitBytes}) below current usage (${usage})`);
+        podReady = false;
+      }
+    }
+    if (podLimits && !shrinking) await runtime.updateSandboxResources(sandbox.id, podLimits);
+    const podIP = sandbox.ips[0] ?? '';
+    for (const r of resizes) {
+      if (r.restart) {
+        await this.killContainer(running, r.id, r.name, `Container ${r.name} resize requires restart`, this.gracePeriod(running), podIP);
+        await this.startContainer(
+          running,
+          sandbox.id,
+          { index: r.index, init: r.init, name: r.name, restartCount: r.restartCount + 1, restart: false },
+          podIP,
+          waiting,
+        );
+        continue;
+      }
+      if (r.memoryLimitDecrease) {
+        const usage = (await runtime.containerStats(r.id)).memoryUsageBytes;
+        if (usage > r.resources.memoryLimitBytes!) {
+          errors.push(`attempting to set memory limit (${r.resources.memoryLimitBytes}) of container "${r.name}" below current usage (${usage})`);
+          continue;
+        }
+      }
+      await runtime.updateContainerResources(r.id, r.resources);
+    }
+    if (podLimits && shrinking && podReady) await runtime.updateSandboxResources(sandbox.id, podLimits);
+    if (errors.length > 0) this.deps.log(`pod ${podDescription(running)}: resize: ${errors.join('; ')}`);
+    return { changed: true, ...(errors.length > 0 ? { error: errors.join('; ') } : {}) };
   }
 
   /** True when this pass started a sidecar without a startup probe that is now running. */
@@ -422,6 +544,7 @@ export class PodSyncer {
     waiting: ReadonlyMap<string, Waiting>,
     terminating: boolean,
     failure?: { reason: string; message: string },
+    resize?: { alloc: PodAllocation; resize: ResizeState },
   ): Promise<void> {
     const compute = (p: Pod): ReturnType<typeof computePodStatus> =>
       computePodStatus({
@@ -434,6 +557,7 @@ export class PodSyncer {
         started: (id) => this.deps.probes.started(id),
         terminating,
         ...(failure ? { failure } : {}),
+        ...(resize ? { allocation: resize.alloc, resize: resize.resize } : {}),
       });
     let status = compute(pod);
     this.observeStart(pod, status.phase ?? '', status.containerStatuses?.every((s) => s.state?.running) ?? false);
@@ -503,6 +627,7 @@ export class PodSyncer {
 
   /** Drops in-memory state of a pod that is gone. */
   forget(uid: string): void {
+    this.allocations.remove(uid);
     this.firstSeen.delete(uid);
     this.startReported.delete(uid);
     this.crashBackoff.prune((k) => !k.startsWith(`${uid}/`));
