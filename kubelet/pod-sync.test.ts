@@ -118,7 +118,7 @@ function setup(t: { teardown(fn: () => void): void }) {
     sysctls: newSysctlAllowlist(['net.core.somaxconn']),
     objects,
     services: () => services,
-    nodeAllocatable: { cpuMilli: 4000, memoryBytes: 8 << 30 },
+    nodeAllocatable: { cpuMilli: 4000, memoryBytes: 8 * 2 ** 30 },
     dns: () => ({ clusterDNS: ['10.96.0.10'], clusterDomain: 'cluster.local', host: { nameservers: ['192.0.2.53'], searches: ['corp.example'], options: [] } }),
     log: () => undefined,
   });
@@ -817,4 +817,35 @@ test('resize: a memory limit below the usage is not set; PodResizeInProgress rep
   t.is(cond?.reason, 'Error');
   t.regex(cond?.message ?? '', /attempting to set memory limit \(33554432\) of container "app" below current usage \(52428800\)/);
   t.is(next, 5000, 'retried');
+});
+
+test('resize: a restarted kubelet keeps the allocation it checkpointed (a refused resize is not admitted as a new pod)', async (t) => {
+  const env = setup(t);
+  const p = await runningPod(env);
+  const huge = resizedPod(p, { requests: { cpu: '500' }, limits: { cpu: '500', memory: '64Mi' } });
+  await env.syncer.syncPod(huge);
+  // A new syncer over the same data dir and runtime: the kubelet after a restart.
+  const again = new PodSyncer({
+    ...(env.syncer as unknown as { deps: ConstructorParameters<typeof PodSyncer>[0] }).deps,
+    allocations: undefined,
+  });
+  await again.syncPod(latest(env, huge));
+  t.deepEqual(env.runtime.calls, []);
+  t.is(latest(env, p).status?.conditions?.find((c) => c.type === 'PodResizePending')?.reason, 'Infeasible');
+});
+
+test('resize: pod-level resources rewrite the pod cgroup in place', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  p.spec!.containers![0]!.resources = { requests: { cpu: '100m' } };
+  p.spec!.resources = { requests: { cpu: '200m', memory: '64Mi' }, limits: { cpu: '200m', memory: '64Mi' } };
+  await env.syncer.syncPod(p);
+  const sandbox = [...env.runtime.sandboxes.values()][0]!;
+  env.runtime.calls.length = 0;
+  const next = structuredClone(latest(env, p));
+  next.spec!.resources = { requests: { cpu: '300m', memory: '64Mi' }, limits: { cpu: '300m', memory: '64Mi' } };
+  await env.syncer.syncPod(next);
+  t.deepEqual(env.runtime.calls, [`updateSandboxResources ${sandbox.id} {"cpuRequestMilli":300,"cpuLimitMilli":300,"memoryLimitBytes":67108864}`]);
+  t.deepEqual(latest(env, p).status?.resources, { requests: { cpu: '300m', memory: '64Mi' }, limits: { cpu: '300m', memory: '64Mi' } });
 });
