@@ -227,3 +227,55 @@ test.serial('the docs walkthrough: cpu in place, memory with a restart, an infea
   t.is(cpuQuota(p), '60000');
   t.is(p.status?.containerStatuses?.[0]?.restartCount, 1);
 });
+
+/** The pod cgroup's CFS quota (pod-level resources). */
+function podCpuQuota(pod: Pod): string {
+  const rel = cgroups.podPath(pod.metadata?.uid ?? '');
+  const dir = cgroups.layout.version === 2 ? path.join(cgroups.layout.v2Root, rel) : path.join(cgroups.layout.v1.cpu ?? '', rel);
+  return cgroups.layout.version === 2 ? read(dir, 'cpu.max').split(' ')[0]! : read(dir, 'cpu.cfs_quota_us');
+}
+
+test.serial('pod-level resize (the docs pod-level walkthrough): the pod cgroup gets the new cpu limit, containers keep running', async (t) => {
+  const env = t.context;
+  await env.clientset.pods.create({
+    metadata: { name: 'pod-level-resize-demo', namespace: NS },
+    spec: {
+      nodeName: env.nodeName,
+      terminationGracePeriodSeconds: 2,
+      containers: [
+        {
+          name: 'pause',
+          image: env.image,
+          command: ['sleep', '3600'],
+          resizePolicy: [
+            { resourceName: 'cpu', restartPolicy: 'NotRequired' },
+            { resourceName: 'memory', restartPolicy: 'RestartContainer' },
+          ],
+          resources: { requests: { cpu: '100m', memory: '100Mi' } },
+        },
+      ],
+      resources: { requests: { cpu: '200m', memory: '200Mi' }, limits: { cpu: '200m', memory: '200Mi' } },
+    },
+  });
+  let p = await waitPod(env, 'pod-level-resize-demo', (x) => x.status?.containerStatuses?.[0]?.state?.running !== undefined, 'pod-level-resize-demo Running');
+  t.is(podCpuQuota(p), '20000');
+  const r = await runTsctl(
+    [
+      'patch',
+      'pod',
+      'pod-level-resize-demo',
+      '--subresource',
+      'resize',
+      '--patch',
+      '{"spec":{"resources":{"requests":{"cpu":"300m"}, "limits":{"cpu":"300m"}}}}',
+      '--kubeconfig',
+      env.kubeconfig,
+    ],
+    { env: { TSCTL_SERVER: '' }, timeoutMs: 30_000 },
+  );
+  t.is(r.code, 0, r.stderr);
+  p = await waitPod(env, 'pod-level-resize-demo', (x) => x.status?.resources?.limits?.['cpu'] === '300m' && !resizing(x), 'pod-level cpu resized');
+  t.is(podCpuQuota(p), '30000');
+  t.is(p.status?.containerStatuses?.[0]?.restartCount, 0);
+  t.deepEqual(p.status?.resources, { requests: { cpu: '300m', memory: '200Mi' }, limits: { cpu: '300m', memory: '200Mi' } });
+});
