@@ -772,6 +772,11 @@ test('resize: a cpu change with NotRequired rewrites the cgroup in place, no res
   t.deepEqual(cs.resources, { requests: { cpu: '400m' }, limits: { cpu: '800m', memory: '64Mi' } });
   t.deepEqual(cs.allocatedResources, { cpu: '400m' });
   t.false((st.conditions ?? []).some((c) => (c.type ?? '').startsWith('PodResize')));
+  const payload = '{"containers":[{"name":"app","resources":{"limits":{"cpu":"800m","memory":"64Mi"},"requests":{"cpu":"400m"}}}],"generation":0}';
+  t.deepEqual(
+    env.events.seen.filter((e) => e.includes('Resize')),
+    [`Normal ResizeStarted Pod resize started: ${payload}`, `Normal ResizeCompleted Pod resize completed: ${payload}`],
+  );
 });
 
 test('resize: a memory change with RestartContainer restarts the container with the new limit (restartCount 1)', async (t) => {
@@ -799,6 +804,12 @@ test('resize: an infeasible resize is PodResizePending/Infeasible and nothing ch
   t.is(pending?.status, 'True');
   t.is(pending?.reason, 'Infeasible');
   t.is(pending?.message, "Node didn't have enough capacity: cpu, requested: 500000, capacity: 4000");
+  t.deepEqual(
+    env.events.seen.filter((e) => e.includes('Resize')),
+    [
+      'Warning ResizeInfeasible Pod resize Infeasible: {"containers":[{"name":"app","resources":{"limits":{"cpu":"500","memory":"64Mi"},"requests":{"cpu":"500"}}}],"generation":0,"error":"Node didn\'t have enough capacity: cpu, requested: 500000, capacity: 4000"}',
+    ],
+  );
   t.is(st.containerStatuses![0]!.resources?.limits?.['cpu'], '500m');
   const file = JSON.parse(fs.readFileSync(path.join(env.dataDir, 'allocated_pods_state'), 'utf8')) as {
     pods: Record<string, { containers: Record<string, unknown> }>;

@@ -45,6 +45,9 @@ import {
   containerResizes,
   podCgroupResize,
   podRequest,
+  resizeEventPayload,
+  POD_RESIZE_IN_PROGRESS,
+  POD_RESIZE_PENDING,
   sameAllocation,
   withAllocation,
   type ResizePending,
@@ -111,6 +114,8 @@ export class PodSyncer {
   private readonly firstSeen = new Map<string, number>();
   private readonly startReported = new Set<string>();
   private readonly allocations: AllocationStore;
+  /** Pods whose admitted resize has not been seen actuated yet (for the ResizeCompleted event). */
+  private readonly resizing = new Set<string>();
 
   constructor(private readonly deps: PodSyncDeps) {
     this.stopping.catch(() => undefined);
@@ -180,6 +185,7 @@ export class PodSyncer {
       resize.inProgress = this.resizeInProgress(running, after);
       if (actuated.error !== undefined) resize.error = actuated.error;
     }
+    this.resizeEvents(pod, resize);
     this.deps.probes.update(pod, after);
     await this.reportStatus(pod, after, waiting, false, undefined, { alloc, resize });
     // Killed containers (liveness) restart in the next pass, under their restart policy and back-off.
@@ -212,8 +218,34 @@ export class PodSyncer {
     const pending = admitResize(podRequest(withAllocation(pod, desired)), others, this.deps.nodeAllocatable);
     if (pending) return { alloc: have, pending };
     this.allocations.set(uid, desired);
-    this.deps.log(`pod ${podDescription(pod)}: resize admitted`);
+    this.resizing.add(uid);
+    this.event(pod, undefined, 'Normal', 'ResizeStarted', `Pod resize started: ${resizeEventPayload(pod)}`);
     return { alloc: desired };
+  }
+
+  /**
+   * Kubernetes' resize events, on transitions only (the pod's last reported
+   * conditions are the previous state, so a restarted kubelet does not
+   * repeat them): ResizeDeferred / ResizeInfeasible when a resize starts
+   * waiting (not when only the message changes), ResizeError when
+   * actuation fails anew, ResizeCompleted once what runs matches.
+   */
+  private resizeEvents(pod: Pod, state: ResizeState): void {
+    const old = pod.status?.conditions ?? [];
+    const uid = uidOf(pod);
+    const wasPending = old.find((c) => c.type === POD_RESIZE_PENDING && c.status === 'True');
+    if (state.pending && wasPending?.reason !== state.pending.reason) {
+      const reason = state.pending.reason;
+      this.event(pod, undefined, 'Warning', `Resize${reason}`, `Pod resize ${reason}: ${resizeEventPayload(pod, state.pending.message)}`);
+    }
+    const wasError = old.find((c) => c.type === POD_RESIZE_IN_PROGRESS && c.reason === 'Error');
+    if (state.error !== undefined && wasError?.message !== state.error) {
+      this.event(pod, undefined, 'Warning', 'ResizeError', `Pod resize error: ${resizeEventPayload(pod, state.error)}`);
+    }
+    if (old.some((c) => c.type === POD_RESIZE_IN_PROGRESS)) this.resizing.add(uid);
+    if (!state.inProgress && state.error === undefined && this.resizing.delete(uid)) {
+      this.event(pod, undefined, 'Normal', 'ResizeCompleted', `Pod resize completed: ${resizeEventPayload(pod)}`);
+    }
   }
 
   /** Whether what runs (cgroups) still differs from the allocation. */
@@ -628,6 +660,7 @@ export class PodSyncer {
   /** Drops in-memory state of a pod that is gone. */
   forget(uid: string): void {
     this.allocations.remove(uid);
+    this.resizing.delete(uid);
     this.firstSeen.delete(uid);
     this.startReported.delete(uid);
     this.crashBackoff.prune((k) => !k.startsWith(`${uid}/`));

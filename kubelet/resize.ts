@@ -219,3 +219,25 @@ export function resizeConditions(old: readonly PodCondition[] | undefined, now: 
   if (state.inProgress || state.error) out.push(resizeCondition(old, now, POD_RESIZE_IN_PROGRESS, state.error ? 'Error' : '', state.error ?? ''));
   return out;
 }
+
+function sortedList(list: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
+  const keys = Object.keys(list ?? {}).sort();
+  return keys.length === 0 ? undefined : Object.fromEntries(keys.map((k) => [k, list![k]!]));
+}
+
+/**
+ * The body of Kubernetes' resize events (ResizeStarted, ResizeDeferred,
+ * ResizeInfeasible, ResizeError, ResizeCompleted): the resizable containers'
+ * requested resources, the pod's generation and the error, as JSON:
+ * `{"containers":[{"name":"c","resources":{"requests":{"cpu":"1"}}}],"generation":2}`.
+ */
+export function resizeEventPayload(pod: Pod, error?: string): string {
+  const containers = resizable(pod)
+    .map(({ c }) => {
+      const limits = sortedList(c.resources?.limits);
+      const requests = sortedList(c.resources?.requests);
+      return { name: c.name ?? '', resources: { ...(limits ? { limits } : {}), ...(requests ? { requests } : {}) } };
+    })
+    .filter((c) => Object.keys(c.resources).length > 0);
+  return JSON.stringify({ containers, generation: pod.metadata?.generation ?? 0, ...(error !== undefined ? { error } : {}) });
+}
