@@ -10,7 +10,9 @@
 // allocatedResources follow; a plain update of resources stays refused; a
 // memory resize restarts the container (restartCount 1) with the new memory
 // limit; a resize larger than the node is PodResizePending/Infeasible and
-// changes nothing; a resize that would change the QoS class is refused.
+// changes nothing, also after the kubelet is killed and started again (its
+// allocation checkpoint); a resize that would change the QoS class is
+// refused; a pod-level resize rewrites the pod cgroup.
 //
 // Everything (processes, namespace, containers, cgroups, temp dirs, the
 // registry) is removed in after.always, also when a test fails.
@@ -41,6 +43,9 @@ interface Env {
   clientset: Clientset;
   image: string;
   kubeconfig: string;
+  /** The kubelet's network namespace and the API server's socket (to start the kubelet again). */
+  netns: string;
+  sock: string;
   dataDir: string;
   nodeName: string;
   kubelet: { proc: ChildProcess | undefined };
@@ -77,6 +82,8 @@ test.before(async (t) => {
   env.image = registry.image;
 
   const ns = `tsk-rs-${randomBytes(4).toString('hex')}`;
+  env.netns = ns;
+  env.sock = sock;
   run('ip', ['netns', 'add', ns]);
   cleanups.push(() => void spawnSync('ip', ['netns', 'delete', ns]));
   run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
@@ -210,6 +217,17 @@ test.serial('the docs walkthrough: cpu in place, memory with a restart, an infea
   t.regex(pending?.message ?? '', /^Node didn't have enough capacity: cpu, requested: 1000000, capacity: \d+$/);
   t.is(cpuQuota(p), '80000');
   t.is(p.status?.containerStatuses?.[0]?.resources?.limits?.['cpu'], '800m');
+  t.is(p.status?.containerStatuses?.[0]?.restartCount, 1);
+
+  // The kubelet killed and started again: its checkpointed allocation still says 800m, so the refused resize stays refused.
+  const before = read(containerCgroup(p, 'cpu'), 'cgroup.procs');
+  await killProcess(env.kubelet.proc!);
+  env.kubelet.proc = undefined;
+  await startKubeletInNamespace(env, env.netns, env.sock, env.kubeconfig);
+  await new Promise((r) => setTimeout(r, 5000)); // two sync periods of the new kubelet
+  p = await waitPod(env, 'resize-demo', (x) => x.status?.conditions?.some((c) => c.type === 'PodResizePending') === true, 'still pending');
+  t.is(cpuQuota(p), '80000', 'not actuated by the restarted kubelet');
+  t.is(read(containerCgroup(p, 'cpu'), 'cgroup.procs'), before, 'the container was adopted, not restarted');
   t.is(p.status?.containerStatuses?.[0]?.restartCount, 1);
 
   // A resize that would make the pod Burstable is refused by the API server.
