@@ -70,6 +70,9 @@ function containerStatus(input: StatusInput, index: number, init: boolean, initi
   const wait = input.waiting.get(name) ?? (!init && !initialized ? { reason: 'PodInitializing', message: '' } : undefined);
   const old = (init ? input.pod.status?.initContainerStatuses : input.pod.status?.containerStatuses)?.find((s) => s.name === name);
   const out: ApiContainerStatus = { name, image: spec?.image ?? '', imageID: '', ready: false, started: false, restartCount: 0 };
+  // What the kubelet admitted (in-place resize), for every container that can be resized, started or not.
+  const allocated = !init || isSidecar(spec) ? input.allocation?.containers[name] : undefined;
+  if (allocated?.requests && Object.keys(allocated.requests).length > 0) out.allocatedResources = { ...allocated.requests };
   if (!latest) {
     out.state = { waiting: { reason: wait?.reason ?? 'ContainerCreating', ...(wait?.message ? { message: wait.message } : {}) } };
     // The runtime lost every instance (cleaned up): keep what the API knew.
@@ -78,11 +81,7 @@ function containerStatus(input: StatusInput, index: number, init: boolean, initi
     return out;
   }
   out.restartCount = restartCountOf(latest);
-  const allocated = input.allocation?.containers[name];
-  if (allocated && (!init || isSidecar(spec))) {
-    if (allocated.requests && Object.keys(allocated.requests).length > 0) out.allocatedResources = { ...allocated.requests };
-    if (latest.state === 'running') out.resources = actualRequirements(allocated, latest.resources);
-  }
+  if (allocated && latest.state === 'running') out.resources = actualRequirements(allocated, latest.resources);
   out.imageID = latest.imageId;
   out.containerID = CONTAINER_ID_PREFIX + latest.id;
   if (wait && latest.state !== 'running') {
