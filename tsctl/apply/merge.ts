@@ -89,12 +89,26 @@ function childCtx(ctx: Ctx, key: string): Ctx {
   return { kind: 'scalar' };
 }
 
+/** A strategic merge patch's `$patch` directive on a map ("replace", "delete", "merge"), if any. */
+function directiveOf(v: Json | undefined): string | undefined {
+  return isMap(v) && typeof v['$patch'] === 'string' ? v['$patch'] : undefined;
+}
+
+function withoutDirective(m: JsonMap): JsonMap {
+  const { $patch: _, ...rest } = m;
+  return clone(rest);
+}
+
 function mergeMapping(ctx: Ctx, original: Json | undefined, modified: JsonMap, live: JsonMap, order: ListOrder): JsonMap {
+  // A patch's `$patch: replace` puts the map in place of the live one.
+  if (order === 'live' && directiveOf(modified) === 'replace') return withoutDirective(modified);
   const orig = isMap(original) ? original : {};
   const out: JsonMap = clone(live);
   for (const [key, m] of Object.entries(modified)) {
-    // null deletes the field, as in a strategic merge patch (and kubectl apply's patch).
-    if (m === null) delete out[key];
+    // Other directives ($patch, $setElementOrder/..., $retainKeys) only steer a patch; they are never fields.
+    if (order === 'live' && key.startsWith('$')) continue;
+    // null deletes the field, as in a strategic merge patch (and kubectl apply's patch); so does `$patch: delete`.
+    if (m === null || (order === 'live' && directiveOf(m) === 'delete')) delete out[key];
     else out[key] = mergeValue(childCtx(ctx, key), orig[key], m, live[key], order);
   }
   for (const key of Object.keys(orig)) {
@@ -133,6 +147,19 @@ function keyOf(item: Json, mergeKey: string): string | undefined {
 
 function mergeList(ctx: Extract<Ctx, { kind: 'list' }>, original: Json | undefined, modified: Json[], live: Json[], order: ListOrder): Json[] {
   const mergeKey = ctx.mergeKey;
+  if (order === 'live') {
+    // A patch's list directives: an item `{"$patch": "replace"}` replaces the list with the other items;
+    // `{"name": "x", "$patch": "delete"}` removes the live item of that key.
+    if (modified.some((m) => directiveOf(m) === 'replace')) return modified.filter((m) => directiveOf(m) !== 'replace').map((m) => clone(m));
+    if (mergeKey) {
+      const deleted = new Set(modified.filter((m) => directiveOf(m) === 'delete').map((m) => keyOf(m, mergeKey)));
+      if (deleted.size > 0) {
+        live = live.filter((l) => !deleted.has(keyOf(l, mergeKey)));
+        modified = modified.filter((m) => directiveOf(m) !== 'delete');
+        if (modified.length === 0) return live.map((l) => clone(l));
+      }
+    }
+  }
   // Without a merge key, or with items that lack it, the file's list wins whole.
   if (!mergeKey || modified.some((m) => keyOf(m, mergeKey) === undefined) || live.some((l) => keyOf(l, mergeKey) === undefined)) {
     return clone(modified);

@@ -65,3 +65,17 @@ test('JSON patch: a failed test, a missing path or a bad op fails the whole patc
   t.throws(() => jsonPatch(pod(), [{ op: 'frob', path: '/a' }]), { instanceOf: PatchError, message: /unsupported op "frob"/ });
   t.throws(() => jsonPatch(pod(), { op: 'add' }), { instanceOf: PatchError, message: /must be a JSON array/ });
 });
+
+test('strategic merge directives: $patch delete removes a container by name, $patch replace replaces a map or a list', (t) => {
+  const gone = applyPatch('strategic', 'tsk.v1.Pod', pod(), { spec: { containers: [{ name: 'side', $patch: 'delete' }] } });
+  t.deepEqual(
+    ((gone['spec'] as JsonMap)['containers'] as JsonMap[]).map((c) => c['name']),
+    ['pause'],
+  );
+  const labels = applyPatch('strategic', 'tsk.v1.Pod', pod(), { metadata: { labels: { only: 'this', $patch: 'replace' } } });
+  t.deepEqual((labels['metadata'] as JsonMap)['labels'], { only: 'this' });
+  const list = applyPatch('strategic', 'tsk.v1.Pod', pod(), { spec: { containers: [{ $patch: 'replace' }, { name: 'solo', image: 'x' }] } });
+  t.deepEqual((list['spec'] as JsonMap)['containers'], [{ name: 'solo', image: 'x' }]);
+  const ordered = applyPatch('strategic', 'tsk.v1.Pod', pod(), { spec: { '$setElementOrder/containers': [{ name: 'pause' }], containers: [] } });
+  t.false('$setElementOrder/containers' in (ordered['spec'] as JsonMap));
+});

@@ -1,7 +1,7 @@
 // kubectl patch's three patch types, applied client-side to the Kubernetes
 // JSON form of the object read: strategic merge (the default; lists with a
 // patch merge key, such as containers by name, merge item by item, null
-// deletes a field), RFC 7386 JSON merge patch (objects merge, null deletes,
+// deletes a field, `$patch: delete|replace` as Kubernetes), RFC 7386 JSON merge patch (objects merge, null deletes,
 // lists are replaced) and RFC 6902 JSON patch (add, remove, replace, move,
 // copy, test). Pure; errors are one line naming what is wrong.
 
