@@ -97,6 +97,18 @@ export function applyResize(input: Pod, stored: Pod): Pod {
 }
 
 /**
+ * The request defaulted as any decoded pod (requests from limits), then only
+ * its resources taken onto the stored pod: fields defaulting adds elsewhere
+ * (a resizePolicy for a newly requested resource) are dropped with the rest,
+ * as Kubernetes defaults before PrepareForUpdate.
+ */
+export function prepareResize(input: Pod, stored: Pod): Pod {
+  const request = structuredClone(input);
+  applyDefaults('Pod', request);
+  return applyResize(request, stored);
+}
+
+/**
  * The pods/resize subresource (PodService.UpdateResize): a read-modify-write
  * of the stored pod at the request's resourceVersion (a stale one is a
  * Conflict) that changes only resources, validated by ValidatePodResize.
@@ -120,9 +132,7 @@ export async function resizePod(pods: Registry, input: Pod | undefined, dryRun: 
       if (meta.uid && meta.uid !== stored.metadata?.uid) {
         throw new ConflictError(`Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${stored.metadata?.uid ?? ''}`);
       }
-      const next = applyResize(input, stored);
-      // Requests default from limits again, as on any decoded pod.
-      applyDefaults('Pod', next);
+      const next = prepareResize(input, stored);
       next.apiVersion = 'v1';
       next.kind = 'Pod';
       const causes = validatePodResize(next, stored);

@@ -5,7 +5,7 @@
 import test from 'ava';
 import type { Container, Pod } from '../../api/gen/tsk/v1/core';
 import { applyDefaults } from '../defaults';
-import { applyResize } from '../registry/pods';
+import { prepareResize } from '../registry/pods';
 import { assertCauses } from './fixtures';
 import { validate, validatePodResize, validateUpdate } from './index';
 
@@ -43,9 +43,7 @@ function resizeDemo(): Pod {
 function resized(old: Pod, change: (request: Pod) => void): Pod {
   const request = structuredClone(old);
   change(request);
-  const next = applyResize(request, old);
-  applyDefaults('Pod', next);
-  return next;
+  return prepareResize(request, old);
 }
 
 test('resizePolicy is defaulted to NotRequired for each of cpu and memory the container asks for', (t) => {
@@ -184,4 +182,20 @@ test('pod-level resources can be resized', (t) => {
   });
   assertCauses(t, validatePodResize(next, old), []);
   t.is(next.spec!.resources!.limits!['cpu'], '300m');
+});
+
+test('a resize may add a request the container did not have (defaulting does not count as a change)', (t) => {
+  const old = resizeDemo();
+  old.spec!.containers![0]!.resources = { requests: { cpu: '100m' } };
+  old.spec!.containers![0]!.resizePolicy = [{ resourceName: 'cpu', restartPolicy: 'NotRequired' }];
+  old.status = { qosClass: 'Burstable' };
+  const next = resized(old, (p) => {
+    p.spec!.containers![0]!.resources = { requests: { cpu: '100m' }, limits: { memory: '128Mi' } };
+  });
+  assertCauses(t, validatePodResize(next, old), []);
+  t.deepEqual(
+    next.spec!.containers![0]!.resources,
+    { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '128Mi' } },
+    'the request defaulted from the limit',
+  );
 });
