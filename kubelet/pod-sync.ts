@@ -39,20 +39,8 @@ import { admitSysctls, SYSCTL_FORBIDDEN, type SysctlAllowlist } from './sysctl-a
 import { errorMessage } from '../util/errors';
 import { podDnsConfig, type NodeDns } from './pod-dns';
 import { AllocationStore, type PodAllocation } from './allocation';
-import {
-  admitResize,
-  allocationOf,
-  containerResizes,
-  podCgroupResize,
-  podRequest,
-  resizeEventPayload,
-  POD_RESIZE_IN_PROGRESS,
-  POD_RESIZE_PENDING,
-  sameAllocation,
-  withAllocation,
-  type ResizePending,
-  type ResizeState,
-} from './resize';
+import { AllocationManager } from './allocation-manager';
+import { containerResizes, podCgroupResize, withAllocation, type ResizeState } from './resize';
 
 /** Kubernetes' minimum grace period for a pod the API forgot (it was force-deleted). */
 const ORPHAN_GRACE_SECONDS = 2;
@@ -113,13 +101,16 @@ export class PodSyncer {
   /** When the kubelet first saw each pod (kubelet_pod_start_duration_seconds). */
   private readonly firstSeen = new Map<string, number>();
   private readonly startReported = new Set<string>();
-  private readonly allocations: AllocationStore;
-  /** Pods whose admitted resize has not been seen actuated yet (for the ResizeCompleted event). */
-  private readonly resizing = new Set<string>();
+  private readonly allocations: AllocationManager;
 
   constructor(private readonly deps: PodSyncDeps) {
     this.stopping.catch(() => undefined);
-    this.allocations = deps.allocations ?? new AllocationStore(deps.dataDir, deps.log);
+    this.allocations = new AllocationManager({
+      store: deps.allocations ?? new AllocationStore(deps.dataDir, deps.log),
+      activePods: deps.activePods ?? (() => []),
+      nodeAllocatable: deps.nodeAllocatable,
+      event: (pod, type, reason, message) => this.event(pod, undefined, type, reason, message),
+    });
   }
 
   /**
@@ -159,7 +150,7 @@ export class PodSyncer {
       return undefined;
     }
     // The kubelet runs what it allocated: a resize the node has no room for waits (PodResizePending).
-    const { alloc, pending } = this.allocate(pod);
+    const { alloc, pending } = this.allocations.allocate(pod);
     const running = withAllocation(pod, alloc);
     const plan = planPod({
       pod: running,
@@ -185,7 +176,7 @@ export class PodSyncer {
       resize.inProgress = this.resizeInProgress(running, after);
       if (actuated.error !== undefined) resize.error = actuated.error;
     }
-    this.resizeEvents(pod, resize);
+    this.allocations.recordEvents(pod, resize);
     this.deps.probes.update(pod, after);
     await this.reportStatus(pod, after, waiting, false, undefined, { alloc, resize });
     // Killed containers (liveness) restart in the next pass, under their restart policy and back-off.
@@ -195,57 +186,6 @@ export class PodSyncer {
     const retry = pending?.reason === 'Deferred' || resize.error !== undefined ? RESIZE_RETRY_MS : Infinity;
     const next = Math.min(left ?? Infinity, plan.requeueAfterMs ?? Infinity, retry);
     return next === Infinity ? undefined : next;
-  }
-
-  /**
-   * Kubernetes' allocation manager: a pod seen for the first time is
-   * allocated what its spec asks (it was admitted); a later change of its
-   * resources (a resize) is allocated only if the node has room for it
-   * beside the other pods' allocations, else it waits with the reason.
-   */
-  private allocate(pod: Pod): { alloc: PodAllocation; pending?: ResizePending } {
-    const uid = uidOf(pod);
-    const desired = allocationOf(pod);
-    const have = this.allocations.get(uid);
-    if (!have) {
-      this.allocations.set(uid, desired);
-      return { alloc: desired };
-    }
-    if (sameAllocation(have, desired)) return { alloc: have };
-    const others = (this.deps.activePods?.() ?? [])
-      .filter((p) => uidOf(p) !== uid && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
-      .map((p) => podRequest(withAllocation(p, this.allocations.get(uidOf(p)) ?? allocationOf(p))));
-    const pending = admitResize(podRequest(withAllocation(pod, desired)), others, this.deps.nodeAllocatable);
-    if (pending) return { alloc: have, pending };
-    this.allocations.set(uid, desired);
-    this.resizing.add(uid);
-    this.event(pod, undefined, 'Normal', 'ResizeStarted', `Pod resize started: ${resizeEventPayload(pod)}`);
-    return { alloc: desired };
-  }
-
-  /**
-   * Kubernetes' resize events, on transitions only (the pod's last reported
-   * conditions are the previous state, so a restarted kubelet does not
-   * repeat them): ResizeDeferred / ResizeInfeasible when a resize starts
-   * waiting (not when only the message changes), ResizeError when
-   * actuation fails anew, ResizeCompleted once what runs matches.
-   */
-  private resizeEvents(pod: Pod, state: ResizeState): void {
-    const old = pod.status?.conditions ?? [];
-    const uid = uidOf(pod);
-    const wasPending = old.find((c) => c.type === POD_RESIZE_PENDING && c.status === 'True');
-    if (state.pending && wasPending?.reason !== state.pending.reason) {
-      const reason = state.pending.reason;
-      this.event(pod, undefined, 'Warning', `Resize${reason}`, `Pod resize ${reason}: ${resizeEventPayload(pod, state.pending.message)}`);
-    }
-    const wasError = old.find((c) => c.type === POD_RESIZE_IN_PROGRESS && c.reason === 'Error');
-    if (state.error !== undefined && wasError?.message !== state.error) {
-      this.event(pod, undefined, 'Warning', 'ResizeError', `Pod resize error: ${resizeEventPayload(pod, state.error)}`);
-    }
-    if (old.some((c) => c.type === POD_RESIZE_IN_PROGRESS)) this.resizing.add(uid);
-    if (!state.inProgress && state.error === undefined && this.resizing.delete(uid)) {
-      this.event(pod, undefined, 'Normal', 'ResizeCompleted', `Pod resize completed: ${resizeEventPayload(pod)}`);
-    }
   }
 
   /** Whether what runs (cgroups) still differs from the allocation. */
@@ -660,7 +600,6 @@ export class PodSyncer {
   /** Drops in-memory state of a pod that is gone. */
   forget(uid: string): void {
     this.allocations.remove(uid);
-    this.resizing.delete(uid);
     this.firstSeen.delete(uid);
     this.startReported.delete(uid);
     this.crashBackoff.prune((k) => !k.startsWith(`${uid}/`));
