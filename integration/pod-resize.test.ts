@@ -244,6 +244,14 @@ test.serial('the docs walkthrough: cpu in place, memory with a restart, an infea
   p = await waitPod(env, 'resize-demo', (x) => x.status?.containerStatuses?.[0]?.resources?.limits?.['cpu'] === '600m' && !resizing(x), 'cpu back to 600m');
   t.is(cpuQuota(p), '60000');
   t.is(p.status?.containerStatuses?.[0]?.restartCount, 1);
+
+  // Kubernetes' resize events, one per transition.
+  const reasons = async (): Promise<string[]> =>
+    ((await env.clientset.events.list({ namespace: NS, fieldSelector: 'involvedObject.name=resize-demo' })).items ?? []).map((e) => e.reason ?? '');
+  await eventually(async () => (await reasons()).filter((r) => r === 'ResizeCompleted').length >= 3, 20_000, 'ResizeCompleted events');
+  const seen = await reasons();
+  t.true(seen.includes('ResizeStarted'));
+  t.true(seen.includes('ResizeInfeasible'));
 });
 
 /** The pod cgroup's CFS quota (pod-level resources). */
