@@ -141,6 +141,24 @@ function defaultPod(pod: Pod): void {
   for (const c of spec.initContainers ?? []) defaultRequestsFromLimits(c);
   for (const c of spec.containers ?? []) defaultRequestsFromLimits(c);
   defaultPodRequests(spec);
+  // Regular containers and sidecars can be resized in place; plain init containers cannot.
+  for (const c of spec.containers ?? []) defaultResizePolicy(c);
+  for (const c of spec.initContainers ?? []) if (c.restartPolicy === 'Always') defaultResizePolicy(c);
+}
+
+/**
+ * Kubernetes' setDefaultResizePolicy (InPlacePodVerticalScaling): cpu and
+ * memory, when the container requests or limits them and names no policy of
+ * its own for them, get restartPolicy NotRequired.
+ */
+function defaultResizePolicy(c: Container): void {
+  const requests = c.resources?.requests ?? {};
+  const limits = c.resources?.limits ?? {};
+  const named = new Set((c.resizePolicy ?? []).map((p) => p.resourceName));
+  for (const resourceName of ['cpu', 'memory']) {
+    if (named.has(resourceName) || (requests[resourceName] === undefined && limits[resourceName] === undefined)) continue;
+    (c.resizePolicy ??= []).push({ resourceName, restartPolicy: 'NotRequired' });
+  }
 }
 
 /**

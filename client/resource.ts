@@ -151,4 +151,14 @@ export class PodClient extends GrpcResourceClient<Pod> {
     };
     return this.conn.unary(PodServiceService.bind, { binding });
   }
+
+  /**
+   * The resize subresource (kubectl patch --subresource resize): only the
+   * containers' and the pod's resources of `pod` are taken. ConflictError
+   * when its resourceVersion is stale; InvalidError for what a resize may
+   * not change (the QoS class, removing a request or limit, other fields).
+   */
+  updateResize(pod: Pod, options?: Partial<UpdateOptions>): Promise<Pod> {
+    return this.conn.unary(PodServiceService.updateResize, { object: pod, options: writeOptions(options) });
+  }
 }

@@ -157,6 +157,7 @@ class Kubelet implements RunningKubelet {
       sysctls: newSysctlAllowlist(o.allowedUnsafeSysctls ?? []),
       objects: cachedObjectGetter(o.clientset, this.clock, o.objectTtlMs),
       services: () => this.services.store.list(),
+      activePods: () => this.informer.store.list(),
       memoryMedium: ensureTmpfs,
       userNamespaces: userNamespaceAllocator(o.dataDir, this.log),
       overlays: { isMounted: isMountPoint, mount: ensureReadOnlyOverlay },

@@ -2,14 +2,18 @@
 // getPhase): the pod's status from what the runtime reports, the reasons the
 // last sync left for containers that could not start, and probe results.
 
-import { isPodLevelResourcesSet } from '../api/pod-resources';
-import { type Quantity, tryParseQuantity } from '../api/quantity';
-import type { ContainerState, ContainerStatus as ApiContainerStatus, Pod, PodCondition, PodStatus, ResourceRequirements } from '../api/gen/tsk/v1/core';
+import type { ContainerState, ContainerStatus as ApiContainerStatus, Pod, PodCondition, PodStatus } from '../api/gen/tsk/v1/core';
 import { containerNameOf, restartCountOf, type PodRuntimeState } from './pod-runtime';
 import { initDone, isSidecar } from './planner';
 import { exitAction } from './restart-rules';
 import type { ContainerStatus } from './runtime/runtime';
 import { rfc3339 } from '../util/time';
+import type { PodAllocation } from './allocation';
+import { actualRequirements, resizeConditions, type ResizeState } from './resize';
+
+import { qosClass } from '../api/pod-qos';
+
+export { qosClass };
 
 export interface Waiting {
   reason: string;
@@ -37,6 +41,10 @@ export interface StatusInput {
    * containers, False once it did; unset, the API's condition is kept.
    */
   restartingAll?: { status: boolean; message: string };
+  /** What the kubelet allocated (in-place resize): allocatedResources, and resources in force. */
+  allocation?: PodAllocation;
+  /** Where a resize stands: the PodResizePending and PodResizeInProgress conditions. */
+  resize?: ResizeState;
 }
 
 /** KEP-5532's pod condition of an in-place pod restart, and its reason. */
@@ -73,6 +81,9 @@ function containerStatus(input: StatusInput, index: number, init: boolean, initi
   const wait = input.waiting.get(name) ?? (!init && !initialized ? { reason: 'PodInitializing', message: '' } : undefined);
   const old = (init ? input.pod.status?.initContainerStatuses : input.pod.status?.containerStatuses)?.find((s) => s.name === name);
   const out: ApiContainerStatus = { name, image: spec?.image ?? '', imageID: '', ready: false, started: false, restartCount: 0 };
+  // What the kubelet admitted (in-place resize), for every container that can be resized, started or not.
+  const allocated = !init || isSidecar(spec) ? input.allocation?.containers[name] : undefined;
+  if (allocated?.requests && Object.keys(allocated.requests).length > 0) out.allocatedResources = { ...allocated.requests };
   if (!latest) {
     out.state = { waiting: { reason: wait?.reason ?? 'ContainerCreating', ...(wait?.message ? { message: wait.message } : {}) } };
     // The runtime lost every instance (cleaned up, or removed by an in-place pod restart): keep what the API knew.
@@ -82,6 +93,7 @@ function containerStatus(input: StatusInput, index: number, init: boolean, initi
     return out;
   }
   out.restartCount = restartCountOf(latest);
+  if (allocated && latest.state === 'running') out.resources = actualRequirements(allocated, latest.resources);
   out.imageID = latest.imageId;
   out.containerID = CONTAINER_ID_PREFIX + latest.id;
   if (wait && latest.state !== 'running') {
@@ -250,62 +262,10 @@ export function computePodStatus(input: StatusInput): PodStatus {
     status.message = reason.message;
   }
   status.qosClass = qosClass(pod);
+  if (input.resize) status.conditions = [...(status.conditions ?? []), ...resizeConditions(pod.status?.conditions, now, input.resize)];
+  if (input.allocation?.pod && sandbox?.state === 'ready') status.resources = actualRequirements(input.allocation.pod, sandbox.resources ?? {});
   if (pod.status?.nominatedNodeName) status.nominatedNodeName = pod.status.nominatedNodeName;
   return status;
-}
-
-function sameQuantity(a: string, b: string): boolean {
-  const qa = tryParseQuantity(a);
-  const qb = tryParseQuantity(b);
-  return qa !== undefined && qb !== undefined && qa.cmp(qb) === 0;
-}
-
-/**
- * Kubernetes' QoS class: BestEffort when no container asks for cpu or
- * memory; Guaranteed when every container has cpu and memory limits and
- * its requests (defaulting to the limits) equal them; Burstable otherwise.
- * A pod with pod-level resources (spec.resources) is classed by those alone.
- */
-export function qosClass(pod: Pod): string {
-  if (isPodLevelResourcesSet(pod.spec)) return podLevelQosClass(pod.spec?.resources ?? {});
-  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
-  const resources = ['cpu', 'memory'];
-  const asks = all.some((c) => resources.some((r) => c.resources?.requests?.[r] !== undefined || c.resources?.limits?.[r] !== undefined));
-  if (!asks) return 'BestEffort';
-  const guaranteed = all.every((c) =>
-    resources.every((r) => {
-      const limit = c.resources?.limits?.[r];
-      const request = c.resources?.requests?.[r] ?? limit;
-      return limit !== undefined && request !== undefined && sameQuantity(limit, request);
-    }),
-  );
-  return guaranteed ? 'Guaranteed' : 'Burstable';
-}
-
-const QOS_RESOURCES = ['cpu', 'memory'];
-
-/** The positive cpu and memory quantities of a list (ComputePodQOS skips zeros). */
-function positiveQosQuantities(list: Readonly<Record<string, string>> | undefined): Map<string, Quantity> {
-  const out = new Map<string, Quantity>();
-  for (const name of QOS_RESOURCES) {
-    const q = tryParseQuantity(list?.[name] ?? '');
-    if (q !== undefined && q.sign() > 0) out.set(name, q);
-  }
-  return out;
-}
-
-/**
- * ComputePodQOS with pod-level resources, which decide alone: BestEffort
- * with no positive cpu or memory request or limit, Guaranteed when both
- * cpu and memory have limits and every request equals its limit.
- */
-function podLevelQosClass(res: ResourceRequirements): string {
-  const requests = positiveQosQuantities(res.requests);
-  const limits = positiveQosQuantities(res.limits);
-  if (requests.size === 0 && limits.size === 0) return 'BestEffort';
-  const guaranteed =
-    limits.size === QOS_RESOURCES.length && requests.size === limits.size && [...requests].every(([name, q]) => limits.get(name)?.cmp(q) === 0);
-  return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
 /** A canonical JSON of a status for change detection: key order, and unset/empty/false/zero values, do not count. */

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConflictError, NotFoundError } from '../api/errors';
-import type { ConfigMap, Container, Lifecycle, Pod, Secret, Service } from '../api/gen/tsk/v1/core';
+import type { ConfigMap, Container, Lifecycle, Pod, ResourceRequirements, Secret, Service } from '../api/gen/tsk/v1/core';
 import type { ObjectReference } from '../api/gen/tsk/v1/meta';
 import { FakeClock, type DeleteOptions, type EventRecorder, type EventType } from '../client';
 import type { ObjectGetter } from './api-objects';
@@ -119,7 +119,7 @@ function setup(t: { teardown(fn: () => void): void }, extra: Partial<PodSyncDeps
     sysctls: newSysctlAllowlist(['net.core.somaxconn']),
     objects,
     services: () => services,
-    nodeAllocatable: { cpuMilli: 4000, memoryBytes: 8 << 30 },
+    nodeAllocatable: { cpuMilli: 4000, memoryBytes: 8 * 2 ** 30 },
     dns: () => ({ clusterDNS: ['10.96.0.10'], clusterDomain: 'cluster.local', host: { nameservers: ['192.0.2.53'], searches: ['corp.example'], options: [] } }),
     log: () => undefined,
     ...extra,
@@ -901,4 +901,127 @@ test('an image volume without a way to mount it is CreateContainerError naming t
     reason: 'CreateContainerError',
     message: 'image volume "tools": this kubelet cannot mount image volumes',
   });
+});
+
+// ---------------------------------------------------------------- in-place resize (KEP-1287)
+
+function resizedPod(p: Pod, resources: ResourceRequirements): Pod {
+  const next = structuredClone(p);
+  next.spec!.containers![0]!.resources = resources;
+  return next;
+}
+
+async function runningPod(env: ReturnType<typeof setup>, memoryPolicy = 'NotRequired'): Promise<Pod> {
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  p.spec!.containers![0]!.resizePolicy = [
+    { resourceName: 'cpu', restartPolicy: 'NotRequired' },
+    { resourceName: 'memory', restartPolicy: memoryPolicy },
+  ];
+  await env.syncer.syncPod(p);
+  env.runtime.calls.length = 0;
+  env.events.seen.length = 0;
+  return latest(env, p);
+}
+
+test('resize: a cpu change with NotRequired rewrites the cgroup in place, no restart', async (t) => {
+  const env = setup(t);
+  const p = await runningPod(env);
+  const before = [...env.runtime.containers.values()][0]!;
+  await env.syncer.syncPod(resizedPod(p, { requests: { cpu: '400m' }, limits: { cpu: '800m', memory: '64Mi' } }));
+  t.deepEqual(env.runtime.calls, [`updateContainerResources ${before.id} {"cpuRequestMilli":400,"cpuLimitMilli":800,"memoryLimitBytes":67108864}`]);
+  t.is(env.runtime.containers.size, 1);
+  const st = latest(env, p).status!;
+  const cs = st.containerStatuses![0]!;
+  t.is(cs.restartCount, 0);
+  t.deepEqual(cs.resources, { requests: { cpu: '400m' }, limits: { cpu: '800m', memory: '64Mi' } });
+  t.deepEqual(cs.allocatedResources, { cpu: '400m' });
+  t.false((st.conditions ?? []).some((c) => (c.type ?? '').startsWith('PodResize')));
+  const payload = '{"containers":[{"name":"app","resources":{"limits":{"cpu":"800m","memory":"64Mi"},"requests":{"cpu":"400m"}}}],"generation":0}';
+  t.deepEqual(
+    env.events.seen.filter((e) => e.includes('Resize')),
+    [`Normal ResizeStarted Pod resize started: ${payload}`, `Normal ResizeCompleted Pod resize completed: ${payload}`],
+  );
+});
+
+test('resize: a memory change with RestartContainer restarts the container with the new limit (restartCount 1)', async (t) => {
+  const env = setup(t);
+  const p = await runningPod(env, 'RestartContainer');
+  const before = [...env.runtime.containers.values()][0]!;
+  await env.syncer.syncPod(resizedPod(p, { requests: { cpu: '250m' }, limits: { cpu: '500m', memory: '128Mi' } }));
+  t.deepEqual(env.runtime.calls, ['stopContainer app 30', 'createContainer app', 'startContainer app']);
+  t.not(before.id, [...env.runtime.containers.values()].find((c) => c.state === 'running')?.id);
+  t.true(env.events.seen.includes('Normal Killing spec.containers{app} Container app resize requires restart'));
+  const fresh = [...env.runtime.containers.values()].find((c) => c.state === 'running')!;
+  t.is(fresh.resources.memoryLimitBytes, 128 * 1024 * 1024);
+  const cs = latest(env, p).status!.containerStatuses![0]!;
+  t.is(cs.restartCount, 1);
+  t.is(cs.resources?.limits?.['memory'], '128Mi');
+});
+
+test('resize: an infeasible resize is PodResizePending/Infeasible and nothing changes; the allocation is checkpointed', async (t) => {
+  const env = setup(t);
+  const p = await runningPod(env);
+  await env.syncer.syncPod(resizedPod(p, { requests: { cpu: '500' }, limits: { cpu: '500', memory: '64Mi' } }));
+  t.deepEqual(env.runtime.calls, []);
+  const st = latest(env, p).status!;
+  const pending = st.conditions?.find((c) => c.type === 'PodResizePending');
+  t.is(pending?.status, 'True');
+  t.is(pending?.reason, 'Infeasible');
+  t.is(pending?.message, "Node didn't have enough capacity: cpu, requested: 500000, capacity: 4000");
+  t.deepEqual(
+    env.events.seen.filter((e) => e.includes('Resize')),
+    [
+      'Warning ResizeInfeasible Pod resize Infeasible: {"containers":[{"name":"app","resources":{"limits":{"cpu":"500","memory":"64Mi"},"requests":{"cpu":"500"}}}],"generation":0,"error":"Node didn\'t have enough capacity: cpu, requested: 500000, capacity: 4000"}',
+    ],
+  );
+  t.is(st.containerStatuses![0]!.resources?.limits?.['cpu'], '500m');
+  const file = JSON.parse(fs.readFileSync(path.join(env.dataDir, 'allocated_pods_state'), 'utf8')) as {
+    pods: Record<string, { containers: Record<string, unknown> }>;
+  };
+  t.deepEqual(file.pods['uid-1']?.containers['app'], { requests: { cpu: '250m' }, limits: { cpu: '500m', memory: '64Mi' } });
+});
+
+test('resize: a memory limit below the usage is not set; PodResizeInProgress reports the error', async (t) => {
+  const env = setup(t);
+  const p = await runningPod(env);
+  const c = [...env.runtime.containers.values()][0]!;
+  env.runtime.memoryUsage.set(c.id, 50 * 1024 * 1024);
+  const next = await env.syncer.syncPod(resizedPod(p, { requests: { cpu: '250m' }, limits: { cpu: '500m', memory: '32Mi' } }));
+  t.deepEqual(env.runtime.calls, []);
+  const cond = latest(env, p).status!.conditions?.find((x) => x.type === 'PodResizeInProgress');
+  t.is(cond?.reason, 'Error');
+  t.regex(cond?.message ?? '', /attempting to set memory limit \(33554432\) of container "app" below current usage \(52428800\)/);
+  t.is(next, 5000, 'retried');
+});
+
+test('resize: a restarted kubelet keeps the allocation it checkpointed (a refused resize is not admitted as a new pod)', async (t) => {
+  const env = setup(t);
+  const p = await runningPod(env);
+  const huge = resizedPod(p, { requests: { cpu: '500' }, limits: { cpu: '500', memory: '64Mi' } });
+  await env.syncer.syncPod(huge);
+  // A new syncer over the same data dir and runtime: the kubelet after a restart.
+  const again = new PodSyncer({
+    ...(env.syncer as unknown as { deps: ConstructorParameters<typeof PodSyncer>[0] }).deps,
+    allocations: undefined,
+  });
+  await again.syncPod(latest(env, huge));
+  t.deepEqual(env.runtime.calls, []);
+  t.is(latest(env, p).status?.conditions?.find((c) => c.type === 'PodResizePending')?.reason, 'Infeasible');
+});
+
+test('resize: pod-level resources rewrite the pod cgroup in place', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  p.spec!.containers![0]!.resources = { requests: { cpu: '100m' } };
+  p.spec!.resources = { requests: { cpu: '200m', memory: '64Mi' }, limits: { cpu: '200m', memory: '64Mi' } };
+  await env.syncer.syncPod(p);
+  const sandbox = [...env.runtime.sandboxes.values()][0]!;
+  env.runtime.calls.length = 0;
+  const next = structuredClone(latest(env, p));
+  next.spec!.resources = { requests: { cpu: '300m', memory: '64Mi' }, limits: { cpu: '300m', memory: '64Mi' } };
+  await env.syncer.syncPod(next);
+  t.deepEqual(env.runtime.calls, [`updateSandboxResources ${sandbox.id} {"cpuRequestMilli":300,"cpuLimitMilli":300,"memoryLimitBytes":67108864}`]);
+  t.deepEqual(latest(env, p).status?.resources, { requests: { cpu: '300m', memory: '64Mi' }, limits: { cpu: '300m', memory: '64Mi' } });
 });

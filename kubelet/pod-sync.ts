@@ -40,6 +40,9 @@ import { containerImageVolumes, mountImageVolume, type OverlayMounts } from './v
 import { admitSysctls, SYSCTL_FORBIDDEN, type SysctlAllowlist } from './sysctl-allowlist';
 import { errorMessage } from '../util/errors';
 import { podDnsConfig, type NodeDns } from './pod-dns';
+import { AllocationStore, type PodAllocation } from './allocation';
+import { AllocationManager } from './allocation-manager';
+import { containerResizes, podCgroupResize, withAllocation, type ResizeState } from './resize';
 
 /** Kubernetes' minimum grace period for a pod the API forgot (it was force-deleted). */
 const ORPHAN_GRACE_SECONDS = 2;
@@ -72,8 +75,15 @@ export interface PodSyncDeps {
   dns: () => NodeDns;
   /** The ID ranges of pods with hostUsers: false, or why this node cannot give them (its subordinate IDs are wrong). */
   userNamespaces?: UserNamespaceAllocator | { error: string };
+  /** The pods bound to this node (what an in-place resize must fit beside); default none. */
+  activePods?: () => readonly Pod[];
+  /** The allocation checkpoint; default the one under dataDir. */
+  allocations?: AllocationStore;
   log: (line: string) => void;
 }
+
+/** How soon a resize that waits (Deferred) or failed to actuate is tried again. */
+const RESIZE_RETRY_MS = 5_000;
 
 const uidOf = (pod: Pod): string => pod.metadata?.uid ?? '';
 
@@ -97,9 +107,16 @@ export class PodSyncer {
   /** When the kubelet first saw each pod (kubelet_pod_start_duration_seconds). */
   private readonly firstSeen = new Map<string, number>();
   private readonly startReported = new Set<string>();
+  private readonly allocations: AllocationManager;
 
   constructor(private readonly deps: PodSyncDeps) {
     this.stopping.catch(() => undefined);
+    this.allocations = new AllocationManager({
+      store: deps.allocations ?? new AllocationStore(deps.dataDir, deps.log),
+      activePods: deps.activePods ?? (() => []),
+      nodeAllocatable: deps.nodeAllocatable,
+      event: (pod, type, reason, message) => this.event(pod, undefined, type, reason, message),
+    });
   }
 
   /**
@@ -145,8 +162,11 @@ export class PodSyncer {
       await this.failPod(pod, state, 'DeadlineExceeded', 'Pod was active on the node longer than the specified deadline');
       return undefined;
     }
+    // The kubelet runs what it allocated: a resize the node has no room for waits (PodResizePending).
+    const { alloc, pending } = this.allocations.allocate(pod);
+    const running = withAllocation(pod, alloc);
     const plan = planPod({
-      pod,
+      pod: running,
       state,
       crashBackoffRemaining: (name, finishedAt) => this.crashBackoff.remaining(`${uid}/${name}`, finishedAt, this.deps.clock.now()),
       crashBackoffDuration: (name) => this.crashBackoff.duration(`${uid}/${name}`),
@@ -164,15 +184,89 @@ export class PodSyncer {
       return 0;
     }
     if (!plan.createSandbox && plan.sandboxId !== undefined) await this.refreshApiVolumes(pod);
-    await this.execute(pod, plan, state, waiting);
-    const after = await this.podState(uid);
+    await this.execute(running, plan, state, waiting);
+    let after = await this.podState(uid);
+    const resize: ResizeState = { ...(pending ? { pending } : {}), inProgress: false };
+    if (!plan.killPod) {
+      const actuated = await this.actuateResize(running, after, waiting);
+      if (actuated.changed) after = await this.podState(uid);
+      resize.inProgress = this.resizeInProgress(running, after);
+      if (actuated.error !== undefined) resize.error = actuated.error;
+    }
+    this.allocations.recordEvents(pod, resize);
     this.deps.probes.update(pod, after);
-    await this.reportStatus(pod, after, waiting, false);
+    await this.reportStatus(pod, after, waiting, false, undefined, { resize: { alloc, resize } });
     // Killed containers (liveness) restart in the next pass, under their restart policy and back-off.
     if (plan.kill.length > 0) return 0;
     // A sidecar without a startup probe has started once it runs (its postStart returned): the next init container may start now.
     if (this.sidecarJustStarted(pod, plan, after)) return 0;
-    return left === undefined ? plan.requeueAfterMs : Math.min(left, plan.requeueAfterMs ?? Infinity);
+    const retry = pending?.reason === 'Deferred' || resize.error !== undefined ? RESIZE_RETRY_MS : Infinity;
+    const next = Math.min(left ?? Infinity, plan.requeueAfterMs ?? Infinity, retry);
+    return next === Infinity ? undefined : next;
+  }
+
+  /** Whether what runs (cgroups) still differs from the allocation. */
+  private resizeInProgress(running: Pod, state: PodRuntimeState): boolean {
+    const sandbox = state.sandboxes.find((s) => s.state === 'ready');
+    if (!sandbox) return false;
+    return containerResizes(running, state).length > 0 || podCgroupResize(running, sandbox.resources) !== undefined;
+  }
+
+  /**
+   * Actuates an allocated resize (kuberuntime's doPodResizeAction): the pod
+   * cgroup first when it grows, last when it shrinks; each container with a
+   * NotRequired policy has its cgroup rewritten in place, one whose policy
+   * for a changed resource is RestartContainer is stopped and started again
+   * with the new limits (restartCount + 1). A memory limit is lowered only
+   * when the usage is below it, as Kubernetes checks; otherwise the resize
+   * stays in progress with the error.
+   */
+  private async actuateResize(running: Pod, state: PodRuntimeState, waiting: Map<string, Waiting>): Promise<{ changed: boolean; error?: string }> {
+    const sandbox = state.sandboxes.find((s) => s.state === 'ready');
+    if (!sandbox) return { changed: false };
+    const { runtime } = this.deps;
+    const podLimits = podCgroupResize(running, sandbox.resources);
+    const resizes = containerResizes(running, state);
+    if (!podLimits && resizes.length === 0) return { changed: false };
+    const errors: string[] = [];
+    const shrinking = podLimits?.memoryLimitBytes !== undefined && podLimits.memoryLimitBytes < (sandbox.resources?.memoryLimitBytes ?? Infinity);
+    let podReady = true;
+    if (podLimits && shrinking) {
+      const usage = (await Promise.all(state.containers.filter((c) => c.state === 'running').map((c) => runtime.containerStats(c.id)))).reduce(
+        (n, st) => n + st.memoryUsageBytes,
+        0,
+      );
+      if (usage > podLimits.memoryLimitBytes!) {
+        errors.push(`attempting to set pod memory limit (${podLimits.memoryLimitBytes}) below current usage (${usage})`);
+        podReady = false;
+      }
+    }
+    if (podLimits && !shrinking) await runtime.updateSandboxResources(sandbox.id, podLimits);
+    const podIP = sandbox.ips[0] ?? '';
+    for (const r of resizes) {
+      if (r.restart) {
+        await this.killContainer(running, r.id, r.name, `Container ${r.name} resize requires restart`, this.gracePeriod(running), podIP);
+        await this.startContainer(
+          running,
+          sandbox.id,
+          { index: r.index, init: r.init, name: r.name, restartCount: r.restartCount + 1, restart: false },
+          podIP,
+          waiting,
+        );
+        continue;
+      }
+      if (r.memoryLimitDecrease) {
+        const usage = (await runtime.containerStats(r.id)).memoryUsageBytes;
+        if (usage > r.resources.memoryLimitBytes!) {
+          errors.push(`attempting to set memory limit (${r.resources.memoryLimitBytes}) of container "${r.name}" below current usage (${usage})`);
+          continue;
+        }
+      }
+      await runtime.updateContainerResources(r.id, r.resources);
+    }
+    if (podLimits && shrinking && podReady) await runtime.updateSandboxResources(sandbox.id, podLimits);
+    if (errors.length > 0) this.deps.log(`pod ${podDescription(running)}: resize: ${errors.join('; ')}`);
+    return { changed: true, ...(errors.length > 0 ? { error: errors.join('; ') } : {}) };
   }
 
   /**
@@ -190,13 +284,13 @@ export class PodSyncer {
     this.crashBackoff.next(`${uid}/${restart.name}`, this.deps.clock.now());
     const ip = podIPOf(state);
     await Promise.all(plan.kill.map((k) => this.killContainer(pod, k.id, k.name, k.message, 0, ip)));
-    await this.reportStatus(pod, await this.podState(uid), new Map(), false, undefined, { status: true, message: restart.message });
+    await this.reportStatus(pod, await this.podState(uid), new Map(), false, undefined, { restartingAll: { status: true, message: restart.message } });
     for (const id of plan.removeContainers) await this.deps.runtime.removeContainer(id);
     const after = await this.podState(uid);
     this.deps.probes.update(pod, after);
     const fresh = await this.deps.pods.get(pod.metadata?.name ?? '', pod.metadata?.namespace).catch(() => pod);
     if (uidOf(fresh) !== uid) return;
-    await this.reportStatus(fresh, after, new Map(), false, undefined, { status: false, message: restart.message });
+    await this.reportStatus(fresh, after, new Map(), false, undefined, { restartingAll: { status: false, message: restart.message } });
   }
 
   /** True when this pass started a sidecar without a startup probe that is now running. */
@@ -510,7 +604,7 @@ export class PodSyncer {
     waiting: ReadonlyMap<string, Waiting>,
     terminating: boolean,
     failure?: { reason: string; message: string },
-    restartingAll?: { status: boolean; message: string },
+    extra: { restartingAll?: { status: boolean; message: string }; resize?: { alloc: PodAllocation; resize: ResizeState } } = {},
   ): Promise<void> {
     const compute = (p: Pod): ReturnType<typeof computePodStatus> =>
       computePodStatus({
@@ -523,7 +617,8 @@ export class PodSyncer {
         started: (id) => this.deps.probes.started(id),
         terminating,
         ...(failure ? { failure } : {}),
-        ...(restartingAll ? { restartingAll } : {}),
+        ...(extra.restartingAll ? { restartingAll: extra.restartingAll } : {}),
+        ...(extra.resize ? { allocation: extra.resize.alloc, resize: extra.resize.resize } : {}),
       });
     let status = compute(pod);
     this.observeStart(pod, status.phase ?? '', status.containerStatuses?.every((s) => s.state?.running) ?? false);
@@ -593,6 +688,7 @@ export class PodSyncer {
 
   /** Drops in-memory state of a pod that is gone. */
   forget(uid: string): void {
+    this.allocations.remove(uid);
     this.firstSeen.delete(uid);
     this.startReported.delete(uid);
     this.crashBackoff.prune((k) => !k.startsWith(`${uid}/`));

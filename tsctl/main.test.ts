@@ -146,3 +146,23 @@ test('create: bad input names the flag, and nothing is sent (no server is needed
     t.regex(r.stderr, message, argv.join(' '));
   }
 });
+
+test('patch: bad input names the flag, and nothing is sent', async (t) => {
+  const cases: [string[], number, RegExp][] = [
+    [['patch', 'pod', 'web'], 2, /^error: must specify --patch or --patch-file containing the contents of the patch\n/],
+    [['patch', 'pod', 'web', '-p', '{}', '--patch-file', 'x'], 2, /^error: --patch and --patch-file cannot be used together/],
+    [['patch', 'pod', 'web', '-p', '{}', '--type', 'apply'], 2, /^error: --type: "apply" is not a patch type; allowed: strategic, merge, json/],
+    [['patch', 'rc', 'web', '-p', '{}', '--subresource', 'resize'], 2, /^error: --subresource resize: only pods have it, not replicationcontrollers/],
+    [['patch', 'cm', 'web', '-p', '{}', '--subresource', 'status'], 2, /^error: --subresource status: configmaps have no status subresource/],
+    [['patch', 'pod', 'web', '-p', '{}', '--subresource', 'scale'], 2, /^error: --subresource: "scale" is not supported; allowed: status, resize/],
+    [['patch', 'pod', 'web', '-p', '{"spec": ['], 1, /^error: --patch: the patch is not valid JSON or YAML: /],
+    [['patch', 'pod', 'web', '--patch-file', '/nonexistent/p.json'], 1, /^error: --patch-file: cannot read \/nonexistent\/p\.json: /],
+    [['patch', 'pod'], 2, /^error: a NAME is required: tsctl patch KIND NAME -p PATCH/],
+    [['patch', 'pod', 'web', '-p', '{}', '-o', 'wide'], 2, /^error: --output: unable to match a printer suitable for the output format "wide"/],
+  ];
+  for (const [argv, code, message] of cases) {
+    const r = await tsctl(['-s', '127.0.0.1:1', ...argv]);
+    t.is(r.code, code, `${argv.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr, message, argv.join(' '));
+  }
+});

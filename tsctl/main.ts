@@ -6,6 +6,7 @@ import { GLOBAL_FLAGS, flagBool, formatFlags, parseArgs, splitCommand } from './
 import type { Command } from './command';
 import { applyCommand } from './commands/apply';
 import { createCommand } from './commands/create';
+import { patchCommand } from './commands/patch';
 import { scaleCommand } from './commands/scale';
 import { execCommand } from './commands/exec';
 import { logsCommand } from './commands/logs';
@@ -20,6 +21,7 @@ const COMMANDS: readonly Command[] = [
   applyCommand,
   getCommand,
   describeCommand,
+  patchCommand,
   scaleCommand,
   deleteCommand,
   logsCommand,

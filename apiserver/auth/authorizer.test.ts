@@ -42,6 +42,11 @@ const rows: Row[] = [
   [n1, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'd', name: 'p' }, false],
   [n1, { verb: 'get', resource: 'pods', subresource: 'log', namespace: 'd', name: 'p' }, false],
   [n1, { verb: 'create', resource: 'pods', subresource: 'binding', namespace: 'd', name: 'p' }, false],
+  // pods/resize (in-place resize): admins, never a node (nor the scheduler or the controllers)
+  [admin, { verb: 'update', resource: 'pods', subresource: 'resize', namespace: 'd', name: 'p' }, true],
+  [n1, { verb: 'update', resource: 'pods', subresource: 'resize', namespace: 'd', name: 'p' }, false],
+  [scheduler, { verb: 'update', resource: 'pods', subresource: 'resize', namespace: 'd', name: 'p' }, false],
+  [cm, { verb: 'update', resource: 'pods', subresource: 'resize', namespace: 'd', name: 'p' }, false],
   [n1, { verb: 'create', resource: 'events', namespace: 'd' }, true],
   // node: tunnels
   [n1, { verb: 'create', resource: 'nodes', subresource: 'tunnel', name: 'n1' }, true],

@@ -76,7 +76,7 @@ export class RequestGate {
   }
 
   /** The registry's admission hooks for one write of `kind` by the context's user. */
-  writeAdmission(ctx: RequestContext, kind: KindName, subresource: '' | 'status'): WriteAdmission {
+  writeAdmission(ctx: RequestContext, kind: KindName, subresource: '' | 'status' | 'resize'): WriteAdmission {
     const request = (operation: Operation, object: ApiObject | undefined, oldObject: ApiObject | undefined): AdmissionRequest => {
       const meta = (object ?? oldObject)?.metadata;
       return { user: ctx.user, operation, kind, subresource, namespace: meta?.namespace ?? '', name: meta?.name ?? '', object, oldObject };

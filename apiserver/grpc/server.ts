@@ -13,10 +13,10 @@ import type { Authorizer, RequestAttributes } from '../auth/authorizer';
 import type { Authenticator } from '../auth/user';
 import * as api from '../../api/gen/tsk/v1/api';
 import type { DeleteRequest, GetRequest, ListRequest, VersionInfo, WatchRequest } from '../../api/gen/tsk/v1/meta';
-import type { Namespace } from '../../api/gen/tsk/v1/core';
+import type { Namespace, Pod } from '../../api/gen/tsk/v1/core';
 import { API_VERSION, KIND_NAMES, KINDS, type ApiObject, type KindName, type MethodDef } from '../../api/kinds';
 import type { ApiServerMetrics } from '../metrics';
-import { bindPod } from '../registry/pods';
+import { bindPod, resizePod } from '../registry/pods';
 import type { NamespaceLifecycle } from '../registry/namespaces';
 import { parsePropagationPolicy } from '../registry/propagation';
 import type { Registry } from '../registry/store';
@@ -245,6 +245,13 @@ export class GrpcApi {
         (r) => ({ verb: 'create', resource, subresource: 'binding', namespace: ns(r.binding?.metadata?.namespace), name: r.binding?.metadata?.name ?? '' }),
         (r) => bindPod(reg, r.binding, () => new Date()),
         201,
+      );
+      // Kubernetes' pods/resize: RBAC verb update (or patch) on the subresource, which no node role grants.
+      handlers['updateResize'] = this.unary<WithObject, ApiObject>(
+        'updateresize',
+        resource,
+        (r) => ({ verb: 'update', resource, subresource: 'resize', ...target(r) }),
+        (r, ctx) => resizePod(reg, r.object as Pod | undefined, r.options?.dryRun ?? false, this.gate.writeAdmission(ctx, kind, 'resize')),
       );
       const sessions = new PodSessions({ pods: reg, tunnels: this.deps.tunnels, metrics: this.deps.metrics, gate: this.gate, log: this.deps.log });
       handlers['logs'] = sessions.logs.bind(sessions);

@@ -1,13 +1,16 @@
 // Pod strategy (Kubernetes' pkg/registry/core/pod): status starts Pending;
 // a pod bound to a node is deleted gracefully so its kubelet can stop the
 // containers (deletionTimestamp = now + grace), while an unbound pod, a
-// finished pod or grace period 0 goes at once; Bind sets spec.nodeName once.
+// finished pod or grace period 0 goes at once; Bind sets spec.nodeName once;
+// the resize subresource (podResizeStrategy) takes only the resources.
 
-import { BadRequestError, ConflictError } from '../../api/errors';
-import type { Binding, Pod } from '../../api/gen/tsk/v1/core';
+import { BadRequestError, ConflictError, InvalidError } from '../../api/errors';
+import type { Binding, Container, Pod } from '../../api/gen/tsk/v1/core';
 import type { ApiObject } from '../../api/kinds';
 import { rfc3339 } from '../../util/time';
-import type { Registry } from './store';
+import { applyDefaults } from '../defaults';
+import { validatePodResize } from '../validation';
+import type { Registry, WriteAdmission } from './store';
 import type { Strategy } from './strategy';
 
 export const DEFAULT_GRACE_PERIOD_SECONDS = 30;
@@ -66,5 +69,79 @@ export async function bindPod(pods: Registry, binding: Binding | undefined, now:
     pod.status = { ...status, conditions };
     return pod;
   });
+  return res as Pod;
+}
+
+/**
+ * podResizeStrategy's PrepareForUpdate (dropNonResizeUpdates): the stored pod
+ * with only the requested resources of its containers (matched by name),
+ * init containers and the pod itself taken from `input`; everything else of
+ * the request is ignored, as Kubernetes does. Validation then refuses what
+ * a resize may not change.
+ */
+export function applyResize(input: Pod, stored: Pod): Pod {
+  const next = structuredClone(stored);
+  const spec = (next.spec ??= {});
+  const take = (into: Container[] | undefined, from: readonly Container[] | undefined): void => {
+    const byName = new Map((into ?? []).map((c) => [c.name ?? '', c]));
+    for (const c of from ?? []) {
+      const target = byName.get(c.name ?? '');
+      if (target) target.resources = structuredClone(c.resources);
+    }
+  };
+  take(spec.containers, input.spec?.containers);
+  take(spec.initContainers, input.spec?.initContainers);
+  if (input.spec?.resources !== undefined) spec.resources = structuredClone(input.spec.resources);
+  else delete spec.resources;
+  return next;
+}
+
+/**
+ * The request defaulted as any decoded pod (requests from limits), then only
+ * its resources taken onto the stored pod: fields defaulting adds elsewhere
+ * (a resizePolicy for a newly requested resource) are dropped with the rest,
+ * as Kubernetes defaults before PrepareForUpdate.
+ */
+export function prepareResize(input: Pod, stored: Pod): Pod {
+  const request = structuredClone(input);
+  applyDefaults('Pod', request);
+  return applyResize(request, stored);
+}
+
+/**
+ * The pods/resize subresource (PodService.UpdateResize): a read-modify-write
+ * of the stored pod at the request's resourceVersion (a stale one is a
+ * Conflict) that changes only resources, validated by ValidatePodResize.
+ * The kubelet of the pod's node notices and actuates the resize.
+ */
+export async function resizePod(pods: Registry, input: Pod | undefined, dryRun: boolean, admission: WriteAdmission): Promise<Pod> {
+  const meta = input?.metadata;
+  if (!input || !meta?.name)
+    throw new BadRequestError('Pod: the request has no object with metadata.name', [{ field: 'metadata.name', message: 'Required value' }]);
+  const rv = meta.resourceVersion || undefined;
+  if (rv !== undefined && !/^\d+$/.test(rv)) {
+    throw new BadRequestError(`invalid resourceVersion "${rv}"`, [{ field: 'metadata.resourceVersion', message: 'must be a decimal number' }]);
+  }
+  const name = meta.name;
+  const res = await pods.guaranteedUpdate(
+    pods.namespaceOf(meta.namespace),
+    name,
+    rv === undefined ? undefined : Number(rv),
+    (cur) => {
+      const stored = cur as Pod;
+      if (meta.uid && meta.uid !== stored.metadata?.uid) {
+        throw new ConflictError(`Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${stored.metadata?.uid ?? ''}`);
+      }
+      const next = prepareResize(input, stored);
+      next.apiVersion = 'v1';
+      next.kind = 'Pod';
+      const causes = validatePodResize(next, stored);
+      if (causes.length > 0) throw new InvalidError('Pod', name, causes);
+      if (JSON.stringify(next.spec) !== JSON.stringify(stored.spec)) next.metadata = { ...next.metadata, generation: (stored.metadata?.generation ?? 0) + 1 };
+      admission.update?.(next, stored);
+      return next;
+    },
+    dryRun,
+  );
   return res as Pod;
 }

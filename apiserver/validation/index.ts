@@ -26,6 +26,7 @@ import {
 } from './others';
 
 export { Path } from './field';
+export { validatePodResize } from './pod-resize';
 
 interface Validators<T> {
   create(obj: T): Cause[];

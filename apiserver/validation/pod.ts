@@ -7,6 +7,7 @@ import type { Cause } from '../../api/errors';
 import type {
   Container,
   ContainerRestartRule,
+  ContainerResizePolicy,
   ContainerPort,
   EnvVar,
   Lifecycle,
@@ -379,6 +380,8 @@ interface ContainerContext {
   readonly init: boolean;
   /** spec.terminationGracePeriodSeconds (defaulted before validation), the bound of a sleep hook. */
   readonly gracePeriod: number | undefined;
+  /** spec.restartPolicy (defaulted before validation). */
+  readonly podRestartPolicy: string | undefined;
 }
 
 const CONTAINER_RESTART_POLICIES = ['Always', 'Never', 'OnFailure'];
@@ -432,6 +435,32 @@ function validateContainerRestartRule(rule: ContainerRestartRule, path: Path, ac
   return errs;
 }
 
+const RESIZE_RESOURCES = ['cpu', 'memory'];
+const RESIZE_RESTART_POLICIES = ['NotRequired', 'RestartContainer'];
+
+/**
+ * Kubernetes' validateResizePolicy: cpu or memory, each once, NotRequired or
+ * RestartContainer; a pod that is never restarted cannot restart on resize.
+ */
+export function validateResizePolicy(policies: readonly ContainerResizePolicy[], path: Path, podRestartPolicy: string | undefined): Cause[] {
+  const errs: Cause[] = [];
+  const seen = new Set<string>();
+  policies.forEach((p, i) => {
+    const name = p.resourceName ?? '';
+    if (seen.has(name)) errs.push(duplicate(path.index(i), name));
+    seen.add(name);
+    if (name === '') errs.push(required(path, ''));
+    else if (!RESIZE_RESOURCES.includes(name)) errs.push(notSupported(path, name, RESIZE_RESOURCES));
+    const policy = p.restartPolicy ?? '';
+    if (policy === '') errs.push(required(path, ''));
+    else if (!RESIZE_RESTART_POLICIES.includes(policy)) errs.push(notSupported(path, policy, RESIZE_RESTART_POLICIES));
+    if (podRestartPolicy === 'Never' && policy !== 'NotRequired') {
+      errs.push(invalid(path, policy, "must be 'NotRequired' when `restartPolicy` is 'Never'"));
+    }
+  });
+  return errs;
+}
+
 function validateContainer(c: Container, path: Path, ctx: ContainerContext): Cause[] {
   const errs: Cause[] = [];
   const name = c.name ?? '';
@@ -451,6 +480,11 @@ function validateContainer(c: Container, path: Path, ctx: ContainerContext): Cau
   }
   errs.push(...validateContainerRestartPolicy(c, path, ctx.init));
   errs.push(...validateCgroupOptions(c.securityContext, path.child('securityContext')));
+  if (ctx.init && c.restartPolicy !== 'Always' && (c.resizePolicy ?? []).length > 0) {
+    errs.push(forbidden(path.child('resizePolicy'), 'must not be set for init containers'));
+  } else {
+    errs.push(...validateResizePolicy(c.resizePolicy ?? [], path.child('resizePolicy'), ctx.podRestartPolicy));
+  }
   if (ctx.init && c.restartPolicy !== 'Always') {
     // Init containers run to completion: probes and hooks have nothing to watch (sidecars do, KEP-753).
     for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const) {
@@ -547,7 +581,15 @@ export function validatePodSpec(spec: PodSpec | undefined, path: Path): Cause[] 
   const each = (list: readonly Container[], p: Path, init: boolean): void => {
     list.forEach((c, i) => {
       const cp = p.index(i);
-      errs.push(...validateContainer(c, cp, { volumes, containerNames, init, gracePeriod: s.terminationGracePeriodSeconds ?? undefined }));
+      errs.push(
+        ...validateContainer(c, cp, {
+          volumes,
+          containerNames,
+          init,
+          gracePeriod: s.terminationGracePeriodSeconds ?? undefined,
+          podRestartPolicy: s.restartPolicy,
+        }),
+      );
       const name = c.name ?? '';
       if (name && seen.has(name)) errs.push(duplicate(cp.child('name'), name));
       seen.add(name);

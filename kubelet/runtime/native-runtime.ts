@@ -25,6 +25,7 @@ import type { ImageRecord } from './image/types';
 import { followLog, readLogTail } from './logs/cri-log';
 import {
   ContainerConfig,
+  ContainerResources,
   ContainerRuntime,
   ContainerState,
   ContainerStats,
@@ -215,6 +216,7 @@ export class NativeRuntime implements ContainerRuntime {
       netnsPath: path.join(dir, 'net'),
       ips: rec.stopped ? [] : (rec.ips ?? []),
       ...(rec.config.userNamespace ? { userNamespace: rec.config.userNamespace } : {}),
+      resources: rec.config.resources ?? {},
       labels: rec.config.labels ?? {},
       annotations: rec.config.annotations ?? {},
     };
@@ -406,6 +408,20 @@ export class NativeRuntime implements ContainerRuntime {
     const rec = readRecord(dir);
     if (!rec) throw new NotFoundError('container', id);
     return { dir, rec };
+  }
+
+  async updateContainerResources(id: string, resources: ContainerResources): Promise<void> {
+    const { dir, rec } = this.load(id);
+    this.cgroups.update(rec.cgroup, resources);
+    writeRecord(dir, { ...rec, resources });
+  }
+
+  async updateSandboxResources(id: string, resources: ContainerResources): Promise<void> {
+    const dir = this.sandboxDir(id);
+    const rec = readSandboxRecord(dir);
+    if (!rec) throw new NotFoundError('sandbox', id);
+    this.cgroups.update(this.cgroups.podPath(rec.config.uid), resources);
+    writeSandboxRecord(dir, { ...rec, config: { ...rec.config, resources } });
   }
 
   async startContainer(id: string): Promise<void> {

@@ -93,6 +93,8 @@ export interface SandboxStatus {
   userNamespace?: IdRange;
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  /** The pod cgroup's limits in force (SandboxConfig.resources, as updateSandboxResources last set them); unset: none. */
+  resources?: ContainerResources;
 }
 
 export interface ContainerResources {
@@ -333,6 +335,14 @@ export interface ContainerRuntime {
   removeContainer(id: string): Promise<void>;
   listContainers(filter?: { sandboxId?: string; state?: ContainerState }): Promise<ContainerStatus[]>;
   containerStatus(id: string): Promise<ContainerStatus>;
+  /**
+   * Rewrites the cgroup limits of a container in place, without restarting
+   * it (CRI UpdateContainerResources, for an in-place resize); its status
+   * reports them from then on. Idempotent.
+   */
+  updateContainerResources(id: string, resources: ContainerResources): Promise<void>;
+  /** Rewrites the pod cgroup's limits (CRI UpdatePodSandboxResources); sandboxStatus reports them. Idempotent. */
+  updateSandboxResources(id: string, resources: ContainerResources): Promise<void>;
   /** Resolves when the container has exited (its exit is recorded). */
   waitContainer(id: string, signal?: AbortSignal): Promise<ContainerStatus>;
 

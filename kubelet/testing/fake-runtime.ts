@@ -6,6 +6,7 @@
 import { PassThrough } from 'node:stream';
 import type {
   ContainerConfig,
+  ContainerResources,
   ContainerRuntime,
   ContainerState,
   ContainerStats,
@@ -78,6 +79,7 @@ export class FakeRuntime implements ContainerRuntime {
       ips: [...this.sandboxIPs],
       labels: config.labels ?? {},
       annotations: config.annotations ?? {},
+      resources: config.resources ?? {},
     });
     return id;
   }
@@ -173,6 +175,21 @@ export class FakeRuntime implements ContainerRuntime {
     return { ...c };
   }
 
+  async updateContainerResources(id: string, resources: ContainerResources): Promise<void> {
+    this.calls.push(`updateContainerResources ${id} ${JSON.stringify(resources)}`);
+    const c = this.containers.get(id);
+    if (c) c.resources = resources;
+  }
+
+  async updateSandboxResources(id: string, resources: ContainerResources): Promise<void> {
+    this.calls.push(`updateSandboxResources ${id} ${JSON.stringify(resources)}`);
+    const sb = this.sandboxes.get(id);
+    if (sb) sb.resources = resources;
+  }
+
+  /** Memory usage containerStats reports, per container ID (default 0). */
+  memoryUsage = new Map<string, number>();
+
   async waitContainer(id: string): Promise<ContainerStatus> {
     return this.containerStatus(id);
   }
@@ -199,6 +216,6 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   async containerStats(id: string): Promise<ContainerStats> {
-    return { id, timestamp: new Date(this.now()), cpuUsageNanoseconds: 0, memoryUsageBytes: 0, memoryWorkingSetBytes: 0, pids: 0 };
+    return { id, timestamp: new Date(this.now()), cpuUsageNanoseconds: 0, memoryUsageBytes: this.memoryUsage.get(id) ?? 0, memoryWorkingSetBytes: 0, pids: 0 };
   }
 }

@@ -88,3 +88,17 @@ test('podRequests: a pod-level request replaces the containers aggregate for its
   t.is(nonZero.milliCpu, 2000, 'the pod-level request, not the defaults per container');
   t.is(nonZero.memory, 64 * 1024 * 1024 + DEFAULT_MEMORY_REQUEST);
 });
+
+test('podRequests during an in-place resize: the larger of spec, allocated and actual; only allocated and actual when Infeasible', (t) => {
+  const pod: Pod = {
+    spec: { containers: [{ name: 'a', resources: { requests: { cpu: '500m', memory: '100Mi' } } }] },
+    status: {
+      containerStatuses: [{ name: 'a', allocatedResources: { cpu: '800m', memory: '100Mi' }, resources: { requests: { cpu: '800m', memory: '100Mi' } } }],
+    },
+  };
+  t.is(podRequests(pod).milliCpu, 800, 'shrinking: the allocation holds until the kubelet actuates');
+  pod.spec!.containers![0]!.resources!.requests!['cpu'] = '1200m';
+  t.is(podRequests(pod).milliCpu, 1200, 'growing: the spec counts at once');
+  pod.status!.conditions = [{ type: 'PodResizePending', status: 'True', reason: 'Infeasible' }];
+  t.is(podRequests(pod).milliCpu, 800, 'an infeasible resize never happens');
+});

@@ -46,8 +46,36 @@ function maxResources(into: Resource, other: Resource): void {
   for (const [name, v] of Object.entries(other.scalar)) into.scalar[name] = Math.max(into.scalar[name] ?? 0, v);
 }
 
-function containerRequests(c: Container, nonZero: boolean): Resource {
-  const requests = c.resources?.requests ?? {};
+/** Whether the kubelet found the pod's pending resize infeasible (PodResizePending, reason Infeasible). */
+function resizeInfeasible(pod: Pod): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'PodResizePending' && c.status === 'True' && c.reason === 'Infeasible');
+}
+
+/**
+ * What a container holds on its node while an in-place resize is under way
+ * (Kubernetes' PodRequests with UseStatusResources): the largest of its spec
+ * requests, what the kubelet allocated and what is in force, so a node is
+ * never overcommitted mid-resize; an infeasible resize will never happen, so
+ * then only the allocated and actual values count.
+ */
+function requestsWithStatus(pod: Pod, c: Container, init: boolean): Record<string, string> {
+  const statuses = init ? pod.status?.initContainerStatuses : pod.status?.containerStatuses;
+  const st = statuses?.find((s) => s.name === c.name);
+  const lists = [st?.allocatedResources, st?.resources?.requests].filter((l): l is Record<string, string> => l !== undefined && Object.keys(l).length > 0);
+  if (lists.length === 0) return c.resources?.requests ?? {};
+  if (!resizeInfeasible(pod)) lists.unshift(c.resources?.requests ?? {});
+  const out: Record<string, string> = {};
+  for (const list of lists) {
+    for (const [name, value] of Object.entries(list)) {
+      const have = out[name];
+      if (have === undefined || parseQuantity(value).cmp(parseQuantity(have)) > 0) out[name] = value;
+    }
+  }
+  return out;
+}
+
+function containerRequests(pod: Pod, c: Container, nonZero: boolean, init = false): Resource {
+  const requests = requestsWithStatus(pod, c, init);
   const r = resourceFromList(requests);
   if (nonZero) {
     if (!('cpu' in requests)) r.milliCpu = DEFAULT_MILLI_CPU_REQUEST;
@@ -67,11 +95,11 @@ function containerRequests(c: Container, nonZero: boolean): Resource {
  */
 export function podRequests(pod: Pod, nonZero = false): Resource {
   const sum = emptyResource();
-  for (const c of pod.spec?.containers ?? []) addResources(sum, containerRequests(c, nonZero));
+  for (const c of pod.spec?.containers ?? []) addResources(sum, containerRequests(pod, c, nonZero));
   const sidecars = emptyResource();
   const init = emptyResource();
   for (const c of pod.spec?.initContainers ?? []) {
-    const own = containerRequests(c, nonZero);
+    const own = containerRequests(pod, c, nonZero, true);
     if (c.restartPolicy === 'Always') {
       addResources(sum, own);
       addResources(sidecars, own);
@@ -82,7 +110,7 @@ export function podRequests(pod: Pod, nonZero = false): Resource {
     }
   }
   maxResources(sum, init);
-  for (const [name, quantity] of Object.entries(pod.spec?.resources?.requests ?? {})) {
+  for (const [name, quantity] of Object.entries(podLevelRequests(pod))) {
     if (!isSupportedPodLevelResource(name)) continue;
     const single = resourceFromList({ [name]: quantity });
     if (name === 'cpu') sum.milliCpu = single.milliCpu;
@@ -90,6 +118,17 @@ export function podRequests(pod: Pod, nonZero = false): Resource {
     else sum.scalar[name] = single.scalar[name] ?? 0;
   }
   return sum;
+}
+
+/** Pod-level requests, the larger of spec and status.resources (a pod-level resize under way). */
+function podLevelRequests(pod: Pod): Record<string, string> {
+  const out: Record<string, string> = { ...pod.spec?.resources?.requests };
+  const actual = pod.status?.resources?.requests ?? {};
+  for (const [name, value] of Object.entries(actual)) {
+    const have = out[name];
+    if (have === undefined || resizeInfeasible(pod) || parseQuantity(value).cmp(parseQuantity(have)) > 0) out[name] = value;
+  }
+  return out;
 }
 
 export function podHostPorts(pod: Pod): HostPort[] {

@@ -61,6 +61,13 @@ export function clone<T extends Json>(v: T): T {
   return structuredClone(v);
 }
 
+/**
+ * The order of a list merged by key: the file's (apply: the file says where
+ * its items go) or the live object's (a strategic merge patch: items keep
+ * their places, new ones go at the end).
+ */
+export type ListOrder = 'modified' | 'live';
+
 /** What is known about a value's place in the schema. */
 type Ctx = { kind: 'message'; type: string } | { kind: 'map'; value: Ctx } | { kind: 'list'; element: Ctx; mergeKey?: string } | { kind: 'scalar' };
 
@@ -82,15 +89,31 @@ function childCtx(ctx: Ctx, key: string): Ctx {
   return { kind: 'scalar' };
 }
 
-function mergeMapping(ctx: Ctx, original: Json | undefined, modified: JsonMap, live: JsonMap): JsonMap {
+/** A strategic merge patch's `$patch` directive on a map ("replace", "delete", "merge"), if any. */
+function directiveOf(v: Json | undefined): string | undefined {
+  return isMap(v) && typeof v['$patch'] === 'string' ? v['$patch'] : undefined;
+}
+
+function withoutDirective(m: JsonMap): JsonMap {
+  const { $patch: _, ...rest } = m;
+  return clone(rest);
+}
+
+function mergeMapping(ctx: Ctx, original: Json | undefined, modified: JsonMap, live: JsonMap, order: ListOrder): JsonMap {
+  // A patch's `$patch: replace` puts the map in place of the live one.
+  if (order === 'live' && directiveOf(modified) === 'replace') return withoutDirective(modified);
   const orig = isMap(original) ? original : {};
   const out: JsonMap = clone(live);
   for (const [key, m] of Object.entries(modified)) {
-    out[key] = mergeValue(childCtx(ctx, key), orig[key], m, live[key]);
+    // Other directives ($patch, $setElementOrder/..., $retainKeys) only steer a patch; they are never fields.
+    if (order === 'live' && key.startsWith('$')) continue;
+    // null deletes the field, as in a strategic merge patch (and kubectl apply's patch); so does `$patch: delete`.
+    if (m === null || (order === 'live' && directiveOf(m) === 'delete')) delete out[key];
+    else out[key] = mergeValue(childCtx(ctx, key), orig[key], m, live[key], order);
   }
   for (const key of Object.keys(orig)) {
     if (key in modified) continue;
-    const removed = removeApplied(childCtx(ctx, key), orig[key], out[key]);
+    const removed = removeApplied(childCtx(ctx, key), orig[key], out[key], order);
     if (removed === undefined) delete out[key];
     else out[key] = removed;
   }
@@ -103,14 +126,14 @@ function mergeMapping(ctx: Ctx, original: Json | undefined, modified: JsonMap, l
  * keys/items the file had go, so what the system or others added stays;
  * undefined when nothing remains.
  */
-function removeApplied(ctx: Ctx, original: Json | undefined, live: Json | undefined): Json | undefined {
+function removeApplied(ctx: Ctx, original: Json | undefined, live: Json | undefined, order: ListOrder): Json | undefined {
   if (live === undefined) return undefined;
   if (isMap(original) && isMap(live) && (ctx.kind === 'message' || ctx.kind === 'map')) {
-    const rest = mergeMapping(ctx, original, {}, live);
+    const rest = mergeMapping(ctx, original, {}, live, order);
     return Object.keys(rest).length === 0 ? undefined : rest;
   }
   if (Array.isArray(original) && Array.isArray(live) && ctx.kind === 'list' && ctx.mergeKey) {
-    const rest = mergeList(ctx, original, [], live);
+    const rest = mergeList(ctx, original, [], live, order);
     return rest.length === 0 ? undefined : rest;
   }
   return undefined;
@@ -122,8 +145,21 @@ function keyOf(item: Json, mergeKey: string): string | undefined {
   return v === undefined || v === null ? undefined : JSON.stringify(v);
 }
 
-function mergeList(ctx: Extract<Ctx, { kind: 'list' }>, original: Json | undefined, modified: Json[], live: Json[]): Json[] {
+function mergeList(ctx: Extract<Ctx, { kind: 'list' }>, original: Json | undefined, modified: Json[], live: Json[], order: ListOrder): Json[] {
   const mergeKey = ctx.mergeKey;
+  if (order === 'live') {
+    // A patch's list directives: an item `{"$patch": "replace"}` replaces the list with the other items;
+    // `{"name": "x", "$patch": "delete"}` removes the live item of that key.
+    if (modified.some((m) => directiveOf(m) === 'replace')) return modified.filter((m) => directiveOf(m) !== 'replace').map((m) => clone(m));
+    if (mergeKey) {
+      const deleted = new Set(modified.filter((m) => directiveOf(m) === 'delete').map((m) => keyOf(m, mergeKey)));
+      if (deleted.size > 0) {
+        live = live.filter((l) => !deleted.has(keyOf(l, mergeKey)));
+        modified = modified.filter((m) => directiveOf(m) !== 'delete');
+        if (modified.length === 0) return live.map((l) => clone(l));
+      }
+    }
+  }
   // Without a merge key, or with items that lack it, the file's list wins whole.
   if (!mergeKey || modified.some((m) => keyOf(m, mergeKey) === undefined) || live.some((l) => keyOf(l, mergeKey) === undefined)) {
     return clone(modified);
@@ -133,11 +169,21 @@ function mergeList(ctx: Extract<Ctx, { kind: 'list' }>, original: Json | undefin
   const liveByKey = byKey(live);
   const origByKey = byKey(Array.isArray(original) ? original.filter((o) => keyOf(o, mergeKey) !== undefined) : []);
   const modKeys = new Set(modified.map((m) => keyOf(m, mergeKey) as string));
+  if (order === 'live') {
+    // A patch: live items keep their places (merged where the patch has them), new ones are appended.
+    const patched = live.map((l) => {
+      const k = keyOf(l, mergeKey) as string;
+      const m = modified.find((x) => keyOf(x, mergeKey) === k);
+      if (m === undefined) return clone(l);
+      return isMap(m) && isMap(l) ? mergeMapping(ctx.element, undefined, m, l, order) : clone(m);
+    });
+    return [...patched, ...modified.filter((m) => !liveByKey.has(keyOf(m, mergeKey) as string)).map((m) => clone(m))];
+  }
   const out: Json[] = [];
   for (const m of modified) {
     const k = keyOf(m, mergeKey) as string;
     const l = liveByKey.get(k);
-    out.push(isMap(m) && isMap(l) ? mergeMapping(ctx.element, origByKey.get(k), m, l) : clone(m));
+    out.push(isMap(m) && isMap(l) ? mergeMapping(ctx.element, origByKey.get(k), m, l, order) : clone(m));
   }
   for (const l of live) {
     const k = keyOf(l, mergeKey) as string;
@@ -146,12 +192,12 @@ function mergeList(ctx: Extract<Ctx, { kind: 'list' }>, original: Json | undefin
   return out;
 }
 
-function mergeValue(ctx: Ctx, original: Json | undefined, modified: Json, live: Json | undefined): Json {
+function mergeValue(ctx: Ctx, original: Json | undefined, modified: Json, live: Json | undefined, order: ListOrder): Json {
   if (isMap(modified) && isMap(live) && (ctx.kind === 'message' || ctx.kind === 'map')) {
-    return mergeMapping(ctx, original, modified, live);
+    return mergeMapping(ctx, original, modified, live, order);
   }
   if (Array.isArray(modified) && Array.isArray(live) && ctx.kind === 'list') {
-    return mergeList(ctx, original, modified, live);
+    return mergeList(ctx, original, modified, live, order);
   }
   return clone(modified);
 }
@@ -161,8 +207,8 @@ function mergeValue(ctx: Ctx, original: Json | undefined, modified: Json, live: 
  * applied. `typeName` is the kind's message (tsk.v1.Pod). `original` is
  * undefined when the object was never applied (nothing is removed then).
  */
-export function threeWayMerge(typeName: string, original: JsonMap | undefined, modified: JsonMap, live: JsonMap): JsonMap {
-  return mergeMapping({ kind: 'message', type: typeName }, original, modified, live);
+export function threeWayMerge(typeName: string, original: JsonMap | undefined, modified: JsonMap, live: JsonMap, order: ListOrder = 'modified'): JsonMap {
+  return mergeMapping({ kind: 'message', type: typeName }, original, modified, live, order);
 }
 
 /** Deep equality of JSON values, ignoring the order of object keys. */

@@ -213,6 +213,19 @@ export class CgroupManager {
       }
     }
     if (devices && this.layout.version === 1) this.writeV1Devices(rel, devices);
+    this.writeResources(rel, resources);
+  }
+
+  /**
+   * Rewrites the resource files of an existing cgroup (an in-place resize):
+   * cpu weight or shares, CFS quota, memory limit. A memory limit below the
+   * usage makes the kernel reclaim and may OOM-kill: the caller checks first.
+   */
+  update(rel: string, resources: ContainerResources): void {
+    this.writeResources(rel, resources);
+  }
+
+  private writeResources(rel: string, resources: ContainerResources): void {
     for (const [controller, file, value] of resourceWrites(this.layout.version, resources)) {
       const target = path.join(this.dirOf(controller, rel), file);
       try {
