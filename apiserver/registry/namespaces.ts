@@ -14,7 +14,7 @@ import type { Strategy } from './strategy';
 import { errorMessage } from '../../util/errors';
 
 /** Namespaces that always exist and cannot be deleted. */
-export const SYSTEM_NAMESPACES = ['default', 'kube-system'] as const;
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-node-lease'] as const;
 
 export function namespaceStrategy(): Strategy {
   return {
