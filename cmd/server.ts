@@ -64,7 +64,7 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
     leaderElection: flags.controllerManager,
     leaderMetrics,
   });
-  log(`controllers ready: ${parts.controllers.controllers.map((c) => c.name).join(', ')}`);
+  log(`controllers running: ${parts.controllers.controllers.map((c) => c.name).join(', ')}`);
   parts.scheduler = startScheduler({
     clientset: parts.schedulerClientset,
     informers: parts.informers,
@@ -74,7 +74,8 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
     leaderMetrics,
   });
   await parts.scheduler.started;
-  log('scheduler ready');
+  // The test harnesses wait for this line: informers synced, scheduling (or standing by for the lease).
+  log(`scheduler running${flags.scheduler.leaderElect ? ' (acting while it holds the kube-scheduler lease)' : ''}`);
 }
 
 export function main(argv: string[]): Promise<number> {
