@@ -395,6 +395,6 @@ test("leases: kubectl's NAME HOLDER AGE, and describe's spec block", (t) => {
   t.regex(text, /^Name: +kube-scheduler\nNamespace: +kube-system\n/);
   t.regex(
     text,
-    /\nAPI Version: +coordination\.k8s\.io\/v1\nKind: +Lease\nSpec:\n  Holder Identity: +host-1_abc\n  Lease Duration Seconds: +15\n  Lease Transitions: +2\n  Renew Time: +2024-05-01T11:59:58\.000000Z\n/,
+    /\nAPI Version: +coordination\.k8s\.io\/v1\nKind: +Lease\nSpec:\n {2}Holder Identity: +host-1_abc\n {2}Lease Duration Seconds: +15\n {2}Lease Transitions: +2\n {2}Renew Time: +2024-05-01T11:59:58\.000000Z\n/,
   );
 });
