@@ -69,5 +69,6 @@ export {
 } from './leaderelection';
 export { LeaseLock, leaseSpecOf, recordOfLease, type LeaderElectionRecord, type LeaseLockOptions, type ResourceLock } from './leaselock';
 export { DEFAULT_LEADER_ELECT_NAMESPACE, leaderElectionFlagHelp, parseLeaderElectionFlags, type LeaderElectionFlagOptions } from './leader-election-flags';
+export { FencedWriteError, fencedClientset } from './fence';
 export { electLeader, leaderIdentity, type ElectOptions, type LeaderElectionConfig, type ElectedComponent, type LeaderTerm } from './leader-gate';
 export { resolveClusterDNS, type ClusterDnsFlags } from './cluster-dns';

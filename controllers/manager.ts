@@ -13,6 +13,7 @@ import {
   ApiEventRecorder,
   DEFAULT_LEADER_ELECTION_TIMINGS,
   electLeader,
+  fencedClientset,
   realClock,
   type Clientset,
   type Clock,
@@ -133,14 +134,18 @@ function newTerm(
   log: (line: string) => void,
 ): LeaderTerm & { readonly controllers: readonly Controller[] } {
   const scope = base.informers.scope();
-  const ctx: ControllerContext = { ...base, informers: scope.informers };
+  let over = false;
+  // Writes are fenced: a sync in flight when the term ends cannot start a write after it.
+  const ctx: ControllerContext = { ...base, clientset: fencedClientset(base.clientset, () => over, 'controller manager'), informers: scope.informers };
   const controllers: Controller[] = [];
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
+  const stop = (): Promise<void> => {
+    over = true;
+    return (stopping ??= (async () => {
       await Promise.all(controllers.map((c) => c.stop()));
       scope.release();
     })());
+  };
   try {
     for (const { name } of plan) controllers.push(table[name]!.factory(ctx));
   } catch (err) {

@@ -11,6 +11,7 @@ import {
   ApiEventRecorder,
   DEFAULT_LEADER_ELECTION_TIMINGS,
   electLeader,
+  fencedClientset,
   NODE_NAME_INDEX,
   nodeNameIndexFunc,
   realClock,
@@ -107,11 +108,13 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
     const scope = opts.informers.scope();
     const queue = new SchedulingQueue({ ...opts.queue, clock });
     const cache = new SchedulerCache(nodeInformer.store, podInformer.store);
+    let stopped = false;
     const scheduler = new Scheduler({
       queue,
       cache,
       pods: podInformer.store,
-      api: opts.clientset.pods,
+      // Fenced: no Bind or status write starts once this term has stopped.
+      api: fencedClientset(opts.clientset, () => stopped, 'scheduler').pods,
       recorder,
       metrics,
       clock,
@@ -119,7 +122,6 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
       log,
       namespaces: namespaceView(namespaceInformer.store),
     });
-    let stopped = false;
     scope.informers.informerFor('Pod').addEventHandler(podEventHandlers(queue, cache, () => stopped));
     scope.informers.informerFor('Node').addEventHandler(nodeEventHandlers(queue, () => stopped));
     const loop = async (): Promise<void> => {
