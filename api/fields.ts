@@ -92,6 +92,7 @@ const FIELDS: { readonly [K in KindName]: FieldTable<KindObjects[K]> } = {
     ...metaFields<KindObjects['Secret']>(),
     type: (s) => s.type ?? '',
   },
+  Lease: metaFields<KindObjects['Lease']>(),
 };
 
 /** The field names a kind's field selectors may use. */

@@ -7,7 +7,16 @@ import * as core from './gen/tsk/v1/core';
 import * as api from './gen/tsk/v1/api';
 import type { CreateOptions, DeleteRequest, GetRequest, ListRequest, ObjectMeta, UpdateOptions, WatchRequest } from './gen/tsk/v1/meta';
 
+/** The apiVersion of the core group ("" in Kubernetes' group/version terms). */
 export const API_VERSION = 'v1';
+
+/**
+ * Kubernetes' apiVersion of a group and version: the core group ("") is
+ * bare `v1`, every other group `group/version` (coordination.k8s.io/v1).
+ */
+export function apiVersionOf(group: string, version: string): string {
+  return group === '' ? version : `${group}/${version}`;
+}
 
 /** What every top-level object has: Kubernetes' TypeMeta and ObjectMeta. */
 export interface ApiObject {
@@ -59,6 +68,12 @@ export interface KindService<T> {
 export interface KindInfo<T extends ApiObject> {
   /** "Pod" */
   readonly kind: string;
+  /** The API group: "" for core, "coordination.k8s.io" for Lease. */
+  readonly group: string;
+  /** The group's version: "v1". */
+  readonly version: string;
+  /** apiVersion as objects carry it: "v1", "coordination.k8s.io/v1". */
+  readonly apiVersion: string;
   /** "PodList" */
   readonly listKind: string;
   /** "pods": the etcd key segment and the CLI's plural. */
@@ -86,6 +101,7 @@ export interface KindObjects {
   Event: core.Event;
   ConfigMap: core.ConfigMap;
   Secret: core.Secret;
+  Lease: core.Lease;
 }
 
 export type KindName = keyof KindObjects;
@@ -98,9 +114,13 @@ function info<T extends ApiObject>(
   codec: BinaryCodec<T>,
   service: unknown,
   hasStatus = true,
+  groupVersion: { group: string; version: string } = { group: '', version: 'v1' },
 ): KindInfo<T> {
   return {
     kind,
+    group: groupVersion.group,
+    version: groupVersion.version,
+    apiVersion: apiVersionOf(groupVersion.group, groupVersion.version),
     listKind: `${kind}List`,
     plural,
     singular: kind.toLowerCase(),
@@ -130,6 +150,7 @@ export const KINDS: { readonly [K in KindName]: KindInfo<KindObjects[K]> } = {
   Event: info('Event', 'events', ['ev'], true, core.Event, api.EventServiceService, false),
   ConfigMap: info('ConfigMap', 'configmaps', ['cm'], true, core.ConfigMap, api.ConfigMapServiceService, false),
   Secret: info('Secret', 'secrets', [], true, core.Secret, api.SecretServiceService, false),
+  Lease: info('Lease', 'leases', [], true, core.Lease, api.LeaseServiceService, false, { group: 'coordination.k8s.io', version: 'v1' }),
 };
 
 export const KIND_NAMES = Object.keys(KINDS) as KindName[];
@@ -145,6 +166,8 @@ export function resolveKind(name: string): KindName | undefined {
     if (i.kind.toLowerCase() === lower || i.plural === lower || i.singular === lower || i.shortNames.includes(lower)) {
       return k;
     }
+    // kubectl's fully qualified form of a kind outside the core group: leases.coordination.k8s.io.
+    if (i.group !== '' && (lower === `${i.plural}.${i.group}` || lower === `${i.singular}.${i.group}`)) return k;
   }
   return undefined;
 }

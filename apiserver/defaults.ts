@@ -276,6 +276,8 @@ const DEFAULTERS: { readonly [K in KindName]: (obj: KindObjects[K]) => void } = 
   Event: defaultEvent,
   ConfigMap: defaultConfigMap,
   Secret: defaultSecret,
+  // coordination/v1 has no defaults for Leases.
+  Lease: () => undefined,
 };
 
 /**

@@ -26,6 +26,7 @@ export class Clientset {
   readonly events: ResourceClient<core.Event>;
   readonly configMaps: ResourceClient<core.ConfigMap>;
   readonly secrets: ResourceClient<core.Secret>;
+  readonly leases: ResourceClient<core.Lease>;
   private readonly byKind: { readonly [K in KindName]: ResourceClient<KindObjects[K]> };
 
   /** Opens a channel to the API server at `address` (HOST:PORT). Call close() when done. */
@@ -41,6 +42,7 @@ export class Clientset {
     this.events = new GrpcResourceClient(KINDS.Event, c);
     this.configMaps = new GrpcResourceClient(KINDS.ConfigMap, c);
     this.secrets = new GrpcResourceClient(KINDS.Secret, c);
+    this.leases = new GrpcResourceClient(KINDS.Lease, c);
     this.byKind = {
       Pod: this.pods,
       ReplicationController: this.replicationControllers,
@@ -51,6 +53,7 @@ export class Clientset {
       Event: this.events,
       ConfigMap: this.configMaps,
       Secret: this.secrets,
+      Lease: this.leases,
     };
   }
 

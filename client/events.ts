@@ -11,7 +11,7 @@
 import type { Event } from '../api/gen/tsk/v1/core';
 import type { ObjectReference } from '../api/gen/tsk/v1/meta';
 import { ConflictError, NotFoundError } from '../api/errors';
-import type { ApiObject } from '../api/kinds';
+import { isKindName, KINDS, type ApiObject } from '../api/kinds';
 import { realClock, type Clock } from './clock';
 import type { ResourceClient } from './resource';
 import { rfc3339 } from '../util/time';
@@ -37,7 +37,7 @@ export function referenceTo(kind: string, object: ApiObject): ObjectReference {
   const m = object.metadata;
   return {
     kind,
-    apiVersion: 'v1',
+    apiVersion: isKindName(kind) ? KINDS[kind].apiVersion : 'v1',
     namespace: m?.namespace ?? '',
     name: m?.name ?? '',
     uid: m?.uid ?? '',

@@ -56,5 +56,19 @@ export {
 export { WorkQueue, runWorker, ExponentialRateLimiter, BucketRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter, type RateLimiter } from './workqueue';
 export { every, FakeClock, flushPromises, realClock, type Clock, type Ticker, type TimerHandle } from './clock';
 export { ApiEventRecorder, referenceTo, type EventRecorder, type EventSource, type EventType, type EventWriter, type RecorderOptions } from './events';
-export { SharedInformerFactory, type InformerFactoryOptions } from './informer-factory';
+export { SharedInformerFactory, type InformerFactoryOptions, type InformerScope } from './informer-factory';
+export {
+  DEFAULT_LEADER_ELECTION_TIMINGS,
+  LeaderElectionMetrics,
+  LeaderElector,
+  timingsError,
+  type ElectorState,
+  type LeaderCallbacks,
+  type LeaderElectionTimings,
+  type LeaderElectorOptions,
+} from './leaderelection';
+export { LeaseLock, leaseSpecOf, recordOfLease, type LeaderElectionRecord, type LeaseLockOptions, type ResourceLock } from './leaselock';
+export { DEFAULT_LEADER_ELECT_NAMESPACE, leaderElectionFlagHelp, parseLeaderElectionFlags, type LeaderElectionFlagOptions } from './leader-election-flags';
+export { FencedWriteError, fencedClientset } from './fence';
+export { electLeader, leaderIdentity, type ElectOptions, type LeaderElectionConfig, type ElectedComponent, type LeaderTerm } from './leader-gate';
 export { resolveClusterDNS, type ClusterDnsFlags } from './cluster-dns';

@@ -4,10 +4,10 @@
 // each kind is listed and watched once per process however many controllers
 // read it.
 
-import type { KindName, KindObjects } from '../api/kinds';
+import type { ApiObject, KindName, KindObjects } from '../api/kinds';
 import type { Clock } from './clock';
 import type { Clientset } from './clientset';
-import { newInformer, type Informer, type Selectors } from './informer';
+import { newInformer, type EventHandlers, type Informer, type Selectors } from './informer';
 import type { Indexers } from './store';
 
 export interface InformerFactoryOptions {
@@ -20,6 +20,14 @@ export interface InformerFactoryOptions {
 }
 
 type AnyInformer = Informer<KindObjects[KindName]>;
+
+/** The handlers one user of a shared factory added, removable together (SharedInformerFactory.scope). */
+export interface InformerScope {
+  /** Use in place of the factory: the same informers, handlers remembered. */
+  readonly informers: SharedInformerFactory;
+  /** Removes every handler added through `informers`. Idempotent. */
+  release(): void;
+}
 
 export class SharedInformerFactory {
   private readonly informers = new Map<string, AnyInformer>();
@@ -50,6 +58,48 @@ export class SharedInformerFactory {
     }
     informer.addIndexers(indexers);
     return informer;
+  }
+
+  /**
+   * A view of this factory that remembers the event handlers added through
+   * the informers it hands out, so that release() removes them all: what one
+   * leadership term of a component registered (its controllers are rebuilt
+   * on the next term, client-go's RemoveEventHandler for each). The
+   * informers, their caches and their watches stay shared.
+   */
+  scope(): InformerScope {
+    const added: { informer: AnyInformer; handlers: EventHandlers<KindObjects[KindName]> }[] = [];
+    // A Proxy rather than a wrapper class: callers get the very Informer and
+    // factory types, with only addEventHandler and informerFor intercepted.
+    const wrapInformer = <T extends ApiObject>(informer: Informer<T>): Informer<T> =>
+      new Proxy(informer, {
+        get(target, prop) {
+          if (prop === 'addEventHandler') {
+            return (handlers: EventHandlers<T>) => {
+              target.addEventHandler(handlers);
+              added.push({ informer: target as unknown as AnyInformer, handlers: handlers as unknown as EventHandlers<KindObjects[KindName]> });
+            };
+          }
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    const informers = new Proxy(this, {
+      get(target, prop) {
+        if (prop === 'informerFor') {
+          return <K extends KindName>(kind: K, indexers?: Indexers<KindObjects[K]>, selectors?: Selectors) =>
+            wrapInformer(target.informerFor(kind, indexers, selectors));
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    return {
+      informers,
+      release() {
+        for (const { informer, handlers } of added.splice(0)) informer.removeEventHandler(handlers);
+      },
+    };
   }
 
   /** Starts every informer created so far, and any created later. */

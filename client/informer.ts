@@ -79,7 +79,8 @@ export type InformerState = 'new' | 'listing' | 'watching' | 'backoff' | 'stoppe
 
 export class Informer<T extends ApiObject> {
   private readonly cache: Store<T>;
-  private readonly handlers: EventHandlers<T>[] = [];
+  /** Replaced, never spliced, on removal: a removal from inside a handler must not skip the next one. */
+  private handlers: EventHandlers<T>[] = [];
   private readonly clock: Clock;
   private readonly backoff: Backoff;
   private readonly report: (err: unknown, context: string) => void;
@@ -145,6 +146,11 @@ export class Informer<T extends ApiObject> {
   addEventHandler(handlers: EventHandlers<T>): void {
     this.handlers.push(handlers);
     if (this.synced) for (const obj of this.cache.list()) this.call(handlers, 'add', () => handlers.onAdd?.(obj));
+  }
+
+  /** Unregisters handlers added with addEventHandler (the same object); unknown handlers are ignored. */
+  removeEventHandler(handlers: EventHandlers<T>): void {
+    this.handlers = this.handlers.filter((h) => h !== handlers);
   }
 
   /** Starts listing and watching in the background. Calling it twice is an invariant error. */

@@ -45,3 +45,20 @@ test('tsk server --disable servicelb, as k3s', (t) => {
   t.is(f.api.dataDir, '/d');
   t.regex(SERVER_HELP, /--disable LIST/);
 });
+
+test('tsk server elects two Leases of fixed names with one set of --leader-elect flags', (t) => {
+  const f = parseServerFlags(['--leader-elect-lease-duration=4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period=1s', '--data-dir', '/d']);
+  t.is(f.api.dataDir, '/d');
+  t.like(f.scheduler, {
+    leaderElect: true,
+    resourceName: 'kube-scheduler',
+    resourceNamespace: 'kube-system',
+    leaseDurationMs: 4_000,
+    renewDeadlineMs: 3_000,
+    retryPeriodMs: 1_000,
+  });
+  t.like(f.controllerManager, { leaderElect: true, resourceName: 'kube-controller-manager', leaseDurationMs: 4_000 });
+  t.false(parseServerFlags(['--leader-elect=false']).scheduler.leaderElect);
+  t.throws(() => parseServerFlags(['--leader-elect-resource-name=x']), { message: /leader-elect-resource-name/ });
+  t.regex(SERVER_HELP, /--leader-elect-retry-period/);
+});

@@ -11,6 +11,7 @@ import {
   type ControllerManagerFlags,
 } from '../controllers';
 import { splitArgv, UsageError } from '../util/flags';
+import { leaderElectionFlagHelp, parseLeaderElectionFlags, type LeaderElectionConfig } from '../client';
 
 export { UsageError };
 
@@ -20,6 +21,9 @@ const CONTROLLER_FLAGS = new Set(['controllers', 'disable', 'workers', ...Object
 export interface ServerFlags {
   api: ApiServerFlags;
   controllers: ControllerManagerFlags;
+  /** --leader-elect*: the scheduler's Lease (kube-scheduler) and the controllers' (kube-controller-manager), in one namespace. */
+  scheduler: LeaderElectionConfig;
+  controllerManager: LeaderElectionConfig;
   help: boolean;
 }
 
@@ -29,12 +33,22 @@ export function splitServerArgv(argv: readonly string[]): { api: string[]; contr
   return { api: rest, controllers: picked };
 }
 
+/** `tsk server` elects two Leases of Kubernetes' fixed names, so it takes no --leader-elect-resource-name. */
+const LEADER_ELECTION_FLAGS = { resourceName: 'kube-controller-manager', acceptResourceName: false };
+
 export function parseServerFlags(argv: readonly string[]): ServerFlags {
-  const parts = splitServerArgv(argv);
-  // Both parsers throw the tree's one UsageError.
+  const election = parseLeaderElectionFlags(argv, LEADER_ELECTION_FLAGS);
+  const parts = splitServerArgv(election.rest);
+  // Every parser throws the tree's one UsageError.
   const api = parseApiFlags(parts.api);
   const controllers = parseControllerFlags(parts.controllers);
-  return { api, controllers, help: api.help };
+  return {
+    api,
+    controllers,
+    scheduler: { ...election.config, resourceName: 'kube-scheduler' },
+    controllerManager: election.config,
+    help: api.help,
+  };
 }
 
 const apiFlagLines = API_HELP.slice(API_HELP.indexOf('Flags:\n') + 'Flags:\n'.length);
@@ -56,4 +70,8 @@ Controller flags:
 ${Object.entries(CONCURRENCY_FLAGS)
   .map(([flag, c]) => `  --${flag} N`.padEnd(41) + `workers of the ${c.controller} controller (default ${c.default})`)
   .join('\n')}
-${NODE_CONTROLLER_FLAG_HELP}`;
+${NODE_CONTROLLER_FLAG_HELP}
+
+Leader election (the scheduler's Lease kube-scheduler and the controllers' kube-controller-manager, so that
+several servers on one etcd run them and exactly one of each acts):
+${leaderElectionFlagHelp(LEADER_ELECTION_FLAGS, 41)}`;

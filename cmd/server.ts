@@ -6,7 +6,7 @@
 
 import { Registry } from 'prom-client';
 import { resetCluster, startWithEtcd, USER_CONTROLLER_MANAGER, USER_SCHEDULER, type StartedApiServer } from '../apiserver';
-import { Clientset, SharedInformerFactory } from '../client';
+import { Clientset, LeaderElectionMetrics, SharedInformerFactory } from '../client';
 import { startControllerManager, type RunningControllerManager } from '../controllers';
 import { startScheduler, type RunningScheduler } from '../scheduler';
 import { onShutdownSignals, reportStop, untilStopped } from '../util/signals';
@@ -41,7 +41,10 @@ async function stopAll(p: Parts): Promise<void> {
 async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Promise<void> {
   const schedulerMetrics = new Registry();
   const controllerMetrics = new Registry();
-  parts.api = await startWithEtcd(flags.api, log, { extraMetrics: [schedulerMetrics, controllerMetrics] });
+  // One registry for both electors: leader_election_master_status, a line per Lease.
+  const electionMetrics = new Registry();
+  const leaderMetrics = new LeaderElectionMetrics(electionMetrics);
+  parts.api = await startWithEtcd(flags.api, log, { extraMetrics: [schedulerMetrics, controllerMetrics, electionMetrics] });
   // Each component is its own user, as in Kubernetes, with a certificate the
   // cluster CA issues at every start; the loopback address is in the
   // serving certificate whatever --address says.
@@ -59,6 +62,8 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
     stopInformers: false,
     signal,
     log: (l) => log(`controllers: ${l}`),
+    leaderElection: flags.controllerManager,
+    leaderMetrics,
   });
   log(`controllers running: ${parts.controllers.controllers.map((c) => c.name).join(', ')}`);
   parts.scheduler = startScheduler({
@@ -66,9 +71,12 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
     informers: parts.informers,
     registry: schedulerMetrics,
     log: (l) => log(`scheduler: ${l}`),
+    leaderElection: flags.scheduler,
+    leaderMetrics,
   });
   await parts.scheduler.started;
-  log('scheduler running');
+  // The test harnesses wait for this line: informers synced, scheduling (or standing by for the lease).
+  log(`scheduler running${flags.scheduler.leaderElect ? ' (acting while it holds the kube-scheduler lease)' : ''}`);
 }
 
 export function main(argv: string[]): Promise<number> {

@@ -10,6 +10,10 @@ import {
   type NodeControllerOptions,
 } from './node-flags';
 import { CONTROLLERS, type ControllerTable } from './registry';
+import { leaderElectionFlagHelp, parseLeaderElectionFlags, type LeaderElectionConfig, type LeaderElectionFlagOptions } from '../client';
+
+/** kube-controller-manager's Lease. */
+export const LEADER_ELECTION_FLAGS: LeaderElectionFlagOptions = { resourceName: 'kube-controller-manager', acceptResourceName: true };
 
 export { UsageError };
 
@@ -31,6 +35,8 @@ export interface ControllerManagerFlags {
   token: string | undefined;
   /** Where the controller manager keeps the key and certificate it joined with: DATA-DIR/controller-manager. */
   dataDir: string;
+  /** --leader-elect and its timings, the Lease kube-system/kube-controller-manager by default. */
+  leaderElection: LeaderElectionConfig;
   help: boolean;
 }
 
@@ -67,6 +73,7 @@ ${Object.entries(CONCURRENCY_FLAGS)
                               when another load balancer implements type LoadBalancer); wins over --controllers
   --workers N                 workers of every controller without its own flag above (default: each one's default)
 ${NODE_CONTROLLER_FLAG_HELP}
+${leaderElectionFlagHelp(LEADER_ELECTION_FLAGS, 30)}
   --token TOKEN               join as system:kube-controller-manager with the server's token (<data-dir>/token
                               on the server; default $TSK_TOKEN); later starts need none
   --data-dir DIR              the joined key and certificate are kept in DIR/controller-manager (default /var/lib/tsk)
@@ -130,7 +137,8 @@ function positive(flag: string, value: string): number {
  * default the node controllers in it are built with their flags' options.
  */
 export function parseFlags(argv: string[], baseTable?: ControllerTable): ControllerManagerFlags {
-  const values = parseFlagValues(argv, {
+  const election = parseLeaderElectionFlags(argv, LEADER_ELECTION_FLAGS);
+  const values = parseFlagValues(election.rest, {
     server: { type: 'string' },
     kubeconfig: { type: 'string' },
     'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
@@ -167,6 +175,7 @@ export function parseFlags(argv: string[], baseTable?: ControllerTable): Control
     table,
     token: typeof v['token'] === 'string' ? v['token'] : undefined,
     dataDir: dataDirOf(v['data-dir']),
+    leaderElection: election.config,
     help: v['help'] === true,
   };
 }

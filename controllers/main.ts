@@ -3,7 +3,7 @@
 // Never calls process.exit: the exit code is returned.
 
 import { Registry } from 'prom-client';
-import { Clientset, resolveComponentClientFromFlags, SharedInformerFactory } from '../client';
+import { Clientset, LeaderElectionMetrics, resolveComponentClientFromFlags, SharedInformerFactory } from '../client';
 import { listenHealthServer } from '../util/health-server';
 import { flagHelp, parseFlags, type ControllerManagerFlags } from './flags';
 import { runCommand } from '../util/cli/command';
@@ -51,6 +51,8 @@ async function run(flags: ControllerManagerFlags): Promise<number> {
       registry,
       log,
       signal: sig.signal,
+      leaderElection: flags.leaderElection,
+      leaderMetrics: new LeaderElectionMetrics(registry),
     });
     log(`received ${await sig.received}, shutting down`);
   } catch (err) {

@@ -3,10 +3,27 @@
 // the shared informers it reads, start those informers, wait for their first
 // lists, then run every controller with its workers. `tsk controller-manager`
 // calls it, and `tsk server` can call it with informers it shares with other
-// components in the same process.
+// components in the same process. With leader election the controllers run
+// only while this process holds the kube-controller-manager Lease; each
+// term gets freshly built controllers (queues, expectations), the standby's
+// informers stay warm.
 
 import { Registry } from 'prom-client';
-import { ApiEventRecorder, realClock, type Clientset, type Clock, type EventRecorder, type SharedInformerFactory } from '../client';
+import {
+  ApiEventRecorder,
+  DEFAULT_LEADER_ELECTION_TIMINGS,
+  electLeader,
+  fencedClientset,
+  realClock,
+  type Clientset,
+  type Clock,
+  type ElectedComponent,
+  type EventRecorder,
+  type LeaderElectionConfig,
+  type LeaderElectionMetrics,
+  type LeaderTerm,
+  type SharedInformerFactory,
+} from '../client';
 import type { Controller, ControllerContext } from './controller';
 import { CONTROLLERS, defaultControllers, type ControllerTable } from './registry';
 import { asError, errorMessage } from '../util/errors';
@@ -34,12 +51,21 @@ export interface ControllerManagerOptions {
   readonly stopInformers?: boolean;
   /** Aborts the wait for the informers' first lists (a signal during start-up). */
   readonly signal?: AbortSignal;
+  /** --leader-elect and its timings; unset: the controllers run at once, unconditionally. */
+  readonly leaderElection?: LeaderElectionConfig;
+  /** Where leader_election_master_status goes; default none. */
+  readonly leaderMetrics?: LeaderElectionMetrics;
 }
+
+/** Who LeaderElection Events of the controller manager come from (Kubernetes' kube-controller-manager). */
+const LEADER_ELECTION_COMPONENT = 'kube-controller-manager';
 
 export interface RunningControllerManager {
   readonly registry: Registry;
-  /** The controllers running, in start order. */
+  /** The controllers of the current term, in start order (built; running while this process leads). */
   readonly controllers: readonly Controller[];
+  /** Whether the controllers act (this process holds the lease, or runs without leader election). */
+  isLeader(): boolean;
   /** Stops every controller (waiting for their current keys), the recorders and (by default) the informers. Idempotent. */
   stop(): Promise<void>;
 }
@@ -100,10 +126,51 @@ function abortable(p: Promise<void>, signal: AbortSignal | undefined): Promise<v
   });
 }
 
+/** One leadership term: the controllers built on a scope of the shared informers. */
+function newTerm(
+  plan: readonly { name: string; workers: number }[],
+  table: ControllerTable,
+  base: ControllerContext,
+  log: (line: string) => void,
+): LeaderTerm & { readonly controllers: readonly Controller[] } {
+  const scope = base.informers.scope();
+  let over = false;
+  // Writes are fenced: a sync in flight when the term ends cannot start a write after it.
+  const ctx: ControllerContext = { ...base, clientset: fencedClientset(base.clientset, () => over, 'controller manager'), informers: scope.informers };
+  const controllers: Controller[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    over = true;
+    return (stopping ??= (async () => {
+      await Promise.all(controllers.map((c) => c.stop()));
+      scope.release();
+    })());
+  };
+  try {
+    for (const { name } of plan) controllers.push(table[name]!.factory(ctx));
+  } catch (err) {
+    void stop();
+    throw err;
+  }
+  return {
+    controllers,
+    run() {
+      for (let i = 0; i < plan.length; i++) {
+        const c = controllers[i]!;
+        const { workers } = plan[i]!;
+        c.run(workers);
+        log(`started ${c.name} with ${workers} worker${workers === 1 ? '' : 's'}`);
+      }
+    },
+    stop,
+  };
+}
+
 /**
- * Builds, syncs and runs the controllers. Resolves once every controller
- * runs; rejects (having stopped what it started) when a name is unknown,
- * when a factory throws, or when `signal` aborts the wait for sync.
+ * Builds, syncs and runs the controllers. Resolves once the informers have
+ * synced (and the controllers run, unless another process leads); rejects
+ * (having stopped what it started) when a name is unknown, when a factory
+ * throws, or when `signal` aborts the wait for sync.
  */
 export async function startControllerManager(opts: ControllerManagerOptions): Promise<RunningControllerManager> {
   const table = opts.table ?? CONTROLLERS;
@@ -124,16 +191,18 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
     log,
   };
   const plan = names.map((name) => ({ name, workers: workersFor(name, table, opts.workers) }));
-  const controllers: Controller[] = [];
+  let term: ReturnType<typeof newTerm> | undefined;
+  let elected: ElectedComponent | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      await Promise.all(controllers.map((c) => c.stop()));
+      await (elected ? elected.stop() : term?.stop());
       await recorders.stop();
       if (opts.stopInformers !== false) await opts.informers.stop();
     })());
   try {
-    for (const { name } of plan) controllers.push(table[name]!.factory(ctx));
+    // The first term is built before the informers start, so they are all asked for and warm.
+    term = newTerm(plan, table, ctx, log);
     opts.informers.start();
     log(`waiting for the informers of ${names.join(', ') || 'no controllers'} to sync`);
     await abortable(opts.informers.waitForSync(), opts.signal);
@@ -141,11 +210,27 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
     await stop();
     throw err;
   }
-  for (let i = 0; i < plan.length; i++) {
-    const c = controllers[i]!;
-    const { workers } = plan[i]!;
-    c.run(workers);
-    log(`started ${c.name} with ${workers} worker${workers === 1 ? '' : 's'}`);
-  }
-  return { registry, controllers, stop };
+  let first: typeof term | undefined = term;
+  elected = electLeader({
+    config: opts.leaderElection ?? { ...DEFAULT_LEADER_ELECTION_TIMINGS, leaderElect: false, resourceName: '', resourceNamespace: '' },
+    leases: opts.clientset.leases,
+    recorder: recorders.get(LEADER_ELECTION_COMPONENT),
+    prepare: () => {
+      term = first ?? newTerm(plan, table, ctx, log);
+      first = undefined;
+      return term;
+    },
+    ...(opts.leaderMetrics ? { metrics: opts.leaderMetrics } : {}),
+    clock,
+    log,
+  });
+  const running = elected;
+  return {
+    registry,
+    get controllers() {
+      return term?.controllers ?? [];
+    },
+    isLeader: () => running.isLeader(),
+    stop,
+  };
 }

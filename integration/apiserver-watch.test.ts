@@ -299,7 +299,8 @@ test('HTTP: healthz, readyz and the metrics series', async (t) => {
   t.regex(text, /apiserver_registered_watchers\{resource="pods"\} 1/);
   t.regex(text, /apiserver_longrunning_requests\{resource="pods"\} 1/);
   t.regex(text, /apiserver_storage_objects\{resource="pods"\} 1/);
-  t.regex(text, /apiserver_storage_objects\{resource="namespaces"\} 2/);
+  // default, kube-system, kube-node-lease
+  t.regex(text, /apiserver_storage_objects\{resource="namespaces"\} 3/);
   t.regex(text, /process_cpu_seconds_total/);
   w.cancel();
   await etcd.etcd.stop();

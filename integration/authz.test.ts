@@ -379,3 +379,35 @@ test('a node reads the Secrets and ConfigMaps of its own pods, one by name, and 
   );
   isForbidden(t, await rejects(n1.secrets.get('demo', 's1')), /no relationship found between node 'n1' and this object/);
 });
+
+test('Leases: a node writes only its own heartbeat Lease in kube-node-lease; the scheduler elects in kube-system only', async (t) => {
+  const c = await startCluster(t);
+  const n1 = new RawKindClient(await clientAs(t, c.api.server.grpcAddress, N1), 'Lease');
+  const scheduler = new RawKindClient(await clientAs(t, c.api.server.grpcAddress, SCHEDULER), 'Lease');
+  const alice = new RawKindClient(await clientAs(t, c.api.server.grpcAddress, ALICE), 'Lease');
+  const lease = (namespace: string, name: string) => ({
+    metadata: { name, namespace },
+    spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: '2024-05-01T12:00:00.000000Z' },
+  });
+
+  const own = await n1.create(lease('kube-node-lease', 'n1'));
+  t.is(own.apiVersion, 'coordination.k8s.io/v1');
+  t.is((await n1.get('kube-node-lease', 'n1')).spec?.holderIdentity, 'n1');
+  await n1.update({ ...own, spec: { ...own.spec, renewTime: '2024-05-01T12:00:10.000000Z' } });
+  const other = await rejects(n1.create(lease('kube-node-lease', 'n2')));
+  t.true(other instanceof ForbiddenError);
+  t.is(
+    other.message,
+    'leases.coordination.k8s.io "n2" is forbidden: User "system:node:n1" cannot create resource "leases" in API group "coordination.k8s.io" in the namespace "kube-node-lease": node "n1" may only create its own Lease "n1" in namespace "kube-node-lease"',
+  );
+  t.true((await rejects(n1.create(lease('kube-system', 'n1')))) instanceof ForbiddenError);
+  t.true((await rejects(n1.list({ namespace: 'kube-node-lease' }))) instanceof ForbiddenError);
+
+  await scheduler.create(lease('kube-system', 'kube-scheduler'));
+  t.true((await rejects(scheduler.create(lease('default', 'kube-scheduler')))) instanceof ForbiddenError);
+  t.true((await rejects(alice.get('kube-system', 'kube-scheduler'))) instanceof ForbiddenError);
+  // Validated as Kubernetes' ValidateLease.
+  const bad = await rejects(scheduler.create({ ...lease('kube-system', 'kube-controller-manager'), spec: { leaseDurationSeconds: 0 } }));
+  t.is(bad.reason, 'Invalid');
+  t.regex(bad.message, /spec\.leaseDurationSeconds: Invalid value: 0: must be greater than 0/);
+});

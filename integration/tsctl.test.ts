@@ -122,7 +122,7 @@ test('get: tables, -A, -l, -o name/json/yaml round-trip, missing names, empty li
   t.is(empty.stdout, '');
   t.is(empty.stderr, 'No resources found in default namespace.\n');
   const ns = await run(['get', 'ns']);
-  t.regex(ns.stdout, /^NAME\s+STATUS\s+AGE\ndefault\s+Active\s+\d+s\nkube-system\s+Active/);
+  t.regex(ns.stdout, /^NAME\s+STATUS\s+AGE\ndefault\s+Active\s+\d+s\nkube-node-lease\s+Active\s+\d+s\nkube-system\s+Active/);
 });
 
 test('global flags before the command; get --no-headers, --show-labels, -L and --sort-by as kubectl', async (t) => {
@@ -348,7 +348,7 @@ test('bad input fails with a clear message, a non-zero exit, and stores nothing'
   t.is(r6.code, 1);
   t.is(
     r6.stderr,
-    'error: the server doesn\'t have a resource type "foo"; known types: pods (po), replicationcontrollers (rc), services (svc), endpoints (ep), nodes (no), namespaces (ns), events (ev), configmaps (cm), secrets\n',
+    'error: the server doesn\'t have a resource type "foo"; known types: pods (po), replicationcontrollers (rc), services (svc), endpoints (ep), nodes (no), namespaces (ns), events (ev), configmaps (cm), secrets, leases\n',
   );
   const r7 = await run(['get']);
   t.is(r7.code, 2);

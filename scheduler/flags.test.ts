@@ -8,6 +8,14 @@ test('defaults', (t) => {
     httpAddress: '127.0.0.1:10259',
     token: undefined,
     dataDir: '/var/lib/tsk',
+    leaderElection: {
+      leaderElect: true,
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      resourceName: 'kube-scheduler',
+      resourceNamespace: 'kube-system',
+    },
     help: false,
   });
   t.like(parseFlags(['--token', 'T', '--data-dir', '/srv/tsk']), { token: 'T', dataDir: '/srv/tsk' });

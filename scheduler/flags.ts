@@ -2,6 +2,10 @@
 // the options or throws a UsageError naming the flag, and never exits.
 
 import { hostPort, parseFlagValues, serverAddress, UsageError } from '../util/flags';
+import { leaderElectionFlagHelp, parseLeaderElectionFlags, type LeaderElectionConfig, type LeaderElectionFlagOptions } from '../client';
+
+/** kube-scheduler's Lease. */
+export const LEADER_ELECTION_FLAGS: LeaderElectionFlagOptions = { resourceName: 'kube-scheduler', acceptResourceName: true };
 
 export { UsageError };
 
@@ -15,6 +19,8 @@ export interface SchedulerFlags {
   token: string | undefined;
   /** Where the scheduler keeps the key and certificate it joined with: DATA-DIR/scheduler. */
   dataDir: string;
+  /** --leader-elect and its timings, the Lease kube-system/kube-scheduler by default. */
+  leaderElection: LeaderElectionConfig;
   help: boolean;
 }
 
@@ -36,6 +42,7 @@ Flags:
   --token TOKEN             join as system:kube-scheduler with the server's token (<data-dir>/token on the
                             server; default $TSK_TOKEN); later starts need none
   --data-dir DIR            the joined key and certificate are kept in DIR/scheduler (default /var/lib/tsk)
+${leaderElectionFlagHelp(LEADER_ELECTION_FLAGS, 28)}
   -h, --help                print this help`;
 
 function nonEmpty(flag: string, value: string): string {
@@ -44,7 +51,8 @@ function nonEmpty(flag: string, value: string): string {
 }
 
 export function parseFlags(argv: string[]): SchedulerFlags {
-  const values = parseFlagValues(argv, {
+  const election = parseLeaderElectionFlags(argv, LEADER_ELECTION_FLAGS);
+  const values = parseFlagValues(election.rest, {
     server: { type: 'string' },
     kubeconfig: { type: 'string' },
     'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
@@ -58,6 +66,7 @@ export function parseFlags(argv: string[]): SchedulerFlags {
     httpAddress: hostPort('http-address', values['http-address'], DEFAULT_HTTP_ADDRESS),
     token: values.token,
     dataDir: nonEmpty('data-dir', values['data-dir']),
+    leaderElection: election.config,
     help: values.help,
   };
 }

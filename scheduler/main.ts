@@ -3,7 +3,7 @@
 // progress finish, Events are flushed).
 
 import { Registry } from 'prom-client';
-import { Clientset, resolveComponentClientFromFlags, SharedInformerFactory } from '../client';
+import { Clientset, LeaderElectionMetrics, resolveComponentClientFromFlags, SharedInformerFactory } from '../client';
 import { listenHealthServer } from '../util/health-server';
 import { FLAG_HELP, parseFlags, type SchedulerFlags } from './flags';
 import { runCommand } from '../util/cli/command';
@@ -25,7 +25,14 @@ async function run(flags: SchedulerFlags): Promise<number> {
   const clientset = new Clientset(server, target.credentials);
   const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`${context}: ${errorMessage(err)}`) });
   const registry = new Registry();
-  const scheduler = startScheduler({ clientset, informers, registry, log });
+  const scheduler = startScheduler({
+    clientset,
+    informers,
+    registry,
+    log,
+    leaderElection: flags.leaderElection,
+    leaderMetrics: new LeaderElectionMetrics(registry),
+  });
   let health;
   try {
     health = await listenHealthServer(flags.httpAddress, { registry, checkReady: () => scheduler.checkReady() }, 'the scheduler HTTP server');

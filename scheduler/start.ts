@@ -3,16 +3,24 @@
 // It asks the shared factory for the pod and node informers, feeds the
 // queue from their events, waits for their first lists (scheduling on a
 // partial cache would overcommit nodes), then runs one cycle at a time.
+// With leader election, it schedules only while it holds the kube-scheduler
+// Lease: each term has its own queue and cache, prepared while standing by.
 
 import { Registry } from 'prom-client';
 import {
   ApiEventRecorder,
+  DEFAULT_LEADER_ELECTION_TIMINGS,
+  electLeader,
+  fencedClientset,
   NODE_NAME_INDEX,
   nodeNameIndexFunc,
   realClock,
   type Clientset,
   type Clock,
   type EventRecorder,
+  type LeaderElectionConfig,
+  type LeaderElectionMetrics,
+  type LeaderTerm,
   type Lister,
   type SharedInformerFactory,
 } from '../client';
@@ -39,12 +47,18 @@ export interface SchedulerOptions {
   readonly recorder?: EventRecorder;
   /** Queue timings (back-off, unschedulable flush); Kubernetes' defaults otherwise. */
   readonly queue?: Omit<QueueOptions, 'clock'>;
+  /** --leader-elect and its timings; unset: schedule at once, unconditionally. */
+  readonly leaderElection?: LeaderElectionConfig;
+  /** Where leader_election_master_status goes; default none. */
+  readonly leaderMetrics?: LeaderElectionMetrics;
 }
 
 export interface RunningScheduler {
   readonly registry: Registry;
-  /** Resolves when the informers have synced and scheduling has begun (or the scheduler stopped first). */
+  /** Resolves when the informers have synced (or the scheduler stopped first); scheduling begins then if this process leads. */
   readonly started: Promise<void>;
+  /** Whether this scheduler acts (holds the lease, or runs without leader election). */
+  isLeader(): boolean;
   /** Rejects with the reason while not ready (for /readyz). */
   checkReady(): Promise<void>;
   /** Stops scheduling and waits for Binds and status writes in progress. Idempotent. */
@@ -59,6 +73,11 @@ function namespaceView(store: Lister<Namespace>): NamespaceView {
   };
 }
 
+/** One leadership term of the scheduler: its own queue, cache and handlers on the shared informers. */
+interface SchedulerTerm extends LeaderTerm {
+  readonly queue: SchedulingQueue;
+}
+
 export function startScheduler(opts: SchedulerOptions): RunningScheduler {
   const clock = opts.clock ?? realClock;
   const log = opts.log ?? ((line: string) => console.log(`scheduler: ${line}`));
@@ -66,76 +85,112 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
   const ownRecorder = opts.recorder ? undefined : new ApiEventRecorder(opts.clientset.events, { component: DEFAULT_SCHEDULER_NAME }, { clock });
   const recorder = opts.recorder ?? (ownRecorder as EventRecorder);
 
+  // Asked for up front and started at once, so a standby's caches are warm when it takes over.
   const podInformer = opts.informers.informerFor('Pod', { [NODE_NAME_INDEX]: nodeNameIndexFunc });
   const nodeInformer = opts.informers.informerFor('Node');
   // Namespace labels, for pod affinity terms' namespaceSelector.
   const namespaceInformer = opts.informers.informerFor('Namespace');
-  const queue = new SchedulingQueue({ ...opts.queue, clock });
-  const cache = new SchedulerCache(nodeInformer.store, podInformer.store);
-  const metrics = new SchedulerMetrics(registry, () => queue.lengths());
-  const scheduler = new Scheduler({
-    queue,
-    cache,
-    pods: podInformer.store,
-    api: opts.clientset.pods,
-    recorder,
-    metrics,
-    clock,
-    random: opts.random ?? Math.random,
-    log,
-    namespaces: namespaceView(namespaceInformer.store),
-  });
-  let stopped = false;
-  let running = false;
-
-  podInformer.addEventHandler(podEventHandlers(queue, cache, () => stopped));
-  nodeInformer.addEventHandler(nodeEventHandlers(queue, () => stopped));
-  opts.informers.start();
-
-  let signalStop: () => void = () => undefined;
-  const stopSignal = new Promise<void>((resolve) => (signalStop = resolve));
+  // The queue metrics show the current term's queue (an empty one before the first).
+  const idleQueue = new SchedulingQueue({ clock });
+  idleQueue.close();
+  let current: SchedulerTerm | undefined;
+  const metrics = new SchedulerMetrics(registry, () => (current?.queue ?? idleQueue).lengths());
+  let closed = false;
+  let synced = false;
   let signalStarted: () => void = () => undefined;
   const started = new Promise<void>((resolve) => (signalStarted = resolve));
+  const sync = Promise.all([podInformer.waitForSync(), nodeInformer.waitForSync(), namespaceInformer.waitForSync()]).then(() => {
+    synced = true;
+  });
+  sync.catch(() => undefined).finally(signalStarted);
 
-  const loop = async (): Promise<void> => {
-    // Scheduling on a partial cache would overcommit nodes: wait for both first lists.
-    await Promise.race([Promise.all([podInformer.waitForSync(), nodeInformer.waitForSync(), namespaceInformer.waitForSync()]), stopSignal]);
-    if (stopped) return;
-    running = true;
-    signalStarted();
-    for (let info = await queue.pop(); info && !stopped; info = await queue.pop()) {
-      try {
-        scheduler.scheduleOne(info);
-      } catch (err) {
-        // scheduleOne reports its failures itself; reaching here is a bug.
-        log(`invariant: scheduling cycle of ${info.key} threw: ${errorDetail(err)}`);
-        queue.requeueBackoff(info);
+  const newTerm = (): SchedulerTerm => {
+    const scope = opts.informers.scope();
+    const queue = new SchedulingQueue({ ...opts.queue, clock });
+    const cache = new SchedulerCache(nodeInformer.store, podInformer.store);
+    let stopped = false;
+    const scheduler = new Scheduler({
+      queue,
+      cache,
+      pods: podInformer.store,
+      // Fenced: no Bind or status write starts once this term has stopped.
+      api: fencedClientset(opts.clientset, () => stopped, 'scheduler').pods,
+      recorder,
+      metrics,
+      clock,
+      random: opts.random ?? Math.random,
+      log,
+      namespaces: namespaceView(namespaceInformer.store),
+    });
+    scope.informers.informerFor('Pod').addEventHandler(podEventHandlers(queue, cache, () => stopped));
+    scope.informers.informerFor('Node').addEventHandler(nodeEventHandlers(queue, () => stopped));
+    const loop = async (): Promise<void> => {
+      // Scheduling on a partial cache would overcommit nodes: wait for the first lists.
+      await sync;
+      if (stopped) return;
+      for (let info = await queue.pop(); info && !stopped; info = await queue.pop()) {
+        try {
+          scheduler.scheduleOne(info);
+        } catch (err) {
+          // scheduleOne reports its failures itself; reaching here is a bug.
+          log(`invariant: scheduling cycle of ${info.key} threw: ${errorDetail(err)}`);
+          queue.requeueBackoff(info);
+        }
+        // Let informer events and Bind replies in between cycles.
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      // Let informer events and Bind replies in between cycles.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    };
+    let done: Promise<void> = Promise.resolve();
+    let stopping: Promise<void> | undefined;
+    const term: SchedulerTerm = {
+      queue,
+      run() {
+        current = term;
+        done = loop().catch((err: unknown) => {
+          if (!stopped) log(`scheduling loop ended: ${errorMessage(err)}`);
+        });
+      },
+      stop() {
+        // Synchronously first: no cycle starts and no event is handled after this line.
+        stopped = true;
+        queue.close();
+        stopping ??= (async () => {
+          await done;
+          // Binds already sent finish (the ex-leader's last writes, well inside the lease's margin).
+          await scheduler.drain();
+          scope.release();
+        })();
+        return stopping;
+      },
+    };
+    return term;
   };
-  const done = loop()
-    .catch((err: unknown) => {
-      if (!stopped) log(`scheduling loop ended: ${errorMessage(err)}`);
-    })
-    .finally(signalStarted);
+
+  opts.informers.start();
+  const elected = electLeader({
+    config: opts.leaderElection ?? { ...DEFAULT_LEADER_ELECTION_TIMINGS, leaderElect: false, resourceName: '', resourceNamespace: '' },
+    leases: opts.clientset.leases,
+    recorder,
+    prepare: newTerm,
+    ...(opts.leaderMetrics ? { metrics: opts.leaderMetrics } : {}),
+    clock,
+    log,
+  });
 
   let stopping: Promise<void> | undefined;
   return {
     registry,
     started,
+    isLeader: () => elected.isLeader(),
     async checkReady() {
-      if (stopped) throw new Error('scheduler stopped');
-      if (!running) throw new Error('informers have not synced yet');
+      if (closed) throw new Error('scheduler stopped');
+      if (!synced) throw new Error('informers have not synced yet');
     },
     stop() {
       stopping ??= (async () => {
-        stopped = true;
-        signalStop();
-        queue.close();
-        await done;
-        await scheduler.drain();
+        closed = true;
+        signalStarted();
+        await elected.stop();
         await ownRecorder?.stop();
       })();
       return stopping;

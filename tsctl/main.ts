@@ -16,6 +16,7 @@ import { getCommand } from './commands/get';
 import { clusterInfoCommand, versionCommand } from './commands/version';
 import { Context, type ContextOptions, type Io } from './context';
 import { CliError, UsageError, formatError } from './errors';
+import { knownTypes } from './kinds';
 
 const COMMANDS: readonly Command[] = [
   applyCommand,
@@ -41,7 +42,7 @@ function usage(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}   ${c.summary}`),
     '',
-    'Kinds: pods (po), replicationcontrollers (rc), services (svc), endpoints (ep), nodes (no), namespaces (ns), events (ev), configmaps (cm), secrets',
+    `Kinds: ${knownTypes()}`,
     '',
     'Global flags:',
     formatFlags(GLOBAL_FLAGS),

@@ -59,6 +59,20 @@ test('unknown fields: warnings by default, an error with --validate=strict; unkn
   t.throws(() => decodeManifest(noName!, 'warn'), { message: /metadata\.name: Required value/ });
 });
 
+test('a Lease is coordination.k8s.io/v1; in v1 it is not recognized', (t) => {
+  const [lease] = parseManifest(
+    'apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: l, namespace: kube-node-lease}\nspec: {holderIdentity: n1, leaseDurationSeconds: 40}\n',
+    'l.yaml',
+  );
+  const obj = decodeManifest(lease!, 'strict');
+  t.is(obj.kind, 'Lease');
+  t.like(obj.json, { apiVersion: 'coordination.k8s.io/v1', spec: { holderIdentity: 'n1', leaseDurationSeconds: 40 } });
+  const [wrong] = parseManifest('apiVersion: v1\nkind: Lease\nmetadata: {name: l}\n', 'w.yaml');
+  t.throws(() => decodeManifest(wrong!, 'warn'), {
+    message: /no matches for kind "Lease" in version "v1" \(tsk serves Lease in "coordination\.k8s\.io\/v1"\)/,
+  });
+});
+
 test('directories: .yaml/.yml/.json files in name order; stdin; missing paths', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tsctl-manifest-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

@@ -3,7 +3,7 @@
 // fields collected for a warning (or an error with --validate=strict).
 
 import { DecodeError, encodeJson, decodeJson, type JsonObject } from '../api/codec';
-import { API_VERSION, KINDS, KIND_NAMES, isKindName, type ApiObject, type KindName } from '../api/kinds';
+import { KINDS, KIND_NAMES, isKindName, type ApiObject, type KindName } from '../api/kinds';
 import { CliError } from './errors';
 import { docLocation, type ManifestDoc } from './manifest';
 
@@ -49,10 +49,12 @@ export function decodeManifest(doc: ManifestDoc, mode: ValidateMode): ManifestOb
   if (!isKindName(kindName)) {
     throw new CliError(`unable to recognize ${where}: no matches for kind "${kindName}" in version "${apiVersion}"; known kinds: ${KIND_NAMES.join(', ')}`);
   }
-  if (apiVersion !== API_VERSION) {
-    throw new CliError(`unable to recognize ${where}: no matches for kind "${kindName}" in version "${apiVersion}" (tsk serves ${kindName} in "v1")`);
-  }
   const info = KINDS[kindName];
+  if (apiVersion !== info.apiVersion) {
+    throw new CliError(
+      `unable to recognize ${where}: no matches for kind "${kindName}" in version "${apiVersion}" (tsk serves ${kindName} in "${info.apiVersion}")`,
+    );
+  }
   let decoded: ApiObject;
   let unknownFields: readonly string[];
   try {

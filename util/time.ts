@@ -6,3 +6,20 @@
 export function rfc3339(t: number | Date): string {
   return new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/**
+ * RFC 3339 with microseconds in UTC, as Kubernetes' metav1.MicroTime (a
+ * Lease's acquireTime and renewTime): "2024-05-01T12:00:00.123000Z".
+ */
+export function rfc3339Micro(t: number | Date): string {
+  return new Date(t).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+const RFC3339_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** The instant of an RFC 3339 time (with or without fractions), or undefined when it is not one. */
+export function parseRfc3339(s: string): number | undefined {
+  if (!RFC3339_RE.test(s)) return undefined;
+  const ms = Date.parse(s);
+  return Number.isNaN(ms) ? undefined : ms;
+}

@@ -12,6 +12,7 @@ const scheduler: UserInfo = { name: USER_SCHEDULER, groups: [GROUP_AUTHENTICATED
 const cm: UserInfo = { name: USER_CONTROLLER_MANAGER, groups: [GROUP_AUTHENTICATED] };
 const proxy: UserInfo = { name: 'system:kube-proxy', groups: [GROUP_AUTHENTICATED] };
 const alice: UserInfo = { name: 'alice', groups: [GROUP_AUTHENTICATED] };
+const L = 'coordination.k8s.io';
 /** A name that looks like a node but is not in system:nodes gets nothing of a node's rights. */
 const fakeNode: UserInfo = { name: 'system:node:n1', groups: [GROUP_AUTHENTICATED] };
 
@@ -116,6 +117,24 @@ rows.push(
   [scheduler, { verb: 'list', resource: 'secrets' }, false],
   [admin, { verb: 'list', resource: 'secrets' }, true],
   [admin, { verb: 'create', resource: 'secrets', namespace: 'd', name: 'x' }, true],
+  // leases (coordination.k8s.io): leader election in kube-system, a node's own heartbeat lease
+  [scheduler, { verb: 'get', apiGroup: L, resource: 'leases', namespace: 'kube-system', name: 'kube-scheduler' }, true],
+  [scheduler, { verb: 'create', apiGroup: L, resource: 'leases', namespace: 'kube-system', name: 'kube-scheduler' }, true],
+  [scheduler, { verb: 'update', apiGroup: L, resource: 'leases', namespace: 'kube-system', name: 'kube-scheduler' }, true],
+  [scheduler, { verb: 'update', apiGroup: L, resource: 'leases', namespace: 'default', name: 'kube-scheduler' }, false],
+  [scheduler, { verb: 'delete', apiGroup: L, resource: 'leases', namespace: 'kube-system', name: 'kube-scheduler' }, false],
+  [scheduler, { verb: 'get', resource: 'leases', namespace: 'kube-system', name: 'kube-scheduler' }, false],
+  [cm, { verb: 'update', apiGroup: L, resource: 'leases', namespace: 'kube-system', name: 'kube-controller-manager' }, true],
+  [cm, { verb: 'list', apiGroup: L, resource: 'leases' }, false],
+  [n1, { verb: 'get', apiGroup: L, resource: 'leases', namespace: 'kube-node-lease', name: 'n1' }, true],
+  [n1, { verb: 'create', apiGroup: L, resource: 'leases', namespace: 'kube-node-lease', name: 'n1' }, true],
+  [n1, { verb: 'update', apiGroup: L, resource: 'leases', namespace: 'kube-node-lease', name: 'n1' }, true],
+  [n1, { verb: 'update', apiGroup: L, resource: 'leases', namespace: 'kube-node-lease', name: 'n2' }, false],
+  [n1, { verb: 'update', apiGroup: L, resource: 'leases', namespace: 'kube-system', name: 'n1' }, false],
+  [n1, { verb: 'delete', apiGroup: L, resource: 'leases', namespace: 'kube-node-lease', name: 'n1' }, false],
+  [n1, { verb: 'list', apiGroup: L, resource: 'leases', namespace: 'kube-node-lease' }, false],
+  [admin, { verb: 'delete', apiGroup: L, resource: 'leases', namespace: 'kube-system', name: 'kube-scheduler' }, true],
+  [alice, { verb: 'get', apiGroup: L, resource: 'leases', namespace: 'kube-system', name: 'kube-scheduler' }, false],
 );
 
 const authz = defaultAuthorizer(graph);
@@ -134,6 +153,10 @@ test("refusals read as Kubernetes' forbidden messages", (t) => {
   t.is(
     forbidden({ user: n1, verb: 'list', resource: 'replicationcontrollers' }, '').message,
     'replicationcontrollers is forbidden: User "system:node:n1" cannot list resource "replicationcontrollers" in API group "" at the cluster scope',
+  );
+  t.is(
+    forbidden({ user: n1, verb: 'update', apiGroup: L, resource: 'leases', namespace: 'kube-node-lease', name: 'n2' }, '').message,
+    'leases.coordination.k8s.io "n2" is forbidden: User "system:node:n1" cannot update resource "leases" in API group "coordination.k8s.io" in the namespace "kube-node-lease"',
   );
   t.is(forbidden({ user: alice, verb: 'get', path: '/version' }, '').message, 'forbidden: User "alice" cannot get path "/version"');
   const err = t.throws(() => authorizeOrThrow(authz, { user: n1, verb: 'update', resource: 'nodes', subresource: 'status', name: 'n2' }), {

@@ -9,9 +9,11 @@
 import { ForbiddenError } from '../../api/errors';
 import type { UserInfo } from './user';
 
-/** What a request does, as Kubernetes' authorizer.Attributes (the API group is always the core group ""). */
+/** What a request does, as Kubernetes' authorizer.Attributes. */
 export interface RequestAttributes {
   readonly user: UserInfo;
+  /** The resource's API group: "" (absent) for the core group, "coordination.k8s.io" for leases. */
+  readonly apiGroup?: string;
   /** get, list, watch, create, update, delete; exec and tunnels are `create`, logs `get`, as Kubernetes' connect requests. */
   readonly verb: string;
   /** The plural ("pods"); absent for a request that names no resource (see `path`). */
@@ -65,14 +67,22 @@ export function forbiddenMessage(attrs: RequestAttributes): string {
   const user = JSON.stringify(attrs.user.name);
   if (attrs.resource === undefined) return `User ${user} cannot ${attrs.verb} path ${JSON.stringify(attrs.path ?? '')}`;
   const resource = JSON.stringify(resourceOf(attrs));
-  if (attrs.namespace) return `User ${user} cannot ${attrs.verb} resource ${resource} in API group "" in the namespace ${JSON.stringify(attrs.namespace)}`;
-  return `User ${user} cannot ${attrs.verb} resource ${resource} in API group "" at the cluster scope`;
+  const group = JSON.stringify(attrs.apiGroup ?? '');
+  if (attrs.namespace)
+    return `User ${user} cannot ${attrs.verb} resource ${resource} in API group ${group} in the namespace ${JSON.stringify(attrs.namespace)}`;
+  return `User ${user} cannot ${attrs.verb} resource ${resource} in API group ${group} at the cluster scope`;
+}
+
+/** Kubernetes' qualified resource of a message: "pods", "leases.coordination.k8s.io". */
+function qualifiedResource(attrs: RequestAttributes): string {
+  const r = attrs.resource ?? '';
+  return attrs.apiGroup ? `${r}.${attrs.apiGroup}` : r;
 }
 
 /** The refusal of a request: `pods "x" is forbidden: User ... cannot ...[: reason]`. */
 export function forbidden(attrs: RequestAttributes, reason: string): ForbiddenError {
   const msg = forbiddenMessage(attrs);
-  return new ForbiddenError(attrs.resource ?? '', attrs.name ?? '', reason ? `${msg}: ${reason}` : msg);
+  return new ForbiddenError(qualifiedResource(attrs), attrs.name ?? '', reason ? `${msg}: ${reason}` : msg);
 }
 
 /** Authorizes or throws the ForbiddenError for the refusal. */

@@ -8,7 +8,9 @@
 // may read only one by one, and only those a pod bound to it refers to
 // (Kubernetes' node graph): a get by name, or a list or watch whose
 // fieldSelector is metadata.name=NAME in the object's namespace (what the
-// kubelet's per-object watch asks for).
+// kubelet's per-object watch asks for). Leases: only its own heartbeat Lease
+// (named after the node, in kube-node-lease), as the system:node role and
+// NodeRestriction together allow.
 
 import type { Pod } from '../../api/gen/tsk/v1/core';
 import { NO_OPINION, resourceOf, type Authorizer, type Decision, type RequestAttributes } from './authorizer';
@@ -47,7 +49,19 @@ function decideReferenced(node: string, resource: ReferencedResource, attrs: Req
   return { allowed: false, reason: `no relationship found between node '${node}' and this object` };
 }
 
+/** Kubernetes' namespace of the nodes' heartbeat Leases. */
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+
+const LEASE_VERBS = new Set(['get', 'create', 'update']);
+
+function decideOwnLease(node: string, attrs: RequestAttributes): Decision {
+  if (!LEASE_VERBS.has(attrs.verb)) return NO_OPINION;
+  if (attrs.namespace === NODE_LEASE_NAMESPACE && attrs.name === node) return ALLOW;
+  return { allowed: false, reason: `node "${node}" may only ${attrs.verb} its own Lease "${node}" in namespace "${NODE_LEASE_NAMESPACE}"` };
+}
+
 function decide(node: string, attrs: RequestAttributes, graph: NodeGraph): Decision {
+  if (attrs.apiGroup === 'coordination.k8s.io') return resourceOf(attrs) === 'leases' ? decideOwnLease(node, attrs) : NO_OPINION;
   const resource = resourceOf(attrs);
   const verb = attrs.verb;
   if (READ_VERBS.has(verb) && READABLE.has(resource)) return ALLOW;

@@ -6,11 +6,19 @@
 import { NO_OPINION, resourceOf, type Authorizer, type Decision, type RequestAttributes } from './authorizer';
 import { GROUP_AUTHENTICATED, GROUP_MASTERS, USER_CONTROLLER_MANAGER, USER_SCHEDULER, type UserInfo } from './user';
 
-/** An RBAC PolicyRule of the core API group: "*" matches every verb or resource. */
+/** An RBAC PolicyRule: "*" matches every verb, group or resource. */
 export interface PolicyRule {
   readonly verbs: readonly string[];
+  /** The API groups of `resources`; absent: the core group "" only. */
+  readonly apiGroups?: readonly string[];
   /** "pods", "pods/status", "*" (every resource and subresource). */
   readonly resources?: readonly string[];
+  /**
+   * The namespaces the rule holds in; absent: every namespace and the
+   * cluster scope. What a Role bound by a RoleBinding in those namespaces
+   * grants in Kubernetes.
+   */
+  readonly namespaces?: readonly string[];
   /** Paths for requests that name no resource, such as "/version". */
   readonly nonResourceURLs?: readonly string[];
 }
@@ -36,12 +44,27 @@ const ALL = '*';
 export const CLUSTER_ADMIN: ClusterRole = {
   name: 'cluster-admin',
   rules: [
-    { verbs: [ALL], resources: [ALL] },
+    { verbs: [ALL], apiGroups: [ALL], resources: [ALL] },
     { verbs: [ALL], nonResourceURLs: [ALL] },
   ],
 };
 
-/** Kubernetes' system:kube-scheduler: reads what scheduling needs, binds, reports unschedulable pods, records events. */
+/** The API group of Lease. */
+const COORDINATION = 'coordination.k8s.io';
+
+/**
+ * Leader election of a control-plane component: its Lease in kube-system
+ * (Kubernetes' system::leader-locking-* Roles and the lease rules of the
+ * component's ClusterRole, bound in kube-system).
+ */
+const LEADER_LOCKING: PolicyRule = {
+  verbs: ['get', 'list', 'watch', 'create', 'update'],
+  apiGroups: [COORDINATION],
+  resources: ['leases'],
+  namespaces: ['kube-system'],
+};
+
+/** Kubernetes' system:kube-scheduler: reads what scheduling needs, binds, reports unschedulable pods, records events, elects its leader. */
 export const KUBE_SCHEDULER: ClusterRole = {
   name: 'system:kube-scheduler',
   rules: [
@@ -49,6 +72,7 @@ export const KUBE_SCHEDULER: ClusterRole = {
     { verbs: ['create'], resources: ['pods/binding'] },
     { verbs: ['update'], resources: ['pods/status'] },
     { verbs: ['create', 'update'], resources: ['events'] },
+    LEADER_LOCKING,
   ],
 };
 
@@ -59,8 +83,9 @@ export const KUBE_SCHEDULER: ClusterRole = {
  * (node status and taints, pod Ready conditions, evictions), podgc (delete
  * pods), garbagecollector (update ownerReferences of and delete the kinds it
  * collects), servicelb (service status: the load balancer ingress, as
- * Kubernetes' service-controller), and events. No Secrets (no controller
- * reads one), no bind, exec, logs or tunnels.
+ * Kubernetes' service-controller), events, and its leader election Lease in
+ * kube-system. No Secrets (no controller reads one), no bind, exec, logs or
+ * tunnels.
  */
 export const KUBE_CONTROLLER_MANAGER: ClusterRole = {
   name: 'system:kube-controller-manager',
@@ -69,6 +94,7 @@ export const KUBE_CONTROLLER_MANAGER: ClusterRole = {
     { verbs: ['create'], resources: ['pods', 'endpoints', 'events'] },
     { verbs: ['update', 'delete'], resources: ['pods', 'replicationcontrollers', 'services', 'endpoints', 'nodes', 'namespaces', 'events'] },
     { verbs: ['update'], resources: ['pods/status', 'nodes/status', 'replicationcontrollers/status', 'services/status'] },
+    LEADER_LOCKING,
   ],
 };
 
@@ -102,10 +128,12 @@ function matches(list: readonly string[] | undefined, value: string): boolean {
   return (list ?? []).some((x) => x === ALL || x === value);
 }
 
-/** RBAC's RuleAllows for the core group. */
+/** RBAC's RuleAllows, with a Role's namespaces (`namespaces`) folded in. */
 export function ruleAllows(rule: PolicyRule, attrs: RequestAttributes): boolean {
   if (!matches(rule.verbs, attrs.verb)) return false;
   if (attrs.resource === undefined) return matches(rule.nonResourceURLs, attrs.path ?? '');
+  if (!matches(rule.apiGroups ?? [''], attrs.apiGroup ?? '')) return false;
+  if (rule.namespaces !== undefined && !rule.namespaces.includes(attrs.namespace ?? '')) return false;
   return matches(rule.resources, resourceOf(attrs));
 }
 

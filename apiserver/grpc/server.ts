@@ -14,7 +14,7 @@ import type { Authenticator } from '../auth/user';
 import * as api from '../../api/gen/tsk/v1/api';
 import type { DeleteRequest, GetRequest, ListRequest, VersionInfo, WatchRequest } from '../../api/gen/tsk/v1/meta';
 import type { Namespace, Pod } from '../../api/gen/tsk/v1/core';
-import { API_VERSION, KIND_NAMES, KINDS, type ApiObject, type KindName, type MethodDef } from '../../api/kinds';
+import { KIND_NAMES, KINDS, type ApiObject, type KindName, type MethodDef } from '../../api/kinds';
 import type { ApiServerMetrics } from '../metrics';
 import { bindPod, resizePod } from '../registry/pods';
 import type { NamespaceLifecycle } from '../registry/namespaces';
@@ -118,6 +118,12 @@ function checkSize(req: unknown): void {
   }
 }
 
+/** The API group of a served resource ("pods" -> "", "leases" -> "coordination.k8s.io"), for the authorizer. */
+function groupOfResource(plural: string): string {
+  const kind = KIND_NAMES.find((k) => KINDS[k].plural === plural);
+  return kind === undefined ? '' : KINDS[kind].group;
+}
+
 export class GrpcApi {
   private readonly gate: RequestGate;
 
@@ -155,7 +161,7 @@ export class GrpcApi {
       Promise.resolve()
         .then(() => {
           checkSize(call.request);
-          ctx = this.gate.admit(call, attrs(call.request));
+          ctx = this.gate.admit(call, { apiGroup: groupOfResource(resource), ...attrs(call.request) });
           return fn(call.request, ctx);
         })
         .then(
@@ -205,7 +211,7 @@ export class GrpcApi {
           const res = await reg.list(r);
           return new RawMessage(
             encodeList(
-              API_VERSION,
+              KINDS[kind].apiVersion,
               KINDS[kind].listKind,
               { resourceVersion: String(res.revision), continue: res.continueToken, remainingItemCount: res.remaining },
               res.items,
@@ -282,6 +288,7 @@ export class GrpcApi {
         const r = call.request;
         this.gate.admit(call, {
           verb: 'watch',
+          apiGroup: KINDS[kind].group,
           resource,
           namespace: KINDS[kind].namespaced ? (r.namespace ?? '') : '',
           name: selectedName(kind, r.fieldSelector),

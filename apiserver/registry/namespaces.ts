@@ -13,8 +13,13 @@ import type { Registry } from './store';
 import type { Strategy } from './strategy';
 import { errorMessage } from '../../util/errors';
 
-/** Namespaces that always exist and cannot be deleted. */
-export const SYSTEM_NAMESPACES = ['default', 'kube-system'] as const;
+/**
+ * Namespaces that always exist and cannot be deleted. kube-node-lease holds
+ * the nodes' heartbeat Leases; Kubernetes lets it be deleted and its system
+ * namespaces controller recreates it within a minute, tsk refuses the delete
+ * (it creates these only at start-up), to the same end.
+ */
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-node-lease'] as const;
 
 export function namespaceStrategy(): Strategy {
   return {

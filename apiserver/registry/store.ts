@@ -175,7 +175,7 @@ export class Registry {
       deletionTimestamp: undefined,
       deletionGracePeriodSeconds: undefined,
     });
-    input.apiVersion = 'v1';
+    input.apiVersion = KINDS[this.kind].apiVersion;
     input.kind = this.kind;
     this.strategy.prepareForCreate(input);
     applyDefaults(this.kind, input as never);
@@ -477,7 +477,7 @@ export class Registry {
           applyDefaults(this.kind, next as never);
           if (specBytes(this.kind, next) !== specBytes(this.kind, cur)) m.generation = (curMeta.generation ?? 0) + 1;
         }
-        next.apiVersion = 'v1';
+        next.apiVersion = KINDS[this.kind].apiVersion;
         next.kind = this.kind;
         const causes = validateUpdate(this.kind, next as never, cur as never);
         if (causes.length > 0) throw new InvalidError(this.kind, name, causes);

@@ -2,7 +2,7 @@
 // kind's protobuf binary encoding, without the fields the server derives),
 // with resourceVersion, apiVersion and kind filled in on the way out.
 
-import { API_VERSION, KINDS, type ApiObject, type KindName } from '../../api/kinds';
+import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { ObjectMeta } from '../../api/gen/tsk/v1/meta';
 
@@ -38,7 +38,7 @@ export function metaOf(obj: ApiObject): ObjectMeta {
 /** Decodes a stored value and stamps the derived fields. */
 export function decodeStored(kind: KindName, value: Uint8Array, modRevision: number): ApiObject {
   const obj = codecOf(kind).decode(value);
-  obj.apiVersion = API_VERSION;
+  obj.apiVersion = KINDS[kind].apiVersion;
   obj.kind = kind;
   metaOf(obj).resourceVersion = String(modRevision);
   return obj;

@@ -108,6 +108,18 @@ const RAW: Fixtures = {
     type: 'Opaque',
     data: { username: Buffer.from('admin'), password: Buffer.from('S!B\\*d$zDsb=') },
   }),
+  Lease: () => ({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'kube-scheduler', namespace: 'kube-system' },
+    spec: {
+      holderIdentity: 'host-1_0b0e5c1e-7e8a-4d2e-9f3b-2c1d0e9f8a7b',
+      leaseDurationSeconds: 15,
+      acquireTime: '2024-05-01T12:00:00.000000Z',
+      renewTime: '2024-05-01T12:00:10.000000Z',
+      leaseTransitions: 0,
+    },
+  }),
 };
 
 /** A valid object of the kind, defaulted as the server stores it. */

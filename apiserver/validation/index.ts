@@ -13,6 +13,7 @@ import type { KindName, KindObjects } from '../../api/kinds';
 import { validatePod, validatePodUpdate } from './pod';
 import { validateReplicationController, validateReplicationControllerUpdate } from './replicationcontroller';
 import { validateService, validateServiceUpdate } from './service';
+import { validateLease, validateLeaseUpdate } from './lease';
 import { validateConfigMap, validateConfigMapUpdate, validateSecret, validateSecretUpdate } from './config';
 import {
   validateEndpoints,
@@ -43,6 +44,7 @@ const VALIDATORS: { readonly [K in KindName]: Validators<KindObjects[K]> } = {
   Event: { create: validateEvent, update: validateEventUpdate },
   ConfigMap: { create: validateConfigMap, update: validateConfigMapUpdate },
   Secret: { create: validateSecret, update: validateSecretUpdate },
+  Lease: { create: validateLease, update: validateLeaseUpdate },
 };
 
 /** Problems with a new object of the given kind; [] when it may be created. */

@@ -231,6 +231,11 @@ function secretColumns(): Columns<core.Secret> {
   };
 }
 
+/** kubectl's printLease: the holder as written, empty when nobody holds it. */
+function leaseColumns(): Columns<core.Lease> {
+  return { headers: ['NAME', 'HOLDER', 'AGE'], row: (l, now) => [l.metadata?.name ?? '', l.spec?.holderIdentity ?? '', created(l, now)] };
+}
+
 function baseColumns(kind: KindName, wide: boolean): Columns<ApiObject> {
   const pick = (): Columns<never> => {
     switch (kind) {
@@ -252,6 +257,8 @@ function baseColumns(kind: KindName, wide: boolean): Columns<ApiObject> {
         return configMapColumns();
       case 'Secret':
         return secretColumns();
+      case 'Lease':
+        return leaseColumns();
     }
   };
   return pick() as unknown as Columns<ApiObject>;

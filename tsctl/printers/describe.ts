@@ -320,6 +320,22 @@ function describeConfigMap(w: DescribeWriter, cm: core.ConfigMap): void {
   w.text(0, '');
 }
 
+/** kubectl's generic describer, as it prints a Lease: the header, API Version, Kind, then the spec's fields. */
+function describeLease(w: DescribeWriter, l: core.Lease): void {
+  header(w, l, true);
+  w.field(0, 'API Version', l.apiVersion || 'coordination.k8s.io/v1');
+  w.field(0, 'Kind', 'Lease');
+  w.text(0, 'Spec:');
+  const s = l.spec ?? {};
+  if (s.acquireTime) w.field(1, 'Acquire Time', s.acquireTime);
+  if (s.holderIdentity) w.field(1, 'Holder Identity', s.holderIdentity);
+  if (s.leaseDurationSeconds !== undefined) w.field(1, 'Lease Duration Seconds', s.leaseDurationSeconds);
+  if (s.leaseTransitions !== undefined) w.field(1, 'Lease Transitions', s.leaseTransitions);
+  if (s.preferredHolder) w.field(1, 'Preferred Holder', s.preferredHolder);
+  if (s.renewTime) w.field(1, 'Renew Time', s.renewTime);
+  if (s.strategy) w.field(1, 'Strategy', s.strategy);
+}
+
 function sortedEntries<V>(m: Record<string, V> | undefined): [string, V][] {
   return Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
@@ -373,6 +389,9 @@ export function describeObject(kind: KindName, obj: ApiObject, now: number): Des
       break;
     case 'ConfigMap':
       describeConfigMap(w, obj as core.ConfigMap);
+      break;
+    case 'Lease':
+      describeLease(w, obj as core.Lease);
       break;
   }
   return w;

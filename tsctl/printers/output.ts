@@ -20,7 +20,7 @@ function sortKeys(v: Json): Json {
 /** The Kubernetes JSON form of an object, apiVersion and kind filled in. */
 export function toKubeJson(kind: KindName, obj: ApiObject): JsonObject {
   const json = encodeJson(KINDS[kind].typeName, obj);
-  return { ...json, apiVersion: json['apiVersion'] ?? API_VERSION, kind: json['kind'] ?? KINDS[kind].kind };
+  return { ...json, apiVersion: json['apiVersion'] ?? KINDS[kind].apiVersion, kind: json['kind'] ?? KINDS[kind].kind };
 }
 
 /** A v1 List of objects, as kubectl prints several objects. */

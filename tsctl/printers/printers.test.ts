@@ -375,3 +375,26 @@ test('get secret -o yaml: data in base64, as kubectl', (t) => {
   const yaml = formatYaml(toKubeJson('Secret', s));
   t.is(yaml, 'apiVersion: v1\ndata:\n  password: aHVudGVyMg==\nkind: Secret\nmetadata:\n  name: s\ntype: Opaque\n');
 });
+
+test("leases: kubectl's NAME HOLDER AGE, and describe's spec block", (t) => {
+  const lease: core.Lease = {
+    apiVersion: 'coordination.k8s.io/v1',
+    metadata: { name: 'kube-scheduler', namespace: 'kube-system', creationTimestamp: '2024-05-01T11:00:00Z' },
+    spec: { holderIdentity: 'host-1_abc', leaseDurationSeconds: 15, leaseTransitions: 2, renewTime: '2024-05-01T11:59:58.000000Z' },
+  };
+  const cols = columnsFor('Lease', { withNamespace: true });
+  t.deepEqual(cols.headers, ['NAMESPACE', 'NAME', 'HOLDER', 'AGE']);
+  t.deepEqual(cols.row(lease, now), ['kube-system', 'kube-scheduler', 'host-1_abc', '60m']);
+  t.deepEqual(
+    columnsFor('Lease')
+      .row({ metadata: { name: 'free' } }, now)
+      .slice(0, 2),
+    ['free', ''],
+  );
+  const text = describeObject('Lease', lease, now).toString();
+  t.regex(text, /^Name: +kube-scheduler\nNamespace: +kube-system\n/);
+  t.regex(
+    text,
+    /\nAPI Version: +coordination\.k8s\.io\/v1\nKind: +Lease\nSpec:\n {2}Holder Identity: +host-1_abc\n {2}Lease Duration Seconds: +15\n {2}Lease Transitions: +2\n {2}Renew Time: +2024-05-01T11:59:58\.000000Z\n/,
+  );
+});
