@@ -18,38 +18,19 @@
 // registry) is removed in after.always, also when a test fails.
 
 import anyTest, { type TestFn } from 'ava';
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Pod } from '../api/gen/tsk/v1/core';
-import { startApiServer, type RunningApiServer } from '../apiserver/server';
-import { Clientset } from '../client';
 import { buildImage, buildLayer, pushImage, type BuiltImage } from '../kubelet/runtime/image/builder';
 import { MediaTypes } from '../kubelet/runtime/image/manifest';
 import { eventually } from './support/client-harness';
-import { CleanupStack } from './support/cleanups';
-import { startTestEtcd } from './support/etcd';
-import { killProcess, run, startBusyboxRegistry, startForwarderInNamespace } from './support/netns';
-import { testTls, writeTestKubeconfig } from './support/pki';
-import { startKubeletInNamespace } from './support/kubelet-process';
+import { newNodeEnv, outFile, startNodeEnv, waitPod, type NodeEnv } from './support/node-env';
 
 const NS = 'default';
 
-interface Env {
-  dir: string;
-  clientset: Clientset;
-  image: string;
+interface Env extends NodeEnv {
   /** host:port of the registry, as the kubelet reaches it. */
-  registry: string;
-  /** A host directory the pods write what they see into. */
-  out: string;
-  dataDir: string;
-  nodeName: string;
-  kubelet: { proc: ChildProcess | undefined };
-  log: string[];
-  cleanups: CleanupStack;
+  registryHost: string;
 }
 
 const test = anyTest as TestFn<Env>;
@@ -102,42 +83,13 @@ function artifact(): BuiltImage {
 }
 
 test.before(async (t) => {
-  const cleanups = new CleanupStack();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-iv-'));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const env = { dir, cleanups, kubelet: { proc: undefined }, log: [] as string[] } as unknown as Env;
-  t.context = env;
-  env.out = path.join(dir, 'out');
-  fs.mkdirSync(env.out, { mode: 0o777 });
-  env.dataDir = path.join(dir, 'data');
-  env.nodeName = `iv-${randomBytes(3).toString('hex')}`;
-
-  const etcd = await startTestEtcd(cleanups);
-  const sock = path.join(dir, 'api.sock');
-  const api: RunningApiServer = await startApiServer({
-    tls: (await testTls()).serving,
-    etcdServers: [etcd.etcd.clientUrl],
-    address: `127.0.0.1:0,unix:${sock}`,
-    httpAddress: '127.0.0.1:0',
-    log: () => undefined,
+  t.context = newNodeEnv<Env>('iv');
+  await startNodeEnv(t.context, {
+    beforeKubelet: async () => {
+      t.context.registryHost = `127.0.0.1:${t.context.registry.port}`;
+      await pushDataImages(t.context.registryHost);
+    },
   });
-  cleanups.push(() => api.stop());
-  env.clientset = new Clientset(api.grpcAddress, (await testTls()).admin);
-  cleanups.push(() => env.clientset.close());
-  const kubeconfig = await writeTestKubeconfig(path.join(dir, 'config'), `unix:${sock}`);
-
-  const registry = await startBusyboxRegistry(cleanups, dir);
-  env.image = registry.image;
-  env.registry = `127.0.0.1:${registry.port}`;
-  await pushDataImages(env.registry);
-
-  const ns = `tsk-iv-${randomBytes(4).toString('hex')}`;
-  run('ip', ['netns', 'add', ns]);
-  cleanups.push(() => void spawnSync('ip', ['netns', 'delete', ns]));
-  run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  const fwd = await startForwarderInNamespace(ns, registry.port, registry.socket);
-  cleanups.push(() => killProcess(fwd));
-  await startKubeletInNamespace(env, ns, sock, kubeconfig);
 });
 
 test.after.always((t) => t.context?.cleanups?.run());
@@ -145,31 +97,6 @@ test.after.always((t) => t.context?.cleanups?.run());
 test.afterEach.always((t) => {
   if (!t.passed && t.context.log.length > 0) t.log(`kubelet log (last lines):\n${t.context.log.slice(-60).join('\n')}`);
 });
-
-async function waitPod(env: Env, name: string, pred: (p: Pod) => boolean, what: string, timeoutMs = 90_000): Promise<Pod> {
-  let last: Pod | undefined;
-  await eventually(
-    async () => {
-      const k = env.kubelet.proc;
-      if (k && (k.exitCode !== null || k.signalCode !== null)) throw new Error(`the kubelet exited (${k.signalCode ?? `code ${k.exitCode}`})`);
-      last = await env.clientset.pods.get(name, NS);
-      return pred(last);
-    },
-    timeoutMs,
-    what,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}; last status: ${JSON.stringify(last?.status)}`);
-  });
-  return last as Pod;
-}
-
-const outFile = (env: Env, name: string): string => {
-  try {
-    return fs.readFileSync(path.join(env.out, name), 'utf8');
-  } catch {
-    return '';
-  }
-};
 
 /** The mount points of image volumes under the kubelet's data dir (the kubelet shares this process's mount namespace). */
 function imageVolumeMounts(env: Env): string[] {
@@ -204,9 +131,9 @@ test.serial('an image volume: its files through the mount and a subPath, merged 
       nodeName: env.nodeName,
       terminationGracePeriodSeconds: 2,
       volumes: [
-        { name: 'volume', image: { reference: `${env.registry}/tsk/data:v1`, pullPolicy: 'IfNotPresent' } },
+        { name: 'volume', image: { reference: `${env.registryHost}/tsk/data:v1`, pullPolicy: 'IfNotPresent' } },
         // No pullPolicy: defaulted by the API server (IfNotPresent for a v1 tag).
-        { name: 'single', image: { reference: `${env.registry}/tsk/single:v1` } },
+        { name: 'single', image: { reference: `${env.registryHost}/tsk/single:v1` } },
         { name: 'out', hostPath: { path: env.out, type: 'Directory' } },
       ],
       containers: [
@@ -245,7 +172,8 @@ test.serial('an image volume: its files through the mount and a subPath, merged 
   const evs = (await env.clientset.events.list({ namespace: NS, fieldSelector: 'involvedObject.name=image-volume' })).items ?? [];
   t.true(
     evs.some(
-      (e) => e.reason === 'Pulling' && e.message === `Pulling image "${env.registry}/tsk/data:v1"` && e.involvedObject?.fieldPath === 'spec.volumes{volume}',
+      (e) =>
+        e.reason === 'Pulling' && e.message === `Pulling image "${env.registryHost}/tsk/data:v1"` && e.involvedObject?.fieldPath === 'spec.volumes{volume}',
     ),
     evs.map((e) => `${e.reason ?? ''}: ${e.message ?? ''}`).join('\n'),
   );
@@ -256,7 +184,7 @@ test.serial('an image volume: its files through the mount and a subPath, merged 
 
 test.serial('an image volume whose image cannot be pulled: the container waits in ErrImagePull, then ImagePullBackOff', async (t) => {
   const env = t.context;
-  const ref = `${env.registry}/tsk/missing:v1`;
+  const ref = `${env.registryHost}/tsk/missing:v1`;
   await env.clientset.pods.create({
     metadata: { name: 'missing-image', namespace: NS },
     spec: {
@@ -281,7 +209,7 @@ test.serial('an image volume whose image cannot be pulled: the container waits i
 
 test.serial('an OCI artifact as an image volume: the pull fails saying it is an artifact, the container waits in ErrImagePull', async (t) => {
   const env = t.context;
-  const ref = `${env.registry}/tsk/artifact:v1`;
+  const ref = `${env.registryHost}/tsk/artifact:v1`;
   await env.clientset.pods.create({
     metadata: { name: 'artifact', namespace: NS },
     spec: {

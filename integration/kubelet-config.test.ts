@@ -15,42 +15,25 @@
 // registries) is removed in after.always, also when a test fails.
 
 import anyTest, { type TestFn } from 'ava';
-import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pod } from '../api/gen/tsk/v1/core';
-import { startApiServer, type RunningApiServer } from '../apiserver/server';
-import { Clientset } from '../client';
 import { busyboxImage, pushImage } from '../kubelet/runtime/image/builder';
 import { eventually } from './support/client-harness';
 import { CleanupStack } from './support/cleanups';
-import { startTestEtcd } from './support/etcd';
-import { killProcess, pipeTo, run, startBusyboxRegistry, startForwarderInNamespace } from './support/netns';
-import { testTls, writeTestKubeconfig } from './support/pki';
+import { pipeTo } from './support/netns';
 import { startRegistry } from './support/registry';
-import { startKubeletInNamespace } from './support/kubelet-process';
 import { mountPointsUnder } from '../util/mounts';
+import { newNodeEnv, outFile, startNodeEnv, waitPod, type NodeEnv } from './support/node-env';
 
 const NS = 'default';
 
-interface Env {
-  dir: string;
-  clientset: Clientset;
-  /** busybox in the anonymous registry. */
-  image: string;
+interface Env extends NodeEnv {
   /** busybox in the registry that needs alice's password. */
   privateImage: string;
   privateHost: string;
-  /** A host directory the pods write what they see into. */
-  out: string;
-  dataDir: string;
-  nodeName: string;
-  kubelet: { proc: ChildProcess | undefined };
-  log: string[];
-  cleanups: CleanupStack;
 }
 
 const test = anyTest as TestFn<Env>;
@@ -72,48 +55,11 @@ async function startPrivateRegistry(cleanups: CleanupStack, dir: string): Promis
 }
 
 test.before(async (t) => {
-  const cleanups = new CleanupStack();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-kc-'));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const env = { dir, cleanups, kubelet: { proc: undefined }, log: [] as string[] } as unknown as Env;
-  t.context = env;
-  env.out = path.join(dir, 'out');
-  fs.mkdirSync(env.out, { mode: 0o777 });
-  env.dataDir = path.join(dir, 'data');
-  env.nodeName = `kc-${randomBytes(3).toString('hex')}`;
-
-  const etcd = await startTestEtcd(cleanups);
-  const sock = path.join(dir, 'api.sock');
-  const api: RunningApiServer = await startApiServer({
-    tls: (await testTls()).serving,
-    etcdServers: [etcd.etcd.clientUrl],
-    address: `127.0.0.1:0,unix:${sock}`,
-    httpAddress: '127.0.0.1:0',
-    log: () => undefined,
-  });
-  cleanups.push(() => api.stop());
-  env.clientset = new Clientset(api.grpcAddress, (await testTls()).admin);
-  cleanups.push(() => env.clientset.close());
-  const kubeconfig = await writeTestKubeconfig(path.join(dir, 'config'), `unix:${sock}`);
-
-  const registry = await startBusyboxRegistry(cleanups, dir);
-  env.image = registry.image;
-  const priv = await startPrivateRegistry(cleanups, dir);
-  env.privateImage = priv.image;
-  env.privateHost = priv.host;
-
-  const ns = `tsk-kc-${randomBytes(4).toString('hex')}`;
-  run('ip', ['netns', 'add', ns]);
-  cleanups.push(() => void spawnSync('ip', ['netns', 'delete', ns]));
-  run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  for (const [port, socket] of [
-    [registry.port, registry.socket],
-    [priv.port, priv.socket],
-  ] as const) {
-    const fwd = await startForwarderInNamespace(ns, port, socket);
-    cleanups.push(() => killProcess(fwd));
-  }
-  await startKubeletInNamespace(env, ns, sock, kubeconfig);
+  t.context = newNodeEnv<Env>('kc');
+  const priv = await startPrivateRegistry(t.context.cleanups, t.context.dir);
+  t.context.privateImage = priv.image;
+  t.context.privateHost = priv.host;
+  await startNodeEnv(t.context, { forward: [priv] });
 });
 
 test.after.always((t) => t.context?.cleanups?.run());
@@ -122,40 +68,10 @@ test.afterEach.always((t) => {
   if (!t.passed && t.context.log.length > 0) t.log(`kubelet log (last lines):\n${t.context.log.slice(-60).join('\n')}`);
 });
 
-function assertKubeletAlive(env: Env): void {
-  const k = env.kubelet.proc;
-  if (k && (k.exitCode !== null || k.signalCode !== null)) throw new Error(`the kubelet exited (${k.signalCode ?? `code ${k.exitCode}`})`);
-}
-
-async function waitPod(env: Env, name: string, pred: (p: Pod) => boolean, what: string, timeoutMs = 60_000): Promise<Pod> {
-  let last: Pod | undefined;
-  await eventually(
-    async () => {
-      assertKubeletAlive(env);
-      last = await env.clientset.pods.get(name, NS);
-      return pred(last);
-    },
-    timeoutMs,
-    what,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}; last status: ${JSON.stringify(last?.status)}`);
-  });
-  return last as Pod;
-}
-
 async function events(env: Env, name: string): Promise<string[]> {
   const evs = await env.clientset.events.list({ namespace: NS, fieldSelector: `involvedObject.name=${name}` });
   return (evs.items ?? []).map((e) => `${e.type ?? ''} ${e.reason ?? ''} ${e.message ?? ''}`);
 }
-
-/** The content of a file the pod wrote under out/, or "" while it has not. */
-const outFile = (env: Env, name: string): string => {
-  try {
-    return fs.readFileSync(path.join(env.out, name), 'utf8');
-  } catch {
-    return '';
-  }
-};
 
 const running = (p: Pod): boolean => p.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.state?.running !== undefined;
 

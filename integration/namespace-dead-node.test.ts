@@ -11,74 +11,24 @@
 // is removed in after.always, also when a test fails.
 
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
-import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Pod } from '../api/gen/tsk/v1/core';
-import { startApiServer, type RunningApiServer } from '../apiserver/server';
-import { Clientset } from '../client';
 import { newPodGcController } from '../controllers/podgc/controller';
 import { ImageStore } from '../kubelet/runtime/image/store';
 import { NativeRuntime } from '../kubelet/runtime/native-runtime';
 import { eventually } from './support/client-harness';
-import { CleanupStack } from './support/cleanups';
 import { runControllers } from './support/controllers';
-import { startTestEtcd } from './support/etcd';
-import { startKubeletInNamespace } from './support/kubelet-process';
-import { killProcess, run, startBusyboxRegistry, startForwarderInNamespace } from './support/netns';
-import { testTls, writeTestKubeconfig } from './support/pki';
+import { newNodeEnv, startNodeEnv, type NodeEnv } from './support/node-env';
 
-interface Env {
-  dir: string;
-  clientset: Clientset;
-  address: string;
-  image: string;
-  dataDir: string;
-  nodeName: string;
-  kubelet: { proc: ChildProcess | undefined };
-  log: string[];
-  cleanups: CleanupStack;
-}
+type Env = NodeEnv;
 
 const test = anyTest as TestFn<Env>;
 
 test.before(async (t) => {
-  const cleanups = new CleanupStack();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-nsdead-'));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const env = { dir, cleanups, kubelet: { proc: undefined }, log: [] as string[] } as unknown as Env;
-  t.context = env;
-  env.dataDir = path.join(dir, 'data');
-  env.nodeName = `nsdead-${randomBytes(3).toString('hex')}`;
-
-  const etcd = await startTestEtcd(cleanups);
-  const sock = path.join(dir, 'api.sock');
-  const api: RunningApiServer = await startApiServer({
-    tls: (await testTls()).serving,
-    etcdServers: [etcd.etcd.clientUrl],
-    address: `127.0.0.1:0,unix:${sock}`,
-    httpAddress: '127.0.0.1:0',
-    log: () => undefined,
-  });
-  cleanups.push(() => api.stop());
-  env.address = api.grpcAddress;
-  env.clientset = new Clientset(api.grpcAddress, (await testTls()).admin);
-  cleanups.push(() => env.clientset.close());
-  const kubeconfig = await writeTestKubeconfig(path.join(dir, 'config'), `unix:${sock}`);
-  const registry = await startBusyboxRegistry(cleanups, dir);
-  env.image = registry.image;
-
-  const ns = `tsk-nsdead-${randomBytes(4).toString('hex')}`;
-  run('ip', ['netns', 'add', ns]);
-  cleanups.push(() => void spawnSync('ip', ['netns', 'delete', ns]));
-  run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  const fwd = await startForwarderInNamespace(ns, registry.port, registry.socket);
-  cleanups.push(() => killProcess(fwd));
-  await startKubeletInNamespace(env, ns, sock, kubeconfig);
+  t.context = newNodeEnv<Env>('nsdead');
+  await startNodeEnv(t.context);
   // A stopped kubelet must be able to take its SIGKILL at cleanup (and a later one its SIGCONT).
-  cleanups.push(() => void env.kubelet.proc?.kill('SIGCONT'));
+  t.context.cleanups.push(() => void t.context.kubelet.proc?.kill('SIGCONT'));
 });
 
 test.after.always((t) => t.context?.cleanups?.run());
@@ -155,7 +105,7 @@ test.serial('a pod of a node that is down goes once its Node is deleted (pod GC)
   const pod = await namespaceWithRunningPod(env, ns);
   await deleteWhileNodeDown(t, env, ns, pod);
 
-  await runControllers(t, env.address, (ctx) => [newPodGcController(ctx, { quarantineMs: 500, gcCheckPeriodMs: 200 })]);
+  await runControllers(t, env.api.grpcAddress, (ctx) => [newPodGcController(ctx, { quarantineMs: 500, gcCheckPeriodMs: 200 })]);
   await env.clientset.nodes.delete(env.nodeName);
   await eventually(async () => await gone(env.clientset.pods.get('sleeper', ns)), 30_000, 'the pod GC to remove the pod of the deleted node');
   await eventually(async () => await gone(env.clientset.namespaces.get(ns)), 30_000, 'the namespace to go');

@@ -18,78 +18,25 @@
 // registry) is removed in after.always, also when a test fails.
 
 import anyTest, { type TestFn } from 'ava';
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidError } from '../api/errors';
 import type { Pod } from '../api/gen/tsk/v1/core';
-import { startApiServer, type RunningApiServer } from '../apiserver/server';
-import { Clientset } from '../client';
 import { CgroupManager, detectCgroupLayout } from '../kubelet/runtime/cgroups/cgroups';
 import { eventually } from './support/client-harness';
-import { CleanupStack } from './support/cleanups';
-import { startTestEtcd } from './support/etcd';
-import { killProcess, run, startBusyboxRegistry, startForwarderInNamespace } from './support/netns';
-import { testTls, writeTestKubeconfig } from './support/pki';
-import { startKubeletInNamespace } from './support/kubelet-process';
+import { killProcess } from './support/netns';
 import { runTsctl } from './support/run';
+import { newNodeEnv, startNodeEnv, startNodeKubelet, waitPod, type NodeEnv } from './support/node-env';
 
 const NS = 'default';
 
-interface Env {
-  dir: string;
-  clientset: Clientset;
-  image: string;
-  kubeconfig: string;
-  /** The kubelet's network namespace and the API server's socket (to start the kubelet again). */
-  netns: string;
-  sock: string;
-  dataDir: string;
-  nodeName: string;
-  kubelet: { proc: ChildProcess | undefined };
-  log: string[];
-  cleanups: CleanupStack;
-}
+type Env = NodeEnv;
 
 const test = anyTest as TestFn<Env>;
 
 test.before(async (t) => {
-  const cleanups = new CleanupStack();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-rs-'));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const env = { dir, cleanups, kubelet: { proc: undefined }, log: [] as string[] } as unknown as Env;
-  t.context = env;
-  env.dataDir = path.join(dir, 'data');
-  env.nodeName = `rs-${randomBytes(3).toString('hex')}`;
-
-  const etcd = await startTestEtcd(cleanups);
-  const sock = path.join(dir, 'api.sock');
-  const api: RunningApiServer = await startApiServer({
-    tls: (await testTls()).serving,
-    etcdServers: [etcd.etcd.clientUrl],
-    address: `127.0.0.1:0,unix:${sock}`,
-    httpAddress: '127.0.0.1:0',
-    log: () => undefined,
-  });
-  cleanups.push(() => api.stop());
-  env.clientset = new Clientset(api.grpcAddress, (await testTls()).admin);
-  cleanups.push(() => env.clientset.close());
-  env.kubeconfig = await writeTestKubeconfig(path.join(dir, 'config'), `unix:${sock}`);
-
-  const registry = await startBusyboxRegistry(cleanups, dir);
-  env.image = registry.image;
-
-  const ns = `tsk-rs-${randomBytes(4).toString('hex')}`;
-  env.netns = ns;
-  env.sock = sock;
-  run('ip', ['netns', 'add', ns]);
-  cleanups.push(() => void spawnSync('ip', ['netns', 'delete', ns]));
-  run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  const fwd = await startForwarderInNamespace(ns, registry.port, registry.socket);
-  cleanups.push(() => killProcess(fwd));
-  await startKubeletInNamespace(env, ns, sock, env.kubeconfig);
+  t.context = newNodeEnv<Env>('rs');
+  await startNodeEnv(t.context);
 });
 
 test.after.always((t) => t.context?.cleanups?.run());
@@ -97,23 +44,6 @@ test.after.always((t) => t.context?.cleanups?.run());
 test.afterEach.always((t) => {
   if (!t.passed && t.context.log.length > 0) t.log(`kubelet log (last lines):\n${t.context.log.slice(-60).join('\n')}`);
 });
-
-async function waitPod(env: Env, name: string, pred: (p: Pod) => boolean, what: string, timeoutMs = 60_000): Promise<Pod> {
-  let last: Pod | undefined;
-  await eventually(
-    async () => {
-      const k = env.kubelet.proc;
-      if (k && (k.exitCode !== null || k.signalCode !== null)) throw new Error(`the kubelet exited (${k.signalCode ?? `code ${k.exitCode}`})`);
-      last = await env.clientset.pods.get(name, NS);
-      return pred(last);
-    },
-    timeoutMs,
-    what,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}; last status: ${JSON.stringify(last?.status)}`);
-  });
-  return last as Pod;
-}
 
 const cgroups = new CgroupManager(detectCgroupLayout());
 
@@ -223,7 +153,7 @@ test.serial('the docs walkthrough: cpu in place, memory with a restart, an infea
   const before = read(containerCgroup(p, 'cpu'), 'cgroup.procs');
   await killProcess(env.kubelet.proc!);
   env.kubelet.proc = undefined;
-  await startKubeletInNamespace(env, env.netns, env.sock, env.kubeconfig);
+  await startNodeKubelet(env);
   await new Promise((r) => setTimeout(r, 5000)); // two sync periods of the new kubelet
   p = await waitPod(env, 'resize-demo', (x) => x.status?.conditions?.some((c) => c.type === 'PodResizePending') === true, 'still pending');
   t.is(cpuQuota(p), '80000', 'not actuated by the restarted kubelet');

@@ -14,70 +14,23 @@
 
 import anyTest, { type TestFn } from 'ava';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pod } from '../api/gen/tsk/v1/core';
-import { startApiServer, type RunningApiServer } from '../apiserver/server';
-import { Clientset } from '../client';
 import { eventually } from './support/client-harness';
-import { CleanupStack } from './support/cleanups';
-import { startTestEtcd } from './support/etcd';
-import { startKubeletInNamespace } from './support/kubelet-process';
 import { vethName } from '../kubelet/network/bridge';
-import { killProcess, run, startBusyboxRegistry, startForwarderInNamespace } from './support/netns';
-import { testTls, writeTestKubeconfig } from './support/pki';
+import { killProcess, run } from './support/netns';
+import { newNodeEnv, startNodeEnv, startNodeKubelet, type NodeEnv } from './support/node-env';
 
 const POD_CIDR = '10.244.9.0/24';
 
-interface Env {
-  dir: string;
-  clientset: Clientset;
-  image: string;
-  dataDir: string;
-  nodeName: string;
-  ns: string;
-  sock: string;
-  kubeconfig: string;
-  kubelet: { proc: ChildProcess | undefined };
-  log: string[];
-  cleanups: CleanupStack;
-}
+type Env = NodeEnv;
 
 const test = anyTest as TestFn<Env>;
 
 test.before(async (t) => {
-  const cleanups = new CleanupStack();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-sbnet-'));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const env = { dir, cleanups, kubelet: { proc: undefined }, log: [] as string[] } as unknown as Env;
-  t.context = env;
-  env.dataDir = path.join(dir, 'data');
-  env.nodeName = `sbnet-${randomBytes(3).toString('hex')}`;
-
-  const etcd = await startTestEtcd(cleanups);
-  env.sock = path.join(dir, 'api.sock');
-  const api: RunningApiServer = await startApiServer({
-    tls: (await testTls()).serving,
-    etcdServers: [etcd.etcd.clientUrl],
-    address: `127.0.0.1:0,unix:${env.sock}`,
-    httpAddress: '127.0.0.1:0',
-    log: () => undefined,
-  });
-  cleanups.push(() => api.stop());
-  env.clientset = new Clientset(api.grpcAddress, (await testTls()).admin);
-  cleanups.push(() => env.clientset.close());
-  env.kubeconfig = await writeTestKubeconfig(path.join(dir, 'config'), `unix:${env.sock}`);
-  const registry = await startBusyboxRegistry(cleanups, dir);
-  env.image = registry.image;
-
-  env.ns = `tsk-sbnet-${randomBytes(4).toString('hex')}`;
-  run('ip', ['netns', 'add', env.ns]);
-  cleanups.push(() => void spawnSync('ip', ['netns', 'delete', env.ns]));
-  run('ip', ['-n', env.ns, 'link', 'set', 'lo', 'up']);
-  const fwd = await startForwarderInNamespace(env.ns, registry.port, registry.socket);
-  cleanups.push(() => killProcess(fwd));
+  t.context = newNodeEnv<Env>('sbnet');
+  await startNodeEnv(t.context, { noKubelet: true });
 });
 
 test.after.always((t) => t.context?.cleanups?.run());
@@ -90,7 +43,7 @@ const BRIDGE = ['--network', 'bridge', '--pod-cidr', POD_CIDR];
 
 test.serial('a sandbox whose network was never set up (kubelet killed in between) is recreated: the pod runs with an IP', async (t) => {
   const env = t.context;
-  await startKubeletInNamespace(env, env.ns, env.sock, env.kubeconfig, { network: BRIDGE, env: { TSK_TEST_CRASH_AT: 'sandbox-network' } });
+  await startNodeKubelet(env, { network: BRIDGE, env: { TSK_TEST_CRASH_AT: 'sandbox-network' } });
   const first = env.kubelet.proc;
   const died = new Promise<NodeJS.Signals | null>((resolve) => first?.once('exit', (_code, signal) => resolve(signal)));
   await env.clientset.pods.create({
@@ -103,7 +56,7 @@ test.serial('a sandbox whose network was never set up (kubelet killed in between
   t.is(sandboxes.length, 1);
   t.true(fs.existsSync(path.join(env.dataDir, 'sandboxes', sandboxes[0] ?? '', 'net')), 'the sandbox network namespace exists');
 
-  await startKubeletInNamespace(env, env.ns, env.sock, env.kubeconfig, { network: BRIDGE });
+  await startNodeKubelet(env, { network: BRIDGE });
   let pod: Pod | undefined;
   await eventually(
     async () => {
@@ -140,7 +93,7 @@ function sandboxesOf(env: Env, podName: string): string[] {
 
 test.serial('a sandbox whose veth was deleted while the kubelet was down is recreated at its start: the pod runs again with an IP', async (t) => {
   const env = t.context;
-  if (!env.kubelet.proc) await startKubeletInNamespace(env, env.ns, env.sock, env.kubeconfig, { network: BRIDGE });
+  if (!env.kubelet.proc) await startNodeKubelet(env, { network: BRIDGE });
   await env.clientset.pods.create({
     metadata: { name: 'api', namespace: 'default' },
     spec: { nodeName: env.nodeName, terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: env.image, command: ['sleep', '3600'] }] },
@@ -154,8 +107,8 @@ test.serial('a sandbox whose veth was deleted while the kubelet was down is recr
   await killProcess(env.kubelet.proc as ChildProcess);
   env.kubelet.proc = undefined;
   // Deleting the node's end takes the pod's eth0 with it: the pod has no network any more.
-  run('ip', ['-n', env.ns, 'link', 'del', vethName(before ?? '')]);
-  await startKubeletInNamespace(env, env.ns, env.sock, env.kubeconfig, { network: BRIDGE });
+  run('ip', ['-n', env.netns, 'link', 'del', vethName(before ?? '')]);
+  await startNodeKubelet(env, { network: BRIDGE });
 
   await eventually(
     async () => {
@@ -170,7 +123,7 @@ test.serial('a sandbox whose veth was deleted while the kubelet was down is recr
   const now = sandboxesOf(env, 'api');
   const current = now.find((id) => id !== before);
   t.truthy(current, `a new sandbox (${now.join(', ')})`);
-  t.is(spawnSync('ip', ['-n', env.ns, 'link', 'show', vethName(current ?? '')]).status, 0, 'the new sandbox has its veth');
+  t.is(spawnSync('ip', ['-n', env.netns, 'link', 'show', vethName(current ?? '')]).status, 0, 'the new sandbox has its veth');
   const events = await env.clientset.events.list({ namespace: 'default' });
   t.true((events.items ?? []).some((e) => e.reason === 'SandboxChanged' && e.involvedObject?.name === 'api'));
   t.true(env.log.some((l) => /the network of sandbox \w+ is gone; stopping it to be re-created/.test(l)));

@@ -16,73 +16,19 @@
 // registry) is removed in after.always, also when a test fails.
 
 import anyTest, { type TestFn } from 'ava';
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Container, Pod } from '../api/gen/tsk/v1/core';
-import { startApiServer, type RunningApiServer } from '../apiserver/server';
-import { Clientset } from '../client';
 import { eventually } from './support/client-harness';
-import { CleanupStack } from './support/cleanups';
-import { startTestEtcd } from './support/etcd';
-import { killProcess, run, startBusyboxRegistry, startForwarderInNamespace } from './support/netns';
-import { testTls, writeTestKubeconfig } from './support/pki';
-import { startKubeletInNamespace } from './support/kubelet-process';
+import { newNodeEnv, outFile, startNodeEnv, waitPod, type NodeEnv } from './support/node-env';
 
 const NS = 'default';
 
-interface Env {
-  dir: string;
-  clientset: Clientset;
-  image: string;
-  /** A host directory the pods copy what they see into. */
-  out: string;
-  dataDir: string;
-  nodeName: string;
-  kubelet: { proc: ChildProcess | undefined };
-  log: string[];
-  cleanups: CleanupStack;
-}
+type Env = NodeEnv;
 
 const test = anyTest as TestFn<Env>;
 
 test.before(async (t) => {
-  const cleanups = new CleanupStack();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-sc-'));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const env = { dir, cleanups, kubelet: { proc: undefined }, log: [] as string[] } as unknown as Env;
-  t.context = env;
-  env.out = path.join(dir, 'out');
-  fs.mkdirSync(env.out, { mode: 0o777 });
-  env.dataDir = path.join(dir, 'data');
-  env.nodeName = `sc-${randomBytes(3).toString('hex')}`;
-
-  const etcd = await startTestEtcd(cleanups);
-  const sock = path.join(dir, 'api.sock');
-  const api: RunningApiServer = await startApiServer({
-    tls: (await testTls()).serving,
-    etcdServers: [etcd.etcd.clientUrl],
-    address: `127.0.0.1:0,unix:${sock}`,
-    httpAddress: '127.0.0.1:0',
-    log: () => undefined,
-  });
-  cleanups.push(() => api.stop());
-  env.clientset = new Clientset(api.grpcAddress, (await testTls()).admin);
-  cleanups.push(() => env.clientset.close());
-  const kubeconfig = await writeTestKubeconfig(path.join(dir, 'config'), `unix:${sock}`);
-
-  const registry = await startBusyboxRegistry(cleanups, dir);
-  env.image = registry.image;
-
-  const ns = `tsk-sc-${randomBytes(4).toString('hex')}`;
-  run('ip', ['netns', 'add', ns]);
-  cleanups.push(() => void spawnSync('ip', ['netns', 'delete', ns]));
-  run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  const fwd = await startForwarderInNamespace(ns, registry.port, registry.socket);
-  cleanups.push(() => killProcess(fwd));
-  await startKubeletInNamespace(env, ns, sock, kubeconfig);
+  t.context = newNodeEnv('sc');
+  await startNodeEnv(t.context);
 });
 
 test.after.always((t) => t.context?.cleanups?.run());
@@ -90,32 +36,6 @@ test.after.always((t) => t.context?.cleanups?.run());
 test.afterEach.always((t) => {
   if (!t.passed && t.context.log.length > 0) t.log(`kubelet log (last lines):\n${t.context.log.slice(-60).join('\n')}`);
 });
-
-async function waitPod(env: Env, name: string, pred: (p: Pod) => boolean, what: string, timeoutMs = 60_000): Promise<Pod> {
-  let last: Pod | undefined;
-  await eventually(
-    async () => {
-      const k = env.kubelet.proc;
-      if (k && (k.exitCode !== null || k.signalCode !== null)) throw new Error(`the kubelet exited (${k.signalCode ?? `code ${k.exitCode}`})`);
-      last = await env.clientset.pods.get(name, NS);
-      return pred(last);
-    },
-    timeoutMs,
-    what,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}; last status: ${JSON.stringify(last?.status)}`);
-  });
-  return last as Pod;
-}
-
-/** The content of a file the pod wrote under out/, or "" while it has not. */
-const outFile = (env: Env, name: string): string => {
-  try {
-    return fs.readFileSync(path.join(env.out, name), 'utf8');
-  } catch {
-    return '';
-  }
-};
 
 /** A pod whose containers share the emptyDir `data` (at /data) and see the host's out/ at /out. */
 function sharedVolumePod(env: Env, name: string, restartPolicy: string, sidecar: Container, main: Container): Pod {

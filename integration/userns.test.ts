@@ -20,79 +20,35 @@
 // registry) is removed in after.always, also when a test fails.
 
 import anyTest, { type TestFn } from 'ava';
-import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pod } from '../api/gen/tsk/v1/core';
-import { startApiServer, type RunningApiServer } from '../apiserver/server';
-import { Clientset } from '../client';
 import { eventually } from './support/client-harness';
-import { CleanupStack } from './support/cleanups';
-import { startTestEtcd } from './support/etcd';
-import { killProcess, run, startBusyboxRegistry, startForwarderInNamespace } from './support/netns';
-import { testTls, writeTestKubeconfig } from './support/pki';
-import { startKubeletInNamespace } from './support/kubelet-process';
+import { killProcess } from './support/netns';
+import { writeTestKubeconfig } from './support/pki';
 import { runTsctl, type Run } from './support/run';
+import { newNodeEnv, startNodeEnv, startNodeKubelet, type NodeEnv } from './support/node-env';
 
 const NS = 'default';
 
-interface Env {
-  dir: string;
-  clientset: Clientset;
-  image: string;
-  api: RunningApiServer;
-  /** For the kubelet (the unix socket) and for tsctl (TCP). */
-  kubeletConfig: string;
+interface Env extends NodeEnv {
+  /** For tsctl (TCP). */
   tsctlConfig: string;
-  sock: string;
-  netns: string;
-  dataDir: string;
-  nodeName: string;
-  kubelet: { proc: ChildProcess | undefined };
-  log: string[];
-  cleanups: CleanupStack;
 }
 
 const test = anyTest as TestFn<Env>;
 
 test.before(async (t) => {
-  const cleanups = new CleanupStack();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-userns-'));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const env = { dir, cleanups, kubelet: { proc: undefined }, log: [] as string[] } as unknown as Env;
-  t.context = env;
-  env.dataDir = path.join(dir, 'data');
-  env.nodeName = `un-${randomBytes(3).toString('hex')}`;
-
-  const etcd = await startTestEtcd(cleanups);
-  env.sock = path.join(dir, 'api.sock');
-  env.api = await startApiServer({
-    tls: (await testTls()).serving,
-    etcdServers: [etcd.etcd.clientUrl],
-    address: `127.0.0.1:0,unix:${env.sock}`,
-    httpAddress: '127.0.0.1:0',
-    log: () => undefined,
+  t.context = newNodeEnv<Env>('un');
+  await startNodeEnv(t.context, {
+    beforeKubelet: async () => {
+      const env = t.context;
+      env.tsctlConfig = await writeTestKubeconfig(path.join(env.dir, 'tsctl-config'), env.api.grpcAddress);
+      await env.clientset.configMaps.create({ metadata: { name: 'conf', namespace: NS }, data: { greeting: 'hello from a configMap' } });
+      await env.clientset.secrets.create({ metadata: { name: 'token', namespace: NS }, stringData: { token: 's3cret' } });
+    },
   });
-  cleanups.push(() => env.api.stop());
-  env.clientset = new Clientset(env.api.grpcAddress, (await testTls()).admin);
-  cleanups.push(() => env.clientset.close());
-  env.kubeletConfig = await writeTestKubeconfig(path.join(dir, 'config'), `unix:${env.sock}`);
-  env.tsctlConfig = await writeTestKubeconfig(path.join(dir, 'tsctl-config'), env.api.grpcAddress);
-
-  const registry = await startBusyboxRegistry(cleanups, dir);
-  env.image = registry.image;
-
-  env.netns = `tsk-un-${randomBytes(4).toString('hex')}`;
-  run('ip', ['netns', 'add', env.netns]);
-  cleanups.push(() => void spawnSync('ip', ['netns', 'delete', env.netns]));
-  run('ip', ['-n', env.netns, 'link', 'set', 'lo', 'up']);
-  const fwd = await startForwarderInNamespace(env.netns, registry.port, registry.socket);
-  cleanups.push(() => killProcess(fwd));
-  await env.clientset.configMaps.create({ metadata: { name: 'conf', namespace: NS }, data: { greeting: 'hello from a configMap' } });
-  await env.clientset.secrets.create({ metadata: { name: 'token', namespace: NS }, stringData: { token: 's3cret' } });
-  await startKubeletInNamespace(env, env.netns, env.sock, env.kubeletConfig);
 });
 
 test.after.always((t) => t.context?.cleanups?.run());
@@ -259,7 +215,7 @@ test.serial('a restarted kubelet keeps each running pod and its range', async (t
   const k = env.kubelet.proc;
   env.kubelet.proc = undefined;
   if (k) await killProcess(k);
-  await startKubeletInNamespace(env, env.netns, env.sock, env.kubeletConfig);
+  await startNodeKubelet(env);
   // A pod created after the restart must not be given a range in use.
   const third = await runningUsernsPod(env, 'userns-3');
   const thirdId = recordedHostId(env, third);
