@@ -49,7 +49,8 @@ const STATE = 'state.json';
 
 export async function readLabState(dir: string): Promise<LabState | undefined> {
   try {
-    const state = JSON.parse(await readFile(`${dir}/${STATE}`, 'utf8')) as Partial<LabState> & Pick<LabState, 'input' | 'address' | 'httpAddress' | 'createdAt'>;
+    const state = JSON.parse(await readFile(`${dir}/${STATE}`, 'utf8')) as Partial<LabState> &
+      Pick<LabState, 'input' | 'address' | 'httpAddress' | 'createdAt'>;
     // A state written before the lab kept a process table has no machines to act on.
     return { ...state, machines: state.machines ?? [] };
   } catch (err) {
@@ -145,10 +146,15 @@ export async function agentEnv(plan: LabPlan, env: NodeJS.ProcessEnv = process.e
 
 /** Waits until the relay of a node listens (its socket file exists). */
 async function waitForLink(link: ProcessRecord, socket: string): Promise<void> {
-  await waitFor(`${link.what} to listen`, 10_000, () => undefined, async () => {
-    if (!isRunning(link)) throw new FatalError(`${link.what} exited; its log:\n${logTail(link.log)}`);
-    return existsSync(socket) ? true : `no ${socket} yet`;
-  });
+  await waitFor(
+    `${link.what} to listen`,
+    10_000,
+    () => undefined,
+    async () => {
+      if (!isRunning(link)) throw new FatalError(`${link.what} exited; its log:\n${logTail(link.log)}`);
+      return existsSync(socket) ? true : `no ${socket} yet`;
+    },
+  );
 }
 
 function readyNodes(nodes: readonly { metadata?: { name?: string }; status?: { conditions?: { type?: string; status?: string }[] } }[]): string[] {
@@ -159,7 +165,8 @@ function readyNodes(nodes: readonly { metadata?: { name?: string }; status?: { c
 export async function upLab(o: LabUpOptions): Promise<LabState> {
   const plan = planLab(o);
   const existing = await readLabState(plan.dir);
-  if (existing?.machines.some((m) => m.role === 'server' && isRunning(m.process))) throw new Error(`lab "${o.name}" is already up; take it down with: tsk lab down --name ${o.name}`);
+  if (existing?.machines.some((m) => m.role === 'server' && isRunning(m.process)))
+    throw new Error(`lab "${o.name}" is already up; take it down with: tsk lab down --name ${o.name}`);
   if (existing) await downLab({ name: o.name, dataDir: o.dataDir, log: o.log, cleanupNode: o.cleanupNode });
   await mkdir(plan.dir, { recursive: true, mode: 0o700 });
   let state: LabState = {
@@ -209,7 +216,18 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
         throw err;
       }
       agents.push(agent);
-      const record: MachineRecord = { name: node.name, role: 'agent', argv, netns: node.netns, address: node.ip, log, process: agent, killed: false, partitioned: false, link };
+      const record: MachineRecord = {
+        name: node.name,
+        role: 'agent',
+        argv,
+        netns: node.netns,
+        address: node.ip,
+        log,
+        process: agent,
+        killed: false,
+        partitioned: false,
+        link,
+      };
       state = { ...state, machines: [...state.machines, record] };
       await writeLabState(plan.dir, state);
     }

@@ -1,5 +1,17 @@
 import test from 'ava';
-import { checkHeal, checkKill, checkPartition, checkStart, findMachine, LabOpError, linkCut, machineState, replaceMachine, type MachineRecord, type MachineState } from './machines';
+import {
+  checkHeal,
+  checkKill,
+  checkPartition,
+  checkStart,
+  findMachine,
+  LabOpError,
+  linkCut,
+  machineState,
+  replaceMachine,
+  type MachineRecord,
+  type MachineState,
+} from './machines';
 import { switchPortCommand } from './ops';
 import { planLab } from './topology';
 

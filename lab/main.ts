@@ -19,7 +19,12 @@ const LAB_FLAGS: readonly FlagSpec[] = [
   { name: 'address', type: 'string', valueName: 'HOST:PORT', help: "the API server's address for tsctl, for up (default 127.0.0.1:6443)" },
   { name: 'http-address', type: 'string', valueName: 'H:P', help: "the server's /healthz, /metrics, for up (default 127.0.0.1:6080)" },
   { name: 'resolv-conf', type: 'string', valueName: 'FILE', help: "the nodes' resolver config: each agent's --resolv-conf, for up (default /etc/resolv.conf)" },
-  { name: 'node-monitor-grace-period', type: 'string', valueName: 'DURATION', help: "the server's --node-monitor-grace-period, for up (default the server's, 40s)" },
+  {
+    name: 'node-monitor-grace-period',
+    type: 'string',
+    valueName: 'DURATION',
+    help: "the server's --node-monitor-grace-period, for up (default the server's, 40s)",
+  },
   { name: 'timeout', type: 'string', valueName: 'SECONDS', help: 'how long up waits for the server and the nodes (default 180)' },
   { name: 'help', short: 'h', type: 'bool', help: 'print this help' },
 ];
@@ -143,7 +148,8 @@ function printStatus(s: Awaited<ReturnType<typeof labStatus>>, name: string): nu
   const server = s.machines.find((m) => m.role === 'server');
   console.log(`lab ${s.name}: server ${server?.state ?? 'missing'}, API at ${s.address}`);
   console.log(`${'MACHINE'.padEnd(24)}${'ROLE'.padEnd(8)}${'NAMESPACE'.padEnd(24)}${'ADDRESS'.padEnd(22)}${'PID'.padEnd(9)}STATE`);
-  for (const m of s.machines) console.log(`${m.name.padEnd(24)}${m.role.padEnd(8)}${m.namespace.padEnd(24)}${m.address.padEnd(22)}${String(m.pid).padEnd(9)}${m.state}`);
+  for (const m of s.machines)
+    console.log(`${m.name.padEnd(24)}${m.role.padEnd(8)}${m.namespace.padEnd(24)}${m.address.padEnd(22)}${String(m.pid).padEnd(9)}${m.state}`);
   return s.machines.length > 0 && s.machines.every((m) => m.state === 'running') ? 0 : 1;
 }
 

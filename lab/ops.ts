@@ -73,7 +73,13 @@ async function setPartitioned(lab: string, dataDir: string, machine: string, cut
 }
 
 /** Cuts the machine off the lab network: a node's port on the lab bridge goes down and its link to the API server stops; a server's links to every node stop. */
-export async function partitionMachine(lab: string, dataDir: string, machine: string, log: (line: string) => void, run: CommandRunner = execRunner): Promise<void> {
+export async function partitionMachine(
+  lab: string,
+  dataDir: string,
+  machine: string,
+  log: (line: string) => void,
+  run: CommandRunner = execRunner,
+): Promise<void> {
   const m = await setPartitioned(lab, dataDir, machine, true, run);
   log(`${m.name}: partitioned (cut off the lab network)`);
 }
