@@ -5,7 +5,8 @@
 // agent adopts the pod (same container, no restart); a killed server takes
 // its embedded etcd with it and, started again, serves the same objects;
 // `tsk lab partition` of node-2 stops its heartbeat (NotReady) and cuts its
-// port on the lab bridge, `tsk lab heal` brings both back. Wrong names and
+// port on the lab bridge, `tsk lab heal` brings both back; a partitioned
+// server is reached by no node until healed. Wrong names and
 // wrong states are one-line errors with exit code 1. `tsk lab down` removes
 // everything at the end, also when the test fails.
 
@@ -58,8 +59,18 @@ function pidsOf(argv: readonly string[]): number[] {
     .map(Number);
 }
 
+function readyStatus(node: Node | undefined): string | undefined {
+  return node?.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+}
+
 function ready(node: Node | undefined): boolean {
-  return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  return readyStatus(node) === 'True';
+}
+
+/** The Node read, with a Ready condition that is not True (Unknown when its heartbeat stopped); not a failed read. */
+function notReady(node: Node | undefined): boolean {
+  const s = readyStatus(node);
+  return s !== undefined && s !== 'True';
 }
 
 test('tsk lab kill, start, partition and heal a lab of one server and two nodes', async (t) => {
@@ -78,6 +89,12 @@ test('tsk lab kill, start, partition and heal a lab of one server and two nodes'
       const e = err as { code?: number; stdout?: string; stderr?: string };
       return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
     }
+  };
+  /** eventually, logging how long it took (a NotReady takes about the grace period, 20 s). */
+  const waited = async (what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> => {
+    const start = Date.now();
+    await eventually(check, timeoutMs, what);
+    t.log(`${what}: ${((Date.now() - start) / 1000).toFixed(1)}s`);
   };
   const containerArgv = ['sleep', String(100_000 + randomInt(800_000))];
   t.teardown(async () => {
@@ -139,7 +156,7 @@ test('tsk lab kill, start, partition and heal a lab of one server and two nodes'
   t.true(alive(containerPid ?? 0), "the pod's container still runs");
   t.regex((await lab('status')).stdout, new RegExp(`^${node1}\\s.*\\skilled$`, 'm'));
   t.is((await lab('kill', node1)).stderr.trim(), `tsk lab kill: ${node1} is already killed; start it with: tsk lab start ${node1}`);
-  await eventually(async () => !ready(await node(node1)), 60_000, `${node1} to go NotReady`);
+  await waited(`${node1} to go NotReady`, 60_000, async () => notReady(await node(node1)));
   t.true(alive(containerPid ?? 0), "the pod's container still runs while its node is NotReady");
 
   // start node-1: the heartbeat resumes and the agent adopts the pod.
@@ -177,11 +194,17 @@ test('tsk lab kill, start, partition and heal a lab of one server and two nodes'
   t.regex((await lab('status')).stdout, new RegExp(`^${node2}\\s.*\\spartitioned$`, 'm'));
   t.regex((await exec('ip', ['-n', plan.switchNetns, 'link', 'show', 'n2'])).stdout, /state DOWN/);
   t.is((await lab('partition', node2)).code, 1, 'partitioning twice is refused');
-  await eventually(async () => !ready(await node(node2)), 60_000, `${node2} to go NotReady while partitioned`);
+  await waited(`${node2} to go NotReady while partitioned`, 60_000, async () => notReady(await node(node2)));
   t.true(ready(await node(node1)), `${node1} stays Ready`);
   t.is((await lab('heal', node2)).code, 0);
   t.notRegex((await exec('ip', ['-n', plan.switchNetns, 'link', 'show', 'n2'])).stdout, /state DOWN/);
   await eventually(async () => ready(await node(node2)), 60_000, `${node2} to be Ready after heal`);
+
+  // partition server-1: no node reaches it (both go NotReady) while the host still does; heal brings them back.
+  t.is((await lab('partition', server1)).code, 0);
+  await waited('both nodes NotReady while the server is cut off', 60_000, async () => notReady(await node(node1)) && notReady(await node(node2)));
+  t.is((await lab('heal', server1)).code, 0);
+  await eventually(async () => ready(await node(node1)) && ready(await node(node2)), 60_000, 'both nodes Ready after the server is healed');
   t.is((await lab('status')).code, 0, 'every machine runs');
 
   // down: the agents, the links, the server and the pod's container are gone.
