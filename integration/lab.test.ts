@@ -121,9 +121,9 @@ test('tsk lab: two nodes run the demo app; its Service balances over pods on bot
   t.regex(status.stdout, /server running/);
 
   // Down: processes, namespaces, mounts and cgroups are gone.
-  const state = JSON.parse(readFileSync(join(dir, 'lab', name, 'state.json'), 'utf8')) as { server: { pid: number }; agents: { pid: number }[] };
+  const state = JSON.parse(readFileSync(join(dir, 'lab', name, 'state.json'), 'utf8')) as { machines: { process: { pid: number }; link?: { pid: number } }[] };
   await lab('down');
-  for (const pid of [state.server.pid, ...state.agents.map((a) => a.pid)])
+  for (const pid of state.machines.flatMap((m) => [m.process.pid, ...(m.link ? [m.link.pid] : [])]))
     t.false(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), `process ${pid} is gone`);
   t.notRegex((await exec('ip', ['netns', 'list'])).stdout, new RegExp(`tsk-${name}-`));
   t.notRegex(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(join(dir, 'lab', name).replace(/[/.]/g, '\\$&')));

@@ -2,14 +2,17 @@
 // tsk's own processes: the server (API server with its embedded etcd,
 // scheduler, controllers) in the host namespace listening on loopback and
 // on a unix socket, and one agent per node inside the node's network
-// namespace, reaching the API through that socket.
+// namespace, reaching the API through that socket by its own link (relay.ts).
+// Every process is a record of the lab's process table (machines.ts) in its
+// state file, which `tsk lab kill|start|partition|heal` (ops.ts) change.
 
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { adminConfigPath, Clientset, resolveClient } from '../client';
 import { createLabNetwork, removeLabNetwork } from './net';
-import { isRunning, logTail, startDetached, stopProcess, type ProcessRecord } from './processes';
+import { freezeProcess, isRunning, killProcess, logTail, startDetached, stopProcess, type ProcessRecord } from './processes';
+import { machineState, type MachineRecord, type MachineState } from './machines';
 import { planLab, type LabNode, type LabPlan, type PlanInput } from './topology';
 import { errorMessage } from '../util/errors';
 import { stopStaleEtcd } from '../util/etcd-process';
@@ -23,6 +26,8 @@ export interface LabUpOptions extends PlanInput {
   tsk: readonly string[];
   /** Every agent's --resolv-conf (the cluster DNS's upstreams); default the agent's, /etc/resolv.conf. */
   resolvConf?: string | undefined;
+  /** The server's --node-monitor-grace-period (e.g. 10s): how long a silent node stays Ready. */
+  nodeMonitorGracePeriod?: string | undefined;
   /** How long to wait for the server and for every node to be Ready; default 120 s. */
   timeoutMs?: number;
   log: (line: string) => void;
@@ -35,8 +40,8 @@ export interface LabState {
   readonly input: PlanInput;
   readonly address: string;
   readonly httpAddress: string;
-  readonly server?: ProcessRecord;
-  readonly agents: readonly ProcessRecord[];
+  /** The process table: servers first, then nodes, in the order they were started. */
+  readonly machines: readonly MachineRecord[];
   readonly createdAt: string;
 }
 
@@ -44,14 +49,23 @@ const STATE = 'state.json';
 
 export async function readLabState(dir: string): Promise<LabState | undefined> {
   try {
-    return JSON.parse(await readFile(`${dir}/${STATE}`, 'utf8')) as LabState;
+    const state = JSON.parse(await readFile(`${dir}/${STATE}`, 'utf8')) as Partial<LabState> &
+      Pick<LabState, 'input' | 'address' | 'httpAddress' | 'createdAt'>;
+    // A state written before the lab kept a process table has no machines to act on.
+    return { ...state, machines: state.machines ?? [] };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new Error(`${dir}/${STATE}: ${errorMessage(err)}`, { cause: err });
   }
 }
 
-async function writeLabState(dir: string, state: LabState): Promise<void> {
+/** The state file of lab `name` under dataDir (<dataDir>/lab/<name>); undefined when the lab does not exist. */
+export async function readLabStateOf(name: string, dataDir: string): Promise<{ dir: string; state: LabState | undefined }> {
+  const dir = planLab({ name, nodes: 1, dataDir, network: '172.30.0.0/24' }).dir;
+  return { dir, state: await readLabState(dir) };
+}
+
+export async function writeLabState(dir: string, state: LabState): Promise<void> {
   await writeFile(`${dir}/${STATE}.tmp`, JSON.stringify(state, null, 1));
   await rename(`${dir}/${STATE}.tmp`, `${dir}/${STATE}`);
 }
@@ -94,6 +108,7 @@ function serverArgv(o: LabUpOptions, plan: LabPlan): string[] {
     // The lab's own context in the user's client config, as kind's "kind-NAME".
     '--cluster-name',
     labContextName(o.name),
+    ...(o.nodeMonitorGracePeriod !== undefined ? ['--node-monitor-grace-period', o.nodeMonitorGracePeriod] : []),
   ];
 }
 
@@ -106,7 +121,7 @@ function agentArgv(o: LabUpOptions, plan: LabPlan, node: LabNode): string[] {
     ...o.tsk,
     'agent',
     '--server',
-    `unix:${plan.apiSocket}`,
+    `unix:${node.apiSocket}`,
     '--hostname-override',
     node.name,
     '--node-ip',
@@ -119,6 +134,29 @@ function agentArgv(o: LabUpOptions, plan: LabPlan, node: LabNode): string[] {
   ];
 }
 
+function relayArgv(o: LabUpOptions, plan: LabPlan, node: LabNode): string[] {
+  return [...o.tsk, 'lab', 'relay', node.apiSocket, plan.apiSocket];
+}
+
+/** The environment an agent starts with: the server's join token as TSK_TOKEN (k3s's K3S_TOKEN), read from the server's data directory, so it is not on command lines nor in the state file. */
+export async function agentEnv(plan: LabPlan, env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
+  const token = (await readFile(`${plan.serverDataDir}/token`, 'utf8')).trim();
+  return { ...env, TSK_TOKEN: token };
+}
+
+/** Waits until the relay of a node listens (its socket file exists). */
+async function waitForLink(link: ProcessRecord, socket: string): Promise<void> {
+  await waitFor(
+    `${link.what} to listen`,
+    10_000,
+    () => undefined,
+    async () => {
+      if (!isRunning(link)) throw new FatalError(`${link.what} exited; its log:\n${logTail(link.log)}`);
+      return existsSync(socket) ? true : `no ${socket} yet`;
+    },
+  );
+}
+
 function readyNodes(nodes: readonly { metadata?: { name?: string }; status?: { conditions?: { type?: string; status?: string }[] } }[]): string[] {
   return nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata?.name ?? '');
 }
@@ -127,14 +165,15 @@ function readyNodes(nodes: readonly { metadata?: { name?: string }; status?: { c
 export async function upLab(o: LabUpOptions): Promise<LabState> {
   const plan = planLab(o);
   const existing = await readLabState(plan.dir);
-  if (existing?.server && isRunning(existing.server)) throw new Error(`lab "${o.name}" is already up; take it down with: tsk lab down --name ${o.name}`);
+  if (existing?.machines.some((m) => m.role === 'server' && isRunning(m.process)))
+    throw new Error(`lab "${o.name}" is already up; take it down with: tsk lab down --name ${o.name}`);
   if (existing) await downLab({ name: o.name, dataDir: o.dataDir, log: o.log, cleanupNode: o.cleanupNode });
   await mkdir(plan.dir, { recursive: true, mode: 0o700 });
   let state: LabState = {
-    input: { name: o.name, nodes: o.nodes, dataDir: o.dataDir, network: o.network },
+    input: { name: o.name, nodes: o.nodes, servers: plan.servers.length, dataDir: o.dataDir, network: o.network },
     address: o.address,
     httpAddress: o.httpAddress,
-    agents: [],
+    machines: [],
     createdAt: new Date().toISOString(),
   };
   await writeLabState(plan.dir, state);
@@ -143,8 +182,13 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
     o.log(`==> network: switch ${plan.switchNetns}, ${plan.nodes.length} node namespace(s) on ${plan.network.base}/${plan.network.prefix}`);
     await createLabNetwork(plan);
     o.log(`==> server: API on ${o.address} and unix:${plan.apiSocket} (log ${plan.dir}/server.log)`);
-    const server = startDetached('server', serverArgv(o, plan), `${plan.dir}/server.log`, undefined, o.env);
-    state = { ...state, server };
+    const server1 = plan.servers[0];
+    if (!server1) throw new Error('the lab plan has no server');
+    const argv = serverArgv(o, plan);
+    const log = `${plan.dir}/server.log`;
+    const server = startDetached(server1.name, argv, log, undefined, o.env);
+    const record: MachineRecord = { name: server1.name, role: 'server', argv, address: o.address, log, process: server, killed: false, partitioned: false };
+    state = { ...state, machines: [record] };
     await writeLabState(plan.dir, state);
     await waitFor('the server to be ready', timeoutMs, o.log, async () => {
       if (!isRunning(server)) throw new FatalError(`the server exited; its log:\n${logTail(server.log)}`);
@@ -153,16 +197,38 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
       // The agents' credential: written just after the API server starts serving.
       return existsSync(adminConfigPath(plan.serverDataDir)) ? true : 'admin.conf not written yet';
     });
-    // The agents join as a node on a VM does: with the server's token (in
-    // the environment, as K3S_TOKEN, so it is not on their command lines).
-    const token = (await readFile(`${plan.serverDataDir}/token`, 'utf8')).trim();
-    const agentEnv = { ...(o.env ?? process.env), TSK_TOKEN: token };
+    // The agents join as a node on a VM does: with the server's token.
+    const env = await agentEnv(plan, o.env);
     const agents: ProcessRecord[] = [];
     for (const node of plan.nodes) {
       await mkdir(node.dataDir, { recursive: true, mode: 0o700 });
       o.log(`==> node ${node.name}: ${node.ip} in ${node.netns} (log ${node.dataDir}/agent.log)`);
-      agents.push(startDetached(`agent ${node.name}`, agentArgv(o, plan, node), `${node.dataDir}/agent.log`, node.netns, agentEnv));
-      state = { ...state, agents: [...agents] };
+      const link = startDetached(`the link of ${node.name}`, relayArgv(o, plan, node), `${node.dataDir}/link.log`, undefined, o.env);
+      const argv = agentArgv(o, plan, node);
+      const log = `${node.dataDir}/agent.log`;
+      let agent: ProcessRecord;
+      try {
+        await waitForLink(link, node.apiSocket);
+        agent = startDetached(node.name, argv, log, node.netns, env);
+      } catch (err) {
+        // Not in the state file yet: down would not find it.
+        await killProcess(link);
+        throw err;
+      }
+      agents.push(agent);
+      const record: MachineRecord = {
+        name: node.name,
+        role: 'agent',
+        argv,
+        netns: node.netns,
+        address: node.ip,
+        log,
+        process: agent,
+        killed: false,
+        partitioned: false,
+        link,
+      };
+      state = { ...state, machines: [...state.machines, record] };
       await writeLabState(plan.dir, state);
     }
     const target = await resolveClient({ kubeconfig: adminConfigPath(plan.serverDataDir), server: o.address });
@@ -201,38 +267,56 @@ export async function downLab(o: LabDownOptions): Promise<void> {
     return;
   }
   const plan = planLab(state.input);
-  for (const a of state.agents) await stopProcess(a);
+  const agents = state.machines.filter((m) => m.role === 'agent');
+  // Links reconnected first, so an agent shuts down as it would on a healthy network.
+  for (const a of agents) if (a.link) freezeProcess(a.link, false);
+  for (const a of agents) await stopProcess(a.process);
+  for (const a of agents) if (a.link) await killProcess(a.link);
   for (const node of plan.nodes) {
     o.log(`==> node ${node.name}: removing its pods`);
     await o.cleanupNode(node);
   }
-  if (state.server) {
-    o.log('==> stopping the server');
-    await stopProcess(state.server, 20_000);
+  for (const s of state.machines.filter((m) => m.role === 'server')) {
+    o.log(`==> stopping ${s.name}`);
+    await stopProcess(s.process, 20_000);
   }
   // A server killed with SIGKILL may have left its embedded etcd behind (pid file checked against its command line).
-  await stopStaleEtcd(plan.serverDataDir, (msg) => o.log(`==> ${msg}`));
+  for (const s of plan.servers) await stopStaleEtcd(s.dataDir, (msg) => o.log(`==> ${msg}`));
   await removeLabNetwork(plan);
   await rm(plan.dir, { recursive: true, force: true });
   o.log(`==> lab "${o.name}" is down`);
 }
 
+export interface MachineStatus {
+  readonly name: string;
+  readonly role: 'server' | 'agent';
+  /** Its network namespace, or "host". */
+  readonly namespace: string;
+  readonly address: string;
+  readonly pid: number;
+  readonly state: MachineState;
+}
+
 export interface LabStatus {
   readonly name: string;
   readonly address: string;
-  readonly server: 'running' | 'stopped';
-  readonly nodes: readonly { name: string; ip: string; agent: 'running' | 'stopped' }[];
+  readonly machines: readonly MachineStatus[];
 }
 
 export async function labStatus(name: string, dataDir: string): Promise<LabStatus | undefined> {
-  const state = await readLabState(planLab({ name, nodes: 1, dataDir, network: '172.30.0.0/24' }).dir);
+  const { state } = await readLabStateOf(name, dataDir);
   if (!state) return undefined;
-  const plan = planLab(state.input);
   return {
     name,
     address: state.address,
-    server: state.server && isRunning(state.server) ? 'running' : 'stopped',
-    nodes: plan.nodes.map((n, i) => ({ name: n.name, ip: n.ip, agent: state.agents[i] && isRunning(state.agents[i]) ? 'running' : 'stopped' })),
+    machines: state.machines.map((m) => ({
+      name: m.name,
+      role: m.role,
+      namespace: m.netns ?? 'host',
+      address: m.address,
+      pid: m.process.pid,
+      state: machineState(m, isRunning(m.process)),
+    })),
   };
 }
 

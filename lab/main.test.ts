@@ -15,12 +15,18 @@ test('lab flags: defaults, commands and load files', (t) => {
     timeoutMs: 180_000,
   });
   t.like(parseLabFlags(['load', '--name', 'x', 'a.tar', 'b.tar']), { command: 'load', name: 'x', files: ['a.tar', 'b.tar'] });
+  t.like(parseLabFlags(['kill', 'lab-node-1']), { command: 'kill', files: ['lab-node-1'] });
+  t.like(parseLabFlags(['up', '--node-monitor-grace-period', '10s']), { nodeMonitorGracePeriod: '10s', servers: 1 });
   t.is(parseLabFlags(['--help']), 'help');
 });
 
 test('lab flags: mistakes name the flag or the command', (t) => {
-  t.throws(() => parseLabFlags([]), { message: /a command is required: up, down, status or load/ });
-  t.throws(() => parseLabFlags(['start']), { message: /unknown lab command "start"/ });
+  t.throws(() => parseLabFlags([]), { message: /a command is required: up, down, status, load, kill, start, partition or heal/ });
+  t.throws(() => parseLabFlags(['stop']), { message: /unknown lab command "stop"/ });
+  t.throws(() => parseLabFlags(['kill']), { message: /kill: name one machine/ });
+  t.throws(() => parseLabFlags(['heal', 'a', 'b']), { message: /heal: name one machine/ });
+  t.throws(() => parseLabFlags(['up', '--servers', '3']), { message: /--servers > 1 needs .*\(not yet built\)/ });
+  t.throws(() => parseLabFlags(['up', '--node-monitor-grace-period', 'soon']), { message: /--node-monitor-grace-period: "soon" is not a duration/ });
   t.throws(() => parseLabFlags(['up', 'extra']), { message: /unexpected argument "extra"/ });
   t.throws(() => parseLabFlags(['load']), { message: /name at least one image archive/ });
   t.throws(() => parseLabFlags(['up', '--nodes', 'x']), { message: /--nodes must be 1-250/ });

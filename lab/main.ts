@@ -1,20 +1,30 @@
-// `tsk lab up|down|status`: flags and output of the lab commands.
+// `tsk lab up|down|status|load|kill|start|partition|heal`: flags and output of the lab commands.
 
 import { resolve } from 'node:path';
-import { flagBool, flagString, formatFlags, hostPort, parseCommandLine, UsageError, type FlagSpec } from '../util/flags';
+import { durationMs, flagBool, flagString, formatFlags, hostPort, parseCommandLine, UsageError, type FlagSpec } from '../util/flags';
 import { cleanupNodeRuntime, importIntoNode } from './cleanup';
 import { downLab, labStatus, loadImages, upLab } from './lab';
+import { LabOpError } from './machines';
+import { healMachine, killMachine, partitionMachine, startMachine } from './ops';
+import { runRelay } from './relay';
 import { parseCidr, planLab } from './topology';
 import { errorMessage } from '../util/errors';
 
 const LAB_FLAGS: readonly FlagSpec[] = [
   { name: 'name', type: 'string', valueName: 'NAME', help: "the lab's name (default lab)" },
   { name: 'nodes', type: 'string', valueName: 'N', help: 'number of nodes, for up (default 2)' },
+  { name: 'servers', type: 'string', valueName: 'N', help: 'number of servers, for up (default 1; more needs multi-server join, not yet built)' },
   { name: 'data-dir', type: 'string', valueName: 'DIR', help: 'the lab lives in DIR/lab/NAME (default /var/lib/tsk)' },
   { name: 'network', type: 'string', valueName: 'CIDR', help: "the nodes' network inside the lab, for up (default 172.30.0.0/24)" },
   { name: 'address', type: 'string', valueName: 'HOST:PORT', help: "the API server's address for tsctl, for up (default 127.0.0.1:6443)" },
   { name: 'http-address', type: 'string', valueName: 'H:P', help: "the server's /healthz, /metrics, for up (default 127.0.0.1:6080)" },
   { name: 'resolv-conf', type: 'string', valueName: 'FILE', help: "the nodes' resolver config: each agent's --resolv-conf, for up (default /etc/resolv.conf)" },
+  {
+    name: 'node-monitor-grace-period',
+    type: 'string',
+    valueName: 'DURATION',
+    help: "the server's --node-monitor-grace-period, for up (default the server's, 40s)",
+  },
   { name: 'timeout', type: 'string', valueName: 'SECONDS', help: 'how long up waits for the server and the nodes (default 180)' },
   { name: 'help', short: 'h', type: 'bool', help: 'print this help' },
 ];
@@ -28,19 +38,39 @@ own, joined to the others by a bridge, with no link to the host's network.
 Commands:
   up        create the lab and wait until every node is Ready
   down      stop everything the lab runs and remove it (pods, namespaces, data)
-  status    show the lab's server and nodes
+  status    show the lab's machines: namespace, address, PID, state
   load FILE...
             import image archives (docker save tarballs, OCI layouts) into every
             node's image store, as kind load image-archive
+  kill MACHINE
+            kill -9 a server or a node's agent (a node's pods keep running)
+  start MACHINE
+            start a killed machine again with the command line it had
+  partition MACHINE
+            cut a machine off the lab network (a node from the other nodes and
+            the servers; a server from every node)
+  heal MACHINE
+            reconnect a partitioned machine
+  relay SOCKET TARGET
+            (run by up) a node's link to the server's socket
+
+MACHINE is a name from tsk lab status: NAME-server-1, NAME-node-1, ...
 
 Flags:
 ${formatFlags(LAB_FLAGS)}`;
 
+const COMMANDS = ['up', 'down', 'status', 'load', 'kill', 'start', 'partition', 'heal', 'relay'] as const;
+type LabCommand = (typeof COMMANDS)[number];
+const MACHINE_COMMANDS: readonly LabCommand[] = ['kill', 'start', 'partition', 'heal'];
+
 interface LabFlags {
-  command: 'up' | 'down' | 'status' | 'load';
+  command: LabCommand;
+  /** load: the archives; kill, start, partition, heal: the machine; relay: the socket and its target. */
   files: string[];
   name: string;
   nodes: number;
+  servers: number;
+  nodeMonitorGracePeriod: string | undefined;
   dataDir: string;
   network: string;
   address: string;
@@ -55,6 +85,7 @@ export function parseLabFlags(argv: string[]): LabFlags | 'help' {
   const values = {
     name: flagString(parsed, 'name') ?? 'lab',
     nodes: flagString(parsed, 'nodes') ?? '2',
+    servers: flagString(parsed, 'servers') ?? '1',
     'data-dir': flagString(parsed, 'data-dir') ?? '/var/lib/tsk',
     network: flagString(parsed, 'network') ?? '172.30.0.0/24',
     address: flagString(parsed, 'address') ?? '127.0.0.1:6443',
@@ -62,19 +93,23 @@ export function parseLabFlags(argv: string[]): LabFlags | 'help' {
     timeout: flagString(parsed, 'timeout') ?? '180',
   };
   const [command, ...extra] = parsed.positionals;
-  if (command !== 'up' && command !== 'down' && command !== 'status' && command !== 'load') {
-    throw new UsageError(command ? `unknown lab command "${command}"; use up, down, status or load` : 'a command is required: up, down, status or load');
+  const known = (c: string | undefined): c is LabCommand => (COMMANDS as readonly (string | undefined)[]).includes(c);
+  if (!known(command)) {
+    const list = 'up, down, status, load, kill, start, partition or heal';
+    throw new UsageError(command ? `unknown lab command "${command}"; use ${list}` : `a command is required: ${list}`);
   }
-  if (command === 'load' && extra.length === 0) throw new UsageError('load: name at least one image archive');
-  if (command !== 'load' && extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  checkArguments(command, extra);
   const nodes = Number(values.nodes);
+  const servers = Number(values.servers);
+  const grace = flagString(parsed, 'node-monitor-grace-period');
+  if (grace !== undefined) durationMs('node-monitor-grace-period', grace);
   const timeout = Number(values.timeout);
   if (!Number.isInteger(timeout) || timeout < 1) throw new UsageError(`--timeout: "${values.timeout}" is not a number of seconds`);
   hostPort('address', values.address);
   hostPort('http-address', values['http-address'], '127.0.0.1:6080');
   try {
     parseCidr(values.network);
-    planLab({ name: values.name, nodes, dataDir: values['data-dir'], network: values.network });
+    planLab({ name: values.name, nodes, servers, dataDir: values['data-dir'], network: values.network });
   } catch (err) {
     throw new UsageError(errorMessage(err));
   }
@@ -83,6 +118,8 @@ export function parseLabFlags(argv: string[]): LabFlags | 'help' {
     files: extra,
     name: values.name,
     nodes,
+    servers,
+    nodeMonitorGracePeriod: grace,
     dataDir: values['data-dir'],
     network: values.network,
     address: values.address,
@@ -92,15 +129,28 @@ export function parseLabFlags(argv: string[]): LabFlags | 'help' {
   };
 }
 
+/** The positional arguments each command takes. */
+function checkArguments(command: LabCommand, extra: readonly string[]): void {
+  if (command === 'load') {
+    if (extra.length === 0) throw new UsageError('load: name at least one image archive');
+  } else if (MACHINE_COMMANDS.includes(command)) {
+    if (extra.length !== 1) throw new UsageError(`${command}: name one machine (see tsk lab status)`);
+  } else if (command === 'relay') {
+    if (extra.length !== 2) throw new UsageError('relay: give the socket to listen on and the socket to relay to');
+  } else if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+}
+
 function printStatus(s: Awaited<ReturnType<typeof labStatus>>, name: string): number {
   if (!s) {
     console.log(`lab "${name}" does not exist`);
     return 1;
   }
-  console.log(`lab ${s.name}: server ${s.server}, API at ${s.address}`);
-  console.log(`${'NODE'.padEnd(24)}${'IP'.padEnd(16)}AGENT`);
-  for (const n of s.nodes) console.log(`${n.name.padEnd(24)}${n.ip.padEnd(16)}${n.agent}`);
-  return s.server === 'running' && s.nodes.every((n) => n.agent === 'running') ? 0 : 1;
+  const server = s.machines.find((m) => m.role === 'server');
+  console.log(`lab ${s.name}: server ${server?.state ?? 'missing'}, API at ${s.address}`);
+  console.log(`${'MACHINE'.padEnd(24)}${'ROLE'.padEnd(8)}${'NAMESPACE'.padEnd(24)}${'ADDRESS'.padEnd(22)}${'PID'.padEnd(9)}STATE`);
+  for (const m of s.machines)
+    console.log(`${m.name.padEnd(24)}${m.role.padEnd(8)}${m.namespace.padEnd(24)}${m.address.padEnd(22)}${String(m.pid).padEnd(9)}${m.state}`);
+  return s.machines.length > 0 && s.machines.every((m) => m.state === 'running') ? 0 : 1;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -116,11 +166,27 @@ export async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  if (flags.command === 'relay') {
+    const [listen = '', target = ''] = flags.files;
+    await runRelay(listen, target);
+    return 0;
+  }
   if (process.getuid?.() !== 0) {
     console.error('tsk lab: must run as root (it creates network namespaces, cgroups and mounts)');
     return 1;
   }
   const log = (line: string): void => console.log(line);
+  try {
+    return await run(flags, log);
+  } catch (err) {
+    if (!(err instanceof LabOpError)) throw err;
+    console.error(`tsk lab ${flags.command}: ${err.message}`);
+    return 1;
+  }
+}
+
+async function run(flags: LabFlags, log: (line: string) => void): Promise<number> {
+  const machine = flags.files[0] ?? '';
   switch (flags.command) {
     case 'up':
       await upLab({ ...flags, tsk: [process.execPath, resolve(__dirname, '..', 'cmd', 'tsk.js')], log, cleanupNode: cleanupNodeRuntime });
@@ -133,5 +199,19 @@ export async function main(argv: string[]): Promise<number> {
     case 'load':
       await loadImages(flags.name, flags.dataDir, flags.files, log, importIntoNode);
       return 0;
+    case 'kill':
+      await killMachine(flags.name, flags.dataDir, machine, log);
+      return 0;
+    case 'start':
+      await startMachine(flags.name, flags.dataDir, machine, log);
+      return 0;
+    case 'partition':
+      await partitionMachine(flags.name, flags.dataDir, machine, log);
+      return 0;
+    case 'heal':
+      await healMachine(flags.name, flags.dataDir, machine, log);
+      return 0;
+    case 'relay':
+      throw new Error('relay runs before the root check');
   }
 }

@@ -79,3 +79,15 @@ export function logTail(path: string, lines = 15): string {
     return '(no log)';
   }
 }
+
+/** SIGKILL (kill -9), as a crash or the OOM killer does; resolves when the process is gone. Only the process, not its group: what it started detached lives on. */
+export async function killProcess(rec: ProcessRecord): Promise<void> {
+  if (!isRunning(rec)) return;
+  process.kill(rec.pid, 'SIGKILL');
+  while (isRunning(rec)) await sleep(50);
+}
+
+/** Stops (SIGSTOP) or continues (SIGCONT) a running process; a process that is gone is left alone. */
+export function freezeProcess(rec: ProcessRecord, frozen: boolean): void {
+  if (isRunning(rec)) process.kill(rec.pid, frozen ? 'SIGSTOP' : 'SIGCONT');
+}

@@ -51,3 +51,16 @@ test('the network commands: a bridge in the switch namespace, a veth per node, n
     ['ip', 'netns', 'delete', 'tsk-x-sw'],
   ]);
 });
+
+test('a plan names the servers (server-1 keeps the one-server directory) and each node its link socket', (t) => {
+  const p = planLab({ name: 'demo', nodes: 1, dataDir: '/d', network: '172.30.0.0/24' });
+  t.deepEqual(p.servers, [{ name: 'demo-server-1', dataDir: '/d/lab/demo/server' }]);
+  t.is(p.serverDataDir, '/d/lab/demo/server');
+  t.is(p.nodes[0]?.apiSocket, '/d/lab/demo/demo-node-1/api.sock');
+});
+
+test('more than one server is refused until servers can join a cluster', (t) => {
+  const ok = { name: 'lab', nodes: 1, dataDir: '/d', network: '172.30.0.0/24' };
+  t.throws(() => planLab({ ...ok, servers: 3 }), { message: /--servers > 1 needs .* \(not yet built\)/ });
+  t.throws(() => planLab({ ...ok, servers: 0 }), { message: /--servers must be 1 or more, not 0/ });
+});

@@ -24,6 +24,14 @@ export interface LabNode {
   readonly dataDir: string;
   /** The node's cgroup parent, so nodes' pods are apart as kind's nodes' are. */
   readonly cgroupRoot: string;
+  /** The node's end of its link to the API server (its agent's --server), relayed to LabPlan.apiSocket. */
+  readonly apiSocket: string;
+}
+
+/** A server of the lab: its name in `tsk lab status`/`kill`/`start`, and its data directory. */
+export interface LabServer {
+  readonly name: string;
+  readonly dataDir: string;
 }
 
 export interface LabPlan {
@@ -35,15 +43,20 @@ export interface LabPlan {
   readonly network: { readonly base: string; readonly prefix: number };
   /** Service ClusterIPs (the server's --service-cidr): every node routes it to its own eth0 so the proxy's DNAT sees it. */
   readonly serviceCidr: string;
-  /** The API server's unix socket, reachable from every node namespace. */
+  /** The API server's unix socket (the nodes reach it through their link, LabNode.apiSocket). */
   readonly apiSocket: string;
+  /** The first server's data directory (its token and admin.conf are what the agents use). */
   readonly serverDataDir: string;
+  /** server-1 .. server-N: the lab's machines that run `tsk server`. */
+  readonly servers: readonly LabServer[];
   readonly nodes: readonly LabNode[];
 }
 
 export interface PlanInput {
   name: string;
   nodes: number;
+  /** Number of servers; default 1. */
+  servers?: number;
   /** Lab state lives in <dataDir>/lab/<name>. */
   dataDir: string;
   /** The node network, e.g. 172.30.0.0/24; nodes get .2, .3, ... (.1 is left for a gateway). */
@@ -75,6 +88,12 @@ export function planLab(input: PlanInput): LabPlan {
   if (!NAME_RE.test(input.name))
     throw new Error(`lab name "${input.name}" must be 1-20 lower-case letters, digits or "-", starting and ending with a letter or digit`);
   if (!Number.isInteger(input.nodes) || input.nodes < 1 || input.nodes > MAX_NODES) throw new Error(`--nodes must be 1-${MAX_NODES}, not ${input.nodes}`);
+  const servers = input.servers ?? 1;
+  if (!Number.isInteger(servers) || servers < 1) throw new Error(`--servers must be 1 or more, not ${servers}`);
+  // The topology holds N servers (server-1 .. server-N); running more than
+  // one needs servers that join each other's etcd (`tsk server --cluster-init`
+  // and `tsk server --server URL --token T`), which tsk does not have yet.
+  if (servers > 1) throw new Error(`--servers > 1 needs servers that join a cluster (tsk server --cluster-init / --server URL --token) (not yet built)`);
   const network = parseCidr(input.network);
   const hosts = 2 ** (32 - network.prefix) - 3; // network, gateway (.1), broadcast
   if (input.nodes > hosts) throw new Error(`${input.network} has room for ${hosts} nodes, not ${input.nodes}`);
@@ -91,8 +110,12 @@ export function planLab(input: PlanInput): LabPlan {
       switchPort: `n${i}`,
       dataDir: `${dir}/${name}`,
       cgroupRoot: `tsk-${input.name}-n${i}`,
+      apiSocket: `${dir}/${name}/api.sock`,
     });
   }
+  // server-1 keeps the directory a one-server lab has always used.
+  const serverList: LabServer[] = [];
+  for (let i = 1; i <= servers; i++) serverList.push({ name: `${input.name}-server-${i}`, dataDir: i === 1 ? `${dir}/server` : `${dir}/server-${i}` });
   return {
     name: input.name,
     dir,
@@ -105,6 +128,7 @@ export function planLab(input: PlanInput): LabPlan {
     })(),
     apiSocket: `${dir}/api.sock`,
     serverDataDir: `${dir}/server`,
+    servers: serverList,
     nodes,
   };
 }
