@@ -134,7 +134,9 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   log(`proxy running; /healthz and /metrics on ${proxyHealth.scheme}://${proxyHealth.address}`);
   if (flags.routes) {
     const ip = ipRunner();
-    const backend = vxlan ? vxlanBackend({ ip, nodeName: k.nodeName, nodeIp: k.nodeIP, nodes: parts.clientset.nodes }) : hostGwBackend(ip, k.nodeName);
+    const backend = vxlan
+      ? vxlanBackend({ ip, bridge: ipRunner(undefined, 'bridge'), nodeName: k.nodeName, nodeIp: k.nodeIP, nodes: parts.clientset.nodes })
+      : hostGwBackend(ip, k.nodeName);
     parts.routes = startRouteSyncer({ informers: parts.informers, nodeName: k.nodeName, ip, backend, log: (l) => log(`${flags.backend}: ${l}`) });
     log(`${flags.backend}: the paths to the other nodes' pod CIDRs are kept in step with the Nodes`);
   }

@@ -32,6 +32,8 @@ export function hostGwBackend(ip: IpRunner, nodeName: string): RoutesBackend {
 
 export interface VxlanBackendOptions {
   readonly ip: IpRunner;
+  /** iproute2's `bridge`, for the FDB entries. */
+  readonly bridge: IpRunner;
   readonly nodeName: string;
   /** The node's InternalIP: the VXLAN device's local address. */
   readonly nodeIp: string;
@@ -70,8 +72,8 @@ export function vxlanBackend(o: VxlanBackendOptions): RoutesBackend {
         await publish(o.nodes, o.nodeName, want);
         out.push(`published VTEP MAC ${mac} on node ${o.nodeName}`);
       }
-      const plan = planVxlan(desiredPeers(nodes, o.nodeName), await readVxlanState(o.ip));
-      return [...out, ...(await applyVxlan(o.ip, plan))];
+      const plan = planVxlan(desiredPeers(nodes, o.nodeName), await readVxlanState(o));
+      return [...out, ...(await applyVxlan(o, plan))];
     },
   };
 }

@@ -92,19 +92,23 @@ test('state is read from ip -j and the plan applied with exact commands, removal
     calls.push(args.join(' '));
     return args[0] === '-j' ? (out[args[1] ?? ''] ?? '') : '';
   };
-  const have = await readVxlanState(ip);
+  const bridge = async (args: readonly string[]): Promise<string> => {
+    calls.push(`bridge ${args.join(' ')}`);
+    return args[0] === '-j' ? (out[args[1] ?? ''] ?? '') : '';
+  };
+  const have = await readVxlanState({ ip, bridge });
   t.deepEqual([...have.routes], [['10.244.9.0/24', '10.244.9.0@tsk.1']]);
   t.deepEqual([...have.neigh], [['10.244.9.0', '0a:00:00:00:00:09']]);
   t.deepEqual([...have.fdb], [['0a:00:00:00:00:09', '10.0.9.2']], 'entries without a dst are not ours');
   calls.length = 0;
-  const lines = await applyVxlan(ip, planVxlan([{ node: 'n2', dst: '10.244.2.0/24', vtep: '10.244.2.0', mac: MAC2, nodeIp: '10.0.2.2' }], have));
+  const lines = await applyVxlan({ ip, bridge }, planVxlan([{ node: 'n2', dst: '10.244.2.0/24', vtep: '10.244.2.0', mac: MAC2, nodeIp: '10.0.2.2' }], have));
   t.deepEqual(calls, [
-    `fdb replace ${MAC2} dev tsk.1 dst 10.0.2.2 self permanent`,
+    `bridge fdb replace ${MAC2} dev tsk.1 dst 10.0.2.2 self permanent`,
     `neigh replace 10.244.2.0 lladdr ${MAC2} dev tsk.1 nud permanent`,
     `route replace 10.244.2.0/24 via 10.244.2.0 dev tsk.1 onlink proto ${ROUTE_PROTO}`,
     `route del 10.244.9.0/24 proto ${ROUTE_PROTO}`,
     'neigh del 10.244.9.0 dev tsk.1',
-    'fdb del 0a:00:00:00:00:09 dev tsk.1 self',
+    'bridge fdb del 0a:00:00:00:00:09 dev tsk.1 self',
   ]);
   t.is(lines.length, 6);
 });

@@ -118,19 +118,21 @@ export function planVxlan(peers: readonly VxlanPeer[], have: VxlanState): VxlanP
   };
 }
 
-export function planSize(p: VxlanPlan): number {
-  return [p.fdb, p.neigh, p.routes].reduce((n, x) => n + x.replace.length + x.remove.length, 0);
-}
-
 function rows<T>(text: string): T[] {
   return (text.trim() ? JSON.parse(text) : []) as T[];
 }
 
+/** iproute2's two tools: `ip` for links, addresses, routes and neighbours; `bridge` for FDB entries. */
+export interface VxlanTools {
+  readonly ip: IpRunner;
+  readonly bridge: IpRunner;
+}
+
 /** Reads routes (tsk's protocol), permanent neighbours and FDB entries of the device. */
-export async function readVxlanState(ip: IpRunner): Promise<VxlanState> {
+export async function readVxlanState({ ip, bridge }: VxlanTools): Promise<VxlanState> {
   const routes = rows<{ dst?: string; gateway?: string; dev?: string }>(await ip(['-j', 'route', 'show', 'proto', String(ROUTE_PROTO)]));
   const neigh = rows<{ dst?: string; lladdr?: string; state?: string[] }>(await ip(['-j', 'neigh', 'show', 'dev', VXLAN_DEVICE, 'nud', 'permanent']));
-  const fdb = rows<{ mac?: string; dst?: string }>(await ip(['-j', 'fdb', 'show', 'dev', VXLAN_DEVICE]));
+  const fdb = rows<{ mac?: string; dst?: string }>(await bridge(['-j', 'fdb', 'show', 'dev', VXLAN_DEVICE]));
   return {
     routes: new Map(routes.filter((r) => r.dst).map((r) => [r.dst ?? '', `${r.gateway ?? ''}@${r.dev ?? ''}`])),
     neigh: new Map(neigh.filter((n) => n.dst && n.lladdr).map((n) => [n.dst ?? '', (n.lladdr ?? '').toLowerCase()])),
@@ -139,11 +141,11 @@ export async function readVxlanState(ip: IpRunner): Promise<VxlanState> {
 }
 
 /** Applies a plan: adds in the order a packet needs them (fdb, neigh, route), removes in reverse. Returns log lines. */
-export async function applyVxlan(ip: IpRunner, plan: VxlanPlan): Promise<string[]> {
+export async function applyVxlan({ ip, bridge }: VxlanTools, plan: VxlanPlan): Promise<string[]> {
   const log: string[] = [];
   const dev = VXLAN_DEVICE;
   for (const f of plan.fdb.replace) {
-    await ip(['fdb', 'replace', f.mac, 'dev', dev, 'dst', f.dst, 'self', 'permanent']);
+    await bridge(['fdb', 'replace', f.mac, 'dev', dev, 'dst', f.dst, 'self', 'permanent']);
     log.push(`fdb ${f.mac} dst ${f.dst}`);
   }
   for (const n of plan.neigh.replace) {
@@ -163,7 +165,7 @@ export async function applyVxlan(ip: IpRunner, plan: VxlanPlan): Promise<string[
     log.push(`neigh ${addr} removed`);
   }
   for (const mac of plan.fdb.remove) {
-    await ip(['fdb', 'del', mac, 'dev', dev, 'self']);
+    await bridge(['fdb', 'del', mac, 'dev', dev, 'self']);
     log.push(`fdb ${mac} removed`);
   }
   return log;
