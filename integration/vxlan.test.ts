@@ -9,7 +9,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -133,7 +133,23 @@ test.serial('vxlan across two subnets: pod to pod and through a Service, MTU 145
   t.not(n1.subnet, n2.subnet, 'the nodes are on two segments');
   const webIP = lab.web.status?.podIP ?? '';
 
-  t.regex(await inPod('client', 'timeout', '5', 'wget', '-qO-', `http://${webIP}:8080/`), /^hello from web/, 'pod IP on the other subnet');
+  // The overlay converges once both nodes have published their VTEP MACs and synced: give it a moment after the pods start.
+  const firstReply = await eventually('a reply from the web pod over the overlay', 60_000, async () => {
+    const out = await inPod('client', 'timeout', '5', 'wget', '-qO-', `http://${webIP}:8080/`);
+    return /^hello from web/.test(out) ? out : undefined;
+  }).catch(async (err: unknown) => {
+    for (const i of [1, 2]) {
+      t.log(`node ${i}:\n${await ipOn(i, 'route')}${await ipOn(i, 'neigh')}${await bridgeOn(i, 'fdb', 'show', 'dev', 'tsk.1')}`);
+      t.log(
+        readFileSync(join(lab.dir, 'lab', lab.name, `${nodes[i - 1] ?? ''}`, 'agent.log'), 'utf8')
+          .split('\n')
+          .filter((l) => /vxlan|route/.test(l))
+          .join('\n'),
+      );
+    }
+    throw err;
+  });
+  t.regex(firstReply, /^hello from web/, 'pod IP on the other subnet');
   t.regex(await inPod('client', 'timeout', '5', 'wget', '-qO-', `http://${lab.clusterIP}/`), /^hello from web/, 'the Service');
   t.is((await inPod('client', 'cat', '/sys/class/net/eth0/mtu')).trim(), '1450', "the pod's eth0: 1500 - 50");
   t.is((await inPod('web', 'cat', '/sys/class/net/eth0/mtu')).trim(), '1450');
