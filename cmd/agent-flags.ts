@@ -40,9 +40,6 @@ export function parseAgentFlags(argv: readonly string[]): AgentFlags {
   const backend = own['pod-network-backend'] as PodNetworkBackend;
   if (!POD_NETWORK_BACKENDS.includes(backend)) throw new UsageError(`--pod-network-backend: "${backend}" must be vxlan or host-gw`);
   const on = routes === 'true' && kubelet.network === 'bridge';
-  if (on && backend === 'vxlan' && kubelet.nodeIP === '') {
-    throw new UsageError("--pod-network-backend vxlan: needs --node-ip (the VXLAN device's local address), or --node-routes false");
-  }
   const cidr = own['cluster-cidr'];
   if (cidr !== undefined) ipv4CidrFlag('cluster-cidr', cidr);
   return {

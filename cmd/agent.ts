@@ -68,6 +68,8 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   parts.clientset = new Clientset(server, target.credentials);
   parts.informers = new SharedInformerFactory(parts.clientset);
   const vxlan = flags.routes && flags.backend === 'vxlan';
+  // Checked here, after joining, not among the flags: a node without an address still joins and says what is missing.
+  if (vxlan && !k.nodeIP) throw new Error("--pod-network-backend vxlan: needs --node-ip (the VXLAN device's local address), or --node-routes false");
   // Pods' packets get 50 bytes of VXLAN headers around them: their MTU leaves room for it (flannel's subnet.env FLANNEL_MTU).
   const mtu = vxlan ? (await underlayDevice(ipRunner(), k.nodeIP)).mtu - VXLAN_OVERHEAD : undefined;
   const node = buildNodeRuntime(k, mtu);
