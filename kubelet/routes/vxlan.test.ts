@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { Node } from '../../api/gen/tsk/v1/core';
 import { ROUTE_PROTO } from './node-routes';
-import { applyVxlan, backendAnnotations, desiredPeers, planVxlan, readVxlanState, vtepAddress, vtepMac } from './vxlan';
+import { applyVxlan, backendAnnotations, desiredPeers, ensureVxlanDevice, planVxlan, readVxlanState, underlayDevice, vtepAddress, vtepMac } from './vxlan';
 
 const MAC2 = '0a:00:00:00:00:02';
 const node = (name: string, podCIDR: string, ip?: string, mac?: string): Node => ({
@@ -111,4 +111,35 @@ test('state is read from ip -j and the plan applied with exact commands, removal
     'bridge fdb del 0a:00:00:00:00:09 dev tsk.1 self',
   ]);
   t.is(lines.length, 6);
+});
+
+test('the device is re-created when its local address is not the node IP, on the device holding that IP', async (t) => {
+  const calls: string[] = [];
+  let deleted = false;
+  const ip = async (args: readonly string[]): Promise<string> => {
+    const cmd = args.join(' ');
+    calls.push(cmd);
+    if (cmd === '-j -d link show tsk.1') {
+      const local = deleted ? '172.30.0.2' : '172.30.0.9';
+      return JSON.stringify([{ address: '0A:00:00:00:00:01', linkinfo: { info_kind: 'vxlan', info_data: { id: 1, local, port: 8472, learning: false } } }]);
+    }
+    if (cmd === 'link del tsk.1') deleted = true;
+    if (cmd === '-j addr show')
+      return JSON.stringify([
+        { ifname: 'lo', mtu: 65536, addr_info: [{ local: '127.0.0.1' }] },
+        { ifname: 'eth0', mtu: 1500, addr_info: [{ local: '172.30.0.2' }] },
+      ]);
+    return '';
+  };
+  t.is(await ensureVxlanDevice(ip, '172.30.0.2', '10.244.1.0/24'), '0a:00:00:00:00:01');
+  t.deepEqual(calls.slice(1), [
+    'link del tsk.1',
+    '-j addr show',
+    'link add tsk.1 type vxlan id 1 dev eth0 local 172.30.0.2 dstport 8472 nolearning',
+    'addr replace 10.244.1.0/32 dev tsk.1',
+    'link set tsk.1 up',
+    '-j -d link show tsk.1',
+  ]);
+  t.deepEqual(await underlayDevice(ip, '172.30.0.2'), { dev: 'eth0', mtu: 1500 });
+  await t.throwsAsync(underlayDevice(ip, '10.0.0.1'), { message: 'no network device holds the node IP 10.0.0.1 (--node-ip)' });
 });
