@@ -124,6 +124,17 @@ test('the device is re-created when its local address is not the node IP, on the
       return JSON.stringify([{ address: '0A:00:00:00:00:01', linkinfo: { info_kind: 'vxlan', info_data: { id: 1, local, port: 8472, learning: false } } }]);
     }
     if (cmd === 'link del tsk.1') deleted = true;
+    if (cmd === '-j addr show dev tsk.1') {
+      return JSON.stringify([
+        {
+          addr_info: [
+            { family: 'inet', local: '10.244.1.0', prefixlen: 32 },
+            { family: 'inet', local: '10.244.7.0', prefixlen: 32 },
+            { family: 'inet6', local: 'fe80::1', prefixlen: 64 },
+          ],
+        },
+      ]);
+    }
     if (cmd === '-j addr show')
       return JSON.stringify([
         { ifname: 'lo', mtu: 65536, addr_info: [{ local: '127.0.0.1' }] },
@@ -137,6 +148,8 @@ test('the device is re-created when its local address is not the node IP, on the
     '-j addr show',
     'link add tsk.1 type vxlan id 1 dev eth0 local 172.30.0.2 dstport 8472 nolearning',
     'addr replace 10.244.1.0/32 dev tsk.1',
+    '-j addr show dev tsk.1',
+    'addr del 10.244.7.0/32 dev tsk.1',
     'link set tsk.1 up',
     '-j -d link show tsk.1',
   ]);

@@ -213,7 +213,13 @@ export async function ensureVxlanDevice(ip: IpRunner, nodeIp: string, podCidr: s
     const under = await underlayDevice(ip, nodeIp);
     await ip(['link', 'add', dev, 'type', 'vxlan', 'id', String(VXLAN_VNI), 'dev', under.dev, 'local', nodeIp, 'dstport', String(VXLAN_PORT), 'nolearning']);
   }
-  await ip(['addr', 'replace', `${vtepAddress(podCidr)}/32`, 'dev', dev]);
+  const vtep = vtepAddress(podCidr);
+  await ip(['addr', 'replace', `${vtep}/32`, 'dev', dev]);
+  // The VTEP address of an earlier pod CIDR would answer for a range that is not this node's any more.
+  const addrs = rows<{ addr_info?: { family?: string; local?: string; prefixlen?: number }[] }>(await ip(['-j', 'addr', 'show', 'dev', dev]));
+  for (const a of addrs[0]?.addr_info ?? []) {
+    if (a.family === 'inet' && a.local && a.local !== vtep) await ip(['addr', 'del', `${a.local}/${a.prefixlen ?? 32}`, 'dev', dev]);
+  }
   await ip(['link', 'set', dev, 'up']);
   const mac = (await read())?.address?.toLowerCase() ?? '';
   if (!MAC_RE.test(mac)) throw new Error(`${dev}: no MAC address after creation`);
