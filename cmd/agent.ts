@@ -5,7 +5,19 @@
 
 import { Registry } from 'prom-client';
 import { Clientset, SharedInformerFactory, credentialsDir, nodeServing, resolveClusterDNS, resolveComponentClientFromFlags } from '../client';
-import { buildNodeRuntime, ipRunner, kubeletServing, startKubelet, startRouteSyncer, type RouteSyncer, type RunningKubelet } from '../kubelet';
+import {
+  buildNodeRuntime,
+  hostGwBackend,
+  ipRunner,
+  kubeletServing,
+  startKubelet,
+  startRouteSyncer,
+  underlayDevice,
+  vxlanBackend,
+  VXLAN_OVERHEAD,
+  type RouteSyncer,
+  type RunningKubelet,
+} from '../kubelet';
 import { listenProxyHealthServer, startProxy, type RunningProxy } from '../proxy';
 import { startClusterDns, type RunningClusterDns } from '../dns';
 import type { ListeningHealthServer } from '../util/health-server';
@@ -55,8 +67,16 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   });
   parts.clientset = new Clientset(server, target.credentials);
   parts.informers = new SharedInformerFactory(parts.clientset);
-  const node = buildNodeRuntime(k);
-  log(`node ${k.nodeName}, API server ${server}, data in ${node.dataDir}, ${k.network} network`);
+  const vxlan = flags.routes && flags.backend === 'vxlan';
+  // Checked here, after joining, not among the flags: a node without an address still joins and says what is missing.
+  if (vxlan && !k.nodeIP) throw new Error("--pod-network-backend vxlan: needs --node-ip (the VXLAN device's local address), or --node-routes false");
+  // Pods' packets get 50 bytes of VXLAN headers around them: their MTU leaves room for it (flannel's subnet.env FLANNEL_MTU).
+  const mtu = vxlan ? (await underlayDevice(ipRunner(), k.nodeIP)).mtu - VXLAN_OVERHEAD : undefined;
+  const node = buildNodeRuntime(k, mtu);
+  log(
+    `node ${k.nodeName}, API server ${server}, data in ${node.dataDir}, ${k.network} network` +
+      (flags.routes ? `, ${flags.backend} backend${mtu ? ` (pod MTU ${mtu})` : ''}` : ''),
+  );
   // Flags, else the kube-dns Service the server keeps: agents need no DNS flags when the server has its own values.
   const clusterDns = await resolveClusterDNS(parts.clientset, k, log);
   parts.kubelet = await startKubelet({
@@ -115,8 +135,12 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   proxyTls.keepRenewed((tls) => proxyHealth.setTls(tls));
   log(`proxy running; /healthz and /metrics on ${proxyHealth.scheme}://${proxyHealth.address}`);
   if (flags.routes) {
-    parts.routes = startRouteSyncer({ informers: parts.informers, nodeName: k.nodeName, ip: ipRunner(), log: (l) => log(`routes: ${l}`) });
-    log("routes to the other nodes' pod CIDRs are kept in step with the Nodes");
+    const ip = ipRunner();
+    const backend = vxlan
+      ? vxlanBackend({ ip, bridge: ipRunner(undefined, 'bridge'), nodeName: k.nodeName, nodeIp: k.nodeIP, nodes: parts.clientset.nodes })
+      : hostGwBackend(ip, k.nodeName);
+    parts.routes = startRouteSyncer({ informers: parts.informers, nodeName: k.nodeName, ip, backend, log: (l) => log(`${flags.backend}: ${l}`) });
+    log(`${flags.backend}: the paths to the other nodes' pod CIDRs are kept in step with the Nodes`);
   }
 }
 

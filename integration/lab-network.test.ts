@@ -53,3 +53,39 @@ test('a failed build removes what it had made', async (t) => {
   t.false(netnsList().includes(plan.switchNetns));
   t.false(netnsList().includes(plan.nodes[0]?.netns ?? '?'));
 });
+
+test('two subnets: nodes on two bridges reach each other only through the router namespace, which forwards without NAT', async (t) => {
+  const name = `t${randomBytes(3).toString('hex')}`;
+  const plan = planLab({ name, nodes: 2, dataDir: '/tmp/unused', network: '172.30.0.0/24', subnets: 2 });
+  const before = hostLinks();
+  const hostForward = execFileSync('sysctl', ['-n', 'net.ipv4.ip_forward']).toString();
+  t.teardown(() => removeLabNetwork(plan));
+  await createLabNetwork(plan);
+  t.is(hostLinks(), before, 'no link was added to the host namespace');
+  t.is(execFileSync('sysctl', ['-n', 'net.ipv4.ip_forward']).toString(), hostForward, "the host's forwarding is untouched");
+  const [n1, n2] = plan.nodes;
+  const rt = plan.routerNetns ?? '';
+  if (!n1 || !n2) throw new Error('two nodes planned');
+  t.is(execFileSync('ip', ['netns', 'exec', rt, 'sysctl', '-n', 'net.ipv4.ip_forward']).toString().trim(), '1', 'the router forwards');
+  t.is(
+    execFileSync('ip', ['netns', 'exec', n1.netns, 'sysctl', '-n', 'net.ipv4.ip_forward']).toString().trim(),
+    '0',
+    'a node namespace starts without forwarding',
+  );
+  const ping = await exec('ip', ['netns', 'exec', n1.netns, '/bin/busybox', 'ping', '-c', '1', '-W', '2', n2.ip]);
+  t.regex(ping.stdout, /ttl=63/, 'one hop: through the router');
+  // Another segment: node 2's address is not on node 1's link, so it is no on-link gateway (what host-gw needs).
+  t.regex(execFileSync('ip', ['-n', n1.netns, 'route', 'get', n2.ip]).toString(), new RegExp(`via ${plan.subnets[0]?.gateway ?? '?'} dev eth0`));
+  await t.throwsAsync(exec('ip', ['-n', n1.netns, 'route', 'add', '10.244.9.0/24', 'via', n2.ip]), {
+    message: /Nexthop has invalid gateway|Network is unreachable/,
+  });
+  t.is(
+    execFileSync('ip', ['netns', 'exec', rt, 'iptables', '-t', 'nat', '-S'])
+      .toString()
+      .match(/MASQUERADE|SNAT/g),
+    null,
+    'no NAT in the router',
+  );
+  await removeLabNetwork(plan);
+  for (const n of [plan.switchNetns, rt, ...plan.nodes.map((x) => x.netns)]) t.false(netnsList().includes(n), `${n} is gone`);
+});

@@ -8,3 +8,5 @@ export { FLAG_HELP, UsageError, parseFlags, type KubeletFlags } from './flags';
 export { startKubelet, type KubeletOptions, type RunningKubelet } from './kubelet';
 export { ipRunner, type IpRunner } from './routes/node-routes';
 export { startRouteSyncer, type RouteSyncer, type RouteSyncerOptions } from './routes/route-syncer';
+export { hostGwBackend, vxlanBackend, POD_NETWORK_BACKENDS, type PodNetworkBackend, type RoutesBackend, type VxlanBackendOptions } from './routes/backends';
+export { underlayDevice, VXLAN_OVERHEAD } from './routes/vxlan';

@@ -27,14 +27,17 @@ export interface NodeRuntime {
   runtime: NativeRuntime;
 }
 
-/** The runtime, image store and pod network of --data-dir and --network (shared by `tsk kubelet` and `tsk agent`). */
-export function buildNodeRuntime(flags: Pick<KubeletFlags, 'dataDir' | 'network' | 'cgroupRoot'>): NodeRuntime {
+/**
+ * The runtime, image store and pod network of --data-dir and --network (shared by `tsk kubelet` and `tsk agent`).
+ * `mtu`: of the pod bridge and every pod's veth (default 1500); `tsk agent` with the vxlan backend gives the node device's minus 50.
+ */
+export function buildNodeRuntime(flags: Pick<KubeletFlags, 'dataDir' | 'network' | 'cgroupRoot'>, mtu?: number): NodeRuntime {
   const dataDir = path.resolve(flags.dataDir);
   const images = new ImageStore(dataDir);
   const network: PodNetwork =
     flags.network === 'loopback'
       ? loopbackPodNetwork()
-      : new CidrPodNetwork((podCidr) => new BridgeNetwork({ podCidr, stateDir: path.join(dataDir, 'network') }));
+      : new CidrPodNetwork((podCidr) => new BridgeNetwork({ podCidr, stateDir: path.join(dataDir, 'network'), ...(mtu ? { mtu } : {}) }));
   const cgroups = new CgroupManager(detectCgroupLayout(), flags.cgroupRoot);
   return { dataDir, images, network, runtime: new NativeRuntime({ dataDir, images, network: network.hook, cgroups }) };
 }

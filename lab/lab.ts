@@ -24,6 +24,8 @@ export interface LabUpOptions extends PlanInput {
   httpAddress: string;
   /** How to run tsk: e.g. [node, /path/to/dist/cmd/tsk.js]. */
   tsk: readonly string[];
+  /** Every agent's --pod-network-backend; default the agent's, vxlan. */
+  podNetworkBackend?: 'vxlan' | 'host-gw' | undefined;
   /** Every agent's --resolv-conf (the cluster DNS's upstreams); default the agent's, /etc/resolv.conf. */
   resolvConf?: string | undefined;
   /** The server's --node-monitor-grace-period (e.g. 10s): how long a silent node stays Ready. */
@@ -131,6 +133,7 @@ function agentArgv(o: LabUpOptions, plan: LabPlan, node: LabNode): string[] {
     '--cgroup-root',
     node.cgroupRoot,
     ...(o.resolvConf !== undefined ? ['--resolv-conf', o.resolvConf] : []),
+    ...(o.podNetworkBackend !== undefined ? ['--pod-network-backend', o.podNetworkBackend] : []),
   ];
 }
 
@@ -170,7 +173,14 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
   if (existing) await downLab({ name: o.name, dataDir: o.dataDir, log: o.log, cleanupNode: o.cleanupNode });
   await mkdir(plan.dir, { recursive: true, mode: 0o700 });
   let state: LabState = {
-    input: { name: o.name, nodes: o.nodes, servers: plan.servers.length, dataDir: o.dataDir, network: o.network },
+    input: {
+      name: o.name,
+      nodes: o.nodes,
+      servers: plan.servers.length,
+      dataDir: o.dataDir,
+      network: o.network,
+      ...(o.subnets !== undefined ? { subnets: o.subnets } : {}),
+    },
     address: o.address,
     httpAddress: o.httpAddress,
     machines: [],
@@ -179,7 +189,11 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
   await writeLabState(plan.dir, state);
   const timeoutMs = o.timeoutMs ?? 120_000;
   try {
-    o.log(`==> network: switch ${plan.switchNetns}, ${plan.nodes.length} node namespace(s) on ${plan.network.base}/${plan.network.prefix}`);
+    const nets = plan.subnets.map((n) => `${n.base}/${n.prefix}`).join(', ');
+    o.log(
+      `==> network: switch ${plan.switchNetns}, ${plan.nodes.length} node namespace(s) on ${nets}` +
+        (plan.routerNetns ? `, routed by ${plan.routerNetns}` : ''),
+    );
     await createLabNetwork(plan);
     o.log(`==> server: API on ${o.address} and unix:${plan.apiSocket} (log ${plan.dir}/server.log)`);
     const server1 = plan.servers[0];

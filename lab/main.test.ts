@@ -13,7 +13,10 @@ test('lab flags: defaults, commands and load files', (t) => {
     address: '127.0.0.1:6443',
     httpAddress: '127.0.0.1:6080',
     timeoutMs: 180_000,
+    subnets: 1,
+    podNetworkBackend: undefined,
   });
+  t.like(parseLabFlags(['up', '--subnets', '2', '--pod-network-backend', 'host-gw']), { subnets: 2, podNetworkBackend: 'host-gw' });
   t.like(parseLabFlags(['load', '--name', 'x', 'a.tar', 'b.tar']), { command: 'load', name: 'x', files: ['a.tar', 'b.tar'] });
   t.like(parseLabFlags(['kill', 'lab-node-1']), { command: 'kill', files: ['lab-node-1'] });
   t.like(parseLabFlags(['up', '--node-monitor-grace-period', '10s']), { nodeMonitorGracePeriod: '10s', servers: 1 });
@@ -34,4 +37,6 @@ test('lab flags: mistakes name the flag or the command', (t) => {
   t.throws(() => parseLabFlags(['up', '--address', 'localhost']), { message: /--address: "localhost" is not HOST:PORT/ });
   t.throws(() => parseLabFlags(['up', '--network', '10.0.0.0/30']), { message: /prefix must be between/ });
   t.throws(() => parseLabFlags(['up', '--bogus']), { message: /bogus/ });
+  t.throws(() => parseLabFlags(['up', '--subnets', '0']), { message: /--subnets must be 1-8, not 0/ });
+  t.throws(() => parseLabFlags(['up', '--pod-network-backend', 'udp']), { message: '--pod-network-backend: "udp" must be vxlan or host-gw' });
 });

@@ -16,6 +16,13 @@ const LAB_FLAGS: readonly FlagSpec[] = [
   { name: 'servers', type: 'string', valueName: 'N', help: 'number of servers, for up (default 1; more needs multi-server join, not yet built)' },
   { name: 'data-dir', type: 'string', valueName: 'DIR', help: 'the lab lives in DIR/lab/NAME (default /var/lib/tsk)' },
   { name: 'network', type: 'string', valueName: 'CIDR', help: "the nodes' network inside the lab, for up (default 172.30.0.0/24)" },
+  { name: 'subnets', type: 'string', valueName: 'N', help: 'put the nodes in N subnets joined by a router namespace, for up (default 1)' },
+  {
+    name: 'pod-network-backend',
+    type: 'string',
+    valueName: 'B',
+    help: "the agents' --pod-network-backend, vxlan or host-gw (host-gw reaches pods of the node's own subnet only), for up (default vxlan)",
+  },
   { name: 'address', type: 'string', valueName: 'HOST:PORT', help: "the API server's address for tsctl, for up (default 127.0.0.1:6443)" },
   { name: 'http-address', type: 'string', valueName: 'H:P', help: "the server's /healthz, /metrics, for up (default 127.0.0.1:6080)" },
   { name: 'resolv-conf', type: 'string', valueName: 'FILE', help: "the nodes' resolver config: each agent's --resolv-conf, for up (default /etc/resolv.conf)" },
@@ -73,6 +80,8 @@ interface LabFlags {
   nodeMonitorGracePeriod: string | undefined;
   dataDir: string;
   network: string;
+  subnets: number;
+  podNetworkBackend: 'vxlan' | 'host-gw' | undefined;
   address: string;
   httpAddress: string;
   resolvConf: string | undefined;
@@ -88,6 +97,7 @@ export function parseLabFlags(argv: string[]): LabFlags | 'help' {
     servers: flagString(parsed, 'servers') ?? '1',
     'data-dir': flagString(parsed, 'data-dir') ?? '/var/lib/tsk',
     network: flagString(parsed, 'network') ?? '172.30.0.0/24',
+    subnets: flagString(parsed, 'subnets') ?? '1',
     address: flagString(parsed, 'address') ?? '127.0.0.1:6443',
     'http-address': flagString(parsed, 'http-address') ?? '127.0.0.1:6080',
     timeout: flagString(parsed, 'timeout') ?? '180',
@@ -103,13 +113,18 @@ export function parseLabFlags(argv: string[]): LabFlags | 'help' {
   const servers = Number(values.servers);
   const grace = flagString(parsed, 'node-monitor-grace-period');
   if (grace !== undefined) durationMs('node-monitor-grace-period', grace);
+  const subnets = Number(values.subnets);
+  const backend = flagString(parsed, 'pod-network-backend');
+  if (backend !== undefined && backend !== 'vxlan' && backend !== 'host-gw') {
+    throw new UsageError(`--pod-network-backend: "${backend}" must be vxlan or host-gw`);
+  }
   const timeout = Number(values.timeout);
   if (!Number.isInteger(timeout) || timeout < 1) throw new UsageError(`--timeout: "${values.timeout}" is not a number of seconds`);
   hostPort('address', values.address);
   hostPort('http-address', values['http-address'], '127.0.0.1:6080');
   try {
     parseCidr(values.network);
-    planLab({ name: values.name, nodes, servers, dataDir: values['data-dir'], network: values.network });
+    planLab({ name: values.name, nodes, servers, dataDir: values['data-dir'], network: values.network, subnets });
   } catch (err) {
     throw new UsageError(errorMessage(err));
   }
@@ -122,6 +137,8 @@ export function parseLabFlags(argv: string[]): LabFlags | 'help' {
     nodeMonitorGracePeriod: grace,
     dataDir: values['data-dir'],
     network: values.network,
+    subnets,
+    podNetworkBackend: backend,
     address: values.address,
     httpAddress: values['http-address'],
     resolvConf: flagString(parsed, 'resolv-conf'),

@@ -1,5 +1,8 @@
-// The lab's network: a switch namespace with bridge br0, and one namespace
-// per node joined to it by a veth pair (eth0 in the node). No link, route
+// The lab's network: a switch namespace with a bridge per subnet (br0, ...),
+// and one namespace per node joined to its subnet's bridge by a veth pair
+// (eth0 in the node). With several subnets a router namespace has a leg
+// (eth<k>, the subnet's .1) on every bridge and forwards between them (no
+// NAT); each node routes the other subnets via its own subnet's .1. No link, route
 // or rule is ever made in the host's namespace; every command names the
 // namespace it acts in (ip -n / ip netns).
 
@@ -25,15 +28,28 @@ export function upCommands(plan: LabPlan): string[][] {
   const cmds: string[][] = [
     ['ip', 'netns', 'add', sw],
     ['ip', '-n', sw, 'link', 'set', 'lo', 'up'],
-    ['ip', '-n', sw, 'link', 'add', plan.bridge, 'type', 'bridge'],
-    ['ip', '-n', sw, 'link', 'set', plan.bridge, 'up'],
   ];
+  for (const s of plan.subnets) cmds.push(['ip', '-n', sw, 'link', 'add', s.bridge, 'type', 'bridge'], ['ip', '-n', sw, 'link', 'set', s.bridge, 'up']);
+  const rt = plan.routerNetns;
+  if (rt) {
+    // Forwarding on in the router's namespace only (a new namespace starts with it off).
+    cmds.push(['ip', 'netns', 'add', rt], ['ip', '-n', rt, 'link', 'set', 'lo', 'up'], ['ip', 'netns', 'exec', rt, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    plan.subnets.forEach((s, k) =>
+      cmds.push(
+        ['ip', '-n', sw, 'link', 'add', s.routerPort, 'type', 'veth', 'peer', 'name', `eth${k}`, 'netns', rt],
+        ['ip', '-n', sw, 'link', 'set', s.routerPort, 'master', s.bridge, 'up'],
+        ['ip', '-n', rt, 'addr', 'add', `${s.gateway}/${s.prefix}`, 'dev', `eth${k}`],
+        ['ip', '-n', rt, 'link', 'set', `eth${k}`, 'up'],
+      ),
+    );
+  }
   for (const n of plan.nodes) {
+    const own = plan.subnets[n.subnet];
     cmds.push(
       ['ip', 'netns', 'add', n.netns],
       ['ip', '-n', n.netns, 'link', 'set', 'lo', 'up'],
       ['ip', '-n', sw, 'link', 'add', n.switchPort, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n.netns],
-      ['ip', '-n', sw, 'link', 'set', n.switchPort, 'master', plan.bridge, 'up'],
+      ['ip', '-n', sw, 'link', 'set', n.switchPort, 'master', own?.bridge ?? plan.bridge, 'up'],
       ['ip', '-n', n.netns, 'addr', 'add', `${n.ip}/${n.prefix}`, 'dev', 'eth0'],
       ['ip', '-n', n.netns, 'link', 'set', 'eth0', 'up'],
       // No default route leads out of the lab; ClusterIPs still need a route
@@ -41,13 +57,20 @@ export function upCommands(plan: LabPlan): string[][] {
       // have their default route for that).
       ['ip', '-n', n.netns, 'route', 'add', plan.serviceCidr, 'dev', 'eth0'],
     );
+    if (rt && own) {
+      for (const s of plan.subnets) if (s !== own) cmds.push(['ip', '-n', n.netns, 'route', 'add', `${s.base}/${s.prefix}`, 'via', own.gateway]);
+    }
   }
   return cmds;
 }
 
 /** The commands that remove it: deleting a namespace deletes its links, and a veth goes with either end. */
 export function downCommands(plan: LabPlan): string[][] {
-  return [...plan.nodes.map((n) => ['ip', 'netns', 'delete', n.netns]), ['ip', 'netns', 'delete', plan.switchNetns]];
+  return [
+    ...plan.nodes.map((n) => ['ip', 'netns', 'delete', n.netns]),
+    ...(plan.routerNetns ? [['ip', 'netns', 'delete', plan.routerNetns]] : []),
+    ['ip', 'netns', 'delete', plan.switchNetns],
+  ];
 }
 
 /** Builds the network; on a failure, removes what it made and rethrows naming the step. */

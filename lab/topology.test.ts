@@ -64,3 +64,37 @@ test('more than one server is refused until servers can join a cluster', (t) => 
   t.throws(() => planLab({ ...ok, servers: 3 }), { message: /--servers > 1 needs .* \(not yet built\)/ });
   t.throws(() => planLab({ ...ok, servers: 0 }), { message: /--servers must be 1 or more, not 0/ });
 });
+
+test('two subnets: nodes alternate between two bridges, a router namespace joins them, each node routes the other subnet via its .1', (t) => {
+  const p = planLab({ name: 'x', nodes: 3, dataDir: '/d', network: '172.30.0.0/24', subnets: 2 });
+  t.is(p.routerNetns, 'tsk-x-rt');
+  t.deepEqual(
+    p.nodes.map((n) => [n.ip, n.subnet]),
+    [
+      ['172.30.0.2', 0],
+      ['172.30.1.2', 1],
+      ['172.30.0.3', 0],
+    ],
+  );
+  const cmds = upCommands(p).map((c) => c.join(' '));
+  for (const want of [
+    'ip -n tsk-x-sw link add br0 type bridge',
+    'ip -n tsk-x-sw link add br1 type bridge',
+    'ip netns exec tsk-x-rt sysctl -qw net.ipv4.ip_forward=1',
+    'ip -n tsk-x-sw link add r1 type veth peer name eth1 netns tsk-x-rt',
+    'ip -n tsk-x-sw link set r1 master br1 up',
+    'ip -n tsk-x-rt addr add 172.30.1.1/24 dev eth1',
+    'ip -n tsk-x-sw link set n2 master br1 up',
+    'ip -n tsk-x-n1 route add 172.30.1.0/24 via 172.30.0.1',
+    'ip -n tsk-x-n2 route add 172.30.0.0/24 via 172.30.1.1',
+  ]) {
+    t.true(cmds.includes(want), want);
+  }
+  t.false(
+    cmds.some((c) => c.includes('MASQUERADE') || c.includes('iptables')),
+    'no NAT',
+  );
+  for (const cmd of upCommands(p)) t.true(cmd[1] === '-n' || cmd[1] === 'netns', `${cmd.join(' ')} names a namespace`);
+  t.deepEqual(downCommands(p).at(-2), ['ip', 'netns', 'delete', 'tsk-x-rt']);
+  t.throws(() => planLab({ name: 'x', nodes: 3, dataDir: '/d', network: '172.30.0.0/24', subnets: 9 }), { message: /--subnets must be 1-8, not 9/ });
+});

@@ -4,7 +4,10 @@
 //
 // Like kind, a lab is one control plane and N nodes on one machine; unlike
 // kind, the nodes are not containers but network namespaces joined by a
-// bridge that lives in a "switch" namespace of its own. Nothing is linked to
+// bridge that lives in a "switch" namespace of its own. With several
+// subnets, each subnet has its own bridge (its own layer-2 segment) and a
+// router namespace joins them: nodes of two subnets reach each other only
+// through the router, as VMs in two subnets of a cloud. Nothing is linked to
 // the host's network namespace: the nodes reach the API server through a
 // unix socket, which is a file.
 
@@ -20,6 +23,8 @@ export interface LabNode {
   readonly prefix: number;
   /** The switch-side end of the node's veth (in the switch namespace); the node side is eth0. */
   readonly switchPort: string;
+  /** The index of the node's subnet in LabPlan.subnets. */
+  readonly subnet: number;
   /** Data directory of the node's agent. */
   readonly dataDir: string;
   /** The node's cgroup parent, so nodes' pods are apart as kind's nodes' are. */
@@ -34,13 +39,28 @@ export interface LabServer {
   readonly dataDir: string;
 }
 
+/** One layer-2 segment of the lab: a bridge in the switch namespace. */
+export interface LabSubnet {
+  readonly bridge: string;
+  readonly base: string;
+  readonly prefix: number;
+  /** The router's address on it (.1), with several subnets. */
+  readonly gateway: string;
+  /** The switch-side end of the router's veth on this bridge; the router side is eth<index>. */
+  readonly routerPort: string;
+}
+
 export interface LabPlan {
   readonly name: string;
   readonly dir: string;
   /** The switch namespace holding bridge br0. */
   readonly switchNetns: string;
+  /** The first subnet's bridge and network (the only ones with one subnet). */
   readonly bridge: string;
   readonly network: { readonly base: string; readonly prefix: number };
+  readonly subnets: readonly LabSubnet[];
+  /** The namespace routing between the subnets (ip_forward on there only, no NAT); undefined with one subnet. */
+  readonly routerNetns: string | undefined;
   /** Service ClusterIPs (the server's --service-cidr): every node routes it to its own eth0 so the proxy's DNAT sees it. */
   readonly serviceCidr: string;
   /** The API server's unix socket (the nodes reach it through their link, LabNode.apiSocket). */
@@ -63,10 +83,17 @@ export interface PlanInput {
   network: string;
   /** Default 10.96.0.0/16, the API server's default. */
   serviceCidr?: string;
+  /**
+   * Number of subnets (default 1): subnet k is the k-th block of `network`'s
+   * size after it (172.30.0.0/24, 172.30.1.0/24, ...); node i goes into subnet
+   * (i-1) mod subnets, so node 1 and node 2 are on different segments.
+   */
+  subnets?: number;
 }
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$/;
 export const MAX_NODES = 250;
+export const MAX_SUBNETS = 8;
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
 
 /** Parses A.B.C.D/N; the base is masked. Throws an Error saying what is wrong. */
@@ -95,19 +122,31 @@ export function planLab(input: PlanInput): LabPlan {
   // and `tsk server --server URL --token T`), which tsk does not have yet.
   if (servers > 1) throw new Error(`--servers > 1 needs servers that join a cluster (tsk server --cluster-init / --server URL --token) (not yet built)`);
   const network = parseCidr(input.network);
+  const subnetCount = input.subnets ?? 1;
+  if (!Number.isInteger(subnetCount) || subnetCount < 1 || subnetCount > MAX_SUBNETS) throw new Error(`--subnets must be 1-${MAX_SUBNETS}, not ${subnetCount}`);
   const hosts = 2 ** (32 - network.prefix) - 3; // network, gateway (.1), broadcast
-  if (input.nodes > hosts) throw new Error(`${input.network} has room for ${hosts} nodes, not ${input.nodes}`);
+  const perSubnet = Math.ceil(input.nodes / subnetCount);
+  if (perSubnet > hosts) throw new Error(`${input.network} has room for ${hosts} nodes${subnetCount > 1 ? ' per subnet' : ''}, not ${perSubnet}`);
   const dir = `${input.dataDir.replace(/\/+$/, '')}/lab/${input.name}`;
-  const base = parseIPv4(network.base) ?? 0;
+  const size = 2 ** (32 - network.prefix);
+  const first = parseIPv4(network.base) ?? 0;
+  if (first + subnetCount * size > 2 ** 32) throw new Error(`${input.network}: ${subnetCount} subnets of its size run past 255.255.255.255`);
+  const subnets: LabSubnet[] = [];
+  for (let k = 0; k < subnetCount; k++) {
+    const base = first + k * size;
+    subnets.push({ bridge: `br${k}`, base: formatIPv4(base), prefix: network.prefix, gateway: formatIPv4(base + 1), routerPort: `r${k}` });
+  }
   const nodes: LabNode[] = [];
   for (let i = 1; i <= input.nodes; i++) {
     const name = `${input.name}-node-${i}`;
+    const subnet = (i - 1) % subnetCount;
     nodes.push({
       name,
       netns: `tsk-${input.name}-n${i}`,
-      ip: formatIPv4(base + 1 + i),
+      ip: formatIPv4(first + subnet * size + 2 + Math.floor((i - 1) / subnetCount)),
       prefix: network.prefix,
       switchPort: `n${i}`,
+      subnet,
       dataDir: `${dir}/${name}`,
       cgroupRoot: `tsk-${input.name}-n${i}`,
       apiSocket: `${dir}/${name}/api.sock`,
@@ -122,6 +161,8 @@ export function planLab(input: PlanInput): LabPlan {
     switchNetns: `tsk-${input.name}-sw`,
     bridge: 'br0',
     network,
+    subnets,
+    routerNetns: subnetCount > 1 ? `tsk-${input.name}-rt` : undefined,
     serviceCidr: (() => {
       const c = parseCidr(input.serviceCidr ?? DEFAULT_SERVICE_CIDR);
       return `${c.base}/${c.prefix}`;

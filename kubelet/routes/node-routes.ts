@@ -58,13 +58,17 @@ export function planRoutes(desired: readonly PodRoute[], actual: ReadonlyMap<str
 /** Runs `ip ARGS` (in a namespace when the runner was made for one) and returns stdout. */
 export type IpRunner = (args: readonly string[]) => Promise<string>;
 
-/** The real runner; with `netns`, every command acts in that namespace (ip -n), never in this process's own. */
-export function ipRunner(netns?: string): IpRunner {
+/**
+ * The real runner of iproute2's `ip` (or, with `tool`, its `bridge`, for FDB
+ * entries); with `netns`, every command acts in that namespace (-n), never in
+ * this process's own.
+ */
+export function ipRunner(netns?: string, tool: 'ip' | 'bridge' = 'ip'): IpRunner {
   return (args) =>
     new Promise((resolve, reject) => {
       const full = netns ? ['-n', netns, ...args] : [...args];
-      execFile('ip', full, { timeout: 10_000 }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`ip ${full.join(' ')}: ${String(stderr).trim() || err.message}`));
+      execFile(tool, full, { timeout: 10_000 }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`${tool} ${full.join(' ')}: ${String(stderr).trim() || err.message}`));
         else resolve(String(stdout));
       });
     });

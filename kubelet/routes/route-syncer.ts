@@ -5,13 +5,16 @@
 
 import type { Node } from '../../api/gen/tsk/v1/core';
 import { type Clock, realClock, type SharedInformerFactory, type TimerHandle } from '../../client';
-import { applyRoutes, desiredRoutes, planRoutes, readRoutes, type IpRunner } from './node-routes';
+import type { IpRunner } from './node-routes';
+import { hostGwBackend, type RoutesBackend } from './backends';
 import { errorMessage } from '../../util/errors';
 
 export interface RouteSyncerOptions {
   readonly informers: SharedInformerFactory;
   readonly nodeName: string;
   readonly ip: IpRunner;
+  /** What a sync does; default host-gw routes through `ip`. */
+  readonly backend?: RoutesBackend;
   readonly clock?: Clock;
   /** Full resync interval; default 30 s. */
   readonly resyncMs?: number;
@@ -42,14 +45,9 @@ export function startRouteSyncer(o: RouteSyncerOptions): RouteSyncer {
     timer = clock.setTimeout(() => void run(), ms);
   };
 
+  const backend = o.backend ?? hostGwBackend(o.ip, o.nodeName);
   const sync = async (): Promise<void> => {
-    const want = desiredRoutes(informer.store.list() as Node[], o.nodeName);
-    const plan = planRoutes(want, await readRoutes(o.ip));
-    const changed = await applyRoutes(o.ip, plan);
-    if (changed > 0) {
-      for (const r of plan.replace) log(`route ${r.dst} via ${r.via} (node ${r.node})`);
-      for (const dst of plan.remove) log(`route ${dst} removed`);
-    }
+    for (const line of await backend.sync(informer.store.list() as Node[])) log(line);
   };
 
   // One sync at a time; a request during a sync runs once more afterwards.
@@ -64,7 +62,7 @@ export function startRouteSyncer(o: RouteSyncerOptions): RouteSyncer {
       if (informer.hasSynced()) await sync();
       else next = 200;
     } catch (err) {
-      log(`route sync failed: ${errorMessage(err)}`);
+      log(`${backend.name} sync failed: ${errorMessage(err)}`);
       next = o.retryMs ?? 2000;
     } finally {
       running = false;
