@@ -693,7 +693,7 @@ test.serial('pod-level PID limit (KEP-6063): spec.resources.limits.pids is the p
   const pod = bound(env.node, env.image, 'pidlimit', {}, ['sleep', '3600']);
   pod.spec!.resources = { limits: { pids: '20' } };
   const created = await env.clientset.pods.create(pod);
-  t.deepEqual(created.spec?.resources, { limits: { pids: '20' } }, 'pids is not defaulted into requests');
+  t.is(created.spec?.resources?.requests?.['pids'], undefined, 'pids is not defaulted into requests');
   const p = await waitPod(env, 'pidlimit', (x) => x.status?.phase === 'Running', 'pidlimit Running');
   t.is(podCgroupFile(p.metadata?.uid ?? '', 'pids', 'pids.max'), '20');
   await env.clientset.pods.delete('pidlimit', { namespace: 'default' });
