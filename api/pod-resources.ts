@@ -69,3 +69,25 @@ export function aggregateContainerRequests(spec: PodSpec | undefined): ResourceQ
 export function aggregateContainerLimits(spec: PodSpec | undefined): ResourceQuantities {
   return aggregate(spec, (c) => c.resources?.limits);
 }
+
+/**
+ * The pod-level PID limit (KEP-6063): `pids` is a limit only, set only in
+ * spec.resources.limits, never per container, and not a compute resource
+ * (no requests, no QoS, no scheduling), so it stays out of
+ * isSupportedPodLevelResource.
+ */
+export const POD_PIDS_RESOURCE = 'pids';
+
+/** Why a spec.resources.limits.pids value is invalid; empty when it is a positive integer. */
+export function podPidsLimitErrors(value: string): string[] {
+  const q = tryParseQuantity(value);
+  if (q === undefined || q.sign() <= 0 || q.nanos % 1_000_000_000n !== 0n) return ['must be a positive integer'];
+  return [];
+}
+
+/** spec.resources.limits.pids as a number, when the pod sets a valid one. */
+export function podPidsLimit(spec: PodSpec | undefined): number | undefined {
+  const value = spec?.resources?.limits?.[POD_PIDS_RESOURCE];
+  if (value === undefined || podPidsLimitErrors(value).length > 0) return undefined;
+  return tryParseQuantity(value)?.value();
+}

@@ -633,7 +633,7 @@ test.serial("hostPID: the containers see the node's processes (the kubelet's own
 });
 
 /** A cgroup file of the pod's cgroup as the kubelet made it (default --cgroup-root tsk), trimmed; "" when missing. */
-function podCgroupFile(uid: string, controller: 'cpu' | 'memory', file: string): string {
+function podCgroupFile(uid: string, controller: 'cpu' | 'memory' | 'pids', file: string): string {
   const cgroups = new CgroupManager(detectCgroupLayout());
   const dir =
     cgroups.layout.version === 2
@@ -679,6 +679,36 @@ test.serial('pod-level resources: the pod cgroup gets the memory limit, cpu quot
   await t.throwsAsync(env.clientset.pods.create(tooBig), {
     message:
       /spec\.resources\.requests\[memory\]: Invalid value: "64Mi": must be greater than or equal to aggregate container requests of 128Mi.*spec\.resources\.containers\[0\]\[memory\]\.limits: Invalid value: "128Mi": must be less than or equal to pod limits of 64Mi/,
+  });
+});
+
+/** A shell that starts `n` background sleeps in a subshell; exits non-zero when a fork fails (busybox sh: "can't fork"). */
+function forkScript(n: number): string {
+  return `( i=0; while [ $i -lt ${n} ]; do sleep 60 & i=$((i+1)); done; exit 0 ); exit $?`;
+}
+
+test.serial('pod-level PID limit (KEP-6063): spec.resources.limits.pids is the pod cgroup pids.max; a fork beyond it fails', async (t) => {
+  const env = t.context;
+  // As Kubernetes' pod-level-pid-limit.yaml, with a small limit.
+  const pod = bound(env.node, env.image, 'pidlimit', {}, ['sleep', '3600']);
+  pod.spec!.resources = { limits: { pids: '20' } };
+  const created = await env.clientset.pods.create(pod);
+  t.is(created.spec?.resources?.requests?.['pids'], undefined, 'pids is not defaulted into requests');
+  const p = await waitPod(env, 'pidlimit', (x) => x.status?.phase === 'Running', 'pidlimit Running');
+  t.is(podCgroupFile(p.metadata?.uid ?? '', 'pids', 'pids.max'), '20');
+  await env.clientset.pods.delete('pidlimit', { namespace: 'default' });
+
+  // 30 processes do not fit in 20 PIDs; the same 30 fit in 100 (the control: the limit, not the shell, stops them).
+  const limited = await checkInPod(env, 'pidlimit-fork', { resources: { limits: { pids: '20' } } }, forkScript(30));
+  t.is(limited.status?.phase, 'Failed', JSON.stringify(limited.status?.containerStatuses?.[0]?.state));
+  const roomy = await checkInPod(env, 'pidlimit-roomy', { resources: { limits: { pids: '100' } } }, forkScript(30));
+  t.is(roomy.status?.phase, 'Succeeded', JSON.stringify(roomy.status?.containerStatuses?.[0]?.state));
+
+  const bad = bound(env.node, env.image, 'pidlimit-bad', {}, ['true']);
+  bad.spec!.resources = { requests: { pids: '10' }, limits: { pids: '0' } };
+  await t.throwsAsync(env.clientset.pods.create(bad), {
+    message:
+      /spec\.resources\.limits\[pids\]: Invalid value: "0": must be a positive integer.*spec\.resources\.requests\[pids\]: Forbidden: pids may only be set as a limit, not a request/,
   });
 });
 

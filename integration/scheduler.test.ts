@@ -1,6 +1,6 @@
 // The scheduler against a real etcd and API server: pods get bound with a
 // Scheduled event; resources, node selectors, node affinity, scheduling
-// gates, taints and cordons are honoured, with Kubernetes' FailedScheduling messages; a burst spreads; a
+// gates, taints (also numeric Gt/Lt tolerations) and cordons are honoured, with Kubernetes' FailedScheduling messages; a burst spreads; a
 // restart in the middle of a burst binds every pod exactly once; topology
 // spread constraints and pod anti-affinity place pods as Kubernetes does.
 
@@ -274,6 +274,26 @@ test('tainted and cordoned nodes are avoided unless tolerated', async (t) => {
     'wants-tainted unschedulable',
   );
   t.falsy((await podsByName(c.cs)).get('wants-tainted')?.spec?.nodeName);
+});
+
+test('a Gt toleration (KEP-5471) schedules onto the node tainted above the threshold, never the one below', async (t) => {
+  const c = await cluster(t);
+  const SLA = 'servicelevel.organization.example/agreed-service-level';
+  await createNode(c.cs, 'sla-950', { taints: [{ key: SLA, value: '950', effect: 'NoSchedule' }] });
+  await createNode(c.cs, 'sla-800', { taints: [{ key: SLA, value: '800', effect: 'NoSchedule' }] });
+  c.start();
+  // The pod of the documentation's pod-with-numeric-toleration.yaml, three times: the 800 node never fits.
+  const names = ['numeric-1', 'numeric-2', 'numeric-3'];
+  for (const n of names) await c.cs.pods.create(pod(n, { tolerations: [{ key: SLA, operator: 'Gt', value: '900', effect: 'NoSchedule' }] }));
+  await c.cs.pods.create(pod('lt-900', { tolerations: [{ key: SLA, operator: 'Lt', value: '900', effect: 'NoSchedule' }] }));
+  const pods = await waitBound(c.cs, [...names, 'lt-900']);
+  for (const n of names) t.is(pods.get(n)?.spec?.nodeName, 'sla-950', n);
+  t.is(pods.get('lt-900')?.spec?.nodeName, 'sla-800');
+  const err = await c.cs.pods.create(pod('bad', { tolerations: [{ key: SLA, operator: 'Gt', value: '0900' }] })).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.regex(String(err), /spec\.tolerations\[0\]\.value.*must be a valid decimal integer in canonical form/);
 });
 
 test('a burst of 20 pods spreads about evenly over 2 equal nodes', async (t) => {

@@ -146,6 +146,16 @@ test('buildPodResources: the pod cgroup gets pod-level cpu shares, quota and mem
   t.throws(() => buildPodResources(p), { instanceOf: ContainerConfigError, message: /^spec\.resources\.requests\.cpu "lots": / });
 });
 
+test('buildPodResources: spec.resources.limits.pids becomes the pod cgroup pids.max, alone or beside cpu and memory', (t) => {
+  const p = pod();
+  p.spec!.resources = { limits: { pids: '2048' } };
+  t.deepEqual(buildPodResources(p), { pidsLimit: 2048 });
+  p.spec!.resources = { limits: { memory: '64Mi', pids: '10' } };
+  t.deepEqual(buildPodResources(p), { memoryLimitBytes: 64 * 1024 ** 2, pidsLimit: 10 });
+  p.spec!.resources = { limits: { pids: '1G' } };
+  t.deepEqual(buildPodResources(p), { pidsLimit: 4 * 1024 * 1024 }, 'capped at the kernel PID_MAX_LIMIT');
+});
+
 test('resourceFieldRef: a container without its own limit sees the pod-level limit, else the node allocatable', (t) => {
   const p = pod();
   const c = p.spec!.containers![0]!;

@@ -9,7 +9,7 @@
 
 import * as os from 'node:os';
 import type { Container, EnvVar, Pod, VolumeMount } from '../api/gen/tsk/v1/core';
-import { isPodLevelResourcesSet } from '../api/pod-resources';
+import { isPodLevelResourcesSet, podPidsLimit } from '../api/pod-resources';
 import { parseQuantity } from '../api/quantity';
 import { ANNOTATION_GRACE_PERIOD, ANNOTATION_RESTART_COUNT, LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from './pod-runtime';
 import type { ContainerConfig, ContainerResources, ContainerSecurity, Mount } from './runtime/runtime';
@@ -159,13 +159,24 @@ export function buildResources(c: Container): ContainerResources {
   return out;
 }
 
+/** The kernel's PID_MAX_LIMIT (4M on 64-bit): the largest value pids.max accepts. */
+const PID_MAX_LIMIT = 4 * 1024 * 1024;
+
 /**
  * The pod cgroup's resources from pod-level resources (spec.resources):
  * requests.cpu -> cpu shares, limits.cpu -> CFS quota, limits.memory ->
- * memory limit, as ResourceConfigForPod. Empty when the pod sets none (its
+ * memory limit, as ResourceConfigForPod, and limits.pids -> pids.max
+ * (KEP-6063; tsk's kubelet has no node-wide podPidsLimit, so the pod's
+ * value is the effective one). Empty when the pod sets none (its
  * containers' own cgroups carry their limits).
  */
 export function buildPodResources(pod: Pod): ContainerResources {
+  const pids = podPidsLimit(pod.spec);
+  // The kernel refuses a pids.max above PID_MAX_LIMIT; such a limit cannot bind anyway.
+  return { ...buildPodComputeResources(pod), ...(pids !== undefined ? { pidsLimit: Math.min(pids, PID_MAX_LIMIT) } : {}) };
+}
+
+function buildPodComputeResources(pod: Pod): ContainerResources {
   const spec = pod.spec;
   if (!isPodLevelResourcesSet(spec)) return {};
   const limits = spec?.resources?.limits ?? {};

@@ -313,6 +313,25 @@ test('filters: taints, cordon and nodeSelector steer the pod', async (t) => {
   t.truthy(nodeOf(h, 'tolerant'));
 });
 
+test('filters: a Gt toleration (KEP-5471) admits a node whose taint value is above the threshold, not one below', async (t) => {
+  const SLA = 'servicelevel.organization.example/agreed-service-level';
+  const h = harness([
+    makeNode('sla-950', { taints: [{ key: SLA, value: '950', effect: 'NoSchedule' }] }),
+    makeNode('sla-800', { taints: [{ key: SLA, value: '800', effect: 'NoSchedule' }] }),
+  ]);
+  h.submit(
+    makePod('numeric', { tolerations: [{ key: SLA, operator: 'Gt', value: '900', effect: 'NoSchedule' }] }),
+    makePod('too-strict', { tolerations: [{ key: SLA, operator: 'Gt', value: '960', effect: 'NoSchedule' }] }),
+  );
+  await h.run();
+  t.is(nodeOf(h, 'numeric'), 'sla-950');
+  t.is(nodeOf(h, 'too-strict'), undefined);
+  t.is(
+    podScheduled(h, 'too-strict')?.message,
+    `0/2 nodes are available: 1 node(s) had untolerated taint {${SLA}: 800}, 1 node(s) had untolerated taint {${SLA}: 950}.`,
+  );
+});
+
 test('a pod deleted or bound before its cycle is skipped', async (t) => {
   const h = harness([makeNode('n1')]);
   h.submit(makePod('gone'), makePod('bound'));

@@ -83,6 +83,26 @@ const CASES: Array<[string, Pod, Expected[]]> = [
       [`${R}.requests[hugepages-2Mi]`, 'FieldValueInvalid', 'must be greater than or equal to aggregate container requests of 4Mi'],
     ],
   ],
+  ['a pod-level PID limit (KEP-6063, pod-level-pid-limit.yaml)', podWith({ limits: { pids: '2048' } }), []],
+  ['a PID limit beside cpu and memory', podWith({ limits: { cpu: '1', memory: '200Mi', pids: '100' } }), []],
+  ['a PID limit of 0', podWith({ limits: { pids: '0' } }), [[`${R}.limits[pids]`, 'FieldValueInvalid', 'Invalid value: "0": must be a positive integer']]],
+  ['a fractional PID limit', podWith({ limits: { pids: '1500m' } }), [[`${R}.limits[pids]`, 'FieldValueInvalid', 'must be a positive integer']]],
+  ['a negative PID limit', podWith({ limits: { pids: '-5' } }), [[`${R}.limits[pids]`, 'FieldValueInvalid', 'must be a positive integer']]],
+  ['an unparsable PID limit', podWith({ limits: { pids: 'many' } }), [[`${R}.limits[pids]`, 'FieldValueInvalid', 'must be a positive integer']]],
+  [
+    'pids as a request',
+    podWith({ requests: { pids: '100' }, limits: { pids: '100' } }),
+    [[`${R}.requests[pids]`, 'FieldValueForbidden', 'pids may only be set as a limit, not a request']],
+  ],
+  [
+    'pids on a container',
+    podWith({}, (p) => (p.spec!.containers![0]!.resources!.limits!['pids'] = '100')),
+    [
+      ['spec.containers[0].resources.limits[pids]', 'FieldValueForbidden', 'pids may only be set as a pod-level limit (spec.resources.limits)'],
+      // Defaulting copied the limit into the container's requests.
+      ['spec.containers[0].resources.requests[pids]', 'FieldValueForbidden', 'pids may only be set as a pod-level limit'],
+    ],
+  ],
 ];
 
 for (const [name, pod, expected] of CASES) {

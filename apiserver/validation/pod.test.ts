@@ -273,7 +273,22 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
   [
     'toleration operator unknown',
     (p) => (p.spec!.tolerations![0]!.operator = 'In'),
-    [['spec.tolerations[0].operator', 'FieldValueNotSupported', 'supported values: "Equal", "Exists"']],
+    [['spec.tolerations[0].operator', 'FieldValueNotSupported', 'supported values: "Equal", "Exists", "Gt", "Lt"']],
+  ],
+  [
+    'Gt toleration with a non-integer value',
+    (p) => p.spec!.tolerations!.splice(1, 0, { key: 'k', operator: 'Gt', value: 'high' }),
+    [['spec.tolerations[1].value', 'FieldValueInvalid', 'must be a valid decimal integer in canonical form']],
+  ],
+  [
+    'Lt toleration with leading zeros',
+    (p) => p.spec!.tolerations!.splice(1, 0, { key: 'k', operator: 'Lt', value: '0900' }),
+    [['spec.tolerations[1].value', 'FieldValueInvalid', 'Invalid value: "0900": must be a valid decimal integer in canonical form']],
+  ],
+  [
+    'Gt toleration beyond int64',
+    (p) => p.spec!.tolerations!.splice(1, 0, { key: 'k', operator: 'Gt', value: '9223372036854775808', effect: 'NoSchedule' }),
+    [['spec.tolerations[1].value', 'FieldValueInvalid', 'must fit in a 64-bit signed integer']],
   ],
   [
     'toleration effect unknown',
@@ -549,6 +564,11 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
       c.livenessProbe = { exec: { command: ['true'] }, successThreshold: 2 };
     },
     [['spec.initContainers[0].livenessProbe.successThreshold', 'FieldValueInvalid', 'Invalid value: 2: must be 1']],
+  ],
+  [
+    'Gt and Lt tolerations with int64 values (KEP-5471)',
+    (p) => p.spec!.tolerations!.push({ key: 'a', operator: 'Gt', value: '900', effect: 'NoSchedule' }, { key: 'b', operator: 'Lt', value: '-5' }),
+    [],
   ],
   ['emptyDir mode 01777 (a shared /tmp)', (p) => (p.spec!.volumes![0]!.emptyDir = { mode: 0o1777 }), []],
   [

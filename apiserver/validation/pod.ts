@@ -22,6 +22,7 @@ import type {
 } from '../../api/gen/tsk/v1/core';
 import type { IntOrString, ObjectMeta } from '../../api/gen/tsk/v1/meta';
 import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName, validateLabelValue } from '../../api/labels';
+import { decimalIntegerErrors } from '../../api/tolerations';
 import { validateAffinity } from './affinity';
 import { validateTopologySpreadConstraints } from './pod-affinity';
 import { duplicate, forbidden, invalid, invalidEach, notFound, notSupported, Path, required, tooMany } from './field';
@@ -541,6 +542,9 @@ function validateHostNetwork(spec: PodSpec, path: Path): Cause[] {
   return errs;
 }
 
+/** The operators Kubernetes lists in its "supported values" message, in its order. */
+const TOLERATION_OPERATORS = ['Equal', 'Exists', 'Gt', 'Lt'];
+
 export function validateTolerations(tolerations: readonly Toleration[], path: Path): Cause[] {
   const errs: Cause[] = [];
   tolerations.forEach((t, i) => {
@@ -559,8 +563,12 @@ export function validateTolerations(tolerations: readonly Toleration[], path: Pa
       if (msgs.length > 0) errs.push(invalid(p.child('operator'), t.value ?? '', msgs.join(';')));
     } else if (op === 'Exists') {
       if (t.value) errs.push(invalid(p.child('operator'), t, "value must be empty when `operator` is 'Exists'"));
+    } else if (op === 'Gt' || op === 'Lt') {
+      // KEP-5471 threshold operators: the value is compared as an int64.
+      const msgs = decimalIntegerErrors(t.value ?? '');
+      if (msgs.length > 0) errs.push(invalid(p.child('value'), t.value ?? '', msgs.join('; ')));
     } else {
-      errs.push(notSupported(p.child('operator'), op, ['Equal', 'Exists']));
+      errs.push(notSupported(p.child('operator'), op, TOLERATION_OPERATORS));
     }
     errs.push(...validateTaintEffect(t.effect, true, p.child('effect')));
   });

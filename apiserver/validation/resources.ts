@@ -4,9 +4,16 @@
 import type { Cause } from '../../api/errors';
 import type { PodSpec, ResourceRequirements } from '../../api/gen/tsk/v1/core';
 import { isQualifiedName } from '../../api/labels';
-import { aggregateContainerLimits, aggregateContainerRequests, isSupportedPodLevelResource, SUPPORTED_POD_LEVEL_RESOURCES } from '../../api/pod-resources';
+import {
+  aggregateContainerLimits,
+  aggregateContainerRequests,
+  isSupportedPodLevelResource,
+  POD_PIDS_RESOURCE,
+  podPidsLimitErrors,
+  SUPPORTED_POD_LEVEL_RESOURCES,
+} from '../../api/pod-resources';
 import { parseQuantity, QuantityParseError, type Quantity } from '../../api/quantity';
-import { invalid, invalidEach, notSupported, type Path, required } from './field';
+import { forbidden, invalid, invalidEach, notSupported, type Path, required } from './field';
 import { NONNEGATIVE_MSG } from './values';
 
 /** Resources a container may request without a domain prefix. */
@@ -43,6 +50,7 @@ export function validateResourceName(name: string, path: Path): Cause[] {
 }
 
 function validateContainerResourceName(name: string, path: Path): Cause[] {
+  if (name === POD_PIDS_RESOURCE) return [forbidden(path, 'pids may only be set as a pod-level limit (spec.resources.limits)')];
   const errs = validateResourceName(name, path);
   if (errs.length > 0) return errs;
   if (!name.includes('/')) {
@@ -129,8 +137,34 @@ export function validateResourceRequirements(
  */
 export function validatePodResources(spec: PodSpec, path: Path): Cause[] {
   if (!spec.resources) return [];
-  const errs = validateResourceRequirements(spec.resources, path, validatePodResourceName);
-  errs.push(...validatePodResourceConsistency(spec, spec.resources, path));
+  const { pids, rest } = splitPids(spec.resources);
+  const errs = validatePodPids(spec.resources, pids, path);
+  errs.push(...validateResourceRequirements(rest, path, validatePodResourceName));
+  errs.push(...validatePodResourceConsistency(spec, rest, path));
+  return errs;
+}
+
+/** spec.resources without pids, which is not a compute resource and has rules of its own (validatePodPids). */
+function splitPids(res: ResourceRequirements): { pids: string | undefined; rest: ResourceRequirements } {
+  const without = (list: Readonly<Record<string, string>> | undefined): Record<string, string> =>
+    Object.fromEntries(Object.entries(list ?? {}).filter(([name]) => name !== POD_PIDS_RESOURCE));
+  return { pids: res.limits?.[POD_PIDS_RESOURCE], rest: { ...res, limits: without(res.limits), requests: without(res.requests) } };
+}
+
+/**
+ * KEP-6063 Per-Pod PID Limit: spec.resources.limits.pids is a positive
+ * integer, and pids is a limit only (no request: PIDs are not reserved or
+ * scheduled on).
+ */
+function validatePodPids(res: ResourceRequirements, pids: string | undefined, path: Path): Cause[] {
+  const errs: Cause[] = [];
+  if (pids !== undefined) {
+    const msgs = podPidsLimitErrors(pids);
+    if (msgs.length > 0) errs.push(invalid(path.child('limits').key(POD_PIDS_RESOURCE), pids, msgs.join('; ')));
+  }
+  if (res.requests?.[POD_PIDS_RESOURCE] !== undefined) {
+    errs.push(forbidden(path.child('requests').key(POD_PIDS_RESOURCE), 'pids may only be set as a limit, not a request'));
+  }
   return errs;
 }
 

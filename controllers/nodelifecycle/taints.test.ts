@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Node, Taint, Toleration } from '../../api/gen/tsk/v1/core';
-import { desiredTaints, evictionFor, reconcileTaints, tolerates, TAINT_NOT_READY, TAINT_UNREACHABLE } from './taints';
+import { desiredTaints, evictionFor, reconcileTaints, TAINT_NOT_READY, TAINT_UNREACHABLE } from './taints';
 
 const node = (conditions: Record<string, string>, unschedulable = false): Node => ({
   metadata: { name: 'n1' },
@@ -52,22 +52,6 @@ test('reconcileTaints keeps foreign taints and the timeAdded of kept ones, stamp
 const unreachable: Taint = { key: TAINT_UNREACHABLE, effect: 'NoExecute', timeAdded: '2024-01-01T00:00:00Z' };
 const T0 = Date.parse('2024-01-01T00:00:00Z');
 
-const tolerationCases: [string, Toleration, Taint, boolean][] = [
-  ['Exists on the key', { key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoExecute' }, unreachable, true],
-  ['Exists without key tolerates everything', { operator: 'Exists' }, unreachable, true],
-  ['other effect', { key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoSchedule' }, unreachable, false],
-  ['other key', { key: TAINT_NOT_READY, operator: 'Exists' }, unreachable, false],
-  ['Equal with the value', { key: 'k', operator: 'Equal', value: 'v' }, { key: 'k', value: 'v', effect: 'NoExecute' }, true],
-  ['Equal with another value', { key: 'k', operator: 'Equal', value: 'w' }, { key: 'k', value: 'v', effect: 'NoExecute' }, false],
-  ['empty operator means Equal', { key: 'k', value: 'v' }, { key: 'k', value: 'v', effect: 'NoExecute' }, true],
-];
-
-for (const [title, tol, taint, want] of tolerationCases) {
-  test(`tolerates: ${title}`, (t) => {
-    t.is(tolerates(tol, taint), want);
-  });
-}
-
 const evictionCases: [string, Toleration[], number, string][] = [
   ['no toleration: evict at once', [], T0, 'evict'],
   ['tolerated forever: keep', [{ key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoExecute' }], T0 + 1e9, 'keep'],
@@ -98,4 +82,12 @@ test('evictionFor: one untolerated taint among tolerated ones evicts', (t) => {
   const tols: Toleration[] = [{ key: TAINT_UNREACHABLE, operator: 'Exists' }];
   const d = evictionFor(tols, [unreachable, { key: 'other', effect: 'NoExecute' }], () => T0, T0);
   t.is(d.action, 'evict');
+});
+
+test('evictionFor: a NoExecute threshold taint is matched by Gt/Lt tolerations (api/tolerations)', (t) => {
+  const sla: Taint = { key: 'example.com/sla', value: '950', effect: 'NoExecute', timeAdded: '2024-01-01T00:00:00Z' };
+  const at = (): number => T0;
+  t.deepEqual(evictionFor([{ key: 'example.com/sla', operator: 'Gt', value: '900' }], [sla], at, T0), { action: 'keep' });
+  t.deepEqual(evictionFor([{ key: 'example.com/sla', operator: 'Lt', value: '900' }], [sla], at, T0), { action: 'evict' });
+  t.deepEqual(evictionFor([{ key: 'example.com/sla', operator: 'Gt', value: '900' }], [{ ...sla, value: 'high' }], at, T0), { action: 'evict' });
 });

@@ -3,6 +3,7 @@
 // NoExecute tainting pass and the taint-eviction controller's rules).
 
 import type { Node, NodeCondition, Taint, Toleration } from '../../api/gen/tsk/v1/core';
+import { toleratesTaint } from '../../api/tolerations';
 
 export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
 export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
@@ -79,16 +80,6 @@ export function reconcileTaints(current: readonly Taint[], desired: readonly Tai
   return [...kept, ...added.map((d) => (d.effect === NO_EXECUTE ? { ...d, timeAdded: now } : { ...d }))];
 }
 
-/** Kubernetes' Toleration.ToleratesTaint. */
-export function tolerates(tol: Toleration, taint: Taint): boolean {
-  if (tol.effect && tol.effect !== taint.effect) return false;
-  if (tol.key && tol.key !== taint.key) return false;
-  // An empty key with Exists matches every taint.
-  if (tol.operator === 'Exists') return true;
-  if (!tol.operator || tol.operator === 'Equal') return (tol.value ?? '') === (taint.value ?? '');
-  return false;
-}
-
 export type Eviction = { action: 'keep' } | { action: 'evict' } | { action: 'wait'; atMs: number };
 
 /**
@@ -102,7 +93,7 @@ export function evictionFor(tolerations: readonly Toleration[], taints: readonly
   let at = Infinity;
   for (const taint of taints) {
     if (taint.effect !== NO_EXECUTE) continue;
-    const matching = tolerations.filter((tol) => tolerates(tol, taint));
+    const matching = tolerations.filter((tol) => toleratesTaint(tol, taint));
     if (matching.length === 0) return { action: 'evict' };
     // As Kubernetes' getMinTolerationTime: the shortest tolerationSeconds of
     // the matching tolerations wins; only when none has one is it forever.

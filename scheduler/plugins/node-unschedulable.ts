@@ -4,7 +4,7 @@
 
 import type { FilterPlugin, NodeInfo, PodInfo, Status } from '../framework/types';
 import { SUCCESS, unschedulable } from '../framework/types';
-import { podToleratesTaint } from './tolerations';
+import { podToleratesTaint } from '../../api/tolerations';
 
 export const NODE_UNSCHEDULABLE = 'NodeUnschedulable';
 export const ERR_REASON_UNSCHEDULABLE = 'node(s) were unschedulable';

@@ -6,7 +6,7 @@
 import type { Taint } from '../../api/gen/tsk/v1/core';
 import type { FilterPlugin, NodeInfo, PodInfo, ScorePlugin, Status } from '../framework/types';
 import { MAX_NODE_SCORE, SUCCESS, unschedulable } from '../framework/types';
-import { podToleratesTaint } from './tolerations';
+import { podToleratesTaint } from '../../api/tolerations';
 
 export const TAINT_TOLERATION = 'TaintToleration';
 
