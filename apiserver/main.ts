@@ -6,7 +6,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { adminConfigPath, writeClientConfig, defaultConfigPath, upsertContext, type ClientCredentials, type ContextEntry } from '../client';
-import { EMBEDDED_ETCD_QUOTA_BYTES, type EtcdTlsFiles } from '../util/etcd-process';
+import { EMBEDDED_ETCD_QUOTA_BYTES, type EtcdClusterOptions, type EtcdTlsFiles } from '../util/etcd-process';
 import { EmbeddedEtcd } from './etcd/embedded';
 import { issue, loadOrCreateClusterPki, type ClusterPki, type Sans } from '../util/pki';
 import { hostFacts, servingSans } from './serving-names';
@@ -21,6 +21,11 @@ import { clusterReset, etcdUrlFile } from './etcd/reset';
 import { startSnapshotSchedule, type RunningSnapshotSchedule } from './etcd/snapshot-schedule';
 import type { SnapshotInfo } from './etcd/snapshots';
 import { connectEtcd } from './storage/etcd-connection';
+import { defaultAdvertiseAddress } from './ha/flags';
+import { planEmbeddedEtcd, type EtcdClusterPlan } from './ha/plan';
+import { packBootstrapData } from './ha/bootstrap-data';
+import { addMember } from './ha/members';
+import { leaveCluster, memberToLeave } from './ha/leave';
 
 function log(msg: string): void {
   console.log(`tsk apiserver: ${msg}`);
@@ -52,7 +57,10 @@ export async function startWithEtcd(
   let etcd: EmbeddedEtcd | undefined;
   // Counted once the server (and its metrics) exists; etcd starts first.
   let countEtcdRestart = (): void => undefined;
-  const sans = servingSans(flags.tlsSans, flags.address, hostFacts());
+  const advertiseAddress = flags.ha.advertiseAddress ?? defaultAdvertiseAddress(hostFacts().addresses);
+  // Before the PKI: a joining server takes the cluster's CAs from the server it joins.
+  const plan = flags.etcdServers.length === 0 ? await planEmbeddedEtcd({ dataDir: flags.dataDir, ...flags.ha, advertiseAddress }, log) : undefined;
+  const sans = servingSans(plan ? [...flags.tlsSans, plan.address] : flags.tlsSans, flags.address, hostFacts());
   // Everything but the benchmark's plaintext server on an external etcd needs the PKI.
   const needsPki = !flags.insecurePlaintext || flags.etcdServers.length === 0;
   const pki = needsPki ? await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) }) : undefined;
@@ -66,6 +74,7 @@ export async function startWithEtcd(
       dataDir: flags.dataDir,
       avoidPorts: listenPorts(flags),
       tls: embeddedEtcdTls(pki),
+      ...(plan ? { cluster: etcdCluster(plan, pki) } : {}),
       log,
       onRestart: () => countEtcdRestart(),
     });
@@ -87,7 +96,17 @@ export async function startWithEtcd(
     server = await startApiServer({
       encryption,
       // Joining needs the CA (and TLS): a plaintext benchmark server has neither.
-      bootstrap: pki === undefined ? undefined : { ca: pki.ca, tokenFile: join(flags.dataDir, 'token') },
+      bootstrap:
+        pki === undefined
+          ? undefined
+          : {
+              ca: pki.ca,
+              tokenFile: join(flags.dataDir, 'token'),
+              // Only a clustered etcd takes members; the bootstrap data is read before the member is added.
+              ...(plan
+                ? { serverJoin: async (client, name, peerUrl) => ({ files: await packBootstrapData(flags.dataDir), initialCluster: await addMember(client, name, peerUrl) }) }
+                : {}),
+            },
       etcdServers,
       etcdTls,
       tls: flags.insecurePlaintext || pki === undefined ? undefined : servingTls(flags, pki, sans, log),
@@ -173,6 +192,28 @@ function servingTls(flags: ApiServerFlags, pki: ClusterPki, sans: Sans, log: (ms
   };
 }
 
+/** The clustered etcd's settings with this server's peer certificate. */
+function etcdCluster(plan: EtcdClusterPlan, pki: ClusterPki): EtcdClusterOptions {
+  const peer = pki.paths['etcd-peer'];
+  return { ...plan, peerTls: { caFile: pki.paths['etcd-peer-ca'].cert, certFile: peer.cert, keyFile: peer.key } };
+}
+
+/** tsk server --leave: the member named in DIR leaves its cluster and DIR/etcd is wiped. */
+export async function leave(flags: ApiServerFlags, log: (msg: string) => void): Promise<void> {
+  const name = await memberToLeave(flags.dataDir);
+  const address = flags.ha.advertiseAddress ?? defaultAdvertiseAddress(hostFacts().addresses);
+  if (address === undefined) throw new Error('--advertise-address: this host has no non-loopback IPv4 address; give the one the server ran with');
+  const sans = servingSans([...flags.tlsSans, address], flags.address, hostFacts());
+  const pki = await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) });
+  await leaveCluster({
+    dataDir: flags.dataDir,
+    cluster: etcdCluster({ name, address, initialCluster: '', state: 'existing' }, pki),
+    tls: embeddedEtcdTls(pki),
+    clientTls: { caPem: pki.ca.certPem, certPem: pki.etcdClient.certPem, keyPem: pki.etcdClient.keyPem, serverName: 'localhost' },
+    log,
+  });
+}
+
 function embeddedEtcdTls(pki: ClusterPki): EtcdTlsFiles {
   return {
     caFile: pki.paths.ca.cert,
@@ -231,6 +272,10 @@ export function main(argv: string[]): Promise<number> {
 async function run(flags: ApiServerFlags): Promise<number> {
   if (flags.clusterReset) {
     await resetCluster(flags, log);
+    return 0;
+  }
+  if (flags.ha.leave) {
+    await leave(flags, log);
     return 0;
   }
   const running = await startWithEtcd(flags, log);

@@ -125,6 +125,8 @@ export interface BootstrapOptions {
   ca: CertKey;
   /** Where the server token is kept (<data-dir>/token); none is made when absent. */
   tokenFile?: string;
+  /** Joining servers (tsk server --cluster-init): adds an etcd member on the shared etcd client, returns the bootstrap data. */
+  serverJoin?: (etcd: Etcd3, name: string, peerUrl: string) => Promise<{ files: Record<string, string>; initialCluster: string[] }>;
   /** The caller of a call, for the admin-only token calls and renewals; default: the server's authenticator. */
   authenticate?: (call: CallCredentials) => UserInfo | undefined;
 }
@@ -403,7 +405,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       const hash = caHash(b.ca.certPem);
       if (b.tokenFile !== undefined) serverToken = await ensureServerToken({ file: b.tokenFile, caHash: hash, store: tokens, now: now() });
       const authenticate = b.authenticate ?? ((call: CallCredentials) => transport.authenticator.authenticate(call));
-      new Bootstrap({ ca: b.ca, caHash: hash, tokens, nodeKeys: new EtcdNodeKeyStore(etcd), authenticate, now, log }).register(server);
+      const serverJoin = b.serverJoin;
+      new Bootstrap({
+        ca: b.ca,
+        caHash: hash,
+        tokens,
+        nodeKeys: new EtcdNodeKeyStore(etcd),
+        authenticate,
+        now,
+        log,
+        ...(serverJoin ? { serverJoin: (name: string, peerUrl: string) => serverJoin(etcd, name, peerUrl) } : {}),
+      }).register(server);
     }
     // Bound before anything can fail later, so a socket file is always cleaned up.
     const bound: Bound[] = [];
