@@ -104,7 +104,12 @@ export async function startWithEtcd(
               tokenFile: join(flags.dataDir, 'token'),
               // Only a clustered etcd takes members; the bootstrap data is read before the member is added.
               ...(plan
-                ? { serverJoin: async (client, name, peerUrl) => ({ files: await packBootstrapData(flags.dataDir), initialCluster: await addMember(client, name, peerUrl) }) }
+                ? {
+                    serverJoin: async (client, name, peerUrl) => ({
+                      files: await packBootstrapData(flags.dataDir),
+                      initialCluster: await addMember(client, name, peerUrl),
+                    }),
+                  }
                 : {}),
             },
       etcdServers,

@@ -242,7 +242,9 @@ export async function pinnedClusterCa(server: string, tokenText: string, deadlin
     throw err;
   }
   if (token.caHash === undefined) {
-    throw new JoinError('--token: the short form <id>.<secret> cannot verify the server; use the K10<hash>::<id>.<secret> token in <data-dir>/token of a server');
+    throw new JoinError(
+      '--token: the short form <id>.<secret> cannot verify the server; use the K10<hash>::<id>.<secret> token in <data-dir>/token of a server',
+    );
   }
   const caPem = await fetchClusterCa(server, deadlineMs).catch((err: unknown) => {
     throw failure(server, err);
@@ -257,7 +259,14 @@ export async function pinnedClusterCa(server: string, tokenText: string, deadlin
 }
 
 /** tsk server --server URL --token TOKEN: joins the cluster's etcd as member `name` at `peerUrl` (k3s's server join). */
-export async function joinServerCluster(server: string, caPem: string, tokenText: string, name: string, peerUrl: string, deadlineMs = 30_000): Promise<ServerJoinAnswer> {
+export async function joinServerCluster(
+  server: string,
+  caPem: string,
+  tokenText: string,
+  name: string,
+  peerUrl: string,
+  deadlineMs = 30_000,
+): Promise<ServerJoinAnswer> {
   const answer: JoinServerResponse = await call(
     server,
     { verify: true, caPem },

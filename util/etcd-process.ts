@@ -109,9 +109,7 @@ function clusterArgs(c: EtcdClusterOptions, tls: EtcdTlsFiles | undefined): { cl
       c.initialCluster,
       '--initial-cluster-state',
       c.state,
-      ...(tls === undefined
-        ? []
-        : ['--client-cert-auth', '--trusted-ca-file', tls.caFile, '--cert-file', tls.certFile, '--key-file', tls.keyFile]),
+      ...(tls === undefined ? [] : ['--client-cert-auth', '--trusted-ca-file', tls.caFile, '--cert-file', tls.certFile, '--key-file', tls.keyFile]),
       '--peer-client-cert-auth',
       '--peer-trusted-ca-file',
       c.peerTls.caFile,

@@ -27,14 +27,19 @@ export interface HaOptions {
 
 /** Checks the HA flags against each other; each error names the flag. */
 export function parseHaFlags(v: HaFlagValues): HaOptions {
-  if (v.server !== undefined && !/^https:\/\/[^/\s]+$/.test(v.server)) throw new UsageError(`--server: "${v.server}" is not a URL such as https://10.0.0.1:6443`);
-  if (v.server !== undefined && (v.token === undefined || v.token.trim() === '')) throw new UsageError('--server needs --token (the server token, <data-dir>/token on that server)');
+  if (v.server !== undefined && !/^https:\/\/[^/\s]+$/.test(v.server))
+    throw new UsageError(`--server: "${v.server}" is not a URL such as https://10.0.0.1:6443`);
+  if (v.server !== undefined && (v.token === undefined || v.token.trim() === ''))
+    throw new UsageError('--server needs --token (the server token, <data-dir>/token on that server)');
   if (v.token !== undefined && v.server === undefined) throw new UsageError('--token needs --server: the token is for joining the cluster of that server');
   if (v.clusterInit && v.server !== undefined) throw new UsageError('--cluster-init starts a new cluster; --server joins one: give one of them');
   const externalWith = v.clusterInit ? '--cluster-init' : v.server !== undefined ? '--server' : v.leave ? '--leave' : undefined;
-  if (v.externalEtcd && externalWith !== undefined) throw new UsageError(`${externalWith} clusters the embedded etcd; with --etcd-servers the etcd cluster is yours to manage`);
-  if (v.leave && (v.clusterInit || v.server !== undefined || v.clusterReset)) throw new UsageError('--leave takes no --cluster-init, --server or --cluster-reset');
-  if (v.advertiseAddress !== undefined && isIP(v.advertiseAddress) === 0) throw new UsageError(`--advertise-address: "${v.advertiseAddress}" is not an IP address`);
+  if (v.externalEtcd && externalWith !== undefined)
+    throw new UsageError(`${externalWith} clusters the embedded etcd; with --etcd-servers the etcd cluster is yours to manage`);
+  if (v.leave && (v.clusterInit || v.server !== undefined || v.clusterReset))
+    throw new UsageError('--leave takes no --cluster-init, --server or --cluster-reset');
+  if (v.advertiseAddress !== undefined && isIP(v.advertiseAddress) === 0)
+    throw new UsageError(`--advertise-address: "${v.advertiseAddress}" is not an IP address`);
   return { clusterInit: v.clusterInit, server: v.server, token: v.token, leave: v.leave, advertiseAddress: v.advertiseAddress };
 }
 

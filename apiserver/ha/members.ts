@@ -27,7 +27,11 @@ export function initialCluster(members: readonly Member[], joinerId: string, joi
  * reuse its entry (an earlier join that added it but never started it), or
  * refuse with a one-line reason.
  */
-export function joinDecision(members: readonly Member[], name: string, peerUrl: string): { kind: 'add' } | { kind: 'reuse'; id: string } | { kind: 'refuse'; reason: string } {
+export function joinDecision(
+  members: readonly Member[],
+  name: string,
+  peerUrl: string,
+): { kind: 'add' } | { kind: 'reuse'; id: string } | { kind: 'refuse'; reason: string } {
   const byUrl = members.find((m) => m.peerUrls.includes(peerUrl));
   if (byUrl !== undefined) {
     if (byUrl.name === '' || byUrl.name === name) {

@@ -36,7 +36,12 @@ export function memberFile(dataDir: string): string {
 
 /** k3s's member names: the host name and 8 random hex digits, so two machines with one host name stay apart. */
 export function newMemberName(host: string, suffix = randomBytes(4).toString('hex')): string {
-  const base = host.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 50) || 'server';
+  const base =
+    host
+      .toLowerCase()
+      .replace(/[^a-z0-9.-]/g, '-')
+      .replace(/^[^a-z0-9]+/, '')
+      .slice(0, 50) || 'server';
   return `${base}-${suffix}`;
 }
 
@@ -93,7 +98,9 @@ export async function planEmbeddedEtcd(flags: HaFlags, log: (msg: string) => voi
       return { name: recorded, address, initialCluster: `${recorded}=${peerUrl}`, state: 'existing' };
     }
     if (hasData) {
-      throw new Error(`--data-dir ${flags.dataDir} holds an etcd that is not a member of a cluster (a lone server's): remove ${join(flags.dataDir, 'etcd')} to join`);
+      throw new Error(
+        `--data-dir ${flags.dataDir} holds an etcd that is not a member of a cluster (a lone server's): remove ${join(flags.dataDir, 'etcd')} to join`,
+      );
     }
     const name = recorded ?? newMemberName(hostname());
     log(`joining the cluster at ${flags.server} as etcd member ${name} (${peerUrl})`);
@@ -105,7 +112,9 @@ export async function planEmbeddedEtcd(flags: HaFlags, log: (msg: string) => voi
   }
   if (recorded !== undefined && hasData) return { name: recorded, address, initialCluster: `${recorded}=${peerUrl}`, state: 'existing' };
   if (recorded !== undefined && !flags.clusterInit) {
-    throw new Error(`${memberFile(flags.dataDir)}: member ${recorded} never started its etcd: start with --server URL --token TOKEN to join, or --cluster-init`);
+    throw new Error(
+      `${memberFile(flags.dataDir)}: member ${recorded} never started its etcd: start with --server URL --token TOKEN to join, or --cluster-init`,
+    );
   }
   if (!flags.clusterInit) return undefined;
   if (hasData) {
