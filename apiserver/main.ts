@@ -114,6 +114,7 @@ export async function startWithEtcd(
             },
       etcdServers,
       etcdTls,
+      ...(plan ? { endpointReconciler: { ip: plan.address, port: apiPort(flags, plan.address) } } : {}),
       tls: flags.insecurePlaintext || pki === undefined ? undefined : servingTls(flags, pki, sans, log),
       insecurePlaintext: flags.insecurePlaintext,
       tokenAuthFile: flags.tokenAuthFile,
@@ -332,6 +333,17 @@ export async function resetCluster(flags: ApiServerFlags, log: (msg: string) => 
     isRunning: () => embeddedEtcdRunning(flags.dataDir, clientTls),
     log,
   });
+}
+
+/** The API port reached on `ip`: that of the --address on ip or on a wildcard host, else the first TCP one, else 6443. */
+function apiPort(flags: ApiServerFlags, ip: string): number {
+  const tcp = flags.address
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => !a.startsWith('unix:'))
+    .map((a) => ({ host: a.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'), port: Number(/:(\d+)$/.exec(a)?.[1] ?? 0) }));
+  const match = tcp.find((a) => a.host === ip) ?? tcp.find((a) => a.host === '0.0.0.0' || a.host === '::') ?? tcp[0];
+  return match && match.port > 0 ? match.port : 6443;
 }
 
 /** The TCP ports the server will listen on (the embedded etcd, started first, must leave them free). */

@@ -28,6 +28,7 @@ import type { Etcd3 } from 'etcd3';
 import { ApiServerMetrics } from './metrics';
 import { NamespaceLifecycle, SYSTEM_NAMESPACES, namespaceStrategy } from './registry/namespaces';
 import { ensureKubeDnsService } from './registry/kube-dns';
+import { startEndpointReconciler } from './ha/endpoint-reconciler';
 import { DEFAULT_CLUSTER_DOMAIN, defaultClusterDNS } from '../api/cluster-dns';
 import { podStrategy } from './registry/pods';
 import { ServiceAllocators, serviceStrategy } from './registry/services';
@@ -116,6 +117,8 @@ export interface ApiServerOptions {
   tokenAuthFile?: string;
   /** Join tokens and certificates for joining nodes (tsk.v1.Bootstrap); not served without it. */
   bootstrap?: BootstrapOptions;
+  /** A clustered server's address and API port, kept in the default/kubernetes Endpoints (the lease reconciler); absent: not published. */
+  endpointReconciler?: { ip: string; port: number };
   /** Encryption at rest by resource (--encryption-provider-config); default: nothing encrypted. */
   encryption?: StorageTransformers;
 }
@@ -357,6 +360,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const clusterDns = opts.clusterDns ?? defaultClusterDNS(opts.serviceCidr ?? '10.96.0.0/16');
     if (clusterDns === undefined) log(`service CIDR ${opts.serviceCidr ?? ''} has no 10th address: no kube-dns Service, no cluster DNS (give --cluster-dns)`);
     else await ensureKubeDnsService(registries.get('Service')!, clusterDns, opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN, log);
+    if (opts.endpointReconciler) {
+      const reconciler = startEndpointReconciler({
+        etcd,
+        services: registries.get('Service')!,
+        endpoints: registries.get('Endpoints')!,
+        ...opts.endpointReconciler,
+        log,
+      });
+      cleanups.push(() => reconciler.stop());
+    }
     const lifecycle = new NamespaceLifecycle({ registries, now, log });
     cleanups.push(() => lifecycle.stop());
     await lifecycle.resume();

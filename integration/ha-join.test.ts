@@ -115,6 +115,14 @@ async function applyConfigMap(t: ExecutionContext, s: Server, dir: string, name:
   return r;
 }
 
+/** The addresses in default/kubernetes, sorted. */
+async function apiEndpoints(s: Server): Promise<string[]> {
+  const r = await tsctl(s, ['get', 'endpoints', 'kubernetes', '-n', 'default', '-o', 'json']);
+  if (r.code !== 0) return [];
+  const ep = JSON.parse(r.stdout) as { subsets?: { addresses?: { ip?: string }[] }[] };
+  return (ep.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip ?? '')).sort();
+}
+
 /** A join that must fail: exit 1, one line of error matching `re`. */
 async function refusedJoin(t: ExecutionContext, node: LabNode, dataDir: string, server: string, token: string, re: RegExp): Promise<void> {
   const r = await runTsk(node.netns, serverArgs(node, dataDir, ['--server', server, '--token', token]));
@@ -163,6 +171,18 @@ test('three servers with embedded etcd: join with the token, one data set, a kil
   t.is(members.length, 3, JSON.stringify(members));
   t.deepEqual(members.map((m) => m.peerURLs?.[0]).sort(), [n1, n2, n3].map((n) => `https://${n.ip}:2380`).sort());
 
+  // Every server lists itself in the kubernetes Endpoints (the lease reconciler).
+  await eventually(
+    async () =>
+      (await apiEndpoints(s3)).join() ===
+      [n1, n2, n3]
+        .map((n) => n.ip)
+        .sort()
+        .join(),
+    30_000,
+    'three addresses in default/kubernetes',
+  );
+
   // One data set: written through server 1, read through server 3.
   t.is((await applyConfigMap(t, s1, dir, 'from-s1')).code, 0);
   const read = await tsctl(s3, ['get', 'configmap', 'from-s1', '-o', 'json']);
@@ -182,6 +202,18 @@ test('three servers with embedded etcd: join with the token, one data set, a kil
     },
     30_000,
     'server 2 or 3 to lead the scheduler',
+  );
+
+  // Server 1's address leaves the Endpoints when its lease runs out (15 s).
+  await eventually(
+    async () =>
+      (await apiEndpoints(s2)).join() ===
+      [n2, n3]
+        .map((n) => n.ip)
+        .sort()
+        .join(),
+    45_000,
+    'server 1 to drop out of default/kubernetes',
   );
 
   // Server 1 restarted (no flags of joining): the member it was.
