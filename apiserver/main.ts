@@ -6,7 +6,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { adminConfigPath, writeClientConfig, defaultConfigPath, upsertContext, type ClientCredentials, type ContextEntry } from '../client';
-import { EMBEDDED_ETCD_QUOTA_BYTES, type EtcdClusterOptions, type EtcdTlsFiles } from '../util/etcd-process';
+import { EMBEDDED_ETCD_QUOTA_BYTES, ETCD_PEER_PORT, etcdUrl, type EtcdClusterOptions, type EtcdTlsFiles } from '../util/etcd-process';
 import { EmbeddedEtcd } from './etcd/embedded';
 import { issue, loadOrCreateClusterPki, type ClusterPki, type Sans } from '../util/pki';
 import { hostFacts, servingSans } from './serving-names';
@@ -24,7 +24,7 @@ import { connectEtcd } from './storage/etcd-connection';
 import { defaultAdvertiseAddress } from './ha/flags';
 import { planEmbeddedEtcd, type EtcdClusterPlan } from './ha/plan';
 import { packBootstrapData } from './ha/bootstrap-data';
-import { addMember } from './ha/members';
+import { addMember, ensurePeerUrl } from './ha/members';
 import { leaveCluster, memberToLeave } from './ha/leave';
 
 function log(msg: string): void {
@@ -80,6 +80,7 @@ export async function startWithEtcd(
     });
     etcdServers = [etcd.clientUrl];
     log(`embedded etcd ready at ${etcd.clientUrl} (pid ${etcd.pid ?? '?'})`);
+    if (plan) await movePeerUrl(etcd, [etcd.clientUrl], etcdTls, plan, log);
     // For `tsk etcd-snapshot save` on this machine: the port is picked anew at each start.
     await writeFile(etcdUrlFile(flags.dataDir), `${etcd.clientUrl}\n`, { mode: 0o600 });
   } else {
@@ -196,6 +197,21 @@ function servingTls(flags: ApiServerFlags, pki: ClusterPki, sans: Sans, log: (ms
     server: pki.server,
     renew: async () => (await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) })).server,
   };
+}
+
+/** A clustered member's peer URL as --advertise-address says (a lone etcd turned into a cluster starts on 127.0.0.1). */
+async function movePeerUrl(etcd: EmbeddedEtcd, urls: string[], tls: EtcdClientTls, plan: EtcdClusterPlan, log: (msg: string) => void): Promise<void> {
+  const client = connectEtcd(urls, tls);
+  try {
+    const peerUrl = etcdUrl(plan.address, ETCD_PEER_PORT);
+    const old = await ensurePeerUrl(client, peerUrl);
+    if (old !== undefined) log(`etcd member ${plan.name}: peer URL ${old.join(',')} moved to ${peerUrl}`);
+  } catch (err) {
+    await etcd.stop();
+    throw err;
+  } finally {
+    client.close();
+  }
 }
 
 /** The clustered etcd's settings with this server's peer certificate. */

@@ -8,7 +8,8 @@
 // leaves (--leave) and two members are left. Bad joins (a wrong token, an
 // agent's token, another cluster's token, an unreachable server, a server
 // without --cluster-init, a data dir of another cluster) each fail with one
-// line and leave the membership as it was.
+// line and leave the membership as it was; that lone server restarted with
+// --cluster-init becomes a cluster others could join.
 
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -68,6 +69,13 @@ async function startServer(defer: (c: () => Promise<void> | void) => void, node:
   const line = await proc.waitFor(/leader election for kube-system\/kube-scheduler as /, 10_000);
   const schedulerIdentity = /as (\S+)/.exec(line)?.[1] ?? '';
   return { node, dataDir, proc, schedulerIdentity };
+}
+
+/** SIGTERM, and the exit awaited. */
+async function stopServer(s: Server): Promise<void> {
+  const exited = new Promise<void>((r) => s.proc.child.once('exit', () => r()));
+  s.proc.child.kill('SIGTERM');
+  await exited;
 }
 
 function tsctl(s: Server, args: string[]): Promise<Finished> {
@@ -162,8 +170,15 @@ test('three servers with embedded etcd: join with the token, one data set, a kil
   const loneToken = fs.readFileSync(path.join(lone.dataDir, 'token'), 'utf8').trim();
   await refusedJoin(t, n3, d('bad2'), `https://${n4.ip}:6443`, loneToken, /not started with --cluster-init/);
   await refusedJoin(t, n3, lone.dataDir, url1, token, /belongs to another cluster/);
-  await killProcess(lone.proc.child);
   t.is(memberList(s1).length, 1, 'the bad joins added no member');
+  // The lone server restarted with --cluster-init becomes a cluster of its own data, its peer on its address (k3s's conversion).
+  await stopServer(lone);
+  const converted = await startServer(defer, n4, lone.dataDir, ['--cluster-init']);
+  t.deepEqual(
+    memberList(converted).map((m) => m.peerURLs),
+    [[`https://${n4.ip}:2380`]],
+  );
+  await killProcess(converted.proc.child);
 
   const s2 = await startServer(defer, n2, d('s2'), ['--server', url1, '--token', token]);
   const s3 = await startServer(defer, n3, d('s3'), ['--server', url1, '--token', token]);
@@ -221,9 +236,7 @@ test('three servers with embedded etcd: join with the token, one data set, a kil
   t.is(memberList(s1again).length, 3);
 
   // Server 3 leaves: stopped, then --leave removes its member and wipes its etcd.
-  const exited = new Promise<void>((r) => s3.proc.child.once('exit', () => r()));
-  s3.proc.child.kill('SIGTERM');
-  await exited;
+  await stopServer(s3);
   const left = await runTsk(n3.netns, ['server', '--leave', '--data-dir', s3.dataDir, '--advertise-address', n3.ip]);
   t.is(left.code, 0, `${left.stdout}\n${left.stderr}`);
   t.false(fs.existsSync(path.join(s3.dataDir, 'etcd')));

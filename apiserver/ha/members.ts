@@ -92,3 +92,18 @@ export async function removeMember(etcd: Etcd3, name: string): Promise<boolean> 
   await whenHealthy(() => etcd.cluster.memberRemove({ ID: self.id }));
   return true;
 }
+
+/**
+ * Moves this member's peer URL to `peerUrl` when its data says otherwise: a
+ * lone server's etcd (peer on 127.0.0.1) turned into a cluster with
+ * --cluster-init, one rebuilt by --cluster-reset, or a changed
+ * --advertise-address. Returns the old URLs when they were changed.
+ */
+export async function ensurePeerUrl(etcd: Etcd3, peerUrl: string): Promise<string[] | undefined> {
+  const self = String((await etcd.maintenance.status({})).header.member_id);
+  const members = (await etcd.cluster.memberList({})).members.map(toMember);
+  const me = members.find((m) => m.id === self);
+  if (me === undefined || (me.peerUrls.length === 1 && me.peerUrls[0] === peerUrl)) return undefined;
+  await whenHealthy(() => etcd.cluster.memberUpdate({ ID: self, peerURLs: [peerUrl] }));
+  return [...me.peerUrls];
+}

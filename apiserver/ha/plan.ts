@@ -1,6 +1,7 @@
 // How this server's embedded etcd runs (k3s's embedded-etcd HA):
 //   - lone (no flag, never clustered): 127.0.0.1 only, takes no members;
-//   - --cluster-init: the first member of a cluster others may join;
+//   - --cluster-init: the first member of a cluster others may join (a lone
+//     server's data kept: its member's peer URL is moved after the start);
 //   - --server URL --token T: joins the cluster of the server at URL, which
 //     adds it as a member and sends the cluster's bootstrap data;
 //   - a restart of a clustered server: the member it already is.
@@ -117,13 +118,13 @@ export async function planEmbeddedEtcd(flags: HaFlags, log: (msg: string) => voi
     );
   }
   if (!flags.clusterInit) return undefined;
-  if (hasData) {
-    throw new Error(
-      `--cluster-init: ${join(flags.dataDir, 'etcd')} holds a lone server's etcd; turning it into a cluster is not supported yet: take a snapshot (tsk etcd-snapshot save) and start a new --data-dir`,
-    );
-  }
   const name = recorded ?? newMemberName(hostname());
   await recordMember(flags.dataDir, name);
+  if (hasData) {
+    // k3s's conversion: a lone server restarted with --cluster-init keeps its data; its peer URL is moved after the start (ensurePeerUrl).
+    log(`turning the lone etcd of ${flags.dataDir} into a cluster others may join: member ${name} (${peerUrl})`);
+    return { name, address, initialCluster: `${name}=${peerUrl}`, state: 'existing' };
+  }
   log(`starting a new etcd cluster others may join: member ${name} (${peerUrl})`);
   return { name, address, initialCluster: `${name}=${peerUrl}`, state: 'new' };
 }
