@@ -112,13 +112,13 @@ async function loadOrCreateCa(files: { cert: string; key: string }, log: (line: 
     parseCert(existing.certPem);
     return existing;
   }
+  const what = commonName === CA_COMMON_NAME ? 'the cluster CA' : 'the etcd peer CA';
   if ((await exists(files.cert)) || (await exists(files.key))) {
-    const what = commonName === CA_COMMON_NAME ? 'the cluster CA' : 'the etcd peer CA';
     throw new Error(`${files.cert}: ${what} is incomplete (its certificate or its key is missing); restore it or remove both to create a new CA`);
   }
   const ca = await createCA(commonName);
   await writePair(files, ca);
-  log(`created the CA ${files.cert}`);
+  log(`created ${what} ${files.cert}`);
   return ca;
 }
 
