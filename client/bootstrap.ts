@@ -183,26 +183,8 @@ async function joiningKey(dir: string): Promise<string> {
 /** Joins with `token`: checks the server's CA against the token before sending it. */
 async function joinWithToken(opts: JoinOptions, tokenText: string): Promise<JoinedCredentials> {
   const deadlineMs = opts.deadlineMs ?? 30_000;
-  let token;
-  try {
-    token = parseJoinToken(tokenText);
-  } catch (err) {
-    if (err instanceof TokenFormatError) throw new JoinError(`--token: ${err.message}`);
-    throw err;
-  }
-  if (token.caHash === undefined) {
-    throw new JoinError('--token: the short form <id>.<secret> cannot verify the server; use the K10<hash>::<id>.<secret> token that tsk server prints');
-  }
-  const caPem = await fetchClusterCa(opts.server, deadlineMs).catch((err: unknown) => {
-    throw failure(opts.server, err);
-  });
-  const { caHash, createCsr } = await loadPki();
-  const served = caHash(caPem);
-  if (served !== token.caHash) {
-    throw new JoinError(
-      `the server at ${opts.server} has CA ${shortHash(served)}, not the CA ${shortHash(token.caHash)} of the token: refusing to send the token (wrong server, or a token of another cluster)`,
-    );
-  }
+  const caPem = await pinnedClusterCa(opts.server, tokenText, deadlineMs);
+  const { createCsr } = await loadPki();
   const keyPem = await joiningKey(opts.dir);
   let csr;
   try {
@@ -229,9 +211,9 @@ export interface ServerJoinAnswer {
 }
 
 /**
- * Checks the server's CA against the token (refusing to send the token to
- * another cluster), without sending anything: a joining server compares it
- * with the CA its data directory may already hold before it joins.
+ * The server's CA, checked against the token's hash before the token is
+ * sent anywhere (refusing a server of another cluster). A joining server
+ * also compares it with the CA its data directory may already hold.
  */
 export async function pinnedClusterCa(server: string, tokenText: string, deadlineMs = 30_000): Promise<string> {
   let token;
@@ -242,9 +224,7 @@ export async function pinnedClusterCa(server: string, tokenText: string, deadlin
     throw err;
   }
   if (token.caHash === undefined) {
-    throw new JoinError(
-      '--token: the short form <id>.<secret> cannot verify the server; use the K10<hash>::<id>.<secret> token in <data-dir>/token of a server',
-    );
+    throw new JoinError('--token: the short form <id>.<secret> cannot verify the server; use the K10<hash>::<id>.<secret> token that tsk server prints');
   }
   const caPem = await fetchClusterCa(server, deadlineMs).catch((err: unknown) => {
     throw failure(server, err);
