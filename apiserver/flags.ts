@@ -9,6 +9,7 @@ import { errorMessage } from '../util/errors';
 import { join } from 'node:path';
 import { cronError, DEFAULT_SNAPSHOT_CRON, DEFAULT_SNAPSHOT_RETENTION } from './etcd/snapshot-schedule';
 import { DEFAULT_CLUSTER_DOMAIN, defaultClusterDNS } from '../api/cluster-dns';
+import { parseHaFlags, type HaOptions } from './ha/flags';
 
 export interface ApiServerFlags {
   address: string;
@@ -47,6 +48,8 @@ export interface ApiServerFlags {
   etcdKeyFile: string | undefined;
   /** Kubernetes' --encryption-provider-config; default DIR/encryption-config.yaml, made on the first start. */
   encryptionProviderConfig: string | undefined;
+  /** The embedded etcd's cluster: --cluster-init, --server/--token, --leave, --advertise-address (k3s's HA). */
+  ha: HaOptions;
   help: boolean;
 }
 
@@ -94,6 +97,14 @@ Flags:
   --etcd-cafile FILE               CA of the external etcd's serving certificate (https --etcd-servers)
   --etcd-certfile FILE             client certificate for the external etcd (with --etcd-keyfile)
   --etcd-keyfile FILE              key of --etcd-certfile
+  --cluster-init                   start the embedded etcd as a cluster other servers join (peers on
+                                   --advertise-address:2380 with the etcd peer CA's certificates, clients on :2379)
+  --server URL                     join the cluster of the server at URL (https://HOST:6443) as an etcd member (with --token)
+  --token TOKEN                    the server token for --server (<data-dir>/token on a server of the cluster)
+  --advertise-address IP           the address other servers reach this one on (etcd peers, the kubernetes Endpoints);
+                                   default this host's first non-loopback IPv4 address
+  --leave                          remove this server's etcd member from its cluster and wipe DIR/etcd, then exit
+                                   (stop the server first)
   --insecure-plaintext-for-benchmarks-only
                                    serve gRPC WITHOUT TLS or client certificates, for npm run bench:api's comparison ONLY:
                                    anyone who can reach the port can read and change everything
@@ -139,6 +150,11 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     'etcd-keyfile': { type: 'string' },
     'encryption-provider-config': { type: 'string' },
     'insecure-plaintext-for-benchmarks-only': { type: 'boolean', default: false },
+    'cluster-init': { type: 'boolean', default: false },
+    server: { type: 'string' },
+    token: { type: 'string' },
+    'advertise-address': { type: 'string' },
+    leave: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   });
   const writeConfig = values['write-config'];
@@ -183,6 +199,15 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     insecurePlaintext: values['insecure-plaintext-for-benchmarks-only'],
     encryptionProviderConfig: nonEmpty('encryption-provider-config', values['encryption-provider-config']),
     ...etcdTls(values['etcd-cafile'], values['etcd-certfile'], values['etcd-keyfile']),
+    ha: parseHaFlags({
+      clusterInit: values['cluster-init'],
+      server: values.server,
+      token: values.token,
+      leave: values.leave,
+      advertiseAddress: values['advertise-address'],
+      externalEtcd: etcdServers.length > 0,
+      clusterReset: values['cluster-reset'],
+    }),
     help: values.help,
   };
 }

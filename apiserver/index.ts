@@ -2,7 +2,7 @@
 // start-up used by `tsk server` (startWithEtcd) and by tests (startApiServer),
 // and its flags. Other folders import the API server only from here.
 
-export { main, resetCluster, startWithEtcd, type StartedApiServer } from './main';
+export { leave, main, resetCluster, startWithEtcd, type StartedApiServer } from './main';
 export { main as etcdSnapshotMain } from './etcd/snapshot-cli';
 export { startApiServer, type ApiServerOptions, type RunningApiServer } from './server';
 export { FLAG_HELP, UsageError, parseFlags, type ApiServerFlags } from './flags';

@@ -6,7 +6,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { adminConfigPath, writeClientConfig, defaultConfigPath, upsertContext, type ClientCredentials, type ContextEntry } from '../client';
-import { EMBEDDED_ETCD_QUOTA_BYTES, type EtcdTlsFiles } from '../util/etcd-process';
+import { EMBEDDED_ETCD_QUOTA_BYTES, ETCD_PEER_PORT, etcdUrl, type EtcdClusterOptions, type EtcdTlsFiles } from '../util/etcd-process';
 import { EmbeddedEtcd } from './etcd/embedded';
 import { issue, loadOrCreateClusterPki, type ClusterPki, type Sans } from '../util/pki';
 import { hostFacts, servingSans } from './serving-names';
@@ -21,6 +21,11 @@ import { clusterReset, etcdUrlFile } from './etcd/reset';
 import { startSnapshotSchedule, type RunningSnapshotSchedule } from './etcd/snapshot-schedule';
 import type { SnapshotInfo } from './etcd/snapshots';
 import { connectEtcd } from './storage/etcd-connection';
+import { defaultAdvertiseAddress } from './ha/flags';
+import { planEmbeddedEtcd, type EtcdClusterPlan } from './ha/plan';
+import { packBootstrapData } from './ha/bootstrap-data';
+import { addMember, ensurePeerUrl } from './ha/members';
+import { leaveCluster, memberToLeave } from './ha/leave';
 
 function log(msg: string): void {
   console.log(`tsk apiserver: ${msg}`);
@@ -52,7 +57,10 @@ export async function startWithEtcd(
   let etcd: EmbeddedEtcd | undefined;
   // Counted once the server (and its metrics) exists; etcd starts first.
   let countEtcdRestart = (): void => undefined;
-  const sans = servingSans(flags.tlsSans, flags.address, hostFacts());
+  const advertiseAddress = flags.ha.advertiseAddress ?? defaultAdvertiseAddress(hostFacts().addresses);
+  // Before the PKI: a joining server takes the cluster's CAs from the server it joins.
+  const plan = flags.etcdServers.length === 0 ? await planEmbeddedEtcd({ dataDir: flags.dataDir, ...flags.ha, advertiseAddress }, log) : undefined;
+  const sans = servingSans(plan ? [...flags.tlsSans, plan.address] : flags.tlsSans, flags.address, hostFacts());
   // Everything but the benchmark's plaintext server on an external etcd needs the PKI.
   const needsPki = !flags.insecurePlaintext || flags.etcdServers.length === 0;
   const pki = needsPki ? await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) }) : undefined;
@@ -66,11 +74,13 @@ export async function startWithEtcd(
       dataDir: flags.dataDir,
       avoidPorts: listenPorts(flags),
       tls: embeddedEtcdTls(pki),
+      ...(plan ? { cluster: etcdCluster(plan, pki) } : {}),
       log,
       onRestart: () => countEtcdRestart(),
     });
     etcdServers = [etcd.clientUrl];
     log(`embedded etcd ready at ${etcd.clientUrl} (pid ${etcd.pid ?? '?'})`);
+    if (plan) await movePeerUrl(etcd, [etcd.clientUrl], etcdTls, plan, log);
     // For `tsk etcd-snapshot save` on this machine: the port is picked anew at each start.
     await writeFile(etcdUrlFile(flags.dataDir), `${etcd.clientUrl}\n`, { mode: 0o600 });
   } else {
@@ -87,9 +97,25 @@ export async function startWithEtcd(
     server = await startApiServer({
       encryption,
       // Joining needs the CA (and TLS): a plaintext benchmark server has neither.
-      bootstrap: pki === undefined ? undefined : { ca: pki.ca, tokenFile: join(flags.dataDir, 'token') },
+      bootstrap:
+        pki === undefined
+          ? undefined
+          : {
+              ca: pki.ca,
+              tokenFile: join(flags.dataDir, 'token'),
+              // Only a clustered etcd takes members; the bootstrap data is read before the member is added.
+              ...(plan
+                ? {
+                    serverJoin: async (client, name, peerUrl) => ({
+                      files: await packBootstrapData(flags.dataDir),
+                      initialCluster: await addMember(client, name, peerUrl),
+                    }),
+                  }
+                : {}),
+            },
       etcdServers,
       etcdTls,
+      ...(plan ? { endpointReconciler: { ip: plan.address, port: apiPort(flags, plan.address) } } : {}),
       tls: flags.insecurePlaintext || pki === undefined ? undefined : servingTls(flags, pki, sans, log),
       insecurePlaintext: flags.insecurePlaintext,
       tokenAuthFile: flags.tokenAuthFile,
@@ -173,6 +199,43 @@ function servingTls(flags: ApiServerFlags, pki: ClusterPki, sans: Sans, log: (ms
   };
 }
 
+/** A clustered member's peer URL as --advertise-address says (a lone etcd turned into a cluster starts on 127.0.0.1). */
+async function movePeerUrl(etcd: EmbeddedEtcd, urls: string[], tls: EtcdClientTls, plan: EtcdClusterPlan, log: (msg: string) => void): Promise<void> {
+  const client = connectEtcd(urls, tls);
+  try {
+    const peerUrl = etcdUrl(plan.address, ETCD_PEER_PORT);
+    const old = await ensurePeerUrl(client, peerUrl);
+    if (old !== undefined) log(`etcd member ${plan.name}: peer URL ${old.join(',')} moved to ${peerUrl}`);
+  } catch (err) {
+    await etcd.stop();
+    throw err;
+  } finally {
+    client.close();
+  }
+}
+
+/** The clustered etcd's settings with this server's peer certificate. */
+function etcdCluster(plan: EtcdClusterPlan, pki: ClusterPki): EtcdClusterOptions {
+  const peer = pki.paths['etcd-peer'];
+  return { ...plan, peerTls: { caFile: pki.paths['etcd-peer-ca'].cert, certFile: peer.cert, keyFile: peer.key } };
+}
+
+/** tsk server --leave: the member named in DIR leaves its cluster and DIR/etcd is wiped. */
+export async function leave(flags: ApiServerFlags, log: (msg: string) => void): Promise<void> {
+  const name = await memberToLeave(flags.dataDir);
+  const address = flags.ha.advertiseAddress ?? defaultAdvertiseAddress(hostFacts().addresses);
+  if (address === undefined) throw new Error('--advertise-address: this host has no non-loopback IPv4 address; give the one the server ran with');
+  const sans = servingSans([...flags.tlsSans, address], flags.address, hostFacts());
+  const pki = await loadOrCreateClusterPki(flags.dataDir, { sans, log: (l) => log(`tls: ${l}`) });
+  await leaveCluster({
+    dataDir: flags.dataDir,
+    cluster: etcdCluster({ name, address, initialCluster: '', state: 'existing' }, pki),
+    tls: embeddedEtcdTls(pki),
+    clientTls: { caPem: pki.ca.certPem, certPem: pki.etcdClient.certPem, keyPem: pki.etcdClient.keyPem, serverName: 'localhost' },
+    log,
+  });
+}
+
 function embeddedEtcdTls(pki: ClusterPki): EtcdTlsFiles {
   return {
     caFile: pki.paths.ca.cert,
@@ -233,6 +296,10 @@ async function run(flags: ApiServerFlags): Promise<number> {
     await resetCluster(flags, log);
     return 0;
   }
+  if (flags.ha.leave) {
+    await leave(flags, log);
+    return 0;
+  }
   const running = await startWithEtcd(flags, log);
   const { died } = running;
 
@@ -282,6 +349,17 @@ export async function resetCluster(flags: ApiServerFlags, log: (msg: string) => 
     isRunning: () => embeddedEtcdRunning(flags.dataDir, clientTls),
     log,
   });
+}
+
+/** The API port reached on `ip`: that of the --address on ip or on a wildcard host, else the first TCP one, else 6443. */
+function apiPort(flags: ApiServerFlags, ip: string): number {
+  const tcp = flags.address
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => !a.startsWith('unix:'))
+    .map((a) => ({ host: a.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'), port: Number(/:(\d+)$/.exec(a)?.[1] ?? 0) }));
+  const match = tcp.find((a) => a.host === ip) ?? tcp.find((a) => a.host === '0.0.0.0' || a.host === '::') ?? tcp[0];
+  return match && match.port > 0 ? match.port : 6443;
 }
 
 /** The TCP ports the server will listen on (the embedded etcd, started first, must leave them free). */

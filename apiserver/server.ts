@@ -28,6 +28,7 @@ import type { Etcd3 } from 'etcd3';
 import { ApiServerMetrics } from './metrics';
 import { NamespaceLifecycle, SYSTEM_NAMESPACES, namespaceStrategy } from './registry/namespaces';
 import { ensureKubeDnsService } from './registry/kube-dns';
+import { startEndpointReconciler } from './ha/endpoint-reconciler';
 import { DEFAULT_CLUSTER_DOMAIN, defaultClusterDNS } from '../api/cluster-dns';
 import { podStrategy } from './registry/pods';
 import { ServiceAllocators, serviceStrategy } from './registry/services';
@@ -116,6 +117,8 @@ export interface ApiServerOptions {
   tokenAuthFile?: string;
   /** Join tokens and certificates for joining nodes (tsk.v1.Bootstrap); not served without it. */
   bootstrap?: BootstrapOptions;
+  /** A clustered server's address and API port, kept in the default/kubernetes Endpoints (the lease reconciler); absent: not published. */
+  endpointReconciler?: { ip: string; port: number };
   /** Encryption at rest by resource (--encryption-provider-config); default: nothing encrypted. */
   encryption?: StorageTransformers;
 }
@@ -125,6 +128,8 @@ export interface BootstrapOptions {
   ca: CertKey;
   /** Where the server token is kept (<data-dir>/token); none is made when absent. */
   tokenFile?: string;
+  /** Joining servers (tsk server --cluster-init): adds an etcd member on the shared etcd client, returns the bootstrap data. */
+  serverJoin?: (etcd: Etcd3, name: string, peerUrl: string) => Promise<{ files: Record<string, string>; initialCluster: string[] }>;
   /** The caller of a call, for the admin-only token calls and renewals; default: the server's authenticator. */
   authenticate?: (call: CallCredentials) => UserInfo | undefined;
 }
@@ -355,6 +360,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const clusterDns = opts.clusterDns ?? defaultClusterDNS(opts.serviceCidr ?? '10.96.0.0/16');
     if (clusterDns === undefined) log(`service CIDR ${opts.serviceCidr ?? ''} has no 10th address: no kube-dns Service, no cluster DNS (give --cluster-dns)`);
     else await ensureKubeDnsService(registries.get('Service')!, clusterDns, opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN, log);
+    if (opts.endpointReconciler) {
+      const reconciler = startEndpointReconciler({
+        etcd,
+        services: registries.get('Service')!,
+        endpoints: registries.get('Endpoints')!,
+        ...opts.endpointReconciler,
+        log,
+      });
+      cleanups.push(() => reconciler.stop());
+    }
     const lifecycle = new NamespaceLifecycle({ registries, now, log });
     cleanups.push(() => lifecycle.stop());
     await lifecycle.resume();
@@ -403,7 +418,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       const hash = caHash(b.ca.certPem);
       if (b.tokenFile !== undefined) serverToken = await ensureServerToken({ file: b.tokenFile, caHash: hash, store: tokens, now: now() });
       const authenticate = b.authenticate ?? ((call: CallCredentials) => transport.authenticator.authenticate(call));
-      new Bootstrap({ ca: b.ca, caHash: hash, tokens, nodeKeys: new EtcdNodeKeyStore(etcd), authenticate, now, log }).register(server);
+      const serverJoin = b.serverJoin;
+      new Bootstrap({
+        ca: b.ca,
+        caHash: hash,
+        tokens,
+        nodeKeys: new EtcdNodeKeyStore(etcd),
+        authenticate,
+        now,
+        log,
+        ...(serverJoin ? { serverJoin: (name: string, peerUrl: string) => serverJoin(etcd, name, peerUrl) } : {}),
+      }).register(server);
     }
     // Bound before anything can fail later, so a socket file is always cleaned up.
     const bound: Bound[] = [];

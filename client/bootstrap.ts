@@ -14,7 +14,7 @@ import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { join } from 'node:path';
 import { ApiError } from '../api/errors';
-import { BootstrapService, type IssuedCertificate, type IssueCertificateRequest } from '../api/gen/tsk/v1/bootstrap';
+import { BootstrapService, type IssuedCertificate, type IssueCertificateRequest, type JoinServerResponse } from '../api/gen/tsk/v1/bootstrap';
 import type { MethodDef } from '../api/kinds';
 import { parseJoinToken, TokenFormatError } from '../util/join-token';
 import type * as Pki from '../util/pki';
@@ -183,26 +183,8 @@ async function joiningKey(dir: string): Promise<string> {
 /** Joins with `token`: checks the server's CA against the token before sending it. */
 async function joinWithToken(opts: JoinOptions, tokenText: string): Promise<JoinedCredentials> {
   const deadlineMs = opts.deadlineMs ?? 30_000;
-  let token;
-  try {
-    token = parseJoinToken(tokenText);
-  } catch (err) {
-    if (err instanceof TokenFormatError) throw new JoinError(`--token: ${err.message}`);
-    throw err;
-  }
-  if (token.caHash === undefined) {
-    throw new JoinError('--token: the short form <id>.<secret> cannot verify the server; use the K10<hash>::<id>.<secret> token that tsk server prints');
-  }
-  const caPem = await fetchClusterCa(opts.server, deadlineMs).catch((err: unknown) => {
-    throw failure(opts.server, err);
-  });
-  const { caHash, createCsr } = await loadPki();
-  const served = caHash(caPem);
-  if (served !== token.caHash) {
-    throw new JoinError(
-      `the server at ${opts.server} has CA ${shortHash(served)}, not the CA ${shortHash(token.caHash)} of the token: refusing to send the token (wrong server, or a token of another cluster)`,
-    );
-  }
+  const caPem = await pinnedClusterCa(opts.server, tokenText, deadlineMs);
+  const { createCsr } = await loadPki();
   const keyPem = await joiningKey(opts.dir);
   let csr;
   try {
@@ -219,6 +201,62 @@ async function joinWithToken(opts: JoinOptions, tokenText: string): Promise<Join
     throw failure(opts.server, err);
   });
   return { caPem, certPem: issued.certificate ?? '', keyPem };
+}
+
+/** The cluster a server joins: its CA (checked against the token) and what JoinServer answered. */
+export interface ServerJoinAnswer {
+  caPem: string;
+  files: Record<string, string>;
+  initialCluster: string[];
+}
+
+/**
+ * The server's CA, checked against the token's hash before the token is
+ * sent anywhere (refusing a server of another cluster). A joining server
+ * also compares it with the CA its data directory may already hold.
+ */
+export async function pinnedClusterCa(server: string, tokenText: string, deadlineMs = 30_000): Promise<string> {
+  let token;
+  try {
+    token = parseJoinToken(tokenText);
+  } catch (err) {
+    if (err instanceof TokenFormatError) throw new JoinError(`--token: ${err.message}`);
+    throw err;
+  }
+  if (token.caHash === undefined) {
+    throw new JoinError('--token: the short form <id>.<secret> cannot verify the server; use the K10<hash>::<id>.<secret> token that tsk server prints');
+  }
+  const caPem = await fetchClusterCa(server, deadlineMs).catch((err: unknown) => {
+    throw failure(server, err);
+  });
+  const served = (await loadPki()).caHash(caPem);
+  if (served !== token.caHash) {
+    throw new JoinError(
+      `the server at ${server} has CA ${shortHash(served)}, not the CA ${shortHash(token.caHash)} of the token: refusing to send the token (wrong server, or a token of another cluster)`,
+    );
+  }
+  return caPem;
+}
+
+/** tsk server --server URL --token TOKEN: joins the cluster's etcd as member `name` at `peerUrl` (k3s's server join). */
+export async function joinServerCluster(
+  server: string,
+  caPem: string,
+  tokenText: string,
+  name: string,
+  peerUrl: string,
+  deadlineMs = 30_000,
+): Promise<ServerJoinAnswer> {
+  const answer: JoinServerResponse = await call(
+    server,
+    { verify: true, caPem },
+    BootstrapService.joinServer,
+    { token: tokenText.trim(), name, peerUrl },
+    deadlineMs,
+  ).catch((err: unknown) => {
+    throw failure(server, err);
+  });
+  return { caPem, files: answer.files ?? {}, initialCluster: answer.initialCluster ?? [] };
 }
 
 /** A new certificate for a new key, asked for with the current certificate. */

@@ -26,6 +26,7 @@ export {
   type ContextEntry,
   type ResolveOptions,
 } from './config';
+export { joinServerCluster, pinnedClusterCa, type ServerJoinAnswer } from './bootstrap';
 export { credentialsDir, resolveComponentClient, resolveComponentClientFromFlags, type ComponentClientFlags, type ComponentTarget } from './bootstrap';
 export { loadOrIssueServing, nodeServing, type NodeServing, type ServingOptions, type ServingTls } from './serving-cert';
 export { GrpcResourceClient, PodClient, type DeleteOptions, type ListOptions, type ResourceClient, type WatchOptions } from './resource';

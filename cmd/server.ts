@@ -5,7 +5,7 @@
 // exits non-zero rather than limping on.
 
 import { Registry } from 'prom-client';
-import { resetCluster, startWithEtcd, USER_CONTROLLER_MANAGER, USER_SCHEDULER, type StartedApiServer } from '../apiserver';
+import { leave, resetCluster, startWithEtcd, USER_CONTROLLER_MANAGER, USER_SCHEDULER, type StartedApiServer } from '../apiserver';
 import { Clientset, LeaderElectionMetrics, SharedInformerFactory } from '../client';
 import { startControllerManager, type RunningControllerManager } from '../controllers';
 import { startScheduler, type RunningScheduler } from '../scheduler';
@@ -86,6 +86,10 @@ export function main(argv: string[]): Promise<number> {
 async function run(flags: ServerFlags): Promise<number> {
   if (flags.api.clusterReset) {
     await resetCluster(flags.api, log);
+    return 0;
+  }
+  if (flags.api.ha.leave) {
+    await leave(flags.api, log);
     return 0;
   }
   const shutdown = onShutdownSignals();

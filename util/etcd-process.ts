@@ -56,8 +56,69 @@ export interface EtcdProcessOptions {
    * known but not bound yet when etcd starts first.
    */
   avoidPorts?: readonly number[];
+  /**
+   * A member of a cluster other servers join (tsk server --cluster-init or
+   * --server): peers on https://ADDRESS:2380 with the peer CA's certificates,
+   * clients on 127.0.0.1 and ADDRESS, port 2379 (k3s's ports). Absent: a
+   * lone etcd on 127.0.0.1 only.
+   */
+  cluster?: EtcdClusterOptions;
   /** Where to say that a stale etcd of this data directory was stopped; default: not said. */
   log?: (msg: string) => void;
+}
+
+export interface EtcdClusterOptions {
+  /** The member name, unique in the cluster. */
+  name: string;
+  /** This server's address, which the other members reach. */
+  address: string;
+  /** etcd's --initial-cluster: NAME=URL,... (used only when the data directory is new). */
+  initialCluster: string;
+  /** "new" for the first member (--cluster-init), "existing" for one joining. */
+  state: 'new' | 'existing';
+  peerTls: { caFile: string; certFile: string; keyFile: string };
+}
+
+/** k3s's etcd ports. */
+export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
+
+/** https://ADDRESS:PORT, brackets around an IPv6 address. */
+export function etcdUrl(address: string, port: number): string {
+  return `https://${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
+
+/** The URL and listen arguments of a clustered member. */
+function clusterArgs(c: EtcdClusterOptions, tls: EtcdTlsFiles | undefined): { clientUrl: string; args: string[] } {
+  const clientUrl = etcdUrl('127.0.0.1', ETCD_CLIENT_PORT);
+  const peerUrl = etcdUrl(c.address, ETCD_PEER_PORT);
+  return {
+    clientUrl,
+    args: [
+      '--name',
+      c.name,
+      '--listen-client-urls',
+      `${clientUrl},${etcdUrl(c.address, ETCD_CLIENT_PORT)}`,
+      '--advertise-client-urls',
+      etcdUrl(c.address, ETCD_CLIENT_PORT),
+      '--listen-peer-urls',
+      peerUrl,
+      '--initial-advertise-peer-urls',
+      peerUrl,
+      '--initial-cluster',
+      c.initialCluster,
+      '--initial-cluster-state',
+      c.state,
+      ...(tls === undefined ? [] : ['--client-cert-auth', '--trusted-ca-file', tls.caFile, '--cert-file', tls.certFile, '--key-file', tls.keyFile]),
+      '--peer-client-cert-auth',
+      '--peer-trusted-ca-file',
+      c.peerTls.caFile,
+      '--peer-cert-file',
+      c.peerTls.certFile,
+      '--peer-key-file',
+      c.peerTls.keyFile,
+    ],
+  };
 }
 
 /** DIR/etcd.pid: the pid of the etcd started on DIR, until it is stopped. */
@@ -239,6 +300,8 @@ export class EtcdProcess {
     // the ports and etcd could not bind them, pick new ones and try again.
     const picked = opts.clientPort === undefined || opts.peerPort === undefined;
     await stopStaleEtcd(opts.dataDir, opts.log);
+    // A clustered member has k3s's fixed ports: the other servers know them.
+    if (opts.cluster !== undefined) return EtcdProcess.startOnce(opts, ETCD_CLIENT_PORT, ETCD_PEER_PORT);
     for (let attempt = 1; ; attempt++) {
       try {
         const avoid = new Set(opts.avoidPorts ?? []);
@@ -263,8 +326,24 @@ export class EtcdProcess {
     const log = await open(join(opts.dataDir, 'etcd.log'), 'a');
     const logSize = (await log.stat()).size;
     const scheme = opts.tls === undefined ? 'http' : 'https';
-    const clientUrl = `${scheme}://127.0.0.1:${clientPort}`;
     const peerUrl = `${scheme}://127.0.0.1:${peerPort}`;
+    const lone = [
+      '--name',
+      'tsk',
+      '--listen-client-urls',
+      `${scheme}://127.0.0.1:${clientPort}`,
+      '--advertise-client-urls',
+      `${scheme}://127.0.0.1:${clientPort}`,
+      '--listen-peer-urls',
+      peerUrl,
+      '--initial-advertise-peer-urls',
+      peerUrl,
+      '--initial-cluster',
+      `tsk=${peerUrl}`,
+      ...tlsArgs(opts.tls),
+    ];
+    const clustered = opts.cluster === undefined ? undefined : clusterArgs(opts.cluster, opts.tls);
+    const clientUrl = clustered?.clientUrl ?? `${scheme}://127.0.0.1:${clientPort}`;
     // setpriv (util-linux) sets the parent-death signal and execs etcd in
     // the same process: etcd is stopped even when its server is killed
     // (SIGKILL, OOM) and cannot stop it, instead of living on orphaned with
@@ -276,27 +355,15 @@ export class EtcdProcess {
         'TERM',
         '--',
         binary,
-        '--name',
-        'tsk',
         '--data-dir',
         dataDir,
-        '--listen-client-urls',
-        clientUrl,
-        '--advertise-client-urls',
-        clientUrl,
-        '--listen-peer-urls',
-        peerUrl,
-        '--initial-advertise-peer-urls',
-        peerUrl,
-        '--initial-cluster',
-        `tsk=${peerUrl}`,
+        ...(clustered?.args ?? lone),
         // A single member: 100 ms heartbeats are fine on loopback, and the
         // quota matches Kubernetes' recommended 8 GiB ceiling.
         '--quota-backend-bytes',
         String(EMBEDDED_ETCD_QUOTA_BYTES),
         '--max-request-bytes',
         String(2 * 1024 * 1024),
-        ...tlsArgs(opts.tls),
         ...(opts.forceNewCluster ? ['--force-new-cluster'] : []),
       ],
       { stdio: ['ignore', log.fd, log.fd] },

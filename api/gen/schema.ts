@@ -1086,4 +1086,13 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
   },
   "tsk.v1.DeleteTokenResponse": {
   },
+  "tsk.v1.JoinServerRequest": {
+    "token": {"name":"token","json":"token","kind":"string"},
+    "name": {"name":"name","json":"name","kind":"string"},
+    "peerUrl": {"name":"peerUrl","json":"peerUrl","kind":"string"},
+  },
+  "tsk.v1.JoinServerResponse": {
+    "files": {"name":"files","json":"files","kind":"map","value":{"kind":"string"}},
+    "initialCluster": {"name":"initialCluster","json":"initialCluster","kind":"string","repeated":true},
+  },
 };

@@ -3,12 +3,13 @@ import type * as grpc from '@grpc/grpc-js';
 import { Metadata } from '@grpc/grpc-js';
 import { fromServiceError, type ApiError } from '../../api/errors';
 import type { BootstrapToken, IssuedCertificate, TokenList } from '../../api/gen/tsk/v1/bootstrap';
-import { parseJoinToken } from '../../util/join-token';
+import { formatJoinToken, generateJoinToken, parseJoinToken } from '../../util/join-token';
 import { caHash, certificateInfo, createCA, createCsr, generateKeyPem } from '../../util/pki';
 import { GROUP_AUTHENTICATED, GROUP_MASTERS, GROUP_NODES, type UserInfo } from '../auth/user';
 import { MemoryNodeKeyStore } from './node-keys.testing';
-import { Bootstrap } from './service';
-import type { TokenRecord, TokenStore } from './tokens';
+import { Bootstrap, type BootstrapDeps } from './service';
+import { newTokenRecord, USAGE_AUTHENTICATION, USAGE_CONTROL_PLANE, type TokenRecord, type TokenStore } from './tokens';
+import { MemberRefused } from '../ha/members';
 
 class MemoryTokens implements TokenStore {
   readonly map = new Map<string, TokenRecord>();
@@ -29,14 +30,23 @@ class MemoryTokens implements TokenStore {
 type Handler = (call: unknown, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => void;
 
 /** The service's handlers, called as grpc-js would, with `user` as the authenticated caller. */
-async function setup(now: () => Date = () => new Date()) {
+async function setup(now: () => Date = () => new Date(), serverJoin?: BootstrapDeps['serverJoin']) {
   const ca = await createCA('test-ca');
   const tokens = new MemoryTokens();
   const nodeKeys = new MemoryNodeKeyStore();
   let caller: UserInfo | undefined;
   const handlers: Record<string, Handler> = {};
   const fakeServer = { addService: (_def: unknown, impl: Record<string, Handler>) => Object.assign(handlers, impl) } as unknown as grpc.Server;
-  new Bootstrap({ ca, caHash: caHash(ca.certPem), tokens, nodeKeys, authenticate: () => caller, now, log: () => undefined }).register(fakeServer);
+  new Bootstrap({
+    ca,
+    caHash: caHash(ca.certPem),
+    tokens,
+    nodeKeys,
+    authenticate: () => caller,
+    now,
+    log: () => undefined,
+    ...(serverJoin ? { serverJoin } : {}),
+  }).register(fakeServer);
   const invoke = <Res>(method: string, request: unknown, as?: UserInfo): Promise<Res> => {
     caller = as;
     const call = { request, metadata: new Metadata(), getPeer: () => 'ipv4:10.0.0.9:40000', getAuthContext: () => ({}) };
@@ -135,4 +145,41 @@ test("a node's renewal for a new key moves its binding to that key", async (t) =
   // Joining again after the renewed certificate expired uses the renewed key.
   await invoke('issueCertificate', { token, csr: renewedKey, identity: 'node', nodeName: 'n1' });
   await t.throwsAsync(invoke('issueCertificate', { token, csr: first, identity: 'node', nodeName: 'n1' }), { message: /already joined with another key/ });
+});
+
+test('JoinServer: the server token only; refused by a server without --cluster-init; the member answer passed on', async (t) => {
+  const joins: string[] = [];
+  const withJoin = await setup(undefined, async (name, peerUrl) => {
+    if (name === 'taken') throw new MemberRefused('an etcd member named taken is already in the cluster');
+    joins.push(`${name}=${peerUrl}`);
+    return { files: { token: 'T' }, initialCluster: ['a=https://10.0.0.1:2380', `${name}=${peerUrl}`] };
+  });
+  const hash = caHash(withJoin.ca.certPem);
+  const serverToken = generateJoinToken(hash);
+  const agentToken = generateJoinToken(hash);
+  const now = new Date();
+  await withJoin.tokens.put(newTokenRecord(serverToken, { ttlSeconds: 0, description: '', usages: [USAGE_AUTHENTICATION, USAGE_CONTROL_PLANE], now }));
+  await withJoin.tokens.put(newTokenRecord(agentToken, { ttlSeconds: 0, description: '', usages: [USAGE_AUTHENTICATION], now }));
+  const req = (token: string, name = 'b-1') => ({ token, name, peerUrl: 'https://10.0.0.2:2380' });
+
+  const answer = await withJoin.invoke<{ files?: Record<string, string>; initialCluster?: string[] }>('joinServer', req(formatJoinToken(serverToken)));
+  t.deepEqual(answer.initialCluster, ['a=https://10.0.0.1:2380', 'b-1=https://10.0.0.2:2380']);
+  t.deepEqual(joins, ['b-1=https://10.0.0.2:2380']);
+
+  const agent = await t.throwsAsync<ApiError>(withJoin.invoke('joinServer', req(formatJoinToken(agentToken))));
+  t.is(agent?.reason, 'Forbidden');
+  t.regex(agent?.message ?? '', /may only join agents; a server joins with the server token/);
+  const wrong = await t.throwsAsync<ApiError>(withJoin.invoke('joinServer', req(formatJoinToken({ ...serverToken, secret: 'x'.repeat(16) }))));
+  t.is(wrong?.message, 'unknown token');
+  const badName = await t.throwsAsync<ApiError>(withJoin.invoke('joinServer', req(formatJoinToken(serverToken), 'B 1')));
+  t.is(badName?.reason, 'BadRequest');
+  const taken = await t.throwsAsync<ApiError>(withJoin.invoke('joinServer', req(formatJoinToken(serverToken), 'taken')));
+  t.is(taken?.reason, 'Conflict');
+  t.deepEqual(joins, ['b-1=https://10.0.0.2:2380'], 'no refused join reached etcd');
+
+  const lone = await setup();
+  const loneToken = generateJoinToken(caHash(lone.ca.certPem));
+  await lone.tokens.put(newTokenRecord(loneToken, { ttlSeconds: 0, description: '', usages: [USAGE_AUTHENTICATION, USAGE_CONTROL_PLANE], now }));
+  const notInit = await t.throwsAsync<ApiError>(lone.invoke('joinServer', req(formatJoinToken(loneToken))));
+  t.regex(notInit?.message ?? '', /not started with --cluster-init/);
 });

@@ -17,6 +17,8 @@ import {
   type DeleteTokenResponse,
   type IssueCertificateRequest,
   type IssuedCertificate,
+  type JoinServerRequest,
+  type JoinServerResponse,
   type TokenList,
 } from '../../api/gen/tsk/v1/bootstrap';
 import { formatJoinToken, generateJoinToken, parseJoinToken, TokenFormatError } from '../../util/join-token';
@@ -24,7 +26,7 @@ import { csrPublicKeyHash, signCsr, type CertKey } from '../../util/pki';
 import { GROUP_MASTERS, GROUP_NODES, type CallCredentials, type UserInfo } from '../auth/user';
 import { grantCertificate, type Credential, type Grant } from './issuance';
 import { bindNodeKey, type NodeKeyStore } from './node-keys';
-import { checkToken, newTokenRecord, USAGE_AUTHENTICATION, type TokenRecord, type TokenStore } from './tokens';
+import { checkToken, newTokenRecord, USAGE_AUTHENTICATION, USAGE_CONTROL_PLANE, type TokenRecord, type TokenStore } from './tokens';
 import { errorDetail, errorMessage } from '../../util/errors';
 
 export interface BootstrapDeps {
@@ -37,6 +39,24 @@ export interface BootstrapDeps {
   authenticate: (call: CallCredentials) => UserInfo | undefined;
   now: () => Date;
   log: (msg: string) => void;
+  /**
+   * Adds a joining server as an etcd member and returns the bootstrap data
+   * and its --initial-cluster; absent on a server whose etcd takes no
+   * members (started without --cluster-init, or on an external etcd).
+   */
+  serverJoin?: (name: string, peerUrl: string) => Promise<{ files: Record<string, string>; initialCluster: string[] }>;
+}
+
+/** An etcd member name as tsk makes them (host name and a random suffix): DNS-label characters. */
+const MEMBER_NAME_RE = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
+/** A joiner's peer URL: https, a host and a port. */
+const PEER_URL_RE = /^https:\/\/(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/;
+
+/** A joining server's request, checked: one line naming the bad field, or undefined. */
+export function joinServerRequestProblem(name: string, peerUrl: string): string | undefined {
+  if (!MEMBER_NAME_RE.test(name)) return `name: "${name}" must be lower-case letters, digits, "." and "-" (an etcd member name)`;
+  if (!PEER_URL_RE.test(peerUrl)) return `peerUrl: "${peerUrl}" must be https://IP:PORT`;
+  return undefined;
 }
 
 /** The methods that must stay open to anonymous callers. */
@@ -178,6 +198,39 @@ export class Bootstrap {
     return {};
   }
 
+  /** A server joining the embedded etcd cluster: the server token only, never an agent's. */
+  private async joinServer(call: Call<JoinServerRequest>): Promise<JoinServerResponse> {
+    const req = call.request;
+    let token;
+    try {
+      token = parseJoinToken(req.token ?? '');
+    } catch (err) {
+      if (err instanceof TokenFormatError) throw new ApiError('Unauthorized', err.message);
+      throw err;
+    }
+    const record = checkToken(token, await this.deps.tokens.get(token.id), this.deps.caHash, this.deps.now());
+    if (!record.usages.includes(USAGE_CONTROL_PLANE)) {
+      throw new ApiError('Forbidden', `token ${record.id} may only join agents; a server joins with the server token (<data-dir>/token on a server)`);
+    }
+    const join = this.deps.serverJoin;
+    if (join === undefined) {
+      throw new ApiError('BadRequest', 'this server was not started with --cluster-init: its etcd takes no members (restart it with --cluster-init)');
+    }
+    const name = req.name ?? '';
+    const peerUrl = req.peerUrl ?? '';
+    const problem = joinServerRequestProblem(name, peerUrl);
+    if (problem !== undefined) throw new BadRequestError(problem);
+    let answer;
+    try {
+      answer = await join(name, peerUrl);
+    } catch (err) {
+      if (err instanceof Error && err.name === 'MemberRefused') throw new ApiError('Conflict', err.message);
+      throw err;
+    }
+    this.deps.log(`server ${name} (${peerUrl}) joined as an etcd member (token ${record.id})`);
+    return { files: answer.files, initialCluster: answer.initialCluster };
+  }
+
   private async clusterInfo(): Promise<ClusterInfo> {
     return { caCertificate: this.deps.ca.certPem };
   }
@@ -190,6 +243,7 @@ export class Bootstrap {
       createToken: this.unary('CreateToken', (c: Call<CreateTokenRequest>) => this.createToken(c)),
       listTokens: this.unary('ListTokens', (c: Call<unknown>) => this.listTokens(c)),
       deleteToken: this.unary('DeleteToken', (c: Call<DeleteTokenRequest>) => this.deleteToken(c)),
+      joinServer: this.unary('JoinServer', (c: Call<JoinServerRequest>) => this.joinServer(c)),
     };
     server.addService(BootstrapService as unknown as ServiceDefinition, handlers);
   }

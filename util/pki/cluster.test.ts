@@ -23,6 +23,10 @@ test('first start creates the CA and the leaves, files 0600, dir 0700', async (t
     'ca.key',
     'etcd-client.crt',
     'etcd-client.key',
+    'etcd-peer-ca.crt',
+    'etcd-peer-ca.key',
+    'etcd-peer.crt',
+    'etcd-peer.key',
     'etcd-server.crt',
     'etcd-server.key',
     'server.crt',
@@ -31,6 +35,12 @@ test('first start creates the CA and the leaves, files 0600, dir 0700', async (t
   for (const f of files) t.is((await fs.stat(path.join(pki.dir, f))).mode & 0o777, 0o600, f);
   const ca = new X509Certificate(pki.ca.certPem);
   for (const leaf of [pki.server, pki.admin, pki.etcdServer, pki.etcdClient]) t.true(new X509Certificate(leaf.certPem).verify(ca.publicKey));
+  // etcd's peers trust their own CA, not the cluster CA: a client certificate of the cluster is no peer.
+  const peer = new X509Certificate(pki.etcdPeer.certPem);
+  t.true(peer.verify(new X509Certificate(pki.etcdPeerCa.certPem).publicKey));
+  t.false(peer.verify(ca.publicKey));
+  t.is(peer.checkIP('10.0.0.5'), '10.0.0.5');
+  t.is(new X509Certificate(pki.etcdServer.certPem).checkIP('10.0.0.5'), '10.0.0.5');
   const server = new X509Certificate(pki.server.certPem);
   t.is(server.checkIP('127.0.0.1'), '127.0.0.1');
   t.is(server.checkIP('10.0.0.5'), '10.0.0.5');
@@ -59,8 +69,9 @@ test('the server certificate is reissued when the names change, the CA kept', as
   t.is(second.admin.certPem, first.admin.certPem);
   t.not(second.server.certPem, first.server.certPem);
   t.is(new X509Certificate(second.server.certPem).checkIP('10.0.0.6'), '10.0.0.6');
-  t.is(lines.length, 1);
-  t.regex(lines[0] ?? '', /reissued \(names changed\).*server\.crt/);
+  // The serving certificate and etcd's two, which carry the server's names too (other servers reach them).
+  t.is(lines.length, 3);
+  t.deepEqual(lines.map((l) => /reissued \(names changed\) .*\/([a-z-]+\.crt)$/.exec(l)?.[1]).sort(), ['etcd-peer.crt', 'etcd-server.crt', 'server.crt']);
 });
 
 test('leaves are renewed near expiry', async (t) => {

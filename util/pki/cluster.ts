@@ -7,6 +7,8 @@
 //   <dataDir>/tls/admin.crt, admin.key           CN=admin, O=system:masters
 //   <dataDir>/tls/etcd-server.crt, .key          the embedded etcd's serving certificate
 //   <dataDir>/tls/etcd-client.crt, .key          the API server's client certificate for etcd
+//   <dataDir>/tls/etcd-peer-ca.crt, .key         the CA of etcd's peer port (k3s's etcd/peer-ca)
+//   <dataDir>/tls/etcd-peer.crt, .key            this server's etcd peer certificate (its addresses as SANs)
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -22,11 +24,14 @@ export interface ClusterPki {
   readonly admin: CertKey;
   readonly etcdServer: CertKey;
   readonly etcdClient: CertKey;
+  /** The CA every etcd member's peer certificate chains to: shared by the servers of a cluster. */
+  readonly etcdPeerCa: CertKey;
+  readonly etcdPeer: CertKey;
   /** Absolute paths of every file, for programs that take paths (etcd). */
   readonly paths: Readonly<Record<PkiFile, { cert: string; key: string }>>;
 }
 
-export type PkiFile = 'ca' | 'server' | 'admin' | 'etcd-server' | 'etcd-client';
+export type PkiFile = 'ca' | 'server' | 'admin' | 'etcd-server' | 'etcd-client' | 'etcd-peer-ca' | 'etcd-peer';
 
 export interface ClusterPkiOptions {
   /** The API server's names beyond the defaults (127.0.0.1, ::1, localhost). */
@@ -37,6 +42,7 @@ export interface ClusterPkiOptions {
 }
 
 export const CA_COMMON_NAME = 'tsk-ca';
+export const ETCD_PEER_CA_COMMON_NAME = 'tsk-etcd-peer-ca';
 export const SERVER_COMMON_NAME = 'kube-apiserver';
 export const ETCD_CLIENT_COMMON_NAME = 'kube-apiserver-etcd-client';
 /** Kubernetes' names (apiserver/auth/user.ts holds them for the server; util cannot import a component). */
@@ -60,36 +66,59 @@ export async function loadOrCreateClusterPki(dataDir: string, opts: ClusterPkiOp
   const log = opts.log ?? (() => undefined);
   const paths = pathsIn(dir);
   const ca = await loadOrCreateCa(paths.ca, log);
+  const etcdPeerCa = await loadOrCreateCa(paths['etcd-peer-ca'], log, ETCD_PEER_CA_COMMON_NAME);
   const serverSans = mergeSans(LOOPBACK_SANS, opts.sans);
   const leaves: LeafSpec[] = [
     { file: 'server', subject: { commonName: SERVER_COMMON_NAME }, usage: 'server', sans: serverSans },
     { file: 'admin', subject: { commonName: ADMIN_USER, organizations: [ADMIN_GROUP] }, usage: 'client' },
-    { file: 'etcd-server', subject: { commonName: 'etcd' }, usage: 'client+server', sans: LOOPBACK_SANS },
+    // The server's names: a clustered etcd is reached on the node's address by the other servers.
+    { file: 'etcd-server', subject: { commonName: 'etcd' }, usage: 'client+server', sans: serverSans },
     { file: 'etcd-client', subject: { commonName: ETCD_CLIENT_COMMON_NAME }, usage: 'client' },
   ];
   const issued = new Map<PkiFile, CertKey>();
   for (const spec of leaves) issued.set(spec.file, await loadOrIssueLeaf(ca, spec, paths[spec.file], now, log));
+  const peerSpec: LeafSpec = { file: 'etcd-peer', subject: { commonName: 'etcd-peer' }, usage: 'client+server', sans: serverSans };
+  issued.set('etcd-peer', await loadOrIssueLeaf(etcdPeerCa, peerSpec, paths['etcd-peer'], now, log));
   const get = (file: PkiFile): CertKey => issued.get(file) as CertKey;
-  return { dir, ca, server: get('server'), admin: get('admin'), etcdServer: get('etcd-server'), etcdClient: get('etcd-client'), paths };
+  return {
+    dir,
+    ca,
+    server: get('server'),
+    admin: get('admin'),
+    etcdServer: get('etcd-server'),
+    etcdClient: get('etcd-client'),
+    etcdPeerCa,
+    etcdPeer: get('etcd-peer'),
+    paths,
+  };
 }
 
 export function pathsIn(dir: string): Record<PkiFile, { cert: string; key: string }> {
   const pair = (name: string) => ({ cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) });
-  return { ca: pair('ca'), server: pair('server'), admin: pair('admin'), 'etcd-server': pair('etcd-server'), 'etcd-client': pair('etcd-client') };
+  return {
+    ca: pair('ca'),
+    server: pair('server'),
+    admin: pair('admin'),
+    'etcd-server': pair('etcd-server'),
+    'etcd-client': pair('etcd-client'),
+    'etcd-peer-ca': pair('etcd-peer-ca'),
+    'etcd-peer': pair('etcd-peer'),
+  };
 }
 
-async function loadOrCreateCa(files: { cert: string; key: string }, log: (line: string) => void): Promise<CertKey> {
+async function loadOrCreateCa(files: { cert: string; key: string }, log: (line: string) => void, commonName = CA_COMMON_NAME): Promise<CertKey> {
   const existing = await readPair(files);
   if (existing !== undefined) {
     parseCert(existing.certPem);
     return existing;
   }
+  const what = commonName === CA_COMMON_NAME ? 'the cluster CA' : 'the etcd peer CA';
   if ((await exists(files.cert)) || (await exists(files.key))) {
-    throw new Error(`${files.cert}: the cluster CA is incomplete (one of ca.crt, ca.key is missing); restore it or remove both to create a new cluster CA`);
+    throw new Error(`${files.cert}: ${what} is incomplete (its certificate or its key is missing); restore it or remove both to create a new CA`);
   }
-  const ca = await createCA(CA_COMMON_NAME);
+  const ca = await createCA(commonName);
   await writePair(files, ca);
-  log(`created the cluster CA ${files.cert}`);
+  log(`created ${what} ${files.cert}`);
   return ca;
 }
 

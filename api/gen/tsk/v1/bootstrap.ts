@@ -123,6 +123,42 @@ export interface DeleteTokenRequest {
 export interface DeleteTokenResponse {
 }
 
+export interface JoinServerRequest {
+  /**
+   * The server token (K10<hash>::<id>.<secret>, <data-dir>/token on a server):
+   * an agent's token may not join a server.
+   */
+  token?:
+    | string
+    | undefined;
+  /** The joiner's etcd member name (unique in the cluster). */
+  name?:
+    | string
+    | undefined;
+  /** The joiner's etcd peer URL, https://IP:2380. */
+  peerUrl?: string | undefined;
+}
+
+export interface JoinServerResponse {
+  /**
+   * The cluster's bootstrap data: file path under the data dir -> content
+   * (the CA keys, the etcd peer CA, the encryption config, the server token).
+   */
+  files?:
+    | { [key: string]: string }
+    | undefined;
+  /**
+   * etcd's --initial-cluster for the joiner: NAME=PEER_URL, one per member,
+   * the joiner included (it was added as a member).
+   */
+  initialCluster?: string[] | undefined;
+}
+
+export interface JoinServerResponse_FilesEntry {
+  key: string;
+  value: string;
+}
+
 function createBaseClusterInfoRequest(): ClusterInfoRequest {
   return {};
 }
@@ -697,6 +733,196 @@ export const DeleteTokenResponse: MessageFns<DeleteTokenResponse> = {
   },
 };
 
+function createBaseJoinServerRequest(): JoinServerRequest {
+  return { token: "", name: "", peerUrl: "" };
+}
+
+export const JoinServerRequest: MessageFns<JoinServerRequest> = {
+  encode(message: JoinServerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== undefined && message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.peerUrl !== undefined && message.peerUrl !== "") {
+      writer.uint32(26).string(message.peerUrl);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JoinServerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJoinServerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.peerUrl = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseJoinServerResponse(): JoinServerResponse {
+  return { files: {}, initialCluster: [] };
+}
+
+export const JoinServerResponse: MessageFns<JoinServerResponse> = {
+  encode(message: JoinServerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.files || {}).forEach(([key, value]: [string, string]) => {
+      JoinServerResponse_FilesEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    if (message.initialCluster !== undefined && message.initialCluster.length !== 0) {
+      for (const v of message.initialCluster) {
+        writer.uint32(18).string(v!);
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JoinServerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJoinServerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = JoinServerResponse_FilesEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.files![entry1.key] = entry1.value;
+            }
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const el = reader.string();
+            if (el !== undefined) {
+              message.initialCluster!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseJoinServerResponse_FilesEntry(): JoinServerResponse_FilesEntry {
+  return { key: "", value: "" };
+}
+
+export const JoinServerResponse_FilesEntry: MessageFns<JoinServerResponse_FilesEntry> = {
+  encode(message: JoinServerResponse_FilesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JoinServerResponse_FilesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJoinServerResponse_FilesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 export type BootstrapService = typeof BootstrapService;
 export const BootstrapService = {
   /** Anonymous: the cluster CA. */
@@ -748,6 +974,20 @@ export const BootstrapService = {
     responseSerialize: (value: DeleteTokenResponse): Buffer => Buffer.from(DeleteTokenResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteTokenResponse => DeleteTokenResponse.decode(value),
   },
+  /**
+   * Anonymous with the server token: a server joining the embedded etcd
+   * cluster (tsk server --server URL --token TOKEN) is added as an etcd
+   * member and gets the cluster's bootstrap data.
+   */
+  joinServer: {
+    path: "/tsk.v1.Bootstrap/JoinServer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: JoinServerRequest): Buffer => Buffer.from(JoinServerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): JoinServerRequest => JoinServerRequest.decode(value),
+    responseSerialize: (value: JoinServerResponse): Buffer => Buffer.from(JoinServerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JoinServerResponse => JoinServerResponse.decode(value),
+  },
 } as const;
 
 export interface BootstrapServer extends UntypedServiceImplementation {
@@ -759,6 +999,12 @@ export interface BootstrapServer extends UntypedServiceImplementation {
   createToken: handleUnaryCall<CreateTokenRequest, BootstrapToken>;
   listTokens: handleUnaryCall<ListTokensRequest, TokenList>;
   deleteToken: handleUnaryCall<DeleteTokenRequest, DeleteTokenResponse>;
+  /**
+   * Anonymous with the server token: a server joining the embedded etcd
+   * cluster (tsk server --server URL --token TOKEN) is added as an etcd
+   * member and gets the cluster's bootstrap data.
+   */
+  joinServer: handleUnaryCall<JoinServerRequest, JoinServerResponse>;
 }
 
 export interface BootstrapClient extends Client {
@@ -839,6 +1085,26 @@ export interface BootstrapClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteTokenResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Anonymous with the server token: a server joining the embedded etcd
+   * cluster (tsk server --server URL --token TOKEN) is added as an etcd
+   * member and gets the cluster's bootstrap data.
+   */
+  joinServer(
+    request: JoinServerRequest,
+    callback: (error: ServiceError | null, response: JoinServerResponse) => void,
+  ): ClientUnaryCall;
+  joinServer(
+    request: JoinServerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: JoinServerResponse) => void,
+  ): ClientUnaryCall;
+  joinServer(
+    request: JoinServerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: JoinServerResponse) => void,
   ): ClientUnaryCall;
 }
 
