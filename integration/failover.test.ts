@@ -17,7 +17,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Node, Pod } from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client';
-import { adminConfigPath, resolveClient } from '../client/config';
+import { adminConfigPath, readClientConfig, resolveClient, writeClientConfig } from '../client/config';
+import { runTsctl } from './support/run';
 import { eventually } from './support/client-harness';
 import { CleanupStack } from './support/cleanups';
 import { startTestEtcd } from './support/etcd';
@@ -172,4 +173,22 @@ test.serial('the kubelet fails over when the server it uses is killed: the Node 
     'the pod created after the kill to run',
   );
   t.is(ready(await env.b.client.nodes.get(env.nodeName)).status, 'True');
+
+  // tsctl with both servers while a is down: the context's `servers`, or --server repeated.
+  const admin = (await readClientConfig(adminConfigPath(path.join(env.dir, 'a'))))?.contexts[0];
+  if (admin === undefined) throw new Error("a's admin.conf has no context");
+  const kubeconfig = path.join(env.dir, 'ha-config');
+  await writeClientConfig(
+    { currentContext: 'ha', contexts: [{ ...admin, name: 'ha', server: `unix:${env.a.sock}`, servers: [`unix:${env.b.sock}`] }] },
+    kubeconfig,
+  );
+  const viaContext = await runTsctl(['--kubeconfig', kubeconfig, 'get', 'pods'], { env: { ...process.env, TSCTL_SERVER: '' }, timeoutMs: 60_000 });
+  t.is(viaContext.code, 0, viaContext.stderr);
+  t.regex(viaContext.stdout, /after-kill\s+1\/1\s+Running/);
+  const viaFlags = await runTsctl(['--kubeconfig', kubeconfig, '--server', `unix:${env.a.sock}`, '--server', `unix:${env.b.sock}`, 'get', 'nodes'], {
+    env: { ...process.env, TSCTL_SERVER: '' },
+    timeoutMs: 60_000,
+  });
+  t.is(viaFlags.code, 0, viaFlags.stderr);
+  t.regex(viaFlags.stdout, new RegExp(`${env.nodeName}\\s+Ready`));
 });
