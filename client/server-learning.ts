@@ -6,6 +6,8 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NotFoundError } from '../api/errors';
+import type { Endpoints } from '../api/gen/tsk/v1/core';
+import type { ResourceClient } from './resource';
 import { errorMessage } from '../util/errors';
 import type { ComponentTarget } from './bootstrap';
 import { Clientset } from './clientset';
@@ -69,7 +71,7 @@ export interface ServerLearning {
  * errors are logged and the next period tries again.
  */
 export function startServerLearning(
-  clientset: Clientset,
+  clientset: { readonly endpoints: Pick<ResourceClient<Endpoints>, 'get'> },
   list: ServerList,
   file: string,
   log: (line: string) => void,
