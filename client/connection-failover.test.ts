@@ -58,3 +58,9 @@ test('every server down: an UnavailableError at once, or with waitForReady the c
   t.is((await call).version, 'back');
   t.is(patient.address, b);
 });
+
+test('one server: a failed call is the ApiError itself', async (t) => {
+  const c = new Connection(await deadAddress(), { insecurePlaintext: true, deadlineMs: 5_000 });
+  t.teardown(() => c.close());
+  await t.throwsAsync(c.unary(DiscoveryService.version, {}), { instanceOf: UnavailableError, message: /connection refused/ });
+});

@@ -240,7 +240,11 @@ export class Connection {
   async unary<Req, Res>(method: MethodDef<Req, Res>, request: Req, deadlineMs = this.deadlineMs, replayable = false): Promise<Res> {
     this.assertOpen();
     const deadline = Date.now() + deadlineMs;
-    if (this.servers.size === 1) return this.unaryOn(this.servers.current, method, request, deadline, this.waitForReady);
+    if (this.servers.size === 1) {
+      return this.unaryOn(this.servers.current, method, request, deadline, this.waitForReady).catch((err: unknown) => {
+        throw err instanceof FailedCall ? err.apiError : err;
+      });
+    }
     let failures = 0;
     let pauseMs = ROUND_PAUSE_MS;
     for (;;) {
