@@ -338,7 +338,10 @@ export async function joinedCredentials(opts: JoinOptions, env: NodeJS.ProcessEn
 
 /** Where a component connects and with what. */
 export interface ComponentTarget {
+  /** The first server: where a join, a certificate request and the node's serving certificate go. */
   readonly server: string;
+  /** Every server the component was given (--server repeated), the first being `server`: the seeds of its ServerList. */
+  readonly servers: readonly string[];
   readonly credentials: ConnectionCredentials;
 }
 
@@ -348,23 +351,26 @@ export interface ComponentTarget {
  * kept from an earlier join) first, else the client config's context.
  */
 export async function resolveComponentClient(
-  opts: Omit<JoinOptions, 'server'> & { server: string | undefined; kubeconfig: string | undefined },
+  opts: Omit<JoinOptions, 'server'> & { server: string | undefined; servers?: readonly string[] | undefined; kubeconfig: string | undefined },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ComponentTarget> {
   const target = await resolveClient({ server: opts.server, kubeconfig: opts.kubeconfig, env });
+  const servers = [target.server, ...(opts.servers ?? []).filter((s) => s !== target.server)];
   const joined = await joinedCredentials({ ...opts, server: target.server }, env);
   if (joined !== undefined) {
     keepRenewed({ ...opts, server: target.server });
     const files = { ca: join(opts.dir, CREDENTIAL_FILES.ca), cert: join(opts.dir, CREDENTIAL_FILES.cert), key: join(opts.dir, CREDENTIAL_FILES.key) };
-    return { server: target.server, credentials: { ...joined, files } };
+    return { server: target.server, servers, credentials: { ...joined, files } };
   }
   if (target.warning !== undefined) opts.log?.(`warning: ${target.warning}`);
-  return { server: target.server, credentials: target.credentials };
+  return { server: target.server, servers, credentials: target.credentials };
 }
 
 /** The flags every component takes to reach the API server. */
 export interface ComponentClientFlags {
   readonly server: string | undefined;
+  /** --server repeated; `server` is its first. */
+  readonly servers?: readonly string[];
   readonly kubeconfig: string | undefined;
   readonly token: string | undefined;
   readonly dataDir: string;
@@ -384,6 +390,7 @@ export function resolveComponentClientFromFlags(
 ): Promise<ComponentTarget> {
   return resolveComponentClient({
     server: flags.server,
+    servers: flags.servers,
     kubeconfig: flags.kubeconfig,
     token: flags.token,
     identity,

@@ -6,6 +6,7 @@ import type * as core from '../api/gen/tsk/v1/core';
 import type { VersionInfo } from '../api/gen/tsk/v1/meta';
 import { KINDS, resolveKind, type KindName, type KindObjects } from '../api/kinds';
 import { Connection, type ConnectionOptions } from './connection';
+import type { ServerList } from './server-list';
 import { GrpcResourceClient, PodClient, type ResourceClient } from './resource';
 
 export class UnknownKindError extends Error {
@@ -29,8 +30,12 @@ export class Clientset {
   readonly leases: ResourceClient<core.Lease>;
   private readonly byKind: { readonly [K in KindName]: ResourceClient<KindObjects[K]> };
 
-  /** Opens a channel to the API server at `address` (HOST:PORT). Call close() when done. */
-  constructor(address: string, options: ConnectionOptions = {}) {
+  /**
+   * Opens a channel to the API server at `address` (HOST:PORT), or to the
+   * cluster's servers with failover (a list, or a ServerList that learns
+   * more). Call close() when done.
+   */
+  constructor(address: string | readonly string[] | ServerList, options: ConnectionOptions = {}) {
     this.connection = new Connection(address, options);
     const c = this.connection;
     this.pods = new PodClient(KINDS.Pod, c);
@@ -78,7 +83,7 @@ export class Clientset {
 
   /** The server's version (tsk.v1.Discovery/Version). */
   version(deadlineMs?: number): Promise<VersionInfo> {
-    return this.connection.unary(DiscoveryService.version, {}, deadlineMs);
+    return this.connection.unary(DiscoveryService.version, {}, deadlineMs, true);
   }
 
   /** Closes the channel. Idempotent. */

@@ -109,3 +109,16 @@ test('resolveClient: no file means the default address, no credentials, said so'
   await writeFile(path, 'server: 10.0.0.1:6443\n');
   t.is((await resolveClient({ env: { TSK_CONFIG: path } })).server, '10.0.0.1:6443');
 });
+
+test("a context's other servers: parsed, written, and resolved with the server chosen first", async (t) => {
+  const path = await tempConfig(t);
+  await upsertContext({ ...ctx('ha', '10.0.0.1:6443'), servers: ['10.0.0.2:6443', '10.0.0.3:6443'] }, path);
+  const text = formatClientConfig({ currentContext: 'ha', contexts: [{ ...ctx('ha', '10.0.0.1:6443'), servers: ['10.0.0.2:6443'] }] });
+  t.deepEqual(parseClientConfig(text, 'f').contexts[0]?.servers, ['10.0.0.2:6443']);
+  const env = { TSK_CONFIG: path };
+  t.deepEqual((await resolveClient({ env })).servers, ['10.0.0.1:6443', '10.0.0.2:6443', '10.0.0.3:6443']);
+  const second = await resolveClient({ env, server: '10.0.0.2:6443' });
+  t.is(second.context, 'ha', 'any of the servers picks the context and its credentials');
+  t.deepEqual(second.servers, ['10.0.0.2:6443', '10.0.0.1:6443', '10.0.0.3:6443']);
+  t.throws(() => parseClientConfig('contexts:\n- name: x\n  server: a:1\n  servers: b:1\n', 'f'), { message: /f: contexts\[0\]\.servers: must be a list/ });
+});

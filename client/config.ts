@@ -13,6 +13,7 @@
 //     client-certificate-data: BASE64 PEM
 //     client-key-data: BASE64 PEM
 //     token: TOKEN                       # instead of the client certificate
+//     servers: [10.0.0.2:6443, ...]      # optional: the cluster's other API servers (failover)
 //
 // A file of the old form (`server: HOST:PORT` alone) reads as one context
 // "default" without credentials.
@@ -28,6 +29,12 @@ export interface ContextEntry {
   readonly name: string;
   /** The API server's gRPC address: HOST:PORT or unix:/PATH. */
   readonly server: string;
+  /**
+   * The cluster's other API servers, tried in turn when `server` cannot be
+   * reached (kubeconfig has one `server` per cluster; this list beside it is
+   * tsk's own, and `server` stays the one every tool reads).
+   */
+  readonly servers?: readonly string[];
   readonly caPem?: string;
   readonly certPem?: string;
   readonly keyPem?: string;
@@ -106,11 +113,16 @@ function parseContext(raw: unknown, where: string): ContextEntry {
   };
   const name = str('name');
   const server = str('server');
+  const servers = o['servers'];
+  if (servers !== undefined && (!Array.isArray(servers) || !servers.every((v) => typeof v === 'string' && v !== ''))) {
+    throw new Error(`${where}.servers: must be a list of HOST:PORT addresses`);
+  }
   if (name === undefined) throw new Error(`${where}.name: must be set`);
   if (server === undefined) throw new Error(`${where}.server: must be set to the API server's HOST:PORT`);
   const entry: ContextEntry = withoutUndefined({
     name,
     server,
+    servers: servers === undefined || servers.length === 0 ? undefined : (servers as string[]),
     caPem: pem('certificate-authority-data'),
     certPem: pem('client-certificate-data'),
     keyPem: pem('client-key-data'),
@@ -129,6 +141,7 @@ export function formatClientConfig(config: ClientConfig): string {
     contexts: config.contexts.map((c) => ({
       name: c.name,
       server: c.server,
+      servers: c.servers !== undefined && c.servers.length > 0 ? [...c.servers] : undefined,
       'certificate-authority-data': b64(c.caPem),
       'client-certificate-data': b64(c.certPem),
       'client-key-data': b64(c.keyPem),
@@ -164,7 +177,10 @@ export async function upsertContext(entry: ContextEntry, path = defaultConfigPat
 }
 
 export interface ClientTarget {
+  /** The server tried first. */
   readonly server: string;
+  /** Every server of the cluster, `server` first: the context's `servers` follow it when it is the context's. */
+  readonly servers: readonly string[];
   readonly credentials: ClientCredentials;
   /** The context used, if any. */
   readonly context?: string;
@@ -210,23 +226,32 @@ export async function resolveClient(opts: ResolveOptions = {}): Promise<ClientTa
     if (current !== undefined) return target(current, current.server);
     return {
       server: DEFAULT_SERVER,
+      servers: [DEFAULT_SERVER],
       credentials: {},
       warning: `${config === undefined ? `${path} does not exist` : `${path} has no current context`}: connecting to ${DEFAULT_SERVER} without credentials`,
     };
   }
-  if (current !== undefined && (current.server === explicit || opts.kubeconfig !== undefined)) return target(current, explicit);
-  const match = contexts.find((c) => c.server === explicit);
+  if (current !== undefined && (serves(current, explicit) || opts.kubeconfig !== undefined)) return target(current, explicit);
+  const match = contexts.find((c) => serves(c, explicit));
   if (match !== undefined) return target(match, explicit);
   return {
     server: explicit,
+    servers: [explicit],
     credentials: {},
     warning: `no context in ${path} has server ${explicit}: connecting without credentials and verifying the server against the system's CAs (choose one with --context)`,
   };
 }
 
+/** Whether `server` is one of the context's servers. */
+function serves(ctx: ContextEntry, server: string): boolean {
+  return ctx.server === server || (ctx.servers ?? []).includes(server);
+}
+
 function target(ctx: ContextEntry, server: string): ClientTarget {
+  const all = [ctx.server, ...(ctx.servers ?? [])];
   return {
     server,
+    servers: all.includes(server) ? [server, ...all.filter((s) => s !== server)] : [server],
     context: ctx.name,
     credentials: withoutUndefined({ caPem: ctx.caPem, certPem: ctx.certPem, keyPem: ctx.keyPem, token: ctx.token }),
   };

@@ -13,6 +13,8 @@ import { checkServerIdentity, createSecureContext, type PeerCertificate } from '
 import { ApiError, STATUS_TRAILER, UnavailableError, fromServiceError } from '../api/errors';
 import type { MethodDef } from '../api/kinds';
 import { errorMessage } from '../util/errors';
+import { classifyFailure, shouldFailOver, type CallFailure } from './failover';
+import { ServerList } from './server-list';
 
 /** Default deadline of a unary call. Watches have none. */
 export const DEFAULT_UNARY_DEADLINE_MS = 30_000;
@@ -189,60 +191,108 @@ function isServiceError(err: unknown): err is ServiceError {
 }
 
 /**
- * A channel to one API server. Calls are multiplexed over one HTTP/2
- * connection that grpc-js re-establishes by itself after a failure; close()
- * ends it (idempotent).
+ * Channels to the API servers of one cluster: one server, or several that
+ * fail over (ServerList). Calls go to the current server over one HTTP/2
+ * connection that grpc-js re-establishes by itself after a failure; when the
+ * current server cannot be reached, the list moves on to the next one, and a
+ * unary call is tried there when that is safe (client/failover.ts). Each
+ * server's certificate is checked against the address actually dialled.
+ * close() ends every channel (idempotent).
  */
 export class Connection {
-  private readonly client: Client;
+  readonly servers: ServerList;
+  private readonly clients = new Map<string, Client>();
+  private readonly options: ConnectionOptions;
   private readonly deadlineMs: number;
   private readonly waitForReady: boolean;
-  /** Shared by every unary call: grpc-js copies call metadata before using it. */
-  private readonly unaryMetadata: Metadata;
   /** The bearer token, if any, sent with every call. */
   private readonly callMetadata: Metadata;
+  /** Shared by unary calls (grpc-js copies call metadata before using it), with and without waitForReady. */
+  private readonly unaryMetadata: { readonly wait: Metadata; readonly noWait: Metadata };
   private closed = false;
 
-  constructor(
-    readonly address: string,
-    options: ConnectionOptions = {},
-  ) {
+  /** `address`: one HOST:PORT (or unix:/PATH), or the servers of the cluster (the first is tried first). */
+  constructor(address: string | readonly string[] | ServerList, options: ConnectionOptions = {}) {
+    this.servers = address instanceof ServerList ? address : new ServerList(typeof address === 'string' ? [address] : address);
+    this.options = options;
     this.deadlineMs = options.deadlineMs ?? DEFAULT_UNARY_DEADLINE_MS;
     this.waitForReady = options.waitForReady ?? false;
     this.callMetadata = authMetadata(options);
-    this.unaryMetadata = this.callMetadata.clone();
-    this.unaryMetadata.setOptions({ waitForReady: this.waitForReady });
-    const channel = channelOptions(options.maxReceiveMessageBytes ?? 64 * 1024 * 1024);
-    if (!options.insecurePlaintext && ipTarget(address) !== undefined) channel['grpc.ssl_target_name_override'] = 'localhost';
-    this.client = new Client(address, channelCredentials(options, address), channel);
+    this.unaryMetadata = { wait: this.callMetadata.clone(), noWait: this.callMetadata.clone() };
+    this.unaryMetadata.wait.setOptions({ waitForReady: true });
+    this.unaryMetadata.noWait.setOptions({ waitForReady: false });
+    // Fail early on bad credentials, as a single-server connection always did.
+    this.client(this.servers.current);
+  }
+
+  /** The server calls go to now. */
+  get address(): string {
+    return this.servers.current;
   }
 
   /**
    * One unary call with a deadline (the connection's default unless
-   * `deadlineMs` is given). Rejects with an ApiError; never retried here.
+   * `deadlineMs` is given). With several servers, a call that could not reach
+   * the current one goes to the next, and so does one cut off in flight when
+   * `replayable` (see shouldFailOver); with waitForReady it goes round the
+   * servers, pausing between rounds, until its deadline. Rejects with an ApiError.
    */
-  unary<Req, Res>(method: MethodDef<Req, Res>, request: Req, deadlineMs = this.deadlineMs): Promise<Res> {
+  async unary<Req, Res>(method: MethodDef<Req, Res>, request: Req, deadlineMs = this.deadlineMs, replayable = false): Promise<Res> {
     this.assertOpen();
-    const options: CallOptions = { deadline: Date.now() + deadlineMs };
-    return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, this.unaryMetadata, options, (err, res) => {
-        if (err) reject(toApiError(err, this.address));
-        else if (res === undefined) reject(new UnavailableError(`empty answer from the API server at ${this.address}`));
-        else resolve(res);
+    const deadline = Date.now() + deadlineMs;
+    if (this.servers.size === 1) {
+      return this.unaryOn(this.servers.current, method, request, deadline, this.waitForReady).catch((err: unknown) => {
+        throw err instanceof FailedCall ? err.apiError : err;
       });
-    });
+    }
+    let failures = 0;
+    let pauseMs = ROUND_PAUSE_MS;
+    for (;;) {
+      const address = this.servers.current;
+      const outcome = await this.unaryOn(address, method, request, deadline, false).then(
+        (res) => ({ res }),
+        (err: unknown) => ({ err }),
+      );
+      if ('res' in outcome) return outcome.res;
+      const failure = outcome.err instanceof FailedCall ? outcome.err.failure : 'answered';
+      const apiErr = outcome.err instanceof FailedCall ? outcome.err.apiError : outcome.err;
+      if (!shouldFailOver(failure, replayable) || this.closed) throw apiErr;
+      this.servers.failed(address);
+      failures++;
+      if (failures % this.servers.size === 0) {
+        // Every server failed once: give up, or wait a little and go round again.
+        const left = deadline - Date.now();
+        if (!this.waitForReady || left <= 0) throw apiErr;
+        await new Promise((r) => setTimeout(r, Math.min(pauseMs, left)).unref());
+        pauseMs = Math.min(pauseMs * 2, MAX_ROUND_PAUSE_MS);
+      }
+    }
   }
 
-  /** Opens a server stream (no deadline). The caller owns the stream and must cancel it. */
+  /** Opens a server stream (no deadline) on the current server. The caller owns the stream and must cancel it. */
   serverStream<Req, Res>(method: MethodDef<Req, Res>, request: Req): ClientReadableStream<Res> {
     this.assertOpen();
-    return this.client.makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, request, this.callMetadata.clone(), {});
+    const address = this.servers.current;
+    const stream = this.client(address).makeServerStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      this.callMetadata.clone(),
+      {},
+    );
+    // A watch broken by its server's death moves the list on: the informer's next list and watch go to a live server.
+    stream.on('error', (err: unknown) => this.noteStreamFailure(address, err));
+    return stream;
   }
 
-  /** Opens a bidirectional stream (no deadline: logs -f, exec, the node tunnel). The caller owns it and must end or cancel it. */
+  /** Opens a bidirectional stream (no deadline: logs -f, exec, the node tunnel) on the current server. The caller owns it and must end or cancel it. */
   bidiStream<Req, Res>(method: MethodDef<Req, Res>): ClientDuplexStream<Req, Res> {
     this.assertOpen();
-    return this.client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, this.callMetadata.clone(), {});
+    const address = this.servers.current;
+    const stream = this.client(address).makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, this.callMetadata.clone(), {});
+    stream.on('error', (err: unknown) => this.noteStreamFailure(address, err));
+    return stream;
   }
 
   /** Converts what a stream emitted as 'error' into an ApiError. */
@@ -252,14 +302,55 @@ export class Connection {
     return new UnavailableError(`watch on ${this.address} failed: ${errorMessage(err)}`);
   }
 
-  /** Closes the channel; pending calls fail with CANCELLED/UNAVAILABLE. Idempotent. */
+  /** Closes every channel; pending calls fail with CANCELLED/UNAVAILABLE. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.client.close();
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  private noteStreamFailure(address: string, err: unknown): void {
+    if (this.servers.size > 1 && isServiceError(err) && classifyFailure(err) !== 'answered') this.servers.failed(address);
+  }
+
+  private unaryOn<Req, Res>(address: string, method: MethodDef<Req, Res>, request: Req, deadline: number, waitForReady: boolean): Promise<Res> {
+    const metadata = waitForReady ? this.unaryMetadata.wait : this.unaryMetadata.noWait;
+    const options: CallOptions = { deadline };
+    return new Promise((resolve, reject) => {
+      this.client(address).makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, metadata, options, (err, res) => {
+        if (err) reject(new FailedCall(classifyFailure(err), toApiError(err, address)));
+        else if (res === undefined) reject(new FailedCall('answered', new UnavailableError(`empty answer from the API server at ${address}`)));
+        else resolve(res);
+      });
+    });
+  }
+
+  /** The channel to `address`, made on first use. */
+  private client(address: string): Client {
+    let c = this.clients.get(address);
+    if (c === undefined) {
+      const channel = channelOptions(this.options.maxReceiveMessageBytes ?? 64 * 1024 * 1024);
+      if (!this.options.insecurePlaintext && ipTarget(address) !== undefined) channel['grpc.ssl_target_name_override'] = 'localhost';
+      c = new Client(address, channelCredentials(this.options, address), channel);
+      this.clients.set(address, c);
+    }
+    return c;
   }
 
   private assertOpen(): void {
     if (this.closed) throw new Error(`invariant: call on a closed connection to ${this.address}`);
   }
+}
+
+/** First pause after every server failed once (waitForReady), doubling up to MAX_ROUND_PAUSE_MS. */
+const ROUND_PAUSE_MS = 200;
+const MAX_ROUND_PAUSE_MS = 2_000;
+
+/** A unary call's failure as unaryOn reports it: the ApiError for the caller and how failover sees it. */
+class FailedCall {
+  constructor(
+    readonly failure: CallFailure,
+    readonly apiError: ApiError,
+  ) {}
 }

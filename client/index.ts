@@ -28,6 +28,9 @@ export {
 } from './config';
 export { joinServerCluster, pinnedClusterCa, type ServerJoinAnswer } from './bootstrap';
 export { credentialsDir, resolveComponentClient, resolveComponentClientFromFlags, type ComponentClientFlags, type ComponentTarget } from './bootstrap';
+export { ServerList } from './server-list';
+export { classifyFailure, serversFromEndpoints, shouldFailOver, type CallFailure } from './failover';
+export { openFailoverClient, readLearnedServers, serversFile, startServerLearning, type FailoverClient, type ServerLearning } from './server-learning';
 export { loadOrIssueServing, nodeServing, type NodeServing, type ServingOptions, type ServingTls } from './serving-cert';
 export { GrpcResourceClient, PodClient, type DeleteOptions, type ListOptions, type ResourceClient, type WatchOptions } from './resource';
 export type { Watch, WatchEvent, WatchEventType } from './watch';

@@ -76,21 +76,28 @@ export class GrpcResourceClient<T extends ApiObject> implements ResourceClient<T
     const ns = object.metadata?.namespace;
     // The caller's object is never modified; it is copied only when its namespace must be filled in.
     const withNs = this.info.namespaced && !ns ? { ...object, metadata: { ...object.metadata, namespace: namespaceOf(this.info, ns) } } : object;
-    return this.conn.unary(this.rawCreate, encodeWriteRequest(this.info.codec, withNs, writeOptions(options), false));
+    // A replayed create of a fixed name answers AlreadyExists; one with generateName would make a second object.
+    const replayable = !object.metadata?.generateName || !!object.metadata.name;
+    return this.conn.unary(this.rawCreate, encodeWriteRequest(this.info.codec, withNs, writeOptions(options), false), undefined, replayable);
   }
 
   get(name: string, namespace?: string): Promise<T> {
-    return this.conn.unary(this.info.service.get, { name, namespace: namespaceOf(this.info, namespace) });
+    return this.conn.unary(this.info.service.get, { name, namespace: namespaceOf(this.info, namespace) }, undefined, true);
   }
 
   list(options: ListOptions = {}): Promise<ListOf<T>> {
-    return this.conn.unary(this.info.service.list, {
-      namespace: this.info.namespaced ? (options.namespace ?? '') : '',
-      labelSelector: options.labelSelector ?? '',
-      fieldSelector: options.fieldSelector ?? '',
-      limit: options.limit ?? 0,
-      continue: options.continue ?? '',
-    });
+    return this.conn.unary(
+      this.info.service.list,
+      {
+        namespace: this.info.namespaced ? (options.namespace ?? '') : '',
+        labelSelector: options.labelSelector ?? '',
+        fieldSelector: options.fieldSelector ?? '',
+        limit: options.limit ?? 0,
+        continue: options.continue ?? '',
+      },
+      undefined,
+      true,
+    );
   }
 
   async listAll(options: ListOptions = {}): Promise<ListOf<T>> {
@@ -106,11 +113,16 @@ export class GrpcResourceClient<T extends ApiObject> implements ResourceClient<T
   }
 
   update(object: T, options?: Partial<UpdateOptions>): Promise<T> {
-    return this.conn.unary(this.rawUpdate, encodeWriteRequest(this.info.codec, object, writeOptions(options), true));
+    return this.conn.unary(this.rawUpdate, encodeWriteRequest(this.info.codec, object, writeOptions(options), true), undefined, hasResourceVersion(object));
   }
 
   updateStatus(object: T, options?: Partial<UpdateOptions>): Promise<T> {
-    return this.conn.unary(this.rawUpdateStatus, encodeWriteRequest(this.info.codec, object, writeOptions(options), true));
+    return this.conn.unary(
+      this.rawUpdateStatus,
+      encodeWriteRequest(this.info.codec, object, writeOptions(options), true),
+      undefined,
+      hasResourceVersion(object),
+    );
   }
 
   delete(name: string, options: DeleteOptions = {}): Promise<T> {
@@ -121,7 +133,9 @@ export class GrpcResourceClient<T extends ApiObject> implements ResourceClient<T
       preconditions: options.preconditions,
       propagationPolicy: options.propagationPolicy ?? '',
     };
-    return this.conn.unary(this.info.service.delete, req);
+    // With a precondition a replayed delete answers NotFound or Conflict instead of deleting a successor of the same name.
+    const replayable = !!options.preconditions?.uid || !!options.preconditions?.resourceVersion;
+    return this.conn.unary(this.info.service.delete, req, undefined, replayable);
   }
 
   watch(options: WatchOptions = {}): Watch<T> {
@@ -161,4 +175,9 @@ export class PodClient extends GrpcResourceClient<Pod> {
   updateResize(pod: Pod, options?: Partial<UpdateOptions>): Promise<Pod> {
     return this.conn.unary(PodServiceService.updateResize, { object: pod, options: writeOptions(options) });
   }
+}
+
+/** An update with a resourceVersion is conditional: replayed after it took effect, it answers Conflict. */
+function hasResourceVersion(object: ApiObject): boolean {
+  return !!object.metadata?.resourceVersion;
 }

@@ -4,7 +4,16 @@
 // and the proxy's rules in place, as stopping the kubelet and kube-proxy does.
 
 import { Registry } from 'prom-client';
-import { Clientset, SharedInformerFactory, credentialsDir, nodeServing, resolveClusterDNS, resolveComponentClientFromFlags } from '../client';
+import {
+  SharedInformerFactory,
+  credentialsDir,
+  openFailoverClient,
+  type Clientset,
+  type ServerLearning,
+  nodeServing,
+  resolveClusterDNS,
+  resolveComponentClientFromFlags,
+} from '../client';
 import {
   buildNodeRuntime,
   hostGwBackend,
@@ -31,6 +40,7 @@ function log(line: string): void {
 
 interface Parts {
   clientset?: Clientset;
+  learning?: ServerLearning;
   informers?: SharedInformerFactory;
   kubelet?: RunningKubelet;
   proxy?: RunningProxy;
@@ -47,6 +57,7 @@ async function stopAll(p: Parts): Promise<void> {
   await p.proxy?.stop();
   await p.kubelet?.stop();
   await p.informers?.stop();
+  p.learning?.stop();
   p.clientset?.close();
 }
 
@@ -65,7 +76,9 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
     dir: credentialsDir(k.dataDir, 'node'),
     log,
   });
-  parts.clientset = new Clientset(server, target.credentials);
+  const failover = await openFailoverClient(target, credentialsDir(k.dataDir, 'node'), log);
+  parts.clientset = failover.clientset;
+  parts.learning = failover.learning;
   parts.informers = new SharedInformerFactory(parts.clientset);
   const vxlan = flags.routes && flags.backend === 'vxlan';
   // Checked here, after joining, not among the flags: a node without an address still joins and says what is missing.

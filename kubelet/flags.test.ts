@@ -8,6 +8,7 @@ const host = (): string => 'Worker-1';
 test('defaults', (t) => {
   t.deepEqual(parseFlags([], host), {
     server: undefined,
+    servers: [],
     kubeconfig: undefined,
     nodeName: 'worker-1',
     nodeIP: '',
@@ -27,6 +28,13 @@ test('defaults', (t) => {
     token: undefined,
     help: false,
   });
+});
+
+test('--server repeated: every API server, the first tried first', (t) => {
+  const f = parseFlags(['--server', 'https://10.0.0.1:6443', '--server', '10.0.0.2:6443', '--server', 'unix:/run/api.sock'], host);
+  t.is(f.server, '10.0.0.1:6443');
+  t.deepEqual(f.servers, ['10.0.0.1:6443', '10.0.0.2:6443', 'unix:/run/api.sock']);
+  t.throws(() => parseFlags(['--server', '10.0.0.1:6443', '--server', 'nohost'], host), { instanceOf: UsageError, message: /^--server: "nohost"/ });
 });
 
 test('--cluster-dns, --cluster-domain and --resolv-conf', (t) => {

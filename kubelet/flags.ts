@@ -13,6 +13,8 @@ export type NetworkKind = 'bridge' | 'loopback';
 export interface KubeletFlags {
   /** Undefined: resolveServer's default chain ($TSCTL_SERVER, ~/.tsk/config, 127.0.0.1:6443). */
   server: string | undefined;
+  /** Every --server given (repeated: the cluster's API servers, tried in turn when one is unreachable); [] when none. */
+  servers: readonly string[];
   /** --kubeconfig: the client config file with the credentials. */
   kubeconfig: string | undefined;
   nodeName: string;
@@ -51,7 +53,9 @@ its containers running; the next start adopts them.
 
 Flags:
   --server ADDRESS                       API server: HOST:PORT or unix:/PATH (default: $TSCTL_SERVER,
-                                         ~/.tsk/config, else 127.0.0.1:6443)
+                                         ~/.tsk/config, else 127.0.0.1:6443); repeat it for several servers:
+                                         the next is used when one is unreachable, and the servers in the
+                                         default/kubernetes Endpoints are learned (DATA-DIR/agent/servers.json)
   --kubeconfig FILE                      the client config (server, CA, credential; default: $TSK_CONFIG, then
                                          ~/.tsk/config); its credentials go with --server
   --token TOKEN                          join the cluster with this token (K10<hash>::<id>.<secret>, from
@@ -88,7 +92,7 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 
 export function parseFlags(argv: string[], hostname: () => string = os.hostname): KubeletFlags {
   const values = parseFlagValues(argv, {
-    server: { type: 'string' },
+    server: { type: 'string', multiple: true },
     kubeconfig: { type: 'string' },
     token: { type: 'string' },
     'hostname-override': { type: 'string', default: '' },
@@ -127,6 +131,7 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     throw new UsageError(`--system-reserved: ${errorMessage(err)}`);
   }
   if (values['data-dir'] === '') throw new UsageError('--data-dir: must not be empty');
+  const servers = (values.server ?? []).map((v) => serverAddress('server', v));
   const cgroupRoot = values['cgroup-root'].replace(/^\/+|\/+$/g, '');
   if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(cgroupRoot) || cgroupRoot.split('/').some((p) => p === '.' || p === '..')) {
     throw new UsageError(`--cgroup-root: "${values['cgroup-root']}" is not a cgroup path such as tsk or tsk/node-1`);
@@ -141,7 +146,8 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     throw new UsageError(`--allowed-unsafe-sysctls: ${errorMessage(err)}`);
   }
   return {
-    server: values.server === undefined ? undefined : serverAddress('server', values.server),
+    server: servers[0],
+    servers,
     kubeconfig: values.kubeconfig,
     nodeName,
     nodeIP,

@@ -3,7 +3,15 @@
 // containers running (the next start adopts them), as the real kubelet does.
 
 import * as path from 'node:path';
-import { Clientset, credentialsDir, nodeServing, resolveClusterDNS, resolveComponentClientFromFlags, type ComponentTarget, type NodeServing } from '../client';
+import {
+  credentialsDir,
+  openFailoverClient,
+  nodeServing,
+  resolveClusterDNS,
+  resolveComponentClientFromFlags,
+  type ComponentTarget,
+  type NodeServing,
+} from '../client';
 import { FLAG_HELP, parseFlags, type KubeletFlags } from './flags';
 import { runCommand } from '../util/cli/command';
 import { startKubelet } from './kubelet';
@@ -72,7 +80,7 @@ async function run(flags: KubeletFlags): Promise<number> {
   const serving = await kubeletServing(flags, target, log);
   const shutdown = onShutdownSignals();
   const stop = shutdown.received;
-  const clientset = new Clientset(server, target.credentials);
+  const { clientset, learning } = await openFailoverClient(target, credentialsDir(flags.dataDir, 'node'), log);
   // The library's timers do not hold the process (unref'd): this does, until the kubelet is told to stop.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
@@ -116,6 +124,7 @@ async function run(flags: KubeletFlags): Promise<number> {
   } finally {
     shutdown.dispose();
     clearInterval(keepAlive);
+    learning.stop();
     clientset.close();
   }
 }

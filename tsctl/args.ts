@@ -13,7 +13,7 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
     short: 's',
     type: 'string',
     valueName: 'HOST:PORT',
-    help: "The API server (default: $TSCTL_SERVER, then the context's, then 127.0.0.1:6443)",
+    help: "The API server (default: $TSCTL_SERVER, then the context's, then 127.0.0.1:6443); repeat it for servers to fail over to",
   },
   {
     name: 'kubeconfig',

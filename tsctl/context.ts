@@ -2,7 +2,7 @@
 // a lazily opened clientset. Injected so commands can be driven in tests.
 
 import { Clientset, resolveClient, type ClientTarget } from '../client';
-import { flagInt, flagString, type ParsedArgs } from './args';
+import { flagInt, flagString, flagStrings, type ParsedArgs } from './args';
 import { CliError, UsageError } from './errors';
 import { errorMessage } from '../util/errors';
 
@@ -69,7 +69,7 @@ export class Context {
       let target: ClientTarget;
       try {
         target = await resolveClient({
-          server: flagString(this.args, 'server'),
+          server: flagStrings(this.args, 'server')[0],
           kubeconfig: flagString(this.args, 'kubeconfig'),
           context: flagString(this.args, 'context'),
           env: this.env,
@@ -85,9 +85,12 @@ export class Context {
         // run with --insecure-plaintext-for-benchmarks-only beside a TLS one.
         // The identity is a bearer token (--token): certificates need TLS.
         this.io.stderr.write(`warning: ${PLAINTEXT_ENV}: connecting to ${target.server} in PLAINTEXT (no TLS)\n`);
-        target = { server: target.server, credentials: { insecurePlaintext: true, ...(token === undefined ? {} : { token }) } };
+        target = { server: target.server, servers: target.servers, credentials: { insecurePlaintext: true, ...(token === undefined ? {} : { token }) } };
       } else if (token !== undefined) target = { ...target, credentials: { caPem: target.credentials.caPem, token } };
       else if (target.warning !== undefined) this.io.stderr.write(`warning: ${target.warning}\n`);
+      // --server repeated: the first chooses the context, the others are more servers to fail over to.
+      const more = flagStrings(this.args, 'server').slice(1);
+      if (more.length > 0) target = { ...target, servers: [...new Set([...target.servers, ...more])] };
       this.target = target;
       this.serverAddress = target.server;
     }
@@ -103,7 +106,7 @@ export class Context {
     if (!this.client) {
       const target = await this.resolveTarget();
       const seconds = flagInt(this.args, 'request-timeout');
-      this.client = new Clientset(target.server, { ...target.credentials, ...(seconds && seconds > 0 ? { deadlineMs: seconds * 1000 } : {}) });
+      this.client = new Clientset(target.servers, { ...target.credentials, ...(seconds && seconds > 0 ? { deadlineMs: seconds * 1000 } : {}) });
     }
     return this.client;
   }

@@ -221,7 +221,8 @@ export async function serveWatch(call: ServerWritableStream<WatchRequest, unknow
   if (!client.closed) call.sendMetadata(new Metadata());
   // A bookmark promises every event up to it was sent: from the cache that is
   // its revision; while replaying history, only what was already delivered.
-  if (req.allowBookmarks) client.startBookmarks(() => (fromCache ? cache.revision : client.lastRevision));
+  // A watch from a revision another API server returned may be ahead of this cache: never bookmark below it.
+  if (req.allowBookmarks) client.startBookmarks(() => (fromCache ? Math.max(cache.revision, requested) : client.lastRevision));
 }
 
 /** The state an initial-events watch starts from: the cache's, fresh when `consistent`. */

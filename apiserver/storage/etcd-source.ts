@@ -56,6 +56,7 @@ export function watchPrefix(
   withPrev: boolean,
   onEvents: (events: RawEvent[]) => void,
   onError: (err: Error) => void,
+  onProgress?: (revision: number) => void,
 ): WatchHandle {
   let cancelled = false;
   let next = fromRevision;
@@ -102,7 +103,15 @@ export function watchPrefix(
         return;
       }
       backoff = 50;
-      if (res.events.length === 0) return;
+      if (res.events.length === 0) {
+        // No events, not the creation answer: a progress notification, every event up to the header's revision was sent.
+        const revision = Number(res.header?.revision ?? 0);
+        if (!res.created && revision > 0) {
+          next = Math.max(next, revision + 1);
+          onProgress?.(revision);
+        }
+        return;
+      }
       let events: RawEvent[];
       try {
         events = toRawEvents(res, next, store.transformers);
@@ -132,6 +141,15 @@ export function watchPrefix(
       cancelled = true;
       if (stream) closeStream(stream);
     },
+    // Unanswered while the stream reconnects or its watcher still catches up: the caller then times out and reads etcd.
+    requestProgress: () => {
+      if (cancelled || stream === undefined) return;
+      try {
+        stream.write({ progress_request: {} });
+      } catch {
+        // The stream just broke: it reconnects by itself, and the caller's wait times out.
+      }
+    },
   };
 }
 
@@ -160,7 +178,12 @@ export class EtcdCacheSource implements CacheSource {
     }
   }
 
-  watch(fromRevision: number, onEvents: (events: RawEvent[]) => void, onError: (err: Error) => void): WatchHandle {
-    return watchPrefix(this.store, this.prefix, fromRevision, false, onEvents, onError);
+  watch(fromRevision: number, onEvents: (events: RawEvent[]) => void, onError: (err: Error) => void, onProgress?: (revision: number) => void): WatchHandle {
+    return watchPrefix(this.store, this.prefix, fromRevision, false, onEvents, onError, onProgress);
+  }
+
+  /** etcd's revision now: a get of the prefix key itself (no object lives there), answered from the header. */
+  async currentRevision(): Promise<number> {
+    return (await this.store.range(this.prefix, this.type, { limit: 1, keysOnly: true })).revision;
   }
 }

@@ -156,3 +156,47 @@ test('a broken etcd watch closes watchers with Expired and the cache reloads', a
   t.is(cache.watcherCount, 0);
   t.is(cache.size, 1);
 });
+
+/** A source that, as etcd, knows its current revision and answers progress requests on demand. */
+class ProgressSource extends FakeSource {
+  etcdRevision = 10;
+  progressRequests = 0;
+  onProgress: (revision: number) => void = () => undefined;
+  override watch(from: number, onEvents: (e: RawEvent[]) => void, onError: (e: Error) => void, onProgress?: (revision: number) => void) {
+    super.watch(from, onEvents, onError);
+    if (onProgress) this.onProgress = onProgress;
+    return { cancel: () => undefined, requestProgress: () => this.progressRequests++ };
+  }
+  async currentRevision() {
+    return this.etcdRevision;
+  }
+}
+
+test("a consistent read waits for another server's writes: events, or etcd's progress notification", async (t) => {
+  const src = new ProgressSource([], 10);
+  const cache = new WatchCache('Pod', src);
+  await cache.ready();
+  t.true(await cache.waitFresh(1000), 'etcd is where the cache is');
+  t.is(src.progressRequests, 0, 'no progress asked for when the cache is current');
+
+  // Another API server wrote a pod at 12: the cache is fresh once its event came.
+  src.etcdRevision = 12;
+  const waiting = cache.waitFresh(1000);
+  await new Promise((r) => setImmediate(r));
+  src.emit([put('a', 12)]);
+  t.true(await waiting);
+  t.is(cache.get(key('a'))?.revision, 12);
+
+  // Writes to other kinds moved etcd to 15: only a progress notification says the cache is there.
+  src.etcdRevision = 15;
+  const waiting2 = cache.waitFresh(1000);
+  await new Promise((r) => setImmediate(r));
+  t.is(src.progressRequests, 2, 'progress asked of etcd each time the cache lagged');
+  src.onProgress(15);
+  t.true(await waiting2);
+  t.is(cache.revision, 15, 'a list is served at etcd revision 15');
+
+  // No answer (the etcd watch is reconnecting): the wait gives up, the caller reads etcd.
+  src.etcdRevision = 16;
+  t.false(await cache.waitFresh(50));
+});

@@ -28,13 +28,29 @@ export interface RawEvent {
 
 export interface WatchHandle {
   cancel(): void;
+  /**
+   * Asks etcd for a progress notification (etcd's RequestProgress): once every
+   * event up to its current revision was sent on this watch, onProgress is
+   * called with that revision. Optional: a source without it serves
+   * consistent reads from etcd once the cache lags.
+   */
+  requestProgress?(): void;
 }
 
 /** Where the cache's data comes from: etcd in production, a fake in unit tests. */
 export interface CacheSource {
   list(): Promise<{ kvs: KeyValue[]; revision: number }>;
-  /** Delivers every change after `fromRevision - 1` in order; onError when the watch cannot continue. */
-  watch(fromRevision: number, onEvents: (events: RawEvent[]) => void, onError: (err: Error) => void): WatchHandle;
+  /**
+   * Delivers every change after `fromRevision - 1` in order; onError when the
+   * watch cannot continue; onProgress when etcd says every change up to a
+   * revision has been delivered (an answer to requestProgress).
+   */
+  watch(fromRevision: number, onEvents: (events: RawEvent[]) => void, onError: (err: Error) => void, onProgress?: (revision: number) => void): WatchHandle;
+  /**
+   * etcd's current revision, by a cheap read (KEP-2340): what a consistent
+   * read must have seen, whichever API server made the writes before it.
+   */
+  currentRevision?(): Promise<number>;
 }
 
 /**
@@ -273,9 +289,10 @@ export class WatchCache {
   }
 
   /**
-   * Records a write this API server made to the kind (a txn's revision).
-   * The server is the only writer of /registry/, so once the cache has seen
-   * every revision recorded here it holds everything any client was told.
+   * Records a write this API server made to the kind (a txn's revision):
+   * what a consistent read must see even when the source cannot tell etcd's
+   * current revision. Other API servers' writes are covered by
+   * source.currentRevision (waitFresh).
    */
   noteWrite(revision: number): void {
     if (revision > this.writeRevision) this.writeRevision = revision;
@@ -293,12 +310,24 @@ export class WatchCache {
   }
 
   /**
-   * Waits until the cache has applied every write recorded so far (Kubernetes'
-   * consistent reads from cache). False after `timeoutMs`: read etcd instead.
+   * Waits until the cache holds everything written before this call, by any
+   * API server (Kubernetes' consistent reads from cache, KEP-2340): the target
+   * is etcd's current revision, read cheaply; the cache reaches it through
+   * its events or a progress notification it asks etcd for. False after
+   * `timeoutMs` or when etcd cannot be read: read etcd instead.
    */
-  waitFresh(timeoutMs: number): Promise<boolean> {
-    const target = this.writeRevision;
-    if (this.state === CacheState.Ready && this.lastRevision >= target) return Promise.resolve(true);
+  async waitFresh(timeoutMs: number): Promise<boolean> {
+    let target = this.writeRevision;
+    if (this.source.currentRevision !== undefined) {
+      try {
+        target = Math.max(target, await this.source.currentRevision());
+      } catch {
+        return false;
+      }
+    }
+    if (this.state === CacheState.Ready && this.lastRevision >= target) return true;
+    // Writes to other kinds move etcd's revision too: only etcd can say the cache is at it.
+    this.handle?.requestProgress?.();
     return new Promise((resolve) => {
       const waiter = { target, resolve };
       this.freshWaiters.push(waiter);
@@ -366,6 +395,7 @@ export class WatchCache {
       revision + 1,
       (events) => this.apply(events),
       (err) => this.onWatchError(err),
+      (progress) => this.progress(progress),
     );
   }
 
@@ -422,11 +452,24 @@ export class WatchCache {
       }
     }
     if (sizeChanged) this.opts.onSizeChange?.(this.store.size);
-    if (this.freshWaiters.length > 0) {
-      const ready = this.freshWaiters.filter((w) => w.target <= this.lastRevision);
-      this.freshWaiters = this.freshWaiters.filter((w) => w.target > this.lastRevision);
-      for (const w of ready) w.resolve(true);
-    }
+    this.resolveFresh();
+  }
+
+  /**
+   * etcd sent every event of the prefix up to `revision`: the cache is at it
+   * although no object of the kind changed (a bookmark of the etcd watch).
+   */
+  progress(revision: number): void {
+    if (this.state !== CacheState.Ready || revision <= this.lastRevision) return;
+    this.lastRevision = revision;
+    this.resolveFresh();
+  }
+
+  private resolveFresh(): void {
+    if (this.freshWaiters.length === 0) return;
+    const ready = this.freshWaiters.filter((w) => w.target <= this.lastRevision);
+    this.freshWaiters = this.freshWaiters.filter((w) => w.target > this.lastRevision);
+    for (const w of ready) w.resolve(true);
   }
 
   /** False when the sink refused (too slow); it has then been closed. */

@@ -28,6 +28,8 @@ export interface KubeletProcessOptions {
   network?: string[];
   /** More environment for the kubelet (test hooks such as TSK_TEST_CRASH_AT). */
   env?: Record<string, string>;
+  /** More API servers after `sock` (--server repeated: the kubelet fails over to them). */
+  moreServers?: string[];
 }
 
 export async function startKubeletInNamespace(
@@ -49,7 +51,17 @@ export async function startKubeletInNamespace(
     process.execPath,
     TSK_BIN,
     'kubelet',
-    ...['--server', `unix:${sock}`, '--kubeconfig', kubeconfig, '--hostname-override', env.nodeName, '--data-dir', env.dataDir],
+    ...[
+      '--server',
+      `unix:${sock}`,
+      ...(opts.moreServers ?? []).flatMap((s) => ['--server', s]),
+      '--kubeconfig',
+      kubeconfig,
+      '--hostname-override',
+      env.nodeName,
+      '--data-dir',
+      env.dataDir,
+    ],
     ...(opts.network ?? ['--network', 'loopback']),
     ...['--node-ip', '127.0.0.1', '--node-status-update-frequency', '1s', '--sync-frequency', '2s'],
   ];
