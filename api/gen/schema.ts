@@ -257,6 +257,7 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "seccompProfile": {"name":"seccompProfile","json":"seccompProfile","kind":"message","type":"tsk.v1.SeccompProfile"},
     "appArmorProfile": {"name":"appArmorProfile","json":"appArmorProfile","kind":"message","type":"tsk.v1.AppArmorProfile"},
     "cgroupOptions": {"name":"cgroupOptions","json":"cgroupOptions","kind":"message","type":"tsk.v1.CgroupOptions"},
+    "windowsOptions": {"name":"windowsOptions","json":"windowsOptions","kind":"message","type":"tsk.v1.WindowsSecurityContextOptions"},
   },
   "tsk.v1.PodSecurityContext": {
     "seLinuxOptions": {"name":"seLinuxOptions","json":"seLinuxOptions","kind":"message","type":"tsk.v1.SELinuxOptions"},
@@ -270,6 +271,7 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "seccompProfile": {"name":"seccompProfile","json":"seccompProfile","kind":"message","type":"tsk.v1.SeccompProfile"},
     "appArmorProfile": {"name":"appArmorProfile","json":"appArmorProfile","kind":"message","type":"tsk.v1.AppArmorProfile"},
     "supplementalGroupsPolicy": {"name":"supplementalGroupsPolicy","json":"supplementalGroupsPolicy","kind":"string","optional":true},
+    "windowsOptions": {"name":"windowsOptions","json":"windowsOptions","kind":"message","type":"tsk.v1.WindowsSecurityContextOptions"},
   },
   "tsk.v1.EmptyDirVolumeSource": {
     "medium": {"name":"medium","json":"medium","kind":"string"},
@@ -392,6 +394,7 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "shareProcessNamespace": {"name":"shareProcessNamespace","json":"shareProcessNamespace","kind":"bool","optional":true},
     "topologySpreadConstraints": {"name":"topologySpreadConstraints","json":"topologySpreadConstraints","kind":"message","type":"tsk.v1.TopologySpreadConstraint","repeated":true},
     "hostUsers": {"name":"hostUsers","json":"hostUsers","kind":"bool","optional":true},
+    "os": {"name":"os","json":"os","kind":"message","type":"tsk.v1.PodOS"},
   },
   "tsk.v1.TopologySpreadConstraint": {
     "maxSkew": {"name":"maxSkew","json":"maxSkew","kind":"int32"},
@@ -852,6 +855,15 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "kind": {"name":"kind","json":"kind","kind":"string"},
     "metadata": {"name":"metadata","json":"metadata","kind":"message","type":"tsk.v1.ListMeta"},
     "items": {"name":"items","json":"items","kind":"message","type":"tsk.v1.Lease","repeated":true},
+  },
+  "tsk.v1.PodOS": {
+    "name": {"name":"name","json":"name","kind":"string"},
+  },
+  "tsk.v1.WindowsSecurityContextOptions": {
+    "gmsaCredentialSpecName": {"name":"gmsaCredentialSpecName","json":"gmsaCredentialSpecName","kind":"string"},
+    "gmsaCredentialSpec": {"name":"gmsaCredentialSpec","json":"gmsaCredentialSpec","kind":"string"},
+    "runAsUserName": {"name":"runAsUserName","json":"runAsUserName","kind":"string"},
+    "hostProcess": {"name":"hostProcess","json":"hostProcess","kind":"bool","optional":true},
   },
   "tsk.v1.PodLogsRequest": {
     "namespace": {"name":"namespace","json":"namespace","kind":"string"},

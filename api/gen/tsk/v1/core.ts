@@ -276,7 +276,11 @@ export interface SecurityContext {
     | AppArmorProfile
     | undefined;
   /** How the container sees its cgroup (KEP-5474): mountMode ReadOnly (default) or ReadWrite. */
-  cgroupOptions?: CgroupOptions | undefined;
+  cgroupOptions?:
+    | CgroupOptions
+    | undefined;
+  /** Windows-only settings; refused when spec.os.name is linux. */
+  windowsOptions?: WindowsSecurityContextOptions | undefined;
 }
 
 /** Kubernetes core/v1 PodSecurityContext; container settings override it. */
@@ -297,7 +301,11 @@ export interface PodSecurityContext {
     | AppArmorProfile
     | undefined;
   /** Merge (default: the image's /etc/group memberships of the user too) or Strict (only runAsGroup, supplementalGroups and fsGroup). */
-  supplementalGroupsPolicy?: string | undefined;
+  supplementalGroupsPolicy?:
+    | string
+    | undefined;
+  /** Windows-only settings; refused when spec.os.name is linux. */
+  windowsOptions?: WindowsSecurityContextOptions | undefined;
 }
 
 export interface EmptyDirVolumeSource {
@@ -490,7 +498,11 @@ export interface PodSpec {
     | TopologySpreadConstraint[]
     | undefined;
   /** false runs the pod in its own user namespace (KEP-127); true or unset shares the host's. */
-  hostUsers?: boolean | undefined;
+  hostUsers?:
+    | boolean
+    | undefined;
+  /** The OS the pod's containers need (linux or windows); nodes of another OS refuse it. */
+  os?: PodOS | undefined;
 }
 
 export interface PodSpec_NodeSelectorEntry {
@@ -1197,6 +1209,18 @@ export interface LeaseList {
   kind?: string | undefined;
   metadata?: ListMeta | undefined;
   items?: Lease[] | undefined;
+}
+
+export interface PodOS {
+  /** linux or windows. */
+  name?: string | undefined;
+}
+
+export interface WindowsSecurityContextOptions {
+  gmsaCredentialSpecName?: string | undefined;
+  gmsaCredentialSpec?: string | undefined;
+  runAsUserName?: string | undefined;
+  hostProcess?: boolean | undefined;
 }
 
 function createBaseEnvVar(): EnvVar {
@@ -3468,6 +3492,7 @@ function createBaseSecurityContext(): SecurityContext {
     seccompProfile: undefined,
     appArmorProfile: undefined,
     cgroupOptions: undefined,
+    windowsOptions: undefined,
   };
 }
 
@@ -3508,6 +3533,9 @@ export const SecurityContext: MessageFns<SecurityContext> = {
     }
     if (message.cgroupOptions !== undefined) {
       CgroupOptions.encode(message.cgroupOptions, writer.uint32(98).fork()).join();
+    }
+    if (message.windowsOptions !== undefined) {
+      WindowsSecurityContextOptions.encode(message.windowsOptions, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -3621,6 +3649,14 @@ export const SecurityContext: MessageFns<SecurityContext> = {
             message.cgroupOptions = CgroupOptions.decode(reader, reader.uint32());
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.windowsOptions = WindowsSecurityContextOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3647,6 +3683,7 @@ function createBasePodSecurityContext(): PodSecurityContext {
     seccompProfile: undefined,
     appArmorProfile: undefined,
     supplementalGroupsPolicy: undefined,
+    windowsOptions: undefined,
   };
 }
 
@@ -3690,6 +3727,9 @@ export const PodSecurityContext: MessageFns<PodSecurityContext> = {
     }
     if (message.supplementalGroupsPolicy !== undefined) {
       writer.uint32(90).string(message.supplementalGroupsPolicy);
+    }
+    if (message.windowsOptions !== undefined) {
+      WindowsSecurityContextOptions.encode(message.windowsOptions, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -3806,6 +3846,14 @@ export const PodSecurityContext: MessageFns<PodSecurityContext> = {
             }
 
             message.supplementalGroupsPolicy = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.windowsOptions = WindowsSecurityContextOptions.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -5151,6 +5199,7 @@ function createBasePodSpec(): PodSpec {
     shareProcessNamespace: undefined,
     topologySpreadConstraints: [],
     hostUsers: undefined,
+    os: undefined,
   };
 }
 
@@ -5258,6 +5307,9 @@ export const PodSpec: MessageFns<PodSpec> = {
     }
     if (message.hostUsers !== undefined) {
       writer.uint32(232).bool(message.hostUsers);
+    }
+    if (message.os !== undefined) {
+      PodOS.encode(message.os, writer.uint32(242).fork()).join();
     }
     return writer;
   },
@@ -5532,6 +5584,14 @@ export const PodSpec: MessageFns<PodSpec> = {
             }
 
             message.hostUsers = reader.bool();
+            continue;
+          }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.os = PodOS.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -12598,6 +12658,131 @@ export const LeaseList: MessageFns<LeaseList> = {
             if (el !== undefined) {
               message.items!.push(el);
             }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePodOS(): PodOS {
+  return { name: "" };
+}
+
+export const PodOS: MessageFns<PodOS> = {
+  encode(message: PodOS, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodOS {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodOS();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseWindowsSecurityContextOptions(): WindowsSecurityContextOptions {
+  return { gmsaCredentialSpecName: "", gmsaCredentialSpec: "", runAsUserName: "", hostProcess: undefined };
+}
+
+export const WindowsSecurityContextOptions: MessageFns<WindowsSecurityContextOptions> = {
+  encode(message: WindowsSecurityContextOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.gmsaCredentialSpecName !== undefined && message.gmsaCredentialSpecName !== "") {
+      writer.uint32(10).string(message.gmsaCredentialSpecName);
+    }
+    if (message.gmsaCredentialSpec !== undefined && message.gmsaCredentialSpec !== "") {
+      writer.uint32(18).string(message.gmsaCredentialSpec);
+    }
+    if (message.runAsUserName !== undefined && message.runAsUserName !== "") {
+      writer.uint32(26).string(message.runAsUserName);
+    }
+    if (message.hostProcess !== undefined) {
+      writer.uint32(32).bool(message.hostProcess);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WindowsSecurityContextOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWindowsSecurityContextOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.gmsaCredentialSpecName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.gmsaCredentialSpec = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.runAsUserName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.hostProcess = reader.bool();
             continue;
           }
         }
