@@ -175,9 +175,10 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
     [['spec.volumes[0].hostPath', 'FieldValueForbidden', 'may not specify more than 1 volume type']],
   ],
   [
-    'hostPath relative',
+    // Kubernetes has no absolute-path rule at the API (a Windows pod's is "C:\\etc"); the kubelet refuses a relative one.
+    'hostPath relative (the kubelet refuses it)',
     (p) => (p.spec!.volumes![1]!.hostPath!.path = 'var/log'),
-    [['spec.volumes[1].hostPath.path', 'FieldValueInvalid', 'must be an absolute path']],
+    [],
   ],
   [
     'hostPath with ..',
@@ -467,7 +468,7 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
     ],
   ],
   [
-    'lifecycle stopSignal (tsk pods have no spec.os)',
+    'lifecycle stopSignal without spec.os',
     (p) => (p.spec!.containers![0]!.lifecycle = { stopSignal: 'SIGUSR1' }),
     [[`${c0}.lifecycle.stopSignal`, 'FieldValueForbidden', 'may not be set for containers with empty `spec.os.name`']],
   ],

@@ -34,6 +34,7 @@ import { semanticDiff } from './semantic';
 import { validateHostAliases, validatePodDNSConfig } from './pod-dns';
 import { validateImageVolumeSource } from './image-volume';
 import { validateCgroupOptions } from './cgroup-options';
+import { validateAllWindowsOptions, validateLinux, validateOS, validateStopSignal, validateWindows, validateWindowsHostProcessPod } from './pod-os';
 import { hasBacksteps, inclusiveRangeError, isEnvVarName, isHTTPHeaderName, isValidIP, isValidPortName, isValidPortNum, NONNEGATIVE_MSG } from './values';
 
 export const SUPPORTED_PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
@@ -112,7 +113,7 @@ function validateVolume(v: Volume, path: Path): Cause[] {
       sources++;
       const hp = v.hostPath.path ?? '';
       if (!hp) errs.push(required(p.child('path')));
-      else if (!hp.startsWith('/')) errs.push(invalid(p.child('path'), hp, 'must be an absolute path'));
+      // Kubernetes does not ask for an absolute path here ("C:\\etc" is a Windows pod's); the kubelet refuses a relative one.
       else if (hasBacksteps(hp)) errs.push(invalid(p.child('path'), hp, "must not contain '..'"));
       const type = v.hostPath.type ?? '';
       if (!has(HOST_PATH_TYPES, type)) errs.push(notSupported(p.child('type'), type, HOST_PATH_TYPES));
@@ -159,7 +160,7 @@ function validateVolumeMounts(mounts: readonly VolumeMount[], volumes: ReadonlyS
     else if (!volumes.has(name)) errs.push(notFound(p.child('name'), name));
     const mountPath = m.mountPath ?? '';
     if (!mountPath) errs.push(required(p.child('mountPath')));
-    else if (!mountPath.startsWith('/')) errs.push(invalid(p.child('mountPath'), mountPath, 'must be an absolute path'));
+    // No absolute-path rule, as Kubernetes ("C:/scratch" is a Windows pod's); the runtime refuses a relative one.
     if (mountPath && mountPoints.has(mountPath)) errs.push(invalid(p.child('mountPath'), mountPath, 'must be unique'));
     mountPoints.add(mountPath);
     const sub = m.subPath ?? '';
@@ -350,13 +351,13 @@ function validateHandler(h: Probe | LifecycleHandler, path: Path, gracePeriod?: 
   return errs;
 }
 
-/** Kubernetes' validateLifecycle (and its stopSignal rule: tsk's PodSpec has no `os`, so it is always refused). */
-function validateLifecycle(lc: Lifecycle | undefined, path: Path, gracePeriod: number | undefined): Cause[] {
+/** Kubernetes' validateLifecycle, with its stopSignal rule (which depends on spec.os.name). */
+function validateLifecycle(lc: Lifecycle | undefined, path: Path, gracePeriod: number | undefined, os: string | undefined): Cause[] {
   if (!lc) return [];
   const errs: Cause[] = [];
   if (lc.postStart) errs.push(...validateHandler(lc.postStart, path.child('postStart'), gracePeriod));
   if (lc.preStop) errs.push(...validateHandler(lc.preStop, path.child('preStop'), gracePeriod));
-  if (lc.stopSignal) errs.push(forbidden(path.child('stopSignal'), 'may not be set for containers with empty `spec.os.name`'));
+  errs.push(...validateStopSignal(lc.stopSignal, os, path.child('stopSignal')));
   return errs;
 }
 
@@ -383,6 +384,8 @@ interface ContainerContext {
   readonly gracePeriod: number | undefined;
   /** spec.restartPolicy (defaulted before validation). */
   readonly podRestartPolicy: string | undefined;
+  /** spec.os.name, which decides the allowed stop signals. */
+  readonly os: string | undefined;
 }
 
 const CONTAINER_RESTART_POLICIES = ['Always', 'Never', 'OnFailure'];
@@ -493,7 +496,7 @@ function validateContainer(c: Container, path: Path, ctx: ContainerContext): Cau
     }
     return errs;
   }
-  errs.push(...validateLifecycle(c.lifecycle, path.child('lifecycle'), ctx.gracePeriod));
+  errs.push(...validateLifecycle(c.lifecycle, path.child('lifecycle'), ctx.gracePeriod, ctx.os));
   errs.push(...validateProbe(c.livenessProbe, path.child('livenessProbe')));
   errs.push(...validateProbe(c.readinessProbe, path.child('readinessProbe')));
   errs.push(...validateProbe(c.startupProbe, path.child('startupProbe')));
@@ -596,6 +599,7 @@ export function validatePodSpec(spec: PodSpec | undefined, path: Path): Cause[] 
           init,
           gracePeriod: s.terminationGracePeriodSeconds ?? undefined,
           podRestartPolicy: s.restartPolicy,
+          os: s.os?.name,
         }),
       );
       const name = c.name ?? '';
@@ -631,6 +635,19 @@ export function validatePodSpec(spec: PodSpec | undefined, path: Path): Cause[] 
   errs.push(...validateTopologySpreadConstraints(s.topologySpreadConstraints ?? [], path.child('topologySpreadConstraints')));
   errs.push(...validateSchedulingGates(s.schedulingGates ?? [], path.child('schedulingGates')));
   errs.push(...validatePodResources(s, path.child('resources')));
+  errs.push(...validatePodSpecOS(s, path));
+  return errs;
+}
+
+/** Kubernetes' OS rules of ValidatePodSpec: spec.os, the fields that OS forbids, and the Windows options. */
+function validatePodSpecOS(s: PodSpec, path: Path): Cause[] {
+  const errs = validateAllWindowsOptions(s, path);
+  errs.push(...validateWindowsHostProcessPod(s, path));
+  if (!s.os) return errs;
+  const osErrs = validateOS(s, path.child('os'));
+  if (osErrs.length > 0) return [...errs, ...osErrs];
+  if (s.os.name === 'linux') errs.push(...validateLinux(s, path));
+  else errs.push(...validateWindows(s, path));
   return errs;
 }
 
