@@ -457,6 +457,32 @@ test('a sysctl not allowlisted fails the pod with SysctlForbidden before anythin
   t.true(env.events.seen.includes('Warning SysctlForbidden Pod was rejected: forbidden sysctl: "kernel.msgmax" not allowlisted'));
 });
 
+test('a windows pod bound to this Linux node fails with PodOSNotSupported before anything runs', async (t) => {
+  const env = setup(t);
+  const p = pod();
+  p.spec!.os = { name: 'windows' };
+  await env.syncer.syncPod(p);
+  t.deepEqual(env.runtime.calls, []);
+  const st = latest(env, p).status;
+  t.is(st?.phase, 'Failed');
+  t.is(st?.reason, 'PodOSNotSupported');
+  t.is(st?.message, "Pod was rejected: Failed to admit pod as the OS field doesn't match node OS");
+  t.true(env.events.seen.includes("Warning PodOSNotSupported Pod was rejected: Failed to admit pod as the OS field doesn't match node OS"));
+});
+
+test('lifecycle.stopSignal replaces SIGTERM when the kubelet stops the container', async (t) => {
+  const env = setup(t);
+  env.images.local.set('busybox:1.36', image('busybox:1.36'));
+  const p = pod();
+  p.spec!.os = { name: 'linux' };
+  p.spec!.containers![0]!.lifecycle = { stopSignal: 'SIGUSR1' };
+  await env.syncer.syncPod(p);
+  t.is(latest(env, p).status?.phase, 'Running');
+  const deleting = { ...latest(env, p), metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T00:00:30Z', deletionGracePeriodSeconds: 7 } };
+  await env.syncer.terminatePod(deleting);
+  t.true(env.runtime.calls.includes('stopContainer app 7 SIGUSR1'), env.runtime.calls.join(', '));
+});
+
 test('two pods pulling the same image at once share one pull', async (t) => {
   const env = setup(t);
   let release = (): void => undefined;

@@ -38,6 +38,7 @@ import type { Credentials } from './runtime/image/registry-client';
 import { hasApiVolumes, syncApiVolumes, type ApiVolumeOptions } from './volumes/api-volumes';
 import { containerImageVolumes, mountImageVolume, type OverlayMounts } from './volumes/image-volumes';
 import { admitSysctls, SYSCTL_FORBIDDEN, type SysctlAllowlist } from './sysctl-allowlist';
+import { admitPodOS } from './pod-os';
 import { errorMessage } from '../util/errors';
 import { podDnsConfig, type NodeDns } from './pod-dns';
 import { AllocationStore, type PodAllocation } from './allocation';
@@ -156,6 +157,11 @@ export class PodSyncer {
     const rejected = finished ? undefined : admitSysctls(this.deps.sysctls, pod);
     if (rejected !== undefined) {
       await this.failPod(pod, state, SYSCTL_FORBIDDEN, `Pod was rejected: ${rejected}`);
+      return undefined;
+    }
+    const wrongOS = finished ? undefined : admitPodOS(pod);
+    if (wrongOS !== undefined) {
+      await this.failPod(pod, state, wrongOS.reason, `Pod was rejected: ${wrongOS.message}`);
       return undefined;
     }
     if (left !== undefined && left <= 0) {
@@ -558,7 +564,9 @@ export class PodSyncer {
     if (pod) this.event(pod, name, 'Normal', 'Killing', message);
     const stop = (async (): Promise<void> => {
       const left = pod ? await this.preStop(pod, id, name, grace, podIP) : grace;
-      await this.deps.runtime.stopContainer(id, left);
+      // lifecycle.stopSignal replaces SIGTERM ('' is unset, as read back from protobuf).
+      const stopSignal = (pod && specOf(pod, name)?.lifecycle?.stopSignal) || undefined;
+      await this.deps.runtime.stopContainer(id, left, stopSignal);
     })();
     stop.catch(() => undefined);
     await Promise.race([stop, this.stopping]);
@@ -566,7 +574,7 @@ export class PodSyncer {
 
   /** Runs the container's preStop hook when it has one, is running and has a grace period; returns the grace left for the signal. */
   private async preStop(pod: Pod, id: string, name: string, grace: number, podIP: string): Promise<number> {
-    const c = pod.spec?.containers?.find((x) => x.name === name) ?? pod.spec?.initContainers?.find((x) => x.name === name && isSidecar(x));
+    const c = specOf(pod, name);
     const hook = c?.lifecycle?.preStop;
     if (!c || !hook || grace <= 0) return grace;
     const status = await this.deps.runtime.containerStatus(id).catch(() => undefined);
@@ -694,4 +702,9 @@ export class PodSyncer {
     this.crashBackoff.prune((k) => !k.startsWith(`${uid}/`));
     this.deps.puller.prune((k) => k !== uid);
   }
+}
+
+/** The spec of a container that has a lifecycle: a regular container or a sidecar. */
+function specOf(pod: Pod, name: string): Container | undefined {
+  return pod.spec?.containers?.find((x) => x.name === name) ?? pod.spec?.initContainers?.find((x) => x.name === name && isSidecar(x));
 }

@@ -100,7 +100,6 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
   ],
   ...(
     [
-      ['', 'runAsUserName cannot be an empty string'],
       ['a\tb', 'runAsUserName cannot contain control characters'],
       ['a\\b\\c', 'runAsUserName cannot contain more than one backslash'],
       ['DOMAIN\\', "runAsUserName's User cannot be empty"],
@@ -116,12 +115,9 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
     [[`${c0}.securityContext.windowsOptions.runAsUserName`, 'FieldValueInvalid', msg]],
   ]),
   [
-    'gmsa lengths and name',
-    (p) => (p.spec!.securityContext = { windowsOptions: { gmsaCredentialSpecName: 'Bad_Name', gmsaCredentialSpec: '' } }),
-    [
-      ['spec.securityContext.windowsOptions.gmsaCredentialSpecName', 'FieldValueInvalid', 'a lowercase RFC 1123 subdomain'],
-      ['spec.securityContext.windowsOptions.gmsaCredentialSpec', 'FieldValueInvalid', 'gmsaCredentialSpec cannot be an empty string'],
-    ],
+    'gmsa credential spec name not a DNS subdomain',
+    (p) => (p.spec!.securityContext = { windowsOptions: { gmsaCredentialSpecName: 'Bad_Name' } }),
+    [['spec.securityContext.windowsOptions.gmsaCredentialSpecName', 'FieldValueInvalid', 'a lowercase RFC 1123 subdomain']],
   ],
   [
     'gmsa credential spec too large',
@@ -201,4 +197,13 @@ test('the Linux stop signals: the named ones and SIGRTMIN..SIGRTMAX, sorted as G
   t.is(STOP_SIGNALS_LINUX.length, 65);
   t.true(STOP_SIGNALS_LINUX.includes('SIGRTMIN+15') && STOP_SIGNALS_LINUX.includes('SIGRTMAX-14'));
   t.deepEqual([...STOP_SIGNALS_LINUX].sort(), STOP_SIGNALS_LINUX);
+});
+
+test('a windows pod decoded from protobuf (empty strings for unset fields) is valid', (t) => {
+  const pod = valid('Pod') as Pod;
+  windows(pod);
+  const empty = { gmsaCredentialSpecName: '', gmsaCredentialSpec: '', runAsUserName: '' };
+  pod.spec!.securityContext = { supplementalGroups: [], sysctls: [], fsGroupChangePolicy: '', windowsOptions: { ...empty, runAsUserName: 'ContainerUser' } };
+  pod.spec!.containers![0]!.securityContext = { procMount: '', windowsOptions: empty };
+  assertCauses(t, validate('Pod', pod), []);
 });

@@ -52,7 +52,7 @@ export function validateWindows(spec: PodSpec, path: Path): Cause[] {
     if (spec.hostIPC) no(path.child('hostIPC'));
     if (sc.seccompProfile) no(scp.child('seccompProfile'));
     if (sc.fsGroup !== undefined) no(scp.child('fsGroup'));
-    if (sc.fsGroupChangePolicy !== undefined) no(scp.child('fsGroupChangePolicy'));
+    if (sc.fsGroupChangePolicy) no(scp.child('fsGroupChangePolicy'));
     if ((sc.sysctls ?? []).length > 0) no(scp.child('sysctls'));
     if (spec.shareProcessNamespace !== undefined) no(path.child('shareProcessNamespace'));
     if (sc.runAsUser !== undefined) no(scp.child('runAsUser'));
@@ -71,7 +71,7 @@ export function validateWindows(spec: PodSpec, path: Path): Cause[] {
     if (csc.readOnlyRootFilesystem !== undefined) no(p.child('readOnlyRootFilesystem'));
     if (csc.privileged !== undefined) no(p.child('privileged'));
     if (csc.allowPrivilegeEscalation !== undefined) no(p.child('allowPrivilegeEscalation'));
-    if (csc.procMount !== undefined) no(p.child('procMount'));
+    if (csc.procMount) no(p.child('procMount'));
     if (csc.runAsUser !== undefined) no(p.child('runAsUser'));
     if (csc.runAsGroup !== undefined) no(p.child('runAsGroup'));
   });
@@ -90,7 +90,6 @@ const ONLY_DOTS_SPACES = /^[. ]+$/;
 
 /** The format rules of a Windows user name, "User" or "DOMAIN\User" (Kubernetes' messages). */
 function runAsUserNameErrors(name: string): string[] {
-  if (name.length === 0) return ['runAsUserName cannot be an empty string'];
   if (CONTROL_CHARS.test(name)) return ['runAsUserName cannot contain control characters'];
   const parts = name.split('\\');
   if (parts.length > 2) return ['runAsUserName cannot contain more than one backslash'];
@@ -115,19 +114,16 @@ function runAsUserNameErrors(name: string): string[] {
 export function validateWindowsSecurityContextOptions(opts: WindowsSecurityContextOptions | undefined, path: Path): Cause[] {
   if (!opts) return [];
   const errs: Cause[] = [];
-  if (opts.gmsaCredentialSpecName !== undefined) {
+  // The strings of windowsOptions are plain proto3 strings: '' is "not set" (a pod read back from storage has them all).
+  if (opts.gmsaCredentialSpecName) {
     errs.push(...invalidEach(path.child('gmsaCredentialSpecName'), opts.gmsaCredentialSpecName, isDNS1123Subdomain(opts.gmsaCredentialSpecName)));
   }
   const spec = opts.gmsaCredentialSpec;
-  if (spec !== undefined) {
-    const p = path.child('gmsaCredentialSpec');
-    if (spec.length === 0) errs.push(invalid(p, spec, 'gmsaCredentialSpec cannot be an empty string'));
-    else if (Buffer.byteLength(spec) > MAX_GMSA_CREDENTIAL_SPEC_KIB * 1024) {
-      errs.push(invalid(p, spec, `gmsaCredentialSpec size must be under ${MAX_GMSA_CREDENTIAL_SPEC_KIB} KiB`));
-    }
+  if (spec && Buffer.byteLength(spec) > MAX_GMSA_CREDENTIAL_SPEC_KIB * 1024) {
+    errs.push(invalid(path.child('gmsaCredentialSpec'), spec, `gmsaCredentialSpec size must be under ${MAX_GMSA_CREDENTIAL_SPEC_KIB} KiB`));
   }
   const name = opts.runAsUserName;
-  if (name !== undefined) errs.push(...invalidEach(path.child('runAsUserName'), name, runAsUserNameErrors(name)));
+  if (name) errs.push(...invalidEach(path.child('runAsUserName'), name, runAsUserNameErrors(name)));
   return errs;
 }
 

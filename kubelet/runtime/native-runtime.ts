@@ -44,6 +44,7 @@ import { podInitAlive, stopPodInit } from './sandbox/pod-init';
 import { sysctlsFile } from './sandbox/sysctls';
 import { hostDnsConfig, hostsFile, readSandboxRecord, resolvConf, SandboxRecord, validHostname, writeSandboxRecord } from './sandbox/files';
 import { errorMessage } from '../../util/errors';
+import { signalNumber } from './stop-signal';
 
 /** What the runtime needs from the image store (ImageStore implements it). */
 export interface ImageLookup {
@@ -450,14 +451,16 @@ export class NativeRuntime implements ContainerRuntime {
     }
   }
 
-  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+  async stopContainer(id: string, timeoutSeconds: number, stopSignal = 'SIGTERM'): Promise<void> {
+    const sig = signalNumber(stopSignal);
+    if (sig === undefined) throw new RuntimeError(`stop signal ${JSON.stringify(stopSignal)} is not a Linux signal`);
     const dir = this.containerDir(id);
     const rec = readRecord(dir);
     if (!rec) return;
     const status = readStatus(dir, rec);
     if (status.state === 'exited') return;
     if (status.state === 'running' && status.pid !== undefined && timeoutSeconds > 0) {
-      signal(status.pid, 'SIGTERM');
+      signal(status.pid, sig);
       if (await this.waitExit(dir, rec, timeoutSeconds * 1000)) return;
     }
     // SIGKILL to the init ends its PID namespace; the cgroup sweep catches anything else.
@@ -648,7 +651,7 @@ export function userNamespaceOption(config: SandboxConfig): string[] {
   return [`userns=${r.hostId}:${r.length}`];
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
+function signal(pid: number, sig: NodeJS.Signals | number): void {
   try {
     process.kill(pid, sig);
   } catch {

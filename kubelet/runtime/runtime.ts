@@ -329,8 +329,8 @@ export interface ContainerRuntime {
   /** Prepares the container (namespaces, rootfs, cgroup) with its process waiting to be started. */
   createContainer(sandboxId: string, config: ContainerConfig): Promise<string>;
   startContainer(id: string): Promise<void>;
-  /** SIGTERM, then SIGKILL to the whole cgroup after timeoutSeconds. Idempotent. */
-  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  /** The stop signal (lifecycle.stopSignal; SIGTERM when not given), then SIGKILL to the whole cgroup after timeoutSeconds. Idempotent. */
+  stopContainer(id: string, timeoutSeconds: number, stopSignal?: string): Promise<void>;
   /** Kills if needed, then deletes cgroup, rootfs and state. Idempotent. */
   removeContainer(id: string): Promise<void>;
   listContainers(filter?: { sandboxId?: string; state?: ContainerState }): Promise<ContainerStatus[]>;

@@ -152,8 +152,8 @@ export class FakeRuntime implements ContainerRuntime {
     Object.assign(c, { state: 'exited' as ContainerState, exitCode: code, reason: reason ?? (code === 0 ? 'Completed' : 'Error'), finishedAt: this.stamp() });
   }
 
-  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
-    this.calls.push(`stopContainer ${this.containers.get(id)?.name ?? id} ${timeoutSeconds}`);
+  async stopContainer(id: string, timeoutSeconds: number, stopSignal?: string): Promise<void> {
+    this.calls.push(`stopContainer ${this.containers.get(id)?.name ?? id} ${timeoutSeconds}${stopSignal ? ` ${stopSignal}` : ''}`);
     const c = this.containers.get(id);
     if (c && c.state !== 'exited') this.exit(id, 137);
   }
