@@ -72,6 +72,14 @@ const CASES: Array<[string, (p: Pod) => void, Expected[]]> = [
     ],
   ],
   [
+    'hostPID on a windows pod without a securityContext',
+    (p) => {
+      windows(p);
+      p.spec!.hostPID = true;
+    },
+    [['spec.hostPID', 'FieldValueForbidden', WIN]],
+  ],
+  [
     'linux-only container fields on a windows pod',
     (p) => {
       windows(p);

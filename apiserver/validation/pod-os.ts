@@ -42,19 +42,20 @@ const WINDOWS_MSG = 'cannot be set for a windows pod';
 export function validateWindows(spec: PodSpec, path: Path): Cause[] {
   const errs: Cause[] = [];
   const no = (p: Path): number => errs.push(forbidden(p, WINDOWS_MSG));
+  // Kubernetes keeps these in its internal PodSecurityContext, which always exists: checked with or without one.
+  if (spec.hostUsers !== undefined) no(path.child('hostUsers'));
+  if (spec.hostPID) no(path.child('hostPID'));
+  if (spec.hostIPC) no(path.child('hostIPC'));
+  if (spec.shareProcessNamespace !== undefined) no(path.child('shareProcessNamespace'));
   const sc = spec.securityContext;
   if (sc) {
     const scp = path.child('securityContext');
     if (sc.appArmorProfile) no(scp.child('appArmorProfile'));
     if (sc.seLinuxOptions) no(scp.child('seLinuxOptions'));
-    if (spec.hostUsers !== undefined) no(path.child('hostUsers'));
-    if (spec.hostPID) no(path.child('hostPID'));
-    if (spec.hostIPC) no(path.child('hostIPC'));
     if (sc.seccompProfile) no(scp.child('seccompProfile'));
     if (sc.fsGroup !== undefined) no(scp.child('fsGroup'));
     if (sc.fsGroupChangePolicy) no(scp.child('fsGroupChangePolicy'));
     if ((sc.sysctls ?? []).length > 0) no(scp.child('sysctls'));
-    if (spec.shareProcessNamespace !== undefined) no(path.child('shareProcessNamespace'));
     if (sc.runAsUser !== undefined) no(scp.child('runAsUser'));
     if (sc.runAsGroup !== undefined) no(scp.child('runAsGroup'));
     if ((sc.supplementalGroups ?? []).length > 0) no(scp.child('supplementalGroups'));
