@@ -22,103 +22,15 @@
 
 #ifndef SYS_open_tree
 #define SYS_open_tree 428 /* the same number on every architecture */
-/*
- * Makes the caller create files as the host ID `id` (the pod's root) while
- * it keeps every capability it has: the idmapped rootfs has no ID for the
- * host's root (creating there fails with EOVERFLOW), and overlayfs does its
- * upper-dir work with its mounter's credentials. setfsuid away from 0 drops
- * the file capabilities from the effective set; they are raised again.
- * Returns 0, or -1 with errno set.
- */
-__attribute__((unused)) static int create_as(unsigned long id) {
-  setfsgid((gid_t)id);
-  setfsuid((uid_t)id);
-  if ((unsigned long)setfsuid((uid_t)-1) != id || (unsigned long)setfsgid((gid_t)-1) != id) {
-    errno = EPERM;
-    return -1;
-  }
-  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct data[2];
-  if (syscall(SYS_capget, &hdr, data) < 0) return -1;
-  for (int i = 0; i < 2; i++) data[i].effective = data[i].permitted;
-  return (int)syscall(SYS_capset, &hdr, data);
-}
-
 #endif
 #ifndef SYS_move_mount
 #define SYS_move_mount 429
-/*
- * Makes the caller create files as the host ID `id` (the pod's root) while
- * it keeps every capability it has: the idmapped rootfs has no ID for the
- * host's root (creating there fails with EOVERFLOW), and overlayfs does its
- * upper-dir work with its mounter's credentials. setfsuid away from 0 drops
- * the file capabilities from the effective set; they are raised again.
- * Returns 0, or -1 with errno set.
- */
-__attribute__((unused)) static int create_as(unsigned long id) {
-  setfsgid((gid_t)id);
-  setfsuid((uid_t)id);
-  if ((unsigned long)setfsuid((uid_t)-1) != id || (unsigned long)setfsgid((gid_t)-1) != id) {
-    errno = EPERM;
-    return -1;
-  }
-  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct data[2];
-  if (syscall(SYS_capget, &hdr, data) < 0) return -1;
-  for (int i = 0; i < 2; i++) data[i].effective = data[i].permitted;
-  return (int)syscall(SYS_capset, &hdr, data);
-}
-
 #endif
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
-/*
- * Makes the caller create files as the host ID `id` (the pod's root) while
- * it keeps every capability it has: the idmapped rootfs has no ID for the
- * host's root (creating there fails with EOVERFLOW), and overlayfs does its
- * upper-dir work with its mounter's credentials. setfsuid away from 0 drops
- * the file capabilities from the effective set; they are raised again.
- * Returns 0, or -1 with errno set.
- */
-__attribute__((unused)) static int create_as(unsigned long id) {
-  setfsgid((gid_t)id);
-  setfsuid((uid_t)id);
-  if ((unsigned long)setfsuid((uid_t)-1) != id || (unsigned long)setfsgid((gid_t)-1) != id) {
-    errno = EPERM;
-    return -1;
-  }
-  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct data[2];
-  if (syscall(SYS_capget, &hdr, data) < 0) return -1;
-  for (int i = 0; i < 2; i++) data[i].effective = data[i].permitted;
-  return (int)syscall(SYS_capset, &hdr, data);
-}
-
 #endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
-/*
- * Makes the caller create files as the host ID `id` (the pod's root) while
- * it keeps every capability it has: the idmapped rootfs has no ID for the
- * host's root (creating there fails with EOVERFLOW), and overlayfs does its
- * upper-dir work with its mounter's credentials. setfsuid away from 0 drops
- * the file capabilities from the effective set; they are raised again.
- * Returns 0, or -1 with errno set.
- */
-__attribute__((unused)) static int create_as(unsigned long id) {
-  setfsgid((gid_t)id);
-  setfsuid((uid_t)id);
-  if ((unsigned long)setfsuid((uid_t)-1) != id || (unsigned long)setfsgid((gid_t)-1) != id) {
-    errno = EPERM;
-    return -1;
-  }
-  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct data[2];
-  if (syscall(SYS_capget, &hdr, data) < 0) return -1;
-  for (int i = 0; i < 2; i++) data[i].effective = data[i].permitted;
-  return (int)syscall(SYS_capset, &hdr, data);
-}
-
 #endif
 #define TSK_OPEN_TREE_CLONE 1
 #define TSK_MOUNT_ATTR_IDMAP 0x00100000ULL
