@@ -8,17 +8,17 @@ const o = { tsk: ['tsk'], name: 'h', nodeMonitorGracePeriod: undefined };
 test('HA servers: server-1 starts the cluster, the others join it through server-1; each also listens on its socket', (t) => {
   const [s1, s2] = plan.servers;
   if (!s1 || !s2) return t.fail('no servers planned');
-  const a1 = haServerArgv(o, plan, s1);
+  const a1 = haServerArgv(o, plan, s1, '');
   t.true(a1.includes('--cluster-init'));
   t.false(a1.includes('--server'));
   t.is(a1[a1.indexOf('--address') + 1], '172.30.0.254:6443,unix:/d/lab/h/h-server-1.sock');
   t.is(a1[a1.indexOf('--advertise-address') + 1], '172.30.0.254');
-  const a2 = haServerArgv(o, plan, s2);
+  const a2 = haServerArgv(o, plan, s2, 'K10x::server:y');
   t.false(a2.includes('--cluster-init'));
   t.is(a2[a2.indexOf('--server') + 1], 'https://172.30.0.254:6443');
   t.is(a2[a2.indexOf('--data-dir') + 1], '/d/lab/h/server-2');
-  // The token goes in the environment, never on the command line.
-  t.false(a2.includes('--token'));
+  t.is(a2[a2.indexOf('--token') + 1], 'K10x::server:y');
+  t.false(a1.includes('--token'));
 });
 
 test('HA agents name every server', (t) => {
@@ -30,7 +30,7 @@ test('HA agents name every server', (t) => {
     '--server',
     'https://172.30.0.252:6443',
   ]);
-  t.throws(() => haServerArgv(o, planLab({ name: 'h', nodes: 1, dataDir: '/d', network: '172.30.0.0/24' }), { name: 'h-server-1', dataDir: '/d' }), {
+  t.throws(() => haServerArgv(o, planLab({ name: 'h', nodes: 1, dataDir: '/d', network: '172.30.0.0/24' }), { name: 'h-server-1', dataDir: '/d' }, ''), {
     message: /not a server of an HA lab/,
   });
 });

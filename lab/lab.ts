@@ -129,10 +129,11 @@ function haServerUrl(m: LabServerMachine): string {
 /**
  * A server of an HA lab, in its namespace: server-1 starts the etcd cluster
  * (--cluster-init), the others join it through server-1 with the server token
- * ($TSK_TOKEN, not on the command line). Besides its lab address, each listens
+ * (--token: tsk server reads no $TSK_TOKEN; the state file holding this command
+ * line is in the lab's directory, mode 0700). Besides its lab address, each listens
  * on a unix socket, the host's way in: the host has no route into the lab.
  */
-export function haServerArgv(o: Pick<LabUpOptions, 'tsk' | 'name' | 'nodeMonitorGracePeriod'>, plan: LabPlan, server: LabServer): string[] {
+export function haServerArgv(o: Pick<LabUpOptions, 'tsk' | 'name' | 'nodeMonitorGracePeriod'>, plan: LabPlan, server: LabServer, token: string): string[] {
   const m = server.ha;
   const first = plan.servers[0]?.ha;
   if (!m || !first) throw new Error(`${server.name} is not a server of an HA lab`);
@@ -153,7 +154,7 @@ export function haServerArgv(o: Pick<LabUpOptions, 'tsk' | 'name' | 'nodeMonitor
     labContextName(o.name),
     // The lab writes the context itself, with every server's socket (writeHaKubeconfig).
     '--write-config=false',
-    ...(m === first ? ['--cluster-init'] : ['--server', haServerUrl(first)]),
+    ...(m === first ? ['--cluster-init'] : ['--server', haServerUrl(first), '--token', token]),
     ...(o.nodeMonitorGracePeriod !== undefined ? ['--node-monitor-grace-period', o.nodeMonitorGracePeriod] : []),
   ];
 }
@@ -260,10 +261,9 @@ async function startHaServers(o: LabUpOptions, plan: LabPlan, state: LabState, t
     await mkdir(server.dataDir, { recursive: true, mode: 0o700 });
     const log = `${plan.dir}/${server.name}.log`;
     o.log(`==> server ${server.name}: ${m.ip} in ${m.netns}, API also on unix:${m.apiSocket} (log ${log})`);
-    const argv = haServerArgv(o, plan, server);
-    // The joining servers' token, as the agents': in the environment, not on the command line.
-    const env = server === plan.servers[0] ? o.env : await agentEnv(plan, o.env);
-    const proc = startDetached(server.name, argv, log, m.netns, env);
+    const token = server === plan.servers[0] ? '' : (await readFile(`${plan.serverDataDir}/token`, 'utf8')).trim();
+    const argv = haServerArgv(o, plan, server, token);
+    const proc = startDetached(server.name, argv, log, m.netns, o.env);
     const record: MachineRecord = {
       name: server.name,
       role: 'server',

@@ -45,8 +45,7 @@ export async function startMachine(lab: string, dataDir: string, machine: string
   const l = await load(lab, dataDir, machine);
   const m = l.machine;
   checkStart(m, isRunning(m.process));
-  // An agent, and a server of an HA lab (its --server URL is checked with the token again), start with the server token.
-  const env = m.role === 'agent' || m.netns !== undefined ? await agentEnv(l.plan) : process.env;
+  const env = m.role === 'agent' ? await agentEnv(l.plan) : process.env;
   const started = startDetached(m.name, m.argv, m.log, m.netns, env);
   await save(l, { ...m, process: started, killed: false });
   log(`${m.name}: started (pid ${started.pid}, log ${m.log})`);
