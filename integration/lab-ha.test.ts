@@ -3,7 +3,8 @@
 // form one embedded etcd cluster; the node's agent names all three. A pod runs
 // on the node; with server-1 killed, a pod created through tsctl (the lab's
 // kubeconfig, whose other servers it fails over to) is still scheduled and
-// runs within 30 s; started again, server-1 rejoins (three members). `tsk lab
+// runs within 30 s; started again, server-1 rejoins (three members); a
+// partitioned server's port on the bridge is down until healed. `tsk lab
 // down` removes everything at the end, also when the test fails.
 
 import test from 'ava';
@@ -143,4 +144,14 @@ test('tsk lab up --servers 3: one etcd cluster of three servers; a killed server
   );
   t.regex((await lab('status')).stdout, new RegExp(`^${server1.name}\\s.*\\srunning$`, 'm'));
   await eventually(async () => (await tsctl('get', 'nodes')).stdout.includes(' Ready'), 60_000, 'the node Ready');
+
+  // partition/heal of a server: its port on the lab bridge goes down and up.
+  const server2 = plan.servers[1];
+  if (!server2?.ha) return;
+  const port = async (): Promise<string> => (await exec('ip', ['-n', plan.switchNetns, 'link', 'show', server2.ha?.switchPort ?? ''])).stdout;
+  t.is((await lab('partition', server2.name)).code, 0);
+  t.regex(await port(), /state DOWN/);
+  t.regex((await lab('status')).stdout, new RegExp(`^${server2.name}\\s.*\\spartitioned$`, 'm'));
+  t.is((await lab('heal', server2.name)).code, 0);
+  t.notRegex(await port(), /state DOWN/);
 });

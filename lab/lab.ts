@@ -3,6 +3,9 @@
 // scheduler, controllers) in the host namespace listening on loopback and
 // on a unix socket, and one agent per node inside the node's network
 // namespace, reaching the API through that socket by its own link (relay.ts).
+// With --servers N (HA) every server runs in a namespace of its own on the lab
+// bridge, the agents reach them over the lab network, and the host through
+// each server's unix socket (the lab's kubeconfig names them all).
 // Every process is a record of the lab's process table (machines.ts) in its
 // state file, which `tsk lab kill|start|partition|heal` (ops.ts) change.
 

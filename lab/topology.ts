@@ -2,7 +2,8 @@
 // cluster's name, its node count and the node network, before anything is
 // created. Pure, so `up`, `down` and the tests agree on what exists.
 //
-// Like kind, a lab is one control plane and N nodes on one machine; unlike
+// Like kind, a lab is one control plane (or, with --servers N, N servers
+// each in a namespace of its own) and N nodes on one machine; unlike
 // kind, the nodes are not containers but network namespaces joined by a
 // bridge that lives in a "switch" namespace of its own. With several
 // subnets, each subnet has its own bridge (its own layer-2 segment) and a
