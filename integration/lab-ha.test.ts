@@ -10,7 +10,7 @@
 import test from 'ava';
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -145,9 +145,26 @@ test('tsk lab up --servers 3: one etcd cluster of three servers; a killed server
   t.regex((await lab('status')).stdout, new RegExp(`^${server1.name}\\s.*\\srunning$`, 'm'));
   await eventually(async () => (await tsctl('get', 'nodes')).stdout.includes(' Ready'), 60_000, 'the node Ready');
 
-  // partition/heal of a server: its port on the lab bridge goes down and up.
+  // A joined server started again: the member it was, without server-1's URL or the token.
   const server2 = plan.servers[1];
   if (!server2?.ha) return;
+  t.is((await lab('kill', server2.name)).code, 0);
+  const restarted = await lab('start', server2.name);
+  t.is(restarted.code, 0, restarted.stderr);
+  t.notRegex(readFileSync(join(plan.dir, 'state.json'), 'utf8'), /K10/, 'no token in the state file');
+  await eventually(
+    async () => {
+      try {
+        return memberCount(server2) === 3;
+      } catch {
+        return false;
+      }
+    },
+    120_000,
+    'server-2 to run again as one of three members',
+  );
+
+  // partition/heal of a server: its port on the lab bridge goes down and up.
   const port = async (): Promise<string> => (await exec('ip', ['-n', plan.switchNetns, 'link', 'show', server2.ha?.switchPort ?? ''])).stdout;
   t.is((await lab('partition', server2.name)).code, 0);
   t.regex(await port(), /state DOWN/);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { haAgentServerFlags, haServerArgv } from './lab';
+import { haAgentServerFlags, haRestartArgv, haServerArgv } from './lab';
 import { planLab } from './topology';
 
 const plan = planLab({ name: 'h', nodes: 1, servers: 3, dataDir: '/d', network: '172.30.0.0/24' });
@@ -33,4 +33,14 @@ test('HA agents name every server', (t) => {
   t.throws(() => haServerArgv(o, planLab({ name: 'h', nodes: 1, dataDir: '/d', network: '172.30.0.0/24' }), { name: 'h-server-1', dataDir: '/d' }, ''), {
     message: /not a server of an HA lab/,
   });
+});
+
+test('a joined HA server starts again without --server and --token (it is a member already)', (t) => {
+  const s2 = plan.servers[1];
+  if (!s2) return t.fail('no server-2 planned');
+  const argv = haServerArgv(o, plan, s2, 'K10x::server:y');
+  const again = haRestartArgv(argv);
+  t.false(again.includes('--server') || again.includes('--token') || again.includes('K10x::server:y') || again.includes('https://172.30.0.254:6443'));
+  t.deepEqual(again.slice(0, 4), ['tsk', 'server', '--data-dir', '/d/lab/h/server-2']);
+  t.is(again.length, argv.length - 4);
 });

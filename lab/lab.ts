@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { adminConfigPath, Clientset, defaultConfigPath, readClientConfig, resolveClient, upsertContext, writeClientConfig, type ContextEntry } from '../client';
 import { createLabNetwork, removeLabNetwork } from './net';
 import { freezeProcess, isRunning, killProcess, logTail, startDetached, stopProcess, type ProcessRecord } from './processes';
-import { machineState, type MachineRecord, type MachineState } from './machines';
+import { machineState, replaceMachine, type MachineRecord, type MachineState } from './machines';
 import { planLab, type LabNode, type LabPlan, type LabServer, type LabServerMachine, type PlanInput } from './topology';
 import { errorMessage } from '../util/errors';
 import { stopStaleEtcd } from '../util/etcd-process';
@@ -162,6 +162,23 @@ export function haServerArgv(o: Pick<LabUpOptions, 'tsk' | 'name' | 'nodeMonitor
   ];
 }
 
+/**
+ * The command line `tsk lab start` runs for an HA server that has joined: the
+ * same without --server and --token. A restarted member finds its member file
+ * and etcd data and starts as the member it was (apiserver/ha/plan.ts), so it
+ * needs neither server-1 (which may be the one down) nor the token, which then
+ * stays out of the state file.
+ */
+export function haRestartArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '--server' || a === '--token') i++;
+    else out.push(a);
+  }
+  return out;
+}
+
 /** Every server of an HA lab as an agent's --server flags: the agent fails over between them. */
 export function haAgentServerFlags(plan: LabPlan): string[] {
   return plan.servers.flatMap((s) => (s.ha ? ['--server', haServerUrl(s.ha)] : []));
@@ -284,6 +301,8 @@ async function startHaServers(o: LabUpOptions, plan: LabPlan, state: LabState, t
       if (!isRunning(proc)) throw new FatalError(`${server.name} exited; its log:\n${logTail(log)}`);
       return haServerAnswers(plan, m);
     });
+    next = { ...next, machines: replaceMachine(next.machines, { ...record, argv: haRestartArgv(argv) }) };
+    await writeLabState(plan.dir, next);
   }
   await writeHaKubeconfig(o, plan);
   return next;
