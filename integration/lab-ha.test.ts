@@ -95,6 +95,7 @@ test('tsk lab up --servers 3: one etcd cluster of three servers; a killed server
   const up = await lab('up', '--servers', '3', '--nodes', '1', '--timeout', '300');
   t.is(up.code, 0, up.stderr);
   const status = await lab('status');
+  t.regex(status.stdout, new RegExp(`^lab ${name}: server running, API at unix:${plan.servers[0]?.ha?.apiSocket ?? ''}$`, 'm'));
   for (const s of plan.servers) t.regex(status.stdout, new RegExp(`^${s.name}\\s+\\S+\\s+${s.ha?.netns ?? ''}\\s+\\S+\\s+\\d+\\s+running$`, 'm'));
   for (const s of plan.servers) t.is(memberCount(s), 3, `${s.name} lists three members`);
 

@@ -352,7 +352,8 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
       network: o.network,
       ...(o.subnets !== undefined ? { subnets: o.subnets } : {}),
     },
-    address: o.address,
+    // An HA lab's servers are reached from the host on their sockets (server-1's first; the kubeconfig names all).
+    address: plan.servers[0]?.ha ? `unix:${plan.servers[0].ha.apiSocket}` : o.address,
     httpAddress: o.httpAddress,
     machines: [],
     createdAt: new Date().toISOString(),
