@@ -3,17 +3,20 @@
 // scheduler, controllers) in the host namespace listening on loopback and
 // on a unix socket, and one agent per node inside the node's network
 // namespace, reaching the API through that socket by its own link (relay.ts).
+// With --servers N (HA) every server runs in a namespace of its own on the lab
+// bridge, the agents reach them over the lab network, and the host through
+// each server's unix socket (the lab's kubeconfig names them all).
 // Every process is a record of the lab's process table (machines.ts) in its
 // state file, which `tsk lab kill|start|partition|heal` (ops.ts) change.
 
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { adminConfigPath, Clientset, resolveClient } from '../client';
+import { adminConfigPath, Clientset, defaultConfigPath, readClientConfig, resolveClient, upsertContext, writeClientConfig, type ContextEntry } from '../client';
 import { createLabNetwork, removeLabNetwork } from './net';
 import { freezeProcess, isRunning, killProcess, logTail, startDetached, stopProcess, type ProcessRecord } from './processes';
-import { machineState, type MachineRecord, type MachineState } from './machines';
-import { planLab, type LabNode, type LabPlan, type PlanInput } from './topology';
+import { machineState, replaceMachine, type MachineRecord, type MachineState } from './machines';
+import { planLab, type LabNode, type LabPlan, type LabServer, type LabServerMachine, type PlanInput } from './topology';
 import { errorMessage } from '../util/errors';
 import { stopStaleEtcd } from '../util/etcd-process';
 
@@ -118,12 +121,80 @@ export function labContextName(labName: string): string {
   return `lab-${labName}`;
 }
 
+/** The API port every server of an HA lab listens on, in its own namespace (k3s's 6443). */
+const HA_API_PORT = 6443;
+
+/** The URL the other machines reach an HA server on. */
+function haServerUrl(m: LabServerMachine): string {
+  return `https://${m.ip}:${HA_API_PORT}`;
+}
+
+/**
+ * A server of an HA lab, in its namespace: server-1 starts the etcd cluster
+ * (--cluster-init), the others join it through server-1 with the server token
+ * (--token: tsk server reads no $TSK_TOKEN; the state file holding this command
+ * line is in the lab's directory, mode 0700). Besides its lab address, each listens
+ * on a unix socket, the host's way in: the host has no route into the lab.
+ */
+export function haServerArgv(o: Pick<LabUpOptions, 'tsk' | 'name' | 'nodeMonitorGracePeriod'>, plan: LabPlan, server: LabServer, token: string): string[] {
+  const m = server.ha;
+  const first = plan.servers[0]?.ha;
+  if (!m || !first) throw new Error(`${server.name} is not a server of an HA lab`);
+  return [
+    ...o.tsk,
+    'server',
+    '--data-dir',
+    server.dataDir,
+    '--address',
+    `${m.ip}:${HA_API_PORT},unix:${m.apiSocket}`,
+    '--http-address',
+    `${m.ip}:6080`,
+    '--advertise-address',
+    m.ip,
+    '--service-cidr',
+    plan.serviceCidr,
+    '--cluster-name',
+    labContextName(o.name),
+    // The lab writes the context itself, with every server's socket (writeHaKubeconfig).
+    '--write-config=false',
+    ...(m === first ? ['--cluster-init'] : ['--server', haServerUrl(first), '--token', token]),
+    ...(o.nodeMonitorGracePeriod !== undefined ? ['--node-monitor-grace-period', o.nodeMonitorGracePeriod] : []),
+  ];
+}
+
+/**
+ * The command line `tsk lab start` runs for an HA server that has joined: the
+ * same without --server and --token. A restarted member finds its member file
+ * and etcd data and starts as the member it was (apiserver/ha/plan.ts), so it
+ * needs neither server-1 (which may be the one down) nor the token, which then
+ * stays out of the state file.
+ */
+export function haRestartArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '--server' || a === '--token') i++;
+    else out.push(a);
+  }
+  return out;
+}
+
+/** Every server of an HA lab as an agent's --server flags: the agent fails over between them. */
+export function haAgentServerFlags(plan: LabPlan): string[] {
+  return plan.servers.flatMap((s) => (s.ha ? ['--server', haServerUrl(s.ha)] : []));
+}
+
+/** The lab's kubeconfig of an HA lab: server-1's socket first, the others' as `servers:` (tsctl fails over to them). */
+export function haKubeconfigPath(plan: LabPlan): string {
+  return `${plan.dir}/kubeconfig`;
+}
+
 function agentArgv(o: LabUpOptions, plan: LabPlan, node: LabNode): string[] {
+  const ha = plan.servers.length > 1;
   return [
     ...o.tsk,
     'agent',
-    '--server',
-    `unix:${node.apiSocket}`,
+    ...(ha ? haAgentServerFlags(plan) : ['--server', `unix:${node.apiSocket}`]),
     '--hostname-override',
     node.name,
     '--node-ip',
@@ -164,6 +235,106 @@ function readyNodes(nodes: readonly { metadata?: { name?: string }; status?: { c
   return nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata?.name ?? '');
 }
 
+/** Starts a node's link (relay) to the one server's socket and waits until it listens. */
+async function startLink(o: LabUpOptions, plan: LabPlan, node: LabNode): Promise<ProcessRecord> {
+  const link = startDetached(`the link of ${node.name}`, relayArgv(o, plan, node), `${node.dataDir}/link.log`, undefined, o.env);
+  try {
+    await waitForLink(link, node.apiSocket);
+  } catch (err) {
+    await killProcess(link);
+    throw err;
+  }
+  return link;
+}
+
+/** The one server of a one-server lab, in the host's namespace; recorded in the state, and ready. */
+async function startServer(o: LabUpOptions, plan: LabPlan, state: LabState, timeoutMs: number): Promise<LabState> {
+  o.log(`==> server: API on ${o.address} and unix:${plan.apiSocket} (log ${plan.dir}/server.log)`);
+  const server1 = plan.servers[0];
+  if (!server1) throw new Error('the lab plan has no server');
+  const argv = serverArgv(o, plan);
+  const log = `${plan.dir}/server.log`;
+  const server = startDetached(server1.name, argv, log, undefined, o.env);
+  const record: MachineRecord = { name: server1.name, role: 'server', argv, address: o.address, log, process: server, killed: false, partitioned: false };
+  const next = { ...state, machines: [record] };
+  await writeLabState(plan.dir, next);
+  await waitFor('the server to be ready', timeoutMs, o.log, async () => {
+    if (!isRunning(server)) throw new FatalError(`the server exited; its log:\n${logTail(server.log)}`);
+    const res = await fetch(`http://${o.httpAddress}/readyz`, { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) return `readyz ${res.status}`;
+    // The agents' credential: written just after the API server starts serving.
+    return existsSync(adminConfigPath(plan.serverDataDir)) ? true : 'admin.conf not written yet';
+  });
+  return next;
+}
+
+/**
+ * The servers of an HA lab, one after another as k3s's are: server-1 starts
+ * the cluster; each next one joins once the one before answers on its socket.
+ * Once all run, the lab's kubeconfig names every server's socket.
+ */
+async function startHaServers(o: LabUpOptions, plan: LabPlan, state: LabState, timeoutMs: number): Promise<LabState> {
+  let next = state;
+  for (const server of plan.servers) {
+    const m = server.ha;
+    if (!m) throw new Error(`${server.name}: not planned as a server of an HA lab`);
+    await mkdir(server.dataDir, { recursive: true, mode: 0o700 });
+    const log = `${plan.dir}/${server.name}.log`;
+    o.log(`==> server ${server.name}: ${m.ip} in ${m.netns}, API also on unix:${m.apiSocket} (log ${log})`);
+    const token = server === plan.servers[0] ? '' : (await readFile(`${plan.serverDataDir}/token`, 'utf8')).trim();
+    const argv = haServerArgv(o, plan, server, token);
+    const proc = startDetached(server.name, argv, log, m.netns, o.env);
+    const record: MachineRecord = {
+      name: server.name,
+      role: 'server',
+      argv,
+      netns: m.netns,
+      address: m.ip,
+      log,
+      process: proc,
+      killed: false,
+      partitioned: false,
+    };
+    next = { ...next, machines: [...next.machines, record] };
+    await writeLabState(plan.dir, next);
+    await waitFor(`${server.name} to be ready`, timeoutMs, o.log, async () => {
+      if (!isRunning(proc)) throw new FatalError(`${server.name} exited; its log:\n${logTail(log)}`);
+      return haServerAnswers(plan, m);
+    });
+    next = { ...next, machines: replaceMachine(next.machines, { ...record, argv: haRestartArgv(argv) }) };
+    await writeLabState(plan.dir, next);
+  }
+  await writeHaKubeconfig(o, plan);
+  return next;
+}
+
+/** Whether an HA server answers on its socket with server-1's admin credential (one CA for the whole cluster). */
+async function haServerAnswers(plan: LabPlan, m: LabServerMachine): Promise<string | true> {
+  if (!existsSync(adminConfigPath(plan.serverDataDir))) return 'admin.conf not written yet';
+  if (!existsSync(m.apiSocket)) return `no ${m.apiSocket} yet`;
+  const target = await resolveClient({ kubeconfig: adminConfigPath(plan.serverDataDir), server: `unix:${m.apiSocket}` });
+  const cs = new Clientset(target.server, target.credentials);
+  try {
+    await cs.nodes.list();
+    return true;
+  } finally {
+    cs.close();
+  }
+}
+
+/** Writes <lab>/kubeconfig (server-1's socket first, the others' as `servers:`) and the same context into the user's client config. */
+async function writeHaKubeconfig(o: LabUpOptions, plan: LabPlan): Promise<void> {
+  const admin = await readClientConfig(adminConfigPath(plan.serverDataDir));
+  const base = admin?.contexts.find((c) => c.name === admin.currentContext) ?? admin?.contexts[0];
+  if (!base) throw new Error(`${adminConfigPath(plan.serverDataDir)}: no context`);
+  const sockets = plan.servers.flatMap((s) => (s.ha ? [`unix:${s.ha.apiSocket}`] : []));
+  const entry: ContextEntry = { ...base, name: labContextName(o.name), server: sockets[0] ?? base.server, servers: sockets.slice(1) };
+  await writeClientConfig({ currentContext: entry.name, contexts: [entry] }, haKubeconfigPath(plan));
+  const user = defaultConfigPath(o.env ?? process.env);
+  await upsertContext(entry, user);
+  o.log(`==> wrote ${haKubeconfigPath(plan)} and context "${entry.name}" in ${user} (servers ${sockets.join(', ')})`);
+}
+
 /** Brings a lab up; on any failure it takes down what it started and rethrows. */
 export async function upLab(o: LabUpOptions): Promise<LabState> {
   const plan = planLab(o);
@@ -181,7 +352,8 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
       network: o.network,
       ...(o.subnets !== undefined ? { subnets: o.subnets } : {}),
     },
-    address: o.address,
+    // An HA lab's servers are reached from the host on their sockets (server-1's first; the kubeconfig names all).
+    address: plan.servers[0]?.ha ? `unix:${plan.servers[0].ha.apiSocket}` : o.address,
     httpAddress: o.httpAddress,
     machines: [],
     createdAt: new Date().toISOString(),
@@ -195,38 +367,23 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
         (plan.routerNetns ? `, routed by ${plan.routerNetns}` : ''),
     );
     await createLabNetwork(plan);
-    o.log(`==> server: API on ${o.address} and unix:${plan.apiSocket} (log ${plan.dir}/server.log)`);
-    const server1 = plan.servers[0];
-    if (!server1) throw new Error('the lab plan has no server');
-    const argv = serverArgv(o, plan);
-    const log = `${plan.dir}/server.log`;
-    const server = startDetached(server1.name, argv, log, undefined, o.env);
-    const record: MachineRecord = { name: server1.name, role: 'server', argv, address: o.address, log, process: server, killed: false, partitioned: false };
-    state = { ...state, machines: [record] };
-    await writeLabState(plan.dir, state);
-    await waitFor('the server to be ready', timeoutMs, o.log, async () => {
-      if (!isRunning(server)) throw new FatalError(`the server exited; its log:\n${logTail(server.log)}`);
-      const res = await fetch(`http://${o.httpAddress}/readyz`, { signal: AbortSignal.timeout(2000) });
-      if (!res.ok) return `readyz ${res.status}`;
-      // The agents' credential: written just after the API server starts serving.
-      return existsSync(adminConfigPath(plan.serverDataDir)) ? true : 'admin.conf not written yet';
-    });
+    state = plan.servers.length > 1 ? await startHaServers(o, plan, state, timeoutMs) : await startServer(o, plan, state, timeoutMs);
     // The agents join as a node on a VM does: with the server's token.
     const env = await agentEnv(plan, o.env);
     const agents: ProcessRecord[] = [];
     for (const node of plan.nodes) {
       await mkdir(node.dataDir, { recursive: true, mode: 0o700 });
       o.log(`==> node ${node.name}: ${node.ip} in ${node.netns} (log ${node.dataDir}/agent.log)`);
-      const link = startDetached(`the link of ${node.name}`, relayArgv(o, plan, node), `${node.dataDir}/link.log`, undefined, o.env);
       const argv = agentArgv(o, plan, node);
       const log = `${node.dataDir}/agent.log`;
+      // An HA lab's agents reach the servers over the lab network; a one-server lab's through their link.
+      const link = plan.servers.length > 1 ? undefined : await startLink(o, plan, node);
       let agent: ProcessRecord;
       try {
-        await waitForLink(link, node.apiSocket);
         agent = startDetached(node.name, argv, log, node.netns, env);
       } catch (err) {
         // Not in the state file yet: down would not find it.
-        await killProcess(link);
+        if (link) await killProcess(link);
         throw err;
       }
       agents.push(agent);
@@ -240,12 +397,15 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
         process: agent,
         killed: false,
         partitioned: false,
-        link,
+        ...(link ? { link } : {}),
       };
       state = { ...state, machines: [...state.machines, record] };
       await writeLabState(plan.dir, state);
     }
-    const target = await resolveClient({ kubeconfig: adminConfigPath(plan.serverDataDir), server: o.address });
+    const target =
+      plan.servers.length > 1
+        ? await resolveClient({ kubeconfig: haKubeconfigPath(plan) })
+        : await resolveClient({ kubeconfig: adminConfigPath(plan.serverDataDir), server: o.address });
     const cs = new Clientset(target.server, target.credentials);
     try {
       await waitFor(`${plan.nodes.length} node(s) to be Ready`, timeoutMs, o.log, async () => {
@@ -256,7 +416,8 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
     } finally {
       cs.close();
     }
-    o.log(`==> lab "${o.name}" is up: ${plan.nodes.length} node(s); tsctl talks to ${o.address}`);
+    const reach = plan.servers.length > 1 ? `tsctl --kubeconfig ${haKubeconfigPath(plan)}` : `tsctl talks to ${o.address}`;
+    o.log(`==> lab "${o.name}" is up: ${plan.servers.length} server(s), ${plan.nodes.length} node(s); ${reach}`);
     return state;
   } catch (err) {
     o.log(`==> bringing lab "${o.name}" up failed; taking it down`);

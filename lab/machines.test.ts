@@ -65,3 +65,9 @@ test("partition takes the node's port on the lab bridge down, in the switch name
   t.deepEqual(switchPortCommand(plan, 'l-node-2', false), ['ip', '-n', 'tsk-l-sw', 'link', 'set', 'n2', 'up']);
   t.is(switchPortCommand(plan, 'l-server-1', true), undefined);
 });
+
+test('in an HA lab a server has its own port on the lab bridge', (t) => {
+  const plan = planLab({ name: 'l', nodes: 1, servers: 3, dataDir: '/d', network: '172.30.0.0/24' });
+  t.deepEqual(switchPortCommand(plan, 'l-server-2', true), ['ip', '-n', 'tsk-l-sw', 'link', 'set', 's2', 'down']);
+  t.deepEqual(switchPortCommand(plan, 'l-server-2', false), ['ip', '-n', 'tsk-l-sw', 'link', 'set', 's2', 'up']);
+});

@@ -13,7 +13,12 @@ import { errorMessage } from '../util/errors';
 const LAB_FLAGS: readonly FlagSpec[] = [
   { name: 'name', type: 'string', valueName: 'NAME', help: "the lab's name (default lab)" },
   { name: 'nodes', type: 'string', valueName: 'N', help: 'number of nodes, for up (default 2)' },
-  { name: 'servers', type: 'string', valueName: 'N', help: 'number of servers, for up (default 1; more needs multi-server join, not yet built)' },
+  {
+    name: 'servers',
+    type: 'string',
+    valueName: 'N',
+    help: 'number of servers, for up (default 1; 2 or more: an HA control plane, each server in its own namespace)',
+  },
   { name: 'data-dir', type: 'string', valueName: 'DIR', help: 'the lab lives in DIR/lab/NAME (default /var/lib/tsk)' },
   { name: 'network', type: 'string', valueName: 'CIDR', help: "the nodes' network inside the lab, for up (default 172.30.0.0/24)" },
   { name: 'subnets', type: 'string', valueName: 'N', help: 'put the nodes in N subnets joined by a router namespace, for up (default 1)' },

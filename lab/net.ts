@@ -61,6 +61,20 @@ export function upCommands(plan: LabPlan): string[][] {
       for (const s of plan.subnets) if (s !== own) cmds.push(['ip', '-n', n.netns, 'route', 'add', `${s.base}/${s.prefix}`, 'via', own.gateway]);
     }
   }
+  for (const srv of plan.servers) {
+    const m = srv.ha;
+    if (!m) continue;
+    const own = plan.subnets[0];
+    cmds.push(
+      ['ip', 'netns', 'add', m.netns],
+      ['ip', '-n', m.netns, 'link', 'set', 'lo', 'up'],
+      ['ip', '-n', sw, 'link', 'add', m.switchPort, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', m.netns],
+      ['ip', '-n', sw, 'link', 'set', m.switchPort, 'master', plan.bridge, 'up'],
+      ['ip', '-n', m.netns, 'addr', 'add', `${m.ip}/${m.prefix}`, 'dev', 'eth0'],
+      ['ip', '-n', m.netns, 'link', 'set', 'eth0', 'up'],
+    );
+    if (rt && own) for (const s of plan.subnets) if (s !== own) cmds.push(['ip', '-n', m.netns, 'route', 'add', `${s.base}/${s.prefix}`, 'via', own.gateway]);
+  }
   return cmds;
 }
 
@@ -68,6 +82,7 @@ export function upCommands(plan: LabPlan): string[][] {
 export function downCommands(plan: LabPlan): string[][] {
   return [
     ...plan.nodes.map((n) => ['ip', 'netns', 'delete', n.netns]),
+    ...plan.servers.flatMap((s) => (s.ha ? [['ip', 'netns', 'delete', s.ha.netns]] : [])),
     ...(plan.routerNetns ? [['ip', 'netns', 'delete', plan.routerNetns]] : []),
     ['ip', 'netns', 'delete', plan.switchNetns],
   ];

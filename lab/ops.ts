@@ -51,10 +51,10 @@ export async function startMachine(lab: string, dataDir: string, machine: string
   log(`${m.name}: started (pid ${started.pid}, log ${m.log})`);
 }
 
-/** The command that takes a node's switch port down (cut) or up: its veth on the lab bridge, in the switch namespace. */
-export function switchPortCommand(plan: LabPlan, node: string, cut: boolean): string[] | undefined {
-  const n = plan.nodes.find((x) => x.name === node);
-  return n ? ['ip', '-n', plan.switchNetns, 'link', 'set', n.switchPort, cut ? 'down' : 'up'] : undefined;
+/** The command that takes a machine's switch port down (cut) or up: its veth on the lab bridge, in the switch namespace. A one-server lab's server has none. */
+export function switchPortCommand(plan: LabPlan, machine: string, cut: boolean): string[] | undefined {
+  const port = plan.nodes.find((x) => x.name === machine)?.switchPort ?? plan.servers.find((x) => x.name === machine)?.ha?.switchPort;
+  return port ? ['ip', '-n', plan.switchNetns, 'link', 'set', port, cut ? 'down' : 'up'] : undefined;
 }
 
 /** Stops or continues every node's link to the API server as the recorded partitions say. Idempotent. */

@@ -59,9 +59,25 @@ test('a plan names the servers (server-1 keeps the one-server directory) and eac
   t.is(p.nodes[0]?.apiSocket, '/d/lab/demo/demo-node-1/api.sock');
 });
 
-test('more than one server is refused until servers can join a cluster', (t) => {
+test('several servers: each in its own namespace on br0, at the top addresses of the first subnet', (t) => {
   const ok = { name: 'lab', nodes: 1, dataDir: '/d', network: '172.30.0.0/24' };
-  t.throws(() => planLab({ ...ok, servers: 3 }), { message: /--servers > 1 needs .* \(not yet built\)/ });
+  const p = planLab({ ...ok, servers: 3 });
+  t.deepEqual(
+    p.servers.map((s) => [s.name, s.dataDir, s.ha?.netns, s.ha?.ip, s.ha?.switchPort, s.ha?.apiSocket]),
+    [
+      ['lab-server-1', '/d/lab/lab/server', 'tsk-lab-s1', '172.30.0.254', 's1', '/d/lab/lab/lab-server-1.sock'],
+      ['lab-server-2', '/d/lab/lab/server-2', 'tsk-lab-s2', '172.30.0.253', 's2', '/d/lab/lab/lab-server-2.sock'],
+      ['lab-server-3', '/d/lab/lab/server-3', 'tsk-lab-s3', '172.30.0.252', 's3', '/d/lab/lab/lab-server-3.sock'],
+    ],
+  );
+  t.is(p.nodes[0]?.ip, '172.30.0.2');
+  const cmds = upCommands(p);
+  t.true(cmds.some((c) => c.join(' ') === 'ip -n tsk-lab-sw link set s2 master br0 up'));
+  t.true(cmds.some((c) => c.join(' ') === 'ip -n tsk-lab-s2 addr add 172.30.0.253/24 dev eth0'));
+  t.true(downCommands(p).some((c) => c.join(' ') === 'ip netns delete tsk-lab-s3'));
+  t.throws(() => planLab({ ...ok, network: '172.30.0.0/29', nodes: 3, servers: 3 }), {
+    message: /room for 5 machines in its first subnet, not 3 node\(s\) and 3 servers/,
+  });
   t.throws(() => planLab({ ...ok, servers: 0 }), { message: /--servers must be 1 or more, not 0/ });
 });
 

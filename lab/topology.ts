@@ -2,7 +2,8 @@
 // cluster's name, its node count and the node network, before anything is
 // created. Pure, so `up`, `down` and the tests agree on what exists.
 //
-// Like kind, a lab is one control plane and N nodes on one machine; unlike
+// Like kind, a lab is one control plane (or, with --servers N, N servers
+// each in a namespace of its own) and N nodes on one machine; unlike
 // kind, the nodes are not containers but network namespaces joined by a
 // bridge that lives in a "switch" namespace of its own. With several
 // subnets, each subnet has its own bridge (its own layer-2 segment) and a
@@ -37,6 +38,21 @@ export interface LabNode {
 export interface LabServer {
   readonly name: string;
   readonly dataDir: string;
+  /**
+   * With several servers (HA), each runs in a namespace of its own on the
+   * first subnet's bridge, as the servers of k3s's HA setup on their own VMs;
+   * the one server of a one-server lab has none (it runs in the host's).
+   */
+  readonly ha?: LabServerMachine;
+}
+
+/** Where a server of an HA lab runs: its namespace, address on br0, switch port, and the unix socket tsctl on the host reaches it by. */
+export interface LabServerMachine {
+  readonly netns: string;
+  readonly ip: string;
+  readonly prefix: number;
+  readonly switchPort: string;
+  readonly apiSocket: string;
 }
 
 /** One layer-2 segment of the lab: a bridge in the switch namespace. */
@@ -117,15 +133,15 @@ export function planLab(input: PlanInput): LabPlan {
   if (!Number.isInteger(input.nodes) || input.nodes < 1 || input.nodes > MAX_NODES) throw new Error(`--nodes must be 1-${MAX_NODES}, not ${input.nodes}`);
   const servers = input.servers ?? 1;
   if (!Number.isInteger(servers) || servers < 1) throw new Error(`--servers must be 1 or more, not ${servers}`);
-  // The topology holds N servers (server-1 .. server-N); running more than
-  // one needs servers that join each other's etcd (`tsk server --cluster-init`
-  // and `tsk server --server URL --token T`), which tsk does not have yet.
-  if (servers > 1) throw new Error(`--servers > 1 needs servers that join a cluster (tsk server --cluster-init / --server URL --token) (not yet built)`);
   const network = parseCidr(input.network);
   const subnetCount = input.subnets ?? 1;
   if (!Number.isInteger(subnetCount) || subnetCount < 1 || subnetCount > MAX_SUBNETS) throw new Error(`--subnets must be 1-${MAX_SUBNETS}, not ${subnetCount}`);
   const hosts = 2 ** (32 - network.prefix) - 3; // network, gateway (.1), broadcast
   const perSubnet = Math.ceil(input.nodes / subnetCount);
+  // HA servers take the top addresses of the first subnet (.254, .253, ...), so nodes keep theirs.
+  const haServers = servers > 1 ? servers : 0;
+  if (perSubnet + haServers > hosts && haServers > 0)
+    throw new Error(`${input.network} has room for ${hosts} machines in its first subnet, not ${perSubnet} node(s) and ${haServers} servers`);
   if (perSubnet > hosts) throw new Error(`${input.network} has room for ${hosts} nodes${subnetCount > 1 ? ' per subnet' : ''}, not ${perSubnet}`);
   const dir = `${input.dataDir.replace(/\/+$/, '')}/lab/${input.name}`;
   const size = 2 ** (32 - network.prefix);
@@ -154,7 +170,21 @@ export function planLab(input: PlanInput): LabPlan {
   }
   // server-1 keeps the directory a one-server lab has always used.
   const serverList: LabServer[] = [];
-  for (let i = 1; i <= servers; i++) serverList.push({ name: `${input.name}-server-${i}`, dataDir: i === 1 ? `${dir}/server` : `${dir}/server-${i}` });
+  for (let i = 1; i <= servers; i++) {
+    const server: LabServer = { name: `${input.name}-server-${i}`, dataDir: i === 1 ? `${dir}/server` : `${dir}/server-${i}` };
+    if (servers === 1) serverList.push(server);
+    else
+      serverList.push({
+        ...server,
+        ha: {
+          netns: `tsk-${input.name}-s${i}`,
+          ip: formatIPv4(first + size - 1 - i),
+          prefix: network.prefix,
+          switchPort: `s${i}`,
+          apiSocket: `${dir}/${server.name}.sock`,
+        },
+      });
+  }
   return {
     name: input.name,
     dir,
