@@ -51,7 +51,7 @@ test('tsk lab: two nodes run the demo app; its Service balances over pods on bot
   });
 
   const up = await lab('up', '--nodes', '2', '--address', address, '--http-address', httpAddress, '--timeout', '180');
-  t.regex(up.stdout, new RegExp(`lab "${name}" is up: 2 node\\(s\\)`));
+  t.regex(up.stdout, new RegExp(`lab "${name}" is up: 1 server\\(s\\), 2 node\\(s\\)`));
   const image = join(dir, 'busybox.tar');
   writeFileSync(image, await dockerSaveArchive([{ image: await busyboxImage(), repoTags: ['busybox:1.36'] }]));
   const loaded = await lab('load', image);

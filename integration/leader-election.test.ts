@@ -16,6 +16,7 @@ import { adminConfigPath, resolveClient } from '../client/config';
 import { startTestEtcd } from './support/etcd';
 import { startTskServer, type TskServer } from './support/tsk-server';
 import { eventually } from './support/wait';
+import { ConflictError } from '../api/errors';
 
 const LEASE_S = 4;
 const RETRY_S = 1;
@@ -84,15 +85,28 @@ test('two servers on one etcd: one scheduler binds; a killed leader is replaced 
 
   // The Node the scheduler binds to: an API object only.
   await a.client.nodes.create({ metadata: { name: 'n1' } });
-  const node = await a.client.nodes.get('n1');
-  await a.client.nodes.updateStatus({
-    ...node,
-    status: {
-      capacity: { cpu: '4', memory: '8Gi', pods: '110' },
-      allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
-      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }],
+  // The leader's controllers (node IPAM, node lifecycle) write the new Node too: read again on a conflict.
+  await eventually(
+    async () => {
+      const node = await a.client.nodes.get('n1');
+      try {
+        await a.client.nodes.updateStatus({
+          ...node,
+          status: {
+            capacity: { cpu: '4', memory: '8Gi', pods: '110' },
+            allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
+            conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }],
+          },
+        });
+        return true;
+      } catch (err) {
+        if (err instanceof ConflictError) return false;
+        throw err;
+      }
     },
-  });
+    10_000,
+    'the Node to take its Ready status',
+  );
 
   await a.client.pods.create(pod('p1'));
   await eventually(async () => (await boundNode(a.client, 'p1')) === 'n1', 20_000, 'p1 to be bound');
