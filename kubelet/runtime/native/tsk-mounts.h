@@ -99,7 +99,14 @@ static int open_resolved(int dirfd, const char *path, int flags, const struct re
   memset(&how, 0, sizeof how);
   how.flags = (unsigned long long)(flags | O_CLOEXEC);
   how.resolve = r->resolve;
-  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+  /* openat2 with RESOLVE_IN_ROOT/BENEATH fails with EAGAIN when a rename or
+   * mount anywhere on the system raced the walk; the kernel asks callers to
+   * retry (openat2(2)). */
+  int fd, tries = 0;
+  do {
+    fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+  } while (fd < 0 && errno == EAGAIN && ++tries < 64);
+  return fd;
 }
 
 /* Opens path inside the root whose directory fd is rootfd; never leaves it. */
