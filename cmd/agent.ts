@@ -105,6 +105,8 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
     maxPods: k.maxPods,
     systemReserved: k.systemReserved,
     nodeStatusUpdateFrequencyMs: k.nodeStatusUpdateFrequencyMs,
+    nodeStatusReportFrequencyMs: k.nodeStatusReportFrequencyMs,
+    nodeLeaseDurationSeconds: k.nodeLeaseDurationSeconds,
     resyncPeriodMs: k.syncFrequencyMs,
     httpAddress: k.httpAddress,
     ...(kubeletTls.tls ? { httpTls: kubeletTls.tls } : {}),

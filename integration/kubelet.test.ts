@@ -23,7 +23,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { NotFoundError } from '../api/errors';
-import type { Node, Pod } from '../api/gen/tsk/v1/core';
+import type { Lease, Node, Pod } from '../api/gen/tsk/v1/core';
 import { startApiServer, type RunningApiServer } from '../apiserver/server';
 import { Clientset } from '../client';
 import { ImageStore } from '../kubelet/runtime/image/store';
@@ -169,7 +169,8 @@ test.before(async (t) => {
   const registry = await startBusyboxRegistry(cleanups, dir);
   env.image = registry.image;
 
-  const common = ['--node-status-update-frequency', '1s'];
+  // The heartbeat Lease renewed every second (a quarter of 4 s).
+  const common = ['--node-status-update-frequency', '1s', '--node-lease-duration-seconds', '4'];
   env.node = await addNode(env, registry, 'node', [
     '--network',
     'loopback',
@@ -297,9 +298,22 @@ test.serial('the kubelet registers its Node and heartbeats', async (t) => {
     15_000,
     'the Starting and NodeReady events',
   );
-  const first = heartbeat(n);
-  await eventually(async () => heartbeat(await env.clientset.nodes.get(env.node.nodeName)) !== first, 15_000, 'a newer heartbeat');
+  // Liveness is the Lease kube-node-lease/NODE, renewed every quarter of its duration and owned by the Node.
+  const lease = async (): Promise<Lease> => env.clientset.leases.get(env.node.nodeName, 'kube-node-lease');
+  let first: Lease | undefined;
+  await eventually(async () => (first = await lease().catch(() => undefined)) !== undefined, 15_000, 'the node Lease');
+  t.is(first?.spec?.holderIdentity, env.node.nodeName);
+  t.is(first?.spec?.leaseDurationSeconds, 4);
+  t.is(first?.metadata?.ownerReferences?.length, 1);
+  t.like(first?.metadata?.ownerReferences?.[0], { apiVersion: 'v1', kind: 'Node', name: env.node.nodeName, uid: n.metadata?.uid ?? '' });
+  t.regex(first?.spec?.renewTime ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, 'renewTime is a MicroTime');
+  const renewed = first?.spec?.renewTime ?? '';
+  await eventually(async () => ((await lease()).spec?.renewTime ?? '') > renewed, 15_000, 'a renewal of the Lease');
+  // An unchanged status is not posted again before --node-status-report-frequency (5m): the heartbeat stays.
+  const posted = heartbeat(await env.clientset.nodes.get(env.node.nodeName));
+  await new Promise((r) => setTimeout(r, 2_500));
   const later = await env.clientset.nodes.get(env.node.nodeName);
+  t.is(heartbeat(later), posted, 'no status post while nothing changed (the status is computed every second)');
   t.is(later.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime, ready?.lastTransitionTime, 'lastTransitionTime stays while Ready holds');
 });
 

@@ -17,6 +17,8 @@ test('defaults', (t) => {
     cgroupRoot: 'tsk',
     maxPods: 110,
     nodeStatusUpdateFrequencyMs: 10_000,
+    nodeStatusReportFrequencyMs: 300_000,
+    nodeLeaseDurationSeconds: 40,
     syncFrequencyMs: 10_000,
     httpAddress: '127.0.0.1:10248',
     systemReserved: {},
@@ -121,6 +123,13 @@ for (const [argv, message] of bad) {
     t.throws(() => parseFlags(argv, host), { instanceOf: UsageError, message });
   });
 }
+
+test('--node-lease-duration-seconds: a positive integer; --node-status-report-frequency: a duration', (t) => {
+  t.is(parseFlags(['--node-lease-duration-seconds', '10'], host).nodeLeaseDurationSeconds, 10);
+  t.is(parseFlags(['--node-status-report-frequency', '1m'], host).nodeStatusReportFrequencyMs, 60_000);
+  t.throws(() => parseFlags(['--node-lease-duration-seconds', '0'], host), { message: '--node-lease-duration-seconds: "0" must be a positive integer' });
+  t.throws(() => parseFlags(['--node-lease-duration-seconds', '4s'], host), { message: '--node-lease-duration-seconds: "4s" must be a positive integer' });
+});
 
 test('--node-status-update-frequency: a positive Go duration', (t) => {
   const freq = (v: string): number => parseFlags(['--node-status-update-frequency', v], host).nodeStatusUpdateFrequencyMs;

@@ -25,6 +25,10 @@ export interface KubeletFlags {
   cgroupRoot: string;
   maxPods: number;
   nodeStatusUpdateFrequencyMs: number;
+  /** --node-status-report-frequency: an unchanged status is posted only this often (liveness is the Lease). */
+  nodeStatusReportFrequencyMs: number;
+  /** --node-lease-duration-seconds: the heartbeat Lease's duration; it is renewed every quarter of it. */
+  nodeLeaseDurationSeconds: number;
   /** --sync-frequency: every pod is synced (and its configMap, secret and downwardAPI volumes refreshed) at least this often. */
   syncFrequencyMs: number;
   httpAddress: string;
@@ -72,7 +76,11 @@ Flags:
   --max-pods N                           the Node's pods capacity (default 110)
   --system-reserved LIST                 resources kept for the system, subtracted from allocatable,
                                          such as cpu=100m,memory=512Mi (default: none)
-  --node-status-update-frequency DUR     how often the Node's status is posted, such as 10s or 1m (default 10s)
+  --node-status-update-frequency DUR     how often the Node's status is computed, such as 10s or 1m (default 10s)
+  --node-status-report-frequency DUR     how often an unchanged status is posted; a change is posted at once
+                                         (default 5m)
+  --node-lease-duration-seconds N        the heartbeat Lease kube-node-lease/NODE: renewed every quarter of it
+                                         (default 40)
   --sync-frequency DUR                   the longest time between two syncs of a pod, which also bounds how late
                                          configMap and secret volumes follow updates (default 10s)
   --http-address HOST:PORT               /healthz, /readyz, /livez and /metrics (default 127.0.0.1:10248)
@@ -90,6 +98,12 @@ Flags:
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+/** --node-lease-duration-seconds: whole seconds, at least 1 (a quarter of it is the renew interval). */
+function leaseDuration(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`--node-lease-duration-seconds: "${value}" must be a positive integer`);
+  return Number(value);
+}
+
 export function parseFlags(argv: string[], hostname: () => string = os.hostname): KubeletFlags {
   const values = parseFlagValues(argv, {
     server: { type: 'string', multiple: true },
@@ -104,6 +118,8 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     'max-pods': { type: 'string', default: '110' },
     'system-reserved': { type: 'string', default: '' },
     'node-status-update-frequency': { type: 'string', default: '10s' },
+    'node-status-report-frequency': { type: 'string', default: '5m' },
+    'node-lease-duration-seconds': { type: 'string', default: '40' },
     'sync-frequency': { type: 'string', default: '10s' },
     'http-address': { type: 'string', default: '127.0.0.1:10248' },
     'allowed-unsafe-sysctls': { type: 'string', default: '' },
@@ -156,6 +172,8 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     cgroupRoot,
     maxPods: Number(maxPods),
     nodeStatusUpdateFrequencyMs: durationMs('node-status-update-frequency', values['node-status-update-frequency'], { positive: true }),
+    nodeStatusReportFrequencyMs: durationMs('node-status-report-frequency', values['node-status-report-frequency'], { positive: true }),
+    nodeLeaseDurationSeconds: leaseDuration(values['node-lease-duration-seconds']),
     syncFrequencyMs: durationMs('sync-frequency', values['sync-frequency'], { positive: true }),
     httpAddress: hostPort('http-address', values['http-address'], '127.0.0.1:10248'),
     systemReserved,

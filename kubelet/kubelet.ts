@@ -22,7 +22,8 @@ import { ensureReadOnlyOverlay, ensureTmpfs, isMountPoint } from '../util/mounts
 import { listenHealthServer, needsHttps, type HealthTls, type ListeningHealthServer } from '../util/health-server';
 import { ImagePuller, type ImageService } from './images';
 import { KubeletMetrics } from './metrics';
-import { allocatable, NodeStatusReporter, readMachineInfo, type MachineInfo } from './node-status';
+import { allocatable, DEFAULT_NODE_STATUS_REPORT_FREQUENCY_MS, NodeStatusReporter, readMachineInfo, type MachineInfo } from './node-status';
+import { DEFAULT_NODE_LEASE_DURATION_SECONDS, NodeLeaseController } from './node-lease';
 import { cachedObjectGetter } from './api-objects';
 import type { PodNetwork } from './pod-network';
 import { readRuntimeState, type PodRuntimeState } from './pod-runtime';
@@ -55,6 +56,10 @@ export interface KubeletOptions {
   maxPods?: number;
   systemReserved?: Record<string, string>;
   nodeStatusUpdateFrequencyMs?: number;
+  /** An unchanged status is posted only this often (default 5 min, Kubernetes' nodeStatusReportFrequency). */
+  nodeStatusReportFrequencyMs?: number;
+  /** The heartbeat Lease's duration in seconds (default 40); renewed every quarter of it. */
+  nodeLeaseDurationSeconds?: number;
   /** Sysctls pods may set beyond Kubernetes' safe set (--allowed-unsafe-sysctls); throws at start when one is not namespaced. */
   allowedUnsafeSysctls?: readonly string[];
   /** The cluster DNS address for ClusterFirst pods; undefined: none (they fall back to Default, with an event). */
@@ -110,6 +115,9 @@ class Kubelet implements RunningKubelet {
   private readonly syncer: PodSyncer;
   private readonly workers: PodWorkers;
   private readonly reporter: NodeStatusReporter;
+  private readonly lease: NodeLeaseController;
+  /** The Node as last read or written, for the Lease's owner reference. */
+  private node: Node | undefined;
   /** pod UID -> informer key, and the last state of pods that left the informer. */
   private readonly keys = new Map<string, string>();
   private readonly lastKnown = new Map<string, Pod>();
@@ -193,13 +201,26 @@ class Kubelet implements RunningKubelet {
       },
       clock: this.clock,
       intervalMs: o.nodeStatusUpdateFrequencyMs ?? 10_000,
+      reportFrequencyMs: o.nodeStatusReportFrequencyMs ?? DEFAULT_NODE_STATUS_REPORT_FREQUENCY_MS,
       notReady: () => this.notReady(),
-      onNode: (node) => this.onNode(node.spec?.podCIDR ?? ''),
+      onNode: (node) => {
+        this.node = node;
+        this.onNode(node.spec?.podCIDR ?? '');
+      },
       onUpdated: () => this.metrics.nodeStatusUpdates.set(this.clock.now() / 1000),
       onReadyChange: (node, ready) => {
         const what = ready ? 'NodeReady' : 'NodeNotReady';
         this.recorder.event(this.nodeRef(node), 'Normal', what, `Node ${o.nodeName} status is now: ${what}`);
       },
+      log: this.log,
+    });
+    this.lease = new NodeLeaseController({
+      leases: o.clientset.leases,
+      nodeName: o.nodeName,
+      durationSeconds: o.nodeLeaseDurationSeconds ?? DEFAULT_NODE_LEASE_DURATION_SECONDS,
+      clock: this.clock,
+      node: () => this.node,
+      onRenewed: () => this.metrics.nodeLeaseRenewals.set(this.clock.now() / 1000),
       log: this.log,
     });
   }
@@ -239,10 +260,12 @@ class Kubelet implements RunningKubelet {
   async start(): Promise<void> {
     const node = await this.registerWithRetry();
     this.recorder.event(this.nodeRef(node), 'Normal', 'Starting', 'Starting kubelet.');
+    this.node = node;
     this.onNode(node.spec?.podCIDR ?? '');
     // Before any pod worker runs: nothing else touches the sandboxes yet.
     await this.stopSandboxesWithoutNetwork();
     this.reporter.start();
+    this.lease.start();
     this.informer.addEventHandler({
       onAdd: (p) => this.track(p),
       onUpdate: (_, p) => this.track(p),
@@ -441,6 +464,7 @@ class Kubelet implements RunningKubelet {
       this.syncer.abortWaits();
       await this.workers.stop();
       await this.reporter.stop();
+      await this.lease.stop();
       if (this.ownInformers) await this.factory.stop();
       await this.recorder.stop();
       await this.server?.close();

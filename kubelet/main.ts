@@ -100,6 +100,8 @@ async function run(flags: KubeletFlags): Promise<number> {
         maxPods: flags.maxPods,
         systemReserved: flags.systemReserved,
         nodeStatusUpdateFrequencyMs: flags.nodeStatusUpdateFrequencyMs,
+        nodeStatusReportFrequencyMs: flags.nodeStatusReportFrequencyMs,
+        nodeLeaseDurationSeconds: flags.nodeLeaseDurationSeconds,
         resyncPeriodMs: flags.syncFrequencyMs,
         httpAddress: flags.httpAddress,
         ...(serving.tls ? { httpTls: serving.tls } : {}),

@@ -39,4 +39,10 @@ export class KubeletMetrics {
     help: 'Unix time of the last successful node status update.',
     registers: [this.registry],
   });
+
+  readonly nodeLeaseRenewals = new Gauge({
+    name: 'kubelet_node_lease_last_renew_timestamp_seconds',
+    help: 'Unix time of the last successful renewal of the node heartbeat Lease.',
+    registers: [this.registry],
+  });
 }

@@ -6,7 +6,18 @@ import test from 'ava';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../api/errors';
 import type { Node } from '../api/gen/tsk/v1/core';
 import { FakeClock } from '../client';
-import { allocatable, goArch, initialNode, memTotalKi, NodeStatusReporter, nodeStatus, osImage, type MachineInfo, type NodeConfig } from './node-status';
+import {
+  allocatable,
+  goArch,
+  initialNode,
+  memTotalKi,
+  NodeStatusReporter,
+  nodeStatus,
+  nodeStatusChanged,
+  osImage,
+  type MachineInfo,
+  type NodeConfig,
+} from './node-status';
 
 const machine: MachineInfo = {
   cpus: 4,
@@ -204,4 +215,48 @@ test('a Node deleted behind the kubelet is registered again; Ready changes are r
   await r.update();
   t.is(nodes.nodes.get('worker-1')?.status?.conditions?.find((c) => c.type === 'Ready')?.message, 'container runtime is down: boom');
   t.deepEqual(changes, ['worker-1 true', 'worker-1 false']);
+});
+
+test('with a report frequency an unchanged status is posted only when due; a change is posted at once', async (t) => {
+  const nodes = new FakeNodes();
+  const clock = new FakeClock();
+  let why: string | undefined;
+  const r = new NodeStatusReporter({
+    nodes: nodes as never,
+    machine,
+    config,
+    clock,
+    intervalMs: 10_000,
+    reportFrequencyMs: 60_000,
+    notReady: () => why,
+    onNode: () => undefined,
+    log: () => undefined,
+  });
+  await r.register();
+  r.start();
+  await clock.advance(0);
+  t.is(nodes.statusWrites, 1, 'the first status is always posted');
+  await clock.advance(30_000);
+  t.is(nodes.statusWrites, 1, 'computed three times, unchanged: not posted');
+  why = 'container runtime is down: boom';
+  await clock.advance(10_000);
+  t.is(nodes.statusWrites, 2, 'Ready=False is posted at the next computation');
+  await clock.advance(50_000);
+  t.is(nodes.statusWrites, 2);
+  await clock.advance(10_000);
+  t.is(nodes.statusWrites, 3, 'unchanged, but a minute since the last post');
+  await r.stop();
+});
+
+test('nodeStatusChanged ignores heartbeat times only', (t) => {
+  const a = nodeStatus(machine, config, undefined, { ready: true, reason: 'KubeletReady', message: 'ok' }, Date.parse('2026-01-01T00:00:00Z'));
+  const b = nodeStatus(machine, config, a, { ready: true, reason: 'KubeletReady', message: 'ok' }, Date.parse('2026-01-01T00:00:10Z'));
+  t.false(nodeStatusChanged(a, b));
+  t.false(
+    nodeStatusChanged({ ...a, phase: '', conditions: a.conditions?.map((c) => ({ ...c, lastHeartbeatTime: '' })) }, b),
+    "the API's zero values are no change",
+  );
+  const c = nodeStatus(machine, config, a, { ready: false, reason: 'KubeletNotReady', message: 'down' }, Date.parse('2026-01-01T00:00:10Z'));
+  t.true(nodeStatusChanged(a, c));
+  t.true(nodeStatusChanged(undefined, a));
 });

@@ -3,12 +3,16 @@
 // (Kubernetes' kubelet_node_status.go and nodestatus setters): capacity and
 // allocatable, addresses, nodeInfo, and the conditions, whose
 // lastHeartbeatTime moves with every post and lastTransitionTime only when
-// the status changes. The builders are pure; NodeStatusReporter does the I/O.
+// the status changes. As in Kubernetes, a status computed every
+// --node-status-update-frequency is posted only when it changed or when
+// --node-status-report-frequency has passed: liveness is the node's Lease
+// (node-lease.ts). The builders are pure; NodeStatusReporter does the I/O.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../api/errors';
 import type { Node, NodeCondition, NodeStatus, NodeSystemInfo } from '../api/gen/tsk/v1/core';
+import { encodeJson } from '../api/codec';
 import { parseQuantity } from '../api/quantity';
 import type { Clock, ResourceClient, TimerHandle } from '../client';
 import { readTextOr } from '../util/files';
@@ -171,12 +175,32 @@ export function nodeStatus(m: MachineInfo, cfg: NodeConfig, old: NodeStatus | un
   };
 }
 
+/** The kubelet's default nodeStatusReportFrequency. */
+export const DEFAULT_NODE_STATUS_REPORT_FREQUENCY_MS = 5 * 60_000;
+
+/**
+ * The status without what moves at every computation (Kubernetes'
+ * nodeStatusHasChanged ignores heartbeat times), in its Kubernetes JSON form
+ * so that zero values read back from the API compare equal to absent ones.
+ */
+function withoutHeartbeats(status: NodeStatus | undefined): string {
+  const conditions = (status?.conditions ?? []).map((c) => ({ ...c, lastHeartbeatTime: '' }));
+  return JSON.stringify(encodeJson('tsk.v1.NodeStatus', { ...status, conditions }));
+}
+
+/** Whether `next` says anything `prev` did not, heartbeat times aside. */
+export function nodeStatusChanged(prev: NodeStatus | undefined, next: NodeStatus): boolean {
+  return withoutHeartbeats(prev) !== withoutHeartbeats(next);
+}
+
 export interface NodeStatusReporterOptions {
   nodes: ResourceClient<Node>;
   machine: MachineInfo;
   config: NodeConfig;
   clock: Clock;
   intervalMs: number;
+  /** Post an unchanged status only this long after the last post; undefined: post at every interval. */
+  reportFrequencyMs?: number;
   /** Why the node is not ready (runtime or network), or undefined when it is. */
   notReady: () => string | undefined;
   /** The node's podCIDR as the API has it (after every read). */
@@ -192,8 +216,17 @@ export class NodeStatusReporter {
   private timer: TimerHandle | undefined;
   private stopped = false;
   private running: Promise<void> | undefined;
+  /** When (clock ms) this reporter last posted; undefined before its first post. */
+  private lastPostedMs: number | undefined;
 
   constructor(private readonly o: NodeStatusReporterOptions) {}
+
+  /** An unchanged status is skipped until the report frequency has passed since the last post. */
+  private due(cur: Node, status: NodeStatus, nowMs: number): boolean {
+    const every = this.o.reportFrequencyMs;
+    if (every === undefined || this.lastPostedMs === undefined) return true;
+    return nowMs - this.lastPostedMs >= every || nodeStatusChanged(cur.status, status);
+  }
 
   /** Creates the Node, or adopts an existing one (labels merged, podCIDR set from --pod-cidr if empty). */
   async register(): Promise<Node> {
@@ -244,9 +277,12 @@ export class NodeStatusReporter {
         why === undefined
           ? { ready: true, reason: 'KubeletReady', message: 'kubelet is posting ready status' }
           : { ready: false, reason: 'KubeletNotReady', message: why };
-      const status = nodeStatus(this.o.machine, this.o.config, cur.status, readiness, this.o.clock.now());
+      const nowMs = this.o.clock.now();
+      const status = nodeStatus(this.o.machine, this.o.config, cur.status, readiness, nowMs);
+      if (!this.due(cur, status, nowMs)) return;
       try {
         const written = await this.o.nodes.updateStatus({ ...cur, status });
+        this.lastPostedMs = nowMs;
         this.o.onNode(written);
         this.o.onUpdated?.();
         const was = cur.status?.conditions?.find((c) => c.type === 'Ready')?.status;

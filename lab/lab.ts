@@ -18,6 +18,7 @@ import { freezeProcess, isRunning, killProcess, logTail, startDetached, stopProc
 import { machineState, replaceMachine, type MachineRecord, type MachineState } from './machines';
 import { planLab, type LabNode, type LabPlan, type LabServer, type LabServerMachine, type PlanInput } from './topology';
 import { errorMessage } from '../util/errors';
+import { durationMs } from '../util/flags';
 import { stopStaleEtcd } from '../util/etcd-process';
 
 export interface LabUpOptions extends PlanInput {
@@ -205,7 +206,17 @@ function agentArgv(o: LabUpOptions, plan: LabPlan, node: LabNode): string[] {
     node.cgroupRoot,
     ...(o.resolvConf !== undefined ? ['--resolv-conf', o.resolvConf] : []),
     ...(o.podNetworkBackend !== undefined ? ['--pod-network-backend', o.podNetworkBackend] : []),
+    ...(o.nodeMonitorGracePeriod !== undefined ? ['--node-lease-duration-seconds', String(nodeLeaseSecondsFor(o.nodeMonitorGracePeriod))] : []),
   ];
+}
+
+/**
+ * The agents' Lease duration for a server's --node-monitor-grace-period: the
+ * grace itself, so a node renews four times per grace period, as with
+ * Kubernetes' defaults (40 s, renewed every 10 s).
+ */
+export function nodeLeaseSecondsFor(grace: string): number {
+  return Math.max(1, Math.floor(durationMs('node-monitor-grace-period', grace) / 1000));
 }
 
 function relayArgv(o: LabUpOptions, plan: LabPlan, node: LabNode): string[] {

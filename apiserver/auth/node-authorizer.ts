@@ -12,6 +12,7 @@
 // (named after the node, in kube-node-lease), as the system:node role and
 // NodeRestriction together allow.
 
+import { NAMESPACE_NODE_LEASE } from '../../api/namespaces';
 import type { Pod } from '../../api/gen/tsk/v1/core';
 import { NO_OPINION, resourceOf, type Authorizer, type Decision, type RequestAttributes } from './authorizer';
 import { podReferencesObject, type ReferencedResource } from './pod-references';
@@ -50,14 +51,13 @@ function decideReferenced(node: string, resource: ReferencedResource, attrs: Req
 }
 
 /** Kubernetes' namespace of the nodes' heartbeat Leases. */
-export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 
 const LEASE_VERBS = new Set(['get', 'create', 'update']);
 
 function decideOwnLease(node: string, attrs: RequestAttributes): Decision {
   if (!LEASE_VERBS.has(attrs.verb)) return NO_OPINION;
-  if (attrs.namespace === NODE_LEASE_NAMESPACE && attrs.name === node) return ALLOW;
-  return { allowed: false, reason: `node "${node}" may only ${attrs.verb} its own Lease "${node}" in namespace "${NODE_LEASE_NAMESPACE}"` };
+  if (attrs.namespace === NAMESPACE_NODE_LEASE && attrs.name === node) return ALLOW;
+  return { allowed: false, reason: `node "${node}" may only ${attrs.verb} its own Lease "${node}" in namespace "${NAMESPACE_NODE_LEASE}"` };
 }
 
 function decide(node: string, attrs: RequestAttributes, graph: NodeGraph): Decision {

@@ -80,9 +80,9 @@ export const KUBE_SCHEDULER: ClusterRole = {
  * What tsk's controllers (controllers/) call, as Kubernetes' per-controller
  * roles together: replication (create and adopt pods, RC status), endpoints
  * (create, update, delete endpoints), nodeipam (node podCIDR), nodelifecycle
- * (node status and taints, pod Ready conditions, evictions), podgc (delete
- * pods), garbagecollector (update ownerReferences of and delete the kinds it
- * collects), servicelb (service status: the load balancer ingress, as
+ * (node status and taints, pod Ready conditions, evictions, the nodes'
+ * heartbeat Leases), podgc (delete pods), garbagecollector (update
+ * ownerReferences of and delete the kinds it collects, Leases included), servicelb (service status: the load balancer ingress, as
  * Kubernetes' service-controller), events, and its leader election Lease in
  * kube-system. No Secrets (no controller reads one), no bind, exec, logs or
  * tunnels.
@@ -94,6 +94,8 @@ export const KUBE_CONTROLLER_MANAGER: ClusterRole = {
     { verbs: ['create'], resources: ['pods', 'endpoints', 'events'] },
     { verbs: ['update', 'delete'], resources: ['pods', 'replicationcontrollers', 'services', 'endpoints', 'nodes', 'namespaces', 'events'] },
     { verbs: ['update'], resources: ['pods/status', 'nodes/status', 'replicationcontrollers/status', 'services/status'] },
+    // nodelifecycle reads the nodes' heartbeat Leases; the garbage collector removes a deleted Node's.
+    { verbs: [...READ, 'update', 'delete'], apiGroups: [COORDINATION], resources: ['leases'] },
     LEADER_LOCKING,
   ],
 };

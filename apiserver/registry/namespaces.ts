@@ -4,6 +4,7 @@
 // when it is empty. The work is resumed at start-up for namespaces left
 // Terminating, so an API server restart never strands one.
 
+import { NAMESPACE_NODE_LEASE } from '../../api/namespaces';
 import { ApiError } from '../../api/errors';
 import type { Namespace, NamespaceCondition } from '../../api/gen/tsk/v1/core';
 import { KIND_NAMES, KINDS, type ApiObject, type KindName } from '../../api/kinds';
@@ -19,7 +20,7 @@ import { errorMessage } from '../../util/errors';
  * namespaces controller recreates it within a minute, tsk refuses the delete
  * (it creates these only at start-up), to the same end.
  */
-export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-node-lease'] as const;
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', NAMESPACE_NODE_LEASE] as const;
 
 export function namespaceStrategy(): Strategy {
   return {

@@ -29,8 +29,11 @@ import {
   type PropagationPolicy,
 } from './decide';
 
-/** The kinds collected. Events are left out: they expire by TTL and are too many to cache. */
-export const GC_KINDS: readonly KindName[] = ['Pod', 'ReplicationController', 'Service', 'Endpoints', 'Node', 'Namespace'];
+/**
+ * The kinds collected (Leases: a node's heartbeat Lease goes with its Node).
+ * Events are left out: they expire by TTL and are too many to cache.
+ */
+export const GC_KINDS: readonly KindName[] = ['Pod', 'ReplicationController', 'Service', 'Endpoints', 'Node', 'Namespace', 'Lease'];
 
 export const UID_INDEX = 'gc-uid';
 export const OWNER_UID_INDEX = 'gc-owner-uid';

@@ -12,7 +12,8 @@
 // Every step is computed from the cached node and pods, so a sync can run
 // again at any time; deadlines re-enqueue the node with addAfter.
 
-import type { Node, Pod, PodCondition, Taint } from '../../api/gen/tsk/v1/core';
+import { NAMESPACE_NODE_LEASE } from '../../api/namespaces';
+import type { Lease, Node, Pod, PodCondition, Taint } from '../../api/gen/tsk/v1/core';
 import {
   NODE_NAME_INDEX,
   WorkQueue,
@@ -36,6 +37,7 @@ import { observe, unknownConditions, type NodeHealth } from './health';
 import { NO_EXECUTE, desiredTaints, evictionFor, readyStatus, reconcileTaints } from './taints';
 
 export const NODE_LIFECYCLE_CONTROLLER_NAME = 'nodelifecycle';
+
 /** The Event source, as Kubernetes names it. */
 export const NODE_CONTROLLER_COMPONENT = 'node-controller';
 
@@ -54,6 +56,8 @@ export const DEFAULT_NODE_MONITOR_PERIOD_MS = 5_000;
 
 export interface NodeLifecycleDeps {
   readonly nodes: Lister<Node>;
+  /** The nodes' heartbeat Leases in kube-node-lease; none: only the Ready condition's heartbeat counts. */
+  readonly leases?: Lister<Lease>;
   /** Pods, with the NODE_NAME_INDEX index. */
   readonly pods: Lister<Pod>;
   readonly nodeClient: Pick<ResourceClient<Node>, 'update' | 'updateStatus'>;
@@ -120,6 +124,13 @@ export class NodeLifecycleController implements Controller {
     this.queue.add(node.metadata?.name ?? '');
   }
 
+  /** A renewed Lease of a node not Ready may bring it back (the kubelet posts Ready itself; this resyncs the health record). */
+  leaseChanged(lease: Lease): void {
+    const name = lease.metadata?.name ?? '';
+    const node = this.deps.nodes.get(name);
+    if (node && readyStatus(node) !== 'True') this.queue.add(name);
+  }
+
   /** A pod matters only on a node that is not Ready or has NoExecute taints. */
   podChanged(pod: Pod): void {
     const nodeName = pod.spec?.nodeName;
@@ -154,7 +165,7 @@ export class NodeLifecycleController implements Controller {
   /** Marks a silent node Unknown; returns the node as stored afterwards. */
   private async updateHealth(name: string, node: Node, now: number): Promise<Node> {
     const prev = this.health.get(name);
-    const h = observe(prev, node, now);
+    const h = observe(prev, node, this.deps.leases?.get(`${NAMESPACE_NODE_LEASE}/${name}`), now);
     this.health.set(name, h);
     const hasReady = (node.status?.conditions ?? []).some((c) => c.type === 'Ready');
     const deadline = h.probeMs + (hasReady ? this.grace : this.startupGrace);
@@ -252,9 +263,12 @@ export class NodeLifecycleController implements Controller {
 export function newNodeLifecycleController(ctx: ControllerContext, options: NodeLifecycleOptions = {}): NodeLifecycleController {
   const nodes = ctx.informers.informerFor('Node');
   const pods = ctx.informers.informerFor('Pod', { [NODE_NAME_INDEX]: nodeNameIndexFunc });
+  // The cluster-wide informer the garbage collector shares; only kube-node-lease is read.
+  const leases = ctx.informers.informerFor('Lease');
   const c = new NodeLifecycleController(
     {
       nodes: nodes.store,
+      leases: leases.store,
       pods: pods.store,
       nodeClient: ctx.clientset.nodes,
       podClient: ctx.clientset.pods,
@@ -272,6 +286,11 @@ export function newNodeLifecycleController(ctx: ControllerContext, options: Node
     onDelete: (n) => c.nodeChanged(n),
   });
   pods.addEventHandler({ onAdd: (p) => c.podChanged(p), onUpdate: (_o, p) => c.podChanged(p) });
+  // A renewal is news only for a node not Ready (health is otherwise read at each sync and deadline).
+  const nodeLease = (l: Lease): void => {
+    if (l.metadata?.namespace === NAMESPACE_NODE_LEASE) c.leaseChanged(l);
+  };
+  leases.addEventHandler({ onAdd: nodeLease, onUpdate: (_o, l) => nodeLease(l) });
   return c;
 }
 

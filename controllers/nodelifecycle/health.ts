@@ -1,11 +1,13 @@
 // Node health as the node lifecycle controller sees it (Kubernetes'
 // tryUpdateNodeHealth): a heartbeat counts from when the controller OBSERVED
-// a new Ready.lastHeartbeatTime, on its own clock, so clock skew between a
-// node and the control plane cannot make a node look dead or alive. A node
+// a new Ready.lastHeartbeatTime or a later renewTime of the node's Lease in
+// kube-node-lease (the kubelet renews it every 10 s and posts its status only
+// on change), on its own clock, so clock skew between a node and the control
+// plane cannot make a node look dead or alive. A node
 // silent for longer than its grace period gets every kubelet-owned
 // condition set to Unknown.
 
-import type { Node, NodeCondition } from '../../api/gen/tsk/v1/core';
+import type { Lease, Node, NodeCondition } from '../../api/gen/tsk/v1/core';
 import { getCondition } from './taints';
 
 /** The conditions the kubelet posts and the controller marks Unknown (NetworkUnavailable is not the kubelet's). */
@@ -20,18 +22,34 @@ export const MESSAGE_NEVER_UPDATED = 'Kubelet never posted node status.';
 export interface NodeHealth {
   /** The Ready condition's lastHeartbeatTime last seen ("" when it has none). */
   heartbeat: string;
-  /** When (controller clock, ms) that heartbeat was first seen. */
+  /** The renewTime of the node's Lease last seen ("" when none). */
+  leaseRenew: string;
+  /** When (controller clock, ms) that heartbeat or renewal was first seen. */
   probeMs: number;
   /** The Ready status at the last sync, for transition events. */
   readyStatus: string;
 }
 
-/** Updates (or starts) the health record with the node's current heartbeat. */
-export function observe(prev: NodeHealth | undefined, node: Node, nowMs: number): NodeHealth {
+/** Whether renewTime `next` is later than `prev` (RFC 3339 with microseconds; "" is never). */
+function renewedAfter(next: string, prev: string): boolean {
+  if (next === '' || next === prev) return false;
+  if (prev === '') return true;
+  const a = Date.parse(next);
+  const b = Date.parse(prev);
+  // Same millisecond: the microseconds decide (same format, so the strings compare).
+  return a > b || (a === b && next > prev);
+}
+
+/** Updates (or starts) the health record with the node's current heartbeat and Lease. */
+export function observe(prev: NodeHealth | undefined, node: Node, lease: Lease | undefined, nowMs: number): NodeHealth {
   const ready = getCondition(node, 'Ready');
   const heartbeat = ready?.lastHeartbeatTime ?? '';
-  if (!prev) return { heartbeat, probeMs: nowMs, readyStatus: ready?.status || 'Unknown' };
-  if (heartbeat !== prev.heartbeat) return { ...prev, heartbeat, probeMs: nowMs };
+  const leaseRenew = lease?.spec?.renewTime ?? '';
+  if (!prev) return { heartbeat, leaseRenew, probeMs: nowMs, readyStatus: ready?.status || 'Unknown' };
+  const renewed = renewedAfter(leaseRenew, prev.leaseRenew);
+  if (heartbeat !== prev.heartbeat || renewed) {
+    return { ...prev, heartbeat, leaseRenew: renewed ? leaseRenew : prev.leaseRenew, probeMs: nowMs };
+  }
   return prev;
 }
 

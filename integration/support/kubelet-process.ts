@@ -63,7 +63,7 @@ export async function startKubeletInNamespace(
       env.dataDir,
     ],
     ...(opts.network ?? ['--network', 'loopback']),
-    ...['--node-ip', '127.0.0.1', '--node-status-update-frequency', '1s', '--sync-frequency', '2s'],
+    ...['--node-ip', '127.0.0.1', '--node-status-update-frequency', '1s', '--node-lease-duration-seconds', '4', '--sync-frequency', '2s'],
   ];
   const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const keep = (d: Buffer): void => {
