@@ -47,6 +47,10 @@ const roles: Record<string, Role> = {
     summary: "Run the service proxy: program iptables so Services' cluster IPs and node ports reach their pods",
     load: async () => (await import('../proxy/index.js')).main,
   },
+  'hollow-nodes': {
+    summary: 'Run many hollow nodes in one process (as kubemark): real kubelets over an in-memory runtime, for scale tests',
+    load: async () => (await import('../kubelet/index.js')).hollowNodesMain,
+  },
   runtime: {
     summary: 'Drive the built-in container runtime directly (pull, run, ps, logs, exec, ...)',
     load: async () => (await import('../kubelet/runtime/index.js')).main,

@@ -1,0 +1,95 @@
+// Flags of `tsk hollow-nodes` (Kubernetes' kubemark hollow node, many per process).
+
+import { parseQuantity } from '../../api/quantity';
+import { durationMs, parseFlagValues, serverAddress, UsageError } from '../../util/flags';
+
+export interface HollowFlags {
+  count: number;
+  server: string | undefined;
+  kubeconfig: string | undefined;
+  namePrefix: string;
+  /** undefined: a temporary directory, removed at exit. */
+  dataDir: string | undefined;
+  maxPods: number;
+  cpus: number;
+  memoryKi: number;
+  nodeStatusUpdateFrequencyMs: number;
+  nodeLeaseDurationSeconds: number;
+  startConcurrency: number;
+  help: boolean;
+}
+
+export const HOLLOW_HELP = `Usage: tsk hollow-nodes --count N [FLAGS]
+
+Runs N hollow nodes in this process, as Kubernetes' kubemark: each is the real
+kubelet (registration, status and Lease heartbeats at the real intervals, pod
+workers and status updates) over an in-memory runtime, so pods bound to it go
+Running and Ready, and go away when deleted, with no container started. For
+scale tests of the control plane; it prints the memory each hollow node takes.
+
+Flags:
+  --count N                              how many nodes (required)
+  --server ADDRESS                       API server: HOST:PORT or unix:/PATH (default: the client config's)
+  --kubeconfig FILE                      the client config (default: $TSK_CONFIG, then ~/.tsk/config); the
+                                         nodes act with its credentials
+  --name-prefix PREFIX                   node names are PREFIX0, PREFIX1, ... (default hollow-node-)
+  --data-dir DIR                         the kubelets' state, DIR/NODE (default: a temporary directory,
+                                         removed at exit)
+  --max-pods N                           pods per node (default 110)
+  --cpus N                               the CPU capacity each node reports (default 4)
+  --memory QUANTITY                      the memory capacity each node reports (default 16Gi)
+  --node-status-update-frequency DUR     as the kubelet's (default 10s)
+  --node-lease-duration-seconds N        as the kubelet's (default 40)
+  --start-concurrency N                  nodes registering at once (default 50)
+  -h, --help                             print this help`;
+
+function positiveInt(flag: string, value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`--${flag}: "${value}" must be a positive integer`);
+  return Number(value);
+}
+
+function memoryKi(value: string): number {
+  let bytes: number;
+  try {
+    bytes = parseQuantity(value).value();
+  } catch {
+    throw new UsageError(`--memory: "${value}" is not a quantity (such as 16Gi)`);
+  }
+  if (bytes < 1024) throw new UsageError(`--memory: "${value}" is less than 1Ki`);
+  return Math.floor(bytes / 1024);
+}
+
+export function parseHollowFlags(argv: string[]): HollowFlags {
+  const v = parseFlagValues(argv, {
+    count: { type: 'string' },
+    server: { type: 'string' },
+    kubeconfig: { type: 'string' },
+    'name-prefix': { type: 'string', default: 'hollow-node-' },
+    'data-dir': { type: 'string' },
+    'max-pods': { type: 'string', default: '110' },
+    cpus: { type: 'string', default: '4' },
+    memory: { type: 'string', default: '16Gi' },
+    'node-status-update-frequency': { type: 'string', default: '10s' },
+    'node-lease-duration-seconds': { type: 'string', default: '40' },
+    'start-concurrency': { type: 'string', default: '50' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (v.help) return { help: true } as HollowFlags;
+  if (v.count === undefined) throw new UsageError('--count is required');
+  if (!/^[a-z0-9]([-a-z0-9]*)?$/.test(v['name-prefix']))
+    throw new UsageError(`--name-prefix: "${v['name-prefix']}" must be lower-case letters, digits and '-'`);
+  return {
+    count: positiveInt('count', v.count),
+    server: v.server === undefined ? undefined : serverAddress('server', v.server),
+    kubeconfig: v.kubeconfig,
+    namePrefix: v['name-prefix'],
+    dataDir: v['data-dir'],
+    maxPods: positiveInt('max-pods', v['max-pods']),
+    cpus: positiveInt('cpus', v.cpus),
+    memoryKi: memoryKi(v.memory),
+    nodeStatusUpdateFrequencyMs: durationMs('node-status-update-frequency', v['node-status-update-frequency'], { positive: true }),
+    nodeLeaseDurationSeconds: positiveInt('node-lease-duration-seconds', v['node-lease-duration-seconds']),
+    startConcurrency: positiveInt('start-concurrency', v['start-concurrency']),
+    help: false,
+  };
+}
