@@ -21,13 +21,13 @@ const FIELDS_V1 = 'tsk.v1.ManagedFieldsEntry.fieldsV1';
  * Map fields whose values are resource quantities. Kubernetes accepts a bare
  * number there (`cpu: 1`), so the codec turns it into the string form.
  */
-const QUANTITY_MAPS = new Set([
+export const QUANTITY_MAPS: ReadonlySet<string> = new Set([
   'tsk.v1.ResourceRequirements.limits',
   'tsk.v1.ResourceRequirements.requests',
   'tsk.v1.NodeStatus.capacity',
   'tsk.v1.NodeStatus.allocatable',
 ]);
-const QUANTITY_FIELDS = new Set(['tsk.v1.EmptyDirVolumeSource.sizeLimit', 'tsk.v1.ResourceFieldSelector.divisor']);
+export const QUANTITY_FIELDS: ReadonlySet<string> = new Set(['tsk.v1.EmptyDirVolumeSource.sizeLimit', 'tsk.v1.ResourceFieldSelector.divisor']);
 
 /**
  * Fields Kubernetes prints even when zero (no omitempty in core/v1): an exit
