@@ -106,6 +106,8 @@ test('kubectl explain pod.spec.containers and lease.spec read the v3 documents',
   t.regex(containers, /^ {2}name\t<string> -required-$/m);
   t.regex(containers, /^ {2}ports\t<\[\]ContainerPort>$/m);
   t.regex(containers, /^ {2}resources\t<ResourceRequirements>$/m);
+  // The proto comments are the descriptions.
+  t.regex(containers, /^ {2}imagePullPolicy\t<string>\n {4}Always, IfNotPresent or Never; defaulted from the image's tag\.$/m);
   t.true(s.requests.some((r) => r.startsWith('GET /openapi/v3/api/v1?hash=')));
   const lease = await kubectl(s, 'explain', 'lease.spec');
   t.regex(lease, /^GROUP:\s+coordination\.k8s\.io$/m);

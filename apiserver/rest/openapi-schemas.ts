@@ -7,6 +7,7 @@
 // explain and client-side validation read these. Pure.
 
 import { QUANTITY_FIELDS, QUANTITY_MAPS, type JsonObject } from '../../api/codec';
+import { descriptions } from '../../api/gen/descriptions';
 import { schema } from '../../api/gen/schema';
 import { KINDS, KIND_NAMES } from '../../api/kinds';
 import { listTypeOf } from '../../api/patch/list-types';
@@ -123,17 +124,24 @@ function valueSchema(v: ValueType, style: RefStyle, quantity: boolean): JsonObje
   return scalar(v.kind);
 }
 
+/** The field's proto comment, as its description. */
+function withDescription(s: JsonObject, description: string | undefined): JsonObject {
+  return description ? { description, ...s } : s;
+}
+
 function fieldSchema(owner: string, f: FieldSchema, style: RefStyle): JsonObject {
   const full = `${owner}.${f.json}`;
-  if (f.kind === 'map') return { type: 'object', additionalProperties: valueSchema(f.value, style, QUANTITY_MAPS.has(full)) };
+  const description = descriptions[owner]?.fields[f.json];
+  if (f.kind === 'map') return withDescription({ type: 'object', additionalProperties: valueSchema(f.value, style, QUANTITY_MAPS.has(full)) }, description);
   let element: JsonObject;
   if (f.kind === 'message') element = ref(definitionName(f.type), style, undefined);
   else if (QUANTITY_FIELDS.has(full)) element = ref(QUANTITY_DEF, style, undefined);
   else if (f.kind === 'string' && isTime(f.json)) element = ref(MICRO_TIMES.has(full) ? MICRO_TIME_DEF : TIME_DEF, style, undefined);
   else element = scalar(f.kind);
-  if (!f.repeated) return element;
+  if (!f.repeated) return withDescription(element, description);
   const lt = listTypeOf(owner, f.json);
   return {
+    ...(description ? { description } : {}),
     type: 'array',
     items: element,
     ...(lt?.patchStrategy ? { 'x-kubernetes-patch-strategy': lt.patchStrategy } : {}),
@@ -160,7 +168,7 @@ function messageSchema(typeName: string, style: RefStyle): JsonObject {
   const required = (REQUIRED[typeName] ?? []).filter((r) => r in fields);
   const gvk = gvkOf(typeName);
   return {
-    description: '',
+    description: descriptions[typeName]?.description ?? '',
     type: 'object',
     properties,
     ...(required.length > 0 ? { required } : {}),

@@ -62,9 +62,15 @@ test('v3 api/v1: what kubectl explain pod.spec.containers walks', (t) => {
     items: { type: 'string' },
     'x-kubernetes-list-type': 'atomic',
   });
+  // Descriptions are the proto comments.
   t.deepEqual(at(schemas, 'io.k8s.api.core.v1.ServicePort', 'properties', 'targetPort'), {
+    description: 'A number or a named container port; defaults to port.',
     allOf: [{ $ref: '#/components/schemas/io.k8s.apimachinery.pkg.util.intstr.IntOrString' }],
     default: {},
+  });
+  t.deepEqual(at(schemas, 'io.k8s.api.core.v1.Container', 'properties', 'imagePullPolicy'), {
+    description: "Always, IfNotPresent or Never; defaulted from the image's tag.",
+    type: 'string',
   });
   t.deepEqual(at(schemas, 'io.k8s.apimachinery.pkg.util.intstr.IntOrString'), { type: 'string', format: 'int-or-string' });
   t.deepEqual(at(schemas, 'io.k8s.api.core.v1.ResourceRequirements', 'properties', 'limits', 'additionalProperties'), {
