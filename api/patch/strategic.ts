@@ -22,8 +22,10 @@ const SET_ELEMENT_ORDER = '$setElementOrder/';
 
 type ListShape = Extract<Shape, { kind: 'list' }>;
 
+/** A map as Go's fmt prints a map[string]interface{} (keys sorted), for Kubernetes' messages. */
 function goMap(v: Json): string {
   return `map[${Object.entries(isMap(v) ? v : {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, x]) => `${k}:${typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x)}`)
     .join(' ')}]`;
 }

@@ -104,6 +104,12 @@ test('apply needs a fieldManager (422, as Kubernetes validates PatchOptions); st
   const err = t.throws(() => serverSideApply('tsk.v1.Pod', {}, { metadata: { name: 'p' } }, { force: false, now: T0 }), { instanceOf: ApiError });
   t.is(err?.message, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
   t.is(err?.httpCode, 422);
+  t.throws(
+    () => serverSideApply('tsk.v1.Pod', {}, { metadata: { name: 'p', managedFields: [{ manager: 'x' }] } }, { fieldManager: 'm', force: false, now: T0 }),
+    {
+      message: 'metadata.managedFields must be nil',
+    },
+  );
   const pod = serverSideApply('tsk.v1.Pod', {}, { metadata: { name: 'p' }, status: { phase: 'Running' } }, { fieldManager: 'm', force: false, now: T0 });
   t.false('status' in pod);
 });

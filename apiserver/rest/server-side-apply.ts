@@ -17,7 +17,7 @@
 // everyone else, without conflicts. Pure: the clock is an argument.
 
 import type { JsonObject } from '../../api/codec';
-import { ApiError, InvalidError, type Cause } from '../../api/errors';
+import { ApiError, BadRequestError, InvalidError, type Cause } from '../../api/errors';
 import { schema } from '../../api/gen/schema';
 import { childShape, clone, isMap, jsonEqual, shapeOf, type Json, type JsonMap, type Shape } from '../../api/patch/shape';
 import {
@@ -60,7 +60,8 @@ export interface ApplyOptions {
  * Applies `config` (the applier's object) to `live` (the stored object, or
  * {} when it does not exist yet) for message `typeName`. Returns the object
  * to store, with its managedFields. Throws ApiError: 422 without a
- * fieldManager (as Kubernetes validates PatchOptions), 409 on conflicts.
+ * fieldManager (as Kubernetes validates PatchOptions), 400 when the
+ * configuration carries managedFields, 409 on conflicts.
  */
 export function serverSideApply(typeName: string, live: JsonObject, config: JsonObject, opts: ApplyOptions): JsonObject {
   const manager = opts.fieldManager ?? '';
@@ -68,6 +69,10 @@ export function serverSideApply(typeName: string, live: JsonObject, config: Json
     throw new InvalidError('PatchOptions.meta.k8s.io', '', [
       { field: 'fieldManager', message: 'Required value: is required for apply patch', reason: 'FieldValueRequired' },
     ]);
+  }
+  const configMeta = config['metadata'];
+  if (isMap(configMeta) && Array.isArray(configMeta['managedFields']) && configMeta['managedFields'].length > 0) {
+    throw new BadRequestError('metadata.managedFields must be nil');
   }
   const applied = withLiveKeys(shapeOf(typeName), live, withoutResetFields(typeName, config)) as JsonMap;
   const configSet = fieldSetOf(typeName, applied);
