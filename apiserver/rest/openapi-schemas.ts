@@ -20,6 +20,9 @@ const INT_OR_STRING_DEF = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
 const QUANTITY_DEF = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
 const TIME_DEF = `${META}.Time`;
 const MICRO_TIME_DEF = `${META}.MicroTime`;
+const FIELDS_V1_DEF = `${META}.FieldsV1`;
+/** A JSON object in Kubernetes' form that proto keeps as its JSON text (api/codec.ts). */
+const FIELDS_V1 = 'tsk.v1.ManagedFieldsEntry.fieldsV1';
 
 /** Messages of apimachinery's meta/v1, and of API groups other than core, by their tsk name. */
 const META_TYPES = new Set(['ObjectMeta', 'ListMeta', 'OwnerReference', 'ManagedFieldsEntry', 'LabelSelector', 'LabelSelectorRequirement']);
@@ -134,6 +137,7 @@ function fieldSchema(owner: string, f: FieldSchema, style: RefStyle): JsonObject
   const description = descriptions[owner]?.fields[f.json];
   if (f.kind === 'map') return withDescription({ type: 'object', additionalProperties: valueSchema(f.value, style, QUANTITY_MAPS.has(full)) }, description);
   let element: JsonObject;
+  if (full === FIELDS_V1) return ref(FIELDS_V1_DEF, style, 'The fields this manager owns, as a set in the FieldsV1 encoding.');
   if (f.kind === 'message') element = ref(definitionName(f.type), style, undefined);
   else if (QUANTITY_FIELDS.has(full)) element = ref(QUANTITY_DEF, style, undefined);
   else if (f.kind === 'string' && isTime(f.json)) element = ref(MICRO_TIMES.has(full) ? MICRO_TIME_DEF : TIME_DEF, style, undefined);
@@ -204,6 +208,11 @@ export function definitionsFor(style: RefStyle, groupVersion?: { group: string; 
     [QUANTITY_DEF]: { type: 'string', description: 'Quantity is a fixed-point representation of a number: 100m, 1Gi, 2.' },
     [TIME_DEF]: { type: 'string', format: 'date-time', description: 'Time is RFC 3339 in UTC to the second.' },
     [MICRO_TIME_DEF]: { type: 'string', format: 'date-time', description: 'MicroTime is RFC 3339 in UTC with microseconds.' },
+    [FIELDS_V1_DEF]: {
+      type: 'object',
+      description:
+        'FieldsV1 is a set of fields as a trie in JSON: "f:<name>" a field, "k:<keys>" a list item by its keys, "v:<value>" a set value, "." the node itself.',
+    },
     [`${META}.Patch`]: { type: 'object', description: 'Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.' },
   };
   for (const [name, s] of Object.entries(extra)) if (name.endsWith('.Patch') || used.includes(`/${name}"`)) out[name] = s;

@@ -78,6 +78,11 @@ test('v3 api/v1: what kubectl explain pod.spec.containers walks', (t) => {
     default: {},
   });
   t.truthy(at(schemas, 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta', 'properties', 'managedFields'));
+  // fieldsV1 is JSON text in proto but an object on the wire.
+  t.deepEqual(at(schemas, 'io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry', 'properties', 'fieldsV1', 'allOf'), [
+    { $ref: '#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1' },
+  ]);
+  t.is(at(schemas, 'io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1')['type'], 'object');
   t.is(schemas['io.k8s.api.coordination.v1.Lease'], undefined, 'a group/version document holds its own kinds');
   for (const r of refs(v3)) t.truthy(schemas[r.replace('#/components/schemas/', '')], r);
 });
