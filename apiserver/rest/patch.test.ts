@@ -66,6 +66,9 @@ test('a body that does not parse or a malformed patch is 400; a patch that canno
     422,
     'the server rejected our request due to an error in our request',
   );
+  const forced = t.throws(() => patch('{}', 'application/merge-patch+json', { force: true }), { instanceOf: ApiError });
+  t.is(forced?.message, 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch');
+  t.is(forced?.httpCode, 422);
   const err = t.throws(() => patch('[{"op":"test","path":"/metadata/name","value":"other"}]', 'application/json-patch+json'), { instanceOf: ApiError });
   t.is(err?.reason, 'Invalid');
   t.deepEqual(err?.causes, [{ field: '', message: 'testing value /metadata/name failed: test failed', reason: 'UnexpectedServerResponse' }]);

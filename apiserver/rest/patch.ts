@@ -7,8 +7,9 @@
 // The patch functions are tsctl's (api/patch/), so client- and server-side
 // patches agree. Errors are ApiErrors with Kubernetes' codes and messages:
 // 415 for another type, 400 for a body that does not parse or a malformed
-// patch, 422 for one that cannot apply (a failed JSON patch test), 409 for
-// apply conflicts. The caller validates and stores the result (and records
+// patch, 422 for one that cannot apply (a failed JSON patch test) and for
+// `force` on a patch that is no apply, 409 for apply conflicts. An apply to an
+// object that does not exist yet is an apply to {} (the result is created). The caller validates and stores the result (and records
 // Update managed fields for the non-apply types with recordUpdate).
 
 import { load } from 'js-yaml';
@@ -20,7 +21,7 @@ import { isMap, type Json } from '../../api/patch/shape';
 import { errorMessage } from '../../util/errors';
 import { KUBE_YAML_SCHEMA } from '../../util/kube-yaml';
 import { rfc3339 } from '../../util/time';
-import { serverSideApply } from './server-side-apply';
+import { invalidPatchOptions, serverSideApply } from './server-side-apply';
 
 export const JSON_PATCH = 'application/json-patch+json';
 export const MERGE_PATCH = 'application/merge-patch+json';
@@ -53,6 +54,7 @@ export function patchObjectAt(typeName: string, live: JsonObject, body: string, 
       `the body of the request was in an unknown format - accepted media types include: ${PATCH_CONTENT_TYPES.join(', ')}`,
     );
   }
+  if (opts.force) throw invalidPatchOptions({ field: 'force', message: 'Forbidden: may not be specified for non-apply patch', reason: 'FieldValueForbidden' });
   const patch = parseJson(body, type);
   try {
     return applyPatch(type, typeName, live, patch);

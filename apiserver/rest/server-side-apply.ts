@@ -17,7 +17,7 @@
 // everyone else, without conflicts. Pure: the clock is an argument.
 
 import type { JsonObject } from '../../api/codec';
-import { ApiError, BadRequestError, InvalidError, type Cause } from '../../api/errors';
+import { ApiError, BadRequestError, type Cause } from '../../api/errors';
 import { schema } from '../../api/gen/schema';
 import { childShape, clone, isMap, jsonEqual, shapeOf, type Json, type JsonMap, type Shape } from '../../api/patch/shape';
 import {
@@ -66,9 +66,7 @@ export interface ApplyOptions {
 export function serverSideApply(typeName: string, live: JsonObject, config: JsonObject, opts: ApplyOptions): JsonObject {
   const manager = opts.fieldManager ?? '';
   if (manager === '') {
-    throw new InvalidError('PatchOptions.meta.k8s.io', '', [
-      { field: 'fieldManager', message: 'Required value: is required for apply patch', reason: 'FieldValueRequired' },
-    ]);
+    throw invalidPatchOptions({ field: 'fieldManager', message: 'Required value: is required for apply patch', reason: 'FieldValueRequired' });
   }
   const configMeta = config['metadata'];
   if (isMap(configMeta) && Array.isArray(configMeta['managedFields']) && configMeta['managedFields'].length > 0) {
@@ -144,6 +142,11 @@ export function recordUpdate(typeName: string, before: JsonObject | undefined, a
   };
   const rest = entries.map((e) => (mine(e) ? entry : { ...e, fields: difference(e.fields, lost) }));
   return withEntries(clone(after), previous ? rest : [...rest, entry]);
+}
+
+/** Kubernetes' answer to bad PatchOptions: 422 Invalid, kind PatchOptions of group meta.k8s.io. */
+export function invalidPatchOptions(cause: Cause): ApiError {
+  return new ApiError('Invalid', `PatchOptions.meta.k8s.io "" is invalid: ${cause.field}: ${cause.message}`, [cause], { kind: 'PatchOptions' });
 }
 
 /** Kubernetes resets status on an apply to the main resource: the status subresource owns it. */
