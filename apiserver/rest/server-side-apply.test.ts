@@ -156,3 +156,48 @@ test('recordUpdate: the updater owns what it changed and takes it from others; n
   const again = recordUpdate('tsk.v1.ReplicationController', scaled, { ...rest, metadata: { ...(metadata as JsonMap), managedFields: null } }, 'x', T1);
   t.deepEqual(managed(again), managed(scaled));
 });
+
+test('a container the applier no longer applies is removed; one another manager changed stays', (t) => {
+  const two = {
+    spec: {
+      containers: [
+        { name: 'a', image: 'x' },
+        { name: 'b', image: 'y' },
+      ],
+    },
+  };
+  const first = serverSideApply('tsk.v1.Pod', {}, { kind: 'Pod', metadata: { name: 'p' }, ...two }, { fieldManager: 'm', force: false, now: T0 });
+  const one = serverSideApply(
+    'tsk.v1.Pod',
+    first,
+    { kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'a', image: 'x' }] } },
+    { fieldManager: 'm', force: false, now: T1 },
+  );
+  t.deepEqual((one['spec'] as JsonMap)['containers'], [{ name: 'a', image: 'x' }]);
+  // Another writer changed b's image: it owns that field, so b stays with it, without m's fields.
+  const edited = recordUpdate(
+    'tsk.v1.Pod',
+    first,
+    {
+      ...first,
+      spec: {
+        containers: [
+          { name: 'a', image: 'x' },
+          { name: 'b', image: 'z' },
+        ],
+      },
+    },
+    'editor',
+    T1,
+  );
+  const kept = serverSideApply(
+    'tsk.v1.Pod',
+    edited,
+    { kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'a', image: 'x' }] } },
+    { fieldManager: 'm', force: false, now: T1 },
+  );
+  t.deepEqual((kept['spec'] as JsonMap)['containers'], [
+    { name: 'a', image: 'x' },
+    { name: 'b', image: 'z' },
+  ]);
+});

@@ -95,6 +95,8 @@ export function serverSideApply(typeName: string, live: JsonObject, config: Json
     const path = parsePathKey(key);
     // An item others still own fields of stays; only this manager's fields in it go.
     if ([...ownedByOthers].some((o) => o.startsWith(key.slice(0, -1)))) continue;
+    // The key fields of an item that stays stay with it (they name it).
+    if (isKeyField(path)) continue;
     removeAt(merged, path);
   }
 
@@ -142,6 +144,14 @@ export function recordUpdate(typeName: string, before: JsonObject | undefined, a
   };
   const rest = entries.map((e) => (mine(e) ? entry : { ...e, fields: difference(e.fields, lost) }));
   return withEntries(clone(after), previous ? rest : [...rest, entry]);
+}
+
+/** Whether a path is a key field of a list item (`name` under `k:{"name":"c"}`). */
+function isKeyField(path: readonly string[]): boolean {
+  const last = path[path.length - 1] ?? '';
+  const parent = path[path.length - 2] ?? '';
+  if (!last.startsWith('f:') || !parent.startsWith('k:')) return false;
+  return last.slice(2) in (JSON.parse(parent.slice(2)) as JsonMap);
 }
 
 /** Kubernetes' answer to bad PatchOptions: 422 Invalid, kind PatchOptions of group meta.k8s.io. */
