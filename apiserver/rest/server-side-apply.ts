@@ -89,8 +89,8 @@ export function serverSideApply(typeName: string, live: JsonObject, config: Json
   const others = entries.filter((e) => !mine(e)).map((e) => ({ ...e, fields: difference(e.fields, taken) }));
 
   const previous = entries.find(mine);
-  const removed = difference(difference(previous?.fields ?? new Set(), configSet), union(...others.map((e) => e.fields)));
   const ownedByOthers = union(...others.map((e) => e.fields));
+  const removed = difference(difference(previous?.fields ?? new Set(), configSet), ownedByOthers);
   for (const key of [...removed].sort((a, b) => a.length - b.length)) {
     const path = parsePathKey(key);
     // An item others still own fields of stays; only this manager's fields in it go.
