@@ -129,3 +129,16 @@ test('data that is not base64 is refused with its field, as Go decodes []byte', 
   const folded = decodeJson<Secret>('tsk.v1.Secret', { metadata: { name: 'db' }, data: { k: 'aGVs\nbG8=' } }).value;
   t.is(Buffer.from(folded.data?.['k'] ?? []).toString(), 'hello');
 });
+
+test('managedFields: fieldsV1 is an object in Kubernetes JSON and JSON text in proto', (t) => {
+  const fieldsV1 = { 'f:metadata': { 'f:labels': { 'f:app': {} } }, 'f:spec': { 'f:containers': { 'k:{"name":"nginx"}': { '.': {}, 'f:image': {} } } } };
+  const entry = { manager: 'kubectl', operation: 'Apply', apiVersion: 'v1', time: '2026-12-07T07:00:00Z', fieldsType: 'FieldsV1', fieldsV1 };
+  const { value } = decodeJson<Pod>('tsk.v1.Pod', { metadata: { name: 'web', managedFields: [entry] } });
+  t.is(value.metadata?.managedFields?.[0]?.fieldsV1, JSON.stringify(fieldsV1));
+  const again = Pod.decode(Pod.encode(value).finish());
+  t.deepEqual(encodeJson('tsk.v1.Pod', again), { metadata: { name: 'web', managedFields: [entry] } });
+  t.throws(() => decodeJson<Pod>('tsk.v1.Pod', { metadata: { managedFields: [{ fieldsV1: 'x' }] } }), {
+    instanceOf: DecodeError,
+    message: 'metadata.managedFields[0].fieldsV1: expected an object, got string',
+  });
+});

@@ -10,18 +10,24 @@ import { schema } from './gen/schema';
 import type { FieldSchema, ValueType } from './schema-types';
 
 const INT_OR_STRING = 'tsk.v1.IntOrString';
+/**
+ * Server-side apply's field set: a JSON object in Kubernetes' form, kept as
+ * its JSON text in proto (its keys, "f:name" and "k:{...}", are data, not a
+ * schema).
+ */
+const FIELDS_V1 = 'tsk.v1.ManagedFieldsEntry.fieldsV1';
 
 /**
  * Map fields whose values are resource quantities. Kubernetes accepts a bare
  * number there (`cpu: 1`), so the codec turns it into the string form.
  */
-const QUANTITY_MAPS = new Set([
+export const QUANTITY_MAPS: ReadonlySet<string> = new Set([
   'tsk.v1.ResourceRequirements.limits',
   'tsk.v1.ResourceRequirements.requests',
   'tsk.v1.NodeStatus.capacity',
   'tsk.v1.NodeStatus.allocatable',
 ]);
-const QUANTITY_FIELDS = new Set(['tsk.v1.EmptyDirVolumeSource.sizeLimit', 'tsk.v1.ResourceFieldSelector.divisor']);
+export const QUANTITY_FIELDS: ReadonlySet<string> = new Set(['tsk.v1.EmptyDirVolumeSource.sizeLimit', 'tsk.v1.ResourceFieldSelector.divisor']);
 
 /**
  * Fields Kubernetes prints even when zero (no omitempty in core/v1): an exit
@@ -157,6 +163,11 @@ function decodeField(owner: string, field: FieldSchema, value: unknown, path: st
     }
     return out;
   }
+  if (fullName === FIELDS_V1) {
+    if (isPlainObject(value)) return JSON.stringify(value);
+    ctx.problems.push({ field: path, message: `expected an object, got ${describe(value)}` });
+    return undefined;
+  }
   const element: ValueType = field.kind === 'message' ? { kind: 'message', type: field.type } : { kind: field.kind };
   const quantity = QUANTITY_FIELDS.has(fullName);
   if (field.repeated) {
@@ -249,11 +260,16 @@ function encodeMessage(typeName: string, value: unknown): Json | undefined {
   const source = value as Record<string, unknown>;
   const out: JsonObject = {};
   for (const field of Object.values(fields)) {
-    const encoded = encodeField(field, source[field.name]);
+    const encoded = `${typeName}.${field.name}` === FIELDS_V1 ? encodeFieldsV1(source[field.name]) : encodeField(field, source[field.name]);
     const keep = field.optional || ALWAYS_EMIT.has(`${typeName}.${field.name}`) ? encoded !== undefined : !isEmpty(encoded);
     if (keep && encoded !== undefined) out[field.json] = encoded;
   }
   return out;
+}
+
+function encodeFieldsV1(value: unknown): Json | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  return JSON.parse(value) as Json;
 }
 
 /**

@@ -25,6 +25,7 @@ export type StatusReason =
   | 'Unauthorized'
   | 'Forbidden'
   | 'MethodNotAllowed'
+  | 'UnsupportedMediaType'
   | 'InternalError';
 
 export interface Cause {
@@ -48,6 +49,7 @@ const HTTP_CODE: Record<StatusReason, number> = {
   Unauthorized: 401,
   Forbidden: 403,
   MethodNotAllowed: 405,
+  UnsupportedMediaType: 415,
   InternalError: 500,
 };
 
@@ -64,6 +66,7 @@ const GRPC_CODE: Record<StatusReason, GrpcStatus> = {
   Unauthorized: GrpcStatus.UNAUTHENTICATED,
   Forbidden: GrpcStatus.PERMISSION_DENIED,
   MethodNotAllowed: GrpcStatus.UNIMPLEMENTED,
+  UnsupportedMediaType: GrpcStatus.INVALID_ARGUMENT,
   InternalError: GrpcStatus.INTERNAL,
 };
 

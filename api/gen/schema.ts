@@ -29,6 +29,16 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "annotations": {"name":"annotations","json":"annotations","kind":"map","value":{"kind":"string"}},
     "ownerReferences": {"name":"ownerReferences","json":"ownerReferences","kind":"message","type":"tsk.v1.OwnerReference","repeated":true},
     "finalizers": {"name":"finalizers","json":"finalizers","kind":"string","repeated":true},
+    "managedFields": {"name":"managedFields","json":"managedFields","kind":"message","type":"tsk.v1.ManagedFieldsEntry","repeated":true},
+  },
+  "tsk.v1.ManagedFieldsEntry": {
+    "manager": {"name":"manager","json":"manager","kind":"string"},
+    "operation": {"name":"operation","json":"operation","kind":"string"},
+    "apiVersion": {"name":"apiVersion","json":"apiVersion","kind":"string"},
+    "time": {"name":"time","json":"time","kind":"string"},
+    "fieldsType": {"name":"fieldsType","json":"fieldsType","kind":"string"},
+    "fieldsV1": {"name":"fieldsV1","json":"fieldsV1","kind":"string"},
+    "subresource": {"name":"subresource","json":"subresource","kind":"string"},
   },
   "tsk.v1.ListMeta": {
     "resourceVersion": {"name":"resourceVersion","json":"resourceVersion","kind":"string"},

@@ -4,7 +4,7 @@ import type { Pod } from '../../api/gen/tsk/v1/core';
 import { KINDS, type ApiObject, type ListOf } from '../../api/kinds';
 import type { ResourceClient, Watch } from '../../client';
 import { LAST_APPLIED, applyObject, planUpdate } from './apply';
-import type { JsonMap } from './merge';
+import type { JsonMap } from '../../api/patch/merge';
 
 /** A one-object server: resourceVersion checks, defaulting, and an optional concurrent writer. */
 class FakePods implements ResourceClient<ApiObject> {

@@ -6,7 +6,7 @@ import { decodeJson, encodeJson } from '../../api/codec';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../../api/errors';
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
 import type { ResourceClient } from '../../client';
-import { isMap, jsonEqual, threeWayMerge, type JsonMap } from './merge';
+import { isMap, jsonEqual, threeWayMerge, type JsonMap } from '../../api/patch/merge';
 
 /** The annotation kubectl keeps the last applied configuration in (same key, so users know it). */
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';

@@ -6,7 +6,7 @@ import { AlreadyExistsError, ApiError, NotFoundError } from '../../api/errors';
 import { KINDS, type ApiObject } from '../../api/kinds';
 import type { ResourceClient } from '../../client';
 import { applyObject, planUpdate, withLastApplied, type ApplyResult } from '../apply/apply';
-import type { JsonMap } from '../apply/merge';
+import type { JsonMap } from '../../api/patch/merge';
 import { flagString, flagStrings, type FlagSpec } from '../args';
 import type { Command } from '../command';
 import type { Context } from '../context';

@@ -19,8 +19,8 @@ import type { Command } from '../command';
 import type { Context } from '../context';
 import { CliError, UsageError } from '../errors';
 import { kindArg, resourceName } from '../kinds';
-import { applyPatch, PATCH_TYPES, PatchError, type PatchType } from '../apply/patch';
-import { jsonEqual, type Json, type JsonMap } from '../apply/merge';
+import { applyPatch, PATCH_TYPES, PatchError, type PatchType } from '../../api/patch/patch';
+import { jsonEqual, type Json, type JsonMap } from '../../api/patch/merge';
 import { formatJson, formatYaml, toKubeJson } from '../printers/output';
 
 const ATTEMPTS = 5;

@@ -52,7 +52,11 @@ export interface ObjectMeta {
   labels?: { [key: string]: string } | undefined;
   annotations?: { [key: string]: string } | undefined;
   ownerReferences?: OwnerReference[] | undefined;
-  finalizers?: string[] | undefined;
+  finalizers?:
+    | string[]
+    | undefined;
+  /** Which manager owns which fields (server-side apply), as Kubernetes. */
+  managedFields?: ManagedFieldsEntry[] | undefined;
 }
 
 export interface ObjectMeta_LabelsEntry {
@@ -63,6 +67,32 @@ export interface ObjectMeta_LabelsEntry {
 export interface ObjectMeta_AnnotationsEntry {
   key: string;
   value: string;
+}
+
+/** One manager's fields of an object (Kubernetes' meta/v1 ManagedFieldsEntry). */
+export interface ManagedFieldsEntry {
+  manager?:
+    | string
+    | undefined;
+  /** "Apply" or "Update". */
+  operation?: string | undefined;
+  apiVersion?:
+    | string
+    | undefined;
+  /** RFC 3339, seconds precision. */
+  time?:
+    | string
+    | undefined;
+  /** Always "FieldsV1". */
+  fieldsType?:
+    | string
+    | undefined;
+  /**
+   * The FieldsV1 set as JSON text ({"f:metadata":{"f:labels":{"f:app":{}}}});
+   * the Kubernetes JSON form carries it as an object (api/codec.ts).
+   */
+  fieldsV1?: string | undefined;
+  subresource?: string | undefined;
 }
 
 export interface ListMeta {
@@ -340,6 +370,7 @@ function createBaseObjectMeta(): ObjectMeta {
     annotations: {},
     ownerReferences: [],
     finalizers: [],
+    managedFields: [],
   };
 }
 
@@ -386,6 +417,11 @@ export const ObjectMeta: MessageFns<ObjectMeta> = {
     if (message.finalizers !== undefined && message.finalizers.length !== 0) {
       for (const v of message.finalizers) {
         writer.uint32(106).string(v!);
+      }
+    }
+    if (message.managedFields !== undefined && message.managedFields.length !== 0) {
+      for (const v of message.managedFields) {
+        ManagedFieldsEntry.encode(v!, writer.uint32(114).fork()).join();
       }
     }
     return writer;
@@ -520,6 +556,17 @@ export const ObjectMeta: MessageFns<ObjectMeta> = {
             }
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            const el = ManagedFieldsEntry.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.managedFields!.push(el);
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -632,6 +679,118 @@ export const ObjectMeta_AnnotationsEntry: MessageFns<ObjectMeta_AnnotationsEntry
             }
 
             message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseManagedFieldsEntry(): ManagedFieldsEntry {
+  return { manager: "", operation: "", apiVersion: "", time: "", fieldsType: "", fieldsV1: "", subresource: "" };
+}
+
+export const ManagedFieldsEntry: MessageFns<ManagedFieldsEntry> = {
+  encode(message: ManagedFieldsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.manager !== undefined && message.manager !== "") {
+      writer.uint32(10).string(message.manager);
+    }
+    if (message.operation !== undefined && message.operation !== "") {
+      writer.uint32(18).string(message.operation);
+    }
+    if (message.apiVersion !== undefined && message.apiVersion !== "") {
+      writer.uint32(26).string(message.apiVersion);
+    }
+    if (message.time !== undefined && message.time !== "") {
+      writer.uint32(34).string(message.time);
+    }
+    if (message.fieldsType !== undefined && message.fieldsType !== "") {
+      writer.uint32(42).string(message.fieldsType);
+    }
+    if (message.fieldsV1 !== undefined && message.fieldsV1 !== "") {
+      writer.uint32(50).string(message.fieldsV1);
+    }
+    if (message.subresource !== undefined && message.subresource !== "") {
+      writer.uint32(58).string(message.subresource);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ManagedFieldsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseManagedFieldsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.manager = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.operation = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.apiVersion = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.time = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.fieldsType = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.fieldsV1 = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.subresource = reader.string();
             continue;
           }
         }
