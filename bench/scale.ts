@@ -1,0 +1,386 @@
+// Scale benchmark (Kubernetes' density and load tests on kubemark): a
+// `tsk server` with its embedded etcd, N hollow nodes (`tsk hollow-nodes`,
+// real kubelets over an in-memory runtime) in another process, then RCs of
+// 30 replicas and S Services up to P pods. It measures, as Kubernetes' SLOs
+// do, from the API server's own apiserver_request_duration_seconds (p50/p99
+// by verb, during the fill and during a steady state with every heartbeat),
+// how fast pods are scheduled and Running (create -> Running as a watch sees
+// it), the server's RSS and CPU, etcd's database size and the time of a full
+// list of all pods.
+//
+// Flags: --nodes N (5000) --pods P (150000) --services S (10000)
+// --steady-seconds T (60) --timeout-seconds T (7200) --quick (200 nodes,
+// 2,000 pods, 200 Services, 10 s of steady state).
+// Output: a table, then as the LAST line one JSON object with every figure.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Pod } from '../api/gen/tsk/v1/core';
+import { Clientset, resolveClient } from '../client';
+import { freePort } from '../util/free-port';
+import { errorMessage } from '../util/errors';
+import { runPool } from './pool';
+import { cpuSeconds } from './proc-cpu';
+import { bucketDelta, histogramQuantile, histogramsBy, parseSamples, sampleValue, type Buckets } from './prom-text';
+
+const TSK = join(__dirname, '..', 'cmd', 'tsk.js');
+const REPLICAS_PER_RC = 30;
+/** At most this many pods per namespace, as the load test spreads them. */
+const PODS_PER_NAMESPACE = 3000;
+
+interface Sizes {
+  nodes: number;
+  pods: number;
+  services: number;
+  steadyS: number;
+  timeoutS: number;
+}
+
+function progress(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+function parseSizes(argv: string[]): Sizes {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nodes: { type: 'string' },
+      pods: { type: 'string' },
+      services: { type: 'string' },
+      'steady-seconds': { type: 'string' },
+      'timeout-seconds': { type: 'string', default: '7200' },
+      quick: { type: 'boolean', default: false },
+    },
+  });
+  const q = values.quick;
+  const int = (flag: string, v: string | undefined, dflt: number): number => {
+    if (v === undefined) return dflt;
+    if (!/^\d+$/.test(v)) throw new Error(`--${flag}: "${v}" must be a non-negative integer`);
+    return Number(v);
+  };
+  return {
+    nodes: int('nodes', values.nodes, q ? 200 : 5000),
+    pods: int('pods', values.pods, q ? 2000 : 150_000),
+    services: int('services', values.services, q ? 200 : 10_000),
+    steadyS: int('steady-seconds', values['steady-seconds'], q ? 10 : 60),
+    timeoutS: int('timeout-seconds', values['timeout-seconds'], 7200),
+  };
+}
+
+/** A child process whose output is kept; `until` resolves when a line matches. */
+function startChild(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { child: ChildProcess; out: () => string; until: (re: RegExp, timeoutMs: number) => Promise<void> } {
+  const child = spawn(process.execPath, ['--max-old-space-size=8192', TSK, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const until = async (re: RegExp, timeoutMs: number): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    while (!re.test(out)) {
+      if (child.exitCode !== null) throw new Error(`tsk ${args[0]} exited (${child.exitCode}):\n${out.slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`tsk ${args[0]} did not print ${re}:\n${out.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+  return { child, out: () => out, until };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function rssMb(pid: number | undefined): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The size of the embedded etcd's database file (member/snap/db), MB. */
+function dbFileMb(etcdDir: string): number | undefined {
+  try {
+    return statSync(join(etcdDir, 'member', 'snap', 'db')).size / 1024 / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+async function scrape(metricsUrl: string): Promise<ReturnType<typeof parseSamples>> {
+  const res = await fetch(metricsUrl);
+  return parseSamples(await res.text());
+}
+
+/** p50 and p99 (ms) by verb of what the API server served between two scrapes. */
+function latencies(before: ReturnType<typeof parseSamples>, after: ReturnType<typeof parseSamples>): Map<string, { p50: number; p99: number; count: number }> {
+  const a = histogramsBy(before, 'apiserver_request_duration_seconds', 'verb');
+  const b = histogramsBy(after, 'apiserver_request_duration_seconds', 'verb');
+  const out = new Map<string, { p50: number; p99: number; count: number }>();
+  for (const [verb, buckets] of b) {
+    const d: Buckets = bucketDelta(a.get(verb), buckets);
+    const count = d[d.length - 1]?.count ?? 0;
+    if (count > 0) out.set(verb, { p50: histogramQuantile(0.5, d) * 1000, p99: histogramQuantile(0.99, d) * 1000, count });
+  }
+  return out;
+}
+
+/** Pod timings as one watch over every namespace sees them: first seen, bound, Running. */
+class PodTimes {
+  readonly seen = new Map<string, number>();
+  readonly scheduled = new Map<string, number>();
+  readonly running = new Map<string, number>();
+
+  observe(p: Pod, now: number): void {
+    const uid = p.metadata?.uid ?? '';
+    if (!p.metadata?.namespace?.startsWith('scale-')) return;
+    if (!this.seen.has(uid)) this.seen.set(uid, now);
+    if (p.spec?.nodeName && !this.scheduled.has(uid)) this.scheduled.set(uid, now);
+    if (p.status?.phase === 'Running' && !this.running.has(uid)) this.running.set(uid, now);
+  }
+
+  /** Pods per second from the first pod seen to the last one reaching `what`. */
+  rate(what: Map<string, number>): number {
+    if (what.size === 0) return 0;
+    // Loops, not Math.min(...values): 150,000 arguments overflow the stack.
+    let first = Infinity;
+    for (const t of this.seen.values()) first = Math.min(first, t);
+    let last = 0;
+    for (const t of what.values()) last = Math.max(last, t);
+    return what.size / Math.max(0.001, (last - first) / 1000);
+  }
+}
+
+async function watchPods(cs: Clientset, times: PodTimes, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const list = await cs.pods.list({});
+      for (const p of list.items ?? []) times.observe(p, Date.now());
+      const w = cs.pods.watch({ resourceVersion: list.metadata?.resourceVersion ?? '' });
+      signal.addEventListener('abort', () => w.cancel(), { once: true });
+      for await (const ev of w) if (ev.type !== 'BOOKMARK') times.observe(ev.object, Date.now());
+    } catch (err) {
+      if (!signal.aborted) progress(`pod watch: ${errorMessage(err)}; watching again`);
+    }
+  }
+}
+
+function rc(ns: string, i: number, replicas: number) {
+  return {
+    metadata: { name: `rc-${i}`, namespace: ns },
+    spec: {
+      replicas,
+      selector: { app: `app-${i}` },
+      template: {
+        metadata: { labels: { app: `app-${i}` } },
+        spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+      },
+    },
+  };
+}
+
+const nsOf = (i: number, perNs: number): string => `scale-${Math.floor(i / perNs)}`;
+
+async function fill(cs: Clientset, s: Sizes): Promise<void> {
+  const rcs = Math.ceil(s.pods / REPLICAS_PER_RC);
+  const rcsPerNs = Math.max(1, Math.floor(PODS_PER_NAMESPACE / REPLICAS_PER_RC));
+  const namespaces = Math.ceil(Math.max(rcs, s.services) / rcsPerNs);
+  await runPool(namespaces, 16, async (i) => void (await cs.namespaces.create({ metadata: { name: `scale-${i}` } })));
+  await runPool(
+    s.services,
+    16,
+    async (i) =>
+      void (await cs.services.create({
+        metadata: { name: `svc-${i}`, namespace: nsOf(i, rcsPerNs) },
+        spec: { selector: { app: `app-${i}` }, ports: [{ port: 80 }] },
+      })),
+    'Services',
+  );
+  await runPool(
+    rcs,
+    16,
+    async (i) => void (await cs.replicationControllers.create(rc(nsOf(i, rcsPerNs), i, Math.min(REPLICAS_PER_RC, s.pods - i * REPLICAS_PER_RC)))),
+    'RCs',
+  );
+}
+
+async function waitRunning(times: PodTimes, s: Sizes, deadline: number): Promise<boolean> {
+  let last = 0;
+  while (times.running.size < s.pods) {
+    if (Date.now() > deadline) return false;
+    if (Date.now() - last > 10_000) {
+      progress(`${times.seen.size} pods created, ${times.scheduled.size} scheduled, ${times.running.size} Running`);
+      last = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return true;
+}
+
+const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+async function main(): Promise<void> {
+  const s = parseSizes(process.argv.slice(2));
+  const dir = await mkdtemp(join(tmpdir(), 'tsk-bench-scale-'));
+  const children: ChildProcess[] = [];
+  const abort = new AbortController();
+  const cleanup = async (): Promise<void> => {
+    abort.abort();
+    for (const c of children.reverse()) await stopChild(c);
+    await rm(dir, { recursive: true, force: true });
+  };
+  // Children and the temporary directory go also when the bench is interrupted.
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
+  try {
+    const [grpcPort, httpPort] = [await freePort(), await freePort()];
+    progress(`tsk server, ${s.nodes} hollow nodes, ${s.pods} pods, ${s.services} Services`);
+    const server = startChild([
+      'server',
+      '--data-dir',
+      join(dir, 'server'),
+      '--address',
+      `127.0.0.1:${grpcPort}`,
+      '--http-address',
+      `127.0.0.1:${httpPort}`,
+      '--write-config=false',
+      '--etcd-disable-snapshots',
+      // Room for the nodes' /24s (32,768 of them).
+      '--cluster-cidr',
+      '10.128.0.0/9',
+    ]);
+    children.push(server.child);
+    await server.until(/scheduler running/, 120_000);
+    const config = join(dir, 'server', 'admin.conf');
+    const target = await resolveClient({ kubeconfig: config, server: `127.0.0.1:${grpcPort}` });
+    const cs = new Clientset(target.server, target.credentials);
+    const metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
+
+    const hollowStart = Date.now();
+    const hollow = startChild([
+      'hollow-nodes',
+      '--count',
+      String(s.nodes),
+      '--kubeconfig',
+      config,
+      '--server',
+      `127.0.0.1:${grpcPort}`,
+      '--data-dir',
+      join(dir, 'hollow'),
+    ]);
+    children.push(hollow.child);
+    await hollow.until(/"rss_per_node_kib"/, s.timeoutS * 1000);
+    const hollowReport = JSON.parse(/\{"nodes".*\}/.exec(hollow.out())?.[0] ?? '{}') as Record<string, number>;
+    const hollowS = (Date.now() - hollowStart) / 1000;
+    progress(`${s.nodes} hollow nodes up in ${fmt(hollowS)} s`);
+
+    const times = new PodTimes();
+    const watching = watchPods(cs, times, abort.signal);
+    const cpu0 = cpuSeconds(server.child.pid);
+    const m0 = await scrape(metricsUrl);
+    const fillStart = Date.now();
+    await fill(cs, s);
+    const allRunning = await waitRunning(times, s, fillStart + s.timeoutS * 1000);
+    const fillS = (Date.now() - fillStart) / 1000;
+    const m1 = await scrape(metricsUrl);
+    const cpuFill = cpuSeconds(server.child.pid) - cpu0;
+    progress(`fill done in ${fmt(fillS)} s (${times.running.size}/${s.pods} Running); steady state for ${s.steadyS} s`);
+    await new Promise((r) => setTimeout(r, s.steadyS * 1000));
+    const m2 = await scrape(metricsUrl);
+    const listStart = performance.now();
+    const all = await cs.pods.list({});
+    const fullListMs = performance.now() - listStart;
+    const fillLat = latencies(m0, m1);
+    const steadyLat = latencies(m1, m2);
+    const etcdDbMb = dbFileMb(join(dir, 'server', 'etcd')) ?? sampleValue(m2, 'apiserver_storage_size_bytes') / 1024 / 1024;
+    const serverRss = rssMb(server.child.pid);
+    const hollowRss = rssMb(hollow.child.pid);
+
+    const verbs = [...new Set([...fillLat.keys(), ...steadyLat.keys()])].sort();
+    console.log(`\nScale: ${s.nodes} hollow nodes, ${s.pods} pods in RCs of ${REPLICAS_PER_RC}, ${s.services} Services\n`);
+    console.log('| verb | fill p50 ms | fill p99 ms | fill calls | steady p50 ms | steady p99 ms | steady calls |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- |');
+    for (const v of verbs) {
+      const f = fillLat.get(v);
+      const st = steadyLat.get(v);
+      console.log(
+        `| ${v} | ${fmt(f?.p50 ?? NaN)} | ${fmt(f?.p99 ?? NaN)} | ${f?.count ?? 0} | ${fmt(st?.p50 ?? NaN)} | ${fmt(st?.p99 ?? NaN)} | ${st?.count ?? 0} |`,
+      );
+    }
+    const scheduledRate = times.rate(times.scheduled);
+    const runningRate = times.rate(times.running);
+    // Kubernetes' SLO leaves out full lists (LIST of every object of a kind).
+    const apiP99 = Math.max(...verbs.filter((v) => v !== 'LIST').flatMap((v) => [fillLat.get(v)?.p99 ?? 0, steadyLat.get(v)?.p99 ?? 0]));
+    console.log('');
+    console.log('| figure | value |');
+    console.log('| --- | --- |');
+    const rows: [string, string][] = [
+      ['all pods Running', allRunning ? 'yes' : `no (${times.running.size}/${s.pods})`],
+      ['hollow nodes up (s)', fmt(hollowS)],
+      ['hollow node RSS per node (KiB)', String(hollowReport['rss_per_node_kib'] ?? '-')],
+      ['fill (s)', fmt(fillS)],
+      ['scheduled pods/s', fmt(scheduledRate)],
+      ['Running pods/s', fmt(runningRate)],
+      ['API p99 ms (all verbs but LIST)', fmt(apiP99)],
+      ['server RSS (MB)', fmt(serverRss)],
+      ['server CPU during fill (s)', fmt(cpuFill)],
+      ['server CPU per pod (ms)', fmt((cpuFill * 1000) / Math.max(1, times.running.size), 2)],
+      ['etcd database (MB)', fmt(etcdDbMb)],
+      [`full list of ${all.items?.length ?? 0} pods (ms)`, fmt(fullListMs, 0)],
+    ];
+    for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
+    const byVerb: Record<string, number> = {};
+    for (const v of verbs) {
+      const key = v.toLowerCase();
+      byVerb[`fill_${key}_p50_ms`] = Number(fmt(fillLat.get(v)?.p50 ?? NaN, 2)) || 0;
+      byVerb[`fill_${key}_p99_ms`] = Number(fmt(fillLat.get(v)?.p99 ?? NaN, 2)) || 0;
+      byVerb[`steady_${key}_p50_ms`] = Number(fmt(steadyLat.get(v)?.p50 ?? NaN, 2)) || 0;
+      byVerb[`steady_${key}_p99_ms`] = Number(fmt(steadyLat.get(v)?.p99 ?? NaN, 2)) || 0;
+    }
+    console.log(
+      JSON.stringify({
+        nodes: s.nodes,
+        pods: s.pods,
+        services: s.services,
+        pods_running: times.running.size,
+        all_running: allRunning,
+        hollow_start_s: Number(fmt(hollowS)),
+        hollow_rss_per_node_kib: hollowReport['rss_per_node_kib'] ?? null,
+        hollow_rss_mb: Number(fmt(hollowRss)),
+        fill_s: Number(fmt(fillS)),
+        scheduled_pods_per_s: Number(fmt(scheduledRate)),
+        running_pods_per_s: Number(fmt(runningRate)),
+        api_p99_ms: Number(fmt(apiP99, 2)),
+        ...byVerb,
+        server_rss_mb: Number(fmt(serverRss)),
+        server_cpu_fill_s: Number(fmt(cpuFill)),
+        etcd_db_mb: Number(fmt(etcdDbMb)),
+        full_list_ms: Number(fmt(fullListMs, 0)),
+      }),
+    );
+    abort.abort();
+    cs.close();
+    await watching.catch(() => undefined);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench: ${errorMessage(err)}`);
+    process.exit(1);
+  },
+);
