@@ -1,0 +1,200 @@
+// The kubelet's port (10250) end to end: a real etcd and API server in this
+// process, `tsk kubelet` in a network namespace of its own (node IP
+// 127.0.0.1 there, so the port is 127.0.0.1:10250 inside the namespace and
+// reaches nothing outside it), a busybox pod that burns CPU and then sleeps.
+// curl, run inside the namespace, scrapes the port over HTTPS, checking the
+// kubelet's serving certificate against the cluster CA.
+//
+// Checked: /metrics/cadvisor with the admin's certificate has the
+// container's CPU (> 0 after the burn), working set, limits, processes and
+// writable-layer usage with cAdvisor's labels, and the pod's own cgroup with
+// container=""; the system:monitoring group may read metrics but nothing
+// else; no certificate or a bearer token is 401; a user without the right
+// is 403 with the kubelet's message; /metrics, /metrics/resource, /healthz.
+//
+// Everything (processes, namespace, containers, cgroups, temp dirs, the
+// registry) is removed in after.always, also when a test fails.
+
+import anyTest, { type TestFn } from 'ava';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import type { ClientCredentials } from '../client/connection';
+import { eventually } from './support/wait';
+import { newNodeEnv, startNodeEnv, waitPod, type NodeEnv } from './support/node-env';
+import { testTls } from './support/pki';
+
+const exec = promisify(execFile);
+
+interface Env extends NodeEnv {
+  /** PEM files for curl: the CA, and a certificate and key per user. */
+  caFile: string;
+  certs: Record<'admin' | 'monitoring' | 'nobody', { cert: string; key: string }>;
+}
+
+const test = anyTest as TestFn<Env>;
+
+const PORT_URL = 'https://127.0.0.1:10250';
+
+function writeCredentials(env: Env, name: keyof Env['certs'], c: ClientCredentials): void {
+  const cert = path.join(env.dir, `${name}.crt`);
+  const key = path.join(env.dir, `${name}.key`);
+  fs.writeFileSync(cert, c.certPem ?? '', { mode: 0o600 });
+  fs.writeFileSync(key, c.keyPem ?? '', { mode: 0o600 });
+  env.certs[name] = { cert, key };
+}
+
+test.before(async (t) => {
+  t.context = newNodeEnv<Env>('km');
+  const env = t.context;
+  const tls = await testTls();
+  env.caFile = path.join(env.dir, 'ca.crt');
+  fs.writeFileSync(env.caFile, tls.ca.certPem);
+  env.certs = {} as Env['certs'];
+  writeCredentials(env, 'admin', tls.admin);
+  writeCredentials(env, 'monitoring', await tls.credentialsFor('prometheus', ['system:monitoring']));
+  writeCredentials(env, 'nobody', await tls.credentialsFor('bob', ['developers']));
+  await startNodeEnv(env, { bootstrap: true });
+});
+
+test.after.always((t) => t.context?.cleanups?.run());
+
+test.afterEach.always((t) => {
+  if (!t.passed && t.context.log.length > 0) t.log(`kubelet log (last lines):\n${t.context.log.slice(-60).join('\n')}`);
+});
+
+interface Answer {
+  code: number;
+  body: string;
+}
+
+/** GET url inside the node's namespace with curl, verifying the kubelet's certificate against the cluster CA. */
+async function scrape(env: Env, urlPath: string, as?: keyof Env['certs'], extra: string[] = []): Promise<Answer> {
+  const creds = as ? ['--cert', env.certs[as].cert, '--key', env.certs[as].key] : [];
+  const { stdout } = await exec(
+    'nsenter',
+    [
+      `--net=/var/run/netns/${env.netns}`,
+      'curl',
+      '-sS',
+      '--max-time',
+      '20',
+      '--cacert',
+      env.caFile,
+      ...creds,
+      ...extra,
+      '-w',
+      '\n%{http_code}',
+      `${PORT_URL}${urlPath}`,
+    ],
+    { maxBuffer: 32 * 1024 * 1024 },
+  );
+  const cut = stdout.lastIndexOf('\n');
+  return { code: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
+}
+
+/** The value of the series `name` whose labels include every one of `labels`; undefined when there is none. */
+function valueOf(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const set = line.slice(name.length + 1, line.lastIndexOf('}'));
+    if (Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`)))
+      return Number(
+        line
+          .slice(line.lastIndexOf('}') + 1)
+          .trim()
+          .split(' ')[0],
+      );
+  }
+  return undefined;
+}
+
+test.serial('/metrics/cadvisor: the container and its pod with cAdvisor names and labels, CPU burnt, working set, limits', async (t) => {
+  const env = t.context;
+  await env.clientset.pods.create({
+    metadata: { name: 'burner', namespace: 'default' },
+    spec: {
+      nodeName: env.nodeName,
+      containers: [
+        {
+          name: 'burn',
+          image: env.image,
+          // Burn a few hundred milliseconds of CPU, write 4 MiB to the writable layer, then wait.
+          command: ['sh', '-c', 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; dd if=/dev/urandom of=/ballast bs=1M count=4; sleep 3600'],
+          resources: { limits: { cpu: '500m', memory: '64Mi' }, requests: { cpu: '500m', memory: '64Mi' } },
+        },
+      ],
+      terminationGracePeriodSeconds: 0,
+    },
+  });
+  const pod = await waitPod(env, 'burner', (p) => p.status?.phase === 'Running', 'the pod runs');
+  const uid = pod.metadata?.uid ?? '';
+  const containerId = (pod.status?.containerStatuses?.[0]?.containerID ?? '').replace(/^tsk:\/\//, '');
+  const container = { namespace: 'default', pod: 'burner', container: 'burn' };
+  let text = '';
+  await eventually(
+    async () => {
+      const a = await scrape(env, '/metrics/cadvisor', 'admin');
+      text = a.body;
+      // The burn is over when the ballast is in the writable layer.
+      return a.code === 200 && (valueOf(text, 'container_fs_usage_bytes', container) ?? 0) >= 4_000_000;
+    },
+    60_000,
+    'the container wrote its ballast',
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; last scrape:\n${text.slice(0, 4000)}`);
+  });
+  t.true(text.includes('# TYPE container_cpu_usage_seconds_total counter'));
+  t.true(text.includes('# HELP container_memory_working_set_bytes Current working set in bytes.'));
+  const cpu = valueOf(text, 'container_cpu_usage_seconds_total', { ...container, cpu: 'total' });
+  t.true(cpu !== undefined && cpu > 0, `container_cpu_usage_seconds_total ${cpu}`);
+  t.true(text.includes(`id="/tsk/pod${uid}/${containerId}"`), 'the container series is identified by its cgroup');
+  t.true(text.includes(`name="${containerId}"`));
+  t.true((valueOf(text, 'container_memory_working_set_bytes', container) ?? 0) > 0, 'working set');
+  t.true((valueOf(text, 'container_memory_usage_bytes', container) ?? 0) > 0, 'usage');
+  t.not(valueOf(text, 'container_memory_rss', container), undefined);
+  t.not(valueOf(text, 'container_memory_cache', container), undefined);
+  t.is(valueOf(text, 'container_spec_memory_limit_bytes', container), 64 * 1024 * 1024);
+  t.is(valueOf(text, 'container_spec_cpu_quota', container), 50_000);
+  t.is(valueOf(text, 'container_spec_cpu_period', container), 100_000);
+  t.true((valueOf(text, 'container_processes', container) ?? 0) >= 1, 'processes');
+  t.true((valueOf(text, 'container_threads', container) ?? 0) >= 1, 'threads');
+  t.true((valueOf(text, 'container_start_time_seconds', container) ?? 0) > Date.now() / 1000 - 600, 'start time');
+  t.true((valueOf(text, 'container_last_seen', container) ?? 0) > Date.now() / 1000 - 60, 'last seen');
+  // The pod's own cgroup: container="", its CPU holds the container's.
+  const podCpu = valueOf(text, 'container_cpu_usage_seconds_total', { container: '', id: `/tsk/pod${uid}`, pod: 'burner', namespace: 'default' });
+  t.true(podCpu !== undefined && podCpu >= (cpu ?? 0), `pod cpu ${podCpu} >= container cpu ${cpu}`);
+  t.true(text.endsWith('container_scrape_error 0\n'));
+});
+
+test.serial('/metrics/resource, /metrics and /healthz for the admin', async (t) => {
+  const env = t.context;
+  const resource = await scrape(env, '/metrics/resource', 'admin');
+  t.is(resource.code, 200);
+  t.true((valueOf(resource.body, 'pod_cpu_usage_seconds_total', { namespace: 'default', pod: 'burner' }) ?? 0) > 0, resource.body.slice(0, 2000));
+  t.true((valueOf(resource.body, 'container_memory_working_set_bytes', { container: 'burn', namespace: 'default', pod: 'burner' }) ?? 0) > 0);
+  const own = await scrape(env, '/metrics', 'admin');
+  t.is(own.code, 200);
+  t.regex(own.body, /^kubelet_running_pods 1$/m);
+  t.deepEqual(await scrape(env, '/healthz', 'admin'), { code: 200, body: 'ok' });
+  t.is((await scrape(env, '/nothing', 'admin')).code, 404);
+});
+
+test.serial('authentication and authorization: 401 without a certificate or with a bearer token, 403 for a user without nodes/metrics', async (t) => {
+  const env = t.context;
+  const anonymous = await scrape(env, '/metrics/cadvisor');
+  t.is(anonymous.code, 401);
+  t.regex(anonymous.body, /^Unauthorized/);
+  const bearer = await scrape(env, '/metrics/cadvisor', undefined, ['-H', 'Authorization: Bearer abcdef.0123456789abcdef']);
+  t.is(bearer.code, 401);
+  const bob = await scrape(env, '/metrics/cadvisor', 'nobody');
+  t.is(bob.code, 403);
+  t.is(bob.body.trim(), 'Forbidden (user=bob, verb=get, resource=nodes, subresource=metrics)');
+  const monitoring = await scrape(env, '/metrics/cadvisor', 'monitoring');
+  t.is(monitoring.code, 200);
+  t.true(monitoring.body.includes('container_cpu_usage_seconds_total{'));
+  const proxy = await scrape(env, '/pods', 'monitoring');
+  t.is(proxy.code, 403);
+  t.regex(proxy.body, /subresource=proxy/);
+});
