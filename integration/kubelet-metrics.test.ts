@@ -11,16 +11,20 @@
 // container=""; the system:monitoring group may read metrics but nothing
 // else; no certificate or a bearer token is 401; a user without the right
 // is 403 with the kubelet's message; /metrics, /metrics/resource, /healthz.
+// Then Debian's prometheus, run in the namespace with static targets (its
+// build has no Kubernetes discovery) and the system:monitoring certificate,
+// scrapes both paths: up == 1 and the pod's CPU series through its query API.
 //
 // Everything (processes, namespace, containers, cgroups, temp dirs, the
 // registry) is removed in after.always, also when a test fails.
 
 import anyTest, { type TestFn } from 'ava';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { ClientCredentials } from '../client/connection';
+import { killProcess } from './support/netns';
 import { eventually } from './support/wait';
 import { newNodeEnv, startNodeEnv, waitPod, type NodeEnv } from './support/node-env';
 import { testTls } from './support/pki';
@@ -197,4 +201,97 @@ test.serial('authentication and authorization: 401 without a certificate or with
   const proxy = await scrape(env, '/pods', 'monitoring');
   t.is(proxy.code, 403);
   t.regex(proxy.body, /subresource=proxy/);
+});
+
+/** A PromQL query through Prometheus' HTTP API inside the namespace: the result vector. */
+async function promQuery(env: Env, query: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
+  const { stdout } = await exec('nsenter', [
+    `--net=/var/run/netns/${env.netns}`,
+    'curl',
+    '-sS',
+    '--max-time',
+    '10',
+    '-G',
+    '--data-urlencode',
+    `query=${query}`,
+    'http://127.0.0.1:9090/api/v1/query',
+  ]);
+  const answer = JSON.parse(stdout) as { status: string; data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+  return answer.status === 'success' ? (answer.data?.result ?? []) : [];
+}
+
+test.serial("Debian's prometheus scrapes /metrics and /metrics/cadvisor over HTTPS with a system:monitoring certificate", async (t) => {
+  const env = t.context;
+  const dir = path.join(env.dir, 'prometheus');
+  fs.mkdirSync(dir);
+  const tls = `    scheme: https
+    tls_config:
+      ca_file: ${env.caFile}
+      cert_file: ${env.certs.monitoring.cert}
+      key_file: ${env.certs.monitoring.key}
+    static_configs:
+      - targets: ['127.0.0.1:10250']
+`;
+  const config = path.join(dir, 'prometheus.yml');
+  fs.writeFileSync(
+    config,
+    `global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: kubelet
+${tls}  - job_name: cadvisor
+    metrics_path: /metrics/cadvisor
+${tls}`,
+  );
+  const out: string[] = [];
+  // nsenter execs prometheus itself: the child's PID is prometheus's, killed by the cleanup.
+  const proc = spawn(
+    'nsenter',
+    [
+      `--net=/var/run/netns/${env.netns}`,
+      'prometheus',
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      '--web.listen-address=127.0.0.1:9090',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  env.cleanups.push(() => killProcess(proc));
+  const keep = (d: Buffer): void =>
+    void out.push(
+      ...d
+        .toString()
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
+  try {
+    await eventually(
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`prometheus exited with code ${proc.exitCode}`);
+        const up = await promQuery(env, 'up == 1').catch(() => []);
+        return ['kubelet', 'cadvisor'].every((job) => up.some((r) => r.metric.job === job));
+      },
+      90_000,
+      'prometheus has both kubelet targets up',
+    );
+    let cpu: Array<{ metric: Record<string, string>; value: [number, string] }> = [];
+    await eventually(
+      async () => {
+        cpu = await promQuery(env, 'container_cpu_usage_seconds_total{namespace="default",pod="burner",container="burn"}');
+        return cpu.length === 1;
+      },
+      30_000,
+      "the pod's CPU series in prometheus",
+    );
+    t.is(cpu[0]?.metric.job, 'cadvisor');
+    t.true(Number(cpu[0]?.value[1]) > 0);
+    const running = await promQuery(env, 'kubelet_running_pods');
+    t.is(running[0]?.value[1], '1');
+  } catch (err) {
+    t.log(`prometheus output (last lines):\n${out.slice(-30).join('\n')}`);
+    throw err;
+  }
 });
