@@ -1,16 +1,18 @@
 // The kubelet's port (10250) end to end: a real etcd and API server in this
 // process, `tsk kubelet` in a network namespace of its own (node IP
 // 127.0.0.1 there, so the port is 127.0.0.1:10250 inside the namespace and
-// reaches nothing outside it), a busybox pod that burns CPU and then sleeps.
+// reaches nothing outside it), the bridge pod network inside it, a busybox
+// pod that burns CPU, knocks at its gateway, writes a file and then sleeps.
 // curl, run inside the namespace, scrapes the port over HTTPS, checking the
 // kubelet's serving certificate against the cluster CA.
 //
 // Checked: /metrics/cadvisor with the admin's certificate has the
 // container's CPU (> 0 after the burn), working set, limits, processes and
-// writable-layer usage with cAdvisor's labels, and the pod's own cgroup with
-// container=""; the system:monitoring group may read metrics but nothing
-// else; no certificate or a bearer token is 401; a user without the right
-// is 403 with the kubelet's message; /metrics, /metrics/resource, /healthz.
+// writable-layer usage with cAdvisor's labels, and the pod's own cgroup
+// with container="" and its eth0 counters; the system:monitoring group may
+// read metrics but nothing else; no certificate or a bearer token is 401; a
+// user without the right is 403 with the kubelet's message; /metrics,
+// /metrics/resource, /healthz.
 // Then Debian's prometheus, run in the namespace with static targets (its
 // build has no Kubernetes discovery) and the system:monitoring certificate,
 // scrapes both paths: up == 1 and the pod's CPU series through its query API.
@@ -40,6 +42,9 @@ interface Env extends NodeEnv {
 const test = anyTest as TestFn<Env>;
 
 const PORT_URL = 'https://127.0.0.1:10250';
+/** The bridge network's pod range inside the namespace; its first address is the pods' gateway. */
+const POD_CIDR = '10.244.31.0/24';
+const GATEWAY = '10.244.31.1';
 
 function writeCredentials(env: Env, name: keyof Env['certs'], c: ClientCredentials): void {
   const cert = path.join(env.dir, `${name}.crt`);
@@ -59,7 +64,7 @@ test.before(async (t) => {
   writeCredentials(env, 'admin', tls.admin);
   writeCredentials(env, 'monitoring', await tls.credentialsFor('prometheus', ['system:monitoring']));
   writeCredentials(env, 'nobody', await tls.credentialsFor('bob', ['developers']));
-  await startNodeEnv(env, { bootstrap: true });
+  await startNodeEnv(env, { bootstrap: true, kubelet: { network: ['--network', 'bridge', '--pod-cidr', POD_CIDR] } });
 });
 
 test.after.always((t) => t.context?.cleanups?.run());
@@ -124,8 +129,12 @@ test.serial('/metrics/cadvisor: the container and its pod with cAdvisor names an
         {
           name: 'burn',
           image: env.image,
-          // Burn a few hundred milliseconds of CPU, write 4 MiB to the writable layer, then wait.
-          command: ['sh', '-c', 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; dd if=/dev/urandom of=/ballast bs=1M count=4; sleep 3600'],
+          // Burn a few hundred milliseconds of CPU, send a packet to the gateway (refused), write 4 MiB to the writable layer, then wait.
+          command: [
+            'sh',
+            '-c',
+            `i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; wget -q -T 2 -O /dev/null http://${GATEWAY}:1/; dd if=/dev/urandom of=/ballast bs=1M count=4; sleep 3600`,
+          ],
           resources: { limits: { cpu: '500m', memory: '64Mi' }, requests: { cpu: '500m', memory: '64Mi' } },
         },
       ],
@@ -169,6 +178,13 @@ test.serial('/metrics/cadvisor: the container and its pod with cAdvisor names an
   // The pod's own cgroup: container="", its CPU holds the container's.
   const podCpu = valueOf(text, 'container_cpu_usage_seconds_total', { container: '', id: `/tsk/pod${uid}`, pod: 'burner', namespace: 'default' });
   t.true(podCpu !== undefined && podCpu >= (cpu ?? 0), `pod cpu ${podCpu} >= container cpu ${cpu}`);
+  // The pod's network namespace (its eth0 on the bridge), on the pod's series; lo is left out.
+  const eth0 = { container: '', pod: 'burner', namespace: 'default', interface: 'eth0' };
+  t.true((valueOf(text, 'container_network_transmit_packets_total', eth0) ?? 0) > 0, 'packets sent from eth0');
+  t.true((valueOf(text, 'container_network_transmit_bytes_total', eth0) ?? 0) > 0, 'bytes sent from eth0');
+  t.true((valueOf(text, 'container_network_receive_packets_total', eth0) ?? 0) > 0, 'packets received on eth0 (the refusal)');
+  t.is(valueOf(text, 'container_network_receive_errors_total', eth0), 0);
+  t.false(text.includes('interface="lo"'));
   t.true(text.endsWith('container_scrape_error 0\n'));
 });
 
