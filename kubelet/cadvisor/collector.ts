@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import type { ContainerRuntime, ContainerStatus, SandboxStatus } from '../runtime/runtime';
 import { readCgroupStats, cgroupDirFiles, type CgroupVersion, type StatsController } from './cgroup-stats';
 import { renderCadvisorMetrics, type ContainerSample } from './exposition';
-import { deviceOf, diskUsage } from './fs-usage';
+import { deviceOf, diskUsage, DiskUsageCache } from './fs-usage';
 import { parseNetDev, type InterfaceStats } from './net-dev';
 import { renderResourceMetrics } from './resource-metrics';
 import { errorMessage } from '../../util/errors';
@@ -37,6 +37,8 @@ export interface CollectorDeps {
   now?: () => Date;
   /** /proc/self/mountinfo, for the `device` of container_fs_usage_bytes. */
   mountinfo?: () => string;
+  /** The bytes under a container's writable layer; default diskUsage (CadvisorCollector: at most once per 10 s per layer). */
+  diskUsage?: (dir: string) => Promise<number>;
 }
 
 function statsOf(paths: CadvisorPaths, rel: string): ContainerSample['stats'] {
@@ -79,7 +81,7 @@ async function containerSample(deps: CollectorDeps, uid: string, sb: SandboxStat
     labels: { id: `/${rel}`, name: c.id, image: c.image, container: c.labels[deps.labels.containerName] ?? c.name, pod: sb.name, namespace: sb.namespace },
     stats: statsOf(deps.paths, rel),
     ...(start !== undefined ? { startTimeSeconds: start } : {}),
-    fs: { device: deviceOf(upper, mountinfo), usageBytes: await diskUsage(upper) },
+    fs: { device: deviceOf(upper, mountinfo), usageBytes: await (deps.diskUsage ?? diskUsage)(upper) },
   };
 }
 
@@ -104,10 +106,17 @@ export async function collectSamples(deps: CollectorDeps): Promise<ContainerSamp
  * no series.
  */
 export class CadvisorCollector {
+  private readonly deps: CollectorDeps;
+
   constructor(
-    private readonly deps: CollectorDeps,
+    deps: CollectorDeps,
     private readonly log: (line: string) => void = () => undefined,
-  ) {}
+  ) {
+    // One cache for the collector's life: scrapes in a row reuse a layer's size.
+    const now = deps.now ?? (() => new Date());
+    const cache = new DiskUsageCache(10_000, () => now().getTime());
+    this.deps = { diskUsage: (dir) => cache.usage(dir), ...deps };
+  }
 
   private async samples(): Promise<{ samples: ContainerSample[]; now: Date; failed: boolean }> {
     const now = (this.deps.now ?? (() => new Date()))();

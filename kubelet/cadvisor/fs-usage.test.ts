@@ -2,7 +2,7 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deviceNumber, diskUsage, mountSourceOf } from './fs-usage';
+import { deviceNumber, diskUsage, DiskUsageCache, mountSourceOf } from './fs-usage';
 
 const MOUNTINFO = `22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro
 35 22 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
@@ -33,4 +33,24 @@ test('diskUsage counts allocated blocks of files and directories, hard links onc
   const after = await diskUsage(dir);
   t.true(after - before < 64 * 1024, `a hard link adds no data blocks: ${before} -> ${after}`);
   t.is(await diskUsage(path.join(dir, 'gone')), 0);
+});
+
+test('DiskUsageCache walks a directory at most once per period, then again', async (t) => {
+  let now = 0;
+  const walks: string[] = [];
+  const cache = new DiskUsageCache(
+    10_000,
+    () => now,
+    async (dir) => {
+      walks.push(dir);
+      return walks.length * 100;
+    },
+  );
+  t.is(await cache.usage('/a'), 100);
+  now = 9_999;
+  t.is(await cache.usage('/a'), 100);
+  t.is(await cache.usage('/b'), 200);
+  now = 10_000;
+  t.is(await cache.usage('/a'), 300);
+  t.deepEqual(walks, ['/a', '/b', '/a']);
 });

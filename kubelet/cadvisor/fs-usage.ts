@@ -60,3 +60,30 @@ export function deviceOf(p: string, mountinfo: string): string {
     return '';
   }
 }
+
+/**
+ * diskUsage with each directory's answer reused for `ttlMs` (cAdvisor
+ * likewise walks a container's layer at most once per housekeeping period):
+ * a scrape every few seconds must not walk a big layer every time. Entries
+ * of directories not asked for within a period are dropped, so containers
+ * that are gone leave nothing behind.
+ */
+export class DiskUsageCache {
+  private readonly entries = new Map<string, { atMs: number; bytes: Promise<number> }>();
+
+  constructor(
+    private readonly ttlMs = 10_000,
+    private readonly nowMs: () => number = Date.now,
+    private readonly measure: (dir: string) => Promise<number> = diskUsage,
+  ) {}
+
+  usage(dir: string): Promise<number> {
+    const now = this.nowMs();
+    for (const [d, e] of this.entries) if (now - e.atMs >= this.ttlMs) this.entries.delete(d);
+    const hit = this.entries.get(dir);
+    if (hit) return hit.bytes;
+    const bytes = this.measure(dir);
+    this.entries.set(dir, { atMs: now, bytes });
+    return bytes;
+  }
+}
