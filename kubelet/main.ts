@@ -98,8 +98,18 @@ export async function kubeletServing(
     tls = await loadOrIssueServing(opts);
   } catch (err) {
     // --http-address beyond loopback has always needed the cluster's certificate.
-    if (httpsHttp) throw new Error(`--http-address ${flags.httpAddress}: no serving certificate can be had: ${errorMessage(err)}`, { cause: err });
+    if (httpsHttp) {
+      throw new Error(
+        `--http-address ${flags.httpAddress} is beyond loopback, so it is served over HTTPS only, and no serving certificate can be had: ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
     const caPem = await clusterCaPem(target);
+    if (caPem === undefined) {
+      // A plaintext API server (the benchmarks' mode): no CA to check callers with, so no port to serve.
+      log(`not serving the kubelet's port ${port}: no serving certificate (${errorMessage(err)}) and no cluster CA to check client certificates with`);
+      return { tls: undefined, keepRenewed: () => ({ stop: () => undefined }) };
+    }
     // As the kubelet without --tls-cert-file: a certificate of its own; the renewal below keeps asking for the cluster's.
     log(`no serving certificate from the API server (${errorMessage(err)}); serving ${port} with a self-signed one`);
     tls = await selfSignedServing(flags.nodeName, opts.ips, caPem);
@@ -107,13 +117,11 @@ export async function kubeletServing(
   return { tls, keepRenewed: (apply) => keepServingRenewed(opts, tls, apply) };
 }
 
-/** The cluster CA the kubelet's client credentials hold: the CA whose client certificates the kubelet's port accepts. */
-async function clusterCaPem(target: ComponentTarget): Promise<string> {
+/** The cluster CA the kubelet's client credentials hold (whose client certificates the kubelet's port accepts); undefined: none. */
+async function clusterCaPem(target: ComponentTarget): Promise<string | undefined> {
   const c = target.credentials;
-  const caPem = c.files ? await readFile(c.files.ca, 'utf8') : c.caPem;
-  if (caPem === undefined || caPem === '')
-    throw new Error("the kubelet's port checks client certificates against the cluster CA, and the kubelet's credentials hold none");
-  return caPem;
+  const caPem = c.files ? await readFile(c.files.ca, 'utf8').catch(() => undefined) : c.caPem;
+  return caPem === '' ? undefined : caPem;
 }
 
 /** What startKubelet serves on the kubelet's port; undefined when it is not served. */
