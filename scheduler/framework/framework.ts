@@ -11,6 +11,8 @@ import { CycleState, errorStatus } from './types';
 
 export interface FilterOutcome {
   readonly feasible: NodeInfo[];
+  /** How many nodes were filtered (feasible or not) before the search stopped. */
+  readonly processed: number;
   /** How many nodes failed for each reason. */
   readonly reasons: Map<string, number>;
   /** Set when a plugin failed to answer: the cycle ends with an error. */
@@ -46,31 +48,47 @@ export function runPreFilters(filters: readonly FilterPlugin[], pod: PodInfo, st
   return undefined;
 }
 
-/** Filters state.nodes (by default every node given); state carries the PreFilters' results. */
+/** Where the feasibility search starts and how many feasible nodes end it (percentageOfNodesToScore). */
+export interface SearchWindow {
+  /** Index of the first node to filter; the search wraps around. */
+  readonly start: number;
+  /** Stop once this many feasible nodes are found. */
+  readonly want: number;
+}
+
+/**
+ * Filters the nodes from window.start on, wrapping around, until
+ * window.want of them are feasible or every node was tried (Kubernetes'
+ * findNodesThatPassFilters); state carries the PreFilters' results.
+ */
 export function findFeasibleNodes(
   filters: readonly FilterPlugin[],
   pod: PodInfo,
   nodes: readonly NodeInfo[],
   state: CycleState = new CycleState(nodes),
+  window: SearchWindow = { start: 0, want: nodes.length },
 ): FilterOutcome {
   const feasible: NodeInfo[] = [];
   const reasons = new Map<string, number>();
   const pre = runPreFilters(filters, pod, state);
-  if (pre?.code === 'Error') return { feasible: [], reasons, error: pre.reasons.join('; ') };
+  if (pre?.code === 'Error') return { feasible: [], processed: 0, reasons, error: pre.reasons.join('; ') };
   if (pre) {
     for (const r of pre.reasons) reasons.set(r, nodes.length);
-    return { feasible, reasons };
+    return { feasible, processed: nodes.length, reasons };
   }
-  for (const node of nodes) {
+  const n = nodes.length;
+  let processed = 0;
+  for (; processed < n && feasible.length < window.want; processed++) {
+    const node = nodes[(window.start + processed) % n] as NodeInfo;
     const status = runFilters(filters, pod, node, state);
     if (!status) {
       feasible.push(node);
       continue;
     }
-    if (status.code === 'Error') return { feasible: [], reasons, error: status.reasons.join('; ') };
+    if (status.code === 'Error') return { feasible: [], processed, reasons, error: status.reasons.join('; ') };
     for (const r of status.reasons) reasons.set(r, (reasons.get(r) ?? 0) + 1);
   }
-  return { feasible, reasons };
+  return { feasible, processed, reasons };
 }
 
 /** Weighted total score of each node, in the order given. Throws (a bug) naming the plugin. */

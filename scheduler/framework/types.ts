@@ -97,6 +97,12 @@ export interface NamespaceView {
 
 export const NO_NAMESPACES: NamespaceView = { labels: () => undefined, list: () => [] };
 
+/** The nodes whose pods the pod-affinity plugins must read (Kubernetes' Snapshot's havePodsWithAffinityNodeInfoList ...). */
+export interface AffinityNodeLists {
+  readonly withAffinity: readonly NodeInfo[];
+  readonly withRequiredAntiAffinity: readonly NodeInfo[];
+}
+
 /**
  * One scheduling cycle (Kubernetes' CycleState plus the snapshot): every
  * node of the cycle's snapshot, the namespaces, and what each plugin's
@@ -105,11 +111,21 @@ export const NO_NAMESPACES: NamespaceView = { labels: () => undefined, list: () 
 export class CycleState {
   private readonly data = new Map<string, unknown>();
 
+  /** The nodes holding a pod with any pod (anti-)affinity. */
+  readonly nodesWithAffinity: readonly NodeInfo[];
+  /** The nodes holding a pod with required pod anti-affinity. */
+  readonly nodesWithRequiredAntiAffinity: readonly NodeInfo[];
+
   constructor(
     /** Every node of the snapshot, feasible or not. */
     readonly nodes: readonly NodeInfo[],
     readonly namespaces: NamespaceView = NO_NAMESPACES,
-  ) {}
+    /** The snapshot's lists of nodes with affinity pods (kept by the cache); computed from nodes when not given. */
+    lists?: AffinityNodeLists,
+  ) {
+    this.nodesWithAffinity = lists?.withAffinity ?? nodes.filter((n) => n.podsWithAffinity.length > 0);
+    this.nodesWithRequiredAntiAffinity = lists?.withRequiredAntiAffinity ?? nodes.filter((n) => n.podsWithRequiredAntiAffinity.length > 0);
+  }
 
   write<T>(key: StateKey<T>, value: T): void {
     this.data.set(key.name, value);

@@ -51,7 +51,7 @@ export function topologyScores(pod: PodInfo, state: CycleState): TopologyCounts 
   };
   const hasPreferences = incoming.preferredAffinity.length > 0 || incoming.preferredAntiAffinity.length > 0;
   const scores: TopologyCounts = new Map();
-  for (const n of state.nodes) {
+  for (const n of hasPreferences ? state.nodes : state.nodesWithAffinity) {
     for (const existing of hasPreferences ? n.pods : n.podsWithAffinity) processExisting(scores, incoming, existing, n);
   }
   return scores;

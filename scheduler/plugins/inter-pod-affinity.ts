@@ -37,7 +37,7 @@ const STATE: StateKey<PreFilterState> = { name: 'PreFilterInterPodAffinity' };
 function existingAntiAffinityCounts(pod: PodInfo, state: CycleState): TopologyCounts {
   const counts: TopologyCounts = new Map();
   const nsLabels = state.namespaces.labels(pod.pod.metadata?.namespace ?? '');
-  for (const n of state.nodes) {
+  for (const n of state.nodesWithRequiredAntiAffinity) {
     for (const existing of n.podsWithRequiredAntiAffinity) {
       for (const t of podAffinityTerms(existing.pod).requiredAntiAffinity) if (termMatches(t, pod.pod, nsLabels)) addForNode(counts, n.node, t.topologyKey, 1);
     }
