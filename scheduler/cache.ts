@@ -21,7 +21,7 @@
 
 import type { Node, Pod } from '../api/gen/tsk/v1/core';
 import { NODE_NAME_INDEX, type Lister } from '../client';
-import { isTerminal, nodeInfo, podInfo } from './framework/resources';
+import { assumedPodInfo, isTerminal, nodeInfo, podInfo } from './framework/resources';
 import type { NodeInfo, PodInfo } from './framework/types';
 
 /** The nodes of a cycle, with the lists the pod-affinity plugins read (Kubernetes' Snapshot). */
@@ -62,6 +62,7 @@ export class SchedulerCache {
   assume(key: string, pod: Pod, nodeName: string): Pod {
     this.drop(key);
     const copy: Pod = { ...pod, spec: { ...pod.spec, nodeName } };
+    assumedPodInfo(pod, copy);
     this.assumed.set(key, copy);
     let set = this.assumedOn.get(nodeName);
     if (!set) this.assumedOn.set(nodeName, (set = new Set()));

@@ -33,19 +33,25 @@ export function runFilters(filters: readonly FilterPlugin[], pod: PodInfo, node:
   return undefined;
 }
 
-/** The first non-success status of the PreFilters, or undefined when all succeeded. */
-export function runPreFilters(filters: readonly FilterPlugin[], pod: PodInfo, state: CycleState): Status | undefined {
+/** The first failing status of the PreFilters, or the filters left to run on each node (those whose PreFilter did not answer SKIP). */
+export function runPreFilters(filters: readonly FilterPlugin[], pod: PodInfo, state: CycleState): Status | FilterPlugin[] {
+  const active: FilterPlugin[] = [];
   for (const f of filters) {
-    if (!f.preFilter) continue;
+    if (!f.preFilter) {
+      active.push(f);
+      continue;
+    }
     let status: Status;
     try {
       status = f.preFilter(pod, state);
     } catch (err) {
       return errorStatus(`running PreFilter plugin "${f.name}": ${errorMessage(err)}`);
     }
+    if (status.code === 'Skip') continue;
     if (status.code !== 'Success') return status;
+    active.push(f);
   }
-  return undefined;
+  return active;
 }
 
 /** Where the feasibility search starts and how many feasible nodes end it (percentageOfNodesToScore). */
@@ -71,8 +77,8 @@ export function findFeasibleNodes(
   const feasible: NodeInfo[] = [];
   const reasons = new Map<string, number>();
   const pre = runPreFilters(filters, pod, state);
-  if (pre?.code === 'Error') return { feasible: [], processed: 0, reasons, error: pre.reasons.join('; ') };
-  if (pre) {
+  if (!Array.isArray(pre)) {
+    if (pre.code === 'Error') return { feasible: [], processed: 0, reasons, error: pre.reasons.join('; ') };
     for (const r of pre.reasons) reasons.set(r, nodes.length);
     return { feasible, processed: nodes.length, reasons };
   }
@@ -80,7 +86,7 @@ export function findFeasibleNodes(
   let processed = 0;
   for (; processed < n && feasible.length < window.want; processed++) {
     const node = nodes[(window.start + processed) % n] as NodeInfo;
-    const status = runFilters(filters, pod, node, state);
+    const status = runFilters(pre, pod, node, state);
     if (!status) {
       feasible.push(node);
       continue;
@@ -91,23 +97,24 @@ export function findFeasibleNodes(
   return { feasible, processed, reasons };
 }
 
-/** Weighted total score of each node, in the order given. Throws (a bug) naming the plugin. */
+/** Weighted total score of each node, in the order given (a plugin whose PreScore says SKIP adds 0). Throws (a bug) naming the plugin. */
 export function scoreNodes(
   scores: readonly WeightedScorePlugin[],
   pod: PodInfo,
   nodes: readonly NodeInfo[],
   state: CycleState = new CycleState(nodes),
 ): number[] {
-  const totals = nodes.map(() => 0);
+  const totals = new Array<number>(nodes.length).fill(0);
   for (const { plugin, weight } of scores) {
     let s: number[];
     try {
+      if (plugin.preScore?.(pod, state).code === 'Skip') continue;
       s = plugin.score(pod, nodes, state);
     } catch (err) {
       throw new Error(`running Score plugin "${plugin.name}": ${errorMessage(err)}`, { cause: err });
     }
     if (s.length !== nodes.length) throw new Error(`Score plugin "${plugin.name}" returned ${s.length} scores for ${nodes.length} nodes`);
-    s.forEach((v, i) => (totals[i] = (totals[i] ?? 0) + v * weight));
+    for (let i = 0; i < s.length; i++) totals[i] = (totals[i] ?? 0) + (s[i] ?? 0) * weight;
   }
   return totals;
 }

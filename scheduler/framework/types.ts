@@ -7,8 +7,13 @@
 
 import type { Node, Pod } from '../../api/gen/tsk/v1/core';
 
-/** How a stage ended. Unschedulable is an answer ("does not fit"), Error a failure to answer. */
-export type Code = 'Success' | 'Unschedulable' | 'Error';
+/**
+ * How a stage ended. Unschedulable is an answer ("does not fit"), Error a
+ * failure to answer; Skip, from a PreFilter or PreScore, says the plugin has
+ * nothing to check or prefer for this pod, so its Filter or Score is not run
+ * this cycle (Kubernetes' Skip).
+ */
+export type Code = 'Success' | 'Unschedulable' | 'Error' | 'Skip';
 
 export interface Status {
   readonly code: Code;
@@ -17,6 +22,8 @@ export interface Status {
 }
 
 export const SUCCESS: Status = Object.freeze({ code: 'Success', reasons: Object.freeze([]) as readonly string[] });
+
+export const SKIP: Status = Object.freeze({ code: 'Skip', reasons: Object.freeze([]) as readonly string[] });
 
 export function unschedulable(...reasons: string[]): Status {
   return { code: 'Unschedulable', reasons };
@@ -145,7 +152,8 @@ export interface Plugin {
 export interface FilterPlugin extends Plugin {
   /**
    * PreFilter: once per cycle before any Filter, over state.nodes; writes
-   * what filter() reads into state. A non-success status rejects every node.
+   * what filter() reads into state. SKIP: filter() is not run this cycle;
+   * any other non-success status rejects every node.
    */
   preFilter?(pod: PodInfo, state: CycleState): Status;
   /** The framework always passes state; plugins without a PreFilter may ignore it. */
@@ -154,6 +162,8 @@ export interface FilterPlugin extends Plugin {
 
 /** Score: how good is each feasible node, 0..MAX_NODE_SCORE, given all of them (so scores can be normalized). */
 export interface ScorePlugin extends Plugin {
+  /** PreScore: SKIP when the plugin would score every node the same (0) for this pod, so score() is not run. */
+  preScore?(pod: PodInfo, state: CycleState): Status;
   /** The framework always passes state (state.nodes: the whole snapshot); plugins that only compare the feasible nodes may ignore it. */
   score(pod: PodInfo, nodes: readonly NodeInfo[], state?: CycleState): number[];
 }
