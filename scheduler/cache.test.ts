@@ -104,6 +104,38 @@ test('the snapshot keeps its node order; new nodes go last; only changed nodes a
   t.is(cache.snapshot().nodes[0], i2);
 });
 
+test('a node deleted in the same snapshot as a later node changes: the later node is updated in its own slot', (t) => {
+  const { cache, nodes, put } = setup();
+  const n3 = makeNode('n3');
+  cache.nodeChanged(nodes.upsert(n3), n3);
+  t.deepEqual(
+    cache.snapshot().nodes.map((n) => n.name),
+    ['n1', 'n2', 'n3'],
+  );
+  cache.nodeChanged(nodes.delete('n1'), undefined);
+  put(makePod('a', { nodeName: 'n3', cpu: '700m' }));
+  put(makePod('b', { nodeName: 'n2', cpu: '300m' }));
+  const snap = cache.snapshot().nodes;
+  t.deepEqual(
+    snap.map((n) => [n.name, n.requested.milliCpu]),
+    [
+      ['n2', 300],
+      ['n3', 700],
+    ],
+  );
+  const n4 = makeNode('n4');
+  cache.nodeChanged(nodes.upsert(n4), n4);
+  put(makePod('c', { nodeName: 'n3', cpu: '100m' }));
+  t.deepEqual(
+    cache.snapshot().nodes.map((n) => [n.name, n.requested.milliCpu]),
+    [
+      ['n2', 300],
+      ['n3', 800],
+      ['n4', 0],
+    ],
+  );
+});
+
 test('an assumption updates its node at the next snapshot', (t) => {
   const { cache, pods, put } = setup();
   const [n1] = cache.snapshot().nodes;

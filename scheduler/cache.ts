@@ -110,31 +110,35 @@ export class SchedulerCache {
    */
   snapshot(): Snapshot {
     if (!this.synced) this.fullSync();
-    let removed = false;
-    for (const name of this.dirty) removed = this.update(name) || removed;
+    // Deleted nodes keep their slot until every dirty node is done, so the indices stay valid meanwhile.
+    const removed = new Set<number>();
+    for (const name of this.dirty) this.update(name, removed);
     this.dirty.clear();
-    if (removed) this.reindex();
+    if (removed.size > 0) this.compact(removed);
     if (this.affinityListsStale) this.rebuildAffinityLists();
     return { nodes: this.list, withAffinity: this.withAffinity, withRequiredAntiAffinity: this.withRequiredAntiAffinity };
   }
 
-  /** Reads every node of the lister, in its order. */
+  /** Reads every node of the lister, in its order (before the nodes events marked already). */
   private fullSync(): void {
     this.synced = true;
+    const marked = [...this.dirty];
+    this.dirty.clear();
     for (const node of this.nodes.list()) this.dirty.add(node.metadata?.name ?? '');
+    for (const name of marked) this.dirty.add(name);
   }
 
-  /** Rebuilds one node's info, appends a new node, or drops a deleted one (returning true). */
-  private update(name: string): boolean {
+  /** Rebuilds one node's info, appends a new node, or adds a deleted one's index to `removed`. */
+  private update(name: string, removed: Set<number>): void {
     const node = name ? this.nodes.get(name) : undefined;
     const at = this.index.get(name);
     const had = at !== undefined && (this.affinityNodes.has(name) || this.antiAffinityNodes.has(name));
     if (!node) {
-      if (at === undefined) return false;
+      if (at === undefined) return;
       this.index.delete(name);
-      this.list.splice(at, 1);
+      removed.add(at);
       this.trackAffinity(name, undefined, had);
-      return true;
+      return;
     }
     const info = nodeInfo(node, this.podsOn(name));
     if (at === undefined) {
@@ -142,12 +146,18 @@ export class SchedulerCache {
       this.list.push(info);
     } else this.list[at] = info;
     this.trackAffinity(name, info, had);
-    return false;
   }
 
-  private reindex(): void {
-    this.index.clear();
-    this.list.forEach((info, i) => this.index.set(info.name, i));
+  /** Drops the deleted nodes' slots, keeping the others' order, and indexes them again. */
+  private compact(removed: ReadonlySet<number>): void {
+    let kept = 0;
+    for (let i = 0; i < this.list.length; i++) {
+      if (removed.has(i)) continue;
+      const info = this.list[i] as NodeInfo;
+      this.list[kept++] = info;
+      this.index.set(info.name, kept - 1);
+    }
+    this.list.length = kept;
   }
 
   /** Keeps the affinity node sets; the lists are rebuilt when a node in them (before or now) changed. */
