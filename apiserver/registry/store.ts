@@ -1,8 +1,12 @@
 // The generic registry (Kubernetes' genericregistry.Store): create, get,
 // list, update, updateStatus and delete for any kind, on etcd with
 // compare-and-swap transactions, with the kind's strategy plugged in.
-// Objects are read from etcd for every write (never from the cache), so a
-// write always acts on the latest state.
+// An update starts from the watch cache's copy of the object when it has one
+// (Kubernetes' GuaranteedUpdate with the cacher's cachedExistingObject): the
+// transaction compares the mod revision, so a stale copy is never written
+// over; whatever was decided on a copy (a conflict, an error, a no-op) is
+// decided again on the object read from etcd. Every other read for a write
+// goes to etcd, so a write always acts on the latest state.
 
 import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, ApiError, BadRequestError, ConflictError, ExpiredError, InvalidError, NotFoundError, TooLargeError } from '../../api/errors';
@@ -146,6 +150,19 @@ export class Registry {
     const { kv } = await this.ctx.store.get(this.key(ns, name), this.info.plural);
     if (!kv) throw new NotFoundError(this.kind, name);
     return { obj: decodeStored(this.kind, kv.value, kv.modRevision), kv };
+  }
+
+  /**
+   * The watch cache's copy of an object to start an update from, with its
+   * stored bytes and mod revision; undefined when the cache has none (or
+   * holds it in an older encoding, whose bytes are not the stored ones).
+   */
+  private cachedForUpdate(ns: string, name: string): { obj: ApiObject; kv: KeyValue } | undefined {
+    const key = this.key(ns, name);
+    const hit = this.cache?.get(key);
+    const stored = hit?.storedBytes();
+    if (!hit || !stored) return undefined;
+    return { obj: hit.obj, kv: { key, value: stored, modRevision: hit.revision, createRevision: 0 } };
   }
 
   async get(nsIn: string | undefined, name: string | undefined): Promise<ApiObject> {
@@ -400,16 +417,33 @@ export class Registry {
     mutate: (cur: ApiObject) => ApiObject | undefined,
     dryRun = false,
   ): Promise<ApiObject> {
+    // The cached copy is tried once, first; dry runs and plans (allocations) read etcd.
+    let cached = dryRun ? undefined : this.cachedForUpdate(ns, name);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-      const { obj: cur, kv } = await this.read(ns, name);
+      const fromCache = cached;
+      cached = undefined;
+      const { obj: cur, kv } = fromCache ?? (await this.read(ns, name));
+      // Decided on a copy that may be stale: decide again on etcd's current object.
+      const again = (): boolean => fromCache !== undefined;
       if (expectedRevision !== undefined && expectedRevision !== kv.modRevision) {
+        if (again()) continue;
         throw new ConflictError(`Operation cannot be fulfilled on ${this.info.plural} "${name}": ${CONFLICT_MESSAGE}`, { kind: this.kind, name });
       }
-      const next = mutate(cloneObject(this.kind, cur));
-      if (!next) return cur;
+      let next: ApiObject | undefined;
+      try {
+        next = mutate(cloneObject(this.kind, cur));
+      } catch (err) {
+        if (again()) continue;
+        throw err;
+      }
+      if (!next) {
+        if (again()) continue;
+        return cur;
+      }
       const m = next.metadata!;
       // An object whose deletion was only waiting for finalizers goes now.
       const finalize = !this.strategy.ownsDeletion && !!m.deletionTimestamp && (m.finalizers ?? []).length === 0 && (m.deletionGracePeriodSeconds ?? 0) === 0;
+      if (fromCache && (finalize ? this.strategy.planDelete : this.strategy.planUpdate)) continue;
       // Plan first: a plan may fill fields in (allocated node ports).
       const plan = finalize
         ? this.strategy.planDelete
@@ -419,7 +453,10 @@ export class Registry {
           ? await this.strategy.planUpdate(next, cur)
           : EMPTY_PLAN;
       const value = this.encode(next);
-      if (!finalize && value.equals(kv.value)) return cur; // no-op: no write, same resourceVersion
+      if (!finalize && value.equals(kv.value)) {
+        if (again()) continue;
+        return cur; // no-op: no write, same resourceVersion
+      }
       if (dryRun) {
         m.resourceVersion = String(kv.modRevision);
         return next;
