@@ -84,6 +84,13 @@ function preconditionFailed(what: string, want: string, have: string): ConflictE
 
 export class Registry {
   readonly info;
+  /**
+   * The tail of this server's creates that allocate (ClusterIPs, NodePorts):
+   * the bitmap is one etcd key, so concurrent plans would only conflict and
+   * retry; Kubernetes' allocator takes a lock for the same reason. Servers
+   * of an HA cluster still race, and retry (MAX_RETRIES).
+   */
+  private allocationTail: Promise<void> = Promise.resolve();
 
   constructor(
     readonly kind: KindName,
@@ -203,7 +210,8 @@ export class Registry {
       if (causes.length > 0) throw new InvalidError(this.kind, meta.name ?? '', causes);
       await admission.create?.(input);
       try {
-        return dryRun ? await this.createDryRun(ns, input) : await this.createOnce(ns, input);
+        if (dryRun) return await this.createDryRun(ns, input);
+        return this.strategy.planCreate ? await this.oneAllocationAtATime(() => this.createOnce(ns, input)) : await this.createOnce(ns, input);
       } catch (err) {
         if (err instanceof AlreadyExistsError && generated && attempt < 8) continue;
         throw err;
@@ -241,6 +249,15 @@ export class Registry {
     if (this.strategy.planCreate) await this.strategy.planCreate(obj);
     this.encode(obj); // the size limit
     return obj;
+  }
+
+  private oneAllocationAtATime<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.allocationTail.then(f, f);
+    this.allocationTail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   private async createOnce(ns: string, obj: ApiObject): Promise<ApiObject> {
