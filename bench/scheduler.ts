@@ -9,13 +9,15 @@
 // Output: a table, then as the LAST line one JSON object with every figure.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod } from '../api/gen/tsk/v1/core';
 import { Clientset, SharedInformerFactory } from '../client';
 import { startScheduler } from '../scheduler';
 import { EtcdProcess } from '../util/etcd-process';
+import { ADMIN_GROUP, ADMIN_USER } from '../util/pki';
 import { percentile, runPool } from './pool';
 import { cpuSeconds, selfCpuSeconds } from './proc-cpu';
 import { errorDetail } from '../util/errors';
@@ -25,6 +27,8 @@ const PODS = Number(process.env['BENCH_PODS'] ?? 2000);
 const LATENCY_PODS = Number(process.env['BENCH_LATENCY_PODS'] ?? 200);
 const RATE_PER_S = 50;
 const CONCURRENCY = 64;
+/** Where the API server writes its CPU profile (node --cpu-prof), when set. */
+const PROFILE_DIR = process.env['BENCH_PROFILE_DIR'];
 
 function progress(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
@@ -40,20 +44,31 @@ function benchPod(name: string, schedulerName = ''): Pod {
   };
 }
 
-async function startServer(etcdUrl: string): Promise<{ child: ChildProcess; address: string }> {
+/**
+ * `tsk apiserver` in plaintext (the bench measures scheduling, not TLS) with
+ * `token` as the admin's bearer token: the server refuses anonymous callers.
+ */
+async function startServer(etcdUrl: string, dir: string, token: string): Promise<{ child: ChildProcess; address: string }> {
+  const tokenFile = join(dir, 'tokens.csv');
+  await writeFile(tokenFile, `${token},${ADMIN_USER},${ADMIN_USER},"${ADMIN_GROUP}"\n`, { mode: 0o600 });
   const child = spawn(
     process.execPath,
     [
+      ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=apiserver-${process.pid}.cpuprofile`] : []),
       join(__dirname, '..', 'cmd', 'tsk.js'),
       'apiserver',
       '--etcd-servers',
       etcdUrl,
+      '--data-dir',
+      join(dir, 'server'),
       '--address',
       '127.0.0.1:0',
       '--http-address',
       '127.0.0.1:0',
       '--write-config=false',
       '--insecure-plaintext-for-benchmarks-only',
+      '--token-auth-file',
+      tokenFile,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -156,9 +171,10 @@ async function main(): Promise<void> {
   let cs: Clientset | undefined;
   try {
     etcd = await EtcdProcess.start({ dataDir: dir });
-    const s = await startServer(etcd.clientUrl);
+    const token = randomBytes(16).toString('hex');
+    const s = await startServer(etcd.clientUrl, dir, token);
     server = s.child;
-    cs = new Clientset(s.address, { insecurePlaintext: true });
+    cs = new Clientset(s.address, { insecurePlaintext: true, token });
     progress(`API server at ${s.address}; creating ${NODES} nodes`);
     await createNodes(cs);
     progress(`anchor: ${PODS} direct Binds`);

@@ -31,7 +31,16 @@ export { credentialsDir, resolveComponentClient, resolveComponentClientFromFlags
 export { ServerList } from './server-list';
 export { classifyFailure, serversFromEndpoints, shouldFailOver, type CallFailure } from './failover';
 export { openFailoverClient, readLearnedServers, serversFile, startServerLearning, type FailoverClient, type ServerLearning } from './server-learning';
-export { loadOrIssueServing, nodeServing, type NodeServing, type ServingOptions, type ServingTls } from './serving-cert';
+export {
+  keepServingRenewed,
+  loadOrIssueServing,
+  nodeServing,
+  selfSignedServing,
+  servingIps,
+  type NodeServing,
+  type ServingOptions,
+  type ServingTls,
+} from './serving-cert';
 export { GrpcResourceClient, PodClient, type DeleteOptions, type ListOptions, type ResourceClient, type WatchOptions } from './resource';
 export type { Watch, WatchEvent, WatchEventType } from './watch';
 export { Backoff } from '../util/backoff';

@@ -2,9 +2,9 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createCA, issue } from '../util/pki';
+import { certificateInfo, createCA, issue } from '../util/pki';
 import { JoinError } from './bootstrap';
-import { nodeServing, servingCertCurrent, servingIps, wantedSans } from './serving-cert';
+import { nodeServing, selfSignedServing, servingCertCurrent, servingIps, wantedSans } from './serving-cert';
 
 test('the names: the node name, then its IPs and the bound IP when specific', (t) => {
   t.deepEqual(servingIps('10.0.0.5:10248', ['10.0.0.5']), ['10.0.0.5']);
@@ -36,4 +36,15 @@ test('loopback is plain HTTP with nothing asked; beyond it, no client certificat
     '--http-address 0.0.0.0:10248 is beyond loopback, so it is served over HTTPS only, and no serving certificate can be had: a serving certificate is asked for with a client certificate: join with --token, or use a client config whose context has one',
   );
   t.deepEqual(fs.readdirSync(dir), [], 'nothing written');
+});
+
+test("selfSignedServing: a certificate for the node's name and IPs from a throwaway CA, served with its chain; clients still checked against the cluster CA", async (t) => {
+  const cluster = await createCA('cluster');
+  const tls = await selfSignedServing('node-1', ['10.0.0.5'], cluster.certPem, () => new Date(1_700_000_000_000));
+  t.is(tls.caPem, cluster.certPem);
+  const info = certificateInfo(tls.certPem);
+  t.deepEqual(info.sans.dns, ['node-1']);
+  t.deepEqual(info.sans.ips, ['10.0.0.5']);
+  t.is((tls.certPem.match(/BEGIN CERTIFICATE/g) ?? []).length, 2, 'the leaf and its CA');
+  t.regex(tls.certPem.split('-----END CERTIFICATE-----')[1] ?? '', /BEGIN CERTIFICATE/);
 });

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { errorMessage } from '../util/errors';
 import { needsHttps } from '../util/health-server';
-import { certificateInfo, createCsr, generateKeyPem, needsRenewal } from '../util/pki';
+import { certificateInfo, createCA, createCsr, generateKeyPem, issue, needsRenewal } from '../util/pki';
 import { JoinError, requestCertificate } from './bootstrap';
 import type { ClientCredentials } from './connection';
 
@@ -143,6 +143,24 @@ export function keepServingRenewed(opts: ServingOptions, served: ServingTls, onR
   }, everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+
+/**
+ * A serving certificate of the node's own, for when the API server signs
+ * none (it has no cluster CA key): as the kubelet without --tls-cert-file
+ * makes one, a throwaway CA "NAME-ca@UNIXTIME" signs a certificate for the
+ * node's name and IPs, and both are served as the chain. Clients cannot
+ * check it against the cluster CA; client certificates are still checked
+ * against `caPem` (the cluster CA).
+ */
+export async function selfSignedServing(nodeName: string, ips: readonly string[], caPem: string, now: () => Date = () => new Date()): Promise<ServingTls> {
+  const ca = await createCA(`${nodeName}-ca@${Math.floor(now().getTime() / 1000)}`, 365);
+  const leaf = await issue(
+    ca,
+    { commonName: `${nodeName}@${Math.floor(now().getTime() / 1000)}` },
+    { usage: 'server', sans: { dns: [nodeName], ips: [...ips] } },
+  );
+  return { caPem, certPem: `${leaf.certPem.trimEnd()}\n${ca.certPem}`, keyPem: leaf.keyPem };
 }
 
 /** The IPs a serving certificate for `address` names: the node's IP and the bound one when specific (not 0.0.0.0 or ::). */

@@ -18,6 +18,7 @@ import {
   buildNodeRuntime,
   hostGwBackend,
   ipRunner,
+  kubeletPort,
   kubeletServing,
   startKubelet,
   startRouteSyncer,
@@ -29,7 +30,7 @@ import {
 } from '../kubelet';
 import { listenProxyHealthServer, startProxy, type RunningProxy } from '../proxy';
 import { startClusterDns, type RunningClusterDns } from '../dns';
-import type { ListeningHealthServer } from '../util/health-server';
+import { needsHttps, type ListeningHealthServer } from '../util/health-server';
 import { onShutdownSignals } from '../util/signals';
 import { AGENT_HELP, parseAgentFlags, type AgentFlags } from './agent-flags';
 import { runCommand } from '../util/cli/command';
@@ -109,7 +110,8 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
     nodeLeaseDurationSeconds: k.nodeLeaseDurationSeconds,
     resyncPeriodMs: k.syncFrequencyMs,
     httpAddress: k.httpAddress,
-    ...(kubeletTls.tls ? { httpTls: kubeletTls.tls } : {}),
+    ...(kubeletTls.tls && needsHttps(k.httpAddress, '--http-address') ? { httpTls: kubeletTls.tls } : {}),
+    port: kubeletPort(k, kubeletTls, node.runtime),
     allowedUnsafeSysctls: k.allowedUnsafeSysctls,
     ...(clusterDns ? { clusterDNS: clusterDns.ip, clusterDomain: clusterDns.domain } : {}),
     resolvConf: k.resolvConf,
@@ -117,7 +119,8 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
   });
   const kubelet = parts.kubelet;
   kubeletTls.keepRenewed((tls) => kubelet.setHttpTls(tls));
-  log(`kubelet running; /healthz and /metrics on ${kubeletTls.tls ? 'https' : 'http'}://${parts.kubelet.httpAddress ?? k.httpAddress}`);
+  log(`kubelet running; /healthz and /metrics on ${needsHttps(k.httpAddress) ? 'https' : 'http'}://${parts.kubelet.httpAddress ?? k.httpAddress}`);
+  if (kubelet.portAddress) log(`kubelet's port on https://${kubelet.portAddress} (/metrics, /metrics/cadvisor, /metrics/resource, /healthz)`);
   // One registry for the proxy's and the cluster DNS's metrics, served on --proxy-http-address.
   const metrics = new Registry();
   parts.proxy = await startProxy({

@@ -137,6 +137,29 @@ test('two writers from one resourceVersion: exactly one wins, and no increment i
   t.is((await pods.get('default', 'counter')).metadata?.annotations?.['count'], '60');
 });
 
+test('updates start from the watch cache but never write over a newer object another API server stored', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const a = await startTestApiServer(t, etcd);
+  const b = await startTestApiServer(t, etcd);
+  for (let i = 0; i < 20; i++) {
+    const name = `p${i}`;
+    await a.kind('Pod').create(pod(name));
+    // Written through B: A's cache may not have it yet when A acts right after.
+    const fromB = await b.kind('Pod').get('default', name);
+    await b.kind('Pod').update({ ...fromB, metadata: { ...fromB.metadata, labels: { by: 'b' } } });
+    await b.kind('Pod').bind({ metadata: { name, namespace: 'default' }, target: { kind: 'Node', name: 'node-b' } });
+    const conflict = await rejects(a.kind('Pod').bind({ metadata: { name, namespace: 'default' }, target: { kind: 'Node', name: 'node-a' } }));
+    t.is(conflict.reason, 'Conflict', `bind of ${name} through A after B bound it`);
+    const cur = await a.kind('Pod').get('default', name);
+    const status = await a
+      .kind('Pod')
+      .updateStatus({ ...cur, metadata: { ...cur.metadata, resourceVersion: '' }, status: { ...cur.status, podIP: '10.244.0.9' } });
+    t.is(status.spec?.nodeName, 'node-b');
+    t.is(status.metadata?.labels?.['by'], 'b');
+    t.is(status.status?.podIP, '10.244.0.9');
+  }
+});
+
 test('invalid and oversized input is refused with the right error and stores nothing', async (t) => {
   const etcd = await startTestEtcd(t);
   const api = await startTestApiServer(t, etcd);

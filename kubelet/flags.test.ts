@@ -1,7 +1,7 @@
 // `tsk kubelet` flags: defaults, values, and errors that name the flag.
 
 import test from 'ava';
-import { FLAG_HELP, parseFlags, UsageError } from './flags';
+import { FLAG_HELP, kubeletPortAddress, parseFlags, UsageError } from './flags';
 
 const host = (): string => 'Worker-1';
 
@@ -21,6 +21,8 @@ test('defaults', (t) => {
     nodeLeaseDurationSeconds: 40,
     syncFrequencyMs: 10_000,
     httpAddress: '127.0.0.1:10248',
+    address: '',
+    port: 10250,
     systemReserved: {},
     network: 'bridge',
     allowedUnsafeSysctls: [],
@@ -116,6 +118,9 @@ const bad: Array<[string[], RegExp]> = [
   [['--cgroup-root', 'a/../b'], /--cgroup-root: "a\/..\/b" is not a cgroup path/],
   [['--server', 'unix:rel.sock'], /--server: "unix:rel.sock" must be unix:\/ABSOLUTE\/PATH/],
   [['--allowed-unsafe-sysctls', 'kernel.panic'], /--allowed-unsafe-sysctls: the sysctl "kernel.panic" is not known to be namespaced/],
+  [['--address', '10.0.0'], /--address: "10.0.0" is not an IP address/],
+  [['--port', '70000'], /--port: "70000" is not a port number/],
+  [['--port', 'http'], /--port: "http" is not a port number/],
   [['--bogus'], /bogus/],
 ];
 for (const [argv, message] of bad) {
@@ -129,6 +134,15 @@ test('--node-lease-duration-seconds: a positive integer; --node-status-report-fr
   t.is(parseFlags(['--node-status-report-frequency', '1m'], host).nodeStatusReportFrequencyMs, 60_000);
   t.throws(() => parseFlags(['--node-lease-duration-seconds', '0'], host), { message: '--node-lease-duration-seconds: "0" must be a positive integer' });
   t.throws(() => parseFlags(['--node-lease-duration-seconds', '4s'], host), { message: '--node-lease-duration-seconds: "4s" must be a positive integer' });
+});
+
+test("the kubelet's port: --address, else the node IP, with --port; none without an IP or with port 0", (t) => {
+  const at = (argv: string[]): string | undefined => kubeletPortAddress(parseFlags(argv, host));
+  t.is(at(['--node-ip', '10.0.0.5']), '10.0.0.5:10250');
+  t.is(at(['--node-ip', '10.0.0.5', '--address', '0.0.0.0', '--port', '11250']), '0.0.0.0:11250');
+  t.is(at(['--address', 'fd00::1']), '[fd00::1]:10250');
+  t.is(at([]), undefined);
+  t.is(at(['--node-ip', '10.0.0.5', '--port', '0']), undefined);
 });
 
 test('--node-status-update-frequency: a positive Go duration', (t) => {
@@ -153,10 +167,13 @@ test('the help lists every flag with its default', (t) => {
     '--system-reserved',
     '--node-status-update-frequency',
     '--http-address',
+    '--address',
+    '--port',
     '--help',
   ]) {
     t.true(FLAG_HELP.includes(flag), flag);
   }
   t.regex(FLAG_HELP, /default 110/);
   t.regex(FLAG_HELP, /default 127\.0\.0\.1:10248/);
+  t.regex(FLAG_HELP, /default 10250/);
 });

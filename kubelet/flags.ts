@@ -32,6 +32,10 @@ export interface KubeletFlags {
   /** --sync-frequency: every pod is synced (and its configMap, secret and downwardAPI volumes refreshed) at least this often. */
   syncFrequencyMs: number;
   httpAddress: string;
+  /** --address: the IP the kubelet's port binds; "" the node IP (--node-ip). */
+  address: string;
+  /** --port: the kubelet's authenticated HTTPS port (10250); 0 serves none. */
+  port: number;
   systemReserved: Record<string, string>;
   network: NetworkKind;
   /** --allowed-unsafe-sysctls: names or "prefix*" patterns beyond the safe set (validated: sysctl-allowlist.ts). */
@@ -84,6 +88,12 @@ Flags:
   --sync-frequency DUR                   the longest time between two syncs of a pod, which also bounds how late
                                          configMap and secret volumes follow updates (default 10s)
   --http-address HOST:PORT               /healthz, /readyz, /livez and /metrics (default 127.0.0.1:10248)
+  --address IP                           the IP the kubelet's port binds (default: the node IP, --node-ip;
+                                         without one the port is not served)
+  --port N                               the kubelet's port: HTTPS with the node's serving certificate,
+                                         client certificates of the cluster CA, /metrics, /metrics/cadvisor,
+                                         /metrics/resource and /healthz for the admins and the
+                                         system:monitoring group (default 10250; 0 serves none)
   --cluster-dns IP                       the cluster DNS address for ClusterFirst pods (default: the ClusterIP
                                          of the kube-dns Service in kube-system, 10.96.0.10 with the server's
                                          defaults)
@@ -122,6 +132,8 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     'node-lease-duration-seconds': { type: 'string', default: '40' },
     'sync-frequency': { type: 'string', default: '10s' },
     'http-address': { type: 'string', default: '127.0.0.1:10248' },
+    address: { type: 'string', default: '' },
+    port: { type: 'string', default: '10250' },
     'allowed-unsafe-sysctls': { type: 'string', default: '' },
     'cluster-dns': { type: 'string' },
     'cluster-domain': { type: 'string' },
@@ -136,6 +148,10 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
   if (nodeIP !== '' && isIP(nodeIP) === 0) throw new UsageError(`--node-ip: "${nodeIP}" is not an IP address`);
   const podCIDR = values['pod-cidr'];
   if (podCIDR !== '') ipv4CidrFlag('pod-cidr', podCIDR, '10.244.1.0/24');
+  const address = values.address;
+  if (address !== '' && isIP(address) === 0) throw new UsageError(`--address: "${address}" is not an IP address`);
+  const port = values.port;
+  if (!/^\d+$/.test(port) || Number(port) > 65535) throw new UsageError(`--port: "${port}" is not a port number (0-65535)`);
   const network = values.network;
   if (network !== 'bridge' && network !== 'loopback') throw new UsageError(`--network: "${network}" must be bridge or loopback`);
   const maxPods = values['max-pods'];
@@ -176,6 +192,8 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     nodeLeaseDurationSeconds: leaseDuration(values['node-lease-duration-seconds']),
     syncFrequencyMs: durationMs('sync-frequency', values['sync-frequency'], { positive: true }),
     httpAddress: hostPort('http-address', values['http-address'], '127.0.0.1:10248'),
+    address,
+    port: Number(port),
     systemReserved,
     network,
     allowedUnsafeSysctls,
@@ -185,4 +203,14 @@ export function parseFlags(argv: string[], hostname: () => string = os.hostname)
     token: values.token,
     help: values.help,
   };
+}
+
+/**
+ * HOST:PORT of the kubelet's port: --address (else the node IP) and --port;
+ * undefined when it is not served (--port 0, or neither an address nor a node IP).
+ */
+export function kubeletPortAddress(flags: Pick<KubeletFlags, 'address' | 'nodeIP' | 'port'>): string | undefined {
+  const ip = flags.address || flags.nodeIP;
+  if (flags.port === 0 || ip === '') return undefined;
+  return isIP(ip) === 6 ? `[${ip}]:${flags.port}` : `${ip}:${flags.port}`;
 }

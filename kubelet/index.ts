@@ -3,8 +3,8 @@
 // runtime inside it has a face of its own, kubelet/runtime/index.ts. Other
 // folders import the kubelet only from these two.
 
-export { main, buildNodeRuntime, kubeletServing, type NodeRuntime } from './main';
-export { FLAG_HELP, UsageError, parseFlags, type KubeletFlags } from './flags';
+export { main, buildNodeRuntime, kubeletPort, kubeletServing, type NodeRuntime } from './main';
+export { FLAG_HELP, UsageError, kubeletPortAddress, parseFlags, type KubeletFlags } from './flags';
 export { startKubelet, type KubeletOptions, type RunningKubelet } from './kubelet';
 export { ipRunner, type IpRunner } from './routes/node-routes';
 export { startRouteSyncer, type RouteSyncer, type RouteSyncerOptions } from './routes/route-syncer';

@@ -26,7 +26,9 @@ import { allocatable, DEFAULT_NODE_STATUS_REPORT_FREQUENCY_MS, NodeStatusReporte
 import { DEFAULT_NODE_LEASE_DURATION_SECONDS, NodeLeaseController } from './node-lease';
 import { cachedObjectGetter } from './api-objects';
 import type { PodNetwork } from './pod-network';
-import { readRuntimeState, type PodRuntimeState } from './pod-runtime';
+import { LABEL_CONTAINER_NAME, LABEL_POD_UID, readRuntimeState, type PodRuntimeState } from './pod-runtime';
+import { CadvisorCollector, type CadvisorPaths } from './cadvisor';
+import { listenKubeletServer } from './server/server';
 import { containerFieldPath } from './planner';
 import { KubeletStoppingError, PodSyncer } from './pod-sync';
 import { PodWorkers } from './pod-workers';
@@ -72,6 +74,12 @@ export interface KubeletOptions {
   httpAddress?: string;
   /** The node's serving certificate: required (HTTPS only) when httpAddress is beyond loopback. */
   httpTls?: HealthTls;
+  /**
+   * The kubelet's port (--address:--port, kubelet/server): HTTPS with the
+   * node's serving certificate, authenticated; `cadvisor` says where the
+   * runtime keeps what /metrics/cadvisor reads. Undefined: not served.
+   */
+  port?: { address: string; tls: HealthTls; cadvisor: CadvisorPaths };
   machine?: MachineInfo;
   clock?: Clock;
   /** Runtime relist period (PLEG); default 1 s. */
@@ -86,8 +94,10 @@ export interface KubeletOptions {
 export interface RunningKubelet {
   readonly nodeName: string;
   readonly httpAddress: string | undefined;
+  /** HOST:PORT the kubelet's port is bound to (port 0 resolved); undefined when it is not served. */
+  readonly portAddress: string | undefined;
   readonly metrics: KubeletMetrics;
-  /** Serves a renewed certificate on the HTTPS port from the next connection on; nothing on plain HTTP. */
+  /** Serves a renewed certificate on the HTTPS ports from the next connection on; nothing on plain HTTP. */
   setHttpTls(tls: HealthTls): void;
   /** Stops the kubelet (not its pods). Idempotent. */
   stop(): Promise<void>;
@@ -103,6 +113,7 @@ function fingerprint(st: PodRuntimeState): string {
 class Kubelet implements RunningKubelet {
   readonly metrics = new KubeletMetrics();
   httpAddress: string | undefined;
+  portAddress: string | undefined;
   private readonly clock: Clock;
   private readonly log: (line: string) => void;
   private readonly ownInformers: boolean;
@@ -126,6 +137,7 @@ class Kubelet implements RunningKubelet {
   /** The pending timer of each periodic loop (relist, housekeeping). */
   private readonly timers = new Map<string, TimerHandle>();
   private server: ListeningHealthServer | undefined;
+  private portServer: ListeningHealthServer | undefined;
   private tunnel: TunnelClient | undefined;
   private stopping: Promise<void> | undefined;
   private relisting: Promise<void> | undefined;
@@ -197,7 +209,8 @@ class Kubelet implements RunningKubelet {
         systemReserved: o.systemReserved ?? {},
         podCIDR: o.podCIDR ?? '',
         runtimeVersion: RUNTIME_VERSION,
-        kubeletPort: portOf(o.httpAddress),
+        // Node.status.daemonEndpoints: the kubelet's port (10250) where it is served, as Prometheus' node role reads it.
+        kubeletPort: portOf(o.port?.address ?? o.httpAddress),
       },
       clock: this.clock,
       intervalMs: o.nodeStatusUpdateFrequencyMs ?? 10_000,
@@ -307,6 +320,7 @@ class Kubelet implements RunningKubelet {
       );
       this.httpAddress = this.server.address;
     }
+    if (this.o.port !== undefined) await this.servePort(this.o.port);
     this.log(`started on node ${this.o.nodeName}`);
   }
 
@@ -450,8 +464,28 @@ class Kubelet implements RunningKubelet {
     }
   }
 
+  /** The kubelet's authenticated port: its own metrics, the containers' (collected on each scrape), /healthz. */
+  private async servePort(port: NonNullable<KubeletOptions['port']>): Promise<void> {
+    const collector = new CadvisorCollector(
+      {
+        runtime: this.o.runtime,
+        paths: port.cadvisor,
+        labels: { podUid: LABEL_POD_UID, containerName: LABEL_CONTAINER_NAME },
+        now: () => new Date(this.clock.now()),
+      },
+      this.log,
+    );
+    this.portServer = await listenKubeletServer(
+      port.address,
+      { nodeName: this.o.nodeName, registry: this.metrics.registry, cadvisor: () => collector.cadvisorText(), resource: () => collector.resourceText() },
+      port.tls,
+    );
+    this.portAddress = this.portServer.address;
+  }
+
   setHttpTls(tls: HealthTls): void {
     if (this.server?.scheme === 'https') this.server.setTls(tls);
+    this.portServer?.setTls(tls);
   }
 
   stop(): Promise<void> {
@@ -468,6 +502,7 @@ class Kubelet implements RunningKubelet {
       if (this.ownInformers) await this.factory.stop();
       await this.recorder.stop();
       await this.server?.close();
+      await this.portServer?.close();
     })();
     return this.stopping;
   }

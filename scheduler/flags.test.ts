@@ -16,6 +16,7 @@ test('defaults', (t) => {
       resourceName: 'kube-scheduler',
       resourceNamespace: 'kube-system',
     },
+    percentageOfNodesToScore: 0,
     help: false,
   });
   t.like(parseFlags(['--token', 'T', '--data-dir', '/srv/tsk']), { token: 'T', dataDir: '/srv/tsk' });
@@ -52,4 +53,17 @@ for (const [argv, message] of bad) {
 
 test('help lists every flag with its default', (t) => {
   for (const flag of ['--server', '--http-address', '-h, --help', '127.0.0.1:10259', '127.0.0.1:6443']) t.true(FLAG_HELP.includes(flag), flag);
+});
+
+test('--percentage-of-nodes-to-score: 0..100, refused otherwise naming the flag', (t) => {
+  t.is(parseFlags(['--percentage-of-nodes-to-score', '30']).percentageOfNodesToScore, 30);
+  t.is(parseFlags(['--percentage-of-nodes-to-score', '100']).percentageOfNodesToScore, 100);
+  t.throws(() => parseFlags(['--percentage-of-nodes-to-score', '101']), {
+    instanceOf: UsageError,
+    message: '--percentage-of-nodes-to-score: not in valid range [0-100]: 101',
+  });
+  t.throws(() => parseFlags(['--percentage-of-nodes-to-score', 'half']), {
+    instanceOf: UsageError,
+    message: '--percentage-of-nodes-to-score: not an integer: "half"',
+  });
 });

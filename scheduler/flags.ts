@@ -2,6 +2,7 @@
 // the options or throws a UsageError naming the flag, and never exits.
 
 import { hostPort, parseFlagValues, serverAddress, UsageError } from '../util/flags';
+import { percentageOfNodesToScoreError } from './framework/sampling';
 import { leaderElectionFlagHelp, parseLeaderElectionFlags, type LeaderElectionConfig, type LeaderElectionFlagOptions } from '../client';
 
 /** kube-scheduler's Lease. */
@@ -21,6 +22,8 @@ export interface SchedulerFlags {
   dataDir: string;
   /** --leader-elect and its timings, the Lease kube-system/kube-scheduler by default. */
   leaderElection: LeaderElectionConfig;
+  /** --percentage-of-nodes-to-score (KubeSchedulerConfiguration's percentageOfNodesToScore); 0: adaptive. */
+  percentageOfNodesToScore: number;
   help: boolean;
 }
 
@@ -42,8 +45,19 @@ Flags:
   --token TOKEN             join as system:kube-scheduler with the server's token (<data-dir>/token on the
                             server; default $TSK_TOKEN); later starts need none
   --data-dir DIR            the joined key and certificate are kept in DIR/scheduler (default /var/lib/tsk)
+  --percentage-of-nodes-to-score N
+                            stop searching once N% of the nodes (at least 100) are found feasible, and
+                            score only those; 0 (default) adapts to the cluster: 50% minus 1% per 125
+                            nodes, at least 5%
 ${leaderElectionFlagHelp(LEADER_ELECTION_FLAGS, 28)}
   -h, --help                print this help`;
+
+function percentageFlag(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  const err = percentageOfNodesToScoreError(n);
+  if (err !== undefined) throw new UsageError(`--percentage-of-nodes-to-score: ${Number.isNaN(n) ? `not an integer: "${value}"` : err}`);
+  return n;
+}
 
 function nonEmpty(flag: string, value: string): string {
   if (value === '') throw new UsageError(`--${flag}: must not be empty`);
@@ -58,6 +72,7 @@ export function parseFlags(argv: string[]): SchedulerFlags {
     'http-address': { type: 'string', default: DEFAULT_HTTP_ADDRESS },
     token: { type: 'string' },
     'data-dir': { type: 'string', default: '/var/lib/tsk' },
+    'percentage-of-nodes-to-score': { type: 'string', default: '0' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   return {
@@ -67,6 +82,7 @@ export function parseFlags(argv: string[]): SchedulerFlags {
     token: values.token,
     dataDir: nonEmpty('data-dir', values['data-dir']),
     leaderElection: election.config,
+    percentageOfNodesToScore: percentageFlag(values['percentage-of-nodes-to-score']),
     help: values.help,
   };
 }

@@ -16,7 +16,7 @@ function setup() {
     cache,
     clock,
     pods: podEventHandlers(queue, cache, () => stopped),
-    nodes: nodeEventHandlers(queue, () => stopped),
+    nodes: nodeEventHandlers(queue, cache, () => stopped),
     stop: () => (stopped = true),
   };
 }

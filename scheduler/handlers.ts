@@ -5,7 +5,8 @@
 // pod's labels changing, retries the parked pods whose pod affinity or
 // topology spread it may satisfy. Nodes: an added node, or a
 // change that can make a pod fit (labels, cordon, taints, allocatable), retries
-// parked pods; heartbeats (conditions, times) do not.
+// parked pods; heartbeats (conditions, times) do not. Every node and pod
+// change is told to the cache, whose snapshot rebuilds only those nodes.
 
 import type { Node, Pod } from '../api/gen/tsk/v1/core';
 import { objectKey, type EventHandlers } from '../client';
@@ -67,13 +68,20 @@ export function schedulingRelevantNodeChange(oldNode: Node, newNode: Node): bool
   return oldNode !== newNode && view(oldNode) !== view(newNode);
 }
 
-export function nodeEventHandlers(queue: SchedulingQueue, stopped: () => boolean): EventHandlers<Node> {
+export function nodeEventHandlers(queue: SchedulingQueue, cache: SchedulerCache, stopped: () => boolean): EventHandlers<Node> {
   return {
-    onAdd() {
-      if (!stopped()) queue.moveAllToActiveOrBackoff();
+    onAdd(node) {
+      if (stopped()) return;
+      cache.nodeChanged(undefined, node);
+      queue.moveAllToActiveOrBackoff();
     },
     onUpdate(oldNode, node) {
-      if (!stopped() && schedulingRelevantNodeChange(oldNode, node)) queue.moveAllToActiveOrBackoff();
+      if (stopped()) return;
+      cache.nodeChanged(oldNode, node);
+      if (schedulingRelevantNodeChange(oldNode, node)) queue.moveAllToActiveOrBackoff();
+    },
+    onDelete(node) {
+      if (!stopped()) cache.nodeChanged(node, undefined);
     },
   };
 }

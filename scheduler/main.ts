@@ -32,6 +32,7 @@ async function run(flags: SchedulerFlags): Promise<number> {
     log,
     leaderElection: flags.leaderElection,
     leaderMetrics: new LeaderElectionMetrics(registry),
+    percentageOfNodesToScore: flags.percentageOfNodesToScore,
   });
   let health;
   try {

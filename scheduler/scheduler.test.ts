@@ -214,7 +214,8 @@ test('the PodScheduled condition is written only when it changes', async (t) => 
   await h.run();
   t.is(h.api.statusWrites.length, 1, 'same message: no second write');
   t.is(h.recorder.events.filter((e) => e.reason === 'FailedScheduling').length, 2, 'the event repeats (the recorder aggregates)');
-  h.nodes.upsert(makeNode('n2', { cpu: '1', taints: [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }] }));
+  const n2 = makeNode('n2', { cpu: '1', taints: [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }] });
+  h.cache.nodeChanged(h.nodes.upsert(n2), n2);
   h.queue.moveAllToActiveOrBackoff();
   await h.clock.advance(2000);
   await h.run();

@@ -1,6 +1,7 @@
 // One scheduling cycle per pod (Kubernetes' scheduleOne): take the latest
-// version of the pod, snapshot the nodes with the pods bound or assumed on
-// them, filter, score, choose; assume the pod on the chosen node and bind it
+// version of the pod, update the snapshot of the nodes with the pods bound
+// or assumed on them, filter until enough nodes fit (percentageOfNodesToScore),
+// score those, choose; assume the pod on the chosen node and bind it
 // in the background so the next pod's cycle starts at once.
 //
 // Outcomes, as Kubernetes reports them:
@@ -21,6 +22,7 @@ import { rfc3339 } from '../util/time';
 import type { SchedulerCache } from './cache';
 import { ERR_NO_NODES_AVAILABLE, findFeasibleNodes, fitErrorMessage, scoreNodes, selectHost } from './framework/framework';
 import { podInfo } from './framework/resources';
+import { NodeSampler } from './framework/sampling';
 import { CycleState, type FilterPlugin, type NamespaceView, type WeightedScorePlugin } from './framework/types';
 import type { AttemptResult, SchedulerMetrics } from './metrics';
 import { DEFAULT_FILTERS, DEFAULT_SCORES } from './plugins';
@@ -48,6 +50,8 @@ export interface SchedulerDeps {
   readonly namespaces?: NamespaceView;
   readonly filters?: readonly FilterPlugin[];
   readonly scores?: readonly WeightedScorePlugin[];
+  /** KubeSchedulerConfiguration's percentageOfNodesToScore, 0..100; 0 (the default) is adaptive. */
+  readonly percentageOfNodesToScore?: number;
 }
 
 /** Whether this scheduler is responsible for the pod: unbound, not terminating, and ours by spec.schedulerName. */
@@ -64,10 +68,12 @@ export class Scheduler {
   private readonly filters: readonly FilterPlugin[];
   private readonly scores: readonly WeightedScorePlugin[];
   private readonly background = new Set<Promise<void>>();
+  private readonly sampler: NodeSampler;
 
   constructor(private readonly deps: SchedulerDeps) {
     this.filters = deps.filters ?? DEFAULT_FILTERS;
     this.scores = deps.scores ?? DEFAULT_SCORES;
+    this.sampler = new NodeSampler(deps.percentageOfNodesToScore);
   }
 
   /** Binds and status writes still running. */
@@ -108,11 +114,15 @@ export class Scheduler {
   }
 
   private findNode(pod: Pod): { node: string } | { unschedulable: string } | { error: string } {
-    const nodes = this.deps.cache.snapshot();
+    const snapshot = this.deps.cache.snapshot();
+    const nodes = snapshot.nodes;
     if (nodes.length === 0) return { unschedulable: ERR_NO_NODES_AVAILABLE };
     const pi = podInfo(pod);
-    const state = new CycleState(nodes, this.deps.namespaces);
-    const outcome = findFeasibleNodes(this.filters, pi, nodes, state);
+    const state = new CycleState(nodes, this.deps.namespaces, snapshot);
+    // Only enough feasible nodes are searched and scored (percentageOfNodesToScore), from where the last cycle stopped.
+    const window = this.sampler.window(nodes.length);
+    const outcome = findFeasibleNodes(this.filters, pi, nodes, state, window);
+    this.sampler.advance(window.start, outcome.processed, nodes.length);
     if (outcome.error !== undefined) return { error: outcome.error };
     const feasible = outcome.feasible;
     if (feasible.length === 0) return { unschedulable: fitErrorMessage(nodes.length, outcome.reasons) };

@@ -51,6 +51,8 @@ export interface SchedulerOptions {
   readonly leaderElection?: LeaderElectionConfig;
   /** Where leader_election_master_status goes; default none. */
   readonly leaderMetrics?: LeaderElectionMetrics;
+  /** KubeSchedulerConfiguration's percentageOfNodesToScore, 0..100; 0 or unset: adaptive (50% - nodes/125, at least 5% and 100 nodes). */
+  readonly percentageOfNodesToScore?: number;
 }
 
 export interface RunningScheduler {
@@ -121,9 +123,10 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
       random: opts.random ?? Math.random,
       log,
       namespaces: namespaceView(namespaceInformer.store),
+      ...(opts.percentageOfNodesToScore === undefined ? {} : { percentageOfNodesToScore: opts.percentageOfNodesToScore }),
     });
     scope.informers.informerFor('Pod').addEventHandler(podEventHandlers(queue, cache, () => stopped));
-    scope.informers.informerFor('Node').addEventHandler(nodeEventHandlers(queue, () => stopped));
+    scope.informers.informerFor('Node').addEventHandler(nodeEventHandlers(queue, cache, () => stopped));
     const loop = async (): Promise<void> => {
       // Scheduling on a partial cache would overcommit nodes: wait for the first lists.
       await sync;

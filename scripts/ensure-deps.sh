@@ -31,6 +31,8 @@ want script bsdutils
 want curl curl
 # kubectl: the REST API tests run Debian's real kubectl against tsk.
 want kubectl kubernetes-client
+# prometheus: the kubelet-metrics test scrapes the kubelet's port with a real Prometheus (no service is wanted: see below).
+want prometheus prometheus
 # busybox-static: the test images are built from it (httpd applet included).
 { [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd; } || need_pkgs+=(busybox-static)
 if [ "${1:-}" = bench ]; then
@@ -51,6 +53,8 @@ fi
 # docker-registry's package may start a system service on :5000; tests start
 # their own on free loopback ports, so the system one is not wanted.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop docker-registry >/dev/null 2>&1 || true; fi
+# Same for prometheus's service (:9090): the test runs its own inside a network namespace.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop prometheus >/dev/null 2>&1 || true; fi
 
 # A node_modules that is a link to an install shared by several checkouts
 # (git worktrees) is left alone: `npm ci` would empty the shared directory

@@ -146,7 +146,27 @@ export async function listenHealthServer(address: string, deps: HealthDeps, what
       `${what}: ${address} is beyond loopback, where only HTTPS is served, and there is no serving certificate for it: use a loopback address such as 127.0.0.1:${wanted}`,
     );
   }
-  const server = createHealthServer(deps, tls);
+  return listenOn(createHealthServer(deps, tls), address, what, tls);
+}
+
+/**
+ * An HTTPS server of the node's serving certificate with `handler` (the
+ * kubelet's authenticated port), asking for a client certificate of
+ * `tls.caPem` without requiring one: the handler decides (401 without).
+ * Listens on HOST:PORT; the error names the address and what it was for.
+ */
+export function listenHttpsServer(
+  address: string,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  tls: HealthTls,
+  what: string,
+): Promise<ListeningHealthServer> {
+  const server = createHttpsServer({ ...secureOptions(tls), requestCert: true, rejectUnauthorized: false }, handler);
+  return listenOn(server, address, what, tls);
+}
+
+async function listenOn(server: Server, address: string, what: string, tls: HealthTls | undefined): Promise<ListeningHealthServer> {
+  const { port: wanted, host } = splitAddress(address, what);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`cannot listen on ${address} for ${what}: ${err.message}`)));
     server.listen(wanted, host, () => resolve());

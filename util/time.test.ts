@@ -11,3 +11,12 @@ test('rfc3339: a Date gives the same text as its milliseconds', (t) => {
   t.is(rfc3339(d), '2023-12-31T23:59:59Z');
   t.is(rfc3339(d), rfc3339(d.getTime()));
 });
+
+test('rfc3339: the same second twice, then the next, and an invalid time throws every time', (t) => {
+  t.is(rfc3339(Date.UTC(2024, 4, 1, 12, 0, 5, 1)), '2024-05-01T12:00:05Z');
+  t.is(rfc3339(Date.UTC(2024, 4, 1, 12, 0, 5, 998)), '2024-05-01T12:00:05Z');
+  t.is(rfc3339(Date.UTC(2024, 4, 1, 12, 0, 6)), '2024-05-01T12:00:06Z');
+  t.is(rfc3339(-500), '1969-12-31T23:59:59Z');
+  t.throws(() => rfc3339(NaN), { instanceOf: RangeError });
+  t.throws(() => rfc3339(NaN), { instanceOf: RangeError });
+});

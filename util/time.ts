@@ -2,9 +2,19 @@
 // UTC to the second ("2006-01-02T15:04:05Z"); every timestamp tsk writes into
 // an object (creationTimestamp, conditions, container states, events) uses it.
 
+/** The last second formatted: an API server stamps thousands of objects within one second. */
+let lastSecond = NaN;
+let lastText = '';
+
 /** RFC 3339 to the second in UTC, as Kubernetes' metav1.Time: "2024-05-01T12:00:00Z". */
 export function rfc3339(t: number | Date): string {
-  return new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const second = Math.floor((typeof t === 'number' ? t : t.getTime()) / 1000);
+  if (second !== lastSecond) {
+    // An invalid time throws here (RangeError), every time: NaN never equals lastSecond.
+    lastText = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    lastSecond = second;
+  }
+  return lastText;
 }
 
 /**

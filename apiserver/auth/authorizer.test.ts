@@ -12,6 +12,7 @@ const scheduler: UserInfo = { name: USER_SCHEDULER, groups: [GROUP_AUTHENTICATED
 const cm: UserInfo = { name: USER_CONTROLLER_MANAGER, groups: [GROUP_AUTHENTICATED] };
 const proxy: UserInfo = { name: 'system:kube-proxy', groups: [GROUP_AUTHENTICATED] };
 const alice: UserInfo = { name: 'alice', groups: [GROUP_AUTHENTICATED] };
+const prometheus: UserInfo = { name: 'prometheus', groups: ['system:monitoring', GROUP_AUTHENTICATED] };
 const L = 'coordination.k8s.io';
 /** A name that looks like a node but is not in system:nodes gets nothing of a node's rights. */
 const fakeNode: UserInfo = { name: 'system:node:n1', groups: [GROUP_AUTHENTICATED] };
@@ -19,6 +20,17 @@ const fakeNode: UserInfo = { name: 'system:node:n1', groups: [GROUP_AUTHENTICATE
 type Row = [UserInfo, Omit<RequestAttributes, 'user'>, boolean];
 
 const rows: Row[] = [
+  // system:monitoring: metrics and health, and what Prometheus' Kubernetes discovery watches; nothing else.
+  [prometheus, { verb: 'get', path: '/metrics' }, true],
+  [prometheus, { verb: 'get', path: '/readyz' }, true],
+  [prometheus, { verb: 'watch', resource: 'nodes' }, true],
+  [prometheus, { verb: 'list', resource: 'pods' }, true],
+  [prometheus, { verb: 'list', resource: 'endpoints', namespace: 'default' }, true],
+  [prometheus, { verb: 'watch', resource: 'services' }, true],
+  [prometheus, { verb: 'get', resource: 'nodes', subresource: 'metrics', name: 'n1' }, true],
+  [prometheus, { verb: 'get', resource: 'nodes', subresource: 'proxy', name: 'n1' }, false],
+  [prometheus, { verb: 'create', resource: 'pods', namespace: 'demo' }, false],
+  [prometheus, { verb: 'get', resource: 'secrets', namespace: 'demo', name: 's' }, false],
   [admin, { verb: 'delete', resource: 'nodes', name: 'n2' }, true],
   [admin, { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'demo', name: 'web' }, true],
   [admin, { verb: 'get', path: '/version' }, true],

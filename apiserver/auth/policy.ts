@@ -118,12 +118,39 @@ export const DISCOVERY: ClusterRole = {
   rules: [{ verbs: ['get'], nonResourceURLs: ['/version'] }],
 };
 
+/** Kubernetes' group for monitoring systems (its system:monitoring ClusterRoleBinding). */
+export const GROUP_MONITORING = 'system:monitoring';
+
+/** Kubernetes' system:monitoring: the API server's metrics and health endpoints. */
+export const MONITORING: ClusterRole = {
+  name: 'system:monitoring',
+  rules: [{ verbs: ['get'], nonResourceURLs: ['/metrics', '/metrics/slis', '/healthz', '/livez', '/readyz'] }],
+};
+
+/**
+ * What Prometheus' Kubernetes discovery lists and watches (roles node, pod,
+ * service, endpoints), and the kubelets' metrics, stats and health (which
+ * the kubelet's port grants the group by itself): the ClusterRole Prometheus' own Kubernetes
+ * manifests bind, given here to the monitoring group so that one
+ * certificate in system:monitoring runs manifests/prometheus/prometheus.yml.
+ */
+export const PROMETHEUS_DISCOVERY: ClusterRole = {
+  name: 'tsk:prometheus-discovery',
+  rules: [
+    { verbs: READ, resources: ['nodes', 'services', 'endpoints', 'pods'] },
+    // As the kubelet's port grants the group (kubelet/server/auth.ts).
+    { verbs: ['get'], resources: ['nodes/metrics', 'nodes/stats', 'nodes/healthz'] },
+  ],
+};
+
 export const DEFAULT_BINDINGS: readonly RoleBinding[] = [
   { name: 'cluster-admin', role: CLUSTER_ADMIN, groups: [GROUP_MASTERS] },
   { name: 'system:kube-scheduler', role: KUBE_SCHEDULER, users: [USER_SCHEDULER] },
   { name: 'system:kube-controller-manager', role: KUBE_CONTROLLER_MANAGER, users: [USER_CONTROLLER_MANAGER] },
   { name: 'system:node-proxier', role: NODE_PROXIER, users: [USER_KUBE_PROXY] },
   { name: 'system:discovery', role: DISCOVERY, groups: [GROUP_AUTHENTICATED] },
+  { name: 'system:monitoring', role: MONITORING, groups: [GROUP_MONITORING] },
+  { name: 'tsk:prometheus-discovery', role: PROMETHEUS_DISCOVERY, groups: [GROUP_MONITORING] },
 ];
 
 function matches(list: readonly string[] | undefined, value: string): boolean {

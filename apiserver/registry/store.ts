@@ -1,8 +1,12 @@
 // The generic registry (Kubernetes' genericregistry.Store): create, get,
 // list, update, updateStatus and delete for any kind, on etcd with
 // compare-and-swap transactions, with the kind's strategy plugged in.
-// Objects are read from etcd for every write (never from the cache), so a
-// write always acts on the latest state.
+// An update starts from the watch cache's copy of the object when it has one
+// (Kubernetes' GuaranteedUpdate with the cacher's cachedExistingObject): the
+// transaction compares the mod revision, so a stale copy is never written
+// over; whatever was decided on a copy (a conflict, an error, a no-op) is
+// decided again on the object read from etcd. Every other read for a write
+// goes to etcd, so a write always acts on the latest state.
 
 import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, ApiError, BadRequestError, ConflictError, ExpiredError, InvalidError, NotFoundError, TooLargeError } from '../../api/errors';
@@ -80,6 +84,13 @@ function preconditionFailed(what: string, want: string, have: string): ConflictE
 
 export class Registry {
   readonly info;
+  /**
+   * The tail of this server's creates that allocate (ClusterIPs, NodePorts):
+   * the bitmap is one etcd key, so concurrent plans would only conflict and
+   * retry; Kubernetes' allocator takes a lock for the same reason. Servers
+   * of an HA cluster still race, and retry (MAX_RETRIES).
+   */
+  private allocationTail: Promise<void> = Promise.resolve();
 
   constructor(
     readonly kind: KindName,
@@ -148,6 +159,19 @@ export class Registry {
     return { obj: decodeStored(this.kind, kv.value, kv.modRevision), kv };
   }
 
+  /**
+   * The watch cache's copy of an object to start an update from, with its
+   * stored bytes and mod revision; undefined when the cache has none (or
+   * holds it in an older encoding, whose bytes are not the stored ones).
+   */
+  private cachedForUpdate(ns: string, name: string): { obj: ApiObject; kv: KeyValue } | undefined {
+    const key = this.key(ns, name);
+    const hit = this.cache?.get(key);
+    const stored = hit?.storedBytes();
+    if (!hit || !stored) return undefined;
+    return { obj: hit.obj, kv: { key, value: stored, modRevision: hit.revision, createRevision: 0 } };
+  }
+
   async get(nsIn: string | undefined, name: string | undefined): Promise<ApiObject> {
     return (await this.read(this.namespaceOf(nsIn), this.requireName(name))).obj;
   }
@@ -186,7 +210,8 @@ export class Registry {
       if (causes.length > 0) throw new InvalidError(this.kind, meta.name ?? '', causes);
       await admission.create?.(input);
       try {
-        return dryRun ? await this.createDryRun(ns, input) : await this.createOnce(ns, input);
+        if (dryRun) return await this.createDryRun(ns, input);
+        return this.strategy.planCreate ? await this.oneAllocationAtATime(() => this.createOnce(ns, input)) : await this.createOnce(ns, input);
       } catch (err) {
         if (err instanceof AlreadyExistsError && generated && attempt < 8) continue;
         throw err;
@@ -224,6 +249,15 @@ export class Registry {
     if (this.strategy.planCreate) await this.strategy.planCreate(obj);
     this.encode(obj); // the size limit
     return obj;
+  }
+
+  private oneAllocationAtATime<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.allocationTail.then(f, f);
+    this.allocationTail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   private async createOnce(ns: string, obj: ApiObject): Promise<ApiObject> {
@@ -400,16 +434,33 @@ export class Registry {
     mutate: (cur: ApiObject) => ApiObject | undefined,
     dryRun = false,
   ): Promise<ApiObject> {
+    // The cached copy is tried once, first; dry runs and plans (allocations) read etcd.
+    let cached = dryRun ? undefined : this.cachedForUpdate(ns, name);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-      const { obj: cur, kv } = await this.read(ns, name);
+      const fromCache = cached;
+      cached = undefined;
+      const { obj: cur, kv } = fromCache ?? (await this.read(ns, name));
+      // Decided on a copy that may be stale: decide again on etcd's current object.
+      const again = (): boolean => fromCache !== undefined;
       if (expectedRevision !== undefined && expectedRevision !== kv.modRevision) {
+        if (again()) continue;
         throw new ConflictError(`Operation cannot be fulfilled on ${this.info.plural} "${name}": ${CONFLICT_MESSAGE}`, { kind: this.kind, name });
       }
-      const next = mutate(cloneObject(this.kind, cur));
-      if (!next) return cur;
+      let next: ApiObject | undefined;
+      try {
+        next = mutate(cloneObject(this.kind, cur));
+      } catch (err) {
+        if (again()) continue;
+        throw err;
+      }
+      if (!next) {
+        if (again()) continue;
+        return cur;
+      }
       const m = next.metadata!;
       // An object whose deletion was only waiting for finalizers goes now.
       const finalize = !this.strategy.ownsDeletion && !!m.deletionTimestamp && (m.finalizers ?? []).length === 0 && (m.deletionGracePeriodSeconds ?? 0) === 0;
+      if (fromCache && (finalize ? this.strategy.planDelete : this.strategy.planUpdate)) continue;
       // Plan first: a plan may fill fields in (allocated node ports).
       const plan = finalize
         ? this.strategy.planDelete
@@ -419,7 +470,10 @@ export class Registry {
           ? await this.strategy.planUpdate(next, cur)
           : EMPTY_PLAN;
       const value = this.encode(next);
-      if (!finalize && value.equals(kv.value)) return cur; // no-op: no write, same resourceVersion
+      if (!finalize && value.equals(kv.value)) {
+        if (again()) continue;
+        return cur; // no-op: no write, same resourceVersion
+      }
       if (dryRun) {
         m.resourceVersion = String(kv.modRevision);
         return next;

@@ -9,7 +9,7 @@
 import { ExpiredError, type ApiError } from '../../api/errors';
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
 import type { KeyValue } from './etcd-store';
-import { decodeStored, encodeForClient, withResourceVersion } from './objects';
+import { decodeStored, encodeForClient, encodeForStorage, withResourceVersion } from './objects';
 import { kindPrefix } from './keys';
 import { encodeWatchEvent, type WatchEventType } from './wire';
 
@@ -104,6 +104,17 @@ export class CachedObject {
       this.encoded = this.stored && this.stored[0] === 0x0a ? withResourceVersion(this.stored, this.revision) : encodeForClient(this.kind, this.obj);
     }
     return this.encoded;
+  }
+
+  /**
+   * The bytes as stored in etcd (without resourceVersion), for an update to
+   * start from: kept from etcd, or encoded again for an object this server
+   * wrote; undefined for an object in an older encoding.
+   */
+  storedBytes(): Buffer | undefined {
+    if (this.stored) return this.stored[0] === 0x0a ? this.stored : undefined;
+    // A write of this server: its stored bytes were exactly this encoding.
+    return encodeForStorage(this.kind, this.obj);
   }
 
   /** The encoded <Kind>WatchEvent for this object, built once and shared by every watcher. */

@@ -57,6 +57,8 @@ export interface NodeEnvOptions {
   /** Leave the kubelet to the test (startNodeKubelet). */
   noKubelet?: boolean;
   kubelet?: KubeletProcessOptions;
+  /** The API server signs certificates with the test CA (tsk.v1.Bootstrap): the kubelet's port gets a serving certificate of the cluster CA. */
+  bootstrap?: boolean;
 }
 
 /** The environment's paths and names, and its cleanup stack; nothing started yet. */
@@ -91,6 +93,7 @@ export async function startNodeEnv(env: NodeEnv, opts: NodeEnvOptions = {}): Pro
     etcdServers: [etcd.etcd.clientUrl],
     address: `127.0.0.1:0,unix:${env.sock}`,
     httpAddress: '127.0.0.1:0',
+    ...(opts.bootstrap ? { bootstrap: { ca: (await testTls()).ca } } : {}),
     log: () => undefined,
   });
   cleanups.push(() => env.api.stop());

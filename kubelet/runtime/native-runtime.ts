@@ -119,6 +119,11 @@ export class NativeRuntime implements ContainerRuntime {
     return path.join(this.containersDir, id);
   }
 
+  /** The container's writable layer (the overlay's upper directory): what it wrote to its root filesystem. */
+  containerUpperDir(id: string): string {
+    return path.join(this.containerDir(id), 'upper');
+  }
+
   private sandboxDir(id: string): string {
     if (!/^[a-f0-9]{64}$/.test(id)) throw new NotFoundError('sandbox', id);
     return path.join(this.sandboxesDir, id);

@@ -3,7 +3,7 @@ import { DEFAULT_FILTERS } from '../plugins';
 import { info, makeNode, makePod, podInfo } from '../testing';
 import { findFeasibleNodes, fitErrorMessage, scoreNodes, selectHost } from './framework';
 import type { FilterPlugin, ScorePlugin } from './types';
-import { CycleState, SUCCESS, unschedulable } from './types';
+import { CycleState, SKIP, SUCCESS, unschedulable } from './types';
 
 test('fitErrorMessage: Kubernetes wording, "count reason" entries sorted', (t) => {
   const reasons = new Map([
@@ -109,4 +109,62 @@ test('findFeasibleNodes: PreFilters run once with the cycle state; a rejecting P
     filter: () => SUCCESS,
   };
   t.is(findFeasibleNodes([throwing], podInfo(makePod('p')), nodes).error, 'running PreFilter plugin "Throwing": boom');
+});
+
+test('a PreFilter answering SKIP leaves its Filter out of the cycle; a PreScore answering SKIP its Score', (t) => {
+  const calls: string[] = [];
+  const skipped: FilterPlugin = {
+    name: 'Skipped',
+    preFilter: () => SKIP,
+    filter: () => {
+      calls.push('filter Skipped');
+      return unschedulable('never');
+    },
+  };
+  const kept: FilterPlugin = {
+    name: 'Kept',
+    preFilter: () => SUCCESS,
+    filter: (_p, n) => {
+      calls.push(`filter Kept ${n.name}`);
+      return SUCCESS;
+    },
+  };
+  const nodes = [info(makeNode('a')), info(makeNode('b'))];
+  const pod = podInfo(makePod('p'));
+  const out = findFeasibleNodes([skipped, kept], pod, nodes);
+  t.deepEqual(
+    out.feasible.map((n) => n.name),
+    ['a', 'b'],
+  );
+  t.deepEqual(calls, ['filter Kept a', 'filter Kept b']);
+  const never: ScorePlugin = {
+    name: 'Never',
+    preScore: () => SKIP,
+    score: () => {
+      throw new Error('scored although skipped');
+    },
+  };
+  const ones: ScorePlugin = { name: 'Ones', preScore: () => SUCCESS, score: (_p, ns) => ns.map(() => 1) };
+  t.deepEqual(
+    scoreNodes(
+      [
+        { plugin: never, weight: 5 },
+        { plugin: ones, weight: 2 },
+      ],
+      pod,
+      nodes,
+    ),
+    [2, 2],
+  );
+});
+
+test('the default plugins skip what a plain pod does not ask for, and still check what it does', (t) => {
+  const nodes = [info(makeNode('a', { labels: { disk: 'ssd' } })), info(makeNode('b'))];
+  const plain = findFeasibleNodes(DEFAULT_FILTERS, podInfo(makePod('p')), nodes);
+  t.is(plain.feasible.length, 2);
+  const selective = findFeasibleNodes(DEFAULT_FILTERS, podInfo(makePod('q', { nodeSelector: { disk: 'ssd' }, hostPorts: [{ port: 80 }] })), nodes);
+  t.deepEqual(
+    selective.feasible.map((n) => n.name),
+    ['a'],
+  );
 });

@@ -11,6 +11,8 @@ import { CycleState, errorStatus } from './types';
 
 export interface FilterOutcome {
   readonly feasible: NodeInfo[];
+  /** How many nodes were filtered (feasible or not) before the search stopped. */
+  readonly processed: number;
   /** How many nodes failed for each reason. */
   readonly reasons: Map<string, number>;
   /** Set when a plugin failed to answer: the cycle ends with an error. */
@@ -31,65 +33,88 @@ export function runFilters(filters: readonly FilterPlugin[], pod: PodInfo, node:
   return undefined;
 }
 
-/** The first non-success status of the PreFilters, or undefined when all succeeded. */
-export function runPreFilters(filters: readonly FilterPlugin[], pod: PodInfo, state: CycleState): Status | undefined {
+/** The first failing status of the PreFilters, or the filters left to run on each node (those whose PreFilter did not answer SKIP). */
+export function runPreFilters(filters: readonly FilterPlugin[], pod: PodInfo, state: CycleState): Status | FilterPlugin[] {
+  const active: FilterPlugin[] = [];
   for (const f of filters) {
-    if (!f.preFilter) continue;
+    if (!f.preFilter) {
+      active.push(f);
+      continue;
+    }
     let status: Status;
     try {
       status = f.preFilter(pod, state);
     } catch (err) {
       return errorStatus(`running PreFilter plugin "${f.name}": ${errorMessage(err)}`);
     }
+    if (status.code === 'Skip') continue;
     if (status.code !== 'Success') return status;
+    active.push(f);
   }
-  return undefined;
+  return active;
 }
 
-/** Filters state.nodes (by default every node given); state carries the PreFilters' results. */
+/** Where the feasibility search starts and how many feasible nodes end it (percentageOfNodesToScore). */
+export interface SearchWindow {
+  /** Index of the first node to filter; the search wraps around. */
+  readonly start: number;
+  /** Stop once this many feasible nodes are found. */
+  readonly want: number;
+}
+
+/**
+ * Filters the nodes from window.start on, wrapping around, until
+ * window.want of them are feasible or every node was tried (Kubernetes'
+ * findNodesThatPassFilters); state carries the PreFilters' results.
+ */
 export function findFeasibleNodes(
   filters: readonly FilterPlugin[],
   pod: PodInfo,
   nodes: readonly NodeInfo[],
   state: CycleState = new CycleState(nodes),
+  window: SearchWindow = { start: 0, want: nodes.length },
 ): FilterOutcome {
   const feasible: NodeInfo[] = [];
   const reasons = new Map<string, number>();
   const pre = runPreFilters(filters, pod, state);
-  if (pre?.code === 'Error') return { feasible: [], reasons, error: pre.reasons.join('; ') };
-  if (pre) {
+  if (!Array.isArray(pre)) {
+    if (pre.code === 'Error') return { feasible: [], processed: 0, reasons, error: pre.reasons.join('; ') };
     for (const r of pre.reasons) reasons.set(r, nodes.length);
-    return { feasible, reasons };
+    return { feasible, processed: nodes.length, reasons };
   }
-  for (const node of nodes) {
-    const status = runFilters(filters, pod, node, state);
+  const n = nodes.length;
+  let processed = 0;
+  for (; processed < n && feasible.length < window.want; processed++) {
+    const node = nodes[(window.start + processed) % n] as NodeInfo;
+    const status = runFilters(pre, pod, node, state);
     if (!status) {
       feasible.push(node);
       continue;
     }
-    if (status.code === 'Error') return { feasible: [], reasons, error: status.reasons.join('; ') };
+    if (status.code === 'Error') return { feasible: [], processed, reasons, error: status.reasons.join('; ') };
     for (const r of status.reasons) reasons.set(r, (reasons.get(r) ?? 0) + 1);
   }
-  return { feasible, reasons };
+  return { feasible, processed, reasons };
 }
 
-/** Weighted total score of each node, in the order given. Throws (a bug) naming the plugin. */
+/** Weighted total score of each node, in the order given (a plugin whose PreScore says SKIP adds 0). Throws (a bug) naming the plugin. */
 export function scoreNodes(
   scores: readonly WeightedScorePlugin[],
   pod: PodInfo,
   nodes: readonly NodeInfo[],
   state: CycleState = new CycleState(nodes),
 ): number[] {
-  const totals = nodes.map(() => 0);
+  const totals = new Array<number>(nodes.length).fill(0);
   for (const { plugin, weight } of scores) {
     let s: number[];
     try {
+      if (plugin.preScore?.(pod, state).code === 'Skip') continue;
       s = plugin.score(pod, nodes, state);
     } catch (err) {
       throw new Error(`running Score plugin "${plugin.name}": ${errorMessage(err)}`, { cause: err });
     }
     if (s.length !== nodes.length) throw new Error(`Score plugin "${plugin.name}" returned ${s.length} scores for ${nodes.length} nodes`);
-    s.forEach((v, i) => (totals[i] = (totals[i] ?? 0) + v * weight));
+    for (let i = 0; i < s.length; i++) totals[i] = (totals[i] ?? 0) + (s[i] ?? 0) * weight;
   }
   return totals;
 }

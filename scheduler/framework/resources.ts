@@ -19,12 +19,26 @@ export function emptyResource(): Resource {
   return { milliCpu: 0, memory: 0, scalar: {} };
 }
 
+/** Parsed quantities by their text: every pod of a controller repeats the same few ("100m", "128Mi"). */
+const parsedQuantities = new Map<string, { readonly milli: number; readonly value: number }>();
+const PARSED_QUANTITIES_MAX = 4096;
+
+function parsed(quantity: string): { readonly milli: number; readonly value: number } {
+  let p = parsedQuantities.get(quantity);
+  if (!p) {
+    const q = parseQuantity(quantity);
+    p = { milli: q.milliValue(), value: q.value() };
+    if (parsedQuantities.size >= PARSED_QUANTITIES_MAX) parsedQuantities.clear();
+    parsedQuantities.set(quantity, p);
+  }
+  return p;
+}
+
 /** Adds one resource list entry (Kubernetes resource name, quantity string) to r. */
 function addEntry(r: Resource, name: string, quantity: string): void {
-  const q = parseQuantity(quantity);
-  if (name === 'cpu') r.milliCpu += q.milliValue();
-  else if (name === 'memory') r.memory += q.value();
-  else if (name !== 'pods') r.scalar[name] = (r.scalar[name] ?? 0) + q.value();
+  if (name === 'cpu') r.milliCpu += parsed(quantity).milli;
+  else if (name === 'memory') r.memory += parsed(quantity).value;
+  else if (name !== 'pods') r.scalar[name] = (r.scalar[name] ?? 0) + parsed(quantity).value;
 }
 
 /** A resource list ({cpu: "500m", memory: "1Gi", ...}) as a Resource. Quantities were validated by the API server. */
@@ -162,6 +176,13 @@ export function podInfo(pod: Pod): PodInfo {
     };
     podInfos.set(pod, info);
   }
+  return info;
+}
+
+/** The PodInfo of an assumed copy of a pod (only spec.nodeName set): the original's, computed once. */
+export function assumedPodInfo(original: Pod, copy: Pod): PodInfo {
+  const info: PodInfo = { ...podInfo(original), pod: copy };
+  podInfos.set(copy, info);
   return info;
 }
 

@@ -7,8 +7,13 @@
 
 import type { Node, Pod } from '../../api/gen/tsk/v1/core';
 
-/** How a stage ended. Unschedulable is an answer ("does not fit"), Error a failure to answer. */
-export type Code = 'Success' | 'Unschedulable' | 'Error';
+/**
+ * How a stage ended. Unschedulable is an answer ("does not fit"), Error a
+ * failure to answer; Skip, from a PreFilter or PreScore, says the plugin has
+ * nothing to check or prefer for this pod, so its Filter or Score is not run
+ * this cycle (Kubernetes' Skip).
+ */
+export type Code = 'Success' | 'Unschedulable' | 'Error' | 'Skip';
 
 export interface Status {
   readonly code: Code;
@@ -17,6 +22,8 @@ export interface Status {
 }
 
 export const SUCCESS: Status = Object.freeze({ code: 'Success', reasons: Object.freeze([]) as readonly string[] });
+
+export const SKIP: Status = Object.freeze({ code: 'Skip', reasons: Object.freeze([]) as readonly string[] });
 
 export function unschedulable(...reasons: string[]): Status {
   return { code: 'Unschedulable', reasons };
@@ -97,6 +104,12 @@ export interface NamespaceView {
 
 export const NO_NAMESPACES: NamespaceView = { labels: () => undefined, list: () => [] };
 
+/** The nodes whose pods the pod-affinity plugins must read (Kubernetes' Snapshot's havePodsWithAffinityNodeInfoList ...). */
+export interface AffinityNodeLists {
+  readonly withAffinity: readonly NodeInfo[];
+  readonly withRequiredAntiAffinity: readonly NodeInfo[];
+}
+
 /**
  * One scheduling cycle (Kubernetes' CycleState plus the snapshot): every
  * node of the cycle's snapshot, the namespaces, and what each plugin's
@@ -105,11 +118,21 @@ export const NO_NAMESPACES: NamespaceView = { labels: () => undefined, list: () 
 export class CycleState {
   private readonly data = new Map<string, unknown>();
 
+  /** The nodes holding a pod with any pod (anti-)affinity. */
+  readonly nodesWithAffinity: readonly NodeInfo[];
+  /** The nodes holding a pod with required pod anti-affinity. */
+  readonly nodesWithRequiredAntiAffinity: readonly NodeInfo[];
+
   constructor(
     /** Every node of the snapshot, feasible or not. */
     readonly nodes: readonly NodeInfo[],
     readonly namespaces: NamespaceView = NO_NAMESPACES,
-  ) {}
+    /** The snapshot's lists of nodes with affinity pods (kept by the cache); computed from nodes when not given. */
+    lists?: AffinityNodeLists,
+  ) {
+    this.nodesWithAffinity = lists?.withAffinity ?? nodes.filter((n) => n.podsWithAffinity.length > 0);
+    this.nodesWithRequiredAntiAffinity = lists?.withRequiredAntiAffinity ?? nodes.filter((n) => n.podsWithRequiredAntiAffinity.length > 0);
+  }
 
   write<T>(key: StateKey<T>, value: T): void {
     this.data.set(key.name, value);
@@ -129,7 +152,8 @@ export interface Plugin {
 export interface FilterPlugin extends Plugin {
   /**
    * PreFilter: once per cycle before any Filter, over state.nodes; writes
-   * what filter() reads into state. A non-success status rejects every node.
+   * what filter() reads into state. SKIP: filter() is not run this cycle;
+   * any other non-success status rejects every node.
    */
   preFilter?(pod: PodInfo, state: CycleState): Status;
   /** The framework always passes state; plugins without a PreFilter may ignore it. */
@@ -138,6 +162,8 @@ export interface FilterPlugin extends Plugin {
 
 /** Score: how good is each feasible node, 0..MAX_NODE_SCORE, given all of them (so scores can be normalized). */
 export interface ScorePlugin extends Plugin {
+  /** PreScore: SKIP when the plugin would score every node the same (0) for this pod, so score() is not run. */
+  preScore?(pod: PodInfo, state: CycleState): Status;
   /** The framework always passes state (state.nodes: the whole snapshot); plugins that only compare the feasible nodes may ignore it. */
   score(pod: PodInfo, nodes: readonly NodeInfo[], state?: CycleState): number[];
 }

@@ -3,13 +3,12 @@
 // the other sits idle. Score = (1 - standard deviation of the shares) * 100;
 // for two resources the deviation is half their difference.
 
-import { scoringUsage } from '../framework/resources';
 import type { NodeInfo, PodInfo, ScorePlugin } from '../framework/types';
 import { MAX_NODE_SCORE } from '../framework/types';
 
 export const BALANCED_ALLOCATION = 'NodeResourcesBalancedAllocation';
 
-function share({ requested, allocatable }: { requested: number; allocatable: number }): number {
+function share(requested: number, allocatable: number): number {
   if (allocatable <= 0) return 1;
   return Math.min(1, requested / allocatable);
 }
@@ -17,10 +16,15 @@ function share({ requested, allocatable }: { requested: number; allocatable: num
 export const balancedAllocationScore: ScorePlugin = {
   name: BALANCED_ALLOCATION,
   score(pod: PodInfo, nodes: readonly NodeInfo[]): number[] {
-    return nodes.map((n) => {
-      const usage = scoringUsage(pod, n);
-      const std = Math.abs(share(usage.cpu) - share(usage.memory)) / 2;
-      return Math.floor((1 - std) * MAX_NODE_SCORE);
-    });
+    const { milliCpu, memory } = pod.nonZeroRequests;
+    const out = new Array<number>(nodes.length);
+    // Called for every scored node: plain numbers, no objects (scoringUsage's sums, inline).
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i] as NodeInfo;
+      const cpu = share(n.nonZeroRequested.milliCpu + milliCpu, n.allocatable.milliCpu);
+      const std = Math.abs(cpu - share(n.nonZeroRequested.memory + memory, n.allocatable.memory)) / 2;
+      out[i] = Math.floor((1 - std) * MAX_NODE_SCORE);
+    }
+    return out;
   },
 };

@@ -11,7 +11,7 @@
 
 import type { Labels } from '../../api/labels';
 import type { NodeInfo, PodInfo, ScorePlugin } from '../framework/types';
-import { CycleState, MAX_NODE_SCORE } from '../framework/types';
+import { CycleState, MAX_NODE_SCORE, SKIP, SUCCESS, type Status } from '../framework/types';
 import { mergeNamespaces, podAffinityTerms, termMatches, type WeightedAffinityTerm } from './affinity-terms';
 import { INTER_POD_AFFINITY } from './inter-pod-affinity';
 import { addForNode, pairKey, type TopologyCounts } from './topology-pairs';
@@ -51,7 +51,7 @@ export function topologyScores(pod: PodInfo, state: CycleState): TopologyCounts 
   };
   const hasPreferences = incoming.preferredAffinity.length > 0 || incoming.preferredAntiAffinity.length > 0;
   const scores: TopologyCounts = new Map();
-  for (const n of state.nodes) {
+  for (const n of hasPreferences ? state.nodes : state.nodesWithAffinity) {
     for (const existing of hasPreferences ? n.pods : n.podsWithAffinity) processExisting(scores, incoming, existing, n);
   }
   return scores;
@@ -59,6 +59,11 @@ export function topologyScores(pod: PodInfo, state: CycleState): TopologyCounts 
 
 export const interPodAffinityScore: ScorePlugin = {
   name: INTER_POD_AFFINITY,
+  /** Every node scores 0 when the pod has no preferences and no existing pod has affinity terms (Kubernetes' PreScore Skip). */
+  preScore(pod: PodInfo, state: CycleState): Status {
+    const terms = podAffinityTerms(pod.pod);
+    return terms.preferredAffinity.length > 0 || terms.preferredAntiAffinity.length > 0 || state.nodesWithAffinity.length > 0 ? SUCCESS : SKIP;
+  },
   score(pod: PodInfo, nodes: readonly NodeInfo[], state?: CycleState): number[] {
     const scores = topologyScores(pod, state ?? new CycleState(nodes));
     if (scores.size === 0) return nodes.map(() => 0);

@@ -14,7 +14,7 @@
 
 import type { Node } from '../../api/gen/tsk/v1/core';
 import type { CycleState, FilterPlugin, NodeInfo, PodInfo, StateKey, Status } from '../framework/types';
-import { SUCCESS, unschedulable } from '../framework/types';
+import { SKIP, SUCCESS, unschedulable } from '../framework/types';
 import { type AffinityTerm, matchesAllTerms, mergeNamespaces, podAffinityTerms, termMatches } from './affinity-terms';
 import { addForNode, pairKey, type TopologyCounts } from './topology-pairs';
 
@@ -37,7 +37,7 @@ const STATE: StateKey<PreFilterState> = { name: 'PreFilterInterPodAffinity' };
 function existingAntiAffinityCounts(pod: PodInfo, state: CycleState): TopologyCounts {
   const counts: TopologyCounts = new Map();
   const nsLabels = state.namespaces.labels(pod.pod.metadata?.namespace ?? '');
-  for (const n of state.nodes) {
+  for (const n of state.nodesWithRequiredAntiAffinity) {
     for (const existing of n.podsWithRequiredAntiAffinity) {
       for (const t of podAffinityTerms(existing.pod).requiredAntiAffinity) if (termMatches(t, pod.pod, nsLabels)) addForNode(counts, n.node, t.topologyKey, 1);
     }
@@ -60,13 +60,16 @@ function incomingCounts(affinity: readonly AffinityTerm[], anti: readonly Affini
 
 function preFilter(pod: PodInfo, state: CycleState): Status {
   const terms = podAffinityTerms(pod.pod);
+  // No terms of its own and no existing pod refusing it: nothing to check on any node.
+  const existing = existingAntiAffinityCounts(pod, state);
+  if (terms.requiredAffinity.length === 0 && terms.requiredAntiAffinity.length === 0 && existing.size === 0) return SKIP;
   const requiredAffinity = terms.requiredAffinity.map((t) => mergeNamespaces(t, state.namespaces));
   const requiredAntiAffinity = terms.requiredAntiAffinity.map((t) => mergeNamespaces(t, state.namespaces));
   const [affinityCounts, antiAffinityCounts] = incomingCounts(requiredAffinity, requiredAntiAffinity, state.nodes);
   state.write(STATE, {
     requiredAffinity,
     requiredAntiAffinity,
-    existingAntiAffinityCounts: existingAntiAffinityCounts(pod, state),
+    existingAntiAffinityCounts: existing,
     affinityCounts,
     antiAffinityCounts,
     matchesOwnAffinity: matchesAllTerms(requiredAffinity, pod.pod),

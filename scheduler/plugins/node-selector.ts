@@ -4,7 +4,7 @@
 // spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.
 
 import type { FilterPlugin, NodeInfo, PodInfo, Status } from '../framework/types';
-import { SUCCESS, unschedulable } from '../framework/types';
+import { SKIP, SUCCESS, unschedulable } from '../framework/types';
 import { selectorMatches } from './node-selector-terms';
 
 export const NODE_AFFINITY = 'NodeAffinity';
@@ -12,6 +12,12 @@ export const ERR_REASON_NODE_SELECTOR = "node(s) didn't match Pod's node affinit
 
 export const nodeSelector: FilterPlugin = {
   name: NODE_AFFINITY,
+  /** Nothing to check for a pod without nodeSelector or required node affinity. */
+  preFilter(pod: PodInfo): Status {
+    const selector = pod.pod.spec?.nodeSelector ?? {};
+    const required = pod.pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+    return Object.keys(selector).length > 0 || required !== undefined ? SUCCESS : SKIP;
+  },
   filter(pod: PodInfo, node: NodeInfo): Status {
     const labels = node.node.metadata?.labels ?? {};
     for (const [key, value] of Object.entries(pod.pod.spec?.nodeSelector ?? {})) {

@@ -11,7 +11,7 @@
 // pod with only DoNotSchedule constraints gets no spreading score.
 
 import type { NodeInfo, PodInfo, ScorePlugin } from '../framework/types';
-import { CycleState, MAX_NODE_SCORE } from '../framework/types';
+import { CycleState, MAX_NODE_SCORE, SKIP, SUCCESS, type Status } from '../framework/types';
 import { pairKey } from './topology-pairs';
 import { ownerSpreadScore } from './owner-spread';
 import { countMatching, hasAllTopologyKeys, nodeIncluded, POD_TOPOLOGY_SPREAD, type SpreadConstraint, spreadConstraints } from './topology-spread-constraints';
@@ -65,6 +65,8 @@ function scoreConstraints(pod: PodInfo, constraints: readonly SpreadConstraint[]
 
 export const podTopologySpreadScore: ScorePlugin = {
   name: POD_TOPOLOGY_SPREAD,
+  /** Every node scores 0 for a pod without spread constraints and without a controller (nothing to spread against). */
+  preScore: (pod: PodInfo): Status => ((pod.pod.spec?.topologySpreadConstraints ?? []).length > 0 || pod.controllerUid !== '' ? SUCCESS : SKIP),
   score(pod: PodInfo, nodes: readonly NodeInfo[], state?: CycleState): number[] {
     if ((pod.pod.spec?.topologySpreadConstraints ?? []).length === 0) return ownerSpreadScore.score(pod, nodes, state);
     const constraints = spreadConstraints(pod, 'ScheduleAnyway');

@@ -10,7 +10,7 @@
 // minDomains.
 
 import type { CycleState, FilterPlugin, NodeInfo, PodInfo, StateKey, Status } from '../framework/types';
-import { SUCCESS, unschedulable } from '../framework/types';
+import { SKIP, SUCCESS, unschedulable } from '../framework/types';
 import { countMatching, hasAllTopologyKeys, nodeIncluded, POD_TOPOLOGY_SPREAD, type SpreadConstraint, spreadConstraints } from './topology-spread-constraints';
 
 export const ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints";
@@ -28,6 +28,7 @@ const STATE: StateKey<PreFilterState> = { name: 'PreFilterPodTopologySpread' };
 
 function preFilter(pod: PodInfo, state: CycleState): Status {
   const constraints = spreadConstraints(pod, 'DoNotSchedule');
+  if (constraints.length === 0) return SKIP;
   const domains = new Map<string, Map<string, number>>(constraints.map((c) => [c.topologyKey, new Map()]));
   const namespace = pod.pod.metadata?.namespace ?? '';
   for (const n of constraints.length > 0 ? state.nodes : []) {

@@ -27,7 +27,9 @@ export const taintTolerationFilter: FilterPlugin = {
 };
 
 function intolerablePreferNoSchedule(pod: PodInfo, node: NodeInfo): number {
-  return (node.node.spec?.taints ?? []).filter((t) => t.effect === 'PreferNoSchedule' && !podToleratesTaint(pod.pod, t)).length;
+  let count = 0;
+  for (const t of node.node.spec?.taints ?? []) if (t.effect === 'PreferNoSchedule' && !podToleratesTaint(pod.pod, t)) count++;
+  return count;
 }
 
 export const taintTolerationScore: ScorePlugin = {

@@ -58,9 +58,17 @@ interface InFlight {
   latest?: Pod;
 }
 
+/** Parsed creation times, per pod object: the heap compares each pod many times. */
+const creationTimes = new WeakMap<Pod, number>();
+
 function creationMs(pod: Pod): number {
-  const t = Date.parse(pod.metadata?.creationTimestamp ?? '');
-  return Number.isNaN(t) ? 0 : t;
+  let t = creationTimes.get(pod);
+  if (t === undefined) {
+    t = Date.parse(pod.metadata?.creationTimestamp ?? '');
+    if (Number.isNaN(t)) t = 0;
+    creationTimes.set(pod, t);
+  }
+  return t;
 }
 
 function activeBefore(a: QueuedPodInfo, b: QueuedPodInfo): boolean {

@@ -179,6 +179,11 @@ export class CgroupManager {
     return [...new Set(Object.values(this.layout.v1))].map((m) => path.join(m, rel));
   }
 
+  /** Absolute directory of cgroup rel in the controller's hierarchy (v2: the one tree); throws when v1 has no such hierarchy. */
+  controllerDir(controller: string, rel: string): string {
+    return this.dirOf(controller, rel);
+  }
+
   private dirOf(controller: string, rel: string): string {
     if (this.layout.version === 2) return path.join(this.layout.v2Root, rel);
     const mount = this.layout.v1[controller as V1Controller];
