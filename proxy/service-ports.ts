@@ -47,10 +47,24 @@ function protocolOf(p: string | undefined): Protocol {
   return p === 'UDP' || p === 'SCTP' ? p : 'TCP';
 }
 
+/** A dotted quad as a number, without the full parser's cost (sorting runs it for every endpoint); undefined otherwise. */
+function quadNumber(text: string): number | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return parseIPv4(text);
+  let n = 0;
+  for (const part of parts) {
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return parseIPv4(text);
+    const octet = Number(part);
+    if (octet > 255) return undefined;
+    n = n * 256 + octet;
+  }
+  return n;
+}
+
 /** Orders dotted IPv4 addresses numerically (others after, as strings). */
 function compareIPs(a: string, b: string): number {
-  const na = parseIPv4(a);
-  const nb = parseIPv4(b);
+  const na = quadNumber(a);
+  const nb = quadNumber(b);
   if (na !== undefined && nb !== undefined) return na - nb;
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -94,46 +108,74 @@ function hasClusterIP(svc: Service): boolean {
   return ip !== '' && ip !== 'None' && svc.spec?.type !== 'ExternalName' && !isNodeLocal(svc);
 }
 
+/** The programmable ports of one service, with their ready endpoints (none when it has no cluster IP). */
+function portsOfService(svc: Service, eps: Endpoints | undefined): ServicePortState[] {
+  if (!hasClusterIP(svc)) return [];
+  const out: ServicePortState[] = [];
+  const namespace = svc.metadata?.namespace ?? '';
+  const name = svc.metadata?.name ?? '';
+  const spec = svc.spec ?? {};
+  const withNodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+  const lbIPs = loadBalancerIPs(svc);
+  const affinity =
+    spec.sessionAffinity === 'ClientIP'
+      ? { affinityTimeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds || DEFAULT_AFFINITY_TIMEOUT_SECONDS }
+      : {};
+  for (const port of spec.ports ?? []) {
+    if (!port.port) continue;
+    const portName = port.name ?? '';
+    const protocol = protocolOf(port.protocol);
+    out.push({
+      namespace,
+      name,
+      portName,
+      protocol,
+      clusterIP: spec.clusterIP ?? '',
+      port: port.port,
+      ...(withNodePorts && port.nodePort ? { nodePort: port.nodePort } : {}),
+      externalIPs: [...(spec.externalIPs ?? [])].sort(compareIPs),
+      loadBalancerIPs: lbIPs,
+      loadBalancerSourceRanges: lbIPs.length > 0 ? (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => r !== '') : [],
+      ...affinity,
+      endpoints: readyEndpoints(eps, portName, protocol),
+    });
+  }
+  return out;
+}
+
+/**
+ * Builds the service ports again and again (once per sync), handing out the
+ * very same ServicePortState objects for a service whose Service and
+ * Endpoints objects are the ones of the last build: informer caches replace
+ * an object on every change and never modify one, so identity means
+ * unchanged. The rule builder keys its reuse on those objects.
+ */
+export class ServicePortCache {
+  private entries = new Map<string, { readonly svc: Service; readonly eps: Endpoints | undefined; readonly ports: ServicePortState[] }>();
+
+  /** Every programmable service port, sorted as buildServicePorts sorts them. */
+  build(services: readonly Service[], endpointsByKey: (key: string) => Endpoints | undefined): ServicePortState[] {
+    const next = new Map<string, { readonly svc: Service; readonly eps: Endpoints | undefined; readonly ports: ServicePortState[] }>();
+    for (const svc of services) {
+      const key = `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+      const eps = endpointsByKey(key);
+      const last = this.entries.get(key);
+      next.set(key, last && last.svc === svc && last.eps === eps ? last : { svc, eps, ports: portsOfService(svc, eps) });
+    }
+    this.entries = next;
+    const out: ServicePortState[] = [];
+    for (const entry of next.values()) out.push(...entry.ports);
+    return out.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || cmp(a.portName, b.portName) || cmp(a.protocol, b.protocol));
+  }
+}
+
 /**
  * Every programmable service port with its ready endpoints, sorted by
  * namespace, name and port name. `endpointsByKey` maps "ns/name" to the
  * service's Endpoints object.
  */
 export function buildServicePorts(services: readonly Service[], endpointsByKey: (key: string) => Endpoints | undefined): ServicePortState[] {
-  const out: ServicePortState[] = [];
-  for (const svc of services) {
-    if (!hasClusterIP(svc)) continue;
-    const namespace = svc.metadata?.namespace ?? '';
-    const name = svc.metadata?.name ?? '';
-    const eps = endpointsByKey(`${namespace}/${name}`);
-    const spec = svc.spec ?? {};
-    const withNodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
-    const lbIPs = loadBalancerIPs(svc);
-    const affinity =
-      spec.sessionAffinity === 'ClientIP'
-        ? { affinityTimeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds || DEFAULT_AFFINITY_TIMEOUT_SECONDS }
-        : {};
-    for (const port of spec.ports ?? []) {
-      if (!port.port) continue;
-      const portName = port.name ?? '';
-      const protocol = protocolOf(port.protocol);
-      out.push({
-        namespace,
-        name,
-        portName,
-        protocol,
-        clusterIP: spec.clusterIP ?? '',
-        port: port.port,
-        ...(withNodePorts && port.nodePort ? { nodePort: port.nodePort } : {}),
-        externalIPs: [...(spec.externalIPs ?? [])].sort(compareIPs),
-        loadBalancerIPs: lbIPs,
-        loadBalancerSourceRanges: lbIPs.length > 0 ? (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => r !== '') : [],
-        ...affinity,
-        endpoints: readyEndpoints(eps, portName, protocol),
-      });
-    }
-  }
-  return out.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || cmp(a.portName, b.portName) || cmp(a.protocol, b.protocol));
+  return new ServicePortCache().build(services, endpointsByKey);
 }
 
 function cmp(a: string, b: string): number {
