@@ -102,7 +102,8 @@ class TableText implements RulePiece {
   }
 
   add(chain: string, ...parts: string[]): void {
-    const line = ['-A', chain, ...parts.filter((p) => p !== '')].join(' ');
+    let line = `-A ${chain}`;
+    for (const p of parts) if (p !== '') line += ` ${p}`;
     this.rules.push(line);
     const lines = this.byChain.get(chain);
     if (lines) lines.push(line);

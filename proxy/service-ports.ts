@@ -47,18 +47,25 @@ function protocolOf(p: string | undefined): Protocol {
   return p === 'UDP' || p === 'SCTP' ? p : 'TCP';
 }
 
-/** A dotted quad as a number, without the full parser's cost (sorting runs it for every endpoint); undefined otherwise. */
+/** A dotted quad as a number, without the full parser's cost (sorting runs it for every endpoint); else the full parser's answer. */
 function quadNumber(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return parseIPv4(text);
   let n = 0;
-  for (const part of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return parseIPv4(text);
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    n = n * 256 + octet;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && octet === 0)) {
+      octet = octet * 10 + (c - 48);
+      digits++;
+    } else if (c === 46 && digits > 0 && octet <= 255 && dots < 3) {
+      n = n * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else return parseIPv4(text);
   }
-  return n;
+  return dots === 3 && digits > 0 && octet <= 255 ? n * 256 + octet : parseIPv4(text);
 }
 
 /** Orders dotted IPv4 addresses numerically (others after, as strings). */
@@ -84,7 +91,10 @@ export function readyEndpoints(endpoints: Endpoints | undefined, portName: strin
       seen.set(`${addr.ip}:${port.port}`, { ip: addr.ip, port: port.port });
     }
   }
-  return [...seen.values()].sort((a, b) => compareIPs(a.ip, b.ip) || a.port - b.port);
+  // Each address parsed once, not once per comparison.
+  const keyed = [...seen.values()].map((ep) => ({ ep, n: quadNumber(ep.ip) }));
+  keyed.sort((a, b) => (a.n !== undefined && b.n !== undefined ? a.n - b.n : compareIPs(a.ep.ip, b.ep.ip)) || a.ep.port - b.ep.port);
+  return keyed.map((k) => k.ep);
 }
 
 /**
