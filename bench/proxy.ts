@@ -91,6 +91,7 @@ function runWorker(ns: string, services: number, flags: BenchFlags, changes: num
   const args = [
     `--net=/var/run/netns/${ns}`,
     process.execPath,
+    '--expose-gc',
     ...nodeArgs,
     WORKER,
     String(services),

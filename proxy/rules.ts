@@ -378,18 +378,28 @@ function rulesOf(pieces: readonly RulePiece[], chain: string): string[] {
 }
 
 /**
+ * The pieces that differ between two builds: what lies between their common
+ * prefix and common suffix (by identity). Builds keep the ports' order, so a
+ * sync after one change compares one piece with one piece; pieces inside
+ * that range that did not change are compared again by content below.
+ */
+function changedRange(prev: readonly RulePiece[], next: readonly RulePiece[]): { removed: readonly RulePiece[]; added: readonly RulePiece[] } {
+  let head = 0;
+  while (head < prev.length && head < next.length && prev[head] === next[head]) head++;
+  let tail = 0;
+  while (tail < prev.length - head && tail < next.length - head && prev[prev.length - 1 - tail] === next[next.length - 1 - tail]) tail++;
+  return { removed: prev.slice(head, prev.length - tail), added: next.slice(head, next.length - tail) };
+}
+
+/**
  * What a partial sync writes for one table: the chains whose rules differ
  * between `prev` (what iptables holds) and `next`, whole, and the -X of the
- * chains `next` no longer has. Pieces are compared by identity first: only
- * the chains of pieces that came or went can differ. The fixed chains (those
- * the first piece declares) gather rules from every piece and are compared
- * whole when a piece that came or went has rules in them.
+ * chains `next` no longer has. Only the pieces in the changed range can
+ * differ. The fixed chains (those the first piece declares) gather rules
+ * from every piece: one differs when the changed range's share of it does.
  */
 export function partialTableChanges(prev: readonly RulePiece[], next: readonly RulePiece[]): { chains: string[]; rules: string[]; deleted: string[] } {
-  const before = new Set(prev);
-  const now = new Set(next);
-  const removed = prev.filter((p) => !now.has(p));
-  const added = next.filter((p) => !before.has(p));
+  const { removed, added } = changedRange(prev, next);
   const chains: string[] = [];
   const rules: string[] = [];
   if (removed.length === 0 && added.length === 0) return { chains, rules, deleted: [] };
@@ -399,8 +409,11 @@ export function partialTableChanges(prev: readonly RulePiece[], next: readonly R
     for (const c of [...p.chains, ...p.byChain.keys()]) if (fixed.has(c)) touched.add(c);
   }
   for (const c of touched) {
+    const head = removed[0] === prev[0] || added[0] === next[0];
+    // The range's share decides, unless the fixed piece itself changed (then compare whole).
+    if (!head && sameLines(rulesOf(removed, c), rulesOf(added, c))) continue;
     const lines = rulesOf(next, c);
-    if (sameLines(rulesOf(prev, c), lines)) continue;
+    if (head && sameLines(rulesOf(prev, c), lines)) continue;
     chains.push(c);
     rules.push(...lines);
   }

@@ -150,7 +150,7 @@ function portsOfService(svc: Service, eps: Endpoints | undefined): ServicePortSt
       endpoints: readyEndpoints(eps, portName, protocol),
     });
   }
-  return out;
+  return out.sort((a, b) => cmp(a.portName, b.portName) || cmp(a.protocol, b.protocol));
 }
 
 /**
@@ -161,22 +161,44 @@ function portsOfService(svc: Service, eps: Endpoints | undefined): ServicePortSt
  * unchanged. The rule builder keys its reuse on those objects.
  */
 export class ServicePortCache {
-  private entries = new Map<string, { readonly svc: Service; readonly eps: Endpoints | undefined; readonly ports: ServicePortState[] }>();
+  private entries = new Map<string, CacheEntry>();
+  /** The keys of `entries` sorted by namespace, then name; sorted again only when services come or go. */
+  private order: string[] = [];
 
   /** Every programmable service port, sorted as buildServicePorts sorts them. */
   build(services: readonly Service[], endpointsByKey: (key: string) => Endpoints | undefined): ServicePortState[] {
-    const next = new Map<string, { readonly svc: Service; readonly eps: Endpoints | undefined; readonly ports: ServicePortState[] }>();
+    const next = new Map<string, CacheEntry>();
+    let sameKeys = services.length === this.entries.size;
     for (const svc of services) {
-      const key = `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+      const namespace = svc.metadata?.namespace ?? '';
+      const name = svc.metadata?.name ?? '';
+      const key = `${namespace}/${name}`;
       const eps = endpointsByKey(key);
       const last = this.entries.get(key);
-      next.set(key, last && last.svc === svc && last.eps === eps ? last : { svc, eps, ports: portsOfService(svc, eps) });
+      if (!last) sameKeys = false;
+      next.set(key, last && last.svc === svc && last.eps === eps ? last : { namespace, name, svc, eps, ports: portsOfService(svc, eps) });
     }
     this.entries = next;
+    if (!sameKeys || next.size !== this.order.length) {
+      this.order = [...next.keys()].sort((a, b) => {
+        const x = next.get(a);
+        const y = next.get(b);
+        return cmp(x?.namespace ?? '', y?.namespace ?? '') || cmp(x?.name ?? '', y?.name ?? '');
+      });
+    }
     const out: ServicePortState[] = [];
-    for (const entry of next.values()) out.push(...entry.ports);
-    return out.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || cmp(a.portName, b.portName) || cmp(a.protocol, b.protocol));
+    for (const key of this.order) for (const sp of next.get(key)?.ports ?? []) out.push(sp);
+    return out;
   }
+}
+
+interface CacheEntry {
+  readonly namespace: string;
+  readonly name: string;
+  readonly svc: Service;
+  readonly eps: Endpoints | undefined;
+  /** Sorted by port name, then protocol. */
+  readonly ports: ServicePortState[];
 }
 
 /**
