@@ -12,7 +12,11 @@
 //
 // Flags: --services S (default 10000), --endpoints E (default 5),
 // --repeats R (full syncs per size, default 3), --changes C (one-service
-// changes at S, default 10). BENCH_PROFILE_DIR=DIR: CPU profiles
+// changes at S, default 10, spread over the R runs: ceil(C/R) each).
+// Full sync: from startProxy() (its informers list the in-memory objects)
+// to the end of its first iptables-restore, into empty tables. One change:
+// from the Endpoints change entering the watch to the end of the restore of
+// the (partial) sync it causes, the garbage of earlier steps collected first. BENCH_PROFILE_DIR=DIR: CPU profiles
 // (node --cpu-prof) of the measuring processes.
 // Output: a table, then as the LAST line one JSON object with every figure.
 
