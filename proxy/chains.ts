@@ -3,7 +3,7 @@
 // exactly the chains ownsChain() accepts: only those are ever flushed or
 // deleted, so other TSK- chains (a kubelet's, say) are left alone.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Chains the proxy always has, by table. */
 export const CHAIN = {
@@ -63,7 +63,8 @@ export function base32(bytes: Uint8Array): string {
  * (and replaces or deletes) the chains of the previous one.
  */
 export function chainHash(text: string): string {
-  return base32(createHash('sha256').update(text).digest()).slice(0, 16);
+  // 16 base32 characters are the first 80 bits: encode only the first 10 bytes (a full sync hashes every chain name).
+  return base32(hash('sha256', text, 'buffer').subarray(0, 10));
 }
 
 /** "namespace/name" or "namespace/name:port", kube-proxy's ServicePortName. */

@@ -16,7 +16,10 @@ export interface Conntrack {
 }
 
 /** The conntrack -D filters that clear the UDP flows `next` makes stale, given the ports of the previous sync. */
-export function staleUdpFlowFilters(previous: readonly ServicePortState[], next: readonly ServicePortState[]): string[][] {
+export function staleUdpFlowFilters(allPrevious: readonly ServicePortState[], allNext: readonly ServicePortState[]): string[][] {
+  // Only UDP ports matter: leave the (many) others out before building any map.
+  const previous = allPrevious.filter((sp) => sp.protocol === 'UDP');
+  const next = allNext.filter((sp) => sp.protocol === 'UDP');
   const key = (sp: ServicePortState): string => `${spnOf(sp)}/${sp.protocol}`;
   const nextByKey = new Map(next.map((sp) => [key(sp), sp]));
   const prevByKey = new Map(previous.map((sp) => [key(sp), sp]));
@@ -30,6 +33,7 @@ export function staleUdpFlowFilters(previous: readonly ServicePortState[], next:
   for (const old of previous) {
     if (old.protocol !== 'UDP') continue;
     const now = nextByKey.get(key(old));
+    if (now === old) continue; // the same object: unchanged (ServicePortCache)
     const kept = new Set(now?.endpoints.map((e) => `${e.ip}:${e.port}`) ?? []);
     for (const ep of old.endpoints) {
       if (kept.has(`${ep.ip}:${ep.port}`)) continue;

@@ -6,3 +6,4 @@ export { main } from './main';
 export { FLAG_HELP, UsageError, parseFlags, type ProxyFlags } from './flags';
 export { startProxy, type ProxyOptions, type RunningProxy } from './proxier';
 export { listenProxyHealthServer } from './health';
+export { ExecIptables, type Iptables } from './iptables';

@@ -13,6 +13,8 @@ const PROGRAMMING_BUCKETS = [
 export interface ProxyMetrics {
   readonly registry: Registry;
   readonly syncDuration: Histogram;
+  readonly fullSyncDuration: Histogram;
+  readonly partialSyncDuration: Histogram;
   readonly lastSyncTimestamp: Gauge;
   readonly lastQueuedTimestamp: Gauge;
   readonly networkProgramming: Histogram;
@@ -29,6 +31,18 @@ export function newProxyMetrics(registry = new Registry()): ProxyMetrics {
     syncDuration: new Histogram({
       name: 'kubeproxy_sync_proxy_rules_duration_seconds',
       help: 'SyncProxyRules latency in seconds',
+      buckets: SYNC_BUCKETS,
+      registers,
+    }),
+    fullSyncDuration: new Histogram({
+      name: 'kubeproxy_sync_full_proxy_rules_duration_seconds',
+      help: 'SyncProxyRules latency in seconds for full resyncs',
+      buckets: SYNC_BUCKETS,
+      registers,
+    }),
+    partialSyncDuration: new Histogram({
+      name: 'kubeproxy_sync_partial_proxy_rules_duration_seconds',
+      help: 'SyncProxyRules latency in seconds for partial resyncs',
       buckets: SYNC_BUCKETS,
       registers,
     }),

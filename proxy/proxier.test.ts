@@ -172,7 +172,12 @@ test('UDP: after the rules change, the flows to a removed endpoint are deleted; 
   h.endpoints.upsert(webEndpoints([]));
   await h.clock.advance(1000);
   t.deepEqual(h.flushed.slice(1), [['-p', 'udp', '--orig-dst', '10.96.0.53', '--dst-nat', '10.244.1.5']]);
-  t.regex(h.iptables.restores.at(-1) ?? '', /DNAT --to-destination 10\.244\.1\.6:5353/);
+  // A partial sync: the service chain is rewritten, the kept endpoint's chain left as it was.
+  const svcRules = h.iptables.chain('nat', 'TSK-SVC-2MBSHUE5GJKPO227') ?? [];
+  t.is(svcRules.length, 1);
+  const sep = /-j (TSK-SEP-\S+)/.exec(svcRules[0] ?? '')?.[1] ?? '';
+  t.regex(h.iptables.chain('nat', sep)?.join('\n') ?? '', /DNAT --to-destination 10\.244\.1\.6:5353/);
+  t.notRegex(h.iptables.restores.at(-1) ?? '', new RegExp(`:${sep} `));
 });
 
 test('network programming latency is measured from the Endpoints trigger time', async (t) => {

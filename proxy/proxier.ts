@@ -4,9 +4,13 @@
 // (and NodePort, external IPs) load-balances over the ready endpoints.
 //
 // Level-triggered: a change only asks the SyncRunner for a sync; a sync
-// reads the whole cache, reads iptables (iptables-save), builds the complete
-// ruleset (rules.ts) and applies it with one iptables-restore --noflush. The
-// first sync also removes the stale chains of a previous run. Stopping leaves
+// reads the whole cache, builds the complete ruleset (rules.ts, reusing the
+// pieces of unchanged service ports) and applies it with one
+// iptables-restore --noflush. As kube-proxy's (KEP-3453), a sync is partial
+// (only the chains that differ from the last successful write, iptables
+// left unread) except the first, the one after a failure and one per sync
+// period: those read iptables (iptables-save), write every chain, remove
+// stale chains (of a previous run too) and repair what someone else changed. Stopping leaves
 // the rules in place, as kube-proxy does, so traffic flows while the proxy
 // restarts; `tsk proxy --cleanup` removes them.
 
@@ -17,8 +21,8 @@ import { type Clientset, type Clock, type Informer, realClock, type SharedInform
 import { ConntrackMissingError, ExecConntrack, staleUdpFlowFilters, type Conntrack } from './conntrack';
 import { ExecIptables, parseIptablesSave, type Iptables } from './iptables';
 import { newProxyMetrics, type ProxyMetrics } from './metrics';
-import { buildRestoreInput, matchesSaved, ownedRuleCounts, type RulesOptions } from './rules';
-import { buildServicePorts, type ServicePortState } from './service-ports';
+import { matchesSaved, ownedRuleCounts, renderFullInput, renderPartialInput, RuleBuilder, ruleCounts, type RuleSet } from './rules';
+import { ServicePortCache, type ServicePortState } from './service-ports';
 import { SyncRunner } from './sync-runner';
 import { asError, errorMessage } from '../util/errors';
 
@@ -108,8 +112,13 @@ class Proxier {
   private readonly runner: SyncRunner;
   private readonly services: Informer<Service>;
   private readonly endpoints: Informer<Endpoints>;
-  private readonly ruleOptions: RulesOptions;
+  private readonly rules: RuleBuilder;
+  private readonly portCache = new ServicePortCache();
   private readonly syncPeriodMs: number;
+  /** What iptables holds since the last successful write; undefined: unknown, the next sync is full. */
+  private lastRules: RuleSet | undefined;
+  /** When the last full sync started (ms, clock time). */
+  private lastFullSync = -Infinity;
   /** Endpoints keys -> trigger times (ms) of changes not yet programmed. */
   private readonly pendingTriggers = new Map<string, number>();
   private lastApplied: string | undefined;
@@ -139,11 +148,11 @@ class Proxier {
     this.conntrack = opts.conntrack ?? new ExecConntrack();
     this.metrics = newProxyMetrics(opts.registry);
     this.syncPeriodMs = opts.syncPeriodMs ?? 30_000;
-    this.ruleOptions = {
+    this.rules = new RuleBuilder({
       nodeIPs,
       ...(opts.clusterCIDR ? { clusterCIDR: opts.clusterCIDR } : {}),
       ...(opts.masqueradeBit !== undefined ? { masqueradeBit: opts.masqueradeBit } : {}),
-    };
+    });
     this.runner = new SyncRunner(() => this.sync(), {
       minIntervalMs: opts.minSyncPeriodMs ?? 1000,
       maxIntervalMs: this.syncPeriodMs,
@@ -202,34 +211,32 @@ class Proxier {
     this.changed('endpoints');
   }
 
-  /** One full sync; throws (and the runner retries) when iptables fails. */
+  /** One sync, full or partial; throws (and the runner retries, with a full sync) when iptables fails. */
   private async sync(): Promise<void> {
     const start = this.clock.now();
     const triggers = new Map(this.pendingTriggers);
-    const ports = buildServicePorts(this.services.store.list(), (key) => this.endpoints.store.get(key));
-    const saved = parseIptablesSave(await this.iptables.save());
-    const input = buildRestoreInput(ports, saved, this.ruleOptions);
-    const expected = ownedRuleCounts(input);
-    // Nothing changed since the last restore and nobody touched the chains: skip the write.
-    if (input !== this.lastApplied || !matchesSaved(expected, saved)) {
-      try {
-        await this.iptables.restore(input);
-      } catch (err) {
-        this.metrics.restoreFailures.inc();
-        this.lastApplied = undefined;
-        throw err;
-      }
-      this.lastApplied = input;
+    const ports = this.portCache.build(this.services.store.list(), (key) => this.endpoints.store.get(key));
+    const rules = this.rules.build(ports);
+    const full = this.lastRules === undefined || start - this.lastFullSync >= this.syncPeriodMs;
+    try {
+      if (full) await this.writeFull(rules);
+      else await this.writePartial(this.lastRules ?? rules, rules);
+    } catch (err) {
+      this.metrics.restoreFailures.inc();
+      this.lastRules = undefined;
+      this.lastApplied = undefined;
+      throw err;
     }
+    this.lastRules = rules;
+    if (full) this.lastFullSync = start;
     await this.clearStaleUdpFlows(ports);
     const end = this.clock.now();
     this.metrics.syncDuration.observe((end - start) / 1000);
+    (full ? this.metrics.fullSyncDuration : this.metrics.partialSyncDuration).observe((end - start) / 1000);
     this.metrics.lastSyncTimestamp.set(end / 1000);
-    for (const table of ['filter', 'nat']) {
-      let n = 0;
-      for (const [key, count] of expected) if (key.startsWith(`${table} `)) n += count;
-      this.metrics.rulesTotal.set({ table }, n);
-    }
+    const counts = ruleCounts(rules);
+    this.metrics.rulesTotal.set({ table: 'filter' }, counts.filter);
+    this.metrics.rulesTotal.set({ table: 'nat' }, counts.nat);
     for (const [key, at] of triggers) {
       this.metrics.networkProgramming.observe(Math.max(0, end - at) / 1000);
       if (this.pendingTriggers.get(key) === at) this.pendingTriggers.delete(key);
@@ -239,6 +246,26 @@ class Proxier {
     }
     this.lastUpdated = end;
     this.firstSyncDone();
+  }
+
+  /** Reads iptables and writes every chain, unless iptables already holds exactly what the last full write wrote. */
+  private async writeFull(rules: RuleSet): Promise<void> {
+    const saved = parseIptablesSave(await this.iptables.save());
+    const input = renderFullInput(rules, saved);
+    // Nothing changed since the last restore and nobody touched the chains: skip the write.
+    if (input === this.lastApplied && matchesSaved(ownedRuleCounts(input), saved)) return;
+    this.lastApplied = undefined;
+    await this.iptables.restore(input);
+    this.lastApplied = input;
+  }
+
+  /** Writes only the chains that differ from what the last successful sync left in iptables. */
+  private async writePartial(prev: RuleSet, rules: RuleSet): Promise<void> {
+    const input = renderPartialInput(prev, rules);
+    if (input === '') return;
+    // The full input last written no longer describes iptables: the next full sync writes whatever it builds.
+    this.lastApplied = undefined;
+    await this.iptables.restore(input);
   }
 
   /** After the rules changed: deletes the UDP flows they made stale. Failures are reported, never fatal. */

@@ -76,8 +76,8 @@ COMMIT
 ${NAT_HEAD}
 :TSK-SVC-LOLE4ISW44XBNF3G - [0:0]
 :TSK-SEP-PXJ2U7QYT2QW5545 - [0:0]
-:TSK-SEP-23NJSXDYUSXY5E7Q - [0:0]
 :TSK-SEP-BSJG54EXAHTH4INO - [0:0]
+:TSK-SEP-23NJSXDYUSXY5E7Q - [0:0]
 ${NAT_FIXED_RULES}
 -A TSK-SERVICES -m comment --comment "default/web cluster IP" -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j TSK-SVC-LOLE4ISW44XBNF3G
 -A TSK-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.1.2:8080" -m statistic --mode random --probability 0.3333333333 -j TSK-SEP-PXJ2U7QYT2QW5545
@@ -124,8 +124,8 @@ test('NodePort: TSK-NODEPORTS -> TSK-EXT (marked for masquerade) -> TSK-SVC', (t
   t.is(
     serviceLines(text),
     `:TSK-SVC-LOLE4ISW44XBNF3G - [0:0]
-:TSK-EXT-LOLE4ISW44XBNF3G - [0:0]
 :TSK-SEP-PXJ2U7QYT2QW5545 - [0:0]
+:TSK-EXT-LOLE4ISW44XBNF3G - [0:0]
 -A TSK-SERVICES -m comment --comment "default/web cluster IP" -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j TSK-SVC-LOLE4ISW44XBNF3G
 -A TSK-NODEPORTS -m comment --comment "default/web" -p tcp -m tcp --dport 30080 -j TSK-EXT-LOLE4ISW44XBNF3G
 -A TSK-EXT-LOLE4ISW44XBNF3G -m comment --comment "masquerade traffic for default/web external destinations" -j TSK-MARK-MASQ
@@ -226,11 +226,11 @@ test('named ports: endpoints match by port name across subsets; not-ready addres
   );
   t.is(
     serviceLines(text),
-    `:TSK-SVC-HMG3V2FJFP2BCWQZ - [0:0]
-:TSK-SEP-HLDEC2HINLNJSOWK - [0:0]
+    `:TSK-SVC-KEGXTB7QME74AEFI - [0:0]
+:TSK-SVC-HMG3V2FJFP2BCWQZ - [0:0]
 :TSK-SEP-ZU6XCPXBO7PDP3YU - [0:0]
-:TSK-SVC-KEGXTB7QME74AEFI - [0:0]
 :TSK-SEP-QZ3JEGWNBWQAE4OT - [0:0]
+:TSK-SEP-HLDEC2HINLNJSOWK - [0:0]
 -A TSK-SERVICES -m comment --comment "default/app:http cluster IP" -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j TSK-SVC-HMG3V2FJFP2BCWQZ
 -A TSK-SVC-HMG3V2FJFP2BCWQZ -m comment --comment "default/app:http -> 10.244.1.2:8080" -m statistic --mode random --probability 0.5000000000 -j TSK-SEP-HLDEC2HINLNJSOWK
 -A TSK-SVC-HMG3V2FJFP2BCWQZ -m comment --comment "default/app:http -> 10.244.2.2:8081" -j TSK-SEP-ZU6XCPXBO7PDP3YU
@@ -270,10 +270,10 @@ test('against a previous run: present jumps kept, duplicates and jumps to stale 
     `${FILTER_HEAD}
 COMMIT
 ${NAT_HEAD}
-:TSK-SVC-LOLE4ISW44XBNF3G - [0:0]
-:TSK-SEP-MQ4W7Q2CV67URU6Q - [0:0]
-:TSK-SEP-OLDOLDOLDOLDOLDO - [0:0]
 :TSK-SVC-OLDOLDOLDOLDOLDO - [0:0]
+:TSK-SVC-LOLE4ISW44XBNF3G - [0:0]
+:TSK-SEP-OLDOLDOLDOLDOLDO - [0:0]
+:TSK-SEP-MQ4W7Q2CV67URU6Q - [0:0]
 ${NAT_FIXED_RULES}
 -A TSK-SERVICES -m comment --comment "default/web cluster IP" -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j TSK-SVC-LOLE4ISW44XBNF3G
 -A TSK-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.1.2:80" -j TSK-SEP-MQ4W7Q2CV67URU6Q
@@ -309,9 +309,9 @@ COMMIT
 :TSK-MARK-MASQ - [0:0]
 :TSK-NODEPORTS - [0:0]
 :TSK-POSTROUTING - [0:0]
-:TSK-SEP-OLDOLDOLDOLDOLDO - [0:0]
 :TSK-SERVICES - [0:0]
 :TSK-SVC-OLDOLDOLDOLDOLDO - [0:0]
+:TSK-SEP-OLDOLDOLDOLDOLDO - [0:0]
 -D PREROUTING -m comment --comment "tsk service portals" -j TSK-SERVICES
 -D OUTPUT -m comment --comment "tsk service portals" -j TSK-SERVICES
 -D OUTPUT -m comment --comment "tsk service portals" -j TSK-SERVICES
@@ -362,8 +362,8 @@ test('LoadBalancer: each ingress IP at the service port -> TSK-EXT, beside the N
   t.is(
     serviceLines(text),
     `:TSK-SVC-LOLE4ISW44XBNF3G - [0:0]
-:TSK-EXT-LOLE4ISW44XBNF3G - [0:0]
 :TSK-SEP-PXJ2U7QYT2QW5545 - [0:0]
+:TSK-EXT-LOLE4ISW44XBNF3G - [0:0]
 -A TSK-SERVICES -m comment --comment "default/web cluster IP" -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j TSK-SVC-LOLE4ISW44XBNF3G
 -A TSK-SERVICES -m comment --comment "default/web loadbalancer IP" -d 172.30.0.2/32 -p tcp -m tcp --dport 80 -j TSK-EXT-LOLE4ISW44XBNF3G
 -A TSK-SERVICES -m comment --comment "default/web loadbalancer IP" -d 172.30.0.3/32 -p tcp -m tcp --dport 80 -j TSK-EXT-LOLE4ISW44XBNF3G

@@ -47,10 +47,31 @@ function protocolOf(p: string | undefined): Protocol {
   return p === 'UDP' || p === 'SCTP' ? p : 'TCP';
 }
 
+/** A dotted quad as a number, without the full parser's cost (sorting runs it for every endpoint); else the full parser's answer. */
+function quadNumber(text: string): number | undefined {
+  let n = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && octet === 0)) {
+      octet = octet * 10 + (c - 48);
+      digits++;
+    } else if (c === 46 && digits > 0 && octet <= 255 && dots < 3) {
+      n = n * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else return parseIPv4(text);
+  }
+  return dots === 3 && digits > 0 && octet <= 255 ? n * 256 + octet : parseIPv4(text);
+}
+
 /** Orders dotted IPv4 addresses numerically (others after, as strings). */
 function compareIPs(a: string, b: string): number {
-  const na = parseIPv4(a);
-  const nb = parseIPv4(b);
+  const na = quadNumber(a);
+  const nb = quadNumber(b);
   if (na !== undefined && nb !== undefined) return na - nb;
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -70,7 +91,10 @@ export function readyEndpoints(endpoints: Endpoints | undefined, portName: strin
       seen.set(`${addr.ip}:${port.port}`, { ip: addr.ip, port: port.port });
     }
   }
-  return [...seen.values()].sort((a, b) => compareIPs(a.ip, b.ip) || a.port - b.port);
+  // Each address parsed once, not once per comparison.
+  const keyed = [...seen.values()].map((ep) => ({ ep, n: quadNumber(ep.ip) }));
+  keyed.sort((a, b) => (a.n !== undefined && b.n !== undefined ? a.n - b.n : compareIPs(a.ep.ip, b.ep.ip)) || a.ep.port - b.ep.port);
+  return keyed.map((k) => k.ep);
 }
 
 /**
@@ -94,46 +118,96 @@ function hasClusterIP(svc: Service): boolean {
   return ip !== '' && ip !== 'None' && svc.spec?.type !== 'ExternalName' && !isNodeLocal(svc);
 }
 
+/** The programmable ports of one service, with their ready endpoints (none when it has no cluster IP). */
+function portsOfService(svc: Service, eps: Endpoints | undefined): ServicePortState[] {
+  if (!hasClusterIP(svc)) return [];
+  const out: ServicePortState[] = [];
+  const namespace = svc.metadata?.namespace ?? '';
+  const name = svc.metadata?.name ?? '';
+  const spec = svc.spec ?? {};
+  const withNodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+  const lbIPs = loadBalancerIPs(svc);
+  const affinity =
+    spec.sessionAffinity === 'ClientIP'
+      ? { affinityTimeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds || DEFAULT_AFFINITY_TIMEOUT_SECONDS }
+      : {};
+  for (const port of spec.ports ?? []) {
+    if (!port.port) continue;
+    const portName = port.name ?? '';
+    const protocol = protocolOf(port.protocol);
+    out.push({
+      namespace,
+      name,
+      portName,
+      protocol,
+      clusterIP: spec.clusterIP ?? '',
+      port: port.port,
+      ...(withNodePorts && port.nodePort ? { nodePort: port.nodePort } : {}),
+      externalIPs: [...(spec.externalIPs ?? [])].sort(compareIPs),
+      loadBalancerIPs: lbIPs,
+      loadBalancerSourceRanges: lbIPs.length > 0 ? (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => r !== '') : [],
+      ...affinity,
+      endpoints: readyEndpoints(eps, portName, protocol),
+    });
+  }
+  return out.sort((a, b) => cmp(a.portName, b.portName) || cmp(a.protocol, b.protocol));
+}
+
+/**
+ * Builds the service ports again and again (once per sync), handing out the
+ * very same ServicePortState objects for a service whose Service and
+ * Endpoints objects are the ones of the last build: informer caches replace
+ * an object on every change and never modify one, so identity means
+ * unchanged. The rule builder keys its reuse on those objects.
+ */
+export class ServicePortCache {
+  private entries = new Map<string, CacheEntry>();
+  /** The keys of `entries` sorted by namespace, then name; sorted again only when services come or go. */
+  private order: string[] = [];
+
+  /** Every programmable service port, sorted as buildServicePorts sorts them. */
+  build(services: readonly Service[], endpointsByKey: (key: string) => Endpoints | undefined): ServicePortState[] {
+    const next = new Map<string, CacheEntry>();
+    let sameKeys = services.length === this.entries.size;
+    for (const svc of services) {
+      const namespace = svc.metadata?.namespace ?? '';
+      const name = svc.metadata?.name ?? '';
+      const key = `${namespace}/${name}`;
+      const eps = endpointsByKey(key);
+      const last = this.entries.get(key);
+      if (!last) sameKeys = false;
+      next.set(key, last && last.svc === svc && last.eps === eps ? last : { namespace, name, svc, eps, ports: portsOfService(svc, eps) });
+    }
+    this.entries = next;
+    if (!sameKeys || next.size !== this.order.length) {
+      this.order = [...next.keys()].sort((a, b) => {
+        const x = next.get(a);
+        const y = next.get(b);
+        return cmp(x?.namespace ?? '', y?.namespace ?? '') || cmp(x?.name ?? '', y?.name ?? '');
+      });
+    }
+    const out: ServicePortState[] = [];
+    for (const key of this.order) for (const sp of next.get(key)?.ports ?? []) out.push(sp);
+    return out;
+  }
+}
+
+interface CacheEntry {
+  readonly namespace: string;
+  readonly name: string;
+  readonly svc: Service;
+  readonly eps: Endpoints | undefined;
+  /** Sorted by port name, then protocol. */
+  readonly ports: ServicePortState[];
+}
+
 /**
  * Every programmable service port with its ready endpoints, sorted by
  * namespace, name and port name. `endpointsByKey` maps "ns/name" to the
  * service's Endpoints object.
  */
 export function buildServicePorts(services: readonly Service[], endpointsByKey: (key: string) => Endpoints | undefined): ServicePortState[] {
-  const out: ServicePortState[] = [];
-  for (const svc of services) {
-    if (!hasClusterIP(svc)) continue;
-    const namespace = svc.metadata?.namespace ?? '';
-    const name = svc.metadata?.name ?? '';
-    const eps = endpointsByKey(`${namespace}/${name}`);
-    const spec = svc.spec ?? {};
-    const withNodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
-    const lbIPs = loadBalancerIPs(svc);
-    const affinity =
-      spec.sessionAffinity === 'ClientIP'
-        ? { affinityTimeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds || DEFAULT_AFFINITY_TIMEOUT_SECONDS }
-        : {};
-    for (const port of spec.ports ?? []) {
-      if (!port.port) continue;
-      const portName = port.name ?? '';
-      const protocol = protocolOf(port.protocol);
-      out.push({
-        namespace,
-        name,
-        portName,
-        protocol,
-        clusterIP: spec.clusterIP ?? '',
-        port: port.port,
-        ...(withNodePorts && port.nodePort ? { nodePort: port.nodePort } : {}),
-        externalIPs: [...(spec.externalIPs ?? [])].sort(compareIPs),
-        loadBalancerIPs: lbIPs,
-        loadBalancerSourceRanges: lbIPs.length > 0 ? (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => r !== '') : [],
-        ...affinity,
-        endpoints: readyEndpoints(eps, portName, protocol),
-      });
-    }
-  }
-  return out.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || cmp(a.portName, b.portName) || cmp(a.protocol, b.protocol));
+  return new ServicePortCache().build(services, endpointsByKey);
 }
 
 function cmp(a: string, b: string): number {

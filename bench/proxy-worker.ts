@@ -1,0 +1,187 @@
+// The measuring half of bench:proxy; runs inside the bench's own network
+// namespace (bench/proxy.ts starts it there with nsenter), so the iptables it
+// programs are that namespace's. For one size: the real proxier
+// (startProxy, fed by in-memory Services and Endpoints through the real
+// informers) does its full sync into empty tables, then, with it running,
+// single Endpoints changes; beside each, the floor: iptables-restore of the
+// exact text the proxier wrote, the same way (iptables-restore -w --noflush,
+// proxy/iptables.ts) into the same state. Prints one JSON line (WorkerResult).
+//
+// Usage: node proxy-worker.js SERVICES ENDPOINTS REPEATS CHANGES
+
+import { execFileSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { Registry } from 'prom-client';
+import { SharedInformerFactory } from '../client';
+import { ExecIptables, startProxy, type Iptables } from '../proxy';
+import { BenchSource, benchEndpoints, benchService } from './proxy-source';
+
+export interface WorkerResult {
+  readonly services: number;
+  readonly endpoints: number;
+  /** ms, one per repetition: startProxy() to the end of its first iptables-restore. */
+  readonly full_sync_ms: number[];
+  /** ms, one per repetition: iptables-restore of the first sync's text into empty tables. */
+  readonly restore_floor_ms: number[];
+  /** ms, one per change: the Endpoints change delivered to the watch, to the end of the restore it caused. */
+  readonly one_change_ms: number[];
+  /** ms, one per change: iptables-restore of that sync's text again, in the same state. */
+  readonly one_change_floor_ms: number[];
+  /** Lines of the full sync's iptables-restore input, and its rules (-A lines). */
+  readonly restore_lines: number;
+  readonly rules: number;
+  /** Lines of each change's restore input. */
+  readonly one_change_lines: number[];
+}
+
+/** The real iptables, remembering when each restore ended and what it wrote. */
+class TimedIptables implements Iptables {
+  private readonly real = new ExecIptables();
+  private waiters: ((r: { input: string; at: number }) => void)[] = [];
+
+  save(): Promise<string> {
+    return this.real.save();
+  }
+
+  async restore(input: string): Promise<void> {
+    await this.real.restore(input);
+    const at = performance.now();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w({ input, at });
+  }
+
+  /** The next restore to complete. */
+  nextRestore(): Promise<{ input: string; at: number }> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+/** Empties the namespace's filter and nat tables (iptables-restore without --noflush flushes and deletes every chain). */
+function resetTables(): void {
+  execFileSync('iptables-restore', ['-w', '5'], { input: '*filter\nCOMMIT\n*nat\nCOMMIT\n' });
+}
+
+function fill(source: BenchSource, services: number, endpoints: number): void {
+  for (let i = 0; i < services; i++) {
+    source.services.upsert(benchService(i));
+    source.endpoints.upsert(benchEndpoints(i, i * endpoints, endpoints));
+  }
+}
+
+/** Lines of `text` starting with `prefix`, without splitting it (a full sync's text is 25 MB at 10,000 services). */
+function countLines(text: string, prefix: string): number {
+  let n = 0;
+  for (let at = 0; at < text.length;) {
+    const end = text.indexOf('\n', at);
+    if (text.startsWith(prefix, at)) n++;
+    if (end < 0) break;
+    at = end + 1;
+  }
+  return n;
+}
+
+/** A full garbage collection when node runs with --expose-gc (bench/proxy.ts starts the worker so). */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+async function timedRestore(input: string): Promise<number> {
+  const t0 = performance.now();
+  await new ExecIptables().restore(input);
+  return performance.now() - t0;
+}
+
+function progress(msg: string): void {
+  process.stderr.write(`bench:proxy: ${msg}\n`);
+}
+
+async function measure(services: number, endpoints: number, repeats: number, changes: number): Promise<WorkerResult> {
+  const result = {
+    services,
+    endpoints,
+    full_sync_ms: [] as number[],
+    restore_floor_ms: [] as number[],
+    one_change_ms: [] as number[],
+    one_change_floor_ms: [] as number[],
+    restore_lines: 0,
+    rules: 0,
+    one_change_lines: [] as number[],
+  };
+  for (let rep = 0; rep < repeats; rep++) {
+    resetTables();
+    const source = new BenchSource();
+    fill(source, services, endpoints);
+    const iptables = new TimedIptables();
+    const informers = new SharedInformerFactory(source.clientset());
+    const first = iptables.nextRestore();
+    const t0 = performance.now();
+    const proxy = await startProxy({
+      clientset: source.clientset(),
+      informers,
+      nodeName: 'bench',
+      nodeIPs: ['10.250.0.1'],
+      clusterCIDR: '10.128.0.0/10',
+      iptables,
+      // No rate limit: the figure is the sync itself, not the wait kube-proxy's --iptables-min-sync-period adds.
+      minSyncPeriodMs: 0,
+      // No periodic resync inside the measured window.
+      syncPeriodMs: 3_600_000,
+      registry: new Registry(),
+      log: (line) => progress(line),
+    });
+    try {
+      const full = await first;
+      result.full_sync_ms.push(full.at - t0);
+      result.restore_lines = countLines(full.input, '');
+      result.rules = countLines(full.input, '-A ');
+      progress(`${services} services: full sync ${(full.at - t0).toFixed(0)} ms`);
+      // One endpoint added to one service at a time, spread over the services.
+      const counts = new Map<number, number>();
+      for (let c = 0; c < changes; c++) {
+        const svc = ((rep * changes + c) * 7919) % services;
+        const count = (counts.get(svc) ?? endpoints) + 1;
+        counts.set(svc, count);
+        // The proxy at rest when the change comes: the garbage of the set-up (and of the last change) collected first.
+        collectGarbage();
+        const next = iptables.nextRestore();
+        const t1 = performance.now();
+        // The added pod's address is outside every other service's (numbers past services * endpoints).
+        source.endpoints.upsert(benchEndpoints(svc, svc * endpoints, endpoints, services * endpoints + c, count - endpoints));
+        const change = await next;
+        result.one_change_ms.push(change.at - t1);
+        result.one_change_lines.push(countLines(change.input, ''));
+        result.one_change_floor_ms.push(await timedRestore(change.input));
+      }
+      await proxy.stop();
+      resetTables();
+      result.restore_floor_ms.push(await timedRestore(full.input));
+    } finally {
+      await proxy.stop();
+    }
+  }
+  resetTables();
+  return result;
+}
+
+async function main(): Promise<void> {
+  const [services, endpoints, repeats, changes] = process.argv.slice(2).map(Number);
+  if (!services || !endpoints || !repeats || changes === undefined || Number.isNaN(changes)) {
+    throw new Error('usage: proxy-worker.js SERVICES ENDPOINTS REPEATS CHANGES');
+  }
+  // The proxier's timers are unref'd (in the agent its API connection keeps the process up): hold it up meanwhile.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  try {
+    console.log(JSON.stringify(await measure(services, endpoints, repeats, changes)));
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench:proxy worker: ${String(err)}`);
+    process.exit(1);
+  },
+);
