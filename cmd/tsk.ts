@@ -49,7 +49,7 @@ const roles: Record<string, Role> = {
   },
   'hollow-nodes': {
     summary: 'Run many hollow nodes in one process (as kubemark): real kubelets over an in-memory runtime, for scale tests',
-    load: async () => (await import('../kubelet/index.js')).hollowNodesMain,
+    load: async () => (await import('./hollow-nodes.js')).main,
   },
   runtime: {
     summary: 'Drive the built-in container runtime directly (pull, run, ps, logs, exec, ...)',

@@ -2,7 +2,8 @@
 // and renew their Leases, the scheduler spreads an RC's pods over them, the
 // real kubelets run them to Running and Ready with distinct pod IPs from
 // their podCIDRs, the endpoints controller lists them, and scaling down
-// removes them. SIGTERM stops the process cleanly.
+// removes them; each node's proxy built its rules. SIGTERM stops the
+// process cleanly.
 
 import test from 'ava';
 import { spawn } from 'node:child_process';
@@ -93,4 +94,7 @@ test('hollow nodes run an RC: every pod Running and Ready with its own IP, in th
 
   hollow.kill('SIGTERM');
   t.is(await exited, 0, `tsk hollow-nodes exits 0 on SIGTERM:\n${err}`);
+  const built = /the proxies built (\d+) rule sets \(([\d.]+) MiB/.exec(err);
+  t.true(Number(built?.[1]) >= NODES, `every node's proxy synced at least once: ${built?.[0] ?? err.slice(-500)}`);
+  t.true(Number(built?.[2]) > 0);
 });

@@ -10,5 +10,4 @@ export { ipRunner, type IpRunner } from './routes/node-routes';
 export { startRouteSyncer, type RouteSyncer, type RouteSyncerOptions } from './routes/route-syncer';
 export { hostGwBackend, vxlanBackend, POD_NETWORK_BACKENDS, type PodNetworkBackend, type RoutesBackend, type VxlanBackendOptions } from './routes/backends';
 export { underlayDevice, VXLAN_OVERHEAD } from './routes/vxlan';
-export { hollowNodesMain } from './hollow/main';
-export { startHollowNodes, hollowMachine, type HollowNodes, type HollowNodesOptions } from './hollow/nodes';
+export { startHollowNodes, hollowMachine, hollowNodeIP, type HollowCompanion, type HollowNodes, type HollowNodesOptions } from './hollow/nodes';

@@ -7,3 +7,4 @@ export { FLAG_HELP, UsageError, parseFlags, type ProxyFlags } from './flags';
 export { startProxy, type ProxyOptions, type RunningProxy } from './proxier';
 export { listenProxyHealthServer } from './health';
 export { ExecIptables, type Iptables } from './iptables';
+export { DiscardingIptables } from './discarding-iptables';

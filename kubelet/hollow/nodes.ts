@@ -1,22 +1,31 @@
 // A set of hollow nodes in one process (Kubernetes' kubemark): each is the
 // real kubelet (registration, status and Lease heartbeats at their real
 // intervals, pod workers, status manager, relist) over HollowRuntime,
-// HollowImages and HollowNetwork. They share one connection and one
+// HollowImages and HollowNetwork, plus what the caller starts beside it
+// (`tsk hollow-nodes` adds a proxy). They share one connection and one
 // informer factory, so cluster-wide caches (Services) are held once while
-// each node still watches its own pods.
+// each node still watches its own pods. Node i reports the InternalIP
+// 198.18.X.Y (RFC 2544's benchmarking range): an address nothing sends to.
 
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { SharedInformerFactory, type Clientset } from '../../client';
-import { errorMessage } from '../../util/errors';
+import type { Clientset, SharedInformerFactory } from '../../client';
+import { formatIPv4, parseIPv4 } from '../../util/ipv4';
 import { startKubelet, type RunningKubelet } from '../kubelet';
 import type { MachineInfo } from '../node-status';
 import { HollowImages } from './images';
 import { HollowNetwork } from './network';
 import { HollowRuntime } from './runtime';
 
+/** Something started beside a hollow node's kubelet (its proxy), stopped with it. */
+export interface HollowCompanion {
+  stop(): Promise<void>;
+}
+
 export interface HollowNodesOptions {
   clientset: Clientset;
+  /** Shared by every node; the caller starts and stops it. */
+  informers: SharedInformerFactory;
   count: number;
   /** Node names are PREFIX0, PREFIX1, ... */
   namePrefix: string;
@@ -29,6 +38,8 @@ export interface HollowNodesOptions {
   nodeLeaseDurationSeconds?: number;
   /** How many nodes register at once. */
   startConcurrency: number;
+  /** Started after each node's kubelet, with the node's name and InternalIP. */
+  companion?: (nodeName: string, nodeIP: string) => Promise<HollowCompanion>;
   /** Called after each node has started, with how many have. */
   onStarted?: (started: number) => void;
   log: (line: string) => void;
@@ -36,6 +47,7 @@ export interface HollowNodesOptions {
 
 export interface HollowNodes {
   readonly kubelets: readonly RunningKubelet[];
+  readonly companions: readonly HollowCompanion[];
   stop(): Promise<void>;
 }
 
@@ -44,18 +56,26 @@ export function hollowMachine(cpus: number, memoryKi: number): MachineInfo {
   return { cpus, memoryKi, kernelVersion: 'hollow', osImage: 'tsk hollow node', architecture: 'amd64', machineID: 'hollow', bootID: 'hollow' };
 }
 
-async function startOne(o: HollowNodesOptions, informers: SharedInformerFactory, i: number): Promise<RunningKubelet> {
+const FIRST_NODE_IP = parseIPv4('198.18.0.1') ?? 0;
+
+/** The InternalIP of hollow node i (198.18.0.1 onwards, 131,070 of them). */
+export function hollowNodeIP(i: number): string {
+  return formatIPv4(FIRST_NODE_IP + i);
+}
+
+async function startOne(o: HollowNodesOptions, i: number): Promise<RunningKubelet> {
   const nodeName = `${o.namePrefix}${i}`;
   const dataDir = path.join(o.dataDir, nodeName);
   await mkdir(dataDir, { recursive: true });
   const network = new HollowNetwork();
   return startKubelet({
     clientset: o.clientset,
-    informers,
+    informers: o.informers,
     runtime: new HollowRuntime(network, `${i.toString(16)}-`),
     images: new HollowImages(),
     network,
     nodeName,
+    nodeIP: hollowNodeIP(i),
     dataDir,
     maxPods: o.maxPods,
     machine: o.machine,
@@ -69,17 +89,18 @@ async function startOne(o: HollowNodesOptions, informers: SharedInformerFactory,
 
 /** Starts `count` hollow nodes, `startConcurrency` at a time; on a failure stops those started and throws. */
 export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNodes> {
-  const informers = new SharedInformerFactory(o.clientset, { onError: (err, ctx) => o.log(`informer: ${ctx}: ${errorMessage(err)}`) });
   const kubelets: RunningKubelet[] = [];
+  const companions: HollowCompanion[] = [];
   const stop = async (): Promise<void> => {
+    await Promise.all(companions.map((c) => c.stop()));
     await Promise.all(kubelets.map((k) => k.stop()));
-    await informers.stop();
   };
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < o.count) {
       const i = next++;
-      kubelets.push(await startOne(o, informers, i));
+      kubelets.push(await startOne(o, i));
+      if (o.companion) companions.push(await o.companion(`${o.namePrefix}${i}`, hollowNodeIP(i)));
       o.onStarted?.(kubelets.length);
     }
   };
@@ -90,5 +111,5 @@ export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNod
     await stop();
     throw err;
   }
-  return { kubelets, stop };
+  return { kubelets, companions, stop };
 }

@@ -1,7 +1,7 @@
 // Flags of `tsk hollow-nodes` (Kubernetes' kubemark hollow node, many per process).
 
-import { parseQuantity } from '../../api/quantity';
-import { durationMs, parseFlagValues, serverAddress, UsageError } from '../../util/flags';
+import { parseQuantity } from '../api/quantity';
+import { durationMs, parseFlagValues, serverAddress, UsageError } from '../util/flags';
 
 export interface HollowFlags {
   count: number;
@@ -16,6 +16,10 @@ export interface HollowFlags {
   nodeStatusUpdateFrequencyMs: number;
   nodeLeaseDurationSeconds: number;
   startConcurrency: number;
+  /** Run a proxy beside each kubelet (rules built, not applied). */
+  proxy: boolean;
+  proxySyncPeriodMs: number;
+  proxyMinSyncPeriodMs: number;
   help: boolean;
 }
 
@@ -24,8 +28,9 @@ export const HOLLOW_HELP = `Usage: tsk hollow-nodes --count N [FLAGS]
 Runs N hollow nodes in this process, as Kubernetes' kubemark: each is the real
 kubelet (registration, status and Lease heartbeats at the real intervals, pod
 workers and status updates) over an in-memory runtime, so pods bound to it go
-Running and Ready, and go away when deleted, with no container started. For
-scale tests of the control plane; it prints the memory each hollow node takes.
+Running and Ready, and go away when deleted, with no container started, and the
+real proxy, whose iptables rules are built and dropped. For scale tests of the
+control plane; it prints the memory each hollow node takes.
 
 Flags:
   --count N                              how many nodes (required)
@@ -41,6 +46,9 @@ Flags:
   --node-status-update-frequency DUR     as the kubelet's (default 10s)
   --node-lease-duration-seconds N        as the kubelet's (default 40)
   --start-concurrency N                  nodes registering at once (default 50)
+  --proxy[=true|false]                   a proxy beside each kubelet (default true)
+  --proxy-sync-period DUR                the proxies' full resync period (default 30s)
+  --proxy-min-sync-period DUR            the shortest time between two syncs of a proxy (default 1s)
   -h, --help                             print this help`;
 
 function positiveInt(flag: string, value: string): number {
@@ -72,10 +80,14 @@ export function parseHollowFlags(argv: string[]): HollowFlags {
     'node-status-update-frequency': { type: 'string', default: '10s' },
     'node-lease-duration-seconds': { type: 'string', default: '40' },
     'start-concurrency': { type: 'string', default: '50' },
+    proxy: { type: 'string', default: 'true' },
+    'proxy-sync-period': { type: 'string', default: '30s' },
+    'proxy-min-sync-period': { type: 'string', default: '1s' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   if (v.help) return { help: true } as HollowFlags;
   if (v.count === undefined) throw new UsageError('--count is required');
+  if (v.proxy !== 'true' && v.proxy !== 'false') throw new UsageError(`--proxy: "${v.proxy}" must be true or false`);
   if (!/^[a-z0-9]([-a-z0-9]*)?$/.test(v['name-prefix']))
     throw new UsageError(`--name-prefix: "${v['name-prefix']}" must be lower-case letters, digits and '-'`);
   return {
@@ -90,6 +102,9 @@ export function parseHollowFlags(argv: string[]): HollowFlags {
     nodeStatusUpdateFrequencyMs: durationMs('node-status-update-frequency', v['node-status-update-frequency'], { positive: true }),
     nodeLeaseDurationSeconds: positiveInt('node-lease-duration-seconds', v['node-lease-duration-seconds']),
     startConcurrency: positiveInt('start-concurrency', v['start-concurrency']),
+    proxy: v.proxy === 'true',
+    proxySyncPeriodMs: durationMs('proxy-sync-period', v['proxy-sync-period'], { atLeast: '1s' }),
+    proxyMinSyncPeriodMs: durationMs('proxy-min-sync-period', v['proxy-min-sync-period']),
     help: false,
   };
 }

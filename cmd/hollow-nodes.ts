@@ -1,0 +1,117 @@
+// `tsk hollow-nodes`: start N hollow nodes (the kubelet's, kubelet/hollow),
+// each with the real proxy beside it over DiscardingIptables, report what
+// they cost, run until SIGINT/SIGTERM, then stop them (their Nodes stay in
+// the API, as a stopped kubelet's do) and remove a temporary data directory.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Clientset, SharedInformerFactory, resolveClient } from '../client';
+import { hollowMachine, startHollowNodes, type HollowCompanion } from '../kubelet';
+import { DiscardingIptables, startProxy } from '../proxy';
+import { runCommand } from '../util/cli/command';
+import { errorMessage } from '../util/errors';
+import { onShutdownSignals } from '../util/signals';
+import { HOLLOW_HELP, parseHollowFlags, type HollowFlags } from './hollow-flags';
+
+function log(line: string): void {
+  console.error(`tsk hollow-nodes: ${line}`);
+}
+
+export function main(argv: string[]): Promise<number> {
+  return runCommand({ name: 'tsk hollow-nodes', parse: parseHollowFlags, help: HOLLOW_HELP, usageShowsHelp: true, run }, argv);
+}
+
+const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+
+/** Per-node lines would drown the output at thousands of nodes: only failures and warnings pass. */
+function quiet(line: string): void {
+  if (/fail|error|warn/i.test(line)) log(line);
+}
+
+/** A hollow node's proxy: the real proxier, its rules built and dropped. */
+function hollowProxy(
+  flags: HollowFlags,
+  clientset: Clientset,
+  informers: SharedInformerFactory,
+  tables: DiscardingIptables[],
+): (nodeName: string, nodeIP: string) => Promise<HollowCompanion> {
+  return async (nodeName, nodeIP) => {
+    const iptables = new DiscardingIptables();
+    tables.push(iptables);
+    return startProxy({
+      clientset,
+      informers,
+      nodeName,
+      nodeIPs: [nodeIP],
+      iptables,
+      conntrack: { deleteFlows: async () => undefined },
+      syncPeriodMs: flags.proxySyncPeriodMs,
+      minSyncPeriodMs: flags.proxyMinSyncPeriodMs,
+      stopInformers: false,
+      log: (line) => quiet(`${nodeName} proxy: ${line}`),
+    });
+  };
+}
+
+async function run(flags: HollowFlags): Promise<number> {
+  const target = await resolveClient({ server: flags.server, kubeconfig: flags.kubeconfig });
+  if (target.warning !== undefined) log(`warning: ${target.warning}`);
+  const temporary = flags.dataDir === undefined;
+  const dataDir = flags.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'tsk-hollow-')));
+  const clientset = new Clientset(target.server, target.credentials);
+  const informers = new SharedInformerFactory(clientset, { onError: (err, ctx) => log(`informer: ${ctx}: ${errorMessage(err)}`) });
+  const shutdown = onShutdownSignals();
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  const tables: DiscardingIptables[] = [];
+  try {
+    global.gc?.();
+    const before = process.memoryUsage();
+    const startedAt = Date.now();
+    let reported = 0;
+    const nodes = await startHollowNodes({
+      clientset,
+      informers,
+      count: flags.count,
+      namePrefix: flags.namePrefix,
+      dataDir,
+      maxPods: flags.maxPods,
+      machine: hollowMachine(flags.cpus, flags.memoryKi),
+      nodeStatusUpdateFrequencyMs: flags.nodeStatusUpdateFrequencyMs,
+      nodeLeaseDurationSeconds: flags.nodeLeaseDurationSeconds,
+      startConcurrency: flags.startConcurrency,
+      ...(flags.proxy ? { companion: hollowProxy(flags, clientset, informers, tables) } : {}),
+      onStarted: (n) => {
+        // Progress every tenth, as a long start must show it.
+        if (n === flags.count || n - reported >= Math.max(1, Math.floor(flags.count / 10))) {
+          reported = n;
+          log(`${n}/${flags.count} hollow nodes started (${((Date.now() - startedAt) / 1000).toFixed(1)}s)`);
+        }
+      },
+      log: quiet,
+    });
+    global.gc?.();
+    const after = process.memoryUsage();
+    const perNode = (after.rss - before.rss) / flags.count;
+    log(
+      `${flags.count} hollow nodes${flags.proxy ? ' with proxies' : ''} running in ${((Date.now() - startedAt) / 1000).toFixed(1)}s: ` +
+        `RSS ${mib(after.rss)} MiB, heap ${mib(after.heapUsed)} MiB, ${(perNode / 1024).toFixed(0)} KiB RSS per node`,
+    );
+    console.log(JSON.stringify({ nodes: flags.count, proxies: flags.proxy, rss_mb: Number(mib(after.rss)), rss_per_node_kib: Math.round(perNode / 1024) }));
+    await shutdown.received;
+    log('stopping');
+    await nodes.stop();
+    if (flags.proxy) {
+      const restores = tables.reduce((n, t) => n + t.restores, 0);
+      const bytes = tables.reduce((n, t) => n + t.bytes, 0);
+      log(`the proxies built ${restores} rule sets (${mib(bytes)} MiB of iptables-restore input, dropped)`);
+    }
+    return 0;
+  } finally {
+    clearInterval(keepAlive);
+    shutdown.dispose();
+    await informers.stop();
+    clientset.close();
+    if (temporary) await rm(dataDir, { recursive: true, force: true });
+  }
+}
