@@ -1,0 +1,86 @@
+// Taking the snapshot the invariants are checked on: the API's lists, and
+// the containers each node's runtime runs (read from the node's runtime
+// state, as `tsk runtime ps` reads it), plus the one check that needs the
+// network: each Service answers on its ClusterIP from inside a node.
+
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Clientset } from '../client';
+import { CgroupManager, ImageStore, NativeRuntime, detectCgroupLayout } from '../kubelet/runtime';
+import type { LabNode } from '../lab';
+import { errorMessage } from '../util/errors';
+import type { ClusterSnapshot, NodeContainer } from './invariants';
+import { readyPodIps } from './invariants';
+import { isChaosNamespace, SERVICE_PORT } from './objects';
+import { violation, type Violation } from './violation';
+
+const exec = promisify(execFile);
+
+/** The running containers of one node, each with its sandbox's pod. */
+export async function nodeContainers(node: LabNode): Promise<NodeContainer[]> {
+  const runtime = new NativeRuntime({
+    dataDir: node.dataDir,
+    images: new ImageStore(node.dataDir),
+    cgroups: new CgroupManager(detectCgroupLayout(), node.cgroupRoot),
+  });
+  const sandboxes = new Map((await runtime.listSandboxes()).map((s) => [s.id, s]));
+  return (await runtime.listContainers({ state: 'running' })).map((c) => {
+    const sb = sandboxes.get(c.sandboxId);
+    return {
+      node: node.name,
+      podUid: sb?.uid ?? `(sandbox ${c.sandboxId} gone)`,
+      pod: sb ? `${sb.namespace}/${sb.name}` : '?',
+      container: c.name,
+      sandboxId: c.sandboxId,
+    };
+  });
+}
+
+export async function takeSnapshot(cs: Clientset, nodes: readonly LabNode[]): Promise<ClusterSnapshot> {
+  const [pods, rcs, services, endpoints, namespaces] = await Promise.all([
+    cs.pods.listAll(),
+    cs.replicationControllers.listAll(),
+    cs.services.listAll(),
+    cs.endpoints.listAll(),
+    cs.namespaces.listAll(),
+  ]);
+  const containers = (await Promise.all(nodes.map(nodeContainers))).flat();
+  return {
+    pods: pods.items ?? [],
+    rcs: rcs.items ?? [],
+    services: services.items ?? [],
+    endpoints: endpoints.items ?? [],
+    namespaces: namespaces.items ?? [],
+    containers,
+  };
+}
+
+/** One HTTP request to the ClusterIP from inside the node's namespace (curl: the host's static busybox wget crashes there); a problem, or undefined when it answered 200. */
+async function answers(node: LabNode, ip: string): Promise<string | undefined> {
+  const url = `http://${ip}:${SERVICE_PORT}/`;
+  try {
+    const r = await exec('ip', ['netns', 'exec', node.netns, 'curl', '-sS', '-m', '3', '-o', '/dev/null', '-w', '%{http_code}', url], { timeout: 10_000 });
+    return r.stdout.trim() === '200' ? undefined : `HTTP ${r.stdout.trim()}`;
+  } catch (err) {
+    const e = err as { stderr?: string };
+    return (e.stderr ?? '').trim() || errorMessage(err);
+  }
+}
+
+/** Every workload Service with ready pods answers on its ClusterIP, from a node (the i-th, turning with each call). */
+export async function checkServicesAnswer(s: ClusterSnapshot, nodes: readonly LabNode[], turn: number): Promise<Violation[]> {
+  const out: Violation[] = [];
+  const gone = new Set(s.namespaces.filter((n) => n.metadata?.deletionTimestamp).map((n) => n.metadata?.name));
+  let i = turn;
+  for (const svc of s.services) {
+    const ns = svc.metadata?.namespace ?? '';
+    const ip = svc.spec?.clusterIP ?? '';
+    if (!isChaosNamespace(ns) || gone.has(ns) || !ip || ip === 'None' || readyPodIps(svc, s.pods).length === 0) continue;
+    const node = nodes[i++ % nodes.length];
+    if (!node) continue;
+    const problem = await answers(node, ip);
+    if (problem)
+      out.push(violation('service-answers', `service ${ns}/${svc.metadata?.name ?? ''} (${ip}:${SERVICE_PORT}) does not answer from ${node.name}: ${problem}`));
+  }
+  return out;
+}
