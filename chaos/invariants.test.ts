@@ -1,6 +1,14 @@
 import test from 'ava';
-import type { Endpoints, Namespace, Pod, ReplicationController, Service } from '../api/gen/tsk/v1/core';
-import { checkEndpoints, checkOrphanContainers, checkPodsOnNodes, checkReplicas, type ClusterSnapshot, type NodeContainer } from './invariants';
+import type { Endpoints, Namespace, Node, Pod, ReplicationController, Service } from '../api/gen/tsk/v1/core';
+import {
+  checkNodesReady,
+  checkEndpoints,
+  checkOrphanContainers,
+  checkPodsOnNodes,
+  checkReplicas,
+  type ClusterSnapshot,
+  type NodeContainer,
+} from './invariants';
 
 const rc = (replicas: number): ReplicationController =>
   ({ metadata: { name: 'web', namespace: 'chaos-1', uid: 'rc1' }, spec: { replicas } }) as ReplicationController;
@@ -33,7 +41,7 @@ const container = (p: string, node = 'n1', sandboxId = `sb-${p}`): NodeContainer
 });
 
 function snap(s: Partial<ClusterSnapshot>): ClusterSnapshot {
-  return { pods: [], rcs: [], services: [], endpoints: [], namespaces: [], containers: [], ...s };
+  return { pods: [], rcs: [], services: [], endpoints: [], namespaces: [], nodes: [], containers: [], ...s };
 }
 
 test('replicas: exactly spec.replicas pods, all Running and Ready; terminating pods do not count', (t) => {
@@ -88,5 +96,15 @@ test('endpoints list exactly the ready pods of the Service', (t) => {
   t.deepEqual(
     checkEndpoints(snap({ services: [svc], pods })).map((v) => v.text),
     ['service chaos-1/web: endpoints [], its ready pods [10.0.0.1] (no Endpoints object)'],
+  );
+});
+
+test('machines: every lab node has a Ready Node', (t) => {
+  const node = (name: string, status: string): Node =>
+    ({ metadata: { name }, status: { conditions: [{ type: 'Ready', status, reason: status === 'True' ? 'KubeletReady' : 'NodeStatusUnknown' }] } }) as Node;
+  t.deepEqual(checkNodesReady(snap({ nodes: [node('n1', 'True'), node('n2', 'True')] }), ['n1', 'n2']), []);
+  t.deepEqual(
+    checkNodesReady(snap({ nodes: [node('n1', 'Unknown')] }), ['n1', 'n2']).map((v) => v.text),
+    ['node n1 is not Ready (NodeStatusUnknown)', 'node n2 is not Ready (no Node object)'],
   );
 });

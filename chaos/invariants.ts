@@ -3,7 +3,7 @@
 // its violations. The snapshot is taken by observe.ts; the checks that need
 // the network (the Service answers) live there.
 
-import type { Endpoints, Namespace, Pod, ReplicationController, Service } from '../api/gen/tsk/v1/core';
+import type { Endpoints, Namespace, Node, Pod, ReplicationController, Service } from '../api/gen/tsk/v1/core';
 import { isChaosNamespace } from './objects';
 import { violation, type Violation } from './violation';
 
@@ -22,6 +22,7 @@ export interface ClusterSnapshot {
   readonly services: readonly Service[];
   readonly endpoints: readonly Endpoints[];
   readonly namespaces: readonly Namespace[];
+  readonly nodes: readonly Node[];
   /** Every running container of every node. */
   readonly containers: readonly NodeContainer[];
 }
@@ -40,6 +41,17 @@ function labelsMatch(selector: Readonly<Record<string, string>>, labels: Readonl
 
 function terminatingNamespaces(s: ClusterSnapshot): Set<string> {
   return new Set(s.namespaces.filter(terminating).map((n) => n.metadata?.name ?? ''));
+}
+
+/** Every lab node is registered and Ready (its agent runs and reaches a server). */
+export function checkNodesReady(s: ClusterSnapshot, names: readonly string[]): Violation[] {
+  return names.flatMap((name) => {
+    const node = s.nodes.find((n) => n.metadata?.name === name);
+    const ready = node?.status?.conditions?.find((c) => c.type === 'Ready');
+    return ready?.status === 'True'
+      ? []
+      : [violation('machines', `node ${name} is not Ready (${node ? (ready?.reason ?? ready?.status ?? 'no Ready condition') : 'no Node object'})`)];
+  });
 }
 
 /** Every RC of the workload has exactly spec.replicas pods, all Running and Ready. */

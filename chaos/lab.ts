@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { busyboxImage, dockerSaveArchive } from '../kubelet/runtime';
 import { planLab, type LabPlan } from '../lab';
-import type { Clientset } from '../client';
+import { Clientset, resolveClient } from '../client';
 import { etcdPidFile, isEtcdOf } from '../util/etcd-process';
 import { IMAGE } from './objects';
 
@@ -64,15 +64,29 @@ export async function upChaosLab(lab: ChaosLab): Promise<void> {
   await labCommand(lab, 'load', archive);
 }
 
-/** kill -9 of a server's embedded etcd (its pid file, checked against its command line so no stranger is killed); returns its pid. */
-export async function killEtcd(lab: ChaosLab, server: string): Promise<number> {
+/** The pid of a server's running embedded etcd (its pid file, checked against its command line), or undefined. */
+export async function etcdPid(lab: ChaosLab, server: string): Promise<number | undefined> {
   const s = lab.plan.servers.find((x) => x.name === server);
   if (!s) throw new Error(`${server}: not a server of lab ${lab.name}`);
   const pid = Number((await readFile(etcdPidFile(s.dataDir), 'utf8').catch(() => '')).trim());
   const cmdline = pid > 0 ? (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0') : [];
-  if (!(pid > 0) || !isEtcdOf(cmdline, s.dataDir)) throw new Error(`${server}: no running etcd (pid file ${etcdPidFile(s.dataDir)})`);
+  return pid > 0 && isEtcdOf(cmdline, s.dataDir) ? pid : undefined;
+}
+
+/** kill -9 of a server's embedded etcd (only a pid whose command line is that etcd: no stranger is killed); returns its pid. */
+export async function killEtcd(lab: ChaosLab, server: string): Promise<number> {
+  const pid = await etcdPid(lab, server);
+  if (pid === undefined) throw new Error(`${server}: no running etcd to kill`);
   process.kill(pid, 'SIGKILL');
   return pid;
+}
+
+/** Clients of each server alone (its own socket), to tell whether each answers. */
+export async function serverClients(lab: ChaosLab): Promise<Map<string, Clientset>> {
+  const target = await resolveClient({ kubeconfig: lab.kubeconfig });
+  const out = new Map<string, Clientset>();
+  for (const s of lab.plan.servers) if (s.ha) out.set(s.name, new Clientset(`unix:${s.ha.apiSocket}`, { ...target.credentials, deadlineMs: 5000 }));
+  return out;
 }
 
 /** The server whose scheduler holds the kube-scheduler Lease: the one whose log names the holder's identity. */

@@ -11,6 +11,7 @@ import type { LabNode } from '../lab';
 import { errorMessage } from '../util/errors';
 import type { ClusterSnapshot, NodeContainer } from './invariants';
 import { readyPodIps } from './invariants';
+import { etcdPid, type ChaosLab } from './lab';
 import { isChaosNamespace, SERVICE_PORT } from './objects';
 import { violation, type Violation } from './violation';
 
@@ -37,12 +38,13 @@ export async function nodeContainers(node: LabNode): Promise<NodeContainer[]> {
 }
 
 export async function takeSnapshot(cs: Clientset, nodes: readonly LabNode[]): Promise<ClusterSnapshot> {
-  const [pods, rcs, services, endpoints, namespaces] = await Promise.all([
+  const [pods, rcs, services, endpoints, namespaces, nodeList] = await Promise.all([
     cs.pods.listAll(),
     cs.replicationControllers.listAll(),
     cs.services.listAll(),
     cs.endpoints.listAll(),
     cs.namespaces.listAll(),
+    cs.nodes.listAll(),
   ]);
   const containers = (await Promise.all(nodes.map(nodeContainers))).flat();
   return {
@@ -51,6 +53,7 @@ export async function takeSnapshot(cs: Clientset, nodes: readonly LabNode[]): Pr
     services: services.items ?? [],
     endpoints: endpoints.items ?? [],
     namespaces: namespaces.items ?? [],
+    nodes: nodeList.items ?? [],
     containers,
   };
 }
@@ -81,6 +84,24 @@ export async function checkServicesAnswer(s: ClusterSnapshot, nodes: readonly La
     const problem = await answers(node, ip);
     if (problem)
       out.push(violation('service-answers', `service ${ns}/${svc.metadata?.name ?? ''} (${ip}:${SERVICE_PORT}) does not answer from ${node.name}: ${problem}`));
+  }
+  return out;
+}
+
+/** Every server of the lab answers on its own socket, and its embedded etcd runs (a killed one was restarted by its server). */
+export async function checkServers(lab: ChaosLab, clients: ReadonlyMap<string, Clientset>): Promise<Violation[]> {
+  const out: Violation[] = [];
+  for (const s of lab.plan.servers) {
+    const etcd = await etcdPid(lab, s.name);
+    if (etcd === undefined) out.push(violation('machines', `${s.name}: its embedded etcd does not run`));
+    const cs = clients.get(s.name);
+    const problem = cs
+      ? await cs.namespaces.get('default').then(
+          () => undefined,
+          (err: unknown) => errorMessage(err),
+        )
+      : 'no client';
+    if (problem !== undefined) out.push(violation('machines', `${s.name} does not answer on its socket: ${problem}`));
   }
   return out;
 }

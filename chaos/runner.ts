@@ -6,16 +6,17 @@
 // (the heal; for an etcd member, its kill: the server restarts it).
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AlreadyExistsError } from '../api/errors';
 import type { Pod } from '../api/gen/tsk/v1/core';
 import type { ApiObject } from '../api/kinds';
 import { Clientset, resolveClient, type ResourceClient } from '../client';
 import { errorMessage } from '../util/errors';
 import { CallLog } from './calls';
 import { planFaults, type FaultPlan } from './faults';
-import { checkSnapshot, type ClusterSnapshot } from './invariants';
-import { killEtcd, labCommand, schedulerLeader, type ChaosLab } from './lab';
+import { checkNodesReady, checkSnapshot, type ClusterSnapshot } from './invariants';
+import { killEtcd, labCommand, schedulerLeader, serverClients, type ChaosLab } from './lab';
 import { lostObjects, ledgerKey, Ledger, type Observed } from './ledger';
-import { checkServicesAnswer, takeSnapshot } from './observe';
+import { checkServers, checkServicesAnswer, takeSnapshot } from './observe';
 import { IMAGE } from './objects';
 import { summarize, type RoundResult } from './report';
 import { pick, seededRng, type Rng } from './rng';
@@ -45,6 +46,8 @@ interface Session {
   readonly rng: Rng;
   readonly workload: Workload;
   readonly recorders: readonly WatchRecorder[];
+  /** One client per server, on its own socket. */
+  readonly servers: ReadonlyMap<string, Clientset>;
   /** Watch violations already counted in a round. */
   watchSeen: number;
   callsSeen: number;
@@ -69,7 +72,15 @@ async function pollInvariants(se: Session): Promise<Violation[]> {
   } catch (err) {
     return [violation('api-calls', `cannot take a snapshot: ${errorMessage(err)}`)];
   }
-  const found = [...checkSnapshot(snap), ...lostObjects(se.workload.ledger.snapshot(), observed(snap))];
+  const found = [
+    ...(await checkServers(se.lab, se.servers)),
+    ...checkNodesReady(
+      snap,
+      se.lab.plan.nodes.map((n) => n.name),
+    ),
+    ...checkSnapshot(snap),
+    ...lostObjects(se.workload.ledger.snapshot(), observed(snap)),
+  ];
   if (found.length > 0) return found;
   const answers = await checkServicesAnswer(snap, se.lab.plan.nodes, se.turn++);
   if (answers.length > 0) return answers;
@@ -120,20 +131,28 @@ function probePod(name: string): Pod {
   } as Pod;
 }
 
+/** Creates the probe pod until the API takes it; true once it exists. */
+function createProbe(cs: Clientset, name: string): Promise<boolean> {
+  return cs.pods.create(probePod(name)).then(
+    () => true,
+    (err: unknown) => err instanceof AlreadyExistsError,
+  );
+}
+
 /** Seconds from `since` until a pod created now is bound (the scheduling gap after the leader's death); the pod is deleted after. */
-async function schedulingGap(cs: Clientset, name: string, since: number, timeoutMs = 90_000): Promise<number | undefined> {
+async function schedulingGap(cs: Clientset, name: string, since: number, log: (line: string) => void, timeoutMs = 90_000): Promise<number | undefined> {
   const deadline = since + timeoutMs;
-  let created = false;
+  const secs = (t: number): string => ((t - since) / 1000).toFixed(1);
+  let created: number | undefined;
   try {
     while (Date.now() < deadline) {
-      if (!created)
-        created = await cs.pods.create(probePod(name)).then(
-          () => true,
-          (err: unknown) => (err as Error).name === 'AlreadyExistsError',
-        );
-      if (created) {
+      if (created === undefined && (await createProbe(cs, name))) created = Date.now();
+      if (created !== undefined) {
         const pod = await cs.pods.get(name, 'default').catch(() => undefined);
-        if (pod?.spec?.nodeName) return (Date.now() - since) / 1000;
+        if (pod?.spec?.nodeName) {
+          log(`  scheduling gap: the probe pod was created ${secs(created)}s and bound ${secs(Date.now())}s after the leader's kill`);
+          return (Date.now() - since) / 1000;
+        }
       }
       await sleep(250);
     }
@@ -159,7 +178,7 @@ async function injectFault(se: Session, f: FaultPlan, round: number): Promise<{ 
       const target = f.target ?? leader ?? pick(se.rng, servers);
       await labCommand(se.lab, 'kill', target);
       const killedAt = Date.now();
-      const gap = leader === target ? schedulingGap(se.cs, `chaos-sched-probe-${round}`, killedAt) : undefined;
+      const gap = leader === target ? schedulingGap(se.cs, `chaos-sched-probe-${round}`, killedAt, se.lab.log) : undefined;
       await sleep(f.downMs);
       await labCommand(se.lab, 'start', target);
       return { target, restoredAt: Date.now(), ...(gap ? { gap } : {}) };
@@ -201,7 +220,8 @@ export async function runChaos(lab: ChaosLab, o: RunOptions): Promise<RunResult>
   const workload = new Workload(cs, rng, new Ledger(), new CallLog());
   const kinds: ResourceClient<ApiObject>[] = [cs.pods, cs.replicationControllers, cs.services] as unknown as ResourceClient<ApiObject>[];
   const recorders = kinds.map((k) => new WatchRecorder(k, (line) => lab.log(`  ${line}`)));
-  const se: Session = { lab, cs, rng, workload, recorders, watchSeen: 0, callsSeen: 0, turn: 0 };
+  const servers = await serverClients(lab);
+  const se: Session = { lab, cs, rng, workload, recorders, servers, watchSeen: 0, callsSeen: 0, turn: 0 };
   const deadlineMs = o.convergeTimeoutMs ?? 120_000;
   try {
     for (const r of recorders) r.start();
@@ -236,6 +256,7 @@ export async function runChaos(lab: ChaosLab, o: RunOptions): Promise<RunResult>
     return { rounds: rows, summary, finalViolations };
   } finally {
     await Promise.all(recorders.map((r) => r.stop()));
+    for (const c of servers.values()) c.close();
     cs.close();
   }
 }

@@ -1,7 +1,8 @@
 // What every invariant checker returns: a list of violations, each naming its
 // invariant and saying in a sentence what is wrong. An empty list: it holds.
 
-export type Invariant = 'replicas' | 'pods-on-nodes' | 'orphan-containers' | 'endpoints' | 'service-answers' | 'lost-objects' | 'watch' | 'api-calls';
+export type Invariant =
+  'machines' | 'replicas' | 'pods-on-nodes' | 'orphan-containers' | 'endpoints' | 'service-answers' | 'lost-objects' | 'watch' | 'api-calls';
 
 export interface Violation {
   readonly invariant: Invariant;
