@@ -41,7 +41,7 @@ const container = (p: string, node = 'n1', sandboxId = `sb-${p}`): NodeContainer
 });
 
 function snap(s: Partial<ClusterSnapshot>): ClusterSnapshot {
-  return { pods: [], rcs: [], services: [], endpoints: [], namespaces: [], nodes: [], containers: [], ...s };
+  return { pods: [], rcs: [], services: [], endpoints: [], namespaces: [], nodes: [], configMaps: [], containers: [], ...s };
 }
 
 test('replicas: exactly spec.replicas pods, all Running and Ready; terminating pods do not count', (t) => {

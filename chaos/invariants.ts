@@ -3,7 +3,7 @@
 // its violations. The snapshot is taken by observe.ts; the checks that need
 // the network (the Service answers) live there.
 
-import type { Endpoints, Namespace, Node, Pod, ReplicationController, Service } from '../api/gen/tsk/v1/core';
+import type { ConfigMap, Endpoints, Namespace, Node, Pod, ReplicationController, Service } from '../api/gen/tsk/v1/core';
 import { isChaosNamespace } from './objects';
 import { violation, type Violation } from './violation';
 
@@ -23,6 +23,8 @@ export interface ClusterSnapshot {
   readonly endpoints: readonly Endpoints[];
   readonly namespaces: readonly Namespace[];
   readonly nodes: readonly Node[];
+  /** The churn writer's ConfigMaps. */
+  readonly configMaps: readonly ConfigMap[];
   /** Every running container of every node. */
   readonly containers: readonly NodeContainer[];
 }

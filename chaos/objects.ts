@@ -2,7 +2,7 @@
 // busybox httpd replicas and a Service "web" in front of them (the demo's
 // manifests/ in miniature, with a readiness probe so Ready means "answers").
 
-import type { Namespace, ReplicationController, Service } from '../api/gen/tsk/v1/core';
+import type { ConfigMap, Namespace, ReplicationController, Service } from '../api/gen/tsk/v1/core';
 
 export const NAMESPACE_PREFIX = 'chaos-';
 export const APP = 'web';
@@ -53,4 +53,17 @@ export function serviceObject(namespace: string): Service {
 
 export function isChaosNamespace(name: string | undefined): boolean {
   return (name ?? '').startsWith(NAMESPACE_PREFIX);
+}
+
+/** The churn writer's objects: ConfigMaps in "default" with this label, written during every fault. */
+export const CHURN_LABEL = 'tsk-chaos-churn';
+export const CHURN_NAMESPACE = 'default';
+
+export function churnObject(name: string, round: number): ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: CHURN_NAMESPACE, labels: { [CHURN_LABEL]: 'true' } },
+    data: { round: String(round) },
+  };
 }

@@ -12,7 +12,7 @@ import { errorMessage } from '../util/errors';
 import type { ClusterSnapshot, NodeContainer } from './invariants';
 import { readyPodIps } from './invariants';
 import { etcdPid, type ChaosLab } from './lab';
-import { isChaosNamespace, SERVICE_PORT } from './objects';
+import { CHURN_LABEL, CHURN_NAMESPACE, isChaosNamespace, SERVICE_PORT } from './objects';
 import { violation, type Violation } from './violation';
 
 const exec = promisify(execFile);
@@ -38,13 +38,14 @@ export async function nodeContainers(node: LabNode): Promise<NodeContainer[]> {
 }
 
 export async function takeSnapshot(cs: Clientset, nodes: readonly LabNode[]): Promise<ClusterSnapshot> {
-  const [pods, rcs, services, endpoints, namespaces, nodeList] = await Promise.all([
+  const [pods, rcs, services, endpoints, namespaces, nodeList, configMaps] = await Promise.all([
     cs.pods.listAll(),
     cs.replicationControllers.listAll(),
     cs.services.listAll(),
     cs.endpoints.listAll(),
     cs.namespaces.listAll(),
     cs.nodes.listAll(),
+    cs.configMaps.listAll({ namespace: CHURN_NAMESPACE, labelSelector: CHURN_LABEL }),
   ]);
   const containers = (await Promise.all(nodes.map(nodeContainers))).flat();
   return {
@@ -54,6 +55,7 @@ export async function takeSnapshot(cs: Clientset, nodes: readonly LabNode[]): Pr
     endpoints: endpoints.items ?? [],
     namespaces: namespaces.items ?? [],
     nodes: nodeList.items ?? [],
+    configMaps: configMaps.items ?? [],
     containers,
   };
 }

@@ -61,6 +61,7 @@ function observed(s: ClusterSnapshot): Map<string, Observed> {
   for (const rc of s.rcs)
     out.set(ledgerKey('ReplicationController', rc.metadata?.namespace ?? '', rc.metadata?.name ?? ''), { replicas: rc.spec?.replicas ?? 1 });
   for (const svc of s.services) out.set(ledgerKey('Service', svc.metadata?.namespace ?? '', svc.metadata?.name ?? ''), {});
+  for (const cm of s.configMaps) out.set(ledgerKey('ConfigMap', cm.metadata?.namespace ?? '', cm.metadata?.name ?? ''), {});
   return out;
 }
 
@@ -196,9 +197,12 @@ async function injectFault(se: Session, f: FaultPlan, round: number): Promise<{ 
 
 async function runRound(se: Session, f: FaultPlan, round: number, deadlineMs: number): Promise<RoundResult> {
   const step = se.workload.step();
+  let restored = false;
+  const churn = se.workload.churn(round, () => restored);
   await sleep(f.afterMs);
-  const injected = await injectFault(se, f, round);
+  const injected = await injectFault(se, f, round).finally(() => (restored = true));
   const change = await step;
+  await churn;
   const gap = await injected.gap;
   const result = await converge(se, deadlineMs);
   return {

@@ -4,11 +4,12 @@
 // into the ledger; a failed one makes its object "unknown" there, and the
 // workload reads the object back before it acts on it again.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clientset } from '../client';
 import { ConflictError, NotFoundError } from '../api/errors';
 import { CallLog } from './calls';
 import { Ledger, ledgerKey } from './ledger';
-import { APP, NAMESPACE_PREFIX, namespaceObject, rcObject, serviceObject } from './objects';
+import { APP, CHURN_NAMESPACE, churnObject, NAMESPACE_PREFIX, namespaceObject, rcObject, serviceObject } from './objects';
 import { pick, randomInt, type Rng } from './rng';
 
 export type WorkloadChange = 'scale' | 'create-namespace' | 'delete-namespace' | 'create-service' | 'delete-service';
@@ -39,6 +40,9 @@ export function chooseChange(rng: Rng, namespaces: number, limits: WorkloadLimit
 export class Workload {
   private readonly apps: AppState[] = [];
   private nextNamespace = 1;
+  private nextChurn = 1;
+  /** The churn writer's ConfigMaps that exist (as far as acknowledged), oldest first. */
+  private readonly churned: string[] = [];
 
   constructor(
     private readonly cs: Clientset,
@@ -125,6 +129,32 @@ export class Workload {
     if (r.ok || r.error instanceof NotFoundError) this.ledger.acknowledge(key, { state: 'absent' });
     else this.ledger.unsure(key);
     return `delete service in ${app.namespace}`;
+  }
+
+  /**
+   * Writes without pause until `stop` says so: creates a ConfigMap, and
+   * deletes the oldest once more than `keep` exist. Many acknowledged writes
+   * land right before, during and after the fault, where a lost one would be.
+   */
+  async churn(round: number, stop: () => boolean, keep = 5): Promise<number> {
+    let writes = 0;
+    while (!stop()) {
+      const name = `chaos-cm-${this.nextChurn++}`;
+      const key = ledgerKey('ConfigMap', CHURN_NAMESPACE, name);
+      await this.write(key, { state: 'present' }, `create configmap ${name}`, () => this.cs.configMaps.create(churnObject(name, round)));
+      if (this.ledger.expectation(key)?.state !== 'unknown') this.churned.push(name);
+      writes++;
+      // A steady trickle, not a flood: the machine is shared with the lab it tests.
+      await sleep(100);
+      const oldest = this.churned.length > keep ? this.churned.shift() : undefined;
+      if (oldest === undefined) continue;
+      const old = ledgerKey('ConfigMap', CHURN_NAMESPACE, oldest);
+      const r = await this.calls.call(`delete configmap ${oldest}`, () => this.cs.configMaps.delete(oldest, { namespace: CHURN_NAMESPACE }));
+      if (r.ok || r.error instanceof NotFoundError) this.ledger.acknowledge(old, { state: 'absent' });
+      else this.ledger.unsure(old);
+      writes++;
+    }
+    return writes;
   }
 
   /** A create: acknowledged, or already there after a retry (unknown whether this call made it, but it exists), or unknown. */
