@@ -164,7 +164,16 @@ async function schedulingGap(cs: Clientset, name: string, since: number, log: (l
 }
 
 /** Injects the fault, waits its delay, and undoes it; returns the target, the time convergence counts from, and the scheduling gap measured. */
-async function injectFault(se: Session, f: FaultPlan, round: number): Promise<{ target: string; restoredAt: number; gap?: Promise<number | undefined> }> {
+interface Injected {
+  readonly target: string;
+  /** When convergence starts counting. */
+  readonly restoredAt: number;
+  readonly gap?: Promise<number | undefined>;
+  /** The fault could not be injected or undone (a machine that died on its own, or would not start again). */
+  readonly failed?: Violation;
+}
+
+async function injectFault(se: Session, f: FaultPlan, round: number): Promise<Injected> {
   const servers = se.lab.plan.servers.map((s) => s.name);
   switch (f.kind) {
     case 'kill-etcd': {
@@ -200,7 +209,12 @@ async function runRound(se: Session, f: FaultPlan, round: number, deadlineMs: nu
   let restored = false;
   const churn = se.workload.churn(round, () => restored);
   await sleep(f.afterMs);
-  const injected = await injectFault(se, f, round).finally(() => (restored = true));
+  const injected = await injectFault(se, f, round)
+    .catch((err: unknown): Injected => {
+      const failed = violation('machines', `${f.kind} ${f.target ?? '(the scheduler leader)'}: ${errorMessage(err)}`);
+      return { target: f.target ?? '?', restoredAt: Date.now(), failed };
+    })
+    .finally(() => (restored = true));
   const change = await step;
   await churn;
   const gap = await injected.gap;
@@ -211,7 +225,7 @@ async function runRound(se: Session, f: FaultPlan, round: number, deadlineMs: nu
     target: injected.target,
     change,
     convergeS: result.at === undefined ? undefined : Math.max(0, (result.at - injected.restoredAt) / 1000),
-    violations: [...result.violations, ...newEventViolations(se)],
+    violations: [...(injected.failed ? [injected.failed] : []), ...result.violations, ...newEventViolations(se)],
     ...(gap !== undefined ? { schedulingGapS: gap } : {}),
   };
 }
