@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { flagBool, flagString, formatFlags, parseCommandLine, UsageError, type FlagSpec } from '../util/flags';
 import { errorMessage } from '../util/errors';
 import { chaosLab, labCommand, upChaosLab, type ChaosLab } from './lab';
-import { formatTable } from './report';
+import { formatTable, type RoundResult } from './report';
 import { runChaos } from './runner';
 
 const FLAGS: readonly FlagSpec[] = [
@@ -52,7 +52,9 @@ export async function runOnFreshLab(
   try {
     log(`==> chaos: lab ${lab.name} in ${dir}, ${flags.rounds} round(s), seed ${flags.seed}`);
     await upChaosLab(lab);
-    const result = await runChaos(lab, { rounds: flags.rounds, seed: flags.seed });
+    // Each row as it is done, on stderr: a long run shows its table so far.
+    const onRound = (r: RoundResult): void => log(`==> ${formatTable([r])[1] ?? ''}`);
+    const result = await runChaos(lab, { rounds: flags.rounds, seed: flags.seed, onRound });
     return { table: formatTable(result.rounds), summary: result.summary };
   } finally {
     await labCommand(lab, 'down').catch((err: unknown) => log(`lab down: ${errorMessage(err)}`));

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Clientset } from '../client';
 import { CgroupManager, ImageStore, NativeRuntime, detectCgroupLayout } from '../kubelet/runtime';
-import type { LabNode } from '../lab';
+import { labStatus, type LabNode } from '../lab';
 import { errorMessage } from '../util/errors';
 import type { ClusterSnapshot, NodeContainer } from './invariants';
 import { readyPodIps } from './invariants';
@@ -88,6 +88,13 @@ export async function checkServicesAnswer(s: ClusterSnapshot, nodes: readonly La
       out.push(violation('service-answers', `service ${ns}/${svc.metadata?.name ?? ''} (${ip}:${SERVICE_PORT}) does not answer from ${node.name}: ${problem}`));
   }
   return out;
+}
+
+/** Every machine of the lab runs: one that exited on its own (not killed by the suite) is a defect, named with its log. */
+export async function checkMachinesRun(lab: ChaosLab): Promise<Violation[]> {
+  const status = await labStatus(lab.name, lab.dataDir);
+  if (!status) return [violation('machines', `lab ${lab.name} has no state`)];
+  return status.machines.filter((m) => m.state !== 'running').map((m) => violation('machines', `${m.name} is ${m.state} (pid ${m.pid}); see its log`));
 }
 
 /** Every server of the lab answers on its own socket, and its embedded etcd runs (a killed one was restarted by its server). */

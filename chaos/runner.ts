@@ -16,7 +16,7 @@ import { planFaults, type FaultPlan } from './faults';
 import { checkNodesReady, checkSnapshot, type ClusterSnapshot } from './invariants';
 import { killEtcd, labCommand, schedulerLeader, serverClients, type ChaosLab } from './lab';
 import { lostObjects, ledgerKey, Ledger, type Observed } from './ledger';
-import { checkServers, checkServicesAnswer, takeSnapshot } from './observe';
+import { checkMachinesRun, checkServers, checkServicesAnswer, takeSnapshot } from './observe';
 import { IMAGE } from './objects';
 import { summarize, type RoundResult } from './report';
 import { pick, seededRng, type Rng } from './rng';
@@ -74,6 +74,7 @@ async function pollInvariants(se: Session): Promise<Violation[]> {
     return [violation('api-calls', `cannot take a snapshot: ${errorMessage(err)}`)];
   }
   const found = [
+    ...(await checkMachinesRun(se.lab)),
     ...(await checkServers(se.lab, se.servers)),
     ...checkNodesReady(
       snap,
