@@ -89,14 +89,23 @@ export async function serverClients(lab: ChaosLab): Promise<Map<string, Clientse
   return out;
 }
 
-/** The server whose scheduler holds the kube-scheduler Lease: the one whose log names the holder's identity. */
+/** The identity the server's current process runs its scheduler's leader election as: the last one its log names. */
+export function currentSchedulerIdentity(log: string): string | undefined {
+  return [...log.matchAll(/kube-scheduler as (\S+)/g)].at(-1)?.[1];
+}
+
+/**
+ * The server whose running scheduler holds the kube-scheduler Lease; undefined
+ * when the holder is no server's current process (a killed one's Lease not
+ * yet expired: killing anyone then would not measure a hand-over).
+ */
 export async function schedulerLeader(lab: ChaosLab, cs: Clientset): Promise<string | undefined> {
   const lease = await cs.leases.get('kube-scheduler', 'kube-system');
   const holder = lease.spec?.holderIdentity;
   if (!holder) return undefined;
   for (const s of lab.plan.servers) {
     const log = await readFile(join(lab.plan.dir, `${s.name}.log`), 'utf8').catch(() => '');
-    if (log.includes(`kube-scheduler as ${holder}`)) return s.name;
+    if (currentSchedulerIdentity(log) === holder) return s.name;
   }
   return undefined;
 }
