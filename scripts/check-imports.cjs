@@ -29,8 +29,10 @@ const allowed = {
   cmd: ['api', 'util', 'client', 'lab', ...components],
   // tsk lab: builds clusters out of tsk's own processes; it may clean up after the runtime.
   lab: ['api', 'util', 'client', 'kubelet'],
-  integration: ['api', 'util', 'client', 'tunnel', 'cmd', 'lab', ...components, 'integration'],
+  integration: ['api', 'util', 'client', 'tunnel', 'cmd', 'lab', 'chaos', ...components, 'integration'],
   bench: ['api', 'util', 'client', 'cmd', 'lab', ...components],
+  // The chaos suite (issue 9): drives a lab, reads its nodes' runtime state, shares the benchmarks' percentile.
+  chaos: ['api', 'util', 'client', 'lab', 'kubelet', 'bench'],
 };
 for (const c of components) allowed[c] = ['api', 'util', 'client'];
 allowed.apiserver.push('tunnel');
