@@ -25,6 +25,9 @@ export type StatusReason =
   | 'Unauthorized'
   | 'Forbidden'
   | 'MethodNotAllowed'
+  | 'UnsupportedMediaType'
+  | 'NotAcceptable'
+  | 'Gone'
   | 'InternalError';
 
 export interface Cause {
@@ -48,6 +51,9 @@ const HTTP_CODE: Record<StatusReason, number> = {
   Unauthorized: 401,
   Forbidden: 403,
   MethodNotAllowed: 405,
+  UnsupportedMediaType: 415,
+  NotAcceptable: 406,
+  Gone: 410,
   InternalError: 500,
 };
 
@@ -64,6 +70,9 @@ const GRPC_CODE: Record<StatusReason, GrpcStatus> = {
   Unauthorized: GrpcStatus.UNAUTHENTICATED,
   Forbidden: GrpcStatus.PERMISSION_DENIED,
   MethodNotAllowed: GrpcStatus.UNIMPLEMENTED,
+  UnsupportedMediaType: GrpcStatus.INVALID_ARGUMENT,
+  NotAcceptable: GrpcStatus.INVALID_ARGUMENT,
+  Gone: GrpcStatus.OUT_OF_RANGE,
   InternalError: GrpcStatus.INTERNAL,
 };
 
