@@ -6,6 +6,7 @@
 
 import test from 'ava';
 
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { CleanupStack } from './support/cleanups';
 import { startTestEtcd } from './support/etcd';
 import { testTls } from './support/pki';
 import { runProcess, type Run } from './support/run';
+import { eventually } from './support/wait';
 
 interface Env {
   server: RunningApiServer;
@@ -139,4 +141,111 @@ test.serial('create -f, get in every output format, -l and -A', async (t) => {
   const missing = await kubectl(['get', 'pod', 'nope']);
   t.is(missing.code, 1);
   t.is(missing.stderr.trim(), 'Error from server (NotFound): pods "nope" not found');
+});
+
+test.serial('get -w prints the list, then each change', async (t) => {
+  const child = spawn('kubectl', ['--kubeconfig', env.kubeconfig, '--cache-dir', join(env.dir, 'cache'), 'get', 'pods', '-w', '-l', 'app=watched'], {
+    env: { ...process.env, HOME: env.dir, KUBECONFIG: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await ok(['create', ...NO_OPENAPI, '-f', '-'], podYaml('watched-1', { app: 'watched' }));
+  await eventually(() => /^watched-1\s+0\/1\s+Pending\s+0\s+\S+$/m.test(out), 20_000, 'the first pod in the watch');
+  await ok(['create', ...NO_OPENAPI, '-f', '-'], podYaml('watched-2', { app: 'watched' }));
+  await eventually(() => /^watched-2\s+0\/1\s+Pending\s+0\s+\S+$/m.test(out), 20_000, 'a pod created during the watch');
+  t.deepEqual(header(out), ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE'], 'one header, as kubectl prints it');
+  t.is(out.split('\n').filter((l) => l.startsWith('NAME')).length, 1);
+});
+
+test.serial('apply -f creates; replace updates; a stale resourceVersion is a Conflict', async (t) => {
+  const cm = (data: Record<string, string>, rv?: string): string =>
+    JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', ...(rv ? { resourceVersion: rv } : {}) }, data });
+  t.regex(await ok(['apply', ...NO_OPENAPI, '-f', '-'], cm({ a: '1' })), /^configmap\/settings created$/m);
+  const live = JSON.parse(await ok(['get', 'cm', 'settings', '-o', 'json'])) as { metadata: { resourceVersion: string; annotations: Record<string, string> } };
+  t.truthy(live.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'], 'apply keeps its last-applied annotation');
+  t.regex(await ok(['replace', ...NO_OPENAPI, '-f', '-'], cm({ a: '2' }, live.metadata.resourceVersion)), /^configmap\/settings replaced$/m);
+  t.is(await ok(['get', 'cm', 'settings', '-o', 'jsonpath={.data.a}']), '2');
+  const stale = await kubectl(['replace', ...NO_OPENAPI, '-f', '-'], cm({ a: '3' }, live.metadata.resourceVersion));
+  t.is(stale.code, 1);
+  t.regex(
+    stale.stderr,
+    /Error from server \(Conflict\): error when replacing "STDIN": Operation cannot be fulfilled on configmaps "settings": the object has been modified; please apply your changes to the latest version and try again/,
+  );
+  t.deepEqual(header(await ok(['get', 'cm'])), ['NAME', 'DATA', 'AGE']);
+});
+
+const rcJson = (name: string, replicas: number): string =>
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'ReplicationController',
+    metadata: { name },
+    spec: {
+      replicas,
+      selector: { app: name },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image: 'busybox:1.36', command: ['sleep', '3600'] }] } },
+    },
+  });
+
+test.serial('scale rc through the scale subresource; get rc shows it', async (t) => {
+  await ok(['create', ...NO_OPENAPI, '-f', '-'], rcJson('front', 1));
+  t.regex(await ok(['scale', 'rc', 'front', '--current-replicas=1', '--replicas=3']), /^replicationcontroller\/front scaled$/m);
+  t.is(await ok(['get', 'rc', 'front', '-o', 'jsonpath={.spec.replicas}']), '3');
+  const table = await ok(['get', 'rc']);
+  t.deepEqual(header(table), ['NAME', 'DESIRED', 'CURRENT', 'READY', 'AGE']);
+  t.deepEqual(rows(table)[0]?.slice(0, 4), ['front', '3', '0', '0']);
+  const wrong = await kubectl(['scale', 'rc', 'front', '--current-replicas=1', '--replicas=5']);
+  t.is(wrong.code, 1);
+  t.regex(wrong.stderr, /Expected replicas to be 1, was 3/);
+});
+
+test.serial('delete with --cascade=orphan, foreground and background', async (t) => {
+  for (const [name, cascade] of [
+    ['orphan-rc', 'orphan'],
+    ['fg-rc', 'foreground'],
+    ['bg-rc', 'background'],
+  ] as const) {
+    await ok(['create', ...NO_OPENAPI, '-f', '-'], rcJson(name, 0));
+    const r = await kubectl(['delete', 'rc', name, `--cascade=${cascade}`, '--wait=false']);
+    t.is(r.code, 0, r.stderr);
+    t.is(r.stdout.trim(), `replicationcontroller "${name}" deleted`);
+  }
+  // Orphan and Foreground leave the object with the garbage collector's finalizer (no GC runs in this test).
+  t.is(await ok(['get', 'rc', 'orphan-rc', '-o', 'jsonpath={.metadata.finalizers}']), '["orphan"]');
+  t.is(await ok(['get', 'rc', 'fg-rc', '-o', 'jsonpath={.metadata.finalizers}']), '["foregroundDeletion"]');
+  const gone = await kubectl(['get', 'rc', 'bg-rc']);
+  t.is(gone.stderr.trim(), 'Error from server (NotFound): replicationcontrollers "bg-rc" not found');
+  t.regex(await ok(['delete', 'pod', 'db-1']), /^pod "db-1" deleted$/m);
+});
+
+test.serial('describe pod and auth can-i', async (t) => {
+  await ok(['create', ...NO_OPENAPI, '-f', '-'], podYaml('described', { app: 'web' }));
+  const out = await ok(['describe', 'pod', 'described']);
+  t.regex(out, /^Name:\s+described$/m);
+  t.regex(out, /^Namespace:\s+default$/m);
+  t.regex(out, /^Labels:\s+app=web$/m);
+  t.regex(out, /^Status:\s+Pending$/m);
+  t.regex(out, /^\s+main:$/m);
+  t.regex(out, /^\s+Image:\s+busybox:1\.36$/m);
+  t.is(await ok(['auth', 'can-i', 'create', 'pods']), 'yes\n');
+  t.is((await kubectl(['auth', 'can-i', 'delete', 'nodes'])).stdout.trim(), 'yes');
+  // Another user (a client certificate of the cluster CA without groups) may only discover.
+  const someone = (await testTls().then((tls) => tls.credentialsFor('someone'))) as { caPem: string; certPem: string; keyPem: string };
+  const other = join(env.dir, 'someone.kubeconfig');
+  await writeKubeconfig(other, { name: 'test', server: kubeconfigServer(env.server.restAddress!), ...someone });
+  const nobody = await runProcess('kubectl', ['--kubeconfig', other, '--cache-dir', join(env.dir, 'cache'), 'auth', 'can-i', 'list', 'secrets'], {
+    env: { HOME: env.dir, KUBECONFIG: '' },
+  });
+  t.is(nobody.stdout.trim(), 'no');
+  t.is(nobody.code, 1);
+  const forbidden = await runProcess('kubectl', ['--kubeconfig', other, '--cache-dir', join(env.dir, 'cache'), 'get', 'secrets'], {
+    env: { HOME: env.dir, KUBECONFIG: '' },
+  });
+  t.is(
+    forbidden.stderr.trim(),
+    'Error from server (Forbidden): secrets is forbidden: User "someone" cannot list resource "secrets" in API group "" in the namespace "default"',
+  );
+  const as = await kubectl(['get', 'pods', '--as', 'someone']);
+  t.regex(as.stderr, /impersonation \(the impersonate-user header, kubectl --as\) is not supported by tsk/);
 });

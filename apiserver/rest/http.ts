@@ -4,13 +4,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JsonObject } from '../../api/codec';
 import { TooLargeError, type ApiError } from '../../api/errors';
+import { MAX_REQUEST_BYTES } from '../grpc/server';
+import { parseJsonObject } from './objects';
 import { statusOf } from './status';
 
 /** Bytes of a body still drained (and dropped) after the limit, so the client reads the 413 instead of a reset connection. */
 const DRAIN_LIMIT = 64 * 1024 * 1024;
 
-/** The request body as text; a TooLargeError past `limit` bytes (the rest is drained, up to DRAIN_LIMIT). */
-export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/** The request body; a TooLargeError past `limit` bytes (the rest is drained, up to DRAIN_LIMIT). */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -21,7 +23,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     });
     req.on('end', () => {
       if (size > limit) reject(new TooLargeError(`Request entity too large: limit is ${limit}`));
-      else resolve(Buffer.concat(chunks).toString('utf8'));
+      else resolve(Buffer.concat(chunks));
     });
     req.on('error', reject);
   });
@@ -47,4 +49,16 @@ export function sendError(res: ServerResponse, err: ApiError): void {
     return;
   }
   sendJson(res, err.httpCode, statusOf(err));
+}
+
+/** The request's object (JSON or YAML by Content-Type); undefined for an empty body when `optional` (a DELETE without DeleteOptions). */
+export async function readObjectBody(req: IncomingMessage, optional = false): Promise<JsonObject | undefined> {
+  const text = (await readBody(req, MAX_REQUEST_BYTES)).toString('utf8');
+  if (optional && text.trim() === '') return undefined;
+  return parseJsonObject(text, req.headers['content-type']);
+}
+
+/** The request's object; a BadRequest when the body is empty. */
+export async function readObject(req: IncomingMessage): Promise<JsonObject> {
+  return (await readObjectBody(req))!;
 }

@@ -3,7 +3,9 @@
 // (fieldValidation=Strict|Warn|Ignore over the codec's unknown fields).
 
 import { DecodeError, decodeJson, encodeJson, type JsonObject } from '../../api/codec';
-import { BadRequestError } from '../../api/errors';
+import { load } from 'js-yaml';
+import { ApiError, BadRequestError } from '../../api/errors';
+import { KUBE_YAML_SCHEMA } from '../../util/kube-yaml';
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
 import { errorMessage } from '../../util/errors';
 
@@ -22,13 +24,35 @@ export function objectJson(kind: KindName, obj: ApiObject): JsonObject {
   return { ...body, apiVersion: KINDS[kind].apiVersion, kind: KINDS[kind].kind };
 }
 
-/** Parses a JSON body to an object; malformed JSON or a non-object is a BadRequest. */
-export function parseJsonObject(text: string): JsonObject {
+/** Kubernetes' 415 for a body in a format the server does not decode (tsk has no protobuf form of Kubernetes' types). */
+export function unsupportedBody(contentType: string): ApiError {
+  return new ApiError(
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format (${contentType}) - accepted media types include: application/json, application/yaml`,
+  );
+}
+
+/**
+ * Parses a body of `contentType` (JSON, or YAML; none given: JSON) to an
+ * object; malformed input or a non-object is a BadRequest, another media type a 415.
+ */
+export function parseJsonObject(text: string, contentType = 'application/json'): JsonObject {
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
   let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new BadRequestError(`the request body is not valid JSON: ${errorMessage(err)}`);
+  if (type === 'application/yaml') {
+    try {
+      value = load(text, { schema: KUBE_YAML_SCHEMA });
+    } catch (err) {
+      throw new BadRequestError(`the request body is not valid YAML: ${errorMessage(err)}`);
+    }
+  } else if (type === 'application/json' || type === '') {
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new BadRequestError(`the request body is not valid JSON: ${errorMessage(err)}`);
+    }
+  } else {
+    throw unsupportedBody(type);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new BadRequestError('the request body must be a JSON object');
   return value as JsonObject;

@@ -17,8 +17,8 @@ import type { Registry } from '../registry/store';
 import { buildFilter } from '../storage/filter';
 import { codecOf } from '../storage/objects';
 import type { RestDeps, RestRequest } from './context';
-import { readBody, sendError, sendJson } from './http';
-import { decodeObject, objectJson, parseFieldValidation, parseJsonObject } from './objects';
+import { readBody, readObject, readObjectBody, sendError, sendJson } from './http';
+import { decodeObject, objectJson, parseFieldValidation } from './objects';
 import { parseDeleteOptions, parseDryRun, parseListQuery } from './query';
 import { asApiError, methodNotAllowed, successStatus } from './status';
 import { parseIncludeObject, toTable, wantsTable } from './table';
@@ -79,7 +79,7 @@ export class KindHandlers {
   }
 
   private async body(r: RestRequest): Promise<JsonObject> {
-    return parseJsonObject(await readBody(r.req, MAX_REQUEST_BYTES));
+    return await readObject(r.req);
   }
 
   /** The request's object, named and namespaced as the path says (Kubernetes' checks of both). */
@@ -224,7 +224,7 @@ export class KindHandlers {
   async patch(r: RestRequest): Promise<void> {
     const status = r.info.subresource === 'status';
     const ctx = this.admit(r, 'patch');
-    const body = await readBody(r.req, MAX_REQUEST_BYTES);
+    const body = (await readBody(r.req, MAX_REQUEST_BYTES)).toString('utf8');
     const contentType = (r.req.headers['content-type'] ?? '').split(';')[0]!.trim();
     const fieldManager = r.query.get('fieldManager') ?? undefined;
     const opts = { force: r.query.get('force') === 'true', ...(fieldManager !== undefined ? { fieldManager } : {}) };
@@ -258,8 +258,7 @@ export class KindHandlers {
   }
 
   async delete(r: RestRequest): Promise<void> {
-    const text = await readBody(r.req, MAX_REQUEST_BYTES);
-    const opts = parseDeleteOptions(r.query, text.trim() === '' ? undefined : parseJsonObject(text), this.ns(r), r.info.name);
+    const opts = parseDeleteOptions(r.query, await readObjectBody(r.req, true), this.ns(r), r.info.name);
     const ctx = this.admit(r, 'delete');
     if (opts.dryRun) {
       // Nothing is deleted: the object as it is, once it is known to exist.
@@ -275,10 +274,10 @@ export class KindHandlers {
   /** deletecollection: every object the selectors match, deleted one by one; the answer lists them. */
   async deleteCollection(r: RestRequest): Promise<void> {
     if (this.kind === 'Namespace') throw methodNotAllowed();
-    const text = await readBody(r.req, MAX_REQUEST_BYTES);
+    const body = await readObjectBody(r.req, true);
     const q = parseListQuery(r.query, this.ns(r));
     const ctx = this.admit(r, 'deletecollection', '');
-    const base = parseDeleteOptions(r.query, text.trim() === '' ? undefined : parseJsonObject(text), this.ns(r), '');
+    const base = parseDeleteOptions(r.query, body, this.ns(r), '');
     const codec = codecOf(this.kind);
     const listed = (await this.reg.list({ ...q.list, limit: 0, continue: '' })).items.map((b) => codec.decode(b));
     const deleted: JsonObject[] = [];

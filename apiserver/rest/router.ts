@@ -18,6 +18,17 @@ import { KindHandlers } from './resources';
 import { asApiError, methodNotAllowed, notServed } from './status';
 import { createBinding, getScale, putScale, selfSubjectAccessReview } from './subresources';
 import type { JsonObject } from '../../api/codec';
+import { ApiError } from '../../api/errors';
+
+/**
+ * kubectl --as sends Impersonate-* headers. tsk does not implement
+ * impersonation; serving the request as the caller instead would silently
+ * act with the caller's rights, so it is refused.
+ */
+function refuseImpersonation(req: IncomingMessage): void {
+  const header = Object.keys(req.headers).find((h) => h.startsWith('impersonate-'));
+  if (header !== undefined) throw new ApiError('Forbidden', `impersonation (the ${header} header, kubectl --as) is not supported by tsk`);
+}
 
 export class RestApi {
   private readonly gate: RequestGate;
@@ -64,6 +75,7 @@ export class RestApi {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    refuseImpersonation(req);
     const credentials = requestCredentials(req);
     const info = parseResourcePath(path);
     if (info === undefined) return this.nonResource(req, res, path, credentials);

@@ -10,8 +10,9 @@ import type { Binding, ReplicationController } from '../../api/gen/tsk/v1/core';
 import { MAX_REQUEST_BYTES } from '../grpc/server';
 import { bindPod } from '../registry/pods';
 import type { RestDeps, RestRequest } from './context';
-import { readBody, sendJson } from './http';
-import { decodeObject, parseFieldValidation, parseJsonObject } from './objects';
+import { readBody, readObject, sendJson } from './http';
+import { decodeReviewProtobuf } from './protobuf-review';
+import { decodeObject, parseFieldValidation } from './objects';
 import { parseDryRun } from './query';
 
 const SCALE = { apiVersion: 'autoscaling/v1', kind: 'Scale' };
@@ -67,7 +68,7 @@ export async function getScale(deps: RestDeps, r: RestRequest): Promise<void> {
 /** PUT scale: the RC's spec.replicas, at the Scale's resourceVersion when it names one (else retried on races). */
 export async function putScale(deps: RestDeps, r: RestRequest): Promise<void> {
   const ctx = admit(r, 'update', 'replicationcontrollers', 'scale');
-  const body = parseJsonObject(await readBody(r.req, MAX_REQUEST_BYTES));
+  const body = await readObject(r.req);
   if ((body['kind'] !== undefined && body['kind'] !== SCALE.kind) || (body['apiVersion'] !== undefined && body['apiVersion'] !== SCALE.apiVersion)) {
     throw new BadRequestError(`the body must be an ${SCALE.apiVersion} ${SCALE.kind}`);
   }
@@ -90,7 +91,7 @@ export async function putScale(deps: RestDeps, r: RestRequest): Promise<void> {
 /** POST pods/NAME/binding: the scheduler's bind, as gRPC's PodService.Bind. */
 export async function createBinding(deps: RestDeps, r: RestRequest): Promise<void> {
   admit(r, 'create', 'pods', 'binding');
-  const body = parseJsonObject(await readBody(r.req, MAX_REQUEST_BYTES));
+  const body = await readObject(r.req);
   const { value } = decodeObject<Binding>('tsk.v1.Binding', body, { apiVersion: 'v1', kind: 'Binding' }, parseFieldValidation(r.query.get('fieldValidation')));
   value.metadata = { ...value.metadata, name: value.metadata?.name || r.info.name, namespace: r.info.namespace };
   if (value.metadata.name !== r.info.name)
@@ -108,7 +109,8 @@ function stringField(obj: JsonObject, name: string): string {
 export async function selfSubjectAccessReview(r: RestRequest): Promise<void> {
   const user = r.gate.authenticate(r.credentials);
   r.gate.authorize(user, { verb: 'create', apiGroup: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews' });
-  const body = parseJsonObject(await readBody(r.req, MAX_REQUEST_BYTES));
+  const protobuf = (r.req.headers['content-type'] ?? '').startsWith('application/vnd.kubernetes.protobuf');
+  const body = protobuf ? decodeReviewProtobuf(await readBody(r.req, MAX_REQUEST_BYTES)) : await readObject(r.req);
   const spec = (body['spec'] ?? {}) as JsonObject;
   const res = spec['resourceAttributes'] as JsonObject | undefined;
   const nonRes = spec['nonResourceAttributes'] as JsonObject | undefined;
