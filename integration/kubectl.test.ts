@@ -11,6 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { request as httpsRequest } from 'node:https';
 import { startApiServer, type RunningApiServer } from '../apiserver/server';
 import { kubeconfigServer, writeKubeconfig } from '../client/kubeconfig';
 import { CleanupStack } from './support/cleanups';
@@ -23,6 +25,8 @@ interface Env {
   server: RunningApiServer;
   dir: string;
   kubeconfig: string;
+  etcdUrl: string;
+  admin: { caPem: string; certPem: string; keyPem: string };
 }
 
 const cleanups = new CleanupStack();
@@ -37,6 +41,8 @@ test.before(async () => {
     address: '127.0.0.1:0',
     httpAddress: '127.0.0.1:0',
     restAddress: '127.0.0.1:0',
+    // A small window, so that a compacted revision is older than the cache holds (the Expired case).
+    watchCacheCapacity: 5,
     log: () => undefined,
   });
   cleanups.push(() => server.stop());
@@ -51,7 +57,7 @@ test.before(async () => {
     certPem: admin.certPem,
     keyPem: admin.keyPem,
   });
-  env = { server, dir, kubeconfig };
+  env = { server, dir, kubeconfig, etcdUrl: etcd.etcd.clientUrl, admin };
 });
 
 test.after.always(() => cleanups.run());
@@ -248,4 +254,115 @@ test.serial('describe pod and auth can-i', async (t) => {
   );
   const as = await kubectl(['get', 'pods', '--as', 'someone']);
   t.regex(as.stderr, /impersonation \(the impersonate-user header, kubectl --as\) is not supported by tsk/);
+});
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** One HTTPS request to the REST API with the admin's certificate. */
+function raw(method: string, path: string, body?: string | Buffer, contentType = 'application/json'): Promise<RawAnswer> {
+  const [host, port] = [env.server.restAddress!.replace(/:\d+$/, ''), Number(/:(\d+)$/.exec(env.server.restAddress!)![1])];
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host,
+        port,
+        method,
+        path,
+        ca: env.admin.caPem,
+        cert: env.admin.certPem,
+        key: env.admin.keyPem,
+        headers: body === undefined ? {} : { 'content-type': contentType },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function status(a: RawAnswer): { kind: string; status: string; reason: string; code: number; message: string } {
+  return JSON.parse(a.text) as { kind: string; status: string; reason: string; code: number; message: string };
+}
+
+test.serial('bad input is a Status with the right code, and the server keeps serving', async (t) => {
+  const malformed = await raw('POST', '/api/v1/namespaces/default/pods', '{"apiVersion": "v1", "kind": ');
+  t.is(malformed.status, 400);
+  t.like(status(malformed), { kind: 'Status', status: 'Failure', reason: 'BadRequest', code: 400 });
+
+  const unknown = await raw('GET', '/api/v1/namespaces/default/widgets');
+  t.is(unknown.status, 404);
+  t.like(status(unknown), { reason: 'NotFound', message: 'the server could not find the requested resource' });
+  const kubectlUnknown = await kubectl(['get', 'widgets']);
+  t.is(kubectlUnknown.stderr.trim(), 'error: the server doesn\'t have a resource type "widgets"');
+
+  const future = await raw('GET', '/api/v1/namespaces/default/pods?watch=true&resourceVersion=999999999');
+  t.is(future.status, 504);
+  t.like(status(future), { reason: 'Timeout', code: 504 });
+  t.regex(status(future).message, /^Too large resource version: 999999999, current: \d+$/);
+
+  const big = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { x: 'y'.repeat(3 * 1024 * 1024) } });
+  const tooLarge = await raw('POST', '/api/v1/namespaces/default/configmaps', big);
+  t.is(tooLarge.status, 413);
+  t.like(status(tooLarge), { reason: 'RequestEntityTooLarge', code: 413 });
+
+  const strict = await raw('POST', '/api/v1/namespaces/default/configmaps?fieldValidation=Strict', JSON.stringify({ metadata: { name: 'strict' }, bogus: 1 }));
+  t.is(strict.status, 400);
+  t.regex(status(strict).message, /strict decoding error: unknown field "bogus"/);
+  const warn = await raw('POST', '/api/v1/namespaces/default/configmaps?fieldValidation=Warn', JSON.stringify({ metadata: { name: 'warned' }, bogus: 1 }));
+  t.is(warn.status, 201);
+  t.is(warn.headers['warning'], '299 - "unknown field \\"bogus\\""');
+
+  const dry = await raw('POST', '/api/v1/namespaces/default/configmaps?dryRun=All', JSON.stringify({ metadata: { name: 'dry' } }));
+  t.is(dry.status, 201);
+  t.is((await raw('GET', '/api/v1/namespaces/default/configmaps/dry')).status, 404, 'dryRun=All stores nothing');
+
+  const patch = await raw('PATCH', '/api/v1/namespaces/default/configmaps/warned', '{"data":{"a":"b"}}', 'application/merge-patch+json');
+  t.is(patch.status, 415);
+  t.like(status(patch), { reason: 'UnsupportedMediaType', code: 415 });
+
+  t.is((await raw('GET', '/api/v1/namespaces/default/configmaps/warned')).status, 200, 'still serving');
+  t.regex(await ok(['get', 'cm', 'warned', '-o', 'name']), /^configmap\/warned$/m);
+});
+
+test.serial('a watch from a compacted resourceVersion gets an ERROR event with a 410 Status', async (t) => {
+  const first = JSON.parse((await raw('POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ metadata: { name: 'old-0' } }))).text) as {
+    metadata: { resourceVersion: string };
+  };
+  let last = '';
+  for (let i = 1; i <= 10; i++) {
+    const made = await raw('POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ metadata: { name: `old-${i}` } }));
+    last = (JSON.parse(made.text) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+  }
+  const etcd = new Etcd3({ hosts: env.etcdUrl });
+  t.teardown(() => etcd.close());
+  await etcd.kv.compact({ revision: last, physical: true });
+  const expired = await raw('GET', `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${first.metadata.resourceVersion}&timeoutSeconds=5`);
+  t.is(expired.status, 200);
+  const event = JSON.parse(expired.text.trim().split('\n')[0]!) as { type: string; object: { kind: string; code: number; reason: string } };
+  t.is(event.type, 'ERROR');
+  t.like(event.object, { kind: 'Status', code: 410, reason: 'Expired' });
+});
+
+test.serial('a watch ends after timeoutSeconds; deletecollection deletes what the selector matches', async (t) => {
+  const started = Date.now();
+  const w = await raw('GET', '/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1&labelSelector=nothing%3Dhere');
+  t.is(w.status, 200);
+  t.true(Date.now() - started >= 900);
+  for (const n of ['dc-1', 'dc-2'])
+    await raw('POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ metadata: { name: n, labels: { batch: 'x' } } }));
+  const deleted = await raw('DELETE', '/api/v1/namespaces/default/configmaps?labelSelector=batch%3Dx');
+  t.is(deleted.status, 200);
+  t.deepEqual(
+    (JSON.parse(deleted.text) as { items: { metadata: { name: string } }[] }).items.map((i) => i.metadata.name),
+    ['dc-1', 'dc-2'],
+  );
+  t.is(await ok(['get', 'cm', '-l', 'batch=x', '-o', 'name']), '');
 });
