@@ -24,6 +24,7 @@ import { channelCredentials, type ClientCredentials } from '../client/connection
 import { createCA, issue } from '../util/pki';
 import { startTestEtcd } from './support/etcd';
 import { testTls } from './support/pki';
+import { runProcess } from './support/run';
 import { tempDir } from './support/temp';
 import { errorMessage } from '../util/errors';
 
@@ -210,6 +211,14 @@ test('tsk apiserver: PKI files 0600 reused on restart, admin.conf works, the emb
   const cs = new Clientset(target.server, target.credentials);
   t.teardown(() => cs.close());
   t.truthy((await cs.namespaces.get('kube-system')).metadata?.uid);
+  // The admin kubeconfig (--write-kubeconfig's default) takes Debian's kubectl to the REST API.
+  const kubeconfig = join(dir, 'admin.kubeconfig');
+  t.is((await stat(kubeconfig)).mode & 0o777, 0o600);
+  const kubectl = await runProcess('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'kube-cache'), 'get', 'namespaces', '-o', 'name'], {
+    env: { HOME: dir, KUBECONFIG: '' },
+    timeoutMs: 60_000,
+  });
+  t.is(kubectl.stdout, 'namespace/default\nnamespace/kube-node-lease\nnamespace/kube-system\n', kubectl.stderr);
   // Secrets are encrypted with the key made in the data dir on this first start.
   t.is((await stat(join(dir, 'encryption-config.yaml'))).mode & 0o777, 0o600);
   t.regex(lines.join('\n'), /encryption at rest for secrets/);
