@@ -117,6 +117,11 @@ function serverArgv(o: LabUpOptions, plan: LabPlan): string[] {
   ];
 }
 
+/** The admin kubeconfig `tsk server` writes for kubectl (its --write-kubeconfig default) in a one-server lab. */
+export function labKubectlConfig(plan: Pick<LabPlan, 'serverDataDir'>): string {
+  return `${plan.serverDataDir}/admin.kubeconfig`;
+}
+
 export function labContextName(labName: string): string {
   return `lab-${labName}`;
 }
@@ -418,6 +423,8 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
     }
     const reach = plan.servers.length > 1 ? `tsctl --kubeconfig ${haKubeconfigPath(plan)}` : `tsctl talks to ${o.address}`;
     o.log(`==> lab "${o.name}" is up: ${plan.servers.length} server(s), ${plan.nodes.length} node(s); ${reach}`);
+    // The one server listens in the host's namespace: its REST API (by default beside --address, port 6444) is on loopback.
+    if (plan.servers.length === 1) o.log(`==> kubectl: KUBECONFIG=${labKubectlConfig(plan)} kubectl get nodes`);
     return state;
   } catch (err) {
     o.log(`==> bringing lab "${o.name}" up failed; taking it down`);

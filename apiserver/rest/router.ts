@@ -8,6 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KIND_NAMES, KINDS, type KindName } from '../../api/kinds';
 import type { Namespace } from '../../api/gen/tsk/v1/core';
 import { RequestGate } from '../grpc/gate';
+import { PodSessions } from '../grpc/pod-sessions';
+import { servePodLogs } from './logs';
 import type { CallCredentials } from '../auth/user';
 import type { RestDeps, RestRequest } from './context';
 import { requestCredentials } from './credentials';
@@ -33,6 +35,7 @@ function refuseImpersonation(req: IncomingMessage): void {
 export class RestApi {
   private readonly gate: RequestGate;
   private readonly kinds = new Map<KindName, KindHandlers>();
+  private readonly sessions: PodSessions;
 
   constructor(
     private readonly deps: RestDeps,
@@ -51,6 +54,7 @@ export class RestApi {
         ),
     });
     for (const k of KIND_NAMES) this.kinds.set(k, new KindHandlers(k, deps));
+    this.sessions = new PodSessions({ pods: deps.registries.get('Pod')!, tunnels: deps.tunnels, metrics: deps.metrics, gate: this.gate, log: deps.log });
   }
 
   /** The node:https request listener. */
@@ -121,6 +125,10 @@ export class RestApi {
         if (kind !== 'ReplicationController') throw notServed();
         if (method === 'GET') return getScale(this.deps, r);
         if (method === 'PUT') return putScale(this.deps, r);
+        throw methodNotAllowed();
+      case 'log':
+        if (kind !== 'Pod') throw notServed();
+        if (method === 'GET') return Promise.resolve(servePodLogs(this.sessions, r, this.deps.now().getTime()));
         throw methodNotAllowed();
       case 'binding':
         if (kind !== 'Pod') throw notServed();

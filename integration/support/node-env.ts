@@ -57,6 +57,8 @@ export interface NodeEnvOptions {
   /** Leave the kubelet to the test (startNodeKubelet). */
   noKubelet?: boolean;
   kubelet?: KubeletProcessOptions;
+  /** Serve the Kubernetes REST API too (on a free loopback port: env.api.restAddress). */
+  rest?: boolean;
 }
 
 /** The environment's paths and names, and its cleanup stack; nothing started yet. */
@@ -91,6 +93,7 @@ export async function startNodeEnv(env: NodeEnv, opts: NodeEnvOptions = {}): Pro
     etcdServers: [etcd.etcd.clientUrl],
     address: `127.0.0.1:0,unix:${env.sock}`,
     httpAddress: '127.0.0.1:0',
+    ...(opts.rest ? { restAddress: '127.0.0.1:0' } : {}),
     log: () => undefined,
   });
   cleanups.push(() => env.api.stop());
