@@ -29,6 +29,8 @@ want unshare util-linux
 want setpriv util-linux
 want script bsdutils
 want curl curl
+# kubectl: the REST API's tests run Debian's real kubectl against tsk.
+want kubectl kubectl
 # busybox-static: the test images are built from it (httpd applet included).
 { [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd; } || need_pkgs+=(busybox-static)
 if [ "${1:-}" = bench ]; then

@@ -29,9 +29,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** Kubernetes' Warning header values: `299 - "text"`. */
+/** Kubernetes' Warning header values: `299 - "text"`; characters beyond ASCII escaped (a header is Latin-1 only). */
 export function warningHeaders(warnings: readonly string[]): string[] {
-  return warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  return warnings.map((w) => `299 - ${JSON.stringify(w).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}`);
 }
 
 export function sendJson(res: ServerResponse, code: number, body: JsonObject, warnings: readonly string[] = []): void {

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { ApiError, ConflictError, InvalidError, NotFoundError, TooLargeError } from '../../api/errors';
+import { warningHeaders } from './http';
 import { asApiError, statusOf, successStatus } from './status';
 
 test('a NotFound is Kubernetes Status with the resource as details.kind', (t) => {
@@ -49,4 +50,8 @@ test('a delete that removed the object is a Success Status', (t) => {
     status: 'Success',
     details: { name: 'c', kind: 'configmaps', uid: 'u-1' },
   });
+});
+
+test('Warning headers: 299 with the quoted text, beyond ASCII escaped', (t) => {
+  t.deepEqual(warningHeaders(['unknown field "x"', 'naïve']), ['299 - "unknown field \\"x\\""', '299 - "na\\u00efve"']);
 });
