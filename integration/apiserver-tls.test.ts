@@ -65,23 +65,30 @@ test('the API server serves a renewed certificate without a restart', async (t) 
     etcdServers: [etcd.etcd.clientUrl],
     address: '127.0.0.1:0',
     httpAddress: '127.0.0.1:0',
+    restAddress: '127.0.0.1:0',
     log: () => undefined,
   });
   t.teardown(() => server.stop());
-  const [host = '', port = ''] = server.grpcAddress.split(':');
-  const served = (): Promise<string> =>
+  const served = (address: string, alpn: string): Promise<string> =>
     new Promise((resolve, reject) => {
-      const s = tlsConnect({ host, port: Number(port), ca: tls.ca.certPem, servername: 'localhost', ALPNProtocols: ['h2'] }, () => {
+      const [host = '', port = ''] = address.split(':');
+      const s = tlsConnect({ host, port: Number(port), ca: tls.ca.certPem, servername: 'localhost', ALPNProtocols: [alpn] }, () => {
         resolve(s.getPeerX509Certificate()?.fingerprint256 ?? '');
         s.destroy();
       });
       s.on('error', reject);
     });
   const want = new X509Certificate(renewed.certPem).fingerprint256;
-  const deadline = Date.now() + 10_000;
-  while ((await served()) !== want) {
-    if (Date.now() > deadline) t.fail('the renewed certificate was never served');
-    await new Promise((r) => setTimeout(r, 100));
+  // gRPC and the REST API alike.
+  for (const [address, alpn] of [
+    [server.grpcAddress, 'h2'],
+    [server.restAddress ?? '', 'http/1.1'],
+  ] as const) {
+    const deadline = Date.now() + 10_000;
+    while ((await served(address, alpn)) !== want) {
+      if (Date.now() > deadline) t.fail(`the renewed certificate was never served on ${address}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
   t.pass();
 });
