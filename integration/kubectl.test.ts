@@ -7,7 +7,7 @@
 import test from 'ava';
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,11 +30,17 @@ interface Env {
 }
 
 const cleanups = new CleanupStack();
+const VIEWER_TOKEN = 'viewer-token-0123456789';
 let env: Env;
 
 test.before(async () => {
   const etcd = await startTestEtcd(cleanups);
   const tls = await testTls();
+  const dir = mkdtempSync(join(tmpdir(), 'tsk-kubectl-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  // A bearer token for a viewer outside every group: authenticated as on gRPC.
+  const tokenFile = join(dir, 'tokens.csv');
+  writeFileSync(tokenFile, `${VIEWER_TOKEN},viewer,u-viewer\n`, { mode: 0o600 });
   const server = await startApiServer({
     tls: tls.serving,
     etcdServers: [etcd.etcd.clientUrl],
@@ -43,11 +49,10 @@ test.before(async () => {
     restAddress: '127.0.0.1:0',
     // A small window, so that a compacted revision is older than the cache holds (the Expired case).
     watchCacheCapacity: 5,
+    tokenAuthFile: tokenFile,
     log: () => undefined,
   });
   cleanups.push(() => server.stop());
-  const dir = mkdtempSync(join(tmpdir(), 'tsk-kubectl-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const kubeconfig = join(dir, 'admin.kubeconfig');
   const admin = tls.admin as { caPem: string; certPem: string; keyPem: string };
   await writeKubeconfig(kubeconfig, {
@@ -365,4 +370,92 @@ test.serial('a watch ends after timeoutSeconds; deletecollection deletes what th
     ['dc-1', 'dc-2'],
   );
   t.is(await ok(['get', 'cm', '-l', 'batch=x', '-o', 'name']), '');
+});
+
+test.serial('get all, leases and events; bearer tokens; status and binding subresources', async (t) => {
+  await ok(['create', ...NO_OPENAPI, '-f', '-'], podYaml('all-1'));
+  await ok(['create', ...NO_OPENAPI, '-f', '-'], rcJson('all-rc', 2));
+  const all = await ok(['get', 'all']);
+  t.regex(all, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/m, 'pods in the "all" category');
+  t.regex(all, /^pod\/all-1\s+0\/1\s+Pending\s/m);
+  t.regex(all, /^replicationcontroller\/all-rc\s+2\s+0\s+0\s/m);
+  await raw(
+    'POST',
+    '/apis/coordination.k8s.io/v1/namespaces/default/leases',
+    JSON.stringify({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'holder' }, spec: { holderIdentity: 'me' } }),
+  );
+  const leases = await ok(['get', 'leases']);
+  t.deepEqual(header(leases), ['NAME', 'HOLDER', 'AGE']);
+  t.deepEqual(rows(leases)[0]?.slice(0, 2), ['holder', 'me']);
+  const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const event = await raw(
+    'POST',
+    '/api/v1/namespaces/default/events',
+    JSON.stringify({
+      metadata: { name: 'all-1.started' },
+      involvedObject: { apiVersion: 'v1', kind: 'Pod', name: 'all-1', namespace: 'default' },
+      reason: 'Started',
+      message: 'Started container main',
+      type: 'Normal',
+      source: { component: 'kubelet' },
+      firstTimestamp: at,
+      lastTimestamp: at,
+      count: 1,
+    }),
+  );
+  t.is(event.status, 201, event.text);
+  const events = await ok(['get', 'events', '-A']);
+  t.deepEqual(header(events), ['NAMESPACE', 'LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE']);
+  t.deepEqual(rows(events)[0]?.slice(2), ['Normal', 'Started', 'pod/all-1', 'Started container main']);
+
+  // A kubeconfig with only a bearer token (no client certificate, which would win as in kube-apiserver).
+  const withToken = async (token: string): Promise<Run> => {
+    const path = join(env.dir, 'token.kubeconfig');
+    const config = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        {
+          name: 'c',
+          cluster: { server: kubeconfigServer(env.server.restAddress!), 'certificate-authority-data': Buffer.from(env.admin.caPem).toString('base64') },
+        },
+      ],
+      users: [{ name: 'u', user: { token } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'c',
+    };
+    writeFileSync(path, JSON.stringify(config), { mode: 0o600 });
+    return runProcess('kubectl', ['--kubeconfig', path, '--cache-dir', join(env.dir, 'cache'), 'get', 'pods'], {
+      env: { HOME: env.dir, KUBECONFIG: '' },
+      timeoutMs: 60_000,
+    });
+  };
+  const viewer = await withToken(VIEWER_TOKEN);
+  t.is(
+    viewer.stderr.trim(),
+    'Error from server (Forbidden): pods is forbidden: User "viewer" cannot list resource "pods" in API group "" in the namespace "default"',
+  );
+  const bad = await withToken('wrong');
+  t.regex(bad.stderr, /error: You must be logged in to the server \(Unauthorized\)/);
+
+  // The scheduler's bind, and a status written through /status (spec untouched).
+  await ok(['create', ...NO_OPENAPI, '-f', '-'], podYaml('bound'));
+  const bind = await raw(
+    'POST',
+    '/api/v1/namespaces/default/pods/bound/binding',
+    JSON.stringify({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'bound' }, target: { kind: 'Node', name: 'node-9' } }),
+  );
+  t.is(bind.status, 201, bind.text);
+  t.is(await ok(['get', 'pod', 'bound', '-o', 'jsonpath={.spec.nodeName}']), 'node-9');
+  const live = JSON.parse((await raw('GET', '/api/v1/namespaces/default/pods/bound/status')).text) as {
+    status?: Record<string, unknown>;
+    spec: { nodeName: string };
+  };
+  const put = await raw(
+    'PUT',
+    '/api/v1/namespaces/default/pods/bound/status',
+    JSON.stringify({ ...live, status: { ...live.status, phase: 'Running' }, spec: { ...live.spec, nodeName: 'elsewhere' } }),
+  );
+  t.is(put.status, 200, put.text);
+  t.is(await ok(['get', 'pod', 'bound', '-o', 'jsonpath={.status.phase} {.spec.nodeName}']), 'Running node-9');
 });

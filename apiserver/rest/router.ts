@@ -20,7 +20,7 @@ import { KindHandlers } from './resources';
 import { asApiError, methodNotAllowed, notServed } from './status';
 import { createBinding, getScale, putScale, selfSubjectAccessReview } from './subresources';
 import type { JsonObject } from '../../api/codec';
-import { ApiError } from '../../api/errors';
+import { ApiError, UnauthorizedError } from '../../api/errors';
 
 /**
  * kubectl --as sends Impersonate-* headers. tsk does not implement
@@ -63,11 +63,18 @@ export class RestApi {
     this.route(req, res).then(
       () => this.count(req, res, start),
       (err: unknown) => {
-        sendError(res, asApiError(err, this.deps.log));
+        sendError(res, this.hideAuthenticationDetail(asApiError(err, this.deps.log), req));
         this.count(req, res, start);
       },
     );
   };
+
+  /** As kube-apiserver: a 401 says only "Unauthorized" to the client (which credential failed and why is logged). */
+  private hideAuthenticationDetail(err: ApiError, req: IncomingMessage): ApiError {
+    if (err.reason !== 'Unauthorized' || err.message === 'Unauthorized') return err;
+    this.deps.log(`REST ${req.method ?? ''} ${req.url ?? ''} from ${req.socket.remoteAddress ?? '?'}: unauthorized: ${err.message}`);
+    return new UnauthorizedError();
+  }
 
   private count(req: IncomingMessage, res: ServerResponse, start: number): void {
     const verb = (req.method ?? 'GET').toLowerCase();
