@@ -18,7 +18,7 @@ import { sendError, sendJson } from './http';
 import { kindOfResource, parseResourcePath, type ResourceRequest } from './request-info';
 import { KindHandlers } from './resources';
 import { asApiError, methodNotAllowed, notServed } from './status';
-import { createBinding, getScale, putScale, selfSubjectAccessReview } from './subresources';
+import { createBinding, getScale, patchScale, putScale, selfSubjectAccessReview } from './subresources';
 import type { JsonObject } from '../../api/codec';
 import { ApiError, UnauthorizedError } from '../../api/errors';
 
@@ -132,6 +132,7 @@ export class RestApi {
         if (kind !== 'ReplicationController') throw notServed();
         if (method === 'GET') return getScale(this.deps, r);
         if (method === 'PUT') return putScale(this.deps, r);
+        if (method === 'PATCH') return patchScale(this.deps, r);
         throw methodNotAllowed();
       case 'log':
         if (kind !== 'Pod') throw notServed();

@@ -69,13 +69,44 @@ export async function getScale(deps: RestDeps, r: RestRequest): Promise<void> {
 export async function putScale(deps: RestDeps, r: RestRequest): Promise<void> {
   const ctx = admit(r, 'update', 'replicationcontrollers', 'scale');
   const body = await readObject(r.req);
-  if ((body['kind'] !== undefined && body['kind'] !== SCALE.kind) || (body['apiVersion'] !== undefined && body['apiVersion'] !== SCALE.apiVersion)) {
-    throw new BadRequestError(`the body must be an ${SCALE.apiVersion} ${SCALE.kind}`);
-  }
-  const { replicas, resourceVersion } = parseScale(body, r.info.name);
+  await writeScale(deps, r, ctx, () => body);
+}
+
+/**
+ * The Scale's type name for RestExtensions.patch: Kubernetes' autoscaling/v1
+ * Scale has no tsk message (api/gen/schema.ts), so a patch module must treat
+ * it as plain JSON (its fields are scalars: merge semantics throughout).
+ */
+export const SCALE_TYPE_NAME = 'autoscaling.v1.Scale';
+
+/** PATCH scale (`kubectl scale` without --current-replicas sends a merge patch): the patch applied to the Scale as read. */
+export async function patchScale(deps: RestDeps, r: RestRequest): Promise<void> {
+  const ctx = admit(r, 'patch', 'replicationcontrollers', 'scale');
+  const body = (await readBody(r.req, MAX_REQUEST_BYTES)).toString('utf8');
+  const contentType = (r.req.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const fieldManager = r.query.get('fieldManager') ?? undefined;
+  const opts = { force: r.query.get('force') === 'true', ...(fieldManager !== undefined ? { fieldManager } : {}) };
+  await writeScale(deps, r, ctx, (live) => deps.extensions.patch(SCALE_TYPE_NAME, live, body, contentType, opts));
+}
+
+/** Sets the RC's replicas from the Scale `next` makes of the live one; retried on races unless the Scale names a resourceVersion. */
+async function writeScale(
+  deps: RestDeps,
+  r: RestRequest,
+  ctx: ReturnType<RestRequest['gate']['admit']>,
+  next: (live: JsonObject) => JsonObject,
+): Promise<void> {
   const reg = deps.registries.get('ReplicationController')!;
   for (let attempt = 0; ; attempt++) {
     const rc = (await reg.get(r.info.namespace, r.info.name)) as ReplicationController;
+    const live = scaleOf(rc);
+    const body = next(live);
+    if ((body['kind'] !== undefined && body['kind'] !== SCALE.kind) || (body['apiVersion'] !== undefined && body['apiVersion'] !== SCALE.apiVersion)) {
+      throw new BadRequestError(`the body must be an ${SCALE.apiVersion} ${SCALE.kind}`);
+    }
+    const { replicas, resourceVersion } = parseScale(body, r.info.name);
+    // A patch keeps the live resourceVersion: it pins nothing.
+    const pinned = resourceVersion !== '' && resourceVersion !== (live['metadata'] as JsonObject)['resourceVersion'];
     rc.spec = { ...rc.spec, replicas };
     if (resourceVersion !== '') rc.metadata = { ...rc.metadata, resourceVersion };
     try {
@@ -83,7 +114,7 @@ export async function putScale(deps: RestDeps, r: RestRequest): Promise<void> {
       sendJson(r.res, 200, scaleOf(updated as ReplicationController), ctx.warnings);
       return;
     } catch (err) {
-      if (!(err instanceof ConflictError) || resourceVersion !== '' || attempt >= 4) throw err;
+      if (!(err instanceof ConflictError) || pinned || attempt >= 4) throw err;
     }
   }
 }
