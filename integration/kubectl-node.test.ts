@@ -60,6 +60,12 @@ test.serial('wait --for=condition=Ready, then logs with --tail, --timestamps, --
   const waited = await kubectl(env, ['wait', '--for=condition=Ready', 'pod/talker', '--timeout=90s']);
   t.is(waited.stdout.trim(), 'pod/talker condition met', waited.stderr);
 
+  const nodes = (await kubectl(env, ['get', 'nodes'])).stdout.split('\n');
+  t.regex(nodes[0] ?? '', /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION$/);
+  t.regex(nodes[1] ?? '', new RegExp(`^${env.nodeName}\\s+Ready\\s+<none>\\s+\\S+\\s+\\S+$`));
+  const wideNodes = (await kubectl(env, ['get', 'nodes', '-o', 'wide'])).stdout.split('\n');
+  t.regex(wideNodes[0] ?? '', /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\s+INTERNAL-IP\s+EXTERNAL-IP\s+OS-IMAGE\s+KERNEL-VERSION\s+CONTAINER-RUNTIME$/);
+  t.is((await kubectl(env, ['get', 'node', env.nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout, 'True');
   const table = await kubectl(env, ['get', 'pod', 'talker', '-o', 'wide']);
   t.regex(table.stdout.split('\n')[1] ?? '', new RegExp(`^talker\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+\\S+\\s+${env.nodeName}\\s+<none>\\s+<none>$`));
 
