@@ -283,7 +283,7 @@ function raw(method: string, path: string, body?: string | Buffer, contentType =
         ca: env.admin.caPem,
         cert: env.admin.certPem,
         key: env.admin.keyPem,
-        headers: body === undefined ? {} : { 'content-type': contentType },
+        headers: body === undefined ? {} : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)) },
       },
       (res) => {
         let text = '';
@@ -335,6 +335,17 @@ test.serial('bad input is a Status with the right code, and the server keeps ser
   const patch = await raw('PATCH', '/api/v1/namespaces/default/configmaps/warned', '{"data":{"a":"b"}}', 'application/merge-patch+json');
   t.is(patch.status, 415);
   t.like(status(patch), { reason: 'UnsupportedMediaType', code: 415 });
+
+  const precondition = await raw(
+    'DELETE',
+    '/api/v1/namespaces/default/configmaps/warned',
+    JSON.stringify({ kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: 'not-its-uid' } }),
+  );
+  t.is(precondition.status, 409, precondition.text);
+  t.regex(status(precondition).message, /^Precondition failed: UID in precondition: not-its-uid, UID in object meta: \S+$/);
+  const badPolicy = await raw('DELETE', '/api/v1/namespaces/default/configmaps/warned?propagationPolicy=Sometimes');
+  t.is(badPolicy.status, 422);
+  t.like(status(badPolicy), { reason: 'Invalid' });
 
   t.is((await raw('GET', '/api/v1/namespaces/default/configmaps/warned')).status, 200, 'still serving');
   t.regex(await ok(['get', 'cm', 'warned', '-o', 'name']), /^configmap\/warned$/m);
