@@ -70,7 +70,7 @@ Flags:
   --http-address HOST:PORT         HTTP address for /healthz, /readyz, /livez, /metrics (default 127.0.0.1:6080);
                                    beyond loopback HTTPS, /metrics only for client certificates of the cluster CA
   --rest-address HOST:PORT         the Kubernetes REST API over HTTPS, for kubectl and client libraries (default the host
-                                   of the first TCP --address, port 6444; "" turns it off)
+                                   of the first TCP --address, port 6444 when that is on 6443, else a free port; "" turns it off)
   --write-kubeconfig PATH          the admin kubeconfig for kubectl, pointing at --rest-address (default
                                    DATA-DIR/admin.kubeconfig, mode 0600)
   --data-dir DIR                   data directory; the embedded etcd keeps its data in DIR/etcd (default /var/lib/tsk)
@@ -229,8 +229,10 @@ export const DEFAULT_REST_PORT = 6444;
 
 /**
  * --rest-address: HOST:PORT, "" for off; by default the first TCP --address's
- * host (127.0.0.1 without one) on DEFAULT_REST_PORT, or on a free port when
- * that address asks for one (port 0: tests, several servers on one host).
+ * host (127.0.0.1 without one) on DEFAULT_REST_PORT when that address is on
+ * gRPC's default port 6443 (or is a unix socket), else on a free port: a
+ * server moved off 6443 (tests, labs, several servers on one host) must not
+ * collide on 6444. The kubeconfig names the port actually bound.
  */
 export function restAddress(value: string | undefined, grpcAddresses: string): string {
   if (value === '') return '';
@@ -240,7 +242,7 @@ export function restAddress(value: string | undefined, grpcAddresses: string): s
     .map((a) => a.trim())
     .find((a) => !a.startsWith('unix:'));
   const host = tcp === undefined ? '127.0.0.1' : tcp.replace(/:\d+$/, '');
-  return `${host}:${tcp !== undefined && /:0$/.test(tcp) ? 0 : DEFAULT_REST_PORT}`;
+  return `${host}:${tcp === undefined || /:6443$/.test(tcp) ? DEFAULT_REST_PORT : 0}`;
 }
 
 /** --cluster-dns (an address of the service CIDR, not its network, first or broadcast address) and --cluster-domain. */
