@@ -26,6 +26,8 @@ export type StatusReason =
   | 'Forbidden'
   | 'MethodNotAllowed'
   | 'UnsupportedMediaType'
+  | 'NotAcceptable'
+  | 'Gone'
   | 'InternalError';
 
 export interface Cause {
@@ -50,6 +52,8 @@ const HTTP_CODE: Record<StatusReason, number> = {
   Forbidden: 403,
   MethodNotAllowed: 405,
   UnsupportedMediaType: 415,
+  NotAcceptable: 406,
+  Gone: 410,
   InternalError: 500,
 };
 
@@ -67,6 +71,8 @@ const GRPC_CODE: Record<StatusReason, GrpcStatus> = {
   Forbidden: GrpcStatus.PERMISSION_DENIED,
   MethodNotAllowed: GrpcStatus.UNIMPLEMENTED,
   UnsupportedMediaType: GrpcStatus.INVALID_ARGUMENT,
+  NotAcceptable: GrpcStatus.INVALID_ARGUMENT,
+  Gone: GrpcStatus.OUT_OF_RANGE,
   InternalError: GrpcStatus.INTERNAL,
 };
 

@@ -123,3 +123,20 @@ test('a service CIDR too small for a 10th address has no default cluster DNS', (
   t.is(parseFlags(['--service-cidr', '10.96.0.0/29']).clusterDns, undefined);
   t.is(parseFlags(['--service-cidr', '10.96.0.0/29', '--cluster-dns', '10.96.0.5']).clusterDns, '10.96.0.5');
 });
+
+test('--rest-address: beside the first TCP --address on 6444, a free port when gRPC is off 6443, off with ""', (t) => {
+  t.is(parseFlags([]).restAddress, '127.0.0.1:6444');
+  t.is(parseFlags(['--address', 'unix:/run/tsk.sock,0.0.0.0:6443']).restAddress, '0.0.0.0:6444');
+  t.is(parseFlags(['--address', 'unix:/run/tsk.sock']).restAddress, '127.0.0.1:6444');
+  t.is(parseFlags(['--address', '127.0.0.1:0']).restAddress, '127.0.0.1:0');
+  t.is(parseFlags(['--address', '127.0.0.1:41234']).restAddress, '127.0.0.1:0', 'no fixed port beside a moved server');
+  t.is(parseFlags(['--rest-address', '10.0.0.1:7000']).restAddress, '10.0.0.1:7000');
+  t.is(parseFlags(['--rest-address', '']).restAddress, '');
+  t.throws(() => parseFlags(['--rest-address', 'nowhere']), { instanceOf: UsageError, message: /^--rest-address: "nowhere" is not HOST:PORT/ });
+});
+
+test('--write-kubeconfig defaults to DATA-DIR/admin.kubeconfig', (t) => {
+  t.is(parseFlags(['--data-dir', '/srv/tsk']).writeKubeconfig, '/srv/tsk/admin.kubeconfig');
+  t.is(parseFlags(['--write-kubeconfig', '/tmp/k']).writeKubeconfig, '/tmp/k');
+  t.throws(() => parseFlags(['--write-kubeconfig', '']), { instanceOf: UsageError, message: '--write-kubeconfig: must not be empty' });
+});

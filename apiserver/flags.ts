@@ -14,6 +14,10 @@ import { parseHaFlags, type HaOptions } from './ha/flags';
 export interface ApiServerFlags {
   address: string;
   httpAddress: string;
+  /** The Kubernetes REST API's HOST:PORT (--rest-address); "" turns it off. */
+  restAddress: string;
+  /** Where the admin kubeconfig for kubectl is written (--write-kubeconfig). */
+  writeKubeconfig: string;
   dataDir: string;
   /** Empty: start and supervise an embedded etcd. */
   etcdServers: string[];
@@ -65,6 +69,10 @@ Flags:
                                    reaches processes in other network namespaces); default 127.0.0.1:6443
   --http-address HOST:PORT         HTTP address for /healthz, /readyz, /livez, /metrics (default 127.0.0.1:6080);
                                    beyond loopback HTTPS, /metrics only for client certificates of the cluster CA
+  --rest-address HOST:PORT         the Kubernetes REST API over HTTPS, for kubectl and client libraries (default the host
+                                   of the first TCP --address, port 6444 when that is on 6443, else a free port; "" turns it off)
+  --write-kubeconfig PATH          the admin kubeconfig for kubectl, pointing at --rest-address (default
+                                   DATA-DIR/admin.kubeconfig, mode 0600)
   --data-dir DIR                   data directory; the embedded etcd keeps its data in DIR/etcd (default /var/lib/tsk)
   --etcd-servers URLS              comma-separated etcd client URLs (default: start an embedded etcd)
   --service-cidr CIDR              range for service ClusterIPs (default 10.96.0.0/16)
@@ -126,6 +134,8 @@ export function parseFlags(argv: string[]): ApiServerFlags {
   const values = parseFlagValues(argv, {
     address: { type: 'string', default: '127.0.0.1:6443' },
     'http-address': { type: 'string', default: '127.0.0.1:6080' },
+    'rest-address': { type: 'string' },
+    'write-kubeconfig': { type: 'string' },
     'data-dir': { type: 'string', default: '/var/lib/tsk' },
     'etcd-servers': { type: 'string', default: '' },
     'service-cidr': { type: 'string', default: '10.96.0.0/16' },
@@ -181,6 +191,8 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     podSecurityDefaultEnforce: podSecurity,
     address: listenAddresses('address', values.address),
     httpAddress: hostPort('http-address', values['http-address'], '127.0.0.1:6080'),
+    restAddress: restAddress(values['rest-address'], values.address),
+    writeKubeconfig: nonEmpty('write-kubeconfig', values['write-kubeconfig']) ?? join(values['data-dir'], 'admin.kubeconfig'),
     dataDir: values['data-dir'],
     etcdServers,
     serviceCidr: values['service-cidr'],
@@ -210,6 +222,27 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     }),
     help: values.help,
   };
+}
+
+/** The REST API's port when --rest-address names none: beside gRPC's 6443, as k3s's supervisor port sits beside its API. */
+export const DEFAULT_REST_PORT = 6444;
+
+/**
+ * --rest-address: HOST:PORT, "" for off; by default the first TCP --address's
+ * host (127.0.0.1 without one) on DEFAULT_REST_PORT when that address is on
+ * gRPC's default port 6443 (or is a unix socket), else on a free port: a
+ * server moved off 6443 (tests, labs, several servers on one host) must not
+ * collide on 6444. The kubeconfig names the port actually bound.
+ */
+export function restAddress(value: string | undefined, grpcAddresses: string): string {
+  if (value === '') return '';
+  if (value !== undefined) return hostPort('rest-address', value, `127.0.0.1:${DEFAULT_REST_PORT}`);
+  const tcp = grpcAddresses
+    .split(',')
+    .map((a) => a.trim())
+    .find((a) => !a.startsWith('unix:'));
+  const host = tcp === undefined ? '127.0.0.1' : tcp.replace(/:\d+$/, '');
+  return `${host}:${tcp === undefined || /:6443$/.test(tcp) ? DEFAULT_REST_PORT : 0}`;
 }
 
 /** --cluster-dns (an address of the service CIDR, not its network, first or broadcast address) and --cluster-domain. */

@@ -5,7 +5,16 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { adminConfigPath, writeClientConfig, defaultConfigPath, upsertContext, type ClientCredentials, type ContextEntry } from '../client';
+import {
+  adminConfigPath,
+  kubeconfigServer,
+  writeClientConfig,
+  writeKubeconfig,
+  defaultConfigPath,
+  upsertContext,
+  type ClientCredentials,
+  type ContextEntry,
+} from '../client';
 import { EMBEDDED_ETCD_QUOTA_BYTES, ETCD_PEER_PORT, etcdUrl, type EtcdClusterOptions, type EtcdTlsFiles } from '../util/etcd-process';
 import { EmbeddedEtcd } from './etcd/embedded';
 import { issue, loadOrCreateClusterPki, type ClusterPki, type Sans } from '../util/pki';
@@ -121,6 +130,8 @@ export async function startWithEtcd(
       tokenAuthFile: flags.tokenAuthFile,
       address: flags.address,
       httpAddress: flags.httpAddress,
+      // The REST API needs the serving certificate: the plaintext benchmark server has none.
+      restAddress: flags.insecurePlaintext ? '' : flags.restAddress,
       serviceCidr: flags.serviceCidr,
       clusterDns: flags.clusterDns,
       clusterDomain: flags.clusterDomain,
@@ -172,7 +183,10 @@ export async function startWithEtcd(
   }
   try {
     if (flags.insecurePlaintext || pki === undefined) log('plaintext: no client config written');
-    else await writeContexts(flags, adminContext(flags, pki, server.grpcAddress), log);
+    else {
+      await writeContexts(flags, adminContext(flags, pki, server.grpcAddress), log);
+      if (server.restAddress !== undefined) await writeAdminKubeconfig(flags, pki, server.restAddress, log);
+    }
   } catch (err) {
     await stop();
     throw err;
@@ -267,6 +281,19 @@ async function externalEtcdTls(flags: ApiServerFlags): Promise<EtcdClientTls | u
 
 function adminContext(flags: ApiServerFlags, pki: ClusterPki, address: string): ContextEntry {
   return { name: flags.clusterName, server: address, caPem: pki.ca.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem };
+}
+
+/** --write-kubeconfig: kubectl's admin kubeconfig for the REST API. */
+async function writeAdminKubeconfig(flags: ApiServerFlags, pki: ClusterPki, restAddress: string, log: (msg: string) => void): Promise<void> {
+  const server = kubeconfigServer(restAddress);
+  await writeKubeconfig(flags.writeKubeconfig, {
+    name: flags.clusterName,
+    server,
+    caPem: pki.ca.certPem,
+    certPem: pki.admin.certPem,
+    keyPem: pki.admin.keyPem,
+  });
+  log(`wrote ${flags.writeKubeconfig} for kubectl (server ${server}): KUBECONFIG=${flags.writeKubeconfig} kubectl get nodes`);
 }
 
 /**
@@ -365,7 +392,7 @@ function apiPort(flags: ApiServerFlags, ip: string): number {
 /** The TCP ports the server will listen on (the embedded etcd, started first, must leave them free). */
 function listenPorts(flags: ApiServerFlags): number[] {
   const ports: number[] = [];
-  for (const a of [...flags.address.split(','), flags.httpAddress]) {
+  for (const a of [...flags.address.split(','), flags.httpAddress, flags.restAddress]) {
     const m = /:(\d+)$/.exec(a.trim());
     if (m && !a.trim().startsWith('unix:') && Number(m[1]) > 0) ports.push(Number(m[1]));
   }

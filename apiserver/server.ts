@@ -20,6 +20,8 @@ import { RequestAuthenticator } from './auth/authenticator';
 import { loadTokenFile } from './auth/token-file';
 import type { CertKey } from '../util/pki';
 import { TunnelRegistry } from './tunnel/registry';
+import { RestApi, listenRest, type RestExtensions } from './rest';
+import { CORE_EXTENSIONS } from './rest/extensions';
 import { listenHealthServer } from '../util/health-server';
 import { httpTls, type ServingHttp } from './http-tls';
 import { bindListenAddress, parseListenAddress, type Bound } from './grpc/listen';
@@ -65,6 +67,10 @@ export interface ApiServerOptions {
   address: string;
   /** HTTP HOST:PORT; port 0 picks a free one. */
   httpAddress: string;
+  /** The Kubernetes REST API's HTTPS HOST:PORT (port 0 picks a free one); absent or "": not served. Needs tls. */
+  restAddress?: string;
+  /** PATCH and OpenAPI of the REST API. */
+  restExtensions?: RestExtensions;
   serviceCidr?: string;
   /** The cluster DNS address kept as the kube-dns Service's ClusterIP; default the service CIDR's 10th address. */
   clusterDns?: string;
@@ -140,6 +146,8 @@ export interface RunningApiServer {
   /** Every gRPC address, in the order given. */
   readonly grpcAddresses: readonly string[];
   readonly httpAddress: string;
+  /** The REST API's HOST:PORT with the real port; undefined when not served. */
+  readonly restAddress: string | undefined;
   readonly metrics: ApiServerMetrics;
   /** The server token, when ApiServerOptions.bootstrap.tokenFile was given. */
   readonly serverToken: ServerToken | undefined;
@@ -397,7 +405,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     });
     const tunnels = new TunnelRegistry(metrics, log);
     const transport = await servingTransport(opts, log, cleanups);
-    new GrpcApi({
+    // One authenticator, authorizer and admission chain for both encodings of the API.
+    const shared = {
       authenticator: opts.authenticator ?? transport.authenticator,
       authorizer: defaultAuthorizer(nodeGraphOf(caches.get('Pod')!)),
       admission: { plugins: [nodeRestriction], podSecurityDefaultEnforce: opts.podSecurityDefaultEnforce ?? 'privileged' },
@@ -408,9 +417,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       namespaces: lifecycle,
       metrics,
       watch: { maxQueue: opts.watchQueueLimit ?? 10_000, bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 10_000 },
-      version,
       log,
-    }).register(server);
+    };
+    new GrpcApi({ ...shared, version }).register(server);
     let serverToken: ServerToken | undefined;
     if (opts.bootstrap) {
       const b = opts.bootstrap;
@@ -483,8 +492,33 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     if (http.scheme === 'https')
       transport.http?.onRenewed((next) => http.setTls({ caPem: transport.http?.caPem ?? '', certPem: next.certPem, keyPem: next.keyPem }));
     const httpAddress = http.address;
-    log(`serving gRPC on ${grpcAddresses.join(', ')}, HTTP on ${httpAddress} (${opts.insecurePlaintext ? 'PLAINTEXT, no authentication' : 'TLS'})`);
-    return { grpcAddress, grpcAddresses, httpAddress, metrics, serverToken, stop };
+
+    // 7. the Kubernetes REST API
+    let restAddress: string | undefined;
+    if (opts.restAddress) {
+      if (transport.http === undefined)
+        throw new Error('--rest-address: the REST API is served over HTTPS only, and a plaintext API server has no certificate');
+      const serving = transport.http;
+      let address = opts.restAddress;
+      const api = new RestApi(
+        {
+          ...shared,
+          version: { tsk: TSK_VERSION, platform: `${process.platform}/${process.arch}` },
+          extensions: opts.restExtensions ?? CORE_EXTENSIONS,
+          now,
+        },
+        () => address,
+      );
+      const rest = await listenRest(opts.restAddress, { caPem: serving.caPem, server: serving.server }, api);
+      address = rest.address;
+      restAddress = rest.address;
+      cleanups.push(() => rest.close());
+      serving.onRenewed((next) => rest.setCertificate(next));
+    }
+    log(
+      `serving gRPC on ${grpcAddresses.join(', ')}, HTTP on ${httpAddress}${restAddress ? `, the REST API on ${restAddress}` : ''} (${opts.insecurePlaintext ? 'PLAINTEXT, no authentication' : 'TLS'})`,
+    );
+    return { grpcAddress, grpcAddresses, httpAddress, restAddress, metrics, serverToken, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -26,6 +26,7 @@ export {
   type ContextEntry,
   type ResolveOptions,
 } from './config';
+export { kubeconfigServer, kubeconfigYaml, writeKubeconfig, type KubeconfigEntry } from './kubeconfig';
 export { joinServerCluster, pinnedClusterCa, type ServerJoinAnswer } from './bootstrap';
 export { credentialsDir, resolveComponentClient, resolveComponentClientFromFlags, type ComponentClientFlags, type ComponentTarget } from './bootstrap';
 export { ServerList } from './server-list';

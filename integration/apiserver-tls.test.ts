@@ -24,6 +24,7 @@ import { channelCredentials, type ClientCredentials } from '../client/connection
 import { createCA, issue } from '../util/pki';
 import { startTestEtcd } from './support/etcd';
 import { testTls } from './support/pki';
+import { runProcess } from './support/run';
 import { tempDir } from './support/temp';
 import { errorMessage } from '../util/errors';
 
@@ -64,23 +65,30 @@ test('the API server serves a renewed certificate without a restart', async (t) 
     etcdServers: [etcd.etcd.clientUrl],
     address: '127.0.0.1:0',
     httpAddress: '127.0.0.1:0',
+    restAddress: '127.0.0.1:0',
     log: () => undefined,
   });
   t.teardown(() => server.stop());
-  const [host = '', port = ''] = server.grpcAddress.split(':');
-  const served = (): Promise<string> =>
+  const served = (address: string, alpn: string): Promise<string> =>
     new Promise((resolve, reject) => {
-      const s = tlsConnect({ host, port: Number(port), ca: tls.ca.certPem, servername: 'localhost', ALPNProtocols: ['h2'] }, () => {
+      const [host = '', port = ''] = address.split(':');
+      const s = tlsConnect({ host, port: Number(port), ca: tls.ca.certPem, servername: 'localhost', ALPNProtocols: [alpn] }, () => {
         resolve(s.getPeerX509Certificate()?.fingerprint256 ?? '');
         s.destroy();
       });
       s.on('error', reject);
     });
   const want = new X509Certificate(renewed.certPem).fingerprint256;
-  const deadline = Date.now() + 10_000;
-  while ((await served()) !== want) {
-    if (Date.now() > deadline) t.fail('the renewed certificate was never served');
-    await new Promise((r) => setTimeout(r, 100));
+  // gRPC and the REST API alike.
+  for (const [address, alpn] of [
+    [server.grpcAddress, 'h2'],
+    [server.restAddress ?? '', 'http/1.1'],
+  ] as const) {
+    const deadline = Date.now() + 10_000;
+    while ((await served(address, alpn)) !== want) {
+      if (Date.now() > deadline) t.fail(`the renewed certificate was never served on ${address}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
   t.pass();
 });
@@ -210,6 +218,14 @@ test('tsk apiserver: PKI files 0600 reused on restart, admin.conf works, the emb
   const cs = new Clientset(target.server, target.credentials);
   t.teardown(() => cs.close());
   t.truthy((await cs.namespaces.get('kube-system')).metadata?.uid);
+  // The admin kubeconfig (--write-kubeconfig's default) takes Debian's kubectl to the REST API.
+  const kubeconfig = join(dir, 'admin.kubeconfig');
+  t.is((await stat(kubeconfig)).mode & 0o777, 0o600);
+  const kubectl = await runProcess('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'kube-cache'), 'get', 'namespaces', '-o', 'name'], {
+    env: { HOME: dir, KUBECONFIG: '' },
+    timeoutMs: 60_000,
+  });
+  t.is(kubectl.stdout, 'namespace/default\nnamespace/kube-node-lease\nnamespace/kube-system\n', kubectl.stderr);
   // Secrets are encrypted with the key made in the data dir on this first start.
   t.is((await stat(join(dir, 'encryption-config.yaml'))).mode & 0o777, 0o600);
   t.regex(lines.join('\n'), /encryption at rest for secrets/);

@@ -18,6 +18,7 @@ import type { Pod } from '../api/gen/tsk/v1/core';
 import { busyboxImage, dockerSaveArchive } from '../kubelet/runtime/image/builder';
 import { planLab, type LabServer } from '../lab/topology';
 import { eventually } from './support/client-harness';
+import { runProcess } from './support/run';
 
 const exec = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
@@ -94,6 +95,17 @@ test('tsk lab up --servers 3: one etcd cluster of three servers; a killed server
 
   const up = await lab('up', '--servers', '3', '--nodes', '1', '--timeout', '300');
   t.is(up.code, 0, up.stderr);
+  t.regex(up.stdout, new RegExp(`^==> kubectl: KUBECONFIG=${join(plan.dir, 'kubectl.kubeconfig')} kubectl get nodes$`, 'm'));
+  // kubectl on the host reaches server-1's REST API through the lab's relays.
+  const nodes = await runProcess(
+    'kubectl',
+    ['--kubeconfig', join(plan.dir, 'kubectl.kubeconfig'), '--cache-dir', join(dir, 'kube-cache'), 'get', 'nodes', '-o', 'name'],
+    {
+      env: { HOME: dir, KUBECONFIG: '' },
+      timeoutMs: 60_000,
+    },
+  );
+  t.is(nodes.stdout, `node/${plan.nodes[0]?.name ?? ''}\n`, nodes.stderr);
   const status = await lab('status');
   t.regex(status.stdout, new RegExp(`^lab ${name}: server running, API at unix:${plan.servers[0]?.ha?.apiSocket ?? ''}$`, 'm'));
   for (const s of plan.servers) t.regex(status.stdout, new RegExp(`^${s.name}\\s+\\S+\\s+${s.ha?.netns ?? ''}\\s+\\S+\\s+\\d+\\s+running$`, 'm'));

@@ -24,6 +24,7 @@ import { planLab } from '../lab/topology';
 import { etcdPidFile } from '../util/etcd-process';
 import { freePort } from '../util/free-port';
 import { eventually } from './support/client-harness';
+import { runProcess } from './support/run';
 
 const exec = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
@@ -106,6 +107,14 @@ test('tsk lab kill, start, partition and heal a lab of one server and two nodes'
 
   const up = await lab('up', '--nodes', '2', '--address', address, '--http-address', httpAddress, '--node-monitor-grace-period', '20s', '--timeout', '180');
   t.is(up.code, 0, up.stderr);
+  // The one server's REST API is on loopback; the line tsk lab up prints takes kubectl there.
+  const kubectlLine = /^==> kubectl: KUBECONFIG=(\S+) kubectl get nodes$/m.exec(up.stdout);
+  t.truthy(kubectlLine, up.stdout);
+  const nodes = await runProcess('kubectl', ['--kubeconfig', kubectlLine?.[1] ?? '', '--cache-dir', join(dir, 'kube-cache'), 'get', 'nodes', '-o', 'name'], {
+    env: { HOME: dir, KUBECONFIG: '' },
+    timeoutMs: 60_000,
+  });
+  t.is(nodes.stdout.split('\n').filter((l) => l.startsWith('node/')).length, 2, nodes.stderr);
   const image = join(dir, 'busybox.tar');
   writeFileSync(image, await dockerSaveArchive([{ image: await busyboxImage(), repoTags: ['busybox:1.36'] }]));
   t.is((await lab('load', image)).code, 0);

@@ -12,13 +12,24 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { adminConfigPath, Clientset, defaultConfigPath, readClientConfig, resolveClient, upsertContext, writeClientConfig, type ContextEntry } from '../client';
+import {
+  adminConfigPath,
+  Clientset,
+  defaultConfigPath,
+  readClientConfig,
+  resolveClient,
+  upsertContext,
+  writeClientConfig,
+  writeKubeconfig,
+  type ContextEntry,
+} from '../client';
 import { createLabNetwork, removeLabNetwork } from './net';
 import { freezeProcess, isRunning, killProcess, logTail, startDetached, stopProcess, type ProcessRecord } from './processes';
 import { machineState, replaceMachine, type MachineRecord, type MachineState } from './machines';
 import { planLab, type LabNode, type LabPlan, type LabServer, type LabServerMachine, type PlanInput } from './topology';
 import { errorMessage } from '../util/errors';
 import { durationMs } from '../util/flags';
+import { freePort } from '../util/free-port';
 import { stopStaleEtcd } from '../util/etcd-process';
 
 export interface LabUpOptions extends PlanInput {
@@ -49,6 +60,8 @@ export interface LabState {
   /** The process table: servers first, then nodes, in the order they were started. */
   readonly machines: readonly MachineRecord[];
   readonly createdAt: string;
+  /** An HA lab's relays of server-1's REST API to the host's loopback (startHaRest). */
+  readonly restRelays?: readonly ProcessRecord[];
 }
 
 const STATE = 'state.json';
@@ -116,6 +129,11 @@ function serverArgv(o: LabUpOptions, plan: LabPlan): string[] {
     labContextName(o.name),
     ...(o.nodeMonitorGracePeriod !== undefined ? ['--node-monitor-grace-period', o.nodeMonitorGracePeriod] : []),
   ];
+}
+
+/** The admin kubeconfig `tsk server` writes for kubectl (its --write-kubeconfig default) in a one-server lab. */
+export function labKubectlConfig(plan: Pick<LabPlan, 'serverDataDir'>): string {
+  return `${plan.serverDataDir}/admin.kubeconfig`;
 }
 
 export function labContextName(labName: string): string {
@@ -319,6 +337,66 @@ async function startHaServers(o: LabUpOptions, plan: LabPlan, state: LabState, t
   return next;
 }
 
+/** The REST API's port beside an HA server's 6443 (apiserver's default). */
+const REST_PORT = 6444;
+
+/** kubectl's kubeconfig of an HA lab: server-1's REST API relayed to the host's loopback. */
+export function haKubectlConfigPath(plan: Pick<LabPlan, 'dir'>): string {
+  return `${plan.dir}/kubectl.kubeconfig`;
+}
+
+/**
+ * Makes server-1's REST API (on its lab address, port 6444, inside its
+ * namespace, where the host has no route) reachable on a free port of the
+ * host's loopback for kubectl: a relay in server-1's namespace from a unix
+ * socket of the lab's directory to the API, and one on the host from the
+ * loopback port to that socket. When a relay cannot start the lab goes on
+ * without it (with a note): kubectl is a convenience.
+ */
+async function startHaRest(o: LabUpOptions, plan: LabPlan, state: LabState): Promise<LabState> {
+  const m = plan.servers[0]?.ha;
+  if (!m) return state;
+  // A free loopback port: two labs (or tests) on one host must not collide.
+  const hostPort = await freePort();
+  const socket = `${plan.dir}/${plan.servers[0]?.name ?? 'server-1'}-rest.sock`;
+  const inside = startDetached(
+    `the REST relay of ${plan.servers[0]?.name ?? 'server-1'}`,
+    [...o.tsk, 'lab', 'relay', socket, `tcp:${m.ip}:${REST_PORT}`],
+    `${plan.dir}/rest-relay.log`,
+    m.netns,
+    o.env,
+  );
+  const relays: ProcessRecord[] = [inside];
+  try {
+    await waitForLink(inside, socket);
+    const host = startDetached(
+      'the REST relay on the host',
+      [...o.tsk, 'lab', 'relay', `tcp:127.0.0.1:${hostPort}`, socket],
+      `${plan.dir}/rest-relay-host.log`,
+      undefined,
+      o.env,
+    );
+    relays.push(host);
+    await sleep(500);
+    if (!isRunning(host)) throw new Error(`it exited; its log:\n${logTail(host.log)}`);
+    const admin = await readClientConfig(adminConfigPath(plan.serverDataDir));
+    const base = admin?.contexts.find((c) => c.name === admin.currentContext) ?? admin?.contexts[0];
+    if (!base?.caPem || !base.certPem || !base.keyPem) throw new Error(`${adminConfigPath(plan.serverDataDir)} has no admin certificate`);
+    await writeKubeconfig(haKubectlConfigPath(plan), {
+      name: labContextName(o.name),
+      server: `https://127.0.0.1:${hostPort}`,
+      caPem: base.caPem,
+      certPem: base.certPem,
+      keyPem: base.keyPem,
+    });
+    return { ...state, restRelays: relays };
+  } catch (err) {
+    for (const r of relays) await killProcess(r);
+    o.log(`==> kubectl: server-1's REST API is not relayed to the host: ${errorMessage(err)}`);
+    return state;
+  }
+}
+
 /** Whether an HA server answers on its socket with server-1's admin credential (one CA for the whole cluster). */
 async function haServerAnswers(plan: LabPlan, m: LabServerMachine): Promise<string | true> {
   if (!existsSync(adminConfigPath(plan.serverDataDir))) return 'admin.conf not written yet';
@@ -379,6 +457,10 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
     );
     await createLabNetwork(plan);
     state = plan.servers.length > 1 ? await startHaServers(o, plan, state, timeoutMs) : await startServer(o, plan, state, timeoutMs);
+    if (plan.servers.length > 1) {
+      state = await startHaRest(o, plan, state);
+      await writeLabState(plan.dir, state);
+    }
     // The agents join as a node on a VM does: with the server's token.
     const env = await agentEnv(plan, o.env);
     const agents: ProcessRecord[] = [];
@@ -429,6 +511,10 @@ export async function upLab(o: LabUpOptions): Promise<LabState> {
     }
     const reach = plan.servers.length > 1 ? `tsctl --kubeconfig ${haKubeconfigPath(plan)}` : `tsctl talks to ${o.address}`;
     o.log(`==> lab "${o.name}" is up: ${plan.servers.length} server(s), ${plan.nodes.length} node(s); ${reach}`);
+    // The one server listens in the host's namespace: its REST API (by default beside --address, port 6444) is on loopback;
+    // an HA lab's server-1 is relayed there (startHaRest).
+    if (plan.servers.length === 1) o.log(`==> kubectl: KUBECONFIG=${labKubectlConfig(plan)} kubectl get nodes`);
+    else if ((state.restRelays ?? []).length > 0) o.log(`==> kubectl: KUBECONFIG=${haKubectlConfigPath(plan)} kubectl get nodes`);
     return state;
   } catch (err) {
     o.log(`==> bringing lab "${o.name}" up failed; taking it down`);
@@ -462,6 +548,7 @@ export async function downLab(o: LabDownOptions): Promise<void> {
     o.log(`==> node ${node.name}: removing its pods`);
     await o.cleanupNode(node);
   }
+  for (const r of state.restRelays ?? []) await killProcess(r);
   for (const s of state.machines.filter((m) => m.role === 'server')) {
     o.log(`==> stopping ${s.name}`);
     await stopProcess(s.process, 20_000);

@@ -64,7 +64,8 @@ Commands:
   heal MACHINE
             reconnect a partitioned machine
   relay SOCKET TARGET
-            (run by up) a node's link to the server's socket
+            (run by up) a node's link to the server's socket; either end may be
+            tcp:HOST:PORT (an HA lab's REST API relayed to the host for kubectl)
 
 MACHINE is a name from tsk lab status: NAME-server-1, NAME-node-1, ...
 

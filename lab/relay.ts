@@ -9,11 +9,21 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { rm } from 'node:fs/promises';
 
+/** A relay's end: a unix socket's path, or `tcp:HOST:PORT` (the REST API relayed for kubectl on the host). */
+export type Endpoint = { readonly path: string } | { readonly host: string; readonly port: number };
+
+export function parseEndpoint(text: string): Endpoint {
+  if (!text.startsWith('tcp:')) return { path: text };
+  const m = /^tcp:(.+):(\d+)$/.exec(text);
+  if (!m || Number(m[2]) > 65535) throw new Error(`relay: "${text}" is not tcp:HOST:PORT`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
 /** Pipes one accepted connection to a new connection to target; either side closing closes both. */
-function pipeTo(client: Socket, target: string): void {
+function pipeTo(client: Socket, target: Endpoint): void {
   // Half-open on both sides: an end from one side is passed on (pipe), and
   // the other side's answer still flows back until it ends too.
-  const upstream = connect({ path: target, allowHalfOpen: true });
+  const upstream = connect({ ...target, allowHalfOpen: true });
   const close = (): void => {
     client.destroy();
     upstream.destroy();
@@ -26,13 +36,15 @@ function pipeTo(client: Socket, target: string): void {
   upstream.pipe(client);
 }
 
-/** Listens on the unix socket `listen` (a stale file there is replaced) and relays every connection to `target`. */
+/** Listens on `listen` (a unix socket, whose stale file is replaced, or tcp:HOST:PORT) and relays every connection to `target`. */
 export async function startRelay(listen: string, target: string): Promise<Server> {
-  await rm(listen, { force: true });
-  const server = createServer({ allowHalfOpen: true }, (client) => pipeTo(client, target));
+  const from = parseEndpoint(listen);
+  const to = parseEndpoint(target);
+  if ('path' in from) await rm(from.path, { force: true });
+  const server = createServer({ allowHalfOpen: true }, (client) => pipeTo(client, to));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(listen, resolve);
+    server.listen(from, resolve);
   });
   return server;
 }

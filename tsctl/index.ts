@@ -3,6 +3,6 @@
 
 export { main, type MainOptions } from './main';
 // kubectl's table layout and ages, for the tables `tsk token list` prints.
-export { humanDuration } from './age';
+export { humanDuration } from '../util/age';
 export { formatTable } from './printers/table';
 export { PLAINTEXT_ENV } from './context';

@@ -112,10 +112,20 @@ export const NODE_PROXIER: ClusterRole = {
   ],
 };
 
-/** Kubernetes' system:discovery and system:basic-user: any authenticated user may ask the version. */
+/**
+ * Kubernetes' system:discovery and system:basic-user: any authenticated user
+ * may read the version and the discovery documents, and ask what it may do
+ * (SelfSubjectAccessReview, `kubectl auth can-i`).
+ */
 export const DISCOVERY: ClusterRole = {
   name: 'system:discovery',
-  rules: [{ verbs: ['get'], nonResourceURLs: ['/version'] }],
+  rules: [
+    {
+      verbs: ['get'],
+      nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'],
+    },
+    { verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'] },
+  ],
 };
 
 /** Kubernetes' group for monitoring systems (its system:monitoring ClusterRoleBinding). */
@@ -157,10 +167,15 @@ function matches(list: readonly string[] | undefined, value: string): boolean {
   return (list ?? []).some((x) => x === ALL || x === value);
 }
 
+/** RBAC's NonResourceURLMatches: exact, `*`, or a prefix ending in `*` ("/apis/*"). */
+function nonResourceMatches(list: readonly string[] | undefined, path: string): boolean {
+  return (list ?? []).some((x) => x === ALL || x === path || (x.endsWith('*') && path.startsWith(x.slice(0, -1))));
+}
+
 /** RBAC's RuleAllows, with a Role's namespaces (`namespaces`) folded in. */
 export function ruleAllows(rule: PolicyRule, attrs: RequestAttributes): boolean {
   if (!matches(rule.verbs, attrs.verb)) return false;
-  if (attrs.resource === undefined) return matches(rule.nonResourceURLs, attrs.path ?? '');
+  if (attrs.resource === undefined) return nonResourceMatches(rule.nonResourceURLs, attrs.path ?? '');
   if (!matches(rule.apiGroups ?? [''], attrs.apiGroup ?? '')) return false;
   if (rule.namespaces !== undefined && !rule.namespaces.includes(attrs.namespace ?? '')) return false;
   return matches(rule.resources, resourceOf(attrs));

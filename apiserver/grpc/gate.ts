@@ -10,7 +10,7 @@ import type { Namespace } from '../../api/gen/tsk/v1/core';
 import type { ApiObject, KindName } from '../../api/kinds';
 import { admissionChain, type AdmissionPlugin, type AdmissionRequest, type Operation } from '../admission/admission';
 import { podSecurityAdmission, type Level } from '../admission/pod-security';
-import { authorizeOrThrow, type Authorizer, type RequestAttributes } from '../auth/authorizer';
+import { authorizeOrThrow, type Authorizer, type Decision, type RequestAttributes } from '../auth/authorizer';
 import type { Authenticator, CallCredentials, UserInfo } from '../auth/user';
 import type { WriteAdmission } from '../registry/store';
 
@@ -73,6 +73,11 @@ export class RequestGate {
   /** Authorizes another action of an authenticated caller (a stream whose target is known later). */
   authorize(user: UserInfo, attrs: Omit<RequestAttributes, 'user'>): void {
     authorizeOrThrow(this.deps.authorizer, { ...attrs, user });
+  }
+
+  /** The authorizer's decision, without refusing (a SelfSubjectAccessReview asks what the caller may do). */
+  decide(user: UserInfo, attrs: Omit<RequestAttributes, 'user'>): Decision {
+    return this.deps.authorizer.authorize({ ...attrs, user });
   }
 
   /** The registry's admission hooks for one write of `kind` by the context's user. */

@@ -7,13 +7,23 @@ import type * as grpc from '@grpc/grpc-js';
 import { ApiError, BadRequestError, InternalError, UnavailableError, toServiceError, type StatusReason } from '../../api/errors';
 import type { Pod } from '../../api/gen/tsk/v1/core';
 import type { ExecClientMessage, ExecServerMessage, PodLogsChunk, PodLogsRequest, TunnelOpen } from '../../api/gen/tsk/v1/stream';
-import type { UserInfo } from '../auth/user';
+import type { CallCredentials, UserInfo } from '../auth/user';
 import type { ApiServerMetrics } from '../metrics';
 import type { Registry } from '../registry/store';
 import type { TunnelRegistry } from '../tunnel/registry';
 import type { SessionCallbacks, TunnelSession } from '../tunnel/session';
 import type { RequestGate } from './gate';
 import { errorMessage } from '../../util/errors';
+
+/** Where a log stream goes: a gRPC call, or a REST response. */
+export interface LogsOutput {
+  /** Resolves when the output can take more. */
+  write(data: Buffer): Promise<void>;
+  fail(err: ApiError): void;
+  end(): void;
+  /** `f` runs when the client goes away (at once if it already has). */
+  onCancel(f: () => void): void;
+}
 
 export interface PodSessionDeps {
   pods: Registry;
@@ -73,40 +83,53 @@ export class PodSessions {
     });
   }
 
+  /** The gRPC PodService.Logs call: chunks of the container's log. */
   logs(call: grpc.ServerWritableStream<PodLogsRequest, PodLogsChunk>): void {
-    const r = call.request;
+    this.streamLogs(call, call.request, {
+      write: (data) => written(call.write({ data }), call),
+      fail: (err) => call.emit('error', toServiceError(err)),
+      end: () => call.end(),
+      onCancel: (f) => {
+        if (call.cancelled) f();
+        else call.on('cancelled', f);
+      },
+    });
+  }
+
+  /**
+   * A container's log (`get pods/log`) into `out`, whatever the transport:
+   * authorized first, then proxied from the pod's node through its tunnel.
+   */
+  streamLogs(credentials: CallCredentials, r: PodLogsRequest, out: LogsOutput): void {
     let failed = false;
     const fail = (err: ApiError): void => {
       if (failed) return;
       failed = true;
       this.deps.metrics.countRequest('get', 'pods/log', err.httpCode);
-      call.emit('error', toServiceError(err));
+      out.fail(err);
     };
     const build = (pod: Pod): TunnelOpen => ({
       logs: { ...r, container: pickContainer(pod, r.name ?? '', r.container ?? '', true) },
       podUid: pod.metadata?.uid ?? '',
     });
     try {
-      this.deps.gate.admit(call, { verb: 'get', resource: 'pods', subresource: 'log', namespace: r.namespace || 'default', name: r.name ?? '' });
+      this.deps.gate.admit(credentials, { verb: 'get', resource: 'pods', subresource: 'log', namespace: r.namespace || 'default', name: r.name ?? '' });
     } catch (err) {
       fail(asApiError(err));
       return;
     }
     this.open('logs', r.namespace ?? '', r.name ?? '', build, {
-      onData: (_stream, data) => written(call.write({ data }), call),
+      onData: (_stream, data) => out.write(data),
       onExit: () => {},
       onError: (message, code) => fail(errorFromNode(message, code)),
       onClose: () => {
         if (failed) return;
         this.deps.metrics.countRequest('get', 'pods/log', 200);
-        call.end();
+        out.end();
       },
     }).then(
-      (session) => {
-        // The caller may have gone while the session was being opened.
-        if (call.cancelled) session.cancel();
-        else call.on('cancelled', () => session.cancel());
-      },
+      // The caller may have gone while the session was being opened.
+      (session) => out.onCancel(() => session.cancel()),
       (err: unknown) => fail(asApiError(err)),
     );
   }

@@ -18,7 +18,7 @@ import { KIND_NAMES, KINDS, type ApiObject, type KindName, type MethodDef } from
 import type { ApiServerMetrics } from '../metrics';
 import { bindPod, resizePod } from '../registry/pods';
 import type { NamespaceLifecycle } from '../registry/namespaces';
-import { parsePropagationPolicy } from '../registry/propagation';
+import { deleteObject } from '../registry/delete';
 import type { Registry } from '../registry/store';
 import type { EtcdStore } from '../storage/etcd-store';
 import { buildFilter } from '../storage/filter';
@@ -30,7 +30,7 @@ import { NodeTunnelService } from '../../api/gen/tsk/v1/stream';
 import type { TunnelRegistry } from '../tunnel/registry';
 import { RequestGate, type AdmissionConfig, type RequestContext } from './gate';
 import { PodSessions } from './pod-sessions';
-import { serveWatch, type WatchOptions } from './watch';
+import { grpcWatchOutput, serveWatch, type WatchOptions } from './watch';
 import { errorDetail, errorMessage } from '../../util/errors';
 
 /** A request body over the limit, caught before decoding. */
@@ -235,12 +235,7 @@ export class GrpcApi {
         'delete',
         resource,
         (r) => ({ verb: 'delete', resource, namespace: ns(r.namespace), name: r.name ?? '' }),
-        async (r, ctx) => {
-          if (kind !== 'Namespace') return reg.delete(r, this.gate.writeAdmission(ctx, kind, ''));
-          // The namespace lifecycle deletes the content itself; the policy is only checked.
-          parsePropagationPolicy(kind, r.name ?? '', r.propagationPolicy);
-          return this.deps.namespaces.delete(r.name, r.preconditions?.uid);
-        },
+        (r, ctx) => deleteObject(kind, reg, this.deps.namespaces, r, this.gate.writeAdmission(ctx, kind, '')),
       ),
       watch: (call: grpc.ServerWritableStream<WatchRequest, unknown>) => this.watch(kind, call),
     };
@@ -295,7 +290,7 @@ export class GrpcApi {
         });
         const filter = buildFilter(kind, KINDS[kind].namespaced ? (r.namespace ?? '') : '', r.labelSelector ?? '', r.fieldSelector ?? '');
         const watchEvents = metrics.watchEvents.labels(labels);
-        return serveWatch(call, {
+        return serveWatch(grpcWatchOutput(kind, call), r, {
           kind,
           cache: this.deps.caches.get(kind)!,
           store: this.deps.store,

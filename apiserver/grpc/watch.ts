@@ -1,7 +1,8 @@
 // Serving one Watch call: a bounded outgoing queue per client stream, fed by
 // the kind's watch cache, or first by a watch replayed from etcd history when
 // the requested resourceVersion is older than the cache's window (after an
-// API server restart). Periodic BOOKMARKs when asked for.
+// API server restart). Periodic BOOKMARKs when asked for. The transport (a
+// gRPC stream, or the REST API's chunked JSON) is behind WatchOutput.
 
 import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
 import { BadRequestError, ExpiredError, UnavailableError, toServiceError, type ApiError } from '../../api/errors';
@@ -25,6 +26,61 @@ import {
 } from '../storage/watch-cache';
 import { RawMessage, encodeWatchEvent, type WatchEventType } from '../storage/wire';
 
+/** Where a watch's events go: one client's stream, whatever its encoding. */
+export interface WatchOutput {
+  /**
+   * Queues one event; false when the client is behind (wait for drained()).
+   * `shared`: the event's encoding may be kept on the cached object for the
+   * other watchers (not for the initial state, which would stay in memory).
+   */
+  send(type: WatchEventType, obj: CachedObject, shared: boolean): boolean;
+  /** A BOOKMARK at `revision`. */
+  bookmark(revision: number): void;
+  /** Events queued and not yet taken by the client. */
+  readonly pending: number;
+  /** Resolves when the client can take more, or has gone. */
+  drained(): Promise<void>;
+  /** Ends the watch with an error for the client. */
+  fail(err: ApiError): void;
+  /** `f` runs when the client goes away or the stream ends. */
+  onClose(f: () => void): void;
+  /** Tells the client its watch is registered (every later change will reach it). */
+  registered(): void;
+}
+
+/** A gRPC Watch call as a WatchOutput: pre-encoded <Kind>WatchEvent messages. */
+export function grpcWatchOutput(kind: KindName, call: ServerWritableStream<WatchRequest, unknown>): WatchOutput {
+  return {
+    send: (type, obj, shared) => call.write(new RawMessage(shared ? obj.eventBytes(type) : encodeWatchEvent(type, obj.bytes))),
+    bookmark: (revision) => {
+      const obj = encodeForClient(kind, { metadata: { resourceVersion: String(revision) } });
+      call.write(new RawMessage(encodeWatchEvent('BOOKMARK', obj)));
+    },
+    get pending() {
+      return call.writableLength;
+    },
+    drained: () =>
+      new Promise((resolve) => {
+        const done = (): void => {
+          call.off('drain', done);
+          call.off('close', done);
+          call.off('cancelled', done);
+          resolve();
+        };
+        call.on('drain', done);
+        call.on('close', done);
+        call.on('cancelled', done);
+      }),
+    fail: (err) => call.emit('error', toServiceError(err)),
+    onClose: (f) => {
+      call.on('cancelled', f);
+      call.on('close', f);
+    },
+    // grpc-js sends the response headers only once: with initial events they already left with the first one.
+    registered: () => call.sendMetadata(new Metadata()),
+  };
+}
+
 export interface WatchOptions {
   /** Events a client may have outstanding before it is cut off as too slow. */
   maxQueue: number;
@@ -41,14 +97,13 @@ class ClientStream implements WatchSink {
 
   constructor(
     private readonly kind: KindName,
-    private readonly call: ServerWritableStream<WatchRequest, unknown>,
+    private readonly out: WatchOutput,
     private readonly filter: ObjectFilter,
     private readonly opts: WatchOptions,
     startRevision: number,
   ) {
     this.lastRevision = startRevision;
-    call.on('cancelled', () => this.finish());
-    call.on('close', () => this.finish());
+    out.onClose(() => this.finish());
   }
 
   matches(o: CachedObject): boolean {
@@ -64,39 +119,25 @@ class ClientStream implements WatchSink {
     for (const o of items) {
       if (this.closed) return;
       if (!this.matches(o)) continue;
-      // Encoded here, not with eventBytes(): kept on the cached object, the
-      // whole state's encodings would stay in memory after this one watch.
-      if (!this.call.write(new RawMessage(encodeWatchEvent('ADDED', o.bytes)))) await this.drained();
+      // Not shared: kept on the cached object, the whole state's encodings
+      // would stay in memory after this one watch.
+      if (!this.out.send('ADDED', o, false)) await this.out.drained();
       this.opts.onEventSent();
     }
   }
 
-  private drained(): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.call.off('drain', done);
-        this.call.off('close', done);
-        this.call.off('cancelled', done);
-        resolve();
-      };
-      this.call.on('drain', done);
-      this.call.on('close', done);
-      this.call.on('cancelled', done);
-    });
-  }
-
   deliver(type: WatchEventType, obj: CachedObject): boolean {
     if (this.closed) return false;
-    if (this.call.writableLength >= this.opts.maxQueue) {
+    if (this.out.pending >= this.opts.maxQueue) {
       this.close(
         new UnavailableError(
-          `watch of ${this.kind} closed: the client fell ${this.call.writableLength} events behind; watch again from resourceVersion ${this.lastRevision}`,
+          `watch of ${this.kind} closed: the client fell ${this.out.pending} events behind; watch again from resourceVersion ${this.lastRevision}`,
         ),
       );
       return false;
     }
     this.lastRevision = obj.revision;
-    this.call.write(new RawMessage(obj.eventBytes(type)));
+    this.out.send(type, obj, true);
     this.opts.onEventSent();
     return true;
   }
@@ -105,8 +146,7 @@ class ClientStream implements WatchSink {
   bookmark(revision: number): void {
     if (this.closed || revision <= this.lastRevision) return;
     this.lastRevision = revision;
-    const obj = encodeForClient(this.kind, { metadata: { resourceVersion: String(revision) } });
-    this.call.write(new RawMessage(encodeWatchEvent('BOOKMARK', obj)));
+    this.out.bookmark(revision);
   }
 
   startBookmarks(current: () => number): void {
@@ -116,7 +156,7 @@ class ClientStream implements WatchSink {
 
   close(err: ApiError): void {
     if (this.closed) return;
-    this.call.emit('error', toServiceError(err));
+    this.out.fail(err);
     this.finish();
   }
 
@@ -136,11 +176,10 @@ export interface WatchDeps {
   opts: WatchOptions;
 }
 
-/** Serves a Watch call until the client cancels or the server stops. */
-export async function serveWatch(call: ServerWritableStream<WatchRequest, unknown>, deps: WatchDeps): Promise<void> {
+/** Serves a watch until the client goes away or the server stops; throws what fails before the first event. */
+export async function serveWatch(out: WatchOutput, req: WatchRequest, deps: WatchDeps): Promise<void> {
   const { kind, cache, store } = deps;
   await cache.ready();
-  const req = call.request;
   const rvText = req.resourceVersion ?? '';
   if (rvText !== '' && !/^\d+$/.test(rvText)) {
     throw new BadRequestError(`invalid resourceVersion "${rvText}" for watch: want a decimal number`, [
@@ -153,7 +192,7 @@ export async function serveWatch(call: ServerWritableStream<WatchRequest, unknow
   // the changes after it.
   const initial = rvText === '' || rvText === '0' ? await initialState(cache, kind, rvText === '') : undefined;
   const requested = initial ? initial.revision : Number(rvText);
-  const client = new ClientStream(kind, call, deps.filter, deps.opts, requested);
+  const client = new ClientStream(kind, out, deps.filter, deps.opts, requested);
   let stopCurrent: () => void = () => undefined;
   client.onClose = () => stopCurrent();
   if (initial) {
@@ -215,10 +254,9 @@ export async function serveWatch(call: ServerWritableStream<WatchRequest, unknow
     });
     stopCurrent = () => handle?.cancel();
   }
-  // The response headers tell the client its watch is registered: every
-  // change after the requested revision will reach it. (With initial events
-  // they already left with the first one; grpc-js sends them only once.)
-  if (!client.closed) call.sendMetadata(new Metadata());
+  // The client learns its watch is registered: every change after the
+  // requested revision will reach it.
+  if (!client.closed) out.registered();
   // A bookmark promises every event up to it was sent: from the cache that is
   // its revision; while replaying history, only what was already delivered.
   // A watch from a revision another API server returned may be ahead of this cache: never bookmark below it.

@@ -59,6 +59,8 @@ export interface NodeEnvOptions {
   kubelet?: KubeletProcessOptions;
   /** The API server signs certificates with the test CA (tsk.v1.Bootstrap): the kubelet's port gets a serving certificate of the cluster CA. */
   bootstrap?: boolean;
+  /** Serve the Kubernetes REST API too (on a free loopback port: env.api.restAddress). */
+  rest?: boolean;
 }
 
 /** The environment's paths and names, and its cleanup stack; nothing started yet. */
@@ -94,6 +96,7 @@ export async function startNodeEnv(env: NodeEnv, opts: NodeEnvOptions = {}): Pro
     address: `127.0.0.1:0,unix:${env.sock}`,
     httpAddress: '127.0.0.1:0',
     ...(opts.bootstrap ? { bootstrap: { ca: (await testTls()).ca } } : {}),
+    ...(opts.rest ? { restAddress: '127.0.0.1:0' } : {}),
     log: () => undefined,
   });
   cleanups.push(() => env.api.stop());

@@ -11,7 +11,7 @@ import type { Command } from '../command';
 import type { Context } from '../context';
 import { CliError, UsageError, formatError } from '../errors';
 import { kindArg, knownTypes } from '../kinds';
-import { columnsFor, type Columns } from '../printers/columns';
+import { columnsFor, type Columns } from '../../api/printers/columns';
 import { formatJson, formatName, formatYaml, parseOutputFormat, toKubeJson, toKubeList, type OutputFormat } from '../printers/output';
 import { parseSortField, sortByField, type SortField } from '../printers/sort-by';
 import { TableWriter } from '../printers/table';

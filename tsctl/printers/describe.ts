@@ -3,10 +3,10 @@
 
 import type * as core from '../../api/gen/tsk/v1/core';
 import type { ApiObject, KindName } from '../../api/kinds';
-import { age } from '../age';
+import { age } from '../../util/age';
 import { LAST_APPLIED } from '../apply/apply';
-import { endpointsText, nodeRoles, nodeStatus, servicePorts } from './columns';
-import { podSummary } from './pod-status';
+import { endpointsText, nodeRoles, nodeStatus, servicePorts } from '../../api/printers/columns';
+import { podSummary } from '../../api/printers/pod-status';
 import { DESCRIBE_LAYOUT, formatTable } from './table';
 
 type Line = { level: number; key?: string; value: string };

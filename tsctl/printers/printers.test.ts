@@ -1,8 +1,8 @@
 import test from 'ava';
 import type * as core from '../../api/gen/tsk/v1/core';
-import { columnsFor, labelColumnHeader, nodeStatus } from './columns';
+import { columnsFor, labelColumnHeader, nodeStatus } from '../../api/printers/columns';
 import { formatJson, formatYaml, toKubeJson, toKubeList } from './output';
-import { podSummary } from './pod-status';
+import { podSummary } from '../../api/printers/pod-status';
 import { TableWriter, formatTable } from './table';
 import { DescribeWriter, describeObject, eventsSection } from './describe';
 

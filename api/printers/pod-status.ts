@@ -1,8 +1,8 @@
 // A pod's READY, STATUS and RESTARTS columns, computed as kubectl's printPod
 // does (k8s.io/kubernetes/pkg/printers/internalversion).
 
-import type { ContainerStatus, Pod } from '../../api/gen/tsk/v1/core';
-import { humanDuration } from '../age';
+import type { ContainerStatus, Pod } from '../gen/tsk/v1/core';
+import { humanDuration } from '../../util/age';
 
 export interface PodSummary {
   readonly ready: string;

@@ -1,9 +1,9 @@
 // kubectl's table columns for each kind (k8s.io/kubernetes/pkg/printers/
 // internalversion/printers.go), wide variants included.
 
-import type * as core from '../../api/gen/tsk/v1/core';
-import type { ApiObject, KindName } from '../../api/kinds';
-import { age } from '../age';
+import type * as core from '../gen/tsk/v1/core';
+import type { ApiObject, KindName } from '../kinds';
+import { age } from '../../util/age';
 import { podSummary } from './pod-status';
 
 export interface Columns<T> {

@@ -1,0 +1,64 @@
+// The HTTP side of the REST API: bodies read under Kubernetes' 3 MiB limit,
+// JSON responses with Kubernetes' Warning headers, Status errors.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JsonObject } from '../../api/codec';
+import { TooLargeError, type ApiError } from '../../api/errors';
+import { MAX_REQUEST_BYTES } from '../grpc/server';
+import { parseJsonObject } from './objects';
+import { statusOf } from './status';
+
+/** Bytes of a body still drained (and dropped) after the limit, so the client reads the 413 instead of a reset connection. */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+/** The request body; a TooLargeError past `limit` bytes (the rest is drained, up to DRAIN_LIMIT). */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else if (size > DRAIN_LIMIT) req.destroy();
+    });
+    req.on('end', () => {
+      if (size > limit) reject(new TooLargeError(`Request entity too large: limit is ${limit}`));
+      else resolve(Buffer.concat(chunks));
+    });
+    req.on('error', reject);
+  });
+}
+
+/** Kubernetes' Warning header values: `299 - "text"`; characters beyond ASCII escaped (a header is Latin-1 only). */
+export function warningHeaders(warnings: readonly string[]): string[] {
+  return warnings.map((w) => `299 - ${JSON.stringify(w).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}`);
+}
+
+export function sendJson(res: ServerResponse, code: number, body: JsonObject, warnings: readonly string[] = []): void {
+  const text = JSON.stringify(body);
+  const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) };
+  if (warnings.length > 0) headers['Warning'] = warningHeaders(warnings);
+  res.writeHead(code, headers);
+  res.end(text);
+}
+
+/** A failure as a Status, unless the response has started (then the connection is ended). */
+export function sendError(res: ServerResponse, err: ApiError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, err.httpCode, statusOf(err));
+}
+
+/** The request's object (JSON or YAML by Content-Type); undefined for an empty body when `optional` (a DELETE without DeleteOptions). */
+export async function readObjectBody(req: IncomingMessage, optional = false): Promise<JsonObject | undefined> {
+  const text = (await readBody(req, MAX_REQUEST_BYTES)).toString('utf8');
+  if (optional && text.trim() === '') return undefined;
+  return parseJsonObject(text, req.headers['content-type']);
+}
+
+/** The request's object; a BadRequest when the body is empty. */
+export async function readObject(req: IncomingMessage): Promise<JsonObject> {
+  return (await readObjectBody(req))!;
+}

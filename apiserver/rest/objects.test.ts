@@ -1,0 +1,37 @@
+import test from 'ava';
+import { decodeObject, objectJson, parseFieldValidation, parseJsonObject } from './objects';
+
+const CM = { apiVersion: 'v1', kind: 'ConfigMap' };
+
+test('unknown fields: Strict refuses, Warn warns, Ignore ignores', (t) => {
+  const body = { ...CM, metadata: { name: 'c' }, data: { a: '1' }, bogus: true };
+  t.throws(() => decodeObject('tsk.v1.ConfigMap', body, CM, 'Strict'), { message: 'strict decoding error: unknown field "bogus"' });
+  t.deepEqual(decodeObject('tsk.v1.ConfigMap', body, CM, 'Warn').warnings, ['unknown field "bogus"']);
+  t.deepEqual(decodeObject('tsk.v1.ConfigMap', body, CM, 'Ignore').warnings, []);
+  t.is(parseFieldValidation(null), 'Warn');
+  t.throws(() => parseFieldValidation('strict'), { message: 'fieldValidation: "strict" must be Strict, Warn or Ignore' });
+});
+
+test('a body of another kind or version, or with a field of the wrong type, is a BadRequest', (t) => {
+  t.throws(() => decodeObject('tsk.v1.ConfigMap', { apiVersion: 'v2', kind: 'ConfigMap' }, CM, 'Warn'), {
+    message: 'the API version in the data (v2) does not match the expected API version (v1)',
+  });
+  t.throws(() => decodeObject('tsk.v1.ConfigMap', { kind: 'Secret' }, CM, 'Warn'), {
+    message: 'the kind in the data (Secret) does not match the expected kind (ConfigMap)',
+  });
+  const err = t.throws(() => decodeObject('tsk.v1.ConfigMap', { data: 'x' }, CM, 'Warn'));
+  t.regex(err?.message ?? '', /^ConfigMap in version "v1" cannot be handled as a ConfigMap: data: expected a map, got string$/);
+});
+
+test('JSON and YAML bodies; malformed ones and other media types are refused', (t) => {
+  t.deepEqual(parseJsonObject('{"a":1}'), { a: 1 });
+  t.deepEqual(parseJsonObject('a: 1\nb: [x]\n', 'application/yaml'), { a: 1, b: ['x'] });
+  t.throws(() => parseJsonObject('{"a":'), { message: /^the request body is not valid JSON/ });
+  t.throws(() => parseJsonObject('[1]'), { message: 'the request body must be a JSON object' });
+  const pb = t.throws(() => parseJsonObject('x', 'application/vnd.kubernetes.protobuf'));
+  t.regex(pb?.message ?? '', /unknown format \(application\/vnd\.kubernetes\.protobuf\)/);
+});
+
+test('objects go out with apiVersion and kind', (t) => {
+  t.like(objectJson('Lease', { metadata: { name: 'l' } }), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l' } });
+});

@@ -1,0 +1,295 @@
+// The verbs of one kind over REST: get, list, watch, create, update, patch,
+// delete, deletecollection and the status subresource. Each is a thin layer
+// over the registry (apiserver/registry/store.ts), the watch (grpc/watch.ts)
+// and the gate, exactly those the gRPC handlers use; this file only turns
+// HTTP into their calls and their results into Kubernetes JSON.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { JsonObject } from '../../api/codec';
+import { ApiError, BadRequestError, ConflictError, ExpiredError, NotFoundError } from '../../api/errors';
+import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
+import type { DeleteRequest, WatchRequest } from '../../api/gen/tsk/v1/meta';
+import { selectedName, MAX_REQUEST_BYTES } from '../grpc/server';
+import type { RequestContext } from '../grpc/gate';
+import { serveWatch } from '../grpc/watch';
+import { deleteObject } from '../registry/delete';
+import type { Registry } from '../registry/store';
+import { buildFilter } from '../storage/filter';
+import { codecOf } from '../storage/objects';
+import type { RestDeps, RestRequest } from './context';
+import { readBody, readObject, readObjectBody, sendError, sendJson } from './http';
+import { decodeObject, objectJson, parseFieldValidation } from './objects';
+import { parseDeleteOptions, parseDryRun, parseListQuery } from './query';
+import { asApiError, methodNotAllowed, successStatus } from './status';
+import { parseIncludeObject, toTable, wantsTable } from './table';
+import { JsonWatchOutput } from './watch-stream';
+
+/** How long a watch from a resourceVersion ahead of the cache waits for it (Kubernetes' 3 s) before a 504. */
+const FUTURE_RV_WAIT_MS = 3000;
+/** Kubernetes' default watch length when the client gives no timeoutSeconds: 30 to 60 minutes, spread. */
+const DEFAULT_WATCH_MIN_S = 1800;
+
+export class KindHandlers {
+  private readonly reg: Registry;
+
+  constructor(
+    private readonly kind: KindName,
+    private readonly deps: RestDeps,
+  ) {
+    this.reg = deps.registries.get(kind)!;
+  }
+
+  private get info() {
+    return KINDS[this.kind];
+  }
+
+  private ns(r: RestRequest): string {
+    return this.info.namespaced ? r.info.namespace : '';
+  }
+
+  /** Authenticates and authorizes the request as `verb` on the path's target. */
+  private admit(r: RestRequest, verb: string, name = r.info.name): RequestContext {
+    return r.gate.admit(r.credentials, {
+      verb,
+      apiGroup: this.info.group,
+      resource: this.info.plural,
+      subresource: r.info.subresource,
+      namespace: this.ns(r),
+      name,
+    });
+  }
+
+  private json(obj: ApiObject): JsonObject {
+    return objectJson(this.kind, obj);
+  }
+
+  /** An object, or a one-row Table when kubectl asks for one. */
+  private answer(r: RestRequest, code: number, obj: ApiObject, warnings: readonly string[]): void {
+    if (wantsTable(r.req.headers.accept)) {
+      const table = toTable(this.kind, [obj], {
+        includeObject: parseIncludeObject(r.query.get('includeObject')),
+        now: this.deps.now().getTime(),
+        withColumns: true,
+        toJson: (o) => this.json(o),
+      });
+      sendJson(r.res, code, table, warnings);
+      return;
+    }
+    sendJson(r.res, code, this.json(obj), warnings);
+  }
+
+  private async body(r: RestRequest): Promise<JsonObject> {
+    return await readObject(r.req);
+  }
+
+  /** The request's object, named and namespaced as the path says (Kubernetes' checks of both). */
+  private async objectFromBody(r: RestRequest, typeName = this.info.typeName): Promise<{ obj: ApiObject; warnings: string[] }> {
+    const body = await this.body(r);
+    const { value, warnings } = decodeObject<ApiObject>(
+      typeName,
+      body,
+      { apiVersion: this.info.apiVersion, kind: this.info.kind },
+      parseFieldValidation(r.query.get('fieldValidation')),
+    );
+    this.placeObject(r, value);
+    return { obj: value, warnings };
+  }
+
+  private placeObject(r: RestRequest, obj: ApiObject): void {
+    const meta = (obj.metadata ??= {});
+    if (this.info.namespaced) {
+      if (meta.namespace && meta.namespace !== r.info.namespace) {
+        throw new BadRequestError('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      meta.namespace = r.info.namespace;
+    }
+    if (r.info.name !== '') {
+      if (meta.name && meta.name !== r.info.name)
+        throw new BadRequestError(`the name of the object (${meta.name}) does not match the name on the URL (${r.info.name})`);
+      meta.name = r.info.name;
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  async get(r: RestRequest): Promise<void> {
+    this.admit(r, 'get');
+    this.answer(r, 200, await this.reg.get(this.ns(r), r.info.name), []);
+  }
+
+  async list(r: RestRequest): Promise<void> {
+    const q = parseListQuery(r.query, this.ns(r));
+    if (q.watch) return this.watch(r, q.watchRequest, q.timeoutSeconds);
+    this.admit(r, 'list', selectedName(this.kind, q.list.fieldSelector));
+    const res = await this.reg.list(q.list);
+    const codec = codecOf(this.kind);
+    const objs = res.items.map((b) => codec.decode(b));
+    const meta: JsonObject = { resourceVersion: String(res.revision) };
+    if (res.continueToken) meta['continue'] = res.continueToken;
+    if (res.remaining !== undefined) meta['remainingItemCount'] = res.remaining;
+    if (wantsTable(r.req.headers.accept)) {
+      const opts = { includeObject: parseIncludeObject(r.query.get('includeObject')), now: this.deps.now().getTime(), withColumns: true, listMeta: meta };
+      sendJson(r.res, 200, toTable(this.kind, objs, { ...opts, toJson: (o) => this.json(o) }));
+      return;
+    }
+    sendJson(r.res, 200, { kind: this.info.listKind, apiVersion: this.info.apiVersion, metadata: meta, items: objs.map((o) => this.json(o)) });
+  }
+
+  private async watch(r: RestRequest, watchRequest: WatchRequest, timeoutSeconds: number | undefined): Promise<void> {
+    this.admit(r, 'watch', selectedName(this.kind, watchRequest.fieldSelector));
+    const cache = this.deps.caches.get(this.kind)!;
+    await cache.ready();
+    await this.awaitRevision(cache, watchRequest.resourceVersion ?? '');
+    const table = wantsTable(r.req.headers.accept);
+    const includeObject = parseIncludeObject(r.query.get('includeObject'));
+    let first = true;
+    const encode = (obj: ApiObject): JsonObject => {
+      if (!table) return this.json(obj);
+      const t = toTable(this.kind, [obj], { includeObject, now: this.deps.now().getTime(), withColumns: first, toJson: (o) => this.json(o) });
+      first = false;
+      return t;
+    };
+    const out = new JsonWatchOutput(r.res, {
+      encode,
+      bookmark: (revision) => ({ kind: this.info.kind, apiVersion: this.info.apiVersion, metadata: { resourceVersion: String(revision) } }),
+    });
+    const seconds = timeoutSeconds ?? DEFAULT_WATCH_MIN_S * (1 + Math.random());
+    const timer = setTimeout(() => out.end(), seconds * 1000);
+    timer.unref();
+    r.res.on('close', () => clearTimeout(timer));
+    const { metrics } = this.deps;
+    const labels = { resource: this.info.plural };
+    metrics.registeredWatchers.inc(labels);
+    metrics.longrunningRequests.inc(labels);
+    r.res.on('close', () => {
+      metrics.registeredWatchers.dec(labels);
+      metrics.longrunningRequests.dec(labels);
+    });
+    const filter = buildFilter(this.kind, this.ns(r), watchRequest.labelSelector ?? '', watchRequest.fieldSelector ?? '');
+    const watchEvents = metrics.watchEvents.labels(labels);
+    try {
+      await serveWatch(out, watchRequest, {
+        kind: this.kind,
+        cache,
+        store: this.deps.store,
+        filter,
+        opts: { ...this.deps.watch, onEventSent: () => watchEvents.inc() },
+      });
+    } catch (err) {
+      const apiErr = asApiError(err, this.deps.log);
+      // Kubernetes' watch cache answers an expired resourceVersion with an ERROR event (a 410 Status) on a 200 stream.
+      if (apiErr instanceof ExpiredError || r.res.headersSent) out.fail(apiErr);
+      else sendError(r.res, apiErr);
+    }
+  }
+
+  /** A watch from a resourceVersion the cache has not reached waits a little, then is Kubernetes' "Too large resource version" 504. */
+  private async awaitRevision(cache: { revision: number }, rv: string): Promise<void> {
+    if (!/^\d+$/.test(rv)) return;
+    const want = Number(rv);
+    const deadline = Date.now() + FUTURE_RV_WAIT_MS;
+    while (cache.revision < want) {
+      if (Date.now() >= deadline) {
+        throw new ApiError('Timeout', `Too large resource version: ${want}, current: ${cache.revision}`, [
+          { field: '', message: 'Too large resource version', reason: 'ResourceVersionTooLarge' },
+        ]);
+      }
+      await sleep(100);
+    }
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  async create(r: RestRequest): Promise<void> {
+    const { obj, warnings } = await this.objectFromBody(r);
+    const ctx = this.admit(r, 'create', obj.metadata?.name ?? '');
+    const created = await this.reg.create(obj, parseDryRun(r.query), r.gate.writeAdmission(ctx, this.kind, ''));
+    this.answer(r, 201, created, [...warnings, ...ctx.warnings]);
+  }
+
+  async update(r: RestRequest): Promise<void> {
+    const status = r.info.subresource === 'status';
+    const { obj, warnings } = await this.objectFromBody(r);
+    const ctx = this.admit(r, 'update');
+    const updated = await this.reg.update(obj, status, parseDryRun(r.query), r.gate.writeAdmission(ctx, this.kind, status ? 'status' : ''));
+    this.answer(r, 200, updated, [...warnings, ...ctx.warnings]);
+  }
+
+  /**
+   * PATCH: the live object in Kubernetes JSON, patched by the extension for
+   * the Content-Type, then written as an update at the live resourceVersion
+   * (retried on a conflict unless the patch names a resourceVersion itself,
+   * as Kubernetes). Server-side apply of an absent object creates it.
+   */
+  async patch(r: RestRequest): Promise<void> {
+    const status = r.info.subresource === 'status';
+    const ctx = this.admit(r, 'patch');
+    const body = (await readBody(r.req, MAX_REQUEST_BYTES)).toString('utf8');
+    const contentType = (r.req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    const fieldManager = r.query.get('fieldManager') ?? undefined;
+    const opts = { force: r.query.get('force') === 'true', ...(fieldManager !== undefined ? { fieldManager } : {}) };
+    const validation = parseFieldValidation(r.query.get('fieldValidation'));
+    const dryRun = parseDryRun(r.query);
+    const want = { apiVersion: this.info.apiVersion, kind: this.info.kind };
+    for (let attempt = 0; ; attempt++) {
+      let live: ApiObject | undefined;
+      try {
+        live = await this.reg.get(this.ns(r), r.info.name);
+      } catch (err) {
+        if (!(err instanceof NotFoundError && contentType === 'application/apply-patch+yaml' && !status)) throw err;
+      }
+      const liveJson = live
+        ? this.json(live)
+        : { apiVersion: want.apiVersion, kind: want.kind, metadata: { name: r.info.name, ...(this.info.namespaced ? { namespace: r.info.namespace } : {}) } };
+      const patched = this.deps.extensions.patch(this.info.typeName, liveJson, body, contentType, opts);
+      const { value, warnings } = decodeObject<ApiObject>(this.info.typeName, patched, want, validation);
+      this.placeObject(r, value);
+      const admission = r.gate.writeAdmission(ctx, this.kind, status ? 'status' : '');
+      const pinned =
+        (patched['metadata'] as JsonObject | undefined)?.['resourceVersion'] !== (liveJson['metadata'] as JsonObject | undefined)?.['resourceVersion'];
+      try {
+        const result = live ? await this.reg.update(value, status, dryRun, admission) : await this.reg.create(value, dryRun, admission);
+        this.answer(r, live ? 200 : 201, result, [...warnings, ...ctx.warnings]);
+        return;
+      } catch (err) {
+        if (!(err instanceof ConflictError) || pinned || attempt >= 4) throw err;
+      }
+    }
+  }
+
+  async delete(r: RestRequest): Promise<void> {
+    const opts = parseDeleteOptions(r.query, await readObjectBody(r.req, true), this.ns(r), r.info.name);
+    const ctx = this.admit(r, 'delete');
+    if (opts.dryRun) {
+      // Nothing is deleted: the object as it is, once it is known to exist.
+      this.answer(r, 200, await this.reg.get(this.ns(r), r.info.name), ctx.warnings);
+      return;
+    }
+    const obj = await deleteObject(this.kind, this.reg, this.deps.namespaces, opts, r.gate.writeAdmission(ctx, this.kind, ''));
+    // Kubernetes: an object still there (grace period, finalizers) comes back; one gone at once is a Success Status.
+    if (obj.metadata?.deletionTimestamp) this.answer(r, 200, obj, ctx.warnings);
+    else sendJson(r.res, 200, successStatus(this.info.plural, r.info.name, obj.metadata?.uid ?? ''), ctx.warnings);
+  }
+
+  /** deletecollection: every object the selectors match, deleted one by one; the answer lists them. */
+  async deleteCollection(r: RestRequest): Promise<void> {
+    if (this.kind === 'Namespace') throw methodNotAllowed();
+    const body = await readObjectBody(r.req, true);
+    const q = parseListQuery(r.query, this.ns(r));
+    const ctx = this.admit(r, 'deletecollection', '');
+    const base = parseDeleteOptions(r.query, body, this.ns(r), '');
+    const codec = codecOf(this.kind);
+    const listed = (await this.reg.list({ ...q.list, limit: 0, continue: '' })).items.map((b) => codec.decode(b));
+    const deleted: JsonObject[] = [];
+    for (const o of listed) {
+      const req: DeleteRequest = { ...base, namespace: o.metadata?.namespace ?? '', name: o.metadata?.name ?? '' };
+      try {
+        const out = base.dryRun ? o : await deleteObject(this.kind, this.reg, this.deps.namespaces, req, r.gate.writeAdmission(ctx, this.kind, ''));
+        deleted.push(this.json(out));
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+    }
+    sendJson(r.res, 200, { kind: this.info.listKind, apiVersion: this.info.apiVersion, metadata: {}, items: deleted }, ctx.warnings);
+  }
+}
