@@ -253,7 +253,7 @@ async function startServer(etcdUrl: string, mode: Mode, dataDir: string): Promis
     child.stdout!.on('data', (d: Buffer) => {
       if (SERVER_NODE_ARGS.length > 0) process.stderr.write(d); // diagnostics such as --trace-gc
       out += d.toString();
-      const m = /serving gRPC on (\S+), HTTP on (\S+)/.exec(out);
+      const m = /serving gRPC on (\S+), HTTP on ([^\s,]+)/.exec(out);
       // With TLS, admin.conf is written just after the server starts serving.
       if (m && (kubeconfig === undefined || out.includes(`wrote ${kubeconfig}`))) resolve(m[1]!);
     });

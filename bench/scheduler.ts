@@ -76,7 +76,7 @@ async function startServer(etcdUrl: string, dir: string, token: string): Promise
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /serving gRPC on (\S+), HTTP on (\S+)/.exec(out);
+      const m = /serving gRPC on (\S+), HTTP on ([^\s,]+)/.exec(out);
       if (m) resolve({ child, address: m[1]! });
     });
     child.once('exit', (code) => reject(new Error(`tsk apiserver exited (code ${code}) during start-up:\n${out}`)));

@@ -43,7 +43,7 @@ async function member(t: Parameters<typeof startTskServer>[0], dir: string, name
   ]);
   const out = server.output();
   const schedulerIdentity = /scheduler: leader election for kube-system\/kube-scheduler as (\S+)/.exec(out)?.[1] ?? '';
-  const httpAddress = /HTTP on (\S+) \(/.exec(out)?.[1] ?? '';
+  const httpAddress = /HTTP on ([^\s,]+)[ ,]/.exec(out)?.[1] ?? '';
   const target = await resolveClient({ kubeconfig: adminConfigPath(dataDir), env: {} });
   const client = new Clientset(target.server, target.credentials);
   t.teardown(async () => client.close());

@@ -43,7 +43,7 @@ async function apply(config: string, obj: string): Promise<{ code: number; stder
 }
 
 function httpAddress(server: TskServer): string {
-  return /serving gRPC on .*, HTTP on (\S+) /.exec(server.output())?.[1] ?? '';
+  return /serving gRPC on .*, HTTP on ([^\s,]+)[ ,]/.exec(server.output())?.[1] ?? '';
 }
 
 async function scratch(t: { teardown(fn: () => Promise<void>): void }): Promise<{ data: string; config: string }> {
