@@ -12,6 +12,7 @@ import type { Lease } from '../api/gen/tsk/v1/core';
 import type { Clock } from './clock';
 import type { EventRecorder } from './events';
 import { LeaderElector, type LeaderElectionMetrics, type LeaderElectionTimings } from './leaderelection';
+import type { ListerWatcher } from './informer';
 import { LeaseLock } from './leaselock';
 import type { ResourceClient } from './resource';
 import { errorMessage } from '../util/errors';
@@ -43,7 +44,8 @@ export interface ElectedComponent {
 
 export interface ElectOptions {
   readonly config: LeaderElectionConfig;
-  readonly leases: Pick<ResourceClient<Lease>, 'get' | 'create' | 'update'>;
+  /** With listAll and watch, candidates watch the Lease (and take over the moment it expires) rather than poll it. */
+  readonly leases: Pick<ResourceClient<Lease>, 'get' | 'create' | 'update'> & Partial<Pick<ResourceClient<Lease>, 'listAll' | 'watch'>>;
   /** Where LeaderElection Events go. */
   readonly recorder?: EventRecorder;
   /** Builds the next term; called at start and after each term ends. */
@@ -59,6 +61,21 @@ export interface ElectOptions {
 /** Kubernetes' candidate identity: the host name, "_", a fresh UUID (unique per process start). */
 export function leaderIdentity(host: string = hostname()): string {
   return `${host}_${randomUUID()}`;
+}
+
+/** A ListerWatcher of the one Lease `namespace/name`, when the client can list and watch. */
+function leaseWatcher(leases: ElectOptions['leases'], namespace: string, name: string): ListerWatcher<Lease> | undefined {
+  const { listAll, watch } = leases;
+  if (!listAll || !watch) return undefined;
+  const selectors = { namespace, fieldSelector: `metadata.name=${name}` };
+  return {
+    list: () => listAll.call(leases, selectors),
+    watch: (resourceVersion) => watch.call(leases, { ...selectors, resourceVersion, allowBookmarks: true }),
+  };
+}
+
+function watcherOption(watcher: ListerWatcher<Lease> | undefined): { watcher?: ListerWatcher<Lease> } {
+  return watcher ? { watcher } : {};
 }
 
 /** Runs terms of a component while it leads the Lease of `config` (or at once without --leader-elect). */
@@ -81,6 +98,7 @@ export function electLeader(opts: ElectOptions): ElectedComponent {
       name: opts.config.resourceName,
       identity,
       ...(opts.recorder ? { recorder: opts.recorder } : {}),
+      ...watcherOption(leaseWatcher(opts.leases, opts.config.resourceNamespace, opts.config.resourceName)),
     }),
     callbacks: {
       onStartedLeading(signal) {

@@ -7,13 +7,19 @@ import { Registry } from 'prom-client';
 import { AlreadyExistsError, ConflictError } from '../api/errors';
 import { FakeClock } from './clock';
 import { LeaderElectionMetrics, LeaderElector, timingsError, type LeaderElectorOptions } from './leaderelection';
-import { recordText, type LeaderElectionRecord, type ResourceLock } from './leaselock';
+import { recordText, type LeaderElectionRecord, type ResourceLock, type SeenRecord } from './leaselock';
 
 /** The stored record and its version, shared by every candidate's lock. */
 class FakeStore {
   record: LeaderElectionRecord | undefined;
   version = 0;
   writes = 0;
+  /** The watches of observing locks, told of every write as it happens. */
+  readonly watchers = new Set<(seen: SeenRecord) => void>();
+
+  seen(): SeenRecord | undefined {
+    return this.record ? { record: { ...this.record }, raw: recordText(this.record), revision: this.version } : undefined;
+  }
 }
 
 class FakeLock implements ResourceLock {
@@ -25,7 +31,7 @@ class FakeLock implements ResourceLock {
 
   constructor(
     readonly identity: string,
-    private readonly store: FakeStore,
+    protected readonly store: FakeStore,
   ) {}
 
   async get(): Promise<{ record: LeaderElectionRecord; raw: string } | undefined> {
@@ -52,6 +58,8 @@ class FakeLock implements ResourceLock {
     this.store.version++;
     this.store.writes++;
     this.seen = this.store.version;
+    const seen = this.store.seen();
+    if (seen) for (const w of this.store.watchers) w(seen);
   }
 
   recordEvent(message: string): void {
@@ -60,6 +68,22 @@ class FakeLock implements ResourceLock {
 
   describe(): string {
     return 'kube-system/kube-scheduler';
+  }
+}
+
+/** A lock whose watch reports every write of the store at once (LeaseLock with a watcher). */
+class ObservingLock extends FakeLock {
+  observe(onChange: (seen: SeenRecord) => void): () => Promise<void> {
+    const watcher = (seen: SeenRecord): void => {
+      if (!this.failing) onChange(seen);
+    };
+    this.store.watchers.add(watcher);
+    const current = this.store.seen();
+    if (current) watcher(current);
+    return () => {
+      this.store.watchers.delete(watcher);
+      return Promise.resolve();
+    };
   }
 }
 
@@ -74,8 +98,8 @@ interface Candidate {
 const T0 = 1_700_000_000_000;
 const TIMINGS = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
 
-function candidate(identity: string, store: FakeStore, clock: FakeClock, extra: Partial<LeaderElectorOptions> = {}): Candidate {
-  const lock = new FakeLock(identity, store);
+function candidate(identity: string, store: FakeStore, clock: FakeClock, extra: Partial<LeaderElectorOptions> = {}, observing = false): Candidate {
+  const lock = observing ? new ObservingLock(identity, store) : new FakeLock(identity, store);
   const c: Candidate = { lock, calls: [], signal: undefined, elector: undefined as unknown as LeaderElector };
   const elector = new LeaderElector({
     ...TIMINGS,
@@ -287,4 +311,43 @@ test("client-go's rules between the durations", (t) => {
   t.is(timingsError({ leaseDurationMs: 10_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 }), 'leaseDuration must be greater than renewDeadline');
   t.is(timingsError({ leaseDurationMs: 15_000, renewDeadlineMs: 2_400, retryPeriodMs: 2_000 }), 'renewDeadline must be greater than retryPeriod*JitterFactor');
   t.throws(() => candidate('x', new FakeStore(), new FakeClock(), { leaseDurationMs: 5_000 }), { instanceOf: RangeError });
+});
+
+test('a standby that watches the lock takes over exactly a lease duration after the dead holder last renewed', async (t) => {
+  const { clock, store } = setup();
+  const a = candidate('host-a_1', store, clock, {}, true);
+  // The standby's retry ticks are as late as the jitter allows: only the lease's expiry may wake it.
+  const b = candidate('host-b_2', store, clock, { random: () => 1 }, true);
+  a.elector.run();
+  await clock.advance(0);
+  b.elector.run();
+  await clock.advance(7_300);
+  t.true(a.elector.isLeader());
+  // kill -9 of the leader: no more renewals, no release.
+  a.lock.failing = true;
+  const lastRenew = store.record!.renewTime - T0;
+  await clock.advance(20_000);
+  t.true(b.elector.isLeader());
+  const startedAt = Number(b.calls[0]?.split('@')[1]);
+  t.true(startedAt - lastRenew >= 15_000 && startedAt - lastRenew <= 15_010, `took over ${startedAt - lastRenew} ms after the last renewal`);
+  await Promise.all([a.elector.stop(), b.elector.stop()]);
+});
+
+test('a watched release wakes a standby at once; a late sighting of an older version changes nothing', async (t) => {
+  const { clock, store } = setup();
+  const a = candidate('host-a_1', store, clock, {}, true);
+  const b = candidate('host-b_2', store, clock, { random: () => 1 }, true);
+  a.elector.run();
+  await clock.advance(0);
+  b.elector.run();
+  await clock.advance(5_000);
+  const old = store.seen()!;
+  await clock.advance(1_000);
+  // A reply that lags behind the watch (an older revision) must not restart the holder's lease on b's clock.
+  for (const w of store.watchers) w({ ...old, raw: old.raw + ' ' });
+  t.false(b.elector.isLeader());
+  await a.elector.stop();
+  await clock.advance(1);
+  t.true(b.elector.isLeader(), 'the release was seen through the watch and acted on before the next retry tick');
+  await b.elector.stop();
 });

@@ -7,7 +7,12 @@
 // leadership up when it cannot renew within the renew deadline. Expiry is
 // measured on the candidate's own clock from when it last saw the record
 // change (client-go's observedTime), never from the renewTime written in it,
-// so clock skew between servers does not matter. Writes are guarded by the
+// so clock skew between servers does not matter. A lock that can observe
+// (a watch on the Lease) reports each renewal as it is written, so that
+// moment is the renewal itself rather than the candidate's next poll, and a
+// candidate tries again exactly when the holder's lease runs out instead of
+// at its next retry tick: a dead leader is replaced leaseDuration after its
+// last renewal, not up to two retry periods later. Writes are guarded by the
 // record's resourceVersion (ResourceLock.update), so two candidates cannot
 // both win. Unlike Kubernetes' components, which exit when they lose the
 // lease, tsk's run inside `tsk server`: the elector stops the leader's work
@@ -23,7 +28,7 @@
 import type { Registry } from 'prom-client';
 import { Gauge } from 'prom-client';
 import { realClock, type Clock, type TimerHandle } from './clock';
-import { recordText, type LeaderElectionRecord, type ResourceLock } from './leaselock';
+import { recordText, type LeaderElectionRecord, type ResourceLock, type SeenRecord } from './leaselock';
 import { errorMessage } from '../util/errors';
 
 /** client-go's JitterFactor of the acquire loop's retry period. */
@@ -108,6 +113,11 @@ export class LeaderElector {
   private observed: LeaderElectionRecord | undefined;
   private observedRaw = '';
   private observedTime = 0;
+  /** The store revision of the observed record (0: unknown), so a late sighting of an older version is ignored. */
+  private observedRevision = 0;
+  /** Ends the candidate's wait early (the holder released the lock). */
+  private wakeCandidate: (() => void) | undefined;
+  private unobserve: (() => Promise<void>) | undefined;
   private reportedLeader: string | undefined;
   /** Bumped per attempt: a late reply of an abandoned attempt must not change what we observed. */
   private attempt = 0;
@@ -140,6 +150,7 @@ export class LeaderElector {
   run(): void {
     if (this.currentState !== 'new') throw new Error(`invariant: leader elector ${this.opts.name} run in state ${this.currentState}`);
     this.currentState = 'candidate';
+    this.unobserve = this.opts.lock.observe?.((seen) => this.onSeen(seen));
     this.loop = this.campaign().catch((err: unknown) => this.log(`invariant: leader election of ${this.opts.name} ended: ${errorMessage(err)}`));
   }
 
@@ -151,6 +162,7 @@ export class LeaderElector {
     if (this.currentState === 'new') this.currentState = 'stopped';
     this.stopper.abort();
     await this.loop;
+    await this.unobserve?.();
   }
 
   private get stopped(): boolean {
@@ -202,8 +214,7 @@ export class LeaderElector {
         return false;
       }
       if (ok) return true;
-      const jitter = (this.opts.random ?? Math.random)() * JITTER_FACTOR * this.opts.retryPeriodMs;
-      await this.sleep(this.opts.retryPeriodMs + jitter);
+      await this.candidateSleep(this.candidateWaitMs());
     }
   }
 
@@ -242,10 +253,40 @@ export class LeaderElector {
     return this.observedTime + (this.observed?.leaseDurationSeconds ?? 0) * 1000 > now;
   }
 
-  private setObserved(record: LeaderElectionRecord, raw: string): void {
+  private setObserved(record: LeaderElectionRecord, raw: string, revision?: number | void): void {
     this.observed = record;
     this.observedRaw = raw;
     this.observedTime = this.clock.now();
+    if (typeof revision === 'number') this.observedRevision = revision;
+  }
+
+  /** Whether a read or watched version is older than the one already observed (a lagging reply). */
+  private isStale(seen: SeenRecord): boolean {
+    return seen.revision !== undefined && seen.revision < this.observedRevision;
+  }
+
+  /** A version the lock's watch reported: its arrival is the moment the holder's lease restarts. */
+  private onSeen(seen: SeenRecord): void {
+    if (this.stopped || this.isStale(seen)) return;
+    if (seen.raw === this.observedRaw) {
+      if (seen.revision !== undefined) this.observedRevision = seen.revision;
+      return;
+    }
+    this.setObserved(seen.record, seen.raw, seen.revision);
+    this.maybeReportTransition();
+    if (seen.record.holderIdentity === '') this.wakeCandidate?.();
+  }
+
+  /**
+   * How long a candidate waits before its next attempt: a jittered retry
+   * period, or less when the holder's lease runs out sooner (1 ms after, as
+   * leaseValid is strict).
+   */
+  private candidateWaitMs(): number {
+    const retry = this.opts.retryPeriodMs + (this.opts.random ?? Math.random)() * JITTER_FACTOR * this.opts.retryPeriodMs;
+    if (!this.observed || this.observed.holderIdentity === '' || this.holdsRecord()) return retry;
+    const untilExpiry = this.observedTime + this.observed.leaseDurationSeconds * 1000 - this.clock.now() + 1;
+    return Math.max(0, Math.min(retry, untilExpiry));
   }
 
   /** client-go's tryAcquireOrRenew: one read and at most one write; true when we hold the lock afterwards. */
@@ -264,21 +305,21 @@ export class LeaderElector {
       const current = await lock.get();
       if (my !== this.attempt) return false;
       if (!current) {
-        await lock.create(desired);
+        const revision = await lock.create(desired);
         if (my !== this.attempt) return false;
-        this.setObserved(desired, recordText(desired));
+        this.setObserved(desired, recordText(desired), revision);
         return true;
       }
       // The record changed since we last looked: its holder is alive; restart its expiry on our clock.
-      if (current.raw !== this.observedRaw) this.setObserved(current.record, current.raw);
+      if (current.raw !== this.observedRaw && !this.isStale(current)) this.setObserved(current.record, current.raw, current.revision);
       const old = current.record;
       if (old.holderIdentity !== '' && this.leaseValid(now) && !this.holdsRecord()) return false;
       const next: LeaderElectionRecord = this.holdsRecord()
         ? { ...desired, acquireTime: old.acquireTime, leaderTransitions: old.leaderTransitions }
         : { ...desired, leaderTransitions: old.leaderTransitions + 1 };
-      await lock.update(next);
+      const revision = await lock.update(next);
       if (my !== this.attempt) return false;
-      this.setObserved(next, recordText(next));
+      this.setObserved(next, recordText(next), revision);
       return true;
     } catch (err) {
       if (my === this.attempt) this.log(`error acquiring or renewing lease ${lock.describe()}: ${errorMessage(err)}`);
@@ -299,8 +340,8 @@ export class LeaderElector {
     };
     this.attempt++;
     try {
-      await this.opts.lock.update(released);
-      this.setObserved(released, recordText(released));
+      const revision = await this.opts.lock.update(released);
+      this.setObserved(released, recordText(released), revision);
       this.log(`released lease ${this.opts.lock.describe()}`);
     } catch (err) {
       this.log(`failed to release lease ${this.opts.lock.describe()}: ${errorMessage(err)}`);
@@ -319,6 +360,15 @@ export class LeaderElector {
   private async sleep(ms: number): Promise<void> {
     const timer = this.timer(ms);
     await timer.fired;
+    timer.cancel();
+  }
+
+  /** A candidate's wait: `ms`, or less when stop() comes or the lock is released meanwhile. */
+  private async candidateSleep(ms: number): Promise<void> {
+    const timer = this.timer(ms);
+    const woken = new Promise<void>((resolve) => (this.wakeCandidate = resolve));
+    await Promise.race([timer.fired, woken]);
+    this.wakeCandidate = undefined;
     timer.cancel();
   }
 

@@ -8,6 +8,7 @@ import type { Lease } from '../api/gen/tsk/v1/core';
 import { NotFoundError } from '../api/errors';
 import { rfc3339Micro, parseRfc3339 } from '../util/time';
 import { referenceTo, type EventRecorder } from './events';
+import { Informer, type ListerWatcher } from './informer';
 import type { ResourceClient } from './resource';
 
 /** client-go's LeaderElectionRecord: what a lock stores, times in epoch milliseconds. */
@@ -20,16 +21,32 @@ export interface LeaderElectionRecord {
   readonly leaderTransitions: number;
 }
 
+/** A record as a lock read or saw it. */
+export interface SeenRecord {
+  readonly record: LeaderElectionRecord;
+  /** A canonical text of the record (recordText), to notice changes. */
+  readonly raw: string;
+  /** The store's revision of this version (etcd's), when known: a sighting older than one already seen is ignored. */
+  readonly revision?: number;
+}
+
 /** Where an elector keeps its record (client-go's resourcelock.Interface). */
 export interface ResourceLock {
   /** This candidate's identity. */
   readonly identity: string;
-  /** The stored record and a canonical text of it (to notice changes), or undefined when there is none yet. */
-  get(): Promise<{ record: LeaderElectionRecord; raw: string } | undefined>;
-  /** Creates the record; rejects (AlreadyExistsError) when another candidate created it first. */
-  create(record: LeaderElectionRecord): Promise<void>;
-  /** Replaces the record last read; rejects (ConflictError) when it changed since. */
-  update(record: LeaderElectionRecord): Promise<void>;
+  /** The stored record, or undefined when there is none yet. */
+  get(): Promise<SeenRecord | undefined>;
+  /** Creates the record; rejects (AlreadyExistsError) when another candidate created it first. Resolves to the new revision when known. */
+  create(record: LeaderElectionRecord): Promise<number | void>;
+  /** Replaces the record last read; rejects (ConflictError) when it changed since. Resolves to the new revision when known. */
+  update(record: LeaderElectionRecord): Promise<number | void>;
+  /**
+   * Reports every version of the record as it is written (a watch), so a
+   * candidate times the holder's expiry from the renewal itself rather than
+   * from its next poll. Optional: without it, candidates poll. Returns a
+   * function that stops the reports.
+   */
+  observe?(onChange: (seen: SeenRecord) => void): () => Promise<void>;
   /** Records an Event "IDENTITY MESSAGE" on the lock's object (reason LeaderElection). */
   recordEvent(message: string): void;
   /** "kube-system/kube-scheduler", for logs. */
@@ -73,6 +90,20 @@ export interface LeaseLockOptions {
   readonly identity: string;
   /** Where "became leader" and "stopped leading" go; none: no Events. */
   readonly recorder?: EventRecorder;
+  /** Lists and watches this one Lease (namespace and metadata.name selected); without it the lock cannot observe. */
+  readonly watcher?: ListerWatcher<Lease>;
+}
+
+/** The revision of a Lease as read, or undefined when it has none (a fake). */
+function revisionOf(lease: Lease): number | undefined {
+  const rv = Number(lease.metadata?.resourceVersion ?? '');
+  return Number.isSafeInteger(rv) && rv > 0 ? rv : undefined;
+}
+
+function seenOf(lease: Lease): SeenRecord {
+  const record = recordOfLease(lease);
+  const revision = revisionOf(lease);
+  return { record, raw: recordText(record), ...(revision !== undefined ? { revision } : {}) };
 }
 
 export class LeaseLock implements ResourceLock {
@@ -85,29 +116,39 @@ export class LeaseLock implements ResourceLock {
     return this.opts.identity;
   }
 
-  async get(): Promise<{ record: LeaderElectionRecord; raw: string } | undefined> {
+  async get(): Promise<SeenRecord | undefined> {
     try {
       this.lease = await this.opts.client.get(this.opts.name, this.opts.namespace);
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
       throw err;
     }
-    const record = recordOfLease(this.lease);
-    return { record, raw: recordText(record) };
+    return seenOf(this.lease);
   }
 
-  async create(record: LeaderElectionRecord): Promise<void> {
+  async create(record: LeaderElectionRecord): Promise<number | void> {
     this.lease = await this.opts.client.create({
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: { name: this.opts.name, namespace: this.opts.namespace },
       spec: leaseSpecOf(record),
     });
+    return revisionOf(this.lease);
   }
 
-  async update(record: LeaderElectionRecord): Promise<void> {
+  async update(record: LeaderElectionRecord): Promise<number | void> {
     if (!this.lease) throw new Error(`lease ${this.describe()} not read before update`);
     this.lease = await this.opts.client.update({ ...this.lease, spec: leaseSpecOf(record) });
+    return revisionOf(this.lease);
+  }
+
+  observe(onChange: (seen: SeenRecord) => void): () => Promise<void> {
+    const { watcher } = this.opts;
+    if (!watcher) return () => Promise.resolve();
+    const informer = new Informer<Lease>({ listerWatcher: watcher, name: `lease ${this.describe()}` });
+    informer.addEventHandler({ onAdd: (lease) => onChange(seenOf(lease)), onUpdate: (_old, lease) => onChange(seenOf(lease)) });
+    informer.start();
+    return () => informer.stop();
   }
 
   recordEvent(message: string): void {

@@ -12,6 +12,7 @@ import { startScheduler, type RunningScheduler } from '../scheduler';
 import { onShutdownSignals, reportStop, untilStopped } from '../util/signals';
 import { runCommand } from '../util/cli/command';
 import { SERVER_HELP, parseServerFlags, type ServerFlags } from './server-flags';
+import { serverLeaderIdentity } from './server-identity';
 
 function log(line: string): void {
   console.log(`tsk server: ${line}`);
@@ -52,6 +53,7 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
   parts.clientset = new Clientset(address, await parts.api.credentialsFor(USER_CONTROLLER_MANAGER));
   parts.schedulerClientset = new Clientset(address, await parts.api.credentialsFor(USER_SCHEDULER));
   parts.informers = new SharedInformerFactory(parts.clientset);
+  const leaderIdentity = await serverLeaderIdentity(flags.api.dataDir, flags.api.etcdServers.length === 0);
   parts.controllers = await startControllerManager({
     clientset: parts.clientset,
     informers: parts.informers,
@@ -64,6 +66,7 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
     log: (l) => log(`controllers: ${l}`),
     leaderElection: flags.controllerManager,
     leaderMetrics,
+    leaderIdentity,
   });
   log(`controllers running: ${parts.controllers.controllers.map((c) => c.name).join(', ')}`);
   parts.scheduler = startScheduler({
@@ -73,6 +76,7 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
     log: (l) => log(`scheduler: ${l}`),
     leaderElection: flags.scheduler,
     leaderMetrics,
+    leaderIdentity,
   });
   await parts.scheduler.started;
   // The test harnesses wait for this line: informers synced, scheduling (or standing by for the lease).

@@ -55,6 +55,8 @@ export interface ControllerManagerOptions {
   readonly leaderElection?: LeaderElectionConfig;
   /** Where leader_election_master_status goes; default none. */
   readonly leaderMetrics?: LeaderElectionMetrics;
+  /** The identity this process campaigns with; default a fresh HOST_UUID. */
+  readonly leaderIdentity?: string;
 }
 
 /** Who LeaderElection Events of the controller manager come from (Kubernetes' kube-controller-manager). */
@@ -221,6 +223,7 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
       return term;
     },
     ...(opts.leaderMetrics ? { metrics: opts.leaderMetrics } : {}),
+    ...(opts.leaderIdentity ? { identity: opts.leaderIdentity } : {}),
     clock,
     log,
   });

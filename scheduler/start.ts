@@ -51,6 +51,8 @@ export interface SchedulerOptions {
   readonly leaderElection?: LeaderElectionConfig;
   /** Where leader_election_master_status goes; default none. */
   readonly leaderMetrics?: LeaderElectionMetrics;
+  /** The identity this process campaigns with; default a fresh HOST_UUID. */
+  readonly leaderIdentity?: string;
   /** KubeSchedulerConfiguration's percentageOfNodesToScore, 0..100; 0 or unset: adaptive (50% - nodes/125, at least 5% and 100 nodes). */
   readonly percentageOfNodesToScore?: number;
 }
@@ -176,6 +178,7 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
     recorder,
     prepare: newTerm,
     ...(opts.leaderMetrics ? { metrics: opts.leaderMetrics } : {}),
+    ...(opts.leaderIdentity ? { identity: opts.leaderIdentity } : {}),
     clock,
     log,
   });
