@@ -40,6 +40,7 @@ import { LeaseManager } from './storage/lease-manager';
 import { connectEtcd, type EtcdClientTls } from './storage/etcd-connection';
 import { EtcdCacheSource } from './storage/etcd-source';
 import { EtcdStore } from './storage/etcd-store';
+import { progressRequestsReliable } from './storage/progress-support';
 import { etcdCompactionBackend, startCompactor } from './storage/compactor';
 import { etcdMaintenanceBackend, startMaintenance, type DefragPolicy, type RunningMaintenance, type StorageHealth } from './storage/maintenance';
 import type { StorageTransformers } from './storage/encryption';
@@ -175,6 +176,20 @@ async function waitForEtcd(store: EtcdStore, urls: string[], timeoutMs: number):
  * Database sizes, defragmentation and the quota watch (storage/maintenance.ts),
  * published as metrics; undefined when turned off (interval 0).
  */
+/**
+ * Whether the watch caches may ask etcd for progress notifications (serving
+ * consistent reads from the cache); on an etcd too old to answer them
+ * reliably, or one whose version cannot be read, consistent reads go to etcd.
+ */
+async function etcdProgressRequests(store: EtcdStore, log: (line: string) => void): Promise<boolean> {
+  const version = await store.version(5000).catch(() => '');
+  if (progressRequestsReliable(version)) return true;
+  log(
+    `etcd ${version || '(version unknown)'} may answer watch progress requests early (etcd-io/etcd#15220; fixed in 3.4.31 and 3.5.13): consistent lists are read from etcd rather than from the watch cache`,
+  );
+  return false;
+}
+
 function startStorageMaintenance(
   etcd: Etcd3,
   opts: ApiServerOptions,
@@ -298,13 +313,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     if (encrypted.length > 0) log(`encryption at rest for ${encrypted.join(', ')}`);
 
     // 2. watch caches, one etcd watch per kind
+    const progressRequests = await etcdProgressRequests(store, log);
     const caches = new Map<KindName, WatchCache>();
     for (const kind of KIND_NAMES) {
       const resource = KINDS[kind].plural;
       const gauge = metrics.storageObjects.labels({ resource });
       caches.set(
         kind,
-        new WatchCache(kind, new EtcdCacheSource(store, kindPrefix(kind), resource), {
+        new WatchCache(kind, new EtcdCacheSource(store, kindPrefix(kind), resource, progressRequests), {
           capacity: opts.watchCacheCapacity,
           onSizeChange: (n) => gauge.set(n),
         }),

@@ -5,7 +5,7 @@
 // was violated, 2 on bad flags.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flagBool, flagString, formatFlags, parseCommandLine, UsageError, type FlagSpec } from '../util/flags';
@@ -49,17 +49,47 @@ export async function runOnFreshLab(
   const dir = mkdtempSync(join(tmpdir(), 'tsk-chaos-'));
   const lab = chaosLab(`c${randomBytes(3).toString('hex')}`, dir, 3, 3, log);
   onLab(lab);
+  let failed = true;
   try {
     log(`==> chaos: lab ${lab.name} in ${dir}, ${flags.rounds} round(s), seed ${flags.seed}`);
     await upChaosLab(lab);
     // Each row as it is done, on stderr: a long run shows its table so far.
     const onRound = (r: RoundResult): void => log(`==> ${formatTable([r])[1] ?? ''}`);
     const result = await runChaos(lab, { rounds: flags.rounds, seed: flags.seed, onRound });
+    failed = (result.summary['violations'] ?? 0) > 0;
     return { table: formatTable(result.rounds), summary: result.summary };
   } finally {
+    if (failed) keepLogs(lab);
     await labCommand(lab, 'down').catch((err: unknown) => log(`lab down: ${errorMessage(err)}`));
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A failed run's evidence: the machines' logs (LAB/*.log, LAB/NODE/*.log),
+ * copied to a directory of their own before the lab is taken down. Only
+ * those two levels are read: a node's directory holds pod root filesystems
+ * with mounts that must not be walked.
+ */
+function keepLogs(lab: ChaosLab): void {
+  const keep = join(tmpdir(), `tsk-chaos-logs-${lab.name}`);
+  try {
+    const copied = copyLogs(lab.plan.dir, keep);
+    for (const sub of readdirSync(lab.plan.dir, { withFileTypes: true })) {
+      if (sub.isDirectory()) copied.push(...copyLogs(join(lab.plan.dir, sub.name), join(keep, sub.name)));
+    }
+    log(`==> chaos: ${copied.length} machine log(s) kept in ${keep}`);
+  } catch (err) {
+    log(`==> chaos: could not keep the logs: ${errorMessage(err)}`);
+  }
+}
+
+/** Copies FROM/*.log into TO; returns the files copied. */
+function copyLogs(from: string, to: string): string[] {
+  const logs = readdirSync(from, { withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.log'));
+  if (logs.length > 0) mkdirSync(to, { recursive: true });
+  for (const e of logs) copyFileSync(join(from, e.name), join(to, e.name));
+  return logs.map((e) => e.name);
 }
 
 async function main(): Promise<number> {

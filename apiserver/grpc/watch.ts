@@ -6,10 +6,10 @@
 
 import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
 import { BadRequestError, ExpiredError, UnavailableError, toServiceError, type ApiError } from '../../api/errors';
-import type { KindName } from '../../api/kinds';
+import { KINDS, type KindName } from '../../api/kinds';
 import type { WatchRequest } from '../../api/gen/tsk/v1/meta';
 import type { EtcdStore } from '../storage/etcd-store';
-import { watchPrefix } from '../storage/etcd-source';
+import { EtcdCacheSource, watchPrefix } from '../storage/etcd-source';
 import type { ObjectFilter } from '../storage/filter';
 import { kindPrefix, listPrefix } from '../storage/keys';
 import { encodeForClient } from '../storage/objects';
@@ -190,7 +190,7 @@ export async function serveWatch(out: WatchOutput, req: WatchRequest, deps: Watc
   // most recent state, with "0" from any state (here both the cache's), and
   // first sends an ADDED event for every object in it; with a revision, only
   // the changes after it.
-  const initial = rvText === '' || rvText === '0' ? await initialState(cache, kind, rvText === '') : undefined;
+  const initial = rvText === '' || rvText === '0' ? await initialState(cache, store, kind, rvText === '') : undefined;
   const requested = initial ? initial.revision : Number(rvText);
   const client = new ClientStream(kind, out, deps.filter, deps.opts, requested);
   let stopCurrent: () => void = () => undefined;
@@ -263,12 +263,15 @@ export async function serveWatch(out: WatchOutput, req: WatchRequest, deps: Watc
   if (req.allowBookmarks) client.startBookmarks(() => (fromCache ? Math.max(cache.revision, requested) : client.lastRevision));
 }
 
-/** The state an initial-events watch starts from: the cache's, fresh when `consistent`. */
-async function initialState(cache: WatchCache, kind: KindName, consistent: boolean): Promise<{ revision: number; items: CachedObject[] }> {
-  if (consistent && !(await cache.waitFresh(FRESH_TIMEOUT_MS))) {
-    throw new UnavailableError(`the watch cache for ${kind} has not caught up with etcd; watch again shortly`);
-  }
-  return cache.snapshot();
+/**
+ * The state an initial-events watch starts from: the cache's; when
+ * `consistent` and the cache cannot show it is at etcd's revision, etcd's
+ * own at its current revision (the watch then goes on from there).
+ */
+async function initialState(cache: WatchCache, store: EtcdStore, kind: KindName, consistent: boolean): Promise<{ revision: number; items: CachedObject[] }> {
+  if (!consistent || (await cache.waitFresh(FRESH_TIMEOUT_MS))) return cache.snapshot();
+  const { kvs, revision } = await new EtcdCacheSource(store, kindPrefix(kind), KINDS[kind].plural).list();
+  return { revision, items: kvs.map((kv) => CachedObject.fromStored(kind, kv.key, kv.value, kv.modRevision)) };
 }
 
 /** Reading at the revision fails when etcd has compacted it away. */

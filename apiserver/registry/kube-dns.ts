@@ -6,13 +6,20 @@
 // Created at start when missing (a deleted one comes back at the next
 // start); an existing one is left as it is.
 
-import { AlreadyExistsError, ApiError } from '../../api/errors';
+import { AlreadyExistsError, ApiError, NotFoundError } from '../../api/errors';
 import { KUBE_DNS_NAME, KUBE_DNS_NAMESPACE, kubeDnsService, publishedClusterDNS } from '../../api/cluster-dns';
 import type { Service } from '../../api/gen/tsk/v1/core';
 import { errorMessage } from '../../util/errors';
 import type { Registry } from './store';
 
 export async function ensureKubeDnsService(services: Registry, ip: string, domain: string, log: (msg: string) => void): Promise<void> {
+  // Looked up first: a create of the existing Service would fail on its
+  // address (allocated, to itself) before its name, and say the wrong thing.
+  const current = await services.get(KUBE_DNS_NAMESPACE, KUBE_DNS_NAME).catch((err: unknown) => {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  });
+  if (current) return checkExisting(current as Service, ip, domain, log);
   try {
     await services.create(kubeDnsService(ip, domain));
     log(`created service ${KUBE_DNS_NAMESPACE}/${KUBE_DNS_NAME} for the cluster DNS at ${ip} (domain ${domain})`);
@@ -27,7 +34,12 @@ export async function ensureKubeDnsService(services: Registry, ip: string, domai
       throw err;
     }
   }
-  const existing = publishedClusterDNS((await services.get(KUBE_DNS_NAMESPACE, KUBE_DNS_NAME)) as Service);
+  checkExisting((await services.get(KUBE_DNS_NAMESPACE, KUBE_DNS_NAME)) as Service, ip, domain, log);
+}
+
+/** An existing kube-dns is left as it is; a mismatch with the flags is said. */
+function checkExisting(svc: Service, ip: string, domain: string, log: (msg: string) => void): void {
+  const existing = publishedClusterDNS(svc);
   if (existing && (existing.ip !== ip || existing.domain !== domain)) {
     log(
       `service ${KUBE_DNS_NAMESPACE}/${KUBE_DNS_NAME} publishes ${existing.ip} (domain ${existing.domain}), not --cluster-dns ${ip} --cluster-domain ${domain}: delete it and restart to change`,

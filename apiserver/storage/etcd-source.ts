@@ -57,6 +57,7 @@ export function watchPrefix(
   onEvents: (events: RawEvent[]) => void,
   onError: (err: Error) => void,
   onProgress?: (revision: number) => void,
+  progressRequests = true,
 ): WatchHandle {
   let cancelled = false;
   let next = fromRevision;
@@ -135,12 +136,14 @@ export function watchPrefix(
     store.etcd.watchClient.watch().then(attach, reconnect);
   };
   connect();
+  const cancel = (): void => {
+    if (cancelled) return;
+    cancelled = true;
+    if (stream) closeStream(stream);
+  };
+  if (!progressRequests) return { cancel };
   return {
-    cancel: () => {
-      if (cancelled) return;
-      cancelled = true;
-      if (stream) closeStream(stream);
-    },
+    cancel,
     // Unanswered while the stream reconnects or its watcher still catches up: the caller then times out and reads etcd.
     requestProgress: () => {
       if (cancelled || stream === undefined) return;
@@ -157,10 +160,12 @@ export function watchPrefix(
 const LIST_PAGE = 2000;
 
 export class EtcdCacheSource implements CacheSource {
+  /** `progressRequests`: whether etcd's progress notifications may be asked for (progress-support.ts). */
   constructor(
     private readonly store: EtcdStore,
     private readonly prefix: string,
     private readonly type: string,
+    private readonly progressRequests = true,
   ) {}
 
   /** The whole prefix at one revision, read in pages (as a reflector lists) so no response is huge. */
@@ -179,7 +184,7 @@ export class EtcdCacheSource implements CacheSource {
   }
 
   watch(fromRevision: number, onEvents: (events: RawEvent[]) => void, onError: (err: Error) => void, onProgress?: (revision: number) => void): WatchHandle {
-    return watchPrefix(this.store, this.prefix, fromRevision, false, onEvents, onError, onProgress);
+    return watchPrefix(this.store, this.prefix, fromRevision, false, onEvents, onError, onProgress, this.progressRequests);
   }
 
   /** etcd's revision now: a get of the prefix key itself (no object lives there), answered from the header. */

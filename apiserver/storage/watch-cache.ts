@@ -337,6 +337,9 @@ export class WatchCache {
       }
     }
     if (this.state === CacheState.Ready && this.lastRevision >= target) return true;
+    // Without progress notifications the cache cannot learn that it is at
+    // etcd's revision when other kinds moved it: read etcd at once.
+    if (this.state === CacheState.Ready && this.handle?.requestProgress === undefined) return false;
     // Writes to other kinds move etcd's revision too: only etcd can say the cache is at it.
     this.handle?.requestProgress?.();
     return new Promise((resolve) => {
