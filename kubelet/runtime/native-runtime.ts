@@ -228,12 +228,12 @@ export class NativeRuntime implements ContainerRuntime {
     };
   }
 
-  async listSandboxes(): Promise<SandboxStatus[]> {
+  async listSandboxes(filter: { podUid?: string } = {}): Promise<SandboxStatus[]> {
     const out: SandboxStatus[] = [];
     for (const id of fs.readdirSync(this.sandboxesDir)) {
       const dir = path.join(this.sandboxesDir, id);
       const rec = readSandboxRecord(dir);
-      if (rec) out.push(this.toSandboxStatus(dir, rec));
+      if (rec && (filter.podUid === undefined || rec.config.uid === filter.podUid)) out.push(this.toSandboxStatus(dir, rec));
     }
     return out;
   }
@@ -536,13 +536,16 @@ export class NativeRuntime implements ContainerRuntime {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
-  async listContainers(filter: { sandboxId?: string; state?: ContainerState } = {}): Promise<ContainerStatus[]> {
+  async listContainers(filter: { sandboxId?: string; state?: ContainerState; podUid?: string } = {}): Promise<ContainerStatus[]> {
     const out: ContainerStatus[] = [];
     for (const id of fs.readdirSync(this.containersDir)) {
       const dir = path.join(this.containersDir, id);
       const rec = readRecord(dir);
       if (!rec) continue;
+      // Filtered before readStatus: reading a container's state (pid, exit, /proc) is most of a listing's cost.
       if (filter.sandboxId !== undefined && rec.sandboxId !== filter.sandboxId) continue;
+      // A record without podUid (written before it was kept) stays in: the caller groups by sandbox.
+      if (filter.podUid !== undefined && rec.podUid !== undefined && rec.podUid !== filter.podUid) continue;
       const st = readStatus(dir, rec);
       if (filter.state !== undefined && st.state !== filter.state) continue;
       out.push(st);
