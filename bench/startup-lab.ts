@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Clientset, resolveClient } from '../client';
 import { planLab, type LabPlan } from '../lab';
-import { busyboxImage, dockerSaveArchive } from '../kubelet/runtime';
+import { busyboxImage, cleanupRuntime, dockerSaveArchive, ImageStore, NativeRuntime } from '../kubelet/runtime';
 import { freePort } from '../util/free-port';
 
 export const TSK = resolve(__dirname, '..', 'cmd', 'tsk.js');
@@ -82,8 +82,8 @@ export async function labClient(lab: StartupLab): Promise<Clientset> {
 
 /** Removes everything: the floor's containers, the lab (processes, pods, namespaces), the directory. Best effort, never throws. */
 export async function downStartupLab(lab: StartupLab, progress: (m: string) => void): Promise<void> {
-  const ids = await tsk(['runtime', 'ps', '-a', '-q', '--data-dir', lab.floorDir], lab.env).catch(() => '');
-  for (const id of ids.split('\n').filter(Boolean)) await tsk(['runtime', 'rm', '-f', id, '--data-dir', lab.floorDir], lab.env).catch(() => undefined);
+  const floor = new NativeRuntime({ dataDir: lab.floorDir, images: new ImageStore(lab.floorDir) });
+  await cleanupRuntime(floor, lab.floorDir).catch((err: unknown) => progress(`the floor's runtime: ${String(err)}`));
   await tsk(['lab', 'down', '--name', lab.name, '--data-dir', lab.dir], lab.env).catch((err: unknown) => progress(`tsk lab down: ${String(err)}`));
   await rm(lab.dir, { recursive: true, force: true });
 }

@@ -10,7 +10,10 @@
 //   floor:  `tsk runtime run -d` of the same container (busybox, sleep 3600)
 //           as many times as the single pods, in the same run: the CLI
 //           process from exec to exit (a sandbox with loopback only, no API,
-//           scheduler or pod network).
+//           scheduler or pod network). Beside it the runtime alone, in this
+//           process (createSandbox + createContainer + startContainer, as the
+//           kubelet calls them, without the pod network): the CLI's figure is
+//           mostly Node starting and loading tsk.
 //
 // The lab (one server, one node) runs under a random name in a temporary
 // directory, and is removed at the end, also when the bench fails or is
@@ -19,6 +22,7 @@
 
 import type { Pod } from '../api/gen/tsk/v1/core';
 import type { Clientset } from '../client';
+import { ImageStore, NativeRuntime } from '../kubelet/runtime';
 import { errorMessage } from '../util/errors';
 import { percentile } from './pool';
 import { downStartupLab, IMAGE, labClient, newStartupLab, tsk, upStartupLab, type StartupLab } from './startup-lab';
@@ -165,6 +169,21 @@ async function floor(lab: StartupLab): Promise<number[]> {
   return out;
 }
 
+/** The runtime in this process on the floor's directory: sandbox, container, start; each sandbox removed (untimed) before the next. */
+async function runtimeFloor(lab: StartupLab): Promise<number[]> {
+  const rt = new NativeRuntime({ dataDir: lab.floorDir, images: new ImageStore(lab.floorDir) });
+  const out: number[] = [];
+  for (let i = -WARMUP; i < SINGLE; i++) {
+    const t0 = performance.now();
+    const sb = await rt.createSandbox({ name: `rt-${i + WARMUP}`, namespace: 'bench', uid: `bench-startup-${process.pid}-${i + WARMUP}` });
+    const id = await rt.createContainer(sb, { name: 'c', image: IMAGE, command: ['sleep', '3600'] });
+    await rt.startContainer(id);
+    if (i >= 0) out.push(performance.now() - t0);
+    await rt.removeSandbox(sb);
+  }
+  return out;
+}
+
 const r1 = (n: number): number => Math.round(n * 10) / 10;
 const r2 = (n: number): number => Math.round(n * 100) / 100;
 const p = (xs: readonly number[], q: number): number =>
@@ -175,7 +194,7 @@ const p = (xs: readonly number[], q: number): number =>
     ),
   );
 
-function report(s: Single, batchMs: number, fl: number[]): void {
+function report(s: Single, batchMs: number, fl: number[], rt: number[]): void {
   const out = {
     single_count: SINGLE,
     single_p50_ms: p(s.total, 50),
@@ -188,6 +207,8 @@ function report(s: Single, batchMs: number, fl: number[]): void {
     batch30_pods_per_s: r1((BATCH * 1000) / batchMs),
     floor_p50_ms: p(fl, 50),
     floor_p99_ms: p(fl, 99),
+    floor_runtime_p50_ms: p(rt, 50),
+    floor_runtime_p99_ms: p(rt, 99),
     single_to_floor_p50: r2(p(s.total, 50) / p(fl, 50)),
     single_to_floor_p99: r2(p(s.total, 99) / p(fl, 99)),
   };
@@ -201,6 +222,7 @@ function report(s: Single, batchMs: number, fl: number[]): void {
   console.log(`| of which create -> bound (API, scheduler) | ${out.single_bound_p50_ms} | ${p(s.bound, 99)} | |`);
   console.log(`| of which bound -> Running (kubelet) | ${out.single_kubelet_p50_ms} | ${out.single_kubelet_p99_ms} | |`);
   console.log(`| floor: tsk runtime run -d (${SINGLE}) | ${out.floor_p50_ms} | ${out.floor_p99_ms} | |`);
+  console.log(`| runtime alone, in process: sandbox + create + start (${SINGLE}) | ${out.floor_runtime_p50_ms} | ${out.floor_runtime_p99_ms} | |`);
   console.log(`| single / floor | ${out.single_to_floor_p50} | ${out.single_to_floor_p99} | |`);
   console.log(
     `\nbatch of ${BATCH} at once: all Running in ${out.batch30_ms} ms, ${out.batch30_pods_per_s} pods/s (target >= 20: ${met(out.batch30_pods_per_s >= TARGETS.batch_pods_per_s)})`,
@@ -232,7 +254,9 @@ async function main(): Promise<void> {
     const b = await batch(cs, clock);
     progress(`floor: ${WARMUP} warm-up + ${SINGLE} tsk runtime run -d`);
     const fl = await floor(lab);
-    report(s, b, fl);
+    progress(`floor: the runtime in process, ${WARMUP} warm-up + ${SINGLE}`);
+    const rt = await runtimeFloor(lab);
+    report(s, b, fl, rt);
     abort.abort();
     cs.close();
     await watching.catch(() => undefined);
