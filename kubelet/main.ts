@@ -25,11 +25,12 @@ import { errorMessage } from '../util/errors';
 import { needsHttps } from '../util/health-server';
 import { runCommand } from '../util/cli/command';
 import { startKubelet, type KubeletOptions } from './kubelet';
-import { BridgeNetwork } from './network';
+import { BridgeNetwork, LauncherRunner } from './network';
 import { CidrPodNetwork, loopbackPodNetwork, type PodNetwork } from './pod-network';
 import { ImageStore } from './runtime/image/store';
 import { CgroupManager, detectCgroupLayout } from './runtime/cgroups/cgroups';
-import { NativeRuntime } from './runtime/native-runtime';
+import { defaultNativeDir, NativeRuntime } from './runtime/native-runtime';
+import { Launcher } from './runtime/launcher';
 import { onShutdownSignals } from '../util/signals';
 
 function log(line: string): void {
@@ -55,7 +56,16 @@ export function buildNodeRuntime(flags: Pick<KubeletFlags, 'dataDir' | 'network'
   const network: PodNetwork =
     flags.network === 'loopback'
       ? loopbackPodNetwork()
-      : new CidrPodNetwork((podCidr) => new BridgeNetwork({ podCidr, stateDir: path.join(dataDir, 'network'), ...(mtu ? { mtu } : {}) }));
+      : new CidrPodNetwork(
+          (podCidr) =>
+            new BridgeNetwork({
+              podCidr,
+              stateDir: path.join(dataDir, 'network'),
+              // The network's ip commands are forked by the runtime's small resident helper, not by the kubelet's large process.
+              runner: new LauncherRunner(new Launcher(defaultNativeDir()), path.join(dataDir, 'network-io')),
+              ...(mtu ? { mtu } : {}),
+            }),
+        );
   const cgroups = new CgroupManager(detectCgroupLayout(), flags.cgroupRoot);
   return { dataDir, images, network, runtime: new NativeRuntime({ dataDir, images, network: network.hook, cgroups }) };
 }

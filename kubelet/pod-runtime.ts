@@ -43,6 +43,21 @@ export function containersNamed(state: PodRuntimeState, name: string): Container
 /** Every pod the runtime holds, by pod UID (sandboxes without the kubelet's labels are not ours and are skipped). */
 export async function readRuntimeState(runtime: ContainerRuntime): Promise<Map<string, PodRuntimeState>> {
   const [sandboxes, containers] = await Promise.all([runtime.listSandboxes(), runtime.listContainers()]);
+  return groupByPod(sandboxes, containers);
+}
+
+/**
+ * What the runtime holds for one pod. A pod's sync reads only its own
+ * sandboxes and containers: reading every pod's (readRuntimeState) on each
+ * sync made a batch of pods quadratic, most of the kubelet's CPU at start-up.
+ */
+export async function readPodRuntimeState(runtime: ContainerRuntime, uid: string): Promise<PodRuntimeState> {
+  const [sandboxes, containers] = await Promise.all([runtime.listSandboxes({ podUid: uid }), runtime.listContainers({ podUid: uid })]);
+  // The grouping checks the labels again: a runtime may ignore the filter.
+  return groupByPod(sandboxes, containers).get(uid) ?? EMPTY_STATE;
+}
+
+function groupByPod(sandboxes: readonly SandboxStatus[], containers: readonly ContainerStatus[]): Map<string, PodRuntimeState> {
   const byPod = new Map<string, PodRuntimeState>();
   const sandboxPod = new Map<string, string>();
   for (const s of sandboxes) {

@@ -18,11 +18,10 @@ import { containerFieldPath, deadlineRemaining, isSidecar, planPod, podDescripti
 import {
   ANNOTATION_GRACE_PERIOD,
   containerNameOf,
-  EMPTY_STATE,
   LABEL_POD_NAME,
   LABEL_POD_NAMESPACE,
   LABEL_POD_UID,
-  readRuntimeState,
+  readPodRuntimeState,
   type PodRuntimeState,
 } from './pod-runtime';
 import { ALL_CONTAINERS_RESTARTING, computePodStatus, statusChanged, type Waiting } from './pod-status';
@@ -130,7 +129,7 @@ export class PodSyncer {
   }
 
   async podState(uid: string): Promise<PodRuntimeState> {
-    return (await readRuntimeState(this.deps.runtime)).get(uid) ?? EMPTY_STATE;
+    return readPodRuntimeState(this.deps.runtime, uid);
   }
 
   private event(pod: Pod, container: string | undefined, type: EventType, reason: string, message: string): void {

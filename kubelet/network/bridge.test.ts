@@ -7,7 +7,7 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BridgeNetwork, BridgeNetworkOptions, vethName } from './bridge';
+import { batchFailures, BridgeNetwork, BridgeNetworkOptions, vethName } from './bridge';
 import { CommandResult, CommandRunner, NetworkError } from './commands';
 
 const SB = 'a'.repeat(64);
@@ -46,10 +46,11 @@ function network(t: { teardown(fn: () => void): void }, runner: CommandRunner, o
 
 const VETH = vethName(SB);
 
-/** The golden tail of every setUp: the veth's bridge port, then eth0, its address and route in the sandbox. */
-function wireCommands(nodeIp: string, ip: string): string[] {
+/** The golden tail of every setUp: the veth made and made the bridge's port in one process, then eth0, its address and route in the sandbox. */
+function wireCommands(nodeIp: string, ip: string, mtu = 1500): string[] {
   return [
-    `${nodeIp} -batch -`,
+    `${nodeIp} -force -batch -`,
+    `  link add ${VETH} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${NETNS}`,
     `  link set ${VETH} master tsk0`,
     `  link set ${VETH} type bridge_slave hairpin on`,
     `  link set ${VETH} up`,
@@ -79,9 +80,7 @@ test('setUp in a named node namespace: bridge, forwarding, veth, address and rou
     '  link set tsk0 up',
     'nsenter --net=/var/run/netns/tsk-nt-x sysctl -w net.ipv4.ip_forward=1',
     'nsenter --net=/var/run/netns/tsk-nt-x sysctl -w net.bridge.bridge-nf-call-iptables=1',
-    `ip -n tsk-nt-x -j -d link show ${VETH}`,
-    `ip -n tsk-nt-x link add ${VETH} mtu 1400 type veth peer name eth0 mtu 1400 netns ${NETNS}`,
-    ...wireCommands('ip -n tsk-nt-x', '10.244.1.2'),
+    ...wireCommands('ip -n tsk-nt-x', '10.244.1.2', 1400),
   ]);
 });
 
@@ -90,7 +89,7 @@ test('the node namespace by path goes through nsenter; unset, commands run in ou
   await network(t, byPath, { netns: '/run/node-ns', bridgeName: 'cbr0' }).setUp(SB, NETNS);
   t.is(byPath.commands[0], 'nsenter --net=/run/node-ns ip -j -d link show cbr0');
   t.is(byPath.commands[5], 'nsenter --net=/run/node-ns sysctl -w net.ipv4.ip_forward=1');
-  t.true(byPath.commands.includes(`nsenter --net=/run/node-ns ip link add ${VETH} mtu 1500 type veth peer name eth0 mtu 1500 netns ${NETNS}`));
+  t.true(byPath.commands.includes('nsenter --net=/run/node-ns ip -force -batch -'));
   const own = new FakeRunner(emptyNode);
   await network(t, own).setUp(SB, NETNS);
   t.is(own.commands[1], 'ip link add tsk0 mtu 1500 type bridge');
@@ -98,13 +97,14 @@ test('the node namespace by path goes through nsenter; unset, commands run in ou
   t.is(own.commands[5], 'sysctl -w net.ipv4.ip_forward=1');
 });
 
-test('setUp again returns the same address, keeps the veth and sets the bridge up only once', async (t) => {
+test('setUp again returns the same address, keeps the veth (its "File exists" is no error) and sets the bridge up only once', async (t) => {
   let vethExists = false;
-  const runner = new FakeRunner((cmd) => {
-    if (cmd.endsWith(`link show ${VETH}`))
-      return vethExists ? { stdout: '[{"ifname":"x","linkinfo":{"info_kind":"veth"}}]' } : { code: 1, stderr: 'Device does not exist.' };
+  const runner = new FakeRunner((cmd, stdin) => {
     if (cmd.endsWith('link show tsk0')) return { stdout: '[{"ifname":"tsk0","linkinfo":{"info_kind":"bridge"}}]' };
-    if (cmd.includes(`link add ${VETH}`)) vethExists = true;
+    if (stdin.includes(`link add ${VETH}`)) {
+      if (vethExists) return { code: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:1\n' };
+      vethExists = true;
+    }
     return emptyNode(cmd);
   });
   const net = network(t, runner, { netns: 'n' });
@@ -115,7 +115,7 @@ test('setUp again returns the same address, keeps the veth and sets the bridge u
   );
   runner.commands.length = 0;
   t.deepEqual(await net.setUp(SB, NETNS), { ips: ['10.244.1.2'] });
-  t.deepEqual(runner.commands, [`ip -n n -j -d link show ${VETH}`, ...wireCommands('ip -n n', '10.244.1.2')]);
+  t.deepEqual(runner.commands, wireCommands('ip -n n', '10.244.1.2'));
   t.deepEqual(await net.setUp('b'.repeat(64), NETNS), { ips: ['10.244.1.3'] }, 'another sandbox, another address');
 });
 
@@ -180,13 +180,22 @@ test('a batch that fails without naming its line names all its steps', async (t)
   );
 });
 
-test("a veth that cannot be created is reported with ip's stderr", async (t) => {
-  const runner = new FakeRunner((cmd) => (cmd.includes(`link add ${VETH}`) ? { code: 2, stderr: 'RTNETLINK answers: File exists\n' } : emptyNode(cmd)));
+test("a veth that cannot be created is reported with ip's stderr; the steps after it failing too do not hide it", async (t) => {
+  const failed = 'RTNETLINK answers: Operation not permitted\nCommand failed -:1\nCannot find device "x"\nCommand failed -:2\n';
+  const runner = new FakeRunner((cmd, stdin) => (stdin.includes(`link add ${VETH}`) ? { code: 1, stderr: failed } : emptyNode(cmd)));
   const err = await t.throwsAsync(network(t, runner, { netns: 'n' }).setUp(SB, NETNS));
   t.is(
     err?.message,
-    `pod network: create veth ${VETH}: ip -n n link add ${VETH} mtu 1500 type veth peer name eth0 mtu 1500 netns ${NETNS}: RTNETLINK answers: File exists`,
+    `pod network: create veth ${VETH}: ip -n n link add ${VETH} mtu 1500 type veth peer name eth0 mtu 1500 netns ${NETNS}: RTNETLINK answers: Operation not permitted`,
   );
+});
+
+test('batchFailures: each failed line of ip -batch with the message before it', (t) => {
+  t.deepEqual(batchFailures('RTNETLINK answers: File exists\nCommand failed -:1\nCannot find device "nope"\nCommand failed -:4\n'), [
+    { line: 1, message: 'RTNETLINK answers: File exists' },
+    { line: 4, message: 'Cannot find device "nope"' },
+  ]);
+  t.deepEqual(batchFailures('nsenter: not found'), []);
 });
 
 test("a device in the bridge's name that is not a bridge is refused; a failed bridge setup is retried next time", async (t) => {

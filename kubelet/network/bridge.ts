@@ -177,11 +177,12 @@ export class BridgeNetwork implements NetworkHook {
     const veth = vethName(sandboxId);
     const br = this.bridgeName;
     const mtu = `${this.mtu}`;
-    if ((await this.showLink(`check veth ${veth}`, veth)) === undefined) {
-      const add = ['link', 'add', veth, 'mtu', mtu, 'type', 'veth', 'peer', 'name', POD_IFNAME, 'mtu', mtu, 'netns', netnsPath];
-      await this.step(`create veth ${veth}`, this.nodeIp(add));
-    }
+    // One process for the node's side: every spawn costs (most of a setUp on a busy node), so
+    // the veth is created and wired in the same batch. Its name is the sandbox's: one that
+    // exists already ("File exists") is ours from an earlier pass, and is wired again.
+    const add = ['link', 'add', veth, 'mtu', mtu, 'type', 'veth', 'peer', 'name', POD_IFNAME, 'mtu', mtu, 'netns', netnsPath];
     await this.batch(this.nodeIp([]), [
+      [`create veth ${veth}`, add, /File exists/],
       [`attach veth ${veth} to bridge ${br}`, ['link', 'set', veth, 'master', br]],
       [`enable hairpin on ${veth}`, ['link', 'set', veth, 'type', 'bridge_slave', 'hairpin', 'on']],
       [`bring veth ${veth} up`, ['link', 'set', veth, 'up']],
@@ -268,16 +269,24 @@ export class BridgeNetwork implements NetworkHook {
    * Runs several ip commands in one process (`ip -batch -`: one spawn
    * instead of one per command, which is most of a setUp's time). ip stops
    * at the first failure and names its line, so the error still names the
-   * step and its command. Arguments hold no whitespace (names, addresses).
+   * step and its command. A step with a `tolerate` pattern may fail with a
+   * matching message: the batch then runs with -force (ip goes on after a
+   * failure and names every failed line), and only the other failures count.
+   * Arguments hold no whitespace (names, addresses).
    */
-  private async batch(ip: string[], steps: Array<[step: string, args: string[]]>): Promise<void> {
-    const argv = [...ip, '-batch', '-'];
+  private async batch(ip: string[], steps: Array<[step: string, args: string[], tolerate?: RegExp]>): Promise<void> {
+    const force = steps.some(([, , tolerate]) => tolerate !== undefined);
+    const argv = [...ip, ...(force ? ['-force'] : []), '-batch', '-'];
     const r = await this.runner.run(argv, steps.map(([, args]) => `${args.join(' ')}\n`).join(''));
     if (r.code === 0) return;
-    const line = Number(/Command failed -:(\d+)/.exec(r.stderr)?.[1]);
-    const failed = steps[line - 1];
-    if (failed === undefined) throw NetworkError.forCommand(steps.map(([step]) => step).join(', '), argv, r);
-    throw NetworkError.forCommand(failed[0], [...ip, ...failed[1]], { ...r, stderr: r.stderr.replace(/Command failed -:\d+/, '') });
+    const failures = batchFailures(r.stderr);
+    if (failures.length === 0) throw NetworkError.forCommand(steps.map(([step]) => step).join(', '), argv, r);
+    for (const f of failures) {
+      const failed = steps[f.line - 1];
+      if (failed === undefined) throw NetworkError.forCommand(steps.map(([step]) => step).join(', '), argv, r);
+      if (failed[2]?.test(f.message)) continue;
+      throw NetworkError.forCommand(failed[0], [...ip, ...failed[1]], { ...r, stderr: f.message });
+    }
   }
 
   /** `ip` in the node namespace: our own, a named one (ip -n) or one given by path (nsenter). */
@@ -292,6 +301,13 @@ export class BridgeNetwork implements NetworkHook {
     const nsPath = this.netns.includes('/') ? this.netns : `${NETNS_RUN_DIR}/${this.netns}`;
     return ['nsenter', `--net=${nsPath}`, 'sysctl', ...args];
   }
+}
+
+/** The failed lines of an `ip -batch` run, each with the message ip printed before its "Command failed -:N". */
+export function batchFailures(stderr: string): Array<{ line: number; message: string }> {
+  const out: Array<{ line: number; message: string }> = [];
+  for (const m of stderr.matchAll(/([\s\S]*?)Command failed -:(\d+)\n?/g)) out.push({ line: Number(m[2]), message: (m[1] ?? '').trim() });
+  return out;
 }
 
 function validNetns(ns: string): boolean {

@@ -5,3 +5,4 @@ export { BridgeNetwork, BridgeNetworkOptions, DEFAULT_BRIDGE, DEFAULT_MTU, POD_I
 export { parsePodCidr, PodCidr } from './cidr';
 export { CommandResult, CommandRunner, ExecRunner, NetworkError } from './commands';
 export { HostLocalIpam, IpamError } from './ipam';
+export { LauncherRunner } from './launcher-runner';

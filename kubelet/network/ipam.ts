@@ -98,8 +98,10 @@ export class HostLocalIpam {
     const tmp = path.join(this.dir, `${TMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
     const fd = fs.openSync(tmp, 'wx', 0o600);
     try {
+      // No fsync, as CNI's host-local store: it blocks the kubelet's event loop for as long as the
+      // disk takes, on every pod start. A claim whose content a crash lost reads as no owner, and
+      // the kubelet's garbage collection at start frees it (no live sandbox holds it).
       fs.writeSync(fd, `${sandboxId}\n`);
-      fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }

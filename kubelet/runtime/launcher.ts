@@ -10,7 +10,7 @@ import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { RuntimeError } from './errors';
 
-export type LauncherVerb = 'shim' | 'sandbox-create' | 'sandbox-remove';
+export type LauncherVerb = 'shim' | 'sandbox-create' | 'sandbox-remove' | 'exec';
 
 export interface LauncherReply {
   code: number;

@@ -19,6 +19,7 @@ import { ShimMount, validateMounts } from './container/mounts';
 import { ContainerRecord, FILES, readRecord, readStatus, writeRecord } from './container/state';
 import { imageUsers, ImageUser, usedLayerDirs } from './container/usage';
 import { resolveUserInLayers } from './container/user';
+import { PodOwners } from './pod-owners';
 import { Launcher } from './launcher';
 import { InvalidStateError, NotFoundError, RuntimeError, SetupError } from './errors';
 import type { ImageRecord } from './image/types';
@@ -80,6 +81,9 @@ export class NativeRuntime implements ContainerRuntime {
   private readonly network: NetworkHook;
   private readonly bin: { shim: string; exec: string; sandbox: string; launcher: string };
   private readonly launcher: Launcher;
+  /** The pod of each sandbox and container seen: a listing for one pod reads no other pod's records. */
+  private readonly sandboxOwners = new PodOwners();
+  private readonly containerOwners = new PodOwners();
   private readonly logMaxBytes: number;
   private readonly logMaxFiles: number;
 
@@ -193,7 +197,26 @@ export class NativeRuntime implements ContainerRuntime {
     if (r.code !== 0) throw new SetupError('remove sandbox namespaces', r.message);
     // Another sandbox of the same pod (a recreated one) may still use the pod cgroup.
     if (rec && !this.otherSandboxOfPod(id, rec.config.uid)) await this.cgroups.remove(this.cgroups.podPath(rec.config.uid));
-    fs.rmSync(dir, { recursive: true, force: true });
+    await this.removeDir(dir);
+  }
+
+  /**
+   * Removes a sandbox's or container's directory: moved out of its listing
+   * at once (a rename, so no listing sees it half removed), then deleted off
+   * the event loop. A synchronous delete blocked every other pod's start for
+   * as long as the disk took to unlink its files.
+   */
+  private async removeDir(dir: string): Promise<void> {
+    const trash = path.join(this.dataDir, 'removing');
+    fs.mkdirSync(trash, { recursive: true });
+    const moved = path.join(trash, `${path.basename(dir)}-${randomBytes(4).toString('hex')}`);
+    try {
+      fs.renameSync(dir, moved);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    await fs.promises.rm(moved, { recursive: true, force: true });
   }
 
   private otherSandboxOfPod(id: string, uid: string): boolean {
@@ -228,13 +251,17 @@ export class NativeRuntime implements ContainerRuntime {
     };
   }
 
-  async listSandboxes(): Promise<SandboxStatus[]> {
+  async listSandboxes(filter: { podUid?: string } = {}): Promise<SandboxStatus[]> {
     const out: SandboxStatus[] = [];
-    for (const id of fs.readdirSync(this.sandboxesDir)) {
+    const ids = fs.readdirSync(this.sandboxesDir);
+    for (const id of ids) {
+      if (this.sandboxOwners.otherPod(id, filter.podUid)) continue;
       const dir = path.join(this.sandboxesDir, id);
       const rec = readSandboxRecord(dir);
-      if (rec) out.push(this.toSandboxStatus(dir, rec));
+      this.sandboxOwners.learn(id, rec?.config.uid);
+      if (rec && (filter.podUid === undefined || rec.config.uid === filter.podUid)) out.push(this.toSandboxStatus(dir, rec));
     }
+    this.sandboxOwners.keepOnly(ids);
     return out;
   }
 
@@ -533,16 +560,23 @@ export class NativeRuntime implements ContainerRuntime {
       await this.stopContainer(id, 0);
       await this.cgroups.remove(rec.cgroup);
     }
-    fs.rmSync(dir, { recursive: true, force: true });
+    await this.removeDir(dir);
   }
 
-  async listContainers(filter: { sandboxId?: string; state?: ContainerState } = {}): Promise<ContainerStatus[]> {
+  async listContainers(filter: { sandboxId?: string; state?: ContainerState; podUid?: string } = {}): Promise<ContainerStatus[]> {
     const out: ContainerStatus[] = [];
-    for (const id of fs.readdirSync(this.containersDir)) {
+    const ids = fs.readdirSync(this.containersDir);
+    this.containerOwners.keepOnly(ids);
+    for (const id of ids) {
+      if (this.containerOwners.otherPod(id, filter.podUid)) continue;
       const dir = path.join(this.containersDir, id);
       const rec = readRecord(dir);
       if (!rec) continue;
+      this.containerOwners.learn(id, rec.podUid);
+      // Filtered before readStatus: reading a container's state (pid, exit, /proc) is most of a listing's cost.
       if (filter.sandboxId !== undefined && rec.sandboxId !== filter.sandboxId) continue;
+      // A record without podUid (written before it was kept) stays in: the caller groups by sandbox.
+      if (filter.podUid !== undefined && rec.podUid !== undefined && rec.podUid !== filter.podUid) continue;
       const st = readStatus(dir, rec);
       if (filter.state !== undefined && st.state !== filter.state) continue;
       out.push(st);

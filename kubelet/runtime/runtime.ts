@@ -324,7 +324,8 @@ export interface ContainerRuntime {
   /** Removes the sandbox and its containers, forcibly. Idempotent. */
   removeSandbox(id: string): Promise<void>;
   sandboxStatus(id: string): Promise<SandboxStatus>;
-  listSandboxes(): Promise<SandboxStatus[]>;
+  /** Every sandbox; with podUid, a runtime may leave out (and not read) the sandboxes of other pods. */
+  listSandboxes(filter?: { podUid?: string }): Promise<SandboxStatus[]>;
 
   /** Prepares the container (namespaces, rootfs, cgroup) with its process waiting to be started. */
   createContainer(sandboxId: string, config: ContainerConfig): Promise<string>;
@@ -333,7 +334,8 @@ export interface ContainerRuntime {
   stopContainer(id: string, timeoutSeconds: number, stopSignal?: string): Promise<void>;
   /** Kills if needed, then deletes cgroup, rootfs and state. Idempotent. */
   removeContainer(id: string): Promise<void>;
-  listContainers(filter?: { sandboxId?: string; state?: ContainerState }): Promise<ContainerStatus[]>;
+  /** With podUid, a runtime may leave out (and not read the state of) the containers of other pods. */
+  listContainers(filter?: { sandboxId?: string; state?: ContainerState; podUid?: string }): Promise<ContainerStatus[]>;
   containerStatus(id: string): Promise<ContainerStatus>;
   /**
    * Rewrites the cgroup limits of a container in place, without restarting

@@ -14,6 +14,11 @@
  *                                      sharepid adds a pod PID namespace,
  *                                      userns= a pod user namespace
  *   ID\tsandbox-remove\tDIR
+ *   ID\texec\tIN\tOUT\tERR\tPROGRAM[\tARG...]
+ *                                      run a program (looked up in PATH) with
+ *                                      stdin from file IN ("-": /dev/null) and
+ *                                      stdout, stderr into files OUT and ERR;
+ *                                      CODE is its exit code (128+N: signal N)
  * Replies on stdout, one line each, in completion order:
  *   ID\tCODE\tMESSAGE      (CODE 0: MESSAGE is the result, e.g. the init's PID)
  * Every request runs in its own forked child, so a slow one never holds up
@@ -27,6 +32,9 @@
 #include <sys/mman.h>
 
 static const char *native_dir;
+
+/* The most tab-separated fields a request has (exec: 5 and a program's argv). */
+#define MAX_FIELDS 32
 
 static void reply(const char *id, int code, const char *msg) {
   char line[3500];
@@ -56,10 +64,44 @@ static void sandbox_op(const char *id, int create, char **args, int nargs) {
   reply(id, rc, msg);
 }
 
+/* exec: the program in a grandchild, its output in files; replies with its exit code once it ends. */
+static void run_program(const char *id, char **fields, int n) {
+  char *argv[MAX_FIELDS];
+  for (int i = 3; i < n; i++) argv[i - 3] = fields[i];
+  argv[n - 3] = NULL;
+  const char *in = strcmp(fields[0], "-") ? fields[0] : "/dev/null";
+  int ifd = open(in, O_RDONLY | O_CLOEXEC);
+  int ofd = open(fields[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int efd = open(fields[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (ifd < 0 || ofd < 0 || efd < 0) {
+    char msg[PATH_MAX + 64];
+    snprintf(msg, sizeof msg, "exec: open %s: %s", ifd < 0 ? in : ofd < 0 ? fields[1] : fields[2], strerror(errno));
+    reply(id, 127, msg);
+    return;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    reply(id, 127, strerror(errno));
+    return;
+  }
+  if (pid == 0) {
+    dup2(ifd, 0);
+    dup2(ofd, 1);
+    dup2(efd, 2);
+    execvp(argv[0], argv);
+    fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  reply(id, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), "");
+}
+
 static void handle(char *line) {
-  char *fields[8];
+  char *fields[MAX_FIELDS];
   int n = 0;
-  for (char *save = NULL, *f = strtok_r(line, "\t", &save); f && n < 8; f = strtok_r(NULL, "\t", &save)) fields[n++] = f;
+  for (char *save = NULL, *f = strtok_r(line, "\t", &save); f && n < MAX_FIELDS - 1; f = strtok_r(NULL, "\t", &save)) fields[n++] = f;
   if (n < 2) return;
   const char *id = fields[0], *verb = fields[1];
   pid_t pid = fork();
@@ -82,6 +124,8 @@ static void handle(char *line) {
     sandbox_op(id, 1, fields + 2, n - 2);
   } else if (!strcmp(verb, "sandbox-remove")) {
     sandbox_op(id, 0, fields + 2, n - 2);
+  } else if (!strcmp(verb, "exec") && n >= 6) {
+    run_program(id, fields + 2, n - 2);
   } else {
     reply(id, 2, "bad request: unknown verb");
   }
