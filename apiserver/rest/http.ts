@@ -42,23 +42,32 @@ export function sendJson(res: ServerResponse, code: number, body: JsonObject, wa
   res.end(text);
 }
 
-/** A failure as a Status, unless the response has started (then the connection is ended). */
+/**
+ * A failure as a Status, unless the response has started (then the
+ * connection is ended). A Status with retryAfterSeconds also sets
+ * Retry-After, as kube-apiserver does (client-go waits that long, then retries).
+ */
 export function sendError(res: ServerResponse, err: ApiError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
+  if (err.details.retryAfterSeconds) res.setHeader('Retry-After', String(err.details.retryAfterSeconds));
   sendJson(res, err.httpCode, statusOf(err));
 }
 
-/** The request's object (JSON or YAML by Content-Type); undefined for an empty body when `optional` (a DELETE without DeleteOptions). */
-export async function readObjectBody(req: IncomingMessage, optional = false): Promise<JsonObject | undefined> {
+/**
+ * The request's object of `kind` (JSON or YAML by Content-Type; the kind is
+ * named in decode errors); undefined for an empty body when `optional` (a
+ * DELETE without DeleteOptions).
+ */
+export async function readObjectBody(req: IncomingMessage, kind: string, optional = false): Promise<JsonObject | undefined> {
   const text = (await readBody(req, MAX_REQUEST_BYTES)).toString('utf8');
   if (optional && text.trim() === '') return undefined;
-  return parseJsonObject(text, req.headers['content-type']);
+  return parseJsonObject(text, req.headers['content-type'], kind);
 }
 
-/** The request's object; a BadRequest when the body is empty. */
-export async function readObject(req: IncomingMessage): Promise<JsonObject> {
-  return (await readObjectBody(req))!;
+/** The request's object of `kind`; a BadRequest when the body is empty. */
+export async function readObject(req: IncomingMessage, kind: string): Promise<JsonObject> {
+  return (await readObjectBody(req, kind))!;
 }
