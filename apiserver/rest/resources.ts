@@ -18,7 +18,7 @@ import { buildFilter } from '../storage/filter';
 import { codecOf } from '../storage/objects';
 import type { WatchCache } from '../storage/watch-cache';
 import type { RestDeps, RestRequest } from './context';
-import { readBody, readObject, readObjectBody, sendError, sendJson } from './http';
+import { readBody, readObject, readObjectBody, sendError, sendJson, sendJsonList } from './http';
 import { decodeObject, objectJson, parseFieldValidation } from './objects';
 import { parseDeleteOptions, parseDryRun, parseListQuery } from './query';
 import { asApiError, methodNotAllowed, successStatus } from './status';
@@ -128,16 +128,18 @@ export class KindHandlers {
     if (q.watchRequest.resourceVersion !== '0') await this.awaitRevision(this.deps.caches.get(this.kind)!, q.watchRequest.resourceVersion ?? '');
     const res = await this.reg.list(q.list);
     const codec = codecOf(this.kind);
-    const objs = res.items.map((b) => codec.decode(b));
     const meta: JsonObject = { resourceVersion: String(res.revision) };
     if (res.continueToken) meta['continue'] = res.continueToken;
     if (res.remaining !== undefined) meta['remainingItemCount'] = res.remaining;
     if (wantsTable(r.req.headers.accept)) {
+      const objs = res.items.map((b) => codec.decode(b));
       const opts = { includeObject: parseIncludeObject(r.query.get('includeObject')), now: this.deps.now().getTime(), withColumns: true, listMeta: meta };
       sendJson(r.res, 200, toTable(this.kind, objs, { ...opts, toJson: (o) => this.json(o) }));
       return;
     }
-    sendJson(r.res, 200, { kind: this.info.listKind, apiVersion: this.info.apiVersion, metadata: meta, items: objs.map((o) => this.json(o)) });
+    // Each item decoded and encoded as it is written: a list is never held whole in both forms.
+    const head = { kind: this.info.listKind, apiVersion: this.info.apiVersion, metadata: meta };
+    await sendJsonList(r.res, head, res.items.length, (i) => this.json(codec.decode(res.items[i]!)));
   }
 
   private async watch(r: RestRequest, watchRequest: WatchRequest, timeoutSeconds: number | undefined): Promise<void> {
