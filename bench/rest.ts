@@ -8,9 +8,9 @@
 // - a full list of N pods in one call (10,000 by default): milliseconds to
 //   the decoded list, and the bytes of the answer;
 // - watch latency: one watch per transport on the same namespace, pods
-//   created at a steady rate through gRPC; p50/p99 from the create sent to
-//   the event decoded by each watcher (created through REST, so that the
-//   gRPC watch does not share its HTTP/2 connection with the creates).
+//   created at a steady rate (through REST, so that the gRPC watch does not
+//   share its HTTP/2 connection with the creates); p50/p99 from the create
+//   sent to the event decoded by each watcher.
 // Ratios are REST / gRPC of each figure.
 //
 // Flags: --pods N (10000) --concurrency C (64) --watch-pods W (1000)
