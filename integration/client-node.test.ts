@@ -19,6 +19,8 @@ import { eventually } from './support/wait';
 type ClientNode = typeof import('@kubernetes/client-node', { with: { 'resolution-mode': 'import' } });
 type V1Pod = import('@kubernetes/client-node', { with: { 'resolution-mode': 'import' } }).V1Pod;
 type CoreV1Api = import('@kubernetes/client-node', { with: { 'resolution-mode': 'import' } }).CoreV1Api;
+type V1ConfigMap = import('@kubernetes/client-node', { with: { 'resolution-mode': 'import' } }).V1ConfigMap;
+type V1Lease = import('@kubernetes/client-node', { with: { 'resolution-mode': 'import' } }).V1Lease;
 
 interface Env {
   k8s: ClientNode;
@@ -147,6 +149,44 @@ test.serial('CoreV1Api lists nodes, pods and services; creates a pod and a servi
   await core.deleteNamespacedPod({ name: 'web', namespace: 'default' });
   await eventually(async () => (await core.listNamespacedPod({ namespace: 'default' })).items.length === 0, 30_000, 'the pod to be gone');
   t.false((await core.listNamespacedService({ namespace: 'default' })).items.some((s) => s.metadata?.name === 'web'));
+});
+
+test.serial('KubernetesObjectApi finds kinds by discovery: create, read, server-side apply, list, replace and delete', async (t) => {
+  const { k8s } = env;
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(env.kubeconfig);
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const lease: V1Lease = {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'generic', namespace: 'default' },
+    spec: { holderIdentity: 'a' },
+  };
+  const created = await objects.create(lease);
+  t.is(created.metadata?.uid?.length, 36);
+  const read = await objects.read<V1Lease>({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'generic', namespace: 'default' } });
+  t.is(read.spec?.holderIdentity, 'a');
+
+  const cm = (data: Record<string, string>): V1ConfigMap => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'applied', namespace: 'default' },
+    data,
+  });
+  const applied = await objects.patch(cm({ a: '1' }), undefined, undefined, 'client-node-test', true, k8s.PatchStrategy.ServerSideApply);
+  t.deepEqual(applied.data, { a: '1' }, 'an apply of an absent object creates it');
+  t.like(applied.metadata?.managedFields?.[0], { manager: 'client-node-test', operation: 'Apply' });
+  const reapplied = await objects.patch(cm({ b: '2' }), undefined, undefined, 'client-node-test', true, k8s.PatchStrategy.ServerSideApply);
+  t.deepEqual(reapplied.data, { b: '2' }, 'a field the manager no longer applies is removed');
+  await objects.create<V1ConfigMap>({ ...cm({}), metadata: { name: 'second', namespace: 'default' } });
+  const page = await objects.list<V1ConfigMap>('v1', 'ConfigMap', 'default', undefined, undefined, undefined, undefined, undefined, 1);
+  t.is(page.items.length, 1, 'limit');
+  t.truthy(page.metadata?._continue, 'a continue token for the next page');
+  const replaced = await objects.replace({ ...reapplied, data: { c: '3' } });
+  t.deepEqual(replaced.data, { c: '3' });
+  for (const o of [cm({}), { ...cm({}), metadata: { name: 'second', namespace: 'default' } }, lease]) await objects.delete(o);
+  const gone = await objects.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'applied', namespace: 'default' } }).catch((e: unknown) => e);
+  t.is((gone as { code?: number }).code, 404);
 });
 
 /** What an informer's handlers were called with, in order. */
