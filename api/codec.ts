@@ -232,8 +232,40 @@ function encodeValue(type: ValueType, value: unknown): Json | undefined {
   return type.kind === 'message' ? encodeMessage(type.type, value) : encodeScalar(value);
 }
 
-function encodeField(field: FieldSchema, value: unknown): Json | undefined {
-  if (value === undefined || value === null) return undefined;
+/**
+ * How to encode one field, worked out once per message type: the element
+ * type, and the checks that depend only on the type and field name. Encoding
+ * is on every REST answer and watch event (a list of 10,000 pods walks
+ * hundreds of thousands of fields), so none of this is redone per value.
+ */
+interface FieldPlan {
+  readonly field: FieldSchema;
+  /** The element type of a message or scalar field (repeated or not); undefined for a map. */
+  readonly element: ValueType | undefined;
+  readonly fieldsV1: boolean;
+  /** Kept when zero: proto3 optional, or one of ALWAYS_EMIT. */
+  readonly emitZero: boolean;
+}
+
+const encodePlans = new Map<string, readonly FieldPlan[]>();
+
+function encodePlan(typeName: string): readonly FieldPlan[] {
+  let plan = encodePlans.get(typeName);
+  if (plan !== undefined) return plan;
+  const fields = schema[typeName];
+  if (!fields) throw new Error(`codec: no schema for ${typeName}`);
+  plan = Object.values(fields).map((field) => ({
+    field,
+    element: field.kind === 'map' ? undefined : field.kind === 'message' ? { kind: 'message', type: field.type } : { kind: field.kind },
+    fieldsV1: `${typeName}.${field.name}` === FIELDS_V1,
+    emitZero: field.optional === true || ALWAYS_EMIT.has(`${typeName}.${field.name}`),
+  }));
+  encodePlans.set(typeName, plan);
+  return plan;
+}
+
+function encodeField(plan: FieldPlan, value: unknown): Json | undefined {
+  const { field, element } = plan;
   if (field.kind === 'map') {
     const out: JsonObject = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
@@ -242,11 +274,10 @@ function encodeField(field: FieldSchema, value: unknown): Json | undefined {
     }
     return out;
   }
-  const element: ValueType = field.kind === 'message' ? { kind: 'message', type: field.type } : { kind: field.kind };
   if (field.repeated) {
-    return (value as unknown[]).map((v) => encodeValue(element, v) ?? null);
+    return (value as unknown[]).map((v) => encodeValue(element!, v) ?? null);
   }
-  return encodeValue(element, value);
+  return encodeValue(element!, value);
 }
 
 function encodeMessage(typeName: string, value: unknown): Json | undefined {
@@ -255,14 +286,15 @@ function encodeMessage(typeName: string, value: unknown): Json | undefined {
     const v = value as { type?: number; intVal?: number; strVal?: string };
     return v.type === 1 ? (v.strVal ?? '') : (v.intVal ?? 0);
   }
-  const fields = schema[typeName];
-  if (!fields) throw new Error(`codec: no schema for ${typeName}`);
   const source = value as Record<string, unknown>;
   const out: JsonObject = {};
-  for (const field of Object.values(fields)) {
-    const encoded = `${typeName}.${field.name}` === FIELDS_V1 ? encodeFieldsV1(source[field.name]) : encodeField(field, source[field.name]);
-    const keep = field.optional || ALWAYS_EMIT.has(`${typeName}.${field.name}`) ? encoded !== undefined : !isEmpty(encoded);
-    if (keep && encoded !== undefined) out[field.json] = encoded;
+  for (const plan of encodePlan(typeName)) {
+    const v = source[plan.field.name];
+    // An absent field is never emitted, whatever its kind.
+    if (v === undefined || v === null) continue;
+    const encoded = plan.fieldsV1 ? encodeFieldsV1(v) : encodeField(plan, v);
+    const keep = plan.emitZero ? encoded !== undefined : !isEmpty(encoded);
+    if (keep && encoded !== undefined) out[plan.field.json] = encoded;
   }
   return out;
 }

@@ -83,7 +83,7 @@ export class ApiError extends Error {
     readonly reason: StatusReason,
     message: string,
     causes: readonly Cause[] = [],
-    readonly details: { kind?: string; name?: string } = {},
+    readonly details: { kind?: string; name?: string; retryAfterSeconds?: number } = {},
   ) {
     super(message);
     this.name = `${reason}Error`;

@@ -307,7 +307,7 @@ test.serial('bad input is a Status with the right code, and the server keeps ser
   const future = await raw('GET', '/api/v1/namespaces/default/pods?watch=true&resourceVersion=999999999');
   t.is(future.status, 504);
   t.like(status(future), { reason: 'Timeout', code: 504 });
-  t.regex(status(future).message, /^Too large resource version: 999999999, current: \d+$/);
+  t.regex(status(future).message, /^Timeout: Too large resource version: 999999999, current: \d+$/);
 
   const big = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { x: 'y'.repeat(3 * 1024 * 1024) } });
   const tooLarge = await raw('POST', '/api/v1/namespaces/default/configmaps', big);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { decodeObject, objectJson, parseFieldValidation, parseJsonObject } from './objects';
+import { decodeObject, objectJson, parseFieldValidation, parseJsonObject, summarizeBody } from './objects';
 
 const CM = { apiVersion: 'v1', kind: 'ConfigMap' };
 
@@ -23,13 +23,37 @@ test('a body of another kind or version, or with a field of the wrong type, is a
   t.regex(err?.message ?? '', /^ConfigMap in version "v1" cannot be handled as a ConfigMap: data: expected a map, got string$/);
 });
 
-test('JSON and YAML bodies; malformed ones and other media types are refused', (t) => {
+test('JSON and YAML bodies; malformed ones and other media types are refused in kube-apiserver words', (t) => {
   t.deepEqual(parseJsonObject('{"a":1}'), { a: 1 });
   t.deepEqual(parseJsonObject('a: 1\nb: [x]\n', 'application/yaml'), { a: 1, b: ['x'] });
-  t.throws(() => parseJsonObject('{"a":'), { message: /^the request body is not valid JSON/ });
-  t.throws(() => parseJsonObject('[1]'), { message: 'the request body must be a JSON object' });
+  const truncated = t.throws(() => parseJsonObject('{"apiVersion": "v1", "kind": "Pod", "metadata": {', 'application/json', 'Pod'));
+  t.like(truncated, { reason: 'BadRequest' });
+  t.regex(
+    truncated?.message ?? '',
+    /^the object provided is unrecognized \(must be of type Pod\): couldn't get version\/kind; json parse error: .+ \(\{"apiVersion": "v1", "kind": " \.\.\.\)$/,
+  );
+  t.throws(() => parseJsonObject('[1]', 'application/json', 'Pod'), {
+    message:
+      "the object provided is unrecognized (must be of type Pod): couldn't get version/kind; json parse error: cannot unmarshal array into an object (5b315d)",
+  });
+  t.throws(() => parseJsonObject('', 'application/json', 'DeleteOptions'), {
+    message: /^the object provided is unrecognized \(must be of type DeleteOptions\): .* \(<empty>\)$/,
+  });
+  t.throws(() => parseJsonObject('a: [', 'application/yaml', 'Pod'), {
+    message: /^the object provided is unrecognized \(must be of type Pod\): error converting YAML to JSON: /,
+  });
   const pb = t.throws(() => parseJsonObject('x', 'application/vnd.kubernetes.protobuf'));
-  t.regex(pb?.message ?? '', /unknown format \(application\/vnd\.kubernetes\.protobuf\)/);
+  t.like(pb, {
+    reason: 'UnsupportedMediaType',
+    message: 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml',
+  });
+});
+
+test("summarizeBody: an object's first 30 characters, other bytes in hex", (t) => {
+  t.is(summarizeBody(''), '<empty>');
+  t.is(summarizeBody('{"a":1}'), '{"a":1}');
+  t.is(summarizeBody(`{"data":"${'x'.repeat(40)}"}`), `{"data":"${'x'.repeat(21)} ...`);
+  t.is(summarizeBody('not json'), '6e6f74206a736f6e');
 });
 
 test('objects go out with apiVersion and kind', (t) => {

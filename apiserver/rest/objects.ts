@@ -24,37 +24,63 @@ export function objectJson(kind: KindName, obj: ApiObject): JsonObject {
   return { ...body, apiVersion: KINDS[kind].apiVersion, kind: KINDS[kind].kind };
 }
 
-/** Kubernetes' 415 for a body in a format the server does not decode (tsk has no protobuf form of Kubernetes' types). */
-export function unsupportedBody(contentType: string): ApiError {
+/**
+ * Kubernetes' 415 for a body in a format the server does not decode (tsk has
+ * no protobuf form of Kubernetes' types), in its words (negotiation's
+ * errUnsupportedMediaType), which do not repeat the type refused.
+ */
+export function unsupportedBody(): ApiError {
   return new ApiError(
     'UnsupportedMediaType',
-    `the body of the request was in an unknown format (${contentType}) - accepted media types include: application/json, application/yaml`,
+    'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml',
   );
 }
 
+/** Kubernetes' summarizeData: up to `max` characters of a JSON object's text, else of the bytes in hex, for a decode error. */
+export function summarizeBody(text: string, max = 30): string {
+  if (text === '') return '<empty>';
+  if (text.startsWith('{')) return text.length > max ? `${text.slice(0, max)} ...` : text;
+  const hex = Buffer.from(text, 'utf8').toString('hex');
+  return hex.length > 2 * max ? `${hex.slice(0, 2 * max)} ...` : hex;
+}
+
+/** Kubernetes' transformDecodeError for a body with no readable kind: `the object provided is unrecognized (must be of type Pod): ...`. */
+function unrecognized(kind: string, why: string, text: string): BadRequestError {
+  return new BadRequestError(`the object provided is unrecognized (must be of type ${kind}): ${why} (${summarizeBody(text)})`);
+}
+
+function describeJson(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'array' : typeof value;
+}
+
 /**
- * Parses a body of `contentType` (JSON, or YAML; none given: JSON) to an
- * object; malformed input or a non-object is a BadRequest, another media type a 415.
+ * Parses a body of `contentType` (JSON, or YAML; none given: JSON) meant to
+ * be an object of `kind` (named in the errors). Malformed input or a
+ * non-object is a BadRequest in kube-apiserver's words (the parser's own
+ * message in place of Go's), another media type a 415.
  */
-export function parseJsonObject(text: string, contentType = 'application/json'): JsonObject {
+export function parseJsonObject(text: string, contentType = 'application/json', kind = 'Object'): JsonObject {
   const type = contentType.split(';')[0]!.trim().toLowerCase();
   let value: unknown;
   if (type === 'application/yaml') {
     try {
       value = load(text, { schema: KUBE_YAML_SCHEMA });
     } catch (err) {
-      throw new BadRequestError(`the request body is not valid YAML: ${errorMessage(err)}`);
+      throw unrecognized(kind, `error converting YAML to JSON: ${errorMessage(err).split('\n')[0]!}`, text);
     }
   } else if (type === 'application/json' || type === '') {
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw new BadRequestError(`the request body is not valid JSON: ${errorMessage(err)}`);
+      throw unrecognized(kind, `couldn't get version/kind; json parse error: ${errorMessage(err)}`, text);
     }
   } else {
-    throw unsupportedBody(type);
+    throw unsupportedBody();
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new BadRequestError('the request body must be a JSON object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw unrecognized(kind, `couldn't get version/kind; json parse error: cannot unmarshal ${describeJson(value)} into an object`, text);
+  }
   return value as JsonObject;
 }
 

@@ -16,16 +16,19 @@ import { deleteObject } from '../registry/delete';
 import type { Registry } from '../registry/store';
 import { buildFilter } from '../storage/filter';
 import { codecOf } from '../storage/objects';
+import type { WatchCache } from '../storage/watch-cache';
 import type { RestDeps, RestRequest } from './context';
-import { readBody, readObject, readObjectBody, sendError, sendJson } from './http';
+import { readBody, readObject, readObjectBody, sendError, sendJson, sendJsonList } from './http';
 import { decodeObject, objectJson, parseFieldValidation } from './objects';
 import { parseDeleteOptions, parseDryRun, parseListQuery } from './query';
 import { asApiError, methodNotAllowed, successStatus } from './status';
 import { parseIncludeObject, toTable, wantsTable } from './table';
 import { JsonWatchOutput } from './watch-stream';
 
-/** How long a watch from a resourceVersion ahead of the cache waits for it (Kubernetes' 3 s) before a 504. */
+/** How long a watch or list from a resourceVersion ahead of the cache waits for it (Kubernetes' 3 s) before a 504. */
 const FUTURE_RV_WAIT_MS = 3000;
+/** The Retry-After of that 504 (the cacher's resourceVersionTooHighRetrySeconds). */
+const FUTURE_RV_RETRY_S = 1;
 /** Kubernetes' default watch length when the client gives no timeoutSeconds: 30 to 60 minutes, spread. */
 const DEFAULT_WATCH_MIN_S = 1800;
 
@@ -79,7 +82,7 @@ export class KindHandlers {
   }
 
   private async body(r: RestRequest): Promise<JsonObject> {
-    return await readObject(r.req);
+    return await readObject(r.req, this.info.kind);
   }
 
   /** The request's object, named and namespaced as the path says (Kubernetes' checks of both). */
@@ -121,18 +124,22 @@ export class KindHandlers {
     const q = parseListQuery(r.query, this.ns(r));
     if (q.watch) return this.watch(r, q.watchRequest, q.timeoutSeconds);
     this.admit(r, 'list', selectedName(this.kind, q.list.fieldSelector));
+    // A list is served at the newest state, which is "not older than" any revision the cache has reached.
+    if (q.watchRequest.resourceVersion !== '0') await this.awaitRevision(this.deps.caches.get(this.kind)!, q.watchRequest.resourceVersion ?? '');
     const res = await this.reg.list(q.list);
     const codec = codecOf(this.kind);
-    const objs = res.items.map((b) => codec.decode(b));
     const meta: JsonObject = { resourceVersion: String(res.revision) };
     if (res.continueToken) meta['continue'] = res.continueToken;
     if (res.remaining !== undefined) meta['remainingItemCount'] = res.remaining;
     if (wantsTable(r.req.headers.accept)) {
+      const objs = res.items.map((b) => codec.decode(b));
       const opts = { includeObject: parseIncludeObject(r.query.get('includeObject')), now: this.deps.now().getTime(), withColumns: true, listMeta: meta };
       sendJson(r.res, 200, toTable(this.kind, objs, { ...opts, toJson: (o) => this.json(o) }));
       return;
     }
-    sendJson(r.res, 200, { kind: this.info.listKind, apiVersion: this.info.apiVersion, metadata: meta, items: objs.map((o) => this.json(o)) });
+    // Each item decoded and encoded as it is written: a list is never held whole in both forms.
+    const head = { kind: this.info.listKind, apiVersion: this.info.apiVersion, metadata: meta };
+    await sendJsonList(r.res, head, res.items.length, (i) => this.json(codec.decode(res.items[i]!)));
   }
 
   private async watch(r: RestRequest, watchRequest: WatchRequest, timeoutSeconds: number | undefined): Promise<void> {
@@ -183,16 +190,28 @@ export class KindHandlers {
     }
   }
 
-  /** A watch from a resourceVersion the cache has not reached waits a little, then is Kubernetes' "Too large resource version" 504. */
-  private async awaitRevision(cache: { revision: number }, rv: string): Promise<void> {
+  /**
+   * A watch or list from a resourceVersion the cache has not reached waits a
+   * little, then is Kubernetes' "Too large resource version" 504 (storage's
+   * NewTooLargeResourceVersionError: a Timeout Status with the
+   * ResourceVersionTooLarge cause and a retry after a second).
+   */
+  private async awaitRevision(cache: WatchCache, rv: string): Promise<void> {
     if (!/^\d+$/.test(rv)) return;
+    await cache.ready();
     const want = Number(rv);
     const deadline = Date.now() + FUTURE_RV_WAIT_MS;
     while (cache.revision < want) {
+      // Writes to other kinds move etcd's revision too, with no event here: the cache learns of them by a progress notification.
+      await cache.waitFresh(Math.max(0, deadline - Date.now()));
+      if (cache.revision >= want) return;
       if (Date.now() >= deadline) {
-        throw new ApiError('Timeout', `Too large resource version: ${want}, current: ${cache.revision}`, [
-          { field: '', message: 'Too large resource version', reason: 'ResourceVersionTooLarge' },
-        ]);
+        throw new ApiError(
+          'Timeout',
+          `Timeout: Too large resource version: ${want}, current: ${cache.revision}`,
+          [{ field: '', message: 'Too large resource version', reason: 'ResourceVersionTooLarge' }],
+          { retryAfterSeconds: FUTURE_RV_RETRY_S },
+        );
       }
       await sleep(100);
     }
@@ -258,7 +277,7 @@ export class KindHandlers {
   }
 
   async delete(r: RestRequest): Promise<void> {
-    const opts = parseDeleteOptions(r.query, await readObjectBody(r.req, true), this.ns(r), r.info.name);
+    const opts = parseDeleteOptions(r.query, await readObjectBody(r.req, 'DeleteOptions', true), this.ns(r), r.info.name);
     const ctx = this.admit(r, 'delete');
     if (opts.dryRun) {
       // Nothing is deleted: the object as it is, once it is known to exist.
@@ -274,7 +293,7 @@ export class KindHandlers {
   /** deletecollection: every object the selectors match, deleted one by one; the answer lists them. */
   async deleteCollection(r: RestRequest): Promise<void> {
     if (this.kind === 'Namespace') throw methodNotAllowed();
-    const body = await readObjectBody(r.req, true);
+    const body = await readObjectBody(r.req, 'DeleteOptions', true);
     const q = parseListQuery(r.query, this.ns(r));
     const ctx = this.admit(r, 'deletecollection', '');
     const base = parseDeleteOptions(r.query, body, this.ns(r), '');

@@ -36,6 +36,11 @@ export async function listenRest(address: string, tls: RestTls, api: RestApi): P
   // Watches are long-lived: no server-side request timeout (the watch's own timeoutSeconds ends it).
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
+  // Idle keep-alive connections are closed by the client first: client-go
+  // drops them after 90 s (IdleConnTimeout). Node's default of 5 s would close
+  // them under clients that pause a few seconds, and a request sent on a
+  // connection as the server closes it fails with "socket hang up".
+  server.keepAliveTimeout = 120_000;
   const { host, port } = splitHostPort(address);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`--rest-address ${address}: ${err.message}`)));

@@ -21,6 +21,7 @@ export function statusOf(err: ApiError): JsonObject {
   if (err.details.name) details['name'] = err.details.name;
   const kind = detailKind(err);
   if (kind) details['kind'] = kind;
+  if (err.details.retryAfterSeconds) details['retryAfterSeconds'] = err.details.retryAfterSeconds;
   if (err.causes.length > 0) {
     details['causes'] = err.causes.map((c) => {
       const cause: JsonObject = {};

@@ -68,7 +68,7 @@ export async function getScale(deps: RestDeps, r: RestRequest): Promise<void> {
 /** PUT scale: the RC's spec.replicas, at the Scale's resourceVersion when it names one (else retried on races). */
 export async function putScale(deps: RestDeps, r: RestRequest): Promise<void> {
   const ctx = admit(r, 'update', 'replicationcontrollers', 'scale');
-  const body = await readObject(r.req);
+  const body = await readObject(r.req, SCALE.kind);
   await writeScale(deps, r, ctx, () => body);
 }
 
@@ -122,7 +122,7 @@ async function writeScale(
 /** POST pods/NAME/binding: the scheduler's bind, as gRPC's PodService.Bind. */
 export async function createBinding(deps: RestDeps, r: RestRequest): Promise<void> {
   admit(r, 'create', 'pods', 'binding');
-  const body = await readObject(r.req);
+  const body = await readObject(r.req, 'Binding');
   const { value } = decodeObject<Binding>('tsk.v1.Binding', body, { apiVersion: 'v1', kind: 'Binding' }, parseFieldValidation(r.query.get('fieldValidation')));
   value.metadata = { ...value.metadata, name: value.metadata?.name || r.info.name, namespace: r.info.namespace };
   if (value.metadata.name !== r.info.name)
@@ -141,7 +141,7 @@ export async function selfSubjectAccessReview(r: RestRequest): Promise<void> {
   const user = r.gate.authenticate(r.credentials);
   r.gate.authorize(user, { verb: 'create', apiGroup: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews' });
   const protobuf = (r.req.headers['content-type'] ?? '').startsWith('application/vnd.kubernetes.protobuf');
-  const body = protobuf ? decodeReviewProtobuf(await readBody(r.req, MAX_REQUEST_BYTES)) : await readObject(r.req);
+  const body = protobuf ? decodeReviewProtobuf(await readBody(r.req, MAX_REQUEST_BYTES)) : await readObject(r.req, 'SelfSubjectAccessReview');
   const spec = (body['spec'] ?? {}) as JsonObject;
   const res = spec['resourceAttributes'] as JsonObject | undefined;
   const nonRes = spec['nonResourceAttributes'] as JsonObject | undefined;
