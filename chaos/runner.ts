@@ -156,7 +156,8 @@ async function schedulingGap(cs: Clientset, name: string, since: number, log: (l
           return (Date.now() - since) / 1000;
         }
       }
-      await sleep(250);
+      // Polled often: the gap is measured to within this period.
+      await sleep(50);
     }
     return undefined;
   } finally {

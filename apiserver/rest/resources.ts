@@ -202,6 +202,9 @@ export class KindHandlers {
     const want = Number(rv);
     const deadline = Date.now() + FUTURE_RV_WAIT_MS;
     while (cache.revision < want) {
+      // A revision etcd has reached is no future one, even when no write of this kind got the cache there
+      // (a list read from etcd returns etcd's revision): the list is consistent and the watch sends what follows it.
+      if (want <= ((await cache.etcdRevision().catch(() => undefined)) ?? 0)) return;
       // Writes to other kinds move etcd's revision too, with no event here: the cache learns of them by a progress notification.
       await cache.waitFresh(Math.max(0, deadline - Date.now()));
       if (cache.revision >= want) return;

@@ -355,6 +355,11 @@ export class WatchCache {
     });
   }
 
+  /** etcd's current revision (a cheap linearizable read), or undefined when the source cannot tell. */
+  async etcdRevision(): Promise<number | undefined> {
+    return this.source.currentRevision?.();
+  }
+
   /**
    * Every object at the cache's current revision, sorted by key (etcd's
    * order). Kept for a while so the next pages of a list are served from the
