@@ -34,6 +34,11 @@ function progress(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
 }
 
+/** CLOCK_MONOTONIC in µs, the clock of a V8 CPU profile's timestamps: lets a profile be cut to one phase. */
+function monotonicUs(): string {
+  return String(process.hrtime.bigint() / 1000n);
+}
+
 function benchPod(name: string, schedulerName = ''): Pod {
   return {
     metadata: { name, namespace: 'default', labels: { app: 'bench' } },
@@ -129,6 +134,7 @@ async function measureScheduler(cs: Clientset, serverPid: number | undefined): P
   const cpu0 = cpuSeconds(serverPid);
   const self0 = selfCpuSeconds();
   const start = performance.now();
+  progress(`backlog phase starts at monotonic ${monotonicUs()} µs`);
   const backlog = Array.from({ length: PODS }, (_, i) => `backlog-${i}`);
   const allBound = (names: string[]): boolean => names.every((n) => boundAt.has(n));
   while (!allBound(backlog)) {
@@ -136,6 +142,7 @@ async function measureScheduler(cs: Clientset, serverPid: number | undefined): P
     if (performance.now() - start > 600_000) throw new Error('backlog not bound within 10 minutes');
   }
   const end = Math.max(...backlog.map((n) => boundAt.get(n)!));
+  progress(`backlog phase ends at monotonic ${monotonicUs()} µs`);
   const figures = {
     backlogPerS: PODS / ((end - start) / 1000),
     serverCpuMs: ((cpuSeconds(serverPid) - cpu0) * 1000) / PODS,

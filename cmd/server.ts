@@ -73,6 +73,7 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
     log: (l) => log(`scheduler: ${l}`),
     leaderElection: flags.scheduler,
     leaderMetrics,
+    percentageOfNodesToScore: flags.percentageOfNodesToScore,
   });
   await parts.scheduler.started;
   // The test harnesses wait for this line: informers synced, scheduling (or standing by for the lease).
