@@ -5,7 +5,7 @@
 // host ports and controller, and a node's allocatable and the sums over the
 // pods counted on it.
 
-import type { Container, Node, Pod } from '../../api/gen/tsk/v1/core';
+import type { Container, Node, Pod, Taint } from '../../api/gen/tsk/v1/core';
 import { isSupportedPodLevelResource } from '../../api/pod-resources';
 import { parseQuantity } from '../../api/quantity';
 import { objectKey } from '../../client';
@@ -216,6 +216,8 @@ function nodeCapacity(node: Node): NodeCapacity {
   return c;
 }
 
+const NO_TAINTS: readonly Taint[] = Object.freeze([]);
+
 /** The NodeInfo of a node with the pods counted on it (callers pass only non-terminal pods). */
 export function nodeInfo(node: Node, pods: readonly PodInfo[]): NodeInfo {
   const requested = emptyResource();
@@ -246,6 +248,15 @@ export function nodeInfo(node: Node, pods: readonly PodInfo[]): NodeInfo {
     controllerCounts,
     podsWithAffinity,
     podsWithRequiredAntiAffinity,
+    unschedulable: node.spec?.unschedulable ?? false,
+    taints: node.spec?.taints?.length ? node.spec.taints : NO_TAINTS,
+    podCount: pods.length,
+    allocatableMilliCpu: allocatable.milliCpu,
+    allocatableMemory: allocatable.memory,
+    requestedMilliCpu: requested.milliCpu,
+    requestedMemory: requested.memory,
+    nonZeroRequestedMilliCpu: nonZeroRequested.milliCpu,
+    nonZeroRequestedMemory: nonZeroRequested.memory,
   };
 }
 
