@@ -51,7 +51,8 @@ export function resourceFromList(list: Readonly<Record<string, string>> | undefi
 export function addResources(into: Resource, other: Resource): void {
   into.milliCpu += other.milliCpu;
   into.memory += other.memory;
-  for (const [name, v] of Object.entries(other.scalar)) into.scalar[name] = (into.scalar[name] ?? 0) + v;
+  // for-in, not Object.entries: no arrays made per call (a node's sums add every pod on it, each cycle the node changed).
+  for (const name in other.scalar) into.scalar[name] = (into.scalar[name] ?? 0) + (other.scalar[name] ?? 0);
 }
 
 function maxResources(into: Resource, other: Resource): void {
@@ -232,7 +233,7 @@ export function nodeInfo(node: Node, pods: readonly PodInfo[]): NodeInfo {
     if ((affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).length > 0) podsWithRequiredAntiAffinity.push(p);
     addResources(requested, p.requests);
     addResources(nonZeroRequested, p.nonZeroRequests);
-    hostPorts.push(...p.hostPorts);
+    if (p.hostPorts.length > 0) hostPorts.push(...p.hostPorts);
     if (p.controllerUid) controllerCounts.set(p.controllerUid, (controllerCounts.get(p.controllerUid) ?? 0) + 1);
   }
   const { allocatable, allowedPods } = nodeCapacity(node);
