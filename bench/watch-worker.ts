@@ -19,6 +19,8 @@ export interface WatchWorkerStart {
   namespace: string;
   watchers: number;
   labelSelector: string;
+  /** Optional; with `spec.nodeName!=` a pod's ADDED event is the moment it is seen bound. */
+  fieldSelector?: string;
   /** The admin's client certificate, or plaintext and a bearer token against a --insecure-plaintext-for-benchmarks-only server. */
   credentials: ClientCredentials;
 }
@@ -64,6 +66,7 @@ function run(start: WatchWorkerStart): void {
       {
         namespace: start.namespace,
         labelSelector: start.labelSelector,
+        fieldSelector: start.fieldSelector ?? '',
       },
       authMetadata(start.credentials),
     ) as grpc.ClientReadableStream<Buffer>;

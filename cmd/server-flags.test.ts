@@ -62,3 +62,14 @@ test('tsk server elects two Leases of fixed names with one set of --leader-elect
   t.throws(() => parseServerFlags(['--leader-elect-resource-name=x']), { message: /leader-elect-resource-name/ });
   t.regex(SERVER_HELP, /--leader-elect-retry-period/);
 });
+
+test("tsk server passes --percentage-of-nodes-to-score to its scheduler, with tsk scheduler's validation", (t) => {
+  t.is(parseServerFlags(['--data-dir', '/d']).percentageOfNodesToScore, 0);
+  const f = parseServerFlags(['--percentage-of-nodes-to-score', '30', '--data-dir', '/d']);
+  t.is(f.percentageOfNodesToScore, 30);
+  t.is(f.api.dataDir, '/d');
+  t.is(parseServerFlags(['--percentage-of-nodes-to-score=100']).percentageOfNodesToScore, 100);
+  t.throws(() => parseServerFlags(['--percentage-of-nodes-to-score', '101']), { message: '--percentage-of-nodes-to-score: not in valid range [0-100]: 101' });
+  t.throws(() => parseServerFlags(['--percentage-of-nodes-to-score', 'half']), { message: '--percentage-of-nodes-to-score: not an integer: "half"' });
+  t.regex(SERVER_HELP, /--percentage-of-nodes-to-score N/);
+});

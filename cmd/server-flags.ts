@@ -10,7 +10,8 @@ import {
   parseFlags as parseControllerFlags,
   type ControllerManagerFlags,
 } from '../controllers';
-import { splitArgv, UsageError } from '../util/flags';
+import { parseFlagValues, splitArgv, UsageError } from '../util/flags';
+import { percentageFlag } from '../scheduler';
 import { leaderElectionFlagHelp, parseLeaderElectionFlags, type LeaderElectionConfig } from '../client';
 
 export { UsageError };
@@ -24,6 +25,8 @@ export interface ServerFlags {
   /** --leader-elect*: the scheduler's Lease (kube-scheduler) and the controllers' (kube-controller-manager), in one namespace. */
   scheduler: LeaderElectionConfig;
   controllerManager: LeaderElectionConfig;
+  /** The scheduler's --percentage-of-nodes-to-score (0: adaptive), as in `tsk scheduler`. */
+  percentageOfNodesToScore: number;
   help: boolean;
 }
 
@@ -36,9 +39,18 @@ export function splitServerArgv(argv: readonly string[]): { api: string[]; contr
 /** `tsk server` elects two Leases of Kubernetes' fixed names, so it takes no --leader-elect-resource-name. */
 const LEADER_ELECTION_FLAGS = { resourceName: 'kube-controller-manager', acceptResourceName: false };
 
+/** The scheduler's flags that `tsk server` takes besides --leader-elect*. */
+const SCHEDULER_FLAGS = new Set(['percentage-of-nodes-to-score']);
+
+/** --percentage-of-nodes-to-score among the scheduler's flags; 0 (adaptive) when absent. */
+function schedulerPercentage(picked: string[]): number {
+  return percentageFlag(parseFlagValues(picked, { 'percentage-of-nodes-to-score': { type: 'string', default: '0' } })['percentage-of-nodes-to-score']);
+}
+
 export function parseServerFlags(argv: readonly string[]): ServerFlags {
   const election = parseLeaderElectionFlags(argv, LEADER_ELECTION_FLAGS);
-  const parts = splitServerArgv(election.rest);
+  const scheduler = splitArgv(election.rest, SCHEDULER_FLAGS);
+  const parts = splitServerArgv(scheduler.rest);
   // Every parser throws the tree's one UsageError.
   const api = parseApiFlags(parts.api);
   const controllers = parseControllerFlags(parts.controllers);
@@ -47,6 +59,7 @@ export function parseServerFlags(argv: readonly string[]): ServerFlags {
     controllers,
     scheduler: { ...election.config, resourceName: 'kube-scheduler' },
     controllerManager: election.config,
+    percentageOfNodesToScore: schedulerPercentage(scheduler.picked),
     help: api.help,
   };
 }
@@ -71,6 +84,11 @@ ${Object.entries(CONCURRENCY_FLAGS)
   .map(([flag, c]) => `  --${flag} N`.padEnd(41) + `workers of the ${c.controller} controller (default ${c.default})`)
   .join('\n')}
 ${NODE_CONTROLLER_FLAG_HELP}
+
+Scheduler flags:
+  --percentage-of-nodes-to-score N       stop the search for feasible nodes once N% of them (at least 100) are
+                                         found, and score only those; 0 (default) adapts to the cluster: 50%
+                                         minus 1% per 125 nodes, at least 5% (as tsk scheduler)
 
 Leader election (the scheduler's Lease kube-scheduler and the controllers' kube-controller-manager, so that
 several servers on one etcd run them and exactly one of each acts):

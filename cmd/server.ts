@@ -77,6 +77,7 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
     leaderElection: flags.scheduler,
     leaderMetrics,
     leaderIdentity,
+    percentageOfNodesToScore: flags.percentageOfNodesToScore,
   });
   await parts.scheduler.started;
   // The test harnesses wait for this line: informers synced, scheduling (or standing by for the lease).

@@ -185,12 +185,9 @@ export class SchedulerCache {
   }
 
   private podsOn(name: string): PodInfo[] {
-    const infos = name
-      ? this.pods
-          .byIndex(NODE_NAME_INDEX, name)
-          .filter((p) => !isTerminal(p))
-          .map(podInfo)
-      : [];
+    // One loop, one array: this runs for each changed node every cycle, over every pod on it.
+    const infos: PodInfo[] = [];
+    if (name) for (const p of this.pods.byIndex(NODE_NAME_INDEX, name)) if (!isTerminal(p)) infos.push(podInfo(p));
     for (const key of this.assumedOn.get(name) ?? []) {
       // Once the informer has the pod bound, it is counted from the index above.
       if (this.pods.get(key)?.spec?.nodeName) continue;

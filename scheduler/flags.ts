@@ -52,7 +52,8 @@ Flags:
 ${leaderElectionFlagHelp(LEADER_ELECTION_FLAGS, 28)}
   -h, --help                print this help`;
 
-function percentageFlag(value: string): number {
+/** The value of --percentage-of-nodes-to-score: an integer 0..100, or a UsageError naming the flag. */
+export function percentageFlag(value: string): number {
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
   const err = percentageOfNodesToScoreError(n);
   if (err !== undefined) throw new UsageError(`--percentage-of-nodes-to-score: ${Number.isNaN(n) ? `not an integer: "${value}"` : err}`);

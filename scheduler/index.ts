@@ -3,5 +3,5 @@
 
 export { startScheduler, type RunningScheduler, type SchedulerOptions } from './start';
 export { main } from './main';
-export { FLAG_HELP, UsageError, parseFlags, type SchedulerFlags } from './flags';
+export { FLAG_HELP, UsageError, parseFlags, percentageFlag, type SchedulerFlags } from './flags';
 export { DEFAULT_SCHEDULER_NAME, needsScheduling } from './scheduler';

@@ -106,7 +106,7 @@ interface Harness {
   run(): Promise<void>;
 }
 
-function harness(nodes: Node[], random: () => number = () => 0): Harness {
+function harness(nodes: Node[], random: () => number = () => 0, maxBindsInFlight?: number): Harness {
   const clock = new FakeClock();
   const nodeStore = new Store<Node>();
   const podStore = new PodStore();
@@ -119,7 +119,18 @@ function harness(nodes: Node[], random: () => number = () => 0): Harness {
   const registry = new Registry();
   const metrics = new SchedulerMetrics(registry, () => queue.lengths());
   const logs: string[] = [];
-  const scheduler = new Scheduler({ queue, cache, pods: podStore, api, recorder, metrics, clock, random, log: (l) => logs.push(l) });
+  const scheduler = new Scheduler({
+    queue,
+    cache,
+    pods: podStore,
+    api,
+    recorder,
+    metrics,
+    clock,
+    random,
+    log: (l) => logs.push(l),
+    ...(maxBindsInFlight === undefined ? {} : { maxBindsInFlight }),
+  });
   return {
     nodes: nodeStore,
     pods: podStore,
@@ -179,6 +190,29 @@ test('binds a pod, records Scheduled and counts the attempt', async (t) => {
   t.deepEqual(h.recorder.events, [{ name: 'web-1', type: 'Normal', reason: 'Scheduled', message: 'Successfully assigned default/web-1 to node-1' }]);
   t.is(await metric(h, 'scheduler_schedule_attempts_total', { result: 'scheduled' }), 1);
   t.is(h.queue.where('default/web-1'), undefined);
+});
+
+test('binds in flight are bounded: bindSlot() waits at the limit and frees a slot as each Bind ends', async (t) => {
+  const h = harness([makeNode('n1'), makeNode('n2')], () => 0, 2);
+  h.api.hold = true;
+  h.submit(makePod('a'), makePod('b'), makePod('c'));
+  t.is(h.scheduler.bindSlot(), undefined, 'no Bind in flight: the next cycle starts at once');
+  h.scheduler.scheduleOne((await h.queue.pop())!);
+  t.is(h.scheduler.bindSlot(), undefined, 'one of two');
+  h.scheduler.scheduleOne((await h.queue.pop())!);
+  const slot = h.scheduler.bindSlot();
+  t.truthy(slot, 'two of two: the loop waits');
+  let freed = false;
+  void slot!.then(() => (freed = true));
+  await Promise.resolve();
+  t.false(freed);
+  h.api.release();
+  await h.scheduler.drain();
+  t.true(freed, 'a finished Bind frees a slot');
+  t.is(h.scheduler.bindSlot(), undefined);
+  h.scheduler.scheduleOne((await h.queue.pop())!);
+  await h.scheduler.drain();
+  t.is(h.api.binds.length, 3);
 });
 
 test('assumed pods count at once: two 600m pods on two 1-CPU nodes go to different nodes before any bind returns', async (t) => {

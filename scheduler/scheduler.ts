@@ -52,7 +52,18 @@ export interface SchedulerDeps {
   readonly scores?: readonly WeightedScorePlugin[];
   /** KubeSchedulerConfiguration's percentageOfNodesToScore, 0..100; 0 (the default) is adaptive. */
   readonly percentageOfNodesToScore?: number;
+  /** Binds in flight at most (DEFAULT_MAX_BINDS_IN_FLIGHT); the loop waits in bindSlot() while they are. */
+  readonly maxBindsInFlight?: number;
 }
+
+/**
+ * Binds in flight at most. Binding runs in the background (Kubernetes'
+ * binding cycle in goroutines) so that many Binds are in flight and etcd
+ * commits them together; without a bound, a backlog of thousands sends
+ * thousands at once to a busy API server, each waits behind all the others
+ * (beyond the 30 s deadline), and the pods' events pile up behind them.
+ */
+export const DEFAULT_MAX_BINDS_IN_FLIGHT = 128;
 
 /** Whether this scheduler is responsible for the pod: unbound, not terminating, and ours by spec.schedulerName. */
 export function needsScheduling(pod: Pod): boolean {
@@ -69,11 +80,27 @@ export class Scheduler {
   private readonly scores: readonly WeightedScorePlugin[];
   private readonly background = new Set<Promise<void>>();
   private readonly sampler: NodeSampler;
+  private readonly maxBindsInFlight: number;
+  private bindsInFlight = 0;
+  private bindSlotWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: SchedulerDeps) {
     this.filters = deps.filters ?? DEFAULT_FILTERS;
     this.scores = deps.scores ?? DEFAULT_SCORES;
     this.sampler = new NodeSampler(deps.percentageOfNodesToScore);
+    this.maxBindsInFlight = deps.maxBindsInFlight ?? DEFAULT_MAX_BINDS_IN_FLIGHT;
+    if (!(this.maxBindsInFlight >= 1)) throw new Error(`invariant: maxBindsInFlight must be at least 1, not ${this.maxBindsInFlight}`);
+  }
+
+  /**
+   * Undefined while fewer than maxBindsInFlight Binds are in flight (the
+   * next cycle may start); else a promise that resolves once one finished.
+   * The loop calls it before each cycle, so at most that many pods are
+   * assumed and not yet bound.
+   */
+  bindSlot(): Promise<void> | undefined {
+    if (this.bindsInFlight < this.maxBindsInFlight) return undefined;
+    return new Promise((resolve) => this.bindSlotWaiters.push(resolve));
   }
 
   /** Binds and status writes still running. */
@@ -139,6 +166,7 @@ export class Scheduler {
   private async bind(info: QueuedPodInfo, pod: Pod, node: string, start: number): Promise<void> {
     const { api, cache, queue, recorder, clock } = this.deps;
     const { namespace, name } = splitKey(info.key);
+    this.bindsInFlight++;
     try {
       await api.bind(namespace, name, node, pod.metadata?.uid ?? '');
     } catch (err) {
@@ -158,6 +186,9 @@ export class Scheduler {
       queue.moveAllToActiveOrBackoff();
       this.failed(info, REASON_SCHEDULER_ERROR, message, 'error', start);
       return;
+    } finally {
+      this.bindsInFlight--;
+      this.bindSlotWaiters.shift()?.();
     }
     queue.done(info.key);
     this.deps.metrics.observe('scheduled', (clock.now() - start) / 1000);

@@ -55,6 +55,8 @@ export interface SchedulerOptions {
   readonly leaderIdentity?: string;
   /** KubeSchedulerConfiguration's percentageOfNodesToScore, 0..100; 0 or unset: adaptive (50% - nodes/125, at least 5% and 100 nodes). */
   readonly percentageOfNodesToScore?: number;
+  /** Binds in flight at most; default DEFAULT_MAX_BINDS_IN_FLIGHT (128). */
+  readonly maxBindsInFlight?: number;
 }
 
 export interface RunningScheduler {
@@ -126,6 +128,7 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
       log,
       namespaces: namespaceView(namespaceInformer.store),
       ...(opts.percentageOfNodesToScore === undefined ? {} : { percentageOfNodesToScore: opts.percentageOfNodesToScore }),
+      ...(opts.maxBindsInFlight === undefined ? {} : { maxBindsInFlight: opts.maxBindsInFlight }),
     });
     scope.informers.informerFor('Pod').addEventHandler(podEventHandlers(queue, cache, () => stopped));
     scope.informers.informerFor('Node').addEventHandler(nodeEventHandlers(queue, cache, () => stopped));
@@ -134,6 +137,10 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
       await sync;
       if (stopped) return;
       for (let info = await queue.pop(); info && !stopped; info = await queue.pop()) {
+        // At most maxBindsInFlight pods assumed and not yet bound (an await only when the limit is reached).
+        const slot = scheduler.bindSlot();
+        if (slot) await slot;
+        if (stopped) break;
         try {
           scheduler.scheduleOne(info);
         } catch (err) {

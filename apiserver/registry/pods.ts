@@ -49,7 +49,7 @@ export async function bindPod(pods: Registry, binding: Binding | undefined, now:
     throw new BadRequestError(`binding: target.kind must be Node, not ${binding.target.kind}`, [{ field: 'target.kind', message: 'Unsupported value' }]);
   }
   const ns = pods.namespaceOf(binding.metadata?.namespace);
-  const res = await pods.guaranteedUpdate(ns, name, undefined, (cur) => {
+  const assign = (cur: ApiObject): ApiObject => {
     const pod = cur as Pod;
     const uid = binding.metadata?.uid;
     if (uid && uid !== pod.metadata?.uid) {
@@ -68,8 +68,9 @@ export async function bindPod(pods: Registry, binding: Binding | undefined, now:
     conditions.push({ type: 'PodScheduled', status: 'True', lastTransitionTime: rfc3339(now()) });
     pod.status = { ...status, conditions };
     return pod;
-  });
-  return res as Pod;
+  };
+  // A shallow copy is enough: assign replaces spec and status, never edits them in place.
+  return (await pods.guaranteedUpdate(ns, name, undefined, assign, false, 'shallow')) as Pod;
 }
 
 /**

@@ -425,7 +425,10 @@ export class Registry {
    * (or undefined for no change); with `expectedRevision` a stale read is a
    * Conflict, without it the loop retries on races. With `dryRun` the new
    * object is planned and checked but not written (it keeps the stored
-   * resourceVersion).
+   * resourceVersion). `copy` is what mutate gets: 'deep', a copy of its own;
+   * 'shallow', a copy of the object and its metadata whose other values are
+   * shared with the watch cache, for a mutate that replaces them and never
+   * edits them in place (Bind: one encode and decode less per call).
    */
   async guaranteedUpdate(
     ns: string,
@@ -433,6 +436,7 @@ export class Registry {
     expectedRevision: number | undefined,
     mutate: (cur: ApiObject) => ApiObject | undefined,
     dryRun = false,
+    copy: 'deep' | 'shallow' = 'deep',
   ): Promise<ApiObject> {
     // The cached copy is tried once, first; dry runs and plans (allocations) read etcd.
     let cached = dryRun ? undefined : this.cachedForUpdate(ns, name);
@@ -448,7 +452,7 @@ export class Registry {
       }
       let next: ApiObject | undefined;
       try {
-        next = mutate(cloneObject(this.kind, cur));
+        next = mutate(copy === 'deep' ? cloneObject(this.kind, cur) : { ...cur, metadata: { ...cur.metadata } });
       } catch (err) {
         if (again()) continue;
         throw err;

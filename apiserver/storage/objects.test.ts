@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { Pod } from '../../api/gen/tsk/v1/core';
 import type { ApiObject } from '../../api/kinds';
-import { codecOf, encodeForStorage, withResourceVersion } from './objects';
+import { codecOf, encodeForClient, encodeForStorage, withoutResourceVersion, withResourceVersion } from './objects';
 
 const pod: Pod = {
   apiVersion: 'v1',
@@ -51,4 +51,26 @@ test('encodes share one writer: each result is its own copy, and the object is l
       ),
     ),
   );
+});
+
+test('withoutResourceVersion gives back the stored bytes a client encoding was spliced from', (t) => {
+  const stored = encodeForStorage('Pod', pod as ApiObject);
+  for (const revision of [1, 5, 123456, 2 ** 40]) {
+    const back = withoutResourceVersion(withResourceVersion(stored, revision), revision);
+    t.true(back?.equals(stored), `revision ${revision}`);
+  }
+  t.is(withoutResourceVersion(withResourceVersion(stored, 12), 13), undefined, 'another revision: not cut');
+  const bare = Buffer.from(
+    codecOf('Pod')
+      .encode({ spec: { nodeName: 'x' } } as ApiObject)
+      .finish(),
+  );
+  t.is(withoutResourceVersion(withResourceVersion(bare, 5), 5), undefined, 'metadata holding only the revision: no stored form to cut back to');
+});
+
+test('withoutResourceVersion on a full encode: refused while fields follow resourceVersion, else the stored form', (t) => {
+  // A full encode writes ObjectMeta's fields in number order: labels (10) come after resourceVersion (5).
+  t.is(withoutResourceVersion(encodeForClient('Pod', pod as ApiObject), 7), undefined);
+  const short: Pod = { metadata: { name: 'a', resourceVersion: '7' }, spec: { nodeName: 'n' } };
+  t.true(withoutResourceVersion(encodeForClient('Pod', short as ApiObject), 7)?.equals(encodeForStorage('Pod', short as ApiObject)));
 });

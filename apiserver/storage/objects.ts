@@ -123,6 +123,43 @@ export function withResourceVersion(stored: Buffer, revision: number): Buffer {
   return Buffer.concat([stored, Buffer.from([(3 << 3) | 2]), varint(rvField.length), rvField]);
 }
 
+/**
+ * The stored value that withResourceVersion(stored, revision) made `client`
+ * from: the revision's field cut from the end of the metadata, one copy
+ * instead of an encode. Undefined when the metadata does not end with exactly
+ * that field after other fields (an object encoded some other way, or one
+ * whose metadata held only the revision): then only an encode tells.
+ */
+export function withoutResourceVersion(client: Buffer, revision: number): Buffer | undefined {
+  const rv = Buffer.from(String(revision));
+  const rvField = Buffer.concat([Buffer.from([(5 << 3) | 2]), varint(rv.length), rv]);
+  let pos = 0;
+  while (pos < client.length) {
+    const fieldStart = pos;
+    const [tag, p1] = readVarint(client, pos);
+    const wire = tag & 7;
+    if (wire === 2) {
+      const [len, p2] = readVarint(client, p1);
+      if (tag >>> 3 === 3) {
+        const meta = client.subarray(p2, p2 + len);
+        const kept = len - rvField.length;
+        if (kept <= 0 || !meta.subarray(kept).equals(rvField)) return undefined;
+        return Buffer.concat([client.subarray(0, fieldStart), Buffer.from([(3 << 3) | 2]), varint(kept), meta.subarray(0, kept), client.subarray(p2 + len)]);
+      }
+      pos = p2 + len;
+    } else if (wire === 0) {
+      pos = readVarint(client, p1)[1];
+    } else if (wire === 1) {
+      pos = p1 + 8;
+    } else if (wire === 5) {
+      pos = p1 + 4;
+    } else {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 /** Client encodings already computed for response objects (the gRPC serializer uses them). */
 const preEncoded = new WeakMap<object, Buffer>();
 

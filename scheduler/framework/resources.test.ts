@@ -77,6 +77,24 @@ test('nodeInfo: allocatable falls back to capacity; sums and owner counts of the
   t.is(ni.controllerCounts.get('uid-web'), 2);
 });
 
+test('nodeInfo: the fields every searched node is read for repeat the nested values', (t) => {
+  const node = makeNode('n', { cpu: '4', memory: '8Gi', unschedulable: true, taints: [{ key: 'k', value: 'v', effect: 'NoSchedule' }] });
+  const ni = info(node, [makePod('a', { cpu: '500m', memory: '1Gi' }), makePod('b')]);
+  t.true(ni.unschedulable);
+  t.deepEqual(ni.taints, node.spec!.taints);
+  t.is(ni.podCount, 2);
+  t.is(ni.allocatableMilliCpu, ni.allocatable.milliCpu);
+  t.is(ni.allocatableMemory, 8 * 1024 ** 3);
+  t.is(ni.requestedMilliCpu, 500);
+  t.is(ni.requestedMemory, 1024 ** 3);
+  t.is(ni.nonZeroRequestedMilliCpu, 500 + DEFAULT_MILLI_CPU_REQUEST, 'b requests nothing: counted at the default for scoring');
+  t.is(ni.nonZeroRequestedMemory, 1024 ** 3 + DEFAULT_MEMORY_REQUEST);
+  const bare = info(makeNode('m'));
+  t.false(bare.unschedulable);
+  t.deepEqual(bare.taints, []);
+  t.is(bare.podCount, 0);
+});
+
 test('podRequests: a pod-level request replaces the containers aggregate for its resource, scoring included (PodLevelResources)', (t) => {
   const pod = withContainers([{ cpu: '250m', memory: '64Mi', 'ephemeral-storage': '1Gi' }, {}]);
   pod.spec!.resources = { requests: { cpu: '2', 'hugepages-2Mi': '4Mi' }, limits: { memory: '1Gi' } };

@@ -5,7 +5,7 @@
 // host ports and controller, and a node's allocatable and the sums over the
 // pods counted on it.
 
-import type { Container, Node, Pod } from '../../api/gen/tsk/v1/core';
+import type { Container, Node, Pod, Taint } from '../../api/gen/tsk/v1/core';
 import { isSupportedPodLevelResource } from '../../api/pod-resources';
 import { parseQuantity } from '../../api/quantity';
 import { objectKey } from '../../client';
@@ -51,7 +51,8 @@ export function resourceFromList(list: Readonly<Record<string, string>> | undefi
 export function addResources(into: Resource, other: Resource): void {
   into.milliCpu += other.milliCpu;
   into.memory += other.memory;
-  for (const [name, v] of Object.entries(other.scalar)) into.scalar[name] = (into.scalar[name] ?? 0) + v;
+  // for-in, not Object.entries: no arrays made per call (a node's sums add every pod on it, each cycle the node changed).
+  for (const name in other.scalar) into.scalar[name] = (into.scalar[name] ?? 0) + (other.scalar[name] ?? 0);
 }
 
 function maxResources(into: Resource, other: Resource): void {
@@ -216,6 +217,8 @@ function nodeCapacity(node: Node): NodeCapacity {
   return c;
 }
 
+const NO_TAINTS: readonly Taint[] = Object.freeze([]);
+
 /** The NodeInfo of a node with the pods counted on it (callers pass only non-terminal pods). */
 export function nodeInfo(node: Node, pods: readonly PodInfo[]): NodeInfo {
   const requested = emptyResource();
@@ -230,7 +233,7 @@ export function nodeInfo(node: Node, pods: readonly PodInfo[]): NodeInfo {
     if ((affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).length > 0) podsWithRequiredAntiAffinity.push(p);
     addResources(requested, p.requests);
     addResources(nonZeroRequested, p.nonZeroRequests);
-    hostPorts.push(...p.hostPorts);
+    if (p.hostPorts.length > 0) hostPorts.push(...p.hostPorts);
     if (p.controllerUid) controllerCounts.set(p.controllerUid, (controllerCounts.get(p.controllerUid) ?? 0) + 1);
   }
   const { allocatable, allowedPods } = nodeCapacity(node);
@@ -246,6 +249,15 @@ export function nodeInfo(node: Node, pods: readonly PodInfo[]): NodeInfo {
     controllerCounts,
     podsWithAffinity,
     podsWithRequiredAntiAffinity,
+    unschedulable: node.spec?.unschedulable ?? false,
+    taints: node.spec?.taints?.length ? node.spec.taints : NO_TAINTS,
+    podCount: pods.length,
+    allocatableMilliCpu: allocatable.milliCpu,
+    allocatableMemory: allocatable.memory,
+    requestedMilliCpu: requested.milliCpu,
+    requestedMemory: requested.memory,
+    nonZeroRequestedMilliCpu: nonZeroRequested.milliCpu,
+    nonZeroRequestedMemory: nonZeroRequested.memory,
   };
 }
 

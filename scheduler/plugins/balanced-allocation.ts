@@ -21,8 +21,8 @@ export const balancedAllocationScore: ScorePlugin = {
     // Called for every scored node: plain numbers, no objects (scoringUsage's sums, inline).
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i] as NodeInfo;
-      const cpu = share(n.nonZeroRequested.milliCpu + milliCpu, n.allocatable.milliCpu);
-      const std = Math.abs(cpu - share(n.nonZeroRequested.memory + memory, n.allocatable.memory)) / 2;
+      const cpu = share(n.nonZeroRequestedMilliCpu + milliCpu, n.allocatableMilliCpu);
+      const std = Math.abs(cpu - share(n.nonZeroRequestedMemory + memory, n.allocatableMemory)) / 2;
       out[i] = Math.floor((1 - std) * MAX_NODE_SCORE);
     }
     return out;

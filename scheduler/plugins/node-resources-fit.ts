@@ -32,10 +32,11 @@ export function fitReasons(pod: PodInfo, node: NodeInfo): string[] {
 /** Whether the pod fits, without building the reasons: the common answer, asked for every node searched. */
 function fits(pod: PodInfo, node: NodeInfo): boolean {
   const req = pod.requests;
+  // The NodeInfo's own fields (see NodeInfo): this runs for every node searched.
+  if (node.podCount + 1 > node.allowedPods) return false;
+  if (req.milliCpu > 0 && req.milliCpu > node.allocatableMilliCpu - node.requestedMilliCpu) return false;
+  if (req.memory > 0 && req.memory > node.allocatableMemory - node.requestedMemory) return false;
   const { allocatable: alloc, requested: used } = node;
-  if (node.pods.length + 1 > node.allowedPods) return false;
-  if (req.milliCpu > 0 && req.milliCpu > alloc.milliCpu - used.milliCpu) return false;
-  if (req.memory > 0 && req.memory > alloc.memory - used.memory) return false;
   for (const name in req.scalar) {
     const amount = req.scalar[name] ?? 0;
     if (amount > 0 && amount > (alloc.scalar[name] ?? 0) - (used.scalar[name] ?? 0)) return false;
@@ -66,8 +67,8 @@ export const leastAllocatedScore: ScorePlugin = {
     // Called for every scored node: plain numbers, no objects (scoringUsage's sums, inline).
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i] as NodeInfo;
-      const cpu = leastRequested(n.nonZeroRequested.milliCpu + milliCpu, n.allocatable.milliCpu);
-      out[i] = Math.floor((cpu + leastRequested(n.nonZeroRequested.memory + memory, n.allocatable.memory)) / 2);
+      const cpu = leastRequested(n.nonZeroRequestedMilliCpu + milliCpu, n.allocatableMilliCpu);
+      out[i] = Math.floor((cpu + leastRequested(n.nonZeroRequestedMemory + memory, n.allocatableMemory)) / 2);
     }
     return out;
   },

@@ -13,7 +13,7 @@ export const TAINT_NODE_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
 export const nodeUnschedulable: FilterPlugin = {
   name: NODE_UNSCHEDULABLE,
   filter(pod: PodInfo, node: NodeInfo): Status {
-    if (!node.node.spec?.unschedulable) return SUCCESS;
+    if (!node.unschedulable) return SUCCESS;
     if (podToleratesTaint(pod.pod, { key: TAINT_NODE_UNSCHEDULABLE, effect: 'NoSchedule' })) return SUCCESS;
     return unschedulable(ERR_REASON_UNSCHEDULABLE);
   },
