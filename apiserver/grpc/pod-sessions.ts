@@ -10,7 +10,7 @@ import type { ExecClientMessage, ExecServerMessage, PodLogsChunk, PodLogsRequest
 import type { CallCredentials, UserInfo } from '../auth/user';
 import type { ApiServerMetrics } from '../metrics';
 import type { Registry } from '../registry/store';
-import type { TunnelRegistry } from '../tunnel/registry';
+import type { NodeTunnel, TunnelRegistry } from '../tunnel/registry';
 import type { SessionCallbacks, TunnelSession } from '../tunnel/session';
 import type { RequestGate } from './gate';
 import { errorMessage } from '../../util/errors';
@@ -64,13 +64,35 @@ function written(ok: boolean, stream: NodeJS.EventEmitter): Promise<void> {
 export class PodSessions {
   constructor(private readonly deps: PodSessionDeps) {}
 
-  private async open(type: 'logs' | 'exec', namespace: string, name: string, build: (pod: Pod) => TunnelOpen, cb: SessionCallbacks): Promise<TunnelSession> {
+  /**
+   * The pod and its node's tunnel, with Kubernetes' errors for a pod that
+   * does not exist or has no node, and for a node not connected. `check`
+   * runs on the pod first (the container's name, ...) and its result is returned.
+   */
+  async locate<T>(namespace: string, name: string, check: (pod: Pod) => T): Promise<{ tunnel: NodeTunnel; checked: T }> {
     const pod = (await this.deps.pods.get(namespace || 'default', name)) as Pod;
-    const open = build(pod);
+    const checked = check(pod);
     const node = pod.spec?.nodeName;
     if (!node) throw new BadRequestError(`pod ${name} does not have a host assigned`);
     const tunnel = this.deps.tunnels.get(node);
     if (!tunnel) throw new UnavailableError(`the node ${node} is not connected`);
+    return { tunnel, checked };
+  }
+
+  /**
+   * Opens a session on the pod's node for a caller already authorized:
+   * `build` turns the pod into what the kubelet is asked (and may throw, as
+   * pickContainer does). Every session kind goes through here, whatever the
+   * transport (gRPC, or the REST API's WebSocket and SPDY streams).
+   */
+  async open(
+    type: 'logs' | 'exec' | 'attach' | 'portforward',
+    namespace: string,
+    name: string,
+    build: (pod: Pod) => TunnelOpen,
+    cb: SessionCallbacks,
+  ): Promise<TunnelSession> {
+    const { tunnel, checked: open } = await this.locate(namespace, name, build);
     const gauge = this.deps.metrics.tunnelSessions.labels({ type });
     gauge.inc();
     this.deps.metrics.tunnelSessionsTotal.inc({ type });

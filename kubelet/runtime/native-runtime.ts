@@ -33,6 +33,7 @@ import {
   ExecOptions,
   ExecProcess,
   ExecResult,
+  PortForwardConnection,
   LogEntry,
   LogOptions,
   loopbackOnly,
@@ -78,7 +79,7 @@ export class NativeRuntime implements ContainerRuntime {
   readonly cgroups: CgroupManager;
   private readonly images: ImageLookup;
   private readonly network: NetworkHook;
-  private readonly bin: { shim: string; exec: string; sandbox: string; launcher: string };
+  private readonly bin: { shim: string; exec: string; sandbox: string; launcher: string; portForward: string };
   private readonly launcher: Launcher;
   private readonly logMaxBytes: number;
   private readonly logMaxFiles: number;
@@ -95,6 +96,7 @@ export class NativeRuntime implements ContainerRuntime {
       exec: path.join(dir, 'tsk-exec'),
       sandbox: path.join(dir, 'tsk-sandbox'),
       launcher: path.join(dir, 'tsk-launcher'),
+      portForward: path.join(dir, 'tsk-portforward'),
     };
     this.launcher = new Launcher(dir);
     for (const b of Object.values(this.bin)) {
@@ -636,6 +638,27 @@ export class NativeRuntime implements ContainerRuntime {
         return s === 'exited' || s === 'unknown';
       },
     });
+  }
+
+  portForward(sandboxId: string, port: number): PortForwardConnection {
+    const netns = path.join(this.sandboxDir(sandboxId), 'net');
+    const child = spawn(this.bin.portForward, [netns, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // A write after the helper is gone is the session's end, reported by done.
+    child.stdin.on('error', () => undefined);
+    const done = new Promise<string | undefined>((resolve) => {
+      child.on('error', (err) => resolve(`tsk-portforward: ${err.message}`));
+      child.on('close', (code, sig) => resolve(code === 0 || sig === 'SIGTERM' ? undefined : stderr.trim() || `tsk-portforward exited (${sig ?? code})`));
+    });
+    return {
+      input: child.stdin,
+      output: child.stdout,
+      done,
+      close: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      },
+    };
   }
 
   async containerStats(id: string): Promise<ContainerStats> {

@@ -1,0 +1,217 @@
+// Debian's kubectl (1.32) against tsk's REST API for the streaming
+// subresources, with a real node (a `tsk kubelet` in a network namespace of
+// its own, integration/support/node-env.ts): `kubectl exec` (output, stdin
+// round trip, exit code, -it through a pty), `kubectl attach`, and `kubectl
+// port-forward` (SPDY tunnelled through a WebSocket) answered by a web
+// server inside the pod; the bad cases answered as Kubernetes answers them.
+// The pod's side is inside the test's namespace; kubectl's local port is on
+// loopback in the host namespace.
+
+import anyTest, { type TestFn } from 'ava';
+import { spawn } from 'node:child_process';
+import { get as httpGet } from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { kubeconfigServer, writeKubeconfig } from '../client/kubeconfig';
+import { testTls } from './support/pki';
+import { newNodeEnv, startNodeEnv, type NodeEnv } from './support/node-env';
+import { runProcess, type Run } from './support/run';
+import { eventually } from './support/wait';
+
+type Env = NodeEnv & { kubectlConfig: string };
+const test = anyTest as TestFn<Env>;
+
+test.before(async (t) => {
+  t.context = newNodeEnv('ks') as Env;
+  await startNodeEnv(t.context, { rest: true });
+  const admin = (await testTls()).admin as { caPem: string; certPem: string; keyPem: string };
+  t.context.kubectlConfig = join(t.context.dir, 'kubectl.kubeconfig');
+  await writeKubeconfig(t.context.kubectlConfig, { name: 'test', server: kubeconfigServer(t.context.api.restAddress!), ...admin });
+  const env = t.context;
+  // One pod: a web server on port 80 (for port-forward) that also logs a tick a second (for attach).
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'web' },
+    spec: {
+      nodeName: env.nodeName,
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: 'main',
+          image: env.image,
+          command: [
+            'sh',
+            '-c',
+            'mkdir -p /www && echo hello-from-pod > /www/index.html && httpd -p 80 -h /www && i=0; while true; do i=$((i+1)); echo tick $i; echo err $i >&2; sleep 1; done',
+          ],
+        },
+      ],
+    },
+  };
+  const created = await kubectl(env, ['create', '--validate=false', '-f', '-'], JSON.stringify(pod));
+  if (created.code !== 0) throw new Error(`create: ${created.stderr}`);
+  const waited = await kubectl(env, ['wait', '--for=condition=Ready', 'pod/web', '--timeout=90s']);
+  if (waited.code !== 0) throw new Error(`wait: ${waited.stderr}`);
+});
+
+test.after.always((t) => t.context?.cleanups?.run());
+
+test.afterEach.always((t) => {
+  if (!t.passed && t.context.log.length > 0) t.log(`kubelet log (last lines):\n${t.context.log.slice(-60).join('\n')}`);
+});
+
+function kubectlArgs(env: Env, args: readonly string[]): string[] {
+  return ['--kubeconfig', env.kubectlConfig, '--cache-dir', join(env.dir, 'kube-cache'), ...args];
+}
+
+function kubectl(env: Env, args: readonly string[], stdin?: string): Promise<Run> {
+  return runProcess('kubectl', kubectlArgs(env, args), {
+    env: { HOME: env.dir, KUBECONFIG: '' },
+    timeoutMs: 120_000,
+    ...(stdin !== undefined ? { stdin } : {}),
+  });
+}
+
+test.serial('exec: output, stderr, stdin round trip and the exit code', async (t) => {
+  const env = t.context;
+  const hi = await kubectl(env, ['exec', 'web', '--', 'echo', 'hi']);
+  t.is(hi.code, 0, hi.stderr);
+  t.is(hi.stdout, 'hi\n');
+  const both = await kubectl(env, ['exec', 'web', '--', 'sh', '-c', 'echo out; echo err >&2']);
+  t.is(both.stdout, 'out\n');
+  t.is(both.stderr, 'err\n');
+  // stdin piped: v5.channel.k8s.io's close message ends cat's input.
+  const big = `${'0123456789abcdef'.repeat(64 * 1024)}\nend\n`;
+  const cat = await kubectl(env, ['exec', '-i', 'web', '--', 'cat'], big);
+  t.is(cat.code, 0, cat.stderr);
+  t.is(cat.stdout.length, big.length);
+  t.true(cat.stdout === big);
+  const exit3 = await kubectl(env, ['exec', 'web', '--', 'sh', '-c', 'exit 3']);
+  t.is(exit3.code, 3);
+  t.is(exit3.stderr, 'command terminated with exit code 3\n');
+});
+
+test.serial('exec -it runs the command on a terminal', async (t) => {
+  const env = t.context;
+  // script(1) gives kubectl a pty of its own, as a user's terminal.
+  const cmd = ['kubectl', ...kubectlArgs(env, ['exec', '-it', 'web', '--', 'sh', '-c', 'test -t 0 && echo on-a-tty; tty'])]
+    .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
+    .join(' ');
+  const r = await runProcess('script', ['-qec', cmd, '/dev/null'], { env: { HOME: env.dir, KUBECONFIG: '' }, timeoutMs: 60_000 });
+  t.is(r.code, 0, r.stdout + r.stderr);
+  t.regex(r.stdout, /on-a-tty\r?\n\/dev\/pts\/\d+/);
+});
+
+test.serial('exec errors as Kubernetes reports them', async (t) => {
+  const env = t.context;
+  const missing = await kubectl(env, ['exec', 'nope', '--', 'true']);
+  t.is(missing.code, 1);
+  t.is(missing.stderr.trim(), 'Error from server (NotFound): pods "nope" not found');
+  const container = await kubectl(env, ['exec', 'web', '-c', 'other', '--', 'true']);
+  t.is(container.code, 1);
+  t.regex(container.stderr, /container other is not valid for pod web/);
+  // A pod with a node but no container running yet: the kubelet refuses the upgrade.
+  const pending = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'never' },
+    spec: { nodeName: env.nodeName, containers: [{ name: 'main', image: `${env.image}-missing` }] },
+  };
+  t.is((await kubectl(env, ['create', '--validate=false', '-f', '-'], JSON.stringify(pending))).code, 0);
+  const notRunning = await kubectl(env, ['exec', 'never', '--', 'true']);
+  t.is(notRunning.code, 1);
+  // As Kubernetes ≥1.30, whose API server upgrades the WebSocket before the kubelet refuses.
+  t.is(notRunning.stderr.trim(), 'error: Internal error occurred: unable to upgrade connection: container not found ("main")');
+  await kubectl(env, ['delete', 'pod', 'never', '--wait=false']);
+});
+
+test.serial('attach streams the main process output; stdin is refused with a reason', async (t) => {
+  const env = t.context;
+  const attach = spawn('kubectl', kubectlArgs(env, ['attach', 'web']), {
+    env: { ...process.env, HOME: env.dir, KUBECONFIG: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => attach.kill('SIGKILL'));
+  let out = '';
+  let err = '';
+  attach.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  attach.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  await eventually(() => /tick \d+\n[\s\S]*tick \d+\n/.test(out) && /err \d+/.test(err), 20_000, 'two ticks on stdout, errors on stderr');
+  // Only new output: the first ticks (before attach) are not repeated.
+  t.false(/^tick 1\n/.test(out), out);
+  attach.kill('SIGTERM');
+  const stdin = await kubectl(env, ['attach', '-i', 'web'], '');
+  t.not(stdin.code, 0);
+  t.regex(stdin.stderr, /container main in pod web does not have stdin enabled/);
+});
+
+/** A free loopback port of the host namespace, for kubectl to listen on. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+function fetchText(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.setTimeout(20_000, () => req.destroy(new Error('timeout')));
+  });
+}
+
+test.serial('port-forward: HTTP to a local port answered by the pod', async (t) => {
+  const env = t.context;
+  const local = await freePort();
+  const pf = spawn('kubectl', kubectlArgs(env, ['port-forward', 'pod/web', `${local}:80`]), {
+    env: { ...process.env, HOME: env.dir, KUBECONFIG: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => pf.kill('SIGKILL'));
+  let out = '';
+  let err = '';
+  pf.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  pf.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  await eventually(() => out.includes(`Forwarding from 127.0.0.1:${local} -> 80`), 30_000, 'kubectl listening').catch((e: Error) => {
+    throw new Error(`${e.message}: ${out} ${err}`);
+  });
+  // Several connections in a row, each a pair of SPDY streams.
+  for (let i = 0; i < 3; i++) {
+    const res = await fetchText(local, '/index.html').catch((e: Error) => {
+      throw new Error(`${e.message}: kubectl port-forward said: ${out} ${err}`);
+    });
+    t.is(res.status, 200);
+    t.is(res.body, 'hello-from-pod\n');
+  }
+  t.regex(out, /Handling connection for \d+/);
+  // A port nothing listens on: kubectl reports the pod's refusal and goes on serving.
+  const closedPort = await freePort();
+  const pf2 = spawn('kubectl', kubectlArgs(env, ['port-forward', 'pod/web', `${closedPort}:81`]), {
+    env: { ...process.env, HOME: env.dir, KUBECONFIG: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => pf2.kill('SIGKILL'));
+  let err2 = '';
+  let out2 = '';
+  pf2.stderr.on('data', (d: Buffer) => (err2 += d.toString()));
+  pf2.stdout.on('data', (d: Buffer) => (out2 += d.toString()));
+  await eventually(() => out2.includes('Forwarding from'), 30_000, 'second kubectl listening');
+  await fetchText(closedPort, '/').catch(() => undefined);
+  await eventually(() => /an error occurred forwarding \d+ -> 81: .*connection refused/i.test(err2), 20_000, 'the refusal reported').catch((e: Error) => {
+    throw new Error(`${e.message}: ${err2}`);
+  });
+  pf.kill('SIGTERM');
+  pf2.kill('SIGTERM');
+  const missing = await kubectl(env, ['port-forward', 'pod/nope', '8080:80']);
+  t.is(missing.stderr.trim(), 'Error from server (NotFound): pods "nope" not found');
+});
