@@ -11,6 +11,7 @@ import anyTest, { type TestFn } from 'ava';
 import { spawn } from 'node:child_process';
 import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
+import WebSocket from 'ws';
 import { join } from 'node:path';
 import { kubeconfigServer, writeKubeconfig } from '../client/kubeconfig';
 import { testTls } from './support/pki';
@@ -214,4 +215,66 @@ test.serial('port-forward: HTTP to a local port answered by the pod', async (t) 
   pf2.kill('SIGTERM');
   const missing = await kubectl(env, ['port-forward', 'pod/nope', '8080:80']);
   t.is(missing.stderr.trim(), 'Error from server (NotFound): pods "nope" not found');
+});
+
+/** A WebSocket to a pod subresource with the admin's client certificate, as a client library opens one. */
+async function podSocket(env: Env, path: string, protocol: string): Promise<WebSocket> {
+  const admin = (await testTls()).admin as { caPem: string; certPem: string; keyPem: string };
+  return new WebSocket(`wss://${env.api.restAddress!}/api/v1/namespaces/default/pods/${path}`, protocol, {
+    ca: admin.caPem,
+    cert: admin.certPem,
+    key: admin.keyPem,
+  });
+}
+
+test.serial("port-forward over the channel protocol (client libraries): port prefixes, then the pod's bytes", async (t) => {
+  const ws = await podSocket(t.context, 'web/portforward?ports=80', 'v4.channel.k8s.io');
+  const messages: Buffer[] = [];
+  ws.on('message', (d: Buffer) => messages.push(Buffer.from(d)));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  t.is(ws.protocol, 'v4.channel.k8s.io');
+  await eventually(() => messages.length >= 2, 10_000, 'the port prefixes');
+  // Data channel 0 and error channel 1, each opened by port 80 as 2 bytes little-endian.
+  t.deepEqual(
+    messages.slice(0, 2).map((m) => [...m]),
+    [
+      [0, 80, 0],
+      [1, 80, 0],
+    ],
+  );
+  ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('GET /index.html HTTP/1.0\r\n\r\n')]));
+  const body = (): string =>
+    Buffer.concat(
+      messages
+        .slice(2)
+        .filter((m) => m[0] === 0)
+        .map((m) => m.subarray(1)),
+    ).toString();
+  await eventually(() => body().includes('hello-from-pod'), 20_000, 'the answer on channel 0');
+  t.regex(body(), /^HTTP\/1\.[01] 200 OK/);
+  ws.close();
+});
+
+test.serial('an unknown subprotocol is refused with a Status', async (t) => {
+  const ws = await podSocket(t.context, 'web/exec?command=true&stdout=true', 'base64.channel.k8s.io');
+  const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    ws.once('unexpected-response', (_req, r) => {
+      let body = '';
+      r.on('data', (d: Buffer) => (body += d.toString()));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+    });
+    ws.once('open', () => reject(new Error('upgraded')));
+    ws.once('error', () => undefined);
+  });
+  t.is(res.status, 400);
+  t.like(JSON.parse(res.body), {
+    kind: 'Status',
+    status: 'Failure',
+    reason: 'BadRequest',
+    code: 400,
+    message: 'requested protocol(s) are not supported: [base64.channel.k8s.io]; supports [v5.channel.k8s.io v4.channel.k8s.io]',
+  });
 });
