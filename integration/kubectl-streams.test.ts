@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { kubeconfigServer, writeKubeconfig } from '../client/kubeconfig';
 import { testTls } from './support/pki';
 import { newNodeEnv, startNodeEnv, type NodeEnv } from './support/node-env';
-import { runProcess, type Run } from './support/run';
+import { TSCTL_BIN, runProcess, type Run } from './support/run';
 import { eventually } from './support/wait';
 
 type Env = NodeEnv & { kubectlConfig: string };
@@ -277,4 +277,40 @@ test.serial('an unknown subprotocol is refused with a Status', async (t) => {
     code: 400,
     message: 'requested protocol(s) are not supported: [base64.channel.k8s.io]; supports [v5.channel.k8s.io v4.channel.k8s.io]',
   });
+});
+
+test.serial("tsctl port-forward: the same through the gRPC API, with kubectl's output", async (t) => {
+  const env = t.context;
+  const local = await freePort();
+  const pf = spawn(
+    process.execPath,
+    [TSCTL_BIN, 'port-forward', '--server', env.api.grpcAddress, '--kubeconfig', env.kubeconfig, 'pod/web', `${local}:80`, ':81'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  t.teardown(() => pf.kill('SIGKILL'));
+  let out = '';
+  let err = '';
+  pf.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  pf.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  await eventually(() => /Forwarding from 127\.0\.0\.1:\d+ -> 81/.test(out), 30_000, 'tsctl listening').catch((e: Error) => {
+    throw new Error(`${e.message}: ${out} ${err}`);
+  });
+  t.true(out.startsWith(`Forwarding from 127.0.0.1:${local} -> 80\nForwarding from [::1]:${local} -> 80\n`), out);
+  for (let i = 0; i < 2; i++) {
+    const res = await fetchText(local, '/index.html');
+    t.is(res.body, 'hello-from-pod\n');
+  }
+  t.true(out.includes(`Handling connection for ${local}\n`));
+  // Nothing listens on 81 in the pod: the refusal is reported and tsctl goes on.
+  const other = Number(/Forwarding from 127\.0\.0\.1:(\d+) -> 81/.exec(out)![1]);
+  await fetchText(other, '/').catch(() => undefined);
+  await eventually(() => /error: an error occurred forwarding \d+ -> 81: .*Connection refused/i.test(err), 20_000, 'the refusal').catch((e: Error) => {
+    throw new Error(`${e.message}: ${err}`);
+  });
+  t.is((await fetchText(local, '/index.html')).status, 200);
+  const exited = new Promise<number | null>((resolve) => pf.on('exit', (code) => resolve(code)));
+  pf.kill('SIGINT');
+  t.is(await exited, 0);
 });

@@ -391,6 +391,14 @@ export const descriptions: Readonly<Record<string, { readonly description?: stri
     "description": "pods/portforward: one TCP connection to the port on the pod's loopback, made inside the pod's network namespace (CRI PortForward). Bytes for the pod travel as stdin, bytes from it as stdout; stdin_eof half-closes it.",
     "fields": {}
   },
+  "tsk.v1.PortForwardClientMessage": {
+    "description": "tsctl port-forward: one connection to a pod's port through the API server. The first message carries start; later ones data for the pod, or data_eof (the local side finished sending: the pod's connection is half-closed).",
+    "fields": {}
+  },
+  "tsk.v1.PortForwardServerMessage": {
+    "description": "Bytes from the pod's port; the stream ends when the pod closes the connection.",
+    "fields": {}
+  },
   "tsk.v1.TunnelOpen": {
     "description": "What the API server asks a kubelet to open on a new stream.",
     "fields": {

@@ -915,6 +915,14 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "name": {"name":"name","json":"name","kind":"string"},
     "port": {"name":"port","json":"port","kind":"int32"},
   },
+  "tsk.v1.PortForwardClientMessage": {
+    "start": {"name":"start","json":"start","kind":"message","type":"tsk.v1.PortForwardStart"},
+    "data": {"name":"data","json":"data","kind":"bytes"},
+    "dataEof": {"name":"dataEof","json":"dataEof","kind":"bool"},
+  },
+  "tsk.v1.PortForwardServerMessage": {
+    "data": {"name":"data","json":"data","kind":"bytes"},
+  },
   "tsk.v1.TunnelHello": {
     "nodeName": {"name":"nodeName","json":"nodeName","kind":"string"},
   },

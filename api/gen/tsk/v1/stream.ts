@@ -91,6 +91,22 @@ export interface PortForwardStart {
   port?: number | undefined;
 }
 
+/**
+ * tsctl port-forward: one connection to a pod's port through the API server.
+ * The first message carries start; later ones data for the pod, or data_eof
+ * (the local side finished sending: the pod's connection is half-closed).
+ */
+export interface PortForwardClientMessage {
+  start?: PortForwardStart | undefined;
+  data?: Buffer | undefined;
+  dataEof?: boolean | undefined;
+}
+
+/** Bytes from the pod's port; the stream ends when the pod closes the connection. */
+export interface PortForwardServerMessage {
+  data?: Buffer | undefined;
+}
+
 export interface TunnelHello {
   nodeName?: string | undefined;
 }
@@ -682,6 +698,120 @@ export const PortForwardStart: MessageFns<PortForwardStart> = {
             }
 
             message.port = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePortForwardClientMessage(): PortForwardClientMessage {
+  return { start: undefined, data: Buffer.alloc(0), dataEof: false };
+}
+
+export const PortForwardClientMessage: MessageFns<PortForwardClientMessage> = {
+  encode(message: PortForwardClientMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== undefined) {
+      PortForwardStart.encode(message.start, writer.uint32(10).fork()).join();
+    }
+    if (message.data !== undefined && message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    if (message.dataEof !== undefined && message.dataEof !== false) {
+      writer.uint32(24).bool(message.dataEof);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PortForwardClientMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePortForwardClientMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.start = PortForwardStart.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.dataEof = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePortForwardServerMessage(): PortForwardServerMessage {
+  return { data: Buffer.alloc(0) };
+}
+
+export const PortForwardServerMessage: MessageFns<PortForwardServerMessage> = {
+  encode(message: PortForwardServerMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data !== undefined && message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PortForwardServerMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePortForwardServerMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
             continue;
           }
         }
