@@ -93,15 +93,34 @@ test.serial('exec: output, stderr, stdin round trip and the exit code', async (t
   t.is(exit3.stderr, 'command terminated with exit code 3\n');
 });
 
-test.serial('exec -it runs the command on a terminal', async (t) => {
+test.serial("exec -it runs the command on a terminal of the size of kubectl's", async (t) => {
   const env = t.context;
-  // script(1) gives kubectl a pty of its own, as a user's terminal.
-  const cmd = ['kubectl', ...kubectlArgs(env, ['exec', '-it', 'web', '--', 'sh', '-c', 'test -t 0 && echo on-a-tty; tty'])]
-    .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
+  // script(1) gives kubectl a pty of its own, as a user's terminal, sized 123x45
+  // first; kubectl sends that size on the resize channel (the command waits a
+  // moment for it: in Kubernetes too the size comes after the start).
+  const quote = (a: string): string => `'${a.replace(/'/g, "'\\''")}'`;
+  const kubectlCmd = ['kubectl', ...kubectlArgs(env, ['exec', '-it', 'web', '--', 'sh', '-c', 'test -t 0 && echo on-a-tty; tty; sleep 1; stty size'])]
+    .map(quote)
     .join(' ');
-  const r = await runProcess('script', ['-qec', cmd, '/dev/null'], { env: { HOME: env.dir, KUBECONFIG: '' }, timeoutMs: 60_000 });
+  // script's stdin stays open while kubectl runs: at its end script would type an EOF to kubectl's terminal.
+  const r = await new Promise<Run>((resolve, reject) => {
+    const child = spawn('script', ['-qec', `stty cols 123 rows 45; ${kubectlCmd}`, '/dev/null'], {
+      env: { ...process.env, HOME: env.dir, KUBECONFIG: '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
   t.is(r.code, 0, r.stdout + r.stderr);
-  t.regex(r.stdout, /on-a-tty\r?\n\/dev\/pts\/\d+/);
+  t.regex(r.stdout, /on-a-tty\r?\n\/dev\/pts\/\d+\r?\n45 123\r?\n/);
 });
 
 test.serial('exec errors as Kubernetes reports them', async (t) => {

@@ -78,8 +78,11 @@ export class TunnelSession implements SessionHandler {
     });
   }
 
+  /** Sets the terminal's size, once the kubelet has started (it has nothing to size before). */
   resize(size: TerminalSize): void {
-    if (!this.finished) this.mux.send({ streamId: this.id, resize: size });
+    void this.started.then((ok) => {
+      if (ok && !this.finished) this.mux.send({ streamId: this.id, resize: size });
+    });
   }
 
   /** The caller went away: tells the kubelet to stop the session. Idempotent. */

@@ -607,7 +607,12 @@ export class NativeRuntime implements ContainerRuntime {
   execStream(id: string, opts: ExecOptions): ExecProcess {
     const { file, args } = this.execArgs(id, opts);
     // stdout and stderr are always pipes (stdio below), so the non-null assertions hold.
-    const child = spawn(file, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    // With a terminal, fd 3 carries its sizes (resize below; tsk-exec -r).
+    const child = spawn(file, opts.tty ? ['-r', '3', ...args] : args, {
+      stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', opts.tty ? 'pipe' : 'ignore'],
+    });
+    const sizes = opts.tty ? (child.stdio[3] as NodeJS.WritableStream | null) : null;
+    sizes?.on('error', () => undefined);
     const exit = new Promise<number>((resolve) => {
       child.on('error', () => resolve(126));
       child.on('close', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
@@ -621,6 +626,7 @@ export class NativeRuntime implements ContainerRuntime {
         child.stdin?.destroy();
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       },
+      ...(sizes ? { resize: (width: number, height: number) => void sizes.write(`${width} ${height}\n`) } : {}),
     };
   }
 

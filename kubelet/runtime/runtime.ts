@@ -271,6 +271,8 @@ export interface ExecProcess {
   readonly exit: Promise<number>;
   /** Ends the session: the helper is killed and the command loses its stdio. */
   kill(): void;
+  /** With tty: sets the terminal's size (CRI's resize channel); absent without a terminal. */
+  readonly resize?: (width: number, height: number) => void;
 }
 
 /**

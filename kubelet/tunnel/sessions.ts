@@ -43,6 +43,8 @@ export function formatEntry(e: LogEntry, timestamps: boolean, continuing: boolea
 interface SessionTarget {
   readonly stdin: NodeJS.WritableStream | null;
   kill(): void;
+  /** An exec with a terminal: its size. */
+  readonly resize?: (width: number, height: number) => void;
 }
 
 /** One session on the kubelet's side. */
@@ -65,6 +67,7 @@ class Session implements SessionHandler {
       stdin.write(msg.stdin, () => this.mux.send({ streamId: this.id, credit: n }));
     }
     if (msg.stdinEof) stdin?.end();
+    if (msg.resize) this.proc?.resize?.(msg.resize.width ?? 0, msg.resize.height ?? 0);
     if (msg.close) this.stop(false);
   }
 
