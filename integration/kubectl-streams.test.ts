@@ -10,6 +10,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { spawn } from 'node:child_process';
 import { get as httpGet } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { join } from 'node:path';
@@ -332,4 +333,34 @@ test.serial("tsctl port-forward: the same through the gRPC API, with kubectl's o
   const exited = new Promise<number | null>((resolve) => pf.on('exit', (code) => resolve(code)));
   pf.kill('SIGINT');
   t.is(await exited, 0);
+});
+
+test.serial('a plain SPDY upgrade (kubectl before 1.30) is refused naming the WebSocket protocols', async (t) => {
+  const admin = (await testTls()).admin as { caPem: string; certPem: string; keyPem: string };
+  const [host, port] = t.context.api.restAddress!.split(':');
+  const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpsRequest({
+      host,
+      port: Number(port),
+      method: 'POST',
+      path: '/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true',
+      headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'v4.channel.k8s.io' },
+      ca: admin.caPem,
+      cert: admin.certPem,
+      key: admin.keyPem,
+    });
+    req.on('response', (r) => {
+      let body = '';
+      r.on('data', (d: Buffer) => (body += d.toString()));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+    });
+    req.on('upgrade', () => reject(new Error('upgraded')));
+    req.on('error', reject);
+    req.end();
+  });
+  t.is(res.status, 400);
+  t.like(JSON.parse(res.body), {
+    reason: 'BadRequest',
+    message: 'tsk serves pods/exec over WebSocket only (v5.channel.k8s.io, v4.channel.k8s.io): use kubectl 1.30 or later',
+  });
 });

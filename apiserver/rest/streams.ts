@@ -87,8 +87,12 @@ function isWebSocket(req: IncomingMessage): boolean {
   return (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
 }
 
-const SPDY_ONLY_PORT_FORWARD = (sub: string): BadRequestError =>
-  new BadRequestError(`tsk serves pods/${sub} over WebSocket (${EXEC_PROTOCOLS.join(', ')}); SPDY is served for pods/portforward only`);
+/** A plain SPDY upgrade (kubectl before 1.30 for exec and attach, 1.31 for port-forward): refused, naming what is served. */
+function spdyRefused(sub: StreamSubresource): BadRequestError {
+  const served = sub === 'portforward' ? PORT_FORWARD_PROTOCOLS : EXEC_PROTOCOLS;
+  const kubectl = sub === 'portforward' ? '1.31' : '1.30';
+  return new BadRequestError(`tsk serves pods/${sub} over WebSocket only (${served.join(', ')}): use kubectl ${kubectl} or later`);
+}
 
 /** Sends one WebSocket message; resolves when it is written (a slow client pauses the node). */
 function sendMessage(ws: WebSocket, data: Buffer): Promise<void> {
@@ -138,7 +142,7 @@ export class PodStreams {
       const container = pickContainer(pod, name, opts.container, false);
       if (sub === 'attach' && opts.stdin) refuseAttachStdin(pod, name, container);
       // After the pod's checks, so an old client falling back to SPDY reads the same errors as with WebSocket.
-      if (!websocket) throw SPDY_ONLY_PORT_FORWARD(sub);
+      if (!websocket) throw spdyRefused(sub);
       const start = { namespace: namespace || 'default', name, container, command: opts.command, stdin: opts.stdin, tty: opts.tty };
       return { ...(sub === 'exec' ? { exec: start } : { attach: start }), podUid: pod.metadata?.uid ?? '' };
     };
@@ -154,13 +158,15 @@ export class PodStreams {
   }
 
   private async portForward(u: UpgradeRequest): Promise<void> {
-    if (!isWebSocket(u.req)) throw new BadRequestError(`tsk serves pods/portforward over WebSocket: ${PORT_FORWARD_PROTOCOLS.join(', ')}`);
-    const protocol = negotiate(offeredProtocols(u.req.headers['sec-websocket-protocol']), PORT_FORWARD_PROTOCOLS);
+    const websocket = isWebSocket(u.req);
+    const protocol = websocket ? negotiate(offeredProtocols(u.req.headers['sec-websocket-protocol']), PORT_FORWARD_PROTOCOLS) : '';
     // kubectl names its ports per connection (SPDY stream headers); the channel protocol in the query.
-    const ports = protocol === PORT_FORWARD_SPDY_TUNNEL ? [] : parsePorts(u.query);
+    const ports = protocol === PORT_FORWARD_SPDY_TUNNEL || !websocket ? [] : parsePorts(u.query);
     this.admit(u, 'portforward');
     const target = new PortForwardTarget(this.deps.sessions, u.info.namespace, u.info.name);
     await target.check();
+    // After the pod's checks, as for exec.
+    if (!websocket) throw spdyRefused('portforward');
     const ws = await this.upgrade(u, protocol);
     this.deps.metrics.countRequest('create', 'pods/portforward', 101);
     if (protocol === PORT_FORWARD_SPDY_TUNNEL) serveSpdyPortForward(ws, target, this.deps.log);
