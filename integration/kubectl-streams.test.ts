@@ -147,6 +147,55 @@ test.serial('exec errors as Kubernetes reports them', async (t) => {
   await kubectl(env, ['delete', 'pod', 'never', '--wait=false']);
 });
 
+test.serial('exec, attach and port-forward need create on the subresource', async (t) => {
+  const env = t.context;
+  const config = join(env.dir, 'nobody.kubeconfig');
+  const nobody = await (await testTls()).credentialsFor('nobody');
+  await writeKubeconfig(config, {
+    name: 'nobody',
+    server: kubeconfigServer(env.api.restAddress!),
+    caPem: nobody.caPem!,
+    certPem: nobody.certPem!,
+    keyPem: nobody.keyPem!,
+  });
+  // kubectl reads the pod first: a user who may not is refused there; the stream itself is checked with the gate directly.
+  const denied = await runProcess('kubectl', ['--kubeconfig', config, '--cache-dir', join(env.dir, 'nobody-cache'), 'exec', 'web', '--', 'true'], {
+    env: { HOME: env.dir, KUBECONFIG: '' },
+    timeoutMs: 60_000,
+  });
+  t.is(denied.code, 1);
+  t.is(
+    denied.stderr.trim(),
+    'Error from server (Forbidden): pods "web" is forbidden: User "nobody" cannot get resource "pods" in API group "" in the namespace "default"',
+  );
+  for (const [sub, protocol] of [
+    ['exec?command=true&stdout=true', 'v5.channel.k8s.io'],
+    ['attach?stdout=true', 'v5.channel.k8s.io'],
+    ['portforward?ports=80', 'v4.channel.k8s.io'],
+  ] as const) {
+    const ws = new WebSocket(`wss://${env.api.restAddress!}/api/v1/namespaces/default/pods/web/${sub}`, protocol, {
+      ca: nobody.caPem,
+      cert: nobody.certPem,
+      key: nobody.keyPem,
+    });
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      ws.once('unexpected-response', (_req, r) => {
+        let body = '';
+        r.on('data', (d: Buffer) => (body += d.toString()));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      });
+      ws.once('open', () => reject(new Error(`${sub}: upgraded`)));
+      ws.once('error', () => undefined);
+    });
+    const resource = sub.split('?')[0];
+    t.is(res.status, 403, sub);
+    t.like(JSON.parse(res.body), {
+      reason: 'Forbidden',
+      message: `pods "web" is forbidden: User "nobody" cannot create resource "pods/${resource}" in API group "" in the namespace "default"`,
+    });
+  }
+});
+
 test.serial('attach streams the main process output; stdin is refused with a reason', async (t) => {
   const env = t.context;
   const attach = spawn('kubectl', kubectlArgs(env, ['attach', 'web']), {
