@@ -112,8 +112,9 @@ export class PodStreams {
     return sub === 'portforward' ? this.portForward(u) : this.execOrAttach(u, sub);
   }
 
-  /** Completes the WebSocket handshake with the protocol chosen. */
-  private upgrade(u: UpgradeRequest, protocol: string): Promise<WebSocket> {
+  /** Completes the WebSocket handshake with the protocol chosen; undefined when the client has gone meanwhile. */
+  private upgrade(u: UpgradeRequest, protocol: string): Promise<WebSocket | undefined> {
+    if (u.socket.destroyed || !u.socket.writable) return Promise.resolve(undefined);
     this.chosen.set(u.req, protocol);
     delete u.req.headers['sec-websocket-protocol'];
     return new Promise((resolve) => this.wss.handleUpgrade(u.req, u.socket, u.head, (ws) => resolve(ws)));
@@ -145,7 +146,7 @@ export class PodStreams {
       build,
       channel.callbacks(u, () => this.upgrade(u, protocol), this.deps),
     );
-    channel.bind(session);
+    channel.bind(session, u.socket);
   }
 
   private async portForward(u: UpgradeRequest): Promise<void> {
@@ -159,6 +160,7 @@ export class PodStreams {
     // After the pod's checks, as for exec.
     if (!websocket) throw spdyRefused('portforward');
     const ws = await this.upgrade(u, protocol);
+    if (!ws) return;
     this.deps.metrics.countRequest('create', 'pods/portforward', 101);
     if (protocol === PORT_FORWARD_SPDY_TUNNEL) serveSpdyPortForward(ws, target, this.deps.log);
     else serveChannelPortForward(ws, target, ports);
@@ -187,20 +189,25 @@ class ChannelSession {
     private readonly command: readonly string[],
   ) {}
 
-  bind(session: TunnelSession): void {
+  bind(session: TunnelSession, socket: Duplex): void {
     this.session = session;
-    // The client may have gone while the session was being opened.
-    if (this.over || (this.ws !== undefined && this.ws.readyState === this.ws.CLOSED)) session.cancel();
+    // The client may go before the upgrade (while the node starts the command): the session ends with it.
+    socket.once('close', () => {
+      if (!this.ws) session.cancel();
+    });
+    if (this.over || socket.destroyed || (this.ws !== undefined && this.ws.readyState === this.ws.CLOSED)) session.cancel();
   }
 
-  callbacks(u: UpgradeRequest, upgrade: () => Promise<WebSocket>, deps: PodStreamDeps): SessionCallbacks {
+  callbacks(u: UpgradeRequest, upgrade: () => Promise<WebSocket | undefined>, deps: PodStreamDeps): SessionCallbacks {
     let ready: Promise<WebSocket | undefined> = Promise.resolve(undefined);
     return {
       onStarted: () => {
         this.started = true;
         ready = upgrade().then((ws) => {
-          deps.metrics.countRequest('create', `pods/${u.info.subresource}`, 101);
-          this.attach(ws);
+          if (ws) {
+            deps.metrics.countRequest('create', `pods/${u.info.subresource}`, 101);
+            this.attach(ws);
+          }
           return ws;
         });
       },
@@ -218,7 +225,10 @@ class ChannelSession {
           // upgraded, the refusal is an InternalError on the error channel.
           deps.metrics.countRequest('create', `pods/${u.info.subresource}`, code);
           this.status = failureStatus(`Internal error occurred: unable to upgrade connection: ${message}`, 'InternalError', 500);
-          ready = upgrade().then((ws) => (this.attach(ws), ws));
+          ready = upgrade().then((ws) => {
+            if (ws) this.attach(ws);
+            return ws;
+          });
           return;
         }
         this.status = failureStatus(message);
@@ -227,6 +237,7 @@ class ChannelSession {
         this.over = true;
         void ready.then((ws) => {
           if (!ws) {
+            // Ended before it started, or the client is gone (then nothing is written).
             answer(u.socket, 500, 'the session on the node ended before it started', 'text/plain');
             return;
           }
