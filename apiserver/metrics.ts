@@ -118,14 +118,14 @@ export class ApiServerMetrics {
 
   readonly tunnelSessions = new Gauge({
     name: 'apiserver_node_tunnel_sessions',
-    help: 'Log and exec sessions open through node tunnels, by type.',
+    help: 'Log, exec, attach and port-forward sessions open through node tunnels, by type.',
     labelNames: ['type'] as const,
     registers: [this.registry],
   });
 
   readonly tunnelSessionsTotal = new Counter({
     name: 'apiserver_node_tunnel_sessions_total',
-    help: 'Log and exec sessions opened through node tunnels, by type.',
+    help: 'Log, exec, attach and port-forward sessions opened through node tunnels, by type.',
     labelNames: ['type'] as const,
     registers: [this.registry],
   });

@@ -10,6 +10,7 @@ import { patchCommand } from './commands/patch';
 import { scaleCommand } from './commands/scale';
 import { execCommand } from './commands/exec';
 import { logsCommand } from './commands/logs';
+import { portForwardCommand } from './commands/port-forward';
 import { deleteCommand } from './commands/delete';
 import { describeCommand } from './commands/describe';
 import { getCommand } from './commands/get';
@@ -27,6 +28,7 @@ const COMMANDS: readonly Command[] = [
   deleteCommand,
   logsCommand,
   execCommand,
+  portForwardCommand,
   createCommand,
   versionCommand,
   clusterInfoCommand,

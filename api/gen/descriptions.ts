@@ -387,10 +387,23 @@ export const descriptions: Readonly<Record<string, { readonly description?: stri
     "description": "stdout / stderr data; the last message carries exit_code.",
     "fields": {}
   },
+  "tsk.v1.PortForwardStart": {
+    "description": "pods/portforward: one TCP connection to the port on the pod's loopback, made inside the pod's network namespace (CRI PortForward). Bytes for the pod travel as stdin, bytes from it as stdout; stdin_eof half-closes it.",
+    "fields": {}
+  },
+  "tsk.v1.PortForwardClientMessage": {
+    "description": "tsctl port-forward: one connection to a pod's port through the API server. The first message carries start; later ones data for the pod, or data_eof (the local side finished sending: the pod's connection is half-closed).",
+    "fields": {}
+  },
+  "tsk.v1.PortForwardServerMessage": {
+    "description": "Bytes from the pod's port; the stream ends when the pod closes the connection.",
+    "fields": {}
+  },
   "tsk.v1.TunnelOpen": {
     "description": "What the API server asks a kubelet to open on a new stream.",
     "fields": {
-      "podUid": "The pod's UID as the API server saw it, so the kubelet answers for that pod only."
+      "podUid": "The pod's UID as the API server saw it, so the kubelet answers for that pod only.",
+      "attach": "pods/attach: the running container's main process (command empty): its output from now on as stdout and stderr."
     }
   },
   "tsk.v1.TunnelMessage": {
@@ -398,7 +411,8 @@ export const descriptions: Readonly<Record<string, { readonly description?: stri
     "fields": {
       "error": "The session failed: message as Kubernetes words it, code an HTTP status (404, 400, ...).",
       "close": "The sender is done with the stream (after exit_code or error, or to cancel).",
-      "credit": "Bytes of data the receiver has consumed and the sender may send again."
+      "credit": "Bytes of data the receiver has consumed and the sender may send again.",
+      "started": "The kubelet's session runs (exec and attach: the process was found and started), so the API server may answer an upgrade with 101; a session that fails before sends error instead."
     }
   },
   "tsk.v1.StatusCause": {

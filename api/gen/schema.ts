@@ -910,6 +910,19 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "stderr": {"name":"stderr","json":"stderr","kind":"bytes"},
     "exitCode": {"name":"exitCode","json":"exitCode","kind":"int32","optional":true},
   },
+  "tsk.v1.PortForwardStart": {
+    "namespace": {"name":"namespace","json":"namespace","kind":"string"},
+    "name": {"name":"name","json":"name","kind":"string"},
+    "port": {"name":"port","json":"port","kind":"int32"},
+  },
+  "tsk.v1.PortForwardClientMessage": {
+    "start": {"name":"start","json":"start","kind":"message","type":"tsk.v1.PortForwardStart"},
+    "data": {"name":"data","json":"data","kind":"bytes"},
+    "dataEof": {"name":"dataEof","json":"dataEof","kind":"bool"},
+  },
+  "tsk.v1.PortForwardServerMessage": {
+    "data": {"name":"data","json":"data","kind":"bytes"},
+  },
   "tsk.v1.TunnelHello": {
     "nodeName": {"name":"nodeName","json":"nodeName","kind":"string"},
   },
@@ -917,6 +930,8 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "logs": {"name":"logs","json":"logs","kind":"message","type":"tsk.v1.PodLogsRequest"},
     "exec": {"name":"exec","json":"exec","kind":"message","type":"tsk.v1.ExecStart"},
     "podUid": {"name":"podUid","json":"podUid","kind":"string"},
+    "portForward": {"name":"portForward","json":"portForward","kind":"message","type":"tsk.v1.PortForwardStart"},
+    "attach": {"name":"attach","json":"attach","kind":"message","type":"tsk.v1.ExecStart"},
   },
   "tsk.v1.TunnelMessage": {
     "streamId": {"name":"streamId","json":"streamId","kind":"int32"},
@@ -932,6 +947,7 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
     "errorCode": {"name":"errorCode","json":"errorCode","kind":"int32"},
     "close": {"name":"close","json":"close","kind":"bool"},
     "credit": {"name":"credit","json":"credit","kind":"int32"},
+    "started": {"name":"started","json":"started","kind":"bool"},
   },
   "tsk.v1.StatusCause": {
     "reason": {"name":"reason","json":"reason","kind":"string"},

@@ -1,4 +1,4 @@
-// PodService Logs and Exec: find the pod, its node and the node's tunnel, and
+// PodService Logs, Exec and PortForward: find the pod, its node and the node's tunnel, and
 // proxy one session down the tunnel (the API server never dials a kubelet).
 // Errors are worded as Kubernetes words them. Logs are `get pods/log`, exec
 // is `create pods/exec`, authorized before the pod is even looked up.
@@ -6,11 +6,19 @@
 import type * as grpc from '@grpc/grpc-js';
 import { ApiError, BadRequestError, InternalError, UnavailableError, toServiceError, type StatusReason } from '../../api/errors';
 import type { Pod } from '../../api/gen/tsk/v1/core';
-import type { ExecClientMessage, ExecServerMessage, PodLogsChunk, PodLogsRequest, TunnelOpen } from '../../api/gen/tsk/v1/stream';
+import type {
+  ExecClientMessage,
+  ExecServerMessage,
+  PodLogsChunk,
+  PodLogsRequest,
+  PortForwardClientMessage,
+  PortForwardServerMessage,
+  TunnelOpen,
+} from '../../api/gen/tsk/v1/stream';
 import type { CallCredentials, UserInfo } from '../auth/user';
 import type { ApiServerMetrics } from '../metrics';
 import type { Registry } from '../registry/store';
-import type { TunnelRegistry } from '../tunnel/registry';
+import type { NodeTunnel, TunnelRegistry } from '../tunnel/registry';
 import type { SessionCallbacks, TunnelSession } from '../tunnel/session';
 import type { RequestGate } from './gate';
 import { errorMessage } from '../../util/errors';
@@ -64,13 +72,35 @@ function written(ok: boolean, stream: NodeJS.EventEmitter): Promise<void> {
 export class PodSessions {
   constructor(private readonly deps: PodSessionDeps) {}
 
-  private async open(type: 'logs' | 'exec', namespace: string, name: string, build: (pod: Pod) => TunnelOpen, cb: SessionCallbacks): Promise<TunnelSession> {
+  /**
+   * The pod and its node's tunnel, with Kubernetes' errors for a pod that
+   * does not exist or has no node, and for a node not connected. `check`
+   * runs on the pod first (the container's name, ...) and its result is returned.
+   */
+  async locate<T>(namespace: string, name: string, check: (pod: Pod) => T): Promise<{ tunnel: NodeTunnel; checked: T }> {
     const pod = (await this.deps.pods.get(namespace || 'default', name)) as Pod;
-    const open = build(pod);
+    const checked = check(pod);
     const node = pod.spec?.nodeName;
     if (!node) throw new BadRequestError(`pod ${name} does not have a host assigned`);
     const tunnel = this.deps.tunnels.get(node);
     if (!tunnel) throw new UnavailableError(`the node ${node} is not connected`);
+    return { tunnel, checked };
+  }
+
+  /**
+   * Opens a session on the pod's node for a caller already authorized:
+   * `build` turns the pod into what the kubelet is asked (and may throw, as
+   * pickContainer does). Every session kind goes through here, whatever the
+   * transport (gRPC, or the REST API's WebSocket and SPDY streams).
+   */
+  async open(
+    type: 'logs' | 'exec' | 'attach' | 'portforward',
+    namespace: string,
+    name: string,
+    build: (pod: Pod) => TunnelOpen,
+    cb: SessionCallbacks,
+  ): Promise<TunnelSession> {
+    const { tunnel, checked: open } = await this.locate(namespace, name, build);
     const gauge = this.deps.metrics.tunnelSessions.labels({ type });
     gauge.inc();
     this.deps.metrics.tunnelSessionsTotal.inc({ type });
@@ -214,6 +244,77 @@ export class PodSessions {
           call.on('cancelled', () => s.cancel());
           call.on('data', onMessage);
           call.on('end', () => stdinEof(s));
+          call.resume();
+        },
+        (err: unknown) => fail(asApiError(err)),
+      );
+    });
+  }
+
+  /**
+   * PodService.PortForward (tsctl port-forward): one connection to a port in
+   * the pod, `create pods/portforward` as in Kubernetes. The first message
+   * names the pod and port; data both ways, the caller's end half-closes.
+   */
+  portForward(call: grpc.ServerDuplexStream<PortForwardClientMessage, PortForwardServerMessage>): void {
+    let failed = false;
+    const fail = (err: ApiError): void => {
+      if (failed) return;
+      failed = true;
+      this.deps.metrics.countRequest('create', 'pods/portforward', err.httpCode);
+      call.emit('error', toServiceError(err));
+    };
+    let user: UserInfo;
+    try {
+      user = this.deps.gate.authenticate(call);
+    } catch (err) {
+      fail(asApiError(err));
+      return;
+    }
+    call.once('data', (first: PortForwardClientMessage) => {
+      const start = first.start;
+      const port = start?.port ?? 0;
+      if (!start || !(Number.isInteger(port) && port >= 1 && port <= 65535)) {
+        fail(new BadRequestError('port-forward: the first message must carry start with a port 1-65535'));
+        return;
+      }
+      const namespace = start.namespace || 'default';
+      try {
+        this.deps.gate.authorize(user, { verb: 'create', resource: 'pods', subresource: 'portforward', namespace, name: start.name ?? '' });
+      } catch (err) {
+        fail(asApiError(err));
+        return;
+      }
+      call.pause();
+      const build = (pod: Pod): TunnelOpen => ({ portForward: { ...start, namespace }, podUid: pod.metadata?.uid ?? '' });
+      const cb: SessionCallbacks = {
+        onData: (_stream, data) => written(call.write({ data }), call),
+        onExit: () => undefined,
+        onError: (message, code) => fail(errorFromNode(message, code)),
+        onClose: () => {
+          if (failed) return;
+          this.deps.metrics.countRequest('create', 'pods/portforward', 200);
+          call.end();
+        },
+      };
+      this.open('portforward', namespace, start.name ?? '', build, cb).then(
+        (s) => {
+          if (call.cancelled) {
+            s.cancel();
+            return;
+          }
+          let sent: Promise<unknown> = Promise.resolve();
+          call.on('cancelled', () => s.cancel());
+          call.on('data', (msg: PortForwardClientMessage) => {
+            if (msg.data?.length) {
+              // As exec's stdin: reading pauses until the node has room, chunks in order.
+              call.pause();
+              const data = msg.data;
+              sent = sent.then(() => s.writeStdin(data)).then(() => call.resume());
+            }
+            if (msg.dataEof) sent = sent.then(() => s.stdinEof());
+          });
+          call.on('end', () => void sent.then(() => s.stdinEof()));
           call.resume();
         },
         (err: unknown) => fail(asApiError(err)),

@@ -37,11 +37,14 @@ test('/api/v1 lists the core kinds as Kubernetes does', (t) => {
   t.false(core.has('leases'), 'Lease is in coordination.k8s.io');
 });
 
-test('subresources: status, log, binding, and the RC scale in autoscaling/v1', (t) => {
+test('subresources: status, log, binding, the streams, and the RC scale in autoscaling/v1', (t) => {
   const core = resources('', 'v1');
   t.deepEqual(core.get('pods/status')?.verbs, ['get', 'patch', 'update']);
   t.deepEqual(core.get('pods/log')?.verbs, ['get']);
   t.like(core.get('pods/binding'), { kind: 'Binding', verbs: ['create'] });
+  t.like(core.get('pods/exec'), { kind: 'PodExecOptions', verbs: ['create', 'get'] });
+  t.like(core.get('pods/attach'), { kind: 'PodAttachOptions', verbs: ['create', 'get'] });
+  t.like(core.get('pods/portforward'), { kind: 'PodPortForwardOptions', verbs: ['create', 'get'] });
   t.like(core.get('replicationcontrollers/scale'), { kind: 'Scale', group: 'autoscaling', version: 'v1' });
   t.false(core.has('configmaps/status'), 'no status subresource without a status');
 });

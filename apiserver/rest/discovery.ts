@@ -25,11 +25,15 @@ interface Subresource {
   readonly version?: string;
 }
 
-/** The subresources the REST API serves (pods/exec, attach and portforward come with the WebSocket streams). */
+/** The subresources the REST API serves. */
 export const SUBRESOURCES: readonly Subresource[] = [
   ...KIND_NAMES.filter((k) => KINDS[k].hasStatus).map((k) => ({ parent: k, name: 'status', kind: KINDS[k].kind, verbs: ['get', 'patch', 'update'] })),
   { parent: 'Pod', name: 'binding', kind: 'Binding', verbs: ['create'] },
   { parent: 'Pod', name: 'log', kind: 'Pod', verbs: ['get'] },
+  // The streams (streams.ts), with Kubernetes' option kinds and verbs: GET for WebSocket, POST for SPDY.
+  { parent: 'Pod', name: 'exec', kind: 'PodExecOptions', verbs: ['create', 'get'] },
+  { parent: 'Pod', name: 'attach', kind: 'PodAttachOptions', verbs: ['create', 'get'] },
+  { parent: 'Pod', name: 'portforward', kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
   { parent: 'ReplicationController', name: 'scale', kind: 'Scale', verbs: ['get', 'patch', 'update'], group: 'autoscaling', version: 'v1' },
 ];
 

@@ -5,11 +5,13 @@
 // (subresources.ts). Every failure leaves as a Kubernetes Status.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { KIND_NAMES, KINDS, type KindName } from '../../api/kinds';
 import type { Namespace } from '../../api/gen/tsk/v1/core';
 import { RequestGate } from '../grpc/gate';
 import { PodSessions } from '../grpc/pod-sessions';
 import { servePodLogs } from './logs';
+import { PodStreams, refuseUpgrade } from './streams';
 import type { CallCredentials } from '../auth/user';
 import type { RestDeps, RestRequest } from './context';
 import { requestCredentials } from './credentials';
@@ -20,7 +22,7 @@ import { KindHandlers } from './resources';
 import { asApiError, methodNotAllowed, notServed } from './status';
 import { createBinding, getScale, patchScale, putScale, selfSubjectAccessReview } from './subresources';
 import type { JsonObject } from '../../api/codec';
-import { ApiError, UnauthorizedError } from '../../api/errors';
+import { ApiError, BadRequestError, UnauthorizedError } from '../../api/errors';
 
 /**
  * kubectl --as sends Impersonate-* headers. tsk does not implement
@@ -36,6 +38,7 @@ export class RestApi {
   private readonly gate: RequestGate;
   private readonly kinds = new Map<KindName, KindHandlers>();
   private readonly sessions: PodSessions;
+  private readonly streams: PodStreams;
 
   constructor(
     private readonly deps: RestDeps,
@@ -55,7 +58,36 @@ export class RestApi {
     });
     for (const k of KIND_NAMES) this.kinds.set(k, new KindHandlers(k, deps));
     this.sessions = new PodSessions({ pods: deps.registries.get('Pod')!, tunnels: deps.tunnels, metrics: deps.metrics, gate: this.gate, log: deps.log });
+    this.streams = new PodStreams({ sessions: this.sessions, metrics: deps.metrics, log: deps.log });
   }
+
+  /**
+   * The node:https 'upgrade' listener: pods/exec, pods/attach and
+   * pods/portforward (streams.ts). Any other path asked to upgrade is a
+   * Status error: nothing else in the API streams both ways.
+   */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => undefined);
+    const refuse = (err: unknown): void => {
+      const apiErr = this.hideAuthenticationDetail(asApiError(err, this.deps.log), req);
+      const sub = parseResourcePath(new URL(req.url ?? '/', 'https://localhost').pathname)?.subresource ?? '';
+      this.deps.metrics.countRequest((req.method ?? 'GET').toLowerCase(), sub ? `pods/${sub}` : 'nonresource', apiErr.httpCode);
+      refuseUpgrade(socket, apiErr);
+    };
+    try {
+      const url = new URL(req.url ?? '/', 'https://localhost');
+      refuseImpersonation(req);
+      const info = parseResourcePath(url.pathname.replace(/\/+$/, ''));
+      const sub = info?.subresource;
+      if (!info || info.name === '' || (sub !== 'exec' && sub !== 'attach' && sub !== 'portforward') || this.kindOf(info) !== 'Pod') {
+        throw new BadRequestError('only pods/exec, pods/attach and pods/portforward are served with a connection upgrade');
+      }
+      if (req.method !== 'GET' && req.method !== 'POST') throw methodNotAllowed();
+      this.streams.serve({ req, socket, head, query: url.searchParams, info, credentials: requestCredentials(req), gate: this.gate }, sub).catch(refuse);
+    } catch (err) {
+      refuse(err);
+    }
+  };
 
   /** The node:https request listener. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {

@@ -33,6 +33,8 @@ export async function listenRest(address: string, tls: RestTls, api: RestApi): P
     { ca: tls.caPem, cert: tls.server.certPem, key: tls.server.keyPem, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] },
     api.handle,
   );
+  // pods/exec, attach and portforward switch protocols (WebSocket, SPDY).
+  server.on('upgrade', api.handleUpgrade);
   // Watches are long-lived: no server-side request timeout (the watch's own timeoutSeconds ends it).
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;

@@ -7,6 +7,8 @@ import type { TerminalSize, TunnelMessage } from '../../api/gen/tsk/v1/stream';
 import { Credit, TunnelMux, chunks, dataBytes, type SessionHandler } from '../../tunnel';
 
 export interface SessionCallbacks {
+  /** The kubelet's process or connection runs (exec, attach, port-forward); errors after this come as onError too. */
+  onStarted?(): void;
   /** Data for the caller; resolves when the caller's stream can take more. */
   onData(stream: 'stdout' | 'stderr', data: Buffer): Promise<void>;
   onExit(code: number): void;
@@ -19,15 +21,26 @@ export interface SessionCallbacks {
 export class TunnelSession implements SessionHandler {
   private readonly stdinCredit = new Credit();
   private finished = false;
+  private startedFlag = false;
+  /** Resolves true once the kubelet said started, false if the session ended first: stdin waits for it, as the kubelet drops what comes earlier. */
+  private readonly started: Promise<boolean>;
+  private markStarted: (ok: boolean) => void = () => undefined;
 
   constructor(
     private readonly mux: TunnelMux,
     readonly id: number,
     private readonly cb: SessionCallbacks,
-  ) {}
+  ) {
+    this.started = new Promise((resolve) => (this.markStarted = resolve));
+  }
 
   onMessage(msg: TunnelMessage): void {
     if (msg.credit) this.stdinCredit.grant(msg.credit);
+    if (msg.started && !this.startedFlag) {
+      this.startedFlag = true;
+      this.markStarted(true);
+      this.cb.onStarted?.();
+    }
     const n = dataBytes(msg);
     if (n > 0) {
       const pending: Promise<void>[] = [];
@@ -50,6 +63,7 @@ export class TunnelSession implements SessionHandler {
 
   /** Sends stdin, waiting for the kubelet's credit; false once the session is over. */
   async writeStdin(data: Buffer): Promise<boolean> {
+    if (!(await this.started)) return false;
     for (const c of chunks(data)) {
       if (this.finished || !(await this.stdinCredit.take(c.length))) return false;
       this.mux.send({ streamId: this.id, stdin: c });
@@ -57,12 +71,18 @@ export class TunnelSession implements SessionHandler {
     return !this.finished;
   }
 
+  /** Ends the kubelet's stdin, once it has started. */
   stdinEof(): void {
-    if (!this.finished) this.mux.send({ streamId: this.id, stdinEof: true });
+    void this.started.then((ok) => {
+      if (ok && !this.finished) this.mux.send({ streamId: this.id, stdinEof: true });
+    });
   }
 
+  /** Sets the terminal's size, once the kubelet has started (it has nothing to size before). */
   resize(size: TerminalSize): void {
-    if (!this.finished) this.mux.send({ streamId: this.id, resize: size });
+    void this.started.then((ok) => {
+      if (ok && !this.finished) this.mux.send({ streamId: this.id, resize: size });
+    });
   }
 
   /** The caller went away: tells the kubelet to stop the session. Idempotent. */
@@ -73,6 +93,7 @@ export class TunnelSession implements SessionHandler {
   private finish(notify: boolean): void {
     if (this.finished) return;
     this.finished = true;
+    this.markStarted(false);
     this.stdinCredit.close();
     this.mux.unregister(this.id);
     if (notify) this.mux.send({ streamId: this.id, close: true });

@@ -14,6 +14,7 @@ import type {
   ContainerStats,
   ContainerStatus,
   ExecProcess,
+  PortForwardConnection,
   ExecResult,
   LogEntry,
   NetworkHook,
@@ -186,6 +187,18 @@ export class HollowRuntime implements ContainerRuntime {
     stdout.end();
     stderr.end();
     return { stdin: null, stdout, stderr, exit: Promise.resolve(0), kill: () => {} };
+  }
+
+  /** A hollow pod has no network namespace: every connection is refused, as by a pod listening on nothing. */
+  portForward(_sandboxId: string, port: number): PortForwardConnection {
+    const output = new PassThrough();
+    output.end();
+    return {
+      input: new PassThrough(),
+      output,
+      done: Promise.resolve(`failed to connect to localhost:${port}: a hollow node has no pod network`),
+      close: () => {},
+    };
   }
 
   // A hollow container writes nothing.

@@ -34,6 +34,7 @@ import {
   ExecOptions,
   ExecProcess,
   ExecResult,
+  PortForwardConnection,
   LogEntry,
   LogOptions,
   loopbackOnly,
@@ -79,7 +80,7 @@ export class NativeRuntime implements ContainerRuntime {
   readonly cgroups: CgroupManager;
   private readonly images: ImageLookup;
   private readonly network: NetworkHook;
-  private readonly bin: { shim: string; exec: string; sandbox: string; launcher: string };
+  private readonly bin: { shim: string; exec: string; sandbox: string; launcher: string; portForward: string };
   private readonly launcher: Launcher;
   /** The pod of each sandbox and container seen: a listing for one pod reads no other pod's records. */
   private readonly sandboxOwners = new PodOwners();
@@ -99,6 +100,7 @@ export class NativeRuntime implements ContainerRuntime {
       exec: path.join(dir, 'tsk-exec'),
       sandbox: path.join(dir, 'tsk-sandbox'),
       launcher: path.join(dir, 'tsk-launcher'),
+      portForward: path.join(dir, 'tsk-portforward'),
     };
     this.launcher = new Launcher(dir);
     for (const b of Object.values(this.bin)) {
@@ -639,7 +641,12 @@ export class NativeRuntime implements ContainerRuntime {
   execStream(id: string, opts: ExecOptions): ExecProcess {
     const { file, args } = this.execArgs(id, opts);
     // stdout and stderr are always pipes (stdio below), so the non-null assertions hold.
-    const child = spawn(file, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    // With a terminal, fd 3 carries its sizes (resize below; tsk-exec -r).
+    const child = spawn(file, opts.tty ? ['-r', '3', ...args] : args, {
+      stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', opts.tty ? 'pipe' : 'ignore'],
+    });
+    const sizes = opts.tty ? (child.stdio[3] as NodeJS.WritableStream | null) : null;
+    sizes?.on('error', () => undefined);
     const exit = new Promise<number>((resolve) => {
       child.on('error', () => resolve(126));
       child.on('close', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
@@ -653,6 +660,7 @@ export class NativeRuntime implements ContainerRuntime {
         child.stdin?.destroy();
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       },
+      ...(sizes ? { resize: (width: number, height: number) => void sizes.write(`${width} ${height}\n`) } : {}),
     };
   }
 
@@ -670,6 +678,27 @@ export class NativeRuntime implements ContainerRuntime {
         return s === 'exited' || s === 'unknown';
       },
     });
+  }
+
+  portForward(sandboxId: string, port: number): PortForwardConnection {
+    const netns = path.join(this.sandboxDir(sandboxId), 'net');
+    const child = spawn(this.bin.portForward, [netns, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // A write after the helper is gone is the session's end, reported by done.
+    child.stdin.on('error', () => undefined);
+    const done = new Promise<string | undefined>((resolve) => {
+      child.on('error', (err) => resolve(`tsk-portforward: ${err.message}`));
+      child.on('close', (code, sig) => resolve(code === 0 || sig === 'SIGTERM' ? undefined : stderr.trim() || `tsk-portforward exited (${sig ?? code})`));
+    });
+    return {
+      input: child.stdin,
+      output: child.stdout,
+      done,
+      close: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      },
+    };
   }
 
   async containerStats(id: string): Promise<ContainerStats> {

@@ -271,6 +271,23 @@ export interface ExecProcess {
   readonly exit: Promise<number>;
   /** Ends the session: the helper is killed and the command loses its stdio. */
   kill(): void;
+  /** With tty: sets the terminal's size (CRI's resize channel); absent without a terminal. */
+  readonly resize?: (width: number, height: number) => void;
+}
+
+/**
+ * One TCP connection to a port on a sandbox's loopback, made inside its
+ * network namespace (CRI PortForward's stream).
+ */
+export interface PortForwardConnection {
+  /** Bytes for the pod's port; end() half-closes the connection. */
+  readonly input: NodeJS.WritableStream;
+  /** Bytes from the pod's port; ends when the pod closes its side. */
+  readonly output: NodeJS.ReadableStream;
+  /** Resolves when the connection is over (after output ended): undefined, or why it failed, in one line. */
+  readonly done: Promise<string | undefined>;
+  /** Ends the connection at once. Idempotent. */
+  close(): void;
 }
 
 export interface LogOptions {
@@ -352,5 +369,10 @@ export interface ContainerRuntime {
   /** exec with streaming stdio; throws InvalidStateError when the container is not running. */
   execStream(id: string, opts: ExecOptions): ExecProcess;
   logs(id: string, opts?: LogOptions): AsyncIterable<LogEntry>;
+  /**
+   * Connects to 127.0.0.1:port (else [::1]:port) inside the sandbox's
+   * network namespace. A refused connection is reported by `done`, not thrown.
+   */
+  portForward(sandboxId: string, port: number): PortForwardConnection;
   containerStats(id: string): Promise<ContainerStats>;
 }

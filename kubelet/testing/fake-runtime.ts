@@ -13,6 +13,7 @@ import type {
   ContainerStatus,
   ExecOptions,
   ExecProcess,
+  PortForwardConnection,
   ExecResult,
   LogEntry,
   SandboxConfig,
@@ -208,6 +209,13 @@ export class FakeRuntime implements ContainerRuntime {
     stdout.end(res.stdout);
     stderr.end(res.stderr);
     return { stdin: opts.stdin ? new PassThrough() : null, stdout, stderr, exit: Promise.resolve(res.exitCode), kill: () => {} };
+  }
+
+  /** An echo server on every port: what is written comes back; ending the input ends the output. */
+  portForward(sandboxId: string, port: number): PortForwardConnection {
+    this.calls.push(`portForward ${sandboxId} ${port}`);
+    const echo = new PassThrough();
+    return { input: echo, output: echo, done: new Promise((resolve) => echo.on('end', () => resolve(undefined))), close: () => echo.destroy() };
   }
 
   // eslint-disable-next-line require-yield

@@ -118,3 +118,70 @@ test('formatEntry: newline unless partial; a continued line gets no second times
   t.is(formatEntry(e, true, true), 'a\n');
   t.is(formatEntry({ ...e, partial: true }, false, false), 'a');
 });
+
+test('exec: started goes out before any output', async (t) => {
+  const rt = new FakeRuntime();
+  await podWithContainer(rt);
+  rt.execResults.set('echo', { exitCode: 0, stdout: 'hi\n', stderr: '' });
+  const h = harness(rt);
+  h.server.open(h.mux, 1, { exec: { namespace: 'default', name: 'web', container: 'app', command: ['echo'] }, podUid: 'u1' });
+  await until('close', () => h.closed() !== undefined);
+  const started = h.sent.findIndex((m) => m.started);
+  const firstData = h.sent.findIndex((m) => m.stdout?.length);
+  t.true(started >= 0 && started < firstData, JSON.stringify(h.sent.map((m) => Object.keys(m))));
+});
+
+test('port-forward: the pod sandbox connection carries stdin back as stdout; stdin_eof ends it', async (t) => {
+  const rt = new FakeRuntime();
+  await podWithContainer(rt);
+  const h = harness(rt);
+  h.server.open(h.mux, 1, { portForward: { namespace: 'default', name: 'web', port: 8080 }, podUid: 'u1' });
+  await until('started', () => h.sent.some((m) => m.started));
+  t.true(
+    rt.calls.some((c) => /^portForward \S+ 8080$/.test(c)),
+    rt.calls.join('\n'),
+  );
+  h.mux.dispatch({ streamId: 1, stdin: Buffer.from('ping') });
+  await until('echo', () => data(h.sent, 'stdout') === 'ping');
+  t.true(
+    h.sent.some((m) => m.credit === 4),
+    'the stdin written is credited back',
+  );
+  h.mux.dispatch({ streamId: 1, stdinEof: true });
+  await until('close', () => h.closed() !== undefined);
+  t.deepEqual(h.closed(), { streamId: 1, close: true });
+});
+
+test('port-forward: a pod without a sandbox here and a port out of range are refused', async (t) => {
+  const rt = new FakeRuntime();
+  await podWithContainer(rt);
+  const h = harness(rt);
+  h.server.open(h.mux, 1, { portForward: { namespace: 'default', name: 'other', port: 80 }, podUid: 'u2' });
+  h.server.open(h.mux, 3, { portForward: { namespace: 'default', name: 'web', port: 70000 }, podUid: 'u1' });
+  await until('both closed', () => h.sent.filter((m) => m.close).length === 2);
+  t.like(
+    h.sent.find((m) => m.streamId === 1),
+    { error: 'pod other has no running sandbox on this node', errorCode: 404 },
+  );
+  t.like(
+    h.sent.find((m) => m.streamId === 3),
+    { error: 'invalid port 70000: must be 1-65535', errorCode: 400 },
+  );
+});
+
+test('attach: the main process output from now on, stdout and stderr apart', async (t) => {
+  const rt = new LogRuntime();
+  await podWithContainer(rt);
+  rt.entries = [
+    { time: 't1', stream: 'stdout', partial: false, text: 'tick 5' },
+    { time: 't2', stream: 'stderr', partial: false, text: 'oops' },
+    { time: 't3', stream: 'stdout', partial: true, text: 'par' },
+  ];
+  const h = harness(rt);
+  h.server.open(h.mux, 1, { attach: { namespace: 'default', name: 'web', container: 'app', command: [] }, podUid: 'u1' });
+  await until('close', () => h.closed() !== undefined);
+  t.like(rt.lastOpts, { follow: true, tail: 0 });
+  t.true(h.sent.some((m) => m.started));
+  t.is(data(h.sent, 'stdout'), 'tick 5\npar');
+  t.is(data(h.sent, 'stderr'), 'oops\n');
+});

@@ -1,9 +1,11 @@
 // The kubelet's side of a tunnel session: the API server asked for a pod's
-// log or an exec; find the pod's container in the runtime and stream it back
-// under the session's credit (tunnel/framing.ts), so a slow reader pauses the
-// log reader or the command's output pipes instead of growing a buffer.
+// log, an exec, an attach or a port-forward connection; find the pod's
+// container (or sandbox) in the runtime and stream it back under the
+// session's credit (tunnel/framing.ts), so a slow reader pauses the log
+// reader, the command's output pipes or the pod's socket instead of growing
+// a buffer.
 
-import type { ExecStart, PodLogsRequest, TunnelMessage, TunnelOpen } from '../../api/gen/tsk/v1/stream';
+import type { ExecStart, PodLogsRequest, PortForwardStart, TunnelMessage, TunnelOpen } from '../../api/gen/tsk/v1/stream';
 import { Credit, TunnelMux, TUNNEL_CHUNK_BYTES, chunks, type SessionHandler } from '../../tunnel';
 import { LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from '../pod-runtime';
 import type { ContainerRuntime, ContainerStatus, ExecProcess, LogEntry } from '../runtime/runtime';
@@ -37,12 +39,20 @@ export function formatEntry(e: LogEntry, timestamps: boolean, continuing: boolea
   return `${prefix}${e.text}${e.partial ? '' : '\n'}`;
 }
 
+/** What a session feeds the API server's stdin to and stops: an exec'd process or a port-forward connection. */
+interface SessionTarget {
+  readonly stdin: NodeJS.WritableStream | null;
+  kill(): void;
+  /** An exec with a terminal: its size. */
+  readonly resize?: (width: number, height: number) => void;
+}
+
 /** One session on the kubelet's side. */
 class Session implements SessionHandler {
   readonly credit = new Credit();
   readonly abort = new AbortController();
   private closed = false;
-  private proc: ExecProcess | undefined;
+  private proc: SessionTarget | undefined;
 
   constructor(
     private readonly mux: TunnelMux,
@@ -57,6 +67,7 @@ class Session implements SessionHandler {
       stdin.write(msg.stdin, () => this.mux.send({ streamId: this.id, credit: n }));
     }
     if (msg.stdinEof) stdin?.end();
+    if (msg.resize) this.proc?.resize?.(msg.resize.width ?? 0, msg.resize.height ?? 0);
     if (msg.close) this.stop(false);
   }
 
@@ -64,9 +75,11 @@ class Session implements SessionHandler {
     this.stop(false);
   }
 
-  attach(proc: ExecProcess): void {
+  /** Binds the session to what it drives, and tells the API server it runs. */
+  attach(proc: SessionTarget): void {
     this.proc = proc;
     if (this.closed) proc.kill();
+    else this.mux.send({ streamId: this.id, started: true });
   }
 
   get done(): boolean {
@@ -109,11 +122,16 @@ export class SessionServer {
   open(mux: TunnelMux, id: number, open: TunnelOpen): void {
     const session = new Session(mux, id);
     mux.register(id, session);
+    const uid = open.podUid ?? '';
     const run = open.logs
-      ? this.logs(session, open.logs, open.podUid ?? '')
+      ? this.logs(session, open.logs, uid)
       : open.exec
-        ? this.exec(session, open.exec, open.podUid ?? '')
-        : Promise.reject(new SessionError('the session asks for neither logs nor exec', 400));
+        ? this.exec(session, open.exec, uid)
+        : open.attach
+          ? this.attach(session, open.attach, uid)
+          : open.portForward
+            ? this.portForward(session, open.portForward, uid)
+            : Promise.reject(new SessionError('the session asks for none of logs, exec, attach or port-forward', 400));
     run.then(
       (last) => session.finish(last),
       (err: unknown) => {
@@ -160,12 +178,20 @@ export class SessionServer {
     return {};
   }
 
-  private async exec(s: Session, r: ExecStart, uid: string): Promise<TunnelMessage> {
+  /** The running instance of the container a request names; Kubernetes' errors when there is none. */
+  private async running(r: ExecStart, uid: string): Promise<ContainerStatus> {
     const name = r.container ?? '';
     const pod = r.name ?? '';
     const [current] = await containerInstances(this.runtime, r.namespace ?? '', pod, uid, name);
     if (!current) throw new SessionError(`container not found ("${name}")`, 404);
     if (current.state !== 'running') throw new SessionError(`container ${name} is not running in pod ${pod} (state ${current.state})`, 400);
+    return current;
+  }
+
+  private async exec(s: Session, r: ExecStart, uid: string): Promise<TunnelMessage> {
+    const name = r.container ?? '';
+    const pod = r.name ?? '';
+    const current = await this.running(r, uid);
     let proc: ExecProcess;
     try {
       proc = this.runtime.execStream(current.id, { cmd: r.command ?? [], stdin: r.stdin ?? false, tty: r.tty ?? false });
@@ -175,6 +201,41 @@ export class SessionServer {
     s.attach(proc);
     await Promise.all([this.pump(s, proc.stdout, 'stdout'), this.pump(s, proc.stderr, 'stderr')]);
     return { exitCode: await proc.exit };
+  }
+
+  /**
+   * Attach: the main process's output from now on, stdout and stderr apart,
+   * until it exits or the caller leaves. The runtime keeps no stdin for a
+   * main process (the API server refuses stdin before it gets here).
+   */
+  private async attach(s: Session, r: ExecStart, uid: string): Promise<TunnelMessage> {
+    const current = await this.running(r, uid);
+    s.attach({ stdin: null, kill: () => undefined });
+    try {
+      for await (const e of this.runtime.logs(current.id, { follow: true, tail: 0, signal: s.abort.signal })) {
+        if (!(await s.send(e.stream, Buffer.from(`${e.text}${e.partial ? '' : '\n'}`)))) break;
+      }
+    } catch (err) {
+      if (!s.abort.signal.aborted) throw err;
+    }
+    const st = await this.runtime.containerStatus(current.id).catch(() => undefined);
+    return st?.state === 'exited' && st.exitCode !== undefined ? { exitCode: st.exitCode } : {};
+  }
+
+  /** One connection to the port on the pod's loopback: the API server's stdin in, the pod's bytes out as stdout. */
+  private async portForward(s: Session, r: PortForwardStart, uid: string): Promise<TunnelMessage> {
+    const pod = r.name ?? '';
+    const port = r.port ?? 0;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SessionError(`invalid port ${port}: must be 1-65535`, 400);
+    const sandboxes = await this.runtime.listSandboxes();
+    const sandbox = sandboxes.find((sb) => sb.state === 'ready' && (uid ? sb.uid === uid : sb.namespace === r.namespace && sb.name === pod));
+    if (!sandbox) throw new SessionError(`pod ${pod} has no running sandbox on this node`, 404);
+    const conn = this.runtime.portForward(sandbox.id, port);
+    s.attach({ stdin: conn.input, kill: () => conn.close() });
+    await this.pump(s, conn.output, 'stdout');
+    const failure = await conn.done;
+    if (failure) throw new SessionError(`error forwarding port ${port} to pod ${sandbox.id}, uid ${uid}: ${failure}`, 500);
+    return {};
   }
 
   /** Copies a pipe to the session, pausing the pipe while the session has no credit. */

@@ -1,7 +1,7 @@
 /*
  * tsk-exec: runs a process inside a running container.
  *
- *   tsk-exec [-t] [-i] -p PID [-c CGROUP_DIR]... [-e K=V]... [-w CWD]
+ *   tsk-exec [-t [-r FD]] [-i] -p PID [-c CGROUP_DIR]... [-e K=V]... [-w CWD]
  *            [-u UID] [-g GID] [-G GID]... [-C CAPS_HEX] [-N] [-S SECCOMP_FILE]
  *            -- CMD [ARG...]
  *
@@ -13,7 +13,9 @@
  * no_new_privs (-N) and the container's seccomp filter (-S, tsk-privs.h) and
  * execs. With -t the child gets a pty from the container's
  * own devpts, and this process relays it to its stdin/stdout (raw mode when
- * stdin is a terminal). Without -i the child's stdin is /dev/null.
+ * stdin is a terminal). With -r, FD carries terminal sizes as lines
+ * "COLUMNS ROWS" (the API's resize messages), set on the pty as they come.
+ * Without -i the child's stdin is /dev/null.
  * SIGTERM or SIGHUP to tsk-exec kills the command (SIGKILL).
  * Exit status: the command's, 128+signal if it was killed, 126/127 when it
  * could not be run (as docker exec).
@@ -66,6 +68,36 @@ static void on_stop(int sig) {
   if (exec_child > 0) kill(exec_child, SIGKILL);
 }
 
+/* -r: where terminal sizes come from, -1 for none. */
+static int resize_fd = -1;
+
+/* Sets the pty's size from each whole "COLUMNS ROWS" line read from resize_fd; -1 at its end. */
+static void read_resizes(int master) {
+  static char line[64];
+  static size_t len = 0;
+  char buf[256];
+  ssize_t r = read(resize_fd, buf, sizeof buf);
+  if (r <= 0) {
+    if (r < 0 && errno == EINTR) return;
+    close(resize_fd);
+    resize_fd = -1;
+    return;
+  }
+  for (ssize_t i = 0; i < r; i++) {
+    if (buf[i] != '\n') {
+      if (len < sizeof line - 1) line[len++] = buf[i];
+      continue;
+    }
+    line[len] = '\0';
+    len = 0;
+    unsigned cols, rows;
+    if (sscanf(line, "%u %u", &cols, &rows) == 2 && cols <= 0xffff && rows <= 0xffff) {
+      struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+      ioctl(master, TIOCSWINSZ, &ws);
+    }
+  }
+}
+
 static int relay(int master, int interactive) {
   struct termios saved;
   int raw = interactive && isatty(0) && tcgetattr(0, &saved) == 0;
@@ -83,8 +115,8 @@ static int relay(int master, int interactive) {
       if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
       winch = 0;
     }
-    struct pollfd pf[2] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}};
-    if (poll(pf, 2, -1) < 0) {
+    struct pollfd pf[3] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {resize_fd, POLLIN, 0}};
+    if (poll(pf, 3, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -93,6 +125,7 @@ static int relay(int master, int interactive) {
       if (r <= 0) break; /* EIO: every slave fd closed, the process is gone */
       write_all(1, buf, (size_t)r);
     }
+    if (resize_fd >= 0 && pf[2].revents) read_resizes(master);
     if (pf[1].revents) {
       ssize_t r = read(0, buf, sizeof buf);
       if (r <= 0) {
@@ -117,9 +150,10 @@ int main(int argc, char **argv) {
   unsigned long long caps = 0;
   int no_new_privs = 0;
   const char *seccomp = NULL;
-  while ((opt = getopt(argc, argv, "tip:c:e:w:u:g:G:C:NS:")) != -1) {
+  while ((opt = getopt(argc, argv, "tir:p:c:e:w:u:g:G:C:NS:")) != -1) {
     switch (opt) {
       case 't': tty = 1; break;
+      case 'r': resize_fd = atoi(optarg); break;
       case 'i': interactive = 1; break;
       case 'p': pid = (pid_t)atoi(optarg); break;
       case 'c': list_add(&cgroups, optarg); break;
@@ -139,6 +173,8 @@ int main(int argc, char **argv) {
     return 125;
   }
   char **cmd = argv + optind;
+  /* The command must not inherit the resize pipe. */
+  if (resize_fd >= 0 && fcntl(resize_fd, F_SETFD, FD_CLOEXEC) < 0) die(125, "resize fd");
   char seccomp_err[PATH_MAX + 128];
   char *seccomp_text = read_seccomp_file(seccomp, seccomp_err, sizeof seccomp_err);
   if (seccomp && !seccomp_text) {

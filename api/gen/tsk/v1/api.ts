@@ -55,7 +55,14 @@ import {
   VersionRequest,
   WatchRequest,
 } from "./meta";
-import { ExecClientMessage, ExecServerMessage, PodLogsChunk, PodLogsRequest } from "./stream";
+import {
+  ExecClientMessage,
+  ExecServerMessage,
+  PodLogsChunk,
+  PodLogsRequest,
+  PortForwardClientMessage,
+  PortForwardServerMessage,
+} from "./stream";
 
 /**
  * The tsk API: one gRPC service per kind, each with the verbs of a
@@ -2359,6 +2366,18 @@ export const PodServiceService = {
     responseSerialize: (value: ExecServerMessage): Buffer => Buffer.from(ExecServerMessage.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExecServerMessage => ExecServerMessage.decode(value),
   },
+  /** One TCP connection to a port on the pod's loopback (tsctl port-forward): the first message names it. */
+  portForward: {
+    path: "/tsk.v1.PodService/PortForward" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: PortForwardClientMessage): Buffer =>
+      Buffer.from(PortForwardClientMessage.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PortForwardClientMessage => PortForwardClientMessage.decode(value),
+    responseSerialize: (value: PortForwardServerMessage): Buffer =>
+      Buffer.from(PortForwardServerMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PortForwardServerMessage => PortForwardServerMessage.decode(value),
+  },
 } as const;
 
 export interface PodServiceServer extends UntypedServiceImplementation {
@@ -2379,6 +2398,8 @@ export interface PodServiceServer extends UntypedServiceImplementation {
   logs: handleServerStreamingCall<PodLogsRequest, PodLogsChunk>;
   /** A command in a running container (kubectl exec): the first message starts it. */
   exec: handleBidiStreamingCall<ExecClientMessage, ExecServerMessage>;
+  /** One TCP connection to a port on the pod's loopback (tsctl port-forward): the first message names it. */
+  portForward: handleBidiStreamingCall<PortForwardClientMessage, PortForwardServerMessage>;
 }
 
 export interface PodServiceClient extends Client {
@@ -2505,6 +2526,13 @@ export interface PodServiceClient extends Client {
   exec(): ClientDuplexStream<ExecClientMessage, ExecServerMessage>;
   exec(options: Partial<CallOptions>): ClientDuplexStream<ExecClientMessage, ExecServerMessage>;
   exec(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<ExecClientMessage, ExecServerMessage>;
+  /** One TCP connection to a port on the pod's loopback (tsctl port-forward): the first message names it. */
+  portForward(): ClientDuplexStream<PortForwardClientMessage, PortForwardServerMessage>;
+  portForward(options: Partial<CallOptions>): ClientDuplexStream<PortForwardClientMessage, PortForwardServerMessage>;
+  portForward(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<PortForwardClientMessage, PortForwardServerMessage>;
 }
 
 export const PodServiceClient = makeGenericClientConstructor(PodServiceService, "tsk.v1.PodService") as unknown as {

@@ -80,6 +80,33 @@ export interface ExecServerMessage {
   exitCode?: number | undefined;
 }
 
+/**
+ * pods/portforward: one TCP connection to the port on the pod's loopback,
+ * made inside the pod's network namespace (CRI PortForward). Bytes for the
+ * pod travel as stdin, bytes from it as stdout; stdin_eof half-closes it.
+ */
+export interface PortForwardStart {
+  namespace?: string | undefined;
+  name?: string | undefined;
+  port?: number | undefined;
+}
+
+/**
+ * tsctl port-forward: one connection to a pod's port through the API server.
+ * The first message carries start; later ones data for the pod, or data_eof
+ * (the local side finished sending: the pod's connection is half-closed).
+ */
+export interface PortForwardClientMessage {
+  start?: PortForwardStart | undefined;
+  data?: Buffer | undefined;
+  dataEof?: boolean | undefined;
+}
+
+/** Bytes from the pod's port; the stream ends when the pod closes the connection. */
+export interface PortForwardServerMessage {
+  data?: Buffer | undefined;
+}
+
 export interface TunnelHello {
   nodeName?: string | undefined;
 }
@@ -92,6 +119,14 @@ export interface TunnelOpen {
     | undefined;
   /** The pod's UID as the API server saw it, so the kubelet answers for that pod only. */
   podUid?: string | undefined;
+  portForward?:
+    | PortForwardStart
+    | undefined;
+  /**
+   * pods/attach: the running container's main process (command empty): its
+   * output from now on as stdout and stderr.
+   */
+  attach?: ExecStart | undefined;
 }
 
 /**
@@ -123,7 +158,15 @@ export interface TunnelMessage {
     | boolean
     | undefined;
   /** Bytes of data the receiver has consumed and the sender may send again. */
-  credit?: number | undefined;
+  credit?:
+    | number
+    | undefined;
+  /**
+   * The kubelet's session runs (exec and attach: the process was found and
+   * started), so the API server may answer an upgrade with 101; a session
+   * that fails before sends error instead.
+   */
+  started?: boolean | undefined;
 }
 
 function createBasePodLogsRequest(): PodLogsRequest {
@@ -602,6 +645,188 @@ export const ExecServerMessage: MessageFns<ExecServerMessage> = {
   },
 };
 
+function createBasePortForwardStart(): PortForwardStart {
+  return { namespace: "", name: "", port: 0 };
+}
+
+export const PortForwardStart: MessageFns<PortForwardStart> = {
+  encode(message: PortForwardStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.namespace !== undefined && message.namespace !== "") {
+      writer.uint32(10).string(message.namespace);
+    }
+    if (message.name !== undefined && message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.port !== undefined && message.port !== 0) {
+      writer.uint32(24).uint32(message.port);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PortForwardStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePortForwardStart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePortForwardClientMessage(): PortForwardClientMessage {
+  return { start: undefined, data: Buffer.alloc(0), dataEof: false };
+}
+
+export const PortForwardClientMessage: MessageFns<PortForwardClientMessage> = {
+  encode(message: PortForwardClientMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== undefined) {
+      PortForwardStart.encode(message.start, writer.uint32(10).fork()).join();
+    }
+    if (message.data !== undefined && message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    if (message.dataEof !== undefined && message.dataEof !== false) {
+      writer.uint32(24).bool(message.dataEof);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PortForwardClientMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePortForwardClientMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.start = PortForwardStart.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.dataEof = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePortForwardServerMessage(): PortForwardServerMessage {
+  return { data: Buffer.alloc(0) };
+}
+
+export const PortForwardServerMessage: MessageFns<PortForwardServerMessage> = {
+  encode(message: PortForwardServerMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data !== undefined && message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PortForwardServerMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePortForwardServerMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseTunnelHello(): TunnelHello {
   return { nodeName: "" };
 }
@@ -649,7 +874,7 @@ export const TunnelHello: MessageFns<TunnelHello> = {
 };
 
 function createBaseTunnelOpen(): TunnelOpen {
-  return { logs: undefined, exec: undefined, podUid: "" };
+  return { logs: undefined, exec: undefined, podUid: "", portForward: undefined, attach: undefined };
 }
 
 export const TunnelOpen: MessageFns<TunnelOpen> = {
@@ -662,6 +887,12 @@ export const TunnelOpen: MessageFns<TunnelOpen> = {
     }
     if (message.podUid !== undefined && message.podUid !== "") {
       writer.uint32(26).string(message.podUid);
+    }
+    if (message.portForward !== undefined) {
+      PortForwardStart.encode(message.portForward, writer.uint32(34).fork()).join();
+    }
+    if (message.attach !== undefined) {
+      ExecStart.encode(message.attach, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -703,6 +934,22 @@ export const TunnelOpen: MessageFns<TunnelOpen> = {
             message.podUid = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.portForward = PortForwardStart.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.attach = ExecStart.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -731,6 +978,7 @@ function createBaseTunnelMessage(): TunnelMessage {
     errorCode: 0,
     close: false,
     credit: 0,
+    started: false,
   };
 }
 
@@ -774,6 +1022,9 @@ export const TunnelMessage: MessageFns<TunnelMessage> = {
     }
     if (message.credit !== undefined && message.credit !== 0) {
       writer.uint32(104).uint32(message.credit);
+    }
+    if (message.started !== undefined && message.started !== false) {
+      writer.uint32(112).bool(message.started);
     }
     return writer;
   },
@@ -893,6 +1144,14 @@ export const TunnelMessage: MessageFns<TunnelMessage> = {
             }
 
             message.credit = reader.uint32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.started = reader.bool();
             continue;
           }
         }
