@@ -10,7 +10,8 @@
 //
 // Flags: --nodes N (5000) --pods P (150000) --services S (10000)
 // --steady-seconds T (60) --timeout-seconds T (7200) --quick (200 nodes,
-// 2,000 pods, 200 Services, 10 s of steady state).
+// 2,000 pods, 200 Services, 10 s of steady state) --cpu-prof DIR (the
+// server and the hollow nodes write V8 CPU profiles there when they exit).
 // Output: a table, then as the LAST line one JSON object with every figure.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,7 +26,7 @@ import { freePort } from '../util/free-port';
 import { errorMessage } from '../util/errors';
 import { runPool } from './pool';
 import { cpuSeconds } from './proc-cpu';
-import { bucketDelta, histogramQuantile, histogramsBy, parseSamples, sampleValue, type Buckets } from './prom-text';
+import { bucketDelta, counterDeltaBy, histogramQuantile, histogramsBy, parseSamples, sampleValue, type Buckets } from './prom-text';
 
 const TSK = join(__dirname, '..', 'cmd', 'tsk.js');
 const REPLICAS_PER_RC = 30;
@@ -38,6 +39,7 @@ interface Sizes {
   services: number;
   steadyS: number;
   timeoutS: number;
+  cpuProfDir: string | undefined;
 }
 
 function progress(msg: string): void {
@@ -54,6 +56,7 @@ function parseSizes(argv: string[]): Sizes {
       'steady-seconds': { type: 'string' },
       'timeout-seconds': { type: 'string', default: '7200' },
       quick: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
     },
   });
   const q = values.quick;
@@ -68,15 +71,17 @@ function parseSizes(argv: string[]): Sizes {
     services: int('services', values.services, q ? 200 : 10_000),
     steadyS: int('steady-seconds', values['steady-seconds'], q ? 10 : 60),
     timeoutS: int('timeout-seconds', values['timeout-seconds'], 7200),
+    cpuProfDir: values['cpu-prof'],
   };
 }
 
 /** A child process whose output is kept; `until` resolves when a line matches. */
 function startChild(
   args: string[],
-  env: NodeJS.ProcessEnv = process.env,
+  cpuProfDir: string | undefined,
 ): { child: ChildProcess; out: () => string; until: (re: RegExp, timeoutMs: number) => Promise<void> } {
-  const child = spawn(process.execPath, ['--max-old-space-size=8192', TSK, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const prof = cpuProfDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${args[0]}.${Date.now()}.cpuprofile`] : [];
+  const child = spawn(process.execPath, ['--max-old-space-size=8192', ...prof, TSK, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -91,11 +96,12 @@ function startChild(
   return { child, out: () => out, until };
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+/** `graceMs`: a child writing a CPU profile needs long enough to stop cleanly. */
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
 }
@@ -237,7 +243,7 @@ async function main(): Promise<void> {
   const abort = new AbortController();
   const cleanup = async (): Promise<void> => {
     abort.abort();
-    for (const c of children.reverse()) await stopChild(c);
+    for (const c of children.reverse()) await stopChild(c, s.cpuProfDir !== undefined ? 180_000 : 20_000);
     await rm(dir, { recursive: true, force: true });
   };
   // Children and the temporary directory go also when the bench is interrupted.
@@ -246,20 +252,23 @@ async function main(): Promise<void> {
   try {
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
     progress(`tsk server, ${s.nodes} hollow nodes, ${s.pods} pods, ${s.services} Services`);
-    const server = startChild([
-      'server',
-      '--data-dir',
-      join(dir, 'server'),
-      '--address',
-      `127.0.0.1:${grpcPort}`,
-      '--http-address',
-      `127.0.0.1:${httpPort}`,
-      '--write-config=false',
-      '--etcd-disable-snapshots',
-      // Room for the nodes' /24s (32,768 of them).
-      '--cluster-cidr',
-      '10.128.0.0/9',
-    ]);
+    const server = startChild(
+      [
+        'server',
+        '--data-dir',
+        join(dir, 'server'),
+        '--address',
+        `127.0.0.1:${grpcPort}`,
+        '--http-address',
+        `127.0.0.1:${httpPort}`,
+        '--write-config=false',
+        '--etcd-disable-snapshots',
+        // Room for the nodes' /24s (32,768 of them).
+        '--cluster-cidr',
+        '10.128.0.0/9',
+      ],
+      s.cpuProfDir,
+    );
     children.push(server.child);
     await server.until(/scheduler running/, 120_000);
     const config = join(dir, 'server', 'admin.conf');
@@ -268,17 +277,10 @@ async function main(): Promise<void> {
     const metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
 
     const hollowStart = Date.now();
-    const hollow = startChild([
-      'hollow-nodes',
-      '--count',
-      String(s.nodes),
-      '--kubeconfig',
-      config,
-      '--server',
-      `127.0.0.1:${grpcPort}`,
-      '--data-dir',
-      join(dir, 'hollow'),
-    ]);
+    const hollow = startChild(
+      ['hollow-nodes', '--count', String(s.nodes), '--kubeconfig', config, '--server', `127.0.0.1:${grpcPort}`, '--data-dir', join(dir, 'hollow')],
+      s.cpuProfDir,
+    );
     children.push(hollow.child);
     await hollow.until(/"rss_per_node_kib"/, s.timeoutS * 1000);
     const hollowReport = JSON.parse(/\{"nodes".*\}/.exec(hollow.out())?.[0] ?? '{}') as Record<string, number>;
@@ -340,6 +342,13 @@ async function main(): Promise<void> {
       [`full list of ${all.items?.length ?? 0} pods (ms)`, fmt(fullListMs, 0)],
     ];
     for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
+    // Who costs what: the calls of the fill by verb and resource, per pod.
+    console.log('');
+    console.log('| fill calls: verb resource | calls | per pod |');
+    console.log('| --- | --- | --- |');
+    for (const [k, n] of counterDeltaBy(m0, m1, 'apiserver_request_total', ['verb', 'resource']).slice(0, 15)) {
+      console.log(`| ${k} | ${n} | ${fmt(n / Math.max(1, s.pods), 2)} |`);
+    }
     const byVerb: Record<string, number> = {};
     for (const v of verbs) {
       const key = v.toLowerCase();
