@@ -11,7 +11,8 @@
 // Flags: --nodes N (5000) --pods P (150000) --services S (10000)
 // --steady-seconds T (60) --timeout-seconds T (7200) --quick (200 nodes,
 // 2,000 pods, 200 Services, 10 s of steady state) --cpu-prof DIR (the
-// server and the hollow nodes write V8 CPU profiles there when they exit).
+// server and the hollow nodes write V8 tick logs there: DIR/server.v8.log,
+// DIR/hollow-nodes.v8.log, for `node --prof-process`).
 // Output: a table, then as the LAST line one JSON object with every figure.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -80,7 +81,8 @@ function startChild(
   args: string[],
   cpuProfDir: string | undefined,
 ): { child: ChildProcess; out: () => string; until: (re: RegExp, timeoutMs: number) => Promise<void> } {
-  const prof = cpuProfDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${args[0]}.${Date.now()}.cpuprofile`] : [];
+  // V8's tick log (node --prof-process reads it), written as it goes: a child killed on stop still leaves it.
+  const prof = cpuProfDir !== undefined ? ['--prof', '--no-logfile-per-isolate', `--logfile=${join(cpuProfDir, `${args[0]}.v8.log`)}`] : [];
   const child = spawn(process.execPath, ['--max-old-space-size=8192', ...prof, TSK, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -96,7 +98,6 @@ function startChild(
   return { child, out: () => out, until };
 }
 
-/** `graceMs`: a child writing a CPU profile needs long enough to stop cleanly. */
 async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -243,7 +244,7 @@ async function main(): Promise<void> {
   const abort = new AbortController();
   const cleanup = async (): Promise<void> => {
     abort.abort();
-    for (const c of children.reverse()) await stopChild(c, s.cpuProfDir !== undefined ? 180_000 : 20_000);
+    for (const c of children.reverse()) await stopChild(c, 20_000);
     await rm(dir, { recursive: true, force: true });
   };
   // Children and the temporary directory go also when the bench is interrupted.
