@@ -130,6 +130,15 @@ export class CachedObject {
     return b;
   }
 
+  /**
+   * Drops the encoded watch events once every watcher has its copy: kept,
+   * they would double the memory of every object the cache holds. A later
+   * replay (a watch from an older revision) encodes them again.
+   */
+  releaseEvents(): void {
+    this.events = undefined;
+  }
+
   /** The same content stamped with another resourceVersion (a deletion's). */
   atRevision(revision: number): CachedObject {
     if (this.stored && !this.decoded) return CachedObject.fromStored(this.kind, this.key, this.stored, revision);
@@ -475,6 +484,8 @@ export class WatchCache {
       for (const w of this.watchers.candidates(this.triggerValues(ev))) {
         if (ev.revision > w.after && !this.deliverTo(w, ev)) this.watchers.delete(w, w.indexValue);
       }
+      // The store keeps the object; the encoded events (and a deletion's copy, in the ring only) need not stay.
+      ev.object?.releaseEvents();
     }
     if (sizeChanged) this.opts.onSizeChange?.(this.store.size);
     this.resolveFresh();
