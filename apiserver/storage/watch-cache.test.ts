@@ -244,4 +244,12 @@ test("pod watchers by spec.nodeName see only their node's pods, and are not aske
   t.is(all.events.length, 5);
   // node-2 was asked only about the event that involved it (twice: new and old state).
   t.is(n2.asked, 2);
+  // A watch restarted from an older revision replays from the ring only what involves its node.
+  const again = new NodeSink('node-2');
+  cache.watch(10, again);
+  t.deepEqual(
+    again.events.map((e) => `${e.type} ${e.name} ${e.rv}`),
+    ['ADDED p 14'],
+  );
+  t.is(again.asked, 2);
 });

@@ -149,6 +149,8 @@ export class CachedObject {
 
 export class CacheEvent {
   private deleted: CachedObject | undefined;
+  /** The trigger field's old and new values (WatchCache.triggersOf), once computed. */
+  triggers: readonly string[] | undefined;
   constructor(
     readonly type: 'ADDED' | 'MODIFIED' | 'DELETED',
     readonly revision: number,
@@ -316,6 +318,8 @@ export class WatchCache {
     const reg: Registered = { sink, after, indexValue };
     for (let i = this.firstIndexAfter(after); i < this.ringCount; i++) {
       const ev = this.ring[(this.ringStart + i) % this.capacity]!;
+      // Watches restarted together (a client's connection reset) each replay the ring: the index spares the selector checks.
+      if (indexValue !== undefined && !this.triggersOf(ev).includes(indexValue)) continue;
       if (!this.deliverTo(reg, ev)) return { stop: () => undefined };
     }
     this.watchers.add(reg, indexValue);
@@ -481,7 +485,7 @@ export class WatchCache {
       }
       this.lastRevision = raw.modRevision;
       this.push(ev);
-      for (const w of this.watchers.candidates(this.triggerValues(ev))) {
+      for (const w of this.watchers.candidates(this.watchers.hasIndexed ? this.triggersOf(ev) : undefined)) {
         if (ev.revision > w.after && !this.deliverTo(w, ev)) this.watchers.delete(w, w.indexValue);
       }
       // The store keeps the object; the encoded events (and a deletion's copy, in the ring only) need not stay.
@@ -508,15 +512,18 @@ export class WatchCache {
     for (const w of ready) w.resolve(true);
   }
 
-  /** The trigger field's old and new values of the event's object; undefined when no watcher is indexed. */
-  private triggerValues(ev: CacheEvent): string[] | undefined {
+  /** The trigger field's old and new values of the event's object, computed once per event. */
+  private triggersOf(ev: CacheEvent): readonly string[] {
+    if (ev.triggers) return ev.triggers;
     const field = this.triggerField;
-    if (field === undefined || !this.watchers.hasIndexed) return undefined;
     const values: string[] = [];
-    for (const o of [ev.object, ev.prev]) {
-      const v = o !== undefined ? fieldValue(this.kind, o.obj as never, field) : undefined;
-      if (v !== undefined) values.push(v);
+    if (field !== undefined) {
+      for (const o of [ev.object, ev.prev]) {
+        const v = o !== undefined ? fieldValue(this.kind, o.obj as never, field) : undefined;
+        if (v !== undefined) values.push(v);
+      }
     }
+    ev.triggers = values;
     return values;
   }
 
