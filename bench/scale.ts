@@ -12,7 +12,9 @@
 // --steady-seconds T (60) --timeout-seconds T (7200) --quick (200 nodes,
 // 2,000 pods, 200 Services, 10 s of steady state) --cpu-prof DIR (the
 // server and the hollow nodes write V8 tick logs there: DIR/server.v8.log,
-// DIR/hollow-nodes.v8.log, for `node --prof-process`).
+// DIR/hollow-nodes.v8.log, for `node --prof-process`) --hollow-proxies
+// true|false (true: a proxy beside each hollow node; false measures the
+// control plane alone where the hollow process cannot run every proxy).
 // Output: a table, then as the LAST line one JSON object with every figure.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,6 +43,7 @@ interface Sizes {
   steadyS: number;
   timeoutS: number;
   cpuProfDir: string | undefined;
+  proxies: boolean;
 }
 
 function progress(msg: string): void {
@@ -58,6 +61,7 @@ function parseSizes(argv: string[]): Sizes {
       'timeout-seconds': { type: 'string', default: '7200' },
       quick: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      'hollow-proxies': { type: 'string', default: 'true' },
     },
   });
   const q = values.quick;
@@ -66,6 +70,10 @@ function parseSizes(argv: string[]): Sizes {
     if (!/^\d+$/.test(v)) throw new Error(`--${flag}: "${v}" must be a non-negative integer`);
     return Number(v);
   };
+  const bool = (flag: string, v: string): boolean => {
+    if (v !== 'true' && v !== 'false') throw new Error(`--${flag}: "${v}" must be true or false`);
+    return v === 'true';
+  };
   return {
     nodes: int('nodes', values.nodes, q ? 200 : 5000),
     pods: int('pods', values.pods, q ? 2000 : 150_000),
@@ -73,6 +81,7 @@ function parseSizes(argv: string[]): Sizes {
     steadyS: int('steady-seconds', values['steady-seconds'], q ? 10 : 60),
     timeoutS: int('timeout-seconds', values['timeout-seconds'], 7200),
     cpuProfDir: values['cpu-prof'],
+    proxies: bool('hollow-proxies', values['hollow-proxies']),
   };
 }
 
@@ -252,7 +261,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
   try {
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
-    progress(`tsk server, ${s.nodes} hollow nodes, ${s.pods} pods, ${s.services} Services`);
+    progress(`tsk server, ${s.nodes} hollow nodes${s.proxies ? '' : ' without proxies'}, ${s.pods} pods, ${s.services} Services`);
     const server = startChild(
       [
         'server',
@@ -279,7 +288,18 @@ async function main(): Promise<void> {
 
     const hollowStart = Date.now();
     const hollow = startChild(
-      ['hollow-nodes', '--count', String(s.nodes), '--kubeconfig', config, '--server', `127.0.0.1:${grpcPort}`, '--data-dir', join(dir, 'hollow')],
+      [
+        'hollow-nodes',
+        '--count',
+        String(s.nodes),
+        '--kubeconfig',
+        config,
+        '--server',
+        `127.0.0.1:${grpcPort}`,
+        '--data-dir',
+        join(dir, 'hollow'),
+        `--proxy=${s.proxies}`,
+      ],
       s.cpuProfDir,
     );
     children.push(hollow.child);
@@ -311,7 +331,7 @@ async function main(): Promise<void> {
     const hollowRss = rssMb(hollow.child.pid);
 
     const verbs = [...new Set([...fillLat.keys(), ...steadyLat.keys()])].sort();
-    console.log(`\nScale: ${s.nodes} hollow nodes, ${s.pods} pods in RCs of ${REPLICAS_PER_RC}, ${s.services} Services\n`);
+    console.log(`\nScale: ${s.nodes} hollow nodes${s.proxies ? '' : ' (no proxies)'}, ${s.pods} pods in RCs of ${REPLICAS_PER_RC}, ${s.services} Services\n`);
     console.log('| verb | fill p50 ms | fill p99 ms | fill calls | steady p50 ms | steady p99 ms | steady calls |');
     console.log('| --- | --- | --- | --- | --- | --- | --- |');
     for (const v of verbs) {
@@ -361,6 +381,7 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         nodes: s.nodes,
+        hollow_proxies: s.proxies,
         pods: s.pods,
         services: s.services,
         pods_running: times.running.size,
