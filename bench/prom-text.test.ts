@@ -1,5 +1,5 @@
 import test from 'ava';
-import { bucketDelta, histogramQuantile, histogramsBy, parseSamples, sampleValue } from './prom-text';
+import { bucketDelta, counterDeltaBy, histogramQuantile, histogramsBy, parseSamples, sampleValue } from './prom-text';
 
 const text = `# HELP apiserver_request_duration_seconds x
 # TYPE apiserver_request_duration_seconds histogram
@@ -36,5 +36,21 @@ test('histogramsBy sums the other labels; histogramQuantile interpolates as Prom
     { le: 0.1, count: 6 },
     { le: 1, count: 14 },
     { le: Infinity, count: 20 },
+  ]);
+});
+
+test('counterDeltaBy sums the increase per label values, largest first', (t) => {
+  const before = parseSamples('apiserver_request_total{verb="GET",resource="pods",code="200"} 5\n');
+  const after = parseSamples(
+    [
+      'apiserver_request_total{verb="GET",resource="pods",code="200"} 7',
+      'apiserver_request_total{verb="GET",resource="pods",code="404"} 1',
+      'apiserver_request_total{verb="UPDATE",resource="pods",code="200"} 9',
+      'apiserver_request_total{verb="LIST",resource="nodes",code="200"} 0',
+    ].join('\n'),
+  );
+  t.deepEqual(counterDeltaBy(before, after, 'apiserver_request_total', ['verb', 'resource']), [
+    ['UPDATE pods', 9],
+    ['GET pods', 3],
   ]);
 });

@@ -79,3 +79,20 @@ export function sampleValue(samples: readonly Sample[], name: string, labels: Re
   const s = samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
   return s?.value ?? NaN;
 }
+
+/** The increase of counter `name` between two scrapes, summed per the values of `labels` (joined by " "), largest first. */
+export function counterDeltaBy(before: readonly Sample[], after: readonly Sample[], name: string, labels: readonly string[]): [string, number][] {
+  const sum = (samples: readonly Sample[]): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const s of samples) {
+      if (s.name !== name) continue;
+      const key = labels.map((l) => s.labels[l] ?? '').join(' ');
+      m.set(key, (m.get(key) ?? 0) + s.value);
+    }
+    return m;
+  };
+  const a = sum(before);
+  const out: [string, number][] = [];
+  for (const [key, v] of sum(after)) if (v - (a.get(key) ?? 0) > 0) out.push([key, v - (a.get(key) ?? 0)]);
+  return out.sort((x, y) => y[1] - x[1]);
+}

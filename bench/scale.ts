@@ -10,7 +10,11 @@
 //
 // Flags: --nodes N (5000) --pods P (150000) --services S (10000)
 // --steady-seconds T (60) --timeout-seconds T (7200) --quick (200 nodes,
-// 2,000 pods, 200 Services, 10 s of steady state).
+// 2,000 pods, 200 Services, 10 s of steady state) --cpu-prof DIR (the
+// server and the hollow nodes write V8 tick logs there: DIR/server.v8.log,
+// DIR/hollow-nodes.v8.log, for `node --prof-process`) --hollow-proxies
+// true|false (true: a proxy beside each hollow node; false measures the
+// control plane alone where the hollow process cannot run every proxy).
 // Output: a table, then as the LAST line one JSON object with every figure.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,7 +29,7 @@ import { freePort } from '../util/free-port';
 import { errorMessage } from '../util/errors';
 import { runPool } from './pool';
 import { cpuSeconds } from './proc-cpu';
-import { bucketDelta, histogramQuantile, histogramsBy, parseSamples, sampleValue, type Buckets } from './prom-text';
+import { bucketDelta, counterDeltaBy, histogramQuantile, histogramsBy, parseSamples, sampleValue, type Buckets } from './prom-text';
 
 const TSK = join(__dirname, '..', 'cmd', 'tsk.js');
 const REPLICAS_PER_RC = 30;
@@ -38,6 +42,8 @@ interface Sizes {
   services: number;
   steadyS: number;
   timeoutS: number;
+  cpuProfDir: string | undefined;
+  proxies: boolean;
 }
 
 function progress(msg: string): void {
@@ -54,6 +60,8 @@ function parseSizes(argv: string[]): Sizes {
       'steady-seconds': { type: 'string' },
       'timeout-seconds': { type: 'string', default: '7200' },
       quick: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
+      'hollow-proxies': { type: 'string', default: 'true' },
     },
   });
   const q = values.quick;
@@ -62,21 +70,29 @@ function parseSizes(argv: string[]): Sizes {
     if (!/^\d+$/.test(v)) throw new Error(`--${flag}: "${v}" must be a non-negative integer`);
     return Number(v);
   };
+  const bool = (flag: string, v: string): boolean => {
+    if (v !== 'true' && v !== 'false') throw new Error(`--${flag}: "${v}" must be true or false`);
+    return v === 'true';
+  };
   return {
     nodes: int('nodes', values.nodes, q ? 200 : 5000),
     pods: int('pods', values.pods, q ? 2000 : 150_000),
     services: int('services', values.services, q ? 200 : 10_000),
     steadyS: int('steady-seconds', values['steady-seconds'], q ? 10 : 60),
     timeoutS: int('timeout-seconds', values['timeout-seconds'], 7200),
+    cpuProfDir: values['cpu-prof'],
+    proxies: bool('hollow-proxies', values['hollow-proxies']),
   };
 }
 
 /** A child process whose output is kept; `until` resolves when a line matches. */
 function startChild(
   args: string[],
-  env: NodeJS.ProcessEnv = process.env,
+  cpuProfDir: string | undefined,
 ): { child: ChildProcess; out: () => string; until: (re: RegExp, timeoutMs: number) => Promise<void> } {
-  const child = spawn(process.execPath, ['--max-old-space-size=8192', TSK, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // V8's tick log (node --prof-process reads it), written as it goes: a child killed on stop still leaves it.
+  const prof = cpuProfDir !== undefined ? ['--prof', '--no-logfile-per-isolate', `--logfile=${join(cpuProfDir, `${args[0]}.v8.log`)}`] : [];
+  const child = spawn(process.execPath, ['--max-old-space-size=8192', ...prof, TSK, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -91,11 +107,11 @@ function startChild(
   return { child, out: () => out, until };
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
 }
@@ -237,7 +253,7 @@ async function main(): Promise<void> {
   const abort = new AbortController();
   const cleanup = async (): Promise<void> => {
     abort.abort();
-    for (const c of children.reverse()) await stopChild(c);
+    for (const c of children.reverse()) await stopChild(c, 20_000);
     await rm(dir, { recursive: true, force: true });
   };
   // Children and the temporary directory go also when the bench is interrupted.
@@ -245,21 +261,24 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
   try {
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
-    progress(`tsk server, ${s.nodes} hollow nodes, ${s.pods} pods, ${s.services} Services`);
-    const server = startChild([
-      'server',
-      '--data-dir',
-      join(dir, 'server'),
-      '--address',
-      `127.0.0.1:${grpcPort}`,
-      '--http-address',
-      `127.0.0.1:${httpPort}`,
-      '--write-config=false',
-      '--etcd-disable-snapshots',
-      // Room for the nodes' /24s (32,768 of them).
-      '--cluster-cidr',
-      '10.128.0.0/9',
-    ]);
+    progress(`tsk server, ${s.nodes} hollow nodes${s.proxies ? '' : ' without proxies'}, ${s.pods} pods, ${s.services} Services`);
+    const server = startChild(
+      [
+        'server',
+        '--data-dir',
+        join(dir, 'server'),
+        '--address',
+        `127.0.0.1:${grpcPort}`,
+        '--http-address',
+        `127.0.0.1:${httpPort}`,
+        '--write-config=false',
+        '--etcd-disable-snapshots',
+        // Room for the nodes' /24s (32,768 of them).
+        '--cluster-cidr',
+        '10.128.0.0/9',
+      ],
+      s.cpuProfDir,
+    );
     children.push(server.child);
     await server.until(/scheduler running/, 120_000);
     const config = join(dir, 'server', 'admin.conf');
@@ -268,17 +287,21 @@ async function main(): Promise<void> {
     const metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
 
     const hollowStart = Date.now();
-    const hollow = startChild([
-      'hollow-nodes',
-      '--count',
-      String(s.nodes),
-      '--kubeconfig',
-      config,
-      '--server',
-      `127.0.0.1:${grpcPort}`,
-      '--data-dir',
-      join(dir, 'hollow'),
-    ]);
+    const hollow = startChild(
+      [
+        'hollow-nodes',
+        '--count',
+        String(s.nodes),
+        '--kubeconfig',
+        config,
+        '--server',
+        `127.0.0.1:${grpcPort}`,
+        '--data-dir',
+        join(dir, 'hollow'),
+        `--proxy=${s.proxies}`,
+      ],
+      s.cpuProfDir,
+    );
     children.push(hollow.child);
     await hollow.until(/"rss_per_node_kib"/, s.timeoutS * 1000);
     const hollowReport = JSON.parse(/\{"nodes".*\}/.exec(hollow.out())?.[0] ?? '{}') as Record<string, number>;
@@ -308,7 +331,7 @@ async function main(): Promise<void> {
     const hollowRss = rssMb(hollow.child.pid);
 
     const verbs = [...new Set([...fillLat.keys(), ...steadyLat.keys()])].sort();
-    console.log(`\nScale: ${s.nodes} hollow nodes, ${s.pods} pods in RCs of ${REPLICAS_PER_RC}, ${s.services} Services\n`);
+    console.log(`\nScale: ${s.nodes} hollow nodes${s.proxies ? '' : ' (no proxies)'}, ${s.pods} pods in RCs of ${REPLICAS_PER_RC}, ${s.services} Services\n`);
     console.log('| verb | fill p50 ms | fill p99 ms | fill calls | steady p50 ms | steady p99 ms | steady calls |');
     console.log('| --- | --- | --- | --- | --- | --- | --- |');
     for (const v of verbs) {
@@ -340,6 +363,13 @@ async function main(): Promise<void> {
       [`full list of ${all.items?.length ?? 0} pods (ms)`, fmt(fullListMs, 0)],
     ];
     for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
+    // Who costs what: the calls of the fill by verb and resource, per pod.
+    console.log('');
+    console.log('| fill calls: verb resource | calls | per pod |');
+    console.log('| --- | --- | --- |');
+    for (const [k, n] of counterDeltaBy(m0, m1, 'apiserver_request_total', ['verb', 'resource']).slice(0, 15)) {
+      console.log(`| ${k} | ${n} | ${fmt(n / Math.max(1, s.pods), 2)} |`);
+    }
     const byVerb: Record<string, number> = {};
     for (const v of verbs) {
       const key = v.toLowerCase();
@@ -351,6 +381,7 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         nodes: s.nodes,
+        hollow_proxies: s.proxies,
         pods: s.pods,
         services: s.services,
         pods_running: times.running.size,

@@ -25,3 +25,21 @@ export function sameOwnerRef(a: OwnerReference | undefined, b: OwnerReference | 
   if (!a || !b) return a === b;
   return a.uid === b.uid && a.kind === b.kind && a.name === b.name && a.apiVersion === b.apiVersion && !!a.controller === !!b.controller;
 }
+
+/**
+ * Kubernetes' PodControllerUIDIndex (controller_utils.go): objects by their
+ * controller's uid, orphans by orphanIndexKey(namespace). A controller's
+ * sync looks at its own pods and the orphans it may adopt instead of every
+ * pod of the namespace.
+ */
+export const CONTROLLER_UID_INDEX = 'controllerUID';
+
+/** The index value of a namespace's objects without a controller (Kubernetes' OrphanPodIndexKeyForNamespace). */
+export function orphanIndexKey(namespace: string): string {
+  return `${namespace}/`;
+}
+
+export function controllerUidIndexFunc(obj: { metadata?: ObjectMeta | undefined }): string[] {
+  const ref = controllerOf(obj);
+  return [ref ? (ref.uid ?? '') : orphanIndexKey(obj.metadata?.namespace ?? '')];
+}

@@ -119,6 +119,7 @@ class Kubelet implements RunningKubelet {
   private readonly ownInformers: boolean;
   private readonly factory: SharedInformerFactory;
   private readonly informer: Informer<Pod>;
+  private readonly nodeInformer: Informer<Node>;
   /** Every Service, for the Service environment variables of containers. */
   private readonly services: Informer<Service>;
   private readonly recorder: ApiEventRecorder;
@@ -151,6 +152,8 @@ class Kubelet implements RunningKubelet {
       new SharedInformerFactory(o.clientset, { clock: this.clock, onError: (err, ctx) => this.log(`pod informer: ${ctx}: ${errorMessage(err)}`) });
     this.informer = this.factory.informerFor('Pod', {}, { fieldSelector: `spec.nodeName=${o.nodeName}` });
     this.services = this.factory.informerFor('Service');
+    // The kubelet's node lister: status posts start from it rather than a read of the Node.
+    this.nodeInformer = this.factory.informerFor('Node', {}, { fieldSelector: `metadata.name=${o.nodeName}` });
     this.recorder = new ApiEventRecorder(o.clientset.events, { component: 'kubelet', host: o.nodeName }, { clock: this.clock });
     this.probes = new ProbeManager({
       runtime: o.runtime,
@@ -220,6 +223,7 @@ class Kubelet implements RunningKubelet {
         this.node = node;
         this.onNode(node.spec?.podCIDR ?? '');
       },
+      cached: () => (this.nodeInformer.hasSynced() ? this.nodeInformer.store.get(o.nodeName) : undefined),
       onUpdated: () => this.metrics.nodeStatusUpdates.set(this.clock.now() / 1000),
       onReadyChange: (node, ready) => {
         const what = ready ? 'NodeReady' : 'NodeNotReady';

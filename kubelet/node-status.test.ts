@@ -110,6 +110,7 @@ class FakeNodes {
   conflicts = 0;
   statusWrites = 0;
   rv = 1;
+  gets = 0;
   async create(n: Node): Promise<Node> {
     const name = n.metadata?.name ?? '';
     if (this.nodes.has(name)) throw new AlreadyExistsError('Node', name);
@@ -118,6 +119,7 @@ class FakeNodes {
     return stored;
   }
   async get(name: string): Promise<Node> {
+    this.gets++;
     const n = this.nodes.get(name);
     if (!n) throw new NotFoundError('Node', name);
     return n;
@@ -246,6 +248,41 @@ test('with a report frequency an unchanged status is posted only when due; a cha
   await clock.advance(10_000);
   t.is(nodes.statusWrites, 3, 'unchanged, but a minute since the last post');
   await r.stop();
+});
+
+test("with the node informer's copy, posts read no Node; the last write wins over a lagging copy; a conflict reads again", async (t) => {
+  const nodes = new FakeNodes();
+  const clock = new FakeClock();
+  let informer: Node | undefined;
+  const cidrs: string[] = [];
+  const r = new NodeStatusReporter({
+    nodes: nodes as never,
+    machine,
+    config,
+    clock,
+    intervalMs: 10_000,
+    notReady: () => undefined,
+    onNode: (n) => cidrs.push(n.spec?.podCIDR ?? ''),
+    cached: () => informer,
+    log: () => undefined,
+  });
+  const registered = await r.register();
+  await r.update();
+  t.is(nodes.gets, 1, 'no informer copy yet: the Node is read');
+  // The informer lags: it still has the registered Node (an older resourceVersion than the write).
+  informer = { ...registered, spec: { podCIDR: '10.244.1.0/24' } };
+  await r.update();
+  t.is(nodes.gets, 1, "the last write is newer than the informer's copy: no read");
+  t.is(nodes.statusWrites, 2);
+  // The informer catches up with the node ipam controller's podCIDR.
+  informer = { ...nodes.nodes.get('worker-1')!, spec: { podCIDR: '10.244.1.0/24' } };
+  await r.update();
+  t.is(nodes.gets, 1);
+  t.is(cidrs[cidrs.length - 1], '10.244.1.0/24');
+  nodes.conflicts = 1;
+  await r.update();
+  t.is(nodes.gets, 2, 'a conflict is retried on a fresh read');
+  t.is(nodes.statusWrites, 4);
 });
 
 test('nodeStatusChanged ignores heartbeat times only', (t) => {

@@ -205,6 +205,14 @@ export interface NodeStatusReporterOptions {
   notReady: () => string | undefined;
   /** The node's podCIDR as the API has it (after every read). */
   onNode: (node: Node) => void;
+  /**
+   * The node informer's copy of this Node (the kubelet's node lister), or
+   * undefined when it has none: each post then starts from it (or from this
+   * reporter's last write when newer) instead of reading the API, as
+   * Kubernetes' kubelet reads its node from the API server's cache. Absent:
+   * every post reads the Node first.
+   */
+  cached?: () => Node | undefined;
   onUpdated?: () => void;
   /** The Ready condition changed (or was posted for the first time). */
   onReadyChange?: (node: Node, ready: boolean) => void;
@@ -218,6 +226,8 @@ export class NodeStatusReporter {
   private running: Promise<void> | undefined;
   /** When (clock ms) this reporter last posted; undefined before its first post. */
   private lastPostedMs: number | undefined;
+  /** What this reporter's last status write returned. */
+  private lastWritten: Node | undefined;
 
   constructor(private readonly o: NodeStatusReporterOptions) {}
 
@@ -259,12 +269,20 @@ export class NodeStatusReporter {
     }
   }
 
-  /** Posts the status now (get + updateStatus, retried on conflicts). */
+  /** The newest copy of the Node without a read: the informer's, or the last write's when newer. */
+  private known(): Node | undefined {
+    const cached = this.o.cached?.();
+    if (!cached) return undefined;
+    const rv = (n: Node | undefined): number => Number(n?.metadata?.resourceVersion || NaN);
+    return rv(this.lastWritten) > rv(cached) && this.lastWritten?.metadata?.uid === cached.metadata?.uid ? this.lastWritten : cached;
+  }
+
+  /** Posts the status now (from the cached Node, or get; then updateStatus, retried on conflicts after a get). */
   async update(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       let cur: Node;
       try {
-        cur = await this.o.nodes.get(this.o.config.nodeName);
+        cur = (attempt === 0 ? this.known() : undefined) ?? (await this.o.nodes.get(this.o.config.nodeName));
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
         // Deleted behind our back (tsctl delete node): register again, as the kubelet does.
@@ -282,6 +300,7 @@ export class NodeStatusReporter {
       if (!this.due(cur, status, nowMs)) return;
       try {
         const written = await this.o.nodes.updateStatus({ ...cur, status });
+        this.lastWritten = written;
         this.lastPostedMs = nowMs;
         this.o.onNode(written);
         this.o.onUpdated?.();

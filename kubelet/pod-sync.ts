@@ -43,6 +43,7 @@ import { podDnsConfig, type NodeDns } from './pod-dns';
 import { AllocationStore, type PodAllocation } from './allocation';
 import { AllocationManager } from './allocation-manager';
 import { containerResizes, podCgroupResize, withAllocation, type ResizeState } from './resize';
+import { WrittenStatuses } from './status-cache';
 
 /** Kubernetes' minimum grace period for a pod the API forgot (it was force-deleted). */
 const ORPHAN_GRACE_SECONDS = 2;
@@ -108,6 +109,7 @@ export class PodSyncer {
   private readonly firstSeen = new Map<string, number>();
   private readonly startReported = new Set<string>();
   private readonly allocations: AllocationManager;
+  private readonly written = new WrittenStatuses();
 
   constructor(private readonly deps: PodSyncDeps) {
     this.stopping.catch(() => undefined);
@@ -604,7 +606,11 @@ export class PodSyncer {
     }
   }
 
-  /** Writes the status when it differs from what the API has; a conflict is retried once on a fresh read. */
+  /**
+   * Writes the status when it differs from what the API has (the informer's
+   * copy, or this kubelet's last write when newer); a conflict is retried
+   * once on a fresh read.
+   */
   private async reportStatus(
     pod: Pod,
     state: PodRuntimeState,
@@ -627,18 +633,19 @@ export class PodSyncer {
         ...(extra.restartingAll ? { restartingAll: extra.restartingAll } : {}),
         ...(extra.resize ? { allocation: extra.resize.alloc, resize: extra.resize.resize } : {}),
       });
-    let status = compute(pod);
+    const base = this.written.latest(pod);
+    let status = compute(base);
     this.observeStart(pod, status.phase ?? '', status.containerStatuses?.every((s) => s.state?.running) ?? false);
-    if (!statusChanged(pod.status, status)) return;
+    if (!statusChanged(base.status, status)) return;
     try {
-      await this.deps.pods.updateStatus({ ...pod, status });
+      this.written.record(await this.deps.pods.updateStatus({ ...base, status }));
     } catch (err) {
       if (err instanceof NotFoundError) return;
       if (!(err instanceof ConflictError)) throw err;
       const fresh = await this.deps.pods.get(pod.metadata?.name ?? '', pod.metadata?.namespace);
       if (uidOf(fresh) !== uidOf(pod)) return;
       status = compute(fresh);
-      if (statusChanged(fresh.status, status)) await this.deps.pods.updateStatus({ ...fresh, status });
+      if (statusChanged(fresh.status, status)) this.written.record(await this.deps.pods.updateStatus({ ...fresh, status }));
     }
   }
 
@@ -696,6 +703,7 @@ export class PodSyncer {
   /** Drops in-memory state of a pod that is gone. */
   forget(uid: string): void {
     this.allocations.remove(uid);
+    this.written.forget(uid);
     this.firstSeen.delete(uid);
     this.startReported.delete(uid);
     this.crashBackoff.prune((k) => !k.startsWith(`${uid}/`));

@@ -110,6 +110,10 @@ class ClientStream implements WatchSink {
     return this.filter.matchesEntry(o);
   }
 
+  requiredValue(field: string): string | undefined {
+    return this.filter.requiredValue(field);
+  }
+
   /**
    * An ADDED event for each object of the initial state that matches, at the
    * pace the client reads (they are not counted against the queue bound);

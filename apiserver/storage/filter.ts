@@ -16,6 +16,8 @@ export interface ObjectFilter {
    * object is only decoded (by reading `obj`) when a selector needs it.
    */
   matchesEntry(entry: { readonly namespace: string; readonly obj: ApiObject }): boolean;
+  /** The value the field selector requires `field` to have (`field=value`), or undefined. */
+  requiredValue(field: string): string | undefined;
 }
 
 export function buildFilter(kind: KindName, namespace: string, labelSelector: string, fieldSelector: string): ObjectFilter {
@@ -49,5 +51,6 @@ export function buildFilter(kind: KindName, namespace: string, labelSelector: st
       if (fields && !fields.matches(obj as never)) return false;
       return true;
     },
+    requiredValue: (field) => fields?.requiresExactMatch(field),
   };
 }

@@ -224,3 +224,56 @@ test('without progress notifications a lagging cache sends a consistent read to 
   src.emit([put('a', 11)]);
   t.true(await cache.waitFresh(60_000), 'caught up through its own events');
 });
+
+/** A kubelet's watch (spec.nodeName=NODE) that counts how often the cache asks it. */
+class NodeSink extends RecordingSink {
+  asked = 0;
+  constructor(readonly node: string) {
+    super();
+  }
+  override matches(o: CachedObject): boolean {
+    this.asked++;
+    return (o.obj as Pod).spec?.nodeName === this.node;
+  }
+  requiredValue(field: string): string | undefined {
+    return field === 'spec.nodeName' ? this.node : undefined;
+  }
+}
+
+function boundPod(name: string, rev: number, nodeName: string): RawEvent {
+  const p: Pod = { metadata: { name, namespace: 'default' }, spec: { nodeName, containers: [{ name: 'c', image: 'busybox' }] } };
+  return { type: 'put', key: key(name), value: encodeForStorage('Pod', p as ApiObject), modRevision: rev };
+}
+
+test("pod watchers by spec.nodeName see only their node's pods, and are not asked about others", async (t) => {
+  const { source, cache } = await startCache();
+  const n1 = new NodeSink('node-1');
+  const n2 = new NodeSink('node-2');
+  const all = new RecordingSink();
+  cache.watch(10, n1);
+  cache.watch(10, n2);
+  cache.watch(10, all);
+  t.is(cache.watcherCount, 3);
+  source.emit([boundPod('p', 11, ''), boundPod('p', 12, 'node-1'), boundPod('q', 13, 'node-1')]);
+  // Moved from node-1 to node-2 (no real pod does, but an index must follow the old value too).
+  source.emit([boundPod('p', 14, 'node-2'), del('q', 15)]);
+  t.deepEqual(
+    n1.events.map((e) => `${e.type} ${e.name} ${e.rv}`),
+    ['ADDED p 12', 'ADDED q 13', 'DELETED p 14', 'DELETED q 15'],
+  );
+  t.deepEqual(
+    n2.events.map((e) => `${e.type} ${e.name} ${e.rv}`),
+    ['ADDED p 14'],
+  );
+  t.is(all.events.length, 5);
+  // node-2 was asked only about the event that involved it (twice: new and old state).
+  t.is(n2.asked, 2);
+  // A watch restarted from an older revision replays from the ring only what involves its node.
+  const again = new NodeSink('node-2');
+  cache.watch(10, again);
+  t.deepEqual(
+    again.events.map((e) => `${e.type} ${e.name} ${e.rv}`),
+    ['ADDED p 14'],
+  );
+  t.is(again.asked, 2);
+});

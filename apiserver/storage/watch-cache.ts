@@ -7,11 +7,13 @@
 // Objects in the cache are shared and must never be mutated by readers.
 
 import { ExpiredError, type ApiError } from '../../api/errors';
+import { fieldValue } from '../../api/fields';
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
 import type { KeyValue } from './etcd-store';
 import { decodeStored, encodeForClient, encodeForStorage, withoutResourceVersion, withResourceVersion } from './objects';
 import { kindPrefix } from './keys';
 import { encodeWatchEvent, type WatchEventType } from './wire';
+import { TRIGGER_FIELDS, WatcherSet } from './watcher-set';
 
 /** One change as etcd reports it. */
 export interface RawEvent {
@@ -129,6 +131,15 @@ export class CachedObject {
     return b;
   }
 
+  /**
+   * Drops the encoded watch events once every watcher has its copy: kept,
+   * they would double the memory of every object the cache holds. A later
+   * replay (a watch from an older revision) encodes them again.
+   */
+  releaseEvents(): void {
+    this.events = undefined;
+  }
+
   /** The same content stamped with another resourceVersion (a deletion's). */
   atRevision(revision: number): CachedObject {
     if (this.stored && !this.decoded) return CachedObject.fromStored(this.kind, this.key, this.stored, revision);
@@ -139,6 +150,8 @@ export class CachedObject {
 
 export class CacheEvent {
   private deleted: CachedObject | undefined;
+  /** The trigger field's old and new values (WatchCache.triggersOf), once computed. */
+  triggers: readonly string[] | undefined;
   constructor(
     readonly type: 'ADDED' | 'MODIFIED' | 'DELETED',
     readonly revision: number,
@@ -163,6 +176,12 @@ export interface WatchSink {
   /** Takes one event; false when the sink cannot keep up (it is then dropped and closed). */
   deliver(type: WatchEventType, obj: CachedObject): boolean;
   close(err: ApiError): void;
+  /**
+   * The value `field` must have for an object to match (a field selector's
+   * `field=value`), or undefined: the cache then offers the watcher only
+   * the events of objects with that value, before or after the change.
+   */
+  requiredValue?(field: string): string | undefined;
 }
 
 /**
@@ -192,6 +211,8 @@ export class TooOldError extends Error {
 interface Registered {
   readonly sink: WatchSink;
   readonly after: number;
+  /** The trigger field's value the sink requires, if any (its WatcherSet key). */
+  readonly indexValue: string | undefined;
 }
 
 export interface WatchCacheOptions {
@@ -225,7 +246,9 @@ export class WatchCache {
   private readonly ring: (CacheEvent | undefined)[];
   private ringStart = 0;
   private ringCount = 0;
-  private readonly watchers = new Set<Registered>();
+  private readonly watchers = new WatcherSet<Registered>();
+  /** The field watchers are indexed by (TRIGGER_FIELDS), if any. */
+  private readonly triggerField: string | undefined;
   private state = CacheState.Starting;
   private handle: WatchHandle | undefined;
   private lastRevision = 0;
@@ -247,6 +270,7 @@ export class WatchCache {
     private readonly opts: WatchCacheOptions = {},
   ) {
     this.capacity = opts.capacity ?? 10_000;
+    this.triggerField = TRIGGER_FIELDS[kind];
     this.ring = new Array<CacheEvent | undefined>(this.capacity);
     this.readyPromise = this.load();
   }
@@ -291,13 +315,16 @@ export class WatchCache {
   watch(after: number, sink: WatchSink): { stop(): void } {
     if (this.state !== CacheState.Ready) throw new TooOldError(after, this.coveredFrom);
     if (after < this.coveredFrom) throw new TooOldError(after, this.coveredFrom);
-    const reg: Registered = { sink, after };
+    const indexValue = this.triggerField !== undefined ? sink.requiredValue?.(this.triggerField) : undefined;
+    const reg: Registered = { sink, after, indexValue };
     for (let i = this.firstIndexAfter(after); i < this.ringCount; i++) {
       const ev = this.ring[(this.ringStart + i) % this.capacity]!;
+      // Watches restarted together (a client's connection reset) each replay the ring: the index spares the selector checks.
+      if (indexValue !== undefined && !this.triggersOf(ev).includes(indexValue)) continue;
       if (!this.deliverTo(reg, ev)) return { stop: () => undefined };
     }
-    this.watchers.add(reg);
-    return { stop: () => this.watchers.delete(reg) };
+    this.watchers.add(reg, indexValue);
+    return { stop: () => this.watchers.delete(reg, indexValue) };
   }
 
   /**
@@ -435,8 +462,8 @@ export class WatchCache {
   }
 
   private closeAll(err: ApiError): void {
-    const all = [...this.watchers];
-    this.watchers.clear();
+    const all = this.watchers.all();
+    for (const w of all) this.watchers.delete(w, w.indexValue);
     for (const w of all) w.sink.close(err);
   }
 
@@ -467,9 +494,11 @@ export class WatchCache {
       }
       this.lastRevision = raw.modRevision;
       this.push(ev);
-      for (const w of this.watchers) {
-        if (ev.revision > w.after && !this.deliverTo(w, ev)) this.watchers.delete(w);
+      for (const w of this.watchers.candidates(this.watchers.hasIndexed ? this.triggersOf(ev) : undefined)) {
+        if (ev.revision > w.after && !this.deliverTo(w, ev)) this.watchers.delete(w, w.indexValue);
       }
+      // The store keeps the object; the encoded events (and a deletion's copy, in the ring only) need not stay.
+      ev.object?.releaseEvents();
     }
     if (sizeChanged) this.opts.onSizeChange?.(this.store.size);
     this.resolveFresh();
@@ -490,6 +519,21 @@ export class WatchCache {
     const ready = this.freshWaiters.filter((w) => w.target <= this.lastRevision);
     this.freshWaiters = this.freshWaiters.filter((w) => w.target > this.lastRevision);
     for (const w of ready) w.resolve(true);
+  }
+
+  /** The trigger field's old and new values of the event's object, computed once per event. */
+  private triggersOf(ev: CacheEvent): readonly string[] {
+    if (ev.triggers) return ev.triggers;
+    const field = this.triggerField;
+    const values: string[] = [];
+    if (field !== undefined) {
+      for (const o of [ev.object, ev.prev]) {
+        const v = o !== undefined ? fieldValue(this.kind, o.obj as never, field) : undefined;
+        if (v !== undefined) values.push(v);
+      }
+    }
+    ev.triggers = values;
+    return values;
   }
 
   /** False when the sink refused (too slow); it has then been closed. */

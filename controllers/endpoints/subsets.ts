@@ -53,10 +53,25 @@ export function hasSelector(service: Service): boolean {
   return Object.keys(service.spec?.selector ?? {}).length > 0;
 }
 
+/**
+ * The parsed selector of each Service object, built once: every pod event
+ * checks every Service of its namespace (cached objects are never mutated).
+ */
+const selectors = new WeakMap<Service, ReturnType<typeof selectorFromSet>>();
+
+function selectorOf(service: Service): ReturnType<typeof selectorFromSet> {
+  let s = selectors.get(service);
+  if (!s) {
+    s = selectorFromSet(service.spec?.selector);
+    selectors.set(service, s);
+  }
+  return s;
+}
+
 /** The pods of `pods` that the service's selector selects (same namespace). */
 export function selectedPods(service: Service, pods: readonly Pod[]): Pod[] {
   if (!hasSelector(service)) return [];
-  const selector = selectorFromSet(service.spec?.selector);
+  const selector = selectorOf(service);
   const ns = service.metadata?.namespace ?? '';
   return pods.filter((p) => (p.metadata?.namespace ?? '') === ns && selector.matches(p.metadata?.labels));
 }

@@ -84,6 +84,8 @@ export class NodeLifecycleController implements Controller {
   /** First sighting of NoExecute taints without timeAdded, by node, key, value. */
   private readonly taintSeen = new Map<string, number>();
   private fullDisruption = false;
+  /** A node last seen Ready (anyReady's first guess). */
+  private readyHint: string | undefined;
   private readonly evictions: Counter | undefined;
   private ticker: Ticker | undefined;
 
@@ -191,10 +193,7 @@ export class NodeLifecycleController implements Controller {
    * gives every node a fresh grace period.
    */
   private updateDisruption(fresh?: Node): void {
-    // The node just written counts as written: the cache may not have it yet.
-    const name = fresh?.metadata?.name;
-    const nodes = this.deps.nodes.list().map((n) => (fresh && n.metadata?.name === name ? fresh : n));
-    const all = nodes.length > 0 && nodes.every((n) => readyStatus(n) !== 'True');
+    const all = this.deps.nodes.size > 0 && !this.anyReady(fresh);
     if (all === this.fullDisruption) return;
     this.fullDisruption = all;
     if (all) this.deps.log(`${this.name}: every node is not Ready: entering full disruption mode (no evictions)`);
@@ -204,6 +203,28 @@ export class NodeLifecycleController implements Controller {
       for (const h of this.health.values()) h.probeMs = now;
     }
     for (const key of this.deps.nodes.listKeys()) this.queue.add(key);
+  }
+
+  /**
+   * Whether some cached node is Ready (`fresh`, just written, counts as
+   * written: the cache may not have it yet). Each sync asks: a Ready node
+   * found once is checked first next time, so the answer costs one lookup
+   * instead of a walk over every node (every node's sync walking every node
+   * was quadratic in the node count).
+   */
+  private anyReady(fresh?: Node): boolean {
+    const name = fresh?.metadata?.name;
+    const ready = (n: Node): boolean => readyStatus(fresh && n.metadata?.name === name ? fresh : n) === 'True';
+    const hint = this.readyHint !== undefined ? this.deps.nodes.get(this.readyHint) : undefined;
+    if (hint && ready(hint)) return true;
+    for (const n of this.deps.nodes.list()) {
+      if (ready(n)) {
+        this.readyHint = n.metadata?.name;
+        return true;
+      }
+    }
+    this.readyHint = undefined;
+    return false;
   }
 
   private async updateTaints(node: Node, now: number): Promise<Node> {

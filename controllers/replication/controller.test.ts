@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError } from '../../api/errors';
 import type { Pod, ReplicationController } from '../../api/gen/tsk/v1/core';
 import type { OwnerReference } from '../../api/gen/tsk/v1/meta';
 import { FakeClock, NAMESPACE_INDEX, Store, WorkQueue, namespaceIndexFunc, objectKey, type EventRecorder } from '../../client';
+import { CONTROLLER_UID_INDEX, controllerUidIndexFunc } from '../ownerrefs';
 import { ReplicationManager } from './controller';
 import { EXPECTATIONS_TIMEOUT_MS } from './expectations';
 import type { PodControl } from './pod-control';
@@ -122,7 +123,7 @@ class Events implements EventRecorder {
 function setup(theRc: ReplicationController, pods: Pod[] = []) {
   const clock = new FakeClock(Date.parse('2026-01-01T01:00:00Z'));
   const rcs = new Store<ReplicationController>({ [NAMESPACE_INDEX]: namespaceIndexFunc });
-  const podStore = new Store<Pod>({ [NAMESPACE_INDEX]: namespaceIndexFunc });
+  const podStore = new Store<Pod>({ [NAMESPACE_INDEX]: namespaceIndexFunc, [CONTROLLER_UID_INDEX]: controllerUidIndexFunc });
   rcs.upsert(theRc);
   for (const p of pods) podStore.upsert(p);
   const control = new FakeControl(podStore, rcs);

@@ -13,7 +13,7 @@ import { selectorFromSet } from '../../api/labels';
 import { NAMESPACE_INDEX, objectKey, referenceTo, runWorker, splitKey, type Clock, type EventRecorder, type Lister, type WorkQueue } from '../../client';
 import { errorMessage } from '../../util/errors';
 import type { Controller, ControllerFactory } from '../controller';
-import { controllerOf, newControllerRef, sameOwnerRef } from '../ownerrefs';
+import { CONTROLLER_UID_INDEX, controllerOf, controllerUidIndexFunc, newControllerRef, orphanIndexKey, sameOwnerRef } from '../ownerrefs';
 import { newControllerQueue } from '../queue';
 import { RC_KIND, claimPods } from './claim';
 import { Expectations } from './expectations';
@@ -31,7 +31,7 @@ export const COMPONENT = 'replication-controller';
 
 export interface ReplicationDeps {
   readonly rcs: Lister<ReplicationController>;
-  /** Pods, with the "namespace" index. */
+  /** Pods, with the CONTROLLER_UID_INDEX index. */
   readonly pods: Lister<Pod>;
   readonly podControl: PodControl;
   readonly recorder: EventRecorder;
@@ -190,7 +190,12 @@ export class ReplicationManager implements Controller {
     // Events normally meet the expectations first; if they never come, look again when they expire.
     if (!needsSync) this.deps.queue.addAfter(key, this.expectations.expiresInMs(key));
     const { namespace } = splitKey(key);
-    const active = this.deps.pods.byIndex(NAMESPACE_INDEX, namespace).filter(isActive);
+    // Its own pods and the namespace's orphans: those claimPods can take or release.
+    const candidates = [
+      ...this.deps.pods.byIndex(CONTROLLER_UID_INDEX, rc.metadata?.uid ?? ''),
+      ...this.deps.pods.byIndex(CONTROLLER_UID_INDEX, orphanIndexKey(namespace)),
+    ];
+    const active = candidates.filter(isActive);
     const claim = await claimPods(rc, selector, active, this.deps.podControl);
     if (claim.errors.length > 0) throw new Error(`replicationcontroller ${key}: ${claim.errors.map(errorMessage).join('; ')}`);
     let manageError: unknown;
@@ -300,7 +305,7 @@ export class ReplicationManager implements Controller {
 /** The manager's factory: the RC and pod informers, the API pod control, events as "replication-controller". */
 export const newReplicationController: ControllerFactory = (ctx) => {
   const rcInformer = ctx.informers.informerFor('ReplicationController');
-  const podInformer = ctx.informers.informerFor('Pod');
+  const podInformer = ctx.informers.informerFor('Pod', { [CONTROLLER_UID_INDEX]: controllerUidIndexFunc });
   const manager = new ReplicationManager({
     rcs: rcInformer.store,
     pods: podInformer.store,
