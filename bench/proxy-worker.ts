@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { SharedInformerFactory } from '../client';
-import { ExecIptables, ExecNftables, startProxy, type Iptables, type Nftables, type ProxyMode } from '../proxy';
+import { ExecIptables, ExecNftables, nftCommand, startProxy, type Iptables, type Nftables, type ProxyMode } from '../proxy';
 import { BenchSource, benchEndpoints, benchService } from './proxy-source';
 
 export interface WorkerResult {
@@ -91,7 +91,7 @@ class TimedNftables implements Nftables {
  */
 function resetTables(): void {
   execFileSync('iptables-restore', ['-w', '5'], { input: '*filter\nCOMMIT\n*nat\nCOMMIT\n' });
-  execFileSync('nft', ['-f', '-'], { input: 'add table ip tsk-proxy\ndelete table ip tsk-proxy\n' });
+  execFileSync(nftCommand(), ['-f', '-'], { input: 'add table ip tsk-proxy\ndelete table ip tsk-proxy\n' });
 }
 
 function fill(source: BenchSource, services: number, endpoints: number): void {

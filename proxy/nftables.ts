@@ -4,6 +4,16 @@
 // tests and hollow nodes can stand in for the kernel.
 
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/**
+ * The nftables tool by absolute path: a bare "nft" on a PATH that includes
+ * node_modules/.bin (npm scripts, npx) is @vercel/nft's file tracer, which
+ * accepts `-f -` and exits 0 having written nothing.
+ */
+export function nftCommand(): string {
+  return ['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'].find((p) => existsSync(p)) ?? 'nft';
+}
 
 export interface Nftables {
   /** Applies `input` as one transaction (nft -f -); rejects with nft's message and the line it names. */
@@ -13,7 +23,7 @@ export interface Nftables {
 }
 
 export interface ExecNftablesOptions {
-  /** Default "nft". */
+  /** Default nftCommand(). */
   readonly command?: string;
   /** Longest a call may take before it is killed; default 2 minutes. */
   readonly timeoutMs?: number;
@@ -25,7 +35,7 @@ export class ExecNftables implements Nftables {
   private readonly timeoutMs: number;
 
   constructor(options: ExecNftablesOptions = {}) {
-    this.command = options.command ?? 'nft';
+    this.command = options.command ?? nftCommand();
     this.timeoutMs = options.timeoutMs ?? 120_000;
   }
 
