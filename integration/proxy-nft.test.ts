@@ -3,13 +3,13 @@
 // linked to the host): cluster IPs and NodePorts answer from every endpoint,
 // from the node and from a pod (itself included: hairpin), ClientIP affinity
 // holds, a service without endpoints is refused at once, endpoint changes
-// are followed; switching from iptables mode to nftables mode and back
+// are followed (a UDP flow too: its stale conntrack entry is deleted); switching from iptables mode to nftables mode and back
 // leaves no rule of the other mode; --cleanup removes both. The host's
 // iptables and nftables are only read, before and after.
 
 import test from 'ava';
 import { join } from 'node:path';
-import type { Service } from '../api/gen/tsk/v1/core';
+import type { Endpoints, Service } from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client/clientset';
 import { nftCommand } from '../proxy';
 import { startTestApiServer } from './support/apiserver';
@@ -40,6 +40,12 @@ test('nftables mode: cluster IPs and NodePorts balance over every endpoint, hair
   const web = await svc('web', { type: 'NodePort', ports: [{ port: 80, protocol: 'TCP', targetPort: { intVal: 8080 } }] });
   const sticky = await svc('sticky', { sessionAffinity: 'ClientIP', ports: [{ port: 80, protocol: 'TCP', targetPort: { intVal: 8080 } }] });
   const empty = await svc('empty', { type: 'NodePort', ports: [{ port: 80, protocol: 'TCP' }] });
+  const dns = await svc('dns', { ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: { intVal: 5353 } }] });
+  const dnsEndpoints = (ip: string): Endpoints => ({
+    metadata: { namespace: 'default', name: 'dns' },
+    subsets: [{ addresses: [{ ip }], ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] }],
+  });
+  await cs.endpoints.create(dnsEndpoints(POD_IPS[0] ?? ''));
   await cs.endpoints.create(endpoints('web', POD_IPS));
   await cs.endpoints.create(endpoints('sticky', POD_IPS));
   const webIP = web.spec?.clusterIP ?? '';
@@ -101,6 +107,14 @@ test('nftables mode: cluster IPs and NodePorts balance over every endpoint, hair
   await eventually(async () => !(await bodies(cluster, cluster.node, `${webIP}:80`, 15)).has('pod-3'), 30_000, 'web to stop sending to pod 3');
   const two = await bodies(cluster, cluster.node, `${webIP}:80`, 30);
   t.deepEqual([...two.keys()].sort(), ['pod-1', 'pod-2'], JSON.stringify([...two]));
+
+  // UDP: a flow (same client port) moves to the new endpoint once the old one is removed, though the
+  // old pod still answers: the proxy deleted the conntrack entry that kept sending it there.
+  const dnsIP = dns.spec?.clusterIP ?? '';
+  t.is(await cluster.udp(dnsIP, 53, 40_000), 'pod-1');
+  const dnsNow = await cs.endpoints.get('dns', 'default');
+  await cs.endpoints.update({ ...dnsEndpoints(POD_IPS[1] ?? ''), metadata: dnsNow.metadata });
+  await eventually(async () => (await cluster.udp(dnsIP, 53, 40_000)) === 'pod-2', 15_000, 'the UDP flow to move to pod 2');
 
   // Endpoints for the empty service: it answers; a deleted service's chains and sets go.
   await cs.endpoints.create(endpoints('empty', [POD_IPS[2] ?? '']));
