@@ -136,7 +136,8 @@ function newBackend(opts: ProxyOptions, nodeIPs: readonly string[], log: (line: 
     try {
       await remove();
     } catch (err) {
-      log(`proxy: could not remove the ${what} mode's rules: ${errorMessage(err)}`);
+      // Its tool not installed: that mode never ran here.
+      if (!/ENOENT/.test(errorMessage(err))) log(`proxy: could not remove the ${what} mode's rules: ${errorMessage(err)}`);
     }
   };
   if (opts.mode === 'nftables') {
