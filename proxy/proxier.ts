@@ -19,7 +19,7 @@ import type { Registry } from 'prom-client';
 import type { Endpoints, Node, Service } from '../api/gen/tsk/v1/core';
 import { type Clientset, type Clock, type Informer, realClock, type SharedInformerFactory } from '../client';
 import { ConntrackMissingError, ExecConntrack, staleUdpFlowFilters, type Conntrack } from './conntrack';
-import type { ProxyBackend, ProxyMode, SyncWrite } from './backend';
+import type { ProxyBackend, ProxyMode } from './backend';
 import { cleanupIptables, cleanupNftables } from './cleanup';
 import { ExecIptables, type Iptables } from './iptables';
 import { IptablesBackend } from './iptables-backend';
@@ -54,8 +54,6 @@ export interface ProxyOptions {
    * iptables nor nftables is injected (a fake has no other mode to clean).
    */
   readonly cleanupOtherMode?: boolean;
-  /** Called after each successful write with what it wrote (the bench times it). */
-  readonly onWrite?: (write: SyncWrite) => void;
   /** Clears stale UDP flows; default: the conntrack tool. */
   readonly conntrack?: Conntrack;
   /** The pods' range; traffic to a cluster IP from outside it is masqueraded. */
@@ -249,15 +247,13 @@ class Proxier {
     const triggers = new Map(this.pendingTriggers);
     const ports = this.portCache.build(this.services.store.list(), (key) => this.endpoints.store.get(key));
     const full = !this.backend.synced || start - this.lastFullSync >= this.syncPeriodMs;
-    let write: SyncWrite;
     try {
-      write = await this.backend.sync(ports, full);
+      await this.backend.sync(ports, full);
     } catch (err) {
       this.metrics.restoreFailures.inc();
       this.backend.reset();
       throw err;
     }
-    this.opts.onWrite?.(write);
     if (full) this.lastFullSync = start;
     await this.clearStaleUdpFlows(ports);
     const end = this.clock.now();
