@@ -7,19 +7,23 @@
 // exact text the proxier wrote, the same way (iptables-restore -w --noflush,
 // proxy/iptables.ts) into the same state. Prints one JSON line (WorkerResult).
 //
-// Usage: node proxy-worker.js SERVICES ENDPOINTS REPEATS CHANGES
+// In nftables mode the same, with `nft -f` of the exact text as the floor
+// and the proxy's table deleted between runs.
+//
+// Usage: node proxy-worker.js SERVICES ENDPOINTS REPEATS CHANGES [iptables|nftables]
 
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { SharedInformerFactory } from '../client';
-import { ExecIptables, startProxy, type Iptables } from '../proxy';
+import { ExecIptables, ExecNftables, nftCommand, startProxy, type Iptables, type Nftables, type ProxyMode } from '../proxy';
 import { BenchSource, benchEndpoints, benchService } from './proxy-source';
 
 export interface WorkerResult {
+  readonly mode: ProxyMode;
   readonly services: number;
   readonly endpoints: number;
-  /** ms, one per repetition: startProxy() to the end of its first iptables-restore. */
+  /** ms, one per repetition: startProxy() to the end of its first iptables-restore (nft -f). */
   readonly full_sync_ms: number[];
   /** ms, one per repetition: iptables-restore of the first sync's text into empty tables. */
   readonly restore_floor_ms: number[];
@@ -34,10 +38,27 @@ export interface WorkerResult {
   readonly one_change_lines: number[];
 }
 
-/** The real iptables, remembering when each restore ended and what it wrote. */
+/** Remembers when each write ended and what it wrote. */
+class WriteClock {
+  private waiters: ((r: { input: string; at: number }) => void)[] = [];
+
+  wrote(input: string): void {
+    const at = performance.now();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w({ input, at });
+  }
+
+  /** The next write to complete. */
+  next(): Promise<{ input: string; at: number }> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+/** The real iptables, telling the clock when each restore ended. */
 class TimedIptables implements Iptables {
   private readonly real = new ExecIptables();
-  private waiters: ((r: { input: string; at: number }) => void)[] = [];
+  constructor(private readonly clock: WriteClock) {}
 
   save(): Promise<string> {
     return this.real.save();
@@ -45,21 +66,32 @@ class TimedIptables implements Iptables {
 
   async restore(input: string): Promise<void> {
     await this.real.restore(input);
-    const at = performance.now();
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w({ input, at });
-  }
-
-  /** The next restore to complete. */
-  nextRestore(): Promise<{ input: string; at: number }> {
-    return new Promise((resolve) => this.waiters.push(resolve));
+    this.clock.wrote(input);
   }
 }
 
-/** Empties the namespace's filter and nat tables (iptables-restore without --noflush flushes and deletes every chain). */
+/** The real nft, telling the clock when each transaction ended. */
+class TimedNftables implements Nftables {
+  private readonly real = new ExecNftables();
+  constructor(private readonly clock: WriteClock) {}
+
+  list(): Promise<string> {
+    return this.real.list();
+  }
+
+  async run(input: string): Promise<void> {
+    await this.real.run(input);
+    this.clock.wrote(input);
+  }
+}
+
+/**
+ * Empties the namespace's filter and nat tables (iptables-restore without
+ * --noflush flushes and deletes every chain) and removes the nftables mode's table.
+ */
 function resetTables(): void {
   execFileSync('iptables-restore', ['-w', '5'], { input: '*filter\nCOMMIT\n*nat\nCOMMIT\n' });
+  execFileSync(nftCommand(), ['-f', '-'], { input: 'add table ip tsk-proxy\ndelete table ip tsk-proxy\n' });
 }
 
 function fill(source: BenchSource, services: number, endpoints: number): void {
@@ -86,9 +118,11 @@ function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-async function timedRestore(input: string): Promise<number> {
+/** The floor: the same text written the same way (iptables-restore -w --noflush, or nft -f). */
+async function timedRestore(mode: ProxyMode, input: string): Promise<number> {
   const t0 = performance.now();
-  await new ExecIptables().restore(input);
+  if (mode === 'nftables') await new ExecNftables().run(input);
+  else await new ExecIptables().restore(input);
   return performance.now() - t0;
 }
 
@@ -96,8 +130,9 @@ function progress(msg: string): void {
   process.stderr.write(`bench:proxy: ${msg}\n`);
 }
 
-async function measure(services: number, endpoints: number, repeats: number, changes: number): Promise<WorkerResult> {
+async function measure(mode: ProxyMode, services: number, endpoints: number, repeats: number, changes: number): Promise<WorkerResult> {
   const result = {
+    mode,
     services,
     endpoints,
     full_sync_ms: [] as number[],
@@ -112,9 +147,9 @@ async function measure(services: number, endpoints: number, repeats: number, cha
     resetTables();
     const source = new BenchSource();
     fill(source, services, endpoints);
-    const iptables = new TimedIptables();
+    const clock = new WriteClock();
     const informers = new SharedInformerFactory(source.clientset());
-    const first = iptables.nextRestore();
+    const first = clock.next();
     const t0 = performance.now();
     const proxy = await startProxy({
       clientset: source.clientset(),
@@ -122,7 +157,9 @@ async function measure(services: number, endpoints: number, repeats: number, cha
       nodeName: 'bench',
       nodeIPs: ['10.250.0.1'],
       clusterCIDR: '10.128.0.0/10',
-      iptables,
+      mode,
+      iptables: new TimedIptables(clock),
+      nftables: new TimedNftables(clock),
       // No rate limit: the figure is the sync itself, not the wait kube-proxy's --iptables-min-sync-period adds.
       minSyncPeriodMs: 0,
       // No periodic resync inside the measured window.
@@ -134,8 +171,8 @@ async function measure(services: number, endpoints: number, repeats: number, cha
       const full = await first;
       result.full_sync_ms.push(full.at - t0);
       result.restore_lines = countLines(full.input, '');
-      result.rules = countLines(full.input, '-A ');
-      progress(`${services} services: full sync ${(full.at - t0).toFixed(0)} ms`);
+      result.rules = countLines(full.input, mode === 'nftables' ? 'add rule ' : '-A ');
+      progress(`${mode}, ${services} services: full sync ${(full.at - t0).toFixed(0)} ms`);
       // One endpoint added to one service at a time, spread over the services.
       const counts = new Map<number, number>();
       for (let c = 0; c < changes; c++) {
@@ -144,18 +181,18 @@ async function measure(services: number, endpoints: number, repeats: number, cha
         counts.set(svc, count);
         // The proxy at rest when the change comes: the garbage of the set-up (and of the last change) collected first.
         collectGarbage();
-        const next = iptables.nextRestore();
+        const next = clock.next();
         const t1 = performance.now();
         // The added pod's address is outside every other service's (numbers past services * endpoints).
         source.endpoints.upsert(benchEndpoints(svc, svc * endpoints, endpoints, services * endpoints + c, count - endpoints));
         const change = await next;
         result.one_change_ms.push(change.at - t1);
         result.one_change_lines.push(countLines(change.input, ''));
-        result.one_change_floor_ms.push(await timedRestore(change.input));
+        result.one_change_floor_ms.push(await timedRestore(mode, change.input));
       }
       await proxy.stop();
       resetTables();
-      result.restore_floor_ms.push(await timedRestore(full.input));
+      result.restore_floor_ms.push(await timedRestore(mode, full.input));
     } finally {
       await proxy.stop();
     }
@@ -165,14 +202,15 @@ async function measure(services: number, endpoints: number, repeats: number, cha
 }
 
 async function main(): Promise<void> {
-  const [services, endpoints, repeats, changes] = process.argv.slice(2).map(Number);
-  if (!services || !endpoints || !repeats || changes === undefined || Number.isNaN(changes)) {
-    throw new Error('usage: proxy-worker.js SERVICES ENDPOINTS REPEATS CHANGES');
+  const [services, endpoints, repeats, changes] = process.argv.slice(2, 6).map(Number);
+  const mode = process.argv[6] ?? 'iptables';
+  if (!services || !endpoints || !repeats || changes === undefined || Number.isNaN(changes) || (mode !== 'iptables' && mode !== 'nftables')) {
+    throw new Error('usage: proxy-worker.js SERVICES ENDPOINTS REPEATS CHANGES [iptables|nftables]');
   }
   // The proxier's timers are unref'd (in the agent its API connection keeps the process up): hold it up meanwhile.
   const keepAlive = setInterval(() => undefined, 60_000);
   try {
-    console.log(JSON.stringify(await measure(services, endpoints, repeats, changes)));
+    console.log(JSON.stringify(await measure(mode, services, endpoints, repeats, changes)));
   } finally {
     clearInterval(keepAlive);
   }

@@ -6,6 +6,11 @@
 // iptables-restore of the exact text the proxier produced, run the same way
 // into the same state, in the same run.
 //
+// Both proxy modes are measured in the same run (--modes, default
+// iptables,nftables): the nftables mode's floor is `nft -f` of the exact text
+// it wrote. The JSON keys without prefix are the iptables mode's (the
+// default mode); the nftables mode's carry "nft_".
+//
 // Everything happens in a network namespace this bench creates and removes
 // (also on failure and Ctrl-C), never the host's: the measuring process
 // (bench/proxy-worker.ts) runs in it through nsenter.
@@ -24,6 +29,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { ProxyMode } from '../proxy';
 import type { WorkerResult } from './proxy-worker';
 
 const exec = promisify(execFile);
@@ -34,23 +40,42 @@ export interface BenchFlags {
   readonly endpoints: number;
   readonly repeats: number;
   readonly changes: number;
+  /** The proxy modes measured, in order. */
+  readonly modes: readonly ProxyMode[];
 }
 
-const FLAG_NAMES: Record<string, keyof BenchFlags> = {
+type NumberFlag = 'services' | 'endpoints' | 'repeats' | 'changes';
+
+const FLAG_NAMES: Record<string, NumberFlag> = {
   '--services': 'services',
   '--endpoints': 'endpoints',
   '--repeats': 'repeats',
   '--changes': 'changes',
 };
 
+const ALL_MODES: readonly ProxyMode[] = ['iptables', 'nftables'];
+
+/** --modes: a comma-separated list of proxy modes. */
+function parseModes(value: string | undefined): ProxyMode[] {
+  const modes = (value ?? '').split(',').map((m) => m.trim());
+  const bad = modes.find((m) => !ALL_MODES.some((known) => known === m));
+  if (value === undefined || bad !== undefined) throw new Error(`--modes must be iptables, nftables or both comma-separated, got ${value ?? 'nothing'}`);
+  return ALL_MODES.filter((m) => modes.includes(m));
+}
+
 /** Parses the bench's flags; throws a one-line error naming the bad flag. */
 export function parseBenchFlags(argv: readonly string[]): BenchFlags {
-  const flags: Record<keyof BenchFlags, number> = { services: 10_000, endpoints: 5, repeats: 3, changes: 10 };
+  const flags: Record<NumberFlag, number> = { services: 10_000, endpoints: 5, repeats: 3, changes: 10 };
+  let modes: ProxyMode[] = [...ALL_MODES];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     const [name = '', inline] = arg.split('=', 2);
+    if (name === '--modes') {
+      modes = parseModes(inline ?? argv[++i]);
+      continue;
+    }
     const key = FLAG_NAMES[name];
-    if (!key) throw new Error(`unknown flag ${arg} (flags: ${Object.keys(FLAG_NAMES).join(', ')})`);
+    if (!key) throw new Error(`unknown flag ${arg} (flags: ${[...Object.keys(FLAG_NAMES), '--modes'].join(', ')})`);
     const value = inline ?? argv[++i];
     const n = Number(value);
     if (value === undefined || !Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${value ?? 'nothing'}`);
@@ -61,7 +86,7 @@ export function parseBenchFlags(argv: readonly string[]): BenchFlags {
     throw new Error(`--services ${flags.services} with --endpoints ${flags.endpoints} needs more pod addresses than 10.128.0.0/10 holds`);
   }
   if (flags.services > 65_000) throw new Error(`--services must be at most 65000 (cluster IPs come from 10.96.0.0/16), got ${flags.services}`);
-  return flags;
+  return { ...flags, modes };
 }
 
 /** The measuring processes running now (killed on Ctrl-C). */
@@ -89,7 +114,7 @@ async function withNamespace<T>(fn: (ns: string) => Promise<T>): Promise<T> {
 }
 
 /** Runs the worker for one size in the namespace; its last stdout line is its result. */
-function runWorker(ns: string, services: number, flags: BenchFlags, changes: number): Promise<WorkerResult> {
+function runWorker(ns: string, mode: ProxyMode, services: number, flags: BenchFlags, changes: number): Promise<WorkerResult> {
   const profile = process.env['BENCH_PROFILE_DIR'];
   const nodeArgs = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [];
   const args = [
@@ -102,6 +127,7 @@ function runWorker(ns: string, services: number, flags: BenchFlags, changes: num
     String(flags.endpoints),
     String(flags.repeats),
     String(changes),
+    mode,
   ];
   return new Promise((resolve, reject) => {
     const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -111,7 +137,7 @@ function runWorker(ns: string, services: number, flags: BenchFlags, changes: num
     child.on('error', reject);
     child.on('close', (code) => {
       workers.delete(child);
-      if (code !== 0) return reject(new Error(`the measuring process for ${services} services exited with ${code}`));
+      if (code !== 0) return reject(new Error(`the measuring process for ${services} services (${mode}) exited with ${code}`));
       try {
         resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '') as WorkerResult);
       } catch {
@@ -136,66 +162,94 @@ interface Row {
   readonly floor: readonly number[];
 }
 
-function printTable(flags: BenchFlags, small: WorkerResult, large: WorkerResult, rows: readonly Row[]): void {
+/** The two sizes of one mode. */
+interface ModeResult {
+  readonly mode: ProxyMode;
+  readonly small: WorkerResult;
+  readonly large: WorkerResult;
+}
+
+function rowsOf(r: ModeResult): Row[] {
+  const { small, large } = r;
+  return [
+    { label: `${r.mode}: full sync, ${small.services} services`, tsk: small.full_sync_ms, floor: small.restore_floor_ms },
+    { label: `${r.mode}: full sync, ${large.services} services`, tsk: large.full_sync_ms, floor: large.restore_floor_ms },
+    { label: `${r.mode}: one change at ${large.services}`, tsk: large.one_change_ms, floor: large.one_change_floor_ms },
+  ];
+}
+
+function printTable(flags: BenchFlags, results: readonly ModeResult[]): void {
+  const sizes = results.map(
+    (r) => `${r.mode}: ${r.small.rules} rules at ${r.small.services}, ${r.large.rules} at ${r.large.services} (${r.large.restore_lines} input lines)`,
+  );
   console.log(
-    `proxy sync: ${flags.endpoints} endpoints per Service, ClusterIP, TCP; full syncs ${flags.repeats}x per size, ${flags.changes} one-endpoint changes at ${large.services}; ` +
-      `rules: ${small.rules} at ${small.services}, ${large.rules} at ${large.services} (${large.restore_lines} restore lines)`,
+    `proxy sync: ${flags.endpoints} endpoints per Service, ClusterIP, TCP; full syncs ${flags.repeats}x per size, ${flags.changes} one-endpoint changes at ${flags.services}; ` +
+      `floor: iptables-restore / nft -f of the same text; ${sizes.join('; ')}`,
   );
   const cols = ['', 'tsk best', 'tsk median', 'floor best', 'floor median', 'ratio (median)'];
   console.log(
-    cols[0]?.padEnd(28) +
+    cols[0]?.padEnd(40) +
       cols
         .slice(1)
         .map((c) => c.padStart(15))
         .join(''),
   );
-  for (const r of rows) {
+  for (const r of results.flatMap(rowsOf)) {
     const cells = [best(r.tsk), median(r.tsk), best(r.floor), median(r.floor)].map((n) => `${n.toFixed(1)} ms`);
     cells.push((median(r.tsk) / median(r.floor)).toFixed(2));
-    console.log(r.label.padEnd(28) + cells.map((c) => c.padStart(15)).join(''));
+    console.log(r.label.padEnd(40) + cells.map((c) => c.padStart(15)).join(''));
   }
+}
+
+/** One mode's figures; keys of the nftables mode carry "nft_" (the iptables mode is the default mode). */
+function modeFigures(r: ModeResult): Record<string, number> {
+  const { small, large } = r;
+  const s = small.services;
+  const l = large.services;
+  const p = r.mode === 'iptables' ? '' : 'nft_';
+  return {
+    [`${p}full_sync_${s}_ms`]: r1(median(small.full_sync_ms)),
+    [`${p}full_sync_${s}_best_ms`]: r1(best(small.full_sync_ms)),
+    [`${p}full_sync_${l}_ms`]: r1(median(large.full_sync_ms)),
+    [`${p}full_sync_${l}_best_ms`]: r1(best(large.full_sync_ms)),
+    [`${p}one_change_${l}_ms`]: r1(median(large.one_change_ms)),
+    [`${p}one_change_${l}_best_ms`]: r1(best(large.one_change_ms)),
+    [`${p}restore_floor_${s}_ms`]: r1(median(small.restore_floor_ms)),
+    [`${p}restore_floor_${l}_ms`]: r1(median(large.restore_floor_ms)),
+    [`${p}one_change_floor_${l}_ms`]: r1(median(large.one_change_floor_ms)),
+    [`${p}rules_${s}`]: small.restore_lines,
+    [`${p}rules_${l}`]: large.restore_lines,
+    [r.mode === 'iptables' ? `iptables_rules_${l}` : `nft_rules_added_${l}`]: large.rules,
+    [`${p}one_change_lines_${l}`]: median(large.one_change_lines),
+    [`${p}full_sync_${s}_ratio`]: r2(median(small.full_sync_ms) / median(small.restore_floor_ms)),
+    [`${p}full_sync_${l}_ratio`]: r2(median(large.full_sync_ms) / median(large.restore_floor_ms)),
+    [`${p}one_change_${l}_ratio`]: r2(median(large.one_change_ms) / median(large.one_change_floor_ms)),
+  };
 }
 
 async function main(): Promise<void> {
   const flags = parseBenchFlags(process.argv.slice(2));
   const smallSize = Math.floor(flags.services / 10);
-  const { small, large } = await withNamespace(async (ns) => {
-    process.stderr.write(`bench:proxy: ${smallSize} services in ${ns}\n`);
-    const small = await runWorker(ns, smallSize, flags, 0);
-    process.stderr.write(`bench:proxy: ${flags.services} services in ${ns}\n`);
-    const large = await runWorker(ns, flags.services, { ...flags }, Math.ceil(flags.changes / flags.repeats));
-    return { small, large };
+  const results = await withNamespace(async (ns) => {
+    const out: ModeResult[] = [];
+    for (const mode of flags.modes) {
+      process.stderr.write(`bench:proxy: ${mode}, ${smallSize} services in ${ns}\n`);
+      const small = await runWorker(ns, mode, smallSize, flags, 0);
+      process.stderr.write(`bench:proxy: ${mode}, ${flags.services} services in ${ns}\n`);
+      const large = await runWorker(ns, mode, flags.services, flags, Math.ceil(flags.changes / flags.repeats));
+      out.push({ mode, small, large });
+    }
+    return out;
   });
-  const rows: Row[] = [
-    { label: `full sync, ${small.services} services`, tsk: small.full_sync_ms, floor: small.restore_floor_ms },
-    { label: `full sync, ${large.services} services`, tsk: large.full_sync_ms, floor: large.restore_floor_ms },
-    { label: `one change at ${large.services}`, tsk: large.one_change_ms, floor: large.one_change_floor_ms },
-  ];
-  printTable(flags, small, large, rows);
-  const s = small.services;
-  const l = large.services;
+  printTable(flags, results);
   console.log(
     JSON.stringify({
-      services: l,
+      services: flags.services,
       endpoints_per_service: flags.endpoints,
       repeats: flags.repeats,
-      changes: large.one_change_ms.length,
-      [`full_sync_${s}_ms`]: r1(median(small.full_sync_ms)),
-      [`full_sync_${s}_best_ms`]: r1(best(small.full_sync_ms)),
-      [`full_sync_${l}_ms`]: r1(median(large.full_sync_ms)),
-      [`full_sync_${l}_best_ms`]: r1(best(large.full_sync_ms)),
-      [`one_change_${l}_ms`]: r1(median(large.one_change_ms)),
-      [`one_change_${l}_best_ms`]: r1(best(large.one_change_ms)),
-      [`restore_floor_${s}_ms`]: r1(median(small.restore_floor_ms)),
-      [`restore_floor_${l}_ms`]: r1(median(large.restore_floor_ms)),
-      [`one_change_floor_${l}_ms`]: r1(median(large.one_change_floor_ms)),
-      [`rules_${s}`]: small.restore_lines,
-      [`rules_${l}`]: large.restore_lines,
-      [`iptables_rules_${l}`]: large.rules,
-      [`one_change_lines_${l}`]: median(large.one_change_lines),
-      [`full_sync_${s}_ratio`]: r2(median(small.full_sync_ms) / median(small.restore_floor_ms)),
-      [`full_sync_${l}_ratio`]: r2(median(large.full_sync_ms) / median(large.restore_floor_ms)),
-      [`one_change_${l}_ratio`]: r2(median(large.one_change_ms) / median(large.one_change_floor_ms)),
+      changes: results[0]?.large.one_change_ms.length ?? 0,
+      modes: flags.modes.join(','),
+      ...Object.assign({}, ...results.map(modeFigures)),
     }),
   );
 }

@@ -35,3 +35,9 @@ test('bad agent flags name the flag', (t) => {
   t.regex(AGENT_HELP, /--node-routes/);
   t.regex(AGENT_HELP, /--pod-network-backend vxlan\|host-gw/);
 });
+
+test('--proxy-mode: iptables by default, nftables on request, anything else a one-line error', (t) => {
+  t.is(parseAgentFlags([]).proxyMode, 'iptables');
+  t.is(parseAgentFlags(['--proxy-mode', 'nftables']).proxyMode, 'nftables');
+  t.throws(() => parseAgentFlags(['--proxy-mode=userspace']), { message: '--proxy-mode: "userspace" must be iptables or nftables' });
+});

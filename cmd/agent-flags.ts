@@ -2,6 +2,7 @@
 // needs besides them (k3s's agent takes both in one command line).
 
 import { FLAG_HELP as KUBELET_HELP, parseFlags as parseKubeletFlags, POD_NETWORK_BACKENDS, type KubeletFlags, type PodNetworkBackend } from '../kubelet';
+import { proxyModeFlag, type ProxyMode } from '../proxy';
 import { hostPort, ipv4CidrFlag, parseFlagValues, splitArgv, UsageError } from '../util/flags';
 import { errorMessage } from '../util/errors';
 
@@ -10,6 +11,8 @@ export { UsageError };
 export interface AgentFlags {
   kubelet: KubeletFlags;
   proxyHttpAddress: string;
+  /** --proxy-mode: the proxy's iptables (default) or nftables mode. */
+  proxyMode: ProxyMode;
   /** The pods' range: the proxy masquerades traffic to cluster IPs from outside it (kube-proxy's --cluster-cidr). */
   clusterCidr: string | undefined;
   /** Keep the paths to other nodes' pod CIDRs (routes, and with vxlan the overlay); default true with the bridge network. */
@@ -19,12 +22,13 @@ export interface AgentFlags {
   help: boolean;
 }
 
-const AGENT_ONLY = new Set(['proxy-http-address', 'cluster-cidr', 'node-routes', 'pod-network-backend']);
+const AGENT_ONLY = new Set(['proxy-http-address', 'proxy-mode', 'cluster-cidr', 'node-routes', 'pod-network-backend']);
 
 export function parseAgentFlags(argv: readonly string[]): AgentFlags {
   const { picked: ownArgv, rest: kubeletArgv } = splitArgv(argv, AGENT_ONLY);
   const own = parseFlagValues(ownArgv, {
     'proxy-http-address': { type: 'string', default: '127.0.0.1:10256' },
+    'proxy-mode': { type: 'string', default: 'iptables' },
     'cluster-cidr': { type: 'string' },
     'node-routes': { type: 'string', default: 'true' },
     'pod-network-backend': { type: 'string', default: 'vxlan' },
@@ -45,6 +49,7 @@ export function parseAgentFlags(argv: readonly string[]): AgentFlags {
   return {
     kubelet,
     proxyHttpAddress: hostPort('proxy-http-address', own['proxy-http-address'], '127.0.0.1:10256'),
+    proxyMode: proxyModeFlag('proxy-mode', own['proxy-mode']),
     clusterCidr: cidr,
     routes: on,
     backend,
@@ -68,6 +73,9 @@ ${kubeletFlagLines}
 
 Proxy and network flags:
   --proxy-http-address HOST:PORT         the proxy's /healthz and /metrics (default 127.0.0.1:10256)
+  --proxy-mode iptables|nftables         the proxy's rules: iptables chains, or one nftables table (ip tsk-proxy)
+                                         written in one transaction per sync; the first sync removes the other
+                                         mode's rules (default iptables)
   --cluster-cidr CIDR                    the pods' range; traffic to cluster IPs from outside it is masqueraded
                                          (default: none)
   --pod-network-backend vxlan|host-gw    how pods reach other nodes' pods, as k3s's --flannel-backend: vxlan, an

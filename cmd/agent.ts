@@ -129,6 +129,7 @@ async function start(flags: AgentFlags, parts: Parts): Promise<void> {
     nodeName: k.nodeName,
     ...(k.nodeIP ? { nodeIPs: [k.nodeIP] } : {}),
     ...(flags.clusterCidr ? { clusterCIDR: flags.clusterCidr } : {}),
+    mode: flags.proxyMode,
     registry: metrics,
     stopInformers: false,
     log: (l) => log(`proxy: ${l}`),

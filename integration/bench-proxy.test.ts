@@ -1,5 +1,5 @@
 // npm run bench:proxy at a tiny size: the real bench (bench/proxy.js) runs
-// whole, in the network namespace it creates, and prints its table and a
+// whole, in both proxy modes, in the network namespace it creates, and prints its table and a
 // complete JSON line; afterwards its namespace is gone and the host's
 // iptables are as they were.
 
@@ -48,8 +48,10 @@ test('bench:proxy --services 50 prints the table and a complete JSON line, and l
     'full_sync_50_ratio',
     'one_change_50_ratio',
   ]) {
-    const v = result[key];
-    t.true(typeof v === 'number' && Number.isFinite(v) && v > 0, `${key}: ${String(v)}`);
+    for (const k of [key, `nft_${key}`]) {
+      const v = result[k];
+      t.true(typeof v === 'number' && Number.isFinite(v) && v > 0, `${k}: ${String(v)}`);
+    }
   }
   t.is(result['services'], 50);
   t.is(result['changes'], 4);
@@ -58,6 +60,10 @@ test('bench:proxy --services 50 prints the table and a complete JSON line, and l
   t.true(typeof result['rules_50'] === 'number' && (result['rules_50'] as number) > (result['iptables_rules_50'] as number));
   // One endpoint added: the service chain and the new endpoint chain only, not the whole ruleset.
   t.true((result['one_change_lines_50'] as number) < 20, String(result['one_change_lines_50']));
+  // The nftables mode beside it in the same run: one chain rewritten and one hairpin element added.
+  t.regex(stdout, /nftables: one change at 50/);
+  t.is(result['modes'], 'iptables,nftables');
+  t.true((result['nft_one_change_lines_50'] as number) < 20, String(result['nft_one_change_lines_50']));
   t.deepEqual(await benchNamespaces(), namespacesBefore, 'the bench removed its namespace');
   t.is(await hostRules(), rulesBefore, "the host's iptables are untouched");
 });

@@ -17,6 +17,7 @@ import type { Node, Service } from '../api/gen/tsk/v1/core';
 import { Clientset } from '../client/clientset';
 import { newEndpointsController } from '../controllers/endpoints/controller';
 import { newServiceLbController } from '../controllers/servicelb/controller';
+import { nftCommand, type ProxyMode } from '../proxy';
 import { startTestApiServer } from './support/apiserver';
 import { runControllers } from './support/controllers';
 import { startTestEtcd } from './support/etcd';
@@ -70,6 +71,8 @@ interface Network {
   /** GET http://ADDR/ from namespace ns (busybox wget, killed after 4 s). */
   get(ns: string, addr: string): Promise<Run>;
   nodeRules(): Promise<string>;
+  /** The node namespace's nftables ruleset. */
+  nodeNft(): Promise<string>;
 }
 
 /** The node, pod and client namespaces; all removed on teardown (with their iptables). */
@@ -119,13 +122,33 @@ async function startNetwork(t: ExecutionContext, dir: string): Promise<Network> 
   for (const [i, ip] of POD_IPS.entries()) {
     await eventually(async () => (await get(node, `${ip}:8080`)).stdout.trim() === `pod-${i + 1}`, 30_000, `httpd in pod ${i + 1}`);
   }
-  return { node, client, pods, get, nodeRules: () => must('ip', ['netns', 'exec', node, 'iptables-save']) };
+  return {
+    node,
+    client,
+    pods,
+    get,
+    nodeRules: () => must('ip', ['netns', 'exec', node, 'iptables-save']),
+    nodeNft: () => must('ip', ['netns', 'exec', node, nftCommand(), 'list', 'ruleset']),
+  };
 }
 
-function startProxy(t: ExecutionContext, net: Network, sock: string, kubeconfig: string): () => string {
+function startProxy(t: ExecutionContext, net: Network, sock: string, kubeconfig: string, mode: ProxyMode): () => string {
   let output = '';
   const args = ['netns', 'exec', net.node, process.execPath, PROXY_CLI, '--server', `unix:${sock}`, '--kubeconfig', kubeconfig];
-  args.push('--hostname-override', 'node-1', '--node-ip', NODE1_IP, '--min-sync-period', '200ms', '--sync-period', '10s', '--http-address', '127.0.0.1:10256');
+  args.push(
+    '--hostname-override',
+    'node-1',
+    '--node-ip',
+    NODE1_IP,
+    '--min-sync-period',
+    '200ms',
+    '--sync-period',
+    '10s',
+    '--http-address',
+    '127.0.0.1:10256',
+    '--proxy-mode',
+    mode,
+  );
   const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -163,7 +186,18 @@ async function bodies(net: Network, ns: string, addr: string, n: number): Promis
   return [...seen].sort();
 }
 
-test('a LoadBalancer gets the ready nodes in its status and answers at NODE_IP:PORT from outside; a selectorless Service balances over its user Endpoints', async (t) => {
+/** Whether the node's rules send NODE_IP:80 to the service (iptables: a TSK-SERVICES rule; nftables: a service-ips element). */
+async function lbProgrammed(net: Network, mode: ProxyMode, ip: string): Promise<boolean> {
+  if (mode === 'iptables') return new RegExp(`-A TSK-SERVICES -d ${ip.replace(/\./g, '\\.')}/32 .*--dport 80 -j TSK-EXT-`).test(await net.nodeRules());
+  return (await net.nodeNft()).includes(`${ip} . tcp . 80 : goto external-`);
+}
+
+for (const mode of ['iptables', 'nftables'] as const) {
+  test(`${mode} mode: a LoadBalancer gets the ready nodes in its status and answers at NODE_IP:PORT from outside; a selectorless Service balances over its user Endpoints`, (t) =>
+    loadBalancerScenario(t, mode));
+}
+
+async function loadBalancerScenario(t: ExecutionContext, mode: ProxyMode): Promise<void> {
   const hostBefore = await hostRules();
   const dir = tempDir(t, 'tsk-servicelb-');
   const etcd = await startTestEtcd(t);
@@ -194,7 +228,7 @@ test('a LoadBalancer gets the ready nodes in its status and answers at NODE_IP:P
   await runControllers(t, server.grpcAddress, (ctx) => [newEndpointsController(ctx), newServiceLbController(ctx)]);
   await eventually(async () => (await ingressOf(cs, 'web')) === `${NODE1_IP}/VIP,${NODE2_IP}/VIP`, 15_000, 'both ready nodes in the ingress');
 
-  const proxyOutput = startProxy(t, net, sock, kubeconfig);
+  const proxyOutput = startProxy(t, net, sock, kubeconfig, mode);
   t.teardown(() => {
     if (!t.passed) t.log(proxyOutput());
   });
@@ -207,13 +241,13 @@ test('a LoadBalancer gets the ready nodes in its status and answers at NODE_IP:P
     viaNodePort.every((b) => /^pod-\d$/.test(b)),
     JSON.stringify(viaNodePort),
   );
-  t.regex(await net.nodeRules(), /-A TSK-SERVICES -d 10\.251\.0\.9\/32 .*--dport 80 -j TSK-EXT-/, 'the other node address is programmed too');
+  t.true(await lbProgrammed(net, mode, NODE2_IP), 'the other node address is programmed too');
   t.is((await cs.endpoints.get('web', 'default')).metadata?.resourceVersion, written.metadata?.resourceVersion, 'the user Endpoints are untouched');
 
   // node-2 turns NotReady: its address leaves the status, then the rules.
   await setNode(cs, 'node-2', NODE2_IP, 'Unknown');
   await eventually(async () => (await ingressOf(cs, 'web')) === `${NODE1_IP}/VIP`, 15_000, 'node-2 to leave the ingress');
-  await eventually(async () => !(await net.nodeRules()).includes(`-d ${NODE2_IP}/32`), 15_000, 'the rules to drop node-2');
+  await eventually(async () => !(await lbProgrammed(net, mode, NODE2_IP)), 15_000, 'the rules to drop node-2');
   const events = (await cs.events.list({ namespace: 'default' })).items ?? [];
   t.true(
     events.some((e) => e.reason === 'UpdatedLoadBalancer' && e.message?.includes(`[${NODE1_IP} ${NODE2_IP}] -> [${NODE1_IP}]`)),
@@ -236,7 +270,7 @@ test('a LoadBalancer gets the ready nodes in its status and answers at NODE_IP:P
   );
 
   t.is(await hostRules(), hostBefore, "the host's iptables are unchanged");
-});
+}
 
 test('ExternalName gets no cluster IP and no node ports; type changes release and allocate them; node ports as allocateLoadBalancerNodePorts says', async (t) => {
   const etcd = await startTestEtcd(t);

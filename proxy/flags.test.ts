@@ -12,6 +12,7 @@ test('defaults as kube-proxy', (t) => {
     minSyncPeriodMs: 1000,
     clusterCIDR: undefined,
     masqueradeBit: 14,
+    proxyMode: 'iptables',
     cleanup: false,
     token: undefined,
     dataDir: '/var/lib/tsk',
@@ -94,4 +95,10 @@ test('the help lists every flag with its default', (t) => {
     t.true(FLAG_HELP.includes(flag), flag);
   }
   t.regex(FLAG_HELP, /default 127\.0\.0\.1:10256/);
+});
+
+test('--proxy-mode: iptables or nftables, anything else named in a one-line error', (t) => {
+  t.is(parseFlags(['--proxy-mode', 'nftables'], 'n').proxyMode, 'nftables');
+  t.is(parseFlags(['--proxy-mode=iptables'], 'n').proxyMode, 'iptables');
+  t.throws(() => parseFlags(['--proxy-mode', 'ipvs'], 'n'), { instanceOf: UsageError, message: '--proxy-mode: "ipvs" must be iptables or nftables' });
 });

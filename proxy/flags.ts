@@ -4,6 +4,7 @@
 import { isIPv4 } from 'node:net';
 import { hostname } from 'node:os';
 import { durationMs, hostPort, ipv4CidrFlag, parseFlagValues, serverAddress, UsageError } from '../util/flags';
+import { PROXY_MODES, type ProxyMode } from './backend';
 import { DEFAULT_HTTP_ADDRESS } from './health';
 
 export { UsageError };
@@ -21,6 +22,8 @@ export interface ProxyFlags {
   minSyncPeriodMs: number;
   clusterCIDR: string | undefined;
   masqueradeBit: number;
+  /** --proxy-mode: iptables (default) or nftables. */
+  proxyMode: ProxyMode;
   cleanup: boolean;
   /** The join token (--token): the proxy joins as this node, as the kubelet does. */
   token: string | undefined;
@@ -31,9 +34,10 @@ export interface ProxyFlags {
 
 export const FLAG_HELP = `Usage: tsk proxy [FLAGS]
 
-Runs the service proxy of this node (kube-proxy in iptables mode): programs the iptables of the
-network namespace it runs in so that every Service's cluster IP, NodePorts and external IPs
-load-balance over its ready endpoints. Its chains are named TSK-SERVICES, TSK-SVC-*, TSK-SEP-*, ...
+Runs the service proxy of this node (kube-proxy in iptables or nftables mode): programs the network
+namespace it runs in so that every Service's cluster IP, NodePorts and external IPs load-balance over
+its ready endpoints. iptables mode: chains TSK-SERVICES, TSK-SVC-*, TSK-SEP-*, ...; nftables mode:
+the table "ip tsk-proxy".
 
 Flags:
   --server HOST:PORT            the API server, HOST:PORT or unix:/PATH (default: $TSCTL_SERVER, then ~/.tsk/config,
@@ -51,7 +55,9 @@ Flags:
   --min-sync-period DURATION    the shortest time between two syncs: changes meanwhile are applied together (default 1s)
   --cluster-cidr CIDR           the pods' range; traffic to a cluster IP from outside it is masqueraded (default: none)
   --iptables-masquerade-bit N   the packet mark bit (0-31) of traffic to masquerade (default 14)
-  --cleanup                     remove every rule and chain of the proxy, then exit
+  --proxy-mode MODE             iptables or nftables (one nft transaction per sync; faster at scale); the first
+                                sync removes the other mode's rules (default iptables)
+  --cleanup                     remove every rule and chain of the proxy, in both modes, then exit
   -h, --help                    print this help`;
 
 const OPTIONS = {
@@ -64,6 +70,7 @@ const OPTIONS = {
   'min-sync-period': { type: 'string', default: '1s' },
   'cluster-cidr': { type: 'string' },
   'iptables-masquerade-bit': { type: 'string', default: '14' },
+  'proxy-mode': { type: 'string', default: 'iptables' },
   cleanup: { type: 'boolean', default: false },
   token: { type: 'string' },
   'data-dir': { type: 'string', default: '/var/lib/tsk' },
@@ -72,6 +79,13 @@ const OPTIONS = {
 
 function usage(message: string): never {
   throw new UsageError(message);
+}
+
+/** A --proxy-mode value, or a UsageError naming the flag. */
+export function proxyModeFlag(flag: string, value: string): ProxyMode {
+  const mode = PROXY_MODES.find((m) => m === value);
+  if (!mode) throw new UsageError(`--${flag}: "${value}" must be ${PROXY_MODES.join(' or ')}`);
+  return mode;
 }
 
 export function parseFlags(argv: string[], defaultNodeName: string = hostname()): ProxyFlags {
@@ -94,6 +108,7 @@ export function parseFlags(argv: string[], defaultNodeName: string = hostname())
   const bit = values['iptables-masquerade-bit'];
   if (!/^\d+$/.test(bit) || Number(bit) > 31) throw new UsageError(`--iptables-masquerade-bit: "${bit}" is not a number from 0 to 31`);
   return {
+    proxyMode: proxyModeFlag('proxy-mode', values['proxy-mode']),
     server: values.server === undefined ? undefined : serverAddress('server', values.server),
     kubeconfig: values.kubeconfig,
     nodeName,

@@ -3,7 +3,9 @@
 // server), with its flags. Other folders import the proxy only from here.
 
 export { main } from './main';
-export { FLAG_HELP, UsageError, parseFlags, type ProxyFlags } from './flags';
+export { FLAG_HELP, UsageError, parseFlags, proxyModeFlag, type ProxyFlags } from './flags';
+export { PROXY_MODES, type ProxyMode, type SyncWrite } from './backend';
+export { ExecNftables, nftCommand, type Nftables } from './nftables';
 export { startProxy, type ProxyOptions, type RunningProxy } from './proxier';
 export { listenProxyHealthServer } from './health';
 export { ExecIptables, type Iptables } from './iptables';

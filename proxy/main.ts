@@ -5,11 +5,12 @@
 
 import { Registry } from 'prom-client';
 import { Clientset, credentialsDir, nodeServing, resolveComponentClientFromFlags, SharedInformerFactory } from '../client';
-import { cleanupRules } from './cleanup';
+import { cleanupIptables, cleanupNftables } from './cleanup';
 import { FLAG_HELP, parseFlags, type ProxyFlags } from './flags';
 import { runCommand } from '../util/cli/command';
 import { listenProxyHealthServer } from './health';
 import { ExecIptables } from './iptables';
+import { ExecNftables } from './nftables';
 import { startProxy, type RunningProxy } from './proxier';
 import { onShutdownSignals } from '../util/signals';
 import { errorMessage } from '../util/errors';
@@ -18,15 +19,27 @@ function log(line: string): void {
   console.log(`tsk proxy: ${line}`);
 }
 
+/** kube-proxy --cleanup: the rules of both modes go. A mode whose tool is not installed has nothing to remove. */
 async function cleanup(): Promise<number> {
-  try {
-    const n = await cleanupRules(new ExecIptables());
-    log(n === 0 ? 'no proxy rules to remove' : `removed the proxy's rules and ${n} chain(s)`);
-    return 0;
-  } catch (err) {
-    console.error(`tsk proxy: cleanup failed: ${errorMessage(err)}`);
-    return 1;
+  let code = 0;
+  const modes = [
+    { mode: 'iptables', remove: () => cleanupIptables(new ExecIptables()) },
+    { mode: 'nftables', remove: () => cleanupNftables(new ExecNftables()) },
+  ];
+  for (const { mode, remove } of modes) {
+    try {
+      const n = await remove();
+      log(n === 0 ? `no ${mode} proxy rules to remove` : `removed the proxy's ${mode} rules and ${n} chain(s)`);
+    } catch (err) {
+      if (/ENOENT/.test(errorMessage(err))) {
+        log(`${mode}: not installed, nothing to remove`);
+        continue;
+      }
+      console.error(`tsk proxy: ${mode} cleanup failed: ${errorMessage(err)}`);
+      code = 1;
+    }
   }
+  return code;
 }
 
 export function main(argv: string[]): Promise<number> {
@@ -63,6 +76,7 @@ async function run(flags: ProxyFlags): Promise<number> {
       nodeName: flags.nodeName,
       ...(flags.nodeIPs ? { nodeIPs: flags.nodeIPs } : {}),
       ...(flags.clusterCIDR ? { clusterCIDR: flags.clusterCIDR } : {}),
+      mode: flags.proxyMode,
       syncPeriodMs: flags.syncPeriodMs,
       minSyncPeriodMs: flags.minSyncPeriodMs,
       masqueradeBit: flags.masqueradeBit,

@@ -8,7 +8,7 @@ import type { Endpoints, Service } from '../api/gen/tsk/v1/core';
 import { KINDS } from '../api/kinds';
 import { type Clientset, FakeClock, flushPromises, SharedInformerFactory } from '../client';
 import { FakeApi } from '../client/fake';
-import { cleanupRules } from './cleanup';
+import { cleanupIptables } from './cleanup';
 import { FakeIptables } from './fake-iptables';
 import { nodeAddresses, startProxy, TRIGGER_TIME_ANNOTATION, type RunningProxy } from './proxier';
 
@@ -205,14 +205,14 @@ test('stop() stops syncing and leaves the rules; cleanup removes every chain and
   await h.clock.advance(60_000);
   t.is(h.iptables.restores.length, restores);
   t.truthy(h.iptables.chain('nat', svcChain));
-  t.is(await cleanupRules(h.iptables), 9, '3 filter chains, 4 fixed nat chains, one service and one endpoint chain');
+  t.is(await cleanupIptables(h.iptables), 9, '3 filter chains, 4 fixed nat chains, one service and one endpoint chain');
   for (const [, chains] of h.iptables.tables) {
     for (const [name, rules] of chains) {
       t.false(name.startsWith('TSK-'), name);
       t.deepEqual(rules, [], `${name} is empty again`);
     }
   }
-  t.is(await cleanupRules(h.iptables), 0, 'idempotent');
+  t.is(await cleanupIptables(h.iptables), 0, 'idempotent');
 });
 
 test('no sync before both informers have their first list', async (t) => {

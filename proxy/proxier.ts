@@ -1,4 +1,4 @@
-// The service proxy (kube-proxy in iptables mode): watches Services and
+// The service proxy (kube-proxy in iptables or nftables mode): watches Services and
 // Endpoints through shared informers and keeps the iptables of the network
 // namespace it runs in programmed so that every service port's cluster IP
 // (and NodePort, external IPs) load-balances over the ready endpoints.
@@ -19,9 +19,13 @@ import type { Registry } from 'prom-client';
 import type { Endpoints, Node, Service } from '../api/gen/tsk/v1/core';
 import { type Clientset, type Clock, type Informer, realClock, type SharedInformerFactory } from '../client';
 import { ConntrackMissingError, ExecConntrack, staleUdpFlowFilters, type Conntrack } from './conntrack';
-import { ExecIptables, parseIptablesSave, type Iptables } from './iptables';
+import type { ProxyBackend, ProxyMode } from './backend';
+import { cleanupIptables, cleanupNftables } from './cleanup';
+import { ExecIptables, type Iptables } from './iptables';
+import { IptablesBackend } from './iptables-backend';
 import { newProxyMetrics, type ProxyMetrics } from './metrics';
-import { matchesSaved, ownedRuleCounts, renderFullInput, renderPartialInput, RuleBuilder, ruleCounts, type RuleSet } from './rules';
+import { NftablesBackend } from './nft-backend';
+import { ExecNftables, type Nftables } from './nftables';
 import { ServicePortCache, type ServicePortState } from './service-ports';
 import { SyncRunner } from './sync-runner';
 import { asError, errorMessage } from '../util/errors';
@@ -38,8 +42,18 @@ export interface ProxyOptions {
    * InternalIP and ExternalIP addresses; none found: every local address.
    */
   readonly nodeIPs?: readonly string[];
+  /** kube-proxy's --proxy-mode: iptables (default) or nftables. */
+  readonly mode?: ProxyMode;
   /** Default: the real iptables-save/iptables-restore of this network namespace. */
   readonly iptables?: Iptables;
+  /** Default: the real nft of this network namespace. */
+  readonly nftables?: Nftables;
+  /**
+   * Whether the first sync removes the other mode's rules (kube-proxy does,
+   * so switching modes leaves nothing behind). Default: true when neither
+   * iptables nor nftables is injected (a fake has no other mode to clean).
+   */
+  readonly cleanupOtherMode?: boolean;
   /** Clears stale UDP flows; default: the conntrack tool. */
   readonly conntrack?: Conntrack;
   /** The pods' range; traffic to a cluster IP from outside it is masqueraded. */
@@ -105,23 +119,44 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   return new Proxier(opts, nodeIPs, log).start();
 }
 
+/** The backend of the chosen mode, over the real kernel unless one is injected. */
+function newBackend(opts: ProxyOptions, nodeIPs: readonly string[], log: (line: string) => void): ProxyBackend {
+  const options = {
+    nodeIPs,
+    ...(opts.clusterCIDR ? { clusterCIDR: opts.clusterCIDR } : {}),
+    ...(opts.masqueradeBit !== undefined ? { masqueradeBit: opts.masqueradeBit } : {}),
+  };
+  const iptables = opts.iptables ?? new ExecIptables();
+  const nftables = opts.nftables ?? new ExecNftables();
+  const cleanOther = opts.cleanupOtherMode ?? (opts.iptables === undefined && opts.nftables === undefined);
+  // The other mode's leftovers: a failure to remove them is reported, never fatal (its tool may be missing).
+  const removing = (what: string, remove: () => Promise<unknown>) => async (): Promise<void> => {
+    try {
+      await remove();
+    } catch (err) {
+      // Its tool not installed: that mode never ran here.
+      if (!/ENOENT/.test(errorMessage(err))) log(`proxy: could not remove the ${what} mode's rules: ${errorMessage(err)}`);
+    }
+  };
+  if (opts.mode === 'nftables') {
+    return new NftablesBackend(nftables, options, cleanOther ? removing('iptables', () => cleanupIptables(iptables)) : undefined);
+  }
+  return new IptablesBackend(iptables, options, cleanOther ? removing('nftables', () => cleanupNftables(nftables)) : undefined);
+}
+
 class Proxier {
   private readonly clock: Clock;
-  private readonly iptables: Iptables;
+  private readonly backend: ProxyBackend;
   private readonly metrics: ProxyMetrics;
   private readonly runner: SyncRunner;
   private readonly services: Informer<Service>;
   private readonly endpoints: Informer<Endpoints>;
-  private readonly rules: RuleBuilder;
   private readonly portCache = new ServicePortCache();
   private readonly syncPeriodMs: number;
-  /** What iptables holds since the last successful write; undefined: unknown, the next sync is full. */
-  private lastRules: RuleSet | undefined;
   /** When the last full sync started (ms, clock time). */
   private lastFullSync = -Infinity;
   /** Endpoints keys -> trigger times (ms) of changes not yet programmed. */
   private readonly pendingTriggers = new Map<string, number>();
-  private lastApplied: string | undefined;
   private readonly startedAt: number;
   /** The service ports of the last successful sync: what stale UDP flows are computed against. */
   private lastPorts: readonly ServicePortState[] = [];
@@ -144,15 +179,10 @@ class Proxier {
     this.firstSync.catch(() => undefined);
     this.clock = opts.clock ?? realClock;
     this.startedAt = this.clock.now();
-    this.iptables = opts.iptables ?? new ExecIptables();
+    this.backend = newBackend(opts, nodeIPs, log);
     this.conntrack = opts.conntrack ?? new ExecConntrack();
     this.metrics = newProxyMetrics(opts.registry);
     this.syncPeriodMs = opts.syncPeriodMs ?? 30_000;
-    this.rules = new RuleBuilder({
-      nodeIPs,
-      ...(opts.clusterCIDR ? { clusterCIDR: opts.clusterCIDR } : {}),
-      ...(opts.masqueradeBit !== undefined ? { masqueradeBit: opts.masqueradeBit } : {}),
-    });
     this.runner = new SyncRunner(() => this.sync(), {
       minIntervalMs: opts.minSyncPeriodMs ?? 1000,
       maxIntervalMs: this.syncPeriodMs,
@@ -216,56 +246,32 @@ class Proxier {
     const start = this.clock.now();
     const triggers = new Map(this.pendingTriggers);
     const ports = this.portCache.build(this.services.store.list(), (key) => this.endpoints.store.get(key));
-    const rules = this.rules.build(ports);
-    const full = this.lastRules === undefined || start - this.lastFullSync >= this.syncPeriodMs;
+    const full = !this.backend.synced || start - this.lastFullSync >= this.syncPeriodMs;
     try {
-      if (full) await this.writeFull(rules);
-      else await this.writePartial(this.lastRules ?? rules, rules);
+      await this.backend.sync(ports, full);
     } catch (err) {
       this.metrics.restoreFailures.inc();
-      this.lastRules = undefined;
-      this.lastApplied = undefined;
+      this.backend.reset();
       throw err;
     }
-    this.lastRules = rules;
     if (full) this.lastFullSync = start;
     await this.clearStaleUdpFlows(ports);
     const end = this.clock.now();
     this.metrics.syncDuration.observe((end - start) / 1000);
     (full ? this.metrics.fullSyncDuration : this.metrics.partialSyncDuration).observe((end - start) / 1000);
     this.metrics.lastSyncTimestamp.set(end / 1000);
-    const counts = ruleCounts(rules);
-    this.metrics.rulesTotal.set({ table: 'filter' }, counts.filter);
-    this.metrics.rulesTotal.set({ table: 'nat' }, counts.nat);
+    for (const [table, n] of Object.entries(this.backend.ruleCounts())) this.metrics.rulesTotal.set({ table }, n);
     for (const [key, at] of triggers) {
       this.metrics.networkProgramming.observe(Math.max(0, end - at) / 1000);
       if (this.pendingTriggers.get(key) === at) this.pendingTriggers.delete(key);
     }
     if (this.lastUpdated === undefined) {
-      this.log(`proxy: first sync done: ${ports.length} service port(s), NodePorts on ${this.nodeIPs.join(', ') || 'every local address'}`);
+      this.log(
+        `proxy: first sync done (${this.backend.mode} mode): ${ports.length} service port(s), NodePorts on ${this.nodeIPs.join(', ') || 'every local address'}`,
+      );
     }
     this.lastUpdated = end;
     this.firstSyncDone();
-  }
-
-  /** Reads iptables and writes every chain, unless iptables already holds exactly what the last full write wrote. */
-  private async writeFull(rules: RuleSet): Promise<void> {
-    const saved = parseIptablesSave(await this.iptables.save());
-    const input = renderFullInput(rules, saved);
-    // Nothing changed since the last restore and nobody touched the chains: skip the write.
-    if (input === this.lastApplied && matchesSaved(ownedRuleCounts(input), saved)) return;
-    this.lastApplied = undefined;
-    await this.iptables.restore(input);
-    this.lastApplied = input;
-  }
-
-  /** Writes only the chains that differ from what the last successful sync left in iptables. */
-  private async writePartial(prev: RuleSet, rules: RuleSet): Promise<void> {
-    const input = renderPartialInput(prev, rules);
-    if (input === '') return;
-    // The full input last written no longer describes iptables: the next full sync writes whatever it builds.
-    this.lastApplied = undefined;
-    await this.iptables.restore(input);
   }
 
   /** After the rules changed: deletes the UDP flows they made stale. Failures are reported, never fatal. */

@@ -13,6 +13,7 @@ want iptables-restore iptables
 want ip iproute2
 want sysctl procps
 want conntrack conntrack
+want nft nftables
 # br_netfilter (bridged pod traffic through iptables): modprobe only when it is not loaded yet.
 [ -d /proc/sys/net/bridge ] || want modprobe kmod
 want docker-registry docker-registry
