@@ -494,6 +494,7 @@ test.serial('PATCH goes through the injected extension: kubectl patch, label and
       }
       return mergePatch(live, JSON.parse(body) as JsonObject);
     },
+    checkPatchType: () => undefined,
     openapi: () => undefined,
   };
   const server = await startApiServer({

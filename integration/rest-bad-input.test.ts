@@ -152,6 +152,14 @@ test.serial('a body in a media type the server does not decode, and a PATCH of a
     );
     t.is(patch.message, patchTypes, contentType);
   }
+  // The type is checked before the object is read: an absent object's patch of no patch type is a 415 too, as in Kubernetes.
+  const absent = failure(
+    t,
+    await rest('PATCH', '/api/v1/namespaces/default/configmaps/never-created', { body: '{"data":{"a":"x"}}', contentType: 'application/json' }),
+    415,
+    'UnsupportedMediaType',
+  );
+  t.is(absent.message, patchTypes);
   await stillServes(t);
 });
 

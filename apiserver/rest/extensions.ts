@@ -5,14 +5,16 @@
 
 import type { JsonObject } from '../../api/codec';
 import { openapiDocument } from './openapi';
-import { patchObject } from './patch';
+import { checkPatchType, patchObject } from './patch';
 
 export interface RestExtensions {
   /** Applies a PATCH body of the given Content-Type to the live object (Kubernetes JSON); throws ApiError (415 for an unknown type, 400/422 for a bad patch). */
   patch(typeName: string, live: JsonObject, body: string, contentType: string, opts: { fieldManager?: string; force: boolean }): JsonObject;
+  /** Throws the 415 of patch() for a Content-Type it does not take; checked before the object is read, as Kubernetes does. */
+  checkPatchType(contentType: string): void;
   /** /openapi/v2, /openapi/v3 and /openapi/v3/<path> documents, or undefined for an unknown path. */
   openapi(path: string): JsonObject | undefined;
 }
 
 /** tsk's own: api/patch/ with server-side apply for PATCH, the documents generated from the schema for /openapi. */
-export const CORE_EXTENSIONS: RestExtensions = { patch: patchObject, openapi: openapiDocument };
+export const CORE_EXTENSIONS: RestExtensions = { patch: patchObject, checkPatchType, openapi: openapiDocument };

@@ -43,17 +43,23 @@ export function patchObject(typeName: string, live: JsonObject, body: string, co
   return patchObjectAt(typeName, live, body, contentType, opts, rfc3339(new Date()));
 }
 
-/** patchObject at a given time (the managed fields' time of an apply). */
-export function patchObjectAt(typeName: string, live: JsonObject, body: string, contentType: string, opts: PatchOptions, now: string): JsonObject {
+/** The PATCH Content-Type's media type, lower case; a 415 Status when it is none of the four patch types. */
+export function checkPatchType(contentType: string): string {
   const mediaType = (contentType.split(';')[0] ?? '').trim().toLowerCase();
-  if (mediaType === APPLY_PATCH) return serverSideApply(typeName, live, parseApply(body), { fieldManager: opts.fieldManager, force: opts.force, now });
-  const type = PATCH_TYPE_OF[mediaType];
-  if (type === undefined) {
+  if (mediaType !== APPLY_PATCH && PATCH_TYPE_OF[mediaType] === undefined) {
     throw new ApiError(
       'UnsupportedMediaType',
       `the body of the request was in an unknown format - accepted media types include: ${PATCH_CONTENT_TYPES.join(', ')}`,
     );
   }
+  return mediaType;
+}
+
+/** patchObject at a given time (the managed fields' time of an apply). */
+export function patchObjectAt(typeName: string, live: JsonObject, body: string, contentType: string, opts: PatchOptions, now: string): JsonObject {
+  const mediaType = checkPatchType(contentType);
+  if (mediaType === APPLY_PATCH) return serverSideApply(typeName, live, parseApply(body), { fieldManager: opts.fieldManager, force: opts.force, now });
+  const type = PATCH_TYPE_OF[mediaType]!;
   if (opts.force) throw invalidPatchOptions({ field: 'force', message: 'Forbidden: may not be specified for non-apply patch', reason: 'FieldValueForbidden' });
   const patch = parseJson(body, type);
   try {

@@ -248,6 +248,8 @@ export class KindHandlers {
     const ctx = this.admit(r, 'patch');
     const body = (await readBody(r.req, MAX_REQUEST_BYTES)).toString('utf8');
     const contentType = (r.req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    // The type first: a patch of an unknown type is a 415 whether or not the object exists.
+    this.deps.extensions.checkPatchType(contentType);
     const fieldManager = r.query.get('fieldManager') ?? undefined;
     const opts = { force: r.query.get('force') === 'true', ...(fieldManager !== undefined ? { fieldManager } : {}) };
     const validation = parseFieldValidation(r.query.get('fieldValidation'));
