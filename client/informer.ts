@@ -38,7 +38,7 @@ export interface Selectors {
 }
 
 /** The ListerWatcher of a typed client, optionally narrowed by namespace and selectors. */
-export function listerWatcher<T extends ApiObject>(client: ResourceClient<T>, selectors: Selectors = {}): ListerWatcher<T> {
+export function listerWatcher<T extends ApiObject>(client: Pick<ResourceClient<T>, 'listAll' | 'watch'>, selectors: Selectors = {}): ListerWatcher<T> {
   return {
     list: () => client.listAll({ ...selectors }),
     watch: (resourceVersion) => client.watch({ ...selectors, resourceVersion, allowBookmarks: true }),

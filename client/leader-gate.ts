@@ -12,7 +12,7 @@ import type { Lease } from '../api/gen/tsk/v1/core';
 import type { Clock } from './clock';
 import type { EventRecorder } from './events';
 import { LeaderElector, type LeaderElectionMetrics, type LeaderElectionTimings } from './leaderelection';
-import type { ListerWatcher } from './informer';
+import { listerWatcher, type ListerWatcher } from './informer';
 import { LeaseLock } from './leaselock';
 import type { ResourceClient } from './resource';
 import { errorMessage } from '../util/errors';
@@ -64,18 +64,10 @@ export function leaderIdentity(host: string = hostname()): string {
 }
 
 /** A ListerWatcher of the one Lease `namespace/name`, when the client can list and watch. */
-function leaseWatcher(leases: ElectOptions['leases'], namespace: string, name: string): ListerWatcher<Lease> | undefined {
+function leaseWatcher(leases: ElectOptions['leases'], namespace: string, name: string): { watcher?: ListerWatcher<Lease> } {
   const { listAll, watch } = leases;
-  if (!listAll || !watch) return undefined;
-  const selectors = { namespace, fieldSelector: `metadata.name=${name}` };
-  return {
-    list: () => listAll.call(leases, selectors),
-    watch: (resourceVersion) => watch.call(leases, { ...selectors, resourceVersion, allowBookmarks: true }),
-  };
-}
-
-function watcherOption(watcher: ListerWatcher<Lease> | undefined): { watcher?: ListerWatcher<Lease> } {
-  return watcher ? { watcher } : {};
+  if (!listAll || !watch) return {};
+  return { watcher: listerWatcher({ listAll: listAll.bind(leases), watch: watch.bind(leases) }, { namespace, fieldSelector: `metadata.name=${name}` }) };
 }
 
 /** Runs terms of a component while it leads the Lease of `config` (or at once without --leader-elect). */
@@ -98,7 +90,7 @@ export function electLeader(opts: ElectOptions): ElectedComponent {
       name: opts.config.resourceName,
       identity,
       ...(opts.recorder ? { recorder: opts.recorder } : {}),
-      ...watcherOption(leaseWatcher(opts.leases, opts.config.resourceNamespace, opts.config.resourceName)),
+      ...leaseWatcher(opts.leases, opts.config.resourceNamespace, opts.config.resourceName),
     }),
     callbacks: {
       onStartedLeading(signal) {

@@ -53,8 +53,9 @@ const one = (value: number | undefined): Value[] => (value === undefined ? [] : 
 /** A value cAdvisor reports only when it is set (a quota or period of 0 is "none"). */
 const nonZero = (value: number | undefined): Value[] => (value ? [{ extra: [], value }] : []);
 
-function perInterface(pick: (i: InterfaceStats) => number): (s: ContainerSample) => Value[] {
-  return (s) => (s.network ?? []).map((i) => ({ extra: [i.name], value: pick(i) }));
+/** A counter with a value per network interface of the pod (cAdvisor's container_network_*). */
+function interfaceCounter(name: string, help: string, pick: (i: InterfaceStats) => number): Family {
+  return { name, help, type: 'counter', extraLabels: ['interface'], values: (s) => (s.network ?? []).map((i) => ({ extra: [i.name], value: pick(i) })) };
 }
 
 /** In cAdvisor's order (metrics/prometheus.go), the ones tsk reads. */
@@ -116,62 +117,14 @@ export const FAMILIES: readonly Family[] = [
     type: 'gauge',
     values: (s) => one(s.stats.memoryWorkingSetBytes),
   },
-  {
-    name: 'container_network_receive_bytes_total',
-    help: 'Cumulative count of bytes received',
-    type: 'counter',
-    extraLabels: ['interface'],
-    values: perInterface((i) => i.rxBytes),
-  },
-  {
-    name: 'container_network_receive_errors_total',
-    help: 'Cumulative count of errors encountered while receiving',
-    type: 'counter',
-    extraLabels: ['interface'],
-    values: perInterface((i) => i.rxErrors),
-  },
-  {
-    name: 'container_network_receive_packets_dropped_total',
-    help: 'Cumulative count of packets dropped while receiving',
-    type: 'counter',
-    extraLabels: ['interface'],
-    values: perInterface((i) => i.rxDropped),
-  },
-  {
-    name: 'container_network_receive_packets_total',
-    help: 'Cumulative count of packets received',
-    type: 'counter',
-    extraLabels: ['interface'],
-    values: perInterface((i) => i.rxPackets),
-  },
-  {
-    name: 'container_network_transmit_bytes_total',
-    help: 'Cumulative count of bytes transmitted',
-    type: 'counter',
-    extraLabels: ['interface'],
-    values: perInterface((i) => i.txBytes),
-  },
-  {
-    name: 'container_network_transmit_errors_total',
-    help: 'Cumulative count of errors encountered while transmitting',
-    type: 'counter',
-    extraLabels: ['interface'],
-    values: perInterface((i) => i.txErrors),
-  },
-  {
-    name: 'container_network_transmit_packets_dropped_total',
-    help: 'Cumulative count of packets dropped while transmitting',
-    type: 'counter',
-    extraLabels: ['interface'],
-    values: perInterface((i) => i.txDropped),
-  },
-  {
-    name: 'container_network_transmit_packets_total',
-    help: 'Cumulative count of packets transmitted',
-    type: 'counter',
-    extraLabels: ['interface'],
-    values: perInterface((i) => i.txPackets),
-  },
+  interfaceCounter('container_network_receive_bytes_total', 'Cumulative count of bytes received', (i) => i.rxBytes),
+  interfaceCounter('container_network_receive_errors_total', 'Cumulative count of errors encountered while receiving', (i) => i.rxErrors),
+  interfaceCounter('container_network_receive_packets_dropped_total', 'Cumulative count of packets dropped while receiving', (i) => i.rxDropped),
+  interfaceCounter('container_network_receive_packets_total', 'Cumulative count of packets received', (i) => i.rxPackets),
+  interfaceCounter('container_network_transmit_bytes_total', 'Cumulative count of bytes transmitted', (i) => i.txBytes),
+  interfaceCounter('container_network_transmit_errors_total', 'Cumulative count of errors encountered while transmitting', (i) => i.txErrors),
+  interfaceCounter('container_network_transmit_packets_dropped_total', 'Cumulative count of packets dropped while transmitting', (i) => i.txDropped),
+  interfaceCounter('container_network_transmit_packets_total', 'Cumulative count of packets transmitted', (i) => i.txPackets),
   {
     name: 'container_processes',
     help: 'Number of processes running inside the container.',
