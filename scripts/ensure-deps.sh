@@ -34,6 +34,8 @@ want curl curl
 want kubectl kubernetes-client
 # prometheus: the kubelet-metrics test scrapes the kubelet's port with a real Prometheus (no service is wanted: see below).
 want prometheus prometheus
+# victoria-metrics: reads Prometheus' configuration with kubernetes_sd_configs, which Debian's prometheus lacks (integration/prometheus-sd.test.ts).
+want victoria-metrics victoria-metrics
 # busybox-static: the test images are built from it (httpd applet included).
 { [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd; } || need_pkgs+=(busybox-static)
 if [ "${1:-}" = bench ]; then
@@ -56,6 +58,8 @@ fi
 if command -v systemctl >/dev/null 2>&1; then systemctl stop docker-registry >/dev/null 2>&1 || true; fi
 # Same for prometheus's service (:9090): the test runs its own inside a network namespace.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop prometheus >/dev/null 2>&1 || true; fi
+# And victoria-metrics's (:8428): the Kubernetes discovery test runs its own in a lab namespace.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop victoria-metrics >/dev/null 2>&1 || true; fi
 
 # A node_modules that is a link to an install shared by several checkouts
 # (git worktrees) is left alone: `npm ci` would empty the shared directory
