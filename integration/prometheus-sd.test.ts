@@ -8,13 +8,16 @@
 // with the same roles and __meta_kubernetes_* labels: Debian's prometheus is
 // built without Kubernetes discovery ("field kubernetes_sd_configs not
 // found"), and this machine can fetch no other Prometheus build. It runs in
-// server-1's namespace on the lab bridge, as a Prometheus on one of the VMs
-// would, and is asked through its Prometheus query API (/api/v1/query).
+// node-1's namespace, as a Prometheus on one of the cluster's machines would, and is asked through its Prometheus query API (/api/v1/query).
 //
 // Checked: up == 1 for both API servers, schedulers and controller managers,
-// and for both nodes' kubelets, cAdvisor endpoints and proxies; a running
-// pod's container_cpu_usage_seconds_total with cAdvisor's labels, and the
-// node label copied by the manifest's labelmap. `tsk lab down` removes the
+// for both nodes' kubelets, cAdvisor endpoints and proxies, and for a pod and
+// a Service that opt in with prometheus.io/scrape (roles pod and endpoints;
+// and the service role, whose job lists the Service as a blackbox exporter's
+// probe target, up == 0 since the lab has no exporter); a
+// running pod's container_cpu_usage_seconds_total with cAdvisor's labels, the
+// node label copied by the manifest's labelmap, and the opted-in pod's own
+// series with the labels the manifest copies. `tsk lab down` removes the
 // lab and the scraper is killed at the end, also when the test fails.
 
 import test from 'ava';
@@ -107,7 +110,7 @@ test("manifests/prometheus/prometheus.yml discovers every component of a lab thr
   const image = join(dir, 'busybox.tar');
   writeFileSync(image, await dockerSaveArchive([{ image: await busyboxImage(), repoTags: ['busybox:1.36'] }]));
   t.is((await lab('load', image)).code, 0);
-  const podFile = join(dir, 'burner.json');
+  const podFile = join(dir, 'objects.json');
   const pod = {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -118,18 +121,75 @@ test("manifests/prometheus/prometheus.yml discovers every component of a lab thr
       containers: [{ name: 'burn', image: 'busybox:1.36', command: ['sh', '-c', 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 100000'] }],
     },
   };
-  writeFileSync(podFile, JSON.stringify(pod));
-  const applied = await tsctl('apply', '-f', podFile);
-  t.is(applied.code, 0, applied.stderr);
+  // A pod serving a metrics file, opted in by annotation, and a Service over it that opts in too.
+  const exporter = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'exporter',
+      namespace: 'default',
+      labels: { app: 'exporter' },
+      annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' },
+    },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: 'httpd',
+          image: 'busybox:1.36',
+          command: ['sh', '-c', 'mkdir -p /www && echo "demo_requests_total 42" > /www/metrics && exec httpd -f -p 8080 -h /www'],
+          ports: [{ containerPort: 8080, name: 'metrics' }],
+        },
+      ],
+    },
+  };
+  const service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: 'exporter',
+      namespace: 'default',
+      labels: { tier: 'demo' },
+      annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/probe': 'true' },
+    },
+    spec: { selector: { app: 'exporter' }, ports: [{ name: 'metrics', port: 9100, targetPort: 8080 }] },
+  };
+  for (const [i, o] of [pod, exporter, service].entries()) {
+    const file = `${podFile}.${i}`;
+    writeFileSync(file, JSON.stringify(o));
+    const applied = await tsctl('apply', '-f', file);
+    t.is(applied.code, 0, applied.stderr);
+  }
+  let exporterIp = '';
+  await eventually(
+    async () => {
+      const r = await tsctl('get', 'pod', 'exporter', '-o', 'json');
+      const p = r.code === 0 ? (JSON.parse(r.stdout) as { status?: { phase?: string; podIP?: string } }) : {};
+      exporterIp = p.status?.phase === 'Running' ? (p.status.podIP ?? '') : '';
+      return exporterIp !== '';
+    },
+    120_000,
+    'the exporter pod to run',
+  );
 
-  const server1 = plan.servers[0]?.ha;
-  if (!server1) throw new Error('no server-1 namespace');
+  // On node-1, as a Prometheus run by a cluster's node: it reaches the servers and nodes on the lab network, and every pod.
+  const node1 = plan.nodes[0];
+  if (!node1) throw new Error('no node-1');
   const config = join(dir, 'prometheus.yml');
   writeFileSync(config, labPrometheusConfig(readFileSync(MANIFEST, 'utf8'), plan));
-  scraper = startScraper(server1.netns, dir, config);
+  scraper = startScraper(node1.netns, dir, config);
   scraper.stderr?.on('data', (d: Buffer) => (scraperLog = (scraperLog + d.toString()).slice(-8000)));
 
-  const jobs = ['kubernetes-apiservers', 'kube-scheduler', 'kube-controller-manager', 'kubernetes-nodes', 'kubernetes-cadvisor', 'kube-proxy'];
+  const jobs = [
+    'kubernetes-apiservers',
+    'kube-scheduler',
+    'kube-controller-manager',
+    'kubernetes-nodes',
+    'kubernetes-cadvisor',
+    'kube-proxy',
+    'kubernetes-pods',
+    'kubernetes-service-endpoints',
+  ];
   const serverIps = plan.servers.map((s) => s.ha?.ip ?? '').sort();
   // The node role names its targets by the node's name (Prometheus' instance label), whatever their address.
   const nodeNames = plan.nodes.map((n) => n.name).sort();
@@ -140,12 +200,15 @@ test("manifests/prometheus/prometheus.yml discovers every component of a lab thr
     'kubernetes-nodes': nodeNames,
     'kubernetes-cadvisor': nodeNames,
     'kube-proxy': nodeNames,
+    // Targets by address: the pod's IP and the annotated port.
+    'kubernetes-pods': [`${exporterIp}:8080`],
+    'kubernetes-service-endpoints': [`${exporterIp}:8080`],
   };
   let last = '';
   await eventually(
     async () => {
       // Until the scraper listens, a refused query is only a wait.
-      const up = await query(server1.netns, `up{job=~"${jobs.join('|')}"}`).catch((err: Error) => {
+      const up = await query(node1.netns, `up{job=~"${jobs.join('|')}"}`).catch((err: Error) => {
         last = err.message;
         return undefined;
       });
@@ -166,14 +229,14 @@ test("manifests/prometheus/prometheus.yml discovers every component of a lab thr
   t.pass(last);
 
   // The kubelets' own series carry the node's labels (labelmap), as in Kubernetes.
-  const running = await query(server1.netns, 'kubelet_running_pods');
+  const running = await query(node1.netns, 'kubelet_running_pods');
   t.deepEqual(running.map((s) => s.metric['kubernetes_io_hostname'] ?? '').sort(), plan.nodes.map((n) => n.name).sort(), JSON.stringify(running));
 
   // The running pod's container CPU, from the cAdvisor job, with cAdvisor's labels.
   let cpu: Sample[] = [];
   await eventually(
     async () => {
-      cpu = await query(server1.netns, 'container_cpu_usage_seconds_total{namespace="default",pod="burner",container="burn"}');
+      cpu = await query(node1.netns, 'container_cpu_usage_seconds_total{namespace="default",pod="burner",container="burn"}');
       return cpu.length > 0 && Number(cpu[0]?.value[1]) > 0;
     },
     120_000,
@@ -183,4 +246,18 @@ test("manifests/prometheus/prometheus.yml discovers every component of a lab thr
   });
   t.is(cpu[0]?.metric['job'], 'kubernetes-cadvisor');
   t.true(nodeNames.includes(cpu[0]?.metric['instance'] ?? ''), JSON.stringify(cpu[0]?.metric));
+
+  // The opted-in pod's own series, with the labels the manifest copies from the pod and the Service.
+  const fromPod = await query(node1.netns, 'demo_requests_total{job="kubernetes-pods"}');
+  t.like(fromPod[0]?.metric, { namespace: 'default', pod: 'exporter', app: 'exporter' }, JSON.stringify(fromPod));
+  t.is(fromPod[0]?.value[1], '42');
+  const fromService = await query(node1.netns, 'demo_requests_total{job="kubernetes-service-endpoints"}');
+  t.like(fromService[0]?.metric, { namespace: 'default', service: 'exporter', tier: 'demo' }, JSON.stringify(fromService));
+  // The service role: the Service asks to be probed, so its DNS name is a target of the (absent) blackbox exporter.
+  const probed = await query(node1.netns, 'up{job="kubernetes-services"}');
+  t.deepEqual(
+    probed.map((p) => p.metric['instance']),
+    ['exporter.default.svc:9100'],
+    JSON.stringify(probed),
+  );
 });
