@@ -222,6 +222,9 @@ function agentArgv(o: LabUpOptions, plan: LabPlan, node: LabNode): string[] {
     node.dataDir,
     '--cgroup-root',
     node.cgroupRoot,
+    // The proxy's /metrics on the node's lab address, as on a VM, so a Prometheus in the lab finds every proxy (manifests/prometheus).
+    '--proxy-http-address',
+    `${node.ip}:10256`,
     ...(o.resolvConf !== undefined ? ['--resolv-conf', o.resolvConf] : []),
     ...(o.podNetworkBackend !== undefined ? ['--pod-network-backend', o.podNetworkBackend] : []),
     ...(o.nodeMonitorGracePeriod !== undefined ? ['--node-lease-duration-seconds', String(nodeLeaseSecondsFor(o.nodeMonitorGracePeriod))] : []),
