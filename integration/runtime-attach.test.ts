@@ -150,6 +150,16 @@ test.serial('tty: the process runs on a terminal of the attach size; its output 
   t.false(log.includes('\r'));
 });
 
+test.serial("tty as a user: the terminal is the user's and is /dev/console too", async (t) => {
+  const env = await setup(t);
+  const id = await run(env, { name: 'ttyuser', command: ['sh', '-c', 'stat -c "%u %g %t" $(tty) /dev/console; id -u'], tty: true, user: 'nobody' });
+  const st = await env.runtime.waitContainer(id);
+  const log = await logText(env, id);
+  t.is(st.exitCode, 0, log);
+  // Both the same pts (major 0x88), owned by nobody, group tty (devpts' gid=5).
+  t.is(log, 'o 65534 5 88\no 65534 5 88\no 65534\n');
+});
+
 test.serial('a container made without stdin and tty has no attach socket and reads /dev/null', async (t) => {
   const env = await setup(t);
   const id = await run(env, { name: 'plain', command: ['sh', '-c', 'cat; echo done; sleep 30'] });

@@ -418,16 +418,26 @@ static int recv_fd(int sock) {
 
 /*
  * tty: a terminal from the container's own devpts (mounted by make_dev, so
- * the pod sees /dev/pts/0), its slave as stdio and controlling terminal of
- * a new session; the master goes to the shim over sock.
+ * the pod sees /dev/pts/0), also at /dev/console, owned by the container's
+ * user (runc's mountConsole and fixStdioPermissions), its slave as stdio and
+ * controlling terminal of a new session; the master goes to the shim over sock.
  */
-static void open_terminal(int sock) {
+static void open_terminal(struct spec *s, int sock) {
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) init_fail("open /dev/ptmx");
-  int unlock = 0;
+  int unlock = 0, n = 0;
   if (ioctl(master, TIOCSPTLCK, &unlock) < 0) init_fail("unlockpt");
   int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
   if (slave < 0) init_fail("open pty peer");
+  if (ioctl(master, TIOCGPTN, &n) < 0) init_fail("TIOCGPTN");
+  char pts[64];
+  snprintf(pts, sizeof pts, "/dev/pts/%d", n);
+  int fd = open("/dev/console", O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) init_fail("create /dev/console");
+  close(fd);
+  if (mount(pts, "/dev/console", NULL, MS_BIND, NULL) < 0) init_failp("bind mount /dev/console to", pts);
+  uid_t owner = s->userns ? (uid_t)(s->userns_root + s->uid) : s->uid;
+  if (fchown(slave, owner, (gid_t)-1) < 0) init_fail("chown the terminal to the container's user");
   if (send_fd(sock, master) < 0) init_fail("send the terminal to the shim");
   close(master);
   close(sock);
@@ -515,7 +525,7 @@ static void container_init(struct spec *s, struct init_fds io) {
   if (umount2(".", MNT_DETACH) < 0) init_fail("umount old root");
   if (chdir("/") < 0) init_fail("chdir /");
   mask_paths(s);
-  if (io.tty_w >= 0) open_terminal(io.tty_w);
+  if (io.tty_w >= 0) open_terminal(s, io.tty_w);
 
   char *path = lookup_path(s->arg.v[0], s->env.v);
   if (!path) {
