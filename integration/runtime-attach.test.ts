@@ -3,7 +3,8 @@
 // when the first stdin client leaves), tty (a terminal from the container's
 // devpts, sized by resizes); several clients at once; a new runtime instance
 // (a restarted kubelet) attaching to a container an earlier one started; and
-// no attach socket for a container made with neither. Each test has its own
+// no attach socket for a container made with neither; `tsk runtime run -i`
+// and `-it`, as docker run's. Each test has its own
 // data dir, removed with everything it made by its teardown.
 
 import test from 'ava';
@@ -11,7 +12,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NativeRuntime } from '../kubelet/runtime/native-runtime';
 import type { AttachStreams, ContainerConfig } from '../kubelet/runtime/runtime';
+import { spawn } from 'node:child_process';
 import { makeRuntimeEnv, type RuntimeEnv } from './support/runtime-env';
+import { runTsk, TSK_BIN, type Run } from './support/run';
 import { eventually } from './support/wait';
 
 async function setup(t: { teardown(fn: () => Promise<void>): void }): Promise<RuntimeEnv> {
@@ -166,4 +169,36 @@ test.serial('a container made without stdin and tty has no attach socket and rea
   await eventually(async () => (await logText(env, id)).includes('done'), 10_000, 'cat read EOF at once');
   t.is(await env.runtime.attach(id, { stdin: true }), undefined);
   t.false(fs.existsSync(path.join(env.dataDir, 'containers', id, 'attach.sock')));
+});
+
+test.serial("tsk runtime run -i: our stdin is the container's, its end the container's EOF; -it runs it on a terminal of our size", async (t) => {
+  const env = await setup(t);
+  const dd = ['--data-dir', env.dataDir];
+  const piped = await runTsk(['runtime', 'run', ...dd, '-i', env.image, 'sh', '-c', 'while read l; do echo "got $l"; done; echo eof; exit 3'], {
+    stdin: 'one\ntwo\n',
+    timeoutMs: 60_000,
+  });
+  t.is(piped.code, 3, piped.stderr);
+  t.is(piped.stdout, 'got one\ngot two\neof\n');
+  // Without -i the container reads nothing, as before.
+  const closed = await runTsk(['runtime', 'run', ...dd, env.image, 'sh', '-c', 'cat; echo done'], { stdin: 'ignored\n', timeoutMs: 60_000 });
+  t.is(closed.stdout, 'done\n');
+  const quote = (a: string): string => `'${a.replace(/'/g, "'\\''")}'`;
+  const cmd = [process.execPath, TSK_BIN, 'runtime', 'run', ...dd, '-it', env.image, 'sh', '-c', 'tty; stty size; exit 4'].map(quote).join(' ');
+  const onTerminal = await new Promise<Run>((resolve, reject) => {
+    const child = spawn('script', ['-qec', `stty cols 77 rows 22; ${cmd}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+  t.is(onTerminal.code, 4, onTerminal.stdout + onTerminal.stderr);
+  // Node's raw mode (libuv's) keeps ONLCR on our terminal: the container's "\r\n" shows as "\r\r\n", the same on screen.
+  t.regex(onTerminal.stdout, /\/dev\/pts\/0\r+\n22 77\r+\n/);
 });

@@ -674,7 +674,8 @@ export class NativeRuntime implements ContainerRuntime {
   async attach(id: string, opts: AttachOptions): Promise<AttachStreams | undefined> {
     const { dir, rec } = this.load(id);
     if (!rec.stdin && !rec.tty) return undefined;
-    if (readStatus(dir, rec).state !== 'running') throw new InvalidStateError(`container ${id} is not running`);
+    const state = readStatus(dir, rec).state;
+    if (state !== 'running' && state !== 'created') throw new InvalidStateError(`container ${id} is not running`);
     return connectAttach(dir, { stdin: opts.stdin && rec.stdin === true, tty: rec.tty === true });
   }
 

@@ -401,9 +401,10 @@ export interface ContainerRuntime {
   /** exec with streaming stdio; throws InvalidStateError when the container is not running. */
   execStream(id: string, opts: ExecOptions): ExecProcess;
   /**
-   * Attaches to a running container made with stdin or tty; undefined for
-   * one made with neither (its output is its log: follow that). Throws
-   * InvalidStateError when it is not running.
+   * Attaches to a created or running container made with stdin or tty
+   * (attached before its start, a client misses none of its output);
+   * undefined for one made with neither (its output is its log: follow
+   * that). Throws InvalidStateError when it has exited.
    */
   attach(id: string, opts: AttachOptions): Promise<AttachStreams | undefined>;
   logs(id: string, opts?: LogOptions): AsyncIterable<LogEntry>;
