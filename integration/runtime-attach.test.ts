@@ -163,6 +163,24 @@ test.serial("tty as a user: the terminal is the user's and is /dev/console too",
   t.is(log, 'o 65534 5 88\no 65534 5 88\no 65534\n');
 });
 
+test.serial('a client that reads nothing is dropped 1 MiB behind; the container is never slowed and its log keeps everything', async (t) => {
+  const env = await setup(t);
+  const id = await run(env, { name: 'loud', command: ['sh', '-c', 'read go; yes 0123456789abcdef | head -c 8000000; echo; echo finished'], stdin: true });
+  const slow = (await env.runtime.attach(id, { stdin: true }))!;
+  // Nobody reads slow's output from here on.
+  slow.stdin!.write('go\n');
+  const st = await env.runtime.waitContainer(id);
+  t.is(st.exitCode, 0);
+  let log = 0;
+  for await (const e of env.runtime.logs(id)) log += e.text.length + (e.partial ? 0 : 1);
+  t.is(log, 8000000 + 1 + 'finished\n'.length);
+  // What slow gets is what was queued before it was dropped: far less than the output.
+  let got = 0;
+  slow.stdout.on('data', (d: Buffer) => (got += d.length));
+  await new Promise((r) => slow.stdout.on('end', r));
+  t.true(got < 4_000_000, `${got} bytes reached the slow client`);
+});
+
 test.serial('a container made without stdin and tty has no attach socket and reads /dev/null', async (t) => {
   const env = await setup(t);
   const id = await run(env, { name: 'plain', command: ['sh', '-c', 'cat; echo done; sleep 30'] });
