@@ -3,7 +3,8 @@
 // when the first stdin client leaves), tty (a terminal from the container's
 // devpts, sized by resizes); several clients at once; a new runtime instance
 // (a restarted kubelet) attaching to a container an earlier one started; and
-// no attach socket for a container made with neither; `tsk runtime run -i`
+// a client that reads nothing dropped without slowing the container; no
+// attach socket for a container made with neither; `tsk runtime run -i`
 // and `-it`, as docker run's. Each test has its own
 // data dir, removed with everything it made by its teardown.
 
