@@ -1,7 +1,8 @@
 // Debian's kubectl (1.32) against tsk's REST API for the streaming
 // subresources, with a real node (a `tsk kubelet` in a network namespace of
 // its own, integration/support/node-env.ts): `kubectl exec` (output, stdin
-// round trip, exit code, -it through a pty), `kubectl attach`, and `kubectl
+// round trip, exit code, -it through a pty), `kubectl attach` (output; -i to
+// a stdin/stdinOnce container; -it to a tty one), `kubectl run -i --rm`, and `kubectl
 // port-forward` (SPDY tunnelled through a WebSocket) answered by a web
 // server inside the pod; the bad cases answered as Kubernetes answers them.
 // The pod's side is inside the test's namespace; kubectl's local port is on
@@ -16,7 +17,8 @@ import WebSocket from 'ws';
 import { join } from 'node:path';
 import { kubeconfigServer, writeKubeconfig } from '../client/kubeconfig';
 import { testTls } from './support/pki';
-import { newNodeEnv, startNodeEnv, type NodeEnv } from './support/node-env';
+import { killProcess } from './support/netns';
+import { newNodeEnv, startNodeEnv, startNodeKubelet, type NodeEnv } from './support/node-env';
 import { TSCTL_BIN, runProcess, type Run } from './support/run';
 import { eventually } from './support/wait';
 
@@ -196,7 +198,7 @@ test.serial('exec, attach and port-forward need create on the subresource', asyn
   }
 });
 
-test.serial('attach streams the main process output; stdin is refused with a reason', async (t) => {
+test.serial('attach streams the main process output; stdin to a container without stdin is refused with a reason', async (t) => {
   const env = t.context;
   const attach = spawn('kubectl', kubectlArgs(env, ['attach', 'web']), {
     env: { ...process.env, HOME: env.dir, KUBECONFIG: '' },
@@ -214,6 +216,108 @@ test.serial('attach streams the main process output; stdin is refused with a rea
   const stdin = await kubectl(env, ['attach', '-i', 'web'], '');
   t.not(stdin.code, 0);
   t.regex(stdin.stderr, /container main in pod web does not have stdin enabled/);
+});
+
+/** Creates a pod on the test's node from a container spec and waits until it runs. */
+async function runPod(env: Env, name: string, container: Record<string, unknown>): Promise<void> {
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name },
+    spec: { nodeName: env.nodeName, restartPolicy: 'Never', terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: env.image, ...container }] },
+  };
+  const created = await kubectl(env, ['create', '--validate=false', '-f', '-'], JSON.stringify(pod));
+  if (created.code !== 0) throw new Error(`create ${name}: ${created.stderr}`);
+  const waited = await kubectl(env, ['wait', '--for=condition=Ready', `pod/${name}`, '--timeout=90s']);
+  if (waited.code !== 0) throw new Error(`wait ${name}: ${waited.stderr}`);
+}
+
+/** Runs kubectl on a terminal of its own (script(1)) sized 123x45; `input` is typed once `ready` shows in its output. */
+function kubectlOnTerminal(env: Env, args: readonly string[], ready: RegExp, input: string): Promise<Run> {
+  const quote = (a: string): string => `'${a.replace(/'/g, "'\\''")}'`;
+  const cmd = ['kubectl', ...kubectlArgs(env, args)].map(quote).join(' ');
+  return new Promise<Run>((resolve, reject) => {
+    const child = spawn('script', ['-qec', `stty cols 123 rows 45; ${cmd}`, '/dev/null'], {
+      env: { ...process.env, HOME: env.dir, KUBECONFIG: '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let typed = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!typed && ready.test(stdout)) {
+        typed = true;
+        child.stdin.write(input);
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+test.serial('attach -i feeds a stdin: true, stdinOnce: true container; the end of kubectl stdin is its EOF', async (t) => {
+  const env = t.context;
+  await runPod(env, 'reader', { command: ['sh', '-c', 'while read l; do echo "got $l"; echo "err $l" >&2; done; echo bye'], stdin: true, stdinOnce: true });
+  const attach = await kubectl(env, ['attach', '-i', 'reader'], 'one\ntwo\n');
+  t.is(attach.code, 0, attach.stderr);
+  t.is(attach.stdout, 'got one\ngot two\nbye\n');
+  t.regex(attach.stderr, /err one\nerr two\n/);
+  await eventually(
+    async () => /Succeeded/.test((await kubectl(env, ['get', 'pod', 'reader', '-o', 'jsonpath={.status.phase}'])).stdout),
+    30_000,
+    'reader succeeded',
+  );
+  const logs = await kubectl(env, ['logs', 'reader']);
+  t.regex(logs.stdout, /got one\n[\s\S]*got two\n[\s\S]*bye\n/);
+  // stdinOnce was used: nothing is fed to a later attach (the container has exited: kubectl says so).
+  const again = await kubectl(env, ['attach', '-i', 'reader'], 'three\n');
+  t.not(again.code, 0);
+  await kubectl(env, ['delete', 'pod', 'reader', '--wait=false']);
+});
+
+test.serial('run -i --rm --restart=Never: stdin in, output back, the pod deleted', async (t) => {
+  const env = t.context;
+  const r = await kubectl(
+    env,
+    [
+      'run',
+      'oneshot',
+      '-i',
+      '--rm',
+      '--restart=Never',
+      `--image=${env.image}`,
+      `--overrides={"spec":{"nodeName":"${env.nodeName}"}}`,
+      '--',
+      'sh',
+      '-c',
+      'read l; echo "hello $l"',
+    ],
+    'world\n',
+  );
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^hello world\n/);
+  t.regex(r.stdout, /pod "oneshot" deleted/);
+  const gone = await kubectl(env, ['get', 'pod', 'oneshot']);
+  t.regex(gone.stderr, /NotFound|not found/);
+});
+
+test.serial('attach -it: a tty: true container on a terminal of the size of kubectl\'s; its log lines end without "\\r"', async (t) => {
+  const env = t.context;
+  await runPod(env, 'term', { command: ['sh'], stdin: true, tty: true });
+  const r = await kubectlOnTerminal(env, ['attach', '-it', 'term'], /try pressing enter/, 'tty; stty size; exit 5\r');
+  t.regex(r.stdout, /\/dev\/pts\/0\r?\n45 123\r?\n/, r.stdout + r.stderr);
+  t.is(r.code, 5, r.stdout + r.stderr);
+  const logs = await kubectl(env, ['logs', 'term']);
+  // Lines end "\r\n" on the terminal and "\n" in the log (a line editor's "\r" inside a line stays, as with containerd).
+  t.regex(logs.stdout, /^45 123$/m, JSON.stringify(logs.stdout));
+  t.notRegex(logs.stdout, /\r\n/);
+  await kubectl(env, ['delete', 'pod', 'term', '--wait=false']);
 });
 
 /** A free loopback port of the host namespace, for kubectl to listen on. */
@@ -412,4 +516,51 @@ test.serial('a plain SPDY upgrade (kubectl before 1.30) is refused naming the We
     reason: 'BadRequest',
     message: 'tsk serves pods/exec over WebSocket only (v5.channel.k8s.io, v4.channel.k8s.io): use kubectl 1.30 or later',
   });
+});
+
+/** `kubectl attach -i NAME` with its stdin open (a pipe this test writes), until `until` shows in its output; then it is stopped. */
+async function attachUntil(env: Env, name: string, input: string, until: RegExp): Promise<string> {
+  const attach = spawn('kubectl', kubectlArgs(env, ['attach', '-i', name]), {
+    env: { ...process.env, HOME: env.dir, KUBECONFIG: '' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  attach.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  attach.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise((r) => attach.on('close', r));
+  try {
+    attach.stdin.write(input);
+    await eventually(() => until.test(out) || attach.exitCode !== null, 30_000, `attach output ${until}`);
+    if (!until.test(out)) throw new Error(`kubectl attach ended: ${out} ${err}`);
+    return out;
+  } finally {
+    attach.kill('SIGTERM');
+    await exited;
+  }
+}
+
+// Last: it restarts the kubelet.
+test.serial("a container's stdin outlives its attaches and a kubelet killed and started again", async (t) => {
+  const env = t.context;
+  await runPod(env, 'keeper', { command: ['sh', '-c', 'while read l; do echo "got $l"; done; echo eof'], stdin: true });
+  t.regex(await attachUntil(env, 'keeper', 'before\n', /got before\n/), /^got before\n/);
+  await killProcess(env.kubelet.proc!);
+  env.kubelet.proc = undefined;
+  await startNodeKubelet(env);
+  // Until the new kubelet's tunnel is up, attach fails: retried.
+  let out = '';
+  await eventually(
+    async () => {
+      out = await attachUntil(env, 'keeper', 'after\n', /got after\n/).catch(() => '');
+      return out !== '';
+    },
+    60_000,
+    'an attach through the restarted kubelet',
+  );
+  const logs = await kubectl(env, ['logs', 'keeper']);
+  t.is(logs.stdout, 'got before\ngot after\n');
+  const pod = await kubectl(env, ['get', 'pod', 'keeper', '-o', 'jsonpath={.status.phase} {.status.containerStatuses[0].restartCount}']);
+  t.is(pod.stdout, 'Running 0');
+  await kubectl(env, ['delete', 'pod', 'keeper', '--wait=false']);
 });

@@ -60,6 +60,16 @@ test('the container config of a pod container', (t) => {
   t.is(c.labels?.['io.kubernetes.container.name'], 'app');
   t.is(c.annotations?.['io.kubernetes.container.restartCount'], '3');
   t.is(c.annotations?.['io.kubernetes.pod.terminationGracePeriod'], '12');
+  t.false('stdin' in c || 'stdinOnce' in c || 'tty' in c);
+});
+
+test('stdin, stdinOnce and tty reach the runtime; stdinOnce only with stdin', (t) => {
+  const p = pod();
+  const c = p.spec!.containers![0]!;
+  const all = buildContainerConfig(p, { ...c, stdin: true, stdinOnce: true, tty: true }, ctx);
+  t.like(all, { stdin: true, stdinOnce: true, tty: true });
+  const once = buildContainerConfig(p, { ...c, stdinOnce: true }, ctx);
+  t.false('stdinOnce' in once || 'stdin' in once);
 });
 
 test('bad specs are ContainerConfigErrors naming the field', (t) => {

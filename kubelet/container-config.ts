@@ -272,5 +272,9 @@ export function buildContainerConfig(pod: Pod, c: Container, ctx: ConfigContext)
   if (c.command && c.command.length > 0) config.command = c.command.map((s) => expandVars(s, vars));
   if (c.args && c.args.length > 0) config.args = c.args.map((s) => expandVars(s, vars));
   if (c.workingDir) config.workingDir = c.workingDir;
+  // stdinOnce means nothing without stdin (kuberuntime passes both to CRI; the runtime ignores the one without the other).
+  if (c.stdin) config.stdin = true;
+  if (c.stdin && c.stdinOnce) config.stdinOnce = true;
+  if (c.tty) config.tty = true;
   return config;
 }

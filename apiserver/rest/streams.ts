@@ -167,11 +167,10 @@ export class PodStreams {
   }
 }
 
-/** Kubernetes lets attach feed stdin only to a container made with stdin: true; tsk's runtime keeps no stdin for a main process at all. */
+/** Attach feeds stdin only to a container made with stdin: true (its runtime holds no stdin for one made without). */
 function refuseAttachStdin(pod: Pod, name: string, container: string): void {
   const spec = (pod.spec?.containers ?? []).find((c) => c.name === container);
   if (!spec?.stdin) throw new BadRequestError(`container ${container} in pod ${name} does not have stdin enabled (spec.containers[].stdin)`);
-  throw new BadRequestError(`container ${container} in pod ${name}: tsk cannot feed stdin to a running container's main process; attach without stdin (-i)`);
 }
 
 /** One exec or attach over the channel protocol: the node's session on one side, the WebSocket on the other. */

@@ -13,6 +13,7 @@ import type {
   ContainerState,
   ContainerStats,
   ContainerStatus,
+  AttachStreams,
   ExecProcess,
   PortForwardConnection,
   ExecResult,
@@ -187,6 +188,12 @@ export class HollowRuntime implements ContainerRuntime {
     stdout.end();
     stderr.end();
     return { stdin: null, stdout, stderr, exit: Promise.resolve(0), kill: () => {} };
+  }
+
+  /** A hollow container has no stdin: its output is its (empty) log. */
+  async attach(id: string): Promise<AttachStreams | undefined> {
+    this.get(id);
+    return undefined;
   }
 
   /** A hollow pod has no network namespace: every connection is refused, as by a pod listening on nothing. */

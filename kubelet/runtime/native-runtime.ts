@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CgroupManager, DELEGATED_LEAF, detectCgroupLayout } from './cgroups/cgroups';
 import { DEFAULT_DEVICE_RULES, DeviceRule, PRIVILEGED_DEVICE_RULES, shimDeviceRule } from './cgroups/devices';
+import { connectAttach } from './container/attach-socket';
 import { mergeEnv, renderSpec, resolveCommand } from './container/spec';
 import { parseSeccompProfile } from './container/seccomp';
 import { localhostProfilePath, planSecurity, SecurityConfigError, SecurityPlan } from './container/security';
@@ -25,6 +26,8 @@ import { InvalidStateError, NotFoundError, RuntimeError, SetupError } from './er
 import type { ImageRecord } from './image/types';
 import { followLog, readLogTail } from './logs/cri-log';
 import {
+  AttachOptions,
+  AttachStreams,
   ContainerConfig,
   ContainerResources,
   ContainerRuntime,
@@ -322,6 +325,8 @@ export class NativeRuntime implements ContainerRuntime {
       resources: config.resources ?? {},
       labels: config.labels ?? {},
       annotations: config.annotations ?? {},
+      ...(config.stdin ? { stdin: true, ...(config.stdinOnce ? { stdinOnce: true } : {}) } : {}),
+      ...(config.tty ? { tty: true } : {}),
     };
     // 0700: config.json and spec hold the environment.
     fs.mkdirSync(dir, { mode: 0o700 });
@@ -429,6 +434,8 @@ export class NativeRuntime implements ContainerRuntime {
       logMaxFiles: config.logMaxFiles ?? this.logMaxFiles,
       maskedPaths: security.maskedPaths,
       readonlyPaths: security.readonlyPaths,
+      ...(rec.stdin ? { stdin: true, stdinOnce: rec.stdinOnce === true } : {}),
+      ...(rec.tty ? { tty: true } : {}),
     });
   }
 
@@ -662,6 +669,14 @@ export class NativeRuntime implements ContainerRuntime {
       },
       ...(sizes ? { resize: (width: number, height: number) => void sizes.write(`${width} ${height}\n`) } : {}),
     };
+  }
+
+  async attach(id: string, opts: AttachOptions): Promise<AttachStreams | undefined> {
+    const { dir, rec } = this.load(id);
+    if (!rec.stdin && !rec.tty) return undefined;
+    const state = readStatus(dir, rec).state;
+    if (state !== 'running' && state !== 'created') throw new InvalidStateError(`container ${id} is not running`);
+    return connectAttach(dir, { stdin: opts.stdin && rec.stdin === true, tty: rec.tty === true });
   }
 
   async *logs(id: string, opts: LogOptions = {}): AsyncGenerator<LogEntry> {

@@ -95,6 +95,10 @@ test('the shim spec escapes values and refuses layer paths overlayfs cannot take
   // cgroup v2 only: a cgroup namespace and /sys/fs/cgroup, read-only unless cgroupOptions said ReadWrite.
   t.false(/^cgroup_mount /m.test(text));
   t.true(renderSpec({ ...spec, cgroupMount: 'rw' }).includes('\ncgroup_mount rw\n'));
+  // stdin, stdinOnce and tty only when set; stdinOnce means nothing without stdin.
+  t.false(/^(stdin|stdin_once|tty) /m.test(text));
+  t.true(renderSpec({ ...spec, stdin: true, stdinOnce: true, tty: true }).endsWith('\nstdin 1\nstdin_once 1\ntty 1\n'));
+  t.false(renderSpec({ ...spec, stdinOnce: true }).includes('stdin_once'));
 });
 
 test('command, args and env follow the Kubernetes and Docker rules', (t) => {

@@ -205,6 +205,16 @@ export interface ContainerConfig {
   logPath?: string;
   logMaxBytes?: number;
   logMaxFiles?: number;
+  /**
+   * Kubernetes' stdin: the main process's stdin is a pipe the runtime holds
+   * open (it reads no EOF while nobody is attached), fed by attach.
+   * Without it, stdin is /dev/null.
+   */
+  stdin?: boolean;
+  /** With stdin: closed for good when the first client attached with stdin leaves (Kubernetes' stdinOnce). */
+  stdinOnce?: boolean;
+  /** Kubernetes' tty: the main process runs on a terminal; its output is one stream (stdout). */
+  tty?: boolean;
 }
 
 export interface ContainerStatus {
@@ -272,6 +282,28 @@ export interface ExecProcess {
   /** Ends the session: the helper is killed and the command loses its stdio. */
   kill(): void;
   /** With tty: sets the terminal's size (CRI's resize channel); absent without a terminal. */
+  readonly resize?: (width: number, height: number) => void;
+}
+
+/** CRI Attach: what the client takes part in. */
+export interface AttachOptions {
+  /** Feed the main process's stdin (ignored when the container was made without stdin). */
+  stdin: boolean;
+}
+
+/**
+ * A client attached to a container's main process (CRI Attach): its output
+ * from the moment of the attach, and its stdin when the container has one.
+ */
+export interface AttachStreams {
+  /** Into the container's stdin; end() is this client's stdin ending (stdinOnce: the container's). Null without stdin. */
+  readonly stdin: NodeJS.WritableStream | null;
+  /** The process's output (with tty, all of it); both end when it exits or the client detaches. */
+  readonly stdout: NodeJS.ReadableStream;
+  readonly stderr: NodeJS.ReadableStream;
+  /** Detaches; the container goes on. Idempotent. */
+  kill(): void;
+  /** With tty: sets the terminal's size. */
   readonly resize?: (width: number, height: number) => void;
 }
 
@@ -368,6 +400,13 @@ export interface ContainerRuntime {
   exec(id: string, opts: ExecOptions): Promise<ExecResult>;
   /** exec with streaming stdio; throws InvalidStateError when the container is not running. */
   execStream(id: string, opts: ExecOptions): ExecProcess;
+  /**
+   * Attaches to a created or running container made with stdin or tty
+   * (attached before its start, a client misses none of its output);
+   * undefined for one made with neither (its output is its log: follow
+   * that). Throws InvalidStateError when it has exited.
+   */
+  attach(id: string, opts: AttachOptions): Promise<AttachStreams | undefined>;
   logs(id: string, opts?: LogOptions): AsyncIterable<LogEntry>;
   /**
    * Connects to 127.0.0.1:port (else [::1]:port) inside the sandbox's

@@ -12,6 +12,8 @@ import type {
   ContainerStats,
   ContainerStatus,
   ExecOptions,
+  AttachOptions,
+  AttachStreams,
   ExecProcess,
   PortForwardConnection,
   ExecResult,
@@ -209,6 +211,12 @@ export class FakeRuntime implements ContainerRuntime {
     stdout.end(res.stdout);
     stderr.end(res.stderr);
     return { stdin: opts.stdin ? new PassThrough() : null, stdout, stderr, exit: Promise.resolve(res.exitCode), kill: () => {} };
+  }
+
+  /** Containers made without stdin and tty only: their output is their log. */
+  async attach(id: string, _opts?: AttachOptions): Promise<AttachStreams | undefined> {
+    this.calls.push(`attach ${id}`);
+    return undefined;
   }
 
   /** An echo server on every port: what is written comes back; ending the input ends the output. */

@@ -2,7 +2,8 @@ import test from 'ava';
 import type { TunnelMessage } from '../../api/gen/tsk/v1/stream';
 import { TUNNEL_CHUNK_BYTES, TUNNEL_WINDOW_BYTES, TunnelMux } from '../../tunnel';
 import { LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from '../pod-runtime';
-import type { LogEntry, LogOptions } from '../runtime/runtime';
+import { PassThrough } from 'node:stream';
+import type { AttachOptions, AttachStreams, LogEntry, LogOptions } from '../runtime/runtime';
 import { FakeRuntime } from '../testing/fake-runtime';
 import { SessionServer, formatEntry } from './sessions';
 
@@ -184,4 +185,48 @@ test('attach: the main process output from now on, stdout and stderr apart', asy
   t.true(h.sent.some((m) => m.started));
   t.is(data(h.sent, 'stdout'), 'tick 5\npar');
   t.is(data(h.sent, 'stderr'), 'oops\n');
+});
+
+/** A container made with stdin and tty: attach gets its streams, an echo of what is written. */
+class StdinRuntime extends FakeRuntime {
+  asked: boolean | undefined;
+  sizes: string[] = [];
+  detached = false;
+  override async attach(_id: string, opts?: AttachOptions): Promise<AttachStreams> {
+    this.asked = opts?.stdin;
+    const echo = new PassThrough();
+    const stderr = new PassThrough();
+    // The process exits at its stdin's end (stdinOnce): both streams end.
+    echo.on('end', () => stderr.end());
+    return {
+      stdin: echo,
+      stdout: echo,
+      stderr,
+      kill: () => {
+        this.detached = true;
+        echo.end();
+        stderr.end();
+      },
+      resize: (w, h) => this.sizes.push(`${w}x${h}`),
+    };
+  }
+}
+
+test('attach: a container with stdin gets the session stdin and resizes; its end ends the session', async (t) => {
+  const rt = new StdinRuntime();
+  await podWithContainer(rt);
+  const h = harness(rt);
+  h.server.open(h.mux, 1, { attach: { namespace: 'default', name: 'web', container: 'app', command: [], stdin: true, tty: true }, podUid: 'u1' });
+  await until('started', () => h.sent.some((m) => m.started));
+  t.true(rt.asked);
+  h.mux.dispatch({ streamId: 1, stdin: Buffer.from('hello\n'), resize: { width: 80, height: 24 } });
+  await until('echo', () => data(h.sent, 'stdout') === 'hello\n');
+  t.true(
+    h.sent.some((m) => m.credit === 6),
+    'stdin written is credited back',
+  );
+  t.deepEqual(rt.sizes, ['80x24']);
+  h.mux.dispatch({ streamId: 1, stdinEof: true });
+  await until('close', () => h.closed() !== undefined);
+  t.like(h.closed(), { streamId: 1, close: true });
 });

@@ -8,7 +8,7 @@
 import type { ExecStart, PodLogsRequest, PortForwardStart, TunnelMessage, TunnelOpen } from '../../api/gen/tsk/v1/stream';
 import { Credit, TunnelMux, TUNNEL_CHUNK_BYTES, chunks, type SessionHandler } from '../../tunnel';
 import { LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID } from '../pod-runtime';
-import type { ContainerRuntime, ContainerStatus, ExecProcess, LogEntry } from '../runtime/runtime';
+import type { AttachStreams, ContainerRuntime, ContainerStatus, ExecProcess, LogEntry } from '../runtime/runtime';
 import { errorMessage } from '../../util/errors';
 
 /** A session failure the API server passes on with its HTTP code. */
@@ -204,22 +204,40 @@ export class SessionServer {
   }
 
   /**
-   * Attach: the main process's output from now on, stdout and stderr apart,
-   * until it exits or the caller leaves. The runtime keeps no stdin for a
-   * main process (the API server refuses stdin before it gets here).
+   * Attach (CRI Attach): the main process's output from now on, stdout and
+   * stderr apart (one stream with a terminal), until it exits or the caller
+   * leaves. A container made with stdin or tty is attached through its shim
+   * (its stdin, its terminal's size); one made with neither has only output,
+   * read from its log as it is written.
    */
   private async attach(s: Session, r: ExecStart, uid: string): Promise<TunnelMessage> {
     const current = await this.running(r, uid);
+    let streams: AttachStreams | undefined;
+    try {
+      streams = await this.runtime.attach(current.id, { stdin: r.stdin ?? false });
+    } catch (err) {
+      throw new SessionError(`container ${r.container ?? ''} is not running in pod ${r.name ?? ''}: ${errorMessage(err)}`, 400);
+    }
+    if (streams) {
+      s.attach(streams);
+      await Promise.all([this.pump(s, streams.stdout, 'stdout'), this.pump(s, streams.stderr, 'stderr')]);
+    } else {
+      await this.followOutput(s, current.id);
+    }
+    const st = await this.runtime.containerStatus(current.id).catch(() => undefined);
+    return st?.state === 'exited' && st.exitCode !== undefined ? { exitCode: st.exitCode } : {};
+  }
+
+  /** Attach to a container without stdin and tty: what it prints, from its log, until it exits or the caller leaves. */
+  private async followOutput(s: Session, id: string): Promise<void> {
     s.attach({ stdin: null, kill: () => undefined });
     try {
-      for await (const e of this.runtime.logs(current.id, { follow: true, tail: 0, signal: s.abort.signal })) {
+      for await (const e of this.runtime.logs(id, { follow: true, tail: 0, signal: s.abort.signal })) {
         if (!(await s.send(e.stream, Buffer.from(`${e.text}${e.partial ? '' : '\n'}`)))) break;
       }
     } catch (err) {
       if (!s.abort.signal.aborted) throw err;
     }
-    const st = await this.runtime.containerStatus(current.id).catch(() => undefined);
-    return st?.state === 'exited' && st.exitCode !== undefined ? { exitCode: st.exitCode } : {};
   }
 
   /** One connection to the port on the pod's loopback: the API server's stdin in, the pod's bytes out as stdout. */

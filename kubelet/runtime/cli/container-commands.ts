@@ -9,7 +9,7 @@ import { parseQuantity } from '../../../api/quantity';
 import { ImageStore } from '../image/store';
 import { NotFoundError, RuntimeError } from '../errors';
 import { NativeRuntime } from '../native-runtime';
-import type { ContainerResources, ContainerSecurity, ContainerStatus, LogEntry, Mount } from '../runtime';
+import type { AttachStreams, ContainerResources, ContainerSecurity, ContainerStatus, LogEntry, Mount } from '../runtime';
 import { type ParsedArgs, UsageError, parseArgs } from './args';
 import { formatTable, humanAge } from './image-commands';
 import { errorMessage } from '../../../util/errors';
@@ -23,7 +23,7 @@ export const CONTAINER_VERBS: ContainerVerb[] = ['run', 'ps', 'logs', 'exec', 's
 const CLI_SANDBOX_LABEL = 'io.tsk.runtime.cli-sandbox';
 
 export const USAGE: Record<ContainerVerb, string> = {
-  run: 'Usage: tsk runtime run [-d] [--name NAME] [-e KEY=VALUE]... [-v /HOST:/CONTAINER[:ro]]... [--memory 64Mi] [--cpus 200m] [--pids 64] [-w DIR] [-u USER] [--group-add GID]... [--read-only] [--cap-add CAP]... [--cap-drop CAP]... [--privileged] [--security-opt seccomp=unconfined|PROFILE.json] [--security-opt no-new-privileges[=false]] [--entrypoint CMD] IMAGE [COMMAND [ARG...]]',
+  run: 'Usage: tsk runtime run [-d] [-i] [-t] [--name NAME] [-e KEY=VALUE]... [-v /HOST:/CONTAINER[:ro]]... [--memory 64Mi] [--cpus 200m] [--pids 64] [-w DIR] [-u USER] [--group-add GID]... [--read-only] [--cap-add CAP]... [--cap-drop CAP]... [--privileged] [--security-opt seccomp=unconfined|PROFILE.json] [--security-opt no-new-privileges[=false]] [--entrypoint CMD] IMAGE [COMMAND [ARG...]]',
   ps: 'Usage: tsk runtime ps [-a] [-q]',
   logs: 'Usage: tsk runtime logs [-f] [--tail N] [-t|--timestamps] CONTAINER',
   exec: 'Usage: tsk runtime exec [-i] [-t] [-e KEY=VALUE]... CONTAINER COMMAND [ARG...]',
@@ -287,8 +287,11 @@ export class ContainerCommands {
   }
 
   private async runCmd(argv: string[]): Promise<number> {
-    const p = parseFlags(argv, [...RUN_VALUED_FLAGS], ['-d', '--detach', '--read-only', '--privileged'], true);
+    const p = parseFlags(argv, [...RUN_VALUED_FLAGS], ['-d', '--detach', '--read-only', '--privileged', '-i', '--interactive', '-t', '--tty'], true);
     const [image, ...cmd] = p.args;
+    const detach = has(p, '-d', '--detach');
+    const interactive = has(p, '-i', '--interactive');
+    const tty = has(p, '-t', '--tty');
     if (image === undefined) throw new UsageError('missing IMAGE');
     const resources: ContainerResources = {};
     const mem = one(p, '--memory', '-m');
@@ -336,21 +339,58 @@ export class ContainerCommands {
         ...(user !== undefined ? { user } : {}),
         resources,
         security,
+        // As docker run: -i keeps stdin open; attached, the end of ours is the container's (StdinOnce).
+        ...(interactive ? { stdin: true, ...(detach ? {} : { stdinOnce: true }) } : {}),
+        ...(tty ? { tty: true } : {}),
       });
     } catch (e) {
       await rt.removeSandbox(sandboxId).catch(() => undefined);
       throw e;
     }
+    // Attached before the start, as docker: not a byte of its output is missed.
+    const streams = !detach && (interactive || tty) ? await rt.attach(id, { stdin: interactive }) : undefined;
     await rt.startContainer(id);
-    if (has(p, '-d', '--detach')) {
+    if (detach) {
       this.io.out(`${id}\n`);
       return 0;
     }
-    return this.attach(id);
+    return this.attach(id, streams ? () => this.relay(streams, tty) : undefined);
   }
 
-  /** Foreground run: stream the log until the container exits; forward SIGINT/SIGTERM to it (as docker's sig-proxy). */
-  private async attach(id: string): Promise<number> {
+  /**
+   * Foreground run with -i or -t: our stdin into the container's (its end
+   * closes the container's), its output to ours, until it ends; with -t and
+   * a terminal, ours in raw mode (^C is a byte for the container's terminal)
+   * and its size following ours.
+   */
+  private async relay(a: AttachStreams, tty: boolean): Promise<void> {
+    const stdin = process.stdin;
+    const raw = tty && stdin.isTTY;
+    const resize = (): void => a.resize?.(process.stdout.columns, process.stdout.rows);
+    if (raw) stdin.setRawMode(true);
+    if (tty && process.stdout.isTTY) {
+      resize();
+      process.stdout.on('resize', resize);
+    }
+    if (a.stdin) stdin.pipe(a.stdin);
+    a.stdout.pipe(process.stdout, { end: false });
+    a.stderr.pipe(process.stderr, { end: false });
+    try {
+      await Promise.all([a.stdout, a.stderr].map((s) => new Promise((resolve) => s.on('end', resolve))));
+    } finally {
+      if (a.stdin) stdin.unpipe(a.stdin);
+      if (raw) stdin.setRawMode(false);
+      stdin.pause();
+      process.stdout.off('resize', resize);
+    }
+  }
+
+  /**
+   * Foreground run: its output (`relay`, else its log) until the container
+   * exits; SIGINT/SIGTERM forwarded to it (as docker's sig-proxy). Returns
+   * its exit code.
+   */
+  private async attach(id: string, relay?: () => Promise<void>): Promise<number> {
     const rt = this.runtime;
     const forward = (sig: NodeJS.Signals): void => {
       void rt
@@ -365,8 +405,11 @@ export class ContainerCommands {
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
     try {
-      for await (const e of rt.logs(id, { follow: true, tail: -1 })) {
-        (e.stream === 'stdout' ? process.stdout : process.stderr).write(formatEntry(e, false));
+      if (relay) await relay();
+      else {
+        for await (const e of rt.logs(id, { follow: true, tail: -1 })) {
+          (e.stream === 'stdout' ? process.stdout : process.stderr).write(formatEntry(e, false));
+        }
       }
       const st = await rt.waitContainer(id);
       if (st.reason === 'StartError' && st.message) this.io.err(`tsk runtime run: ${st.message}\n`);

@@ -84,6 +84,10 @@ export interface ShimSpec {
   logMaxFiles: number;
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** Kubernetes' stdin, stdinOnce and tty: the shim holds the stdin (a pipe or the terminal) behind its attach socket. */
+  stdin?: boolean;
+  stdinOnce?: boolean;
+  tty?: boolean;
 }
 
 /** The shim's bind_ro value (native/tsk-mounts.h parse_read_only). */
@@ -158,6 +162,9 @@ export function renderSpec(s: ShimSpec): string {
   put('log_max_files', s.logMaxFiles);
   for (const m of s.maskedPaths) put('mask', m);
   for (const r of s.readonlyPaths) put('ro', r);
+  if (s.stdin) put('stdin', 1);
+  if (s.stdin && s.stdinOnce) put('stdin_once', 1);
+  if (s.tty) put('tty', 1);
   return `${lines.join('\n')}\n`;
 }
 

@@ -9,6 +9,7 @@
 //   exec.fifo     present from create until start (or exit)
 //   started exit  written by the shim, atomically (exit: code, signal, times, OOM)
 //   log           CRI-format log, unless the config names another path
+//   attach.sock   the shim's attach socket (container/attach-socket.ts), with stdin or tty
 // Everything about a container can be rebuilt from here after a restart.
 
 import * as fs from 'node:fs';
@@ -45,6 +46,10 @@ export interface ContainerRecord {
   resources: ContainerResources;
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  /** Made with stdin or tty: its shim listens on FILES.attachSocket. */
+  stdin?: boolean;
+  stdinOnce?: boolean;
+  tty?: boolean;
 }
 
 export const FILES = {
@@ -56,6 +61,7 @@ export const FILES = {
   fifo: 'exec.fifo',
   started: 'started',
   exit: 'exit',
+  attachSocket: 'attach.sock',
 } as const;
 
 export function readRecord(dir: string): ContainerRecord | undefined {

@@ -30,10 +30,19 @@
  *                     (tsk-userns.h). Its oom_score_adj is the spec's, not
  *                     the shim's own low score.
  *
+ * With stdin or tty (Kubernetes' stdin, stdinOnce, tty), B also listens on
+ * STATE_DIR/attach.sock (tsk-attach.h) and holds the container's stdin: a
+ * pipe whose write end only B has, or, with tty, a terminal that C opens in
+ * the container's own devpts after pivot_root (its slave as C's stdio and
+ * controlling terminal) and whose master C hands B over a socket pair, as
+ * runc's console socket. A terminal's output is the log's stdout, lines
+ * ending "\r\n" logged without the "\r" (containerd's CRI logger).
+ *
  * Every error names its step or syscall ("pivot_root: Invalid argument").
  * Files written in STATE_DIR: shim.pid, pid, started, exit (all atomically).
  */
 #include "tsk-common.h"
+#include "tsk-attach.h"
 #include "tsk-devices.h"
 #include "tsk-mounts.h"
 #include "tsk-privs.h"
@@ -66,6 +75,7 @@ struct spec {
   char *oom_score_adj;
   int no_new_privs, readonly_rootfs, privileged;
   int host_pid; /* Kubernetes hostPID: no PID namespace of its own */
+  int stdin_open, stdin_once, tty; /* Kubernetes stdin, stdinOnce, tty (tsk-attach.h) */
   uid_t uid;
   gid_t gid;
   unsigned long long caps;
@@ -124,6 +134,9 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "readonly_rootfs")) s->readonly_rootfs = atoi(v);
     else if (!strcmp(line, "privileged")) s->privileged = atoi(v);
     else if (!strcmp(line, "host_pid")) s->host_pid = atoi(v);
+    else if (!strcmp(line, "stdin")) s->stdin_open = atoi(v);
+    else if (!strcmp(line, "stdin_once")) s->stdin_once = atoi(v);
+    else if (!strcmp(line, "tty")) s->tty = atoi(v);
     else if (!strcmp(line, "uid")) s->uid = (uid_t)strtoul(v, NULL, 10);
     else if (!strcmp(line, "gid")) s->gid = (gid_t)strtoul(v, NULL, 10);
     else if (!strcmp(line, "caps")) s->caps = strtoull(v, NULL, 16);
@@ -366,7 +379,80 @@ static void bind_mounts(struct spec *s, int userns_fd) {
   close(rootfd);
 }
 
-static void container_init(struct spec *s, int out_w, int err_w) {
+/* Sends fd over a unix socket (SCM_RIGHTS). */
+static int send_fd(int sock, int fd) {
+  char byte = 'T';
+  struct iovec iov = {&byte, 1};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+  return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+/* Receives the fd send_fd sent; -1 when none came. */
+static int recv_fd(int sock) {
+  char byte;
+  struct iovec iov = {&byte, 1};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  ssize_t r;
+  while ((r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  }
+  struct cmsghdr *cm = r == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
+  if (!cm || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int))) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  return fd;
+}
+
+/*
+ * tty: a terminal from the container's own devpts (mounted by make_dev, so
+ * the pod sees /dev/pts/0), also at /dev/console, owned by the container's
+ * user (runc's mountConsole and fixStdioPermissions), its slave as stdio and
+ * controlling terminal of a new session; the master goes to the shim over sock.
+ */
+static void open_terminal(struct spec *s, int sock) {
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) init_fail("open /dev/ptmx");
+  int unlock = 0, n = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) init_fail("unlockpt");
+  int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+  if (slave < 0) init_fail("open pty peer");
+  if (ioctl(master, TIOCGPTN, &n) < 0) init_fail("TIOCGPTN");
+  char pts[64];
+  snprintf(pts, sizeof pts, "/dev/pts/%d", n);
+  int fd = open("/dev/console", O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) init_fail("create /dev/console");
+  close(fd);
+  if (mount(pts, "/dev/console", NULL, MS_BIND, NULL) < 0) init_failp("bind mount /dev/console to", pts);
+  uid_t owner = s->userns ? (uid_t)(s->userns_root + s->uid) : s->uid;
+  if (fchown(slave, owner, (gid_t)-1) < 0) init_fail("chown the terminal to the container's user");
+  if (send_fd(sock, master) < 0) init_fail("send the terminal to the shim");
+  close(master);
+  close(sock);
+  if (setsid() < 0) init_fail("setsid");
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) init_fail("TIOCSCTTY");
+  if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0) init_fail("dup2 terminal");
+  if (slave > 2) close(slave);
+}
+
+/* stdio: the stdin pipe's read end (-1: /dev/null), the output pipes, and with tty the socket for the terminal (-1: none). */
+struct init_fds {
+  int in_r, out_w, err_w, tty_w;
+};
+
+static void container_init(struct spec *s, struct init_fds io) {
   /* The cgroup first: every page and process from here on is accounted and limited. */
   for (int i = 0; i < s->cgroup.n; i++) {
     char path[PATH_MAX];
@@ -401,10 +487,11 @@ static void container_init(struct spec *s, int out_w, int err_w) {
 
   int devnull = open("/dev/null", O_RDONLY);
   if (devnull < 0) init_fail("open /dev/null");
-  if (dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) init_fail("dup2 stdio");
+  if (dup2(io.in_r >= 0 ? io.in_r : devnull, 0) < 0 || dup2(io.out_w, 1) < 0 || dup2(io.err_w, 2) < 0) init_fail("dup2 stdio");
   close(devnull);
-  close(out_w);
-  close(err_w);
+  if (io.in_r >= 0) close(io.in_r);
+  close(io.out_w);
+  close(io.err_w);
 
   char fifo[PATH_MAX];
   snprintf(fifo, sizeof fifo, "%s/exec.fifo", state_dir);
@@ -438,6 +525,7 @@ static void container_init(struct spec *s, int out_w, int err_w) {
   if (umount2(".", MNT_DETACH) < 0) init_fail("umount old root");
   if (chdir("/") < 0) init_fail("chdir /");
   mask_paths(s);
+  if (io.tty_w >= 0) open_terminal(s, io.tty_w);
 
   char *path = lookup_path(s->arg.v[0], s->env.v);
   if (!path) {
@@ -493,6 +581,8 @@ static void container_init(struct spec *s, int out_w, int err_w) {
 
 struct stream {
   const char *tag;
+  char kind;  /* 'o' or 'e': its frames to attached clients (tsk-attach.h) */
+  int crlf;   /* a terminal's output: "\r\n" ends a line */
   int fd;
   size_t len;
   char buf[LINE_MAX_BYTES];
@@ -553,7 +643,8 @@ static void stream_emit(struct logger *l, struct stream *s, const char *ts, int 
   size_t start = 0;
   for (size_t i = 0; i < s->len; i++) {
     if (s->buf[i] != '\n') continue;
-    log_line(l, ts, s->tag, 'F', s->buf + start, i - start);
+    size_t end = s->crlf && i > start && s->buf[i - 1] == '\r' ? i - 1 : i;
+    log_line(l, ts, s->tag, 'F', s->buf + start, end - start);
     start = i + 1;
   }
   size_t rest = s->len - start;
@@ -568,10 +659,13 @@ static void stream_emit(struct logger *l, struct stream *s, const char *ts, int 
   s->len = rest;
 }
 
-/* Reads what is available; returns 0 on EOF. */
+static struct attach att;
+
+/* Reads what is available, for the log and the attached clients; returns 0 on EOF. */
 static int stream_read(struct logger *l, struct stream *s) {
   ssize_t r = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
   if (r < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
+  if (r > 0) att_broadcast(&att, s->kind, s->buf + s->len, (size_t)r);
   char ts[40];
   now_rfc3339(ts, sizeof ts);
   if (r <= 0) {
@@ -706,7 +800,24 @@ static void shim(struct spec *s, int report_w) {
     write_all(report_w, line, strlen(line));
     _exit(1);
   }
+  /* stdin: a pipe whose write end stays here; tty: a socket pair for the terminal's master (open_terminal). */
+  int inp[2] = {-1, -1}, ttyp[2] = {-1, -1};
+  att_init(&att);
+  att.stdin_once = s->stdin_open && s->stdin_once;
+  if ((s->stdin_open && !s->tty && pipe2(inp, O_CLOEXEC) < 0) ||
+      (s->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttyp) < 0)) {
+    snprintf(line, sizeof line, "E %s: %s\n", s->tty ? "socketpair" : "pipe", strerror(errno));
+    write_all(report_w, line, strlen(line));
+    unlink(buf);
+    _exit(1);
+  }
   char devmsg[1300];
+  if ((s->stdin_open || s->tty) && att_listen(&att, state_dir, devmsg, sizeof devmsg) < 0) {
+    snprintf(line, sizeof line, "E %s\n", devmsg);
+    write_all(report_w, line, strlen(line));
+    unlink(buf);
+    _exit(1);
+  }
   if (attach_device_filter(s, devmsg, sizeof devmsg) < 0) {
     snprintf(line, sizeof line, "E %s\n", devmsg);
     write_all(report_w, line, strlen(line));
@@ -734,23 +845,28 @@ static void shim(struct spec *s, int report_w) {
     sigprocmask(SIG_UNBLOCK, &mask, NULL);
     close(report_w);
     sync_w = syncp[1];
-    container_init(s, outp[1], errp[1]);
+    container_init(s, (struct init_fds){inp[0], outp[1], errp[1], ttyp[1]});
     _exit(127);
   }
   close(outp[1]);
   close(errp[1]);
   close(syncp[1]);
+  if (inp[0] >= 0) close(inp[0]);
+  if (ttyp[1] >= 0) close(ttyp[1]);
 
-  /* Wait for the init to be created (blocked on the fifo) or to fail. */
+  /* Wait for the init to be created (blocked on the fifo) or to fail; with tty, its terminal came before. */
   int n = read_sync(syncp[0], line, sizeof line);
-  if (n == 0 || line[0] != 'O') {
+  int master = n > 0 && line[0] == 'O' && s->tty ? recv_fd(ttyp[0]) : -1;
+  if (ttyp[0] >= 0) close(ttyp[0]);
+  if (n == 0 || line[0] != 'O' || (s->tty && master < 0)) {
     char msg[1600];
-    snprintf(msg, sizeof msg, "E %s\n", n > 1 ? line + 2 : "container init exited during setup");
+    snprintf(msg, sizeof msg, "E %s\n", n > 1 && line[0] != 'O' ? line + 2 : n > 0 ? "receive the terminal from the container init" : "container init exited during setup");
     write_all(report_w, msg, strlen(msg));
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
     snprintf(buf, sizeof buf, "%s/exec.fifo", state_dir);
     unlink(buf);
+    if (att.listen_fd >= 0) unlink(att.path);
     _exit(1);
   }
   snprintf(buf, sizeof buf, "%d\n", (int)child);
@@ -769,17 +885,37 @@ static void shim(struct spec *s, int report_w) {
   so->fd = outp[0];
   se->tag = "stderr";
   se->fd = errp[0];
+  so->kind = 'o';
+  se->kind = 'e';
+  if (master >= 0) {
+    /* The terminal is the one stream; the pipes are unused (the init's stdio is the slave). */
+    close(outp[0]);
+    close(errp[0]);
+    so->fd = master;
+    so->crlf = 1;
+    se->fd = -1;
+    fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+    att.tty_fd = master;
+    if (s->stdin_open) att.in_fd = fcntl(master, F_DUPFD_CLOEXEC, 0);
+  } else if (inp[1] >= 0) {
+    fcntl(inp[1], F_SETFL, fcntl(inp[1], F_GETFL) | O_NONBLOCK);
+    att.in_fd = inp[1];
+  }
 
   int sync_fd = syncp[0], exited = 0, status = 0;
   for (;;) {
-    struct pollfd pf[4] = {{so->fd, POLLIN, 0}, {se->fd, POLLIN, 0}, {sync_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+    struct pollfd pf[4 + 2 + ATT_MAX_CLIENTS] = {{so->fd, POLLIN, 0}, {se->fd, POLLIN, 0}, {sync_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
     if (exited && so->fd < 0 && se->fd < 0) break;
-    int r = poll(pf, 4, exited ? 2000 : -1);
+    int k = att_pollfds(&att, pf + 4);
+    int r = poll(pf, (nfds_t)(4 + k), exited ? 2000 : -1);
     if (r < 0 && errno == EINTR) continue;
     if (r == 0) break; /* exited and the pipes stay open: nothing more will come */
     if (pf[0].revents && !stream_read(lg, so)) so->fd = (close(so->fd), -1);
     if (pf[1].revents && !stream_read(lg, se)) se->fd = (close(se->fd), -1);
     log_flush(lg);
+    if (r > 0) att_handle(&att, pf + 4, k);
+    if (att.hangup && so->fd >= 0) so->fd = (close(so->fd), -1); /* stdinOnce ended: the terminal is hung up */
+    if (master >= 0 && so->fd < 0) att.tty_fd = -1;
     if (pf[2].revents) {
       int m = read_sync(sync_fd, line, sizeof line);
       if (m == 0) {
@@ -817,6 +953,7 @@ static void shim(struct spec *s, int report_w) {
   snprintf(buf, sizeof buf, "%s/exec.fifo", state_dir);
   unlink(buf);
   record_exit(s, status);
+  att_finish(&att);
   _exit(0);
 }
 
