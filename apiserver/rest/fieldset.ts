@@ -29,6 +29,7 @@ const STRIPPED: readonly (readonly PathElement[])[] = [
 ];
 
 export const pathKey = (path: readonly PathElement[]): string => JSON.stringify(path);
+const STRIPPED_KEYS: ReadonlySet<string> = new Set(STRIPPED.map(pathKey));
 export const parsePathKey = (key: string): PathElement[] => JSON.parse(key) as PathElement[];
 
 /** The k: element of an item of an associative list: its key fields, sorted by name as structured-merge-diff does. */
@@ -42,7 +43,7 @@ export function keyElement(item: JsonMap, keys: readonly string[]): PathElement 
 export function fieldSetOf(typeName: string, value: JsonMap): FieldSet {
   const out: FieldSet = new Set();
   walk(shapeOf(typeName), value, [], out);
-  for (const p of STRIPPED) out.delete(pathKey(p));
+  for (const p of STRIPPED_KEYS) out.delete(p);
   return out;
 }
 
@@ -53,7 +54,8 @@ function walk(shape: Shape, value: Json, path: PathElement[], out: FieldSet): vo
     if (entries.length === 0 && path.length > 0) out.add(pathKey(path));
     for (const [k, v] of entries) {
       const child = [...path, `f:${k}`];
-      if (STRIPPED.some((s) => pathKey(s) === pathKey(child))) continue;
+      // Only the top two levels hold stripped fields: deeper paths skip the look-up.
+      if (path.length < 2 && STRIPPED_KEYS.has(pathKey(child))) continue;
       walk(childShape(shape, k), v, child, out);
     }
     return;
