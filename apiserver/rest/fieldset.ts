@@ -39,24 +39,31 @@ export function keyElement(item: JsonMap, keys: readonly string[]): PathElement 
   return `k:${JSON.stringify(Object.fromEntries(present.map((k) => [k, item[k]!])))}`;
 }
 
-/** Every path of `value` (an object of message `typeName`) a manager would own by setting it. */
-export function fieldSetOf(typeName: string, value: JsonMap): FieldSet {
+/**
+ * Every path of `value` (an object of message `typeName`) a manager would
+ * own by setting it. With `maps`, the paths of the non-empty maps (labels,
+ * annotations) are collected there too: an update that adds a map owns the
+ * map itself (structured-merge-diff's comparison counts the node as added,
+ * which FieldsV1 shows as ".").
+ */
+export function fieldSetOf(typeName: string, value: JsonMap, maps?: FieldSet): FieldSet {
   const out: FieldSet = new Set();
-  walk(shapeOf(typeName), value, [], out);
+  walk(shapeOf(typeName), value, [], out, maps);
   for (const p of STRIPPED_KEYS) out.delete(p);
   return out;
 }
 
-function walk(shape: Shape, value: Json, path: PathElement[], out: FieldSet): void {
+function walk(shape: Shape, value: Json, path: PathElement[], out: FieldSet, maps: FieldSet | undefined): void {
   if (isMap(value) && (shape.kind === 'message' || shape.kind === 'map')) {
     const entries = Object.entries(value).filter(([, v]) => v !== null);
     // An empty map or struct is itself a value someone set.
     if (entries.length === 0 && path.length > 0) out.add(pathKey(path));
+    else if (maps && shape.kind === 'map') maps.add(pathKey(path));
     for (const [k, v] of entries) {
       const child = [...path, `f:${k}`];
       // Only the top two levels hold stripped fields: deeper paths skip the look-up.
       if (path.length < 2 && STRIPPED_KEYS.has(pathKey(child))) continue;
-      walk(childShape(shape, k), v, child, out);
+      walk(childShape(shape, k), v, child, out, maps);
     }
     return;
   }
@@ -75,7 +82,7 @@ function walk(shape: Shape, value: Json, path: PathElement[], out: FieldSet): vo
       }
       const itemPath = [...path, element];
       out.add(pathKey(itemPath));
-      walk(shape.element, item, itemPath, out);
+      walk(shape.element, item, itemPath, out, maps);
     }
     return;
   }

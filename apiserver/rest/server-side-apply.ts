@@ -142,15 +142,18 @@ export const ANCIENT_CHANGES = 'ancient-changes';
  */
 export function updatedManagedFields(typeName: string, before: JsonObject | undefined, after: JsonObject, opts: UpdateOptions): JsonMap[] | undefined {
   const base = baseEntries(typeName, before, opts);
-  const afterSet = fieldSetOf(typeName, after);
-  const beforeSet = before ? fieldSetOf(typeName, before) : new Set<string>();
+  const afterMaps: FieldSet = new Set();
+  const beforeMaps: FieldSet = new Set();
+  const afterSet = fieldSetOf(typeName, after, afterMaps);
+  const beforeSet = before ? fieldSetOf(typeName, before, beforeMaps) : new Set<string>();
   // A list item or set value changes by coming or going; what changes inside an item is its fields' change.
   const valueChanged = (p: string): boolean => {
     const path = parsePathKey(p);
     return path[path.length - 1]!.startsWith('f:') && !jsonEqual(valueAt(before ?? {}, path), valueAt(after, path));
   };
   const changed = new Set([...afterSet].filter((p) => !beforeSet.has(p) || valueChanged(p)));
-  const removed = difference(beforeSet, afterSet);
+  for (const m of difference(afterMaps, beforeMaps)) changed.add(m);
+  const removed = union(difference(beforeSet, afterSet), difference(beforeMaps, afterMaps));
   if (changed.size === 0 && removed.size === 0 && base.fromLive) return undefined;
   const lost = union(changed, removed);
   const apiVersion = typeof after['apiVersion'] === 'string' ? after['apiVersion'] : 'v1';
