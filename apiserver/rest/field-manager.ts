@@ -11,7 +11,6 @@
 // status writes, binds, leases, events) pay nothing for it.
 
 import type { JsonObject } from '../../api/codec';
-import { decodeJson } from '../../api/codec';
 import { ApiError, type Cause } from '../../api/errors';
 import type { ManagedFieldsEntry } from '../../api/gen/tsk/v1/meta';
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
@@ -110,6 +109,16 @@ export function updateRecorder(kind: KindName, opts: RecorderOptions): ManagedFi
   };
 }
 
+/** An entry of updatedManagedFields in the stored form (fieldsV1 as JSON text), built directly: the codec would cost more than the rest. */
 function toEntry(e: JsonObject): ManagedFieldsEntry {
-  return decodeJson<ManagedFieldsEntry>('tsk.v1.ManagedFieldsEntry', e).value;
+  const text = (k: string): string | undefined => (typeof e[k] === 'string' ? e[k] : undefined);
+  return {
+    manager: text('manager'),
+    operation: text('operation'),
+    apiVersion: text('apiVersion'),
+    time: text('time'),
+    fieldsType: text('fieldsType'),
+    fieldsV1: JSON.stringify(e['fieldsV1'] ?? {}),
+    subresource: text('subresource'),
+  };
 }

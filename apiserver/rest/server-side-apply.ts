@@ -26,6 +26,7 @@ import {
   difference,
   encodeFieldsV1,
   fieldSetOf,
+  isWithin,
   keyElement,
   parsePathKey,
   pathString,
@@ -95,7 +96,7 @@ export function serverSideApply(typeName: string, live: JsonObject, config: Json
   for (const key of [...removed].sort((a, b) => a.length - b.length)) {
     const path = parsePathKey(key);
     // An item others still own fields of stays; only this manager's fields in it go.
-    if ([...ownedByOthers].some((o) => o.startsWith(key.slice(0, -1)))) continue;
+    if ([...ownedByOthers].some((o) => isWithin(o, key))) continue;
     // The key fields of an item that stays stay with it (they name it).
     if (isKeyField(path)) continue;
     removeAt(merged, path);
@@ -144,13 +145,12 @@ export function updatedManagedFields(typeName: string, before: JsonObject | unde
   const base = baseEntries(typeName, before, opts);
   const afterMaps: FieldSet = new Set();
   const beforeMaps: FieldSet = new Set();
-  const afterSet = fieldSetOf(typeName, after, afterMaps);
-  const beforeSet = before ? fieldSetOf(typeName, before, beforeMaps) : new Set<string>();
+  const afterValues = new Map<string, Json>();
+  const beforeValues = new Map<string, Json>();
+  const afterSet = fieldSetOf(typeName, after, { maps: afterMaps, values: afterValues });
+  const beforeSet = before ? fieldSetOf(typeName, before, { maps: beforeMaps, values: beforeValues }) : new Set<string>();
   // A list item or set value changes by coming or going; what changes inside an item is its fields' change.
-  const valueChanged = (p: string): boolean => {
-    const path = parsePathKey(p);
-    return path[path.length - 1]!.startsWith('f:') && !jsonEqual(valueAt(before ?? {}, path), valueAt(after, path));
-  };
+  const valueChanged = (p: string): boolean => afterValues.has(p) && !jsonEqual(beforeValues.get(p), afterValues.get(p));
   const changed = new Set([...afterSet].filter((p) => !beforeSet.has(p) || valueChanged(p)));
   for (const m of difference(afterMaps, beforeMaps)) changed.add(m);
   const removed = union(difference(beforeSet, afterSet), difference(beforeMaps, afterMaps));
