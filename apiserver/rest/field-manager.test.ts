@@ -59,3 +59,16 @@ test('the registry step records on the objects themselves: fieldsV1 as JSON text
     ],
   );
 });
+
+test('a /status write is its own entry with subresource status; the fields it sent in managedFields are ignored', (t) => {
+  const now = (): Date => new Date('2026-12-07T08:00:00Z');
+  const old = { ...rc(2), status: { replicas: 0 } };
+  updateRecorder('ReplicationController', { manager: 'kubectl-create', now })(old, undefined);
+  const next = { ...rc(2, old.metadata.managedFields), status: { replicas: 2, readyReplicas: 1 } };
+  const sent = [{ manager: 'forged', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: {} }];
+  updateRecorder('ReplicationController', { manager: 'kube-controller-manager', subresource: 'status', requested: sent, now })(next, old);
+  const status = next.metadata.managedFields?.find((e) => e.subresource === 'status');
+  t.like(status, { manager: 'kube-controller-manager', operation: 'Update', apiVersion: 'v1' });
+  t.deepEqual(JSON.parse(status?.fieldsV1 ?? '{}'), { 'f:status': { 'f:readyReplicas': {}, 'f:replicas': {} } });
+  t.false(next.metadata.managedFields?.some((e) => e.manager === 'forged'));
+});
