@@ -532,6 +532,75 @@ test.serial('PATCH goes through the injected extension: kubectl patch, label and
   ]);
 });
 
+interface ManagedEntry {
+  manager: string;
+  operation: string;
+  apiVersion: string;
+  time?: string;
+  subresource?: string;
+  fieldsV1: JsonObject;
+}
+
+async function managedFields(kind: string, name: string): Promise<ManagedEntry[]> {
+  const obj = JSON.parse(await ok(['get', kind, name, '--show-managed-fields', '-o', 'json'])) as { metadata: { managedFields?: ManagedEntry[] } };
+  return obj.metadata.managedFields ?? [];
+}
+
+const who = (entries: readonly ManagedEntry[]): string[] => entries.map((e) => `${e.manager} ${e.operation}${e.subresource ? ` ${e.subresource}` : ''}`);
+
+test.serial(
+  'every write records managed fields: create, client-side apply, patch, label, scale; a server-side apply conflicts with the scale until forced',
+  async (t) => {
+    await ok(['create', '-f', '-'], rcJson('owned', 1));
+    const created = await managedFields('rc', 'owned');
+    t.deepEqual(who(created), ['kubectl-create Update']);
+    t.like(created[0]!.fieldsV1, { 'f:spec': { 'f:replicas': {} } });
+    t.regex(created[0]!.time ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+
+    await ok(['patch', 'rc', 'owned', '--type=merge', '-p', '{"metadata":{"annotations":{"note":"x"}}}']);
+    await ok(['label', 'rc', 'owned', 'team=a']);
+    t.regex(await ok(['scale', 'rc', 'owned', '--replicas=3']), /^replicationcontroller\/owned scaled$/m);
+    const written = await managedFields('rc', 'owned');
+    t.deepEqual(who(written).sort(), ['kubectl Update scale', 'kubectl-create Update', 'kubectl-label Update', 'kubectl-patch Update']);
+    const byManager = (m: string): ManagedEntry => written.find((e) => e.manager === m)!;
+    t.deepEqual(byManager('kubectl-patch').fieldsV1, { 'f:metadata': { 'f:annotations': { '.': {}, 'f:note': {} } } });
+    t.deepEqual(byManager('kubectl-label').fieldsV1, { 'f:metadata': { 'f:labels': { 'f:team': {} } } });
+    t.deepEqual(byManager('kubectl').fieldsV1, { 'f:spec': { 'f:replicas': {} } });
+    t.like(byManager('kubectl'), { apiVersion: 'v1', subresource: 'scale' });
+    // The creator's entry lost the replicas the scale took, and kept its time.
+    t.false('f:replicas' in (byManager('kubectl-create').fieldsV1['f:spec'] as JsonObject));
+    t.is(byManager('kubectl-create').time, created[0]!.time);
+
+    const conflict = await kubectl(['apply', '--server-side', '-f', '-'], rcJson('owned', 2));
+    t.is(conflict.code, 1);
+    t.regex(conflict.stderr, /Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using v1: \.spec\.replicas/);
+    t.is(await ok(['get', 'rc', 'owned', '-o', 'jsonpath={.spec.replicas}']), '3');
+    t.regex(await ok(['apply', '--server-side', '--force-conflicts', '-f', '-'], rcJson('owned', 2)), /^replicationcontroller\/owned serverside-applied$/m);
+    t.is(await ok(['get', 'rc', 'owned', '-o', 'jsonpath={.spec.replicas}']), '2');
+    const forced = await managedFields('rc', 'owned');
+    t.is(who(forced)[0], 'kubectl Apply', 'Apply entries come first');
+    t.false(who(forced).includes('kubectl Update scale'), 'the scale entry lost its only field');
+
+    // A client-side apply is an update by kubectl-client-side-apply.
+    t.regex(await ok(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'csa' }, data: { a: '1' } })), /created/);
+    t.deepEqual(who(await managedFields('cm', 'csa')), ['kubectl-client-side-apply Update']);
+    // A dry run shows the entry it would record and stores nothing.
+    const dry = await raw(
+      'PATCH',
+      '/api/v1/namespaces/default/configmaps/csa?dryRun=All&fieldManager=dry-labeller',
+      '{"metadata":{"labels":{"dry":"run"}}}',
+      'application/merge-patch+json',
+    );
+    t.is(dry.status, 200);
+    const dryObj = JSON.parse(dry.text) as { metadata: { managedFields: ManagedEntry[] } };
+    t.deepEqual(who(dryObj.metadata.managedFields).sort(), ['dry-labeller Update', 'kubectl-client-side-apply Update']);
+    t.deepEqual(who(await managedFields('cm', 'csa')), ['kubectl-client-side-apply Update']);
+    // managedFields: [] clears them (Kubernetes' isResetManagedFields); the patch changed nothing else, so no entry is recorded.
+    await ok(['patch', 'cm', 'csa', '--type=merge', '-p', '{"metadata":{"managedFields":[]}}']);
+    t.deepEqual(await managedFields('cm', 'csa'), []);
+  },
+);
+
 test.serial('apply: create, unchanged, configured (a removed key removed), server-side; patch in the three types; explain', async (t) => {
   const cm = (data: Record<string, string>): string => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'applied' }, data });
   t.regex(await ok(['apply', '-f', '-'], cm({ a: '1', b: '2' })), /^configmap\/applied created$/m);

@@ -36,7 +36,17 @@ export interface WriteAdmission {
   create?(obj: ApiObject): Promise<void>;
   update?(obj: ApiObject, old: ApiObject): void;
   delete?(old: ApiObject): void;
+  /** The field manager's step of the write, before validation (apiserver/rest/field-manager.ts). */
+  managedFields?: ManagedFieldsRecorder;
 }
+
+/**
+ * Sets obj's metadata.managedFields for a write (Kubernetes' field manager),
+ * given the stored object it replaces (undefined for a create); obj is
+ * defaulted and has its server-set fields. Synchronous: it runs inside the
+ * compare-and-swap loop, again on each retry.
+ */
+export type ManagedFieldsRecorder = (obj: ApiObject, old: ApiObject | undefined) => void;
 
 export interface ListResult {
   items: Buffer[];
@@ -203,6 +213,7 @@ export class Registry {
     input.kind = this.kind;
     this.strategy.prepareForCreate(input);
     applyDefaults(this.kind, input as never);
+    admission.managedFields?.(input, undefined);
     const generated = !meta.name;
     for (let attempt = 0; ; attempt++) {
       if (generated) meta.name = `${meta.generateName ?? ''}${randomSuffix(this.ctx.random)}`;
@@ -515,7 +526,8 @@ export class Registry {
         if (meta.uid && meta.uid !== curMeta.uid) throw preconditionFailed('UID', meta.uid, curMeta.uid ?? '');
         let next: ApiObject;
         if (statusOnly) {
-          next = cur;
+          // The field manager compares with the stored object: it gets a copy of its own to change.
+          next = admission.managedFields ? { ...cur, metadata: { ...cur.metadata } } : cur;
           (next as { status?: unknown }).status = (input as { status?: unknown }).status;
         } else {
           next = cloneObject(this.kind, input);
@@ -531,12 +543,15 @@ export class Registry {
             generation: curMeta.generation,
             generateName: m.generateName || curMeta.generateName,
           });
+          // A writer that does not send managed fields does not drop them (Kubernetes keeps the live ones).
+          if ((m.managedFields ?? []).length === 0) m.managedFields = curMeta.managedFields;
           this.strategy.prepareForUpdate(next, cur);
           applyDefaults(this.kind, next as never);
           if (specBytes(this.kind, next) !== specBytes(this.kind, cur)) m.generation = (curMeta.generation ?? 0) + 1;
         }
         next.apiVersion = KINDS[this.kind].apiVersion;
         next.kind = this.kind;
+        admission.managedFields?.(next, cur);
         const causes = validateUpdate(this.kind, next as never, cur as never);
         if (causes.length > 0) throw new InvalidError(this.kind, name, causes);
         admission.update?.(next, cur);

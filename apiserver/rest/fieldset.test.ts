@@ -1,5 +1,5 @@
 import test from 'ava';
-import { decodeFieldsV1, encodeFieldsV1, fieldSetOf, parsePathKey, pathString, removeAt, valueAt } from './fieldset';
+import { decodeFieldsV1, encodeFieldsV1, fieldSetOf, parsePathKey, pathKey, pathString, removeAt, valueAt } from './fieldset';
 import type { JsonMap } from '../../api/patch/shape';
 
 const pod: JsonMap = {
@@ -41,7 +41,7 @@ test('paths print as structured-merge-diff does and address values', (t) => {
   t.is(pathString(['f:metadata', 'f:finalizers', 'v:"x"']), '.metadata.finalizers[="x"]');
   t.is(valueAt(pod, image), 'nginx:1.25');
   const copy = structuredClone(pod);
-  removeAt(copy, parsePathKey(JSON.stringify(['f:metadata', 'f:finalizers', 'v:"x"'])));
+  removeAt(copy, parsePathKey(pathKey(['f:metadata', 'f:finalizers', 'v:"x"'])));
   removeAt(copy, ['f:spec', 'f:containers', 'k:{"name":"nginx"}']);
   t.deepEqual((copy['metadata'] as JsonMap)['finalizers'], []);
   t.deepEqual((copy['spec'] as JsonMap)['containers'], []);

@@ -28,8 +28,17 @@ const STRIPPED: readonly (readonly PathElement[])[] = [
   ['f:metadata', 'f:resourceVersion'],
 ];
 
-export const pathKey = (path: readonly PathElement[]): string => JSON.stringify(path);
-export const parsePathKey = (key: string): PathElement[] => JSON.parse(key) as PathElement[];
+/**
+ * Paths are kept as their elements joined by NUL, which no element holds
+ * (field names and label keys cannot, and JSON text escapes it): a set of
+ * paths is a set of strings, built and split without JSON on the hot path.
+ */
+const SEP = '\u0000';
+export const pathKey = (path: readonly PathElement[]): string => path.join(SEP);
+const STRIPPED_KEYS: ReadonlySet<string> = new Set(STRIPPED.map(pathKey));
+export const parsePathKey = (key: string): PathElement[] => key.split(SEP);
+/** Whether path `key` is `prefix` or lies under it. */
+export const isWithin = (key: string, prefix: string): boolean => key === prefix || key.startsWith(prefix + SEP);
 
 /** The k: element of an item of an associative list: its key fields, sorted by name as structured-merge-diff does. */
 export function keyElement(item: JsonMap, keys: readonly string[]): PathElement | undefined {
@@ -38,46 +47,70 @@ export function keyElement(item: JsonMap, keys: readonly string[]): PathElement 
   return `k:${JSON.stringify(Object.fromEntries(present.map((k) => [k, item[k]!])))}`;
 }
 
+/** What fieldSetOf collects besides the set, for an update's comparison. */
+export interface FieldSetExtras {
+  /**
+   * The paths of the non-empty maps (labels, annotations): an update that
+   * adds a map owns the map itself (structured-merge-diff's comparison
+   * counts the node as added, which FieldsV1 shows as ".").
+   */
+  readonly maps?: FieldSet;
+  /** The value at each path of the set that is a field (f:), to tell which changed. */
+  readonly values?: Map<string, Json>;
+}
+
 /** Every path of `value` (an object of message `typeName`) a manager would own by setting it. */
-export function fieldSetOf(typeName: string, value: JsonMap): FieldSet {
+export function fieldSetOf(typeName: string, value: JsonMap, extras: FieldSetExtras = {}): FieldSet {
   const out: FieldSet = new Set();
-  walk(shapeOf(typeName), value, [], out);
-  for (const p of STRIPPED) out.delete(pathKey(p));
+  walk(shapeOf(typeName), value, '', 0, out, extras);
+  for (const p of STRIPPED_KEYS) out.delete(p);
   return out;
 }
 
-function walk(shape: Shape, value: Json, path: PathElement[], out: FieldSet): void {
+/** Walks `value` at path `key` (`depth` elements long). */
+function walk(shape: Shape, value: Json, key: string, depth: number, out: FieldSet, extras: FieldSetExtras): void {
+  const under = (el: string): string => (depth === 0 ? el : key + SEP + el);
   if (isMap(value) && (shape.kind === 'message' || shape.kind === 'map')) {
-    const entries = Object.entries(value).filter(([, v]) => v !== null);
-    // An empty map or struct is itself a value someone set.
-    if (entries.length === 0 && path.length > 0) out.add(pathKey(path));
-    for (const [k, v] of entries) {
-      const child = [...path, `f:${k}`];
-      if (STRIPPED.some((s) => pathKey(s) === pathKey(child))) continue;
-      walk(childShape(shape, k), v, child, out);
+    let empty = true;
+    for (const k of Object.keys(value)) {
+      const v = value[k]!;
+      if (v === null) continue;
+      empty = false;
+      const child = under(`f:${k}`);
+      // Only the top two levels hold stripped fields: deeper paths skip the look-up.
+      if (depth < 2 && STRIPPED_KEYS.has(child)) continue;
+      walk(childShape(shape, k), v, child, depth + 1, out, extras);
     }
+    // An empty map or struct is itself a value someone set.
+    if (empty && depth > 0) leaf(key, value, out, extras);
+    else if (!empty && shape.kind === 'map') extras.maps?.add(key);
     return;
   }
   if (Array.isArray(value) && shape.kind === 'list' && shape.listType && value.length > 0) {
     const keys = shape.listType.keys;
     for (const item of value) {
       if (shape.listType.type === 'set') {
-        out.add(pathKey([...path, `v:${JSON.stringify(item)}`]));
+        out.add(under(`v:${JSON.stringify(item)}`));
         continue;
       }
       const element = isMap(item) && keys ? keyElement(item, keys) : undefined;
       if (element === undefined || !isMap(item)) {
         // An item without its keys cannot be tracked alone: the list is owned whole.
-        out.add(pathKey(path));
+        leaf(key, value, out, extras);
         return;
       }
-      const itemPath = [...path, element];
-      out.add(pathKey(itemPath));
-      walk(shape.element, item, itemPath, out);
+      const itemKey = under(element);
+      out.add(itemKey);
+      walk(shape.element, item, itemKey, depth + 1, out, extras);
     }
     return;
   }
-  out.add(pathKey(path));
+  leaf(key, value, out, extras);
+}
+
+function leaf(key: string, value: Json, out: FieldSet, extras: FieldSetExtras): void {
+  out.add(key);
+  extras.values?.set(key, value);
 }
 
 /** The value at a path, or undefined. */
@@ -133,31 +166,30 @@ export function pathString(path: readonly PathElement[]): string {
     .join('');
 }
 
-/** The FieldsV1 object of a set: each path a nested key; "." marks a path that is a member and has children. */
+/**
+ * The FieldsV1 object of a set: each path a nested key; "." marks a path
+ * that is a member and has children. Keys come in Kubernetes' order ("."
+ * first, then f:, k:, v: elements, each sorted): the paths are inserted
+ * sorted, and NUL, the smallest character, joins the elements, so the
+ * strings sort as their element lists do and a parent comes before its children.
+ */
 export function encodeFieldsV1(set: FieldSet): JsonMap {
   const root: JsonMap = {};
-  const nodeAt = (path: readonly PathElement[]): JsonMap => {
+  // Members that have no child yet: their first child brings the "." before it.
+  const childless = new Set<JsonMap>();
+  for (const key of [...set].sort()) {
     let node = root;
-    for (const el of path) {
-      const next = node[el];
-      node = isMap(next) ? next : (node[el] = {});
+    for (const el of key.split(SEP)) {
+      let next = node[el] as JsonMap | undefined;
+      if (next === undefined) {
+        if (childless.delete(node)) node['.'] = {};
+        next = node[el] = {};
+      }
+      node = next;
     }
-    return node;
-  };
-  const paths = [...set].map(parsePathKey);
-  for (const path of paths) nodeAt(path);
-  for (const path of paths) {
-    const node = nodeAt(path);
-    if (Object.keys(node).some((k) => k !== '.')) node['.'] = {};
+    childless.add(node);
   }
-  return sortKeys(root);
-}
-
-/** Kubernetes' order: "." first, then f:, k:, v: elements, each sorted (plain string order gives exactly that). */
-function sortKeys(m: JsonMap): JsonMap {
-  const out: JsonMap = {};
-  for (const k of Object.keys(m).sort()) out[k] = sortKeys(m[k] as JsonMap);
-  return out;
+  return root;
 }
 
 /** The set a FieldsV1 object encodes. */

@@ -29,13 +29,14 @@ test('Content-Type picks the patch type; parameters are ignored', (t) => {
     force: false,
   });
   t.deepEqual((applied['metadata'] as JsonMap)['labels'], { app: 'web', tier: 'front' });
-  // The pod had no managed fields: what it had belongs to before-first-apply, the labels to kubectl.
-  t.like(((applied['metadata'] as JsonMap)['managedFields'] as JsonMap[])[1], { manager: 'kubectl', operation: 'Apply', time: T0 });
+  // The pod had no managed fields: what it had belongs to before-first-apply, the labels to kubectl (Apply entries first).
+  t.like(((applied['metadata'] as JsonMap)['managedFields'] as JsonMap[])[0], { manager: 'kubectl', operation: 'Apply', time: T0 });
+  t.like(((applied['metadata'] as JsonMap)['managedFields'] as JsonMap[])[1], { manager: 'before-first-apply', operation: 'Update' });
   const now = patchObject('tsk.v1.Pod', pod(), 'kind: Pod\nmetadata: {name: web, labels: {a: b}}', 'application/apply-patch+yaml', {
     fieldManager: 'm',
     force: false,
   });
-  t.regex(String(((now['metadata'] as JsonMap)['managedFields'] as JsonMap[])[1]!['time']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  t.regex(String(((now['metadata'] as JsonMap)['managedFields'] as JsonMap[])[0]!['time']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 });
 
 test("another Content-Type is 415 with Kubernetes' message", (t) => {

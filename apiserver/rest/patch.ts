@@ -10,7 +10,7 @@
 // patch, 422 for one that cannot apply (a failed JSON patch test) and for
 // `force` on a patch that is no apply, 409 for apply conflicts. An apply to an
 // object that does not exist yet is an apply to {} (the result is created). The caller validates and stores the result (and records
-// Update managed fields for the non-apply types with recordUpdate).
+// Update managed fields for the non-apply types through field-manager.ts).
 
 import { load } from 'js-yaml';
 import type { JsonObject } from '../../api/codec';

@@ -9,17 +9,20 @@ import type { JsonObject } from '../../api/codec';
 import { ApiError, BadRequestError, ConflictError, ExpiredError, NotFoundError } from '../../api/errors';
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
 import type { DeleteRequest, WatchRequest } from '../../api/gen/tsk/v1/meta';
+import type { Json } from '../../api/patch/shape';
 import { selectedName, MAX_REQUEST_BYTES } from '../grpc/server';
 import type { RequestContext } from '../grpc/gate';
 import { serveWatch } from '../grpc/watch';
 import { deleteObject } from '../registry/delete';
-import type { Registry } from '../registry/store';
+import type { Registry, WriteAdmission } from '../registry/store';
 import { buildFilter } from '../storage/filter';
 import { codecOf } from '../storage/objects';
 import type { WatchCache } from '../storage/watch-cache';
 import type { RestDeps, RestRequest } from './context';
 import { readBody, readObject, readObjectBody, sendError, sendJson, sendJsonList } from './http';
+import { managerOf, requestedManagedFields, updateRecorder } from './field-manager';
 import { decodeObject, objectJson, parseFieldValidation } from './objects';
+import { APPLY_PATCH } from './patch';
 import { parseDeleteOptions, parseDryRun, parseListQuery } from './query';
 import { asApiError, methodNotAllowed, successStatus } from './status';
 import { parseIncludeObject, toTable, wantsTable } from './table';
@@ -85,8 +88,8 @@ export class KindHandlers {
     return await readObject(r.req, this.info.kind);
   }
 
-  /** The request's object, named and namespaced as the path says (Kubernetes' checks of both). */
-  private async objectFromBody(r: RestRequest, typeName = this.info.typeName): Promise<{ obj: ApiObject; warnings: string[] }> {
+  /** The request's object, named and namespaced as the path says (Kubernetes' checks of both), and the managedFields it sent. */
+  private async objectFromBody(r: RestRequest, typeName = this.info.typeName): Promise<{ obj: ApiObject; warnings: string[]; requested: Json | undefined }> {
     const body = await this.body(r);
     const { value, warnings } = decodeObject<ApiObject>(
       typeName,
@@ -95,7 +98,16 @@ export class KindHandlers {
       parseFieldValidation(r.query.get('fieldValidation')),
     );
     this.placeObject(r, value);
-    return { obj: value, warnings };
+    return { obj: value, warnings, requested: requestedManagedFields(body) };
+  }
+
+  /** The registry's hooks for a write: the gate's admission and the field manager's Update entry. */
+  private writeHooks(r: RestRequest, ctx: RequestContext, manager: string, requested: Json | undefined): WriteAdmission {
+    const subresource = r.info.subresource === 'status' ? 'status' : '';
+    return {
+      ...r.gate.writeAdmission(ctx, this.kind, subresource),
+      managedFields: updateRecorder(this.kind, { manager, subresource, requested, now: this.deps.now }),
+    };
   }
 
   private placeObject(r: RestRequest, obj: ApiObject): void {
@@ -223,17 +235,19 @@ export class KindHandlers {
   // ---------------------------------------------------------------- writes
 
   async create(r: RestRequest): Promise<void> {
-    const { obj, warnings } = await this.objectFromBody(r);
+    const { obj, warnings, requested } = await this.objectFromBody(r);
     const ctx = this.admit(r, 'create', obj.metadata?.name ?? '');
-    const created = await this.reg.create(obj, parseDryRun(r.query), r.gate.writeAdmission(ctx, this.kind, ''));
+    const manager = managerOf(r.query.get('fieldManager'), r.req.headers['user-agent'], 'CreateOptions');
+    const created = await this.reg.create(obj, parseDryRun(r.query), this.writeHooks(r, ctx, manager, requested));
     this.answer(r, 201, created, [...warnings, ...ctx.warnings]);
   }
 
   async update(r: RestRequest): Promise<void> {
     const status = r.info.subresource === 'status';
-    const { obj, warnings } = await this.objectFromBody(r);
+    const { obj, warnings, requested } = await this.objectFromBody(r);
     const ctx = this.admit(r, 'update');
-    const updated = await this.reg.update(obj, status, parseDryRun(r.query), r.gate.writeAdmission(ctx, this.kind, status ? 'status' : ''));
+    const manager = managerOf(r.query.get('fieldManager'), r.req.headers['user-agent'], 'UpdateOptions');
+    const updated = await this.reg.update(obj, status, parseDryRun(r.query), this.writeHooks(r, ctx, manager, requested));
     this.answer(r, 200, updated, [...warnings, ...ctx.warnings]);
   }
 
@@ -252,6 +266,9 @@ export class KindHandlers {
     this.deps.extensions.checkPatchType(contentType);
     const fieldManager = r.query.get('fieldManager') ?? undefined;
     const opts = { force: r.query.get('force') === 'true', ...(fieldManager !== undefined ? { fieldManager } : {}) };
+    const apply = contentType === APPLY_PATCH;
+    // An apply records its own entry (serverSideApply); the other patches are updates by this manager.
+    const manager = apply ? '' : managerOf(r.query.get('fieldManager'), r.req.headers['user-agent'], 'PatchOptions');
     const validation = parseFieldValidation(r.query.get('fieldValidation'));
     const dryRun = parseDryRun(r.query);
     const want = { apiVersion: this.info.apiVersion, kind: this.info.kind };
@@ -260,7 +277,7 @@ export class KindHandlers {
       try {
         live = await this.reg.get(this.ns(r), r.info.name);
       } catch (err) {
-        if (!(err instanceof NotFoundError && contentType === 'application/apply-patch+yaml' && !status)) throw err;
+        if (!(err instanceof NotFoundError && apply && !status)) throw err;
       }
       const liveJson = live
         ? this.json(live)
@@ -268,7 +285,9 @@ export class KindHandlers {
       const patched = this.deps.extensions.patch(this.info.typeName, liveJson, body, contentType, opts);
       const { value, warnings } = decodeObject<ApiObject>(this.info.typeName, patched, want, validation);
       this.placeObject(r, value);
-      const admission = r.gate.writeAdmission(ctx, this.kind, status ? 'status' : '');
+      const admission = apply
+        ? r.gate.writeAdmission(ctx, this.kind, status ? 'status' : '')
+        : this.writeHooks(r, ctx, manager, requestedManagedFields(patched));
       const pinned =
         (patched['metadata'] as JsonObject | undefined)?.['resourceVersion'] !== (liveJson['metadata'] as JsonObject | undefined)?.['resourceVersion'];
       try {

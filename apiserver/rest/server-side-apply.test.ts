@@ -1,7 +1,7 @@
 import test from 'ava';
 import { ApiError } from '../../api/errors';
 import type { JsonMap } from '../../api/patch/shape';
-import { recordUpdate, serverSideApply } from './server-side-apply';
+import { ANCIENT_CHANGES, isResetManagedFields, recordUpdate, serverSideApply, updatedManagedFields } from './server-side-apply';
 
 const T0 = '2026-12-07T08:00:00Z';
 const T1 = '2026-12-07T08:05:00Z';
@@ -44,7 +44,10 @@ test('the first apply creates the object and owns exactly its fields', (t) => {
 test('fields the manager applied before and no longer applies are removed, unless another manager owns them', (t) => {
   const first = apply({}, rc({ replicas: 2, template }, { app: 'web', tier: 'front', team: 'a' }), 'kubectl');
   // Another writer changes the team label: the field is its own now.
-  const shared = recordUpdate('tsk.v1.ReplicationController', first, rc({ replicas: 2, template }, { app: 'web', tier: 'front', team: 'b' }), 'labeller', T1);
+  const shared = recordUpdate('tsk.v1.ReplicationController', first, rc({ replicas: 2, template }, { app: 'web', tier: 'front', team: 'b' }), {
+    manager: 'labeller',
+    now: T1,
+  });
   const merged = { ...shared, metadata: { ...(shared['metadata'] as JsonMap), managedFields: managed(shared) } };
   const out = apply(merged, rc({ replicas: 2, template }, { app: 'web' }), 'kubectl', false, T1);
   t.deepEqual((out['metadata'] as JsonMap)['labels'], { app: 'web', team: 'b' });
@@ -57,14 +60,12 @@ test('fields the manager applied before and no longer applies are removed, unles
 });
 
 test("a field another manager set conflicts: 409 with Kubernetes' message and causes; force takes it over", (t) => {
-  const created = recordUpdate('tsk.v1.ReplicationController', undefined, rc({ replicas: 2, template }), 'kubectl-client-side-apply', T0);
+  const created = recordUpdate('tsk.v1.ReplicationController', undefined, rc({ replicas: 2, template }), { manager: 'kubectl-client-side-apply', now: T0 });
   const err = t.throws(() => apply(created, rc({ replicas: 3 }), 'kubectl'), { instanceOf: ApiError });
   t.is(err?.reason, 'Conflict');
   t.is(err?.httpCode, 409);
-  t.is(err?.message, `Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using v1 at ${T0}: .spec.replicas`);
-  t.deepEqual(err?.causes, [
-    { reason: 'FieldManagerConflict', message: `conflict with "kubectl-client-side-apply" using v1 at ${T0}`, field: '.spec.replicas' },
-  ]);
+  t.is(err?.message, `Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using v1: .spec.replicas`);
+  t.deepEqual(err?.causes, [{ reason: 'FieldManagerConflict', message: `conflict with "kubectl-client-side-apply" using v1`, field: '.spec.replicas' }]);
 
   const forced = apply(created, rc({ replicas: 3 }), 'kubectl', true, T1);
   t.is((forced['spec'] as JsonMap)['replicas'], 3);
@@ -75,13 +76,13 @@ test("a field another manager set conflicts: 409 with Kubernetes' message and ca
 });
 
 test('several conflicts are listed by manager', (t) => {
-  const created = recordUpdate('tsk.v1.ReplicationController', undefined, rc({ replicas: 2, template }), 'editor', T0);
+  const created = recordUpdate('tsk.v1.ReplicationController', undefined, rc({ replicas: 2, template }), { manager: 'editor', now: T0 });
   const err = t.throws(() => apply(created, rc({ replicas: 3, template: { spec: { containers: [{ name: 'nginx', image: 'nginx:2' }] } } }), 'kubectl'), {
     instanceOf: ApiError,
   });
   t.is(
     err?.message,
-    `Apply failed with 2 conflicts: conflicts with "editor" using v1 at ${T0}:\n- .spec.replicas\n- .spec.template.spec.containers[name="nginx"].image`,
+    `Apply failed with 2 conflicts: conflicts with "editor" using v1:\n- .spec.replicas\n- .spec.template.spec.containers[name="nginx"].image`,
   );
   t.is(err?.causes.length, 2);
 });
@@ -134,8 +135,7 @@ test('recordUpdate: the updater owns what it changed and takes it from others; n
     'tsk.v1.ReplicationController',
     applied,
     { ...applied, spec: { ...(applied['spec'] as JsonMap), replicas: 5 } },
-    'kube-controller',
-    T1,
+    { manager: 'kube-controller', now: T1 },
   );
   const entries = managed(scaled);
   t.deepEqual(entries[1], {
@@ -149,11 +149,16 @@ test('recordUpdate: the updater owns what it changed and takes it from others; n
   t.false('f:replicas' in ((entries[0]!['fieldsV1'] as JsonMap)['f:spec'] as JsonMap));
   // The applier now conflicts with the controller when it applies its old value.
   t.throws(() => apply(scaled, rc({ replicas: 2, template }), 'kubectl'), {
-    message: `Apply failed with 1 conflict: conflict with "kube-controller" using v1 at ${T1}: .spec.replicas`,
+    message: `Apply failed with 1 conflict: conflict with "kube-controller" using v1: .spec.replicas`,
   });
   // An update that does not send managedFields keeps them.
   const { metadata, ...rest } = scaled;
-  const again = recordUpdate('tsk.v1.ReplicationController', scaled, { ...rest, metadata: { ...(metadata as JsonMap), managedFields: null } }, 'x', T1);
+  const again = recordUpdate(
+    'tsk.v1.ReplicationController',
+    scaled,
+    { ...rest, metadata: { ...(metadata as JsonMap), managedFields: null } },
+    { manager: 'x', now: T1 },
+  );
   t.deepEqual(managed(again), managed(scaled));
 });
 
@@ -187,8 +192,7 @@ test('a container the applier no longer applies is removed; one another manager 
         ],
       },
     },
-    'editor',
-    T1,
+    { manager: 'editor', now: T1 },
   );
   const kept = serverSideApply(
     'tsk.v1.Pod',
@@ -200,4 +204,138 @@ test('a container the applier no longer applies is removed; one another manager 
     { name: 'a', image: 'x' },
     { name: 'b', image: 'z' },
   ]);
+});
+
+// ---------------------------------------------------------------- updates (Kubernetes' FieldManager.Update)
+
+const RC = 'tsk.v1.ReplicationController';
+const fieldsOf = (o: JsonMap, manager: string): JsonMap | undefined => managed(o).find((e) => e['manager'] === manager)?.['fieldsV1'] as JsonMap | undefined;
+const withManaged = (o: JsonMap, entries: JsonMap[]): JsonMap => ({ ...o, metadata: { ...(o['metadata'] as JsonMap), managedFields: entries } });
+
+test('a create is one Update entry owning every field it set', (t) => {
+  const created = recordUpdate(RC, undefined, rc({ replicas: 2 }), { manager: 'kubectl-create', now: T0 });
+  t.deepEqual(managed(created), [
+    {
+      manager: 'kubectl-create',
+      operation: 'Update',
+      apiVersion: 'v1',
+      time: T0,
+      fieldsType: 'FieldsV1',
+      // The labels map is new, so it is owned itself ("."), as Kubernetes shows it.
+      fieldsV1: { 'f:metadata': { 'f:labels': { '.': {}, 'f:app': {} } }, 'f:spec': { 'f:replicas': {} } },
+    },
+  ]);
+});
+
+test('only the entry whose fields changed gets the new time; a write that changes nothing keeps the live entries', (t) => {
+  const created = recordUpdate(RC, undefined, rc({ replicas: 2 }), { manager: 'kubectl-create', now: T0 });
+  const labelled = recordUpdate(
+    RC,
+    created,
+    { ...created, metadata: { ...(created['metadata'] as JsonMap), labels: { app: 'web', tier: 'a' } } },
+    {
+      manager: 'kubectl-label',
+      now: T1,
+    },
+  );
+  t.deepEqual(
+    managed(labelled).map((e) => [e['manager'], e['time']]),
+    [
+      ['kubectl-create', T0],
+      ['kubectl-label', T1],
+    ],
+  );
+  t.deepEqual(fieldsOf(labelled, 'kubectl-label'), { 'f:metadata': { 'f:labels': { 'f:tier': {} } } });
+  t.is(updatedManagedFields(RC, labelled, labelled, { manager: 'kubectl-edit', now: '2026-12-07T09:00:00Z' }), undefined);
+});
+
+test('a write that only removes fields takes them from every entry and changes no time', (t) => {
+  const created = recordUpdate(RC, undefined, rc({ replicas: 2 }, { app: 'web', tier: 'a' }), { manager: 'kubectl-create', now: T0 });
+  const out = recordUpdate(
+    RC,
+    created,
+    { ...created, metadata: { ...(created['metadata'] as JsonMap), labels: { app: 'web' } } },
+    { manager: 'kubectl-edit', now: T1 },
+  );
+  t.deepEqual(
+    managed(out).map((e) => [e['manager'], e['time']]),
+    [['kubectl-create', T0]],
+  );
+  t.deepEqual((fieldsOf(out, 'kubectl-create')!['f:metadata'] as JsonMap)['f:labels'], { '.': {}, 'f:app': {} });
+});
+
+test('the same manager through a subresource is another entry, and takes the field from its main-resource entry', (t) => {
+  const created = recordUpdate(RC, undefined, rc({ replicas: 2 }), { manager: 'kubectl', now: T0 });
+  const scaled = recordUpdate(RC, created, rc({ replicas: 3 }), { manager: 'kubectl', subresource: 'scale', now: T1 });
+  t.deepEqual(
+    managed(scaled).map((e) => [e['manager'], e['subresource'], e['time']]),
+    [
+      ['kubectl', undefined, T0],
+      ['kubectl', 'scale', T1],
+    ],
+  );
+  t.deepEqual(fieldsOf(scaled, 'kubectl'), { 'f:metadata': { 'f:labels': { '.': {}, 'f:app': {} } } });
+});
+
+test('a field last changed through /scale conflicts with an apply as Kubernetes words it; force takes it', (t) => {
+  const applied = apply({}, rc({ replicas: 2 }), 'kubectl');
+  const scaled = recordUpdate(RC, applied, { ...applied, spec: { replicas: 3 } }, { manager: 'kubectl', subresource: 'scale', now: T1 });
+  t.throws(() => apply(scaled, rc({ replicas: 2 }), 'kubectl'), {
+    message: 'Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using v1: .spec.replicas',
+  });
+  const forced = apply(scaled, rc({ replicas: 2 }), 'kubectl', true, T1);
+  t.deepEqual(
+    managed(forced).map((e) => [e['manager'], e['operation']]),
+    [['kubectl', 'Apply']],
+  );
+});
+
+test('managedFields a client sends are kept when valid, and the write is recorded on top of them', (t) => {
+  const created = recordUpdate(RC, undefined, rc({ replicas: 2 }), { manager: 'kubectl-create', now: T0 });
+  const sent = managed(created).map((e) => ({ ...e, manager: 'renamed' }));
+  const out = recordUpdate(RC, created, withManaged(rc({ replicas: 4 }), sent), { manager: 'kubectl-replace', requested: sent, now: T1 });
+  t.deepEqual(
+    managed(out).map((e) => e['manager']),
+    ['renamed', 'kubectl-replace'],
+  );
+  t.deepEqual(fieldsOf(out, 'kubectl-replace'), { 'f:spec': { 'f:replicas': {} } });
+});
+
+test('managedFields: [] or [{}] clear them; invalid ones or a subresource write keep the live ones', (t) => {
+  const created = recordUpdate(RC, undefined, rc({ replicas: 2 }), { manager: 'kubectl-create', now: T0 });
+  for (const requested of [[], [{}]]) {
+    t.is(updatedManagedFields(RC, created, rc({ replicas: 2 }), { manager: 'kubectl-patch', requested, now: T1 })?.length, 0);
+  }
+  const invalid = [{ manager: 'x', operation: 'Bogus', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: {} }];
+  t.is(updatedManagedFields(RC, created, rc({ replicas: 2 }), { manager: 'kubectl-patch', requested: invalid, now: T1 }), undefined);
+  t.is(updatedManagedFields(RC, created, rc({ replicas: 2 }), { manager: 'kubelet', subresource: 'status', requested: [], now: T1 }), undefined);
+  t.true(isResetManagedFields([{ manager: '', fieldsV1: {} }]));
+  t.false(isResetManagedFields(undefined));
+  t.false(isResetManagedFields([{ manager: 'x' }]));
+});
+
+test('more than 10 Update entries: the oldest merge into ancient-changes', (t) => {
+  let o = recordUpdate(RC, undefined, rc({ replicas: 0 }, {}), { manager: 'm0', now: '2026-12-07T08:00:00Z' });
+  for (let i = 1; i <= 11; i++) {
+    const labels = Object.fromEntries(Array.from({ length: i }, (_, j) => [`l${j}`, 'x']));
+    o = recordUpdate(
+      RC,
+      o,
+      { ...o, metadata: { ...(o['metadata'] as JsonMap), labels } },
+      { manager: `m${i}`, now: `2026-12-07T08:${String(i).padStart(2, '0')}:00Z` },
+    );
+  }
+  const names = managed(o).map((e) => e['manager']);
+  t.is(names.length, 10);
+  t.is(names[0], ANCIENT_CHANGES);
+  t.deepEqual(names.slice(1), ['m3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9', 'm10', 'm11']);
+});
+
+test('entries are in Kubernetes order: Apply first, then by time', (t) => {
+  const created = recordUpdate(RC, undefined, rc({ replicas: 2 }), { manager: 'kubectl-create', now: T0 });
+  const applied = apply(created, rc({ replicas: 2, template }), 'kubectl', false, T1);
+  t.deepEqual(
+    managed(applied).map((e) => e['operation']),
+    ['Apply', 'Update'],
+  );
 });

@@ -13,8 +13,9 @@
 // - owns exactly the fields of its configuration;
 // - removes the fields it applied before and no longer applies, unless
 //   another manager owns them too.
-// An update (recordUpdate) owns the fields it changed and takes them from
-// everyone else, without conflicts. Pure: the clock is an argument.
+// An update (updatedManagedFields: create, update, the other patches) owns
+// the fields it added or changed and takes them from everyone else, without
+// conflicts. Pure: the clock is an argument.
 
 import type { JsonObject } from '../../api/codec';
 import { ApiError, BadRequestError, type Cause } from '../../api/errors';
@@ -25,6 +26,7 @@ import {
   difference,
   encodeFieldsV1,
   fieldSetOf,
+  isWithin,
   keyElement,
   parsePathKey,
   pathString,
@@ -94,7 +96,7 @@ export function serverSideApply(typeName: string, live: JsonObject, config: Json
   for (const key of [...removed].sort((a, b) => a.length - b.length)) {
     const path = parsePathKey(key);
     // An item others still own fields of stays; only this manager's fields in it go.
-    if ([...ownedByOthers].some((o) => o.startsWith(key.slice(0, -1)))) continue;
+    if ([...ownedByOthers].some((o) => isWithin(o, key))) continue;
     // The key fields of an item that stays stay with it (they name it).
     if (isKeyField(path)) continue;
     removeAt(merged, path);
@@ -106,44 +108,157 @@ export function serverSideApply(typeName: string, live: JsonObject, config: Json
   const next = previous
     ? entries.map((e) => (mine(e) ? entry : others.find((o) => o.manager === e.manager && o.operation === e.operation && o.subresource === e.subresource)!))
     : [...others, entry];
-  return withEntries(merged, next);
+  return withEntries(merged, capUpdateManagers(next));
 }
+
+/** What an update (a write that is not an apply) records. */
+export interface UpdateOptions {
+  /** The fieldManager, else the User-Agent's prefix (field-manager.ts). */
+  readonly manager: string;
+  /** "status" or "scale" for a write to that subresource: its entry is its own, and the request's managedFields are ignored. */
+  readonly subresource?: string | undefined;
+  /** metadata.managedFields as the request carried them (Kubernetes JSON); undefined when it had none. */
+  readonly requested?: Json | undefined;
+  /** RFC 3339 time of this write. */
+  readonly now: string;
+}
+
+/** Kubernetes' DefaultMaxUpdateManagers: beyond it, the oldest Update entries merge into one per apiVersion. */
+export const MAX_UPDATE_MANAGERS = 10;
+/** The manager those merged entries get (Kubernetes' oldUpdatesManagerName). */
+export const ANCIENT_CHANGES = 'ancient-changes';
 
 /**
  * The managed fields of a write that is not an apply (create, update, a
- * patch): `manager`'s Update entry owns the fields that changed from
- * `before` (undefined for a create) to `after`, and every other manager
- * loses them; removed fields leave every set. A write that changes nothing
- * leaves the entries as they were. When `after` carries no managedFields,
- * `before`'s are kept (Kubernetes: a client that does not send them does
- * not reset them).
+ * patch), as Kubernetes' FieldManager.Update: the entries start from the
+ * request's managedFields when they are valid and not empty (a client may
+ * edit them), none when the request resets them (`[]` or `[{}]`), else the
+ * live object's (a client that does not know them cannot drop them; a
+ * subresource write never sets them). Then `opts.manager`'s Update entry
+ * owns the fields that were added or changed from `before` (undefined for a
+ * create) to `after`, and every other entry loses them; removed fields leave
+ * every entry. Only an entry that took fields gets the new time. Returns
+ * the new metadata.managedFields, or undefined when they stay the live
+ * object's as they are.
  */
-export function recordUpdate(typeName: string, before: JsonObject | undefined, after: JsonObject, manager: string, now: string): JsonObject {
-  const source = managedFieldsOf(after).length > 0 || before === undefined ? after : before;
-  const entries = entriesOf(typeName, source, false);
-  const afterSet = fieldSetOf(typeName, after);
-  const beforeSet = before ? fieldSetOf(typeName, before) : new Set<string>();
+export function updatedManagedFields(typeName: string, before: JsonObject | undefined, after: JsonObject, opts: UpdateOptions): JsonMap[] | undefined {
+  const base = baseEntries(typeName, before, opts);
+  const afterMaps: FieldSet = new Set();
+  const beforeMaps: FieldSet = new Set();
+  const afterValues = new Map<string, Json>();
+  const beforeValues = new Map<string, Json>();
+  const afterSet = fieldSetOf(typeName, after, { maps: afterMaps, values: afterValues });
+  const beforeSet = before ? fieldSetOf(typeName, before, { maps: beforeMaps, values: beforeValues }) : new Set<string>();
   // A list item or set value changes by coming or going; what changes inside an item is its fields' change.
-  const valueChanged = (p: string): boolean => {
-    const path = parsePathKey(p);
-    return path[path.length - 1]!.startsWith('f:') && !jsonEqual(valueAt(before ?? {}, path), valueAt(after, path));
-  };
+  const valueChanged = (p: string): boolean => afterValues.has(p) && !jsonEqual(beforeValues.get(p), afterValues.get(p));
   const changed = new Set([...afterSet].filter((p) => !beforeSet.has(p) || valueChanged(p)));
-  const removed = difference(beforeSet, afterSet);
-  if (changed.size === 0 && removed.size === 0) return withEntries(clone(after), entries);
+  for (const m of difference(afterMaps, beforeMaps)) changed.add(m);
+  const removed = union(difference(beforeSet, afterSet), difference(beforeMaps, afterMaps));
+  if (changed.size === 0 && removed.size === 0 && base.fromLive) return undefined;
   const lost = union(changed, removed);
-  const mine = (e: ManagedEntry): boolean => e.manager === manager && e.operation === 'Update' && e.subresource === undefined;
   const apiVersion = typeof after['apiVersion'] === 'string' ? after['apiVersion'] : 'v1';
-  const previous = entries.find(mine);
+  const subresource = opts.subresource || undefined;
+  const mine = (e: ManagedEntry): boolean =>
+    e.manager === opts.manager && e.operation === 'Update' && e.apiVersion === apiVersion && e.subresource === subresource;
+  const previous = base.entries.find(mine);
+  const rest = base.entries.filter((e) => !mine(e)).map((e) => ({ ...e, fields: difference(e.fields, lost) }));
+  const kept = previous ? [{ ...previous, fields: difference(previous.fields, removed) }] : [];
   const entry: ManagedEntry = {
-    manager,
+    manager: opts.manager,
     operation: 'Update',
     apiVersion,
-    time: now,
-    fields: difference(union(previous?.fields ?? new Set(), changed), removed),
+    time: opts.now,
+    ...(subresource ? { subresource } : {}),
+    fields: union(previous?.fields ?? new Set(), changed),
   };
-  const rest = entries.map((e) => (mine(e) ? entry : { ...e, fields: difference(e.fields, lost) }));
-  return withEntries(clone(after), previous ? rest : [...rest, entry]);
+  return encodeEntries(capUpdateManagers([...rest, ...(changed.size > 0 ? [entry] : kept)]));
+}
+
+/** updatedManagedFields on `after` itself: the object to store, with its managedFields. */
+export function recordUpdate(typeName: string, before: JsonObject | undefined, after: JsonObject, opts: UpdateOptions): JsonObject {
+  const next = updatedManagedFields(typeName, before, after, opts);
+  const out = clone(after) as JsonMap;
+  const meta: JsonMap = isMap(out['metadata']) ? out['metadata'] : {};
+  const live = before && isMap(before['metadata']) ? before['metadata']['managedFields'] : undefined;
+  const value = next ?? live;
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) delete meta['managedFields'];
+  else meta['managedFields'] = value;
+  out['metadata'] = meta;
+  return out;
+}
+
+/** Kubernetes' isResetManagedFields: an empty list, or a list of one empty entry, clears the managed fields. */
+export function isResetManagedFields(requested: Json | undefined): boolean {
+  if (!Array.isArray(requested)) return false;
+  if (requested.length === 0) return true;
+  const only = requested[0];
+  return requested.length === 1 && isMap(only) && Object.values(only).every((v) => v === null || v === '' || (isMap(v) && Object.keys(v).length === 0));
+}
+
+/** The entries an update starts from, and whether they are the live object's. */
+function baseEntries(typeName: string, before: JsonObject | undefined, opts: UpdateOptions): { entries: ManagedEntry[]; fromLive: boolean } {
+  if (!opts.subresource) {
+    if (isResetManagedFields(opts.requested)) return { entries: [], fromLive: false };
+    const sent = Array.isArray(opts.requested) ? decodeEntries(opts.requested) : undefined;
+    if (sent !== undefined && sent.length > 0) return { entries: sent, fromLive: false };
+  }
+  const live = before ? decodeEntries(managedFieldsOf(before)) : [];
+  // Live entries that do not decode are dropped, as Kubernetes' emptyManagedFieldsOnErr.
+  return { entries: live ?? [], fromLive: live !== undefined };
+}
+
+/**
+ * Entries in Kubernetes JSON as decodeManagedFields takes them: operation
+ * Apply or Update, an apiVersion, fieldsType FieldsV1 and a fieldsV1 object;
+ * undefined when any entry is not so (the caller falls back to the live ones).
+ */
+export function decodeEntries(raw: readonly Json[]): ManagedEntry[] | undefined {
+  const out: ManagedEntry[] = [];
+  for (const e of raw) {
+    if (!isMap(e)) return undefined;
+    const { manager, operation, apiVersion, time, fieldsType, fieldsV1, subresource } = e;
+    if (operation !== 'Apply' && operation !== 'Update') return undefined;
+    if (typeof apiVersion !== 'string' || apiVersion === '' || fieldsType !== 'FieldsV1') return undefined;
+    if (fieldsV1 !== undefined && fieldsV1 !== null && !isMap(fieldsV1)) return undefined;
+    out.push({
+      manager: typeof manager === 'string' ? manager : '',
+      operation,
+      apiVersion,
+      time: typeof time === 'string' ? time : '',
+      ...(typeof subresource === 'string' && subresource !== '' ? { subresource } : {}),
+      fields: decodeFieldsV1(fieldsV1 ?? {}),
+    });
+  }
+  return out;
+}
+
+/**
+ * Kubernetes' capManagersManager: with more than MAX_UPDATE_MANAGERS Update
+ * entries, the oldest merge into an "ancient-changes" entry of their
+ * apiVersion until the count is back under the cap.
+ */
+function capUpdateManagers(entries: readonly ManagedEntry[]): ManagedEntry[] {
+  const updaters = entries.filter((e) => e.operation === 'Update' && e.fields.size > 0);
+  if (updaters.length <= MAX_UPDATE_MANAGERS) return [...entries];
+  const oldest = [...updaters].sort((a, b) => compareText(a.time, b.time) || compareText(a.manager, b.manager));
+  let out = [...entries];
+  let count = updaters.length;
+  for (const e of oldest) {
+    if (count <= MAX_UPDATE_MANAGERS) break;
+    const isBucket = (b: ManagedEntry): boolean => b.manager === ANCIENT_CHANGES && b.operation === 'Update' && b.apiVersion === e.apiVersion && !b.subresource;
+    if (isBucket(e)) continue;
+    const bucket = out.find(isBucket);
+    out = out.filter((o) => o !== e && o !== bucket);
+    out.push({
+      manager: ANCIENT_CHANGES,
+      operation: 'Update',
+      apiVersion: e.apiVersion,
+      time: bucket && bucket.time > e.time ? bucket.time : e.time,
+      fields: union(bucket?.fields ?? new Set(), e.fields),
+    });
+    if (bucket) count--;
+  }
+  return out;
 }
 
 /** Whether a path is a key field of a list item (`name` under `k:{"name":"c"}`). */
@@ -184,36 +299,44 @@ function managedFieldsOf(o: JsonObject): Json[] {
 }
 
 /**
- * The entries of an object's managedFields. An existing object that has
- * none (written before anyone tracked them) has its fields owned by
- * "before-first-apply", as Kubernetes does, so a first apply still
- * conflicts with what others set.
+ * The entries of an object's managedFields for an apply. An existing object
+ * that has none (written before anyone tracked them) has its fields owned by
+ * "before-first-apply", as Kubernetes does, so a first apply still conflicts
+ * with what others set. Entries that do not decode count as none.
  */
-function entriesOf(typeName: string, o: JsonObject, adoptUntracked = true): ManagedEntry[] {
+function entriesOf(typeName: string, o: JsonObject): ManagedEntry[] {
   const raw = managedFieldsOf(o);
   if (raw.length === 0) {
-    const existing = adoptUntracked && isMap(o['metadata']) ? fieldSetOf(typeName, o) : new Set<string>();
+    const existing = isMap(o['metadata']) ? fieldSetOf(typeName, o) : new Set<string>();
     if (existing.size === 0) return [];
     const apiVersion = typeof o['apiVersion'] === 'string' ? o['apiVersion'] : 'v1';
     const time = isMap(o['metadata']) && typeof o['metadata']['creationTimestamp'] === 'string' ? o['metadata']['creationTimestamp'] : '';
     return [{ manager: BEFORE_FIRST_APPLY, operation: 'Update', apiVersion, time, fields: existing }];
   }
-  return raw.filter(isMap).map((e) => ({
-    manager: typeof e['manager'] === 'string' ? e['manager'] : '',
-    operation: e['operation'] === 'Apply' ? 'Apply' : 'Update',
-    apiVersion: typeof e['apiVersion'] === 'string' ? e['apiVersion'] : '',
-    time: typeof e['time'] === 'string' ? e['time'] : '',
-    ...(typeof e['subresource'] === 'string' && e['subresource'] !== '' ? { subresource: e['subresource'] } : {}),
-    fields: decodeFieldsV1(e['fieldsV1']),
-  }));
+  return decodeEntries(raw) ?? [];
 }
 
 function withEntries(o: JsonMap, entries: readonly ManagedEntry[]): JsonMap {
   const meta: JsonMap = isMap(o['metadata']) ? o['metadata'] : {};
-  const kept = entries.filter((e) => e.fields.size > 0);
-  if (kept.length === 0) delete meta['managedFields'];
-  else
-    meta['managedFields'] = kept.map((e) => ({
+  const encoded = encodeEntries(entries);
+  if (encoded.length === 0) delete meta['managedFields'];
+  else meta['managedFields'] = encoded;
+  o['metadata'] = meta;
+  return o;
+}
+
+/** Entries with fields, in Kubernetes JSON, in its order: Apply before Update, then by time, manager, apiVersion, subresource. */
+function encodeEntries(entries: readonly ManagedEntry[]): JsonMap[] {
+  const order = (a: ManagedEntry, b: ManagedEntry): number =>
+    compareText(a.operation, b.operation) ||
+    compareText(a.time, b.time) ||
+    compareText(a.manager, b.manager) ||
+    compareText(a.apiVersion, b.apiVersion) ||
+    compareText(a.subresource ?? '', b.subresource ?? '');
+  return entries
+    .filter((e) => e.fields.size > 0)
+    .sort(order)
+    .map((e) => ({
       manager: e.manager,
       operation: e.operation,
       apiVersion: e.apiVersion,
@@ -222,8 +345,11 @@ function withEntries(o: JsonMap, entries: readonly ManagedEntry[]): JsonMap {
       fieldsV1: encodeFieldsV1(e.fields),
       ...(e.subresource ? { subresource: e.subresource } : {}),
     }));
-  o['metadata'] = meta;
-  return o;
+}
+
+/** Go's string order (bytes), not the locale's. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -299,11 +425,15 @@ function conflictsOf(configSet: FieldSet, others: readonly ManagedEntry[], live:
   return out;
 }
 
-/** Kubernetes' printManager: an Update manager is named with its apiVersion and time. */
+/**
+ * Kubernetes' printManager: an Update manager is named with its apiVersion.
+ * It prints the manager's identifier, which never holds the time, so the
+ * time is never printed.
+ */
 function managerName(e: ManagedEntry): string {
   let name = JSON.stringify(e.manager);
   if (e.subresource) name += ` with subresource ${JSON.stringify(e.subresource)}`;
-  if (e.operation === 'Update') name += e.time ? ` using ${e.apiVersion} at ${e.time}` : ` using ${e.apiVersion}`;
+  if (e.operation === 'Update') name += ` using ${e.apiVersion}`;
   return name;
 }
 

@@ -10,6 +10,7 @@ import type { Binding, ReplicationController } from '../../api/gen/tsk/v1/core';
 import { MAX_REQUEST_BYTES } from '../grpc/server';
 import { bindPod } from '../registry/pods';
 import type { RestDeps, RestRequest } from './context';
+import { managerOf, updateRecorder } from './field-manager';
 import { readBody, readObject, sendJson } from './http';
 import { decodeReviewProtobuf } from './protobuf-review';
 import { decodeObject, parseFieldValidation } from './objects';
@@ -69,7 +70,8 @@ export async function getScale(deps: RestDeps, r: RestRequest): Promise<void> {
 export async function putScale(deps: RestDeps, r: RestRequest): Promise<void> {
   const ctx = admit(r, 'update', 'replicationcontrollers', 'scale');
   const body = await readObject(r.req, SCALE.kind);
-  await writeScale(deps, r, ctx, () => body);
+  const manager = managerOf(r.query.get('fieldManager'), r.req.headers['user-agent'], 'UpdateOptions');
+  await writeScale(deps, r, ctx, manager, () => body);
 }
 
 /**
@@ -86,14 +88,21 @@ export async function patchScale(deps: RestDeps, r: RestRequest): Promise<void> 
   const contentType = (r.req.headers['content-type'] ?? '').split(';')[0]!.trim();
   const fieldManager = r.query.get('fieldManager') ?? undefined;
   const opts = { force: r.query.get('force') === 'true', ...(fieldManager !== undefined ? { fieldManager } : {}) };
-  await writeScale(deps, r, ctx, (live) => deps.extensions.patch(SCALE_TYPE_NAME, live, body, contentType, opts));
+  const manager = managerOf(r.query.get('fieldManager'), r.req.headers['user-agent'], 'PatchOptions');
+  await writeScale(deps, r, ctx, manager, (live) => deps.extensions.patch(SCALE_TYPE_NAME, live, body, contentType, opts));
 }
 
-/** Sets the RC's replicas from the Scale `next` makes of the live one; retried on races unless the Scale names a resourceVersion. */
+/**
+ * Sets the RC's replicas from the Scale `next` makes of the live one;
+ * retried on races unless the Scale names a resourceVersion. The change is
+ * `manager`'s Update entry with subresource "scale" on the RC, as
+ * Kubernetes' ScaleHandler records it on the parent.
+ */
 async function writeScale(
   deps: RestDeps,
   r: RestRequest,
   ctx: ReturnType<RestRequest['gate']['admit']>,
+  manager: string,
   next: (live: JsonObject) => JsonObject,
 ): Promise<void> {
   const reg = deps.registries.get('ReplicationController')!;
@@ -110,7 +119,11 @@ async function writeScale(
     rc.spec = { ...rc.spec, replicas };
     if (resourceVersion !== '') rc.metadata = { ...rc.metadata, resourceVersion };
     try {
-      const updated = await reg.update(rc, false, parseDryRun(r.query), r.gate.writeAdmission(ctx, 'ReplicationController', ''));
+      const hooks = {
+        ...r.gate.writeAdmission(ctx, 'ReplicationController', ''),
+        managedFields: updateRecorder('ReplicationController', { manager, subresource: 'scale', now: deps.now }),
+      };
+      const updated = await reg.update(rc, false, parseDryRun(r.query), hooks);
       sendJson(r.res, 200, scaleOf(updated as ReplicationController), ctx.warnings);
       return;
     } catch (err) {
