@@ -61,9 +61,10 @@ export class NftablesBackend implements ProxyBackend {
         this.removeOther = undefined;
       }
       this.last = undefined;
-      input = renderNftFull(rules, this.fixed, parseNftList(await this.nft.list()));
+      const counts = countElements(rules.pieces.values());
+      input = renderNftFull(rules, this.fixed, parseNftList(await this.nft.list()), counts);
       await this.nft.run(input);
-      this.counts = countElements(rules.pieces.values());
+      this.counts = counts;
     } else {
       // renderNftPartial updates the counts to the new rules: on failure they are wrong, and reset() drops them.
       this.last = undefined;
