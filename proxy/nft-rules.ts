@@ -111,6 +111,13 @@ export interface NftPiece {
 /** The rules of one sync: the fixed part (only options decide it) and one piece per service port. */
 export interface NftRuleSet {
   readonly pieces: ReadonlyMap<ServicePortState, NftPiece>;
+  /**
+   * What changed since `from` (the builder's previous rule set): a partial
+   * sync from it need not compare every piece. The builder drops it from a
+   * set when it builds the next, so rule sets never hold a chain of all
+   * earlier ones.
+   */
+  changes?: { readonly from: NftRuleSet; readonly added: readonly NftPiece[]; readonly removed: readonly NftPiece[] } | undefined;
 }
 
 /** kube-proxy's name base: 8 characters of the hash, then the readable name ("ULMVA6XW-ns1/svc1/tcp/p80"). */
@@ -348,17 +355,29 @@ function sharedPick(sp: ServicePortState, elements: NftElement[], key: (ip: stri
 
 /** Builds rule sets, reusing the piece of every service port whose state is the very object of the last build. */
 export class NftRuleBuilder {
-  private pieces = new Map<ServicePortState, NftPiece>();
+  private last: NftRuleSet = { pieces: new Map() };
 
   constructor(private readonly options: NftRulesOptions) {
     markOf(options);
   }
 
   build(ports: readonly ServicePortState[]): NftRuleSet {
+    const pieces = this.last.pieces;
     const next = new Map<ServicePortState, NftPiece>();
-    for (const sp of ports) next.set(sp, this.pieces.get(sp) ?? buildNftPiece(sp, this.options));
-    this.pieces = next;
-    return { pieces: next };
+    const added: NftPiece[] = [];
+    let reused = 0;
+    for (const sp of ports) {
+      let piece = pieces.get(sp);
+      if (piece) reused++;
+      else added.push((piece = buildNftPiece(sp, this.options)));
+      next.set(sp, piece);
+    }
+    // Every old piece reused (the common case: one service's endpoints changed): none removed, no second walk.
+    const removed = reused === pieces.size ? [] : [...pieces].filter(([sp]) => !next.has(sp)).map(([, piece]) => piece);
+    const from = this.last;
+    from.changes = undefined;
+    this.last = { pieces: next, changes: { from, added, removed } };
+    return this.last;
   }
 
   fixed(): string {
@@ -501,6 +520,15 @@ function sameRules(a: readonly string[] | undefined, b: readonly string[]): bool
   return a !== undefined && a.length === b.length && a.every((r, i) => r === b[i]);
 }
 
+/** The pieces of `prev` that `next` does not have (the very object), and the reverse. */
+function changedPieces(prev: NftRuleSet, next: NftRuleSet): { removed: NftPiece[]; added: NftPiece[] } {
+  const removed: NftPiece[] = [];
+  const added: NftPiece[] = [];
+  for (const [sp, piece] of prev.pieces) if (next.pieces.get(sp) !== piece) removed.push(piece);
+  for (const [sp, piece] of next.pieces) if (prev.pieces.get(sp) !== piece) added.push(piece);
+  return { removed, added };
+}
+
 /**
  * The input of a partial sync (KEP-3453's idea in nftables): from `prev`,
  * what the table holds since the last successful write, to `next`, only the
@@ -512,10 +540,7 @@ function sameRules(a: readonly string[] | undefined, b: readonly string[]): bool
  * are emptied before the elements, chains and sets they point to go.
  */
 export function renderNftPartial(prev: NftRuleSet, next: NftRuleSet, counts: ElementCounts): string {
-  const removed: NftPiece[] = [];
-  const added: NftPiece[] = [];
-  for (const [sp, piece] of prev.pieces) if (next.pieces.get(sp) !== piece) removed.push(piece);
-  for (const [sp, piece] of next.pieces) if (prev.pieces.get(sp) !== piece) added.push(piece);
+  const { removed, added } = next.changes?.from === prev ? next.changes : changedPieces(prev, next);
   if (removed.length === 0 && added.length === 0) return '';
   const oldChains = new Map<string, readonly string[]>();
   const oldSets = new Map<string, number>();
