@@ -65,7 +65,8 @@ test('nftables mode: cluster IPs and NodePorts balance over every endpoint, hair
   });
   await eventually(async () => /table ip tsk-proxy/.test(await cluster.nodeNft()), 30_000, 'the nftables table');
   await eventually(async () => !/TSK-/.test(await cluster.nodeRules()), 30_000, 'the iptables rules to go');
-  t.regex(proxy.output(), /first sync done \(nftables mode\)/);
+  // The log line follows the write (and the UDP conntrack clean-up after it): wait for it too.
+  await eventually(() => /first sync done \(nftables mode\)/.test(proxy.output()), 30_000, 'the first sync to be logged');
 
   // Every endpoint gets traffic (missing one of three in 45 tries: p < 1e-7), from the node and from a pod (itself included).
   const all = await bodies(cluster, cluster.node, `${webIP}:80`, 45);

@@ -8,12 +8,12 @@ import type { ProxyBackend, SyncWrite } from './backend';
 import type { Nftables } from './nftables';
 import {
   countElements,
+  ElementCounts,
   NftRuleBuilder,
   nftRuleCount,
   parseNftList,
   renderNftFull,
   renderNftPartial,
-  type NftElement,
   type NftRuleSet,
   type NftRulesOptions,
 } from './nft-rules';
@@ -26,7 +26,7 @@ export class NftablesBackend implements ProxyBackend {
   /** What the table holds since the last successful write; undefined: unknown, the next sync is full. */
   private last: NftRuleSet | undefined;
   /** The map elements of `last`, with how many pieces hold each. */
-  private counts = new Map<string, { element: NftElement; count: number }>();
+  private counts = new ElementCounts();
 
   /** `removeOther`: called before the first full sync, to remove the iptables mode's rules. */
   constructor(
@@ -44,7 +44,7 @@ export class NftablesBackend implements ProxyBackend {
 
   reset(): void {
     this.last = undefined;
-    this.counts = new Map();
+    this.counts = new ElementCounts();
   }
 
   ruleCounts(): Record<string, number> {
@@ -61,9 +61,10 @@ export class NftablesBackend implements ProxyBackend {
         this.removeOther = undefined;
       }
       this.last = undefined;
-      input = renderNftFull(rules, this.fixed, parseNftList(await this.nft.list()));
+      const counts = countElements(rules.pieces.values());
+      input = renderNftFull(rules, this.fixed, parseNftList(await this.nft.list()), counts);
       await this.nft.run(input);
-      this.counts = countElements(rules.pieces.values());
+      this.counts = counts;
     } else {
       // renderNftPartial updates the counts to the new rules: on failure they are wrong, and reset() drops them.
       this.last = undefined;

@@ -7,6 +7,7 @@ import type { Endpoints, Service, ServiceSpec } from '../api/gen/tsk/v1/core';
 import {
   buildNftPiece,
   countElements,
+  MAX_SHARED_PICK,
   NftRuleBuilder,
   nftRuleCount,
   parseNftList,
@@ -58,6 +59,14 @@ test('fixed part: base chains before and at DNAT, kube-proxy maps, hairpin and m
     `add rule ${T} masquerading meta mark & 0x4000 == 0 return`,
     `add rule ${T} mark-for-masquerade meta mark set meta mark or 0x4000`,
     `add rule ${T} reject-chain reject`,
+    `add map ${T} service-endpoints { typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport ; comment "service IP . protocol . port . index -> endpoint, for pick-N" ; }`,
+    `delete map ${T} service-endpoints`,
+    `add rule ${T} pick-3 ip saddr != 10.244.0.0/16 jump mark-for-masquerade`,
+    `add rule ${T} pick-3 dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @service-endpoints`,
+    `add rule ${T} pick-3 dnat ip to meta l4proto . th dport . numgen random mod 3 map @nodeport-endpoints`,
+    `add rule ${T} external-pick-3 jump mark-for-masquerade`,
+    `add rule ${T} external-pick-3 goto pick-3`,
+    `add chain ${T} pick-${MAX_SHARED_PICK}`,
   ]) {
     t.true(fixed.includes(line), line);
   }
@@ -69,8 +78,25 @@ test('fixed part: base chains before and at DNAT, kube-proxy maps, hairpin and m
   t.throws(() => renderNftFixed({ nodeIPs: [], masqueradeBit: 32 }), { message: 'masquerade bit 32 is not between 0 and 31' });
 });
 
-test('cluster IP: one chain picking among the endpoints as iptables does (1/3, 1/2, rest), masquerade from outside the cluster CIDR, hairpin pairs', (t) => {
+test('cluster IP: no chain of its own, the shared pick-N DNATs to endpoint "numgen random mod N" of service-endpoints; hairpin pairs', (t) => {
   const piece = buildNftPiece(one(svc('web', { ports: [{ port: 80, protocol: 'TCP' }] }), eps('web', ['10.244.1.3', '10.244.1.2', '10.244.2.9'])), OPTS);
+  t.is(piece.chains.size, 0);
+  t.is(piece.sets.size, 0);
+  t.deepEqual(piece.elements, [
+    { set: 'hairpin-endpoints', key: '10.244.1.2 . 10.244.1.2' },
+    { set: 'hairpin-endpoints', key: '10.244.1.3 . 10.244.1.3' },
+    { set: 'hairpin-endpoints', key: '10.244.2.9 . 10.244.2.9' },
+    { set: 'service-ips', key: '10.96.0.10 . tcp . 80', value: 'goto pick-3' },
+    { set: 'service-endpoints', key: '10.96.0.10 . tcp . 80 . 0', value: '10.244.1.2 . 8080' },
+    { set: 'service-endpoints', key: '10.96.0.10 . tcp . 80 . 1', value: '10.244.1.3 . 8080' },
+    { set: 'service-endpoints', key: '10.96.0.10 . tcp . 80 . 2', value: '10.244.2.9 . 8080' },
+  ]);
+});
+
+test('more endpoints than the pick chains serve: one chain picking among them as iptables does (1/n, 1/(n-1), ... rest), masquerade from outside the cluster CIDR', (t) => {
+  const ips = Array.from({ length: MAX_SHARED_PICK + 1 }, (_, i) => `10.244.1.${10 + i}`);
+  const piece = buildNftPiece(one(svc('web', { ports: [{ port: 80, protocol: 'TCP' }] }), eps('web', ips)), OPTS);
+  const n = MAX_SHARED_PICK + 1;
   t.deepEqual(
     [...piece.chains],
     [
@@ -78,24 +104,45 @@ test('cluster IP: one chain picking among the endpoints as iptables does (1/3, 1
         'service-PFISGYVC-default/web/tcp/',
         [
           'ip daddr 10.96.0.10 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade',
-          'meta l4proto tcp numgen random mod 3 == 0 dnat to 10.244.1.2:8080',
-          'meta l4proto tcp numgen random mod 2 == 0 dnat to 10.244.1.3:8080',
-          'meta l4proto tcp dnat to 10.244.2.9:8080',
+          ...ips.map((ip, i) => `meta l4proto tcp${n - i > 1 ? ` numgen random mod ${n - i} == 0` : ''} dnat to ${ip}:8080`),
         ],
       ],
     ],
   );
-  t.deepEqual(piece.elements, [
-    { set: 'hairpin-endpoints', key: '10.244.1.2 . 10.244.1.2' },
-    { set: 'hairpin-endpoints', key: '10.244.1.3 . 10.244.1.3' },
-    { set: 'hairpin-endpoints', key: '10.244.2.9 . 10.244.2.9' },
-    { set: 'service-ips', key: '10.96.0.10 . tcp . 80', value: 'goto service-PFISGYVC-default/web/tcp/' },
-  ]);
-  t.is(piece.sets.size, 0);
+  t.deepEqual(
+    piece.elements.filter((e) => e.set !== 'hairpin-endpoints'),
+    [{ set: 'service-ips', key: '10.96.0.10 . tcp . 80', value: 'goto service-PFISGYVC-default/web/tcp/' }],
+  );
 });
 
-test('NodePort and external IP: an external chain marks for masquerade, then the service chain; UDP matches udp', (t) => {
+test('NodePort and external IP: external-pick-N marks for masquerade, then pick-N; NodePorts pick from nodeport-endpoints; UDP', (t) => {
   const service = svc('dns', { type: 'NodePort', externalIPs: ['192.0.2.7'], ports: [{ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }] });
+  const endpoints: Endpoints = {
+    metadata: { namespace: 'default', name: 'dns' },
+    subsets: [{ addresses: [{ ip: '10.244.0.5' }], ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] }],
+  };
+  const piece = buildNftPiece(one(service, endpoints), { nodeIPs: [] });
+  t.is(piece.chains.size, 0);
+  t.deepEqual(
+    piece.elements.filter((e) => e.set !== 'hairpin-endpoints'),
+    [
+      { set: 'service-ips', key: '10.96.0.10 . udp . 53', value: 'goto pick-1' },
+      { set: 'service-ips', key: '192.0.2.7 . udp . 53', value: 'goto external-pick-1' },
+      { set: 'service-endpoints', key: '10.96.0.10 . udp . 53 . 0', value: '10.244.0.5 . 5353' },
+      { set: 'service-endpoints', key: '192.0.2.7 . udp . 53 . 0', value: '10.244.0.5 . 5353' },
+      { set: 'service-nodeports', key: 'udp . 30053', value: 'goto external-pick-1' },
+      { set: 'nodeport-endpoints', key: 'udp . 30053 . 0', value: '10.244.0.5 . 5353' },
+    ],
+  );
+});
+
+test('NodePort and external IP with ClientIP affinity: an external chain marks for masquerade, then the service chain', (t) => {
+  const service = svc('dns', {
+    type: 'NodePort',
+    sessionAffinity: 'ClientIP',
+    externalIPs: ['192.0.2.7'],
+    ports: [{ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }],
+  });
   const endpoints: Endpoints = {
     metadata: { namespace: 'default', name: 'dns' },
     subsets: [{ addresses: [{ ip: '10.244.0.5' }], ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] }],
@@ -103,7 +150,6 @@ test('NodePort and external IP: an external chain marks for masquerade, then the
   const piece = buildNftPiece(one(service, endpoints), { nodeIPs: [] });
   const [svcChain, ext] = [...piece.chains.keys()];
   t.regex(svcChain ?? '', /^service-[A-Z2-7]{8}-default\/dns\/udp\/dns$/);
-  t.deepEqual(piece.chains.get(svcChain ?? ''), ['meta l4proto udp dnat to 10.244.0.5:5353']);
   t.deepEqual(piece.chains.get(ext ?? ''), ['jump mark-for-masquerade', `goto ${svcChain}`]);
   t.deepEqual(
     piece.elements.filter((e) => e.set !== 'hairpin-endpoints'),
@@ -177,7 +223,16 @@ test('loadBalancerSourceRanges: the load balancer IP goes through a firewall cha
 
 test('full sync: table flushed, fixed part, every piece, then the stale per-service chains and sets the listing shows', (t) => {
   const builder = new NftRuleBuilder({ nodeIPs: [] });
-  const rules = builder.build(ports([svc('web', { ports: [{ port: 80, protocol: 'TCP' }] })], [eps('web', ['10.244.0.2'])]));
+  const rules = builder.build(
+    ports(
+      [
+        svc('web', { ports: [{ port: 80, protocol: 'TCP' }] }),
+        svc('sticky', { sessionAffinity: 'ClientIP', ports: [{ port: 80, protocol: 'TCP' }] }, '10.96.0.11'),
+      ],
+      [eps('web', ['10.244.0.2']), eps('sticky', ['10.244.0.3'])],
+    ),
+  );
+  const sticky = [...([...rules.pieces.values()][0]?.sets.keys() ?? [])][0] ?? '';
   const listing = `table ip nat {
 	chain POSTROUTING {
 		type nat hook postrouting priority srcnat; policy accept;
@@ -205,19 +260,24 @@ table ip tsk-proxy {
   const lines = input.split('\n');
   t.deepEqual(lines.slice(0, 2), [`add table ${T} { comment "rules for the tsk service proxy" ; }`, `flush table ${T}`]);
   t.true(input.includes(builder.fixed()));
-  t.deepEqual(lines.slice(-7), [
-    `add chain ${T} service-PFISGYVC-default/web/tcp/`,
-    `add rule ${T} service-PFISGYVC-default/web/tcp/ meta l4proto tcp dnat to 10.244.0.2:8080`,
-    `add element ${T} hairpin-endpoints { 10.244.0.2 . 10.244.0.2 }`,
-    `add element ${T} service-ips { 10.96.0.10 . tcp . 80 : goto service-PFISGYVC-default/web/tcp/ }`,
+  t.deepEqual(lines.slice(-11), [
+    `add set ${T} ${sticky} { type ipv4_addr ; flags dynamic,timeout ; timeout 10800s ; }`,
+    `add chain ${T} service-EDE2N7RF-default/sticky/tcp/`,
+    `add rule ${T} service-EDE2N7RF-default/sticky/tcp/ ip saddr @${sticky} meta l4proto tcp update @${sticky} { ip saddr } dnat to 10.244.0.3:8080`,
+    `add rule ${T} service-EDE2N7RF-default/sticky/tcp/ meta l4proto tcp update @${sticky} { ip saddr } dnat to 10.244.0.3:8080`,
+    `add element ${T} hairpin-endpoints { 10.244.0.3 . 10.244.0.3, 10.244.0.2 . 10.244.0.2 }`,
+    `add element ${T} service-ips { 10.96.0.11 . tcp . 80 : goto service-EDE2N7RF-default/sticky/tcp/, 10.96.0.10 . tcp . 80 : goto pick-1 }`,
+    `add element ${T} service-endpoints { 10.96.0.10 . tcp . 80 . 0 : 10.244.0.2 . 8080 }`,
+    // The web service has no chain any more: the one the listing shows goes as stale.
     `delete chain ${T} service-AAAAAAAA-default/gone/tcp/`,
+    `delete chain ${T} service-PFISGYVC-default/web/tcp/`,
     `delete set ${T} affinity-BBBBBBBB-default/gone/tcp/__10.0.0.1/80`,
     '',
   ]);
-  t.is(nftRuleCount(rules, builder.fixed()), 1 + (builder.fixed().match(/^add rule /gm)?.length ?? 0));
+  t.is(nftRuleCount(rules, builder.fixed()), 2 + (builder.fixed().match(/^add rule /gm)?.length ?? 0));
 });
 
-test('partial sync: one endpoint added rewrites one chain and adds one hairpin element; nothing changed writes nothing', (t) => {
+test('partial sync: one endpoint added changes map elements only (the pick, the new index, its hairpin pair); nothing changed writes nothing', (t) => {
   const builder = new NftRuleBuilder({ nodeIPs: [] });
   const services = [svc('a', { ports: [{ port: 80, protocol: 'TCP' }] }, '10.96.0.1'), svc('b', { ports: [{ port: 80, protocol: 'TCP' }] }, '10.96.0.2')];
   const before = builder.build(ports(services, [eps('a', ['10.244.0.1']), eps('b', ['10.244.0.2'])]));
@@ -225,19 +285,17 @@ test('partial sync: one endpoint added rewrites one chain and adds one hairpin e
   const same = builder.build(ports(services, [eps('a', ['10.244.0.1']), eps('b', ['10.244.0.2'])]));
   t.is(renderNftPartial(before, same, countElements(before.pieces.values())), '', 'new but equal objects: nothing to write');
   const after = builder.build(ports(services, [eps('a', ['10.244.0.1']), eps('b', ['10.244.0.2', '10.244.0.3'])]));
-  const chain = [...([...after.pieces.values()][1]?.chains.keys() ?? [])][0] ?? '';
   t.is(
     renderNftPartial(before, after, counts),
     [
-      `flush chain ${T} ${chain}`,
-      `add chain ${T} ${chain}`,
-      `add rule ${T} ${chain} meta l4proto tcp numgen random mod 2 == 0 dnat to 10.244.0.2:8080`,
-      `add rule ${T} ${chain} meta l4proto tcp dnat to 10.244.0.3:8080`,
+      `delete element ${T} service-ips { 10.96.0.2 . tcp . 80 }`,
+      `add element ${T} service-ips { 10.96.0.2 . tcp . 80 : goto pick-2 }`,
       `add element ${T} hairpin-endpoints { 10.244.0.3 . 10.244.0.3 }`,
+      `add element ${T} service-endpoints { 10.96.0.2 . tcp . 80 . 1 : 10.244.0.3 . 8080 }`,
       '',
     ].join('\n'),
   );
-  t.is(counts.get('hairpin-endpoints 10.244.0.3 . 10.244.0.3')?.count, 1);
+  t.is(counts.get('hairpin-endpoints', '10.244.0.3 . 10.244.0.3')?.count, 1);
 });
 
 test('partial sync: a deleted service empties its chain before its elements, chain and affinity sets go; a shared endpoint keeps its hairpin pair', (t) => {
@@ -261,8 +319,8 @@ test('partial sync: a deleted service empties its chain before its elements, cha
       '',
     ].join('\n'),
   );
-  t.false(counts.has('hairpin-endpoints 10.244.0.2 . 10.244.0.2'));
-  t.is(counts.get('hairpin-endpoints 10.244.0.1 . 10.244.0.1')?.count, 1);
+  t.is(counts.get('hairpin-endpoints', '10.244.0.2 . 10.244.0.2'), undefined);
+  t.is(counts.get('hairpin-endpoints', '10.244.0.1 . 10.244.0.1')?.count, 1);
 });
 
 test('partial sync: losing the last endpoint moves the cluster IP from service-ips to the reject map', (t) => {
@@ -270,10 +328,12 @@ test('partial sync: losing the last endpoint moves the cluster IP from service-i
   const a = svc('a', { ports: [{ port: 80, protocol: 'TCP' }] });
   const before = builder.build(ports([a], [eps('a', ['10.244.0.1'])]));
   const input = renderNftPartial(before, builder.build(ports([a], [eps('a', [])])), countElements(before.pieces.values()));
-  const lines = input.trimEnd().split('\n');
-  t.regex(lines[0] ?? '', /^flush chain /);
-  t.true(lines.indexOf(`delete element ${T} service-ips { 10.96.0.10 . tcp . 80 }`) < lines.findIndex((l) => l.startsWith('delete chain ')));
-  t.is(lines.at(-1), `add element ${T} no-endpoint-services { 10.96.0.10 . tcp . 80 : goto reject-chain }`);
+  t.deepEqual(input.trimEnd().split('\n'), [
+    `delete element ${T} hairpin-endpoints { 10.244.0.1 . 10.244.0.1 }`,
+    `delete element ${T} service-ips { 10.96.0.10 . tcp . 80 }`,
+    `delete element ${T} service-endpoints { 10.96.0.10 . tcp . 80 . 0 }`,
+    `add element ${T} no-endpoint-services { 10.96.0.10 . tcp . 80 : goto reject-chain }`,
+  ]);
 });
 
 test("nft's error names the line of the input", (t) => {

@@ -18,18 +18,32 @@
 //     endpoints, each rule DNATing to one
 //   external-<hash>-...: mark for masquerade, then the service chain
 //
-// Two measured departures from kube-proxy, both because of what this
-// kernel's nf_tables costs (bench:proxy, `nft -f` at 10,000 services):
-// - The pick is iptables' cascade ("numgen random mod 5 == 0", then
-//   "mod 4", ...) rather than one "numgen random mod N vmap { ... }": each
-//   such vmap is an anonymous set, and the kernel finds a set (and names a
-//   new anonymous one) by walking every set of the table, so 10,000 of them
-//   made one transaction quadratic (93 s against 7 s of CPU).
-// - No chain per endpoint: each random-pick rule DNATs itself, and hairpin
-//   traffic (a pod reaching itself through its service) is recognised after
-//   DNAT in nat-postrouting by one set of "ip . ip" pairs of every endpoint.
-//   Every `nft` run that adds a rule first reads every chain of the table,
-//   so 60,000 chains cost each one-endpoint change about half a second.
+// Measured departures from kube-proxy, all because of what this kernel's
+// nf_tables and nft 1.0.6 cost (bench:proxy, `nft -f` at 10,000 services):
+// - No chain per service (nor per endpoint) for the common case: a service
+//   port without ClientIP affinity and with at most MAX_SHARED_PICK ready
+//   endpoints goes from service-ips straight to one of the shared chains
+//   pick-N (external-pick-N for external IPs, load balancer IPs and
+//   NodePorts: mark for masquerade first), whose one rule DNATs through the
+//   map service-endpoints, keyed "ip daddr . l4proto . dport . numgen random
+//   mod N" (nodeport-endpoints: "l4proto . dport . index" for NodePorts, on
+//   whatever node address). A service then costs map elements only: every
+//   chain and rule costs nft's parser and the kernel's expression set-up
+//   (10,000 service chains were most of a full sync), and one endpoint
+//   added changes elements only, so nft never reads the table's chains.
+//   The pick cannot be a rule per service chain: an anonymous map per rule
+//   (kube-proxy's "numgen random mod N vmap { ... }") makes the kernel walk
+//   every set of the table to name each one, a named map per service
+//   makes it walk them to find each one (23 s of kernel time at 10,000),
+//   and one shared map bound from 10,000 chains makes it check every
+//   element against every binding chain (12 s; 93 s with the elements
+//   first). Few chains bind the shared maps, so that check stays small.
+// - Affinity and larger services keep a chain each (service-..., external-...)
+//   with iptables' cascade ("numgen random mod 5 == 0", then "mod 4", ...),
+//   each rule DNATing itself (no chain per endpoint).
+// - Hairpin traffic (a pod reaching itself through its service) is
+//   recognised after DNAT in nat-postrouting by one set of "ip . ip" pairs
+//   of every endpoint, not by a rule per endpoint.
 //
 // A sync is full (renderNftFull: every rule written after "flush table",
 // the fixed maps refilled, stale chains and sets deleted) or partial
@@ -63,7 +77,17 @@ export const NFT_MAP = {
   firewallIPs: 'firewall-ips',
   nodePortIPs: 'nodeport-ips',
   hairpin: 'hairpin-endpoints',
+  serviceEndpoints: 'service-endpoints',
+  nodePortEndpoints: 'nodeport-endpoints',
 } as const;
+
+/**
+ * The most ready endpoints a service port may have to use the shared pick
+ * chains (more, or ClientIP affinity: a chain of its own). Every pick chain
+ * binds the endpoint maps, and the kernel checks each element added against
+ * each chain bound (measured: 50,000 elements x 32 chains, a few ms).
+ */
+export const MAX_SHARED_PICK = 16;
 
 const REJECT_CHAIN = 'reject-chain';
 const MARK_MASQ = 'mark-for-masquerade';
@@ -87,6 +111,13 @@ export interface NftPiece {
 /** The rules of one sync: the fixed part (only options decide it) and one piece per service port. */
 export interface NftRuleSet {
   readonly pieces: ReadonlyMap<ServicePortState, NftPiece>;
+  /**
+   * What changed since `from` (the builder's previous rule set): a partial
+   * sync from it need not compare every piece. The builder drops it from a
+   * set when it builds the next, so rule sets never hold a chain of all
+   * earlier ones.
+   */
+  changes?: { readonly from: NftRuleSet; readonly added: readonly NftPiece[]; readonly removed: readonly NftPiece[] } | undefined;
 }
 
 /** kube-proxy's name base: 8 characters of the hash, then the readable name ("ULMVA6XW-ns1/svc1/tcp/p80"). */
@@ -149,6 +180,18 @@ const BASE_CHAINS: readonly (readonly [name: string, spec: string])[] = [
 
 const KEY_SERVICE = 'ipv4_addr . inet_proto . inet_service';
 const KEY_NODEPORT = 'inet_proto . inet_service';
+/** "numgen" in a key needs typeof (no named type fits it); the modulus is not part of the type. */
+const KEY_ENDPOINT_PICK = 'typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport';
+const KEY_NODEPORT_PICK = 'typeof meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport';
+
+/** The shared pick chains (at most MAX_SHARED_PICK endpoints, no affinity). */
+export function nftPickChain(endpoints: number): string {
+  return `pick-${endpoints}`;
+}
+
+export function nftExternalPickChain(endpoints: number): string {
+  return `external-pick-${endpoints}`;
+}
 
 /** The fixed maps and sets: name, type and comment. */
 function fixedSets(options: NftRulesOptions): [kind: 'set' | 'map', name: string, type: string, comment: string][] {
@@ -159,6 +202,8 @@ function fixedSets(options: NftRulesOptions): [kind: 'set' | 'map', name: string
     ['map', NFT_MAP.noEndpointNodePorts, `${KEY_NODEPORT} : verdict`, 'vmap to reject packets to service nodeports with no endpoints'],
     ['map', NFT_MAP.firewallIPs, `${KEY_SERVICE} : verdict`, 'destinations that are subject to LoadBalancerSourceRanges'],
     ['set', NFT_MAP.hairpin, 'ipv4_addr . ipv4_addr', 'endpoint . endpoint: traffic a pod sent itself through a service'],
+    ['map', NFT_MAP.serviceEndpoints, KEY_ENDPOINT_PICK, 'service IP . protocol . port . index -> endpoint, for pick-N'],
+    ['map', NFT_MAP.nodePortEndpoints, KEY_NODEPORT_PICK, 'protocol . NodePort . index -> endpoint, for pick-N'],
     ...(options.nodeIPs.length > 0 ? [['set', NFT_MAP.nodePortIPs, 'ipv4_addr', 'IPs that accept NodePort traffic'] as ['set', string, string, string]] : []),
   ];
 }
@@ -174,7 +219,13 @@ export function renderNftFixed(options: NftRulesOptions): string {
   for (const [name, spec] of BASE_CHAINS) lines.push(`add chain ${T} ${name} { ${spec} }`);
   for (const name of ['services', 'masquerading', MARK_MASQ, 'endpoints-check', 'firewall-check', REJECT_CHAIN]) lines.push(`add chain ${T} ${name}`);
   for (const [kind, name, type, comment] of fixedSets(options)) {
-    lines.push(`add ${kind} ${T} ${name} { type ${type} ; comment "${comment}" ; }`, `flush ${kind} ${T} ${name}`);
+    const spec = type.startsWith('typeof ') ? type : `type ${type}`;
+    const add = `add ${kind} ${T} ${name} { ${spec} ; comment "${comment}" ; }`;
+    // A typeof map is made anew (added first, so the delete cannot fail): nft 1.0.6 reads "ip daddr
+    // ... th dport" back from the kernel as conflicting protocols and rejects any rule then added
+    // using it; a typeof of "udp dport" instead makes it add a "udp" match to the first such rule.
+    if (type.startsWith('typeof ')) lines.push(add, `delete ${kind} ${T} ${name}`, add);
+    else lines.push(add, `flush ${kind} ${T} ${name}`);
   }
   if (options.nodeIPs.length > 0) lines.push(`add element ${T} ${NFT_MAP.nodePortIPs} { ${options.nodeIPs.join(', ')} }`);
   // NodePorts on every local address: a set left by a run with node IPs goes (added first, so the delete cannot fail).
@@ -201,7 +252,30 @@ export function renderNftFixed(options: NftRulesOptions): string {
   rule('endpoints-check', `${nodeAddressMatch(options)} meta l4proto . th dport vmap @${NFT_MAP.noEndpointNodePorts}`);
   rule('firewall-check', `ip daddr . meta l4proto . th dport vmap @${NFT_MAP.firewallIPs}`);
   rule(REJECT_CHAIN, 'reject');
+  pickChains(lines, options);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * pick-N: masquerade off-cluster sources (kube-proxy's service chain rule;
+ * external traffic is marked anyway), then DNAT to endpoint "numgen random
+ * mod N" of the destination: service-endpoints has the cluster, external
+ * and load balancer IPs' ports, nodeport-endpoints the NodePorts (a
+ * NodePort's destination is any node address, so it is not part of its
+ * key; such a packet misses the first map, whose keys all lead elsewhere
+ * from the services chain). external-pick-N marks first.
+ */
+function pickChains(lines: string[], options: NftRulesOptions): void {
+  for (let n = 1; n <= MAX_SHARED_PICK; n++) {
+    const pick = nftPickChain(n);
+    const ext = nftExternalPickChain(n);
+    lines.push(`add chain ${T} ${pick}`, `add chain ${T} ${ext}`);
+    if (options.clusterCIDR) lines.push(`add rule ${T} ${pick} ip saddr != ${options.clusterCIDR} jump ${MARK_MASQ}`);
+    const index = `numgen random mod ${n}`;
+    lines.push(`add rule ${T} ${pick} dnat ip to ip daddr . meta l4proto . th dport . ${index} map @${NFT_MAP.serviceEndpoints}`);
+    lines.push(`add rule ${T} ${pick} dnat ip to meta l4proto . th dport . ${index} map @${NFT_MAP.nodePortEndpoints}`);
+    lines.push(`add rule ${T} ${ext} jump ${MARK_MASQ}`, `add rule ${T} ${ext} goto ${pick}`);
+  }
 }
 
 /** The piece of one service port: its chains, affinity sets and map elements. */
@@ -216,6 +290,12 @@ export function buildNftPiece(sp: ServicePortState, options: NftRulesOptions): N
     // No endpoints: refused at once (icmp port-unreachable), not left to time out.
     for (const ip of [sp.clusterIP, ...external]) elements.push({ set: NFT_MAP.noEndpointServices, key: key(ip), value: `goto ${REJECT_CHAIN}` });
     if (sp.nodePort !== undefined) elements.push({ set: NFT_MAP.noEndpointNodePorts, key: `${proto} . ${sp.nodePort}`, value: `goto ${REJECT_CHAIN}` });
+    return { chains, sets, elements };
+  }
+  for (const ep of sp.endpoints) elements.push({ set: NFT_MAP.hairpin, key: `${ep.ip} . ${ep.ip}` });
+  addFirewall(sp, chains, elements, key);
+  if (sp.affinityTimeoutSeconds === undefined && sp.endpoints.length <= MAX_SHARED_PICK) {
+    sharedPick(sp, elements, key);
     return { chains, sets, elements };
   }
   const svc = nftServiceChain(sp);
@@ -240,7 +320,6 @@ export function buildNftPiece(sp: ServicePortState, options: NftRulesOptions): N
     const remember = ep.set !== undefined ? ` update @${ep.set} { ip saddr }` : '';
     rules.push(`${ep.dnat}${pick}${remember} ${ep.to}`);
   });
-  for (const ep of sp.endpoints) elements.push({ set: NFT_MAP.hairpin, key: `${ep.ip} . ${ep.ip}` });
   elements.push({ set: NFT_MAP.serviceIPs, key: key(sp.clusterIP), value: `goto ${svc}` });
   if (external.length > 0 || sp.nodePort !== undefined) {
     // Replies must come back through this node to be un-NATed: masquerade traffic from outside.
@@ -248,28 +327,57 @@ export function buildNftPiece(sp: ServicePortState, options: NftRulesOptions): N
     for (const ip of external) elements.push({ set: NFT_MAP.serviceIPs, key: key(ip), value: `goto ${ext}` });
     if (sp.nodePort !== undefined) elements.push({ set: NFT_MAP.serviceNodePorts, key: `${proto} . ${sp.nodePort}`, value: `goto ${ext}` });
   }
-  if (sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0) {
-    const fw = nftFirewallChain(sp);
-    const ranges = sp.loadBalancerSourceRanges;
-    chains.set(fw, [`ip saddr != ${ranges.length === 1 ? ranges[0] : `{ ${ranges.join(', ')} }`} drop`]);
-    for (const ip of sp.loadBalancerIPs) elements.push({ set: NFT_MAP.firewallIPs, key: key(ip), value: `goto ${fw}` });
-  }
   return { chains, sets, elements };
+}
+
+/** loadBalancerSourceRanges: the load balancer IPs go through a chain dropping other sources. */
+function addFirewall(sp: ServicePortState, chains: Map<string, string[]>, elements: NftElement[], key: (ip: string) => string): void {
+  if (sp.loadBalancerIPs.length === 0 || sp.loadBalancerSourceRanges.length === 0) return;
+  const fw = nftFirewallChain(sp);
+  const ranges = sp.loadBalancerSourceRanges;
+  chains.set(fw, [`ip saddr != ${ranges.length === 1 ? ranges[0] : `{ ${ranges.join(', ')} }`} drop`]);
+  for (const ip of sp.loadBalancerIPs) elements.push({ set: NFT_MAP.firewallIPs, key: key(ip), value: `goto ${fw}` });
+}
+
+/** A service port on the shared pick chains: map elements only, endpoint i under index i of every destination. */
+function sharedPick(sp: ServicePortState, elements: NftElement[], key: (ip: string) => string): void {
+  const n = sp.endpoints.length;
+  const to = sp.endpoints.map((ep) => `${ep.ip} . ${ep.port}`);
+  const external = [...sp.externalIPs, ...sp.loadBalancerIPs];
+  elements.push({ set: NFT_MAP.serviceIPs, key: key(sp.clusterIP), value: `goto ${nftPickChain(n)}` });
+  for (const ip of external) elements.push({ set: NFT_MAP.serviceIPs, key: key(ip), value: `goto ${nftExternalPickChain(n)}` });
+  for (const ip of [sp.clusterIP, ...external]) to.forEach((value, i) => elements.push({ set: NFT_MAP.serviceEndpoints, key: `${key(ip)} . ${i}`, value }));
+  if (sp.nodePort === undefined) return;
+  const np = `${sp.protocol.toLowerCase()} . ${sp.nodePort}`;
+  elements.push({ set: NFT_MAP.serviceNodePorts, key: np, value: `goto ${nftExternalPickChain(n)}` });
+  to.forEach((value, i) => elements.push({ set: NFT_MAP.nodePortEndpoints, key: `${np} . ${i}`, value }));
 }
 
 /** Builds rule sets, reusing the piece of every service port whose state is the very object of the last build. */
 export class NftRuleBuilder {
-  private pieces = new Map<ServicePortState, NftPiece>();
+  private last: NftRuleSet = { pieces: new Map() };
 
   constructor(private readonly options: NftRulesOptions) {
     markOf(options);
   }
 
   build(ports: readonly ServicePortState[]): NftRuleSet {
+    const pieces = this.last.pieces;
     const next = new Map<ServicePortState, NftPiece>();
-    for (const sp of ports) next.set(sp, this.pieces.get(sp) ?? buildNftPiece(sp, this.options));
-    this.pieces = next;
-    return { pieces: next };
+    const added: NftPiece[] = [];
+    let reused = 0;
+    for (const sp of ports) {
+      let piece = pieces.get(sp);
+      if (piece) reused++;
+      else added.push((piece = buildNftPiece(sp, this.options)));
+      next.set(sp, piece);
+    }
+    // Every old piece reused (the common case: one service's endpoints changed): none removed, no second walk.
+    const removed = reused === pieces.size ? [] : [...pieces].filter(([sp]) => !next.has(sp)).map(([, piece]) => piece);
+    const from = this.last;
+    from.changes = undefined;
+    this.last = { pieces: next, changes: { from, added, removed } };
+    return this.last;
   }
 
   fixed(): string {
@@ -331,13 +439,13 @@ function elementKey(e: NftElement): string {
  * The input of a full sync: the table created if missing and flushed (every
  * rule of every chain; sets keep their elements), the fixed part, every
  * piece, then the per-service chains and sets `existing` shows and the rules
- * no longer want deleted. One transaction.
+ * no longer want deleted. One transaction. `counts` (countElements of the
+ * pieces; the caller keeps it for the next partial sync) gives the elements.
  */
-export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObjects): string {
+export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObjects, counts = countElements(rules.pieces.values())): string {
   const lines = [`add table ${T} { comment "rules for the tsk service proxy" ; }`, `flush table ${T}`, fixed.trimEnd()];
   const chains = new Set<string>();
   const sets = new Set<string>();
-  const elements = new Map<string, NftElement>();
   for (const piece of rules.pieces.values()) {
     for (const [name, timeout] of piece.sets) {
       sets.add(name);
@@ -347,35 +455,78 @@ export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObj
       chains.add(name);
       chainLines(lines, name, r);
     }
-    // The first piece's value wins for a key two services share (kube-proxy's order decides alike).
-    for (const e of piece.elements) if (!elements.has(elementKey(e))) elements.set(elementKey(e), e);
   }
-  lines.push(...elementLines('add', elements.values()));
+  // The first piece's value wins for a key two services share (kube-proxy's order decides alike): countElements keeps it.
+  lines.push(...elementLines('add', elementsOf(counts)));
   // Stale: flushed above with the table, no element refers to them any more.
   for (const c of [...existing.chains].filter((c) => isServiceObject(c) && !chains.has(c)).sort()) lines.push(`delete chain ${T} ${c}`);
   for (const s of [...existing.sets].filter((s) => isServiceObject(s) && !sets.has(s)).sort()) lines.push(`delete set ${T} ${s}`);
   return lines.join('\n') + '\n';
 }
 
-/** The elements of `pieces`, with how many pieces hold each (endpoints shared by services share a hairpin element). */
-export function countElements(pieces: Iterable<NftPiece>): Map<string, { element: NftElement; count: number }> {
-  const counts = new Map<string, { element: NftElement; count: number }>();
-  for (const p of pieces) for (const e of p.elements) addCount(counts, e, 1);
-  return counts;
+function* elementsOf(counts: ElementCounts): Iterable<NftElement> {
+  for (const c of counts.values()) if (c.count > 0) yield c.element;
 }
 
-function addCount(counts: Map<string, { element: NftElement; count: number }>, e: NftElement, n: number): void {
-  const k = elementKey(e);
-  const c = counts.get(k);
-  if (c) {
-    // A key no piece held any more takes the value of the piece that brings it back.
-    if (c.count <= 0 && n > 0) c.element = e;
-    c.count += n;
-  } else counts.set(k, { element: e, count: n });
+/** One element and how many pieces hold it. */
+export interface ElementCount {
+  element: NftElement;
+  count: number;
+}
+
+/**
+ * Map elements by set, then key, with how many pieces hold each (endpoints
+ * shared by services share a hairpin element). Two levels rather than one
+ * joined "set key" string: the keys are the pieces' own strings, whose hash
+ * V8 keeps, so the 100,000 elements of 10,000 services are counted without
+ * building and hashing a string each.
+ */
+export class ElementCounts {
+  private readonly bySet = new Map<string, Map<string, ElementCount>>();
+
+  get(set: string, key: string): ElementCount | undefined {
+    return this.bySet.get(set)?.get(key);
+  }
+
+  /** Adds n holders (negative: removes); a key no piece held any more takes the value of the piece that brings it back. */
+  add(e: NftElement, n: number): void {
+    let keys = this.bySet.get(e.set);
+    if (!keys) this.bySet.set(e.set, (keys = new Map()));
+    const c = keys.get(e.key);
+    if (c) {
+      if (c.count <= 0 && n > 0) c.element = e;
+      c.count += n;
+    } else keys.set(e.key, { element: e, count: n });
+  }
+
+  delete(set: string, key: string): void {
+    this.bySet.get(set)?.delete(key);
+  }
+
+  /** Every count, set by set in the order the sets came, keys in the order they came. */
+  *values(): IterableIterator<ElementCount> {
+    for (const keys of this.bySet.values()) yield* keys.values();
+  }
+}
+
+/** The elements of `pieces`, with how many pieces hold each. */
+export function countElements(pieces: Iterable<NftPiece>): ElementCounts {
+  const counts = new ElementCounts();
+  for (const p of pieces) for (const e of p.elements) counts.add(e, 1);
+  return counts;
 }
 
 function sameRules(a: readonly string[] | undefined, b: readonly string[]): boolean {
   return a !== undefined && a.length === b.length && a.every((r, i) => r === b[i]);
+}
+
+/** The pieces of `prev` that `next` does not have (the very object), and the reverse. */
+function changedPieces(prev: NftRuleSet, next: NftRuleSet): { removed: NftPiece[]; added: NftPiece[] } {
+  const removed: NftPiece[] = [];
+  const added: NftPiece[] = [];
+  for (const [sp, piece] of prev.pieces) if (next.pieces.get(sp) !== piece) removed.push(piece);
+  for (const [sp, piece] of next.pieces) if (prev.pieces.get(sp) !== piece) added.push(piece);
+  return { removed, added };
 }
 
 /**
@@ -388,11 +539,8 @@ function sameRules(a: readonly string[] | undefined, b: readonly string[]): bool
  * nothing changed. Ordered so every reference is valid at each step: chains
  * are emptied before the elements, chains and sets they point to go.
  */
-export function renderNftPartial(prev: NftRuleSet, next: NftRuleSet, counts: Map<string, { element: NftElement; count: number }>): string {
-  const removed: NftPiece[] = [];
-  const added: NftPiece[] = [];
-  for (const [sp, piece] of prev.pieces) if (next.pieces.get(sp) !== piece) removed.push(piece);
-  for (const [sp, piece] of next.pieces) if (prev.pieces.get(sp) !== piece) added.push(piece);
+export function renderNftPartial(prev: NftRuleSet, next: NftRuleSet, counts: ElementCounts): string {
+  const { removed, added } = next.changes?.from === prev ? next.changes : changedPieces(prev, next);
   if (removed.length === 0 && added.length === 0) return '';
   const oldChains = new Map<string, readonly string[]>();
   const oldSets = new Map<string, number>();
@@ -411,19 +559,19 @@ export function renderNftPartial(prev: NftRuleSet, next: NftRuleSet, counts: Map
   const goneSets = [...oldSets.keys()].filter((n) => !newSets.has(n));
   const freshSets = [...newSets].filter(([n]) => !oldSets.has(n));
   // Element changes: what no piece holds any more goes, what no piece held comes; a changed value is both.
-  const before = new Map<string, NftElement | undefined>();
+  const before = new Map<string, { set: string; key: string; was: NftElement | undefined }>();
   const change = (e: NftElement, n: number): void => {
     const k = elementKey(e);
-    if (!before.has(k)) before.set(k, counts.get(k)?.element);
-    addCount(counts, e, n);
+    if (!before.has(k)) before.set(k, { set: e.set, key: e.key, was: counts.get(e.set, e.key)?.element });
+    counts.add(e, n);
   };
   for (const p of removed) for (const e of p.elements) change(e, -1);
   for (const p of added) for (const e of p.elements) change(e, 1);
   const deletes: NftElement[] = [];
   const adds: NftElement[] = [];
-  for (const [k, was] of before) {
-    const now = counts.get(k);
-    if (now && now.count <= 0) counts.delete(k);
+  for (const { set, key, was } of before.values()) {
+    const now = counts.get(set, key);
+    if (now && now.count <= 0) counts.delete(set, key);
     const live = now && now.count > 0 ? now.element : undefined;
     if (was && live && was.value === live.value) continue;
     if (was) deletes.push(was);

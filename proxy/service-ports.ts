@@ -164,32 +164,62 @@ export class ServicePortCache {
   private entries = new Map<string, CacheEntry>();
   /** The keys of `entries` sorted by namespace, then name; sorted again only when services come or go. */
   private order: string[] = [];
+  /** Each Service object's "ns/name", made once: the same string each sync, whose hash V8 keeps. */
+  private keys = new WeakMap<Service, string>();
 
   /** Every programmable service port, sorted as buildServicePorts sorts them. */
   build(services: readonly Service[], endpointsByKey: (key: string) => Endpoints | undefined): ServicePortState[] {
-    const next = new Map<string, CacheEntry>();
-    let sameKeys = services.length === this.entries.size;
-    for (const svc of services) {
-      const namespace = svc.metadata?.namespace ?? '';
-      const name = svc.metadata?.name ?? '';
-      const key = `${namespace}/${name}`;
-      const eps = endpointsByKey(key);
-      const last = this.entries.get(key);
-      if (!last) sameKeys = false;
-      next.set(key, last && last.svc === svc && last.eps === eps ? last : { namespace, name, svc, eps, ports: portsOfService(svc, eps) });
-    }
-    this.entries = next;
-    if (!sameKeys || next.size !== this.order.length) {
-      this.order = [...next.keys()].sort((a, b) => {
-        const x = next.get(a);
-        const y = next.get(b);
-        return cmp(x?.namespace ?? '', y?.namespace ?? '') || cmp(x?.name ?? '', y?.name ?? '');
-      });
-    }
+    if (!this.update(services, endpointsByKey)) this.rebuild(services, endpointsByKey);
     const out: ServicePortState[] = [];
-    for (const key of this.order) for (const sp of next.get(key)?.ports ?? []) out.push(sp);
+    for (const key of this.order) for (const sp of this.entries.get(key)?.ports ?? []) out.push(sp);
     return out;
   }
+
+  /**
+   * The common case, no service added or removed (as many services as
+   * entries, each found: the same keys): only the changed entries are
+   * replaced, in place. False when services came or went.
+   */
+  private update(services: readonly Service[], endpointsByKey: (key: string) => Endpoints | undefined): boolean {
+    if (services.length !== this.entries.size) return false;
+    for (const svc of services) {
+      const key = this.keyOf(svc);
+      const last = this.entries.get(key);
+      if (!last) return false;
+      const eps = endpointsByKey(key);
+      if (last.svc !== svc || last.eps !== eps) this.entries.set(key, entryOf(svc, eps));
+    }
+    return true;
+  }
+
+  private rebuild(services: readonly Service[], endpointsByKey: (key: string) => Endpoints | undefined): void {
+    const next = new Map<string, CacheEntry>();
+    for (const svc of services) {
+      const key = this.keyOf(svc);
+      const eps = endpointsByKey(key);
+      const last = this.entries.get(key);
+      next.set(key, last && last.svc === svc && last.eps === eps ? last : entryOf(svc, eps));
+    }
+    this.entries = next;
+    this.order = [...next.keys()].sort((a, b) => {
+      const x = next.get(a);
+      const y = next.get(b);
+      return cmp(x?.namespace ?? '', y?.namespace ?? '') || cmp(x?.name ?? '', y?.name ?? '');
+    });
+  }
+
+  private keyOf(svc: Service): string {
+    let key = this.keys.get(svc);
+    if (key === undefined) {
+      key = `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+      this.keys.set(svc, key);
+    }
+    return key;
+  }
+}
+
+function entryOf(svc: Service, eps: Endpoints | undefined): CacheEntry {
+  return { namespace: svc.metadata?.namespace ?? '', name: svc.metadata?.name ?? '', svc, eps, ports: portsOfService(svc, eps) };
 }
 
 interface CacheEntry {
