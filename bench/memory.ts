@@ -1,20 +1,20 @@
 // The API server's memory per pod (issue 11: below 2 GB RSS at 150,000
 // pods). A `tsk server` with its embedded etcd, a few Nodes whose Leases
-// this process renews, RCs of 30 replicas up to P pods (the controller
-// creates them, the scheduler binds them), and this process as every node's
+// this process renews, RCs of 30 replicas up to P pods (created bound, as
+// the controller and the scheduler would leave them), and this process as every node's
 // kubelet: each bound pod gets the status a kubelet writes (Running, Ready,
 // its conditions, podIP, hostIP, containerStatuses). Then the server's RSS
-// and V8 heap (its own metrics: process_resident_memory_bytes,
-// nodejs_heap_size_used_bytes), each after a full GC (the heap snapshot
-// node writes on a signal runs one), against the same figures before the pods,
-// per pod and projected to 150,000 pods. Everything `tsk server` runs is in
-// that one process (API server, scheduler, controllers and their shared
-// informers), as in bench:scale.
+// (as it runs) and what it holds after a full GC (the heap snapshot node
+// writes on a signal runs one; its metrics nodejs_heap_size_used_bytes and
+// nodejs_external_memory_bytes), against the same figures before the pods,
+// per pod, and the RSS projected to 150,000 pods. Everything `tsk server`
+// runs is in that one process (API server, scheduler, controllers and their
+// shared informers), as in bench:scale.
 //
 // Flags: --pods P (20000) --nodes N (20) --settle-seconds T (20: quiet time
 // before measuring) --heap-snapshot FILE (the server's V8 heap snapshot,
-// written after the measure, for Chrome DevTools' Memory tab or
-// bench/heap-summary.js) --timeout-seconds T (3600).
+// the one of the full GC, for Chrome DevTools' Memory tab or
+// bench/heap-summary.js; taken after the pods) --timeout-seconds T (3600).
 // Output: a table, then as the LAST line one JSON object with every figure.
 
 import { statSync } from 'node:fs';
@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
-import type { Pod, PodStatus } from '../api/gen/tsk/v1/core';
+import type { Pod, PodStatus, ReplicationController } from '../api/gen/tsk/v1/core';
 import { Clientset, resolveClient } from '../client';
 import { errorMessage } from '../util/errors';
 import { freePort } from '../util/free-port';
@@ -237,29 +237,61 @@ function rc(ns: string, i: number, replicas: number) {
   };
 }
 
-async function createRCs(cs: Clientset, pods: number): Promise<void> {
+/**
+ * RCs of 30 replicas and their pods, created as the replication controller
+ * and the scheduler would leave them (owned by their RC, bound to a node in
+ * turn): the two control loops alone cannot fill a shared 2-core machine
+ * fast enough, and what the server holds per pod is the same. The
+ * replication controller is disabled (--controllers *,-replicationcontroller)
+ * so that it does not create pods of its own.
+ */
+async function createPods(cs: Clientset, pods: number, nodes: number): Promise<void> {
   const rcs = Math.ceil(pods / REPLICAS_PER_RC);
   const rcsPerNs = Math.floor(PODS_PER_NAMESPACE / REPLICAS_PER_RC);
   const namespaces = Math.ceil(rcs / rcsPerNs);
   await runPool(namespaces, 8, async (i) => void (await cs.namespaces.create({ metadata: { name: `mem-${i}` } })));
   await runPool(
     rcs,
-    8,
-    async (i) => void (await cs.replicationControllers.create(rc(`mem-${Math.floor(i / rcsPerNs)}`, i, Math.min(REPLICAS_PER_RC, pods - i * REPLICAS_PER_RC)))),
+    16,
+    async (i) => {
+      const replicas = Math.min(REPLICAS_PER_RC, pods - i * REPLICAS_PER_RC);
+      const owner = await cs.replicationControllers.create(rc(`mem-${Math.floor(i / rcsPerNs)}`, i, replicas));
+      for (let r = 0; r < replicas; r++) await cs.pods.create(podOf(owner, nodeName((i * REPLICAS_PER_RC + r) % nodes)));
+    },
     'RCs',
   );
 }
 
+/** A pod of the RC's template, as its controller creates it, bound to `node`. */
+function podOf(owner: ReplicationController, node: string): Pod {
+  const template = owner.spec?.template;
+  const name = owner.metadata?.name ?? '';
+  return {
+    metadata: {
+      generateName: `${name}-`,
+      namespace: owner.metadata?.namespace,
+      labels: template?.metadata?.labels,
+      ownerReferences: [{ apiVersion: 'v1', kind: 'ReplicationController', name, uid: owner.metadata?.uid, controller: true, blockOwnerDeletion: true }],
+    },
+    spec: { ...template?.spec, nodeName: node },
+  };
+}
+
 interface MemoryFigures {
+  /** RSS as the process runs (a heap snapshot grows it for good: read before). */
   rssMb: number;
+  /** After a full GC: what the server holds. */
   heapUsedMb: number;
   externalMb: number;
 }
 
-async function measure(metricsUrl: string, pid: number | undefined): Promise<MemoryFigures> {
+/** RSS, then a full GC (a heap snapshot, kept at `snapshotTo` when given), then the heap from the server's metrics. */
+async function measure(metricsUrl: string, child: ChildProcess, cwd: string, snapshotTo: string | undefined): Promise<MemoryFigures> {
+  const rss = rssMb(child.pid);
+  await heapSnapshot(child, cwd, snapshotTo);
   const m = parseSamples(await (await fetch(metricsUrl)).text());
   return {
-    rssMb: rssMb(pid),
+    rssMb: rss,
     heapUsedMb: sampleValue(m, 'nodejs_heap_size_used_bytes') / 1024 / 1024,
     externalMb: sampleValue(m, 'nodejs_external_memory_bytes') / 1024 / 1024,
   };
@@ -321,6 +353,8 @@ async function main(): Promise<void> {
         '--etcd-disable-snapshots',
         '--cluster-cidr',
         '10.128.0.0/9',
+        '--controllers',
+        '*,-replicationcontroller',
       ],
       undefined,
       { nodeFlags: ['--heapsnapshot-signal=SIGUSR2'], cwd: dir },
@@ -334,13 +368,12 @@ async function main(): Promise<void> {
 
     const ips = await registerNodes(cs, s, abort.signal);
     await new Promise((r) => setTimeout(r, s.settleS * 1000));
-    await heapSnapshot(server.child, dir, undefined);
-    const before = await measure(metricsUrl, server.child.pid);
+    const before = await measure(metricsUrl, server.child, dir, undefined);
     const kubelets = new FakeKubelets(cs, ips);
     const watching = kubelets.watch(abort.signal);
     const reporting = kubelets.report(16, abort.signal);
     const fillStart = Date.now();
-    await createRCs(cs, s.pods);
+    await createPods(cs, s.pods, s.nodes);
     let last = 0;
     while (kubelets.running.size < s.pods) {
       if (Date.now() - fillStart > s.timeoutS * 1000) throw new Error(`only ${kubelets.running.size}/${s.pods} pods Running after ${s.timeoutS} s`);
@@ -353,26 +386,27 @@ async function main(): Promise<void> {
     const fillS = (Date.now() - fillStart) / 1000;
     progress(`${s.pods} pods Running in ${fmt(fillS)} s; ${s.settleS} s to settle`);
     await new Promise((r) => setTimeout(r, s.settleS * 1000));
-    const live = await measure(metricsUrl, server.child.pid);
     abort.abort();
     cs.close();
     await Promise.all([watching.catch(() => undefined), reporting.catch(() => undefined)]);
     progress(`full GC (a heap snapshot${s.heapSnapshot !== undefined ? ` to ${s.heapSnapshot}` : ''})`);
-    await heapSnapshot(server.child, dir, s.heapSnapshot);
-    const after = await measure(metricsUrl, server.child.pid);
+    const after = await measure(metricsUrl, server.child, dir, s.heapSnapshot);
 
     const perPod = (a: number, b: number): number => ((b - a) * 1024 * 1024) / Math.max(1, s.pods) / 1024;
     const rssPerPodKib = perPod(before.rssMb, after.rssMb);
     const heapPerPodKib = perPod(before.heapUsedMb, after.heapUsedMb);
+    const heldPerPodKib = heapPerPodKib + perPod(before.externalMb, after.externalMb);
     const projectedMb = before.rssMb + (rssPerPodKib * PROJECTED_PODS) / 1024;
     console.log(`\nAPI server memory: ${s.pods} Running pods on ${s.nodes} Nodes (tsk server: API server, scheduler, controllers)\n`);
     console.log('| figure | before pods | after | per pod (KiB) |');
     console.log('| --- | --- | --- | --- |');
     console.log(`| RSS (MB) | ${fmt(before.rssMb)} | ${fmt(after.rssMb)} | ${fmt(rssPerPodKib, 2)} |`);
-    console.log(`| RSS before the full GC (MB) | | ${fmt(live.rssMb)} | ${fmt(perPod(before.rssMb, live.rssMb), 2)} |`);
-    console.log(`| V8 heap used (MB) | ${fmt(before.heapUsedMb)} | ${fmt(after.heapUsedMb)} | ${fmt(heapPerPodKib, 2)} |`);
-    console.log(`| external (MB) | ${fmt(before.externalMb)} | ${fmt(after.externalMb)} | ${fmt(perPod(before.externalMb, after.externalMb), 2)} |`);
-    console.log(`\nfill ${fmt(fillS)} s; RSS projected to ${PROJECTED_PODS} pods: ${fmt(projectedMb, 0)} MB\n`);
+    console.log(`| V8 heap used after a full GC (MB) | ${fmt(before.heapUsedMb)} | ${fmt(after.heapUsedMb)} | ${fmt(heapPerPodKib, 2)} |`);
+    console.log(
+      `| external (Buffers) after a full GC (MB) | ${fmt(before.externalMb)} | ${fmt(after.externalMb)} | ${fmt(perPod(before.externalMb, after.externalMb), 2)} |`,
+    );
+    console.log(`\nheld per pod after a full GC (heap + external): ${fmt(heldPerPodKib, 2)} KiB`);
+    console.log(`fill ${fmt(fillS)} s; RSS projected to ${PROJECTED_PODS} pods: ${fmt(projectedMb, 0)} MB\n`);
     console.log(
       JSON.stringify({
         pods: s.pods,
@@ -380,12 +414,12 @@ async function main(): Promise<void> {
         fill_s: Number(fmt(fillS)),
         server_rss_before_mb: Number(fmt(before.rssMb)),
         server_rss_mb: Number(fmt(after.rssMb)),
-        server_rss_live_mb: Number(fmt(live.rssMb)),
         heap_used_before_mb: Number(fmt(before.heapUsedMb)),
         heap_used_mb: Number(fmt(after.heapUsedMb)),
         external_mb: Number(fmt(after.externalMb)),
         rss_per_pod_kib: Number(fmt(rssPerPodKib, 2)),
         heap_per_pod_kib: Number(fmt(heapPerPodKib, 2)),
+        held_per_pod_kib: Number(fmt(heldPerPodKib, 2)),
         projected_rss_150k_mb: Number(fmt(projectedMb, 0)),
       }),
     );

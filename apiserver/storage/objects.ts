@@ -3,10 +3,10 @@
 // with resourceVersion, apiVersion and kind filled in on the way out.
 
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
-import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { ObjectMeta } from '../../api/gen/tsk/v1/meta';
 
-type ErasedCodec = { encode(o: ApiObject, w?: BinaryWriter): BinaryWriter; decode(b: Uint8Array): ApiObject };
+type ErasedCodec = { encode(o: ApiObject, w?: BinaryWriter): BinaryWriter; decode(b: Uint8Array | BinaryReader): ApiObject };
 
 /** The codec of a kind, erased to ApiObject for generic code. */
 export function codecOf(kind: KindName): ErasedCodec {

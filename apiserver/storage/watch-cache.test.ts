@@ -301,7 +301,9 @@ test('the decoded object is rebuilt from the bytes alone, and a deletion restamp
   const p: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'b', namespace: 'default', resourceVersion: '9' }, spec: { nodeName: 'n1' } };
   const w = CachedObject.fromObject('Pod', key('b'), p as ApiObject, 9);
   t.is(w.obj, p as ApiObject, 'the object written is used while it lives');
-  t.is(w.triggerValue('spec.nodeName'), 'n1');
+  t.is(w.fieldValue('spec.nodeName'), 'n1');
+  t.is(w.fieldValue('metadata.name'), 'b');
+  t.is(w.fieldValue('metadata.namespace'), 'default');
   const gone = w.atRevision(12);
   t.is(gone.revision, 12);
   t.is(gone.obj.metadata?.resourceVersion, '12');

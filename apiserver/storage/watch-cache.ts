@@ -8,6 +8,7 @@
 
 import { ExpiredError, type ApiError } from '../../api/errors';
 import { fieldValue } from '../../api/fields';
+import { InterningReader } from '../../api/interning-reader';
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
 import type { KeyValue } from './etcd-store';
 import { codecOf, decodeStored, encodeForClient, encodeForStorage, withoutResourceVersion, withResourceVersion } from './objects';
@@ -103,7 +104,8 @@ export class CachedObject {
   get obj(): ApiObject {
     let obj = this.decoded?.deref();
     if (!obj) {
-      obj = codecOf(this.kind).decode(this.bytes);
+      // Decoded objects of one kind share most short strings: one copy of each while they live.
+      obj = codecOf(this.kind).decode(new InterningReader(this.bytes));
       this.decoded = new WeakRef(obj);
     }
     return obj;
@@ -116,8 +118,15 @@ export class CachedObject {
     return rest.slice(0, rest.indexOf('/'));
   }
 
-  /** The value of `field`, the kind's trigger field, decoding only the first time. */
-  triggerValue(field: string): string | undefined {
+  /**
+   * The value of a selectable field: the name and namespace from the key,
+   * the kind's trigger field (TRIGGER_FIELDS) kept after its first decode,
+   * anything else from the decoded object.
+   */
+  fieldValue(field: string): string | undefined {
+    if (field === 'metadata.namespace') return this.namespace;
+    if (field === 'metadata.name') return this.key.slice(this.key.lastIndexOf('/') + 1);
+    if (field !== TRIGGER_FIELDS[this.kind]) return fieldValue(this.kind, this.obj as never, field);
     if (this.trigger === UNKNOWN) this.trigger = fieldValue(this.kind, this.obj as never, field);
     return this.trigger;
   }
@@ -552,7 +561,7 @@ export class WatchCache {
     const values: string[] = [];
     if (field !== undefined) {
       for (const o of [ev.object, ev.prev]) {
-        const v = o?.triggerValue(field);
+        const v = o?.fieldValue(field);
         if (v !== undefined) values.push(v);
       }
     }
