@@ -13,8 +13,8 @@
 
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 
-/** Longer strings are rarely repeated (and hashing them costs more than it saves). */
-const MAX_INTERNED_LENGTH = 64;
+/** Longer strings are rarely repeated (an image ID with its digest, about 100 bytes, is). */
+const MAX_INTERNED_LENGTH = 128;
 const SLOTS = 8192;
 const table = new Array<string | undefined>(SLOTS).fill(undefined);
 
