@@ -188,8 +188,13 @@ export class FieldSelector<K extends KindName> {
   }
 
   matches(obj: KindObjects[K]): boolean {
+    return this.matchesValues((field) => fieldValue(this.kind, obj, field));
+  }
+
+  /** The same match with the values read by `valueOf` (e.g. from a cache that keeps some of them). */
+  matchesValues(valueOf: (field: string) => string | undefined): boolean {
     for (const r of this.requirements) {
-      const v = fieldValue(this.kind, obj, r.field);
+      const v = valueOf(r.field);
       const equal = v === r.value;
       if (r.operator === '!=' ? equal : !equal) return false;
     }

@@ -17,9 +17,9 @@
 // control plane alone where the hollow process cannot run every proxy).
 // Output: a table, then as the LAST line one JSON object with every figure.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,11 +27,11 @@ import type { Pod } from '../api/gen/tsk/v1/core';
 import { Clientset, resolveClient } from '../client';
 import { freePort } from '../util/free-port';
 import { errorMessage } from '../util/errors';
+import { rssMb, startChild, stopChild } from './child';
 import { runPool } from './pool';
 import { cpuSeconds } from './proc-cpu';
 import { bucketDelta, counterDeltaBy, histogramQuantile, histogramsBy, parseSamples, sampleValue, type Buckets } from './prom-text';
 
-const TSK = join(__dirname, '..', 'cmd', 'tsk.js');
 const REPLICAS_PER_RC = 30;
 /** At most this many pods per namespace, as the load test spreads them. */
 const PODS_PER_NAMESPACE = 3000;
@@ -83,46 +83,6 @@ function parseSizes(argv: string[]): Sizes {
     cpuProfDir: values['cpu-prof'],
     proxies: bool('hollow-proxies', values['hollow-proxies']),
   };
-}
-
-/** A child process whose output is kept; `until` resolves when a line matches. */
-function startChild(
-  args: string[],
-  cpuProfDir: string | undefined,
-): { child: ChildProcess; out: () => string; until: (re: RegExp, timeoutMs: number) => Promise<void> } {
-  // V8's tick log (node --prof-process reads it), written as it goes: a child killed on stop still leaves it.
-  const prof = cpuProfDir !== undefined ? ['--prof', '--no-logfile-per-isolate', `--logfile=${join(cpuProfDir, `${args[0]}.v8.log`)}`] : [];
-  const child = spawn(process.execPath, ['--max-old-space-size=8192', ...prof, TSK, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const until = async (re: RegExp, timeoutMs: number): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    while (!re.test(out)) {
-      if (child.exitCode !== null) throw new Error(`tsk ${args[0]} exited (${child.exitCode}):\n${out.slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`tsk ${args[0]} did not print ${re}:\n${out.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  };
-  return { child, out: () => out, until };
-}
-
-async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-function rssMb(pid: number | undefined): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 /** The size of the embedded etcd's database file (member/snap/db), MB. */

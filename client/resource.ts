@@ -8,7 +8,7 @@ import { PodServiceService } from '../api/gen/tsk/v1/api';
 import type { ApiObject, KindInfo, ListOf, MethodDef } from '../api/kinds';
 import type { Connection } from './connection';
 import { StreamWatch, type Watch } from './watch';
-import { encodeWriteRequest, preEncoded } from './wire';
+import { encodeWriteRequest, interningResponses, preEncoded } from './wire';
 
 /** List options: Kubernetes' ListOptions (namespace "" lists every namespace). */
 export type ListOptions = Partial<ListRequest>;
@@ -62,6 +62,8 @@ export class GrpcResourceClient<T extends ApiObject> implements ResourceClient<T
   private readonly rawCreate: MethodDef<Buffer, T>;
   private readonly rawUpdate: MethodDef<Buffer, T>;
   private readonly rawUpdateStatus: MethodDef<Buffer, T>;
+  private readonly listMethod: KindInfo<T>['service']['list'];
+  private readonly watchMethod: KindInfo<T>['service']['watch'];
 
   constructor(
     readonly info: KindInfo<T>,
@@ -70,6 +72,9 @@ export class GrpcResourceClient<T extends ApiObject> implements ResourceClient<T
     this.rawCreate = preEncoded(info.service.create);
     this.rawUpdate = preEncoded(info.service.update);
     this.rawUpdateStatus = preEncoded(info.service.updateStatus);
+    // What informers keep: decoded with one copy of the strings objects share.
+    this.listMethod = interningResponses(info.service.list);
+    this.watchMethod = interningResponses(info.service.watch);
   }
 
   create(object: T, options?: Partial<CreateOptions>): Promise<T> {
@@ -87,7 +92,7 @@ export class GrpcResourceClient<T extends ApiObject> implements ResourceClient<T
 
   list(options: ListOptions = {}): Promise<ListOf<T>> {
     return this.conn.unary(
-      this.info.service.list,
+      this.listMethod,
       {
         namespace: this.info.namespaced ? (options.namespace ?? '') : '',
         labelSelector: options.labelSelector ?? '',
@@ -139,7 +144,7 @@ export class GrpcResourceClient<T extends ApiObject> implements ResourceClient<T
   }
 
   watch(options: WatchOptions = {}): Watch<T> {
-    const stream = this.conn.serverStream(this.info.service.watch, {
+    const stream = this.conn.serverStream(this.watchMethod, {
       namespace: this.info.namespaced ? (options.namespace ?? '') : '',
       labelSelector: options.labelSelector ?? '',
       fieldSelector: options.fieldSelector ?? '',

@@ -7,6 +7,7 @@
 
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { CreateOptions, UpdateOptions } from '../api/gen/tsk/v1/meta';
+import { InterningReader } from '../api/interning-reader';
 import type { BinaryCodec, MethodDef } from '../api/kinds';
 
 /** Generated codecs take the writer to append to (the BinaryCodec type leaves it out). */
@@ -27,4 +28,14 @@ export function encodeWriteRequest<T>(codec: BinaryCodec<T>, object: T, options:
 /** The method with an already-encoded request. */
 export function preEncoded<Req, Res>(method: MethodDef<Req, Res>): MethodDef<Buffer, Res> {
   return { ...method, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b };
+}
+
+/**
+ * The method with its answers decoded through an InterningReader: what lists
+ * and watches return ends up in informer caches, where every object would
+ * otherwise hold its own copy of the strings all of them share. (Generated
+ * deserializers pass their argument on to decode(), which takes a reader.)
+ */
+export function interningResponses<Req, Res>(method: MethodDef<Req, Res>): MethodDef<Req, Res> {
+  return { ...method, responseDeserialize: (b: Buffer) => method.responseDeserialize(new InterningReader(b) as unknown as Buffer) };
 }

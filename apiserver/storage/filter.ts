@@ -2,10 +2,18 @@
 // parsed once per request. Bad selectors are a BadRequest naming the part.
 
 import { BadRequestError } from '../../api/errors';
-import { parseFieldSelector } from '../../api/fields';
+import { fieldValue, parseFieldSelector } from '../../api/fields';
 import type { ApiObject, KindName } from '../../api/kinds';
 import { parseSelector } from '../../api/labels';
 import { errorMessage } from '../../util/errors';
+
+/** A cached object as a filter sees it: what it can tell without decoding, and the object. */
+export interface FilterEntry {
+  readonly namespace: string;
+  readonly obj: ApiObject;
+  /** A selectable field's value, from what the entry keeps when it can (no decode). */
+  fieldValue?(field: string): string | undefined;
+}
 
 export interface ObjectFilter {
   /** True when every object matches (no selector): lets lists skip the check. */
@@ -15,7 +23,7 @@ export interface ObjectFilter {
    * The same for a cached entry: the namespace comes from its key, and the
    * object is only decoded (by reading `obj`) when a selector needs it.
    */
-  matchesEntry(entry: { readonly namespace: string; readonly obj: ApiObject }): boolean;
+  matchesEntry(entry: FilterEntry): boolean;
   /** The value the field selector requires `field` to have (`field=value`), or undefined. */
   requiredValue(field: string): string | undefined;
 }
@@ -46,9 +54,8 @@ export function buildFilter(kind: KindName, namespace: string, labelSelector: st
     matchesEntry(entry): boolean {
       if (ns !== '' && entry.namespace !== ns) return false;
       if (!labels && !fields) return true;
-      const obj = entry.obj;
-      if (labels && !labels.matches(obj.metadata?.labels ?? {})) return false;
-      if (fields && !fields.matches(obj as never)) return false;
+      if (labels && !labels.matches(entry.obj.metadata?.labels ?? {})) return false;
+      if (fields && !fields.matchesValues((f) => (entry.fieldValue ? entry.fieldValue(f) : fieldValue(kind, entry.obj as never, f)))) return false;
       return true;
     },
     requiredValue: (field) => fields?.requiresExactMatch(field),

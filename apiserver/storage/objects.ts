@@ -3,10 +3,10 @@
 // with resourceVersion, apiVersion and kind filled in on the way out.
 
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
-import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { ObjectMeta } from '../../api/gen/tsk/v1/meta';
 
-type ErasedCodec = { encode(o: ApiObject, w?: BinaryWriter): BinaryWriter; decode(b: Uint8Array): ApiObject };
+type ErasedCodec = { encode(o: ApiObject, w?: BinaryWriter): BinaryWriter; decode(b: Uint8Array | BinaryReader): ApiObject };
 
 /** The codec of a kind, erased to ApiObject for generic code. */
 export function codecOf(kind: KindName): ErasedCodec {
@@ -100,14 +100,7 @@ export function withResourceVersion(stored: Buffer, revision: number): Buffer {
       const [len, p2] = readVarint(stored, p1);
       if (tag >>> 3 === 3) {
         const meta = stored.subarray(p2, p2 + len);
-        return Buffer.concat([
-          stored.subarray(0, fieldStart),
-          Buffer.from([(3 << 3) | 2]),
-          varint(len + rvField.length),
-          meta,
-          rvField,
-          stored.subarray(p2 + len),
-        ]);
+        return concatOwn([stored.subarray(0, fieldStart), Buffer.from([(3 << 3) | 2]), varint(len + rvField.length), meta, rvField, stored.subarray(p2 + len)]);
       }
       pos = p2 + len;
     } else if (wire === 0) {
@@ -120,7 +113,21 @@ export function withResourceVersion(stored: Buffer, revision: number): Buffer {
       break;
     }
   }
-  return Buffer.concat([stored, Buffer.from([(3 << 3) | 2]), varint(rvField.length), rvField]);
+  return concatOwn([stored, Buffer.from([(3 << 3) | 2]), varint(rvField.length), rvField]);
+}
+
+/**
+ * Buffer.concat into a buffer of its own: Buffer.concat takes small results
+ * from Node's 8 KiB pool, and one such result kept in a cache keeps the
+ * whole slab alive.
+ */
+function concatOwn(parts: readonly Buffer[]): Buffer {
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const out = Buffer.allocUnsafeSlow(size);
+  let pos = 0;
+  for (const p of parts) pos += p.copy(out, pos);
+  return out;
 }
 
 /**

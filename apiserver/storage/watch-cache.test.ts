@@ -5,7 +5,7 @@ import type { ApiObject } from '../../api/kinds';
 import { parseSelector } from '../../api/labels';
 import type { KeyValue } from './etcd-store';
 import { encodeForStorage } from './objects';
-import { TooOldError, WatchCache, type CacheSource, type RawEvent, type WatchSink, type CachedObject } from './watch-cache';
+import { CachedObject, TooOldError, WatchCache, type CacheSource, type RawEvent, type WatchSink } from './watch-cache';
 import type { WatchEventType } from './wire';
 
 class FakeSource implements CacheSource {
@@ -276,4 +276,46 @@ test("pod watchers by spec.nodeName see only their node's pods, and are not aske
     ['ADDED p 14'],
   );
   t.is(again.asked, 2);
+});
+
+test('a cached object holds its client encoding in a buffer of its own, not a slice keeping a larger one alive', (t) => {
+  const stored = encodeForStorage('Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', namespace: 'default', labels: { app: 'x' } } } as ApiObject);
+  t.is(stored[0], 0x0a);
+  // As etcd's responses hand values over: slices of one message buffer.
+  const message = Buffer.concat([Buffer.alloc(5000), stored, Buffer.alloc(5000)]);
+  const slice = message.subarray(5000, 5000 + stored.length);
+  const o = CachedObject.fromStored('Pod', key('a'), slice, 7);
+  t.is(o.bytes.buffer.byteLength, o.bytes.length);
+  t.is(o.bytes.byteOffset, 0);
+  t.is(o.obj.metadata?.resourceVersion, '7');
+  t.deepEqual(o.obj.metadata?.labels, { app: 'x' });
+  t.deepEqual(o.storedBytes(), stored);
+  // From a write of this server: its encoding, also copied out of a pooled buffer.
+  const small = Buffer.from(o.bytes);
+  const w = CachedObject.fromObject('Pod', key('a'), o.obj, 7, small);
+  t.is(w.bytes.buffer.byteLength, w.bytes.length);
+  t.deepEqual(w.bytes, o.bytes);
+});
+
+test('the decoded object is rebuilt from the bytes alone, and a deletion restamps the revision', (t) => {
+  const p: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'b', namespace: 'default', resourceVersion: '9' }, spec: { nodeName: 'n1' } };
+  const w = CachedObject.fromObject('Pod', key('b'), p as ApiObject, 9);
+  t.is(w.obj, p as ApiObject, 'the object written is used while it lives');
+  t.is(w.fieldValue('spec.nodeName'), 'n1');
+  t.is(w.fieldValue('metadata.name'), 'b');
+  t.is(w.fieldValue('metadata.namespace'), 'default');
+  const gone = w.atRevision(12);
+  t.is(gone.revision, 12);
+  t.is(gone.obj.metadata?.resourceVersion, '12');
+  t.is((gone.obj as Pod).spec?.nodeName, 'n1');
+  t.deepEqual(gone.storedBytes(), w.storedBytes());
+});
+
+test('an object in an older encoding (no apiVersion first) is served re-encoded, and offers no stored bytes to update from', (t) => {
+  const legacy = Buffer.from(encodeForStorage('Pod', { metadata: { name: 'c', namespace: 'default' } } as ApiObject));
+  t.not(legacy[0], 0x0a);
+  const o = CachedObject.fromStored('Pod', key('c'), legacy, 3);
+  t.is(o.obj.apiVersion, 'v1');
+  t.is(o.obj.kind, 'Pod');
+  t.is(o.storedBytes(), undefined);
 });

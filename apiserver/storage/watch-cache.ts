@@ -8,9 +8,10 @@
 
 import { ExpiredError, type ApiError } from '../../api/errors';
 import { fieldValue } from '../../api/fields';
+import { InterningReader } from '../../api/interning-reader';
 import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
 import type { KeyValue } from './etcd-store';
-import { decodeStored, encodeForClient, encodeForStorage, withoutResourceVersion, withResourceVersion } from './objects';
+import { codecOf, decodeStored, encodeForClient, encodeForStorage, withoutResourceVersion, withResourceVersion } from './objects';
 import { kindPrefix } from './keys';
 import { encodeWatchEvent, type WatchEventType } from './wire';
 import { TRIGGER_FIELDS, WatcherSet } from './watcher-set';
@@ -55,41 +56,59 @@ export interface CacheSource {
   currentRevision?(): Promise<number>;
 }
 
+/** The trigger value of an object not yet looked at (undefined is a value: the field is unset). */
+const UNKNOWN: unique symbol = Symbol('unknown');
+
 /**
- * An object at one revision. Built from the stored bytes, it is decoded only
- * when something looks inside (a selector, a lifecycle check) and its client
- * encoding is the stored bytes with the revision spliced in: most creates are
- * never decoded by the cache at all.
+ * An object at one revision, held as its client encoding only: the stored
+ * bytes with the revision spliced in, in a buffer of its own (a slice of a
+ * larger one would keep the whole of it alive: an etcd response, or one of
+ * Node's 8 KiB pool slabs). The decoded object is built when something looks
+ * inside (a selector, a lifecycle check) and kept only while something uses
+ * it (a WeakRef), as the encoding is the truth: decoded objects cost several
+ * times their encoding, and a cache of 150,000 pods cannot keep them all.
+ * Kubernetes' watch cache keeps each object once too.
  */
 export class CachedObject {
-  private decoded: ApiObject | undefined;
-  private encoded: Buffer | undefined;
+  private decoded: WeakRef<ApiObject> | undefined;
+  /** The trigger field's value (TRIGGER_FIELDS), kept so that indexing watchers needs no decode. */
+  private trigger: string | undefined | typeof UNKNOWN = UNKNOWN;
   private events: Map<WatchEventType, Buffer> | undefined;
   private constructor(
     readonly kind: KindName,
     readonly key: string,
     readonly revision: number,
-    private readonly stored: Buffer | undefined,
+    /** The client encoding: apiVersion, kind and resourceVersion included. */
+    readonly bytes: Buffer,
+    /** Whether `bytes` were encoded again from a value in an older encoding (not what etcd holds). */
+    private readonly reencoded: boolean,
     obj: ApiObject | undefined,
-    encoded: Buffer | undefined,
   ) {
-    this.decoded = obj;
-    this.encoded = encoded;
+    if (obj) this.decoded = new WeakRef(obj);
   }
 
   /** From an etcd value (the stored encoding) at its mod revision. */
   static fromStored(kind: KindName, key: string, stored: Buffer, revision: number): CachedObject {
-    return new CachedObject(kind, key, revision, stored, undefined, undefined);
+    // Values written by this server start with apiVersion (field 1); older
+    // ones without it are re-encoded so clients always get apiVersion/kind.
+    if (stored[0] === 0x0a) return new CachedObject(kind, key, revision, withResourceVersion(stored, revision), false, undefined);
+    const obj = decodeStored(kind, stored, revision);
+    return new CachedObject(kind, key, revision, ownBuffer(encodeForClient(kind, obj)), true, obj);
   }
 
   /** From a decoded object (resourceVersion set), and its client encoding when known. */
   static fromObject(kind: KindName, key: string, obj: ApiObject, revision: number, encoded?: Buffer): CachedObject {
-    return new CachedObject(kind, key, revision, undefined, obj, encoded);
+    return new CachedObject(kind, key, revision, ownBuffer(encoded ?? encodeForClient(kind, obj)), false, obj);
   }
 
   get obj(): ApiObject {
-    if (!this.decoded) this.decoded = decodeStored(this.kind, this.stored!, this.revision);
-    return this.decoded;
+    let obj = this.decoded?.deref();
+    if (!obj) {
+      // Decoded objects of one kind share most short strings: one copy of each while they live.
+      obj = codecOf(this.kind).decode(new InterningReader(this.bytes));
+      this.decoded = new WeakRef(obj);
+    }
+    return obj;
   }
 
   /** The namespace, from the key (/registry/<plural>/<namespace>/<name>), without decoding. */
@@ -99,25 +118,27 @@ export class CachedObject {
     return rest.slice(0, rest.indexOf('/'));
   }
 
-  get bytes(): Buffer {
-    if (!this.encoded) {
-      // Values written by this server start with apiVersion (field 1); older
-      // ones without it are re-encoded so clients always get apiVersion/kind.
-      this.encoded = this.stored && this.stored[0] === 0x0a ? withResourceVersion(this.stored, this.revision) : encodeForClient(this.kind, this.obj);
-    }
-    return this.encoded;
+  /**
+   * The value of a selectable field: the name and namespace from the key,
+   * the kind's trigger field (TRIGGER_FIELDS) kept after its first decode,
+   * anything else from the decoded object.
+   */
+  fieldValue(field: string): string | undefined {
+    if (field === 'metadata.namespace') return this.namespace;
+    if (field === 'metadata.name') return this.key.slice(this.key.lastIndexOf('/') + 1);
+    if (field !== TRIGGER_FIELDS[this.kind]) return fieldValue(this.kind, this.obj as never, field);
+    if (this.trigger === UNKNOWN) this.trigger = fieldValue(this.kind, this.obj as never, field);
+    return this.trigger;
   }
 
   /**
    * The bytes as stored in etcd (without resourceVersion), for an update to
-   * start from: kept from etcd, or encoded again for an object this server
-   * wrote; undefined for an object in an older encoding.
+   * start from: the revision's field cut out again (cheaper than an encode);
+   * undefined for an object in an older encoding.
    */
   storedBytes(): Buffer | undefined {
-    if (this.stored) return this.stored[0] === 0x0a ? this.stored : undefined;
-    // A write of this server: its stored bytes were exactly this encoding,
-    // and its client bytes are those with the revision spliced in (cut it out: cheaper than an encode).
-    return (this.encoded && withoutResourceVersion(this.encoded, this.revision)) ?? encodeForStorage(this.kind, this.obj);
+    if (this.reencoded) return undefined;
+    return withoutResourceVersion(this.bytes, this.revision) ?? encodeForStorage(this.kind, this.obj);
   }
 
   /** The encoded <Kind>WatchEvent for this object, built once and shared by every watcher. */
@@ -142,10 +163,22 @@ export class CachedObject {
 
   /** The same content stamped with another resourceVersion (a deletion's). */
   atRevision(revision: number): CachedObject {
-    if (this.stored && !this.decoded) return CachedObject.fromStored(this.kind, this.key, this.stored, revision);
+    const stored = this.storedBytes();
+    if (stored) return CachedObject.fromStored(this.kind, this.key, stored, revision);
     const obj = { ...this.obj, metadata: { ...this.obj.metadata, resourceVersion: String(revision) } };
     return CachedObject.fromObject(this.kind, this.key, obj, revision);
   }
+}
+
+/**
+ * `b` in a buffer of its own: a small Buffer is often a slice of a larger
+ * one (Node's 8 KiB pool, a gRPC message) that it would otherwise keep alive.
+ */
+function ownBuffer(b: Buffer): Buffer {
+  if (b.byteOffset === 0 && b.buffer.byteLength === b.length) return b;
+  const out = Buffer.allocUnsafeSlow(b.length);
+  b.copy(out);
+  return out;
 }
 
 export class CacheEvent {
@@ -528,7 +561,7 @@ export class WatchCache {
     const values: string[] = [];
     if (field !== undefined) {
       for (const o of [ev.object, ev.prev]) {
-        const v = o !== undefined ? fieldValue(this.kind, o.obj as never, field) : undefined;
+        const v = o?.fieldValue(field);
         if (v !== undefined) values.push(v);
       }
     }
