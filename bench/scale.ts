@@ -14,12 +14,14 @@
 // server and the hollow nodes write V8 tick logs there: DIR/server.v8.log,
 // DIR/hollow-nodes.v8.log, for `node --prof-process`) --hollow-proxies
 // true|false (true: a proxy beside each hollow node; false measures the
-// control plane alone where the hollow process cannot run every proxy).
+// control plane alone where the hollow process cannot run every proxy)
+// --log-dir DIR (the server's and the hollow nodes' output also go to
+// DIR/server.log and DIR/hollow-nodes.log, kept after the run).
 // Output: a table, then as the LAST line one JSON object with every figure.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { readFileSync, statSync } from 'node:fs';
+import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -44,6 +46,7 @@ interface Sizes {
   timeoutS: number;
   cpuProfDir: string | undefined;
   proxies: boolean;
+  logDir: string | undefined;
 }
 
 function progress(msg: string): void {
@@ -62,6 +65,7 @@ function parseSizes(argv: string[]): Sizes {
       quick: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       'hollow-proxies': { type: 'string', default: 'true' },
+      'log-dir': { type: 'string' },
     },
   });
   const q = values.quick;
@@ -82,6 +86,7 @@ function parseSizes(argv: string[]): Sizes {
     timeoutS: int('timeout-seconds', values['timeout-seconds'], 7200),
     cpuProfDir: values['cpu-prof'],
     proxies: bool('hollow-proxies', values['hollow-proxies']),
+    logDir: values['log-dir'],
   };
 }
 
@@ -89,13 +94,20 @@ function parseSizes(argv: string[]): Sizes {
 function startChild(
   args: string[],
   cpuProfDir: string | undefined,
+  logDir: string | undefined,
 ): { child: ChildProcess; out: () => string; until: (re: RegExp, timeoutMs: number) => Promise<void> } {
   // V8's tick log (node --prof-process reads it), written as it goes: a child killed on stop still leaves it.
   const prof = cpuProfDir !== undefined ? ['--prof', '--no-logfile-per-isolate', `--logfile=${join(cpuProfDir, `${args[0]}.v8.log`)}`] : [];
   const child = spawn(process.execPath, ['--max-old-space-size=8192', ...prof, TSK, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const file = logDir !== undefined ? createWriteStream(join(logDir, `${args[0]}.log`)) : undefined;
+  const keep = (d: Buffer): void => {
+    out += d.toString();
+    file?.write(d);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  child.once('exit', () => file?.end());
   const until = async (re: RegExp, timeoutMs: number): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     while (!re.test(out)) {
@@ -278,6 +290,7 @@ async function main(): Promise<void> {
         '10.128.0.0/9',
       ],
       s.cpuProfDir,
+      s.logDir,
     );
     children.push(server.child);
     await server.until(/scheduler running/, 120_000);
@@ -301,6 +314,7 @@ async function main(): Promise<void> {
         `--proxy=${s.proxies}`,
       ],
       s.cpuProfDir,
+      s.logDir,
     );
     children.push(hollow.child);
     await hollow.until(/"rss_per_node_kib"/, s.timeoutS * 1000);

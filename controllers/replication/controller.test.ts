@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ConflictError, NotFoundError } from '../../api/errors';
+import { ApiError, ConflictError, NotFoundError } from '../../api/errors';
 import type { Pod, ReplicationController } from '../../api/gen/tsk/v1/core';
 import type { OwnerReference } from '../../api/gen/tsk/v1/meta';
 import { FakeClock, NAMESPACE_INDEX, Store, WorkQueue, namespaceIndexFunc, objectKey, type EventRecorder } from '../../client';
@@ -175,6 +175,67 @@ test('a failed create stops the batches, lowers expectations for what was not cr
   t.is(status?.conditions?.[0]?.type, 'ReplicaFailure');
   t.is(status?.conditions?.[0]?.reason, 'FailedCreate');
   t.is(status?.observedGeneration, 2);
+});
+
+/**
+ * The API server stores every create, but the calls numbered in `timeouts`
+ * answer DEADLINE_EXCEEDED (a loaded server); the informer delivers what
+ * was created only when the test says so (it lags).
+ */
+function laggingSetup(replicas: number, timeouts: number[]) {
+  const s = setup(rc(replicas));
+  const server: Pod[] = [];
+  let delivered = 0;
+  let n = 0;
+  s.control.createPod = async (p) => {
+    const i = ++n;
+    await Promise.resolve();
+    const made: Pod = { ...p, metadata: { ...p.metadata, name: `web-${i}`, uid: `new-${i}`, resourceVersion: String(++seq) } };
+    server.push(made);
+    if (timeouts.includes(i)) throw new ApiError('Timeout', 'the API server at 127.0.0.1:6443 did not answer in time (Deadline exceeded)');
+    return made;
+  };
+  /** The informer catches up by `count` pods (all when undefined). */
+  const deliver = (count = server.length - delivered): void => {
+    for (const p of server.slice(delivered, delivered + count)) {
+      s.pods.upsert(p);
+      s.m.onPodAdd(p);
+    }
+    delivered = Math.min(server.length, delivered + count);
+  };
+  return { ...s, server, deliver };
+}
+
+test('a create that timed out but succeeded is still expected: a lagging informer causes no second pod', async (t) => {
+  const s = laggingSetup(3, [2]);
+  // Batches 1 and 2: the second call times out (the pod exists all the same), the third is still made.
+  await t.throwsAsync(() => s.m.sync(s.key), { message: /did not answer in time/ });
+  t.is(s.server.length, 3);
+  t.deepEqual(s.m.expectations.pending(s.key), { adds: 3, deletes: 0 }, 'the timed-out create may have happened');
+  // The informer has seen two of the three pods when the retry runs.
+  s.deliver(2);
+  await s.m.sync(s.key);
+  t.is(s.server.length, 3, 'no pod is created while the timed-out one may still appear');
+  s.deliver();
+  await s.m.sync(s.key);
+  t.is(s.server.length, 3);
+  t.true(s.m.expectations.satisfied(s.key));
+  t.is(s.control.statuses.at(-1)?.status?.replicas, 3);
+});
+
+test('a lagging informer and a server that times out: the RC never holds more pods than wanted', async (t) => {
+  // 30 replicas, a timeout in every batch but the first, and an informer that
+  // delivers 2 pods between two syncs: the bench's fill in miniature.
+  const s = laggingSetup(30, [2, 5, 9, 16, 20, 31, 40]);
+  for (let round = 0; round < 100 && s.pods.size < 30; round++) {
+    await s.m.sync(s.key).catch(() => undefined);
+    t.true(s.server.length <= 30, `round ${round}: ${s.server.length} pods for 30 wanted`);
+    s.deliver(2);
+  }
+  s.deliver();
+  await s.m.sync(s.key);
+  t.is(s.server.length, 30);
+  t.is(s.pods.size, 30);
 });
 
 test('at most 500 pods are created per sync (burst replicas)', async (t) => {

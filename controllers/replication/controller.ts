@@ -46,6 +46,14 @@ function namespaceTerminating(err: unknown): boolean {
   return err instanceof ApiError && err.reason === 'Forbidden' && /is being terminated/.test(err.message);
 }
 
+/**
+ * A write that timed out (the client's deadline, or the server's 504): it
+ * may still have been applied (Kubernetes' apierrors.IsTimeout).
+ */
+function outcomeUnknown(err: unknown): boolean {
+  return err instanceof ApiError && err.reason === 'Timeout';
+}
+
 /** A pod for the RC from its template, named "<rc>-<random>" by the API server. */
 export function podFromTemplate(rc: ReplicationController): Pod {
   const t = rc.spec?.template;
@@ -227,18 +235,25 @@ export class ReplicationManager implements Controller {
     const ref = referenceTo(RC_KIND, rc);
     // Expect before creating: the informer may see a pod before create() returns.
     this.expectations.expectCreations(key, count);
+    /** Creates that timed out: the pod may exist all the same. */
+    let unknown = 0;
     const result = await slowStartBatch(count, SLOW_START_INITIAL_BATCH, async () => {
       try {
         const pod = await this.deps.podControl.createPod(podFromTemplate(rc));
         this.deps.recorder.event(ref, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata?.name ?? ''}`);
       } catch (err) {
         if (namespaceTerminating(err)) return;
+        if (outcomeUnknown(err)) unknown++;
         this.deps.recorder.event(ref, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(err)}`);
         throw err;
       }
     });
     // Creates that failed or were never tried will not be seen by the informer.
-    for (let i = result.successes; i < count; i++) this.expectations.creationObserved(key);
+    // A timed-out one keeps its expectation, as Kubernetes' DaemonSet and Job
+    // controllers do: lowering it let the next sync, its pod not yet in the
+    // cache, create a second pod for one wanted (the over-creation of a
+    // loaded server). The expectation's timeout covers a create that did fail.
+    for (let i = result.successes + unknown; i < count; i++) this.expectations.creationObserved(key);
     if (result.error !== undefined) throw result.error;
   }
 
