@@ -29,6 +29,14 @@ function quiet(line: string): void {
   if (/fail|error|warn/i.test(line)) log(line);
 }
 
+/**
+ * kube-proxy's FullSyncPeriod (an hour): a full sync exists to repair what
+ * someone else did to iptables, and a hollow node's iptables hold nothing.
+ * Every sync period a full one, with thousands of proxies in one process,
+ * was rebuilding every rule of every node twice a minute.
+ */
+const HOLLOW_FULL_SYNC_PERIOD_MS = 3_600_000;
+
 /** A hollow node's proxy: the real proxier, its rules built and dropped. */
 function hollowProxy(
   flags: HollowFlags,
@@ -47,6 +55,7 @@ function hollowProxy(
       iptables,
       conntrack: { deleteFlows: async () => undefined },
       syncPeriodMs: flags.proxySyncPeriodMs,
+      fullSyncPeriodMs: HOLLOW_FULL_SYNC_PERIOD_MS,
       minSyncPeriodMs: flags.proxyMinSyncPeriodMs,
       stopInformers: false,
       log: (line) => quiet(`${nodeName} proxy: ${line}`),
