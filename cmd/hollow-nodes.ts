@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Clientset, SharedInformerFactory, resolveClient } from '../client';
 import { hollowMachine, startHollowNodes, type HollowCompanion } from '../kubelet';
 import { DiscardingIptables, startProxy } from '../proxy';
@@ -36,6 +37,33 @@ function quiet(line: string): void {
  * was rebuilding every rule of every node twice a minute.
  */
 const HOLLOW_FULL_SYNC_PERIOD_MS = 3_600_000;
+
+/** How often the event loop's delay is looked at, and above what it is reported. */
+const LOOP_REPORT_MS = 30_000;
+const LOOP_STALL_MS = 2_000;
+
+/**
+ * Reports when the process's event loop stalled: every kubelet, proxy and
+ * connection keepalive of the process waits meanwhile, so a stall shows as
+ * late heartbeats (NotReady nodes) and keepalive timeouts (every watch
+ * restarted at once).
+ */
+function watchEventLoop(): { stop(): void } {
+  const h = monitorEventLoopDelay({ resolution: 50 });
+  h.enable();
+  const timer = setInterval(() => {
+    const maxMs = h.max / 1e6;
+    if (maxMs >= LOOP_STALL_MS)
+      log(`event loop stalled up to ${(maxMs / 1000).toFixed(1)} s in the last ${LOOP_REPORT_MS / 1000} s (p99 ${(h.percentile(99) / 1e6).toFixed(0)} ms)`);
+    h.reset();
+  }, LOOP_REPORT_MS);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      h.disable();
+    },
+  };
+}
 
 /** A hollow node's proxy: the real proxier, its rules built and dropped. */
 function hollowProxy(
@@ -72,6 +100,7 @@ async function run(flags: HollowFlags): Promise<number> {
   const informers = new SharedInformerFactory(clientset, { onError: (err, ctx) => log(`informer: ${ctx}: ${errorMessage(err)}`) });
   const shutdown = onShutdownSignals();
   const keepAlive = setInterval(() => undefined, 1 << 30);
+  const loop = watchEventLoop();
   const tables: DiscardingIptables[] = [];
   try {
     global.gc?.();
@@ -118,6 +147,7 @@ async function run(flags: HollowFlags): Promise<number> {
     return 0;
   } finally {
     clearInterval(keepAlive);
+    loop.stop();
     shutdown.dispose();
     await informers.stop();
     clientset.close();
