@@ -13,6 +13,7 @@ import { DiscardingIptables, startProxy } from '../proxy';
 import { runCommand } from '../util/cli/command';
 import { errorMessage } from '../util/errors';
 import { onShutdownSignals } from '../util/signals';
+import { Turns } from '../util/turns';
 import { HOLLOW_HELP, parseHollowFlags, type HollowFlags } from './hollow-flags';
 
 function log(line: string): void {
@@ -72,6 +73,9 @@ function hollowProxy(
   informers: SharedInformerFactory,
   tables: DiscardingIptables[],
 ): (nodeName: string, nodeIP: string) => Promise<HollowCompanion> {
+  // One change wakes every node's proxy at once: their syncs take turns with the process's sockets and timers.
+  const turns = new Turns();
+  const runSync = (sync: () => Promise<void>): Promise<void> => turns.run(sync);
   return async (nodeName, nodeIP) => {
     const iptables = new DiscardingIptables();
     tables.push(iptables);
@@ -85,6 +89,7 @@ function hollowProxy(
       syncPeriodMs: flags.proxySyncPeriodMs,
       fullSyncPeriodMs: HOLLOW_FULL_SYNC_PERIOD_MS,
       minSyncPeriodMs: flags.proxyMinSyncPeriodMs,
+      runSync,
       stopInformers: false,
       log: (line) => quiet(`${nodeName} proxy: ${line}`),
     });

@@ -74,6 +74,11 @@ export interface ProxyOptions {
   /** Where the metrics go; default a new Registry. */
   readonly registry?: Registry;
   readonly log?: (line: string) => void;
+  /**
+   * Runs each sync (default: at once). Proxies sharing a process (the hollow
+   * nodes') pass one that makes their syncs take turns with the event loop.
+   */
+  readonly runSync?: (sync: () => Promise<void>) => Promise<void>;
   /** Whether stop() also stops the informer factory; default true. */
   readonly stopInformers?: boolean;
 }
@@ -192,7 +197,8 @@ class Proxier {
     this.metrics = newProxyMetrics(opts.registry);
     this.syncPeriodMs = opts.syncPeriodMs ?? 30_000;
     this.fullSyncPeriodMs = opts.fullSyncPeriodMs ?? this.syncPeriodMs;
-    this.runner = new SyncRunner(() => this.sync(), {
+    const runSync = opts.runSync;
+    this.runner = new SyncRunner(runSync ? () => runSync(() => this.sync()) : () => this.sync(), {
       minIntervalMs: opts.minSyncPeriodMs ?? 1000,
       maxIntervalMs: this.syncPeriodMs,
       clock: this.clock,
