@@ -120,7 +120,7 @@ class Events implements EventRecorder {
   }
 }
 
-function setup(theRc: ReplicationController, pods: Pod[] = []) {
+function setup(theRc: ReplicationController, pods: Pod[] = [], podsRevision?: () => string) {
   const clock = new FakeClock(Date.parse('2026-01-01T01:00:00Z'));
   const rcs = new Store<ReplicationController>({ [NAMESPACE_INDEX]: namespaceIndexFunc });
   const podStore = new Store<Pod>({ [NAMESPACE_INDEX]: namespaceIndexFunc, [CONTROLLER_UID_INDEX]: controllerUidIndexFunc });
@@ -129,7 +129,16 @@ function setup(theRc: ReplicationController, pods: Pod[] = []) {
   const control = new FakeControl(podStore, rcs);
   const events = new Events();
   const queue = new WorkQueue<string>({ clock });
-  const m = new ReplicationManager({ rcs, pods: podStore, podControl: control, recorder: events, clock, queue, log: () => undefined });
+  const m = new ReplicationManager({
+    rcs,
+    pods: podStore,
+    podControl: control,
+    recorder: events,
+    clock,
+    queue,
+    log: () => undefined,
+    ...(podsRevision ? { podsRevision } : {}),
+  });
   return { clock, rcs, pods: podStore, control, events, queue, m, key: 'default/web' };
 }
 
@@ -183,9 +192,11 @@ test('a failed create stops the batches, lowers expectations for what was not cr
  * was created only when the test says so (it lags).
  */
 function laggingSetup(replicas: number, timeouts: number[]) {
-  const s = setup(rc(replicas));
   const server: Pod[] = [];
   let delivered = 0;
+  /** The informer's revision: that of the last pod it delivered, or as the test sets it. */
+  let informerRevision = '0';
+  const s = setup(rc(replicas), [], () => informerRevision);
   let n = 0;
   s.control.createPod = async (p) => {
     const i = ++n;
@@ -199,11 +210,14 @@ function laggingSetup(replicas: number, timeouts: number[]) {
   const deliver = (count = server.length - delivered): void => {
     for (const p of server.slice(delivered, delivered + count)) {
       s.pods.upsert(p);
+      informerRevision = p.metadata?.resourceVersion ?? informerRevision;
       s.m.onPodAdd(p);
     }
     delivered = Math.min(server.length, delivered + count);
   };
-  return { ...s, server, deliver };
+  /** A bookmark: the informer reaches `rv` without an event for these pods (one was lost). */
+  const bookmark = (rv: number): void => void (informerRevision = String(rv));
+  return { ...s, server, deliver, bookmark };
 }
 
 test('a create that timed out but succeeded is still expected: a lagging informer causes no second pod', async (t) => {
@@ -236,6 +250,32 @@ test('a lagging informer and a server that times out: the RC never holds more po
   await s.m.sync(s.key);
   t.is(s.server.length, 30);
   t.is(s.pods.size, 30);
+});
+
+test('expectations expire only once the informer has passed the last pod created: minutes of lag make no second round', async (t) => {
+  const s = laggingSetup(3, []);
+  await s.m.sync(s.key);
+  t.is(s.server.length, 3);
+  s.deliver(1);
+  // The informer is still minutes behind when the expectations' 5 minutes are up.
+  await s.clock.advance(EXPECTATIONS_TIMEOUT_MS + 1);
+  await s.m.sync(s.key);
+  t.is(s.server.length, 3, 'its events are late, not lost: nothing created');
+  s.deliver();
+  await s.m.sync(s.key);
+  t.is(s.server.length, 3);
+  t.true(s.m.expectations.satisfied(s.key));
+});
+
+test('a pod the informer never shows though it is past its revision is replaced once the expectations expire, as before', async (t) => {
+  const s = laggingSetup(3, []);
+  await s.m.sync(s.key);
+  s.deliver(2);
+  const last = Number(s.server.at(-1)?.metadata?.resourceVersion);
+  s.bookmark(last + 1);
+  await s.clock.advance(EXPECTATIONS_TIMEOUT_MS + 1);
+  await s.m.sync(s.key);
+  t.is(s.server.length, 4, 'the missing pod is replaced after the timeout');
 });
 
 test('at most 500 pods are created per sync (burst replicas)', async (t) => {

@@ -28,6 +28,8 @@ export const BURST_REPLICAS = 500;
 /** Kubernetes' SlowStartInitialBatchSize. */
 export const SLOW_START_INITIAL_BATCH = 1;
 export const COMPONENT = 'replication-controller';
+/** How often an RC whose expectations expired looks again while the pod informer catches up with its creates. */
+export const LAGGING_RECHECK_MS = 10_000;
 
 export interface ReplicationDeps {
   readonly rcs: Lister<ReplicationController>;
@@ -39,6 +41,8 @@ export interface ReplicationDeps {
   readonly queue: WorkQueue<string>;
   readonly log: (line: string) => void;
   readonly burstReplicas?: number;
+  /** The revision the pod informer has reached (its lastSyncResourceVersion); unset: expectations expire on time alone. */
+  readonly podsRevision?: () => string;
 }
 
 /** The API server refused a create because the namespace is going away (Kubernetes ignores these). */
@@ -194,9 +198,14 @@ export class ReplicationManager implements Controller {
       this.deps.log(`replicationcontroller ${key}: empty selector, skipped`);
       return;
     }
-    const needsSync = this.expectations.satisfied(key);
-    // Events normally meet the expectations first; if they never come, look again when they expire.
-    if (!needsSync) this.deps.queue.addAfter(key, this.expectations.expiresInMs(key));
+    const informerRevision = this.deps.podsRevision?.();
+    const needsSync = this.expectations.satisfied(key, informerRevision);
+    // Events normally meet the expectations first; if they never come, look again when they expire,
+    // or, while the informer is still short of our creates, every LAGGING_RECHECK_MS.
+    if (!needsSync) {
+      const lagging = this.expectations.lagging(key, informerRevision);
+      this.deps.queue.addAfter(key, lagging ? Math.max(LAGGING_RECHECK_MS, this.expectations.expiresInMs(key)) : this.expectations.expiresInMs(key));
+    }
     const { namespace } = splitKey(key);
     // Its own pods and the namespace's orphans: those claimPods can take or release.
     const candidates = [
@@ -240,6 +249,7 @@ export class ReplicationManager implements Controller {
     const result = await slowStartBatch(count, SLOW_START_INITIAL_BATCH, async () => {
       try {
         const pod = await this.deps.podControl.createPod(podFromTemplate(rc));
+        this.expectations.created(key, pod.metadata?.resourceVersion);
         this.deps.recorder.event(ref, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata?.name ?? ''}`);
       } catch (err) {
         if (namespaceTerminating(err)) return;
@@ -329,6 +339,7 @@ export const newReplicationController: ControllerFactory = (ctx) => {
     clock: ctx.clock,
     queue: newControllerQueue(ctx, 'replicationmanager'),
     log: ctx.log,
+    podsRevision: () => podInformer.lastSyncResourceVersion,
   });
   rcInformer.addEventHandler({
     onAdd: (rc) => manager.onRcAdd(rc),
