@@ -2,7 +2,7 @@
 // output kept and waited on, stopped with a grace period, their RSS read.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const TSK = join(__dirname, '..', 'cmd', 'tsk.js');
@@ -10,12 +10,13 @@ const TSK = join(__dirname, '..', 'cmd', 'tsk.js');
 /**
  * A child process whose output is kept; `until` resolves when a line matches.
  * `nodeFlags` go to node before the script (e.g. --heapsnapshot-signal), `cwd`
- * is where it runs (where node writes heap snapshots).
+ * is where it runs (where node writes heap snapshots), `logDir` keeps its
+ * output in `<logDir>/<command>.log`.
  */
 export function startChild(
   args: string[],
   cpuProfDir: string | undefined,
-  opts: { nodeFlags?: readonly string[]; cwd?: string } = {},
+  opts: { nodeFlags?: readonly string[]; cwd?: string; logDir?: string | undefined } = {},
 ): { child: ChildProcess; out: () => string; until: (re: RegExp, timeoutMs: number) => Promise<void> } {
   // V8's tick log (node --prof-process reads it), written as it goes: a child killed on stop still leaves it.
   const prof = cpuProfDir !== undefined ? ['--prof', '--no-logfile-per-isolate', `--logfile=${join(cpuProfDir, `${args[0]}.v8.log`)}`] : [];
@@ -24,8 +25,14 @@ export function startChild(
     cwd: opts.cwd,
   });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const file = opts.logDir !== undefined ? createWriteStream(join(opts.logDir, `${args[0]}.log`)) : undefined;
+  const keep = (d: Buffer): void => {
+    out += d.toString();
+    file?.write(d);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  child.once('exit', () => file?.end());
   const until = async (re: RegExp, timeoutMs: number): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     while (!re.test(out)) {

@@ -14,7 +14,9 @@
 // server and the hollow nodes write V8 tick logs there: DIR/server.v8.log,
 // DIR/hollow-nodes.v8.log, for `node --prof-process`) --hollow-proxies
 // true|false (true: a proxy beside each hollow node; false measures the
-// control plane alone where the hollow process cannot run every proxy).
+// control plane alone where the hollow process cannot run every proxy)
+// --log-dir DIR (the server's and the hollow nodes' output also go to
+// DIR/server.log and DIR/hollow-nodes.log, kept after the run).
 // Output: a table, then as the LAST line one JSON object with every figure.
 
 import type { ChildProcess } from 'node:child_process';
@@ -23,6 +25,7 @@ import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AlreadyExistsError, ApiError, UnavailableError } from '../api/errors';
 import type { Pod } from '../api/gen/tsk/v1/core';
 import { Clientset, resolveClient } from '../client';
 import { freePort } from '../util/free-port';
@@ -44,6 +47,7 @@ interface Sizes {
   timeoutS: number;
   cpuProfDir: string | undefined;
   proxies: boolean;
+  logDir: string | undefined;
 }
 
 function progress(msg: string): void {
@@ -62,6 +66,7 @@ function parseSizes(argv: string[]): Sizes {
       quick: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       'hollow-proxies': { type: 'string', default: 'true' },
+      'log-dir': { type: 'string' },
     },
   });
   const q = values.quick;
@@ -82,6 +87,7 @@ function parseSizes(argv: string[]): Sizes {
     timeoutS: int('timeout-seconds', values['timeout-seconds'], 7200),
     cpuProfDir: values['cpu-prof'],
     proxies: bool('hollow-proxies', values['hollow-proxies']),
+    logDir: values['log-dir'],
   };
 }
 
@@ -168,25 +174,52 @@ function rc(ns: string, i: number, replicas: number) {
 
 const nsOf = (i: number, perNs: number): string => `scale-${Math.floor(i / perNs)}`;
 
+const CREATE_ATTEMPTS = 5;
+
+/**
+ * A create of a fixed name, tried again when the server could not answer
+ * (etcd timing out on a loaded machine; Kubernetes' load test clients retry
+ * too); AlreadyExists on a second attempt means the first one went through.
+ */
+async function createWithRetry(what: string, create: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await create();
+      return;
+    } catch (err) {
+      if (attempt > 1 && err instanceof AlreadyExistsError) return;
+      const transient = err instanceof UnavailableError || (err instanceof ApiError && err.reason === 'Timeout');
+      if (!transient || attempt >= CREATE_ATTEMPTS) throw err;
+      progress(`${what}: ${errorMessage(err)}; trying again`);
+      await new Promise((r) => setTimeout(r, 1000 * attempt));
+    }
+  }
+}
+
 async function fill(cs: Clientset, s: Sizes): Promise<void> {
   const rcs = Math.ceil(s.pods / REPLICAS_PER_RC);
   const rcsPerNs = Math.max(1, Math.floor(PODS_PER_NAMESPACE / REPLICAS_PER_RC));
   const namespaces = Math.ceil(Math.max(rcs, s.services) / rcsPerNs);
-  await runPool(namespaces, 16, async (i) => void (await cs.namespaces.create({ metadata: { name: `scale-${i}` } })));
+  await runPool(namespaces, 16, (i) => createWithRetry(`namespace scale-${i}`, () => cs.namespaces.create({ metadata: { name: `scale-${i}` } })));
   await runPool(
     s.services,
     16,
-    async (i) =>
-      void (await cs.services.create({
-        metadata: { name: `svc-${i}`, namespace: nsOf(i, rcsPerNs) },
-        spec: { selector: { app: `app-${i}` }, ports: [{ port: 80 }] },
-      })),
+    (i) =>
+      createWithRetry(`service svc-${i}`, () =>
+        cs.services.create({
+          metadata: { name: `svc-${i}`, namespace: nsOf(i, rcsPerNs) },
+          spec: { selector: { app: `app-${i}` }, ports: [{ port: 80 }] },
+        }),
+      ),
     'Services',
   );
   await runPool(
     rcs,
     16,
-    async (i) => void (await cs.replicationControllers.create(rc(nsOf(i, rcsPerNs), i, Math.min(REPLICAS_PER_RC, s.pods - i * REPLICAS_PER_RC)))),
+    (i) =>
+      createWithRetry(`replicationcontroller rc-${i}`, () =>
+        cs.replicationControllers.create(rc(nsOf(i, rcsPerNs), i, Math.min(REPLICAS_PER_RC, s.pods - i * REPLICAS_PER_RC))),
+      ),
     'RCs',
   );
 }
@@ -238,6 +271,7 @@ async function main(): Promise<void> {
         '10.128.0.0/9',
       ],
       s.cpuProfDir,
+      { logDir: s.logDir },
     );
     children.push(server.child);
     await server.until(/scheduler running/, 120_000);
@@ -261,6 +295,7 @@ async function main(): Promise<void> {
         `--proxy=${s.proxies}`,
       ],
       s.cpuProfDir,
+      { logDir: s.logDir },
     );
     children.push(hollow.child);
     await hollow.until(/"rss_per_node_kib"/, s.timeoutS * 1000);
@@ -310,6 +345,7 @@ async function main(): Promise<void> {
     console.log('| --- | --- |');
     const rows: [string, string][] = [
       ['all pods Running', allRunning ? 'yes' : `no (${times.running.size}/${s.pods})`],
+      ['pods created (all ever seen)', String(times.seen.size)],
       ['hollow nodes up (s)', fmt(hollowS)],
       ['hollow node RSS per node (KiB)', String(hollowReport['rss_per_node_kib'] ?? '-')],
       ['fill (s)', fmt(fillS)],
@@ -345,6 +381,8 @@ async function main(): Promise<void> {
         pods: s.pods,
         services: s.services,
         pods_running: times.running.size,
+        // Every pod the RCs created (a watch saw it): more than pods is over-creation or replaced pods.
+        pods_created: times.seen.size,
         all_running: allRunning,
         hollow_start_s: Number(fmt(hollowS)),
         hollow_rss_per_node_kib: hollowReport['rss_per_node_kib'] ?? null,

@@ -106,9 +106,15 @@ export function channelOptions(maxReceiveMessageBytes: number): ChannelOptions {
     // Reconnect quickly after an API server restart; grpc-js backs off from here.
     'grpc.initial_reconnect_backoff_ms': 200,
     'grpc.max_reconnect_backoff_ms': 5_000,
-    // Keep long watches alive through idle periods and detect dead peers.
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 10_000,
+    // Keep long watches alive through idle periods and detect dead peers,
+    // within 40 s as before. grpc-js pings busy connections too and checks
+    // the answer in a timer, which a stalled event loop runs before it reads
+    // the socket holding the answer: with 10 s, a process of many hollow
+    // nodes stalled for seconds took its own stall for a dead server and
+    // dropped the connection, restarting every watch at once. client-go
+    // waits 15 s for a ping (PingTimeout), and pings only idle connections.
+    'grpc.keepalive_time_ms': 20_000,
+    'grpc.keepalive_timeout_ms': 20_000,
   };
 }
 

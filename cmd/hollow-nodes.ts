@@ -6,12 +6,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Clientset, SharedInformerFactory, resolveClient } from '../client';
 import { hollowMachine, startHollowNodes, type HollowCompanion } from '../kubelet';
 import { DiscardingIptables, startProxy } from '../proxy';
 import { runCommand } from '../util/cli/command';
 import { errorMessage } from '../util/errors';
 import { onShutdownSignals } from '../util/signals';
+import { Turns } from '../util/turns';
 import { HOLLOW_HELP, parseHollowFlags, type HollowFlags } from './hollow-flags';
 
 function log(line: string): void {
@@ -29,6 +31,41 @@ function quiet(line: string): void {
   if (/fail|error|warn/i.test(line)) log(line);
 }
 
+/**
+ * kube-proxy's FullSyncPeriod (an hour): a full sync exists to repair what
+ * someone else did to iptables, and a hollow node's iptables hold nothing.
+ * Every sync period a full one, with thousands of proxies in one process,
+ * was rebuilding every rule of every node twice a minute.
+ */
+const HOLLOW_FULL_SYNC_PERIOD_MS = 3_600_000;
+
+/** How often the event loop's delay is looked at, and above what it is reported. */
+const LOOP_REPORT_MS = 30_000;
+const LOOP_STALL_MS = 2_000;
+
+/**
+ * Reports when the process's event loop stalled: every kubelet, proxy and
+ * connection keepalive of the process waits meanwhile, so a stall shows as
+ * late heartbeats (NotReady nodes) and keepalive timeouts (every watch
+ * restarted at once).
+ */
+function watchEventLoop(): { stop(): void } {
+  const h = monitorEventLoopDelay({ resolution: 50 });
+  h.enable();
+  const timer = setInterval(() => {
+    const maxMs = h.max / 1e6;
+    if (maxMs >= LOOP_STALL_MS)
+      log(`event loop stalled up to ${(maxMs / 1000).toFixed(1)} s in the last ${LOOP_REPORT_MS / 1000} s (p99 ${(h.percentile(99) / 1e6).toFixed(0)} ms)`);
+    h.reset();
+  }, LOOP_REPORT_MS);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      h.disable();
+    },
+  };
+}
+
 /** A hollow node's proxy: the real proxier, its rules built and dropped. */
 function hollowProxy(
   flags: HollowFlags,
@@ -36,6 +73,9 @@ function hollowProxy(
   informers: SharedInformerFactory,
   tables: DiscardingIptables[],
 ): (nodeName: string, nodeIP: string) => Promise<HollowCompanion> {
+  // One change wakes every node's proxy at once: their syncs take turns with the process's sockets and timers.
+  const turns = new Turns();
+  const runSync = (sync: () => Promise<void>): Promise<void> => turns.run(sync);
   return async (nodeName, nodeIP) => {
     const iptables = new DiscardingIptables();
     tables.push(iptables);
@@ -47,7 +87,9 @@ function hollowProxy(
       iptables,
       conntrack: { deleteFlows: async () => undefined },
       syncPeriodMs: flags.proxySyncPeriodMs,
+      fullSyncPeriodMs: HOLLOW_FULL_SYNC_PERIOD_MS,
       minSyncPeriodMs: flags.proxyMinSyncPeriodMs,
+      runSync,
       stopInformers: false,
       log: (line) => quiet(`${nodeName} proxy: ${line}`),
     });
@@ -63,6 +105,7 @@ async function run(flags: HollowFlags): Promise<number> {
   const informers = new SharedInformerFactory(clientset, { onError: (err, ctx) => log(`informer: ${ctx}: ${errorMessage(err)}`) });
   const shutdown = onShutdownSignals();
   const keepAlive = setInterval(() => undefined, 1 << 30);
+  const loop = watchEventLoop();
   const tables: DiscardingIptables[] = [];
   try {
     global.gc?.();
@@ -109,6 +152,7 @@ async function run(flags: HollowFlags): Promise<number> {
     return 0;
   } finally {
     clearInterval(keepAlive);
+    loop.stop();
     shutdown.dispose();
     await informers.stop();
     clientset.close();

@@ -128,12 +128,24 @@ function abortable(p: Promise<void>, signal: AbortSignal | undefined): Promise<v
   });
 }
 
-/** One leadership term: the controllers built on a scope of the shared informers. */
+/**
+ * How long a new term waits for the warm informers to catch up with the
+ * server before its controllers act anyway (said in the log).
+ */
+const CATCH_UP_TIMEOUT_MS = 120_000;
+
+/**
+ * One leadership term: the controllers built on a scope of the shared
+ * informers. With `catchUp`, run() first waits for the informers to reach
+ * the server's current revision: a term after another one in this process
+ * starts on caches that may lag behind what the last term wrote.
+ */
 function newTerm(
   plan: readonly { name: string; workers: number }[],
   table: ControllerTable,
   base: ControllerContext,
   log: (line: string) => void,
+  catchUp: boolean,
 ): LeaderTerm & { readonly controllers: readonly Controller[] } {
   const scope = base.informers.scope();
   let over = false;
@@ -154,15 +166,23 @@ function newTerm(
     void stop();
     throw err;
   }
+  const start = (): void => {
+    if (over) return;
+    for (let i = 0; i < plan.length; i++) {
+      const c = controllers[i]!;
+      const { workers } = plan[i]!;
+      c.run(workers);
+      log(`started ${c.name} with ${workers} worker${workers === 1 ? '' : 's'}`);
+    }
+  };
   return {
     controllers,
     run() {
-      for (let i = 0; i < plan.length; i++) {
-        const c = controllers[i]!;
-        const { workers } = plan[i]!;
-        c.run(workers);
-        log(`started ${c.name} with ${workers} worker${workers === 1 ? '' : 's'}`);
-      }
+      if (!catchUp) return start();
+      base.informers.waitForCurrent(CATCH_UP_TIMEOUT_MS).then(start, (err: unknown) => {
+        log(`${errorMessage(err)}; starting the controllers on the caches as they are`);
+        start();
+      });
     },
     stop,
   };
@@ -204,7 +224,7 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
     })());
   try {
     // The first term is built before the informers start, so they are all asked for and warm.
-    term = newTerm(plan, table, ctx, log);
+    term = newTerm(plan, table, ctx, log, false);
     opts.informers.start();
     log(`waiting for the informers of ${names.join(', ') || 'no controllers'} to sync`);
     await abortable(opts.informers.waitForSync(), opts.signal);
@@ -218,7 +238,7 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
     leases: opts.clientset.leases,
     recorder: recorders.get(LEADER_ELECTION_COMPONENT),
     prepare: () => {
-      term = first ?? newTerm(plan, table, ctx, log);
+      term = first ?? newTerm(plan, table, ctx, log, true);
       first = undefined;
       return term;
     },

@@ -58,13 +58,28 @@ export function base32(bytes: Uint8Array): string {
 }
 
 /**
+ * Chain names already hashed. A service port whose endpoints change has all
+ * its chains named again, and the hollow nodes' proxies (thousands in one
+ * process) name the same chains: a sha256 each was the largest cost of
+ * rebuilding a changed service port. Bounded: emptied when full.
+ */
+const hashes = new Map<string, string>();
+const MAX_REMEMBERED_HASHES = 200_000;
+
+/**
  * The first 16 base32 characters of sha256(text), as kube-proxy names its
  * chains: stable across restarts and processes, so a new proxy recognises
  * (and replaces or deletes) the chains of the previous one.
  */
 export function chainHash(text: string): string {
-  // 16 base32 characters are the first 80 bits: encode only the first 10 bytes (a full sync hashes every chain name).
-  return base32(hash('sha256', text, 'buffer').subarray(0, 10));
+  let h = hashes.get(text);
+  if (h === undefined) {
+    // 16 base32 characters are the first 80 bits: encode only the first 10 bytes (a full sync hashes every chain name).
+    h = base32(hash('sha256', text, 'buffer').subarray(0, 10));
+    if (hashes.size >= MAX_REMEMBERED_HASHES) hashes.clear();
+    hashes.set(text, h);
+  }
+  return h;
 }
 
 /** "namespace/name" or "namespace/name:port", kube-proxy's ServicePortName. */

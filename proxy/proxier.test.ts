@@ -45,7 +45,7 @@ interface Harness {
   flushed: string[][];
 }
 
-async function harness(t: { teardown(fn: () => unknown): void }, eps: string[] = ['10.244.1.2']): Promise<Harness> {
+async function harness(t: { teardown(fn: () => unknown): void }, eps: string[] = ['10.244.1.2'], fullSyncPeriodMs?: number): Promise<Harness> {
   const clock = new FakeClock();
   const iptables = new FakeIptables();
   const services = new FakeApi<Service>();
@@ -66,6 +66,7 @@ async function harness(t: { teardown(fn: () => unknown): void }, eps: string[] =
     registry,
     minSyncPeriodMs: 1000,
     syncPeriodMs: 30_000,
+    ...(fullSyncPeriodMs !== undefined ? { fullSyncPeriodMs } : {}),
     log: () => undefined,
   });
   t.teardown(() => proxy.stop());
@@ -132,6 +133,21 @@ test('the periodic resync reads iptables, rewrites nothing when nothing changed,
   await h.clock.advance(30_000);
   t.is(h.iptables.restores.length, restores + 1);
   t.is(h.iptables.chain('nat', svcChain)?.length, 1, 'repaired');
+});
+
+test('with a full sync period of an hour (a hollow node), the periodic syncs between are partial: iptables neither read nor rewritten', async (t) => {
+  const h = await harness(t, ['10.244.1.2'], 3_600_000);
+  const saves = h.iptables.saves;
+  const restores = h.iptables.restores.length;
+  for (let i = 0; i < 10; i++) await h.clock.advance(30_000);
+  t.is(h.iptables.saves, saves, 'no iptables-save before the full sync period');
+  t.is(h.iptables.restores.length, restores, 'nothing changed: nothing written');
+  h.endpoints.upsert(webEndpoints(['10.244.1.3']));
+  await h.clock.advance(1000);
+  t.is(h.iptables.saves, saves, 'a change is a partial sync');
+  t.is(h.iptables.restores.length, restores + 1);
+  await h.clock.advance(3_600_000);
+  t.is(h.iptables.saves, saves + 1, 'the full sync, once the hour has passed');
 });
 
 test('a failing restore is counted and retried with back-off; /healthz goes stale after two sync periods without success', async (t) => {

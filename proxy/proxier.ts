@@ -8,8 +8,8 @@
 // pieces of unchanged service ports) and applies it with one
 // iptables-restore --noflush. As kube-proxy's (KEP-3453), a sync is partial
 // (only the chains that differ from the last successful write, iptables
-// left unread) except the first, the one after a failure and one per sync
-// period: those read iptables (iptables-save), write every chain, remove
+// left unread) except the first, the one after a failure and one per full
+// sync period (fullSyncPeriodMs, by default the sync period): those read iptables (iptables-save), write every chain, remove
 // stale chains (of a previous run too) and repair what someone else changed. Stopping leaves
 // the rules in place, as kube-proxy does, so traffic flows while the proxy
 // restarts; `tsk proxy --cleanup` removes them.
@@ -62,11 +62,23 @@ export interface ProxyOptions {
   readonly minSyncPeriodMs?: number;
   /** Periodic full resync (kube-proxy's --iptables-sync-period); default 30 s. */
   readonly syncPeriodMs?: number;
+  /**
+   * How often the periodic sync is a full one (reads iptables, rewrites every
+   * chain); the others are partial. Default: every sync period. kube-proxy's
+   * FullSyncPeriod is an hour; a hollow node's proxy, whose iptables hold
+   * nothing anyone could change, takes that.
+   */
+  readonly fullSyncPeriodMs?: number;
   readonly masqueradeBit?: number;
   readonly clock?: Clock;
   /** Where the metrics go; default a new Registry. */
   readonly registry?: Registry;
   readonly log?: (line: string) => void;
+  /**
+   * Runs each sync (default: at once). Proxies sharing a process (the hollow
+   * nodes') pass one that makes their syncs take turns with the event loop.
+   */
+  readonly runSync?: (sync: () => Promise<void>) => Promise<void>;
   /** Whether stop() also stops the informer factory; default true. */
   readonly stopInformers?: boolean;
 }
@@ -153,6 +165,7 @@ class Proxier {
   private readonly endpoints: Informer<Endpoints>;
   private readonly portCache = new ServicePortCache();
   private readonly syncPeriodMs: number;
+  private readonly fullSyncPeriodMs: number;
   /** When the last full sync started (ms, clock time). */
   private lastFullSync = -Infinity;
   /** Endpoints keys -> trigger times (ms) of changes not yet programmed. */
@@ -183,7 +196,9 @@ class Proxier {
     this.conntrack = opts.conntrack ?? new ExecConntrack();
     this.metrics = newProxyMetrics(opts.registry);
     this.syncPeriodMs = opts.syncPeriodMs ?? 30_000;
-    this.runner = new SyncRunner(() => this.sync(), {
+    this.fullSyncPeriodMs = opts.fullSyncPeriodMs ?? this.syncPeriodMs;
+    const runSync = opts.runSync;
+    this.runner = new SyncRunner(runSync ? () => runSync(() => this.sync()) : () => this.sync(), {
       minIntervalMs: opts.minSyncPeriodMs ?? 1000,
       maxIntervalMs: this.syncPeriodMs,
       clock: this.clock,
@@ -246,7 +261,7 @@ class Proxier {
     const start = this.clock.now();
     const triggers = new Map(this.pendingTriggers);
     const ports = this.portCache.build(this.services.store.list(), (key) => this.endpoints.store.get(key));
-    const full = !this.backend.synced || start - this.lastFullSync >= this.syncPeriodMs;
+    const full = !this.backend.synced || start - this.lastFullSync >= this.fullSyncPeriodMs;
     try {
       await this.backend.sync(ports, full);
     } catch (err) {

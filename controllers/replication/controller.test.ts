@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ConflictError, NotFoundError } from '../../api/errors';
+import { ApiError, ConflictError, NotFoundError } from '../../api/errors';
 import type { Pod, ReplicationController } from '../../api/gen/tsk/v1/core';
 import type { OwnerReference } from '../../api/gen/tsk/v1/meta';
 import { FakeClock, NAMESPACE_INDEX, Store, WorkQueue, namespaceIndexFunc, objectKey, type EventRecorder } from '../../client';
@@ -120,7 +120,7 @@ class Events implements EventRecorder {
   }
 }
 
-function setup(theRc: ReplicationController, pods: Pod[] = []) {
+function setup(theRc: ReplicationController, pods: Pod[] = [], podsRevision?: () => string) {
   const clock = new FakeClock(Date.parse('2026-01-01T01:00:00Z'));
   const rcs = new Store<ReplicationController>({ [NAMESPACE_INDEX]: namespaceIndexFunc });
   const podStore = new Store<Pod>({ [NAMESPACE_INDEX]: namespaceIndexFunc, [CONTROLLER_UID_INDEX]: controllerUidIndexFunc });
@@ -129,7 +129,16 @@ function setup(theRc: ReplicationController, pods: Pod[] = []) {
   const control = new FakeControl(podStore, rcs);
   const events = new Events();
   const queue = new WorkQueue<string>({ clock });
-  const m = new ReplicationManager({ rcs, pods: podStore, podControl: control, recorder: events, clock, queue, log: () => undefined });
+  const m = new ReplicationManager({
+    rcs,
+    pods: podStore,
+    podControl: control,
+    recorder: events,
+    clock,
+    queue,
+    log: () => undefined,
+    ...(podsRevision ? { podsRevision } : {}),
+  });
   return { clock, rcs, pods: podStore, control, events, queue, m, key: 'default/web' };
 }
 
@@ -175,6 +184,98 @@ test('a failed create stops the batches, lowers expectations for what was not cr
   t.is(status?.conditions?.[0]?.type, 'ReplicaFailure');
   t.is(status?.conditions?.[0]?.reason, 'FailedCreate');
   t.is(status?.observedGeneration, 2);
+});
+
+/**
+ * The API server stores every create, but the calls numbered in `timeouts`
+ * answer DEADLINE_EXCEEDED (a loaded server); the informer delivers what
+ * was created only when the test says so (it lags).
+ */
+function laggingSetup(replicas: number, timeouts: number[]) {
+  const server: Pod[] = [];
+  let delivered = 0;
+  /** The informer's revision: that of the last pod it delivered, or as the test sets it. */
+  let informerRevision = '0';
+  const s = setup(rc(replicas), [], () => informerRevision);
+  let n = 0;
+  s.control.createPod = async (p) => {
+    const i = ++n;
+    await Promise.resolve();
+    const made: Pod = { ...p, metadata: { ...p.metadata, name: `web-${i}`, uid: `new-${i}`, resourceVersion: String(++seq) } };
+    server.push(made);
+    if (timeouts.includes(i)) throw new ApiError('Timeout', 'the API server at 127.0.0.1:6443 did not answer in time (Deadline exceeded)');
+    return made;
+  };
+  /** The informer catches up by `count` pods (all when undefined). */
+  const deliver = (count = server.length - delivered): void => {
+    for (const p of server.slice(delivered, delivered + count)) {
+      s.pods.upsert(p);
+      informerRevision = p.metadata?.resourceVersion ?? informerRevision;
+      s.m.onPodAdd(p);
+    }
+    delivered = Math.min(server.length, delivered + count);
+  };
+  /** A bookmark: the informer reaches `rv` without an event for these pods (one was lost). */
+  const bookmark = (rv: number): void => void (informerRevision = String(rv));
+  return { ...s, server, deliver, bookmark };
+}
+
+test('a create that timed out but succeeded is still expected: a lagging informer causes no second pod', async (t) => {
+  const s = laggingSetup(3, [2]);
+  // Batches 1 and 2: the second call times out (the pod exists all the same), the third is still made.
+  await t.throwsAsync(() => s.m.sync(s.key), { message: /did not answer in time/ });
+  t.is(s.server.length, 3);
+  t.deepEqual(s.m.expectations.pending(s.key), { adds: 3, deletes: 0 }, 'the timed-out create may have happened');
+  // The informer has seen two of the three pods when the retry runs.
+  s.deliver(2);
+  await s.m.sync(s.key);
+  t.is(s.server.length, 3, 'no pod is created while the timed-out one may still appear');
+  s.deliver();
+  await s.m.sync(s.key);
+  t.is(s.server.length, 3);
+  t.true(s.m.expectations.satisfied(s.key));
+  t.is(s.control.statuses.at(-1)?.status?.replicas, 3);
+});
+
+test('a lagging informer and a server that times out: the RC never holds more pods than wanted', async (t) => {
+  // 30 replicas, a timeout in every batch but the first, and an informer that
+  // delivers 2 pods between two syncs: the bench's fill in miniature.
+  const s = laggingSetup(30, [2, 5, 9, 16, 20, 31, 40]);
+  for (let round = 0; round < 100 && s.pods.size < 30; round++) {
+    await s.m.sync(s.key).catch(() => undefined);
+    t.true(s.server.length <= 30, `round ${round}: ${s.server.length} pods for 30 wanted`);
+    s.deliver(2);
+  }
+  s.deliver();
+  await s.m.sync(s.key);
+  t.is(s.server.length, 30);
+  t.is(s.pods.size, 30);
+});
+
+test('expectations expire only once the informer has passed the last pod created: minutes of lag make no second round', async (t) => {
+  const s = laggingSetup(3, []);
+  await s.m.sync(s.key);
+  t.is(s.server.length, 3);
+  s.deliver(1);
+  // The informer is still minutes behind when the expectations' 5 minutes are up.
+  await s.clock.advance(EXPECTATIONS_TIMEOUT_MS + 1);
+  await s.m.sync(s.key);
+  t.is(s.server.length, 3, 'its events are late, not lost: nothing created');
+  s.deliver();
+  await s.m.sync(s.key);
+  t.is(s.server.length, 3);
+  t.true(s.m.expectations.satisfied(s.key));
+});
+
+test('a pod the informer never shows though it is past its revision is replaced once the expectations expire, as before', async (t) => {
+  const s = laggingSetup(3, []);
+  await s.m.sync(s.key);
+  s.deliver(2);
+  const last = Number(s.server.at(-1)?.metadata?.resourceVersion);
+  s.bookmark(last + 1);
+  await s.clock.advance(EXPECTATIONS_TIMEOUT_MS + 1);
+  await s.m.sync(s.key);
+  t.is(s.server.length, 4, 'the missing pod is replaced after the timeout');
 });
 
 test('at most 500 pods are created per sync (burst replicas)', async (t) => {

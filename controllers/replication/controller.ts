@@ -28,6 +28,8 @@ export const BURST_REPLICAS = 500;
 /** Kubernetes' SlowStartInitialBatchSize. */
 export const SLOW_START_INITIAL_BATCH = 1;
 export const COMPONENT = 'replication-controller';
+/** How often an RC whose expectations expired looks again while the pod informer catches up with its creates. */
+export const LAGGING_RECHECK_MS = 10_000;
 
 export interface ReplicationDeps {
   readonly rcs: Lister<ReplicationController>;
@@ -39,11 +41,21 @@ export interface ReplicationDeps {
   readonly queue: WorkQueue<string>;
   readonly log: (line: string) => void;
   readonly burstReplicas?: number;
+  /** The revision the pod informer has reached (its lastSyncResourceVersion); unset: expectations expire on time alone. */
+  readonly podsRevision?: () => string;
 }
 
 /** The API server refused a create because the namespace is going away (Kubernetes ignores these). */
 function namespaceTerminating(err: unknown): boolean {
   return err instanceof ApiError && err.reason === 'Forbidden' && /is being terminated/.test(err.message);
+}
+
+/**
+ * A write that timed out (the client's deadline, or the server's 504): it
+ * may still have been applied (Kubernetes' apierrors.IsTimeout).
+ */
+function outcomeUnknown(err: unknown): boolean {
+  return err instanceof ApiError && err.reason === 'Timeout';
 }
 
 /** A pod for the RC from its template, named "<rc>-<random>" by the API server. */
@@ -186,9 +198,14 @@ export class ReplicationManager implements Controller {
       this.deps.log(`replicationcontroller ${key}: empty selector, skipped`);
       return;
     }
-    const needsSync = this.expectations.satisfied(key);
-    // Events normally meet the expectations first; if they never come, look again when they expire.
-    if (!needsSync) this.deps.queue.addAfter(key, this.expectations.expiresInMs(key));
+    const informerRevision = this.deps.podsRevision?.();
+    const needsSync = this.expectations.satisfied(key, informerRevision);
+    // Events normally meet the expectations first; if they never come, look again when they expire,
+    // or, while the informer is still short of our creates, every LAGGING_RECHECK_MS.
+    if (!needsSync) {
+      const lagging = this.expectations.lagging(key, informerRevision);
+      this.deps.queue.addAfter(key, lagging ? Math.max(LAGGING_RECHECK_MS, this.expectations.expiresInMs(key)) : this.expectations.expiresInMs(key));
+    }
     const { namespace } = splitKey(key);
     // Its own pods and the namespace's orphans: those claimPods can take or release.
     const candidates = [
@@ -227,18 +244,26 @@ export class ReplicationManager implements Controller {
     const ref = referenceTo(RC_KIND, rc);
     // Expect before creating: the informer may see a pod before create() returns.
     this.expectations.expectCreations(key, count);
+    /** Creates that timed out: the pod may exist all the same. */
+    let unknown = 0;
     const result = await slowStartBatch(count, SLOW_START_INITIAL_BATCH, async () => {
       try {
         const pod = await this.deps.podControl.createPod(podFromTemplate(rc));
+        this.expectations.created(key, pod.metadata?.resourceVersion);
         this.deps.recorder.event(ref, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata?.name ?? ''}`);
       } catch (err) {
         if (namespaceTerminating(err)) return;
+        if (outcomeUnknown(err)) unknown++;
         this.deps.recorder.event(ref, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(err)}`);
         throw err;
       }
     });
     // Creates that failed or were never tried will not be seen by the informer.
-    for (let i = result.successes; i < count; i++) this.expectations.creationObserved(key);
+    // A timed-out one keeps its expectation, as Kubernetes' DaemonSet and Job
+    // controllers do: lowering it let the next sync, its pod not yet in the
+    // cache, create a second pod for one wanted (the over-creation of a
+    // loaded server). The expectation's timeout covers a create that did fail.
+    for (let i = result.successes + unknown; i < count; i++) this.expectations.creationObserved(key);
     if (result.error !== undefined) throw result.error;
   }
 
@@ -314,6 +339,7 @@ export const newReplicationController: ControllerFactory = (ctx) => {
     clock: ctx.clock,
     queue: newControllerQueue(ctx, 'replicationmanager'),
     log: ctx.log,
+    podsRevision: () => podInformer.lastSyncResourceVersion,
   });
   rcInformer.addEventHandler({
     onAdd: (rc) => manager.onRcAdd(rc),
