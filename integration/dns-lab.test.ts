@@ -19,6 +19,7 @@ import { Clientset } from '../client/clientset';
 import { resolveClient } from '../client/config';
 import { freePort } from '../util/free-port';
 import { busyboxImage, dockerSaveArchive } from '../kubelet/runtime/image/builder';
+import { planLab } from '../lab/topology';
 import { killProcess } from './support/netns';
 import { UPSTREAM_ADDRESS, UPSTREAM_NAME } from './support/fake-dns-upstream';
 
@@ -210,8 +211,28 @@ test('cluster DNS on a 2-node lab: names, headless, SRV, other namespaces, Exter
   t.log(`headless answer changed ${lag} ms after the Endpoints`);
   t.true(lag <= 1000, `the headless answer changed ${lag} ms after the Endpoints did`);
 
-  // The cluster DNS's metrics are on the agent's proxy metrics port.
-  const metrics = await exec('nsenter', [`--net=${node1}`, 'busybox', 'wget', '-qO-', 'http://127.0.0.1:10256/metrics'], { timeout: 10_000 });
+  // The cluster DNS's metrics are on the agent's proxy metrics port, which the lab binds on the node's address as on a VM:
+  // HTTPS there, for a client certificate of the cluster CA (the server's admin's).
+  const plan = planLab({ name, nodes: 2, dataDir: dir, network: '172.30.0.0/24' });
+  const tls = join(plan.serverDataDir, 'tls');
+  const metrics = await exec(
+    'nsenter',
+    [
+      `--net=${node1}`,
+      'curl',
+      '-sSf',
+      '--max-time',
+      '10',
+      '--cacert',
+      join(tls, 'ca.crt'),
+      '--cert',
+      join(tls, 'admin.crt'),
+      '--key',
+      join(tls, 'admin.key'),
+      `https://${plan.nodes[0]?.ip ?? ''}:10256/metrics`,
+    ],
+    { timeout: 15_000 },
+  );
   t.regex(metrics.stdout, /coredns_dns_requests_total\{type="A",proto="udp"\} \d+/);
   t.regex(metrics.stdout, /coredns_forward_requests_total\{to="172\.30\.0\.1:53"\} \d+/);
 
