@@ -3,6 +3,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const TSK = join(__dirname, '..', 'cmd', 'tsk.js');
@@ -60,4 +62,28 @@ export function rssMb(pid: number | undefined): number {
   } catch {
     return NaN;
   }
+}
+
+/** What one benchmark run owns: a temporary directory, its children, a signal for its loops. */
+export interface BenchScope {
+  readonly dir: string;
+  readonly children: ChildProcess[];
+  readonly abort: AbortController;
+  /** Aborts the loops, stops the children (last started first) and removes the directory. */
+  cleanup(): Promise<void>;
+}
+
+/** A run's scope, cleaned up also when the bench is interrupted (SIGINT, SIGTERM). */
+export async function benchScope(prefix: string): Promise<BenchScope> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const children: ChildProcess[] = [];
+  const abort = new AbortController();
+  const cleanup = async (): Promise<void> => {
+    abort.abort();
+    for (const c of children.reverse()) await stopChild(c, 20_000);
+    await rm(dir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
+  return { dir, children, abort, cleanup };
 }

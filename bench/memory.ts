@@ -18,8 +18,7 @@
 // Output: a table, then as the LAST line one JSON object with every figure.
 
 import { statSync } from 'node:fs';
-import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
@@ -27,7 +26,7 @@ import type { Pod, PodStatus, ReplicationController } from '../api/gen/tsk/v1/co
 import { Clientset, resolveClient } from '../client';
 import { errorMessage } from '../util/errors';
 import { freePort } from '../util/free-port';
-import { rssMb, startChild, stopChild } from './child';
+import { benchScope, rssMb, startChild } from './child';
 import { runPool } from './pool';
 import { parseSamples, sampleValue } from './prom-text';
 
@@ -327,16 +326,7 @@ const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(d
 
 async function main(): Promise<void> {
   const s = parseSizes(process.argv.slice(2));
-  const dir = await mkdtemp(join(tmpdir(), 'tsk-bench-memory-'));
-  const children: ChildProcess[] = [];
-  const abort = new AbortController();
-  const cleanup = async (): Promise<void> => {
-    abort.abort();
-    for (const c of children.reverse()) await stopChild(c, 20_000);
-    await rm(dir, { recursive: true, force: true });
-  };
-  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
-  process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
+  const { dir, children, abort, cleanup } = await benchScope('tsk-bench-memory-');
   try {
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
     progress(`tsk server, ${s.nodes} Nodes, ${s.pods} pods`);

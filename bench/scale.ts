@@ -19,10 +19,7 @@
 // DIR/server.log and DIR/hollow-nodes.log, kept after the run).
 // Output: a table, then as the LAST line one JSON object with every figure.
 
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AlreadyExistsError, ApiError, UnavailableError } from '../api/errors';
@@ -30,7 +27,7 @@ import type { Pod } from '../api/gen/tsk/v1/core';
 import { Clientset, resolveClient } from '../client';
 import { freePort } from '../util/free-port';
 import { errorMessage } from '../util/errors';
-import { rssMb, startChild, stopChild } from './child';
+import { benchScope, rssMb, startChild } from './child';
 import { runPool } from './pool';
 import { cpuSeconds } from './proc-cpu';
 import { bucketDelta, counterDeltaBy, histogramQuantile, histogramsBy, parseSamples, sampleValue, type Buckets } from './prom-text';
@@ -241,17 +238,7 @@ const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(d
 
 async function main(): Promise<void> {
   const s = parseSizes(process.argv.slice(2));
-  const dir = await mkdtemp(join(tmpdir(), 'tsk-bench-scale-'));
-  const children: ChildProcess[] = [];
-  const abort = new AbortController();
-  const cleanup = async (): Promise<void> => {
-    abort.abort();
-    for (const c of children.reverse()) await stopChild(c, 20_000);
-    await rm(dir, { recursive: true, force: true });
-  };
-  // Children and the temporary directory go also when the bench is interrupted.
-  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
-  process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
+  const { dir, children, abort, cleanup } = await benchScope('tsk-bench-scale-');
   try {
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
     progress(`tsk server, ${s.nodes} hollow nodes${s.proxies ? '' : ' without proxies'}, ${s.pods} pods, ${s.services} Services`);
