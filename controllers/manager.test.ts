@@ -151,3 +151,21 @@ test('the metered queue reports adds, depth, retries and durations by queue name
   q.shutDown();
   t.is(await line('workqueue_depth'), 'workqueue_depth{name="replicationmanager"} 0');
 });
+
+test('queues of one name across terms share the depth gauge without driving it negative', async (t) => {
+  const registry = new Registry();
+  const clock = new FakeClock();
+  const depth = async (): Promise<string | undefined> =>
+    (await registry.metrics()).split('\n').find((l) => l.startsWith('workqueue_depth{name="nodelifecycle"}'));
+  const oldTerm = newControllerQueue({ registry, clock }, 'nodelifecycle');
+  oldTerm.add('n1');
+  const newTerm = newControllerQueue({ registry, clock }, 'nodelifecycle'); // the next term starts first
+  newTerm.add('n1');
+  newTerm.add('n2');
+  t.is(await depth(), 'workqueue_depth{name="nodelifecycle"} 3');
+  oldTerm.shutDown(); // takes back only its own item
+  t.is(await depth(), 'workqueue_depth{name="nodelifecycle"} 2');
+  await newTerm.get();
+  await newTerm.get();
+  t.is(await depth(), 'workqueue_depth{name="nodelifecycle"} 0');
+});

@@ -61,6 +61,14 @@ export class MeteredWorkQueue<K = string> extends WorkQueue<K> {
   /** Keys being processed, with when they were handed out. */
   private readonly workingSince = new Map<K, number>();
   private readonly clockRef: Clock;
+  /**
+   * This queue's share of the gauge. Queues of one name share a series (a
+   * new controller-manager term makes a new queue while the old one may
+   * still be shutting down), so each moves the gauge by its own count and
+   * takes only that back when it shuts down: setting the series to 0 would
+   * wipe the other queue's items and later drive the gauge negative.
+   */
+  private depthCount = 0;
 
   constructor(
     readonly name: string,
@@ -70,7 +78,7 @@ export class MeteredWorkQueue<K = string> extends WorkQueue<K> {
     super({ clock, rateLimiter: defaultControllerRateLimiter<K>(clock) });
     this.clockRef = clock;
     this.metrics = metricsOf(registry);
-    this.metrics.depth.set({ name }, 0);
+    this.metrics.depth.inc({ name }, 0);
     this.metrics.adds.inc({ name }, 0);
     this.metrics.retries.inc({ name }, 0);
   }
@@ -80,7 +88,7 @@ export class MeteredWorkQueue<K = string> extends WorkQueue<K> {
       this.waitingSince.set(key, this.clockRef.now());
       this.metrics.adds.inc({ name: this.name });
       // A key re-added while being processed waits for done(), as in the queue.
-      if (!this.workingSince.has(key)) this.metrics.depth.inc({ name: this.name });
+      if (!this.workingSince.has(key)) this.moveDepth(1);
     }
     super.add(key);
   }
@@ -96,7 +104,7 @@ export class MeteredWorkQueue<K = string> extends WorkQueue<K> {
     const now = this.clockRef.now();
     const since = this.waitingSince.get(item.key);
     this.waitingSince.delete(item.key);
-    if (!this.isShuttingDown) this.metrics.depth.dec({ name: this.name });
+    if (!this.isShuttingDown) this.moveDepth(-1);
     if (since !== undefined) this.metrics.queueDuration.observe({ name: this.name }, (now - since) / 1000);
     this.workingSince.set(item.key, now);
     return item;
@@ -107,13 +115,20 @@ export class MeteredWorkQueue<K = string> extends WorkQueue<K> {
     this.workingSince.delete(key);
     if (since !== undefined) this.metrics.workDuration.observe({ name: this.name }, (this.clockRef.now() - since) / 1000);
     // A key added during processing goes back into the queue now.
-    if (this.waitingSince.has(key) && !this.isShuttingDown) this.metrics.depth.inc({ name: this.name });
+    if (this.waitingSince.has(key) && !this.isShuttingDown) this.moveDepth(1);
     super.done(key);
   }
 
   override shutDown(): void {
     super.shutDown();
-    this.metrics.depth.set({ name: this.name }, 0);
+    this.moveDepth(-this.depthCount);
+  }
+
+  private moveDepth(by: number): void {
+    if (by === 0) return;
+    this.depthCount += by;
+    if (by > 0) this.metrics.depth.inc({ name: this.name }, by);
+    else this.metrics.depth.dec({ name: this.name }, -by);
   }
 }
 
