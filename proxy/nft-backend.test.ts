@@ -76,3 +76,22 @@ test('iptables backend: the first full sync removes the nftables mode first, onc
   t.deepEqual(order, ['remove other (restores so far: 0)']);
   t.deepEqual(backend.ruleCounts(), { filter: 3, nat: 5 }, 'filter: REJECT and two forward rules; nat: the fixed four and the NodePorts jump');
 });
+
+test('nftables backend: a restarted helper (a new generation) makes the next sync full', async (t) => {
+  const nft = new (class extends RecordingNftables {
+    generation = 1;
+  })();
+  const backend = new NftablesBackend(nft, { nodeIPs: [] });
+  await backend.sync(
+    buildServicePorts([service('a', '10.96.0.1')], () => undefined),
+    true,
+  );
+  t.true(backend.synced);
+  nft.generation = 2;
+  t.false(backend.synced, 'what the kernel holds is unknown: the proxier makes the next sync full');
+  await backend.sync(
+    buildServicePorts([service('a', '10.96.0.1')], () => undefined),
+    true,
+  );
+  t.true(backend.synced);
+});

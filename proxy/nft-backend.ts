@@ -27,6 +27,8 @@ export class NftablesBackend implements ProxyBackend {
   private last: NftRuleSet | undefined;
   /** The map elements of `last`, with how many pieces hold each. */
   private counts = new ElementCounts();
+  /** The helper's generation when `last` was written: a restarted helper makes the next sync full. */
+  private generation: number | undefined;
 
   /** `removeOther`: called before the first full sync, to remove the iptables mode's rules. */
   constructor(
@@ -39,7 +41,7 @@ export class NftablesBackend implements ProxyBackend {
   }
 
   get synced(): boolean {
-    return this.last !== undefined;
+    return this.last !== undefined && this.generation === this.nft.generation;
   }
 
   reset(): void {
@@ -72,6 +74,7 @@ export class NftablesBackend implements ProxyBackend {
       if (input !== '') await this.nft.run(input);
     }
     this.last = rules;
+    this.generation = this.nft.generation;
     return { input };
   }
 }

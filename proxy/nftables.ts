@@ -20,6 +20,14 @@ export interface Nftables {
   run(input: string): Promise<void>;
   /** `nft -t list chains ip; list sets ip`: every IPv4 table's chains and sets, set contents left out. */
   list(): Promise<string>;
+  /**
+   * Changes when the process applying the transactions was restarted (the
+   * long-lived helper, nft-helper.ts): a write may have died with the old
+   * one, so the next sync must be full. Absent: one process per call.
+   */
+  readonly generation?: number;
+  /** Stops what runs in the background (the helper). */
+  close?(): Promise<void>;
 }
 
 export interface ExecNftablesOptions {

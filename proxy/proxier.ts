@@ -25,6 +25,7 @@ import { ExecIptables, type Iptables } from './iptables';
 import { IptablesBackend } from './iptables-backend';
 import { newProxyMetrics, type ProxyMetrics } from './metrics';
 import { NftablesBackend } from './nft-backend';
+import { defaultNftables } from './nft-helper';
 import { ExecNftables, type Nftables } from './nftables';
 import { ServicePortCache, type ServicePortState } from './service-ports';
 import { SyncRunner } from './sync-runner';
@@ -131,15 +132,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   return new Proxier(opts, nodeIPs, log).start();
 }
 
-/** The backend of the chosen mode, over the real kernel unless one is injected. */
-function newBackend(opts: ProxyOptions, nodeIPs: readonly string[], log: (line: string) => void): ProxyBackend {
+/** The backend of the chosen mode, over the real kernel unless one is injected (`nftables`: the proxier's own, when not). */
+function newBackend(opts: ProxyOptions, nodeIPs: readonly string[], log: (line: string) => void, ownNftables: Nftables | undefined): ProxyBackend {
   const options = {
     nodeIPs,
     ...(opts.clusterCIDR ? { clusterCIDR: opts.clusterCIDR } : {}),
     ...(opts.masqueradeBit !== undefined ? { masqueradeBit: opts.masqueradeBit } : {}),
   };
   const iptables = opts.iptables ?? new ExecIptables();
-  const nftables = opts.nftables ?? new ExecNftables();
+  const nftables = opts.nftables ?? ownNftables ?? new ExecNftables();
   const cleanOther = opts.cleanupOtherMode ?? (opts.iptables === undefined && opts.nftables === undefined);
   // The other mode's leftovers: a failure to remove them is reported, never fatal (its tool may be missing).
   const removing = (what: string, remove: () => Promise<unknown>) => async (): Promise<void> => {
@@ -159,6 +160,8 @@ function newBackend(opts: ProxyOptions, nodeIPs: readonly string[], log: (line: 
 class Proxier {
   private readonly clock: Clock;
   private readonly backend: ProxyBackend;
+  /** The nftables helper this proxier started (nftables mode, none injected); closed on stop. */
+  private readonly ownNftables: Nftables | undefined;
   private readonly metrics: ProxyMetrics;
   private readonly runner: SyncRunner;
   private readonly services: Informer<Service>;
@@ -192,7 +195,8 @@ class Proxier {
     this.firstSync.catch(() => undefined);
     this.clock = opts.clock ?? realClock;
     this.startedAt = this.clock.now();
-    this.backend = newBackend(opts, nodeIPs, log);
+    this.ownNftables = opts.mode === 'nftables' && !opts.nftables ? defaultNftables(log) : undefined;
+    this.backend = newBackend(opts, nodeIPs, log, this.ownNftables);
     this.conntrack = opts.conntrack ?? new ExecConntrack();
     this.metrics = newProxyMetrics(opts.registry);
     this.syncPeriodMs = opts.syncPeriodMs ?? 30_000;
@@ -323,6 +327,7 @@ class Proxier {
     return (this.stopping ??= (async () => {
       await this.runner.stop();
       if (this.opts.stopInformers !== false) await this.opts.informers.stop();
+      await this.ownNftables?.close?.();
       this.firstSyncFailed(new Error('the proxy stopped before its first sync'));
     })());
   }
