@@ -27,9 +27,12 @@ import { newProxyMetrics, type ProxyMetrics } from './metrics';
 import { NftablesBackend } from './nft-backend';
 import { defaultNftables } from './nft-helper';
 import { ExecNftables, type Nftables } from './nftables';
-import { ServicePortCache, type ServicePortState } from './service-ports';
+import { mergeChanges, ServicePortCache, type PortChanges, type ServicePortState } from './service-ports';
 import { SyncRunner } from './sync-runner';
 import { asError, errorMessage } from '../util/errors';
+
+/** More services changed than this in one sync: the service ports are rebuilt from every service (one sorted pass, not a sorted insert each). */
+const REBUILD_ALL_ABOVE = 1000;
 
 /** The annotation the endpoints controller sets to when the change of a service's pods happened. */
 export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
@@ -174,8 +177,10 @@ class Proxier {
   /** Endpoints keys -> trigger times (ms) of changes not yet programmed. */
   private readonly pendingTriggers = new Map<string, number>();
   private readonly startedAt: number;
-  /** The service ports of the last successful sync: what stale UDP flows are computed against. */
-  private lastPorts: readonly ServicePortState[] = [];
+  /** "ns/name" of the services whose Service or Endpoints changed since the last sync began. */
+  private dirty = new Set<string>();
+  /** The port changes of failed syncs since the last successful one. */
+  private unsynced: PortChanges | undefined;
   private conntrackMissing = false;
   private readonly conntrack: Conntrack;
   private lastUpdated: number | undefined;
@@ -214,14 +219,14 @@ class Proxier {
 
   start(): RunningProxy {
     this.services.addEventHandler({
-      onAdd: () => this.changed('service'),
-      onUpdate: (a, b) => a !== b && this.changed('service'),
-      onDelete: () => this.changed('service'),
+      onAdd: (s) => this.changed('service', s),
+      onUpdate: (a, b) => a !== b && this.changed('service', b),
+      onDelete: (s) => this.changed('service', s),
     });
     this.endpoints.addEventHandler({
       onAdd: (e) => this.endpointsChanged(undefined, e),
       onUpdate: (a, b) => a !== b && this.endpointsChanged(a, b),
-      onDelete: () => this.changed('endpoints'),
+      onDelete: (e) => this.changed('endpoints', e),
     });
     this.opts.informers.start();
     // The first sync waits for both caches: rules built from half a list would cut live services.
@@ -240,7 +245,9 @@ class Proxier {
     };
   }
 
-  private changed(what: 'service' | 'endpoints'): void {
+  /** A Service or Endpoints object changed: its service is rebuilt by the next sync (kube-proxy's change trackers). */
+  private changed(what: 'service' | 'endpoints', obj: Service | Endpoints): void {
+    this.dirty.add(`${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`);
     (what === 'service' ? this.metrics.serviceChanges : this.metrics.endpointChanges).inc();
     this.metrics.lastQueuedTimestamp.set(this.clock.now() / 1000);
     this.runner.run();
@@ -257,24 +264,30 @@ class Proxier {
     const key = `${eps.metadata?.namespace ?? ''}/${eps.metadata?.name ?? ''}`;
     const fresh = trigger !== old?.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION] && at >= this.startedAt;
     if (fresh && !this.pendingTriggers.has(key)) this.pendingTriggers.set(key, at);
-    this.changed('endpoints');
+    this.changed('endpoints', eps);
   }
 
   /** One sync, full or partial; throws (and the runner retries, with a full sync) when iptables fails. */
   private async sync(): Promise<void> {
     const start = this.clock.now();
     const triggers = new Map(this.pendingTriggers);
-    const ports = this.portCache.build(this.services.store.list(), (key) => this.endpoints.store.get(key));
     const full = !this.backend.synced || start - this.lastFullSync >= this.fullSyncPeriodMs;
+    let changes: PortChanges = { removed: [], added: [] };
     try {
-      await this.backend.sync(ports, full);
+      changes = this.portChanges();
+      let all: readonly ServicePortState[] | undefined;
+      await this.backend.sync({ all: () => (all ??= this.portCache.list()), changes }, full);
     } catch (err) {
+      // Whatever failed, the backend may have missed changes: only a full sync is valid next.
       this.metrics.restoreFailures.inc();
       this.backend.reset();
+      // What the UDP flows must follow is the change since the last successful sync: these too.
+      this.unsynced = mergeChanges(this.unsynced, changes);
       throw err;
     }
     if (full) this.lastFullSync = start;
-    await this.clearStaleUdpFlows(ports);
+    await this.clearStaleUdpFlows(mergeChanges(this.unsynced, changes));
+    this.unsynced = undefined;
     const end = this.clock.now();
     this.metrics.syncDuration.observe((end - start) / 1000);
     (full ? this.metrics.fullSyncDuration : this.metrics.partialSyncDuration).observe((end - start) / 1000);
@@ -286,17 +299,29 @@ class Proxier {
     }
     if (this.lastUpdated === undefined) {
       this.log(
-        `proxy: first sync done (${this.backend.mode} mode): ${ports.length} service port(s), NodePorts on ${this.nodeIPs.join(', ') || 'every local address'}`,
+        `proxy: first sync done (${this.backend.mode} mode): ${this.portCache.list().length} service port(s), NodePorts on ${this.nodeIPs.join(', ') || 'every local address'}`,
       );
     }
     this.lastUpdated = end;
     this.firstSyncDone();
   }
 
+  /**
+   * The service ports changed since the last sync: only the services whose
+   * objects changed are rebuilt (O(changed services)); the first sync, or a
+   * batch of changes to many services, rebuilds from every service.
+   */
+  private portChanges(): PortChanges {
+    const dirty = this.dirty;
+    this.dirty = new Set();
+    const get = (key: string): Endpoints | undefined => this.endpoints.store.get(key);
+    if (this.portCache.size === 0 || dirty.size > REBUILD_ALL_ABOVE) return this.portCache.rebuildAll(this.services.store.list(), get);
+    return this.portCache.apply(dirty, (key) => this.services.store.get(key), get);
+  }
+
   /** After the rules changed: deletes the UDP flows they made stale. Failures are reported, never fatal. */
-  private async clearStaleUdpFlows(ports: readonly ServicePortState[]): Promise<void> {
-    const filters = staleUdpFlowFilters(this.lastPorts, ports);
-    this.lastPorts = ports;
+  private async clearStaleUdpFlows(changes: PortChanges): Promise<void> {
+    const filters = staleUdpFlowFilters(changes.removed, changes.added);
     if (this.conntrackMissing) return;
     for (const filter of filters) {
       try {
