@@ -94,8 +94,8 @@ class TimedNftables implements Nftables {
     return this.real.list();
   }
 
-  async run(input: string): Promise<void> {
-    await this.real.run(input);
+  async run(input: string, meanwhile?: () => void): Promise<void> {
+    await this.real.run(input, meanwhile);
     this.clock.wrote(input);
   }
 }

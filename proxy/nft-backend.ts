@@ -72,10 +72,17 @@ export class NftablesBackend implements ProxyBackend {
         this.removeOther = undefined;
       }
       this.last = undefined;
-      const counts = countElements(rules.pieces.values());
-      input = renderNftFull(rules, this.fixed, parseNftList(await this.nft.list()), counts);
-      await this.nft.run(input);
-      this.counts = counts;
+      input = renderNftFull(rules, this.fixed, parseNftList(await this.nft.list()));
+      // The element counts (for the partial syncs after) are made while nft works on the input, not before.
+      let counts: ElementCounts | undefined;
+      await this.nft.run(input, () => {
+        try {
+          counts = countElements(rules.pieces.values());
+        } catch {
+          counts = undefined; // made again below; a throw here would be an uncaught one in a stream callback
+        }
+      });
+      this.counts = counts ?? countElements(rules.pieces.values());
     } else {
       // The counts are updated to the new rules first: on failure they are wrong, and reset() drops them.
       this.last = undefined;

@@ -60,7 +60,8 @@ class HelperProcess {
     this.child.on('exit', (code, signal) => this.end(`${file} exited (${signal ?? `status ${code}`})`));
   }
 
-  request(input: string, timeoutMs: number): Promise<Reply> {
+  /** `sent`: called once the whole input is in the helper's hands. */
+  request(input: string, timeoutMs: number, sent?: () => void): Promise<Reply> {
     if (this.exited) return Promise.reject(new Error(this.exited));
     const body = Buffer.from(input);
     const head = Buffer.alloc(4);
@@ -79,7 +80,7 @@ class HelperProcess {
         };
       this.pending.push({ resolve: done(resolve), reject: done(reject) });
       this.child.stdin?.write(head);
-      this.child.stdin?.write(body);
+      this.child.stdin?.write(body, (err) => err || sent?.());
     });
   }
 
@@ -177,10 +178,10 @@ export class HelperNftables implements Nftables {
     return this.started;
   }
 
-  async run(input: string): Promise<void> {
-    const reply = await this.request(input);
+  async run(input: string, meanwhile?: () => void): Promise<void> {
+    const reply = await this.request(input, meanwhile);
     if (reply && !reply.ok) throw new Error(`nft (${this.file}) failed: ${describeNftError(reply.error, input)}`);
-    if (!reply) await this.fallback?.run(input);
+    if (!reply) await this.fallback?.run(input, meanwhile);
   }
 
   async list(): Promise<string> {
@@ -199,21 +200,21 @@ export class HelperNftables implements Nftables {
   }
 
   /** One request through the helper, after the ones before it; undefined when the fallback must answer. */
-  private request(input: string): Promise<Reply | undefined> {
+  private request(input: string, sent?: () => void): Promise<Reply | undefined> {
     const next = this.queue.then(
-      () => this.send(input),
-      () => this.send(input),
+      () => this.send(input, sent),
+      () => this.send(input, sent),
     );
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async send(input: string): Promise<Reply | undefined> {
+  private async send(input: string, sent?: () => void): Promise<Reply | undefined> {
     if (this.closed) throw new Error('the nftables helper was closed');
     if (this.fallback) return undefined;
     const proc = await this.running();
     if (!proc) return undefined;
-    return proc.request(input, this.timeoutMs);
+    return proc.request(input, this.timeoutMs, sent);
   }
 
   /** The helper, started when none runs; undefined when it cannot start (then the fallback answers from now on). */

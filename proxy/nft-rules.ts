@@ -491,7 +491,7 @@ function elementKey(e: NftElement): string {
  * no longer want deleted. One transaction. `counts` (countElements of the
  * pieces; the caller keeps it for the next partial sync) gives the elements.
  */
-export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObjects, counts = countElements(rules.pieces.values())): string {
+export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObjects, counts?: ElementCounts): string {
   const lines = [`add table ${T} { comment "rules for the tsk service proxy" ; }`, `flush table ${T}`, fixed.trimEnd()];
   const chains = new Set<string>();
   const sets = new Set<string>();
@@ -505,12 +505,31 @@ export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObj
       chainLines(lines, name, r);
     }
   }
-  // The first piece's value wins for a key two services share (kube-proxy's order decides alike): countElements keeps it.
-  lines.push(...elementLines('add', elementsOf(counts)));
+  // The first piece's value wins for a key two services share (kube-proxy's order decides alike), as countElements keeps it.
+  lines.push(...elementLines('add', counts ? elementsOf(counts) : firstOfEachKey(rules.pieces.values())));
   // Stale: flushed above with the table, no element refers to them any more.
   for (const c of [...existing.chains].filter((c) => isServiceObject(c) && !chains.has(c)).sort()) lines.push(`delete chain ${T} ${c}`);
   for (const s of [...existing.sets].filter((s) => isServiceObject(s) && !sets.has(s)).sort()) lines.push(`delete set ${T} ${s}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The elements of `pieces`, the first piece's for a key several hold, in
+ * the order countElements' values come: what a full sync writes without
+ * counting (the count is made while nft works, nft-backend.ts).
+ */
+function* firstOfEachKey(pieces: Iterable<NftPiece>): Iterable<NftElement> {
+  const bySet = new Map<string, { seen: Set<string>; elements: NftElement[] }>();
+  for (const p of pieces) {
+    for (const e of p.elements) {
+      let set = bySet.get(e.set);
+      if (!set) bySet.set(e.set, (set = { seen: new Set(), elements: [] }));
+      if (set.seen.has(e.key)) continue;
+      set.seen.add(e.key);
+      set.elements.push(e);
+    }
+  }
+  for (const set of bySet.values()) yield* set.elements;
 }
 
 function* elementsOf(counts: ElementCounts): Iterable<NftElement> {

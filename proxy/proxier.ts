@@ -247,7 +247,8 @@ class Proxier {
 
   /** A Service or Endpoints object changed: its service is rebuilt by the next sync (kube-proxy's change trackers). */
   private changed(what: 'service' | 'endpoints', obj: Service | Endpoints): void {
-    this.dirty.add(`${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`);
+    // Before the first sync has filled the cache it rebuilds from every service: no key to keep (20,000 events at 10,000 services).
+    if (this.portCache.size > 0) this.dirty.add(`${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`);
     (what === 'service' ? this.metrics.serviceChanges : this.metrics.endpointChanges).inc();
     this.metrics.lastQueuedTimestamp.set(this.clock.now() / 1000);
     this.runner.run();
