@@ -496,17 +496,22 @@ export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObj
   const chains = new Set<string>();
   const sets = new Set<string>();
   for (const piece of rules.pieces.values()) {
-    for (const [name, timeout] of piece.sets) {
-      sets.add(name);
-      lines.push(setLine(name, timeout));
+    // Most pieces (shared pick) have neither: no iterator made for them.
+    if (piece.sets.size > 0) {
+      for (const [name, timeout] of piece.sets) {
+        sets.add(name);
+        lines.push(setLine(name, timeout));
+      }
     }
-    for (const [name, r] of piece.chains) {
-      chains.add(name);
-      chainLines(lines, name, r);
+    if (piece.chains.size > 0) {
+      for (const [name, r] of piece.chains) {
+        chains.add(name);
+        chainLines(lines, name, r);
+      }
     }
   }
   // The first piece's value wins for a key two services share (kube-proxy's order decides alike), as countElements keeps it.
-  lines.push(...elementLines('add', counts ? elementsOf(counts) : firstOfEachKey(rules.pieces.values())));
+  lines.push(...(counts ? elementLines('add', elementsOf(counts)) : firstElementLines(rules.pieces.values())));
   // Stale: flushed above with the table, no element refers to them any more.
   for (const c of [...existing.chains].filter((c) => isServiceObject(c) && !chains.has(c)).sort()) lines.push(`delete chain ${T} ${c}`);
   for (const s of [...existing.sets].filter((s) => isServiceObject(s) && !sets.has(s)).sort()) lines.push(`delete set ${T} ${s}`);
@@ -514,22 +519,24 @@ export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObj
 }
 
 /**
- * The elements of `pieces`, the first piece's for a key several hold, in
- * the order countElements' values come: what a full sync writes without
- * counting (the count is made while nft works, nft-backend.ts).
+ * The "add element" lines of `pieces`, the first piece's element for a key
+ * several hold, set by set and key by key in the order countElements keeps
+ * them (the same text): what a full sync writes without counting (the count
+ * is made while nft works, nft-backend.ts). One pass, no generator: 110,000
+ * elements at 10,000 services.
  */
-function* firstOfEachKey(pieces: Iterable<NftPiece>): Iterable<NftElement> {
-  const bySet = new Map<string, { seen: Set<string>; elements: NftElement[] }>();
+function firstElementLines(pieces: Iterable<NftPiece>): string[] {
+  const bySet = new Map<string, { seen: Set<string>; items: string[] }>();
   for (const p of pieces) {
     for (const e of p.elements) {
       let set = bySet.get(e.set);
-      if (!set) bySet.set(e.set, (set = { seen: new Set(), elements: [] }));
+      if (!set) bySet.set(e.set, (set = { seen: new Set(), items: [] }));
       if (set.seen.has(e.key)) continue;
       set.seen.add(e.key);
-      set.elements.push(e);
+      set.items.push(e.value === undefined ? e.key : e.key + ' : ' + e.value);
     }
   }
-  for (const set of bySet.values()) yield* set.elements;
+  return [...bySet].map(([set, { items }]) => `add element ${T} ${set} { ${items.join(', ')} }`);
 }
 
 function* elementsOf(counts: ElementCounts): Iterable<NftElement> {

@@ -82,19 +82,23 @@ function compareIPs(a: string, b: string): number {
  * protocol, as kube-proxy matches them.
  */
 export function readyEndpoints(endpoints: Endpoints | undefined, portName: string, protocol: Protocol): Endpoint[] {
-  const seen = new Map<string, Endpoint>();
+  // Each address parsed once, not once per comparison; duplicates (the same address and port twice) removed after sorting, where they are neighbours.
+  const keyed: { ep: Endpoint; n: number | undefined }[] = [];
   for (const subset of endpoints?.subsets ?? []) {
     const port = (subset.ports ?? []).find((p) => (p.name ?? '') === portName && protocolOf(p.protocol) === protocol);
     if (port?.port === undefined) continue;
     for (const addr of subset.addresses ?? []) {
       if (!addr.ip) continue;
-      seen.set(`${addr.ip}:${port.port}`, { ip: addr.ip, port: port.port });
+      keyed.push({ ep: { ip: addr.ip, port: port.port }, n: quadNumber(addr.ip) });
     }
   }
-  // Each address parsed once, not once per comparison.
-  const keyed = [...seen.values()].map((ep) => ({ ep, n: quadNumber(ep.ip) }));
-  keyed.sort((a, b) => (a.n !== undefined && b.n !== undefined ? a.n - b.n : compareIPs(a.ep.ip, b.ep.ip)) || a.ep.port - b.ep.port);
-  return keyed.map((k) => k.ep);
+  keyed.sort((a, b) => (a.n !== undefined && b.n !== undefined ? a.n - b.n : compareIPs(a.ep.ip, b.ep.ip)) || a.ep.port - b.ep.port || cmp(a.ep.ip, b.ep.ip));
+  const out: Endpoint[] = [];
+  for (const { ep } of keyed) {
+    const last = out[out.length - 1];
+    if (last === undefined || last.ip !== ep.ip || last.port !== ep.port) out.push(ep);
+  }
+  return out;
 }
 
 /**
