@@ -8,7 +8,10 @@
 // proxy/iptables.ts) into the same state. Prints one JSON line (WorkerResult).
 //
 // In nftables mode the same, with `nft -f` of the exact text as the floor
-// and the proxy's table deleted between runs.
+// and the proxy's table deleted between runs; beside it a second floor, the
+// same text through a long-lived nftables helper of the bench's own (the
+// proxy's tsk-nft, started once: no process start per write), so the
+// figures part the kernel and nft's work from the start of a process.
 //
 // Usage: node proxy-worker.js SERVICES ENDPOINTS REPEATS CHANGES [iptables|nftables]
 
@@ -16,7 +19,8 @@ import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { SharedInformerFactory } from '../client';
-import { ExecIptables, ExecNftables, nftCommand, startProxy, type Iptables, type Nftables, type ProxyMode } from '../proxy';
+import { existsSync } from 'node:fs';
+import { ExecIptables, ExecNftables, HelperNftables, nftCommand, nftHelperPath, startProxy, type Iptables, type Nftables, type ProxyMode } from '../proxy';
 import { BenchSource, benchEndpoints, benchService } from './proxy-source';
 
 export interface WorkerResult {
@@ -31,6 +35,9 @@ export interface WorkerResult {
   readonly one_change_ms: number[];
   /** ms, one per change: iptables-restore of that sync's text again, in the same state. */
   readonly one_change_floor_ms: number[];
+  /** nftables mode: the floors again through a long-lived helper (no process start); empty in iptables mode. */
+  readonly helper_floor_ms: number[];
+  readonly one_change_helper_floor_ms: number[];
   /** Lines of the full sync's iptables-restore input, and its rules (-A lines). */
   readonly restore_lines: number;
   readonly rules: number;
@@ -70,17 +77,25 @@ class TimedIptables implements Iptables {
   }
 }
 
-/** The real nft, telling the clock when each transaction ended. */
+/** The real nftables as the proxy drives it (its helper), telling the clock when each transaction ended. */
 class TimedNftables implements Nftables {
-  private readonly real = new ExecNftables();
+  private readonly real = new HelperNftables({ log: progress });
   constructor(private readonly clock: WriteClock) {}
+
+  get generation(): number {
+    return this.real.generation;
+  }
+
+  close(): Promise<void> {
+    return this.real.close();
+  }
 
   list(): Promise<string> {
     return this.real.list();
   }
 
-  async run(input: string): Promise<void> {
-    await this.real.run(input);
+  async run(input: string, meanwhile?: () => void): Promise<void> {
+    await this.real.run(input, meanwhile);
     this.clock.wrote(input);
   }
 }
@@ -126,6 +141,13 @@ async function timedRestore(mode: ProxyMode, input: string): Promise<number> {
   return performance.now() - t0;
 }
 
+/** The helper floor: the same text through a helper already running. */
+async function timedHelper(helper: HelperNftables, input: string): Promise<number> {
+  const t0 = performance.now();
+  await helper.run(input);
+  return performance.now() - t0;
+}
+
 function progress(msg: string): void {
   process.stderr.write(`bench:proxy: ${msg}\n`);
 }
@@ -139,67 +161,97 @@ async function measure(mode: ProxyMode, services: number, endpoints: number, rep
     restore_floor_ms: [] as number[],
     one_change_ms: [] as number[],
     one_change_floor_ms: [] as number[],
+    helper_floor_ms: [] as number[],
+    one_change_helper_floor_ms: [] as number[],
     restore_lines: 0,
     rules: 0,
     one_change_lines: [] as number[],
   };
-  for (let rep = 0; rep < repeats; rep++) {
-    resetTables();
-    const source = new BenchSource();
-    fill(source, services, endpoints);
-    const clock = new WriteClock();
-    const informers = new SharedInformerFactory(source.clientset());
-    const first = clock.next();
-    const t0 = performance.now();
-    const proxy = await startProxy({
-      clientset: source.clientset(),
-      informers,
-      nodeName: 'bench',
-      nodeIPs: ['10.250.0.1'],
-      clusterCIDR: '10.128.0.0/10',
-      mode,
-      iptables: new TimedIptables(clock),
-      nftables: new TimedNftables(clock),
-      // No rate limit: the figure is the sync itself, not the wait kube-proxy's --iptables-min-sync-period adds.
-      minSyncPeriodMs: 0,
-      // No periodic resync inside the measured window.
-      syncPeriodMs: 3_600_000,
-      registry: new Registry(),
-      log: (line) => progress(line),
-    });
-    try {
-      const full = await first;
-      result.full_sync_ms.push(full.at - t0);
-      result.restore_lines = countLines(full.input, '');
-      result.rules = countLines(full.input, mode === 'nftables' ? 'add rule ' : '-A ');
-      progress(`${mode}, ${services} services: full sync ${(full.at - t0).toFixed(0)} ms`);
-      // One endpoint added to one service at a time, spread over the services.
-      const counts = new Map<number, number>();
-      for (let c = 0; c < changes; c++) {
-        const svc = ((rep * changes + c) * 7919) % services;
-        const count = (counts.get(svc) ?? endpoints) + 1;
-        counts.set(svc, count);
-        // The proxy at rest when the change comes: the garbage of the set-up (and of the last change) collected first.
-        collectGarbage();
-        const next = clock.next();
-        const t1 = performance.now();
-        // The added pod's address is outside every other service's (numbers past services * endpoints).
-        source.endpoints.upsert(benchEndpoints(svc, svc * endpoints, endpoints, services * endpoints + c, count - endpoints));
-        const change = await next;
-        result.one_change_ms.push(change.at - t1);
-        result.one_change_lines.push(countLines(change.input, ''));
-        result.one_change_floor_ms.push(await timedRestore(mode, change.input));
-      }
-      await proxy.stop();
-      resetTables();
-      result.restore_floor_ms.push(await timedRestore(mode, full.input));
-    } finally {
-      await proxy.stop();
-    }
+  if (mode === 'nftables' && !existsSync(nftHelperPath())) throw new Error(`${nftHelperPath()} is missing: run scripts/build-native.sh`);
+  // The bench's own helper, for the second floor; started before anything is timed.
+  const helper = mode === 'nftables' ? new HelperNftables({ log: progress }) : undefined;
+  await helper?.list();
+  try {
+    for (let rep = 0; rep < repeats; rep++) await measureOnce(result, helper, mode, services, endpoints, rep, changes);
+  } finally {
+    await helper?.close();
   }
   resetTables();
   return result;
 }
+
+/** One repetition: a full sync into empty tables, then `changes` one-service changes, each beside its floors. */
+async function measureOnce(
+  result: Mutable<WorkerResult>,
+  helper: HelperNftables | undefined,
+  mode: ProxyMode,
+  services: number,
+  endpoints: number,
+  rep: number,
+  changes: number,
+): Promise<void> {
+  resetTables();
+  const source = new BenchSource();
+  fill(source, services, endpoints);
+  const clock = new WriteClock();
+  const informers = new SharedInformerFactory(source.clientset());
+  const nftables = new TimedNftables(clock);
+  const first = clock.next();
+  const t0 = performance.now();
+  const proxy = await startProxy({
+    clientset: source.clientset(),
+    informers,
+    nodeName: 'bench',
+    nodeIPs: ['10.250.0.1'],
+    clusterCIDR: '10.128.0.0/10',
+    mode,
+    iptables: new TimedIptables(clock),
+    nftables,
+    // No rate limit: the figure is the sync itself, not the wait kube-proxy's --iptables-min-sync-period adds.
+    minSyncPeriodMs: 0,
+    // No periodic resync inside the measured window.
+    syncPeriodMs: 3_600_000,
+    registry: new Registry(),
+    log: (line) => progress(line),
+  });
+  try {
+    const full = await first;
+    result.full_sync_ms.push(full.at - t0);
+    result.restore_lines = countLines(full.input, '');
+    result.rules = countLines(full.input, mode === 'nftables' ? 'add rule ' : '-A ');
+    progress(`${mode}, ${services} services: full sync ${(full.at - t0).toFixed(0)} ms`);
+    // One endpoint added to one service at a time, spread over the services.
+    const counts = new Map<number, number>();
+    for (let c = 0; c < changes; c++) {
+      const svc = ((rep * changes + c) * 7919) % services;
+      const count = (counts.get(svc) ?? endpoints) + 1;
+      counts.set(svc, count);
+      // The proxy at rest when the change comes: the garbage of the set-up (and of the last change) collected first.
+      collectGarbage();
+      const next = clock.next();
+      const t1 = performance.now();
+      // The added pod's address is outside every other service's (numbers past services * endpoints).
+      source.endpoints.upsert(benchEndpoints(svc, svc * endpoints, endpoints, services * endpoints + c, count - endpoints));
+      const change = await next;
+      result.one_change_ms.push(change.at - t1);
+      result.one_change_lines.push(countLines(change.input, ''));
+      result.one_change_floor_ms.push(await timedRestore(mode, change.input));
+      if (helper) result.one_change_helper_floor_ms.push(await timedHelper(helper, change.input));
+    }
+    await proxy.stop();
+    resetTables();
+    result.restore_floor_ms.push(await timedRestore(mode, full.input));
+    if (helper) {
+      resetTables();
+      result.helper_floor_ms.push(await timedHelper(helper, full.input));
+    }
+  } finally {
+    await proxy.stop();
+    await nftables.close();
+  }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 async function main(): Promise<void> {
   const [services, endpoints, repeats, changes] = process.argv.slice(2, 6).map(Number);

@@ -8,8 +8,11 @@
 //
 // Both proxy modes are measured in the same run (--modes, default
 // iptables,nftables): the nftables mode's floor is `nft -f` of the exact text
-// it wrote. The JSON keys without prefix are the iptables mode's (the
-// default mode); the nftables mode's carry "nft_".
+// it wrote, and a second floor, the same text through a long-lived nftables
+// helper (proxy/native/tsk-nft.c, the proxy's own way of writing: no
+// process start per write; keys "nft_helper_floor_*"). The JSON keys
+// without prefix are the iptables mode's (the default mode); the nftables
+// mode's carry "nft_".
 //
 // Everything happens in a network namespace this bench creates and removes
 // (also on failure and Ctrl-C), never the host's: the measuring process
@@ -160,6 +163,8 @@ interface Row {
   readonly label: string;
   readonly tsk: readonly number[];
   readonly floor: readonly number[];
+  /** The nftables mode's second floor (through the helper); empty for iptables. */
+  readonly helper: readonly number[];
 }
 
 /** The two sizes of one mode. */
@@ -172,9 +177,14 @@ interface ModeResult {
 function rowsOf(r: ModeResult): Row[] {
   const { small, large } = r;
   return [
-    { label: `${r.mode}: full sync, ${small.services} services`, tsk: small.full_sync_ms, floor: small.restore_floor_ms },
-    { label: `${r.mode}: full sync, ${large.services} services`, tsk: large.full_sync_ms, floor: large.restore_floor_ms },
-    { label: `${r.mode}: one change at ${large.services}`, tsk: large.one_change_ms, floor: large.one_change_floor_ms },
+    { label: `${r.mode}: full sync, ${small.services} services`, tsk: small.full_sync_ms, floor: small.restore_floor_ms, helper: small.helper_floor_ms },
+    { label: `${r.mode}: full sync, ${large.services} services`, tsk: large.full_sync_ms, floor: large.restore_floor_ms, helper: large.helper_floor_ms },
+    {
+      label: `${r.mode}: one change at ${large.services}`,
+      tsk: large.one_change_ms,
+      floor: large.one_change_floor_ms,
+      helper: large.one_change_helper_floor_ms,
+    },
   ];
 }
 
@@ -184,9 +194,9 @@ function printTable(flags: BenchFlags, results: readonly ModeResult[]): void {
   );
   console.log(
     `proxy sync: ${flags.endpoints} endpoints per Service, ClusterIP, TCP; full syncs ${flags.repeats}x per size, ${flags.changes} one-endpoint changes at ${flags.services}; ` +
-      `floor: iptables-restore / nft -f of the same text; ${sizes.join('; ')}`,
+      `floor: iptables-restore / nft -f of the same text (helper: the same through a running tsk-nft); ${sizes.join('; ')}`,
   );
-  const cols = ['', 'tsk best', 'tsk median', 'floor best', 'floor median', 'ratio (median)'];
+  const cols = ['', 'tsk best', 'tsk median', 'floor best', 'floor median', 'ratio (median)', 'helper median'];
   console.log(
     cols[0]?.padEnd(40) +
       cols
@@ -197,6 +207,7 @@ function printTable(flags: BenchFlags, results: readonly ModeResult[]): void {
   for (const r of results.flatMap(rowsOf)) {
     const cells = [best(r.tsk), median(r.tsk), best(r.floor), median(r.floor)].map((n) => `${n.toFixed(1)} ms`);
     cells.push((median(r.tsk) / median(r.floor)).toFixed(2));
+    cells.push(r.helper.length > 0 ? `${median(r.helper).toFixed(1)} ms` : '-');
     console.log(r.label.padEnd(40) + cells.map((c) => c.padStart(15)).join(''));
   }
 }
@@ -224,6 +235,13 @@ function modeFigures(r: ModeResult): Record<string, number> {
     [`${p}full_sync_${s}_ratio`]: r2(median(small.full_sync_ms) / median(small.restore_floor_ms)),
     [`${p}full_sync_${l}_ratio`]: r2(median(large.full_sync_ms) / median(large.restore_floor_ms)),
     [`${p}one_change_${l}_ratio`]: r2(median(large.one_change_ms) / median(large.one_change_floor_ms)),
+    ...(r.mode === 'nftables'
+      ? {
+          [`nft_helper_floor_${s}_ms`]: r1(median(small.helper_floor_ms)),
+          [`nft_helper_floor_${l}_ms`]: r1(median(large.helper_floor_ms)),
+          [`nft_one_change_helper_floor_${l}_ms`]: r1(median(large.one_change_helper_floor_ms)),
+        }
+      : {}),
   };
 }
 

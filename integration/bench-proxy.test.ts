@@ -64,6 +64,11 @@ test('bench:proxy --services 50 prints the table and a complete JSON line, and l
   t.regex(stdout, /nftables: one change at 50/);
   t.is(result['modes'], 'iptables,nftables');
   t.true((result['nft_one_change_lines_50'] as number) < 20, String(result['nft_one_change_lines_50']));
+  // The second floor of the nftables mode: the same text through a running helper (tsk-nft).
+  for (const k of ['nft_helper_floor_5_ms', 'nft_helper_floor_50_ms', 'nft_one_change_helper_floor_50_ms']) {
+    const v = result[k];
+    t.true(typeof v === 'number' && Number.isFinite(v) && v > 0, `${k}: ${String(v)}`);
+  }
   t.deepEqual(await benchNamespaces(), namespacesBefore, 'the bench removed its namespace');
   t.is(await hostRules(), rulesBefore, "the host's iptables are untouched");
 });

@@ -4,7 +4,7 @@
 // after a failure, one per --sync-period); the backend decides what that
 // means for its rules. iptables-backend.ts and nft-backend.ts implement it.
 
-import type { ServicePortState } from './service-ports';
+import type { PortUpdate } from './service-ports';
 
 export type ProxyMode = 'iptables' | 'nftables';
 
@@ -22,10 +22,12 @@ export interface ProxyBackend {
    * Programs the rules for `ports`. Full: reads what the kernel holds,
    * writes every rule and removes stale ones (the first full sync also
    * removes the other mode's rules, as kube-proxy does when switching).
-   * Partial: writes only what changed since the last successful sync.
+   * Partial: writes only what changed since the last successful sync
+   * (`ports.changes` when given: the ports changed since the last call,
+   * which the caller reports for every call, failed ones included).
    * Throws when the write fails; the caller makes its next sync full.
    */
-  sync(ports: readonly ServicePortState[], full: boolean): Promise<SyncWrite>;
+  sync(ports: PortUpdate, full: boolean): Promise<SyncWrite>;
   /** Forgets what the kernel holds (after a failure): only a full sync is valid next. */
   reset(): void;
   /** True when a partial sync is possible: the last sync succeeded. */

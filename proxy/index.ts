@@ -10,3 +10,4 @@ export { startProxy, type ProxyOptions, type RunningProxy } from './proxier';
 export { listenProxyHealthServer } from './health';
 export { ExecIptables, type Iptables } from './iptables';
 export { DiscardingIptables } from './discarding-iptables';
+export { HelperNftables, nftHelperPath } from './nft-helper';

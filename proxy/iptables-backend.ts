@@ -7,7 +7,7 @@
 import type { ProxyBackend, SyncWrite } from './backend';
 import { parseIptablesSave, type Iptables } from './iptables';
 import { matchesSaved, ownedRuleCounts, renderFullInput, renderPartialInput, RuleBuilder, ruleCounts, type RuleSet, type RulesOptions } from './rules';
-import type { ServicePortState } from './service-ports';
+import type { PortUpdate } from './service-ports';
 
 export class IptablesBackend implements ProxyBackend {
   readonly mode = 'iptables';
@@ -38,8 +38,8 @@ export class IptablesBackend implements ProxyBackend {
     return this.lastRules ? ruleCounts(this.lastRules) : { filter: 0, nat: 0 };
   }
 
-  async sync(ports: readonly ServicePortState[], full: boolean): Promise<SyncWrite> {
-    const rules = this.rules.build(ports);
+  async sync(ports: PortUpdate, full: boolean): Promise<SyncWrite> {
+    const rules = this.rules.build(ports.all());
     const prev = this.lastRules;
     let input: string;
     if (full || prev === undefined) {

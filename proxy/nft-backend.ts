@@ -10,23 +10,27 @@ import {
   countElements,
   ElementCounts,
   NftRuleBuilder,
-  nftRuleCount,
+  nftFixedRuleCount,
   parseNftList,
+  renderNftChanges,
   renderNftFull,
   renderNftPartial,
   type NftRuleSet,
   type NftRulesOptions,
 } from './nft-rules';
-import type { ServicePortState } from './service-ports';
+import type { PortUpdate } from './service-ports';
 
 export class NftablesBackend implements ProxyBackend {
   readonly mode = 'nftables';
   private readonly builder: NftRuleBuilder;
   private readonly fixed: string;
+  private readonly fixedRules: number;
   /** What the table holds since the last successful write; undefined: unknown, the next sync is full. */
   private last: NftRuleSet | undefined;
   /** The map elements of `last`, with how many pieces hold each. */
   private counts = new ElementCounts();
+  /** The helper's generation when `last` was written: a restarted helper makes the next sync full. */
+  private generation: number | undefined;
 
   /** `removeOther`: called before the first full sync, to remove the iptables mode's rules. */
   constructor(
@@ -36,10 +40,11 @@ export class NftablesBackend implements ProxyBackend {
   ) {
     this.builder = new NftRuleBuilder(options);
     this.fixed = this.builder.fixed();
+    this.fixedRules = nftFixedRuleCount(this.fixed);
   }
 
   get synced(): boolean {
-    return this.last !== undefined;
+    return this.last !== undefined && this.generation === this.nft.generation;
   }
 
   reset(): void {
@@ -48,30 +53,47 @@ export class NftablesBackend implements ProxyBackend {
   }
 
   ruleCounts(): Record<string, number> {
-    return { nftables: this.last ? nftRuleCount(this.last, this.fixed) : 0 };
+    return { nftables: this.last ? this.fixedRules + this.builder.rules() : 0 };
   }
 
-  async sync(ports: readonly ServicePortState[], full: boolean): Promise<SyncWrite> {
-    const rules = this.builder.build(ports);
+  /**
+   * Full: the table listed, everything written. Partial: with the changes
+   * of `ports`, only the pieces of the changed ports are built and written
+   * (O(changed ports), no pass over the others); without them, every port's
+   * piece is compared with the last write.
+   */
+  async sync(ports: PortUpdate, full: boolean): Promise<SyncWrite> {
     const prev = this.last;
     let input: string;
-    if (full || prev === undefined) {
+    if (full || prev === undefined || !this.synced) {
+      const rules = this.builder.build(ports.all());
       if (this.removeOther) {
         await this.removeOther();
         this.removeOther = undefined;
       }
       this.last = undefined;
-      const counts = countElements(rules.pieces.values());
-      input = renderNftFull(rules, this.fixed, parseNftList(await this.nft.list()), counts);
-      await this.nft.run(input);
-      this.counts = counts;
+      input = renderNftFull(rules, this.fixed, parseNftList(await this.nft.list()));
+      // The element counts (for the partial syncs after) are made while nft works on the input, not before.
+      let counts: ElementCounts | undefined;
+      await this.nft.run(input, () => {
+        try {
+          counts = countElements(rules.pieces.values());
+        } catch {
+          counts = undefined; // made again below; a throw here would be an uncaught one in a stream callback
+        }
+      });
+      this.counts = counts ?? countElements(rules.pieces.values());
     } else {
-      // renderNftPartial updates the counts to the new rules: on failure they are wrong, and reset() drops them.
+      // The counts are updated to the new rules first: on failure they are wrong, and reset() drops them.
       this.last = undefined;
-      input = renderNftPartial(prev, rules, this.counts);
+      if (ports.changes) {
+        const { removed, added } = this.builder.apply(ports.changes.removed, ports.changes.added);
+        input = renderNftChanges(removed, added, this.counts);
+      } else input = renderNftPartial(prev, this.builder.build(ports.all()), this.counts);
       if (input !== '') await this.nft.run(input);
     }
-    this.last = rules;
+    this.last = this.builder.current();
+    this.generation = this.nft.generation;
     return { input };
   }
 }

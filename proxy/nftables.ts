@@ -16,10 +16,23 @@ export function nftCommand(): string {
 }
 
 export interface Nftables {
-  /** Applies `input` as one transaction (nft -f -); rejects with nft's message and the line it names. */
-  run(input: string): Promise<void>;
+  /**
+   * Applies `input` as one transaction (nft -f -); rejects with nft's
+   * message and the line it names. `meanwhile`, if given, is called once
+   * nft has the input and works on it: the caller's own work then runs
+   * beside nft's instead of after it (not called if the input never got there).
+   */
+  run(input: string, meanwhile?: () => void): Promise<void>;
   /** `nft -t list chains ip; list sets ip`: every IPv4 table's chains and sets, set contents left out. */
   list(): Promise<string>;
+  /**
+   * Changes when the process applying the transactions was restarted (the
+   * long-lived helper, nft-helper.ts): a write may have died with the old
+   * one, so the next sync must be full. Absent: one process per call.
+   */
+  readonly generation?: number;
+  /** Stops what runs in the background (the helper). */
+  close?(): Promise<void>;
 }
 
 export interface ExecNftablesOptions {
@@ -39,7 +52,7 @@ export class ExecNftables implements Nftables {
     this.timeoutMs = options.timeoutMs ?? 120_000;
   }
 
-  run(input: string): Promise<void> {
+  run(input: string, meanwhile?: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
       const child = spawn(this.command, ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'], timeout: this.timeoutMs });
       let stderr = '';
@@ -50,7 +63,7 @@ export class ExecNftables implements Nftables {
         reject(new Error(`${this.command} -f failed (${signal ?? `exit ${code}`}): ${describeNftError(stderr, input)}`));
       });
       child.stdin.on('error', () => undefined); // the exit status reports what went wrong
-      child.stdin.end(input);
+      child.stdin.end(input, () => meanwhile?.());
     });
   }
 

@@ -8,7 +8,7 @@ import type { Endpoints, Service } from '../api/gen/tsk/v1/core';
 import { FakeIptables } from './fake-iptables';
 import { parseIptablesSave } from './iptables';
 import { partialTableChanges, renderFullInput, renderPartialInput, RuleBuilder, type RuleSet } from './rules';
-import { ServicePortCache } from './service-ports';
+import { buildServicePorts, mergeChanges, ServicePortCache } from './service-ports';
 
 const OPTIONS = { nodeIPs: ['172.30.0.2'], clusterCIDR: '10.244.0.0/16' };
 
@@ -168,4 +168,68 @@ test('ServicePortCache hands out the same objects while the Service and Endpoint
   t.is(second[0], first[0], 'a: unchanged');
   t.not(second[1], first[1], 'b: a new Endpoints object');
   t.deepEqual(second[1], first[1]);
+});
+
+test('ServicePortCache.apply: only the keys given are rebuilt; the list stays sorted and equal to a rebuild; each call reports what it replaced', (t) => {
+  const services = new Map<string, Service>();
+  const eps = new Map<string, Endpoints>();
+  const put = (ns: string, name: string, ip: string): void => {
+    services.set(`${ns}/${name}`, { metadata: { namespace: ns, name }, spec: { clusterIP: ip, ports: [{ name: 'p', port: 80, protocol: 'TCP' }] } });
+  };
+  for (const [ns, name, ip] of [
+    ['default', 'b', '10.96.0.2'],
+    ['a-x', 'c', '10.96.0.3'],
+    ['default', 'a', '10.96.0.1'],
+  ] as const)
+    put(ns, name, ip);
+  const cache = new ServicePortCache();
+  const first = cache.rebuildAll([...services.values()], (k) => eps.get(k));
+  t.is(first.removed.length, 0);
+  t.is(first.added.length, 3);
+  const [a, b] = [cache.list()[1], cache.list()[2]];
+  // One endpoint for default/a, a new service a/z (the string "a/z" sorts after "a-x/c"; namespace "a" before "a-x"), default/b gone.
+  eps.set('default/a', endpoints('a', ['10.244.0.1']));
+  put('a', 'z', '10.96.0.4');
+  services.delete('default/b');
+  const changes = cache.apply(
+    ['default/a', 'a/z', 'default/b', 'a-x/c'],
+    (k) => services.get(k),
+    (k) => eps.get(k),
+  );
+  t.deepEqual(
+    changes.removed.map((p) => p.name),
+    ['a', 'b'],
+  );
+  t.deepEqual(
+    changes.added.map((p) => `${p.namespace}/${p.name}:${p.endpoints.length}`),
+    ['default/a:1', 'a/z:0'],
+  );
+  t.true(changes.removed[0] === a && changes.removed[1] === b, 'the very objects handed out before');
+  const rebuilt = buildServicePorts([...services.values()], (k) => eps.get(k));
+  t.deepEqual(cache.list(), rebuilt);
+  t.deepEqual(
+    cache.list().map((p) => `${p.namespace}/${p.name}`),
+    ['a/z', 'a-x/c', 'default/a'],
+  );
+  t.deepEqual(
+    cache.apply(
+      ['default/a', 'nothing/here'],
+      (k) => services.get(k),
+      (k) => eps.get(k),
+    ),
+    { removed: [], added: [] },
+    'nothing changed',
+  );
+});
+
+test('mergeChanges: the net change of two syncs (a port added then removed in between is in neither list)', (t) => {
+  const cache = new ServicePortCache();
+  const svc = service('a', '10.96.0.1');
+  const [p1] = cache.build([svc], () => endpoints('a', ['10.244.0.1']));
+  const [p2] = cache.build([svc], () => endpoints('a', ['10.244.0.2']));
+  const [p3] = cache.build([svc], () => endpoints('a', ['10.244.0.3']));
+  if (!p1 || !p2 || !p3) return t.fail('no ports');
+  const merged = mergeChanges({ removed: [p1], added: [p2] }, { removed: [p2], added: [p3] });
+  t.deepEqual(merged, { removed: [p1], added: [p3] });
+  t.is(mergeChanges(undefined, { removed: [p1], added: [p2] }).added[0], p2);
 });

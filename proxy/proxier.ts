@@ -25,10 +25,14 @@ import { ExecIptables, type Iptables } from './iptables';
 import { IptablesBackend } from './iptables-backend';
 import { newProxyMetrics, type ProxyMetrics } from './metrics';
 import { NftablesBackend } from './nft-backend';
+import { defaultNftables } from './nft-helper';
 import { ExecNftables, type Nftables } from './nftables';
-import { ServicePortCache, type ServicePortState } from './service-ports';
+import { mergeChanges, ServicePortCache, type PortChanges, type ServicePortState } from './service-ports';
 import { SyncRunner } from './sync-runner';
 import { asError, errorMessage } from '../util/errors';
+
+/** More services changed than this in one sync: the service ports are rebuilt from every service (one sorted pass, not a sorted insert each). */
+const REBUILD_ALL_ABOVE = 1000;
 
 /** The annotation the endpoints controller sets to when the change of a service's pods happened. */
 export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
@@ -131,15 +135,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   return new Proxier(opts, nodeIPs, log).start();
 }
 
-/** The backend of the chosen mode, over the real kernel unless one is injected. */
-function newBackend(opts: ProxyOptions, nodeIPs: readonly string[], log: (line: string) => void): ProxyBackend {
+/** The backend of the chosen mode, over the real kernel unless one is injected (`nftables`: the proxier's own, when not). */
+function newBackend(opts: ProxyOptions, nodeIPs: readonly string[], log: (line: string) => void, ownNftables: Nftables | undefined): ProxyBackend {
   const options = {
     nodeIPs,
     ...(opts.clusterCIDR ? { clusterCIDR: opts.clusterCIDR } : {}),
     ...(opts.masqueradeBit !== undefined ? { masqueradeBit: opts.masqueradeBit } : {}),
   };
   const iptables = opts.iptables ?? new ExecIptables();
-  const nftables = opts.nftables ?? new ExecNftables();
+  const nftables = opts.nftables ?? ownNftables ?? new ExecNftables();
   const cleanOther = opts.cleanupOtherMode ?? (opts.iptables === undefined && opts.nftables === undefined);
   // The other mode's leftovers: a failure to remove them is reported, never fatal (its tool may be missing).
   const removing = (what: string, remove: () => Promise<unknown>) => async (): Promise<void> => {
@@ -159,6 +163,8 @@ function newBackend(opts: ProxyOptions, nodeIPs: readonly string[], log: (line: 
 class Proxier {
   private readonly clock: Clock;
   private readonly backend: ProxyBackend;
+  /** The nftables helper this proxier started (nftables mode, none injected); closed on stop. */
+  private readonly ownNftables: Nftables | undefined;
   private readonly metrics: ProxyMetrics;
   private readonly runner: SyncRunner;
   private readonly services: Informer<Service>;
@@ -171,8 +177,10 @@ class Proxier {
   /** Endpoints keys -> trigger times (ms) of changes not yet programmed. */
   private readonly pendingTriggers = new Map<string, number>();
   private readonly startedAt: number;
-  /** The service ports of the last successful sync: what stale UDP flows are computed against. */
-  private lastPorts: readonly ServicePortState[] = [];
+  /** "ns/name" of the services whose Service or Endpoints changed since the last sync began. */
+  private dirty = new Set<string>();
+  /** The port changes of failed syncs since the last successful one. */
+  private unsynced: PortChanges | undefined;
   private conntrackMissing = false;
   private readonly conntrack: Conntrack;
   private lastUpdated: number | undefined;
@@ -192,7 +200,8 @@ class Proxier {
     this.firstSync.catch(() => undefined);
     this.clock = opts.clock ?? realClock;
     this.startedAt = this.clock.now();
-    this.backend = newBackend(opts, nodeIPs, log);
+    this.ownNftables = opts.mode === 'nftables' && !opts.nftables ? defaultNftables(log) : undefined;
+    this.backend = newBackend(opts, nodeIPs, log, this.ownNftables);
     this.conntrack = opts.conntrack ?? new ExecConntrack();
     this.metrics = newProxyMetrics(opts.registry);
     this.syncPeriodMs = opts.syncPeriodMs ?? 30_000;
@@ -210,14 +219,14 @@ class Proxier {
 
   start(): RunningProxy {
     this.services.addEventHandler({
-      onAdd: () => this.changed('service'),
-      onUpdate: (a, b) => a !== b && this.changed('service'),
-      onDelete: () => this.changed('service'),
+      onAdd: (s) => this.changed('service', s),
+      onUpdate: (a, b) => a !== b && this.changed('service', b),
+      onDelete: (s) => this.changed('service', s),
     });
     this.endpoints.addEventHandler({
       onAdd: (e) => this.endpointsChanged(undefined, e),
       onUpdate: (a, b) => a !== b && this.endpointsChanged(a, b),
-      onDelete: () => this.changed('endpoints'),
+      onDelete: (e) => this.changed('endpoints', e),
     });
     this.opts.informers.start();
     // The first sync waits for both caches: rules built from half a list would cut live services.
@@ -236,7 +245,10 @@ class Proxier {
     };
   }
 
-  private changed(what: 'service' | 'endpoints'): void {
+  /** A Service or Endpoints object changed: its service is rebuilt by the next sync (kube-proxy's change trackers). */
+  private changed(what: 'service' | 'endpoints', obj: Service | Endpoints): void {
+    // Before the first sync has filled the cache it rebuilds from every service: no key to keep (20,000 events at 10,000 services).
+    if (this.portCache.size > 0) this.dirty.add(`${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`);
     (what === 'service' ? this.metrics.serviceChanges : this.metrics.endpointChanges).inc();
     this.metrics.lastQueuedTimestamp.set(this.clock.now() / 1000);
     this.runner.run();
@@ -253,24 +265,30 @@ class Proxier {
     const key = `${eps.metadata?.namespace ?? ''}/${eps.metadata?.name ?? ''}`;
     const fresh = trigger !== old?.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION] && at >= this.startedAt;
     if (fresh && !this.pendingTriggers.has(key)) this.pendingTriggers.set(key, at);
-    this.changed('endpoints');
+    this.changed('endpoints', eps);
   }
 
   /** One sync, full or partial; throws (and the runner retries, with a full sync) when iptables fails. */
   private async sync(): Promise<void> {
     const start = this.clock.now();
     const triggers = new Map(this.pendingTriggers);
-    const ports = this.portCache.build(this.services.store.list(), (key) => this.endpoints.store.get(key));
     const full = !this.backend.synced || start - this.lastFullSync >= this.fullSyncPeriodMs;
+    let changes: PortChanges = { removed: [], added: [] };
     try {
-      await this.backend.sync(ports, full);
+      changes = this.portChanges();
+      let all: readonly ServicePortState[] | undefined;
+      await this.backend.sync({ all: () => (all ??= this.portCache.list()), changes }, full);
     } catch (err) {
+      // Whatever failed, the backend may have missed changes: only a full sync is valid next.
       this.metrics.restoreFailures.inc();
       this.backend.reset();
+      // What the UDP flows must follow is the change since the last successful sync: these too.
+      this.unsynced = mergeChanges(this.unsynced, changes);
       throw err;
     }
     if (full) this.lastFullSync = start;
-    await this.clearStaleUdpFlows(ports);
+    await this.clearStaleUdpFlows(mergeChanges(this.unsynced, changes));
+    this.unsynced = undefined;
     const end = this.clock.now();
     this.metrics.syncDuration.observe((end - start) / 1000);
     (full ? this.metrics.fullSyncDuration : this.metrics.partialSyncDuration).observe((end - start) / 1000);
@@ -282,17 +300,29 @@ class Proxier {
     }
     if (this.lastUpdated === undefined) {
       this.log(
-        `proxy: first sync done (${this.backend.mode} mode): ${ports.length} service port(s), NodePorts on ${this.nodeIPs.join(', ') || 'every local address'}`,
+        `proxy: first sync done (${this.backend.mode} mode): ${this.portCache.list().length} service port(s), NodePorts on ${this.nodeIPs.join(', ') || 'every local address'}`,
       );
     }
     this.lastUpdated = end;
     this.firstSyncDone();
   }
 
+  /**
+   * The service ports changed since the last sync: only the services whose
+   * objects changed are rebuilt (O(changed services)); the first sync, or a
+   * batch of changes to many services, rebuilds from every service.
+   */
+  private portChanges(): PortChanges {
+    const dirty = this.dirty;
+    this.dirty = new Set();
+    const get = (key: string): Endpoints | undefined => this.endpoints.store.get(key);
+    if (this.portCache.size === 0 || dirty.size > REBUILD_ALL_ABOVE) return this.portCache.rebuildAll(this.services.store.list(), get);
+    return this.portCache.apply(dirty, (key) => this.services.store.get(key), get);
+  }
+
   /** After the rules changed: deletes the UDP flows they made stale. Failures are reported, never fatal. */
-  private async clearStaleUdpFlows(ports: readonly ServicePortState[]): Promise<void> {
-    const filters = staleUdpFlowFilters(this.lastPorts, ports);
-    this.lastPorts = ports;
+  private async clearStaleUdpFlows(changes: PortChanges): Promise<void> {
+    const filters = staleUdpFlowFilters(changes.removed, changes.added);
     if (this.conntrackMissing) return;
     for (const filter of filters) {
       try {
@@ -323,6 +353,7 @@ class Proxier {
     return (this.stopping ??= (async () => {
       await this.runner.stop();
       if (this.opts.stopInformers !== false) await this.opts.informers.stop();
+      await this.ownNftables?.close?.();
       this.firstSyncFailed(new Error('the proxy stopped before its first sync'));
     })());
   }

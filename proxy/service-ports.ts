@@ -82,19 +82,23 @@ function compareIPs(a: string, b: string): number {
  * protocol, as kube-proxy matches them.
  */
 export function readyEndpoints(endpoints: Endpoints | undefined, portName: string, protocol: Protocol): Endpoint[] {
-  const seen = new Map<string, Endpoint>();
+  // Each address parsed once, not once per comparison; duplicates (the same address and port twice) removed after sorting, where they are neighbours.
+  const keyed: { ep: Endpoint; n: number | undefined }[] = [];
   for (const subset of endpoints?.subsets ?? []) {
     const port = (subset.ports ?? []).find((p) => (p.name ?? '') === portName && protocolOf(p.protocol) === protocol);
     if (port?.port === undefined) continue;
     for (const addr of subset.addresses ?? []) {
       if (!addr.ip) continue;
-      seen.set(`${addr.ip}:${port.port}`, { ip: addr.ip, port: port.port });
+      keyed.push({ ep: { ip: addr.ip, port: port.port }, n: quadNumber(addr.ip) });
     }
   }
-  // Each address parsed once, not once per comparison.
-  const keyed = [...seen.values()].map((ep) => ({ ep, n: quadNumber(ep.ip) }));
-  keyed.sort((a, b) => (a.n !== undefined && b.n !== undefined ? a.n - b.n : compareIPs(a.ep.ip, b.ep.ip)) || a.ep.port - b.ep.port);
-  return keyed.map((k) => k.ep);
+  keyed.sort((a, b) => (a.n !== undefined && b.n !== undefined ? a.n - b.n : compareIPs(a.ep.ip, b.ep.ip)) || a.ep.port - b.ep.port || cmp(a.ep.ip, b.ep.ip));
+  const out: Endpoint[] = [];
+  for (const { ep } of keyed) {
+    const last = out[out.length - 1];
+    if (last === undefined || last.ip !== ep.ip || last.port !== ep.port) out.push(ep);
+  }
+  return out;
 }
 
 /**
@@ -153,26 +157,133 @@ function portsOfService(svc: Service, eps: Endpoints | undefined): ServicePortSt
   return out.sort((a, b) => cmp(a.portName, b.portName) || cmp(a.protocol, b.protocol));
 }
 
+/** The ports of the services changed since the last call: those they had (gone) and those they have now. */
+export interface PortChanges {
+  readonly removed: readonly ServicePortState[];
+  readonly added: readonly ServicePortState[];
+}
+
+/**
+ * What a sync hands the proxy mode: every port (built on demand: a partial
+ * sync of the nftables mode never asks) and, when known, what changed
+ * since the last sync.
+ */
+export interface PortUpdate {
+  /** Every programmable service port, sorted as buildServicePorts sorts them. */
+  all(): readonly ServicePortState[];
+  readonly changes?: PortChanges;
+}
+
+/**
+ * The net change of `a` then `b`: a port `a` added and `b` removed was
+ * never seen by anyone after, so it is in neither list.
+ */
+export function mergeChanges(a: PortChanges | undefined, b: PortChanges): PortChanges {
+  if (!a) return b;
+  const addedByA = new Set(a.added);
+  const removedByB = new Set(b.removed);
+  return {
+    removed: [...a.removed, ...b.removed.filter((sp) => !addedByA.has(sp))],
+    added: [...a.added.filter((sp) => !removedByB.has(sp)), ...b.added],
+  };
+}
+
+/** An update of `ports` without changes (the mode compares them with its last sync). */
+export function allPorts(ports: readonly ServicePortState[]): PortUpdate {
+  return { all: () => ports };
+}
+
 /**
  * Builds the service ports again and again (once per sync), handing out the
  * very same ServicePortState objects for a service whose Service and
  * Endpoints objects are the ones of the last build: informer caches replace
  * an object on every change and never modify one, so identity means
- * unchanged. The rule builder keys its reuse on those objects.
+ * unchanged. The rule builder keys its reuse on those objects. Every call
+ * reports the ports of the entries it replaced, added or removed.
  */
 export class ServicePortCache {
   private entries = new Map<string, CacheEntry>();
-  /** The keys of `entries` sorted by namespace, then name; sorted again only when services come or go. */
+  /** The keys of `entries` sorted by namespace, then name; kept sorted as services come or go. */
   private order: string[] = [];
   /** Each Service object's "ns/name", made once: the same string each sync, whose hash V8 keeps. */
   private keys = new WeakMap<Service, string>();
+  private removed: ServicePortState[] = [];
+  private added: ServicePortState[] = [];
 
   /** Every programmable service port, sorted as buildServicePorts sorts them. */
   build(services: readonly Service[], endpointsByKey: (key: string) => Endpoints | undefined): ServicePortState[] {
+    this.rebuildAll(services, endpointsByKey);
+    return this.list();
+  }
+
+  /** Rebuilds from every service (the first sync; a large batch of changes), then what changed. */
+  rebuildAll(services: readonly Service[], endpointsByKey: (key: string) => Endpoints | undefined): PortChanges {
     if (!this.update(services, endpointsByKey)) this.rebuild(services, endpointsByKey);
+    return this.takeChanges();
+  }
+
+  /**
+   * Brings only the entries of `keys` up to date (services whose Service or
+   * Endpoints object changed, came or went), leaving the others alone:
+   * O(changed services), not a pass over every service. Returns what changed.
+   */
+  apply(keys: Iterable<string>, serviceByKey: (key: string) => Service | undefined, endpointsByKey: (key: string) => Endpoints | undefined): PortChanges {
+    for (const key of keys) {
+      const last = this.entries.get(key);
+      const svc = serviceByKey(key);
+      const eps = svc ? endpointsByKey(key) : undefined;
+      if (last && last.svc === svc && last.eps === eps) continue;
+      if (!svc) {
+        if (last) this.remove(key, last);
+        continue;
+      }
+      const entry = entryOf(svc, eps);
+      this.added.push(...entry.ports);
+      if (last) this.removed.push(...last.ports);
+      else this.order.splice(this.position(entry), 0, key);
+      this.entries.set(key, entry);
+    }
+    return this.takeChanges();
+  }
+
+  /** Every port of the current entries, sorted. */
+  list(): ServicePortState[] {
     const out: ServicePortState[] = [];
     for (const key of this.order) for (const sp of this.entries.get(key)?.ports ?? []) out.push(sp);
     return out;
+  }
+
+  /** How many services the cache holds. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private takeChanges(): PortChanges {
+    const changes = { removed: this.removed, added: this.added };
+    this.removed = [];
+    this.added = [];
+    return changes;
+  }
+
+  private remove(key: string, last: CacheEntry): void {
+    this.removed.push(...last.ports);
+    const at = this.position(last);
+    if (this.order[at] === key) this.order.splice(at, 1);
+    else this.order = this.order.filter((k) => k !== key); // not where sorting puts it: a bug, but never a lost key
+    this.entries.delete(key);
+  }
+
+  /** Where `entry` is, or would go, in `order` (binary search by namespace, then name). */
+  private position(entry: { readonly namespace: string; readonly name: string }): number {
+    let lo = 0;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const other = this.entries.get(this.order[mid] ?? '');
+      if ((cmp(other?.namespace ?? '', entry.namespace) || cmp(other?.name ?? '', entry.name)) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /**
@@ -182,12 +293,17 @@ export class ServicePortCache {
    */
   private update(services: readonly Service[], endpointsByKey: (key: string) => Endpoints | undefined): boolean {
     if (services.length !== this.entries.size) return false;
+    for (const svc of services) if (!this.entries.has(this.keyOf(svc))) return false;
     for (const svc of services) {
       const key = this.keyOf(svc);
       const last = this.entries.get(key);
-      if (!last) return false;
       const eps = endpointsByKey(key);
-      if (last.svc !== svc || last.eps !== eps) this.entries.set(key, entryOf(svc, eps));
+      if (!last || last.svc !== svc || last.eps !== eps) {
+        const entry = entryOf(svc, eps);
+        if (last) this.removed.push(...last.ports);
+        this.added.push(...entry.ports);
+        this.entries.set(key, entry);
+      }
     }
     return true;
   }
@@ -198,8 +314,15 @@ export class ServicePortCache {
       const key = this.keyOf(svc);
       const eps = endpointsByKey(key);
       const last = this.entries.get(key);
-      next.set(key, last && last.svc === svc && last.eps === eps ? last : entryOf(svc, eps));
+      if (last && last.svc === svc && last.eps === eps) next.set(key, last);
+      else {
+        const entry = entryOf(svc, eps);
+        if (last) this.removed.push(...last.ports);
+        this.added.push(...entry.ports);
+        next.set(key, entry);
+      }
     }
+    for (const [key, last] of this.entries) if (!next.has(key)) this.removed.push(...last.ports);
     this.entries = next;
     this.order = [...next.keys()].sort((a, b) => {
       const x = next.get(a);

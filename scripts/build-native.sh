@@ -2,14 +2,15 @@
 # Compiles the runtime's small native helpers (kubelet/runtime/native/*.c),
 # one executable per C file, into build/native/. They do what cannot be done
 # inside a multi-threaded Node process: unshare/setns, pivot_root, capability
-# drops, and the per-container supervisor that must stay tiny.
+# drops, and the per-container supervisor that must stay tiny. The proxy's
+# long-lived nftables helper (proxy/native/tsk-nft.c) is built beside them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-src=kubelet/runtime/native
 out=build/native
 mkdir -p "$out"
 shopt -s nullglob
-for c in "$src"/*.c; do
+for c in kubelet/runtime/native/*.c proxy/native/*.c; do
+  src=$(dirname "$c")
   name=$(basename "$c" .c)
   # Rebuild only when a source or header is newer than the binary.
   if [ -x "$out/$name" ] && [ -z "$(find "$src" -newer "$out/$name" \( -name '*.c' -o -name '*.h' \) | head -1)" ]; then
