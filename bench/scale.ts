@@ -319,7 +319,10 @@ async function main(): Promise<void> {
     const cpuFill = cpuSeconds(server.child.pid) - cpu0;
     const hollowFillRss = rssMb(hollow.child.pid);
     progress(`fill done in ${fmt(fillS)} s (${times.running.size}/${s.pods} Running); steady state for ${s.steadyS} s`);
+    const cpuSteady0 = cpuSeconds(server.child.pid);
     await new Promise((r) => setTimeout(r, s.steadyS * 1000));
+    // What the heartbeats alone cost the server: the share of a core it uses with every pod Running.
+    const cpuSteadyCores = (cpuSeconds(server.child.pid) - cpuSteady0) / Math.max(1, s.steadyS);
     const m2 = await scrape(metricsUrl);
     const listStart = performance.now();
     const all = await cs.pods.list({});
@@ -367,7 +370,7 @@ async function main(): Promise<void> {
       ['server RSS (MB)', fmt(serverRss)],
       ['server CPU during fill (s)', fmt(cpuFill)],
       ['server CPU per pod (ms)', fmt((cpuFill * 1000) / Math.max(1, times.running.size), 2)],
-      ['server CPU share during fill (cores)', fmt(cpuFill / Math.max(0.001, fillS), 2)],
+      ['server CPU share during fill / steady state (cores)', `${fmt(cpuFill / Math.max(0.001, fillS), 2)} / ${fmt(cpuSteadyCores, 2)}`],
       ['etcd database (MB)', fmt(etcdDbMb)],
       [`full list of ${all.items?.length ?? 0} pods (ms)`, fmt(fullListMs, 0)],
     ];
@@ -413,6 +416,7 @@ async function main(): Promise<void> {
         server_rss_mb: Number(fmt(serverRss)),
         server_cpu_fill_s: Number(fmt(cpuFill)),
         server_cpu_per_pod_ms: Number(fmt((cpuFill * 1000) / Math.max(1, times.running.size), 2)),
+        server_cpu_steady_cores: Number(fmt(cpuSteadyCores, 3)),
         etcd_db_mb: Number(fmt(etcdDbMb)),
         full_list_ms: Number(fmt(fullListMs, 0)),
       }),
