@@ -19,7 +19,7 @@
 // DIR/server.log and DIR/hollow-nodes.log, kept after the run).
 // Output: a table, then as the LAST line one JSON object with every figure.
 
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AlreadyExistsError, ApiError, UnavailableError } from '../api/errors';
@@ -250,6 +250,8 @@ const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(d
 
 async function main(): Promise<void> {
   const s = parseSizes(process.argv.slice(2));
+  // The children write their logs and profiles there from their first line.
+  for (const d of [s.logDir, s.cpuProfDir]) if (d !== undefined) mkdirSync(d, { recursive: true });
   const { dir, children, abort, cleanup } = await benchScope('tsk-bench-scale-');
   try {
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
