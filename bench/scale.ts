@@ -19,7 +19,7 @@
 // DIR/server.log and DIR/hollow-nodes.log, kept after the run).
 // Output: a table, then as the LAST line one JSON object with every figure.
 
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AlreadyExistsError, ApiError, UnavailableError } from '../api/errors';
@@ -173,6 +173,18 @@ const nsOf = (i: number, perNs: number): string => `scale-${Math.floor(i / perNs
 
 const CREATE_ATTEMPTS = 5;
 
+const ENDPOINT_UPDATES_BATCH_PERIOD = '500ms';
+
+/**
+ * The longest event-loop stall the hollow process reported (it logs only
+ * those of 2 s or more, per 30 s window), in seconds; 0 when none was.
+ */
+function hollowMaxStallS(output: string): number {
+  let max = 0;
+  for (const m of output.matchAll(/event loop stalled up to ([\d.]+) s/g)) max = Math.max(max, Number(m[1]));
+  return max;
+}
+
 /**
  * A create of a fixed name, tried again when the server could not answer
  * (etcd timing out on a loaded machine; Kubernetes' load test clients retry
@@ -238,6 +250,8 @@ const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(d
 
 async function main(): Promise<void> {
   const s = parseSizes(process.argv.slice(2));
+  // The children write their logs and profiles there from their first line.
+  for (const d of [s.logDir, s.cpuProfDir]) if (d !== undefined) mkdirSync(d, { recursive: true });
   const { dir, children, abort, cleanup } = await benchScope('tsk-bench-scale-');
   try {
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
@@ -256,6 +270,11 @@ async function main(): Promise<void> {
         // Room for the nodes' /24s (32,768 of them).
         '--cluster-cidr',
         '10.128.0.0/9',
+        // As Kubernetes' 5,000-node tests (test-infra #22446): a Service's
+        // Endpoints written once per half second at most while its pods come
+        // up, each write going to every hollow proxy's watch.
+        '--endpoint-updates-batch-period',
+        ENDPOINT_UPDATES_BATCH_PERIOD,
       ],
       s.cpuProfDir,
       { logDir: s.logDir },
@@ -300,8 +319,12 @@ async function main(): Promise<void> {
     const fillS = (Date.now() - fillStart) / 1000;
     const m1 = await scrape(metricsUrl);
     const cpuFill = cpuSeconds(server.child.pid) - cpu0;
+    const hollowFillRss = rssMb(hollow.child.pid);
     progress(`fill done in ${fmt(fillS)} s (${times.running.size}/${s.pods} Running); steady state for ${s.steadyS} s`);
+    const cpuSteady0 = cpuSeconds(server.child.pid);
     await new Promise((r) => setTimeout(r, s.steadyS * 1000));
+    // What the heartbeats alone cost the server: the share of a core it uses with every pod Running.
+    const cpuSteadyCores = (cpuSeconds(server.child.pid) - cpuSteady0) / Math.max(1, s.steadyS);
     const m2 = await scrape(metricsUrl);
     const listStart = performance.now();
     const all = await cs.pods.list({});
@@ -311,6 +334,10 @@ async function main(): Promise<void> {
     const etcdDbMb = dbFileMb(join(dir, 'server', 'etcd')) ?? sampleValue(m2, 'apiserver_storage_size_bytes') / 1024 / 1024;
     const serverRss = rssMb(server.child.pid);
     const hollowRss = rssMb(hollow.child.pid);
+    // prom-client's monitorEventLoopDelay is reset on every scrape: m1's max covers the fill, m2's the steady state.
+    const serverStallFillS = sampleValue(m1, 'nodejs_eventloop_lag_max_seconds');
+    const serverStallSteadyS = sampleValue(m2, 'nodejs_eventloop_lag_max_seconds');
+    const hollowStallS = hollowMaxStallS(hollow.out());
 
     const verbs = [...new Set([...fillLat.keys(), ...steadyLat.keys()])].sort();
     console.log(`\nScale: ${s.nodes} hollow nodes${s.proxies ? '' : ' (no proxies)'}, ${s.pods} pods in RCs of ${REPLICAS_PER_RC}, ${s.services} Services\n`);
@@ -334,7 +361,10 @@ async function main(): Promise<void> {
       ['all pods Running', allRunning ? 'yes' : `no (${times.running.size}/${s.pods})`],
       ['pods created (all ever seen)', String(times.seen.size)],
       ['hollow nodes up (s)', fmt(hollowS)],
-      ['hollow node RSS per node (KiB)', String(hollowReport['rss_per_node_kib'] ?? '-')],
+      ['hollow node RSS per node at start (KiB)', String(hollowReport['rss_per_node_kib'] ?? '-')],
+      ['hollow process RSS after the fill (MB; per node KiB)', `${fmt(hollowFillRss)}; ${fmt((hollowFillRss * 1024) / Math.max(1, s.nodes), 0)}`],
+      ['hollow process max event-loop stall (s)', hollowStallS > 0 ? fmt(hollowStallS) : 'below 2'],
+      ['server max event-loop stall, fill / steady (s)', `${fmt(serverStallFillS, 2)} / ${fmt(serverStallSteadyS, 2)}`],
       ['fill (s)', fmt(fillS)],
       ['scheduled pods/s', fmt(scheduledRate)],
       ['Running pods/s', fmt(runningRate)],
@@ -342,6 +372,7 @@ async function main(): Promise<void> {
       ['server RSS (MB)', fmt(serverRss)],
       ['server CPU during fill (s)', fmt(cpuFill)],
       ['server CPU per pod (ms)', fmt((cpuFill * 1000) / Math.max(1, times.running.size), 2)],
+      ['server CPU share during fill / steady state (cores)', `${fmt(cpuFill / Math.max(0.001, fillS), 2)} / ${fmt(cpuSteadyCores, 2)}`],
       ['etcd database (MB)', fmt(etcdDbMb)],
       [`full list of ${all.items?.length ?? 0} pods (ms)`, fmt(fullListMs, 0)],
     ];
@@ -374,6 +405,11 @@ async function main(): Promise<void> {
         hollow_start_s: Number(fmt(hollowS)),
         hollow_rss_per_node_kib: hollowReport['rss_per_node_kib'] ?? null,
         hollow_rss_mb: Number(fmt(hollowRss)),
+        hollow_fill_rss_per_node_kib: Math.round((hollowFillRss * 1024) / Math.max(1, s.nodes)),
+        // 0: no stall of 2 s or more (the hollow process reports only those).
+        hollow_max_stall_s: hollowStallS,
+        server_max_stall_fill_s: Number(fmt(serverStallFillS, 2)) || 0,
+        server_max_stall_steady_s: Number(fmt(serverStallSteadyS, 2)) || 0,
         fill_s: Number(fmt(fillS)),
         scheduled_pods_per_s: Number(fmt(scheduledRate)),
         running_pods_per_s: Number(fmt(runningRate)),
@@ -381,6 +417,8 @@ async function main(): Promise<void> {
         ...byVerb,
         server_rss_mb: Number(fmt(serverRss)),
         server_cpu_fill_s: Number(fmt(cpuFill)),
+        server_cpu_per_pod_ms: Number(fmt((cpuFill * 1000) / Math.max(1, times.running.size), 2)),
+        server_cpu_steady_cores: Number(fmt(cpuSteadyCores, 3)),
         etcd_db_mb: Number(fmt(etcdDbMb)),
         full_list_ms: Number(fmt(fullListMs, 0)),
       }),

@@ -12,6 +12,7 @@ function parse(argv: string[]) {
 
 test("defaults are Kubernetes'", (t) => {
   t.deepEqual(parse([]), {
+    endpoints: { updatesBatchPeriodMs: 0 },
     nodeLifecycle: { nodeMonitorGracePeriodMs: 40_000, nodeStartupGracePeriodMs: 60_000, nodeMonitorPeriodMs: 5000 },
     nodeIpam: { allocateNodeCidrs: true, clusterCidr: '10.244.0.0/16', nodeCidrMaskSize: 24 },
     podGc: { terminatedPodThreshold: 12_500 },
@@ -27,7 +28,9 @@ test('flags set the options', (t) => {
     '--node-cidr-mask-size=26',
     '--allocate-node-cidrs=false',
     '--terminated-pod-gc-threshold=0',
+    '--endpoint-updates-batch-period=500ms',
   ]);
+  t.is(o.endpoints.updatesBatchPeriodMs, 500);
   t.is(o.nodeLifecycle.nodeMonitorGracePeriodMs, 2000);
   t.is(o.nodeLifecycle.nodeMonitorPeriodMs, 500);
   t.deepEqual(o.nodeIpam, { allocateNodeCidrs: false, clusterCidr: '10.100.0.0/20', nodeCidrMaskSize: 26 });
@@ -42,6 +45,7 @@ const bad: [string[], RegExp][] = [
   [['--node-cidr-mask-size=x'], /^--node-cidr-mask-size: "x" must be an integer/],
   [['--node-cidr-mask-size=8'], /^--node-cidr-mask-size: 8 must be between/],
   [['--terminated-pod-gc-threshold=many'], /^--terminated-pod-gc-threshold/],
+  [['--endpoint-updates-batch-period=5'], /^--endpoint-updates-batch-period: "5" is not a duration/],
 ];
 for (const [argv, re] of bad) {
   test(`refused, naming the flag: ${argv.join(' ')}`, (t) => {

@@ -7,7 +7,7 @@
 
 import type { ParseArgsConfig } from 'node:util';
 import { goDurationMs } from '../util/flags';
-import { endpointsControllerFactory } from './endpoints/controller';
+import { newEndpointsController, type EndpointsOptions } from './endpoints/controller';
 import { DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE, newNodeIpamController, type NodeIpamOptions } from './nodeipam/controller';
 import { CidrError, CidrSet } from './nodeipam/cidr-set';
 import { newNodeLifecycleController, type NodeLifecycleOptions } from './nodelifecycle/controller';
@@ -15,6 +15,7 @@ import { DEFAULT_TERMINATED_POD_GC_THRESHOLD, newPodGcController, type PodGcOpti
 import type { ControllerTable } from './registry';
 
 export interface NodeControllerOptions {
+  readonly endpoints: EndpointsOptions;
   readonly nodeLifecycle: NodeLifecycleOptions;
   readonly nodeIpam: NodeIpamOptions;
   readonly podGc: PodGcOptions;
@@ -29,6 +30,7 @@ export const NODE_CONTROLLER_FLAG_SPECS = {
   'cluster-cidr': { type: 'string', default: DEFAULT_CLUSTER_CIDR },
   'node-cidr-mask-size': { type: 'string', default: String(DEFAULT_NODE_CIDR_MASK_SIZE) },
   'terminated-pod-gc-threshold': { type: 'string', default: String(DEFAULT_TERMINATED_POD_GC_THRESHOLD) },
+  'endpoint-updates-batch-period': { type: 'string', default: '0s' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 export const NODE_CONTROLLER_FLAG_HELP = `  --node-monitor-grace-period DURATION   silence after which a node's conditions become Unknown (default 40s)
@@ -37,7 +39,11 @@ export const NODE_CONTROLLER_FLAG_HELP = `  --node-monitor-grace-period DURATION
   --allocate-node-cidrs BOOL             give each node a spec.podCIDR from --cluster-cidr (default true)
   --cluster-cidr CIDR                    the pods' range, split among the nodes (default ${DEFAULT_CLUSTER_CIDR})
   --node-cidr-mask-size N                prefix length of each node's pod CIDR (default ${DEFAULT_NODE_CIDR_MASK_SIZE})
-  --terminated-pod-gc-threshold N        finished pods kept before the oldest are deleted; 0 keeps all (default ${DEFAULT_TERMINATED_POD_GC_THRESHOLD})`;
+  --terminated-pod-gc-threshold N        finished pods kept before the oldest are deleted; 0 keeps all (default ${DEFAULT_TERMINATED_POD_GC_THRESHOLD})
+  --endpoint-updates-batch-period DURATION
+                                         delay a pod change's Endpoints update by this much, to join it with
+                                         the changes that follow (fewer Endpoints writes, later programming;
+                                         default 0s)`;
 
 type Values = Readonly<Record<string, string | boolean | undefined>>;
 
@@ -73,7 +79,10 @@ export function parseNodeControllerFlags(values: Values, usage: (message: string
     if (err instanceof CidrError) throw usage(err.message);
     throw err;
   }
+  const batch = goDurationMs(text('endpoint-updates-batch-period'));
+  if (batch === undefined) throw usage(`--endpoint-updates-batch-period: "${text('endpoint-updates-batch-period')}" is not a duration such as 0s or 500ms`);
   return {
+    endpoints: { updatesBatchPeriodMs: batch },
     nodeLifecycle: {
       nodeMonitorGracePeriodMs: duration('node-monitor-grace-period'),
       nodeStartupGracePeriodMs: duration('node-startup-grace-period'),
@@ -91,7 +100,7 @@ export function parseNodeControllerFlags(values: Values, usage: (message: string
  */
 export function nodeControllerEntries(options: NodeControllerOptions): ControllerTable {
   return {
-    endpoints: { factory: endpointsControllerFactory, workers: 5 },
+    endpoints: { factory: (ctx) => newEndpointsController(ctx, options.endpoints), workers: 5 },
     nodelifecycle: { factory: (ctx) => newNodeLifecycleController(ctx, options.nodeLifecycle), workers: 8 },
     nodeipam: { factory: (ctx) => newNodeIpamController(ctx, options.nodeIpam), workers: 4 },
     podgc: { factory: (ctx) => newPodGcController(ctx, options.podGc), workers: 1 },

@@ -17,6 +17,10 @@ const KEYS = [
   'etcd_db_mb',
   'full_list_ms',
   'hollow_rss_per_node_kib',
+  'hollow_fill_rss_per_node_kib',
+  'hollow_max_stall_s',
+  'server_max_stall_fill_s',
+  'server_cpu_per_pod_ms',
 ];
 
 test('bench:scale --quick: every pod Running and the JSON line complete', async (t) => {

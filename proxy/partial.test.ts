@@ -233,3 +233,22 @@ test('mergeChanges: the net change of two syncs (a port added then removed in be
   t.deepEqual(merged, { removed: [p1], added: [p3] });
   t.is(mergeChanges(undefined, { removed: [p1], added: [p2] }).added[0], p2);
 });
+
+test('proxies over the same informer objects share the service ports and their rule pieces; node-specific pieces stay apart', (t) => {
+  const a = service('a', '10.96.0.1');
+  const ea = endpoints('a', ['10.244.0.1', '10.244.0.2']);
+  const np = service('np', '10.96.0.3', { type: 'NodePort', ports: [{ name: 'p', port: 80, protocol: 'TCP', nodePort: 30080 }] });
+  const byKey = (k: string): Endpoints | undefined => (k === 'default/a' ? ea : undefined);
+  const [p1, p2] = [new ServicePortCache().build([a, np], byKey), new ServicePortCache().build([np, a], byKey)];
+  t.is(p1[0], p2[0], 'one ServicePortState for both proxies');
+  const r1 = new RuleBuilder({ ...OPTIONS, nodeIPs: ['198.18.0.1'] }).build(p1);
+  const r2 = new RuleBuilder({ ...OPTIONS, nodeIPs: ['198.18.0.2'] }).build(p2);
+  t.is(r1.nat[1], r2.nat[1], "a's nat piece shared");
+  t.is(r1.filter[1], r2.filter[1], "a's filter piece shared");
+  // np has no endpoints: its filter piece REJECTs the NodePort on each node's own address.
+  t.not(r1.filter[2], r2.filter[2]);
+  t.true(r1.filter[2]?.rules.some((l) => l.includes('-d 198.18.0.1/32')));
+  t.true(r2.filter[2]?.rules.some((l) => l.includes('-d 198.18.0.2/32')));
+  const r3 = new RuleBuilder({ nodeIPs: ['198.18.0.1'] }).build(p1);
+  t.not(r3.nat[1], r1.nat[1], 'another cluster CIDR: its own pieces');
+});

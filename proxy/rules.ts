@@ -328,7 +328,7 @@ export class RuleBuilder {
     const filter: RulePiece[] = [this.head.filter];
     const nat: RulePiece[] = [this.head.nat];
     for (const sp of ports) {
-      const piece = this.pieces.get(sp) ?? next.get(sp) ?? { filter: filterServicePort(sp, this.options), nat: natServicePort(sp, this.options) };
+      const piece = this.pieces.get(sp) ?? next.get(sp) ?? sharedPiece(sp, this.options);
       next.set(sp, piece);
       filter.push(piece.filter);
       nat.push(piece.nat);
@@ -338,6 +338,26 @@ export class RuleBuilder {
     this.pieces = next;
     return { filter, nat };
   }
+}
+
+/**
+ * The pieces made for each service port, by the options they depend on:
+ * proxies that share ServicePortState objects (service-ports.ts: the hollow
+ * nodes of one process) share the pieces too, so each holds references to
+ * one copy of every rule instead of its own. The nat piece depends on the
+ * cluster CIDR only, the filter piece on the node IPs only when it rejects a
+ * NodePort without endpoints.
+ */
+const piecesBySp = new WeakMap<ServicePortState, Map<string, { readonly filter: RulePiece; readonly nat: RulePiece }>>();
+
+function sharedPiece(sp: ServicePortState, options: RulesOptions): { readonly filter: RulePiece; readonly nat: RulePiece } {
+  const nodeIPs = sp.nodePort !== undefined && sp.endpoints.length === 0 ? options.nodeIPs.join(',') : '';
+  const key = `${options.clusterCIDR ?? ''} ${nodeIPs}`;
+  let byKey = piecesBySp.get(sp);
+  if (!byKey) piecesBySp.set(sp, (byKey = new Map()));
+  let piece = byKey.get(key);
+  if (!piece) byKey.set(key, (piece = { filter: filterServicePort(sp, options), nat: natServicePort(sp, options) }));
+  return piece;
 }
 
 /**

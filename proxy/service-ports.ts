@@ -341,8 +341,26 @@ export class ServicePortCache {
   }
 }
 
+/**
+ * The ports last made from each Service object, with the Endpoints object
+ * they were made with: proxies that share informers (the hollow nodes of one
+ * process) share one ServicePortState per service port instead of each
+ * building its own copy of every endpoint, and the rule pieces keyed on it
+ * (rules.ts) are shared with it. The ports are a pure function of the two
+ * objects, which informers never modify.
+ */
+const portsBySvc = new WeakMap<Service, { readonly eps: Endpoints | undefined; readonly ports: ServicePortState[] }>();
+
+function sharedPortsOf(svc: Service, eps: Endpoints | undefined): ServicePortState[] {
+  const last = portsBySvc.get(svc);
+  if (last && last.eps === eps) return last.ports;
+  const ports = portsOfService(svc, eps);
+  portsBySvc.set(svc, { eps, ports });
+  return ports;
+}
+
 function entryOf(svc: Service, eps: Endpoints | undefined): CacheEntry {
-  return { namespace: svc.metadata?.namespace ?? '', name: svc.metadata?.name ?? '', svc, eps, ports: portsOfService(svc, eps) };
+  return { namespace: svc.metadata?.namespace ?? '', name: svc.metadata?.name ?? '', svc, eps, ports: sharedPortsOf(svc, eps) };
 }
 
 interface CacheEntry {
@@ -350,8 +368,8 @@ interface CacheEntry {
   readonly name: string;
   readonly svc: Service;
   readonly eps: Endpoints | undefined;
-  /** Sorted by port name, then protocol. */
-  readonly ports: ServicePortState[];
+  /** Sorted by port name, then protocol; shared with other caches (never modified). */
+  readonly ports: readonly ServicePortState[];
 }
 
 /**

@@ -2,7 +2,7 @@ import test from 'ava';
 import { NotFoundError } from '../../api/errors';
 import type { Endpoints, Pod, Service } from '../../api/gen/tsk/v1/core';
 import { FakeClock, NAMESPACE_INDEX, Store, namespaceIndexFunc, objectKey } from '../../client';
-import { EndpointsController, LAST_CHANGE_TRIGGER_TIME_ANNOTATION, type EndpointsClient } from './controller';
+import { EndpointsController, LAST_CHANGE_TRIGGER_TIME_ANNOTATION, POD_LABEL_INDEX, podLabelIndexFunc, type EndpointsClient } from './controller';
 
 /** A fake Endpoints client that applies writes to the store the controller reads (as the informer would). */
 class FakeEndpointsClient implements EndpointsClient {
@@ -26,13 +26,13 @@ class FakeEndpointsClient implements EndpointsClient {
   }
 }
 
-function setup() {
+function setup(options: { updatesBatchPeriodMs?: number; podsByLabel?: boolean } = {}) {
   const services = new Store<Service>({ [NAMESPACE_INDEX]: namespaceIndexFunc });
-  const pods = new Store<Pod>({ [NAMESPACE_INDEX]: namespaceIndexFunc });
+  const pods = new Store<Pod>({ [NAMESPACE_INDEX]: namespaceIndexFunc, [POD_LABEL_INDEX]: podLabelIndexFunc });
   const endpoints = new Store<Endpoints>({ [NAMESPACE_INDEX]: namespaceIndexFunc });
   const client = new FakeEndpointsClient(endpoints);
   const clock = new FakeClock(Date.parse('2024-05-01T10:00:00Z'));
-  const c = new EndpointsController({ services, pods, endpoints, client, clock, log: () => undefined });
+  const c = new EndpointsController({ services, pods, endpoints, client, clock, log: () => undefined, ...options });
   return { services, pods, endpoints, client, clock, c };
 }
 
@@ -140,4 +140,35 @@ test('a selector removed later leaves the Endpoints to the user: never rewritten
   await c.sync('default/web');
   t.deepEqual(client.calls, ['create default/web']);
   t.is(endpoints.get('default/web'), mine);
+});
+
+test('with a batch period, pod changes wait for it and join in one sync; a service change does not wait', async (t) => {
+  const { services, c, clock } = setup({ updatesBatchPeriodMs: 500 });
+  services.upsert(svc());
+  c.podChanged(undefined, pod('a', '10.0.0.1'));
+  await clock.advance(300);
+  c.podChanged(undefined, pod('b', '10.0.0.2'));
+  t.is(c.queue.len(), 0, 'held back for the batch period');
+  await clock.advance(200);
+  t.is(c.queue.len(), 1, 'both changes in one queued key, 500 ms after the first');
+  c.serviceChanged({ ...svc(), metadata: { name: 'other', namespace: 'default' } });
+  t.is(c.queue.len(), 2);
+});
+
+test('with the label index, a sync lists the pods of one selector label and the whole selector decides', async (t) => {
+  const { services, pods, endpoints, c } = setup({ podsByLabel: true });
+  services.upsert(svc({ app: 'web', tier: 'front' }));
+  const labelled = (name: string, ip: string, labels: Record<string, string>, namespace = 'default'): Pod => {
+    const p = pod(name, ip);
+    return { ...p, metadata: { ...p.metadata, namespace, labels } };
+  };
+  pods.upsert(labelled('a', '10.0.0.1', { app: 'web', tier: 'front' }));
+  pods.upsert(labelled('b', '10.0.0.2', { app: 'web', tier: 'back' }));
+  pods.upsert(labelled('c', '10.0.0.3', { tier: 'front' }));
+  pods.upsert(labelled('d', '10.0.0.4', { app: 'web', tier: 'front' }, 'other'));
+  await c.sync('default/web');
+  t.deepEqual(
+    endpoints.get('default/web')?.subsets?.[0]?.addresses?.map((a) => a.ip),
+    ['10.0.0.1'],
+  );
 });
