@@ -18,6 +18,8 @@ export function untoleratedTaintReason(taint: Taint): string {
 export const taintTolerationFilter: FilterPlugin = {
   name: TAINT_TOLERATION,
   filter(pod: PodInfo, node: NodeInfo): Status {
+    // Most nodes have no taints: no iterator for them (this runs for every node searched).
+    if (node.taints.length === 0) return SUCCESS;
     for (const taint of node.taints) {
       if (taint.effect !== 'NoSchedule' && taint.effect !== 'NoExecute') continue;
       if (!podToleratesTaint(pod.pod, taint)) return unschedulable(untoleratedTaintReason(taint));
