@@ -168,7 +168,7 @@ export class Scheduler {
     const state = new CycleState(nodes, this.deps.namespaces, snapshot);
     // Only enough feasible nodes are searched and scored (percentageOfNodesToScore), from where the last cycle stopped.
     const window = this.sampler.window(nodes.length);
-    const outcome = findFeasibleNodes(this.filters, pi, nodes, state, window);
+    const outcome = findFeasibleNodes(this.filters, pi, nodes, state, window, snapshot.table);
     this.sampler.advance(window.start, outcome.processed, nodes.length);
     if (outcome.error !== undefined) return { error: outcome.error };
     const feasible = outcome.feasible;

@@ -8,6 +8,7 @@
 import { errorMessage } from '../../util/errors';
 import type { FilterPlugin, NodeInfo, PodInfo, Status, WeightedScorePlugin } from './types';
 import { CycleState, errorStatus } from './types';
+import { combineQuickChecks, type NodeTable, type QuickCheck } from './node-table';
 
 export interface FilterOutcome {
   readonly feasible: NodeInfo[];
@@ -62,10 +63,23 @@ export interface SearchWindow {
   readonly want: number;
 }
 
+/** The active filters' quick checks as one, or undefined when one of them has none for this pod. */
+function quickCheckOf(active: readonly FilterPlugin[], pod: PodInfo): QuickCheck | undefined {
+  const checks: QuickCheck[] = [];
+  for (const f of active) {
+    const c = f.quickCheck?.(pod);
+    if (!c) return undefined;
+    checks.push(c);
+  }
+  return combineQuickChecks(checks);
+}
+
 /**
  * Filters the nodes from window.start on, wrapping around, until
  * window.want of them are feasible or every node was tried (Kubernetes'
- * findNodesThatPassFilters); state carries the PreFilters' results.
+ * findNodesThatPassFilters); state carries the PreFilters' results. With
+ * `table` (the rows of `nodes`, same order), the rows are tested first
+ * when every active filter offers a quick check.
  */
 export function findFeasibleNodes(
   filters: readonly FilterPlugin[],
@@ -73,6 +87,7 @@ export function findFeasibleNodes(
   nodes: readonly NodeInfo[],
   state: CycleState = new CycleState(nodes),
   window: SearchWindow = { start: 0, want: nodes.length },
+  table?: NodeTable,
 ): FilterOutcome {
   const feasible: NodeInfo[] = [];
   const reasons = new Map<string, number>();
@@ -83,9 +98,16 @@ export function findFeasibleNodes(
     return { feasible, processed: nodes.length, reasons };
   }
   const n = nodes.length;
+  const quick = table ? quickCheckOf(pre, pod) : undefined;
   let processed = 0;
   for (; processed < n && feasible.length < window.want; processed++) {
-    const node = nodes[(window.start + processed) % n] as NodeInfo;
+    const i = (window.start + processed) % n;
+    const node = nodes[i] as NodeInfo;
+    // A node whose row passes every active filter's quick check is feasible without calling them.
+    if (quick && table!.passes(i, quick)) {
+      feasible.push(node);
+      continue;
+    }
     const status = runFilters(pre, pod, node, state);
     if (!status) {
       feasible.push(node);

@@ -5,6 +5,7 @@
 // NormalizeScore, since it sees every feasible node at once). A plugin
 // implements only the stages it uses.
 
+import type { QuickCheckOf } from './node-table';
 import type { Node, Pod, Taint } from '../../api/gen/tsk/v1/core';
 
 /**
@@ -175,6 +176,8 @@ export interface FilterPlugin extends Plugin {
   preFilter?(pod: PodInfo, state: CycleState): Status;
   /** The framework always passes state; plugins without a PreFilter may ignore it. */
   filter(pod: PodInfo, node: NodeInfo, state?: CycleState): Status;
+  /** A test on a node's NodeTable row that, when it holds, means filter() answers Success there (see node-table.ts). */
+  quickCheck?: QuickCheckOf;
 }
 
 /** Score: how good is each feasible node, 0..MAX_NODE_SCORE, given all of them (so scores can be normalized). */

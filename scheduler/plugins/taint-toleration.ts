@@ -17,6 +17,7 @@ export function untoleratedTaintReason(taint: Taint): string {
 
 export const taintTolerationFilter: FilterPlugin = {
   name: TAINT_TOLERATION,
+  quickCheck: () => ({ noHardTaints: true }),
   filter(pod: PodInfo, node: NodeInfo): Status {
     // Most nodes have no taints: no iterator for them (this runs for every node searched).
     if (node.taints.length === 0) return SUCCESS;
