@@ -176,7 +176,7 @@ export class Scheduler {
     if (feasible.length === 1) return { node: feasible[0]?.name ?? '' };
     let totals: number[];
     try {
-      totals = scoreNodes(this.scores, pi, feasible, state);
+      totals = scoreNodes(this.scores, pi, feasible, state, { table: snapshot.table, rows: outcome.rows });
     } catch (err) {
       return { error: errorMessage(err) };
     }

@@ -12,6 +12,8 @@ import { combineQuickChecks, type NodeTable, type QuickCheck } from './node-tabl
 
 export interface FilterOutcome {
   readonly feasible: NodeInfo[];
+  /** The feasible nodes' indices in `nodes` (their NodeTable rows), in the same order. */
+  readonly rows: number[];
   /** How many nodes were filtered (feasible or not) before the search stopped. */
   readonly processed: number;
   /** How many nodes failed for each reason. */
@@ -90,12 +92,13 @@ export function findFeasibleNodes(
   table?: NodeTable,
 ): FilterOutcome {
   const feasible: NodeInfo[] = [];
+  const rows: number[] = [];
   const reasons = new Map<string, number>();
   const pre = runPreFilters(filters, pod, state);
   if (!Array.isArray(pre)) {
-    if (pre.code === 'Error') return { feasible: [], processed: 0, reasons, error: pre.reasons.join('; ') };
+    if (pre.code === 'Error') return { feasible: [], rows: [], processed: 0, reasons, error: pre.reasons.join('; ') };
     for (const r of pre.reasons) reasons.set(r, nodes.length);
-    return { feasible, processed: nodes.length, reasons };
+    return { feasible, rows, processed: nodes.length, reasons };
   }
   const n = nodes.length;
   const quick = table ? quickCheckOf(pre, pod) : undefined;
@@ -106,32 +109,39 @@ export function findFeasibleNodes(
     // A node whose row passes every active filter's quick check is feasible without calling them.
     if (quick && table!.passes(i, quick)) {
       feasible.push(node);
+      rows.push(i);
       continue;
     }
     const status = runFilters(pre, pod, node, state);
     if (!status) {
       feasible.push(node);
+      rows.push(i);
       continue;
     }
-    if (status.code === 'Error') return { feasible: [], processed, reasons, error: status.reasons.join('; ') };
+    if (status.code === 'Error') return { feasible: [], rows: [], processed, reasons, error: status.reasons.join('; ') };
     for (const r of status.reasons) reasons.set(r, (reasons.get(r) ?? 0) + 1);
   }
-  return { feasible, processed, reasons };
+  return { feasible, rows, processed, reasons };
 }
 
-/** Weighted total score of each node, in the order given (a plugin whose PreScore says SKIP adds 0). Throws (a bug) naming the plugin. */
+/**
+ * Weighted total score of each node, in the order given (a plugin whose
+ * PreScore says SKIP adds 0). With `table` (the nodes' rows), plugins with
+ * scoreRows read the table. Throws (a bug) naming the plugin.
+ */
 export function scoreNodes(
   scores: readonly WeightedScorePlugin[],
   pod: PodInfo,
   nodes: readonly NodeInfo[],
   state: CycleState = new CycleState(nodes),
+  table?: { readonly table: NodeTable; readonly rows: readonly number[] },
 ): number[] {
   const totals = new Array<number>(nodes.length).fill(0);
   for (const { plugin, weight } of scores) {
     let s: number[];
     try {
       if (plugin.preScore?.(pod, state).code === 'Skip') continue;
-      s = plugin.score(pod, nodes, state);
+      s = (table && plugin.scoreRows?.(pod, table.rows, table.table)) ?? plugin.score(pod, nodes, state);
     } catch (err) {
       throw new Error(`running Score plugin "${plugin.name}": ${errorMessage(err)}`, { cause: err });
     }

@@ -1,8 +1,8 @@
 import test from 'ava';
 import type { Taint } from '../../api/gen/tsk/v1/core';
-import { DEFAULT_FILTERS } from '../plugins';
+import { DEFAULT_FILTERS, DEFAULT_SCORES } from '../plugins';
 import { info, makeNode, makePod, podInfo } from '../testing';
-import { findFeasibleNodes } from './framework';
+import { findFeasibleNodes, scoreNodes } from './framework';
 import { combineQuickChecks, NodeTable } from './node-table';
 import { CycleState } from './types';
 
@@ -30,9 +30,11 @@ test('a row passes only what every condition allows', (t) => {
 
 test('the table grows past its first rows', (t) => {
   const table = new NodeTable();
-  for (let i = 0; i < 300; i++) table.set(i, info(makeNode(`n${i}`, { unschedulable: i % 2 === 1 })));
+  for (let i = 0; i < 300; i++) table.set(i, info(makeNode(`n${i}`, { unschedulable: i % 2 === 1, cpu: String(i + 1) })));
   t.true(table.passes(298, { schedulable: true }));
   t.false(table.passes(299, { schedulable: true }));
+  t.is(table.allocatableMilliCpu(0), 1000, 'rows written before the growth are kept');
+  t.is(table.allocatableMilliCpu(299), 300_000);
 });
 
 /** A small deterministic random source. */
@@ -41,7 +43,7 @@ function lcg(seed: number): () => number {
   return () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 }
 
-test('with the table, the default filters find the same nodes for the same reasons as without', (t) => {
+test('with the table, the default filters find the same nodes for the same reasons, and the default scores score them the same, as without', (t) => {
   const random = lcg(7);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
   const taints: Taint[][] = [[], [{ key: 'a', value: '1', effect: 'NoSchedule' }], [{ key: 'b', value: '', effect: 'PreferNoSchedule' }]];
@@ -79,5 +81,13 @@ test('with the table, the default filters find the same nodes for the same reaso
     );
     t.is(quick.processed, plain.processed);
     t.deepEqual([...quick.reasons].sort(), [...plain.reasons].sort());
+    t.deepEqual(
+      quick.rows.map((i) => nodes[i]?.name),
+      plain.feasible.map((n) => n.name),
+    );
+    t.deepEqual(
+      scoreNodes(DEFAULT_SCORES, pod, quick.feasible, new CycleState(nodes), { table, rows: quick.rows }),
+      scoreNodes(DEFAULT_SCORES, pod, plain.feasible, new CycleState(nodes)),
+    );
   }
 });

@@ -9,6 +9,8 @@
 // that, when they hold, mean its filter() answers Success on that node. When
 // every active filter offers one, the framework tests the rows and calls the
 // plugins only for the nodes that fail the test (for their exact reasons).
+// Likewise a score plugin may score the feasible nodes from their rows
+// (scoreRows), with the same arithmetic as its score().
 
 import type { NodeInfo, PodInfo } from './types';
 
@@ -25,7 +27,7 @@ export interface QuickCheck {
 /** Offered by a filter plugin: undefined when no row test can stand for its filter() for this pod. */
 export type QuickCheckOf = (pod: PodInfo) => QuickCheck | undefined;
 
-const STRIDE = 8;
+const STRIDE = 10;
 const FLAGS = 0;
 const POD_COUNT = 1;
 const ALLOWED_PODS = 2;
@@ -33,9 +35,12 @@ const ALLOCATABLE_CPU = 3;
 const REQUESTED_CPU = 4;
 const ALLOCATABLE_MEMORY = 5;
 const REQUESTED_MEMORY = 6;
+const NON_ZERO_REQUESTED_CPU = 7;
+const NON_ZERO_REQUESTED_MEMORY = 8;
 
 const UNSCHEDULABLE = 1;
 const HARD_TAINTS = 2;
+const ANY_TAINTS = 4;
 
 /** Several QuickChecks as one: every condition of each. */
 export function combineQuickChecks(checks: readonly QuickCheck[]): QuickCheck {
@@ -64,13 +69,36 @@ export class NodeTable {
     const d = this.data;
     let hard = false;
     for (const t of info.taints) if (t.effect === 'NoSchedule' || t.effect === 'NoExecute') hard = true;
-    d[o + FLAGS] = (info.unschedulable ? UNSCHEDULABLE : 0) | (hard ? HARD_TAINTS : 0);
+    d[o + FLAGS] = (info.unschedulable ? UNSCHEDULABLE : 0) | (hard ? HARD_TAINTS : 0) | (info.taints.length > 0 ? ANY_TAINTS : 0);
     d[o + POD_COUNT] = info.podCount;
     d[o + ALLOWED_PODS] = info.allowedPods;
     d[o + ALLOCATABLE_CPU] = info.allocatableMilliCpu;
     d[o + REQUESTED_CPU] = info.requestedMilliCpu;
     d[o + ALLOCATABLE_MEMORY] = info.allocatableMemory;
     d[o + REQUESTED_MEMORY] = info.requestedMemory;
+    d[o + NON_ZERO_REQUESTED_CPU] = info.nonZeroRequestedMilliCpu;
+    d[o + NON_ZERO_REQUESTED_MEMORY] = info.nonZeroRequestedMemory;
+  }
+
+  /** Whether the node of row `i` has any taint. */
+  hasTaints(i: number): boolean {
+    return ((this.data[i * STRIDE + FLAGS] as number) & ANY_TAINTS) !== 0;
+  }
+
+  allocatableMilliCpu(i: number): number {
+    return this.data[i * STRIDE + ALLOCATABLE_CPU] as number;
+  }
+
+  allocatableMemory(i: number): number {
+    return this.data[i * STRIDE + ALLOCATABLE_MEMORY] as number;
+  }
+
+  nonZeroRequestedMilliCpu(i: number): number {
+    return this.data[i * STRIDE + NON_ZERO_REQUESTED_CPU] as number;
+  }
+
+  nonZeroRequestedMemory(i: number): number {
+    return this.data[i * STRIDE + NON_ZERO_REQUESTED_MEMORY] as number;
   }
 
   /** Whether row `i` meets every condition of `check` (the same comparisons as the plugins' filters). */

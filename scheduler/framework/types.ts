@@ -5,7 +5,7 @@
 // NormalizeScore, since it sees every feasible node at once). A plugin
 // implements only the stages it uses.
 
-import type { QuickCheckOf } from './node-table';
+import type { NodeTable, QuickCheckOf } from './node-table';
 import type { Node, Pod, Taint } from '../../api/gen/tsk/v1/core';
 
 /**
@@ -186,6 +186,12 @@ export interface ScorePlugin extends Plugin {
   preScore?(pod: PodInfo, state: CycleState): Status;
   /** The framework always passes state (state.nodes: the whole snapshot); plugins that only compare the feasible nodes may ignore it. */
   score(pod: PodInfo, nodes: readonly NodeInfo[], state?: CycleState): number[];
+  /**
+   * The same scores as score() for the nodes of these NodeTable rows (the
+   * feasible nodes, in order), read from the table; undefined when the
+   * rows do not hold what this pod's scores need (score() is called then).
+   */
+  scoreRows?(pod: PodInfo, rows: readonly number[], table: NodeTable): number[] | undefined;
 }
 
 export const MAX_NODE_SCORE = 100;

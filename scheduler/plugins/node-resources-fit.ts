@@ -5,6 +5,7 @@
 // left free after placing the pod, counting unset requests at Kubernetes'
 // non-zero defaults so that pods without requests still spread.
 
+import type { NodeTable } from '../framework/node-table';
 import type { FilterPlugin, NodeInfo, PodInfo, Resource, ScorePlugin, Status } from '../framework/types';
 import { MAX_NODE_SCORE, SUCCESS, unschedulable } from '../framework/types';
 
@@ -88,6 +89,16 @@ export const leastAllocatedScore: ScorePlugin = {
       const n = nodes[i] as NodeInfo;
       const cpu = leastRequested(n.nonZeroRequestedMilliCpu + milliCpu, n.allocatableMilliCpu);
       out[i] = Math.floor((cpu + leastRequested(n.nonZeroRequestedMemory + memory, n.allocatableMemory)) / 2);
+    }
+    return out;
+  },
+  scoreRows(pod: PodInfo, rows: readonly number[], t: NodeTable): number[] {
+    const { milliCpu, memory } = pod.nonZeroRequests;
+    const out = new Array<number>(rows.length);
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k] as number;
+      const cpu = leastRequested(t.nonZeroRequestedMilliCpu(i) + milliCpu, t.allocatableMilliCpu(i));
+      out[k] = Math.floor((cpu + leastRequested(t.nonZeroRequestedMemory(i) + memory, t.allocatableMemory(i))) / 2);
     }
     return out;
   },

@@ -4,6 +4,7 @@
 // better, normalized so the node with the most scores 0.
 
 import type { Taint } from '../../api/gen/tsk/v1/core';
+import type { NodeTable } from '../framework/node-table';
 import type { FilterPlugin, NodeInfo, PodInfo, ScorePlugin, Status } from '../framework/types';
 import { MAX_NODE_SCORE, SUCCESS, unschedulable } from '../framework/types';
 import { podToleratesTaint } from '../../api/tolerations';
@@ -49,5 +50,10 @@ export const taintTolerationScore: ScorePlugin = {
     }
     for (let i = 0; i < out.length; i++) out[i] = max === 0 ? MAX_NODE_SCORE : MAX_NODE_SCORE - Math.floor((MAX_NODE_SCORE * (out[i] as number)) / max);
     return out;
+  },
+  // Without taints on any of the nodes every node scores the maximum; else the pod's tolerations decide (score()).
+  scoreRows(_pod: PodInfo, rows: readonly number[], t: NodeTable): number[] | undefined {
+    for (const i of rows) if (t.hasTaints(i)) return undefined;
+    return new Array<number>(rows.length).fill(MAX_NODE_SCORE);
   },
 };
