@@ -229,31 +229,38 @@ function reasonForCode(code: GrpcStatus): StatusReason {
   }
 }
 
-/** Server side: the gRPC error object to pass to a callback or stream. */
-export function toServiceError(err: unknown): Partial<ServiceError> {
+/** The Status message of an error (the `tsk-status-bin` trailer's content, and a failed BindResult's error). */
+export function toStatus(err: unknown): Status {
   const apiErr = err instanceof ApiError ? err : new InternalError(errorMessage(err));
-  const metadata = new Metadata();
-  const status = Status.encode({
+  return {
     reason: apiErr.reason,
     message: apiErr.message,
     code: apiErr.httpCode,
     kind: apiErr.details.kind ?? '',
     name: apiErr.details.name ?? '',
     causes: apiErr.causes.map((c): StatusCause => ({ field: c.field, message: c.message, reason: c.reason ?? '' })),
-  }).finish();
-  metadata.set(STATUS_TRAILER, Buffer.from(status));
+  };
+}
+
+/** The ApiError subclass a Status stands for; `code` decides the reason when the Status names none the client knows. */
+export function fromStatus(s: Status, code: GrpcStatus, fallbackMessage: string): ApiError {
+  const reason = REASONS.has(s.reason ?? '') ? (s.reason as StatusReason) : reasonForCode(code);
+  const causes = (s.causes ?? []).map((c) => ({ field: c.field ?? '', message: c.message ?? '', reason: c.reason || undefined }));
+  return build(reason, s.message || fallbackMessage, causes, s.kind || undefined, s.name || undefined);
+}
+
+/** Server side: the gRPC error object to pass to a callback or stream. */
+export function toServiceError(err: unknown): Partial<ServiceError> {
+  const apiErr = err instanceof ApiError ? err : new InternalError(errorMessage(err));
+  const metadata = new Metadata();
+  metadata.set(STATUS_TRAILER, Buffer.from(Status.encode(toStatus(apiErr)).finish()));
   return { code: apiErr.grpcCode, details: apiErr.message, metadata, name: apiErr.name, message: apiErr.message };
 }
 
 /** Client side: the ApiError subclass for a failed call. */
 export function fromServiceError(err: ServiceError): ApiError {
   const raw = err.metadata?.get(STATUS_TRAILER)[0];
-  if (raw instanceof Buffer) {
-    const s = Status.decode(raw);
-    const reason = REASONS.has(s.reason ?? '') ? (s.reason as StatusReason) : reasonForCode(err.code);
-    const causes = (s.causes ?? []).map((c) => ({ field: c.field ?? '', message: c.message ?? '', reason: c.reason || undefined }));
-    return build(reason, s.message ?? err.details, causes, s.kind || undefined, s.name || undefined);
-  }
+  if (raw instanceof Buffer) return fromStatus(Status.decode(raw), err.code, err.details);
   const reason = reasonForCode(err.code);
   const message = err.code === GrpcStatus.UNAVAILABLE ? `the server is unavailable: ${err.details}` : err.details || err.message;
   return build(reason, message, []);

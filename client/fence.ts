@@ -9,8 +9,8 @@
 import { UnavailableError } from '../api/errors';
 import type { Clientset } from './clientset';
 
-/** The verbs that change state, on every kind's client (bind on pods). */
-const WRITE_VERBS: ReadonlySet<PropertyKey> = new Set(['create', 'update', 'updateStatus', 'delete', 'bind']);
+/** The verbs that change state, on every kind's client (bind and bindBatch on pods). */
+const WRITE_VERBS: ReadonlySet<PropertyKey> = new Set(['create', 'update', 'updateStatus', 'delete', 'bind', 'bindBatch']);
 
 /** Thrown by a fenced write: retryable on the API's terms, and the next leader retries it anyway. */
 export class FencedWriteError extends UnavailableError {

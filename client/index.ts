@@ -42,7 +42,7 @@ export {
   type ServingOptions,
   type ServingTls,
 } from './serving-cert';
-export { GrpcResourceClient, PodClient, type DeleteOptions, type ListOptions, type ResourceClient, type WatchOptions } from './resource';
+export { GrpcResourceClient, PodClient, type BindRequestOf, type DeleteOptions, type ListOptions, type ResourceClient, type WatchOptions } from './resource';
 export type { Watch, WatchEvent, WatchEventType } from './watch';
 export { Backoff } from '../util/backoff';
 export {

@@ -2,6 +2,8 @@
 // the KINDS registry. One instance per kind per connection; it holds no state
 // besides the connection, so it is safe to share.
 
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { fromStatus, InternalError, type ApiError } from '../api/errors';
 import type { Binding, Pod } from '../api/gen/tsk/v1/core';
 import type { CreateOptions, DeleteRequest, ListRequest, UpdateOptions, WatchRequest } from '../api/gen/tsk/v1/meta';
 import { PodServiceService } from '../api/gen/tsk/v1/api';
@@ -155,20 +157,48 @@ export class GrpcResourceClient<T extends ApiObject> implements ResourceClient<T
   }
 }
 
-/** Pods have one more verb: bind, what the scheduler posts. */
+/** One pod's bind in a BindBatch. */
+export interface BindRequestOf {
+  readonly namespace: string;
+  readonly name: string;
+  readonly nodeName: string;
+  /** The pod's UID as a precondition; empty for none. */
+  readonly uid?: string;
+}
+
+function bindingOf(namespace: string, name: string, nodeName: string, uid?: string): Binding {
+  return {
+    apiVersion: 'v1',
+    kind: 'Binding',
+    metadata: { name, namespace: namespace || 'default', uid: uid ?? '' },
+    target: { kind: 'Node', name: nodeName, apiVersion: 'v1' },
+  };
+}
+
+/** Pods have more verbs: bind and bindBatch, what the scheduler posts. */
 export class PodClient extends GrpcResourceClient<Pod> {
   /**
    * Sets the pod's spec.nodeName to `nodeName` once. ConflictError when the
    * pod is already bound; NotFoundError when it is gone. Not retried.
    */
   bind(namespace: string, name: string, nodeName: string, uid?: string): Promise<Pod> {
-    const binding: Binding = {
-      apiVersion: 'v1',
-      kind: 'Binding',
-      metadata: { name, namespace: namespace || 'default', uid: uid ?? '' },
-      target: { kind: 'Node', name: nodeName, apiVersion: 'v1' },
-    };
-    return this.conn.unary(PodServiceService.bind, { binding });
+    return this.conn.unary(PodServiceService.bind, { binding: bindingOf(namespace, name, nodeName, uid) });
+  }
+
+  /**
+   * Many binds in one call (BindBatch): each pod is bound or refused on its
+   * own. Resolves with one entry per request, in order: undefined when
+   * bound, else the ApiError a single bind would have rejected with
+   * (ConflictError, NotFoundError, ForbiddenError, ...). Rejects only when
+   * the call as a whole failed (then no pod, or any of them, may be bound).
+   * Not retried.
+   */
+  async bindBatch(requests: readonly BindRequestOf[]): Promise<(ApiError | undefined)[]> {
+    const bindings = requests.map((r) => bindingOf(r.namespace, r.name, r.nodeName, r.uid));
+    const res = await this.conn.unary(PodServiceService.bindBatch, { bindings });
+    const results = res.results ?? [];
+    if (results.length !== requests.length) throw new InternalError(`BindBatch answered ${results.length} results for ${requests.length} bindings`);
+    return results.map((r) => (r.bound ? undefined : fromStatus(r.error ?? {}, GrpcStatus.UNKNOWN, 'binding failed')));
   }
 
   /**

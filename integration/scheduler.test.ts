@@ -17,6 +17,8 @@ import { join } from 'node:path';
 
 interface Cluster {
   cs: Clientset;
+  /** The API server's address. */
+  address: string;
   start(random?: () => number): RunningScheduler;
   logs: string[];
 }
@@ -28,6 +30,7 @@ async function cluster(t: ExecutionContext): Promise<Cluster> {
   const logs: string[] = [];
   return {
     cs,
+    address: plane.address,
     logs,
     start(random) {
       const informers = new SharedInformerFactory(cs, { onError: () => undefined });
@@ -130,6 +133,35 @@ test('a pod is bound to a node with a Scheduled event; metrics count it', async 
   t.regex(text, /scheduler_schedule_attempts_total\{result="scheduled",profile="default-scheduler"\} 1/);
   t.regex(text, /scheduler_pending_pods\{queue="active"\} 0/);
   t.regex(text, /scheduler_scheduling_attempt_duration_seconds_count\{result="scheduled",profile="default-scheduler"\} 1/);
+});
+
+test('BindBatch binds each pod on its own: a bound pod, a gone pod and a refused caller fail only their own Binding', async (t) => {
+  const c = await cluster(t);
+  await createNode(c.cs, 'node-1');
+  for (const name of ['b-free', 'b-taken', 'b-other']) await c.cs.pods.create(pod(name));
+  await c.cs.pods.bind('default', 'b-taken', 'node-1');
+  const results = await c.cs.pods.bindBatch([
+    { namespace: 'default', name: 'b-free', nodeName: 'node-1' },
+    { namespace: 'default', name: 'b-taken', nodeName: 'node-1' },
+    { namespace: 'default', name: 'b-gone', nodeName: 'node-1' },
+  ]);
+  t.deepEqual(
+    results.map((e) => e?.constructor.name),
+    [undefined, 'ConflictError', 'NotFoundError'],
+  );
+  t.regex(results[1]?.message ?? '', /pod b-taken is already assigned to node "node-1"/);
+  const byName = await podsByName(c.cs);
+  t.is(byName.get('b-free')?.spec?.nodeName, 'node-1');
+  t.is(byName.get('b-free')?.status?.conditions?.find((x) => x.type === 'PodScheduled')?.status, 'True');
+
+  // Each Binding is authorized as a Bind: a node may not bind pods.
+  const plane = await c.cs.pods.get('b-other', 'default');
+  const nodeCs = new Clientset(c.address, await (await testTls()).credentialsFor('system:node:node-1', ['system:nodes']));
+  t.teardown(() => nodeCs.close());
+  const refused = await nodeCs.pods.bindBatch([{ namespace: 'default', name: 'b-other', nodeName: 'node-1', uid: plane.metadata?.uid ?? '' }]);
+  t.is(refused[0]?.constructor.name, 'ForbiddenError');
+  t.regex(refused[0]?.message ?? '', /cannot create resource "pods\/binding"/);
+  t.is((await c.cs.pods.get('b-other', 'default')).spec?.nodeName ?? '', '');
 });
 
 test('resources are accounted: 2 nodes of 1 CPU, 3 pods of 600m -> 2 bound, 1 Pending with Insufficient cpu', async (t) => {

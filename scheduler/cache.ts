@@ -22,6 +22,7 @@
 import type { Node, Pod } from '../api/gen/tsk/v1/core';
 import { NODE_NAME_INDEX, type Lister } from '../client';
 import { assumedPodInfo, isTerminal, nodeInfo, podInfo } from './framework/resources';
+import { NodeTable } from './framework/node-table';
 import type { NodeInfo, PodInfo } from './framework/types';
 
 /** The nodes of a cycle, with the lists the pod-affinity plugins read (Kubernetes' Snapshot). */
@@ -32,6 +33,8 @@ export interface Snapshot {
   readonly withAffinity: readonly NodeInfo[];
   /** The nodes holding a pod with required pod anti-affinity. */
   readonly withRequiredAntiAffinity: readonly NodeInfo[];
+  /** The filters' numbers of `nodes`, row i for nodes[i]. */
+  readonly table: NodeTable;
 }
 
 export class SchedulerCache {
@@ -40,6 +43,8 @@ export class SchedulerCache {
   private readonly assumedOn = new Map<string, Set<string>>();
   /** The snapshot's nodes in order, and each node's index in it. */
   private readonly list: NodeInfo[] = [];
+  /** The rows of `list`, in its order. */
+  private readonly table = new NodeTable();
   private readonly index = new Map<string, number>();
   /** Nodes to rebuild (or drop, when gone from the lister) at the next snapshot. */
   private readonly dirty = new Set<string>();
@@ -116,7 +121,7 @@ export class SchedulerCache {
     this.dirty.clear();
     if (removed.size > 0) this.compact(removed);
     if (this.affinityListsStale) this.rebuildAffinityLists();
-    return { nodes: this.list, withAffinity: this.withAffinity, withRequiredAntiAffinity: this.withRequiredAntiAffinity };
+    return { nodes: this.list, withAffinity: this.withAffinity, withRequiredAntiAffinity: this.withRequiredAntiAffinity, table: this.table };
   }
 
   /** Reads every node of the lister, in its order (before the nodes events marked already). */
@@ -143,8 +148,12 @@ export class SchedulerCache {
     const info = nodeInfo(node, this.podsOn(name));
     if (at === undefined) {
       this.index.set(name, this.list.length);
+      this.table.set(this.list.length, info);
       this.list.push(info);
-    } else this.list[at] = info;
+    } else {
+      this.list[at] = info;
+      this.table.set(at, info);
+    }
     this.trackAffinity(name, info, had);
   }
 
@@ -154,6 +163,7 @@ export class SchedulerCache {
     for (let i = 0; i < this.list.length; i++) {
       if (removed.has(i)) continue;
       const info = this.list[i] as NodeInfo;
+      this.table.set(kept, info);
       this.list[kept++] = info;
       this.index.set(info.name, kept - 1);
     }

@@ -1,9 +1,9 @@
 import test from 'ava';
 import { Registry } from 'prom-client';
-import { ConflictError, UnavailableError } from '../api/errors';
+import { ApiError, ConflictError, InternalError, UnavailableError } from '../api/errors';
 import type { Node, Pod } from '../api/gen/tsk/v1/core';
 import type { ObjectReference } from '../api/gen/tsk/v1/meta';
-import { FakeClock, NODE_NAME_INDEX, Store, nodeNameIndexFunc, type EventRecorder } from '../client';
+import { FakeClock, NODE_NAME_INDEX, Store, nodeNameIndexFunc, type BindRequestOf, type EventRecorder } from '../client';
 import { SchedulerCache } from './cache';
 import { SchedulerMetrics } from './metrics';
 import { SchedulingQueue } from './queue/scheduling-queue';
@@ -38,6 +38,8 @@ interface RecordedEvent {
 /** The API as the scheduler sees it: binds and status writes land in the pod store, as the informer would show them. */
 class FakePodApi implements PodApi {
   binds: string[] = [];
+  /** The size of each BindBatch call. */
+  batches: number[] = [];
   statusWrites: Pod[] = [];
   bindError: Error | undefined;
   statusConflicts = 0;
@@ -57,6 +59,19 @@ class FakePodApi implements PodApi {
     const bound = { ...pod, spec: { ...pod.spec, nodeName } };
     this.pods.upsert(bound);
     return bound;
+  }
+
+  /** As the server: each pod bound or refused on its own. */
+  async bindBatch(requests: readonly BindRequestOf[]): Promise<(ApiError | undefined)[]> {
+    this.batches.push(requests.length);
+    return Promise.all(
+      requests.map((r) =>
+        this.bind(r.namespace, r.name, r.nodeName).then(
+          () => undefined,
+          (err: unknown) => (err instanceof ApiError ? err : new InternalError(String(err))),
+        ),
+      ),
+    );
   }
 
   release(): void {
@@ -213,6 +228,18 @@ test('binds in flight are bounded: bindSlot() waits at the limit and frees a slo
   h.scheduler.scheduleOne((await h.queue.pop())!);
   await h.scheduler.drain();
   t.is(h.api.binds.length, 3);
+});
+
+test('the binds of a run of cycles leave together in one BindBatch call, sent by drain()', async (t) => {
+  const h = harness([makeNode('n1'), makeNode('n2')]);
+  h.submit(makePod('a'), makePod('b'), makePod('c'));
+  for (let i = 0; i < 3; i++) h.scheduler.scheduleOne((await h.queue.pop())!);
+  await Promise.resolve();
+  t.deepEqual(h.api.binds, [], 'held in the batch until flushed');
+  await h.scheduler.drain();
+  t.deepEqual(h.api.batches, [3]);
+  t.is(h.api.binds.length, 3);
+  t.is(h.recorder.events.filter((e) => e.reason === 'Scheduled').length, 3);
 });
 
 test('assumed pods count at once: two 600m pods on two 1-CPU nodes go to different nodes before any bind returns', async (t) => {

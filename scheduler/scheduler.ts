@@ -2,7 +2,8 @@
 // version of the pod, update the snapshot of the nodes with the pods bound
 // or assumed on them, filter until enough nodes fit (percentageOfNodesToScore),
 // score those, choose; assume the pod on the chosen node and bind it
-// in the background so the next pod's cycle starts at once.
+// in the background so the next pod's cycle starts at once (the binds of
+// a run of cycles leave together in one BindBatch call: binder.ts).
 //
 // Outcomes, as Kubernetes reports them:
 // - bound: a Normal "Scheduled" event "Successfully assigned ns/name to node".
@@ -24,6 +25,7 @@ import { ERR_NO_NODES_AVAILABLE, findFeasibleNodes, fitErrorMessage, scoreNodes,
 import { podInfo } from './framework/resources';
 import { NodeSampler } from './framework/sampling';
 import { CycleState, type FilterPlugin, type NamespaceView, type WeightedScorePlugin } from './framework/types';
+import { BatchBinder, DEFAULT_BIND_BATCH } from './binder';
 import type { AttemptResult, SchedulerMetrics } from './metrics';
 import { DEFAULT_FILTERS, DEFAULT_SCORES } from './plugins';
 import type { QueuedPodInfo, SchedulingQueue } from './queue/scheduling-queue';
@@ -33,7 +35,7 @@ export const REASON_UNSCHEDULABLE = 'Unschedulable';
 export const REASON_SCHEDULER_ERROR = 'SchedulerError';
 
 /** The verbs the scheduler uses on pods. */
-export type PodApi = Pick<PodClient, 'bind' | 'get' | 'updateStatus'>;
+export type PodApi = Pick<PodClient, 'bind' | 'bindBatch' | 'get' | 'updateStatus'>;
 
 export interface SchedulerDeps {
   readonly queue: SchedulingQueue;
@@ -54,6 +56,8 @@ export interface SchedulerDeps {
   readonly percentageOfNodesToScore?: number;
   /** Binds in flight at most (DEFAULT_MAX_BINDS_IN_FLIGHT); the loop waits in bindSlot() while they are. */
   readonly maxBindsInFlight?: number;
+  /** Pods per BindBatch call at most (DEFAULT_BIND_BATCH); 1 sends a Bind per pod. */
+  readonly bindBatchSize?: number;
 }
 
 /**
@@ -83,6 +87,7 @@ export class Scheduler {
   private readonly maxBindsInFlight: number;
   private bindsInFlight = 0;
   private bindSlotWaiters: (() => void)[] = [];
+  private readonly binder: BatchBinder;
 
   constructor(private readonly deps: SchedulerDeps) {
     this.filters = deps.filters ?? DEFAULT_FILTERS;
@@ -90,6 +95,7 @@ export class Scheduler {
     this.sampler = new NodeSampler(deps.percentageOfNodesToScore);
     this.maxBindsInFlight = deps.maxBindsInFlight ?? DEFAULT_MAX_BINDS_IN_FLIGHT;
     if (!(this.maxBindsInFlight >= 1)) throw new Error(`invariant: maxBindsInFlight must be at least 1, not ${this.maxBindsInFlight}`);
+    this.binder = new BatchBinder(deps.api, deps.bindBatchSize ?? DEFAULT_BIND_BATCH, deps.log);
   }
 
   /**
@@ -100,7 +106,18 @@ export class Scheduler {
    */
   bindSlot(): Promise<void> | undefined {
     if (this.bindsInFlight < this.maxBindsInFlight) return undefined;
+    // The slots may all be held by binds waiting in the batch: send them, or none would ever free.
+    this.binder.flush();
     return new Promise((resolve) => this.bindSlotWaiters.push(resolve));
+  }
+
+  /**
+   * Sends the binds waiting in the batch. The loop calls it when no pod is
+   * ready to schedule, so a batch is held back only while cycles keep
+   * adding to it.
+   */
+  flushBinds(): void {
+    this.binder.flush();
   }
 
   /** Binds and status writes still running. */
@@ -110,7 +127,10 @@ export class Scheduler {
 
   /** Resolves once every Bind and status write started so far has finished. */
   async drain(): Promise<void> {
-    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+    while (this.background.size > 0) {
+      this.binder.flush();
+      await Promise.allSettled([...this.background]);
+    }
   }
 
   /**
@@ -148,7 +168,7 @@ export class Scheduler {
     const state = new CycleState(nodes, this.deps.namespaces, snapshot);
     // Only enough feasible nodes are searched and scored (percentageOfNodesToScore), from where the last cycle stopped.
     const window = this.sampler.window(nodes.length);
-    const outcome = findFeasibleNodes(this.filters, pi, nodes, state, window);
+    const outcome = findFeasibleNodes(this.filters, pi, nodes, state, window, snapshot.table);
     this.sampler.advance(window.start, outcome.processed, nodes.length);
     if (outcome.error !== undefined) return { error: outcome.error };
     const feasible = outcome.feasible;
@@ -156,7 +176,7 @@ export class Scheduler {
     if (feasible.length === 1) return { node: feasible[0]?.name ?? '' };
     let totals: number[];
     try {
-      totals = scoreNodes(this.scores, pi, feasible, state);
+      totals = scoreNodes(this.scores, pi, feasible, state, { table: snapshot.table, rows: outcome.rows });
     } catch (err) {
       return { error: errorMessage(err) };
     }
@@ -164,11 +184,11 @@ export class Scheduler {
   }
 
   private async bind(info: QueuedPodInfo, pod: Pod, node: string, start: number): Promise<void> {
-    const { api, cache, queue, recorder, clock } = this.deps;
+    const { cache, queue, recorder, clock } = this.deps;
     const { namespace, name } = splitKey(info.key);
     this.bindsInFlight++;
     try {
-      await api.bind(namespace, name, node, pod.metadata?.uid ?? '');
+      await this.binder.bind({ namespace, name, nodeName: node, uid: pod.metadata?.uid ?? '' });
     } catch (err) {
       cache.forget(info.key);
       if (err instanceof ConflictError || err instanceof NotFoundError) {

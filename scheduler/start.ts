@@ -29,7 +29,7 @@ import type { NamespaceView } from './framework/types';
 import { SchedulerCache } from './cache';
 import { nodeEventHandlers, podEventHandlers } from './handlers';
 import { SchedulerMetrics } from './metrics';
-import { SchedulingQueue, type QueueOptions } from './queue/scheduling-queue';
+import { SchedulingQueue, type QueueOptions, type QueuedPodInfo } from './queue/scheduling-queue';
 import { DEFAULT_SCHEDULER_NAME, Scheduler } from './scheduler';
 import { errorDetail, errorMessage } from '../util/errors';
 
@@ -57,6 +57,8 @@ export interface SchedulerOptions {
   readonly percentageOfNodesToScore?: number;
   /** Binds in flight at most; default DEFAULT_MAX_BINDS_IN_FLIGHT (128). */
   readonly maxBindsInFlight?: number;
+  /** Pods per BindBatch call at most; default DEFAULT_BIND_BATCH (64); 1 sends a Bind per pod. */
+  readonly bindBatchSize?: number;
 }
 
 export interface RunningScheduler {
@@ -129,6 +131,7 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
       namespaces: namespaceView(namespaceInformer.store),
       ...(opts.percentageOfNodesToScore === undefined ? {} : { percentageOfNodesToScore: opts.percentageOfNodesToScore }),
       ...(opts.maxBindsInFlight === undefined ? {} : { maxBindsInFlight: opts.maxBindsInFlight }),
+      ...(opts.bindBatchSize === undefined ? {} : { bindBatchSize: opts.bindBatchSize }),
     });
     scope.informers.informerFor('Pod').addEventHandler(podEventHandlers(queue, cache, () => stopped));
     scope.informers.informerFor('Node').addEventHandler(nodeEventHandlers(queue, cache, () => stopped));
@@ -136,7 +139,9 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
       // Scheduling on a partial cache would overcommit nodes: wait for the first lists.
       await sync;
       if (stopped) return;
-      for (let info = await queue.pop(); info && !stopped; info = await queue.pop()) {
+      // No pod ready: the binds batched so far leave before the loop waits.
+      const next = (): QueuedPodInfo | undefined | Promise<QueuedPodInfo | undefined> => queue.popNow() ?? (scheduler.flushBinds(), queue.pop());
+      for (let info = await next(); info && !stopped; info = await next()) {
         // At most maxBindsInFlight pods assumed and not yet bound (an await only when the limit is reached).
         const slot = scheduler.bindSlot();
         if (slot) await slot;

@@ -427,6 +427,20 @@ export const descriptions: Readonly<Record<string, { readonly description?: stri
       "reason": "NotFound, AlreadyExists, Conflict, Invalid, Expired, RequestEntityTooLarge, ..."
     }
   },
+  "tsk.v1.BindBatchRequest": {
+    "description": "Many Bindings in one call (the scheduler's batch): each is its own write, authorized and committed on its own, so one pod's conflict fails only that pod.",
+    "fields": {}
+  },
+  "tsk.v1.BindResult": {
+    "description": "The outcome of one Binding of a batch: bound, or the error a single Bind would have returned.",
+    "fields": {
+      "error": "Set when not bound: the Status a single Bind's tsk-status-bin trailer would carry."
+    }
+  },
+  "tsk.v1.BindBatchResponse": {
+    "description": "One result per Binding, in the request's order.",
+    "fields": {}
+  },
   "tsk.v1.PodWatchEvent": {
     "description": "type is ADDED, MODIFIED, DELETED or BOOKMARK. A BOOKMARK's object carries only metadata.resourceVersion: every change up to it has been sent.",
     "fields": {}

@@ -965,6 +965,16 @@ export const schema: Readonly<Record<string, MessageSchema>> = {
   "tsk.v1.BindRequest": {
     "binding": {"name":"binding","json":"binding","kind":"message","type":"tsk.v1.Binding"},
   },
+  "tsk.v1.BindBatchRequest": {
+    "bindings": {"name":"bindings","json":"bindings","kind":"message","type":"tsk.v1.Binding","repeated":true},
+  },
+  "tsk.v1.BindResult": {
+    "bound": {"name":"bound","json":"bound","kind":"bool"},
+    "error": {"name":"error","json":"error","kind":"message","type":"tsk.v1.Status"},
+  },
+  "tsk.v1.BindBatchResponse": {
+    "results": {"name":"results","json":"results","kind":"message","type":"tsk.v1.BindResult","repeated":true},
+  },
   "tsk.v1.CreatePodRequest": {
     "object": {"name":"object","json":"object","kind":"message","type":"tsk.v1.Pod"},
     "options": {"name":"options","json":"options","kind":"message","type":"tsk.v1.CreateOptions"},

@@ -8,7 +8,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { ApiError, InternalError, TooLargeError, toServiceError } from '../../api/errors';
+import { ApiError, BadRequestError, InternalError, TooLargeError, toServiceError, toStatus } from '../../api/errors';
 import type { Authorizer, RequestAttributes } from '../auth/authorizer';
 import type { Authenticator } from '../auth/user';
 import * as api from '../../api/gen/tsk/v1/api';
@@ -73,6 +73,9 @@ function warningTrailer(warnings: readonly string[]): grpc.Metadata | undefined 
  * bounded separately (MAX_OBJECT_BYTES, 1.5 MiB, etcd's request limit).
  */
 export const MAX_REQUEST_BYTES = 3 * 1024 * 1024;
+
+/** Bindings in one BindBatch call at most: a batch is a burst of concurrent etcd writes. */
+export const MAX_BIND_BATCH = 1000;
 
 /** The gRPC server's receive limit: above MAX_REQUEST_BYTES so the handlers can refuse with a clear Status. */
 export const GRPC_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
@@ -143,13 +146,15 @@ export class GrpcApi {
 
   /**
    * A unary handler: `attrs` describes the request for the authorizer
-   * (decoded request in, verb and target out); `verb` and `resource` label
-   * the metrics, where a refusal counts with its code (401, 403).
+   * (decoded request in, verb and target out), or is 'per-item' for a batch
+   * whose handler authorizes each item itself (the caller is authenticated
+   * here); `verb` and `resource` label the metrics, where a refusal counts
+   * with its code (401, 403).
    */
   private unary<Req, Res>(
     verb: string,
     resource: string,
-    attrs: (req: Req) => Attrs,
+    attrs: ((req: Req) => Attrs) | 'per-item',
     fn: (req: Req, ctx: RequestContext) => Promise<Res>,
     okCode = 200,
   ): grpc.handleUnaryCall<Req, Res> {
@@ -161,7 +166,10 @@ export class GrpcApi {
       Promise.resolve()
         .then(() => {
           checkSize(call.request);
-          ctx = this.gate.admit(call, { apiGroup: groupOfResource(resource), ...attrs(call.request) });
+          ctx =
+            attrs === 'per-item'
+              ? { user: this.gate.authenticate(call), warnings: [] }
+              : this.gate.admit(call, { apiGroup: groupOfResource(resource), ...attrs(call.request) });
           return fn(call.request, ctx);
         })
         .then(
@@ -178,6 +186,40 @@ export class GrpcApi {
           },
         );
     };
+  }
+
+  /**
+   * BindBatch: each Binding authorized as its own Bind (create pods/binding
+   * in its namespace) and written in its own etcd transaction, all at once;
+   * a refusal or conflict fails only its own pod. Results keep the order.
+   */
+  private async bindBatch(reg: Registry, req: api.BindBatchRequest, ctx: RequestContext): Promise<api.BindBatchResponse> {
+    const bindings = req.bindings ?? [];
+    if (bindings.length > MAX_BIND_BATCH) {
+      throw new BadRequestError(`bindings: at most ${MAX_BIND_BATCH} per BindBatch call, not ${bindings.length}`, [
+        { field: 'bindings', message: 'Too many: must have at most ' + String(MAX_BIND_BATCH) + ' items' },
+      ]);
+    }
+    const results = await Promise.all(
+      bindings.map(async (binding): Promise<api.BindResult> => {
+        try {
+          const namespace = reg.namespaceOf(binding.metadata?.namespace);
+          this.gate.authorize(ctx.user, {
+            verb: 'create',
+            apiGroup: '',
+            resource: 'pods',
+            subresource: 'binding',
+            namespace,
+            name: binding.metadata?.name ?? '',
+          });
+          await bindPod(reg, binding, () => new Date());
+          return { bound: true };
+        } catch (err) {
+          return { bound: false, error: toStatus(asApiError(err, this.deps.log)) };
+        }
+      }),
+    );
+    return { results };
   }
 
   private handlersFor(kind: KindName): UntypedServiceImplementation {
@@ -245,6 +287,13 @@ export class GrpcApi {
         resource,
         (r) => ({ verb: 'create', resource, subresource: 'binding', namespace: ns(r.binding?.metadata?.namespace), name: r.binding?.metadata?.name ?? '' }),
         (r) => bindPod(reg, r.binding, () => new Date()),
+        201,
+      );
+      handlers['bindBatch'] = this.unary<api.BindBatchRequest, api.BindBatchResponse>(
+        'bindbatch',
+        resource,
+        'per-item',
+        (r, ctx) => this.bindBatch(reg, r, ctx),
         201,
       );
       // Kubernetes' pods/resize: RBAC verb update (or patch) on the subresource, which no node role grants.

@@ -8,9 +8,12 @@
 import { errorMessage } from '../../util/errors';
 import type { FilterPlugin, NodeInfo, PodInfo, Status, WeightedScorePlugin } from './types';
 import { CycleState, errorStatus } from './types';
+import { combineQuickChecks, type NodeTable, type QuickCheck } from './node-table';
 
 export interface FilterOutcome {
   readonly feasible: NodeInfo[];
+  /** The feasible nodes' indices in `nodes` (their NodeTable rows), in the same order. */
+  readonly rows: number[];
   /** How many nodes were filtered (feasible or not) before the search stopped. */
   readonly processed: number;
   /** How many nodes failed for each reason. */
@@ -62,10 +65,23 @@ export interface SearchWindow {
   readonly want: number;
 }
 
+/** The active filters' quick checks as one, or undefined when one of them has none for this pod. */
+function quickCheckOf(active: readonly FilterPlugin[], pod: PodInfo): QuickCheck | undefined {
+  const checks: QuickCheck[] = [];
+  for (const f of active) {
+    const c = f.quickCheck?.(pod);
+    if (!c) return undefined;
+    checks.push(c);
+  }
+  return combineQuickChecks(checks);
+}
+
 /**
  * Filters the nodes from window.start on, wrapping around, until
  * window.want of them are feasible or every node was tried (Kubernetes'
- * findNodesThatPassFilters); state carries the PreFilters' results.
+ * findNodesThatPassFilters); state carries the PreFilters' results. With
+ * `table` (the rows of `nodes`, same order), the rows are tested first
+ * when every active filter offers a quick check.
  */
 export function findFeasibleNodes(
   filters: readonly FilterPlugin[],
@@ -73,43 +89,59 @@ export function findFeasibleNodes(
   nodes: readonly NodeInfo[],
   state: CycleState = new CycleState(nodes),
   window: SearchWindow = { start: 0, want: nodes.length },
+  table?: NodeTable,
 ): FilterOutcome {
   const feasible: NodeInfo[] = [];
+  const rows: number[] = [];
   const reasons = new Map<string, number>();
   const pre = runPreFilters(filters, pod, state);
   if (!Array.isArray(pre)) {
-    if (pre.code === 'Error') return { feasible: [], processed: 0, reasons, error: pre.reasons.join('; ') };
+    if (pre.code === 'Error') return { feasible: [], rows: [], processed: 0, reasons, error: pre.reasons.join('; ') };
     for (const r of pre.reasons) reasons.set(r, nodes.length);
-    return { feasible, processed: nodes.length, reasons };
+    return { feasible, rows, processed: nodes.length, reasons };
   }
   const n = nodes.length;
+  const quick = table ? quickCheckOf(pre, pod) : undefined;
   let processed = 0;
   for (; processed < n && feasible.length < window.want; processed++) {
-    const node = nodes[(window.start + processed) % n] as NodeInfo;
+    const i = (window.start + processed) % n;
+    const node = nodes[i] as NodeInfo;
+    // A node whose row passes every active filter's quick check is feasible without calling them.
+    if (quick && table!.passes(i, quick)) {
+      feasible.push(node);
+      rows.push(i);
+      continue;
+    }
     const status = runFilters(pre, pod, node, state);
     if (!status) {
       feasible.push(node);
+      rows.push(i);
       continue;
     }
-    if (status.code === 'Error') return { feasible: [], processed, reasons, error: status.reasons.join('; ') };
+    if (status.code === 'Error') return { feasible: [], rows: [], processed, reasons, error: status.reasons.join('; ') };
     for (const r of status.reasons) reasons.set(r, (reasons.get(r) ?? 0) + 1);
   }
-  return { feasible, processed, reasons };
+  return { feasible, rows, processed, reasons };
 }
 
-/** Weighted total score of each node, in the order given (a plugin whose PreScore says SKIP adds 0). Throws (a bug) naming the plugin. */
+/**
+ * Weighted total score of each node, in the order given (a plugin whose
+ * PreScore says SKIP adds 0). With `table` (the nodes' rows), plugins with
+ * scoreRows read the table. Throws (a bug) naming the plugin.
+ */
 export function scoreNodes(
   scores: readonly WeightedScorePlugin[],
   pod: PodInfo,
   nodes: readonly NodeInfo[],
   state: CycleState = new CycleState(nodes),
+  table?: { readonly table: NodeTable; readonly rows: readonly number[] },
 ): number[] {
   const totals = new Array<number>(nodes.length).fill(0);
   for (const { plugin, weight } of scores) {
     let s: number[];
     try {
       if (plugin.preScore?.(pod, state).code === 'Skip') continue;
-      s = plugin.score(pod, nodes, state);
+      s = (table && plugin.scoreRows?.(pod, table.rows, table.table)) ?? plugin.score(pod, nodes, state);
     } catch (err) {
       throw new Error(`running Score plugin "${plugin.name}": ${errorMessage(err)}`, { cause: err });
     }

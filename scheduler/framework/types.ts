@@ -5,6 +5,7 @@
 // NormalizeScore, since it sees every feasible node at once). A plugin
 // implements only the stages it uses.
 
+import type { NodeTable, QuickCheckOf } from './node-table';
 import type { Node, Pod, Taint } from '../../api/gen/tsk/v1/core';
 
 /**
@@ -175,6 +176,8 @@ export interface FilterPlugin extends Plugin {
   preFilter?(pod: PodInfo, state: CycleState): Status;
   /** The framework always passes state; plugins without a PreFilter may ignore it. */
   filter(pod: PodInfo, node: NodeInfo, state?: CycleState): Status;
+  /** A test on a node's NodeTable row that, when it holds, means filter() answers Success there (see node-table.ts). */
+  quickCheck?: QuickCheckOf;
 }
 
 /** Score: how good is each feasible node, 0..MAX_NODE_SCORE, given all of them (so scores can be normalized). */
@@ -183,6 +186,12 @@ export interface ScorePlugin extends Plugin {
   preScore?(pod: PodInfo, state: CycleState): Status;
   /** The framework always passes state (state.nodes: the whole snapshot); plugins that only compare the feasible nodes may ignore it. */
   score(pod: PodInfo, nodes: readonly NodeInfo[], state?: CycleState): number[];
+  /**
+   * The same scores as score() for the nodes of these NodeTable rows (the
+   * feasible nodes, in order), read from the table; undefined when the
+   * rows do not hold what this pod's scores need (score() is called then).
+   */
+  scoreRows?(pod: PodInfo, rows: readonly number[], table: NodeTable): number[] | undefined;
 }
 
 export const MAX_NODE_SCORE = 100;

@@ -3,6 +3,7 @@
 // the other sits idle. Score = (1 - standard deviation of the shares) * 100;
 // for two resources the deviation is half their difference.
 
+import type { NodeTable } from '../framework/node-table';
 import type { NodeInfo, PodInfo, ScorePlugin } from '../framework/types';
 import { MAX_NODE_SCORE } from '../framework/types';
 
@@ -13,6 +14,12 @@ function share(requested: number, allocatable: number): number {
   return Math.min(1, requested / allocatable);
 }
 
+/** The score of one node from its numbers (the pod's non-zero requests added to the node's). */
+function balanced(requestedCpu: number, allocatableCpu: number, requestedMemory: number, allocatableMemory: number): number {
+  const std = Math.abs(share(requestedCpu, allocatableCpu) - share(requestedMemory, allocatableMemory)) / 2;
+  return Math.floor((1 - std) * MAX_NODE_SCORE);
+}
+
 export const balancedAllocationScore: ScorePlugin = {
   name: BALANCED_ALLOCATION,
   score(pod: PodInfo, nodes: readonly NodeInfo[]): number[] {
@@ -21,9 +28,16 @@ export const balancedAllocationScore: ScorePlugin = {
     // Called for every scored node: plain numbers, no objects (scoringUsage's sums, inline).
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i] as NodeInfo;
-      const cpu = share(n.nonZeroRequestedMilliCpu + milliCpu, n.allocatableMilliCpu);
-      const std = Math.abs(cpu - share(n.nonZeroRequestedMemory + memory, n.allocatableMemory)) / 2;
-      out[i] = Math.floor((1 - std) * MAX_NODE_SCORE);
+      out[i] = balanced(n.nonZeroRequestedMilliCpu + milliCpu, n.allocatableMilliCpu, n.nonZeroRequestedMemory + memory, n.allocatableMemory);
+    }
+    return out;
+  },
+  scoreRows(pod: PodInfo, rows: readonly number[], t: NodeTable): number[] {
+    const { milliCpu, memory } = pod.nonZeroRequests;
+    const out = new Array<number>(rows.length);
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k] as number;
+      out[k] = balanced(t.nonZeroRequestedMilliCpu(i) + milliCpu, t.allocatableMilliCpu(i), t.nonZeroRequestedMemory(i) + memory, t.allocatableMemory(i));
     }
     return out;
   },

@@ -5,7 +5,8 @@
 // left free after placing the pod, counting unset requests at Kubernetes'
 // non-zero defaults so that pods without requests still spread.
 
-import type { FilterPlugin, NodeInfo, PodInfo, ScorePlugin, Status } from '../framework/types';
+import type { NodeTable } from '../framework/node-table';
+import type { FilterPlugin, NodeInfo, PodInfo, Resource, ScorePlugin, Status } from '../framework/types';
 import { MAX_NODE_SCORE, SUCCESS, unschedulable } from '../framework/types';
 
 export const NODE_RESOURCES_FIT = 'NodeResourcesFit';
@@ -29,6 +30,22 @@ export function fitReasons(pod: PodInfo, node: NodeInfo): string[] {
   return reasons;
 }
 
+/**
+ * The scalar resources (extended resources, ephemeral storage) the last pod
+ * asked for: a cycle asks fits() about one pod for hundreds of nodes, and a
+ * for-in over its (mostly empty) scalar requests on each was half the cost.
+ */
+let lastRequests: Resource | undefined;
+let lastScalarNames: readonly string[] = [];
+
+function scalarNames(req: Resource): readonly string[] {
+  if (req !== lastRequests) {
+    lastRequests = req;
+    lastScalarNames = Object.keys(req.scalar).filter((name) => (req.scalar[name] ?? 0) > 0);
+  }
+  return lastScalarNames;
+}
+
 /** Whether the pod fits, without building the reasons: the common answer, asked for every node searched. */
 function fits(pod: PodInfo, node: NodeInfo): boolean {
   const req = pod.requests;
@@ -36,16 +53,19 @@ function fits(pod: PodInfo, node: NodeInfo): boolean {
   if (node.podCount + 1 > node.allowedPods) return false;
   if (req.milliCpu > 0 && req.milliCpu > node.allocatableMilliCpu - node.requestedMilliCpu) return false;
   if (req.memory > 0 && req.memory > node.allocatableMemory - node.requestedMemory) return false;
+  const names = scalarNames(req);
+  if (names.length === 0) return true;
   const { allocatable: alloc, requested: used } = node;
-  for (const name in req.scalar) {
-    const amount = req.scalar[name] ?? 0;
-    if (amount > 0 && amount > (alloc.scalar[name] ?? 0) - (used.scalar[name] ?? 0)) return false;
+  for (const name of names) {
+    if ((req.scalar[name] ?? 0) > (alloc.scalar[name] ?? 0) - (used.scalar[name] ?? 0)) return false;
   }
   return true;
 }
 
 export const nodeResourcesFit: FilterPlugin = {
   name: NODE_RESOURCES_FIT,
+  // The row has cpu, memory and the pod count; a pod asking for other resources gets the full filter.
+  quickCheck: (pod) => (scalarNames(pod.requests).length === 0 ? { fit: { milliCpu: pod.requests.milliCpu, memory: pod.requests.memory } } : undefined),
   filter(pod: PodInfo, node: NodeInfo): Status {
     if (fits(pod, node)) return SUCCESS;
     const reasons = fitReasons(pod, node);
@@ -69,6 +89,16 @@ export const leastAllocatedScore: ScorePlugin = {
       const n = nodes[i] as NodeInfo;
       const cpu = leastRequested(n.nonZeroRequestedMilliCpu + milliCpu, n.allocatableMilliCpu);
       out[i] = Math.floor((cpu + leastRequested(n.nonZeroRequestedMemory + memory, n.allocatableMemory)) / 2);
+    }
+    return out;
+  },
+  scoreRows(pod: PodInfo, rows: readonly number[], t: NodeTable): number[] {
+    const { milliCpu, memory } = pod.nonZeroRequests;
+    const out = new Array<number>(rows.length);
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k] as number;
+      const cpu = leastRequested(t.nonZeroRequestedMilliCpu(i) + milliCpu, t.allocatableMilliCpu(i));
+      out[k] = Math.floor((cpu + leastRequested(t.nonZeroRequestedMemory(i) + memory, t.allocatableMemory(i))) / 2);
     }
     return out;
   },

@@ -12,6 +12,7 @@ export const TAINT_NODE_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
 
 export const nodeUnschedulable: FilterPlugin = {
   name: NODE_UNSCHEDULABLE,
+  quickCheck: () => ({ schedulable: true }),
   filter(pod: PodInfo, node: NodeInfo): Status {
     if (!node.unschedulable) return SUCCESS;
     if (podToleratesTaint(pod.pod, { key: TAINT_NODE_UNSCHEDULABLE, effect: 'NoSchedule' })) return SUCCESS;

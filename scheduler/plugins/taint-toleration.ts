@@ -4,6 +4,7 @@
 // better, normalized so the node with the most scores 0.
 
 import type { Taint } from '../../api/gen/tsk/v1/core';
+import type { NodeTable } from '../framework/node-table';
 import type { FilterPlugin, NodeInfo, PodInfo, ScorePlugin, Status } from '../framework/types';
 import { MAX_NODE_SCORE, SUCCESS, unschedulable } from '../framework/types';
 import { podToleratesTaint } from '../../api/tolerations';
@@ -17,7 +18,10 @@ export function untoleratedTaintReason(taint: Taint): string {
 
 export const taintTolerationFilter: FilterPlugin = {
   name: TAINT_TOLERATION,
+  quickCheck: () => ({ noHardTaints: true }),
   filter(pod: PodInfo, node: NodeInfo): Status {
+    // Most nodes have no taints: no iterator for them (this runs for every node searched).
+    if (node.taints.length === 0) return SUCCESS;
     for (const taint of node.taints) {
       if (taint.effect !== 'NoSchedule' && taint.effect !== 'NoExecute') continue;
       if (!podToleratesTaint(pod.pod, taint)) return unschedulable(untoleratedTaintReason(taint));
@@ -46,5 +50,10 @@ export const taintTolerationScore: ScorePlugin = {
     }
     for (let i = 0; i < out.length; i++) out[i] = max === 0 ? MAX_NODE_SCORE : MAX_NODE_SCORE - Math.floor((MAX_NODE_SCORE * (out[i] as number)) / max);
     return out;
+  },
+  // Without taints on any of the nodes every node scores the maximum; else the pod's tolerations decide (score()).
+  scoreRows(_pod: PodInfo, rows: readonly number[], t: NodeTable): number[] | undefined {
+    for (const i of rows) if (t.hasTaints(i)) return undefined;
+    return new Array<number>(rows.length).fill(MAX_NODE_SCORE);
   },
 };

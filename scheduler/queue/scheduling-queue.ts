@@ -173,6 +173,11 @@ export class SchedulingQueue {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** The next pod to schedule if one is active now; undefined when none is (or once closed), without waiting. */
+  popNow(): QueuedPodInfo | undefined {
+    return this.closed ? undefined : this.take();
+  }
+
   /** The cycle of this pod ended (scheduled, or dropped): it is no longer in flight. */
   done(key: string): void {
     this.inFlight.delete(key);

@@ -98,6 +98,28 @@ export interface BindRequest {
   binding?: Binding | undefined;
 }
 
+/**
+ * Many Bindings in one call (the scheduler's batch): each is its own write,
+ * authorized and committed on its own, so one pod's conflict fails only that pod.
+ */
+export interface BindBatchRequest {
+  bindings?: Binding[] | undefined;
+}
+
+/** The outcome of one Binding of a batch: bound, or the error a single Bind would have returned. */
+export interface BindResult {
+  bound?:
+    | boolean
+    | undefined;
+  /** Set when not bound: the Status a single Bind's tsk-status-bin trailer would carry. */
+  error?: Status | undefined;
+}
+
+/** One result per Binding, in the request's order. */
+export interface BindBatchResponse {
+  results?: BindResult[] | undefined;
+}
+
 export interface CreatePodRequest {
   object?: Pod | undefined;
   options?: CreateOptions | undefined;
@@ -493,6 +515,165 @@ export const BindRequest: MessageFns<BindRequest> = {
             }
 
             message.binding = Binding.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseBindBatchRequest(): BindBatchRequest {
+  return { bindings: [] };
+}
+
+export const BindBatchRequest: MessageFns<BindBatchRequest> = {
+  encode(message: BindBatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bindings !== undefined && message.bindings.length !== 0) {
+      for (const v of message.bindings) {
+        Binding.encode(v!, writer.uint32(10).fork()).join();
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BindBatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBindBatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const el = Binding.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.bindings!.push(el);
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseBindResult(): BindResult {
+  return { bound: false, error: undefined };
+}
+
+export const BindResult: MessageFns<BindResult> = {
+  encode(message: BindResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bound !== undefined && message.bound !== false) {
+      writer.uint32(8).bool(message.bound);
+    }
+    if (message.error !== undefined) {
+      Status.encode(message.error, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BindResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBindResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.bound = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = Status.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseBindBatchResponse(): BindBatchResponse {
+  return { results: [] };
+}
+
+export const BindBatchResponse: MessageFns<BindBatchResponse> = {
+  encode(message: BindBatchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.results !== undefined && message.results.length !== 0) {
+      for (const v of message.results) {
+        BindResult.encode(v!, writer.uint32(10).fork()).join();
+      }
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BindBatchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBindBatchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const el = BindResult.decode(reader, reader.uint32());
+            if (el !== undefined) {
+              message.results!.push(el);
+            }
             continue;
           }
         }
@@ -2336,6 +2517,16 @@ export const PodServiceService = {
     responseSerialize: (value: Pod): Buffer => Buffer.from(Pod.encode(value).finish()),
     responseDeserialize: (value: Buffer): Pod => Pod.decode(value),
   },
+  /** Bind for many pods in one call; each Binding succeeds or fails on its own (see BindResult). */
+  bindBatch: {
+    path: "/tsk.v1.PodService/BindBatch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BindBatchRequest): Buffer => Buffer.from(BindBatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BindBatchRequest => BindBatchRequest.decode(value),
+    responseSerialize: (value: BindBatchResponse): Buffer => Buffer.from(BindBatchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BindBatchResponse => BindBatchResponse.decode(value),
+  },
   /** The resize subresource: only the containers' (and the pod's) resources are taken (KEP-1287). */
   updateResize: {
     path: "/tsk.v1.PodService/UpdateResize" as const,
@@ -2392,6 +2583,8 @@ export interface PodServiceServer extends UntypedServiceImplementation {
   watch: handleServerStreamingCall<WatchRequest, PodWatchEvent>;
   /** Sets spec.nodeName once; ABORTED when the pod is already bound. */
   bind: handleUnaryCall<BindRequest, Pod>;
+  /** Bind for many pods in one call; each Binding succeeds or fails on its own (see BindResult). */
+  bindBatch: handleUnaryCall<BindBatchRequest, BindBatchResponse>;
   /** The resize subresource: only the containers' (and the pod's) resources are taken (KEP-1287). */
   updateResize: handleUnaryCall<UpdatePodRequest, Pod>;
   /** The container's log, through the node's tunnel (kubectl logs). */
@@ -2498,6 +2691,22 @@ export interface PodServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Pod) => void,
+  ): ClientUnaryCall;
+  /** Bind for many pods in one call; each Binding succeeds or fails on its own (see BindResult). */
+  bindBatch(
+    request: BindBatchRequest,
+    callback: (error: ServiceError | null, response: BindBatchResponse) => void,
+  ): ClientUnaryCall;
+  bindBatch(
+    request: BindBatchRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BindBatchResponse) => void,
+  ): ClientUnaryCall;
+  bindBatch(
+    request: BindBatchRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BindBatchResponse) => void,
   ): ClientUnaryCall;
   /** The resize subresource: only the containers' (and the pod's) resources are taken (KEP-1287). */
   updateResize(
