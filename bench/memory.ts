@@ -7,7 +7,9 @@
 // (as it runs) and what it holds after a full GC (the heap snapshot node
 // writes on a signal runs one; its metrics nodejs_heap_size_used_bytes and
 // nodejs_external_memory_bytes), against the same figures before the pods,
-// per pod, and the RSS projected to 150,000 pods. Everything `tsk server`
+// per pod, and the RSS projected to 150,000 pods; the server's peak RSS
+// (VmHWM) and its CPU per pod through the fill, to weigh GC settings
+// (--node-flag) by what they cost as well. Everything `tsk server`
 // runs is in that one process (API server, scheduler, controllers and their
 // shared informers), as in bench:scale.
 //
