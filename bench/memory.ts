@@ -7,17 +7,21 @@
 // (as it runs) and what it holds after a full GC (the heap snapshot node
 // writes on a signal runs one; its metrics nodejs_heap_size_used_bytes and
 // nodejs_external_memory_bytes), against the same figures before the pods,
-// per pod, and the RSS projected to 150,000 pods. Everything `tsk server`
+// per pod, and the RSS projected to 150,000 pods; the server's peak RSS
+// (VmHWM) and its CPU per pod through the fill, to weigh GC settings
+// (--node-flag) by what they cost as well. Everything `tsk server`
 // runs is in that one process (API server, scheduler, controllers and their
 // shared informers), as in bench:scale.
 //
 // Flags: --pods P (20000) --nodes N (20) --settle-seconds T (20: quiet time
 // before measuring) --heap-snapshot FILE (the server's V8 heap snapshot,
 // the one of the full GC, for Chrome DevTools' Memory tab or
-// bench/heap-summary.js; taken after the pods) --timeout-seconds T (3600).
+// bench/heap-summary.js; taken after the pods) --timeout-seconds T (3600)
+// --node-flag F (repeatable: a V8/node flag for the server, e.g.
+// --node-flag=--heap-growing-percent=100, to weigh GC settings).
 // Output: a table, then as the LAST line one JSON object with every figure.
 
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { copyFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +31,7 @@ import { Clientset, resolveClient } from '../client';
 import { errorMessage } from '../util/errors';
 import { freePort } from '../util/free-port';
 import { benchScope, rssMb, startChild } from './child';
+import { cpuSeconds } from './proc-cpu';
 import { runPool } from './pool';
 import { parseSamples, sampleValue } from './prom-text';
 
@@ -41,6 +46,7 @@ interface Sizes {
   settleS: number;
   heapSnapshot: string | undefined;
   timeoutS: number;
+  nodeFlags: string[];
 }
 
 function progress(msg: string): void {
@@ -56,6 +62,7 @@ function parseSizes(argv: string[]): Sizes {
       'settle-seconds': { type: 'string', default: '20' },
       'heap-snapshot': { type: 'string' },
       'timeout-seconds': { type: 'string', default: '3600' },
+      'node-flag': { type: 'string', multiple: true, default: [] },
     },
   });
   const int = (flag: string, v: string): number => {
@@ -70,6 +77,10 @@ function parseSizes(argv: string[]): Sizes {
     settleS: int('settle-seconds', values['settle-seconds']),
     heapSnapshot: values['heap-snapshot'],
     timeoutS: int('timeout-seconds', values['timeout-seconds']),
+    nodeFlags: values['node-flag'].map((f) => {
+      if (!f.startsWith('--')) throw new Error(`--node-flag: "${f}" must be a node or V8 flag starting with --`);
+      return f;
+    }),
   };
 }
 
@@ -279,6 +290,8 @@ function podOf(owner: ReplicationController, node: string): Pod {
 interface MemoryFigures {
   /** RSS as the process runs (a heap snapshot grows it for good: read before). */
   rssMb: number;
+  /** The highest RSS so far (VmHWM), read before the snapshot too. */
+  peakRssMb: number;
   /** After a full GC: what the server holds. */
   heapUsedMb: number;
   externalMb: number;
@@ -287,13 +300,24 @@ interface MemoryFigures {
 /** RSS, then a full GC (a heap snapshot, kept at `snapshotTo` when given), then the heap from the server's metrics. */
 async function measure(metricsUrl: string, child: ChildProcess, cwd: string, snapshotTo: string | undefined): Promise<MemoryFigures> {
   const rss = rssMb(child.pid);
+  const peak = peakRssMb(child.pid);
   await heapSnapshot(child, cwd, snapshotTo);
   const m = parseSamples(await (await fetch(metricsUrl)).text());
   return {
     rssMb: rss,
+    peakRssMb: peak,
     heapUsedMb: sampleValue(m, 'nodejs_heap_size_used_bytes') / 1024 / 1024,
     externalMb: sampleValue(m, 'nodejs_external_memory_bytes') / 1024 / 1024,
   };
+}
+
+function peakRssMb(pid: number | undefined): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
 }
 
 /**
@@ -347,7 +371,7 @@ async function main(): Promise<void> {
         '*,-replicationcontroller',
       ],
       undefined,
-      { nodeFlags: ['--heapsnapshot-signal=SIGUSR2'], cwd: dir },
+      { nodeFlags: ['--heapsnapshot-signal=SIGUSR2', ...s.nodeFlags], cwd: dir },
     );
     children.push(server.child);
     await server.until(/scheduler running/, 120_000);
@@ -363,6 +387,7 @@ async function main(): Promise<void> {
     const watching = kubelets.watch(abort.signal);
     const reporting = kubelets.report(16, abort.signal);
     const fillStart = Date.now();
+    const cpuStart = cpuSeconds(server.child.pid);
     await createPods(cs, s.pods, s.nodes);
     let last = 0;
     while (kubelets.running.size < s.pods) {
@@ -374,6 +399,8 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
     }
     const fillS = (Date.now() - fillStart) / 1000;
+    // The server's CPU per pod through the fill (creates, status writes, watches, GC): what a GC setting costs.
+    const cpuMsPerPod = ((cpuSeconds(server.child.pid) - cpuStart) * 1000) / Math.max(1, s.pods);
     progress(`${s.pods} pods Running in ${fmt(fillS)} s; ${s.settleS} s to settle`);
     await new Promise((r) => setTimeout(r, s.settleS * 1000));
     abort.abort();
@@ -395,15 +422,19 @@ async function main(): Promise<void> {
     console.log(
       `| external (Buffers) after a full GC (MB) | ${fmt(before.externalMb)} | ${fmt(after.externalMb)} | ${fmt(perPod(before.externalMb, after.externalMb), 2)} |`,
     );
+    console.log(`| peak RSS (MB) | ${fmt(before.peakRssMb)} | ${fmt(after.peakRssMb)} | |`);
     console.log(`\nheld per pod after a full GC (heap + external): ${fmt(heldPerPodKib, 2)} KiB`);
-    console.log(`fill ${fmt(fillS)} s; RSS projected to ${PROJECTED_PODS} pods: ${fmt(projectedMb, 0)} MB\n`);
+    console.log(`fill ${fmt(fillS)} s, server CPU ${fmt(cpuMsPerPod, 2)} ms per pod; RSS projected to ${PROJECTED_PODS} pods: ${fmt(projectedMb, 0)} MB\n`);
     console.log(
       JSON.stringify({
         pods: s.pods,
         nodes: s.nodes,
+        node_flags: s.nodeFlags.join(' '),
         fill_s: Number(fmt(fillS)),
         server_rss_before_mb: Number(fmt(before.rssMb)),
         server_rss_mb: Number(fmt(after.rssMb)),
+        server_rss_peak_mb: Number(fmt(after.peakRssMb)),
+        server_cpu_ms_per_pod: Number(fmt(cpuMsPerPod, 2)),
         heap_used_before_mb: Number(fmt(before.heapUsedMb)),
         heap_used_mb: Number(fmt(after.heapUsedMb)),
         external_mb: Number(fmt(after.externalMb)),

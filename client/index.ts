@@ -71,6 +71,7 @@ export { WorkQueue, runWorker, ExponentialRateLimiter, BucketRateLimiter, MaxOfR
 export { every, FakeClock, flushPromises, realClock, type Clock, type Ticker, type TimerHandle } from './clock';
 export { ApiEventRecorder, referenceTo, type EventRecorder, type EventSource, type EventType, type EventWriter, type RecorderOptions } from './events';
 export { SharedInformerFactory, type InformerFactoryOptions, type InformerScope } from './informer-factory';
+export { trimForCache } from './trim';
 export {
   DEFAULT_LEADER_ELECTION_TIMINGS,
   LeaderElectionMetrics,

@@ -17,6 +17,8 @@ export interface InformerFactoryOptions {
   readonly namespace?: string;
   readonly clock?: Clock;
   readonly onError?: (err: unknown, context: string) => void;
+  /** Applied by every informer to each object before caching it (client-go's WithTransform), e.g. trimForCache. */
+  readonly transform?: <T extends ApiObject>(obj: T) => T;
 }
 
 type AnyInformer = Informer<KindObjects[KindName]>;
@@ -57,6 +59,7 @@ export class SharedInformerFactory {
         ...(this.options.resyncPeriodMs !== undefined ? { resyncPeriodMs: this.options.resyncPeriodMs } : {}),
         ...(this.options.clock ? { clock: this.options.clock } : {}),
         ...(this.options.onError ? { onError: this.options.onError } : {}),
+        ...(this.options.transform ? { transform: this.options.transform } : {}),
       });
       this.informers.set(key, informer as unknown as AnyInformer);
       const client = this.clientset.kind(kind);

@@ -208,3 +208,24 @@ test('a handler registered after sync gets adds for the cache', async (t) => {
   t.throws(() => informer.start(), { message: /started twice/ });
   await informer.stop();
 });
+
+test('a transform is applied to listed and watched objects before the cache and the handlers see them', async (t) => {
+  const api = new FakeApi<Pod>();
+  // A copy with a mark: the fake's own objects stay as they are.
+  const informer = new Informer<Pod>({
+    listerWatcher: api,
+    transform: (p) => ({ ...p, metadata: { ...p.metadata, annotations: { trimmed: 'yes' } } }),
+  });
+  const seen: string[] = [];
+  const mark = (p: Pod): string => `${p.metadata?.name}:${p.metadata?.annotations?.['trimmed'] ?? 'no'}`;
+  informer.addEventHandler({ onAdd: (p) => seen.push(`add ${mark(p)}`), onUpdate: (o, n) => seen.push(`update ${mark(o)}->${mark(n)}`) });
+  api.upsert(pod('listed'));
+  informer.start();
+  await informer.waitForSync();
+  api.upsert(pod('watched'));
+  api.upsert(pod('listed', { v: '2' }));
+  await flushPromises();
+  t.deepEqual(seen, ['add listed:yes', 'add watched:yes', 'update listed:yes->listed:yes']);
+  t.is(informer.store.get('default/watched')?.metadata?.annotations?.['trimmed'], 'yes');
+  await informer.stop();
+});

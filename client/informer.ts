@@ -73,6 +73,12 @@ export interface InformerOptions<T> {
   readonly onError?: (err: unknown, context: string) => void;
   /** Names the informer in reports, e.g. "pods". */
   readonly name?: string;
+  /**
+   * Applied to every listed or watched object before it is cached or handed
+   * to handlers (client-go's SetTransform), e.g. trimForCache: may change
+   * and return the object it is given, which the informer owns.
+   */
+  readonly transform?: (obj: T) => T;
 }
 
 export type InformerState = 'new' | 'listing' | 'watching' | 'backoff' | 'stopped';
@@ -237,12 +243,13 @@ export class Informer<T extends ApiObject> {
     return false;
   }
 
-  private apply(type: string, obj: T): void {
-    const rv = obj.metadata?.resourceVersion ?? '';
+  private apply(type: string, decoded: T): void {
+    const rv = decoded.metadata?.resourceVersion ?? '';
     if (type === 'BOOKMARK') {
       if (rv) this.resourceVersion = rv;
       return;
     }
+    const obj = this.transformed(decoded);
     const key = this.cache.keyOf(obj);
     if (type === 'DELETED') {
       const old = this.cache.delete(key);
@@ -258,7 +265,8 @@ export class Informer<T extends ApiObject> {
   /** Replaces the cache with a fresh list, delivering the difference in order. */
   private replace(items: readonly T[], resourceVersion: string): void {
     const seen = new Set<string>();
-    for (const obj of items) {
+    for (const listed of items) {
+      const obj = this.transformed(listed);
       const key = this.cache.keyOf(obj);
       seen.add(key);
       const old = this.cache.upsert(obj);
@@ -275,6 +283,10 @@ export class Informer<T extends ApiObject> {
       this.synced = true;
       for (const w of this.syncWaiters.splice(0)) w.resolve();
     }
+  }
+
+  private transformed(obj: T): T {
+    return this.options.transform ? this.options.transform(obj) : obj;
   }
 
   private emit(what: string, fn: (h: EventHandlers<T>) => void): void {

@@ -46,3 +46,24 @@ test('addIndexers indexes the objects already cached and every later change; a t
   t.throws(() => s.addIndexers({ node: () => [] }), { message: /index "node" already exists/ });
   t.true(s.hasIndex('node'));
 });
+
+test('an index value goes from one key to several and back, and an object under one value twice counts once', (t) => {
+  const s = new Store<Pod>({ node: (p) => [p.spec?.nodeName ?? '', p.spec?.nodeName ?? ''] });
+  const under = (v: string): string[] => s.byIndex('node', v).map(objectKey).sort();
+  s.upsert(pod('x', 'a', 'n1'));
+  s.upsert(pod('x', 'a', 'n1'));
+  t.deepEqual(under('n1'), ['x/a']);
+  s.upsert(pod('x', 'b', 'n1'));
+  s.upsert(pod('x', 'c', 'n1'));
+  t.deepEqual(under('n1'), ['x/a', 'x/b', 'x/c']);
+  s.delete('x/a');
+  s.upsert(pod('x', 'b', 'n2'));
+  t.deepEqual(under('n1'), ['x/c']);
+  t.deepEqual(under('n2'), ['x/b']);
+  s.delete('x/c');
+  s.delete('x/b');
+  t.deepEqual(under('n1'), []);
+  t.deepEqual(under('n2'), []);
+  s.delete('x/b');
+  t.is(s.size, 0);
+});

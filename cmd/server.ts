@@ -6,7 +6,7 @@
 
 import { Registry } from 'prom-client';
 import { leave, resetCluster, startWithEtcd, USER_CONTROLLER_MANAGER, USER_SCHEDULER, type StartedApiServer } from '../apiserver';
-import { Clientset, LeaderElectionMetrics, SharedInformerFactory } from '../client';
+import { Clientset, LeaderElectionMetrics, SharedInformerFactory, trimForCache } from '../client';
 import { startControllerManager, type RunningControllerManager } from '../controllers';
 import { startScheduler, type RunningScheduler } from '../scheduler';
 import { onShutdownSignals, reportStop, untilStopped } from '../util/signals';
@@ -52,7 +52,8 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
   const address = parts.api.server.grpcAddress;
   parts.clientset = new Clientset(address, await parts.api.credentialsFor(USER_CONTROLLER_MANAGER));
   parts.schedulerClientset = new Clientset(address, await parts.api.credentialsFor(USER_SCHEDULER));
-  parts.informers = new SharedInformerFactory(parts.clientset);
+  // Slim cached objects, as kube-controller-manager's and kube-scheduler's informers keep.
+  parts.informers = new SharedInformerFactory(parts.clientset, { transform: trimForCache });
   const leaderIdentity = await serverLeaderIdentity(flags.api.dataDir, flags.api.etcdServers.length === 0);
   parts.controllers = await startControllerManager({
     clientset: parts.clientset,

@@ -3,7 +3,7 @@
 // Never calls process.exit: the exit code is returned.
 
 import { Registry } from 'prom-client';
-import { Clientset, LeaderElectionMetrics, resolveComponentClientFromFlags, SharedInformerFactory } from '../client';
+import { Clientset, LeaderElectionMetrics, resolveComponentClientFromFlags, SharedInformerFactory, trimForCache } from '../client';
 import { listenHealthServer } from '../util/health-server';
 import { flagHelp, parseFlags, type ControllerManagerFlags } from './flags';
 import { runCommand } from '../util/cli/command';
@@ -38,6 +38,7 @@ async function run(flags: ControllerManagerFlags): Promise<number> {
   const clientset = new Clientset(address, target.credentials);
   const informers = new SharedInformerFactory(clientset, {
     onError: (err, context) => log(`informer: ${context}: ${errorMessage(err)}`),
+    transform: trimForCache,
   });
   const sig = onShutdownSignals();
   let code = 0;

@@ -3,7 +3,7 @@
 // progress finish, Events are flushed).
 
 import { Registry } from 'prom-client';
-import { Clientset, LeaderElectionMetrics, resolveComponentClientFromFlags, SharedInformerFactory } from '../client';
+import { Clientset, LeaderElectionMetrics, resolveComponentClientFromFlags, SharedInformerFactory, trimForCache } from '../client';
 import { listenHealthServer } from '../util/health-server';
 import { FLAG_HELP, parseFlags, type SchedulerFlags } from './flags';
 import { runCommand } from '../util/cli/command';
@@ -23,7 +23,10 @@ async function run(flags: SchedulerFlags): Promise<number> {
   const target = await resolveComponentClientFromFlags(flags, 'scheduler', log);
   const server = target.server;
   const clientset = new Clientset(server, target.credentials);
-  const informers = new SharedInformerFactory(clientset, { onError: (err, context) => log(`${context}: ${errorMessage(err)}`) });
+  const informers = new SharedInformerFactory(clientset, {
+    onError: (err, context) => log(`${context}: ${errorMessage(err)}`),
+    transform: trimForCache,
+  });
   const registry = new Registry();
   const scheduler = startScheduler({
     clientset,

@@ -6,7 +6,7 @@
 
 import type { ExecutionContext } from 'ava';
 import { Registry } from 'prom-client';
-import { ApiEventRecorder, Clientset, SharedInformerFactory, realClock } from '../../client';
+import { ApiEventRecorder, Clientset, SharedInformerFactory, realClock, trimForCache } from '../../client';
 import type { Controller, ControllerContext } from '../../controllers/controller';
 import { testTls } from './pki';
 
@@ -26,7 +26,8 @@ export async function runControllers(
   workers = 2,
 ): Promise<RunningControllers> {
   const clientset = new Clientset(address, (await testTls()).admin);
-  const informers = new SharedInformerFactory(clientset, { onError: () => undefined });
+  // As tsk server's and tsk controller-manager's: cached objects trimmed.
+  const informers = new SharedInformerFactory(clientset, { onError: () => undefined, transform: trimForCache });
   const recorders: ApiEventRecorder[] = [];
   const ctx: ControllerContext = {
     clientset,

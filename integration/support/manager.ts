@@ -4,7 +4,7 @@
 
 import type { ExecutionContext } from 'ava';
 import type { Pod, ReplicationController } from '../../api/gen/tsk/v1/core';
-import { Clientset, SharedInformerFactory } from '../../client';
+import { Clientset, SharedInformerFactory, trimForCache } from '../../client';
 import { startControllerManager, type RunningControllerManager } from '../../controllers/manager';
 import { testTls } from './pki';
 
@@ -17,7 +17,8 @@ export interface TestManager {
 
 export async function startTestManager(t: ExecutionContext, address: string, controllers?: string[]): Promise<TestManager> {
   const clientset = new Clientset(address, (await testTls()).admin);
-  const informers = new SharedInformerFactory(clientset, { onError: () => undefined });
+  // As tsk server's and tsk controller-manager's: cached objects trimmed.
+  const informers = new SharedInformerFactory(clientset, { onError: () => undefined, transform: trimForCache });
   const log: string[] = [];
   const manager = await startControllerManager({ clientset, informers, ...(controllers ? { controllers } : {}), log: (line) => log.push(line) });
   let stopped: Promise<void> | undefined;
