@@ -175,7 +175,7 @@ class FakeKubelets {
   async watch(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
-        const list = await this.cs.pods.list({});
+        const list = await this.cs.pods.listAll({});
         for (const p of list.items ?? []) this.observe(p);
         const w = this.cs.pods.watch({ resourceVersion: list.metadata?.resourceVersion ?? '' });
         signal.addEventListener('abort', () => w.cancel(), { once: true });

@@ -36,7 +36,7 @@ export interface ResourceClient<T extends ApiObject> {
   get(name: string, namespace?: string): Promise<T>;
   /** One page (options.limit) or the whole list; metadata.resourceVersion is the list's revision. */
   list(options?: ListOptions): Promise<ListOf<T>>;
-  /** Every item, following continue tokens; the revision is the first page's. */
+  /** Every item, following continue tokens (pages of options.limit, default DEFAULT_LIST_PAGE_SIZE); the revision is the first page's. */
   listAll(options?: ListOptions): Promise<ListOf<T>>;
   /** Replaces the object; ConflictError when metadata.resourceVersion is stale. Not retried. */
   update(object: T, options?: Partial<UpdateOptions>): Promise<T>;
@@ -47,6 +47,9 @@ export interface ResourceClient<T extends ApiObject> {
   /** Opens a watch; events arrive in revision order. ExpiredError when options.resourceVersion was compacted. */
   watch(options?: WatchOptions): Watch<T>;
 }
+
+/** Items per page of listAll when the caller sets no limit: client-go's pager default. */
+export const DEFAULT_LIST_PAGE_SIZE = 500;
 
 const DEFAULT_WRITE_OPTIONS: CreateOptions & UpdateOptions = Object.freeze({ dryRun: false, fieldManager: '' });
 
@@ -108,6 +111,10 @@ export class GrpcResourceClient<T extends ApiObject> implements ResourceClient<T
   }
 
   async listAll(options: ListOptions = {}): Promise<ListOf<T>> {
+    // Pages, as client-go's pager and kubectl's --chunk-size: one reply for
+    // 150,000 pods is about 120 MB, over the channel's 64 MiB receive limit,
+    // and an informer's relist would then fail for good.
+    if (!options.limit) options = { ...options, limit: DEFAULT_LIST_PAGE_SIZE };
     const first = await this.list(options);
     const items = [...(first.items ?? [])];
     let token = first.metadata?.continue ?? '';
