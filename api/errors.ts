@@ -149,6 +149,18 @@ export class UnavailableError extends ApiError {
   }
 }
 
+/**
+ * The connection to the API server broke while the call was out: the server
+ * may or may not have acted on it. A controller must treat a create that
+ * failed this way as possibly done (as a Timeout), or it creates twice.
+ */
+export class ConnectionLostError extends UnavailableError {}
+
+/** Whether the call that failed with `err` may all the same have been carried out: it timed out, or its connection broke. */
+export function outcomeUnknown(err: unknown): boolean {
+  return err instanceof ConnectionLostError || (err instanceof ApiError && err.reason === 'Timeout');
+}
+
 export class InternalError extends ApiError {
   constructor(message: string) {
     super('InternalError', message);

@@ -1,6 +1,8 @@
 import test from 'ava';
 import { createCA, issue } from '../util/pki';
-import { channelCredentials, ipTarget } from './connection';
+import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { ConnectionLostError, UnavailableError, outcomeUnknown } from '../api/errors';
+import { channelCredentials, ipTarget, toApiError } from './connection';
 
 test('channelCredentials: TLS by default, plaintext only when asked, incomplete or bad credentials in one line', async (t) => {
   const ca = await createCA('ca');
@@ -35,4 +37,22 @@ test('ipTarget: IP literals only', (t) => {
   t.is(ipTarget('[::1]:6443'), '::1');
   t.is(ipTarget('localhost:6443'), undefined);
   t.is(ipTarget('unix:/run/tsk.sock'), undefined);
+});
+
+test('toApiError: a call whose connection broke while it was out may have been done; one never sent was not', (t) => {
+  const failed = (details: string): ServiceError => Object.assign(new Error(details), { code: GrpcStatus.UNAVAILABLE, details, metadata: new Metadata() });
+  const lost = toApiError(failed('Connection dropped'), '127.0.0.1:6443');
+  t.true(lost instanceof ConnectionLostError);
+  t.true(lost instanceof UnavailableError, 'still a ServiceUnavailable to callers that only ask that');
+  t.true(outcomeUnknown(lost));
+  t.regex(lost.message, /^the connection to the API server at 127\.0\.0\.1:6443 broke while the call was out/);
+  const unsent = toApiError(failed('No connection established. Last error: connect ECONNREFUSED 127.0.0.1:6443'), '127.0.0.1:6443');
+  t.false(unsent instanceof ConnectionLostError);
+  t.false(outcomeUnknown(unsent));
+  t.regex(unsent.message, /connection refused/);
+  t.true(
+    outcomeUnknown(
+      toApiError(Object.assign(new Error('x'), { code: GrpcStatus.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: new Metadata() }), 'h:1'),
+    ),
+  );
 });

@@ -10,7 +10,7 @@ import type { CallOptions, ChannelCredentials, ChannelOptions, ClientDuplexStrea
 import { isIP } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity, createSecureContext, type PeerCertificate } from 'node:tls';
-import { ApiError, STATUS_TRAILER, UnavailableError, fromServiceError } from '../api/errors';
+import { ApiError, ConnectionLostError, STATUS_TRAILER, UnavailableError, fromServiceError } from '../api/errors';
 import type { MethodDef } from '../api/kinds';
 import { errorMessage } from '../util/errors';
 import { classifyFailure, shouldFailOver, type CallFailure } from './failover';
@@ -57,6 +57,11 @@ export interface ConnectionOptions extends ClientCredentials {
 /** The ApiError for a call that failed with `err`, phrased for a user who typed `address`. */
 export function toApiError(err: ServiceError, address: string): ApiError {
   const hasStatus = err.metadata?.get(STATUS_TRAILER).length > 0;
+  if (!hasStatus && err.code === GrpcStatus.UNAVAILABLE && classifyFailure(err) === 'in-flight') {
+    return new ConnectionLostError(
+      `the connection to the API server at ${address} broke while the call was out, so it may or may not have been carried out: ${err.details}`,
+    );
+  }
   if (!hasStatus && err.code === GrpcStatus.UNAVAILABLE) {
     return new UnavailableError(`cannot reach the API server at ${address}: ${connectProblem(err.details)}`);
   }

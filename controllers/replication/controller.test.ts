@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ApiError, ConflictError, NotFoundError } from '../../api/errors';
+import { ApiError, ConflictError, ConnectionLostError, NotFoundError, UnavailableError } from '../../api/errors';
 import type { Pod, ReplicationController } from '../../api/gen/tsk/v1/core';
 import type { OwnerReference } from '../../api/gen/tsk/v1/meta';
 import { FakeClock, NAMESPACE_INDEX, Store, WorkQueue, namespaceIndexFunc, objectKey, type EventRecorder } from '../../client';
@@ -191,7 +191,11 @@ test('a failed create stops the batches, lowers expectations for what was not cr
  * answer DEADLINE_EXCEEDED (a loaded server); the informer delivers what
  * was created only when the test says so (it lags).
  */
-function laggingSetup(replicas: number, timeouts: number[]) {
+function laggingSetup(
+  replicas: number,
+  timeouts: number[],
+  failure: () => Error = () => new ApiError('Timeout', 'the API server at 127.0.0.1:6443 did not answer in time (Deadline exceeded)'),
+) {
   const server: Pod[] = [];
   let delivered = 0;
   /** The informer's revision: that of the last pod it delivered, or as the test sets it. */
@@ -203,7 +207,7 @@ function laggingSetup(replicas: number, timeouts: number[]) {
     await Promise.resolve();
     const made: Pod = { ...p, metadata: { ...p.metadata, name: `web-${i}`, uid: `new-${i}`, resourceVersion: String(++seq) } };
     server.push(made);
-    if (timeouts.includes(i)) throw new ApiError('Timeout', 'the API server at 127.0.0.1:6443 did not answer in time (Deadline exceeded)');
+    if (timeouts.includes(i)) throw failure();
     return made;
   };
   /** The informer catches up by `count` pods (all when undefined). */
@@ -235,6 +239,26 @@ test('a create that timed out but succeeded is still expected: a lagging informe
   t.is(s.server.length, 3);
   t.true(s.m.expectations.satisfied(s.key));
   t.is(s.control.statuses.at(-1)?.status?.replicas, 3);
+});
+
+test('a create whose connection broke but that succeeded is still expected: no second pod', async (t) => {
+  const s = laggingSetup(3, [2], () => new ConnectionLostError('the connection to the API server at 127.0.0.1:6443 broke while the call was out'));
+  await t.throwsAsync(() => s.m.sync(s.key), { message: /broke while the call was out/ });
+  t.is(s.server.length, 3);
+  t.deepEqual(s.m.expectations.pending(s.key), { adds: 3, deletes: 0 }, 'the create may have happened');
+  s.deliver(2);
+  await s.m.sync(s.key);
+  t.is(s.server.length, 3, 'no pod is created while the lost one may still appear');
+  s.deliver();
+  await s.m.sync(s.key);
+  t.is(s.server.length, 3);
+  t.true(s.m.expectations.satisfied(s.key));
+});
+
+test('a create refused before it was sent is not expected: the next sync makes it', async (t) => {
+  const s = laggingSetup(3, [2], () => new UnavailableError('cannot reach the API server at 127.0.0.1:6443: connection refused'));
+  await t.throwsAsync(() => s.m.sync(s.key), { message: /connection refused/ });
+  t.deepEqual(s.m.expectations.pending(s.key), { adds: 2, deletes: 0 });
 });
 
 test('a lagging informer and a server that times out: the RC never holds more pods than wanted', async (t) => {

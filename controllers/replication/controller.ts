@@ -7,7 +7,7 @@
 // creates/deletes are still expected, and writes status. It is safe to run
 // twice: the expectations and the level-triggered diff make a repeat a no-op.
 
-import { ApiError, ConflictError, NotFoundError } from '../../api/errors';
+import { ApiError, ConflictError, NotFoundError, outcomeUnknown } from '../../api/errors';
 import type { Pod, ReplicationController, ReplicationControllerStatus } from '../../api/gen/tsk/v1/core';
 import { selectorFromSet } from '../../api/labels';
 import { NAMESPACE_INDEX, objectKey, referenceTo, runWorker, splitKey, type Clock, type EventRecorder, type Lister, type WorkQueue } from '../../client';
@@ -48,14 +48,6 @@ export interface ReplicationDeps {
 /** The API server refused a create because the namespace is going away (Kubernetes ignores these). */
 function namespaceTerminating(err: unknown): boolean {
   return err instanceof ApiError && err.reason === 'Forbidden' && /is being terminated/.test(err.message);
-}
-
-/**
- * A write that timed out (the client's deadline, or the server's 504): it
- * may still have been applied (Kubernetes' apierrors.IsTimeout).
- */
-function outcomeUnknown(err: unknown): boolean {
-  return err instanceof ApiError && err.reason === 'Timeout';
 }
 
 /** A pod for the RC from its template, named "<rc>-<random>" by the API server. */
@@ -244,7 +236,7 @@ export class ReplicationManager implements Controller {
     const ref = referenceTo(RC_KIND, rc);
     // Expect before creating: the informer may see a pod before create() returns.
     this.expectations.expectCreations(key, count);
-    /** Creates that timed out: the pod may exist all the same. */
+    /** Creates that timed out or lost their connection: the pod may exist all the same. */
     let unknown = 0;
     const result = await slowStartBatch(count, SLOW_START_INITIAL_BATCH, async () => {
       try {
@@ -259,7 +251,7 @@ export class ReplicationManager implements Controller {
       }
     });
     // Creates that failed or were never tried will not be seen by the informer.
-    // A timed-out one keeps its expectation, as Kubernetes' DaemonSet and Job
+    // A timed-out one (or one whose connection broke) keeps its expectation, as Kubernetes' DaemonSet and Job
     // controllers do: lowering it let the next sync, its pod not yet in the
     // cache, create a second pod for one wanted (the over-creation of a
     // loaded server). The expectation's timeout covers a create that did fail.
