@@ -5,7 +5,7 @@
 // read it.
 
 import type { ApiObject, KindName, KindObjects } from '../api/kinds';
-import { realClock, type Clock } from './clock';
+import type { Clock } from './clock';
 import type { Clientset } from './clientset';
 import { newInformer, type EventHandlers, type Informer, type Selectors } from './informer';
 import type { Indexers } from './store';
@@ -23,9 +23,6 @@ export interface InformerFactoryOptions {
 
 type AnyInformer = Informer<KindObjects[KindName]>;
 
-/** How often waitForCurrent looks at the informers' revisions. */
-const CURRENT_POLL_MS = 100;
-
 /** The handlers one user of a shared factory added, removable together (SharedInformerFactory.scope). */
 export interface InformerScope {
   /** Use in place of the factory: the same informers, handlers remembered. */
@@ -36,8 +33,6 @@ export interface InformerScope {
 
 export class SharedInformerFactory {
   private readonly informers = new Map<string, AnyInformer>();
-  /** The revision of the server as it is now, for each informer (a consistent list of one item). */
-  private readonly revisionNow = new Map<AnyInformer, () => Promise<number>>();
   private started = false;
 
   constructor(
@@ -62,9 +57,6 @@ export class SharedInformerFactory {
         ...(this.options.transform ? { transform: this.options.transform } : {}),
       });
       this.informers.set(key, informer as unknown as AnyInformer);
-      const client = this.clientset.kind(kind);
-      const listOptions = { namespace: selectors.namespace ?? this.options.namespace, ...selectors, limit: 1 };
-      this.revisionNow.set(informer as unknown as AnyInformer, async () => Number((await client.list(listOptions)).metadata?.resourceVersion ?? 0));
       if (this.started) informer.start();
     }
     informer.addIndexers(indexers);
@@ -122,32 +114,6 @@ export class SharedInformerFactory {
   /** Resolves once every informer created so far has its first list cached. */
   async waitForSync(): Promise<void> {
     await Promise.all([...this.informers.values()].map((i) => i.waitForSync()));
-  }
-
-  /**
-   * Resolves once every started informer has caught up with the server as it
-   * is at the call: it applied an event or bookmark at or past the revision
-   * of a consistent read made now. A new leader waits for it before acting on
-   * caches kept warm while it stood by (client-go's new leader lists afresh):
-   * a cache lagging behind the previous term's writes would make it do them
-   * again (an RC creating the pods the last term created). Rejects after
-   * `timeoutMs`, naming the informers still behind.
-   */
-  async waitForCurrent(timeoutMs: number): Promise<void> {
-    const clock = this.options.clock ?? realClock;
-    const deadline = clock.now() + timeoutMs;
-    const started = [...this.informers.entries()].filter(([, i]) => i.state !== 'new' && i.state !== 'stopped');
-    const targets = await Promise.all(started.map(async ([key, i]) => ({ key, informer: i, revision: await this.revisionNow.get(i)!() })));
-    for (;;) {
-      const behind = targets.filter((x) => Number(x.informer.lastSyncResourceVersion || 0) < x.revision);
-      if (behind.length === 0) return;
-      if (clock.now() >= deadline) {
-        throw new Error(
-          `informers still behind the server after ${timeoutMs} ms: ${behind.map((x) => `${x.key} at ${x.informer.lastSyncResourceVersion || 0} < ${x.revision}`).join(', ')}`,
-        );
-      }
-      await new Promise<void>((resolve) => clock.setTimeout(resolve, CURRENT_POLL_MS));
-    }
   }
 
   /** Stops every informer. */
