@@ -151,7 +151,7 @@ test.afterEach.always((t) => {
 /** Five lines at once, then "more N" lines once /tmp/more exists, then sleeps. */
 const PRINTER = 'for i in 1 2 3 4 5; do echo line $i; done; while [ ! -f /tmp/more ]; do sleep 0.1; done; echo more 1; echo more 2; exec sleep 3600';
 
-async function runningPod(env: Env, name: string, containers: { name: string; command: string[] }[]): Promise<void> {
+async function runningPod(env: Env, name: string, containers: { name: string; command: string[]; stdin?: boolean; stdinOnce?: boolean }[]): Promise<void> {
   await env.live.clientset.pods.create({
     metadata: { name, namespace: 'default' },
     spec: { nodeName: env.nodeName, terminationGracePeriodSeconds: 1, containers: containers.map((c) => ({ ...c, image: env.image })) },
@@ -269,6 +269,44 @@ test.serial('Ctrl-C ends tsctl exec with 130 and the command in the container is
   );
   t.pass();
 });
+
+test.serial(
+  'tsctl attach: -i feeds a container made with stdin, its output and exit code come back; output only from now on; stdin refused without',
+  async (t) => {
+    const env = t.context;
+    // stdinOnce: the end of tsctl's stdin closes the process's stdin, so the loop ends and the process exits 4.
+    await runningPod(env, 'reader', [
+      { name: 'main', stdin: true, stdinOnce: true, command: ['sh', '-c', 'while read l; do echo got $l; done; echo bye >&2; exit 4'] },
+    ]);
+    const r = await tsctl(env, ['attach', '-i', 'reader'], 'a\nb\n');
+    t.is(r.code, 4, r.stderr);
+    t.is(r.stdout, 'got a\ngot b\n');
+    t.is(r.stderr, 'bye\n');
+
+    // Without -i: what the main process prints from now on (not the ticks before attaching), until Ctrl-C.
+    await runningPod(env, 'ticker', [{ name: 'main', command: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done'] }]);
+    await eventually(async () => (await tsctl(env, ['logs', 'ticker'])).stdout.includes('tick 3\n'), 20_000, 'ticker ticks');
+    const child = spawn(process.execPath, [TSCTL, 'attach', '--server', env.live.api.grpcAddress, '--kubeconfig', env.kubeconfig, 'ticker'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.teardown(() => killProcess(child));
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    await eventually(() => out.split('\n').length > 3, 20_000, 'attach prints new ticks');
+    const first = Number(/^tick (\d+)\n/.exec(out)?.[1]);
+    t.true(first > 3, `the first tick seen is new: ${out.slice(0, 40)}`);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    t.is(await exited, 130, err);
+
+    const refused = await tsctl(env, ['attach', '-i', 'printer'], 'x\n');
+    t.is(refused.code, 1);
+    t.regex(refused.stderr, /container main in pod printer does not have stdin enabled \(spec\.containers\[\]\.stdin\)/);
+    t.regex((await tsctl(env, ['attach', 'nope'])).stderr, /pods "nope" not found/);
+  },
+);
 
 test.serial('errors as kubectl words them', async (t) => {
   const env = t.context;

@@ -8,6 +8,7 @@ import { applyCommand } from './commands/apply';
 import { createCommand } from './commands/create';
 import { patchCommand } from './commands/patch';
 import { scaleCommand } from './commands/scale';
+import { attachCommand } from './commands/attach';
 import { execCommand } from './commands/exec';
 import { logsCommand } from './commands/logs';
 import { portForwardCommand } from './commands/port-forward';
@@ -28,6 +29,7 @@ const COMMANDS: readonly Command[] = [
   deleteCommand,
   logsCommand,
   execCommand,
+  attachCommand,
   portForwardCommand,
   createCommand,
   versionCommand,

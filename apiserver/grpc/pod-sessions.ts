@@ -1,7 +1,8 @@
-// PodService Logs, Exec and PortForward: find the pod, its node and the node's tunnel, and
+// PodService Logs, Exec, Attach and PortForward: find the pod, its node and the node's tunnel, and
 // proxy one session down the tunnel (the API server never dials a kubelet).
 // Errors are worded as Kubernetes words them. Logs are `get pods/log`, exec
-// is `create pods/exec`, authorized before the pod is even looked up.
+// and attach `create pods/exec` and `create pods/attach`, authorized before
+// the pod is even looked up.
 
 import type * as grpc from '@grpc/grpc-js';
 import { ApiError, BadRequestError, InternalError, UnavailableError, toServiceError, type StatusReason } from '../../api/errors';
@@ -51,6 +52,12 @@ export function pickContainer(pod: Pod, name: string, requested: string, include
   }
   if (!all.includes(requested)) throw new BadRequestError(`container ${requested} is not valid for pod ${name}`);
   return requested;
+}
+
+/** Attach feeds stdin only to a container made with stdin: true (its runtime holds no stdin for one made without). */
+export function refuseAttachStdin(pod: Pod, name: string, container: string): void {
+  const spec = (pod.spec?.containers ?? []).find((c) => c.name === container);
+  if (!spec?.stdin) throw new BadRequestError(`container ${container} in pod ${name} does not have stdin enabled (spec.containers[].stdin)`);
 }
 
 const REASON_OF_CODE: Record<number, StatusReason> = { 400: 'BadRequest', 404: 'NotFound', 503: 'ServiceUnavailable' };
@@ -164,13 +171,38 @@ export class PodSessions {
     );
   }
 
+  /** PodService.Exec (tsctl exec): a command in a running container, `create pods/exec`. */
   exec(call: grpc.ServerDuplexStream<ExecClientMessage, ExecServerMessage>): void {
+    this.execOrAttach(call, 'exec');
+  }
+
+  /** PodService.Attach (tsctl attach): the container's main process, `create pods/attach`. */
+  attach(call: grpc.ServerDuplexStream<ExecClientMessage, ExecServerMessage>): void {
+    this.execOrAttach(call, 'attach');
+  }
+
+  /** The first message's start, checked for `sub`; the error a caller gets otherwise. */
+  private static checkStart(sub: 'exec' | 'attach', first: ExecClientMessage): ApiError | undefined {
+    const start = first.start;
+    if (!start) {
+      return new BadRequestError(
+        sub === 'exec' ? 'exec: the first message must carry start (namespace, name, command)' : 'attach: the first message must carry start (namespace, name)',
+      );
+    }
+    const command = start.command ?? [];
+    if (sub === 'exec' && command.length === 0) return new BadRequestError('you must specify at least one command for the container');
+    if (sub === 'attach' && command.length > 0)
+      return new BadRequestError('attach: start.command must be empty (attach joins the main process; use exec to run a command)');
+    return undefined;
+  }
+
+  private execOrAttach(call: grpc.ServerDuplexStream<ExecClientMessage, ExecServerMessage>, sub: 'exec' | 'attach'): void {
     let session: TunnelSession | undefined;
     let failed = false;
     const fail = (err: ApiError): void => {
       if (failed) return;
       failed = true;
-      this.deps.metrics.countRequest('create', 'pods/exec', err.httpCode);
+      this.deps.metrics.countRequest('create', `pods/${sub}`, err.httpCode);
       call.emit('error', toServiceError(err));
     };
     const cb: SessionCallbacks = {
@@ -179,7 +211,7 @@ export class PodSessions {
       onError: (message, code) => fail(errorFromNode(message, code)),
       onClose: () => {
         if (failed) return;
-        this.deps.metrics.countRequest('create', 'pods/exec', 200);
+        this.deps.metrics.countRequest('create', `pods/${sub}`, 200);
         call.end();
       },
     };
@@ -207,33 +239,26 @@ export class PodSessions {
       return;
     }
     call.once('data', (first: ExecClientMessage) => {
+      const bad = PodSessions.checkStart(sub, first);
       const start = first.start;
-      if (!start) {
-        fail(new BadRequestError('exec: the first message must carry start (namespace, name, command)'));
-        return;
-      }
-      if ((start.command ?? []).length === 0) {
-        fail(new BadRequestError('you must specify at least one command for the container'));
+      if (bad !== undefined || start === undefined) {
+        fail(bad ?? new BadRequestError(`${sub}: the first message must carry start`));
         return;
       }
       try {
-        this.deps.gate.authorize(user, {
-          verb: 'create',
-          resource: 'pods',
-          subresource: 'exec',
-          namespace: start.namespace || 'default',
-          name: start.name ?? '',
-        });
+        this.deps.gate.authorize(user, { verb: 'create', resource: 'pods', subresource: sub, namespace: start.namespace || 'default', name: start.name ?? '' });
       } catch (err) {
         fail(asApiError(err));
         return;
       }
       call.pause();
-      const build = (pod: Pod): TunnelOpen => ({
-        exec: { ...start, container: pickContainer(pod, start.name ?? '', start.container ?? '', false) },
-        podUid: pod.metadata?.uid ?? '',
-      });
-      this.open('exec', start.namespace ?? '', start.name ?? '', build, cb).then(
+      const build = (pod: Pod): TunnelOpen => {
+        const container = pickContainer(pod, start.name ?? '', start.container ?? '', false);
+        if (sub === 'attach' && start.stdin) refuseAttachStdin(pod, start.name ?? '', container);
+        const open = { ...start, container };
+        return { ...(sub === 'exec' ? { exec: open } : { attach: open }), podUid: pod.metadata?.uid ?? '' };
+      };
+      this.open(sub, start.namespace ?? '', start.name ?? '', build, cb).then(
         (s) => {
           session = s;
           // The caller may have gone while the session was being opened.

@@ -306,6 +306,7 @@ export class GrpcApi {
       const sessions = new PodSessions({ pods: reg, tunnels: this.deps.tunnels, metrics: this.deps.metrics, gate: this.gate, log: this.deps.log });
       handlers['logs'] = sessions.logs.bind(sessions);
       handlers['exec'] = sessions.exec.bind(sessions);
+      handlers['attach'] = sessions.attach.bind(sessions);
       handlers['portForward'] = sessions.portForward.bind(sessions);
     }
     return handlers;

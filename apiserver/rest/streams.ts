@@ -23,7 +23,7 @@ import type { Pod } from '../../api/gen/tsk/v1/core';
 import type { TunnelOpen } from '../../api/gen/tsk/v1/stream';
 import type { CallCredentials } from '../auth/user';
 import type { RequestGate } from '../grpc/gate';
-import { pickContainer, type PodSessions } from '../grpc/pod-sessions';
+import { pickContainer, refuseAttachStdin, type PodSessions } from '../grpc/pod-sessions';
 import type { ApiServerMetrics } from '../metrics';
 import type { SessionCallbacks, TunnelSession } from '../tunnel/session';
 import { PortForwardTarget, sendMessage, serveChannelPortForward, serveSpdyPortForward } from './portforward';
@@ -165,12 +165,6 @@ export class PodStreams {
     if (protocol === PORT_FORWARD_SPDY_TUNNEL) serveSpdyPortForward(ws, target, this.deps.log);
     else serveChannelPortForward(ws, target, ports);
   }
-}
-
-/** Attach feeds stdin only to a container made with stdin: true (its runtime holds no stdin for one made without). */
-function refuseAttachStdin(pod: Pod, name: string, container: string): void {
-  const spec = (pod.spec?.containers ?? []).find((c) => c.name === container);
-  if (!spec?.stdin) throw new BadRequestError(`container ${container} in pod ${name} does not have stdin enabled (spec.containers[].stdin)`);
 }
 
 /** One exec or attach over the channel protocol: the node's session on one side, the WebSocket on the other. */

@@ -12,6 +12,9 @@ import type { AttachStreams, ContainerRuntime, ContainerStatus, ExecProcess, Log
 import { errorMessage } from '../../util/errors';
 
 /** A session failure the API server passes on with its HTTP code. */
+/** How long an attach whose output ended waits for the runtime to record the process's exit. */
+const ATTACH_EXIT_SETTLE_MS = 2_000;
+
 export class SessionError extends Error {
   constructor(
     message: string,
@@ -224,7 +227,18 @@ export class SessionServer {
     } else {
       await this.followOutput(s, current.id);
     }
-    const st = await this.runtime.containerStatus(current.id).catch(() => undefined);
+    return this.exitAfterOutput(s, current.id);
+  }
+
+  /**
+   * The exit code to end an attach with. Output that ended while the caller
+   * stays means the process closed it, nearly always by exiting; the shim
+   * records the exit a moment after the pipes close, so wait a little for it.
+   */
+  private async exitAfterOutput(s: Session, id: string): Promise<TunnelMessage> {
+    if (s.abort.signal.aborted) return {};
+    const signal = AbortSignal.any([s.abort.signal, AbortSignal.timeout(ATTACH_EXIT_SETTLE_MS)]);
+    const st = await this.runtime.waitContainer(id, signal).catch(() => this.runtime.containerStatus(id).catch(() => undefined));
     return st?.state === 'exited' && st.exitCode !== undefined ? { exitCode: st.exitCode } : {};
   }
 

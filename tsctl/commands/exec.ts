@@ -6,6 +6,7 @@
 
 import { PodServiceService } from '../../api/gen/tsk/v1/api';
 import type { ExecClientMessage, ExecServerMessage, ExecStart } from '../../api/gen/tsk/v1/stream';
+import type { MethodDef } from '../../api/kinds';
 import { flagBool, flagString, type ParsedArgs } from '../args';
 import type { Command } from '../command';
 import type { Context } from '../context';
@@ -40,55 +41,78 @@ export const execCommand: Command = {
   ],
   async run(ctx: Context): Promise<number> {
     const start: ExecStart = { ...execStart(ctx.args), namespace: ctx.namespace };
-    const conn = (await ctx.clientset()).connection;
-    const call = conn.bidiStream<ExecClientMessage, ExecServerMessage>(PodServiceService.exec);
-    const stdin = ctx.io.stdin as TtyIn;
-    const raw = start.tty === true && start.stdin === true && stdin.isTTY === true && typeof stdin.setRawMode === 'function';
-    let exitCode: number | undefined;
-    const onStdin = (data: Buffer): void => {
-      if (!call.write({ stdin: data })) {
-        stdin.pause();
-        call.once('drain', () => stdin.resume());
-      }
-    };
-    const onStdinEnd = (): void => {
-      call.write({ stdinEof: true });
-    };
-    const cleanup = (): void => {
-      stdin.removeListener('data', onStdin);
-      stdin.removeListener('end', onStdinEnd);
-      stdin.pause();
-      if (raw) stdin.setRawMode?.(false);
-    };
-    call.write({ start });
-    if (start.stdin) {
-      if (raw) stdin.setRawMode?.(true);
-      stdin.on('data', onStdin);
-      stdin.on('end', onStdinEnd);
-      stdin.resume();
-    } else {
-      call.end();
-    }
-    return new Promise<number>((resolve, reject) => {
-      const onAbort = (): void => call.cancel();
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
-      call.on('data', (m: ExecServerMessage) => {
-        if (m.stdout?.length) ctx.io.stdout.write(m.stdout);
-        if (m.stderr?.length) ctx.io.stderr.write(m.stderr);
-        if (m.exitCode !== undefined) exitCode = m.exitCode;
-      });
-      call.on('end', () => {
-        cleanup();
-        ctx.signal.removeEventListener('abort', onAbort);
-        if (exitCode === undefined) reject(new CliError('the exec session ended without an exit code'));
-        else resolve(exitCode);
-      });
-      call.on('error', (err: unknown) => {
-        cleanup();
-        ctx.signal.removeEventListener('abort', onAbort);
-        if (ctx.signal.aborted) resolve(130);
-        else reject(conn.streamError(err));
-      });
+    return runSession(ctx, PodServiceService.exec, start, () => {
+      throw new CliError('the exec session ended without an exit code');
     });
   },
 };
+
+/**
+ * One exec or attach session: `start` first, then tsctl's stdin (with
+ * start.stdin; raw with a terminal and -t), the output to tsctl's. Resolves
+ * with the process's exit code; when the session ends without one, with what
+ * `noExitCode` returns. Ctrl-C cancels the session and resolves 130.
+ */
+export async function runSession(
+  ctx: Context,
+  method: MethodDef<ExecClientMessage, ExecServerMessage>,
+  start: ExecStart,
+  noExitCode: () => number,
+): Promise<number> {
+  const conn = (await ctx.clientset()).connection;
+  const call = conn.bidiStream<ExecClientMessage, ExecServerMessage>(method);
+  const stdin = ctx.io.stdin as TtyIn;
+  const raw = start.tty === true && start.stdin === true && stdin.isTTY === true && typeof stdin.setRawMode === 'function';
+  let exitCode: number | undefined;
+  const onStdin = (data: Buffer): void => {
+    if (!call.write({ stdin: data })) {
+      stdin.pause();
+      call.once('drain', () => stdin.resume());
+    }
+  };
+  const onStdinEnd = (): void => {
+    call.write({ stdinEof: true });
+  };
+  const cleanup = (): void => {
+    stdin.removeListener('data', onStdin);
+    stdin.removeListener('end', onStdinEnd);
+    stdin.pause();
+    if (raw) stdin.setRawMode?.(false);
+  };
+  call.write({ start });
+  if (start.stdin) {
+    if (raw) stdin.setRawMode?.(true);
+    stdin.on('data', onStdin);
+    stdin.on('end', onStdinEnd);
+    stdin.resume();
+  } else {
+    call.end();
+  }
+  return new Promise<number>((resolve, reject) => {
+    const onAbort = (): void => call.cancel();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    call.on('data', (m: ExecServerMessage) => {
+      if (m.stdout?.length) ctx.io.stdout.write(m.stdout);
+      if (m.stderr?.length) ctx.io.stderr.write(m.stderr);
+      if (m.exitCode !== undefined) exitCode = m.exitCode;
+    });
+    call.on('end', () => {
+      cleanup();
+      ctx.signal.removeEventListener('abort', onAbort);
+      if (exitCode !== undefined) resolve(exitCode);
+      else {
+        try {
+          resolve(noExitCode());
+        } catch (err) {
+          reject(err);
+        }
+      }
+    });
+    call.on('error', (err: unknown) => {
+      cleanup();
+      ctx.signal.removeEventListener('abort', onAbort);
+      if (ctx.signal.aborted) resolve(130);
+      else reject(conn.streamError(err));
+    });
+  });
+}

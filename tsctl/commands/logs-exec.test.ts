@@ -1,11 +1,13 @@
 import test from 'ava';
 import { GLOBAL_FLAGS, parseArgs } from '../args';
 import { UsageError } from '../errors';
+import { attachCommand, attachStart } from './attach';
 import { execCommand, execStart } from './exec';
 import { logsCommand, logsRequest, podArg } from './logs';
 
 const logsArgs = (argv: string[]) => logsRequest(parseArgs(argv, [...GLOBAL_FLAGS, ...logsCommand.flags]));
 const execArgs = (argv: string[]) => execStart(parseArgs(argv, [...GLOBAL_FLAGS, ...execCommand.flags]));
+const attachArgs = (argv: string[]) => attachStart(parseArgs(argv, [...GLOBAL_FLAGS, ...attachCommand.flags]));
 
 test('logs: flags map onto the request', (t) => {
   t.deepEqual(logsArgs(['web', '-c', 'app', '-f', '--tail', '10', '--timestamps']), {
@@ -55,6 +57,16 @@ test('exec: a pod and a command are required', (t) => {
   t.regex(t.throws(() => execArgs([]), { instanceOf: UsageError })!.message, /a pod name is required/);
   t.regex(t.throws(() => execArgs(['web']), { instanceOf: UsageError })!.message, /at least one command/);
   t.regex(t.throws(() => execArgs(['web', '--']), { instanceOf: UsageError })!.message, /at least one command/);
+});
+
+test('attach: the main process, no command; -i and -t as exec', (t) => {
+  t.deepEqual(attachArgs(['-it', 'pod/shell', '-c', 'main']), { name: 'shell', container: 'main', command: [], stdin: true, tty: true });
+  t.deepEqual(attachArgs(['web']), { name: 'web', container: '', command: [], stdin: false, tty: false });
+  t.regex(t.throws(() => attachArgs([]), { instanceOf: UsageError })!.message, /a pod name is required/);
+  t.regex(
+    t.throws(() => attachArgs(['web', '--', 'sh']), { instanceOf: UsageError })!.message,
+    /unexpected argument "sh": attach joins the main process; to run a command use tsctl exec/,
+  );
 });
 
 test('podArg takes NAME and pod/NAME forms', (t) => {

@@ -2557,6 +2557,21 @@ export const PodServiceService = {
     responseSerialize: (value: ExecServerMessage): Buffer => Buffer.from(ExecServerMessage.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExecServerMessage => ExecServerMessage.decode(value),
   },
+  /**
+   * The running container's main process (kubectl attach): its output from
+   * now on, and with start.stdin its stdin (a container made with stdin: true).
+   * The first message's start names the pod and container; its command is empty.
+   * The last message carries the exit code when the process exited meanwhile.
+   */
+  attach: {
+    path: "/tsk.v1.PodService/Attach" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ExecClientMessage): Buffer => Buffer.from(ExecClientMessage.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecClientMessage => ExecClientMessage.decode(value),
+    responseSerialize: (value: ExecServerMessage): Buffer => Buffer.from(ExecServerMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecServerMessage => ExecServerMessage.decode(value),
+  },
   /** One TCP connection to a port on the pod's loopback (tsctl port-forward): the first message names it. */
   portForward: {
     path: "/tsk.v1.PodService/PortForward" as const,
@@ -2591,6 +2606,13 @@ export interface PodServiceServer extends UntypedServiceImplementation {
   logs: handleServerStreamingCall<PodLogsRequest, PodLogsChunk>;
   /** A command in a running container (kubectl exec): the first message starts it. */
   exec: handleBidiStreamingCall<ExecClientMessage, ExecServerMessage>;
+  /**
+   * The running container's main process (kubectl attach): its output from
+   * now on, and with start.stdin its stdin (a container made with stdin: true).
+   * The first message's start names the pod and container; its command is empty.
+   * The last message carries the exit code when the process exited meanwhile.
+   */
+  attach: handleBidiStreamingCall<ExecClientMessage, ExecServerMessage>;
   /** One TCP connection to a port on the pod's loopback (tsctl port-forward): the first message names it. */
   portForward: handleBidiStreamingCall<PortForwardClientMessage, PortForwardServerMessage>;
 }
@@ -2735,6 +2757,15 @@ export interface PodServiceClient extends Client {
   exec(): ClientDuplexStream<ExecClientMessage, ExecServerMessage>;
   exec(options: Partial<CallOptions>): ClientDuplexStream<ExecClientMessage, ExecServerMessage>;
   exec(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<ExecClientMessage, ExecServerMessage>;
+  /**
+   * The running container's main process (kubectl attach): its output from
+   * now on, and with start.stdin its stdin (a container made with stdin: true).
+   * The first message's start names the pod and container; its command is empty.
+   * The last message carries the exit code when the process exited meanwhile.
+   */
+  attach(): ClientDuplexStream<ExecClientMessage, ExecServerMessage>;
+  attach(options: Partial<CallOptions>): ClientDuplexStream<ExecClientMessage, ExecServerMessage>;
+  attach(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<ExecClientMessage, ExecServerMessage>;
   /** One TCP connection to a port on the pod's loopback (tsctl port-forward): the first message names it. */
   portForward(): ClientDuplexStream<PortForwardClientMessage, PortForwardServerMessage>;
   portForward(options: Partial<CallOptions>): ClientDuplexStream<PortForwardClientMessage, PortForwardServerMessage>;
