@@ -29,6 +29,8 @@ export interface StartupLab {
   /** The busybox archive (docker save), loaded into the node and the floor's store. */
   readonly archive: string;
   address: string;
+  /** The server's /metrics address (HOST:PORT). */
+  httpAddress: string;
 }
 
 /** Runs `node tsk.js ARGS` to its end; rejects with its last output when it fails. */
@@ -60,15 +62,18 @@ export async function newStartupLab(): Promise<StartupLab> {
     floorDir: join(dir, 'floor'),
     archive: join(dir, 'busybox.tar'),
     address: '',
+    httpAddress: '',
   };
 }
 
 /** Brings the lab up (one server, one node, free ports) and loads busybox into the node and the floor's store. */
-export async function upStartupLab(lab: StartupLab, progress: (m: string) => void): Promise<void> {
+export async function upStartupLab(lab: StartupLab, progress: (m: string) => void, cpuProfDir?: string): Promise<void> {
   lab.address = `127.0.0.1:${await freePort()}`;
   const common = ['--name', lab.name, '--data-dir', lab.dir];
-  progress(`tsk lab up ${lab.name} (1 server, 1 node) in ${lab.dir}`);
-  await tsk(['lab', 'up', ...common, '--nodes', '1', '--address', lab.address, '--http-address', `127.0.0.1:${await freePort()}`, '--timeout', '300'], lab.env);
+  const prof = cpuProfDir !== undefined ? ['--cpu-prof', cpuProfDir] : [];
+  progress(`tsk lab up ${lab.name} (1 server, 1 node) in ${lab.dir}${cpuProfDir !== undefined ? `, CPU profiles into ${cpuProfDir}` : ''}`);
+  lab.httpAddress = `127.0.0.1:${await freePort()}`;
+  await tsk(['lab', 'up', ...common, '--nodes', '1', '--address', lab.address, '--http-address', lab.httpAddress, '--timeout', '300', ...prof], lab.env);
   await writeFile(lab.archive, await dockerSaveArchive([{ image: await busyboxImage(), repoTags: [IMAGE] }]));
   await tsk(['lab', 'load', ...common, lab.archive], lab.env);
   await tsk(['runtime', 'import', lab.archive, '--data-dir', lab.floorDir], lab.env);

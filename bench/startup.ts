@@ -17,17 +17,27 @@
 //
 // The lab (one server, one node) runs under a random name in a temporary
 // directory, and is removed at the end, also when the bench fails or is
-// interrupted (startup-lab.ts).
+// interrupted (startup-lab.ts). Beside the batch's time, the CPU each lab
+// process (server, its etcd, agent, its tsk-launcher) spent on it: on a
+// shared machine that moves much less with the load than the time does.
+// BENCH_CPU_PROF=DIR runs the server and the agent under node --cpu-prof
+// (tsk lab up --cpu-prof), their profiles left in DIR when the lab goes down.
 // Output: a table, then as the LAST line one JSON object with every figure.
 
 import type { Pod } from '../api/gen/tsk/v1/core';
 import type { Clientset } from '../client';
 import { ImageStore, NativeRuntime } from '../kubelet/runtime';
 import { errorMessage } from '../util/errors';
+import * as os from 'node:os';
+import { labStatus } from '../lab';
+import { cpuSnapshot, cpuSpent } from './lab-cpu';
 import { percentile } from './pool';
+import { parseSamples, type Sample } from './prom-text';
 import { downStartupLab, IMAGE, labClient, newStartupLab, tsk, upStartupLab, type StartupLab } from './startup-lab';
 
 const SINGLE = Number(process.env['BENCH_SINGLE'] ?? 50);
+/** A directory: the lab's server and agent run with node --cpu-prof and leave their profiles there when the lab goes down. */
+const CPU_PROF_DIR = process.env['BENCH_CPU_PROF'] || undefined;
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 30);
 const WARMUP = 3;
 const NAMESPACE = 'startup';
@@ -143,15 +153,63 @@ async function singles(cs: Clientset, clock: PodClock): Promise<Single> {
   return out;
 }
 
+/** The lab's server and agent, with their helpers: CPU ms of each so far. */
+async function labCpu(lab: StartupLab): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const m of (await labStatus(lab.name, lab.dir))?.machines ?? []) for (const [k, v] of cpuSnapshot(m.role, m.pid)) out.set(k, v);
+  return out;
+}
+
+interface Batch {
+  ms: number;
+  /** CPU ms each lab process (and helper) spent from the creates until all were Running. */
+  cpu: Map<string, number>;
+  /** The API server's calls in that time, "VERB resource" and "etcd OPERATION type": how many, and their mean latency. */
+  calls: Map<string, { count: number; meanMs: number }>;
+}
+
+async function scrapeServer(lab: StartupLab): Promise<Sample[]> {
+  const res = await fetch(`http://${lab.httpAddress}/metrics`);
+  if (!res.ok) throw new Error(`the server's /metrics: HTTP ${res.status}`);
+  return parseSamples(await res.text());
+}
+
+/** Count and mean latency of each verb and resource (API) and operation and type (etcd) between two scrapes. */
+function callsBetween(before: readonly Sample[], after: readonly Sample[]): Batch['calls'] {
+  const totals = (samples: readonly Sample[]): Map<string, { sum: number; count: number }> => {
+    const out = new Map<string, { sum: number; count: number }>();
+    for (const s of samples) {
+      const m = /^(apiserver_request|etcd_request)_duration_seconds_(sum|count)$/.exec(s.name);
+      if (!m) continue;
+      const key =
+        m[1] === 'etcd_request' ? `etcd ${s.labels['operation'] ?? ''} ${s.labels['type'] ?? ''}` : `${s.labels['verb'] ?? ''} ${s.labels['resource'] ?? ''}`;
+      const t = out.get(key) ?? { sum: 0, count: 0 };
+      if (m[2] === 'sum') t.sum += s.value;
+      else t.count += s.value;
+      out.set(key, t);
+    }
+    return out;
+  };
+  const b = totals(before);
+  const out: Batch['calls'] = new Map();
+  for (const [k, a] of totals(after)) {
+    const count = a.count - (b.get(k)?.count ?? 0);
+    if (count > 0) out.set(k, { count, meanMs: ((a.sum - (b.get(k)?.sum ?? 0)) * 1000) / count });
+  }
+  return out;
+}
+
 /** BATCH pods created at once; the ms until the last is Running. */
-async function batch(cs: Clientset, clock: PodClock): Promise<number> {
+async function batch(cs: Clientset, clock: PodClock, lab: StartupLab): Promise<Batch> {
   const names = Array.from({ length: BATCH }, (_, i) => `batch-${i}`);
+  const [cpu0, m0] = await Promise.all([labCpu(lab), scrapeServer(lab)]);
   const t0 = performance.now();
   await Promise.all(names.map((n) => cs.pods.create(pod(n))));
   await clock.until(() => names.every((n) => clock.running.has(n)), `${BATCH} batch pods Running`);
   const ms = Math.max(...names.map((n) => clock.running.get(n) ?? NaN)) - t0;
+  const [cpu1, m1] = await Promise.all([labCpu(lab), scrapeServer(lab)]);
   await deleteAndWait(cs, clock, names);
-  return ms;
+  return { ms, cpu: cpuSpent(cpu0, cpu1), calls: callsBetween(m0, m1) };
 }
 
 /** `tsk runtime run -d` of the same container, timed from exec to exit; each removed (untimed) before the next. */
@@ -194,7 +252,8 @@ const p = (xs: readonly number[], q: number): number =>
     ),
   );
 
-function report(s: Single, batchMs: number, fl: number[], rt: number[]): void {
+function report(s: Single, b: Batch, fl: number[], rt: number[]): void {
+  const batchMs = b.ms;
   const out = {
     single_count: SINGLE,
     single_p50_ms: p(s.total, 50),
@@ -205,6 +264,8 @@ function report(s: Single, batchMs: number, fl: number[], rt: number[]): void {
     batch_count: BATCH,
     batch30_ms: r1(batchMs),
     batch30_pods_per_s: r1((BATCH * 1000) / batchMs),
+    batch30_cpu_ms: Object.fromEntries([...b.cpu].map(([k, v]) => [k, Math.round(v)])),
+    batch30_calls: Object.fromEntries([...b.calls].map(([k, v]) => [k, { count: v.count, mean_ms: r1(v.meanMs) }])),
     floor_p50_ms: p(fl, 50),
     floor_p99_ms: p(fl, 99),
     floor_runtime_p50_ms: p(rt, 50),
@@ -227,6 +288,13 @@ function report(s: Single, batchMs: number, fl: number[], rt: number[]): void {
   console.log(
     `\nbatch of ${BATCH} at once: all Running in ${out.batch30_ms} ms, ${out.batch30_pods_per_s} pods/s (target >= 20: ${met(out.batch30_pods_per_s >= TARGETS.batch_pods_per_s)})`,
   );
+  console.log(
+    `CPU during the batch (ms; per pod): ${[...b.cpu].map(([k, v]) => `${k} ${Math.round(v)} (${r1(v / BATCH)})`).join(', ')}, on ${os.cpus().length} cores`,
+  );
+  console.log(`\nThe API server's calls during the batch (etcd's from the server's side)\n`);
+  console.log('| call | count | mean ms |');
+  console.log('| --- | --- | --- |');
+  for (const [k, v] of [...b.calls].sort((x, y) => y[1].count * y[1].meanMs - x[1].count * x[1].meanMs)) console.log(`| ${k} | ${v.count} | ${r1(v.meanMs)} |`);
   console.log(JSON.stringify(out));
 }
 
@@ -243,7 +311,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
   try {
-    await upStartupLab(lab, progress);
+    await upStartupLab(lab, progress, CPU_PROF_DIR);
     const cs = await labClient(lab);
     await cs.namespaces.create({ metadata: { name: NAMESPACE } });
     const clock = new PodClock();
@@ -251,7 +319,7 @@ async function main(): Promise<void> {
     progress(`single pods: ${WARMUP} warm-up + ${SINGLE}`);
     const s = await singles(cs, clock);
     progress(`batch of ${BATCH}`);
-    const b = await batch(cs, clock);
+    const b = await batch(cs, clock, lab);
     progress(`floor: ${WARMUP} warm-up + ${SINGLE} tsk runtime run -d`);
     const fl = await floor(lab);
     progress(`floor: the runtime in process, ${WARMUP} warm-up + ${SINGLE}`);

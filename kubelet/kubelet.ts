@@ -285,7 +285,12 @@ class Kubelet implements RunningKubelet {
     this.lease.start();
     this.informer.addEventHandler({
       onAdd: (p) => this.track(p),
-      onUpdate: (_, p) => this.track(p),
+      onUpdate: (_, p) => {
+        // The echo of the kubelet's own status write changes nothing it has not acted on: no second sync per
+        // write (Kubernetes' pod config sends status-only changes as a reconcile, not an update, for the same reason).
+        if (this.syncer.isOwnStatusWrite(p)) return;
+        this.track(p);
+      },
       onDelete: (p) => {
         const uid = uidOf(p);
         this.keys.delete(uid);

@@ -130,6 +130,11 @@ export class PodSyncer {
     this.stopRequested();
   }
 
+  /** Whether an informer update is only the echo of this kubelet's own status write (nothing to sync for). */
+  isOwnStatusWrite(pod: Pod): boolean {
+    return this.written.isOwnWrite(pod);
+  }
+
   async podState(uid: string): Promise<PodRuntimeState> {
     return readPodRuntimeState(this.deps.runtime, uid);
   }

@@ -33,3 +33,15 @@ test('writes without a resourceVersion (fakes) are not kept; forget drops an ent
   w.forget('u1');
   t.is(w.latest(pod('1', 'Pending')).status?.phase, 'Pending');
 });
+
+test("isOwnWrite: only the very version this kubelet's write returned", (t) => {
+  const w = new WrittenStatuses();
+  t.false(w.isOwnWrite(pod('12', 'Running')), 'nothing written');
+  w.record(pod('12', 'Running'));
+  t.true(w.isOwnWrite(pod('12', 'Running')));
+  t.false(w.isOwnWrite(pod('13', 'Running')), 'a later change by someone else');
+  t.false(w.isOwnWrite(pod('11', 'Pending')), 'an older version');
+  t.false(w.isOwnWrite({ ...pod('12', 'Running'), metadata: { uid: 'u2', resourceVersion: '12' } }), 'another pod');
+  w.forget('u1');
+  t.false(w.isOwnWrite(pod('12', 'Running')));
+});

@@ -36,6 +36,16 @@ export class WrittenStatuses {
     return { ...pod, metadata: { ...pod.metadata, resourceVersion: String(w.resourceVersion) }, status: w.status };
   }
 
+  /**
+   * True when the pod is exactly what this kubelet's last status write made
+   * (its resourceVersion): the informer echoing the kubelet's own write,
+   * which brings nothing a sync has not already acted on.
+   */
+  isOwnWrite(pod: Pod): boolean {
+    const w = this.byUid.get(pod.metadata?.uid ?? '');
+    return w !== undefined && w.resourceVersion === versionOf(pod);
+  }
+
   /** Records what a status write returned. */
   record(written: Pod): void {
     const rv = versionOf(written);

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { resolve } from 'node:path';
 import { parseLabFlags } from './main';
 
 test('lab flags: defaults, commands and load files', (t) => {
@@ -20,6 +21,9 @@ test('lab flags: defaults, commands and load files', (t) => {
   t.like(parseLabFlags(['load', '--name', 'x', 'a.tar', 'b.tar']), { command: 'load', name: 'x', files: ['a.tar', 'b.tar'] });
   t.like(parseLabFlags(['kill', 'lab-node-1']), { command: 'kill', files: ['lab-node-1'] });
   t.like(parseLabFlags(['up', '--node-monitor-grace-period', '10s']), { nodeMonitorGracePeriod: '10s', servers: 1 });
+  t.like(parseLabFlags(['up', '--cpu-prof', '/tmp/prof']), { cpuProfDir: '/tmp/prof' });
+  t.like(parseLabFlags(['up', '--cpu-prof', 'prof']), { cpuProfDir: resolve('prof') }, 'absolute: the lab runs elsewhere');
+  t.like(parseLabFlags(['up']), { cpuProfDir: undefined });
   t.is(parseLabFlags(['--help']), 'help');
 });
 
@@ -38,5 +42,6 @@ test('lab flags: mistakes name the flag or the command', (t) => {
   t.throws(() => parseLabFlags(['up', '--network', '10.0.0.0/30']), { message: /prefix must be between/ });
   t.throws(() => parseLabFlags(['up', '--bogus']), { message: /bogus/ });
   t.throws(() => parseLabFlags(['up', '--subnets', '0']), { message: /--subnets must be 1-8, not 0/ });
+  t.throws(() => parseLabFlags(['up', '--cpu-prof', '']), { message: /--cpu-prof: name a directory/ });
   t.throws(() => parseLabFlags(['up', '--pod-network-backend', 'udp']), { message: '--pod-network-backend: "udp" must be vxlan or host-gw' });
 });

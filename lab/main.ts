@@ -38,6 +38,12 @@ const LAB_FLAGS: readonly FlagSpec[] = [
     help: "the server's --node-monitor-grace-period, for up (default the server's, 40s)",
   },
   { name: 'timeout', type: 'string', valueName: 'SECONDS', help: 'how long up waits for the server and the nodes (default 180)' },
+  {
+    name: 'cpu-prof',
+    type: 'string',
+    valueName: 'DIR',
+    help: 'for up: run the servers and agents with node --cpu-prof, each writing its .cpuprofile into DIR when it stops',
+  },
   { name: 'help', short: 'h', type: 'bool', help: 'print this help' },
 ];
 
@@ -92,6 +98,7 @@ interface LabFlags {
   httpAddress: string;
   resolvConf: string | undefined;
   timeoutMs: number;
+  cpuProfDir: string | undefined;
 }
 
 export function parseLabFlags(argv: string[]): LabFlags | 'help' {
@@ -149,7 +156,21 @@ export function parseLabFlags(argv: string[]): LabFlags | 'help' {
     httpAddress: values['http-address'],
     resolvConf: flagString(parsed, 'resolv-conf'),
     timeoutMs: timeout * 1000,
+    cpuProfDir: cpuProfDir(flagString(parsed, 'cpu-prof')),
   };
+}
+
+/** --cpu-prof's directory, absolute (the lab's processes start elsewhere); "" is refused. */
+function cpuProfDir(dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  if (dir === '') throw new UsageError('--cpu-prof: name a directory');
+  return resolve(dir);
+}
+
+/** How the lab runs tsk: node, with --cpu-prof when asked, and tsk.js. */
+function tskCommand(cpuProf: string | undefined): string[] {
+  const prof = cpuProf !== undefined ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [];
+  return [process.execPath, ...prof, resolve(__dirname, '..', 'cmd', 'tsk.js')];
 }
 
 /** The positional arguments each command takes. */
@@ -212,7 +233,7 @@ async function run(flags: LabFlags, log: (line: string) => void): Promise<number
   const machine = flags.files[0] ?? '';
   switch (flags.command) {
     case 'up':
-      await upLab({ ...flags, tsk: [process.execPath, resolve(__dirname, '..', 'cmd', 'tsk.js')], log, cleanupNode: cleanupNodeRuntime });
+      await upLab({ ...flags, tsk: tskCommand(flags.cpuProfDir), log, cleanupNode: cleanupNodeRuntime });
       return 0;
     case 'down':
       await downLab({ name: flags.name, dataDir: flags.dataDir, log, cleanupNode: cleanupNodeRuntime });

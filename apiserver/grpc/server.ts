@@ -136,7 +136,10 @@ export class GrpcApi {
       authenticator: deps.authenticator,
       authorizer: deps.authorizer,
       admission: deps.admission,
-      namespace: (name) =>
+      // Pod Security admission reads the namespace's labels from the watch cache (Kubernetes' namespace lister);
+      // a quorum read per pod create was an etcd round trip on each one's path. Not cached yet: read from etcd.
+      namespace: async (name) =>
+        (namespaces.cached('', name) as Namespace | undefined) ??
         namespaces.get('', name).then(
           (ns) => ns as Namespace,
           () => undefined,

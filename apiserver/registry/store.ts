@@ -182,6 +182,15 @@ export class Registry {
     return { obj: hit.obj, kv: { key, value: stored, modRevision: hit.revision, createRevision: 0 } };
   }
 
+  /**
+   * The watch cache's copy of an object (shared: never to be changed), or
+   * undefined when the cache has not seen it: what Kubernetes' admission
+   * plugins read from their listers instead of a quorum read per request.
+   */
+  cached(nsIn: string | undefined, name: string): ApiObject | undefined {
+    return this.cache?.get(this.key(this.namespaceOf(nsIn), name))?.obj;
+  }
+
   async get(nsIn: string | undefined, name: string | undefined): Promise<ApiObject> {
     return (await this.read(this.namespaceOf(nsIn), this.requireName(name))).obj;
   }

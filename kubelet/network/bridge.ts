@@ -107,7 +107,7 @@ export class BridgeNetwork implements NetworkHook {
     return this.locks.run(sandboxId, async () => {
       await this.ensureBridge();
       const held = this.ipam.get(sandboxId);
-      const ip = held ?? this.allocate(sandboxId);
+      const ip = held ?? this.allocateNew(sandboxId);
       try {
         await this.wire(sandboxId, netnsPath, ip);
       } catch (err) {
@@ -164,9 +164,9 @@ export class BridgeNetwork implements NetworkHook {
     this.ipam.release(sandboxId);
   }
 
-  private allocate(sandboxId: string): string {
+  private allocateNew(sandboxId: string): string {
     try {
-      return this.ipam.allocate(sandboxId);
+      return this.ipam.allocateNew(sandboxId);
     } catch (err) {
       if (err instanceof IpamError) throw new NetworkError('allocate IP', err.message);
       throw new NetworkError('allocate IP', `${this.ipam.dir}: ${errorMessage(err)}`);

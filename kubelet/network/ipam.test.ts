@@ -27,6 +27,15 @@ test('addresses are given in order from the second one, and again for the same s
   t.is(fs.readFileSync(path.join(ipam.dir, '10.244.1.2'), 'utf8'), 'a\n', 'one file per address, holding the sandbox ID');
 });
 
+test('allocateNew claims the next free address without looking for one the sandbox holds', (t) => {
+  const ipam = new HostLocalIpam(stateDir(t), parsePodCidr('192.0.2.8/29'));
+  t.is(ipam.allocateNew('a'), '192.0.2.10');
+  t.is(ipam.allocateNew('b'), '192.0.2.11');
+  t.is(ipam.get('a'), '192.0.2.10');
+  t.is(ipam.allocate('b'), '192.0.2.11', 'allocate still returns what a sandbox holds');
+  t.throws(() => ipam.allocateNew('x/y'), { instanceOf: IpamError, message: /contains a newline, NUL or slash/ });
+});
+
 test('a freed address comes back only after the range went round; a full range is a clear error', (t) => {
   const ipam = new HostLocalIpam(stateDir(t), parsePodCidr('192.0.2.8/29'));
   const got = ['a', 'b', 'c', 'd', 'e'].map((id) => ipam.allocate(id));

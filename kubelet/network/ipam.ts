@@ -61,8 +61,16 @@ export class HostLocalIpam {
    */
   allocate(sandboxId: string): string {
     checkId(sandboxId);
-    const held = this.get(sandboxId);
-    if (held !== undefined) return held;
+    return this.get(sandboxId) ?? this.allocateNew(sandboxId);
+  }
+
+  /**
+   * A new address for a sandbox the caller has just found holding none
+   * (get): allocate without reading every address file a second time.
+   * Throws IpamError when the range is full.
+   */
+  allocateNew(sandboxId: string): string {
+    checkId(sandboxId);
     const { first, last } = this.cidr;
     const size = last - first + 1;
     const lastReserved = this.lastReserved();

@@ -152,7 +152,6 @@ export class NativeRuntime implements ContainerRuntime {
     const rec: SandboxRecord = { id, config, hostname, createdAt: new Date().toISOString() };
     try {
       writeSandboxRecord(dir, rec);
-      fs.writeFileSync(path.join(dir, 'hosts'), hostsFile(hostname, config.hostAliases));
       fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(config.dns ?? this.hostDns()));
       fs.writeFileSync(path.join(dir, 'hostname'), `${hostname}\n`);
       if (config.sysctls && Object.keys(config.sysctls).length > 0) fs.writeFileSync(path.join(dir, 'sysctls'), sysctlsFile(config.sysctls));
@@ -163,8 +162,8 @@ export class NativeRuntime implements ContainerRuntime {
       crashPointForTests('sandbox-network');
       const net = await this.network.setUp(id, path.join(dir, 'net'), config);
       writeSandboxRecord(dir, { ...rec, ips: net.ips });
-      // Containers are created after this, so they see the pod's own address for its name.
-      if (net.ips[0]) fs.writeFileSync(path.join(dir, 'hosts'), hostsFile(hostname, config.hostAliases, net.ips[0]));
+      // Written once, with the network up: only containers read it, and they come after (the pod's own address for its name).
+      fs.writeFileSync(path.join(dir, 'hosts'), hostsFile(hostname, config.hostAliases, net.ips[0]));
     } catch (err) {
       await this.removeSandbox(id).catch(() => undefined);
       throw err;

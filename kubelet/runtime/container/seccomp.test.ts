@@ -163,3 +163,26 @@ test('planSecurity: defaults, privileged, escalation, groups and the OOM score r
     message: 'container "c": not read',
   });
 });
+
+test('planSecurity: RuntimeDefault rendered once per context is what renderSeccomp gives for each context', (t) => {
+  const loadProfile = (): never => {
+    throw new Error('not read');
+  };
+  const contexts: SeccompContext[] = [
+    amd64,
+    { ...amd64, capabilities: [...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN'] },
+    { ...amd64, arch: 'arm64' },
+    { ...amd64, kernel: '4.4.0' },
+  ];
+  for (let round = 0; round < 2; round++) {
+    for (const c of contexts) {
+      const plan = planSecurity({ container: 'c', security: undefined, userGids: [], loadProfile, context: () => c });
+      t.is(plan.seccomp, renderSeccomp(DEFAULT_SECCOMP_PROFILE, c), `${c.arch} ${c.kernel} ${c.capabilities.length} capabilities, round ${round}`);
+    }
+  }
+  const reordered = { ...amd64, capabilities: [...DEFAULT_CAPABILITIES].reverse() };
+  t.is(
+    planSecurity({ container: 'c', security: undefined, userGids: [], loadProfile, context: () => reordered }).seccomp,
+    renderSeccomp(DEFAULT_SECCOMP_PROFILE, amd64),
+  );
+});

@@ -57,6 +57,22 @@ export interface PlanInput {
   context?: (capabilities: string[]) => SeccompContext;
 }
 
+/** RuntimeDefault rendered per context: every container of a batch of pods has the same one, and rendering it was a part of each start. */
+const defaultSeccompByContext = new Map<string, string>();
+const MAX_DEFAULT_SECCOMP_RENDERINGS = 64;
+
+function renderDefaultSeccomp(ctx: SeccompContext): string {
+  const key = JSON.stringify([ctx.arch, ctx.kernel, [...ctx.capabilities].sort()]);
+  let text = defaultSeccompByContext.get(key);
+  if (text === undefined) {
+    text = renderSeccomp(DEFAULT_SECCOMP_PROFILE, ctx);
+    // Capability sets are few; the bound only keeps a pathological mix from growing without end.
+    if (defaultSeccompByContext.size >= MAX_DEFAULT_SECCOMP_RENDERINGS) defaultSeccompByContext.clear();
+    defaultSeccompByContext.set(key, text);
+  }
+  return text;
+}
+
 /** Throws SecurityConfigError naming the container and the field. */
 export function planSecurity(input: PlanInput): SecurityPlan {
   const { container, security: sec = {} } = input;
@@ -80,7 +96,7 @@ export function planSecurity(input: PlanInput): SecurityPlan {
   if (choice.type !== 'Unconfined') {
     const ctx = (input.context ?? hostSeccompContext)(capabilities);
     try {
-      seccomp = renderSeccomp(choice.type === 'Localhost' ? input.loadProfile(choice) : DEFAULT_SECCOMP_PROFILE, ctx);
+      seccomp = choice.type === 'Localhost' ? renderSeccomp(input.loadProfile(choice), ctx) : renderDefaultSeccomp(ctx);
     } catch (err) {
       throw new SecurityConfigError(`container "${container}": ${errorMessage(err)}`);
     }
