@@ -14,6 +14,8 @@ class FakeEtcd {
   readonly kvs = new Map<string, KeyValue>();
   /** Each transaction's number of puts and whether it succeeded. */
   readonly txns: { puts: number; succeeded: boolean }[] = [];
+  /** etcd's --max-txn-ops: a transaction with more puts is refused. */
+  maxTxnOps = 128;
 
   put(key: string, value: Buffer): number {
     this.revision++;
@@ -27,6 +29,7 @@ class FakeEtcd {
   }
 
   txn(_type: string, _operation: string, compares: Compare[], ops: Op[]): Promise<TxnResult> {
+    if (ops.length > this.maxTxnOps) return Promise.reject(new Error('etcdserver: too many operations in txn request'));
     const holds = compares.every((c) => ('modRevision' in c ? (this.kvs.get(c.key)?.modRevision ?? 0) === c.modRevision : this.kvs.has(c.key) === c.exists));
     this.txns.push({ puts: ops.length, succeeded: holds });
     if (!holds) return Promise.resolve({ succeeded: false, revision: this.revision });
@@ -145,4 +148,19 @@ test('a pod that cannot be bound fails only its own binding; the others share on
     ],
   );
   t.deepEqual(etcd.txns, [{ puts: 1, succeeded: true }]);
+});
+
+test('a transaction etcd refuses (a lower --max-txn-ops) binds each pod on its own', async (t) => {
+  const { etcd, pods } = await setup(['a', 'b', 'c']);
+  etcd.maxTxnOps = 2;
+  const out = await bindPods(pods, [binding('a'), binding('b'), binding('c')], () => new Date(0));
+  t.deepEqual(out.map((o) => (o instanceof Error ? o.message : o.metadata?.resourceVersion)).sort(), ['5', '6', '7']);
+  t.deepEqual(
+    etcd.txns.map((x) => x.puts),
+    [1, 1, 1],
+  );
+  t.deepEqual(
+    ['a', 'b', 'c'].map((n) => nodeIn(etcd, n)),
+    ['node-1', 'node-1', 'node-1'],
+  );
 });

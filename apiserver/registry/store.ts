@@ -585,16 +585,13 @@ export class Registry {
     });
     const writeChunk = async (chunk: readonly PreparedWrite[]): Promise<void> => {
       if (chunk.length === 1) return single(chunk[0]!.index);
+      // A refused transaction (an etcd with a lower --max-txn-ops, say) or a failed compare: each update alone.
       const res = await this.txn(
         'update',
         chunk.map((p) => ({ key: p.key, modRevision: p.modRevision })),
         chunk.map((p) => ({ put: p.key, value: p.value })),
-      ).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
-      if (res instanceof Error) {
-        for (const p of chunk) results[p.index] = res;
-        return;
-      }
-      if (!res.succeeded) {
+      ).catch(() => undefined);
+      if (!res?.succeeded) {
         await Promise.all(chunk.map((p) => single(p.index)));
         return;
       }
