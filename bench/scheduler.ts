@@ -11,6 +11,7 @@
 // Output: a table, then as the LAST line one JSON object with every figure.
 
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { Session } from 'node:inspector/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,7 +31,7 @@ const PODS = Number(process.env['BENCH_PODS'] ?? 2000);
 const LATENCY_PODS = Number(process.env['BENCH_LATENCY_PODS'] ?? 200);
 const RATE_PER_S = 50;
 const CONCURRENCY = 64;
-/** Where the API server writes its CPU profile (node --cpu-prof), when set. */
+/** Where the API server writes its CPU profile (node --cpu-prof), and this process (the scheduler) its profile of the backlog phase, when set. */
 const PROFILE_DIR = process.env['BENCH_PROFILE_DIR'];
 
 function progress(msg: string): void {
@@ -40,6 +41,23 @@ function progress(msg: string): void {
 /** CLOCK_MONOTONIC in µs, the clock of a V8 CPU profile's timestamps: lets a profile be cut to one phase. */
 function monotonicUs(): string {
   return String(process.hrtime.bigint() / 1000n);
+}
+
+/**
+ * Profiles this process (the scheduler's) from now until the returned
+ * function is called, which writes scheduler-PID.cpuprofile into dir: only
+ * the backlog phase, without the set-up and the anchor.
+ */
+async function profileSelf(dir: string): Promise<() => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(join(dir, `scheduler-${process.pid}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 function benchPod(name: string, schedulerName = ''): Pod {
@@ -195,6 +213,7 @@ async function measureScheduler(cs: Clientset, address: string, token: string, s
   const informers = new SharedInformerFactory(cs);
   const scheduler = startScheduler({ clientset: cs, informers, log: (l) => progress(`scheduler: ${l}`) });
   await scheduler.started;
+  const stopProfile = PROFILE_DIR ? await profileSelf(PROFILE_DIR) : undefined;
   const cpu0 = cpuSeconds(serverPid);
   const self0 = selfCpuSeconds();
   const start = Date.now();
@@ -202,6 +221,7 @@ async function measureScheduler(cs: Clientset, address: string, token: string, s
   if (!(await watcher.waitFor(PODS, start + 600_000))) throw new Error('backlog not bound within 10 minutes');
   progress(`backlog phase ends at monotonic ${monotonicUs()} µs`);
   const cpu = { server: cpuSeconds(serverPid) - cpu0, self: selfCpuSeconds() - self0 };
+  await stopProfile?.();
   progress(`backlog bound; measuring latency at ${RATE_PER_S} pods/s`);
 
   const sentAt = new Map<string, number>();

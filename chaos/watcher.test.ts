@@ -25,6 +25,30 @@ test('events in rising order build the view; a repeated or older one is a violat
   );
 });
 
+test('events of one revision (one transaction) are not violations; a watch resumed before it drops their replays once', (t) => {
+  const v = new WatchView('Pod');
+  v.relist([], '10');
+  v.apply(ev('MODIFIED', pod('a', '11')));
+  v.apply(ev('MODIFIED', pod('b', '11')));
+  t.is(v.resumeFrom(), '10', 'the revision 11 may have been cut after b');
+  v.apply(ev('MODIFIED', pod('a', '11')));
+  v.apply(ev('MODIFIED', pod('b', '11')));
+  v.apply(ev('MODIFIED', pod('c', '11')));
+  v.apply(ev('MODIFIED', pod('c', '11')));
+  v.apply(ev('ADDED', pod('d', '12')));
+  t.is(v.events, 5);
+  t.deepEqual(
+    v.violations.map((x) => x.text),
+    ['Pod ns/c: MODIFIED event at resourceVersion 11 after 11 (repeated or out of order)'],
+  );
+  v.apply(ev('BOOKMARK', pod('', '12')));
+  t.is(v.resumeFrom(), '12', 'a bookmark completes the revision');
+  t.deepEqual(
+    [...v.objects].map(([k]) => k),
+    ['ns/a', 'ns/b', 'ns/c', 'ns/d'],
+  );
+});
+
 test('the view compared with a list names what was missed', (t) => {
   const view = new Map([
     ['ns/a', '12'],

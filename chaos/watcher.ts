@@ -4,7 +4,10 @@
 // was compacted). It checks each event as it comes: resourceVersions rise
 // strictly (an event repeated or out of order is a violation), and keeps its
 // own view of the objects, which after convergence must equal a fresh list:
-// an event missed leaves the view wrong.
+// an event missed leaves the view wrong. One etcd transaction may write
+// several objects at one revision (BindBatch): their events share it, each
+// key once, and a watch broken after the first of them resumes from the
+// revision before (WatchView.resumeFrom), as the informer does.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExpiredError } from '../api/errors';
@@ -30,6 +33,12 @@ export class WatchView {
   /** The highest resourceVersion seen (events, bookmarks and lists). */
   lastRv = 0n;
   events = 0;
+  /** The revision of the last event while it may be incomplete (a bookmark or a list completes it); 0n when none. */
+  private open = 0n;
+  /** The keys of the events seen at `open`. */
+  private openKeys = new Set<string>();
+  /** Events of `open` seen before the watch was resumed: the new watch sends them again. */
+  private replays = new Set<string>();
 
   constructor(readonly kind: string) {}
 
@@ -39,6 +48,24 @@ export class WatchView {
     for (const o of items) this.objects.set(objectKeyOf(o), o.metadata?.resourceVersion ?? '');
     const r = BigInt(/^\d+$/.test(rv) ? rv : '0');
     if (r > this.lastRv) this.lastRv = r;
+    this.complete();
+  }
+
+  /**
+   * The revision a new watch starts from: the one before the last event's,
+   * which may have been cut in the middle; its events seen are then
+   * expected again, once each, and are not violations.
+   */
+  resumeFrom(): string {
+    if (this.open === 0n) return String(this.lastRv);
+    this.replays = new Set(this.openKeys);
+    return String(this.open - 1n);
+  }
+
+  private complete(): void {
+    this.open = 0n;
+    this.openKeys.clear();
+    this.replays.clear();
   }
 
   apply(ev: WatchEvent<ApiObject>): void {
@@ -49,15 +76,26 @@ export class WatchView {
     }
     if (ev.type === 'BOOKMARK') {
       if (rv > this.lastRv) this.lastRv = rv;
+      if (rv >= this.open) this.complete();
       return;
     }
-    this.events++;
     const key = objectKeyOf(ev.object);
-    if (rv <= this.lastRv)
+    if (rv === this.open && this.replays.delete(key)) return; // sent again after a resume, as expected
+    this.events++;
+    // Another key at the open revision is the same transaction's; anything else not above the last revision is repeated or out of order.
+    if (rv < this.lastRv || (rv === this.lastRv && (rv !== this.open || this.openKeys.has(key))))
       this.violations.push(
         violation('watch', `${this.kind} ${key}: ${ev.type} event at resourceVersion ${rv} after ${this.lastRv} (repeated or out of order)`),
       );
-    else this.lastRv = rv;
+    else {
+      if (rv > this.lastRv) {
+        this.lastRv = rv;
+        this.open = rv;
+        this.openKeys = new Set();
+        this.replays.clear();
+      }
+      this.openKeys.add(key);
+    }
     if (ev.type === 'DELETED') this.objects.delete(key);
     else this.objects.set(key, String(rv));
   }
@@ -135,7 +173,7 @@ export class WatchRecorder {
           listed = true;
           this.relists++;
         }
-        this.current = this.client.watch({ resourceVersion: String(this.view.lastRv), allowBookmarks: true });
+        this.current = this.client.watch({ resourceVersion: this.view.resumeFrom(), allowBookmarks: true });
         for await (const ev of this.current) this.view.apply(ev);
         if (!this.stopped) this.rewatches++;
       } catch (err) {

@@ -94,6 +94,10 @@ export class FakeApi<T extends ApiObject> implements ListerWatcher<T> {
   private readonly history: { rev: number; type: WatchEventType; object: T }[] = [];
   readonly watches: FakeWatch<T>[] = [];
   private unavailable = false;
+  /** Inside transaction(): every change shares one revision, as the writes of one etcd transaction. */
+  private inTransaction = false;
+  /** Events open watches still get before they break (breakWatchesAfter); undefined: no break planned. */
+  private eventsBeforeBreak: number | undefined;
   listCalls = 0;
 
   get currentRevision(): number {
@@ -161,6 +165,25 @@ export class FakeApi<T extends ApiObject> implements ListerWatcher<T> {
     this.unavailable = false;
   }
 
+  /**
+   * Makes the changes of `fn` at one revision, as one etcd transaction
+   * writing several objects (each key at most once).
+   */
+  transaction(fn: () => void): void {
+    this.revision++;
+    this.inTransaction = true;
+    try {
+      fn();
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
+  /** Open watches get `n` more events, then break (a connection lost in the middle of a revision). */
+  breakWatchesAfter(n: number): void {
+    this.eventsBeforeBreak = n;
+  }
+
   /** Changes stored objects without telling watches (what happens during a lost connection plus compaction). */
   silently(fn: () => void): void {
     const watches = this.watches.splice(0);
@@ -169,12 +192,16 @@ export class FakeApi<T extends ApiObject> implements ListerWatcher<T> {
   }
 
   private record(type: WatchEventType, obj: T, key: string): T {
-    this.revision++;
+    if (!this.inTransaction) this.revision++;
     const stored = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.revision) } } as T;
     if (type === 'DELETED') this.objects.delete(key);
     else this.objects.set(key, stored);
     this.history.push({ rev: this.revision, type, object: stored });
     for (const w of this.watches) w.push(type, stored);
+    if (this.eventsBeforeBreak !== undefined && --this.eventsBeforeBreak <= 0) {
+      this.eventsBeforeBreak = undefined;
+      for (const w of this.watches) w.fail(new UnavailableError('connection lost (fake)'));
+    }
     return stored;
   }
 }

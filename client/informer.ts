@@ -5,8 +5,11 @@
 // Contract:
 // - Ordered and complete: events are applied to the cache and handlers are
 //   called one at a time in revision order; nothing is skipped. After a lost
-//   connection the watch resumes from the last revision seen (bookmarks
-//   included), with exponential back-off. After an Expired error it re-lists
+//   connection the watch resumes, with exponential back-off, from the last
+//   revision known to be complete (see ResumePoint: one etcd transaction
+//   writes several objects at one revision, so the last revision seen may
+//   have been cut in the middle), and the replayed events already applied
+//   are dropped. After an Expired error it re-lists
 //   and delivers the difference: adds, updates for changed objects, and
 //   deletes (with the last known state) for objects that vanished.
 // - Handlers are synchronous and must not block: they should only enqueue
@@ -94,6 +97,7 @@ export class Informer<T extends ApiObject> {
   private synced = false;
   private syncWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private resourceVersion = '';
+  private readonly resume = new ResumePoint();
   private currentWatch: Watch<T> | undefined;
   private sleepTimer: { handle: TimerHandle; wake: () => void } | undefined;
   private resyncTimer: TimerHandle | undefined;
@@ -216,7 +220,7 @@ export class Informer<T extends ApiObject> {
       this.currentState = 'watching';
       let watch: Watch<T>;
       try {
-        watch = this.options.listerWatcher.watch(this.resourceVersion);
+        watch = this.options.listerWatcher.watch(this.resume.from(this.resourceVersion));
       } catch (err) {
         this.report(err, 'watch failed to start');
         await this.sleep(this.backoff.next());
@@ -247,10 +251,12 @@ export class Informer<T extends ApiObject> {
     const rv = decoded.metadata?.resourceVersion ?? '';
     if (type === 'BOOKMARK') {
       if (rv) this.resourceVersion = rv;
+      this.resume.complete(rv);
       return;
     }
+    const key = this.cache.keyOf(decoded);
+    if (!this.resume.first(rv, key)) return; // a replay after a resume: applied before
     const obj = this.transformed(decoded);
-    const key = this.cache.keyOf(obj);
     if (type === 'DELETED') {
       const old = this.cache.delete(key);
       this.emit('delete', (h) => h.onDelete?.(obj.metadata ? obj : (old ?? obj)));
@@ -279,6 +285,7 @@ export class Informer<T extends ApiObject> {
       if (old) this.emit('delete', (h) => h.onDelete?.(old));
     }
     this.resourceVersion = resourceVersion;
+    this.resume.complete(resourceVersion);
     if (!this.synced) {
       this.synced = true;
       for (const w of this.syncWaiters.splice(0)) w.resolve();
@@ -324,6 +331,56 @@ export class Informer<T extends ApiObject> {
       };
       this.sleepTimer = { handle: this.clock.setTimeout(wake, ms), wake };
     });
+  }
+}
+
+/**
+ * Where a watch resumes after its stream broke, and which replayed events to
+ * drop. Several objects can share a revision (one etcd transaction wrote
+ * them all), and a stream cut after some of them leaves that revision
+ * incomplete: resuming from it (the server sends revisions above it) would
+ * lose the others. Events come in revision order, so once one of revision
+ * R arrived every revision below R is complete: the watch resumes from
+ * R - 1 and drops the events of R it applied already (at most one per key:
+ * a transaction writes a key once). A list or a bookmark at R says R is
+ * complete.
+ */
+export class ResumePoint {
+  /** The revision of the last event applied, while it may be incomplete; 0 when none. */
+  private open = 0;
+  /** The keys of the events of `open` applied. */
+  private keys = new Set<string>();
+
+  /** The revision to watch from, given the last revision applied. */
+  from(lastApplied: string): string {
+    return this.open > 0 ? String(this.open - 1) : lastApplied;
+  }
+
+  /** Every event up to `rv` was applied (a list, a bookmark). */
+  complete(rv: string): void {
+    const r = Number(rv);
+    if (rv === '' || !Number.isSafeInteger(r) || r >= this.open) {
+      this.open = 0;
+      this.keys.clear();
+    }
+  }
+
+  /**
+   * Records the event of `key` at `rv`; false when it is a replay of one
+   * applied before (the same key at the open revision, or an older revision).
+   */
+  first(rv: string, key: string): boolean {
+    const r = Number(rv);
+    if (rv === '' || !Number.isSafeInteger(r)) return true;
+    if (r < this.open) return false;
+    if (r === this.open) {
+      if (this.keys.has(key)) return false;
+    } else {
+      this.open = r;
+      this.keys = new Set();
+    }
+    this.keys.add(key);
+    return true;
   }
 }
 

@@ -138,20 +138,26 @@ test('a pod is bound to a node with a Scheduled event; metrics count it', async 
 test('BindBatch binds each pod on its own: a bound pod, a gone pod and a refused caller fail only their own Binding', async (t) => {
   const c = await cluster(t);
   await createNode(c.cs, 'node-1');
-  for (const name of ['b-free', 'b-taken', 'b-other']) await c.cs.pods.create(pod(name));
+  for (const name of ['b-free', 'b-free2', 'b-taken', 'b-other']) await c.cs.pods.create(pod(name));
   await c.cs.pods.bind('default', 'b-taken', 'node-1');
+  // The batch is decided on the watch cache's copies: a list (a consistent read from the cache) makes sure it holds them.
+  t.is((await c.cs.pods.list()).items?.length, 4);
   const results = await c.cs.pods.bindBatch([
     { namespace: 'default', name: 'b-free', nodeName: 'node-1' },
     { namespace: 'default', name: 'b-taken', nodeName: 'node-1' },
     { namespace: 'default', name: 'b-gone', nodeName: 'node-1' },
+    { namespace: 'default', name: 'b-free2', nodeName: 'node-1' },
   ]);
   t.deepEqual(
     results.map((e) => e?.constructor.name),
-    [undefined, 'ConflictError', 'NotFoundError'],
+    [undefined, 'ConflictError', 'NotFoundError', undefined],
   );
   t.regex(results[1]?.message ?? '', /pod b-taken is already assigned to node "node-1"/);
   const byName = await podsByName(c.cs);
   t.is(byName.get('b-free')?.spec?.nodeName, 'node-1');
+  t.is(byName.get('b-free2')?.spec?.nodeName, 'node-1');
+  // Both were written by one etcd transaction: one revision for the two.
+  t.is(byName.get('b-free')?.metadata?.resourceVersion, byName.get('b-free2')?.metadata?.resourceVersion);
   t.is(byName.get('b-free')?.status?.conditions?.find((x) => x.type === 'PodScheduled')?.status, 'True');
 
   // Each Binding is authorized as a Bind: a node may not bind pods.

@@ -13,10 +13,10 @@ import type { Authorizer, RequestAttributes } from '../auth/authorizer';
 import type { Authenticator } from '../auth/user';
 import * as api from '../../api/gen/tsk/v1/api';
 import type { DeleteRequest, GetRequest, ListRequest, VersionInfo, WatchRequest } from '../../api/gen/tsk/v1/meta';
-import type { Namespace, Pod } from '../../api/gen/tsk/v1/core';
+import type { Binding, Namespace, Pod } from '../../api/gen/tsk/v1/core';
 import { KIND_NAMES, KINDS, type ApiObject, type KindName, type MethodDef } from '../../api/kinds';
 import type { ApiServerMetrics } from '../metrics';
-import { bindPod, resizePod } from '../registry/pods';
+import { bindPod, bindPods, resizePod } from '../registry/pods';
 import type { NamespaceLifecycle } from '../registry/namespaces';
 import { deleteObject } from '../registry/delete';
 import type { Registry } from '../registry/store';
@@ -193,8 +193,10 @@ export class GrpcApi {
 
   /**
    * BindBatch: each Binding authorized as its own Bind (create pods/binding
-   * in its namespace) and written in its own etcd transaction, all at once;
-   * a refusal or conflict fails only its own pod. Results keep the order.
+   * in its namespace) and checked as its own Bind; those decided on the
+   * watch cache's copies are written together, a few etcd transactions for
+   * the whole batch (bindPods); a refusal or conflict fails only its own
+   * pod. Results keep the order.
    */
   private async bindBatch(reg: Registry, req: api.BindBatchRequest, ctx: RequestContext): Promise<api.BindBatchResponse> {
     const bindings = req.bindings ?? [];
@@ -203,24 +205,18 @@ export class GrpcApi {
         { field: 'bindings', message: 'Too many: must have at most ' + String(MAX_BIND_BATCH) + ' items' },
       ]);
     }
-    const results = await Promise.all(
-      bindings.map(async (binding): Promise<api.BindResult> => {
-        try {
-          const namespace = reg.namespaceOf(binding.metadata?.namespace);
-          this.gate.authorize(ctx.user, {
-            verb: 'create',
-            apiGroup: '',
-            resource: 'pods',
-            subresource: 'binding',
-            namespace,
-            name: binding.metadata?.name ?? '',
-          });
-          await bindPod(reg, binding, () => new Date());
-          return { bound: true };
-        } catch (err) {
-          return { bound: false, error: toStatus(asApiError(err, this.deps.log)) };
-        }
-      }),
+    const admit = (binding: Binding | undefined): void =>
+      this.gate.authorize(ctx.user, {
+        verb: 'create',
+        apiGroup: '',
+        resource: 'pods',
+        subresource: 'binding',
+        namespace: reg.namespaceOf(binding?.metadata?.namespace),
+        name: binding?.metadata?.name ?? '',
+      });
+    const outcomes = await bindPods(reg, bindings, () => new Date(), admit);
+    const results = outcomes.map((o): api.BindResult =>
+      o instanceof Error ? { bound: false, error: toStatus(asApiError(o, this.deps.log)) } : { bound: true },
     );
     return { results };
   }

@@ -10,7 +10,7 @@ import type { ApiObject } from '../../api/kinds';
 import { rfc3339 } from '../../util/time';
 import { applyDefaults } from '../defaults';
 import { validatePodResize } from '../validation';
-import type { Registry, WriteAdmission } from './store';
+import type { BatchUpdate, Registry, WriteAdmission } from './store';
 import type { Strategy } from './strategy';
 
 export const DEFAULT_GRACE_PERIOD_SECONDS = 30;
@@ -39,8 +39,8 @@ export function podStrategy(): Strategy {
   };
 }
 
-/** Binds a pod to a node: spec.nodeName once, and the PodScheduled condition. */
-export async function bindPod(pods: Registry, binding: Binding | undefined, now: () => Date): Promise<Pod> {
+/** A binding checked: the pod it binds and the mutate that binds it (for guaranteedUpdate). */
+function bindingUpdate(pods: Registry, binding: Binding | undefined, now: () => Date): BatchUpdate {
   const name = binding?.metadata?.name;
   const node = binding?.target?.name;
   if (!binding || !name) throw new BadRequestError('binding: metadata.name (the pod) is required', [{ field: 'metadata.name', message: 'Required value' }]);
@@ -49,7 +49,7 @@ export async function bindPod(pods: Registry, binding: Binding | undefined, now:
     throw new BadRequestError(`binding: target.kind must be Node, not ${binding.target.kind}`, [{ field: 'target.kind', message: 'Unsupported value' }]);
   }
   const ns = pods.namespaceOf(binding.metadata?.namespace);
-  const assign = (cur: ApiObject): ApiObject => {
+  const mutate = (cur: ApiObject): ApiObject => {
     const pod = cur as Pod;
     const uid = binding.metadata?.uid;
     if (uid && uid !== pod.metadata?.uid) {
@@ -69,8 +69,43 @@ export async function bindPod(pods: Registry, binding: Binding | undefined, now:
     pod.status = { ...status, conditions };
     return pod;
   };
-  // A shallow copy is enough: assign replaces spec and status, never edits them in place.
-  return (await pods.guaranteedUpdate(ns, name, undefined, assign, false, 'shallow')) as Pod;
+  return { ns, name, mutate };
+}
+
+/** Binds a pod to a node: spec.nodeName once, and the PodScheduled condition. */
+export async function bindPod(pods: Registry, binding: Binding | undefined, now: () => Date): Promise<Pod> {
+  const { ns, name, mutate } = bindingUpdate(pods, binding, now);
+  // A shallow copy is enough: mutate replaces spec and status, never edits them in place.
+  return (await pods.guaranteedUpdate(ns, name, undefined, mutate, false, 'shallow')) as Pod;
+}
+
+/**
+ * Binds many pods, each as bindPod would (its own checks, its own outcome,
+ * in the order given), written together in a few etcd transactions
+ * (Registry.guaranteedUpdateBatch): BindBatch's path. `admit` runs first
+ * for each binding (authorization); what it throws is that pod's outcome.
+ */
+export async function bindPods(
+  pods: Registry,
+  bindings: readonly (Binding | undefined)[],
+  now: () => Date,
+  admit: (binding: Binding | undefined) => void = () => undefined,
+): Promise<(Pod | Error)[]> {
+  const results: (Pod | Error)[] = new Array(bindings.length);
+  const updates: BatchUpdate[] = [];
+  const at: number[] = [];
+  bindings.forEach((binding, i) => {
+    try {
+      admit(binding);
+      updates.push(bindingUpdate(pods, binding, now));
+      at.push(i);
+    } catch (err) {
+      results[i] = err instanceof Error ? err : new Error(String(err));
+    }
+  });
+  const written = await pods.guaranteedUpdateBatch(updates, 'shallow');
+  written.forEach((r, n) => (results[at[n]!] = r as Pod | Error));
+  return results;
 }
 
 /**

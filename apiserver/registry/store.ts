@@ -92,6 +92,48 @@ function preconditionFailed(what: string, want: string, have: string): ConflictE
   return new ConflictError(`Precondition failed: ${what} in precondition: ${want}, ${what} in object meta: ${have}`);
 }
 
+/** One update of Registry.guaranteedUpdateBatch: the object and its mutate, as for guaranteedUpdate. */
+export interface BatchUpdate {
+  readonly ns: string;
+  readonly name: string;
+  readonly mutate: (cur: ApiObject) => ApiObject | undefined;
+}
+
+/** An update of a batch ready to be written: its put, the compare that guards it, its place in the batch. */
+interface PreparedWrite {
+  readonly key: string;
+  readonly modRevision: number;
+  readonly value: Buffer;
+  readonly next: ApiObject;
+  readonly index: number;
+}
+
+/**
+ * Writes per etcd transaction in guaranteedUpdateBatch: below etcd's
+ * --max-txn-ops (128 by default), which counts compares and puts each.
+ */
+export const BATCH_TXN_OPS = 100;
+/** Value bytes per batch transaction at most: etcd refuses requests over 1.5 MiB (--max-request-bytes). */
+const BATCH_TXN_BYTES = 1024 * 1024;
+
+/** Splits prepared writes into transactions of at most BATCH_TXN_OPS writes and BATCH_TXN_BYTES. */
+function chunkWrites(writes: readonly PreparedWrite[]): PreparedWrite[][] {
+  const chunks: PreparedWrite[][] = [];
+  let cur: PreparedWrite[] = [];
+  let bytes = 0;
+  for (const w of writes) {
+    if (cur.length > 0 && (cur.length >= BATCH_TXN_OPS || bytes + w.value.length > BATCH_TXN_BYTES)) {
+      chunks.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(w);
+    bytes += w.value.length;
+  }
+  if (cur.length > 0) chunks.push(cur);
+  return chunks;
+}
+
 export class Registry {
   readonly info;
   /**
@@ -517,6 +559,88 @@ export class Registry {
       }
     }
     throw new ConflictError(`Operation cannot be fulfilled on ${this.info.plural} "${name}": too many concurrent writers; try again`);
+  }
+
+  /**
+   * Many guaranteedUpdates (without expected revision) at once, each with
+   * its own outcome (the object written, or the error its own
+   * guaranteedUpdate would have thrown), in the order given. The updates
+   * that can be decided on the watch cache's copy are written together, up
+   * to BATCH_TXN_OPS per etcd transaction whose compares are every key's
+   * mod revision: one etcd call, one revision and one watch response for
+   * many objects instead of one each. etcd's compares are all or nothing,
+   * so when one copy was stale the whole transaction fails and each of its
+   * updates runs again as its own guaranteedUpdate: one object's conflict
+   * never fails another. Updates the cache cannot decide (no copy, a plan,
+   * a TTL, a finalizing delete, a no-op or error on the copy) go singly too.
+   * All the objects written by one transaction share its resourceVersion.
+   */
+  async guaranteedUpdateBatch(updates: readonly BatchUpdate[], copy: 'deep' | 'shallow' = 'deep'): Promise<(ApiObject | Error)[]> {
+    const results: (ApiObject | Error | undefined)[] = new Array(updates.length);
+    const single = async (i: number): Promise<void> => {
+      const u = updates[i]!;
+      try {
+        results[i] = await this.guaranteedUpdate(u.ns, u.name, undefined, u.mutate, false, copy);
+      } catch (err) {
+        results[i] = err instanceof Error ? err : new Error(String(err));
+      }
+    };
+    const prepared: PreparedWrite[] = [];
+    const singles: number[] = [];
+    updates.forEach((u, i) => {
+      const p = this.prepareFromCache(u, copy);
+      if (p) prepared.push({ ...p, index: i });
+      else singles.push(i);
+    });
+    const writeChunk = async (chunk: readonly PreparedWrite[]): Promise<void> => {
+      if (chunk.length === 1) return single(chunk[0]!.index);
+      // A refused transaction (an etcd with a lower --max-txn-ops, say) or a failed compare: each update alone.
+      const res = await this.txn(
+        'update',
+        chunk.map((p) => ({ key: p.key, modRevision: p.modRevision })),
+        chunk.map((p) => ({ put: p.key, value: p.value })),
+      ).catch(() => undefined);
+      if (!res?.succeeded) {
+        await Promise.all(chunk.map((p) => single(p.index)));
+        return;
+      }
+      for (const p of chunk) {
+        p.next.metadata!.resourceVersion = String(res.revision);
+        this.published(p.key, res.revision, p.next, p.value);
+        results[p.index] = p.next;
+      }
+    };
+    await Promise.all([...chunkWrites(prepared).map(writeChunk), ...singles.map(single)]);
+    return results.map((r) => r ?? new Error('invariant: an update of the batch got no outcome'));
+  }
+
+  /**
+   * One update of a batch decided on the watch cache's copy: the key, the
+   * copy's mod revision and the new bytes; undefined when only a read of
+   * etcd can decide it (see guaranteedUpdateBatch).
+   */
+  private prepareFromCache(u: BatchUpdate, copy: 'deep' | 'shallow'): Omit<PreparedWrite, 'index'> | undefined {
+    if (this.strategy.planUpdate || this.strategy.ttlSeconds?.() !== undefined) return undefined;
+    const cached = this.cachedForUpdate(u.ns, u.name);
+    if (!cached) return undefined;
+    const { obj: cur, kv } = cached;
+    let next: ApiObject | undefined;
+    try {
+      next = u.mutate(copy === 'deep' ? cloneObject(this.kind, cur) : { ...cur, metadata: { ...cur.metadata } });
+    } catch {
+      return undefined; // decided on a copy that may be stale: decided again on etcd's object
+    }
+    if (!next) return undefined;
+    const m = next.metadata!;
+    if (!!m.deletionTimestamp && (m.finalizers ?? []).length === 0 && (m.deletionGracePeriodSeconds ?? 0) === 0) return undefined;
+    let value: Buffer;
+    try {
+      value = this.encode(next);
+    } catch {
+      return undefined;
+    }
+    if (value.equals(kv.value)) return undefined;
+    return { key: kv.key, modRevision: kv.modRevision, value, next };
   }
 
   /** Update or UpdateStatus; `dryRun` as for create. */
