@@ -5,7 +5,7 @@
 // partial one writes only the pieces of the service ports that changed.
 
 import type { ProxyBackend, SyncWrite } from './backend';
-import type { Nftables } from './nftables';
+import { keepChunks, type Nftables } from './nftables';
 import {
   countElements,
   ElementCounts,
@@ -13,7 +13,7 @@ import {
   nftFixedRuleCount,
   parseNftList,
   renderNftChanges,
-  renderNftFull,
+  renderNftFullChunks,
   renderNftPartial,
   type NftRuleSet,
   type NftRulesOptions,
@@ -66,22 +66,28 @@ export class NftablesBackend implements ProxyBackend {
     const prev = this.last;
     let input: string;
     if (full || prev === undefined || !this.synced) {
+      // The table is listed (by the helper, started meanwhile if need be) while the rules are built.
+      const listing = this.nft.list();
+      listing.catch(() => undefined); // awaited below; a build that throws first leaves it unread
       const rules = this.builder.build(ports.all());
       if (this.removeOther) {
         await this.removeOther();
         this.removeOther = undefined;
       }
       this.last = undefined;
-      input = renderNftFull(rules, this.fixed, parseNftList(await this.nft.list()));
+      const existing = parseNftList(await listing);
+      // The text goes to nft chunk by chunk as it is rendered (nft parses the start while the rest is made).
+      const chunks: string[] = [];
       // The element counts (for the partial syncs after) are made while nft works on the input, not before.
       let counts: ElementCounts | undefined;
-      await this.nft.run(input, () => {
+      await this.nft.run(keepChunks(renderNftFullChunks(rules, this.fixed, existing), chunks), () => {
         try {
           counts = countElements(rules.pieces.values());
         } catch {
           counts = undefined; // made again below; a throw here would be an uncaught one in a stream callback
         }
       });
+      input = chunks.join('');
       this.counts = counts ?? countElements(rules.pieces.values());
     } else {
       // The counts are updated to the new rules first: on failure they are wrong, and reset() drops them.

@@ -93,6 +93,34 @@ test('cluster IP: no chain of its own, the shared pick-N DNATs to endpoint "numg
   ]);
 });
 
+test("hairpin pairs only for the node's own endpoints and those of no known node: hairpin traffic is DNATed on the client's node", (t) => {
+  const endpoints: Endpoints = {
+    metadata: { namespace: 'default', name: 'web' },
+    subsets: [
+      {
+        addresses: [
+          { ip: '10.244.1.2', nodeName: 'node-1' },
+          { ip: '10.244.2.3', nodeName: 'node-2' },
+          { ip: '10.244.3.4', nodeName: '' },
+          { ip: '10.244.4.5' },
+        ],
+        ports: [{ port: 8080, protocol: 'TCP' }],
+      },
+    ],
+  };
+  const sp = one(svc('web', { ports: [{ port: 80, protocol: 'TCP' }] }), endpoints);
+  const hairpin = (options: NftRulesOptions): string[] =>
+    buildNftPiece(sp, options)
+      .elements.filter((e) => e.set === 'hairpin-endpoints')
+      .map((e) => e.key);
+  t.deepEqual(hairpin({ ...OPTS, nodeName: 'node-1' }), ['10.244.1.2 . 10.244.1.2', '10.244.3.4 . 10.244.3.4', '10.244.4.5 . 10.244.4.5']);
+  t.deepEqual(hairpin({ ...OPTS, nodeName: 'node-9' }), ['10.244.3.4 . 10.244.3.4', '10.244.4.5 . 10.244.4.5']);
+  // No node name given to the builder: every endpoint may be local.
+  t.is(hairpin(OPTS).length, 4);
+  // Every endpoint is still picked, wherever it runs.
+  t.is(buildNftPiece(sp, { ...OPTS, nodeName: 'node-1' }).elements.filter((e) => e.set === 'service-endpoints').length, 4);
+});
+
 test('more endpoints than the pick chains serve: one chain picking among them as iptables does (1/n, 1/(n-1), ... rest), masquerade from outside the cluster CIDR', (t) => {
   const ips = Array.from({ length: MAX_SHARED_PICK + 1 }, (_, i) => `10.244.1.${10 + i}`);
   const piece = buildNftPiece(one(svc('web', { ports: [{ port: 80, protocol: 'TCP' }] }), eps('web', ips)), OPTS);

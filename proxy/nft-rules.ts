@@ -53,7 +53,7 @@
 // so a full sync keeps the clients' endpoints.
 
 import { chainHash } from './chains';
-import type { ServicePortState } from './service-ports';
+import type { Endpoint, ServicePortState } from './service-ports';
 
 /** The proxy's table: everything it writes lives in `ip tsk-proxy`. */
 export const NFT_TABLE = 'tsk-proxy';
@@ -66,6 +66,11 @@ export interface NftRulesOptions {
   readonly clusterCIDR?: string;
   /** The packet mark bit meaning "masquerade me" (default 14). */
   readonly masqueradeBit?: number;
+  /**
+   * The proxy's own node: only endpoints on it (or of no known node) get a
+   * hairpin pair (isHairpinCandidate). Unset: every endpoint does.
+   */
+  readonly nodeName?: string;
 }
 
 /** The fixed maps and sets, kube-proxy's names (hairpin-endpoints is tsk's). */
@@ -292,7 +297,7 @@ export function buildNftPiece(sp: ServicePortState, options: NftRulesOptions): N
     if (sp.nodePort !== undefined) elements.push({ set: NFT_MAP.noEndpointNodePorts, key: `${proto} . ${sp.nodePort}`, value: `goto ${REJECT_CHAIN}` });
     return { chains, sets, elements };
   }
-  for (const ep of sp.endpoints) elements.push({ set: NFT_MAP.hairpin, key: `${ep.ip} . ${ep.ip}` });
+  for (const ep of sp.endpoints) if (isHairpinCandidate(ep, options)) elements.push({ set: NFT_MAP.hairpin, key: `${ep.ip} . ${ep.ip}` });
   addFirewall(sp, chains, elements, key);
   if (sp.affinityTimeoutSeconds === undefined && sp.endpoints.length <= MAX_SHARED_PICK) {
     sharedPick(sp, elements, key);
@@ -328,6 +333,21 @@ export function buildNftPiece(sp: ServicePortState, options: NftRulesOptions): N
     if (sp.nodePort !== undefined) elements.push({ set: NFT_MAP.serviceNodePorts, key: `${proto} . ${sp.nodePort}`, value: `goto ${ext}` });
   }
   return { chains, sets, elements };
+}
+
+/**
+ * Whether hairpin traffic can reach this node for `ep`: a pod reaching
+ * itself through a service is DNATed by the proxy of its own node (the
+ * client's node), so only local endpoints need their "E . E" pair. At
+ * 10,000 services x 5 endpoints over many nodes that is a few hundred pairs
+ * instead of 50,000 (nearly half of all map elements). kube-proxy writes the
+ * hairpin match in every endpoint's chain; it knows locality the same way
+ * (Endpoint.IsLocal: the address's nodeName is the proxy's). An address
+ * without a nodeName (a hand-written Endpoints) may be local: it keeps its
+ * pair, which costs one element where leaving it out would break hairpin.
+ */
+export function isHairpinCandidate(ep: Endpoint, options: NftRulesOptions): boolean {
+  return ep.nodeName === undefined || options.nodeName === undefined || ep.nodeName === options.nodeName;
 }
 
 /** loadBalancerSourceRanges: the load balancer IPs go through a chain dropping other sources. */
@@ -474,9 +494,15 @@ function setLine(name: string, timeout: number): string {
   return `add set ${T} ${name} { type ipv4_addr ; flags dynamic,timeout ; timeout ${timeout}s ; }`;
 }
 
-function chainLines(lines: string[], name: string, rules: readonly string[]): void {
+/** Adds a chain and its rules; returns about how many characters it added. */
+function chainLines(lines: string[], name: string, rules: readonly string[]): number {
   lines.push(`add chain ${T} ${name}`);
-  for (const r of rules) lines.push(`add rule ${T} ${name} ${r}`);
+  let size = name.length + 32;
+  for (const r of rules) {
+    lines.push(`add rule ${T} ${name} ${r}`);
+    size += name.length + r.length + 32;
+  }
+  return size;
 }
 
 /** Element identity across pieces: set, then key. */
@@ -492,7 +518,34 @@ function elementKey(e: NftElement): string {
  * pieces; the caller keeps it for the next partial sync) gives the elements.
  */
 export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObjects, counts?: ElementCounts): string {
-  const lines = [`add table ${T} { comment "rules for the tsk service proxy" ; }`, `flush table ${T}`, fixed.trimEnd()];
+  return [...renderNftFullChunks(rules, fixed, existing, counts)].join('');
+}
+
+/** Characters a chunk of renderNftFullChunks holds at least (but the last): a pipe's worth, so nft has work while the next is made. */
+const FULL_CHUNK = 64 * 1024;
+/**
+ * Elements per "add element" line of a full sync. A set's line goes out as
+ * soon as it has this many, not once every piece was seen: nft parses the
+ * first elements while the proxier makes the rest (measured: lines of a
+ * few thousand elements cost nft no more than one line per set).
+ */
+export const ELEMENTS_PER_LINE = 2048;
+
+/**
+ * renderNftFull's text in chunks of about FULL_CHUNK characters, made as
+ * they are asked for: a caller that sends each chunk as it comes
+ * (HelperNftables.run) has nft parse the start of the input while the rest
+ * is rendered. Joined, the chunks are renderNftFull's text.
+ */
+export function* renderNftFullChunks(rules: NftRuleSet, fixed: string, existing: NftObjects, counts?: ElementCounts): Generator<string, void, undefined> {
+  let lines = [`add table ${T} { comment "rules for the tsk service proxy" ; }`, `flush table ${T}`, fixed.trimEnd()];
+  let size = 0;
+  const take = (): string => {
+    const chunk = lines.join('\n') + '\n';
+    lines = [];
+    size = 0;
+    return chunk;
+  };
   const chains = new Set<string>();
   const sets = new Set<string>();
   for (const piece of rules.pieces.values()) {
@@ -501,31 +554,38 @@ export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObj
       for (const [name, timeout] of piece.sets) {
         sets.add(name);
         lines.push(setLine(name, timeout));
+        size += name.length + 64;
       }
     }
     if (piece.chains.size > 0) {
       for (const [name, r] of piece.chains) {
         chains.add(name);
-        chainLines(lines, name, r);
+        size += chainLines(lines, name, r);
       }
     }
+    if (size >= FULL_CHUNK) yield take();
   }
   // The first piece's value wins for a key two services share (kube-proxy's order decides alike), as countElements keeps it.
-  lines.push(...(counts ? elementLines('add', elementsOf(counts)) : firstElementLines(rules.pieces.values())));
+  for (const line of counts ? elementLines('add', elementsOf(counts)) : firstElementLines(rules.pieces.values())) {
+    lines.push(line);
+    size += line.length;
+    if (size >= FULL_CHUNK) yield take();
+  }
   // Stale: flushed above with the table, no element refers to them any more.
   for (const c of [...existing.chains].filter((c) => isServiceObject(c) && !chains.has(c)).sort()) lines.push(`delete chain ${T} ${c}`);
   for (const s of [...existing.sets].filter((s) => isServiceObject(s) && !sets.has(s)).sort()) lines.push(`delete set ${T} ${s}`);
-  return lines.join('\n') + '\n';
+  yield take();
 }
 
 /**
  * The "add element" lines of `pieces`, the first piece's element for a key
- * several hold, set by set and key by key in the order countElements keeps
- * them (the same text): what a full sync writes without counting (the count
- * is made while nft works, nft-backend.ts). One pass, no generator: 110,000
- * elements at 10,000 services.
+ * several hold, in the order countElements keeps them (the same elements):
+ * what a full sync writes without counting (the count is made while nft
+ * works, nft-backend.ts). A set's line is given out once it holds
+ * ELEMENTS_PER_LINE elements, the rest set by set at the end. One pass:
+ * 60,000 elements at 10,000 services.
  */
-function firstElementLines(pieces: Iterable<NftPiece>): string[] {
+function* firstElementLines(pieces: Iterable<NftPiece>): Generator<string, void, undefined> {
   const bySet = new Map<string, { seen: Set<string>; items: string[] }>();
   for (const p of pieces) {
     for (const e of p.elements) {
@@ -534,9 +594,13 @@ function firstElementLines(pieces: Iterable<NftPiece>): string[] {
       if (set.seen.has(e.key)) continue;
       set.seen.add(e.key);
       set.items.push(e.value === undefined ? e.key : e.key + ' : ' + e.value);
+      if (set.items.length >= ELEMENTS_PER_LINE) {
+        yield `add element ${T} ${e.set} { ${set.items.join(', ')} }`;
+        set.items = [];
+      }
     }
   }
-  return [...bySet].map(([set, { items }]) => `add element ${T} ${set} { ${items.join(', ')} }`);
+  for (const [set, { items }] of bySet) if (items.length > 0) yield `add element ${T} ${set} { ${items.join(', ')} }`;
 }
 
 function* elementsOf(counts: ElementCounts): Iterable<NftElement> {
