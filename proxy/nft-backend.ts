@@ -7,7 +7,6 @@
 import type { ProxyBackend, SyncWrite } from './backend';
 import { keepChunks, type Nftables } from './nftables';
 import {
-  countElements,
   ElementCounts,
   NftRuleBuilder,
   nftFixedRuleCount,
@@ -76,19 +75,17 @@ export class NftablesBackend implements ProxyBackend {
       }
       this.last = undefined;
       const existing = parseNftList(await listing);
-      // The text goes to nft chunk by chunk as it is rendered (nft parses the start while the rest is made).
+      // The text goes to nft chunk by chunk as it is rendered (nft parses the start while the rest is made),
+      // the map elements counted as they pass (for the partial syncs after).
       const chunks: string[] = [];
-      // The element counts (for the partial syncs after) are made while nft works on the input, not before.
-      let counts: ElementCounts | undefined;
-      await this.nft.run(keepChunks(renderNftFullChunks(rules, this.fixed, existing), chunks), () => {
-        try {
-          counts = countElements(rules.pieces.values());
-        } catch {
-          counts = undefined; // made again below; a throw here would be an uncaught one in a stream callback
-        }
-      });
+      const counts = new ElementCounts();
+      const text = keepChunks(renderNftFullChunks(rules, this.fixed, existing, counts), chunks);
+      await this.nft.run(text);
+      while (!text.next().done) {
+        // What a writer left unread (none of the real ones does) is still kept and counted.
+      }
       input = chunks.join('');
-      this.counts = counts ?? countElements(rules.pieces.values());
+      this.counts = counts;
     } else {
       // The counts are updated to the new rules first: on failure they are wrong, and reset() drops them.
       this.last = undefined;

@@ -7,12 +7,15 @@ import type { Endpoints, Service, ServiceSpec } from '../api/gen/tsk/v1/core';
 import {
   buildNftPiece,
   countElements,
+  ElementCounts,
+  ELEMENTS_PER_LINE,
   MAX_SHARED_PICK,
   NftRuleBuilder,
   nftRuleCount,
   parseNftList,
   renderNftFixed,
   renderNftFull,
+  renderNftFullChunks,
   renderNftPartial,
   type NftRulesOptions,
 } from './nft-rules';
@@ -303,6 +306,30 @@ table ip tsk-proxy {
     '',
   ]);
   t.is(nftRuleCount(rules, builder.fixed()), 2 + (builder.fixed().match(/^add rule /gm)?.length ?? 0));
+});
+
+test('full sync in chunks: made as asked for, joined the same text; elements in lines of ELEMENTS_PER_LINE, counted as they pass', (t) => {
+  const n = Math.ceil(ELEMENTS_PER_LINE / 2) + 1;
+  const services = Array.from({ length: n }, (_, i) => svc(`s${i}`, { ports: [{ port: 80, protocol: 'TCP' }] }, `10.96.${i >> 8}.${i & 255}`));
+  // Two endpoints each, the first shared by every service: one hairpin pair for it, counted n times.
+  const endpoints = services.map((_, i) => eps(`s${i}`, ['10.244.0.1', `10.244.1.${(i % 250) + 1}`]));
+  const builder = new NftRuleBuilder({ nodeIPs: [] });
+  const rules = builder.build(ports(services, endpoints));
+  const counts = new ElementCounts();
+  const chunks = renderNftFullChunks(rules, builder.fixed(), { chains: new Set(), sets: new Set() }, counts);
+  const first = chunks.next();
+  t.false(first.done);
+  const order = [...rules.pieces.keys()];
+  t.not(counts.get('service-ips', `${order[0]?.clusterIP ?? ''} . tcp . 80`), undefined);
+  const last = `${order.at(-1)?.clusterIP ?? ''} . tcp . 80`;
+  t.is(counts.get('service-ips', last), undefined, 'the last service is not rendered (nor counted) before the next chunk is asked for');
+  const text = (first.value ?? '') + [...chunks].join('');
+  t.is(text, renderNftFull(rules, builder.fixed(), { chains: new Set(), sets: new Set() }));
+  const endpointLines = text.split('\n').filter((l) => l.startsWith(`add element ${T} service-endpoints `));
+  t.is(endpointLines.length, 2, 'the 2n endpoint elements in a full line and the rest');
+  t.is(endpointLines[0]?.split(' : ').length, ELEMENTS_PER_LINE + 1);
+  t.deepEqual([...counts.values()], [...countElements(rules.pieces.values()).values()]);
+  t.is(counts.get('hairpin-endpoints', '10.244.0.1 . 10.244.0.1')?.count, n);
 });
 
 test('partial sync: one endpoint added changes map elements only (the pick, the new index, its hairpin pair); nothing changed writes nothing', (t) => {

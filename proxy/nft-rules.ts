@@ -526,11 +526,10 @@ function elementKey(e: NftElement): string {
  * The input of a full sync: the table created if missing and flushed (every
  * rule of every chain; sets keep their elements), the fixed part, every
  * piece, then the per-service chains and sets `existing` shows and the rules
- * no longer want deleted. One transaction. `counts` (countElements of the
- * pieces; the caller keeps it for the next partial sync) gives the elements.
+ * no longer want deleted. One transaction.
  */
-export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObjects, counts?: ElementCounts): string {
-  return [...renderNftFullChunks(rules, fixed, existing, counts)].join('');
+export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObjects): string {
+  return [...renderNftFullChunks(rules, fixed, existing)].join('');
 }
 
 /** Characters a chunk of renderNftFullChunks holds at least (but the last): a pipe's worth, so nft has work while the next is made. */
@@ -547,9 +546,12 @@ export const ELEMENTS_PER_LINE = 2048;
  * renderNftFull's text in chunks of about FULL_CHUNK characters, made as
  * they are asked for: a caller that sends each chunk as it comes
  * (HelperNftables.run) has nft parse the start of the input while the rest
- * is rendered. Joined, the chunks are renderNftFull's text.
+ * is rendered. Joined, the chunks are renderNftFull's text. `counts`, empty
+ * when given, is filled as the elements are rendered (countElements of the
+ * pieces, for the partial syncs after): the one pass that finds the
+ * elements several pieces hold also counts them.
  */
-export function* renderNftFullChunks(rules: NftRuleSet, fixed: string, existing: NftObjects, counts?: ElementCounts): Generator<string, void, undefined> {
+export function* renderNftFullChunks(rules: NftRuleSet, fixed: string, existing: NftObjects, counts = new ElementCounts()): Generator<string, void, undefined> {
   let lines = [`add table ${T} { comment "rules for the tsk service proxy" ; }`, `flush table ${T}`, fixed.trimEnd()];
   let size = 0;
   const take = (): string => {
@@ -578,7 +580,7 @@ export function* renderNftFullChunks(rules: NftRuleSet, fixed: string, existing:
     if (size >= FULL_CHUNK) yield take();
   }
   // The first piece's value wins for a key two services share (kube-proxy's order decides alike), as countElements keeps it.
-  for (const line of counts ? elementLines('add', elementsOf(counts)) : firstElementLines(rules.pieces.values())) {
+  for (const line of firstElementLines(rules.pieces.values(), counts)) {
     lines.push(line);
     size += line.length;
     if (size >= FULL_CHUNK) yield take();
@@ -591,32 +593,26 @@ export function* renderNftFullChunks(rules: NftRuleSet, fixed: string, existing:
 
 /**
  * The "add element" lines of `pieces`, the first piece's element for a key
- * several hold, in the order countElements keeps them (the same elements):
- * what a full sync writes without counting (the count is made while nft
- * works, nft-backend.ts). A set's line is given out once it holds
- * ELEMENTS_PER_LINE elements, the rest set by set at the end. One pass:
- * 60,000 elements at 10,000 services.
+ * several hold, in the order countElements keeps them, each counted into
+ * `counts` (empty when given) as it passes. A set's line is given out once
+ * it holds ELEMENTS_PER_LINE elements, the rest set by set at the end. One
+ * pass: 60,000 elements at 10,000 services.
  */
-function* firstElementLines(pieces: Iterable<NftPiece>): Generator<string, void, undefined> {
-  const bySet = new Map<string, { seen: Set<string>; items: string[] }>();
+function* firstElementLines(pieces: Iterable<NftPiece>, counts: ElementCounts): Generator<string, void, undefined> {
+  const bySet = new Map<string, string[]>();
   for (const p of pieces) {
     for (const e of p.elements) {
-      let set = bySet.get(e.set);
-      if (!set) bySet.set(e.set, (set = { seen: new Set(), items: [] }));
-      if (set.seen.has(e.key)) continue;
-      set.seen.add(e.key);
-      set.items.push(e.value === undefined ? e.key : e.key + ' : ' + e.value);
-      if (set.items.length >= ELEMENTS_PER_LINE) {
-        yield `add element ${T} ${e.set} { ${set.items.join(', ')} }`;
-        set.items = [];
+      if (!counts.hold(e)) continue;
+      let items = bySet.get(e.set);
+      if (!items) bySet.set(e.set, (items = []));
+      items.push(e.value === undefined ? e.key : e.key + ' : ' + e.value);
+      if (items.length >= ELEMENTS_PER_LINE) {
+        yield `add element ${T} ${e.set} { ${items.join(', ')} }`;
+        bySet.set(e.set, []);
       }
     }
   }
-  for (const [set, { items }] of bySet) if (items.length > 0) yield `add element ${T} ${set} { ${items.join(', ')} }`;
-}
-
-function* elementsOf(counts: ElementCounts): Iterable<NftElement> {
-  for (const c of counts.values()) if (c.count > 0) yield c.element;
+  for (const [set, items] of bySet) if (items.length > 0) yield `add element ${T} ${set} { ${items.join(', ')} }`;
 }
 
 /** One element and how many pieces hold it. */
@@ -648,6 +644,21 @@ export class ElementCounts {
       if (c.count <= 0 && n > 0) c.element = e;
       c.count += n;
     } else keys.set(e.key, { element: e, count: n });
+  }
+
+  /** Counts one more piece holding `e`; true when none held its key before (then `e` is the element written). */
+  hold(e: NftElement): boolean {
+    let keys = this.bySet.get(e.set);
+    if (!keys) this.bySet.set(e.set, (keys = new Map()));
+    const c = keys.get(e.key);
+    if (!c) {
+      keys.set(e.key, { element: e, count: 1 });
+      return true;
+    }
+    const first = c.count <= 0;
+    if (first) c.element = e;
+    c.count++;
+    return first;
   }
 
   delete(set: string, key: string): void {
