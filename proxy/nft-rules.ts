@@ -43,7 +43,8 @@
 //   each rule DNATing itself (no chain per endpoint).
 // - Hairpin traffic (a pod reaching itself through its service) is
 //   recognised after DNAT in nat-postrouting by one set of "ip . ip" pairs
-//   of every endpoint, not by a rule per endpoint.
+//   of the node's own endpoints (isHairpinCandidate), not by a rule per
+//   endpoint.
 //
 // A sync is full (renderNftFull: every rule written after "flush table",
 // the fixed maps refilled, stale chains and sets deleted) or partial
