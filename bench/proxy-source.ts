@@ -118,10 +118,33 @@ export function benchService(i: number): Service {
   };
 }
 
-/** Endpoints of service i: `count` pods numbered from `firstPod`, and `extra` more from `extraPod`. */
+/**
+ * The nodes the bench's pods run on, as a real cluster's Endpoints say
+ * (each address's nodeName, set by the endpoints controller). 10,000
+ * Services of 5 endpoints are 50,000 pods; spread over 100 nodes that is
+ * 500 per node, more than the kubelet's default maxPods (110), so the
+ * measured node holds a share at least as large as a real one would.
+ */
+export const BENCH_NODES = 100;
+
+/** The node the measured proxy runs as: it holds pods 0, 100, 200, ... */
+export const BENCH_NODE_NAME = 'bench';
+
+/** The node of pod number k. */
+export function benchNodeOf(k: number): string {
+  const n = k % BENCH_NODES;
+  return n === 0 ? BENCH_NODE_NAME : `node-${n}`;
+}
+
+/** How many of pods 0 .. pods-1 run on the measured node. */
+export function localPods(pods: number): number {
+  return Math.ceil(pods / BENCH_NODES);
+}
+
+/** Endpoints of service i: `count` pods numbered from `firstPod`, and `extra` more from `extraPod`, each on its node (benchNodeOf). */
 export function benchEndpoints(i: number, firstPod: number, count: number, extraPod = 0, extra = 0): Endpoints {
-  const ips = [...Array.from({ length: count }, (_, j) => podIP(firstPod + j)), ...Array.from({ length: extra }, (_, j) => podIP(extraPod + j))];
-  const addresses = ips.map((ip) => ({ ip }));
+  const pods = [...Array.from({ length: count }, (_, j) => firstPod + j), ...Array.from({ length: extra }, (_, j) => extraPod + j)];
+  const addresses = pods.map((k) => ({ ip: podIP(k), nodeName: benchNodeOf(k) }));
   return {
     metadata: { namespace: 'bench', name: `svc-${i}` },
     subsets: [{ addresses, ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }],

@@ -20,13 +20,27 @@ import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { SharedInformerFactory } from '../client';
 import { existsSync } from 'node:fs';
-import { ExecIptables, ExecNftables, HelperNftables, nftCommand, nftHelperPath, startProxy, type Iptables, type Nftables, type ProxyMode } from '../proxy';
-import { BenchSource, benchEndpoints, benchService } from './proxy-source';
+import {
+  ExecIptables,
+  ExecNftables,
+  HelperNftables,
+  keepChunks,
+  nftCommand,
+  nftHelperPath,
+  startProxy,
+  type Iptables,
+  type NftInput,
+  type Nftables,
+  type ProxyMode,
+} from '../proxy';
+import { BENCH_NODE_NAME, BenchSource, benchEndpoints, benchService, localPods } from './proxy-source';
 
 export interface WorkerResult {
   readonly mode: ProxyMode;
   readonly services: number;
   readonly endpoints: number;
+  /** Endpoints on the measured proxy's own node (the rest are on other nodes: see BENCH_NODES). */
+  readonly local_endpoints: number;
   /** ms, one per repetition: startProxy() to the end of its first iptables-restore (nft -f). */
   readonly full_sync_ms: number[];
   /** ms, one per repetition: iptables-restore of the first sync's text into empty tables. */
@@ -94,9 +108,11 @@ class TimedNftables implements Nftables {
     return this.real.list();
   }
 
-  async run(input: string, meanwhile?: () => void): Promise<void> {
-    await this.real.run(input, meanwhile);
-    this.clock.wrote(input);
+  async run(input: NftInput, meanwhile?: () => void): Promise<void> {
+    // A full sync's input comes in chunks as it is rendered: kept as they pass, for the floors.
+    const chunks: string[] = [];
+    await this.real.run(typeof input === 'string' ? input : keepChunks(input, chunks), meanwhile);
+    this.clock.wrote(typeof input === 'string' ? input : chunks.join(''));
   }
 }
 
@@ -157,6 +173,7 @@ async function measure(mode: ProxyMode, services: number, endpoints: number, rep
     mode,
     services,
     endpoints,
+    local_endpoints: localPods(services * endpoints),
     full_sync_ms: [] as number[],
     restore_floor_ms: [] as number[],
     one_change_ms: [] as number[],
@@ -201,7 +218,7 @@ async function measureOnce(
   const proxy = await startProxy({
     clientset: source.clientset(),
     informers,
-    nodeName: 'bench',
+    nodeName: BENCH_NODE_NAME,
     nodeIPs: ['10.250.0.1'],
     clusterCIDR: '10.128.0.0/10',
     mode,

@@ -14,6 +14,13 @@
 // without prefix are the iptables mode's (the default mode); the nftables
 // mode's carry "nft_".
 //
+// The Endpoints are a real cluster's: each address names its node (100
+// nodes, BENCH_NODES in proxy-source.ts), the measured proxy's node holding
+// 1 in 100 (500 of 50,000 at 10,000 Services); the table and the JSON line
+// ("local_endpoints_S") say how many. That matters to the nftables mode,
+// which writes a hairpin pair only for its node's endpoints; the floors
+// write the same text, so they shrink with it.
+//
 // Everything happens in a network namespace this bench creates and removes
 // (also on failure and Ctrl-C), never the host's: the measuring process
 // (bench/proxy-worker.ts) runs in it through nsenter.
@@ -33,6 +40,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ProxyMode } from '../proxy';
+import { BENCH_NODES } from './proxy-source';
 import type { WorkerResult } from './proxy-worker';
 
 const exec = promisify(execFile);
@@ -192,9 +200,13 @@ function printTable(flags: BenchFlags, results: readonly ModeResult[]): void {
   const sizes = results.map(
     (r) => `${r.mode}: ${r.small.rules} rules at ${r.small.services}, ${r.large.rules} at ${r.large.services} (${r.large.restore_lines} input lines)`,
   );
+  const large = results[0]?.large;
+  const spread = large
+    ? `; endpoints on ${BENCH_NODES} nodes, ${large.local_endpoints} of ${large.services * large.endpoints} on the measured node at ${large.services}`
+    : '';
   console.log(
     `proxy sync: ${flags.endpoints} endpoints per Service, ClusterIP, TCP; full syncs ${flags.repeats}x per size, ${flags.changes} one-endpoint changes at ${flags.services}; ` +
-      `floor: iptables-restore / nft -f of the same text (helper: the same through a running tsk-nft); ${sizes.join('; ')}`,
+      `floor: iptables-restore / nft -f of the same text (helper: the same through a running tsk-nft); ${sizes.join('; ')}${spread}`,
   );
   const cols = ['', 'tsk best', 'tsk median', 'floor best', 'floor median', 'ratio (median)', 'helper median'];
   console.log(
@@ -228,6 +240,7 @@ function modeFigures(r: ModeResult): Record<string, number> {
     [`${p}restore_floor_${s}_ms`]: r1(median(small.restore_floor_ms)),
     [`${p}restore_floor_${l}_ms`]: r1(median(large.restore_floor_ms)),
     [`${p}one_change_floor_${l}_ms`]: r1(median(large.one_change_floor_ms)),
+    [`${p}local_endpoints_${l}`]: large.local_endpoints,
     [`${p}rules_${s}`]: small.restore_lines,
     [`${p}rules_${l}`]: large.restore_lines,
     [r.mode === 'iptables' ? `iptables_rules_${l}` : `nft_rules_added_${l}`]: large.rules,

@@ -46,7 +46,8 @@ test('nftables mode: cluster IPs and NodePorts balance over every endpoint, hair
     subsets: [{ addresses: [{ ip }], ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] }],
   });
   await cs.endpoints.create(dnsEndpoints(POD_IPS[0] ?? ''));
-  await cs.endpoints.create(endpoints('web', POD_IPS));
+  // web's pods say they run on this proxy's node (--hostname-override node-1): their hairpin pairs are written as local ones.
+  await cs.endpoints.create(endpoints('web', POD_IPS, 'node-1'));
   await cs.endpoints.create(endpoints('sticky', POD_IPS));
   const webIP = web.spec?.clusterIP ?? '';
   const nodePort = web.spec?.ports?.[0]?.nodePort ?? 0;
@@ -72,6 +73,7 @@ test('nftables mode: cluster IPs and NodePorts balance over every endpoint, hair
   const all = await bodies(cluster, cluster.node, `${webIP}:80`, 45);
   t.deepEqual([...all.keys()].sort(), ['pod-1', 'pod-2', 'pod-3'], JSON.stringify([...all]));
   const fromAPod = await bodies(cluster, cluster.pods[0] ?? '', `${webIP}:80`, 45);
+  t.regex(await cluster.nodeNft(), /set hairpin-endpoints \{[^}]*10\.250\.0\.11 \. 10\.250\.0\.11/);
   t.deepEqual([...fromAPod.keys()].sort(), ['pod-1', 'pod-2', 'pod-3'], JSON.stringify([...fromAPod]));
 
   // NodePort on the node's address, from the node and from a pod: every endpoint answers.

@@ -5,7 +5,7 @@
 export { main } from './main';
 export { FLAG_HELP, UsageError, parseFlags, proxyModeFlag, type ProxyFlags } from './flags';
 export { PROXY_MODES, type ProxyMode, type SyncWrite } from './backend';
-export { ExecNftables, nftCommand, type Nftables } from './nftables';
+export { ExecNftables, keepChunks, nftCommand, type NftInput, type Nftables } from './nftables';
 export { startProxy, type ProxyOptions, type RunningProxy } from './proxier';
 export { listenProxyHealthServer } from './health';
 export { ExecIptables, type Iptables } from './iptables';

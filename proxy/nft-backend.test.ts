@@ -3,7 +3,7 @@ import type { Endpoints, Service } from '../api/gen/tsk/v1/core';
 import { IptablesBackend } from './iptables-backend';
 import { FakeIptables } from './fake-iptables';
 import { NftablesBackend } from './nft-backend';
-import type { Nftables } from './nftables';
+import { nftText, type NftInput, type Nftables } from './nftables';
 import { allPorts, buildServicePorts, ServicePortCache, type ServicePortState } from './service-ports';
 
 /** Records what it is asked to run; fails while failWith is set. */
@@ -12,8 +12,8 @@ class RecordingNftables implements Nftables {
   lists = 0;
   failWith: string | undefined;
 
-  run(input: string): Promise<void> {
-    this.runs.push(input);
+  run(input: NftInput): Promise<void> {
+    this.runs.push(nftText(input));
     return this.failWith ? Promise.reject(new Error(this.failWith)) : Promise.resolve();
   }
 

@@ -5,15 +5,14 @@
 // partial one writes only the pieces of the service ports that changed.
 
 import type { ProxyBackend, SyncWrite } from './backend';
-import type { Nftables } from './nftables';
+import { keepChunks, type Nftables } from './nftables';
 import {
-  countElements,
   ElementCounts,
   NftRuleBuilder,
   nftFixedRuleCount,
   parseNftList,
   renderNftChanges,
-  renderNftFull,
+  renderNftFullChunks,
   renderNftPartial,
   type NftRuleSet,
   type NftRulesOptions,
@@ -66,23 +65,27 @@ export class NftablesBackend implements ProxyBackend {
     const prev = this.last;
     let input: string;
     if (full || prev === undefined || !this.synced) {
+      // The table is listed (by the helper, started meanwhile if need be) while the rules are built.
+      const listing = this.nft.list();
+      listing.catch(() => undefined); // awaited below; a build that throws first leaves it unread
       const rules = this.builder.build(ports.all());
       if (this.removeOther) {
         await this.removeOther();
         this.removeOther = undefined;
       }
       this.last = undefined;
-      input = renderNftFull(rules, this.fixed, parseNftList(await this.nft.list()));
-      // The element counts (for the partial syncs after) are made while nft works on the input, not before.
-      let counts: ElementCounts | undefined;
-      await this.nft.run(input, () => {
-        try {
-          counts = countElements(rules.pieces.values());
-        } catch {
-          counts = undefined; // made again below; a throw here would be an uncaught one in a stream callback
-        }
-      });
-      this.counts = counts ?? countElements(rules.pieces.values());
+      const existing = parseNftList(await listing);
+      // The text goes to nft chunk by chunk as it is rendered (nft parses the start while the rest is made),
+      // the map elements counted as they pass (for the partial syncs after).
+      const chunks: string[] = [];
+      const counts = new ElementCounts();
+      const text = keepChunks(renderNftFullChunks(rules, this.fixed, existing, counts), chunks);
+      await this.nft.run(text);
+      while (!text.next().done) {
+        // What a writer left unread (none of the real ones does) is still kept and counted.
+      }
+      input = chunks.join('');
+      this.counts = counts;
     } else {
       // The counts are updated to the new rules first: on failure they are wrong, and reset() drops them.
       this.last = undefined;

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HelperNftables } from './nft-helper';
-import type { Nftables } from './nftables';
+import { nftText, type NftInput, type Nftables } from './nftables';
 
-// A stand-in for tsk-nft speaking its protocol (no kernel touched): an input
-// holding "bad" fails with an nft-style error naming its line 2, "die" kills
+// A stand-in for tsk-nft speaking its protocol (no kernel touched: chunks,
+// each a length and its bytes, until a length of 0): an input holding "bad" fails with an nft-style error naming its line 2, "die" kills
 // it mid-request, anything else succeeds and is echoed back as output.
 const FAKE = `
 const out = (ok, o, e) => {
@@ -16,14 +16,19 @@ const out = (ok, o, e) => {
 };
 process.stdout.write('tsk-nft ready\\n');
 let buf = Buffer.alloc(0);
+let text = '';
 process.stdin.on('data', (d) => {
   buf = Buffer.concat([buf, d]);
   while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-    const text = buf.toString('utf8', 4, 4 + buf.readUInt32BE(0));
-    buf = buf.subarray(4 + buf.readUInt32BE(0));
-    if (text.includes('die')) process.exit(3);
-    if (text.includes('bad')) out(false, '', '/proc/self/fd/4:2:1-3: Error: syntax error\\nbad\\n^^^\\n');
-    else out(true, 'pid ' + process.pid + ': ' + text, '');
+    const len = buf.readUInt32BE(0);
+    text += buf.toString('utf8', 4, 4 + len);
+    buf = buf.subarray(4 + len);
+    if (len > 0) continue;
+    const input = text;
+    text = '';
+    if (input.includes('die')) process.exit(3);
+    if (input.includes('bad')) out(false, '', '/proc/self/fd/4:2:1-3: Error: syntax error\\nbad\\n^^^\\n');
+    else out(true, 'pid ' + process.pid + ': ' + input, '');
   }
 });
 process.stdin.on('end', () => process.exit(0));
@@ -40,8 +45,8 @@ function fakeHelper(t: { teardown(fn: () => void): void }, body = FAKE): string 
 /** Counts what reaches it: where the helper sends requests it cannot take. */
 class CountingNftables implements Nftables {
   runs: string[] = [];
-  run(input: string): Promise<void> {
-    this.runs.push(input);
+  run(input: NftInput): Promise<void> {
+    this.runs.push(nftText(input));
     return Promise.resolve();
   }
   list(): Promise<string> {
@@ -63,6 +68,39 @@ test('nft helper: requests in order through one process; an nft error names the 
   t.regex(err?.message ?? '', /Error: syntax error \[line 2: bad line here\]/);
   t.is(await nft.list(), a, 'a failed transaction leaves the helper running');
   t.deepEqual(lines, []);
+});
+
+test('nft helper: an input in chunks is sent as it is made and arrives whole; an error names its line across chunks', async (t) => {
+  const nft = new HelperNftables({ file: fakeHelper(t), log: () => undefined });
+  t.teardown(() => nft.close());
+  const made: string[] = [];
+  function* chunks(): Generator<string> {
+    for (const c of ['add table ip t\n', '', 'add chain ip t c\n']) {
+      made.push(c);
+      yield c;
+    }
+  }
+  let sent = false;
+  await nft.run(chunks(), () => (sent = true));
+  t.true(sent);
+  t.deepEqual(made, ['add table ip t\n', '', 'add chain ip t c\n']);
+  t.regex(await nft.list(), /^pid \d+: list chains ip\nlist sets ip\n$/, 'the next request is read on its own');
+  const err = await t.throwsAsync(nft.run(['add table ip t\nb', 'ad line here\n']));
+  t.regex(err?.message ?? '', /Error: syntax error \[line 2: bad line here\]/);
+});
+
+test('nft helper: an input that fails while it is made is never applied: the helper is killed, the request fails with its error', async (t) => {
+  const lines: string[] = [];
+  const nft = new HelperNftables({ file: fakeHelper(t), log: (l) => lines.push(l) });
+  t.teardown(() => nft.close());
+  await nft.list();
+  function* broken(): Generator<string> {
+    yield 'add table ip t\n';
+    throw new Error('render failed');
+  }
+  await t.throwsAsync(nft.run(broken()), { message: 'render failed' });
+  t.regex(await nft.list(), /^pid \d+: list chains ip/);
+  t.is(nft.generation, 2, 'a new helper answers, so the next sync is a full one');
 });
 
 test('nft helper: one that dies fails its request, is restarted for the next with a new generation, and says so once', async (t) => {

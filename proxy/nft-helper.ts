@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import path from 'node:path';
-import { describeNftError, ExecNftables, type Nftables } from './nftables';
+import { describeNftError, ExecNftables, keepChunks, type NftInput, type Nftables } from './nftables';
 
 /** build/native of this checkout (dist/proxy -> repository root), or $TSK_NATIVE_DIR, as the runtime finds its helpers. */
 export function nftHelperPath(): string {
@@ -22,6 +22,8 @@ export function nftHelperPath(): string {
 }
 
 const READY = 'tsk-nft ready\n';
+/** The frame that ends a request's input: a chunk of length 0. */
+const END_OF_INPUT = Buffer.alloc(4);
 /** What `list()` asks: every IPv4 table's chains and sets (the helper lists tersely: no elements). */
 const LIST_INPUT = 'list chains ip\nlist sets ip\n';
 
@@ -46,6 +48,8 @@ class HelperProcess {
   readonly started: Promise<void>;
   /** Why the process ended; set once it has. */
   exited: string | undefined;
+  /** Set once it was killed: it takes no more requests, though its exit may not have been seen yet. */
+  killed = false;
 
   constructor(
     private readonly file: string,
@@ -60,12 +64,15 @@ class HelperProcess {
     this.child.on('exit', (code, signal) => this.end(`${file} exited (${signal ?? `status ${code}`})`));
   }
 
-  /** `sent`: called once the whole input is in the helper's hands. */
-  request(input: string, timeoutMs: number, sent?: () => void): Promise<Reply> {
-    if (this.exited) return Promise.reject(new Error(this.exited));
-    const body = Buffer.from(input);
-    const head = Buffer.alloc(4);
-    head.writeUInt32BE(body.length);
+  /**
+   * One request: the input's chunks sent as they are made (tsk-nft streams
+   * them to nft), then the end mark. `sent`: called once the whole input is
+   * in the helper's hands. If making the input throws, the helper is
+   * killed (it holds half an input, which must never be applied) and the
+   * request fails with that error.
+   */
+  request(input: Iterable<string>, timeoutMs: number, sent?: () => void): Promise<Reply> {
+    if (this.exited || this.killed) return Promise.reject(new Error(this.exited ?? `${this.file} was killed`));
     this.busy();
     return new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -78,9 +85,46 @@ class HelperProcess {
           clearTimeout(timer);
           fn(v);
         };
-      this.pending.push({ resolve: done(resolve), reject: done(reject) });
-      this.child.stdin?.write(head);
-      this.child.stdin?.write(body, (err) => err || sent?.());
+      const pending = { resolve: done(resolve), reject: done(reject) };
+      this.pending.push(pending);
+      this.write(input, sent).catch((err: unknown) => {
+        pending.reject(err instanceof Error ? err : new Error(String(err)));
+        this.kill();
+      });
+    });
+  }
+
+  /**
+   * Writes each chunk as a frame as soon as it is made; while the pipe is
+   * full, waits for it to drain (the helper hands it on to nft) before
+   * making the next, so nft parses while the input is rendered.
+   */
+  private async write(input: Iterable<string>, sent?: () => void): Promise<void> {
+    const stdin = this.child.stdin;
+    if (!stdin) return;
+    for (const chunk of input) {
+      if (this.exited) return;
+      if (chunk.length === 0) continue; // a frame of length 0 ends the request
+      const body = Buffer.from(chunk);
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(body.length);
+      stdin.write(head);
+      if (!stdin.write(body)) await this.drained();
+    }
+    stdin.write(END_OF_INPUT, (err) => err || sent?.());
+  }
+
+  /** Resolves when stdin can take more, or the helper has gone. */
+  private drained(): Promise<void> {
+    const stdin = this.child.stdin;
+    return new Promise((resolve) => {
+      const go = (): void => {
+        stdin?.off('drain', go);
+        this.child.off('exit', go);
+        resolve();
+      };
+      stdin?.once('drain', go);
+      this.child.once('exit', go);
     });
   }
 
@@ -94,6 +138,7 @@ class HelperProcess {
   }
 
   kill(): void {
+    this.killed = true;
     if (!this.exited) this.child.kill('SIGKILL');
   }
 
@@ -178,14 +223,19 @@ export class HelperNftables implements Nftables {
     return this.started;
   }
 
-  async run(input: string, meanwhile?: () => void): Promise<void> {
-    const reply = await this.request(input, meanwhile);
-    if (reply && !reply.ok) throw new Error(`nft (${this.file}) failed: ${describeNftError(reply.error, input)}`);
+  async run(input: NftInput, meanwhile?: () => void): Promise<void> {
+    // The chunks sent, kept to name the line of an error (nft cannot read it back from the pipe it parsed).
+    const chunks: string[] = [];
+    const reply = await this.request(typeof input === 'string' ? [input] : keepChunks(input, chunks), meanwhile);
+    if (reply && !reply.ok) {
+      const text = typeof input === 'string' ? input : chunks.join('');
+      throw new Error(`nft (${this.file}) failed: ${describeNftError(reply.error, text)}`);
+    }
     if (!reply) await this.fallback?.run(input, meanwhile);
   }
 
   async list(): Promise<string> {
-    const reply = await this.request(LIST_INPUT);
+    const reply = await this.request([LIST_INPUT]);
     if (!reply) return (this.fallback ?? this.fallbackTo).list();
     if (!reply.ok) throw new Error(`nft (${this.file}) list failed: ${reply.error.trim()}`);
     return reply.output;
@@ -200,7 +250,7 @@ export class HelperNftables implements Nftables {
   }
 
   /** One request through the helper, after the ones before it; undefined when the fallback must answer. */
-  private request(input: string, sent?: () => void): Promise<Reply | undefined> {
+  private request(input: Iterable<string>, sent?: () => void): Promise<Reply | undefined> {
     const next = this.queue.then(
       () => this.send(input, sent),
       () => this.send(input, sent),
@@ -209,7 +259,7 @@ export class HelperNftables implements Nftables {
     return next;
   }
 
-  private async send(input: string, sent?: () => void): Promise<Reply | undefined> {
+  private async send(input: Iterable<string>, sent?: () => void): Promise<Reply | undefined> {
     if (this.closed) throw new Error('the nftables helper was closed');
     if (this.fallback) return undefined;
     const proc = await this.running();
@@ -219,7 +269,7 @@ export class HelperNftables implements Nftables {
 
   /** The helper, started when none runs; undefined when it cannot start (then the fallback answers from now on). */
   private async running(): Promise<HelperProcess | undefined> {
-    if (this.process && !this.process.exited) return this.process;
+    if (this.process && !this.process.exited && !this.process.killed) return this.process;
     const proc = new HelperProcess(this.file, (why, wasReady) => {
       if (wasReady && !this.closed) this.log(`proxy: the nftables helper ended (${why}); it is restarted for the next sync, which is a full one`);
     });

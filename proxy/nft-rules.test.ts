@@ -7,12 +7,15 @@ import type { Endpoints, Service, ServiceSpec } from '../api/gen/tsk/v1/core';
 import {
   buildNftPiece,
   countElements,
+  ElementCounts,
+  ELEMENTS_PER_LINE,
   MAX_SHARED_PICK,
   NftRuleBuilder,
   nftRuleCount,
   parseNftList,
   renderNftFixed,
   renderNftFull,
+  renderNftFullChunks,
   renderNftPartial,
   type NftRulesOptions,
 } from './nft-rules';
@@ -91,6 +94,34 @@ test('cluster IP: no chain of its own, the shared pick-N DNATs to endpoint "numg
     { set: 'service-endpoints', key: '10.96.0.10 . tcp . 80 . 1', value: '10.244.1.3 . 8080' },
     { set: 'service-endpoints', key: '10.96.0.10 . tcp . 80 . 2', value: '10.244.2.9 . 8080' },
   ]);
+});
+
+test("hairpin pairs only for the node's own endpoints and those of no known node: hairpin traffic is DNATed on the client's node", (t) => {
+  const endpoints: Endpoints = {
+    metadata: { namespace: 'default', name: 'web' },
+    subsets: [
+      {
+        addresses: [
+          { ip: '10.244.1.2', nodeName: 'node-1' },
+          { ip: '10.244.2.3', nodeName: 'node-2' },
+          { ip: '10.244.3.4', nodeName: '' },
+          { ip: '10.244.4.5' },
+        ],
+        ports: [{ port: 8080, protocol: 'TCP' }],
+      },
+    ],
+  };
+  const sp = one(svc('web', { ports: [{ port: 80, protocol: 'TCP' }] }), endpoints);
+  const hairpin = (options: NftRulesOptions): string[] =>
+    buildNftPiece(sp, options)
+      .elements.filter((e) => e.set === 'hairpin-endpoints')
+      .map((e) => e.key);
+  t.deepEqual(hairpin({ ...OPTS, nodeName: 'node-1' }), ['10.244.1.2 . 10.244.1.2', '10.244.3.4 . 10.244.3.4', '10.244.4.5 . 10.244.4.5']);
+  t.deepEqual(hairpin({ ...OPTS, nodeName: 'node-9' }), ['10.244.3.4 . 10.244.3.4', '10.244.4.5 . 10.244.4.5']);
+  // No node name given to the builder: every endpoint may be local.
+  t.is(hairpin(OPTS).length, 4);
+  // Every endpoint is still picked, wherever it runs.
+  t.is(buildNftPiece(sp, { ...OPTS, nodeName: 'node-1' }).elements.filter((e) => e.set === 'service-endpoints').length, 4);
 });
 
 test('more endpoints than the pick chains serve: one chain picking among them as iptables does (1/n, 1/(n-1), ... rest), masquerade from outside the cluster CIDR', (t) => {
@@ -275,6 +306,30 @@ table ip tsk-proxy {
     '',
   ]);
   t.is(nftRuleCount(rules, builder.fixed()), 2 + (builder.fixed().match(/^add rule /gm)?.length ?? 0));
+});
+
+test('full sync in chunks: made as asked for, joined the same text; elements in lines of ELEMENTS_PER_LINE, counted as they pass', (t) => {
+  const n = Math.ceil(ELEMENTS_PER_LINE / 2) + 1;
+  const services = Array.from({ length: n }, (_, i) => svc(`s${i}`, { ports: [{ port: 80, protocol: 'TCP' }] }, `10.96.${i >> 8}.${i & 255}`));
+  // Two endpoints each, the first shared by every service: one hairpin pair for it, counted n times.
+  const endpoints = services.map((_, i) => eps(`s${i}`, ['10.244.0.1', `10.244.1.${(i % 250) + 1}`]));
+  const builder = new NftRuleBuilder({ nodeIPs: [] });
+  const rules = builder.build(ports(services, endpoints));
+  const counts = new ElementCounts();
+  const chunks = renderNftFullChunks(rules, builder.fixed(), { chains: new Set(), sets: new Set() }, counts);
+  const first = chunks.next();
+  t.false(first.done);
+  const order = [...rules.pieces.keys()];
+  t.not(counts.get('service-ips', `${order[0]?.clusterIP ?? ''} . tcp . 80`), undefined);
+  const last = `${order.at(-1)?.clusterIP ?? ''} . tcp . 80`;
+  t.is(counts.get('service-ips', last), undefined, 'the last service is not rendered (nor counted) before the next chunk is asked for');
+  const text = (first.value ?? '') + [...chunks].join('');
+  t.is(text, renderNftFull(rules, builder.fixed(), { chains: new Set(), sets: new Set() }));
+  const endpointLines = text.split('\n').filter((l) => l.startsWith(`add element ${T} service-endpoints `));
+  t.is(endpointLines.length, 2, 'the 2n endpoint elements in a full line and the rest');
+  t.is(endpointLines[0]?.split(' : ').length, ELEMENTS_PER_LINE + 1);
+  t.deepEqual([...counts.values()], [...countElements(rules.pieces.values()).values()]);
+  t.is(counts.get('hairpin-endpoints', '10.244.0.1 . 10.244.0.1')?.count, n);
 });
 
 test('partial sync: one endpoint added changes map elements only (the pick, the new index, its hairpin pair); nothing changed writes nothing', (t) => {

@@ -43,7 +43,8 @@
 //   each rule DNATing itself (no chain per endpoint).
 // - Hairpin traffic (a pod reaching itself through its service) is
 //   recognised after DNAT in nat-postrouting by one set of "ip . ip" pairs
-//   of every endpoint, not by a rule per endpoint.
+//   of the node's own endpoints (isHairpinCandidate), not by a rule per
+//   endpoint.
 //
 // A sync is full (renderNftFull: every rule written after "flush table",
 // the fixed maps refilled, stale chains and sets deleted) or partial
@@ -53,7 +54,7 @@
 // so a full sync keeps the clients' endpoints.
 
 import { chainHash } from './chains';
-import type { ServicePortState } from './service-ports';
+import type { Endpoint, ServicePortState } from './service-ports';
 
 /** The proxy's table: everything it writes lives in `ip tsk-proxy`. */
 export const NFT_TABLE = 'tsk-proxy';
@@ -66,6 +67,11 @@ export interface NftRulesOptions {
   readonly clusterCIDR?: string;
   /** The packet mark bit meaning "masquerade me" (default 14). */
   readonly masqueradeBit?: number;
+  /**
+   * The proxy's own node: only endpoints on it (or of no known node) get a
+   * hairpin pair (isHairpinCandidate). Unset: every endpoint does.
+   */
+  readonly nodeName?: string;
 }
 
 /** The fixed maps and sets, kube-proxy's names (hairpin-endpoints is tsk's). */
@@ -278,24 +284,37 @@ function pickChains(lines: string[], options: NftRulesOptions): void {
   }
 }
 
+/**
+ * The chains and sets of the pieces that have none (most: the shared pick):
+ * one empty map for all rather than two each (20,000 at 10,000 services,
+ * all garbage for the collector of a full sync). Pieces are never modified.
+ */
+const NO_CHAINS: ReadonlyMap<string, readonly string[]> = new Map();
+const NO_SETS: ReadonlyMap<string, number> = new Map();
+
 /** The piece of one service port: its chains, affinity sets and map elements. */
 export function buildNftPiece(sp: ServicePortState, options: NftRulesOptions): NftPiece {
-  const chains = new Map<string, string[]>();
-  const sets = new Map<string, number>();
   const elements: NftElement[] = [];
   const proto = sp.protocol.toLowerCase();
   const key = (ip: string): string => `${ip} . ${proto} . ${sp.port}`;
-  const external = [...sp.externalIPs, ...sp.loadBalancerIPs];
+  const external = sp.externalIPs.length + sp.loadBalancerIPs.length === 0 ? [] : [...sp.externalIPs, ...sp.loadBalancerIPs];
   if (sp.endpoints.length === 0) {
     // No endpoints: refused at once (icmp port-unreachable), not left to time out.
     for (const ip of [sp.clusterIP, ...external]) elements.push({ set: NFT_MAP.noEndpointServices, key: key(ip), value: `goto ${REJECT_CHAIN}` });
     if (sp.nodePort !== undefined) elements.push({ set: NFT_MAP.noEndpointNodePorts, key: `${proto} . ${sp.nodePort}`, value: `goto ${REJECT_CHAIN}` });
-    return { chains, sets, elements };
+    return { chains: NO_CHAINS, sets: NO_SETS, elements };
   }
-  for (const ep of sp.endpoints) elements.push({ set: NFT_MAP.hairpin, key: `${ep.ip} . ${ep.ip}` });
-  addFirewall(sp, chains, elements, key);
+  for (const ep of sp.endpoints) if (isHairpinCandidate(ep, options)) elements.push({ set: NFT_MAP.hairpin, key: `${ep.ip} . ${ep.ip}` });
+  const firewall = sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
+  if (!firewall && sp.affinityTimeoutSeconds === undefined && sp.endpoints.length <= MAX_SHARED_PICK) {
+    sharedPick(sp, elements, key, external);
+    return { chains: NO_CHAINS, sets: NO_SETS, elements };
+  }
+  const chains = new Map<string, string[]>();
+  const sets = new Map<string, number>();
+  if (firewall) addFirewall(sp, chains, elements, key);
   if (sp.affinityTimeoutSeconds === undefined && sp.endpoints.length <= MAX_SHARED_PICK) {
-    sharedPick(sp, elements, key);
+    sharedPick(sp, elements, key, external);
     return { chains, sets, elements };
   }
   const svc = nftServiceChain(sp);
@@ -330,6 +349,21 @@ export function buildNftPiece(sp: ServicePortState, options: NftRulesOptions): N
   return { chains, sets, elements };
 }
 
+/**
+ * Whether hairpin traffic can reach this node for `ep`: a pod reaching
+ * itself through a service is DNATed by the proxy of its own node (the
+ * client's node), so only local endpoints need their "E . E" pair. At
+ * 10,000 services x 5 endpoints over many nodes that is a few hundred pairs
+ * instead of 50,000 (nearly half of all map elements). kube-proxy writes the
+ * hairpin match in every endpoint's chain; it knows locality the same way
+ * (Endpoint.IsLocal: the address's nodeName is the proxy's). An address
+ * without a nodeName (a hand-written Endpoints) may be local: it keeps its
+ * pair, which costs one element where leaving it out would break hairpin.
+ */
+export function isHairpinCandidate(ep: Endpoint, options: NftRulesOptions): boolean {
+  return ep.nodeName === undefined || options.nodeName === undefined || ep.nodeName === options.nodeName;
+}
+
 /** loadBalancerSourceRanges: the load balancer IPs go through a chain dropping other sources. */
 function addFirewall(sp: ServicePortState, chains: Map<string, string[]>, elements: NftElement[], key: (ip: string) => string): void {
   if (sp.loadBalancerIPs.length === 0 || sp.loadBalancerSourceRanges.length === 0) return;
@@ -340,10 +374,9 @@ function addFirewall(sp: ServicePortState, chains: Map<string, string[]>, elemen
 }
 
 /** A service port on the shared pick chains: map elements only, endpoint i under index i of every destination. */
-function sharedPick(sp: ServicePortState, elements: NftElement[], key: (ip: string) => string): void {
+function sharedPick(sp: ServicePortState, elements: NftElement[], key: (ip: string) => string, external: readonly string[]): void {
   const n = sp.endpoints.length;
   const to = sp.endpoints.map((ep) => `${ep.ip} . ${ep.port}`);
-  const external = [...sp.externalIPs, ...sp.loadBalancerIPs];
   elements.push({ set: NFT_MAP.serviceIPs, key: key(sp.clusterIP), value: `goto ${nftPickChain(n)}` });
   for (const ip of external) elements.push({ set: NFT_MAP.serviceIPs, key: key(ip), value: `goto ${nftExternalPickChain(n)}` });
   for (const ip of [sp.clusterIP, ...external]) to.forEach((value, i) => elements.push({ set: NFT_MAP.serviceEndpoints, key: `${key(ip)} . ${i}`, value }));
@@ -474,9 +507,15 @@ function setLine(name: string, timeout: number): string {
   return `add set ${T} ${name} { type ipv4_addr ; flags dynamic,timeout ; timeout ${timeout}s ; }`;
 }
 
-function chainLines(lines: string[], name: string, rules: readonly string[]): void {
+/** Adds a chain and its rules; returns about how many characters it added. */
+function chainLines(lines: string[], name: string, rules: readonly string[]): number {
   lines.push(`add chain ${T} ${name}`);
-  for (const r of rules) lines.push(`add rule ${T} ${name} ${r}`);
+  let size = name.length + 32;
+  for (const r of rules) {
+    lines.push(`add rule ${T} ${name} ${r}`);
+    size += name.length + r.length + 32;
+  }
+  return size;
 }
 
 /** Element identity across pieces: set, then key. */
@@ -488,11 +527,40 @@ function elementKey(e: NftElement): string {
  * The input of a full sync: the table created if missing and flushed (every
  * rule of every chain; sets keep their elements), the fixed part, every
  * piece, then the per-service chains and sets `existing` shows and the rules
- * no longer want deleted. One transaction. `counts` (countElements of the
- * pieces; the caller keeps it for the next partial sync) gives the elements.
+ * no longer want deleted. One transaction.
  */
-export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObjects, counts?: ElementCounts): string {
-  const lines = [`add table ${T} { comment "rules for the tsk service proxy" ; }`, `flush table ${T}`, fixed.trimEnd()];
+export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObjects): string {
+  return [...renderNftFullChunks(rules, fixed, existing)].join('');
+}
+
+/** Characters a chunk of renderNftFullChunks holds at least (but the last): a pipe's worth, so nft has work while the next is made. */
+const FULL_CHUNK = 64 * 1024;
+/**
+ * Elements per "add element" line of a full sync. A set's line goes out as
+ * soon as it has this many, not once every piece was seen: nft parses the
+ * first elements while the proxier makes the rest (measured: lines of a
+ * few thousand elements cost nft no more than one line per set).
+ */
+export const ELEMENTS_PER_LINE = 2048;
+
+/**
+ * renderNftFull's text in chunks of about FULL_CHUNK characters, made as
+ * they are asked for: a caller that sends each chunk as it comes
+ * (HelperNftables.run) has nft parse the start of the input while the rest
+ * is rendered. Joined, the chunks are renderNftFull's text. `counts`, empty
+ * when given, is filled as the elements are rendered (countElements of the
+ * pieces, for the partial syncs after): the one pass that finds the
+ * elements several pieces hold also counts them.
+ */
+export function* renderNftFullChunks(rules: NftRuleSet, fixed: string, existing: NftObjects, counts = new ElementCounts()): Generator<string, void, undefined> {
+  let lines = [`add table ${T} { comment "rules for the tsk service proxy" ; }`, `flush table ${T}`, fixed.trimEnd()];
+  let size = 0;
+  const take = (): string => {
+    const chunk = lines.join('\n') + '\n';
+    lines = [];
+    size = 0;
+    return chunk;
+  };
   const chains = new Set<string>();
   const sets = new Set<string>();
   for (const piece of rules.pieces.values()) {
@@ -501,46 +569,51 @@ export function renderNftFull(rules: NftRuleSet, fixed: string, existing: NftObj
       for (const [name, timeout] of piece.sets) {
         sets.add(name);
         lines.push(setLine(name, timeout));
+        size += name.length + 64;
       }
     }
     if (piece.chains.size > 0) {
       for (const [name, r] of piece.chains) {
         chains.add(name);
-        chainLines(lines, name, r);
+        size += chainLines(lines, name, r);
       }
     }
+    if (size >= FULL_CHUNK) yield take();
   }
   // The first piece's value wins for a key two services share (kube-proxy's order decides alike), as countElements keeps it.
-  lines.push(...(counts ? elementLines('add', elementsOf(counts)) : firstElementLines(rules.pieces.values())));
+  for (const line of firstElementLines(rules.pieces.values(), counts)) {
+    lines.push(line);
+    size += line.length;
+    if (size >= FULL_CHUNK) yield take();
+  }
   // Stale: flushed above with the table, no element refers to them any more.
   for (const c of [...existing.chains].filter((c) => isServiceObject(c) && !chains.has(c)).sort()) lines.push(`delete chain ${T} ${c}`);
   for (const s of [...existing.sets].filter((s) => isServiceObject(s) && !sets.has(s)).sort()) lines.push(`delete set ${T} ${s}`);
-  return lines.join('\n') + '\n';
+  yield take();
 }
 
 /**
  * The "add element" lines of `pieces`, the first piece's element for a key
- * several hold, set by set and key by key in the order countElements keeps
- * them (the same text): what a full sync writes without counting (the count
- * is made while nft works, nft-backend.ts). One pass, no generator: 110,000
- * elements at 10,000 services.
+ * several hold, in the order countElements keeps them, each counted into
+ * `counts` (empty when given) as it passes. A set's line is given out once
+ * it holds ELEMENTS_PER_LINE elements, the rest set by set at the end. One
+ * pass: 60,000 elements at 10,000 services.
  */
-function firstElementLines(pieces: Iterable<NftPiece>): string[] {
-  const bySet = new Map<string, { seen: Set<string>; items: string[] }>();
+function* firstElementLines(pieces: Iterable<NftPiece>, counts: ElementCounts): Generator<string, void, undefined> {
+  const bySet = new Map<string, string[]>();
   for (const p of pieces) {
     for (const e of p.elements) {
-      let set = bySet.get(e.set);
-      if (!set) bySet.set(e.set, (set = { seen: new Set(), items: [] }));
-      if (set.seen.has(e.key)) continue;
-      set.seen.add(e.key);
-      set.items.push(e.value === undefined ? e.key : e.key + ' : ' + e.value);
+      if (!counts.hold(e)) continue;
+      let items = bySet.get(e.set);
+      if (!items) bySet.set(e.set, (items = []));
+      items.push(e.value === undefined ? e.key : e.key + ' : ' + e.value);
+      if (items.length >= ELEMENTS_PER_LINE) {
+        yield `add element ${T} ${e.set} { ${items.join(', ')} }`;
+        bySet.set(e.set, []);
+      }
     }
   }
-  return [...bySet].map(([set, { items }]) => `add element ${T} ${set} { ${items.join(', ')} }`);
-}
-
-function* elementsOf(counts: ElementCounts): Iterable<NftElement> {
-  for (const c of counts.values()) if (c.count > 0) yield c.element;
+  for (const [set, items] of bySet) if (items.length > 0) yield `add element ${T} ${set} { ${items.join(', ')} }`;
 }
 
 /** One element and how many pieces hold it. */
@@ -572,6 +645,21 @@ export class ElementCounts {
       if (c.count <= 0 && n > 0) c.element = e;
       c.count += n;
     } else keys.set(e.key, { element: e, count: n });
+  }
+
+  /** Counts one more piece holding `e`; true when none held its key before (then `e` is the element written). */
+  hold(e: NftElement): boolean {
+    let keys = this.bySet.get(e.set);
+    if (!keys) this.bySet.set(e.set, (keys = new Map()));
+    const c = keys.get(e.key);
+    if (!c) {
+      keys.set(e.key, { element: e, count: 1 });
+      return true;
+    }
+    const first = c.count <= 0;
+    if (first) c.element = e;
+    c.count++;
+    return first;
   }
 
   delete(set: string, key: string): void {

@@ -15,6 +15,26 @@ export function nftCommand(): string {
   return ['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'].find((p) => existsSync(p)) ?? 'nft';
 }
 
+/**
+ * An nft input: the whole text, or its chunks as they are made (the
+ * helper streams each to nft as it comes, so nft parses the start while
+ * the rest is rendered). Iterated once.
+ */
+export type NftInput = string | Iterable<string>;
+
+/** The whole text of an input (its chunks made and joined). */
+export function nftText(input: NftInput): string {
+  return typeof input === 'string' ? input : [...input].join('');
+}
+
+/** The chunks of `input`, each also kept in `into` as it passes: the text, once they are all sent, for what wants it after. */
+export function* keepChunks(input: Iterable<string>, into: string[]): Generator<string, void, undefined> {
+  for (const chunk of input) {
+    into.push(chunk);
+    yield chunk;
+  }
+}
+
 export interface Nftables {
   /**
    * Applies `input` as one transaction (nft -f -); rejects with nft's
@@ -22,7 +42,7 @@ export interface Nftables {
    * nft has the input and works on it: the caller's own work then runs
    * beside nft's instead of after it (not called if the input never got there).
    */
-  run(input: string, meanwhile?: () => void): Promise<void>;
+  run(input: NftInput, meanwhile?: () => void): Promise<void>;
   /** `nft -t list chains ip; list sets ip`: every IPv4 table's chains and sets, set contents left out. */
   list(): Promise<string>;
   /**
@@ -52,7 +72,8 @@ export class ExecNftables implements Nftables {
     this.timeoutMs = options.timeoutMs ?? 120_000;
   }
 
-  run(input: string, meanwhile?: () => void): Promise<void> {
+  run(whole: NftInput, meanwhile?: () => void): Promise<void> {
+    const input = nftText(whole);
     return new Promise((resolve, reject) => {
       const child = spawn(this.command, ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'], timeout: this.timeoutMs });
       let stderr = '';

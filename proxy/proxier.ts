@@ -139,6 +139,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
 function newBackend(opts: ProxyOptions, nodeIPs: readonly string[], log: (line: string) => void, ownNftables: Nftables | undefined): ProxyBackend {
   const options = {
     nodeIPs,
+    nodeName: opts.nodeName,
     ...(opts.clusterCIDR ? { clusterCIDR: opts.clusterCIDR } : {}),
     ...(opts.masqueradeBit !== undefined ? { masqueradeBit: opts.masqueradeBit } : {}),
   };

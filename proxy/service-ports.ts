@@ -15,6 +15,12 @@ export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 export interface Endpoint {
   readonly ip: string;
   readonly port: number;
+  /**
+   * The node the endpoint runs on (the address's nodeName); absent when the
+   * Endpoints object does not say (hand-written ones). kube-proxy's
+   * Endpoint.IsLocal() compares it with the proxy's own node name.
+   */
+  readonly nodeName?: string;
 }
 
 export interface ServicePortState {
@@ -89,7 +95,8 @@ export function readyEndpoints(endpoints: Endpoints | undefined, portName: strin
     if (port?.port === undefined) continue;
     for (const addr of subset.addresses ?? []) {
       if (!addr.ip) continue;
-      keyed.push({ ep: { ip: addr.ip, port: port.port }, n: quadNumber(addr.ip) });
+      const ep: Endpoint = addr.nodeName ? { ip: addr.ip, port: port.port, nodeName: addr.nodeName } : { ip: addr.ip, port: port.port };
+      keyed.push({ ep, n: quadNumber(addr.ip) });
     }
   }
   keyed.sort((a, b) => (a.n !== undefined && b.n !== undefined ? a.n - b.n : compareIPs(a.ep.ip, b.ep.ip)) || a.ep.port - b.ep.port || cmp(a.ep.ip, b.ep.ip));

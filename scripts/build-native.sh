@@ -19,6 +19,8 @@ for c in kubelet/runtime/native/*.c proxy/native/*.c; do
   # The helpers that load seccomp filters (tsk-privs.h) link libseccomp (Debian libseccomp-dev).
   libs=()
   grep -q '"tsk-privs.h"' "$c" && libs+=(-lseccomp)
+  # tsk-nft runs nft on a thread of its own while it streams the input in.
+  grep -q '<pthread.h>' "$c" && libs+=(-pthread)
   gcc -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -o "$out/$name.tmp" "$c" "${libs[@]}" ${NATIVE_LDFLAGS:-}
   mv "$out/$name.tmp" "$out/$name"
 done

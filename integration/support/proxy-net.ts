@@ -188,9 +188,10 @@ export async function bodies(cluster: Cluster, ns: string, addr: string, n: numb
   return seen;
 }
 
-export function endpoints(name: string, ips: string[]): Endpoints {
+/** Endpoints of `ips` on port 8080; with `nodeName`, each address says it runs there (as the endpoints controller writes them). */
+export function endpoints(name: string, ips: string[], nodeName?: string): Endpoints {
   return {
     metadata: { namespace: 'default', name },
-    subsets: ips.length ? [{ addresses: ips.map((ip) => ({ ip })), ports: [{ port: 8080, protocol: 'TCP' }] }] : [],
+    subsets: ips.length ? [{ addresses: ips.map((ip) => (nodeName ? { ip, nodeName } : { ip })), ports: [{ port: 8080, protocol: 'TCP' }] }] : [],
   };
 }

@@ -9,13 +9,20 @@
  * package; its headers, libnftables-dev, are not needed: the few functions
  * used are declared below) and keeps one context. Each request is one
  * input run as a file, as `nft -f` runs one: one transaction, applied whole
- * or not at all. The input goes through a memory file (memfd) rather than
- * nft_run_cmd_from_buffer because nft 1.0.6 reports errors in a buffer
- * without the line number and with the text of the wrong line; from a file
- * they read "/proc/self/fd/N:LINE:COL: Error: ..." as nft -f's do.
+ * or not at all. The input is streamed: a thread runs
+ * nft_run_cmd_from_filename on the read end of a pipe while this one copies
+ * the request's chunks into it as they arrive, so nft parses the start of
+ * a full sync's input (megabytes) while the proxy still renders the rest
+ * (nft reads a file as it parses it; it only evaluates and commits once
+ * the input has ended). A file rather than nft_run_cmd_from_buffer because
+ * nft 1.0.6 reports errors in a buffer without the line number and with the
+ * text of the wrong line; from a file they read
+ * "/proc/self/fd/N:LINE:COL: Error: ..." as nft -f's do (the text of the
+ * line it cannot read back from a pipe: the proxy has the input and names it).
  *
  * Protocol on stdin/stdout, lengths as 4-byte big-endian integers:
- *   request:  length, then that many bytes of nft input
+ *   request:  chunks, each a length then that many bytes of nft input, then
+ *             a length of 0 (the end of the input)
  *   response: status (0 ok, 1 failed), output length, error length, the
  *             output (what a list command printed, terse: no set elements),
  *             then nft's error text.
@@ -25,11 +32,13 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 /* libnftables' API (nftables.h of nftables 1.0), declared here: no headers are installed. */
@@ -108,39 +117,82 @@ static void put_u32(unsigned char *p, uint32_t v) {
   p[3] = (unsigned char)v;
 }
 
+static uint32_t get_u32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+static struct nft_ctx *ctx;
+
+/* One request's nft run, on its own thread: reads the input from the pipe as it comes. */
+struct job {
+  int fd; /* the pipe's read end, closed once nft returns (a writer then gets EPIPE, not a wait) */
+  char path[64];
+  int failed;
+};
+
+static void *run_job(void *arg) {
+  struct job *job = arg;
+  job->failed = nft.run_cmd_from_filename(ctx, job->path) != 0;
+  close(job->fd);
+  return NULL;
+}
+
+/*
+ * Copies one request's chunks from stdin into `out`, the first of `len`
+ * bytes (its length already read), until the chunk of length 0. When nft
+ * stopped reading (it failed before the end: EPIPE), the rest is read and
+ * dropped, so the next request starts where it should. 0 at the end of the
+ * request, -1 when stdin broke mid-request.
+ */
+static int copy_request(int out, size_t len) {
+  static char chunk[1 << 16];
+  int writing = 1;
+  while (len > 0) {
+    while (len > 0) {
+      size_t n = len < sizeof chunk ? len : sizeof chunk;
+      if (read_all(0, chunk, n) != 1) return -1;
+      if (writing && write_all(out, chunk, n) != 0) writing = 0;
+      len -= n;
+    }
+    unsigned char head[4];
+    if (read_all(0, head, 4) != 1) return -1;
+    len = get_u32(head);
+  }
+  return 0;
+}
+
 int main(void) {
   load();
-  struct nft_ctx *ctx = nft.ctx_new(NFT_CTX_DEFAULT);
+  ctx = nft.ctx_new(NFT_CTX_DEFAULT);
   if (!ctx) die("nft_ctx_new failed");
   if (nft.buffer_output(ctx) != 0 || nft.buffer_error(ctx) != 0) die("cannot buffer nft's output");
   nft.output_set_flags(ctx, nft.output_get_flags(ctx) | NFT_CTX_OUTPUT_TERSE);
+  /* A write to the pipe after nft stopped reading fails with EPIPE instead of ending the helper. */
+  signal(SIGPIPE, SIG_IGN);
+  /* Larger pipes (best effort): fewer switches between the proxy, this thread and nft's. */
+  fcntl(0, F_SETPIPE_SZ, 1 << 20);
   if (write_all(1, "tsk-nft ready\n", 14) != 0) return 1;
-  int file = memfd_create("tsk-nft-input", 0);
-  if (file < 0) die("memfd_create failed");
-  char path[64];
-  snprintf(path, sizeof path, "/proc/self/fd/%d", file);
-  static char chunk[1 << 16];
   for (;;) {
     unsigned char head[4];
     int r = read_all(0, head, 4);
     if (r == 0) return 0;
     if (r < 0) return 1;
-    size_t len = (size_t)head[0] << 24 | (size_t)head[1] << 16 | (size_t)head[2] << 8 | head[3];
-    if (ftruncate(file, 0) != 0 || lseek(file, 0, SEEK_SET) != 0) die("cannot reset the input file");
-    while (len > 0) {
-      size_t n = len < sizeof chunk ? len : sizeof chunk;
-      if (read_all(0, chunk, n) != 1) return 1;
-      if (write_all(file, chunk, n) != 0) die("cannot write the input file");
-      len -= n;
-    }
-    int failed = nft.run_cmd_from_filename(ctx, path) != 0;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) die("cannot make a pipe");
+    fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+    struct job job = {.fd = p[0], .failed = 1};
+    snprintf(job.path, sizeof job.path, "/proc/self/fd/%d", p[0]);
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, run_job, &job) != 0) die("cannot start a thread");
+    int copied = copy_request(p[1], get_u32(head));
+    close(p[1]); /* nft sees the end of its input */
+    pthread_join(thread, NULL);
+    if (copied < 0) return 1;
     /* Each get returns what was written since the last one, and starts the buffer afresh. */
     const char *out = nft.get_output_buffer(ctx);
     const char *err = nft.get_error_buffer(ctx);
     size_t out_len = out ? strlen(out) : 0;
     size_t err_len = err ? strlen(err) : 0;
     unsigned char reply[12];
-    put_u32(reply, failed ? 1 : 0);
+    put_u32(reply, job.failed ? 1 : 0);
     put_u32(reply + 4, (uint32_t)out_len);
     put_u32(reply + 8, (uint32_t)err_len);
     if (write_all(1, reply, sizeof reply) != 0 || write_all(1, out, out_len) != 0 || write_all(1, err, err_len) != 0) return 1;
