@@ -187,13 +187,17 @@ export class KindHandlers {
     const filter = buildFilter(this.kind, this.ns(r), watchRequest.labelSelector ?? '', watchRequest.fieldSelector ?? '');
     const watchEvents = metrics.watchEvents.labels(labels);
     try {
-      await serveWatch(out, watchRequest, {
-        kind: this.kind,
-        cache,
-        store: this.deps.store,
-        filter,
-        opts: { ...this.deps.watch, onEventSent: () => watchEvents.inc() },
-      });
+      await serveWatch(
+        out,
+        { ...watchRequest, resourceVersion: restResumeRevision(watchRequest.resourceVersion ?? '', (rv) => cache.eventsAt(rv)) },
+        {
+          kind: this.kind,
+          cache,
+          store: this.deps.store,
+          filter,
+          opts: { ...this.deps.watch, onEventSent: () => watchEvents.inc() },
+        },
+      );
     } catch (err) {
       const apiErr = asApiError(err, this.deps.log);
       // Kubernetes' watch cache answers an expired resourceVersion with an ERROR event (a 410 Status) on a 200 stream.
@@ -335,4 +339,19 @@ export class KindHandlers {
     }
     sendJson(r.res, 200, { kind: this.info.listKind, apiVersion: this.info.apiVersion, metadata: {}, items: deleted }, ctx.warnings);
   }
+}
+
+/**
+ * The revision a REST watch starts after. Kubernetes' clients (client-go's
+ * reflector, kubectl) resume from the last resourceVersion they saw, which
+ * is safe when each revision is one object's. A BindBatch transaction gives
+ * several pods one revision: a stream cut between two of them would lose the
+ * rest, so a watch from such a revision replays the whole of it. The client
+ * sees again what it had (as in a resync) and loses nothing. tsk's own
+ * informers resume from the revision before instead (client/informer.ts).
+ */
+export function restResumeRevision(rv: string, eventsAt: (revision: number) => number | undefined): string {
+  if (!/^[1-9]\d*$/.test(rv)) return rv;
+  const revision = Number(rv);
+  return (eventsAt(revision) ?? 0) > 1 ? String(revision - 1) : rv;
 }

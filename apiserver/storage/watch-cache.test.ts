@@ -120,6 +120,15 @@ test('a watch from an older revision replays the ring buffer, then goes live', a
   );
 });
 
+test('eventsAt: the events one transaction wrote at a revision, undefined beyond the window', async (t) => {
+  const { source, cache } = await startCache(4);
+  source.emit([put('b', 11), put('c', 12), put('d', 12), put('e', 12), put('f', 13)]);
+  t.is(cache.eventsAt(12), 3);
+  t.is(cache.eventsAt(13), 1);
+  t.is(cache.eventsAt(14), 0, 'not yet written');
+  t.is(cache.eventsAt(11), undefined, 'the ring no longer holds all of it');
+});
+
 test('a revision older than the window is refused with TooOldError', async (t) => {
   const { source, cache } = await startCache(3);
   source.emit([put('b', 11), put('c', 12), put('d', 13), put('e', 14)]);

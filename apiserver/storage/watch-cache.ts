@@ -361,6 +361,21 @@ export class WatchCache {
   }
 
   /**
+   * How many of the kind's events the ring holds at `revision`: more than one
+   * when a transaction wrote several objects (BindBatch); undefined when the
+   * ring does not reach back that far.
+   */
+  eventsAt(revision: number): number | undefined {
+    if (this.state !== CacheState.Ready || revision - 1 < this.coveredFrom) return undefined;
+    let n = 0;
+    for (let i = this.firstIndexAfter(revision - 1); i < this.ringCount; i++) {
+      if (this.ring[(this.ringStart + i) % this.capacity]!.revision !== revision) break;
+      n++;
+    }
+    return n;
+  }
+
+  /**
    * Records a write this API server made to the kind (a txn's revision):
    * what a consistent read must see even when the source cannot tell etcd's
    * current revision. Other API servers' writes are covered by
