@@ -13,7 +13,7 @@ import { checkServerIdentity, createSecureContext, type PeerCertificate } from '
 import { ApiError, STATUS_TRAILER, UnavailableError, fromServiceError } from '../api/errors';
 import type { MethodDef } from '../api/kinds';
 import { errorMessage } from '../util/errors';
-import { classifyFailure, shouldFailOver, type CallFailure } from './failover';
+import { classifyFailure, sessionClosed, shouldFailOver, type CallFailure } from './failover';
 import { ServerList } from './server-list';
 
 /** Default deadline of a unary call. Watches have none. */
@@ -57,6 +57,12 @@ export interface ConnectionOptions extends ClientCredentials {
 /** The ApiError for a call that failed with `err`, phrased for a user who typed `address`. */
 export function toApiError(err: ServiceError, address: string): ApiError {
   const hasStatus = err.metadata?.get(STATUS_TRAILER).length > 0;
+  if (sessionClosed(err)) {
+    // Not the server's answer (InternalError would say so, and callers that
+    // retry only an unreachable server would give up): the connection was
+    // lost under the call; the next call goes on a new one.
+    return new UnavailableError(`the API server at ${address} closed the connection under this call (${err.details}); the next call opens a new one`);
+  }
   if (!hasStatus && err.code === GrpcStatus.UNAVAILABLE) {
     return new UnavailableError(`cannot reach the API server at ${address}: ${connectProblem(err.details)}`);
   }
