@@ -52,6 +52,15 @@ export interface ConnectionOptions extends ClientCredentials {
   readonly waitForReady?: boolean;
   /** Largest message accepted from the server; default 64 MiB (a list of many pods). */
   readonly maxReceiveMessageBytes?: number;
+  /**
+   * An HTTP/2 connection of this Connection's own. By default grpc-js gives
+   * every channel of the process to the same server (same options and
+   * credentials) one shared connection; a process standing for many clients
+   * (hollow nodes) sets this so each group of them has its own, as separate
+   * kubelets would: the server's per-connection limits (nghttp2's 1,000
+   * stream resets at once, 33 a second after that) then apply per group.
+   */
+  readonly ownConnection?: boolean;
 }
 
 /** The ApiError for a call that failed with `err`, phrased for a user who typed `address`. */
@@ -344,6 +353,7 @@ export class Connection {
     if (c === undefined) {
       const channel = channelOptions(this.options.maxReceiveMessageBytes ?? 64 * 1024 * 1024);
       if (!this.options.insecurePlaintext && ipTarget(address) !== undefined) channel['grpc.ssl_target_name_override'] = 'localhost';
+      if (this.options.ownConnection) channel['grpc.use_local_subchannel_pool'] = 1;
       c = new Client(address, channelCredentials(this.options, address), channel);
       this.clients.set(address, c);
     }

@@ -24,6 +24,12 @@ export interface HollowCompanion {
 
 export interface HollowNodesOptions {
   clientset: Clientset;
+  /**
+   * Node i makes its own calls (registration, status, Leases, pod status,
+   * events) through clientsets[i % length] when given, else through
+   * clientset: kubemark's hollow nodes each have their own connection.
+   */
+  clientsets?: readonly Clientset[];
   /** Shared by every node; the caller starts and stops it. */
   informers: SharedInformerFactory;
   count: number;
@@ -69,7 +75,7 @@ async function startOne(o: HollowNodesOptions, i: number): Promise<RunningKubele
   await mkdir(dataDir, { recursive: true });
   const network = new HollowNetwork();
   return startKubelet({
-    clientset: o.clientset,
+    clientset: o.clientsets?.[i % o.clientsets.length] ?? o.clientset,
     informers: o.informers,
     runtime: new HollowRuntime(network, `${i.toString(16)}-`),
     images: new HollowImages(),
