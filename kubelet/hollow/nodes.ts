@@ -110,12 +110,19 @@ export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNod
       o.onStarted?.(kubelets.length);
     }
   };
-  try {
-    await Promise.all(Array.from({ length: Math.min(o.startConcurrency, o.count) }, worker));
-  } catch (err) {
-    next = o.count;
+  const workers = Array.from({ length: Math.min(o.startConcurrency, o.count) }, () =>
+    worker().catch((err: unknown) => {
+      next = o.count;
+      throw err;
+    }),
+  );
+  // Every worker settles before the stop: one still starting a node when
+  // another failed would add a kubelet after stop() had gone through them,
+  // left running (its tunnel retrying) on a connection the caller then closes.
+  const failed = (await Promise.allSettled(workers)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) {
     await stop();
-    throw err;
+    throw failed.reason;
   }
   return { kubelets, companions, stop };
 }
