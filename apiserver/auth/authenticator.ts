@@ -15,7 +15,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import { UnauthorizedError } from '../../api/errors';
-import { isTls13, peerSession } from './peer-session';
 import { GROUP_AUTHENTICATED, type Authenticator, type CallCredentials, type UserInfo } from './user';
 
 const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
@@ -41,13 +40,6 @@ export class RequestAuthenticator implements Authenticator {
   private readonly tokens: ReadonlyMap<string, UserInfo>;
   private readonly now: () => Date;
   private readonly verified = new Map<string, Verified>();
-  /**
-   * Each TLS 1.3 connection's verified client certificate (null: it has
-   * none), so a call on a known connection skips getPeerCertificate (see
-   * peer-session.ts). TLS 1.3 has no renegotiation: a connection's peer
-   * certificate is the one of its handshake. Forgotten with the connection.
-   */
-  private readonly byConnection = new WeakMap<object, Verified | null>();
 
   constructor(opts: AuthenticatorOptions) {
     this.ca = opts.clientCaPem === undefined ? undefined : new X509Certificate(opts.clientCaPem);
@@ -56,20 +48,14 @@ export class RequestAuthenticator implements Authenticator {
   }
 
   authenticate(call: CallCredentials): UserInfo | undefined {
-    const session = peerSession(call);
-    let entry = session === undefined ? undefined : this.byConnection.get(session);
-    if (entry === undefined) {
-      const peer = call.getAuthContext()?.sslPeerCertificate;
-      entry = peer === undefined ? null : this.verifiedPeer(peer);
-      if (session !== undefined && isTls13(session)) this.byConnection.set(session, entry);
-    }
-    if (entry !== null) return this.checkValidity(entry);
+    const peer = call.getAuthContext()?.sslPeerCertificate;
+    if (peer !== undefined) return this.fromCertificate(peer);
     const header = call.metadata.get('authorization')[0];
     if (header !== undefined) return this.fromBearer(typeof header === 'string' ? header : header.toString('utf8'));
     return undefined;
   }
 
-  private verifiedPeer(peer: PeerCertificate): Verified {
+  private fromCertificate(peer: PeerCertificate): UserInfo {
     const key = peer.fingerprint256;
     let entry = this.verified.get(key);
     if (entry === undefined) {
@@ -77,11 +63,6 @@ export class RequestAuthenticator implements Authenticator {
       if (this.verified.size >= CACHE_LIMIT) this.verified.clear();
       this.verified.set(key, entry);
     }
-    return entry;
-  }
-
-  /** The certificate's user, or Unauthorized outside its validity (it may expire during a long connection). */
-  private checkValidity(entry: Verified): UserInfo {
     const now = this.now();
     const t = now.getTime();
     if (t < entry.notBefore || t > entry.notAfter) {
