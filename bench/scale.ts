@@ -384,6 +384,13 @@ async function main(): Promise<void> {
     for (const [k, n] of counterDeltaBy(m0, m1, 'apiserver_request_total', ['verb', 'resource']).slice(0, 15)) {
       console.log(`| ${k} | ${n} | ${fmt(n / Math.max(1, s.pods), 2)} |`);
     }
+    // And what the server still does once every pod is Running (heartbeats, and work the fill left behind).
+    console.log('');
+    console.log('| steady calls: verb resource | calls | per s |');
+    console.log('| --- | --- | --- |');
+    for (const [k, n] of counterDeltaBy(m1, m2, 'apiserver_request_total', ['verb', 'resource']).slice(0, 10)) {
+      console.log(`| ${k} | ${n} | ${fmt(n / Math.max(1, s.steadyS), 1)} |`);
+    }
     const byVerb: Record<string, number> = {};
     for (const v of verbs) {
       const key = v.toLowerCase();

@@ -13,7 +13,7 @@ import { checkServerIdentity, createSecureContext, type PeerCertificate } from '
 import { ApiError, ConnectionLostError, STATUS_TRAILER, UnavailableError, fromServiceError } from '../api/errors';
 import type { MethodDef } from '../api/kinds';
 import { errorMessage } from '../util/errors';
-import { classifyFailure, shouldFailOver, type CallFailure } from './failover';
+import { classifyFailure, sessionClosed, shouldFailOver, type CallFailure } from './failover';
 import { ServerList } from './server-list';
 
 /** Default deadline of a unary call. Watches have none. */
@@ -52,11 +52,27 @@ export interface ConnectionOptions extends ClientCredentials {
   readonly waitForReady?: boolean;
   /** Largest message accepted from the server; default 64 MiB (a list of many pods). */
   readonly maxReceiveMessageBytes?: number;
+  /**
+   * An HTTP/2 connection of this Connection's own. By default grpc-js gives
+   * every channel of the process to the same server (same options and
+   * credentials) one shared connection; a process standing for many clients
+   * (hollow nodes) sets this so each group of them has its own, as separate
+   * kubelets would: the server's per-connection limits (nghttp2's 1,000
+   * stream resets at once, 33 a second after that) then apply per group.
+   */
+  readonly ownConnection?: boolean;
 }
 
 /** The ApiError for a call that failed with `err`, phrased for a user who typed `address`. */
 export function toApiError(err: ServiceError, address: string): ApiError {
   const hasStatus = err.metadata?.get(STATUS_TRAILER).length > 0;
+  if (sessionClosed(err)) {
+    // Not the server's answer (InternalError would say so, and callers that
+    // retry only an unreachable server would give up): the connection was
+    // lost under the call, which may or may not have been carried out; the
+    // next call goes on a new connection.
+    return new ConnectionLostError(`the API server at ${address} closed the connection under this call (${err.details}); the next call opens a new one`);
+  }
   if (!hasStatus && err.code === GrpcStatus.UNAVAILABLE && classifyFailure(err) === 'in-flight') {
     return new ConnectionLostError(
       `the connection to the API server at ${address} broke while the call was out, so it may or may not have been carried out: ${err.details}`,
@@ -343,6 +359,7 @@ export class Connection {
     if (c === undefined) {
       const channel = channelOptions(this.options.maxReceiveMessageBytes ?? 64 * 1024 * 1024);
       if (!this.options.insecurePlaintext && ipTarget(address) !== undefined) channel['grpc.ssl_target_name_override'] = 'localhost';
+      if (this.options.ownConnection) channel['grpc.use_local_subchannel_pool'] = 1;
       c = new Client(address, channelCredentials(this.options, address), channel);
       this.clients.set(address, c);
     }

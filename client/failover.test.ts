@@ -1,7 +1,7 @@
 import test from 'ava';
 import { Metadata, status } from '@grpc/grpc-js';
 import { STATUS_TRAILER } from '../api/errors';
-import { classifyFailure, serversFromEndpoints, shouldFailOver } from './failover';
+import { classifyFailure, serversFromEndpoints, sessionClosed, shouldFailOver } from './failover';
 
 function err(code: status, details: string, withStatus = false): { code: status; details: string; metadata: Metadata } {
   const metadata = new Metadata();
@@ -18,6 +18,15 @@ test('a call that never reached a server is unsent', (t) => {
 test('a connection that broke under a call is in flight', (t) => {
   t.is(classifyFailure(err(status.UNAVAILABLE, 'Connection dropped')), 'in-flight');
   t.is(classifyFailure(err(status.UNAVAILABLE, 'read ECONNRESET')), 'in-flight');
+});
+
+test('a call whose HTTP/2 session the server closed with an error is in flight, not an answer', (t) => {
+  const details = 'Received RST_STREAM with code 2 triggered by internal client error: Session closed with error code 2';
+  t.is(classifyFailure(err(status.INTERNAL, details)), 'in-flight');
+  t.true(sessionClosed(err(status.INTERNAL, details)));
+  t.is(classifyFailure(err(status.INTERNAL, 'New streams cannot be created after receiving a GOAWAY')), 'in-flight');
+  t.false(sessionClosed(err(status.INTERNAL, details, true)), "the server's own InternalError");
+  t.is(classifyFailure(err(status.INTERNAL, 'Received RST_STREAM with code 2 (Internal server error)')), 'answered');
 });
 
 test("the server's own answers are not failover matters", (t) => {

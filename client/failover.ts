@@ -22,9 +22,26 @@ export type CallFailure = 'unsent' | 'in-flight' | 'answered';
 /** grpc-js's words for a call that never left the client. */
 const UNSENT = /No connection established|connect ECONNREFUSED|connect ENOENT|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/;
 
+/**
+ * grpc-js's words for a call whose HTTP/2 session the server closed with an
+ * error (a GOAWAY with a code other than NO_ERROR: Node destroys the session
+ * with "Session closed with error code N" and grpc-js reports every open call
+ * as INTERNAL "Received RST_STREAM with code 2 triggered by internal client
+ * error: ..."). The server never answered these calls: the connection was
+ * lost under them, and the channel's next call opens a new one.
+ */
+const SESSION_CLOSED = /Session closed with error code \d+|New streams cannot be created after receiving a GOAWAY|The session has been destroyed/;
+
+/** A call failed because its HTTP/2 session was closed under it (see SESSION_CLOSED), not by an answer of the server. */
+export function sessionClosed(err: Pick<ServiceError, 'code' | 'details' | 'metadata'>): boolean {
+  if (err.metadata !== undefined && err.metadata.get(STATUS_TRAILER).length > 0) return false;
+  return err.code === GrpcStatus.INTERNAL && SESSION_CLOSED.test(err.details);
+}
+
 export function classifyFailure(err: Pick<ServiceError, 'code' | 'details' | 'metadata'>): CallFailure {
   // A status trailer is the API server's own answer (NotFound, Conflict, Unavailable from etcd, ...).
   if (err.metadata !== undefined && err.metadata.get(STATUS_TRAILER).length > 0) return 'answered';
+  if (sessionClosed(err)) return 'in-flight';
   if (err.code !== GrpcStatus.UNAVAILABLE) return 'answered';
   return UNSENT.test(err.details) ? 'unsent' : 'in-flight';
 }

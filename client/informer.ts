@@ -106,11 +106,15 @@ export class Informer<T extends ApiObject> {
   constructor(private readonly options: InformerOptions<T>) {
     this.cache = new Store<T>({ [NAMESPACE_INDEX]: namespaceIndexFunc, ...options.indexers });
     this.clock = options.clock ?? realClock;
-    // Initial, doubling, capped, +0-10% jitter; reset after a successful list or watch.
+    // Initial, doubling, capped, +0-100% jitter; reset after a successful list
+    // or watch. The jitter is client-go's reflector's (1.0): when a connection
+    // carrying thousands of watches is lost (a process of many hollow nodes),
+    // they all fail in the same instant, and a 10% spread sent them back in
+    // one storm of lists and watches that overloaded the server again.
     this.backoff = new Backoff({
       initialMs: options.backoff?.initialMs ?? 200,
       maxMs: options.backoff?.maxMs ?? 10_000,
-      jitter: 0.1,
+      jitter: 1,
       random: options.random ?? Math.random,
     });
     const name = options.name ?? 'informer';

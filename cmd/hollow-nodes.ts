@@ -39,6 +39,18 @@ function quiet(line: string): void {
  */
 const HOLLOW_FULL_SYNC_PERIOD_MS = 3_600_000;
 
+/**
+ * Hollow nodes per HTTP/2 connection. One connection for a thousand nodes
+ * made the whole process one client to the server: when thousands of calls
+ * reached their deadline together, their stream resets passed nghttp2's
+ * per-connection limit (1,000 at once, 33 a second after that, its
+ * CVE-2023-44487 mitigation), the server closed the connection with GOAWAY
+ * INTERNAL_ERROR, and every call and watch of every node failed at once.
+ * Real kubelets have a connection each; 50 nodes a connection keeps the
+ * server's connection count modest (100 at 5,000 nodes).
+ */
+const NODES_PER_CONNECTION = 50;
+
 /** How often the event loop's delay is looked at, and above what it is reported. */
 const LOOP_REPORT_MS = 30_000;
 const LOOP_STALL_MS = 2_000;
@@ -102,6 +114,10 @@ async function run(flags: HollowFlags): Promise<number> {
   const temporary = flags.dataDir === undefined;
   const dataDir = flags.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'tsk-hollow-')));
   const clientset = new Clientset(target.server, target.credentials);
+  const nodeClientsets = Array.from(
+    { length: Math.ceil(flags.count / NODES_PER_CONNECTION) },
+    () => new Clientset(target.server, { ...target.credentials, ownConnection: true }),
+  );
   const informers = new SharedInformerFactory(clientset, { onError: (err, ctx) => log(`informer: ${ctx}: ${errorMessage(err)}`) });
   const shutdown = onShutdownSignals();
   const keepAlive = setInterval(() => undefined, 1 << 30);
@@ -114,6 +130,7 @@ async function run(flags: HollowFlags): Promise<number> {
     let reported = 0;
     const nodes = await startHollowNodes({
       clientset,
+      clientsets: nodeClientsets,
       informers,
       count: flags.count,
       namePrefix: flags.namePrefix,
@@ -156,6 +173,7 @@ async function run(flags: HollowFlags): Promise<number> {
     shutdown.dispose();
     await informers.stop();
     clientset.close();
+    for (const cs of nodeClientsets) cs.close();
     if (temporary) await rm(dataDir, { recursive: true, force: true });
   }
 }

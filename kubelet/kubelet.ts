@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { UnavailableError } from '../api/errors';
+import { ApiError, UnavailableError } from '../api/errors';
 import type { Node, Pod, Service } from '../api/gen/tsk/v1/core';
 import { parseQuantity } from '../api/quantity';
 import { ApiEventRecorder, type Clientset, type Clock, type Informer, realClock, referenceTo, SharedInformerFactory, type TimerHandle } from '../client';
@@ -340,7 +340,10 @@ class Kubelet implements RunningKubelet {
       try {
         return await this.reporter.register();
       } catch (err) {
-        if (!(err instanceof UnavailableError) || this.stopping) throw err;
+        // An unreachable server, or one too busy to answer in time (a
+        // thousand nodes registering at once): the kubelet keeps trying, as
+        // Kubernetes' does. Refusals (Forbidden, Invalid) end the start.
+        if (!(err instanceof UnavailableError || (err instanceof ApiError && err.reason === 'Timeout')) || this.stopping) throw err;
         const delay = backoff.next();
         this.log(`unable to register node ${this.o.nodeName} with the API server: ${err.message}; retrying in ${delay / 1000}s`);
         await new Promise<void>((resolve) => this.clock.setTimeout(resolve, delay));

@@ -58,8 +58,15 @@ export const ETCD_CHANNEL_OPTIONS = {
   // sender block, or etcd demotes the watcher to "slow" and replays its
   // events from disk (costly for etcd, late for clients).
   'grpc-node.flow_control_window': 16 * 1024 * 1024,
+  // grpc-js checks a ping's answer in a timer, which a stalled event loop
+  // runs before it reads the socket holding the answer: with 10 s, an API
+  // server stalled for 10-20 s at 1,000 hollow nodes took its own stall for a
+  // dead etcd and dropped the connection (47 times in 15 minutes), failing
+  // every etcd call in flight and restarting its watches. A dead local etcd
+  // closes the socket at once; 30 s is how long a vanished remote member
+  // takes to be noticed (60 s in all, against kube-apiserver's 40).
   'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 30_000,
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 2000,
 } as const;

@@ -24,6 +24,12 @@ export interface HollowCompanion {
 
 export interface HollowNodesOptions {
   clientset: Clientset;
+  /**
+   * Node i makes its own calls (registration, status, Leases, pod status,
+   * events) through clientsets[i % length] when given, else through
+   * clientset: kubemark's hollow nodes each have their own connection.
+   */
+  clientsets?: readonly Clientset[];
   /** Shared by every node; the caller starts and stops it. */
   informers: SharedInformerFactory;
   count: number;
@@ -69,7 +75,7 @@ async function startOne(o: HollowNodesOptions, i: number): Promise<RunningKubele
   await mkdir(dataDir, { recursive: true });
   const network = new HollowNetwork();
   return startKubelet({
-    clientset: o.clientset,
+    clientset: o.clientsets?.[i % o.clientsets.length] ?? o.clientset,
     informers: o.informers,
     runtime: new HollowRuntime(network, `${i.toString(16)}-`),
     images: new HollowImages(),
@@ -104,12 +110,19 @@ export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNod
       o.onStarted?.(kubelets.length);
     }
   };
-  try {
-    await Promise.all(Array.from({ length: Math.min(o.startConcurrency, o.count) }, worker));
-  } catch (err) {
-    next = o.count;
+  const workers = Array.from({ length: Math.min(o.startConcurrency, o.count) }, () =>
+    worker().catch((err: unknown) => {
+      next = o.count;
+      throw err;
+    }),
+  );
+  // Every worker settles before the stop: one still starting a node when
+  // another failed would add a kubelet after stop() had gone through them,
+  // left running (its tunnel retrying) on a connection the caller then closes.
+  const failed = (await Promise.allSettled(workers)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) {
     await stop();
-    throw err;
+    throw failed.reason;
   }
   return { kubelets, companions, stop };
 }
