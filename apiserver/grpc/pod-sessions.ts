@@ -10,6 +10,7 @@ import type { Pod } from '../../api/gen/tsk/v1/core';
 import type {
   ExecClientMessage,
   ExecServerMessage,
+  ExecStart,
   PodLogsChunk,
   PodLogsRequest,
   PortForwardClientMessage,
@@ -181,19 +182,19 @@ export class PodSessions {
     this.execOrAttach(call, 'attach');
   }
 
-  /** The first message's start, checked for `sub`; the error a caller gets otherwise. */
-  private static checkStart(sub: 'exec' | 'attach', first: ExecClientMessage): ApiError | undefined {
+  /** The first message's start, checked for `sub`; throws the BadRequestError a caller gets otherwise. */
+  private static checkStart(sub: 'exec' | 'attach', first: ExecClientMessage): ExecStart {
     const start = first.start;
     if (!start) {
-      return new BadRequestError(
+      throw new BadRequestError(
         sub === 'exec' ? 'exec: the first message must carry start (namespace, name, command)' : 'attach: the first message must carry start (namespace, name)',
       );
     }
     const command = start.command ?? [];
-    if (sub === 'exec' && command.length === 0) return new BadRequestError('you must specify at least one command for the container');
+    if (sub === 'exec' && command.length === 0) throw new BadRequestError('you must specify at least one command for the container');
     if (sub === 'attach' && command.length > 0)
-      return new BadRequestError('attach: start.command must be empty (attach joins the main process; use exec to run a command)');
-    return undefined;
+      throw new BadRequestError('attach: start.command must be empty (attach joins the main process; use exec to run a command)');
+    return start;
   }
 
   private execOrAttach(call: grpc.ServerDuplexStream<ExecClientMessage, ExecServerMessage>, sub: 'exec' | 'attach'): void {
@@ -239,10 +240,11 @@ export class PodSessions {
       return;
     }
     call.once('data', (first: ExecClientMessage) => {
-      const bad = PodSessions.checkStart(sub, first);
-      const start = first.start;
-      if (bad !== undefined || start === undefined) {
-        fail(bad ?? new BadRequestError(`${sub}: the first message must carry start`));
+      let start: ExecStart;
+      try {
+        start = PodSessions.checkStart(sub, first);
+      } catch (err) {
+        fail(asApiError(err));
         return;
       }
       try {
