@@ -108,10 +108,10 @@ class TimedNftables implements Nftables {
     return this.real.list();
   }
 
-  async run(input: NftInput, meanwhile?: () => void): Promise<void> {
+  async run(input: NftInput): Promise<void> {
     // A full sync's input comes in chunks as it is rendered: kept as they pass, for the floors.
     const chunks: string[] = [];
-    await this.real.run(typeof input === 'string' ? input : keepChunks(input, chunks), meanwhile);
+    await this.real.run(typeof input === 'string' ? input : keepChunks(input, chunks));
     this.clock.wrote(typeof input === 'string' ? input : chunks.join(''));
   }
 }

@@ -66,12 +66,11 @@ class HelperProcess {
 
   /**
    * One request: the input's chunks sent as they are made (tsk-nft streams
-   * them to nft), then the end mark. `sent`: called once the whole input is
-   * in the helper's hands. If making the input throws, the helper is
+   * them to nft), then the end mark. If making the input throws, the helper is
    * killed (it holds half an input, which must never be applied) and the
    * request fails with that error.
    */
-  request(input: Iterable<string>, timeoutMs: number, sent?: () => void): Promise<Reply> {
+  request(input: Iterable<string>, timeoutMs: number): Promise<Reply> {
     if (this.exited || this.killed) return Promise.reject(new Error(this.exited ?? `${this.file} was killed`));
     this.busy();
     return new Promise<Reply>((resolve, reject) => {
@@ -87,7 +86,7 @@ class HelperProcess {
         };
       const pending = { resolve: done(resolve), reject: done(reject) };
       this.pending.push(pending);
-      this.write(input, sent).catch((err: unknown) => {
+      this.write(input).catch((err: unknown) => {
         pending.reject(err instanceof Error ? err : new Error(String(err)));
         this.kill();
       });
@@ -99,7 +98,7 @@ class HelperProcess {
    * full, waits for it to drain (the helper hands it on to nft) before
    * making the next, so nft parses while the input is rendered.
    */
-  private async write(input: Iterable<string>, sent?: () => void): Promise<void> {
+  private async write(input: Iterable<string>): Promise<void> {
     const stdin = this.child.stdin;
     if (!stdin) return;
     for (const chunk of input) {
@@ -111,7 +110,7 @@ class HelperProcess {
       stdin.write(head);
       if (!stdin.write(body)) await this.drained();
     }
-    stdin.write(END_OF_INPUT, (err) => err || sent?.());
+    stdin.write(END_OF_INPUT);
   }
 
   /** Resolves when stdin can take more, or the helper has gone. */
@@ -223,15 +222,15 @@ export class HelperNftables implements Nftables {
     return this.started;
   }
 
-  async run(input: NftInput, meanwhile?: () => void): Promise<void> {
+  async run(input: NftInput): Promise<void> {
     // The chunks sent, kept to name the line of an error (nft cannot read it back from the pipe it parsed).
     const chunks: string[] = [];
-    const reply = await this.request(typeof input === 'string' ? [input] : keepChunks(input, chunks), meanwhile);
+    const reply = await this.request(typeof input === 'string' ? [input] : keepChunks(input, chunks));
     if (reply && !reply.ok) {
       const text = typeof input === 'string' ? input : chunks.join('');
       throw new Error(`nft (${this.file}) failed: ${describeNftError(reply.error, text)}`);
     }
-    if (!reply) await this.fallback?.run(input, meanwhile);
+    if (!reply) await this.fallback?.run(input);
   }
 
   async list(): Promise<string> {
@@ -250,21 +249,21 @@ export class HelperNftables implements Nftables {
   }
 
   /** One request through the helper, after the ones before it; undefined when the fallback must answer. */
-  private request(input: Iterable<string>, sent?: () => void): Promise<Reply | undefined> {
+  private request(input: Iterable<string>): Promise<Reply | undefined> {
     const next = this.queue.then(
-      () => this.send(input, sent),
-      () => this.send(input, sent),
+      () => this.send(input),
+      () => this.send(input),
     );
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async send(input: Iterable<string>, sent?: () => void): Promise<Reply | undefined> {
+  private async send(input: Iterable<string>): Promise<Reply | undefined> {
     if (this.closed) throw new Error('the nftables helper was closed');
     if (this.fallback) return undefined;
     const proc = await this.running();
     if (!proc) return undefined;
-    return proc.request(input, this.timeoutMs, sent);
+    return proc.request(input, this.timeoutMs);
   }
 
   /** The helper, started when none runs; undefined when it cannot start (then the fallback answers from now on). */

@@ -38,11 +38,9 @@ export function* keepChunks(input: Iterable<string>, into: string[]): Generator<
 export interface Nftables {
   /**
    * Applies `input` as one transaction (nft -f -); rejects with nft's
-   * message and the line it names. `meanwhile`, if given, is called once
-   * nft has the input and works on it: the caller's own work then runs
-   * beside nft's instead of after it (not called if the input never got there).
+   * message and the line it names.
    */
-  run(input: NftInput, meanwhile?: () => void): Promise<void>;
+  run(input: NftInput): Promise<void>;
   /** `nft -t list chains ip; list sets ip`: every IPv4 table's chains and sets, set contents left out. */
   list(): Promise<string>;
   /**
@@ -72,7 +70,7 @@ export class ExecNftables implements Nftables {
     this.timeoutMs = options.timeoutMs ?? 120_000;
   }
 
-  run(whole: NftInput, meanwhile?: () => void): Promise<void> {
+  run(whole: NftInput): Promise<void> {
     const input = nftText(whole);
     return new Promise((resolve, reject) => {
       const child = spawn(this.command, ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'], timeout: this.timeoutMs });
@@ -84,7 +82,7 @@ export class ExecNftables implements Nftables {
         reject(new Error(`${this.command} -f failed (${signal ?? `exit ${code}`}): ${describeNftError(stderr, input)}`));
       });
       child.stdin.on('error', () => undefined); // the exit status reports what went wrong
-      child.stdin.end(input, () => meanwhile?.());
+      child.stdin.end(input);
     });
   }
 
