@@ -347,11 +347,15 @@ export class KindHandlers {
  * is safe when each revision is one object's. A BindBatch transaction gives
  * several pods one revision: a stream cut between two of them would lose the
  * rest, so a watch from such a revision replays the whole of it. The client
- * sees again what it had (as in a resync) and loses nothing. tsk's own
+ * sees again what it had (as in a resync) and loses nothing. A revision
+ * older than the watch cache's ring (served from etcd's history) cannot be
+ * told apart, so it is replayed too: one duplicate event at worst. tsk's own
  * informers resume from the revision before instead (client/informer.ts).
  */
 export function restResumeRevision(rv: string, eventsAt: (revision: number) => number | undefined): string {
   if (!/^[1-9]\d*$/.test(rv)) return rv;
   const revision = Number(rv);
-  return (eventsAt(revision) ?? 0) > 1 ? String(revision - 1) : rv;
+  // Revision 1 has nothing before it, and "0" would mean "from any revision".
+  if (revision === 1) return rv;
+  return (eventsAt(revision) ?? 2) > 1 ? String(revision - 1) : rv;
 }
