@@ -9,25 +9,35 @@ import { join } from 'node:path';
 
 const TSK = join(__dirname, '..', 'cmd', 'tsk.js');
 
+/** A started child: its output so far, and a wait for a line of it. */
+export interface Child {
+  readonly child: ChildProcess;
+  out(): string;
+  until(re: RegExp, timeoutMs: number): Promise<void>;
+}
+
 /**
  * A child process whose output is kept; `until` resolves when a line matches.
  * `nodeFlags` go to node before the script (e.g. --heapsnapshot-signal), `cwd`
  * is where it runs (where node writes heap snapshots), `logDir` keeps its
- * output in `<logDir>/<command>.log`.
+ * output in `<logDir>/<name>.log` and a profile goes to
+ * `<cpuProfDir>/<name>.v8.log`, `name` being the command unless given (one
+ * of several processes of the same command).
  */
 export function startChild(
   args: string[],
   cpuProfDir: string | undefined,
-  opts: { nodeFlags?: readonly string[]; cwd?: string; logDir?: string | undefined } = {},
-): { child: ChildProcess; out: () => string; until: (re: RegExp, timeoutMs: number) => Promise<void> } {
+  opts: { nodeFlags?: readonly string[]; cwd?: string; logDir?: string | undefined; name?: string } = {},
+): Child {
+  const name = opts.name ?? args[0] ?? 'tsk';
   // V8's tick log (node --prof-process reads it), written as it goes: a child killed on stop still leaves it.
-  const prof = cpuProfDir !== undefined ? ['--prof', '--no-logfile-per-isolate', `--logfile=${join(cpuProfDir, `${args[0]}.v8.log`)}`] : [];
+  const prof = cpuProfDir !== undefined ? ['--prof', '--no-logfile-per-isolate', `--logfile=${join(cpuProfDir, `${name}.v8.log`)}`] : [];
   const child = spawn(process.execPath, ['--max-old-space-size=8192', ...prof, ...(opts.nodeFlags ?? []), TSK, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: opts.cwd,
   });
   let out = '';
-  const file = opts.logDir !== undefined ? createWriteStream(join(opts.logDir, `${args[0]}.log`)) : undefined;
+  const file = opts.logDir !== undefined ? createWriteStream(join(opts.logDir, `${name}.log`)) : undefined;
   const keep = (d: Buffer): void => {
     out += d.toString();
     file?.write(d);
@@ -38,8 +48,8 @@ export function startChild(
   const until = async (re: RegExp, timeoutMs: number): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     while (!re.test(out)) {
-      if (child.exitCode !== null) throw new Error(`tsk ${args[0]} exited (${child.exitCode}):\n${out.slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`tsk ${args[0]} did not print ${re}:\n${out.slice(-3000)}`);
+      if (child.exitCode !== null) throw new Error(`tsk ${name} exited (${child.exitCode}):\n${out.slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`tsk ${name} did not print ${re}:\n${out.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   };
@@ -67,22 +77,29 @@ export function rssMb(pid: number | undefined): number {
 /** What one benchmark run owns: a temporary directory, its children, a signal for its loops. */
 export interface BenchScope {
   readonly dir: string;
-  readonly children: ChildProcess[];
+  /** A child, or a group of children of one role (several hollow node processes) stopped together. */
+  readonly children: (ChildProcess | readonly ChildProcess[])[];
   readonly abort: AbortController;
-  /** Aborts the loops, stops the children (last started first) and removes the directory. */
+  /**
+   * Aborts the loops, stops the children (last started first, a group's
+   * members at once) and removes the directory. Idempotent: a second call
+   * (the signal handler's and the run's own) waits for the first.
+   */
   cleanup(): Promise<void>;
 }
 
 /** A run's scope, cleaned up also when the bench is interrupted (SIGINT, SIGTERM). */
 export async function benchScope(prefix: string): Promise<BenchScope> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  const children: ChildProcess[] = [];
+  const children: (ChildProcess | readonly ChildProcess[])[] = [];
   const abort = new AbortController();
-  const cleanup = async (): Promise<void> => {
+  let cleaned: Promise<void> | undefined;
+  const stopAll = async (): Promise<void> => {
     abort.abort();
-    for (const c of children.reverse()) await stopChild(c, 20_000);
+    for (const c of [...children].reverse()) await Promise.all((Array.isArray(c) ? c : [c]).map((one) => stopChild(one, 20_000)));
     await rm(dir, { recursive: true, force: true });
   };
+  const cleanup = (): Promise<void> => (cleaned ??= stopAll());
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
   return { dir, children, abort, cleanup };

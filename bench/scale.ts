@@ -9,25 +9,31 @@
 // list of all pods.
 //
 // Flags: --nodes N (5000) --pods P (150000) --services S (10000)
+// --hollow-processes K (one per 500 nodes: the hollow nodes run in K
+// processes of `tsk hollow-nodes`, each its own range of the node names)
 // --steady-seconds T (60) --timeout-seconds T (7200) --quick (200 nodes,
 // 2,000 pods, 200 Services, 10 s of steady state) --cpu-prof DIR (the
 // server and the hollow nodes write V8 tick logs there: DIR/server.v8.log,
-// DIR/hollow-nodes.v8.log, for `node --prof-process`) --hollow-proxies
+// DIR/hollow-nodes-<i>.v8.log, for `node --prof-process`) --hollow-proxies
 // true|false (true: a proxy beside each hollow node; false measures the
 // control plane alone where the hollow process cannot run every proxy)
 // --log-dir DIR (the server's and the hollow nodes' output also go to
-// DIR/server.log and DIR/hollow-nodes.log, kept after the run).
+// DIR/server.log and DIR/hollow-nodes-<i>.log, kept after the run).
 // Output: a table, then as the LAST line one JSON object with every figure.
 
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AlreadyExistsError, ApiError, UnavailableError } from '../api/errors';
 import type { Pod } from '../api/gen/tsk/v1/core';
-import { Clientset, resolveClient } from '../client';
+import type { ApiObject } from '../api/kinds';
+import { Clientset, resolveClient, type ResourceClient } from '../client';
 import { freePort } from '../util/free-port';
 import { errorMessage } from '../util/errors';
 import { benchScope, rssMb, startChild } from './child';
+import { defaultHollowProcesses, HollowFleet, startRssPerNodeKib } from './hollow-fleet';
+import { ReadyUnknownCounter } from './node-readiness';
 import { runPool } from './pool';
 import { cpuSeconds } from './proc-cpu';
 import { bucketDelta, counterDeltaBy, histogramQuantile, histogramsBy, parseSamples, sampleValue, type Buckets } from './prom-text';
@@ -38,6 +44,7 @@ const PODS_PER_NAMESPACE = 3000;
 
 interface Sizes {
   nodes: number;
+  hollowProcesses: number;
   pods: number;
   services: number;
   steadyS: number;
@@ -56,6 +63,7 @@ function parseSizes(argv: string[]): Sizes {
     args: argv,
     options: {
       nodes: { type: 'string' },
+      'hollow-processes': { type: 'string' },
       pods: { type: 'string' },
       services: { type: 'string' },
       'steady-seconds': { type: 'string' },
@@ -76,8 +84,13 @@ function parseSizes(argv: string[]): Sizes {
     if (v !== 'true' && v !== 'false') throw new Error(`--${flag}: "${v}" must be true or false`);
     return v === 'true';
   };
+  const nodes = int('nodes', values.nodes, q ? 200 : 5000);
+  const hollowProcesses = int('hollow-processes', values['hollow-processes'], defaultHollowProcesses(nodes));
+  if (hollowProcesses < 1 || hollowProcesses > Math.max(1, nodes))
+    throw new Error(`--hollow-processes: "${hollowProcesses}" must be between 1 and the number of nodes (${nodes})`);
   return {
-    nodes: int('nodes', values.nodes, q ? 200 : 5000),
+    nodes,
+    hollowProcesses,
     pods: int('pods', values.pods, q ? 2000 : 150_000),
     services: int('services', values.services, q ? 200 : 10_000),
     steadyS: int('steady-seconds', values['steady-seconds'], q ? 10 : 60),
@@ -141,16 +154,17 @@ class PodTimes {
   }
 }
 
-async function watchPods(cs: Clientset, times: PodTimes, signal: AbortSignal): Promise<void> {
+/** Every object of a kind as one list and then a watch show it, until the signal; listed again after a failed watch. */
+async function watchAll<T extends ApiObject>(what: string, res: ResourceClient<T>, observe: (o: T) => void, signal: AbortSignal): Promise<void> {
   while (!signal.aborted) {
     try {
-      const list = await cs.pods.list({});
-      for (const p of list.items ?? []) times.observe(p, Date.now());
-      const w = cs.pods.watch({ resourceVersion: list.metadata?.resourceVersion ?? '' });
+      const list = await res.list({});
+      for (const o of list.items ?? []) observe(o);
+      const w = res.watch({ resourceVersion: list.metadata?.resourceVersion ?? '' });
       signal.addEventListener('abort', () => w.cancel(), { once: true });
-      for await (const ev of w) if (ev.type !== 'BOOKMARK') times.observe(ev.object, Date.now());
+      for await (const ev of w) if (ev.type !== 'BOOKMARK') observe(ev.object);
     } catch (err) {
-      if (!signal.aborted) progress(`pod watch: ${errorMessage(err)}; watching again`);
+      if (!signal.aborted) progress(`${what} watch: ${errorMessage(err)}; watching again`);
     }
   }
 }
@@ -174,16 +188,6 @@ const nsOf = (i: number, perNs: number): string => `scale-${Math.floor(i / perNs
 const CREATE_ATTEMPTS = 5;
 
 const ENDPOINT_UPDATES_BATCH_PERIOD = '500ms';
-
-/**
- * The longest event-loop stall the hollow process reported (it logs only
- * those of 2 s or more, per 30 s window), in seconds; 0 when none was.
- */
-function hollowMaxStallS(output: string): number {
-  let max = 0;
-  for (const m of output.matchAll(/event loop stalled up to ([\d.]+) s/g)) max = Math.max(max, Number(m[1]));
-  return max;
-}
 
 /**
  * A create of a fixed name, tried again when the server could not answer
@@ -233,10 +237,13 @@ async function fill(cs: Clientset, s: Sizes): Promise<void> {
   );
 }
 
-async function waitRunning(times: PodTimes, s: Sizes, deadline: number): Promise<boolean> {
+/** Until every pod is Running (true) or the deadline (false); throws when a hollow process exited, as its nodes' pods would never run. */
+async function waitRunning(times: PodTimes, s: Sizes, deadline: number, hollow: HollowFleet): Promise<boolean> {
   let last = 0;
   while (times.running.size < s.pods) {
     if (Date.now() > deadline) return false;
+    const exited = hollow.exited();
+    if (exited !== undefined) throw new Error(exited);
     if (Date.now() - last > 10_000) {
       progress(`${times.seen.size} pods created, ${times.scheduled.size} scheduled, ${times.running.size} Running`);
       last = Date.now();
@@ -244,6 +251,15 @@ async function waitRunning(times: PodTimes, s: Sizes, deadline: number): Promise
     await new Promise((r) => setTimeout(r, 500));
   }
   return true;
+}
+
+/**
+ * Every hollow node registered under its own name: processes given
+ * overlapping ranges would share nodes and leave fewer than asked.
+ */
+async function checkNodeNames(cs: Clientset, nodes: number): Promise<void> {
+  const names = new Set(((await cs.nodes.list({})).items ?? []).map((n) => n.metadata?.name ?? '').filter((n) => n.startsWith('hollow-node-')));
+  if (names.size !== nodes) throw new Error(`${names.size} hollow nodes registered, not ${nodes}`);
 }
 
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
@@ -255,7 +271,9 @@ async function main(): Promise<void> {
   const { dir, children, abort, cleanup } = await benchScope('tsk-bench-scale-');
   try {
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
-    progress(`tsk server, ${s.nodes} hollow nodes${s.proxies ? '' : ' without proxies'}, ${s.pods} pods, ${s.services} Services`);
+    progress(
+      `tsk server, ${s.nodes} hollow nodes in ${s.hollowProcesses} process(es)${s.proxies ? '' : ' without proxies'}, ${s.pods} pods, ${s.services} Services`,
+    );
     const server = startChild(
       [
         'server',
@@ -287,39 +305,39 @@ async function main(): Promise<void> {
     const metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
 
     const hollowStart = Date.now();
-    const hollow = startChild(
-      [
-        'hollow-nodes',
-        '--count',
-        String(s.nodes),
-        '--kubeconfig',
-        config,
-        '--server',
-        `127.0.0.1:${grpcPort}`,
-        '--data-dir',
-        join(dir, 'hollow'),
-        `--proxy=${s.proxies}`,
-      ],
-      s.cpuProfDir,
-      { logDir: s.logDir },
-    );
-    children.push(hollow.child);
-    await hollow.until(/"rss_per_node_kib"/, s.timeoutS * 1000);
-    const hollowReport = JSON.parse(/\{"nodes".*\}/.exec(hollow.out())?.[0] ?? '{}') as Record<string, number>;
+    const group: ChildProcess[] = [];
+    children.push(group);
+    const hollow = HollowFleet.start({
+      nodes: s.nodes,
+      processes: s.hollowProcesses,
+      kubeconfig: config,
+      server: `127.0.0.1:${grpcPort}`,
+      dir,
+      proxies: s.proxies,
+      cpuProfDir: s.cpuProfDir,
+      logDir: s.logDir,
+      group,
+    });
+    const hollowReports = await hollow.untilUp(s.timeoutS * 1000);
     const hollowS = (Date.now() - hollowStart) / 1000;
     progress(`${s.nodes} hollow nodes up in ${fmt(hollowS)} s`);
+    await checkNodeNames(cs, s.nodes);
 
     const times = new PodTimes();
-    const watching = watchPods(cs, times, abort.signal);
+    const readiness = new ReadyUnknownCounter();
+    const watching = Promise.all([
+      watchAll('pod', cs.pods, (p) => times.observe(p, Date.now()), abort.signal),
+      watchAll('node', cs.nodes, (n) => readiness.observe(n), abort.signal),
+    ]);
     const cpu0 = cpuSeconds(server.child.pid);
     const m0 = await scrape(metricsUrl);
     const fillStart = Date.now();
     await fill(cs, s);
-    const allRunning = await waitRunning(times, s, fillStart + s.timeoutS * 1000);
+    const allRunning = await waitRunning(times, s, fillStart + s.timeoutS * 1000, hollow);
     const fillS = (Date.now() - fillStart) / 1000;
     const m1 = await scrape(metricsUrl);
     const cpuFill = cpuSeconds(server.child.pid) - cpu0;
-    const hollowFillRss = rssMb(hollow.child.pid);
+    const hollowFillRss = hollow.rssMb();
     progress(`fill done in ${fmt(fillS)} s (${times.running.size}/${s.pods} Running); steady state for ${s.steadyS} s`);
     const cpuSteady0 = cpuSeconds(server.child.pid);
     await new Promise((r) => setTimeout(r, s.steadyS * 1000));
@@ -333,14 +351,17 @@ async function main(): Promise<void> {
     const steadyLat = latencies(m1, m2);
     const etcdDbMb = dbFileMb(join(dir, 'server', 'etcd')) ?? sampleValue(m2, 'apiserver_storage_size_bytes') / 1024 / 1024;
     const serverRss = rssMb(server.child.pid);
-    const hollowRss = rssMb(hollow.child.pid);
+    const hollowRss = hollow.rssMb();
     // prom-client's monitorEventLoopDelay is reset on every scrape: m1's max covers the fill, m2's the steady state.
     const serverStallFillS = sampleValue(m1, 'nodejs_eventloop_lag_max_seconds');
     const serverStallSteadyS = sampleValue(m2, 'nodejs_eventloop_lag_max_seconds');
-    const hollowStallS = hollowMaxStallS(hollow.out());
+    const hollowStallS = hollow.maxStallS();
+    const hollowStartPerNodeKib = startRssPerNodeKib(hollowReports);
 
     const verbs = [...new Set([...fillLat.keys(), ...steadyLat.keys()])].sort();
-    console.log(`\nScale: ${s.nodes} hollow nodes${s.proxies ? '' : ' (no proxies)'}, ${s.pods} pods in RCs of ${REPLICAS_PER_RC}, ${s.services} Services\n`);
+    console.log(
+      `\nScale: ${s.nodes} hollow nodes in ${s.hollowProcesses} process(es)${s.proxies ? '' : ' (no proxies)'}, ${s.pods} pods in RCs of ${REPLICAS_PER_RC}, ${s.services} Services\n`,
+    );
     console.log('| verb | fill p50 ms | fill p99 ms | fill calls | steady p50 ms | steady p99 ms | steady calls |');
     console.log('| --- | --- | --- | --- | --- | --- | --- |');
     for (const v of verbs) {
@@ -361,10 +382,12 @@ async function main(): Promise<void> {
     const rows: [string, string][] = [
       ['all pods Running', allRunning ? 'yes' : `no (${times.running.size}/${s.pods})`],
       ['pods created (all ever seen)', String(times.seen.size)],
+      ['nodes gone Unknown (transitions; nodes)', `${readiness.transitions}; ${readiness.nodes}`],
+      ['hollow processes', String(s.hollowProcesses)],
       ['hollow nodes up (s)', fmt(hollowS)],
-      ['hollow node RSS per node at start (KiB)', String(hollowReport['rss_per_node_kib'] ?? '-')],
-      ['hollow process RSS after the fill (MB; per node KiB)', `${fmt(hollowFillRss)}; ${fmt((hollowFillRss * 1024) / Math.max(1, s.nodes), 0)}`],
-      ['hollow process max event-loop stall (s)', hollowStallS > 0 ? fmt(hollowStallS) : 'below 2'],
+      ['hollow node RSS per node at start (KiB)', String(hollowStartPerNodeKib)],
+      ['hollow processes RSS after the fill (MB; per node KiB)', `${fmt(hollowFillRss)}; ${fmt((hollowFillRss * 1024) / Math.max(1, s.nodes), 0)}`],
+      ['hollow processes max event-loop stall (s)', hollowStallS > 0 ? fmt(hollowStallS) : 'below 2'],
       ['server max event-loop stall, fill / steady (s)', `${fmt(serverStallFillS, 2)} / ${fmt(serverStallSteadyS, 2)}`],
       ['fill (s)', fmt(fillS)],
       ['scheduled pods/s', fmt(scheduledRate)],
@@ -409,9 +432,15 @@ async function main(): Promise<void> {
         pods_running: times.running.size,
         // Every pod the RCs created (a watch saw it): more than pods is over-creation or replaced pods.
         pods_created: times.seen.size,
+        // Pods beyond those asked for: replacements of evicted pods (or over-creation).
+        pods_recreated: Math.max(0, times.seen.size - s.pods),
+        // Ready -> Unknown: a node's heartbeats came more than the grace period (40 s) late.
+        node_unknown_transitions: readiness.transitions,
+        nodes_gone_unknown: readiness.nodes,
         all_running: allRunning,
+        hollow_processes: s.hollowProcesses,
         hollow_start_s: Number(fmt(hollowS)),
-        hollow_rss_per_node_kib: hollowReport['rss_per_node_kib'] ?? null,
+        hollow_rss_per_node_kib: hollowStartPerNodeKib,
         hollow_rss_mb: Number(fmt(hollowRss)),
         hollow_fill_rss_per_node_kib: Math.round((hollowFillRss * 1024) / Math.max(1, s.nodes)),
         // 0: no stall of 2 s or more (the hollow process reports only those).

@@ -1,6 +1,7 @@
 // Flags of `tsk hollow-nodes` (Kubernetes' kubemark hollow node, many per process).
 
 import { parseQuantity } from '../api/quantity';
+import { HOLLOW_NODE_IPS } from '../kubelet';
 import { durationMs, parseFlagValues, serverAddress, UsageError } from '../util/flags';
 
 export interface HollowFlags {
@@ -8,6 +9,8 @@ export interface HollowFlags {
   server: string | undefined;
   kubeconfig: string | undefined;
   namePrefix: string;
+  /** The first node's index: names PREFIX<offset>..., InternalIPs from the offset-th on. */
+  nameOffset: number;
   /** undefined: a temporary directory, removed at exit. */
   dataDir: string | undefined;
   maxPods: number;
@@ -38,6 +41,8 @@ Flags:
   --kubeconfig FILE                      the client config (default: $TSK_CONFIG, then ~/.tsk/config); the
                                          nodes act with its credentials
   --name-prefix PREFIX                   node names are PREFIX0, PREFIX1, ... (default hollow-node-)
+  --name-offset N                        the first node is PREFIX<N> with the N-th InternalIP, so several
+                                         processes run disjoint nodes (default 0)
   --data-dir DIR                         the kubelets' state, DIR/NODE (default: a temporary directory,
                                          removed at exit)
   --max-pods N                           pods per node (default 110)
@@ -53,6 +58,11 @@ Flags:
 
 function positiveInt(flag: string, value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`--${flag}: "${value}" must be a positive integer`);
+  return Number(value);
+}
+
+function nonNegativeInt(flag: string, value: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${flag}: "${value}" must be a non-negative integer`);
   return Number(value);
 }
 
@@ -73,6 +83,7 @@ export function parseHollowFlags(argv: string[]): HollowFlags {
     server: { type: 'string' },
     kubeconfig: { type: 'string' },
     'name-prefix': { type: 'string', default: 'hollow-node-' },
+    'name-offset': { type: 'string', default: '0' },
     'data-dir': { type: 'string' },
     'max-pods': { type: 'string', default: '110' },
     cpus: { type: 'string', default: '4' },
@@ -90,11 +101,17 @@ export function parseHollowFlags(argv: string[]): HollowFlags {
   if (v.proxy !== 'true' && v.proxy !== 'false') throw new UsageError(`--proxy: "${v.proxy}" must be true or false`);
   if (!/^[a-z0-9]([-a-z0-9]*)?$/.test(v['name-prefix']))
     throw new UsageError(`--name-prefix: "${v['name-prefix']}" must be lower-case letters, digits and '-'`);
+  const count = positiveInt('count', v.count);
+  const nameOffset = nonNegativeInt('name-offset', v['name-offset']);
+  // Each node's InternalIP is its own address of 198.18.0.0/15: two nodes must not share one.
+  if (nameOffset + count > HOLLOW_NODE_IPS)
+    throw new UsageError(`--name-offset: nodes ${nameOffset} to ${nameOffset + count - 1} pass the ${HOLLOW_NODE_IPS} hollow node addresses`);
   return {
-    count: positiveInt('count', v.count),
+    count,
     server: v.server === undefined ? undefined : serverAddress('server', v.server),
     kubeconfig: v.kubeconfig,
     namePrefix: v['name-prefix'],
+    nameOffset,
     dataDir: v['data-dir'],
     maxPods: positiveInt('max-pods', v['max-pods']),
     cpus: positiveInt('cpus', v.cpus),

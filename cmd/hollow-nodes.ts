@@ -134,6 +134,7 @@ async function run(flags: HollowFlags): Promise<number> {
       informers,
       count: flags.count,
       namePrefix: flags.namePrefix,
+      firstIndex: flags.nameOffset,
       dataDir,
       maxPods: flags.maxPods,
       machine: hollowMachine(flags.cpus, flags.memoryKi),

@@ -10,6 +10,7 @@ import { FLAG_HELP as KUBELET_HELP } from '../kubelet';
 import { FLAG_HELP as PROXY_HELP } from '../proxy';
 import { FLAG_HELP as SCHEDULER_HELP } from '../scheduler';
 import { AGENT_HELP } from './agent-flags';
+import { HOLLOW_HELP } from './hollow-flags';
 import { SERVER_HELP } from './server-flags';
 
 const README = readFileSync(resolve(__dirname, '..', '..', 'README.md'), 'utf8');
@@ -23,6 +24,7 @@ for (const [command, help] of [
   ['scheduler', SCHEDULER_HELP],
   ['agent', AGENT_HELP],
   ['server', SERVER_HELP],
+  ['hollow-nodes', HOLLOW_HELP],
 ] as const) {
   test(`README documents every flag of tsk ${command}`, (t) => {
     const flags = flagsOf(help);

@@ -10,4 +10,12 @@ export { ipRunner, type IpRunner } from './routes/node-routes';
 export { startRouteSyncer, type RouteSyncer, type RouteSyncerOptions } from './routes/route-syncer';
 export { hostGwBackend, vxlanBackend, POD_NETWORK_BACKENDS, type PodNetworkBackend, type RoutesBackend, type VxlanBackendOptions } from './routes/backends';
 export { underlayDevice, VXLAN_OVERHEAD } from './routes/vxlan';
-export { startHollowNodes, hollowMachine, hollowNodeIP, type HollowCompanion, type HollowNodes, type HollowNodesOptions } from './hollow/nodes';
+export {
+  startHollowNodes,
+  hollowMachine,
+  hollowNodeIP,
+  HOLLOW_NODE_IPS,
+  type HollowCompanion,
+  type HollowNodes,
+  type HollowNodesOptions,
+} from './hollow/nodes';

@@ -35,6 +35,12 @@ export interface HollowNodesOptions {
   count: number;
   /** Node names are PREFIX0, PREFIX1, ... */
   namePrefix: string;
+  /**
+   * The first node's index (default 0): nodes firstIndex..firstIndex+count-1,
+   * so processes given disjoint ranges run disjoint nodes (names, InternalIPs,
+   * runtime ids).
+   */
+  firstIndex?: number;
   /** Each node's kubelet state goes to DATA-DIR/NAME. */
   dataDir: string;
   maxPods: number;
@@ -64,7 +70,10 @@ export function hollowMachine(cpus: number, memoryKi: number): MachineInfo {
 
 const FIRST_NODE_IP = parseIPv4('198.18.0.1') ?? 0;
 
-/** The InternalIP of hollow node i (198.18.0.1 onwards, 131,070 of them). */
+/** How many hollow nodes have an InternalIP of their own: 198.18.0.0/15 but its first and last address. */
+export const HOLLOW_NODE_IPS = 131_070;
+
+/** The InternalIP of hollow node i (198.18.0.1 onwards, HOLLOW_NODE_IPS of them). */
 export function hollowNodeIP(i: number): string {
   return formatIPv4(FIRST_NODE_IP + i);
 }
@@ -101,10 +110,11 @@ export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNod
     await Promise.all(companions.map((c) => c.stop()));
     await Promise.all(kubelets.map((k) => k.stop()));
   };
+  const first = o.firstIndex ?? 0;
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < o.count) {
-      const i = next++;
+      const i = first + next++;
       kubelets.push(await startOne(o, i));
       if (o.companion) companions.push(await o.companion(`${o.namePrefix}${i}`, hollowNodeIP(i)));
       o.onStarted?.(kubelets.length);
