@@ -30,6 +30,19 @@ export class ApiServerMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * Transactions whose compare failed: a create of a name taken, or a write
+   * that raced another writer (the registry's compare-and-swap then reads
+   * and tries again, or reports a Conflict). Kubernetes has no such series;
+   * named after etcd_request_errors_total, whose labels it has.
+   */
+  readonly etcdCompareFailures = new Counter({
+    name: 'etcd_request_compare_failures_total',
+    help: 'etcd transactions whose compare failed (a conflict with another writer), by operation and object type.',
+    labelNames: ['operation', 'type'] as const,
+    registers: [this.registry],
+  });
+
   readonly registeredWatchers = new Gauge({
     name: 'apiserver_registered_watchers',
     help: 'Open watches by resource.',
@@ -134,6 +147,7 @@ export class ApiServerMetrics {
   private readonly etcdChildren = new Map<string, { observe(v: number): void }>();
   private readonly durationChildren = new Map<string, { observe(v: number): void }>();
   private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly compareFailureChildren = new Map<string, { inc(): void }>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -150,6 +164,17 @@ export class ApiServerMetrics {
     const c = child;
     const start = performance.now();
     return () => c.observe((performance.now() - start) / 1000);
+  }
+
+  /** Counts one transaction whose compare failed into etcd_request_compare_failures_total. */
+  countCompareFailure(operation: string, type: string): void {
+    const key = `${operation}\0${type}`;
+    let child = this.compareFailureChildren.get(key);
+    if (!child) {
+      child = this.etcdCompareFailures.labels({ operation, type });
+      this.compareFailureChildren.set(key, child);
+    }
+    child.inc();
   }
 
   /** The apiserver_request_duration_seconds series of a verb and resource. */

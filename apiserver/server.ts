@@ -3,7 +3,6 @@
 // each logged; stop() undoes them in reverse order.
 
 import * as grpc from '@grpc/grpc-js';
-import type { Registry as MetricsRegistry } from 'prom-client';
 import { AlreadyExistsError, UnavailableError } from '../api/errors';
 import type { VersionInfo } from '../api/gen/tsk/v1/meta';
 import type { Event, Namespace, Pod } from '../api/gen/tsk/v1/core';
@@ -22,7 +21,7 @@ import type { CertKey } from '../util/pki';
 import { TunnelRegistry } from './tunnel/registry';
 import { RestApi, listenRest, type RestExtensions } from './rest';
 import { CORE_EXTENSIONS } from './rest/extensions';
-import { listenHealthServer } from '../util/health-server';
+import { listenHealthServer, type MetricsSource } from '../util/health-server';
 import { httpTls, type ServingHttp } from './http-tls';
 import { bindListenAddress, parseListenAddress, type Bound } from './grpc/listen';
 import { cachePeerCertificates } from './grpc/peer-certificates';
@@ -99,7 +98,7 @@ export interface ApiServerOptions {
   random?: () => number;
   log?: (msg: string) => void;
   /** Other components' metrics served on this server's /metrics too (tsk server). */
-  extraMetrics?: readonly MetricsRegistry[];
+  extraMetrics?: readonly MetricsSource[];
   /**
    * Who a call comes from: replaces the certificate and token authenticator
    * of the transport (tests inject their own).

@@ -39,6 +39,16 @@ test('histogramsBy sums the other labels; histogramQuantile interpolates as Prom
   ]);
 });
 
+test('histogramsBy with several labels keys by their values joined', (t) => {
+  const h = histogramsBy(parseSamples(text), 'apiserver_request_duration_seconds', ['verb', 'resource']);
+  t.deepEqual([...h.keys()], ['GET pods', 'GET nodes']);
+  t.deepEqual(h.get('GET nodes'), [
+    { le: 0.1, count: 5 },
+    { le: 1, count: 5 },
+    { le: Infinity, count: 10 },
+  ]);
+});
+
 test('counterDeltaBy sums the increase per label values, largest first', (t) => {
   const before = parseSamples('apiserver_request_total{verb="GET",resource="pods",code="200"} 5\n');
   const after = parseSamples(

@@ -30,12 +30,16 @@ export function parseSamples(text: string): Sample[] {
 /** Cumulative bucket counts, ascending by upper bound (+Inf last). */
 export type Buckets = { le: number; count: number }[];
 
-/** The buckets of histogram `name` summed per value of `label` (other labels added up). */
-export function histogramsBy(samples: readonly Sample[], name: string, label: string): Map<string, Buckets> {
+/**
+ * The buckets of histogram `name` summed per value of `label` (other labels
+ * added up); with several labels, per their values joined by " ".
+ */
+export function histogramsBy(samples: readonly Sample[], name: string, label: string | readonly string[]): Map<string, Buckets> {
+  const labels = typeof label === 'string' ? [label] : label;
   const sums = new Map<string, Map<number, number>>();
   for (const s of samples) {
     if (s.name !== `${name}_bucket`) continue;
-    const key = s.labels[label] ?? '';
+    const key = labels.map((l) => s.labels[l] ?? '').join(' ');
     const le = s.labels['le'] === '+Inf' ? Infinity : Number(s.labels['le']);
     const m = sums.get(key) ?? new Map<number, number>();
     m.set(le, (m.get(le) ?? 0) + s.value);

@@ -23,6 +23,8 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AlreadyExistsError, ApiError, UnavailableError } from '../api/errors';
@@ -115,10 +117,45 @@ async function scrape(metricsUrl: string): Promise<ReturnType<typeof parseSample
   return parseSamples(await res.text());
 }
 
-/** p50 and p99 (ms) by verb of what the API server served between two scrapes. */
-function latencies(before: ReturnType<typeof parseSamples>, after: ReturnType<typeof parseSamples>): Map<string, { p50: number; p99: number; count: number }> {
-  const a = histogramsBy(before, 'apiserver_request_duration_seconds', 'verb');
-  const b = histogramsBy(after, 'apiserver_request_duration_seconds', 'verb');
+/**
+ * The embedded etcd's own /metrics (its client port, with the API server's
+ * etcd client certificate): what etcd itself spends on the disk, to tell
+ * its waits from the API server's. Empty when it cannot be read.
+ */
+async function scrapeEtcd(serverDir: string): Promise<ReturnType<typeof parseSamples>> {
+  try {
+    const url = new URL('/metrics', (await readFile(join(serverDir, 'etcd-client-url'), 'utf8')).trim());
+    const [ca, cert, key] = await Promise.all(['ca.crt', 'etcd-client.crt', 'etcd-client.key'].map((f) => readFile(join(serverDir, 'tls', f))));
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = httpsGet(url, { ca, cert, key, servername: 'localhost', timeout: 10_000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve(body));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', reject);
+    });
+    return parseSamples(text);
+  } catch (err) {
+    progress(`etcd metrics: ${errorMessage(err)}`);
+    return [];
+  }
+}
+
+/**
+ * p50 and p99 (ms) of a histogram between two scrapes, by the values of
+ * `labels` (default: the API server's requests by verb).
+ */
+function latencies(
+  before: ReturnType<typeof parseSamples>,
+  after: ReturnType<typeof parseSamples>,
+  metric = 'apiserver_request_duration_seconds',
+  labels: readonly string[] = ['verb'],
+): Map<string, { p50: number; p99: number; count: number }> {
+  const a = histogramsBy(before, metric, labels);
+  const b = histogramsBy(after, metric, labels);
   const out = new Map<string, { p50: number; p99: number; count: number }>();
   for (const [verb, buckets] of b) {
     const d: Buckets = bucketDelta(a.get(verb), buckets);
@@ -264,6 +301,17 @@ async function checkNodeNames(cs: Clientset, nodes: number): Promise<void> {
 
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
+/** A table of latencies, the most called first (at most 15 rows). */
+function printLatencies(title: string, lat: Map<string, { p50: number; p99: number; count: number }>): void {
+  if (lat.size === 0) return; // etcd's handling by method only with its --metrics=extensive
+  console.log('');
+  console.log(`| ${title} | p50 ms | p99 ms | calls |`);
+  console.log('| --- | --- | --- | --- |');
+  for (const [k, l] of [...lat].sort((x, y) => y[1].count - x[1].count).slice(0, 15)) {
+    console.log(`| ${k} | ${fmt(l.p50)} | ${fmt(l.p99)} | ${l.count} |`);
+  }
+}
+
 async function main(): Promise<void> {
   const s = parseSizes(process.argv.slice(2));
   // The children write their logs and profiles there from their first line.
@@ -331,11 +379,13 @@ async function main(): Promise<void> {
     ]);
     const cpu0 = cpuSeconds(server.child.pid);
     const m0 = await scrape(metricsUrl);
+    const e0 = await scrapeEtcd(join(dir, 'server'));
     const fillStart = Date.now();
     await fill(cs, s);
     const allRunning = await waitRunning(times, s, fillStart + s.timeoutS * 1000, hollow);
     const fillS = (Date.now() - fillStart) / 1000;
     const m1 = await scrape(metricsUrl);
+    const e1 = await scrapeEtcd(join(dir, 'server'));
     const cpuFill = cpuSeconds(server.child.pid) - cpu0;
     const hollowFillRss = hollow.rssMb();
     progress(`fill done in ${fmt(fillS)} s (${times.running.size}/${s.pods} Running); steady state for ${s.steadyS} s`);
@@ -408,6 +458,25 @@ async function main(): Promise<void> {
     for (const [k, n] of counterDeltaBy(m0, m1, 'apiserver_request_total', ['verb', 'resource']).slice(0, 15)) {
       console.log(`| ${k} | ${n} | ${fmt(n / Math.max(1, s.pods), 2)} |`);
     }
+    // Where the calls wait: latency by verb and resource, and the server's etcd calls by operation and type.
+    printLatencies('fill latency: verb resource', latencies(m0, m1, 'apiserver_request_duration_seconds', ['verb', 'resource']));
+    printLatencies('fill etcd requests: operation type', latencies(m0, m1, 'etcd_request_duration_seconds', ['operation', 'type']));
+    // etcd's own side: its disk (WAL fsync, backend commit) and, when it runs with --metrics=extensive, its handling per method.
+    const disk = new Map<string, { p50: number; p99: number; count: number }>();
+    for (const [what, metric] of [
+      ['WAL fsync', 'etcd_disk_wal_fsync_duration_seconds'],
+      ['backend commit', 'etcd_disk_backend_commit_duration_seconds'],
+    ] as const) {
+      const l = latencies(e0, e1, metric, []).get('');
+      if (l) disk.set(what, l);
+    }
+    printLatencies('fill etcd disk', disk);
+    printLatencies('fill etcd server: method', latencies(e0, e1, 'grpc_server_handling_seconds', ['grpc_method']));
+    console.log('');
+    console.log('| fill compare failures: operation type | calls |');
+    console.log('| --- | --- |');
+    for (const [k, n] of counterDeltaBy(m0, m1, 'etcd_request_compare_failures_total', ['operation', 'type'])) console.log(`| ${k} | ${n} |`);
+    printLatencies('steady latency: verb resource', latencies(m1, m2, 'apiserver_request_duration_seconds', ['verb', 'resource']));
     // And what the server still does once every pod is Running (heartbeats, and work the fill left behind).
     console.log('');
     console.log('| steady calls: verb resource | calls | per s |');

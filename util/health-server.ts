@@ -17,15 +17,21 @@ import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
 import { errorMessage } from './errors';
 
+/** Prometheus text from somewhere (a prom-client Registry is one). */
+export interface MetricsSource {
+  metrics(): Promise<string>;
+}
+
 export interface HealthDeps {
   /** The component's metrics. */
   registry: Registry;
   /**
-   * More registries served on the same /metrics (tsk server runs the API
-   * server, scheduler and controllers in one process, on one port). Their
-   * metric names must not collide.
+   * More metrics served on the same /metrics (tsk server runs the API
+   * server, scheduler and controllers in one process, on one port): other
+   * registries, or the text of those of another thread. Their metric names
+   * must not collide.
    */
-  extra?: readonly Registry[];
+  extra?: readonly MetricsSource[];
   /** Resolves when ready, optionally with detail lines shown after "ok"; rejects with the reason when not. */
   checkReady: () => Promise<string | void>;
   /**

@@ -14,7 +14,7 @@ import { KINDS, type ApiObject, type KindName } from '../../api/kinds';
 import type { DeleteRequest, ListRequest } from '../../api/gen/tsk/v1/meta';
 import { applyDefaults } from '../defaults';
 import { validate, validateUpdate } from '../validation';
-import type { Compare, EtcdStore, KeyValue, Op } from '../storage/etcd-store';
+import type { Compare, EtcdStore, KeyValue, Op, TxnResult } from '../storage/etcd-store';
 import { buildFilter, type ObjectFilter } from '../storage/filter';
 import { listPrefix, objectKey, prefixEnd } from '../storage/keys';
 import { cloneObject, decodeStored, encodeForStorage, metaOf, rememberEncoding, withResourceVersion } from '../storage/objects';
@@ -173,9 +173,9 @@ export class Registry {
     return ttl === undefined ? { put: key, value } : { put: key, value, lease: await this.ctx.leases.leaseFor(ttl) };
   }
 
-  /** A transaction on this kind's keys; a success is recorded for consistent cached lists. */
-  private async txn(operation: string, compares: Compare[], ops: Op[]): Promise<{ succeeded: boolean; revision: number }> {
-    const res = await this.ctx.store.txn(this.info.plural, operation, compares, ops);
+  /** A transaction on this kind's keys; a success is recorded for consistent cached lists. `readOnFailure`: see EtcdStore.txn. */
+  private async txn(operation: string, compares: Compare[], ops: Op[], readOnFailure?: string): Promise<TxnResult> {
+    const res = await this.ctx.store.txn(this.info.plural, operation, compares, ops, readOnFailure);
     if (res.succeeded) this.cache?.noteWrite(res.revision);
     return res;
   }
@@ -502,10 +502,16 @@ export class Registry {
   ): Promise<ApiObject> {
     // The cached copy is tried once, first; dry runs and plans (allocations) read etcd.
     let cached = dryRun ? undefined : this.cachedForUpdate(ns, name);
+    // What a transaction that lost a race read in its failure branch: etcd's current object, as a read would return.
+    let lost: KeyValue | null | undefined;
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const fromCache = cached;
       cached = undefined;
-      const { obj: cur, kv } = fromCache ?? (await this.read(ns, name));
+      const current = lost;
+      lost = undefined;
+      if (current === null) throw new NotFoundError(this.kind, name);
+      const { obj: cur, kv } =
+        fromCache ?? (current ? { obj: decodeStored(this.kind, current.value, current.modRevision), kv: current } : await this.read(ns, name));
       // Decided on a copy that may be stale: decide again on etcd's current object.
       const again = (): boolean => fromCache !== undefined;
       if (expectedRevision !== undefined && expectedRevision !== kv.modRevision) {
@@ -545,17 +551,16 @@ export class Registry {
         return next;
       }
       const op: Op = finalize ? { delete: kv.key } : await this.putOp(kv.key, value);
-      const res = await this.txn(finalize ? 'delete' : 'update', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [op, ...plan.ops]);
+      const res = await this.txn(finalize ? 'delete' : 'update', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [op, ...plan.ops], kv.key);
       if (res.succeeded) {
         m.resourceVersion = String(res.revision);
         if (!finalize) this.published(kv.key, res.revision, next, value);
         return next;
       }
-      if (expectedRevision !== undefined) {
-        const now = await this.ctx.store.get(kv.key, this.info.plural);
-        if (now.kv && now.kv.modRevision !== expectedRevision) {
-          throw new ConflictError(`Operation cannot be fulfilled on ${this.info.plural} "${name}": ${CONFLICT_MESSAGE}`, { kind: this.kind, name });
-        }
+      // The object changed (or a plan's compare failed): the next attempt starts from what the transaction read.
+      lost = res.current;
+      if (expectedRevision !== undefined && lost && lost.modRevision !== expectedRevision) {
+        throw new ConflictError(`Operation cannot be fulfilled on ${this.info.plural} "${name}": ${CONFLICT_MESSAGE}`, { kind: this.kind, name });
       }
     }
     throw new ConflictError(`Operation cannot be fulfilled on ${this.info.plural} "${name}": too many concurrent writers; try again`);

@@ -48,6 +48,11 @@ export type Op = { put: string; value: Buffer; lease?: string | undefined } | { 
 export interface TxnResult {
   readonly succeeded: boolean;
   readonly revision: number;
+  /**
+   * When the compare failed and the transaction was asked to read a key on
+   * failure: that key as the failed transaction saw it (null: absent).
+   */
+  readonly current?: KeyValue | null;
 }
 
 /** Whether an etcd error says the revision was compacted. */
@@ -116,12 +121,27 @@ export class EtcdStore {
     }
   }
 
-  /** Applies `ops` when every compare holds; one etcd transaction. */
-  async txn(type: string, operation: string, compares: Compare[], ops: Op[]): Promise<TxnResult> {
+  /**
+   * Applies `ops` when every compare holds; one etcd transaction. With
+   * `readOnFailure`, a failed compare also reads that key in the same
+   * transaction (Kubernetes' GuaranteedUpdate puts an OpGet in the Else
+   * branch): a writer that lost a race learns the current object without a
+   * second round trip.
+   */
+  async txn(type: string, operation: string, compares: Compare[], ops: Op[], readOnFailure?: string): Promise<TxnResult> {
     const end = this.metrics.etcdTimer(operation, type);
     try {
-      const res = await this.etcd.kv.txn({ compare: compares.map(toCompare), success: ops.map((op) => toOp(op, this.transformers)) });
-      return { succeeded: res.succeeded, revision: Number(res.header.revision) };
+      const res = await this.etcd.kv.txn({
+        compare: compares.map(toCompare),
+        success: ops.map((op) => toOp(op, this.transformers)),
+        failure: readOnFailure === undefined ? [] : [{ request_range: { key: Buffer.from(readOnFailure) } }],
+      });
+      const revision = Number(res.header.revision);
+      if (res.succeeded) return { succeeded: true, revision };
+      this.metrics.countCompareFailure(operation, type);
+      if (readOnFailure === undefined) return { succeeded: false, revision };
+      const kv = res.responses[0]?.response_range?.kvs[0];
+      return { succeeded: false, revision, current: kv ? this.readable(toKeyValue(kv)) : null };
     } catch (err) {
       return mapError(err, `${operation} of ${type}`);
     } finally {
