@@ -18,7 +18,10 @@
 // true|false (true: a proxy beside each hollow node; false measures the
 // control plane alone where the hollow process cannot run every proxy)
 // --log-dir DIR (the server's and the hollow nodes' output also go to
-// DIR/server.log and DIR/hollow-nodes-<i>.log, kept after the run).
+// DIR/server.log and DIR/hollow-nodes-<i>.log, kept after the run)
+// --components-thread true|false (the server's --components-thread: true, its
+// controllers and scheduler on a thread of their own; false, on the API
+// server's event loop as before 8 December, to compare).
 // Output: a table, then as the LAST line one JSON object with every figure.
 
 import type { ChildProcess } from 'node:child_process';
@@ -54,6 +57,8 @@ interface Sizes {
   cpuProfDir: string | undefined;
   proxies: boolean;
   logDir: string | undefined;
+  /** tsk server's --components-thread: its controllers and scheduler on a thread of their own. */
+  componentsThread: boolean;
 }
 
 function progress(msg: string): void {
@@ -74,6 +79,7 @@ function parseSizes(argv: string[]): Sizes {
       'cpu-prof': { type: 'string' },
       'hollow-proxies': { type: 'string', default: 'true' },
       'log-dir': { type: 'string' },
+      'components-thread': { type: 'string', default: 'true' },
     },
   });
   const q = values.quick;
@@ -100,6 +106,7 @@ function parseSizes(argv: string[]): Sizes {
     cpuProfDir: values['cpu-prof'],
     proxies: bool('hollow-proxies', values['hollow-proxies']),
     logDir: values['log-dir'],
+    componentsThread: bool('components-thread', values['components-thread']),
   };
 }
 
@@ -341,6 +348,7 @@ async function main(): Promise<void> {
         // up, each write going to every hollow proxy's watch.
         '--endpoint-updates-batch-period',
         ENDPOINT_UPDATES_BATCH_PERIOD,
+        `--components-thread=${s.componentsThread}`,
       ],
       s.cpuProfDir,
       { logDir: s.logDir },

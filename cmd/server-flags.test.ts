@@ -73,3 +73,11 @@ test("tsk server passes --percentage-of-nodes-to-score to its scheduler, with ts
   t.throws(() => parseServerFlags(['--percentage-of-nodes-to-score', 'half']), { message: '--percentage-of-nodes-to-score: not an integer: "half"' });
   t.regex(SERVER_HELP, /--percentage-of-nodes-to-score N/);
 });
+
+test('tsk server --components-thread: true by default, false runs the components on the API server loop, anything else refused', (t) => {
+  t.true(parseServerFlags(['--data-dir', '/d']).componentsThread);
+  t.false(parseServerFlags(['--components-thread=false', '--data-dir', '/d']).componentsThread);
+  t.false(parseServerFlags(['--components-thread', 'false', '--data-dir', '/d']).componentsThread);
+  t.throws(() => parseServerFlags(['--components-thread', 'maybe']), { message: /--components-thread: "maybe" must be true or false/ });
+  t.regex(SERVER_HELP, /--components-thread BOOL/);
+});

@@ -27,6 +27,8 @@ export interface ServerFlags {
   controllerManager: LeaderElectionConfig;
   /** The scheduler's --percentage-of-nodes-to-score (0: adaptive), as in `tsk scheduler`. */
   percentageOfNodesToScore: number;
+  /** --components-thread: the controllers and the scheduler on a worker thread of their own (server-components.ts). */
+  componentsThread: boolean;
   help: boolean;
 }
 
@@ -47,8 +49,18 @@ function schedulerPercentage(picked: string[]): number {
   return percentageFlag(parseFlagValues(picked, { 'percentage-of-nodes-to-score': { type: 'string', default: '0' } })['percentage-of-nodes-to-score']);
 }
 
+/** `tsk server`'s own flags (each takes a value). */
+const OWN_FLAGS = new Set(['components-thread']);
+
+function componentsThreadFlag(picked: string[]): boolean {
+  const v = parseFlagValues(picked, { 'components-thread': { type: 'string', default: 'true' } })['components-thread'];
+  if (v !== 'true' && v !== 'false') throw new UsageError(`--components-thread: "${v}" must be true or false`);
+  return v === 'true';
+}
+
 export function parseServerFlags(argv: readonly string[]): ServerFlags {
-  const election = parseLeaderElectionFlags(argv, LEADER_ELECTION_FLAGS);
+  const own = splitArgv(argv, OWN_FLAGS);
+  const election = parseLeaderElectionFlags(own.rest, LEADER_ELECTION_FLAGS);
   const scheduler = splitArgv(election.rest, SCHEDULER_FLAGS);
   const parts = splitServerArgv(scheduler.rest);
   // Every parser throws the tree's one UsageError.
@@ -60,6 +72,7 @@ export function parseServerFlags(argv: readonly string[]): ServerFlags {
     scheduler: { ...election.config, resourceName: 'kube-scheduler' },
     controllerManager: election.config,
     percentageOfNodesToScore: schedulerPercentage(scheduler.picked),
+    componentsThread: componentsThreadFlag(own.picked),
     help: api.help,
   };
 }
@@ -84,6 +97,10 @@ ${Object.entries(CONCURRENCY_FLAGS)
   .map(([flag, c]) => `  --${flag} N`.padEnd(41) + `workers of the ${c.controller} controller (default ${c.default})`)
   .join('\n')}
 ${NODE_CONTROLLER_FLAG_HELP}
+
+Server flags:
+  --components-thread BOOL               run the controllers and the scheduler on a thread of their own, beside
+                                         the API server's event loop (default true; false: on the same loop)
 
 Scheduler flags:
   --percentage-of-nodes-to-score N       stop the search for feasible nodes once N% of them (at least 100) are

@@ -10,7 +10,7 @@ import { onShutdownSignals, reportStop, untilStopped } from '../util/signals';
 import { runCommand } from '../util/cli/command';
 import { SERVER_HELP, parseServerFlags, type ServerFlags } from './server-flags';
 import { serverLeaderIdentity } from './server-identity';
-import { ComponentsThread } from './server-components';
+import { ComponentsThread, startComponents, type ComponentsData, type RunningComponents } from './server-components';
 
 function log(line: string): void {
   console.log(`tsk server: ${line}`);
@@ -20,35 +20,40 @@ interface Parts {
   api?: StartedApiServer;
   /** The controllers and the scheduler, on a thread of their own (server-components.ts). */
   components?: ComponentsThread;
+  /** ... or on the API server's own event loop (--components-thread=false). */
+  inProcess?: RunningComponents;
 }
 
 /** Stops what started, last first. */
 async function stopAll(p: Parts): Promise<void> {
   await p.components?.stop();
+  await p.inProcess?.stop();
   await p.api?.stop();
 }
 
 async function start(argv: readonly string[], flags: ServerFlags, signal: AbortSignal, parts: Parts): Promise<void> {
   // The components' registries live on their thread; /metrics asks it for them at each scrape.
-  const componentMetrics = { metrics: () => parts.components?.metrics() ?? Promise.resolve('') };
+  const componentMetrics = { metrics: () => (parts.components ?? parts.inProcess)?.metrics() ?? Promise.resolve('') };
   parts.api = await startWithEtcd(flags.api, log, { extraMetrics: [componentMetrics] });
   // Each component is its own user, as in Kubernetes, with a certificate the
   // cluster CA issues at every start; the loopback address is in the
   // serving certificate whatever --address says.
-  parts.components = new ComponentsThread(
-    {
-      argv: [...argv],
-      address: parts.api.server.grpcAddress,
-      controllerCredentials: await parts.api.credentialsFor(USER_CONTROLLER_MANAGER),
-      schedulerCredentials: await parts.api.credentialsFor(USER_SCHEDULER),
-      leaderIdentity: await serverLeaderIdentity(flags.api.dataDir, flags.api.etcdServers.length === 0),
-    },
-    log,
-  );
-  // A signal while they start stops them: their thread then ends and `started` rejects.
-  const components = parts.components;
-  signal.addEventListener('abort', () => void components.stop(), { once: true });
-  await components.started;
+  const data: ComponentsData = {
+    argv: [...argv],
+    address: parts.api.server.grpcAddress,
+    controllerCredentials: await parts.api.credentialsFor(USER_CONTROLLER_MANAGER),
+    schedulerCredentials: await parts.api.credentialsFor(USER_SCHEDULER),
+    leaderIdentity: await serverLeaderIdentity(flags.api.dataDir, flags.api.etcdServers.length === 0),
+  };
+  if (flags.componentsThread) {
+    parts.components = new ComponentsThread(data, log);
+    // A signal while they start stops them: their thread then ends and `started` rejects.
+    const components = parts.components;
+    signal.addEventListener('abort', () => void components.stop(), { once: true });
+    await components.started;
+  } else {
+    parts.inProcess = await startComponents(flags, data, signal, log);
+  }
   // The test harnesses wait for this line: informers synced, scheduling (or standing by for the lease).
   log(`scheduler running${flags.scheduler.leaderElect ? ' (acting while it holds the kube-scheduler lease)' : ''}`);
 }
