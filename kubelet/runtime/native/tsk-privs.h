@@ -252,12 +252,14 @@ __attribute__((unused)) static struct sock_fprog *seccomp_bpf_cached(const char 
       if (!ok || rename(tmp, path) < 0) unlink(tmp);
     }
   }
-  struct sock_fprog *prog = malloc(sizeof *prog);
+  size_t count = (len - tlen - 1) / sizeof(struct sock_filter);
+  struct sock_fprog *prog = count <= BPF_MAXINSNS ? malloc(sizeof *prog) : NULL;
   if (!prog) {
+    /* Longer than the kernel takes (and than sock_fprog counts): libseccomp's own load reports it. */
     free(bytes);
     return NULL;
   }
-  prog->len = (unsigned short)((len - tlen - 1) / sizeof(struct sock_filter));
+  prog->len = (unsigned short)count;
   prog->filter = (struct sock_filter *)(void *)(bytes + tlen + 1);
   return prog;
 }
