@@ -59,16 +59,20 @@ function capEff(out: string): bigint {
 
 test.serial("by default: Docker's seccomp profile refuses unshare, no_new_privs is set, capabilities are Docker's, oom_score_adj is 0", async (t) => {
   const env = await setup(t);
-  const r = await run(env, { name: 'default', command: ['sh', '-c', `${STATUS}; unshare -U true; echo unshare=$?; echo oom=$(cat /proc/1/oom_score_adj)`] });
-  t.is(r.code, 0, r.out);
-  t.regex(r.out, /^Seccomp:\s+2$/m, 'a seccomp filter is installed');
-  t.regex(r.out, /^NoNewPrivs:\s+1$/m);
-  t.is(capEff(r.out), DOCKER_DEFAULT_CAPS);
-  t.regex(r.out, /^CapInh:\s+0+$/m, 'the inheritable set is empty (CVE-2022-24769)');
-  // A user namespace needs no capability: only the filter refuses it.
-  t.regex(r.out, /unshare: .*Operation not permitted/);
-  t.regex(r.out, /^unshare=1$/m);
-  t.regex(r.out, /^oom=0$/m, "the container does not inherit the shim's -998");
+  // The second container loads the filter the first one compiled (the shim's cache): the same refusal.
+  for (const name of ['default', 'default-cached']) {
+    const r = await run(env, { name, command: ['sh', '-c', `${STATUS}; unshare -U true; echo unshare=$?; echo oom=$(cat /proc/1/oom_score_adj)`] });
+    t.is(r.code, 0, r.out);
+    t.regex(r.out, /^Seccomp:\s+2$/m, `${name}: a seccomp filter is installed`);
+    t.regex(r.out, /^NoNewPrivs:\s+1$/m);
+    t.is(capEff(r.out), DOCKER_DEFAULT_CAPS);
+    t.regex(r.out, /^CapInh:\s+0+$/m, 'the inheritable set is empty (CVE-2022-24769)');
+    // A user namespace needs no capability: only the filter refuses it.
+    t.regex(r.out, /unshare: .*Operation not permitted/);
+    t.regex(r.out, /^unshare=1$/m);
+    t.regex(r.out, /^oom=0$/m, "the container does not inherit the shim's -998");
+  }
+  t.is(fs.readdirSync(path.join(env.dataDir, 'seccomp-cache')).length, 1, 'one compiled filter for the one profile');
 });
 
 test.serial('Unconfined: no filter, and the same unshare succeeds', async (t) => {

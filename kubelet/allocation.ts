@@ -30,6 +30,7 @@ interface CheckpointFile {
 export class AllocationStore {
   private readonly pods = new Map<string, PodAllocation>();
   private readonly file: string;
+  private saving = false;
 
   /** Loads the checkpoint of `dataDir`; a missing file is empty, an unreadable one is logged and dropped (pods are then admitted as they are). */
   constructor(dataDir: string, log: (line: string) => void = () => undefined) {
@@ -57,13 +58,31 @@ export class AllocationStore {
     return [...this.pods].filter(([u]) => u !== uid).map(([, a]) => a);
   }
 
+  /** Records the pod's allocation; written to the file at the end of this turn of the event loop (scheduleSave). */
   set(uid: string, alloc: PodAllocation): void {
     this.pods.set(uid, alloc);
-    this.save();
+    this.scheduleSave();
   }
 
   remove(uid: string): void {
-    if (this.pods.delete(uid)) this.save();
+    if (this.pods.delete(uid)) this.scheduleSave();
+  }
+
+  /**
+   * One write for all the changes of one turn of the event loop: a batch of
+   * pods admitted together costs one new file, not one each (a new file is
+   * what costs on a busy node's disk). Still before anything is started
+   * with an allocation: that waits for the runtime's replies, in later
+   * turns. A kubelet killed in between admits the pod again from its spec,
+   * as one killed just before the change.
+   */
+  private scheduleSave(): void {
+    if (this.saving) return;
+    this.saving = true;
+    setImmediate(() => {
+      this.saving = false;
+      this.save();
+    });
   }
 
   private save(): void {

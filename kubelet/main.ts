@@ -62,7 +62,7 @@ export function buildNodeRuntime(flags: Pick<KubeletFlags, 'dataDir' | 'network'
               podCidr,
               stateDir: path.join(dataDir, 'network'),
               // The network's ip commands are forked by the runtime's small resident helper, not by the kubelet's large process.
-              runner: new LauncherRunner(new Launcher(defaultNativeDir()), path.join(dataDir, 'network-io')),
+              runner: new LauncherRunner(new Launcher(defaultNativeDir())),
               ...(mtu ? { mtu } : {}),
             }),
         );

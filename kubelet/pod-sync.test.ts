@@ -1002,6 +1002,7 @@ test('resize: an infeasible resize is PodResizePending/Infeasible and nothing ch
     ],
   );
   t.is(st.containerStatuses![0]!.resources?.limits?.['cpu'], '500m');
+  await afterTurn(); // the checkpoint is written once per turn of the event loop
   const file = JSON.parse(fs.readFileSync(path.join(env.dataDir, 'allocated_pods_state'), 'utf8')) as {
     pods: Record<string, { containers: Record<string, unknown> }>;
   };
@@ -1026,6 +1027,7 @@ test('resize: a restarted kubelet keeps the allocation it checkpointed (a refuse
   const p = await runningPod(env);
   const huge = resizedPod(p, { requests: { cpu: '500' }, limits: { cpu: '500', memory: '64Mi' } });
   await env.syncer.syncPod(huge);
+  await afterTurn(); // the checkpoint is written once per turn of the event loop
   // A new syncer over the same data dir and runtime: the kubelet after a restart.
   const again = new PodSyncer({
     ...(env.syncer as unknown as { deps: ConstructorParameters<typeof PodSyncer>[0] }).deps,
@@ -1051,3 +1053,8 @@ test('resize: pod-level resources rewrite the pod cgroup in place', async (t) =>
   t.deepEqual(env.runtime.calls, [`updateSandboxResources ${sandbox.id} {"cpuRequestMilli":300,"cpuLimitMilli":300,"memoryLimitBytes":67108864}`]);
   t.deepEqual(latest(env, p).status?.resources, { requests: { cpu: '300m', memory: '64Mi' }, limits: { cpu: '300m', memory: '64Mi' } });
 });
+
+/** Resolves after the current turn of the event loop (its setImmediate callbacks). */
+function afterTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -117,3 +117,17 @@ test('processes racing for addresses never share one', async (t) => {
     'no temporaries left',
   );
 });
+
+test('an address released by another allocator and claimed again is seen with its new owner', (t) => {
+  const dir = stateDir(t);
+  const cidr = parsePodCidr('10.244.1.0/30');
+  const mine = new HostLocalIpam(dir, cidr);
+  const other = new HostLocalIpam(dir, cidr);
+  t.is(mine.allocate('a'), '10.244.1.2');
+  t.is(other.get('a'), '10.244.1.2');
+  other.release('a');
+  t.is(mine.get('a'), undefined, 'gone from the directory: gone here');
+  t.is(other.allocate('b'), '10.244.1.2', 'the /30 has one pod address');
+  t.is(mine.get('b'), '10.244.1.2');
+  t.is(mine.get('a'), undefined);
+});

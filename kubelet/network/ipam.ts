@@ -28,6 +28,17 @@ export class IpamError extends Error {
 }
 
 export class HostLocalIpam {
+  /**
+   * The owner of each address file seen. An address file is written whole
+   * before it gets its name and never rewritten, so its owner changes only
+   * when it is released and claimed again: done here (kept up to date), or
+   * by another allocator on the same directory, seen as the name going away
+   * (unless both happen between two of our reads, which the round-robin
+   * allocation makes unlikely). Reading every address file on each call
+   * made a batch of pod starts quadratic in file reads.
+   */
+  private readonly owners = new Map<string, string>();
+
   constructor(
     readonly dir: string,
     readonly cidr: PodCidr,
@@ -41,9 +52,11 @@ export class HostLocalIpam {
     const out = new Map<string, string>();
     for (const name of fs.readdirSync(this.dir)) {
       if (parseIPv4(name) === undefined) continue;
-      const owner = this.owner(name);
+      const owner = this.owners.get(name) ?? this.owner(name);
       if (owner !== undefined) out.set(name, owner);
     }
+    this.owners.clear();
+    for (const [name, owner] of out) this.owners.set(name, owner);
     return out;
   }
 
@@ -89,7 +102,10 @@ export class HostLocalIpam {
   /** Frees every address the sandbox holds. Idempotent. */
   release(sandboxId: string): void {
     for (const [ip, owner] of this.allocations()) {
-      if (owner === sandboxId) fs.rmSync(path.join(this.dir, ip), { force: true });
+      if (owner === sandboxId) {
+        fs.rmSync(path.join(this.dir, ip), { force: true });
+        this.owners.delete(ip);
+      }
     }
   }
 
@@ -115,6 +131,7 @@ export class HostLocalIpam {
     }
     try {
       fs.linkSync(tmp, path.join(this.dir, name));
+      this.owners.set(name, sandboxId);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;

@@ -15,11 +15,17 @@ export type LauncherVerb = 'shim' | 'sandbox-create' | 'sandbox-remove' | 'exec'
 export interface LauncherReply {
   code: number;
   message: string;
+  /** exec: the program's output, sent in hex lines before the reply. */
+  stdout: string;
+  stderr: string;
 }
 
 interface Pending {
   resolve(r: LauncherReply): void;
   reject(e: Error): void;
+  /** exec's output so far, hex (decoded whole: a chunk may end inside a UTF-8 character). */
+  stdout: string;
+  stderr: string;
 }
 
 export class Launcher {
@@ -39,7 +45,7 @@ export class Launcher {
     const id = ++this.seq;
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.setRef(true);
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, stdout: '', stderr: '' });
       child.stdin.write(`${id}\t${verb}\t${args.join('\t')}\n`);
     });
   }
@@ -87,8 +93,15 @@ export class Launcher {
       const [id, code, ...msg] = line.split('\t');
       const p = this.pending.get(Number(id));
       if (!p) continue;
+      // Output lines ("+o"/"+e", hex) come first, then the reply that ends the request.
+      if (code === '+o' || code === '+e') {
+        if (code === '+o') p.stdout += msg[0] ?? '';
+        else p.stderr += msg[0] ?? '';
+        continue;
+      }
       this.pending.delete(Number(id));
-      p.resolve({ code: Number(code), message: msg.join('\t') });
+      const text = (hex: string): string => Buffer.from(hex, 'hex').toString('utf8');
+      p.resolve({ code: Number(code), message: msg.join('\t'), stdout: text(p.stdout), stderr: text(p.stderr) });
     }
     if (this.pending.size === 0) this.setRef(false);
   }

@@ -21,6 +21,7 @@ import { ContainerRecord, FILES, readRecord, readStatus, writeRecord } from './c
 import { imageUsers, ImageUser, usedLayerDirs } from './container/usage';
 import { resolveUserInLayers } from './container/user';
 import { PodOwners } from './pod-owners';
+import { markTopDir } from './topdir';
 import { Launcher } from './launcher';
 import { InvalidStateError, NotFoundError, RuntimeError, SetupError } from './errors';
 import type { ImageRecord } from './image/types';
@@ -111,8 +112,8 @@ export class NativeRuntime implements ContainerRuntime {
     }
     this.logMaxBytes = opts.logMaxBytes ?? 10 * 1024 * 1024;
     this.logMaxFiles = opts.logMaxFiles ?? 5;
-    fs.mkdirSync(this.containersDir, { recursive: true });
-    fs.mkdirSync(this.sandboxesDir, { recursive: true });
+    // Once, when made: each container's and sandbox's directory placed apart from the rest of the data dir's churn (topdir.ts).
+    for (const d of [this.containersDir, this.sandboxesDir]) if (fs.mkdirSync(d, { recursive: true }) !== undefined) markTopDir(d);
   }
 
   get containersDir(): string {
@@ -420,7 +421,7 @@ export class NativeRuntime implements ContainerRuntime {
       extraGids: rec.extraGids,
       capMask: rec.capMask,
       noNewPrivs: security.noNewPrivs,
-      ...(security.seccomp !== undefined ? { seccompFile: path.join(dir, FILES.seccomp) } : {}),
+      ...(security.seccomp !== undefined ? { seccompFile: path.join(dir, FILES.seccomp), seccompCacheDir: path.join(this.dataDir, 'seccomp-cache') } : {}),
       readonlyRootfs: security.readonlyRootfs,
       privileged: security.privileged,
       oomScoreAdj: security.oomScoreAdj,

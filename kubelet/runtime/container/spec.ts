@@ -69,6 +69,8 @@ export interface ShimSpec {
   noNewPrivs?: boolean;
   /** The seccomp file (seccomp.ts renderSeccomp); none: no filter. */
   seccompFile?: string;
+  /** Where tsk-shim keeps compiled seccomp filters, one per distinct profile (compiling one is most of a start's CPU); none: compiled every time. */
+  seccompCacheDir?: string;
   readonlyRootfs?: boolean;
   /** Privileged: /sys read-write and the host's device nodes in /dev (capabilities, masks and seccomp are separate fields). */
   privileged?: boolean;
@@ -142,6 +144,7 @@ export function renderSpec(s: ShimSpec): string {
   put('caps', s.capMask);
   put('no_new_privs', s.noNewPrivs === false ? 0 : 1);
   put('seccomp', s.seccompFile);
+  put('seccomp_cache', s.seccompCacheDir);
   put('readonly_rootfs', s.readonlyRootfs ? 1 : 0);
   if (s.privileged) put('privileged', 1);
   put('oom_score_adj', s.oomScoreAdj ?? 0);

@@ -240,7 +240,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "tsk-exec: exec: \"%s\": executable file not found in $PATH\n", cmd[0]);
       _exit(127);
     }
-    struct privs p = {uid, gid, gids_s.n, gids, caps, no_new_privs, seccomp_text};
+    struct privs p = {uid, gid, gids_s.n, gids, caps, no_new_privs, seccomp_text, NULL};
     char detail[1024];
     const char *step = drop_privileges(&p, detail, sizeof detail);
     if (step && detail[0]) {

@@ -14,13 +14,19 @@
  *                                      sharepid adds a pod PID namespace,
  *                                      userns= a pod user namespace
  *   ID\tsandbox-remove\tDIR
- *   ID\texec\tIN\tOUT\tERR\tPROGRAM[\tARG...]
- *                                      run a program (looked up in PATH) with
- *                                      stdin from file IN ("-": /dev/null) and
- *                                      stdout, stderr into files OUT and ERR;
- *                                      CODE is its exit code (128+N: signal N)
+ *   ID\texec\tNETNS\tINPUT\tPROGRAM[\tARG...]
+ *                                      run a program (looked up in PATH) in
+ *                                      the network namespace at path NETNS
+ *                                      ("-": ours; nsenter --net without its
+ *                                      exec), its stdin INPUT ("-": /dev/null,
+ *                                      else "x" and the bytes in hex); CODE is
+ *                                      its exit code (128+N: signal N)
  * Replies on stdout, one line each, in completion order:
  *   ID\tCODE\tMESSAGE      (CODE 0: MESSAGE is the result, e.g. the init's PID)
+ * exec sends its program's output before that line, in memory (no files:
+ * on the node's disk every file made and deleted costs), hex, in lines
+ * short enough to be atomic:
+ *   ID\t+o\tHEX           (stdout)      ID\t+e\tHEX   (stderr)
  * Every request runs in its own forked child, so a slow one never holds up
  * the others. Replies are single write()s shorter than PIPE_BUF, hence atomic.
  * The launcher exits when stdin closes (its Node process died or closed it);
@@ -33,7 +39,7 @@
 
 static const char *native_dir;
 
-/* The most tab-separated fields a request has (exec: 5 and a program's argv). */
+/* The most tab-separated fields a request has (exec: 4 and a program's argv). */
 #define MAX_FIELDS 32
 
 static void reply(const char *id, int code, const char *msg) {
@@ -64,18 +70,60 @@ static void sandbox_op(const char *id, int create, char **args, int nargs) {
   reply(id, rc, msg);
 }
 
-/* exec: the program in a grandchild, its output in files; replies with its exit code once it ends. */
+/* Writes a memfd's bytes as "ID\t+KIND\tHEX" lines, each one atomic write (below PIPE_BUF). */
+static void reply_output(const char *id, char kind, int fd) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char in[1800];
+  char line[64 + 2 * sizeof in];
+  off_t at = 0;
+  ssize_t r;
+  while ((r = pread(fd, in, sizeof in, at)) > 0) {
+    at += r;
+    int n = snprintf(line, sizeof line, "%s\t+%c\t", id, kind);
+    for (ssize_t i = 0; i < r; i++) {
+      line[n++] = hex[in[i] >> 4];
+      line[n++] = hex[in[i] & 15];
+    }
+    line[n++] = '\n';
+    write_all(1, line, (size_t)n);
+  }
+}
+
+static int unhex(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* exec: the program in a grandchild (in NETNS), stdin and output in memfds; replies with the output and its exit code once it ends. */
 static void run_program(const char *id, char **fields, int n) {
   char *argv[MAX_FIELDS];
-  for (int i = 3; i < n; i++) argv[i - 3] = fields[i];
-  argv[n - 3] = NULL;
-  const char *in = strcmp(fields[0], "-") ? fields[0] : "/dev/null";
-  int ifd = open(in, O_RDONLY | O_CLOEXEC);
-  int ofd = open(fields[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  int efd = open(fields[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  for (int i = 2; i < n; i++) argv[i - 2] = fields[i];
+  argv[n - 2] = NULL;
+  const char *netns = fields[0], *input = fields[1];
+  int ifd = -1;
+  if (!strcmp(input, "-")) {
+    ifd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  } else if (input[0] == 'x' && (ifd = memfd_create("tsk-launcher-in", MFD_CLOEXEC)) >= 0) {
+    size_t len = strlen(input + 1) / 2;
+    unsigned char *buf = malloc(len + 1);
+    for (size_t i = 0; buf && i < len; i++) {
+      int hi = unhex(input[1 + 2 * i]), lo = unhex(input[2 + 2 * i]);
+      if (hi < 0 || lo < 0) {
+        reply(id, 127, "exec: the input is not hex");
+        return;
+      }
+      buf[i] = (unsigned char)(hi << 4 | lo);
+    }
+    if (!buf || write_all(ifd, (const char *)buf, len) < 0 || lseek(ifd, 0, SEEK_SET) < 0) {
+      reply(id, 127, "exec: cannot hold the input");
+      return;
+    }
+    free(buf);
+  }
+  int ofd = memfd_create("tsk-launcher-out", MFD_CLOEXEC);
+  int efd = memfd_create("tsk-launcher-err", MFD_CLOEXEC);
   if (ifd < 0 || ofd < 0 || efd < 0) {
-    char msg[PATH_MAX + 64];
-    snprintf(msg, sizeof msg, "exec: open %s: %s", ifd < 0 ? in : ofd < 0 ? fields[1] : fields[2], strerror(errno));
+    char msg[128];
+    snprintf(msg, sizeof msg, "exec: input and output files: %s", strerror(errno));
     reply(id, 127, msg);
     return;
   }
@@ -88,6 +136,14 @@ static void run_program(const char *id, char **fields, int n) {
     dup2(ifd, 0);
     dup2(ofd, 1);
     dup2(efd, 2);
+    if (strcmp(netns, "-")) {
+      int fd = open(netns, O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+        fprintf(stderr, "%s network namespace %s: %s\n", fd < 0 ? "open" : "setns to", netns, strerror(errno));
+        _exit(127);
+      }
+      close(fd);
+    }
     execvp(argv[0], argv);
     fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
     _exit(127);
@@ -95,6 +151,8 @@ static void run_program(const char *id, char **fields, int n) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  reply_output(id, 'o', ofd);
+  reply_output(id, 'e', efd);
   reply(id, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), "");
 }
 
@@ -124,7 +182,7 @@ static void handle(char *line) {
     sandbox_op(id, 1, fields + 2, n - 2);
   } else if (!strcmp(verb, "sandbox-remove")) {
     sandbox_op(id, 0, fields + 2, n - 2);
-  } else if (!strcmp(verb, "exec") && n >= 6) {
+  } else if (!strcmp(verb, "exec") && n >= 5) {
     run_program(id, fields + 2, n - 2);
   } else {
     reply(id, 2, "bad request: unknown verb");

@@ -33,7 +33,11 @@
 
 #include "tsk-common.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 
 struct privs {
   uid_t uid;
@@ -43,6 +47,7 @@ struct privs {
   unsigned long long caps;
   int no_new_privs;
   const char *seccomp; /* the seccomp file's text; NULL: no filter (Unconfined, privileged) */
+  const struct sock_fprog *seccomp_bpf; /* that text compiled (seccomp_bpf_cached); NULL: built from the text */
 };
 
 /* Reads the seccomp file while its path still resolves (before pivot_root or setns). */
@@ -120,11 +125,12 @@ static int seccomp_rule(scmp_filter_ctx ctx, uint32_t def, char **f, int n, int 
 }
 
 /*
- * Builds the filter of a seccomp file's text and loads it. Returns NULL, or
+ * Builds the filter of a seccomp file's text into *out. Returns NULL, or
  * the failing step with the detail in msg.
  */
-static const char *load_seccomp(const char *profile, char *msg, size_t msgn) {
+static const char *build_seccomp(const char *profile, scmp_filter_ctx *out, char *msg, size_t msgn) {
   msg[0] = 0;
+  *out = NULL;
   char *text = strdup(profile);
   if (!text) return "load seccomp profile";
   char *save = NULL, *line = strtok_r(text, "\n", &save);
@@ -163,16 +169,107 @@ static const char *load_seccomp(const char *profile, char *msg, size_t msgn) {
       step = "build seccomp filter";
     }
   }
-  if (!step) {
-    int rc = seccomp_load(ctx);
-    if (rc < 0) {
-      snprintf(msg, msgn, "%s", strerror(-rc));
-      step = "seccomp_load";
-    }
+  free(text);
+  if (step) seccomp_release(ctx);
+  else *out = ctx;
+  return step;
+}
+
+/* Builds the filter of a seccomp file's text and loads it. Returns NULL, or the failing step with the detail in msg. */
+static const char *load_seccomp(const char *profile, char *msg, size_t msgn) {
+  scmp_filter_ctx ctx;
+  const char *step = build_seccomp(profile, &ctx, msg, msgn);
+  if (step) return step;
+  int rc = seccomp_load(ctx);
+  if (rc < 0) {
+    snprintf(msg, msgn, "%s", strerror(-rc));
+    step = "seccomp_load";
   }
   seccomp_release(ctx);
-  free(text);
   return step;
+}
+
+/*
+ * A profile's compiled filter (classic BPF, as seccomp_load would load it:
+ * no flags, no_new_privs left to the caller), from the cache directory
+ * `dir` or compiled with libseccomp and added to it. Compiling the default
+ * profile (some 400 rules) costs libseccomp about 10 ms of CPU, every
+ * container start; most containers of a node share a few profiles. A
+ * cache file is named by a hash of the text and holds the text itself,
+ * NUL, then the program: a hit compares the whole text, so a hash
+ * collision can never load another profile's filter. Returns NULL when it
+ * cannot be had (a bad profile included): the caller then builds and loads
+ * the text itself (load_seccomp), which reports the error as before.
+ */
+__attribute__((unused)) static struct sock_fprog *seccomp_bpf_cached(const char *text, const char *dir) {
+  if (!text || !dir) return NULL;
+  size_t tlen = strlen(text);
+  uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 */
+  for (size_t i = 0; i < tlen; i++) h = (h ^ (unsigned char)text[i]) * 1099511628211ULL;
+  char path[PATH_MAX], tmp[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%016llx", dir, (unsigned long long)h);
+  char *bytes = NULL;
+  size_t len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && fstat(fd, &st) == 0 && (size_t)st.st_size > tlen + 1 && (bytes = malloc((size_t)st.st_size))) {
+    len = (size_t)st.st_size;
+    if (pread(fd, bytes, len, 0) != (ssize_t)len || memcmp(bytes, text, tlen) || bytes[tlen] ||
+        (len - tlen - 1) % sizeof(struct sock_filter)) {
+      free(bytes);
+      bytes = NULL;
+    }
+  }
+  if (fd >= 0) close(fd);
+  if (!bytes) {
+    /* A miss: compile, export through a memfd (libseccomp 2.5 exports to an fd only), and cache it. */
+    char msg[256];
+    scmp_filter_ctx ctx;
+    if (build_seccomp(text, &ctx, msg, sizeof msg)) return NULL;
+    int mfd = memfd_create("tsk-seccomp-bpf", MFD_CLOEXEC);
+    off_t blen = -1;
+    if (mfd >= 0 && seccomp_export_bpf(ctx, mfd) == 0) blen = lseek(mfd, 0, SEEK_END);
+    seccomp_release(ctx);
+    if (blen <= 0 || blen % (off_t)sizeof(struct sock_filter) || !(bytes = malloc(tlen + 1 + (size_t)blen))) {
+      if (mfd >= 0) close(mfd);
+      return NULL;
+    }
+    len = tlen + 1 + (size_t)blen;
+    memcpy(bytes, text, tlen + 1);
+    ssize_t got = pread(mfd, bytes + tlen + 1, (size_t)blen, 0);
+    close(mfd);
+    if (got != blen) {
+      free(bytes);
+      return NULL;
+    }
+    /* Best effort: a cache that cannot be written only costs the next container the compile. */
+    mkdir(dir, 0700);
+    snprintf(tmp, sizeof tmp, "%s/.%016llx.%d.tmp", dir, (unsigned long long)h, (int)getpid());
+    int wfd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (wfd >= 0) {
+      int ok = write_all(wfd, bytes, len) == 0;
+      close(wfd);
+      if (!ok || rename(tmp, path) < 0) unlink(tmp);
+    }
+  }
+  size_t count = (len - tlen - 1) / sizeof(struct sock_filter);
+  struct sock_fprog *prog = count <= BPF_MAXINSNS ? malloc(sizeof *prog) : NULL;
+  if (!prog) {
+    /* Longer than the kernel takes (and than sock_fprog counts): libseccomp's own load reports it. */
+    free(bytes);
+    return NULL;
+  }
+  prog->len = (unsigned short)count;
+  prog->filter = (struct sock_filter *)(void *)(bytes + tlen + 1);
+  return prog;
+}
+
+/* Loads the filter: the compiled program when the caller has it, else built from the text. */
+static const char *apply_seccomp(const struct privs *p, char *msg, size_t msgn) {
+  if (!p->seccomp_bpf) return load_seccomp(p->seccomp, msg, msgn);
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->seccomp_bpf) == 0) return NULL;
+  snprintf(msg, msgn, "%s", strerror(errno));
+  return "seccomp_load";
 }
 
 /* Steps 1-6 above. Returns NULL, or the failing step with errno or msg describing it. */
@@ -185,11 +282,11 @@ static const char *drop_privileges(const struct privs *p, char *msg, size_t msgn
     if (!(caps & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) return "prctl(PR_CAPBSET_DROP)";
   }
   const char *step;
-  if (p->seccomp && !p->no_new_privs && (step = load_seccomp(p->seccomp, msg, msgn))) return step;
+  if (p->seccomp && !p->no_new_privs && (step = apply_seccomp(p, msg, msgn))) return step;
   if ((step = switch_user(p->uid, p->gid, p->ngids, p->gids))) return step;
   if ((step = apply_caps(caps, -1))) return step; /* bounding set already cut above */
   if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return "prctl(PR_SET_NO_NEW_PRIVS)";
-  if (p->seccomp && p->no_new_privs && (step = load_seccomp(p->seccomp, msg, msgn))) return step;
+  if (p->seccomp && p->no_new_privs && (step = apply_seccomp(p, msg, msgn))) return step;
   return NULL;
 }
 

@@ -72,6 +72,8 @@ struct spec {
   char *cwd, *hosts, *resolv, *hostname_file, *log;
   char *seccomp;  /* seccomp file (tsk-privs.h); NULL: no filter */
   char *seccomp_text; /* its contents, read before the container is made */
+  char *seccomp_cache; /* where compiled filters are kept (seccomp_bpf_cached); NULL: none */
+  struct sock_fprog *seccomp_bpf; /* the text compiled, from that cache; NULL: built in the init */
   char *oom_score_adj;
   int no_new_privs, readonly_rootfs, privileged;
   int host_pid; /* Kubernetes hostPID: no PID namespace of its own */
@@ -129,6 +131,7 @@ static int parse_spec(char *text, struct spec *s) {
     else if (!strcmp(line, "hostname_file")) s->hostname_file = v;
     else if (!strcmp(line, "log")) s->log = v;
     else if (!strcmp(line, "seccomp")) s->seccomp = v;
+    else if (!strcmp(line, "seccomp_cache")) s->seccomp_cache = v;
     else if (!strcmp(line, "oom_score_adj")) s->oom_score_adj = v;
     else if (!strcmp(line, "no_new_privs")) s->no_new_privs = atoi(v);
     else if (!strcmp(line, "readonly_rootfs")) s->readonly_rootfs = atoi(v);
@@ -311,14 +314,26 @@ static void copy_host_devices(const char *host, const char *rel, int depth) {
   closedir(d);
 }
 
-/* Bind-mounts a runtime-written file over rootfs-relative dst, replacing a symlink (never followed to the host). */
+/*
+ * Bind-mounts a runtime-written file over rootfs-relative dst, replacing a
+ * symlink (never followed to the host). A regular file already there is
+ * only the mount point and is not opened: opening an image's file for
+ * writing makes overlayfs copy it up (a new file, a copy and an fsync per
+ * container start), as runc's createIfNotExists also avoids.
+ */
 static void bind_file(const char *src, const char *dst) {
   if (!src) return;
   struct stat st;
-  if (lstat(dst, &st) == 0 && !S_ISREG(st.st_mode)) unlink(dst);
-  int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) init_failp("create bind target", dst);
-  close(fd);
+  int have = lstat(dst, &st) == 0;
+  if (have && !S_ISREG(st.st_mode)) {
+    unlink(dst);
+    have = 0;
+  }
+  if (!have) {
+    int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) init_failp("create bind target", dst);
+    close(fd);
+  }
   if (mount(src, dst, NULL, MS_BIND, NULL) < 0) init_failp("bind mount", dst);
 }
 
@@ -561,7 +576,7 @@ static void container_init(struct spec *s, struct init_fds io) {
    * the user it switches to below is the pod's (host ID = HOST + uid).
    */
   if (userns_fd >= 0 && setns(userns_fd, CLONE_NEWUSER) < 0) init_fail("setns(user)");
-  struct privs p = {s->uid, s->gid, s->gids.n, gids, s->caps, s->no_new_privs, s->seccomp_text};
+  struct privs p = {s->uid, s->gid, s->gids.n, gids, s->caps, s->no_new_privs, s->seccomp_text, s->seccomp_bpf};
   char detail[1024];
   const char *step = drop_privileges(&p, detail, sizeof detail);
   if (step && detail[0]) {
@@ -1005,6 +1020,8 @@ int main(int argc, char **argv) {
     return finish(1, msg);
   }
   if (s.seccomp && !(s.seccomp_text = read_seccomp_file(s.seccomp, msg, sizeof msg))) return finish(1, msg);
+  /* Here, in the node's mount namespace, where the cache is; the init (forked below) loads the program. */
+  s.seccomp_bpf = seccomp_bpf_cached(s.seccomp_text, s.seccomp_cache);
   int report[2];
   if (pipe2(report, O_CLOEXEC) < 0) {
     snprintf(msg, sizeof msg, "pipe: %s", strerror(errno));
