@@ -6,7 +6,7 @@
 
 import { Registry } from 'prom-client';
 import { leave, resetCluster, startWithEtcd, USER_CONTROLLER_MANAGER, USER_SCHEDULER, type StartedApiServer } from '../apiserver';
-import { Clientset, LeaderElectionMetrics, SharedInformerFactory, trimForCache } from '../client';
+import { Clientset, EventRecorderMetrics, LeaderElectionMetrics, SharedInformerFactory, trimForCache } from '../client';
 import { startControllerManager, type RunningControllerManager } from '../controllers';
 import { startScheduler, type RunningScheduler } from '../scheduler';
 import { onShutdownSignals, reportStop, untilStopped } from '../util/signals';
@@ -45,7 +45,10 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
   // One registry for both electors: leader_election_master_status, a line per Lease.
   const electionMetrics = new Registry();
   const leaderMetrics = new LeaderElectionMetrics(electionMetrics);
-  parts.api = await startWithEtcd(flags.api, log, { extraMetrics: [schedulerMetrics, controllerMetrics, electionMetrics] });
+  // And one for both components' event recorders: event_recorder_dropped_events_total, a line per component.
+  const eventRegistry = new Registry();
+  const eventMetrics = new EventRecorderMetrics(eventRegistry);
+  parts.api = await startWithEtcd(flags.api, log, { extraMetrics: [schedulerMetrics, controllerMetrics, electionMetrics, eventRegistry] });
   // Each component is its own user, as in Kubernetes, with a certificate the
   // cluster CA issues at every start; the loopback address is in the
   // serving certificate whatever --address says.
@@ -68,6 +71,7 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
     leaderElection: flags.controllerManager,
     leaderMetrics,
     leaderIdentity,
+    eventMetrics,
   });
   log(`controllers running: ${parts.controllers.controllers.map((c) => c.name).join(', ')}`);
   parts.scheduler = startScheduler({
@@ -78,6 +82,7 @@ async function start(flags: ServerFlags, signal: AbortSignal, parts: Parts): Pro
     leaderElection: flags.scheduler,
     leaderMetrics,
     leaderIdentity,
+    eventMetrics,
     percentageOfNodesToScore: flags.percentageOfNodesToScore,
   });
   await parts.scheduler.started;
