@@ -79,7 +79,7 @@ export interface RecorderOptions {
  * then drops. events.k8s.io's recorder writes each event in a goroutine of
  * its own; a small bound keeps a burst from opening thousands of calls.
  */
-export const DEFAULT_EVENT_WRITES_IN_FLIGHT = 16;
+export const DEFAULT_EVENT_WRITES_IN_FLIGHT = 8;
 
 /** Why an event was not written. */
 export type DropReason = 'queue_full' | 'write_failed' | 'rate_limited';
