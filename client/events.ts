@@ -8,9 +8,9 @@
 // the stored Event's count and lastTimestamp instead of writing a new one, and
 // a per-object token bucket stops one object from flooding etcd.
 //
-// Writes go out a few at a time (RecorderOptions.concurrency), so a scheduler
-// or controller making hundreds of pods a second is not minutes behind; a
-// repeat recorded while its Event waits to be written joins that write.
+// Writes go out `concurrency` at a time (one by default), one at a time per
+// Event; a repeat recorded while its Event waits to be written joins that
+// write (one update for a burst of repeats).
 // Nothing is dropped silently: what is (a full queue, a failed write, the
 // spam filter) is counted in event_recorder_dropped_events_total.
 
@@ -72,14 +72,16 @@ export interface RecorderOptions {
 }
 
 /**
- * Writes a recorder has in flight at once by default. One at a time (as
- * client-go's core/v1 broadcaster writes) cannot keep up with a scheduler or
- * a replication controller making hundreds of pods a second once each write
- * waits tens of milliseconds for the server: the queue grows for minutes and
- * then drops. events.k8s.io's recorder writes each event in a goroutine of
- * its own; a small bound keeps a burst from opening thousands of calls.
+ * Writes a recorder has in flight at once by default: one, as client-go's
+ * core/v1 broadcaster writes. More lets a scheduler or a replication
+ * controller making pods faster than one Event per round trip keep up, but
+ * tsk has no API Priority and Fairness to put Events behind other writes: in
+ * bench:scale on an overloaded machine (load average 16-19), 8 in flight
+ * (16 in each hollow kubelet, then 2) took the server from pods and
+ * heartbeats until nodes went NotReady and their pods were evicted, in both
+ * runs, while the same tree writing one at a time bound every pod.
  */
-export const DEFAULT_EVENT_WRITES_IN_FLIGHT = 8;
+export const DEFAULT_EVENT_WRITES_IN_FLIGHT = 1;
 
 /** Why an event was not written. */
 export type DropReason = 'queue_full' | 'write_failed' | 'rate_limited';

@@ -115,15 +115,6 @@ export interface RunningKubelet {
 
 const uidOf = (p: Pod): string => p.metadata?.uid ?? '';
 
-/**
- * A kubelet's Event writes in flight. Its events come a few per pod (a node
- * starts tens of pods, not hundreds a second), so two keep up; thousands of
- * nodes each sending the recorders' default burst would queue the server's
- * heartbeats (Lease renewals) behind Events, as Kubernetes' kubelet writes
- * one at a time (and API Priority and Fairness puts Events last).
- */
-const KUBELET_EVENT_WRITES_IN_FLIGHT = 2;
-
 /** A fingerprint of a pod's runtime state: changes when a container or sandbox appears, goes or changes state. */
 function fingerprint(st: PodRuntimeState): string {
   return [...st.sandboxes.map((s) => `s${s.id}:${s.state}`), ...st.containers.map((c) => `c${c.id}:${c.state}`)].join(',');
@@ -176,7 +167,7 @@ class Kubelet implements RunningKubelet {
     this.recorder = new ApiEventRecorder(
       o.clientset.events,
       { component: 'kubelet', host: o.nodeName },
-      { clock: this.clock, concurrency: KUBELET_EVENT_WRITES_IN_FLIGHT, metrics: new EventRecorderMetrics(this.metrics.registry) },
+      { clock: this.clock, metrics: new EventRecorderMetrics(this.metrics.registry) },
     );
     this.probes = new ProbeManager({
       runtime: o.runtime,
