@@ -273,6 +273,14 @@ function nodeGraphOf(pods: WatchCache): NodeGraph {
   };
 }
 
+/**
+ * Kinds without a watch cache, as Kubernetes' DefaultWatchCacheSizes
+ * (events#0): nothing in the control plane watches or reads Events, so
+ * caching each of them (and its etcd watch event, decoded and applied per
+ * write) only costs. Lists read etcd; watches have etcd watches of their own.
+ */
+export const UNCACHED_KINDS: ReadonlySet<KindName> = new Set(['Event']);
+
 /** Kubernetes' --event-ttl default: events are kept an hour. */
 export const DEFAULT_EVENT_TTL_SECONDS = 3600;
 
@@ -311,10 +319,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const encrypted = store.transformers.resources;
     if (encrypted.length > 0) log(`encryption at rest for ${encrypted.join(', ')}`);
 
-    // 2. watch caches, one etcd watch per kind
+    // 2. watch caches, one etcd watch per kind (but Events)
     const progressRequests = await etcdProgressRequests(store, log);
     const caches = new Map<KindName, WatchCache>();
     for (const kind of KIND_NAMES) {
+      if (UNCACHED_KINDS.has(kind)) continue;
       const resource = KINDS[kind].plural;
       const gauge = metrics.storageObjects.labels({ resource });
       caches.set(

@@ -2,7 +2,8 @@ import test from 'ava';
 import type { Event } from '../api/gen/tsk/v1/core';
 import { ConflictError, NotFoundError } from '../api/errors';
 import { FakeClock } from './clock';
-import { ApiEventRecorder, referenceTo, type EventWriter } from './events';
+import { Registry } from 'prom-client';
+import { ApiEventRecorder, EventRecorderMetrics, referenceTo, type EventWriter } from './events';
 
 /** Records the writes; stores Events by name with a revision counter, as the server would. */
 class Writer implements EventWriter {
@@ -137,4 +138,95 @@ test('after stop() events are ignored', async (t) => {
   r.event(pod, 'Normal', 'A', 'a');
   await r.flush();
   t.is(w.stored.size, 0);
+});
+
+/** A writer whose calls wait until released, to see what is in flight. */
+class GatedWriter implements EventWriter {
+  readonly calls: string[] = [];
+  private waiting: (() => void)[] = [];
+  private rev = 1;
+  inFlight = 0;
+  maxInFlight = 0;
+  async create(e: Event): Promise<Event> {
+    return this.call(`create ${e.involvedObject?.name} count=${e.count}`, e);
+  }
+  async update(e: Event): Promise<Event> {
+    return this.call(`update ${e.involvedObject?.name} count=${e.count}`, e);
+  }
+  /** Lets every waiting call finish, and waits until they did. */
+  async release(): Promise<void> {
+    const w = this.waiting;
+    this.waiting = [];
+    for (const f of w) f();
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  }
+  private async call(what: string, e: Event): Promise<Event> {
+    this.calls.push(what);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.inFlight--;
+    return { ...e, metadata: { ...e.metadata, resourceVersion: String(++this.rev) } };
+  }
+}
+
+const podNamed = (name: string): ReturnType<typeof referenceTo> => referenceTo('Pod', { metadata: { name, namespace: 'prod', uid: name } });
+
+test('writes go out a few at a time, in the order recorded', async (t) => {
+  const w = new GatedWriter();
+  const r = new ApiEventRecorder(w, { component: 'c' }, { clock: new FakeClock(0), concurrency: 3 });
+  for (let i = 0; i < 7; i++) r.event(podNamed(`p${i}`), 'Normal', 'Scheduled', 'x');
+  t.is(w.inFlight, 3);
+  t.is(r.queued(), 4);
+  const flushed = r.flush();
+  while (w.calls.length < 7 || w.inFlight > 0) await w.release();
+  await flushed;
+  t.is(w.maxInFlight, 3);
+  t.deepEqual(
+    w.calls,
+    ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6'].map((p) => `create ${p} count=1`),
+  );
+});
+
+test('repeats recorded while their Event is being written join one update', async (t) => {
+  const w = new GatedWriter();
+  const r = new ApiEventRecorder(w, { component: 'c' }, { clock: new FakeClock(0), concurrency: 4 });
+  for (let i = 0; i < 6; i++) r.event(pod, 'Warning', 'BackOff', 'Back-off restarting failed container');
+  t.deepEqual(w.calls, ['create web-1 count=1'], 'the update waits for the create it needs');
+  t.is(r.queued(), 1);
+  const flushed = r.flush();
+  while (w.inFlight > 0 || r.queued() > 0) await w.release();
+  await flushed;
+  t.deepEqual(w.calls, ['create web-1 count=1', 'update web-1 count=6']);
+});
+
+test('drops are counted by reason: a full queue, a failed write, the spam filter', async (t) => {
+  const registry = new Registry();
+  const metrics = new EventRecorderMetrics(registry);
+  const w = new Writer();
+  const errors: unknown[] = [];
+  const r = new ApiEventRecorder(
+    w,
+    { component: 'kubelet' },
+    { clock: new FakeClock(0), concurrency: 1, maxQueue: 2, burst: 1, metrics, onError: (e) => errors.push(e) },
+  );
+  w.failNext = new Error('unavailable');
+  r.event(podNamed('a'), 'Normal', 'Pulled', 'x'); // in flight, fails
+  r.event(podNamed('b'), 'Normal', 'Pulled', 'x'); // queued
+  r.event(podNamed('c'), 'Normal', 'Pulled', 'x'); // queued
+  r.event(podNamed('d'), 'Normal', 'Pulled', 'x'); // queue full
+  r.event(podNamed('b'), 'Normal', 'Pulled', 'again'); // spam filter: b's burst is spent
+  await r.flush();
+  const text = await registry.metrics();
+  t.regex(text, /event_recorder_dropped_events_total\{component="kubelet",reason="queue_full"\} 1/);
+  t.regex(text, /event_recorder_dropped_events_total\{component="kubelet",reason="write_failed"\} 1/);
+  t.regex(text, /event_recorder_dropped_events_total\{component="kubelet",reason="rate_limited"\} 1/);
+  t.is(errors.length, 2, 'onError hears of the queue-full and the failed write');
+  t.deepEqual([...w.stored.values()].map((e) => e.involvedObject?.name).sort(), ['b', 'c']);
+});
+
+test('two recorders may count into one registry', (t) => {
+  const registry = new Registry();
+  new EventRecorderMetrics(registry).drop('default-scheduler', 'queue_full');
+  t.notThrows(() => new EventRecorderMetrics(registry).drop('replication-controller', 'queue_full'));
 });

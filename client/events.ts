@@ -7,6 +7,12 @@
 // type, reason, message and source) within the aggregation window updates
 // the stored Event's count and lastTimestamp instead of writing a new one, and
 // a per-object token bucket stops one object from flooding etcd.
+//
+// Writes go out `concurrency` at a time (one by default), one at a time per
+// Event; a repeat recorded while its Event waits to be written joins that
+// write (one update for a burst of repeats).
+// Nothing is dropped silently: what is (a full queue, a failed write, the
+// spam filter) is counted in event_recorder_dropped_events_total.
 
 import type { Event } from '../api/gen/tsk/v1/core';
 import type { ObjectReference } from '../api/gen/tsk/v1/meta';
@@ -15,6 +21,7 @@ import { isKindName, KINDS, type ApiObject } from '../api/kinds';
 import { realClock, type Clock } from './clock';
 import type { ResourceClient } from './resource';
 import { rfc3339 } from '../util/time';
+import { Counter, type Registry } from 'prom-client';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -54,28 +61,72 @@ export interface RecorderOptions {
   burst?: number;
   /** Per-object refill interval once the burst is spent; default 5 minutes. */
   refillMs?: number;
-  /** Events waiting to be written beyond this are dropped; default 1000. */
+  /** Events waiting to be written beyond this are dropped; default 1000 (client-go's maxQueuedEvents). */
   maxQueue?: number;
+  /** Writes in flight at once; default DEFAULT_EVENT_WRITES_IN_FLIGHT. */
+  concurrency?: number;
   /** Called when an Event could not be written (it is dropped). */
   onError?: (err: unknown, event: Event) => void;
+  /** Counts what the recorder drops, by reason. */
+  metrics?: EventRecorderMetrics;
+}
+
+/**
+ * Writes a recorder has in flight at once by default: one, as client-go's
+ * core/v1 broadcaster writes. More lets a scheduler or a replication
+ * controller making pods faster than one Event per round trip keep up, but
+ * tsk has no API Priority and Fairness to put Events behind other writes: in
+ * bench:scale on an overloaded machine (load average 16-19), 8 in flight
+ * (16 in each hollow kubelet, then 2) took the server from pods and
+ * heartbeats until nodes went NotReady and their pods were evicted, in both
+ * runs, while the same tree writing one at a time bound every pod.
+ */
+export const DEFAULT_EVENT_WRITES_IN_FLIGHT = 1;
+
+/** Why an event was not written. */
+export type DropReason = 'queue_full' | 'write_failed' | 'rate_limited';
+
+/**
+ * The recorders' counter of dropped events (by component and reason): a drop
+ * is never silent. Several recorders (and components) may share one registry.
+ */
+export class EventRecorderMetrics {
+  private readonly dropped: Counter<'component' | 'reason'>;
+
+  constructor(registry: Registry) {
+    const name = 'event_recorder_dropped_events_total';
+    this.dropped =
+      (registry.getSingleMetric(name) as Counter<'component' | 'reason'> | undefined) ??
+      new Counter({
+        name,
+        help: 'Events a recorder did not write, by reason: queue_full (more waiting than its queue holds), write_failed (the API refused or failed), rate_limited (the per-object spam filter).',
+        labelNames: ['component', 'reason'],
+        registers: [registry],
+      });
+  }
+
+  drop(component: string, reason: DropReason): void {
+    this.dropped.inc({ component, reason });
+  }
 }
 
 interface Aggregate {
+  /** The Event's name, chosen when the key is first recorded in its window. */
+  readonly name: string;
   /** The stored Event this key last wrote; undefined until the first write succeeds. */
   stored?: Event;
   count: number;
   firstTimestamp: string;
   lastSeen: number;
+  /** The newest state not yet written: a repeat recorded meanwhile replaces it (one write for both). */
+  pending?: Event;
+  /** A write of this key is in flight: the next one waits for it (an update needs what it stored). */
+  busy: boolean;
 }
 
 interface Bucket {
   tokens: number;
   last: number;
-}
-
-interface Pending {
-  key: string;
-  event: Event;
 }
 
 /** The Event's name, as Kubernetes: the object's name and the time in hex nanoseconds. */
@@ -84,16 +135,29 @@ function eventName(objectName: string, nowMs: number, seq: number): string {
   return `${objectName}.${nanos.toString(16)}`;
 }
 
+/**
+ * Writes up to `concurrency` Events at once, one at a time per aggregate key
+ * (the update of a repeat needs the Event its create stored); while a key
+ * waits, a repeat only changes what it will write (count, lastTimestamp), so
+ * a burst of repeats costs one write, not one each. Keys are written in the
+ * order they were first queued.
+ */
 export class ApiEventRecorder implements EventRecorder {
   private readonly clock: Clock;
   private readonly window: number;
   private readonly burst: number;
   private readonly refillMs: number;
   private readonly maxQueue: number;
+  private readonly concurrency: number;
   private readonly aggregates = new Map<string, Aggregate>();
   private readonly buckets = new Map<string, Bucket>();
-  private readonly queue: Pending[] = [];
-  private writing: Promise<void> | undefined;
+  /** Keys with a pending state and no write in flight, oldest first. */
+  private readonly ready: string[] = [];
+  private readyHead = 0;
+  private inFlight = 0;
+  /** Keys with a pending state: in `ready`, or waiting for their write in flight. */
+  private pendingKeys = 0;
+  private idleWaiters: (() => void)[] = [];
   private seq = 0;
   private stopped = false;
 
@@ -107,19 +171,26 @@ export class ApiEventRecorder implements EventRecorder {
     this.burst = options.burst ?? 25;
     this.refillMs = options.refillMs ?? 5 * 60_000;
     this.maxQueue = options.maxQueue ?? 1000;
+    this.concurrency = options.concurrency ?? DEFAULT_EVENT_WRITES_IN_FLIGHT;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new RangeError(`concurrency must be a positive integer, not ${this.concurrency}`);
   }
 
   event(object: ObjectReference, type: EventType, reason: string, message: string): void {
-    if (this.stopped || !this.allow(object)) return;
+    if (this.stopped) return;
+    if (!this.allow(object)) {
+      this.options.metrics?.drop(this.source.component, 'rate_limited');
+      return;
+    }
     const now = this.clock.now();
     const key = [object.kind, object.namespace, object.name, object.uid, type, reason, message].join('\u0000');
-    const agg = this.aggregate(key, now);
+    const agg = this.aggregate(key, object, now);
     const stamp = rfc3339(now);
+    if (!agg.firstTimestamp) agg.firstTimestamp = stamp;
     const event: Event = {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: {
-        name: agg.stored?.metadata?.name ?? eventName(object.name ?? '', now, this.seq++),
+        name: agg.name,
         // Cluster-scoped objects' events live in "default", as in Kubernetes.
         namespace: object.namespace || 'default',
       },
@@ -127,7 +198,7 @@ export class ApiEventRecorder implements EventRecorder {
       reason,
       message,
       source: { component: this.source.component, host: this.source.host ?? '' },
-      firstTimestamp: agg.firstTimestamp || stamp,
+      firstTimestamp: agg.firstTimestamp,
       lastTimestamp: stamp,
       count: agg.count,
       type,
@@ -136,18 +207,29 @@ export class ApiEventRecorder implements EventRecorder {
       reportingComponent: this.source.component,
       reportingInstance: this.source.host ?? '',
     };
-    if (!agg.firstTimestamp) agg.firstTimestamp = stamp;
-    if (this.queue.length >= this.maxQueue) {
-      this.options.onError?.(new Error(`event queue full (${this.maxQueue}); dropped`), event);
+    if (agg.pending) {
+      agg.pending = event; // coalesced with the write already waiting
       return;
     }
-    this.queue.push({ key, event });
-    this.kick();
+    if (this.queued() >= this.maxQueue) {
+      this.drop('queue_full', new Error(`event queue full (${this.maxQueue} waiting); dropped`), event);
+      return;
+    }
+    agg.pending = event;
+    this.pendingKeys++;
+    if (!agg.busy) this.ready.push(key);
+    this.pump();
+  }
+
+  /** Events recorded and not yet written (each key's newest state counts once). */
+  queued(): number {
+    return this.pendingKeys;
   }
 
   /** Resolves when every event recorded so far has been written (or dropped). */
-  async flush(): Promise<void> {
-    while (this.writing) await this.writing;
+  flush(): Promise<void> {
+    if (this.idle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Stops taking events and waits for the queue to drain. */
@@ -156,23 +238,38 @@ export class ApiEventRecorder implements EventRecorder {
     await this.flush();
   }
 
-  private aggregate(key: string, now: number): Aggregate {
+  private idle(): boolean {
+    return this.inFlight === 0 && this.ready.length === this.readyHead;
+  }
+
+  private drop(reason: DropReason, err: unknown, event: Event): void {
+    this.options.metrics?.drop(this.source.component, reason);
+    this.options.onError?.(err, event);
+  }
+
+  private aggregate(key: string, object: ObjectReference, now: number): Aggregate {
     const prev = this.aggregates.get(key);
     if (prev && now - prev.lastSeen <= this.window) {
       prev.count++;
       prev.lastSeen = now;
       return prev;
     }
-    const fresh: Aggregate = { count: 1, firstTimestamp: '', lastSeen: now };
+    // A key still being written keeps its aggregate past the window: the write in flight refers to it.
+    if (prev && (prev.busy || prev.pending)) {
+      prev.lastSeen = now;
+      prev.count++;
+      return prev;
+    }
+    const fresh: Aggregate = { name: eventName(object.name ?? '', now, this.seq++), count: 1, firstTimestamp: '', lastSeen: now, busy: false };
     this.aggregates.set(key, fresh);
     this.prune(now);
     return fresh;
   }
 
-  /** Forgets aggregates and buckets idle for longer than the window, so memory stays bounded. */
+  /** Forgets idle aggregates and buckets older than the window, so memory stays bounded. */
   private prune(now: number): void {
     if (this.aggregates.size % 256 !== 0) return;
-    for (const [k, a] of this.aggregates) if (now - a.lastSeen > this.window) this.aggregates.delete(k);
+    for (const [k, a] of this.aggregates) if (now - a.lastSeen > this.window && !a.busy && !a.pending) this.aggregates.delete(k);
     for (const [k, b] of this.buckets) if (now - b.last > this.window) this.buckets.delete(k);
   }
 
@@ -192,43 +289,59 @@ export class ApiEventRecorder implements EventRecorder {
     return true;
   }
 
-  private kick(): void {
-    if (this.writing) return;
-    this.writing = this.drain().finally(() => {
-      this.writing = undefined;
-      if (this.queue.length > 0) this.kick();
-    });
+  /** Starts writes of ready keys while there is room in flight. */
+  private pump(): void {
+    while (this.inFlight < this.concurrency && this.readyHead < this.ready.length) {
+      const key = this.ready[this.readyHead++]!;
+      if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+        this.ready.splice(0, this.readyHead);
+        this.readyHead = 0;
+      }
+      const agg = this.aggregates.get(key);
+      const event = agg?.pending;
+      if (!agg || !event) continue;
+      agg.pending = undefined;
+      this.pendingKeys--;
+      agg.busy = true;
+      this.inFlight++;
+      this.write(agg, event)
+        .catch((err: unknown) => this.drop('write_failed', err, event))
+        .finally(() => this.written(key, agg));
+    }
+    if (this.idle()) this.wakeIdle();
   }
 
-  private async drain(): Promise<void> {
-    for (let next = this.queue.shift(); next; next = this.queue.shift()) {
-      try {
-        await this.write(next);
-      } catch (err) {
-        this.options.onError?.(err, next.event);
-      }
-    }
+  /** A key's write ended: its newest state, recorded meanwhile, goes next. */
+  private written(key: string, agg: Aggregate): void {
+    agg.busy = false;
+    this.inFlight--;
+    if (agg.pending) this.ready.push(key);
+    this.pump();
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Creates the Event, or updates the one this key wrote before; falls back to a create when that one is gone. */
-  private async write({ key, event }: Pending): Promise<void> {
-    const agg = this.aggregates.get(key);
-    const stored = agg?.stored;
-    let written: Event;
+  private async write(agg: Aggregate, event: Event): Promise<void> {
+    const stored = agg.stored;
     if (stored && (event.count ?? 1) > 1) {
       try {
-        written = await this.events.update({ ...event, metadata: { ...stored.metadata, namespace: stored.metadata?.namespace ?? '' } });
+        agg.stored = await this.events.update({ ...event, metadata: { ...stored.metadata, namespace: stored.metadata?.namespace ?? '' } });
+        return;
       } catch (err) {
         if (!(err instanceof NotFoundError || err instanceof ConflictError)) throw err;
         // Expired (--event-ttl) or changed by someone else: start a new Event.
-        written = await this.events.create({
+        agg.stored = await this.events.create({
           ...event,
           metadata: { name: eventName(event.involvedObject?.name ?? '', this.clock.now(), this.seq++), namespace: event.metadata?.namespace ?? '' },
         });
+        return;
       }
-    } else {
-      written = await this.events.create(event);
     }
-    if (agg) agg.stored = written;
+    agg.stored = await this.events.create(event);
   }
 }

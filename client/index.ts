@@ -69,7 +69,18 @@ export {
 } from './store';
 export { WorkQueue, runWorker, ExponentialRateLimiter, BucketRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter, type RateLimiter } from './workqueue';
 export { every, FakeClock, flushPromises, realClock, type Clock, type Ticker, type TimerHandle } from './clock';
-export { ApiEventRecorder, referenceTo, type EventRecorder, type EventSource, type EventType, type EventWriter, type RecorderOptions } from './events';
+export {
+  ApiEventRecorder,
+  DEFAULT_EVENT_WRITES_IN_FLIGHT,
+  EventRecorderMetrics,
+  referenceTo,
+  type DropReason,
+  type EventRecorder,
+  type EventSource,
+  type EventType,
+  type EventWriter,
+  type RecorderOptions,
+} from './events';
 export { SharedInformerFactory, type InformerFactoryOptions, type InformerScope } from './informer-factory';
 export { trimForCache } from './trim';
 export {

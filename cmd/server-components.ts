@@ -23,7 +23,7 @@
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { Clientset, LeaderElectionMetrics, SharedInformerFactory, trimForCache, type ClientCredentials } from '../client';
+import { Clientset, EventRecorderMetrics, LeaderElectionMetrics, SharedInformerFactory, trimForCache, type ClientCredentials } from '../client';
 import { startControllerManager, type RunningControllerManager } from '../controllers';
 import { startScheduler, type RunningScheduler } from '../scheduler';
 import type { ServerFlags } from './server-flags';
@@ -72,6 +72,9 @@ export async function startComponents(flags: ServerFlags, data: ComponentsData, 
   // One registry for both electors: leader_election_master_status, a line per Lease.
   const electionMetrics = new Registry();
   const leaderMetrics = new LeaderElectionMetrics(electionMetrics);
+  // And one for both components' event recorders: event_recorder_dropped_events_total, a line per component.
+  const eventRegistry = new Registry();
+  const eventMetrics = new EventRecorderMetrics(eventRegistry);
   const clientset = new Clientset(data.address, data.controllerCredentials);
   const schedulerClientset = new Clientset(data.address, data.schedulerCredentials);
   // Slim cached objects, as kube-controller-manager's and kube-scheduler's informers keep.
@@ -101,6 +104,7 @@ export async function startComponents(flags: ServerFlags, data: ComponentsData, 
       leaderElection: flags.controllerManager,
       leaderMetrics,
       leaderIdentity: data.leaderIdentity,
+      eventMetrics,
     });
     log(`controllers running: ${controllers.controllers.map((c) => c.name).join(', ')}`);
     scheduler = startScheduler({
@@ -111,6 +115,7 @@ export async function startComponents(flags: ServerFlags, data: ComponentsData, 
       leaderElection: flags.scheduler,
       leaderMetrics,
       leaderIdentity: data.leaderIdentity,
+      eventMetrics,
       percentageOfNodesToScore: flags.percentageOfNodesToScore,
     });
     await scheduler.started;
@@ -121,7 +126,7 @@ export async function startComponents(flags: ServerFlags, data: ComponentsData, 
   const running = { controllers, scheduler };
   return {
     ...running,
-    metrics: async () => (await Promise.all([schedulerMetrics, controllerMetrics, electionMetrics].map((r) => r.metrics()))).join('\n'),
+    metrics: async () => (await Promise.all([schedulerMetrics, controllerMetrics, electionMetrics, eventRegistry].map((r) => r.metrics()))).join('\n'),
     stop,
   };
 }

@@ -11,6 +11,7 @@
 import { Registry } from 'prom-client';
 import {
   ApiEventRecorder,
+  EventRecorderMetrics,
   DEFAULT_LEADER_ELECTION_TIMINGS,
   electLeader,
   fencedClientset,
@@ -57,6 +58,8 @@ export interface ControllerManagerOptions {
   readonly leaderMetrics?: LeaderElectionMetrics;
   /** The identity this process campaigns with; default a fresh HOST_UUID. */
   readonly leaderIdentity?: string;
+  /** Where the recorders count dropped events; default `registry` (`tsk server` shares one with the scheduler). */
+  readonly eventMetrics?: EventRecorderMetrics;
 }
 
 /** Who LeaderElection Events of the controller manager come from (Kubernetes' kube-controller-manager). */
@@ -88,6 +91,7 @@ class Recorders {
     private readonly clientset: Clientset,
     private readonly clock: Clock,
     private readonly log: (line: string) => void,
+    private readonly metrics: EventRecorderMetrics,
   ) {}
   get(component: string): EventRecorder {
     let r = this.byComponent.get(component);
@@ -97,6 +101,7 @@ class Recorders {
         { component },
         {
           clock: this.clock,
+          metrics: this.metrics,
           onError: (err, ev) => this.log(`event ${ev.reason ?? ''} on ${ev.involvedObject?.name ?? ''} dropped: ${errorMessage(err)}`),
         },
       );
@@ -194,7 +199,7 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
   const registry = opts.registry ?? new Registry();
   const clock = opts.clock ?? realClock;
   const log = opts.log ?? ((line: string) => console.log(line));
-  const recorders = new Recorders(opts.clientset, clock, log);
+  const recorders = new Recorders(opts.clientset, clock, log, opts.eventMetrics ?? new EventRecorderMetrics(registry));
   const ctx: ControllerContext = {
     clientset: opts.clientset,
     informers: opts.informers,

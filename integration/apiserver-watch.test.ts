@@ -211,6 +211,78 @@ test('events expire after --event-ttl (an etcd lease, renewed by every write); o
   w.cancel();
 });
 
+test('Events have no watch cache (as Kubernetes): lists, pages and watches read etcd, selectors and DELETED included', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd);
+  const events = api.kind('Event');
+  const event = (name: string, object: string, ns = 'default'): Event =>
+    ({
+      metadata: { name, namespace: ns },
+      involvedObject: { kind: 'Pod', namespace: ns, name: object },
+      reason: 'Started',
+      message: `Started container of ${object}`,
+      type: 'Normal',
+      count: 1,
+    }) as Event;
+  for (let i = 0; i < 3; i++) await events.create(event(`web.${i}`, 'web'));
+  for (let i = 0; i < 2; i++) await events.create(event(`db.${i}`, 'db'));
+  await events.create(event('dns.0', 'dns', 'kube-system'));
+
+  const names = (l: { items?: Event[] }): string[] => (l.items ?? []).map((e) => e.metadata?.name ?? '');
+  t.deepEqual(names(await events.list({ namespace: '' })), ['db.0', 'db.1', 'web.0', 'web.1', 'web.2', 'dns.0']);
+  t.deepEqual(names(await events.list({ namespace: 'default', fieldSelector: 'involvedObject.name=web' })), ['web.0', 'web.1', 'web.2']);
+  const page1 = await events.list({ namespace: 'default', limit: 2 });
+  t.deepEqual(names(page1), ['db.0', 'db.1']);
+  t.is(page1.metadata?.remainingItemCount, 3);
+  const page2 = await events.list({ namespace: 'default', limit: 10, continue: page1.metadata?.continue ?? '' });
+  t.deepEqual(names(page2), ['web.0', 'web.1', 'web.2']);
+
+  // From the current state: an ADDED per object of the namespace, then the changes.
+  const all = events.watch({ namespace: 'default' });
+  await all.waitFor((e) => e.length >= 5);
+  t.deepEqual(
+    all.events.map((e) => `${e.type} ${e.object.metadata?.name}`).sort(),
+    ['db.0', 'db.1', 'web.0', 'web.1', 'web.2'].map((n) => `ADDED ${n}`),
+  );
+  const from = (await events.list({ namespace: 'default' })).metadata?.resourceVersion ?? '';
+  // From a revision, with a selector: only the web Pod's events, one that stops matching is DELETED.
+  const web = events.watch({ namespace: 'default', resourceVersion: from, fieldSelector: 'involvedObject.name=web' });
+  await web.registered;
+  const db0 = await events.get('default', 'db.0');
+  await events.update({ ...db0, count: 2 });
+  const web1 = await events.get('default', 'web.1');
+  const counted = await events.update({ ...web1, count: 2 });
+  await events.update({ ...counted, involvedObject: { ...counted.involvedObject, name: 'web-old' } });
+  await events.create(event('web.3', 'web'));
+  await events.delete({ namespace: 'default', name: 'web.0' });
+  await events.create(event('dns.1', 'dns', 'kube-system'));
+  await web.waitFor((e) => e.length >= 4);
+  t.deepEqual(
+    web.events.map((e) => `${e.type} ${e.object.metadata?.name} ${e.object.count}`),
+    ['MODIFIED web.1 2', 'DELETED web.1 2', 'ADDED web.3 1', 'DELETED web.0 1'],
+  );
+  await all.waitFor((e) => e.length >= 10);
+  t.deepEqual(
+    all.events.slice(5).map((e) => `${e.type} ${e.object.metadata?.name}`),
+    ['MODIFIED db.0', 'MODIFIED web.1', 'MODIFIED web.1', 'ADDED web.3', 'DELETED web.0'],
+    'the namespace watch sees nothing of kube-system',
+  );
+  web.cancel();
+  all.cancel();
+  // etcd itself says when a revision is gone.
+  const raw = new Etcd3({ hosts: etcd.etcd.clientUrl });
+  t.teardown(() => raw.close());
+  const last = (await events.create(event('web.4', 'web'))).metadata?.resourceVersion ?? '';
+  await raw.kv.compact({ revision: last, physical: true });
+  const old = events.watch({ namespace: 'default', resourceVersion: from });
+  await old.waitEnd();
+  t.is(old.error?.reason, 'Expired');
+  t.regex(old.error?.message ?? '', /too old resource version/);
+  // No cache, so no count of cached Events in the storage gauge.
+  const metrics = await (await fetch(`http://${api.server.httpAddress}/metrics`)).text();
+  t.notRegex(metrics, /apiserver_storage_objects\{resource="events"\}/);
+});
+
 test('objects survive restarts of the API server and of etcd', async (t) => {
   const etcd = await startTestEtcd(t);
   const api = await startTestApiServer(t, etcd);

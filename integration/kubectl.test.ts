@@ -166,6 +166,41 @@ test.serial('get -w prints the list, then each change', async (t) => {
   t.is(out.split('\n').filter((l) => l.startsWith('NAME')).length, 1);
 });
 
+test.serial('get events -w (Events have no watch cache: the watch reads etcd) prints the list, then each new Event', async (t) => {
+  const ev = (name: string, reason: string): string =>
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace: 'default' },
+      involvedObject: { kind: 'Pod', namespace: 'default', name: 'ev-pod', apiVersion: 'v1' },
+      reason,
+      message: `message of ${reason}`,
+      type: 'Normal',
+      count: 1,
+      source: { component: 'kubelet' },
+      firstTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      lastTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    });
+  await ok(['create', '-f', '-'], ev('ev-pod.1', 'FirstReason'));
+  const child = spawn(
+    'kubectl',
+    ['--kubeconfig', env.kubeconfig, '--cache-dir', join(env.dir, 'cache'), 'get', 'events', '-w', '--field-selector', 'involvedObject.name=ev-pod'],
+    { env: { ...process.env, HOME: env.dir, KUBECONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await eventually(() => /Normal\s+FirstReason\s+pod\/ev-pod\s+message of FirstReason/.test(out), 20_000, 'the existing Event in the watch');
+  await ok(['create', '-f', '-'], ev('ev-pod.2', 'SecondReason'));
+  await eventually(() => /Normal\s+SecondReason\s+pod\/ev-pod\s+message of SecondReason/.test(out), 20_000, 'an Event created during the watch');
+  t.deepEqual(header(out), ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE']);
+  const listed = await ok(['get', 'events', '--field-selector', 'reason=SecondReason']);
+  t.deepEqual(
+    rows(listed).map((r) => r[2]),
+    ['SecondReason'],
+  );
+});
+
 test.serial('apply -f creates; replace updates; a stale resourceVersion is a Conflict', async (t) => {
   const cm = (data: Record<string, string>, rv?: string): string =>
     JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', ...(rv ? { resourceVersion: rv } : {}) }, data });

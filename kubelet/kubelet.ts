@@ -15,7 +15,17 @@ import * as path from 'node:path';
 import { ApiError, UnavailableError } from '../api/errors';
 import type { Node, Pod, Service } from '../api/gen/tsk/v1/core';
 import { parseQuantity } from '../api/quantity';
-import { ApiEventRecorder, type Clientset, type Clock, type Informer, realClock, referenceTo, SharedInformerFactory, type TimerHandle } from '../client';
+import {
+  ApiEventRecorder,
+  EventRecorderMetrics,
+  type Clientset,
+  type Clock,
+  type Informer,
+  realClock,
+  referenceTo,
+  SharedInformerFactory,
+  type TimerHandle,
+} from '../client';
 import { Backoff } from '../util/backoff';
 import { errorMessage } from '../util/errors';
 import { ensureReadOnlyOverlay, ensureTmpfs, isMountPoint } from '../util/mounts';
@@ -154,7 +164,11 @@ class Kubelet implements RunningKubelet {
     this.services = this.factory.informerFor('Service');
     // The kubelet's node lister: status posts start from it rather than a read of the Node.
     this.nodeInformer = this.factory.informerFor('Node', {}, { fieldSelector: `metadata.name=${o.nodeName}` });
-    this.recorder = new ApiEventRecorder(o.clientset.events, { component: 'kubelet', host: o.nodeName }, { clock: this.clock });
+    this.recorder = new ApiEventRecorder(
+      o.clientset.events,
+      { component: 'kubelet', host: o.nodeName },
+      { clock: this.clock, metrics: new EventRecorderMetrics(this.metrics.registry) },
+    );
     this.probes = new ProbeManager({
       runtime: o.runtime,
       clock: this.clock,

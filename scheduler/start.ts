@@ -9,6 +9,7 @@
 import { Registry } from 'prom-client';
 import {
   ApiEventRecorder,
+  EventRecorderMetrics,
   DEFAULT_LEADER_ELECTION_TIMINGS,
   electLeader,
   fencedClientset,
@@ -45,6 +46,8 @@ export interface SchedulerOptions {
   readonly registry?: Registry;
   /** Default: an ApiEventRecorder reporting as default-scheduler. */
   readonly recorder?: EventRecorder;
+  /** Where the default recorder counts dropped events; default `registry` (`tsk server` shares one with the controllers). */
+  readonly eventMetrics?: EventRecorderMetrics;
   /** Queue timings (back-off, unschedulable flush); Kubernetes' defaults otherwise. */
   readonly queue?: Omit<QueueOptions, 'clock'>;
   /** --leader-elect and its timings; unset: schedule at once, unconditionally. */
@@ -90,7 +93,17 @@ export function startScheduler(opts: SchedulerOptions): RunningScheduler {
   const clock = opts.clock ?? realClock;
   const log = opts.log ?? ((line: string) => console.log(`scheduler: ${line}`));
   const registry = opts.registry ?? new Registry();
-  const ownRecorder = opts.recorder ? undefined : new ApiEventRecorder(opts.clientset.events, { component: DEFAULT_SCHEDULER_NAME }, { clock });
+  const ownRecorder = opts.recorder
+    ? undefined
+    : new ApiEventRecorder(
+        opts.clientset.events,
+        { component: DEFAULT_SCHEDULER_NAME },
+        {
+          clock,
+          metrics: opts.eventMetrics ?? new EventRecorderMetrics(registry),
+          onError: (err, ev) => log(`event ${ev.reason ?? ''} on ${ev.involvedObject?.name ?? ''} dropped: ${errorMessage(err)}`),
+        },
+      );
   const recorder = opts.recorder ?? (ownRecorder as EventRecorder);
 
   // Asked for up front and started at once, so a standby's caches are warm when it takes over.

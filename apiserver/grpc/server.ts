@@ -342,7 +342,7 @@ export class GrpcApi {
         const watchEvents = metrics.watchEvents.labels(labels);
         return serveWatch(grpcWatchOutput(kind, call), r, {
           kind,
-          cache: this.deps.caches.get(kind)!,
+          cache: this.deps.caches.get(kind),
           store: this.deps.store,
           filter,
           opts: { ...this.deps.watch, onEventSent: () => watchEvents.inc() },

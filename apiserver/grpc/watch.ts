@@ -1,7 +1,10 @@
 // Serving one Watch call: a bounded outgoing queue per client stream, fed by
 // the kind's watch cache, or first by a watch replayed from etcd history when
 // the requested resourceVersion is older than the cache's window (after an
-// API server restart). Periodic BOOKMARKs when asked for. The transport (a
+// API server restart). A kind without a watch cache (Events, as Kubernetes'
+// DefaultWatchCacheSizes has them) is watched straight from etcd, each watch
+// on an etcd watch of its own. Periodic BOOKMARKs when asked for (from the
+// cache only: Kubernetes' etcd watches send none either). The transport (a
 // gRPC stream, or the REST API's chunked JSON) is behind WatchOutput.
 
 import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
@@ -174,7 +177,8 @@ class ClientStream implements WatchSink {
 
 export interface WatchDeps {
   kind: KindName;
-  cache: WatchCache;
+  /** The kind's watch cache; undefined: the kind is not cached, every watch reads etcd. */
+  cache: WatchCache | undefined;
   store: EtcdStore;
   filter: ObjectFilter;
   opts: WatchOptions;
@@ -183,7 +187,7 @@ export interface WatchDeps {
 /** Serves a watch until the client goes away or the server stops; throws what fails before the first event. */
 export async function serveWatch(out: WatchOutput, req: WatchRequest, deps: WatchDeps): Promise<void> {
   const { kind, cache, store } = deps;
-  await cache.ready();
+  await cache?.ready();
   const rvText = req.resourceVersion ?? '';
   if (rvText !== '' && !/^\d+$/.test(rvText)) {
     throw new BadRequestError(`invalid resourceVersion "${rvText}" for watch: want a decimal number`, [
@@ -194,7 +198,7 @@ export async function serveWatch(out: WatchOutput, req: WatchRequest, deps: Watc
   // most recent state, with "0" from any state (here both the cache's), and
   // first sends an ADDED event for every object in it; with a revision, only
   // the changes after it.
-  const initial = rvText === '' || rvText === '0' ? await initialState(cache, store, kind, rvText === '') : undefined;
+  const initial = rvText === '' || rvText === '0' ? await initialState(cache, store, kind, req.namespace ?? '', rvText === '') : undefined;
   const requested = initial ? initial.revision : Number(rvText);
   const client = new ClientStream(kind, out, deps.filter, deps.opts, requested);
   let stopCurrent: () => void = () => undefined;
@@ -205,7 +209,7 @@ export async function serveWatch(out: WatchOutput, req: WatchRequest, deps: Watc
   }
 
   let fromCache = false;
-  const attachToCache = (after: number): void => {
+  const attachToCache = (cache: WatchCache, after: number): void => {
     let reg: { stop(): void };
     try {
       reg = cache.watch(after, client);
@@ -220,12 +224,15 @@ export async function serveWatch(out: WatchOutput, req: WatchRequest, deps: Watc
     stopCurrent = () => reg.stop();
   };
 
-  if (requested >= cache.oldestServable) {
-    attachToCache(requested);
+  if (cache && requested >= cache.oldestServable) {
+    attachToCache(cache, requested);
   } else {
     // Older than the cache's window: replay from etcd history, then hand
     // over to the cache once it holds everything after what was sent.
-    await assertNotCompacted(store, kind, requested);
+    // Without a cache, the etcd watch serves the whole watch, and says
+    // itself when the revision was compacted (the revision may also be
+    // etcd's current one, which a read at the next would call a future one).
+    if (!initial && cache) await assertNotCompacted(store, kind, requested);
     if (client.closed) return;
     const prefix = listPrefix(kind, req.namespace ?? '');
     let handle: WatchHandle | undefined;
@@ -237,12 +244,12 @@ export async function serveWatch(out: WatchOutput, req: WatchRequest, deps: Watc
         client.lastRevision = Math.max(client.lastRevision, raw.modRevision);
       }
       const last = client.lastRevision;
-      if (last >= cache.oldestServable && last <= cache.revision) {
+      if (cache && last >= cache.oldestServable && last <= cache.revision) {
         // Attach first (synchronous: replay + register), then stop the etcd
         // watch, so no event is missed or sent twice; if the cache cannot
         // take over yet, keep replaying from etcd.
         try {
-          attachToCache(last);
+          attachToCache(cache, last);
           handle?.cancel();
         } catch {
           fromCache = false;
@@ -264,17 +271,25 @@ export async function serveWatch(out: WatchOutput, req: WatchRequest, deps: Watc
   // A bookmark promises every event up to it was sent: from the cache that is
   // its revision; while replaying history, only what was already delivered.
   // A watch from a revision another API server returned may be ahead of this cache: never bookmark below it.
-  if (req.allowBookmarks) client.startBookmarks(() => (fromCache ? Math.max(cache.revision, requested) : client.lastRevision));
+  if (req.allowBookmarks && cache) client.startBookmarks(() => (fromCache ? Math.max(cache.revision, requested) : client.lastRevision));
 }
 
 /**
  * The state an initial-events watch starts from: the cache's; when
- * `consistent` and the cache cannot show it is at etcd's revision, etcd's
- * own at its current revision (the watch then goes on from there).
+ * `consistent` and the cache cannot show it is at etcd's revision, or
+ * without a cache, etcd's own at its current revision (the watch then goes
+ * on from there; without a cache only the namespace's objects are read).
  */
-async function initialState(cache: WatchCache, store: EtcdStore, kind: KindName, consistent: boolean): Promise<{ revision: number; items: CachedObject[] }> {
-  if (!consistent || (await cache.waitFresh(FRESH_TIMEOUT_MS))) return cache.snapshot();
-  const { kvs, revision } = await new EtcdCacheSource(store, kindPrefix(kind), KINDS[kind].plural).list();
+async function initialState(
+  cache: WatchCache | undefined,
+  store: EtcdStore,
+  kind: KindName,
+  namespace: string,
+  consistent: boolean,
+): Promise<{ revision: number; items: CachedObject[] }> {
+  if (cache && (!consistent || (await cache.waitFresh(FRESH_TIMEOUT_MS)))) return cache.snapshot();
+  const prefix = cache ? kindPrefix(kind) : listPrefix(kind, KINDS[kind].namespaced ? namespace : '');
+  const { kvs, revision } = await new EtcdCacheSource(store, prefix, KINDS[kind].plural).list();
   return { revision, items: kvs.map((kv) => CachedObject.fromStored(kind, kv.key, kv.value, kv.modRevision)) };
 }
 

@@ -55,6 +55,9 @@ export interface ListResult {
   remaining?: number | undefined;
 }
 
+/** Objects per etcd range when a list reads values (a kind without a watch cache). */
+const VALUES_PAGE = 2000;
+
 /** Kubernetes' limit on a request body, and so on a stored object. */
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
@@ -406,7 +409,11 @@ export class Registry {
     return { items, revision: snap.revision, continueToken: '' };
   }
 
-  /** A list read from etcd at one revision (keys from etcd, values from the cache when it has that version). */
+  /**
+   * A list read from etcd at one revision: keys from etcd and values from
+   * the cache when it has that version; a kind without a cache reads the
+   * values with the keys.
+   */
   private async listFromEtcd(
     prefix: string,
     tok: { key: string; revision: number } | undefined,
@@ -420,11 +427,15 @@ export class Registry {
     let lastKey = '';
     for (;;) {
       const want = limit > 0 ? limit - items.length : 0;
-      const batch = limit > 0 ? (filter ? Math.max(want, 500) : want) : 0;
-      const res = await this.rangeForList(start, end, revision, batch);
+      const withValues = this.cache === undefined;
+      // Values come in pages, so that no etcd response holds a whole kind.
+      const batch = limit > 0 ? (filter ? Math.max(want, 500) : want) : withValues ? VALUES_PAGE : 0;
+      const res = await this.rangeForList(start, end, revision, batch, !withValues);
       // etcd's header carries the current revision even for a read at an older one.
       if (revision === 0) revision = res.revision;
-      const objs = await this.resolve(res.kvs, revision);
+      const objs = withValues
+        ? res.kvs.map((kv) => CachedObject.fromStored(this.kind, kv.key, kv.value, kv.modRevision))
+        : await this.resolve(res.kvs, revision);
       for (let i = 0; i < objs.length; i++) {
         const o = objs[i]!;
         lastKey = o.key;
@@ -441,9 +452,9 @@ export class Registry {
     }
   }
 
-  private async rangeForList(start: string | Buffer, end: Buffer, revision: number, limit: number) {
+  private async rangeForList(start: string | Buffer, end: Buffer, revision: number, limit: number, keysOnly: boolean) {
     try {
-      return await this.ctx.store.range(start, this.info.plural, { end, revision, limit, keysOnly: true });
+      return await this.ctx.store.range(start, this.info.plural, { end, revision, limit, keysOnly });
     } catch (err) {
       if (err instanceof ExpiredError) {
         throw new ExpiredError(

@@ -137,7 +137,7 @@ export class KindHandlers {
     if (q.watch) return this.watch(r, q.watchRequest, q.timeoutSeconds);
     this.admit(r, 'list', selectedName(this.kind, q.list.fieldSelector));
     // A list is served at the newest state, which is "not older than" any revision the cache has reached.
-    if (q.watchRequest.resourceVersion !== '0') await this.awaitRevision(this.deps.caches.get(this.kind)!, q.watchRequest.resourceVersion ?? '');
+    if (q.watchRequest.resourceVersion !== '0') await this.awaitRevision(this.deps.caches.get(this.kind), q.watchRequest.resourceVersion ?? '');
     const res = await this.reg.list(q.list);
     const codec = codecOf(this.kind);
     const meta: JsonObject = { resourceVersion: String(res.revision) };
@@ -156,8 +156,8 @@ export class KindHandlers {
 
   private async watch(r: RestRequest, watchRequest: WatchRequest, timeoutSeconds: number | undefined): Promise<void> {
     this.admit(r, 'watch', selectedName(this.kind, watchRequest.fieldSelector));
-    const cache = this.deps.caches.get(this.kind)!;
-    await cache.ready();
+    const cache = this.deps.caches.get(this.kind);
+    await cache?.ready();
     await this.awaitRevision(cache, watchRequest.resourceVersion ?? '');
     const table = wantsTable(r.req.headers.accept);
     const includeObject = parseIncludeObject(r.query.get('includeObject'));
@@ -189,7 +189,7 @@ export class KindHandlers {
     try {
       await serveWatch(
         out,
-        { ...watchRequest, resourceVersion: restResumeRevision(watchRequest.resourceVersion ?? '', (rv) => cache.eventsAt(rv)) },
+        { ...watchRequest, resourceVersion: restResumeRevision(watchRequest.resourceVersion ?? '', (rv) => cache?.eventsAt(rv)) },
         {
           kind: this.kind,
           cache,
@@ -210,13 +210,16 @@ export class KindHandlers {
    * A watch or list from a resourceVersion the cache has not reached waits a
    * little, then is Kubernetes' "Too large resource version" 504 (storage's
    * NewTooLargeResourceVersionError: a Timeout Status with the
-   * ResourceVersionTooLarge cause and a retry after a second).
+   * ResourceVersionTooLarge cause and a retry after a second). A kind
+   * without a cache is read from etcd: only a revision etcd has not reached
+   * is a future one.
    */
-  private async awaitRevision(cache: WatchCache, rv: string): Promise<void> {
+  private async awaitRevision(cache: WatchCache | undefined, rv: string): Promise<void> {
     if (!/^\d+$/.test(rv)) return;
-    await cache.ready();
     const want = Number(rv);
     const deadline = Date.now() + FUTURE_RV_WAIT_MS;
+    if (!cache) return this.awaitEtcdRevision(want, deadline);
+    await cache.ready();
     while (cache.revision < want) {
       // A revision etcd has reached is no future one, even when no write of this kind got the cache there
       // (a list read from etcd returns etcd's revision): the list is consistent and the watch sends what follows it.
@@ -228,6 +231,23 @@ export class KindHandlers {
         throw new ApiError(
           'Timeout',
           `Timeout: Too large resource version: ${want}, current: ${cache.revision}`,
+          [{ field: '', message: 'Too large resource version', reason: 'ResourceVersionTooLarge' }],
+          { retryAfterSeconds: FUTURE_RV_RETRY_S },
+        );
+      }
+      await sleep(100);
+    }
+  }
+
+  /** Waits until etcd is at `want` (a kind without a watch cache); the same 504 as awaitRevision after the deadline. */
+  private async awaitEtcdRevision(want: number, deadline: number): Promise<void> {
+    for (;;) {
+      const current = await this.deps.store.currentRevision();
+      if (want <= current) return;
+      if (Date.now() >= deadline) {
+        throw new ApiError(
+          'Timeout',
+          `Timeout: Too large resource version: ${want}, current: ${current}`,
           [{ field: '', message: 'Too large resource version', reason: 'ResourceVersionTooLarge' }],
           { retryAfterSeconds: FUTURE_RV_RETRY_S },
         );
