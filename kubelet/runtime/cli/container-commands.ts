@@ -349,6 +349,8 @@ export class ContainerCommands {
     }
     // Attached before the start, as docker: not a byte of its output is missed.
     const streams = !detach && (interactive || tty) ? await rt.attach(id, { stdin: interactive }) : undefined;
+    // The terminal's size before the start, so the command's first question already has it (relay follows later changes).
+    if (tty && process.stdout.isTTY) streams?.resize?.(process.stdout.columns, process.stdout.rows);
     await rt.startContainer(id);
     if (detach) {
       this.io.out(`${id}\n`);
