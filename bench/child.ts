@@ -16,6 +16,21 @@ export interface Child {
   until(re: RegExp, timeoutMs: number): Promise<void>;
 }
 
+/** `tsk server` on loopback ports of its own, its data in `dataDir`, writing no client config and no etcd snapshots: what every benchmark's server shares. */
+export function benchServerArgs(dataDir: string, grpcPort: number, httpPort: number): string[] {
+  return [
+    'server',
+    '--data-dir',
+    dataDir,
+    '--address',
+    `127.0.0.1:${grpcPort}`,
+    '--http-address',
+    `127.0.0.1:${httpPort}`,
+    '--write-config=false',
+    '--etcd-disable-snapshots',
+  ];
+}
+
 /**
  * A child process whose output is kept; `until` resolves when a line matches.
  * `nodeFlags` go to node before the script (e.g. --heapsnapshot-signal), `cwd`

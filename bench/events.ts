@@ -19,7 +19,7 @@ import type { Event } from '../api/gen/tsk/v1/core';
 import { ApiEventRecorder, Clientset, resolveClient } from '../client';
 import { errorMessage } from '../util/errors';
 import { freePort } from '../util/free-port';
-import { benchScope, startChild } from './child';
+import { benchScope, startChild, benchServerArgs } from './child';
 import { runPool } from './pool';
 import { cpuSeconds, selfCpuSeconds } from './proc-cpu';
 
@@ -82,21 +82,9 @@ async function main(): Promise<void> {
   const { dir, children, cleanup } = await benchScope('tsk-bench-events-');
   try {
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
-    const server = startChild(
-      [
-        'server',
-        '--data-dir',
-        join(dir, 'server'),
-        '--address',
-        `127.0.0.1:${grpcPort}`,
-        '--http-address',
-        `127.0.0.1:${httpPort}`,
-        '--write-config=false',
-        '--etcd-disable-snapshots',
-      ],
-      undefined,
-      { nodeFlags: values['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`, '--cpu-prof-name=server.cpuprofile'] },
-    );
+    const server = startChild([...benchServerArgs(join(dir, 'server'), grpcPort, httpPort)], undefined, {
+      nodeFlags: values['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`, '--cpu-prof-name=server.cpuprofile'],
+    });
     children.push(server.child);
     await server.until(/scheduler running/, 120_000);
     await server.until(/wrote \S+admin\.conf/, 30_000);

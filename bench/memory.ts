@@ -30,7 +30,7 @@ import type { Pod, PodStatus, ReplicationController } from '../api/gen/tsk/v1/co
 import { Clientset, resolveClient } from '../client';
 import { errorMessage } from '../util/errors';
 import { freePort } from '../util/free-port';
-import { benchScope, rssMb, startChild } from './child';
+import { benchScope, rssMb, startChild, benchServerArgs } from './child';
 import { cpuSeconds } from './proc-cpu';
 import { runPool } from './pool';
 import { parseSamples, sampleValue } from './prom-text';
@@ -355,21 +355,7 @@ async function main(): Promise<void> {
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
     progress(`tsk server, ${s.nodes} Nodes, ${s.pods} pods`);
     const server = startChild(
-      [
-        'server',
-        '--data-dir',
-        join(dir, 'server'),
-        '--address',
-        `127.0.0.1:${grpcPort}`,
-        '--http-address',
-        `127.0.0.1:${httpPort}`,
-        '--write-config=false',
-        '--etcd-disable-snapshots',
-        '--cluster-cidr',
-        '10.128.0.0/9',
-        '--controllers',
-        '*,-replicationcontroller',
-      ],
+      [...benchServerArgs(join(dir, 'server'), grpcPort, httpPort), '--cluster-cidr', '10.128.0.0/9', '--controllers', '*,-replicationcontroller'],
       undefined,
       { nodeFlags: ['--heapsnapshot-signal=SIGUSR2', ...s.nodeFlags], cwd: dir },
     );

@@ -36,7 +36,7 @@ import type { ApiObject } from '../api/kinds';
 import { Clientset, resolveClient, type ResourceClient } from '../client';
 import { freePort } from '../util/free-port';
 import { errorMessage } from '../util/errors';
-import { benchScope, rssMb, startChild } from './child';
+import { benchScope, rssMb, startChild, benchServerArgs } from './child';
 import { defaultHollowProcesses, HollowFleet, startRssPerNodeKib } from './hollow-fleet';
 import { ReadyUnknownCounter } from './node-readiness';
 import { runPool } from './pool';
@@ -331,15 +331,7 @@ async function main(): Promise<void> {
     );
     const server = startChild(
       [
-        'server',
-        '--data-dir',
-        join(dir, 'server'),
-        '--address',
-        `127.0.0.1:${grpcPort}`,
-        '--http-address',
-        `127.0.0.1:${httpPort}`,
-        '--write-config=false',
-        '--etcd-disable-snapshots',
+        ...benchServerArgs(join(dir, 'server'), grpcPort, httpPort),
         // Room for the nodes' /24s (32,768 of them).
         '--cluster-cidr',
         '10.128.0.0/9',
