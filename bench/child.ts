@@ -115,7 +115,14 @@ export async function benchScope(prefix: string): Promise<BenchScope> {
     await rm(dir, { recursive: true, force: true });
   };
   const cleanup = (): Promise<void> => (cleaned ??= stopAll());
-  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
-  process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
+  // Every signal, not only the first, waits for the one cleanup: a second
+  // SIGINT (sent to `timeout` and to the bench at once, or a second Ctrl-C)
+  // took Node's default and exited, leaving the directory and children behind.
+  const onSignal = (code: number) => (): void => {
+    if (cleaned) process.stderr.write('bench: still stopping its processes and removing its directory\n');
+    void cleanup().then(() => process.exit(code));
+  };
+  process.on('SIGINT', onSignal(130));
+  process.on('SIGTERM', onSignal(143));
   return { dir, children, abort, cleanup };
 }

@@ -12,7 +12,7 @@ import { DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE, newNodeIpamControlle
 import { CidrError, CidrSet } from './nodeipam/cidr-set';
 import { newNodeLifecycleController, type NodeLifecycleOptions } from './nodelifecycle/controller';
 import { DEFAULT_TERMINATED_POD_GC_THRESHOLD, newPodGcController, type PodGcOptions } from './podgc/controller';
-import type { ControllerTable } from './registry';
+import { CONTROLLERS, type ControllerTable } from './registry';
 
 export interface NodeControllerOptions {
   readonly endpoints: EndpointsOptions;
@@ -99,10 +99,11 @@ export function parseNodeControllerFlags(values: Values, usage: (message: string
  * options, to spread over the registry table (Kubernetes' worker counts).
  */
 export function nodeControllerEntries(options: NodeControllerOptions): ControllerTable {
+  const workers = (name: string): number => CONTROLLERS[name]!.workers;
   return {
-    endpoints: { factory: (ctx) => newEndpointsController(ctx, options.endpoints), workers: 5 },
-    nodelifecycle: { factory: (ctx) => newNodeLifecycleController(ctx, options.nodeLifecycle), workers: 8 },
-    nodeipam: { factory: (ctx) => newNodeIpamController(ctx, options.nodeIpam), workers: 4 },
-    podgc: { factory: (ctx) => newPodGcController(ctx, options.podGc), workers: 1 },
+    endpoints: { factory: (ctx) => newEndpointsController(ctx, options.endpoints), workers: workers('endpoints') },
+    nodelifecycle: { factory: (ctx) => newNodeLifecycleController(ctx, options.nodeLifecycle), workers: workers('nodelifecycle') },
+    nodeipam: { factory: (ctx) => newNodeIpamController(ctx, options.nodeIpam), workers: workers('nodeipam') },
+    podgc: { factory: (ctx) => newPodGcController(ctx, options.podGc), workers: workers('podgc') },
   };
 }

@@ -26,7 +26,9 @@ export const CONTROLLERS: ControllerTable = {
   garbagecollector: { factory: newGarbageCollector, workers: 20 },
   endpoints: { factory: endpointsControllerFactory, workers: 5 },
   nodelifecycle: { factory: nodeLifecycleControllerFactory, workers: 8 },
-  nodeipam: { factory: nodeIpamControllerFactory, workers: 4 },
+  // Kubernetes' range allocator runs 30 CIDR update workers: each waits on one
+  // API write, and 5,000 nodes registering at once queue behind them.
+  nodeipam: { factory: nodeIpamControllerFactory, workers: 30 },
   podgc: { factory: podGcControllerFactory, workers: 1 },
   servicelb: { factory: serviceLbControllerFactory, workers: 2 },
 };

@@ -55,6 +55,9 @@ export interface ListResult {
   remaining?: number | undefined;
 }
 
+/** A list page whose values the cache lacks reads them one key at a time up to this many, else in one range. */
+const MAX_SINGLE_READS = 16;
+
 /** Objects per etcd range when a list reads values (a kind without a watch cache). */
 const VALUES_PAGE = 2000;
 
@@ -363,12 +366,48 @@ export class Registry {
     const limit = Math.max(0, Number(req.limit ?? 0));
     const prefix = listPrefix(this.kind, ns);
     const tok = req.continue ? decodeContinue(req.continue, prefix) : undefined;
+    const one = tok ? undefined : this.singleKey(ns, filter);
+    if (one !== undefined) return this.listOne(one, filter);
     const cache = this.cache;
     if (cache) {
       const snap = tok ? cache.snapshotAt(tok.revision) : (await cache.waitFresh(FRESH_TIMEOUT_MS)) ? cache.snapshot() : undefined;
       if (snap) return this.listSnapshot(snap, prefix, tok?.key, selectors ? filter : undefined, limit);
     }
     return this.listFromEtcd(prefix, tok, selectors ? filter : undefined, limit);
+  }
+
+  /**
+   * The one key a list can match when its field selector names the object
+   * (metadata.name=X, and its namespace for a namespaced kind), else
+   * undefined. Kubernetes' registry lists such a selector as a get of that
+   * key (MatchesSingle): a kubelet's informer on its own Node is then one
+   * lookup, not a scan of every node (5,000 kubelets starting made that
+   * quadratic).
+   */
+  private singleKey(ns: string, filter: ObjectFilter): string | undefined {
+    const name = filter.requiredValue('metadata.name');
+    if (name === undefined || name === '') return undefined;
+    if (!this.info.namespaced) return this.key('', name);
+    const namespace = ns || filter.requiredValue('metadata.namespace');
+    return namespace ? this.key(namespace, name) : undefined;
+  }
+
+  /** A list of the one object at `key` (or none), consistent as any list: the fresh cache's copy, else etcd's. */
+  private async listOne(key: string, filter: ObjectFilter): Promise<ListResult> {
+    const cache = this.cache;
+    let entry: CachedObject | undefined;
+    let revision: number;
+    if (cache && (await cache.waitFresh(FRESH_TIMEOUT_MS))) {
+      // Read at once after the wait, so the object and the revision go together.
+      revision = cache.revision;
+      entry = cache.get(key);
+    } else {
+      const { kv, revision: at } = await this.ctx.store.get(key, this.info.plural);
+      revision = at;
+      entry = kv ? CachedObject.fromStored(this.kind, key, kv.value, kv.modRevision) : undefined;
+    }
+    const items = entry && filter.matchesEntry(entry) ? [entry.bytes] : [];
+    return { items, revision, continueToken: '' };
   }
 
   private listSnapshot(
@@ -465,6 +504,20 @@ export class Registry {
     }
   }
 
+  /** The values of `kvs` (keys in order, one page of a list) read from etcd at `revision` in one range. */
+  private async readValues(kvs: KeyValue[], revision: number): Promise<CachedObject[]> {
+    const out: CachedObject[] = [];
+    const end = Buffer.concat([Buffer.from(kvs[kvs.length - 1]!.key), Buffer.from([0])]);
+    let start: string | Buffer = kvs[0]!.key;
+    for (;;) {
+      // In pages, so that no etcd response holds a whole kind.
+      const res = await this.rangeForList(start, end, revision, VALUES_PAGE, false);
+      for (const kv of res.kvs) out.push(CachedObject.fromStored(this.kind, kv.key, kv.value, kv.modRevision));
+      if (!res.more || res.kvs.length === 0) return out;
+      start = Buffer.concat([Buffer.from(res.kvs[res.kvs.length - 1]!.key), Buffer.from([0])]);
+    }
+  }
+
   /**
    * The objects for keys listed at `revision`: from the watch cache when it
    * holds that exact version (almost always), else read from etcd at that revision.
@@ -479,6 +532,10 @@ export class Registry {
       if (hit && hit.revision === kv.modRevision) out[i] = hit;
       else missing.push(i);
     }
+    // A cache far behind etcd (a list after its freshness wait gave up)
+    // misses most versions: one range with values over the page beats a
+    // read per key, which made such lists thousands of etcd calls.
+    if (missing.length > MAX_SINGLE_READS) return this.readValues(kvs, revision);
     await Promise.all(
       missing.map(async (i) => {
         const kv = kvs[i]!;

@@ -10,7 +10,15 @@ function setup(options: NodeIpamOptions = {}) {
   const events: string[] = [];
   const failures: Error[] = [];
   const writes: string[] = [];
+  /** What a fresh GET returns (the API's copy), by name; default the cache's. */
+  const server = new Map<string, Node>();
+  let gets = 0;
   const client = {
+    get: (name: string) => {
+      gets++;
+      const n = server.get(name) ?? nodes.get(name);
+      return n ? Promise.resolve(n) : Promise.reject(new NotFoundError('Node', name));
+    },
     update: (n: Node) => {
       const err = failures.shift();
       if (err) return Promise.reject(err);
@@ -21,7 +29,7 @@ function setup(options: NodeIpamOptions = {}) {
   };
   const recorder: EventRecorder = { event: (ref, type, reason, message) => events.push(`${ref.name} ${type} ${reason}: ${message}`) };
   const c = new NodeIpamController({ nodes, client, recorder, clock, log: () => undefined }, options);
-  return { nodes, clock, events, failures, writes, c };
+  return { nodes, clock, events, failures, writes, server, gets: () => gets, c };
 }
 
 const node = (name: string, podCIDR = ''): Node => ({ metadata: { name }, spec: podCIDR ? { podCIDR, podCIDRs: [podCIDR] } : {} });
@@ -67,10 +75,30 @@ test('a deleted node releases its subnet; a full range gives CIDRNotAvailable un
   await clock.advance(0);
 });
 
+test('a conflict is retried at once from a fresh read, not from the lagging cache', async (t) => {
+  const { nodes, failures, writes, gets, c } = setup();
+  nodes.upsert(node('a'));
+  failures.push(new ConflictError('stale'));
+  await c.sync('a');
+  t.is(gets(), 1);
+  t.deepEqual(writes, ['a 10.244.0.0/24 10.244.0.0/24']);
+});
+
+test('a node found with a subnet on the fresh read keeps it, and the reserved one is freed', async (t) => {
+  const { nodes, failures, writes, server, c } = setup();
+  nodes.upsert(node('a'));
+  server.set('a', node('a', '10.244.7.0/24'));
+  failures.push(new ConflictError('stale'));
+  await c.sync('a');
+  t.deepEqual(writes, []);
+  t.false(c.cidrs.has('10.244.0.0/24'));
+  t.true(c.cidrs.has('10.244.7.0/24'));
+});
+
 test('a failed write keeps the reservation for the retry; a node gone meanwhile frees it', async (t) => {
   const { nodes, failures, writes, c } = setup();
   nodes.upsert(node('a'));
-  failures.push(new ConflictError('stale'));
+  for (let i = 0; i < 4; i++) failures.push(new ConflictError('stale'));
   await t.throwsAsync(() => c.sync('a'), { instanceOf: ConflictError });
   await c.sync('a');
   t.deepEqual(writes, ['a 10.244.0.0/24 10.244.0.0/24']);
@@ -88,4 +116,18 @@ test('--allocate-node-cidrs=false: nothing is allocated', async (t) => {
   t.is(c.queue.len(), 0);
   await c.stop();
   t.deepEqual(writes, []);
+});
+
+test('a node whose cached copy lags behind our write is not written again; one re-created under its name is', async (t) => {
+  const { nodes, writes, c } = setup();
+  const stale: Node = { metadata: { name: 'a', uid: 'u1' }, spec: {} };
+  nodes.upsert(stale);
+  await c.sync('a');
+  // The informer has not delivered the write yet: the kubelet's status post brings the old copy again.
+  nodes.upsert(stale);
+  await c.sync('a');
+  t.deepEqual(writes, ['a 10.244.0.0/24 10.244.0.0/24']);
+  nodes.upsert({ metadata: { name: 'a', uid: 'u2' }, spec: {} });
+  await c.sync('a');
+  t.is(writes.length, 2);
 });

@@ -11,6 +11,7 @@ import { NotFoundError } from '../../api/errors';
 import type { Node } from '../../api/gen/tsk/v1/core';
 import { WorkQueue, type Clock, type EventRecorder, type Lister, type ResourceClient } from '../../client';
 import type { Controller, ControllerContext, ControllerFactory } from '../controller';
+import { updateFromFresh } from '../api-util';
 import { newControllerQueue } from '../queue';
 import { QueueWorkers } from '../workers';
 import { CidrSet } from './cidr-set';
@@ -36,7 +37,7 @@ export interface NodeIpamOptions {
 
 export interface NodeIpamDeps {
   readonly nodes: Lister<Node>;
-  readonly client: Pick<ResourceClient<Node>, 'update'>;
+  readonly client: Pick<ResourceClient<Node>, 'update' | 'get'>;
   readonly recorder: EventRecorder;
   readonly clock: Clock;
   readonly log: (line: string) => void;
@@ -58,6 +59,13 @@ export class NodeIpamController implements Controller {
   private readonly fullRetryMs: number;
   /** The subnet each node has, or was given by a write not yet seen. */
   private readonly byNode = new Map<string, string>();
+  /**
+   * Nodes whose podCIDR this controller wrote and whose informer copy may
+   * not show it yet: their other changes (status posts) are not answered by
+   * writing the subnet again, which under load lost every race. By UID:
+   * a node re-created under the same name needs a write of its own.
+   */
+  private readonly written = new Map<string, string>();
 
   constructor(
     private readonly deps: NodeIpamDeps,
@@ -101,16 +109,31 @@ export class NodeIpamController implements Controller {
     const node = this.deps.nodes.get(name);
     if (!node) return this.release(name);
     const existing = podCidrOf(node);
-    if (existing) return this.record(name, existing);
+    if (existing) {
+      this.written.delete(name);
+      return this.record(name, existing);
+    }
+    // Written already: the informer has not caught up (podCIDR never changes once set).
+    if (this.written.has(name) && this.written.get(name) === (node.metadata?.uid ?? '')) return;
     let cidr = this.byNode.get(name);
     if (!cidr) {
       cidr = this.cidrs.allocateNext();
       if (!cidr) return this.full(node);
       this.byNode.set(name, cidr);
     }
+    const given = cidr;
     try {
-      await this.deps.client.update({ ...node, spec: { ...node.spec, podCIDR: cidr, podCIDRs: [cidr] } });
-      this.deps.log(`${this.name}: node ${name} gets podCIDR ${cidr}`);
+      const written = await updateFromFresh(
+        node,
+        () => this.deps.client.get(name),
+        // A node given a subnet meanwhile (by an earlier write of ours that lost its reply) keeps it.
+        (n) => (podCidrOf(n) ? undefined : { ...n, spec: { ...n.spec, podCIDR: given, podCIDRs: [given] } }),
+        (n) => this.deps.client.update(n),
+      );
+      const has = podCidrOf(written);
+      this.written.set(name, written.metadata?.uid ?? '');
+      if (has !== given) return this.record(name, has);
+      this.deps.log(`${this.name}: node ${name} gets podCIDR ${given}`);
     } catch (err) {
       if (err instanceof NotFoundError) return this.release(name);
       // Conflict and the like: the reservation stays for the retry.
@@ -128,6 +151,7 @@ export class NodeIpamController implements Controller {
   }
 
   private release(name: string): void {
+    this.written.delete(name);
     const cidr = this.byNode.get(name);
     if (!cidr) return;
     this.byNode.delete(name);

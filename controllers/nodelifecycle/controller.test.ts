@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Registry } from 'prom-client';
-import { NotFoundError } from '../../api/errors';
+import { ConflictError, NotFoundError } from '../../api/errors';
 import type { Node, Pod } from '../../api/gen/tsk/v1/core';
 import type { ObjectReference } from '../../api/gen/tsk/v1/meta';
 import { FakeClock, NODE_NAME_INDEX, Store, nodeNameIndexFunc, objectKey, type EventRecorder } from '../../client';
@@ -18,8 +18,20 @@ function setup() {
   const clock = new FakeClock(T0);
   const calls: string[] = [];
   const events: string[] = [];
+  /** Conflicts the next node updates answer (a kubelet's status post won the race). */
+  const conflicts: Node[] = [];
   const nodeClient = {
+    get: (name: string) => {
+      calls.push(`get node ${name}`);
+      const n = nodes.get(name);
+      return n ? Promise.resolve(n) : Promise.reject(new NotFoundError('Node', name));
+    },
     update: (n: Node) => {
+      const fresh = conflicts.shift();
+      if (fresh) {
+        nodes.upsert(fresh);
+        return Promise.reject(new ConflictError('the object has been modified'));
+      }
       calls.push(`update node ${n.metadata?.name}`);
       nodes.upsert(n);
       return Promise.resolve(n);
@@ -52,7 +64,7 @@ function setup() {
     { nodes, pods, nodeClient, podClient, recorder, clock, registry, log: () => undefined },
     { nodeMonitorGracePeriodMs: 40_000 },
   );
-  return { nodes, pods, clock, calls, events, registry, c };
+  return { nodes, pods, clock, calls, events, registry, conflicts, c };
 }
 
 const readyNode = (name: string, heartbeat: number): Node => ({
@@ -179,6 +191,27 @@ test('a NotReady node reported by its kubelet gets the not-ready taints; unsched
   t.deepEqual(
     nodes.get('n1')?.spec?.taints?.map((x) => `${x.key}:${x.effect}`),
     ['node.kubernetes.io/not-ready:NoSchedule', 'node.kubernetes.io/unschedulable:NoSchedule', 'node.kubernetes.io/not-ready:NoExecute'],
+  );
+});
+
+test('a taint write that lost a race to the kubelet is redone at once on a fresh read', async (t) => {
+  const { nodes, calls, conflicts, c } = setup();
+  nodes.upsert(readyNode('n2', T0));
+  const n1 = readyNode('n1', T0);
+  n1.status!.conditions![0]!.status = 'False';
+  nodes.upsert(n1);
+  // Meanwhile the kubelet posted its status (still NotReady) and labelled the node.
+  conflicts.push({ ...n1, metadata: { ...n1.metadata, labels: { posted: 'yes' } } });
+  await c.sync('n1');
+  t.deepEqual(
+    calls.filter((x) => x.includes('node n1')),
+    ['get node n1', 'update node n1'],
+  );
+  const stored = nodes.get('n1');
+  t.is(stored?.metadata?.labels?.['posted'], 'yes', 'written over the fresh copy');
+  t.deepEqual(
+    stored?.spec?.taints?.map((x) => `${x.key}:${x.effect}`),
+    ['node.kubernetes.io/not-ready:NoSchedule', 'node.kubernetes.io/not-ready:NoExecute'],
   );
 });
 

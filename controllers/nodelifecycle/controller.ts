@@ -30,7 +30,7 @@ import {
 import type { Controller, ControllerContext, ControllerFactory } from '../controller';
 import type { Counter, Registry } from 'prom-client';
 import { rfc3339 } from '../../util/time';
-import { counterIn, ignoreNotFound } from '../api-util';
+import { counterIn, ignoreNotFound, updateFromFresh } from '../api-util';
 import { newControllerQueue } from '../queue';
 import { QueueWorkers } from '../workers';
 import { observe, unknownConditions, type NodeHealth } from './health';
@@ -60,7 +60,7 @@ export interface NodeLifecycleDeps {
   readonly leases?: Lister<Lease>;
   /** Pods, with the NODE_NAME_INDEX index. */
   readonly pods: Lister<Pod>;
-  readonly nodeClient: Pick<ResourceClient<Node>, 'update' | 'updateStatus'>;
+  readonly nodeClient: Pick<ResourceClient<Node>, 'get' | 'update' | 'updateStatus'>;
   readonly podClient: Pick<PodClient, 'delete' | 'updateStatus'>;
   readonly recorder: EventRecorder;
   readonly clock: Clock;
@@ -228,9 +228,16 @@ export class NodeLifecycleController implements Controller {
   }
 
   private async updateTaints(node: Node, now: number): Promise<Node> {
-    const taints = reconcileTaints(node.spec?.taints ?? [], desiredTaints(node, !this.fullDisruption), rfc3339(now));
-    if (!taints) return node;
-    return this.deps.nodeClient.update({ ...node, spec: { ...node.spec, taints } });
+    const name = node.metadata?.name ?? '';
+    return updateFromFresh(
+      node,
+      () => this.deps.nodeClient.get(name),
+      (n) => {
+        const taints = reconcileTaints(n.spec?.taints ?? [], desiredTaints(n, !this.fullDisruption), rfc3339(now));
+        return taints ? { ...n, spec: { ...n.spec, taints } } : undefined;
+      },
+      (n) => this.deps.nodeClient.update(n),
+    );
   }
 
   /** Kubernetes' MarkPodsNotReady: Ready=False on every pod of the node that is Ready. */
