@@ -168,7 +168,14 @@ export class AllocationCommitter {
         const batch = this.queue;
         this.queue = [];
         // Writes planned again keep their place ahead of the newcomers.
-        const again = await this.round(batch);
+        let again: Pending[];
+        try {
+          again = await this.round(batch);
+        } catch (err) {
+          // A bug, not a race: the batch's writes fail (those settled stay so) rather than wait forever.
+          for (const p of batch) p.reject(err);
+          again = [];
+        }
         this.queue = [...again, ...this.queue];
       }
     } finally {
