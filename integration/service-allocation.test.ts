@@ -43,6 +43,7 @@ async function etcdCalls(api: TestApiServer): Promise<EtcdCalls> {
     serviceTxns:
       (await metricValue(m, 'etcd_request_duration_seconds_count', { type: 'services', operation: 'create' })) +
       (await metricValue(m, 'etcd_request_duration_seconds_count', { type: 'services', operation: 'delete' })) +
+      (await metricValue(m, 'etcd_request_duration_seconds_count', { type: 'services', operation: 'update' })) +
       (await metricValue(m, 'etcd_request_duration_seconds_count', { type: 'services', operation: 'write' })),
     compareFailures: await metricValue(m, 'etcd_request_compare_failures_total', { type: 'services' }),
   };
@@ -128,6 +129,21 @@ test('two API servers on one etcd allocating at once never hand out a value twic
   valuesOf(t, [...fromA, ...fromB]);
   t.deepEqual(await storedAllocations(etcd), await heldValues(t, a), 'etcd holds exactly the allocated values');
 
+  // Type changes release and allocate node ports on both servers at once.
+  const retype = (api: TestApiServer, list: Service[], spec: Partial<NonNullable<Service['spec']>>): Promise<Service[]> =>
+    Promise.all(list.map((s) => api.kind('Service').update({ ...s, spec: { ...s.spec, ...spec } } as Service)));
+  const [toClusterIP, toLocal] = await Promise.all([
+    retype(a, fromA.slice(0, 50), { type: 'ClusterIP' }),
+    retype(b, fromB.slice(0, 50), { type: 'LoadBalancer', externalTrafficPolicy: 'Local' }),
+  ]);
+  t.true(toClusterIP.every((s) => !s.spec?.ports?.[0]?.nodePort));
+  t.true(toLocal.every((s) => (s.spec?.healthCheckNodePort ?? 0) > 0));
+  const afterRetype = await heldValues(t, a);
+  t.deepEqual(await storedAllocations(etcd), {
+    ips: afterRetype.ips,
+    ports: [...afterRetype.ports, ...toLocal.map((s) => String(s.spec?.healthCheckNodePort))].sort(),
+  });
+
   // Each server deletes the other's half, while both create more.
   const del = (api: TestApiServer, list: Service[]): Promise<unknown[]> =>
     Promise.all(list.map((s) => api.kind('Service').delete({ namespace: 'default', name: s.metadata?.name ?? '' })));
@@ -135,4 +151,8 @@ test('two API servers on one etcd allocating at once never hand out a value twic
   valuesOf(t, [...moreA, ...moreB]);
   const held = await heldValues(t, b);
   t.deepEqual(await storedAllocations(etcd), held, 'releases and allocations of both servers all landed');
+  for (const [name, api] of [['a', a] as const, ['b', b] as const]) {
+    const calls = await etcdCalls(api);
+    t.log(`server ${name}: ${calls.serviceTxns} transactions, ${calls.compareFailures} compare failures, ${calls.rangeReads} allocator reads`);
+  }
 });
