@@ -105,6 +105,18 @@ test('200 concurrent Service creates on one API server share transactions, with 
 
   t.deepEqual(await storedAllocations(etcd), await heldValues(t, api));
 
+  // Two creates of one name at once: one is stored, the other finds it (in one transaction, etcd would refuse both).
+  // (The first create's transaction is in flight while the twins queue for the next one.)
+  const [, ...twins] = await Promise.allSettled([
+    services.create(nodePortService('lead')),
+    services.create(nodePortService('twin')),
+    services.create(nodePortService('twin')),
+  ]);
+  t.is(twins.filter((r) => r.status === 'fulfilled').length, 1);
+  t.regex(String(twins.find((r) => r.status === 'rejected')?.reason), /already exists/);
+  await Promise.all(['lead', 'twin'].map((name) => services.delete({ namespace: 'default', name })));
+  t.deepEqual(await storedAllocations(etcd), await heldValues(t, api));
+
   // Deletes release in shared transactions too.
   const beforeDeletes = await etcdCalls(api);
   const deleteStart = Date.now();

@@ -36,6 +36,8 @@ class FakeEtcd {
     const before = this.beforeNextTxn;
     this.beforeNextTxn = undefined;
     before?.();
+    const keys = ops.map((op) => ('put' in op ? op.put : op.delete));
+    if (new Set(keys).size < keys.length) throw new Error('etcdserver: duplicate key given in txn request');
     const fail = this.failNextTxn;
     this.failNextTxn = undefined;
     if (fail) throw fail;
@@ -155,6 +157,22 @@ test('a write whose own compare fails ends alone, with what etcd holds; the othe
     stored(etcd),
     [got.get('warm')!, got.get('a')!, got.get('b')!].sort((x, y) => x - y),
   );
+});
+
+test('two writes of one object go in turn, not in one transaction (etcd refuses a key written twice)', async (t) => {
+  const etcd = new FakeEtcd();
+  const c = committer(etcd);
+  const got = new Map<string, number>();
+  await c.commit('services', 'create', allocating('warm', got));
+  const [x, y, z] = await Promise.all([
+    c.commit('services', 'create', allocating('same', got)),
+    c.commit('services', 'create', allocating('same', got)),
+    c.commit('services', 'create', allocating('other', got)),
+  ]);
+  t.is(x.status, 'written');
+  t.is(y.status, 'failed', 'the second create finds the first one');
+  t.is(z.status, 'written');
+  t.is(stored(etcd).length, 3, "the failed create's value is not kept");
 });
 
 test('a refusal decided on memory is checked against etcd: a value another server released can be taken', async (t) => {

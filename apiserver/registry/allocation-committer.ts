@@ -102,6 +102,53 @@ function putBytes(ops: readonly Op[]): number {
   return n;
 }
 
+/** The key a put or delete writes. */
+function opKey(op: Op): string {
+  return 'put' in op ? op.put : op.delete;
+}
+
+/**
+ * The writes gathered for one transaction: within etcd's limits, and no key
+ * written twice (etcd refuses a transaction that writes a key twice; two
+ * writes of one object go in turn, and the second's compare fails).
+ */
+class Group {
+  readonly members: Member[] = [];
+  private compares: number;
+  private ops: number;
+  private bytes = 0;
+  private readonly written = new Set<string>();
+
+  /** `reserved`: the compares and puts of the bitmaps. */
+  constructor(reserved: number) {
+    this.compares = reserved;
+    this.ops = reserved;
+  }
+
+  get full(): boolean {
+    return this.compares >= GROUP_TXN_OPS;
+  }
+
+  /** Whether a write fits; the first always does. */
+  fits(parts: TxnParts): boolean {
+    if (parts.ops.some((op) => this.written.has(opKey(op)))) return false;
+    if (this.members.length === 0) return true;
+    return (
+      this.compares + parts.compares.length <= GROUP_TXN_OPS &&
+      this.ops + parts.ops.length <= GROUP_TXN_OPS &&
+      this.bytes + putBytes(parts.ops) <= GROUP_TXN_BYTES
+    );
+  }
+
+  add(member: Member): void {
+    this.members.push(member);
+    this.compares += member.parts.compares.length;
+    this.ops += member.parts.ops.length;
+    this.bytes += putBytes(member.parts.ops);
+    for (const op of member.parts.ops) this.written.add(opKey(op));
+  }
+}
+
 export class AllocationCommitter {
   /** What this server last read or wrote; a key missing is read from etcd before the next plan. */
   private readonly known = new Map<string, Known>();
@@ -194,13 +241,10 @@ export class AllocationCommitter {
       return [];
     }
     const work = this.fork(state);
-    const members: Member[] = [];
+    const group = new Group(this.specs.length);
     const later: Pending[] = [];
-    let compares = this.specs.length;
-    let ops = this.specs.length;
-    let bytes = 0;
     for (const p of batch) {
-      if (compares >= GROUP_TXN_OPS) {
+      if (group.full) {
         later.push(p);
         continue;
       }
@@ -219,23 +263,18 @@ export class AllocationCommitter {
       const touched = [...scratch.values()].filter((a) => a.touched);
       if (!parts) p.resolve({ status: 'noop' });
       else if (touched.length === 0) void this.writeAlone(p, parts);
-      else if (
-        members.length > 0 &&
-        (compares + parts.compares.length > GROUP_TXN_OPS || ops + parts.ops.length > GROUP_TXN_OPS || bytes + putBytes(parts.ops) > GROUP_TXN_BYTES)
-      ) {
-        later.push(p); // the next transaction's
-      } else {
+      else if (!group.fits(parts))
+        later.push(p); // the next transaction's, planned again
+      else {
         for (const a of touched) {
           const w = work.get(a.key)!;
           w.bitmap.bits.set(a.bitmap.bits);
           w.touched = true;
         }
-        members.push({ pending: p, parts });
-        compares += parts.compares.length;
-        ops += parts.ops.length;
-        bytes += putBytes(parts.ops);
+        group.add({ pending: p, parts });
       }
     }
+    const members = group.members;
     if (members.length === 0) return later;
     return [...(await this.commitGroup(members, work, state)), ...later];
   }
