@@ -44,7 +44,8 @@ export interface PlanCommitter {
    * transaction will find it, and returns the write's own compares and ops
    * (the object's), or undefined when there is nothing to write; it may be
    * called again (the state changed under it: another API server wrote it),
-   * so it starts from its inputs each time. Rejects with what `build` throws
+   * so it starts from its inputs each time; what is written is what its last
+   * call returned. Rejects with what `build` throws
    * (after checking the state it was refused on against etcd), with an etcd
    * error (nothing is known then of whether it was written), or with a
    * ConflictError when the state kept changing.
