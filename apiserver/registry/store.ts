@@ -328,9 +328,9 @@ export class Registry {
     const key = this.key(ns, name);
     this.admitNamespace(ns, name);
     const nsKey = this.info.namespaced ? objectKey('Namespace', '', ns) : undefined;
+    if (this.strategy.planned) return this.createPlanned(this.strategy.planned, obj, key, nsKey);
     const compares: Compare[] = [{ key, modRevision: 0 }];
     if (nsKey) compares.push({ key: nsKey, exists: true });
-    if (this.strategy.planned) return this.createPlanned(this.strategy.planned, obj, compares);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const value = this.encode(obj);
       const res = await this.txn('create', compares, [await this.putOp(key, value)]);
@@ -349,27 +349,28 @@ export class Registry {
   /**
    * A create whose plan allocates: planned on a copy of `obj` each time the
    * committer plans it (a plan that lost a race to another server's
-   * allocation is planned again from the request). `compares`: the object's
-   * key absent, then its namespace present.
+   * allocation is planned again from the request). The transaction
+   * compares `key` absent and `nsKey` (when namespaced) present.
    */
-  private async createPlanned(planned: PlanCommitter, obj: ApiObject, compares: Compare[]): Promise<ApiObject> {
-    const [own, ns] = compares;
+  private async createPlanned(planned: PlanCommitter, obj: ApiObject, key: string, nsKey: string | undefined): Promise<ApiObject> {
+    const compares: Compare[] = [{ key, modRevision: 0 }];
+    if (nsKey) compares.push({ key: nsKey, exists: true });
     const last: { candidate?: ApiObject; value?: Buffer } = {};
     const out = await this.commitPlanned(planned, 'create', (planner) => {
       const candidate = cloneObject(this.kind, obj);
       planner.create(candidate);
       const value = this.encode(candidate);
       Object.assign(last, { candidate, value });
-      return { compares, ops: [{ put: own!.key, value }] };
+      return { compares, ops: [{ put: key, value }] };
     });
     const name = obj.metadata!.name!;
     if (out.status === 'written' && last.candidate && last.value) {
       last.candidate.metadata!.resourceVersion = String(out.revision);
-      this.published(own!.key, out.revision, last.candidate, last.value);
+      this.published(key, out.revision, last.candidate, last.value);
       return last.candidate;
     }
-    if (out.status === 'failed' && out.read.get(own!.key)) throw new AlreadyExistsError(this.kind, name);
-    if (out.status === 'failed' && ns && !out.read.get(ns.key)) throw new NotFoundError('Namespace', obj.metadata!.namespace ?? '');
+    if (out.status === 'failed' && out.read.get(key)) throw new AlreadyExistsError(this.kind, name);
+    if (out.status === 'failed' && nsKey && !out.read.get(nsKey)) throw new NotFoundError('Namespace', obj.metadata!.namespace ?? '');
     throw new ConflictError(`${this.kind} "${name}": too many concurrent writers; try again`);
   }
 
