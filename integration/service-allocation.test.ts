@@ -168,3 +168,19 @@ test('two API servers on one etcd allocating at once never hand out a value twic
     t.log(`server ${name}: ${calls.serviceTxns} transactions, ${calls.compareFailures} compare failures, ${calls.rangeReads} allocator reads`);
   }
 });
+
+test('a restarted API server allocates from what etcd holds, not from what it had in memory', async (t) => {
+  const etcd = await startTestEtcd(t);
+  const api = await startTestApiServer(t, etcd);
+  const create = (prefix: string): Promise<Service[]> =>
+    Promise.all(Array.from({ length: 20 }, (_, i) => api.kind('Service').create(nodePortService(`${prefix}-${i}`))));
+  const before = await create('before');
+  // Another server (its memory empty) allocates and releases meanwhile; then this one restarts.
+  const other = await startTestApiServer(t, etcd);
+  const theirs = await Promise.all(Array.from({ length: 20 }, (_, i) => other.kind('Service').create(nodePortService(`theirs-${i}`))));
+  await other.kind('Service').delete({ namespace: 'default', name: before[0]!.metadata?.name ?? '' });
+  await api.restart();
+  const after = await create('after');
+  valuesOf(t, [...before.slice(1), ...theirs, ...after]);
+  t.deepEqual(await storedAllocations(etcd), await heldValues(t, api));
+});
