@@ -1,25 +1,19 @@
 // Service strategy: ClusterIPs from --service-cidr and NodePorts from
 // --service-node-port-range, allocated in the same etcd transaction as the
 // service (compare-and-swap on the allocator's key), so a value is never
-// handed out twice, survives restarts, and is released on delete.
+// handed out twice, survives restarts, and is released on delete. The
+// writes of one server share transactions (allocation-committer.ts).
 
 import { InvalidError, type Cause } from '../../api/errors';
 import type { Service, ServicePort } from '../../api/gen/tsk/v1/core';
 import type { ApiObject } from '../../api/kinds';
-import type { Compare, EtcdStore, Op } from '../storage/etcd-store';
-import { Bitmap, decodeAllocation, encodeAllocation, parsePortRange, parseServiceCidr, type Range } from './allocator';
-import type { Strategy, WritePlan } from './strategy';
+import type { EtcdStore } from '../storage/etcd-store';
+import { parsePortRange, parseServiceCidr, type Range } from './allocator';
+import { AllocationCommitter, type Allocation, type Allocations } from './allocation-committer';
+import type { PlanCommitter, PlannedOutcome, Planner, Strategy, TxnParts } from './strategy';
 
 export const SERVICE_IPS_KEY = '/registry/ranges/serviceips';
 export const NODE_PORTS_KEY = '/registry/ranges/servicenodeports';
-
-interface Loaded {
-  readonly key: string;
-  readonly range: Range;
-  readonly bitmap: Bitmap;
-  readonly modRevision: number;
-  changed: boolean;
-}
 
 export interface ServiceAllocatorConfig {
   serviceCidr: string;
@@ -59,44 +53,51 @@ function heldNodePorts(svc: Service): number[] {
   return ports.filter((n) => n > 0);
 }
 
-export class ServiceAllocators {
+export class ServiceAllocators implements PlanCommitter {
   readonly ipRange: Range;
   readonly portRange: Range;
+  private readonly committer: AllocationCommitter;
 
   constructor(
-    private readonly store: EtcdStore,
+    store: EtcdStore,
     private readonly config: ServiceAllocatorConfig,
   ) {
     this.ipRange = parseServiceCidr(config.serviceCidr);
     this.portRange = parsePortRange(config.nodePortRange);
+    this.committer = new AllocationCommitter(store, [
+      { key: SERVICE_IPS_KEY, range: this.ipRange, parse: parseServiceCidr },
+      { key: NODE_PORTS_KEY, range: this.portRange, parse: parsePortRange },
+    ]);
   }
 
-  private async load(key: string, range: Range, parse: (spec: string) => Range): Promise<Loaded> {
-    const { kv } = await this.store.get(key, 'ranges');
-    return { key, range, bitmap: decodeAllocation(range, kv?.value, parse), modRevision: kv?.modRevision ?? 0, changed: false };
+  commit(type: string, operation: 'create' | 'update' | 'delete', build: (planner: Planner) => TxnParts | undefined): Promise<PlannedOutcome> {
+    return this.committer.commit(type, operation, (allocations) => build(this.planner(allocations)));
   }
 
-  private plan(loaded: Loaded[]): WritePlan {
-    const compares: Compare[] = [];
-    const ops: Op[] = [];
-    for (const l of loaded) {
-      if (!l.changed) continue;
-      compares.push({ key: l.key, modRevision: l.modRevision });
-      ops.push({ put: l.key, value: encodeAllocation(l.range, l.bitmap) });
-    }
-    return { compares, ops };
+  dryRun(build: (planner: Planner) => void): Promise<void> {
+    return this.committer.dryRun((allocations) => build(this.planner(allocations)));
   }
 
-  private allocateAny(l: Loaded): string | undefined {
+  private planner(allocations: Allocations): Planner {
+    const ips = allocations.get(SERVICE_IPS_KEY)!;
+    const ports = allocations.get(NODE_PORTS_KEY)!;
+    return {
+      create: (obj) => this.planCreate(ips, ports, obj as Service),
+      update: (obj, old) => this.planUpdate(ips, ports, obj as Service, old as Service),
+      delete: (old) => this.planDelete(ips, ports, old as Service),
+    };
+  }
+
+  private allocateAny(l: Allocation): string | undefined {
     const slot = l.bitmap.nextFree(Math.floor(this.config.random() * l.range.size));
     if (slot < 0) return undefined;
     l.bitmap.set(slot);
-    l.changed = true;
+    l.touched = true;
     return l.range.valueOf(slot);
   }
 
   /** Takes a requested value; a cause when it is out of range or taken. */
-  private take(l: Loaded, value: string, field: string, what: 'IP' | 'port'): Cause | undefined {
+  private take(l: Allocation, value: string, field: string, what: 'IP' | 'port'): Cause | undefined {
     const slot = l.range.slotOf(value);
     if (slot < 0) {
       return {
@@ -108,41 +109,31 @@ export class ServiceAllocators {
     if (l.bitmap.has(slot))
       return { field, reason: 'FieldValueInvalid', message: `Invalid value: ${what === 'IP' ? `"${value}"` : value}: provided ${what} is already allocated` };
     l.bitmap.set(slot);
-    l.changed = true;
+    l.touched = true;
     return undefined;
   }
 
-  private release(l: Loaded, value: string | number | undefined): void {
+  /** Releases a held value; touches the bitmap even when its bit is clear here (see Allocation.touched). */
+  private release(l: Allocation, value: string | number | undefined): void {
     if (value === undefined || value === '' || value === 0 || value === 'None') return;
     const slot = l.range.slotOf(String(value));
-    if (slot >= 0 && l.bitmap.has(slot)) {
-      l.bitmap.clear(slot);
-      l.changed = true;
-    }
-  }
-
-  private loadIps(): Promise<Loaded> {
-    return this.load(SERVICE_IPS_KEY, this.ipRange, parseServiceCidr);
-  }
-
-  private loadPorts(): Promise<Loaded> {
-    return this.load(NODE_PORTS_KEY, this.portRange, parsePortRange);
+    if (slot < 0) return;
+    l.bitmap.clear(slot);
+    l.touched = true;
   }
 
   /** Allocates (or takes the requested) ClusterIP and NodePorts; mutates svc. */
-  async planCreate(svc: Service): Promise<WritePlan> {
-    const [ips, ports] = await Promise.all([this.loadIps(), this.loadPorts()]);
+  private planCreate(ips: Allocation, ports: Allocation, svc: Service): void {
     const causes: Cause[] = [];
     const spec = (svc.spec ??= {});
     if (wantsClusterIP(svc)) this.assignClusterIP(ips, svc, causes);
     if (usesNodePorts(svc)) this.assignNodePorts(ports, spec.ports ?? [], new Set(), allocatesNodePorts(svc), causes);
     if (wantsHealthCheckNodePort(svc)) this.assignHealthCheckNodePort(ports, svc, new Set(), causes);
     if (causes.length > 0) throw new InvalidError('Service', svc.metadata?.name ?? '', causes);
-    return this.plan([ips, ports]);
   }
 
   /** Takes the requested ClusterIP or allocates one; clusterIPs follows. */
-  private assignClusterIP(ips: Loaded, svc: Service, causes: Cause[]): void {
+  private assignClusterIP(ips: Allocation, svc: Service, causes: Cause[]): void {
     const spec = (svc.spec ??= {});
     if (spec.clusterIP) {
       const c = this.take(ips, spec.clusterIP, 'spec.clusterIP', 'IP');
@@ -155,7 +146,7 @@ export class ServiceAllocators {
     if (spec.clusterIP) spec.clusterIPs = [spec.clusterIP];
   }
 
-  private assignNodePorts(ports: Loaded, list: ServicePort[], keep: Set<number>, allocate: boolean, causes: Cause[]): void {
+  private assignNodePorts(ports: Allocation, list: ServicePort[], keep: Set<number>, allocate: boolean, causes: Cause[]): void {
     list.forEach((p, i) => {
       if (p.nodePort) {
         if (keep.has(p.nodePort)) return;
@@ -169,7 +160,7 @@ export class ServiceAllocators {
     });
   }
 
-  private assignHealthCheckNodePort(ports: Loaded, svc: Service, keep: Set<number>, causes: Cause[]): void {
+  private assignHealthCheckNodePort(ports: Allocation, svc: Service, keep: Set<number>, causes: Cause[]): void {
     const spec = (svc.spec ??= {});
     if (spec.healthCheckNodePort) {
       if (keep.has(spec.healthCheckNodePort)) return;
@@ -187,8 +178,7 @@ export class ServiceAllocators {
    * releases the ClusterIP, from it allocates one; node ports are kept while
    * the type has them, released otherwise, and new ports get theirs.
    */
-  async planUpdate(svc: Service, old: Service): Promise<WritePlan> {
-    const [ips, ports] = await Promise.all([this.loadIps(), this.loadPorts()]);
+  private planUpdate(ips: Allocation, ports: Allocation, svc: Service, old: Service): void {
     const causes: Cause[] = [];
     const spec = (svc.spec ??= {});
     if (wantsClusterIP(old) && !wantsClusterIP(svc)) this.release(ips, old.spec?.clusterIP);
@@ -204,14 +194,11 @@ export class ServiceAllocators {
     const kept = new Set(heldNodePorts(svc));
     for (const n of oldPorts) if (!kept.has(n)) this.release(ports, n);
     if (causes.length > 0) throw new InvalidError('Service', svc.metadata?.name ?? '', causes);
-    return this.plan([ips, ports]);
   }
 
-  async planDelete(old: Service): Promise<WritePlan> {
-    const [ips, ports] = await Promise.all([this.loadIps(), this.loadPorts()]);
+  private planDelete(ips: Allocation, ports: Allocation, old: Service): void {
     if (wantsClusterIP(old)) this.release(ips, old.spec?.clusterIP);
     for (const n of heldNodePorts(old)) this.release(ports, n);
-    return this.plan([ips, ports]);
   }
 }
 
@@ -279,8 +266,6 @@ export function serviceStrategy(alloc: ServiceAllocators): Strategy {
       // A service that is no longer a LoadBalancer has no load balancer.
       if (svc.spec.type !== 'LoadBalancer' && svc.status?.loadBalancer) svc.status = { ...svc.status, loadBalancer: {} };
     },
-    planCreate: (obj) => alloc.planCreate(obj as Service),
-    planUpdate: (obj, old) => alloc.planUpdate(obj as Service, old as Service),
-    planDelete: (old) => alloc.planDelete(old as Service),
+    planned: alloc,
   };
 }

@@ -22,7 +22,7 @@ import { CachedObject, FRESH_TIMEOUT_MS, type WatchCache } from '../storage/watc
 import { decodeContinue, encodeContinue } from '../storage/continue-token';
 import type { LeaseManager } from '../storage/lease-manager';
 import { finalizersForDelete, parsePropagationPolicy, sameFinalizers } from './propagation';
-import { EMPTY_PLAN, type Strategy, type WritePlan } from './strategy';
+import type { PlanCommitter, PlannedOutcome, Planner, Strategy, TxnParts } from './strategy';
 import { rfc3339 } from '../../util/time';
 
 /**
@@ -142,13 +142,6 @@ function chunkWrites(writes: readonly PreparedWrite[]): PreparedWrite[][] {
 
 export class Registry {
   readonly info;
-  /**
-   * The tail of this server's creates that allocate (ClusterIPs, NodePorts):
-   * the bitmap is one etcd key, so concurrent plans would only conflict and
-   * retry; Kubernetes' allocator takes a lock for the same reason. Servers
-   * of an HA cluster still race, and retry (MAX_RETRIES).
-   */
-  private allocationTail: Promise<void> = Promise.resolve();
 
   constructor(
     readonly kind: KindName,
@@ -279,7 +272,7 @@ export class Registry {
       await admission.create?.(input);
       try {
         if (dryRun) return await this.createDryRun(ns, input);
-        return this.strategy.planCreate ? await this.oneAllocationAtATime(() => this.createOnce(ns, input)) : await this.createOnce(ns, input);
+        return await this.createOnce(ns, input);
       } catch (err) {
         if (err instanceof AlreadyExistsError && generated && attempt < 8) continue;
         throw err;
@@ -314,18 +307,23 @@ export class Registry {
     if ((await this.ctx.store.get(this.key(ns, name), this.info.plural)).kv) throw new AlreadyExistsError(this.kind, name);
     // The plan fills allocated values in (a free ClusterIP, NodePorts) and
     // checks requested ones; it is dropped, so nothing is taken.
-    if (this.strategy.planCreate) await this.strategy.planCreate(obj);
+    await this.strategy.planned?.dryRun((planner) => planner.create(obj));
     this.encode(obj); // the size limit
     return obj;
   }
 
-  private oneAllocationAtATime<T>(f: () => Promise<T>): Promise<T> {
-    const run = this.allocationTail.then(f, f);
-    this.allocationTail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
+  /**
+   * Commits a write of a kind whose writes carry a plan (Strategy.planned),
+   * possibly in one etcd transaction with other writes of this server.
+   */
+  private async commitPlanned(
+    planned: PlanCommitter,
+    operation: 'create' | 'update' | 'delete',
+    build: (planner: Planner) => TxnParts | undefined,
+  ): Promise<PlannedOutcome> {
+    const out = await planned.commit(this.info.plural, operation, build);
+    if (out.status === 'written') this.cache?.noteWrite(out.revision);
+    return out;
   }
 
   private async createOnce(ns: string, obj: ApiObject): Promise<ApiObject> {
@@ -333,23 +331,50 @@ export class Registry {
     const key = this.key(ns, name);
     this.admitNamespace(ns, name);
     const nsKey = this.info.namespaced ? objectKey('Namespace', '', ns) : undefined;
+    if (this.strategy.planned) return this.createPlanned(this.strategy.planned, obj, key, nsKey);
+    const compares: Compare[] = [{ key, modRevision: 0 }];
+    if (nsKey) compares.push({ key: nsKey, exists: true });
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-      const candidate = this.strategy.planCreate ? cloneObject(this.kind, obj) : obj;
-      const plan = this.strategy.planCreate ? await this.strategy.planCreate(candidate) : EMPTY_PLAN;
-      const value = this.encode(candidate);
-      const compares: Compare[] = [{ key, modRevision: 0 }, ...plan.compares];
-      if (nsKey) compares.push({ key: nsKey, exists: true });
-      const res = await this.txn('create', compares, [await this.putOp(key, value), ...plan.ops]);
+      const value = this.encode(obj);
+      const res = await this.txn('create', compares, [await this.putOp(key, value)]);
       if (res.succeeded) {
-        candidate.metadata!.resourceVersion = String(res.revision);
-        this.published(key, res.revision, candidate, value);
-        return candidate;
+        obj.metadata!.resourceVersion = String(res.revision);
+        this.published(key, res.revision, obj, value);
+        return obj;
       }
-      // Find which condition failed: the object, the namespace, or an allocation raced.
+      // Find which condition failed: the object or the namespace.
       if ((await this.ctx.store.get(key, this.info.plural)).kv) throw new AlreadyExistsError(this.kind, name);
       if (nsKey && !(await this.ctx.store.get(nsKey, 'namespaces')).kv) throw new NotFoundError('Namespace', ns);
     }
-    throw new ConflictError(`${this.kind} "${name}": too many concurrent allocations; try again`);
+    throw new ConflictError(`${this.kind} "${name}": too many concurrent writers; try again`);
+  }
+
+  /**
+   * A create whose plan allocates: planned on a copy of `obj` each time the
+   * committer plans it (a plan that lost a race to another server's
+   * allocation is planned again from the request). The transaction
+   * compares `key` absent and `nsKey` (when namespaced) present.
+   */
+  private async createPlanned(planned: PlanCommitter, obj: ApiObject, key: string, nsKey: string | undefined): Promise<ApiObject> {
+    const compares: Compare[] = [{ key, modRevision: 0 }];
+    if (nsKey) compares.push({ key: nsKey, exists: true });
+    const last: { candidate?: ApiObject; value?: Buffer } = {};
+    const out = await this.commitPlanned(planned, 'create', (planner) => {
+      const candidate = cloneObject(this.kind, obj);
+      planner.create(candidate);
+      const value = this.encode(candidate);
+      Object.assign(last, { candidate, value });
+      return { compares, ops: [{ put: key, value }] };
+    });
+    const name = obj.metadata!.name!;
+    if (out.status === 'written' && last.candidate && last.value) {
+      last.candidate.metadata!.resourceVersion = String(out.revision);
+      this.published(key, out.revision, last.candidate, last.value);
+      return last.candidate;
+    }
+    if (out.status === 'failed' && out.read.get(key)) throw new AlreadyExistsError(this.kind, name);
+    if (out.status === 'failed' && nsKey && !out.read.get(nsKey)) throw new NotFoundError('Namespace', obj.metadata!.namespace ?? '');
+    throw new ConflictError(`${this.kind} "${name}": too many concurrent writers; try again`);
   }
 
   // ------------------------------------------------------------------ list
@@ -568,7 +593,7 @@ export class Registry {
     dryRun = false,
     copy: 'deep' | 'shallow' = 'deep',
   ): Promise<ApiObject> {
-    // The cached copy is tried once, first; dry runs and plans (allocations) read etcd.
+    // The cached copy is tried once, first; dry runs read etcd.
     let cached = dryRun ? undefined : this.cachedForUpdate(ns, name);
     // What a transaction that lost a race read in its failure branch: etcd's current object, as a read would return.
     let lost: KeyValue | null | undefined;
@@ -600,15 +625,28 @@ export class Registry {
       const m = next.metadata!;
       // An object whose deletion was only waiting for finalizers goes now.
       const finalize = !this.strategy.ownsDeletion && !!m.deletionTimestamp && (m.finalizers ?? []).length === 0 && (m.deletionGracePeriodSeconds ?? 0) === 0;
-      if (fromCache && (finalize ? this.strategy.planDelete : this.strategy.planUpdate)) continue;
+      const planned = this.strategy.planned;
+      if (planned && !dryRun) {
+        let out: PlannedOutcome & { obj?: ApiObject };
+        try {
+          out = await this.updatePlanned(planned, kv, cur, next, finalize);
+        } catch (err) {
+          if (again()) continue;
+          throw err;
+        }
+        if (out.status === 'written') return out.obj!;
+        if (out.status === 'noop') {
+          if (again()) continue;
+          return cur;
+        }
+        lost = out.read.get(kv.key) ?? null;
+        if (expectedRevision !== undefined && lost && lost.modRevision !== expectedRevision) {
+          throw new ConflictError(`Operation cannot be fulfilled on ${this.info.plural} "${name}": ${CONFLICT_MESSAGE}`, { kind: this.kind, name });
+        }
+        continue;
+      }
       // Plan first: a plan may fill fields in (allocated node ports).
-      const plan = finalize
-        ? this.strategy.planDelete
-          ? await this.strategy.planDelete(cur)
-          : EMPTY_PLAN
-        : this.strategy.planUpdate
-          ? await this.strategy.planUpdate(next, cur)
-          : EMPTY_PLAN;
+      if (planned) await planned.dryRun((planner) => (finalize ? planner.delete(cur) : planner.update(next, cur)));
       const value = this.encode(next);
       if (!finalize && value.equals(kv.value)) {
         if (again()) continue;
@@ -619,19 +657,57 @@ export class Registry {
         return next;
       }
       const op: Op = finalize ? { delete: kv.key } : await this.putOp(kv.key, value);
-      const res = await this.txn(finalize ? 'delete' : 'update', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [op, ...plan.ops], kv.key);
+      const res = await this.txn(finalize ? 'delete' : 'update', [{ key: kv.key, modRevision: kv.modRevision }], [op], kv.key);
       if (res.succeeded) {
         m.resourceVersion = String(res.revision);
         if (!finalize) this.published(kv.key, res.revision, next, value);
         return next;
       }
-      // The object changed (or a plan's compare failed): the next attempt starts from what the transaction read.
+      // The object changed: the next attempt starts from what the transaction read.
       lost = res.current;
       if (expectedRevision !== undefined && lost && lost.modRevision !== expectedRevision) {
         throw new ConflictError(`Operation cannot be fulfilled on ${this.info.plural} "${name}": ${CONFLICT_MESSAGE}`, { kind: this.kind, name });
       }
     }
     throw new ConflictError(`Operation cannot be fulfilled on ${this.info.plural} "${name}": too many concurrent writers; try again`);
+  }
+
+  /**
+   * An update (or the delete of a finalized object) of a planned kind:
+   * planned on a copy of `next` each time the committer plans it, since a
+   * plan fills allocated values in. `obj` of a 'written' outcome is the
+   * object stored (or deleted); 'noop' when the planned object is the
+   * stored one.
+   */
+  private async updatePlanned(
+    planned: PlanCommitter,
+    kv: KeyValue,
+    cur: ApiObject,
+    next: ApiObject,
+    finalize: boolean,
+  ): Promise<PlannedOutcome & { obj?: ApiObject }> {
+    const guard: Compare[] = [{ key: kv.key, modRevision: kv.modRevision }];
+    if (finalize) {
+      const out = await this.commitPlanned(planned, 'delete', (planner) => {
+        planner.delete(cur);
+        return { compares: guard, ops: [{ delete: kv.key }] };
+      });
+      if (out.status === 'written') next.metadata!.resourceVersion = String(out.revision);
+      return { ...out, obj: next };
+    }
+    const last: { obj?: ApiObject; value?: Buffer } = {};
+    const out = await this.commitPlanned(planned, 'update', (planner) => {
+      const obj = cloneObject(this.kind, next);
+      planner.update(obj, cur);
+      const value = this.encode(obj);
+      if (value.equals(kv.value)) return undefined; // no write, same resourceVersion
+      Object.assign(last, { obj, value });
+      return { compares: guard, ops: [{ put: kv.key, value }] };
+    });
+    if (out.status !== 'written' || !last.obj || !last.value) return out;
+    last.obj.metadata!.resourceVersion = String(out.revision);
+    this.published(kv.key, out.revision, last.obj, last.value);
+    return { ...out, obj: last.obj };
   }
 
   /**
@@ -693,7 +769,7 @@ export class Registry {
    * etcd can decide it (see guaranteedUpdateBatch).
    */
   private prepareFromCache(u: BatchUpdate, copy: 'deep' | 'shallow'): Omit<PreparedWrite, 'index'> | undefined {
-    if (this.strategy.planUpdate || this.strategy.ttlSeconds?.() !== undefined) return undefined;
+    if (this.strategy.planned || this.strategy.ttlSeconds?.() !== undefined) return undefined;
     const cached = this.cachedForUpdate(u.ns, u.name);
     if (!cached) return undefined;
     const { obj: cur, kv } = cached;
@@ -808,8 +884,20 @@ export class Registry {
         }
         continue;
       }
-      const plan: WritePlan = this.strategy.planDelete ? await this.strategy.planDelete(obj) : EMPTY_PLAN;
-      res = await this.txn('delete', [{ key: kv.key, modRevision: kv.modRevision }, ...plan.compares], [{ delete: kv.key }, ...plan.ops]);
+      const guard: Compare[] = [{ key: kv.key, modRevision: kv.modRevision }];
+      const planned = this.strategy.planned;
+      if (planned) {
+        const out = await this.commitPlanned(planned, 'delete', (planner) => {
+          planner.delete(obj);
+          return { compares: guard, ops: [{ delete: kv.key }] };
+        });
+        if (out.status === 'written') {
+          m.resourceVersion = String(out.revision);
+          return obj;
+        }
+        continue;
+      }
+      res = await this.txn('delete', guard, [{ delete: kv.key }]);
       if (res.succeeded) {
         m.resourceVersion = String(res.revision);
         return obj;

@@ -50,9 +50,12 @@ export interface TxnResult {
   readonly revision: number;
   /**
    * When the compare failed and the transaction was asked to read a key on
-   * failure: that key as the failed transaction saw it (null: absent).
+   * failure: that key as the failed transaction saw it (null: absent); the
+   * first one when it was asked to read several.
    */
   readonly current?: KeyValue | null;
+  /** When the compare failed: every key it was asked to read, as the failed transaction saw them (null: absent). */
+  readonly read?: ReadonlyMap<string, KeyValue | null>;
 }
 
 /** Whether an etcd error says the revision was compacted. */
@@ -126,22 +129,28 @@ export class EtcdStore {
    * `readOnFailure`, a failed compare also reads that key in the same
    * transaction (Kubernetes' GuaranteedUpdate puts an OpGet in the Else
    * branch): a writer that lost a race learns the current object without a
-   * second round trip.
+   * second round trip. Several keys may be read so (a transaction of many
+   * writes learns which of its compares failed).
    */
-  async txn(type: string, operation: string, compares: Compare[], ops: Op[], readOnFailure?: string): Promise<TxnResult> {
+  async txn(type: string, operation: string, compares: Compare[], ops: Op[], readOnFailure?: string | readonly string[]): Promise<TxnResult> {
     const end = this.metrics.etcdTimer(operation, type);
+    const reads = readOnFailure === undefined ? [] : typeof readOnFailure === 'string' ? [readOnFailure] : readOnFailure;
     try {
       const res = await this.etcd.kv.txn({
         compare: compares.map(toCompare),
         success: ops.map((op) => toOp(op, this.transformers)),
-        failure: readOnFailure === undefined ? [] : [{ request_range: { key: Buffer.from(readOnFailure) } }],
+        failure: reads.map((key) => ({ request_range: { key: Buffer.from(key) } })),
       });
       const revision = Number(res.header.revision);
       if (res.succeeded) return { succeeded: true, revision };
       this.metrics.countCompareFailure(operation, type);
-      if (readOnFailure === undefined) return { succeeded: false, revision };
-      const kv = res.responses[0]?.response_range?.kvs[0];
-      return { succeeded: false, revision, current: kv ? this.readable(toKeyValue(kv)) : null };
+      if (reads.length === 0) return { succeeded: false, revision };
+      const read = new Map<string, KeyValue | null>();
+      reads.forEach((key, i) => {
+        const kv = res.responses[i]?.response_range?.kvs[0];
+        read.set(key, kv ? this.readable(toKeyValue(kv)) : null);
+      });
+      return { succeeded: false, revision, current: read.get(reads[0]!) ?? null, read };
     } catch (err) {
       return mapError(err, `${operation} of ${type}`);
     } finally {
