@@ -30,6 +30,7 @@ import { Gauge } from 'prom-client';
 import { realClock, type Clock, type TimerHandle } from './clock';
 import { recordText, type LeaderElectionRecord, type ResourceLock, type SeenRecord } from './leaselock';
 import { errorMessage } from '../util/errors';
+import { jitteredMs } from '../util/backoff';
 
 /** client-go's JitterFactor of the acquire loop's retry period. */
 export const JITTER_FACTOR = 1.2;
@@ -283,7 +284,7 @@ export class LeaderElector {
    * leaseValid is strict).
    */
   private candidateWaitMs(): number {
-    const retry = this.opts.retryPeriodMs + (this.opts.random ?? Math.random)() * JITTER_FACTOR * this.opts.retryPeriodMs;
+    const retry = jitteredMs(this.opts.retryPeriodMs, JITTER_FACTOR, this.opts.random);
     if (!this.observed || this.observed.holderIdentity === '' || this.holdsRecord()) return retry;
     const untilExpiry = this.observedTime + this.observed.leaseDurationSeconds * 1000 - this.clock.now() + 1;
     return Math.max(0, Math.min(retry, untilExpiry));

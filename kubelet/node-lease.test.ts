@@ -40,9 +40,22 @@ class FakeLeases {
   }
 }
 
-function controller(leases: FakeLeases, clock: FakeClock, log: string[] = []): NodeLeaseController {
-  return new NodeLeaseController({ leases, nodeName: 'n1', durationSeconds: 40, clock, node: () => node, log: (l) => log.push(l) });
+function controller(leases: FakeLeases, clock: FakeClock, log: string[] = [], random = (): number => 0): NodeLeaseController {
+  return new NodeLeaseController({ leases, nodeName: 'n1', durationSeconds: 40, clock, node: () => node, random, log: (l) => log.push(l) });
 }
+
+test("renewals are jittered by up to 4% of the interval, as the lease controller's JitterUntil", async (t) => {
+  const leases = new FakeLeases();
+  const clock = new FakeClock();
+  const c = controller(leases, clock, [], () => 0.5);
+  c.start();
+  await clock.advance(0);
+  await clock.advance(10_199);
+  t.is(leases.writes, 1);
+  await clock.advance(1);
+  t.is(leases.writes, 2);
+  await c.stop();
+});
 
 test('renewIntervalMs is a quarter of the duration, as the kubelet renews', (t) => {
   t.is(renewIntervalMs(40), 10_000);

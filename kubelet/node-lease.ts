@@ -10,6 +10,7 @@ import { ConflictError, NotFoundError } from '../api/errors';
 import type { Lease, Node } from '../api/gen/tsk/v1/core';
 import type { OwnerReference } from '../api/gen/tsk/v1/meta';
 import type { Clock, ResourceClient, TimerHandle } from '../client';
+import { jitteredMs } from '../util/backoff';
 import { errorMessage } from '../util/errors';
 import { rfc3339Micro } from '../util/time';
 
@@ -17,6 +18,8 @@ import { rfc3339Micro } from '../util/time';
 export const DEFAULT_NODE_LEASE_DURATION_SECONDS = 40;
 /** Kubernetes renews at a quarter of the duration (nodelease.renewIntervalFraction). */
 const RENEW_INTERVAL_FRACTION = 0.25;
+/** The lease controller's wait.JitterUntil factor: renewals up to 4% apart keep thousands of nodes from renewing in step. */
+export const RENEW_JITTER = 0.04;
 /** Retries after a failed renewal back off from 200 ms to 7 s (the lease controller's maxBackoff). */
 const FIRST_RETRY_MS = 200;
 const MAX_RETRY_MS = 7_000;
@@ -30,6 +33,8 @@ export interface NodeLeaseOptions {
   node: () => Node | undefined;
   /** A renewal was written. */
   onRenewed?: () => void;
+  /** A number in [0, 1) for the renewal's jitter; default Math.random. */
+  random?: () => number;
   log: (line: string) => void;
 }
 
@@ -86,7 +91,7 @@ export class NodeLeaseController {
       if (this.stopped) return;
       this.running = this.renew()
         .then(
-          () => renewIntervalMs(this.o.durationSeconds),
+          () => jitteredMs(renewIntervalMs(this.o.durationSeconds), RENEW_JITTER, this.o.random),
           (err: unknown) => {
             this.o.log(`failed to update the node lease: ${errorMessage(err)}; retrying in ${this.retryMs} ms`);
             const wait = this.retryMs;

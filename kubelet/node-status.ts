@@ -17,6 +17,7 @@ import { parseQuantity } from '../api/quantity';
 import type { Clock, ResourceClient, TimerHandle } from '../client';
 import { readTextOr } from '../util/files';
 import { rfc3339 } from '../util/time';
+import { jitteredMs } from '../util/backoff';
 import { errorMessage } from '../util/errors';
 
 export const KUBELET_VERSION = 'v0.1.0-tsk';
@@ -175,6 +176,9 @@ export function nodeStatus(m: MachineInfo, cfg: NodeConfig, old: NodeStatus | un
   };
 }
 
+/** The kubelet's wait.JitterUntil factor on its status loop (syncNodeStatus), as its Lease's. */
+const STATUS_JITTER = 0.04;
+
 /** The kubelet's default nodeStatusReportFrequency. */
 export const DEFAULT_NODE_STATUS_REPORT_FREQUENCY_MS = 5 * 60_000;
 
@@ -214,6 +218,8 @@ export interface NodeStatusReporterOptions {
    */
   cached?: () => Node | undefined;
   onUpdated?: () => void;
+  /** A number in [0, 1) for the interval's jitter; default Math.random. */
+  random?: () => number;
   /** The Ready condition changed (or was posted for the first time). */
   onReadyChange?: (node: Node, ready: boolean) => void;
   log: (line: string) => void;
@@ -321,7 +327,7 @@ export class NodeStatusReporter {
         .catch((err: unknown) => this.o.log(`node status update failed: ${errorMessage(err)}`))
         .finally(() => {
           this.running = undefined;
-          if (!this.stopped) this.timer = this.o.clock.setTimeout(tick, this.o.intervalMs);
+          if (!this.stopped) this.timer = this.o.clock.setTimeout(tick, jitteredMs(this.o.intervalMs, STATUS_JITTER, this.o.random));
         });
     };
     tick();

@@ -24,6 +24,15 @@ export interface BackoffOptions {
   readonly random?: () => number;
 }
 
+/**
+ * client-go's wait.Jitter: `periodMs` lengthened by up to `factor` of itself.
+ * Periodic loops use it (wait.JitterUntil) so that many clients started
+ * together, or held up together by a stalled server, do not stay in step.
+ */
+export function jitteredMs(periodMs: number, factor: number, random: () => number = Math.random): number {
+  return factor > 0 ? periodMs + random() * factor * periodMs : periodMs;
+}
+
 /** The delays without jitter, as cockatiel's options. */
 function cockatielOptions(options: Pick<BackoffOptions, 'initialMs' | 'maxMs'>): IExponentialBackoffOptions<number> {
   return { initialDelay: options.initialMs, maxDelay: options.maxMs, exponent: 2, generator: noJitterGenerator };
