@@ -28,6 +28,7 @@ export type StatusReason =
   | 'UnsupportedMediaType'
   | 'NotAcceptable'
   | 'Gone'
+  | 'TooManyRequests'
   | 'InternalError';
 
 export interface Cause {
@@ -54,6 +55,7 @@ const HTTP_CODE: Record<StatusReason, number> = {
   UnsupportedMediaType: 415,
   NotAcceptable: 406,
   Gone: 410,
+  TooManyRequests: 429,
   InternalError: 500,
 };
 
@@ -73,6 +75,7 @@ const GRPC_CODE: Record<StatusReason, GrpcStatus> = {
   UnsupportedMediaType: GrpcStatus.INVALID_ARGUMENT,
   NotAcceptable: GrpcStatus.INVALID_ARGUMENT,
   Gone: GrpcStatus.OUT_OF_RANGE,
+  TooManyRequests: GrpcStatus.RESOURCE_EXHAUSTED,
   InternalError: GrpcStatus.INTERNAL,
 };
 
@@ -161,6 +164,16 @@ export function outcomeUnknown(err: unknown): boolean {
   return err instanceof ConnectionLostError || (err instanceof ApiError && err.reason === 'Timeout');
 }
 
+/**
+ * API Priority and Fairness refused the request: its priority level's queues
+ * were full (Kubernetes' 429). It was not carried out; retry after a moment.
+ */
+export class TooManyRequestsError extends ApiError {
+  constructor(message: string) {
+    super('TooManyRequests', message, [], { retryAfterSeconds: 1 });
+  }
+}
+
 export class InternalError extends ApiError {
   constructor(message: string) {
     super('InternalError', message);
@@ -204,6 +217,7 @@ const CLASS_FOR: Partial<Record<StatusReason, { prototype: ApiError }>> = {
   Expired: ExpiredError,
   RequestEntityTooLarge: TooLargeError,
   ServiceUnavailable: UnavailableError,
+  TooManyRequests: TooManyRequestsError,
   Unauthorized: UnauthorizedError,
   Forbidden: ForbiddenError,
   InternalError: InternalError,

@@ -54,6 +54,8 @@ export interface ApiServerFlags {
   encryptionProviderConfig: string | undefined;
   /** The embedded etcd's cluster: --cluster-init, --server/--token, --leave, --advertise-address (k3s's HA). */
   ha: HaOptions;
+  /** API Priority and Fairness (--enable-priority-and-fairness) and its seats (--max-requests-inflight + --max-mutating-requests-inflight). */
+  flowControl: { enabled: boolean; serverConcurrency: number };
   help: boolean;
 }
 
@@ -113,6 +115,14 @@ Flags:
                                    default this host's first non-loopback IPv4 address
   --leave                          remove this server's etcd member from its cluster and wipe DIR/etcd, then exit
                                    (stop the server first)
+  --enable-priority-and-fairness[=true|false]
+                                   API Priority and Fairness (default true): requests run on the seats of their
+                                   priority level (leader election, node heartbeats, the controllers, users, ...) and
+                                   wait in fair queues when those are taken; false serves every request at once
+  --max-requests-inflight N        with --max-mutating-requests-inflight, the seats priority and fairness shares
+                                   among its levels (default 400; the two added, as Kubernetes does)
+  --max-mutating-requests-inflight N
+                                   (default 200)
   --insecure-plaintext-for-benchmarks-only
                                    serve gRPC WITHOUT TLS or client certificates, for npm run bench:api's comparison ONLY:
                                    anyone who can reach the port can read and change everything
@@ -165,6 +175,9 @@ export function parseFlags(argv: string[]): ApiServerFlags {
     token: { type: 'string' },
     'advertise-address': { type: 'string' },
     leave: { type: 'boolean', default: false },
+    'enable-priority-and-fairness': { type: 'string', default: 'true' },
+    'max-requests-inflight': { type: 'string', default: '400' },
+    'max-mutating-requests-inflight': { type: 'string', default: '200' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   const writeConfig = values['write-config'];
@@ -220,8 +233,19 @@ export function parseFlags(argv: string[]): ApiServerFlags {
       externalEtcd: etcdServers.length > 0,
       clusterReset: values['cluster-reset'],
     }),
+    flowControl: flowControlFlags(values['enable-priority-and-fairness'], values['max-requests-inflight'], values['max-mutating-requests-inflight']),
     help: values.help,
   };
+}
+
+/** --enable-priority-and-fairness, --max-requests-inflight and --max-mutating-requests-inflight. */
+function flowControlFlags(enable: string, readOnly: string, mutating: string): { enabled: boolean; serverConcurrency: number } {
+  if (enable !== 'true' && enable !== 'false') throw new UsageError(`--enable-priority-and-fairness: "${enable}" must be true or false`);
+  const count = (flag: string, v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${flag}: "${v}" must be a positive whole number`);
+    return Number(v);
+  };
+  return { enabled: enable === 'true', serverConcurrency: count('max-requests-inflight', readOnly) + count('max-mutating-requests-inflight', mutating) };
 }
 
 /** The REST API's port when --rest-address names none: beside gRPC's 6443, as k3s's supervisor port sits beside its API. */

@@ -140,6 +140,7 @@ export async function startWithEtcd(
       // The embedded etcd's quota is ours; an external etcd's is not known here.
       etcdQuotaBytes: etcd ? EMBEDDED_ETCD_QUOTA_BYTES : 0,
       podSecurityDefaultEnforce: flags.podSecurityDefaultEnforce,
+      flowControl: flags.flowControl,
       nodePortRange: flags.nodePortRange,
       readyDetail: () => [etcd?.status(), snapshotStatus(flags, lastSnapshot, schedule)].filter((l) => l !== undefined).join('\n') || undefined,
       log,

@@ -27,6 +27,8 @@ import { bindListenAddress, parseListenAddress, type Bound } from './grpc/listen
 import { cachePeerCertificates } from './grpc/peer-certificates';
 import type { Etcd3 } from 'etcd3';
 import { ApiServerMetrics } from './metrics';
+import { EXEMPT_ONLY, PRIORITY_LEVELS } from './flowcontrol/config';
+import { DEFAULT_SERVER_CONCURRENCY, FlowControl } from './flowcontrol/dispatcher';
 import { NamespaceLifecycle, SYSTEM_NAMESPACES, namespaceStrategy } from './registry/namespaces';
 import { ensureKubeDnsService } from './registry/kube-dns';
 import { startEndpointReconciler } from './ha/endpoint-reconciler';
@@ -81,6 +83,8 @@ export interface ApiServerOptions {
   watchCacheCapacity?: number;
   /** Events a watcher may have queued before it is cut off. */
   watchQueueLimit?: number;
+  /** API Priority and Fairness; default on with Kubernetes' 600 seats. */
+  flowControl?: { enabled: boolean; serverConcurrency: number };
   bookmarkIntervalMs?: number;
   /** Seconds an Event is kept after its last write (--event-ttl); default an hour. */
   eventTtlSeconds?: number;
@@ -441,6 +445,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       namespaces: lifecycle,
       metrics,
       watch: { maxQueue: opts.watchQueueLimit ?? 10_000, bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 10_000 },
+      flowControl: new FlowControl({
+        levels: opts.flowControl?.enabled === false ? EXEMPT_ONLY : PRIORITY_LEVELS,
+        serverConcurrency: opts.flowControl?.serverConcurrency ?? DEFAULT_SERVER_CONCURRENCY,
+        registry: metrics.registry,
+      }),
       log,
     };
     new GrpcApi({ ...shared, version }).register(server);

@@ -4,10 +4,10 @@
 // keeps going round until one comes back).
 
 import test from 'ava';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServiceError } from '@grpc/grpc-js';
 import { createServer } from 'node:net';
 import { DiscoveryService } from '../api/gen/tsk/v1/api';
-import { UnavailableError } from '../api/errors';
+import { TooManyRequestsError, UnavailableError, toServiceError } from '../api/errors';
 import { Connection } from './connection';
 
 /** A Discovery server answering with its own name; resolves to its address and a stop function. */
@@ -63,4 +63,27 @@ test('one server: a failed call is the ApiError itself', async (t) => {
   const c = new Connection(await deadAddress(), { insecurePlaintext: true, deadlineMs: 5_000 });
   t.teardown(() => c.close());
   await t.throwsAsync(c.unary(DiscoveryService.version, {}), { instanceOf: UnavailableError, message: /connection refused/ });
+});
+
+test('a call refused with 429 TooManyRequests (API Priority and Fairness) is sent again after its Retry-After', async (t) => {
+  const server = new Server();
+  let calls = 0;
+  server.addService(DiscoveryService, {
+    version: (_call: unknown, cb: (err: Partial<ServiceError> | null, res?: { version: string }) => void) =>
+      ++calls < 3 ? cb(toServiceError(new TooManyRequestsError('too many requests are waiting'))) : cb(null, { version: 'served' }),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  t.teardown(() => new Promise<void>((r) => server.tryShutdown(() => r())));
+  const c = new Connection(`127.0.0.1:${port}`, { insecurePlaintext: true, deadlineMs: 10_000 });
+  t.teardown(() => c.close());
+  const started = Date.now();
+  t.is((await c.unary(DiscoveryService.version, {})).version, 'served');
+  t.is(calls, 3);
+  t.true(Date.now() - started >= 2_000, 'a second between tries');
+  const short = new Connection(`127.0.0.1:${port}`, { insecurePlaintext: true, deadlineMs: 500 });
+  t.teardown(() => short.close());
+  calls = 0;
+  await t.throwsAsync(short.unary(DiscoveryService.version, {}), { instanceOf: TooManyRequestsError }, 'no time left for a retry: the 429 itself');
 });

@@ -10,7 +10,8 @@ import type { CallOptions, ChannelCredentials, ChannelOptions, ClientDuplexStrea
 import { isIP } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity, createSecureContext, type PeerCertificate } from 'node:tls';
-import { ApiError, ConnectionLostError, STATUS_TRAILER, UnavailableError, fromServiceError } from '../api/errors';
+import { ApiError, ConnectionLostError, STATUS_TRAILER, TooManyRequestsError, UnavailableError, fromServiceError } from '../api/errors';
+import { jitteredMs } from '../util/backoff';
 import type { MethodDef } from '../api/kinds';
 import { errorMessage } from '../util/errors';
 import { classifyFailure, sessionClosed, shouldFailOver, type CallFailure } from './failover';
@@ -265,8 +266,24 @@ export class Connection {
    * servers, pausing between rounds, until its deadline. Rejects with an ApiError.
    */
   async unary<Req, Res>(method: MethodDef<Req, Res>, request: Req, deadlineMs = this.deadlineMs, replayable = false): Promise<Res> {
-    this.assertOpen();
     const deadline = Date.now() + deadlineMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.unaryUntil(method, request, deadline, replayable);
+      } catch (err) {
+        // A 429 from API Priority and Fairness was never carried out: wait as
+        // it asks and send it again, up to client-go's 10 tries, within the deadline.
+        if (!(err instanceof TooManyRequestsError) || attempt >= MAX_TOO_MANY_REQUESTS_TRIES) throw err;
+        const waitMs = jitteredMs((err.details.retryAfterSeconds ?? 1) * 1000, 0.1);
+        if (Date.now() + waitMs >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, waitMs).unref());
+        this.assertOpen();
+      }
+    }
+  }
+
+  private async unaryUntil<Req, Res>(method: MethodDef<Req, Res>, request: Req, deadline: number, replayable: boolean): Promise<Res> {
+    this.assertOpen();
     if (this.servers.size === 1) {
       return this.unaryOn(this.servers.current, method, request, deadline, this.waitForReady).catch((err: unknown) => {
         throw err instanceof FailedCall ? err.apiError : err;
@@ -370,6 +387,9 @@ export class Connection {
     if (this.closed) throw new Error(`invariant: call on a closed connection to ${this.address}`);
   }
 }
+
+/** client-go's maxRetries for a request refused with 429 (its Retry-After honoured between tries). */
+const MAX_TOO_MANY_REQUESTS_TRIES = 10;
 
 /** First pause after every server failed once (waitForReady), doubling up to MAX_ROUND_PAUSE_MS. */
 const ROUND_PAUSE_MS = 200;

@@ -20,6 +20,8 @@ import { bindPod, bindPods, resizePod } from '../registry/pods';
 import type { NamespaceLifecycle } from '../registry/namespaces';
 import { deleteObject } from '../registry/delete';
 import type { Registry } from '../registry/store';
+import { classify } from '../flowcontrol/config';
+import type { FlowControl } from '../flowcontrol/dispatcher';
 import type { EtcdStore } from '../storage/etcd-store';
 import { buildFilter } from '../storage/filter';
 import { parseFieldSelector } from '../../api/fields';
@@ -52,6 +54,8 @@ export interface GrpcDeps {
   authenticator: Authenticator;
   authorizer: Authorizer;
   admission: AdmissionConfig;
+  /** API Priority and Fairness: every unary request runs on a seat of its priority level. */
+  flowControl: FlowControl;
   log: (msg: string) => void;
 }
 
@@ -169,11 +173,10 @@ export class GrpcApi {
       Promise.resolve()
         .then(() => {
           checkSize(call.request);
-          ctx =
-            attrs === 'per-item'
-              ? { user: this.gate.authenticate(call), warnings: [] }
-              : this.gate.admit(call, { apiGroup: groupOfResource(resource), ...attrs(call.request) });
-          return fn(call.request, ctx);
+          const target: Attrs = attrs === 'per-item' ? { verb, resource } : { apiGroup: groupOfResource(resource), ...attrs(call.request) };
+          const admitted: RequestContext = attrs === 'per-item' ? { user: this.gate.authenticate(call), warnings: [] } : this.gate.admit(call, target);
+          ctx = admitted;
+          return this.deps.flowControl.execute(classify(admitted.user, target), () => fn(call.request, admitted));
         })
         .then(
           (res) => {
