@@ -7,6 +7,8 @@
 // process count changes nothing else in the bench.
 
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rssMb, startChild, type Child } from './child';
 
@@ -78,6 +80,19 @@ export interface HollowFleetOptions {
   readonly logDir: string | undefined;
   /** Every process is added here as it starts, so the bench's scope stops it whatever happens next. */
   readonly group: ChildProcess[];
+  /** The nodes' own tokens (writeNodeTokens), so each acts as its kubelet would; absent: the kubeconfig's user. */
+  readonly nodeTokenFile?: string;
+}
+
+/**
+ * A --token-auth-file giving hollow-node-0..N-1 each its own identity
+ * (system:node:NAME in system:nodes), for the server and `tsk hollow-nodes
+ * --node-token-file`: kubemark's hollow kubelets have theirs, and an admin
+ * identity would put every heartbeat in priority and fairness' exempt level.
+ */
+export function writeNodeTokens(path: string, nodes: number, prefix = 'hollow-node-'): void {
+  const lines = Array.from({ length: nodes }, (_, i) => `${randomBytes(16).toString('hex')},system:node:${prefix}${i},${prefix}${i},system:nodes`);
+  writeFileSync(path, lines.join('\n') + '\n', { mode: 0o600 });
 }
 
 /** The running hollow processes and the figures read from all of them. */
@@ -108,6 +123,7 @@ export class HollowFleet {
           '--data-dir',
           join(o.dir, `hollow-${i}`),
           `--proxy=${o.proxies}`,
+          ...(o.nodeTokenFile === undefined ? [] : ['--node-token-file', o.nodeTokenFile]),
         ],
         o.cpuProfDir,
         { logDir: o.logDir, name: `hollow-nodes-${i}` },

@@ -37,7 +37,7 @@ import { Clientset, resolveClient, type ResourceClient } from '../client';
 import { freePort } from '../util/free-port';
 import { errorMessage } from '../util/errors';
 import { benchScope, rssMb, startChild, benchServerArgs } from './child';
-import { defaultHollowProcesses, HollowFleet, startRssPerNodeKib } from './hollow-fleet';
+import { defaultHollowProcesses, HollowFleet, startRssPerNodeKib, writeNodeTokens } from './hollow-fleet';
 import { ReadyUnknownCounter } from './node-readiness';
 import { runPool } from './pool';
 import { cpuSeconds } from './proc-cpu';
@@ -326,6 +326,8 @@ async function main(): Promise<void> {
   const { dir, children, abort, cleanup } = await benchScope('tsk-bench-scale-');
   try {
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
+    const nodeTokens = join(dir, 'node-tokens.csv');
+    writeNodeTokens(nodeTokens, s.nodes);
     progress(
       `tsk server, ${s.nodes} hollow nodes in ${s.hollowProcesses} process(es)${s.proxies ? '' : ' without proxies'}, ${s.pods} pods, ${s.services} Services`,
     );
@@ -341,6 +343,8 @@ async function main(): Promise<void> {
         '--endpoint-updates-batch-period',
         ENDPOINT_UPDATES_BATCH_PERIOD,
         `--components-thread=${s.componentsThread}`,
+        '--token-auth-file',
+        nodeTokens,
       ],
       s.cpuProfDir,
       { logDir: s.logDir },
@@ -365,6 +369,7 @@ async function main(): Promise<void> {
       cpuProfDir: s.cpuProfDir,
       logDir: s.logDir,
       group,
+      nodeTokenFile: nodeTokens,
     });
     const hollowReports = await hollow.untilUp(s.timeoutS * 1000);
     const hollowS = (Date.now() - hollowStart) / 1000;

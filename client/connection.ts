@@ -62,6 +62,14 @@ export interface ConnectionOptions extends ClientCredentials {
    * stream resets at once, 33 a second after that) then apply per group.
    */
   readonly ownConnection?: boolean;
+  /**
+   * Connections of one group share an HTTP/2 connection (grpc-js shares a
+   * connection between channels whose options are equal, and the group is
+   * one of them), those of another group do not: hollow nodes with an
+   * identity each (their own bearer token, sent per call) share one
+   * connection per group of nodes.
+   */
+  readonly connectionGroup?: string;
 }
 
 /** The ApiError for a call that failed with `err`, phrased for a user who typed `address`. */
@@ -377,6 +385,7 @@ export class Connection {
       const channel = channelOptions(this.options.maxReceiveMessageBytes ?? 64 * 1024 * 1024);
       if (!this.options.insecurePlaintext && ipTarget(address) !== undefined) channel['grpc.ssl_target_name_override'] = 'localhost';
       if (this.options.ownConnection) channel['grpc.use_local_subchannel_pool'] = 1;
+      if (this.options.connectionGroup !== undefined) channel['tsk.connection_group'] = this.options.connectionGroup;
       c = new Client(address, channelCredentials(this.options, address), channel);
       this.clients.set(address, c);
     }

@@ -23,6 +23,8 @@ export interface HollowFlags {
   proxy: boolean;
   proxySyncPeriodMs: number;
   proxyMinSyncPeriodMs: number;
+  /** Each node's own bearer token (a --token-auth-file of the server), or undefined: every node acts as the client config's user. */
+  nodeTokenFile: string | undefined;
   help: boolean;
 }
 
@@ -39,7 +41,12 @@ Flags:
   --count N                              how many nodes (required)
   --server ADDRESS                       API server: HOST:PORT or unix:/PATH (default: the client config's)
   --kubeconfig FILE                      the client config (default: $TSK_CONFIG, then ~/.tsk/config); the
-                                         nodes act with its credentials
+                                         nodes act with its credentials unless --node-token-file is given
+  --node-token-file FILE                 each node's own identity, as kubemark's hollow kubelets have theirs: a
+                                         CSV of the server's --token-auth-file form whose records for user
+                                         system:node:NAME (group system:nodes) give node NAME its bearer token;
+                                         the node authorizer, NodeRestriction and priority and fairness then
+                                         treat each as the kubelet it stands for
   --name-prefix PREFIX                   node names are PREFIX0, PREFIX1, ... (default hollow-node-)
   --name-offset N                        the first node is PREFIX<N> with the N-th InternalIP, so several
                                          processes run disjoint nodes (default 0)
@@ -94,6 +101,7 @@ export function parseHollowFlags(argv: string[]): HollowFlags {
     proxy: { type: 'string', default: 'true' },
     'proxy-sync-period': { type: 'string', default: '30s' },
     'proxy-min-sync-period': { type: 'string', default: '1s' },
+    'node-token-file': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   if (v.help) return { help: true } as HollowFlags;
@@ -122,6 +130,7 @@ export function parseHollowFlags(argv: string[]): HollowFlags {
     proxy: v.proxy === 'true',
     proxySyncPeriodMs: durationMs('proxy-sync-period', v['proxy-sync-period'], { atLeast: '1s' }),
     proxyMinSyncPeriodMs: durationMs('proxy-min-sync-period', v['proxy-min-sync-period']),
+    nodeTokenFile: v['node-token-file'],
     help: false,
   };
 }

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { readTokenFile } from '../util/token-file';
 import { Clientset, SharedInformerFactory, resolveClient } from '../client';
 import { hollowMachine, startHollowNodes, type HollowCompanion } from '../kubelet';
 import { DiscardingIptables, startProxy } from '../proxy';
@@ -108,6 +109,35 @@ function hollowProxy(
   };
 }
 
+/** Kubernetes' node identity: user system:node:NAME in group system:nodes (as client/bootstrap.ts's certificates name it). */
+const NODE_USER_PREFIX = 'system:node:';
+const GROUP_NODES = 'system:nodes';
+
+/**
+ * Each node's clientset with its own bearer token (--node-token-file): the
+ * records of users system:node:NAME. Nodes share a connection per
+ * NODES_PER_CONNECTION (the token travels with each call), as without it.
+ */
+async function nodeIdentities(
+  file: string,
+  server: string,
+  caPem: string | undefined,
+): Promise<{ clientsetFor: (nodeName: string, index: number) => Clientset; close: () => void }> {
+  const tokens = new Map<string, string>();
+  for (const r of (await readTokenFile(file)).records) {
+    if (r.user.startsWith(NODE_USER_PREFIX) && r.groups.includes(GROUP_NODES)) tokens.set(r.user.slice(NODE_USER_PREFIX.length), r.token);
+  }
+  const made: Clientset[] = [];
+  const clientsetFor = (nodeName: string, index: number): Clientset => {
+    const token = tokens.get(nodeName);
+    if (token === undefined) throw new Error(`--node-token-file ${file}: no token of user ${NODE_USER_PREFIX}${nodeName} in group ${GROUP_NODES}`);
+    const cs = new Clientset(server, { ...(caPem === undefined ? {} : { caPem }), token, connectionGroup: String(Math.floor(index / NODES_PER_CONNECTION)) });
+    made.push(cs);
+    return cs;
+  };
+  return { clientsetFor, close: () => made.forEach((cs) => cs.close()) };
+}
+
 async function run(flags: HollowFlags): Promise<number> {
   const target = await resolveClient({ server: flags.server, kubeconfig: flags.kubeconfig });
   if (target.warning !== undefined) log(`warning: ${target.warning}`);
@@ -118,6 +148,7 @@ async function run(flags: HollowFlags): Promise<number> {
     { length: Math.ceil(flags.count / NODES_PER_CONNECTION) },
     () => new Clientset(target.server, { ...target.credentials, ownConnection: true }),
   );
+  const own = flags.nodeTokenFile === undefined ? undefined : await nodeIdentities(flags.nodeTokenFile, target.server, target.credentials.caPem);
   const informers = new SharedInformerFactory(clientset, { onError: (err, ctx) => log(`informer: ${ctx}: ${errorMessage(err)}`) });
   const shutdown = onShutdownSignals();
   const keepAlive = setInterval(() => undefined, 1 << 30);
@@ -131,6 +162,7 @@ async function run(flags: HollowFlags): Promise<number> {
     const nodes = await startHollowNodes({
       clientset,
       clientsets: nodeClientsets,
+      ...(own ? { clientsetFor: own.clientsetFor } : {}),
       informers,
       count: flags.count,
       namePrefix: flags.namePrefix,
@@ -175,6 +207,7 @@ async function run(flags: HollowFlags): Promise<number> {
     await informers.stop();
     clientset.close();
     for (const cs of nodeClientsets) cs.close();
+    own?.close();
     if (temporary) await rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -4,6 +4,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authorizer } from '../auth/authorizer';
+import type { FlowControl } from '../flowcontrol/dispatcher';
 import type { Authenticator, CallCredentials } from '../auth/user';
 import type { KindName } from '../../api/kinds';
 import type { ApiServerMetrics } from '../metrics';
@@ -31,6 +32,8 @@ export interface RestDeps {
   authenticator: Authenticator;
   authorizer: Authorizer;
   admission: AdmissionConfig;
+  /** API Priority and Fairness, shared with the gRPC API: a request of either takes the same seats. */
+  flowControl: FlowControl;
   /** PATCH and OpenAPI. */
   extensions: RestExtensions;
   now: () => Date;

@@ -12,7 +12,9 @@ import { RequestGate } from '../grpc/gate';
 import { PodSessions } from '../grpc/pod-sessions';
 import { servePodLogs } from './logs';
 import { PodStreams, refuseUpgrade } from './streams';
-import type { CallCredentials } from '../auth/user';
+import type { CallCredentials, UserInfo } from '../auth/user';
+import type { RequestAttributes } from '../auth/authorizer';
+import { classify } from '../flowcontrol/config';
 import type { RestDeps, RestRequest } from './context';
 import { requestCredentials } from './credentials';
 import { coreVersions, groupList, groupOf, resourceList, versionDocument } from './discovery';
@@ -128,7 +130,19 @@ export class RestApi {
       return selfSubjectAccessReview(r);
     }
     const kind = this.kindOf(info);
-    return this.dispatch(kind, r);
+    const user = longRunning(r) ? undefined : this.authenticated(credentials);
+    // Unauthenticated or long-running (watches, logs): dispatched as is; the handler refuses the former.
+    if (user === undefined) return this.dispatch(kind, r);
+    return this.deps.flowControl.execute(classify(user, flowAttributes(r)), () => this.dispatch(kind, r));
+  }
+
+  /** The caller, or undefined when the credential is missing or refused (the handler then answers 401). */
+  private authenticated(credentials: CallCredentials): UserInfo | undefined {
+    try {
+      return this.gate.authenticate(credentials);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The kind a path serves; 404 for an unknown resource or a namespace on a cluster-scoped kind. */
@@ -199,4 +213,19 @@ export class RestApi {
     if (parts[0] === 'apis' && parts.length === 3) return resourceList(parts[1]!, parts[2]!);
     return undefined;
   }
+}
+
+/** Requests that hold their connection open: Kubernetes' long-running requests, which take no seat. */
+function longRunning(r: RestRequest): boolean {
+  const q = r.query;
+  return q.get('watch') === 'true' || q.get('watch') === '1' || (r.info.subresource === 'log' && q.get('follow') === 'true');
+}
+
+/** What flow control classifies a REST request by: its verb as the authorizer names it, and its target. */
+function flowAttributes(r: RestRequest): Omit<RequestAttributes, 'user'> {
+  const method = r.req.method ?? 'GET';
+  const { name, namespace, resource, subresource, group } = r.info;
+  const verb =
+    method === 'GET' ? (name === '' ? 'list' : 'get') : method === 'POST' ? 'create' : method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch' : 'delete';
+  return { verb, resource, subresource, namespace, name, apiGroup: group };
 }

@@ -30,6 +30,8 @@ export interface HollowNodesOptions {
    * clientset: kubemark's hollow nodes each have their own connection.
    */
   clientsets?: readonly Clientset[];
+  /** Node i's own clientset (its own identity), before clientsets; undefined falls back to them. */
+  clientsetFor?: (nodeName: string, index: number) => Clientset | undefined;
   /** Shared by every node; the caller starts and stops it. */
   informers: SharedInformerFactory;
   count: number;
@@ -84,7 +86,7 @@ async function startOne(o: HollowNodesOptions, i: number): Promise<RunningKubele
   await mkdir(dataDir, { recursive: true });
   const network = new HollowNetwork();
   return startKubelet({
-    clientset: o.clientsets?.[i % o.clientsets.length] ?? o.clientset,
+    clientset: o.clientsetFor?.(nodeName, i) ?? o.clientsets?.[i % o.clientsets.length] ?? o.clientset,
     informers: o.informers,
     runtime: new HollowRuntime(network, `${i.toString(16)}-`),
     images: new HollowImages(),
