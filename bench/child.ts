@@ -42,12 +42,15 @@ export function benchServerArgs(dataDir: string, grpcPort: number, httpPort: num
 export function startChild(
   args: string[],
   cpuProfDir: string | undefined,
-  opts: { nodeFlags?: readonly string[]; cwd?: string; logDir?: string | undefined; name?: string } = {},
+  opts: { nodeFlags?: readonly string[]; cwd?: string; logDir?: string | undefined; name?: string; nice?: number } = {},
 ): Child {
   const name = opts.name ?? args[0] ?? 'tsk';
   // V8's tick log (node --prof-process reads it), written as it goes: a child killed on stop still leaves it.
   const prof = cpuProfDir !== undefined ? ['--prof', '--no-logfile-per-isolate', `--logfile=${join(cpuProfDir, `${name}.v8.log`)}`] : [];
-  const child = spawn(process.execPath, ['--max-old-space-size=8192', ...prof, ...(opts.nodeFlags ?? []), TSK, ...args], {
+  const argv = [process.execPath, '--max-old-space-size=8192', ...prof, ...(opts.nodeFlags ?? []), TSK, ...args];
+  // Through nice(1), which execs node: every thread of the child starts at that niceness (setpriority on a pid reaches its main thread only).
+  const command = opts.nice ? ['nice', '-n', String(opts.nice), ...argv] : argv;
+  const child = spawn(command[0]!, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: opts.cwd,
   });

@@ -59,6 +59,8 @@ interface Sizes {
   logDir: string | undefined;
   /** tsk server's --components-thread: its controllers and scheduler on a thread of their own. */
   componentsThread: boolean;
+  /** The hollow processes' niceness (--hollow-nice): the load runs below the control plane, as on kubemark's separate machines. */
+  hollowNice: number;
 }
 
 function progress(msg: string): void {
@@ -80,6 +82,7 @@ function parseSizes(argv: string[]): Sizes {
       'hollow-proxies': { type: 'string', default: 'true' },
       'log-dir': { type: 'string' },
       'components-thread': { type: 'string', default: 'true' },
+      'hollow-nice': { type: 'string', default: '10' },
     },
   });
   const q = values.quick;
@@ -107,7 +110,14 @@ function parseSizes(argv: string[]): Sizes {
     proxies: bool('hollow-proxies', values['hollow-proxies']),
     logDir: values['log-dir'],
     componentsThread: bool('components-thread', values['components-thread']),
+    hollowNice: niceness(values['hollow-nice']),
   };
+}
+
+/** --hollow-nice: 0 (the control plane's priority) to 19 (nice(1)'s lowest). */
+function niceness(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > 19) throw new Error(`--hollow-nice: "${v}" must be a whole number from 0 to 19`);
+  return Number(v);
 }
 
 /** The size of the embedded etcd's database file (member/snap/db), MB. */
@@ -370,6 +380,7 @@ async function main(): Promise<void> {
       logDir: s.logDir,
       group,
       nodeTokenFile: nodeTokens,
+      nice: s.hollowNice,
     });
     const hollowReports = await hollow.untilUp(s.timeoutS * 1000);
     const hollowS = (Date.now() - hollowStart) / 1000;
@@ -513,6 +524,7 @@ async function main(): Promise<void> {
         nodes_gone_unknown: readiness.nodes,
         all_running: allRunning,
         hollow_processes: s.hollowProcesses,
+        hollow_nice: s.hollowNice,
         hollow_start_s: Number(fmt(hollowS)),
         hollow_rss_per_node_kib: hollowStartPerNodeKib,
         hollow_rss_mb: Number(fmt(hollowRss)),
