@@ -129,13 +129,22 @@ class FakeNodes {
     this.nodes.set(n.metadata?.name ?? '', stored);
     return stored;
   }
+  /** The resourceVersion each status post carried. */
+  statusPreconditions: string[] = [];
+  /** As the server: the status replaces the stored one (spec and metadata kept); a resourceVersion given must be the stored one. */
   async updateStatus(n: Node): Promise<Node> {
     if (this.conflicts > 0) {
       this.conflicts--;
       throw new ConflictError('the object has been modified');
     }
+    const name = n.metadata?.name ?? '';
+    const cur = this.nodes.get(name);
+    const rv = n.metadata?.resourceVersion ?? '';
+    this.statusPreconditions.push(rv);
+    if (!cur) throw new NotFoundError('Node', name);
+    if (rv !== '' && rv !== cur.metadata?.resourceVersion) throw new ConflictError('the object has been modified');
     this.statusWrites++;
-    return this.update(n);
+    return this.update({ ...cur, status: n.status });
   }
 }
 
@@ -278,8 +287,9 @@ test("with the node informer's copy, posts read no Node; the last write wins ove
   await r.update();
   t.is(nodes.gets, 1, "the last write is newer than the informer's copy: no read");
   t.is(nodes.statusWrites, 2);
-  // The informer catches up with the node ipam controller's podCIDR.
-  informer = { ...nodes.nodes.get('worker-1')!, spec: { podCIDR: '10.244.1.0/24' } };
+  // Node IPAM writes a podCIDR, and the informer catches up with it.
+  await nodes.update({ ...nodes.nodes.get('worker-1')!, spec: { podCIDR: '10.244.1.0/24' } });
+  informer = nodes.nodes.get('worker-1');
   await r.update();
   t.is(nodes.gets, 1);
   t.is(cidrs[cidrs.length - 1], '10.244.1.0/24');
@@ -300,4 +310,30 @@ test('nodeStatusChanged ignores heartbeat times only', (t) => {
   const c = nodeStatus(machine, config, a, { ready: false, reason: 'KubeletNotReady', message: 'down' }, Date.parse('2026-01-01T00:00:10Z'));
   t.true(nodeStatusChanged(a, c));
   t.true(nodeStatusChanged(undefined, a));
+});
+
+test('the status is posted without a resourceVersion: a spec write of a controller in between costs no conflict, and is kept', async (t) => {
+  const nodes = new FakeNodes();
+  const clock = new FakeClock();
+  const { r } = reporter(nodes, clock);
+  const registered = await r.register();
+  // The kubelet's copy is the registered Node; meanwhile node IPAM gives it a podCIDR, and a network plugin a condition.
+  const cur = nodes.nodes.get('worker-1')!;
+  nodes.nodes.set('worker-1', {
+    ...cur,
+    metadata: { ...cur.metadata, resourceVersion: '99' },
+    spec: { podCIDR: '10.244.3.0/24' },
+    status: { conditions: [{ type: 'NetworkUnavailable', status: 'False', reason: 'RouteCreated' }] },
+  });
+  await r.update();
+  t.deepEqual(nodes.statusPreconditions, ['']);
+  t.is(nodes.gets, 1, 'one read: the node as stored (the informer copy is not wired in this test)');
+  const stored = nodes.nodes.get('worker-1');
+  t.is(stored?.spec?.podCIDR, '10.244.3.0/24', 'the spec written in between is kept');
+  t.deepEqual(
+    stored?.status?.conditions?.map((c) => c.type),
+    ['MemoryPressure', 'DiskPressure', 'PIDPressure', 'Ready', 'NetworkUnavailable'],
+    'a condition type the kubelet does not set is kept',
+  );
+  t.truthy(registered.metadata?.name);
 });
