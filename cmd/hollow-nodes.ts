@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readTokenFile } from '../util/token-file';
-import { Clientset, SharedInformerFactory, resolveClient } from '../client';
+import { Clientset, SharedInformerFactory, resolveClient, resolveClusterDNS } from '../client';
 import { hollowMachine, startHollowNodes, type HollowCompanion } from '../kubelet';
 import { DiscardingIptables, startProxy } from '../proxy';
 import { runCommand } from '../util/cli/command';
@@ -159,7 +159,10 @@ async function run(flags: HollowFlags): Promise<number> {
     const before = process.memoryUsage();
     const startedAt = Date.now();
     let reported = 0;
+    // As an agent's kubelet: ClusterFirst pods get the cluster DNS (without it each pod's start recorded a MissingClusterDNS Warning).
+    const clusterDns = await resolveClusterDNS(clientset, { clusterDNS: undefined, clusterDomain: undefined }, log);
     const nodes = await startHollowNodes({
+      ...(clusterDns ? { clusterDns } : {}),
       clientset,
       clientsets: nodeClientsets,
       ...(own ? { clientsetFor: own.clientsetFor } : {}),

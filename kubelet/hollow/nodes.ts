@@ -52,6 +52,8 @@ export interface HollowNodesOptions {
   nodeLeaseDurationSeconds?: number;
   /** How many nodes register at once. */
   startConcurrency: number;
+  /** The cluster DNS every node's ClusterFirst pods get, as real kubelets read it from the kube-dns Service; undefined: none. */
+  clusterDns?: { readonly ip: string; readonly domain: string };
   /** Started after each node's kubelet, with the node's name and InternalIP. */
   companion?: (nodeName: string, nodeIP: string) => Promise<HollowCompanion>;
   /** Called after each node has started, with how many have. */
@@ -98,6 +100,7 @@ async function startOne(o: HollowNodesOptions, i: number): Promise<RunningKubele
     machine: o.machine,
     // No host resolv.conf: a hollow pod resolves nothing.
     resolvConf: '',
+    ...(o.clusterDns ? { clusterDNS: o.clusterDns.ip, clusterDomain: o.clusterDns.domain } : {}),
     ...(o.nodeStatusUpdateFrequencyMs !== undefined ? { nodeStatusUpdateFrequencyMs: o.nodeStatusUpdateFrequencyMs } : {}),
     ...(o.nodeLeaseDurationSeconds !== undefined ? { nodeLeaseDurationSeconds: o.nodeLeaseDurationSeconds } : {}),
     log: (line) => o.log(`${nodeName}: ${line}`),
