@@ -94,14 +94,26 @@ class FakeImages implements ImageService {
   }
 }
 
-function setup(t: { teardown(fn: () => void): void }, extra: Partial<PodSyncDeps> = {}) {
+/**
+ * Removes a kubelet data directory once the current turn's deferred writes
+ * are done: the allocation checkpoint is saved on the next turn
+ * (setImmediate), and written after the removal it made the directory again.
+ */
+function removeAfterTurn(dir: string): () => Promise<void> {
+  return async () => {
+    await new Promise((r) => setImmediate(r));
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+function setup(t: { teardown(fn: () => void | Promise<void>): void }, extra: Partial<PodSyncDeps> = {}) {
   const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
   const runtime = new FakeRuntime(() => clock.now());
   const images = new FakeImages();
   const pods = new FakePods();
   const events = new Events();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-kubelet-sync-'));
-  t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  t.teardown(removeAfterTurn(dataDir));
   const probes = new ProbeManager({ runtime, clock, onChange: () => undefined, event: () => undefined });
   const objects = new FakeObjects();
   const services: Service[] = [];
@@ -371,7 +383,7 @@ test('hostNetwork pods are refused with an event, not run in a namespace of thei
 
 test("hostUsers: false: the sandbox gets the pod's range, its emptyDir is the pod root's, its other volumes are idmapped", async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-kubelet-userns-'));
-  t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  t.teardown(removeAfterTurn(dataDir));
   const env = setup(t, { dataDir, userNamespaces: new UserNamespaceAllocator(path.join(dataDir, 'pods'), { hostId: 131072, length: 65536 }) });
   env.images.local.set('busybox:1.36', image('busybox:1.36'));
   const p = pod();
